@@ -1,0 +1,89 @@
+# gort - a thin wrapper over CMake presets (CMakePresets.json) and CTest.
+#
+#   make                 configure + build the release preset (build/release)
+#   make run             build, then run the tour: build/release/tour
+#   make test            dev, asan-ubsan, tsan: configure, build, ctest each; symbols;
+#                        install check.  Ends with "N passed, 0 failed".
+#                        PRESETS="dev" narrows it; CTEST_ARGS="-L unit" filters.
+#   make bench           build release, run scripts/bench.sh (gort next to Go)
+#   make install         PREFIX=/usr/local (DESTDIR is honoured)
+#   make format          clang-format -i over src include tests bench examples
+#   make check-format    the same, as a check (fails on any difference)
+#   make check-symbols   libgort.so exports only gort_*, libgort.a defines only gort_*
+#   make check-install   install to a scratch prefix, build consumers (pkg-config, CMake)
+#   make deps            install missing tools (scripts/deps.sh; apt-get on Debian)
+#   make clean           remove build/
+#
+# Under CI (CI=true in the environment) warnings are errors (GORT_WERROR=ON).
+
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PRESETS ?= dev asan-ubsan tsan
+CTEST_ARGS ?=
+ifneq ($(filter true TRUE True 1 yes,$(CI)),)
+GORT_WERROR ?= ON
+else
+GORT_WERROR ?= OFF
+endif
+CMAKE_ARGS ?=
+CMAKE_CONFIGURE = cmake --preset $(1) -DGORT_WERROR=$(GORT_WERROR) $(CMAKE_ARGS)
+
+FORMAT_DIRS := src include tests bench examples
+FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
+
+MAKEFLAGS += --no-print-directory
+export GORT_WERROR JOBS CTEST_ARGS
+
+.PHONY: all build release run test bench install clean format check-format check-symbols \
+	check-install deps need-cmake
+
+all: build
+
+need-cmake:
+	@command -v cmake >/dev/null 2>&1 || { \
+	  echo "cmake is not installed: run 'scripts/deps.sh' (or 'make deps') first, as root or with sudo."; \
+	  exit 1; }
+
+build release: need-cmake
+	@mkdir -p build
+	@$(call CMAKE_CONFIGURE,release) >build/release.configure.log 2>&1 || \
+	  { cat build/release.configure.log; exit 1; }
+	@grep '^-- gort ' build/release.configure.log || true
+	cmake --build --preset release -j $(JOBS)
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@if [ ! -x build/release/tour ]; then \
+	  echo "build/release/tour is not built: examples/tour/ has no sources yet."; exit 1; fi
+	./build/release/tour
+
+test: deps
+	@GORT_TEST_PRESETS="$(PRESETS)" scripts/test.sh
+
+bench: build
+	@if [ ! -x scripts/bench.sh ]; then echo "scripts/bench.sh does not exist yet."; exit 1; fi
+	GORT_BUILD_DIR=build/release scripts/bench.sh
+
+install: build
+	cmake --install build/release --prefix "$(PREFIX)"
+
+check-symbols: build
+	scripts/check-symbols.sh build/release
+
+check-install: build
+	scripts/check-install.sh build/release
+
+format:
+	@command -v clang-format >/dev/null 2>&1 || { echo "clang-format missing: apt-get install clang-format"; exit 1; }
+	@test -z "$(FORMAT_FILES)" || clang-format -i $(FORMAT_FILES)
+
+check-format:
+	@command -v clang-format >/dev/null 2>&1 || { echo "clang-format missing: apt-get install clang-format"; exit 1; }
+	@test -z "$(FORMAT_FILES)" || clang-format --dry-run --Werror $(FORMAT_FILES)
+	@echo "check-format: ok"
+
+deps:
+	@scripts/deps.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,402 @@
+/*
+ * gort.h - the Go runtime's concurrency machinery for C11 on Linux.
+ *
+ * gort gives C programs goroutines scheduled M:N over OS threads by Go's
+ * M:P:G work-stealing scheduler, channels and select, the sync package,
+ * timers, an epoll netpoller, defer/panic/recover and the runtime package's
+ * introspection.  This header is the whole public API; docs/API.md of the
+ * project's design fixes every signature in it.
+ *
+ * Conventions (read these once, they hold for every call below):
+ *   - Fallible calls return 0 (or a count) on success and a negative errno
+ *     (-ENOMEM, -EINVAL, -ETIMEDOUT, ...) on failure, like libuv.  No call
+ *     reports through the thread-local errno: goroutines move between threads.
+ *   - Programmer errors are panics carrying Go's message text (recoverable
+ *     with gort_call/gort_defer/gort_recover) or fatal errors (not
+ *     recoverable: "fatal error: <msg>", a goroutine dump, exit status 2),
+ *     exactly where Go panics or throws.
+ *   - Times are int64_t nanoseconds.  Deadlines are absolute values of
+ *     gort_nanotime().
+ *   - The sync types are plain structs whose all-zero value is ready to use
+ *     (GORT_MUTEX_INIT etc. expand to {0}); they need no destroy call and must
+ *     not be copied after first use.  gort_cond is the exception: it needs
+ *     gort_cond_init.
+ *   - "Blocks" means: parks the calling goroutine (its thread runs other
+ *     goroutines meanwhile).  Called from a plain thread that is not running
+ *     a goroutine, the same call blocks that OS thread instead, and still
+ *     works (channels, sync types, gort_go, timers).
+ *
+ * Thread-local storage caveat: a goroutine may resume on a different OS
+ * thread after any gort call that can block or yield.  Do not keep the
+ * address of a thread-local variable (including errno) across such a call.
+ */
+#ifndef GORT_H
+#define GORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GORT_BUILDING) && defined(__GNUC__)
+#define GORT_API __attribute__((visibility("default")))
+#else
+#define GORT_API
+#endif
+
+#define GORT_VERSION_MAJOR 0
+#define GORT_VERSION_MINOR 1
+#define GORT_VERSION_PATCH 0
+#define GORT_VERSION_STRING "0.1.0"
+
+/* The library's version string, e.g. "0.1.0".  Never fails. */
+GORT_API const char *gort_version(void);
+
+/* ------------------------------------------------------------------------
+ * Runtime lifecycle
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Starts the runtime and runs main_fn(arg) as the main goroutine
+ * (goroutine 1) on the calling thread.  GOMAXPROCS comes from the
+ * GOMAXPROCS environment variable, read now (default: the number of CPUs
+ * the process may use).  Returns main_fn's value when main_fn returns.
+ * Like Go's program exit, goroutines still running then are abandoned
+ * (never resumed, their stacks freed), and the runtime's threads are
+ * stopped and joined: a thread busy in a goroutine that makes no gort call
+ * is waited for until that goroutine reaches one.
+ *
+ * May be called again, sequentially, in the same process.
+ * Returns -EBUSY if another gort_main is running, -ENOMEM/-EAGAIN if the
+ * runtime could not get memory or its first threads.
+ */
+GORT_API int gort_main(int (*main_fn)(void *arg), void *arg);
+
+/* ------------------------------------------------------------------------
+ * Goroutines (runtime.Gosched, Goexit, NumGoroutine, GOMAXPROCS, LockOSThread)
+ * ------------------------------------------------------------------------ */
+
+typedef struct gort_go_attr {
+    size_t stack_size;  /* 0: the runtime's default (GORT_DEFAULT_STACK_SIZE) */
+    const char *name;   /* shown in stack dumps; may be NULL; copied */
+} gort_go_attr;
+
+/* The default usable stack of a goroutine: 256 KiB of virtual memory,
+ * committed page by page as it is touched, below a guard page.  At least
+ * 64 KiB of C frames always fit.  A goroutine that overflows its stack is a
+ * fatal error ("fatal error: stack overflow"), never a silent corruption. */
+#define GORT_DEFAULT_STACK_SIZE (256u * 1024u)
+/* Smallest and largest stack_size accepted by gort_go_attr_spawn. */
+#define GORT_MIN_STACK_SIZE (16u * 1024u)
+#define GORT_MAX_STACK_SIZE (1024u * 1024u * 1024u)
+
+/*
+ * go fn(arg): starts a new goroutine running fn(arg) and returns at once
+ * (the new goroutine runs later, on any thread).  May be called from any
+ * thread, inside the runtime or not, while gort_main is running.
+ * Returns 0, -ENOMEM (no memory for a goroutine or its stack), -EAGAIN (the
+ * runtime is not running or is shutting down).  Never aborts on exhaustion.
+ * fn == NULL is a fatal error: "go of nil func value".
+ */
+GORT_API int gort_go(void (*fn)(void *arg), void *arg);
+
+/*
+ * As gort_go, with attributes (attr may be NULL).  stack_size is rounded up
+ * to whole pages; outside [GORT_MIN_STACK_SIZE, GORT_MAX_STACK_SIZE] it is
+ * -EINVAL.
+ */
+GORT_API int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr);
+
+/* runtime.Gosched: yields the processor; the caller goes to the back of the
+ * run queue and runs again later.  Outside a goroutine: sched_yield(). */
+GORT_API void gort_yield(void);
+
+/* runtime.Goexit: runs the goroutine's deferred calls and ends it.  From
+ * the main goroutine the others run on; when none is left the runtime
+ * reports "fatal error: no goroutines (main called runtime.Goexit) -
+ * deadlock!".  Outside a goroutine: fatal error. */
+GORT_API _Noreturn void gort_goexit(void);
+
+/* The calling goroutine's id (1 for the main goroutine); 0 outside one. */
+GORT_API int64_t gort_goid(void);
+
+/* runtime.NumGoroutine: goroutines that exist now (running, runnable,
+ * blocked), including the caller.  0 when the runtime is not running. */
+GORT_API int gort_numgoroutine(void);
+
+/* runtime.NumCPU: CPUs usable by the process (sched_getaffinity). */
+GORT_API int gort_numcpu(void);
+
+/* runtime.GOMAXPROCS: n > 0 sets the number of processors (at run time; it
+ * stops the world briefly), n <= 0 only reads.  Returns the previous value.
+ * n is capped at GORT_MAX_PROCS.  Outside gort_main: reads/sets the value
+ * the next gort_main would start with. */
+GORT_API int gort_gomaxprocs(int n);
+#define GORT_MAX_PROCS 256
+
+/* runtime.LockOSThread / UnlockOSThread: while locked (calls nest and are
+ * counted), the calling goroutine runs only on its current OS thread and no
+ * other goroutine runs there.  A goroutine that exits while locked takes its
+ * thread with it (the thread exits).  Outside a goroutine: no effect. */
+GORT_API void gort_lock_os_thread(void);
+GORT_API void gort_unlock_os_thread(void);
+
+/* ------------------------------------------------------------------------
+ * Channels
+ * ------------------------------------------------------------------------ */
+
+/* Go's hchan.  Opaque; created by gort_chan_make, freed by gort_chan_free. */
+typedef struct gort_chan gort_chan;
+
+/* make(chan T, cap) with sizeof(T) == elem_size (0 allowed).  Returns NULL
+ * when out of memory (or elem_size >= 64 KiB, as Go's limit). */
+GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+/* Frees c (NULL: no-op).  Panics if goroutines are still blocked on c. */
+GORT_API void gort_chan_free(gort_chan *c);
+/* c <- *elem.  Blocks until a receiver takes the value or it fits in the
+ * buffer.  Panics "send on closed channel".  c == NULL blocks forever. */
+GORT_API void gort_chan_send(gort_chan *c, const void *elem);
+/* *elem = <-c.  Blocks until a value arrives.  Returns false when c is
+ * closed and drained (elem is then zeroed).  elem may be NULL (value
+ * dropped).  c == NULL blocks forever. */
+GORT_API bool gort_chan_recv(gort_chan *c, void *elem);
+/* select { case c <- *elem: return true; default: return false }.
+ * Panics "send on closed channel" on a closed channel. */
+GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem);
+/* select { case v, ok := <-c: ...; default: }.  Returns false if it would
+ * block; else true with *ok as gort_chan_recv's result (ok may be NULL). */
+GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok);
+/* close(c): wakes every blocked receiver (they get false) and every blocked
+ * sender (they panic).  Panics "close of nil channel" or
+ * "close of closed channel". */
+GORT_API void gort_chan_close(gort_chan *c);
+/* len(c) and cap(c); 0 for NULL. */
+GORT_API size_t gort_chan_len(gort_chan *c);
+GORT_API size_t gort_chan_cap(gort_chan *c);
+
+/* ------------------------------------------------------------------------
+ * Select
+ * ------------------------------------------------------------------------ */
+
+enum { GORT_SEND = 1, GORT_RECV = 2 };
+
+typedef struct gort_select_case {
+    gort_chan *chan; /* NULL: this case never proceeds */
+    int dir;         /* GORT_SEND or GORT_RECV */
+    void *elem;      /* value to send, or where to store the received value (may be NULL) */
+    bool ok;         /* set for the chosen case: recv as gort_chan_recv; send: true */
+} gort_select_case;
+
+/* Go's select.  Returns the index of the case that proceeded; among ready
+ * cases the choice is uniformly random.  block == false: returns -1 when no
+ * case is ready (Go's default).  ncases == 0 with block blocks forever.
+ * A send case on a closed channel panics "send on closed channel". */
+GORT_API int gort_select(gort_select_case *cases, int ncases, bool block);
+
+/* ------------------------------------------------------------------------
+ * Sync (package sync).  Fields are private: not API.
+ * ------------------------------------------------------------------------ */
+
+typedef struct gort_mutex {
+    int32_t _state;
+    uint32_t _sema;
+} gort_mutex;
+
+typedef struct gort_rwmutex {
+    gort_mutex _w;
+    uint32_t _writer_sem;
+    uint32_t _reader_sem;
+    int32_t _reader_count;
+    int32_t _reader_wait;
+} gort_rwmutex;
+
+typedef struct gort_once {
+    uint32_t _done;
+    gort_mutex _m;
+} gort_once;
+
+typedef struct gort_waitgroup {
+    uint64_t _state; /* high 32 bits: counter; low 32 bits: waiters */
+    uint32_t _sema;
+} gort_waitgroup;
+
+typedef struct gort_cond {
+    gort_mutex *_l;
+    uint32_t _wait;   /* notifyList: ticket of the next waiter */
+    uint32_t _notify; /* notifyList: ticket of the next to be notified */
+    uint32_t _lock;   /* notifyList: runtime lock word */
+    void *_head;      /* notifyList: waiting sudogs */
+    void *_tail;
+} gort_cond;
+
+#define GORT_MUTEX_INIT {0}
+#define GORT_RWMUTEX_INIT {0}
+#define GORT_ONCE_INIT {0}
+#define GORT_WAITGROUP_INIT {0}
+
+/* sync.Mutex.  lock blocks until acquired; trylock never blocks.
+ * Unlocking an unlocked mutex is "fatal error: sync: unlock of unlocked mutex". */
+GORT_API void gort_mutex_lock(gort_mutex *m);
+GORT_API bool gort_mutex_trylock(gort_mutex *m);
+GORT_API void gort_mutex_unlock(gort_mutex *m);
+
+/* sync.RWMutex, writer-preferring as Go's: a blocked lock() stops new
+ * readers.  Misuse: "fatal error: sync: RUnlock of unlocked RWMutex" /
+ * "sync: Unlock of unlocked RWMutex". */
+GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw);
+GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
+GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw);
+GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
+
+/* sync.Once: runs fn(arg) once; concurrent callers block until it returned. */
+GORT_API void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
+
+/* sync.WaitGroup.  add panics "sync: negative WaitGroup counter"; wait
+ * blocks until the counter is zero.  Reusable once the counter is zero. */
+GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta);
+GORT_API void gort_wg_done(gort_waitgroup *wg);
+GORT_API void gort_wg_wait(gort_waitgroup *wg);
+
+/* sync.Cond over mutex m (init before first use; not ready at zero).
+ * wait: unlocks m, blocks until signalled, relocks m.  signal wakes the
+ * longest waiter; broadcast wakes all.  signal/broadcast never block. */
+GORT_API void gort_cond_init(gort_cond *c, gort_mutex *m);
+GORT_API void gort_cond_wait(gort_cond *c);
+GORT_API void gort_cond_signal(gort_cond *c);
+GORT_API void gort_cond_broadcast(gort_cond *c);
+
+/* ------------------------------------------------------------------------
+ * Time (package time)
+ * ------------------------------------------------------------------------ */
+
+/* Monotonic clock (CLOCK_MONOTONIC) in nanoseconds.  Never fails. */
+GORT_API int64_t gort_nanotime(void);
+/* time.Sleep: blocks for at least ns (ns <= 0 returns at once). */
+GORT_API void gort_sleep(int64_t ns);
+
+typedef struct gort_timer gort_timer;
+/* time.NewTimer: after ns, sends gort_nanotime() (int64_t) on its channel
+ * (cap 1).  NULL when out of memory. */
+GORT_API gort_timer *gort_timer_new(int64_t ns);
+/* time.AfterFunc: after ns runs fn(arg) in its own goroutine. */
+GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg);
+/* The timer's channel; NULL for after_func timers. */
+GORT_API gort_chan *gort_timer_chan(gort_timer *t);
+/* Timer.Stop: true if the call stopped the timer before it fired (Go 1.19). */
+GORT_API bool gort_timer_stop(gort_timer *t);
+/* Timer.Reset: true if the timer had been active (Go 1.19). */
+GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns);
+/* Stops the timer and frees it (and its channel). */
+GORT_API void gort_timer_free(gort_timer *t);
+
+typedef struct gort_ticker gort_ticker;
+/* time.NewTicker; NULL if period <= 0 or out of memory. */
+GORT_API gort_ticker *gort_ticker_new(int64_t period);
+/* Cap-1 channel of int64_t ticks: ticks a slow receiver misses are dropped. */
+GORT_API gort_chan *gort_ticker_chan(gort_ticker *t);
+/* Ticker.Reset; period <= 0 panics "non-positive interval for Ticker.Reset". */
+GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period);
+GORT_API void gort_ticker_stop(gort_ticker *t);
+GORT_API void gort_ticker_free(gort_ticker *t);
+
+/* ------------------------------------------------------------------------
+ * Network and file descriptors (the netpoller)
+ * ------------------------------------------------------------------------ */
+
+enum { GORT_POLL_READ = 1, GORT_POLL_WRITE = 2 };
+
+/* "127.0.0.1:8080", "[::1]:0", ":8080" -> listening TCP fd (nonblocking,
+ * close-on-exec, SO_REUSEADDR), or -errno (-EINVAL for a malformed address). */
+GORT_API int gort_listen(const char *addr, int backlog);
+/* The port fd is bound to (e.g. after ":0"), or -errno. */
+GORT_API int gort_local_port(int fd);
+/* Blocks until a connection arrives; returns its fd (nonblocking,
+ * close-on-exec, TCP_NODELAY) or -errno.  sa and salen may be NULL. */
+GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
+/* TCP connect to "host:port" (names resolved without stalling the
+ * scheduler; several addresses tried in order).  deadline 0: none; expiry
+ * -ETIMEDOUT.  Returns the fd or -errno. */
+GORT_API int gort_dial(const char *addr, int64_t deadline);
+/* Blocks until some bytes are read; 0 at EOF; -errno (-ETIMEDOUT at the
+ * read deadline, -EBADF if the fd is closed meanwhile). */
+GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
+/* Writes all n bytes (blocking as needed) and returns n, or -errno
+ * (-EPIPE/-ECONNRESET for a peer that has gone; never SIGPIPE). */
+GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
+/* Absolute deadlines for reads and writes on fd (0: none). */
+GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline);
+/* Blocks until the nonblocking fd is ready for events (GORT_POLL_*):
+ * 0, -ETIMEDOUT at deadline (0: none), -EBADF when closed by gort_close. */
+GORT_API int gort_wait_fd(int fd, int events, int64_t deadline);
+/* Wakes every goroutine blocked on fd with -EBADF, then closes it. */
+GORT_API int gort_close(int fd);
+
+/* ------------------------------------------------------------------------
+ * Blocking foreign calls (entersyscall/exitsyscall)
+ * ------------------------------------------------------------------------ */
+
+/* Bracket a call that may block its thread.  While inside, the goroutine's
+ * processor is handed to another thread if the call does not return
+ * quickly (~20 us), so the rest of the program runs on.  Between enter and
+ * exit make no other gort call.  Outside a goroutine: no effect. */
+GORT_API void gort_syscall_enter(void);
+GORT_API void gort_syscall_exit(void);
+
+/* ------------------------------------------------------------------------
+ * defer, panic, recover
+ * ------------------------------------------------------------------------ */
+
+/* Registers fn(arg) to run at the end of the innermost gort_call frame (or
+ * of the goroutine), LIFO, also during a panic and gort_goexit. */
+GORT_API void gort_defer(void (*fn)(void *arg), void *arg);
+/* Runs fn(arg) in a new defer frame.  Returns 0 on normal return, 1 if fn
+ * panicked and a deferred call recovered.  C frames between the panic and
+ * the frame are unwound by longjmp: they run no cleanup unless deferred. */
+GORT_API int gort_call(void (*fn)(void *arg), void *arg);
+/* panic(msg): the message is copied. */
+GORT_API _Noreturn void gort_panic(const char *msg);
+GORT_API _Noreturn void gort_panicf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* recover(): the panic message when called directly by a deferred function
+ * that a panic is running (which stops the panic), else NULL. */
+GORT_API const char *gort_recover(void);
+
+/* ------------------------------------------------------------------------
+ * Introspection (runtime.Stack, MemStats)
+ * ------------------------------------------------------------------------ */
+
+/* runtime.Stack: formats the calling goroutine's stack (all: every
+ * goroutine's) into buf, NUL-terminated when len > 0.  Returns the bytes
+ * written (without the NUL). */
+GORT_API size_t gort_stack(char *buf, size_t len, bool all);
+
+typedef struct gort_stats {
+    uint64_t goroutines;         /* live goroutines */
+    uint64_t threads;            /* OS threads (Ms) the runtime created and still holds */
+    uint64_t procs;              /* GOMAXPROCS */
+    uint64_t stack_inuse_bytes;  /* committed stack memory of live goroutines */
+    uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
+    uint64_t goroutines_created; /* since gort_main started */
+    uint64_t context_switches;
+    uint64_t steals;             /* successful work steals */
+    /* more fields may follow */
+    uint64_t idle_threads;       /* Ms parked with no work */
+    uint64_t spinning_threads;   /* Ms looking for work */
+    uint64_t global_runq;        /* goroutines in the global run queue */
+} gort_stats;
+
+/* Fills *s with a snapshot of the runtime's counters (zeros when the
+ * runtime is not running).  Never blocks for long. */
+GORT_API void gort_read_stats(gort_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GORT_H */

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# test.sh - the body of `make test`.
+#
+# For each preset (default: dev asan-ubsan tsan): configure, build, run
+# `ctest --preset`; stop at the first failure.  After the dev suite also
+# check the exported symbols (check-symbols.sh) and the installed package
+# (check-install.sh).  The last line is the total over all presets:
+#     N passed, M failed
+#
+# Environment:
+#   GORT_TEST_PRESETS  presets to run, in order (make test PRESETS="dev tsan")
+#   GORT_WERROR        ON/OFF, passed to CMake (the Makefile sets ON under CI)
+#   JOBS               build parallelism (default: nproc)
+#   CTEST_ARGS         extra ctest arguments, e.g. "-L unit" or "-R chan"
+#
+# Sanitizers and ASLR: TSan (and ASan) of gcc 12 / clang 14 predate the
+# support for the high mmap randomisation of recent kernels and die with
+# "FATAL: ThreadSanitizer: unexpected memory mapping" when
+# vm.mmap_rnd_bits > 28.  When that is so, this script lowers it to 28 if it
+# may (root, writable sysctl) and otherwise runs those suites under
+# `setarch -R` (no address randomisation for the tests' processes).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+presets=${GORT_TEST_PRESETS:-dev asan-ubsan tsan}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+werror=${GORT_WERROR:-OFF}
+read -r -a ctest_args <<<"${CTEST_ARGS:-}"
+
+total_pass=0
+total_fail=0
+start=$(date +%s)
+
+summary() {
+    echo "== make test: $(($(date +%s) - start)) s, presets: $presets"
+    echo "$total_pass passed, $total_fail failed"
+}
+
+# Prints the command prefix the sanitizer suites need (possibly empty).
+aslr_wrapper() {
+    local bits
+    bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 0)
+    if [[ ${GORT_TEST_SETARCH:-} == 1 ]]; then
+        echo "setarch $(uname -m) -R"
+        return
+    fi
+    if ((bits <= 28)); then
+        return
+    fi
+    if [[ $(id -u) == 0 ]] && sysctl -w vm.mmap_rnd_bits=28 >/dev/null 2>&1; then
+        echo "test.sh: lowered vm.mmap_rnd_bits from $bits to 28 for the sanitizers" >&2
+        return
+    fi
+    echo "test.sh: vm.mmap_rnd_bits=$bits; running the sanitizer suite under setarch -R" >&2
+    echo "setarch $(uname -m) -R"
+}
+
+for preset in $presets; do
+    echo "== [$preset] configure"
+    log=$(mktemp "${TMPDIR:-/tmp}/gort-configure.XXXXXX")
+    if ! cmake --preset "$preset" -DGORT_WERROR="$werror" >"$log" 2>&1; then
+        cat "$log"
+        rm -f "$log"
+        total_fail=$((total_fail + 1))
+        echo "== [$preset] configure FAILED"
+        summary
+        exit 1
+    fi
+    if grep -q 'CMake Warning' "$log"; then cat "$log"; else grep '^-- gort ' "$log" || true; fi
+    rm -f "$log"
+    echo "== [$preset] build"
+    if ! cmake --build --preset "$preset" -j "$jobs"; then
+        total_fail=$((total_fail + 1))
+        echo "== [$preset] build FAILED"
+        summary
+        exit 1
+    fi
+
+    wrapper=""
+    case $preset in asan-ubsan | tsan) wrapper=$(aslr_wrapper) ;; esac
+    echo "== [$preset] ctest --preset $preset ${ctest_args[*]}"
+    log=$(mktemp "${TMPDIR:-/tmp}/gort-ctest.XXXXXX")
+    rc=0
+    # shellcheck disable=SC2086
+    $wrapper ctest --preset "$preset" "${ctest_args[@]}" 2>&1 | tee "$log" || rc=$?
+
+    # "100% tests passed, 0 tests failed out of 12"; nothing when there are no tests.
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1 || true)
+    # Skipped tests (exit 77, GT_SKIP) count as neither passed nor failed.
+    skip=$(grep -cE '^[[:space:]]*[0-9]+ - .* \((Skipped|Disabled)\)$' "$log" || true)
+    rm -f "$log"
+    pass=0 fail=0
+    if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+        fail=${BASH_REMATCH[1]}
+        pass=$((BASH_REMATCH[2] - fail - skip))
+    fi
+    if ((rc != 0 && fail == 0)); then
+        fail=1 # ctest failed without a count (bad preset, no build, ...)
+    fi
+    total_pass=$((total_pass + pass))
+    total_fail=$((total_fail + fail))
+    echo "== [$preset] $pass passed, $fail failed, $skip skipped"
+    if ((fail != 0)); then
+        summary
+        exit 1
+    fi
+
+    if [[ $preset == dev ]]; then
+        echo "== [dev] check-symbols"
+        scripts/check-symbols.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
+        echo "== [dev] check-install"
+        scripts/check-install.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
+    fi
+done
+
+summary

@@ -1,0 +1,96 @@
+/*
+ * switch_arm64.S - context switch for AArch64 (AAPCS64).  See arch.h for the
+ * frame layout.  Saves x19-x28, fp (x29), lr (x30), d8-d15, sp and FPCR.
+ */
+    .text
+
+#define FRAME 176
+
+.macro SAVE_CTX
+    sub sp, sp, #FRAME
+    mrs x9, fpcr
+    str x9, [sp, #0]
+    stp x19, x20, [sp, #8]
+    stp x21, x22, [sp, #24]
+    stp x23, x24, [sp, #40]
+    stp x25, x26, [sp, #56]
+    stp x27, x28, [sp, #72]
+    stp x29, x30, [sp, #88]
+    stp d8, d9, [sp, #112]
+    stp d10, d11, [sp, #128]
+    stp d12, d13, [sp, #144]
+    stp d14, d15, [sp, #160]
+.endm
+
+.macro RESTORE_CTX
+    ldr x9, [sp, #0]
+    msr fpcr, x9
+    ldp x19, x20, [sp, #8]
+    ldp x21, x22, [sp, #24]
+    ldp x23, x24, [sp, #40]
+    ldp x25, x26, [sp, #56]
+    ldp x27, x28, [sp, #72]
+    ldp x29, x30, [sp, #88]
+    ldp d8, d9, [sp, #112]
+    ldp d10, d11, [sp, #128]
+    ldp d12, d13, [sp, #144]
+    ldp d14, d15, [sp, #160]
+    add sp, sp, #FRAME
+.endm
+
+/* void gort__ctx_switch(void **save_sp [x0], void *new_sp [x1]) */
+    .globl gort__ctx_switch
+    .hidden gort__ctx_switch
+    .type gort__ctx_switch, %function
+    .p2align 4
+gort__ctx_switch:
+    SAVE_CTX
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    RESTORE_CTX
+    ret
+    .size gort__ctx_switch, .-gort__ctx_switch
+
+/* void gort__ctx_mcall(void **save_sp [x0], void *stack_top [x1], fn [x2], arg [x3]) */
+    .globl gort__ctx_mcall
+    .hidden gort__ctx_mcall
+    .type gort__ctx_mcall, %function
+    .p2align 4
+gort__ctx_mcall:
+    SAVE_CTX
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    mov x29, #0
+    mov x30, #0
+    mov x0, x3
+    blr x2
+    brk #0
+    .size gort__ctx_mcall, .-gort__ctx_mcall
+
+/* void gort__ctx_jump(void *new_sp [x0]) */
+    .globl gort__ctx_jump
+    .hidden gort__ctx_jump
+    .type gort__ctx_jump, %function
+    .p2align 4
+gort__ctx_jump:
+    mov sp, x0
+    RESTORE_CTX
+    ret
+    .size gort__ctx_jump, .-gort__ctx_jump
+
+/* First code of a fresh context: x19 = entry, x20 = arg. */
+    .globl gort__ctx_start
+    .hidden gort__ctx_start
+    .type gort__ctx_start, %function
+    .p2align 4
+gort__ctx_start:
+    mov x29, #0
+    mov x30, #0
+    mov x0, x20
+    blr x19
+    brk #0
+    .size gort__ctx_start, .-gort__ctx_start
+
+    .section .note.GNU-stack,"",%progbits

@@ -1,0 +1,181 @@
+/*
+ * internal.h - every gort__ prototype, grouped by the file that defines it.
+ * Internal non-static names start with gort__ (libgort.a exposes them to the
+ * user's link; hidden visibility only protects libgort.so).
+ */
+#ifndef GORT_INTERNAL_H
+#define GORT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+#ifndef GORT_DEBUG
+#define GORT_DEBUG 0
+#endif
+
+#define GORT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GORT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define GORT_NOINLINE __attribute__((noinline))
+#define GORT_UNUSED __attribute__((unused))
+
+/* Always-on invariant check (runtime bugs): prints and throws. */
+#define GORT_CHECK(cond, msg)                                                                       \
+    do {                                                                                           \
+        if (GORT_UNLIKELY(!(cond)))                                                                \
+            gort__throw_at(msg, __FILE__, __LINE__);                                               \
+    } while (0)
+#if GORT_DEBUG >= 1
+#define GORT_ASSERT(cond) GORT_CHECK(cond, "assertion failed: " #cond)
+#else
+#define GORT_ASSERT(cond) ((void)0)
+#endif
+#if GORT_DEBUG >= 3
+#define GORT_ASSERT_EXPENSIVE(cond) GORT_CHECK(cond, "assertion failed: " #cond)
+#else
+#define GORT_ASSERT_EXPENSIVE(cond) ((void)0)
+#endif
+#define GORT_UNREACHABLE() gort__throw_at("unreachable", __FILE__, __LINE__)
+
+/* Relaxed single-writer counter bump: a plain load/add/store, TSan-clean. */
+#define GORT_COUNTER_INC(ctr)                                                                      \
+    atomic_store_explicit(&(ctr), atomic_load_explicit(&(ctr), memory_order_relaxed) + 1,         \
+                          memory_order_relaxed)
+
+/* --------------------------------------------------------------- lock_futex.c */
+void gort__lock(gort__rtlock *l);
+void gort__unlock(gort__rtlock *l);
+bool gort__trylock(gort__rtlock *l);
+void gort__noteclear(gort__note *n);
+void gort__notewakeup(gort__note *n);
+void gort__notesleep(gort__note *n);
+/* Sleeps at most ns (ns < 0: forever).  Returns true if woken. */
+bool gort__notetsleep(gort__note *n, int64_t ns);
+/* futex(2) wrappers: sleep while *addr == val (ns < 0: no timeout). */
+void gort__futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+void gort__futexwakeup(_Atomic uint32_t *addr, int cnt);
+void gort__osyield(void);
+void gort__procyield(int cycles);
+
+/* ------------------------------------------------------------------- proc.c */
+/* The current M, or NULL on a thread that is not one of the runtime's.
+ * Not inlined and opaque to the optimiser: a goroutine may resume on another
+ * thread, so the TLS read must happen at each call (ARCHITECTURE.md, 6). */
+struct m *gort__getm(void);
+/* The current user goroutine (m->curg), or NULL on g0 and on foreign
+ * threads. */
+struct g *gort__getg(void);
+/* The current goroutine, or, on a thread outside the runtime (or on g0),
+ * that thread's fake g (allocated on first use), which parks by sleeping on
+ * a futex.  Never NULL, except when memory for the fake g is exhausted
+ * (then it throws). */
+struct g *gort__getg_or_foreign(void);
+
+/* Park the current goroutine (Go's gopark).  On g0, calls unlockf(gp, arg)
+ * after gp's stack is no longer in use; if unlockf returns false, gp resumes
+ * at once.  Returns when someone calls gort__goready(gp).  Works for a
+ * foreign thread's fake g too (it sleeps on gp->park).  reason is WAIT_*.
+ * unlockf may be NULL (then nothing runs and gp stays parked). */
+void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason);
+/* Make a parked goroutine runnable (Go's goready): it is put in the current
+ * P's runnext (or the global queue when called without a P) and an idle P is
+ * woken if needed.  For a fake foreign g, wakes its thread. */
+void gort__goready(struct g *gp);
+/* runtime.Gosched for the current goroutine. */
+void gort__gosched(void);
+/* Yield if sysmon or a stop-the-world asked this goroutine to. Cheap. */
+void gort__preempt_check_slow(struct g *gp);
+static inline void gort__preempt_check(struct g *gp) {
+    if (GORT_UNLIKELY(gp != NULL &&
+                      atomic_load_explicit(&gp->preempt, memory_order_relaxed)))
+        gort__preempt_check_slow(gp);
+}
+/* Ends the current goroutine (after its deferred calls have run). */
+_Noreturn void gort__goexit1(void);
+/* Sudogs from the per-P cache (runtime acquireSudog/releaseSudog). */
+struct sudog *gort__acquire_sudog(void);
+void gort__release_sudog(struct sudog *s);
+/* Per-M (or per-thread) pseudo-random numbers. */
+uint32_t gort__fastrand(void);
+static inline uint32_t gort__fastrandn(uint32_t n) {
+    return (uint32_t)(((uint64_t)gort__fastrand() * n) >> 32);
+}
+/* Called by a foreign thread before/after it blocks in a gort call, so that
+ * checkdead does not report a deadlock while it may still wake someone. */
+void gort__foreign_block(int delta);
+/* Iterate every goroutine (for dumps); fn is called with allglock held. */
+void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg);
+/* true while gort_main runs. */
+bool gort__runtime_running(void);
+/* Stop/start the world (for GOMAXPROCS changes). */
+void gort__stop_the_world(const char *reason);
+void gort__start_the_world(void);
+/* Wake an idle P if there is work and nobody spinning (Go's wakep). */
+void gort__wakep(void);
+
+/* ------------------------------------------------------------------ stack.c */
+int gort__stack_init(void);
+void gort__stack_fini(void);
+/* Allocates a region with a guard, a usable stack of `size` bytes and room
+ * for a struct g at the top.  Returns 0 or -ENOMEM/-EINVAL. */
+int gort__stackalloc(size_t size, gort__stack *out);
+/* Frees an own-map region (slab stacks are never freed before fini). */
+void gort__stackfree(gort__stack *s);
+/* true if addr lies in the guard of the stack. */
+bool gort__stack_in_guard(const gort__stack *s, uintptr_t addr);
+/* Canary-guarded stacks: check the canary; throws on corruption. */
+void gort__stack_check_canary(const gort__stack *s, int64_t goid);
+/* Returns pages of stacks on the global free list to the OS (sysmon). */
+void gort__stack_scavenge(void);
+extern size_t gort__default_stack_size;
+extern _Atomic uint64_t gort__stack_sys_bytes;
+
+/* ------------------------------------------------------------------ print.c */
+/* Non-allocating (no malloc) formatted write to fd 2. */
+void gort__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gort__vprintf(const char *fmt, va_list ap);
+void gort__print_lock(void);
+void gort__print_unlock(void);
+/* fatal error: msg + dump per GORTRACEBACK; exit 2 (runtime bug). */
+_Noreturn void gort__throw(const char *msg);
+_Noreturn void gort__throw_at(const char *msg, const char *file, int line);
+/* fatal error: msg + dump; exit 2 (user error, e.g. deadlock, unlock of unlocked). */
+_Noreturn void gort__fatal(const char *msg);
+/* Dumps goroutines per GORTRACEBACK level (traceback.c). */
+void gort__dump_goroutines(struct g *cur, bool all);
+/* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
+int gort__traceback_level(void);
+
+/* -------------------------------------------------------------- traceback.c */
+/* Prints "goroutine N [status]:" and frames for gp (weak default in
+ * print.c; traceback.c replaces it). */
+void gort__print_goroutine(struct g *gp, bool current);
+
+/* --------------------------------------------------------- signal_linux.c */
+int gort__signal_init(void);
+void gort__signal_fini(void);
+/* Sets up the calling thread's alternate signal stack (per M). */
+int gort__minit_signals(struct m *mp);
+void gort__unminit_signals(struct m *mp);
+
+/* ---------------------------------------------------------------- panic.c */
+/* Runs the deferred calls of a goroutine that is exiting (goexit path). */
+void gort__run_exit_defers(struct g *gp);
+/* Called when a goroutine is started/reused: clears defer/panic state. */
+void gort__panic_reset_g(struct g *gp);
+
+/* ----------------------------------------------------------------- sema.c */
+/* Go's semacquire1 / semrelease1 on an address-keyed table.  Blocks (parks)
+ * until *addr > 0, then decrements it.  lifo: queue at the head. */
+void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason);
+/* Increments *addr and wakes one waiter; handoff: pass the count directly to
+ * the waiter and yield to it (starvation mode). */
+void gort__semrelease(_Atomic uint32_t *addr, bool handoff);
+
+/* ----------------------------------------------------------------- time.c */
+/* (issue 4) */
+
+#endif /* GORT_INTERNAL_H */

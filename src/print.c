@@ -1,0 +1,202 @@
+/*
+ * print.c - runtime output that never allocates, and the fatal paths.
+ * Mirrors runtime/print.go and the throw/fatal parts of runtime/panic.go.
+ *
+ * Everything goes straight to fd 2 with write(2), formatted into a stack
+ * buffer, so it works in a signal handler, on g0 and with the heap broken.
+ * printlock serialises whole messages across threads; it is recursive per
+ * thread so a crash while printing still prints.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static __thread int printdepth;
+static gort__rtlock printlk;
+
+void gort__print_lock(void) {
+    if (printdepth++ > 0)
+        return;
+    gort__lock(&printlk);
+}
+
+void gort__print_unlock(void) {
+    if (--printdepth > 0)
+        return;
+    gort__unlock(&printlk);
+}
+
+static void writeall(const char *buf, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(2, buf, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+void gort__vprintf(const char *fmt, va_list ap) {
+    char buf[1024];
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    writeall(buf, (size_t)n);
+}
+
+void gort__printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    gort__vprintf(fmt, ap);
+    va_end(ap);
+}
+
+/* GORTRACEBACK: none=0 single=1 (default) all=2 system=3 crash=4. */
+int gort__traceback_level(void) {
+    const char *s = getenv("GORTRACEBACK");
+    if (s == NULL || *s == '\0' || strcmp(s, "single") == 0)
+        return 1;
+    if (strcmp(s, "none") == 0 || strcmp(s, "0") == 0)
+        return 0;
+    if (strcmp(s, "all") == 0 || strcmp(s, "1") == 0)
+        return 2;
+    if (strcmp(s, "system") == 0 || strcmp(s, "2") == 0)
+        return 3;
+    if (strcmp(s, "crash") == 0)
+        return 4;
+    return 1;
+}
+
+static const char *status_string(struct g *gp) {
+    switch (atomic_load_explicit(&gp->status, memory_order_relaxed)) {
+    case G_RUNNABLE:
+        return "runnable";
+    case G_RUNNING:
+        return "running";
+    case G_SYSCALL:
+        return "syscall";
+    case G_WAITING:
+        return gp->waitreason < WAIT_NREASONS && gort__waitreason_str[gp->waitreason][0]
+                   ? gort__waitreason_str[gp->waitreason]
+                   : "waiting";
+    case G_DEAD:
+        return "dead";
+    default:
+        return "idle";
+    }
+}
+
+static const char *symname(void *pc, char *buf, size_t len) {
+    Dl_info info;
+    if (pc && dladdr(pc, &info) && info.dli_sname) {
+        snprintf(buf, len, "%s", info.dli_sname);
+        return buf;
+    }
+    snprintf(buf, len, "%p", pc);
+    return buf;
+}
+
+/* Header and creation site of one goroutine.  Frames come from
+ * traceback.c once it exists (issue 5); until then the entry function is
+ * shown. */
+void gort__print_goroutine(struct g *gp, bool current) {
+    char wait[64] = "";
+    if (atomic_load_explicit(&gp->status, memory_order_relaxed) == G_WAITING && gp->waitsince > 0) {
+        int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
+        if (mins >= 1)
+            snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
+    }
+    const char *locked = gp->lockedm ? ", locked to thread" : "";
+    gort__printf("goroutine %lld [%s%s%s]:\n", (long long)gp->goid,
+                 current ? "running" : status_string(gp), wait, locked);
+    char nb[256];
+    if (gp->name[0])
+        gort__printf("%s(...)  /* name: %s */\n", symname((void *)(uintptr_t)gp->fn, nb, sizeof nb),
+                     gp->name);
+    else if (gp->fn)
+        gort__printf("%s(...)\n", symname((void *)(uintptr_t)gp->fn, nb, sizeof nb));
+    if (gp->parentgoid != 0 || gp->createdby != NULL)
+        gort__printf("created by %s in goroutine %lld\n",
+                     symname(gp->createdby, nb, sizeof nb), (long long)gp->parentgoid);
+    gort__printf("\n");
+}
+
+typedef struct dumpctx {
+    struct g *skip;
+} dumpctx;
+
+static void dump_one(struct g *gp, void *arg) {
+    dumpctx *dc = arg;
+    if (gp == dc->skip)
+        return;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE)
+        return;
+    gort__print_goroutine(gp, false);
+}
+
+void gort__dump_goroutines(struct g *cur, bool all) {
+    if (cur)
+        gort__print_goroutine(cur, true);
+    if (all) {
+        dumpctx dc = {cur};
+        /* allglock may be held by the crashing thread: try, don't deadlock. */
+        gort__forEachG(dump_one, &dc);
+    }
+}
+
+static _Noreturn void fatal_exit(void) {
+    if (gort__traceback_level() >= 4) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    _exit(2);
+}
+
+static _Atomic int dying;
+
+static _Noreturn void fatal_common(const char *msg, const char *file, int line, bool runtime_bug) {
+    if (atomic_fetch_add(&dying, 1) > 0) {
+        /* A second fatal error while dying: don't recurse. */
+        gort__printf("fatal error: %s\n", msg);
+        for (;;)
+            pause();
+    }
+    gort__print_lock();
+    if (file && runtime_bug)
+        gort__printf("fatal error: %s [%s:%d]\n", msg, file, line);
+    else
+        gort__printf("fatal error: %s\n", msg);
+    int level = gort__traceback_level();
+    if (level > 0) {
+        gort__printf("\n");
+        struct g *gp = gort__getg();
+        if (gp == NULL) {
+            struct m *mp = gort__getm();
+            (void)mp;
+        }
+        gort__dump_goroutines(gp, true);
+    }
+    gort__print_unlock();
+    fatal_exit();
+}
+
+void gort__throw(const char *msg) { fatal_common(msg, NULL, 0, true); }
+void gort__throw_at(const char *msg, const char *file, int line) {
+    fatal_common(msg, file, line, true);
+}
+void gort__fatal(const char *msg) { fatal_common(msg, NULL, 0, false); }

@@ -1,0 +1,2189 @@
+/*
+ * proc.c - goroutine scheduler.  Mirrors runtime/proc.go.
+ *
+ * The main concepts are:
+ *   G - goroutine.
+ *   M - worker thread, or machine.
+ *   P - processor, a resource that is required to execute Go code.
+ *       An M must have an associated P to execute goroutines; it can be
+ *       blocked or in a blocking call without one.
+ *
+ * Design essay (see proc.go's header for the original argument).
+ *
+ * Worker thread parking/unparking.  We need to balance between keeping
+ * enough running worker threads to use the available hardware parallelism
+ * and parking excessive running threads to conserve CPU and power.  This is
+ * not simple for two reasons: (1) scheduler state is intentionally
+ * distributed (in particular, per-P work queues), so it is not possible to
+ * compute global predicates on fast paths; (2) for optimal thread management
+ * we would need to know the future.
+ *
+ * Rejected alternatives (as in Go): centralising all scheduler state (kills
+ * scalability); direct goroutine hand-off (leads to thread state thrashing,
+ * since the thread that readies a goroutine can be out of work the next
+ * moment, and destroys locality); waking a thread whenever a goroutine is
+ * readied and an idle P exists (thread thrashing again).
+ *
+ * The approach taken: we unpark an additional thread when we ready a
+ * goroutine if (1) there is an idle P and (2) there are no "spinning" worker
+ * threads.  A worker thread is spinning if it is out of local work and did
+ * not find work in the global run queue or the local queues of other Ps.
+ * Spinning threads are counted in sched.nmspinning; at most GOMAXPROCS/2
+ * spin.  If a spinning thread finds work it takes itself out of the spinning
+ * state and proceeds to execution; if it finds no work it takes itself out
+ * of the spinning state and parks.  When the last spinning thread finds work
+ * and stops spinning, it must unpark a new spinning thread (resetspinning).
+ * The tricky part is the transition from spinning to non-spinning: it races
+ * with submission of new goroutines, so the spinning thread first decrements
+ * nmspinning and then re-checks all work sources (with sequentially
+ * consistent atomics between the decrement and the checks); the submitter
+ * first publishes the work and then checks nmspinning (also seq_cst), so at
+ * least one of the two sees the other.
+ *
+ * C-specific decisions (ARCHITECTURE.md):
+ *   - Parking goes through g0 (gort__ctx_mcall): the parking goroutine's
+ *     stack is no longer in use when its unlock function publishes it.
+ *   - gort_yield switches directly to the next goroutine of the local queue
+ *     and has the *resumed* goroutine put the yielder on the run queue
+ *     (m->pending_put, run by finish_switch on the destination stack), so the
+ *     yielder is published only once its stack is idle, without a detour
+ *     through g0.
+ *   - The current M is read through gort__getm(), a call the optimiser
+ *     cannot hoist or merge, because a goroutine can resume on another thread
+ *     after any switch.  After a switch, code uses gp->m, never a cached m.
+ *   - Preemption is cooperative: sysmon sets g->preempt on a goroutine that
+ *     has run 10 ms without passing through the scheduler, and every runtime
+ *     call checks it.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "san.h"
+
+struct schedt gort__sched;
+struct p *gort__allp[GORT_MAX_PROCS];
+
+static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
+static __thread struct g *tls_foreign_g __attribute__((tls_model("initial-exec")));
+static __thread uint64_t tls_rand __attribute__((tls_model("initial-exec")));
+
+/* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
+static _Atomic uint32_t main_busy;
+/* GOMAXPROCS override set by gort_gomaxprocs outside gort_main. */
+static int gomaxprocs_next;
+
+/* allgs: every user goroutine that has a struct g (live or dead on a free
+ * list).  Appended under allglock; read under allglock. */
+static gort__rtlock allglock;
+static struct g **allgs;
+static int64_t allglen, allgcap;
+
+/* Coarse clock updated by sysmon, for wait-since stamps. */
+static _Atomic int64_t coarse_now;
+
+/* Foreign threads that have entered the runtime and are still alive:
+ * while any exists, checkdead cannot prove a deadlock (Go does the same for
+ * cgo's extra Ms: it skips the check in c-archive/c-shared builds). */
+static _Atomic int32_t nforeign_alive;
+static pthread_key_t foreign_key;
+static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
+
+static const int kG0StackSize = 64 * 1024;
+static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
+
+const char *const gort__waitreason_str[WAIT_NREASONS] = {
+    [WAIT_ZERO] = "",
+    [WAIT_CHAN_RECV] = "chan receive",
+    [WAIT_CHAN_SEND] = "chan send",
+    [WAIT_CHAN_RECV_NIL] = "chan receive (nil chan)",
+    [WAIT_CHAN_SEND_NIL] = "chan send (nil chan)",
+    [WAIT_SELECT] = "select",
+    [WAIT_SELECT_NO_CASES] = "select (no cases)",
+    [WAIT_SLEEP] = "sleep",
+    [WAIT_IO] = "IO wait",
+    [WAIT_SEMACQUIRE] = "semacquire",
+    [WAIT_SYNC_MUTEX] = "sync.Mutex.Lock",
+    [WAIT_SYNC_RWMUTEX_R] = "sync.RWMutex.RLock",
+    [WAIT_SYNC_RWMUTEX_W] = "sync.RWMutex.Lock",
+    [WAIT_SYNC_WAITGROUP] = "sync.WaitGroup.Wait",
+    [WAIT_SYNC_COND] = "sync.Cond.Wait",
+    [WAIT_SYNC_ONCE] = "sync.Mutex.Lock",
+    [WAIT_TIMER_GOROUTINE_IDLE] = "timer goroutine (idle)",
+    [WAIT_PREEMPTED] = "preempted",
+    [WAIT_LOCKED_THREAD] = "locked to thread",
+    [WAIT_SYSCALL] = "syscall",
+    [WAIT_FOREVER] = "wait forever",
+    [WAIT_GOEXIT_MAIN] = "wait forever",
+};
+
+static void schedule(struct m *mp) __attribute__((noreturn));
+static void execute(struct m *mp, struct g *gp, bool inherit) __attribute__((noreturn));
+static void stopm(struct m *mp);
+static void startm(struct p *pp, bool spinning);
+static void handoffp(struct p *pp);
+static void checkdead(void);
+static void mexit(struct m *mp) __attribute__((noreturn));
+static struct p *releasep(struct m *mp);
+static void acquirep(struct m *mp, struct p *pp);
+
+/* ------------------------------------------------------------------ TLS */
+
+GORT_NOINLINE struct m *gort__getm(void) {
+    struct m *mp = tls_m;
+    /* Opaque to the optimiser: calls are never merged or hoisted. */
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
+GORT_NOINLINE struct g *gort__getg(void) {
+    struct m *mp = tls_m;
+    __asm__ volatile("" : "+r"(mp));
+    return mp ? mp->curg : NULL;
+}
+
+static void foreign_thread_exit(void *arg) {
+    struct g *gp = arg;
+    atomic_fetch_sub_explicit(&nforeign_alive, 1, memory_order_seq_cst);
+    free(gp);
+}
+
+static void foreign_key_init(void) { pthread_key_create(&foreign_key, foreign_thread_exit); }
+
+/* The fake g of a thread outside the runtime (or of g0, which must never
+ * park: that throws). */
+struct g *gort__getg_or_foreign(void) {
+    struct g *gp = gort__getg();
+    if (gp)
+        return gp;
+    struct m *mp = gort__getm();
+    if (mp != NULL)
+        gort__throw("blocking operation on the scheduler stack (g0)");
+    gp = tls_foreign_g;
+    if (gp)
+        return gp;
+    pthread_once(&foreign_once, foreign_key_init);
+    gp = calloc(1, sizeof *gp);
+    if (gp == NULL)
+        gort__throw("out of memory allocating a thread's goroutine record");
+    gp->foreign = true;
+    gp->allgidx = -1;
+    atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+    tls_foreign_g = gp;
+    atomic_fetch_add_explicit(&nforeign_alive, 1, memory_order_seq_cst);
+    pthread_setspecific(foreign_key, gp);
+    return gp;
+}
+
+bool gort__runtime_running(void) {
+    return atomic_load_explicit(&gort__sched.running, memory_order_acquire) != 0;
+}
+
+/* ------------------------------------------------------------------ random */
+
+static inline uint64_t wyrand(uint64_t *state) {
+    *state += 0xa0761d6478bd642full;
+    __uint128_t t = (__uint128_t)*state * (*state ^ 0xe7037ed1a0b428dbull);
+    return (uint64_t)(t >> 64) ^ (uint64_t)t;
+}
+
+uint32_t gort__fastrand(void) {
+    struct m *mp = gort__getm();
+    uint64_t *st = mp ? &mp->fastrand : &tls_rand;
+    if (GORT_UNLIKELY(*st == 0)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        *st = (uint64_t)ts.tv_nsec ^ ((uint64_t)(uintptr_t)st << 17) ^ 0x9e3779b97f4a7c15ull;
+    }
+    return (uint32_t)wyrand(st);
+}
+
+/* ------------------------------------------------------------------ time */
+
+int64_t gort_nanotime(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ switches */
+
+/* First code on a context's stack after any switch into it: finishes the
+ * sanitizer switch and runs the action the previous goroutine left for us
+ * (publishing the yielder once its stack is idle). */
+static inline void finish_switch(struct g *self) {
+    san_switch_end(self->asan_fake_stack, NULL, NULL);
+    struct m *mp = self->m;
+    struct g *put = mp->pending_put;
+    if (put != NULL) {
+        mp->pending_put = NULL;
+        extern void gort__runqput_tail(struct p * pp, struct g * gp);
+        gort__runqput_tail(mp->p, put);
+    }
+}
+
+/* Switch from user g gp to g0 of its M and call fn(gp) there. */
+static void mcall(struct g *gp, void (*fn)(void *)) {
+    struct m *mp = gp->m;
+    struct g *g0 = mp->g0;
+    san_switch_begin(&gp->asan_fake_stack, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
+                     g0->tsan_fiber);
+    gort__ctx_mcall(&gp->ctx.sp, mp->g0_top, fn, gp);
+    /* Resumed by execute() or by a direct switch, maybe on another M. */
+    finish_switch(gp);
+}
+
+/* On g0, entered from mcall: the previous user g is no longer running. */
+static inline struct m *g0_enter(struct g *gp) {
+    struct m *mp = gp->m;
+    san_switch_end(NULL, NULL, NULL);
+    mp->curg = NULL;
+    if (mp->p)
+        atomic_store_explicit(&mp->p->runningg, NULL, memory_order_relaxed);
+    return mp;
+}
+
+/* ------------------------------------------------------------------ allgs */
+
+static int allgadd(struct g *gp) {
+    gort__lock(&allglock);
+    if (allglen == allgcap) {
+        int64_t ncap = allgcap ? allgcap * 2 : 1024;
+        struct g **n = realloc(allgs, (size_t)ncap * sizeof *n);
+        if (n == NULL) {
+            gort__unlock(&allglock);
+            return -ENOMEM;
+        }
+        allgs = n;
+        allgcap = ncap;
+    }
+    gp->allgidx = allglen;
+    allgs[allglen++] = gp;
+    gort__unlock(&allglock);
+    return 0;
+}
+
+static void allgremove(struct g *gp) {
+    gort__lock(&allglock);
+    int64_t i = gp->allgidx;
+    if (i >= 0 && i < allglen && allgs[i] == gp) {
+        allgs[i] = allgs[--allglen];
+        allgs[i]->allgidx = i;
+    }
+    gp->allgidx = -1;
+    gort__unlock(&allglock);
+}
+
+void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
+    gort__lock(&allglock);
+    for (int64_t i = 0; i < allglen; i++)
+        fn(allgs[i], arg);
+    gort__unlock(&allglock);
+}
+
+/* Allocates a g with its stack (the g lives at the top of the region). */
+static struct g *malg(size_t stacksize, bool user) {
+    gort__stack st;
+    if (gort__stackalloc(stacksize, &st) != 0)
+        return NULL;
+    uintptr_t gaddr = (st.hi - sizeof(struct g)) & ~(uintptr_t)63;
+    struct g *gp = (struct g *)gaddr;
+    memset(gp, 0, sizeof *gp);
+    gp->stack = st;
+    gp->stack.hi = gaddr & ~(uintptr_t)15;
+    gp->allgidx = -1;
+    gp->tsan_fiber = san_fiber_create();
+    gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
+    atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
+    if (user && allgadd(gp) != 0) {
+        san_fiber_destroy(gp->tsan_fiber);
+        san_valgrind_deregister(gp->valgrind_id);
+        gort__stackfree(&gp->stack);
+        return NULL;
+    }
+    return gp;
+}
+
+static void gfree_g(struct g *gp) {
+    if (gp->allgidx >= 0)
+        allgremove(gp);
+    san_fiber_destroy(gp->tsan_fiber);
+    san_valgrind_deregister(gp->valgrind_id);
+    gort__stack st = gp->stack;
+    san_unpoison((void *)st.lo, st.hi - st.lo);
+    gort__stackfree(&st);
+}
+
+/* ------------------------------------------------------------------ run queues */
+
+/* Put gp on pp's local run queue; next: into runnext (kicking the old one to
+ * the tail).  If the queue is full, moves half of it to the global queue.
+ * Runs on pp's owner. */
+static void runqput(struct p *pp, struct g *gp, bool next);
+
+static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
+    struct g *batch[GORT__RUNQ / 2 + 1];
+    uint32_t n = t - h;
+    n = n / 2;
+    if (n != GORT__RUNQ / 2)
+        gort__throw("runqputslow: queue is not full");
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = atomic_load_explicit(&pp->runq[(h + i) % GORT__RUNQ], memory_order_relaxed);
+    /* Release on success: consumers' acquire of head pairs with it (Go: CasRel). */
+    if (!atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_release,
+                                                 memory_order_relaxed))
+        return false;
+    batch[n] = gp;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i]->schedlink = batch[i + 1];
+    batch[n]->schedlink = NULL;
+    gort__lock(&gort__sched.lock);
+    if (gort__sched.runqtail)
+        gort__sched.runqtail->schedlink = batch[0];
+    else
+        gort__sched.runqhead = batch[0];
+    gort__sched.runqtail = batch[n];
+    atomic_fetch_add_explicit(&gort__sched.runqsize, (int32_t)n + 1, memory_order_seq_cst);
+    gort__unlock(&gort__sched.lock);
+    return true;
+}
+
+static void runqput(struct p *pp, struct g *gp, bool next) {
+    if (next) {
+        struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+        /* The owner CASes because thieves may CAS runnext to NULL. */
+        while (!atomic_compare_exchange_weak_explicit(&pp->runnext, &old, gp, memory_order_release,
+                                                      memory_order_relaxed))
+            ;
+        if (old == NULL)
+            return;
+        gp = old; /* kick the old runnext out to the regular run queue */
+    }
+    for (;;) {
+        /* Acquire: pairs with the release CAS of consumers on head, so the
+         * slot we are about to reuse has been read by them. */
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (t - h < GORT__RUNQ) {
+            atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
+            /* Release: makes the slot (and the g's state) visible to
+             * consumers, which load tail with acquire. */
+            atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
+            return;
+        }
+        if (runqputslow(pp, gp, h, t))
+            return;
+    }
+}
+
+void gort__runqput_tail(struct p *pp, struct g *gp) { runqput(pp, gp, false); }
+
+/* Get a g from the local runnable queue.  inherit: it came from runnext and
+ * should inherit the time slice.  Runs on pp's owner. */
+static struct g *runqget(struct p *pp, bool *inherit) {
+    struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    /* If there's a runnext, it's the next g to run.  Only the owner sets it
+     * non-NULL, so a CAS failure means a thief took it: fall through. */
+    if (next != NULL && atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                                 memory_order_acquire,
+                                                                 memory_order_relaxed)) {
+        *inherit = true;
+        return next;
+    }
+    *inherit = false;
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        struct g *gp = atomic_load_explicit(&pp->runq[h % GORT__RUNQ], memory_order_relaxed);
+        /* Release: commits the consume (Go: CasRel). */
+        if (atomic_compare_exchange_weak_explicit(&pp->runqhead, &h, h + 1, memory_order_release,
+                                                  memory_order_relaxed))
+            return gp;
+    }
+}
+
+static bool runqempty(struct p *pp) {
+    /* Defend against a race where (1) pp has G in runnext but runqhead ==
+     * runqtail, (2) runqput kicks G to the runq, (3) runqget clears runnext
+     * (proc.go: runqempty). */
+    for (;;) {
+        uint32_t head = atomic_load_explicit(&pp->runqhead, memory_order_seq_cst);
+        uint32_t tail = atomic_load_explicit(&pp->runqtail, memory_order_seq_cst);
+        struct g *runnext = atomic_load_explicit(&pp->runnext, memory_order_seq_cst);
+        if (tail == atomic_load_explicit(&pp->runqtail, memory_order_seq_cst))
+            return head == tail && runnext == NULL;
+    }
+}
+
+/* Grabs a batch of goroutines from pp's runnable queue into batch (a ring
+ * of GORT__RUNQ starting at batchhead).  Returns the number grabbed.  Can be
+ * executed by any P. */
+static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batchhead,
+                         bool stealrunnext) {
+    for (;;) {
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+        /* Acquire: pairs with the owner's release store of tail. */
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_acquire);
+        uint32_t n = t - h;
+        n = n - n / 2;
+        if (n == 0) {
+            if (stealrunnext) {
+                struct g *next = atomic_load_explicit(&pp->runnext, memory_order_acquire);
+                if (next != NULL) {
+                    if (atomic_load_explicit(&pp->status, memory_order_relaxed) == P_RUNNING) {
+                        /* Sleep to ensure that pp isn't about to run the g we
+                         * are about to steal.  The important use case here
+                         * is when the g running on pp ready()s another g and
+                         * then almost immediately blocks (proc.go). */
+                        usleep(3);
+                    }
+                    if (!atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                                 memory_order_acquire,
+                                                                 memory_order_relaxed))
+                        continue;
+                    atomic_store_explicit(&batch[batchhead % GORT__RUNQ], next,
+                                          memory_order_relaxed);
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        if (n > GORT__RUNQ / 2)
+            continue; /* read inconsistent h and t */
+        for (uint32_t i = 0; i < n; i++) {
+            struct g *gp = atomic_load_explicit(&pp->runq[(h + i) % GORT__RUNQ],
+                                                memory_order_relaxed);
+            atomic_store_explicit(&batch[(batchhead + i) % GORT__RUNQ], gp, memory_order_relaxed);
+        }
+        if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
+                                                    memory_order_release, memory_order_relaxed))
+            return n;
+    }
+}
+
+/* Steal half of the elements from p2's local runnable queue and put them
+ * onto pp's; returns one of the stolen elements or NULL. */
+static struct g *runqsteal(struct p *pp, struct p *p2, bool stealrunnext) {
+    uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+    uint32_t n = runqgrab(p2, pp->runq, t, stealrunnext);
+    if (n == 0)
+        return NULL;
+    n--;
+    struct g *gp = atomic_load_explicit(&pp->runq[(t + n) % GORT__RUNQ], memory_order_relaxed);
+    if (n == 0)
+        return gp;
+    uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+    if (t - h + n >= GORT__RUNQ)
+        gort__throw("runqsteal: runq overflow");
+    atomic_store_explicit(&pp->runqtail, t + n, memory_order_release);
+    return gp;
+}
+
+/* Global run queue.  sched.lock held. */
+static void globrunqput(struct g *gp) {
+    gp->schedlink = NULL;
+    if (gort__sched.runqtail)
+        gort__sched.runqtail->schedlink = gp;
+    else
+        gort__sched.runqhead = gp;
+    gort__sched.runqtail = gp;
+    atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+}
+
+static void globrunqputhead(struct g *gp) {
+    gp->schedlink = gort__sched.runqhead;
+    gort__sched.runqhead = gp;
+    if (gort__sched.runqtail == NULL)
+        gort__sched.runqtail = gp;
+    atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+}
+
+static struct g *globrunqpop(void) {
+    struct g *gp = gort__sched.runqhead;
+    if (gp == NULL)
+        return NULL;
+    gort__sched.runqhead = gp->schedlink;
+    if (gort__sched.runqhead == NULL)
+        gort__sched.runqtail = NULL;
+    atomic_fetch_sub_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+    return gp;
+}
+
+/* Try to get a batch of G's from the global runnable queue.  sched.lock held. */
+static struct g *globrunqget(struct p *pp, int32_t max) {
+    int32_t size = atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    if (size == 0)
+        return NULL;
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    int32_t n = size / procs + 1;
+    if (n > size)
+        n = size;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > GORT__RUNQ / 2)
+        n = GORT__RUNQ / 2;
+    struct g *gp = globrunqpop();
+    for (n--; n > 0; n--)
+        runqput(pp, globrunqpop(), false);
+    return gp;
+}
+
+/* ------------------------------------------------------------------ idle lists */
+
+/* Put mp on the idle list.  sched.lock held. */
+static void mput(struct m *mp) {
+    mp->schedlink = gort__sched.midle;
+    gort__sched.midle = mp;
+    gort__sched.nmidle++;
+    checkdead();
+}
+
+static struct m *mget(void) {
+    struct m *mp = gort__sched.midle;
+    if (mp) {
+        gort__sched.midle = mp->schedlink;
+        gort__sched.nmidle--;
+    }
+    return mp;
+}
+
+/* Put pp on the idle P list.  sched.lock held. */
+static void pidleput(struct p *pp) {
+    if (!runqempty(pp))
+        gort__throw("pidleput: P has non-empty run queue");
+    atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
+    pp->link = gort__sched.pidle;
+    gort__sched.pidle = pp;
+    atomic_fetch_add_explicit(&gort__sched.npidle, 1, memory_order_seq_cst);
+}
+
+static struct p *pidleget(void) {
+    struct p *pp = gort__sched.pidle;
+    if (pp) {
+        gort__sched.pidle = pp->link;
+        atomic_fetch_sub_explicit(&gort__sched.npidle, 1, memory_order_seq_cst);
+    }
+    return pp;
+}
+
+/* ------------------------------------------------------------------ Ms */
+
+static void mstart0(void *arg);
+
+static struct m *allocm(void) {
+    struct m *mp = calloc(1, sizeof *mp);
+    if (mp == NULL)
+        return NULL;
+    mp->g0 = malg((size_t)kG0StackSize, false);
+    if (mp->g0 == NULL) {
+        free(mp);
+        return NULL;
+    }
+    mp->g0->m = mp;
+    mp->g0->goid = 0;
+    atomic_store_explicit(&mp->g0->status, G_RUNNING, memory_order_relaxed);
+    mp->g0_top = (void *)(mp->g0->stack.hi & ~(uintptr_t)15);
+    gort__lock(&gort__sched.lock);
+    mp->id = gort__sched.mnext++;
+    mp->alllink = gort__sched.allm;
+    gort__sched.allm = mp;
+    gort__unlock(&gort__sched.lock);
+    return mp;
+}
+
+/* Runs on the native stack of a new thread (or of gort_main's thread for
+ * m0): installs the thread state and switches to g0. */
+static void mstart_native(struct m *mp) {
+    tls_m = mp;
+    mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
+    gort__minit_signals(mp);
+    mp->native_tsan_fiber = san_fiber_current();
+    struct g *g0 = mp->g0;
+    san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
+                     g0->tsan_fiber);
+    gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
+    /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
+    san_switch_end(mp->native_fake, NULL, NULL);
+    gort__unminit_signals(mp);
+    tls_m = NULL;
+}
+
+static void *mstart_thread(void *arg) {
+    struct m *mp = arg;
+    mstart_native(mp);
+    atomic_store_explicit(&mp->thread_done, true, memory_order_release);
+    return NULL;
+}
+
+/* Leaves g0 for good and returns to the native context of this M's
+ * thread.  Runs on g0. */
+static void __attribute__((noreturn)) gotonative(struct m *mp) {
+    san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
+    gort__ctx_jump(mp->native_sp);
+}
+
+static void mstart0(void *arg) {
+    struct m *mp = arg;
+    san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+    if (mp->nextp) {
+        struct p *pp = mp->nextp;
+        mp->nextp = NULL;
+        acquirep(mp, pp);
+    }
+    if (mp->is_m0) {
+        /* m0 starts by running the main goroutine directly. */
+        struct g *gp = gort__sched.gmain;
+        execute(mp, gp, false);
+    }
+    schedule(mp);
+}
+
+/* Create a new M that will start with pp (may be NULL) and spinning state.
+ * Returns 0 or -errno. */
+static int newm(struct p *pp, bool spinning) {
+    struct m *mp = allocm();
+    if (mp == NULL)
+        return -ENOMEM;
+    mp->nextp = pp;
+    mp->spinning = spinning;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    /* The native stack only runs mstart_native and the thread exit path;
+     * goroutines and the scheduler run on their own stacks. */
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int r = pthread_create(&mp->thread, &attr, mstart_thread, mp);
+    pthread_attr_destroy(&attr);
+    gort__lock(&gort__sched.lock);
+    if (r != 0) {
+        /* Keep the M on allm (freed at shutdown) but count it as gone. */
+        gort__sched.nmfreed++;
+        atomic_store_explicit(&mp->thread_done, true, memory_order_relaxed);
+        mp->exiting = true;
+    } else {
+        mp->thread_started = true;
+    }
+    gort__unlock(&gort__sched.lock);
+    return r == 0 ? 0 : -r;
+}
+
+/* Schedules some M to run pp (creates an M if necessary).  If pp == NULL,
+ * tries to get an idle P; if none, does nothing.  spinning: the caller
+ * incremented nmspinning and the new M starts spinning. */
+static void startm(struct p *pp, bool spinning) {
+    gort__lock(&gort__sched.lock);
+    if (pp == NULL) {
+        pp = pidleget();
+        if (pp == NULL) {
+            gort__unlock(&gort__sched.lock);
+            if (spinning) {
+                /* The caller incremented nmspinning, but there are no idle
+                 * Ps, so it's okay to just undo the increment and give up. */
+                if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
+                    gort__throw("startm: negative nmspinning");
+            }
+            return;
+        }
+    }
+    struct m *nmp = mget();
+    if (nmp == NULL) {
+        gort__unlock(&gort__sched.lock);
+        if (newm(pp, spinning) != 0) {
+            /* No thread: give the P back.  The work it would have run is
+             * still queued and is picked up by the running Ms. */
+            static _Atomic int warned;
+            if (!atomic_exchange(&warned, 1))
+                gort__printf("runtime: failed to create new OS thread (continuing with fewer)\n");
+            gort__lock(&gort__sched.lock);
+            pidleput(pp);
+            gort__unlock(&gort__sched.lock);
+            if (spinning)
+                atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+        }
+        return;
+    }
+    gort__unlock(&gort__sched.lock);
+    if (nmp->spinning)
+        gort__throw("startm: m is spinning");
+    if (nmp->nextp)
+        gort__throw("startm: m has p");
+    nmp->spinning = spinning;
+    nmp->nextp = pp;
+    /* Release (in notewakeup): nextp/spinning are visible to the woken M. */
+    gort__notewakeup(&nmp->park);
+}
+
+/* Hands off P from a syscall or locked M.  Always runs without a P. */
+static void handoffp(struct p *pp) {
+    /* If it has local work or there is global work, start it straight away. */
+    if (!runqempty(pp) || atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0) {
+        startm(pp, false);
+        return;
+    }
+    /* No local work: if there are no spinning/idle Ms, we need one
+     * (there can be more work to do, and no one else is looking). */
+    if (atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
+                atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) ==
+            0) {
+        int32_t zero = 0;
+        if (atomic_compare_exchange_strong(&gort__sched.nmspinning, &zero, 1)) {
+            startm(pp, true);
+            return;
+        }
+    }
+    gort__lock(&gort__sched.lock);
+    if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
+        atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
+        gort__sched.stopwait--;
+        if (gort__sched.stopwait == 0)
+            gort__notewakeup(&gort__sched.stopnote);
+        gort__unlock(&gort__sched.lock);
+        return;
+    }
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
+        gort__unlock(&gort__sched.lock);
+        startm(pp, false);
+        return;
+    }
+    pidleput(pp);
+    gort__unlock(&gort__sched.lock);
+}
+
+/* Tries to add one more P to execute G's.  Called when a G is made runnable. */
+void gort__wakep(void) {
+    if (atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) == 0)
+        return;
+    /* Be conservative about spinning threads: only one at a time here. */
+    if (atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) != 0)
+        return;
+    int32_t zero = 0;
+    if (!atomic_compare_exchange_strong_explicit(&gort__sched.nmspinning, &zero, 1,
+                                                 memory_order_seq_cst, memory_order_relaxed))
+        return;
+    startm(NULL, true);
+}
+
+/* Stops execution of the current m until new work is available.  Returns
+ * with an acquired P (or none when the runtime is exiting). */
+static void stopm(struct m *mp) {
+    if (mp->p)
+        gort__throw("stopm holding p");
+    if (mp->spinning)
+        gort__throw("stopm spinning");
+    gort__lock(&gort__sched.lock);
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
+        gort__unlock(&gort__sched.lock);
+        return;
+    }
+    mp->blocked = true;
+    mput(mp);
+    gort__unlock(&gort__sched.lock);
+    gort__notesleep(&mp->park);
+    gort__noteclear(&mp->park);
+    mp->blocked = false;
+    if (mp->nextp) {
+        struct p *pp = mp->nextp;
+        mp->nextp = NULL;
+        acquirep(mp, pp);
+    }
+}
+
+static void acquirep(struct m *mp, struct p *pp) {
+    if (mp->p != NULL || pp->m != NULL) {
+        gort__printf("runtime: acquirep: m%lld p=%p pp->m=%p status=%u\n", (long long)mp->id,
+                     (void *)mp->p, (void *)pp->m, atomic_load(&pp->status));
+        gort__throw("acquirep: invalid p state");
+    }
+    mp->p = pp;
+    pp->m = mp;
+    atomic_store_explicit(&pp->status, P_RUNNING, memory_order_relaxed);
+}
+
+static struct p *releasep(struct m *mp) {
+    struct p *pp = mp->p;
+    if (pp == NULL || pp->m != mp)
+        gort__throw("releasep: invalid p state");
+    pp->m = NULL;
+    mp->p = NULL;
+    atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
+    atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
+    return pp;
+}
+
+/* Stops the current m for stopTheWorld.  Returns when the world is restarted. */
+static void gcstopm(struct m *mp) {
+    if (mp->spinning) {
+        mp->spinning = false;
+        if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
+            gort__throw("gcstopm: negative nmspinning");
+    }
+    struct p *pp = releasep(mp);
+    gort__lock(&gort__sched.lock);
+    atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
+    gort__sched.stopwait--;
+    if (gort__sched.stopwait == 0)
+        gort__notewakeup(&gort__sched.stopnote);
+    gort__unlock(&gort__sched.lock);
+    stopm(mp);
+}
+
+/* Stops execution of the current m that is locked to a g until the g is
+ * runnable again.  Returns with an acquired P. */
+static void stoplockedm(struct m *mp) {
+    if (mp->p) {
+        struct p *pp = releasep(mp);
+        handoffp(pp);
+    }
+    gort__lock(&gort__sched.lock);
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
+        gort__unlock(&gort__sched.lock);
+        return;
+    }
+    gort__sched.nmidlelocked++;
+    mp->lockedidle = true;
+    checkdead();
+    gort__unlock(&gort__sched.lock);
+    gort__notesleep(&mp->park);
+    gort__noteclear(&mp->park);
+    gort__lock(&gort__sched.lock);
+    gort__sched.nmidlelocked--;
+    gort__unlock(&gort__sched.lock);
+    if (mp->nextp) {
+        struct p *pp = mp->nextp;
+        mp->nextp = NULL;
+        acquirep(mp, pp);
+    }
+}
+
+/* Schedules the locked m to run the locked gp.  Runs on g0 of another M,
+ * which then stops. */
+static void startlockedm(struct m *mp, struct g *gp) {
+    struct m *lm = gp->lockedm;
+    if (lm == mp)
+        gort__throw("startlockedm: locked to me");
+    if (lm->nextp)
+        gort__throw("startlockedm: m has p");
+    /* Directly hand off the current P to the locked m. */
+    struct p *pp = releasep(mp);
+    lm->nextp = pp;
+    gort__lock(&gort__sched.lock);
+    bool wake = lm->lockedidle;
+    lm->lockedidle = false;
+    gort__unlock(&gort__sched.lock);
+    if (!wake)
+        gort__throw("startlockedm: locked m is not idle");
+    gort__notewakeup(&lm->park);
+    stopm(mp);
+}
+
+/* ------------------------------------------------------------------ scheduling */
+
+static void resetspinning(struct m *mp) {
+    mp->spinning = false;
+    int32_t n = atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) - 1;
+    if (n < 0)
+        gort__throw("resetspinning: negative nmspinning");
+    /* M wakeup policy is deliberately somewhat conservative, so check if we
+     * need to wakeup another P here. */
+    gort__wakep();
+}
+
+/* Coprime stepping through all Ps in random order (proc.go randomOrder). */
+static uint32_t coprimes[GORT_MAX_PROCS];
+static uint32_t ncoprimes;
+
+static uint32_t gcd(uint32_t a, uint32_t b) {
+    while (b) {
+        uint32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static void reset_order(uint32_t procs) {
+    ncoprimes = 0;
+    for (uint32_t i = 1; i <= procs; i++)
+        if (gcd(i, procs) == 1)
+            coprimes[ncoprimes++] = i;
+}
+
+static struct g *stealwork(struct m *mp, struct p *pp) {
+    const int stealTries = 4;
+    uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int i = 0; i < stealTries; i++) {
+        bool stealrunnext = i == stealTries - 1;
+        uint32_t pos = gort__fastrandn(procs);
+        uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
+        for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
+            if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
+                return NULL;
+            struct p *p2 = gort__allp[pos];
+            if (p2 == pp)
+                continue;
+            if (atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE)
+                continue;
+            struct g *gp = runqsteal(pp, p2, stealrunnext);
+            if (gp) {
+                GORT_COUNTER_INC(pp->nsteal);
+                return gp;
+            }
+        }
+    }
+    (void)mp;
+    return NULL;
+}
+
+/* Finds a runnable goroutine to execute.  Tries to steal from other P's,
+ * get g from local or global queue.  Blocks until one is found.  Returns
+ * NULL only when the runtime is exiting or a stop-the-world needs this M. */
+static struct g *findrunnable(struct m *mp, bool *inherit) {
+top:;
+    struct p *pp = mp->p;
+    if (pp == NULL)
+        return NULL;
+    if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
+        atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        return NULL;
+
+    /* local runq */
+    struct g *gp = runqget(pp, inherit);
+    if (gp)
+        return gp;
+    /* global runq */
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
+        gort__lock(&gort__sched.lock);
+        gp = globrunqget(pp, 0);
+        gort__unlock(&gort__sched.lock);
+        if (gp) {
+            *inherit = false;
+            return gp;
+        }
+    }
+
+    /* Spinning Ms: steal work from other Ps.  Limit the number of spinning
+     * Ms to half the number of busy Ps, to prevent excessive CPU consumption
+     * when GOMAXPROCS>>1 but the program parallelism is low. */
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    if (mp->spinning ||
+        2 * atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) <
+            procs - atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst)) {
+        if (!mp->spinning) {
+            mp->spinning = true;
+            atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+        }
+        gp = stealwork(mp, pp);
+        if (gp) {
+            *inherit = false;
+            return gp;
+        }
+        if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
+            goto top_gc;
+    }
+
+    /* Before we drop our P, make a snapshot of the allp slice. */
+    gort__lock(&gort__sched.lock);
+    if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
+        atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
+        gort__unlock(&gort__sched.lock);
+        goto top_gc;
+    }
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
+        gp = globrunqget(pp, 0);
+        gort__unlock(&gort__sched.lock);
+        *inherit = false;
+        return gp;
+    }
+    if (releasep(mp) != pp)
+        gort__throw("findrunnable: wrong p");
+    pidleput(pp);
+    gort__unlock(&gort__sched.lock);
+
+    /* Delicate dance: thread transitions from spinning to non-spinning
+     * state, potentially concurrently with submission of new work.  We must
+     * drop nmspinning first and then check all sources again (with a seq_cst
+     * fence in between).  If we do it the other way around, another thread
+     * can submit work after we've checked all sources but before we drop
+     * nmspinning; as a result nobody will unpark a thread to run the work. */
+    bool wasspinning = mp->spinning;
+    if (mp->spinning) {
+        mp->spinning = false;
+        if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
+            gort__throw("findrunnable: negative nmspinning");
+        /* Check all runqueues once again. */
+        for (int32_t i = 0; i < procs; i++) {
+            struct p *p2 = gort__allp[i];
+            if (p2 && !runqempty(p2)) {
+                gort__lock(&gort__sched.lock);
+                pp = pidleget();
+                gort__unlock(&gort__sched.lock);
+                if (pp) {
+                    acquirep(mp, pp);
+                    mp->spinning = true;
+                    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+                    goto top;
+                }
+                break;
+            }
+        }
+    }
+    (void)wasspinning;
+    stopm(mp);
+    goto top;
+
+top_gc:
+    return NULL;
+}
+
+/* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
+static void execute(struct m *mp, struct g *gp, bool inherit) {
+    struct p *pp = mp->p;
+    mp->curg = gp;
+    gp->m = mp;
+    atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    if (!inherit)
+        GORT_COUNTER_INC(pp->schedtick);
+    atomic_store_explicit(&pp->runningg, gp, memory_order_relaxed);
+    GORT_COUNTER_INC(pp->nswitch);
+    struct g *g0 = mp->g0;
+    (void)g0;
+    san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
+    gort__ctx_jump(gp->ctx.sp);
+}
+
+/* Stops this M for good when the runtime is exiting.  Runs on g0. */
+static void __attribute__((noreturn)) exit_m(struct m *mp) {
+    if (mp->spinning) {
+        mp->spinning = false;
+        atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+    }
+    gotonative(mp);
+}
+
+/* One round of scheduler: find a runnable goroutine and execute it.
+ * Never returns.  Runs on g0. */
+static void schedule(struct m *mp) {
+    if (mp->curg != NULL)
+        gort__throw("schedule: in cgo / curg set");
+top:
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
+        exit_m(mp);
+    if (mp->lockedg) {
+        stoplockedm(mp);
+        if (atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
+            exit_m(mp);
+        execute(mp, mp->lockedg, false); /* Never returns. */
+    }
+    struct p *pp = mp->p;
+    if (pp == NULL) {
+        stopm(mp);
+        goto top;
+    }
+    if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_acquire)) {
+        gcstopm(mp);
+        goto top;
+    }
+    struct g *gp = NULL;
+    bool inherit = false;
+    /* Check the global runnable queue once in a while to ensure fairness.
+     * Otherwise two goroutines can completely occupy the local runqueue by
+     * constantly respawning each other. */
+    uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+    if (tick % 61 == 0 && atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
+        gort__lock(&gort__sched.lock);
+        gp = globrunqget(pp, 1);
+        gort__unlock(&gort__sched.lock);
+    }
+    if (gp == NULL)
+        gp = runqget(pp, &inherit);
+    if (gp == NULL) {
+        gp = findrunnable(mp, &inherit);
+        if (gp == NULL)
+            goto top; /* exiting, STW, or lost the P */
+    }
+    /* This thread is going to run a goroutine and is not spinning anymore,
+     * so if it was marked as spinning we need to reset it now and
+     * potentially start a new spinning M. */
+    if (mp->spinning)
+        resetspinning(mp);
+    if (gp->lockedm) {
+        /* Hands off own p to the locked m, then blocks waiting for a new p. */
+        startlockedm(mp, gp);
+        goto top;
+    }
+    execute(mp, gp, inherit);
+}
+
+/* ------------------------------------------------------------------ park / ready */
+
+typedef struct parkargs {
+    bool (*unlockf)(struct g *, void *);
+    void *arg;
+} parkargs;
+
+/* park continuation on g0 (proc.go park_m). */
+static void park_m(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
+    bool (*fn)(struct g *, void *) = mp->waitunlockf;
+    void *lock = mp->waitlock;
+    mp->waitunlockf = NULL;
+    mp->waitlock = NULL;
+    if (fn != NULL && !fn(gp, lock)) {
+        /* Not parking after all: run it again right away. */
+        execute(mp, gp, true);
+    }
+    schedule(mp);
+}
+
+void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason) {
+    struct g *gp = gort__getg();
+    if (gp == NULL) {
+        /* A thread outside the runtime (or g0): sleep on the fake g's note. */
+        gp = gort__getg_or_foreign();
+        gp->waitreason = reason;
+        gort__noteclear(&gp->park);
+        atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
+        if (unlockf != NULL && !unlockf(gp, arg)) {
+            atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+            return;
+        }
+        gort__foreign_block(1);
+        gort__notesleep(&gp->park);
+        gort__foreign_block(-1);
+        atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+        return;
+    }
+    struct m *mp = gp->m;
+    if (mp->p == NULL)
+        gort__throw("gopark: no p");
+    gp->waitreason = reason;
+    gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    if (gp->stack.guard == GUARD_CANARY)
+        gort__stack_check_canary(&gp->stack, gp->goid);
+    mp->waitunlockf = unlockf;
+    mp->waitlock = arg;
+    mcall(gp, park_m);
+}
+
+void gort__goready(struct g *gp) {
+    if (gp->foreign) {
+        atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+        /* Release (notewakeup): the waker's writes (the value handed over)
+         * are visible when the foreign thread wakes. */
+        gort__notewakeup(&gp->park);
+        return;
+    }
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st != G_WAITING) {
+        gort__printf("runtime: goready: goroutine %lld in status %u\n", (long long)gp->goid, st);
+        gort__throw("bad g->status in ready");
+    }
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    struct m *mp = gort__getm();
+    if (mp != NULL && mp->p != NULL) {
+        runqput(mp->p, gp, true);
+    } else {
+        gort__lock(&gort__sched.lock);
+        globrunqput(gp);
+        gort__unlock(&gort__sched.lock);
+    }
+    gort__wakep();
+}
+
+void gort__foreign_block(int delta) {
+    atomic_fetch_add_explicit(&gort__sched.nforeign_blocked, delta, memory_order_seq_cst);
+}
+
+/* Gosched continuation on g0: put gp on the global queue (preemption) or
+ * local tail (yield), then schedule. */
+static void gosched_m(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    if (mp->p == NULL || gp->lockedm) {
+        gort__lock(&gort__sched.lock);
+        globrunqput(gp);
+        gort__unlock(&gort__sched.lock);
+    } else {
+        runqput(mp->p, gp, false);
+    }
+    schedule(mp);
+}
+
+static void preempt_m(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    schedule(mp);
+}
+
+void gort__gosched(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL) {
+        sched_yield();
+        return;
+    }
+    mcall(gp, gosched_m);
+}
+
+void gort__preempt_check_slow(struct g *gp) {
+    if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
+        return;
+    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    mcall(gp, preempt_m);
+}
+
+void gort_yield(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL) {
+        sched_yield();
+        return;
+    }
+    struct m *mp = gp->m;
+    struct p *pp = mp->p;
+    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    /* Fast path: switch straight to the next local goroutine; it puts us on
+     * the run queue tail once our stack is idle (finish_switch). */
+    uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
+    if (GORT_UNLIKELY(gp->lockedm != NULL || tick % 61 == 0 ||
+                      atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
+                      atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
+        mcall(gp, gosched_m);
+        return;
+    }
+    bool inherit;
+    struct g *next = runqget(pp, &inherit);
+    if (next == NULL) {
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
+            return; /* nothing else to run here: keep going */
+        mcall(gp, gosched_m);
+        return;
+    }
+    if (GORT_UNLIKELY(next->lockedm != NULL)) {
+        /* It must run on its own M: put it back in front and go the slow way. */
+        runqput(pp, next, true);
+        mcall(gp, gosched_m);
+        return;
+    }
+    atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
+    GORT_COUNTER_INC(pp->nswitch);
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    mp->pending_put = gp;
+    mp->curg = next;
+    next->m = mp;
+    atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
+    atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
+    atomic_store_explicit(&pp->runningg, next, memory_order_relaxed);
+    san_switch_begin(&gp->asan_fake_stack, (void *)next->stack.lo,
+                     next->stack.hi - next->stack.lo, next->tsan_fiber);
+    gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
+    finish_switch(gp);
+}
+
+/* ------------------------------------------------------------------ goroutines */
+
+static void gfput(struct p *pp, struct g *gp) {
+    if (gp->stack.kind != STACK_SLAB) {
+        gfree_g(gp);
+        return;
+    }
+    gp->schedlink = pp->gfree;
+    pp->gfree = gp;
+    pp->gfreecnt++;
+    if (pp->gfreecnt >= 64) {
+        /* Move half to the global list. */
+        struct g *first = NULL, *last = NULL;
+        int n = 0;
+        while (pp->gfreecnt >= 32) {
+            struct g *g1 = pp->gfree;
+            pp->gfree = g1->schedlink;
+            pp->gfreecnt--;
+            g1->schedlink = first;
+            if (first == NULL)
+                last = g1;
+            first = g1;
+            n++;
+        }
+        gort__lock(&gort__sched.gflock);
+        last->schedlink = gort__sched.gfree;
+        gort__sched.gfree = first;
+        gort__sched.ngfree += n;
+        gort__unlock(&gort__sched.gflock);
+    }
+}
+
+static struct g *gfget(struct p *pp) {
+    if (pp == NULL || pp->gfree == NULL) {
+        if (gort__sched.gfree == NULL)
+            return NULL;  /* racy peek; a miss only costs an allocation */
+        gort__lock(&gort__sched.gflock);
+        if (pp == NULL) {
+            struct g *gp = gort__sched.gfree;
+            if (gp) {
+                gort__sched.gfree = gp->schedlink;
+                gort__sched.ngfree--;
+            }
+            gort__unlock(&gort__sched.gflock);
+            return gp;
+        }
+        while (pp->gfreecnt < 32 && gort__sched.gfree != NULL) {
+            struct g *gp = gort__sched.gfree;
+            gort__sched.gfree = gp->schedlink;
+            gort__sched.ngfree--;
+            gp->schedlink = pp->gfree;
+            pp->gfree = gp;
+            pp->gfreecnt++;
+        }
+        gort__unlock(&gort__sched.gflock);
+        if (pp->gfree == NULL)
+            return NULL;
+    }
+    struct g *gp = pp->gfree;
+    pp->gfree = gp->schedlink;
+    pp->gfreecnt--;
+    return gp;
+}
+
+static void goentry(void *arg);
+
+static int64_t newgoid(struct p *pp) {
+    if (pp == NULL)
+        return (int64_t)atomic_fetch_add_explicit(&gort__sched.goidgen, 1, memory_order_relaxed) + 1;
+    if (pp->goidcache == pp->goidcacheend) {
+        /* Sched.goidgen is the last allocated id; this batch is
+         * [goidgen+1, goidgen+16] (proc.go _GoidCacheBatch). */
+        uint64_t end = atomic_fetch_add_explicit(&gort__sched.goidgen, 16, memory_order_relaxed) + 16;
+        pp->goidcache = end - 15;
+        pp->goidcacheend = end + 1;
+    }
+    return (int64_t)pp->goidcache++;
+}
+
+/* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
+ * but not queued, or NULL with *err set. */
+static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
+                          struct g *callergp, void *callerpc, struct p *pp, int *err) {
+    struct g *newg = NULL;
+    if (stacksize == gort__default_stack_size)
+        newg = gfget(pp);
+    if (newg == NULL) {
+        newg = malg(stacksize, true);
+        if (newg == NULL) {
+            *err = -ENOMEM;
+            return NULL;
+        }
+    } else {
+        /* The dead goroutine's frames that never returned (goexit path)
+         * leave ASan redzones behind: clear them. */
+        san_unpoison((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
+    }
+    newg->fn = fn;
+    newg->arg = arg;
+    newg->goid = newgoid(pp);
+    newg->parentgoid = callergp ? callergp->goid : 0;
+    newg->createdby = callerpc;
+    newg->is_main = false;
+    newg->lockedm = NULL;
+    newg->lockedext = 0;
+    newg->lockedint = 0;
+    newg->waiting = NULL;
+    newg->param = NULL;
+    newg->waitreason = WAIT_ZERO;
+    newg->asan_fake_stack = NULL;
+    newg->defer_ = NULL;
+    newg->panic_ = NULL;
+    newg->callframe = NULL;
+    if (name) {
+        strncpy(newg->name, name, sizeof newg->name - 1);
+        newg->name[sizeof newg->name - 1] = '\0';
+    } else {
+        newg->name[0] = '\0';
+    }
+    atomic_store_explicit(&newg->preempt, false, memory_order_relaxed);
+    newg->ctx.sp = gort__ctx_make((void *)newg->stack.hi, goentry, newg);
+    if (newg->stack.guard == GUARD_CANARY)
+        *(volatile uint64_t *)newg->stack.lo = GORT__STACK_CANARY;
+    atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    if (pp)
+        GORT_COUNTER_INC(pp->ngcreated);
+    else
+        atomic_fetch_add_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
+    return newg;
+}
+
+static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
+                   void *callerpc) {
+    if (fn == NULL)
+        gort__fatal("go of nil func value");
+    if (!gort__runtime_running() ||
+        atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        return -EAGAIN;
+    struct m *mp = gort__getm();
+    struct g *callergp = mp ? mp->curg : NULL;
+    struct p *pp = mp ? mp->p : NULL;
+    int err = 0;
+    if (pp == NULL) {
+        /* A foreign thread: register it so checkdead knows it may still
+         * make goroutines, then queue globally. */
+        if (mp == NULL)
+            (void)gort__getg_or_foreign();
+        struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
+        if (newg == NULL)
+            return err;
+        gort__lock(&gort__sched.lock);
+        globrunqput(newg);
+        gort__unlock(&gort__sched.lock);
+        gort__wakep();
+        return 0;
+    }
+    struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
+    if (newg == NULL)
+        return err;
+    runqput(pp, newg, true);
+    gort__wakep();
+    if (callergp)
+        gort__preempt_check(callergp);
+    return 0;
+}
+
+int gort_go(void (*fn)(void *arg), void *arg) {
+    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0));
+}
+
+int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
+    size_t size = gort__default_stack_size;
+    const char *name = NULL;
+    if (attr) {
+        name = attr->name;
+        if (attr->stack_size != 0) {
+            if (attr->stack_size < GORT_MIN_STACK_SIZE || attr->stack_size > GORT_MAX_STACK_SIZE)
+                return -EINVAL;
+            size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
+        }
+    }
+    return newproc(fn, arg, size, name, __builtin_return_address(0));
+}
+
+/* goexit continuation on g0 (proc.go goexit0). */
+static void goexit0(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    struct p *pp = mp->p;
+    atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    GORT_COUNTER_INC(pp->ngexited);
+    bool locked = gp->lockedm != NULL;
+    gp->m = NULL;
+    gp->lockedm = NULL;
+    gp->lockedext = 0;
+    gp->lockedint = 0;
+    mp->lockedg = NULL;
+    gp->fn = NULL;
+    gp->arg = NULL;
+    gp->waitreason = WAIT_ZERO;
+    gp->param = NULL;
+    if (gp->stack.guard == GUARD_CANARY)
+        gort__stack_check_canary(&gp->stack, gp->goid);
+    /* Frames from goentry down to mcall never returned: unpoison them. */
+    san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    gfput(pp, gp);
+    if (locked) {
+        /* The goroutine may have locked this thread because it put it in an
+         * unusual kernel state.  Kill it rather than returning it to the
+         * thread pool (proc.go goexit0). */
+        mexit(mp);
+    }
+    schedule(mp);
+}
+
+_Noreturn void gort__goexit1(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL)
+        gort__throw("goexit outside a goroutine");
+    mcall(gp, goexit0);
+    GORT_UNREACHABLE();
+}
+
+/* Main goroutine finished: start the shutdown.  On g0. */
+static void main_exit0(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    GORT_COUNTER_INC(mp->p->ngexited);
+    mp->lockedg = NULL;
+    gp->lockedm = NULL;
+    exit_m(mp);
+}
+
+static void preemptall(void);
+
+static void begin_exit(void) {
+    atomic_store_explicit(&gort__sched.exiting, 1, memory_order_seq_cst);
+    /* Wake every sleeping M; they leave at their next schedule(). */
+    gort__lock(&gort__sched.lock);
+    struct m *mp;
+    while ((mp = mget()) != NULL)
+        gort__notewakeup(&mp->park);
+    for (mp = gort__sched.allm; mp; mp = mp->alllink) {
+        if (mp->lockedidle) {
+            mp->lockedidle = false;
+            gort__notewakeup(&mp->park);
+        }
+    }
+    gort__unlock(&gort__sched.lock);
+    preemptall();
+}
+
+static void goentry(void *arg) {
+    struct g *gp = arg;
+    finish_switch(gp);
+    if (gp->is_main) {
+        int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
+        gort__sched.main_ret = main_fn(gp->arg);
+        gort__run_exit_defers(gp);
+        begin_exit();
+        mcall(gp, main_exit0);
+        GORT_UNREACHABLE();
+    }
+    gp->fn(gp->arg);
+    gort__run_exit_defers(gp);
+    gort__goexit1();
+}
+
+_Noreturn void gort_goexit(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL)
+        gort__fatal("runtime.Goexit called outside a goroutine");
+    gort__run_exit_defers(gp);
+    if (gp->is_main)
+        atomic_store_explicit(&gort__sched.main_goexited, 1, memory_order_relaxed);
+    gort__goexit1();
+}
+
+/* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
+ * must return from gort_main, so it is wedged until shutdown).  On g0. */
+static void mexit(struct m *mp) {
+    struct p *pp = releasep(mp);
+    handoffp(pp);
+    if (mp->is_m0) {
+        gort__lock(&gort__sched.lock);
+        if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
+            gort__unlock(&gort__sched.lock);
+            exit_m(mp);
+        }
+        mp->wedged = true;
+        mp->lockedidle = true;
+        gort__sched.nmidlelocked++;
+        checkdead();
+        gort__unlock(&gort__sched.lock);
+        gort__notesleep(&mp->park);
+        exit_m(mp);
+    }
+    gort__lock(&gort__sched.lock);
+    gort__sched.nmfreed++;
+    mp->exiting = true;
+    checkdead();
+    gort__unlock(&gort__sched.lock);
+    exit_m(mp);
+}
+
+int gort_numgoroutine(void) {
+    if (!gort__runtime_running())
+        return 0;
+    int64_t n = (int64_t)atomic_load_explicit(&gort__sched.ngcreated_ext, memory_order_relaxed);
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        struct p *pp = gort__allp[i];
+        if (pp == NULL)
+            break;
+        n += (int64_t)atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
+        n -= (int64_t)atomic_load_explicit(&pp->ngexited, memory_order_relaxed);
+    }
+    return n < 1 ? 1 : (int)n;
+}
+
+int64_t gort_goid(void) {
+    struct g *gp = gort__getg();
+    return gp ? gp->goid : 0;
+}
+
+int gort_numcpu(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* ------------------------------------------------------------------ LockOSThread */
+
+void gort_lock_os_thread(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL)
+        return;
+    if (gp->lockedext == UINT32_MAX)
+        gort__fatal("LockOSThread nesting overflow");
+    gp->lockedext++;
+    gp->lockedm = gp->m;
+    gp->m->lockedg = gp;
+}
+
+void gort_unlock_os_thread(void) {
+    struct g *gp = gort__getg();
+    if (gp == NULL || gp->lockedext == 0)
+        return;
+    gp->lockedext--;
+    if (gp->lockedext == 0 && gp->lockedint == 0) {
+        gp->m->lockedg = NULL;
+        gp->lockedm = NULL;
+    }
+}
+
+/* ------------------------------------------------------------------ checkdead */
+
+typedef struct deadcount {
+    int64_t waiting;
+    struct g *bad;
+} deadcount;
+
+static void count_g(struct g *gp, void *arg) {
+    deadcount *dc = arg;
+    switch (atomic_load_explicit(&gp->status, memory_order_relaxed)) {
+    case G_WAITING:
+        dc->waiting++;
+        break;
+    case G_RUNNABLE:
+    case G_RUNNING:
+    case G_SYSCALL:
+        dc->bad = gp;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Check for deadlock situation.  The check is based on number of running
+ * M's; if 0 -> deadlock.  sched.lock must be held. */
+static void checkdead(void) {
+    if (!gort__runtime_running() || atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        return;
+    int64_t mcount = gort__sched.mnext - gort__sched.nmfreed;
+    int64_t run = mcount - gort__sched.nmidle - gort__sched.nmidlelocked;
+    if (run > 0)
+        return;
+    if (run < 0) {
+        gort__printf("runtime: checkdead: nmidle=%d nmidlelocked=%d mcount=%lld\n",
+                     gort__sched.nmidle, gort__sched.nmidlelocked, (long long)mcount);
+        gort__throw("checkdead: inconsistent counts");
+    }
+    /* Threads outside the runtime may still wake someone. */
+    if (atomic_load_explicit(&gort__sched.nforeign_blocked, memory_order_seq_cst) > 0 ||
+        atomic_load_explicit(&nforeign_alive, memory_order_seq_cst) > 0)
+        return;
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0)
+        return;
+    deadcount dc = {0, NULL};
+    gort__forEachG(count_g, &dc);
+    if (dc.bad) {
+        /* A runnable g with every M idle: only possible while a goroutine is
+         * being handed between Ms; not a deadlock. */
+        return;
+    }
+    if (dc.waiting == 0) {
+        gort__unlock(&gort__sched.lock);
+        gort__fatal("no goroutines (main called runtime.Goexit) - deadlock!");
+    }
+    extern bool gort__timers_pending(void) __attribute__((weak));
+    if (gort__timers_pending && gort__timers_pending())
+        return;
+    gort__unlock(&gort__sched.lock);
+    gort__fatal("all goroutines are asleep - deadlock!");
+}
+
+/* ------------------------------------------------------------------ stop the world */
+
+static void preemptall(void) {
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        struct p *pp = gort__allp[i];
+        if (pp == NULL)
+            break;
+        struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_relaxed);
+        if (gp)
+            atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+    }
+}
+
+void gort__stop_the_world(const char *reason) {
+    (void)reason;
+    struct m *mp = gort__getm();
+    struct p *mine = mp ? mp->p : NULL;
+    gort__lock(&gort__sched.lock);
+    gort__sched.stopwait = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    atomic_store_explicit(&gort__sched.gcwaiting, 1, memory_order_seq_cst);
+    gort__noteclear(&gort__sched.stopnote);
+    preemptall();
+    if (mine) {
+        atomic_store_explicit(&mine->status, P_GCSTOP, memory_order_relaxed);
+        gort__sched.stopwait--;
+    }
+    /* Stop idle Ps. */
+    struct p *pp;
+    while ((pp = pidleget()) != NULL) {
+        atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
+        gort__sched.stopwait--;
+    }
+    bool wait = gort__sched.stopwait > 0;
+    gort__unlock(&gort__sched.lock);
+    if (wait) {
+        for (;;) {
+            /* Wait for 100us, then try to re-preempt in case of any races. */
+            if (gort__notetsleep(&gort__sched.stopnote, 100 * 1000))
+                break;
+            preemptall();
+        }
+    }
+    gort__noteclear(&gort__sched.stopnote);
+}
+
+/* Change number of processors.  The world is stopped; sched.lock is held.
+ * Returns the list of Ps with local work (linked through link). */
+static struct p *procresize(int32_t nprocs) {
+    int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < nprocs; i++) {
+        if (gort__allp[i] == NULL) {
+            struct p *pp = calloc(1, sizeof *pp);
+            if (pp == NULL)
+                gort__throw("procresize: out of memory");
+            pp->id = i;
+            atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
+            gort__allp[i] = pp;
+        }
+    }
+    /* Free unused Ps: move their run queues to the global queue, keeping
+     * order (runnext first), and their free gs to the global free list. */
+    for (int32_t i = nprocs; i < old; i++) {
+        struct p *pp = gort__allp[i];
+        bool inh;
+        struct g *gs[GORT__RUNQ + 1];
+        int n = 0;
+        struct g *gp;
+        while ((gp = runqget(pp, &inh)) != NULL)
+            gs[n++] = gp;
+        for (int k = n - 1; k >= 0; k--)
+            globrunqputhead(gs[k]);
+        while (pp->gfree) {
+            gp = pp->gfree;
+            pp->gfree = gp->schedlink;
+            pp->gfreecnt--;
+            gort__lock(&gort__sched.gflock);
+            gp->schedlink = gort__sched.gfree;
+            gort__sched.gfree = gp;
+            gort__sched.ngfree++;
+            gort__unlock(&gort__sched.gflock);
+        }
+        atomic_store_explicit(&pp->status, P_DEAD, memory_order_relaxed);
+    }
+    struct m *mp = gort__getm();
+    if (mp && mp->p && mp->p->id < nprocs) {
+        /* continue to use the current P */
+        atomic_store_explicit(&mp->p->status, P_RUNNING, memory_order_relaxed);
+    } else if (mp && mp->curg) {
+        /* release the current P and acquire allp[0] */
+        if (mp->p) {
+            mp->p->m = NULL;
+            mp->p = NULL;
+        }
+        struct p *p0 = gort__allp[0];
+        p0->m = NULL;
+        acquirep(mp, p0);
+        if (mp->curg)
+            atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
+    }
+    atomic_store_explicit(&gort__sched.gomaxprocs, nprocs, memory_order_seq_cst);
+    reset_order((uint32_t)nprocs);
+    gort__sched.pidle = NULL;
+    atomic_store_explicit(&gort__sched.npidle, 0, memory_order_relaxed);
+    struct p *runnable = NULL;
+    for (int32_t i = nprocs - 1; i >= 0; i--) {
+        struct p *pp = gort__allp[i];
+        if (mp && mp->p == pp)
+            continue;
+        pp->m = NULL;
+        atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
+        if (runqempty(pp)) {
+            pidleput(pp);
+        } else {
+            pp->link = runnable;
+            runnable = pp;
+        }
+    }
+    return runnable;
+}
+
+void gort__start_the_world(void) {
+    gort__lock(&gort__sched.lock);
+    int32_t n = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    struct p *runnable = procresize(n);
+    atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
+    gort__unlock(&gort__sched.lock);
+    while (runnable) {
+        struct p *pp = runnable;
+        runnable = pp->link;
+        startm(pp, false);
+    }
+    gort__wakep();
+}
+
+static int32_t gomaxprocs_from_env(void) {
+    const char *s = getenv("GOMAXPROCS");
+    if (s && *s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end == '\0' && v > 0)
+            return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
+    }
+    int n = gort_numcpu();
+    return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
+}
+
+int gort_gomaxprocs(int n) {
+    if (!gort__runtime_running()) {
+        int prev = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
+        if (n > 0)
+            gomaxprocs_next = n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
+        return prev;
+    }
+    int prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    if (n <= 0 || n == prev)
+        return prev;
+    if (n > GORT_MAX_PROCS)
+        n = GORT_MAX_PROCS;
+    static gort__rtlock worldsema;  /* one STW at a time */
+    gort__lock(&worldsema);
+    gort__stop_the_world("GOMAXPROCS");
+    prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    gort__lock(&gort__sched.lock);
+    struct p *runnable = procresize(n);
+    atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
+    gort__unlock(&gort__sched.lock);
+    while (runnable) {
+        struct p *pp = runnable;
+        runnable = pp->link;
+        startm(pp, false);
+    }
+    gort__unlock(&worldsema);
+    gort__wakep();
+    return prev;
+}
+
+/* ------------------------------------------------------------------ sysmon */
+
+static gort__note sysmon_stop;
+
+static void retake(int64_t now) {
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = gort__allp[i];
+        if (pp == NULL)
+            continue;
+        if (atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
+            continue;
+        /* Preempt G if it's running for too long. */
+        uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+        if (pp->sysmontick != t) {
+            pp->sysmontick = t;
+            atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
+        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now) {
+            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_relaxed);
+            if (gp)
+                atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+        }
+    }
+}
+
+static void *sysmon(void *arg) {
+    (void)arg;
+    int64_t delay = 20 * 1000; /* ns */
+    int idle = 0;
+    for (;;) {
+        if (idle == 0)
+            delay = 20 * 1000;
+        else if (idle > 50)
+            delay *= 2;
+        if (delay > 10 * 1000 * 1000)
+            delay = 10 * 1000 * 1000;
+        if (gort__notetsleep(&sysmon_stop, delay))
+            break;
+        int64_t now = gort_nanotime();
+        atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
+        int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == procs)
+            idle++;
+        else
+            idle = 0;
+        retake(now);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+extern uint64_t gort__stack_resident_bytes(void);
+
+void gort_read_stats(gort_stats *s) {
+    memset(s, 0, sizeof *s);
+    if (!gort__runtime_running())
+        return;
+    s->goroutines = (uint64_t)gort_numgoroutine();
+    s->procs = (uint64_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    s->goroutines_created = atomic_load_explicit(&gort__sched.ngcreated_ext, memory_order_relaxed);
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        struct p *pp = gort__allp[i];
+        if (pp == NULL)
+            break;
+        s->goroutines_created += atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
+        s->context_switches += atomic_load_explicit(&pp->nswitch, memory_order_relaxed);
+        s->steals += atomic_load_explicit(&pp->nsteal, memory_order_relaxed);
+    }
+    gort__lock(&gort__sched.lock);
+    s->threads = (uint64_t)(gort__sched.mnext - gort__sched.nmfreed);
+    s->idle_threads = (uint64_t)gort__sched.nmidle;
+    gort__unlock(&gort__sched.lock);
+    s->spinning_threads = (uint64_t)atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed);
+    s->global_runq = (uint64_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    s->stack_sys_bytes = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
+    s->stack_inuse_bytes = gort__stack_resident_bytes();
+}
+
+/* ------------------------------------------------------------------ gort_main */
+
+static void shutdown_runtime(void) {
+    /* Stop sysmon. */
+    if (gort__sched.sysmon_started) {
+        gort__notewakeup(&sysmon_stop);
+        pthread_join(gort__sched.sysmon_thread, NULL);
+    }
+    /* Join every M's thread (they leave at their next schedule()). */
+    for (;;) {
+        begin_exit(); /* re-wake any M that went to sleep meanwhile */
+        bool all = true;
+        gort__lock(&gort__sched.lock);
+        for (struct m *mp = gort__sched.allm; mp; mp = mp->alllink) {
+            if (mp->is_m0 || !mp->thread_started)
+                continue;
+            if (!atomic_load_explicit(&mp->thread_done, memory_order_acquire))
+                all = false;
+        }
+        gort__unlock(&gort__sched.lock);
+        if (all)
+            break;
+        usleep(50);
+    }
+    atomic_store_explicit(&gort__sched.running, 0, memory_order_release);
+    struct m *mp = gort__sched.allm;
+    while (mp) {
+        struct m *next = mp->alllink;
+        if (mp->thread_started && !mp->is_m0)
+            pthread_join(mp->thread, NULL);
+        gfree_g(mp->g0);
+        free(mp);
+        mp = next;
+    }
+    /* Free every goroutine: own-map stacks are unmapped one by one, slab
+     * stacks with their slabs. */
+    gort__lock(&allglock);
+    struct g **gs = allgs;
+    int64_t n = allglen;
+    allgs = NULL;
+    allglen = allgcap = 0;
+    gort__unlock(&allglock);
+    for (int64_t i = 0; i < n; i++) {
+        struct g *gp = gs[i];
+        san_fiber_destroy(gp->tsan_fiber);
+        san_valgrind_deregister(gp->valgrind_id);
+        if (gp->stack.kind == STACK_OWN_MAP) {
+            gort__stack st = gp->stack;
+            san_unpoison((void *)st.lo, st.hi - st.lo);
+            gort__stackfree(&st);
+        } else {
+            san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
+        }
+    }
+    free(gs);
+    extern void gort__panic_fini(void) __attribute__((weak));
+    if (gort__panic_fini)
+        gort__panic_fini();
+    extern void gort__sudog_fini(void);
+    gort__sudog_fini();
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        free(gort__allp[i]);
+        gort__allp[i] = NULL;
+    }
+    gort__stack_fini();
+    gort__signal_fini();
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__noteclear(&sysmon_stop);
+}
+
+int gort_main(int (*main_fn)(void *arg), void *arg) {
+    if (main_fn == NULL)
+        return -EINVAL;
+    uint32_t zero = 0;
+    if (!atomic_compare_exchange_strong(&main_busy, &zero, 1))
+        return -EBUSY;
+    if (gort__getm() != NULL) {
+        atomic_store(&main_busy, 0);
+        return -EBUSY;
+    }
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__sched.starttime = gort_nanotime();
+    atomic_store(&coarse_now, gort__sched.starttime);
+    int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
+    gomaxprocs_next = 0;
+    int err = gort__stack_init();
+    if (err == 0)
+        err = gort__signal_init();
+    if (err != 0) {
+        atomic_store(&main_busy, 0);
+        return err;
+    }
+    atomic_store_explicit(&gort__sched.running, 1, memory_order_release);
+
+    struct m *m0 = allocm();
+    if (m0 == NULL) {
+        atomic_store_explicit(&gort__sched.running, 0, memory_order_release);
+        gort__stack_fini();
+        atomic_store(&main_busy, 0);
+        return -ENOMEM;
+    }
+    m0->is_m0 = true;
+    gort__sched.m0 = m0;
+    m0->thread = pthread_self();
+
+    gort__lock(&gort__sched.lock);
+    atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
+    struct p *runnable = procresize(procs);
+    (void)runnable;
+    struct p *p0 = pidleget();  /* allp[0]: procresize pushes in reverse */
+    gort__unlock(&gort__sched.lock);
+    if (p0 == NULL || p0->id != 0)
+        gort__throw("gort_main: no p0");
+    m0->nextp = p0;
+
+    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
+                               gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
+    if (gmain == NULL) {
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return err;
+    }
+    gmain->is_main = true;
+    gmain->createdby = NULL;
+    gort__sched.gmain = gmain;
+    /* newproc1 counted it as created by a foreign thread; count it on p0. */
+    atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
+    GORT_COUNTER_INC(p0->ngcreated);
+
+    if (pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL) == 0)
+        gort__sched.sysmon_started = true;
+
+    mstart_native(m0); /* runs the main goroutine; returns at exit */
+
+    int ret = gort__sched.main_ret;
+    shutdown_runtime();
+    atomic_store(&main_busy, 0);
+    return ret;
+}
+
+
+/* ------------------------------------------------------------------ sudogs */
+
+struct sudog *gort__acquire_sudog(void) {
+    struct m *mp = gort__getm();
+    struct p *pp = mp ? mp->p : NULL;
+    struct sudog *s = NULL;
+    if (pp) {
+        if (pp->nsudog == 0) {
+            /* First, try to grab a batch from the central cache. */
+            gort__lock(&gort__sched.sudoglock);
+            while (pp->nsudog < GORT__SUDOG_CACHE / 2 && gort__sched.sudogcache) {
+                struct sudog *c = gort__sched.sudogcache;
+                gort__sched.sudogcache = c->next;
+                c->next = NULL;
+                pp->sudogcache[pp->nsudog++] = c;
+            }
+            gort__unlock(&gort__sched.sudoglock);
+        }
+        if (pp->nsudog > 0)
+            s = pp->sudogcache[--pp->nsudog];
+    }
+    if (s == NULL) {
+        s = malloc(sizeof *s);
+        if (s == NULL)
+            gort__throw("out of memory allocating sudog");
+    }
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+void gort__release_sudog(struct sudog *s) {
+    if (s->elem != NULL || s->next != NULL || s->prev != NULL || s->waitlink != NULL ||
+        s->c != NULL)
+        gort__throw("runtime: sudog with non-nil fields");
+    struct m *mp = gort__getm();
+    struct p *pp = mp ? mp->p : NULL;
+    if (pp == NULL) {
+        gort__lock(&gort__sched.sudoglock);
+        s->next = gort__sched.sudogcache;
+        gort__sched.sudogcache = s;
+        gort__unlock(&gort__sched.sudoglock);
+        return;
+    }
+    if (pp->nsudog == GORT__SUDOG_CACHE) {
+        /* Transfer half of local cache to the central cache. */
+        struct sudog *first = NULL, *last = NULL;
+        while (pp->nsudog > GORT__SUDOG_CACHE / 2) {
+            struct sudog *p1 = pp->sudogcache[--pp->nsudog];
+            if (first == NULL)
+                first = p1;
+            else
+                last->next = p1;
+            last = p1;
+        }
+        gort__lock(&gort__sched.sudoglock);
+        last->next = gort__sched.sudogcache;
+        gort__sched.sudogcache = first;
+        gort__unlock(&gort__sched.sudoglock);
+    }
+    pp->sudogcache[pp->nsudog++] = s;
+}
+
+void gort__sudog_fini(void) {
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        struct p *pp = gort__allp[i];
+        if (pp == NULL)
+            break;
+        while (pp->nsudog > 0)
+            free(pp->sudogcache[--pp->nsudog]);
+    }
+    struct sudog *s = gort__sched.sudogcache;
+    while (s) {
+        struct sudog *n = s->next;
+        free(s);
+        s = n;
+    }
+    gort__sched.sudogcache = NULL;
+}

@@ -1,0 +1,389 @@
+/*
+ * runtime.h - the glossary of gort's objects.  Mirrors runtime/runtime2.go.
+ *
+ *   g      one goroutine (struct g)
+ *   m      one OS thread (struct m)
+ *   p      one logical processor, GOMAXPROCS of them (struct p)
+ *   sched  the one global scheduler state (struct schedt)
+ *   sudog  a goroutine waiting on something (struct sudog)
+ *
+ * Field disciplines (STYLE.md section 3):
+ *   [immutable]           set before the object is published, never changed
+ *   [owner P] [owner M]   only the P's / M's own thread reads and writes
+ *   [owner G]             only code running on the goroutine (or on g0 for it
+ *                         while it is stopped) touches it
+ *   [g0 only]             only the scheduler on g0 touches it
+ *   [sched.lock]          guarded by sched.lock
+ *   [atomic]              read and written with explicit atomics
+ *   [STW only]            written only while the world is stopped
+ *
+ * g, m and p are type-stable while the runtime runs: a g of the default stack
+ * size is never freed before gort_main returns (dead gs go to free lists with
+ * their stacks), so a stale `struct g *` always points at some g.
+ */
+#ifndef GORT_RUNTIME_H
+#define GORT_RUNTIME_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gort.h"
+#include "arch/arch.h"
+
+/* ------------------------------------------------------------------------
+ * Low-level locks (lock_futex.c).  Mirrors runtime/lock_futex.go.
+ * ------------------------------------------------------------------------ */
+
+/* A runtime mutex: never parks a goroutine, blocks the thread on a futex
+ * after brief spinning.  Zero value is unlocked.  Hold it only briefly and
+ * never across a park. */
+typedef struct gort__rtlock {
+    _Atomic uint32_t key; /* 0 unlocked, 1 locked, 2 locked with sleepers */
+} gort__rtlock;
+
+/* A one-shot wakeup (Go's note): sleep blocks the thread until wakeup.
+ * noteclear re-arms it; it must not race with sleep or wakeup. */
+typedef struct gort__note {
+    _Atomic uint32_t key; /* 0 clear, 1 woken */
+} gort__note;
+
+/* ------------------------------------------------------------------------
+ * Statuses and wait reasons
+ * ------------------------------------------------------------------------ */
+
+/* g status.  Who owns the g's stack in each state:
+ *   G_IDLE      just allocated, not yet initialised; nobody.
+ *   G_RUNNABLE  on a run queue (or about to be); the scheduler that takes it
+ *               off the queue owns it.  Its stack is not in use.
+ *   G_RUNNING   running user code on an M; the M owns stack and g.
+ *   G_SYSCALL   inside gort_syscall_enter/exit; the M owns the stack, the P
+ *               may be retaken.
+ *   G_WAITING   parked (gopark); its stack is not in use and it is on no run
+ *               queue; whoever calls goready on it takes ownership.
+ *   G_DEAD      exited; on a free list or being reused.  */
+enum {
+    G_IDLE = 0,
+    G_RUNNABLE,
+    G_RUNNING,
+    G_SYSCALL,
+    G_WAITING,
+    G_DEAD,
+};
+
+/* p status (runtime2.go _Pidle etc.) */
+enum {
+    P_IDLE = 0,
+    P_RUNNING, /* owned by an M running user code or the scheduler */
+    P_SYSCALL, /* its M is in a blocking call; may be retaken by sysmon */
+    P_GCSTOP,  /* halted for stop-the-world */
+    P_DEAD,    /* no longer used (GOMAXPROCS shrank) */
+};
+
+/* Wait reasons, with Go's exact strings in gort__waitreason_str. */
+enum {
+    WAIT_ZERO = 0,
+    WAIT_CHAN_RECV,       /* "chan receive" */
+    WAIT_CHAN_SEND,       /* "chan send" */
+    WAIT_CHAN_RECV_NIL,   /* "chan receive (nil chan)" */
+    WAIT_CHAN_SEND_NIL,   /* "chan send (nil chan)" */
+    WAIT_SELECT,          /* "select" */
+    WAIT_SELECT_NO_CASES, /* "select (no cases)" */
+    WAIT_SLEEP,           /* "sleep" */
+    WAIT_IO,              /* "IO wait" */
+    WAIT_SEMACQUIRE,      /* "semacquire" */
+    WAIT_SYNC_MUTEX,      /* "sync.Mutex.Lock" */
+    WAIT_SYNC_RWMUTEX_R,  /* "sync.RWMutex.RLock" */
+    WAIT_SYNC_RWMUTEX_W,  /* "sync.RWMutex.Lock" */
+    WAIT_SYNC_WAITGROUP,  /* "sync.WaitGroup.Wait" */
+    WAIT_SYNC_COND,       /* "sync.Cond.Wait" */
+    WAIT_SYNC_ONCE,       /* "sync.Once.Do" (Go shows sync.Mutex.Lock) */
+    WAIT_TIMER_GOROUTINE_IDLE, /* "timer goroutine (idle)" */
+    WAIT_PREEMPTED,       /* "preempted" */
+    WAIT_LOCKED_THREAD,   /* "locked to thread" (not a Go reason; for dumps) */
+    WAIT_SYSCALL,         /* "syscall" (shown for G_SYSCALL) */
+    WAIT_FOREVER,         /* "wait forever" */
+    WAIT_GOEXIT_MAIN,     /* main goroutine after Goexit */
+    WAIT_NREASONS
+};
+extern const char *const gort__waitreason_str[WAIT_NREASONS];
+
+/* ------------------------------------------------------------------------
+ * Stacks (stack.c)
+ * ------------------------------------------------------------------------ */
+
+/* A goroutine stack: [lo, hi) usable, a guard of GORT__GUARD bytes below lo.
+ * The struct g of a goroutine lives at the top of its stack mapping, above
+ * hi, so one touched page holds both. */
+typedef struct gort__stack {
+    uintptr_t lo;     /* [immutable] lowest usable address */
+    uintptr_t hi;     /* [immutable] one past the highest usable address */
+    uintptr_t base;   /* [immutable] start of the whole region (guard included) */
+    size_t size;      /* [immutable] total region size (guard, stack, g) */
+    uint8_t kind;     /* [immutable] STACK_SLAB / STACK_OWN_MAP */
+    uint8_t guard;    /* [immutable] GUARD_MADVISE / GUARD_MPROTECT / GUARD_CANARY */
+} gort__stack;
+
+enum { STACK_SLAB = 1, STACK_OWN_MAP = 2 };
+enum { GUARD_MADVISE = 1, GUARD_MPROTECT = 2, GUARD_CANARY = 3 };
+
+#define GORT__PAGE 4096u
+#define GORT__GUARD GORT__PAGE
+#define GORT__STACK_CANARY 0x9e3779b97f4a7c15ull
+
+/* ------------------------------------------------------------------------
+ * The objects
+ * ------------------------------------------------------------------------ */
+
+struct g;
+struct m;
+struct p;
+struct sudog;
+struct gort__defer;
+struct gort__panic;
+
+/*
+ * g: one goroutine.  Allocated at the top of its own stack region by
+ * gort__malg; lives until gort_main returns (default-size stacks) or until it
+ * is freed at exit (own-map stacks, removed from allgs first).  Reused through
+ * the per-P and global free lists (gfput/gfget).
+ */
+struct g {
+    gort__ctx ctx;           /* [owner G] saved context while not running */
+    gort__stack stack;       /* [immutable] */
+    int64_t goid;            /* [owner G] set when (re)started */
+    _Atomic uint32_t status; /* [atomic] G_* */
+    bool foreign;            /* [immutable] fake g of a thread outside the runtime */
+    bool is_main;            /* [owner G] goroutine 1 */
+    _Atomic bool preempt;    /* [atomic] sysmon/STW request: yield at next check */
+    struct m *m;             /* [owner M] M running it, NULL when not running */
+    struct m *lockedm;       /* [owner G] M it is locked to (LockOSThread), or NULL */
+    uint32_t lockedext;      /* [owner G] gort_lock_os_thread nesting count */
+    uint32_t lockedint;      /* [owner G] runtime-internal lock count */
+    struct g *schedlink;     /* [run queue / free list owner] link */
+    void (*fn)(void *);      /* [owner G] entry function */
+    void *arg;               /* [owner G] its argument */
+
+    /* Waiting state, written by the g before it parks, read by dumps: */
+    uint8_t waitreason;      /* [owner G] WAIT_* */
+    int64_t waitsince;       /* [owner G] gort_nanotime() when it parked */
+    struct sudog *waiting;   /* [owner G] sudogs of a blocked select/chan op */
+    void *param;             /* [waker] passed by the waker (chan: the sudog) */
+    _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
+    _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
+
+    /* defer/panic (panic.c): */
+    struct gort__defer *defer_;  /* [owner G] innermost deferred call */
+    struct gort__panic *panic_;  /* [owner G] innermost active panic */
+    void *callframe;             /* [owner G] innermost gort_call frame (panic.c) */
+
+    /* Identity for dumps: */
+    int64_t parentgoid;      /* [owner G] goid of the creator (0: none) */
+    void *createdby;         /* [owner G] creator's fn (as a code address) */
+    char name[32];           /* [owner G] gort_go_attr.name, NUL-terminated */
+
+    /* Fake gs of foreign threads park on this note instead of a run queue. */
+    gort__note park;         /* [owner G, waker] */
+
+    /* allgs bookkeeping */
+    int64_t allgidx;         /* [allglock] index in allgs, -1 if none */
+
+    /* Sanitizer fiber state (arch/san). */
+    void *asan_fake_stack;   /* [owner G] */
+    void *tsan_fiber;        /* [owner G] */
+    unsigned valgrind_id;    /* [immutable] */
+};
+
+/*
+ * m: one OS thread.  Created by newm, lives in allm until gort_main returns.
+ * g0 runs the scheduler on a stack of its own (allocated, with a guard).
+ */
+struct m {
+    int64_t id;               /* [immutable] */
+    struct g *g0;             /* [immutable] scheduler goroutine */
+    struct g *curg;           /* [owner M] user g running, or NULL */
+    struct p *p;              /* [owner M] attached P, or NULL */
+    struct p *nextp;          /* [sched.lock / waker] P to take on wakeup */
+    struct p *oldp;           /* [owner M] P before a syscall */
+    bool spinning;            /* [owner M] looking for work (counted in nmspinning) */
+    bool blocked;             /* [owner M] sleeping on park */
+    bool exiting;             /* [owner M] thread is going away */
+    bool is_m0;               /* [immutable] the thread that called gort_main */
+    gort__note park;          /* [owner M, waker] sleep here when idle */
+    struct m *schedlink;      /* [sched.lock] idle list link */
+    struct m *alllink;        /* [sched.lock] allm list link */
+    struct g *lockedg;        /* [owner M] g locked to this M */
+    uint32_t lockedext;       /* mirror of lockedg's counts for handoff checks */
+    uint64_t fastrand;        /* [owner M] random state */
+    pthread_t thread;         /* [immutable after start] */
+    bool thread_started;      /* [sched.lock] pthread_create succeeded */
+    _Atomic bool thread_done; /* [atomic] the thread has left mstart */
+    void *native_sp;          /* [owner M] native thread context (switch back to exit) */
+    void *sigaltstack;        /* [owner M] alternate signal stack */
+    size_t sigaltstack_size;
+    void *native_tsan_fiber;  /* [owner M] TSan fiber of the native thread */
+    void *mcall_fn_arg;       /* [owner M] scratch for mcall */
+    /* per-M scratch used by gopark through mcall: */
+    bool (*waitunlockf)(struct g *, void *); /* [owner M] */
+    void *waitlock;                           /* [owner M] */
+    int64_t syscallwhen;      /* [atomic] nanotime when the g entered a syscall */
+    struct g *pending_put;    /* [owner M] g to put on the runq after a direct switch */
+    bool lockedidle;          /* [sched.lock] sleeping in stoplockedm / wedged */
+    bool wedged;              /* [owner M] m0 whose locked g exited: parked until shutdown */
+    void *g0_top;             /* [immutable] top of g0's stack (mcall target) */
+    const void *native_bottom;/* [owner M] native stack bounds (ASan) */
+    size_t native_size;
+    void *native_fake;        /* [owner M] native context's ASan fake stack */
+    struct m *freelink;       /* [sched.lock] */
+};
+
+/* Local run queue size (runtime2.go: runq [256]guintptr). */
+#define GORT__RUNQ 256
+#define GORT__SUDOG_CACHE 128
+
+/*
+ * p: one logical processor.  Allocated by procresize, never freed while the
+ * runtime runs (a shrunk P goes P_DEAD and may come back).
+ */
+struct p {
+    int32_t id;                 /* [immutable] */
+    _Atomic uint32_t status;    /* [atomic] P_* */
+    struct p *link;             /* [sched.lock] idle list link */
+    _Atomic uint32_t schedtick; /* [owner P; read by sysmon] +1 on every schedule() */
+    _Atomic(struct g *) runningg; /* [owner P; read by sysmon] user g running on it */
+    uint64_t goidcache;         /* [owner P] next goid of a batch from sched.goidgen */
+    uint64_t goidcacheend;      /* [owner P] end of that batch */
+    _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
+    _Atomic int64_t schedwhen;  /* [atomic] sysmon: nanotime of last observed schedtick */
+    uint32_t sysmontick;        /* [sysmon] last observed schedtick */
+    struct m *m;                /* [owner P] M it is attached to, NULL if idle */
+
+    /* Local run queue: a lock-free ring.  The owner P puts at tail and takes
+     * at head; thieves take at head with CAS.  Slots are atomics so that
+     * a thief's speculative read of a slot the owner rewrites is not a data
+     * race (its CAS on head fails then). */
+    _Atomic uint32_t runqhead;  /* [atomic] consumers CAS it (release) */
+    _Atomic uint32_t runqtail;  /* [atomic; written only by owner] (release) */
+    _Atomic(struct g *) runq[GORT__RUNQ];
+    /* runnext: a g readied by the current g, run next (inherits the time
+     * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
+    _Atomic(struct g *) runnext;
+
+    /* Free gs with default-size stacks (gfput/gfget). */
+    struct g *gfree;            /* [owner P] */
+    int32_t gfreecnt;           /* [owner P] */
+
+    /* Sudog cache (acquireSudog/releaseSudog). */
+    struct sudog *sudogcache[GORT__SUDOG_CACHE]; /* [owner P] */
+    int32_t nsudog;             /* [owner P] */
+
+    /* Defer record cache (panic.c). */
+    struct gort__defer *deferpool; /* [owner P] */
+    int32_t ndeferpool;            /* [owner P] */
+
+    /* Timers (time.c, issue 4). */
+    void *timers;               /* [owner P or timerslock] */
+
+    /* Counters: single writer (the owner) with relaxed load+store, read
+     * racily (relaxed) by gort_read_stats. */
+    _Atomic uint64_t nswitch;   /* context switches into user gs */
+    _Atomic uint64_t nsteal;    /* successful steals by this P */
+    _Atomic uint64_t ngcreated; /* goroutines created on this P */
+    _Atomic uint64_t ngexited;  /* goroutines that exited on this P */
+};
+
+/* The one global. */
+struct schedt {
+    gort__rtlock lock;
+
+    _Atomic uint64_t goidgen;       /* [atomic] last goid handed out */
+
+    /* Idle Ms and Ps. */
+    struct m *midle;                /* [sched.lock] */
+    int32_t nmidle;                 /* [sched.lock] */
+    int32_t nmidlelocked;           /* [sched.lock] Ms idle waiting for their locked g */
+    int64_t mnext;                  /* [sched.lock] next M id; also number of Ms created */
+    int32_t nmfreed;                /* [sched.lock] Ms whose threads exited */
+    struct m *allm;                 /* [sched.lock] every M, for shutdown */
+    struct p *pidle;                /* [sched.lock] */
+    _Atomic int32_t npidle;         /* [atomic; write under sched.lock] */
+    _Atomic int32_t nmspinning;     /* [atomic] */
+
+    /* Global run queue. */
+    struct g *runqhead;             /* [sched.lock] */
+    struct g *runqtail;             /* [sched.lock] */
+    _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
+
+    /* Global free gs (default stacks). */
+    gort__rtlock gflock;
+    struct g *gfree;                /* [gflock] */
+    int32_t ngfree;                 /* [gflock] */
+
+    /* Global sudog cache. */
+    gort__rtlock sudoglock;
+    struct sudog *sudogcache;       /* [sudoglock] linked through next */
+
+    /* Global defer record cache (panic.c). */
+    gort__rtlock deferlock;
+    struct gort__defer *deferpool;  /* [deferlock] */
+
+    /* Stop the world (GOMAXPROCS changes). */
+    _Atomic uint32_t gcwaiting;     /* [atomic] 1 while STW is requested */
+    int32_t stopwait;               /* [sched.lock] Ps still to stop */
+    gort__note stopnote;            /* STW initiator sleeps here */
+    _Atomic int32_t gomaxprocs;     /* [atomic; write during STW] */
+
+    /* Lifecycle. */
+    _Atomic uint32_t running;       /* [atomic] 1 between start and shutdown */
+    _Atomic uint32_t exiting;       /* [atomic] main returned: Ms leave at next schedule */
+    struct m *m0;                   /* [immutable] M of the gort_main thread */
+    struct g *gmain;                /* [immutable] goroutine 1 */
+    int main_ret;                   /* [written by main g before exiting] */
+    _Atomic int32_t ngsys;          /* [atomic] system goroutines (not counted by NumGoroutine) */
+    _Atomic int64_t ngoroutines;    /* [atomic] live user goroutines */
+    _Atomic uint64_t ngcreated_ext; /* [atomic] created by foreign threads */
+    _Atomic int32_t nforeign_blocked; /* [atomic] foreign threads blocked in gort calls */
+    _Atomic uint32_t main_goexited; /* [atomic] main called gort_goexit */
+
+    /* sysmon */
+    pthread_t sysmon_thread;        /* [immutable] */
+    bool sysmon_started;
+    gort__note sysmonnote;          /* sysmon sleeps here when all Ps idle */
+    _Atomic uint32_t sysmonwait;    /* [atomic] 1 while sysmon sleeps on sysmonnote */
+    _Atomic int64_t lastpoll;       /* [atomic] netpoll: last poll time (issue 4) */
+    int64_t starttime;              /* [immutable] */
+};
+
+extern struct schedt gort__sched;
+/* allp: the Ps.  [STW only] for the array; each P's fields as documented. */
+extern struct p *gort__allp[GORT_MAX_PROCS];
+
+/*
+ * sudog: a g waiting on a channel, a select case or a semaphore
+ * (runtime2.go sudog).  Allocated from the per-P cache; a sudog is on at most
+ * one wait queue at a time.  The fields next..c are protected by the lock of
+ * the object the sudog waits on (the channel's lock or the semaRoot lock).
+ */
+struct sudog {
+    struct g *g;                /* [immutable while queued] */
+    struct sudog *next;         /* [c->lock] */
+    struct sudog *prev;         /* [c->lock] */
+    void *elem;                 /* [c->lock] data element (may point into g's stack) */
+
+    int64_t acquiretime;        /* [owner G] */
+    int64_t releasetime;        /* [owner G] */
+    uint32_t ticket;            /* [semaRoot lock] sema: handoff / cond ticket */
+    bool isselect;              /* [owner G] g is in a select: selectdone decides */
+    bool success;               /* [c->lock] true: woken by a value, false: by close */
+    int16_t casi;               /* [owner G] select case index */
+
+    struct sudog *parent;       /* [semaRoot lock] semaRoot binary tree */
+    struct sudog *waitlink;     /* [owner G] g.waiting list or semaRoot */
+    struct sudog *waittail;     /* [semaRoot lock] semaRoot */
+    struct gort_chan *c;        /* [owner G] channel */
+    void *addr;                 /* [semaRoot lock] semaphore address */
+};
+
+#endif /* GORT_RUNTIME_H */

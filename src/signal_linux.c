@@ -1,0 +1,161 @@
+/*
+ * signal_linux.c - synchronous fault signals.  Mirrors the parts of
+ * runtime/signal_unix.go that matter without a garbage collector or async
+ * preemption: a SIGSEGV/SIGBUS on a goroutine stack is reported as Go
+ * reports it, a hit on a guard page as a stack overflow.
+ *
+ * Every M (and gort_main's thread) runs with an alternate signal stack, so
+ * the handler runs even when the fault is a stack overflow.  Faults that are
+ * not ours (a thread outside the runtime, or no goroutine running) go to the
+ * handler that was installed before gort_main (e.g. a sanitizer's), or get
+ * the default action.
+ *
+ * SIGPIPE is ignored while the runtime runs (writes report -EPIPE).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define ALTSTACK_SIZE (64 * 1024)
+
+static struct sigaction old_segv, old_bus, old_pipe;
+static bool installed;
+
+static void chain(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction) {
+            old->sa_sigaction(sig, info, uctx);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Default action: restore and return; the fault re-executes and kills. */
+    signal(sig, SIG_DFL);
+}
+
+static uintptr_t ctx_pc(void *uctx) {
+    ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.pc;
+#endif
+}
+
+static uintptr_t ctx_sp(void *uctx) {
+    ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#endif
+}
+
+static void fault_handler(int sig, siginfo_t *info, void *uctx) {
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    uintptr_t addr = (uintptr_t)info->si_addr;
+    uintptr_t sp = ctx_sp(uctx);
+    if (mp == NULL) {
+        chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
+        return;
+    }
+    struct g *onstack = NULL;
+    if (gp && sp >= gp->stack.base && sp < gp->stack.hi)
+        onstack = gp;
+    else if (sp >= mp->g0->stack.base && sp < mp->g0->stack.hi)
+        onstack = mp->g0;
+    if (onstack && (gort__stack_in_guard(&onstack->stack, addr) ||
+                    (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
+                     sp < onstack->stack.lo + 4096))) {
+        gort__print_lock();
+        gort__printf("runtime: goroutine stack exceeds %zu-byte limit\n",
+                     (size_t)(onstack->stack.hi - onstack->stack.lo));
+        gort__printf("runtime: sp=%#lx stack=[%#lx, %#lx]\n", (unsigned long)sp,
+                     (unsigned long)onstack->stack.lo, (unsigned long)onstack->stack.hi);
+        gort__print_unlock();
+        gort__fatal("stack overflow");
+    }
+    if (gp == NULL && onstack == NULL) {
+        chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
+        return;
+    }
+    gort__print_lock();
+    if (addr < 4096)
+        gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
+    else
+        gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
+    gort__printf("[signal %s: %s code=%#x addr=%#lx pc=%#lx]\n\n",
+                 sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
+                 sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
+                 (unsigned long)addr, (unsigned long)ctx_pc(uctx));
+    gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+    gort__print_unlock();
+    if (gort__traceback_level() >= 4) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    _exit(2);
+}
+
+int gort__signal_init(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
+        return -errno;
+    sigaction(SIGBUS, &sa, &old_bus);
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    installed = true;
+    return 0;
+}
+
+void gort__signal_fini(void) {
+    if (!installed)
+        return;
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    installed = false;
+}
+
+int gort__minit_signals(struct m *mp) {
+    void *p = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return -ENOMEM;
+    stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
+    stack_t old;
+    if (sigaltstack(&ss, &old) != 0) {
+        munmap(p, ALTSTACK_SIZE);
+        return -errno;
+    }
+    mp->sigaltstack = p;
+    mp->sigaltstack_size = ALTSTACK_SIZE;
+    (void)old;
+    return 0;
+}
+
+void gort__unminit_signals(struct m *mp) {
+    if (mp->sigaltstack == NULL)
+        return;
+    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    munmap(mp->sigaltstack, mp->sigaltstack_size);
+    mp->sigaltstack = NULL;
+}

@@ -1,0 +1,313 @@
+/*
+ * gt.h - gort's header-only test harness (libuv's task.h, Go's testing).
+ *
+ * A test program is one .c file:
+ *
+ *     #include "gt.h"
+ *     #include "gort.h"
+ *
+ *     TEST(fifo) {                 // a case: the body of a void fifo(void)
+ *         ASSERT_EQ(1 + 1, 2);
+ *     }
+ *
+ *     GT_MAIN()
+ *
+ * CMake finds the cases by scanning the source for lines matching
+ * ^TEST\(([a-z0-9_]+)\) (so write TEST(name) at the start of a line, with a
+ * lower-case name) and registers one CTest test per case, each its own
+ * process: tests/unit/chan_test.c's TEST(fifo) becomes "chan.fifo", run as
+ * `chan_test fifo`.
+ *
+ * The program accepts:
+ *     prog --list        the case names, one per line, in source order
+ *     prog NAME...       runs those cases, in this process, in that order
+ *     prog               runs every case in this process, in source order
+ * It prints "ok NAME" after each case that passed ("skip NAME: why" for a
+ * skipped one) and exits 0; a failed assertion prints the file, line,
+ * expression and both values to stderr and exits with status 1 at once.
+ * Running one case in-process is the mode for gdb and rr.
+ *
+ * A case that needs the runtime calls gort_main itself.  The assertions
+ * may be used from any goroutine or thread: the first failure wins, prints
+ * with one write(2) and ends the process with _exit(1) (atexit handlers are
+ * not run: the runtime's threads may be in any state).
+ *
+ * The ASSERT_ comparisons are for integers, bools, enums and pointers: each
+ * operand is evaluated once and compared by value, correctly across signed
+ * and unsigned types (no -Wsign-compare noise, no wrap-around surprises).
+ *
+ * gt_scale() is the timeout multiplier: GT_TIMEOUT_SCALE from the
+ * environment, else the build's default (4 or 5 in the sanitizer presets, 1
+ * otherwise).  Use it for every timeout and every "should have happened by
+ * now" bound: gort_sleep(100 * GT_MS * gt_scale()).
+ *
+ * GT_SKIP("why") ends the current case as skipped (only from the case body
+ * itself); as a single-case run it exits 77, which CTest reports as skipped.
+ */
+#ifndef GT_H
+#define GT_H
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GT_DEFAULT_TIMEOUT_SCALE
+#define GT_DEFAULT_TIMEOUT_SCALE 1
+#endif
+
+#define GT_MAX_CASES 1024
+#define GT_SKIP_STATUS 77
+
+#define GT_US INT64_C(1000)
+#define GT_MS INT64_C(1000000)
+#define GT_SEC INT64_C(1000000000)
+
+#if defined(__GNUC__)
+#define GT_UNUSED_ __attribute__((unused))
+#else
+#define GT_UNUSED_
+#endif
+
+typedef struct gt_case_ {
+    const char *name;
+    void (*fn)(void);
+    int line;
+} gt_case_;
+
+/* Per program (each test program is one translation unit). */
+static gt_case_ gt_cases_[GT_MAX_CASES];
+static int gt_ncases_;
+static int gt_skipped_;
+static const char *gt_skip_why_;
+static int gt_failing_; /* set by the first failure, atomically */
+
+GT_UNUSED_ static void gt_register_(const char *name, void (*fn)(void), int line) {
+    if (gt_ncases_ == GT_MAX_CASES) {
+        fprintf(stderr, "gt: more than %d TEST cases\n", GT_MAX_CASES);
+        _exit(2);
+    }
+    /* Constructors may run in any order: keep the cases sorted by line. */
+    int i = gt_ncases_++;
+    while (i > 0 && gt_cases_[i - 1].line > line) {
+        gt_cases_[i] = gt_cases_[i - 1];
+        i--;
+    }
+    gt_cases_[i].name = name;
+    gt_cases_[i].fn = fn;
+    gt_cases_[i].line = line;
+}
+
+#define TEST(name)                                                      \
+    static void gt_case_##name(void);                                   \
+    __attribute__((constructor)) static void gt_register_##name(void) { \
+        gt_register_(#name, gt_case_##name, __LINE__);                  \
+    }                                                                   \
+    static void gt_case_##name(void)
+
+/* The timeout multiplier (always >= 1). */
+GT_UNUSED_ static int gt_scale(void) {
+    const char *s = getenv("GT_TIMEOUT_SCALE");
+    int v = s && *s ? atoi(s) : GT_DEFAULT_TIMEOUT_SCALE;
+    return v >= 1 ? v : 1;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds, independent of the runtime under test. */
+GT_UNUSED_ static int64_t gt_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * GT_SEC + ts.tv_nsec;
+}
+
+/* Reports a failure and ends the process; the first caller wins. */
+__attribute__((noreturn, format(printf, 3, 4), unused)) static void
+gt_fail_(const char *file, int line, const char *fmt, ...) {
+    if (__atomic_exchange_n(&gt_failing_, 1, __ATOMIC_ACQ_REL)) {
+        for (;;)
+            pause(); /* another thread is reporting and exiting */
+    }
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%s:%d: ", file, line);
+    if (n < 0)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m > 0 ? (size_t)m : 0);
+    if (len > sizeof buf - 2)
+        len = sizeof buf - 2;
+    buf[len++] = '\n';
+    fflush(stdout);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(2, buf + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    _exit(1);
+}
+
+/* 1 for unsigned integer types: they are compared and printed unsigned. */
+#define GT_IS_UNSIGNED_(x)                                                                    \
+    _Generic((x), unsigned char : 1, unsigned short : 1, unsigned int : 1, unsigned long : 1, \
+             unsigned long long : 1, default : 0)
+
+/* Three-way comparison of two values held as intmax_t bit patterns. */
+GT_UNUSED_ static int gt_cmp_(intmax_t a, int ua, intmax_t b, int ub) {
+    if (!ua && !ub)
+        return a < b ? -1 : a > b;
+    if (!ua && a < 0)
+        return -1; /* negative < any unsigned */
+    if (!ub && b < 0)
+        return 1;
+    uintmax_t x = (uintmax_t)a, y = (uintmax_t)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Decimal, and hex too when that may say more (pointers, flags, -1). */
+GT_UNUSED_ static void gt_fmt_(char *buf, size_t n, intmax_t v, int u) {
+    int small = u ? (uintmax_t)v < 10 : (v > -10 && v < 10);
+    if (small && u)
+        snprintf(buf, n, "%ju", (uintmax_t)v);
+    else if (small)
+        snprintf(buf, n, "%jd", v);
+    else if (u)
+        snprintf(buf, n, "%ju (0x%jx)", (uintmax_t)v, (uintmax_t)v);
+    else
+        snprintf(buf, n, "%jd (0x%jx)", v, (uintmax_t)v);
+}
+
+GT_UNUSED_ static void gt_cmp_fail_(const char *file, int line, const char *op, const char *ea,
+                                    const char *eb, intmax_t a, int ua, intmax_t b, int ub) {
+    char sa[64], sb[64];
+    gt_fmt_(sa, sizeof sa, a, ua);
+    gt_fmt_(sb, sizeof sb, b, ub);
+    gt_fail_(file, line, "ASSERT_%s(%s, %s) failed\n    %s = %s\n    %s = %s", op, ea, eb, ea, sa,
+             eb, sb);
+}
+
+/*
+ * Each operand is evaluated once and held as an intmax_t bit pattern:
+ * (intmax_t)(x) is exact for integers and for pointers on the LP64 targets
+ * gort supports.  (Floating-point operands would be truncated: compare those
+ * with ASSERT_TRUE.)
+ */
+#define GT_CMP_(op, rel, a, b)                                                          \
+    do {                                                                                \
+        int gt_ua_ = GT_IS_UNSIGNED_(a), gt_ub_ = GT_IS_UNSIGNED_(b);                   \
+        intmax_t gt_a_ = (intmax_t)(a);                                                 \
+        intmax_t gt_b_ = (intmax_t)(b);                                                 \
+        if (!(gt_cmp_(gt_a_, gt_ua_, gt_b_, gt_ub_) rel 0))                             \
+            gt_cmp_fail_(__FILE__, __LINE__, op, #a, #b, gt_a_, gt_ua_, gt_b_, gt_ub_); \
+    } while (0)
+
+#define ASSERT_EQ(a, b) GT_CMP_("EQ", ==, a, b)
+#define ASSERT_NE(a, b) GT_CMP_("NE", !=, a, b)
+#define ASSERT_LT(a, b) GT_CMP_("LT", <, a, b)
+#define ASSERT_LE(a, b) GT_CMP_("LE", <=, a, b)
+#define ASSERT_GT(a, b) GT_CMP_("GT", >, a, b)
+#define ASSERT_GE(a, b) GT_CMP_("GE", >=, a, b)
+
+#define ASSERT_TRUE(x)                                                  \
+    do {                                                                \
+        if (!(x))                                                       \
+            gt_fail_(__FILE__, __LINE__, "ASSERT_TRUE(%s) failed", #x); \
+    } while (0)
+
+#define ASSERT_FALSE(x)                                                  \
+    do {                                                                 \
+        if (x)                                                           \
+            gt_fail_(__FILE__, __LINE__, "ASSERT_FALSE(%s) failed", #x); \
+    } while (0)
+
+#define ASSERT_NULL(p)                                                             \
+    do {                                                                           \
+        const void *gt_p_ = (p);                                                   \
+        if (gt_p_ != NULL)                                                         \
+            gt_fail_(__FILE__, __LINE__, "ASSERT_NULL(%s) failed: %p", #p, gt_p_); \
+    } while (0)
+
+#define ASSERT_NOT_NULL(p)                                                  \
+    do {                                                                    \
+        if ((p) == NULL)                                                    \
+            gt_fail_(__FILE__, __LINE__, "ASSERT_NOT_NULL(%s) failed", #p); \
+    } while (0)
+
+#define ASSERT_STREQ(a, b)                                                                        \
+    do {                                                                                          \
+        const char *gt_sa_ = (a), *gt_sb_ = (b);                                                  \
+        if (gt_sa_ == NULL || gt_sb_ == NULL ? gt_sa_ != gt_sb_ : strcmp(gt_sa_, gt_sb_) != 0)    \
+            gt_fail_(__FILE__, __LINE__,                                                          \
+                     "ASSERT_STREQ(%s, %s) failed\n    %s = \"%s\"\n    %s = \"%s\"", #a, #b, #a, \
+                     gt_sa_ ? gt_sa_ : "(null)", #b, gt_sb_ ? gt_sb_ : "(null)");                 \
+    } while (0)
+
+/* Fails unconditionally with a printf-style message. */
+#define GT_FAIL(...) gt_fail_(__FILE__, __LINE__, __VA_ARGS__)
+
+/* Ends the current case as skipped.  Only in the case body itself. */
+#define GT_SKIP(why)          \
+    do {                      \
+        gt_skipped_ = 1;      \
+        gt_skip_why_ = (why); \
+        return;               \
+    } while (0)
+
+/* Runs one case; returns 1 if it was skipped. */
+GT_UNUSED_ static int gt_run_case_(const gt_case_ *c) {
+    gt_skipped_ = 0;
+    gt_skip_why_ = NULL;
+    c->fn();
+    if (gt_skipped_) {
+        printf("skip %s: %s\n", c->name, gt_skip_why_ ? gt_skip_why_ : "");
+        return 1;
+    }
+    printf("ok %s\n", c->name);
+    return 0;
+}
+
+GT_UNUSED_ static int gt_main_(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* "ok" lines survive a later crash */
+    if (argc > 1 && (strcmp(argv[1], "--list") == 0 || strcmp(argv[1], "-l") == 0)) {
+        for (int i = 0; i < gt_ncases_; i++)
+            printf("%s\n", gt_cases_[i].name);
+        return 0;
+    }
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s [--list | CASE...]\n"
+               "  no argument: run every case in this process, in source order\n"
+               "  env GT_TIMEOUT_SCALE=N multiplies timeouts (default %d)\n",
+               argv[0], GT_DEFAULT_TIMEOUT_SCALE);
+        return 0;
+    }
+    if (argc <= 1) {
+        for (int i = 0; i < gt_ncases_; i++)
+            gt_run_case_(&gt_cases_[i]);
+        return 0;
+    }
+    int skipped = 0;
+    for (int a = 1; a < argc; a++) {
+        int i = 0;
+        while (i < gt_ncases_ && strcmp(gt_cases_[i].name, argv[a]) != 0)
+            i++;
+        if (i == gt_ncases_) {
+            fprintf(stderr, "%s: no test case named '%s' (see --list)\n", argv[0], argv[a]);
+            return 2;
+        }
+        skipped += gt_run_case_(&gt_cases_[i]);
+    }
+    return argc == 2 && skipped ? GT_SKIP_STATUS : 0;
+}
+
+#define GT_MAIN()                     \
+    int main(int argc, char **argv) { \
+        return gt_main_(argc, argv);  \
+    }
+
+#endif /* GT_H */
