@@ -141,6 +141,15 @@ GORT_NOINLINE struct m *gort__getm(void) {
     return mp;
 }
 
+/* Inline form for the first TLS read of a public entry point, before any
+ * switch in the same function (the compiler cannot carry a TLS address into
+ * the function from elsewhere).  After a switch, use gp->m. */
+static inline struct g *getg_entry(void) {
+    struct m *mp = tls_m;
+    __asm__ volatile("" : "+r"(mp));
+    return mp ? mp->curg : NULL;
+}
+
 GORT_NOINLINE struct g *gort__getg(void) {
     struct m *mp = tls_m;
     __asm__ volatile("" : "+r"(mp));
@@ -396,6 +405,18 @@ static struct g *runqget(struct p *pp, bool *inherit) {
         return next;
     }
     *inherit = false;
+    if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
+        /* One P: no thief can exist (stealing needs a P of one's own, and
+         * GOMAXPROCS only changes with the world stopped), so the owner is
+         * the only consumer and a plain release store commits the take. */
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (t == h)
+            return NULL;
+        struct g *gp = atomic_load_explicit(&pp->runq[h % GORT__RUNQ], memory_order_relaxed);
+        atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
+        return gp;
+    }
     for (;;) {
         uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
         uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
@@ -853,6 +874,7 @@ static void stoplockedm(struct m *mp) {
     gort__noteclear(&mp->park);
     gort__lock(&gort__sched.lock);
     gort__sched.nmidlelocked--;
+    mp->lockedidle = false;
     gort__unlock(&gort__sched.lock);
     if (mp->nextp) {
         struct p *pp = mp->nextp;
@@ -872,12 +894,11 @@ static void startlockedm(struct m *mp, struct g *gp) {
     /* Directly hand off the current P to the locked m. */
     struct p *pp = releasep(mp);
     lm->nextp = pp;
+    /* lm may not be asleep yet (it is between handing off its P and
+     * notesleep): the note is one-shot, so the wakeup is not lost. */
     gort__lock(&gort__sched.lock);
-    bool wake = lm->lockedidle;
     lm->lockedidle = false;
     gort__unlock(&gort__sched.lock);
-    if (!wake)
-        gort__throw("startlockedm: locked m is not idle");
     gort__notewakeup(&lm->park);
     stopm(mp);
 }
@@ -1246,7 +1267,7 @@ void gort__preempt_check_slow(struct g *gp) {
 }
 
 void gort_yield(void) {
-    struct g *gp = gort__getg();
+    struct g *gp = getg_entry();
     if (gp == NULL) {
         sched_yield();
         return;
@@ -1537,8 +1558,11 @@ static void begin_exit(void) {
         gort__notewakeup(&mp->park);
     for (mp = gort__sched.allm; mp; mp = mp->alllink) {
         if (mp->lockedidle) {
+            /* It may have been woken already (startlockedm racing with us);
+             * at exit a second wakeup is harmless, so don't insist. */
             mp->lockedidle = false;
-            gort__notewakeup(&mp->park);
+            if (atomic_exchange_explicit(&mp->park.key, 1, memory_order_release) == 0)
+                gort__futexwakeup(&mp->park.key, 1);
         }
     }
     gort__unlock(&gort__sched.lock);
