@@ -1277,8 +1277,13 @@ void gort_yield(void) {
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
+    /* Count this yield as a scheduling round, so that schedule()'s every-61st
+     * check of the global queue also happens when we take the slow path. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
-    if (GORT_UNLIKELY(gp->lockedm != NULL || tick % 61 == 0 ||
+    atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
+    if (GORT_UNLIKELY(gp->lockedm != NULL ||
+                      (tick % 61 == 0 &&
+                       atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
         mcall(gp, gosched_m);
@@ -1298,7 +1303,6 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
-    atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
     GORT_COUNTER_INC(pp->nswitch);
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
@@ -1699,8 +1703,44 @@ static void count_g(struct g *gp, void *arg) {
     }
 }
 
+/* Threads of this process, from /proc/self/stat (field 20), or -1. */
+static int process_threads(void) {
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "re");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (p == NULL)
+        return -1;
+    /* After ") " come fields 3 (state) .. : num_threads is field 20. */
+    int field = 2;
+    for (; *p && field < 20; p++)
+        if (*p == ' ')
+            field++;
+    return *p ? atoi(p) : -1;
+}
+
+/* Threads the runtime itself made and that still run.  sched.lock held. */
+static int runtime_threads(void) {
+    int n = gort__sched.sysmon_started ? 1 : 0;
+    for (struct m *mp = gort__sched.allm; mp; mp = mp->alllink)
+        if (mp->thread_started && !atomic_load_explicit(&mp->thread_done, memory_order_acquire))
+            n++;
+    return n;
+}
+
 /* Check for deadlock situation.  The check is based on number of running
- * M's; if 0 -> deadlock.  sched.lock must be held. */
+ * M's; if 0 -> deadlock.  sched.lock must be held.
+ *
+ * Threads outside the runtime can wake goroutines (gort_go, channel sends)
+ * at any time, and we cannot see them coming: while one blocks in a gort
+ * call, or has called into gort and is still alive, or simply exists
+ * (the process has more threads than it had when gort_main started plus the
+ * runtime's own), no deadlock is reported.  Go behaves the same way once
+ * cgo has made an extra M for a C thread. */
 static void checkdead(void) {
     if (!gort__runtime_running() || atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return;
@@ -1718,6 +1758,9 @@ static void checkdead(void) {
         atomic_load_explicit(&nforeign_alive, memory_order_seq_cst) > 0)
         return;
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0)
+        return;
+    int nthreads = process_threads();
+    if (nthreads > gort__sched.baseline_threads + runtime_threads())
         return;
     deadcount dc = {0, NULL};
     gort__forEachG(count_g, &dc);
@@ -2074,6 +2117,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     }
     memset(&gort__sched, 0, sizeof gort__sched);
     gort__sched.starttime = gort_nanotime();
+    gort__sched.baseline_threads = process_threads();
     atomic_store(&coarse_now, gort__sched.starttime);
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;

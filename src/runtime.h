@@ -143,6 +143,7 @@ struct p;
 struct sudog;
 struct gort__defer;
 struct gort__panic;
+struct gort__frame;
 
 /*
  * g: one goroutine.  Allocated at the top of its own stack region by
@@ -177,7 +178,7 @@ struct g {
     /* defer/panic (panic.c): */
     struct gort__defer *defer_;  /* [owner G] innermost deferred call */
     struct gort__panic *panic_;  /* [owner G] innermost active panic */
-    void *callframe;             /* [owner G] innermost gort_call frame (panic.c) */
+    struct gort__frame *callframe; /* [owner G] innermost gort_call frame (panic.c) */
 
     /* Identity for dumps: */
     int64_t parentgoid;      /* [owner G] goid of the creator (0: none) */
@@ -354,6 +355,7 @@ struct schedt {
     _Atomic uint32_t sysmonwait;    /* [atomic] 1 while sysmon sleeps on sysmonnote */
     _Atomic int64_t lastpoll;       /* [atomic] netpoll: last poll time (issue 4) */
     int64_t starttime;              /* [immutable] */
+    int baseline_threads;           /* [immutable] process threads when gort_main started */
 };
 
 extern struct schedt gort__sched;
