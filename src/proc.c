@@ -277,17 +277,6 @@ static int allgadd(struct g *gp) {
     return 0;
 }
 
-static void allgremove(struct g *gp) {
-    gort__lock(&allglock);
-    int64_t i = gp->allgidx;
-    if (i >= 0 && i < allglen && allgs[i] == gp) {
-        allgs[i] = allgs[--allglen];
-        allgs[i]->allgidx = i;
-    }
-    gp->allgidx = -1;
-    gort__unlock(&allglock);
-}
-
 void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__lock(&allglock);
     for (int64_t i = 0; i < allglen; i++)
@@ -295,13 +284,51 @@ void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__unlock(&allglock);
 }
 
-/* Allocates a g with its stack (the g lives at the top of the region). */
+/* Allocates a g with its stack.  Default-size stacks (and g0s) hold their g
+ * at the top of the region.  Goroutines with a stack size of their own get
+ * a g from the heap instead, because their stack is unmapped when they exit
+ * while the g must stay valid (type-stable) for racy readers such as
+ * sysmon; such gs are reused through sched.gfree_custom. */
 static struct g *malg(size_t stacksize, bool user) {
     gort__stack st;
+    struct g *gp = NULL;
+    bool heapg = user && stacksize != gort__default_stack_size;
+    if (heapg) {
+        gort__lock(&gort__sched.gflock);
+        gp = gort__sched.gfree_custom;
+        if (gp)
+            gort__sched.gfree_custom = gp->schedlink;
+        gort__unlock(&gort__sched.gflock);
+        if (gp == NULL) {
+            gp = calloc(1, sizeof *gp);
+            if (gp == NULL)
+                return NULL;
+            gp->heapg = true;
+            gp->allgidx = -1;
+            gp->tsan_fiber = san_fiber_create();
+            if (allgadd(gp) != 0) {
+                san_fiber_destroy(gp->tsan_fiber);
+                free(gp);
+                return NULL;
+            }
+        }
+        if (gort__stackalloc(stacksize, &st) != 0) {
+            gort__lock(&gort__sched.gflock);
+            gp->schedlink = gort__sched.gfree_custom;
+            gort__sched.gfree_custom = gp;
+            gort__unlock(&gort__sched.gflock);
+            return NULL;
+        }
+        gp->stack = st;
+        gp->stack.hi = st.hi & ~(uintptr_t)15;
+        gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
+        atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
+        return gp;
+    }
     if (gort__stackalloc(stacksize, &st) != 0)
         return NULL;
     uintptr_t gaddr = (st.hi - sizeof(struct g)) & ~(uintptr_t)63;
-    struct g *gp = (struct g *)gaddr;
+    gp = (struct g *)gaddr;
     memset(gp, 0, sizeof *gp);
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
@@ -318,9 +345,23 @@ static struct g *malg(size_t stacksize, bool user) {
     return gp;
 }
 
-static void gfree_g(struct g *gp) {
-    if (gp->allgidx >= 0)
-        allgremove(gp);
+/* Releases the stack of a dead goroutine with a stack of its own; the g
+ * itself goes to gfree_custom.  Runs on g0 (the stack is not in use). */
+static void gfree_custom(struct g *gp) {
+    san_valgrind_deregister(gp->valgrind_id);
+    gp->valgrind_id = 0;
+    gort__stack st = gp->stack;
+    san_unpoison((void *)st.lo, st.hi - st.lo);
+    gort__stackfree(&st);
+    memset(&gp->stack, 0, sizeof gp->stack);
+    gort__lock(&gort__sched.gflock);
+    gp->schedlink = gort__sched.gfree_custom;
+    gort__sched.gfree_custom = gp;
+    gort__unlock(&gort__sched.gflock);
+}
+
+/* Frees a g0 and its stack (shutdown). */
+static void gfree_g0(struct g *gp) {
     san_fiber_destroy(gp->tsan_fiber);
     san_valgrind_deregister(gp->valgrind_id);
     gort__stack st = gp->stack;
@@ -645,12 +686,12 @@ static void *mstart_thread(void *arg) {
 
 /* Leaves g0 for good and returns to the native context of this M's
  * thread.  Runs on g0. */
-static void __attribute__((noreturn)) gotonative(struct m *mp) {
+GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp) {
     san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
     gort__ctx_jump(mp->native_sp);
 }
 
-static void mstart0(void *arg) {
+GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
     if (mp->nextp) {
@@ -1063,7 +1104,7 @@ top_gc:
 }
 
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
-static void execute(struct m *mp, struct g *gp, bool inherit) {
+GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
     mp->curg = gp;
     gp->m = mp;
@@ -1080,7 +1121,7 @@ static void execute(struct m *mp, struct g *gp, bool inherit) {
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
-static void __attribute__((noreturn)) exit_m(struct m *mp) {
+GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
     if (mp->spinning) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
@@ -1090,7 +1131,7 @@ static void __attribute__((noreturn)) exit_m(struct m *mp) {
 
 /* One round of scheduler: find a runnable goroutine and execute it.
  * Never returns.  Runs on g0. */
-static void schedule(struct m *mp) {
+GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
 top:
@@ -1150,7 +1191,7 @@ typedef struct parkargs {
 } parkargs;
 
 /* park continuation on g0 (proc.go park_m). */
-static void park_m(void *arg) {
+GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
@@ -1226,7 +1267,7 @@ void gort__foreign_block(int delta) {
 
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
-static void gosched_m(void *arg) {
+GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
@@ -1240,7 +1281,7 @@ static void gosched_m(void *arg) {
     schedule(mp);
 }
 
-static void preempt_m(void *arg) {
+GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
@@ -1320,8 +1361,8 @@ void gort_yield(void) {
 /* ------------------------------------------------------------------ goroutines */
 
 static void gfput(struct p *pp, struct g *gp) {
-    if (gp->stack.kind != STACK_SLAB) {
-        gfree_g(gp);
+    if (gp->heapg) {
+        gfree_custom(gp);
         return;
     }
     gp->schedlink = pp->gfree;
@@ -1502,7 +1543,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
-static void goexit0(void *arg) {
+GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     struct p *pp = mp->p;
@@ -1522,6 +1563,12 @@ static void goexit0(void *arg) {
         gort__stack_check_canary(&gp->stack, gp->goid);
     /* Frames from goentry down to mcall never returned: unpoison them. */
     san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+#ifdef GORT_TSAN
+    /* Its fiber still holds the frames that never returned (goentry down
+     * to mcall): give the next user of this g a fresh one. */
+    san_fiber_destroy(gp->tsan_fiber);
+    gp->tsan_fiber = san_fiber_create();
+#endif
     gfput(pp, gp);
     if (locked) {
         /* The goroutine may have locked this thread because it put it in an
@@ -1541,7 +1588,7 @@ _Noreturn void gort__goexit1(void) {
 }
 
 /* Main goroutine finished: start the shutdown.  On g0. */
-static void main_exit0(void *arg) {
+GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
@@ -1601,7 +1648,7 @@ _Noreturn void gort_goexit(void) {
 
 /* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
  * must return from gort_main, so it is wedged until shutdown).  On g0. */
-static void mexit(struct m *mp) {
+GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
     struct p *pp = releasep(mp);
     handoffp(pp);
     if (mp->is_m0) {
@@ -1621,6 +1668,10 @@ static void mexit(struct m *mp) {
     gort__lock(&gort__sched.lock);
     gort__sched.nmfreed++;
     mp->exiting = true;
+    /* Nobody joins it before shutdown: detach, and shutdown skips it (it
+     * only waits for thread_done, after which the thread touches no runtime
+     * memory). */
+    mp->detached = pthread_detach(mp->thread) == 0;
     checkdead();
     gort__unlock(&gort__sched.lock);
     exit_m(mp);
@@ -2063,9 +2114,9 @@ static void shutdown_runtime(void) {
     struct m *mp = gort__sched.allm;
     while (mp) {
         struct m *next = mp->alllink;
-        if (mp->thread_started && !mp->is_m0)
+        if (mp->thread_started && !mp->is_m0 && !mp->detached)
             pthread_join(mp->thread, NULL);
-        gfree_g(mp->g0);
+        gfree_g0(mp->g0);
         free(mp);
         mp = next;
     }
@@ -2081,10 +2132,13 @@ static void shutdown_runtime(void) {
         struct g *gp = gs[i];
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
-        if (gp->stack.kind == STACK_OWN_MAP) {
-            gort__stack st = gp->stack;
-            san_unpoison((void *)st.lo, st.hi - st.lo);
-            gort__stackfree(&st);
+        if (gp->heapg) {
+            if (gp->stack.size) {
+                gort__stack st = gp->stack;
+                san_unpoison((void *)st.lo, st.hi - st.lo);
+                gort__stackfree(&st);
+            }
+            free(gp);
         } else {
             san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
         }

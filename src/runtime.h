@@ -158,6 +158,7 @@ struct g {
     _Atomic uint32_t status; /* [atomic] G_* */
     bool foreign;            /* [immutable] fake g of a thread outside the runtime */
     bool is_main;            /* [owner G] goroutine 1 */
+    bool heapg;              /* [immutable] g on the heap, stack of its own size */
     _Atomic bool preempt;    /* [atomic] sysmon/STW request: yield at next check */
     struct m *m;             /* [owner M] M running it, NULL when not running */
     struct m *lockedm;       /* [owner G] M it is locked to (LockOSThread), or NULL */
@@ -220,6 +221,7 @@ struct m {
     uint64_t fastrand;        /* [owner M] random state */
     pthread_t thread;         /* [immutable after start] */
     bool thread_started;      /* [sched.lock] pthread_create succeeded */
+    bool detached;            /* [sched.lock] thread detached (exited mid-run) */
     _Atomic bool thread_done; /* [atomic] the thread has left mstart */
     void *native_sp;          /* [owner M] native thread context (switch back to exit) */
     void *sigaltstack;        /* [owner M] alternate signal stack */
@@ -321,6 +323,7 @@ struct schedt {
     gort__rtlock gflock;
     struct g *gfree;                /* [gflock] */
     int32_t ngfree;                 /* [gflock] */
+    struct g *gfree_custom;         /* [gflock] dead heap gs (own-size stacks), no stack */
 
     /* Global sudog cache. */
     gort__rtlock sudoglock;

@@ -53,6 +53,19 @@ void __tsan_release(void *addr);
 #define GORT_HAVE_VALGRIND 1
 #endif
 
+/* For functions that run on g0 and never return (schedule, execute, the
+ * mcall continuations): their frames are abandoned at every switch, so
+ * ThreadSanitizer's per-fiber shadow stack would only ever grow.  They get
+ * no entry/exit records (and no access checks; what they touch is owned by
+ * the M or published through atomics that the callees check). */
+#if defined(GORT_TSAN) && defined(__clang__)
+#define GORT_NO_TSAN_FRAME __attribute__((disable_sanitizer_instrumentation))
+#elif defined(GORT_TSAN)
+#define GORT_NO_TSAN_FRAME __attribute__((no_sanitize_thread))
+#else
+#define GORT_NO_TSAN_FRAME
+#endif
+
 /* Called on the old stack, right before switching. */
 static inline void san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
                                     void *to_fiber) {
