@@ -67,11 +67,20 @@
 #include "san.h"
 
 struct schedt gort__sched;
-struct p *gort__allp[GORT_MAX_PROCS];
+_Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
 static __thread struct g *tls_foreign_g __attribute__((tls_model("initial-exec")));
 static __thread uint64_t tls_rand __attribute__((tls_model("initial-exec")));
+
+/* 1 between start and shutdown.  Not in gort__sched, which is reset at
+ * every start: threads outside the runtime read it at any time. */
+static _Atomic uint32_t rt_running;
+/* Calls from threads outside the runtime that have passed the running
+ * check and may still touch scheduler state; shutdown waits for zero
+ * (seq_cst on both sides: either the caller sees exiting, or shutdown sees
+ * the caller). */
+static _Atomic int32_t foreign_inflight;
 
 /* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
 static _Atomic uint32_t main_busy;
@@ -121,6 +130,15 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
 };
+
+/* Under TSan the functions that never return are uninstrumented shells
+ * (GORT_NO_TSAN_FRAME); the work they do lives in instrumented functions
+ * that return, kept out of line so TSan sees their atomics. */
+#ifdef GORT_TSAN
+#define TSAN_OUTLINE __attribute__((noinline))
+#else
+#define TSAN_OUTLINE
+#endif
 
 static void schedule(struct m *mp) __attribute__((noreturn));
 static void execute(struct m *mp, struct g *gp, bool inherit) __attribute__((noreturn));
@@ -190,7 +208,7 @@ struct g *gort__getg_or_foreign(void) {
 }
 
 bool gort__runtime_running(void) {
-    return atomic_load_explicit(&gort__sched.running, memory_order_acquire) != 0;
+    return atomic_load_explicit(&rt_running, memory_order_acquire) != 0;
 }
 
 /* ------------------------------------------------------------------ random */
@@ -305,7 +323,6 @@ static struct g *malg(size_t stacksize, bool user) {
                 return NULL;
             gp->heapg = true;
             gp->allgidx = -1;
-            gp->tsan_fiber = san_fiber_create();
             if (allgadd(gp) != 0) {
                 san_fiber_destroy(gp->tsan_fiber);
                 free(gp);
@@ -333,7 +350,7 @@ static struct g *malg(size_t stacksize, bool user) {
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
     gp->allgidx = -1;
-    gp->tsan_fiber = san_fiber_create();
+    gp->tsan_fiber = user ? NULL : san_fiber_create();  /* users: at start */
     gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
     atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
     if (user && allgadd(gp) != 0) {
@@ -691,19 +708,20 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp
     gort__ctx_jump(mp->native_sp);
 }
 
-GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
-    struct m *mp = arg;
-    san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+static TSAN_OUTLINE void mstart1(struct m *mp) {
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
         acquirep(mp, pp);
     }
-    if (mp->is_m0) {
-        /* m0 starts by running the main goroutine directly. */
-        struct g *gp = gort__sched.gmain;
-        execute(mp, gp, false);
-    }
+}
+
+GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
+    struct m *mp = arg;
+    san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+    mstart1(mp);
+    if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
+        execute(mp, gort__sched.gmain, false);
     schedule(mp);
 }
 
@@ -1104,7 +1122,7 @@ top_gc:
 }
 
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
-GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
+static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
     mp->curg = gp;
     gp->m = mp;
@@ -1112,36 +1130,49 @@ GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit)
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
-    atomic_store_explicit(&pp->runningg, gp, memory_order_relaxed);
+    /* Release: pairs with sysmon's acquire load (retake), which then
+     * writes gp->preempt. */
+    atomic_store_explicit(&pp->runningg, gp, memory_order_release);
     GORT_COUNTER_INC(pp->nswitch);
-    struct g *g0 = mp->g0;
-    (void)g0;
+}
+
+GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
+    execute1(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
     gort__ctx_jump(gp->ctx.sp);
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
-GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
+static TSAN_OUTLINE void exit_m1(struct m *mp) {
     if (mp->spinning) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
     }
+}
+
+GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
+    exit_m1(mp);
     gotonative(mp);
 }
 
 /* One round of scheduler: find a runnable goroutine and execute it.
  * Never returns.  Runs on g0. */
-GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
+enum { SCHED_RUN, SCHED_EXIT };
+
+/* The body of schedule(): picks the next g (or decides the M must leave). */
+static TSAN_OUTLINE int schedule1(struct m *mp, struct g **gpp, bool *inheritp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
 top:
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
-        exit_m(mp);
+        return SCHED_EXIT;
     if (mp->lockedg) {
         stoplockedm(mp);
         if (atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
-            exit_m(mp);
-        execute(mp, mp->lockedg, false); /* Never returns. */
+            return SCHED_EXIT;
+        *gpp = mp->lockedg;
+        *inheritp = false;
+        return SCHED_RUN;
     }
     struct p *pp = mp->p;
     if (pp == NULL) {
@@ -1180,6 +1211,16 @@ top:
         startlockedm(mp, gp);
         goto top;
     }
+    *gpp = gp;
+    *inheritp = inherit;
+    return SCHED_RUN;
+}
+
+GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
+    struct g *gp;
+    bool inherit;
+    if (schedule1(mp, &gp, &inherit) == SCHED_EXIT)
+        exit_m(mp);
     execute(mp, gp, inherit);
 }
 
@@ -1191,18 +1232,21 @@ typedef struct parkargs {
 } parkargs;
 
 /* park continuation on g0 (proc.go park_m). */
-GORT_NO_TSAN_FRAME static void park_m(void *arg) {
-    struct g *gp = arg;
-    struct m *mp = g0_enter(gp);
+/* Returns false if gp must run again at once (unlockf said so). */
+static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
     bool (*fn)(struct g *, void *) = mp->waitunlockf;
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    if (fn != NULL && !fn(gp, lock)) {
-        /* Not parking after all: run it again right away. */
-        execute(mp, gp, true);
-    }
+    return fn == NULL || fn(gp, lock);
+}
+
+GORT_NO_TSAN_FRAME static void park_m(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    if (!park1(gp, mp))
+        execute(mp, gp, true); /* not parking after all: run it again */
     schedule(mp);
 }
 
@@ -1267,9 +1311,7 @@ void gort__foreign_block(int delta) {
 
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
-GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
-    struct g *gp = arg;
-    struct m *mp = g0_enter(gp);
+static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1278,16 +1320,26 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     } else {
         runqput(mp->p, gp, false);
     }
+}
+
+GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    gosched1(gp, mp);
     schedule(mp);
+}
+
+static TSAN_OUTLINE void preempt1(struct g *gp) {
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
 }
 
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    gort__lock(&gort__sched.lock);
-    globrunqput(gp);
-    gort__unlock(&gort__sched.lock);
+    preempt1(gp);
     schedule(mp);
 }
 
@@ -1351,7 +1403,7 @@ void gort_yield(void) {
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
-    atomic_store_explicit(&pp->runningg, next, memory_order_relaxed);
+    atomic_store_explicit(&pp->runningg, next, memory_order_release);
     san_switch_begin(&gp->asan_fake_stack, (void *)next->stack.lo,
                      next->stack.hi - next->stack.lo, next->tsan_fiber);
     gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
@@ -1392,8 +1444,9 @@ static void gfput(struct p *pp, struct g *gp) {
 
 static struct g *gfget(struct p *pp) {
     if (pp == NULL || pp->gfree == NULL) {
-        if (gort__sched.gfree == NULL)
-            return NULL;  /* racy peek; a miss only costs an allocation */
+        /* Peek without the lock (a stale zero only costs an allocation). */
+        if (atomic_load_explicit(&gort__sched.ngfree, memory_order_relaxed) == 0)
+            return NULL;
         gort__lock(&gort__sched.gflock);
         if (pp == NULL) {
             struct g *gp = gort__sched.gfree;
@@ -1478,6 +1531,10 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
         newg->name[0] = '\0';
     }
     atomic_store_explicit(&newg->preempt, false, memory_order_relaxed);
+#ifdef GORT_TSAN
+    if (newg->tsan_fiber == NULL)
+        newg->tsan_fiber = san_fiber_create();
+#endif
     newg->ctx.sp = gort__ctx_make((void *)newg->stack.hi, goentry, newg);
     if (newg->stack.guard == GUARD_CANARY)
         *(volatile uint64_t *)newg->stack.lo = GORT__STACK_CANARY;
@@ -1493,8 +1550,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
                    void *callerpc) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
-    if (!gort__runtime_running() ||
-        atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+    if (!gort__runtime_running())
         return -EAGAIN;
     struct m *mp = gort__getm();
     struct g *callergp = mp ? mp->curg : NULL;
@@ -1505,15 +1561,24 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
          * make goroutines, then queue globally. */
         if (mp == NULL)
             (void)gort__getg_or_foreign();
+        atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+        if (!gort__runtime_running() ||
+            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
+            atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+            return -EAGAIN;
+        }
         struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
-        if (newg == NULL)
-            return err;
-        gort__lock(&gort__sched.lock);
-        globrunqput(newg);
-        gort__unlock(&gort__sched.lock);
-        gort__wakep();
-        return 0;
+        if (newg != NULL) {
+            gort__lock(&gort__sched.lock);
+            globrunqput(newg);
+            gort__unlock(&gort__sched.lock);
+            gort__wakep();
+        }
+        atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+        return newg == NULL ? err : 0;
     }
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        return -EAGAIN;
     struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
@@ -1543,9 +1608,8 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
-GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
-    struct g *gp = arg;
-    struct m *mp = g0_enter(gp);
+/* Returns true if the goroutine was locked to its thread. */
+static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
@@ -1564,13 +1628,21 @@ GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     /* Frames from goentry down to mcall never returned: unpoison them. */
     san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
 #ifdef GORT_TSAN
-    /* Its fiber still holds the frames that never returned (goentry down
-     * to mcall): give the next user of this g a fresh one. */
+    /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
+     * more than some tens of thousands (Go's race detector stops at 8128
+     * live goroutines), and this one still holds the frames that never
+     * returned (goentry down to mcall). */
     san_fiber_destroy(gp->tsan_fiber);
-    gp->tsan_fiber = san_fiber_create();
+    gp->tsan_fiber = NULL;
 #endif
     gfput(pp, gp);
-    if (locked) {
+    return locked;
+}
+
+GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    if (goexit1_g0(gp, mp)) {
         /* The goroutine may have locked this thread because it put it in an
          * unusual kernel state.  Kill it rather than returning it to the
          * thread pool (proc.go goexit0). */
@@ -1588,13 +1660,17 @@ _Noreturn void gort__goexit1(void) {
 }
 
 /* Main goroutine finished: start the shutdown.  On g0. */
-GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
-    struct g *gp = arg;
-    struct m *mp = g0_enter(gp);
+static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
     gp->lockedm = NULL;
+}
+
+GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    main_exit1(gp, mp);
     exit_m(mp);
 }
 
@@ -1648,14 +1724,14 @@ _Noreturn void gort_goexit(void) {
 
 /* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
  * must return from gort_main, so it is wedged until shutdown).  On g0. */
-GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
+static TSAN_OUTLINE void mexit1(struct m *mp) {
     struct p *pp = releasep(mp);
     handoffp(pp);
     if (mp->is_m0) {
         gort__lock(&gort__sched.lock);
         if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
             gort__unlock(&gort__sched.lock);
-            exit_m(mp);
+            return;
         }
         mp->wedged = true;
         mp->lockedidle = true;
@@ -1663,7 +1739,7 @@ GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
         checkdead();
         gort__unlock(&gort__sched.lock);
         gort__notesleep(&mp->park);
-        exit_m(mp);
+        return;
     }
     gort__lock(&gort__sched.lock);
     gort__sched.nmfreed++;
@@ -1674,6 +1750,10 @@ GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
     mp->detached = pthread_detach(mp->thread) == 0;
     checkdead();
     gort__unlock(&gort__sched.lock);
+}
+
+GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
+    mexit1(mp);
     exit_m(mp);
 }
 
@@ -1838,7 +1918,7 @@ static void preemptall(void) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)
             break;
-        struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_relaxed);
+        struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
         if (gp)
             atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
     }
@@ -2025,7 +2105,7 @@ static void retake(int64_t now) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
         } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now) {
-            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_relaxed);
+            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
             if (gp)
                 atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
         }
@@ -2089,6 +2169,10 @@ void gort_read_stats(gort_stats *s) {
 /* ------------------------------------------------------------------ gort_main */
 
 static void shutdown_runtime(void) {
+    /* exiting is set: wait for foreign gort_go calls already past the check. */
+    atomic_store_explicit(&gort__sched.exiting, 1, memory_order_seq_cst);
+    while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
+        sched_yield();
     /* Stop sysmon. */
     if (gort__sched.sysmon_started) {
         gort__notewakeup(&sysmon_stop);
@@ -2110,7 +2194,7 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
-    atomic_store_explicit(&gort__sched.running, 0, memory_order_release);
+    atomic_store_explicit(&rt_running, 0, memory_order_release);
     struct m *mp = gort__sched.allm;
     while (mp) {
         struct m *next = mp->alllink;
@@ -2182,11 +2266,11 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return err;
     }
-    atomic_store_explicit(&gort__sched.running, 1, memory_order_release);
+    atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
-        atomic_store_explicit(&gort__sched.running, 0, memory_order_release);
+        atomic_store_explicit(&rt_running, 0, memory_order_release);
         gort__stack_fini();
         atomic_store(&main_busy, 0);
         return -ENOMEM;

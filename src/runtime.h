@@ -322,7 +322,7 @@ struct schedt {
     /* Global free gs (default stacks). */
     gort__rtlock gflock;
     struct g *gfree;                /* [gflock] */
-    int32_t ngfree;                 /* [gflock] */
+    _Atomic int32_t ngfree;         /* [atomic; write under gflock] */
     struct g *gfree_custom;         /* [gflock] dead heap gs (own-size stacks), no stack */
 
     /* Global sudog cache. */
@@ -340,7 +340,6 @@ struct schedt {
     _Atomic int32_t gomaxprocs;     /* [atomic; write during STW] */
 
     /* Lifecycle. */
-    _Atomic uint32_t running;       /* [atomic] 1 between start and shutdown */
     _Atomic uint32_t exiting;       /* [atomic] main returned: Ms leave at next schedule */
     struct m *m0;                   /* [immutable] M of the gort_main thread */
     struct g *gmain;                /* [immutable] goroutine 1 */
@@ -363,7 +362,9 @@ struct schedt {
 
 extern struct schedt gort__sched;
 /* allp: the Ps.  [STW only] for the array; each P's fields as documented. */
-extern struct p *gort__allp[GORT_MAX_PROCS];
+/* allp: the Ps.  Entries are created during STW (procresize) and read
+ * racily by sysmon and the stats, hence atomic. */
+extern _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 /*
  * sudog: a g waiting on a channel, a select case or a semaphore

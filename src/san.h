@@ -67,7 +67,7 @@ void __tsan_release(void *addr);
 #endif
 
 /* Called on the old stack, right before switching. */
-static inline void san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
+static inline __attribute__((always_inline)) void san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
                                     void *to_fiber) {
 #ifdef GORT_ASAN
     __sanitizer_start_switch_fiber(fake_save, to_bottom, to_size);
@@ -84,7 +84,7 @@ static inline void san_switch_begin(void **fake_save, const void *to_bottom, siz
 }
 
 /* Called first thing on the new stack. */
-static inline void san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
+static inline __attribute__((always_inline)) void san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
 #ifdef GORT_ASAN
     __sanitizer_finish_switch_fiber(fake, old_bottom, old_size);
 #else
@@ -94,7 +94,7 @@ static inline void san_switch_end(void *fake, const void **old_bottom, size_t *o
 #endif
 }
 
-static inline void *san_fiber_create(void) {
+static inline __attribute__((always_inline)) void *san_fiber_create(void) {
 #ifdef GORT_TSAN
     return __tsan_create_fiber(0);
 #else
@@ -102,7 +102,7 @@ static inline void *san_fiber_create(void) {
 #endif
 }
 
-static inline void san_fiber_destroy(void *fiber) {
+static inline __attribute__((always_inline)) void san_fiber_destroy(void *fiber) {
 #ifdef GORT_TSAN
     if (fiber)
         __tsan_destroy_fiber(fiber);
@@ -111,7 +111,7 @@ static inline void san_fiber_destroy(void *fiber) {
 #endif
 }
 
-static inline void *san_fiber_current(void) {
+static inline __attribute__((always_inline)) void *san_fiber_current(void) {
 #ifdef GORT_TSAN
     return __tsan_get_current_fiber();
 #else
@@ -119,7 +119,7 @@ static inline void *san_fiber_current(void) {
 #endif
 }
 
-static inline void san_unpoison(const void *addr, size_t size) {
+static inline __attribute__((always_inline)) void san_unpoison(const void *addr, size_t size) {
 #ifdef GORT_ASAN
     __asan_unpoison_memory_region(addr, size);
 #else
@@ -128,7 +128,7 @@ static inline void san_unpoison(const void *addr, size_t size) {
 #endif
 }
 
-static inline unsigned san_valgrind_register(const void *lo, const void *hi) {
+static inline __attribute__((always_inline)) unsigned san_valgrind_register(const void *lo, const void *hi) {
 #ifdef GORT_HAVE_VALGRIND
     if (RUNNING_ON_VALGRIND)
         return VALGRIND_STACK_REGISTER(lo, hi);
@@ -139,7 +139,7 @@ static inline unsigned san_valgrind_register(const void *lo, const void *hi) {
     return 0;
 }
 
-static inline void san_valgrind_deregister(unsigned id) {
+static inline __attribute__((always_inline)) void san_valgrind_deregister(unsigned id) {
 #ifdef GORT_HAVE_VALGRIND
     if (id && RUNNING_ON_VALGRIND)
         VALGRIND_STACK_DEREGISTER(id);
