@@ -353,15 +353,49 @@ GORT_API void gort_syscall_exit(void);
  * defer, panic, recover
  * ------------------------------------------------------------------------ */
 
-/* Registers fn(arg) to run at the end of the innermost gort_call frame (or
- * of the goroutine), LIFO, also during a panic and gort_goexit. */
+/* defer fn(arg): registers fn(arg) to run when the innermost gort_call
+ * frame ends (outside any gort_call: when the goroutine ends), LIFO with
+ * the frame's other deferred calls: when the frame returns normally, during
+ * a panic, and during gort_goexit.  Deferred calls always run before any C
+ * frame is unwound, so arg may point at locals of the deferring function
+ * (or of anything below it on the stack).  A gort_defer made inside a
+ * running deferred call belongs to that call: it runs when that call ends.
+ * fn == NULL panics when the call would run (Go's nil func).  Cheap: the
+ * record comes from a per-processor pool.  On a thread outside the runtime
+ * it needs an enclosing gort_call (else fatal error). */
 GORT_API void gort_defer(void (*fn)(void *arg), void *arg);
-/* Runs fn(arg) in a new defer frame.  Returns 0 on normal return, 1 if fn
- * panicked and a deferred call recovered.  C frames between the panic and
- * the frame are unwound by longjmp: they run no cleanup unless deferred. */
+/* Runs fn(arg) in a new defer frame: the Go function call whose defers
+ * gort_defer adds to.  Returns 0 when fn returned (the frame's deferred
+ * calls have run), 1 when fn panicked and one of the calls deferred in this
+ * frame recovered (the frame's other deferred calls have run too).  A panic
+ * that no call deferred here recovers goes on to the enclosing frames.
+ *
+ * What the longjmp-based unwind means for C code: when a recovered panic
+ * unwinds to this gort_call, the C frames in between - fn and everything it
+ * called, down to the gort_panic - are abandoned with one longjmp.  They run
+ * no cleanup of their own: no free, no unlock, no fclose, no
+ * __attribute__((cleanup)), no C++ destructor; a lock they hold stays held
+ * and memory they own leaks, unless that cleanup was registered with
+ * gort_defer (deferred calls run before the jump, while those frames'
+ * locals are still valid).  Code that a panic may cross should keep its
+ * cleanup in deferred calls, or hold no resources.  The caller of gort_call
+ * needs no volatile locals and no special care: it never sees the jump
+ * (gort_call returns to it normally, with 1); only gort_call itself is
+ * resumed by it, and the abandoned frames are never resumed at all. */
 GORT_API int gort_call(void (*fn)(void *arg), void *arg);
-/* panic(msg): the message is copied. */
+/* panic(msg): runs the deferred calls of the innermost frames outward, LIFO,
+ * until one recovers (gort_recover); then that frame ends normally and its
+ * gort_call returns 1.  msg is copied (NULL means "panic called with nil
+ * argument").  Works in goroutines and on threads outside the runtime.
+ * If no deferred call recovers, the process prints what Go prints -
+ * "panic: <msg>" (a panic raised while panicking follows on a tab-indented
+ * line, a recovered-then-repanicked one is marked " [recovered]"), then
+ * "goroutine N [running]:" and its traceback (per GORTRACEBACK) - flushes
+ * the stdio buffers (fflush(NULL), so that the program's own printf output
+ * is not lost) and exits with status 2 without running atexit handlers,
+ * like Go's exit(2) (GORTRACEBACK=crash: SIGABRT instead).  Never returns. */
 GORT_API _Noreturn void gort_panic(const char *msg);
+/* panic(fmt.Sprintf(fmt, ...)): as gort_panic with a formatted message. */
 GORT_API _Noreturn void gort_panicf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 /* recover(): the panic message when called directly by a deferred function

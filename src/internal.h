@@ -95,6 +95,12 @@ static inline void gort__preempt_check(struct g *gp) {
 }
 /* Ends the current goroutine (after its deferred calls have run). */
 _Noreturn void gort__goexit1(void);
+/* gp's function is over without having returned: a call it deferred at its
+ * top level recovered a panic (panic.c), and its deferred calls have run.
+ * Does what the goroutine entry does after fn returns: for the main
+ * goroutine, gort_main returns (main_ret, set by the caller); otherwise
+ * goexit1.  (TODO(lead): proc.c; panic.c references it weakly.) */
+_Noreturn void gort__goroutine_return(struct g *gp);
 /* Sudogs from the per-P cache (runtime acquireSudog/releaseSudog). */
 struct sudog *gort__acquire_sudog(void);
 void gort__release_sudog(struct sudog *s);
@@ -166,6 +172,16 @@ void gort__unminit_signals(struct m *mp);
 void gort__run_exit_defers(struct g *gp);
 /* Called when a goroutine is started/reused: clears defer/panic state. */
 void gort__panic_reset_g(struct g *gp);
+/* At shutdown, before the Ps are freed: frees the pooled defer records. */
+void gort__panic_fini(void);
+
+/* ---------------------------------------------------------------- symtab.c */
+/* The function symbol (from the ELF .symtab/.dynsym of the loaded objects)
+ * that contains pc: 0 and its start, size and name (any out-pointer may be
+ * NULL), or -ENOENT.  The name stays valid for the life of the process. */
+int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char **name);
+/* The lowest start of a known symbol above addr, or UINTPTR_MAX. */
+uintptr_t gort__symtab_next_start(uintptr_t addr);
 
 /* ----------------------------------------------------------------- sema.c */
 /* Go's semacquire1 / semrelease1 on an address-keyed table.  Blocks (parks)
@@ -174,6 +190,13 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason);
 /* Increments *addr and wakes one waiter; handoff: pass the count directly to
  * the waiter and yield to it (starvation mode). */
 void gort__semrelease(_Atomic uint32_t *addr, bool handoff);
+/* notifyList (sync.Cond's waiter list) over the _wait/_notify/_lock/_head/
+ * _tail fields of a gort_cond (Go's notifyListAdd/Wait/NotifyOne/NotifyAll). */
+void gort__notifylist_init(gort_cond *c);
+uint32_t gort__notifylist_add(gort_cond *c);
+void gort__notifylist_wait(gort_cond *c, uint32_t ticket);
+void gort__notifylist_notify_one(gort_cond *c);
+void gort__notifylist_notify_all(gort_cond *c);
 
 /* ----------------------------------------------------------------- time.c */
 /* (issue 4) */

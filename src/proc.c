@@ -208,7 +208,7 @@ struct g *gort__getg_or_foreign(void) {
 }
 
 bool gort__runtime_running(void) {
-    return atomic_load_explicit(&rt_running, memory_order_acquire) != 0;
+    return atomic_load_explicit(&rt_running, memory_order_seq_cst) != 0;
 }
 
 /* ------------------------------------------------------------------ random */
@@ -1696,6 +1696,18 @@ static void begin_exit(void) {
     preemptall();
 }
 
+/* A deferred call at the goroutine's top level recovered a panic: the
+ * goroutine ends as if its function had returned (panic.c has run the
+ * remaining deferred calls; for main, main_ret is set). */
+_Noreturn void gort__goroutine_return(struct g *gp) {
+    if (gp->is_main) {
+        begin_exit();
+        mcall(gp, main_exit0);
+        GORT_UNREACHABLE();
+    }
+    gort__goexit1();
+}
+
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
@@ -2194,7 +2206,11 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
-    atomic_store_explicit(&rt_running, 0, memory_order_release);
+    /* Dekker with newproc's foreign path (seq_cst both sides): a caller
+     * either sees running == 0, or we see it in flight and wait for it. */
+    atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
+    while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
+        sched_yield();
     struct m *mp = gort__sched.allm;
     while (mp) {
         struct m *next = mp->alllink;
@@ -2214,6 +2230,7 @@ static void shutdown_runtime(void) {
     gort__unlock(&allglock);
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
+        gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -2308,6 +2325,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     mstart_native(m0); /* runs the main goroutine; returns at exit */
 
+    /* main_ret was written before begin_exit's seq_cst store of exiting,
+     * which every M (and so m0, before returning here) loads with acquire;
+     * the joins above order the rest. */
+    (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
     int ret = gort__sched.main_ret;
     shutdown_runtime();
     atomic_store(&main_busy, 0);
@@ -2316,6 +2337,32 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
 
 /* ------------------------------------------------------------------ sudogs */
+
+/* Sudogs are carved from chunks that live until shutdown, so the sudogs of
+ * goroutines abandoned while blocked (gort_main returned) are freed too. */
+typedef struct sudogchunk {
+    struct sudogchunk *next;
+    int used;
+    struct sudog s[63];
+} sudogchunk;
+static sudogchunk *sudogchunks; /* [sched.sudoglock] newest first */
+
+static struct sudog *sudog_alloc(void) {
+    gort__lock(&gort__sched.sudoglock);
+    sudogchunk *c = sudogchunks;
+    if (c == NULL || c->used == (int)(sizeof c->s / sizeof c->s[0])) {
+        c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            gort__unlock(&gort__sched.sudoglock);
+            gort__throw("out of memory allocating sudog");
+        }
+        c->next = sudogchunks;
+        sudogchunks = c;
+    }
+    struct sudog *s = &c->s[c->used++];
+    gort__unlock(&gort__sched.sudoglock);
+    return s;
+}
 
 struct sudog *gort__acquire_sudog(void) {
     struct m *mp = gort__getm();
@@ -2336,11 +2383,8 @@ struct sudog *gort__acquire_sudog(void) {
         if (pp->nsudog > 0)
             s = pp->sudogcache[--pp->nsudog];
     }
-    if (s == NULL) {
-        s = malloc(sizeof *s);
-        if (s == NULL)
-            gort__throw("out of memory allocating sudog");
-    }
+    if (s == NULL)
+        s = sudog_alloc();
     memset(s, 0, sizeof *s);
     return s;
 }
@@ -2382,14 +2426,14 @@ void gort__sudog_fini(void) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)
             break;
-        while (pp->nsudog > 0)
-            free(pp->sudogcache[--pp->nsudog]);
-    }
-    struct sudog *s = gort__sched.sudogcache;
-    while (s) {
-        struct sudog *n = s->next;
-        free(s);
-        s = n;
+        pp->nsudog = 0;
     }
     gort__sched.sudogcache = NULL;
+    sudogchunk *c = sudogchunks;
+    sudogchunks = NULL;
+    while (c) {
+        sudogchunk *n = c->next;
+        free(c);
+        c = n;
+    }
 }

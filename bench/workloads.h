@@ -1,0 +1,43 @@
+/*
+ * workloads.h - the list of gort-bench workloads (an X-macro table).
+ *
+ * One line per workload, in the order of the Go reference program's table
+ * (../shared/reference/go/bench.go), so `-w all` and `-list` print them in
+ * the same order.  Each line is
+ *
+ *     BENCH_WORKLOAD(name, procs, higher_better, single_rep)
+ *
+ *   name           the workload's name; its function is
+ *                  `int wl_<name>(bench_result *res)` (defined in some
+ *                  bench/wl_*.c), which runs one repetition, fills res[] and
+ *                  returns how many results it filled (at most BENCH_MAX_RESULTS).
+ *   procs          0: GOMAXPROCS = the default (all CPUs); 1: GOMAXPROCS(1).
+ *   higher_better  the best repetition is the one whose first value is the
+ *                  highest (rates, e.g. rt/s); else the lowest.
+ *   single_rep     run once regardless of -reps.
+ *
+ * Adding a workload = one line here plus its wl_<name> function.  The
+ * commented-out lines are the reference workloads that later issues add
+ * (timers, netpoller); uncomment them when their functions exist.
+ *
+ * This file is included several times on purpose (no include guard).
+ */
+
+BENCH_WORKLOAD(spawn_wait, 0, false, false)
+BENCH_WORKLOAD(spawn_seq, 0, false, false)
+BENCH_WORKLOAD(yield_p1, 1, false, false)
+BENCH_WORKLOAD(pingpong_unbuf_p1, 1, false, false)
+BENCH_WORKLOAD(pingpong_unbuf_pN, 0, false, false)
+BENCH_WORKLOAD(chan_buf_spsc, 0, false, false)
+BENCH_WORKLOAD(chan_mpmc, 0, false, false)
+BENCH_WORKLOAD(select2, 0, false, false)
+BENCH_WORKLOAD(mutex_uncontended, 0, false, false)
+BENCH_WORKLOAD(mutex_contended, 0, false, false)
+BENCH_WORKLOAD(rwmutex_read, 0, false, false)
+BENCH_WORKLOAD(waitgroup_cycle, 0, false, false)
+/* BENCH_WORKLOAD(timer_churn, 0, false, false)       issue 4: timers */
+/* BENCH_WORKLOAD(sleep_many, 0, false, false)        issue 4: timers */
+BENCH_WORKLOAD(ring, 0, false, false)
+BENCH_WORKLOAD(sieve, 0, false, false)
+BENCH_WORKLOAD(park_1m_rss, 0, false, true)
+/* BENCH_WORKLOAD(tcp_echo, 0, true, false)           issue 4: netpoller */

@@ -1,0 +1,341 @@
+/*
+ * symtab.c - which function contains a code address.  Go has its own
+ * pclntab; a C program has the ELF symbol tables of its loaded objects,
+ * which name static functions too (dladdr only sees exported ones).
+ *
+ * On first need, the table of every object that dl_iterate_phdr reports
+ * (the executable through /proc/self/exe, each shared library through its
+ * path) is read from the file on disk with plain <elf.h> parsing: .symtab
+ * if the object has one, else .dynsym.  Function symbols (STT_FUNC) go
+ * into one array sorted by address; lookups are a binary search.
+ *
+ * Invariants:
+ *   - A published table is immutable and never freed (a reader may hold
+ *     it without a lock); a rebuild publishes a new one with a release
+ *     store that pairs with the acquire load in gettable().
+ *   - The files stay mapped (read-only, private) for the life of the
+ *     process: the symbol names point into them.  A file is mapped once
+ *     even across rebuilds (keyed by device and inode).
+ *   - A lookup that misses rebuilds the table when objects were loaded or
+ *     unloaded since it was built (dl_iterate_phdr's adds/subs counters).
+ *
+ * Used by gort_recover (panic.c) and meant for tracebacks (issue 5).
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+typedef struct sym {
+    uintptr_t start;
+    size_t size;
+    const char *name;
+    uint8_t rank; /* which of several symbols at one address to keep */
+} sym;
+
+typedef struct symtable {
+    sym *syms;               /* [immutable] sorted by start, one per start */
+    size_t n;                /* [immutable] */
+    unsigned long long adds; /* [immutable] dl_iterate_phdr counters when built */
+    unsigned long long subs; /* [immutable] */
+    struct symtable *prev;   /* [buildlock] older tables, kept for readers */
+} symtable;
+
+typedef struct mappedfile {
+    dev_t dev;
+    ino_t ino;
+    const unsigned char *map;
+    size_t len;
+    struct mappedfile *next;
+} mappedfile;
+
+static gort__rtlock buildlock;
+static _Atomic(symtable *) current; /* [atomic; write under buildlock] */
+static symtable *alltables;         /* [buildlock] */
+static mappedfile *files;           /* [buildlock] */
+
+typedef struct object {
+    uintptr_t bias;
+    char *path;
+} object;
+
+typedef struct collect {
+    object *objs;
+    size_t n, cap;
+    unsigned long long adds, subs;
+    bool oom;
+} collect;
+
+static int collect_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+    collect *c = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c->adds = info->dlpi_adds;
+        c->subs = info->dlpi_subs;
+    }
+    const char *name = info->dlpi_name;
+    if (name == NULL || name[0] == '\0') {
+        if (c->n != 0)
+            return 0; /* the vdso, or another nameless object: no file */
+        name = "/proc/self/exe";
+    }
+    if (name[0] != '/')
+        return 0; /* linux-vdso.so.1 and the like */
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? 2 * c->cap : 16;
+        object *no = realloc(c->objs, ncap * sizeof *no);
+        if (no == NULL) {
+            c->oom = true;
+            return 1;
+        }
+        c->objs = no;
+        c->cap = ncap;
+    }
+    char *p = strdup(name);
+    if (p == NULL) {
+        c->oom = true;
+        return 1;
+    }
+    c->objs[c->n].bias = (uintptr_t)info->dlpi_addr;
+    c->objs[c->n].path = p;
+    c->n++;
+    return 0;
+}
+
+static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+    unsigned long long *ctr = arg;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        ctr[0] = info->dlpi_adds;
+        ctr[1] = info->dlpi_subs;
+    }
+    return 1; /* the counters are the same in every entry: one is enough */
+}
+
+/* Maps path once (by device and inode).  buildlock held.  NULL on error. */
+static const mappedfile *mapfile(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
+        close(fd);
+        return NULL;
+    }
+    for (mappedfile *f = files; f != NULL; f = f->next) {
+        if (f->dev == st.st_dev && f->ino == st.st_ino && f->len == (size_t)st.st_size) {
+            close(fd);
+            return f;
+        }
+    }
+    mappedfile *f = malloc(sizeof *f);
+    void *map = MAP_FAILED;
+    if (f != NULL)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        free(f);
+        return NULL;
+    }
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->map = map;
+    f->len = (size_t)st.st_size;
+    f->next = files;
+    files = f;
+    return f;
+}
+
+typedef struct symvec {
+    sym *v;
+    size_t n, cap;
+} symvec;
+
+static int push(symvec *sv, uintptr_t start, size_t size, const char *name, uint8_t rank) {
+    if (sv->n == sv->cap) {
+        size_t ncap = sv->cap ? 2 * sv->cap : 1024;
+        sym *nv = realloc(sv->v, ncap * sizeof *nv);
+        if (nv == NULL)
+            return -ENOMEM;
+        sv->v = nv;
+        sv->cap = ncap;
+    }
+    sv->v[sv->n++] = (sym){start, size, name, rank};
+    return 0;
+}
+
+/* Adds the function symbols of one mapped ELF file loaded at bias. */
+static int addfile(symvec *sv, const mappedfile *f, uintptr_t bias) {
+    const unsigned char *base = f->map;
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+        eh->e_shentsize != sizeof(ElfW(Shdr)) || eh->e_shoff == 0 || eh->e_shoff > f->len ||
+        (f->len - eh->e_shoff) / sizeof(ElfW(Shdr)) < eh->e_shnum)
+        return 0;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(base + eh->e_shoff);
+    const ElfW(Shdr) *tab = NULL;
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type == SHT_SYMTAB) {
+            tab = &sh[i];
+            break;
+        }
+        if (sh[i].sh_type == SHT_DYNSYM && tab == NULL)
+            tab = &sh[i];
+    }
+    if (tab == NULL || tab->sh_link >= eh->e_shnum || tab->sh_entsize != sizeof(ElfW(Sym)) ||
+        tab->sh_offset > f->len || tab->sh_size > f->len - tab->sh_offset)
+        return 0;
+    const ElfW(Shdr) *strs = &sh[tab->sh_link];
+    if (strs->sh_offset > f->len || strs->sh_size > f->len - strs->sh_offset || strs->sh_size == 0)
+        return 0;
+    const char *strtab = (const char *)base + strs->sh_offset;
+    const ElfW(Sym) *syms = (const ElfW(Sym) *)(base + tab->sh_offset);
+    size_t nsyms = tab->sh_size / sizeof(ElfW(Sym));
+    for (size_t i = 0; i < nsyms; i++) {
+        const ElfW(Sym) *s = &syms[i];
+        if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
+            s->st_shndx >= SHN_LORESERVE || s->st_value == 0 || s->st_name >= strs->sh_size)
+            continue;
+        /* The name must end inside the string table. */
+        const char *name = strtab + s->st_name;
+        if (memchr(name, '\0', strs->sh_size - s->st_name) == NULL)
+            continue;
+        unsigned bind = ELF64_ST_BIND(s->st_info);
+        uint8_t rank = bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0;
+        if (strchr(name, '.') == NULL)
+            rank++; /* prefer "f" to "f.part.0" or an alias with a suffix */
+        if (push(sv, bias + (uintptr_t)s->st_value, (size_t)s->st_size, name, rank) != 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+static int symcmp(const void *a, const void *b) {
+    const sym *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->rank != y->rank) /* best first */
+        return x->rank > y->rank ? -1 : 1;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return 0;
+}
+
+/* Builds and publishes a new table.  buildlock held. */
+static symtable *build(void) {
+    collect c = {0};
+    dl_iterate_phdr(collect_cb, &c);
+    symvec sv = {0};
+    int err = c.oom ? -ENOMEM : 0;
+    for (size_t i = 0; i < c.n && err == 0; i++) {
+        const mappedfile *f = mapfile(c.objs[i].path);
+        if (f != NULL)
+            err = addfile(&sv, f, c.objs[i].bias);
+    }
+    for (size_t i = 0; i < c.n; i++)
+        free(c.objs[i].path);
+    free(c.objs);
+    symtable *t = calloc(1, sizeof *t);
+    if (err != 0 || t == NULL) {
+        free(sv.v);
+        free(t);
+        return NULL;
+    }
+    if (sv.n > 0) {
+        qsort(sv.v, sv.n, sizeof *sv.v, symcmp);
+        size_t w = 0; /* keep the best symbol of each address */
+        for (size_t r = 0; r < sv.n; r++)
+            if (w == 0 || sv.v[w - 1].start != sv.v[r].start)
+                sv.v[w++] = sv.v[r];
+        sv.n = w;
+    }
+    t->syms = sv.v;
+    t->n = sv.n;
+    t->adds = c.adds;
+    t->subs = c.subs;
+    t->prev = alltables;
+    alltables = t;
+    atomic_store_explicit(&current, t, memory_order_release);
+    return t;
+}
+
+static bool stale(const symtable *t) {
+    unsigned long long ctr[2] = {t->adds, t->subs};
+    dl_iterate_phdr(counters_cb, ctr);
+    return ctr[0] != t->adds || ctr[1] != t->subs;
+}
+
+/* The current table, built on first use; rebuilt if `refresh` and objects
+ * were loaded or unloaded since.  NULL if it cannot be built. */
+static symtable *gettable(bool refresh) {
+    /* Pairs with the release store in build(). */
+    symtable *t = atomic_load_explicit(&current, memory_order_acquire);
+    if (GORT_LIKELY(t != NULL) && (!refresh || !stale(t)))
+        return t;
+    gort__lock(&buildlock);
+    t = atomic_load_explicit(&current, memory_order_relaxed);
+    if (t == NULL || (refresh && stale(t)))
+        t = build();
+    gort__unlock(&buildlock);
+    return t;
+}
+
+/* Index of the last symbol with start <= pc, or -1. */
+static ptrdiff_t floor_index(const symtable *t, uintptr_t pc) {
+    size_t lo = 0, hi = t->n; /* answer in [lo, hi) + 1 */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->syms[mid].start <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (ptrdiff_t)lo - 1;
+}
+
+static bool find(const symtable *t, uintptr_t pc, const sym **out) {
+    ptrdiff_t i = floor_index(t, pc);
+    /* Usually the nearest symbol below covers pc; a few more are checked
+     * for code nested in a larger symbol (hand-written assembly). */
+    for (ptrdiff_t k = i; k >= 0 && k > i - 4; k--) {
+        const sym *s = &t->syms[k];
+        if (pc - s->start < s->size) {
+            *out = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char **name) {
+    symtable *t = gettable(false);
+    const sym *s = NULL;
+    if (t == NULL)
+        return -ENOENT;
+    if (!find(t, pc, &s)) {
+        /* Maybe from an object loaded since the table was built. */
+        symtable *t2 = gettable(true);
+        if (t2 == NULL || t2 == t || !find(t2, pc, &s))
+            return -ENOENT;
+    }
+    if (start)
+        *start = s->start;
+    if (size)
+        *size = s->size;
+    if (name)
+        *name = s->name;
+    return 0;
+}
+
+uintptr_t gort__symtab_next_start(uintptr_t addr) {
+    symtable *t = gettable(false);
+    if (t == NULL)
+        return UINTPTR_MAX;
+    ptrdiff_t i = floor_index(t, addr) + 1;
+    return (size_t)i < t->n ? t->syms[i].start : UINTPTR_MAX;
+}

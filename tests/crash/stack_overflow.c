@@ -1,0 +1,45 @@
+// EXPECT-EXIT: 2
+// EXPECT-STDERR: runtime: goroutine stack exceeds
+// EXPECT-STDERR: runtime: sp=
+// EXPECT-STDERR: fatal error: stack overflow
+// EXPECT-STDERR: goroutine
+/*
+ * Unbounded recursion with 1 KiB frames in a goroutine on the default
+ * stack hits the guard page: Go's stack overflow report (the limit, sp and
+ * stack bounds, the fatal error, then the goroutine dump), never a bare
+ * SIGSEGV.
+ */
+#include "gort.h"
+
+#include <stdio.h>
+
+static volatile int never; /* a way out the compiler cannot see through */
+
+__attribute__((noinline)) static int recurse(int depth) {
+    volatile char buf[1024];
+    buf[0] = (char)depth;
+    buf[sizeof buf - 1] = (char)depth;
+    if (never)
+        return 0;
+    return recurse(depth + 1) + buf[0] + buf[sizeof buf - 1]; /* not a tail call */
+}
+
+static void overflow(void *arg) {
+    (void)arg;
+    int r = recurse(0);
+    fprintf(stderr, "stack_overflow: recursion returned %d\n", r);
+}
+
+static int main_fn(void *arg) {
+    (void)arg;
+    if (gort_go(overflow, NULL) != 0)
+        return 1;
+    for (;;)
+        gort_yield();
+}
+
+int main(void) {
+    int r = gort_main(main_fn, NULL);
+    fprintf(stderr, "stack_overflow: gort_main returned %d\n", r);
+    return 0;
+}
