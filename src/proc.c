@@ -2272,7 +2272,6 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     }
     memset(&gort__sched, 0, sizeof gort__sched);
     gort__sched.starttime = gort_nanotime();
-    gort__sched.baseline_threads = process_threads();
     atomic_store(&coarse_now, gort__sched.starttime);
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
@@ -2322,6 +2321,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     if (pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL) == 0)
         gort__sched.sysmon_started = true;
+    /* Threads that are not ours but exist from the start (the caller, and
+     * e.g. ThreadSanitizer's background thread, which appears at the first
+     * pthread_create) don't count as foreign for checkdead. */
+    gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
     mstart_native(m0); /* runs the main goroutine; returns at exit */
 
