@@ -243,6 +243,8 @@ int64_t gort_nanotime(void) {
 /* First code on a context's stack after any switch into it: finishes the
  * sanitizer switch and runs the action the previous goroutine left for us
  * (publishing the yielder once its stack is idle). */
+static void finish_park(struct m *mp);
+
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     struct m *mp = self->m;
@@ -252,6 +254,8 @@ static inline void finish_switch(struct g *self) {
         extern void gort__runqput_tail(struct p * pp, struct g * gp);
         gort__runqput_tail(mp->p, put);
     }
+    if (mp->pending_park != NULL)
+        finish_park(mp);
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
@@ -1250,8 +1254,43 @@ GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     schedule(mp);
 }
 
+/* The second half of a direct park (gort__gopark's fast path), run by the
+ * goroutine we switched to, now that the parked one's stack is idle: the
+ * unlock function publishes it, exactly as park_m does on g0. */
+static void finish_park(struct m *mp) {
+    struct g *gp = mp->pending_park;
+    bool (*fn)(struct g *, void *) = mp->waitunlockf;
+    void *lock = mp->waitlock;
+    mp->pending_park = NULL;
+    mp->waitunlockf = NULL;
+    mp->waitlock = NULL;
+    if (fn != NULL && !fn(gp, lock)) {
+        /* Not parking after all: it runs next. */
+        atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+        runqput(mp->p, gp, true);
+    }
+}
+
+/* Switch from gp straight to next on the same M and P; the caller has set
+ * the pending action that next (in finish_switch) performs for gp. */
+static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
+                                 bool inherit) {
+    if (!inherit)
+        GORT_COUNTER_INC(pp->schedtick);
+    GORT_COUNTER_INC(pp->nswitch);
+    mp->curg = next;
+    next->m = mp;
+    atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
+    atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
+    atomic_store_explicit(&pp->runningg, next, memory_order_release);
+    san_switch_begin(&gp->asan_fake_stack, (void *)next->stack.lo,
+                     next->stack.hi - next->stack.lo, next->tsan_fiber);
+    gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
+    finish_switch(gp);
+}
+
 void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason) {
-    struct g *gp = gort__getg();
+    struct g *gp = getg_entry();
     if (gp == NULL) {
         /* A thread outside the runtime (or g0): sleep on the fake g's note. */
         gp = gort__getg_or_foreign();
@@ -1277,6 +1316,28 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
     mp->waitlock = arg;
+    /* Fast path: hand the P straight to the next local goroutine (usually
+     * the runnext that our own send just readied), skipping g0. */
+    struct p *pp = mp->p;
+    if (GORT_LIKELY(gp->lockedm == NULL &&
+                    !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+                    !atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
+        bool inherit;
+        struct g *next = runqget(pp, &inherit);
+        if (next != NULL) {
+            uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+            if (GORT_LIKELY(next->lockedm == NULL &&
+                            (inherit || (tick + 1) % 61 != 0 ||
+                             atomic_load_explicit(&gort__sched.runqsize,
+                                                  memory_order_relaxed) == 0))) {
+                atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
+                mp->pending_park = gp;
+                switch_direct(gp, mp, pp, next, inherit);
+                return;
+            }
+            runqput(pp, next, true); /* back in front; schedule() decides */
+        }
+    }
     mcall(gp, park_m);
 }
 
@@ -1396,18 +1457,9 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
-    GORT_COUNTER_INC(pp->nswitch);
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
-    mp->curg = next;
-    next->m = mp;
-    atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
-    atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
-    atomic_store_explicit(&pp->runningg, next, memory_order_release);
-    san_switch_begin(&gp->asan_fake_stack, (void *)next->stack.lo,
-                     next->stack.hi - next->stack.lo, next->tsan_fiber);
-    gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
-    finish_switch(gp);
+    switch_direct(gp, mp, pp, next, true); /* schedtick already counted */
 }
 
 /* ------------------------------------------------------------------ goroutines */
