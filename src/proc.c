@@ -244,6 +244,7 @@ int64_t gort_nanotime(void) {
  * sanitizer switch and runs the action the previous goroutine left for us
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
+static void finish_exit(struct m *mp);
 
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
@@ -256,6 +257,8 @@ static inline void finish_switch(struct g *self) {
     }
     if (mp->pending_park != NULL)
         finish_park(mp);
+    if (mp->pending_exit != NULL)
+        finish_exit(mp);
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
@@ -1100,6 +1103,25 @@ top:;
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
             gort__throw("findrunnable: negative nmspinning");
+        /* Check the global queue again: a submitter that saw us spinning
+         * (and so did not wake anyone) may have queued there after our check
+         * under the lock (proc.go, "Check global and P runqueues again"). */
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0) {
+            gort__lock(&gort__sched.lock);
+            if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
+                pp = pidleget();
+                if (pp) {
+                    struct g *g2 = globrunqget(pp, 0);
+                    gort__unlock(&gort__sched.lock);
+                    acquirep(mp, pp);
+                    mp->spinning = true;
+                    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+                    *inherit = false;
+                    return g2;
+                }
+            }
+            gort__unlock(&gort__sched.lock);
+        }
         /* Check all runqueues once again. */
         for (int32_t i = 0; i < procs; i++) {
             struct p *p2 = gort__allp[i];
@@ -1274,7 +1296,7 @@ static void finish_park(struct m *mp) {
 /* Switch from gp straight to next on the same M and P; the caller has set
  * the pending action that next (in finish_switch) performs for gp. */
 static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
-                                 bool inherit) {
+                                 bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
@@ -1283,10 +1305,30 @@ static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struc
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
     atomic_store_explicit(&pp->runningg, next, memory_order_release);
-    san_switch_begin(&gp->asan_fake_stack, (void *)next->stack.lo,
+    san_switch_begin(dying ? NULL : &gp->asan_fake_stack, (void *)next->stack.lo,
                      next->stack.hi - next->stack.lo, next->tsan_fiber);
     gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
     finish_switch(gp);
+}
+
+/* The next local goroutine to switch to directly from gp (park, yield
+ * and exit fast paths), or NULL when the scheduler must decide (global
+ * queue due, stop-the-world, exit, locked goroutines). */
+static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
+    if (GORT_UNLIKELY(gp->lockedm != NULL ||
+                      atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
+                      atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)))
+        return NULL;
+    struct g *next = runqget(pp, inherit);
+    if (next == NULL)
+        return NULL;
+    uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+    if (GORT_LIKELY(next->lockedm == NULL &&
+                    (*inherit || (tick + 1) % 61 != 0 ||
+                     atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)))
+        return next;
+    runqput(pp, next, true); /* back in front; schedule() decides */
+    return NULL;
 }
 
 void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason) {
@@ -1319,24 +1361,13 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     /* Fast path: hand the P straight to the next local goroutine (usually
      * the runnext that our own send just readied), skipping g0. */
     struct p *pp = mp->p;
-    if (GORT_LIKELY(gp->lockedm == NULL &&
-                    !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
-                    !atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
-        bool inherit;
-        struct g *next = runqget(pp, &inherit);
-        if (next != NULL) {
-            uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-            if (GORT_LIKELY(next->lockedm == NULL &&
-                            (inherit || (tick + 1) % 61 != 0 ||
-                             atomic_load_explicit(&gort__sched.runqsize,
-                                                  memory_order_relaxed) == 0))) {
-                atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
-                mp->pending_park = gp;
-                switch_direct(gp, mp, pp, next, inherit);
-                return;
-            }
-            runqput(pp, next, true); /* back in front; schedule() decides */
-        }
+    bool inherit;
+    struct g *next = direct_next(gp, pp, &inherit);
+    if (next != NULL) {
+        atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
+        mp->pending_park = gp;
+        switch_direct(gp, mp, pp, next, inherit, false);
+        return;
     }
     mcall(gp, park_m);
 }
@@ -1459,7 +1490,7 @@ void gort_yield(void) {
     }
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
-    switch_direct(gp, mp, pp, next, true); /* schedtick already counted */
+    switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
 }
 
 /* ------------------------------------------------------------------ goroutines */
@@ -1703,10 +1734,28 @@ GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     schedule(mp);
 }
 
+/* The second half of a direct exit, run by the goroutine we switched to:
+ * the dead goroutine's stack is idle now, so its g can be recycled. */
+static void finish_exit(struct m *mp) {
+    struct g *gp = mp->pending_exit;
+    mp->pending_exit = NULL;
+    if (goexit1_g0(gp, mp))
+        gort__throw("finish_exit: locked goroutine");
+}
+
 _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    struct m *mp = gp->m;
+    struct p *pp = mp->p;
+    bool inherit;
+    struct g *next = direct_next(gp, pp, &inherit);
+    if (next != NULL) {
+        mp->pending_exit = gp;
+        switch_direct(gp, mp, pp, next, inherit, true);
+        GORT_UNREACHABLE();
+    }
     mcall(gp, goexit0);
     GORT_UNREACHABLE();
 }

@@ -234,6 +234,7 @@ struct m {
     int64_t syscallwhen;      /* [atomic] nanotime when the g entered a syscall */
     struct g *pending_put;    /* [owner M] g to put on the runq after a direct switch */
     struct g *pending_park;   /* [owner M] g whose unlockf runs after a direct switch */
+    struct g *pending_exit;   /* [owner M] dead g to recycle after a direct switch */
     bool lockedidle;          /* [sched.lock] sleeping in stoplockedm / wedged */
     bool wedged;              /* [owner M] m0 whose locked g exited: parked until shutdown */
     void *g0_top;             /* [immutable] top of g0's stack (mcall target) */
