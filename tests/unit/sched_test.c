@@ -1597,7 +1597,12 @@ static int main_tls(void *arg) {
 }
 
 TEST(tls_after_yield_o2) {
-#if defined(__SANITIZE_THREAD__) || (defined(__has_feature) && __has_feature(thread_sanitizer))
+#if !defined(__SANITIZE_THREAD__) && defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define __SANITIZE_THREAD__ 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
     /* Under clang the test's own worker may keep its TLS address across
      * gort_yield (the documented caveat for user code), and TSan rightly
      * reports that cross-thread access; the runtime side is covered by
