@@ -1474,6 +1474,35 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
+        /* One P: nobody else can take from this run queue (stealing needs a
+         * P), so the yielder can be queued before the switch, rotating the
+         * queue in place: next comes from runnext or the head, we go to the
+         * tail. */
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+        if (next != NULL) {
+            if (GORT_UNLIKELY(t - h >= GORT__RUNQ || next->lockedm != NULL))
+                goto slow;
+            atomic_store_explicit(&pp->runnext, NULL, memory_order_relaxed);
+        } else {
+            if (h == t) {
+                if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
+                    return; /* nothing else to run here: keep going */
+                goto slow;
+            }
+            next = atomic_load_explicit(&pp->runq[h % GORT__RUNQ], memory_order_relaxed);
+            if (GORT_UNLIKELY(next->lockedm != NULL))
+                goto slow;
+            atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
+        }
+        atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+        atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
+        atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
+        switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
+        return;
+    }
     bool inherit;
     struct g *next = runqget(pp, &inherit);
     if (next == NULL) {
@@ -1491,6 +1520,9 @@ void gort_yield(void) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
+    return;
+slow:
+    mcall(gp, gosched_m);
 }
 
 /* ------------------------------------------------------------------ goroutines */
