@@ -61,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -1568,6 +1569,12 @@ static struct g *gfget(struct p *pp) {
             if (gp) {
                 gort__sched.gfree = gp->schedlink;
                 gort__sched.ngfree--;
+            } else if ((gp = gort__sched.gfree_aging) != NULL) {
+                gort__sched.gfree_aging = gp->schedlink;
+                gort__sched.ngfree--;
+            } else if ((gp = gort__sched.gfree_cold) != NULL) {
+                gort__sched.gfree_cold = gp->schedlink;
+                gort__sched.ngfree--;
             }
             gort__unlock(&gort__sched.gflock);
             return gp;
@@ -1575,6 +1582,23 @@ static struct g *gfget(struct p *pp) {
         while (pp->gfreecnt < 32 && gort__sched.gfree != NULL) {
             struct g *gp = gort__sched.gfree;
             gort__sched.gfree = gp->schedlink;
+            gort__sched.ngfree--;
+            gp->schedlink = pp->gfree;
+            pp->gfree = gp;
+            pp->gfreecnt++;
+        }
+        /* Then the aging ones, then those whose stack pages went back. */
+        while (pp->gfreecnt < 32 && gort__sched.gfree_aging != NULL) {
+            struct g *gp = gort__sched.gfree_aging;
+            gort__sched.gfree_aging = gp->schedlink;
+            gort__sched.ngfree--;
+            gp->schedlink = pp->gfree;
+            pp->gfree = gp;
+            pp->gfreecnt++;
+        }
+        while (pp->gfreecnt < 32 && gort__sched.gfree_cold != NULL) {
+            struct g *gp = gort__sched.gfree_cold;
+            gort__sched.gfree_cold = gp->schedlink;
             gort__sched.ngfree--;
             gp->schedlink = pp->gfree;
             pp->gfree = gp;
@@ -2232,6 +2256,48 @@ int gort_gomaxprocs(int n) {
     return prev;
 }
 
+/* ------------------------------------------------------------------ stack scavenging */
+
+/* Bytes at the top of a stack kept when scavenging: the struct g and the
+ * first frames live there, and they are touched again at once on reuse. */
+#define SCAVENGE_KEEP (16 * 1024)
+
+/* Returns the stack pages of dead goroutines that sat unused in the global
+ * free pool for a whole period (ARCHITECTURE.md decision 3).  Called by
+ * sysmon about once a second: what was in gfree_aging since the last call
+ * is scavenged and goes to gfree_cold; what is in gfree now becomes the new
+ * gfree_aging.  gfget takes from gfree, then gfree_aging, then gfree_cold,
+ * so a busy pool is never scavenged.  The madvise calls run unlocked. */
+void gort__stack_scavenge(void) {
+    gort__lock(&gort__sched.gflock);
+    struct g *old = gort__sched.gfree_aging;
+    gort__sched.gfree_aging = gort__sched.gfree;
+    gort__sched.gfree = NULL;
+    int n = 0;
+    for (struct g *c = old; c; c = c->schedlink)
+        n++;
+    gort__sched.ngfree -= n;
+    gort__unlock(&gort__sched.gflock);
+    if (old == NULL)
+        return;
+    struct g *last = NULL;
+    for (struct g *c = old; c; c = c->schedlink) {
+        uintptr_t top = (c->stack.hi - SCAVENGE_KEEP) & ~(uintptr_t)(GORT__PAGE - 1);
+        if (top > c->stack.lo) {
+            san_unpoison((void *)c->stack.lo, top - c->stack.lo);
+            madvise((void *)c->stack.lo, top - c->stack.lo, MADV_DONTNEED);
+        }
+        if (c->stack.guard == GUARD_CANARY)
+            *(volatile uint64_t *)c->stack.lo = GORT__STACK_CANARY;
+        last = c;
+    }
+    gort__lock(&gort__sched.gflock);
+    last->schedlink = gort__sched.gfree_cold;
+    gort__sched.gfree_cold = old;
+    gort__sched.ngfree += n;
+    gort__unlock(&gort__sched.gflock);
+}
+
 /* ------------------------------------------------------------------ sysmon */
 
 static gort__note sysmon_stop;
@@ -2260,6 +2326,7 @@ static void retake(int64_t now) {
 static void *sysmon(void *arg) {
     (void)arg;
     int64_t delay = 20 * 1000; /* ns */
+    int64_t lastscavenge = gort_nanotime();
     int idle = 0;
     for (;;) {
         if (idle == 0)
@@ -2278,6 +2345,10 @@ static void *sysmon(void *arg) {
         else
             idle = 0;
         retake(now);
+        if (now - lastscavenge >= 1000 * 1000 * 1000) {
+            lastscavenge = now;
+            gort__stack_scavenge();
+        }
     }
     return NULL;
 }

@@ -326,6 +326,8 @@ struct schedt {
     struct g *gfree;                /* [gflock] */
     _Atomic int32_t ngfree;         /* [atomic; write under gflock] */
     struct g *gfree_custom;         /* [gflock] dead heap gs (own-size stacks), no stack */
+    struct g *gfree_aging;          /* [gflock] dead gs unused for one sysmon period */
+    struct g *gfree_cold;           /* [gflock] dead gs whose stack pages were released */
 
     /* Global sudog cache. */
     gort__rtlock sudoglock;
