@@ -150,6 +150,8 @@ _Noreturn void gort__throw(const char *msg);
 _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 /* fatal error: msg + dump; exit 2 (user error, e.g. deadlock, unlock of unlocked). */
 _Noreturn void gort__fatal(const char *msg);
+/* Ends the process now with status (no atexit handlers, no joins). */
+_Noreturn void gort__die(int status);
 /* Dumps goroutines per GORTRACEBACK level (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */

@@ -411,7 +411,7 @@ static _Noreturn void fatalpanic(struct g *gp, const struct gort__panic *p) {
         signal(SIGABRT, SIG_DFL);
         abort();
     }
-    _exit(2);
+    gort__die(2);
 }
 
 /* ------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -159,12 +160,27 @@ void gort__dump_goroutines(struct g *cur, bool all) {
     }
 }
 
+/* Ends the process at once with status, as Go's exit(2) after a fatal
+ * error: no atexit handlers, no thread joins.  Under ThreadSanitizer the
+ * exit_group syscall is made directly, because TSan's _exit interceptor
+ * would first report the runtime's unjoined threads and change the status. */
+_Noreturn void gort__die(int status) {
+#if defined(__SANITIZE_THREAD__)
+    syscall(SYS_exit_group, status);
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    syscall(SYS_exit_group, status);
+#endif
+#endif
+    _exit(status);
+}
+
 static _Noreturn void fatal_exit(void) {
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();
     }
-    _exit(2);
+    gort__die(2);
 }
 
 static _Atomic int dying;

@@ -300,10 +300,14 @@ struct p {
 };
 
 /* The one global. */
+/* Groups of fields that different threads write are kept on cache lines
+ * of their own (GORT__LINE), so that the read-mostly flags every fast path
+ * checks do not bounce with sched.lock. */
+#define GORT__LINE _Alignas(64)
 struct schedt {
-    gort__rtlock lock;
+    GORT__LINE gort__rtlock lock;
 
-    _Atomic uint64_t goidgen;       /* [atomic] last goid handed out */
+    GORT__LINE _Atomic uint64_t goidgen; /* [atomic] last goid handed out */
 
     /* Idle Ms and Ps. */
     struct m *midle;                /* [sched.lock] */
@@ -313,16 +317,16 @@ struct schedt {
     int32_t nmfreed;                /* [sched.lock] Ms whose threads exited */
     struct m *allm;                 /* [sched.lock] every M, for shutdown */
     struct p *pidle;                /* [sched.lock] */
-    _Atomic int32_t npidle;         /* [atomic; write under sched.lock] */
+    GORT__LINE _Atomic int32_t npidle; /* [atomic; write under sched.lock] */
     _Atomic int32_t nmspinning;     /* [atomic] */
 
     /* Global run queue. */
-    struct g *runqhead;             /* [sched.lock] */
+    GORT__LINE struct g *runqhead;  /* [sched.lock] */
     struct g *runqtail;             /* [sched.lock] */
     _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
 
     /* Global free gs (default stacks). */
-    gort__rtlock gflock;
+    GORT__LINE gort__rtlock gflock;
     struct g *gfree;                /* [gflock] */
     _Atomic int32_t ngfree;         /* [atomic; write under gflock] */
     struct g *gfree_custom;         /* [gflock] dead heap gs (own-size stacks), no stack */
@@ -330,7 +334,7 @@ struct schedt {
     struct g *gfree_cold;           /* [gflock] dead gs whose stack pages were released */
 
     /* Global sudog cache. */
-    gort__rtlock sudoglock;
+    GORT__LINE gort__rtlock sudoglock;
     struct sudog *sudogcache;       /* [sudoglock] linked through next */
 
     /* Global defer record cache (panic.c). */
@@ -338,7 +342,7 @@ struct schedt {
     struct gort__defer *deferpool;  /* [deferlock] */
 
     /* Stop the world (GOMAXPROCS changes). */
-    _Atomic uint32_t gcwaiting;     /* [atomic] 1 while STW is requested */
+    GORT__LINE _Atomic uint32_t gcwaiting; /* [atomic] 1 while STW is requested */
     int32_t stopwait;               /* [sched.lock] Ps still to stop */
     gort__note stopnote;            /* STW initiator sleeps here */
     _Atomic int32_t gomaxprocs;     /* [atomic; write during STW] */

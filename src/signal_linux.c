@@ -106,7 +106,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         signal(SIGABRT, SIG_DFL);
         abort();
     }
-    _exit(2);
+    gort__die(2);
 }
 
 int gort__signal_init(void) {
