@@ -224,7 +224,7 @@ static void section_stats(const struct tour *t) {
     printf("    OS threads (Ms)      %12s   (%s idle, %s spinning)\n", commas(s.threads),
            commas(s.idle_threads), commas(s.spinning_threads));
     printf("    context switches     %12s\n", commas(s.context_switches));
-    printf("    work steals          %12s   (goroutines taken from another P's queue)\n",
+    printf("    work steals          %12s   (times an idle P took work from another P)\n",
            commas(s.steals));
     printf("    stack memory         %12s KiB in use, %s KiB from the OS\n",
            commas(s.stack_inuse_bytes / 1024), commas(s.stack_sys_bytes / 1024));

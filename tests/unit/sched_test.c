@@ -1504,23 +1504,43 @@ TEST(goexit_nonmain) {
 #define H_OPT_O2
 #endif
 
-static _Thread_local long tls_tid;
+/* Atomic only so that TSan, which sees each goroutine as its own thread,
+ * accepts two goroutines on one OS thread sharing the slot. */
+static _Thread_local _Atomic long tls_tid;
 static atomic_long tls_stale;
+static atomic_long tls_direct_stale;
 static atomic_long tls_goid_bad;
 static atomic_long tls_migrations;
 static atomic_int tls_enough; /* set by main once enough migrations were seen */
+
+/* The documented way for user code to use TLS across gort calls: through a
+ * function that computes the address afresh on every call. */
+__attribute__((noinline)) static void tls_set(long v) {
+    atomic_store_explicit(&tls_tid, v, memory_order_relaxed);
+}
+
+__attribute__((noinline)) static long tls_get(void) {
+    return atomic_load_explicit(&tls_tid, memory_order_relaxed);
+}
 
 H_OPT_O2 static void tls_worker(void *arg) {
     (void)arg;
     const int64_t me = gort_goid();
     long before = h_tid();
     for (int i = 0; i < 2000 || !atomic_load(&tls_enough); i++) {
-        tls_tid = h_tid();
+        tls_set(h_tid());
+        long direct_before = atomic_load_explicit(&tls_tid, memory_order_relaxed);
         gort_yield();
         long now = h_tid();
-        long seen = tls_tid;
+        long seen = tls_get();
         if (seen != 0 && seen != now)
             atomic_fetch_add(&tls_stale, 1);
+        /* Direct access in the same function: the compiler may reuse the
+         * TLS address it computed before the yield (clang does).  That is
+         * the caveat gort.h documents, so it is only counted. */
+        long direct = atomic_load_explicit(&tls_tid, memory_order_relaxed);
+        if (direct != 0 && direct != now && direct == direct_before)
+            atomic_fetch_add(&tls_direct_stale, 1);
         if (gort_goid() != me)
             atomic_fetch_add(&tls_goid_bad, 1);
         if (now != before)
@@ -1586,9 +1606,10 @@ static int main_tls(void *arg) {
     wait_ge(&noise_done, 2, 10, "the spinners");
     fprintf(stderr,
             "tls: %ld migrations across yields (%ld threads killed), %ld stale TLS reads, %ld "
-            "wrong goids\n",
+            "wrong goids; %ld stale reads through a TLS address the compiler kept across "
+            "gort_yield (the documented caveat, not checked)\n",
             atomic_load(&tls_migrations), killers, atomic_load(&tls_stale),
-            atomic_load(&tls_goid_bad));
+            atomic_load(&tls_goid_bad), atomic_load(&tls_direct_stale));
     ASSERT_EQ(ld(&tls_goid_bad), 0);
     ASSERT_EQ(ld(&tls_stale), 0);
     /* Without migrations the checks above prove nothing. */
@@ -1597,18 +1618,6 @@ static int main_tls(void *arg) {
 }
 
 TEST(tls_after_yield_o2) {
-#if !defined(__SANITIZE_THREAD__) && defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define __SANITIZE_THREAD__ 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-    /* Under clang the test's own worker may keep its TLS address across
-     * gort_yield (the documented caveat for user code), and TSan rightly
-     * reports that cross-thread access; the runtime side is covered by
-     * the gcc -O2 builds. */
-    GT_SKIP("TLS address caching in the test itself is a race under TSan");
-#endif
     ASSERT_EQ(gort_main(main_tls, NULL), 0);
 }
 
