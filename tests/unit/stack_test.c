@@ -12,6 +12,7 @@
 #define DEPTH_BYTES (128 * 1024)
 
 static gort_waitgroup wg;
+static gort_waitgroup hold; /* keeps them all alive: NDEEP distinct stacks */
 
 static void deep(void *arg) {
     (void)arg;
@@ -19,6 +20,7 @@ static void deep(void *arg) {
     for (size_t i = 0; i < sizeof buf; i += 1024) /* touch 128 KiB of stack */
         buf[i] = 1;
     gort_wg_done(&wg);
+    gort_wg_wait(&hold);
 }
 
 /* 3,000 goroutines each touch 128 KiB of stack (~375 MiB committed), then
@@ -27,12 +29,14 @@ static void deep(void *arg) {
 static int main_scavenge(void *arg) {
     (void)arg;
     int64_t t0 = gort_nanotime();
+    gort_wg_add(&hold, 1);
     gort_wg_add(&wg, NDEEP);
     for (int i = 0; i < NDEEP; i++)
         ASSERT_EQ(gort_go(deep, NULL), 0);
     gort_wg_wait(&wg);
     gort_stats s0;
     gort_read_stats(&s0);
+    gort_wg_done(&hold); /* now let them exit */
     uint64_t touched = (uint64_t)NDEEP * DEPTH_BYTES;
     /* Most of what was touched is still resident right after a quick run
      * (a slow one, e.g. under TSan, already saw the scavenger at work). */
@@ -62,16 +66,19 @@ static void small(void *arg) {
         buf[i] = 2;
     atomic_fetch_add(&ran, 1);
     gort_wg_done(&wg);
+    gort_wg_wait(&hold);
 }
 
 /* Stacks released by the scavenger are reused and work (fresh zero pages). */
 static int main_reuse(void *arg) {
     (void)arg;
     for (int round = 0; round < 2; round++) {
+        gort_wg_add(&hold, 1);
         gort_wg_add(&wg, NDEEP);
         for (int i = 0; i < NDEEP; i++)
             ASSERT_EQ(gort_go(round ? small : deep, NULL), 0);
         gort_wg_wait(&wg);
+        gort_wg_done(&hold);
         usleep(1500 * 1000);
     }
     ASSERT_EQ(atomic_load(&ran), NDEEP);
