@@ -205,8 +205,18 @@ static void section_parallel(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
- * Later sections go here (see sections[] below): channels and select,
- * a worker pool, panics and recover, a goroutine dump.
+ * Channels, select and a worker pool (tour_chan.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_channels(int smoke);
+
+static void section_channels(const struct tour *t) {
+    tour_channels(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
+ * Later sections go here (see sections[] below): panics and recover,
+ * a goroutine dump.
  * ------------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------------
@@ -238,8 +248,9 @@ static const struct section {
 } sections[] = {
     {"Goroutines are cheap", section_goroutines},
     {"The scheduler spreads work over every core", section_parallel},
-    /* Issue 3 adds: channels, select, a worker pool.  Issue 5 adds:
-     * panic and recover, a goroutine dump.  Keep the statistics last. */
+    {"Channels, select and a worker pool", section_channels},
+    /* Issue 5 adds: panic and recover, a goroutine dump.  Keep the
+     * statistics last. */
     {"What the runtime counted", section_stats},
 };
 
