@@ -35,8 +35,8 @@ BENCH_WORKLOAD(mutex_uncontended, 0, false, false)
 BENCH_WORKLOAD(mutex_contended, 0, false, false)
 BENCH_WORKLOAD(rwmutex_read, 0, false, false)
 BENCH_WORKLOAD(waitgroup_cycle, 0, false, false)
-/* BENCH_WORKLOAD(timer_churn, 0, false, false)       issue 4: timers */
-/* BENCH_WORKLOAD(sleep_many, 0, false, false)        issue 4: timers */
+BENCH_WORKLOAD(timer_churn, 0, false, false)
+BENCH_WORKLOAD(sleep_many, 0, false, false)
 BENCH_WORKLOAD(ring, 0, false, false)
 BENCH_WORKLOAD(sieve, 0, false, false)
 BENCH_WORKLOAD(park_1m_rss, 0, false, true)

@@ -408,7 +408,12 @@ GORT_API const char *gort_recover(void);
 
 /* runtime.Stack: formats the calling goroutine's stack (all: every
  * goroutine's) into buf, NUL-terminated when len > 0.  Returns the bytes
- * written (without the NUL). */
+ * written (without the NUL); output that does not fit is cut off.  Go's
+ * format: "goroutine N [running]:", then per frame "fn(...)" and
+ * "\tfile:line +0xoff", then "created by fn in goroutine M"; goroutines are
+ * separated by a blank line.  Frames are found by frame pointers: code
+ * built without them (-fomit-frame-pointer) ends a trace early.  all stops
+ * the world while it reads the other goroutines' stacks. */
 GORT_API size_t gort_stack(char *buf, size_t len, bool all);
 
 typedef struct gort_stats {

@@ -20,6 +20,15 @@ need() {
     fi
 }
 
+# need_file PATH PACKAGE: PACKAGE is installed if PATH does not exist
+# (headers of a library the build uses when present).
+need_file() {
+    if [ ! -e "$1" ]; then
+        case " $missing " in *" $2 "*) ;; *) missing="$missing $2" ;; esac
+        missing_cmd="$missing_cmd $1"
+    fi
+}
+
 # need_link COMPILER FLAGS PACKAGE: PACKAGE is installed if COMPILER cannot
 # link a trivial program with FLAGS (sanitizer runtimes ship separately).
 need_link() {
@@ -52,6 +61,9 @@ check_all() {
     need clang clang
     need pkg-config pkg-config
     need setarch util-linux
+    # file:line in tracebacks (optional to CMake, installed here).
+    need_file /usr/include/elfutils/libdwfl.h libdw-dev
+    need_file /usr/include/libelf.h libelf-dev
     # The sanitizer presets: gcc's ASan/UBSan (libasan, libubsan come with
     # gcc), clang's TSan (libclang-rt-N-dev).
     need_link cc "-fsanitize=address,undefined" build-essential

@@ -127,8 +127,8 @@ GORT_API void gort_chan_free(gort_chan *c) {
     for (;;) {
         gort__lock(&c->lock);
         bool transit = false;
-        bool blocked = waitq_has_blocked(&c->recvq, &transit) ||
-                       waitq_has_blocked(&c->sendq, &transit);
+        bool blocked =
+            waitq_has_blocked(&c->recvq, &transit) || waitq_has_blocked(&c->sendq, &transit);
         gort__unlock(&c->lock);
         if (blocked)
             gort_panic("free of channel with blocked goroutines");
@@ -257,15 +257,22 @@ static inline bool chan_empty(struct gort_chan *c) {
  * send
  * ------------------------------------------------------------------------ */
 
+/* Outcomes of chansend and chanrecv. */
+enum {
+    CHAN_WOULDBLOCK = 0, /* block == false and the operation could not proceed */
+    CHAN_DONE = 1,       /* proceeded without parking */
+    CHAN_PARKED = 2,     /* proceeded after parking (the scheduler just ran us) */
+};
+
 /*
- * chansend: c <- *ep.  block == false: returns false instead of blocking.
- * Panics "send on closed channel".  c == NULL blocks forever (block) or
- * returns false.  May park.
+ * chansend: c <- *ep.  block == false: returns CHAN_WOULDBLOCK instead of
+ * blocking.  Panics "send on closed channel".  c == NULL blocks forever
+ * (block) or returns CHAN_WOULDBLOCK.  May park.
  */
-static bool chansend(struct gort_chan *c, const void *ep, bool block) {
+static int chansend(struct gort_chan *c, const void *ep, bool block) {
     if (GORT_UNLIKELY(c == NULL)) {
         if (!block)
-            return false;
+            return CHAN_WOULDBLOCK;
         gort__getg_or_foreign(); /* a foreign thread gets its fake g first */
         gort__gopark(NULL, NULL, WAIT_CHAN_SEND_NIL);
         GORT_UNREACHABLE();
@@ -282,7 +289,7 @@ static bool chansend(struct gort_chan *c, const void *ep, bool block) {
      * the first observation either.  So both loads are relaxed.
      */
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
-        return false;
+        return CHAN_WOULDBLOCK;
 
     gort__lock(&c->lock);
 
@@ -296,7 +303,7 @@ static bool chansend(struct gort_chan *c, const void *ep, bool block) {
         /* A waiting receiver: pass the value directly, bypassing the
          * buffer (if any). */
         chan_send_direct(c, sg, ep, unlock_chan, c);
-        return true;
+        return CHAN_DONE;
     }
 
     size_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
@@ -307,12 +314,12 @@ static bool chansend(struct gort_chan *c, const void *ep, bool block) {
             c->sendx = 0;
         gort__chan_set_qcount(c, qcount + 1);
         gort__unlock(&c->lock);
-        return true;
+        return CHAN_DONE;
     }
 
     if (!block) {
         gort__unlock(&c->lock);
-        return false;
+        return CHAN_WOULDBLOCK;
     }
 
     /* Block on the channel.  Some receiver will complete the operation for
@@ -340,19 +347,20 @@ static bool chansend(struct gort_chan *c, const void *ep, bool block) {
     gort__release_sudog(mysg);
     if (closed)
         gort_panic("send on closed channel");
-    return true;
+    return CHAN_PARKED;
 }
 
 GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
-    chansend(c, elem, true);
-    /* A send is a preemption point even when it did not block. */
-    gort__preempt_check(gort__getg());
+    /* A send is a preemption point even when it did not block (after a
+     * park the scheduler has just run us: nothing to check). */
+    if (chansend(c, elem, true) == CHAN_DONE)
+        gort__preempt_check(gort__getg());
 }
 
 /* select { case c <- *elem: return true; default: return false }.  A closed
  * channel panics, as a select's send case does. */
 GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
-    return chansend(c, elem, false);
+    return chansend(c, elem, false) != CHAN_WOULDBLOCK;
 }
 
 /* ------------------------------------------------------------------------
@@ -413,15 +421,16 @@ GORT_API void gort_chan_close(gort_chan *c) {
 
 /*
  * chanrecv: *ep = <-c (ep may be NULL: the value is dropped).
- * block == false and nothing ready: returns false (*received untouched).
- * Otherwise returns true; *received is false when c is closed and drained
- * (then *ep is zeroed), true when a value was received.  c == NULL blocks
- * forever (block) or returns false.  May park.
+ * block == false and nothing ready: returns CHAN_WOULDBLOCK (*received
+ * untouched).  Otherwise returns CHAN_DONE or CHAN_PARKED; *received is
+ * false when c is closed and drained (then *ep is zeroed), true when a value
+ * was received.  c == NULL blocks forever (block) or returns
+ * CHAN_WOULDBLOCK.  May park.
  */
-static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
+static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (GORT_UNLIKELY(c == NULL)) {
         if (!block)
-            return false;
+            return CHAN_WOULDBLOCK;
         gort__getg_or_foreign();
         gort__gopark(NULL, NULL, WAIT_CHAN_RECV_NIL);
         GORT_UNREACHABLE();
@@ -443,7 +452,7 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
          * returned below without the lock, so what preceded the close must
          * be visible to our caller. */
         if (atomic_load_explicit(&c->closed, memory_order_acquire) == 0)
-            return false;
+            return CHAN_WOULDBLOCK;
         /* The channel is irreversibly closed.  Re-check whether it has
          * unreceived data, which could have arrived between the empty and
          * closed checks above.  Sequential consistency between these loads
@@ -453,7 +462,7 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
             if (ep != NULL)
                 memset(ep, 0, c->elemsize);
             *received = false;
-            return true;
+            return CHAN_DONE;
         }
     }
 
@@ -465,7 +474,7 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
             if (ep != NULL)
                 memset(ep, 0, c->elemsize);
             *received = false;
-            return true;
+            return CHAN_DONE;
         }
         /* The channel has been closed, but its buffer has data: drain it. */
     } else {
@@ -476,7 +485,7 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
              * full: take the head, and the sender's value goes to the tail. */
             chan_recv_direct(c, sg, ep, unlock_chan, c);
             *received = true;
-            return true;
+            return CHAN_DONE;
         }
     }
 
@@ -491,12 +500,12 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
         gort__chan_set_qcount(c, qcount - 1);
         gort__unlock(&c->lock);
         *received = true;
-        return true;
+        return CHAN_DONE;
     }
 
     if (!block) {
         gort__unlock(&c->lock);
-        return false;
+        return CHAN_WOULDBLOCK;
     }
 
     /* No sender available: block on this channel. */
@@ -522,19 +531,19 @@ static bool chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) 
     mysg->c = NULL;
     gort__release_sudog(mysg);
     *received = success;
-    return true;
+    return CHAN_PARKED;
 }
 
 GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    chanrecv(c, elem, true, &received);
-    gort__preempt_check(gort__getg());
+    if (chanrecv(c, elem, true, &received) == CHAN_DONE)
+        gort__preempt_check(gort__getg());
     return received;
 }
 
 GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
     bool received = false;
-    if (!chanrecv(c, elem, false, &received))
+    if (chanrecv(c, elem, false, &received) == CHAN_WOULDBLOCK)
         return false;
     if (ok != NULL)
         *ok = received;

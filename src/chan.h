@@ -45,15 +45,15 @@ struct gort__waitq {
  */
 struct gort_chan {
     gort__rtlock lock;
-    _Atomic uint32_t closed;     /* [atomic; write under lock] 0 open, 1 closed; never reopens */
-    _Atomic size_t qcount;       /* [atomic; write under lock] elements in the buffer */
-    size_t dataqsiz;             /* [immutable] capacity of the ring buffer */
-    size_t elemsize;             /* [immutable] < 64 KiB, may be 0 */
-    unsigned char *buf;          /* [immutable] dataqsiz slots (points at c when unused) */
-    size_t sendx;                /* [lock] next slot to fill */
-    size_t recvx;                /* [lock] next slot to drain */
-    struct gort__waitq recvq;    /* [lock] blocked receivers */
-    struct gort__waitq sendq;    /* [lock] blocked senders */
+    _Atomic uint32_t closed;  /* [atomic; write under lock] 0 open, 1 closed; never reopens */
+    _Atomic size_t qcount;    /* [atomic; write under lock] elements in the buffer */
+    size_t dataqsiz;          /* [immutable] capacity of the ring buffer */
+    size_t elemsize;          /* [immutable] < 64 KiB, may be 0 */
+    unsigned char *buf;       /* [immutable] dataqsiz slots (points at c when unused) */
+    size_t sendx;             /* [lock] next slot to fill */
+    size_t recvx;             /* [lock] next slot to drain */
+    struct gort__waitq recvq; /* [lock] blocked receivers */
+    struct gort__waitq sendq; /* [lock] blocked senders */
 };
 
 /* Pointer to the i'th slot of the ring buffer (Go's chanbuf). */

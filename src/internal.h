@@ -152,15 +152,22 @@ _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 _Noreturn void gort__fatal(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
-/* Dumps goroutines per GORTRACEBACK level (traceback.c). */
+/* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
 int gort__traceback_level(void);
 
 /* -------------------------------------------------------------- traceback.c */
-/* Prints "goroutine N [status]:" and frames for gp (weak default in
- * print.c; traceback.c replaces it). */
+/* Prints "goroutine N [status]:", frames and creator of gp to fd 2. */
 void gort__print_goroutine(struct g *gp, bool current);
+/* A fault handler tells the traceback of gp (the goroutine it interrupted,
+ * on this thread) to start at the interrupted pc, frame pointer and sp. */
+void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp);
+
+/* ------------------------------------------------------------------ debug.c */
+/* GORTDEBUG=schedtrace=N,scheddetail=1: called by sysmon on every round;
+ * prints the SCHED line every N ms (cheap when schedtrace is off). */
+void gort__schedtrace_tick(int64_t now);
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -201,6 +208,24 @@ void gort__notifylist_notify_one(gort_cond *c);
 void gort__notifylist_notify_all(gort_cond *c);
 
 /* ----------------------------------------------------------------- time.c */
-/* (issue 4) */
+/* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
+ * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
+ * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a
+ * timer ran. */
+int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran);
+/* Go's nobarrierWakeTime: pp's earliest deadline, or 0 (seq_cst load). */
+int64_t gort__timers_next(struct p *pp);
+/* The earliest deadline over all Ps, or 0. */
+int64_t gort__timers_earliest(void);
+/* procresize (world stopped): moves from's timers to to. */
+void gort__timers_move(struct p *from, struct p *to);
+/* Shutdown: frees pp's timer heap. */
+void gort__timers_pfree(struct p *pp);
+/* checkdead: true if some P has a timer. */
+bool gort__timers_pending(void);
+/* (proc.c) Go's wakeNetPoller: a timer with deadline `when` became the
+ * earliest of its heap; wake the timer-sleeping M if it sleeps past it.
+ * has_p: the caller runs on a P that will look at its timers itself. */
+void gort__timer_wake(int64_t when, bool has_p);
 
 #endif /* GORT_INTERNAL_H */

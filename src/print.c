@@ -10,7 +10,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,84 +81,6 @@ int gort__traceback_level(void) {
     return 1;
 }
 
-static const char *status_string(struct g *gp) {
-    switch (atomic_load_explicit(&gp->status, memory_order_relaxed)) {
-    case G_RUNNABLE:
-        return "runnable";
-    case G_RUNNING:
-        return "running";
-    case G_SYSCALL:
-        return "syscall";
-    case G_WAITING:
-        return gp->waitreason < WAIT_NREASONS && gort__waitreason_str[gp->waitreason][0]
-                   ? gort__waitreason_str[gp->waitreason]
-                   : "waiting";
-    case G_DEAD:
-        return "dead";
-    default:
-        return "idle";
-    }
-}
-
-static const char *symname(void *pc, char *buf, size_t len) {
-    Dl_info info;
-    if (pc && dladdr(pc, &info) && info.dli_sname) {
-        snprintf(buf, len, "%s", info.dli_sname);
-        return buf;
-    }
-    snprintf(buf, len, "%p", pc);
-    return buf;
-}
-
-/* Header and creation site of one goroutine.  Frames come from
- * traceback.c once it exists (issue 5); until then the entry function is
- * shown. */
-void gort__print_goroutine(struct g *gp, bool current) {
-    char wait[64] = "";
-    if (atomic_load_explicit(&gp->status, memory_order_relaxed) == G_WAITING && gp->waitsince > 0) {
-        int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
-        if (mins >= 1)
-            snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
-    }
-    const char *locked = gp->lockedm ? ", locked to thread" : "";
-    gort__printf("goroutine %lld [%s%s%s]:\n", (long long)gp->goid,
-                 current ? "running" : status_string(gp), wait, locked);
-    char nb[256];
-    if (gp->name[0])
-        gort__printf("%s(...)  /* name: %s */\n", symname((void *)(uintptr_t)gp->fn, nb, sizeof nb),
-                     gp->name);
-    else if (gp->fn)
-        gort__printf("%s(...)\n", symname((void *)(uintptr_t)gp->fn, nb, sizeof nb));
-    if (gp->parentgoid != 0 || gp->createdby != NULL)
-        gort__printf("created by %s in goroutine %lld\n",
-                     symname(gp->createdby, nb, sizeof nb), (long long)gp->parentgoid);
-    gort__printf("\n");
-}
-
-typedef struct dumpctx {
-    struct g *skip;
-} dumpctx;
-
-static void dump_one(struct g *gp, void *arg) {
-    dumpctx *dc = arg;
-    if (gp == dc->skip)
-        return;
-    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-    if (st == G_DEAD || st == G_IDLE)
-        return;
-    gort__print_goroutine(gp, false);
-}
-
-void gort__dump_goroutines(struct g *cur, bool all) {
-    if (cur)
-        gort__print_goroutine(cur, true);
-    if (all) {
-        dumpctx dc = {cur};
-        /* allglock may be held by the crashing thread: try, don't deadlock. */
-        gort__forEachG(dump_one, &dc);
-    }
-}
-
 /* Ends the process at once with status, as Go's exit(2) after a fatal
  * error: no atexit handlers, no thread joins.  Under ThreadSanitizer the
  * exit_group syscall is made directly, because TSan's _exit interceptor
@@ -200,12 +121,9 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
     int level = gort__traceback_level();
     if (level > 0) {
         gort__printf("\n");
-        struct g *gp = gort__getg();
-        if (gp == NULL) {
-            struct m *mp = gort__getm();
-            (void)mp;
-        }
-        gort__dump_goroutines(gp, true);
+        /* Go: a fatal error shows every goroutine (GORTRACEBACK>=1); the
+         * current one first.  On g0 (checkdead) there is none. */
+        gort__dump_goroutines(gort__getm() ? gort__getg() : NULL, true);
     }
     gort__print_unlock();
     fatal_exit();

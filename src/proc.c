@@ -169,6 +169,13 @@ static inline struct g *getg_entry(void) {
     return mp ? mp->curg : NULL;
 }
 
+/* Same for the M: only before any switch in the calling function. */
+static inline struct m *getm_entry(void) {
+    struct m *mp = tls_m;
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
 GORT_NOINLINE struct g *gort__getg(void) {
     struct m *mp = tls_m;
     __asm__ volatile("" : "+r"(mp));
@@ -221,7 +228,7 @@ static inline uint64_t wyrand(uint64_t *state) {
 }
 
 uint32_t gort__fastrand(void) {
-    struct m *mp = gort__getm();
+    struct m *mp = getm_entry(); /* no switch before it here */
     uint64_t *st = mp ? &mp->fastrand : &tls_rand;
     if (GORT_UNLIKELY(*st == 0)) {
         struct timespec ts;
@@ -839,8 +846,13 @@ static void handoffp(struct p *pp) {
         startm(pp, false);
         return;
     }
+    /* The P goes idle with its timers: make sure some M will run them
+     * (Go: wakeNetPoller(nobarrierWakeTime(pp))). */
+    int64_t when = gort__timers_next(pp);
     pidleput(pp);
     gort__unlock(&gort__sched.lock);
+    if (when != 0)
+        gort__timer_wake(when, false);
 }
 
 /* Tries to add one more P to execute G's.  Called when a G is made runnable. */
@@ -1002,7 +1014,132 @@ static void reset_order(uint32_t procs) {
             coprimes[ncoprimes++] = i;
 }
 
-static struct g *stealwork(struct m *mp, struct p *pp) {
+/* ------------------------------------------------------------------ timer sleeper */
+
+/*
+ * The timer sleeper: Go's M blocked in netpoll(delay) until the earliest
+ * timer, without a netpoller.  An M that finds no work while timers are
+ * pending becomes the one timer sleeper: it sleeps on tsleep_note, holding
+ * no P and not on the idle M list, until the earliest deadline of all Ps;
+ * then it takes an idle P and spins (which runs the due timers of every P,
+ * see stealwork).  Other idle Ms sleep in stopm as before.  Adding a timer
+ * earlier than the sleeper's deadline wakes it (gort__timer_wake, Go's
+ * wakeNetPoller); sysmon wakes an M for timers that are overdue (a
+ * backstop, as Go's sysmon does with timeSleepUntil).
+ *
+ * Lost-wakeup argument (Dekker, seq_cst on both sides): the sleeper stores
+ * tsleep_until (MAXWHEN: "about to sleep") and then loads every P's
+ * earliest deadline; an adder stores its P's earliest deadline (time.c
+ * update_when0) and then loads tsleep_until.  Either the sleeper sees the
+ * new timer, or the adder sees the sleeper and wakes it.  An adder that
+ * sees no sleeper and runs on a P leaves the timer to that P: its M runs it
+ * in schedule(), or sees it here when it goes idle.
+ *
+ * tsleep_note is woken at most once per sleep: wakers set tsleep_woken
+ * under tsleep_lock, and the note is cleared under the lock when the next
+ * sleeper registers (notewakeup must never be doubled).
+ */
+static gort__rtlock tsleep_lock;
+static gort__note tsleep_note;
+static struct m *tsleep_m;           /* [tsleep_lock] the sleeping M, or NULL */
+static bool tsleep_woken;            /* [tsleep_lock] tsleep_note was woken */
+static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no sleeper */
+
+#define TSLEEP_MAXWHEN INT64_MAX
+
+/* Wakes the timer sleeper if it sleeps past when.  tsleep_lock held. */
+static void tsleep_wake_locked(int64_t when) {
+    if (tsleep_m != NULL && !tsleep_woken &&
+        atomic_load_explicit(&tsleep_until, memory_order_relaxed) > when) {
+        tsleep_woken = true;
+        /* Release (notewakeup): pairs with the sleeper's acquire in
+         * notetsleep. */
+        gort__notewakeup(&tsleep_note);
+    }
+}
+
+void gort__timer_wake(int64_t when, bool has_p) {
+    /* seq_cst: the adder's side of the Dekker pair described above. */
+    int64_t u = atomic_load_explicit(&tsleep_until, memory_order_seq_cst);
+    if (u == 0) {
+        /* Nobody sleeps on timers: get an M to look, unless our own P will
+         * (Go's wakeNetPoller calls wakep). */
+        if (!has_p)
+            gort__wakep();
+        return;
+    }
+    if (when >= u)
+        return;
+    gort__lock(&tsleep_lock);
+    tsleep_wake_locked(when);
+    gort__unlock(&tsleep_lock);
+}
+
+/* Called by an M without a P and without work, after its last checks:
+ * if timers are pending and no M sleeps on them yet, sleeps until the
+ * earliest one, then tries to take an idle P.  Returns true with a P
+ * acquired (and spinning) to look for the timers' work; false: the caller
+ * stops as usual. */
+static bool tsleep(struct m *mp) {
+    /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
+     * argument above; no timers anywhere means nothing to wait for. */
+    int64_t w = gort__timers_earliest();
+    if (w == 0)
+        return false;
+    gort__lock(&tsleep_lock);
+    if (tsleep_m != NULL) {
+        /* Someone sleeps on timers already: make sure it wakes for ours. */
+        tsleep_wake_locked(w);
+        gort__unlock(&tsleep_lock);
+        return false;
+    }
+    tsleep_m = mp;
+    tsleep_woken = false;
+    gort__noteclear(&tsleep_note);
+    /* seq_cst: the sleeper's side of the Dekker pair. */
+    atomic_store_explicit(&tsleep_until, TSLEEP_MAXWHEN, memory_order_seq_cst);
+    gort__unlock(&tsleep_lock);
+    int64_t until = gort__timers_earliest();
+    if (until != 0) {
+        atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
+        int64_t delay = until - gort_nanotime();
+        if (delay > 0 && !atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
+            gort__notetsleep(&tsleep_note, delay);
+    }
+    gort__lock(&tsleep_lock);
+    tsleep_m = NULL;
+    atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
+    gort__unlock(&tsleep_lock);
+    if (until == 0)
+        return false;
+    /* Take an idle P to run the timers (Go: pidleget after netpoll).  With
+     * none, every P is busy and runs its timers in schedule(). */
+    gort__lock(&gort__sched.lock);
+    struct p *pp = NULL;
+    if (!atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+        !atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        pp = pidleget();
+    gort__unlock(&gort__sched.lock);
+    if (pp == NULL)
+        return false;
+    acquirep(mp, pp);
+    mp->spinning = true;
+    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+    return true;
+}
+
+/* At exit: wake the timer sleeper so that it leaves. */
+static void tsleep_break(void) {
+    gort__lock(&tsleep_lock);
+    tsleep_wake_locked(INT64_MIN);
+    gort__unlock(&tsleep_lock);
+}
+
+/* Steals a goroutine from another P; in the last round, also runs the due
+ * timers of every other P, idle ones included (Go's stealWork), keeping
+ * the earliest deadline left in *pollUntil. */
+static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *now,
+                           int64_t *pollUntil) {
     const int stealTries = 4;
     uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int i = 0; i < stealTries; i++) {
@@ -1015,11 +1152,26 @@ static struct g *stealwork(struct m *mp, struct p *pp) {
             struct p *p2 = gort__allp[pos];
             if (p2 == pp)
                 continue;
+            if (stealrunnext) {
+                /* Run p2's due timers (Go: checkTimers(p2, now)). */
+                bool ran = false;
+                int64_t w = gort__checktimers(p2, now, &ran);
+                if (w != 0 && (*pollUntil == 0 || w < *pollUntil))
+                    *pollUntil = w;
+                if (ran) {
+                    /* Running the timers may have made goroutines ready on
+                     * our local run queue. */
+                    struct g *gp = runqget(pp, inherit);
+                    if (gp)
+                        return gp;
+                }
+            }
             if (atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE)
                 continue;
             struct g *gp = runqsteal(pp, p2, stealrunnext);
             if (gp) {
                 GORT_COUNTER_INC(pp->nsteal);
+                *inherit = false;
                 return gp;
             }
         }
@@ -1039,6 +1191,11 @@ top:;
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return NULL;
+
+    /* Run this P's due timers (Go: checkTimers(pp, 0)). */
+    int64_t now = 0;
+    bool ran = false;
+    int64_t pollUntil = gort__checktimers(pp, &now, &ran);
 
     /* local runq */
     struct g *gp = runqget(pp, inherit);
@@ -1066,11 +1223,9 @@ top:;
             mp->spinning = true;
             atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
         }
-        gp = stealwork(mp, pp);
-        if (gp) {
-            *inherit = false;
+        gp = stealwork(mp, pp, inherit, &now, &pollUntil);
+        if (gp)
             return gp;
-        }
         if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
             goto top_gc;
     }
@@ -1141,6 +1296,11 @@ top:;
         }
     }
     (void)wasspinning;
+    (void)pollUntil;
+    /* No work: sleep until the earliest timer if nobody else does (Go
+     * blocks in netpoll(pollUntil - now) here). */
+    if (tsleep(mp))
+        goto top;
     stopm(mp);
     goto top;
 
@@ -1212,6 +1372,12 @@ top:
     }
     struct g *gp = NULL;
     bool inherit = false;
+    {
+        /* Go's schedule: checkTimers(pp, 0). */
+        int64_t now = 0;
+        bool ran = false;
+        (void)gort__checktimers(pp, &now, &ran);
+    }
     /* Check the global runnable queue once in a while to ensure fairness.
      * Otherwise two goroutines can completely occupy the local runqueue by
      * constantly respawning each other. */
@@ -1320,6 +1486,10 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)))
         return NULL;
+    /* Timers due on this P: let schedule() run them. */
+    int64_t tw = gort__timers_next(pp);
+    if (GORT_UNLIKELY(tw != 0) && tw <= gort_nanotime())
+        return NULL;
     struct g *next = runqget(pp, inherit);
     if (next == NULL)
         return NULL;
@@ -1387,7 +1557,7 @@ void gort__goready(struct g *gp) {
         gort__throw("bad g->status in ready");
     }
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    struct m *mp = gort__getm();
+    struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
     } else {
@@ -1659,14 +1829,18 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
     newg->waiting = NULL;
     newg->param = NULL;
     newg->waitreason = WAIT_ZERO;
+#ifdef GORT_ASAN
     newg->asan_fake_stack = NULL;
+#endif
     newg->defer_ = NULL;
     newg->panic_ = NULL;
     newg->callframe = NULL;
+    /* The name sits on a cache line of its own: touch it only if needed
+     * (a recycled g from another P costs a transfer per line written). */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
-    } else {
+    } else if (newg->name[0] != '\0') {
         newg->name[0] = '\0';
     }
     atomic_store_explicit(&newg->preempt, false, memory_order_relaxed);
@@ -1691,7 +1865,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
         return -EAGAIN;
-    struct m *mp = gort__getm();
+    struct m *mp = getm_entry(); /* no switch before it here */
     struct g *callergp = mp ? mp->curg : NULL;
     struct p *pp = mp ? mp->p : NULL;
     int err = 0;
@@ -1850,6 +2024,7 @@ static void begin_exit(void) {
         }
     }
     gort__unlock(&gort__sched.lock);
+    tsleep_break();
     preemptall();
 }
 
@@ -2073,8 +2248,8 @@ static void checkdead(void) {
         gort__unlock(&gort__sched.lock);
         gort__fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    extern bool gort__timers_pending(void) __attribute__((weak));
-    if (gort__timers_pending && gort__timers_pending())
+    /* A pending timer will wake someone (the timer sleeper waits for it). */
+    if (gort__timers_pending())
         return;
     gort__unlock(&gort__sched.lock);
     gort__fatal("all goroutines are asleep - deadlock!");
@@ -2093,8 +2268,14 @@ static void preemptall(void) {
     }
 }
 
+/* One stop-the-world at a time (Go's worldsema).  A gort_mutex, so that a
+ * goroutine waiting for it parks and its P can stop for the STW in
+ * progress; a thread-blocking lock here could deadlock. */
+static gort_mutex worldsema;
+
 void gort__stop_the_world(const char *reason) {
     (void)reason;
+    gort_mutex_lock(&worldsema);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -2162,6 +2343,10 @@ static struct p *procresize(int32_t nprocs) {
             gort__unlock(&gort__sched.gflock);
         }
         atomic_store_explicit(&pp->status, P_DEAD, memory_order_relaxed);
+        /* Its timers go to allp[0] (Go moves them to the current P); after
+         * the status store, so that an adder that takes pp's timers lock
+         * after us sees P_DEAD (time.c addtimer). */
+        gort__timers_move(pp, gort__allp[0]);
     }
     struct m *mp = gort__getm();
     if (mp && mp->p && mp->p->id < nprocs) {
@@ -2211,6 +2396,7 @@ void gort__start_the_world(void) {
         runnable = pp->link;
         startm(pp, false);
     }
+    gort_mutex_unlock(&worldsema);
     gort__wakep();
 }
 
@@ -2238,9 +2424,7 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    static gort__rtlock worldsema;  /* one STW at a time */
-    gort__lock(&worldsema);
-    gort__stop_the_world("GOMAXPROCS");
+    gort__stop_the_world("GOMAXPROCS"); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);
@@ -2251,7 +2435,7 @@ int gort_gomaxprocs(int n) {
         runnable = pp->link;
         startm(pp, false);
     }
-    gort__unlock(&worldsema);
+    gort_mutex_unlock(&worldsema);
     gort__wakep();
     return prev;
 }
@@ -2345,6 +2529,13 @@ static void *sysmon(void *arg) {
         else
             idle = 0;
         retake(now);
+        gort__schedtrace_tick(now);
+        /* Backstop for timers: one overdue and nobody sleeping on it (or
+         * sleeping past it): wake an M (Go: startm when timeSleepUntil()
+         * has passed). */
+        int64_t next = gort__timers_earliest();
+        if (next != 0 && next < now)
+            gort__timer_wake(next, false);
         if (now - lastscavenge >= 1000 * 1000 * 1000) {
             lastscavenge = now;
             gort__stack_scavenge();
@@ -2424,6 +2615,11 @@ static void shutdown_runtime(void) {
         free(mp);
         mp = next;
     }
+    /* Timer heaps, while the sleeping goroutines' stacks (which hold their
+     * timers) are still mapped. */
+    for (int i = 0; i < GORT_MAX_PROCS; i++)
+        if (gort__allp[i])
+            gort__timers_pfree(gort__allp[i]);
     /* Free every goroutine: own-map stacks are unmapped one by one, slab
      * stacks with their slabs. */
     gort__lock(&allglock);
@@ -2572,7 +2768,7 @@ static struct sudog *sudog_alloc(void) {
 }
 
 struct sudog *gort__acquire_sudog(void) {
-    struct m *mp = gort__getm();
+    struct m *mp = getm_entry(); /* no switch before it here */
     struct p *pp = mp ? mp->p : NULL;
     struct sudog *s = NULL;
     if (pp) {
@@ -2600,7 +2796,7 @@ void gort__release_sudog(struct sudog *s) {
     if (s->elem != NULL || s->next != NULL || s->prev != NULL || s->waitlink != NULL ||
         s->c != NULL)
         gort__throw("runtime: sudog with non-nil fields");
-    struct m *mp = gort__getm();
+    struct m *mp = getm_entry(); /* no switch before it here */
     struct p *pp = mp ? mp->p : NULL;
     if (pp == NULL) {
         gort__lock(&gort__sched.sudoglock);

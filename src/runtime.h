@@ -289,7 +289,8 @@ struct p {
     int32_t ndeferpool;            /* [owner P] */
 
     /* Timers (time.c, issue 4). */
-    void *timers;               /* [owner P or timerslock] */
+    void *timers;               /* [atomic] time.c's struct ptimers (heap and its
+                                 * lock), made on first use, published by CAS */
 
     /* Counters: single writer (the owner) with relaxed load+store, read
      * racily (relaxed) by gort_read_stats. */

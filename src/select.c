@@ -223,6 +223,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gort_select_case *cas = NULL;
     gort_chan *c = NULL;
     struct sudog *sg = NULL;
+    bool parked = false; /* the scheduler just ran us: no preemption check */
 
     /* Pass 1: look for something already waiting, in poll order. */
     for (int i = 0; i < norder; i++) {
@@ -334,6 +335,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     }
     selunlock(cases, lockorder, norder, wincasi);
 
+    parked = true;
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
@@ -395,7 +397,8 @@ send:
 retc:
     if (order != stackorder)
         free(order);
-    gort__preempt_check(gort__getg());
+    if (!parked)
+        gort__preempt_check(gort__getg());
     return casi;
 
 sclose:

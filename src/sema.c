@@ -53,13 +53,11 @@
 /* semaRoot: see the header comment.  Type-stable (a static table). */
 struct semaroot {
     gort__rtlock lock;
-    struct sudog *treap;      /* [lock] root of the tree of unique addresses */
-    _Atomic uint32_t nwait;   /* [atomic; write under lock] waiters in this root */
+    struct sudog *treap;    /* [lock] root of the tree of unique addresses */
+    _Atomic uint32_t nwait; /* [atomic; write under lock] waiters in this root */
 };
 
-static struct {
-    _Alignas(64) struct semaroot root;
-} semtable[SEMTABSIZE];
+static struct { _Alignas(64) struct semaroot root; } semtable[SEMTABSIZE];
 
 static inline struct semaroot *semroot(_Atomic uint32_t *addr) {
     return &semtable[((uintptr_t)addr >> 3) % SEMTABSIZE].root;

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,11 @@
 
 #include "internal.h"
 
-#define ALTSTACK_SIZE (64 * 1024)
+/* Room for the dump a fault handler prints (libdw's line-table reading
+ * runs on it); only touched pages are committed. */
+#define ALTSTACK_SIZE (256 * 1024)
 
-static struct sigaction old_segv, old_bus, old_pipe;
+static struct sigaction old_segv, old_bus, old_pipe, old_quit;
 static bool installed;
 
 static void chain(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
@@ -50,6 +53,15 @@ static uintptr_t ctx_pc(void *uctx) {
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 #elif defined(__aarch64__)
     return (uintptr_t)uc->uc_mcontext.pc;
+#endif
+}
+
+static uintptr_t ctx_fp(void *uctx) {
+    ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+#elif defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.regs[29];
 #endif
 }
 
@@ -76,6 +88,8 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         onstack = gp;
     else if (sp >= mp->g0->stack.base && sp < mp->g0->stack.hi)
         onstack = mp->g0;
+    if (onstack != NULL && onstack == gp)
+        gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
     if (onstack && (gort__stack_in_guard(&onstack->stack, addr) ||
                     (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
                      sp < onstack->stack.lo + 4096))) {
@@ -91,6 +105,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
         return;
     }
+    fflush(NULL);
     gort__print_lock();
     if (addr < 4096)
         gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
@@ -100,7 +115,38 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
                  (unsigned long)addr, (unsigned long)ctx_pc(uctx));
-    gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+    if (gort__traceback_level() > 0)
+        gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+    gort__print_unlock();
+    if (gort__traceback_level() >= 4) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    gort__die(2);
+}
+
+/* SIGQUIT (signal_unix.go sighandler with _SigKill|_SigThrow): "SIGQUIT:
+ * quit", the PC line, every goroutine (the interrupted one first), exit 2
+ * (GORTRACEBACK=crash: SIGABRT). */
+static void quit_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig;
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    uintptr_t sp = ctx_sp(uctx);
+    if (gp != NULL && !(sp >= gp->stack.lo && sp < gp->stack.hi))
+        gp = NULL; /* on g0 or the signal stack: no goroutine interrupted */
+    if (gp != NULL)
+        gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
+    fflush(NULL);
+    gort__print_lock();
+    gort__printf("SIGQUIT: quit\nPC=%#lx m=%lld sigcode=%d\n\n", (unsigned long)ctx_pc(uctx),
+                 mp ? (long long)mp->id : -1LL, info->si_code);
+    if (gort__traceback_level() > 0) {
+        if (gp != NULL)
+            gort__dump_goroutines(gp, true);
+        else
+            gort__dump_goroutines(NULL, true);
+    }
     gort__print_unlock();
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
@@ -122,6 +168,12 @@ int gort__signal_init(void) {
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old_pipe);
+    struct sigaction q;
+    memset(&q, 0, sizeof q);
+    q.sa_sigaction = quit_handler;
+    q.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&q.sa_mask);
+    sigaction(SIGQUIT, &q, &old_quit);
     installed = true;
     return 0;
 }
@@ -132,6 +184,7 @@ void gort__signal_fini(void) {
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
     installed = false;
 }
 

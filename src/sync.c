@@ -24,6 +24,13 @@
  *     (fast path) acquires the Done that made it zero, and its slow path is
  *     synchronised by the semaphore.
  *   Cond: the notify list's lock and goready (sema.c).
+ *
+ * Preemption points: every operation that may block parks through the
+ * semaphore or the notify list (a scheduling point), and the mutex slow
+ * paths check gp->preempt.  The uncontended fast paths do not: finding the
+ * current g is an out-of-line call that would cost as much as the
+ * operation itself (Go's fast paths are inlined and rely on asynchronous
+ * preemption instead).
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -126,35 +133,34 @@ static GORT_NOINLINE void mutex_lock_slow(gort_mutex *m) {
              * hint between contenders, no data.) */
             if (!awoke && (old & MUTEX_WOKEN) == 0 && (old >> MUTEX_WAITER_SHIFT) != 0 &&
                 atomic_compare_exchange_strong_explicit(state, &old, old | MUTEX_WOKEN,
-                                                        memory_order_relaxed,
-                                                        memory_order_relaxed))
+                                                        memory_order_relaxed, memory_order_relaxed))
                 awoke = true;
             gort__procyield(ACTIVE_SPIN_CNT);
             iter++;
             old = atomic_load_explicit(state, memory_order_relaxed);
             continue;
         }
-        int32_t new = old;
+        int32_t nstate = old;
         /* Don't try to acquire a starving mutex: new arrivals must queue. */
         if ((old & MUTEX_STARVING) == 0)
-            new |= MUTEX_LOCKED;
+            nstate |= MUTEX_LOCKED;
         if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) != 0)
-            new += 1 << MUTEX_WAITER_SHIFT;
+            nstate += 1 << MUTEX_WAITER_SHIFT;
         /* The current goroutine switches the mutex to starvation mode.  But
          * if the mutex is unlocked now, don't: Unlock expects a starving
          * mutex to have waiters, which would not be true here. */
         if (starving && (old & MUTEX_LOCKED) != 0)
-            new |= MUTEX_STARVING;
+            nstate |= MUTEX_STARVING;
         if (awoke) {
             /* We have been woken from sleep, so reset the flag either way. */
-            if ((new & MUTEX_WOKEN) == 0)
+            if ((nstate & MUTEX_WOKEN) == 0)
                 gort__fatal("sync: inconsistent mutex state");
-            new &= ~MUTEX_WOKEN;
+            nstate &= ~MUTEX_WOKEN;
         }
         /* Acquire on success: when this CAS takes the lock it pairs with
          * the release in gort_mutex_unlock.  When it only registers us as a
          * waiter the acquire is unneeded but harmless (one CAS serves both). */
-        if (atomic_compare_exchange_weak_explicit(state, &old, new, memory_order_acquire,
+        if (atomic_compare_exchange_weak_explicit(state, &old, nstate, memory_order_acquire,
                                                   memory_order_relaxed)) {
             if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) == 0)
                 break; /* locked the mutex with the CAS */
@@ -171,8 +177,7 @@ static GORT_NOINLINE void mutex_lock_slow(gort_mutex *m) {
                  * previous owner's critical section before us), but the
                  * state is inconsistent: mutexLocked is not set and we are
                  * still counted as a waiter.  Fix that. */
-                if ((old & (MUTEX_LOCKED | MUTEX_WOKEN)) != 0 ||
-                    (old >> MUTEX_WAITER_SHIFT) == 0)
+                if ((old & (MUTEX_LOCKED | MUTEX_WOKEN)) != 0 || (old >> MUTEX_WAITER_SHIFT) == 0)
                     gort__fatal("sync: inconsistent mutex state");
                 int32_t delta = MUTEX_LOCKED - (1 << MUTEX_WAITER_SHIFT);
                 if (!starving || (old >> MUTEX_WAITER_SHIFT) == 1) {
@@ -196,9 +201,8 @@ static GORT_NOINLINE void mutex_lock_slow(gort_mutex *m) {
  * of the previous unlock. */
 GORT_API void gort_mutex_lock(gort_mutex *m) {
     int32_t zero = 0;
-    if (GORT_LIKELY(atomic_compare_exchange_strong_explicit(MSTATE(m), &zero, MUTEX_LOCKED,
-                                                            memory_order_acquire,
-                                                            memory_order_relaxed)))
+    if (GORT_LIKELY(atomic_compare_exchange_strong_explicit(
+            MSTATE(m), &zero, MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
         return;
     mutex_lock_slow(m);
 }
@@ -213,12 +217,12 @@ GORT_API bool gort_mutex_trylock(gort_mutex *m) {
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
-static GORT_NOINLINE void mutex_unlock_slow(gort_mutex *m, int32_t new) {
-    if (((new + MUTEX_LOCKED) & MUTEX_LOCKED) == 0)
+static GORT_NOINLINE void mutex_unlock_slow(gort_mutex *m, int32_t nstate) {
+    if (((nstate + MUTEX_LOCKED) & MUTEX_LOCKED) == 0)
         gort__fatal("sync: unlock of unlocked mutex");
     _Atomic int32_t *state = MSTATE(m);
-    if ((new & MUTEX_STARVING) == 0) {
-        int32_t old = new;
+    if ((nstate & MUTEX_STARVING) == 0) {
+        int32_t old = nstate;
         for (;;) {
             /* No waiters, or a goroutine has already been woken or grabbed
              * the lock: nobody to wake.  In starvation mode ownership is
@@ -230,10 +234,13 @@ static GORT_NOINLINE void mutex_unlock_slow(gort_mutex *m, int32_t new) {
                 return;
             /* Grab the right to wake someone (relaxed: the wakee competes
              * for the lock with its own acquire CAS). */
-            new = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
-            if (atomic_compare_exchange_weak_explicit(state, &old, new, memory_order_relaxed,
+            nstate = (old - (1 << MUTEX_WAITER_SHIFT)) | MUTEX_WOKEN;
+            if (atomic_compare_exchange_weak_explicit(state, &old, nstate, memory_order_relaxed,
                                                       memory_order_relaxed)) {
                 gort__semrelease(MSEMA(m), false);
+                /* A preemption point where it is cheap next to the wakeup:
+                 * lets the woken waiter run even on one P. */
+                gort__preempt_check(gort__getg());
                 return;
             }
         }
@@ -250,21 +257,22 @@ static GORT_NOINLINE void mutex_unlock_slow(gort_mutex *m, int32_t new) {
  * lock (its CAS, or, in starvation mode, the semaphore hand-off that
  * follows in mutex_unlock_slow). */
 GORT_API void gort_mutex_unlock(gort_mutex *m) {
-    int32_t new = atomic_fetch_sub_explicit(MSTATE(m), MUTEX_LOCKED, memory_order_release) -
-                  MUTEX_LOCKED;
-    if (GORT_UNLIKELY(new != 0))
-        mutex_unlock_slow(m, new);
+    int32_t nstate =
+        atomic_fetch_sub_explicit(MSTATE(m), MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
+    if (GORT_UNLIKELY(nstate != 0))
+        mutex_unlock_slow(m, nstate);
 }
 
 /* ------------------------------------------------------------------------
  * RWMutex (sync/rwmutex.go)
  * ------------------------------------------------------------------------
  *
- * readerCount: the number of readers holding or waiting... more precisely,
- * holding readers plus, while a writer is pending or active, minus
- * rwmutexMaxReaders.  readerWait: the readers a pending writer still waits
- * for.  w serialises writers.  A pending writer makes readerCount negative,
- * so new readers block on readerSem: writer preference, as Go's.
+ * readerCount: the readers holding the lock (or blocked on readerSem),
+ * minus rwmutexMaxReaders while a writer is pending or holds it.
+ * readerWait: the readers a pending writer still waits for (those that held
+ * the lock when it arrived).  w serialises writers.  A pending writer makes
+ * readerCount negative, so new readers block on readerSem until its Unlock:
+ * writer preference, as Go's.
  */
 
 #define RWMUTEX_MAX_READERS (1 << 30)
@@ -325,12 +333,10 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw) {
     /* Announce to readers that there is a pending writer.  Acquire: the
      * readers that already left (RUnlock, release) are in this RMW's
      * history. */
-    int32_t r = atomic_fetch_sub_explicit(RW_COUNT(rw), RWMUTEX_MAX_READERS,
-                                          memory_order_acquire);
+    int32_t r = atomic_fetch_sub_explicit(RW_COUNT(rw), RWMUTEX_MAX_READERS, memory_order_acquire);
     /* Wait for active readers.  acq_rel on readerWait: acquire the readers
      * that leave before we add (they decremented it below zero). */
-    if (r != 0 &&
-        atomic_fetch_add_explicit(RW_WAIT(rw), r, memory_order_acq_rel) + r != 0)
+    if (r != 0 && atomic_fetch_add_explicit(RW_WAIT(rw), r, memory_order_acq_rel) + r != 0)
         gort__semacquire(RW_WSEM(rw), false, WAIT_SYNC_RWMUTEX_W);
 }
 
@@ -350,8 +356,7 @@ GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw) {
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw) {
     /* Announce to readers that there is no active writer.  Release: pairs
      * with the acquire of the readers' increments (RLock). */
-    int32_t r = atomic_fetch_add_explicit(RW_COUNT(rw), RWMUTEX_MAX_READERS,
-                                          memory_order_release) +
+    int32_t r = atomic_fetch_add_explicit(RW_COUNT(rw), RWMUTEX_MAX_READERS, memory_order_release) +
                 RWMUTEX_MAX_READERS;
     if (GORT_UNLIKELY(r >= RWMUTEX_MAX_READERS))
         gort__fatal("sync: Unlock of unlocked RWMutex");
@@ -457,9 +462,9 @@ static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_
  * takes the counter to zero (Done -> Wait), the acquire lets that RMW carry
  * every earlier Done's release on to the waiters it wakes. */
 static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
-    uint64_t state = atomic_fetch_add_explicit(WG_STATE(wg), (uint64_t)delta << 32,
-                                               memory_order_acq_rel) +
-                     ((uint64_t)delta << 32);
+    uint64_t state =
+        atomic_fetch_add_explicit(WG_STATE(wg), (uint64_t)delta << 32, memory_order_acq_rel) +
+        ((uint64_t)delta << 32);
     /* Fast path: counter still positive and no waiters, or counter zero
      * and no waiters. */
     if (GORT_LIKELY((int32_t)(state >> 32) > 0 && (uint32_t)state == 0) || state == 0)

@@ -215,9 +215,93 @@ static void section_channels(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
- * Later sections go here (see sections[] below): panics and recover,
- * a goroutine dump.
+ * Panics, recover and goroutine dumps
  * ------------------------------------------------------------------------ */
+
+struct division {
+    int a, b, q;
+};
+
+static void rescue(void *arg) {
+    const char *msg = gort_recover(); /* directly in the deferred call: stops the panic */
+    if (msg != NULL)
+        printf("    rescue: recovered \"%s\" (deferred by %s)\n", msg, (const char *)arg);
+}
+
+static void divide(void *arg) {
+    struct division *d = arg;
+    gort_defer(rescue, "divide");
+    if (d->b == 0)
+        gort_panicf("integer divide by zero (%d / %d)", d->a, d->b);
+    d->q = d->a / d->b;
+}
+
+static gort_chan *dump_chan;
+static gort_mutex dump_mu = GORT_MUTEX_INIT;
+static gort_waitgroup dump_wg = GORT_WAITGROUP_INIT;
+
+static void wait_for_message(void *arg) {
+    (void)arg;
+    gort_chan_recv(dump_chan, NULL);
+}
+
+static void wait_for_lock(void *arg) {
+    (void)arg;
+    gort_mutex_lock(&dump_mu);
+    gort_mutex_unlock(&dump_mu);
+}
+
+static void wait_for_group(void *arg) {
+    (void)arg;
+    gort_wg_wait(&dump_wg);
+}
+
+static char dump_buf[1 << 15];
+
+static bool dump_has_all(void) {
+    gort_stack(dump_buf, sizeof dump_buf, true);
+    return strstr(dump_buf, "[chan receive]") && strstr(dump_buf, "[sync.Mutex.Lock]") &&
+           strstr(dump_buf, "[sync.WaitGroup.Wait]");
+}
+
+static void section_panics(const struct tour *t) {
+    (void)t;
+    printf("  gort_call(fn, arg) runs fn in a frame of its own; gort_defer registers a\n"
+           "  call to run when that frame ends, even by a panic; gort_recover, called\n"
+           "  directly by a deferred call, stops the panic.  10 / 2, then 1 / 0:\n\n");
+    struct division ok = {10, 2, 0}, bad = {1, 0, 0};
+    int r1 = gort_call(divide, &ok);
+    printf("    gort_call(divide, 10 / 2) = %d, quotient %d\n", r1, ok.q);
+    int r2 = gort_call(divide, &bad);
+    printf("    gort_call(divide, 1 / 0)  = %d (1: a panic was recovered; we go on)\n", r2);
+
+    printf("\n  gort_stack(buf, len, true) is Go's runtime.Stack: every goroutine, what it\n"
+           "  waits for, and where (SIGQUIT prints the same and exits).  Three goroutines\n"
+           "  park on a channel, a mutex and a waitgroup:\n\n");
+    dump_chan = gort_chan_make(sizeof(int), 0);
+    gort_mutex_lock(&dump_mu);
+    gort_wg_add(&dump_wg, 1);
+    gort_go(wait_for_message, NULL);
+    gort_go(wait_for_lock, NULL);
+    gort_go(wait_for_group, NULL);
+    for (int i = 0; i < 10000 && !dump_has_all(); i++) {
+        usleep(100);
+        gort_yield();
+    }
+    /* Indent the dump. */
+    for (char *line = dump_buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        printf("    %s\n", line);
+    }
+    gort_mutex_unlock(&dump_mu);
+    gort_wg_done(&dump_wg);
+    gort_chan_close(dump_chan);
+    while (gort_numgoroutine() > 1)
+        gort_yield();
+    gort_chan_free(dump_chan);
+}
 
 /* ------------------------------------------------------------------------
  * Last: what the runtime counted
@@ -249,8 +333,8 @@ static const struct section {
     {"Goroutines are cheap", section_goroutines},
     {"The scheduler spreads work over every core", section_parallel},
     {"Channels, select and a worker pool", section_channels},
-    /* Issue 5 adds: panic and recover, a goroutine dump.  Keep the
-     * statistics last. */
+    {"Panics, recover and goroutine dumps", section_panics},
+    /* Keep the statistics last. */
     {"What the runtime counted", section_stats},
 };
 

@@ -125,7 +125,8 @@ static void part_select(int smoke) {
     gort_select_case poll[1] = {{idle, GORT_RECV, &v, false}};
     int r = gort_select(poll, 1, false);
     printf("  With block == false, select returns -1 when nothing is ready (Go's default:\n"
-           "  case): here it returned %d.\n", r);
+           "  case): here it returned %d.\n",
+           r);
     gort_chan_free(idle);
 }
 
@@ -140,8 +141,8 @@ struct job {
 };
 
 struct result {
-    int64_t start;  /* start of the longest Collatz chain in the job */
-    int64_t steps;  /* its length */
+    int64_t start; /* start of the longest Collatz chain in the job */
+    int64_t steps; /* its length */
     int worker;
 };
 
@@ -237,8 +238,8 @@ static void part_pool(int smoke) {
             best = r;
     }
     double ms = chan_now_ms() - t0;
-    printf("\n    %" PRId64 " results in %.1f ms: the longest chain starts at %" PRId64
-           " (%" PRId64 " steps).\n    jobs per worker:",
+    printf("\n    %" PRId64 " results in %.1f ms: the longest chain starts at %" PRId64 " (%" PRId64
+           " steps).\n    jobs per worker:",
            results, ms, best.start, best.steps);
     for (int i = 0; i < nworkers; i++)
         printf(" %d", per_worker[i]);

@@ -57,8 +57,7 @@ static void stress_init(const char *name) {
     seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
     const char *d = getenv("GORT_STRESS_SECONDS");
     double secs = d && *d ? atof(d) : 3.0 / gt_scale();
-    printf("%s: seed %" PRIu64 " (GORT_STRESS_SEED=%" PRIu64 "), %.2f s\n", name, seed, seed,
-           secs);
+    printf("%s: seed %" PRIu64 " (GORT_STRESS_SEED=%" PRIu64 "), %.2f s\n", name, seed, seed, secs);
     fflush(stdout);
     deadline = now_ns() + (int64_t)(secs * 1e9);
 }
@@ -87,7 +86,7 @@ static void run(int (*fn)(void *), void *arg) {
 
 #define VAL(p, i) ((int64_t)(p) << 32 | (int64_t)(i))
 #define VAL_P(v) ((int)((v) >> 32))
-#define VAL_I(v) ((int64_t)((v) & 0xffffffff))
+#define VAL_I(v) ((int64_t)((v)&0xffffffff))
 
 /* ------------------------------------------------------------------------
  * mpmc: 8 producers (2 of them foreign threads), 8 consumers
@@ -204,13 +203,13 @@ TEST(mpmc_buffered) {
  * ------------------------------------------------------------------------ */
 
 enum {
-    PL_NS = 6,      /* stage-1 channels */
-    PL_NT = 5,      /* stage-2 channels */
-    PL_SRC = 6,     /* sources */
-    PL_REL = 5,     /* relays */
-    PL_SNK = 4,     /* sinks */
-    PL_PER = 6000,  /* values per source per round */
-    PL_HOLD = 4,    /* values a relay may hold */
+    PL_NS = 6,     /* stage-1 channels */
+    PL_NT = 5,     /* stage-2 channels */
+    PL_SRC = 6,    /* sources */
+    PL_REL = 5,    /* relays */
+    PL_SNK = 4,    /* sinks */
+    PL_PER = 6000, /* values per source per round */
+    PL_HOLD = 4,   /* values a relay may hold */
 };
 
 struct pipeline {
@@ -404,8 +403,7 @@ static int pipeline_main(void *arg) {
         total += PL_SRC * PL_PER;
     } while (time_left());
     free(pl.seen);
-    printf("%ld rounds, %ld values through the pipeline, none lost or duplicated\n", rounds,
-           total);
+    printf("%ld rounds, %ld values through the pipeline, none lost or duplicated\n", rounds, total);
     return 0;
 }
 
@@ -423,7 +421,7 @@ enum { CR_S = 6, CR_R = 4, CR_MAX = 4000 };
 struct closerace {
     gort_chan *c;
     atomic_uchar seen[CR_S][CR_MAX];
-    int64_t sent[CR_S];      /* [sender i] values whose send returned */
+    int64_t sent[CR_S]; /* [sender i] values whose send returned */
     atomic_int bad;
     atomic_long received;
     atomic_int next_id;
@@ -450,7 +448,8 @@ static void cr_send_one(void *p) {
     struct cr_send *s = p;
     gort_defer(cr_recover, s);
     if (VAL_I(s->v) % 3 == 0) { /* a select's send case, sometimes */
-        gort_select_case cs[2] = {{NULL, GORT_RECV, NULL, false}, {s->cr->c, GORT_SEND, &s->v, false}};
+        gort_select_case cs[2] = {{NULL, GORT_RECV, NULL, false},
+                                  {s->cr->c, GORT_SEND, &s->v, false}};
         gort_select(cs, 2, true);
     } else {
         gort_chan_send(s->cr->c, &s->v);

@@ -46,14 +46,14 @@ static int64_t tmo(double secs) {
 
 /* Polls cond with gort_yield (sched_yield outside a goroutine) until it
  * holds, or fails after secs (scaled). */
-#define WAIT_UNTIL(cond, secs, what)                                                               \
-    do {                                                                                           \
-        int64_t dl_ = now_ns() + tmo(secs);                                                        \
-        while (!(cond)) {                                                                          \
-            if (now_ns() > dl_)                                                                    \
-                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs) * gt_scale(), what);        \
-            gort_yield();                                                                          \
-        }                                                                                          \
+#define WAIT_UNTIL(cond, secs, what)                                                              \
+    do {                                                                                          \
+        int64_t dl_ = now_ns() + tmo(secs);                                                       \
+        while (!(cond)) {                                                                         \
+            if (now_ns() > dl_)                                                                   \
+                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs)*gt_scale(), what); \
+            gort_yield();                                                                         \
+        }                                                                                         \
     } while (0)
 
 /* Lets time pass (in a goroutine: other goroutines run meanwhile). */
@@ -929,9 +929,8 @@ static void blocked_sender(void *p) {
     struct blocked_send_arg *a = p;
     recovered = NULL;
     int r = gort_call(blocked_sender_body, a);
-    atomic_store(&a->stage, r == 1 && recovered && strcmp(recovered, "send on closed channel") == 0
-                                ? 1
-                                : 2);
+    atomic_store(&a->stage,
+                 r == 1 && recovered && strcmp(recovered, "send on closed channel") == 0 ? 1 : 2);
 }
 
 static int recover_chan_panics_main(void *arg) {

@@ -37,15 +37,14 @@ static int64_t tmo(double secs) {
     return (int64_t)(secs * gt_scale() * 1e9);
 }
 
-#define WAIT_UNTIL(cond, secs, what)                                                               \
-    do {                                                                                           \
-        int64_t dl_ = now_ns() + tmo(secs);                                                        \
-        while (!(cond)) {                                                                          \
-            if (now_ns() > dl_)                                                                    \
-                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs) * gt_scale(),       \
-                        what);                                                                     \
-            gort_yield();                                                                          \
-        }                                                                                          \
+#define WAIT_UNTIL(cond, secs, what)                                                              \
+    do {                                                                                          \
+        int64_t dl_ = now_ns() + tmo(secs);                                                       \
+        while (!(cond)) {                                                                         \
+            if (now_ns() > dl_)                                                                   \
+                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs)*gt_scale(), what); \
+            gort_yield();                                                                         \
+        }                                                                                         \
     } while (0)
 
 static void pause_ms(int ms) {
@@ -375,8 +374,9 @@ struct multi {
 static void multi_run(void *p) {
     struct multi *m = p;
     m->vs = 77;
-    gort_select_case cs[3] = {
-        {m->c, GORT_RECV, &m->v1, false}, {m->c, GORT_SEND, &m->vs, false}, {m->c, GORT_RECV, &m->v2, false}};
+    gort_select_case cs[3] = {{m->c, GORT_RECV, &m->v1, false},
+                              {m->c, GORT_SEND, &m->vs, false},
+                              {m->c, GORT_RECV, &m->v2, false}};
     m->result = gort_select(cs, 3, true);
     atomic_store(&m->done, 1);
 }
@@ -699,10 +699,9 @@ static void blocked_selsend(void *p) {
     struct blocked_selsend *b = p;
     recovered = false;
     int r = gort_call(blocked_selsend_body, b);
-    atomic_store(&b->stage, r == 1 && recovered &&
-                                    strcmp(recovered_buf, "send on closed channel") == 0
-                                ? 1
-                                : 2);
+    atomic_store(&b->stage,
+                 r == 1 && recovered && strcmp(recovered_buf, "send on closed channel") == 0 ? 1
+                                                                                             : 2);
 }
 
 static int recover_select_main(void *arg) {

@@ -89,4 +89,38 @@ TEST(scavenged_stacks_reused) {
     ASSERT_EQ(gort_main(main_reuse, NULL), 0);
 }
 
+/* Two stop-the-worlds requested at once (gort_stack(all) and GOMAXPROCS
+ * changes from different goroutines) take turns instead of deadlocking. */
+static _Atomic int stw_done;
+static void procs_flipper(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 50; i++)
+        gort_gomaxprocs(i % 2 ? 1 : 2);
+    atomic_fetch_add(&stw_done, 1);
+    gort_wg_done(&wg);
+}
+static void stacker(void *arg) {
+    char *buf = arg; /* one buffer per goroutine */
+    for (int i = 0; i < 50; i++)
+        ASSERT_GT(gort_stack(buf, 1 << 16, true), 0);
+    atomic_fetch_add(&stw_done, 1);
+    gort_wg_done(&wg);
+}
+static int main_stw(void *arg) {
+    (void)arg;
+    gort_wg_add(&wg, 4);
+    ASSERT_EQ(gort_go(procs_flipper, NULL), 0);
+    static char bufs[2][1 << 16];
+    ASSERT_EQ(gort_go(stacker, bufs[0]), 0);
+    ASSERT_EQ(gort_go(procs_flipper, NULL), 0);
+    ASSERT_EQ(gort_go(stacker, bufs[1]), 0);
+    gort_wg_wait(&wg);
+    ASSERT_EQ(atomic_load(&stw_done), 4);
+    return 0;
+}
+
+TEST(concurrent_stop_the_world) {
+    ASSERT_EQ(gort_main(main_stw, NULL), 0);
+}
+
 GT_MAIN()

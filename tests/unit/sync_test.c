@@ -36,15 +36,14 @@ static int64_t tmo(double secs) {
     return (int64_t)(secs * gt_scale() * 1e9);
 }
 
-#define WAIT_UNTIL(cond, secs, what)                                                               \
-    do {                                                                                           \
-        int64_t dl_ = now_ns() + tmo(secs);                                                        \
-        while (!(cond)) {                                                                          \
-            if (now_ns() > dl_)                                                                    \
-                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs) * gt_scale(),       \
-                        what);                                                                     \
-            gort_yield();                                                                          \
-        }                                                                                          \
+#define WAIT_UNTIL(cond, secs, what)                                                              \
+    do {                                                                                          \
+        int64_t dl_ = now_ns() + tmo(secs);                                                       \
+        while (!(cond)) {                                                                         \
+            if (now_ns() > dl_)                                                                   \
+                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs)*gt_scale(), what); \
+            gort_yield();                                                                         \
+        }                                                                                         \
     } while (0)
 
 /* Lets time pass, other goroutines running meanwhile. */
@@ -109,8 +108,8 @@ enum { CNT_G = 8, CNT_N = 20000 };
 
 struct counter {
     gort_mutex m;
-    long n;        /* [m] */
-    long shadow;   /* [m] a second word: torn updates would show */
+    long n;      /* [m] */
+    long shadow; /* [m] a second word: torn updates would show */
     gort_waitgroup wg;
 };
 
@@ -210,8 +209,8 @@ TEST(mutex_fairness) {
  * yield to it; W, the last waiter, switches back to normal mode. */
 struct starve {
     gort_mutex m;
-    atomic_int w_got;    /* W holds (1) / held (2) the mutex */
-    int32_t state_in_w;  /* state seen by W once it holds the mutex */
+    atomic_int w_got;   /* W holds (1) / held (2) the mutex */
+    int32_t state_in_w; /* state seen by W once it holds the mutex */
 };
 
 static void starve_w(void *p) {
@@ -305,7 +304,7 @@ TEST(rwmutex_basic) {
 struct wpref {
     gort_rwmutex rw;
     atomic_int writer_in, writer_out, reader2_in;
-    atomic_int order; /* who got in first after the first reader left: 1 writer, 2 reader2 */
+    atomic_int order;  /* who got in first after the first reader left: 1 writer, 2 reader2 */
     gort_waitgroup wg; /* w is on main's stack: join before returning */
 };
 
@@ -363,7 +362,7 @@ enum { RWX_W = 3, RWX_R = 5, RWX_N = 3000 };
 
 struct rwx {
     gort_rwmutex rw;
-    long a, b;        /* [rw] always equal outside a write */
+    long a, b; /* [rw] always equal outside a write */
     atomic_long reads;
     atomic_int bad;
     atomic_int active_writers, active_readers;
@@ -567,8 +566,7 @@ static int waitgroup_waiters_main(void *arg) {
     gort_wg_add(&m.out, W);
     for (int i = 0; i < W; i++)
         go(wg_waiter, &m);
-    WAIT_UNTIL(ldwaiters(&m.wg) == W, 5,
-               "the waiters to block");
+    WAIT_UNTIL(ldwaiters(&m.wg) == W, 5, "the waiters to block");
     gort_wg_done(&m.wg);
     gort_wg_add(&m.wg, -1);
     pause_ms(10);
@@ -735,8 +733,8 @@ struct ft {
     long rwcounter;       /* [rw] */
     atomic_int once_calls;
     atomic_int finished;
-    int phase;            /* [cm] */
-    int phase_seen;       /* [cm] */
+    int phase;      /* [cm] */
+    int phase_seen; /* [cm] */
 };
 
 static void ft_once_fn(void *p) {
@@ -799,8 +797,8 @@ static int foreign_threads_main(void *arg) {
     /* The threads block in the runtime (wg wait) before anyone blocks on
      * them (see chan_test: the runtime learns of a thread at its first
      * blocking call). */
-    WAIT_UNTIL(ldwaiters(&f.start) == FT_THREADS + FT_G,
-               5, "everyone to wait on the start WaitGroup");
+    WAIT_UNTIL(ldwaiters(&f.start) == FT_THREADS + FT_G, 5,
+               "everyone to wait on the start WaitGroup");
     gort_wg_done(&f.start);
     WAIT_UNTIL(ft_phase_seen(&f) == FT_THREADS + FT_G, 30, "the workers to finish the loop");
     gort_mutex_lock(&f.cm);

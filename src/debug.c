@@ -1,0 +1,215 @@
+/*
+ * debug.c - GORTDEBUG settings and the scheduler trace.  Mirrors
+ * runtime/runtime1.go (dbgvars, parsedebugvars) and schedtrace in
+ * runtime/proc.go.
+ *
+ * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
+ *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
+ *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ * Unknown names are ignored, as Go ignores them.  The variable is read on
+ * sysmon's first round (sysmon is the only caller, so no lock).
+ *
+ * The trace reads other threads' fields racily, as Go's does: atomics with
+ * relaxed loads, plain fields under sched.lock or allglock where those
+ * guard them, and otherwise as a best-effort snapshot (scheddetail only;
+ * those readers are SCHED_RACY).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* [sysmon] settings, parsed once. */
+static struct {
+    int32_t schedtrace;  /* ms; 0 off */
+    int32_t scheddetail; /* 1: per-P/M/G lines */
+} debug;
+
+typedef struct dbgvar {
+    const char *name;
+    int32_t *value;
+} dbgvar;
+
+static const dbgvar dbgvars[] = {
+    {"scheddetail", &debug.scheddetail},
+    {"schedtrace", &debug.schedtrace},
+};
+
+static bool parsed;       /* [sysmon] */
+static int64_t lasttrace; /* [sysmon] */
+
+/* parsedebugvars: name=value pairs separated by commas. */
+static void parsedebugvars(const char *s) {
+    while (s != NULL && *s != '\0') {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (eq != NULL) {
+            size_t nlen = (size_t)(eq - s);
+            for (size_t i = 0; i < sizeof dbgvars / sizeof dbgvars[0]; i++) {
+                if (strlen(dbgvars[i].name) == nlen && memcmp(dbgvars[i].name, s, nlen) == 0) {
+                    char num[32];
+                    size_t vlen = len - nlen - 1;
+                    if (vlen >= sizeof num)
+                        vlen = sizeof num - 1;
+                    memcpy(num, eq + 1, vlen);
+                    num[vlen] = '\0';
+                    *dbgvars[i].value = (int32_t)strtol(num, NULL, 10);
+                }
+            }
+        }
+        s = end ? end + 1 : NULL;
+    }
+}
+
+/* A line being built in a stack buffer, written in one piece. */
+typedef struct linebuf {
+    char b[4096];
+    size_t n;
+} linebuf;
+
+__attribute__((format(printf, 2, 3))) static void add(linebuf *l, const char *fmt, ...) {
+    if (l->n + 1 >= sizeof l->b)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(l->b + l->n, sizeof l->b - l->n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        l->n += (size_t)k;
+    if (l->n >= sizeof l->b)
+        l->n = sizeof l->b - 1;
+}
+
+static void flush(linebuf *l) {
+    for (size_t off = 0; off < l->n; off += 1000) /* gort__printf's buffer is 1 KiB */
+        gort__printf("%.*s", (int)(l->n - off < 1000 ? l->n - off : 1000), l->b + off);
+    l->n = 0;
+    l->b[0] = '\0';
+}
+
+/* Go's g status numbers (_Gdead is 6 there). */
+static int gostatus(uint32_t st) {
+    return st == G_DEAD ? 6 : (int)st;
+}
+
+/* The detail lines read other threads' plain fields without a lock, as
+ * Go's do: uninstrumented for TSan (a snapshot, possibly torn between
+ * fields, never dereferencing anything that can be freed). */
+#define SCHED_RACY __attribute__((no_sanitize("thread")))
+
+SCHED_RACY static void detail_g(struct g *gp, void *arg) {
+    (void)arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    uint8_t wr = gp->waitreason;
+    struct m *mp = gp->m;
+    struct m *lm = gp->lockedm;
+    linebuf l = {.n = 0};
+    add(&l, "  G%lld: status=%d(%s) m=", (long long)gp->goid, gostatus(st),
+        st == G_WAITING && wr < WAIT_NREASONS ? gort__waitreason_str[wr] : "");
+    if (mp)
+        add(&l, "%lld", (long long)mp->id);
+    else
+        add(&l, "nil");
+    if (lm)
+        add(&l, " lockedm=%lld\n", (long long)lm->id);
+    else
+        add(&l, " lockedm=nil\n");
+    flush(&l);
+}
+
+/* proc.go schedtrace. */
+SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    linebuf l = {.n = 0};
+    if (detailed)
+        gort__print_lock(); /* before sched.lock: the lines stay together */
+    gort__lock(&gort__sched.lock);
+    add(&l,
+        "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%lld spinningthreads=%d "
+        "needspinning=0 idlethreads=%d runqueue=%d",
+        (long long)((now - gort__sched.starttime) / 1000000), procs,
+        atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed),
+        (long long)(gort__sched.mnext - gort__sched.nmfreed),
+        atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed), gort__sched.nmidle,
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
+    if (detailed)
+        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d sysmonwait=%u\n",
+            atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed),
+            gort__sched.nmidlelocked, gort__sched.stopwait,
+            atomic_load_explicit(&gort__sched.sysmonwait, memory_order_relaxed));
+    for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
+        struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_relaxed);
+        if (pp == NULL)
+            break;
+        uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
+        uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+        if (detailed) {
+            struct m *mp = pp->m;
+            add(&l, "  P%d: status=%u schedtick=%u syscalltick=%u m=", i,
+                atomic_load_explicit(&pp->status, memory_order_relaxed),
+                atomic_load_explicit(&pp->schedtick, memory_order_relaxed),
+                atomic_load_explicit(&pp->syscalltick, memory_order_relaxed));
+            if (mp)
+                add(&l, "%lld", (long long)mp->id);
+            else
+                add(&l, "nil");
+            add(&l, " runqsize=%u gfreecnt=%d timerslen=0\n", t - h, pp->gfreecnt);
+            flush(&l);
+        } else {
+            add(&l, "%s%u", i == 0 ? " [" : " ", t - h);
+            if (i == procs - 1)
+                add(&l, "]\n");
+        }
+    }
+    if (!detailed) {
+        gort__unlock(&gort__sched.lock);
+        flush(&l); /* one write */
+        return;
+    }
+    for (struct m *mp = gort__sched.allm; mp != NULL; mp = mp->alllink) {
+        struct p *pp = mp->p;
+        struct g *curg = mp->curg;
+        struct g *lg = mp->lockedg;
+        add(&l, "  M%lld: p=", (long long)mp->id);
+        if (pp)
+            add(&l, "%d", pp->id);
+        else
+            add(&l, "nil");
+        add(&l, " curg=");
+        if (curg)
+            add(&l, "%lld", (long long)curg->goid);
+        else
+            add(&l, "nil");
+        add(&l,
+            " mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=%s blocked=%s lockedg=",
+            mp->spinning ? "true" : "false", mp->blocked ? "true" : "false");
+        if (lg)
+            add(&l, "%lld\n", (long long)lg->goid);
+        else
+            add(&l, "nil\n");
+        flush(&l);
+    }
+    gort__unlock(&gort__sched.lock);
+    gort__forEachG(detail_g, NULL);
+    gort__print_unlock();
+}
+
+void gort__schedtrace_tick(int64_t now) {
+    if (GORT_UNLIKELY(!parsed)) {
+        parsed = true;
+        parsedebugvars(getenv("GORTDEBUG"));
+        lasttrace = gort__sched.starttime;
+    }
+    if (debug.schedtrace <= 0)
+        return;
+    if (now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
+        lasttrace = now;
+        schedtrace(debug.scheddetail > 0, now);
+    }
+}

@@ -1,0 +1,511 @@
+/*
+ * traceback.c - goroutine tracebacks and dumps.  Mirrors runtime/traceback.go
+ * (traceback1, goroutineheader, tracebackothers, printcreatedby) and
+ * runtime.Stack (mprof.go).
+ *
+ * Unwinding follows the frame-pointer chain: every frame built with frame
+ * pointers holds [fp] = the caller's fp and [fp+8] = the return address
+ * (x86-64 rbp, arm64 x29/x30 alike).  libgort and its tests build with
+ * -fno-omit-frame-pointer; user code needs it too for complete traces (a
+ * frame without one ends the walk early, never faults).  Where the walk
+ * starts:
+ *   - the current goroutine: its own frame (or, in a fault handler, the
+ *     interrupted context's fp and pc, see gort__traceback_set_sigctx);
+ *   - a parked or runnable goroutine: its saved context (arch.h: fp and
+ *     return address in the frame at ctx.sp);
+ *   - a goroutine running on another thread: not unwound ("stack
+ *     unavailable", as Go says for a running g it cannot stop).
+ * Every fp must lie inside the goroutine's stack bounds, be aligned and
+ * increase; at most TB_MAXFRAMES frames are printed.
+ *
+ * Symbols: function names from symtab.c (ELF .symtab/.dynsym); file:line
+ * from the DWARF line tables through elfutils libdwfl when gort was built
+ * with it (GORT_HAVE_LIBDW), else "?:0".  libdwfl is not thread-safe and
+ * allocates: it is used under dwlock, taken with trylock so that a fault
+ * inside it (or a dump racing another) degrades to names only.  Its
+ * line-table reading needs more stack than g0 or a signal stack offers, so
+ * the lookups of one goroutine run as a batch on a short-lived helper
+ * thread (resolve_lines) while the caller waits.
+ *
+ * Runtime frames (gort__* functions, static functions of the runtime's own
+ * source files, the switch assembly) are hidden unless GORTRACEBACK=system,
+ * as Go elides runtime.* frames; public gort_* calls stay visible (Go shows
+ * sync.(*Mutex).Lock and panic).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifdef GORT_HAVE_LIBDW
+#include <elfutils/libdwfl.h>
+#endif
+
+#define TB_MAXFRAMES 100
+
+/* A dump reads other goroutines' fields and stacks racily, as Go's does
+ * (the runtime is not race-instrumented there either): a fatal error or
+ * SIGQUIT cannot stop the world first.  Those readers are not TSan-
+ * instrumented. */
+#define TB_RACY __attribute__((no_sanitize("thread")))
+
+/* ------------------------------------------------------------------------
+ * Output: fd 2 (dumps) or a caller's buffer (gort_stack).
+ * ------------------------------------------------------------------------ */
+
+typedef struct tbout {
+    char *buf; /* NULL: write to fd 2 through gort__printf */
+    size_t cap;
+    size_t n;
+} tbout;
+
+__attribute__((format(printf, 2, 3))) static void outf(tbout *o, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (o->buf == NULL) {
+        gort__vprintf(fmt, ap);
+    } else if (o->n + 1 < o->cap) {
+        int k = vsnprintf(o->buf + o->n, o->cap - o->n, fmt, ap);
+        if (k > 0) {
+            o->n += (size_t)k;
+            if (o->n >= o->cap)
+                o->n = o->cap - 1;
+        }
+    }
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------------
+ * Symbolisation
+ * ------------------------------------------------------------------------ */
+
+/* The directory of the runtime's sources, from this file's own path. */
+static size_t srcdir_len(void) {
+    const char *f = __FILE__;
+    const char *slash = strrchr(f, '/');
+    return slash ? (size_t)(slash - f + 1) : 0;
+}
+
+#ifdef GORT_HAVE_LIBDW
+static gort__rtlock dwlock;
+static Dwfl *dwfl;       /* [dwlock] */
+static bool dwfl_failed; /* [dwlock] */
+
+static int find_debuginfo_none(Dwfl_Module *mod, void **userdata, const char *modname,
+                               Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                               GElf_Word debuglink_crc, char **debuginfo_file_name) {
+    (void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+    (void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+    return -1; /* only the object's own DWARF: no debuginfod, no searching */
+}
+
+static const Dwfl_Callbacks dwfl_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = find_debuginfo_none,
+};
+
+/* dwlock held. */
+static bool dwfl_report(void) {
+    if (dwfl == NULL) {
+        if (dwfl_failed)
+            return false;
+        dwfl = dwfl_begin(&dwfl_callbacks);
+        if (dwfl == NULL) {
+            dwfl_failed = true;
+            return false;
+        }
+    } else {
+        dwfl_report_begin(dwfl);
+    }
+    if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
+        dwfl_end(dwfl);
+        dwfl = NULL;
+        dwfl_failed = true;
+        return false;
+    }
+    return true;
+}
+
+/* file:line of pc, or false.  *file points into libdw's data (kept until
+ * the next report; dwlock is held by the caller while it is used). */
+static bool srcline(uintptr_t pc, const char **file, int *line) {
+    if (dwfl == NULL && !dwfl_report())
+        return false;
+    Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+    if (mod == NULL) {
+        /* Maybe an object loaded since: report again once. */
+        if (!dwfl_report())
+            return false;
+        mod = dwfl_addrmodule(dwfl, pc);
+        if (mod == NULL)
+            return false;
+    }
+    Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
+    if (ln != NULL) {
+        int l = 0;
+        const char *f = dwfl_lineinfo(ln, NULL, &l, NULL, NULL, NULL);
+        if (f == NULL)
+            return false;
+        *file = f;
+        *line = l;
+        return true;
+    }
+    /* libdw before 0.189 finds a CU only through .debug_aranges, which
+     * clang does not emit: search the CUs' address ranges instead. */
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cu = NULL;
+    while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL) {
+        if (dwarf_haspc(cu, pc - bias) <= 0)
+            continue;
+        Dwarf_Line *dl = dwarf_getsrc_die(cu, pc - bias);
+        int l = 0;
+        const char *f = dl ? dwarf_linesrc(dl, NULL, NULL) : NULL;
+        if (f == NULL || dwarf_lineno(dl, &l) != 0)
+            return false;
+        *file = f;
+        *line = l;
+        return true;
+    }
+    return false;
+}
+
+/* libdw's line-table reading needs more stack than g0 or a signal stack
+ * has: the lookups run on a helper thread with an ordinary stack (the
+ * caller waits for it).  dwlock held. */
+typedef struct lines_req {
+    const uintptr_t *pcs;
+    int n;
+    const char **files;
+    int *lines;
+} lines_req;
+
+static void *lines_thread(void *arg) {
+    lines_req *r = arg;
+    for (int i = 0; i < r->n; i++)
+        if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i]))
+            r->files[i] = NULL;
+    return NULL;
+}
+
+static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *lines) {
+    lines_req r = {pcs, n, files, lines};
+    for (int i = 0; i < n; i++)
+        files[i] = NULL;
+    pthread_t t;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return;
+    pthread_attr_setstacksize(&attr, 4u << 20);
+    if (pthread_create(&t, &attr, lines_thread, &r) == 0)
+        pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+static bool dwlock_try(void) {
+    for (int i = 0; i < 1000; i++) {
+        if (gort__trylock(&dwlock))
+            return true;
+        gort__osyield();
+    }
+    return false;
+}
+static void dwlock_release(void) {
+    gort__unlock(&dwlock);
+}
+#else
+static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *lines) {
+    (void)pcs, (void)lines;
+    for (int i = 0; i < n; i++)
+        files[i] = NULL;
+}
+static bool dwlock_try(void) {
+    return true;
+}
+static void dwlock_release(void) {}
+#endif
+
+/* Does Go's showframe say to print this frame?  level: GORTRACEBACK. */
+static bool showframe(const char *name, const char *file, int level) {
+    if (level >= 3)
+        return true;
+    if (name == NULL)
+        return true;
+    if (strncmp(name, "gort__", 6) == 0)
+        return false;
+    if (strncmp(name, "gort_", 5) == 0)
+        return true; /* the public API, as Go shows exported runtime functions */
+    if (file != NULL) {
+        size_t n = srcdir_len();
+        if (n > 0 && strncmp(file, __FILE__, n) == 0)
+            return false; /* a static function of the runtime */
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Unwinding
+ * ------------------------------------------------------------------------ */
+
+/* Collects return addresses by walking the fp chain from fp within
+ * [lo, hi).  pcs[0] = pc0 when pc0 != 0.  Returns the count; *more is set
+ * when the chain went on past max. */
+TB_RACY static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
+                          int max, bool *more) {
+    int n = 0;
+    *more = false;
+    if (pc0 != 0 && max > 0)
+        pcs[n++] = pc0;
+    if (hi <= lo || hi - lo < 2 * sizeof(uintptr_t))
+        return n; /* no stack known */
+    while (fp >= lo && fp <= hi - 2 * sizeof(uintptr_t) && (fp & (sizeof(uintptr_t) - 1)) == 0) {
+        const volatile uintptr_t *f = (const volatile uintptr_t *)fp;
+        uintptr_t next = f[0];
+        uintptr_t ret = f[1];
+        if (ret == 0)
+            break;
+        if (n == max) {
+            *more = true;
+            break;
+        }
+        pcs[n++] = ret;
+        if (next <= fp)
+            break;
+        fp = next;
+    }
+    return n;
+}
+
+/* Prints the frames pcs[0..n) and the creator line of gp (if any).
+ * exact0: pcs[0] is the faulting pc itself, not a return address. */
+TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, int n, bool exact0,
+                                bool more, int level) {
+    uintptr_t look[TB_MAXFRAMES + 1];
+    const char *files[TB_MAXFRAMES + 1];
+    int lines[TB_MAXFRAMES + 1];
+    for (int i = 0; i < n; i++)
+        look[i] = (i == 0 && exact0) ? pcs[i] : pcs[i] - 1; /* the call, not the return */
+    uintptr_t cpc = (uintptr_t)gp->createdby;
+    if (gp->is_main)
+        cpc = 0;
+    look[n] = cpc ? cpc - 1 : 0;
+    bool locked = dwlock_try();
+    if (locked)
+        resolve_lines(look, n + 1, files, lines);
+    else
+        for (int i = 0; i <= n; i++)
+            files[i] = NULL;
+    for (int i = 0; i <= n; i++) {
+        if (i == n && more)
+            outf(o, "...additional frames elided...\n");
+        if (i == n && cpc == 0)
+            break;
+        uintptr_t pc = i < n ? pcs[i] : cpc;
+        uintptr_t start = 0;
+        const char *name = NULL;
+        if (gort__symtab_lookup(look[i], &start, NULL, &name) != 0)
+            name = NULL;
+        if (!showframe(name, files[i], level))
+            continue;
+        if (i == n)
+            outf(o, "created by %s in goroutine %lld\n", name ? name : "?",
+                 (long long)gp->parentgoid);
+        else
+            outf(o, "%s(...)\n", name ? name : "?");
+        if (files[i])
+            outf(o, "\t%s:%d", files[i], lines[i]);
+        else
+            outf(o, "\t?:0");
+        if (name)
+            outf(o, " +%#lx\n", (unsigned long)(pc - start));
+        else
+            outf(o, " pc=%#lx\n", (unsigned long)pc);
+    }
+    if (locked)
+        dwlock_release();
+}
+
+/* A fault handler's interrupted context, for the current goroutine's
+ * traceback from inside the handler (per thread). */
+static __thread struct g *sig_g;
+static __thread uintptr_t sig_pc, sig_fp, sig_sp;
+
+void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
+    sig_g = gp;
+    sig_pc = pc;
+    sig_fp = fp;
+    sig_sp = sp;
+}
+
+/* The interrupted code kept no frame pointer (libc, a sanitizer's
+ * interceptor): looks upward from sp for the nearest word that reads as a
+ * frame record - [a] a higher fp in the stack, [a+8] a return address
+ * into a known function, and the same one level up.  0 if none. */
+__attribute__((no_sanitize_address)) /* reads across frames' redzones */
+TB_RACY static uintptr_t
+scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi) {
+    if (sp < lo || sp >= hi)
+        return 0;
+    for (uintptr_t a = sp & ~(uintptr_t)7; a + 16 <= hi && a < sp + 16384; a += 8) {
+        const uintptr_t *f = (const uintptr_t *)a;
+        uintptr_t next = f[0], ret = f[1];
+        if (next <= a || next + 16 > hi || (next & 7) != 0 || ret == 0)
+            continue;
+        if (gort__symtab_lookup(ret - 1, NULL, NULL, NULL) != 0)
+            continue;
+        uintptr_t ret2 = ((const uintptr_t *)next)[1];
+        if (ret2 != 0 && gort__symtab_lookup(ret2 - 1, NULL, NULL, NULL) == 0)
+            return a;
+    }
+    return 0;
+}
+
+TB_RACY static const char *status_string(struct g *gp, uint32_t st) {
+    switch (st) {
+    case G_RUNNABLE:
+        return "runnable";
+    case G_RUNNING:
+        return "running";
+    case G_SYSCALL:
+        return "syscall";
+    case G_WAITING:
+        return gp->waitreason < WAIT_NREASONS && gort__waitreason_str[gp->waitreason][0]
+                   ? gort__waitreason_str[gp->waitreason]
+                   : "waiting";
+    case G_DEAD:
+        return "dead";
+    default:
+        return "idle";
+    }
+}
+
+/* One goroutine: header, frames, creator.  self_fp: the frame to start
+ * from when gp is the calling goroutine (0: not the caller). */
+TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t self_fp,
+                                int level) {
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    char wait[64] = "";
+    if (!current && st == G_WAITING && gp->waitsince > 0) {
+        int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
+        if (mins >= 1)
+            snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
+    }
+    const char *locked = gp->lockedm ? ", locked to thread" : "";
+    outf(o, "goroutine %lld [%s%s%s]:\n", (long long)gp->goid,
+         current ? "running" : status_string(gp, st), wait, locked);
+    if (level >= 3 && gp->name[0])
+        outf(o, "\t(name: %s)\n", gp->name);
+    uintptr_t pcs[TB_MAXFRAMES];
+    bool more = false;
+    int n = 0;
+    bool exact0 = false;
+    uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
+    if (gp->foreign) {
+        outf(o, "\t(thread outside the runtime)\n");
+    } else if (current && sig_g == gp) {
+        n = unwind(sig_pc, sig_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+        exact0 = sig_pc != 0;
+        if (n <= 1) {
+            uintptr_t fp = scan_fp(sig_sp, lo, hi);
+            if (fp != 0) {
+                bool more2 = false;
+                int k = unwind(0, fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more2);
+                n += k;
+                more = more2;
+            }
+        }
+    } else if (current && self_fp != 0) {
+        n = unwind(0, self_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+    } else if (st == G_WAITING || st == G_RUNNABLE) {
+        const uintptr_t *sp = gp->ctx.sp;
+        if ((uintptr_t)sp >= lo && (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 <= hi) {
+#if defined(__x86_64__)
+            uintptr_t fp = sp[6], ret = sp[7];
+#else
+            uintptr_t fp = sp[11], ret = sp[12];
+#endif
+            n = unwind(ret, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+        }
+    } else {
+        outf(o, "\tgoroutine running on other thread; stack unavailable\n");
+    }
+    printframes(o, gp, pcs, n, exact0, more, level);
+}
+
+static struct g *current_g(void) {
+    return gort__getm() ? gort__getg() : NULL;
+}
+
+/* Prints gp to fd 2 ("goroutine N [...]:", frames, creator, blank line). */
+void gort__print_goroutine(struct g *gp, bool current) {
+    tbout o = {0};
+    uintptr_t fp = 0;
+    if (current && gp == current_g())
+        fp = (uintptr_t)__builtin_frame_address(0);
+    traceback_g(&o, gp, current, fp, gort__traceback_level());
+    outf(&o, "\n");
+}
+
+typedef struct dumpctx {
+    struct g *skip;
+    tbout *o;
+    int level;
+    bool sep; /* gort_stack: blank line before each */
+} dumpctx;
+
+TB_RACY static void dump_one(struct g *gp, void *arg) {
+    dumpctx *dc = arg;
+    if (gp == dc->skip)
+        return;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE)
+        return;
+    if (dc->sep)
+        outf(dc->o, "\n");
+    traceback_g(dc->o, gp, false, 0, dc->level);
+    if (!dc->sep)
+        outf(dc->o, "\n");
+}
+
+void gort__dump_goroutines(struct g *cur, bool all) {
+    if (cur)
+        gort__print_goroutine(cur, true);
+    if (all && gort__runtime_running()) {
+        tbout o = {0};
+        dumpctx dc = {cur, &o, gort__traceback_level(), false};
+        gort__forEachG(dump_one, &dc);
+    }
+}
+
+/* runtime.Stack: the calling goroutine ("running"), then, if all, every
+ * other one, each after a blank line.  The world is stopped for all, as Go
+ * does, so that the parked stacks stay put while they are read. */
+size_t gort_stack(char *buf, size_t len, bool all) {
+    if (buf == NULL || len == 0)
+        return 0;
+    buf[0] = '\0';
+    tbout o = {buf, len, 0};
+    int level = gort__traceback_level();
+    if (level < 1)
+        level = 1;
+    struct g *gp = current_g();
+    bool stw = all && gp != NULL && gort__runtime_running();
+    if (stw)
+        gort__stop_the_world("stack trace"); /* one STW at a time: worldsema */
+    if (gp != NULL)
+        traceback_g(&o, gp, true, (uintptr_t)__builtin_frame_address(0), level);
+    if (all && gort__runtime_running()) {
+        dumpctx dc = {gp, &o, level, gp != NULL};
+        if (gp == NULL)
+            dc.sep = false;
+        gort__forEachG(dump_one, &dc);
+    }
+    if (stw)
+        gort__start_the_world();
+    return o.n;
+}

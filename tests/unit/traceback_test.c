@@ -1,0 +1,301 @@
+/*
+ * traceback_test.c - gort_stack: Go's dump format, wait reasons, user
+ * frames with file:line, the creator line; and GORTDEBUG=schedtrace.
+ *
+ * The file:line checks need libdw at build time (GORT_HAVE_LIBDW; without
+ * it the frames must show "?:0").
+ */
+#include "gt.h"
+
+#include "gort.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dump[1 << 16];
+
+static gort_chan *c_recv, *c_send, *c_sel;
+static gort_mutex mu = GORT_MUTEX_INIT;
+static gort_waitgroup wg = GORT_WAITGROUP_INIT;
+
+__attribute__((noinline)) static void park_chan_recv(void *arg) {
+    (void)arg;
+    gort_chan_recv(c_recv, NULL);
+}
+__attribute__((noinline)) static void park_chan_send(void *arg) {
+    (void)arg;
+    int v = 1;
+    gort_chan_send(c_send, &v);
+}
+__attribute__((noinline)) static void park_select(void *arg) {
+    (void)arg;
+    gort_select_case cs[2] = {{c_sel, GORT_RECV, NULL, false}, {c_recv, GORT_RECV, NULL, false}};
+    gort_select(cs, 2, true);
+}
+__attribute__((noinline)) static void park_mutex(void *arg) {
+    (void)arg;
+    gort_mutex_lock(&mu);
+    gort_mutex_unlock(&mu);
+}
+__attribute__((noinline)) static void park_wg(void *arg) {
+    (void)arg;
+    gort_wg_wait(&wg);
+}
+__attribute__((noinline)) static void park_select_none(void *arg) {
+    (void)arg;
+    gort_select(NULL, 0, true);
+}
+__attribute__((noinline)) static void park_nil_recv(void *arg) {
+    (void)arg;
+    gort_chan_recv(NULL, NULL);
+}
+
+/* The block of the dump for the goroutine whose header has [reason],
+ * copied into out; false if none. */
+static bool block_for(const char *d, const char *reason, char *out, size_t len) {
+    char hdr[96];
+    snprintf(hdr, sizeof hdr, " [%s]:\n", reason);
+    const char *h = strstr(d, hdr);
+    if (h == NULL)
+        return false;
+    const char *end = strstr(h, "\n\n");
+    size_t n = end ? (size_t)(end - h) : strlen(h);
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, h, n);
+    out[n] = '\0';
+    return true;
+}
+
+typedef struct want {
+    const char *reason;
+    const char *fn;
+} want;
+
+static const want wants[] = {
+    {"chan receive", "park_chan_recv"},
+    {"chan send", "park_chan_send"},
+    {"select", "park_select"},
+    {"sync.Mutex.Lock", "park_mutex"},
+    {"sync.WaitGroup.Wait", "park_wg"},
+    {"select (no cases)", "park_select_none"},
+    {"chan receive (nil chan)", "park_nil_recv"},
+};
+#define NWANT (sizeof wants / sizeof wants[0])
+
+static bool all_parked(void) {
+    gort_stack(dump, sizeof dump, true);
+    char blk[4096];
+    for (size_t i = 0; i < NWANT; i++)
+        if (!block_for(dump, wants[i].reason, blk, sizeof blk))
+            return false;
+    return true;
+}
+
+static int dump_main(void *arg) {
+    (void)arg;
+    c_recv = gort_chan_make(sizeof(int), 0);
+    c_send = gort_chan_make(sizeof(int), 0);
+    c_sel = gort_chan_make(sizeof(int), 0);
+    gort_mutex_lock(&mu);
+    gort_wg_add(&wg, 1);
+    void (*fns[])(void *) = {park_chan_recv, park_chan_send,   park_select,  park_mutex,
+                             park_wg,        park_select_none, park_nil_recv};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (gort_go(fns[i], NULL) != 0)
+            return 1;
+    int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
+    while (!all_parked()) {
+        if (gt_now_ns() > deadline) {
+            fprintf(stderr, "%s", dump);
+            GT_FAIL("goroutines did not all park");
+        }
+        usleep(1000);
+        gort_yield();
+    }
+    char blk[4096];
+    ASSERT_TRUE(strncmp(dump, "goroutine 1 [running]:\n", 23) == 0);
+    ASSERT_NOT_NULL(strstr(dump, "dump_main(...)\n"));
+    for (size_t i = 0; i < NWANT; i++) {
+        ASSERT_TRUE(block_for(dump, wants[i].reason, blk, sizeof blk));
+        char fn[128];
+        snprintf(fn, sizeof fn, "\n%s(...)\n\t", wants[i].fn);
+#ifdef GORT_HAVE_LIBDW
+        const char *where = "traceback_test.c:";
+#else
+        const char *where = "?:0";
+#endif
+        /* The frame's own line: "\t<file>:<line> +0x..". */
+        const char *at = strstr(blk, fn);
+        char fl[512] = "";
+        if (at != NULL) {
+            at += strlen(fn);
+            size_t k = strcspn(at, "\n");
+            snprintf(fl, sizeof fl, "%.*s", (int)k, at);
+        }
+        if (at == NULL || strstr(fl, where) == NULL || strstr(fl, " +0x") == NULL) {
+            fprintf(stderr, "%s\n", dump);
+            GT_FAIL("[%s]: no frame of %s with its file:line", wants[i].reason, wants[i].fn);
+        }
+        ASSERT_NOT_NULL(strstr(blk, "\ncreated by dump_main in goroutine 1\n\t"));
+    }
+    /* Runtime-internal frames are hidden at the default level. */
+    ASSERT_NULL(strstr(dump, "gort__"));
+    /* Let the ones that can finish, finish. */
+    gort_mutex_unlock(&mu);
+    gort_wg_done(&wg);
+    int v = 0;
+    gort_chan_recv(c_send, &v);
+    gort_chan_close(c_recv);
+    gort_chan_close(c_sel);
+    return 0;
+}
+
+TEST(dump_wait_reasons) {
+    ASSERT_EQ(gort_main(dump_main, NULL), 0);
+}
+
+__attribute__((noinline)) static void stack_inner(void *arg) {
+    size_t *n = arg;
+    *n = gort_stack(dump, sizeof dump, false);
+}
+
+static int current_main(void *arg) {
+    (void)arg;
+    if (gort_go(park_nil_recv, NULL) != 0)
+        return 1;
+    gort_yield();
+    size_t n = 0;
+    stack_inner(&n);
+    ASSERT_EQ(n, strlen(dump));
+    ASSERT_TRUE(strncmp(dump, "goroutine 1 [running]:\nstack_inner(...)\n\t", 41) == 0);
+    ASSERT_NOT_NULL(strstr(dump, "\ncurrent_main(...)\n\t"));
+    ASSERT_NULL(strstr(dump, "goroutine 2"));
+    ASSERT_NULL(strstr(dump, "gort_stack"));
+    /* A small buffer: truncated, NUL-terminated. */
+    char small[16];
+    memset(small, 'x', sizeof small);
+    size_t k = gort_stack(small, sizeof small, true);
+    ASSERT_EQ(k, (size_t)15);
+    ASSERT_EQ(small[15], '\0');
+    ASSERT_EQ(gort_stack(small, 0, true), (size_t)0);
+    return 0;
+}
+
+TEST(stack_current_only) {
+    ASSERT_EQ(gort_main(current_main, NULL), 0);
+}
+
+static int sleepy_main(void *arg) {
+    (void)arg;
+    int64_t end = gt_now_ns() + 450 * GT_MS;
+    while (gt_now_ns() < end) {
+        usleep(1000);
+        gort_yield();
+    }
+    return 0;
+}
+
+/* Runs main_fn in a forked child with env NAME=value set; its stderr goes
+ * to out; returns its wait status. */
+static int run_child_fn(const char *name, const char *env, int (*main_fn)(void *), char *out,
+                        size_t len) {
+    int pfd[2];
+    ASSERT_EQ(pipe(pfd), 0);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        setenv(name, env, 1);
+        _exit(gort_main(main_fn, NULL));
+    }
+    close(pfd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < len && (r = read(pfd[0], out + n, len - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(pfd[0]);
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+static void run_child(const char *env, char *out, size_t len) {
+    int st = run_child_fn("GORTDEBUG", env, sleepy_main, out, len);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST(schedtrace) {
+    run_child("schedtrace=100", dump, sizeof dump);
+    int lines = 0;
+    for (const char *p = dump; (p = strstr(p, "SCHED ")) != NULL; p++) {
+        lines++;
+        const char *eol = strchr(p, '\n');
+        ASSERT_NOT_NULL(eol);
+        char line[512];
+        size_t n = (size_t)(eol - p) < sizeof line - 1 ? (size_t)(eol - p) : sizeof line - 1;
+        memcpy(line, p, n);
+        line[n] = '\0';
+        int ms, procs, idle, threads, spinning, idlethreads, runq;
+        if (sscanf(line,
+                   "SCHED %dms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+                   "needspinning=0 idlethreads=%d runqueue=%d [",
+                   &ms, &procs, &idle, &threads, &spinning, &idlethreads, &runq) != 7)
+            GT_FAIL("bad line: %s", line);
+        ASSERT_GE(procs, 1);
+        ASSERT_NOT_NULL(strstr(line, "]"));
+    }
+    if (lines < 2) {
+        fprintf(stderr, "%s", dump);
+        GT_FAIL("%d SCHED lines in 450 ms at schedtrace=100", lines);
+    }
+}
+
+TEST(scheddetail) {
+    run_child("schedtrace=100,scheddetail=1", dump, sizeof dump);
+    ASSERT_NOT_NULL(strstr(dump, "SCHED "));
+    ASSERT_NOT_NULL(strstr(dump, " gcwaiting="));
+    ASSERT_NOT_NULL(strstr(dump, "\n  P0: status="));
+    ASSERT_NOT_NULL(strstr(dump, "\n  M0: p="));
+    ASSERT_NOT_NULL(strstr(dump, "\n  G1: status="));
+}
+
+TEST(schedtrace_off) {
+    run_child("scheddetail=1", dump, sizeof dump);
+    ASSERT_NULL(strstr(dump, "SCHED "));
+}
+
+static int deadlock_main(void *arg) {
+    (void)arg;
+    if (gort_go(park_nil_recv, NULL) != 0)
+        return 1;
+    gort_chan_recv(NULL, NULL);
+    return 0;
+}
+
+/* GORTRACEBACK=none: the fatal error's message, no goroutine. */
+TEST(gorttraceback_none) {
+    int st = run_child_fn("GORTRACEBACK", "none", deadlock_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    ASSERT_NOT_NULL(strstr(dump, "fatal error: all goroutines are asleep - deadlock!"));
+    ASSERT_NULL(strstr(dump, "goroutine "));
+}
+
+/* The default (single): a fatal error still shows every goroutine. */
+TEST(gorttraceback_default_fatal) {
+    int st = run_child_fn("GORTRACEBACK", "single", deadlock_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    ASSERT_NOT_NULL(strstr(dump, "goroutine 1 [chan receive (nil chan)]:\n"));
+    ASSERT_NOT_NULL(strstr(dump, "\ndeadlock_main(...)\n"));
+    ASSERT_NOT_NULL(strstr(dump, "\npark_nil_recv(...)\n"));
+}
+
+GT_MAIN()
