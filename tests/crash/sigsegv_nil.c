@@ -19,6 +19,8 @@
  */
 #include "gort.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct s {
@@ -29,7 +31,11 @@ struct s {
 static struct s *volatile nil;
 
 __attribute__((noinline)) static void write_nil(long v) {
-    nil->c = v;
+    /* Same fault as nil->c = v (address 0x10), written through an address
+     * made from an integer so that UBSan's null check does not stop it
+     * first. */
+    volatile long *p = (volatile long *)((uintptr_t)nil + offsetof(struct s, c));
+    *p = v;
 }
 
 __attribute__((noinline)) static void faulter(void *arg) {
