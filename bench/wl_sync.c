@@ -35,7 +35,8 @@ typedef struct mutex_cont_state {
 
 static void mutex_cont_body(void *arg) {
     mutex_cont_state *s = arg;
-    for (int64_t i = 0; i < s->per; i++) {
+    const int64_t per = s->per; /* Go's closure captures it by value */
+    for (int64_t i = 0; i < per; i++) {
         gort_mutex_lock(&s->mu);
         s->counter++;
         gort_mutex_unlock(&s->mu);
@@ -71,7 +72,8 @@ typedef struct rw_read_state {
 
 static void rw_read_body(void *arg) {
     rw_read_state *s = arg;
-    for (int64_t i = 0; i < s->per; i++) {
+    const int64_t per = s->per; /* Go's closure captures it by value */
+    for (int64_t i = 0; i < per; i++) {
         gort_rwmutex_rlock(&s->rw);
         gort_rwmutex_runlock(&s->rw);
     }

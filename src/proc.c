@@ -2486,7 +2486,9 @@ void gort__stack_scavenge(void) {
 
 static gort__note sysmon_stop;
 
-static void retake(int64_t now) {
+/* Returns the number of Ps taken back from blocking calls (none yet: the
+ * syscall hand-off comes with issue 4); preemption requests are not counted. */
+static uint32_t retake(int64_t now) {
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs; i++) {
         struct p *pp = gort__allp[i];
@@ -2505,6 +2507,7 @@ static void retake(int64_t now) {
                 atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
         }
     }
+    return 0;
 }
 
 static void *sysmon(void *arg) {
@@ -2523,12 +2526,13 @@ static void *sysmon(void *arg) {
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
-        int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == procs)
-            idle++;
-        else
+        /* As Go's sysmon: back off (up to 10 ms) unless retake took a P
+         * back from a blocking call; preemption requests alone don't
+         * count, so a busy but healthy program is not polled every 20 us. */
+        if (retake(now) != 0)
             idle = 0;
-        retake(now);
+        else
+            idle++;
         gort__schedtrace_tick(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()

@@ -1,3 +1,4 @@
+// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: runtime: goroutine stack exceeds
 // EXPECT-STDERR: fatal error: stack overflow
