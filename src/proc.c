@@ -436,6 +436,15 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
 }
 
 static void runqput(struct p *pp, struct g *gp, bool next) {
+    if (next && atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
+        /* One P: no thief can touch runnext (see runqget), so no CAS. */
+        struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+        atomic_store_explicit(&pp->runnext, gp, memory_order_release);
+        if (old == NULL)
+            return;
+        gp = old;
+        next = false;
+    }
     if (next) {
         struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
         /* The owner CASes because thieves may CAS runnext to NULL. */
@@ -469,6 +478,12 @@ void gort__runqput_tail(struct p *pp, struct g *gp) { runqput(pp, gp, false); }
  * should inherit the time slice.  Runs on pp's owner. */
 static struct g *runqget(struct p *pp, bool *inherit) {
     struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+    if (next != NULL && atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
+        /* One P: the owner is the only one to touch runnext. */
+        atomic_store_explicit(&pp->runnext, NULL, memory_order_relaxed);
+        *inherit = true;
+        return next;
+    }
     /* If there's a runnext, it's the next g to run.  Only the owner sets it
      * non-NULL, so a CAS failure means a thief took it: fall through. */
     if (next != NULL && atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
