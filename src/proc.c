@@ -1743,6 +1743,21 @@ static void gfput(struct p *pp, struct g *gp) {
     }
 }
 
+/* Pops one g from the global free lists: warm first, then aging, then
+ * those whose stack pages went back to the OS.  gflock held. */
+static struct g *gfpop_global(void) {
+    struct g **lists[] = {&gort__sched.gfree, &gort__sched.gfree_aging, &gort__sched.gfree_cold};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        struct g *gp = *lists[i];
+        if (gp != NULL) {
+            *lists[i] = gp->schedlink;
+            gort__sched.ngfree--;
+            return gp;
+        }
+    }
+    return NULL;
+}
+
 static struct g *gfget(struct p *pp) {
     if (pp == NULL || pp->gfree == NULL) {
         /* Peek without the lock (a stale zero only costs an allocation). */
@@ -1750,41 +1765,12 @@ static struct g *gfget(struct p *pp) {
             return NULL;
         gort__lock(&gort__sched.gflock);
         if (pp == NULL) {
-            struct g *gp = gort__sched.gfree;
-            if (gp) {
-                gort__sched.gfree = gp->schedlink;
-                gort__sched.ngfree--;
-            } else if ((gp = gort__sched.gfree_aging) != NULL) {
-                gort__sched.gfree_aging = gp->schedlink;
-                gort__sched.ngfree--;
-            } else if ((gp = gort__sched.gfree_cold) != NULL) {
-                gort__sched.gfree_cold = gp->schedlink;
-                gort__sched.ngfree--;
-            }
+            struct g *gp = gfpop_global();
             gort__unlock(&gort__sched.gflock);
             return gp;
         }
-        while (pp->gfreecnt < 32 && gort__sched.gfree != NULL) {
-            struct g *gp = gort__sched.gfree;
-            gort__sched.gfree = gp->schedlink;
-            gort__sched.ngfree--;
-            gp->schedlink = pp->gfree;
-            pp->gfree = gp;
-            pp->gfreecnt++;
-        }
-        /* Then the aging ones, then those whose stack pages went back. */
-        while (pp->gfreecnt < 32 && gort__sched.gfree_aging != NULL) {
-            struct g *gp = gort__sched.gfree_aging;
-            gort__sched.gfree_aging = gp->schedlink;
-            gort__sched.ngfree--;
-            gp->schedlink = pp->gfree;
-            pp->gfree = gp;
-            pp->gfreecnt++;
-        }
-        while (pp->gfreecnt < 32 && gort__sched.gfree_cold != NULL) {
-            struct g *gp = gort__sched.gfree_cold;
-            gort__sched.gfree_cold = gp->schedlink;
-            gort__sched.ngfree--;
+        struct g *gp;
+        while (pp->gfreecnt < 32 && (gp = gfpop_global()) != NULL) {
             gp->schedlink = pp->gfree;
             pp->gfree = gp;
             pp->gfreecnt++;
