@@ -29,6 +29,7 @@
 #endif
 #include "gt.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -42,12 +43,6 @@
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static uint64_t seed;
 static int64_t deadline;
@@ -72,16 +67,6 @@ static uint64_t rnd(uint64_t *s) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-static void go(void (*fn)(void *), void *arg) {
-    int r = gort_go(fn, arg);
-    ASSERT_EQ(r, 0);
-}
-
-static void run(int (*fn)(void *), void *arg) {
-    int r = gort_main(fn, arg);
-    ASSERT_EQ(r, 0);
 }
 
 #define VAL(p, i) ((int64_t)(p) << 32 | (int64_t)(i))

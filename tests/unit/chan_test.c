@@ -22,6 +22,7 @@
 #include "gort.h"
 
 #include "chan.h" /* white-box: struct gort_chan, to count queued sudogs */
+#include "gt_gort.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -33,56 +34,6 @@
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t tmo(double secs) {
-    return (int64_t)(secs * gt_scale() * 1e9);
-}
-
-/* Polls cond with gort_yield (sched_yield outside a goroutine) until it
- * holds, or fails after secs (scaled). */
-#define WAIT_UNTIL(cond, secs, what)                                                              \
-    do {                                                                                          \
-        int64_t dl_ = now_ns() + tmo(secs);                                                       \
-        while (!(cond)) {                                                                         \
-            if (now_ns() > dl_)                                                                   \
-                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs)*gt_scale(), what); \
-            gort_yield();                                                                         \
-        }                                                                                         \
-    } while (0)
-
-/* Lets time pass (in a goroutine: other goroutines run meanwhile). */
-static void pause_ms(int ms) {
-    int64_t dl = now_ns() + (int64_t)ms * 1000000;
-    while (now_ns() < dl)
-        gort_yield();
-}
-
-/* Sudogs queued on c's receive (send == false) or send queue. */
-static int qlen(gort_chan *c, bool send) {
-    gort__lock(&c->lock);
-    int n = 0;
-    for (struct sudog *s = atomic_load(send ? &c->sendq.first : &c->recvq.first); s != NULL;
-         s = s->next)
-        n++;
-    gort__unlock(&c->lock);
-    return n;
-}
-
-static void go(void (*fn)(void *), void *arg) {
-    int r = gort_go(fn, arg);
-    ASSERT_EQ(r, 0);
-}
-
-static void run(int (*fn)(void *), void *arg) {
-    int r = gort_main(fn, arg);
-    ASSERT_EQ(r, 0);
-}
 
 /* ------------------------------------------------------------------------
  * make, len, cap, free

@@ -14,6 +14,7 @@
 #endif
 #include "gt.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -25,33 +26,6 @@
 /* ------------------------------------------------------------------------
  * Helpers
  * ------------------------------------------------------------------------ */
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t tmo(double secs) {
-    return (int64_t)(secs * gt_scale() * 1e9);
-}
-
-#define WAIT_UNTIL(cond, secs, what)                                                              \
-    do {                                                                                          \
-        int64_t dl_ = now_ns() + tmo(secs);                                                       \
-        while (!(cond)) {                                                                         \
-            if (now_ns() > dl_)                                                                   \
-                GT_FAIL("timed out after %.1fs waiting for %s", (double)(secs)*gt_scale(), what); \
-            gort_yield();                                                                         \
-        }                                                                                         \
-    } while (0)
-
-/* Lets time pass, other goroutines running meanwhile. */
-static void pause_ms(int ms) {
-    int64_t dl = now_ns() + (int64_t)ms * 1000000;
-    while (now_ns() < dl)
-        gort_yield();
-}
 
 /* Burns the CPU for us microseconds without any gort call. */
 static void busy_us(int us) {
@@ -67,16 +41,6 @@ static int32_t ld32(const int32_t *p) {
 
 static uint32_t ldwaiters(gort_waitgroup *wg) {
     return (uint32_t)atomic_load((_Atomic uint64_t *)&wg->_state);
-}
-
-static void go(void (*fn)(void *), void *arg) {
-    int r = gort_go(fn, arg);
-    ASSERT_EQ(r, 0);
-}
-
-static void run(int (*fn)(void *), void *arg) {
-    int r = gort_main(fn, arg);
-    ASSERT_EQ(r, 0);
 }
 
 /* ------------------------------------------------------------------------
