@@ -655,6 +655,11 @@ static int early_main(void *arg) {
     int v;
     ASSERT_TRUE(gort_chan_recv(s.c, &v));
     int64_t el = gort_nanotime() - t0;
+    /* pthread_join blocks this thread and, with no gort_syscall_enter
+     * hand-off yet, its P: with GOMAXPROCS=1 the thread's own timer (on that
+     * P) could then never fire.  Wait by parking until it is done. */
+    while (atomic_load(&s.woke) == 0)
+        gort_sleep(MS);
     pthread_join(th, NULL);
     ASSERT_GE(el, 35 * MS);
     ASSERT_LT(el, 2000 * MS * gt_scale());
