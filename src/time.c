@@ -511,16 +511,27 @@ GORT_API gort_chan *gort_timer_chan(gort_timer *t) {
     return t ? t->c : NULL;
 }
 
+/* Stop and Reset as Go 1.19: deltimer, then wait for a call of t->f that
+ * had already started (Go's deltimer and modtimer spin on timerRunning).
+ * So when Stop returns false the fire's value is in the channel, and no
+ * tick of a stopped ticker lands after Stop returns: the "if !t.Stop() {
+ * <-t.C }" and "select { case <-t.C: default: }" idioms both hold. */
+static bool deltimer_sync(timer *t) {
+    bool active = deltimer(t);
+    waitfiring(t);
+    return active;
+}
+
 GORT_API bool gort_timer_stop(gort_timer *t) {
     if (t == NULL)
         gort_panic("time: Stop called on uninitialized Timer");
-    return deltimer(&t->t);
+    return deltimer_sync(&t->t);
 }
 
 GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Timer");
-    bool active = deltimer(&t->t);
+    bool active = deltimer_sync(&t->t);
     addtimer(&t->t, when_after(ns));
     return active;
 }
@@ -563,7 +574,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
         gort_panic("non-positive interval for Ticker.Reset");
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Ticker");
-    deltimer(&t->t);
+    deltimer_sync(&t->t);
     /* t is in no heap: nobody else reads period until addtimer publishes
      * it under a heap lock. */
     t->t.period = period;
@@ -573,7 +584,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
 GORT_API void gort_ticker_stop(gort_ticker *t) {
     if (t == NULL)
         return;
-    deltimer(&t->t);
+    deltimer_sync(&t->t);
 }
 
 GORT_API void gort_ticker_free(gort_ticker *t) {
