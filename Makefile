@@ -6,8 +6,12 @@
 #                        install check.  Ends with "N passed, 0 failed".
 #                        PRESETS="dev" narrows it; CTEST_ARGS="-L unit" filters.
 #   make bench           build release, run scripts/bench.sh (gort next to Go)
+#   make stress          build release, run the torture test for DURATION seconds (default 60;
+#                        SEED=N repeats a run) and print its totals
+#   make limits          build release, measure goroutines/timers gort and Go sustain here
+#                        (scripts/limits.sh; capped at ~4 GiB RSS); not part of make test
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
-#   make format          clang-format -i over src include tests bench examples
+#   make format          clang-format -i over src include tests bench examples limits
 #   make check-format    the same, as a check (fails on any difference)
 #   make check-symbols   libgort.so exports only gort_*, libgort.a defines only gort_*
 #   make check-install   install to a scratch prefix, build consumers (pkg-config, CMake)
@@ -28,14 +32,14 @@ endif
 CMAKE_ARGS ?=
 CMAKE_CONFIGURE = cmake --preset $(1) -DGORT_WERROR=$(GORT_WERROR) $(CMAKE_ARGS)
 
-FORMAT_DIRS := src include tests bench examples
+FORMAT_DIRS := src include tests bench examples limits
 FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null | sort)
 
 MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
-.PHONY: all build release run test bench install clean format check-format check-symbols \
-	check-install deps need-cmake
+.PHONY: all build release run test bench stress limits install clean format check-format \
+	check-symbols check-install deps need-cmake
 
 all: build
 
@@ -63,6 +67,15 @@ test: deps
 bench: build
 	@if [ ! -x scripts/bench.sh ]; then echo "scripts/bench.sh does not exist yet."; exit 1; fi
 	GORT_BUILD_DIR=build/release scripts/bench.sh
+
+DURATION ?= 60
+SEED ?=
+stress: build
+	GORT_TORTURE_SECONDS=$(DURATION) $(if $(SEED),GORT_TORTURE_SEED=$(SEED)) \
+	  ./build/release/tests/stress_torture mixed
+
+limits: build
+	GORT_BUILD_DIR=build/release scripts/limits.sh
 
 install: build
 	cmake --install build/release --prefix "$(PREFIX)"

@@ -1,0 +1,3 @@
+module gortlimits
+
+go 1.19
