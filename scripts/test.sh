@@ -4,7 +4,9 @@
 # For each preset (default: dev asan-ubsan tsan): configure, build, run
 # `ctest --preset`; stop at the first failure.  After the dev suite also
 # check the exported symbols (check-symbols.sh) and the installed package
-# (check-install.sh).  The last line is the total over all presets:
+# (check-install.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
+# on the asan-ubsan build, valgrind memcheck on a subset of the unit tests;
+# each check counts as one test).  The last line is the total:
 #     N passed, M failed
 #
 # Environment:
@@ -12,6 +14,7 @@
 #   GORT_WERROR        ON/OFF, passed to CMake (the Makefile sets ON under CI)
 #   JOBS               build parallelism (default: nproc)
 #   CTEST_ARGS         extra ctest arguments, e.g. "-L unit" or "-R chan"
+#   GORT_TEST_LEAKCHECK  0 skips the leak checks
 #
 # Sanitizers and ASLR: TSan (and ASan) of gcc 12 / clang 14 predate the
 # support for the high mmap randomisation of recent kernels and die with
@@ -112,5 +115,30 @@ for preset in $presets; do
         scripts/check-install.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
     fi
 done
+
+# Leak checks (scripts/leakcheck.sh): LeakSanitizer on the asan-ubsan build
+# when that preset ran, valgrind memcheck on a bounded subset of the unit
+# tests.  GORT_TEST_LEAKCHECK=0 skips them.
+if [[ ${GORT_TEST_LEAKCHECK:-1} != 0 ]]; then
+    steps=""
+    [[ " $presets " == *" asan-ubsan "* ]] && steps="lsan"
+    steps="$steps valgrind"
+    log=$(mktemp "${TMPDIR:-/tmp}/gort-leakcheck.XXXXXX")
+    rc=0
+    # shellcheck disable=SC2086
+    GORT_ASAN_BUILD=build/asan GORT_VALGRIND_BUILD=build/valgrind JOBS=$jobs GORT_WERROR=$werror \
+        scripts/leakcheck.sh $steps 2>&1 | tee "$log" || rc=$?
+    line=$(grep -E '^leakcheck: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
+    rm -f "$log"
+    if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        total_pass=$((total_pass + BASH_REMATCH[1]))
+        total_fail=$((total_fail + BASH_REMATCH[2]))
+    fi
+    if ((rc != 0)); then
+        [[ $line =~ \ 0\ failed ]] && total_fail=$((total_fail + 1))
+        summary
+        exit 1
+    fi
+fi
 
 summary
