@@ -20,7 +20,9 @@
 #   GORT_BUILD_DIR=dir    else: use dir/gort-bench, already built (make bench
 #                         sets build/release); else build the release preset
 #                         and use build/release/gort-bench
-#   GORT_REFERENCE=dir    the reference (default: <repo>/../shared/reference)
+#   GORT_REFERENCE=dir    the reference (default: <repo>/../shared/reference,
+#                         or next to the main checkout when <repo> is a
+#                         git worktree elsewhere)
 #
 # Output: the table on stdout (also build/bench/table.md); the raw BENCH
 # lines of every process run, with run number and implementation, in
@@ -31,6 +33,13 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REF=${GORT_REFERENCE:-$ROOT/../shared/reference}
+# A git worktree elsewhere (e.g. /tmp/wt-x): look next to the main checkout.
+if [ -z "${GORT_REFERENCE:-}" ] && [ ! -d "$REF" ]; then
+    COMMON=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2> /dev/null || true)
+    if [ -n "$COMMON" ] && [ -d "$COMMON/../../shared/reference" ]; then
+        REF=$(cd "$COMMON/../../shared/reference" && pwd)
+    fi
+fi
 RUNS=${BENCH_RUNS:-3}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 OUT=$ROOT/build/bench
