@@ -175,6 +175,8 @@ struct g {
     void *param;             /* [waker] passed by the waker (chan: the sudog) */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
     _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
+    bool pollboth;               /* [owner G] parked on an fd's read and write sides at
+                                  * once (gort_wait_fd): wakers race on selectdone */
 
     /* defer/panic (panic.c): */
     struct gort__defer *defer_;  /* [owner G] innermost deferred call */
@@ -263,6 +265,8 @@ struct p {
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
     _Atomic int64_t schedwhen;  /* [atomic] sysmon: nanotime of last observed schedtick */
     uint32_t sysmontick;        /* [sysmon] last observed schedtick */
+    uint32_t sysmonsyscalltick; /* [sysmon] last observed syscalltick */
+    int64_t syscallseen;        /* [sysmon] nanotime syscalltick was last seen to change */
     struct m *m;                /* [owner P] M it is attached to, NULL if idle */
 
     /* Local run queue: a lock-free ring.  The owner P puts at tail and takes
