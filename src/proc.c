@@ -2741,7 +2741,7 @@ static void entersyscall_gcwait(struct p *pp) {
     gort__unlock(&gort__sched.lock);
 }
 
-GORT_API void gort_syscall_enter(void) {
+GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
     struct m *mp = gort__getm();
     if (mp == NULL || mp->curg == NULL || mp->p == NULL)
         return; /* a thread outside the runtime, or g0: nothing to hand off */
@@ -2751,6 +2751,10 @@ GORT_API void gort_syscall_enter(void) {
     struct p *pp = mp->p;
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
+     * caller's frame outlives this call until the matching exit. */
+    gp->syscallpc = (uintptr_t)__builtin_return_address(0);
+    gp->syscallfp = *(const uintptr_t *)__builtin_frame_address(0);
     atomic_store_explicit(&gp->status, G_SYSCALL, memory_order_relaxed);
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
     pp->m = NULL;

@@ -175,6 +175,8 @@ struct g {
     void *param;             /* [waker] passed by the waker (chan: the sudog) */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
     _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
+    uintptr_t syscallpc;         /* [owner G] in a blocking call: the caller's pc ... */
+    uintptr_t syscallfp;         /* [owner G] ... and frame (tracebacks from other threads) */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
                                   * once (gort_wait_fd): wakers race on selectdone */
 

@@ -390,7 +390,7 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
                                 int level) {
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     char wait[64] = "";
-    if (!current && st == G_WAITING && gp->waitsince > 0) {
+    if (!current && (st == G_WAITING || st == G_SYSCALL) && gp->waitsince > 0) {
         int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
         if (mins >= 1)
             snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
@@ -431,6 +431,10 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
 #endif
             n = unwind(ret, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
         }
+    } else if (st == G_SYSCALL && gp->syscallpc != 0) {
+        /* In a blocking call on another thread: from the frame that made
+         * it (racy but stable: that frame waits for the call). */
+        n = unwind(gp->syscallpc, gp->syscallfp, lo, hi, pcs, TB_MAXFRAMES, &more);
     } else {
         outf(o, "\tgoroutine running on other thread; stack unavailable\n");
     }
