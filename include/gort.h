@@ -255,6 +255,48 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
 GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
 
+/*
+ * Go inlines the uncontended paths of Lock, Unlock, RLock and RUnlock into
+ * the caller; with GCC or clang so does this header: the four macros below
+ * expand to inline fast paths (one atomic instruction each, the same as the
+ * functions') that call the gort__*_slow functions only when there is
+ * contention or misuse.  The gort__ functions are exported for them and are
+ * not part of the API.  &gort_mutex_lock and (gort_mutex_lock)(m) still name
+ * the functions; define GORT_NO_INLINE before including gort.h to always
+ * call them.
+ */
+GORT_API void gort__mutex_lock_slow(gort_mutex *m);
+GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate);
+GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw);
+GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r);
+#if defined(__GNUC__) && !defined(GORT_BUILDING) && !defined(GORT_NO_INLINE)
+static inline __attribute__((always_inline)) void gort__mutex_lock_inl(gort_mutex *m) {
+    int32_t zero = 0; /* unlocked, no waiters -> locked (acquire) */
+    if (__builtin_expect(!__atomic_compare_exchange_n(&m->_state, &zero, 1, 0, __ATOMIC_ACQUIRE,
+                                                      __ATOMIC_RELAXED),
+                         0))
+        gort__mutex_lock_slow(m);
+}
+static inline __attribute__((always_inline)) void gort__mutex_unlock_inl(gort_mutex *m) {
+    int32_t n = __atomic_sub_fetch(&m->_state, 1, __ATOMIC_RELEASE);
+    if (__builtin_expect(n != 0, 0)) /* waiters, starvation, or not locked */
+        gort__mutex_unlock_slow(m, n);
+}
+static inline __attribute__((always_inline)) void gort__rwmutex_rlock_inl(gort_rwmutex *rw) {
+    if (__builtin_expect(__atomic_add_fetch(&rw->_reader_count, 1, __ATOMIC_ACQUIRE) < 0, 0))
+        gort__rwmutex_rlock_slow(rw); /* a writer is pending */
+}
+static inline __attribute__((always_inline)) void gort__rwmutex_runlock_inl(gort_rwmutex *rw) {
+    int32_t r = __atomic_sub_fetch(&rw->_reader_count, 1, __ATOMIC_RELEASE);
+    if (__builtin_expect(r < 0, 0))
+        gort__rwmutex_runlock_slow(rw, r);
+}
+#define gort_mutex_lock(m) gort__mutex_lock_inl(m)
+#define gort_mutex_unlock(m) gort__mutex_unlock_inl(m)
+#define gort_rwmutex_rlock(rw) gort__rwmutex_rlock_inl(rw)
+#define gort_rwmutex_runlock(rw) gort__rwmutex_runlock_inl(rw)
+#endif
+
 /* sync.Once: runs fn(arg) once; concurrent callers block until it returned. */
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
 
