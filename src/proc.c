@@ -408,6 +408,9 @@ static void gfree_g0(struct g *gp) {
  * Runs on pp's owner. */
 static void runqput(struct p *pp, struct g *gp, bool next);
 
+static void globrunq_reserve(uint32_t more);
+static inline void globrunq_push(struct g *gp, uint32_t size);
+
 static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
     struct g *batch[GORT__RUNQ / 2 + 1];
     uint32_t n = t - h;
@@ -421,15 +424,11 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
                                                  memory_order_relaxed))
         return false;
     batch[n] = gp;
-    for (uint32_t i = 0; i < n; i++)
-        batch[i]->schedlink = batch[i + 1];
-    batch[n]->schedlink = NULL;
     gort__lock(&gort__sched.lock);
-    if (gort__sched.runqtail)
-        gort__sched.runqtail->schedlink = batch[0];
-    else
-        gort__sched.runqhead = batch[0];
-    gort__sched.runqtail = batch[n];
+    globrunq_reserve(n + 1);
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    for (uint32_t i = 0; i <= n; i++)
+        globrunq_push(batch[i], size + i);
     atomic_fetch_add_explicit(&gort__sched.runqsize, (int32_t)n + 1, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
     return true;
@@ -595,32 +594,49 @@ static struct g *runqsteal(struct p *pp, struct p *p2, bool stealrunnext) {
     return gp;
 }
 
-/* Global run queue.  sched.lock held. */
+/* Global run queue.  sched.lock held.  Grows the ring when it is full
+ * (an allocation failure here has no caller to report to: Go would throw). */
+static void globrunq_reserve(uint32_t more) {
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    if (size + more <= gort__sched.runqcap)
+        return;
+    uint32_t cap = gort__sched.runqcap ? gort__sched.runqcap : 1024;
+    while (cap < size + more)
+        cap *= 2;
+    struct g **n = malloc(cap * sizeof *n);
+    if (n == NULL)
+        gort__throw("runtime: out of memory (global run queue)");
+    uint32_t mask = gort__sched.runqcap - 1;
+    for (uint32_t i = 0; i < size; i++)
+        n[i] = gort__sched.runq[(gort__sched.runqhd + i) & mask];
+    free(gort__sched.runq);
+    gort__sched.runq = n;
+    gort__sched.runqcap = cap;
+    gort__sched.runqhd = 0;
+}
+
+static inline void globrunq_push(struct g *gp, uint32_t size) {
+    gort__sched.runq[(gort__sched.runqhd + size) & (gort__sched.runqcap - 1)] = gp;
+}
+
 static void globrunqput(struct g *gp) {
-    gp->schedlink = NULL;
-    if (gort__sched.runqtail)
-        gort__sched.runqtail->schedlink = gp;
-    else
-        gort__sched.runqhead = gp;
-    gort__sched.runqtail = gp;
+    globrunq_reserve(1);
+    globrunq_push(gp, (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
 static void globrunqputhead(struct g *gp) {
-    gp->schedlink = gort__sched.runqhead;
-    gort__sched.runqhead = gp;
-    if (gort__sched.runqtail == NULL)
-        gort__sched.runqtail = gp;
+    globrunq_reserve(1);
+    gort__sched.runqhd = (gort__sched.runqhd - 1) & (gort__sched.runqcap - 1);
+    gort__sched.runq[gort__sched.runqhd] = gp;
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
 static struct g *globrunqpop(void) {
-    struct g *gp = gort__sched.runqhead;
-    if (gp == NULL)
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
         return NULL;
-    gort__sched.runqhead = gp->schedlink;
-    if (gort__sched.runqhead == NULL)
-        gort__sched.runqtail = NULL;
+    struct g *gp = gort__sched.runq[gort__sched.runqhd];
+    gort__sched.runqhd = (gort__sched.runqhd + 1) & (gort__sched.runqcap - 1);
     atomic_fetch_sub_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
     return gp;
 }
@@ -2945,6 +2961,7 @@ static void shutdown_runtime(void) {
         free(gort__allp[i]);
         gort__allp[i] = NULL;
     }
+    free(gort__sched.runq);
     gort__netpoll_fini();
     gort__stack_fini();
     gort__signal_fini();

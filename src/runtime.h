@@ -328,8 +328,12 @@ struct schedt {
     _Atomic int32_t nmspinning;     /* [atomic] */
 
     /* Global run queue. */
-    GORT__LINE struct g *runqhead;  /* [sched.lock] */
-    struct g *runqtail;             /* [sched.lock] */
+    /* A ring of pointers, not a list through g->schedlink: moving a batch
+     * touches no g (each g sits on a page of its own, at the top of its
+     * stack: walking a list of them is a TLB miss per g, under the lock). */
+    GORT__LINE struct g **runq;     /* [sched.lock] ring of runqcap slots (power of 2) */
+    uint32_t runqcap;               /* [sched.lock] */
+    uint32_t runqhd;                /* [sched.lock] index of the head */
     _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
 
     /* Global free gs (default stacks). */
