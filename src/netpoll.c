@@ -61,6 +61,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 
 enum { PD_NIL = 0, PD_READY = 1, PD_WAIT = 2 };
@@ -116,7 +117,7 @@ static polldesc *pd_lookup(int fd, bool create) {
     if (GORT_UNLIKELY(c == NULL)) {
         if (!create)
             return NULL;
-        polldesc *n = calloc(PD_CHUNK, sizeof *n);
+        polldesc *n = gort__calloc(PD_CHUNK, sizeof *n);
         if (n == NULL)
             return NULL;
         for (int i = 0; i < PD_CHUNK; i++) {
@@ -156,7 +157,7 @@ int gort__netpoll_init(void) {
     /* Level-triggered: a non-blocking poll that sees the break leaves it
      * for the blocking poller, which alone drains it (netpoll_epoll.go). */
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EVFD_TAG};
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) != 0) {
+    if (gort__epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) != 0) {
         int e = -errno;
         close(evfd);
         close(epfd);
@@ -419,13 +420,13 @@ static polldesc *pd_open(int fd, bool lazy, bool sock, int *err) {
                              .data.u64 = pd_tag(pd, seq)};
     if (epfd < 0) {
         st = PDS_PLAIN; /* no runtime: calls block in poll(2) */
-    } else if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    } else if (gort__epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         if (errno == EPERM) {
             st = PDS_PLAIN; /* a regular file: always ready */
         } else if (errno == EEXIST) {
             /* Registered by an earlier generation whose fd was closed with
              * close(2) while a dup kept the file open: take it over. */
-            if (epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
+            if (gort__epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) != 0)
                 st = PDS_FREE;
         } else {
             st = PDS_FREE;
@@ -498,8 +499,8 @@ static void pd_recheck(polldesc *pd) {
     uint32_t seq = atomic_load_explicit(&pd->seq, memory_order_relaxed);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                              .data.u64 = pd_tag(pd, seq)};
-    if (epoll_ctl(epfd, EPOLL_CTL_MOD, pd->fd, &ev) != 0 && errno == ENOENT)
-        (void)epoll_ctl(epfd, EPOLL_CTL_ADD, pd->fd, &ev);
+    if (gort__epoll_ctl(epfd, EPOLL_CTL_MOD, pd->fd, &ev) != 0 && errno == ENOENT)
+        (void)gort__epoll_ctl(epfd, EPOLL_CTL_ADD, pd->fd, &ev);
     gort__unlock(&pd->lock);
 }
 
@@ -529,7 +530,7 @@ GORT_API int gort_close(int fd) {
         gort__semacquire(&pd->csema, false, WAIT_SEMACQUIRE);
     gort__lock(&pd->lock);
     if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_POLLED && epfd >= 0)
-        (void)epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+        (void)gort__epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
     /* A new generation: events still queued for the old one are dropped. */
     atomic_store_explicit(&pd->seq, atomic_load_explicit(&pd->seq, memory_order_relaxed) + 1,
                           memory_order_release);

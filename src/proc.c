@@ -64,6 +64,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "san.h"
 
@@ -203,7 +204,7 @@ struct g *gort__getg_or_foreign(void) {
     if (gp)
         return gp;
     pthread_once(&foreign_once, foreign_key_init);
-    gp = calloc(1, sizeof *gp);
+    gp = gort__calloc(1, sizeof *gp);
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
@@ -296,7 +297,7 @@ static int allgadd(struct g *gp) {
     gort__lock(&allglock);
     if (allglen == allgcap) {
         int64_t ncap = allgcap ? allgcap * 2 : 1024;
-        struct g **n = realloc(allgs, (size_t)ncap * sizeof *n);
+        struct g **n = gort__realloc(allgs, (size_t)ncap * sizeof *n);
         if (n == NULL) {
             gort__unlock(&allglock);
             return -ENOMEM;
@@ -333,7 +334,7 @@ static struct g *malg(size_t stacksize, bool user) {
             gort__sched.gfree_custom = gp->schedlink;
         gort__unlock(&gort__sched.gflock);
         if (gp == NULL) {
-            gp = calloc(1, sizeof *gp);
+            gp = gort__calloc(1, sizeof *gp);
             if (gp == NULL)
                 return NULL;
             gp->heapg = true;
@@ -703,7 +704,7 @@ static struct p *pidleget(void) {
 static void mstart0(void *arg);
 
 static struct m *allocm(void) {
-    struct m *mp = calloc(1, sizeof *mp);
+    struct m *mp = gort__calloc(1, sizeof *mp);
     if (mp == NULL)
         return NULL;
     mp->g0 = malg((size_t)kG0StackSize, false);
@@ -728,7 +729,14 @@ static struct m *allocm(void) {
 static void mstart_native(struct m *mp) {
     tls_m = mp;
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
-    gort__minit_signals(mp);
+    int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
+    if (serr != 0) {
+        /* Go's mpreinit throws when it cannot allocate gsignal: without an
+         * alternate stack a stack overflow on this M would die silently. */
+        gort__printf("runtime: cannot allocate a signal stack for M%lld (errno %d)\n",
+                     (long long)mp->id, -serr);
+        gort__throw("out of memory allocating signal stack");
+    }
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -784,7 +792,7 @@ static int newm(struct p *pp, bool spinning) {
     /* The native stack only runs mstart_native and the thread exit path;
      * goroutines and the scheduler run on their own stacks. */
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int r = pthread_create(&mp->thread, &attr, mstart_thread, mp);
+    int r = gort__pthread_create(&mp->thread, &attr, mstart_thread, mp);
     pthread_attr_destroy(&attr);
     gort__lock(&gort__sched.lock);
     if (r != 0) {
@@ -2421,18 +2429,26 @@ void gort__stop_the_world(const char *reason) {
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
  * Returns the list of Ps with local work (linked through link). */
-static struct p *procresize(int32_t nprocs) {
-    int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+/* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
+ * far stay, freed at shutdown). */
+static int allocp(int32_t nprocs) {
     for (int32_t i = 0; i < nprocs; i++) {
         if (gort__allp[i] == NULL) {
-            struct p *pp = calloc(1, sizeof *pp);
+            struct p *pp = gort__calloc(1, sizeof *pp);
             if (pp == NULL)
-                gort__throw("procresize: out of memory");
+                return -ENOMEM;
             pp->id = i;
             atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
             gort__allp[i] = pp;
         }
     }
+    return 0;
+}
+
+static struct p *procresize(int32_t nprocs) {
+    int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    if (allocp(nprocs) != 0)
+        gort__throw("procresize: out of memory");
     /* Free unused Ps: move their run queues to the global queue, keeping
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
@@ -2980,6 +2996,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    gort__fault_init_env();
     memset(&gort__sched, 0, sizeof gort__sched);
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
@@ -3004,6 +3021,8 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     struct m *m0 = allocm();
     if (m0 == NULL) {
         atomic_store_explicit(&rt_running, 0, memory_order_release);
+        gort__netpoll_fini();
+        gort__signal_fini();
         gort__stack_fini();
         atomic_store(&main_busy, 0);
         return -ENOMEM;
@@ -3011,6 +3030,13 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     m0->is_m0 = true;
     gort__sched.m0 = m0;
     m0->thread = pthread_self();
+    /* gort_main reports running out here; later, procresize throws. */
+    err = allocp(procs);
+    if (err != 0) {
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return err;
+    }
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
@@ -3036,8 +3062,22 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    if (pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL) == 0)
-        gort__sched.sysmon_started = true;
+    int serr = gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    if (serr != 0) {
+        /* Without sysmon nothing retakes a P from a blocking call: fail
+         * rather than risk a hang (Go throws in newosproc). */
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return -serr;
+    }
+    gort__sched.sysmon_started = true;
+    /* m0's signal stack, here where failing can still be reported. */
+    serr = gort__minit_signals(m0);
+    if (serr != 0) {
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return serr;
+    }
     /* Threads that are not ours but exist from the start (the caller, and
      * e.g. ThreadSanitizer's background thread, which appears at the first
      * pthread_create) don't count as foreign for checkdead. */
@@ -3071,7 +3111,7 @@ static struct sudog *sudog_alloc(void) {
     gort__lock(&gort__sched.sudoglock);
     sudogchunk *c = sudogchunks;
     if (c == NULL || c->used == (int)(sizeof c->s / sizeof c->s[0])) {
-        c = calloc(1, sizeof *c);
+        c = gort__calloc(1, sizeof *c);
         if (c == NULL) {
             gort__unlock(&gort__sched.sudoglock);
             gort__throw("out of memory allocating sudog");

@@ -46,6 +46,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------------ types */
@@ -91,7 +92,7 @@ static ptimers *ptimers_of(struct p *pp) {
     ptimers *pt = atomic_load_explicit(slot, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
-    ptimers *n = calloc(1, sizeof *n);
+    ptimers *n = gort__calloc(1, sizeof *n);
     if (n == NULL)
         gort__throw("timers: out of memory");
     n->pp = pp;
@@ -171,7 +172,7 @@ static inline void update_when0(ptimers *pt) {
 static bool heap_add(ptimers *pt, timer *t) {
     if (pt->len == pt->cap) {
         uint32_t ncap = pt->cap ? pt->cap * 2 : 64;
-        hent *nh = realloc(pt->h, ncap * sizeof *nh);
+        hent *nh = gort__realloc(pt->h, ncap * sizeof *nh);
         if (nh == NULL)
             gort__throw("timers: out of memory");
         pt->h = nh;
@@ -465,7 +466,7 @@ static inline int64_t when_after(int64_t ns) {
 }
 
 GORT_API gort_timer *gort_timer_new(int64_t ns) {
-    gort_timer *tm = malloc(sizeof *tm);
+    gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
     tm->c = gort_chan_make(sizeof(int64_t), 1);
@@ -483,7 +484,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
 GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
-    gort_timer *tm = malloc(sizeof *tm);
+    gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
     tm->c = NULL;
@@ -526,7 +527,7 @@ GORT_API void gort_timer_free(gort_timer *t) {
 GORT_API gort_ticker *gort_ticker_new(int64_t period) {
     if (period <= 0)
         return NULL;
-    gort_ticker *tk = malloc(sizeof *tk);
+    gort_ticker *tk = gort__malloc(sizeof *tk);
     if (tk == NULL)
         return NULL;
     tk->c = gort_chan_make(sizeof(int64_t), 1);
