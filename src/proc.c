@@ -604,7 +604,7 @@ static void globrunq_reserve(uint32_t more) {
     uint32_t cap = gort__sched.runqcap ? gort__sched.runqcap : 1024;
     while (cap < size + more)
         cap *= 2;
-    struct g **n = malloc(cap * sizeof *n);
+    struct g **n = gort__malloc(cap * sizeof *n);
     if (n == NULL)
         gort__throw("runtime: out of memory (global run queue)");
     uint32_t mask = gort__sched.runqcap - 1;
