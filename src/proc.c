@@ -293,8 +293,23 @@ static inline struct m *g0_enter(struct g *gp) {
 
 /* ------------------------------------------------------------------ allgs */
 
+static int globrunq_grow(uint32_t want);
+
 static int allgadd(struct g *gp) {
     gort__lock(&allglock);
+    /* Room in the global run queue's ring for every g first (sched.lock
+     * is taken before allglock, as checkdead does: so without it). */
+    while ((uint64_t)allglen + 1 >
+           atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed)) {
+        uint32_t want = (uint32_t)(allglen + 1) * 2;
+        gort__unlock(&allglock);
+        gort__lock(&gort__sched.lock);
+        int r = globrunq_grow(want);
+        gort__unlock(&gort__sched.lock);
+        if (r != 0)
+            return r;
+        gort__lock(&allglock);
+    }
     if (allglen == allgcap) {
         int64_t ncap = allgcap ? allgcap * 2 : 1024;
         struct g **n = gort__realloc(allgs, (size_t)ncap * sizeof *n);
@@ -595,29 +610,40 @@ static struct g *runqsteal(struct p *pp, struct p *p2, bool stealrunnext) {
     return gp;
 }
 
-/* Global run queue.  sched.lock held.  Grows the ring when it is full
- * (an allocation failure here has no caller to report to: Go would throw). */
-static void globrunq_reserve(uint32_t more) {
-    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
-    if (size + more <= gort__sched.runqcap)
-        return;
-    uint32_t cap = gort__sched.runqcap ? gort__sched.runqcap : 1024;
-    while (cap < size + more)
+/* Global run queue.  sched.lock held.  The ring always has room for every
+ * g of allgs (allgadd grows it first, and fails the spawn with -ENOMEM if
+ * it cannot), so queueing never allocates: callers have nobody to report
+ * a failure to. */
+static int globrunq_grow(uint32_t want) {
+    uint32_t old = atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed);
+    if (want <= old)
+        return 0;
+    uint32_t cap = old ? old : 1024;
+    while (cap < want)
         cap *= 2;
     struct g **n = gort__malloc(cap * sizeof *n);
     if (n == NULL)
-        gort__throw("runtime: out of memory (global run queue)");
-    uint32_t mask = gort__sched.runqcap - 1;
+        return -ENOMEM;
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
     for (uint32_t i = 0; i < size; i++)
-        n[i] = gort__sched.runq[(gort__sched.runqhd + i) & mask];
+        n[i] = gort__sched.runq[(gort__sched.runqhd + i) & (old - 1)];
     free(gort__sched.runq);
     gort__sched.runq = n;
-    gort__sched.runqcap = cap;
     gort__sched.runqhd = 0;
+    atomic_store_explicit(&gort__sched.runqcap, cap, memory_order_relaxed);
+    return 0;
+}
+
+static void globrunq_reserve(uint32_t more) {
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    if (GORT_UNLIKELY(size + more >
+                      atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed)))
+        gort__throw("runtime: global run queue overflow");
 }
 
 static inline void globrunq_push(struct g *gp, uint32_t size) {
-    gort__sched.runq[(gort__sched.runqhd + size) & (gort__sched.runqcap - 1)] = gp;
+    uint32_t cap = atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed);
+    gort__sched.runq[(gort__sched.runqhd + size) & (cap - 1)] = gp;
 }
 
 static void globrunqput(struct g *gp) {
@@ -628,7 +654,8 @@ static void globrunqput(struct g *gp) {
 
 static void globrunqputhead(struct g *gp) {
     globrunq_reserve(1);
-    gort__sched.runqhd = (gort__sched.runqhd - 1) & (gort__sched.runqcap - 1);
+    gort__sched.runqhd = (gort__sched.runqhd - 1) &
+                         (atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed) - 1);
     gort__sched.runq[gort__sched.runqhd] = gp;
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
@@ -637,7 +664,8 @@ static struct g *globrunqpop(void) {
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
         return NULL;
     struct g *gp = gort__sched.runq[gort__sched.runqhd];
-    gort__sched.runqhd = (gort__sched.runqhd + 1) & (gort__sched.runqcap - 1);
+    gort__sched.runqhd = (gort__sched.runqhd + 1) &
+                         (atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed) - 1);
     atomic_fetch_sub_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
     return gp;
 }

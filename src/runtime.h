@@ -332,7 +332,7 @@ struct schedt {
      * touches no g (each g sits on a page of its own, at the top of its
      * stack: walking a list of them is a TLB miss per g, under the lock). */
     GORT__LINE struct g **runq;     /* [sched.lock] ring of runqcap slots (power of 2) */
-    uint32_t runqcap;               /* [sched.lock] */
+    _Atomic uint32_t runqcap;       /* [atomic; write under sched.lock] >= gs in allgs */
     uint32_t runqhd;                /* [sched.lock] index of the head */
     _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
 
