@@ -19,7 +19,7 @@
  * default, their own timer's channel), mutex / rwmutex / cond / once /
  * waitgroup use, child and detached goroutines, panics recovered by
  * deferred calls, close races, channel timers stopped and reset, after_func
- * timers, tickers, gort_sleep and gort_yield.  Then the main goroutine
+ * timers, tickers, gort_sleep, gort_yield and loopback TCP connections.  Then the main goroutine
  * closes every channel (racing with the drainers) and checks that every
  * count balances exactly:
  *   - per channel: sent == received + drained-after-close, and the sums of
@@ -37,8 +37,8 @@
  * Any imbalance fails the test with the seed and the numbers.  A watchdog
  * thread dumps every goroutine (SIGQUIT) if a round makes no progress.
  *
- * SOCKETS: the netpoller part (listen on 127.0.0.1:0, dial, echo counted
- * bytes, close) goes in op_socket() below, marked "SOCKETS".
+ * Sockets (op_socket, marked SOCKETS): loopback TCP connections through
+ * the netpoller, echoing counted bytes; written == read back == echoed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -160,6 +160,9 @@ struct round {
     atomic_long af_started, af_fired, af_stopped;
     atomic_long ticks, ticker_late;
 
+    /* Sockets: bytes the workers wrote and read back, bytes echoed. */
+    atomic_long sock_conns, sock_written, sock_read, sock_echoed;
+
     atomic_long bad; /* any other inconsistency seen by a goroutine */
     char bad_what[160];
     atomic_flag bad_set;
@@ -179,6 +182,7 @@ static void bad(const char *what) {
 }
 
 /* Totals over the run, for the summary line. */
+static long tot_conns, tot_sock_bytes;
 static long tot_rounds, tot_ops, tot_msgs, tot_spawned, tot_timers, tot_panics, tot_ticks;
 
 /* Watchdog state: last progress time and what the main goroutine does. */
@@ -870,11 +874,85 @@ static void op_sleep(struct worker *w) {
         bad("gort_sleep returned early");
 }
 
-/* SOCKETS: open/use/close a socket pair through the netpoller here once it
- * lands (listen on 127.0.0.1:0, dial, echo counted bytes, close); count the
- * bytes written and read in the round and check they balance. */
+/* SOCKETS: a loopback TCP connection through the netpoller.  The worker
+ * listens on 127.0.0.1:0, a server goroutine accepts one connection and
+ * echoes what it reads until EOF, the worker dials and writes random
+ * chunks, reading each chunk's echo back before the next (so neither side
+ * can fill both socket buffers and wait on the other), then closes.
+ * Counted: bytes written and read back by the worker, bytes echoed by the
+ * server; at the end of the round written == read == echoed, and every
+ * byte came back as sent. */
+struct echo_srv {
+    int lfd;
+};
+
+static void echo_server(void *p) {
+    struct echo_srv *es = p;
+    int fd = gort_accept(es->lfd, NULL, NULL);
+    gort_close(es->lfd);
+    free(es);
+    if (fd < 0) {
+        bad("socket: accept failed");
+        return;
+    }
+    char buf[4096];
+    for (;;) {
+        ssize_t n = gort_read(fd, buf, sizeof buf);
+        if (n == 0)
+            break; /* the worker closed: EOF */
+        if (n < 0) {
+            bad("socket: server read failed");
+            break;
+        }
+        if (gort_write(fd, buf, (size_t)n) != n) {
+            bad("socket: server write failed");
+            break;
+        }
+        atomic_fetch_add(&R.sock_echoed, n);
+    }
+    gort_close(fd);
+}
+
 static void op_socket(struct worker *w) {
-    (void)w;
+    int nchunks = 1 + (int)below(&w->r, 8);
+    struct echo_srv *es = malloc(sizeof *es);
+    if (es == NULL)
+        TFAIL("out of memory");
+    es->lfd = gort_listen("127.0.0.1:0", 4);
+    if (es->lfd < 0)
+        TFAIL("gort_listen: %d", es->lfd);
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(es->lfd));
+    go_counted(echo_server, es); /* es and the listener are the server's now */
+    int fd = gort_dial(addr, gort_nanotime() + 30 * GT_SEC);
+    if (fd < 0) /* the server would wait in accept forever: fail now */
+        TFAIL("gort_dial %s: %d", addr, fd);
+    atomic_fetch_add(&R.sock_conns, 1);
+    unsigned char out[4096], in[4096];
+    for (int c = 0; c < nchunks; c++) {
+        size_t n = 1 + (size_t)below(&w->r, sizeof out);
+        uint64_t fill = rnd(&w->r);
+        for (size_t i = 0; i < n; i++)
+            out[i] = (unsigned char)(fill >> (8 * (i % 8))) ^ (unsigned char)i;
+        if (gort_write(fd, out, n) != (ssize_t)n) {
+            bad("socket: client write failed");
+            break;
+        }
+        atomic_fetch_add(&R.sock_written, (long)n);
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = gort_read(fd, in + got, n - got);
+            if (r <= 0) {
+                bad("socket: client read failed or EOF before the echo");
+                break;
+            }
+            got += (size_t)r;
+        }
+        if (got != n || memcmp(in, out, n) != 0)
+            bad("socket: the echo differs from what was sent");
+        atomic_fetch_add(&R.sock_read, (long)got);
+    }
+    gort_close(fd);
 }
 
 static void worker(void *p) {
@@ -1055,6 +1133,10 @@ static void run_round(int nr) {
      * channel, and a stopped ticker sends nothing more. */
     check_eq("timer values that arrived after Stop returned false", atomic_load(&R.tm_late), 0);
     check_eq("ticks sent after Ticker.Stop returned", atomic_load(&R.ticker_late), 0);
+    check_eq("socket bytes written vs read back", atomic_load(&R.sock_written),
+             atomic_load(&R.sock_read));
+    check_eq("socket bytes written vs echoed", atomic_load(&R.sock_written),
+             atomic_load(&R.sock_echoed));
     check_eq("after_func started vs fired + stopped", atomic_load(&R.af_started),
              atomic_load(&R.af_fired) + atomic_load(&R.af_stopped));
 
@@ -1065,6 +1147,8 @@ static void run_round(int nr) {
     tot_timers += atomic_load(&R.tm_started) + atomic_load(&R.af_started);
     tot_panics += atomic_load(&R.panics);
     tot_ticks += atomic_load(&R.ticks);
+    tot_conns += atomic_load(&R.sock_conns);
+    tot_sock_bytes += atomic_load(&R.sock_written);
 }
 
 /* ------------------------------------------------------------------------
@@ -1127,9 +1211,9 @@ TEST(mixed) {
     pthread_join(wd, NULL);
     double secs = (double)(gt_now_ns() - t_start) / 1e9;
     printf("torture: seed=%" PRIu64 " duration=%.1fs rounds=%ld ops=%ld messages=%ld "
-           "goroutines=%ld timers=%ld ticks=%ld panics=%ld lost=0\n",
+           "goroutines=%ld timers=%ld ticks=%ld panics=%ld conns=%ld socket_bytes=%ld lost=0\n",
            seed, secs, tot_rounds, tot_ops, tot_msgs, tot_spawned, tot_timers, tot_ticks,
-           tot_panics);
+           tot_panics, tot_conns, tot_sock_bytes);
 }
 
 /* ------------------------------------------------------------------------
