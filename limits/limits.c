@@ -13,8 +13,10 @@
  *   gort-limits timers [-max N] [-cap-mib M]
  *       Starts N (default 10 million) gort_after_func timers an hour in the
  *       future, or as many as fit under the cap, then stops and frees them.
- *   gort-limits conns
- *       Open connections: a hook for the netpoller (prints n/a for now).
+ *   gort-limits conns [-max N] [-cap-mib M]
+ *       Opens loopback TCP connections (a goroutine parked in gort_read on
+ *       the accepted end of each) until N, the cap, or an error (an fd
+ *       limit: -EMFILE), then closes them all.
  *
  * Output: one machine-readable line per run,
  *   LIMIT <what> count=N rss_mib=R bytes_each=B per_gib=P stop=<why> ...
@@ -30,12 +32,14 @@
 #include "gort.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,15 +56,22 @@ static double now_s(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Resident set size in bytes. */
+/* Resident set size in bytes.  /proc/self/statm stays open: at an fd
+ * limit (the conns run) opening it would fail. */
 static long rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
+    static int fd = -1;
+    char buf[128];
     long size = 0, res = 0;
-    if (f == NULL)
-        return 0;
-    if (fscanf(f, "%ld %ld", &size, &res) != 2)
+    if (fd < 0)
+        fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+        fprintf(stderr, "gort-limits: cannot read /proc/self/statm\n");
+        exit(1);
+    }
+    buf[n] = 0;
+    if (sscanf(buf, "%ld %ld", &size, &res) != 2)
         res = 0;
-    fclose(f);
     return res * sysconf(_SC_PAGESIZE);
 }
 
@@ -85,6 +96,12 @@ static const char *errname(int e) {
         return "EAGAIN";
     case EINVAL:
         return "EINVAL";
+    case EMFILE:
+        return "EMFILE";
+    case ENFILE:
+        return "ENFILE";
+    case EADDRNOTAVAIL:
+        return "EADDRNOTAVAIL";
     default:
         return "?";
     }
@@ -205,12 +222,88 @@ static int timers_main(void *arg) {
  * Connections: the netpoller's hook
  * ------------------------------------------------------------------------ */
 
+/* One accepted connection: a goroutine parked in gort_read until EOF. */
+static atomic_long conn_readers, conn_ended;
+
+static void conn_reader(void *p) {
+    int fd = (int)(intptr_t)p;
+    char b[64];
+    atomic_fetch_add(&conn_readers, 1);
+    while (gort_read(fd, b, sizeof b) > 0) {
+    }
+    gort_close(fd);
+    atomic_fetch_add(&conn_ended, 1);
+}
+
+/* Opens loopback connections: each is a dialled fd kept by main and an
+ * accepted fd with a goroutine parked in gort_read (Go's goroutine per
+ * connection), until N, the RSS cap, or an error (an fd limit: -EMFILE).
+ * Two fds a connection: the soft RLIMIT_NOFILE is raised to the hard one
+ * first, as Go does at start-up since 1.19. */
 static int conns_main(void *arg) {
     (void)arg;
-    /* NETPOLL: open loopback connections (gort_listen on 127.0.0.1:0,
-     * gort_dial, each pair parked in a gort_read) until an fd limit, the
-     * RSS cap or an error; report count, bytes each and the error. */
-    printf("LIMIT conns count=n/a stop=netpoller-not-merged\n");
+    int lfd = gort_listen("127.0.0.1:0", 4096);
+    if (lfd < 0) {
+        printf("LIMIT conns count=0 stop=gort_listen=-%s\n", errname(-lfd));
+        return 1;
+    }
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(lfd));
+    int *cfd = malloc((size_t)opt_max * sizeof *cfd);
+    if (cfd == NULL)
+        return 1;
+    long cap = opt_cap_mib * 1024 * 1024;
+    long base = rss_bytes();
+    long n = 0;
+    char stop[64] = "max";
+    double t0 = now_s();
+    while (n < opt_max) {
+        int c = gort_dial(addr, 0);
+        if (c < 0) {
+            snprintf(stop, sizeof stop, "gort_dial=-%s", errname(-c));
+            break;
+        }
+        int s = gort_accept(lfd, NULL, NULL);
+        if (s < 0) {
+            gort_close(c);
+            snprintf(stop, sizeof stop, "gort_accept=-%s", errname(-s));
+            break;
+        }
+        int r = gort_go(conn_reader, (void *)(intptr_t)s);
+        if (r != 0) {
+            gort_close(c);
+            gort_close(s);
+            snprintf(stop, sizeof stop, "gort_go=-%s", errname(-r));
+            break;
+        }
+        cfd[n++] = c;
+        if (n % 1000 == 0) {
+            while (atomic_load(&conn_readers) < n)
+                gort_yield();
+            if (rss_bytes() - base > cap) {
+                snprintf(stop, sizeof stop, "rss-cap");
+                break;
+            }
+        }
+    }
+    while (atomic_load(&conn_readers) < n)
+        gort_yield();
+    double t_open = now_s() - t0;
+    long used = rss_bytes() - base;
+    t0 = now_s();
+    for (long i = 0; i < n; i++)
+        gort_close(cfd[i]); /* the reader sees EOF */
+    while (atomic_load(&conn_ended) < n)
+        gort_sleep(1000000);
+    double t_close = now_s() - t0;
+    gort_close(lfd);
+    free(cfd);
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    printf("LIMIT conns count=%ld rss_mib=%.0f bytes_each=%.0f per_gib=%.0f stop=%s "
+           "open_s=%.2f close_s=%.2f nofile=%ld cap_mib=%ld\n",
+           n, used / MIB, n ? (double)used / n : 0, used > 0 ? n / (used / GIB) : 0, stop, t_open,
+           t_close, (long)rl.rlim_cur, opt_cap_mib);
     return 0;
 }
 
@@ -237,6 +330,12 @@ int main(int argc, char **argv) {
         opt_cap_mib = avail > 0 && avail < 4096 ? avail : 4096;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    (void)rss_bytes(); /* opens /proc/self/statm */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
     int (*fn)(void *);
     if (strcmp(argv[1], "goroutines") == 0)
         fn = goroutines_main;

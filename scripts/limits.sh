@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# limits.sh - the body of `make limits`: how many goroutines and timers this
-# machine sustains with gort (build/release/gort-limits, from
+# limits.sh - the body of `make limits`: how many goroutines, timers and
+# loopback connections this machine sustains with gort (build/release/gort-limits, from
 # limits/limits.c) next to Go (limits/go, built here with GOPROXY=off), and
 # what happens at the limit.  Prints a table; not part of `make test`.
+#
+# Connections use two fds each (both ends live in the process); both sides
+# raise the soft RLIMIT_NOFILE to the hard limit first (Go does so itself).
 #
 # Every run is capped (the machine is shared): at most LIMITS_CAP_MIB MiB of
 # resident memory (default: min(4096, 80% of MemAvailable)) and LIMITS_MAX
@@ -89,8 +92,10 @@ go_exh=""
     run "Go exhaustion" bash -c "ulimit -v $((VMEM * 1024)) && exec '$GOBIN' goroutines -progress -max $MAX -cap-mib $CAP"
     go_exh=$out
 }
-run "gort conns" "$GORT" conns
+run "gort conns" "$GORT" conns -max "$MAX" -cap-mib "$CAP"
 g_con=$out
+go_con=""
+[ -n "$GOBIN" ] && { run "Go conns" "$GOBIN" conns -max "$MAX" -cap-mib "$CAP"; go_con=$out; }
 
 printf '\n%-34s | %-34s | %-34s\n' "limit" "gort" "Go"
 printf '%s\n' "-----------------------------------+------------------------------------+-----------------------------------"
@@ -103,7 +108,9 @@ printf '%-34s | %-34s | %-34s\n' "  bytes each (with an 8 B pointer)" "$(field "
 printf '%-34s | %-34s | %-34s\n' "  start / stop all, s" "$(field "$g_tim" start_s) / $(field "$g_tim" stop_s)" "$(field "$go_tim" start_s) / $(field "$go_tim" stop_s)"
 printf '%-34s | %-34s | %-34s\n' "goroutines under ulimit -v ${VMEM}M" "$(field "$g_exh" count)" "$(field "$go_exh" count)"
 printf '%-34s | %-34s | %-34s\n' "  what happens at the limit" "$(field "$g_exh" stop)" "$(field "$go_exh" stop | cut -c1-40)"
-printf '%-34s | %-34s | %-34s\n' "open connections" "$(field "$g_con" count) ($(field "$g_con" stop))" "n/a"
+printf '%-34s | %-34s | %-34s\n' "open loopback connections" "$(describe "$g_con")" "$(describe "$go_con")"
+printf '%-34s | %-34s | %-34s\n' "  bytes of RSS each (+ its reader)" "$(field "$g_con" bytes_each)" "$(field "$go_con" bytes_each)"
+printf '%-34s | %-34s | %-34s\n' "  what happens at the limit" "$(field "$g_con" stop) (nofile $(field "$g_con" nofile))" "$(field "$go_con" stop) (nofile $(field "$go_con" nofile))"
 echo
 echo "Figures marked capped stopped at this run's caps (a shared machine), not at the machine's limit."
 echo "gort's stacks are 256 KiB of address space each (committed as touched), Go's start at 8 KiB:"

@@ -3,7 +3,7 @@
 //
 //	gortlimits goroutines [-max N] [-cap-mib M]
 //	gortlimits timers [-max N] [-cap-mib M]
-//	gortlimits conns
+//	gortlimits conns [-max N] [-cap-mib M]
 //
 // Prints one line in limits.c's format:
 //
@@ -12,13 +12,16 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -31,14 +34,25 @@ const (
 	gib = 1024.0 * 1024.0 * 1024.0
 )
 
+// statm stays open: at an fd limit (the conns run) opening it would fail.
+var statm *os.File
+
 // rssBytes reads the resident set size from /proc/self/statm.
 func rssBytes() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
+	if statm == nil {
+		f, err := os.Open("/proc/self/statm")
+		if err != nil {
+			panic(err)
+		}
+		statm = f
+	}
+	b := make([]byte, 128)
+	n, err := statm.ReadAt(b, 0)
+	if n <= 0 {
+		panic(err)
 	}
 	var size, res int64
-	fmt.Sscan(string(b), &size, &res)
+	fmt.Sscan(string(b[:n]), &size, &res)
 	return res * int64(os.Getpagesize())
 }
 
@@ -154,6 +168,88 @@ func timers(max, capMiB int64) {
 		capMiB)
 }
 
+// conns opens loopback connections, a goroutine blocked in Read on the
+// accepted end of each, until max, the cap or an error (an fd limit; Go
+// raised the soft RLIMIT_NOFILE to the hard one at start-up).
+func conns(max, capMiB int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Printf("LIMIT conns count=0 stop=listen:%s\n", strings.ReplaceAll(err.Error(), " ", "_"))
+		return
+	}
+	var readers, ended int64
+	limit := capMiB * 1024 * 1024
+	base := rssBytes()
+	cs := make([]net.Conn, 0, 1024)
+	stop := "max"
+	t0 := time.Now()
+	for int64(len(cs)) < max {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			stop = "Dial:" + errName(err)
+			break
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			c.Close()
+			stop = "Accept:" + errName(err)
+			break
+		}
+		go func() {
+			atomic.AddInt64(&readers, 1)
+			b := make([]byte, 64)
+			for {
+				if _, err := s.Read(b); err != nil {
+					break
+				}
+			}
+			s.Close()
+			atomic.AddInt64(&ended, 1)
+		}()
+		cs = append(cs, c)
+		if len(cs)%1000 == 0 {
+			for atomic.LoadInt64(&readers) < int64(len(cs)) {
+				runtime.Gosched()
+			}
+			if rssBytes()-base > limit {
+				stop = "rss-cap"
+				break
+			}
+		}
+	}
+	n := int64(len(cs))
+	for atomic.LoadInt64(&readers) < n {
+		runtime.Gosched()
+	}
+	tOpen := time.Since(t0).Seconds()
+	used := rssBytes() - base
+	t0 = time.Now()
+	for _, c := range cs {
+		c.Close()
+	}
+	for atomic.LoadInt64(&ended) < n {
+		time.Sleep(time.Millisecond)
+	}
+	tClose := time.Since(t0).Seconds()
+	ln.Close()
+	var rl syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl)
+	fmt.Printf("LIMIT conns count=%d rss_mib=%.0f bytes_each=%.0f per_gib=%.0f stop=%s "+
+		"open_s=%.2f close_s=%.2f nofile=%d cap_mib=%d\n",
+		n, float64(used)/mib, each(n, used), perGiB(n, used), stop, tOpen, tClose, rl.Cur, capMiB)
+}
+
+// errName: "EMFILE" for "too many open files", else the error without blanks.
+func errName(err error) string {
+	if errors.Is(err, syscall.EMFILE) {
+		return "EMFILE"
+	}
+	if errors.Is(err, syscall.ENFILE) {
+		return "ENFILE"
+	}
+	return strings.ReplaceAll(err.Error(), " ", "_")
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: gortlimits goroutines|timers|conns [-max N] [-cap-mib M]")
@@ -178,8 +274,7 @@ func main() {
 	case "timers":
 		timers(*max, *capMiB)
 	case "conns":
-		// NETPOLL: loopback connections, as limits.c's conns_main.
-		fmt.Println("LIMIT conns count=n/a stop=netpoller-not-merged")
+		conns(*max, *capMiB)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown limit", what)
 		os.Exit(2)
