@@ -126,7 +126,8 @@ if [[ ${GORT_TEST_LEAKCHECK:-1} != 0 ]]; then
     log=$(mktemp "${TMPDIR:-/tmp}/gort-leakcheck.XXXXXX")
     rc=0
     # shellcheck disable=SC2086
-    GORT_ASAN_BUILD=build/asan GORT_VALGRIND_BUILD=build/valgrind JOBS=$jobs GORT_WERROR=$werror \
+    GORT_ASAN_BUILD=${GORT_ASAN_BUILD:-build/asan} GORT_VALGRIND_BUILD=${GORT_VALGRIND_BUILD:-build/valgrind} \
+        JOBS=$jobs GORT_WERROR=$werror \
         scripts/leakcheck.sh $steps 2>&1 | tee "$log" || rc=$?
     line=$(grep -E '^leakcheck: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 || true)
     rm -f "$log"
