@@ -496,8 +496,12 @@ static void op_select(struct worker *w, bool block) {
         idx[n++] = -1;
         has_sink = true;
     }
+    /* Drawn whether used or not: the stream must not depend on outcomes
+     * (whether the timer case won an earlier select), so that a seed
+     * repeats the program's shape. */
+    int sink = live_chan(w);
     if (block && !has_sink) {
-        int i = live_chan(w);
+        int i = sink;
         if (i < 0) { /* every slot nil: a non-blocking select instead */
             block = false;
         } else {
@@ -560,14 +564,16 @@ static void op_chan(struct worker *w) {
 }
 
 static void op_mutex(struct worker *w) {
-    if (below(&w->r, 4) == 0) {
+    bool try = below(&w->r, 4) == 0;
+    bool hold = below(&w->r, 8) == 0; /* drawn before the outcome of try */
+    if (try) {
         if (!gort_mutex_trylock(&R.mu))
             return;
     } else {
         gort_mutex_lock(&R.mu);
     }
     R.mu_count++; /* plain: the mutex orders every access */
-    if (below(&w->r, 8) == 0)
+    if (hold)
         gort_yield(); /* hold it across a reschedule */
     gort_mutex_unlock(&R.mu);
     w->mu_inc++;
