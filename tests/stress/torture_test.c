@@ -10,7 +10,8 @@
  * and a run is repeated with
  *     GORT_TORTURE_SEED=N stress_torture mixed
  * GORT_TORTURE_SECONDS=S sets the duration (default 20 s, 10 s in the
- * sanitizer builds); `make stress DURATION=600` runs it on the release build.
+ * sanitizer builds); GORT_TORTURE_ROUNDS=N runs exactly N rounds instead.
+ * `make stress DURATION=600` runs it on the release build.
  *
  * Each round: a chaos goroutine changes GOMAXPROCS (1..4) every few
  * milliseconds; one drainer goroutine per channel receives until the
@@ -1185,10 +1186,14 @@ static void *watchdog(void *p) {
 static int torture_main(void *arg) {
     (void)arg;
     int procs0 = gort_gomaxprocs(0);
+    /* GORT_TORTURE_ROUNDS=N: exactly N rounds, whatever the time (the same
+     * seed then gives the same ops count: the program's shape). */
+    const char *rs = getenv("GORT_TORTURE_ROUNDS");
+    int rounds = rs && *rs ? atoi(rs) : 0;
     int nr = 0;
     do {
         run_round(nr++);
-    } while (gt_now_ns() < t_deadline);
+    } while (rounds > 0 ? nr < rounds : gt_now_ns() < t_deadline);
     gort_gomaxprocs(procs0);
     return 0;
 }
