@@ -1108,6 +1108,11 @@ static void run_round(int nr) {
         gort_yield();
 
     phase("checking");
+    /* Every goroutine that writes the plain fields read below (mu_count,
+     * rw_a/rw_b, pool_tokens, bad_what) has been waited for: workers,
+     * drainers and detached goroutines through their waitgroups (Done
+     * happens before Wait returns), children and close-race helpers
+     * through the waitgroups their worker waited on before its own Done. */
     if (atomic_load(&R.bad) != 0)
         TFAIL("round %d: %ld inconsistencies, the first: %s", nr, atomic_load(&R.bad), R.bad_what);
     for (int i = 0; i < R.nch; i++) {
