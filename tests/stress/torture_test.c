@@ -20,7 +20,9 @@
  * default, their own timer's channel), mutex / rwmutex / cond / once /
  * waitgroup use, child and detached goroutines, panics recovered by
  * deferred calls, close races, channel timers stopped and reset, after_func
- * timers, tickers, gort_sleep, gort_yield and loopback TCP connections.  Then the main goroutine
+ * timers, tickers, gort_sleep, gort_yield, loopback TCP connections,
+ * threads outside the runtime (sending, spawning; joined inside
+ * gort_syscall_enter/exit) and goroutines locked to their threads.  Then the main goroutine
  * closes every channel (racing with the drainers) and checks that every
  * count balances exactly:
  *   - per channel: sent == received + drained-after-close, and the sums of
@@ -168,7 +170,7 @@ struct round {
     char bad_what[160];
     atomic_flag bad_set;
 
-    atomic_long ops, messages, panics;
+    atomic_long ops, messages, panics, foreign;
     atomic_int chaos_stop;
     gort_waitgroup workers, drainers, chaos;
 };
@@ -183,7 +185,7 @@ static void bad(const char *what) {
 }
 
 /* Totals over the run, for the summary line. */
-static long tot_conns, tot_sock_bytes;
+static long tot_conns, tot_sock_bytes, tot_foreign;
 static long tot_rounds, tot_ops, tot_msgs, tot_spawned, tot_timers, tot_panics, tot_ticks;
 
 /* Watchdog state: last progress time and what the main goroutine does. */
@@ -873,6 +875,59 @@ static void op_panic(void) {
     atomic_fetch_add(&R.panics, 1);
 }
 
+/* A thread outside the runtime: blocking sends on a live channel (its
+ * drainer takes them), a mutex increment, a counted goroutine, a sleep.
+ * The worker joins it inside gort_syscall_enter/exit, so its P is handed
+ * off while pthread_join blocks the thread. */
+struct foreign {
+    int ch, nsend;
+    uint64_t r;
+    long mu_inc;
+};
+
+static void *foreign_thread(void *p) {
+    struct foreign *f = p;
+    for (int i = 0; i < f->nsend; i++) {
+        msg m;
+        m.v = rnd(&f->r) | 1;
+        m.chk = msg_chk(m.v);
+        gort_chan_send(R.ch[f->ch].c, &m);
+        note_sent(f->ch, &m);
+    }
+    gort_mutex_lock(&R.mu);
+    R.mu_count++;
+    gort_mutex_unlock(&R.mu);
+    f->mu_inc++;
+    go_counted(detached_fn, (void *)(uintptr_t)rnd(&f->r));
+    gort_sleep((int64_t)below(&f->r, 200000)); /* nanosleep out here */
+    return NULL;
+}
+
+static void op_foreign(struct worker *w) {
+    struct foreign f = {live_chan(w), 1 + (int)below(&w->r, 16), rnd(&w->r), 0};
+    if (f.ch < 0)
+        return;
+    pthread_t th;
+    if (pthread_create(&th, NULL, foreign_thread, &f) != 0)
+        TFAIL("pthread_create failed");
+    gort_syscall_enter();
+    pthread_join(th, NULL); /* orders the thread's writes of f before ours */
+    gort_syscall_exit();
+    atomic_fetch_add(&R.foreign, 1);
+    w->mu_inc += f.mu_inc;
+}
+
+/* Locked to its thread for a few operations, as LockOSThread. */
+static void op_locked(struct worker *w) {
+    int n = 1 + (int)below(&w->r, 4);
+    gort_lock_os_thread();
+    for (int i = 0; i < n; i++) {
+        op_mutex(w);
+        gort_yield();
+    }
+    gort_unlock_os_thread();
+}
+
 static void op_sleep(struct worker *w) {
     int64_t ns = (int64_t)below(&w->r, 300000);
     int64_t t0 = gort_nanotime();
@@ -1002,10 +1057,14 @@ static void worker(void *p) {
             op_pipeline(w);
         else if (k < 88)
             op_panic();
-        else if (k < 92)
+        else if (k < 91)
             op_sleep(w);
         else if (k < 93)
             op_socket(w);
+        else if (k < 94)
+            op_foreign(w);
+        else if (k < 96)
+            op_locked(w);
         else
             gort_yield();
         atomic_fetch_add(&R.ops, 1);
@@ -1160,6 +1219,7 @@ static void run_round(int nr) {
     tot_panics += atomic_load(&R.panics);
     tot_ticks += atomic_load(&R.ticks);
     tot_conns += atomic_load(&R.sock_conns);
+    tot_foreign += atomic_load(&R.foreign);
     tot_sock_bytes += atomic_load(&R.sock_written);
 }
 
@@ -1227,9 +1287,10 @@ TEST(mixed) {
     pthread_join(wd, NULL);
     double secs = (double)(gt_now_ns() - t_start) / 1e9;
     printf("torture: seed=%" PRIu64 " duration=%.1fs rounds=%ld ops=%ld messages=%ld "
-           "goroutines=%ld timers=%ld ticks=%ld panics=%ld conns=%ld socket_bytes=%ld lost=0\n",
+           "goroutines=%ld timers=%ld ticks=%ld panics=%ld conns=%ld socket_bytes=%ld threads=%ld "
+           "lost=0\n",
            seed, secs, tot_rounds, tot_ops, tot_msgs, tot_spawned, tot_timers, tot_ticks,
-           tot_panics, tot_conns, tot_sock_bytes);
+           tot_panics, tot_conns, tot_sock_bytes, tot_foreign);
 }
 
 /* ------------------------------------------------------------------------
