@@ -6,6 +6,8 @@
 #                        install check.  Ends with "N passed, 0 failed".
 #                        PRESETS="dev" narrows it; CTEST_ARGS="-L unit" filters.
 #   make bench           build release, run scripts/bench.sh (gort next to Go)
+#   make fuzz            build the libFuzzer targets (fuzz preset, clang) and run each
+#                        for FUZZ_SECONDS (default 60): scripts/fuzz.sh
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
 #   make format          clang-format -i over src include tests bench examples
 #   make check-format    the same, as a check (fails on any difference)
@@ -35,7 +37,7 @@ MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
 .PHONY: all build release run test bench install clean format check-format check-symbols \
-	check-install deps need-cmake
+	check-install deps need-cmake fuzz
 
 all: build
 
@@ -63,6 +65,9 @@ test: deps
 bench: build
 	@if [ ! -x scripts/bench.sh ]; then echo "scripts/bench.sh does not exist yet."; exit 1; fi
 	GORT_BUILD_DIR=build/release scripts/bench.sh
+
+fuzz: need-cmake
+	@FUZZ_SECONDS="$(or $(FUZZ_SECONDS),60)" scripts/fuzz.sh
 
 install: build
 	cmake --install build/release --prefix "$(PREFIX)"
