@@ -6,6 +6,8 @@
 #                        install check.  Ends with "N passed, 0 failed".
 #                        PRESETS="dev" narrows it; CTEST_ARGS="-L unit" filters.
 #   make bench           build release, run scripts/bench.sh (gort next to Go)
+#   make bench-net       httpd vs Go net/http (wrk), kvstore vs redis-server
+#                        (redis-benchmark), memory per idle connection
 #   make fuzz            build the libFuzzer targets (fuzz preset, clang) and run each
 #                        for FUZZ_SECONDS (default 60): scripts/fuzz.sh
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
@@ -36,7 +38,7 @@ FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o
 MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
-.PHONY: all build release run test bench install clean format check-format check-symbols \
+.PHONY: all build release run test bench bench-net install clean format check-format check-symbols \
 	check-install deps need-cmake fuzz
 
 all: build
@@ -62,9 +64,17 @@ run: deps
 test: deps
 	@GORT_TEST_PRESETS="$(PRESETS)" scripts/test.sh
 
-bench: build
-	@if [ ! -x scripts/bench.sh ]; then echo "scripts/bench.sh does not exist yet."; exit 1; fi
+bench:
+	@GORT_DEPS_BENCH=1 scripts/deps.sh
+	@$(MAKE) --no-print-directory build
 	GORT_BUILD_DIR=build/release scripts/bench.sh
+
+# The example servers against Go net/http and redis-server (wrk,
+# redis-benchmark) and memory per idle connection: scripts/bench-net.sh.
+bench-net:
+	@GORT_DEPS_BENCH=1 scripts/deps.sh
+	@$(MAKE) --no-print-directory build
+	BUILD=$(CURDIR)/build/release scripts/bench-net.sh
 
 fuzz: need-cmake
 	@FUZZ_SECONDS="$(or $(FUZZ_SECONDS),60)" scripts/fuzz.sh

@@ -27,7 +27,8 @@ typedef struct bench_result {
 
 /*
  * Workload sizes.  Every number is part of the workload definition (the
- * constants at the top of go/bench.go); a port must use the same numbers.
+ * constants at the top of go/bench.go, or of bench/go/main.go for the
+ * workloads the reference does not have); a port must use the same numbers.
  * `-smoke` swaps in a tiny set (bench_smoke_sizes in main.c) so that
  * `gort-bench -smoke -w all` runs everything in a few seconds.
  */
@@ -61,6 +62,9 @@ typedef struct bench_sizes {
     int tcp_clients;
     int tcp_msg_size;
     int64_t tcp_duration; /* ns */
+    /* Not in the reference: bench/go/main.go has the same constants. */
+    int64_t defer_call_n;    /* gort_call+gort_defer calls in defer_call */
+    int64_t panic_recover_n; /* panic+recover cycles in panic_recover */
 } bench_sizes;
 
 /* The sizes in force (full, or smoke with -smoke).  Set before gort_main. */

@@ -42,7 +42,8 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- sizes */
 
-/* The reference sizes: the constants of go/bench.go. */
+/* The reference sizes: the constants of go/bench.go (and of bench/go/main.go
+ * for defer_call and panic_recover). */
 static const bench_sizes bench_full_sizes = {
     .spawn_wait_n = 1000000,
     .spawn_seq_n = 3000000,
@@ -73,6 +74,8 @@ static const bench_sizes bench_full_sizes = {
     .tcp_clients = 100,
     .tcp_msg_size = 64,
     .tcp_duration = 2000000000,
+    .defer_call_n = 20000000,
+    .panic_recover_n = 1000000,
 };
 
 /* -smoke: about N/1000 (same shapes, same checks), so that every workload
@@ -108,6 +111,8 @@ static const bench_sizes bench_smoke_sizes = {
     .tcp_clients = 4,
     .tcp_msg_size = 64,
     .tcp_duration = 100000000,
+    .defer_call_n = 20000,
+    .panic_recover_n = 1000,
 };
 
 const bench_sizes *bench_sz = &bench_full_sizes;

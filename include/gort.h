@@ -255,6 +255,48 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw);
 GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw);
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw);
 
+/*
+ * Go inlines the uncontended paths of Lock, Unlock, RLock and RUnlock into
+ * the caller; with GCC or clang so does this header: the four macros below
+ * expand to inline fast paths (one atomic instruction each, the same as the
+ * functions') that call the gort__*_slow functions only when there is
+ * contention or misuse.  The gort__ functions are exported for them and are
+ * not part of the API.  &gort_mutex_lock and (gort_mutex_lock)(m) still name
+ * the functions; define GORT_NO_INLINE before including gort.h to always
+ * call them.
+ */
+GORT_API void gort__mutex_lock_slow(gort_mutex *m);
+GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate);
+GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw);
+GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r);
+#if defined(__GNUC__) && !defined(GORT_BUILDING) && !defined(GORT_NO_INLINE)
+static inline __attribute__((always_inline)) void gort__mutex_lock_inl(gort_mutex *m) {
+    int32_t zero = 0; /* unlocked, no waiters -> locked (acquire) */
+    if (__builtin_expect(!__atomic_compare_exchange_n(&m->_state, &zero, 1, 0, __ATOMIC_ACQUIRE,
+                                                      __ATOMIC_RELAXED),
+                         0))
+        gort__mutex_lock_slow(m);
+}
+static inline __attribute__((always_inline)) void gort__mutex_unlock_inl(gort_mutex *m) {
+    int32_t n = __atomic_sub_fetch(&m->_state, 1, __ATOMIC_RELEASE);
+    if (__builtin_expect(n != 0, 0)) /* waiters, starvation, or not locked */
+        gort__mutex_unlock_slow(m, n);
+}
+static inline __attribute__((always_inline)) void gort__rwmutex_rlock_inl(gort_rwmutex *rw) {
+    if (__builtin_expect(__atomic_add_fetch(&rw->_reader_count, 1, __ATOMIC_ACQUIRE) < 0, 0))
+        gort__rwmutex_rlock_slow(rw); /* a writer is pending */
+}
+static inline __attribute__((always_inline)) void gort__rwmutex_runlock_inl(gort_rwmutex *rw) {
+    int32_t r = __atomic_sub_fetch(&rw->_reader_count, 1, __ATOMIC_RELEASE);
+    if (__builtin_expect(r < 0, 0))
+        gort__rwmutex_runlock_slow(rw, r);
+}
+#define gort_mutex_lock(m) gort__mutex_lock_inl(m)
+#define gort_mutex_unlock(m) gort__mutex_unlock_inl(m)
+#define gort_rwmutex_rlock(rw) gort__rwmutex_rlock_inl(rw)
+#define gort_rwmutex_runlock(rw) gort__rwmutex_runlock_inl(rw)
+#endif
+
 /* sync.Once: runs fn(arg) once; concurrent callers block until it returned. */
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
 
@@ -310,42 +352,99 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * Network and file descriptors (the netpoller)
  * ------------------------------------------------------------------------ */
 
+/*
+ * Every fd these calls return is nonblocking and close-on-exec; sockets they
+ * make have TCP_NODELAY (accept, dial) or SO_REUSEADDR (listen).  A
+ * goroutine blocked in I/O is parked, never its thread.  A thread outside
+ * the runtime may call them too (it sleeps on a futex while it waits);
+ * before gort_main, or after it returns, they work by blocking the calling
+ * thread in poll(2).
+ *
+ * gort_read, gort_write, gort_set_deadline and gort_wait_fd also take fds
+ * gort did not make (pipes, sockets, eventfds...): the fd is registered with
+ * the poller on first use, and gort_read/gort_write/gort_set_deadline make
+ * it nonblocking (gort_wait_fd leaves its flags alone).  A regular file
+ * cannot be polled: its reads and writes run inside gort_syscall_enter/exit.
+ * Close such fds with gort_close: one closed behind gort's back with
+ * close(2) is noticed (at a cost) before its next wait.
+ *
+ * Concurrent gort_read calls on one fd take turns (one reader at a time,
+ * as Go's net.Conn), and so do concurrent gort_write calls, whose n bytes
+ * are never interleaved with another writer's.  Reads and writes may run
+ * at the same time.
+ *
+ * Addresses are "host:port" with a numeric port: an IPv4 literal, an IPv6
+ * literal in brackets ("[::1]:0"), a name ("localhost:80": resolved with
+ * getaddrinfo inside gort_syscall_enter/exit, so the lookup never stalls a
+ * processor), or an empty host (":8080": every address, IPv6 and IPv4, for
+ * gort_listen; the loopback for gort_dial, as in Go).  A malformed address
+ * is -EINVAL; a name that does not resolve, -ENOENT.
+ */
 enum { GORT_POLL_READ = 1, GORT_POLL_WRITE = 2 };
 
-/* "127.0.0.1:8080", "[::1]:0", ":8080" -> listening TCP fd (nonblocking,
- * close-on-exec, SO_REUSEADDR), or -errno (-EINVAL for a malformed address). */
+/* net.Listen("tcp", addr): a listening TCP socket.  backlog <= 0 means
+ * SOMAXCONN.  Returns the fd, or -errno (-EINVAL for a malformed address,
+ * -EADDRINUSE, -EACCES, -EMFILE, ...).  Does not block (beyond a name
+ * lookup). */
 GORT_API int gort_listen(const char *addr, int backlog);
-/* The port fd is bound to (e.g. after ":0"), or -errno. */
+/* The local port fd is bound to (e.g. after ":0"), or -errno. */
 GORT_API int gort_local_port(int fd);
-/* Blocks until a connection arrives; returns its fd (nonblocking,
- * close-on-exec, TCP_NODELAY) or -errno.  sa and salen may be NULL. */
+/* Blocks until a connection arrives on the listening lfd; returns its fd
+ * (nonblocking, close-on-exec, TCP_NODELAY) or -errno: -EBADF once lfd is
+ * closed (also when gort_close(lfd) runs while we wait), -ETIMEDOUT at the
+ * read deadline of lfd, -EMFILE/-ENFILE when out of descriptors (lfd stays
+ * usable).  sa and salen may be NULL; else as for accept(2). */
 GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
-/* TCP connect to "host:port" (names resolved without stalling the
- * scheduler; several addresses tried in order).  deadline 0: none; expiry
- * -ETIMEDOUT.  Returns the fd or -errno. */
+/* net.Dial("tcp", addr): connects, blocking the goroutine until the
+ * connection is made, refused or timed out.  A name resolving to several
+ * addresses is tried in order.  deadline: absolute gort_nanotime(), 0 for
+ * none.  Returns the fd, or -errno (-ECONNREFUSED, -ETIMEDOUT at the
+ * deadline, -ENETUNREACH, -ENOENT for an unknown name, -EINVAL). */
 GORT_API int gort_dial(const char *addr, int64_t deadline);
-/* Blocks until some bytes are read; 0 at EOF; -errno (-ETIMEDOUT at the
- * read deadline, -EBADF if the fd is closed meanwhile). */
+/* Reads up to n bytes, blocking the goroutine until at least one byte (or
+ * EOF, or an error) arrives.  Returns the count, 0 at EOF (and for n == 0),
+ * or -errno: -ETIMEDOUT once the read deadline has passed (even if data is
+ * waiting, as Go), -EBADF if fd is not open or gort_close closes it
+ * meanwhile, -ECONNRESET, ... */
 GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
-/* Writes all n bytes (blocking as needed) and returns n, or -errno
- * (-EPIPE/-ECONNRESET for a peer that has gone; never SIGPIPE). */
+/* Writes all n bytes, blocking the goroutine while the socket buffer is
+ * full.  Returns n, or -errno: -EPIPE/-ECONNRESET for a peer that has gone
+ * (the process never dies of SIGPIPE, even on a pipe), -ETIMEDOUT at the
+ * write deadline (some bytes may have been written), -EBADF when closed. */
 GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
-/* Absolute deadlines for reads and writes on fd (0: none). */
+/* SetReadDeadline + SetWriteDeadline: absolute gort_nanotime() values, 0
+ * for none.  A deadline in the past expires at once; a goroutine already
+ * blocked on that side wakes with -ETIMEDOUT; a later call replaces an
+ * earlier deadline.  Returns 0 or -errno (-EBADF). */
 GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline);
-/* Blocks until the nonblocking fd is ready for events (GORT_POLL_*):
- * 0, -ETIMEDOUT at deadline (0: none), -EBADF when closed by gort_close. */
+/* Blocks the goroutine until the nonblocking fd (of any kind) is ready for
+ * any of events (GORT_POLL_READ | GORT_POLL_WRITE), as poll(2) would say.
+ * Returns 0 when ready, -ETIMEDOUT at deadline (absolute, 0: none) or at
+ * the fd's own deadline, -EBADF when gort_close closes fd meanwhile,
+ * -EINVAL for no events. */
 GORT_API int gort_wait_fd(int fd, int events, int64_t deadline);
-/* Wakes every goroutine blocked on fd with -EBADF, then closes it. */
+/* Closes fd: every goroutine blocked on it wakes with -EBADF, the close
+ * waits until the calls in progress on fd have returned, and only then
+ * close(2) frees the number for reuse.  Returns 0, or -EBADF if fd is
+ * already being closed (or is not open). */
 GORT_API int gort_close(int fd);
 
 /* ------------------------------------------------------------------------
  * Blocking foreign calls (entersyscall/exitsyscall)
  * ------------------------------------------------------------------------ */
 
-/* Bracket a call that may block its thread.  While inside, the goroutine's
- * processor is handed to another thread if the call does not return
- * quickly (~20 us), so the rest of the program runs on.  Between enter and
- * exit make no other gort call.  Outside a goroutine: no effect. */
+/* Bracket a call that may block its thread (Go's entersyscall/exitsyscall,
+ * the cgo crossing): gort_syscall_enter(); read(file...); gort_syscall_exit().
+ * enter releases the goroutine's processor without handing it to anyone;
+ * if the call has not returned after one sysmon period (~20-40 us) sysmon
+ * hands the processor to another thread, so the rest of the program runs
+ * on.  exit takes the processor back if it is still free (the cheap, common
+ * case), else any idle one, else queues the goroutine and parks the thread
+ * until a processor is free: the goroutine may continue on another thread
+ * (unless it called gort_lock_os_thread).  Between enter and exit make no
+ * other gort call; enter twice without exit is a fatal error.  Outside a
+ * goroutine (a thread outside the runtime, or no runtime), and exit without
+ * enter, do nothing.  Neither blocks. */
 GORT_API void gort_syscall_enter(void);
 GORT_API void gort_syscall_exit(void);
 

@@ -68,6 +68,19 @@ check_all() {
     # gcc), clang's TSan (libclang-rt-N-dev).
     need_link cc "-fsanitize=address,undefined" build-essential
     need_link clang "-fsanitize=thread" "$(clang_rt_pkg)"
+    # examples/httpd parses with Debian's http-parser; the kvstore test
+    # drives the server with the real redis-cli.
+    need_file /usr/include/http_parser.h libhttp-parser-dev
+    need redis-cli redis-tools
+    # `make bench` / `make bench-net` (GORT_DEPS_BENCH=1): the Go reference,
+    # wrk and redis-server to compare against.
+    if [ "${GORT_DEPS_BENCH:-0}" = 1 ]; then
+        need go golang-go
+        need wrk wrk
+        need redis-server redis-server
+        need redis-benchmark redis-tools
+        need python3 python3
+    fi
 }
 
 check_all

@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "fault.h"
 #include "internal.h"
 
 /* Go's limit: elem.size >= 1<<16 is invalid. */
@@ -84,7 +85,7 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
         return NULL;
     size_t bufsize = elem_size * cap;
     void *mem = NULL;
-    if (posix_memalign(&mem, CACHELINE, HCHAN_SIZE + bufsize) != 0)
+    if (gort__posix_memalign(&mem, CACHELINE, HCHAN_SIZE + bufsize) != 0)
         return NULL;
     struct gort_chan *c = mem;
     memset(c, 0, sizeof *c);

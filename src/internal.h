@@ -208,6 +208,33 @@ void gort__notifylist_notify_one(gort_cond *c);
 void gort__notifylist_notify_all(gort_cond *c);
 
 /* ----------------------------------------------------------------- time.c */
+struct ptimers;
+
+/* One timer (Go's runtime timer).  Embedded in gort_timer, gort_ticker, a
+ * pollDesc (deadlines), or on the stack of a sleeping goroutine.  Fields
+ * other than f, arg, seq and track belong to time.c. */
+typedef struct timer {
+    _Atomic(struct ptimers *) pt; /* [pt->lock; read as a hint without it] heap, or NULL */
+    int32_t idx;                  /* [pt->lock] index in pt->h */
+    int64_t when;                 /* [pt->lock] deadline (gort_nanotime) */
+    int64_t period;               /* [pt->lock] > 0: a ticker */
+    /* The function run when the timer fires, on g0 of some M with a P, with
+     * no lock held.  It must not block. */
+    void (*f)(struct timer *t, int64_t now, uintptr_t seq); /* [immutable while in a heap] */
+    void *arg;     /* [immutable while in a heap] */
+    uintptr_t seq; /* [owner, while in no heap] passed to f as it was when t fired */
+    bool track;                              /* [immutable] count calls in firing */
+    _Atomic uint32_t firing;                 /* [atomic] calls of f in progress */
+} timer;
+
+/* Go's addtimer: puts t, which is in no heap, in the current P's heap
+ * (allp[0]'s off a P) with deadline when (< 0: never). */
+void gort__addtimer(timer *t, int64_t when);
+/* Go's deltimer: removes t from its heap; true if it was in one. */
+bool gort__deltimer(timer *t);
+/* Waits until no call of t->f is in progress (t->track timers only; t must
+ * be in no heap). */
+void gort__waitfiring(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
  * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a
@@ -227,5 +254,25 @@ bool gort__timers_pending(void);
  * earliest of its heap; wake the timer-sleeping M if it sleeps past it.
  * has_p: the caller runs on a P that will look at its timers itself. */
 void gort__timer_wake(int64_t when, bool has_p);
+
+/* -------------------------------------------------------------- netpoll.c */
+/* epoll instance and eventfd: made by gort_main, closed at its end. */
+int gort__netpoll_init(void);
+void gort__netpoll_fini(void);
+/* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
+ * until something is ready or gort__netpoll_break; 0: not at all).  Returns
+ * the goroutines made ready, still G_WAITING, linked through schedlink
+ * (threads outside the runtime are woken directly instead). */
+struct g *gort__netpoll(int64_t delay);
+/* Go's netpollBreak: makes a blocked gort__netpoll return. */
+void gort__netpoll_break(void);
+/* Goroutines parked on an fd (Go's netpollWaiters), seq_cst load. */
+int32_t gort__netpoll_waiters(void);
+/* (proc.c) A goroutine parked on an fd while no M may be polling: make
+ * sure one will (wakep if no M is blocked in netpoll). */
+void gort__netpoll_kick(void);
+/* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
+ * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
+int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
 
 #endif /* GORT_INTERNAL_H */

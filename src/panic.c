@@ -66,6 +66,7 @@
 #include <unistd.h>
 #include <unwind.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "panic.h"
 
@@ -134,7 +135,7 @@ static GORT_NOINLINE struct gort__defer *newdefer_slow(struct p *pp) {
         pp->ndeferpool--;
     }
     if (d == NULL) {
-        d = malloc(sizeof *d);
+        d = gort__malloc(sizeof *d);
         if (d == NULL)
             gort__fatal("out of memory");
     }
@@ -325,7 +326,7 @@ static const char *copymsg(const char *msg, bool *owned) {
     if (msg == NULL)
         return nil_panic_msg;
     size_t n = strlen(msg);
-    char *c = malloc(n + 1);
+    char *c = gort__malloc(n + 1);
     if (c != NULL) {
         memcpy(c, msg, n + 1);
         *owned = true;
@@ -511,7 +512,7 @@ void gort_panicf(const char *fmt, ...) {
     va_end(ap);
     if (n < 0) /* a bad format: show it as it is */
         gort_panic(fmt);
-    char *buf = malloc((size_t)n + 1);
+    char *buf = gort__malloc((size_t)n + 1);
     if (buf == NULL) {
         bool owned;
         const char *m = copymsg(small, &owned);

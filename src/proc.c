@@ -64,6 +64,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "san.h"
 
@@ -203,7 +204,7 @@ struct g *gort__getg_or_foreign(void) {
     if (gp)
         return gp;
     pthread_once(&foreign_once, foreign_key_init);
-    gp = calloc(1, sizeof *gp);
+    gp = gort__calloc(1, sizeof *gp);
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
@@ -292,11 +293,26 @@ static inline struct m *g0_enter(struct g *gp) {
 
 /* ------------------------------------------------------------------ allgs */
 
+static int globrunq_grow(uint32_t want);
+
 static int allgadd(struct g *gp) {
     gort__lock(&allglock);
+    /* Room in the global run queue's ring for every g first (sched.lock
+     * is taken before allglock, as checkdead does: so without it). */
+    while ((uint64_t)allglen + 1 >
+           atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed)) {
+        uint32_t want = (uint32_t)(allglen + 1) * 2;
+        gort__unlock(&allglock);
+        gort__lock(&gort__sched.lock);
+        int r = globrunq_grow(want);
+        gort__unlock(&gort__sched.lock);
+        if (r != 0)
+            return r;
+        gort__lock(&allglock);
+    }
     if (allglen == allgcap) {
         int64_t ncap = allgcap ? allgcap * 2 : 1024;
-        struct g **n = realloc(allgs, (size_t)ncap * sizeof *n);
+        struct g **n = gort__realloc(allgs, (size_t)ncap * sizeof *n);
         if (n == NULL) {
             gort__unlock(&allglock);
             return -ENOMEM;
@@ -333,7 +349,7 @@ static struct g *malg(size_t stacksize, bool user) {
             gort__sched.gfree_custom = gp->schedlink;
         gort__unlock(&gort__sched.gflock);
         if (gp == NULL) {
-            gp = calloc(1, sizeof *gp);
+            gp = gort__calloc(1, sizeof *gp);
             if (gp == NULL)
                 return NULL;
             gp->heapg = true;
@@ -408,6 +424,9 @@ static void gfree_g0(struct g *gp) {
  * Runs on pp's owner. */
 static void runqput(struct p *pp, struct g *gp, bool next);
 
+static void globrunq_reserve(uint32_t more);
+static inline void globrunq_push(struct g *gp, uint32_t size);
+
 static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
     struct g *batch[GORT__RUNQ / 2 + 1];
     uint32_t n = t - h;
@@ -421,15 +440,11 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
                                                  memory_order_relaxed))
         return false;
     batch[n] = gp;
-    for (uint32_t i = 0; i < n; i++)
-        batch[i]->schedlink = batch[i + 1];
-    batch[n]->schedlink = NULL;
     gort__lock(&gort__sched.lock);
-    if (gort__sched.runqtail)
-        gort__sched.runqtail->schedlink = batch[0];
-    else
-        gort__sched.runqhead = batch[0];
-    gort__sched.runqtail = batch[n];
+    globrunq_reserve(n + 1);
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    for (uint32_t i = 0; i <= n; i++)
+        globrunq_push(batch[i], size + i);
     atomic_fetch_add_explicit(&gort__sched.runqsize, (int32_t)n + 1, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
     return true;
@@ -595,32 +610,62 @@ static struct g *runqsteal(struct p *pp, struct p *p2, bool stealrunnext) {
     return gp;
 }
 
-/* Global run queue.  sched.lock held. */
+/* Global run queue.  sched.lock held.  The ring always has room for every
+ * g of allgs (allgadd grows it first, and fails the spawn with -ENOMEM if
+ * it cannot), so queueing never allocates: callers have nobody to report
+ * a failure to. */
+static int globrunq_grow(uint32_t want) {
+    uint32_t old = atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed);
+    if (want <= old)
+        return 0;
+    uint32_t cap = old ? old : 1024;
+    while (cap < want)
+        cap *= 2;
+    struct g **n = gort__malloc(cap * sizeof *n);
+    if (n == NULL)
+        return -ENOMEM;
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    for (uint32_t i = 0; i < size; i++)
+        n[i] = gort__sched.runq[(gort__sched.runqhd + i) & (old - 1)];
+    free(gort__sched.runq);
+    gort__sched.runq = n;
+    gort__sched.runqhd = 0;
+    atomic_store_explicit(&gort__sched.runqcap, cap, memory_order_relaxed);
+    return 0;
+}
+
+static void globrunq_reserve(uint32_t more) {
+    uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
+    if (GORT_UNLIKELY(size + more >
+                      atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed)))
+        gort__throw("runtime: global run queue overflow");
+}
+
+static inline void globrunq_push(struct g *gp, uint32_t size) {
+    uint32_t cap = atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed);
+    gort__sched.runq[(gort__sched.runqhd + size) & (cap - 1)] = gp;
+}
+
 static void globrunqput(struct g *gp) {
-    gp->schedlink = NULL;
-    if (gort__sched.runqtail)
-        gort__sched.runqtail->schedlink = gp;
-    else
-        gort__sched.runqhead = gp;
-    gort__sched.runqtail = gp;
+    globrunq_reserve(1);
+    globrunq_push(gp, (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
 static void globrunqputhead(struct g *gp) {
-    gp->schedlink = gort__sched.runqhead;
-    gort__sched.runqhead = gp;
-    if (gort__sched.runqtail == NULL)
-        gort__sched.runqtail = gp;
+    globrunq_reserve(1);
+    gort__sched.runqhd = (gort__sched.runqhd - 1) &
+                         (atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed) - 1);
+    gort__sched.runq[gort__sched.runqhd] = gp;
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
 static struct g *globrunqpop(void) {
-    struct g *gp = gort__sched.runqhead;
-    if (gp == NULL)
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
         return NULL;
-    gort__sched.runqhead = gp->schedlink;
-    if (gort__sched.runqhead == NULL)
-        gort__sched.runqtail = NULL;
+    struct g *gp = gort__sched.runq[gort__sched.runqhd];
+    gort__sched.runqhd = (gort__sched.runqhd + 1) &
+                         (atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed) - 1);
     atomic_fetch_sub_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
     return gp;
 }
@@ -687,7 +732,7 @@ static struct p *pidleget(void) {
 static void mstart0(void *arg);
 
 static struct m *allocm(void) {
-    struct m *mp = calloc(1, sizeof *mp);
+    struct m *mp = gort__calloc(1, sizeof *mp);
     if (mp == NULL)
         return NULL;
     mp->g0 = malg((size_t)kG0StackSize, false);
@@ -712,7 +757,14 @@ static struct m *allocm(void) {
 static void mstart_native(struct m *mp) {
     tls_m = mp;
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
-    gort__minit_signals(mp);
+    int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
+    if (serr != 0) {
+        /* Go's mpreinit throws when it cannot allocate gsignal: without an
+         * alternate stack a stack overflow on this M would die silently. */
+        gort__printf("runtime: cannot allocate a signal stack for M%lld (errno %d)\n",
+                     (long long)mp->id, -serr);
+        gort__throw("out of memory allocating signal stack");
+    }
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -768,7 +820,7 @@ static int newm(struct p *pp, bool spinning) {
     /* The native stack only runs mstart_native and the thread exit path;
      * goroutines and the scheduler run on their own stacks. */
     pthread_attr_setstacksize(&attr, 256 * 1024);
-    int r = pthread_create(&mp->thread, &attr, mstart_thread, mp);
+    int r = gort__pthread_create(&mp->thread, &attr, mstart_thread, mp);
     pthread_attr_destroy(&attr);
     gort__lock(&gort__sched.lock);
     if (r != 0) {
@@ -1029,18 +1081,20 @@ static void reset_order(uint32_t procs) {
             coprimes[ncoprimes++] = i;
 }
 
-/* ------------------------------------------------------------------ timer sleeper */
+/* ------------------------------------------------------------------ the poller */
 
 /*
- * The timer sleeper: Go's M blocked in netpoll(delay) until the earliest
- * timer, without a netpoller.  An M that finds no work while timers are
- * pending becomes the one timer sleeper: it sleeps on tsleep_note, holding
- * no P and not on the idle M list, until the earliest deadline of all Ps;
- * then it takes an idle P and spins (which runs the due timers of every P,
- * see stealwork).  Other idle Ms sleep in stopm as before.  Adding a timer
- * earlier than the sleeper's deadline wakes it (gort__timer_wake, Go's
- * wakeNetPoller); sysmon wakes an M for timers that are overdue (a
- * backstop, as Go's sysmon does with timeSleepUntil).
+ * The poller (the "timer sleeper"): Go's M blocked in netpoll(delay).  An
+ * M that finds no work while timers are pending or goroutines wait for I/O
+ * becomes the one poller: it blocks in epoll_wait (netpoll.c), holding no
+ * P and not on the idle M list, until the earliest deadline of all Ps or
+ * until an fd is ready; then it takes an idle P, puts the goroutines the
+ * poll readied on it and spins (which runs the due timers of every P, see
+ * stealwork).  Other idle Ms sleep in stopm on futexes, as in Go.  Adding
+ * a timer earlier than the poller's deadline wakes it through the eventfd
+ * (gort__timer_wake, Go's wakeNetPoller -> netpollBreak); sysmon wakes an M
+ * for timers that are overdue (a backstop, as Go's sysmon does with
+ * timeSleepUntil) and polls the network itself when nobody has for 10 ms.
  *
  * Lost-wakeup argument (Dekker, seq_cst on both sides): the sleeper stores
  * tsleep_until (MAXWHEN: "about to sleep") and then loads every P's
@@ -1055,10 +1109,9 @@ static void reset_order(uint32_t procs) {
  * sleeper registers (notewakeup must never be doubled).
  */
 static gort__rtlock tsleep_lock;
-static gort__note tsleep_note;
-static struct m *tsleep_m;           /* [tsleep_lock] the sleeping M, or NULL */
-static bool tsleep_woken;            /* [tsleep_lock] tsleep_note was woken */
-static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no sleeper */
+static struct m *tsleep_m;           /* [tsleep_lock] the polling M, or NULL */
+static bool tsleep_woken;            /* [tsleep_lock] the poll was broken */
+static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no poller */
 
 #define TSLEEP_MAXWHEN INT64_MAX
 
@@ -1067,9 +1120,9 @@ static void tsleep_wake_locked(int64_t when) {
     if (tsleep_m != NULL && !tsleep_woken &&
         atomic_load_explicit(&tsleep_until, memory_order_relaxed) > when) {
         tsleep_woken = true;
-        /* Release (notewakeup): pairs with the sleeper's acquire in
-         * notetsleep. */
-        gort__notewakeup(&tsleep_note);
+        /* The eventfd write (a syscall) orders our earlier stores before
+         * the poller's return from epoll_wait. */
+        gort__netpoll_break();
     }
 }
 
@@ -1090,57 +1143,120 @@ void gort__timer_wake(int64_t when, bool has_p) {
     gort__unlock(&tsleep_lock);
 }
 
+static void injectglist(struct m *mp, struct g *list);
+
 /* Called by an M without a P and without work, after its last checks:
- * if timers are pending and no M sleeps on them yet, sleeps until the
- * earliest one, then tries to take an idle P.  Returns true with a P
- * acquired (and spinning) to look for the timers' work; false: the caller
- * stops as usual. */
+ * if timers are pending or goroutines wait for I/O, and no M polls yet,
+ * polls until the earliest deadline or an fd is ready, then tries to take
+ * an idle P.  Returns true with a P acquired (and spinning) to run what
+ * the poll readied and the timers' work; false: the caller stops as usual
+ * (the readied goroutines, if any, went to the global queue). */
 static bool tsleep(struct m *mp) {
     /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
-     * argument above; no timers anywhere means nothing to wait for. */
+     * argument above; no timers and no I/O waiters: nothing to wait for.
+     * An I/O waiter that parks after our load finds no poller (tsleep_m
+     * is set only below) and wakes an M itself (netpoll.c). */
     int64_t w = gort__timers_earliest();
-    if (w == 0)
+    if (w == 0 && gort__netpoll_waiters() == 0)
         return false;
     gort__lock(&tsleep_lock);
     if (tsleep_m != NULL) {
-        /* Someone sleeps on timers already: make sure it wakes for ours. */
-        tsleep_wake_locked(w);
+        /* Someone polls already: make sure it wakes for our timers. */
+        if (w != 0)
+            tsleep_wake_locked(w);
         gort__unlock(&tsleep_lock);
         return false;
     }
     tsleep_m = mp;
     tsleep_woken = false;
-    gort__noteclear(&tsleep_note);
     /* seq_cst: the sleeper's side of the Dekker pair. */
     atomic_store_explicit(&tsleep_until, TSLEEP_MAXWHEN, memory_order_seq_cst);
     gort__unlock(&tsleep_lock);
     int64_t until = gort__timers_earliest();
-    if (until != 0) {
-        atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
-        int64_t delay = until - gort_nanotime();
-        if (delay > 0 && !atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
-            gort__notetsleep(&tsleep_note, delay);
+    struct g *list = NULL;
+    if (until != 0 || gort__netpoll_waiters() != 0) {
+        if (until != 0)
+            atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
+        int64_t delay = -1; /* no timer: until an fd is ready or a break */
+        if (until != 0) {
+            delay = until - gort_nanotime();
+            if (delay < 0)
+                delay = 0;
+        }
+        if (!atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
+            list = gort__netpoll(delay);
     }
     gort__lock(&tsleep_lock);
     tsleep_m = NULL;
     atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
     gort__unlock(&tsleep_lock);
-    if (until == 0)
+    if (until == 0 && list == NULL)
         return false;
-    /* Take an idle P to run the timers (Go: pidleget after netpoll).  With
-     * none, every P is busy and runs its timers in schedule(). */
+    /* Take an idle P to run the timers and the readied goroutines (Go:
+     * pidleget after netpoll).  With none, every P is busy: the readied
+     * go to the global queue, timers run in the busy Ps' schedule(). */
     gort__lock(&gort__sched.lock);
     struct p *pp = NULL;
     if (!atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
         !atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         pp = pidleget();
     gort__unlock(&gort__sched.lock);
-    if (pp == NULL)
+    if (pp == NULL) {
+        injectglist(mp, list);
         return false;
+    }
     acquirep(mp, pp);
     mp->spinning = true;
     atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+    injectglist(mp, list);
     return true;
+}
+
+void gort__netpoll_kick(void) {
+    /* seq_cst: after the waiter count's seq_cst increment; a poller that
+     * registered after our load read the count after its seq_cst store of
+     * tsleep_until, and so sees the waiter. */
+    if (atomic_load_explicit(&tsleep_until, memory_order_seq_cst) == 0)
+        gort__wakep();
+}
+
+/* Go's injectglist: makes the goroutines of list (linked through
+ * schedlink, parked, readied by netpoll) runnable.  Without a P, all go to
+ * the global queue and as many idle Ps are started.  With one, as many go
+ * to the global queue as there are idle Ps (which are started), the rest
+ * to our local queue. */
+static void injectglist(struct m *mp, struct g *list) {
+    if (list == NULL)
+        return;
+    int32_t n = 0;
+    for (struct g *gp = list; gp; gp = gp->schedlink) {
+        atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+        n++;
+    }
+    struct p *pp = mp ? mp->p : NULL;
+    int32_t nglob = n;
+    if (pp != NULL) {
+        int32_t npidle = atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst);
+        nglob = npidle < n ? npidle : n;
+    }
+    if (nglob > 0) {
+        gort__lock(&gort__sched.lock);
+        for (int32_t i = 0; i < nglob; i++) {
+            struct g *gp = list;
+            list = gp->schedlink;
+            globrunqput(gp);
+        }
+        gort__unlock(&gort__sched.lock);
+        for (int32_t i = 0; i < nglob &&
+                            atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) > 0;
+             i++)
+            startm(NULL, false);
+    }
+    while (list) {
+        struct g *gp = list;
+        list = gp->schedlink;
+        runqput(pp, gp, false);
+    }
 }
 
 /* At exit: wake the timer sleeper so that it leaves. */
@@ -1222,6 +1338,20 @@ top:;
         gp = globrunqget(pp, 0);
         gort__unlock(&gort__sched.lock);
         if (gp) {
+            *inherit = false;
+            return gp;
+        }
+    }
+
+    /* Poll network (Go: netpoll(0) before stealing), unless an M is
+     * blocked in it already (it gets the events). */
+    if (gort__netpoll_waiters() > 0 &&
+        atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0) {
+        struct g *list = gort__netpoll(0);
+        if (list) {
+            gp = list;
+            injectglist(mp, list->schedlink);
+            atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
         }
@@ -1312,8 +1442,8 @@ top:;
     }
     (void)wasspinning;
     (void)pollUntil;
-    /* No work: sleep until the earliest timer if nobody else does (Go
-     * blocks in netpoll(pollUntil - now) here). */
+    /* No work: poll until the earliest timer or I/O if nobody else does
+     * (Go blocks in netpoll(pollUntil - now) here). */
     if (tsleep(mp))
         goto top;
     stopm(mp);
@@ -2269,6 +2399,22 @@ static void preemptall(void) {
     }
 }
 
+/* Takes every P that sits in a blocking call for the stop-the-world in
+ * progress.  sched.lock held, gcwaiting set (seq_cst): the Dekker partner
+ * of gort_syscall_enter's seq_cst P_SYSCALL store and gcwaiting load; the
+ * CAS decides who stops the P when both see each other. */
+static void stop_syscallps(void) {
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *pp = gort__allp[i];
+        uint32_t exp = P_SYSCALL;
+        if (pp != NULL && atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_GCSTOP,
+                                                                  memory_order_seq_cst,
+                                                                  memory_order_relaxed))
+            gort__sched.stopwait--;
+    }
+}
+
 /* One stop-the-world at a time (Go's worldsema).  A gort_mutex, so that a
  * goroutine waiting for it parks and its P can stop for the STW in
  * progress; a thread-blocking lock here could deadlock. */
@@ -2288,6 +2434,8 @@ void gort__stop_the_world(const char *reason) {
         atomic_store_explicit(&mine->status, P_GCSTOP, memory_order_relaxed);
         gort__sched.stopwait--;
     }
+    /* Stop Ps in blocking calls. */
+    stop_syscallps();
     /* Stop idle Ps. */
     struct p *pp;
     while ((pp = pidleget()) != NULL) {
@@ -2309,18 +2457,26 @@ void gort__stop_the_world(const char *reason) {
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
  * Returns the list of Ps with local work (linked through link). */
-static struct p *procresize(int32_t nprocs) {
-    int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+/* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
+ * far stay, freed at shutdown). */
+static int allocp(int32_t nprocs) {
     for (int32_t i = 0; i < nprocs; i++) {
         if (gort__allp[i] == NULL) {
-            struct p *pp = calloc(1, sizeof *pp);
+            struct p *pp = gort__calloc(1, sizeof *pp);
             if (pp == NULL)
-                gort__throw("procresize: out of memory");
+                return -ENOMEM;
             pp->id = i;
             atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
             gort__allp[i] = pp;
         }
     }
+    return 0;
+}
+
+static struct p *procresize(int32_t nprocs) {
+    int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    if (allocp(nprocs) != 0)
+        gort__throw("procresize: out of memory");
     /* Free unused Ps: move their run queues to the global queue, keeping
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
@@ -2485,17 +2641,77 @@ void gort__stack_scavenge(void) {
 
 /* ------------------------------------------------------------------ sysmon */
 
-static gort__note sysmon_stop;
+/*
+ * sysmon sleeps on a futex word so that gort_syscall_enter can cut a long
+ * sleep short: a P in a blocking call is retaken after one sysmon period
+ * (~20 us) only if sysmon is not in a 10 ms back-off.  sysmon_deep says
+ * it sleeps 1 ms or more; a kick is a store of 1 and a futex wake.  A
+ * kick lost to a stale sysmon_deep only delays the retake to the end of
+ * the sleep; a kick that comes after the sleep makes the next one short.
+ */
+static _Atomic uint32_t sysmon_kick; /* [atomic] futex word: 1 = wake now */
+static _Atomic uint32_t sysmon_deep; /* [atomic] 1 while sysmon sleeps >= 1 ms */
+static _Atomic uint32_t sysmon_quit; /* [atomic] shutdown asks sysmon to leave */
 
-/* Returns the number of Ps taken back from blocking calls (none yet: the
- * syscall hand-off comes with issue 4); preemption requests are not counted. */
-static uint32_t retake(int64_t now) {
+/* Sleeps up to delay ns or until kicked; true if sysmon must leave. */
+static bool sysmon_sleep(int64_t delay) {
+    atomic_store_explicit(&sysmon_deep, delay >= 1000 * 1000, memory_order_relaxed);
+    if (atomic_load_explicit(&sysmon_kick, memory_order_relaxed) == 0)
+        gort__futexsleep(&sysmon_kick, 0, delay);
+    atomic_store_explicit(&sysmon_deep, 0, memory_order_relaxed);
+    atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
+    /* Acquire: pairs with shutdown's release store. */
+    return atomic_load_explicit(&sysmon_quit, memory_order_acquire) != 0;
+}
+
+static void sysmon_wake(void) {
+    if (atomic_exchange_explicit(&sysmon_kick, 1, memory_order_relaxed) == 0)
+        gort__futexwakeup(&sysmon_kick, 1);
+}
+
+/* Returns the number of Ps taken back from blocking calls; *insyscall
+ * counts the Ps found in one.  Preemption requests are not counted. */
+static uint32_t retake(int64_t now, uint32_t *insyscall) {
+    uint32_t n = 0;
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)
             continue;
-        if (atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
+        uint32_t st = atomic_load_explicit(&pp->status, memory_order_relaxed);
+        if (st == P_SYSCALL) {
+            (*insyscall)++;
+            /* Retake P from syscall if it's there for more than 1 sysmon
+             * tick (at least 20us). */
+            uint32_t t = atomic_load_explicit(&pp->syscalltick, memory_order_relaxed);
+            if (pp->sysmonsyscalltick != t) {
+                pp->sysmonsyscalltick = t;
+                pp->syscallseen = now;
+                continue;
+            }
+            /* On the one hand we don't want to retake Ps if there is no
+             * other work to do, but on the other hand we want to retake
+             * them eventually because they can prevent the sysmon thread
+             * from deep sleep (proc.go). */
+            if (runqempty(pp) &&
+                atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
+                        atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) >
+                    0 &&
+                pp->syscallseen + 10 * 1000 * 1000 > now)
+                continue;
+            /* Acquire: pairs with gort_syscall_enter's store; the P's state
+             * is ours after a successful CAS (its M, when it returns, finds
+             * the P gone and takes another). */
+            uint32_t exp = P_SYSCALL;
+            if (atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_IDLE,
+                                                        memory_order_acq_rel,
+                                                        memory_order_relaxed)) {
+                n++;
+                handoffp(pp);
+            }
+            continue;
+        }
+        if (st != P_RUNNING)
             continue;
         /* Preempt G if it's running for too long. */
         uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
@@ -2508,7 +2724,7 @@ static uint32_t retake(int64_t now) {
                 atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
         }
     }
-    return 0;
+    return n;
 }
 
 static void *sysmon(void *arg) {
@@ -2523,14 +2739,25 @@ static void *sysmon(void *arg) {
             delay *= 2;
         if (delay > 10 * 1000 * 1000)
             delay = 10 * 1000 * 1000;
-        if (gort__notetsleep(&sysmon_stop, delay))
+        if (sysmon_sleep(delay))
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
+        /* Poll the network if it was not polled for more than 10ms, and no
+         * M is blocked in it (every P busy). */
+        int64_t lastpoll = atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed);
+        if (gort__netpoll_waiters() > 0 &&
+            atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0 &&
+            lastpoll + 10 * 1000 * 1000 < now) {
+            struct g *list = gort__netpoll(0);
+            injectglist(NULL, list);
+        }
         /* As Go's sysmon: back off (up to 10 ms) unless retake took a P
-         * back from a blocking call; preemption requests alone don't
-         * count, so a busy but healthy program is not polled every 20 us. */
-        if (retake(now) != 0)
+         * back from a blocking call or a P is in one; preemption requests
+         * alone don't count, so a busy but healthy program is not polled
+         * every 20 us. */
+        uint32_t insyscall = 0;
+        if (retake(now, &insyscall) != 0 || insyscall != 0)
             idle = 0;
         else
             idle++;
@@ -2547,6 +2774,124 @@ static void *sysmon(void *arg) {
         }
     }
     return NULL;
+}
+
+/* ------------------------------------------------------------------ blocking calls */
+
+/*
+ * Go's entersyscall/exitsyscall.  enter gives up the P without handing it
+ * to anyone: the P sits in P_SYSCALL with no M, and whoever CASes it out of
+ * that state owns it: our own exit (fast path, the common case for a short
+ * call), sysmon's retake (the call took more than one sysmon period; the P
+ * goes to another M through handoffp), or a stop-the-world.  The goroutine
+ * keeps running on this M meanwhile; on exit it takes its old P back, or an
+ * idle one, or queues itself and parks its M (exitsyscall0).
+ */
+
+/* The stop-the-world that started while we entered wants our P. */
+static void entersyscall_gcwait(struct p *pp) {
+    gort__lock(&gort__sched.lock);
+    uint32_t exp = P_SYSCALL;
+    if (gort__sched.stopwait > 0 &&
+        atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_GCSTOP, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        if (--gort__sched.stopwait == 0)
+            gort__notewakeup(&gort__sched.stopnote);
+    }
+    gort__unlock(&gort__sched.lock);
+}
+
+GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->curg == NULL || mp->p == NULL)
+        return; /* a thread outside the runtime, or g0: nothing to hand off */
+    if (mp->oldp != NULL)
+        gort__throw("entersyscall: already in a blocking call");
+    struct g *gp = mp->curg;
+    struct p *pp = mp->p;
+    GORT_COUNTER_INC(pp->syscalltick);
+    gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
+     * caller's frame outlives this call until the matching exit. */
+    gp->syscallpc = (uintptr_t)__builtin_return_address(0);
+    gp->syscallfp = *(const uintptr_t *)__builtin_frame_address(0);
+    atomic_store_explicit(&gp->status, G_SYSCALL, memory_order_relaxed);
+    atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
+    pp->m = NULL;
+    mp->oldp = pp;
+    mp->p = NULL;
+    /* seq_cst (a release, and the store half of the Dekker pair with
+     * stop_syscallps): what we wrote while owning the P (its run queue,
+     * caches) is visible to whoever takes it with an acquire CAS. */
+    atomic_store_explicit(&pp->status, P_SYSCALL, memory_order_seq_cst);
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__sched.gcwaiting, memory_order_seq_cst)))
+        entersyscall_gcwait(pp);
+    /* Make sure sysmon looks soon, not after a 10 ms back-off. */
+    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+        sysmon_wake();
+}
+
+/* exitsyscall0's body on g0: 1 = got an idle P, run gp; 0 = gp queued. */
+static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    gp->m = NULL;
+    gort__lock(&gort__sched.lock);
+    struct p *pp = NULL;
+    if (!atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+        !atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+        pp = pidleget();
+    if (pp == NULL)
+        globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    if (pp == NULL)
+        return false;
+    acquirep(mp, pp);
+    gp->m = mp;
+    return true;
+}
+
+/* Go's exitsyscall0, on g0: no P came back; take an idle one or queue gp
+ * and stop this M (a locked M waits for gp in schedule's stoplockedm). */
+GORT_NO_TSAN_FRAME static void exitsyscall0(void *arg) {
+    struct g *gp = arg;
+    struct m *mp = g0_enter(gp);
+    if (exitsyscall1(gp, mp))
+        execute(mp, gp, false);
+    schedule(mp);
+}
+
+GORT_API void gort_syscall_exit(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->oldp == NULL)
+        return;
+    struct g *gp = mp->curg;
+    struct p *pp = mp->oldp;
+    mp->oldp = NULL;
+    /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
+     * the seq_cst store in enter (ours) or of the last M that entered a
+     * call on it, if the P was retaken and lent in between. */
+    uint32_t exp = P_SYSCALL;
+    if (!atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_RUNNING,
+                                                 memory_order_acq_rel, memory_order_relaxed)) {
+        pp = NULL;
+        /* Try an idle P (exitsyscallfast_pidle). */
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) > 0 &&
+            !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
+            gort__lock(&gort__sched.lock);
+            if (!atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
+                pp = pidleget();
+            gort__unlock(&gort__sched.lock);
+        }
+        if (pp == NULL) {
+            mcall(gp, exitsyscall0); /* resumes with a P, maybe on another M */
+            return;
+        }
+    }
+    acquirep(mp, pp);
+    GORT_COUNTER_INC(pp->syscalltick);
+    atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
+    /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
+    atomic_store_explicit(&pp->runningg, gp, memory_order_release);
 }
 
 /* ------------------------------------------------------------------ stats */
@@ -2587,7 +2932,8 @@ static void shutdown_runtime(void) {
         sched_yield();
     /* Stop sysmon. */
     if (gort__sched.sysmon_started) {
-        gort__notewakeup(&sysmon_stop);
+        atomic_store_explicit(&sysmon_quit, 1, memory_order_release);
+        sysmon_wake();
         pthread_join(gort__sched.sysmon_thread, NULL);
     }
     /* Join every M's thread (they leave at their next schedule()). */
@@ -2659,10 +3005,13 @@ static void shutdown_runtime(void) {
         free(gort__allp[i]);
         gort__allp[i] = NULL;
     }
+    free(gort__sched.runq);
+    gort__netpoll_fini();
     gort__stack_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
-    gort__noteclear(&sysmon_stop);
+    atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
+    atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
 }
 
 int gort_main(int (*main_fn)(void *arg), void *arg) {
@@ -2675,6 +3024,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    gort__fault_init_env();
     memset(&gort__sched, 0, sizeof gort__sched);
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
@@ -2683,15 +3033,24 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     int err = gort__stack_init();
     if (err == 0)
         err = gort__signal_init();
+    if (err == 0) {
+        err = gort__netpoll_init();
+        if (err != 0)
+            gort__signal_fini();
+    }
     if (err != 0) {
+        gort__stack_fini();
         atomic_store(&main_busy, 0);
         return err;
     }
+    atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
         atomic_store_explicit(&rt_running, 0, memory_order_release);
+        gort__netpoll_fini();
+        gort__signal_fini();
         gort__stack_fini();
         atomic_store(&main_busy, 0);
         return -ENOMEM;
@@ -2699,6 +3058,13 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     m0->is_m0 = true;
     gort__sched.m0 = m0;
     m0->thread = pthread_self();
+    /* gort_main reports running out here; later, procresize throws. */
+    err = allocp(procs);
+    if (err != 0) {
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return err;
+    }
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
@@ -2724,8 +3090,22 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    if (pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL) == 0)
-        gort__sched.sysmon_started = true;
+    int serr = gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    if (serr != 0) {
+        /* Without sysmon nothing retakes a P from a blocking call: fail
+         * rather than risk a hang (Go throws in newosproc). */
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return -serr;
+    }
+    gort__sched.sysmon_started = true;
+    /* m0's signal stack, here where failing can still be reported. */
+    serr = gort__minit_signals(m0);
+    if (serr != 0) {
+        shutdown_runtime();
+        atomic_store(&main_busy, 0);
+        return serr;
+    }
     /* Threads that are not ours but exist from the start (the caller, and
      * e.g. ThreadSanitizer's background thread, which appears at the first
      * pthread_create) don't count as foreign for checkdead. */
@@ -2759,7 +3139,7 @@ static struct sudog *sudog_alloc(void) {
     gort__lock(&gort__sched.sudoglock);
     sudogchunk *c = sudogchunks;
     if (c == NULL || c->used == (int)(sizeof c->s / sizeof c->s[0])) {
-        c = calloc(1, sizeof *c);
+        c = gort__calloc(1, sizeof *c);
         if (c == NULL) {
             gort__unlock(&gort__sched.sudoglock);
             gort__throw("out of memory allocating sudog");

@@ -175,6 +175,10 @@ struct g {
     void *param;             /* [waker] passed by the waker (chan: the sudog) */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
     _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
+    uintptr_t syscallpc;         /* [owner G] in a blocking call: the caller's pc ... */
+    uintptr_t syscallfp;         /* [owner G] ... and frame (tracebacks from other threads) */
+    bool pollboth;               /* [owner G] parked on an fd's read and write sides at
+                                  * once (gort_wait_fd): wakers race on selectdone */
 
     /* defer/panic (panic.c): */
     struct gort__defer *defer_;  /* [owner G] innermost deferred call */
@@ -263,6 +267,8 @@ struct p {
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
     _Atomic int64_t schedwhen;  /* [atomic] sysmon: nanotime of last observed schedtick */
     uint32_t sysmontick;        /* [sysmon] last observed schedtick */
+    uint32_t sysmonsyscalltick; /* [sysmon] last observed syscalltick */
+    int64_t syscallseen;        /* [sysmon] nanotime syscalltick was last seen to change */
     struct m *m;                /* [owner P] M it is attached to, NULL if idle */
 
     /* Local run queue: a lock-free ring.  The owner P puts at tail and takes
@@ -322,8 +328,12 @@ struct schedt {
     _Atomic int32_t nmspinning;     /* [atomic] */
 
     /* Global run queue. */
-    GORT__LINE struct g *runqhead;  /* [sched.lock] */
-    struct g *runqtail;             /* [sched.lock] */
+    /* A ring of pointers, not a list through g->schedlink: moving a batch
+     * touches no g (each g sits on a page of its own, at the top of its
+     * stack: walking a list of them is a TLB miss per g, under the lock). */
+    GORT__LINE struct g **runq;     /* [sched.lock] ring of runqcap slots (power of 2) */
+    _Atomic uint32_t runqcap;       /* [atomic; write under sched.lock] >= gs in allgs */
+    uint32_t runqhd;                /* [sched.lock] index of the head */
     _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
 
     /* Global free gs (default stacks). */

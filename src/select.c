@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "fault.h"
 #include "internal.h"
 
 /* Orders of up to this many cases live on the stack; more are malloc'd. */
@@ -181,7 +182,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     int32_t stackorder[2 * STACK_CASES];
     int32_t *order = stackorder;
     if (ncases > STACK_CASES) {
-        order = malloc(2 * (size_t)ncases * sizeof *order);
+        order = gort__malloc(2 * (size_t)ncases * sizeof *order);
         if (order == NULL)
             gort__throw("gort_select: out of memory");
     }

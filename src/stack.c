@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -67,8 +68,8 @@ static size_t region_size(size_t usable) {
 
 /* Can this kernel install guard pages inside a mapping? */
 static bool probe_guard_install(void) {
-    void *p = mmap(NULL, 2 * GORT__PAGE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = gort__mmap(NULL, 2 * GORT__PAGE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return false;
     bool ok = madvise(p, GORT__PAGE, MADV_GUARD_INSTALL) == 0;
@@ -118,8 +119,8 @@ int gort__stackalloc(size_t size, gort__stack *out) {
         return -EINVAL;
     size_t rsize = region_size(size);
     if (size != gort__default_stack_size) {
-        void *p = mmap(NULL, rsize, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        void *p = gort__mmap(NULL, rsize, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -ENOMEM;
         gort__lock(&stk.lock);
@@ -134,11 +135,11 @@ int gort__stackalloc(size_t size, gort__stack *out) {
     if (s == NULL || s->used == SLAB_STACKS) {
         gort__unlock(&stk.lock);
         size_t ssize = rsize * SLAB_STACKS;
-        void *p = mmap(NULL, ssize, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+        void *p = gort__mmap(NULL, ssize, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -ENOMEM;
-        slab *ns = malloc(sizeof *ns);
+        slab *ns = gort__malloc(sizeof *ns);
         if (ns == NULL) {
             munmap(p, ssize);
             return -ENOMEM;

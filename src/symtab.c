@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 
 typedef struct sym {
@@ -89,7 +90,7 @@ static int collect_cb(struct dl_phdr_info *info, size_t size, void *arg) {
         return 0; /* linux-vdso.so.1 and the like */
     if (c->n == c->cap) {
         size_t ncap = c->cap ? 2 * c->cap : 16;
-        object *no = realloc(c->objs, ncap * sizeof *no);
+        object *no = gort__realloc(c->objs, ncap * sizeof *no);
         if (no == NULL) {
             c->oom = true;
             return 1;
@@ -133,10 +134,10 @@ static const mappedfile *mapfile(const char *path) {
             return f;
         }
     }
-    mappedfile *f = malloc(sizeof *f);
+    mappedfile *f = gort__malloc(sizeof *f);
     void *map = MAP_FAILED;
     if (f != NULL)
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        map = gort__mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         free(f);
@@ -159,7 +160,7 @@ typedef struct symvec {
 static int push(symvec *sv, uintptr_t start, size_t size, const char *name, uint8_t rank) {
     if (sv->n == sv->cap) {
         size_t ncap = sv->cap ? 2 * sv->cap : 1024;
-        sym *nv = realloc(sv->v, ncap * sizeof *nv);
+        sym *nv = gort__realloc(sv->v, ncap * sizeof *nv);
         if (nv == NULL)
             return -ENOMEM;
         sv->v = nv;
@@ -240,7 +241,7 @@ static symtable *build(void) {
     for (size_t i = 0; i < c.n; i++)
         free(c.objs[i].path);
     free(c.objs);
-    symtable *t = calloc(1, sizeof *t);
+    symtable *t = gort__calloc(1, sizeof *t);
     if (err != 0 || t == NULL) {
         free(sv.v);
         free(t);

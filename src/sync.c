@@ -117,7 +117,7 @@ static bool can_spin(int iter) {
     return true;
 }
 
-static GORT_NOINLINE void mutex_lock_slow(gort_mutex *m) {
+GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
     _Atomic int32_t *state = MSTATE(m);
     int64_t wait_start = 0;
     bool starving = false, awoke = false;
@@ -204,7 +204,7 @@ GORT_API void gort_mutex_lock(gort_mutex *m) {
     if (GORT_LIKELY(atomic_compare_exchange_strong_explicit(
             MSTATE(m), &zero, MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
         return;
-    mutex_lock_slow(m);
+    gort__mutex_lock_slow(m);
 }
 
 /* TryLock: never blocks.  There may be a goroutine waiting for the mutex,
@@ -217,7 +217,7 @@ GORT_API bool gort_mutex_trylock(gort_mutex *m) {
                                                    memory_order_acquire, memory_order_relaxed);
 }
 
-static GORT_NOINLINE void mutex_unlock_slow(gort_mutex *m, int32_t nstate) {
+GORT_NOINLINE GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate) {
     if (((nstate + MUTEX_LOCKED) & MUTEX_LOCKED) == 0)
         gort__fatal("sync: unlock of unlocked mutex");
     _Atomic int32_t *state = MSTATE(m);
@@ -260,7 +260,7 @@ GORT_API void gort_mutex_unlock(gort_mutex *m) {
     int32_t nstate =
         atomic_fetch_sub_explicit(MSTATE(m), MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
     if (GORT_UNLIKELY(nstate != 0))
-        mutex_unlock_slow(m, nstate);
+        gort__mutex_unlock_slow(m, nstate);
 }
 
 /* ------------------------------------------------------------------------
@@ -282,7 +282,7 @@ GORT_API void gort_mutex_unlock(gort_mutex *m) {
 #define RW_WSEM(rw) SYNC_ATOMIC(uint32_t, &(rw)->_writer_sem)
 #define RW_RSEM(rw) SYNC_ATOMIC(uint32_t, &(rw)->_reader_sem)
 
-static GORT_NOINLINE void rwmutex_rlock_slow(gort_rwmutex *rw) {
+GORT_NOINLINE GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw) {
     /* A writer is pending: wait for it.  Its Unlock releases readerSem
      * once per blocked reader; the semaphore orders its critical section
      * before us. */
@@ -293,7 +293,7 @@ static GORT_NOINLINE void rwmutex_rlock_slow(gort_rwmutex *rw) {
  * (its increment of readerCount, in whose release sequence our RMW reads). */
 GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw) {
     if (GORT_UNLIKELY(atomic_fetch_add_explicit(RW_COUNT(rw), 1, memory_order_acquire) + 1 < 0))
-        rwmutex_rlock_slow(rw);
+        gort__rwmutex_rlock_slow(rw);
 }
 
 GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
@@ -307,7 +307,7 @@ GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
     }
 }
 
-static GORT_NOINLINE void rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r) {
+GORT_NOINLINE GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r) {
     if (r + 1 == 0 || r + 1 == -RWMUTEX_MAX_READERS)
         gort__fatal("sync: RUnlock of unlocked RWMutex");
     /* A writer is pending.  acq_rel: our release (with the release
@@ -323,7 +323,7 @@ static GORT_NOINLINE void rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r) {
 GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw) {
     int32_t r = atomic_fetch_sub_explicit(RW_COUNT(rw), 1, memory_order_release) - 1;
     if (GORT_UNLIKELY(r < 0))
-        rwmutex_runlock_slow(rw, r);
+        gort__rwmutex_runlock_slow(rw, r);
 }
 
 /* Lock. */

@@ -46,26 +46,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------------ types */
-
-struct ptimers;
-
-/* One timer (Go's runtime timer).  Embedded in gort_timer, gort_ticker, or
- * on the stack of a sleeping goroutine. */
-typedef struct timer {
-    _Atomic(struct ptimers *) pt; /* [pt->lock; read as a hint without it] heap, or NULL */
-    int32_t idx;                  /* [pt->lock] index in pt->h */
-    int64_t when;                 /* [pt->lock] deadline (gort_nanotime) */
-    int64_t period;               /* [pt->lock] > 0: a ticker */
-    /* The function run when the timer fires, on g0 of some M with a P, with
-     * no lock held.  It must not block. */
-    void (*f)(struct timer *t, int64_t now); /* [immutable] */
-    void *arg;                               /* [immutable] */
-    bool track;                              /* [immutable] count calls in firing */
-    _Atomic uint32_t firing;                 /* [atomic] calls of f in progress */
-} timer;
 
 /* A heap entry: the deadline is kept next to the pointer (as Go 1.23's
  * timerWhen does) so that sifting does not touch the timers themselves,
@@ -108,7 +92,7 @@ static ptimers *ptimers_of(struct p *pp) {
     ptimers *pt = atomic_load_explicit(slot, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
-    ptimers *n = calloc(1, sizeof *n);
+    ptimers *n = gort__calloc(1, sizeof *n);
     if (n == NULL)
         gort__throw("timers: out of memory");
     n->pp = pp;
@@ -188,7 +172,7 @@ static inline void update_when0(ptimers *pt) {
 static bool heap_add(ptimers *pt, timer *t) {
     if (pt->len == pt->cap) {
         uint32_t ncap = pt->cap ? pt->cap * 2 : 64;
-        hent *nh = realloc(pt->h, ncap * sizeof *nh);
+        hent *nh = gort__realloc(pt->h, ncap * sizeof *nh);
         if (nh == NULL)
             gort__throw("timers: out of memory");
         pt->h = nh;
@@ -240,7 +224,7 @@ static struct p *timer_p(void) {
 
 /* Go's addtimer/modtimer (the adding half): puts t, which is in no heap, in
  * the current P's heap with deadline when. */
-static void addtimer(timer *t, int64_t when) {
+void gort__addtimer(timer *t, int64_t when) {
     if (when < 0)
         when = MAXWHEN; /* overflow of now + d */
     struct p *pp = timer_p();
@@ -268,7 +252,7 @@ static void addtimer(timer *t, int64_t when) {
 
 /* Go's deltimer: removes t from whatever heap it is in.  Returns true if it
  * was in one (it had not fired yet). */
-static bool deltimer(timer *t) {
+bool gort__deltimer(timer *t) {
     for (;;) {
         /* Acquire: pairs with heap_del's release store of NULL (then the
          * firing count of a run in progress is visible).  A non-NULL value
@@ -289,7 +273,7 @@ static bool deltimer(timer *t) {
 
 /* Waits for calls of t->f already started to finish (t is in no heap, so no
  * new one can start). */
-static void waitfiring(timer *t) {
+void gort__waitfiring(timer *t) {
     /* Acquire: pairs with the release decrement in runone, so f's accesses
      * to the timer and its channel happen before our free. */
     while (atomic_load_explicit(&t->firing, memory_order_acquire) != 0) {
@@ -304,7 +288,8 @@ static void waitfiring(timer *t) {
  * while f runs and re-taken (Go's runOneTimer). */
 static void runone(ptimers *pt, timer *t, int64_t now) {
     bool track = t->track;
-    void (*f)(timer *, int64_t) = t->f;
+    void (*f)(timer *, int64_t, uintptr_t) = t->f;
+    uintptr_t seq = t->seq; /* before t leaves the heap: see gort__deltimer */
     if (track)
         /* Before t leaves the heap: a freer either takes pt->lock after us,
          * or sees t->pt == NULL through its acquire load in deltimer, which
@@ -323,7 +308,7 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
     }
     update_when0(pt);
     gort__unlock(&pt->lock);
-    f(t, now);
+    f(t, now, seq);
     if (track)
         /* Release: pairs with waitfiring's acquire.  t is not touched after. */
         atomic_fetch_sub_explicit(&t->firing, 1, memory_order_release);
@@ -421,8 +406,9 @@ int64_t gort__timers_earliest(void) {
 
 /* ------------------------------------------------------------------ sleep */
 
-static void goready_timer(timer *t, int64_t now) {
+static void goready_timer(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
+    (void)seq;
     gort__goready((struct g *)t->arg);
 }
 
@@ -431,7 +417,7 @@ static void goready_timer(timer *t, int64_t now) {
 static bool sleep_commit(struct g *gp, void *arg) {
     (void)gp;
     timer *t = arg;
-    addtimer(t, t->when);
+    gort__addtimer(t, t->when);
     return true;
 }
 
@@ -457,13 +443,15 @@ GORT_API void gort_sleep(int64_t ns) {
 
 /* Go's sendTime: a non-blocking send of the time, so a full buffer (a slow
  * receiver) drops the tick. */
-static void sendtime(timer *t, int64_t now) {
+static void sendtime(timer *t, int64_t now, uintptr_t seq) {
+    (void)seq;
     (void)gort_chan_trysend((gort_chan *)t->arg, &now);
 }
 
 /* Go's goFunc: runs the function in a goroutine of its own. */
-static void gofunc(timer *t, int64_t now) {
+static void gofunc(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
+    (void)seq;
     gort_timer *tm = (gort_timer *)t;
     if (gort_go(tm->fn, tm->fnarg) != 0 && gort__runtime_running())
         gort__throw("after_func: cannot start goroutine");
@@ -478,7 +466,7 @@ static inline int64_t when_after(int64_t ns) {
 }
 
 GORT_API gort_timer *gort_timer_new(int64_t ns) {
-    gort_timer *tm = malloc(sizeof *tm);
+    gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
     tm->c = gort_chan_make(sizeof(int64_t), 1);
@@ -489,21 +477,21 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
     tm->fn = NULL;
     tm->fnarg = NULL;
     tm->t = (timer){.idx = -1, .f = sendtime, .arg = tm->c, .track = true};
-    addtimer(&tm->t, when_after(ns));
+    gort__addtimer(&tm->t, when_after(ns));
     return tm;
 }
 
 GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
-    gort_timer *tm = malloc(sizeof *tm);
+    gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
     tm->c = NULL;
     tm->fn = fn;
     tm->fnarg = arg;
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
-    addtimer(&tm->t, when_after(ns));
+    gort__addtimer(&tm->t, when_after(ns));
     return tm;
 }
 
@@ -514,22 +502,22 @@ GORT_API gort_chan *gort_timer_chan(gort_timer *t) {
 GORT_API bool gort_timer_stop(gort_timer *t) {
     if (t == NULL)
         gort_panic("time: Stop called on uninitialized Timer");
-    return deltimer(&t->t);
+    return gort__deltimer(&t->t);
 }
 
 GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Timer");
-    bool active = deltimer(&t->t);
-    addtimer(&t->t, when_after(ns));
+    bool active = gort__deltimer(&t->t);
+    gort__addtimer(&t->t, when_after(ns));
     return active;
 }
 
 GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
-    deltimer(&t->t);
-    waitfiring(&t->t);
+    gort__deltimer(&t->t);
+    gort__waitfiring(&t->t);
     gort_chan_free(t->c);
     free(t);
 }
@@ -539,7 +527,7 @@ GORT_API void gort_timer_free(gort_timer *t) {
 GORT_API gort_ticker *gort_ticker_new(int64_t period) {
     if (period <= 0)
         return NULL;
-    gort_ticker *tk = malloc(sizeof *tk);
+    gort_ticker *tk = gort__malloc(sizeof *tk);
     if (tk == NULL)
         return NULL;
     tk->c = gort_chan_make(sizeof(int64_t), 1);
@@ -548,7 +536,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
         return NULL;
     }
     tk->t = (timer){.idx = -1, .period = period, .f = sendtime, .arg = tk->c, .track = true};
-    addtimer(&tk->t, when_after(period));
+    gort__addtimer(&tk->t, when_after(period));
     return tk;
 }
 
@@ -563,24 +551,24 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
         gort_panic("non-positive interval for Ticker.Reset");
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Ticker");
-    deltimer(&t->t);
+    gort__deltimer(&t->t);
     /* t is in no heap: nobody else reads period until addtimer publishes
      * it under a heap lock. */
     t->t.period = period;
-    addtimer(&t->t, when_after(period));
+    gort__addtimer(&t->t, when_after(period));
 }
 
 GORT_API void gort_ticker_stop(gort_ticker *t) {
     if (t == NULL)
         return;
-    deltimer(&t->t);
+    gort__deltimer(&t->t);
 }
 
 GORT_API void gort_ticker_free(gort_ticker *t) {
     if (t == NULL)
         return;
-    deltimer(&t->t);
-    waitfiring(&t->t);
+    gort__deltimer(&t->t);
+    gort__waitfiring(&t->t);
     gort_chan_free(t->c);
     free(t);
 }

@@ -38,12 +38,14 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #ifdef GORT_HAVE_LIBDW
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #endif
 
@@ -132,6 +134,37 @@ static bool dwfl_report(void) {
     return true;
 }
 
+/* The frame is named after the function the symbol table finds for pc,
+ * the outermost one: when pc lies in code inlined into it (gort.h's mutex
+ * fast paths, the user's own static inline functions), the line to show
+ * is where the outermost inlined call sits in that function, not the
+ * inlined body's (DW_AT_call_file/line of the outermost
+ * DW_TAG_inlined_subroutine).  Leaves the file and line alone otherwise. */
+static void outer_callsite(Dwarf_Die *cu, Dwarf_Addr addr, const char **file, int *line) {
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes(cu, addr, &scopes);
+    Dwarf_Die *outer = NULL;
+    for (int i = 0; i < n; i++)
+        if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+            outer = &scopes[i];
+    if (outer != NULL) {
+        Dwarf_Attribute a;
+        Dwarf_Word fidx = 0, ln = 0;
+        Dwarf_Files *files = NULL;
+        size_t nfiles = 0;
+        if (dwarf_formudata(dwarf_attr(outer, DW_AT_call_file, &a), &fidx) == 0 &&
+            dwarf_formudata(dwarf_attr(outer, DW_AT_call_line, &a), &ln) == 0 &&
+            dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && fidx < nfiles) {
+            const char *f = dwarf_filesrc(files, fidx, NULL, NULL);
+            if (f != NULL) {
+                *file = f;
+                *line = (int)ln;
+            }
+        }
+    }
+    free(scopes);
+}
+
 /* file:line of pc, or false.  *file points into libdw's data (kept until
  * the next report; dwlock is held by the caller while it is used). */
 static bool srcline(uintptr_t pc, const char **file, int *line) {
@@ -154,6 +187,10 @@ static bool srcline(uintptr_t pc, const char **file, int *line) {
             return false;
         *file = f;
         *line = l;
+        Dwarf_Addr bias = 0;
+        Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+        if (cu != NULL)
+            outer_callsite(cu, pc - bias, file, line);
         return true;
     }
     /* libdw before 0.189 finds a CU only through .debug_aranges, which
@@ -170,6 +207,7 @@ static bool srcline(uintptr_t pc, const char **file, int *line) {
             return false;
         *file = f;
         *line = l;
+        outer_callsite(cu, pc - bias, file, line);
         return true;
     }
     return false;
@@ -390,7 +428,7 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
                                 int level) {
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     char wait[64] = "";
-    if (!current && st == G_WAITING && gp->waitsince > 0) {
+    if (!current && (st == G_WAITING || st == G_SYSCALL) && gp->waitsince > 0) {
         int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
         if (mins >= 1)
             snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
@@ -431,6 +469,10 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
 #endif
             n = unwind(ret, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
         }
+    } else if (st == G_SYSCALL && gp->syscallpc != 0) {
+        /* In a blocking call on another thread: from the frame that made
+         * it (racy but stable: that frame waits for the call). */
+        n = unwind(gp->syscallpc, gp->syscallfp, lo, hi, pcs, TB_MAXFRAMES, &more);
     } else {
         outf(o, "\tgoroutine running on other thread; stack unavailable\n");
     }

@@ -215,6 +215,16 @@ static void section_channels(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
+ * Timers, the network and blocking calls (tour_net.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_net(int smoke);
+
+static void section_net(const struct tour *t) {
+    tour_net(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
  * Panics, recover and goroutine dumps
  * ------------------------------------------------------------------------ */
 
@@ -333,6 +343,7 @@ static const struct section {
     {"Goroutines are cheap", section_goroutines},
     {"The scheduler spreads work over every core", section_parallel},
     {"Channels, select and a worker pool", section_channels},
+    {"Timers, the network and blocking calls", section_net},
     {"Panics, recover and goroutine dumps", section_panics},
     /* Keep the statistics last. */
     {"What the runtime counted", section_stats},

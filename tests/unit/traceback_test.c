@@ -9,6 +9,7 @@
 
 #include "gort.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,24 @@ __attribute__((noinline)) static void park_nil_recv(void *arg) {
     (void)arg;
     gort_chan_recv(NULL, NULL);
 }
+__attribute__((noinline)) static void park_sleep(void *arg) {
+    (void)arg;
+    gort_sleep(3600 * GT_SEC);
+}
+static int io_pipe[2];
+__attribute__((noinline)) static void park_io(void *arg) {
+    (void)arg;
+    char c;
+    (void)gort_read(io_pipe[0], &c, 1); /* until the write at the end */
+}
+static _Atomic int syscall_release;
+__attribute__((noinline)) static void park_syscall(void *arg) {
+    (void)arg;
+    gort_syscall_enter();
+    while (!atomic_load(&syscall_release))
+        usleep(1000);
+    gort_syscall_exit();
+}
 
 /* The block of the dump for the goroutine whose header has [reason],
  * copied into out; false if none. */
@@ -83,6 +102,9 @@ static const want wants[] = {
     {"sync.WaitGroup.Wait", "park_wg"},
     {"select (no cases)", "park_select_none"},
     {"chan receive (nil chan)", "park_nil_recv"},
+    {"sleep", "park_sleep"},
+    {"IO wait", "park_io"},
+    {"syscall", "park_syscall"},
 };
 #define NWANT (sizeof wants / sizeof wants[0])
 
@@ -102,8 +124,12 @@ static int dump_main(void *arg) {
     c_sel = gort_chan_make(sizeof(int), 0);
     gort_mutex_lock(&mu);
     gort_wg_add(&wg, 1);
-    void (*fns[])(void *) = {park_chan_recv, park_chan_send,   park_select,  park_mutex,
-                             park_wg,        park_select_none, park_nil_recv};
+    ASSERT_EQ(pipe(io_pipe), 0);
+    atomic_store(&syscall_release, 0);
+    void (*fns[])(void *) = {park_chan_recv, park_chan_send, park_select,
+                             park_mutex,     park_wg,        park_select_none,
+                             park_nil_recv,  park_sleep,     park_io,
+                             park_syscall};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (gort_go(fns[i], NULL) != 0)
             return 1;
@@ -151,6 +177,9 @@ static int dump_main(void *arg) {
     gort_chan_recv(c_send, &v);
     gort_chan_close(c_recv);
     gort_chan_close(c_sel);
+    atomic_store(&syscall_release, 1);
+    ASSERT_EQ(gort_write(io_pipe[1], "x", 1), 1);
+    gort_close(io_pipe[1]);
     return 0;
 }
 

@@ -1,0 +1,120 @@
+/*
+ * fault.h - fault injection for tests: make the nth mmap, pthread_create,
+ * epoll_ctl or malloc of the runtime fail (issue 6).
+ *
+ * The runtime calls these wrappers instead of libc for its own resources.
+ * When nothing is armed, gort__fault() is one relaxed load of a global flag
+ * and a not-taken branch.  Armed (gort__fault_arm from tests, or
+ * GORT_FAULT=site:n[:persist] read when gort_main starts), the nth call of
+ * that kind counted from the arming fails as the OS would fail it:
+ *
+ *   GORT__FAULT_MMAP            mmap returns MAP_FAILED, errno ENOMEM
+ *   GORT__FAULT_PTHREAD_CREATE  pthread_create returns EAGAIN
+ *   GORT__FAULT_EPOLL_CTL       epoll_ctl returns -1, errno ENOMEM
+ *   GORT__FAULT_MALLOC          malloc/calloc/realloc return NULL, errno
+ *                               ENOMEM; posix_memalign returns ENOMEM
+ *
+ * With persist, every later call of that kind fails too, until
+ * gort__fault_disarm.  The wrappers are used only for the runtime's own
+ * calls; user memory and threads are never touched.
+ */
+#ifndef GORT_FAULT_H
+#define GORT_FAULT_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+
+enum {
+    GORT__FAULT_MMAP,
+    GORT__FAULT_PTHREAD_CREATE,
+    GORT__FAULT_EPOLL_CTL,
+    GORT__FAULT_MALLOC,
+    GORT__FAULT_NSITES
+};
+
+/* [atomic] true while some site is armed.  Relaxed: arming happens before
+ * the calls it should affect by program order or by the test's own
+ * synchronisation (gort_main, channels); a racing call may miss it. */
+extern _Atomic bool gort__fault_armed;
+
+/* Counts the call and returns true if it must fail (armed only). */
+bool gort__fault_slow(int site);
+
+static inline bool gort__fault(int site) {
+    if (__builtin_expect(!atomic_load_explicit(&gort__fault_armed, memory_order_relaxed), 1))
+        return false;
+    return gort__fault_slow(site);
+}
+
+/* Arms site: its nth call from now fails (n >= 1); persist: and every
+ * later one until disarmed.  Replaces an earlier arming of that site. */
+void gort__fault_arm(int site, int64_t n, bool persist);
+/* Disarms every site (the fired counts stay). */
+void gort__fault_disarm(void);
+/* How many calls of site were made to fail since the process started. */
+uint64_t gort__fault_fired(int site);
+/* Arms from GORT_FAULT=site:n[:persist][,site:n...] (site: mmap,
+ * pthread_create, epoll_ctl, malloc).  Called when gort_main starts;
+ * prints and ignores a malformed entry. */
+void gort__fault_init_env(void);
+
+static inline void *gort__mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+    if (gort__fault(GORT__FAULT_MMAP)) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+static inline int gort__pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                                       void *(*fn)(void *), void *arg) {
+    if (gort__fault(GORT__FAULT_PTHREAD_CREATE))
+        return EAGAIN;
+    return pthread_create(t, attr, fn, arg);
+}
+
+static inline int gort__epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) {
+    if (gort__fault(GORT__FAULT_EPOLL_CTL)) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return epoll_ctl(epfd, op, fd, ev);
+}
+
+static inline void *gort__malloc(size_t n) {
+    if (gort__fault(GORT__FAULT_MALLOC)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return malloc(n);
+}
+
+static inline void *gort__calloc(size_t n, size_t size) {
+    if (gort__fault(GORT__FAULT_MALLOC)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return calloc(n, size);
+}
+
+static inline void *gort__realloc(void *p, size_t n) {
+    if (gort__fault(GORT__FAULT_MALLOC)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+static inline int gort__posix_memalign(void **p, size_t align, size_t n) {
+    if (gort__fault(GORT__FAULT_MALLOC))
+        return ENOMEM;
+    return posix_memalign(p, align, n);
+}
+
+#endif /* GORT_FAULT_H */

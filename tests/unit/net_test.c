@@ -1,0 +1,575 @@
+/*
+ * net_test.c - the netpoller and the fd API (issue 4): echo over loopback
+ * with 1,000 concurrent connections (every byte checked), read deadlines
+ * expiring within a bound, gort_close waking a blocked reader and a
+ * blocked acceptor with -EBADF, gort_wait_fd on a pipe (ready, deadline,
+ * both directions), IPv6 and names, refused dials and malformed
+ * addresses, writes to a vanished peer (-EPIPE/-ECONNRESET, no SIGPIPE),
+ * two readers of one socket taking turns, calls from a thread outside the
+ * runtime and before gort_main, and the blocking-call hand-off
+ * (gort_syscall_enter/exit around sleep(1) on every P).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gt.h"
+#include "gort.h"
+#include "gt_gort.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MS GT_MS
+
+static char addr_of(int port, char *buf, size_t n) {
+    snprintf(buf, n, "127.0.0.1:%d", port);
+    return 0;
+}
+
+/* Reads exactly n bytes; 0 or the error. */
+static ssize_t read_full(int fd, void *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = gort_read(fd, (char *)buf + got, n - got);
+        if (r <= 0)
+            return r == 0 ? -EPIPE : r;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static void raise_nofile(rlim_t want) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ------------------------------------------------------------------ echo */
+
+enum { ECHO_MSG = 64, ECHO_ROUNDS = 10 };
+
+static int echo_nconns(void) {
+    /* 1,000 connections (2,000 fds); fewer if the fd limit is lower. */
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return rl.rlim_cur >= 2200 ? 1000 : (int)(rl.rlim_cur - 200) / 2;
+}
+
+static void echo_conn(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    char buf[ECHO_MSG];
+    while (read_full(fd, buf, sizeof buf) == 0)
+        if (gort_write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+            break;
+    gort_close(fd);
+}
+
+typedef struct echo_ctx {
+    int lfd, port;
+    _Atomic int accepted;
+    _Atomic long bytes_ok;
+    _Atomic int clients_done;
+    _Atomic int errors;
+    gort_waitgroup wg;
+} echo_ctx;
+
+static void echo_acceptor(void *arg) {
+    echo_ctx *c = arg;
+    for (;;) {
+        int fd = gort_accept(c->lfd, NULL, NULL);
+        if (fd < 0) {
+            ASSERT_EQ(fd, -EBADF); /* the listener closed at the end */
+            return;
+        }
+        atomic_fetch_add(&c->accepted, 1);
+        go(echo_conn, (void *)(intptr_t)fd);
+    }
+}
+
+static echo_ctx *echo_c;
+static _Atomic int echo_id;
+
+static void echo_client(void *arg) {
+    echo_ctx *c = arg;
+    int id = atomic_fetch_add(&echo_id, 1);
+    char addr[64];
+    addr_of(c->port, addr, sizeof addr);
+    int fd = gort_dial(addr, gort_nanotime() + tmo(20));
+    if (fd < 0) {
+        fprintf(stderr, "dial: %s\n", strerror(-fd));
+        atomic_fetch_add(&c->errors, 1);
+        gort_wg_done(&c->wg);
+        return;
+    }
+    char out[ECHO_MSG], in[ECHO_MSG];
+    for (int r = 0; r < ECHO_ROUNDS; r++) {
+        for (int i = 0; i < ECHO_MSG; i++)
+            out[i] = (char)(id * 31 + r * 7 + i);
+        if (gort_write(fd, out, sizeof out) != (ssize_t)sizeof out ||
+            read_full(fd, in, sizeof in) != 0 || memcmp(in, out, sizeof in) != 0) {
+            atomic_fetch_add(&c->errors, 1);
+            break;
+        }
+        atomic_fetch_add(&c->bytes_ok, ECHO_MSG);
+    }
+    gort_close(fd);
+    atomic_fetch_add(&c->clients_done, 1);
+    gort_wg_done(&c->wg);
+}
+
+static int echo_main(void *arg) {
+    (void)arg;
+    echo_ctx *c = echo_c;
+    c->lfd = gort_listen("127.0.0.1:0", 4096);
+    ASSERT_GE(c->lfd, 0);
+    c->port = gort_local_port(c->lfd);
+    ASSERT_GT(c->port, 0);
+    go(echo_acceptor, c);
+    int n = echo_nconns();
+    gort_wg_add(&c->wg, n);
+    for (int i = 0; i < n; i++)
+        go(echo_client, c);
+    gort_wg_wait(&c->wg);
+    ASSERT_EQ(atomic_load(&c->errors), 0);
+    ASSERT_EQ(atomic_load(&c->clients_done), n);
+    ASSERT_EQ(atomic_load(&c->bytes_ok), (long)n * ECHO_ROUNDS * ECHO_MSG);
+    ASSERT_EQ(atomic_load(&c->accepted), n);
+    ASSERT_EQ(gort_close(c->lfd), 0);
+    return 0;
+}
+
+TEST(echo_1000_conns) {
+    raise_nofile(4096);
+    echo_ctx c = {0};
+    echo_c = &c;
+    run(echo_main, NULL);
+}
+
+/* ------------------------------------------------------------------ pairs */
+
+/* A connected loopback pair made with the fd API. */
+static void tcp_pair(int *a, int *b) {
+    int lfd = gort_listen("127.0.0.1:0", 16);
+    ASSERT_GE(lfd, 0);
+    char addr[64];
+    addr_of(gort_local_port(lfd), addr, sizeof addr);
+    *a = gort_dial(addr, 0);
+    ASSERT_GE(*a, 0);
+    *b = gort_accept(lfd, NULL, NULL);
+    ASSERT_GE(*b, 0);
+    ASSERT_EQ(gort_close(lfd), 0);
+}
+
+static int deadline_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    char buf[8];
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_set_deadline(a, t0 + 50 * MS, 0), 0);
+    ssize_t r = gort_read(a, buf, sizeof buf);
+    int64_t el = gort_nanotime() - t0;
+    ASSERT_EQ(r, -ETIMEDOUT);
+    ASSERT_GE(el, 50 * MS);
+    ASSERT_LT(el, 50 * MS + tmo(0.5));
+    /* Still expired: fails at once, even with data there (Go's
+     * prepareRead). */
+    ASSERT_EQ(gort_write(b, "x", 1), 1);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), -ETIMEDOUT);
+    /* Cleared: the pending byte is read. */
+    ASSERT_EQ(gort_set_deadline(a, 0, 0), 0);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 1);
+    /* Extended while blocked: a later deadline replaces the earlier one. */
+    t0 = gort_nanotime();
+    ASSERT_EQ(gort_set_deadline(a, t0 + 30 * MS, 0), 0);
+    ASSERT_EQ(gort_set_deadline(a, t0 + 80 * MS, 0), 0);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), -ETIMEDOUT);
+    ASSERT_GE(gort_nanotime() - t0, 80 * MS);
+    /* A deadline in the past expires at once. */
+    ASSERT_EQ(gort_set_deadline(a, 0, 1), 0);
+    ASSERT_EQ(gort_write(a, "y", 1), -ETIMEDOUT);
+    gort_close(a);
+    gort_close(b);
+    return 0;
+}
+
+TEST(read_deadline) {
+    run(deadline_main, NULL);
+}
+
+typedef struct blocked {
+    int fd;
+    _Atomic int started;
+    _Atomic long result;
+} blocked;
+
+static void blocked_reader(void *arg) {
+    blocked *bl = arg;
+    char buf[8];
+    atomic_store(&bl->started, 1);
+    atomic_store(&bl->result, (long)gort_read(bl->fd, buf, sizeof buf));
+}
+
+static void blocked_acceptor(void *arg) {
+    blocked *bl = arg;
+    atomic_store(&bl->started, 1);
+    atomic_store(&bl->result, (long)gort_accept(bl->fd, NULL, NULL));
+}
+
+static int close_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    blocked bl = {.fd = a, .result = 1};
+    go(blocked_reader, &bl);
+    WAIT_UNTIL(atomic_load(&bl.started), 5, "reader start");
+    pause_ms(20); /* let it park */
+    ASSERT_EQ(atomic_load(&bl.result), 1);
+    ASSERT_EQ(gort_close(a), 0);
+    WAIT_UNTIL(atomic_load(&bl.result) != 1, 5, "reader wake-up");
+    ASSERT_EQ(atomic_load(&bl.result), -EBADF);
+    ASSERT_EQ(gort_close(a), -EBADF); /* already closed */
+    gort_close(b);
+
+    int lfd = gort_listen("127.0.0.1:0", 16);
+    ASSERT_GE(lfd, 0);
+    blocked al = {.fd = lfd, .result = 1};
+    go(blocked_acceptor, &al);
+    WAIT_UNTIL(atomic_load(&al.started), 5, "acceptor start");
+    pause_ms(20);
+    ASSERT_EQ(gort_close(lfd), 0);
+    WAIT_UNTIL(atomic_load(&al.result) != 1, 5, "acceptor wake-up");
+    ASSERT_EQ(atomic_load(&al.result), -EBADF);
+    return 0;
+}
+
+TEST(close_wakes_blocked) {
+    run(close_main, NULL);
+}
+
+/* ------------------------------------------------------------------ wait_fd */
+
+typedef struct piper {
+    int fd;
+    int events;
+    int64_t deadline;
+    _Atomic long result;
+} piper;
+
+static void waiter(void *arg) {
+    piper *p = arg;
+    atomic_store(&p->result, gort_wait_fd(p->fd, p->events, p->deadline));
+}
+
+static int waitfd_main(void *arg) {
+    (void)arg;
+    int pfd[2];
+    ASSERT_EQ(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+    /* Ready after a write. */
+    piper p = {.fd = pfd[0], .events = GORT_POLL_READ, .result = 1};
+    go(waiter, &p);
+    pause_ms(20);
+    ASSERT_EQ(atomic_load(&p.result), 1);
+    ASSERT_EQ(write(pfd[1], "abc", 3), 3);
+    WAIT_UNTIL(atomic_load(&p.result) != 1, 5, "wait_fd wake-up");
+    ASSERT_EQ(atomic_load(&p.result), 0);
+    /* Still readable (nothing read): returns at once though the edge is
+     * gone. */
+    ASSERT_EQ(gort_wait_fd(pfd[0], GORT_POLL_READ, 0), 0);
+    char buf[8];
+    ASSERT_EQ(gort_read(pfd[0], buf, sizeof buf), 3);
+    /* Deadline. */
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_wait_fd(pfd[0], GORT_POLL_READ, t0 + 30 * MS), -ETIMEDOUT);
+    ASSERT_GE(gort_nanotime() - t0, 30 * MS);
+    /* A pipe's write end is writable; both directions on the read end
+     * wait for data. */
+    ASSERT_EQ(gort_wait_fd(pfd[1], GORT_POLL_WRITE, 0), 0);
+    piper q = {.fd = pfd[0], .events = GORT_POLL_READ | GORT_POLL_WRITE, .result = 1};
+    go(waiter, &q);
+    pause_ms(20);
+    ASSERT_EQ(atomic_load(&q.result), 1);
+    ASSERT_EQ(write(pfd[1], "d", 1), 1);
+    WAIT_UNTIL(atomic_load(&q.result) != 1, 5, "wait_fd (both) wake-up");
+    ASSERT_EQ(atomic_load(&q.result), 0);
+    ASSERT_EQ(gort_read(pfd[0], buf, sizeof buf), 1);
+    /* Closed while waiting. */
+    piper r = {.fd = pfd[0], .events = GORT_POLL_READ, .result = 1};
+    go(waiter, &r);
+    pause_ms(20);
+    ASSERT_EQ(gort_close(pfd[0]), 0);
+    WAIT_UNTIL(atomic_load(&r.result) != 1, 5, "wait_fd close wake-up");
+    ASSERT_EQ(atomic_load(&r.result), -EBADF);
+    ASSERT_EQ(gort_wait_fd(pfd[1], 0, 0), -EINVAL);
+    gort_close(pfd[1]);
+    return 0;
+}
+
+TEST(wait_fd_pipe) {
+    run(waitfd_main, NULL);
+}
+
+/* ------------------------------------------------------------------ addresses */
+
+static int addr_main(void *arg) {
+    (void)arg;
+    const char *bad[] = {"foo", "1.2.3.4", "[::1", "::1:80", "127.0.0.1:99999", "127.0.0.1:x",
+                         "127.0.0.1:", "[::1]x:80", NULL};
+    for (int i = 0; bad[i]; i++) {
+        ASSERT_EQ(gort_listen(bad[i], 0), -EINVAL);
+        ASSERT_EQ(gort_dial(bad[i], 0), -EINVAL);
+    }
+    ASSERT_EQ(gort_listen(NULL, 0), -EINVAL);
+    /* A port nobody listens on: take one and close it. */
+    int lfd = gort_listen("127.0.0.1:0", 1);
+    ASSERT_GE(lfd, 0);
+    int port = gort_local_port(lfd);
+    gort_close(lfd);
+    char addr[64];
+    addr_of(port, addr, sizeof addr);
+    ASSERT_EQ(gort_dial(addr, 0), -ECONNREFUSED);
+    /* IPv6 loopback, and ":port" (all addresses), dialled by name. */
+    lfd = gort_listen("[::1]:0", 8);
+    if (lfd >= 0) {
+        snprintf(addr, sizeof addr, "[::1]:%d", gort_local_port(lfd));
+        int c = gort_dial(addr, 0);
+        ASSERT_GE(c, 0);
+        int s = gort_accept(lfd, NULL, NULL);
+        ASSERT_GE(s, 0);
+        ASSERT_EQ(gort_write(c, "6", 1), 1);
+        char ch;
+        ASSERT_EQ(gort_read(s, &ch, 1), 1);
+        ASSERT_EQ(ch, '6');
+        gort_close(c);
+        gort_close(s);
+        gort_close(lfd);
+    } else {
+        fprintf(stderr, "no IPv6 loopback here (%s): skipped that part\n", strerror(-lfd));
+    }
+    lfd = gort_listen(":0", 8);
+    ASSERT_GE(lfd, 0);
+    snprintf(addr, sizeof addr, "localhost:%d", gort_local_port(lfd));
+    int c = gort_dial(addr, gort_nanotime() + tmo(5));
+    ASSERT_GE(c, 0);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int s = gort_accept(lfd, (struct sockaddr *)&ss, &sl);
+    ASSERT_GE(s, 0);
+    ASSERT_GT(sl, 0);
+    /* Both nonblocking and close-on-exec. */
+    ASSERT_TRUE(fcntl(s, F_GETFL) & O_NONBLOCK);
+    ASSERT_TRUE(fcntl(s, F_GETFD) & FD_CLOEXEC);
+    ASSERT_TRUE(fcntl(c, F_GETFL) & O_NONBLOCK);
+    gort_close(c);
+    gort_close(s);
+    gort_close(lfd);
+    ASSERT_EQ(gort_read(-1, addr, 1), -EBADF);
+    return 0;
+}
+
+TEST(addresses) {
+    run(addr_main, NULL);
+}
+
+static int peer_gone_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    gort_close(b);
+    static char big[1 << 16];
+    ssize_t r = 0;
+    for (int i = 0; i < 100 && r >= 0; i++)
+        r = gort_write(a, big, sizeof big);
+    ASSERT_TRUE(r == -EPIPE || r == -ECONNRESET);
+    char ch;
+    r = gort_read(a, &ch, 1);
+    ASSERT_TRUE(r == 0 || r == -ECONNRESET);
+    gort_close(a);
+    /* A pipe with no reader: EPIPE, and no SIGPIPE either. */
+    int pfd[2];
+    ASSERT_EQ(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+    close(pfd[0]);
+    ASSERT_EQ(gort_write(pfd[1], "x", 1), -EPIPE);
+    gort_close(pfd[1]);
+    return 0;
+}
+
+TEST(write_to_vanished_peer) {
+    run(peer_gone_main, NULL);
+}
+
+/* Two goroutines read one socket; each message reaches exactly one. */
+typedef struct turns {
+    int fd;
+    _Atomic long got;
+    gort_waitgroup wg;
+} turns;
+
+static void turn_reader(void *arg) {
+    turns *t = arg;
+    char buf[4];
+    for (;;) {
+        ssize_t r = gort_read(t->fd, buf, sizeof buf);
+        if (r <= 0)
+            break;
+        atomic_fetch_add(&t->got, r);
+    }
+    gort_wg_done(&t->wg);
+}
+
+static int turns_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    turns t = {.fd = b};
+    gort_wg_add(&t.wg, 2);
+    go(turn_reader, &t);
+    go(turn_reader, &t);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_EQ(gort_write(a, "abcd", 4), 4);
+        if (i % 16 == 0)
+            gort_sleep(MS / 10);
+    }
+    WAIT_UNTIL(atomic_load(&t.got) == 800, 10, "all bytes read");
+    gort_close(a); /* EOF ends both */
+    gort_wg_wait(&t.wg);
+    ASSERT_EQ(atomic_load(&t.got), 800);
+    gort_close(b);
+    return 0;
+}
+
+TEST(two_readers_take_turns) {
+    run(turns_main, NULL);
+}
+
+/* ------------------------------------------------------------------ outside */
+
+static void *foreign_reader(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    char buf[16];
+    ssize_t r = gort_read(fd, buf, sizeof buf);
+    return (void *)(intptr_t)r;
+}
+
+static int foreign_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, foreign_reader, (void *)(intptr_t)b), 0);
+    pause_ms(30);
+    ASSERT_EQ(gort_write(a, "hello", 5), 5);
+    /* Join without holding the P (a thread-blocking call). */
+    void *res;
+    gort_syscall_enter();
+    pthread_join(th, &res);
+    gort_syscall_exit();
+    ASSERT_EQ((intptr_t)res, 5);
+    gort_close(a);
+    gort_close(b);
+    return 0;
+}
+
+TEST(foreign_thread_reads) {
+    run(foreign_main, NULL);
+}
+
+TEST(without_runtime) {
+    /* Before gort_main: the calls block their thread in poll(2). */
+    int pfd[2];
+    ASSERT_EQ(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ(gort_write(pfd[1], "zz", 2), 2);
+    ASSERT_EQ(gort_wait_fd(pfd[0], GORT_POLL_READ, 0), 0);
+    char buf[4];
+    ASSERT_EQ(gort_read(pfd[0], buf, sizeof buf), 2);
+    ASSERT_EQ(gort_wait_fd(pfd[0], GORT_POLL_READ, gort_nanotime() + 10 * MS), -ETIMEDOUT);
+    ASSERT_EQ(gort_close(pfd[0]), 0);
+    ASSERT_EQ(gort_close(pfd[1]), 0);
+}
+
+/* ------------------------------------------------------------------ blocking calls */
+
+static _Atomic int sleepers_in, sleepers_out;
+
+static void sleeper(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&sleepers_in, 1);
+    gort_syscall_enter();
+    sleep(1);
+    gort_syscall_exit();
+    atomic_fetch_add(&sleepers_out, 1);
+}
+
+static void pinger(void *arg) {
+    gort_chan **ch = arg;
+    int v;
+    while (gort_chan_recv(ch[0], &v))
+        gort_chan_send(ch[1], &v);
+}
+
+static int syscall_main(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(0);
+    /* Every P gets a goroutine stuck in a blocking call. */
+    for (int i = 0; i < procs; i++)
+        go(sleeper, NULL);
+    WAIT_UNTIL(atomic_load(&sleepers_in) == procs, 5, "sleepers to start");
+    /* The rest of the program runs on: ping-pong, a timer, a spawn. */
+    int64_t t0 = gort_nanotime();
+    gort_chan *ch[2] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0)};
+    go(pinger, ch);
+    for (int i = 0; i < 1000; i++) {
+        int v = i, w = -1;
+        gort_chan_send(ch[0], &v);
+        ASSERT_TRUE(gort_chan_recv(ch[1], &w));
+        ASSERT_EQ(w, i);
+    }
+    gort_sleep(5 * MS);
+    int64_t el = gort_nanotime() - t0;
+    /* Done while the sleepers still sleep (they took 1 s). */
+    ASSERT_EQ(atomic_load(&sleepers_out), 0);
+    ASSERT_LT(el, 900 * MS);
+    gort_chan_close(ch[0]);
+    WAIT_UNTIL(atomic_load(&sleepers_out) == procs, 5, "sleepers to return");
+    gort_chan_free(ch[0]);
+    gort_chan_free(ch[1]);
+    return 0;
+}
+
+TEST(blocking_calls_hand_off) {
+    atomic_store(&sleepers_in, 0);
+    atomic_store(&sleepers_out, 0);
+    run(syscall_main, NULL);
+}
+
+/* enter/exit costs little when the call is short, and the goroutine keeps
+ * its P; outside a goroutine they do nothing. */
+static int short_syscall_main(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 100000; i++) {
+        gort_syscall_enter();
+        gort_syscall_exit();
+    }
+    gort_syscall_exit(); /* unmatched: ignored */
+    return 0;
+}
+
+TEST(syscall_enter_exit_short) {
+    gort_syscall_enter(); /* no runtime: no effect */
+    gort_syscall_exit();
+    run(short_syscall_main, NULL);
+}
+
+GT_MAIN()
