@@ -8,6 +8,7 @@
  * has a colon) into a string that parses to the same host and port.
  * Build with the fuzz preset; run with scripts/fuzz.sh (`make fuzz`).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
