@@ -8,6 +8,8 @@
 #   make bench           build release, run scripts/bench.sh (gort next to Go)
 #   make bench-net       httpd vs Go net/http (wrk), kvstore vs redis-server
 #                        (redis-benchmark), memory per idle connection
+#   make fuzz            build the libFuzzer targets (fuzz preset, clang) and run each
+#                        for FUZZ_SECONDS (default 60): scripts/fuzz.sh
 #   make stress          build release, run the torture test for DURATION seconds (default 60;
 #                        SEED=N repeats a run) and print its totals
 #   make limits          build release, measure goroutines/timers gort and Go sustain here
@@ -41,7 +43,7 @@ MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
 .PHONY: all build release run test bench bench-net stress limits install clean format \
-	check-format check-symbols check-install deps need-cmake
+	check-format check-symbols check-install deps need-cmake fuzz
 
 all: build
 
@@ -77,6 +79,9 @@ bench-net:
 	@GORT_DEPS_BENCH=1 scripts/deps.sh
 	@$(MAKE) --no-print-directory build
 	BUILD=$(CURDIR)/build/release scripts/bench-net.sh
+
+fuzz: need-cmake
+	@FUZZ_SECONDS="$(or $(FUZZ_SECONDS),60)" scripts/fuzz.sh
 
 DURATION ?= 60
 SEED ?=

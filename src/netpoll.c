@@ -912,47 +912,6 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
 
 /* ------------------------------------------------------------------ addresses */
 
-int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port) {
-    if (addr == NULL)
-        return -EINVAL;
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL)
-        return -EINVAL; /* missing port in address */
-    const char *h = addr, *he = colon;
-    if (addr[0] == '[') {
-        const char *rb = strchr(addr, ']');
-        if (rb == NULL || rb + 1 != colon)
-            return -EINVAL; /* missing ']' or junk after it */
-        h = addr + 1;
-        he = rb;
-        if (memchr(h, '[', (size_t)(he - h)) != NULL)
-            return -EINVAL;
-    } else {
-        if (memchr(addr, ':', (size_t)(colon - addr)) != NULL)
-            return -EINVAL; /* too many colons in address */
-        if (memchr(addr, '[', (size_t)(colon - addr)) || memchr(addr, ']', (size_t)(colon - addr)))
-            return -EINVAL;
-    }
-    size_t hl = (size_t)(he - h);
-    if (hl >= hostlen)
-        return -EINVAL;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    const char *ps = colon + 1;
-    if (*ps == '\0')
-        return -EINVAL;
-    long v = 0;
-    for (const char *q = ps; *q; q++) {
-        if (*q < '0' || *q > '9')
-            return -EINVAL; /* numeric ports only */
-        v = v * 10 + (*q - '0');
-        if (v > 65535)
-            return -EINVAL;
-    }
-    *port = (int)v;
-    return 0;
-}
-
 /* A numeric host (or "" for the wildcard/loopback) -> sockaddr; 1 if host
  * is numeric, 0 if it is a name, -EINVAL if malformed. */
 static int numeric_addr(const char *host, int port, bool listen, struct sockaddr_storage *ss,

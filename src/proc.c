@@ -1190,10 +1190,12 @@ static bool tsleep(struct m *mp) {
     tsleep_m = NULL;
     atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
     gort__unlock(&tsleep_lock);
-    if (until == 0 && list == NULL)
-        return false;
     /* Take an idle P to run the timers and the readied goroutines (Go:
-     * pidleget after netpoll).  With none, every P is busy: the readied
+     * pidleget after netpoll), even when the poll brought nothing (a break,
+     * EINTR): as Go's findRunnable goes back to top then, so that an M
+     * polls again while I/O waiters remain.  Stopping here instead left no
+     * poller, and checkdead saw every M idle: "all goroutines are asleep"
+     * with goroutines in IO wait (e2e.httpd.keep_alive, dev preset).  With none, every P is busy: the readied
      * go to the global queue, timers run in the busy Ps' schedule(). */
     gort__lock(&gort__sched.lock);
     struct p *pp = NULL;

@@ -1,0 +1,145 @@
+/*
+ * httpd.c - an HTTP/1.1 keep-alive server on gort, one goroutine per
+ * connection, answering as Go's net/http hello server does
+ * (/work/shared/reference/go/httphello): "Hello, World!\n" for GET.
+ *
+ *     httpd [-addr HOST] [-port N]        (default 127.0.0.1:8080)
+ *     wrk -t2 -c100 -d10s --latency http://127.0.0.1:8080/
+ *
+ * Request parsing and the responses live in http.c (runtime-free, unit
+ * tested and fuzzed).  Per read this file does no allocation: the
+ * connection's buffers are allocated once, every complete request in the
+ * bytes read is answered (pipelining) and the responses go out with one
+ * gort_write.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gort.h"
+#include "http.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#define IN_SIZE 16384
+#define OUT_SIZE 16384 /* ~100 responses per write; more just takes two */
+
+/* A connection's state and buffers, one allocation. */
+struct conn {
+    http_conn http;
+    char in[IN_SIZE];
+    char out[OUT_SIZE];
+};
+
+/* The connection goroutine: until EOF, an error or a response that
+ * closes the connection. */
+static void serve(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    struct conn *c = malloc(sizeof *c);
+    if (c == NULL) {
+        gort_close(fd);
+        return;
+    }
+    http_conn_init(&c->http);
+    int closing = 0;
+    while (!closing) {
+        ssize_t n = gort_read(fd, c->in, sizeof c->in);
+        if (n <= 0)
+            break;
+        http_date(&c->http, time(NULL));
+        size_t olen = 0;
+        for (size_t off = 0; off < (size_t)n;) {
+            size_t used;
+            int r = http_feed(&c->http, c->in + off, (size_t)n - off, c->out, sizeof c->out, &olen,
+                              &used);
+            off += used;
+            if (r == HTTP_CLOSE) {
+                closing = 1;
+                break;
+            }
+            if (off < (size_t)n) { /* out is full: send it, parse on */
+                if (gort_write(fd, c->out, olen) < 0) {
+                    closing = 1;
+                    olen = 0;
+                    break;
+                }
+                olen = 0;
+            }
+        }
+        if (olen > 0 && gort_write(fd, c->out, olen) < 0)
+            break;
+    }
+    gort_close(fd);
+    free(c);
+}
+
+struct options {
+    const char *addr;
+    int port;
+};
+
+/* The accept loop (the main goroutine). */
+static int serve_main(void *arg) {
+    struct options *o = arg;
+    char addr[300];
+    if (strchr(o->addr, ':') && o->addr[0] != '[') /* IPv6: "[::1]:8080" */
+        snprintf(addr, sizeof addr, "[%s]:%d", o->addr, o->port);
+    else
+        snprintf(addr, sizeof addr, "%s:%d", o->addr, o->port);
+    int lfd = gort_listen(addr, 1024);
+    if (lfd < 0) {
+        fprintf(stderr, "httpd: listen %s: %s\n", addr, strerror(-lfd));
+        return 1;
+    }
+    printf("httpd: listening on %s (port %d)\n", addr, gort_local_port(lfd));
+    fflush(stdout);
+    for (;;) {
+        int fd = gort_accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS) {
+                gort_sleep(10 * 1000 * 1000); /* as Go's net/http: back off, retry */
+                continue;
+            }
+            if (fd == -ECONNABORTED || fd == -EINTR)
+                continue;
+            fprintf(stderr, "httpd: accept: %s\n", strerror(-fd));
+            return 1;
+        }
+        if (gort_go(serve, (void *)(intptr_t)fd) < 0)
+            gort_close(fd);
+    }
+}
+
+/* Raises the open-file limit to the hard limit (one fd per client). */
+static void raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct options o = {"127.0.0.1", 8080};
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-port") || !strcmp(argv[i], "--port")) && i + 1 < argc)
+            o.port = atoi(argv[++i]);
+        else if ((!strcmp(argv[i], "-addr") || !strcmp(argv[i], "--addr")) && i + 1 < argc)
+            o.addr = argv[++i];
+        else {
+            fprintf(stderr,
+                    "usage: %s [-addr HOST] [-port N]   (default 127.0.0.1:8080;\n"
+                    "       -port 0 picks a free port, printed at start)\n",
+                    argv[0]);
+            return 2;
+        }
+    }
+    raise_nofile();
+    int r = gort_main(serve_main, &o);
+    return r < 0 ? 1 : r;
+}
