@@ -82,8 +82,8 @@ GORT_API int gort_main(int (*main_fn)(void *arg), void *arg);
  * ------------------------------------------------------------------------ */
 
 typedef struct gort_go_attr {
-    size_t stack_size;  /* 0: the runtime's default (GORT_DEFAULT_STACK_SIZE) */
-    const char *name;   /* shown in stack dumps; may be NULL; copied */
+    size_t stack_size; /* 0: the runtime's default (GORT_DEFAULT_STACK_SIZE) */
+    const char *name;  /* shown in stack dumps; may be NULL; copied */
 } gort_go_attr;
 
 /* The default usable stack of a goroutine: 256 KiB of virtual memory,
@@ -234,10 +234,14 @@ typedef struct gort_cond {
     void *_tail;
 } gort_cond;
 
-#define GORT_MUTEX_INIT {0}
-#define GORT_RWMUTEX_INIT {0}
-#define GORT_ONCE_INIT {0}
-#define GORT_WAITGROUP_INIT {0}
+#define GORT_MUTEX_INIT \
+    { 0 }
+#define GORT_RWMUTEX_INIT \
+    { 0 }
+#define GORT_ONCE_INIT \
+    { 0 }
+#define GORT_WAITGROUP_INIT \
+    { 0 }
 
 /* sync.Mutex.  lock blocks until acquired; trylock never blocks.
  * Unlocking an unlocked mutex is "fatal error: sync: unlock of unlocked mutex". */
@@ -495,8 +499,7 @@ GORT_API int gort_call(void (*fn)(void *arg), void *arg);
  * like Go's exit(2) (GORTRACEBACK=crash: SIGABRT instead).  Never returns. */
 GORT_API _Noreturn void gort_panic(const char *msg);
 /* panic(fmt.Sprintf(fmt, ...)): as gort_panic with a formatted message. */
-GORT_API _Noreturn void gort_panicf(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+GORT_API _Noreturn void gort_panicf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* recover(): the panic message when called directly by a deferred function
  * that a panic is running (which stops the panic), else NULL. */
 GORT_API const char *gort_recover(void);
@@ -523,11 +526,11 @@ typedef struct gort_stats {
     uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
     uint64_t goroutines_created; /* since gort_main started */
     uint64_t context_switches;
-    uint64_t steals;             /* successful work steals */
+    uint64_t steals; /* successful work steals */
     /* more fields may follow */
-    uint64_t idle_threads;       /* Ms parked with no work */
-    uint64_t spinning_threads;   /* Ms looking for work */
-    uint64_t global_runq;        /* goroutines in the global run queue */
+    uint64_t idle_threads;     /* Ms parked with no work */
+    uint64_t spinning_threads; /* Ms looking for work */
+    uint64_t global_runq;      /* goroutines in the global run queue */
 } gort_stats;
 
 /* Fills *s with a snapshot of the runtime's counters (zeros when the

@@ -14,6 +14,8 @@
 #   GORT_WERROR        ON/OFF, passed to CMake (the Makefile sets ON under CI)
 #   JOBS               build parallelism (default: nproc)
 #   CTEST_ARGS         extra ctest arguments, e.g. "-L unit" or "-R chan"
+#   GORT_TEST_LEAKCHECK=0      skip the LeakSanitizer and valgrind steps
+#   GORT_TEST_FUZZ_SECONDS=N   seconds per fuzz target (default 20; 0 skips)
 #   GORT_TEST_LEAKCHECK  0 skips the leak checks
 #
 # Sanitizers and ASLR: TSan (and ASan) of gcc 12 / clang 14 predate the
@@ -137,6 +139,21 @@ if [[ ${GORT_TEST_LEAKCHECK:-1} != 0 ]]; then
     fi
     if ((rc != 0)); then
         [[ $line =~ \ 0\ failed ]] && total_fail=$((total_fail + 1))
+        summary
+        exit 1
+    fi
+fi
+
+# Fuzzing, bounded (scripts/fuzz.sh): every libFuzzer target for
+# GORT_TEST_FUZZ_SECONDS (default 20) from its seed corpus; a crash fails
+# the run.  GORT_TEST_FUZZ_SECONDS=0 skips it.
+fuzz_seconds=${GORT_TEST_FUZZ_SECONDS:-20}
+if ((fuzz_seconds > 0)); then
+    echo "== fuzz: each target for ${fuzz_seconds}s"
+    if FUZZ_SECONDS=$fuzz_seconds JOBS=$jobs scripts/fuzz.sh; then
+        total_pass=$((total_pass + $(ls tests/fuzz/fuzz_*.c | wc -l)))
+    else
+        total_fail=$((total_fail + 1))
         summary
         exit 1
     fi

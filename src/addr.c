@@ -54,4 +54,3 @@ int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port
     *port = (int)v;
     return 0;
 }
-

@@ -23,10 +23,10 @@
 #define GORT_UNUSED __attribute__((unused))
 
 /* Always-on invariant check (runtime bugs): prints and throws. */
-#define GORT_CHECK(cond, msg)                                                                       \
-    do {                                                                                           \
-        if (GORT_UNLIKELY(!(cond)))                                                                \
-            gort__throw_at(msg, __FILE__, __LINE__);                                               \
+#define GORT_CHECK(cond, msg)                        \
+    do {                                             \
+        if (GORT_UNLIKELY(!(cond)))                  \
+            gort__throw_at(msg, __FILE__, __LINE__); \
     } while (0)
 #if GORT_DEBUG >= 1
 #define GORT_ASSERT(cond) GORT_CHECK(cond, "assertion failed: " #cond)
@@ -41,8 +41,8 @@
 #define GORT_UNREACHABLE() gort__throw_at("unreachable", __FILE__, __LINE__)
 
 /* Relaxed single-writer counter bump: a plain load/add/store, TSan-clean. */
-#define GORT_COUNTER_INC(ctr)                                                                      \
-    atomic_store_explicit(&(ctr), atomic_load_explicit(&(ctr), memory_order_relaxed) + 1,         \
+#define GORT_COUNTER_INC(ctr)                                                             \
+    atomic_store_explicit(&(ctr), atomic_load_explicit(&(ctr), memory_order_relaxed) + 1, \
                           memory_order_relaxed)
 
 /* --------------------------------------------------------------- lock_futex.c */
@@ -89,8 +89,7 @@ void gort__gosched(void);
 /* Yield if sysmon or a stop-the-world asked this goroutine to. Cheap. */
 void gort__preempt_check_slow(struct g *gp);
 static inline void gort__preempt_check(struct g *gp) {
-    if (GORT_UNLIKELY(gp != NULL &&
-                      atomic_load_explicit(&gp->preempt, memory_order_relaxed)))
+    if (GORT_UNLIKELY(gp != NULL && atomic_load_explicit(&gp->preempt, memory_order_relaxed)))
         gort__preempt_check_slow(gp);
 }
 /* Ends the current goroutine (after its deferred calls have run). */
@@ -221,10 +220,10 @@ typedef struct timer {
     /* The function run when the timer fires, on g0 of some M with a P, with
      * no lock held.  It must not block. */
     void (*f)(struct timer *t, int64_t now, uintptr_t seq); /* [immutable while in a heap] */
-    void *arg;     /* [immutable while in a heap] */
-    uintptr_t seq; /* [owner, while in no heap] passed to f as it was when t fired */
-    bool track;                              /* [immutable] count calls in firing */
-    _Atomic uint32_t firing;                 /* [atomic] calls of f in progress */
+    void *arg;                                              /* [immutable while in a heap] */
+    uintptr_t seq;           /* [owner, while in no heap] passed to f as it was when t fired */
+    bool track;              /* [immutable] count calls in firing */
+    _Atomic uint32_t firing; /* [atomic] calls of f in progress */
 } timer;
 
 /* Go's addtimer: puts t, which is in no heap, in the current P's heap

@@ -44,7 +44,9 @@ void gort__futexwakeup(_Atomic uint32_t *addr, int cnt) {
     }
 }
 
-void gort__osyield(void) { sched_yield(); }
+void gort__osyield(void) {
+    sched_yield();
+}
 
 void gort__procyield(int cycles) {
     for (int i = 0; i < cycles; i++)
@@ -72,8 +74,7 @@ void gort__lock(gort__rtlock *l) {
         for (int i = 0; i < ACTIVE_SPIN; i++) {
             while (atomic_load_explicit(&l->key, memory_order_relaxed) == MUTEX_UNLOCKED) {
                 uint32_t exp = MUTEX_UNLOCKED;
-                if (atomic_compare_exchange_weak_explicit(&l->key, &exp, wait,
-                                                          memory_order_acquire,
+                if (atomic_compare_exchange_weak_explicit(&l->key, &exp, wait, memory_order_acquire,
                                                           memory_order_relaxed))
                     return;
             }
@@ -82,8 +83,7 @@ void gort__lock(gort__rtlock *l) {
         for (int i = 0; i < PASSIVE_SPIN; i++) {
             while (atomic_load_explicit(&l->key, memory_order_relaxed) == MUTEX_UNLOCKED) {
                 uint32_t exp = MUTEX_UNLOCKED;
-                if (atomic_compare_exchange_weak_explicit(&l->key, &exp, wait,
-                                                          memory_order_acquire,
+                if (atomic_compare_exchange_weak_explicit(&l->key, &exp, wait, memory_order_acquire,
                                                           memory_order_relaxed))
                     return;
             }

@@ -71,21 +71,21 @@ enum { MODE_R = 1, MODE_W = 2 };
 #define FDREF_CLOSED (1u << 31)
 
 typedef struct polldesc {
-    gort__rtlock lock;       /* deadlines, timers, open and close */
-    _Atomic uint32_t seq;    /* [atomic; write under lock] +1 at open and at close */
-    _Atomic uint32_t state;  /* [atomic; write under lock] PDS_* */
-    _Atomic uint32_t refs;   /* [atomic] calls in progress | FDREF_CLOSED */
-    _Atomic uint32_t csema;  /* close sleeps here for refs to drain */
-    _Atomic bool closing;    /* [atomic; write under lock] gort_close started */
-    bool lazy;               /* [lock] registered on first use, not made by gort */
-    bool sock;               /* [lock] a socket (send with MSG_NOSIGNAL) */
-    _Atomic uintptr_t rg;    /* [atomic] read semaphore: PD_* or a g */
-    _Atomic uintptr_t wg;    /* [atomic] write semaphore */
-    _Atomic int64_t rd;      /* [atomic; write under lock] 0 none, -1 expired, else when */
+    gort__rtlock lock;      /* deadlines, timers, open and close */
+    _Atomic uint32_t seq;   /* [atomic; write under lock] +1 at open and at close */
+    _Atomic uint32_t state; /* [atomic; write under lock] PDS_* */
+    _Atomic uint32_t refs;  /* [atomic] calls in progress | FDREF_CLOSED */
+    _Atomic uint32_t csema; /* close sleeps here for refs to drain */
+    _Atomic bool closing;   /* [atomic; write under lock] gort_close started */
+    bool lazy;              /* [lock] registered on first use, not made by gort */
+    bool sock;              /* [lock] a socket (send with MSG_NOSIGNAL) */
+    _Atomic uintptr_t rg;   /* [atomic] read semaphore: PD_* or a g */
+    _Atomic uintptr_t wg;   /* [atomic] write semaphore */
+    _Atomic int64_t rd;     /* [atomic; write under lock] 0 none, -1 expired, else when */
     _Atomic int64_t wd;
-    uint32_t rseq, wseq;     /* [lock] deadline generations */
-    timer rt, wt;            /* [lock] deadline timers */
-    int fd;                  /* [lock] */
+    uint32_t rseq, wseq; /* [lock] deadline generations */
+    timer rt, wt;        /* [lock] deadline timers */
+    int fd;              /* [lock] */
     /* One reader and one writer at a time (Go's fdMutex read and write
      * locks): a second caller parks here, not on the semaphore. */
     gort_mutex rmu, wmu;
@@ -276,9 +276,8 @@ static bool netpollblock(polldesc *pd, int mode) {
         if (atomic_compare_exchange_strong_explicit(gpp, &old, PD_NIL, memory_order_seq_cst,
                                                     memory_order_seq_cst))
             return true;
-        if (old == PD_NIL &&
-            atomic_compare_exchange_strong_explicit(gpp, &old, PD_WAIT, memory_order_seq_cst,
-                                                    memory_order_seq_cst))
+        if (old == PD_NIL && atomic_compare_exchange_strong_explicit(
+                                 gpp, &old, PD_WAIT, memory_order_seq_cst, memory_order_seq_cst))
             break;
         if (old != PD_READY && old != PD_NIL)
             gort__throw("runtime: double wait");
@@ -360,8 +359,8 @@ struct g *gort__netpoll(int64_t delay) {
         }
         polldesc *pd = pd_lookup((int)(ev->data.u64 >> 32), false);
         /* A stale event (the fd closed since, perhaps reused) is dropped. */
-        if (pd == NULL || atomic_load_explicit(&pd->seq, memory_order_acquire) !=
-                              (uint32_t)ev->data.u64)
+        if (pd == NULL ||
+            atomic_load_explicit(&pd->seq, memory_order_acquire) != (uint32_t)ev->data.u64)
             continue;
         int mode = 0;
         if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -826,9 +825,9 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
     short pev = (short)(((modes & MODE_R) ? POLLIN : 0) | ((modes & MODE_W) ? POLLOUT : 0));
     if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN ||
         !gort__runtime_running()) {
-        err = atomic_load_explicit(&pd->closing, memory_order_relaxed) ? -EBADF
-                                                                          : poll_thread(fd, pev,
-                                                                                        deadline);
+        err = atomic_load_explicit(&pd->closing, memory_order_relaxed)
+                  ? -EBADF
+                  : poll_thread(fd, pev, deadline);
         pd_decref(pd);
         return err;
     }

@@ -129,8 +129,12 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
     fatal_exit();
 }
 
-void gort__throw(const char *msg) { fatal_common(msg, NULL, 0, true); }
+void gort__throw(const char *msg) {
+    fatal_common(msg, NULL, 0, true);
+}
 void gort__throw_at(const char *msg, const char *file, int line) {
     fatal_common(msg, file, line, true);
 }
-void gort__fatal(const char *msg) { fatal_common(msg, NULL, 0, false); }
+void gort__fatal(const char *msg) {
+    fatal_common(msg, NULL, 0, false);
+}

@@ -189,7 +189,9 @@ static void foreign_thread_exit(void *arg) {
     free(gp);
 }
 
-static void foreign_key_init(void) { pthread_key_create(&foreign_key, foreign_thread_exit); }
+static void foreign_key_init(void) {
+    pthread_key_create(&foreign_key, foreign_thread_exit);
+}
 
 /* The fake g of a thread outside the runtime (or of g0, which must never
  * park: that throws). */
@@ -381,7 +383,7 @@ static struct g *malg(size_t stacksize, bool user) {
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
     gp->allgidx = -1;
-    gp->tsan_fiber = user ? NULL : san_fiber_create();  /* users: at start */
+    gp->tsan_fiber = user ? NULL : san_fiber_create(); /* users: at start */
     gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
     atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
     if (user && allgadd(gp) != 0) {
@@ -487,7 +489,9 @@ static void runqput(struct p *pp, struct g *gp, bool next) {
     }
 }
 
-void gort__runqput_tail(struct p *pp, struct g *gp) { runqput(pp, gp, false); }
+void gort__runqput_tail(struct p *pp, struct g *gp) {
+    runqput(pp, gp, false);
+}
 
 /* Get a g from the local runnable queue.  inherit: it came from runnext and
  * should inherit the time slice.  Runs on pp's owner. */
@@ -501,9 +505,9 @@ static struct g *runqget(struct p *pp, bool *inherit) {
     }
     /* If there's a runnext, it's the next g to run.  Only the owner sets it
      * non-NULL, so a CAS failure means a thief took it: fall through. */
-    if (next != NULL && atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
-                                                                 memory_order_acquire,
-                                                                 memory_order_relaxed)) {
+    if (next != NULL &&
+        atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL, memory_order_acquire,
+                                                memory_order_relaxed)) {
         *inherit = true;
         return next;
     }
@@ -568,9 +572,8 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
                          * then almost immediately blocks (proc.go). */
                         usleep(3);
                     }
-                    if (!atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
-                                                                 memory_order_acquire,
-                                                                 memory_order_relaxed))
+                    if (!atomic_compare_exchange_strong_explicit(
+                            &pp->runnext, &next, NULL, memory_order_acquire, memory_order_relaxed))
                         continue;
                     atomic_store_explicit(&batch[batchhead % GORT__RUNQ], next,
                                           memory_order_relaxed);
@@ -582,12 +585,12 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
         if (n > GORT__RUNQ / 2)
             continue; /* read inconsistent h and t */
         for (uint32_t i = 0; i < n; i++) {
-            struct g *gp = atomic_load_explicit(&pp->runq[(h + i) % GORT__RUNQ],
-                                                memory_order_relaxed);
+            struct g *gp =
+                atomic_load_explicit(&pp->runq[(h + i) % GORT__RUNQ], memory_order_relaxed);
             atomic_store_explicit(&batch[(batchhead + i) % GORT__RUNQ], gp, memory_order_relaxed);
         }
-        if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n,
-                                                    memory_order_release, memory_order_relaxed))
+        if (atomic_compare_exchange_strong_explicit(&pp->runqhead, &h, h + n, memory_order_release,
+                                                    memory_order_relaxed))
             return n;
     }
 }
@@ -847,7 +850,8 @@ static void startm(struct p *pp, bool spinning) {
             if (spinning) {
                 /* The caller incremented nmspinning, but there are no idle
                  * Ps, so it's okay to just undo the increment and give up. */
-                if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
+                if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <=
+                    0)
                     gort__throw("startm: negative nmspinning");
             }
             return;
@@ -891,8 +895,8 @@ static void handoffp(struct p *pp) {
     /* No local work: if there are no spinning/idle Ms, we need one
      * (there can be more work to do, and no one else is looking). */
     if (atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
-                atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) ==
-            0) {
+            atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) ==
+        0) {
         int32_t zero = 0;
         if (atomic_compare_exchange_strong(&gort__sched.nmspinning, &zero, 1)) {
             startm(pp, true);
@@ -1249,9 +1253,8 @@ static void injectglist(struct m *mp, struct g *list) {
             globrunqput(gp);
         }
         gort__unlock(&gort__sched.lock);
-        for (int32_t i = 0; i < nglob &&
-                            atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) > 0;
-             i++)
+        for (int32_t i = 0;
+             i < nglob && atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) > 0; i++)
             startm(NULL, false);
     }
     while (list) {
@@ -1921,11 +1924,13 @@ static void goentry(void *arg);
 
 static int64_t newgoid(struct p *pp) {
     if (pp == NULL)
-        return (int64_t)atomic_fetch_add_explicit(&gort__sched.goidgen, 1, memory_order_relaxed) + 1;
+        return (int64_t)atomic_fetch_add_explicit(&gort__sched.goidgen, 1, memory_order_relaxed) +
+               1;
     if (pp->goidcache == pp->goidcacheend) {
         /* Sched.goidgen is the last allocated id; this batch is
          * [goidgen+1, goidgen+16] (proc.go _GoidCacheBatch). */
-        uint64_t end = atomic_fetch_add_explicit(&gort__sched.goidgen, 16, memory_order_relaxed) + 16;
+        uint64_t end =
+            atomic_fetch_add_explicit(&gort__sched.goidgen, 16, memory_order_relaxed) + 16;
         pp->goidcache = end - 15;
         pp->goidcacheend = end + 1;
     }
@@ -2350,7 +2355,8 @@ static int runtime_threads(void) {
  * runtime's own), no deadlock is reported.  Go behaves the same way once
  * cgo has made an extra M for a C thread. */
 static void checkdead(void) {
-    if (!gort__runtime_running() || atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+    if (!gort__runtime_running() ||
+        atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return;
     int64_t mcount = gort__sched.mnext - gort__sched.nmfreed;
     int64_t run = mcount - gort__sched.nmidle - gort__sched.nmidlelocked;
@@ -2410,9 +2416,9 @@ static void stop_syscallps(void) {
     for (int32_t i = 0; i < procs; i++) {
         struct p *pp = gort__allp[i];
         uint32_t exp = P_SYSCALL;
-        if (pp != NULL && atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_GCSTOP,
-                                                                  memory_order_seq_cst,
-                                                                  memory_order_relaxed))
+        if (pp != NULL &&
+            atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_GCSTOP,
+                                                    memory_order_seq_cst, memory_order_relaxed))
             gort__sched.stopwait--;
     }
 }
@@ -2705,9 +2711,8 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
              * is ours after a successful CAS (its M, when it returns, finds
              * the P gone and takes another). */
             uint32_t exp = P_SYSCALL;
-            if (atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_IDLE,
-                                                        memory_order_acq_rel,
-                                                        memory_order_relaxed)) {
+            if (atomic_compare_exchange_strong_explicit(
+                    &pp->status, &exp, P_IDLE, memory_order_acq_rel, memory_order_relaxed)) {
                 n++;
                 handoffp(pp);
             }
@@ -2873,8 +2878,8 @@ GORT_API void gort_syscall_exit(void) {
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
     uint32_t exp = P_SYSCALL;
-    if (!atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_RUNNING,
-                                                 memory_order_acq_rel, memory_order_relaxed)) {
+    if (!atomic_compare_exchange_strong_explicit(&pp->status, &exp, P_RUNNING, memory_order_acq_rel,
+                                                 memory_order_relaxed)) {
         pp = NULL;
         /* Try an idle P (exitsyscallfast_pidle). */
         if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) > 0 &&
@@ -2919,7 +2924,8 @@ void gort_read_stats(gort_stats *s) {
     s->threads = (uint64_t)(gort__sched.mnext - gort__sched.nmfreed);
     s->idle_threads = (uint64_t)gort__sched.nmidle;
     gort__unlock(&gort__sched.lock);
-    s->spinning_threads = (uint64_t)atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed);
+    s->spinning_threads =
+        (uint64_t)atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed);
     s->global_runq = (uint64_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
     s->stack_sys_bytes = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
     s->stack_inuse_bytes = gort__stack_resident_bytes();
@@ -3072,7 +3078,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
     struct p *runnable = procresize(procs);
     (void)runnable;
-    struct p *p0 = pidleget();  /* allp[0]: procresize pushes in reverse */
+    struct p *p0 = pidleget(); /* allp[0]: procresize pushes in reverse */
     gort__unlock(&gort__sched.lock);
     if (p0 == NULL || p0->id != 0)
         gort__throw("gort_main: no p0");

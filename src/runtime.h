@@ -85,27 +85,27 @@ enum {
 /* Wait reasons, with Go's exact strings in gort__waitreason_str. */
 enum {
     WAIT_ZERO = 0,
-    WAIT_CHAN_RECV,       /* "chan receive" */
-    WAIT_CHAN_SEND,       /* "chan send" */
-    WAIT_CHAN_RECV_NIL,   /* "chan receive (nil chan)" */
-    WAIT_CHAN_SEND_NIL,   /* "chan send (nil chan)" */
-    WAIT_SELECT,          /* "select" */
-    WAIT_SELECT_NO_CASES, /* "select (no cases)" */
-    WAIT_SLEEP,           /* "sleep" */
-    WAIT_IO,              /* "IO wait" */
-    WAIT_SEMACQUIRE,      /* "semacquire" */
-    WAIT_SYNC_MUTEX,      /* "sync.Mutex.Lock" */
-    WAIT_SYNC_RWMUTEX_R,  /* "sync.RWMutex.RLock" */
-    WAIT_SYNC_RWMUTEX_W,  /* "sync.RWMutex.Lock" */
-    WAIT_SYNC_WAITGROUP,  /* "sync.WaitGroup.Wait" */
-    WAIT_SYNC_COND,       /* "sync.Cond.Wait" */
-    WAIT_SYNC_ONCE,       /* "sync.Once.Do" (Go shows sync.Mutex.Lock) */
+    WAIT_CHAN_RECV,            /* "chan receive" */
+    WAIT_CHAN_SEND,            /* "chan send" */
+    WAIT_CHAN_RECV_NIL,        /* "chan receive (nil chan)" */
+    WAIT_CHAN_SEND_NIL,        /* "chan send (nil chan)" */
+    WAIT_SELECT,               /* "select" */
+    WAIT_SELECT_NO_CASES,      /* "select (no cases)" */
+    WAIT_SLEEP,                /* "sleep" */
+    WAIT_IO,                   /* "IO wait" */
+    WAIT_SEMACQUIRE,           /* "semacquire" */
+    WAIT_SYNC_MUTEX,           /* "sync.Mutex.Lock" */
+    WAIT_SYNC_RWMUTEX_R,       /* "sync.RWMutex.RLock" */
+    WAIT_SYNC_RWMUTEX_W,       /* "sync.RWMutex.Lock" */
+    WAIT_SYNC_WAITGROUP,       /* "sync.WaitGroup.Wait" */
+    WAIT_SYNC_COND,            /* "sync.Cond.Wait" */
+    WAIT_SYNC_ONCE,            /* "sync.Once.Do" (Go shows sync.Mutex.Lock) */
     WAIT_TIMER_GOROUTINE_IDLE, /* "timer goroutine (idle)" */
-    WAIT_PREEMPTED,       /* "preempted" */
-    WAIT_LOCKED_THREAD,   /* "locked to thread" (not a Go reason; for dumps) */
-    WAIT_SYSCALL,         /* "syscall" (shown for G_SYSCALL) */
-    WAIT_FOREVER,         /* "wait forever" */
-    WAIT_GOEXIT_MAIN,     /* main goroutine after Goexit */
+    WAIT_PREEMPTED,            /* "preempted" */
+    WAIT_LOCKED_THREAD,        /* "locked to thread" (not a Go reason; for dumps) */
+    WAIT_SYSCALL,              /* "syscall" (shown for G_SYSCALL) */
+    WAIT_FOREVER,              /* "wait forever" */
+    WAIT_GOEXIT_MAIN,          /* main goroutine after Goexit */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
@@ -118,12 +118,12 @@ extern const char *const gort__waitreason_str[WAIT_NREASONS];
  * The struct g of a goroutine lives at the top of its stack mapping, above
  * hi, so one touched page holds both. */
 typedef struct gort__stack {
-    uintptr_t lo;     /* [immutable] lowest usable address */
-    uintptr_t hi;     /* [immutable] one past the highest usable address */
-    uintptr_t base;   /* [immutable] start of the whole region (guard included) */
-    size_t size;      /* [immutable] total region size (guard, stack, g) */
-    uint8_t kind;     /* [immutable] STACK_SLAB / STACK_OWN_MAP */
-    uint8_t guard;    /* [immutable] GUARD_MADVISE / GUARD_MPROTECT / GUARD_CANARY */
+    uintptr_t lo;   /* [immutable] lowest usable address */
+    uintptr_t hi;   /* [immutable] one past the highest usable address */
+    uintptr_t base; /* [immutable] start of the whole region (guard included) */
+    size_t size;    /* [immutable] total region size (guard, stack, g) */
+    uint8_t kind;   /* [immutable] STACK_SLAB / STACK_OWN_MAP */
+    uint8_t guard;  /* [immutable] GUARD_MADVISE / GUARD_MPROTECT / GUARD_CANARY */
 } gort__stack;
 
 enum { STACK_SLAB = 1, STACK_OWN_MAP = 2 };
@@ -169,10 +169,10 @@ struct g {
     void *arg;               /* [owner G] its argument */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
-    uint8_t waitreason;      /* [owner G] WAIT_* */
-    int64_t waitsince;       /* [owner G] gort_nanotime() when it parked */
-    struct sudog *waiting;   /* [owner G] sudogs of a blocked select/chan op */
-    void *param;             /* [waker] passed by the waker (chan: the sudog) */
+    uint8_t waitreason;          /* [owner G] WAIT_* */
+    int64_t waitsince;           /* [owner G] gort_nanotime() when it parked */
+    struct sudog *waiting;       /* [owner G] sudogs of a blocked select/chan op */
+    void *param;                 /* [waker] passed by the waker (chan: the sudog) */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
     _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
     uintptr_t syscallpc;         /* [owner G] in a blocking call: the caller's pc ... */
@@ -181,25 +181,25 @@ struct g {
                                   * once (gort_wait_fd): wakers race on selectdone */
 
     /* defer/panic (panic.c): */
-    struct gort__defer *defer_;  /* [owner G] innermost deferred call */
-    struct gort__panic *panic_;  /* [owner G] innermost active panic */
+    struct gort__defer *defer_;    /* [owner G] innermost deferred call */
+    struct gort__panic *panic_;    /* [owner G] innermost active panic */
     struct gort__frame *callframe; /* [owner G] innermost gort_call frame (panic.c) */
 
     /* Identity for dumps: */
-    int64_t parentgoid;      /* [owner G] goid of the creator (0: none) */
-    void *createdby;         /* [owner G] creator's fn (as a code address) */
-    char name[32];           /* [owner G] gort_go_attr.name, NUL-terminated */
+    int64_t parentgoid; /* [owner G] goid of the creator (0: none) */
+    void *createdby;    /* [owner G] creator's fn (as a code address) */
+    char name[32];      /* [owner G] gort_go_attr.name, NUL-terminated */
 
     /* Fake gs of foreign threads park on this note instead of a run queue. */
-    gort__note park;         /* [owner G, waker] */
+    gort__note park; /* [owner G, waker] */
 
     /* allgs bookkeeping */
-    int64_t allgidx;         /* [allglock] index in allgs, -1 if none */
+    int64_t allgidx; /* [allglock] index in allgs, -1 if none */
 
     /* Sanitizer fiber state (arch/san). */
-    void *asan_fake_stack;   /* [owner G] */
-    void *tsan_fiber;        /* [owner G] */
-    unsigned valgrind_id;    /* [immutable] */
+    void *asan_fake_stack; /* [owner G] */
+    void *tsan_fiber;      /* [owner G] */
+    unsigned valgrind_id;  /* [immutable] */
 };
 
 /*
@@ -230,22 +230,22 @@ struct m {
     void *native_sp;          /* [owner M] native thread context (switch back to exit) */
     void *sigaltstack;        /* [owner M] alternate signal stack */
     size_t sigaltstack_size;
-    void *native_tsan_fiber;  /* [owner M] TSan fiber of the native thread */
-    void *mcall_fn_arg;       /* [owner M] scratch for mcall */
+    void *native_tsan_fiber; /* [owner M] TSan fiber of the native thread */
+    void *mcall_fn_arg;      /* [owner M] scratch for mcall */
     /* per-M scratch used by gopark through mcall: */
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */
-    void *waitlock;                           /* [owner M] */
-    int64_t syscallwhen;      /* [atomic] nanotime when the g entered a syscall */
-    struct g *pending_put;    /* [owner M] g to put on the runq after a direct switch */
-    struct g *pending_park;   /* [owner M] g whose unlockf runs after a direct switch */
-    struct g *pending_exit;   /* [owner M] dead g to recycle after a direct switch */
-    bool lockedidle;          /* [sched.lock] sleeping in stoplockedm / wedged */
-    bool wedged;              /* [owner M] m0 whose locked g exited: parked until shutdown */
-    void *g0_top;             /* [immutable] top of g0's stack (mcall target) */
-    const void *native_bottom;/* [owner M] native stack bounds (ASan) */
+    void *waitlock;                          /* [owner M] */
+    int64_t syscallwhen;                     /* [atomic] nanotime when the g entered a syscall */
+    struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
+    struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
+    struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
+    bool lockedidle;           /* [sched.lock] sleeping in stoplockedm / wedged */
+    bool wedged;               /* [owner M] m0 whose locked g exited: parked until shutdown */
+    void *g0_top;              /* [immutable] top of g0's stack (mcall target) */
+    const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;
-    void *native_fake;        /* [owner M] native context's ASan fake stack */
-    struct m *freelink;       /* [sched.lock] */
+    void *native_fake;  /* [owner M] native context's ASan fake stack */
+    struct m *freelink; /* [sched.lock] */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
@@ -257,45 +257,45 @@ struct m {
  * runtime runs (a shrunk P goes P_DEAD and may come back).
  */
 struct p {
-    int32_t id;                 /* [immutable] */
-    _Atomic uint32_t status;    /* [atomic] P_* */
-    struct p *link;             /* [sched.lock] idle list link */
-    _Atomic uint32_t schedtick; /* [owner P; read by sysmon] +1 on every schedule() */
+    int32_t id;                   /* [immutable] */
+    _Atomic uint32_t status;      /* [atomic] P_* */
+    struct p *link;               /* [sched.lock] idle list link */
+    _Atomic uint32_t schedtick;   /* [owner P; read by sysmon] +1 on every schedule() */
     _Atomic(struct g *) runningg; /* [owner P; read by sysmon] user g running on it */
-    uint64_t goidcache;         /* [owner P] next goid of a batch from sched.goidgen */
-    uint64_t goidcacheend;      /* [owner P] end of that batch */
+    uint64_t goidcache;           /* [owner P] next goid of a batch from sched.goidgen */
+    uint64_t goidcacheend;        /* [owner P] end of that batch */
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
-    _Atomic int64_t schedwhen;  /* [atomic] sysmon: nanotime of last observed schedtick */
-    uint32_t sysmontick;        /* [sysmon] last observed schedtick */
-    uint32_t sysmonsyscalltick; /* [sysmon] last observed syscalltick */
-    int64_t syscallseen;        /* [sysmon] nanotime syscalltick was last seen to change */
-    struct m *m;                /* [owner P] M it is attached to, NULL if idle */
+    _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime of last observed schedtick */
+    uint32_t sysmontick;          /* [sysmon] last observed schedtick */
+    uint32_t sysmonsyscalltick;   /* [sysmon] last observed syscalltick */
+    int64_t syscallseen;          /* [sysmon] nanotime syscalltick was last seen to change */
+    struct m *m;                  /* [owner P] M it is attached to, NULL if idle */
 
     /* Local run queue: a lock-free ring.  The owner P puts at tail and takes
      * at head; thieves take at head with CAS.  Slots are atomics so that
      * a thief's speculative read of a slot the owner rewrites is not a data
      * race (its CAS on head fails then). */
-    _Atomic uint32_t runqhead;  /* [atomic] consumers CAS it (release) */
-    _Atomic uint32_t runqtail;  /* [atomic; written only by owner] (release) */
+    _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
+    _Atomic uint32_t runqtail; /* [atomic; written only by owner] (release) */
     _Atomic(struct g *) runq[GORT__RUNQ];
     /* runnext: a g readied by the current g, run next (inherits the time
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
     _Atomic(struct g *) runnext;
 
     /* Free gs with default-size stacks (gfput/gfget). */
-    struct g *gfree;            /* [owner P] */
-    int32_t gfreecnt;           /* [owner P] */
+    struct g *gfree;  /* [owner P] */
+    int32_t gfreecnt; /* [owner P] */
 
     /* Sudog cache (acquireSudog/releaseSudog). */
     struct sudog *sudogcache[GORT__SUDOG_CACHE]; /* [owner P] */
-    int32_t nsudog;             /* [owner P] */
+    int32_t nsudog;                              /* [owner P] */
 
     /* Defer record cache (panic.c). */
     struct gort__defer *deferpool; /* [owner P] */
     int32_t ndeferpool;            /* [owner P] */
 
     /* Timers (time.c, issue 4). */
-    void *timers;               /* [atomic] time.c's struct ptimers (heap and its
+    void *timers; /* [atomic] time.c's struct ptimers (heap and its
                                  * lock), made on first use, published by CAS */
 
     /* Counters: single writer (the owner) with relaxed load+store, read
@@ -317,66 +317,66 @@ struct schedt {
     GORT__LINE _Atomic uint64_t goidgen; /* [atomic] last goid handed out */
 
     /* Idle Ms and Ps. */
-    struct m *midle;                /* [sched.lock] */
-    int32_t nmidle;                 /* [sched.lock] */
-    int32_t nmidlelocked;           /* [sched.lock] Ms idle waiting for their locked g */
-    int64_t mnext;                  /* [sched.lock] next M id; also number of Ms created */
-    int32_t nmfreed;                /* [sched.lock] Ms whose threads exited */
-    struct m *allm;                 /* [sched.lock] every M, for shutdown */
-    struct p *pidle;                /* [sched.lock] */
+    struct m *midle;                   /* [sched.lock] */
+    int32_t nmidle;                    /* [sched.lock] */
+    int32_t nmidlelocked;              /* [sched.lock] Ms idle waiting for their locked g */
+    int64_t mnext;                     /* [sched.lock] next M id; also number of Ms created */
+    int32_t nmfreed;                   /* [sched.lock] Ms whose threads exited */
+    struct m *allm;                    /* [sched.lock] every M, for shutdown */
+    struct p *pidle;                   /* [sched.lock] */
     GORT__LINE _Atomic int32_t npidle; /* [atomic; write under sched.lock] */
-    _Atomic int32_t nmspinning;     /* [atomic] */
+    _Atomic int32_t nmspinning;        /* [atomic] */
 
     /* Global run queue. */
     /* A ring of pointers, not a list through g->schedlink: moving a batch
      * touches no g (each g sits on a page of its own, at the top of its
      * stack: walking a list of them is a TLB miss per g, under the lock). */
-    GORT__LINE struct g **runq;     /* [sched.lock] ring of runqcap slots (power of 2) */
-    _Atomic uint32_t runqcap;       /* [atomic; write under sched.lock] >= gs in allgs */
-    uint32_t runqhd;                /* [sched.lock] index of the head */
-    _Atomic int32_t runqsize;       /* [atomic; write under sched.lock] */
+    GORT__LINE struct g **runq; /* [sched.lock] ring of runqcap slots (power of 2) */
+    _Atomic uint32_t runqcap;   /* [atomic; write under sched.lock] >= gs in allgs */
+    uint32_t runqhd;            /* [sched.lock] index of the head */
+    _Atomic int32_t runqsize;   /* [atomic; write under sched.lock] */
 
     /* Global free gs (default stacks). */
     GORT__LINE gort__rtlock gflock;
-    struct g *gfree;                /* [gflock] */
-    _Atomic int32_t ngfree;         /* [atomic; write under gflock] */
-    struct g *gfree_custom;         /* [gflock] dead heap gs (own-size stacks), no stack */
-    struct g *gfree_aging;          /* [gflock] dead gs unused for one sysmon period */
-    struct g *gfree_cold;           /* [gflock] dead gs whose stack pages were released */
+    struct g *gfree;        /* [gflock] */
+    _Atomic int32_t ngfree; /* [atomic; write under gflock] */
+    struct g *gfree_custom; /* [gflock] dead heap gs (own-size stacks), no stack */
+    struct g *gfree_aging;  /* [gflock] dead gs unused for one sysmon period */
+    struct g *gfree_cold;   /* [gflock] dead gs whose stack pages were released */
 
     /* Global sudog cache. */
     GORT__LINE gort__rtlock sudoglock;
-    struct sudog *sudogcache;       /* [sudoglock] linked through next */
+    struct sudog *sudogcache; /* [sudoglock] linked through next */
 
     /* Global defer record cache (panic.c). */
     gort__rtlock deferlock;
-    struct gort__defer *deferpool;  /* [deferlock] */
+    struct gort__defer *deferpool; /* [deferlock] */
 
     /* Stop the world (GOMAXPROCS changes). */
     GORT__LINE _Atomic uint32_t gcwaiting; /* [atomic] 1 while STW is requested */
-    int32_t stopwait;               /* [sched.lock] Ps still to stop */
-    gort__note stopnote;            /* STW initiator sleeps here */
-    _Atomic int32_t gomaxprocs;     /* [atomic; write during STW] */
+    int32_t stopwait;                      /* [sched.lock] Ps still to stop */
+    gort__note stopnote;                   /* STW initiator sleeps here */
+    _Atomic int32_t gomaxprocs;            /* [atomic; write during STW] */
 
     /* Lifecycle. */
-    _Atomic uint32_t exiting;       /* [atomic] main returned: Ms leave at next schedule */
-    struct m *m0;                   /* [immutable] M of the gort_main thread */
-    struct g *gmain;                /* [immutable] goroutine 1 */
-    int main_ret;                   /* [written by main g before exiting] */
-    _Atomic int32_t ngsys;          /* [atomic] system goroutines (not counted by NumGoroutine) */
-    _Atomic int64_t ngoroutines;    /* [atomic] live user goroutines */
-    _Atomic uint64_t ngcreated_ext; /* [atomic] created by foreign threads */
+    _Atomic uint32_t exiting;         /* [atomic] main returned: Ms leave at next schedule */
+    struct m *m0;                     /* [immutable] M of the gort_main thread */
+    struct g *gmain;                  /* [immutable] goroutine 1 */
+    int main_ret;                     /* [written by main g before exiting] */
+    _Atomic int32_t ngsys;            /* [atomic] system goroutines (not counted by NumGoroutine) */
+    _Atomic int64_t ngoroutines;      /* [atomic] live user goroutines */
+    _Atomic uint64_t ngcreated_ext;   /* [atomic] created by foreign threads */
     _Atomic int32_t nforeign_blocked; /* [atomic] foreign threads blocked in gort calls */
-    _Atomic uint32_t main_goexited; /* [atomic] main called gort_goexit */
+    _Atomic uint32_t main_goexited;   /* [atomic] main called gort_goexit */
 
     /* sysmon */
-    pthread_t sysmon_thread;        /* [immutable] */
+    pthread_t sysmon_thread; /* [immutable] */
     bool sysmon_started;
-    gort__note sysmonnote;          /* sysmon sleeps here when all Ps idle */
-    _Atomic uint32_t sysmonwait;    /* [atomic] 1 while sysmon sleeps on sysmonnote */
-    _Atomic int64_t lastpoll;       /* [atomic] netpoll: last poll time (issue 4) */
-    int64_t starttime;              /* [immutable] */
-    int baseline_threads;           /* [immutable] process threads when gort_main started */
+    gort__note sysmonnote;       /* sysmon sleeps here when all Ps idle */
+    _Atomic uint32_t sysmonwait; /* [atomic] 1 while sysmon sleeps on sysmonnote */
+    _Atomic int64_t lastpoll;    /* [atomic] netpoll: last poll time (issue 4) */
+    int64_t starttime;           /* [immutable] */
+    int baseline_threads;        /* [immutable] process threads when gort_main started */
 };
 
 extern struct schedt gort__sched;
@@ -392,23 +392,23 @@ extern _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
  * the object the sudog waits on (the channel's lock or the semaRoot lock).
  */
 struct sudog {
-    struct g *g;                /* [immutable while queued] */
-    struct sudog *next;         /* [c->lock] */
-    struct sudog *prev;         /* [c->lock] */
-    void *elem;                 /* [c->lock] data element (may point into g's stack) */
+    struct g *g;        /* [immutable while queued] */
+    struct sudog *next; /* [c->lock] */
+    struct sudog *prev; /* [c->lock] */
+    void *elem;         /* [c->lock] data element (may point into g's stack) */
 
-    int64_t acquiretime;        /* [owner G] */
-    int64_t releasetime;        /* [owner G] */
-    uint32_t ticket;            /* [semaRoot lock] sema: handoff / cond ticket */
-    bool isselect;              /* [owner G] g is in a select: selectdone decides */
-    bool success;               /* [c->lock] true: woken by a value, false: by close */
-    int16_t casi;               /* [owner G] select case index */
+    int64_t acquiretime; /* [owner G] */
+    int64_t releasetime; /* [owner G] */
+    uint32_t ticket;     /* [semaRoot lock] sema: handoff / cond ticket */
+    bool isselect;       /* [owner G] g is in a select: selectdone decides */
+    bool success;        /* [c->lock] true: woken by a value, false: by close */
+    int16_t casi;        /* [owner G] select case index */
 
-    struct sudog *parent;       /* [semaRoot lock] semaRoot binary tree */
-    struct sudog *waitlink;     /* [owner G] g.waiting list or semaRoot */
-    struct sudog *waittail;     /* [semaRoot lock] semaRoot */
-    struct gort_chan *c;        /* [owner G] channel */
-    void *addr;                 /* [semaRoot lock] semaphore address */
+    struct sudog *parent;   /* [semaRoot lock] semaRoot binary tree */
+    struct sudog *waitlink; /* [owner G] g.waiting list or semaRoot */
+    struct sudog *waittail; /* [semaRoot lock] semaRoot */
+    struct gort_chan *c;    /* [owner G] channel */
+    void *addr;             /* [semaRoot lock] semaphore address */
 };
 
 #endif /* GORT_RUNTIME_H */

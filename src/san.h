@@ -67,8 +67,8 @@ void __tsan_release(void *addr);
 #endif
 
 /* Called on the old stack, right before switching. */
-static inline __attribute__((always_inline)) void san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
-                                    void *to_fiber) {
+static inline __attribute__((always_inline)) void
+san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size, void *to_fiber) {
 #ifdef GORT_ASAN
     __sanitizer_start_switch_fiber(fake_save, to_bottom, to_size);
 #else
@@ -84,7 +84,8 @@ static inline __attribute__((always_inline)) void san_switch_begin(void **fake_s
 }
 
 /* Called first thing on the new stack. */
-static inline __attribute__((always_inline)) void san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
+static inline __attribute__((always_inline)) void
+san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
 #ifdef GORT_ASAN
     __sanitizer_finish_switch_fiber(fake, old_bottom, old_size);
 #else
@@ -128,7 +129,8 @@ static inline __attribute__((always_inline)) void san_unpoison(const void *addr,
 #endif
 }
 
-static inline __attribute__((always_inline)) unsigned san_valgrind_register(const void *lo, const void *hi) {
+static inline __attribute__((always_inline)) unsigned san_valgrind_register(const void *lo,
+                                                                            const void *hi) {
 #ifdef GORT_HAVE_VALGRIND
     if (RUNNING_ON_VALGRIND)
         return VALGRIND_STACK_REGISTER(lo, hi);

@@ -47,11 +47,11 @@ size_t gort__default_stack_size = GORT_DEFAULT_STACK_SIZE;
 _Atomic uint64_t gort__stack_sys_bytes;
 
 typedef struct slab {
-    struct slab *next;   /* [stacklock] */
-    uintptr_t base;      /* [immutable] */
-    size_t size;         /* [immutable] */
-    size_t region;       /* [immutable] bytes per stack region */
-    int used;            /* [stacklock] regions carved so far */
+    struct slab *next; /* [stacklock] */
+    uintptr_t base;    /* [immutable] */
+    size_t size;       /* [immutable] */
+    size_t region;     /* [immutable] bytes per stack region */
+    int used;          /* [stacklock] regions carved so far */
 } slab;
 
 static struct {
@@ -79,7 +79,7 @@ static bool probe_guard_install(void) {
 
 int gort__stack_init(void) {
     stk.guard_mode = probe_guard_install() ? GUARD_MADVISE : GUARD_MPROTECT;
-    const char *env = getenv("GORTSTACKGUARD");  /* testing: force a fallback */
+    const char *env = getenv("GORTSTACKGUARD"); /* testing: force a fallback */
     if (env && strcmp(env, "mprotect") == 0)
         stk.guard_mode = GUARD_MPROTECT;
     else if (env && strcmp(env, "canary") == 0)
@@ -93,7 +93,7 @@ static int install_guard(uintptr_t base) {
     if (stk.guard_mode == GUARD_MADVISE) {
         if (madvise((void *)base, GORT__GUARD, MADV_GUARD_INSTALL) == 0)
             return GUARD_MADVISE;
-        stk.guard_mode = GUARD_MPROTECT;  /* e.g. under valgrind: fall back */
+        stk.guard_mode = GUARD_MPROTECT; /* e.g. under valgrind: fall back */
     }
     if (stk.guard_mode == GUARD_MPROTECT && stk.mprotect_guards < MPROTECT_BUDGET) {
         if (mprotect((void *)base, GORT__GUARD, PROT_NONE) == 0) {
@@ -109,7 +109,7 @@ static void fill(gort__stack *out, uintptr_t base, size_t size, int kind, int gu
     out->base = base;
     out->size = size;
     out->lo = base + GORT__GUARD;
-    out->hi = base + size;  /* the caller places its struct g below this */
+    out->hi = base + size; /* the caller places its struct g below this */
     out->kind = (uint8_t)kind;
     out->guard = (uint8_t)guard;
 }
@@ -164,7 +164,7 @@ int gort__stackalloc(size_t size, gort__stack *out) {
 
 void gort__stackfree(gort__stack *s) {
     if (s->kind != STACK_OWN_MAP)
-        return;  /* slab regions live until gort__stack_fini */
+        return; /* slab regions live until gort__stack_fini */
     if (s->guard == GUARD_MPROTECT) {
         gort__lock(&stk.lock);
         stk.mprotect_guards--;
@@ -192,7 +192,8 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid) {
  * slabs: one call per slab). */
 uint64_t gort__stack_resident_bytes(void) {
     uint64_t total = 0;
-    static unsigned char vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + 3 * GORT__PAGE)) / GORT__PAGE + 16];
+    static unsigned char
+        vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + 3 * GORT__PAGE)) / GORT__PAGE + 16];
     gort__lock(&stk.lock);
     for (slab *s = stk.slabs; s; s = s->next) {
         size_t pages = s->size / GORT__PAGE;

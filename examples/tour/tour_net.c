@@ -126,8 +126,8 @@ static void echo(int smoke) {
     double ms = net_now_ms() - t0;
     gort_stats after;
     gort_read_stats(&after);
-    printf("  an echo server on %s, a goroutine per connection, %d client goroutines:\n",
-           a.addr, conns);
+    printf("  an echo server on %s, a goroutine per connection, %d client goroutines:\n", a.addr,
+           conns);
     printf("  %ld round trips in %.0f ms, on %llu OS threads: goroutines waiting for the\n"
            "  network are parked in the netpoller (epoll), not their threads.\n",
            atomic_load(&echoed), ms, (unsigned long long)after.threads);

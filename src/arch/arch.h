@@ -47,10 +47,14 @@ static inline uintptr_t gort__getsp(void) {
 
 #if defined(__x86_64__)
 #define GORT__CTX_FRAME_WORDS 8
-static inline void gort__cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+static inline void gort__cpu_relax(void) {
+    __asm__ volatile("pause" ::: "memory");
+}
 #elif defined(__aarch64__)
 #define GORT__CTX_FRAME_WORDS 22
-static inline void gort__cpu_relax(void) { __asm__ volatile("yield" ::: "memory"); }
+static inline void gort__cpu_relax(void) {
+    __asm__ volatile("yield" ::: "memory");
+}
 #else
 #error "gort supports x86-64 and arm64"
 #endif

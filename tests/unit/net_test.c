@@ -325,8 +325,8 @@ TEST(wait_fd_pipe) {
 
 static int addr_main(void *arg) {
     (void)arg;
-    const char *bad[] = {"foo", "1.2.3.4", "[::1", "::1:80", "127.0.0.1:99999", "127.0.0.1:x",
-                         "127.0.0.1:", "[::1]x:80", NULL};
+    const char *bad[] = {"foo",         "1.2.3.4",    "[::1",      "::1:80", "127.0.0.1:99999",
+                         "127.0.0.1:x", "127.0.0.1:", "[::1]x:80", NULL};
     for (int i = 0; bad[i]; i++) {
         ASSERT_EQ(gort_listen(bad[i], 0), -EINVAL);
         ASSERT_EQ(gort_dial(bad[i], 0), -EINVAL);

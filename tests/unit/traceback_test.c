@@ -126,10 +126,9 @@ static int dump_main(void *arg) {
     gort_wg_add(&wg, 1);
     ASSERT_EQ(pipe(io_pipe), 0);
     atomic_store(&syscall_release, 0);
-    void (*fns[])(void *) = {park_chan_recv, park_chan_send, park_select,
-                             park_mutex,     park_wg,        park_select_none,
-                             park_nil_recv,  park_sleep,     park_io,
-                             park_syscall};
+    void (*fns[])(void *) = {park_chan_recv, park_chan_send,   park_select,   park_mutex,
+                             park_wg,        park_select_none, park_nil_recv, park_sleep,
+                             park_io,        park_syscall};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (gort_go(fns[i], NULL) != 0)
             return 1;
