@@ -234,6 +234,9 @@ bool gort__deltimer(timer *t);
 /* Waits until no call of t->f is in progress (t->track timers only; t must
  * be in no heap). */
 void gort__waitfiring(timer *t);
+/* gort__deltimer, then gort__waitfiring: after it, t->f is not running and
+ * will not run (Go 1.19's Stop).  Returns gort__deltimer's answer. */
+bool gort__deltimer_sync(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
  * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a

@@ -504,7 +504,7 @@ GORT_API gort_chan *gort_timer_chan(gort_timer *t) {
  * So when Stop returns false the fire's value is in the channel, and no
  * tick of a stopped ticker lands after Stop returns: the "if !t.Stop() {
  * <-t.C }" and "select { case <-t.C: default: }" idioms both hold. */
-static bool deltimer_sync(timer *t) {
+bool gort__deltimer_sync(timer *t) {
     bool active = gort__deltimer(t);
     gort__waitfiring(t);
     return active;
@@ -513,13 +513,13 @@ static bool deltimer_sync(timer *t) {
 GORT_API bool gort_timer_stop(gort_timer *t) {
     if (t == NULL)
         gort_panic("time: Stop called on uninitialized Timer");
-    return deltimer_sync(&t->t);
+    return gort__deltimer_sync(&t->t);
 }
 
 GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Timer");
-    bool active = deltimer_sync(&t->t);
+    bool active = gort__deltimer_sync(&t->t);
     gort__addtimer(&t->t, when_after(ns));
     return active;
 }
@@ -527,8 +527,7 @@ GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
 GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
-    gort__deltimer(&t->t);
-    gort__waitfiring(&t->t);
+    (void)gort__deltimer_sync(&t->t);
     gort_chan_free(t->c);
     free(t);
 }
@@ -562,7 +561,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
         gort_panic("non-positive interval for Ticker.Reset");
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Ticker");
-    deltimer_sync(&t->t);
+    gort__deltimer_sync(&t->t);
     /* t is in no heap: nobody else reads period until addtimer publishes
      * it under a heap lock. */
     t->t.period = period;
@@ -572,14 +571,13 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
 GORT_API void gort_ticker_stop(gort_ticker *t) {
     if (t == NULL)
         return;
-    deltimer_sync(&t->t);
+    gort__deltimer_sync(&t->t);
 }
 
 GORT_API void gort_ticker_free(gort_ticker *t) {
     if (t == NULL)
         return;
-    gort__deltimer(&t->t);
-    gort__waitfiring(&t->t);
+    (void)gort__deltimer_sync(&t->t);
     gort_chan_free(t->c);
     free(t);
 }
