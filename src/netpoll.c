@@ -636,6 +636,16 @@ static int pd_block(polldesc *pd, int mode) {
     return pd_wait(pd, mode);
 }
 
+/* After a call on pd's fd failed with errno: 0 to try it again (EINTR, or
+ * EAGAIN and the fd may be ready now), or the error to return. */
+static int pd_retry(polldesc *pd, int mode) {
+    if (errno == EINTR)
+        return 0;
+    if (errno != EAGAIN)
+        return -errno;
+    return pd_block(pd, mode);
+}
+
 GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
     polldesc *pd;
     int err = pd_acquire(fd, true, &pd);
@@ -659,13 +669,7 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
         }
         if (r >= 0)
             break;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN) {
-            r = -errno;
-            break;
-        }
-        r = pd_block(pd, MODE_R);
+        r = pd_retry(pd, MODE_R);
         if (r)
             break;
     }
@@ -726,13 +730,7 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
             }
             continue;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN) {
-            r = -errno;
-            break;
-        }
-        r = pd_block(pd, MODE_W);
+        r = pd_retry(pd, MODE_W);
         if (r)
             break;
     }
@@ -898,8 +896,7 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
             atomic_store_explicit(&pd->wg, PD_NIL, memory_order_seq_cst);
     }
     if (armed) {
-        gort__deltimer(&t);
-        gort__waitfiring(&t); /* t and w live on this stack */
+        (void)gort__deltimer_sync(&t); /* t and w live on this stack */
     }
     if (modes & MODE_W)
         gort_mutex_unlock(&pd->wmu);
@@ -1060,13 +1057,9 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
         fd = accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0)
             break;
-        if (errno == EINTR || errno == ECONNABORTED)
+        if (errno == ECONNABORTED)
             continue; /* Go retries a connection reset before accept */
-        if (errno != EAGAIN) {
-            fd = -errno;
-            break;
-        }
-        fd = pd_block(pd, MODE_R);
+        fd = pd_retry(pd, MODE_R);
         if (fd)
             break;
     }
