@@ -92,6 +92,8 @@ static inline void gort__preempt_check(struct g *gp) {
     if (GORT_UNLIKELY(gp != NULL && atomic_load_explicit(&gp->preempt, memory_order_relaxed)))
         gort__preempt_check_slow(gp);
 }
+/* gort_go for runtime paths: never yields the caller (proc.c newproc). */
+int gort__go_noyield(void (*fn)(void *arg), void *arg);
 /* Ends the current goroutine (after its deferred calls have run). */
 _Noreturn void gort__goexit1(void);
 /* gp's function is over without having returned: a call it deferred at its

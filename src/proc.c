@@ -297,8 +297,21 @@ static inline struct m *g0_enter(struct g *gp) {
 
 static int globrunq_grow(uint32_t want);
 
+static int gfpool_reserve(uint32_t want);
+static void goentry(void *arg);
+
 static int allgadd(struct g *gp) {
     gort__lock(&allglock);
+    /* Room in the free pool for every g (gflock, like sched.lock below,
+     * is not taken under allglock). */
+    while ((uint64_t)allglen + 1 > atomic_load_explicit(&gort__sched.gfcap, memory_order_relaxed)) {
+        uint32_t want = (uint32_t)(allglen + 1) * 2;
+        gort__unlock(&allglock);
+        int r = gfpool_reserve(want);
+        if (r != 0)
+            return r;
+        gort__lock(&allglock);
+    }
     /* Room in the global run queue's ring for every g first (sched.lock
      * is taken before allglock, as checkdead does: so without it). */
     while ((uint64_t)allglen + 1 >
@@ -424,7 +437,7 @@ static void gfree_g0(struct g *gp) {
 /* Put gp on pp's local run queue; next: into runnext (kicking the old one to
  * the tail).  If the queue is full, moves half of it to the global queue.
  * Runs on pp's owner. */
-static void runqput(struct p *pp, struct g *gp, bool next);
+static bool runqput(struct p *pp, struct g *gp, bool next);
 
 static void globrunq_reserve(uint32_t more);
 static inline void globrunq_push(struct g *gp, uint32_t size);
@@ -452,13 +465,15 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
     return true;
 }
 
-static void runqput(struct p *pp, struct g *gp, bool next) {
+/* Returns true if the local queue was full and half of it went to the
+ * global queue. */
+static bool runqput(struct p *pp, struct g *gp, bool next) {
     if (next && atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: no thief can touch runnext (see runqget), so no CAS. */
         struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
         atomic_store_explicit(&pp->runnext, gp, memory_order_release);
         if (old == NULL)
-            return;
+            return false;
         gp = old;
         next = false;
     }
@@ -469,7 +484,7 @@ static void runqput(struct p *pp, struct g *gp, bool next) {
                                                       memory_order_relaxed))
             ;
         if (old == NULL)
-            return;
+            return false;
         gp = old; /* kick the old runnext out to the regular run queue */
     }
     for (;;) {
@@ -482,10 +497,10 @@ static void runqput(struct p *pp, struct g *gp, bool next) {
             /* Release: makes the slot (and the g's state) visible to
              * consumers, which load tail with acquire. */
             atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
-            return;
+            return false;
         }
         if (runqputslow(pp, gp, h, t))
-            return;
+            return true;
     }
 }
 
@@ -1476,7 +1491,9 @@ static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
 GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
     execute1(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
-    gort__ctx_jump(gp->ctx.sp);
+    if (gp->ctx.sp != NULL)
+        gort__ctx_jump(gp->ctx.sp);
+    gort__ctx_jump_fresh((void *)gp->stack.hi, goentry, gp);
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
@@ -1624,7 +1641,10 @@ static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struc
     atomic_store_explicit(&pp->runningg, next, memory_order_release);
     san_switch_begin(dying ? NULL : &gp->asan_fake_stack, (void *)next->stack.lo,
                      next->stack.hi - next->stack.lo, next->tsan_fiber);
-    gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
+    if (next->ctx.sp != NULL)
+        gort__ctx_switch(&gp->ctx.sp, next->ctx.sp);
+    else
+        gort__ctx_switch_fresh(&gp->ctx.sp, (void *)next->stack.hi, goentry, next);
     finish_switch(gp);
 }
 
@@ -1848,79 +1868,97 @@ slow:
 
 /* ------------------------------------------------------------------ goroutines */
 
+/* The global pool of free gs: sched.gfa, a stack of pointers (see
+ * runtime.h).  Moving a batch copies pointers and touches no g: the gs of a
+ * busy pool were just freed by another P, and reading a link in each would
+ * be a cache miss per g, one after the other, under the lock. */
+
+/* Pushes n gs on the global pool.  gflock held.  Never allocates: allgadd
+ * keeps room for every g of allgs. */
+static void gfpush_global(struct g *const *gs, uint32_t n) {
+    uint32_t top = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
+    if (top + n > atomic_load_explicit(&gort__sched.gfcap, memory_order_relaxed))
+        gort__throw("gfput: free pool overflow");
+    memcpy(gort__sched.gfa + top, gs, n * sizeof *gs);
+    atomic_store_explicit(&gort__sched.gfn, top + n, memory_order_relaxed);
+}
+
+/* Pops up to max gs from the top of the global pool (the most recently
+ * freed first, then the cold ones at the bottom) into dst, keeping their
+ * order.  Returns how many.  gflock held. */
+static uint32_t gfpop_global(struct g **dst, uint32_t max) {
+    uint32_t top = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
+    uint32_t avail = top > gort__sched.gfresv ? top - gort__sched.gfresv : 0;
+    uint32_t n = avail < max ? avail : max;
+    top -= n;
+    memcpy(dst, gort__sched.gfa + top, n * sizeof *dst);
+    atomic_store_explicit(&gort__sched.gfn, top, memory_order_relaxed);
+    if (top < gort__sched.gfcold)
+        gort__sched.gfcold = top;
+    if (top < gort__sched.gflow)
+        gort__sched.gflow = top;
+    return n;
+}
+
+/* Room in the global pool for want gs.  Called by allgadd before a new g
+ * joins allgs; takes gflock. */
+static int gfpool_reserve(uint32_t want) {
+    gort__lock(&gort__sched.gflock);
+    uint32_t old = atomic_load_explicit(&gort__sched.gfcap, memory_order_relaxed);
+    if (want <= old) {
+        gort__unlock(&gort__sched.gflock);
+        return 0;
+    }
+    uint32_t cap = old ? old : 1024;
+    while (cap < want)
+        cap *= 2;
+    struct g **n = gort__realloc(gort__sched.gfa, cap * sizeof *n);
+    if (n != NULL) {
+        gort__sched.gfa = n;
+        /* Relaxed: allgadd's unlocked read may be stale only on the small
+         * side (it only grows), which costs one more call here. */
+        atomic_store_explicit(&gort__sched.gfcap, cap, memory_order_relaxed);
+    }
+    gort__unlock(&gort__sched.gflock);
+    return n != NULL ? 0 : -ENOMEM;
+}
+
 static void gfput(struct p *pp, struct g *gp) {
     if (gp->heapg) {
         gfree_custom(gp);
         return;
     }
-    gp->schedlink = pp->gfree;
-    pp->gfree = gp;
-    pp->gfreecnt++;
-    if (pp->gfreecnt >= 64) {
-        /* Move half to the global list. */
-        struct g *first = NULL, *last = NULL;
-        int n = 0;
-        while (pp->gfreecnt >= 32) {
-            struct g *g1 = pp->gfree;
-            pp->gfree = g1->schedlink;
-            pp->gfreecnt--;
-            g1->schedlink = first;
-            if (first == NULL)
-                last = g1;
-            first = g1;
-            n++;
-        }
+    if (pp->gfreecnt == GORT__GFREE_LOCAL) {
+        /* Move the older half to the global pool; keep the warm half. */
+        const int32_t n = GORT__GFREE_LOCAL / 2;
         gort__lock(&gort__sched.gflock);
-        last->schedlink = gort__sched.gfree;
-        gort__sched.gfree = first;
-        gort__sched.ngfree += n;
+        gfpush_global(pp->gfree, (uint32_t)n);
         gort__unlock(&gort__sched.gflock);
+        memmove(pp->gfree, pp->gfree + n, (size_t)(GORT__GFREE_LOCAL - n) * sizeof pp->gfree[0]);
+        pp->gfreecnt -= n;
     }
-}
-
-/* Pops one g from the global free lists: warm first, then aging, then
- * those whose stack pages went back to the OS.  gflock held. */
-static struct g *gfpop_global(void) {
-    struct g **lists[] = {&gort__sched.gfree, &gort__sched.gfree_aging, &gort__sched.gfree_cold};
-    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-        struct g *gp = *lists[i];
-        if (gp != NULL) {
-            *lists[i] = gp->schedlink;
-            gort__sched.ngfree--;
-            return gp;
-        }
-    }
-    return NULL;
+    pp->gfree[pp->gfreecnt++] = gp;
 }
 
 static struct g *gfget(struct p *pp) {
-    if (pp == NULL || pp->gfree == NULL) {
+    if (pp == NULL || pp->gfreecnt == 0) {
         /* Peek without the lock (a stale zero only costs an allocation). */
-        if (atomic_load_explicit(&gort__sched.ngfree, memory_order_relaxed) == 0)
+        if (atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed) == 0)
             return NULL;
         gort__lock(&gort__sched.gflock);
         if (pp == NULL) {
-            struct g *gp = gfpop_global();
+            struct g *gp;
+            uint32_t n = gfpop_global(&gp, 1);
             gort__unlock(&gort__sched.gflock);
-            return gp;
+            return n ? gp : NULL;
         }
-        struct g *gp;
-        while (pp->gfreecnt < 32 && (gp = gfpop_global()) != NULL) {
-            gp->schedlink = pp->gfree;
-            pp->gfree = gp;
-            pp->gfreecnt++;
-        }
+        pp->gfreecnt = (int32_t)gfpop_global(pp->gfree, GORT__GFREE_LOCAL / 2);
         gort__unlock(&gort__sched.gflock);
-        if (pp->gfree == NULL)
+        if (pp->gfreecnt == 0)
             return NULL;
     }
-    struct g *gp = pp->gfree;
-    pp->gfree = gp->schedlink;
-    pp->gfreecnt--;
-    return gp;
+    return pp->gfree[--pp->gfreecnt];
 }
-
-static void goentry(void *arg);
 
 static int64_t newgoid(struct p *pp) {
     if (pp == NULL)
@@ -1950,45 +1988,34 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
             *err = -ENOMEM;
             return NULL;
         }
+        if (newg->stack.guard == GUARD_CANARY)
+            *(volatile uint64_t *)newg->stack.lo = GORT__STACK_CANARY;
     } else {
         /* The dead goroutine's frames that never returned (goexit path)
          * leave ASan redzones behind: clear them. */
         san_unpoison((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     }
+    /* A recycled g comes back reset by goexit1_g0 (on the P where it died,
+     * while its lines were in that core's cache): ctx.sp is NULL, so its
+     * first switch starts fn on the untouched stack, and everything outside
+     * line 0 is as a new g has it.  Write line 0 only. */
+    GORT_ASSERT(newg->ctx.sp == NULL && newg->lockedm == NULL && newg->waiting == NULL &&
+                newg->defer_ == NULL && newg->panic_ == NULL && newg->callframe == NULL);
     newg->fn = fn;
     newg->arg = arg;
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
-    newg->lockedm = NULL;
-    newg->lockedext = 0;
-    newg->lockedint = 0;
-    newg->waiting = NULL;
-    newg->param = NULL;
-    newg->waitreason = WAIT_ZERO;
-#ifdef GORT_ASAN
-    newg->asan_fake_stack = NULL;
-#endif
-    newg->defer_ = NULL;
-    newg->panic_ = NULL;
-    newg->callframe = NULL;
-    /* The name sits on a cache line of its own: touch it only if needed
-     * (a recycled g from another P costs a transfer per line written). */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
-    } else if (newg->name[0] != '\0') {
-        newg->name[0] = '\0';
+        newg->named = true;
     }
-    atomic_store_explicit(&newg->preempt, false, memory_order_relaxed);
 #ifdef GORT_TSAN
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
 #endif
-    newg->ctx.sp = gort__ctx_make((void *)newg->stack.hi, goentry, newg);
-    if (newg->stack.guard == GUARD_CANARY)
-        *(volatile uint64_t *)newg->stack.lo = GORT__STACK_CANARY;
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
@@ -1997,8 +2024,22 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
     return newg;
 }
 
+/*
+ * Spawn backpressure (not in Go).  A goroutine that spawns faster than all
+ * Ps together run what it spawns (a loop of gort_go) would otherwise pile
+ * up runnable goroutines without bound, each holding a stack: a million
+ * spawned in a row left ~300,000 waiting, gigabytes of address space and a
+ * page fault or two for each new one.  So when its P's queue overflows into
+ * a global queue that already holds more than SPAWN_BACKLOG goroutines per
+ * P, the spawner is preempted as sysmon would preempt it: it goes to the
+ * global queue's tail and runs again once the backlog ahead of it has run.
+ * Only user calls (gort_go, gort_go_attr_spawn) from an unlocked goroutine
+ * yield: never a runtime path such as an after_func timer.
+ */
+#define SPAWN_BACKLOG GORT__RUNQ
+
 static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                   void *callerpc) {
+                   void *callerpc, bool may_yield) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
@@ -2033,15 +2074,26 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
     struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
-    runqput(pp, newg, true);
+    bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp)
+    if (callergp) {
+        if (overflowed && may_yield && callergp->lockedm == NULL &&
+            atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
+                SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed))
+            atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
         gort__preempt_check(callergp);
+    }
     return 0;
 }
 
+/* gort_go without the spawn backpressure, for runtime paths that must not
+ * yield (time.c's after_func timers). */
+int gort__go_noyield(void (*fn)(void *arg), void *arg) {
+    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), false);
+}
+
 int gort_go(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0));
+    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), true);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2055,7 +2107,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, size, name, __builtin_return_address(0));
+    return newproc(fn, arg, size, name, __builtin_return_address(0), true);
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
@@ -2065,6 +2117,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
     bool locked = gp->lockedm != NULL;
+    /* Reset everything newproc1 does not write (see there). */
     gp->m = NULL;
     gp->lockedm = NULL;
     gp->lockedext = 0;
@@ -2074,10 +2127,21 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->arg = NULL;
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
+    gp->waiting = NULL;
+    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+#ifdef GORT_ASAN
+    gp->asan_fake_stack = NULL;
+#endif
+    if (gp->named) {
+        gp->named = false;
+        gp->name[0] = '\0';
+    }
+    GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     /* Frames from goentry down to mcall never returned: unpoison them. */
     san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
 #ifdef GORT_TSAN
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
@@ -2396,13 +2460,17 @@ static void checkdead(void) {
 
 /* ------------------------------------------------------------------ stop the world */
 
+/* Asks every running goroutine but the caller to yield (Go's preemptone
+ * skips the caller's own M: a stop-the-world must not preempt the
+ * goroutine that is stopping the world). */
 static void preemptall(void) {
+    struct g *self = gort__getg();
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)
             break;
         struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-        if (gp)
+        if (gp && gp != self)
             atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
     }
 }
@@ -2497,16 +2565,10 @@ static struct p *procresize(int32_t nprocs) {
             gs[n++] = gp;
         for (int k = n - 1; k >= 0; k--)
             globrunqputhead(gs[k]);
-        while (pp->gfree) {
-            gp = pp->gfree;
-            pp->gfree = gp->schedlink;
-            pp->gfreecnt--;
-            gort__lock(&gort__sched.gflock);
-            gp->schedlink = gort__sched.gfree;
-            gort__sched.gfree = gp;
-            gort__sched.ngfree++;
-            gort__unlock(&gort__sched.gflock);
-        }
+        gort__lock(&gort__sched.gflock);
+        gfpush_global(pp->gfree, (uint32_t)pp->gfreecnt);
+        gort__unlock(&gort__sched.gflock);
+        pp->gfreecnt = 0;
         atomic_store_explicit(&pp->status, P_DEAD, memory_order_relaxed);
         /* Its timers go to allp[0] (Go moves them to the current P); after
          * the status store, so that an adder that takes pp's timers lock
@@ -2613,37 +2675,45 @@ int gort_gomaxprocs(int n) {
 
 /* Returns the stack pages of dead goroutines that sat unused in the global
  * free pool for a whole period (ARCHITECTURE.md decision 3).  Called by
- * sysmon about once a second: what was in gfree_aging since the last call
- * is scavenged and goes to gfree_cold; what is in gfree now becomes the new
- * gfree_aging.  gfget takes from gfree, then gfree_aging, then gfree_cold,
- * so a busy pool is never scavenged.  The madvise calls run unlocked. */
+ * sysmon about once a second.  The slots below the pool's low-water mark
+ * since the last call were not taken during that period: the warm ones
+ * among them (above gfcold) are scavenged and become cold.  gfget takes
+ * from the top, so a busy pool is never scavenged.  The madvise calls run
+ * unlocked, with those slots reserved (gfresv) so that nobody takes them
+ * meanwhile; the pool's array may move (allgadd), so the pointers are
+ * read under the lock, a batch at a time. */
 void gort__stack_scavenge(void) {
     gort__lock(&gort__sched.gflock);
-    struct g *old = gort__sched.gfree_aging;
-    gort__sched.gfree_aging = gort__sched.gfree;
-    gort__sched.gfree = NULL;
-    int n = 0;
-    for (struct g *c = old; c; c = c->schedlink)
-        n++;
-    gort__sched.ngfree -= n;
-    gort__unlock(&gort__sched.gflock);
-    if (old == NULL)
+    uint32_t lo = gort__sched.gfcold, hi = gort__sched.gflow;
+    if (hi <= lo) {
+        gort__sched.gflow = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
+        gort__unlock(&gort__sched.gflock);
         return;
-    struct g *last = NULL;
-    for (struct g *c = old; c; c = c->schedlink) {
-        uintptr_t top = (c->stack.hi - SCAVENGE_KEEP) & ~(uintptr_t)(GORT__PAGE - 1);
-        if (top > c->stack.lo) {
-            san_unpoison((void *)c->stack.lo, top - c->stack.lo);
-            madvise((void *)c->stack.lo, top - c->stack.lo, MADV_DONTNEED);
+    }
+    gort__sched.gfresv = hi;
+    gort__unlock(&gort__sched.gflock);
+    for (uint32_t i = lo; i < hi;) {
+        struct g *batch[64];
+        uint32_t n = hi - i < 64 ? hi - i : 64;
+        gort__lock(&gort__sched.gflock);
+        memcpy(batch, gort__sched.gfa + i, n * sizeof batch[0]);
+        gort__unlock(&gort__sched.gflock);
+        for (uint32_t k = 0; k < n; k++) {
+            struct g *c = batch[k];
+            uintptr_t top = (c->stack.hi - SCAVENGE_KEEP) & ~(uintptr_t)(GORT__PAGE - 1);
+            if (top > c->stack.lo) {
+                san_unpoison((void *)c->stack.lo, top - c->stack.lo);
+                madvise((void *)c->stack.lo, top - c->stack.lo, MADV_DONTNEED);
+            }
+            if (c->stack.guard == GUARD_CANARY)
+                *(volatile uint64_t *)c->stack.lo = GORT__STACK_CANARY;
         }
-        if (c->stack.guard == GUARD_CANARY)
-            *(volatile uint64_t *)c->stack.lo = GORT__STACK_CANARY;
-        last = c;
+        i += n;
     }
     gort__lock(&gort__sched.gflock);
-    last->schedlink = gort__sched.gfree_cold;
-    gort__sched.gfree_cold = old;
-    gort__sched.ngfree += n;
+    gort__sched.gfcold = hi;
+    gort__sched.gfresv = 0;
+    gort__sched.gflow = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
     gort__unlock(&gort__sched.gflock);
 }
 
@@ -3014,6 +3084,7 @@ static void shutdown_runtime(void) {
         gort__allp[i] = NULL;
     }
     free(gort__sched.runq);
+    free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
     gort__signal_fini();

@@ -152,33 +152,43 @@ struct gort__frame;
  * the per-P and global free lists (gfput/gfget).
  */
 struct g {
-    gort__ctx ctx;           /* [owner G] saved context while not running */
-    gort__stack stack;       /* [immutable] */
+    /* Line 0: all that spawning a recycled g writes (newproc1) and that
+     * starting it reads first.  The g last ran, and was freed, on some
+     * other P: one cache line moves to the spawner and back, not four. */
+    gort__ctx ctx;           /* [owner G] saved context while not running;
+                              * NULL: not started yet (runs fn(arg) on an
+                              * untouched stack: gort__ctx_switch_fresh) */
     int64_t goid;            /* [owner G] set when (re)started */
     _Atomic uint32_t status; /* [atomic] G_* */
     bool foreign;            /* [immutable] fake g of a thread outside the runtime */
     bool is_main;            /* [owner G] goroutine 1 */
     bool heapg;              /* [immutable] g on the heap, stack of its own size */
-    _Atomic bool preempt;    /* [atomic] sysmon/STW request: yield at next check */
-    struct m *m;             /* [owner M] M running it, NULL when not running */
-    struct m *lockedm;       /* [owner G] M it is locked to (LockOSThread), or NULL */
-    uint32_t lockedext;      /* [owner G] gort_lock_os_thread nesting count */
-    uint32_t lockedint;      /* [owner G] runtime-internal lock count */
-    struct g *schedlink;     /* [run queue / free list owner] link */
+    bool named;              /* [owner G] name[] was set by gort_go_attr */
     void (*fn)(void *);      /* [owner G] entry function */
     void *arg;               /* [owner G] its argument */
+    int64_t parentgoid;      /* [owner G] goid of the creator (0: none) */
+    void *createdby;         /* [owner G] creator's fn (as a code address) */
+    struct m *m;             /* [owner M] M running it, NULL when not running */
+
+    /* Line 1: read or written by the P that runs it. */
+    gort__stack stack;          /* [immutable] */
+    struct m *lockedm;          /* [owner G] M it is locked to (LockOSThread), or NULL */
+    uint32_t lockedext;         /* [owner G] gort_lock_os_thread nesting count */
+    uint32_t lockedint;         /* [owner G] runtime-internal lock count */
+    _Atomic bool preempt;       /* [atomic] sysmon/STW request: yield at next check */
+    uint8_t waitreason;         /* [owner G] WAIT_* */
+    bool pollboth;              /* [owner G] parked on an fd's read and write sides at
+                                 * once (gort_wait_fd): wakers race on selectdone */
+    _Atomic bool parkingonchan; /* [atomic] set while parking on a channel */
+    _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
-    uint8_t waitreason;          /* [owner G] WAIT_* */
-    int64_t waitsince;           /* [owner G] gort_nanotime() when it parked */
-    struct sudog *waiting;       /* [owner G] sudogs of a blocked select/chan op */
-    void *param;                 /* [waker] passed by the waker (chan: the sudog) */
-    _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
-    _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
-    uintptr_t syscallpc;         /* [owner G] in a blocking call: the caller's pc ... */
-    uintptr_t syscallfp;         /* [owner G] ... and frame (tracebacks from other threads) */
-    bool pollboth;               /* [owner G] parked on an fd's read and write sides at
-                                  * once (gort_wait_fd): wakers race on selectdone */
+    struct g *schedlink;   /* [run queue / free list owner] link */
+    int64_t waitsince;     /* [owner G] gort_nanotime() when it parked */
+    struct sudog *waiting; /* [owner G] sudogs of a blocked select/chan op */
+    void *param;           /* [waker] passed by the waker (chan: the sudog) */
+    uintptr_t syscallpc;   /* [owner G] in a blocking call: the caller's pc ... */
+    uintptr_t syscallfp;   /* [owner G] ... and frame (tracebacks from other threads) */
 
     /* defer/panic (panic.c): */
     struct gort__defer *defer_;    /* [owner G] innermost deferred call */
@@ -186,9 +196,7 @@ struct g {
     struct gort__frame *callframe; /* [owner G] innermost gort_call frame (panic.c) */
 
     /* Identity for dumps: */
-    int64_t parentgoid; /* [owner G] goid of the creator (0: none) */
-    void *createdby;    /* [owner G] creator's fn (as a code address) */
-    char name[32];      /* [owner G] gort_go_attr.name, NUL-terminated */
+    char name[32]; /* [owner G] gort_go_attr.name, NUL-terminated (if named) */
 
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park; /* [owner G, waker] */
@@ -201,6 +209,8 @@ struct g {
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
 };
+_Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
+               "struct g: line 0 holds what newproc1 writes");
 
 /*
  * m: one OS thread.  Created by newm, lives in allm until gort_main returns.
@@ -251,6 +261,8 @@ struct m {
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
 #define GORT__RUNQ 256
 #define GORT__SUDOG_CACHE 128
+/* Free gs a P keeps (gfput moves half of them to the global pool when full). */
+#define GORT__GFREE_LOCAL 64
 
 /*
  * p: one logical processor.  Allocated by procresize, never freed while the
@@ -282,9 +294,10 @@ struct p {
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
     _Atomic(struct g *) runnext;
 
-    /* Free gs with default-size stacks (gfput/gfget). */
-    struct g *gfree;  /* [owner P] */
-    int32_t gfreecnt; /* [owner P] */
+    /* Free gs with default-size stacks (gfput/gfget): a stack of
+     * pointers, the most recently freed (cache-warm) on top. */
+    struct g *gfree[GORT__GFREE_LOCAL]; /* [owner P] */
+    int32_t gfreecnt;                   /* [owner P] */
 
     /* Sudog cache (acquireSudog/releaseSudog). */
     struct sudog *sudogcache[GORT__SUDOG_CACHE]; /* [owner P] */
@@ -336,13 +349,21 @@ struct schedt {
     uint32_t runqhd;            /* [sched.lock] index of the head */
     _Atomic int32_t runqsize;   /* [atomic; write under sched.lock] */
 
-    /* Global free gs (default stacks). */
+    /* Global free gs (default stacks): a stack of pointers like the run
+     * queue's ring, so that moving a batch touches no g.  Slots [0, gfcold)
+     * hold gs whose stack pages were returned to the OS; the rest are warm,
+     * the most recently freed on top.  gflow is the lowest gfn since the
+     * last scavenge: the slots below it sat unused for a whole period.
+     * While the scavenger works on slots [gfcold, gfresv) unlocked, nobody
+     * pops below gfresv. */
     GORT__LINE gort__rtlock gflock;
-    struct g *gfree;        /* [gflock] */
-    _Atomic int32_t ngfree; /* [atomic; write under gflock] */
+    struct g **gfa;         /* [gflock] gfcap slots, gfcap >= gs in allgs */
+    _Atomic uint32_t gfcap; /* [atomic; write under gflock] only grows */
+    _Atomic uint32_t gfn;   /* [atomic; write under gflock] gs in gfa */
+    uint32_t gfcold;        /* [gflock] */
+    uint32_t gflow;         /* [gflock] */
+    uint32_t gfresv;        /* [gflock] */
     struct g *gfree_custom; /* [gflock] dead heap gs (own-size stacks), no stack */
-    struct g *gfree_aging;  /* [gflock] dead gs unused for one sysmon period */
-    struct g *gfree_cold;   /* [gflock] dead gs whose stack pages were released */
 
     /* Global sudog cache. */
     GORT__LINE gort__rtlock sudoglock;

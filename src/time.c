@@ -453,7 +453,7 @@ static void gofunc(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
     (void)seq;
     gort_timer *tm = (gort_timer *)t;
-    if (gort_go(tm->fn, tm->fnarg) != 0 && gort__runtime_running())
+    if (gort__go_noyield(tm->fn, tm->fnarg) != 0 && gort__runtime_running())
         gort__throw("after_func: cannot start goroutine");
 }
 

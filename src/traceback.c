@@ -459,6 +459,11 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
         }
     } else if (current && self_fp != 0) {
         n = unwind(0, self_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+    } else if (st == G_RUNNABLE && gp->ctx.sp == NULL) {
+        /* Not started yet: its function, at its first line (as Go shows
+         * a goroutine that has not run). */
+        pcs[n++] = (uintptr_t)gp->fn;
+        exact0 = true;
     } else if (st == G_WAITING || st == G_RUNNABLE) {
         const uintptr_t *sp = gp->ctx.sp;
         if ((uintptr_t)sp >= lo && (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 <= hi) {

@@ -83,6 +83,72 @@ gort__ctx_jump:
     .cfi_endproc
     .size gort__ctx_jump, .-gort__ctx_jump
 
+/* void gort__ctx_switch_fresh(void **save_sp [rdi], void *stack_top [rsi],
+ *                             void (*fn)(void *) [rdx], void *arg [rcx])
+ * Saves the current context like gort__ctx_switch, then starts fn(arg) on
+ * the untouched stack whose 16-byte aligned top is stack_top, with the
+ * ABI's initial MXCSR and x87 control word: a goroutine's first run needs
+ * no frame built on its stack beforehand (by another thread, whose cache
+ * would then hold that line). */
+    .globl gort__ctx_switch_fresh
+    .hidden gort__ctx_switch_fresh
+    .type gort__ctx_switch_fresh, @function
+    .p2align 4
+gort__ctx_switch_fresh:
+    .cfi_startproc
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    movq %rdx, %r12
+    movq %rcx, %r13
+    jmp gort__ctx_start_fp
+    .cfi_endproc
+    .size gort__ctx_switch_fresh, .-gort__ctx_switch_fresh
+
+/* void gort__ctx_jump_fresh(void *stack_top [rdi], void (*fn)(void *) [rsi],
+ *                           void *arg [rdx])
+ * Like gort__ctx_switch_fresh, abandoning the current context. */
+    .globl gort__ctx_jump_fresh
+    .hidden gort__ctx_jump_fresh
+    .type gort__ctx_jump_fresh, @function
+    .p2align 4
+gort__ctx_jump_fresh:
+    .cfi_startproc
+    movq %rdi, %rsp
+    movq %rsi, %r12
+    movq %rdx, %r13
+    jmp gort__ctx_start_fp
+    .cfi_endproc
+    .size gort__ctx_jump_fresh, .-gort__ctx_jump_fresh
+
+/* The initial floating-point control state, then gort__ctx_start. */
+    .p2align 4
+    .type gort__ctx_start_fp, @function
+gort__ctx_start_fp:
+    .cfi_startproc
+    .cfi_undefined rip
+    ldmxcsr ctx_mxcsr_init(%rip)
+    fldcw ctx_fpucw_init(%rip)
+    jmp gort__ctx_start
+    .cfi_endproc
+    .size gort__ctx_start_fp, .-gort__ctx_start_fp
+
+    .section .rodata
+    .p2align 2
+ctx_mxcsr_init:
+    .long 0x1f80             /* all exceptions masked, round to nearest */
+ctx_fpucw_init:
+    .word 0x037f
+    .text
+
 /* First code of a fresh context: r12 = entry, r13 = arg (see gort__ctx_make).
  * Entered by `ret` with rsp 16-byte aligned. */
     .globl gort__ctx_start

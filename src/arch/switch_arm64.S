@@ -80,6 +80,38 @@ gort__ctx_jump:
     ret
     .size gort__ctx_jump, .-gort__ctx_jump
 
+/* void gort__ctx_switch_fresh(void **save_sp [x0], void *stack_top [x1],
+ *                             fn [x2], arg [x3]): saves like gort__ctx_switch,
+ * then starts fn(arg) on the untouched stack, with FPCR cleared (the ABI's
+ * initial state).  See switch_amd64.S. */
+    .globl gort__ctx_switch_fresh
+    .hidden gort__ctx_switch_fresh
+    .type gort__ctx_switch_fresh, %function
+    .p2align 4
+gort__ctx_switch_fresh:
+    SAVE_CTX
+    mov x9, sp
+    str x9, [x0]
+    mov sp, x1
+    mov x19, x2
+    mov x20, x3
+    msr fpcr, xzr
+    b gort__ctx_start
+    .size gort__ctx_switch_fresh, .-gort__ctx_switch_fresh
+
+/* void gort__ctx_jump_fresh(void *stack_top [x0], fn [x1], arg [x2]) */
+    .globl gort__ctx_jump_fresh
+    .hidden gort__ctx_jump_fresh
+    .type gort__ctx_jump_fresh, %function
+    .p2align 4
+gort__ctx_jump_fresh:
+    mov sp, x0
+    mov x19, x1
+    mov x20, x2
+    msr fpcr, xzr
+    b gort__ctx_start
+    .size gort__ctx_jump_fresh, .-gort__ctx_jump_fresh
+
 /* First code of a fresh context: x19 = entry, x20 = arg. */
     .globl gort__ctx_start
     .hidden gort__ctx_start

@@ -17,6 +17,7 @@
 #include "gort.h"
 
 #include <errno.h>
+#include <fenv.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -1619,6 +1620,129 @@ static int main_tls(void *arg) {
 
 TEST(tls_after_yield_o2) {
     ASSERT_EQ(gort_main(main_tls, NULL), 0);
+}
+
+/* ---- spawn backpressure: a spawning loop cannot pile up runnable
+ * goroutines without bound (proc.c newproc, SPAWN_BACKLOG). */
+
+static _Atomic long bp_ran;
+
+static void bp_body(void *arg) {
+    (void)arg;
+    atomic_fetch_add_explicit(&bp_ran, 1, memory_order_relaxed);
+}
+
+static int main_backpressure(void *arg) {
+    int procs = *(int *)arg;
+    gort_gomaxprocs(procs);
+    atomic_store(&bp_ran, 0);
+    const long n = 300000;
+    int maxlive = 0;
+    for (long i = 0; i < n; i++) {
+        ASSERT_EQ(gort_go(bp_body, NULL), 0);
+        if ((i & 255) == 0) {
+            int live = gort_numgoroutine();
+            if (live > maxlive)
+                maxlive = live;
+        }
+    }
+    int64_t deadline = h_now() + h_timeout(30);
+    while (atomic_load(&bp_ran) < n) {
+        ASSERT_LT(h_now(), deadline);
+        gort_sleep(GT_MS);
+    }
+    /* Runnable ones: the global backlog (256 per P) plus what one put can
+     * add to it (half a local queue), each P's local queue and runnext. */
+    int bound = 256 * procs + 129 + 257 * procs + procs + 1;
+    fprintf(stderr, "backpressure: procs=%d, at most %d goroutines alive (bound %d)\n", procs,
+            maxlive, bound);
+    ASSERT_LE(maxlive, bound);
+    ASSERT_EQ(atomic_load(&bp_ran), n);
+    return 0;
+}
+
+TEST(spawn_backpressure_p1) {
+    int procs = 1;
+    ASSERT_EQ(gort_main(main_backpressure, &procs), 0);
+}
+
+TEST(spawn_backpressure_p2) {
+    int procs = 2;
+    ASSERT_EQ(gort_main(main_backpressure, &procs), 0);
+}
+
+/* A goroutine locked to its thread never yields in gort_go: it would hand
+ * its thread off for nothing.  All spawned goroutines still run. */
+static int main_backpressure_locked(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(1);
+    atomic_store(&bp_ran, 0);
+    gort_lock_os_thread();
+    pthread_t self = pthread_self();
+    for (long i = 0; i < 20000; i++) {
+        ASSERT_EQ(gort_go(bp_body, NULL), 0);
+        ASSERT_TRUE(pthread_equal(self, pthread_self()));
+    }
+    gort_unlock_os_thread();
+    int64_t deadline = h_now() + h_timeout(30);
+    while (atomic_load(&bp_ran) < 20000) {
+        ASSERT_LT(h_now(), deadline);
+        gort_sleep(GT_MS);
+    }
+    return 0;
+}
+
+TEST(spawn_backpressure_locked) {
+    ASSERT_EQ(gort_main(main_backpressure_locked, NULL), 0);
+}
+
+/* ---- a new goroutine starts with the ABI's initial floating-point control
+ * state, whatever the goroutine that ran last on its thread left behind
+ * (gort__ctx_switch_fresh / gort__ctx_jump_fresh). */
+
+static gort_chan *fp_c, *fp_done;
+
+static void fp_child(void *arg) {
+    (void)arg;
+    int r = fegetround();
+    gort_chan_send(fp_c, &r);
+}
+
+static void fp_parent(void *arg) {
+    (void)arg;
+    ASSERT_EQ(fesetround(FE_UPWARD), 0);
+    ASSERT_EQ(fegetround(), FE_UPWARD);
+    for (int i = 0; i < 50; i++) {
+        ASSERT_EQ(gort_go(fp_child, NULL), 0);
+        int r = -1;
+        /* Parks: on one P the child starts on this thread, right from here
+         * (a direct switch) or from the scheduler. */
+        ASSERT_TRUE(gort_chan_recv(fp_c, &r));
+        ASSERT_EQ(r, FE_TONEAREST);
+        ASSERT_EQ(fegetround(), FE_UPWARD); /* ours is kept across switches */
+        if (i % 2)
+            gort_sleep(100 * 1000); /* the next child may start from the scheduler */
+    }
+    ASSERT_EQ(fesetround(FE_TONEAREST), 0);
+    gort_chan_send(fp_done, &(int){1});
+}
+
+static int main_fp(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(1);
+    fp_c = gort_chan_make(sizeof(int), 0);
+    fp_done = gort_chan_make(sizeof(int), 0);
+    ASSERT_EQ(gort_go(fp_parent, NULL), 0);
+    int done = -1;
+    ASSERT_TRUE(gort_chan_recv(fp_done, &done));
+    ASSERT_EQ(done, 1);
+    gort_chan_free(fp_c);
+    gort_chan_free(fp_done);
+    return 0;
+}
+
+TEST(new_goroutine_default_fpenv) {
+    ASSERT_EQ(gort_main(main_fp, NULL), 0);
 }
 
 GT_MAIN()

@@ -217,6 +217,64 @@ TEST(stack_current_only) {
     ASSERT_EQ(gort_main(current_main, NULL), 0);
 }
 
+/* A goroutine that has not run yet has no frames: the dump shows its
+ * function (as Go does), and a g recycled from a named goroutine does not
+ * keep the old name. */
+static _Atomic int unstarted_ran;
+
+__attribute__((noinline)) static void not_started_yet(void *arg) {
+    (void)arg;
+    atomic_store(&unstarted_ran, 1);
+}
+
+__attribute__((noinline)) static void named_body(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&unstarted_ran, 1);
+}
+
+static int unstarted_main(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(1); /* nothing runs it until we yield */
+    atomic_store(&unstarted_ran, 0);
+    ASSERT_EQ(gort_go(not_started_yet, NULL), 0);
+    gort_stack(dump, sizeof dump, true);
+    ASSERT_EQ(atomic_load(&unstarted_ran), 0);
+    char blk[4096];
+    if (!block_for(dump, "runnable", blk, sizeof blk) ||
+        strstr(blk, "\nnot_started_yet(...)\n\t") == NULL) {
+        fprintf(stderr, "%s\n", dump);
+        GT_FAIL("the runnable goroutine does not show its function");
+    }
+#ifdef GORT_HAVE_LIBDW
+    ASSERT_NOT_NULL(strstr(blk, "traceback_test.c:"));
+#endif
+    ASSERT_NOT_NULL(strstr(blk, "\ncreated by unstarted_main in goroutine 1\n\t"));
+    while (atomic_load(&unstarted_ran) == 0)
+        gort_yield();
+
+    /* Names: shown at GORTRACEBACK=system, gone with the goroutine. */
+    setenv("GORTRACEBACK", "system", 1);
+    atomic_store(&unstarted_ran, 0);
+    gort_go_attr attr = {0, "named-worker"};
+    ASSERT_EQ(gort_go_attr_spawn(named_body, NULL, &attr), 0);
+    gort_stack(dump, sizeof dump, true);
+    ASSERT_NOT_NULL(strstr(dump, "(name: named-worker)"));
+    while (atomic_load(&unstarted_ran) == 0)
+        gort_yield();
+    for (int i = 0; i < 8; i++) /* the unnamed ones reuse its g */
+        ASSERT_EQ(gort_go(named_body, NULL), 0);
+    gort_stack(dump, sizeof dump, true);
+    ASSERT_NULL(strstr(dump, "named-worker"));
+    while (atomic_load(&unstarted_ran) < 9)
+        gort_yield();
+    unsetenv("GORTRACEBACK");
+    return 0;
+}
+
+TEST(dump_unstarted_and_names) {
+    ASSERT_EQ(gort_main(unstarted_main, NULL), 0);
+}
+
 static int sleepy_main(void *arg) {
     (void)arg;
     int64_t end = gt_now_ns() + 450 * GT_MS;
