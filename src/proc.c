@@ -678,16 +678,6 @@ static void globrunqputhead(struct g *gp) {
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
-static struct g *globrunqpop(void) {
-    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-        return NULL;
-    struct g *gp = gort__sched.runq[gort__sched.runqhd];
-    gort__sched.runqhd = (gort__sched.runqhd + 1) &
-                         (atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed) - 1);
-    atomic_fetch_sub_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
-    return gp;
-}
-
 /* Try to get a batch of G's from the global runnable queue.  sched.lock held. */
 static struct g *globrunqget(struct p *pp, int32_t max) {
     int32_t size = atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
@@ -701,9 +691,26 @@ static struct g *globrunqget(struct p *pp, int32_t max) {
         n = max;
     if (n > GORT__RUNQ / 2)
         n = GORT__RUNQ / 2;
-    struct g *gp = globrunqpop();
-    for (n--; n > 0; n--)
-        runqput(pp, globrunqpop(), false);
+    /* The rest go to the local queue: no more than fit (runqput's overflow
+     * path would take sched.lock, which we hold).  Only the owner adds to
+     * it, so the room can only grow meanwhile. */
+    uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_acquire);
+    uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
+    uint32_t room = GORT__RUNQ - (t - h);
+    if ((uint32_t)(n - 1) > room)
+        n = (int32_t)room + 1;
+    /* Take n from the ring's head at once: one update of runqsize. */
+    uint32_t cap = atomic_load_explicit(&gort__sched.runqcap, memory_order_relaxed);
+    uint32_t hd = gort__sched.runqhd;
+    struct g *gp = gort__sched.runq[hd];
+    for (int32_t i = 1; i < n; i++)
+        atomic_store_explicit(&pp->runq[(t + (uint32_t)i - 1) % GORT__RUNQ],
+                              gort__sched.runq[(hd + (uint32_t)i) & (cap - 1)],
+                              memory_order_relaxed);
+    /* Release: publishes the slots (and the gs) to thieves, as in runqput. */
+    atomic_store_explicit(&pp->runqtail, t + (uint32_t)(n - 1), memory_order_release);
+    gort__sched.runqhd = (hd + (uint32_t)n) & (cap - 1);
+    atomic_fetch_sub_explicit(&gort__sched.runqsize, n, memory_order_seq_cst);
     return gp;
 }
 
@@ -1957,6 +1964,11 @@ static struct g *gfget(struct p *pp) {
         if (pp->gfreecnt == 0)
             return NULL;
     }
+    /* newproc1 writes line 0 of the g two spawns from now: fetch it for
+     * writing already, as a g that came from the global pool sits in the
+     * cache of the core where it ran and died. */
+    if (pp->gfreecnt > 1)
+        gort__prefetchw(pp->gfree[pp->gfreecnt - 2]);
     return pp->gfree[--pp->gfreecnt];
 }
 

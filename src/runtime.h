@@ -268,6 +268,9 @@ struct m {
  * p: one logical processor.  Allocated by procresize, never freed while the
  * runtime runs (a shrunk P goes P_DEAD and may come back).
  */
+/* Keeps a group of fields on cache lines of its own (see struct schedt). */
+#define GORT__LINE _Alignas(64)
+
 struct p {
     int32_t id;                   /* [immutable] */
     _Atomic uint32_t status;      /* [atomic] P_* */
@@ -287,12 +290,12 @@ struct p {
      * at head; thieves take at head with CAS.  Slots are atomics so that
      * a thief's speculative read of a slot the owner rewrites is not a data
      * race (its CAS on head fails then). */
-    _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
+    GORT__LINE _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
     _Atomic uint32_t runqtail; /* [atomic; written only by owner] (release) */
-    _Atomic(struct g *) runq[GORT__RUNQ];
     /* runnext: a g readied by the current g, run next (inherits the time
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
     _Atomic(struct g *) runnext;
+    GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ];
 
     /* Free gs with default-size stacks (gfput/gfget): a stack of
      * pointers, the most recently freed (cache-warm) on top. */
@@ -323,7 +326,6 @@ struct p {
 /* Groups of fields that different threads write are kept on cache lines
  * of their own (GORT__LINE), so that the read-mostly flags every fast path
  * checks do not bounce with sched.lock. */
-#define GORT__LINE _Alignas(64)
 struct schedt {
     GORT__LINE gort__rtlock lock;
 

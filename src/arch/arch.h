@@ -60,10 +60,20 @@ static inline uintptr_t gort__getsp(void) {
 static inline void gort__cpu_relax(void) {
     __asm__ volatile("pause" ::: "memory");
 }
+/* Fetches the cache line at p for writing (in exclusive state), so that a
+ * store to it soon after need not wait for another core to give it up.
+ * PREFETCHW is a no-op on x86-64 CPUs without it; compilers only emit it
+ * with -mprfchw, hence the asm. */
+static inline void gort__prefetchw(const void *p) {
+    __asm__("prefetchw %0" ::"m"(*(const char *)p));
+}
 #elif defined(__aarch64__)
 #define GORT__CTX_FRAME_WORDS 22
 static inline void gort__cpu_relax(void) {
     __asm__ volatile("yield" ::: "memory");
+}
+static inline void gort__prefetchw(const void *p) {
+    __builtin_prefetch(p, 1, 3); /* prfm pstl1keep */
 }
 #else
 #error "gort supports x86-64 and arm64"
