@@ -171,15 +171,15 @@ struct g {
     struct m *m;             /* [owner M] M running it, NULL when not running */
 
     /* Line 1: read or written by the P that runs it. */
-    gort__stack stack;          /* [immutable] */
-    struct m *lockedm;          /* [owner G] M it is locked to (LockOSThread), or NULL */
-    uint32_t lockedext;         /* [owner G] gort_lock_os_thread nesting count */
-    uint32_t lockedint;         /* [owner G] runtime-internal lock count */
-    _Atomic bool preempt;       /* [atomic] sysmon/STW request: yield at next check */
-    uint8_t waitreason;         /* [owner G] WAIT_* */
-    bool pollboth;              /* [owner G] parked on an fd's read and write sides at
+    gort__stack stack;           /* [immutable] */
+    struct m *lockedm;           /* [owner G] M it is locked to (LockOSThread), or NULL */
+    uint32_t lockedext;          /* [owner G] gort_lock_os_thread nesting count */
+    uint32_t lockedint;          /* [owner G] runtime-internal lock count */
+    _Atomic bool preempt;        /* [atomic] sysmon/STW request: yield at next check */
+    uint8_t waitreason;          /* [owner G] WAIT_* */
+    bool pollboth;               /* [owner G] parked on an fd's read and write sides at
                                  * once (gort_wait_fd): wakers race on selectdone */
-    _Atomic bool parkingonchan; /* [atomic] set while parking on a channel */
+    _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
@@ -291,10 +291,16 @@ struct p {
      * a thief's speculative read of a slot the owner rewrites is not a data
      * race (its CAS on head fails then). */
     GORT__LINE _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
-    _Atomic uint32_t runqtail; /* [atomic; written only by owner] (release) */
+    _Atomic uint32_t runqtail;            /* [atomic; written only by owner] (release) */
     /* runnext: a g readied by the current g, run next (inherits the time
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
     _Atomic(struct g *) runnext;
+    /* A channel hand-off readied runnext without waking an idle P
+     * (gort__goready_handoff): set by the owner; cleared by the owner when
+     * it runs runnext or flushes, or by sysmon's backstop (exchange). */
+    _Atomic uint32_t wakedefer;
+    _Atomic uint32_t deferseq; /* [atomic; written by owner] deferrals so far */
+    uint32_t sysmondeferseq;   /* [sysmon] deferseq at its last look */
     GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ];
 
     /* Free gs with default-size stacks (gfput/gfget): a stack of

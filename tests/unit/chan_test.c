@@ -909,4 +909,66 @@ TEST(recover_chan_panics) {
     run(recover_chan_panics_main, NULL);
 }
 
+/* ---- A hand-off defers the wakeup of an idle P (proc.c
+ * gort__goready_handoff) until the sender blocks or goes on.  A sender that
+ * goes on computing without any runtime call must still not keep the woken
+ * receiver from an idle P: sysmon's backstop wakes one.  (Before the
+ * backstop, the receiver waited in runnext for as long as the spin.) */
+
+static gort_chan *ho_c;
+static _Atomic int ho_ran;
+static _Atomic int ho_stop;
+
+static void ho_receiver(void *arg) {
+    (void)arg;
+    int v;
+    while (gort_chan_recv(ho_c, &v) && v >= 0)
+        atomic_store(&ho_ran, v);
+}
+
+/* Sends v to the (waiting) receiver, then spins without calling the
+ * runtime until the receiver has run; returns how long that took (ns). */
+static int64_t ho_send_and_spin(int v) {
+    int64_t deadline = gt_now_ns() + 5 * GT_SEC * gt_scale();
+    while (ho_c->recvq.first == NULL) { /* white-box: receiver parked */
+        ASSERT_LT(gt_now_ns(), deadline);
+        gort_yield();
+    }
+    int64_t t0 = gt_now_ns();
+    gort_chan_send(ho_c, &v);
+    while (atomic_load(&ho_ran) != v) {
+        if (gt_now_ns() > deadline)
+            GT_FAIL("the receiver did not run while the sender computed");
+    }
+    return gt_now_ns() - t0;
+}
+
+static int main_handoff_backstop(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    ho_c = gort_chan_make(sizeof(int), 0);
+    atomic_store(&ho_ran, 0);
+    ASSERT_EQ(gort_go(ho_receiver, NULL), 0);
+    /* sysmon asleep for long (idle program): the wakeup is eager. */
+    gort_sleep(50 * GT_MS);
+    int64_t cold = ho_send_and_spin(1);
+    /* In the middle of hand-offs (sysmon on short ticks): deferred, then
+     * the backstop. */
+    for (int i = 2; i < 2000; i++) {
+        int v = i;
+        gort_chan_send(ho_c, &v);
+    }
+    int64_t warm = ho_send_and_spin(2000);
+    fprintf(stderr, "handoff: receiver ran after %lld us (idle sysmon), %lld us (busy)\n",
+            (long long)(cold / 1000), (long long)(warm / 1000));
+    int stop = -1;
+    gort_chan_send(ho_c, &stop);
+    (void)ho_stop;
+    return 0;
+}
+
+TEST(handoff_wakes_idle_p_while_sender_computes) {
+    ASSERT_EQ(gort_main(main_handoff_backstop, NULL), 0);
+}
+
 GT_MAIN()
