@@ -96,9 +96,13 @@ typedef struct gort_go_attr {
 #define GORT_MAX_STACK_SIZE (1024u * 1024u * 1024u)
 
 /*
- * go fn(arg): starts a new goroutine running fn(arg) and returns at once
- * (the new goroutine runs later, on any thread).  May be called from any
- * thread, inside the runtime or not, while gort_main is running.
+ * go fn(arg): starts a new goroutine running fn(arg) and returns (the new
+ * goroutine runs later, on any thread).  May be called from any thread,
+ * inside the runtime or not, while gort_main is running.  Like any gort
+ * call it is a preemption point; in addition, a goroutine that spawns
+ * faster than the Ps can run what it spawns is made to wait its turn once
+ * more than 256 goroutines per P are queued (spawn backpressure: the
+ * number of waiting goroutines, and their stacks, stays bounded).
  * Returns 0, -ENOMEM (no memory for a goroutine or its stack), -EAGAIN (the
  * runtime is not running or is shutting down).  Never aborts on exhaustion.
  * fn == NULL is a fatal error: "go of nil func value".
