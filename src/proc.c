@@ -1763,6 +1763,16 @@ void gort__handoff_flush(void) {
         handoff_flush(mp->p);
 }
 
+/* A parked g becomes runnable (ready's status change and its check). */
+static inline void ready_status(struct g *gp) {
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st != G_WAITING) {
+        gort__printf("runtime: goready: goroutine %lld in status %u\n", (long long)gp->goid, st);
+        gort__throw("bad g->status in ready");
+    }
+    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+}
+
 void gort__goready_handoff(struct g *gp) {
     struct m *mp = gp->foreign ? NULL : getm_entry();
     struct p *pp = mp != NULL ? mp->p : NULL;
@@ -1770,12 +1780,7 @@ void gort__goready_handoff(struct g *gp) {
         gort__goready(gp);
         return;
     }
-    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-    if (st != G_WAITING) {
-        gort__printf("runtime: goready: goroutine %lld in status %u\n", (long long)gp->goid, st);
-        gort__throw("bad g->status in ready");
-    }
-    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    ready_status(gp);
     runqput(pp, gp, true);
     /* Would wakep() do anything?  (Its own first checks.) */
     if (atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) == 0 ||
@@ -1809,12 +1814,7 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
-    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-    if (st != G_WAITING) {
-        gort__printf("runtime: goready: goroutine %lld in status %u\n", (long long)gp->goid, st);
-        gort__throw("bad g->status in ready");
-    }
-    atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    ready_status(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);

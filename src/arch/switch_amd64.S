@@ -5,13 +5,9 @@
  */
     .text
 
-/* void gort__ctx_switch(void **save_sp [rdi], void *new_sp [rsi]) */
-    .globl gort__ctx_switch
-    .hidden gort__ctx_switch
-    .type gort__ctx_switch, @function
-    .p2align 4
-gort__ctx_switch:
-    .cfi_startproc
+/* Pushes the callee-saved registers and the FP control words (the frame
+ * arch.h describes) and stores the stack pointer at (%rdi). */
+.macro SAVE_CTX
     pushq %rbp
     pushq %rbx
     pushq %r12
@@ -22,6 +18,16 @@ gort__ctx_switch:
     stmxcsr (%rsp)
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)
+.endm
+
+/* void gort__ctx_switch(void **save_sp [rdi], void *new_sp [rsi]) */
+    .globl gort__ctx_switch
+    .hidden gort__ctx_switch
+    .type gort__ctx_switch, @function
+    .p2align 4
+gort__ctx_switch:
+    .cfi_startproc
+    SAVE_CTX
     movq %rsi, %rsp
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
@@ -44,16 +50,7 @@ gort__ctx_switch:
     .p2align 4
 gort__ctx_mcall:
     .cfi_startproc
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
-    movq %rsp, (%rdi)
+    SAVE_CTX
     movq %rsi, %rsp
     xorl %ebp, %ebp          /* end of the frame-pointer chain */
     movq %rcx, %rdi
@@ -96,16 +93,7 @@ gort__ctx_jump:
     .p2align 4
 gort__ctx_switch_fresh:
     .cfi_startproc
-    pushq %rbp
-    pushq %rbx
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
-    movq %rsp, (%rdi)
+    SAVE_CTX
     movq %rsi, %rsp
     movq %rdx, %r12
     movq %rcx, %r13
