@@ -524,7 +524,6 @@ static struct g *runqget(struct p *pp, bool *inherit) {
     if (next != NULL &&
         atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL, memory_order_acquire,
                                                 memory_order_relaxed)) {
-        handoff_done(pp); /* we run it now: nobody else was needed */
         *inherit = true;
         return next;
     }
@@ -1485,6 +1484,8 @@ top_gc:
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    if (inherit)
+        handoff_done(pp);
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1642,6 +1643,8 @@ static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struc
                                  bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
+    else
+        handoff_done(pp);
     GORT_COUNTER_INC(pp->nswitch);
     mp->curg = next;
     next->m = mp;
@@ -1730,7 +1733,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
  * the idle thread, paid by the busy one, plus runnext steals that move the
  * chain from core to core.  So a hand-off that leaves only runnext queued
  * records a deferred wakeup (p.wakedefer) instead, resolved by the first of:
- *   - the P takes runnext to run it (runqget): done,
+ *   - the P runs runnext (execute1 or switch_direct with inherit): done,
  *     nobody else was needed;
  *   - the waker's next channel operation completes without blocking
  *     (gort__handoff_flush) or it enters a blocking call, or a second
