@@ -178,15 +178,6 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
     gort__goready(gp);
 }
 
-/* wake_waiter for a value handed over: the waker is likely to block next
- * (gort__goready_handoff defers the wakeup of an idle P). */
-static inline void wake_handoff(struct sudog *sg) {
-    struct g *gp = sg->g;
-    gp->param = sg;
-    sg->success = true;
-    gort__goready_handoff(gp);
-}
-
 /* send: c is empty (or unbuffered) and locked, sg a dequeued receiver.  The
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
@@ -196,7 +187,7 @@ static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const
         sg->elem = NULL;
     }
     unlockf(ularg);
-    wake_handoff(sg);
+    wake_waiter(sg, true);
 }
 
 /* recv: c is full (or unbuffered) and locked, sg a dequeued sender.
@@ -219,7 +210,7 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
     }
     sg->elem = NULL;
     unlockf(ularg);
-    wake_handoff(sg);
+    wake_waiter(sg, true);
 }
 
 void gort__chan_send_to_waiter(struct gort_chan *c, struct sudog *sg, const void *ep,
@@ -272,7 +263,6 @@ enum {
     CHAN_WOULDBLOCK = 0, /* block == false and the operation could not proceed */
     CHAN_DONE = 1,       /* proceeded without parking */
     CHAN_PARKED = 2,     /* proceeded after parking (the scheduler just ran us) */
-    CHAN_HANDOFF = 3,    /* proceeded without parking, by a hand-off to a waiter */
 };
 
 /*
@@ -314,7 +304,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
         /* A waiting receiver: pass the value directly, bypassing the
          * buffer (if any). */
         chan_send_direct(c, sg, ep, unlock_chan, c);
-        return CHAN_HANDOFF;
+        return CHAN_DONE;
     }
 
     size_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
@@ -361,30 +351,17 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     return CHAN_PARKED;
 }
 
-/* After an operation that did not block: we go on running, so an idle P
- * must get what an earlier hand-off left in our runnext (CHAN_DONE); one
- * this operation made waits to see whether we block next (CHAN_HANDOFF).
- * Then the preemption check: a channel operation is a preemption point
- * even when it did not block (after a park the scheduler has just run us:
- * nothing to check). */
-static inline void chan_went_on(int r) {
-    if (r == CHAN_DONE)
-        gort__handoff_flush();
-    if (r == CHAN_DONE || r == CHAN_HANDOFF)
-        gort__preempt_check(gort__getg());
-}
-
 GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
-    chan_went_on(chansend(c, elem, true));
+    /* A send is a preemption point even when it did not block (after a
+     * park the scheduler has just run us: nothing to check). */
+    if (chansend(c, elem, true) == CHAN_DONE)
+        gort__preempt_check(gort__getg());
 }
 
 /* select { case c <- *elem: return true; default: return false }.  A closed
  * channel panics, as a select's send case does. */
 GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
-    int r = chansend(c, elem, false);
-    if (r == CHAN_DONE)
-        gort__handoff_flush();
-    return r != CHAN_WOULDBLOCK;
+    return chansend(c, elem, false) != CHAN_WOULDBLOCK;
 }
 
 /* ------------------------------------------------------------------------
@@ -446,7 +423,7 @@ GORT_API void gort_chan_close(gort_chan *c) {
 /*
  * chanrecv: *ep = <-c (ep may be NULL: the value is dropped).
  * block == false and nothing ready: returns CHAN_WOULDBLOCK (*received
- * untouched).  Otherwise returns CHAN_DONE, CHAN_HANDOFF or CHAN_PARKED; *received is
+ * untouched).  Otherwise returns CHAN_DONE or CHAN_PARKED; *received is
  * false when c is closed and drained (then *ep is zeroed), true when a value
  * was received.  c == NULL blocks forever (block) or returns
  * CHAN_WOULDBLOCK.  May park.
@@ -509,7 +486,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
              * full: take the head, and the sender's value goes to the tail. */
             chan_recv_direct(c, sg, ep, unlock_chan, c);
             *received = true;
-            return CHAN_HANDOFF;
+            return CHAN_DONE;
         }
     }
 
@@ -560,16 +537,14 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
 
 GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    chan_went_on(chanrecv(c, elem, true, &received));
+    if (chanrecv(c, elem, true, &received) == CHAN_DONE)
+        gort__preempt_check(gort__getg());
     return received;
 }
 
 GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
     bool received = false;
-    int r = chanrecv(c, elem, false, &received);
-    if (r == CHAN_DONE)
-        gort__handoff_flush();
-    if (r == CHAN_WOULDBLOCK)
+    if (chanrecv(c, elem, false, &received) == CHAN_WOULDBLOCK)
         return false;
     if (ok != NULL)
         *ok = received;

@@ -84,14 +84,6 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
  * P's runnext (or the global queue when called without a P) and an idle P is
  * woken if needed.  For a fake foreign g, wakes its thread. */
 void gort__goready(struct g *gp);
-/* goready for a channel hand-off: the waker is likely to block soon (a
- * send, then a receive), and then its P runs gp at once, so the wakeup of
- * an idle P is deferred until the waker goes on without blocking (see
- * proc.c).  Falls back to gort__goready's eager wakeup when in doubt. */
-void gort__goready_handoff(struct g *gp);
-/* The current goroutine goes on without blocking: wake the idle P that a
- * hand-off before this operation deferred, if any. */
-void gort__handoff_flush(void);
 /* runtime.Gosched for the current goroutine. */
 void gort__gosched(void);
 /* Yield if sysmon or a stop-the-world asked this goroutine to. Cheap. */

@@ -148,7 +148,6 @@ static void stopm(struct m *mp);
 static void startm(struct p *pp, bool spinning);
 static void handoffp(struct p *pp);
 static void checkdead(void);
-static inline void handoff_done(struct p *pp);
 static void mexit(struct m *mp) __attribute__((noreturn));
 static struct p *releasep(struct m *mp);
 static void acquirep(struct m *mp, struct p *pp);
@@ -1484,8 +1483,6 @@ top_gc:
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
-    if (inherit)
-        handoff_done(pp);
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1643,8 +1640,6 @@ static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struc
                                  bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
-    else
-        handoff_done(pp);
     GORT_COUNTER_INC(pp->nswitch);
     mp->curg = next;
     next->m = mp;
@@ -1725,47 +1720,6 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     mcall(gp, park_m);
 }
 
-/*
- * Deferred wakeups for channel hand-offs.  Go's ready() puts the woken g in
- * runnext and calls wakep() at once.  When the waker then blocks (a ring or
- * pipeline stage: send, then receive; ping-pong), its P runs that g next
- * and the woken M finds nothing: a futex wake and sleep per round trip of
- * the idle thread, paid by the busy one, plus runnext steals that move the
- * chain from core to core.  So a hand-off that leaves only runnext queued
- * records a deferred wakeup (p.wakedefer) instead, resolved by the first of:
- *   - the P runs runnext (execute1 or switch_direct with inherit): done,
- *     nobody else was needed;
- *   - the waker's next channel operation completes without blocking
- *     (gort__handoff_flush) or it enters a blocking call, or a second
- *     hand-off comes: wakep();
- *   - sysmon finds it pending for a whole tick (at most ~100 us while
- *     hand-offs happen, see sysmon): wakep().
- * So an idle P still gets the work whenever the waker goes on running, at
- * worst a sysmon tick later (Go's thief waits ~3-50 us before it steals a
- * runnext).  While sysmon sleeps long (sysmon_deep), the wakeup is eager.
- */
-static _Atomic uint32_t sysmon_deep; /* [atomic] 1 while sysmon sleeps >= 1 ms */
-static void sysmon_wake(void);
-
-static void handoff_flush(struct p *pp) {
-    /* Exchange: sysmon's backstop may take the same wakeup. */
-    if (atomic_load_explicit(&pp->wakedefer, memory_order_relaxed) &&
-        atomic_exchange_explicit(&pp->wakedefer, 0, memory_order_relaxed))
-        gort__wakep();
-}
-
-/* The P is about to run its runnext g: a deferred wakeup is moot. */
-static inline void handoff_done(struct p *pp) {
-    if (GORT_UNLIKELY(atomic_load_explicit(&pp->wakedefer, memory_order_relaxed)))
-        atomic_store_explicit(&pp->wakedefer, 0, memory_order_relaxed);
-}
-
-void gort__handoff_flush(void) {
-    struct m *mp = getm_entry();
-    if (mp != NULL && mp->p != NULL)
-        handoff_flush(mp->p);
-}
-
 /* A parked g becomes runnable (ready's status change and its check). */
 static inline void ready_status(struct g *gp) {
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
@@ -1774,39 +1728,6 @@ static inline void ready_status(struct g *gp) {
         gort__throw("bad g->status in ready");
     }
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-}
-
-void gort__goready_handoff(struct g *gp) {
-    struct m *mp = gp->foreign ? NULL : getm_entry();
-    struct p *pp = mp != NULL ? mp->p : NULL;
-    if (pp == NULL || mp->curg == NULL) {
-        gort__goready(gp);
-        return;
-    }
-    ready_status(gp);
-    runqput(pp, gp, true);
-    /* Would wakep() do anything?  (Its own first checks.) */
-    if (atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) == 0 ||
-        atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) != 0)
-        return;
-    if (atomic_load_explicit(&pp->wakedefer, memory_order_relaxed) ||
-        atomic_load_explicit(&pp->runqtail, memory_order_relaxed) !=
-            atomic_load_explicit(&pp->runqhead, memory_order_relaxed) ||
-        atomic_load_explicit(&sysmon_deep, memory_order_relaxed)) {
-        /* A second hand-off, other work queued behind runnext, or no
-         * backstop soon: wake now (and nothing stays deferred). */
-        atomic_store_explicit(&pp->wakedefer, 0, memory_order_relaxed);
-        if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
-            sysmon_wake(); /* hand-offs are going on: shorten its sleep */
-        gort__wakep();
-        return;
-    }
-    /* Relaxed: only this P and sysmon look, and a stale view costs at most
-     * one wakeup too many (sysmon) or one tick of delay. */
-    atomic_store_explicit(&pp->deferseq,
-                          atomic_load_explicit(&pp->deferseq, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    atomic_store_explicit(&pp->wakedefer, 1, memory_order_relaxed);
 }
 
 void gort__goready(struct g *gp) {
@@ -2824,6 +2745,7 @@ void gort__stack_scavenge(void) {
  * the sleep; a kick that comes after the sleep makes the next one short.
  */
 static _Atomic uint32_t sysmon_kick; /* [atomic] futex word: 1 = wake now */
+static _Atomic uint32_t sysmon_deep; /* [atomic] 1 while sysmon sleeps >= 1 ms */
 static _Atomic uint32_t sysmon_quit; /* [atomic] shutdown asks sysmon to leave */
 
 /* Sleeps up to delay ns or until kicked; true if sysmon must leave. */
@@ -2899,38 +2821,11 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
     return n;
 }
 
-/* sysmon's backstop for deferred hand-off wakeups (gort__goready_handoff):
- * a P whose deferral has been pending since the last look (no new one
- * since) gets its wakeup now.  Returns true if any P deferred since the
- * last look: sysmon then keeps its ticks short (HANDOFF_TICK). */
-#define HANDOFF_TICK (100 * 1000) /* ns */
-
-static bool handoff_backstop(void) {
-    bool active = false;
-    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-    for (int32_t i = 0; i < procs; i++) {
-        struct p *pp = gort__allp[i];
-        if (pp == NULL)
-            continue;
-        uint32_t seq = atomic_load_explicit(&pp->deferseq, memory_order_relaxed);
-        if (seq != pp->sysmondeferseq) {
-            pp->sysmondeferseq = seq;
-            active = true;
-            continue;
-        }
-        if (atomic_load_explicit(&pp->wakedefer, memory_order_relaxed) &&
-            atomic_exchange_explicit(&pp->wakedefer, 0, memory_order_relaxed))
-            gort__wakep();
-    }
-    return active;
-}
-
 static void *sysmon(void *arg) {
     (void)arg;
     int64_t delay = 20 * 1000; /* ns */
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
-    bool handoffs = false;
     for (;;) {
         if (idle == 0)
             delay = 20 * 1000;
@@ -2938,8 +2833,6 @@ static void *sysmon(void *arg) {
             delay *= 2;
         if (delay > 10 * 1000 * 1000)
             delay = 10 * 1000 * 1000;
-        if (handoffs && delay > HANDOFF_TICK)
-            delay = HANDOFF_TICK;
         if (sysmon_sleep(delay))
             break;
         int64_t now = gort_nanotime();
@@ -2962,7 +2855,6 @@ static void *sysmon(void *arg) {
             idle = 0;
         else
             idle++;
-        handoffs = handoff_backstop();
         gort__schedtrace_tick(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
@@ -3011,7 +2903,6 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
-    handoff_flush(pp); /* we go on without blocking our P's runnext */
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our

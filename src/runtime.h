@@ -295,12 +295,6 @@ struct p {
     /* runnext: a g readied by the current g, run next (inherits the time
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
     _Atomic(struct g *) runnext;
-    /* A channel hand-off readied runnext without waking an idle P
-     * (gort__goready_handoff): set by the owner; cleared by the owner when
-     * it runs runnext or flushes, or by sysmon's backstop (exchange). */
-    _Atomic uint32_t wakedefer;
-    _Atomic uint32_t deferseq; /* [atomic; written by owner] deferrals so far */
-    uint32_t sysmondeferseq;   /* [sysmon] deferseq at its last look */
     GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ];
 
     /* Free gs with default-size stacks (gfput/gfget): a stack of
