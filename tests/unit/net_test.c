@@ -6,8 +6,9 @@
  * both directions), IPv6 and names, refused dials and malformed
  * addresses, writes to a vanished peer (-EPIPE/-ECONNRESET, no SIGPIPE),
  * two readers of one socket taking turns, calls from a thread outside the
- * runtime and before gort_main, and the blocking-call hand-off
- * (gort_syscall_enter/exit around sleep(1) on every P).
+ * runtime and before gort_main, the blocking-call hand-off
+ * (gort_syscall_enter/exit around sleep(1) on every P), and reads after a
+ * short read (the drained hint), TCP urgent data included.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -452,6 +453,88 @@ static int turns_main(void *arg) {
 
 TEST(two_readers_take_turns) {
     run(turns_main, NULL);
+}
+
+/* ------------------------------------------------------------------ drained hint */
+
+/* A read that came back short lets the next gort_read on a socket gort
+ * made park before reading (netpoll.c, the drained hint): data that
+ * arrives in between, before or after the park, must still be read. */
+static int drained_main(void *arg) {
+    (void)arg;
+    int a, b;
+    tcp_pair(&a, &b);
+    char buf[64];
+    for (int i = 0; i < 200; i++) {
+        ASSERT_EQ(gort_write(b, "ab", 2), 2);
+        ASSERT_EQ(gort_read(a, buf, sizeof buf), 2); /* short: the hint is on */
+        if (i % 2 == 0)
+            pause_ms(1); /* let a poll see the event first, or not */
+        ASSERT_EQ(gort_write(b, "cde", 3), 3);
+        if (i % 4 == 0)
+            pause_ms(1);
+        ASSERT_EQ(gort_read(a, buf, sizeof buf), 3);
+        ASSERT_EQ(memcmp(buf, "cde", 3), 0);
+    }
+    /* A full read leaves the hint off; the rest is read at once. */
+    ASSERT_EQ(gort_write(b, "0123456789", 10), 10);
+    pause_ms(5);
+    ASSERT_EQ(gort_read(a, buf, 4), 4);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 6);
+    /* EOF after a short read. */
+    ASSERT_EQ(gort_write(b, "z", 1), 1);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 1);
+    gort_close(b);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 0);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 0);
+    gort_close(a);
+    return 0;
+}
+
+TEST(drained_hint) {
+    run(drained_main, NULL);
+}
+
+/* TCP urgent data stops a read at the mark with bytes still queued and no
+ * further event: the hint must not make the next read wait for more. */
+static void urgent_poller(void *arg) {
+    char buf[4];
+    (void)gort_read((int)(intptr_t)arg, buf, sizeof buf); /* parked: an M polls */
+}
+
+static int urgent_main(void *arg) {
+    (void)arg;
+    int a, b, c, d;
+    tcp_pair(&c, &d);
+    for (int round = 0; round < 2; round++) {
+        /* Round 1: a goroutine parked on c keeps an M in epoll_wait, which
+         * sees the EPOLLPRI event before our first read; round 0: nobody
+         * polls until our reads park. */
+        if (round == 1) {
+            go(urgent_poller, (void *)(intptr_t)c);
+            pause_ms(20);
+        }
+        tcp_pair(&a, &b);
+        char buf[16];
+        ASSERT_EQ(send(b, "ab", 2, 0), 2);
+        ASSERT_EQ(send(b, "U", 1, MSG_OOB), 1);
+        ASSERT_EQ(send(b, "de", 2, 0), 2);
+        pause_ms(20);
+        ASSERT_EQ(gort_set_deadline(a, gort_nanotime() + tmo(2.0), 0), 0);
+        ASSERT_EQ(gort_read(a, buf, sizeof buf), 2); /* stops at the mark */
+        ASSERT_EQ(memcmp(buf, "ab", 2), 0);
+        ASSERT_EQ(gort_read(a, buf, sizeof buf), 2); /* not -ETIMEDOUT */
+        ASSERT_EQ(memcmp(buf, "de", 2), 0);
+        gort_close(a);
+        gort_close(b);
+    }
+    gort_close(d); /* EOF ends the poller */
+    gort_close(c);
+    return 0;
+}
+
+TEST(urgent_data_after_short_read) {
+    run(urgent_main, NULL);
 }
 
 /* ------------------------------------------------------------------ outside */
