@@ -1152,10 +1152,11 @@ static void injectglist(struct m *mp, struct g *list);
 /* Called by an M without a P and without work, after its last checks:
  * if timers are pending or goroutines wait for I/O, and no M polls yet,
  * polls until the earliest deadline or an fd is ready, then tries to take
- * an idle P.  Returns true with a P acquired to run what the poll readied
- * (spinning if it readied nothing: then to run the timers' work); false: the caller stops as usual
+ * an idle P.  Returns true with a P acquired and, in *gpp, the first
+ * goroutine the poll readied, to run now; or with *gpp NULL, spinning, to
+ * run the timers' work; false: the caller stops as usual
  * (the readied goroutines, if any, went to the global queue). */
-static bool tsleep(struct m *mp) {
+static bool tsleep(struct m *mp, struct g **gpp) {
     /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
      * argument above; no timers and no I/O waiters: nothing to wait for.
      * An I/O waiter that parks after our load finds no poller (tsleep_m
@@ -1222,13 +1223,13 @@ static bool tsleep(struct m *mp) {
         mp->spinning = true;
         atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
     } else {
-        /* The first is ours (Go: gp := list.pop()), ahead of the rest: only
-         * the others count against the idle Ps in injectglist, which
-         * otherwise started an M for a lone goroutine this M then ran. */
-        struct g *gp = list;
-        list = gp->schedlink;
-        atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-        runqput(pp, gp, true);
+        /* The first is ours (Go: gp := list.pop()), not queued where a
+         * spinning M would steal it: only the others count against the
+         * idle Ps in injectglist, which otherwise started an M for a lone
+         * goroutine this M then ran. */
+        *gpp = list;
+        list = list->schedlink;
+        atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
     return true;
@@ -1465,8 +1466,14 @@ top:;
     (void)pollUntil;
     /* No work: poll until the earliest timer or I/O if nobody else does
      * (Go blocks in netpoll(pollUntil - now) here). */
-    if (tsleep(mp))
+    struct g *polled = NULL;
+    if (tsleep(mp, &polled)) {
+        if (polled != NULL) {
+            *inherit = false;
+            return polled;
+        }
         goto top;
+    }
     stopm(mp);
     goto top;
 
