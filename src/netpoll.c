@@ -40,6 +40,42 @@
  * Threads outside the runtime use the same code: their fake g parks on a
  * futex and is woken directly.  Before gort_main (or after it returns) the
  * calls still work, blocking their thread in poll(2).
+ *
+ * The drained hint (stream sockets gort made: accept, dial).  Go reads
+ * until EAGAIN before it parks: a request/response connection pays one
+ * read(2) per request that finds nothing.  For a TCP socket of our own, a
+ * read that returns fewer bytes than asked emptied the receive queue at
+ * that moment (tcp_recvmsg stops early only when the queue is empty, or at
+ * the urgent mark: see below), so the next gort_read may park on the read
+ * semaphore at once and read when it is readied.  That is right only if
+ * every byte that arrives after the short read is announced by a PD_READY
+ * the next read will see, and edge-triggered epoll announces each arrival
+ * once, perhaps to a READY that was set already.  So before each read(2)
+ * the reader clears READY (a seq_cst CAS READY -> NIL, read_clear_ready);
+ * then data that arrives after the clear wakes epoll after it, and the
+ * netpoller's CAS to READY comes after our clear in rg's modification order
+ * (the socket's lock and the epoll ready list order the arrival, the
+ * harvest and the CAS after our read(2), which began after the clear).
+ * Data that arrives between the clear and the read is read, and its
+ * READY costs one spurious wake-up (a read that finds EAGAIN, the old
+ * path).  A READY consumed without a read in between would break this:
+ * only the reader consumes READY (netpollunblock never clears it), under
+ * rmu, and gort_wait_fd, which consumes it without reading, forgets the
+ * hint.  Deadlines and close are checked before parking, as before.
+ *
+ * TCP urgent data (MSG_OOB) makes a read stop at the urgent mark with
+ * bytes still queued and no further event.  Stream sockets are registered
+ * for EPOLLPRI too, and an event with EPOLLPRI sets the sticky urgent
+ * flag: the hint is off for that socket from then on.  The flag is checked
+ * after the clear and the short read, and either the event with EPOLLPRI
+ * was harvested after the clear (then it set READY after the clear, and
+ * the park returns at once) or its seq_cst store of urgent precedes, in
+ * the seq_cst order, the netpoller's access to rg, which precedes our clear
+ * (or the consuming CAS before it), which precedes our seq_cst load of
+ * urgent.  A user's SO_RCVLOWAT makes a short read wait for the low-water
+ * mark before the next read, which is what an EAGAIN would have led to.
+ * Other fds (lazily registered: pipes, ttys, fds of unknown type) always
+ * read until EAGAIN.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -79,6 +115,9 @@ typedef struct polldesc {
     _Atomic bool closing;   /* [atomic; write under lock] gort_close started */
     bool lazy;              /* [lock] registered on first use, not made by gort */
     bool sock;              /* [lock] a socket (send with MSG_NOSIGNAL) */
+    bool stream;            /* [lock] a TCP socket gort made (accept, dial): drained hint */
+    bool rdrained;          /* [rmu; reset by pd_open] the last read came back short */
+    _Atomic bool urgent;    /* [atomic] EPOLLPRI seen (TCP urgent data): no drained hint */
     _Atomic uintptr_t rg;   /* [atomic] read semaphore: PD_* or a g */
     _Atomic uintptr_t wg;   /* [atomic] write semaphore */
     _Atomic int64_t rd;     /* [atomic; write under lock] 0 none, -1 expired, else when */
@@ -363,7 +402,12 @@ struct g *gort__netpoll(int64_t delay) {
             atomic_load_explicit(&pd->seq, memory_order_acquire) != (uint32_t)ev->data.u64)
             continue;
         int mode = 0;
-        if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        if (ev->events & EPOLLPRI) {
+            /* Urgent data: reads stop at its mark (see the drained hint).
+             * seq_cst: before netpollunblock's access to rg below. */
+            atomic_store_explicit(&pd->urgent, true, memory_order_seq_cst);
+        }
+        if (ev->events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             mode |= MODE_R;
         if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             mode |= MODE_W;
@@ -388,9 +432,10 @@ struct g *gort__netpoll(int64_t delay) {
 /* ------------------------------------------------------------------ open and close */
 
 /* Registers fd (a new pollDesc generation).  lazy: an fd gort did not
- * make, seen first by one of our calls.  Returns the pollDesc or NULL with
- * *err set. */
-static polldesc *pd_open(int fd, bool lazy, bool sock, int *err) {
+ * make, seen first by one of our calls.  stream: a connected TCP socket
+ * gort made (the drained hint; registered for EPOLLPRI too).  Returns the
+ * pollDesc or NULL with *err set. */
+static polldesc *pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     polldesc *pd = pd_lookup(fd, true);
     if (pd == NULL) {
         *err = fd < 0 ? -EBADF : -ENOMEM;
@@ -410,12 +455,15 @@ static polldesc *pd_open(int fd, bool lazy, bool sock, int *err) {
     atomic_store_explicit(&pd->refs, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->csema, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->closing, false, memory_order_relaxed);
+    atomic_store_explicit(&pd->urgent, false, memory_order_relaxed);
     pd->rseq++;
     pd->wseq++;
     pd->lazy = lazy;
     pd->sock = sock;
+    pd->rdrained = false;
     uint32_t st = PDS_POLLED;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET |
+                                       (stream ? EPOLLPRI : 0),
                              .data.u64 = pd_tag(pd, seq)};
     if (epfd < 0) {
         st = PDS_PLAIN; /* no runtime: calls block in poll(2) */
@@ -436,6 +484,8 @@ static polldesc *pd_open(int fd, bool lazy, bool sock, int *err) {
             return NULL;
         }
     }
+    /* The hint needs the edge-triggered notifications (not poll(2)). */
+    pd->stream = stream && st == PDS_POLLED;
     /* Release: the fields above are visible to whoever sees the state. */
     atomic_store_explicit(&pd->state, st, memory_order_release);
     gort__unlock(&pd->lock);
@@ -478,7 +528,7 @@ static int pd_acquire(int fd, bool nonblock, polldesc **out) {
         int type, err = 0;
         socklen_t len = sizeof type;
         bool sock = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
-        pd = pd_open(fd, true, sock, &err);
+        pd = pd_open(fd, true, sock, false, &err);
         if (pd == NULL)
             return err;
     }
@@ -646,18 +696,47 @@ static int pd_retry(polldesc *pd, int mode) {
     return pd_block(pd, mode);
 }
 
+/* Clears a pending readiness notification before a read(2) on a stream
+ * socket (the drained hint, above).  rmu held: rg is READY or NIL. */
+static inline void read_clear_ready(polldesc *pd) {
+    /* seq_cst CAS: reads from the netpoller's CAS to READY (so what the
+     * netpoller stored before it, urgent, is visible), and orders the clear
+     * before our read(2): a READY set for data that arrives after that read
+     * comes later in rg's modification order and survives. */
+    uintptr_t exp = PD_READY;
+    if (atomic_load_explicit(&pd->rg, memory_order_relaxed) == PD_READY)
+        (void)atomic_compare_exchange_strong_explicit(&pd->rg, &exp, PD_NIL, memory_order_seq_cst,
+                                                      memory_order_seq_cst);
+}
+
 GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
     polldesc *pd;
     int err = pd_acquire(fd, true, &pd);
     if (err)
         return err;
     gort_mutex_lock(&pd->rmu);
+    /* The last read came back short: wait for readiness before reading. */
+    bool skip = pd->rdrained;
+    pd->rdrained = false;
     ssize_t r;
     for (;;) {
         r = pd_checkerr(pd, MODE_R); /* Go's prepareRead */
         if (r)
             break;
-        if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN) {
+        if (skip) {
+            skip = false;
+            r = pd_block(pd, MODE_R);
+            if (r)
+                break;
+            continue;
+        }
+        if (pd->stream) {
+            read_clear_ready(pd);
+            r = read(fd, buf, n);
+            /* seq_cst load of urgent: after the clear (see the hint). */
+            if (r > 0 && (size_t)r < n && !atomic_load_explicit(&pd->urgent, memory_order_seq_cst))
+                pd->rdrained = true;
+        } else if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN) {
             /* A file: the read may block its thread (entersyscall). */
             gort_syscall_enter();
             r = read(fd, buf, n);
@@ -829,8 +908,11 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         pd_decref(pd);
         return err;
     }
-    if (modes & MODE_R)
+    if (modes & MODE_R) {
         gort_mutex_lock(&pd->rmu);
+        /* We may consume READY without reading: the drained hint is off. */
+        pd->rdrained = false;
+    }
     if (modes & MODE_W)
         gort_mutex_lock(&pd->wmu);
     struct g *gp = gort__getg_or_foreign();
@@ -1023,7 +1105,7 @@ GORT_API int gort_listen(const char *addr, int backlog) {
             return e;
         }
         int err = 0;
-        if (pd_open(fd, false, true, &err) == NULL) {
+        if (pd_open(fd, false, true, false, &err) == NULL) {
             close(fd);
             return err;
         }
@@ -1068,7 +1150,7 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
     if (fd < 0)
         return fd;
     set_nodelay(fd);
-    if (pd_open(fd, false, true, &err) == NULL) {
+    if (pd_open(fd, false, true, true, &err) == NULL) {
         close(fd);
         return err;
     }
@@ -1083,7 +1165,7 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
     if (fd < 0)
         return -errno;
     int err = 0;
-    polldesc *pd = pd_open(fd, false, true, &err);
+    polldesc *pd = pd_open(fd, false, true, true, &err);
     if (pd == NULL) {
         close(fd);
         return err;
