@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include "gort.h"
+#include "../common/server.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 struct options {
     const char *host;
@@ -50,28 +50,8 @@ static void serve(void *arg) {
 }
 
 static int server(struct options *o) {
-    int lfd = gort_listen(o->addr, 4096);
-    if (lfd < 0) {
-        fprintf(stderr, "echo: listen %s: %s\n", o->addr, strerror(-lfd));
-        return 1;
-    }
-    printf("echo: listening on %s (port %d)\n", o->addr, gort_local_port(lfd));
-    fflush(stdout);
-    for (;;) {
-        int fd = gort_accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS) {
-                gort_sleep(10 * 1000 * 1000);
-                continue;
-            }
-            if (fd == -ECONNABORTED || fd == -EINTR)
-                continue;
-            fprintf(stderr, "echo: accept: %s\n", strerror(-fd));
-            return 1;
-        }
-        if (gort_go(serve, (void *)(intptr_t)fd) < 0)
-            gort_close(fd);
-    }
+    int lfd = ex_listen("echo", o->addr, 4096);
+    return lfd < 0 ? 1 : ex_accept_loop("echo", lfd, serve);
 }
 
 /* ------------------------------------------------------------------------
@@ -176,15 +156,6 @@ static int run(void *arg) {
     return o->client ? client(o) : server(o);
 }
 
-/* Raises the open-file limit to the hard limit (one fd per connection). */
-static void raise_nofile(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int main(int argc, char **argv) {
     struct options o = {.host = "127.0.0.1", .port = 7000, .conns = 100, .msgs = 1000, .size = 64};
     for (int i = 1; i < argc; i++) {
@@ -215,11 +186,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo: -c and -size must be positive, -m not negative\n");
         return 2;
     }
-    if (strchr(o.host, ':') && o.host[0] != '[')
-        snprintf(o.addr, sizeof o.addr, "[%s]:%d", o.host, o.port);
-    else
-        snprintf(o.addr, sizeof o.addr, "%s:%d", o.host, o.port);
-    raise_nofile();
+    ex_hostport(o.addr, sizeof o.addr, o.host, o.port);
+    ex_raise_nofile();
     int r = gort_main(run, &o);
     return r < 0 ? 1 : r;
 }

@@ -17,13 +17,13 @@
 #endif
 #include "gort.h"
 #include "http.h"
+#include "../common/server.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #define IN_SIZE 16384
@@ -87,59 +87,17 @@ struct options {
 static int serve_main(void *arg) {
     struct options *o = arg;
     char addr[300];
-    if (strchr(o->addr, ':') && o->addr[0] != '[') /* IPv6: "[::1]:8080" */
-        snprintf(addr, sizeof addr, "[%s]:%d", o->addr, o->port);
-    else
-        snprintf(addr, sizeof addr, "%s:%d", o->addr, o->port);
-    int lfd = gort_listen(addr, 1024);
-    if (lfd < 0) {
-        fprintf(stderr, "httpd: listen %s: %s\n", addr, strerror(-lfd));
-        return 1;
-    }
-    printf("httpd: listening on %s (port %d)\n", addr, gort_local_port(lfd));
-    fflush(stdout);
-    for (;;) {
-        int fd = gort_accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS) {
-                gort_sleep(10 * 1000 * 1000); /* as Go's net/http: back off, retry */
-                continue;
-            }
-            if (fd == -ECONNABORTED || fd == -EINTR)
-                continue;
-            fprintf(stderr, "httpd: accept: %s\n", strerror(-fd));
-            return 1;
-        }
-        if (gort_go(serve, (void *)(intptr_t)fd) < 0)
-            gort_close(fd);
-    }
-}
-
-/* Raises the open-file limit to the hard limit (one fd per client). */
-static void raise_nofile(void) {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    ex_hostport(addr, sizeof addr, o->addr, o->port);
+    int lfd = ex_listen("httpd", addr, 1024);
+    return lfd < 0 ? 1 : ex_accept_loop("httpd", lfd, serve);
 }
 
 int main(int argc, char **argv) {
     struct options o = {"127.0.0.1", 8080};
-    for (int i = 1; i < argc; i++) {
-        if ((!strcmp(argv[i], "-port") || !strcmp(argv[i], "--port")) && i + 1 < argc)
-            o.port = atoi(argv[++i]);
-        else if ((!strcmp(argv[i], "-addr") || !strcmp(argv[i], "--addr")) && i + 1 < argc)
-            o.addr = argv[++i];
-        else {
-            fprintf(stderr,
-                    "usage: %s [-addr HOST] [-port N]   (default 127.0.0.1:8080;\n"
-                    "       -port 0 picks a free port, printed at start)\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    raise_nofile();
+    int bad = ex_server_flags(argc, argv, &o.addr, &o.port);
+    if (bad)
+        return bad;
+    ex_raise_nofile();
     int r = gort_main(serve_main, &o);
     return r < 0 ? 1 : r;
 }

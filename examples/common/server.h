@@ -1,0 +1,90 @@
+/*
+ * server.h - what the example servers (echo, httpd, kvstore) share: the
+ * listen address, the accept loop with Go's back-off, the open-file limit
+ * and the -addr/-port flags.  Header-only: each example is one program
+ * built from its own directory.
+ */
+#ifndef GORT_EXAMPLES_SERVER_H
+#define GORT_EXAMPLES_SERVER_H
+
+#include "gort.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+/* "host:port" into buf; an IPv6 host gets brackets: "[::1]:8080". */
+static inline void ex_hostport(char *buf, size_t n, const char *host, int port) {
+    if (strchr(host, ':') && host[0] != '[')
+        snprintf(buf, n, "[%s]:%d", host, port);
+    else
+        snprintf(buf, n, "%s:%d", host, port);
+}
+
+/* Listens on addr and says so on stdout ("NAME: listening on ADDR (port
+ * N)": port 0 picks a free one).  Returns the fd, or -1 after printing
+ * why not. */
+static inline int ex_listen(const char *name, const char *addr, int backlog) {
+    int lfd = gort_listen(addr, backlog);
+    if (lfd < 0) {
+        fprintf(stderr, "%s: listen %s: %s\n", name, addr, strerror(-lfd));
+        return -1;
+    }
+    printf("%s: listening on %s (port %d)\n", name, addr, gort_local_port(lfd));
+    fflush(stdout);
+    return lfd;
+}
+
+/* Accepts forever, one serve(fd) goroutine per connection.  Out of fds or
+ * memory: back off 10 ms and retry, as Go's net/http does.  Returns 1 on
+ * any other accept error (printed). */
+static inline int ex_accept_loop(const char *name, int lfd, void (*serve)(void *)) {
+    for (;;) {
+        int fd = gort_accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS) {
+                gort_sleep(10 * 1000 * 1000);
+                continue;
+            }
+            if (fd == -ECONNABORTED || fd == -EINTR)
+                continue;
+            fprintf(stderr, "%s: accept: %s\n", name, strerror(-fd));
+            return 1;
+        }
+        if (gort_go(serve, (void *)(intptr_t)fd) < 0)
+            gort_close(fd);
+    }
+}
+
+/* Raises the open-file limit to the hard limit (one fd per connection). */
+static inline void ex_raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* A server's flags: [-addr HOST] [-port N] (also --addr, --port).
+ * Returns 0, or 2 after printing the usage. */
+static inline int ex_server_flags(int argc, char **argv, const char **host, int *port) {
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-port") || !strcmp(argv[i], "--port")) && i + 1 < argc) {
+            *port = atoi(argv[++i]);
+        } else if ((!strcmp(argv[i], "-addr") || !strcmp(argv[i], "--addr")) && i + 1 < argc) {
+            *host = argv[++i];
+        } else {
+            fprintf(stderr,
+                    "usage: %s [-addr HOST] [-port N]   (default %s:%d;\n"
+                    "       -port 0 picks a free port, printed at start)\n",
+                    argv[0], *host, *port);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+#endif /* GORT_EXAMPLES_SERVER_H */
