@@ -919,41 +919,6 @@ static bool mremove(struct m *mp) {
     return false;
 }
 
-/* stopm for at most ns (the nap, see tsleep): true as stopm returns
- * (started, or exiting), false if the time ran out with nobody starting
- * us (then mp has no P and is off the idle list). */
-static bool stopm_nap(struct m *mp, int64_t ns) {
-    if (mp->p || mp->spinning)
-        gort__throw("stopm_nap: p or spinning");
-    gort__lock(&gort__sched.lock);
-    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
-        gort__unlock(&gort__sched.lock);
-        return true;
-    }
-    mp->blocked = true;
-    mput(mp);
-    gort__unlock(&gort__sched.lock);
-    if (!gort__notetsleep(&mp->park, ns)) {
-        gort__lock(&gort__sched.lock);
-        bool idle = mremove(mp);
-        gort__unlock(&gort__sched.lock);
-        if (idle) {
-            mp->blocked = false;
-            return false;
-        }
-        /* startm took us off the list: its notewakeup is on the way. */
-        gort__notesleep(&mp->park);
-    }
-    gort__noteclear(&mp->park);
-    mp->blocked = false;
-    if (mp->nextp) {
-        struct p *pp = mp->nextp;
-        mp->nextp = NULL;
-        acquirep(mp, pp);
-    }
-    return true;
-}
-
 /* Hands off P from a syscall or locked M.  Always runs without a P. */
 static void handoffp(struct p *pp) {
     /* If it has local work or there is global work, start it straight away. */
@@ -1009,9 +974,12 @@ void gort__wakep(void) {
     startm(NULL, true);
 }
 
-/* Stops execution of the current m until new work is available.  Returns
- * with an acquired P (or none when the runtime is exiting). */
-static void stopm(struct m *mp) {
+/* Stops execution of the current m until new work is available, or for at
+ * most ns (ns < 0: no limit; a finite ns is the nap, see tsleep).  Returns
+ * true with an acquired P (or none when the runtime is exiting); false if
+ * the time ran out with nobody starting us (then mp has no P and is off the
+ * idle list). */
+static bool stopm_for(struct m *mp, int64_t ns) {
     if (mp->p)
         gort__throw("stopm holding p");
     if (mp->spinning)
@@ -1019,12 +987,22 @@ static void stopm(struct m *mp) {
     gort__lock(&gort__sched.lock);
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
         gort__unlock(&gort__sched.lock);
-        return;
+        return true;
     }
     mp->blocked = true;
     mput(mp);
     gort__unlock(&gort__sched.lock);
-    gort__notesleep(&mp->park);
+    if (!gort__notetsleep(&mp->park, ns)) {
+        gort__lock(&gort__sched.lock);
+        bool idle = mremove(mp);
+        gort__unlock(&gort__sched.lock);
+        if (idle) {
+            mp->blocked = false;
+            return false;
+        }
+        /* startm took us off the list: its notewakeup is on the way. */
+        gort__notesleep(&mp->park);
+    }
     gort__noteclear(&mp->park);
     mp->blocked = false;
     if (mp->nextp) {
@@ -1032,6 +1010,11 @@ static void stopm(struct m *mp) {
         mp->nextp = NULL;
         acquirep(mp, pp);
     }
+    return true;
+}
+
+static void stopm(struct m *mp) {
+    (void)stopm_for(mp, -1);
 }
 
 static void acquirep(struct m *mp, struct p *pp) {
@@ -1593,7 +1576,7 @@ top:;
             stopm(mp);
             goto top;
         }
-        if (stopm_nap(mp, TSLEEP_NAP))
+        if (stopm_for(mp, TSLEEP_NAP))
             goto top;
         /* Nobody started us: poll unless somebody did lately. */
     }
