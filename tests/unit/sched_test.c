@@ -918,7 +918,16 @@ static void locked_phase(int iters, bool change_procs) {
                     now, i + 1);
         ASSERT_EQ(now, me);
     }
-    /* Other goroutines ran meanwhile (on other threads). */
+    /* Other goroutines run meanwhile (on other threads).  The phase above
+     * can take only a few milliseconds, during which a loaded machine may
+     * not run the other P's thread at all, so keep yielding (still locked,
+     * still checked) until a noise turn is seen; a runtime that starved them
+     * fails after the deadline. */
+    int64_t deadline = h_now() + h_timeout(10);
+    while (ld(&noise_turns_while_locked) == turns0 && h_now() < deadline) {
+        gort_yield();
+        ASSERT_EQ(h_tid(), me);
+    }
     ASSERT_GT(ld(&noise_turns_while_locked), turns0);
     atomic_store(&locked_tid, 0);
 }
