@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef GT_DEFAULT_TIMEOUT_SCALE
@@ -281,15 +282,41 @@ GT_UNUSED_ static int gt_main_(int argc, char **argv) {
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: %s [--list | CASE...]\n"
-               "  no argument: run every case in this process, in source order\n"
+               "  no argument: run every case, each in a child process, in source order\n"
                "  env GT_TIMEOUT_SCALE=N multiplies timeouts (default %d)\n",
                argv[0], GT_DEFAULT_TIMEOUT_SCALE);
         return 0;
     }
     if (argc <= 1) {
-        for (int i = 0; i < gt_ncases_; i++)
-            gt_run_case_(&gt_cases_[i]);
-        return 0;
+        /* Cases share the file's globals and the runtime's process-wide
+         * state, as CTest (one process per case) expects: run each apart. */
+        int failed = 0;
+        for (int i = 0; i < gt_ncases_; i++) {
+            fflush(NULL);
+            pid_t pid = fork();
+            if (pid < 0) {
+                perror("fork");
+                return 2;
+            }
+            if (pid == 0) {
+                char *args[] = {argv[0], (char *)gt_cases_[i].name, NULL};
+                execv("/proc/self/exe", args);
+                perror("execv /proc/self/exe");
+                _exit(127);
+            }
+            int st = 0;
+            while (waitpid(pid, &st, 0) < 0) {
+            }
+            if (!(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == GT_SKIP_STATUS))) {
+                failed++;
+                if (WIFSIGNALED(st))
+                    printf("FAIL %s (signal %d)\n", gt_cases_[i].name, WTERMSIG(st));
+                else
+                    printf("FAIL %s (exit %d)\n", gt_cases_[i].name, WEXITSTATUS(st));
+            }
+        }
+        printf("%d of %d cases failed\n", failed, gt_ncases_);
+        return failed ? 1 : 0;
     }
     int skipped = 0;
     for (int a = 1; a < argc; a++) {
