@@ -2,7 +2,7 @@
 #
 #   make                 configure + build the release preset (build/release)
 #   make run             build, then run the tour: build/release/tour
-#   make test            dev, asan-ubsan, tsan: configure, build, ctest each; symbols;
+#   make test            dev, release, asan-ubsan, tsan: configure, build, ctest each; symbols;
 #                        install check.  Ends with "N passed, 0 failed".
 #                        PRESETS="dev" narrows it; CTEST_ARGS="-L unit" filters.
 #   make bench           build release, run scripts/bench.sh (gort next to Go)
@@ -26,7 +26,7 @@
 
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-PRESETS ?= dev asan-ubsan tsan
+PRESETS ?= dev release asan-ubsan tsan
 CTEST_ARGS ?=
 ifneq ($(filter true TRUE True 1 yes,$(CI)),)
 GORT_WERROR ?= ON

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the body of `make test`.
 #
-# For each preset (default: dev asan-ubsan tsan): configure, build, run
+# For each preset (default: dev release asan-ubsan tsan): configure, build, run
 # `ctest --preset`; stop at the first failure.  After the dev suite also
 # check the exported symbols (check-symbols.sh) and the installed package
 # (check-install.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
@@ -27,7 +27,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-presets=${GORT_TEST_PRESETS:-dev asan-ubsan tsan}
+presets=${GORT_TEST_PRESETS:-dev release asan-ubsan tsan}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 werror=${GORT_WERROR:-OFF}
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"

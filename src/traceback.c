@@ -134,40 +134,94 @@ static bool dwfl_report(void) {
     return true;
 }
 
-/* The frame is named after the function the symbol table finds for pc,
- * the outermost one: when pc lies in code inlined into it (gort.h's mutex
- * fast paths, the user's own static inline functions), the line to show
- * is where the outermost inlined call sits in that function, not the
- * inlined body's (DW_AT_call_file/line of the outermost
- * DW_TAG_inlined_subroutine).  Leaves the file and line alone otherwise. */
-static void outer_callsite(Dwarf_Die *cu, Dwarf_Addr addr, const char **file, int *line) {
+/* Frames inlined at one pc, innermost first, above the frame of the
+ * function the symbol table finds (which srcline gives the line of): Go
+ * shows each inlined call as a frame of its own, and so do we (gort.h's
+ * mutex fast paths, the user's static inline functions, what -O2 folds
+ * into its callers). */
+#define TB_INLINE 8
+typedef struct tbinl {
+    int n;
+    const char *name[TB_INLINE];
+    const char *file[TB_INLINE];
+    int line[TB_INLINE];
+} tbinl;
+static tbinl inl[TB_MAXFRAMES + 1]; /* [dwlock] per pc of resolve_lines */
+
+/* The name of an inlined subroutine's function (DW_AT_abstract_origin). */
+static const char *inlined_name(Dwarf_Die *die) {
+    Dwarf_Attribute a;
+    Dwarf_Die origin;
+    if (dwarf_formref_die(dwarf_attr(die, DW_AT_abstract_origin, &a), &origin) == NULL)
+        return NULL;
+    const char *name = dwarf_diename(&origin);
+    if (name == NULL && dwarf_formref_die(dwarf_attr(&origin, DW_AT_specification, &a), &origin))
+        name = dwarf_diename(&origin);
+    return name;
+}
+
+/* Where an inlined subroutine was called from (DW_AT_call_file/line). */
+static bool callsite(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int *line) {
+    Dwarf_Attribute a;
+    Dwarf_Word fidx = 0, ln = 0;
+    Dwarf_Files *files = NULL;
+    size_t nfiles = 0;
+    if (dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &a), &fidx) != 0 ||
+        dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &a), &ln) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || fidx >= nfiles)
+        return false;
+    const char *f = dwarf_filesrc(files, fidx, NULL, NULL);
+    if (f == NULL)
+        return false;
+    *file = f;
+    *line = (int)ln;
+    return true;
+}
+
+/* With pc's line from the line table in *file and *line: when pc lies in code
+ * inlined into its function, moves that line to the innermost inlined
+ * frame in *out and gives the function's own frame the line of the
+ * outermost inlined call; each inlined frame between gets the line of the
+ * call inlined into it.  Frames past TB_INLINE are dropped from the
+ * inner end. */
+static void inline_frames(Dwarf_Die *cu, Dwarf_Addr addr, const char **file, int *line,
+                          tbinl *out) {
+    out->n = 0;
     Dwarf_Die *scopes = NULL;
     int n = dwarf_getscopes(cu, addr, &scopes);
-    Dwarf_Die *outer = NULL;
-    for (int i = 0; i < n; i++)
+    int k = 0;
+    Dwarf_Die *chain[TB_INLINE + 1]; /* inlined subroutines, outermost first */
+    for (int i = n - 1; i >= 0 && k < TB_INLINE; i--)
         if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
-            outer = &scopes[i];
-    if (outer != NULL) {
-        Dwarf_Attribute a;
-        Dwarf_Word fidx = 0, ln = 0;
-        Dwarf_Files *files = NULL;
-        size_t nfiles = 0;
-        if (dwarf_formudata(dwarf_attr(outer, DW_AT_call_file, &a), &fidx) == 0 &&
-            dwarf_formudata(dwarf_attr(outer, DW_AT_call_line, &a), &ln) == 0 &&
-            dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && fidx < nfiles) {
-            const char *f = dwarf_filesrc(files, fidx, NULL, NULL);
-            if (f != NULL) {
-                *file = f;
-                *line = (int)ln;
-            }
-        }
+            chain[k++] = &scopes[i];
+    /* chain[0] is the outermost: its call site is the function's line.
+     * Going inward, each frame's line is the call site of the one inlined
+     * into it; the innermost keeps the line table's line.  A call site
+     * missing from the DWARF: no inlined frames (the line table's line). */
+    const char *cf[TB_INLINE];
+    int cl[TB_INLINE];
+    for (int j = 0; j < k; j++)
+        if (!callsite(cu, chain[j], &cf[j], &cl[j]))
+            k = 0;
+    for (int j = 0; j < k; j++) {
+        int idx = k - 1 - j;
+        out->name[idx] = inlined_name(chain[j]);
+        out->file[idx] = j == k - 1 ? *file : cf[j + 1];
+        out->line[idx] = j == k - 1 ? *line : cl[j + 1];
     }
+    if (k > 0) {
+        *file = cf[0];
+        *line = cl[0];
+    }
+    out->n = k;
     free(scopes);
 }
 
-/* file:line of pc, or false.  *file points into libdw's data (kept until
- * the next report; dwlock is held by the caller while it is used). */
-static bool srcline(uintptr_t pc, const char **file, int *line) {
+/* file:line of pc, or false, and in *out the frames inlined there.  *file
+ * and the names point into libdw's data (kept until the next report;
+ * dwlock is held by the caller while they are used). */
+static bool srcline(uintptr_t pc, const char **file, int *line, tbinl *out) {
+    out->n = 0;
     if (dwfl == NULL && !dwfl_report())
         return false;
     Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
@@ -190,7 +244,7 @@ static bool srcline(uintptr_t pc, const char **file, int *line) {
         Dwarf_Addr bias = 0;
         Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
         if (cu != NULL)
-            outer_callsite(cu, pc - bias, file, line);
+            inline_frames(cu, pc - bias, file, line, out);
         return true;
     }
     /* libdw before 0.189 finds a CU only through .debug_aranges, which
@@ -207,7 +261,7 @@ static bool srcline(uintptr_t pc, const char **file, int *line) {
             return false;
         *file = f;
         *line = l;
-        outer_callsite(cu, pc - bias, file, line);
+        inline_frames(cu, pc - bias, file, line, out);
         return true;
     }
     return false;
@@ -226,15 +280,17 @@ typedef struct lines_req {
 static void *lines_thread(void *arg) {
     lines_req *r = arg;
     for (int i = 0; i < r->n; i++)
-        if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i]))
+        if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i], &inl[i]))
             r->files[i] = NULL;
     return NULL;
 }
 
 static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *lines) {
     lines_req r = {pcs, n, files, lines};
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         files[i] = NULL;
+        inl[i].n = 0;
+    }
     pthread_t t;
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0)
@@ -257,6 +313,13 @@ static void dwlock_release(void) {
     gort__unlock(&dwlock);
 }
 #else
+typedef struct tbinl {
+    int n;
+    const char *name[1];
+    const char *file[1];
+    int line[1];
+} tbinl;
+static tbinl inl[TB_MAXFRAMES + 1]; /* never filled: no inlined frames */
 static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *lines) {
     (void)pcs, (void)lines;
     for (int i = 0; i < n; i++)
@@ -319,6 +382,30 @@ TB_RACY static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, uintptr_t h
     return n;
 }
 
+/* The length of a symbol's name without the suffix of a piece the
+ * compiler made of a function (f.constprop.0, f.isra.0, f.part.0, f.cold):
+ * C names have no dots, and Go-style dumps show the function's own name. */
+static int fnlen(const char *name) {
+    return name ? (int)strcspn(name, ".") : 1;
+}
+
+/* A frame's second line: file:line, and +offset from the function's start
+ * for a function's own frame (named: fname); inlined frames have none, as
+ * in Go's tracebacks (pc 0).  No name: the pc. */
+static void printline(tbout *o, const char *file, int line, const char *fname, uintptr_t off,
+                      uintptr_t pc) {
+    if (file)
+        outf(o, "\t%s:%d", file, line);
+    else
+        outf(o, "\t?:0");
+    if (fname)
+        outf(o, " +%#lx\n", (unsigned long)off);
+    else if (pc == 0)
+        outf(o, "\n");
+    else
+        outf(o, " pc=%#lx\n", (unsigned long)pc);
+}
+
 /* Prints the frames pcs[0..n) and the creator line of gp (if any).
  * exact0: pcs[0] is the faulting pc itself, not a return address. */
 TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, int n, bool exact0,
@@ -348,21 +435,39 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
         const char *name = NULL;
         if (gort__symtab_lookup(look[i], &start, NULL, &name) != 0)
             name = NULL;
+        int ni = locked && files[i] ? inl[i].n : 0;
+        if (ni > 0 && name && inl[i].name[ni - 1] &&
+            strncmp(inl[i].name[ni - 1], name, (size_t)fnlen(name)) == 0 &&
+            inl[i].name[ni - 1][fnlen(name)] == '\0') {
+            /* GCC's copy of a function inlined into its own out-of-line
+             * body (what addr2line -i shows as f inlined in f): one frame,
+             * with the line inside. */
+            ni--;
+            files[i] = inl[i].file[ni];
+            lines[i] = inl[i].line[ni];
+        }
+        if (i == n) {
+            /* As Go's printcreatedby: the innermost function at the call. */
+            const char *cname = ni > 0 ? inl[i].name[0] : name;
+            const char *cfile = ni > 0 ? inl[i].file[0] : files[i];
+            int cline = ni > 0 ? inl[i].line[0] : lines[i];
+            if (!showframe(cname, cfile, level))
+                continue;
+            outf(o, "created by %.*s in goroutine %lld\n", fnlen(cname), cname ? cname : "?",
+                 (long long)gp->parentgoid);
+            printline(o, cfile, cline, ni > 0 ? NULL : name, pc - start, ni > 0 ? 0 : pc);
+            continue;
+        }
+        for (int j = 0; j < ni; j++) {
+            if (!showframe(inl[i].name[j], inl[i].file[j], level))
+                continue;
+            outf(o, "%s(...)\n", inl[i].name[j] ? inl[i].name[j] : "?");
+            printline(o, inl[i].file[j], inl[i].line[j], NULL, 0, 0);
+        }
         if (!showframe(name, files[i], level))
             continue;
-        if (i == n)
-            outf(o, "created by %s in goroutine %lld\n", name ? name : "?",
-                 (long long)gp->parentgoid);
-        else
-            outf(o, "%s(...)\n", name ? name : "?");
-        if (files[i])
-            outf(o, "\t%s:%d", files[i], lines[i]);
-        else
-            outf(o, "\t?:0");
-        if (name)
-            outf(o, " +%#lx\n", (unsigned long)(pc - start));
-        else
-            outf(o, " pc=%#lx\n", (unsigned long)pc);
+        outf(o, "%.*s(...)\n", fnlen(name), name ? name : "?");
+        printline(o, files[i], lines[i], name, pc - start, pc);
     }
     if (locked)
         dwlock_release();
@@ -378,6 +483,41 @@ void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintpt
     sig_pc = pc;
     sig_fp = fp;
     sig_sp = sp;
+}
+
+/* The interrupted pc is in a function that has not built a frame (a leaf,
+ * which GCC builds without one even with -fno-omit-frame-pointer, or the
+ * first instruction of any function): the return address into its caller
+ * is then the word at sp, and the fp chain starts at the caller's frame,
+ * whose own pc the walk would skip.  Recognised by the call instruction
+ * just before that word being a direct call to pc's function (x86-64 call
+ * rel32), which a saved register or a local practically never imitates.
+ * Returns the return address, or 0. */
+TB_RACY static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr_t lo, uintptr_t hi) {
+#if defined(__x86_64__)
+    uintptr_t fstart = 0;
+    if (pc == 0 || sp < lo || sp + 8 > hi || (sp & 7) != 0 ||
+        gort__symtab_lookup(pc, &fstart, NULL, NULL) != 0)
+        return 0;
+    uintptr_t ret = *(const volatile uintptr_t *)sp;
+    uintptr_t cstart = 0;
+    size_t csize = 0;
+    /* The call (5 bytes) lies wholly inside a known function's text, so
+     * reading it cannot fault. */
+    if (ret < 5 || gort__symtab_lookup(ret - 5, &cstart, &csize, NULL) != 0 || ret - 5 < cstart ||
+        ret > cstart + csize)
+        return 0;
+    const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
+    if (call[0] != 0xe8)
+        return 0;
+    int32_t rel;
+    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
+    memcpy(&rel, b, sizeof rel);
+    return ret + (uintptr_t)(intptr_t)rel == fstart ? ret : 0;
+#else
+    (void)pc, (void)sp, (void)lo, (void)hi;
+    return 0; /* arm64: the return address is in x30, not kept here */
+#endif
 }
 
 /* The interrupted code kept no frame pointer (libc, a sanitizer's
@@ -446,7 +586,14 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
     if (gp->foreign) {
         outf(o, "\t(thread outside the runtime)\n");
     } else if (current && sig_g == gp) {
-        n = unwind(sig_pc, sig_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+        uintptr_t ret = leaf_ret(sig_pc, sig_sp, lo, hi);
+        if (ret != 0) {
+            /* The caller's frame is the fp chain's first. */
+            pcs[n++] = sig_pc;
+            n += unwind(ret, sig_fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
+        } else {
+            n = unwind(sig_pc, sig_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+        }
         exact0 = sig_pc != 0;
         if (n <= 1) {
             uintptr_t fp = scan_fp(sig_sp, lo, hi);

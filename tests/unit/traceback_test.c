@@ -217,6 +217,36 @@ TEST(stack_current_only) {
     ASSERT_EQ(gort_main(current_main, NULL), 0);
 }
 
+/* Calls the compiler inlined are frames of their own (as in Go), the inner
+ * one at the line inside the inlined body, without +0xoff; the function
+ * they were inlined into at the line of the call. */
+enum { INLINED_LINE = __LINE__ + 3 };
+static inline __attribute__((always_inline)) size_t inlined_dump(void) {
+    /* Keep the call on the line right after this comment. */
+    return gort_stack(dump, sizeof dump, false);
+}
+
+static int inlined_main(void *arg) {
+    (void)arg;
+    enum { CALLER_LINE = __LINE__ + 1 };
+    size_t n = inlined_dump();
+    ASSERT_EQ(n, strlen(dump));
+    ASSERT_TRUE(strncmp(dump, "goroutine 1 [running]:\ninlined_dump(...)\n\t", 42) == 0);
+#ifdef GORT_HAVE_LIBDW
+    char expect[512];
+    snprintf(expect, sizeof expect, "inlined_dump(...)\n\t%s:%d\ninlined_main(...)\n\t%s:%d +0x",
+             __FILE__, (int)INLINED_LINE, __FILE__, (int)CALLER_LINE);
+    if (strstr(dump, expect) == NULL)
+        fprintf(stderr, "dump:\n%s\nexpected:\n%s\n", dump, expect);
+    ASSERT_NOT_NULL(strstr(dump, expect));
+#endif
+    return 0;
+}
+
+TEST(stack_inlined_frames) {
+    ASSERT_EQ(gort_main(inlined_main, NULL), 0);
+}
+
 /* A goroutine that has not run yet has no frames: the dump shows its
  * function (as Go does), and a g recycled from a named goroutine does not
  * keep the old name. */
