@@ -15,6 +15,7 @@
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
+#include "runtime.h" /* white-box: gort__sysmon_nopreempt */
 
 #include <pthread.h>
 #include <sched.h>
@@ -167,7 +168,10 @@ TEST(mutex_fairness) {
 }
 
 /* Starvation mode step by step, deterministic under GOMAXPROCS=1 (the
- * interleaving is fixed by cooperative scheduling).  W waits more than
+ * interleaving is fixed by cooperative scheduling, once sysmon's preemption
+ * requests are off: on a loaded machine main can take 10 ms of wall time
+ * between two scheduling points, and the preemption check in the unlock
+ * slow path then lets W run before main barges in, CI-flaky).  W waits more than
  * 1 ms, is woken, loses the mutex to main again, and so switches it to
  * starvation mode; main's next unlock must hand the mutex straight to W and
  * yield to it; W, the last waiter, switches back to normal mode. */
@@ -211,6 +215,7 @@ static int mutex_starvation_main(void *arg) {
 
 TEST(mutex_starvation) {
     gort_gomaxprocs(1);
+    atomic_store(&gort__sysmon_nopreempt, true);
     run(mutex_starvation_main, NULL);
 }
 
