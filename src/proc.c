@@ -108,6 +108,9 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 static const int kG0StackSize = 64 * 1024;
 static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
 
+/* See runtime.h: a test hook, false in every program. */
+_Atomic bool gort__sysmon_nopreempt;
+
 const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_ZERO] = "",
     [WAIT_CHAN_RECV] = "chan receive",
@@ -2917,7 +2920,8 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now) {
+        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now &&
+                   !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
             struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
             if (gp)
                 atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);

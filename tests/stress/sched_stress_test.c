@@ -224,7 +224,12 @@ static int main_trees(void *arg) {
     int64_t end = start + (int64_t)(tree_seconds * 1e9);
     int64_t next_procs = start;
     long changes = 0;
-    while (now_ns() < end) {
+    /* The foreign thread spawns only when it gets the CPU and finds the
+     * live count low: the run goes on past its time until it did (a loaded
+     * machine may give it neither in a sanitizer's short run), up to a
+     * scaled deadline after which the check below fails. */
+    int64_t foreign_deadline = end + (int64_t)(20 * gt_scale() * 1e9);
+    while (now_ns() < end || (atomic_load(&from_foreign) == 0 && now_ns() < foreign_deadline)) {
         if (atomic_load(&spawned) - atomic_load(&finished) < LIVE_CAP / 2)
             spawn_node(splitmix64(&rng), (int)(splitmix64(&rng) % 3));
         uint64_t n = splitmix64(&rng) % 4;
@@ -337,6 +342,10 @@ TEST(repeated_main) {
     double secs = stress_seconds(2.0);
     int64_t end = now_ns() + (int64_t)(secs * 1e9);
     int runs = 0;
+    /* At least two runs (a restart), however long one takes on a loaded
+     * machine (a sanitizer build's time is 2 s / scale), within a scaled
+     * deadline. */
+    int64_t deadline = end + (int64_t)(60 * gt_scale() * 1e9);
     do {
         struct run_arg ra = {splitmix64(&rng), (int)(splitmix64(&rng) % 1000)};
         ASSERT_EQ(gort_main(main_run, &ra), ra.value);
@@ -348,7 +357,7 @@ TEST(repeated_main) {
         ASSERT_EQ(ld(&abandoned_ticks), ticks); /* nothing runs after gort_main */
         ASSERT_EQ(gort_go(looper, NULL), -EAGAIN);
         runs++;
-    } while (now_ns() < end);
+    } while (now_ns() < end || (runs < 2 && now_ns() < deadline));
     fprintf(stderr, "repeated_main: %d runs, %ld goroutines, %ld abandoned-looper ticks\n", runs,
             atomic_load(&spawned), atomic_load(&abandoned_ticks));
     ASSERT_GE(runs, 2);

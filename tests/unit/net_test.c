@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -679,14 +680,22 @@ TEST(without_runtime) {
 
 /* ------------------------------------------------------------------ blocking calls */
 
-static _Atomic int sleepers_in, sleepers_out;
+static _Atomic int sleepers_in, sleepers_out, sleepers_timed_out;
+static int sleepers_pipe[2]; /* closing the write end releases the sleepers */
 
+/* Blocks in a real blocking call (poll on a pipe, not through the
+ * netpoller) until main releases it, at most 10 s (scaled): the call
+ * outlasts main's work however slow the machine, instead of a fixed 1 s
+ * sleep that a loaded machine could see end first. */
 static void sleeper(void *arg) {
     (void)arg;
     atomic_fetch_add(&sleepers_in, 1);
+    struct pollfd pfd = {.fd = sleepers_pipe[0], .events = POLLIN};
     gort_syscall_enter();
-    sleep(1);
+    int r = poll(&pfd, 1, (int)(tmo(10) / MS));
     gort_syscall_exit();
+    if (r == 0)
+        atomic_fetch_add(&sleepers_timed_out, 1);
     atomic_fetch_add(&sleepers_out, 1);
 }
 
@@ -700,12 +709,12 @@ static void pinger(void *arg) {
 static int syscall_main(void *arg) {
     (void)arg;
     int procs = gort_gomaxprocs(0);
+    ASSERT_EQ(pipe(sleepers_pipe), 0);
     /* Every P gets a goroutine stuck in a blocking call. */
     for (int i = 0; i < procs; i++)
         go(sleeper, NULL);
     WAIT_UNTIL(atomic_load(&sleepers_in) == procs, 5, "sleepers to start");
     /* The rest of the program runs on: ping-pong, a timer, a spawn. */
-    int64_t t0 = gort_nanotime();
     gort_chan *ch[2] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0)};
     go(pinger, ch);
     for (int i = 0; i < 1000; i++) {
@@ -715,12 +724,14 @@ static int syscall_main(void *arg) {
         ASSERT_EQ(w, i);
     }
     gort_sleep(5 * MS);
-    int64_t el = gort_nanotime() - t0;
-    /* Done while the sleepers still sleep (they took 1 s). */
+    /* Done while the sleepers are still in their calls: without the
+     * hand-off main would only have run once they timed out. */
     ASSERT_EQ(atomic_load(&sleepers_out), 0);
-    ASSERT_LT(el, 900 * MS);
+    ASSERT_EQ(close(sleepers_pipe[1]), 0);
     gort_chan_close(ch[0]);
     WAIT_UNTIL(atomic_load(&sleepers_out) == procs, 5, "sleepers to return");
+    ASSERT_EQ(atomic_load(&sleepers_timed_out), 0);
+    close(sleepers_pipe[0]);
     gort_chan_free(ch[0]);
     gort_chan_free(ch[1]);
     return 0;
@@ -729,6 +740,7 @@ static int syscall_main(void *arg) {
 TEST(blocking_calls_hand_off) {
     atomic_store(&sleepers_in, 0);
     atomic_store(&sleepers_out, 0);
+    atomic_store(&sleepers_timed_out, 0);
     run(syscall_main, NULL);
 }
 

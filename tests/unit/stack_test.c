@@ -79,7 +79,20 @@ static int main_reuse(void *arg) {
             ASSERT_EQ(gort_go(round ? small : deep, NULL), 0);
         gort_wg_wait(&wg);
         gort_wg_done(&hold);
-        usleep(1500 * 1000);
+        /* hold is reused by the next round: every waiter must have
+         * returned from gort_wg_wait first (Go's rule; otherwise a new
+         * waiter takes a wakeup meant for an old one and panics "WaitGroup
+         * is reused before previous Wait has returned").  3,000 wakeups can
+         * take longer than any fixed sleep on a loaded machine (TSan, CI):
+         * wait until they have all exited, bounded. */
+        int64_t deadline = gort_nanotime() + (int64_t)60 * 1000 * 1000 * 1000 * gt_scale();
+        while (gort_numgoroutine() > 1) {
+            if (gort_nanotime() > deadline)
+                GT_FAIL("timed out waiting for %d goroutines to leave gort_wg_wait",
+                        gort_numgoroutine() - 1);
+            gort_sleep(1000 * 1000);
+        }
+        usleep(1500 * 1000); /* blocks this thread: the scavenger runs meanwhile */
     }
     ASSERT_EQ(atomic_load(&ran), NDEEP);
     return 0;
