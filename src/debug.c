@@ -6,8 +6,12 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
- * Unknown names are ignored, as Go ignores them.  The variable is read on
- * sysmon's first round (sysmon is the only caller, so no lock).
+ *   pollspin=N     an M about to block in the network poller first polls
+ *                  without blocking for up to N us (default 10; 0: never),
+ *                  see proc.c's tsleep (not in Go)
+ * Unknown names are ignored, as Go ignores them.  The variable is read by
+ * gort_main before any other thread of the run exists (gort__debug_init);
+ * the threads it creates later see the values through pthread_create.
  *
  * The trace reads other threads' fields racily, as Go's does: atomics with
  * relaxed loads, plain fields under sched.lock or allglock where those
@@ -24,11 +28,16 @@
 
 #include "internal.h"
 
-/* [sysmon] settings, parsed once. */
+/* Settings, parsed by gort__debug_init; read-only afterwards. */
 static struct {
     int32_t schedtrace;  /* ms; 0 off */
     int32_t scheddetail; /* 1: per-P/M/G lines */
+    int32_t pollspin;    /* us */
 } debug;
+
+#define POLLSPIN_DEFAULT_US 10
+
+int64_t gort__pollspin_ns;
 
 typedef struct dbgvar {
     const char *name;
@@ -36,11 +45,11 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
+    {"pollspin", &debug.pollspin},
     {"scheddetail", &debug.scheddetail},
     {"schedtrace", &debug.schedtrace},
 };
 
-static bool parsed;       /* [sysmon] */
 static int64_t lasttrace; /* [sysmon] */
 
 /* parsedebugvars: name=value pairs separated by commas. */
@@ -200,12 +209,17 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
     gort__print_unlock();
 }
 
+void gort__debug_init(void) {
+    debug.schedtrace = 0;
+    debug.scheddetail = 0;
+    debug.pollspin = POLLSPIN_DEFAULT_US;
+    parsedebugvars(getenv("GORTDEBUG"));
+    int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;
+    gort__pollspin_ns = (int64_t)us * 1000;
+    lasttrace = gort__sched.starttime;
+}
+
 void gort__schedtrace_tick(int64_t now) {
-    if (GORT_UNLIKELY(!parsed)) {
-        parsed = true;
-        parsedebugvars(getenv("GORTDEBUG"));
-        lasttrace = gort__sched.starttime;
-    }
     if (debug.schedtrace <= 0)
         return;
     if (now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {

@@ -169,6 +169,11 @@ void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintpt
 /* GORTDEBUG=schedtrace=N,scheddetail=1: called by sysmon on every round;
  * prints the SCHED line every N ms (cheap when schedtrace is off). */
 void gort__schedtrace_tick(int64_t now);
+/* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
+ * of the run starts. */
+void gort__debug_init(void);
+/* GORTDEBUG=pollspin, in ns (see proc.c's tsleep); read-only in a run. */
+extern int64_t gort__pollspin_ns;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -268,6 +273,8 @@ void gort__netpoll_fini(void);
  * the goroutines made ready, still G_WAITING, linked through schedlink
  * (threads outside the runtime are woken directly instead). */
 struct g *gort__netpoll(int64_t delay);
+/* As gort__netpoll; *broke set when the poll saw a break (netpoll_break). */
+struct g *gort__netpoll_ex(int64_t delay, bool *broke);
 /* Go's netpollBreak: makes a blocked gort__netpoll return. */
 void gort__netpoll_break(void);
 /* Goroutines parked on an fd (Go's netpollWaiters), seq_cst load. */

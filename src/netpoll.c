@@ -352,7 +352,7 @@ static int pd_wait(polldesc *pd, int mode) {
 
 /* ------------------------------------------------------------------ netpoll */
 
-struct g *gort__netpoll(int64_t delay) {
+struct g *gort__netpoll_ex(int64_t delay, bool *broke) {
     if (epfd < 0)
         return NULL;
     struct epoll_event evs[128];
@@ -387,6 +387,8 @@ struct g *gort__netpoll(int64_t delay) {
     for (int i = 0; i < n; i++) {
         struct epoll_event *ev = &evs[i];
         if (ev->data.u64 == EVFD_TAG) {
+            if (broke)
+                *broke = true;
             if (delay != 0) {
                 /* netpollBreak could be picked up by a nonblocking poll.
                  * Only read the counter (resetting it) if blocking. */
@@ -427,6 +429,10 @@ struct g *gort__netpoll(int64_t delay) {
         }
     }
     return list;
+}
+
+struct g *gort__netpoll(int64_t delay) {
+    return gort__netpoll_ex(delay, NULL);
 }
 
 /* ------------------------------------------------------------------ open and close */
