@@ -160,6 +160,16 @@ static const char *inlined_name(Dwarf_Die *die) {
     return name;
 }
 
+/* The offset of the DIE a function's instance is of (its
+ * DW_AT_abstract_origin), or of the DIE itself when it has none. */
+static Dwarf_Off origin_off(Dwarf_Die *die) {
+    Dwarf_Attribute a;
+    Dwarf_Die origin;
+    if (dwarf_formref_die(dwarf_attr(die, DW_AT_abstract_origin, &a), &origin) != NULL)
+        return dwarf_dieoffset(&origin);
+    return dwarf_dieoffset(die);
+}
+
 /* Where an inlined subroutine was called from (DW_AT_call_file/line). */
 static bool callsite(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int *line) {
     Dwarf_Attribute a;
@@ -187,13 +197,38 @@ static bool callsite(Dwarf_Die *cu, Dwarf_Die *die, const char **file, int *line
 static void inline_frames(Dwarf_Die *cu, Dwarf_Addr addr, const char **file, int *line,
                           tbinl *out) {
     out->n = 0;
-    Dwarf_Die *scopes = NULL;
+    /* dwarf_getscopes lists the innermost inlined subroutine at addr and
+     * then its abstract origin's parents: the calls it was inlined through
+     * and the concrete function holding them come from the DIE's own
+     * parents (dwarf_getscopes_die). */
+    Dwarf_Die *scopes = NULL, inner;
     int n = dwarf_getscopes(cu, addr, &scopes);
+    bool inlined = false;
+    for (int i = 0; i < n && !inlined; i++) {
+        if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine) {
+            inner = scopes[i];
+            inlined = true;
+        }
+    }
+    free(scopes);
+    scopes = NULL;
+    n = inlined ? dwarf_getscopes_die(&inner, &scopes) : 0;
     int k = 0;
-    Dwarf_Die *chain[TB_INLINE + 1]; /* inlined subroutines, outermost first */
-    for (int i = n - 1; i >= 0 && k < TB_INLINE; i--)
-        if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+    Dwarf_Die *chain[TB_INLINE]; /* inlined subroutines, outermost first */
+    Dwarf_Off self = 0;          /* the function they were inlined into */
+    for (int i = n - 1; i >= 0 && k < TB_INLINE; i--) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_subprogram && k == 0) {
+            self = origin_off(&scopes[i]);
+        } else if (tag == DW_TAG_inlined_subroutine) {
+            /* GCC can inline a function's abstract body into its own
+             * out-of-line copy (addr2line -i shows f inlined in f): no
+             * call, and no frame. */
+            if (k == 0 && origin_off(&scopes[i]) == self)
+                continue;
             chain[k++] = &scopes[i];
+        }
+    }
     /* chain[0] is the outermost: its call site is the function's line.
      * Going inward, each frame's line is the call site of the one inlined
      * into it; the innermost keeps the line table's line.  A call site
@@ -436,16 +471,6 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
         if (gort__symtab_lookup(look[i], &start, NULL, &name) != 0)
             name = NULL;
         int ni = locked && files[i] ? inl[i].n : 0;
-        if (ni > 0 && name && inl[i].name[ni - 1] &&
-            strncmp(inl[i].name[ni - 1], name, (size_t)fnlen(name)) == 0 &&
-            inl[i].name[ni - 1][fnlen(name)] == '\0') {
-            /* GCC's copy of a function inlined into its own out-of-line
-             * body (what addr2line -i shows as f inlined in f): one frame,
-             * with the line inside. */
-            ni--;
-            files[i] = inl[i].file[ni];
-            lines[i] = inl[i].line[ni];
-        }
         if (i == n) {
             /* As Go's printcreatedby: the innermost function at the call. */
             const char *cname = ni > 0 ? inl[i].name[0] : name;

@@ -226,16 +226,24 @@ static inline __attribute__((always_inline)) size_t inlined_dump(void) {
     return gort_stack(dump, sizeof dump, false);
 }
 
+/* A second level: each inlined frame at the line of the call inside it. */
+enum { OUTER_LINE = __LINE__ + 2 };
+static inline __attribute__((always_inline)) size_t inlined_outer(void) {
+    return inlined_dump();
+}
+
 static int inlined_main(void *arg) {
     (void)arg;
     enum { CALLER_LINE = __LINE__ + 1 };
-    size_t n = inlined_dump();
+    size_t n = inlined_outer();
     ASSERT_EQ(n, strlen(dump));
     ASSERT_TRUE(strncmp(dump, "goroutine 1 [running]:\ninlined_dump(...)\n\t", 42) == 0);
 #ifdef GORT_HAVE_LIBDW
     char expect[512];
-    snprintf(expect, sizeof expect, "inlined_dump(...)\n\t%s:%d\ninlined_main(...)\n\t%s:%d +0x",
-             __FILE__, (int)INLINED_LINE, __FILE__, (int)CALLER_LINE);
+    snprintf(
+        expect, sizeof expect,
+        "inlined_dump(...)\n\t%s:%d\ninlined_outer(...)\n\t%s:%d\ninlined_main(...)\n\t%s:%d +0x",
+        __FILE__, (int)INLINED_LINE, __FILE__, (int)OUTER_LINE, __FILE__, (int)CALLER_LINE);
     if (strstr(dump, expect) == NULL)
         fprintf(stderr, "dump:\n%s\nexpected:\n%s\n", dump, expect);
     ASSERT_NOT_NULL(strstr(dump, expect));
