@@ -1,7 +1,7 @@
 /*
  * server.h - what the example servers (echo, httpd, kvstore) share: the
- * listen address, the accept loop with Go's back-off, the open-file limit
- * and the -addr/-port flags.  Header-only: each example is one program
+ * listen address, the accept loop with Go's back-off, the open-file limit,
+ * the -addr/-port flags, and the main of a server that only serves.  Header-only: each example is one program
  * built from its own directory.
  */
 #ifndef GORT_EXAMPLES_SERVER_H
@@ -85,6 +85,43 @@ static inline int ex_server_flags(int argc, char **argv, const char **host, int 
         }
     }
     return 0;
+}
+
+struct ex_server {
+    const char *name;
+    const char *host;
+    int port;
+    int (*init)(void);
+    void (*serve)(void *fd);
+};
+
+/* The main goroutine of ex_server_main: init, listen, accept forever. */
+static inline int ex_server_run(void *arg) {
+    struct ex_server *s = arg;
+    char addr[300];
+    ex_hostport(addr, sizeof addr, s->host, s->port);
+    if (s->init != NULL && s->init() < 0) {
+        fprintf(stderr, "%s: out of memory\n", s->name);
+        return 1;
+    }
+    int lfd = ex_listen(s->name, addr, 1024);
+    return lfd < 0 ? 1 : ex_accept_loop(s->name, lfd, s->serve);
+}
+
+/* A whole server program: parses [-addr HOST] [-port N] (default
+ * 127.0.0.1:port), raises the open-file limit, then runs the runtime with
+ * a main goroutine that calls init (if any; negative: out of memory, exit
+ * 1), listens and runs serve(fd) in a goroutine per connection.  Returns
+ * main's exit status. */
+static inline int ex_server_main(int argc, char **argv, const char *name, int port,
+                                 int (*init)(void), void (*serve)(void *fd)) {
+    struct ex_server s = {name, "127.0.0.1", port, init, serve};
+    int bad = ex_server_flags(argc, argv, &s.host, &s.port);
+    if (bad)
+        return bad;
+    ex_raise_nofile();
+    int r = gort_main(ex_server_run, &s);
+    return r < 0 ? 1 : r;
 }
 
 #endif /* GORT_EXAMPLES_SERVER_H */

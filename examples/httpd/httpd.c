@@ -78,26 +78,6 @@ static void serve(void *arg) {
     free(c);
 }
 
-struct options {
-    const char *addr;
-    int port;
-};
-
-/* The accept loop (the main goroutine). */
-static int serve_main(void *arg) {
-    struct options *o = arg;
-    char addr[300];
-    ex_hostport(addr, sizeof addr, o->addr, o->port);
-    int lfd = ex_listen("httpd", addr, 1024);
-    return lfd < 0 ? 1 : ex_accept_loop("httpd", lfd, serve);
-}
-
 int main(int argc, char **argv) {
-    struct options o = {"127.0.0.1", 8080};
-    int bad = ex_server_flags(argc, argv, &o.addr, &o.port);
-    if (bad)
-        return bad;
-    ex_raise_nofile();
-    int r = gort_main(serve_main, &o);
-    return r < 0 ? 1 : r;
+    return ex_server_main(argc, argv, "httpd", 8080, NULL, serve);
 }

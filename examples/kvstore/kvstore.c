@@ -558,30 +558,6 @@ done:
     free(out.p);
 }
 
-struct options {
-    const char *addr;
-    int port;
-};
-
-/* The accept loop (the main goroutine). */
-static int serve_main(void *arg) {
-    struct options *o = arg;
-    char addr[300];
-    ex_hostport(addr, sizeof addr, o->addr, o->port);
-    if (store_init() < 0) {
-        fprintf(stderr, "kvstore: out of memory\n");
-        return 1;
-    }
-    int lfd = ex_listen("kvstore", addr, 1024);
-    return lfd < 0 ? 1 : ex_accept_loop("kvstore", lfd, serve);
-}
-
 int main(int argc, char **argv) {
-    struct options o = {"127.0.0.1", 6379};
-    int bad = ex_server_flags(argc, argv, &o.addr, &o.port);
-    if (bad)
-        return bad;
-    ex_raise_nofile();
-    int r = gort_main(serve_main, &o);
-    return r < 0 ? 1 : r;
+    return ex_server_main(argc, argv, "kvstore", 6379, store_init, serve);
 }
