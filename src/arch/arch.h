@@ -38,17 +38,11 @@ __attribute__((noreturn)) void gort__ctx_jump(void *new_sp);
  * unused stack whose top (16-byte aligned) is stack_top, with the ABI's
  * initial floating-point control state.  fn must not return.  Nothing is
  * written to that stack before the switch, so the thread that prepares a
- * context need not be the one that runs it (gort__ctx_make's frame would
- * be a cache line moved from one to the other). */
+ * context need not be the one that runs it (a frame built there in advance
+ * would be a cache line moved from one to the other). */
 void gort__ctx_switch_fresh(void **save_sp, void *stack_top, void (*fn)(void *), void *arg);
 /* The same, abandoning the current context. */
 __attribute__((noreturn)) void gort__ctx_jump_fresh(void *stack_top, void (*fn)(void *), void *arg);
-
-/* Builds the initial frame of a fresh context on the stack whose top is
- * stack_top, such that resuming it calls entry(arg) on that stack with a
- * correctly aligned stack pointer.  entry must never return.  Returns the
- * context's saved sp. */
-void *gort__ctx_make(void *stack_top, void (*entry)(void *), void *arg);
 
 /* The current stack pointer (approximate: the caller's frame). */
 static inline uintptr_t gort__getsp(void) {

@@ -137,8 +137,8 @@ ctx_fpucw_init:
     .word 0x037f
     .text
 
-/* First code of a fresh context: r12 = entry, r13 = arg (see gort__ctx_make).
- * Entered by `ret` with rsp 16-byte aligned. */
+/* First code of a fresh context: r12 = entry, r13 = arg.  Entered by a jump
+ * from gort__ctx_start_fp with rsp 16-byte aligned (the stack's top). */
     .globl gort__ctx_start
     .hidden gort__ctx_start
     .type gort__ctx_start, @function
