@@ -1336,8 +1336,9 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
      * EINTR): as Go's findRunnable goes back to top then, so that an M
      * polls again while I/O waiters remain.  Stopping here instead left no
      * poller, and checkdead saw every M idle: "all goroutines are asleep"
-     * with goroutines in IO wait (e2e.httpd.keep_alive, dev preset).  With none, every P is busy: the readied
-     * go to the global queue, timers run in the busy Ps' schedule(). */
+     * with goroutines in IO wait (e2e.httpd.keep_alive, dev preset).  With
+     * none, every P is busy: the readied go to the global queue, timers run
+     * in the busy Ps' schedule(). */
     gort__lock(&gort__sched.lock);
     struct p *pp = NULL;
     if (!atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
