@@ -266,8 +266,14 @@ static inline void finish_switch(struct g *self) {
     struct g *put = mp->pending_put;
     if (put != NULL) {
         mp->pending_put = NULL;
-        extern void gort__runqput_tail(struct p * pp, struct g * gp);
-        gort__runqput_tail(mp->p, put);
+        if (mp->pending_global) {
+            mp->pending_global = false;
+            extern void gort__globrunqput_wake(struct g * gp);
+            gort__globrunqput_wake(put);
+        } else {
+            extern void gort__runqput_tail(struct p * pp, struct g * gp);
+            gort__runqput_tail(mp->p, put);
+        }
     }
     if (mp->pending_park != NULL)
         finish_park(mp);
@@ -671,6 +677,16 @@ static void globrunqput(struct g *gp) {
     globrunq_reserve(1);
     globrunq_push(gp, (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+}
+
+/* A yielder on the global queue (Go's goschedImpl), then an idle P woken
+ * to look at it or at the goroutines queued behind busy Ps (Go 1.21's
+ * goschedImpl wakep). */
+void gort__globrunqput_wake(struct g *gp) {
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    gort__wakep();
 }
 
 static void globrunqputhead(struct g *gp) {
@@ -1846,6 +1862,16 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
+        /* A preemption request raised while gp ran is honoured by this
+         * park, and ends the time slice: whoever runs next (runnext
+         * included) starts a new one, as if gp had been preempted on entry
+         * (Go checks the request in every function prologue).  Otherwise
+         * the buddy it readied inherits the expired slice and the request
+         * is lost when gp resumes (TestPingPongHog). */
+        atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+        GORT_COUNTER_INC(mp->p->schedtick);
+    }
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     if (gp->stack.guard == GUARD_CANARY)
@@ -1900,17 +1926,13 @@ void gort__foreign_block(int delta) {
     atomic_fetch_add_explicit(&gort__sched.nforeign_blocked, delta, memory_order_seq_cst);
 }
 
-/* Gosched continuation on g0: put gp on the global queue (preemption) or
- * local tail (yield), then schedule. */
+/* Gosched continuation on g0: put gp on the global queue, as Go's
+ * goschedImpl does (so that any P may take it, and a P with nothing else
+ * takes the goroutines queued before it first), then schedule. */
 static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
+    (void)mp;
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    if (mp->p == NULL || gp->lockedm) {
-        gort__lock(&gort__sched.lock);
-        globrunqput(gp);
-        gort__unlock(&gort__sched.lock);
-    } else {
-        runqput(mp->p, gp, false);
-    }
+    gort__globrunqput_wake(gp);
 }
 
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
@@ -1920,8 +1942,12 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt1(struct g *gp) {
+/* A preempted goroutine ends its P's time slice: the next one, even from
+ * runnext, starts a new slice (schedtick moves, so sysmon's 10 ms clock
+ * restarts for it rather than preempting it at once or never). */
+static TSAN_OUTLINE void preempt1(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    GORT_COUNTER_INC(mp->p->schedtick);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
     gort__unlock(&gort__sched.lock);
@@ -1930,7 +1956,7 @@ static TSAN_OUTLINE void preempt1(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt1(gp);
+    preempt1(gp, mp);
     schedule(mp);
 }
 
@@ -1948,6 +1974,26 @@ void gort__preempt_check_slow(struct g *gp) {
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     mcall(gp, preempt_m);
+}
+
+/* One pass over the other Ps' run queues (runnext included) for a
+ * yielder with nothing else to run.  Runs on pp's owner. */
+static struct g *yield_steal(struct p *pp) {
+    uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    uint32_t pos = gort__fastrandn(procs);
+    uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
+    for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
+        struct p *p2 = gort__allp[pos];
+        if (p2 == pp || atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE ||
+            runqempty(p2))
+            continue;
+        struct g *gp = runqsteal(pp, p2, true);
+        if (gp != NULL) {
+            GORT_COUNTER_INC(pp->nsteal);
+            return gp;
+        }
+    }
+    return NULL;
 }
 
 void gort_yield(void) {
@@ -1973,11 +2019,19 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    /* Timers due on this P: schedule() runs them (Go's Gosched goes through
+     * schedule's checkTimers; a yield loop must not hold them back). */
+    int64_t tw = gort__timers_next(pp);
+    if (GORT_UNLIKELY(tw != 0) && tw <= gort_nanotime())
+        goto slow;
     if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: nobody else can take from this run queue (stealing needs a
          * P), so the yielder can be queued before the switch, rotating the
          * queue in place: next comes from runnext or the head, we go to the
-         * tail. */
+         * tail.  Go's Gosched queues the yielder on the global queue
+         * instead; with one P that queue is served by this P alone, when
+         * the local one is empty, so the order of turns is the same round
+         * robin. */
         uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
         struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
@@ -2002,22 +2056,30 @@ void gort_yield(void) {
         switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
         return;
     }
+    /* Several Ps: the yielder goes to the global queue, as with Go's
+     * Gosched, where any P may take it, and an idle P is woken
+     * (gort__globrunqput_wake, run by next once our stack is idle). */
     bool inherit;
     struct g *next = runqget(pp, &inherit);
     if (next == NULL) {
-        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-            return; /* nothing else to run here: keep going */
-        mcall(gp, gosched_m);
-        return;
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0)
+            goto slow;
+        /* Nothing queued here or globally: a goroutine queued behind one
+         * that never yields on another P would wait there for good (no P
+         * is idle to steal it), so this P steals it (not in Go, whose
+         * asynchronous preemption would end the spinner's turn). */
+        next = yield_steal(pp);
+        if (next == NULL)
+            return; /* nothing else to run: keep going */
     }
     if (GORT_UNLIKELY(next->lockedm != NULL)) {
         /* It must run on its own M: put it back in front and go the slow way. */
         runqput(pp, next, true);
-        mcall(gp, gosched_m);
-        return;
+        goto slow;
     }
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
+    mp->pending_global = true;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
     return;
 slow:
@@ -2207,7 +2269,13 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
         return -EAGAIN;
-    struct m *mp = getm_entry(); /* no switch before it here */
+    /* A preemption request is honoured on entry, as Go's prologue check
+     * does, before the child takes runnext: checked after, the child
+     * inherited the expired slice and a goroutine that starts a copy of
+     * itself and returns held the P for good (TestStopTheWorldDeadlock). */
+    if (may_yield)
+        gort__preempt_check(gort__getg());
+    struct m *mp = gort__getm(); /* after a possible switch: out of line */
     struct g *callergp = mp ? mp->curg : NULL;
     struct p *pp = mp ? mp->p : NULL;
     int err = 0;
@@ -2239,11 +2307,10 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
         return err;
     bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp) {
-        if (overflowed && may_yield && callergp->lockedm == NULL &&
-            atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
-                SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed))
-            atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
+    if (callergp && overflowed && may_yield && callergp->lockedm == NULL &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
+            SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) {
+        atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
         gort__preempt_check(callergp);
     }
     return 0;

@@ -247,6 +247,7 @@ struct m {
     void *waitlock;                          /* [owner M] */
     int64_t syscallwhen;                     /* [atomic] nanotime when the g entered a syscall */
     struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
+    bool pending_global;       /* [owner M] pending_put goes to the global queue (yield) */
     struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
     struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
     bool lockedidle;           /* [sched.lock] sleeping in stoplockedm / wedged */

@@ -178,6 +178,8 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             return -1;
         block_forever(WAIT_SELECT_NO_CASES);
     }
+    /* A preemption point, checked on entry (see gort_chan_send). */
+    gort__preempt_check(gort__getg());
 
     int32_t stackorder[2 * STACK_CASES];
     int32_t *order = stackorder;
@@ -224,7 +226,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gort_select_case *cas = NULL;
     gort_chan *c = NULL;
     struct sudog *sg = NULL;
-    bool parked = false; /* the scheduler just ran us: no preemption check */
 
     /* Pass 1: look for something already waiting, in poll order. */
     for (int i = 0; i < norder; i++) {
@@ -336,7 +337,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     }
     selunlock(cases, lockorder, norder, wincasi);
 
-    parked = true;
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
@@ -398,8 +398,6 @@ send:
 retc:
     if (order != stackorder)
         free(order);
-    if (!parked)
-        gort__preempt_check(gort__getg());
     return casi;
 
 sclose:
