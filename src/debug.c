@@ -6,6 +6,8 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   asyncpreemptoff=1  no asynchronous (signal) preemption, as Go's
+ *                  GODEBUG=asyncpreemptoff=1 (preempt.c)
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
  *                  see proc.c's tsleep (not in Go)
@@ -33,11 +35,13 @@ static struct {
     int32_t schedtrace;  /* ms; 0 off */
     int32_t scheddetail; /* 1: per-P/M/G lines */
     int32_t pollspin;    /* us */
+    int32_t asyncpreemptoff;
 } debug;
 
 #define POLLSPIN_DEFAULT_US 10
 
 int64_t gort__pollspin_ns;
+bool gort__asyncpreemptoff;
 
 typedef struct dbgvar {
     const char *name;
@@ -45,6 +49,7 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
+    {"asyncpreemptoff", &debug.asyncpreemptoff},
     {"pollspin", &debug.pollspin},
     {"scheddetail", &debug.scheddetail},
     {"schedtrace", &debug.schedtrace},
@@ -213,7 +218,9 @@ void gort__debug_init(void) {
     debug.schedtrace = 0;
     debug.scheddetail = 0;
     debug.pollspin = POLLSPIN_DEFAULT_US;
+    debug.asyncpreemptoff = 0;
     parsedebugvars(getenv("GORTDEBUG"));
+    gort__asyncpreemptoff = debug.asyncpreemptoff != 0;
     int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;
     gort__pollspin_ns = (int64_t)us * 1000;
     lasttrace = gort__sched.starttime;

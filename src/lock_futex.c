@@ -53,14 +53,36 @@ void gort__procyield(int cycles) {
         gort__cpu_relax();
 }
 
+/* Runtime locks this thread holds or is acquiring (Go's m.locks): the
+ * preemption signal handler (preempt.c) never preempts or suspends a
+ * thread that holds one.  Only this thread writes it and only its own
+ * signal handler reads it, so a compiler fence orders it against the lock
+ * word: it is raised before the acquire and lowered after the release. */
+__thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
+
+static inline void locks_inc(void) {
+    gort__tls_locks++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void locks_dec(void) {
+    atomic_signal_fence(memory_order_seq_cst);
+    gort__tls_locks--;
+}
+
 bool gort__trylock(gort__rtlock *l) {
     uint32_t exp = MUTEX_UNLOCKED;
+    locks_inc();
     /* Acquire: pairs with the release exchange in gort__unlock. */
-    return atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED,
-                                                   memory_order_acquire, memory_order_relaxed);
+    if (atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED, memory_order_acquire,
+                                                memory_order_relaxed))
+        return true;
+    locks_dec();
+    return false;
 }
 
 void gort__lock(gort__rtlock *l) {
+    locks_inc();
     /* Speculative grab for the uncontended case (acquire, pairs with unlock). */
     uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_LOCKED, memory_order_acquire);
     if (GORT_LIKELY(v == MUTEX_UNLOCKED))
@@ -104,6 +126,7 @@ void gort__unlock(gort__rtlock *l) {
         gort__throw("unlock of unlocked lock");
     if (v == MUTEX_SLEEPING)
         gort__futexwakeup(&l->key, 1);
+    locks_dec();
 }
 
 void gort__noteclear(gort__note *n) {

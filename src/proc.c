@@ -262,6 +262,10 @@ static void finish_exit(struct m *mp);
 
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread. */
+    errno = self->errno_;
     struct m *mp = self->m;
     struct g *put = mp->pending_put;
     if (put != NULL) {
@@ -800,6 +804,7 @@ static struct m *allocm(void) {
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
     tls_m = mp;
+    gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
     if (serr != 0) {
@@ -1859,6 +1864,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
         return;
     }
+    gp->errno_ = errno; /* restored by finish_switch */
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
@@ -1966,6 +1972,7 @@ void gort__gosched(void) {
         sched_yield();
         return;
     }
+    gp->errno_ = errno;
     mcall(gp, gosched_m);
 }
 
@@ -1973,6 +1980,7 @@ void gort__preempt_check_slow(struct g *gp) {
     if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno;
     mcall(gp, preempt_m);
 }
 
@@ -2005,6 +2013,7 @@ void gort_yield(void) {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st
@@ -2358,6 +2367,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->errno_ = 0;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
 #ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
@@ -2726,9 +2736,12 @@ static void stop_syscallps(void) {
  * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
-void gort__stop_the_world(const char *reason) {
-    (void)reason;
+/* suspend_ok: threads that cannot be preempted at once may stop inside
+ * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
+ * whose procresize may take those Ps away. */
+static void stop_the_world(bool suspend_ok) {
     gort_mutex_lock(&worldsema);
+    gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -2751,14 +2764,30 @@ void gort__stop_the_world(const char *reason) {
     bool wait = gort__sched.stopwait > 0;
     gort__unlock(&gort__sched.lock);
     if (wait) {
+        /* Goroutines that make no gort call are reached by the signal
+         * (Go's preemptall preempts asynchronously at once too). */
+        gort__stw_signal();
         for (;;) {
-            /* Wait for 100us, then try to re-preempt in case of any races. */
+            /* Wait for 100us, then try to re-preempt in case of any races
+             * (a signal that found the thread in runtime code). */
             if (gort__notetsleep(&gort__sched.stopnote, 100 * 1000))
                 break;
             preemptall();
+            gort__stw_signal();
         }
     }
     gort__noteclear(&gort__sched.stopnote);
+}
+
+void gort__stop_the_world(const char *reason) {
+    (void)reason;
+    stop_the_world(true);
+}
+
+/* gcwaiting is cleared (world restarting): wake the threads suspended in
+ * the signal handler (they sleep on the word itself). */
+static void stw_wake_suspended(void) {
+    gort__futexwakeup(&gort__sched.gcwaiting, INT32_MAX);
 }
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
@@ -2787,6 +2816,8 @@ static struct p *procresize(int32_t nprocs) {
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
         struct p *pp = gort__allp[i];
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed))
+            gort__throw("procresize: P of a suspended M"); /* stop_the_world(false) */
         bool inh;
         struct g *gs[GORT__RUNQ + 1];
         int n = 0;
@@ -2830,6 +2861,11 @@ static struct p *procresize(int32_t nprocs) {
         struct p *pp = gort__allp[i];
         if (mp && mp->p == pp)
             continue;
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed)) {
+            /* Its M stopped in the signal handler keeping it (preempt.c). */
+            atomic_store_explicit(&pp->status, P_RUNNING, memory_order_relaxed);
+            continue;
+        }
         pp->m = NULL;
         atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
         if (runqempty(pp)) {
@@ -2848,6 +2884,7 @@ void gort__start_the_world(void) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2881,12 +2918,13 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    gort__stop_the_world("GOMAXPROCS"); /* takes worldsema */
+    stop_the_world(false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -3025,11 +3063,19 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now &&
-                   !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
-            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-            if (gp)
-                atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+        } else if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
+            /* The slice is over, or a timer of this P is overdue (it runs
+             * only when the P schedules: the goroutine must yield for it;
+             * not in Go, whose timers wait for the slice's end). */
+            int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+            int64_t tw = gort__timers_next(pp);
+            if (since + kPreemptNs <= now || (tw != 0 && tw <= now)) {
+                struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+                if (gp) {
+                    atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+                    gort__sysmon_preempt(pp, gp, now, since);
+                }
+            }
         }
     }
     return n;
@@ -3047,7 +3093,19 @@ static void *sysmon(void *arg) {
             delay *= 2;
         if (delay > 10 * 1000 * 1000)
             delay = 10 * 1000 * 1000;
-        if (sysmon_sleep(delay))
+        /* Every P busy: no idle M polls for the timers, which wait for
+         * their P's next schedule(); wake when the earliest is due, to
+         * preempt its P (retake). */
+        int64_t sleep = delay;
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0) {
+            int64_t next = gort__timers_earliest();
+            if (next != 0) {
+                int64_t d = next - gort_nanotime();
+                if (d < sleep)
+                    sleep = d < 20 * 1000 ? 20 * 1000 : d;
+            }
+        }
+        if (sysmon_sleep(sleep))
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
@@ -3173,6 +3231,7 @@ GORT_API void gort_syscall_exit(void) {
     if (mp == NULL || mp->oldp == NULL)
         return;
     struct g *gp = mp->curg;
+    gp->errno_ = errno; /* the call's errno, restored if we switch */
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
@@ -3200,6 +3259,7 @@ GORT_API void gort_syscall_exit(void) {
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
+    errno = gp->errno_; /* pidleget's lock may have slept on a futex */
 }
 
 /* ------------------------------------------------------------------ stats */
@@ -3318,6 +3378,7 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__preempt_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
@@ -3345,9 +3406,16 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (err == 0)
         err = gort__signal_init();
     if (err == 0) {
-        err = gort__netpoll_init();
+        err = gort__preempt_init();
         if (err != 0)
             gort__signal_fini();
+    }
+    if (err == 0) {
+        err = gort__netpoll_init();
+        if (err != 0) {
+            gort__preempt_fini();
+            gort__signal_fini();
+        }
     }
     if (err != 0) {
         gort__stack_fini();
@@ -3361,6 +3429,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (m0 == NULL) {
         atomic_store_explicit(&rt_running, 0, memory_order_release);
         gort__netpoll_fini();
+        gort__preempt_fini();
         gort__signal_fini();
         gort__stack_fini();
         atomic_store(&main_busy, 0);

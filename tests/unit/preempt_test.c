@@ -16,8 +16,10 @@
 #endif
 #include "gt.h"
 #include "gort.h"
+#include "internal.h" /* white-box: preemption counters, stop-the-world */
 
 #include <errno.h>
+#include <fenv.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -326,6 +328,323 @@ TEST(yield_runs_queued_behind_spinner_p2) {
     watchdog_start(60, "main's yield loop");
     ASSERT_EQ(gort_main(main_yield_behind_spinner, NULL), 0);
     watchdog_stop();
+}
+
+/* ------------------------------------------------------------------------
+ * Asynchronous preemption
+ * ------------------------------------------------------------------------ */
+
+/* The issue's program: a goroutine spinning on a flag at GOMAXPROCS=1,
+ * with no call in the loop, while main sleeps and then sets the flag. */
+static atomic_bool sf_flag;
+static atomic_bool sf_done;
+
+static void sf_spinner(void *arg) {
+    (void)arg;
+    while (!atomic_load_explicit(&sf_flag, memory_order_relaxed)) {
+    }
+    atomic_store(&sf_done, true);
+}
+
+static int main_spin_flag(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_gomaxprocs(0), 1);
+    ASSERT_EQ(gort_go(sf_spinner, NULL), 0);
+    gort_sleep(50 * GT_MS); /* the spinner holds the only P meanwhile */
+    atomic_store(&sf_flag, true);
+    int64_t deadline = h_now() + h_timeout(10);
+    while (!atomic_load(&sf_done) && h_now() < deadline)
+        gort_sleep(GT_MS);
+    ASSERT_TRUE(atomic_load(&sf_done));
+    return 0;
+}
+
+TEST(spin_on_flag_p1) {
+    gort_gomaxprocs(1);
+    watchdog_start(30, "main never ran again while a goroutine spun on a flag at GOMAXPROCS=1");
+    ASSERT_EQ(gort_main(main_spin_flag, NULL), 0);
+    watchdog_stop();
+    ASSERT_GT(atomic_load(&gort__npreempt_async), 0);
+}
+
+/* GORTDEBUG=asyncpreemptoff=1 restores the cooperative scheduler: the same
+ * program does not finish (checked for a bounded time in a child, which is
+ * then killed), and finishes without the setting. */
+static int run_spin_flag_child(const char *gortdebug, double secs) {
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        if (gortdebug)
+            setenv("GORTDEBUG", gortdebug, 1);
+        else
+            unsetenv("GORTDEBUG");
+        gort_gomaxprocs(1);
+        _exit(gort_main(main_spin_flag, NULL) == 0 ? 0 : 3);
+    }
+    int64_t deadline = h_now() + h_timeout(secs);
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        ASSERT_TRUE(r >= 0);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (h_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1; /* still running */
+        }
+        usleep(10000);
+    }
+}
+
+TEST(asyncpreemptoff_honoured) {
+    ASSERT_EQ(run_spin_flag_child(NULL, 30), 0);
+    /* Without asynchronous preemption main never runs again: 1 s (scaled)
+     * is twenty times what the program takes with it. */
+    ASSERT_EQ(run_spin_flag_child("asyncpreemptoff=1", 1), -1);
+}
+
+/* A ticker keeps ticking while GOMAXPROCS goroutines spin in C. */
+static atomic_bool tk_stop;
+
+static void tk_spinner(void *arg) {
+    (void)arg;
+    volatile uint64_t x = 0;
+    while (!atomic_load_explicit(&tk_stop, memory_order_relaxed))
+        x++;
+}
+
+static int main_ticker(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(0);
+    for (int i = 0; i < procs; i++)
+        ASSERT_EQ(gort_go(tk_spinner, NULL), 0);
+    gort_ticker *t = gort_ticker_new(10 * GT_MS);
+    ASSERT_NOT_NULL(t);
+    int64_t worst = 0, prev = h_now();
+    for (int i = 0; i < 30; i++) {
+        int64_t v;
+        ASSERT_TRUE(gort_chan_recv(gort_ticker_chan(t), &v));
+        int64_t now = h_now();
+        if (now - prev > worst)
+            worst = now - prev;
+        prev = now;
+    }
+    gort_ticker_stop(t);
+    gort_ticker_free(t);
+    atomic_store(&tk_stop, true);
+    /* 10 ms ticks: generously bounded (Go's slices are 10 ms, a loaded
+     * 2-core machine adds its own). */
+    if (worst > 500 * GT_MS * gt_scale())
+        GT_FAIL("a tick came %.1f ms after the previous one", worst / 1e6);
+    return 0;
+}
+
+TEST(ticker_ticks_while_spinning) {
+    gort_gomaxprocs(2);
+    watchdog_start(60, "the ticker while every P spins");
+    ASSERT_EQ(gort_main(main_ticker, NULL), 0);
+    watchdog_stop();
+}
+
+/* Floating-point and vector registers survive preemption in the middle of
+ * a computation: every xmm register and the x87 stack carry values through
+ * a long loop, under a rounding mode of its own, while another goroutine
+ * competes for the only P; the result matches the same loop run on a
+ * plain thread. */
+#if defined(__x86_64__)
+static void fp_kernel(uint64_t iters, double out[18]) {
+    double in[16];
+    for (int i = 0; i < 16; i++)
+        in[i] = 1.0 + i / 7.0;
+    long double x = 1.0L;
+    double k = 1.0000001;
+    __asm__ volatile("movsd 0(%[in]), %%xmm0\n movsd 8(%[in]), %%xmm1\n"
+                     "movsd 16(%[in]), %%xmm2\n movsd 24(%[in]), %%xmm3\n"
+                     "movsd 32(%[in]), %%xmm4\n movsd 40(%[in]), %%xmm5\n"
+                     "movsd 48(%[in]), %%xmm6\n movsd 56(%[in]), %%xmm7\n"
+                     "movsd 64(%[in]), %%xmm8\n movsd 72(%[in]), %%xmm9\n"
+                     "movsd 80(%[in]), %%xmm10\n movsd 88(%[in]), %%xmm11\n"
+                     "movsd 96(%[in]), %%xmm12\n movsd 104(%[in]), %%xmm13\n"
+                     "movsd 112(%[in]), %%xmm14\n movsd 120(%[in]), %%xmm15\n"
+                     "fldt %[x]\n"
+                     "1:\n"
+                     "mulsd %[k], %%xmm0\n addsd %%xmm0, %%xmm1\n mulsd %[k], %%xmm2\n"
+                     "addsd %%xmm2, %%xmm3\n mulsd %[k], %%xmm4\n addsd %%xmm4, %%xmm5\n"
+                     "mulsd %[k], %%xmm6\n addsd %%xmm6, %%xmm7\n mulsd %[k], %%xmm8\n"
+                     "addsd %%xmm8, %%xmm9\n mulsd %[k], %%xmm10\n addsd %%xmm10, %%xmm11\n"
+                     "mulsd %[k], %%xmm12\n addsd %%xmm12, %%xmm13\n mulsd %[k], %%xmm14\n"
+                     "addsd %%xmm14, %%xmm15\n"
+                     "fld %%st(0)\n fmulp\n fsqrt\n fld1\n faddp\n"
+                     "dec %[n]\n jnz 1b\n"
+                     "fstpt %[x]\n"
+                     "movsd %%xmm0, 0(%[o])\n movsd %%xmm1, 8(%[o])\n"
+                     "movsd %%xmm2, 16(%[o])\n movsd %%xmm3, 24(%[o])\n"
+                     "movsd %%xmm4, 32(%[o])\n movsd %%xmm5, 40(%[o])\n"
+                     "movsd %%xmm6, 48(%[o])\n movsd %%xmm7, 56(%[o])\n"
+                     "movsd %%xmm8, 64(%[o])\n movsd %%xmm9, 72(%[o])\n"
+                     "movsd %%xmm10, 80(%[o])\n movsd %%xmm11, 88(%[o])\n"
+                     "movsd %%xmm12, 96(%[o])\n movsd %%xmm13, 104(%[o])\n"
+                     "movsd %%xmm14, 112(%[o])\n movsd %%xmm15, 120(%[o])\n"
+                     : [n] "+r"(iters), [x] "+m"(x)
+                     : [in] "r"(in), [o] "r"(out), [k] "m"(k)
+                     : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+                       "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+                       "xmm15");
+    out[16] = (double)x;
+    out[17] = (double)(x * 1e6L - (long double)(int64_t)(x * 1e6L));
+}
+#endif
+
+#define FP_ITERS 60000000ull
+static double fp_want[18], fp_got[18];
+static atomic_bool fp_stop;
+
+static void *fp_thread(void *arg) {
+    (void)arg;
+    fesetround(FE_DOWNWARD);
+#if defined(__x86_64__)
+    fp_kernel(FP_ITERS, fp_want);
+#endif
+    return NULL;
+}
+
+static void fp_competitor(void *arg) {
+    (void)arg;
+    volatile uint64_t x = 0;
+    while (!atomic_load_explicit(&fp_stop, memory_order_relaxed))
+        x++;
+}
+
+static void fp_goroutine(void *arg) {
+    atomic_bool *done = arg;
+    fesetround(FE_DOWNWARD);
+#if defined(__x86_64__)
+    fp_kernel(FP_ITERS, fp_got);
+#endif
+    ASSERT_EQ(fegetround(), FE_DOWNWARD);
+    atomic_store(done, true);
+}
+
+static int main_fp(void *arg) {
+    (void)arg;
+    static atomic_bool done;
+    uint64_t before = atomic_load(&gort__npreempt_async);
+    ASSERT_EQ(gort_go(fp_competitor, NULL), 0);
+    ASSERT_EQ(gort_go(fp_goroutine, &done), 0);
+    while (!atomic_load(&done))
+        gort_sleep(5 * GT_MS);
+    atomic_store(&fp_stop, true);
+    uint64_t n = atomic_load(&gort__npreempt_async) - before;
+    if (n < 5)
+        GT_FAIL("only %llu asynchronous preemptions during the computation", (unsigned long long)n);
+    return 0;
+}
+
+TEST(fp_registers_survive_preemption) {
+#if !defined(__x86_64__)
+    GT_SKIP("x86-64 only");
+#endif
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, fp_thread, NULL), 0);
+    pthread_join(th, NULL);
+    gort_gomaxprocs(1);
+    watchdog_start(120, "the floating-point computation");
+    ASSERT_EQ(gort_main(main_fp, NULL), 0);
+    watchdog_stop();
+    for (int i = 0; i < 18; i++)
+        if (memcmp(&fp_want[i], &fp_got[i], sizeof(double)) != 0)
+            GT_FAIL("register %d: %.17g preempted, %.17g on a plain thread", i, fp_got[i],
+                    fp_want[i]);
+}
+
+/* A goroutine preempted asynchronously resumes on the same thread: the
+ * thread pointer (%fs:0, glibc's TCB self pointer) is read at every
+ * iteration of a loop that another goroutine keeps preempting. */
+static atomic_long st_moves;
+
+static inline uintptr_t thread_pointer(void) {
+    uintptr_t tp;
+#if defined(__x86_64__)
+    __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
+#elif defined(__aarch64__)
+    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+#endif
+    return tp;
+}
+
+static void st_checker(void *arg) {
+    atomic_bool *done = arg;
+    uintptr_t t0 = thread_pointer();
+    int64_t end = h_now() + 300 * GT_MS * gt_scale();
+    for (uint64_t i = 0;; i++) {
+        uintptr_t t = thread_pointer();
+        if (t != t0) {
+            atomic_fetch_add(&st_moves, 1);
+            t0 = t;
+        }
+        if ((i & 1023) == 0 && h_now() > end)
+            break;
+    }
+    atomic_store(done, true);
+}
+
+static int main_same_thread(void *arg) {
+    (void)arg;
+    static atomic_bool done;
+    uint64_t before = atomic_load(&gort__npreempt_async);
+    ASSERT_EQ(gort_go(fp_competitor, NULL), 0);
+    ASSERT_EQ(gort_go(st_checker, &done), 0);
+    while (!atomic_load(&done))
+        gort_sleep(5 * GT_MS);
+    atomic_store(&fp_stop, true);
+    ASSERT_EQ(atomic_load(&st_moves), 0);
+    ASSERT_GT(atomic_load(&gort__npreempt_async) - before, 3);
+    return 0;
+}
+
+TEST(preempted_resumes_on_same_thread) {
+    gort_gomaxprocs(2);
+    watchdog_start(60, "the thread checker");
+    ASSERT_EQ(gort_main(main_same_thread, NULL), 0);
+    watchdog_stop();
+}
+
+/* errno set before a blocking gort call is intact after it, though other
+ * goroutines set errno on the same threads meanwhile. */
+static atomic_bool er_stop;
+
+static void er_noise(void *arg) {
+    (void)arg;
+    while (!atomic_load(&er_stop)) {
+        errno = 777;
+        gort_yield();
+    }
+}
+
+static int main_errno(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(er_noise, NULL), 0);
+    ASSERT_EQ(gort_go(er_noise, NULL), 0);
+    for (int i = 0; i < 50; i++) {
+        errno = 1000 + i;
+        gort_sleep(GT_MS);
+        ASSERT_EQ(errno, 1000 + i);
+        errno = 2000 + i;
+        gort_yield();
+        ASSERT_EQ(errno, 2000 + i);
+        gort_syscall_enter();
+        errno = 3000 + i; /* as a failing call leaves it */
+        gort_syscall_exit();
+        ASSERT_EQ(errno, 3000 + i);
+    }
+    atomic_store(&er_stop, true);
+    return 0;
+}
+
+TEST(errno_survives_blocking_calls) {
+    gort_gomaxprocs(2);
+    ASSERT_EQ(gort_main(main_errno, NULL), 0);
 }
 
 GT_MAIN()
