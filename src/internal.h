@@ -117,8 +117,19 @@ void gort__foreign_block(int delta);
 void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
+/* The last attempt to start an M's thread failed (relaxed): an
+ * asynchronously preempted goroutine, which waits for its own M, then does
+ * not yield, since its P might find no thread to run on. */
+extern _Atomic bool gort__newm_failing;
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
+
+/* --------------------------------------------------------- cgroup_linux.c */
+/* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
+ * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */
+double gort__cgroup_cpu_limit(void);
+/* The same from other files than /proc/self/cgroup and mountinfo (tests). */
+double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo);
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -221,6 +232,9 @@ bool gort__async_preempt_enabled(void);
 bool gort__preempt_m(struct m *mp);
 /* The stop in progress may suspend threads in the handler. */
 void gort__stw_allow_suspend(bool ok);
+/* The world restarts (Ps given back): wakes the threads suspended in the
+ * handler. */
+void gort__stw_wake_suspended(void);
 /* Signals the M of every P still P_RUNNING (the stop's wait loop). */
 void gort__stw_signal(void);
 /* sysmon: pp's goroutine gp has run since `since` without a scheduling

@@ -137,6 +137,11 @@ static bool urg_raw; /* installed with the raw system call (TSan) */
  * worldsema, read by the handlers of the stop it waits for). */
 static _Atomic bool stw_suspend_ok;
 
+/* Restarts of the world: a thread suspended in the handler sleeps on this
+ * word until it moves (gcwaiting itself may be set again by the next stop
+ * before the thread wakes). */
+static _Atomic uint32_t stwgen;
+
 /* Counters (for tests and the scheduler trace): asynchronous preemptions
  * and blocking calls wrapped by the trampoline. */
 _Atomic uint64_t gort__npreempt_async;
@@ -370,6 +375,7 @@ PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc
         gort__unlock(&gort__sched.lock);
         return;
     }
+    uint32_t gen = atomic_load_explicit(&stwgen, memory_order_relaxed);
     /* Release: the collector's acquire load in gort__stw_interrupted_regs
      * sees the context complete. */
     atomic_store_explicit(&gp->stwctx, (void *)uc, memory_order_release);
@@ -378,10 +384,10 @@ PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc
     if (--gort__sched.stopwait == 0)
         gort__notewakeup(&gort__sched.stopnote);
     gort__unlock(&gort__sched.lock);
-    /* Acquire: pairs with gort__start_the_world's store of 0 (after
-     * procresize gave the P back to this M, P_RUNNING). */
-    while (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_acquire) != 0)
-        gort__futexsleep(&gort__sched.gcwaiting, 1, -1);
+    /* Acquire: pairs with gort__stw_wake_suspended's release increment
+     * (after procresize gave the P back to this M, P_RUNNING). */
+    while (atomic_load_explicit(&stwgen, memory_order_acquire) == gen)
+        gort__futexsleep(&stwgen, gen, -1);
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gp->stwctx, NULL, memory_order_relaxed);
     atomic_store_explicit(&mp->stwsuspended, false, memory_order_relaxed);
@@ -411,7 +417,10 @@ PREEMPT_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
     memcpy(&mask, &uc->uc_sigmask, sizeof mask);
     bool inhandler = (mask & ~mp->basemask) != 0;
     bool room = sp - gp->stack.lo > TRAMP_ROOM + 128;
-    if (!inhandler && room) {
+    /* Either kind of redirection may leave this thread waiting for its P
+     * to be run by another (see tramp_preempt). */
+    bool threads = !atomic_load_explicit(&gort__newm_failing, memory_order_relaxed);
+    if (!inhandler && room && threads) {
         if (at_syscall(pc)) {
             atomic_fetch_add_explicit(&gort__npreempt_syscall, 1, memory_order_relaxed);
             redirect(mp, uc, pc + 2, TR_SYSCALL);
@@ -482,6 +491,11 @@ static void tramp_syscall(struct g *gp, uintptr_t *regs) {
  * M, whose P goes to another thread meanwhile). */
 static void tramp_preempt(struct g *gp) {
     struct m *mp = gp->m;
+    /* Its P goes to another thread while it waits for this one: with no
+     * thread to be had, it keeps the P (cooperative preemption still
+     * applies at its next gort call). */
+    if (atomic_load_explicit(&gort__newm_failing, memory_order_relaxed))
+        return;
     gp->lockedint++;
     gp->lockedm = mp;
     mp->lockedg = gp;
@@ -513,6 +527,12 @@ void gort__sigtramp_go(uintptr_t *regs) {
 /* ------------------------------------------------------------------------
  * Stop the world
  * ------------------------------------------------------------------------ */
+
+void gort__stw_wake_suspended(void) {
+    /* Release: see stw_suspend. */
+    atomic_fetch_add_explicit(&stwgen, 1, memory_order_release);
+    gort__futexwakeup(&stwgen, INT32_MAX);
+}
 
 void gort__stw_allow_suspend(bool ok) {
     atomic_store_explicit(&stw_suspend_ok, ok, memory_order_relaxed);

@@ -108,6 +108,9 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 static const int kG0StackSize = 64 * 1024;
 static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
 
+/* The last attempt to start a thread failed (see internal.h). */
+_Atomic bool gort__newm_failing;
+
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
 
@@ -880,6 +883,7 @@ static int newm(struct p *pp, bool spinning) {
     } else {
         mp->thread_started = true;
     }
+    atomic_store_explicit(&gort__newm_failing, r != 0, memory_order_relaxed);
     gort__unlock(&gort__sched.lock);
     return r == 0 ? 0 : -r;
 }
@@ -2784,11 +2788,6 @@ void gort__stop_the_world(const char *reason) {
     stop_the_world(true);
 }
 
-/* gcwaiting is cleared (world restarting): wake the threads suspended in
- * the signal handler (they sleep on the word itself). */
-static void stw_wake_suspended(void) {
-    gort__futexwakeup(&gort__sched.gcwaiting, INT32_MAX);
-}
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
  * Returns the list of Ps with local work (linked through link). */
@@ -2884,7 +2883,7 @@ void gort__start_the_world(void) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
-    stw_wake_suspended();
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2902,7 +2901,19 @@ static int32_t gomaxprocs_from_env(void) {
         if (*end == '\0' && v > 0)
             return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
     }
+    /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
+     * cgroup CPU limit rounded up, but not below 2 for a limit. */
     int n = gort_numcpu();
+    double limit = gort__cgroup_cpu_limit();
+    if (limit > 0) {
+        int l = (int)limit;
+        if ((double)l < limit)
+            l++;
+        if (l < 2)
+            l = 2;
+        if (l < n)
+            n = l;
+    }
     return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
 }
 
@@ -2924,7 +2935,7 @@ int gort_gomaxprocs(int n) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
-    stw_wake_suspended();
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;

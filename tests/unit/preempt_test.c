@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -645,6 +646,260 @@ static int main_errno(void *arg) {
 TEST(errno_survives_blocking_calls) {
     gort_gomaxprocs(2);
     ASSERT_EQ(gort_main(main_errno, NULL), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Blocking calls made without gort_syscall_enter
+ * ------------------------------------------------------------------------ */
+
+/* Two goroutines in a bare read(2) on pipes at GOMAXPROCS=2 do not stall
+ * the rest of the program: the signal finds each thread blocked in a
+ * restartable call and the trampoline hands its P off for the call. */
+static int br_pipes[2][2];
+static atomic_int br_read;
+
+static void br_reader(void *arg) {
+    int i = (int)(intptr_t)arg;
+    char c;
+    ssize_t n = read(br_pipes[i][0], &c, 1); /* no gort_syscall_enter */
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(c, 'x');
+    atomic_fetch_add(&br_read, 1);
+}
+
+static atomic_long br_work;
+
+static void br_worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 20; i++) {
+        gort_sleep(GT_MS);
+        atomic_fetch_add(&br_work, 1);
+    }
+}
+
+static int main_bare_read(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_gomaxprocs(0), 2);
+    uint64_t before = atomic_load(&gort__npreempt_syscall);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(pipe(br_pipes[i]), 0);
+        ASSERT_EQ(gort_go(br_reader, (void *)(intptr_t)i), 0);
+    }
+    /* Let both readers block, each holding a P. */
+    for (int i = 0; i < 20; i++)
+        gort_sleep(GT_MS);
+    ASSERT_EQ(gort_go(br_worker, NULL), 0);
+    int64_t deadline = h_now() + h_timeout(10);
+    while (atomic_load(&br_work) < 20 && h_now() < deadline)
+        gort_sleep(GT_MS);
+    ASSERT_EQ(atomic_load(&br_work), 20);
+    ASSERT_EQ(atomic_load(&br_read), 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(write(br_pipes[i][1], "x", 1), 1);
+    while (atomic_load(&br_read) < 2 && h_now() < deadline)
+        gort_sleep(GT_MS);
+    ASSERT_EQ(atomic_load(&br_read), 2);
+    ASSERT_GT(atomic_load(&gort__npreempt_syscall) - before, 0);
+    for (int i = 0; i < 2; i++) {
+        close(br_pipes[i][0]);
+        close(br_pipes[i][1]);
+    }
+    return 0;
+}
+
+TEST(bare_read_does_not_stall_p2) {
+    gort_gomaxprocs(2);
+    watchdog_start(60, "the program while two goroutines block in a bare read()");
+    ASSERT_EQ(gort_main(main_bare_read, NULL), 0);
+    watchdog_stop();
+}
+
+/* ------------------------------------------------------------------------
+ * Stop the world by signal (white-box: the heap's interface)
+ * ------------------------------------------------------------------------ */
+
+#define SW_N 2
+static atomic_long sw_count[SW_N];
+static atomic_bool sw_stop;
+static struct g *sw_g[SW_N];
+static char sw_buf[SW_N][1 << 16];
+
+/* Spins in C without a call (i even) or mostly inside libc (i odd: the
+ * signal finds it where it cannot be preempted, so it is suspended in the
+ * handler). */
+static void sw_spinner(void *arg) {
+    int i = (int)(intptr_t)arg;
+    sw_g[i] = gort__getg();
+    while (!atomic_load_explicit(&sw_stop, memory_order_relaxed)) {
+        if (i & 1)
+            memset(sw_buf[i], (int)atomic_load_explicit(&sw_count[i], memory_order_relaxed),
+                   sizeof sw_buf[i]);
+        atomic_fetch_add_explicit(&sw_count[i], 1, memory_order_relaxed);
+    }
+}
+
+static int main_stw(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(0);
+    for (int i = 0; i < SW_N; i++)
+        ASSERT_EQ(gort_go(sw_spinner, (void *)(intptr_t)i), 0);
+    int64_t deadline = h_now() + h_timeout(10);
+    for (int i = 0; i < SW_N; i++)
+        while (atomic_load(&sw_count[i]) == 0 && h_now() < deadline)
+            gort_sleep(GT_MS);
+    for (int round = 0; round < 20; round++) {
+        gort__stop_the_world("test");
+        for (int i = 0; i < procs; i++) {
+            struct p *pp = gort__allp[i];
+            struct m *self = gort__getm();
+            if (pp != self->p)
+                ASSERT_EQ(atomic_load(&pp->status), P_GCSTOP);
+        }
+        long c0[SW_N];
+        for (int i = 0; i < SW_N; i++) {
+            c0[i] = atomic_load(&sw_count[i]);
+            uintptr_t sp;
+            const void *regs;
+            size_t len;
+            if (gort__stw_interrupted_regs(sw_g[i], &sp, &regs, &len)) {
+                ASSERT_TRUE(sp >= sw_g[i]->stack.lo && sp < sw_g[i]->stack.hi);
+                ASSERT_NOT_NULL(regs);
+                ASSERT_GE(len, 16 * sizeof(uintptr_t));
+            } else {
+                ASSERT_NE(atomic_load(&sw_g[i]->status), G_RUNNING);
+            }
+        }
+        usleep(2000);
+        for (int i = 0; i < SW_N; i++)
+            ASSERT_EQ(atomic_load(&sw_count[i]), c0[i]); /* stopped means stopped */
+        gort__start_the_world();
+        gort_sleep(2 * GT_MS);
+    }
+    /* GOMAXPROCS changes stop the world too (without suspending). */
+    ASSERT_EQ(gort_gomaxprocs(1), procs);
+    ASSERT_EQ(gort_gomaxprocs(procs), 1);
+    long c1 = atomic_load(&sw_count[0]);
+    while (atomic_load(&sw_count[0]) == c1 && h_now() < deadline)
+        gort_sleep(GT_MS);
+    ASSERT_GT(atomic_load(&sw_count[0]), c1);
+    atomic_store(&sw_stop, true);
+    return 0;
+}
+
+TEST(stop_the_world_stops_spinners) {
+    gort_gomaxprocs(3);
+    watchdog_start(60, "stop-the-world with goroutines spinning in C");
+    ASSERT_EQ(gort_main(main_stw, NULL), 0);
+    watchdog_stop();
+}
+
+/* ------------------------------------------------------------------------
+ * GOMAXPROCS from the affinity mask and the cgroup CPU limit
+ * ------------------------------------------------------------------------ */
+
+static int main_report(void *arg) {
+    int *out = arg;
+    out[0] = gort_gomaxprocs(0);
+    out[1] = gort_numcpu();
+    return 0;
+}
+
+/* As under `taskset -c 0`: the affinity mask is one CPU. */
+TEST(gomaxprocs_from_affinity) {
+    unsetenv("GOMAXPROCS");
+    int pfd[2];
+    ASSERT_EQ(pipe(pfd), 0);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0)
+            _exit(4);
+        int out[2] = {0, 0};
+        if (gort_main(main_report, out) != 0)
+            _exit(3);
+        _exit(write(pfd[1], out, sizeof out) == sizeof out ? 0 : 5);
+    }
+    close(pfd[1]);
+    int out[2] = {0, 0};
+    ASSERT_EQ(read(pfd[0], out, sizeof out), (ssize_t)sizeof out);
+    close(pfd[0]);
+    int st;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ASSERT_EQ(out[0], 1);
+    ASSERT_EQ(out[1], 1);
+}
+
+/* A fake cgroup tree: the tightest limit along the hierarchy counts, a
+ * parent's included (Go 1.25 reads the leaf only). */
+static char cg_dir[256];
+
+static void cg_write(const char *rel, const char *text) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", cg_dir, rel);
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void cg_mkdir(const char *rel) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", cg_dir, rel);
+    ASSERT_EQ(mkdir(path, 0755), 0);
+}
+
+static double cg_limit(void) {
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/cgroup", cg_dir);
+    snprintf(b, sizeof b, "%s/mountinfo", cg_dir);
+    return gort__cgroup_cpu_limit_from(a, b);
+}
+
+TEST(cgroup_cpu_limit) {
+    snprintf(cg_dir, sizeof cg_dir, "/tmp/gort-cg-%d", (int)getpid());
+    ASSERT_EQ(mkdir(cg_dir, 0755), 0);
+    char mi[1024];
+    /* cgroup v2: /a/b in a mount of the whole hierarchy. */
+    cg_mkdir("v2");
+    cg_mkdir("v2/a");
+    cg_mkdir("v2/a/b");
+    snprintf(mi, sizeof mi,
+             "30 23 0:27 / %s/v2 rw,nosuid - cgroup2 cgroup2 rw\n"
+             "31 23 0:28 / /proc rw - proc proc rw\n",
+             cg_dir);
+    cg_write("mountinfo", mi);
+    cg_write("cgroup", "0::/a/b\n");
+    ASSERT_TRUE(cg_limit() == 0); /* no cpu.max anywhere */
+    cg_write("v2/a/b/cpu.max", "max 100000\n");
+    ASSERT_TRUE(cg_limit() == 0);
+    cg_write("v2/a/b/cpu.max", "250000 100000\n");
+    ASSERT_TRUE(cg_limit() == 2.5);
+    cg_write("v2/a/cpu.max", "150000 100000\n"); /* the parent is tighter */
+    ASSERT_TRUE(cg_limit() == 1.5);
+    cg_write("v2/cpu.max", "50000 100000\n"); /* and the root tighter still */
+    ASSERT_TRUE(cg_limit() == 0.5);
+    /* cgroup v1: the cpu controller, mounted with its own root. */
+    cg_mkdir("v1");
+    cg_mkdir("v1/x");
+    snprintf(mi, sizeof mi, "32 31 0:29 / %s/v1 rw,relatime - cgroup cgroup rw,cpu,cpuacct\n",
+             cg_dir);
+    cg_write("mountinfo", mi);
+    cg_write("cgroup", "4:memory:/m\n2:cpu,cpuacct:/x\n0::/\n");
+    cg_write("v1/x/cpu.cfs_quota_us", "-1\n");
+    cg_write("v1/x/cpu.cfs_period_us", "100000\n");
+    ASSERT_TRUE(cg_limit() == 0);
+    cg_write("v1/x/cpu.cfs_quota_us", "300000\n");
+    ASSERT_TRUE(cg_limit() == 3.0);
+    cg_write("v1/cpu.cfs_quota_us", "200000\n");
+    cg_write("v1/cpu.cfs_period_us", "100000\n");
+    ASSERT_TRUE(cg_limit() == 2.0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cg_dir);
+    ASSERT_EQ(system(cmd), 0);
 }
 
 GT_MAIN()
