@@ -65,6 +65,8 @@ void gort__procyield(int cycles);
  * Not inlined and opaque to the optimiser: a goroutine may resume on another
  * thread, so the TLS read must happen at each call (ARCHITECTURE.md, 6). */
 struct m *gort__getm(void);
+/* The same, uninstrumented, for the preemption signal handler. */
+struct m *gort__getm_signal(void);
 /* The current user goroutine (m->curg), or NULL on g0 and on foreign
  * threads. */
 struct g *gort__getg(void);

@@ -43,12 +43,15 @@
  *     frame (registers and the xsave area) and the yield.
  *   - GORTDEBUG=asyncpreemptoff=1 is not set.
  *
- * TSan builds install the handler with the raw rt_sigaction system call:
- * ThreadSanitizer's sigaction interceptor defers asynchronous signals to
- * the thread's next intercepted call, which a loop that never calls
- * anything never makes.  The handler is uninstrumented and calls nothing
- * TSan intercepts; the trampoline's C part runs in the goroutine's own
- * context, as a call.
+ * ThreadSanitizer builds have no preemption signal (no handler, nothing
+ * sent): clang links the TSan runtime into the executable, so a pc in the
+ * executable may be inside that runtime, where running the trampoline's
+ * instrumented code (or any TSan call from the handler) deadlocks it; and
+ * TSan's sigaction interceptor defers asynchronous signals to the thread's
+ * next intercepted call, which a spinning loop never makes.  Under TSan
+ * the scheduler is cooperative, as before issue 12, and a stop waits for
+ * every goroutine to reach a gort call; the tests that need the signal
+ * skip there.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -76,6 +79,14 @@
  * are type-stable) or run where instrumentation would be wrong (a signal
  * handler on the signal stack).  Not instrumented. */
 #define PREEMPT_NOSAN __attribute__((no_sanitize("address", "thread", "undefined")))
+/* The handler's own code: under TSan (clang) not even function entry and
+ * exit records, since the handler is invisible to TSan and may interrupt
+ * its runtime (which would deadlock on itself). */
+#if defined(GORT_TSAN) && defined(__clang__)
+#define HANDLER_NOSAN __attribute__((disable_sanitizer_instrumentation))
+#else
+#define HANDLER_NOSAN PREEMPT_NOSAN
+#endif
 
 /* Room the trampoline needs below the red zone: its register block, the
  * xsave area (AVX-512: about 2.7 KiB) and the frames of the yield. */
@@ -110,7 +121,6 @@ uint64_t gort__xsave_size = 512; /* bytes of the xsave area, a multiple of 64 */
 uint8_t gort__xsave_ok;          /* 1: xsave/xrstor; 0: fxsave/fxrstor */
 
 void gort__sigtramp(void);
-void gort__sigreturn(void);
 long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 
 /* Start and end of the runtime's own code (the linker makes them for the
@@ -124,13 +134,18 @@ extern char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
 #define MAX_USER_TEXT 32
 static struct { uintptr_t lo, hi; } user_text[MAX_USER_TEXT];
 static int nuser_text;
+/* libc's text: a blocking call found at a `syscall` instruction there (or
+ * in user text) is made again by the trampoline; elsewhere (a sanitizer's
+ * runtime, the loader) it could be inside code that must not be
+ * re-entered. */
+static struct { uintptr_t lo, hi; } libc_text[4];
+static int nlibc_text;
 static uintptr_t rt_lo, rt_hi;
 
 /* Set by gort_main (debug.c) before any thread of the run exists. */
 static bool preempt_ready;
 static struct sigaction old_urg;
 static bool urg_installed;
-static bool urg_raw; /* installed with the raw system call (TSan) */
 
 /* A stop-the-world may suspend threads in the handler (not GOMAXPROCS's:
  * procresize moves Ps around; set by the stopper while it holds
@@ -171,6 +186,19 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     int *idx = arg;
     bool exe = (*idx)++ == 0; /* the main program comes first */
+    const char *base = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    base = base ? base + 1 : info->dlpi_name;
+    if (!exe && base && strncmp(base, "libc.so", 7) == 0) {
+        for (int i = 0; i < info->dlpi_phnum && nlibc_text < 4; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+                libc_text[nlibc_text].lo = info->dlpi_addr + ph->p_vaddr;
+                libc_text[nlibc_text].hi = libc_text[nlibc_text].lo + ph->p_memsz;
+                nlibc_text++;
+            }
+        }
+        return 0;
+    }
     if (!exe && !named_lib(info->dlpi_name))
         return 0;
     for (int i = 0; i < info->dlpi_phnum && nuser_text < MAX_USER_TEXT; i++) {
@@ -185,21 +213,24 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
 }
 
-enum { PC_OTHER, PC_USER, PC_RUNTIME };
+enum { PC_OTHER, PC_USER, PC_RUNTIME, PC_LIBC };
 
-PREEMPT_NOSAN static int pc_class(uintptr_t pc) {
+HANDLER_NOSAN static int pc_class(uintptr_t pc) {
     if (pc >= rt_lo && pc < rt_hi)
         return PC_RUNTIME;
     for (int i = 0; i < nuser_text; i++)
         if (pc >= user_text[i].lo && pc < user_text[i].hi)
             return PC_USER;
+    for (int i = 0; i < nlibc_text; i++)
+        if (pc >= libc_text[i].lo && pc < libc_text[i].hi)
+            return PC_LIBC;
     return PC_OTHER;
 }
 
 /* The pc is at a `syscall` instruction: the kernel rewound it there to
  * restart the interrupted call after the handler (or the thread was about
  * to make the call).  The text is readable: the thread executes it. */
-PREEMPT_NOSAN static bool at_syscall(uintptr_t pc) {
+HANDLER_NOSAN static bool at_syscall(uintptr_t pc) {
 #if defined(__x86_64__)
     const volatile uint8_t *p = (const volatile uint8_t *)pc;
     return p[0] == 0x0f && p[1] == 0x05;
@@ -215,29 +246,7 @@ PREEMPT_NOSAN static bool at_syscall(uintptr_t pc) {
 
 static void sigpreempt_handler(int sig, siginfo_t *info, void *uctx);
 
-#ifdef GORT_TSAN
-/* The kernel's struct sigaction (x86-64/arm64 layout). */
-struct ksigaction {
-    void *handler;
-    unsigned long flags;
-    void *restorer;
-    uint64_t mask;
-};
-#define KSA_RESTORER 0x04000000
-#endif
-
 static int install_handler(void) {
-#ifdef GORT_TSAN
-    struct ksigaction ka = {0}, old = {0};
-    ka.handler = (void *)sigpreempt_handler;
-    ka.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | KSA_RESTORER;
-    ka.restorer = (void *)gort__sigreturn;
-    if (syscall(SYS_rt_sigaction, SIGPREEMPT, &ka, &old, sizeof ka.mask) != 0)
-        return -errno;
-    memset(&old_urg, 0, sizeof old_urg);
-    old_urg.sa_handler = SIG_DFL; /* TSan owns what was there: not chained */
-    urg_raw = true;
-#else
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = sigpreempt_handler;
@@ -248,8 +257,6 @@ static int install_handler(void) {
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPREEMPT, &sa, &old_urg) != 0)
         return -errno;
-    urg_raw = false;
-#endif
     urg_installed = true;
     return 0;
 }
@@ -268,10 +275,15 @@ int gort__preempt_init(void) {
     }
 #endif
     nuser_text = 0;
+    nlibc_text = 0;
     int idx = 0;
     dl_iterate_phdr(text_cb, &idx);
     rt_lo = (uintptr_t)__start_gort_text;
     rt_hi = (uintptr_t)__stop_gort_text;
+#ifdef GORT_TSAN
+    /* See the header: no preemption signal under ThreadSanitizer. */
+    return 0;
+#endif
     int r = install_handler();
     if (r != 0)
         return r;
@@ -284,19 +296,11 @@ void gort__preempt_fini(void) {
     preempt_ready = false;
     if (!urg_installed)
         return;
-    if (urg_raw) {
-#ifdef GORT_TSAN
-        struct ksigaction ka = {0};
-        ka.handler = SIG_DFL;
-        syscall(SYS_rt_sigaction, SIGPREEMPT, &ka, NULL, sizeof ka.mask);
-#endif
-    } else {
-        sigaction(SIGPREEMPT, &old_urg, NULL);
-    }
+    sigaction(SIGPREEMPT, &old_urg, NULL);
     urg_installed = false;
 }
 
-bool gort__async_preempt_enabled(void) {
+HANDLER_NOSAN bool gort__async_preempt_enabled(void) {
     return preempt_ready && !gort__asyncpreemptoff && rt_hi > rt_lo && nuser_text > 0 &&
            gort__xsave_size != 0;
 }
@@ -334,7 +338,7 @@ PREEMPT_NOSAN bool gort__preempt_m(struct m *mp) {
  * The handler
  * ------------------------------------------------------------------------ */
 
-static uintptr_t uc_pc(ucontext_t *uc) {
+static inline __attribute__((always_inline)) uintptr_t uc_pc(ucontext_t *uc) {
 #if defined(__x86_64__)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
 #else
@@ -342,7 +346,7 @@ static uintptr_t uc_pc(ucontext_t *uc) {
 #endif
 }
 
-static uintptr_t uc_sp(ucontext_t *uc) {
+static inline __attribute__((always_inline)) uintptr_t uc_sp(ucontext_t *uc) {
 #if defined(__x86_64__)
     return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 #else
@@ -352,7 +356,7 @@ static uintptr_t uc_sp(ucontext_t *uc) {
 
 /* Points the thread at the trampoline, entered as if called from retpc
  * with the red zone below sp left alone. */
-PREEMPT_NOSAN static void redirect(struct m *mp, ucontext_t *uc, uintptr_t retpc, int kind) {
+HANDLER_NOSAN static void redirect(struct m *mp, ucontext_t *uc, uintptr_t retpc, int kind) {
 #if defined(__x86_64__)
     uintptr_t sp = uc_sp(uc) - 128 - 8;
     *(uintptr_t *)sp = retpc;
@@ -367,6 +371,7 @@ PREEMPT_NOSAN static void redirect(struct m *mp, ucontext_t *uc, uintptr_t retpc
 /* Stops this thread inside the handler for the stop-the-world in
  * progress: its P counts as stopped, its registers stay in uc (on the
  * signal stack) for the collector, until gort__start_the_world. */
+#ifndef GORT_TSAN
 PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc) {
     gort__lock(&gort__sched.lock);
     struct p *pp = mp->p;
@@ -395,8 +400,9 @@ PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc
         gort__throw("stw: suspended M lost its P");
     gort__unlock(&gort__sched.lock);
 }
+#endif
 
-PREEMPT_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
+HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
     struct g *gp = mp->curg;
     if (gp == NULL || mp->p == NULL || mp->oldp != NULL || gort__tls_locks != 0)
         return;
@@ -412,16 +418,16 @@ PREEMPT_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
     int cls = pc_class(pc);
     if (cls == PC_RUNTIME)
         return;
-    /* Not inside a signal handler: the interrupted mask is the usual one. */
-    uint64_t mask = 0;
-    memcpy(&mask, &uc->uc_sigmask, sizeof mask);
+    /* Not inside a signal handler: the interrupted mask is the usual one
+     * (its first word: signals 1-64). */
+    uint64_t mask = *(const uint64_t *)(const void *)&uc->uc_sigmask;
     bool inhandler = (mask & ~mp->basemask) != 0;
     bool room = sp - gp->stack.lo > TRAMP_ROOM + 128;
     /* Either kind of redirection may leave this thread waiting for its P
      * to be run by another (see tramp_preempt). */
     bool threads = !atomic_load_explicit(&gort__newm_failing, memory_order_relaxed);
     if (!inhandler && room && threads) {
-        if (at_syscall(pc)) {
+        if ((cls == PC_USER || cls == PC_LIBC) && at_syscall(pc)) {
             atomic_fetch_add_explicit(&gort__npreempt_syscall, 1, memory_order_relaxed);
             redirect(mp, uc, pc + 2, TR_SYSCALL);
             return;
@@ -433,13 +439,19 @@ PREEMPT_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
             return;
         }
     }
+#ifndef GORT_TSAN
+    /* (Not under TSan: suspending takes runtime locks, instrumented code
+     * the handler must not run there; the stop waits for a safe point.) */
     if (stw && atomic_load_explicit(&stw_suspend_ok, memory_order_relaxed))
         stw_suspend(mp, gp, uc);
+#else
+    (void)stw;
+#endif
 }
 
-PREEMPT_NOSAN static void sigpreempt_handler(int sig, siginfo_t *info, void *uctx) {
+HANDLER_NOSAN static void sigpreempt_handler(int sig, siginfo_t *info, void *uctx) {
     int saved = errno;
-    struct m *mp = gort__getm();
+    struct m *mp = gort__getm_signal();
     if (mp != NULL) {
         /* Relaxed: see gort__preempt_m. */
         atomic_store_explicit(&mp->signalpending, 0, memory_order_relaxed);

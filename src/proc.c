@@ -167,6 +167,13 @@ GORT_NOINLINE struct m *gort__getm(void) {
     return mp;
 }
 
+/* gort__getm for the preemption signal handler: never instrumented. */
+GORT_NO_TSAN_FRAME GORT_NOINLINE struct m *gort__getm_signal(void) {
+    struct m *mp = tls_m;
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
 /* Inline form for the first TLS read of a public entry point, before any
  * switch in the same function (the compiler cannot carry a TLS address into
  * the function from elsewhere).  After a switch, use gp->m. */

@@ -116,16 +116,4 @@ gort__rawsyscall6:
     .cfi_endproc
     .size gort__rawsyscall6, .-gort__rawsyscall6
 
-/* The restorer of a handler installed with the raw rt_sigaction (TSan
- * builds, see preempt.c): rt_sigreturn. */
-    .globl gort__sigreturn
-    .hidden gort__sigreturn
-    .type gort__sigreturn, @function
-    .p2align 4
-gort__sigreturn:
-    movq $15, %rax
-    syscall
-    ud2
-    .size gort__sigreturn, .-gort__sigreturn
-
     .section .note.GNU-stack,"",@progbits
