@@ -43,6 +43,9 @@ BENCH_WORKLOAD(ring, 0, false, false)
 BENCH_WORKLOAD(sieve, 0, false, false)
 BENCH_WORKLOAD(park_1m_rss, 0, false, true)
 BENCH_WORKLOAD(tcp_echo, 0, true, false)
+BENCH_WORKLOAD(preempt_latency, 0, false, true)
 /* Not in the reference: bench/go/main.go times these two in Go (issue 5). */
 BENCH_WORKLOAD(defer_call, 0, false, false)
 BENCH_WORKLOAD(panic_recover, 0, false, false)
+/* Not in the reference and gort's own (issue 12): preemption on vs off. */
+BENCH_WORKLOAD(spin_overhead, 0, false, false)

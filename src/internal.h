@@ -123,6 +123,11 @@ bool gort__runtime_running(void);
  * asynchronously preempted goroutine, which waits for its own M, then does
  * not yield, since its P might find no thread to run on. */
 extern _Atomic bool gort__newm_failing;
+/* Nothing but the running goroutine for pp (owner) to run now: its run
+ * queue and the global one are empty, no timer of it is due, no stop is
+ * waiting.  A preempted goroutine with nothing else to give way to keeps
+ * its P. */
+bool gort__p_nothing_else(struct p *pp);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
 

@@ -508,6 +508,14 @@ static void tramp_preempt(struct g *gp) {
      * applies at its next gort call). */
     if (atomic_load_explicit(&gort__newm_failing, memory_order_relaxed))
         return;
+    /* Nothing else to run: a new time slice instead of a round trip
+     * through another thread (schedtick moves, so sysmon waits 10 ms
+     * again before the next signal). */
+    if (gort__p_nothing_else(mp->p)) {
+        atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+        GORT_COUNTER_INC(mp->p->schedtick);
+        return;
+    }
     gp->lockedint++;
     gp->lockedm = mp;
     mp->lockedg = gp;

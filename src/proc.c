@@ -588,6 +588,14 @@ static bool runqempty(struct p *pp) {
     }
 }
 
+bool gort__p_nothing_else(struct p *pp) {
+    int64_t tw = gort__timers_next(pp);
+    return runqempty(pp) &&
+           atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0 &&
+           !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+           (tw == 0 || tw > gort_nanotime());
+}
+
 /* Grabs a batch of goroutines from pp's runnable queue into batch (a ring
  * of GORT__RUNQ starting at batchhead).  Returns the number grabbed.  Can be
  * executed by any P. */
@@ -1217,6 +1225,8 @@ static void tsleep_wake_locked(int64_t when) {
     }
 }
 
+static void sysmon_timer_kick(void);
+
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
     int64_t u = atomic_load_explicit(&tsleep_until, memory_order_seq_cst);
@@ -1225,6 +1235,8 @@ void gort__timer_wake(int64_t when, bool has_p) {
          * (Go's wakeNetPoller calls wakep). */
         if (!has_p)
             gort__wakep();
+        else if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0)
+            sysmon_timer_kick(); /* our P may be busy for long: see sysmon */
         return;
     }
     if (when >= u)
@@ -3031,6 +3043,14 @@ static bool sysmon_sleep(int64_t delay) {
 static void sysmon_wake(void) {
     if (atomic_exchange_explicit(&sysmon_kick, 1, memory_order_relaxed) == 0)
         gort__futexwakeup(&sysmon_kick, 1);
+}
+
+/* A timer became the earliest of a busy P while no P is idle: sysmon, if
+ * in a long sleep, wakes to sleep until that timer instead, and preempts
+ * the P then (a goroutine that never yields would hold the timer back). */
+static void sysmon_timer_kick(void) {
+    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+        sysmon_wake();
 }
 
 /* Returns the number of Ps taken back from blocking calls; *insyscall
