@@ -40,8 +40,8 @@ static bool readfile(const char *path, char *buf, size_t len) {
 static double dir_limit(const char *dir, bool v2) {
     char path[PATHMAX + 64], buf[128];
     if (v2) {
-        snprintf(path, sizeof path, "%s/cpu.max", dir);
-        if (!readfile(path, buf, sizeof buf))
+        int n = snprintf(path, sizeof path, "%s/cpu.max", dir);
+        if (n < 0 || (size_t)n >= sizeof path || !readfile(path, buf, sizeof buf))
             return 0;
         long long quota, period;
         if (strncmp(buf, "max", 3) == 0 || sscanf(buf, "%lld %lld", &quota, &period) != 2 ||
@@ -49,12 +49,12 @@ static double dir_limit(const char *dir, bool v2) {
             return 0;
         return (double)quota / (double)period;
     }
-    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
-    if (!readfile(path, buf, sizeof buf))
+    int n = snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+    if (n < 0 || (size_t)n >= sizeof path || !readfile(path, buf, sizeof buf))
         return 0;
     long long quota = atoll(buf);
-    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
-    if (quota <= 0 || !readfile(path, buf, sizeof buf))
+    n = snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+    if (n < 0 || (size_t)n >= sizeof path || quota <= 0 || !readfile(path, buf, sizeof buf))
         return 0;
     long long period = atoll(buf);
     return period > 0 ? (double)quota / (double)period : 0;
@@ -146,8 +146,10 @@ double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) 
     size_t rl = strlen(root);
     if (strcmp(root, "/") != 0 && strncmp(cg, root, rl) == 0)
         rel = cg + rl;
-    char dir[2 * PATHMAX + 2];
-    snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
+    char dir[PATHMAX];
+    int n = snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return 0;
     double best = 0;
     size_t mlen = strlen(mnt);
     for (;;) {

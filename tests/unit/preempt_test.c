@@ -626,7 +626,19 @@ TEST(preempted_resumes_on_same_thread) {
 }
 
 /* errno set before a blocking gort call is intact after it, though other
- * goroutines set errno on the same threads meanwhile. */
+ * goroutines set errno on the same threads meanwhile and the goroutine may
+ * resume on another thread.  errno is read and written in functions of
+ * their own: glibc declares __errno_location const, so a compiler may keep
+ * errno's address (the old thread's) across a call in the same function,
+ * which gort.h tells users not to rely on. */
+__attribute__((noinline)) static void er_set(int v) {
+    errno = v;
+}
+
+__attribute__((noinline)) static int er_get(void) {
+    return errno;
+}
+
 static atomic_bool er_stop;
 
 static void er_noise(void *arg) {
@@ -642,16 +654,16 @@ static int main_errno(void *arg) {
     ASSERT_EQ(gort_go(er_noise, NULL), 0);
     ASSERT_EQ(gort_go(er_noise, NULL), 0);
     for (int i = 0; i < 50; i++) {
-        errno = 1000 + i;
+        er_set(1000 + i);
         gort_sleep(GT_MS);
-        ASSERT_EQ(errno, 1000 + i);
-        errno = 2000 + i;
+        ASSERT_EQ(er_get(), 1000 + i);
+        er_set(2000 + i);
         gort_yield();
-        ASSERT_EQ(errno, 2000 + i);
+        ASSERT_EQ(er_get(), 2000 + i);
         gort_syscall_enter();
-        errno = 3000 + i; /* as a failing call leaves it */
+        er_set(3000 + i); /* as a failing call leaves it */
         gort_syscall_exit();
-        ASSERT_EQ(errno, 3000 + i);
+        ASSERT_EQ(er_get(), 3000 + i);
     }
     atomic_store(&er_stop, true);
     return 0;
