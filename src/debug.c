@@ -8,7 +8,7 @@
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
- *                  see proc.c's tsleep (not in Go)
+ *                  see proc.c's become_poller (not in Go)
  * Unknown names are ignored, as Go ignores them.  The variable is read by
  * gort_main before any other thread of the run exists (gort__debug_init);
  * the threads it creates later see the values through pthread_create.
@@ -205,7 +205,7 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         flush(&l);
     }
     gort__unlock(&gort__sched.lock);
-    gort__forEachG(detail_g, NULL);
+    gort__forallg(detail_g, NULL);
     gort__print_unlock();
 }
 

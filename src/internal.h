@@ -114,7 +114,7 @@ static inline uint32_t gort__fastrandn(uint32_t n) {
  * checkdead does not report a deadlock while it may still wake someone. */
 void gort__foreign_block(int delta);
 /* Iterate every goroutine (for dumps); fn is called with allglock held. */
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg);
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
 /* Stop/start the world (for GOMAXPROCS changes). */
@@ -172,7 +172,7 @@ void gort__schedtrace_tick(int64_t now);
 /* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
  * of the run starts. */
 void gort__debug_init(void);
-/* GORTDEBUG=pollspin, in ns (see proc.c's tsleep); read-only in a run. */
+/* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
 
 /* --------------------------------------------------------- signal_linux.c */
@@ -246,9 +246,8 @@ void gort__waitfiring(timer *t);
 bool gort__deltimer_sync(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
- * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a
- * timer ran. */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran);
+ * needed.  Sets *ran if a timer ran. */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran);
 /* Go's nobarrierWakeTime: pp's earliest deadline, or 0 (seq_cst load). */
 int64_t gort__timers_next(struct p *pp);
 /* The earliest deadline over all Ps, or 0. */
@@ -265,7 +264,8 @@ bool gort__timers_pending(void);
 void gort__timer_wake(int64_t when, bool has_p);
 
 /* -------------------------------------------------------------- netpoll.c */
-/* epoll instance and eventfd: made by gort_main, closed at its end. */
+/* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The
+ * backend (netpoll_epoll.c): made by gort_main, closed at its end. */
 int gort__netpoll_init(void);
 void gort__netpoll_fini(void);
 /* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
@@ -275,7 +275,8 @@ void gort__netpoll_fini(void);
 struct g *gort__netpoll(int64_t delay);
 /* As gort__netpoll; *broke set when the poll saw a break (netpoll_break). */
 struct g *gort__netpoll_ex(int64_t delay, bool *broke);
-/* Go's netpollBreak: makes a blocked gort__netpoll return. */
+/* Go's netpollBreak: makes a blocked gort__netpoll return (defined by the
+ * backend, netpoll_epoll.c). */
 void gort__netpoll_break(void);
 /* Goroutines parked on an fd (Go's netpollWaiters), seq_cst load. */
 int32_t gort__netpoll_waiters(void);

@@ -105,8 +105,21 @@ static _Atomic int32_t nforeign_alive;
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 
-static const int kG0StackSize = 64 * 1024;
-static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
+#define G0_STACK_SIZE (64 * 1024)
+/* sysmon asks a goroutine that has run this long to yield (forcePreemptNS). */
+#define FORCE_PREEMPT_NS (10 * 1000 * 1000)
+/* sysmon's sleep: 20 us while it finds work, doubled after 50 idle rounds
+ * up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
+ * poll may get before sysmon polls itself, and how long a P may sit in a
+ * blocking call, with nothing queued while other Ms idle, before it is
+ * retaken (proc.go uses the same 10 ms in all three places). */
+#define SYSMON_MINDELAY_NS (20 * 1000)
+#define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
+/* Every GLOBRUNQ_TICK-th schedule on a P takes from the global run queue
+ * first, so that the local queue cannot starve it (Go's schedule():
+ * schedtick%61; a prime, so it does not fall into step with a program's
+ * periodic patterns). */
+#define GLOBRUNQ_TICK 61
 
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
@@ -344,7 +357,7 @@ static int allgadd(struct g *gp) {
     return 0;
 }
 
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__lock(&allglock);
     for (int64_t i = 0; i < allglen; i++)
         fn(allgs[i], arg);
@@ -763,7 +776,7 @@ static struct m *allocm(void) {
     struct m *mp = gort__calloc(1, sizeof *mp);
     if (mp == NULL)
         return NULL;
-    mp->g0 = malg((size_t)kG0StackSize, false);
+    mp->g0 = malg((size_t)G0_STACK_SIZE, false);
     if (mp->g0 == NULL) {
         free(mp);
         return NULL;
@@ -818,7 +831,7 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp
     gort__ctx_jump(mp->native_sp);
 }
 
-static TSAN_OUTLINE void mstart1(struct m *mp) {
+static TSAN_OUTLINE void mstart0_body(struct m *mp) {
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
@@ -829,7 +842,7 @@ static TSAN_OUTLINE void mstart1(struct m *mp) {
 GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
-    mstart1(mp);
+    mstart0_body(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
     schedule(mp);
@@ -978,7 +991,7 @@ void gort__wakep(void) {
 }
 
 /* Stops execution of the current m until new work is available, or for at
- * most ns (ns < 0: no limit; a finite ns is the nap, see tsleep).  Returns
+ * most ns (ns < 0: no limit; a finite ns is the nap, see become_poller).  Returns
  * true with an acquired P (or none when the runtime is exiting); false if
  * the time ran out with nobody starting us (then mp has no P and is off the
  * idle list). */
@@ -1143,7 +1156,7 @@ static void reset_order(uint32_t procs) {
 /* ------------------------------------------------------------------ the poller */
 
 /*
- * The poller (the "timer sleeper"): Go's M blocked in netpoll(delay).  An
+ * The poller: Go's M blocked in netpoll(delay).  An
  * M that finds no work while timers are pending or goroutines wait for I/O
  * becomes the one poller: it blocks in epoll_wait (netpoll.c), holding no
  * P and not on the idle M list, until the earliest deadline of all Ps or
@@ -1155,30 +1168,31 @@ static void reset_order(uint32_t procs) {
  * for timers that are overdue (a backstop, as Go's sysmon does with
  * timeSleepUntil) and polls the network itself when nobody has for 10 ms.
  *
- * Lost-wakeup argument (Dekker, seq_cst on both sides): the sleeper stores
- * tsleep_until (MAXWHEN: "about to sleep") and then loads every P's
+ * Lost-wakeup argument (Dekker, seq_cst on both sides): the poller stores
+ * poller_until (MAXWHEN: "about to sleep") and then loads every P's
  * earliest deadline; an adder stores its P's earliest deadline (time.c
- * update_when0) and then loads tsleep_until.  Either the sleeper sees the
- * new timer, or the adder sees the sleeper and wakes it.  An adder that
- * sees no sleeper and runs on a P leaves the timer to that P: its M runs it
+ * update_when0) and then loads poller_until.  Either the poller sees the
+ * new timer, or the adder sees the poller and wakes it.  An adder that
+ * sees no poller and runs on a P leaves the timer to that P: its M runs it
  * in schedule(), or sees it here when it goes idle.
  *
- * tsleep_note is woken at most once per sleep: wakers set tsleep_woken
- * under tsleep_lock, and the note is cleared under the lock when the next
- * sleeper registers (notewakeup must never be doubled).
+ * The poll is broken at most once per poller: wakers break it only if
+ * poller_woken is clear and set it, under poller_lock; the next poller
+ * clears it when it registers.  (A second break would cost the next poll
+ * a spurious return.)
  */
-static gort__rtlock tsleep_lock;
-static struct m *tsleep_m;           /* [tsleep_lock] the polling M, or NULL */
-static bool tsleep_woken;            /* [tsleep_lock] the poll was broken */
-static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no poller */
+static gort__rtlock poller_lock;
+static struct m *poller_m;           /* [poller_lock] the polling M, or NULL */
+static bool poller_woken;            /* [poller_lock] the poll was broken */
+static _Atomic int64_t poller_until; /* [atomic; write under poller_lock] 0: no poller */
 
-#define TSLEEP_MAXWHEN INT64_MAX
+#define POLLER_MAXWHEN INT64_MAX
 
-/* Wakes the timer sleeper if it sleeps past when.  tsleep_lock held. */
-static void tsleep_wake_locked(int64_t when) {
-    if (tsleep_m != NULL && !tsleep_woken &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) > when) {
-        tsleep_woken = true;
+/* Wakes the poller if it sleeps past when.  poller_lock held. */
+static void poller_wake_locked(int64_t when) {
+    if (poller_m != NULL && !poller_woken &&
+        atomic_load_explicit(&poller_until, memory_order_relaxed) > when) {
+        poller_woken = true;
         /* The eventfd write (a syscall) orders our earlier stores before
          * the poller's return from epoll_wait. */
         gort__netpoll_break();
@@ -1187,7 +1201,7 @@ static void tsleep_wake_locked(int64_t when) {
 
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
-    int64_t u = atomic_load_explicit(&tsleep_until, memory_order_seq_cst);
+    int64_t u = atomic_load_explicit(&poller_until, memory_order_seq_cst);
     if (u == 0) {
         /* Nobody sleeps on timers: get an M to look, unless our own P will
          * (Go's wakeNetPoller calls wakep). */
@@ -1197,9 +1211,9 @@ void gort__timer_wake(int64_t when, bool has_p) {
     }
     if (when >= u)
         return;
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(when);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_wake_locked(when);
+    gort__unlock(&poller_lock);
 }
 
 static void injectglist(struct m *mp, struct g *list);
@@ -1213,15 +1227,15 @@ static void injectglist(struct m *mp, struct g *list);
  * pending (the poller is then only the I/O poller), an M that goes idle
  * while some P is P_RUNNING does not poll: it naps on its note, on the
  * idle M list like any stopped M (startm takes it), for at most
- * TSLEEP_NAP, and then naps again only if the network was polled in the
- * last TSLEEP_NAP (sched.lastpoll); else it polls.  The last M to go idle
+ * NAP_NS, and then naps again only if the network was polled in the
+ * last NAP_NS (sched.lastpoll); else it polls.  The last M to go idle
  * finds no P running and polls, as before.  The cost: a goroutine made
  * ready by I/O while every running M is busy in long goroutines waits up
- * to about 2 * TSLEEP_NAP for an idle P (Go's blocked poller would take
+ * to about 2 * NAP_NS for an idle P (Go's blocked poller would take
  * one at once; sysmon's backstop alone would be 10 to 20 ms).  A P in a
  * blocking call (P_SYSCALL) does not count as running.
  */
-#define TSLEEP_NAP (1000 * 1000) /* ns */
+#define NAP_NS (1000 * 1000) /* ns */
 
 /* True if a P is running goroutines (its M will poll when it runs out). */
 static bool others_running(void) {
@@ -1280,10 +1294,10 @@ static struct g *pollspin(int64_t until, int64_t *delay) {
  * nap; *nap is true on entry after a nap that ran out); false: the caller
  * stops as usual
  * (the readied goroutines, if any, went to the global queue). */
-static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
+static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
     /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
      * argument above; no timers and no I/O waiters: nothing to wait for.
-     * An I/O waiter that parks after our load finds no poller (tsleep_m
+     * An I/O waiter that parks after our load finds no poller (poller_m
      * is set only below) and wakes an M itself (netpoll.c). */
     int64_t w = gort__timers_earliest();
     if (w == 0 && gort__netpoll_waiters() == 0)
@@ -1291,29 +1305,29 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
     if (w == 0 && others_running() &&
         (!*nap ||
          gort_nanotime() - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) <
-             TSLEEP_NAP)) {
+             NAP_NS)) {
         *nap = true; /* see the nap, above */
         return false;
     }
     *nap = false;
-    gort__lock(&tsleep_lock);
-    if (tsleep_m != NULL) {
+    gort__lock(&poller_lock);
+    if (poller_m != NULL) {
         /* Someone polls already: make sure it wakes for our timers. */
         if (w != 0)
-            tsleep_wake_locked(w);
-        gort__unlock(&tsleep_lock);
+            poller_wake_locked(w);
+        gort__unlock(&poller_lock);
         return false;
     }
-    tsleep_m = mp;
-    tsleep_woken = false;
-    /* seq_cst: the sleeper's side of the Dekker pair. */
-    atomic_store_explicit(&tsleep_until, TSLEEP_MAXWHEN, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    poller_m = mp;
+    poller_woken = false;
+    /* seq_cst: the poller's side of the Dekker pair. */
+    atomic_store_explicit(&poller_until, POLLER_MAXWHEN, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     int64_t until = gort__timers_earliest();
     struct g *list = NULL;
     if (until != 0 || gort__netpoll_waiters() != 0) {
         if (until != 0)
-            atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
+            atomic_store_explicit(&poller_until, until, memory_order_seq_cst);
         int64_t delay = -1; /* no timer: until an fd is ready or a break */
         if (until != 0) {
             delay = until - gort_nanotime();
@@ -1327,10 +1341,10 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
                 list = gort__netpoll(delay);
         }
     }
-    gort__lock(&tsleep_lock);
-    tsleep_m = NULL;
-    atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_m = NULL;
+    atomic_store_explicit(&poller_until, 0, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     /* Take an idle P to run the timers and the readied goroutines (Go:
      * pidleget after netpoll), even when the poll brought nothing (a break,
      * EINTR): as Go's findRunnable goes back to top then, so that an M
@@ -1375,8 +1389,8 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
 void gort__netpoll_kick(void) {
     /* seq_cst: after the waiter count's seq_cst increment; a poller that
      * registered after our load read the count after its seq_cst store of
-     * tsleep_until, and so sees the waiter. */
-    if (atomic_load_explicit(&tsleep_until, memory_order_seq_cst) == 0)
+     * poller_until, and so sees the waiter. */
+    if (atomic_load_explicit(&poller_until, memory_order_seq_cst) == 0)
         gort__wakep();
 }
 
@@ -1418,22 +1432,21 @@ static void injectglist(struct m *mp, struct g *list) {
     }
 }
 
-/* At exit: wake the timer sleeper so that it leaves. */
-static void tsleep_break(void) {
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(INT64_MIN);
-    gort__unlock(&tsleep_lock);
+/* At exit: wake the poller so that it leaves. */
+static void poller_break(void) {
+    gort__lock(&poller_lock);
+    poller_wake_locked(INT64_MIN);
+    gort__unlock(&poller_lock);
 }
 
 /* Steals a goroutine from another P; in the last round, also runs the due
- * timers of every other P, idle ones included (Go's stealWork), keeping
- * the earliest deadline left in *pollUntil. */
-static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *now,
-                           int64_t *pollUntil) {
-    const int stealTries = 4;
+ * timers of every other P, idle ones included (Go's stealWork).  The poller
+ * finds the earliest deadline left by itself (gort__timers_earliest). */
+static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
+    const int stealtries = 4;
     uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-    for (int i = 0; i < stealTries; i++) {
-        bool stealrunnext = i == stealTries - 1;
+    for (int i = 0; i < stealtries; i++) {
+        bool stealrunnext = i == stealtries - 1;
         uint32_t pos = gort__fastrandn(procs);
         uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
         for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
@@ -1445,9 +1458,7 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             if (stealrunnext) {
                 /* Run p2's due timers (Go: checkTimers(p2, now)). */
                 bool ran = false;
-                int64_t w = gort__checktimers(p2, now, &ran);
-                if (w != 0 && (*pollUntil == 0 || w < *pollUntil))
-                    *pollUntil = w;
+                gort__checktimers(p2, now, &ran);
                 if (ran) {
                     /* Running the timers may have made goroutines ready on
                      * our local run queue. */
@@ -1466,7 +1477,6 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             }
         }
     }
-    (void)mp;
     return NULL;
 }
 
@@ -1485,7 +1495,7 @@ top:;
     /* Run this P's due timers (Go: checkTimers(pp, 0)). */
     int64_t now = 0;
     bool ran = false;
-    int64_t pollUntil = gort__checktimers(pp, &now, &ran);
+    gort__checktimers(pp, &now, &ran);
 
     /* local runq */
     struct g *gp = runqget(pp, inherit);
@@ -1505,7 +1515,7 @@ top:;
     /* Poll network (Go: netpoll(0) before stealing), unless an M is
      * blocked in it already (it gets the events). */
     if (gort__netpoll_waiters() > 0 &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0) {
+        atomic_load_explicit(&poller_until, memory_order_relaxed) == 0) {
         struct g *list = gort__netpoll(0);
         if (list) {
             gp = list;
@@ -1527,11 +1537,11 @@ top:;
             mp->spinning = true;
             atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
         }
-        gp = stealwork(mp, pp, inherit, &now, &pollUntil);
+        gp = stealwork(pp, inherit, &now);
         if (gp)
             return gp;
         if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
-            goto top_gc;
+            return NULL;
     }
 
     /* Before we drop our P, make a snapshot of the allp slice. */
@@ -1539,7 +1549,7 @@ top:;
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
         gort__unlock(&gort__sched.lock);
-        goto top_gc;
+        return NULL;
     }
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
         gp = globrunqget(pp, 0);
@@ -1558,7 +1568,6 @@ top:;
      * fence in between).  If we do it the other way around, another thread
      * can submit work after we've checked all sources but before we drop
      * nmspinning; as a result nobody will unpark a thread to run the work. */
-    bool wasspinning = mp->spinning;
     if (mp->spinning) {
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
@@ -1599,14 +1608,12 @@ top:;
             }
         }
     }
-    (void)wasspinning;
-    (void)pollUntil;
     /* No work: poll until the earliest timer or I/O if nobody else does
      * (Go blocks in netpoll(pollUntil - now) here). */
     bool nap = false;
     for (;;) {
         struct g *polled = NULL;
-        if (tsleep(mp, &polled, &nap)) {
+        if (become_poller(mp, &polled, &nap)) {
             if (polled != NULL) {
                 *inherit = false;
                 return polled;
@@ -1617,17 +1624,14 @@ top:;
             stopm(mp);
             goto top;
         }
-        if (stopm_for(mp, TSLEEP_NAP))
+        if (stopm_for(mp, NAP_NS))
             goto top;
         /* Nobody started us: poll unless somebody did lately. */
     }
-
-top_gc:
-    return NULL;
 }
 
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
-static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
+static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
     mp->curg = gp;
     gp->m = mp;
@@ -1642,7 +1646,7 @@ static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
 }
 
 GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
-    execute1(mp, gp, inherit);
+    execute_body(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
     if (gp->ctx.sp != NULL)
         gort__ctx_jump(gp->ctx.sp);
@@ -1650,7 +1654,7 @@ GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit)
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
-static TSAN_OUTLINE void exit_m1(struct m *mp) {
+static TSAN_OUTLINE void exit_m_body(struct m *mp) {
     if (mp->spinning) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
@@ -1658,7 +1662,7 @@ static TSAN_OUTLINE void exit_m1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
-    exit_m1(mp);
+    exit_m_body(mp);
     gotonative(mp);
 }
 
@@ -1667,7 +1671,7 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
 enum { SCHED_RUN, SCHED_EXIT };
 
 /* The body of schedule(): picks the next g (or decides the M must leave). */
-static TSAN_OUTLINE int schedule1(struct m *mp, struct g **gpp, bool *inheritp) {
+static TSAN_OUTLINE int schedule_body(struct m *mp, struct g **gpp, bool *inheritp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
 top:
@@ -1696,13 +1700,14 @@ top:
         /* Go's schedule: checkTimers(pp, 0). */
         int64_t now = 0;
         bool ran = false;
-        (void)gort__checktimers(pp, &now, &ran);
+        gort__checktimers(pp, &now, &ran);
     }
     /* Check the global runnable queue once in a while to ensure fairness.
      * Otherwise two goroutines can completely occupy the local runqueue by
      * constantly respawning each other. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-    if (tick % 61 == 0 && atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
+    if (tick % GLOBRUNQ_TICK == 0 &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
         gort__lock(&gort__sched.lock);
         gp = globrunqget(pp, 1);
         gort__unlock(&gort__sched.lock);
@@ -1732,7 +1737,7 @@ top:
 GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
-    if (schedule1(mp, &gp, &inherit) == SCHED_EXIT)
+    if (schedule_body(mp, &gp, &inherit) == SCHED_EXIT)
         exit_m(mp);
     execute(mp, gp, inherit);
 }
@@ -1746,7 +1751,7 @@ typedef struct parkargs {
 
 /* park continuation on g0 (proc.go park_m). */
 /* Returns false if gp must run again at once (unlockf said so). */
-static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
     bool (*fn)(struct g *, void *) = mp->waitunlockf;
     void *lock = mp->waitlock;
@@ -1758,7 +1763,7 @@ static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (!park1(gp, mp))
+    if (!park_m_body(gp, mp))
         execute(mp, gp, true); /* not parking after all: run it again */
     schedule(mp);
 }
@@ -1818,7 +1823,7 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
         return NULL;
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
     if (GORT_LIKELY(next->lockedm == NULL &&
-                    (*inherit || (tick + 1) % 61 != 0 ||
+                    (*inherit || (tick + 1) % GLOBRUNQ_TICK != 0 ||
                      atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)))
         return next;
     runqput(pp, next, true); /* back in front; schedule() decides */
@@ -1902,7 +1907,7 @@ void gort__foreign_block(int delta) {
 
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
-static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1916,11 +1921,11 @@ static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    gosched1(gp, mp);
+    gosched_m_body(gp, mp);
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt1(struct g *gp) {
+static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
@@ -1930,7 +1935,7 @@ static TSAN_OUTLINE void preempt1(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt1(gp);
+    preempt_m_body(gp);
     schedule(mp);
 }
 
@@ -1966,7 +1971,7 @@ void gort_yield(void) {
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
-                      (tick % 61 == 0 &&
+                      (tick % GLOBRUNQ_TICK == 0 &&
                        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
@@ -2158,7 +2163,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
          * leave ASan redzones behind: clear them. */
         san_unpoison((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     }
-    /* A recycled g comes back reset by goexit1_g0 (on the P where it died,
+    /* A recycled g comes back reset by gdestroy (on the P where it died,
      * while its lines were in that core's cache): ctx.sp is NULL, so its
      * first switch starts fn on the untouched stack, and everything outside
      * line 0 is as a new g has it.  Write line 0 only. */
@@ -2275,7 +2280,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
 
 /* goexit continuation on g0 (proc.go goexit0). */
 /* Returns true if the goroutine was locked to its thread. */
-static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
@@ -2320,7 +2325,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (goexit1_g0(gp, mp)) {
+    if (gdestroy(gp, mp)) {
         /* The goroutine may have locked this thread because it put it in an
          * unusual kernel state.  Kill it rather than returning it to the
          * thread pool (proc.go goexit0). */
@@ -2334,7 +2339,7 @@ GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
 static void finish_exit(struct m *mp) {
     struct g *gp = mp->pending_exit;
     mp->pending_exit = NULL;
-    if (goexit1_g0(gp, mp))
+    if (gdestroy(gp, mp))
         gort__throw("finish_exit: locked goroutine");
 }
 
@@ -2356,7 +2361,7 @@ _Noreturn void gort__goexit1(void) {
 }
 
 /* Main goroutine finished: start the shutdown.  On g0. */
-static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE void main_exit0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
@@ -2366,7 +2371,7 @@ static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    main_exit1(gp, mp);
+    main_exit0_body(gp, mp);
     exit_m(mp);
 }
 
@@ -2389,7 +2394,7 @@ static void begin_exit(void) {
         }
     }
     gort__unlock(&gort__sched.lock);
-    tsleep_break();
+    poller_break();
     preemptall();
 }
 
@@ -2433,7 +2438,7 @@ _Noreturn void gort_goexit(void) {
 
 /* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
  * must return from gort_main, so it is wedged until shutdown).  On g0. */
-static TSAN_OUTLINE void mexit1(struct m *mp) {
+static TSAN_OUTLINE void mexit_body(struct m *mp) {
     struct p *pp = releasep(mp);
     handoffp(pp);
     if (mp->is_m0) {
@@ -2462,7 +2467,7 @@ static TSAN_OUTLINE void mexit1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
-    mexit1(mp);
+    mexit_body(mp);
     exit_m(mp);
 }
 
@@ -2604,7 +2609,7 @@ static void checkdead(void) {
     if (nthreads > gort__sched.baseline_threads + runtime_threads())
         return;
     deadcount dc = {0, NULL};
-    gort__forEachG(count_g, &dc);
+    gort__forallg(count_g, &dc);
     if (dc.bad) {
         /* A runnable g with every M idle: only possible while a goroutine is
          * being handed between Ms; not a deadlock. */
@@ -2614,7 +2619,7 @@ static void checkdead(void) {
         gort__unlock(&gort__sched.lock);
         gort__fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    /* A pending timer will wake someone (the timer sleeper waits for it). */
+    /* A pending timer will wake someone (the poller waits for it). */
     if (gort__timers_pending())
         return;
     gort__unlock(&gort__sched.lock);
@@ -2938,7 +2943,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
                 atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
                         atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) >
                     0 &&
-                pp->syscallseen + 10 * 1000 * 1000 > now)
+                pp->syscallseen + SYSMON_MAXDELAY_NS > now)
                 continue;
             /* Acquire: pairs with gort_syscall_enter's store; the P's state
              * is ours after a successful CAS (its M, when it returns, finds
@@ -2958,7 +2963,8 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now &&
+        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + FORCE_PREEMPT_NS <=
+                       now &&
                    !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
             struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
             if (gp)
@@ -2970,16 +2976,16 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 
 static void *sysmon(void *arg) {
     (void)arg;
-    int64_t delay = 20 * 1000; /* ns */
+    int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
     for (;;) {
         if (idle == 0)
-            delay = 20 * 1000;
+            delay = SYSMON_MINDELAY_NS;
         else if (idle > 50)
             delay *= 2;
-        if (delay > 10 * 1000 * 1000)
-            delay = 10 * 1000 * 1000;
+        if (delay > SYSMON_MAXDELAY_NS)
+            delay = SYSMON_MAXDELAY_NS;
         if (sysmon_sleep(delay))
             break;
         int64_t now = gort_nanotime();
@@ -2988,8 +2994,8 @@ static void *sysmon(void *arg) {
          * M is blocked in it (every P busy). */
         int64_t lastpoll = atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed);
         if (gort__netpoll_waiters() > 0 &&
-            atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0 &&
-            lastpoll + 10 * 1000 * 1000 < now) {
+            atomic_load_explicit(&poller_until, memory_order_relaxed) == 0 &&
+            lastpoll + SYSMON_MAXDELAY_NS < now) {
             struct g *list = gort__netpoll(0);
             injectglist(NULL, list);
         }
@@ -3073,7 +3079,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
 }
 
 /* exitsyscall0's body on g0: 1 = got an idle P, run gp; 0 = gp queued. */
-static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool exitsyscall0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gp->m = NULL;
     gort__lock(&gort__sched.lock);
@@ -3096,7 +3102,7 @@ static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void exitsyscall0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (exitsyscall1(gp, mp))
+    if (exitsyscall0_body(gp, mp))
         execute(mp, gp, false);
     schedule(mp);
 }

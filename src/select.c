@@ -312,7 +312,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
      * we now hold, so the flag can be reset (relaxed: see chan.h). */
     atomic_store_explicit(&gp->selectdone, 0, memory_order_relaxed);
 
-    bool caseSuccess = false;
+    bool casesuccess = false;
     struct sudog *sglist = gp->waiting;
     gp->waiting = NULL;
     for (int i = 0; i < norder; i++) {
@@ -321,7 +321,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         struct sudog *next = sglist->waitlink;
         if (sglist == win) {
             /* Already dequeued by the goroutine that woke us up. */
-            caseSuccess = sglist->success;
+            casesuccess = sglist->success;
         } else if (k->dir == GORT_SEND) {
             gort__waitq_remove(&k->chan->sendq, sglist);
         } else {
@@ -340,11 +340,11 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
-        if (!caseSuccess)
+        if (!casesuccess)
             goto sclose_unlocked; /* woken by close */
         cas->ok = true;
     } else {
-        cas->ok = caseSuccess; /* false: woken by close, elem was zeroed */
+        cas->ok = casesuccess; /* false: woken by close, elem was zeroed */
     }
     goto retc;
 

@@ -8,7 +8,7 @@
  * schedule() and findrunnable() (gort__checktimers); a spinning M also runs
  * the due timers of other Ps, idle ones included (stealwork in proc.c); the
  * M that finds no work sleeps until the earliest deadline of all heaps
- * (proc.c, "timer sleeper"), and adding an earlier timer wakes it
+ * (proc.c, "the poller"), and adding an earlier timer wakes it
  * (gort__timer_wake, Go's wakeNetPoller).  There is no goroutine per timer
  * and every operation is O(log n) in the heap size.
  *
@@ -161,9 +161,9 @@ static GORT_UNUSED bool heap_valid(ptimers *pt) {
 }
 
 /* Publishes h[0]'s deadline.  pt->lock held.  seq_cst: the store is one
- * side of the Dekker pair with the timer sleeper (proc.c tsleep), which
+ * side of the Dekker pair with the poller (proc.c become_poller), which
  * stores its deadline and then loads every when0; adders store when0 and
- * then load the sleeper's deadline (gort__timer_wake). */
+ * then load the poller's deadline (gort__timer_wake). */
 static inline void update_when0(ptimers *pt) {
     atomic_store_explicit(&pt->when0, pt->len ? pt->h[0].when : 0, memory_order_seq_cst);
 }
@@ -316,21 +316,22 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
 }
 
 /* Go's checkTimers: runs pp's due timers.  *now is 0 or a recent
- * gort_nanotime() (filled in when needed).  Returns the deadline of the
- * earliest timer left, or 0.  *ran is set if any timer ran.  Runs on g0 of
- * an M holding a P (not necessarily pp). */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
+ * gort_nanotime() (filled in when needed).  *ran is set if any timer ran.
+ * Runs on g0 of an M holding a P (not necessarily pp).  (Go returns the
+ * earliest deadline left for findRunnable's pollUntil; the poller here
+ * asks gort__timers_earliest instead.) */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
     ptimers *pt = ptimers_peek(pp);
     if (pt == NULL)
-        return 0;
+        return;
     /* Relaxed: a stale value only delays the check to the next round. */
     int64_t next = atomic_load_explicit(&pt->when0, memory_order_relaxed);
     if (next == 0)
-        return 0;
+        return;
     if (*now == 0)
         *now = gort_nanotime();
     if (*now < next)
-        return next;
+        return;
     gort__lock(&pt->lock);
     while (pt->len > 0) {
         if (pt->h[0].when > *now)
@@ -338,9 +339,7 @@ int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
         runone(pt, pt->h[0].t, *now);
         *ran = true;
     }
-    next = pt->len ? pt->h[0].when : 0;
     gort__unlock(&pt->lock);
-    return next;
 }
 
 /* Go's nobarrierWakeTime: the earliest deadline of pp's timers, or 0.

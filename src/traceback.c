@@ -697,7 +697,7 @@ void gort__dump_goroutines(struct g *cur, bool all) {
     if (all && gort__runtime_running()) {
         tbout o = {0};
         dumpctx dc = {cur, &o, gort__traceback_level(), false};
-        gort__forEachG(dump_one, &dc);
+        gort__forallg(dump_one, &dc);
     }
 }
 
@@ -722,7 +722,7 @@ size_t gort_stack(char *buf, size_t len, bool all) {
         dumpctx dc = {gp, &o, level, gp != NULL};
         if (gp == NULL)
             dc.sep = false;
-        gort__forEachG(dump_one, &dc);
+        gort__forallg(dump_one, &dc);
     }
     if (stw)
         gort__start_the_world();
