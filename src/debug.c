@@ -148,10 +148,9 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed), gort__sched.nmidle,
         atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     if (detailed)
-        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d sysmonwait=%u\n",
+        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d\n",
             atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed),
-            gort__sched.nmidlelocked, gort__sched.stopwait,
-            atomic_load_explicit(&gort__sched.sysmonwait, memory_order_relaxed));
+            gort__sched.nmidlelocked, gort__sched.stopwait);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_relaxed);
         if (pp == NULL)

@@ -226,7 +226,6 @@ struct g *gort__getg_or_foreign(void) {
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
-    gp->allgidx = -1;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     tls_foreign_g = gp;
     atomic_fetch_add_explicit(&nforeign_alive, 1, memory_order_seq_cst);
@@ -351,7 +350,6 @@ static int allgadd(struct g *gp) {
         allgs = n;
         allgcap = ncap;
     }
-    gp->allgidx = allglen;
     allgs[allglen++] = gp;
     gort__unlock(&allglock);
     return 0;
@@ -384,7 +382,6 @@ static struct g *malg(size_t stacksize, bool user) {
             if (gp == NULL)
                 return NULL;
             gp->heapg = true;
-            gp->allgidx = -1;
             if (allgadd(gp) != 0) {
                 san_fiber_destroy(gp->tsan_fiber);
                 free(gp);
@@ -411,7 +408,6 @@ static struct g *malg(size_t stacksize, bool user) {
     memset(gp, 0, sizeof *gp);
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
-    gp->allgidx = -1;
     gp->tsan_fiber = user ? NULL : san_fiber_create(); /* users: at start */
     gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
     atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
@@ -1744,11 +1740,6 @@ GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
 
 /* ------------------------------------------------------------------ park / ready */
 
-typedef struct parkargs {
-    bool (*unlockf)(struct g *, void *);
-    void *arg;
-} parkargs;
-
 /* park continuation on g0 (proc.go park_m). */
 /* Returns false if gp must run again at once (unlockf said so). */
 static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
@@ -2289,7 +2280,6 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->m = NULL;
     gp->lockedm = NULL;
     gp->lockedext = 0;
-    gp->lockedint = 0;
     mp->lockedg = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
@@ -2431,8 +2421,6 @@ _Noreturn void gort_goexit(void) {
     if (gp == NULL)
         gort__fatal("runtime.Goexit called outside a goroutine");
     gort__run_exit_defers(gp);
-    if (gp->is_main)
-        atomic_store_explicit(&gort__sched.main_goexited, 1, memory_order_relaxed);
     gort__goexit1();
 }
 
@@ -2447,7 +2435,6 @@ static TSAN_OUTLINE void mexit_body(struct m *mp) {
             gort__unlock(&gort__sched.lock);
             return;
         }
-        mp->wedged = true;
         mp->lockedidle = true;
         gort__sched.nmidlelocked++;
         checkdead();
@@ -2519,7 +2506,7 @@ void gort_unlock_os_thread(void) {
     if (gp == NULL || gp->lockedext == 0)
         return;
     gp->lockedext--;
-    if (gp->lockedext == 0 && gp->lockedint == 0) {
+    if (gp->lockedext == 0) {
         gp->m->lockedg = NULL;
         gp->lockedm = NULL;
     }
@@ -3306,7 +3293,6 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         return -ENOMEM;
     }
     m0->is_m0 = true;
-    gort__sched.m0 = m0;
     m0->thread = pthread_self();
     /* gort_main reports running out here; later, procresize throws. */
     err = allocp(procs);

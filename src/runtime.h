@@ -174,12 +174,10 @@ struct g {
     gort__stack stack;           /* [immutable] */
     struct m *lockedm;           /* [owner G] M it is locked to (LockOSThread), or NULL */
     uint32_t lockedext;          /* [owner G] gort_lock_os_thread nesting count */
-    uint32_t lockedint;          /* [owner G] runtime-internal lock count */
     _Atomic bool preempt;        /* [atomic] sysmon/STW request: yield at next check */
     uint8_t waitreason;          /* [owner G] WAIT_* */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
                                  * once (gort_wait_fd): wakers race on selectdone */
-    _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
@@ -200,9 +198,6 @@ struct g {
 
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park; /* [owner G, waker] */
-
-    /* allgs bookkeeping */
-    int64_t allgidx; /* [allglock] index in allgs, -1 if none */
 
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
@@ -231,7 +226,6 @@ struct m {
     struct m *schedlink;      /* [sched.lock] idle list link */
     struct m *alllink;        /* [sched.lock] allm list link */
     struct g *lockedg;        /* [owner M] g locked to this M */
-    uint32_t lockedext;       /* mirror of lockedg's counts for handoff checks */
     uint64_t fastrand;        /* [owner M] random state */
     pthread_t thread;         /* [immutable after start] */
     bool thread_started;      /* [sched.lock] pthread_create succeeded */
@@ -241,21 +235,17 @@ struct m {
     void *sigaltstack;        /* [owner M] alternate signal stack */
     size_t sigaltstack_size;
     void *native_tsan_fiber; /* [owner M] TSan fiber of the native thread */
-    void *mcall_fn_arg;      /* [owner M] scratch for mcall */
     /* per-M scratch used by gopark through mcall: */
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */
     void *waitlock;                          /* [owner M] */
-    int64_t syscallwhen;                     /* [atomic] nanotime when the g entered a syscall */
     struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
     struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
     struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
     bool lockedidle;           /* [sched.lock] sleeping in stoplockedm / wedged */
-    bool wedged;               /* [owner M] m0 whose locked g exited: parked until shutdown */
     void *g0_top;              /* [immutable] top of g0's stack (mcall target) */
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;
-    void *native_fake;  /* [owner M] native context's ASan fake stack */
-    struct m *freelink; /* [sched.lock] */
+    void *native_fake; /* [owner M] native context's ASan fake stack */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
@@ -383,23 +373,17 @@ struct schedt {
 
     /* Lifecycle. */
     _Atomic uint32_t exiting;         /* [atomic] main returned: Ms leave at next schedule */
-    struct m *m0;                     /* [immutable] M of the gort_main thread */
     struct g *gmain;                  /* [immutable] goroutine 1 */
     int main_ret;                     /* [written by main g before exiting] */
-    _Atomic int32_t ngsys;            /* [atomic] system goroutines (not counted by NumGoroutine) */
-    _Atomic int64_t ngoroutines;      /* [atomic] live user goroutines */
     _Atomic uint64_t ngcreated_ext;   /* [atomic] created by foreign threads */
     _Atomic int32_t nforeign_blocked; /* [atomic] foreign threads blocked in gort calls */
-    _Atomic uint32_t main_goexited;   /* [atomic] main called gort_goexit */
 
     /* sysmon */
     pthread_t sysmon_thread; /* [immutable] */
     bool sysmon_started;
-    gort__note sysmonnote;       /* sysmon sleeps here when all Ps idle */
-    _Atomic uint32_t sysmonwait; /* [atomic] 1 while sysmon sleeps on sysmonnote */
-    _Atomic int64_t lastpoll;    /* [atomic] netpoll: last poll time (issue 4) */
-    int64_t starttime;           /* [immutable] */
-    int baseline_threads;        /* [immutable] process threads when gort_main started */
+    _Atomic int64_t lastpoll; /* [atomic] netpoll: last poll time (issue 4) */
+    int64_t starttime;        /* [immutable] */
+    int baseline_threads;     /* [immutable] process threads when gort_main started */
 };
 
 extern struct schedt gort__sched;
@@ -424,12 +408,9 @@ struct sudog {
     struct sudog *prev; /* [c->lock] */
     void *elem;         /* [c->lock] data element (may point into g's stack) */
 
-    int64_t acquiretime; /* [owner G] */
-    int64_t releasetime; /* [owner G] */
-    uint32_t ticket;     /* [semaRoot lock] sema: handoff / cond ticket */
-    bool isselect;       /* [owner G] g is in a select: selectdone decides */
-    bool success;        /* [c->lock] true: woken by a value, false: by close */
-    int16_t casi;        /* [owner G] select case index */
+    uint32_t ticket; /* [semaRoot lock] sema: handoff / cond ticket */
+    bool isselect;   /* [owner G] g is in a select: selectdone decides */
+    bool success;    /* [c->lock] true: woken by a value, false: by close */
 
     struct sudog *parent;   /* [semaRoot lock] semaRoot binary tree */
     struct sudog *waitlink; /* [owner G] g.waiting list or semaRoot */

@@ -268,7 +268,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         s->g = gp;
         s->isselect = true;
         s->success = false;
-        s->casi = (int16_t)ci; /* informational (dumps); may truncate */
         s->elem = k->elem;
         s->c = k->chan;
         s->waitlink = NULL;

@@ -144,7 +144,6 @@ static void semroot_queue(struct semaroot *root, _Atomic uint32_t *addr, struct 
                 /* Substitute s in t's place in the treap, t first in s's list. */
                 *pt = s;
                 s->ticket = t->ticket;
-                s->acquiretime = t->acquiretime; /* the head keeps the oldest time */
                 s->parent = t->parent;
                 s->prev = t->prev;
                 s->next = t->next;
@@ -273,8 +272,6 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     struct g *gp = gort__getg_or_foreign();
     struct sudog *s = gort__acquire_sudog();
     struct semaroot *root = semroot(addr);
-    s->releasetime = 0;
-    s->acquiretime = 0;
     s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
@@ -419,7 +416,6 @@ void gort__notifylist_wait(gort_cond *c, uint32_t t) {
     s->g = gp;
     s->ticket = t;
     s->next = NULL;
-    s->releasetime = 0;
     struct sudog *tail = c->_tail;
     if (tail == NULL)
         c->_head = s;
