@@ -100,7 +100,7 @@ _Noreturn void gort__goexit1(void);
  * top level recovered a panic (panic.c), and its deferred calls have run.
  * Does what the goroutine entry does after fn returns: for the main
  * goroutine, gort_main returns (main_ret, set by the caller); otherwise
- * goexit1.  (TODO(lead): proc.c; panic.c references it weakly.) */
+ * goexit1. */
 _Noreturn void gort__goroutine_return(struct g *gp);
 /* Sudogs from the per-P cache (runtime acquireSudog/releaseSudog). */
 struct sudog *gort__acquire_sudog(void);
@@ -137,6 +137,9 @@ bool gort__stack_in_guard(const gort__stack *s, uintptr_t addr);
 void gort__stack_check_canary(const gort__stack *s, int64_t goid);
 /* Returns pages of stacks on the global free list to the OS (sysmon). */
 void gort__stack_scavenge(void);
+/* The resident bytes of every stack mapping: live goroutines' stacks and
+ * the pooled stacks of dead ones alike (gort_read_stats). */
+uint64_t gort__stack_resident_bytes(void);
 extern size_t gort__default_stack_size;
 extern _Atomic uint64_t gort__stack_sys_bytes;
 

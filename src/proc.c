@@ -270,6 +270,7 @@ int64_t gort_nanotime(void) {
  * sanitizer switch and runs the action the previous goroutine left for us
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
+static void runqput_tail(struct p *pp, struct g *gp);
 static void finish_exit(struct m *mp);
 
 static inline void finish_switch(struct g *self) {
@@ -278,8 +279,7 @@ static inline void finish_switch(struct g *self) {
     struct g *put = mp->pending_put;
     if (put != NULL) {
         mp->pending_put = NULL;
-        extern void gort__runqput_tail(struct p * pp, struct g * gp);
-        gort__runqput_tail(mp->p, put);
+        runqput_tail(mp->p, put);
     }
     if (mp->pending_park != NULL)
         finish_park(mp);
@@ -516,7 +516,7 @@ static bool runqput(struct p *pp, struct g *gp, bool next) {
     }
 }
 
-void gort__runqput_tail(struct p *pp, struct g *gp) {
+static void runqput_tail(struct p *pp, struct g *gp) {
     runqput(pp, gp, false);
 }
 
@@ -3130,7 +3130,6 @@ GORT_API void gort_syscall_exit(void) {
 
 /* ------------------------------------------------------------------ stats */
 
-extern uint64_t gort__stack_resident_bytes(void);
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
@@ -3159,6 +3158,8 @@ void gort_read_stats(gort_stats *s) {
 }
 
 /* ------------------------------------------------------------------ gort_main */
+
+static void sudog_fini(void);
 
 static void shutdown_runtime(void) {
     /* exiting is set: wait for foreign gort_go calls already past the check. */
@@ -3231,11 +3232,8 @@ static void shutdown_runtime(void) {
         }
     }
     free(gs);
-    extern void gort__panic_fini(void) __attribute__((weak));
-    if (gort__panic_fini)
-        gort__panic_fini();
-    extern void gort__sudog_fini(void);
-    gort__sudog_fini();
+    gort__panic_fini();
+    sudog_fini();
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         free(gort__allp[i]);
         gort__allp[i] = NULL;
@@ -3445,7 +3443,7 @@ void gort__release_sudog(struct sudog *s) {
     pp->sudogcache[pp->nsudog++] = s;
 }
 
-void gort__sudog_fini(void) {
+static void sudog_fini(void) {
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)

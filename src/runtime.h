@@ -387,9 +387,8 @@ struct schedt {
 };
 
 extern struct schedt gort__sched;
-/* Tests only (white-box): while true, sysmon makes no preemption request
- * (retake), so that a test can rely on the interleaving that cooperative
- * scheduling alone fixes on one P.  Set before gort_main. */
+/* While true, sysmon makes no preemption request (retake).  Only tests set
+ * it (export_test.c: gort__export_sysmon_nopreempt); false in programs. */
 extern _Atomic bool gort__sysmon_nopreempt;
 /* allp: the Ps.  [STW only] for the array; each P's fields as documented. */
 /* allp: the Ps.  Entries are created during STW (procresize) and read

@@ -1,0 +1,20 @@
+/*
+ * export_test.h - the white-box hooks of export_test.c, for tests only
+ * (Go's export_test.go).  export_test.c is compiled into every test program
+ * (CMake: gort_export_test) and never into libgort.
+ */
+#ifndef GORT_EXPORT_TEST_H
+#define GORT_EXPORT_TEST_H
+
+#include <stdbool.h>
+
+#include "gort.h"
+
+/* The goroutines queued on c's receive (send == false) or send queue. */
+int gort__export_chan_qlen(gort_chan *c, bool send);
+/* While on, sysmon makes no preemption request (retake), so that a test
+ * can rely on the interleaving that cooperative scheduling alone fixes on
+ * one P.  Set before gort_main. */
+void gort__export_sysmon_nopreempt(bool on);
+
+#endif
