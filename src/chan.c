@@ -62,6 +62,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 /* Go's limit: elem.size >= 1<<16 is invalid. */
 #define MAX_ELEMSIZE (1u << 16)
@@ -90,6 +91,7 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     struct gort_chan *c = mem;
     memset(c, 0, sizeof *c);
     atomic_init(&c->lock.key, 0);
+    gort__lockinit(&c->lock, LOCKRANK_HCHAN);
     atomic_init(&c->closed, 0);
     atomic_init(&c->qcount, 0);
     atomic_init(&c->recvq.first, NULL);

@@ -46,6 +46,7 @@
                           memory_order_relaxed)
 
 /* --------------------------------------------------------------- lock_futex.c */
+/* Runtime locks; with GORT_LOCKRANK, ranked (lockrank.h). */
 void gort__lock(gort__rtlock *l);
 void gort__unlock(gort__rtlock *l);
 bool gort__trylock(gort__rtlock *l);
@@ -156,6 +157,8 @@ _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 _Noreturn void gort__fatal(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
+/* True once a fatal error has begun (its dump takes locks out of order). */
+bool gort__dying(void);
 /* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */

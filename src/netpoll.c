@@ -33,6 +33,7 @@
 #include <stdlib.h>
 
 #include "fault.h"
+#include "lockrank.h"
 #include "netpoll.h"
 
 enum { PD_NIL = 0, PD_READY = 1, PD_WAIT = 2 };
@@ -64,6 +65,7 @@ polldesc *gort__pd_lookup(int fd, bool create) {
             return NULL;
         for (int i = 0; i < PD_CHUNK; i++) {
             n[i].fd = fd / PD_CHUNK * PD_CHUNK + i;
+            gort__lockinit(&n[i].lock, LOCKRANK_POLLDESC);
             n[i].rt = (timer){.idx = -1, .f = pd_deadline_fire, .arg = &n[i]};
             n[i].wt = (timer){.idx = -1, .f = pd_deadline_fire, .arg = &n[i]};
         }

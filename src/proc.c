@@ -66,6 +66,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -91,7 +92,7 @@ static int gomaxprocs_next;
 
 /* allgs: every user goroutine that has a struct g (live or dead on a free
  * list).  Appended under allglock; read under allglock. */
-static gort__rtlock allglock;
+static gort__rtlock allglock = GORT__RTLOCK_INIT(LOCKRANK_ALLG);
 static struct g **allgs;
 static int64_t allglen, allgcap;
 
@@ -1177,7 +1178,7 @@ static void reset_order(uint32_t procs) {
  * clears it when it registers.  (A second break would cost the next poll
  * a spurious return.)
  */
-static gort__rtlock poller_lock;
+static gort__rtlock poller_lock = GORT__RTLOCK_INIT(LOCKRANK_POLLER);
 static struct m *poller_m;           /* [poller_lock] the polling M, or NULL */
 static bool poller_woken;            /* [poller_lock] the poll was broken */
 static _Atomic int64_t poller_until; /* [atomic; write under poller_lock] 0: no poller */
@@ -3248,6 +3249,20 @@ static void shutdown_runtime(void) {
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
 }
 
+/* Go's schedinit: the scheduler's state for one run of gort_main, before
+ * anything else is made (sched is zeroed by the previous run's shutdown
+ * too, and its locks must get their ranks again). */
+static void schedinit(void) {
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__lockinit(&gort__sched.lock, LOCKRANK_SCHED);
+    gort__lockinit(&gort__sched.gflock, LOCKRANK_GFREE);
+    gort__lockinit(&gort__sched.sudoglock, LOCKRANK_SUDOG);
+    gort__lockinit(&gort__sched.deferlock, LOCKRANK_DEFER);
+    gort__sched.starttime = gort_nanotime();
+    atomic_store(&coarse_now, gort__sched.starttime);
+    gort__debug_init();
+}
+
 int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (main_fn == NULL)
         return -EINVAL;
@@ -3259,46 +3274,33 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         return -EBUSY;
     }
     gort__fault_init_env();
-    memset(&gort__sched, 0, sizeof gort__sched);
-    gort__sched.starttime = gort_nanotime();
-    atomic_store(&coarse_now, gort__sched.starttime);
-    gort__debug_init();
+    schedinit();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();
-    if (err == 0)
-        err = gort__signal_init();
-    if (err == 0) {
-        err = gort__netpoll_init();
-        if (err != 0)
-            gort__signal_fini();
-    }
-    if (err != 0) {
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (err != 0)
+        goto out;
+    err = gort__signal_init();
+    if (err != 0)
+        goto out_stack;
+    err = gort__netpoll_init();
+    if (err != 0)
+        goto out_signal;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
-        atomic_store_explicit(&rt_running, 0, memory_order_release);
-        gort__netpoll_fini();
-        gort__signal_fini();
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        return -ENOMEM;
+        err = -ENOMEM;
+        goto out_netpoll;
     }
     m0->is_m0 = true;
     m0->thread = pthread_self();
-    /* gort_main reports running out here; later, procresize throws. */
+    /* From here on shutdown_runtime undoes everything.  gort_main reports
+     * running out of memory here; later, procresize throws. */
     err = allocp(procs);
-    if (err != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (err != 0)
+        goto out_shutdown;
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
@@ -3312,11 +3314,8 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
                                gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
-    if (gmain == NULL) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (gmain == NULL)
+        goto out_shutdown;
     gmain->is_main = true;
     gmain->createdby = NULL;
     gort__sched.gmain = gmain;
@@ -3324,22 +3323,17 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    int serr = gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
-    if (serr != 0) {
+    err = -gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    if (err != 0) {
         /* Without sysmon nothing retakes a P from a blocking call: fail
          * rather than risk a hang (Go throws in newosproc). */
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return -serr;
+        goto out_shutdown;
     }
     gort__sched.sysmon_started = true;
     /* m0's signal stack, here where failing can still be reported. */
-    serr = gort__minit_signals(m0);
-    if (serr != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return serr;
-    }
+    err = gort__minit_signals(m0);
+    if (err != 0)
+        goto out_shutdown;
     /* Threads that are not ours but exist from the start (the caller, and
      * e.g. ThreadSanitizer's background thread, which appears at the first
      * pthread_create) don't count as foreign for checkdead. */
@@ -3349,14 +3343,26 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
-     * the joins above order the rest. */
+     * the joins in shutdown_runtime order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
-    int ret = gort__sched.main_ret;
-    shutdown_runtime();
-    atomic_store(&main_busy, 0);
-    return ret;
-}
+    err = gort__sched.main_ret;
 
+    /* The unwinding ladder: each label undoes one step and falls through to
+     * the ones before it (libdill's style). */
+out_shutdown:
+    shutdown_runtime();
+    goto out;
+out_netpoll:
+    atomic_store_explicit(&rt_running, 0, memory_order_release);
+    gort__netpoll_fini();
+out_signal:
+    gort__signal_fini();
+out_stack:
+    gort__stack_fini();
+out:
+    atomic_store(&main_busy, 0);
+    return err;
+}
 
 /* ------------------------------------------------------------------ sudogs */
 

@@ -38,10 +38,13 @@
  * ------------------------------------------------------------------------ */
 
 /* A runtime mutex: never parks a goroutine, blocks the thread on a futex
- * after brief spinning.  Zero value is unlocked.  Hold it only briefly and
- * never across a park. */
+ * after brief spinning.  Zero value is unlocked (and unranked).  Hold it
+ * only briefly and never across a park. */
 typedef struct gort__rtlock {
-    _Atomic uint32_t key; /* 0 unlocked, 1 locked, 2 locked with sleepers */
+    _Atomic uint32_t key; /* [atomic] 0 unlocked, 1 locked, 2 locked with sleepers */
+#ifdef GORT_LOCKRANK
+    uint32_t rank; /* [immutable] LOCKRANK_* (lockrank.h), set where the lock is made */
+#endif
 } gort__rtlock;
 
 /* A one-shot wakeup (Go's note): sleep blocks the thread until wakeup.

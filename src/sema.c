@@ -43,6 +43,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "lockrank.h"
 
 /* ------------------------------------------------------------------------
  * The table
@@ -57,7 +58,10 @@ struct semaroot {
     _Atomic uint32_t nwait; /* [atomic; write under lock] waiters in this root */
 };
 
-static struct { _Alignas(64) struct semaroot root; } semtable[SEMTABSIZE];
+static struct {
+    _Alignas(64) struct semaroot root;
+} semtable[SEMTABSIZE] = {
+    [0 ... SEMTABSIZE - 1] = {.root = {.lock = GORT__RTLOCK_INIT(LOCKRANK_SEMAROOT)}}};
 
 static inline struct semaroot *semroot(_Atomic uint32_t *addr) {
     return &semtable[((uintptr_t)addr >> 3) % SEMTABSIZE].root;
@@ -365,13 +369,23 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
  * the lock in notifyListWait and not sleep.  So the atomics are relaxed.
  */
 
+#define NL_WAIT(c) ((_Atomic uint32_t *)&(c)->_wait)
+#define NL_NOTIFY(c) ((_Atomic uint32_t *)&(c)->_notify)
+#ifdef GORT_LOCKRANK
+/* A ranked gort__rtlock does not fit in the cond's public lock word: with
+ * lock ranking (the dev preset) the conds share NLSTRIPES ranked locks,
+ * picked by address (mutual exclusion as before, only coarser).  A thread
+ * never holds two notifyList locks. */
+#define NLSTRIPES 61
+static gort__rtlock nlstripes[NLSTRIPES] = {[0 ... NLSTRIPES - 1] =
+                                                GORT__RTLOCK_INIT(LOCKRANK_NOTIFYLIST)};
+#define NL_LOCK(c) (&nlstripes[((uintptr_t)(c) >> 4) % NLSTRIPES])
+#else
 _Static_assert(sizeof(gort__rtlock) == sizeof(uint32_t) &&
                    _Alignof(gort__rtlock) <= _Alignof(uint32_t),
                "gort_cond._lock must be able to hold a gort__rtlock");
-
-#define NL_WAIT(c) ((_Atomic uint32_t *)&(c)->_wait)
-#define NL_NOTIFY(c) ((_Atomic uint32_t *)&(c)->_notify)
 #define NL_LOCK(c) ((gort__rtlock *)(void *)&(c)->_lock)
+#endif
 
 /* less(a, b): a < b for running counts that may wrap. */
 static inline bool less(uint32_t a, uint32_t b) {

@@ -48,6 +48,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 /* ------------------------------------------------------------------ types */
 
@@ -96,6 +97,7 @@ static ptimers *ptimers_of(struct p *pp) {
     if (n == NULL)
         gort__throw("timers: out of memory");
     n->pp = pp;
+    gort__lockinit(&n->lock, LOCKRANK_TIMERS);
     void *exp = NULL;
     if (atomic_compare_exchange_strong_explicit(slot, &exp, n, memory_order_acq_rel,
                                                 memory_order_acquire))

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lockrank.h"
 
 #ifdef GORT_HAVE_LIBDW
 #include <dwarf.h>
@@ -95,7 +96,7 @@ static size_t srcdir_len(void) {
 }
 
 #ifdef GORT_HAVE_LIBDW
-static gort__rtlock dwlock;
+static gort__rtlock dwlock = GORT__RTLOCK_INIT(LOCKRANK_DWARF);
 static Dwfl *dwfl;       /* [dwlock] */
 static bool dwfl_failed; /* [dwlock] */
 
