@@ -544,6 +544,96 @@ typedef struct gort_stats {
  * runtime is not running).  Never blocks for long. */
 GORT_API void gort_read_stats(gort_stats *s);
 
+/* ------------------------------------------------------------------------
+ * Toolkit (issue 15): spawning with arguments, context, synctest
+ * ------------------------------------------------------------------------ */
+
+/* The largest argument block gort_go_copy copies. */
+#define GORT_GO_COPY_MAX 256u
+
+/*
+ * go fn(*arg): as gort_go, but copies the size bytes at arg into storage the
+ * new goroutine owns (its g: no malloc, nothing to free) and calls fn with a
+ * pointer to the copy, aligned for max_align_t and valid until fn returns.
+ * size 0 is allowed (fn gets a non-NULL pointer to no bytes; arg may then
+ * be NULL).  Returns 0, -EINVAL (size > GORT_GO_COPY_MAX, or arg NULL with
+ * size > 0), or gort_go's errors.
+ */
+GORT_API int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
+
+/*
+ * Go's context.Context.  A context is cancelled by gort_ctx_cancel, by the
+ * cancellation of its parent (propagated to every descendant), by its
+ * deadline, or by gort_ctx_free.  Once cancelled its done channel (element
+ * size 0, Go's chan struct{}) is closed, so a receive or a select case on
+ * it proceeds, and gort_ctx_err says why: -ECANCELED (context.Canceled) or
+ * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  Deadlines are absolute
+ * gort_nanotime() values; a deadline later than the parent's is the
+ * parent's (Go).  The with_* calls return NULL when out of memory (a NULL
+ * parent panics "cannot create context from nil parent").
+ *
+ * Lifetime: every context made by a with_* call is freed by exactly one
+ * gort_ctx_free, which cancels it (and so its descendants) first.  A
+ * context's children stay valid until they are freed themselves, in any
+ * order: the memory of a freed parent lasts until its last child is freed.
+ * The done channel is valid until the context is freed.  A cancelled tree
+ * holds no timer and no goroutine: cancelling removes a deadline's timer
+ * at once; no context ever starts a goroutine.  The background context is
+ * never cancelled and never freed (free and cancel ignore it); its done
+ * channel is NULL (a select case on NULL never proceeds).
+ */
+typedef struct gort_ctx gort_ctx;
+GORT_API gort_ctx *gort_ctx_background(void);
+GORT_API gort_ctx *gort_ctx_with_cancel(gort_ctx *parent);
+GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline);
+/* with_deadline(parent, gort_nanotime() + ns). */
+GORT_API gort_ctx *gort_ctx_with_timeout(gort_ctx *parent, int64_t ns);
+/* Cancels ctx and its descendants with -ECANCELED; idempotent (an earlier
+ * cause stays). */
+GORT_API void gort_ctx_cancel(gort_ctx *ctx);
+GORT_API gort_chan *gort_ctx_done(gort_ctx *ctx);
+GORT_API int gort_ctx_err(gort_ctx *ctx);
+GORT_API void gort_ctx_free(gort_ctx *ctx);
+/* context.WithValue: a child of parent carrying key -> val (compared by
+ * address, as Go compares keys by identity), cancelled with its parent. */
+GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *val);
+/* ctx.Value(key): the value of the nearest context up the chain whose key
+ * is key, or NULL. */
+GORT_API void *gort_ctx_value(gort_ctx *ctx, const void *key);
+/* ctx.Deadline(): the deadline (own or inherited), or 0 for none. */
+GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
+
+/*
+ * testing/synctest (Go 1.25).  gort_synctest_run runs fn(arg) in a new
+ * goroutine inside a new bubble and returns 0 when every goroutine of the
+ * bubble has exited (-EINVAL when not called from a goroutine, -EAGAIN
+ * when the runtime is not running, -ENOMEM).  Goroutines, channels and
+ * timers made inside the bubble belong to it.  Inside, gort_nanotime() is
+ * the bubble's fake clock, which starts at 946684800000000000 (Go's
+ * 2000-01-01 00:00:00 UTC) and advances only when every goroutine of the
+ * bubble is durably blocked: on a channel of the bubble (a select whose
+ * channels are all the bubble's), a nil channel, an empty select, in
+ * gort_sleep, gort_cond_wait, gort_wg_wait or gort_synctest_wait - not on a
+ * mutex, I/O, or a channel from outside.  Then it jumps to the next timer
+ * of the bubble (sleeps, timers, tickers, after_func, context deadlines).
+ * fd deadlines (gort_set_deadline, gort_dial) stay on the real clock.
+ *
+ * A deadlock (every goroutine of the bubble durably blocked and no timer
+ * left, or goroutines left blocked once the main one has exited) prints
+ * the goroutines left behind and panics in the caller with Go's text,
+ * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
+ * bubble goroutine has exited but blocked goroutines remain"; those
+ * goroutines stay blocked for good.  Using a bubble's channel from outside
+ * it is a fatal error ("send on synctest channel from outside bubble"...).
+ * Calling it from inside a bubble panics
+ * "synctest.Run called from within a synctest bubble".
+ */
+GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg);
+/* synctest.Wait: blocks until every other goroutine of the caller's bubble
+ * is durably blocked; does not advance the clock.  Outside a bubble panics
+ * "goroutine is not in a bubble"; two at once "wait already in progress". */
+GORT_API void gort_synctest_wait(void);
+
 #ifdef __cplusplus
 }
 #endif

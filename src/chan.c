@@ -96,6 +96,8 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     atomic_init(&c->sendq.first, NULL);
     c->dataqsiz = cap;
     c->elemsize = elem_size;
+    c->bubble = gort__synctest_bubble();
+    atomic_init(&c->refs, 1);
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
@@ -289,6 +291,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
      * reordered: "not ready" then "not closed" implies it was not closed at
      * the first observation either.  So both loads are relaxed.
      */
+    gort__chan_bubble_check(c, "send on");
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
         return CHAN_WOULDBLOCK;
 
@@ -336,7 +339,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     gp->waiting = mysg;
     gp->param = NULL;
     gort__waitq_enqueue(&c->sendq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
 
     /* Someone woke us up: goready made their writes to mysg visible. */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -374,6 +377,7 @@ GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
 GORT_API void gort_chan_close(gort_chan *c) {
     if (c == NULL)
         gort_panic("close of nil channel");
+    gort__chan_bubble_check(c, "close of");
 
     gort__lock(&c->lock);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
@@ -448,6 +452,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
      * acquire: the load of closed cannot move before it, and it sees any
      * close that preceded the state chan_empty observed.
      */
+    gort__chan_bubble_check(c, "receive on");
     if (!block && chan_empty(c)) {
         /* Acquire: pairs with closechan's release store.  "Closed" is
          * returned below without the lock, so what preceded the close must
@@ -521,7 +526,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     mysg->c = c;
     gp->param = NULL;
     gort__waitq_enqueue(&c->recvq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
 
     /* Someone woke us up: a sender (success) or close (zeroed *ep). */
     if (GORT_UNLIKELY(mysg != gp->waiting))
