@@ -147,7 +147,28 @@ GORT_API void gort_chan_free(gort_chan *c) {
     /* Our last gort__lock/unlock pair saw both queues empty: every goroutine
      * that will ever lock c has unlocked it (acquire in gort__lock pairs
      * with their release), so nobody touches c after this point. */
+    if (c->autofree)
+        atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
     free(c);
+}
+
+/* Reference counts (gort.h, "Channel lifetime").  retain: relaxed, the
+ * caller holds a reference already, so the count cannot reach 0 meanwhile.
+ * release: acq_rel, so that every party's operations on c happen before
+ * the free by whichever release is last. */
+_Atomic int32_t gort__chan_nautofree;
+
+GORT_API gort_chan *gort_chan_retain(gort_chan *c) {
+    if (c != NULL)
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+GORT_API void gort_chan_release(gort_chan *c) {
+    if (c == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        gort_chan_free(c);
 }
 
 /* len(c).  Relaxed: a snapshot, as Go's chanlen. */
@@ -544,6 +565,8 @@ GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
     if (chanrecv(c, elem, true, &received) == CHAN_DONE)
         gort__preempt_check(gort__getg());
+    if (received)
+        gort__chan_autofree_recv(c);
     return received;
 }
 
@@ -553,5 +576,7 @@ GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
         return false;
     if (ok != NULL)
         *ok = received;
+    if (received)
+        gort__chan_autofree_recv(c);
     return true;
 }

@@ -407,6 +407,9 @@ send:
 retc:
     if (order != stackorder)
         free(order);
+    /* A value received from a self-freeing channel (gort_after). */
+    if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
+        gort__chan_autofree_recv(cases[casi].chan);
     if (!parked)
         gort__preempt_check(gort__getg());
     return casi;
