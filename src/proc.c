@@ -2199,7 +2199,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     if (copysize != NO_COPY) {
         /* gort_go_copy: the block goes into the g, which only the new
          * goroutine uses from now on (published by runqput's release). */
-        memcpy(newg->argbuf, arg, copysize);
+        if (copysize != 0) /* arg may be NULL then */
+            memcpy(newg->argbuf, arg, copysize);
         newg->arg = newg->argbuf;
     }
     newg->goid = newgoid(pp);

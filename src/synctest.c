@@ -68,18 +68,25 @@
  * it, so it is then never freed. */
 struct gort__bubble {
     gort__rtlock lock;
-    _Atomic int64_t now;  /* [atomic; write under lock, while idle] fake clock */
-    struct ptimers *heap; /* [immutable] the bubble's timers (time.c) */
-    struct g *root;       /* [immutable] caller of gort_synctest_run */
-    struct g *main;       /* [lock] goroutine started by gort_synctest_run */
-    struct g *waiter;     /* [lock] goroutine parked in gort_synctest_wait */
-    bool waiting;         /* [lock] a gort_synctest_wait is in progress */
-    bool root_waiting;    /* [lock] the root is parked, waiting for idle */
-    bool done;            /* [lock] main has exited */
-    int64_t total;        /* [lock] live goroutines of the bubble */
-    int64_t running;      /* [lock] of those, not durably blocked */
-    int64_t active;       /* [lock] other activity (see the top) */
+    _Atomic int64_t now;                 /* [atomic; write under lock, while idle] fake clock */
+    struct ptimers *heap;                /* [immutable] the bubble's timers (time.c) */
+    struct g *root;                      /* [immutable] caller of gort_synctest_run */
+    struct g *main;                      /* [lock] goroutine started by gort_synctest_run */
+    struct g *waiter;                    /* [lock] goroutine parked in gort_synctest_wait */
+    bool waiting;                        /* [lock] a gort_synctest_wait is in progress */
+    bool root_waiting;                   /* [lock] the root is parked, waiting for idle */
+    bool done;                           /* [lock] main has exited */
+    int64_t total;                       /* [lock] live goroutines of the bubble */
+    int64_t running;                     /* [lock] of those, not durably blocked */
+    int64_t active;                      /* [lock] other activity (see the top) */
+    struct gort__bubble *next_abandoned; /* [abandoned_lock] */
 };
+
+/* Bubbles a deadlock left goroutines in: never freed, and kept on this
+ * list so that they stay reachable (leak checkers do not scan goroutine
+ * stacks, where the only other pointers to them live). */
+static gort__rtlock abandoned_lock;
+static struct gort__bubble *abandoned;
 
 _Atomic int32_t gort__synctest_nbubbles;
 
@@ -342,6 +349,10 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
         gort__printf("synctest: %s; goroutines in the bubble:\n\n", reason);
         gort__forEachG(print_left, b);
         gort__print_unlock();
+        gort__lock(&abandoned_lock);
+        b->next_abandoned = abandoned;
+        abandoned = b;
+        gort__unlock(&abandoned_lock);
         atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
         gort_panic(reason);
     }

@@ -33,7 +33,8 @@ GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns
     gort_timer *t = gort_timer_new(ns);
     if (t == NULL)
         gort__throw("gort_select_timeout: out of memory");
-    memcpy(all, cases, (size_t)ncases * sizeof *all);
+    if (ncases > 0) /* cases may be NULL then */
+        memcpy(all, cases, (size_t)ncases * sizeof *all);
     all[ncases] = (gort_select_case){gort_timer_chan(t), GORT_RECV, NULL, false};
     int r = gort_select(all, ncases + 1, true);
     if (r == ncases) {

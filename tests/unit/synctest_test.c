@@ -94,6 +94,8 @@ static void after_fn(void *arg) {
     atomic_store(&after_ran, 1);
 }
 
+static gort_timer *pending;
+
 static void timers_body(void *arg) {
     (void)arg;
     int64_t t0 = gort_nanotime();
@@ -121,11 +123,16 @@ static void timers_body(void *arg) {
     gort_timer_free(af);
 
     /* A timer still pending when the bubble ends never fires. */
-    (void)gort_timer_new(SEC);
+    pending = gort_timer_new(SEC);
 }
 static int timers_main(void *arg) {
     (void)arg;
     bubble(timers_body, NULL);
+    /* Left in no heap: Stop finds it stopped, free works. */
+    ASSERT_FALSE(gort_timer_stop(pending));
+    gort_sleep(10 * MS);
+    ASSERT_FALSE(gort_chan_tryrecv(gort_timer_chan(pending), NULL, NULL));
+    gort_timer_free(pending);
     return 0;
 }
 TEST(timers_tickers_after_func) {
@@ -233,15 +240,19 @@ static void blocked_forever(void *arg) {
     gort_chan *c = arg;
     gort_chan_recv(c, NULL);
 }
+/* The channels the deadlocked goroutines stay blocked on for good (kept
+ * reachable, so that the leak checkers do not report them). */
+gort_chan *synctest_stuck[2];
+
 static void deadlock_body(void *arg) {
     (void)arg;
-    gort_chan *c = gort_chan_make(0, 0);
+    gort_chan *c = synctest_stuck[0] = gort_chan_make(0, 0);
     ASSERT_EQ(gort_go(blocked_forever, c), 0);
     gort_chan_recv(c, NULL); /* both block: deadlock */
 }
 static void exited_body(void *arg) {
     (void)arg;
-    gort_chan *c = gort_chan_make(0, 0);
+    gort_chan *c = synctest_stuck[1] = gort_chan_make(0, 0);
     ASSERT_EQ(gort_go(blocked_forever, c), 0);
     gort_sleep(SEC); /* main exits, leaving one blocked */
 }

@@ -137,12 +137,15 @@ TEST(copy_from_foreign_thread) {
 enum { NCONS = 8, NITEMS = 10000 };
 static _Atomic int64_t consumed;
 
+static gort_waitgroup cons_wg;
+
 static void consumer(void *arg) {
     gort_chan *c = arg;
     int64_t v;
     while (gort_chan_recv(c, &v))
         atomic_fetch_add(&consumed, v);
     gort_chan_release(c);
+    gort_wg_done(&cons_wg); /* only so that the test ends after them */
 }
 
 static int refs_main(void *arg) {
@@ -150,6 +153,7 @@ static int refs_main(void *arg) {
     for (int round = 0; round < 20; round++) {
         atomic_store(&consumed, 0);
         gort_chan *c = gort_chan_make(sizeof(int64_t), round % 2 ? 0 : 16);
+        gort_wg_add(&cons_wg, NCONS);
         for (int i = 0; i < NCONS; i++)
             ASSERT_EQ(gort_go(consumer, gort_chan_retain(c)), 0);
         int64_t want = 0;
@@ -161,8 +165,8 @@ static int refs_main(void *arg) {
         /* The producer lets go at once: consumers may still be blocked or
          * draining; the last of them frees c. */
         gort_chan_release(c);
-        while (atomic_load(&consumed) != want)
-            gort_sleep(GT_MS / 10); /* only to check the sum, not to free */
+        gort_wg_wait(&cons_wg);
+        ASSERT_EQ(atomic_load(&consumed), want);
     }
     ASSERT_TRUE(gort_chan_retain(NULL) == NULL);
     gort_chan_release(NULL);
