@@ -98,6 +98,8 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     atomic_init(&c->sendq.first, NULL);
     c->dataqsiz = cap;
     c->elemsize = elem_size;
+    c->bubble = gort__synctest_bubble();
+    atomic_init(&c->refs, 1);
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
@@ -147,7 +149,28 @@ GORT_API void gort_chan_free(gort_chan *c) {
     /* Our last gort__lock/unlock pair saw both queues empty: every goroutine
      * that will ever lock c has unlocked it (acquire in gort__lock pairs
      * with their release), so nobody touches c after this point. */
+    if (c->autofree)
+        atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
     free(c);
+}
+
+/* Reference counts (gort.h, "Channel lifetime").  retain: relaxed, the
+ * caller holds a reference already, so the count cannot reach 0 meanwhile.
+ * release: acq_rel, so that every party's operations on c happen before
+ * the free by whichever release is last. */
+_Atomic int32_t gort__chan_nautofree;
+
+GORT_API gort_chan *gort_chan_retain(gort_chan *c) {
+    if (c != NULL)
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+GORT_API void gort_chan_release(gort_chan *c) {
+    if (c == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        gort_chan_free(c);
 }
 
 /* len(c).  Relaxed: a snapshot, as Go's chanlen. */
@@ -291,6 +314,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
      * reordered: "not ready" then "not closed" implies it was not closed at
      * the first observation either.  So both loads are relaxed.
      */
+    gort__chan_bubble_check(c, "send on");
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
         return CHAN_WOULDBLOCK;
 
@@ -338,7 +362,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     gp->waiting = mysg;
     gp->param = NULL;
     gort__waitq_enqueue(&c->sendq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
 
     /* Someone woke us up: goready made their writes to mysg visible. */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -376,6 +400,7 @@ GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
 GORT_API void gort_chan_close(gort_chan *c) {
     if (c == NULL)
         gort_panic("close of nil channel");
+    gort__chan_bubble_check(c, "close of");
 
     gort__lock(&c->lock);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
@@ -450,6 +475,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
      * acquire: the load of closed cannot move before it, and it sees any
      * close that preceded the state chan_empty observed.
      */
+    gort__chan_bubble_check(c, "receive on");
     if (!block && chan_empty(c)) {
         /* Acquire: pairs with closechan's release store.  "Closed" is
          * returned below without the lock, so what preceded the close must
@@ -523,7 +549,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     mysg->c = c;
     gp->param = NULL;
     gort__waitq_enqueue(&c->recvq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
 
     /* Someone woke us up: a sender (success) or close (zeroed *ep). */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -541,6 +567,8 @@ GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
     if (chanrecv(c, elem, true, &received) == CHAN_DONE)
         gort__preempt_check(gort__getg());
+    if (received)
+        gort__chan_autofree_recv(c);
     return received;
 }
 
@@ -550,5 +578,7 @@ GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
         return false;
     if (ok != NULL)
         *ok = received;
+    if (received)
+        gort__chan_autofree_recv(c);
     return true;
 }

@@ -124,6 +124,13 @@ void gort__start_the_world(void);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
 
+/* The runtime's clock (CLOCK_MONOTONIC ns).  Inside the library the name
+ * gort_nanotime stands for it: the scheduler, the poller and the per-P
+ * timers always mean real time.  The public gort_nanotime() (synctest.c)
+ * is gort__now(): a synctest bubble's fake clock inside one. */
+int64_t gort__nanotime(void);
+#define gort_nanotime gort__nanotime
+
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
 void gort__stack_fini(void);
@@ -268,6 +275,49 @@ bool gort__timers_pending(void);
  * earliest of its heap; wake the timer-sleeping M if it sleeps past it.
  * has_p: the caller runs on a P that will look at its timers itself. */
 void gort__timer_wake(int64_t when, bool has_p);
+
+/* Toolkit timers (time.c) for synctest bubbles.  A timer that a goroutine
+ * of a bubble makes (sleep, timer, ticker, after_func, a context's
+ * deadline) goes into its bubble's heap, keyed by the fake clock; only the
+ * bubble's root runs that heap (gort__timers_run). */
+struct ptimers *gort__timers_heap_new(void);
+/* Frees a bubble's heap; its timers are left in no heap (never fire). */
+void gort__timers_heap_free(struct ptimers *pt);
+/* Runs pt's timers due at now (on a goroutine: the bubble's root).
+ * Returns the earliest deadline left, or 0. */
+int64_t gort__timers_run(struct ptimers *pt, int64_t now);
+/* The earliest deadline of pt, or 0. */
+int64_t gort__timers_heap_next(struct ptimers *pt);
+/* Adds t (in no heap) with deadline when to heap pt, or, pt == NULL, to the
+ * current P's heap (gort__addtimer). */
+void gort__addtimer_to(timer *t, int64_t when, struct ptimers *pt);
+
+/* ------------------------------------------------------------ synctest.c */
+struct gort__bubble;
+/* Bubbles in existence (gates the hooks in goready). */
+extern _Atomic int32_t gort__synctest_nbubbles;
+/* The calling goroutine's clock: its bubble's fake time, else real time. */
+int64_t gort__now(void);
+/* The heap the calling goroutine's new timers belong in (its bubble's), or
+ * NULL for the per-P heaps. */
+struct ptimers *gort__synctest_timers(void);
+/* Hooks (proc.c): newg, made by a goroutine of b, joins b. */
+void gort__synctest_newg(struct gort__bubble *b, struct g *newg);
+/* gp (in a bubble) exits: leaves it; clears gp->bubble.  On g0 or a
+ * finishing switch. */
+void gort__synctest_exit(struct g *gp);
+/* gp (in a bubble) is about to park for reason (gopark).  park_end(ok)
+ * follows once the unlock function has run (ok: it parked). */
+void gort__synctest_park_begin(struct g *gp, uint8_t reason);
+void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok);
+/* gp (in a bubble, G_WAITING) is being readied. */
+void gort__synctest_ready(struct g *gp);
+/* The calling goroutine's bubble, or NULL (a channel made now is its). */
+struct gort__bubble *gort__synctest_bubble(void);
+/* Channel checks (chan.c, select.c): c belongs to the bubble that made it;
+ * an operation from outside it is a fatal error with Go's text (op: "send
+ * on", "receive on", "close of", "select on"). */
+void gort__synctest_chan_check(struct gort__bubble *cb, const char *op);
 
 /* -------------------------------------------------------------- netpoll.c */
 /* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The

@@ -148,6 +148,11 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYSCALL] = "syscall",
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
+    [WAIT_SYNCTEST_CHAN_RECV] = "chan receive (durable)",
+    [WAIT_SYNCTEST_CHAN_SEND] = "chan send (durable)",
+    [WAIT_SYNCTEST_SELECT] = "select (durable)",
+    [WAIT_SYNCTEST_RUN] = "synctest.Run",
+    [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -259,7 +264,10 @@ uint32_t gort__fastrand(void) {
 
 /* ------------------------------------------------------------------ time */
 
-int64_t gort_nanotime(void) {
+/* The runtime's clock, CLOCK_MONOTONIC.  Inside the library the name
+ * gort_nanotime means this function (internal.h); the public
+ * gort_nanotime() is synctest.c's, which reads a bubble's fake clock. */
+int64_t gort__nanotime(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -1749,7 +1757,12 @@ static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    return fn == NULL || fn(gp, lock);
+    /* Read before fn publishes gp: after it, gp may run (and exit) anywhere. */
+    struct gort__bubble *bubble = gp->bubble;
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    return ok;
 }
 
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
@@ -1770,7 +1783,11 @@ static void finish_park(struct m *mp) {
     mp->pending_park = NULL;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    if (fn != NULL && !fn(gp, lock)) {
+    struct gort__bubble *bubble = gp->bubble; /* before fn: see park1 */
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok) {
         /* Not parking after all: it runs next. */
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
@@ -1843,6 +1860,8 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     if (gp->stack.guard == GUARD_CANARY)
@@ -1882,6 +1901,12 @@ void gort__goready(struct g *gp) {
         return;
     }
     ready_status(gp);
+    /* Relaxed gate: a g of a bubble was made after the bubble was counted,
+     * and whoever readies it learned of it through a lock or channel that
+     * orders that count before this load. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
+        gp->bubble != NULL)
+        gort__synctest_ready(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
@@ -2135,10 +2160,15 @@ static int64_t newgoid(struct p *pp) {
     return (int64_t)pp->goidcache++;
 }
 
+/* copysize for newproc1 and newproc: arg is passed as it is. */
+#define NO_COPY SIZE_MAX
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
- * but not queued, or NULL with *err set. */
-static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                          struct g *callergp, void *callerpc, struct p *pp, int *err) {
+ * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
+ * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
+static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                          const char *name, struct g *callergp, void *callerpc, struct p *pp,
+                          int *err) {
     struct g *newg = NULL;
     if (stacksize == gort__default_stack_size)
         newg = gfget(pp);
@@ -2163,6 +2193,13 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
                 newg->defer_ == NULL && newg->panic_ == NULL && newg->callframe == NULL);
     newg->fn = fn;
     newg->arg = arg;
+    if (copysize != NO_COPY) {
+        /* gort_go_copy: the block goes into the g, which only the new
+         * goroutine uses from now on (published by runqput's release). */
+        if (copysize != 0) /* arg may be NULL then */
+            memcpy(newg->argbuf, arg, copysize);
+        newg->arg = newg->argbuf;
+    }
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
@@ -2177,6 +2214,9 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
         newg->tsan_fiber = san_fiber_create();
 #endif
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    /* A goroutine started inside a synctest bubble is in the bubble. */
+    if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
+        gort__synctest_newg(callergp->bubble, newg);
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2198,8 +2238,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
  */
 #define SPAWN_BACKLOG GORT__RUNQ
 
-static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                   void *callerpc, bool may_yield) {
+static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                   const char *name, void *callerpc, bool may_yield) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
@@ -2219,7 +2259,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
-        struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
+        struct g *newg =
+            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, &err);
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);
@@ -2231,7 +2272,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
-    struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
+    struct g *newg = newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
     bool overflowed = runqput(pp, newg, true);
@@ -2249,11 +2290,20 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
 /* gort_go without the spawn backpressure, for runtime paths that must not
  * yield (time.c's after_func timers). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), false);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   false);
 }
 
 int gort_go(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   true);
+}
+
+int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size) {
+    if (size > GORT_GO_COPY_MAX || (arg == NULL && size != 0))
+        return -EINVAL;
+    return newproc(fn, (void *)arg, size, gort__default_stack_size, NULL,
+                   __builtin_return_address(0), true);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2267,7 +2317,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, size, name, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
@@ -2276,6 +2326,8 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_exit(gp); /* leaves its bubble; clears gp->bubble */
     bool locked = gp->lockedm != NULL;
     /* Reset everything newproc1 does not write (see there). */
     gp->m = NULL;
@@ -3312,7 +3364,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__throw("gort_main: no p0");
     m0->nextp = p0;
 
-    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
+    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY,
                                gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
     if (gmain == NULL)
         goto out_shutdown;

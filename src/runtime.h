@@ -109,6 +109,12 @@ enum {
     WAIT_SYSCALL,              /* "syscall" (shown for G_SYSCALL) */
     WAIT_FOREVER,              /* "wait forever" */
     WAIT_GOEXIT_MAIN,          /* main goroutine after Goexit */
+    /* synctest (synctest.c): Go's waitReasonSynctest* */
+    WAIT_SYNCTEST_CHAN_RECV, /* "chan receive (durable)": on a channel of the g's bubble */
+    WAIT_SYNCTEST_CHAN_SEND, /* "chan send (durable)" */
+    WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
+    WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
+    WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
@@ -206,6 +212,17 @@ struct g {
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
+
+    /* synctest (synctest.c).  bubble is set when the g is created by a
+     * goroutine of a bubble (or by gort_synctest_run) and cleared when it
+     * exits; bubble_blocked says that the bubble counts it as durably
+     * blocked (not in its `running` count). */
+    struct gort__bubble *bubble; /* [owner G] */
+    bool bubble_blocked;         /* [bubble->lock] */
+
+    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
+     * Not in line 0: only go_copy spawns write it (one more line). */
+    _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");

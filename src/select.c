@@ -200,6 +200,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         }
         if (cas->chan == NULL)
             continue;
+        gort__chan_bubble_check(cas->chan, "select on");
         uint32_t j = norder == 0 ? 0 : gort__fastrandn((uint32_t)norder + 1);
         pollorder[norder] = pollorder[j];
         pollorder[j] = i;
@@ -280,9 +281,17 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             gort__waitq_enqueue(&k->chan->sendq, s);
     }
 
-    /* Wait for someone to wake us up. */
+    /* Wait for someone to wake us up.  In a synctest bubble the wait is
+     * durable only if every channel is the bubble's (Go's selectgo). */
     gp->param = NULL;
-    gort__gopark(selparkcommit, NULL, WAIT_SELECT);
+    uint8_t reason = WAIT_SELECT;
+    if (GORT_UNLIKELY(gp->bubble != NULL)) {
+        reason = WAIT_SYNCTEST_SELECT;
+        for (int i = 0; i < norder; i++)
+            if (cases[pollorder[i]].chan->bubble != gp->bubble)
+                reason = WAIT_SELECT;
+    }
+    gort__gopark(selparkcommit, NULL, reason);
 
     /* Pass 3.  The waker dequeued the winning sudog, wrote gp->param (and
      * the element and success) before goready, which published them.  Find
@@ -397,6 +406,9 @@ send:
 retc:
     if (order != stackorder)
         free(order);
+    /* A value received from a self-freeing channel (gort_after). */
+    if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
+        gort__chan_autofree_recv(cases[casi].chan);
     if (!parked)
         gort__preempt_check(gort__getg());
     return casi;
