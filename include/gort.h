@@ -544,6 +544,106 @@ typedef struct gort_stats {
  * runtime is not running).  Never blocks for long. */
 GORT_API void gort_read_stats(gort_stats *s);
 
+/* ------------------------------------------------------------------------
+ * Connections (net.Conn, net.Listener, net.PacketConn, os.Pipe)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A connection handle: an fd number paired with the generation of its
+ * slot, so that it cannot be confused with a later connection that reuses
+ * the number.  Once gort_conn_close(c) has begun, every call with c (and
+ * every copy of it) fails with -EBADF, even after the fd number has been
+ * reused by a new connection; the number is not reused (close(2) is not
+ * called) until every call in progress with c has returned.  Copy handles
+ * freely; the all-zero handle is never valid.  Use a connection's fd only
+ * through these calls (closing it with close(2) or gort_close behind the
+ * handle's back is a programming error).
+ *
+ * Networks (Go's names): "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6" take
+ * "host:port" addresses as gort_listen and gort_dial do; "unix" (stream)
+ * takes a filesystem path, or "@name" for Linux's abstract namespace.  An
+ * unknown network is -EINVAL (Go's "unknown network").
+ */
+typedef struct gort_conn {
+    uint64_t _id; /* generation << 32 | fd; private */
+} gort_conn;
+
+/* A socket address (net.Addr): len == 0 means none. */
+typedef struct gort_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} gort_addr;
+
+/* Longest string gort_addr_string writes, with its NUL (a Unix path). */
+#define GORT_ADDR_STRLEN 128
+
+/* net.Addr.String(): "1.2.3.4:80", "[::1]:80" (an IPv4-mapped IPv6
+ * address prints as IPv4, as Go's), "[fe80::1%eth0]:80", a Unix path
+ * ("@name" for an abstract one, "" for an unnamed socket), "<nil>" for
+ * none.  Returns the length written (NUL-terminated), or -ENOSPC when it
+ * does not fit in n bytes (buf then holds as much as fits), -EAFNOSUPPORT
+ * for another family. */
+GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
+/* net.ResolveTCPAddr/ResolveUDPAddr/ResolveUnixAddr: the first address of
+ * addr on network (a name is looked up as gort_dial does; an empty host
+ * is the loopback).  0, -EINVAL, -ENOENT (an unknown name). */
+GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
+
+/* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
+ * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none; a
+ * name resolving to several addresses is tried in order.  0 and *c, or
+ * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
+ * not exist, -EINVAL, -EMFILE...). */
+GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);
+/* net.Listen ("tcp*", "unix": a listening socket; backlog SOMAXCONN) or
+ * net.ListenPacket ("udp*": a bound UDP socket for read_from/write_to).
+ * An empty host listens on every address.  A Unix socket file that this
+ * call made is removed by gort_conn_close, as Go does.  0 and *c, or
+ * -errno (-EADDRINUSE, -EACCES, -EINVAL...). */
+GORT_API int gort_conn_listen(gort_conn *c, const char *network, const char *addr);
+/* Listener.Accept: blocks until a connection arrives on the listener l.
+ * 0 and *c, or -errno: -EBADF once l is closed (also by a close while we
+ * wait), -ETIMEDOUT at l's read deadline, -EMFILE/-ENFILE (l stays
+ * usable). */
+GORT_API int gort_conn_accept(gort_conn l, gort_conn *c);
+/* Makes a connection handle of an open fd the program made (a pipe end,
+ * a socketpair, a tty, a socket...): it becomes nonblocking and is polled
+ * as gort_read describes.  0 and *c, -EBADF (not open), -EEXIST (already
+ * a live connection's fd).  The handle owns fd from now on. */
+GORT_API int gort_conn_adopt(gort_conn *c, int fd);
+/* os.Pipe: *r reads what *w writes.  0 or -errno. */
+GORT_API int gort_conn_pipe(gort_conn *r, gort_conn *w);
+
+/* Read, Write, SetDeadline, Close: as gort_read, gort_write,
+ * gort_set_deadline and gort_close on the connection's fd, with the
+ * handle checked: -EBADF for a closed (stale) handle.  A call blocked in
+ * c when gort_conn_close(c) runs returns -EBADF. */
+GORT_API ssize_t gort_conn_read(gort_conn c, void *buf, size_t n);
+GORT_API ssize_t gort_conn_write(gort_conn c, const void *buf, size_t n);
+GORT_API int gort_conn_set_deadline(gort_conn c, int64_t read_deadline, int64_t write_deadline);
+GORT_API int gort_conn_close(gort_conn c);
+/* TCPConn.CloseWrite / UnixConn.CloseWrite: shuts down the writing side
+ * (the peer reads EOF); 0 or -errno (-ENOTSOCK for a pipe). */
+GORT_API int gort_conn_close_write(gort_conn c);
+/* PacketConn.ReadFrom: one datagram (truncated to n bytes, as Go's),
+ * blocking until one arrives; *from (may be NULL) gets the sender.  The
+ * count, or -errno: -ETIMEDOUT once the read deadline has passed (even if
+ * a datagram is waiting, as Go), -EBADF. */
+GORT_API ssize_t gort_conn_read_from(gort_conn c, void *buf, size_t n, gort_addr *from);
+/* PacketConn.WriteTo: sends one datagram to *to, blocking while the
+ * socket buffer is full.  n, or -errno (-ETIMEDOUT at the write deadline,
+ * -EMSGSIZE, -EBADF, -EINVAL for a NULL or empty address). */
+GORT_API ssize_t gort_conn_write_to(gort_conn c, const void *buf, size_t n, const gort_addr *to);
+/* LocalAddr and RemoteAddr, recorded when the connection was made (so
+ * RemoteAddr still answers after the peer has gone): 0, or -EBADF.  A
+ * connection without one (an unconnected UDP socket's peer, a pipe) gets
+ * len == 0. */
+GORT_API int gort_conn_local_addr(gort_conn c, gort_addr *a);
+GORT_API int gort_conn_remote_addr(gort_conn c, gort_addr *a);
+/* The connection's fd (for calls gort does not wrap), or -EBADF for a
+ * closed handle.  The fd is only good while the connection is open. */
+GORT_API int gort_conn_fd(gort_conn c);
+
 #ifdef __cplusplus
 }
 #endif
