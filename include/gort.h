@@ -644,6 +644,73 @@ GORT_API int gort_conn_remote_addr(gort_conn c, gort_addr *a);
  * closed handle.  The fd is only good while the connection is open. */
 GORT_API int gort_conn_fd(gort_conn c);
 
+/* ------------------------------------------------------------------------
+ * Buffered I/O (bufio.Reader, bufio.Scanner, bufio.Writer)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A buffered reader or writer over an fd (gort_read/gort_write), a
+ * connection (gort_conn_read/gort_conn_write) or a function of the
+ * program's that reads or writes like them (a count, 0 at EOF, or -errno).
+ * One goroutine at a time per reader or writer, as Go's (they are not
+ * safe for concurrent use).  The *_new calls return NULL when out of
+ * memory; free does not close the fd or connection, nor flush a writer.
+ */
+typedef struct gort_bufreader gort_bufreader;
+typedef struct gort_bufwriter gort_bufwriter;
+typedef ssize_t (*gort_read_fn)(void *ctx, void *buf, size_t n);
+typedef ssize_t (*gort_write_fn)(void *ctx, const void *buf, size_t n);
+
+/* size: the first buffer size (0: 4096, Go's defaultBufSize); max: the
+ * longest line or delimited token (its delimiter counted) the reader
+ * holds, up to which the buffer grows (0: 65536, bufio.MaxScanTokenSize;
+ * less than size: size). */
+GORT_API gort_bufreader *gort_bufreader_new(int fd, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_conn(gort_conn c, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_fn(gort_read_fn read, void *ctx, size_t size,
+                                               size_t max);
+GORT_API void gort_bufreader_free(gort_bufreader *r);
+/* Reader.Read: up to n bytes, from the buffer if it holds any (else with
+ * at most one read of the source).  The count, 0 at EOF, or -errno. */
+GORT_API ssize_t gort_bufreader_read(gort_bufreader *r, void *buf, size_t n);
+/* Reader.ReadSlice(delim), with the limit: the bytes up to and including
+ * the next delim; *p points into the buffer, valid until the next call on
+ * r.  Returns the length; at EOF the bytes left without a delim (so a
+ * result not ending in delim is the last), then 0.  -EMSGSIZE when max
+ * bytes hold no delim (bufio.ErrTooLong: from then on every read of r
+ * returns -EMSGSIZE, as a Scanner stops); -errno of a failed read (returned
+ * once, the buffered bytes kept: a call after a -ETIMEDOUT goes on). */
+GORT_API ssize_t gort_bufreader_read_slice(gort_bufreader *r, int delim, const char **p);
+/* Reader.ReadString(delim): as read_slice, into a malloc'd NUL-terminated
+ * copy *s that the caller frees (*s is NULL for 0 and errors). */
+GORT_API ssize_t gort_bufreader_read_string(gort_bufreader *r, int delim, char **s);
+/* Scanner.Scan with ScanLines: the next line without its "\n" or "\r\n"
+ * (a last line without "\n" too), NUL-terminated, in *line (inside the
+ * buffer, valid until the next call) with its length in *len (may be
+ * NULL).  1 for a line, 0 at EOF, -EMSGSIZE for a line longer than max
+ * (sticky), -errno as read_slice. */
+GORT_API int gort_bufreader_scan_line(gort_bufreader *r, char **line, size_t *len);
+/* Reader.Buffered: bytes that can be read without touching the source. */
+GORT_API size_t gort_bufreader_buffered(const gort_bufreader *r);
+
+/* size: the buffer (0: 4096).  Writes that do not fit are flushed; a write
+ * of at least size bytes to an empty buffer goes to the sink directly. */
+GORT_API gort_bufwriter *gort_bufwriter_new(int fd, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_conn(gort_conn c, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_fn(gort_write_fn write, void *ctx, size_t size);
+GORT_API void gort_bufwriter_free(gort_bufwriter *w);
+/* Writer.Write / WriteString / fmt.Fprintf: n (the length) or -errno.  As
+ * Go's Writer, the first error is sticky: every later write and flush
+ * returns it.  A sink that writes 0 bytes is -EIO (io.ErrShortWrite). */
+GORT_API ssize_t gort_bufwriter_write(gort_bufwriter *w, const void *p, size_t n);
+GORT_API ssize_t gort_bufwriter_write_string(gort_bufwriter *w, const char *s);
+GORT_API ssize_t gort_bufwriter_printf(gort_bufwriter *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writer.Flush: writes the buffer out.  0 or the sticky -errno. */
+GORT_API int gort_bufwriter_flush(gort_bufwriter *w);
+/* Writer.Buffered: bytes waiting for a flush. */
+GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
+
 #ifdef __cplusplus
 }
 #endif

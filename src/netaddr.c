@@ -83,7 +83,7 @@ static int literal(int family, const char *host, int port, gort_addr *a) {
     memset(a, 0, sizeof *a);
     struct sockaddr_in *s4 = (struct sockaddr_in *)&a->sa;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->sa;
-    char h[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+    char h[256];
     if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
         if (family == AF_INET6)
             return -EINVAL;
@@ -93,7 +93,10 @@ static int literal(int family, const char *host, int port, gort_addr *a) {
         return 1;
     }
     /* An IPv6 literal may carry a zone: "fe80::1%eth0". */
-    snprintf(h, sizeof h, "%s", host);
+    size_t hl = strlen(host);
+    if (hl >= sizeof h)
+        return 0; /* too long for a literal: a name */
+    memcpy(h, host, hl + 1);
     char *zone = strchr(h, '%');
     if (zone)
         *zone++ = '\0';
