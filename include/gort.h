@@ -711,6 +711,37 @@ GORT_API int gort_bufwriter_flush(gort_bufwriter *w);
 /* Writer.Buffered: bytes waiting for a flush. */
 GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
 
+/* ------------------------------------------------------------------------
+ * Signals (os/signal: Notify, Stop)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * signal.Notify: from now on, each arrival of one of sigs[0..n) is sent
+ * to c as an int (the signal number; c's element size must be sizeof(int))
+ * without blocking: if c is not ready to receive (full, or unbuffered
+ * with no receiver waiting) the signal is dropped for c, as Go's.  n == 0
+ * means every signal that may be caught.  Signals of one kind that arrive
+ * while an earlier one is still being delivered are delivered once
+ * (coalesced, as Go's).  A signal may be notified on several channels;
+ * calling Notify again for c adds signals to it.  Delivery runs in a
+ * goroutine named "os/signal.loop" that the first Notify of a gort_main
+ * run starts (it counts in gort_numgoroutine, as Go's).  The registrations
+ * end with the run: when gort_main returns the signals' earlier actions
+ * are back.
+ * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
+ * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
+ * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
+ * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
+ * two internal real-time signals - or for a wrong element size; -EAGAIN
+ * outside gort_main.  c == NULL panics "os/signal: Notify using nil
+ * channel".
+ */
+GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
+/* signal.Stop: c receives no more signals once this returns; a signal no
+ * channel wants any more gets back the action it had before its first
+ * Notify.  No-op for a channel never notified. */
+GORT_API void gort_signal_stop(gort_chan *c);
+
 #ifdef __cplusplus
 }
 #endif
