@@ -742,6 +742,32 @@ GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
  * Notify.  No-op for a channel never notified. */
 GORT_API void gort_signal_stop(gort_chan *c);
 
+/* ------------------------------------------------------------------------
+ * Processes (os.StartProcess, Process.Wait)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * exec.Cmd.Start, reduced: starts path (looked up in PATH when it has no
+ * '/') with argv (argv[0] first, NULL-terminated) and envp (NULL: this
+ * process's environment) by posix_spawn.  fds[0..2] become the child's
+ * stdin, stdout and stderr (-1, or fds == NULL: inherited); they are put
+ * in blocking mode first, as Go's File.Fd does, so pass the child's ends
+ * (for a gort_conn_pipe end, gort_conn_fd), and close them in the parent
+ * afterwards.  0 and *pid, or -errno (-ENOENT: no such program).
+ */
+GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[],
+                                char *const envp[], const int fds[3]);
+/*
+ * Process.Wait: blocks the calling goroutine - not its thread - until the
+ * child pid exits, reaps it and stores its waitpid(2) status in *status
+ * (may be NULL).  The wait is a pidfd (pidfd_open, Linux 5.3) in the
+ * netpoller; where the kernel has no pidfd_open, the goroutine polls
+ * waitpid(WNOHANG) instead, sleeping 1 ms doubling up to 50 ms between
+ * polls (still no thread blocked, but up to 50 ms late).  0, or -errno:
+ * -ECHILD (not a child of this process, or already reaped).
+ */
+GORT_API int gort_process_wait(pid_t pid, int *status);
+
 #ifdef __cplusplus
 }
 #endif

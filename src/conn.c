@@ -190,6 +190,13 @@ static int conn_open(int fd, int kind, bool unlink, const gort_addr *la, const g
     }
     atomic_store_explicit(&s->rd, 0, memory_order_relaxed);
     atomic_store_explicit(&s->wd, 0, memory_order_relaxed);
+    /* Register fd with the poller now (a no-op for the fd API's sockets):
+     * the deadlines a close sets must not be the fd's first use, which
+     * would make it nonblocking again after the program handed it to a
+     * child in blocking mode (gort_process_spawn). */
+    int err = gort_set_deadline(fd, 0, 0);
+    if (err)
+        return err;
     uint32_t gen;
     do {
         gen = (uint32_t)(w >> 32) + 1;

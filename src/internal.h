@@ -187,6 +187,11 @@ void gort__unminit_signals(struct m *mp);
  * signals back their earlier actions and forgets the registrations. */
 void gort__sigqueue_fini(void);
 
+/* ----------------------------------------------------------------- exec.c */
+/* White-box (tests): gort_process_wait takes its fallback path (polling
+ * waitpid) as if the kernel had no pidfd_open. */
+extern _Atomic bool gort__pidfd_off;
+
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */
 void gort__run_exit_defers(struct g *gp);
