@@ -46,13 +46,15 @@ static void ignore(int sig) {
 enum { NSIGNALS = 2000, NLOAD = 8 };
 
 static _Atomic int load_stop;
+static _Atomic unsigned load_sink;
 
 static void loader(void *arg) {
     (void)arg;
-    volatile unsigned x = 0;
+    unsigned x = 0;
     while (!atomic_load(&load_stop)) {
         for (int i = 0; i < 10000; i++)
-            x += (unsigned)i;
+            x = x * 31 + (unsigned)i;
+        atomic_store_explicit(&load_sink, x, memory_order_relaxed);
         gort_yield();
     }
 }
