@@ -790,6 +790,230 @@ GORT_API void gort_errgroup_free(gort_errgroup *g);
  * -errno (then the count is back where it was). */
 GORT_API int gort_wg_go(gort_waitgroup *wg, void (*fn)(void *arg), void *arg);
 
+/* ------------------------------------------------------------------------
+ * Connections (net.Conn, net.Listener, net.PacketConn, os.Pipe)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A connection handle: an fd number paired with the generation of its
+ * slot, so that it cannot be confused with a later connection that reuses
+ * the number.  Once gort_conn_close(c) has begun, every call with c (and
+ * every copy of it) fails with -EBADF, even after the fd number has been
+ * reused by a new connection; the number is not reused (close(2) is not
+ * called) until every call in progress with c has returned.  Copy handles
+ * freely; the all-zero handle is never valid.  Use a connection's fd only
+ * through these calls (closing it with close(2) or gort_close behind the
+ * handle's back is a programming error).
+ *
+ * Networks (Go's names): "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6" take
+ * "host:port" addresses as gort_listen and gort_dial do; "unix" (stream)
+ * takes a filesystem path, or "@name" for Linux's abstract namespace.  An
+ * unknown network is -EINVAL (Go's "unknown network").
+ */
+typedef struct gort_conn {
+    uint64_t _id; /* generation << 32 | fd; private */
+} gort_conn;
+
+/* A socket address (net.Addr): len == 0 means none. */
+typedef struct gort_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} gort_addr;
+
+/* Longest string gort_addr_string writes, with its NUL (a Unix path). */
+#define GORT_ADDR_STRLEN 128
+
+/* net.Addr.String(): "1.2.3.4:80", "[::1]:80" (an IPv4-mapped IPv6
+ * address prints as IPv4, as Go's), "[fe80::1%eth0]:80", a Unix path
+ * ("@name" for an abstract one, "" for an unnamed socket), "<nil>" for
+ * none.  Returns the length written (NUL-terminated), or -ENOSPC when it
+ * does not fit in n bytes (buf then holds as much as fits), -EAFNOSUPPORT
+ * for another family. */
+GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
+/* net.ResolveTCPAddr/ResolveUDPAddr/ResolveUnixAddr: the first address of
+ * addr on network (a name is looked up as gort_dial does; an empty host
+ * is the loopback).  0, -EINVAL, -ENOENT (an unknown name). */
+GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
+
+/* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
+ * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none; a
+ * name resolving to several addresses is tried in order.  0 and *c, or
+ * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
+ * not exist, -EINVAL, -EMFILE...). */
+GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);
+/* net.Listen ("tcp*", "unix": a listening socket; backlog SOMAXCONN) or
+ * net.ListenPacket ("udp*": a bound UDP socket for read_from/write_to).
+ * An empty host listens on every address.  A Unix socket file that this
+ * call made is removed by gort_conn_close, as Go does.  0 and *c, or
+ * -errno (-EADDRINUSE, -EACCES, -EINVAL...). */
+GORT_API int gort_conn_listen(gort_conn *c, const char *network, const char *addr);
+/* Listener.Accept: blocks until a connection arrives on the listener l.
+ * 0 and *c, or -errno: -EBADF once l is closed (also by a close while we
+ * wait), -ETIMEDOUT at l's read deadline, -EMFILE/-ENFILE (l stays
+ * usable). */
+GORT_API int gort_conn_accept(gort_conn l, gort_conn *c);
+/* Makes a connection handle of an open fd the program made (a pipe end,
+ * a socketpair, a tty, a socket...): it becomes nonblocking and is polled
+ * as gort_read describes.  0 and *c, -EBADF (not open), -EEXIST (already
+ * a live connection's fd).  The handle owns fd from now on. */
+GORT_API int gort_conn_adopt(gort_conn *c, int fd);
+/* os.Pipe: *r reads what *w writes.  0 or -errno. */
+GORT_API int gort_conn_pipe(gort_conn *r, gort_conn *w);
+
+/* Read, Write, SetDeadline, Close: as gort_read, gort_write,
+ * gort_set_deadline and gort_close on the connection's fd, with the
+ * handle checked: -EBADF for a closed (stale) handle.  A call blocked in
+ * c when gort_conn_close(c) runs returns -EBADF. */
+GORT_API ssize_t gort_conn_read(gort_conn c, void *buf, size_t n);
+GORT_API ssize_t gort_conn_write(gort_conn c, const void *buf, size_t n);
+GORT_API int gort_conn_set_deadline(gort_conn c, int64_t read_deadline, int64_t write_deadline);
+GORT_API int gort_conn_close(gort_conn c);
+/* TCPConn.CloseWrite / UnixConn.CloseWrite: shuts down the writing side
+ * (the peer reads EOF); 0 or -errno (-ENOTSOCK for a pipe). */
+GORT_API int gort_conn_close_write(gort_conn c);
+/* PacketConn.ReadFrom: one datagram (truncated to n bytes, as Go's),
+ * blocking until one arrives; *from (may be NULL) gets the sender.  The
+ * count, or -errno: -ETIMEDOUT once the read deadline has passed (even if
+ * a datagram is waiting, as Go), -EBADF. */
+GORT_API ssize_t gort_conn_read_from(gort_conn c, void *buf, size_t n, gort_addr *from);
+/* PacketConn.WriteTo: sends one datagram to *to, blocking while the
+ * socket buffer is full.  n, or -errno (-ETIMEDOUT at the write deadline,
+ * -EMSGSIZE, -EBADF, -EINVAL for a NULL or empty address). */
+GORT_API ssize_t gort_conn_write_to(gort_conn c, const void *buf, size_t n, const gort_addr *to);
+/* LocalAddr and RemoteAddr, recorded when the connection was made (so
+ * RemoteAddr still answers after the peer has gone): 0, or -EBADF.  A
+ * connection without one (an unconnected UDP socket's peer, a pipe) gets
+ * len == 0. */
+GORT_API int gort_conn_local_addr(gort_conn c, gort_addr *a);
+GORT_API int gort_conn_remote_addr(gort_conn c, gort_addr *a);
+/* The connection's fd (for calls gort does not wrap), or -EBADF for a
+ * closed handle.  The fd is only good while the connection is open. */
+GORT_API int gort_conn_fd(gort_conn c);
+
+/* ------------------------------------------------------------------------
+ * Buffered I/O (bufio.Reader, bufio.Scanner, bufio.Writer)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A buffered reader or writer over an fd (gort_read/gort_write), a
+ * connection (gort_conn_read/gort_conn_write) or a function of the
+ * program's that reads or writes like them (a count, 0 at EOF, or -errno).
+ * One goroutine at a time per reader or writer, as Go's (they are not
+ * safe for concurrent use).  The *_new calls return NULL when out of
+ * memory; free does not close the fd or connection, nor flush a writer.
+ */
+typedef struct gort_bufreader gort_bufreader;
+typedef struct gort_bufwriter gort_bufwriter;
+typedef ssize_t (*gort_read_fn)(void *ctx, void *buf, size_t n);
+typedef ssize_t (*gort_write_fn)(void *ctx, const void *buf, size_t n);
+
+/* size: the first buffer size (0: 4096, Go's defaultBufSize); max: the
+ * longest line or delimited token (its delimiter counted) the reader
+ * holds, up to which the buffer grows (0: 65536, bufio.MaxScanTokenSize;
+ * less than size: size). */
+GORT_API gort_bufreader *gort_bufreader_new(int fd, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_conn(gort_conn c, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_fn(gort_read_fn read, void *ctx, size_t size,
+                                               size_t max);
+GORT_API void gort_bufreader_free(gort_bufreader *r);
+/* Reader.Read: up to n bytes, from the buffer if it holds any (else with
+ * at most one read of the source).  The count, 0 at EOF, or -errno. */
+GORT_API ssize_t gort_bufreader_read(gort_bufreader *r, void *buf, size_t n);
+/* Reader.ReadSlice(delim), with the limit: the bytes up to and including
+ * the next delim; *p points into the buffer, valid until the next call on
+ * r.  Returns the length; at EOF the bytes left without a delim (so a
+ * result not ending in delim is the last), then 0.  -EMSGSIZE when max
+ * bytes hold no delim (bufio.ErrTooLong: from then on every read of r
+ * returns -EMSGSIZE, as a Scanner stops); -errno of a failed read (returned
+ * once, the buffered bytes kept: a call after a -ETIMEDOUT goes on). */
+GORT_API ssize_t gort_bufreader_read_slice(gort_bufreader *r, int delim, const char **p);
+/* Reader.ReadString(delim): as read_slice, into a malloc'd NUL-terminated
+ * copy *s that the caller frees (*s is NULL for 0 and errors). */
+GORT_API ssize_t gort_bufreader_read_string(gort_bufreader *r, int delim, char **s);
+/* Scanner.Scan with ScanLines: the next line without its "\n" or "\r\n"
+ * (a last line without "\n" too), NUL-terminated, in *line (inside the
+ * buffer, valid until the next call) with its length in *len (may be
+ * NULL).  1 for a line, 0 at EOF, -EMSGSIZE for a line longer than max
+ * (sticky), -errno as read_slice. */
+GORT_API int gort_bufreader_scan_line(gort_bufreader *r, char **line, size_t *len);
+/* Reader.Buffered: bytes that can be read without touching the source. */
+GORT_API size_t gort_bufreader_buffered(const gort_bufreader *r);
+
+/* size: the buffer (0: 4096).  Writes that do not fit are flushed; a write
+ * of at least size bytes to an empty buffer goes to the sink directly. */
+GORT_API gort_bufwriter *gort_bufwriter_new(int fd, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_conn(gort_conn c, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_fn(gort_write_fn write, void *ctx, size_t size);
+GORT_API void gort_bufwriter_free(gort_bufwriter *w);
+/* Writer.Write / WriteString / fmt.Fprintf: n (the length) or -errno.  As
+ * Go's Writer, the first error is sticky: every later write and flush
+ * returns it.  A sink that writes 0 bytes is -EIO (io.ErrShortWrite). */
+GORT_API ssize_t gort_bufwriter_write(gort_bufwriter *w, const void *p, size_t n);
+GORT_API ssize_t gort_bufwriter_write_string(gort_bufwriter *w, const char *s);
+GORT_API ssize_t gort_bufwriter_printf(gort_bufwriter *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writer.Flush: writes the buffer out.  0 or the sticky -errno. */
+GORT_API int gort_bufwriter_flush(gort_bufwriter *w);
+/* Writer.Buffered: bytes waiting for a flush. */
+GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
+
+/* ------------------------------------------------------------------------
+ * Signals (os/signal: Notify, Stop)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * signal.Notify: from now on, each arrival of one of sigs[0..n) is sent
+ * to c as an int (the signal number; c's element size must be sizeof(int))
+ * without blocking: if c is not ready to receive (full, or unbuffered
+ * with no receiver waiting) the signal is dropped for c, as Go's.  n == 0
+ * means every signal that may be caught.  Signals of one kind that arrive
+ * while an earlier one is still being delivered are delivered once
+ * (coalesced, as Go's).  A signal may be notified on several channels;
+ * calling Notify again for c adds signals to it.  Delivery runs in a
+ * goroutine named "os/signal.loop" that the first Notify of a gort_main
+ * run starts (it counts in gort_numgoroutine, as Go's).  The registrations
+ * end with the run: when gort_main returns the signals' earlier actions
+ * are back.
+ * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
+ * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
+ * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
+ * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
+ * two internal real-time signals - or for a wrong element size; -EAGAIN
+ * outside gort_main.  c == NULL panics "os/signal: Notify using nil
+ * channel".
+ */
+GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
+/* signal.Stop: c receives no more signals once this returns; a signal no
+ * channel wants any more gets back the action it had before its first
+ * Notify.  No-op for a channel never notified. */
+GORT_API void gort_signal_stop(gort_chan *c);
+
+/* ------------------------------------------------------------------------
+ * Processes (os.StartProcess, Process.Wait)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * exec.Cmd.Start, reduced: starts path (looked up in PATH when it has no
+ * '/') with argv (argv[0] first, NULL-terminated) and envp (NULL: this
+ * process's environment) by posix_spawn.  fds[0..2] become the child's
+ * stdin, stdout and stderr (-1, or fds == NULL: inherited); they are put
+ * in blocking mode first, as Go's File.Fd does, so pass the child's ends
+ * (for a gort_conn_pipe end, gort_conn_fd), and close them in the parent
+ * afterwards.  0 and *pid, or -errno (-ENOENT: no such program).
+ */
+GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[],
+                                char *const envp[], const int fds[3]);
+/*
+ * Process.Wait: blocks the calling goroutine - not its thread - until the
+ * child pid exits, reaps it and stores its waitpid(2) status in *status
+ * (may be NULL).  The wait is a pidfd (pidfd_open, Linux 5.3) in the
+ * netpoller; where the kernel has no pidfd_open, the goroutine polls
+ * waitpid(WNOHANG) instead, sleeping 1 ms doubling up to 50 ms between
+ * polls (still no thread blocked, but up to 50 ms late).  0, or -errno:
+ * -ECHILD (not a child of this process, or already reaped).
+ */
+GORT_API int gort_process_wait(pid_t pid, int *status);
+
 #ifdef __cplusplus
 }
 #endif

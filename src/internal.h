@@ -195,6 +195,16 @@ void gort__signal_fini(void);
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);
 
+/* ------------------------------------------------------------- sigqueue.c */
+/* At the end of gort_main, after every M has stopped: gives the notified
+ * signals back their earlier actions and forgets the registrations. */
+void gort__sigqueue_fini(void);
+
+/* ----------------------------------------------------------------- exec.c */
+/* White-box (tests): gort_process_wait takes its fallback path (polling
+ * waitpid) as if the kernel had no pidfd_open. */
+extern _Atomic bool gort__pidfd_off;
+
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */
 void gort__run_exit_defers(struct g *gp);

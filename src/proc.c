@@ -3295,6 +3295,7 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__sigqueue_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
