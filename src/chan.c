@@ -172,6 +172,7 @@ static void unlock_chan(void *c) {
  * sg is dequeued and its selectdone won, so nobody else touches it or gp
  * until goready. */
 static inline void wake_waiter(struct sudog *sg, bool success) {
+    san_release(sg); /* our side of the hand-off -> the woken goroutine */
     struct g *gp = sg->g;
     gp->param = sg;
     sg->success = success;
@@ -182,6 +183,7 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
                                     void (*unlockf)(void *), void *ularg) {
+    san_acquire(sg); /* what the receiver did before it parked */
     if (sg->elem != NULL) {
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;
@@ -196,6 +198,7 @@ static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const
  * the buffer is full.  Then unlock, wake. */
 static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void *ep,
                                     void (*unlockf)(void *), void *ularg) {
+    san_acquire(sg); /* what the sender did before it parked */
     if (c->dataqsiz == 0) {
         if (ep != NULL)
             gort__elemcopy(ep, sg->elem, c->elemsize);
@@ -204,6 +207,7 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
         if (ep != NULL)
             gort__elemcopy(ep, qp, c->elemsize);
         gort__elemcopy(qp, sg->elem, c->elemsize);
+        san_acqrel(qp); /* our receive and the sender's send, one slot */
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         c->sendx = c->recvx; /* c->sendx = (c->sendx+1) % c->dataqsiz */
@@ -291,6 +295,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
      */
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
         return CHAN_WOULDBLOCK;
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
 
     gort__lock(&c->lock);
 
@@ -311,6 +316,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     if (qcount < c->dataqsiz) {
         /* Room in the buffer: enqueue the element. */
         gort__elemcopy(gort__chanbuf(c, c->sendx), ep, c->elemsize);
+        san_acqrel(gort__chanbuf(c, c->sendx));
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, qcount + 1);
@@ -335,8 +341,10 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     mysg->c = c;
     gp->waiting = mysg;
     gp->param = NULL;
+    san_release(mysg); /* -> the receiver that dequeues it */
     gort__waitq_enqueue(&c->sendq, mysg);
     gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
+    san_acquire(mysg); /* <- the receiver (or close) that woke us */
 
     /* Someone woke us up: goready made their writes to mysg visible. */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -380,6 +388,8 @@ GORT_API void gort_chan_close(gort_chan *c) {
         gort__unlock(&c->lock);
         gort_panic("close of closed channel");
     }
+    san_write(gort__chan_raceaddr(c), __builtin_return_address(0));
+    san_release(c); /* -> every receive that sees the close */
     /* Release: pairs with the acquire load of closed in chanrecv's fast
      * path, which may return "closed" without taking the lock, so that
      * everything before the close happens before that receive returns. */
@@ -460,6 +470,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
          * is also required here, when racing with such a send: the acquire
          * above orders this load after it. */
         if (chan_empty(c)) {
+            san_acquire(c); /* <- the close */
             if (ep != NULL)
                 memset(ep, 0, c->elemsize);
             *received = false;
@@ -472,6 +483,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
         if (atomic_load_explicit(&c->qcount, memory_order_relaxed) == 0) {
             gort__unlock(&c->lock);
+            san_acquire(c); /* <- the close */
             if (ep != NULL)
                 memset(ep, 0, c->elemsize);
             *received = false;
@@ -496,6 +508,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
          * gort has no GC and leaves it.) */
         if (ep != NULL)
             gort__elemcopy(ep, gort__chanbuf(c, c->recvx), c->elemsize);
+        san_acqrel(gort__chanbuf(c, c->recvx));
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, qcount - 1);
@@ -520,8 +533,10 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     mysg->success = false;
     mysg->c = c;
     gp->param = NULL;
+    san_release(mysg); /* -> the sender that dequeues it */
     gort__waitq_enqueue(&c->recvq, mysg);
     gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
+    san_acquire(mysg); /* <- the sender (or close) that woke us */
 
     /* Someone woke us up: a sender (success) or close (zeroed *ep). */
     if (GORT_UNLIKELY(mysg != gp->waiting))

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "san.h"
 
 /*
  * A FIFO of sudogs blocked on one direction of a channel (Go's waitq).
@@ -55,6 +56,12 @@ struct gort_chan {
     struct gort__waitq recvq; /* [lock] blocked receivers */
     struct gort__waitq sendq; /* [lock] blocked senders */
 };
+
+/* The address at which sends (reads) and close (a write) of c are shown to
+ * the race detector (Go's c.raceaddr()): a field no user code touches. */
+static inline const void *gort__chan_raceaddr(struct gort_chan *c) {
+    return &c->buf;
+}
 
 /* Pointer to the i'th slot of the ring buffer (Go's chanbuf). */
 static inline unsigned char *gort__chanbuf(struct gort_chan *c, size_t i) {

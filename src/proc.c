@@ -411,6 +411,18 @@ static struct g *malg(size_t stacksize, bool user) {
     return gp;
 }
 
+/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
+ * of the region for slab stacks) while it is live, from newproc1 to its
+ * exit, so that leaks are reported with the stale pointers of dead
+ * goroutines' stacks ignored. */
+static void groot(struct g *gp, bool live) {
+    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (live)
+        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+    else
+        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
+}
+
 /* Releases the stack of a dead goroutine with a stack of its own; the g
  * itself goes to gfree_custom.  Runs on g0 (the stack is not in use). */
 static void gfree_custom(struct g *gp) {
@@ -2175,10 +2187,12 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
         newg->name[sizeof newg->name - 1] = '\0';
         newg->named = true;
     }
-#ifdef GORT_TSAN
+    /* Made on the creator's fiber, the new goroutine's TSan fiber starts
+     * with the creator's clock: everything before gort_go happens before
+     * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
-#endif
+    groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
@@ -2292,9 +2306,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->param = NULL;
     gp->waiting = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-#ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
-#endif
     if (gp->named) {
         gp->named = false;
         gp->name[0] = '\0';
@@ -2302,17 +2314,18 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
-    /* Frames from goentry down to mcall never returned: unpoison them. */
-    san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    /* Frames from goentry down to mcall never returned, nor did those a
+     * recovered panic jumped over (below the final sp): unpoison the whole
+     * stack for the next goroutine that runs on it. */
+    san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
+    groot(gp, false);
     gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
-#ifdef GORT_TSAN
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
      * live goroutines), and this one still holds the frames that never
      * returned (goentry down to mcall). */
     san_fiber_destroy(gp->tsan_fiber);
     gp->tsan_fiber = NULL;
-#endif
     gfput(pp, gp);
     return locked;
 }
@@ -2342,6 +2355,9 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    /* The next goroutine on this stack acquires it in goentry: its frames
+     * reuse our addresses (Go: racemalloc on a reused stack). */
+    san_release((void *)gp->stack.lo);
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2358,6 +2374,7 @@ _Noreturn void gort__goexit1(void) {
 /* Main goroutine finished: start the shutdown.  On g0. */
 static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    groot(gp, false);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
     gp->lockedm = NULL;
@@ -2408,9 +2425,11 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
+    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
+        san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
         gort__run_exit_defers(gp);
         begin_exit();
         mcall(gp, main_exit0);
@@ -3224,6 +3243,9 @@ static void shutdown_runtime(void) {
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
+        uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
+        if (gst != G_DEAD && gst != G_IDLE)
+            groot(gp, false); /* abandoned while blocked */
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -3361,6 +3383,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * which every M (and so m0, before returning here) loads with acquire;
      * the joins above order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
+    san_acquire(&gort__sched.main_ret);
     int ret = gort__sched.main_ret;
     shutdown_runtime();
     atomic_store(&main_busy, 0);

@@ -272,6 +272,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         s->elem = k->elem;
         s->c = k->chan;
         s->waitlink = NULL;
+        san_release(s); /* -> the goroutine that dequeues it */
         /* Construct the waiting list in lock order. */
         *nextp = s;
         nextp = &s->waitlink;
@@ -294,6 +295,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gp->param = NULL;
     if (GORT_UNLIKELY(win == NULL))
         gort__throw("selectgo: bad wakeup");
+    san_acquire(win); /* <- the goroutine (or close) that woke us */
     int32_t wincasi = -1;
     {
         struct sudog *s = gp->waiting;
@@ -354,6 +356,7 @@ bufrecv:
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
         if (cas->elem != NULL)
             gort__elemcopy(cas->elem, gort__chanbuf(c, c->recvx), c->elemsize);
+        san_acqrel(gort__chanbuf(c, c->recvx));
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, q - 1);
@@ -364,9 +367,11 @@ bufrecv:
 
 bufsend:
     /* Can send to the buffer. */
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
     {
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
         gort__elemcopy(gort__chanbuf(c, c->sendx), cas->elem, c->elemsize);
+        san_acqrel(gort__chanbuf(c, c->sendx));
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, q + 1);
@@ -384,6 +389,7 @@ recv:
 rclose:
     /* Read at the end of a closed channel. */
     selunlock(cases, lockorder, norder, -1);
+    san_acquire(c); /* <- the close */
     if (cas->elem != NULL)
         memset(cas->elem, 0, c->elemsize);
     cas->ok = false;
@@ -391,6 +397,7 @@ rclose:
 
 send:
     /* Can send to a sleeping receiver (sg). */
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
     gort__chan_send_to_waiter(c, sg, cas->elem, selunlock_cb, &ua);
     cas->ok = true;
     goto retc;
