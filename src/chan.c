@@ -183,7 +183,10 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
                                     void (*unlockf)(void *), void *ularg) {
-    san_acquire(sg); /* what the receiver did before it parked */
+    if (c->dataqsiz == 0)
+        san_acquire(sg); /* unbuffered: the receive completes before the send */
+    else
+        san_acqrel(gort__chanbuf(c, c->recvx)); /* as if through the slot */
     if (sg->elem != NULL) {
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;
@@ -341,7 +344,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     mysg->c = c;
     gp->waiting = mysg;
     gp->param = NULL;
-    san_release(mysg); /* -> the receiver that dequeues it */
+    san_release(mysg); /* -> the receiver that dequeues it (chan_recv_direct) */
     gort__waitq_enqueue(&c->sendq, mysg);
     gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
     san_acquire(mysg); /* <- the receiver (or close) that woke us */
@@ -402,7 +405,7 @@ GORT_API void gort_chan_close(gort_chan *c) {
     /* Release all readers: zero value, success = false. */
     while ((sg = gort__waitq_dequeue(&c->recvq)) != NULL) {
         if (sg->elem != NULL) {
-            memset(sg->elem, 0, c->elemsize);
+            gort__elemclear(sg->elem, c->elemsize);
             sg->elem = NULL;
         }
         *tail = sg;
@@ -472,7 +475,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
         if (chan_empty(c)) {
             san_acquire(c); /* <- the close */
             if (ep != NULL)
-                memset(ep, 0, c->elemsize);
+                gort__elemclear(ep, c->elemsize);
             *received = false;
             return CHAN_DONE;
         }
@@ -485,7 +488,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
             gort__unlock(&c->lock);
             san_acquire(c); /* <- the close */
             if (ep != NULL)
-                memset(ep, 0, c->elemsize);
+                gort__elemclear(ep, c->elemsize);
             *received = false;
             return CHAN_DONE;
         }
@@ -533,7 +536,8 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     mysg->success = false;
     mysg->c = c;
     gp->param = NULL;
-    san_release(mysg); /* -> the sender that dequeues it */
+    if (c->dataqsiz == 0)
+        san_release(mysg); /* unbuffered: -> the sender that dequeues it */
     gort__waitq_enqueue(&c->recvq, mysg);
     gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
     san_acquire(mysg); /* <- the sender (or close) that woke us */

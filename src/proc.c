@@ -826,6 +826,7 @@ static void *mstart_thread(void *arg) {
 /* Leaves g0 for good and returns to the native context of this M's
  * thread.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp) {
+    san_ignore_end(); /* g0's for good ends with it (mstart0) */
     san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
     gort__ctx_jump(mp->native_sp);
 }
@@ -841,6 +842,7 @@ static TSAN_OUTLINE void mstart1(struct m *mp) {
 GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+    san_ignore_begin(); /* g0 runs only the runtime: for good (san.h) */
     mstart1(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
@@ -2988,6 +2990,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 }
 
 static void *sysmon(void *arg) {
+    san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
     int64_t delay = 20 * 1000; /* ns */
     int64_t lastscavenge = gort_nanotime();
@@ -3033,6 +3036,7 @@ static void *sysmon(void *arg) {
             gort__stack_scavenge();
         }
     }
+    san_ignore_end();
     return NULL;
 }
 
@@ -3289,6 +3293,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
     memset(&gort__sched, 0, sizeof gort__sched);
     gort__sched.starttime = gort_nanotime();
@@ -3307,6 +3312,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (err != 0) {
         gort__stack_fini();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return err;
     }
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
@@ -3319,6 +3325,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__signal_fini();
         gort__stack_fini();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return -ENOMEM;
     }
     m0->is_m0 = true;
@@ -3329,6 +3336,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (err != 0) {
         shutdown_runtime();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return err;
     }
 
@@ -3347,6 +3355,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (gmain == NULL) {
         shutdown_runtime();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return err;
     }
     gmain->is_main = true;
@@ -3362,6 +3371,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
          * rather than risk a hang (Go throws in newosproc). */
         shutdown_runtime();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return -serr;
     }
     gort__sched.sysmon_started = true;
@@ -3370,6 +3380,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (serr != 0) {
         shutdown_runtime();
         atomic_store(&main_busy, 0);
+        san_ignore_end();
         return serr;
     }
     /* Threads that are not ours but exist from the start (the caller, and
@@ -3377,7 +3388,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * pthread_create) don't count as foreign for checkdead. */
     gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
-    mstart_native(m0); /* runs the main goroutine; returns at exit */
+    san_ignore_end();
+    mstart_native(m0);  /* runs the main goroutine; returns at exit */
+    san_ignore_begin(); /* and the tear-down */
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
@@ -3387,6 +3400,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     int ret = gort__sched.main_ret;
     shutdown_runtime();
     atomic_store(&main_busy, 0);
+    san_ignore_end();
     return ret;
 }
 

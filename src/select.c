@@ -272,7 +272,8 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         s->elem = k->elem;
         s->c = k->chan;
         s->waitlink = NULL;
-        san_release(s); /* -> the goroutine that dequeues it */
+        if (k->dir == GORT_SEND || k->chan->dataqsiz == 0)
+            san_release(s); /* -> the goroutine that dequeues it (chan.c) */
         /* Construct the waiting list in lock order. */
         *nextp = s;
         nextp = &s->waitlink;
@@ -391,7 +392,7 @@ rclose:
     selunlock(cases, lockorder, norder, -1);
     san_acquire(c); /* <- the close */
     if (cas->elem != NULL)
-        memset(cas->elem, 0, c->elemsize);
+        gort__elemclear(cas->elem, c->elemsize);
     cas->ok = false;
     goto retc;
 

@@ -493,6 +493,11 @@ static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
 
 GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
     wg_add(wg, delta);
+    /* Race mode, as Go: the first increment must be synchronised with
+     * Wait; a read of the semaphore that races with Wait's write. */
+    if (delta > 0 && san_tsan_on() &&
+        (int32_t)(atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) >> 32) == delta)
+        san_read(WG_SEMA(wg), __builtin_return_address(0));
 }
 
 GORT_API void gort_wg_done(gort_waitgroup *wg) {
@@ -508,6 +513,8 @@ static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
          * allow a failure order stronger than the success order). */
         if (atomic_compare_exchange_weak_explicit(WG_STATE(wg), &state, state + 1,
                                                   memory_order_acquire, memory_order_acquire)) {
+            if ((uint32_t)state == 0) /* the first waiter: see gort_wg_add */
+                san_write(WG_SEMA(wg), __builtin_return_address(0));
             gort__semacquire(WG_SEMA(wg), false, WAIT_SYNC_WAITGROUP);
             if (atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) != 0)
                 gort_panic("sync: WaitGroup is reused before previous Wait has returned");
