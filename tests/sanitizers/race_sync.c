@@ -345,4 +345,5 @@ RACE(RaceSelect) {
                               {.chan = sc2, .dir = GORT_RECV, .elem = &v2}};
     (void)gort_select(cs, 2, true);
     x = 2;
+    msleep(20); /* no synchronisation: lets the sender's write happen before exit */
 }
