@@ -318,8 +318,9 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     size_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
     if (qcount < c->dataqsiz) {
         /* Room in the buffer: enqueue the element. */
-        gort__elemcopy(gort__chanbuf(c, c->sendx), ep, c->elemsize);
-        san_acqrel(gort__chanbuf(c, c->sendx));
+        unsigned char *qp = gort__chanbuf(c, c->sendx);
+        gort__elemcopy(qp, ep, c->elemsize);
+        san_acqrel(qp);
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, qcount + 1);
@@ -509,9 +510,10 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (qcount > 0) {
         /* Receive directly from the buffer.  (Go clears the slot for the GC;
          * gort has no GC and leaves it.) */
+        unsigned char *qp = gort__chanbuf(c, c->recvx);
         if (ep != NULL)
-            gort__elemcopy(ep, gort__chanbuf(c, c->recvx), c->elemsize);
-        san_acqrel(gort__chanbuf(c, c->recvx));
+            gort__elemcopy(ep, qp, c->elemsize);
+        san_acqrel(qp);
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, qcount - 1);

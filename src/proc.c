@@ -1796,8 +1796,8 @@ static void finish_park(struct m *mp) {
 
 /* Switch from gp straight to next on the same M and P; the caller has set
  * the pending action that next (in finish_switch) performs for gp. */
-static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
-                                 bool inherit, bool dying) {
+static inline __attribute__((always_inline)) void
+switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);

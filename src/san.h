@@ -6,8 +6,9 @@
  * the sanitizers' entry points are weak references, resolved at load time
  * to the runtime the user's program was linked with (-fsanitize=thread or
  * =address brings libtsan/libasan, which define them) and NULL otherwise.
- * Each hook below is then one load of the GOT entry and a predictable
- * branch on the non-sanitized path.  The project's own sanitizer presets
+ * A constructor (san.c) notes which are there in gort__san_mode: each hook
+ * below is then one test of that byte and a predictable branch on the
+ * non-sanitized path.  The project's own sanitizer presets
  * compile the library itself instrumented (GORT_TSAN / GORT_ASAN): there
  * the references are strong and the checks constant.
  *
@@ -33,6 +34,7 @@
 #ifndef GORT_SAN_H
 #define GORT_SAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,17 +89,23 @@ __attribute__((weak)) void AnnotateIgnoreReadsEnd(const char *file, int line);
 __attribute__((weak)) void AnnotateIgnoreWritesBegin(const char *file, int line);
 __attribute__((weak)) void AnnotateIgnoreWritesEnd(const char *file, int line);
 
+/* The runtimes present, set once by a constructor (san.c). */
+#define GORT_SAN_MODE_TSAN 1
+#define GORT_SAN_MODE_ASAN 2
+#define GORT_SAN_MODE_LSAN 4
+extern unsigned char gort__san_mode;
+#define san_any_on() __builtin_expect(gort__san_mode != 0, 0)
 #ifdef GORT_TSAN
 #define san_tsan_on() 1
 #define GORT_SAN_SWITCH_FLAGS 0u
 #else
-#define san_tsan_on() __builtin_expect(__tsan_acquire != NULL, 0)
+#define san_tsan_on() __builtin_expect((gort__san_mode & GORT_SAN_MODE_TSAN) != 0, 0)
 #define GORT_SAN_SWITCH_FLAGS 1u /* __tsan_switch_to_fiber_no_sync */
 #endif
 #ifdef GORT_ASAN
 #define san_asan_on() 1
 #else
-#define san_asan_on() __builtin_expect(__sanitizer_start_switch_fiber != NULL, 0)
+#define san_asan_on() __builtin_expect((gort__san_mode & GORT_SAN_MODE_ASAN) != 0, 0)
 #endif
 
 #if __has_include(<valgrind/valgrind.h>)
@@ -118,33 +126,52 @@ __attribute__((weak)) void AnnotateIgnoreWritesEnd(const char *file, int line);
 #define GORT_NO_TSAN_FRAME
 #endif
 
+/*
+ * The hooks.  Each is an inline test of gort__san_mode and, when a
+ * sanitizer is there, a call of its out-of-line body in san.c (cold, so
+ * that the hot paths that hold hooks keep their size and their inlining).
+ */
+#define GORT_SAN_COLD __attribute__((cold, noinline))
+GORT_SAN_COLD void gort__san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
+                                          void *to_fiber);
+GORT_SAN_COLD void gort__san_switch_end(void *fake, const void **old_bottom, size_t *old_size);
+GORT_SAN_COLD void *gort__san_fiber_create(void);
+GORT_SAN_COLD void gort__san_fiber_destroy(void *fiber);
+GORT_SAN_COLD void *gort__san_fiber_current(void);
+GORT_SAN_COLD void gort__san_acquire(const void *addr);
+GORT_SAN_COLD void gort__san_release(const void *addr);
+GORT_SAN_COLD void gort__san_acqrel(const void *addr);
+GORT_SAN_COLD void gort__san_access(const void *addr, void *pc, bool write);
+GORT_SAN_COLD void gort__san_ignore(bool begin);
+GORT_SAN_COLD void gort__san_unpoison(const void *addr, size_t size);
+GORT_SAN_COLD void gort__san_no_return(void);
+GORT_SAN_COLD void gort__san_root(const void *p, size_t size, bool add);
+
 /* Called on the old stack, right before switching. */
 static inline __attribute__((always_inline)) void
 san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size, void *to_fiber) {
-    if (san_asan_on())
-        __sanitizer_start_switch_fiber(fake_save, to_bottom, to_size);
-    if (san_tsan_on() && to_fiber != NULL)
-        __tsan_switch_to_fiber(to_fiber, GORT_SAN_SWITCH_FLAGS);
+    if (san_any_on())
+        gort__san_switch_begin(fake_save, to_bottom, to_size, to_fiber);
 }
 
 /* Called first thing on the new stack. */
 static inline __attribute__((always_inline)) void
 san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
     if (san_asan_on())
-        __sanitizer_finish_switch_fiber(fake, old_bottom, old_size);
+        gort__san_switch_end(fake, old_bottom, old_size);
 }
 
 static inline __attribute__((always_inline)) void *san_fiber_create(void) {
-    return san_tsan_on() ? __tsan_create_fiber(0) : NULL;
+    return san_tsan_on() ? gort__san_fiber_create() : NULL;
 }
 
 static inline __attribute__((always_inline)) void san_fiber_destroy(void *fiber) {
     if (san_tsan_on() && fiber != NULL)
-        __tsan_destroy_fiber(fiber);
+        gort__san_fiber_destroy(fiber);
 }
 
 static inline __attribute__((always_inline)) void *san_fiber_current(void) {
-    return san_tsan_on() ? __tsan_get_current_fiber() : NULL;
+    return san_tsan_on() ? gort__san_fiber_current() : NULL;
 }
 
 /*
@@ -158,28 +185,26 @@ static inline __attribute__((always_inline)) void *san_fiber_current(void) {
  */
 static inline __attribute__((always_inline)) void san_acquire(const void *addr) {
     if (san_tsan_on())
-        __tsan_acquire((void *)addr);
+        gort__san_acquire(addr);
 }
 static inline __attribute__((always_inline)) void san_release(const void *addr) {
     if (san_tsan_on())
-        __tsan_release((void *)addr);
+        gort__san_release(addr);
 }
 static inline __attribute__((always_inline)) void san_acqrel(const void *addr) {
-    if (san_tsan_on()) {
-        __tsan_acquire((void *)addr);
-        __tsan_release((void *)addr);
-    }
+    if (san_tsan_on())
+        gort__san_acqrel(addr);
 }
 /* A read or write of the object at addr by the user's code at pc (Go's
  * racereadpc on c.raceaddr() in chansend, racewritepc in closechan): an
  * unsynchronised close and send on one channel are a race. */
 static inline __attribute__((always_inline)) void san_read(const void *addr, void *pc) {
     if (san_tsan_on())
-        __tsan_read1_pc((void *)addr, pc);
+        gort__san_access(addr, pc, false);
 }
 static inline __attribute__((always_inline)) void san_write(const void *addr, void *pc) {
     if (san_tsan_on())
-        __tsan_write1_pc((void *)addr, pc);
+        gort__san_access(addr, pc, true);
 }
 
 /*
@@ -193,39 +218,35 @@ static inline __attribute__((always_inline)) void san_write(const void *addr, vo
  * accesses are ignored; the acquire/release edges above still count.
  */
 static inline __attribute__((always_inline)) void san_ignore_begin(void) {
-    if (san_tsan_on() && AnnotateIgnoreWritesBegin != NULL) {
-        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
-        AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
-    }
+    if (san_tsan_on())
+        gort__san_ignore(true);
 }
 static inline __attribute__((always_inline)) void san_ignore_end(void) {
-    if (san_tsan_on() && AnnotateIgnoreWritesEnd != NULL) {
-        AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
-        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
-    }
+    if (san_tsan_on())
+        gort__san_ignore(false);
 }
 
 static inline __attribute__((always_inline)) void san_unpoison(const void *addr, size_t size) {
     if (san_asan_on())
-        __asan_unpoison_memory_region(addr, size);
+        gort__san_unpoison(addr, size);
 }
 
 /* Before a jump that abandons frames (a recovered panic): ASan clears the
  * redzones of the current stack below the jump's target. */
 static inline __attribute__((always_inline)) void san_no_return(void) {
     if (san_asan_on())
-        __asan_handle_no_return();
+        gort__san_no_return();
 }
 
 /* LeakSanitizer scans thread stacks, globals and registered root regions:
  * a goroutine stack (mmap'd by the runtime) is a root while it is live. */
 static inline __attribute__((always_inline)) void san_root_add(const void *p, size_t size) {
-    if (__lsan_register_root_region != NULL)
-        __lsan_register_root_region(p, size);
+    if (__builtin_expect((gort__san_mode & GORT_SAN_MODE_LSAN) != 0, 0))
+        gort__san_root(p, size, true);
 }
 static inline __attribute__((always_inline)) void san_root_del(const void *p, size_t size) {
-    if (__lsan_unregister_root_region != NULL)
-        __lsan_unregister_root_region(p, size);
+    if (__builtin_expect((gort__san_mode & GORT_SAN_MODE_LSAN) != 0, 0))
+        gort__san_root(p, size, false);
 }
 
 static inline __attribute__((always_inline)) unsigned san_valgrind_register(const void *lo,

@@ -355,9 +355,10 @@ bufrecv:
     /* Can receive from the buffer. */
     {
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+        unsigned char *qp = gort__chanbuf(c, c->recvx);
         if (cas->elem != NULL)
-            gort__elemcopy(cas->elem, gort__chanbuf(c, c->recvx), c->elemsize);
-        san_acqrel(gort__chanbuf(c, c->recvx));
+            gort__elemcopy(cas->elem, qp, c->elemsize);
+        san_acqrel(qp);
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, q - 1);
@@ -371,8 +372,9 @@ bufsend:
     san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
     {
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-        gort__elemcopy(gort__chanbuf(c, c->sendx), cas->elem, c->elemsize);
-        san_acqrel(gort__chanbuf(c, c->sendx));
+        unsigned char *qp = gort__chanbuf(c, c->sendx);
+        gort__elemcopy(qp, cas->elem, c->elemsize);
+        san_acqrel(qp);
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, q + 1);
