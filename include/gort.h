@@ -277,6 +277,15 @@ GORT_API void gort__mutex_lock_slow(gort_mutex *m);
 GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate);
 GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw);
 GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r);
+/* Under ThreadSanitizer (race mode) every lock and unlock goes through the
+ * library, which announces its happens-before edge (san.h). */
+#if defined(__SANITIZE_THREAD__) && !defined(GORT_NO_INLINE)
+#define GORT_NO_INLINE 1
+#elif defined(__has_feature) && !defined(GORT_NO_INLINE)
+#if __has_feature(thread_sanitizer)
+#define GORT_NO_INLINE 1
+#endif
+#endif
 #if defined(__GNUC__) && !defined(GORT_BUILDING) && !defined(GORT_NO_INLINE)
 static inline __attribute__((always_inline)) void gort__mutex_lock_inl(gort_mutex *m) {
     int32_t zero = 0; /* unlocked, no waiters -> locked (acquire) */

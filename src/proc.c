@@ -429,6 +429,18 @@ static struct g *malg(size_t stacksize, bool user) {
     return gp;
 }
 
+/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
+ * of the region for slab stacks) while it is live, from newproc1 to its
+ * exit, so that leaks are reported with the stale pointers of dead
+ * goroutines' stacks ignored. */
+static void groot(struct g *gp, bool live) {
+    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (live)
+        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+    else
+        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
+}
+
 /* Releases the stack of a dead goroutine with a stack of its own; the g
  * itself goes to gfree_custom.  Runs on g0 (the stack is not in use). */
 static void gfree_custom(struct g *gp) {
@@ -832,6 +844,7 @@ static void *mstart_thread(void *arg) {
 /* Leaves g0 for good and returns to the native context of this M's
  * thread.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp) {
+    san_ignore_end(); /* g0's for good ends with it (mstart0) */
     san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
     gort__ctx_jump(mp->native_sp);
 }
@@ -847,6 +860,7 @@ static TSAN_OUTLINE void mstart0_body(struct m *mp) {
 GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+    san_ignore_begin(); /* g0 runs only the runtime: for good (san.h) */
     mstart0_body(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
@@ -1796,8 +1810,8 @@ static void finish_park(struct m *mp) {
 
 /* Switch from gp straight to next on the same M and P; the caller has set
  * the pending action that next (in finish_switch) performs for gp. */
-static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
-                                 bool inherit, bool dying) {
+static inline __attribute__((always_inline)) void
+switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
@@ -2209,10 +2223,12 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
         newg->name[sizeof newg->name - 1] = '\0';
         newg->named = true;
     }
-#ifdef GORT_TSAN
+    /* Made on the creator's fiber, the new goroutine's TSan fiber starts
+     * with the creator's clock: everything before gort_go happens before
+     * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
-#endif
+    groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     /* A goroutine started inside a synctest bubble is in the bubble. */
     if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
@@ -2340,9 +2356,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->param = NULL;
     gp->waiting = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-#ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
-#endif
     if (gp->named) {
         gp->named = false;
         gp->name[0] = '\0';
@@ -2350,17 +2364,18 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
-    /* Frames from goentry down to mcall never returned: unpoison them. */
-    san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    /* Frames from goentry down to mcall never returned, nor did those a
+     * recovered panic jumped over (below the final sp): unpoison the whole
+     * stack for the next goroutine that runs on it. */
+    san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
+    groot(gp, false);
     gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
-#ifdef GORT_TSAN
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
      * live goroutines), and this one still holds the frames that never
      * returned (goentry down to mcall). */
     san_fiber_destroy(gp->tsan_fiber);
     gp->tsan_fiber = NULL;
-#endif
     gfput(pp, gp);
     return locked;
 }
@@ -2390,6 +2405,9 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    /* The next goroutine on this stack acquires it in goentry: its frames
+     * reuse our addresses (Go: racemalloc on a reused stack). */
+    san_release((void *)gp->stack.lo);
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2406,6 +2424,7 @@ _Noreturn void gort__goexit1(void) {
 /* Main goroutine finished: start the shutdown.  On g0. */
 static TSAN_OUTLINE void main_exit0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    groot(gp, false);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
     gp->lockedm = NULL;
@@ -2456,9 +2475,11 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
+    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
+        san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
         gort__run_exit_defers(gp);
         begin_exit();
         mcall(gp, main_exit0);
@@ -3015,6 +3036,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 }
 
 static void *sysmon(void *arg) {
+    san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
     int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
@@ -3060,6 +3082,7 @@ static void *sysmon(void *arg) {
             gort__stack_scavenge();
         }
     }
+    san_ignore_end();
     return NULL;
 }
 
@@ -3271,6 +3294,9 @@ static void shutdown_runtime(void) {
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
+        uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
+        if (gst != G_DEAD && gst != G_IDLE)
+            groot(gp, false); /* abandoned while blocked */
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -3326,6 +3352,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
     schedinit();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
@@ -3392,12 +3419,15 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * pthread_create) don't count as foreign for checkdead. */
     gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
-    mstart_native(m0); /* runs the main goroutine; returns at exit */
+    san_ignore_end();
+    mstart_native(m0);  /* runs the main goroutine; returns at exit */
+    san_ignore_begin(); /* and the tear-down */
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
      * the joins in shutdown_runtime order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
+    san_acquire(&gort__sched.main_ret);
     err = gort__sched.main_ret;
 
     /* The unwinding ladder: each label undoes one step and falls through to
@@ -3414,6 +3444,7 @@ out_stack:
     gort__stack_fini();
 out:
     atomic_store(&main_busy, 0);
+    san_ignore_end();
     return err;
 }
 

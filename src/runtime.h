@@ -139,7 +139,11 @@ enum { STACK_SLAB = 1, STACK_OWN_MAP = 2 };
 enum { GUARD_MADVISE = 1, GUARD_MPROTECT = 2, GUARD_CANARY = 3 };
 
 #define GORT__PAGE 4096u
-#define GORT__GUARD GORT__PAGE
+/* 64 KiB of guard: a frame (or alloca) of up to that much that skips the
+ * pages below it still faults in the guard.  MADV_GUARD_INSTALL and
+ * PROT_NONE guards cost address space only; larger frames are caught by
+ * -fstack-clash-protection's page probes (gort.pc, gortConfig.cmake). */
+#define GORT__GUARD (16 * GORT__PAGE)
 #define GORT__STACK_CANARY 0x9e3779b97f4a7c15ull
 
 /* ------------------------------------------------------------------------

@@ -44,6 +44,7 @@
 
 #include "internal.h"
 #include "lockrank.h"
+#include "san.h"
 
 /* ------------------------------------------------------------------------
  * The table
@@ -267,8 +268,10 @@ static bool semparkcommit(struct g *gp, void *lock) {
  * May park; from a thread outside the runtime, blocks the thread. */
 void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     /* Easy case. */
-    if (cansemacquire(addr))
+    if (cansemacquire(addr)) {
+        san_acquire(addr); /* <- the semrelease whose count we took */
         return;
+    }
 
     /* Harder case: increment the waiter count, try cansemacquire one more
      * time and return if it succeeded, else enqueue ourselves and sleep (the
@@ -300,6 +303,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     s->ticket = 0;
     s->g = NULL;
     gort__release_sudog(s);
+    san_acquire(addr);
 }
 
 /* Increments *addr and wakes one waiter, if any (Go's semrelease1).
@@ -307,6 +311,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
  * processor to it (a starving sync.Mutex). */
 void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
     struct semaroot *root = semroot(addr);
+    san_release(addr); /* -> the semacquire that takes this count */
     /* seq_cst: the Dekker pattern; its release half pairs with the acquire
      * of cansemacquire's CAS. */
     atomic_fetch_add_explicit(addr, 1, memory_order_seq_cst);

@@ -49,6 +49,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "lockrank.h"
+#include "san.h"
 
 /* ------------------------------------------------------------------ types */
 
@@ -521,6 +522,7 @@ GORT_API void gort_sleep(int64_t ns) {
  * receiver) drops the tick. */
 static void sendtime(timer *t, int64_t now, uintptr_t seq) {
     (void)seq;
+    san_acquire(t); /* <- gort_timer_new / reset (race mode) */
     (void)gort_chan_trysend((gort_chan *)t->arg, &now);
 }
 
@@ -529,6 +531,7 @@ static void gofunc(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
     (void)seq;
     gort_timer *tm = (gort_timer *)t;
+    san_acquire(t); /* <- gort_after_func / reset; the goroutine inherits it */
     if (gort__go_noyield(tm->fn, tm->fnarg) != 0 && gort__runtime_running())
         gort__throw("after_func: cannot start goroutine");
 }
@@ -554,6 +557,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
     tm->fn = NULL;
     tm->fnarg = NULL;
     tm->t = (timer){.idx = -1, .f = sendtime, .arg = tm->c, .track = true};
+    san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
@@ -568,6 +572,7 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->fn = fn;
     tm->fnarg = arg;
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
+    san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
@@ -597,6 +602,7 @@ GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Timer");
     bool active = gort__deltimer_sync(&t->t);
+    san_release(&t->t);
     addtimer_user(&t->t, when_after(ns));
     return active;
 }
@@ -623,6 +629,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
         return NULL;
     }
     tk->t = (timer){.idx = -1, .period = period, .f = sendtime, .arg = tk->c, .track = true};
+    san_release(&tk->t);
     addtimer_user(&tk->t, when_after(period));
     return tk;
 }
@@ -642,6 +649,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
     /* t is in no heap: nobody else reads period until addtimer publishes
      * it under a heap lock. */
     t->t.period = period;
+    san_release(&t->t);
     addtimer_user(&t->t, when_after(period));
 }
 
