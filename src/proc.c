@@ -793,6 +793,7 @@ static void mstart_native(struct m *mp) {
                      (long long)mp->id, -serr);
         gort__throw("out of memory allocating signal stack");
     }
+    gort__prof_minit(mp);
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -800,6 +801,7 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    gort__prof_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
@@ -843,6 +845,7 @@ static int newm(struct p *pp, bool spinning) {
         return -ENOMEM;
     mp->nextp = pp;
     mp->spinning = spinning;
+    gort__prof_newm();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* The native stack only runs mstart_native and the thread exit path;
@@ -1848,6 +1851,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         gort__throw("gopark: no p");
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    int64_t bt0 = GORT_BLOCKPROF_T0(reason);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1861,9 +1865,11 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
         mp->pending_park = gp;
         switch_direct(gp, mp, pp, next, inherit, false);
-        return;
+    } else {
+        mcall(gp, park_m);
     }
-    mcall(gp, park_m);
+    if (GORT_UNLIKELY(bt0 != 0))
+        gort__blockevent(bt0, reason);
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */
@@ -2170,6 +2176,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
+    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
+        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -2291,6 +2299,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
 #ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
@@ -3003,6 +3012,7 @@ static void *sysmon(void *arg) {
         else
             idle++;
         gort__schedtrace_tick(now);
+        gort__prof_sysmon(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
          * has passed). */

@@ -208,6 +208,13 @@ struct g {
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
+
+    /* Profiler labels (pprof.c): interned, never freed; inherited from the
+     * creator (newproc1), cleared at exit.  Read by this thread's SIGPROF
+     * handler and, with the world stopped, by the goroutine profile. */
+    const struct gort__labelset *labels; /* [owner G] */
+    /* Execution tracer (trace.c): the goroutine's event sequence number. */
+    uint64_t traceseq; /* [owner G, or its waker while it is parked] */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");

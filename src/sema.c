@@ -274,7 +274,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     struct sudog *s = gort__acquire_sudog();
     struct semaroot *root = semroot(addr);
     s->releasetime = 0;
-    s->acquiretime = 0;
+    s->acquiretime = GORT_MUTEXPROF_T0(reason);
     s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
@@ -334,6 +334,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
      * goready: its goroutine is parked and only we dequeued it. */
     if (s->ticket != 0)
         gort__throw("corrupted semaphore ticket");
+    if (GORT_UNLIKELY(s->acquiretime != 0))
+        gort__mutexevent(s->acquiretime);
     bool handed = false;
     if (handoff && cansemacquire(addr)) {
         s->ticket = 1;
