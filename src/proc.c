@@ -66,6 +66,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "trace.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -1038,6 +1039,7 @@ static struct p *releasep(struct m *mp) {
     struct p *pp = mp->p;
     if (pp == NULL || pp->m != mp)
         gort__throw("releasep: invalid p state");
+    GORT_TRACE(gort__trace_procstop(mp));
     pp->m = NULL;
     mp->p = NULL;
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
@@ -1369,6 +1371,7 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
          * goroutine this M then ran. */
         *gpp = list;
         list = list->schedlink;
+        GORT_TRACE(gort__trace_gounblock(*gpp));
         atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
@@ -1393,6 +1396,7 @@ static void injectglist(struct m *mp, struct g *list) {
         return;
     int32_t n = 0;
     for (struct g *gp = list; gp; gp = gp->schedlink) {
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
@@ -1513,6 +1517,7 @@ top:;
         if (list) {
             gp = list;
             injectglist(mp, list->schedlink);
+            GORT_TRACE(gort__trace_gounblock(gp));
             atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
@@ -1632,6 +1637,7 @@ top_gc:
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1755,7 +1761,10 @@ static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    return fn == NULL || fn(gp, lock);
+    if (fn == NULL || fn(gp, lock))
+        return true;
+    GORT_TRACE(gort__trace_gounblock(gp));
+    return false;
 }
 
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
@@ -1778,6 +1787,7 @@ static void finish_park(struct m *mp) {
     mp->waitlock = NULL;
     if (fn != NULL && !fn(gp, lock)) {
         /* Not parking after all: it runs next. */
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
     }
@@ -1790,6 +1800,7 @@ static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struc
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
+    GORT_TRACE(gort__trace_gostart(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
@@ -1852,6 +1863,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1890,6 +1902,7 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
@@ -1909,6 +1922,7 @@ void gort__foreign_block(int delta) {
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
 static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1927,6 +1941,7 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
 }
 
 static TSAN_OUTLINE void preempt1(struct g *gp) {
+    GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
@@ -2002,6 +2017,7 @@ void gort_yield(void) {
                 goto slow;
             atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
         }
+        GORT_TRACE(gort__trace_gosched(gp, false));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
         atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
@@ -2022,6 +2038,7 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
@@ -2188,6 +2205,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
         newg->tsan_fiber = san_fiber_create();
 #endif
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2351,6 +2369,7 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -3060,6 +3079,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gosyscall(gp));
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
@@ -3118,6 +3138,7 @@ GORT_API void gort_syscall_exit(void) {
     struct g *gp = mp->curg;
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
+    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -3140,6 +3161,7 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
