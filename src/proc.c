@@ -2773,12 +2773,15 @@ static struct p *procresize(int32_t nprocs) {
     } else if (mp && mp->curg) {
         /* release the current P and acquire allp[0] */
         if (mp->p) {
+            GORT_TRACE(gort__trace_gosched(mp->curg, false));
+            GORT_TRACE(gort__trace_procstop(mp));
             mp->p->m = NULL;
             mp->p = NULL;
         }
         struct p *p0 = gort__allp[0];
         p0->m = NULL;
         acquirep(mp, p0);
+        GORT_TRACE(gort__trace_gostart(mp, mp->curg));
         if (mp->curg)
             atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
     }

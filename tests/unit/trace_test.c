@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "gt.h"
@@ -101,7 +102,8 @@ static void expect_pprof(const char *path, const char *kind, const char *fn) {
     char out[1 << 16];
     const char *prof = tmp_path("kind.pprof");
     ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=%s %s > %s", kind, path, prof), 0);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum -nodecount=200 -nodefraction=0 %s", prof), 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum -nodecount=200 -nodefraction=0 %s", prof),
+              0);
     if (strstr(out, fn) == NULL)
         GT_FAIL("go tool trace -pprof=%s does not name %s:\n%s", kind, fn, out);
 }
@@ -131,6 +133,90 @@ static int trace_main(void *arg) {
 TEST(go_tool_trace_reads_it) {
     NEED_GO();
     run(trace_main, NULL);
+}
+
+/* A busy program on several Ps: pingpongs, yields, sleeps, a spinning
+ * goroutine that sysmon preempts, GOMAXPROCS changes (stop-the-world),
+ * goroutines started and ended while tracing.  The parser's consistency
+ * checks (per-goroutine sequence numbers, P and goroutine states) are the
+ * assertion. */
+static _Atomic bool stop_spin;
+
+__attribute__((noinline)) static void spinner(void *arg) {
+    (void)arg;
+    /* Never blocks: only sysmon's preemption request (checked at the
+     * channel operations) takes its P away. */
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    int v = 0;
+    while (!atomic_load(&stop_spin)) {
+        gort_chan_send(c, &v);
+        gort_chan_recv(c, &v);
+    }
+    gort_chan_free(c);
+}
+
+__attribute__((noinline)) static void pinger(void *arg) {
+    gort_chan **cs = arg;
+    int v = 0;
+    for (int i = 0; i < 2000; i++) {
+        gort_chan_send(cs[0], &v);
+        gort_chan_recv(cs[1], &v);
+        if (i % 100 == 0)
+            gort_yield();
+        if (i % 500 == 0)
+            gort_sleep(GT_MS);
+    }
+    gort_chan_close(cs[0]);
+}
+
+__attribute__((noinline)) static void ponger(void *arg) {
+    gort_chan **cs = arg;
+    int v;
+    while (gort_chan_recv(cs[0], &v))
+        gort_chan_send(cs[1], &v);
+    gort_chan_send(cs[2], NULL);
+}
+
+static int busy_main(void *arg) {
+    (void)arg;
+    const char *path = tmp_path("busy.out");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    gort_gomaxprocs(4);
+    go(spinner, NULL);
+    gort_chan *done = gort_chan_make(0, 0);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort_chan *cs[4][3];
+    for (int k = 0; k < 4; k++) {
+        cs[k][0] = gort_chan_make(sizeof(int), 0);
+        cs[k][1] = gort_chan_make(sizeof(int), k);
+        cs[k][2] = done;
+        go(pinger, cs[k]);
+        go(ponger, cs[k]);
+    }
+    gort_sleep(5 * GT_MS);
+    gort_gomaxprocs(2);
+    gort_sleep(5 * GT_MS);
+    gort_gomaxprocs(3);
+    for (int k = 0; k < 4; k++)
+        gort_chan_recv(done, NULL);
+    atomic_store(&stop_spin, true);
+    gort_trace_stop();
+    close(fd);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "goroutines exit");
+    for (int k = 0; k < 4; k++) {
+        gort_chan_free(cs[k][0]);
+        gort_chan_free(cs[k][1]);
+    }
+    gort_chan_free(done);
+    expect_pprof(path, "sched", "pinger");
+    expect_pprof(path, "sync", "ponger");
+    return 0;
+}
+
+TEST(busy_program_parses) {
+    NEED_GO();
+    run(busy_main, NULL);
 }
 
 GT_MAIN()
