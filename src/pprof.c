@@ -595,7 +595,7 @@ static uint64_t fastrand64(void) {
     return (uint64_t)gort__fastrand() << 32 | gort__fastrand();
 }
 
-static void record(btable *t, int64_t ns, int skip) {
+static GORT_NOINLINE void record(btable *t, int64_t ns, int skip) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     int n = gort__prof_callers(skip + 1, pcs, GORT__PROF_MAXSTACK);
     gort__lock(&blocklock);
@@ -820,7 +820,7 @@ static void collect_g(struct g *gp, void *arg) {
     gs->total++;
 }
 
-static int goroutine_stacks(gstacks *gs) {
+static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
     struct g *self = gort__getg();
     gs->self = self;
     if (self != NULL) {
