@@ -805,9 +805,15 @@ static void collect_g(struct g *gp, void *arg) {
     int skip = 0;
     for (int i = 0; i < n && i < 4; i++) {
         const char *name = NULL;
-        if (gort__symtab_lookup(pcs[i] - 1, NULL, NULL, &name) == 0 && name != NULL &&
+        uintptr_t start = 0;
+        if (gort__symtab_lookup(pcs[i] - 1, &start, NULL, &name) == 0 && name != NULL &&
             strncmp(name, "gort", 4) == 0) {
+            /* Each park path returns to a call of its own in that
+             * function (gort__gopark's direct switch or mcall): one pc
+             * for all, the function's entry, as Go's stacks share
+             * gopark's single call of mcall. */
             skip = i;
+            pcs[i] = start + 1;
             break;
         }
     }
