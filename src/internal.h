@@ -174,6 +174,9 @@ void gort__schedtrace_tick(int64_t now);
 void gort__debug_init(void);
 /* GORTDEBUG=pollspin, in ns (see proc.c's tsleep); read-only in a run. */
 extern int64_t gort__pollspin_ns;
+/* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */
+extern int64_t gort__stalldetect_ns;
+extern bool gort__flightrecorder;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);

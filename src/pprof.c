@@ -293,6 +293,7 @@ typedef struct cpuslot {
 /* A thread of an M (one per M while its thread runs). */
 typedef struct profthread {
     struct profthread *next;
+    struct m *m;
     pid_t tid;
     clockid_t clock;
     timer_t timer;
@@ -317,6 +318,18 @@ static struct {
 static __thread profthread *tls_prof __attribute__((tls_model("initial-exec")));
 
 static void sigprof_handler(int sig, siginfo_t *info, void *uctx);
+static int install_handler_locked(void);
+
+/* The stall detector's request for the stack of one thread: sysmon sets
+ * tid, then state 1 (release), and sends that thread SIGPROF with tgkill;
+ * its handler walks what it interrupted into pcs and sets state 2
+ * (release; sysmon's acquire load then reads pcs). */
+static struct {
+    pid_t tid;
+    _Atomic int32_t state;
+    int n;
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+} stackreq;
 
 /* cpu.lock held. */
 static int arm(profthread *t) {
@@ -347,10 +360,10 @@ static void disarm(profthread *t) {
 }
 
 void gort__prof_minit(struct m *mp) {
-    (void)mp;
     profthread *t = gort__calloc(1, sizeof *t);
     if (t == NULL)
         return; /* this thread goes unprofiled */
+    t->m = mp;
     t->tid = (pid_t)syscall(SYS_gettid);
     if (pthread_getcpuclockid(pthread_self(), &t->clock) != 0) {
         free(t);
@@ -400,6 +413,25 @@ __attribute__((no_sanitize("address", "thread"))) static void
 sigprof_handler(int sig, siginfo_t *info, void *uctx) {
     (void)sig, (void)info;
     int saved = errno;
+    if (info->si_code == SI_TKILL) {
+        /* Acquire: pairs with sysmon's release of state 1 (tid). */
+        if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 1 &&
+            stackreq.tid == (pid_t)syscall(SYS_gettid)) {
+            ucontext_t *uc = uctx;
+            uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
+            struct m *mp = gort__getm();
+            struct g *gp = mp ? mp->curg : NULL;
+            int n = 0;
+            stackreq.pcs[n++] = pc + 1;
+            if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi)
+                n += gort__traceback_fp(fp, gp->stack.lo, gp->stack.hi, stackreq.pcs + 1,
+                                        GORT__PROF_MAXSTACK - 1);
+            stackreq.n = n;
+            atomic_store_explicit(&stackreq.state, 2, memory_order_release);
+        }
+        errno = saved;
+        return; /* not a profiling tick */
+    }
     /* Acquire: pairs with start's release store; the ring is mapped. */
     if (!atomic_load_explicit(&cpu.on, memory_order_acquire)) {
         errno = saved;
@@ -462,12 +494,143 @@ static void drain_locked(void) {
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Stall detector (GORTDEBUG=stalldetect=MS), run by sysmon
+ * ------------------------------------------------------------------------ */
+
+/* Per P, as sysmon last saw it. */
+static struct {
+    uint32_t tick;       /* schedtick */
+    int64_t since;       /* when tick last changed */
+    bool reported;       /* this run of the goroutine was reported */
+} stall[GORT_MAX_PROCS]; /* [sysmon] */
+
+static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
+                           bool inlined) {
+    (void)arg, (void)i, (void)inlined;
+    /* As a dump shows it: without the runtime's own frames (gort__*
+     * functions, static functions of the runtime's sources). */
+    const char *slash = strrchr(__FILE__, '/');
+    size_t dl = slash ? (size_t)(slash - __FILE__ + 1) : 0;
+    if ((name != NULL && strncmp(name, "gort__", 6) == 0) ||
+        (file != NULL && dl > 0 && strncmp(file, __FILE__, dl) == 0))
+        return;
+    size_t n = name ? strcspn(name, ".") : 1;
+    gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
+}
+
+/* The stack of the goroutine running on mp's thread, from its SIGPROF
+ * handler (tgkill): the count, 0 if it did not answer within 100 ms. */
+static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
+    pid_t tid = 0;
+    gort__lock(&cpu.lock);
+    for (profthread *t = cpu.threads; t != NULL; t = t->next)
+        if (t->m == mp)
+            tid = t->tid;
+    int herr = tid != 0 ? install_handler_locked() : -ESRCH;
+    gort__unlock(&cpu.lock);
+    if (herr != 0)
+        return 0;
+    stackreq.tid = tid;
+    stackreq.n = 0;
+    /* Release: tid is written before the handler can see the request. */
+    atomic_store_explicit(&stackreq.state, 1, memory_order_release);
+    int n = 0;
+    if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0) {
+        for (int i = 0; i < 100; i++) {
+            /* Acquire: pairs with the handler's release of state 2. */
+            if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 2) {
+                n = stackreq.n;
+                memcpy(pcs, stackreq.pcs, (size_t)n * sizeof *pcs);
+                break;
+            }
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* A handler that answers later finds no request (state 0). */
+    atomic_store_explicit(&stackreq.state, 0, memory_order_relaxed);
+    return n;
+}
+
+/* Reports gp, which has run ms ms on pp without rescheduling.  Racy reads
+ * of a running goroutine, as a dump's. */
+static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    struct m *mp = gp->m;
+    int n = mp != NULL ? stack_of_thread(mp, pcs) : 0;
+    /* Acquire: pairs with execute's release of runningg. */
+    if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
+        return; /* it moved on meanwhile: no stall after all */
+    const char *fname = NULL;
+    gort__symtab_lookup((uintptr_t)gp->fn, NULL, NULL, &fname);
+    gort__print_lock();
+    gort__printf("gort: stall: goroutine %lld has run for %lld ms without a gort call "
+                 "(GORTDEBUG=stalldetect=%lld)\n",
+                 (long long)gp->goid, (long long)ms, (long long)(gort__stalldetect_ns / 1000000));
+    gort__printf("goroutine %lld [running]:\n", (long long)gp->goid);
+    if (n > 0) {
+        uintptr_t look[GORT__PROF_MAXSTACK];
+        for (int i = 0; i < n; i++)
+            look[i] = pcs[i] - 1;
+        gort__symbolize(look, n, print_frame_cb, NULL);
+    } else {
+        gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
+    }
+    const char *cname = NULL;
+    if (gp->createdby != NULL && !gp->is_main &&
+        gort__symtab_lookup((uintptr_t)gp->createdby - 1, NULL, NULL, &cname) == 0)
+        gort__printf("created by %s in goroutine %lld\n", cname, (long long)gp->parentgoid);
+    gort__printf("\n");
+    gort__print_unlock();
+}
+
+static void stall_check(int64_t now) {
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
+        struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
+        if (pp == NULL)
+            continue;
+        uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+        /* Acquire: pairs with execute's release; gp's fields were written
+         * before it started. */
+        struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+        if (tick != stall[i].tick || gp == NULL ||
+            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING) {
+            stall[i].tick = tick;
+            stall[i].since = now;
+            stall[i].reported = false;
+            continue;
+        }
+        if (!stall[i].reported && now - stall[i].since >= gort__stalldetect_ns) {
+            stall[i].reported = true;
+            report_stall(pp, gp, (now - stall[i].since) / 1000000);
+        }
+    }
+}
+
 void gort__prof_sysmon(int64_t now) {
-    (void)now;
     if (atomic_load_explicit(&cpu.on, memory_order_relaxed) && gort__trylock(&cpu.lock)) {
         drain_locked();
         gort__unlock(&cpu.lock);
     }
+    if (gort__stalldetect_ns > 0)
+        stall_check(now);
+}
+
+/* cpu.lock held.  For good: a tick in flight must never kill us. */
+static int install_handler_locked(void) {
+    if (cpu.handler)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigprof_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, NULL) != 0)
+        return -errno;
+    cpu.handler = true;
+    return 0;
 }
 
 int gort_pprof_start_cpu(int fd) {
@@ -487,18 +650,10 @@ int gort_pprof_start_cpu(int fd) {
         }
         cpu.ring = r;
     }
-    if (!cpu.handler) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_sigaction = sigprof_handler;
-        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-        sigfillset(&sa.sa_mask);
-        if (sigaction(SIGPROF, &sa, NULL) != 0) {
-            int e = -errno;
-            gort__unlock(&cpu.lock);
-            return e;
-        }
-        cpu.handler = true; /* for good: a tick in flight must never kill us */
+    int herr = install_handler_locked();
+    if (herr != 0) {
+        gort__unlock(&cpu.lock);
+        return herr;
     }
     /* Slots from an earlier profile are stale: start with the ring empty. */
     for (uint32_t i = 0; i < RING; i++)

@@ -302,4 +302,55 @@ TEST(heap_allocs_threadcreate) {
     run(heap_main, NULL);
 }
 
+/* ------------------------------------------------------------------ stall detector */
+
+static _Atomic int stall_done;
+
+/* Runs 400 ms without a gort call. */
+__attribute__((noinline)) static void stalling_loop(void) {
+    int64_t end = now_ns() + 400 * GT_MS;
+    uint64_t x = 3;
+    while (now_ns() < end)
+        for (int i = 0; i < 1000; i++)
+            x = x * 6364136223846793005ull + 1;
+    sink = x;
+}
+
+static void staller(void *arg) {
+    (void)arg;
+    stalling_loop();
+    atomic_store(&stall_done, 1);
+}
+
+static int stall_main(void *arg) {
+    (void)arg;
+    go(staller, NULL);
+    WAIT_UNTIL(atomic_load(&stall_done), 20, "the stalling goroutine ends");
+    return 0;
+}
+
+TEST(stall_detector) {
+    setenv("GORTDEBUG", "stalldetect=100", 1);
+    const char *path = tmp_path("stall.txt");
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+    run(stall_main, NULL);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("GORTDEBUG");
+    char out[1 << 14];
+    ASSERT_TRUE(read_file(path, out, sizeof out) > 0);
+    const char *at = strstr(out, "gort: stall: goroutine ");
+    if (at == NULL || strstr(out, "without a gort call (GORTDEBUG=stalldetect=100)") == NULL ||
+        strstr(out, "stalling_loop(...)") == NULL || strstr(out, "staller(...)") == NULL ||
+        strstr(out, "goentry") != NULL || strstr(out, " in goroutine 1\n") == NULL)
+        GT_FAIL("stall report:\n%s", out);
+    if (strstr(at + 1, "gort: stall:") != NULL)
+        GT_FAIL("reported more than once:\n%s", out);
+}
+
 GT_MAIN()
