@@ -1023,6 +1023,71 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
  */
 GORT_API int gort_process_wait(pid_t pid, int *status);
 
+/* ------------------------------------------------------------------------
+ * Profiles and the execution tracer (runtime/pprof, runtime/trace)
+ *
+ * Profiles are gzipped profile.proto, symbolised inside (function names,
+ * file:line from the program's DWARF: build with -g and frame pointers),
+ * so `go tool pprof FILE` reads them without the binary.  Traces are in
+ * Go 1.19's format: `go tool trace FILE`.
+ * ------------------------------------------------------------------------ */
+
+/* pprof.StartCPUProfile: samples every thread's CPU time at 100 Hz
+ * (SIGPROF from per-thread CPU-time timers) until gort_pprof_stop_cpu,
+ * which writes the profile to fd.  0, -EBUSY if one is running, -EINVAL
+ * (fd < 0), -ENOMEM, or -errno of timer_create/sigaction. */
+GORT_API int gort_pprof_start_cpu(int fd);
+/* pprof.StopCPUProfile: stops sampling and writes the profile to the fd
+ * given to gort_pprof_start_cpu (which the caller still owns).  No-op if
+ * none is running. */
+GORT_API void gort_pprof_stop_cpu(void);
+/* pprof.Lookup(name).WriteTo(fd, debug).  name: "goroutine",
+ * "threadcreate", "block", "mutex", "heap", "allocs".  debug 0: gzipped
+ * profile.proto; 1: Go's legacy text format (counts, "@ pcs", "#" frame
+ * lines); 2 with "goroutine": every goroutine's stack as a dump (as a
+ * panic prints).  0, -EINVAL for an unknown name or fd < 0, -errno of
+ * write(2), -ENOMEM. */
+GORT_API int gort_pprof_write(const char *name, int fd, int debug);
+/* runtime.SetBlockProfileRate: rate <= 0 turns the block profile off;
+ * otherwise one blocking event per rate nanoseconds spent blocked is
+ * sampled (1: every event).  Recorded: channel operations, select,
+ * sync.Mutex/RWMutex/WaitGroup/Cond/Once waits (not sleeps or I/O). */
+GORT_API void gort_set_block_profile_rate(int rate);
+/* runtime.SetMutexProfileFraction: on average 1/rate of the contention
+ * events on gort_mutex/gort_rwmutex are recorded, with the stack of the
+ * unlocker (0: off; < 0: only read).  Returns the previous rate. */
+GORT_API int gort_set_mutex_profile_fraction(int rate);
+/* A profiler label on the calling goroutine (pprof.SetGoroutineLabels of
+ * its labels plus key=value; value NULL removes key).  key and value are
+ * copied; goroutines it starts afterwards inherit its labels; every
+ * profile sample taken on it (CPU, goroutine) carries them (go tool pprof
+ * -tagfocus key=value).  Each distinct label set is kept for the life of
+ * the process.  From outside a goroutine: no effect. */
+GORT_API void gort_set_label(const char *key, const char *value);
+/* The value of the calling goroutine's label key (pprof.Label), or NULL.
+ * Valid for the life of the process. */
+GORT_API const char *gort_get_label(const char *key);
+
+/* runtime/trace.Start: records the execution trace to fd until
+ * gort_trace_stop.  0, -EBUSY if tracing already, -EINVAL (fd < 0),
+ * -ENOMEM. */
+GORT_API int gort_trace_start(int fd);
+/* runtime/trace.Stop: flushes everything to fd and stops (fd stays the
+ * caller's).  No-op if not tracing. */
+GORT_API void gort_trace_stop(void);
+/* runtime/trace user annotations.  A task (trace.NewTask): an id > 0 (0
+ * when not tracing), parent 0 for none; end it with gort_trace_task_end.
+ * Regions (trace.StartRegion/End) nest on the calling goroutine; a log
+ * (trace.Log) is a key=value message in a task (0: none). */
+GORT_API uint64_t gort_trace_task_new(uint64_t parent, const char *name);
+GORT_API void gort_trace_task_end(uint64_t task);
+GORT_API void gort_trace_region_start(uint64_t task, const char *name);
+GORT_API void gort_trace_region_end(uint64_t task, const char *name);
+GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
+/* true while a trace (or the flight recorder) is recording
+ * (trace.IsEnabled). */
+GORT_API bool gort_trace_enabled(void);
+
 #ifdef __cplusplus
 }
 #endif

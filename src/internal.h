@@ -187,6 +187,9 @@ void gort__schedtrace_tick(int64_t now);
 void gort__debug_init(void);
 /* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
+/* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */
+extern int64_t gort__stalldetect_ns;
+extern bool gort__flightrecorder;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -352,5 +355,52 @@ void gort__netpoll_kick(void);
 /* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
  * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+
+/* ----------------------------------------------------------------- pprof.c */
+/* The block profile's rate (ns; 0 off) and the mutex profile's fraction
+ * (0 off): read relaxed on the parking paths. */
+extern _Atomic int64_t gort__blockprof_rate;
+extern _Atomic int32_t gort__mutexprof_rate;
+/* Registers / unregisters the calling M's thread for CPU profiling (on
+ * that thread, at its start and end). */
+void gort__prof_minit(struct m *mp);
+void gort__prof_unminit(struct m *mp);
+/* The threadcreate profile: a new M is being created (the creator's stack). */
+void gort__prof_newm(void);
+/* Sysmon, every round: drains CPU samples, runs the stall detector. */
+void gort__prof_sysmon(int64_t now);
+/* The block profile: a goroutine that parked at t0 (nanotime) for reason
+ * is running again (called by gort__gopark). */
+void gort__blockevent(int64_t t0, uint8_t reason);
+/* The mutex profile: an unlock woke a waiter that queued at t0 (sema.c). */
+void gort__mutexevent(int64_t t0);
+static inline bool gort__blockprof_reason(uint8_t r) {
+    return (r >= WAIT_CHAN_RECV && r <= WAIT_SELECT_NO_CASES) ||
+           (r >= WAIT_SEMACQUIRE && r <= WAIT_SYNC_ONCE);
+}
+/* t0 for gort__blockevent: nanotime when the block profile is on and
+ * reason is one it records, else 0 (one predictable branch when off). */
+#define GORT_BLOCKPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed) > 0) && \
+             gort__blockprof_reason(reason)                                                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* t0 for a sudog's acquiretime: nanotime when the mutex profile is on and
+ * reason is a sync.Mutex/RWMutex wait, else 0. */
+#define GORT_MUTEXPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed) > 0) && \
+             (reason) >= WAIT_SYNC_MUTEX && (reason) <= WAIT_SYNC_RWMUTEX_W                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* The heap profile, for the collected heap (malloc.c) to call: every
+ * allocation of size bytes at p, from the allocating goroutine (its stack
+ * is recorded for the sampled ones: one per gort__memprof_rate bytes on
+ * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
+ * true when p was sampled: then call gort__mprof_free(p) when p is freed
+ * (for other blocks it is a harmless lookup).  Until the heap lands
+ * nothing in the runtime calls them; the profiles are valid and empty. */
+bool gort__mprof_malloc(void *p, size_t size);
+void gort__mprof_free(void *p);
+extern int64_t gort__memprof_rate;
 
 #endif /* GORT_INTERNAL_H */

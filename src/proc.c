@@ -67,6 +67,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "lockrank.h"
+#include "trace.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -823,6 +824,7 @@ static void mstart_native(struct m *mp) {
                      (long long)mp->id, -serr);
         gort__throw("out of memory allocating signal stack");
     }
+    gort__prof_minit(mp);
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -830,6 +832,7 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    gort__prof_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
@@ -875,6 +878,7 @@ static int newm(struct p *pp, bool spinning) {
         return -ENOMEM;
     mp->nextp = pp;
     mp->spinning = spinning;
+    gort__prof_newm();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* The native stack only runs mstart_native and the thread exit path;
@@ -1067,6 +1071,7 @@ static struct p *releasep(struct m *mp) {
     struct p *pp = mp->p;
     if (pp == NULL || pp->m != mp)
         gort__throw("releasep: invalid p state");
+    GORT_TRACE(gort__trace_procstop(mp));
     pp->m = NULL;
     mp->p = NULL;
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
@@ -1399,6 +1404,7 @@ static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
          * goroutine this M then ran. */
         *gpp = list;
         list = list->schedlink;
+        GORT_TRACE(gort__trace_gounblock(*gpp));
         atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
@@ -1423,6 +1429,7 @@ static void injectglist(struct m *mp, struct g *list) {
         return;
     int32_t n = 0;
     for (struct g *gp = list; gp; gp = gp->schedlink) {
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
@@ -1539,6 +1546,7 @@ top:;
         if (list) {
             gp = list;
             injectglist(mp, list->schedlink);
+            GORT_TRACE(gort__trace_gounblock(gp));
             atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
@@ -1652,6 +1660,7 @@ top:;
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1776,6 +1785,8 @@ static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     bool ok = fn == NULL || fn(gp, lock);
     if (GORT_UNLIKELY(bubble != NULL))
         gort__synctest_park_end(bubble, gp, ok);
+    if (!ok)
+        GORT_TRACE(gort__trace_gounblock(gp));
     return ok;
 }
 
@@ -1803,6 +1814,7 @@ static void finish_park(struct m *mp) {
         gort__synctest_park_end(bubble, gp, ok);
     if (!ok) {
         /* Not parking after all: it runs next. */
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
     }
@@ -1815,6 +1827,7 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
+    GORT_TRACE(gort__trace_gostart(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
@@ -1878,6 +1891,8 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1891,9 +1906,11 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
         mp->pending_park = gp;
         switch_direct(gp, mp, pp, next, inherit, false);
-        return;
+    } else {
+        mcall(gp, park_m);
     }
-    mcall(gp, park_m);
+    if (GORT_UNLIKELY(bt0 != 0))
+        gort__blockevent(bt0, reason);
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */
@@ -1914,6 +1931,7 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
     /* Relaxed gate: a g of a bubble was made after the bubble was counted,
      * and whoever readies it learned of it through a lock or channel that
@@ -1939,6 +1957,7 @@ void gort__foreign_block(int delta) {
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
 static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1957,6 +1976,7 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
 }
 
 static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
+    GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
@@ -2032,6 +2052,7 @@ void gort_yield(void) {
                 goto slow;
             atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
         }
+        GORT_TRACE(gort__trace_gosched(gp, false));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
         atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
@@ -2052,6 +2073,7 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
@@ -2218,6 +2240,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
+    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
+        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -2233,6 +2257,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     /* A goroutine started inside a synctest bubble is in the bubble. */
     if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
         gort__synctest_newg(callergp->bubble, newg);
+    GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2355,6 +2380,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
     if (gp->named) {
@@ -2408,6 +2434,7 @@ _Noreturn void gort__goexit1(void) {
     /* The next goroutine on this stack acquires it in goentry: its frames
      * reuse our addresses (Go: racemalloc on a reused stack). */
     san_release((void *)gp->stack.lo);
+    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2811,12 +2838,15 @@ static struct p *procresize(int32_t nprocs) {
     } else if (mp && mp->curg) {
         /* release the current P and acquire allp[0] */
         if (mp->p) {
+            GORT_TRACE(gort__trace_gosched(mp->curg, false));
+            GORT_TRACE(gort__trace_procstop(mp));
             mp->p->m = NULL;
             mp->p = NULL;
         }
         struct p *p0 = gort__allp[0];
         p0->m = NULL;
         acquirep(mp, p0);
+        GORT_TRACE(gort__trace_gostart(mp, mp->curg));
         if (mp->curg)
             atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
     }
@@ -3071,6 +3101,7 @@ static void *sysmon(void *arg) {
         else
             idle++;
         gort__schedtrace_tick(now);
+        gort__prof_sysmon(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
          * has passed). */
@@ -3119,6 +3150,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gosyscall(gp));
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
@@ -3177,6 +3209,7 @@ GORT_API void gort_syscall_exit(void) {
     struct g *gp = mp->curg;
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
+    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -3199,6 +3232,7 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);

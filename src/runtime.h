@@ -227,6 +227,12 @@ struct g {
     /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
      * Not in line 0: only go_copy spawns write it (one more line). */
     _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
+    /* Profiler labels (pprof.c): interned, never freed; inherited from the
+     * creator (newproc1), cleared at exit.  Read by this thread's SIGPROF
+     * handler and, with the world stopped, by the goroutine profile. */
+    const struct gort__labelset *labels; /* [owner G] */
+    /* Execution tracer (trace.c): the goroutine's event sequence number. */
+    uint64_t traceseq; /* [owner G, or its waker while it is parked] */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
@@ -431,9 +437,10 @@ struct sudog {
     struct sudog *prev; /* [c->lock] */
     void *elem;         /* [c->lock] data element (may point into g's stack) */
 
-    uint32_t ticket; /* [semaRoot lock] sema: handoff / cond ticket */
-    bool isselect;   /* [owner G] g is in a select: selectdone decides */
-    bool success;    /* [c->lock] true: woken by a value, false: by close */
+    int64_t acquiretime; /* [owner G] mutex profile: when the wait began (0: not sampled) */
+    uint32_t ticket;     /* [semaRoot lock] sema: handoff / cond ticket */
+    bool isselect;       /* [owner G] g is in a select: selectdone decides */
+    bool success;        /* [c->lock] true: woken by a value, false: by close */
 
     struct sudog *parent;   /* [semaRoot lock] semaRoot binary tree */
     struct sudog *waitlink; /* [owner G] g.waiting list or semaRoot */

@@ -225,6 +225,16 @@ static void section_net(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
+ * Profiles and the execution tracer (tour_prof.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_profiles(int smoke);
+
+static void section_profiles(const struct tour *t) {
+    tour_profiles(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
  * Panics, recover and goroutine dumps
  * ------------------------------------------------------------------------ */
 
@@ -345,6 +355,7 @@ static const struct section {
     {"Channels, select and a worker pool", section_channels},
     {"Timers, the network and blocking calls", section_net},
     {"Panics, recover and goroutine dumps", section_panics},
+    {"Profiles and traces for go tool pprof and go tool trace", section_profiles},
     /* Keep the statistics last. */
     {"What the runtime counted", section_stats},
 };
