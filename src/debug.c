@@ -6,6 +6,7 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   gctrace=1      the collector prints one line per cycle (mgc.c), as Go's
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
  *                  see proc.c's tsleep (not in Go)
@@ -45,6 +46,7 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
+    {"gctrace", &gort__debug_gctrace},
     {"pollspin", &debug.pollspin},
     {"scheddetail", &debug.scheddetail},
     {"schedtrace", &debug.schedtrace},
@@ -213,6 +215,7 @@ void gort__debug_init(void) {
     debug.schedtrace = 0;
     debug.scheddetail = 0;
     debug.pollspin = POLLSPIN_DEFAULT_US;
+    gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
     int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;
     gort__pollspin_ns = (int64_t)us * 1000;

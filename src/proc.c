@@ -134,6 +134,7 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYSCALL] = "syscall",
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
+    [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -3013,6 +3014,7 @@ static void *sysmon(void *arg) {
             lastscavenge = now;
             gort__stack_scavenge();
         }
+        gort__heap_scavenge_tick(now);
     }
     return NULL;
 }
@@ -3141,6 +3143,7 @@ extern uint64_t gort__stack_resident_bytes(void);
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    gort__heap_read_stats(s);
     if (!gort__runtime_running())
         return;
     s->goroutines = (uint64_t)gort_numgoroutine();
@@ -3272,6 +3275,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
     gort__debug_init();
+    gort__heap_init_run();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();

@@ -106,6 +106,7 @@ enum {
     WAIT_SYSCALL,              /* "syscall" (shown for G_SYSCALL) */
     WAIT_FOREVER,              /* "wait forever" */
     WAIT_GOEXIT_MAIN,          /* main goroutine after Goexit */
+    WAIT_FINALIZER_WAIT,       /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
