@@ -180,22 +180,38 @@ static bool fin_park_unlock(struct g *gp, void *arg) {
     return true;
 }
 
+/* Runs the next queued finalizer; false if the queue is empty (finlock is
+ * then held). */
+static GORT_NOINLINE bool run_one(void) {
+    gort__lock(&finlock);
+    if (finqlen == 0)
+        return false;
+    finrec r = finq[finqhead];
+    finqhead = (finqhead + 1) % finqcap;
+    finqlen--;
+    gort__unlock(&finlock);
+    r.fn((void *)r.obj);
+    return true;
+}
+
+/* Overwrites the stack below the caller's frame: the finalizer's dead
+ * frames still hold its object's address, and the collector scans a
+ * parked goroutine's frames conservatively, so the goroutine would keep
+ * the object it just finalized alive (Boehm's GC_clear_stack). */
+static GORT_NOINLINE void scrub_stack(void) {
+    volatile char pad[4096];
+    memset((char *)pad, 0, sizeof pad);
+    gort_keep_alive((const void *)pad);
+}
+
 /* The finalizer goroutine (Go's runfinq). */
 static void runfinq(void *arg) {
     (void)arg;
     for (;;) {
-        gort__lock(&finlock);
-        while (finqlen == 0) {
-            gort__gopark(fin_park_unlock, NULL, WAIT_FINALIZER_WAIT);
-            gort__lock(&finlock);
-        }
-        finrec r = finq[finqhead];
-        finqhead = (finqhead + 1) % finqcap;
-        finqlen--;
-        gort__unlock(&finlock);
-        r.fn((void *)r.obj);
-        r.obj = 0; /* the object is no longer ours to keep */
-        gort_keep_alive(&r);
+        while (run_one())
+            scrub_stack();
+        /* finlock held, queue empty. */
+        gort__gopark(fin_park_unlock, NULL, WAIT_FINALIZER_WAIT);
     }
 }
 

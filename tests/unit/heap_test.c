@@ -263,12 +263,17 @@ static void set_global(void *arg) {
     global_root->next = new_tobj(3, false); /* reached through it */
 }
 
+static void check_global(void *arg) {
+    (void)arg;
+    check_tobj(global_root, 2);
+    check_tobj(global_root->next, 3);
+}
+
 static int global_main(void *arg) {
     (void)arg;
     in_goroutine(set_global, NULL);
     assert_alive(2);
-    check_tobj(global_root, 2);
-    check_tobj(global_root->next, 3);
+    in_goroutine(check_global, NULL);
     global_root = NULL;
     wait_finalized(2);
     return 0;
@@ -430,13 +435,18 @@ static void fill_root(void *arg) {
     *rootcell = new_tobj(9, true);
 }
 
+static void check_root(void *arg) {
+    (void)arg;
+    check_tobj(*rootcell, 9);
+}
+
 static int roots_main(void *arg) {
     (void)arg;
     rootcell = calloc(4, sizeof *rootcell);
     ASSERT_EQ(gort_gc_add_roots(rootcell, 4 * sizeof *rootcell), 0);
     in_goroutine(fill_root, NULL);
     assert_alive(9);
-    check_tobj(*rootcell, 9);
+    in_goroutine(check_root, NULL);
     ASSERT_EQ(gort_gc_remove_roots(rootcell, 4 * sizeof *rootcell), 0);
     ASSERT_EQ(gort_gc_remove_roots(rootcell, 4 * sizeof *rootcell), -ENOENT);
     wait_finalized(9); /* the malloc'd cell alone does not keep it */
@@ -552,9 +562,14 @@ static void setfin_call(void *arg) {
     gort_set_finalizer(pa->obj, pa->fn);
 }
 
+/* The panic message of gort_set_finalizer(obj, fn), or NULL (kept until
+ * the next call). */
 static const char *setfin_panic(void *obj, void (*fn)(void *)) {
+    static char *last;
+    free(last);
     panicarg pa = {obj, fn, NULL};
     gort_call(setfin_call, &pa);
+    last = (char *)pa.msg;
     return pa.msg;
 }
 
