@@ -143,8 +143,12 @@ static inline void *mallocgc(size_t size, bool noscan) {
     uintptr_t v = cache_alloc(c, spc, &refilled);
     mspan *s = c->alloc[spc];
     finish_object(s, v, s->elemsize);
-    if (GORT_UNLIKELY(refilled))
+    if (GORT_UNLIKELY(refilled)) {
         gort__gc_maybe_trigger_keep((void *)v);
+        /* A goroutine that only allocates still stops for a collection
+         * another one started (Go's mallocgc is a preemption point too). */
+        gort__preempt_check(gort__getg());
+    }
     return (void *)v;
 }
 

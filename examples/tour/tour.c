@@ -225,6 +225,16 @@ static void section_net(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
+ * Messages nobody frees: the collected heap (tour_heap.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_heap(int smoke);
+
+static void section_heap(const struct tour *t) {
+    tour_heap(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
  * Panics, recover and goroutine dumps
  * ------------------------------------------------------------------------ */
 
@@ -344,6 +354,7 @@ static const struct section {
     {"The scheduler spreads work over every core", section_parallel},
     {"Channels, select and a worker pool", section_channels},
     {"Timers, the network and blocking calls", section_net},
+    {"Messages nobody frees: the collected heap", section_heap},
     {"Panics, recover and goroutine dumps", section_panics},
     /* Keep the statistics last. */
     {"What the runtime counted", section_stats},
