@@ -83,6 +83,11 @@ static const bench_sizes bench_full_sizes = {
     .panic_recover_n = 1000000,
     .spawn_args_n = 1000000,
     .ctx_select_n = 1000000,
+    .bintrees_max_depth = 18,
+    .alloc_small_n = 20000000,
+    .alloc_small_window = 100000,
+    .gc_pause_g = 10000,
+    .gc_pause_dur = 10000000000,
 };
 
 /* -smoke: about N/1000 (same shapes, same checks), so that every workload
@@ -122,6 +127,11 @@ static const bench_sizes bench_smoke_sizes = {
     .panic_recover_n = 1000,
     .spawn_args_n = 1000,
     .ctx_select_n = 1000,
+    .bintrees_max_depth = 10,
+    .alloc_small_n = 20000,
+    .alloc_small_window = 1000,
+    .gc_pause_g = 20,
+    .gc_pause_dur = 100000000,
 };
 
 const bench_sizes *bench_sz = &bench_full_sizes;

@@ -547,6 +547,25 @@ typedef struct gort_stats {
     uint64_t idle_threads;     /* Ms parked with no work */
     uint64_t spinning_threads; /* Ms looking for work */
     uint64_t global_runq;      /* goroutines in the global run queue */
+    /* The collected heap (gort_new), as Go's runtime.MemStats; filled even
+     * when the runtime is not running, once the heap has been used. */
+    uint64_t heap_alloc_bytes;    /* HeapAlloc: bytes of allocated objects (not yet swept
+                                   * garbage included, as Go's) */
+    uint64_t heap_sys_bytes;      /* HeapSys: heap memory obtained from the OS */
+    uint64_t heap_idle_bytes;     /* HeapIdle: heap pages in no span */
+    uint64_t heap_released_bytes; /* HeapReleased: idle pages returned to the OS */
+    uint64_t heap_objects;        /* HeapObjects: mallocs - frees */
+    uint64_t mallocs;             /* Mallocs: objects allocated, cumulative */
+    uint64_t frees;               /* Frees: objects freed, cumulative */
+    uint64_t total_alloc_bytes;   /* TotalAlloc: bytes allocated, cumulative */
+    uint64_t num_gc;              /* NumGC: completed cycles */
+    uint64_t pause_total_ns;      /* PauseTotalNs: stop-the-world time, cumulative */
+    uint64_t pause_ns[256];       /* PauseNs: recent pauses, latest at (num_gc + 255) % 256 */
+    uint64_t last_gc_unix_ns;     /* LastGC: end of the last cycle, ns since 1970 */
+    uint64_t next_gc_bytes;       /* NextGC: the heap goal of the next cycle */
+    double gc_cpu_fraction;       /* GCCPUFraction: the collector's share of the CPU
+                                   * time available since the heap was first used */
+    uint64_t heap_inuse_bytes;    /* HeapInuse: bytes in spans holding objects */
 } gort_stats;
 
 /* Fills *s with a snapshot of the runtime's counters (zeros when the
@@ -1087,6 +1106,112 @@ GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
 /* true while a trace (or the flight recorder) is recording
  * (trace.IsEnabled). */
 GORT_API bool gort_trace_enabled(void);
+
+/* ------------------------------------------------------------------------
+ * The collected heap (runtime.GC, SetFinalizer, KeepAlive, MemStats,
+ * debug.SetGCPercent, SetMemoryLimit, FreeOSMemory)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * gort_new returns zeroed memory that the garbage collector frees once
+ * nothing refers to it any more: no free call exists.  The allocator is
+ * Go's (size classes up to 32 KiB, a per-processor cache that allocates
+ * without a lock, spans of 8 KiB pages, large objects in spans of their
+ * own), and so is the collector's contract, with C's conservative twist:
+ *
+ * What keeps an object alive: any aligned pointer-sized word holding an
+ * address inside the object (interior pointers count, as in Go) found in
+ *   - the data and bss segments of the executable and of every loaded
+ *     shared object (global and static variables);
+ *   - the stack of every goroutine, from its current stack pointer to its
+ *     top, and its saved registers;
+ *   - objects from gort_new that are themselves alive (gort_new_noscan
+ *     objects are never looked into);
+ *   - ranges registered with gort_gc_add_roots;
+ *   - what the runtime holds for you: values in channel buffers (until
+ *     received: a received slot no longer counts, as Go clears it), values
+ *     blocked senders offer, gort_go arguments, gort_defer arguments,
+ *     gort_after_func arguments (until gort_timer_free), objects with a
+ *     finalizer and what they reach, queued finalizers' objects.
+ * What is NOT scanned, so must not be the only place a pointer lives:
+ *   - memory from malloc, calloc, realloc, mmap (register it with
+ *     gort_gc_add_roots if it holds heap pointers);
+ *   - thread-local variables (__thread, _Thread_local);
+ *   - stacks of threads that are not running goroutines: a thread outside
+ *     the runtime may call gort_new, but what it holds only in its own
+ *     locals may be freed by a collection another thread starts, and it
+ *     must not store heap pointers into scanned memory while a collection
+ *     runs (nothing stops it);
+ *   - channels whose elements are smaller than a pointer;
+ *   - pointers hidden (xor'ed, tagged in their low bits beyond the object,
+ *     stored misaligned, or written to disk).
+ * A word that merely looks like a pointer keeps its object alive too (the
+ * collector is conservative): false retention, never a premature free.
+ *
+ * Collections stop the world (every goroutine stops at its next gort call;
+ * see gort_gc) and mark with the world stopped; sweeping is lazy, span by
+ * span, by the allocating goroutines.  Code between gort_syscall_enter and
+ * gort_syscall_exit keeps running during a collection: it must not store
+ * heap pointers into heap objects or globals there (as cgo code may not),
+ * and its stack is scanned whole.  A collection starts when the heap has
+ * grown to its goal: live heap after the last collection x (1 + GOGC/100),
+ * at least 4 MiB x GOGC/100, lowered to stay under GOMEMLIMIT.
+ *
+ * Running out of memory is Go's fatal error "fatal error: runtime: out of
+ * memory" (after "runtime: out of memory: cannot allocate N-byte block"):
+ * neither allocator returns NULL.
+ */
+
+/* Zeroed, collected memory of size bytes, scanned for pointers.  size 0
+ * gives a distinct 8-byte object.  Works on any thread, before and after
+ * gort_main too.  Aligned to 8 bytes; sizes that are multiples of 16 are
+ * 16-aligned. */
+GORT_API void *gort_new(size_t size);
+/* As gort_new, for memory that holds no heap pointers (byte buffers,
+ * strings): never scanned, which is cheaper and avoids false retention. */
+GORT_API void *gort_new_noscan(size_t size);
+/* runtime.GC: a full collection, including the sweep: when it returns,
+ * every object unreachable when it started has been freed (or, if it has
+ * a finalizer, queued to the finalizer goroutine).  Stops the world. */
+GORT_API void gort_gc(void);
+/* runtime.KeepAlive: p stays reachable at least until this call. */
+GORT_API void gort_keep_alive(const void *p);
+/*
+ * runtime.SetFinalizer: fn(obj) runs on the finalizer goroutine (one for
+ * the program, created when first needed, shown as "[finalizer wait]" in
+ * dumps while idle) after a collection finds obj unreachable; obj, and
+ * everything it reaches, survive that collection, and are freed by a later
+ * one if still unreachable then (fn may make obj reachable again).
+ * Finalizers run one at a time, in the order their objects were found.
+ * An object reachable from a finalized object runs its finalizer only once
+ * that one has run; cycles through finalized objects are never collected.
+ * fn NULL removes obj's finalizer.  obj must be the start of a gort_new
+ * object, else panic: "runtime.SetFinalizer: pointer not at beginning of
+ * allocated block" (inside an object), "runtime.SetFinalizer: pointer not
+ * in allocated block" (not in the heap), "runtime.SetFinalizer: first
+ * argument is nil", "runtime.SetFinalizer: finalizer already set".
+ */
+GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
+/* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the
+ * collector off (except under a memory limit).  GOGC ("off" or a number,
+ * default 100) is read when gort_main starts. */
+GORT_API int gort_set_gc_percent(int percent);
+/* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap, stacks,
+ * metadata) that the pacer keeps the heap goal under; returns the previous
+ * limit (INT64_MAX: none).  bytes < 0 only reads.  GOMEMLIMIT (bytes, with
+ * an optional B, KiB, MiB, GiB or TiB suffix, or "off") is read when
+ * gort_main starts; a malformed value is a fatal error, as in Go. */
+GORT_API int64_t gort_set_memory_limit(int64_t bytes);
+/* debug.FreeOSMemory: a collection, then every free heap page goes back to
+ * the OS.  (In the background, a scavenger in sysmon keeps the heap's
+ * resident free pages to about 10% above the heap goal.) */
+GORT_API void gort_free_os_memory(void);
+/* Registers [start, start + len) as a root: the collector scans it for heap
+ * pointers (memory from malloc that holds gort_new pointers).  0 or
+ * -ENOMEM.  remove takes back a range registered with the same start and
+ * len: 0, or -ENOENT. */
+GORT_API int gort_gc_add_roots(const void *start, size_t len);
+GORT_API int gort_gc_remove_roots(const void *start, size_t len);
 
 #ifdef __cplusplus
 }

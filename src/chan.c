@@ -103,6 +103,11 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
+    /* Its buffer and blocked senders are roots of the collector (mgc.c). */
+    if (gort__gc_chan_add(c) != 0) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -151,6 +156,7 @@ GORT_API void gort_chan_free(gort_chan *c) {
      * with their release), so nobody touches c after this point. */
     if (c->autofree)
         atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
+    gort__gc_chan_del(c);
     free(c);
 }
 

@@ -6,6 +6,7 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   gctrace=1      the collector prints one line per cycle (mgc.c), as Go's
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
  *                  see proc.c's become_poller (not in Go)
@@ -54,8 +55,11 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"flightrecorder", &debug.flightrecorder}, {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},       {"schedtrace", &debug.schedtrace},
+    {"flightrecorder", &debug.flightrecorder},
+    {"gctrace", &gort__debug_gctrace},
+    {"pollspin", &debug.pollspin},
+    {"scheddetail", &debug.scheddetail},
+    {"schedtrace", &debug.schedtrace},
     {"stalldetect", &debug.stalldetect},
 };
 
@@ -223,6 +227,7 @@ void gort__debug_init(void) {
     debug.pollspin = POLLSPIN_DEFAULT_US;
     debug.stalldetect = 0;
     debug.flightrecorder = 0;
+    gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
     gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;
     gort__flightrecorder = debug.flightrecorder > 0;

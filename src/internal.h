@@ -118,9 +118,12 @@ void gort__foreign_block(int delta);
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
-/* Stop/start the world (for GOMAXPROCS changes). */
+/* Stop/start the world (for GOMAXPROCS changes and the collector). */
 void gort__stop_the_world(const char *reason);
 void gort__start_the_world(void);
+/* During a stop: true if gp was interrupted while running; gives its sp
+ * and the saved register block to scan (preempt.c; stw_tmp.c until then). */
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
 
@@ -402,5 +405,19 @@ static inline bool gort__blockprof_reason(uint8_t r) {
 bool gort__mprof_malloc(void *p, size_t size);
 void gort__mprof_free(void *p);
 extern int64_t gort__memprof_rate;
+/* ------------------------------------------- malloc.c, mgc.c (the heap) */
+/* gort_main starts: reads GOGC and GOMEMLIMIT, forgets the previous run's
+ * finalizer goroutine. */
+void gort__heap_init_run(void);
+/* sysmon: returns free heap pages to the OS (the background scavenger). */
+void gort__heap_scavenge_tick(int64_t now);
+/* gort_read_stats: the heap and collector fields. */
+void gort__heap_read_stats(gort_stats *s);
+/* Channels whose elements may hold pointers are collector roots:
+ * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
+int gort__gc_chan_add(struct gort_chan *c);
+void gort__gc_chan_del(struct gort_chan *c);
+/* GORTDEBUG=gctrace=1 (debug.c sets it). */
+extern int32_t gort__debug_gctrace;
 
 #endif /* GORT_INTERNAL_H */

@@ -154,6 +154,7 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_SELECT] = "select (durable)",
     [WAIT_SYNCTEST_RUN] = "synctest.Run",
     [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -3112,6 +3113,7 @@ static void *sysmon(void *arg) {
             lastscavenge = now;
             gort__stack_scavenge();
         }
+        gort__heap_scavenge_tick(now);
     }
     san_ignore_end();
     return NULL;
@@ -3243,6 +3245,7 @@ GORT_API void gort_syscall_exit(void) {
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    gort__heap_read_stats(s);
     if (!gort__runtime_running())
         return;
     s->goroutines = (uint64_t)gort_numgoroutine();
@@ -3389,6 +3392,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
     schedinit();
+    gort__heap_init_run();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();

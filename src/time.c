@@ -571,6 +571,12 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->c = NULL;
     tm->fn = fn;
     tm->fnarg = arg;
+    /* The argument stays alive for the collector while the timer exists
+     * (Go: the Timer's closure), until gort_timer_free. */
+    if (gort_gc_add_roots(&tm->fnarg, sizeof tm->fnarg) != 0) {
+        free(tm);
+        return NULL;
+    }
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
     san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
@@ -611,6 +617,8 @@ GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
     (void)gort__deltimer_sync(&t->t);
+    if (t->c == NULL)
+        (void)gort_gc_remove_roots(&t->fnarg, sizeof t->fnarg);
     gort_chan_free(t->c);
     free(t);
 }
