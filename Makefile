@@ -16,6 +16,9 @@
 #   make limits          build release, measure goroutines/timers gort and Go sustain here
 #                        (scripts/limits.sh; capped at ~4 GiB RSS); not part of make test
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
+#   make package         build release, make the Debian packages libgort0 and libgort-dev
+#                        (cpack) in build/release/packages, and check them in a scratch
+#                        root (scripts/check-package.sh)
 #   make format          clang-format -i over src include tests bench examples limits
 #   make check-format    the same, as a check (fails on any difference)
 #   make check-symbols   libgort.so exports only gort_*, libgort.a defines only gort_*
@@ -44,7 +47,7 @@ MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
 .PHONY: all build release run test bench bench-net stress limits install clean format \
-	check-format check-symbols check-install deps need-cmake fuzz
+	check-format check-symbols check-install deps need-cmake fuzz package
 
 all: build
 
@@ -95,6 +98,10 @@ limits: build
 
 install: build
 	cmake --install build/release --prefix "$(PREFIX)"
+
+package: build
+	scripts/check-package.sh build/release
+	@ls build/release/packages/*.deb
 
 check-symbols: build
 	scripts/check-symbols.sh build/release

@@ -4,8 +4,9 @@
  * gort gives C programs goroutines scheduled M:N over OS threads by Go's
  * M:P:G work-stealing scheduler, channels and select, the sync package,
  * timers, an epoll netpoller, defer/panic/recover and the runtime package's
- * introspection.  This header is the whole public API; docs/API.md of the
- * project's design fixes every signature in it.
+ * introspection.  This header is the whole public API; its signatures are
+ * fixed by the project's design (API.md, beside the repository in
+ * ../shared/design/), and later versions only add to it.
  *
  * Conventions (read these once, they hold for every call below):
  *   - Fallible calls return 0 (or a count) on success and a negative errno
@@ -538,7 +539,8 @@ typedef struct gort_stats {
     uint64_t goroutines;         /* live goroutines */
     uint64_t threads;            /* OS threads (Ms) the runtime created and still holds */
     uint64_t procs;              /* GOMAXPROCS */
-    uint64_t stack_inuse_bytes;  /* committed stack memory of live goroutines */
+    uint64_t stack_inuse_bytes;  /* resident stack memory: live goroutines' stacks and the
+                                  * pooled stacks of dead ones, kept for reuse */
     uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
     uint64_t goroutines_created; /* since gort_main started */
     uint64_t context_switches;

@@ -31,7 +31,7 @@
  * released on g0 only after the goroutine's stack is no longer in use
  * (ARCHITECTURE.md, decision 2), so a waker, which needs c->lock to find the
  * sudog, can never resume or write into a stack that is still running.
- * That is also why gort needs no parkingOnChan flag: Go uses it to keep
+ * That is also why gort has no parkingOnChan flag: Go uses it to keep
  * stack shrinking away from a goroutine between "queued" and "parked";
  * gort's stacks never move.
  *

@@ -1,5 +1,8 @@
 /*
- * internal.h - every gort__ prototype, grouped by the file that defines it.
+ * internal.h - the gort__ prototypes shared across the runtime, grouped by
+ * the file that defines it.  A subsystem's own shared types and prototypes
+ * are in its header instead: chan.h, panic.h, fault.h, netpoll.h,
+ * lockrank.h, san.h (and export_test.h, for tests).
  * Internal non-static names start with gort__ (libgort.a exposes them to the
  * user's link; hidden visibility only protects libgort.so).
  */

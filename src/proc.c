@@ -1572,7 +1572,10 @@ top:;
             return NULL;
     }
 
-    /* Before we drop our P, make a snapshot of the allp slice. */
+    /* Give our P back: under sched.lock, unless a stop or the exit needs
+     * this M, or the global queue got work meanwhile (Go also snapshots
+     * allp here; gort's allp only changes while the world is stopped, and
+     * a stop is checked first). */
     gort__lock(&gort__sched.lock);
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
@@ -1695,8 +1698,6 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
     gotonative(mp);
 }
 
-/* One round of scheduler: find a runnable goroutine and execute it.
- * Never returns.  Runs on g0. */
 enum { SCHED_RUN, SCHED_EXIT };
 
 /* The body of schedule(): picks the next g (or decides the M must leave). */
@@ -1763,6 +1764,8 @@ top:
     return SCHED_RUN;
 }
 
+/* One round of scheduler: find a runnable goroutine and execute it.
+ * Never returns.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
@@ -2788,8 +2791,6 @@ void gort__stop_the_world(const char *reason) {
     gort__noteclear(&gort__sched.stopnote);
 }
 
-/* Change number of processors.  The world is stopped; sched.lock is held.
- * Returns the list of Ps with local work (linked through link). */
 /* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
  * far stay, freed at shutdown). */
 static int allocp(int32_t nprocs) {
@@ -2806,6 +2807,8 @@ static int allocp(int32_t nprocs) {
     return 0;
 }
 
+/* Change number of processors.  The world is stopped; sched.lock is held.
+ * Returns the list of Ps with local work (linked through link). */
 static struct p *procresize(int32_t nprocs) {
     int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     if (allocp(nprocs) != 0)

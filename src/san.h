@@ -2,21 +2,9 @@
  * san.h - telling AddressSanitizer, ThreadSanitizer, LeakSanitizer and
  * Valgrind about our stack switches and synchronisation.
  *
- * One library serves every program (decision, docs/HACKING.md "Race mode"):
- * the sanitizers' entry points are weak references, resolved at load time
- * to the runtime the user's program was linked with (-fsanitize=thread or
- * =address brings libtsan/libasan, which define them) and NULL otherwise.
- * A constructor (san.c) notes which are there in gort__san_mode: each hook
- * below is then one test of that byte and a predictable branch on the
- * non-sanitized path.  The project's own sanitizer presets
- * compile the library itself instrumented (GORT_TSAN / GORT_ASAN): there
- * the references are strong and the checks constant.
- *
- * Every switch in proc.c is bracketed:
- *
- *   san_switch_begin(from, to_bottom, to_size, to_fiber)
+ *   san_switch_begin(fake_save, to_bottom, to_size, to_fiber)
  *   <switch>
- *   san_switch_end(now)            -- first thing on the destination stack
+ *   san_switch_end(fake, old_bottom, old_size)  -- first thing on the new stack
  *
  * ASan: __sanitizer_start_switch_fiber before, __sanitizer_finish_switch_fiber
  * after (a dying context passes NULL so its fake stack is released).
