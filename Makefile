@@ -10,7 +10,8 @@
 #                        (redis-benchmark), memory per idle connection
 #   make fuzz            build the libFuzzer targets (fuzz preset, clang) and run each
 #                        for FUZZ_SECONDS (default 60): scripts/fuzz.sh
-#   make stress          build release, run the torture test for DURATION seconds (default 60;
+#   make stress          build release, run the torture tests (scheduler, then heap) for
+#                        DURATION seconds each (default 60;
 #                        SEED=N repeats a run) and print its totals
 #   make limits          build release, measure goroutines/timers gort and Go sustain here
 #                        (scripts/limits.sh; capped at ~4 GiB RSS); not part of make test
@@ -88,7 +89,9 @@ DURATION ?= 60
 SEED ?=
 stress: build
 	GORT_TORTURE_SECONDS=$(DURATION) $(if $(SEED),GORT_TORTURE_SEED=$(SEED)) \
-	  ./build/release/tests/stress_torture mixed
+	  ./build/release/tests/stress_torture mixed && \
+	GORT_TORTURE_SECONDS=$(DURATION) $(if $(SEED),GORT_TORTURE_SEED=$(SEED)) \
+	  ./build/release/tests/stress_heap_torture graphs
 
 limits: build
 	GORT_BUILD_DIR=build/release scripts/limits.sh

@@ -121,11 +121,21 @@ void gort__foreign_block(int delta);
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
-/* Stop/start the world (for GOMAXPROCS changes). */
+/* Stop/start the world (for GOMAXPROCS changes and the collector). */
 void gort__stop_the_world(const char *reason);
 void gort__start_the_world(void);
+/* During a stop: true if gp was interrupted while running; gives its sp
+ * and the saved register block to scan (preempt.c; stw_tmp.c until then). */
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
+
+/* The runtime's clock (CLOCK_MONOTONIC ns).  Inside the library the name
+ * gort_nanotime stands for it: the scheduler, the poller and the per-P
+ * timers always mean real time.  The public gort_nanotime() (synctest.c)
+ * is gort__now(): a synctest bubble's fake clock inside one. */
+int64_t gort__nanotime(void);
+#define gort_nanotime gort__nanotime
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -183,6 +193,9 @@ void gort__schedtrace_tick(int64_t now);
 void gort__debug_init(void);
 /* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
+/* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */
+extern int64_t gort__stalldetect_ns;
+extern bool gort__flightrecorder;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -190,6 +203,16 @@ void gort__signal_fini(void);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);
+
+/* ------------------------------------------------------------- sigqueue.c */
+/* At the end of gort_main, after every M has stopped: gives the notified
+ * signals back their earlier actions and forgets the registrations. */
+void gort__sigqueue_fini(void);
+
+/* ----------------------------------------------------------------- exec.c */
+/* White-box (tests): gort_process_wait takes its fallback path (polling
+ * waitpid) as if the kernel had no pidfd_open. */
+extern _Atomic bool gort__pidfd_off;
 
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */
@@ -272,6 +295,49 @@ bool gort__timers_pending(void);
  * has_p: the caller runs on a P that will look at its timers itself. */
 void gort__timer_wake(int64_t when, bool has_p);
 
+/* Toolkit timers (time.c) for synctest bubbles.  A timer that a goroutine
+ * of a bubble makes (sleep, timer, ticker, after_func, a context's
+ * deadline) goes into its bubble's heap, keyed by the fake clock; only the
+ * bubble's root runs that heap (gort__timers_run). */
+struct ptimers *gort__timers_heap_new(void);
+/* Frees a bubble's heap; its timers are left in no heap (never fire). */
+void gort__timers_heap_free(struct ptimers *pt);
+/* Runs pt's timers due at now (on a goroutine: the bubble's root).
+ * Returns the earliest deadline left, or 0. */
+int64_t gort__timers_run(struct ptimers *pt, int64_t now);
+/* The earliest deadline of pt, or 0. */
+int64_t gort__timers_heap_next(struct ptimers *pt);
+/* Adds t (in no heap) with deadline when to heap pt, or, pt == NULL, to the
+ * current P's heap (gort__addtimer). */
+void gort__addtimer_to(timer *t, int64_t when, struct ptimers *pt);
+
+/* ------------------------------------------------------------ synctest.c */
+struct gort__bubble;
+/* Bubbles in existence (gates the hooks in goready). */
+extern _Atomic int32_t gort__synctest_nbubbles;
+/* The calling goroutine's clock: its bubble's fake time, else real time. */
+int64_t gort__now(void);
+/* The heap the calling goroutine's new timers belong in (its bubble's), or
+ * NULL for the per-P heaps. */
+struct ptimers *gort__synctest_timers(void);
+/* Hooks (proc.c): newg, made by a goroutine of b, joins b. */
+void gort__synctest_newg(struct gort__bubble *b, struct g *newg);
+/* gp (in a bubble) exits: leaves it; clears gp->bubble.  On g0 or a
+ * finishing switch. */
+void gort__synctest_exit(struct g *gp);
+/* gp (in a bubble) is about to park for reason (gopark).  park_end(ok)
+ * follows once the unlock function has run (ok: it parked). */
+void gort__synctest_park_begin(struct g *gp, uint8_t reason);
+void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok);
+/* gp (in a bubble, G_WAITING) is being readied. */
+void gort__synctest_ready(struct g *gp);
+/* The calling goroutine's bubble, or NULL (a channel made now is its). */
+struct gort__bubble *gort__synctest_bubble(void);
+/* Channel checks (chan.c, select.c): c belongs to the bubble that made it;
+ * an operation from outside it is a fatal error with Go's text (op: "send
+ * on", "receive on", "close of", "select on"). */
+void gort__synctest_chan_check(struct gort__bubble *cb, const char *op);
+
 /* -------------------------------------------------------------- netpoll.c */
 /* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The
  * backend (netpoll_epoll.c): made by gort_main, closed at its end. */
@@ -295,5 +361,66 @@ void gort__netpoll_kick(void);
 /* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
  * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+
+/* ----------------------------------------------------------------- pprof.c */
+/* The block profile's rate (ns; 0 off) and the mutex profile's fraction
+ * (0 off): read relaxed on the parking paths. */
+extern _Atomic int64_t gort__blockprof_rate;
+extern _Atomic int32_t gort__mutexprof_rate;
+/* Registers / unregisters the calling M's thread for CPU profiling (on
+ * that thread, at its start and end). */
+void gort__prof_minit(struct m *mp);
+void gort__prof_unminit(struct m *mp);
+/* The threadcreate profile: a new M is being created (the creator's stack). */
+void gort__prof_newm(void);
+/* Sysmon, every round: drains CPU samples, runs the stall detector. */
+void gort__prof_sysmon(int64_t now);
+/* The block profile: a goroutine that parked at t0 (nanotime) for reason
+ * is running again (called by gort__gopark). */
+void gort__blockevent(int64_t t0, uint8_t reason);
+/* The mutex profile: an unlock woke a waiter that queued at t0 (sema.c). */
+void gort__mutexevent(int64_t t0);
+static inline bool gort__blockprof_reason(uint8_t r) {
+    return (r >= WAIT_CHAN_RECV && r <= WAIT_SELECT_NO_CASES) ||
+           (r >= WAIT_SEMACQUIRE && r <= WAIT_SYNC_ONCE);
+}
+/* t0 for gort__blockevent: nanotime when the block profile is on and
+ * reason is one it records, else 0 (one predictable branch when off). */
+#define GORT_BLOCKPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed) > 0) && \
+             gort__blockprof_reason(reason)                                                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* t0 for a sudog's acquiretime: nanotime when the mutex profile is on and
+ * reason is a sync.Mutex/RWMutex wait, else 0. */
+#define GORT_MUTEXPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed) > 0) && \
+             (reason) >= WAIT_SYNC_MUTEX && (reason) <= WAIT_SYNC_RWMUTEX_W                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* The heap profile, for the collected heap (malloc.c) to call: every
+ * allocation of size bytes at p, from the allocating goroutine (its stack
+ * is recorded for the sampled ones: one per gort__memprof_rate bytes on
+ * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
+ * true when p was sampled: then call gort__mprof_free(p) when p is freed
+ * (for other blocks it is a harmless lookup).  Until the heap lands
+ * nothing in the runtime calls them; the profiles are valid and empty. */
+bool gort__mprof_malloc(void *p, size_t size);
+void gort__mprof_free(void *p);
+extern int64_t gort__memprof_rate;
+/* ------------------------------------------- malloc.c, mgc.c (the heap) */
+/* gort_main starts: reads GOGC and GOMEMLIMIT, forgets the previous run's
+ * finalizer goroutine. */
+void gort__heap_init_run(void);
+/* sysmon: returns free heap pages to the OS (the background scavenger). */
+void gort__heap_scavenge_tick(int64_t now);
+/* gort_read_stats: the heap and collector fields. */
+void gort__heap_read_stats(gort_stats *s);
+/* Channels whose elements may hold pointers are collector roots:
+ * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
+int gort__gc_chan_add(struct gort_chan *c);
+void gort__gc_chan_del(struct gort_chan *c);
+/* GORTDEBUG=gctrace=1 (debug.c sets it). */
+extern int32_t gort__debug_gctrace;
 
 #endif /* GORT_INTERNAL_H */

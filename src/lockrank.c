@@ -70,8 +70,8 @@ static const uint32_t after[LOCKRANK_N] = {
     [LOCKRANK_SUDOG] = R(HCHAN) | R(NOTIFYLIST),
     [LOCKRANK_DEFER] = 0,
     [LOCKRANK_STACK] = 0,
-    [LOCKRANK_SYMTAB] = R(PRINT) | R(DWARF),
-    [LOCKRANK_DWARF] = R(PRINT),
+    [LOCKRANK_SYMTAB] = R(PRINT) | R(ALLG) | R(DWARF),
+    [LOCKRANK_DWARF] = R(PRINT) | R(ALLG),
     [LOCKRANK_PRINT] = 0,
 };
 

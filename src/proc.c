@@ -67,6 +67,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "lockrank.h"
+#include "trace.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -148,6 +149,12 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYSCALL] = "syscall",
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
+    [WAIT_SYNCTEST_CHAN_RECV] = "chan receive (durable)",
+    [WAIT_SYNCTEST_CHAN_SEND] = "chan send (durable)",
+    [WAIT_SYNCTEST_SELECT] = "select (durable)",
+    [WAIT_SYNCTEST_RUN] = "synctest.Run",
+    [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -259,7 +266,10 @@ uint32_t gort__fastrand(void) {
 
 /* ------------------------------------------------------------------ time */
 
-int64_t gort_nanotime(void) {
+/* The runtime's clock, CLOCK_MONOTONIC.  Inside the library the name
+ * gort_nanotime means this function (internal.h); the public
+ * gort_nanotime() is synctest.c's, which reads a bubble's fake clock. */
+int64_t gort__nanotime(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -419,6 +429,18 @@ static struct g *malg(size_t stacksize, bool user) {
         return NULL;
     }
     return gp;
+}
+
+/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
+ * of the region for slab stacks) while it is live, from newproc1 to its
+ * exit, so that leaks are reported with the stale pointers of dead
+ * goroutines' stacks ignored. */
+static void groot(struct g *gp, bool live) {
+    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (live)
+        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+    else
+        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
 }
 
 /* Releases the stack of a dead goroutine with a stack of its own; the g
@@ -803,6 +825,7 @@ static void mstart_native(struct m *mp) {
                      (long long)mp->id, -serr);
         gort__throw("out of memory allocating signal stack");
     }
+    gort__prof_minit(mp);
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -810,6 +833,7 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    gort__prof_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
@@ -824,6 +848,7 @@ static void *mstart_thread(void *arg) {
 /* Leaves g0 for good and returns to the native context of this M's
  * thread.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp) {
+    san_ignore_end(); /* g0's for good ends with it (mstart0) */
     san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
     gort__ctx_jump(mp->native_sp);
 }
@@ -839,6 +864,7 @@ static TSAN_OUTLINE void mstart0_body(struct m *mp) {
 GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
+    san_ignore_begin(); /* g0 runs only the runtime: for good (san.h) */
     mstart0_body(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
@@ -853,6 +879,7 @@ static int newm(struct p *pp, bool spinning) {
         return -ENOMEM;
     mp->nextp = pp;
     mp->spinning = spinning;
+    gort__prof_newm();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* The native stack only runs mstart_native and the thread exit path;
@@ -1045,6 +1072,7 @@ static struct p *releasep(struct m *mp) {
     struct p *pp = mp->p;
     if (pp == NULL || pp->m != mp)
         gort__throw("releasep: invalid p state");
+    GORT_TRACE(gort__trace_procstop(mp));
     pp->m = NULL;
     mp->p = NULL;
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
@@ -1377,6 +1405,7 @@ static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
          * goroutine this M then ran. */
         *gpp = list;
         list = list->schedlink;
+        GORT_TRACE(gort__trace_gounblock(*gpp));
         atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
@@ -1401,6 +1430,7 @@ static void injectglist(struct m *mp, struct g *list) {
         return;
     int32_t n = 0;
     for (struct g *gp = list; gp; gp = gp->schedlink) {
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
@@ -1517,6 +1547,7 @@ top:;
         if (list) {
             gp = list;
             injectglist(mp, list->schedlink);
+            GORT_TRACE(gort__trace_gounblock(gp));
             atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
@@ -1633,6 +1664,7 @@ top:;
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1752,7 +1784,14 @@ static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    return fn == NULL || fn(gp, lock);
+    /* Read before fn publishes gp: after it, gp may run (and exit) anywhere. */
+    struct gort__bubble *bubble = gp->bubble;
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok)
+        GORT_TRACE(gort__trace_gounblock(gp));
+    return ok;
 }
 
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
@@ -1773,8 +1812,13 @@ static void finish_park(struct m *mp) {
     mp->pending_park = NULL;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    if (fn != NULL && !fn(gp, lock)) {
+    struct gort__bubble *bubble = gp->bubble; /* before fn: see park1 */
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok) {
         /* Not parking after all: it runs next. */
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
     }
@@ -1782,11 +1826,12 @@ static void finish_park(struct m *mp) {
 
 /* Switch from gp straight to next on the same M and P; the caller has set
  * the pending action that next (in finish_switch) performs for gp. */
-static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
-                                 bool inherit, bool dying) {
+static inline __attribute__((always_inline)) void
+switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
+    GORT_TRACE(gort__trace_gostart(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
@@ -1846,8 +1891,12 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1861,9 +1910,11 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
         mp->pending_park = gp;
         switch_direct(gp, mp, pp, next, inherit, false);
-        return;
+    } else {
+        mcall(gp, park_m);
     }
-    mcall(gp, park_m);
+    if (GORT_UNLIKELY(bt0 != 0))
+        gort__blockevent(bt0, reason);
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */
@@ -1884,7 +1935,14 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
+    /* Relaxed gate: a g of a bubble was made after the bubble was counted,
+     * and whoever readies it learned of it through a lock or channel that
+     * orders that count before this load. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
+        gp->bubble != NULL)
+        gort__synctest_ready(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
@@ -1903,6 +1961,7 @@ void gort__foreign_block(int delta) {
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
 static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1921,6 +1980,7 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
 }
 
 static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
+    GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
@@ -1996,6 +2056,7 @@ void gort_yield(void) {
                 goto slow;
             atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
         }
+        GORT_TRACE(gort__trace_gosched(gp, false));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
         atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
@@ -2016,6 +2077,7 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
@@ -2138,10 +2200,15 @@ static int64_t newgoid(struct p *pp) {
     return (int64_t)pp->goidcache++;
 }
 
+/* copysize for newproc1 and newproc: arg is passed as it is. */
+#define NO_COPY SIZE_MAX
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
- * but not queued, or NULL with *err set. */
-static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                          struct g *callergp, void *callerpc, struct p *pp, int *err) {
+ * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
+ * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
+static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                          const char *name, struct g *callergp, void *callerpc, struct p *pp,
+                          int *err) {
     struct g *newg = NULL;
     if (stacksize == gort__default_stack_size)
         newg = gfget(pp);
@@ -2166,20 +2233,35 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
                 newg->defer_ == NULL && newg->panic_ == NULL && newg->callframe == NULL);
     newg->fn = fn;
     newg->arg = arg;
+    if (copysize != NO_COPY) {
+        /* gort_go_copy: the block goes into the g, which only the new
+         * goroutine uses from now on (published by runqput's release). */
+        if (copysize != 0) /* arg may be NULL then */
+            memcpy(newg->argbuf, arg, copysize);
+        newg->arg = newg->argbuf;
+    }
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
+    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
+        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
         newg->named = true;
     }
-#ifdef GORT_TSAN
+    /* Made on the creator's fiber, the new goroutine's TSan fiber starts
+     * with the creator's clock: everything before gort_go happens before
+     * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
-#endif
+    groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    /* A goroutine started inside a synctest bubble is in the bubble. */
+    if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
+        gort__synctest_newg(callergp->bubble, newg);
+    GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2201,8 +2283,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
  */
 #define SPAWN_BACKLOG GORT__RUNQ
 
-static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                   void *callerpc, bool may_yield) {
+static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                   const char *name, void *callerpc, bool may_yield) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
@@ -2222,7 +2304,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
-        struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
+        struct g *newg =
+            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, &err);
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);
@@ -2234,7 +2317,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
-    struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
+    struct g *newg = newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
     bool overflowed = runqput(pp, newg, true);
@@ -2252,11 +2335,20 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
 /* gort_go without the spawn backpressure, for runtime paths that must not
  * yield (time.c's after_func timers). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), false);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   false);
 }
 
 int gort_go(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   true);
+}
+
+int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size) {
+    if (size > GORT_GO_COPY_MAX || (arg == NULL && size != 0))
+        return -EINVAL;
+    return newproc(fn, (void *)arg, size, gort__default_stack_size, NULL,
+                   __builtin_return_address(0), true);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2270,7 +2362,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, size, name, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
@@ -2279,6 +2371,8 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_exit(gp); /* leaves its bubble; clears gp->bubble */
     bool locked = gp->lockedm != NULL;
     /* Reset everything newproc1 does not write (see there). */
     gp->m = NULL;
@@ -2290,10 +2384,9 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-#ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
-#endif
     if (gp->named) {
         gp->named = false;
         gp->name[0] = '\0';
@@ -2301,17 +2394,18 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
-    /* Frames from goentry down to mcall never returned: unpoison them. */
-    san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    /* Frames from goentry down to mcall never returned, nor did those a
+     * recovered panic jumped over (below the final sp): unpoison the whole
+     * stack for the next goroutine that runs on it. */
+    san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
+    groot(gp, false);
     gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
-#ifdef GORT_TSAN
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
      * live goroutines), and this one still holds the frames that never
      * returned (goentry down to mcall). */
     san_fiber_destroy(gp->tsan_fiber);
     gp->tsan_fiber = NULL;
-#endif
     gfput(pp, gp);
     return locked;
 }
@@ -2341,6 +2435,10 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    /* The next goroutine on this stack acquires it in goentry: its frames
+     * reuse our addresses (Go: racemalloc on a reused stack). */
+    san_release((void *)gp->stack.lo);
+    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2357,6 +2455,7 @@ _Noreturn void gort__goexit1(void) {
 /* Main goroutine finished: start the shutdown.  On g0. */
 static TSAN_OUTLINE void main_exit0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    groot(gp, false);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
     gp->lockedm = NULL;
@@ -2407,9 +2506,11 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
+    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
+        san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
         gort__run_exit_defers(gp);
         begin_exit();
         mcall(gp, main_exit0);
@@ -2741,12 +2842,15 @@ static struct p *procresize(int32_t nprocs) {
     } else if (mp && mp->curg) {
         /* release the current P and acquire allp[0] */
         if (mp->p) {
+            GORT_TRACE(gort__trace_gosched(mp->curg, false));
+            GORT_TRACE(gort__trace_procstop(mp));
             mp->p->m = NULL;
             mp->p = NULL;
         }
         struct p *p0 = gort__allp[0];
         p0->m = NULL;
         acquirep(mp, p0);
+        GORT_TRACE(gort__trace_gostart(mp, mp->curg));
         if (mp->curg)
             atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
     }
@@ -2966,6 +3070,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 }
 
 static void *sysmon(void *arg) {
+    san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
     int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
@@ -3000,6 +3105,7 @@ static void *sysmon(void *arg) {
         else
             idle++;
         gort__schedtrace_tick(now);
+        gort__prof_sysmon(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
          * has passed). */
@@ -3010,7 +3116,9 @@ static void *sysmon(void *arg) {
             lastscavenge = now;
             gort__stack_scavenge();
         }
+        gort__heap_scavenge_tick(now);
     }
+    san_ignore_end();
     return NULL;
 }
 
@@ -3047,6 +3155,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gosyscall(gp));
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
@@ -3105,6 +3214,7 @@ GORT_API void gort_syscall_exit(void) {
     struct g *gp = mp->curg;
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
+    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -3127,6 +3237,7 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
@@ -3137,6 +3248,7 @@ GORT_API void gort_syscall_exit(void) {
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    gort__heap_read_stats(s);
     if (!gort__runtime_running())
         return;
     s->goroutines = (uint64_t)gort_numgoroutine();
@@ -3222,6 +3334,9 @@ static void shutdown_runtime(void) {
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
+        uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
+        if (gst != G_DEAD && gst != G_IDLE)
+            groot(gp, false); /* abandoned while blocked */
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -3246,6 +3361,7 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__sigqueue_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
@@ -3276,8 +3392,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
     schedinit();
+    gort__heap_init_run();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();
@@ -3315,7 +3433,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__throw("gort_main: no p0");
     m0->nextp = p0;
 
-    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
+    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY,
                                gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
     if (gmain == NULL)
         goto out_shutdown;
@@ -3342,12 +3460,15 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * pthread_create) don't count as foreign for checkdead. */
     gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
-    mstart_native(m0); /* runs the main goroutine; returns at exit */
+    san_ignore_end();
+    mstart_native(m0);  /* runs the main goroutine; returns at exit */
+    san_ignore_begin(); /* and the tear-down */
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
      * the joins in shutdown_runtime order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
+    san_acquire(&gort__sched.main_ret);
     err = gort__sched.main_ret;
 
     /* The unwinding ladder: each label undoes one step and falls through to
@@ -3364,6 +3485,7 @@ out_stack:
     gort__stack_fini();
 out:
     atomic_store(&main_busy, 0);
+    san_ignore_end();
     return err;
 }
 

@@ -121,6 +121,13 @@ enum {
     WAIT_SYSCALL,              /* "syscall" (shown for G_SYSCALL) */
     WAIT_FOREVER,              /* "wait forever" */
     WAIT_GOEXIT_MAIN,          /* main goroutine after Goexit */
+    /* synctest (synctest.c): Go's waitReasonSynctest* */
+    WAIT_SYNCTEST_CHAN_RECV, /* "chan receive (durable)": on a channel of the g's bubble */
+    WAIT_SYNCTEST_CHAN_SEND, /* "chan send (durable)" */
+    WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
+    WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
+    WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
+    WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
@@ -145,7 +152,11 @@ enum { STACK_SLAB = 1, STACK_OWN_MAP = 2 };
 enum { GUARD_MADVISE = 1, GUARD_MPROTECT = 2, GUARD_CANARY = 3 };
 
 #define GORT__PAGE 4096u
-#define GORT__GUARD GORT__PAGE
+/* 64 KiB of guard: a frame (or alloca) of up to that much that skips the
+ * pages below it still faults in the guard.  MADV_GUARD_INSTALL and
+ * PROT_NONE guards cost address space only; larger frames are caught by
+ * -fstack-clash-protection's page probes (gort.pc, gortConfig.cmake). */
+#define GORT__GUARD (16 * GORT__PAGE)
 #define GORT__STACK_CANARY 0x9e3779b97f4a7c15ull
 
 /* ------------------------------------------------------------------------
@@ -218,6 +229,23 @@ struct g {
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
+
+    /* synctest (synctest.c).  bubble is set when the g is created by a
+     * goroutine of a bubble (or by gort_synctest_run) and cleared when it
+     * exits; bubble_blocked says that the bubble counts it as durably
+     * blocked (not in its `running` count). */
+    struct gort__bubble *bubble; /* [owner G] */
+    bool bubble_blocked;         /* [bubble->lock] */
+
+    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
+     * Not in line 0: only go_copy spawns write it (one more line). */
+    _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
+    /* Profiler labels (pprof.c): interned, never freed; inherited from the
+     * creator (newproc1), cleared at exit.  Read by this thread's SIGPROF
+     * handler and, with the world stopped, by the goroutine profile. */
+    const struct gort__labelset *labels; /* [owner G] */
+    /* Execution tracer (trace.c): the goroutine's event sequence number. */
+    uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
@@ -439,6 +467,7 @@ struct sudog {
     /* Owned by the waiting goroutine, which sets them before queueing: */
     bool isselect;          /* [owner G] g is in a select: selectdone decides */
     struct sudog *waitlink; /* [owner G] g.waiting list; in sema.c [root->lock] */
+    int64_t acquiretime;    /* [owner G] mutex profile: when the wait began (0: not sampled) */
     struct gort_chan *c;    /* [owner G] channel */
 };
 

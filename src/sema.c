@@ -44,6 +44,7 @@
 
 #include "internal.h"
 #include "lockrank.h"
+#include "san.h"
 
 /* ------------------------------------------------------------------------
  * The table
@@ -267,8 +268,10 @@ static bool semparkcommit(struct g *gp, void *lock) {
  * May park; from a thread outside the runtime, blocks the thread. */
 void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     /* Easy case. */
-    if (cansemacquire(addr))
+    if (cansemacquire(addr)) {
+        san_acquire(addr); /* <- the semrelease whose count we took */
         return;
+    }
 
     /* Harder case: increment the waiter count, try cansemacquire one more
      * time and return if it succeeded, else enqueue ourselves and sleep (the
@@ -276,6 +279,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     struct g *gp = gort__getg_or_foreign();
     struct sudog *s = gort__acquire_sudog();
     struct semaroot *root = semroot(addr);
+    s->acquiretime = GORT_MUTEXPROF_T0(reason);
     s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
@@ -300,6 +304,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     s->ticket = 0;
     s->g = NULL;
     gort__release_sudog(s);
+    san_acquire(addr);
 }
 
 /* Increments *addr and wakes one waiter, if any (Go's semrelease1).
@@ -307,6 +312,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
  * processor to it (a starving sync.Mutex). */
 void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
     struct semaroot *root = semroot(addr);
+    san_release(addr); /* -> the semacquire that takes this count */
     /* seq_cst: the Dekker pattern; its release half pairs with the acquire
      * of cansemacquire's CAS. */
     atomic_fetch_add_explicit(addr, 1, memory_order_seq_cst);
@@ -335,6 +341,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
      * goready: its goroutine is parked and only we dequeued it. */
     if (s->ticket != 0)
         gort__throw("corrupted semaphore ticket");
+    if (GORT_UNLIKELY(s->acquiretime != 0))
+        gort__mutexevent(s->acquiretime);
     bool handed = false;
     if (handoff && cansemacquire(addr)) {
         s->ticket = 1;
