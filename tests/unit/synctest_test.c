@@ -158,6 +158,48 @@ TEST(context_deadline) {
     run(ctx_main);
 }
 
+/* A select of bubble channels (here gort_select_timeout's timer and a
+ * channel) and a sync.Cond wait are durable: the clock moves past them. */
+static gort_mutex cmu;
+static gort_cond cv;
+static bool cready;
+static void signaller(void *arg) {
+    (void)arg;
+    gort_sleep(5 * SEC);
+    gort_mutex_lock(&cmu);
+    cready = true;
+    gort_cond_signal(&cv);
+    gort_mutex_unlock(&cmu);
+}
+static void durable_body(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    gort_chan *c = gort_chan_make(sizeof(int), 0);
+    gort_select_case cs[] = {{c, GORT_RECV, NULL, false}};
+    ASSERT_EQ(gort_select_timeout(cs, 1, 90 * SEC), GORT_SELECT_TIMEOUT);
+    ASSERT_EQ(gort_nanotime(), t0 + 90 * SEC);
+    gort_chan *a = gort_after(10 * SEC);
+    int64_t when = 0;
+    ASSERT_TRUE(gort_chan_recv(a, &when));
+    ASSERT_EQ(when, t0 + 100 * SEC);
+    gort_cond_init(&cv, &cmu);
+    ASSERT_EQ(gort_go(signaller, NULL), 0);
+    gort_mutex_lock(&cmu);
+    while (!cready)
+        gort_cond_wait(&cv);
+    gort_mutex_unlock(&cmu);
+    ASSERT_EQ(gort_nanotime(), t0 + 105 * SEC);
+    gort_chan_free(c);
+}
+static int durable_main(void *arg) {
+    (void)arg;
+    bubble(durable_body, NULL);
+    return 0;
+}
+TEST(select_after_cond_durable) {
+    run(durable_main);
+}
+
 /* ------------------------------------------------------------------ wait */
 
 static atomic_int stage;
