@@ -624,7 +624,9 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
  * bubble goroutine has exited but blocked goroutines remain"; those
  * goroutines stay blocked for good.  Using a bubble's channel from outside
- * it is a fatal error ("send on synctest channel from outside bubble"...).
+ * it is a fatal error ("send on synctest channel from outside bubble"...),
+ * checked while the bubble runs (a channel that outlives its bubble is not
+ * checked: Go's collector knows its bubble is gone, gort does not).
  * Calling it from inside a bubble panics
  * "synctest.Run called from within a synctest bubble".
  */
