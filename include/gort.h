@@ -625,8 +625,8 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * bubble goroutine has exited but blocked goroutines remain"; those
  * goroutines stay blocked for good.  Using a bubble's channel from outside
  * it is a fatal error ("send on synctest channel from outside bubble"...),
- * checked while the bubble runs (a channel that outlives its bubble is not
- * checked: Go's collector knows its bubble is gone, gort does not).
+ * checked while any bubble runs (a channel that outlives its bubble is not
+ * checked once no bubble runs).
  * Calling it from inside a bubble panics
  * "synctest.Run called from within a synctest bubble".
  */
