@@ -269,6 +269,65 @@ TEST(outside_channel_not_durable) {
     run(holdclock_main);
 }
 
+/* Many goroutines sleeping, sending and selecting on bubble channels: the
+ * clock ends exactly at the latest sleeper's total, every value arrives. */
+enum { NPROD = 40, NMSG = 25 };
+static gort_chan *many_c;
+static int64_t prod_total[NPROD];
+static void producer(void *arg) {
+    int id = (int)(intptr_t)arg;
+    int64_t slept = 0;
+    for (int i = 0; i < NMSG; i++) {
+        int64_t d = ((id * 7919 + i * 104729) % 1000 + 1) * MS;
+        gort_sleep(d);
+        slept += d;
+        int64_t v = id;
+        gort_select_case cs[] = {{many_c, GORT_SEND, &v, false}};
+        ASSERT_EQ(gort_select_timeout(cs, 1, 3600 * SEC), 0);
+    }
+    prod_total[id] = slept;
+}
+static void many_body(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    many_c = gort_chan_make(sizeof(int64_t), 3);
+    for (int i = 0; i < NPROD; i++)
+        ASSERT_EQ(gort_go(producer, (void *)(intptr_t)i), 0);
+    int counts[NPROD] = {0};
+    gort_ticker *tk = gort_ticker_new(100 * MS);
+    int got = 0, ticks = 0;
+    while (got < NPROD * NMSG) {
+        int64_t v;
+        gort_select_case cs[] = {{many_c, GORT_RECV, &v, false},
+                                 {gort_ticker_chan(tk), GORT_RECV, NULL, false}};
+        if (gort_select(cs, 2, true) == 0) {
+            counts[v]++;
+            got++;
+        } else {
+            ticks++;
+        }
+    }
+    gort_ticker_free(tk);
+    gort_synctest_wait(); /* the producers have exited */
+    int64_t latest = 0;
+    for (int i = 0; i < NPROD; i++) {
+        ASSERT_EQ(counts[i], NMSG);
+        if (prod_total[i] > latest)
+            latest = prod_total[i];
+    }
+    ASSERT_EQ(gort_nanotime() - t0, latest);
+    ASSERT_TRUE(ticks >= latest / (100 * MS) - 1);
+    gort_chan_free(many_c);
+}
+static int many_main(void *arg) {
+    (void)arg;
+    bubble(many_body, NULL);
+    return 0;
+}
+TEST(many_goroutines) {
+    run(many_main);
+}
+
 /* ------------------------------------------------------------------ deadlock */
 
 static char recovered[256];
