@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "san.h"
 
 /*
  * A FIFO of sudogs blocked on one direction of a channel (Go's waitq).
@@ -80,6 +81,12 @@ static inline void gort__chan_bubble_check(struct gort_chan *c, const char *op) 
         gort__synctest_chan_check(c->bubble, op);
 }
 
+/* The address at which sends (reads) and close (a write) of c are shown to
+ * the race detector (Go's c.raceaddr()): a field no user code touches. */
+static inline const void *gort__chan_raceaddr(struct gort_chan *c) {
+    return &c->buf;
+}
+
 /* Pointer to the i'th slot of the ring buffer (Go's chanbuf). */
 static inline unsigned char *gort__chanbuf(struct gort_chan *c, size_t i) {
     return c->buf + i * c->elemsize;
@@ -88,12 +95,24 @@ static inline unsigned char *gort__chanbuf(struct gort_chan *c, size_t i) {
 /* Copies one element.  The constant-size branches let the compiler use one
  * move for the common 8-byte (Go int) and 4-byte elements. */
 static inline void gort__elemcopy(void *dst, const void *src, size_t n) {
-    if (n == 8)
+    if (n == 8) {
         memcpy(dst, src, 8);
-    else if (n == 4)
+    } else if (n == 4) {
         memcpy(dst, src, 4);
-    else if (n != 0)
+    } else if (n != 0) {
+        /* Race mode: the copy is the runtime's, not the goroutine's (its
+         * edges are announced apart, as Go's memmove is not instrumented). */
+        san_ignore_begin();
         memcpy(dst, src, n);
+        san_ignore_end();
+    }
+}
+
+/* Zeroes an element (a receive from a closed channel), as elemcopy. */
+static inline void gort__elemclear(void *dst, size_t n) {
+    san_ignore_begin();
+    memset(dst, 0, n);
+    san_ignore_end();
 }
 
 /* Stores of qcount and of a waitq's first are made under c->lock; they are

@@ -347,7 +347,7 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
                  : "deadlock: all goroutines in bubble are blocked";
         gort__print_lock();
         gort__printf("synctest: %s; goroutines in the bubble:\n\n", reason);
-        gort__forEachG(print_left, b);
+        gort__forallg(print_left, b);
         gort__print_unlock();
         gort__lock(&abandoned_lock);
         b->next_abandoned = abandoned;

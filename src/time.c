@@ -8,7 +8,7 @@
  * schedule() and findrunnable() (gort__checktimers); a spinning M also runs
  * the due timers of other Ps, idle ones included (stealwork in proc.c); the
  * M that finds no work sleeps until the earliest deadline of all heaps
- * (proc.c, "timer sleeper"), and adding an earlier timer wakes it
+ * (proc.c, "the poller"), and adding an earlier timer wakes it
  * (gort__timer_wake, Go's wakeNetPoller).  There is no goroutine per timer
  * and every operation is O(log n) in the heap size.
  *
@@ -48,6 +48,8 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
+#include "san.h"
 
 /* ------------------------------------------------------------------ types */
 
@@ -88,16 +90,16 @@ struct gort_ticker {
 /* The heap of pp, allocated on first use.  p->timers is published with a
  * release CAS; readers acquire it (pairs with that CAS). */
 static ptimers *ptimers_of(struct p *pp) {
-    _Atomic(void *) *slot = (_Atomic(void *) *)&pp->timers;
-    ptimers *pt = atomic_load_explicit(slot, memory_order_acquire);
+    ptimers *pt = atomic_load_explicit(&pp->timers, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
     ptimers *n = gort__calloc(1, sizeof *n);
     if (n == NULL)
         gort__throw("timers: out of memory");
     n->pp = pp;
-    void *exp = NULL;
-    if (atomic_compare_exchange_strong_explicit(slot, &exp, n, memory_order_acq_rel,
+    gort__lockinit(&n->lock, LOCKRANK_TIMERS);
+    ptimers *exp = NULL;
+    if (atomic_compare_exchange_strong_explicit(&pp->timers, &exp, n, memory_order_acq_rel,
                                                 memory_order_acquire))
         return n;
     free(n);
@@ -108,7 +110,7 @@ static inline ptimers *ptimers_peek(struct p *pp) {
     if (pp == NULL)
         return NULL;
     /* Acquire: pairs with the release CAS in ptimers_of. */
-    return atomic_load_explicit((_Atomic(void *) *)&pp->timers, memory_order_acquire);
+    return atomic_load_explicit(&pp->timers, memory_order_acquire);
 }
 
 static inline void hset(ptimers *pt, uint32_t i, hent e) {
@@ -161,9 +163,9 @@ static GORT_UNUSED bool heap_valid(ptimers *pt) {
 }
 
 /* Publishes h[0]'s deadline.  pt->lock held.  seq_cst: the store is one
- * side of the Dekker pair with the timer sleeper (proc.c tsleep), which
+ * side of the Dekker pair with the poller (proc.c become_poller), which
  * stores its deadline and then loads every when0; adders store when0 and
- * then load the sleeper's deadline (gort__timer_wake). */
+ * then load the poller's deadline (gort__timer_wake). */
 static inline void update_when0(ptimers *pt) {
     atomic_store_explicit(&pt->when0, pt->len ? pt->h[0].when : 0, memory_order_seq_cst);
 }
@@ -381,21 +383,22 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
 }
 
 /* Go's checkTimers: runs pp's due timers.  *now is 0 or a recent
- * gort_nanotime() (filled in when needed).  Returns the deadline of the
- * earliest timer left, or 0.  *ran is set if any timer ran.  Runs on g0 of
- * an M holding a P (not necessarily pp). */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
+ * gort_nanotime() (filled in when needed).  *ran is set if any timer ran.
+ * Runs on g0 of an M holding a P (not necessarily pp).  (Go returns the
+ * earliest deadline left for findRunnable's pollUntil; the poller here
+ * asks gort__timers_earliest instead.) */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
     ptimers *pt = ptimers_peek(pp);
     if (pt == NULL)
-        return 0;
+        return;
     /* Relaxed: a stale value only delays the check to the next round. */
     int64_t next = atomic_load_explicit(&pt->when0, memory_order_relaxed);
     if (next == 0)
-        return 0;
+        return;
     if (*now == 0)
         *now = gort_nanotime();
     if (*now < next)
-        return next;
+        return;
     gort__lock(&pt->lock);
     while (pt->len > 0) {
         if (pt->h[0].when > *now)
@@ -403,9 +406,7 @@ int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
         runone(pt, pt->h[0].t, *now);
         *ran = true;
     }
-    next = pt->len ? pt->h[0].when : 0;
     gort__unlock(&pt->lock);
-    return next;
 }
 
 /* Go's nobarrierWakeTime: the earliest deadline of pp's timers, or 0.
@@ -445,7 +446,7 @@ void gort__timers_pfree(struct p *pp) {
         atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_relaxed);
     free(pt->h);
     free(pt);
-    atomic_store_explicit((_Atomic(void *) *)&pp->timers, NULL, memory_order_relaxed);
+    atomic_store_explicit(&pp->timers, NULL, memory_order_relaxed);
 }
 
 /* For checkdead: true if any P has a timer.  sched.lock held. */
@@ -520,6 +521,7 @@ GORT_API void gort_sleep(int64_t ns) {
  * receiver) drops the tick. */
 static void sendtime(timer *t, int64_t now, uintptr_t seq) {
     (void)seq;
+    san_acquire(t); /* <- gort_timer_new / reset (race mode) */
     (void)gort_chan_trysend((gort_chan *)t->arg, &now);
 }
 
@@ -528,6 +530,7 @@ static void gofunc(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
     (void)seq;
     gort_timer *tm = (gort_timer *)t;
+    san_acquire(t); /* <- gort_after_func / reset; the goroutine inherits it */
     if (gort__go_noyield(tm->fn, tm->fnarg) != 0 && gort__runtime_running())
         gort__throw("after_func: cannot start goroutine");
 }
@@ -553,6 +556,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
     tm->fn = NULL;
     tm->fnarg = NULL;
     tm->t = (timer){.idx = -1, .f = sendtime, .arg = tm->c, .track = true};
+    san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
@@ -566,7 +570,14 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->c = NULL;
     tm->fn = fn;
     tm->fnarg = arg;
+    /* The argument stays alive for the collector while the timer exists
+     * (Go: the Timer's closure), until gort_timer_free. */
+    if (gort_gc_add_roots(&tm->fnarg, sizeof tm->fnarg) != 0) {
+        free(tm);
+        return NULL;
+    }
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
+    san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
@@ -596,6 +607,7 @@ GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Timer");
     bool active = gort__deltimer_sync(&t->t);
+    san_release(&t->t);
     addtimer_user(&t->t, when_after(ns));
     return active;
 }
@@ -604,6 +616,8 @@ GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
     (void)gort__deltimer_sync(&t->t);
+    if (t->c == NULL)
+        (void)gort_gc_remove_roots(&t->fnarg, sizeof t->fnarg);
     gort_chan_free(t->c);
     free(t);
 }
@@ -622,6 +636,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
         return NULL;
     }
     tk->t = (timer){.idx = -1, .period = period, .f = sendtime, .arg = tk->c, .track = true};
+    san_release(&tk->t);
     addtimer_user(&tk->t, when_after(period));
     return tk;
 }
@@ -641,6 +656,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
     /* t is in no heap: nobody else reads period until addtimer publishes
      * it under a heap lock. */
     t->t.period = period;
+    san_release(&t->t);
     addtimer_user(&t->t, when_after(period));
 }
 

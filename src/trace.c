@@ -1,0 +1,792 @@
+/*
+ * trace.c - the execution tracer, in the format of Go 1.19's
+ * runtime/trace.go, which `go tool trace` of Go 1.19 reads
+ * (internal/trace/parser.go):
+ *
+ *   "go 1.19 trace\0\0\0", then batches: EvBatch [p, ticks] followed by
+ *   that P's events, each [type | nargs << 6, (length,) tickdiff, args...,
+ *   stack id]; at the end the stacks (EvStack: id, frames of {pc, func,
+ *   file, line}), the strings (EvString) and EvFrequency.
+ *
+ * Each P has a buffer that only the M holding the P writes (ownership moves
+ * with the P, under the scheduler's own synchronisation), so recording an
+ * event takes no lock.  Events from a thread without a P (a blocking call's
+ * exit, a thread outside the runtime, sysmon's network poll) go to a global
+ * buffer, as P -1, under trace.lock.  A full buffer is written to the fd
+ * under trace.lock.  Timestamps are gort_nanotime (frequency 1e9), so the
+ * buffers of different Ps agree on time.
+ *
+ * The parser orders the Ps' events by per-goroutine sequence numbers
+ * (g->traceseq, as Go's): GoCreate makes a goroutine runnable at seq 1,
+ * each GoStart/GoUnblock/GoSysExit carries the next one.  The per-P state
+ * kept here (running, g) makes every ProcStart/ProcStop consistent with
+ * what the parser checks.
+ *
+ * Start and stop stop the world, as Go's do: start records every existing
+ * goroutine (GoCreate, and GoWaiting/GoInSyscall for the parked and those
+ * in blocking calls); stop collects every buffer.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "internal.h"
+#include "pprof.h"
+#include "trace.h"
+
+enum {
+    EvBatch = 1,
+    EvFrequency = 2,
+    EvStack = 3,
+    EvGomaxprocs = 4,
+    EvProcStart = 5,
+    EvProcStop = 6,
+    EvGoCreate = 13,
+    EvGoStart = 14,
+    EvGoEnd = 15,
+    EvGoSched = 17,
+    EvGoPreempt = 18,
+    EvGoSleep = 19,
+    EvGoBlock = 20,
+    EvGoUnblock = 21,
+    EvGoBlockSend = 22,
+    EvGoBlockRecv = 23,
+    EvGoBlockSelect = 24,
+    EvGoBlockSync = 25,
+    EvGoBlockCond = 26,
+    EvGoBlockNet = 27,
+    EvGoSysCall = 28,
+    EvGoSysExit = 29,
+    EvGoSysBlock = 30,
+    EvGoWaiting = 31,
+    EvGoInSyscall = 32,
+    EvString = 37,
+    EvUserTaskCreate = 45,
+    EvUserTaskEnd = 46,
+    EvUserRegion = 47,
+    EvUserLog = 48,
+};
+
+#define TBUF_SIZE (64 << 10)
+#define TRACE_MAXSTACK 64
+#define NOSTACK UINT64_MAX
+
+typedef struct tbuf {
+    int64_t pid;    /* P id, -1 for the global buffer */
+    int64_t lastts; /* timestamp of the last event (or the batch) */
+    bool running;   /* the parser sees the P started (ProcStart) */
+    uint64_t g;     /* goroutine the parser sees running on the P, 0: none */
+    size_t pos;     /* bytes used; 0: no batch header yet */
+    uint8_t data[TBUF_SIZE];
+} tbuf;
+
+_Atomic uint32_t gort__trace_enabled;
+
+static struct {
+    gort__rtlock lock;       /* fd writes, the global buffer, start/stop */
+    bool on;                 /* [lock] */
+    int fd;                  /* [lock] */
+    int err;                 /* [lock] first write error */
+    tbuf *global;            /* [lock] */
+    tbuf *p[GORT_MAX_PROCS]; /* [owner P] (allocated at start or on first use) */
+    gort__rtlock stacklock;
+    struct tstack **stacks; /* [stacklock] hash of stacks */
+    uint32_t stackcap, nstacks;
+    gort__rtlock strlock;
+    struct tstr **strs; /* [strlock] hash of strings */
+    uint32_t strcap, nstrs;
+    _Atomic uint64_t taskid; /* [atomic] last task id */
+} tr;
+
+/* ------------------------------------------------------------------------
+ * Encoding
+ * ------------------------------------------------------------------------ */
+
+static size_t putvarint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static void flush(tbuf *b);
+
+static void batch_header(tbuf *b) {
+    int64_t ts = gort_nanotime();
+    if (ts <= b->lastts)
+        ts = b->lastts + 1;
+    b->lastts = ts;
+    b->data[b->pos++] = EvBatch | 1 << 6;
+    b->pos += putvarint(b->data + b->pos, (uint64_t)b->pid);
+    b->pos += putvarint(b->data + b->pos, (uint64_t)ts);
+}
+
+/* One event: type, args, and (stk != NOSTACK) a stack id; extra bytes of
+ * room kept after it (a log's value).  Returns false if it did not fit. */
+static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk, size_t extra) {
+    size_t max = 2 + 6 * 10 + extra;
+    if (b->pos + max > TBUF_SIZE)
+        flush(b);
+    if (b->pos == 0)
+        batch_header(b);
+    int64_t ts = gort_nanotime();
+    if (ts <= b->lastts)
+        ts = b->lastts + 1;
+    uint64_t diff = (uint64_t)(ts - b->lastts);
+    b->lastts = ts;
+    int narg = nargs + (stk != NOSTACK);
+    if (narg > 3)
+        narg = 3;
+    size_t start = b->pos;
+    b->data[b->pos++] = (uint8_t)(ev | narg << 6);
+    size_t lenpos = 0;
+    if (narg == 3) {
+        lenpos = b->pos;
+        b->data[b->pos++] = 0; /* the length, filled in below (< 128) */
+    }
+    b->pos += putvarint(b->data + b->pos, diff);
+    for (int i = 0; i < nargs; i++)
+        b->pos += putvarint(b->data + b->pos, args[i]);
+    if (stk != NOSTACK)
+        b->pos += putvarint(b->data + b->pos, stk);
+    if (narg == 3)
+        b->data[lenpos] = (uint8_t)(b->pos - start - 2);
+}
+
+/* Writes b out (trace.lock taken here unless b is the global buffer,
+ * whose users hold it). */
+static void flush_locked(tbuf *b) {
+    if (b->pos == 0)
+        return;
+    if (tr.err == 0 && tr.fd >= 0)
+        tr.err = gort__write_all(tr.fd, b->data, b->pos);
+    b->pos = 0;
+}
+
+static void flush(tbuf *b) {
+    if (b == tr.global) {
+        flush_locked(b);
+        return;
+    }
+    gort__lock(&tr.lock);
+    flush_locked(b);
+    gort__unlock(&tr.lock);
+}
+
+static tbuf *tbuf_new(int64_t pid) {
+    tbuf *b = gort__malloc(sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->pid = pid;
+    b->lastts = 0;
+    b->running = false;
+    b->g = 0;
+    b->pos = 0;
+    return b;
+}
+
+/* The buffer to record into from the calling thread: its P's (then
+ * *locked is false), else the global one with trace.lock taken (*locked
+ * true; release with tb_release).  NULL: not tracing (after all). */
+static tbuf *tb_acquire(struct m *mp, bool *locked) {
+    struct p *pp = mp ? mp->p : NULL;
+    if (pp != NULL) {
+        *locked = false;
+        tbuf *b = tr.p[pp->id];
+        if (GORT_UNLIKELY(b == NULL)) {
+            b = tbuf_new(pp->id);
+            if (b == NULL)
+                return NULL;
+            tr.p[pp->id] = b;
+        }
+        if (GORT_UNLIKELY(!b->running)) {
+            uint64_t a = mp ? (uint64_t)mp->id : 0;
+            event(b, EvProcStart, &a, 1, NOSTACK, 0);
+            b->running = true;
+        }
+        return b;
+    }
+    *locked = true;
+    gort__lock(&tr.lock);
+    if (!tr.on || tr.global == NULL) {
+        gort__unlock(&tr.lock);
+        return NULL;
+    }
+    return tr.global;
+}
+
+static void tb_release(bool locked) {
+    if (locked)
+        gort__unlock(&tr.lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Stacks and strings
+ * ------------------------------------------------------------------------ */
+
+typedef struct tstack {
+    struct tstack *next;
+    uint64_t hash, id;
+    int n;
+    uintptr_t pcs[];
+} tstack;
+
+/* The id of the stack pcs[0..n) (0: empty). */
+static uint64_t stack_id(const uintptr_t *pcs, int n) {
+    if (n <= 0)
+        return 0;
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    gort__lock(&tr.stacklock);
+    if (tr.stackcap != 0) {
+        for (tstack *s = tr.stacks[h & (tr.stackcap - 1)]; s != NULL; s = s->next) {
+            if (s->hash == h && s->n == n && memcmp(s->pcs, pcs, (size_t)n * sizeof *pcs) == 0) {
+                uint64_t id = s->id;
+                gort__unlock(&tr.stacklock);
+                return id;
+            }
+        }
+    }
+    if (tr.nstacks >= tr.stackcap) {
+        uint32_t cap = tr.stackcap ? tr.stackcap * 2 : 1024;
+        tstack **nt = gort__calloc(cap, sizeof *nt);
+        if (nt == NULL) {
+            gort__unlock(&tr.stacklock);
+            return 0;
+        }
+        for (uint32_t i = 0; i < tr.stackcap; i++) {
+            for (tstack *s = tr.stacks[i], *next; s != NULL; s = next) {
+                next = s->next;
+                s->next = nt[s->hash & (cap - 1)];
+                nt[s->hash & (cap - 1)] = s;
+            }
+        }
+        free(tr.stacks);
+        tr.stacks = nt;
+        tr.stackcap = cap;
+    }
+    tstack *s = gort__malloc(sizeof *s + (size_t)n * sizeof *pcs);
+    if (s == NULL) {
+        gort__unlock(&tr.stacklock);
+        return 0;
+    }
+    s->hash = h;
+    s->n = n;
+    s->id = ++tr.nstacks;
+    memcpy(s->pcs, pcs, (size_t)n * sizeof *pcs);
+    s->next = tr.stacks[h & (tr.stackcap - 1)];
+    tr.stacks[h & (tr.stackcap - 1)] = s;
+    uint64_t id = s->id;
+    gort__unlock(&tr.stacklock);
+    return id;
+}
+
+/* The stack of the calling goroutine (or g0) from the frame skip + 1
+ * levels above our caller: callers_id(0) in a hook starts at the runtime
+ * function that called the hook. */
+static GORT_NOINLINE uint64_t callers_id(int skip) {
+    uintptr_t pcs[TRACE_MAXSTACK];
+    int n = gort__prof_callers(skip + 1, pcs, TRACE_MAXSTACK);
+    return stack_id(pcs, n);
+}
+
+typedef struct tstr {
+    struct tstr *next;
+    uint64_t hash, id;
+    char s[];
+} tstr;
+
+/* The id of string s (0 for ""). */
+static uint64_t string_id(const char *s) {
+    if (s == NULL || *s == '\0')
+        return 0;
+    size_t len = strlen(s);
+    if (len > 1024) {
+        s += len - 1024; /* as Go's traceFrameForPC: keep the tail */
+        len = 1024;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+    gort__lock(&tr.strlock);
+    if (tr.strcap != 0) {
+        for (tstr *t = tr.strs[h & (tr.strcap - 1)]; t != NULL; t = t->next) {
+            if (t->hash == h && strcmp(t->s, s) == 0) {
+                uint64_t id = t->id;
+                gort__unlock(&tr.strlock);
+                return id;
+            }
+        }
+    }
+    if (tr.nstrs >= tr.strcap) {
+        uint32_t cap = tr.strcap ? tr.strcap * 2 : 256;
+        tstr **nt = gort__calloc(cap, sizeof *nt);
+        if (nt == NULL) {
+            gort__unlock(&tr.strlock);
+            return 0;
+        }
+        for (uint32_t i = 0; i < tr.strcap; i++) {
+            for (tstr *t = tr.strs[i], *next; t != NULL; t = next) {
+                next = t->next;
+                t->next = nt[t->hash & (cap - 1)];
+                nt[t->hash & (cap - 1)] = t;
+            }
+        }
+        free(tr.strs);
+        tr.strs = nt;
+        tr.strcap = cap;
+    }
+    tstr *t = gort__malloc(sizeof *t + len + 1);
+    if (t == NULL) {
+        gort__unlock(&tr.strlock);
+        return 0;
+    }
+    t->hash = h;
+    t->id = ++tr.nstrs;
+    memcpy(t->s, s, len);
+    t->s[len] = '\0';
+    t->next = tr.strs[h & (tr.strcap - 1)];
+    tr.strs[h & (tr.strcap - 1)] = t;
+    uint64_t id = t->id;
+    gort__unlock(&tr.strlock);
+    return id;
+}
+
+/* ------------------------------------------------------------------------
+ * The hooks (called through GORT_TRACE when gort__trace_enabled)
+ * ------------------------------------------------------------------------ */
+
+static inline bool tracing(void) {
+    return atomic_load_explicit(&gort__trace_enabled, memory_order_relaxed) != 0;
+}
+
+void gort__trace_gocreate(struct g *newg) {
+    if (!tracing())
+        return;
+    struct m *mp = gort__getm();
+    bool locked;
+    tbuf *b = tb_acquire(mp, &locked);
+    if (b == NULL)
+        return;
+    newg->traceseq = 0;
+    uintptr_t start = (uintptr_t)newg->fn + 1;
+    uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1)};
+    event(b, EvGoCreate, args, 2, callers_id(0), 0);
+    tb_release(locked);
+}
+
+void gort__trace_gostart(struct m *mp, struct g *gp) {
+    if (!tracing() || gp->foreign)
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(mp, &locked);
+    if (b == NULL)
+        return;
+    gp->traceseq++;
+    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
+    event(b, EvGoStart, args, 2, NOSTACK, 0);
+    b->g = (uint64_t)gp->goid;
+    tb_release(locked);
+}
+
+static int block_event(uint8_t reason) {
+    switch (reason) {
+    case WAIT_CHAN_RECV:
+    case WAIT_CHAN_RECV_NIL:
+        return EvGoBlockRecv;
+    case WAIT_CHAN_SEND:
+    case WAIT_CHAN_SEND_NIL:
+        return EvGoBlockSend;
+    case WAIT_SELECT:
+    case WAIT_SELECT_NO_CASES:
+        return EvGoBlockSelect;
+    case WAIT_SLEEP:
+        return EvGoSleep;
+    case WAIT_IO:
+        return EvGoBlockNet;
+    case WAIT_SEMACQUIRE:
+    case WAIT_SYNC_MUTEX:
+    case WAIT_SYNC_RWMUTEX_R:
+    case WAIT_SYNC_RWMUTEX_W:
+    case WAIT_SYNC_WAITGROUP:
+    case WAIT_SYNC_ONCE:
+        return EvGoBlockSync;
+    case WAIT_SYNC_COND:
+        return EvGoBlockCond;
+    default:
+        return EvGoBlock;
+    }
+}
+
+/* The running goroutine stops: block (ev from reason), sched, preempt,
+ * end, or a blocking call's start (GoSysCall + GoSysBlock). */
+static GORT_NOINLINE void gostop(struct g *gp, int ev) {
+    if (!tracing() || gp->foreign)
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gp->m, &locked);
+    if (b == NULL)
+        return;
+    if (ev == EvGoEnd) {
+        event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
+    } else if (ev == EvGoSysCall) {
+        event(b, EvGoSysCall, NULL, 0, callers_id(1), 0);
+        event(b, EvGoSysBlock, NULL, 0, NOSTACK, 0);
+    } else {
+        event(b, ev, NULL, 0, callers_id(1), 0);
+    }
+    b->g = 0;
+    tb_release(locked);
+}
+
+void gort__trace_goblock(struct g *gp, uint8_t reason) {
+    gostop(gp, block_event(reason));
+}
+
+void gort__trace_gosched(struct g *gp, bool preempted) {
+    gostop(gp, preempted ? EvGoPreempt : EvGoSched);
+}
+
+void gort__trace_goend(struct g *gp) {
+    gostop(gp, EvGoEnd);
+}
+
+void gort__trace_gosyscall(struct g *gp) {
+    gostop(gp, EvGoSysCall);
+}
+
+void gort__trace_gounblock(struct g *gp) {
+    if (!tracing() || gp->foreign)
+        return;
+    struct m *mp = gort__getm();
+    bool locked;
+    tbuf *b = tb_acquire(mp, &locked);
+    if (b == NULL)
+        return;
+    gp->traceseq++;
+    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
+    event(b, EvGoUnblock, args, 2, callers_id(0), 0);
+    tb_release(locked);
+}
+
+void gort__trace_gosysexit(struct g *gp) {
+    if (!tracing() || gp->foreign)
+        return;
+    bool locked = true;
+    gort__lock(&tr.lock);
+    if (tr.on && tr.global != NULL) {
+        gp->traceseq++;
+        uint64_t args[3] = {(uint64_t)gp->goid, gp->traceseq, 0};
+        event(tr.global, EvGoSysExit, args, 3, NOSTACK, 0);
+    }
+    tb_release(locked);
+}
+
+void gort__trace_procstop(struct m *mp) {
+    if (!tracing())
+        return;
+    struct p *pp = mp->p;
+    tbuf *b = pp ? tr.p[pp->id] : NULL;
+    if (b == NULL || !b->running || b->g != 0)
+        return;
+    event(b, EvProcStop, NULL, 0, NOSTACK, 0);
+    b->running = false;
+}
+
+/* ------------------------------------------------------------------------
+ * User annotations (runtime/trace's tasks, regions, logs)
+ * ------------------------------------------------------------------------ */
+
+bool gort_trace_enabled(void) {
+    return tracing();
+}
+
+static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, const char *value) {
+    struct m *mp = gort__getm();
+    bool locked;
+    tbuf *b = tb_acquire(mp, &locked);
+    if (b == NULL)
+        return;
+    size_t vlen = value ? strlen(value) : 0;
+    if (vlen > TBUF_SIZE / 4)
+        vlen = TBUF_SIZE / 4;
+    event(b, ev, args, nargs, callers_id(0), value ? vlen + 10 : 0);
+    if (value != NULL) {
+        b->pos += putvarint(b->data + b->pos, vlen);
+        memcpy(b->data + b->pos, value, vlen);
+        b->pos += vlen;
+    }
+    tb_release(locked);
+}
+
+GORT_NOINLINE uint64_t gort_trace_task_new(uint64_t parent, const char *name) {
+    uint64_t id = atomic_fetch_add_explicit(&tr.taskid, 1, memory_order_relaxed) + 1;
+    if (!tracing())
+        return id;
+    uint64_t args[3] = {id, parent, string_id(name)};
+    user_event(EvUserTaskCreate, args, 3, NULL);
+    return id;
+}
+
+GORT_NOINLINE void gort_trace_task_end(uint64_t task) {
+    if (!tracing())
+        return;
+    user_event(EvUserTaskEnd, &task, 1, NULL);
+}
+
+GORT_NOINLINE void gort_trace_region_start(uint64_t task, const char *name) {
+    if (!tracing())
+        return;
+    uint64_t args[3] = {task, 0, string_id(name)};
+    user_event(EvUserRegion, args, 3, NULL);
+}
+
+GORT_NOINLINE void gort_trace_region_end(uint64_t task, const char *name) {
+    if (!tracing())
+        return;
+    uint64_t args[3] = {task, 1, string_id(name)};
+    user_event(EvUserRegion, args, 3, NULL);
+}
+
+GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *value) {
+    if (!tracing())
+        return;
+    uint64_t args[2] = {task, string_id(key)};
+    user_event(EvUserLog, args, 2, value ? value : "");
+}
+
+/* ------------------------------------------------------------------------
+ * Start and stop
+ * ------------------------------------------------------------------------ */
+
+typedef struct startctx {
+    tbuf *b;
+    struct g *self;
+    uint64_t stk;
+} startctx;
+
+static void start_g(struct g *gp, void *arg) {
+    startctx *sc = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE || gp->foreign)
+        return;
+    gp->traceseq = 0;
+    uintptr_t start = (uintptr_t)gp->fn + 1;
+    uint64_t args[2] = {(uint64_t)gp->goid, stack_id(&start, 1)};
+    event(sc->b, EvGoCreate, args, 2, sc->stk, 0);
+    if (gp == sc->self)
+        return;
+    if (st == G_WAITING) {
+        gp->traceseq++;
+        uint64_t a = (uint64_t)gp->goid;
+        event(sc->b, EvGoWaiting, &a, 1, NOSTACK, 0);
+    } else if (st == G_SYSCALL) {
+        gp->traceseq++;
+        uint64_t a = (uint64_t)gp->goid;
+        event(sc->b, EvGoInSyscall, &a, 1, NOSTACK, 0);
+    }
+}
+
+GORT_NOINLINE int gort_trace_start(int fd) {
+    if (fd < 0)
+        return -EINVAL;
+    struct g *self = gort__getg();
+    if (self == NULL || !gort__runtime_running())
+        return -EINVAL; /* from a goroutine, as runtime/trace.Start */
+    gort__stop_the_world("start tracing");
+    gort__lock(&tr.lock);
+    if (tr.on) {
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return -EBUSY;
+    }
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    bool oom = (tr.global = tbuf_new(-1)) == NULL;
+    for (int32_t i = 0; i < procs && !oom; i++)
+        oom = (tr.p[i] = tbuf_new(i)) == NULL;
+    if (oom) {
+        for (int i = 0; i < GORT_MAX_PROCS; i++) {
+            free(tr.p[i]);
+            tr.p[i] = NULL;
+        }
+        free(tr.global);
+        tr.global = NULL;
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return -ENOMEM;
+    }
+    tr.fd = fd;
+    tr.err = 0;
+    static const char hdr[16] = "go 1.19 trace\0\0";
+    tr.err = gort__write_all(fd, (const uint8_t *)hdr, 16);
+    tr.on = true;
+    gort__unlock(&tr.lock);
+
+    struct m *mp = self->m;
+    bool locked;
+    tbuf *b = tb_acquire(mp, &locked); /* our P's; its ProcStart */
+    if (b != NULL) {
+        uint64_t procsarg = (uint64_t)procs;
+        startctx sc = {b, self, callers_id(0)};
+        event(b, EvGomaxprocs, &procsarg, 1, sc.stk, 0);
+        gort__forallg(start_g, &sc);
+        self->traceseq++;
+        uint64_t args[2] = {(uint64_t)self->goid, self->traceseq};
+        event(b, EvGoStart, args, 2, NOSTACK, 0);
+        b->g = (uint64_t)self->goid;
+    }
+    /* Relaxed: the other Ms see it after start_the_world, whose locks
+     * order it; an M in a blocking call that reads it early finds the
+     * global buffer under trace.lock, which checks tr.on. */
+    atomic_store_explicit(&gort__trace_enabled, 1, memory_order_relaxed);
+    gort__start_the_world();
+    return 0;
+}
+
+/* The stacks, symbolised: EvStack records (and the strings they use). */
+typedef struct dumpctx {
+    gort__pbuf *out;
+    gort__pbuf rec; /* the frames of the stack being written */
+    int nframes;
+    int ninl; /* inlined frames seen at the current pc */
+    const uintptr_t *pcs;
+} dumpctx;
+
+static void frame_cb(void *arg, int i, const char *name, const char *file, int line, bool inlined) {
+    dumpctx *d = arg;
+    char nb[256];
+    if (name == NULL) {
+        snprintf(nb, sizeof nb, "%#lx", (unsigned long)d->pcs[i]);
+    } else {
+        size_t n = strcspn(name, ".");
+        if (n == 0 || n >= sizeof nb)
+            n = strlen(name) < sizeof nb ? strlen(name) : sizeof nb - 1;
+        memcpy(nb, name, n);
+        nb[n] = '\0';
+    }
+    /* cmd/trace keys locations by pc alone: a frame inlined at pc gets a
+     * pc of its own that no code has (top bit set), or its function would
+     * be lost behind the first frame seen at that pc. */
+    uint64_t pc = d->pcs[i] + 1;
+    if (inlined)
+        pc = 1ull << 63 | (uint64_t)d->pcs[i] << 4 | (uint64_t)(d->ninl++ & 15);
+    else
+        d->ninl = 0;
+    gort__pb_varint(&d->rec, pc);
+    gort__pb_varint(&d->rec, string_id(nb));
+    gort__pb_varint(&d->rec, string_id(file ? file : "?"));
+    gort__pb_varint(&d->rec, (uint64_t)line);
+    d->nframes++;
+}
+
+static void dump_stacks(gort__pbuf *out) {
+    for (uint32_t i = 0; i < tr.stackcap; i++) {
+        for (tstack *s = tr.stacks[i]; s != NULL; s = s->next) {
+            uintptr_t look[TRACE_MAXSTACK];
+            for (int k = 0; k < s->n; k++)
+                look[k] = s->pcs[k] - 1;
+            dumpctx d = {.out = out, .pcs = look};
+            gort__symbolize(look, s->n, frame_cb, &d);
+            gort__pbuf payload = {0};
+            gort__pb_varint(&payload, s->id);
+            gort__pb_varint(&payload, (uint64_t)d.nframes);
+            gort__pb_put(&payload, d.rec.b, d.rec.n);
+            uint8_t ev = EvStack | 3 << 6;
+            gort__pb_put(out, &ev, 1);
+            gort__pb_varint(out, payload.n);
+            gort__pb_put(out, payload.b, payload.n);
+            gort__pb_free(&payload);
+            gort__pb_free(&d.rec);
+        }
+    }
+}
+
+static void dump_strings(gort__pbuf *out) {
+    for (uint32_t i = 0; i < tr.strcap; i++) {
+        for (tstr *t = tr.strs[i]; t != NULL; t = t->next) {
+            uint8_t ev = EvString;
+            gort__pb_put(out, &ev, 1);
+            gort__pb_varint(out, t->id);
+            gort__pb_varint(out, strlen(t->s));
+            gort__pb_put(out, t->s, strlen(t->s));
+        }
+    }
+}
+
+static void tables_free(void) {
+    for (uint32_t i = 0; i < tr.stackcap; i++) {
+        for (tstack *s = tr.stacks[i], *next; s != NULL; s = next) {
+            next = s->next;
+            free(s);
+        }
+    }
+    free(tr.stacks);
+    tr.stacks = NULL;
+    tr.stackcap = tr.nstacks = 0;
+    for (uint32_t i = 0; i < tr.strcap; i++) {
+        for (tstr *t = tr.strs[i], *next; t != NULL; t = next) {
+            next = t->next;
+            free(t);
+        }
+    }
+    free(tr.strs);
+    tr.strs = NULL;
+    tr.strcap = tr.nstrs = 0;
+}
+
+void gort_trace_stop(void) {
+    struct g *self = gort__getg();
+    if (self == NULL)
+        return;
+    gort__stop_the_world("stop tracing");
+    gort__lock(&tr.lock);
+    if (!tr.on) {
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return;
+    }
+    atomic_store_explicit(&gort__trace_enabled, 0, memory_order_relaxed);
+    tr.on = false;
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        if (tr.p[i] != NULL) {
+            flush_locked(tr.p[i]);
+            free(tr.p[i]);
+            tr.p[i] = NULL;
+        }
+    }
+    flush_locked(tr.global);
+    free(tr.global);
+    tr.global = NULL;
+    int fd = tr.fd;
+    gort__unlock(&tr.lock);
+    gort__start_the_world();
+
+    /* The world runs again: nothing records any more (tracing is off and
+     * every buffer is gone), so the tables are ours. */
+    gort__pbuf out = {0};
+    dump_stacks(&out);
+    dump_strings(&out);
+    uint8_t ev = EvFrequency;
+    gort__pb_put(&out, &ev, 1);
+    gort__pb_varint(&out, 1000000000);
+    gort__lock(&tr.lock);
+    if (tr.err == 0)
+        tr.err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n);
+    tr.fd = -1;
+    gort__unlock(&tr.lock);
+    gort__pb_free(&out);
+    tables_free();
+}
