@@ -47,6 +47,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "pprof.h"
+#include "trace.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -609,6 +610,11 @@ static void stall_check(int64_t now) {
     }
 }
 
+void gort__prof_shutdown(void) {
+    gort_pprof_stop_cpu();
+    gort__trace_shutdown();
+}
+
 void gort__prof_sysmon(int64_t now) {
     if (atomic_load_explicit(&cpu.on, memory_order_relaxed) && gort__trylock(&cpu.lock)) {
         drain_locked();
@@ -616,6 +622,7 @@ void gort__prof_sysmon(int64_t now) {
     }
     if (gort__stalldetect_ns > 0)
         stall_check(now);
+    gort__trace_sysmon(now);
 }
 
 /* cpu.lock held.  For good: a tick in flight must never kill us. */

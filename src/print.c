@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "trace.h"
 
 static __thread int printdepth;
 static gort__rtlock printlk;
@@ -97,6 +98,7 @@ _Noreturn void gort__die(int status) {
 }
 
 static _Noreturn void fatal_exit(void) {
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();

@@ -2437,6 +2437,8 @@ static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
     if (gp->is_main) {
+        if (GORT_UNLIKELY(gort__flightrecorder))
+            gort__trace_flight_autostart();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         gort__run_exit_defers(gp);
@@ -3229,6 +3231,9 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
+    /* Only this thread is left: finish a CPU profile or trace still
+     * recording (written to its fd), drop the flight recorder. */
+    gort__prof_shutdown();
     /* Dekker with newproc's foreign path (seq_cst both sides): a caller
      * either sees running == 0, or we see it in flight and wait for it. */
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
