@@ -90,14 +90,36 @@ enum {
 #define TBUF_SIZE (64 << 10)
 #define TRACE_MAXSTACK 64
 #define NOSTACK UINT64_MAX
+#define STACK_CACHE 64
+
+/* Timestamps: the CPU's invariant time-stamp counter / 16 (Go uses its
+ * cputicks / 64), a few ns per tick and a few ns to read, where
+ * clock_gettime takes ~20; the frequency written at the end is measured
+ * against gort_nanotime over the recording.  Like Go on amd64, this
+ * trusts the counter to agree across CPUs (constant_tsc). */
+static inline int64_t ticks(void) {
+#if defined(__x86_64__)
+    return (int64_t)(__builtin_ia32_rdtsc() >> 4);
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return (int64_t)v;
+#else
+    return gort_nanotime();
+#endif
+}
 
 typedef struct tbuf {
     int64_t pid;    /* P id, -1 for the global buffer */
     int64_t lastts; /* timestamp of the last event (or the batch) */
     bool running;   /* the parser sees the P started (ProcStart) */
-    bool synth;     /* a flight recorder's snapshot: each event 1 ns after the last */
-    uint64_t g;     /* goroutine the parser sees running on the P, 0: none */
-    size_t pos;     /* bytes used; 0: no batch header yet */
+    bool synth;     /* a flight recorder's snapshot: each event 1 tick after the last */
+    /* Stacks this buffer's events used lately: hash -> id, so that a
+     * repeated stack takes no lock (a 64-bit hash stands for the stack). */
+    uint64_t sc_hash[STACK_CACHE];
+    uint64_t sc_id[STACK_CACHE];
+    uint64_t g; /* goroutine the parser sees running on the P, 0: none */
+    size_t pos; /* bytes used; 0: no batch header yet */
     uint8_t data[TBUF_SIZE];
 } tbuf;
 
@@ -120,7 +142,8 @@ typedef struct snapg {
 
 typedef struct gen {
     struct gen *next; /* newer */
-    int64_t start;    /* nanotime of the snapshot, before any of its events */
+    int64_t start;    /* ticks() of the snapshot, before any of its events */
+    int64_t start_ns; /* the same as nanotime */
     int64_t curp;     /* the P running the recorder goroutine */
     uint64_t mid;     /* its M */
     snapg *gs;
@@ -133,6 +156,7 @@ static struct {
     gort__rtlock lock;       /* fd writes, the global buffer, start/stop */
     bool on;                 /* [lock] */
     bool flight;             /* [lock] recording to memory (flight recorder) */
+    int64_t tick0, ns0;      /* [lock] ticks() and nanotime at the start */
     int64_t window;          /* [lock] flight: how far back to keep */
     gen *oldest, *cur;       /* [lock] flight: generations, oldest first */
     int fd;                  /* [lock] */
@@ -165,7 +189,7 @@ static size_t putvarint(uint8_t *p, uint64_t v) {
 static void flush(tbuf *b);
 
 static void batch_header(tbuf *b) {
-    int64_t ts = b->synth ? b->lastts + 1 : gort_nanotime();
+    int64_t ts = b->synth ? b->lastts + 1 : ticks();
     if (ts <= b->lastts)
         ts = b->lastts + 1;
     b->lastts = ts;
@@ -182,7 +206,7 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
         flush(b);
     if (b->pos == 0)
         batch_header(b);
-    int64_t ts = b->synth ? b->lastts + 1 : gort_nanotime();
+    int64_t ts = b->synth ? b->lastts + 1 : ticks();
     if (ts <= b->lastts)
         ts = b->lastts + 1;
     uint64_t diff = (uint64_t)(ts - b->lastts);
@@ -190,20 +214,21 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
     int narg = nargs + (stk != NOSTACK);
     if (narg > 3)
         narg = 3;
-    size_t start = b->pos;
-    b->data[b->pos++] = (uint8_t)(ev | narg << 6);
-    size_t lenpos = 0;
-    if (narg == 3) {
-        lenpos = b->pos;
-        b->data[b->pos++] = 0; /* the length, filled in below (< 128) */
-    }
-    b->pos += putvarint(b->data + b->pos, diff);
-    for (int i = 0; i < nargs; i++)
-        b->pos += putvarint(b->data + b->pos, args[i]);
-    if (stk != NOSTACK)
-        b->pos += putvarint(b->data + b->pos, stk);
+    /* Through a local pointer: stores through uint8_t * may alias b->pos,
+     * which the compiler would otherwise reload and store at every byte. */
+    uint8_t *start = b->data + b->pos, *p = start;
+    *p++ = (uint8_t)(ev | narg << 6);
+    uint8_t *lenp = NULL;
     if (narg == 3)
-        b->data[lenpos] = (uint8_t)(b->pos - start - 2);
+        lenp = p++; /* the length, filled in below (< 128) */
+    p += putvarint(p, diff);
+    for (int i = 0; i < nargs; i++)
+        p += putvarint(p, args[i]);
+    if (stk != NOSTACK)
+        p += putvarint(p, stk);
+    if (lenp != NULL)
+        *lenp = (uint8_t)(p - start - 2);
+    b->pos += (size_t)(p - start);
 }
 
 /* Writes b out (trace.lock taken here unless b is the global buffer,
@@ -250,6 +275,8 @@ static tbuf *tbuf_new(int64_t pid) {
     b->lastts = 0;
     b->running = false;
     b->synth = false;
+    memset(b->sc_hash, 0, sizeof b->sc_hash);
+    memset(b->sc_id, 0, sizeof b->sc_id);
     b->g = 0;
     b->pos = 0;
     return b;
@@ -301,16 +328,8 @@ typedef struct tstack {
     uintptr_t pcs[];
 } tstack;
 
-/* The id of the stack pcs[0..n) (0: empty). */
-static uint64_t stack_id(const uintptr_t *pcs, int n) {
-    if (n <= 0)
-        return 0;
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < n; i++) {
-        h ^= pcs[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
+/* stack_id's table: the id of pcs (hash h), added if new. */
+static uint64_t stack_id_locked(const uintptr_t *pcs, int n, uint64_t h) {
     gort__lock(&tr.stacklock);
     if (tr.stackcap != 0) {
         for (tstack *s = tr.stacks[h & (tr.stackcap - 1)]; s != NULL; s = s->next) {
@@ -355,13 +374,35 @@ static uint64_t stack_id(const uintptr_t *pcs, int n) {
     return id;
 }
 
+/* The id of the stack pcs[0..n) (0: empty).  cache: the recording
+ * buffer, whose owner alone uses its stack cache, or NULL. */
+static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
+    if (n <= 0)
+        return 0;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    unsigned slot = (unsigned)(h >> 58) % STACK_CACHE;
+    if (cache != NULL && cache->sc_hash[slot] == h && cache->sc_id[slot] != 0)
+        return cache->sc_id[slot];
+    uint64_t id = stack_id_locked(pcs, n, h);
+    if (cache != NULL && id != 0) {
+        cache->sc_hash[slot] = h;
+        cache->sc_id[slot] = id;
+    }
+    return id;
+}
+
 /* The stack of the calling goroutine (or g0) from the frame skip + 1
  * levels above our caller: callers_id(0) in a hook starts at the runtime
  * function that called the hook. */
-static GORT_NOINLINE uint64_t callers_id(int skip) {
+static GORT_NOINLINE uint64_t callers_id(int skip, tbuf *cache) {
     uintptr_t pcs[TRACE_MAXSTACK];
     int n = gort__prof_callers(skip + 1, pcs, TRACE_MAXSTACK);
-    return stack_id(pcs, n);
+    return stack_id(pcs, n, cache);
 }
 
 typedef struct tstr {
@@ -444,8 +485,8 @@ void gort__trace_gocreate(struct g *newg) {
         return;
     newg->traceseq = 0;
     uintptr_t start = (uintptr_t)newg->fn + 1;
-    uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1)};
-    event(b, EvGoCreate, args, 2, callers_id(0), 0);
+    uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1, b)};
+    event(b, EvGoCreate, args, 2, callers_id(0, b), 0);
     tb_release(locked);
 }
 
@@ -504,10 +545,10 @@ static GORT_NOINLINE void gostop(struct g *gp, int ev) {
     if (ev == EvGoEnd) {
         event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
     } else if (ev == EvGoSysCall) {
-        event(b, EvGoSysCall, NULL, 0, callers_id(1), 0);
+        event(b, EvGoSysCall, NULL, 0, callers_id(1, b), 0);
         event(b, EvGoSysBlock, NULL, 0, NOSTACK, 0);
     } else {
-        event(b, ev, NULL, 0, callers_id(1), 0);
+        event(b, ev, NULL, 0, callers_id(1, b), 0);
     }
     b->g = 0;
     tb_release(locked);
@@ -539,7 +580,7 @@ void gort__trace_gounblock(struct g *gp) {
         return;
     gp->traceseq++;
     uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event(b, EvGoUnblock, args, 2, callers_id(0), 0);
+    event(b, EvGoUnblock, args, 2, callers_id(0, b), 0);
     tb_release(locked);
 }
 
@@ -584,7 +625,7 @@ static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, co
     size_t vlen = value ? strlen(value) : 0;
     if (vlen > TBUF_SIZE / 4)
         vlen = TBUF_SIZE / 4;
-    event(b, ev, args, nargs, callers_id(0), value ? vlen + 10 : 0);
+    event(b, ev, args, nargs, callers_id(0, b), value ? vlen + 10 : 0);
     if (value != NULL) {
         b->pos += putvarint(b->data + b->pos, vlen);
         memcpy(b->data + b->pos, value, vlen);
@@ -639,7 +680,7 @@ GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *va
 static void start_events(tbuf *b, uint64_t goid, uintptr_t fn, uint32_t st, bool self,
                          uint64_t creator) {
     uintptr_t start = fn + 1;
-    uint64_t args[2] = {goid, stack_id(&start, 1)};
+    uint64_t args[2] = {goid, stack_id(&start, 1, NULL)};
     event(b, EvGoCreate, args, 2, creator, 0);
     if (self)
         return;
@@ -728,7 +769,8 @@ static bool rotate_locked(struct g *self) {
         flush_locked(b);
     }
     flush_locked(tr.global);
-    g->start = gort_nanotime();
+    g->start = ticks();
+    g->start_ns = gort_nanotime();
     g->curp = curp->id;
     g->mid = (uint64_t)self->m->id;
     if (tr.cur != NULL)
@@ -738,7 +780,7 @@ static bool rotate_locked(struct g *self) {
     tr.cur = g;
     /* Keep the generations that reach back to window: drop the oldest
      * while the one after it starts early enough. */
-    while (tr.oldest != tr.cur && tr.oldest->next->start <= g->start - tr.window) {
+    while (tr.oldest != tr.cur && tr.oldest->next->start_ns <= g->start_ns - tr.window) {
         gen *old = tr.oldest;
         tr.oldest = old->next;
         free_gen(old);
@@ -786,6 +828,8 @@ static int trace_begin(int fd, int64_t window) {
     tr.fd = fd;
     tr.err = 0;
     tr.flight = fd < 0;
+    tr.ns0 = gort_nanotime();
+    tr.tick0 = ticks();
     tr.window = window;
     if (fd >= 0) {
         static const char hdr[16] = "go 1.19 trace\0\0";
@@ -799,7 +843,7 @@ static int trace_begin(int fd, int64_t window) {
     tbuf *b = tb_acquire(mp, &locked); /* our P's; its ProcStart */
     if (b != NULL) {
         uint64_t procsarg = (uint64_t)procs;
-        startctx sc = {b, self, callers_id(1)};
+        startctx sc = {b, self, callers_id(1, NULL)};
         event(b, EvGomaxprocs, &procsarg, 1, sc.stk, 0);
         gort__forEachG(start_g, &sc);
         self->traceseq++;
@@ -898,13 +942,24 @@ static void dump_strings(gort__pbuf *out) {
     }
 }
 
+/* ticks() per second, measured since the start (at least 1 ms of it). */
+static uint64_t tick_freq(void) {
+    int64_t ns, t;
+    do {
+        ns = gort_nanotime() - tr.ns0;
+        t = ticks() - tr.tick0;
+    } while (ns < 1000000);
+    double f = (double)t * 1e9 / (double)ns;
+    return f >= 1 ? (uint64_t)f : 1;
+}
+
 /* The end of a trace: stacks, strings, frequency. */
 static void dump_tables(gort__pbuf *out) {
     dump_stacks(out);
     dump_strings(out);
     uint8_t ev = EvFrequency;
     gort__pb_put(out, &ev, 1);
-    gort__pb_varint(out, 1000000000);
+    gort__pb_varint(out, tick_freq());
 }
 
 static void tables_free(void) {
@@ -1270,7 +1325,7 @@ void gort__trace_flight_crash(void) {
                 (void)gort__write_all(fd, out.b, out.n);
                 close(fd);
                 gort__printf("flight recorder: the last %lld ms before this are in %s\n",
-                             (long long)((cur->start - tr.oldest->start) / 1000000), path);
+                             (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
             }
         }
         prev->next = cur;
