@@ -152,9 +152,10 @@ GORT_NOINLINE int gort__prof_callers(int skip, uintptr_t *pcs, int max) {
         lo = mp->g0->stack.lo;
         hi = mp->g0->stack.hi;
     } else {
-        /* A native stack: bound the walk to 1 MiB above the frame. */
-        lo = fp;
-        hi = fp + (1u << 20);
+        /* A thread's own stack (sysmon, a thread outside the runtime):
+         * its bounds are unknown here, and libc's frames keep no frame
+         * pointers, so a walk could leave the stack.  No frames. */
+        return 0;
     }
     uintptr_t tmp[GORT__PROF_MAXSTACK + 8];
     int n = gort__traceback_fp(fp, lo, hi, tmp, GORT__PROF_MAXSTACK + 8);
