@@ -61,6 +61,8 @@ enum {
     EvGomaxprocs = 4,
     EvProcStart = 5,
     EvProcStop = 6,
+    EvGCStart = 7,
+    EvGCDone = 8,
     EvGoCreate = 13,
     EvGoStart = 14,
     EvGoEnd = 15,
@@ -80,6 +82,8 @@ enum {
     EvGoSysBlock = 30,
     EvGoWaiting = 31,
     EvGoInSyscall = 32,
+    EvHeapAlloc = 33,
+    EvHeapGoal = 34,
     EvString = 37,
     EvUserTaskCreate = 45,
     EvUserTaskEnd = 46,
@@ -146,6 +150,8 @@ typedef struct gen {
     int64_t start_ns; /* the same as nanotime */
     int64_t curp;     /* the P running the recorder goroutine */
     uint64_t mid;     /* its M */
+    uint64_t gcseq;   /* GC cycles recorded before it */
+    bool gcrunning;   /* one of them had not ended */
     snapg *gs;
     size_t ngs;
     chunk *chunks, *tail;
@@ -597,6 +603,49 @@ void gort__trace_gosysexit(struct g *gp) {
     tb_release(locked);
 }
 
+/* The GC's events, for the collected heap (Go's traceGCStart/Done,
+ * traceHeapAlloc/HeapGoal).  GCStart carries the cycle's sequence number
+ * in the trace, which the parser orders GCs by. */
+static _Atomic uint64_t gcseq; /* [atomic] GCStart events since the start */
+static _Atomic bool gcrunning; /* [atomic] between GCStart and GCDone */
+
+void gort__trace_gc_start(void) {
+    if (!tracing())
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    uint64_t seq = atomic_fetch_add_explicit(&gcseq, 1, memory_order_relaxed);
+    atomic_store_explicit(&gcrunning, true, memory_order_relaxed);
+    event(b, EvGCStart, &seq, 1, callers_id(0, b), 0);
+    tb_release(locked);
+}
+
+void gort__trace_gc_done(void) {
+    if (!tracing() || !atomic_exchange_explicit(&gcrunning, false, memory_order_relaxed))
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    event(b, EvGCDone, NULL, 0, NOSTACK, 0);
+    tb_release(locked);
+}
+
+void gort__trace_heap(uint64_t live, uint64_t goal) {
+    if (!tracing())
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    event(b, EvHeapAlloc, &live, 1, NOSTACK, 0);
+    if (goal != 0)
+        event(b, EvHeapGoal, &goal, 1, NOSTACK, 0);
+    tb_release(locked);
+}
+
 void gort__trace_procstop(struct m *mp) {
     if (!tracing())
         return;
@@ -773,6 +822,8 @@ static bool rotate_locked(struct g *self) {
     g->start_ns = gort_nanotime();
     g->curp = curp->id;
     g->mid = (uint64_t)self->m->id;
+    g->gcseq = atomic_load_explicit(&gcseq, memory_order_relaxed);
+    g->gcrunning = atomic_load_explicit(&gcrunning, memory_order_relaxed);
     if (tr.cur != NULL)
         tr.cur->next = g;
     else
@@ -830,6 +881,8 @@ static int trace_begin(int fd, int64_t window) {
     tr.flight = fd < 0;
     tr.ns0 = gort_nanotime();
     tr.tick0 = ticks();
+    atomic_store_explicit(&gcseq, 0, memory_order_relaxed);
+    atomic_store_explicit(&gcrunning, false, memory_order_relaxed);
     tr.window = window;
     if (fd >= 0) {
         static const char hdr[16] = "go 1.19 trace\0\0";
@@ -1050,6 +1103,7 @@ static size_t getvarint(const uint8_t *p, size_t n, uint64_t *v) {
 typedef struct basemap {
     uint64_t *goid, *base;
     size_t cap;
+    uint64_t gcbase; /* GC cycles before the first generation written */
 } basemap;
 
 static uint64_t base_of(const basemap *m, uint64_t goid) {
@@ -1126,12 +1180,14 @@ static bool rebase(gort__pbuf *out, const uint8_t *p, size_t n, const basemap *m
                 return false;
             off += l + (size_t)slen;
         }
-        int seqidx = type == EvGoStart || type == EvGoUnblock || type == EvGoSysExit ? 2 : -1;
+        int seqidx = type == EvGoStart || type == EvGoUnblock || type == EvGoSysExit ? 2
+                     : type == EvGCStart                                             ? 1
+                                                                                     : -1;
         if (seqidx < 0 || nv <= seqidx) {
             gort__pb_put(out, p + start, off - start);
             continue;
         }
-        v[seqidx] -= base_of(m, v[1]);
+        v[seqidx] -= type == EvGCStart ? m->gcbase : base_of(m, v[1]);
         gort__pbuf ev = {0};
         for (int k = 0; k < nv; k++)
             gort__pb_varint(&ev, v[k]);
@@ -1155,6 +1211,8 @@ static int flight_dump_locked(gort__pbuf *out) {
     if (first->curp >= 0) {
         /* A later generation: its snapshot as the events of a trace start,
          * in a batch of the recorder's P. */
+        /* A GC cycle in progress becomes the written trace's first. */
+        m.gcbase = first->gcseq - (first->gcrunning ? 1 : 0);
         if (!base_build(&m, first)) {
             free(m.goid);
             free(m.base);
@@ -1184,6 +1242,9 @@ static int flight_dump_locked(gort__pbuf *out) {
         uint64_t args[2] = {self, 1};
         if (self != 0)
             event(b, EvGoStart, args, 2, NOSTACK, 0);
+        uint64_t gc0 = 0;
+        if (first->gcrunning)
+            event(b, EvGCStart, &gc0, 1, 0, 0);
         gort__pb_put(out, b->data, b->pos);
         free(b);
     }

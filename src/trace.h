@@ -43,6 +43,12 @@ void gort__trace_gosyscall(struct g *gp);
 void gort__trace_gosysexit(struct g *gp);
 /* mp is about to release its P (ProcStop). */
 void gort__trace_procstop(struct m *mp);
+/* For the collected heap (mgc.c), each one line GORT_TRACE(...): a GC
+ * cycle starts (GCStart, with the caller's stack) and ends (GCDone); the
+ * live heap and the goal changed (HeapAlloc, HeapGoal; goal 0: unchanged). */
+void gort__trace_gc_start(void);
+void gort__trace_gc_done(void);
+void gort__trace_heap(uint64_t live, uint64_t goal);
 /* Sysmon, every round: wakes the flight recorder's goroutine when a new
  * generation is due. */
 void gort__trace_sysmon(int64_t now);
