@@ -95,6 +95,10 @@ enum {
 #define TRACE_MAXSTACK 64
 #define NOSTACK UINT64_MAX
 #define STACK_CACHE 64
+/* The flight recorder's memory: the generations kept hold at most this
+ * much (the oldest go first, whatever the window), and a generation that
+ * reaches a quarter of it ends early. */
+#define FLIGHT_MAX_BYTES ((size_t)64 << 20)
 
 /* Timestamps: the CPU's invariant time-stamp counter / 16 (Go uses its
  * cputicks / 64), a few ns per tick and a few ns to read, where
@@ -143,6 +147,9 @@ typedef struct snapg {
     uintptr_t fn;
     uint8_t st; /* G_RUNNABLE, G_WAITING, G_SYSCALL, or G_RUNNING (the recorder) */
 } snapg;
+
+/* Bytes in the current generation (a copy of tr.cur->bytes for sysmon). */
+static _Atomic size_t flight_curbytes;
 
 typedef struct gen {
     struct gen *next; /* newer */
@@ -254,6 +261,8 @@ static void flush_locked(tbuf *b) {
                 tr.cur->chunks = c;
             tr.cur->tail = c;
             tr.cur->bytes += b->pos;
+            /* Relaxed: sysmon only reads it as a hint to rotate early. */
+            atomic_store_explicit(&flight_curbytes, tr.cur->bytes, memory_order_relaxed);
         } else {
             free(c); /* out of memory: the generation loses this buffer */
         }
@@ -836,6 +845,16 @@ static bool rotate_locked(struct g *self) {
         tr.oldest = old->next;
         free_gen(old);
     }
+    size_t total = 0;
+    for (gen *k = tr.oldest; k != NULL; k = k->next)
+        total += k->bytes;
+    while (tr.oldest != tr.cur && total > FLIGHT_MAX_BYTES) {
+        gen *old = tr.oldest;
+        total -= old->bytes;
+        tr.oldest = old->next;
+        free_gen(old);
+    }
+    atomic_store_explicit(&flight_curbytes, 0, memory_order_relaxed);
     return true;
 }
 
@@ -843,6 +862,7 @@ static _Atomic uint32_t flight_sema; /* sysmon -> recorder goroutine */
 static _Atomic bool flight_quit;     /* [atomic] the recorder goroutine must exit */
 static _Atomic int64_t flight_next;  /* [atomic] when sysmon next wakes it */
 static _Atomic int64_t flight_period;
+static _Atomic bool flight_woken; /* [atomic] a wakeup is pending */
 
 /* Allocates the buffers and records the start: to fd, or (fd < 0) into
  * memory as the flight recorder's first generation. */
@@ -1264,6 +1284,7 @@ static void flight_g(void *arg) {
     (void)arg;
     for (;;) {
         gort__semacquire(&flight_sema, false, WAIT_SLEEP);
+        atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
         if (atomic_load_explicit(&flight_quit, memory_order_acquire))
             return;
         struct g *self = gort__getg();
@@ -1277,19 +1298,26 @@ static void flight_g(void *arg) {
 }
 
 void gort__trace_sysmon(int64_t now) {
+    /* Relaxed: a stale value only moves a rotation by one sysmon round. */
     int64_t next = atomic_load_explicit(&flight_next, memory_order_relaxed);
-    if (next == 0 || now < next)
+    if (next == 0)
+        return;
+    if (now < next &&
+        atomic_load_explicit(&flight_curbytes, memory_order_relaxed) < FLIGHT_MAX_BYTES / 4)
         return;
     atomic_store_explicit(&flight_next,
                           now + atomic_load_explicit(&flight_period, memory_order_relaxed),
                           memory_order_relaxed);
-    gort__semrelease(&flight_sema, false);
+    /* One wakeup at a time (the recorder clears it when it wakes). */
+    if (!atomic_exchange_explicit(&flight_woken, true, memory_order_relaxed))
+        gort__semrelease(&flight_sema, false);
 }
 
 GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     if (window_ns <= 0)
         window_ns = 10LL * 1000000000;
     atomic_store_explicit(&flight_quit, false, memory_order_relaxed);
+    atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
     atomic_store_explicit(&flight_sema, 0, memory_order_relaxed);
     int r = trace_begin(-1, window_ns);
     if (r != 0)
