@@ -81,6 +81,13 @@ static const bench_sizes bench_full_sizes = {
     .tcp_duration = 2000000000,
     .defer_call_n = 20000000,
     .panic_recover_n = 1000000,
+    .spawn_args_n = 1000000,
+    .ctx_select_n = 1000000,
+    .bintrees_max_depth = 18,
+    .alloc_small_n = 20000000,
+    .alloc_small_window = 100000,
+    .gc_pause_g = 10000,
+    .gc_pause_dur = 10000000000,
 };
 
 /* -smoke: about N/1000 (same shapes, same checks), so that every workload
@@ -118,6 +125,13 @@ static const bench_sizes bench_smoke_sizes = {
     .tcp_duration = 100000000,
     .defer_call_n = 20000,
     .panic_recover_n = 1000,
+    .spawn_args_n = 1000,
+    .ctx_select_n = 1000,
+    .bintrees_max_depth = 10,
+    .alloc_small_n = 20000,
+    .alloc_small_window = 1000,
+    .gc_pause_g = 20,
+    .gc_pause_dur = 100000000,
 };
 
 const bench_sizes *bench_sz = &bench_full_sizes;

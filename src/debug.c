@@ -6,9 +6,10 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   gctrace=1      the collector prints one line per cycle (mgc.c), as Go's
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
- *                  see proc.c's tsleep (not in Go)
+ *                  see proc.c's become_poller (not in Go)
  *   stalldetect=MS sysmon reports, once, a goroutine that has run MS ms
  *                  without rescheduling (pprof.c; not in Go)
  *   flightrecorder=1  the execution tracer's flight recorder runs from the
@@ -54,8 +55,11 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"flightrecorder", &debug.flightrecorder}, {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},       {"schedtrace", &debug.schedtrace},
+    {"flightrecorder", &debug.flightrecorder},
+    {"gctrace", &gort__debug_gctrace},
+    {"pollspin", &debug.pollspin},
+    {"scheddetail", &debug.scheddetail},
+    {"schedtrace", &debug.schedtrace},
     {"stalldetect", &debug.stalldetect},
 };
 
@@ -157,10 +161,9 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed), gort__sched.nmidle,
         atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     if (detailed)
-        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d sysmonwait=%u\n",
+        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d\n",
             atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed),
-            gort__sched.nmidlelocked, gort__sched.stopwait,
-            atomic_load_explicit(&gort__sched.sysmonwait, memory_order_relaxed));
+            gort__sched.nmidlelocked, gort__sched.stopwait);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_relaxed);
         if (pp == NULL)
@@ -214,7 +217,7 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         flush(&l);
     }
     gort__unlock(&gort__sched.lock);
-    gort__forEachG(detail_g, NULL);
+    gort__forallg(detail_g, NULL);
     gort__print_unlock();
 }
 
@@ -224,6 +227,7 @@ void gort__debug_init(void) {
     debug.pollspin = POLLSPIN_DEFAULT_US;
     debug.stalldetect = 0;
     debug.flightrecorder = 0;
+    gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
     gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;
     gort__flightrecorder = debug.flightrecorder > 0;

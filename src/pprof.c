@@ -1005,7 +1005,7 @@ static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
         bool stw = self != NULL;
         if (stw)
             gort__stop_the_world("goroutine profile");
-        gort__forEachG(collect_g, gs);
+        gort__forallg(collect_g, gs);
         if (stw)
             gort__start_the_world();
     }

@@ -808,7 +808,7 @@ static bool rotate_locked(struct g *self) {
         return false;
     struct p *curp = self->m->p;
     snapctx sc = {g, 0, self, false};
-    gort__forEachG(snap_g, &sc);
+    gort__forallg(snap_g, &sc);
     if (sc.oom) {
         free_gen(g);
         return false;
@@ -918,7 +918,7 @@ static int trace_begin(int fd, int64_t window) {
         uint64_t procsarg = (uint64_t)procs;
         startctx sc = {b, self, callers_id(1, NULL)};
         event(b, EvGomaxprocs, &procsarg, 1, sc.stk, 0);
-        gort__forEachG(start_g, &sc);
+        gort__forallg(start_g, &sc);
         self->traceseq++;
         uint64_t args[2] = {(uint64_t)self->goid, self->traceseq};
         event(b, EvGoStart, args, 2, NOSTACK, 0);

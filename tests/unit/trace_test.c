@@ -362,6 +362,9 @@ static int gc_main(void *arg) {
     gort__trace_gc_done(); /* no cycle started in the trace: nothing */
     for (int i = 1; i <= 3; i++)
         gc_cycle((uint64_t)i << 20);
+    for (int i = 0; i < 1000; i++)
+        (void)gort_new(64);
+    gort_gc(); /* a real collection: the heap's own hooks (mgc.c) */
     gort_trace_stop();
     close(fd);
     expect_parses(path);
