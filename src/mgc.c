@@ -40,6 +40,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "malloc.h"
+#include "trace.h"
 
 void gort__malloc_init(void);
 
@@ -226,6 +227,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     gort__sweep_all();
     gort__mcache_flush_all();
     t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    GORT_TRACE(gort__trace_gc_start());
 
     /* 3. Mark. */
     t.mark = gort_nanotime();
@@ -249,6 +251,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     t.goal = goal;
     atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
     atomic_store_explicit(&gort__gcstats.trigger, goal, memory_order_relaxed);
+    GORT_TRACE(gort__trace_heap(marked, goal));
+    GORT_TRACE(gort__trace_gc_done());
     gort__unlock(&gort__mcache_nop_lock);
     t.end = gort_nanotime();
     uint64_t pause = (uint64_t)(t.end - t.start);

@@ -2508,6 +2508,8 @@ static void goentry(void *arg) {
     finish_switch(gp);
     san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
+        if (GORT_UNLIKELY(gort__flightrecorder))
+            gort__trace_flight_autostart();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
@@ -3304,6 +3306,9 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
+    /* Only this thread is left: finish a CPU profile or trace still
+     * recording (written to its fd), drop the flight recorder. */
+    gort__prof_shutdown();
     /* Dekker with newproc's foreign path (seq_cst both sides): a caller
      * either sees running == 0, or we see it in flight and wait for it. */
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
