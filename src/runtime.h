@@ -212,6 +212,7 @@ struct g {
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
+    uintptr_t lsan_sp;     /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");

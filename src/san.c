@@ -37,10 +37,6 @@ void *gort__san_fiber_create(void) {
     return __tsan_create_fiber(0);
 }
 
-void gort__san_fiber_destroy(void *fiber) {
-    __tsan_destroy_fiber(fiber);
-}
-
 void *gort__san_fiber_current(void) {
     return __tsan_get_current_fiber();
 }
@@ -90,4 +86,8 @@ void gort__san_root(const void *p, size_t size, bool add) {
         __lsan_register_root_region(p, size);
     else
         __lsan_unregister_root_region(p, size);
+}
+
+void gort__san_fiber_destroy(void *fiber) {
+    __tsan_destroy_fiber(fiber);
 }
