@@ -12,10 +12,18 @@ unsigned char gort__san_mode;
 
 __attribute__((constructor)) static void san_mode_init(void) {
     unsigned char mode = 0;
+#ifdef GORT_TSAN
+    mode |= GORT_SAN_MODE_TSAN; /* instrumented: the references are strong */
+#else
     if (__tsan_acquire != NULL && __tsan_switch_to_fiber != NULL && __tsan_create_fiber != NULL)
         mode |= GORT_SAN_MODE_TSAN;
+#endif
+#ifdef GORT_ASAN
+    mode |= GORT_SAN_MODE_ASAN;
+#else
     if (__sanitizer_start_switch_fiber != NULL && __sanitizer_finish_switch_fiber != NULL)
         mode |= GORT_SAN_MODE_ASAN;
+#endif
     if (__lsan_register_root_region != NULL && __lsan_unregister_root_region != NULL)
         mode |= GORT_SAN_MODE_LSAN;
     gort__san_mode = mode;
@@ -91,3 +99,15 @@ void gort__san_root(const void *p, size_t size, bool add) {
 void gort__san_fiber_destroy(void *fiber) {
     __tsan_destroy_fiber(fiber);
 }
+
+/* gdb support (gdb/gort-gdb.py): embedded in a .debug_gdb_scripts section,
+ * so gdb loads it with libgort (shared or static) where its auto-load
+ * safe-path allows; also installed in gdb's auto-load directory. */
+#if defined(GORT_GDB_SCRIPT) && defined(__ELF__)
+__asm__(".pushsection .debug_gdb_scripts, \"MS\",@progbits,1\n"
+        ".byte 4\n"
+        ".ascii \"gdb.inlined-script.gort\\n\"\n"
+        ".incbin \"" GORT_GDB_SCRIPT "\"\n"
+        ".byte 0\n"
+        ".popsection\n");
+#endif
