@@ -61,8 +61,6 @@ build release: need-cmake
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@if [ ! -x build/release/tour ]; then \
-	  echo "build/release/tour is not built: examples/tour/ has no sources yet."; exit 1; fi
 	./build/release/tour
 
 test: deps

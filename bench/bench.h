@@ -65,6 +65,8 @@ typedef struct bench_sizes {
     /* Not in the reference: bench/go/main.go has the same constants. */
     int64_t defer_call_n;    /* gort_call+gort_defer calls in defer_call */
     int64_t panic_recover_n; /* panic+recover cycles in panic_recover */
+    int64_t spawn_args_n;    /* goroutines spawned by spawn_args */
+    int64_t ctx_select_n;    /* iterations of ctx_select */
 } bench_sizes;
 
 /* The sizes in force (full, or smoke with -smoke).  Set before gort_main. */

@@ -76,6 +76,8 @@ static const bench_sizes bench_full_sizes = {
     .tcp_duration = 2000000000,
     .defer_call_n = 20000000,
     .panic_recover_n = 1000000,
+    .spawn_args_n = 1000000,
+    .ctx_select_n = 1000000,
 };
 
 /* -smoke: about N/1000 (same shapes, same checks), so that every workload
@@ -113,6 +115,8 @@ static const bench_sizes bench_smoke_sizes = {
     .tcp_duration = 100000000,
     .defer_call_n = 20000,
     .panic_recover_n = 1000,
+    .spawn_args_n = 1000,
+    .ctx_select_n = 1000,
 };
 
 const bench_sizes *bench_sz = &bench_full_sizes;

@@ -43,6 +43,8 @@ BENCH_WORKLOAD(ring, 0, false, false)
 BENCH_WORKLOAD(sieve, 0, false, false)
 BENCH_WORKLOAD(park_1m_rss, 0, false, true)
 BENCH_WORKLOAD(tcp_echo, 0, true, false)
+BENCH_WORKLOAD(spawn_args, 0, false, false)
+BENCH_WORKLOAD(ctx_select, 0, false, false)
 /* Not in the reference: bench/go/main.go times these two in Go (issue 5). */
 BENCH_WORKLOAD(defer_call, 0, false, false)
 BENCH_WORKLOAD(panic_recover, 0, false, false)

@@ -277,6 +277,15 @@ GORT_API void gort__mutex_lock_slow(gort_mutex *m);
 GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate);
 GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw);
 GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t r);
+/* Under ThreadSanitizer (race mode) every lock and unlock goes through the
+ * library, which announces its happens-before edge (san.h). */
+#if defined(__SANITIZE_THREAD__) && !defined(GORT_NO_INLINE)
+#define GORT_NO_INLINE 1
+#elif defined(__has_feature) && !defined(GORT_NO_INLINE)
+#if __has_feature(thread_sanitizer)
+#define GORT_NO_INLINE 1
+#endif
+#endif
 #if defined(__GNUC__) && !defined(GORT_BUILDING) && !defined(GORT_NO_INLINE)
 static inline __attribute__((always_inline)) void gort__mutex_lock_inl(gort_mutex *m) {
     int32_t zero = 0; /* unlocked, no waiters -> locked (acquire) */
@@ -543,6 +552,252 @@ typedef struct gort_stats {
 /* Fills *s with a snapshot of the runtime's counters (zeros when the
  * runtime is not running).  Never blocks for long. */
 GORT_API void gort_read_stats(gort_stats *s);
+
+/* ------------------------------------------------------------------------
+ * Toolkit (issue 15): spawning with arguments, context, synctest
+ * ------------------------------------------------------------------------ */
+
+/* The largest argument block gort_go_copy copies. */
+#define GORT_GO_COPY_MAX 256u
+
+/*
+ * go fn(*arg): as gort_go, but copies the size bytes at arg into storage the
+ * new goroutine owns (its g: no malloc, nothing to free) and calls fn with a
+ * pointer to the copy, aligned for max_align_t and valid until fn returns.
+ * size 0 is allowed (fn gets a non-NULL pointer to no bytes; arg may then
+ * be NULL).  Returns 0, -EINVAL (size > GORT_GO_COPY_MAX, or arg NULL with
+ * size > 0), or gort_go's errors.
+ */
+GORT_API int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
+
+/*
+ * Go's context.Context.  A context is cancelled by gort_ctx_cancel, by the
+ * cancellation of its parent (propagated to every descendant), by its
+ * deadline, or by gort_ctx_free.  Once cancelled its done channel (element
+ * size 0, Go's chan struct{}) is closed, so a receive or a select case on
+ * it proceeds, and gort_ctx_err says why: -ECANCELED (context.Canceled) or
+ * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  Deadlines are absolute
+ * gort_nanotime() values; a deadline later than the parent's is the
+ * parent's (Go).  The with_* calls return NULL when out of memory (a NULL
+ * parent panics "cannot create context from nil parent").
+ *
+ * Lifetime: every context made by a with_* call is freed by exactly one
+ * gort_ctx_free, which cancels it (and so its descendants) first.  A
+ * context's children stay valid until they are freed themselves, in any
+ * order: the memory of a freed parent lasts until its last child is freed.
+ * The done channel is valid until the context is freed.  A cancelled tree
+ * holds no timer and no goroutine: cancelling removes a deadline's timer
+ * at once; no context ever starts a goroutine.  The background context is
+ * never cancelled and never freed (free and cancel ignore it); its done
+ * channel is NULL (a select case on NULL never proceeds).
+ */
+typedef struct gort_ctx gort_ctx;
+GORT_API gort_ctx *gort_ctx_background(void);
+GORT_API gort_ctx *gort_ctx_with_cancel(gort_ctx *parent);
+GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline);
+/* with_deadline(parent, gort_nanotime() + ns). */
+GORT_API gort_ctx *gort_ctx_with_timeout(gort_ctx *parent, int64_t ns);
+/* Cancels ctx and its descendants with -ECANCELED; idempotent (an earlier
+ * cause stays). */
+GORT_API void gort_ctx_cancel(gort_ctx *ctx);
+GORT_API gort_chan *gort_ctx_done(gort_ctx *ctx);
+GORT_API int gort_ctx_err(gort_ctx *ctx);
+GORT_API void gort_ctx_free(gort_ctx *ctx);
+/* context.WithValue: a child of parent carrying key -> val (compared by
+ * address, as Go compares keys by identity), cancelled with its parent. */
+GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *val);
+/* ctx.Value(key): the value of the nearest context up the chain whose key
+ * is key, or NULL. */
+GORT_API void *gort_ctx_value(gort_ctx *ctx, const void *key);
+/* ctx.Deadline(): the deadline (own or inherited), or 0 for none. */
+GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
+
+/*
+ * testing/synctest (Go 1.25).  gort_synctest_run runs fn(arg) in a new
+ * goroutine inside a new bubble and returns 0 when every goroutine of the
+ * bubble has exited (-EINVAL when not called from a goroutine, -EAGAIN
+ * when the runtime is not running, -ENOMEM).  Goroutines, channels and
+ * timers made inside the bubble belong to it.  Inside, gort_nanotime() is
+ * the bubble's fake clock, which starts at 946684800000000000 (Go's
+ * 2000-01-01 00:00:00 UTC) and advances only when every goroutine of the
+ * bubble is durably blocked: on a channel of the bubble (a select whose
+ * channels are all the bubble's), a nil channel, an empty select, in
+ * gort_sleep, gort_cond_wait, gort_wg_wait or gort_synctest_wait - not on a
+ * mutex, I/O, or a channel from outside.  Then it jumps to the next timer
+ * of the bubble (sleeps, timers, tickers, after_func, context deadlines).
+ * fd deadlines (gort_set_deadline, gort_dial) stay on the real clock.
+ *
+ * A deadlock (every goroutine of the bubble durably blocked and no timer
+ * left, or goroutines left blocked once the main one has exited) prints
+ * the goroutines left behind and panics in the caller with Go's text,
+ * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
+ * bubble goroutine has exited but blocked goroutines remain"; those
+ * goroutines stay blocked for good.  Using a bubble's channel from outside
+ * it is a fatal error ("send on synctest channel from outside bubble"...).
+ * Calling it from inside a bubble panics
+ * "synctest.Run called from within a synctest bubble".
+ */
+GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg);
+/* synctest.Wait: blocks until every other goroutine of the caller's bubble
+ * is durably blocked; does not advance the clock.  Outside a bubble panics
+ * "goroutine is not in a bubble"; two at once "wait already in progress". */
+GORT_API void gort_synctest_wait(void);
+
+/* ------------------------------------------------------------------------
+ * Toolkit (issue 15): channel lifetime, typed channels, select with a
+ * deadline, self-freeing After channels, errgroup, WaitGroup.Go
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Channel lifetime by reference counts (chosen over a deferred free: the
+ * count says who may still touch the channel, which no wait queue can).
+ * gort_chan_make gives its caller one reference.  Every other party that
+ * will use the channel after the maker may have let go takes one of its own
+ * with gort_chan_retain - the maker retains for a goroutine before it
+ * starts it - and each party calls gort_chan_release after its last
+ * operation on the channel.  The release that drops the last reference
+ * frees the channel, as gort_chan_free would, so nobody polls for the
+ * others to finish.  A goroutine blocked on the channel is still using it
+ * (it has not released), so the last release never finds one blocked.
+ * gort_chan_free ignores the count: use one scheme or the other for a
+ * given channel.  retain returns c; both accept NULL (no-op).
+ */
+GORT_API gort_chan *gort_chan_retain(gort_chan *c);
+GORT_API void gort_chan_release(gort_chan *c);
+
+/*
+ * GORT_CHAN_DECLARE(name, T) declares `name`, a channel of T: a struct
+ * holding the gort_chan (field `chan`, for gort_select and the untyped
+ * calls), and static inline calls whose element arguments are T or T *:
+ * passing a channel declared for another type, or a pointer to another
+ * element type, does not compile (the latter is a constraint violation of
+ * C11: an error under -pedantic-errors and by default in newer compilers).
+ *
+ *     GORT_CHAN_DECLARE(intchan, int)
+ *     intchan c = intchan_make(16);      // make(chan int, 16); .chan NULL: no memory
+ *     intchan_send(c, 42);               // c <- 42
+ *     int v; bool ok = intchan_recv(c, &v);            // v, ok := <-c
+ *     intchan_trysend(c, 1); intchan_tryrecv(c, &v, &ok);
+ *     gort_select_case cs[] = {intchan_recv_case(c, &v), ...};
+ *     GORT_CHAN_RANGE(intchan, c, x) { use(x); }      // for x := range c
+ *     intchan_close(c); intchan_release(c);           // or intchan_free(c)
+ *
+ * name_recv_case and name_send_case build gort_select cases (elem points
+ * at the T to fill or to send).  name_elem is T.
+ */
+#define GORT_CHAN_DECLARE(name, T)                                                             \
+    typedef T name##_elem;                                                                     \
+    typedef struct name {                                                                      \
+        gort_chan *chan;                                                                       \
+    } name;                                                                                    \
+    static inline name name##_make(size_t cap) {                                               \
+        name ch = {gort_chan_make(sizeof(T), cap)};                                            \
+        return ch;                                                                             \
+    }                                                                                          \
+    static inline name name##_retain(name ch) {                                                \
+        gort_chan_retain(ch.chan);                                                             \
+        return ch;                                                                             \
+    }                                                                                          \
+    static inline void name##_release(name ch) {                                               \
+        gort_chan_release(ch.chan);                                                            \
+    }                                                                                          \
+    static inline void name##_free(name ch) {                                                  \
+        gort_chan_free(ch.chan);                                                               \
+    }                                                                                          \
+    static inline void name##_send(name ch, T v) {                                             \
+        gort_chan_send(ch.chan, &v);                                                           \
+    }                                                                                          \
+    static inline bool name##_recv(name ch, T *v) {                                            \
+        return gort_chan_recv(ch.chan, v);                                                     \
+    }                                                                                          \
+    static inline bool name##_trysend(name ch, T v) {                                          \
+        return gort_chan_trysend(ch.chan, &v);                                                 \
+    }                                                                                          \
+    static inline bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
+        return gort_chan_tryrecv(ch.chan, v, ok);                                              \
+    }                                                                                          \
+    static inline void name##_close(name ch) {                                                 \
+        gort_chan_close(ch.chan);                                                              \
+    }                                                                                          \
+    static inline size_t name##_len(name ch) {                                                 \
+        return gort_chan_len(ch.chan);                                                         \
+    }                                                                                          \
+    static inline size_t name##_cap(name ch) {                                                 \
+        return gort_chan_cap(ch.chan);                                                         \
+    }                                                                                          \
+    static inline gort_select_case name##_recv_case(name ch, T *v) {                           \
+        gort_select_case sc = {ch.chan, GORT_RECV, (void *)v, false};                          \
+        return sc;                                                                             \
+    }                                                                                          \
+    static inline gort_select_case name##_send_case(name ch, const T *v) {                     \
+        gort_select_case sc = {ch.chan, GORT_SEND, (void *)(uintptr_t)(const void *)v, false}; \
+        return sc;                                                                             \
+    }                                                                                          \
+    typedef int name##_declared_ /* so that the macro's use ends with ';' */
+
+/* for v := range ch { body }: receives into a fresh `name_elem v` until ch
+ * is closed and drained.  break and continue work as in any for loop. */
+#define GORT_CHAN_RANGE(name, ch, v) for (name##_elem v; name##_recv((ch), &v);)
+
+/*
+ * select with a deadline in one call: as gort_select(cases, ncases, true),
+ * but gives up after ns nanoseconds and then returns GORT_SELECT_TIMEOUT.
+ * ns <= 0 polls once (Go's select with a default).  Cases are as for
+ * gort_select (NULL channels never proceed); ncases may be 0 (then it
+ * sleeps ns).  Nothing is left behind: the timer is gone on return.
+ */
+#define GORT_SELECT_TIMEOUT (-2)
+GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns);
+
+/*
+ * time.After(ns): a channel (int64_t, capacity 1) on which gort_nanotime()
+ * is sent once, ns from now, and that frees itself: the receive that takes
+ * its value (gort_chan_recv, gort_chan_tryrecv, or a gort_select case)
+ * drops the receiver's reference and the timer drops its own after
+ * sending, so after that receive the channel must not be used again.  A
+ * caller that will not receive (a select chose another case) releases it
+ * with gort_chan_release: it is then freed when it fires.  NULL when out
+ * of memory.  Never received and never released, it stays allocated after
+ * firing (Go's garbage collector would reclaim it).
+ */
+GORT_API gort_chan *gort_after(int64_t ns);
+
+/*
+ * golang.org/x/sync/errgroup.  A group runs functions in goroutines of
+ * their own and waits for them; the first non-zero value one returns is
+ * the group's error (use negative errnos, or any non-zero code).
+ *   new: errgroup.Group{} (NULL when out of memory).
+ *   with_context: errgroup.WithContext(parent): also makes *ctx, a child
+ *     of parent that is cancelled when a function first returns non-zero
+ *     or when wait returns.  The group owns *ctx: free frees it.
+ *   set_limit: at most n functions run at once (n < 0: no limit); a go
+ *     that would exceed it blocks until one returns.  Changing the limit
+ *     while functions run panics "errgroup: modify limit while N goroutines
+ *     in the group are still active" (Go's text).
+ *   go: runs fn(arg) in a new goroutine (after waiting for a free slot).
+ *     Returns 0 or gort_go's -errno (fn then does not run).
+ *   go_copy: as go, with fn getting a copy of the size bytes at arg, as
+ *     gort_go_copy (size <= GORT_ERRGROUP_COPY_MAX, else -EINVAL).
+ *   try_go: as go, but returns -EAGAIN instead of waiting for a slot.
+ *   wait: waits for every function started; returns the first error or 0.
+ *   free: frees the group (after wait).
+ */
+typedef struct gort_errgroup gort_errgroup;
+#define GORT_ERRGROUP_COPY_MAX (GORT_GO_COPY_MAX - 32u)
+GORT_API gort_errgroup *gort_errgroup_new(void);
+GORT_API gort_errgroup *gort_errgroup_with_context(gort_ctx *parent, gort_ctx **ctx);
+GORT_API void gort_errgroup_set_limit(gort_errgroup *g, int n);
+GORT_API int gort_errgroup_go(gort_errgroup *g, int (*fn)(void *arg), void *arg);
+GORT_API int gort_errgroup_go_copy(gort_errgroup *g, int (*fn)(void *arg), const void *arg,
+                                   size_t size);
+GORT_API int gort_errgroup_try_go(gort_errgroup *g, int (*fn)(void *arg), void *arg);
+GORT_API int gort_errgroup_wait(gort_errgroup *g);
+GORT_API void gort_errgroup_free(gort_errgroup *g);
+
+/* sync.WaitGroup.Go (Go 1.25): wg.Add(1), then runs fn(arg) in a new
+ * goroutine that calls wg.Done when fn returns.  Returns 0 or gort_go's
+ * -errno (then the count is back where it was). */
+GORT_API int gort_wg_go(gort_waitgroup *wg, void (*fn)(void *arg), void *arg);
 
 /* ------------------------------------------------------------------------
  * Connections (net.Conn, net.Listener, net.PacketConn, os.Pipe)

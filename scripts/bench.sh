@@ -193,6 +193,7 @@ declare -A TARGET=(
     [rwmutex_read]="<=1.0" [waitgroup_cycle]="<=1.0" [sieve]="<=1.0"
     [timer_churn]="<=1.0" [tcp_echo]=">=1.0"
     [defer_call]="<20ns/op" [panic_recover]="<2000ns/op"
+    [spawn_args]="<=0.5" [ctx_select]="<=1.0"
 )
 TARGETS=
 for k in "${!TARGET[@]}"; do TARGETS+="$k=${TARGET[$k]} "; done

@@ -8,7 +8,7 @@
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
- *                  see proc.c's tsleep (not in Go)
+ *                  see proc.c's become_poller (not in Go)
  * Unknown names are ignored, as Go ignores them.  The variable is read by
  * gort_main before any other thread of the run exists (gort__debug_init);
  * the threads it creates later see the values through pthread_create.
@@ -148,10 +148,9 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed), gort__sched.nmidle,
         atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     if (detailed)
-        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d sysmonwait=%u\n",
+        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d\n",
             atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed),
-            gort__sched.nmidlelocked, gort__sched.stopwait,
-            atomic_load_explicit(&gort__sched.sysmonwait, memory_order_relaxed));
+            gort__sched.nmidlelocked, gort__sched.stopwait);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_relaxed);
         if (pp == NULL)
@@ -205,7 +204,7 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         flush(&l);
     }
     gort__unlock(&gort__sched.lock);
-    gort__forEachG(detail_g, NULL);
+    gort__forallg(detail_g, NULL);
     gort__print_unlock();
 }
 

@@ -46,6 +46,7 @@
                           memory_order_relaxed)
 
 /* --------------------------------------------------------------- lock_futex.c */
+/* Runtime locks; with GORT_LOCKRANK, ranked (lockrank.h). */
 void gort__lock(gort__rtlock *l);
 void gort__unlock(gort__rtlock *l);
 bool gort__trylock(gort__rtlock *l);
@@ -100,7 +101,7 @@ _Noreturn void gort__goexit1(void);
  * top level recovered a panic (panic.c), and its deferred calls have run.
  * Does what the goroutine entry does after fn returns: for the main
  * goroutine, gort_main returns (main_ret, set by the caller); otherwise
- * goexit1.  (TODO(lead): proc.c; panic.c references it weakly.) */
+ * goexit1. */
 _Noreturn void gort__goroutine_return(struct g *gp);
 /* Sudogs from the per-P cache (runtime acquireSudog/releaseSudog). */
 struct sudog *gort__acquire_sudog(void);
@@ -114,7 +115,7 @@ static inline uint32_t gort__fastrandn(uint32_t n) {
  * checkdead does not report a deadlock while it may still wake someone. */
 void gort__foreign_block(int delta);
 /* Iterate every goroutine (for dumps); fn is called with allglock held. */
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg);
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
 /* Stop/start the world (for GOMAXPROCS changes). */
@@ -122,6 +123,13 @@ void gort__stop_the_world(const char *reason);
 void gort__start_the_world(void);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
+
+/* The runtime's clock (CLOCK_MONOTONIC ns).  Inside the library the name
+ * gort_nanotime stands for it: the scheduler, the poller and the per-P
+ * timers always mean real time.  The public gort_nanotime() (synctest.c)
+ * is gort__now(): a synctest bubble's fake clock inside one. */
+int64_t gort__nanotime(void);
+#define gort_nanotime gort__nanotime
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -137,6 +145,9 @@ bool gort__stack_in_guard(const gort__stack *s, uintptr_t addr);
 void gort__stack_check_canary(const gort__stack *s, int64_t goid);
 /* Returns pages of stacks on the global free list to the OS (sysmon). */
 void gort__stack_scavenge(void);
+/* The resident bytes of every stack mapping: live goroutines' stacks and
+ * the pooled stacks of dead ones alike (gort_read_stats). */
+uint64_t gort__stack_resident_bytes(void);
 extern size_t gort__default_stack_size;
 extern _Atomic uint64_t gort__stack_sys_bytes;
 
@@ -153,6 +164,8 @@ _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 _Noreturn void gort__fatal(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
+/* True once a fatal error has begun (its dump takes locks out of order). */
+bool gort__dying(void);
 /* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
@@ -172,7 +185,7 @@ void gort__schedtrace_tick(int64_t now);
 /* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
  * of the run starts. */
 void gort__debug_init(void);
-/* GORTDEBUG=pollspin, in ns (see proc.c's tsleep); read-only in a run. */
+/* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
 
 /* --------------------------------------------------------- signal_linux.c */
@@ -256,9 +269,8 @@ void gort__waitfiring(timer *t);
 bool gort__deltimer_sync(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
- * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a
- * timer ran. */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran);
+ * needed.  Sets *ran if a timer ran. */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran);
 /* Go's nobarrierWakeTime: pp's earliest deadline, or 0 (seq_cst load). */
 int64_t gort__timers_next(struct p *pp);
 /* The earliest deadline over all Ps, or 0. */
@@ -274,8 +286,52 @@ bool gort__timers_pending(void);
  * has_p: the caller runs on a P that will look at its timers itself. */
 void gort__timer_wake(int64_t when, bool has_p);
 
+/* Toolkit timers (time.c) for synctest bubbles.  A timer that a goroutine
+ * of a bubble makes (sleep, timer, ticker, after_func, a context's
+ * deadline) goes into its bubble's heap, keyed by the fake clock; only the
+ * bubble's root runs that heap (gort__timers_run). */
+struct ptimers *gort__timers_heap_new(void);
+/* Frees a bubble's heap; its timers are left in no heap (never fire). */
+void gort__timers_heap_free(struct ptimers *pt);
+/* Runs pt's timers due at now (on a goroutine: the bubble's root).
+ * Returns the earliest deadline left, or 0. */
+int64_t gort__timers_run(struct ptimers *pt, int64_t now);
+/* The earliest deadline of pt, or 0. */
+int64_t gort__timers_heap_next(struct ptimers *pt);
+/* Adds t (in no heap) with deadline when to heap pt, or, pt == NULL, to the
+ * current P's heap (gort__addtimer). */
+void gort__addtimer_to(timer *t, int64_t when, struct ptimers *pt);
+
+/* ------------------------------------------------------------ synctest.c */
+struct gort__bubble;
+/* Bubbles in existence (gates the hooks in goready). */
+extern _Atomic int32_t gort__synctest_nbubbles;
+/* The calling goroutine's clock: its bubble's fake time, else real time. */
+int64_t gort__now(void);
+/* The heap the calling goroutine's new timers belong in (its bubble's), or
+ * NULL for the per-P heaps. */
+struct ptimers *gort__synctest_timers(void);
+/* Hooks (proc.c): newg, made by a goroutine of b, joins b. */
+void gort__synctest_newg(struct gort__bubble *b, struct g *newg);
+/* gp (in a bubble) exits: leaves it; clears gp->bubble.  On g0 or a
+ * finishing switch. */
+void gort__synctest_exit(struct g *gp);
+/* gp (in a bubble) is about to park for reason (gopark).  park_end(ok)
+ * follows once the unlock function has run (ok: it parked). */
+void gort__synctest_park_begin(struct g *gp, uint8_t reason);
+void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok);
+/* gp (in a bubble, G_WAITING) is being readied. */
+void gort__synctest_ready(struct g *gp);
+/* The calling goroutine's bubble, or NULL (a channel made now is its). */
+struct gort__bubble *gort__synctest_bubble(void);
+/* Channel checks (chan.c, select.c): c belongs to the bubble that made it;
+ * an operation from outside it is a fatal error with Go's text (op: "send
+ * on", "receive on", "close of", "select on"). */
+void gort__synctest_chan_check(struct gort__bubble *cb, const char *op);
+
 /* -------------------------------------------------------------- netpoll.c */
-/* epoll instance and eventfd: made by gort_main, closed at its end. */
+/* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The
+ * backend (netpoll_epoll.c): made by gort_main, closed at its end. */
 int gort__netpoll_init(void);
 void gort__netpoll_fini(void);
 /* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
@@ -285,7 +341,8 @@ void gort__netpoll_fini(void);
 struct g *gort__netpoll(int64_t delay);
 /* As gort__netpoll; *broke set when the poll saw a break (netpoll_break). */
 struct g *gort__netpoll_ex(int64_t delay, bool *broke);
-/* Go's netpollBreak: makes a blocked gort__netpoll return. */
+/* Go's netpollBreak: makes a blocked gort__netpoll return (defined by the
+ * backend, netpoll_epoll.c). */
 void gort__netpoll_break(void);
 /* Goroutines parked on an fd (Go's netpollWaiters), seq_cst load. */
 int32_t gort__netpoll_waiters(void);

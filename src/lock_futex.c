@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lockrank.h"
 
 enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1, MUTEX_SLEEPING = 2 };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
@@ -56,11 +57,18 @@ void gort__procyield(int cycles) {
 bool gort__trylock(gort__rtlock *l) {
     uint32_t exp = MUTEX_UNLOCKED;
     /* Acquire: pairs with the release exchange in gort__unlock. */
-    return atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED,
-                                                   memory_order_acquire, memory_order_relaxed);
+    bool ok = atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed);
+#ifdef GORT_LOCKRANK
+    /* Not checked (a trylock cannot deadlock), but held. */
+    if (ok)
+        gort__lockrank_held(l);
+#endif
+    return ok;
 }
 
-void gort__lock(gort__rtlock *l) {
+/* Go's lock2: takes l. */
+static inline void lock2(gort__rtlock *l) {
     /* Speculative grab for the uncontended case (acquire, pairs with unlock). */
     uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_LOCKED, memory_order_acquire);
     if (GORT_LIKELY(v == MUTEX_UNLOCKED))
@@ -97,7 +105,22 @@ void gort__lock(gort__rtlock *l) {
     }
 }
 
+/* Go's lockWithRank: with GORT_LOCKRANK, the lock order is checked before
+ * l is taken (lockrank.c). */
+void gort__lock(gort__rtlock *l) {
+#ifdef GORT_LOCKRANK
+    gort__lockrank_check(l);
+#endif
+    lock2(l);
+#ifdef GORT_LOCKRANK
+    gort__lockrank_held(l);
+#endif
+}
+
 void gort__unlock(gort__rtlock *l) {
+#ifdef GORT_LOCKRANK
+    gort__lockrank_released(l);
+#endif
     /* Release: publishes the critical section to the next acquirer. */
     uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_UNLOCKED, memory_order_release);
     if (GORT_UNLIKELY(v == MUTEX_UNLOCKED))

@@ -66,6 +66,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -91,7 +92,7 @@ static int gomaxprocs_next;
 
 /* allgs: every user goroutine that has a struct g (live or dead on a free
  * list).  Appended under allglock; read under allglock. */
-static gort__rtlock allglock;
+static gort__rtlock allglock = GORT__RTLOCK_INIT(LOCKRANK_ALLG);
 static struct g **allgs;
 static int64_t allglen, allgcap;
 
@@ -105,8 +106,21 @@ static _Atomic int32_t nforeign_alive;
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 
-static const int kG0StackSize = 64 * 1024;
-static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
+#define G0_STACK_SIZE (64 * 1024)
+/* sysmon asks a goroutine that has run this long to yield (forcePreemptNS). */
+#define FORCE_PREEMPT_NS (10 * 1000 * 1000)
+/* sysmon's sleep: 20 us while it finds work, doubled after 50 idle rounds
+ * up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
+ * poll may get before sysmon polls itself, and how long a P may sit in a
+ * blocking call, with nothing queued while other Ms idle, before it is
+ * retaken (proc.go uses the same 10 ms in all three places). */
+#define SYSMON_MINDELAY_NS (20 * 1000)
+#define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
+/* Every GLOBRUNQ_TICK-th schedule on a P takes from the global run queue
+ * first, so that the local queue cannot starve it (Go's schedule():
+ * schedtick%61; a prime, so it does not fall into step with a program's
+ * periodic patterns). */
+#define GLOBRUNQ_TICK 61
 
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
@@ -134,6 +148,11 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYSCALL] = "syscall",
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
+    [WAIT_SYNCTEST_CHAN_RECV] = "chan receive (durable)",
+    [WAIT_SYNCTEST_CHAN_SEND] = "chan send (durable)",
+    [WAIT_SYNCTEST_SELECT] = "select (durable)",
+    [WAIT_SYNCTEST_RUN] = "synctest.Run",
+    [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -213,7 +232,6 @@ struct g *gort__getg_or_foreign(void) {
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
-    gp->allgidx = -1;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     tls_foreign_g = gp;
     atomic_fetch_add_explicit(&nforeign_alive, 1, memory_order_seq_cst);
@@ -246,7 +264,10 @@ uint32_t gort__fastrand(void) {
 
 /* ------------------------------------------------------------------ time */
 
-int64_t gort_nanotime(void) {
+/* The runtime's clock, CLOCK_MONOTONIC.  Inside the library the name
+ * gort_nanotime means this function (internal.h); the public
+ * gort_nanotime() is synctest.c's, which reads a bubble's fake clock. */
+int64_t gort__nanotime(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -258,6 +279,7 @@ int64_t gort_nanotime(void) {
  * sanitizer switch and runs the action the previous goroutine left for us
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
+static void runqput_tail(struct p *pp, struct g *gp);
 static void finish_exit(struct m *mp);
 
 static inline void finish_switch(struct g *self) {
@@ -266,8 +288,7 @@ static inline void finish_switch(struct g *self) {
     struct g *put = mp->pending_put;
     if (put != NULL) {
         mp->pending_put = NULL;
-        extern void gort__runqput_tail(struct p * pp, struct g * gp);
-        gort__runqput_tail(mp->p, put);
+        runqput_tail(mp->p, put);
     }
     if (mp->pending_park != NULL)
         finish_park(mp);
@@ -338,13 +359,12 @@ static int allgadd(struct g *gp) {
         allgs = n;
         allgcap = ncap;
     }
-    gp->allgidx = allglen;
     allgs[allglen++] = gp;
     gort__unlock(&allglock);
     return 0;
 }
 
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__lock(&allglock);
     for (int64_t i = 0; i < allglen; i++)
         fn(allgs[i], arg);
@@ -371,7 +391,6 @@ static struct g *malg(size_t stacksize, bool user) {
             if (gp == NULL)
                 return NULL;
             gp->heapg = true;
-            gp->allgidx = -1;
             if (allgadd(gp) != 0) {
                 san_fiber_destroy(gp->tsan_fiber);
                 free(gp);
@@ -398,7 +417,6 @@ static struct g *malg(size_t stacksize, bool user) {
     memset(gp, 0, sizeof *gp);
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
-    gp->allgidx = -1;
     gp->tsan_fiber = user ? NULL : san_fiber_create(); /* users: at start */
     gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
     atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
@@ -409,6 +427,18 @@ static struct g *malg(size_t stacksize, bool user) {
         return NULL;
     }
     return gp;
+}
+
+/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
+ * of the region for slab stacks) while it is live, from newproc1 to its
+ * exit, so that leaks are reported with the stale pointers of dead
+ * goroutines' stacks ignored. */
+static void groot(struct g *gp, bool live) {
+    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (live)
+        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+    else
+        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
 }
 
 /* Releases the stack of a dead goroutine with a stack of its own; the g
@@ -507,7 +537,7 @@ static bool runqput(struct p *pp, struct g *gp, bool next) {
     }
 }
 
-void gort__runqput_tail(struct p *pp, struct g *gp) {
+static void runqput_tail(struct p *pp, struct g *gp) {
     runqput(pp, gp, false);
 }
 
@@ -763,7 +793,7 @@ static struct m *allocm(void) {
     struct m *mp = gort__calloc(1, sizeof *mp);
     if (mp == NULL)
         return NULL;
-    mp->g0 = malg((size_t)kG0StackSize, false);
+    mp->g0 = malg((size_t)G0_STACK_SIZE, false);
     if (mp->g0 == NULL) {
         free(mp);
         return NULL;
@@ -814,11 +844,12 @@ static void *mstart_thread(void *arg) {
 /* Leaves g0 for good and returns to the native context of this M's
  * thread.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp) {
+    san_ignore_end(); /* g0's for good ends with it (mstart0) */
     san_switch_begin(NULL, mp->native_bottom, mp->native_size, mp->native_tsan_fiber);
     gort__ctx_jump(mp->native_sp);
 }
 
-static TSAN_OUTLINE void mstart1(struct m *mp) {
+static TSAN_OUTLINE void mstart0_body(struct m *mp) {
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
@@ -829,7 +860,8 @@ static TSAN_OUTLINE void mstart1(struct m *mp) {
 GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
-    mstart1(mp);
+    san_ignore_begin(); /* g0 runs only the runtime: for good (san.h) */
+    mstart0_body(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
     schedule(mp);
@@ -978,7 +1010,7 @@ void gort__wakep(void) {
 }
 
 /* Stops execution of the current m until new work is available, or for at
- * most ns (ns < 0: no limit; a finite ns is the nap, see tsleep).  Returns
+ * most ns (ns < 0: no limit; a finite ns is the nap, see become_poller).  Returns
  * true with an acquired P (or none when the runtime is exiting); false if
  * the time ran out with nobody starting us (then mp has no P and is off the
  * idle list). */
@@ -1143,7 +1175,7 @@ static void reset_order(uint32_t procs) {
 /* ------------------------------------------------------------------ the poller */
 
 /*
- * The poller (the "timer sleeper"): Go's M blocked in netpoll(delay).  An
+ * The poller: Go's M blocked in netpoll(delay).  An
  * M that finds no work while timers are pending or goroutines wait for I/O
  * becomes the one poller: it blocks in epoll_wait (netpoll.c), holding no
  * P and not on the idle M list, until the earliest deadline of all Ps or
@@ -1155,30 +1187,31 @@ static void reset_order(uint32_t procs) {
  * for timers that are overdue (a backstop, as Go's sysmon does with
  * timeSleepUntil) and polls the network itself when nobody has for 10 ms.
  *
- * Lost-wakeup argument (Dekker, seq_cst on both sides): the sleeper stores
- * tsleep_until (MAXWHEN: "about to sleep") and then loads every P's
+ * Lost-wakeup argument (Dekker, seq_cst on both sides): the poller stores
+ * poller_until (MAXWHEN: "about to sleep") and then loads every P's
  * earliest deadline; an adder stores its P's earliest deadline (time.c
- * update_when0) and then loads tsleep_until.  Either the sleeper sees the
- * new timer, or the adder sees the sleeper and wakes it.  An adder that
- * sees no sleeper and runs on a P leaves the timer to that P: its M runs it
+ * update_when0) and then loads poller_until.  Either the poller sees the
+ * new timer, or the adder sees the poller and wakes it.  An adder that
+ * sees no poller and runs on a P leaves the timer to that P: its M runs it
  * in schedule(), or sees it here when it goes idle.
  *
- * tsleep_note is woken at most once per sleep: wakers set tsleep_woken
- * under tsleep_lock, and the note is cleared under the lock when the next
- * sleeper registers (notewakeup must never be doubled).
+ * The poll is broken at most once per poller: wakers break it only if
+ * poller_woken is clear and set it, under poller_lock; the next poller
+ * clears it when it registers.  (A second break would cost the next poll
+ * a spurious return.)
  */
-static gort__rtlock tsleep_lock;
-static struct m *tsleep_m;           /* [tsleep_lock] the polling M, or NULL */
-static bool tsleep_woken;            /* [tsleep_lock] the poll was broken */
-static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no poller */
+static gort__rtlock poller_lock = GORT__RTLOCK_INIT(LOCKRANK_POLLER);
+static struct m *poller_m;           /* [poller_lock] the polling M, or NULL */
+static bool poller_woken;            /* [poller_lock] the poll was broken */
+static _Atomic int64_t poller_until; /* [atomic; write under poller_lock] 0: no poller */
 
-#define TSLEEP_MAXWHEN INT64_MAX
+#define POLLER_MAXWHEN INT64_MAX
 
-/* Wakes the timer sleeper if it sleeps past when.  tsleep_lock held. */
-static void tsleep_wake_locked(int64_t when) {
-    if (tsleep_m != NULL && !tsleep_woken &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) > when) {
-        tsleep_woken = true;
+/* Wakes the poller if it sleeps past when.  poller_lock held. */
+static void poller_wake_locked(int64_t when) {
+    if (poller_m != NULL && !poller_woken &&
+        atomic_load_explicit(&poller_until, memory_order_relaxed) > when) {
+        poller_woken = true;
         /* The eventfd write (a syscall) orders our earlier stores before
          * the poller's return from epoll_wait. */
         gort__netpoll_break();
@@ -1187,7 +1220,7 @@ static void tsleep_wake_locked(int64_t when) {
 
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
-    int64_t u = atomic_load_explicit(&tsleep_until, memory_order_seq_cst);
+    int64_t u = atomic_load_explicit(&poller_until, memory_order_seq_cst);
     if (u == 0) {
         /* Nobody sleeps on timers: get an M to look, unless our own P will
          * (Go's wakeNetPoller calls wakep). */
@@ -1197,9 +1230,9 @@ void gort__timer_wake(int64_t when, bool has_p) {
     }
     if (when >= u)
         return;
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(when);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_wake_locked(when);
+    gort__unlock(&poller_lock);
 }
 
 static void injectglist(struct m *mp, struct g *list);
@@ -1213,15 +1246,15 @@ static void injectglist(struct m *mp, struct g *list);
  * pending (the poller is then only the I/O poller), an M that goes idle
  * while some P is P_RUNNING does not poll: it naps on its note, on the
  * idle M list like any stopped M (startm takes it), for at most
- * TSLEEP_NAP, and then naps again only if the network was polled in the
- * last TSLEEP_NAP (sched.lastpoll); else it polls.  The last M to go idle
+ * NAP_NS, and then naps again only if the network was polled in the
+ * last NAP_NS (sched.lastpoll); else it polls.  The last M to go idle
  * finds no P running and polls, as before.  The cost: a goroutine made
  * ready by I/O while every running M is busy in long goroutines waits up
- * to about 2 * TSLEEP_NAP for an idle P (Go's blocked poller would take
+ * to about 2 * NAP_NS for an idle P (Go's blocked poller would take
  * one at once; sysmon's backstop alone would be 10 to 20 ms).  A P in a
  * blocking call (P_SYSCALL) does not count as running.
  */
-#define TSLEEP_NAP (1000 * 1000) /* ns */
+#define NAP_NS (1000 * 1000) /* ns */
 
 /* True if a P is running goroutines (its M will poll when it runs out). */
 static bool others_running(void) {
@@ -1280,10 +1313,10 @@ static struct g *pollspin(int64_t until, int64_t *delay) {
  * nap; *nap is true on entry after a nap that ran out); false: the caller
  * stops as usual
  * (the readied goroutines, if any, went to the global queue). */
-static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
+static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
     /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
      * argument above; no timers and no I/O waiters: nothing to wait for.
-     * An I/O waiter that parks after our load finds no poller (tsleep_m
+     * An I/O waiter that parks after our load finds no poller (poller_m
      * is set only below) and wakes an M itself (netpoll.c). */
     int64_t w = gort__timers_earliest();
     if (w == 0 && gort__netpoll_waiters() == 0)
@@ -1291,29 +1324,29 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
     if (w == 0 && others_running() &&
         (!*nap ||
          gort_nanotime() - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) <
-             TSLEEP_NAP)) {
+             NAP_NS)) {
         *nap = true; /* see the nap, above */
         return false;
     }
     *nap = false;
-    gort__lock(&tsleep_lock);
-    if (tsleep_m != NULL) {
+    gort__lock(&poller_lock);
+    if (poller_m != NULL) {
         /* Someone polls already: make sure it wakes for our timers. */
         if (w != 0)
-            tsleep_wake_locked(w);
-        gort__unlock(&tsleep_lock);
+            poller_wake_locked(w);
+        gort__unlock(&poller_lock);
         return false;
     }
-    tsleep_m = mp;
-    tsleep_woken = false;
-    /* seq_cst: the sleeper's side of the Dekker pair. */
-    atomic_store_explicit(&tsleep_until, TSLEEP_MAXWHEN, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    poller_m = mp;
+    poller_woken = false;
+    /* seq_cst: the poller's side of the Dekker pair. */
+    atomic_store_explicit(&poller_until, POLLER_MAXWHEN, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     int64_t until = gort__timers_earliest();
     struct g *list = NULL;
     if (until != 0 || gort__netpoll_waiters() != 0) {
         if (until != 0)
-            atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
+            atomic_store_explicit(&poller_until, until, memory_order_seq_cst);
         int64_t delay = -1; /* no timer: until an fd is ready or a break */
         if (until != 0) {
             delay = until - gort_nanotime();
@@ -1327,10 +1360,10 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
                 list = gort__netpoll(delay);
         }
     }
-    gort__lock(&tsleep_lock);
-    tsleep_m = NULL;
-    atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_m = NULL;
+    atomic_store_explicit(&poller_until, 0, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     /* Take an idle P to run the timers and the readied goroutines (Go:
      * pidleget after netpoll), even when the poll brought nothing (a break,
      * EINTR): as Go's findRunnable goes back to top then, so that an M
@@ -1375,8 +1408,8 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
 void gort__netpoll_kick(void) {
     /* seq_cst: after the waiter count's seq_cst increment; a poller that
      * registered after our load read the count after its seq_cst store of
-     * tsleep_until, and so sees the waiter. */
-    if (atomic_load_explicit(&tsleep_until, memory_order_seq_cst) == 0)
+     * poller_until, and so sees the waiter. */
+    if (atomic_load_explicit(&poller_until, memory_order_seq_cst) == 0)
         gort__wakep();
 }
 
@@ -1418,22 +1451,21 @@ static void injectglist(struct m *mp, struct g *list) {
     }
 }
 
-/* At exit: wake the timer sleeper so that it leaves. */
-static void tsleep_break(void) {
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(INT64_MIN);
-    gort__unlock(&tsleep_lock);
+/* At exit: wake the poller so that it leaves. */
+static void poller_break(void) {
+    gort__lock(&poller_lock);
+    poller_wake_locked(INT64_MIN);
+    gort__unlock(&poller_lock);
 }
 
 /* Steals a goroutine from another P; in the last round, also runs the due
- * timers of every other P, idle ones included (Go's stealWork), keeping
- * the earliest deadline left in *pollUntil. */
-static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *now,
-                           int64_t *pollUntil) {
-    const int stealTries = 4;
+ * timers of every other P, idle ones included (Go's stealWork).  The poller
+ * finds the earliest deadline left by itself (gort__timers_earliest). */
+static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
+    const int stealtries = 4;
     uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-    for (int i = 0; i < stealTries; i++) {
-        bool stealrunnext = i == stealTries - 1;
+    for (int i = 0; i < stealtries; i++) {
+        bool stealrunnext = i == stealtries - 1;
         uint32_t pos = gort__fastrandn(procs);
         uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
         for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
@@ -1445,9 +1477,7 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             if (stealrunnext) {
                 /* Run p2's due timers (Go: checkTimers(p2, now)). */
                 bool ran = false;
-                int64_t w = gort__checktimers(p2, now, &ran);
-                if (w != 0 && (*pollUntil == 0 || w < *pollUntil))
-                    *pollUntil = w;
+                gort__checktimers(p2, now, &ran);
                 if (ran) {
                     /* Running the timers may have made goroutines ready on
                      * our local run queue. */
@@ -1466,7 +1496,6 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             }
         }
     }
-    (void)mp;
     return NULL;
 }
 
@@ -1485,7 +1514,7 @@ top:;
     /* Run this P's due timers (Go: checkTimers(pp, 0)). */
     int64_t now = 0;
     bool ran = false;
-    int64_t pollUntil = gort__checktimers(pp, &now, &ran);
+    gort__checktimers(pp, &now, &ran);
 
     /* local runq */
     struct g *gp = runqget(pp, inherit);
@@ -1505,7 +1534,7 @@ top:;
     /* Poll network (Go: netpoll(0) before stealing), unless an M is
      * blocked in it already (it gets the events). */
     if (gort__netpoll_waiters() > 0 &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0) {
+        atomic_load_explicit(&poller_until, memory_order_relaxed) == 0) {
         struct g *list = gort__netpoll(0);
         if (list) {
             gp = list;
@@ -1527,11 +1556,11 @@ top:;
             mp->spinning = true;
             atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
         }
-        gp = stealwork(mp, pp, inherit, &now, &pollUntil);
+        gp = stealwork(pp, inherit, &now);
         if (gp)
             return gp;
         if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
-            goto top_gc;
+            return NULL;
     }
 
     /* Before we drop our P, make a snapshot of the allp slice. */
@@ -1539,7 +1568,7 @@ top:;
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
         gort__unlock(&gort__sched.lock);
-        goto top_gc;
+        return NULL;
     }
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
         gp = globrunqget(pp, 0);
@@ -1558,7 +1587,6 @@ top:;
      * fence in between).  If we do it the other way around, another thread
      * can submit work after we've checked all sources but before we drop
      * nmspinning; as a result nobody will unpark a thread to run the work. */
-    bool wasspinning = mp->spinning;
     if (mp->spinning) {
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
@@ -1599,14 +1627,12 @@ top:;
             }
         }
     }
-    (void)wasspinning;
-    (void)pollUntil;
     /* No work: poll until the earliest timer or I/O if nobody else does
      * (Go blocks in netpoll(pollUntil - now) here). */
     bool nap = false;
     for (;;) {
         struct g *polled = NULL;
-        if (tsleep(mp, &polled, &nap)) {
+        if (become_poller(mp, &polled, &nap)) {
             if (polled != NULL) {
                 *inherit = false;
                 return polled;
@@ -1617,17 +1643,14 @@ top:;
             stopm(mp);
             goto top;
         }
-        if (stopm_for(mp, TSLEEP_NAP))
+        if (stopm_for(mp, NAP_NS))
             goto top;
         /* Nobody started us: poll unless somebody did lately. */
     }
-
-top_gc:
-    return NULL;
 }
 
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
-static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
+static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
     mp->curg = gp;
     gp->m = mp;
@@ -1642,7 +1665,7 @@ static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
 }
 
 GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
-    execute1(mp, gp, inherit);
+    execute_body(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
     if (gp->ctx.sp != NULL)
         gort__ctx_jump(gp->ctx.sp);
@@ -1650,7 +1673,7 @@ GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit)
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
-static TSAN_OUTLINE void exit_m1(struct m *mp) {
+static TSAN_OUTLINE void exit_m_body(struct m *mp) {
     if (mp->spinning) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
@@ -1658,7 +1681,7 @@ static TSAN_OUTLINE void exit_m1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
-    exit_m1(mp);
+    exit_m_body(mp);
     gotonative(mp);
 }
 
@@ -1667,7 +1690,7 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
 enum { SCHED_RUN, SCHED_EXIT };
 
 /* The body of schedule(): picks the next g (or decides the M must leave). */
-static TSAN_OUTLINE int schedule1(struct m *mp, struct g **gpp, bool *inheritp) {
+static TSAN_OUTLINE int schedule_body(struct m *mp, struct g **gpp, bool *inheritp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
 top:
@@ -1696,13 +1719,14 @@ top:
         /* Go's schedule: checkTimers(pp, 0). */
         int64_t now = 0;
         bool ran = false;
-        (void)gort__checktimers(pp, &now, &ran);
+        gort__checktimers(pp, &now, &ran);
     }
     /* Check the global runnable queue once in a while to ensure fairness.
      * Otherwise two goroutines can completely occupy the local runqueue by
      * constantly respawning each other. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-    if (tick % 61 == 0 && atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
+    if (tick % GLOBRUNQ_TICK == 0 &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
         gort__lock(&gort__sched.lock);
         gp = globrunqget(pp, 1);
         gort__unlock(&gort__sched.lock);
@@ -1732,33 +1756,33 @@ top:
 GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
-    if (schedule1(mp, &gp, &inherit) == SCHED_EXIT)
+    if (schedule_body(mp, &gp, &inherit) == SCHED_EXIT)
         exit_m(mp);
     execute(mp, gp, inherit);
 }
 
 /* ------------------------------------------------------------------ park / ready */
 
-typedef struct parkargs {
-    bool (*unlockf)(struct g *, void *);
-    void *arg;
-} parkargs;
-
 /* park continuation on g0 (proc.go park_m). */
 /* Returns false if gp must run again at once (unlockf said so). */
-static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
     bool (*fn)(struct g *, void *) = mp->waitunlockf;
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    return fn == NULL || fn(gp, lock);
+    /* Read before fn publishes gp: after it, gp may run (and exit) anywhere. */
+    struct gort__bubble *bubble = gp->bubble;
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    return ok;
 }
 
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (!park1(gp, mp))
+    if (!park_m_body(gp, mp))
         execute(mp, gp, true); /* not parking after all: run it again */
     schedule(mp);
 }
@@ -1773,7 +1797,11 @@ static void finish_park(struct m *mp) {
     mp->pending_park = NULL;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    if (fn != NULL && !fn(gp, lock)) {
+    struct gort__bubble *bubble = gp->bubble; /* before fn: see park1 */
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok) {
         /* Not parking after all: it runs next. */
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
@@ -1782,8 +1810,8 @@ static void finish_park(struct m *mp) {
 
 /* Switch from gp straight to next on the same M and P; the caller has set
  * the pending action that next (in finish_switch) performs for gp. */
-static inline void switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next,
-                                 bool inherit, bool dying) {
+static inline __attribute__((always_inline)) void
+switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inherit, bool dying) {
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
@@ -1818,7 +1846,7 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
         return NULL;
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
     if (GORT_LIKELY(next->lockedm == NULL &&
-                    (*inherit || (tick + 1) % 61 != 0 ||
+                    (*inherit || (tick + 1) % GLOBRUNQ_TICK != 0 ||
                      atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)))
         return next;
     runqput(pp, next, true); /* back in front; schedule() decides */
@@ -1846,6 +1874,8 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     if (gp->stack.guard == GUARD_CANARY)
@@ -1885,6 +1915,12 @@ void gort__goready(struct g *gp) {
         return;
     }
     ready_status(gp);
+    /* Relaxed gate: a g of a bubble was made after the bubble was counted,
+     * and whoever readies it learned of it through a lock or channel that
+     * orders that count before this load. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
+        gp->bubble != NULL)
+        gort__synctest_ready(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
@@ -1902,7 +1938,7 @@ void gort__foreign_block(int delta) {
 
 /* Gosched continuation on g0: put gp on the global queue (preemption) or
  * local tail (yield), then schedule. */
-static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     if (mp->p == NULL || gp->lockedm) {
         gort__lock(&gort__sched.lock);
@@ -1916,11 +1952,11 @@ static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    gosched1(gp, mp);
+    gosched_m_body(gp, mp);
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt1(struct g *gp) {
+static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
@@ -1930,7 +1966,7 @@ static TSAN_OUTLINE void preempt1(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt1(gp);
+    preempt_m_body(gp);
     schedule(mp);
 }
 
@@ -1966,7 +2002,7 @@ void gort_yield(void) {
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
-                      (tick % 61 == 0 &&
+                      (tick % GLOBRUNQ_TICK == 0 &&
                        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
@@ -2138,10 +2174,15 @@ static int64_t newgoid(struct p *pp) {
     return (int64_t)pp->goidcache++;
 }
 
+/* copysize for newproc1 and newproc: arg is passed as it is. */
+#define NO_COPY SIZE_MAX
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
- * but not queued, or NULL with *err set. */
-static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                          struct g *callergp, void *callerpc, struct p *pp, int *err) {
+ * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
+ * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
+static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                          const char *name, struct g *callergp, void *callerpc, struct p *pp,
+                          int *err) {
     struct g *newg = NULL;
     if (stacksize == gort__default_stack_size)
         newg = gfget(pp);
@@ -2158,7 +2199,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
          * leave ASan redzones behind: clear them. */
         san_unpoison((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     }
-    /* A recycled g comes back reset by goexit1_g0 (on the P where it died,
+    /* A recycled g comes back reset by gdestroy (on the P where it died,
      * while its lines were in that core's cache): ctx.sp is NULL, so its
      * first switch starts fn on the untouched stack, and everything outside
      * line 0 is as a new g has it.  Write line 0 only. */
@@ -2166,6 +2207,13 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
                 newg->defer_ == NULL && newg->panic_ == NULL && newg->callframe == NULL);
     newg->fn = fn;
     newg->arg = arg;
+    if (copysize != NO_COPY) {
+        /* gort_go_copy: the block goes into the g, which only the new
+         * goroutine uses from now on (published by runqput's release). */
+        if (copysize != 0) /* arg may be NULL then */
+            memcpy(newg->argbuf, arg, copysize);
+        newg->arg = newg->argbuf;
+    }
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
@@ -2175,11 +2223,16 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
         newg->name[sizeof newg->name - 1] = '\0';
         newg->named = true;
     }
-#ifdef GORT_TSAN
+    /* Made on the creator's fiber, the new goroutine's TSan fiber starts
+     * with the creator's clock: everything before gort_go happens before
+     * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
-#endif
+    groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    /* A goroutine started inside a synctest bubble is in the bubble. */
+    if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
+        gort__synctest_newg(callergp->bubble, newg);
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2201,8 +2254,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
  */
 #define SPAWN_BACKLOG GORT__RUNQ
 
-static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                   void *callerpc, bool may_yield) {
+static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                   const char *name, void *callerpc, bool may_yield) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
@@ -2222,7 +2275,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
-        struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
+        struct g *newg =
+            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, &err);
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);
@@ -2234,7 +2288,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
-    struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
+    struct g *newg = newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
     bool overflowed = runqput(pp, newg, true);
@@ -2252,11 +2306,20 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
 /* gort_go without the spawn backpressure, for runtime paths that must not
  * yield (time.c's after_func timers). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), false);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   false);
 }
 
 int gort_go(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   true);
+}
+
+int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size) {
+    if (size > GORT_GO_COPY_MAX || (arg == NULL && size != 0))
+        return -EINVAL;
+    return newproc(fn, (void *)arg, size, gort__default_stack_size, NULL,
+                   __builtin_return_address(0), true);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2270,21 +2333,22 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, size, name, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
 /* Returns true if the goroutine was locked to its thread. */
-static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_exit(gp); /* leaves its bubble; clears gp->bubble */
     bool locked = gp->lockedm != NULL;
     /* Reset everything newproc1 does not write (see there). */
     gp->m = NULL;
     gp->lockedm = NULL;
     gp->lockedext = 0;
-    gp->lockedint = 0;
     mp->lockedg = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
@@ -2292,9 +2356,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->param = NULL;
     gp->waiting = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-#ifdef GORT_ASAN
     gp->asan_fake_stack = NULL;
-#endif
     if (gp->named) {
         gp->named = false;
         gp->name[0] = '\0';
@@ -2302,17 +2364,18 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
-    /* Frames from goentry down to mcall never returned: unpoison them. */
-    san_unpoison((void *)((uintptr_t)gp->ctx.sp - 512), gp->stack.hi - (uintptr_t)gp->ctx.sp + 512);
+    /* Frames from goentry down to mcall never returned, nor did those a
+     * recovered panic jumped over (below the final sp): unpoison the whole
+     * stack for the next goroutine that runs on it. */
+    san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
+    groot(gp, false);
     gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
-#ifdef GORT_TSAN
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
      * live goroutines), and this one still holds the frames that never
      * returned (goentry down to mcall). */
     san_fiber_destroy(gp->tsan_fiber);
     gp->tsan_fiber = NULL;
-#endif
     gfput(pp, gp);
     return locked;
 }
@@ -2320,7 +2383,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (goexit1_g0(gp, mp)) {
+    if (gdestroy(gp, mp)) {
         /* The goroutine may have locked this thread because it put it in an
          * unusual kernel state.  Kill it rather than returning it to the
          * thread pool (proc.go goexit0). */
@@ -2334,7 +2397,7 @@ GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
 static void finish_exit(struct m *mp) {
     struct g *gp = mp->pending_exit;
     mp->pending_exit = NULL;
-    if (goexit1_g0(gp, mp))
+    if (gdestroy(gp, mp))
         gort__throw("finish_exit: locked goroutine");
 }
 
@@ -2342,6 +2405,9 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    /* The next goroutine on this stack acquires it in goentry: its frames
+     * reuse our addresses (Go: racemalloc on a reused stack). */
+    san_release((void *)gp->stack.lo);
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2356,8 +2422,9 @@ _Noreturn void gort__goexit1(void) {
 }
 
 /* Main goroutine finished: start the shutdown.  On g0. */
-static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE void main_exit0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
+    groot(gp, false);
     GORT_COUNTER_INC(mp->p->ngexited);
     mp->lockedg = NULL;
     gp->lockedm = NULL;
@@ -2366,7 +2433,7 @@ static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    main_exit1(gp, mp);
+    main_exit0_body(gp, mp);
     exit_m(mp);
 }
 
@@ -2389,7 +2456,7 @@ static void begin_exit(void) {
         }
     }
     gort__unlock(&gort__sched.lock);
-    tsleep_break();
+    poller_break();
     preemptall();
 }
 
@@ -2408,9 +2475,11 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
+    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
+        san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
         gort__run_exit_defers(gp);
         begin_exit();
         mcall(gp, main_exit0);
@@ -2426,14 +2495,12 @@ _Noreturn void gort_goexit(void) {
     if (gp == NULL)
         gort__fatal("runtime.Goexit called outside a goroutine");
     gort__run_exit_defers(gp);
-    if (gp->is_main)
-        atomic_store_explicit(&gort__sched.main_goexited, 1, memory_order_relaxed);
     gort__goexit1();
 }
 
 /* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
  * must return from gort_main, so it is wedged until shutdown).  On g0. */
-static TSAN_OUTLINE void mexit1(struct m *mp) {
+static TSAN_OUTLINE void mexit_body(struct m *mp) {
     struct p *pp = releasep(mp);
     handoffp(pp);
     if (mp->is_m0) {
@@ -2442,7 +2509,6 @@ static TSAN_OUTLINE void mexit1(struct m *mp) {
             gort__unlock(&gort__sched.lock);
             return;
         }
-        mp->wedged = true;
         mp->lockedidle = true;
         gort__sched.nmidlelocked++;
         checkdead();
@@ -2462,7 +2528,7 @@ static TSAN_OUTLINE void mexit1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
-    mexit1(mp);
+    mexit_body(mp);
     exit_m(mp);
 }
 
@@ -2514,7 +2580,7 @@ void gort_unlock_os_thread(void) {
     if (gp == NULL || gp->lockedext == 0)
         return;
     gp->lockedext--;
-    if (gp->lockedext == 0 && gp->lockedint == 0) {
+    if (gp->lockedext == 0) {
         gp->m->lockedg = NULL;
         gp->lockedm = NULL;
     }
@@ -2604,7 +2670,7 @@ static void checkdead(void) {
     if (nthreads > gort__sched.baseline_threads + runtime_threads())
         return;
     deadcount dc = {0, NULL};
-    gort__forEachG(count_g, &dc);
+    gort__forallg(count_g, &dc);
     if (dc.bad) {
         /* A runnable g with every M idle: only possible while a goroutine is
          * being handed between Ms; not a deadlock. */
@@ -2614,7 +2680,7 @@ static void checkdead(void) {
         gort__unlock(&gort__sched.lock);
         gort__fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    /* A pending timer will wake someone (the timer sleeper waits for it). */
+    /* A pending timer will wake someone (the poller waits for it). */
     if (gort__timers_pending())
         return;
     gort__unlock(&gort__sched.lock);
@@ -2938,7 +3004,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
                 atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
                         atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) >
                     0 &&
-                pp->syscallseen + 10 * 1000 * 1000 > now)
+                pp->syscallseen + SYSMON_MAXDELAY_NS > now)
                 continue;
             /* Acquire: pairs with gort_syscall_enter's store; the P's state
              * is ours after a successful CAS (its M, when it returns, finds
@@ -2958,7 +3024,8 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now &&
+        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + FORCE_PREEMPT_NS <=
+                       now &&
                    !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
             struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
             if (gp)
@@ -2969,17 +3036,18 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 }
 
 static void *sysmon(void *arg) {
+    san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
-    int64_t delay = 20 * 1000; /* ns */
+    int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
     for (;;) {
         if (idle == 0)
-            delay = 20 * 1000;
+            delay = SYSMON_MINDELAY_NS;
         else if (idle > 50)
             delay *= 2;
-        if (delay > 10 * 1000 * 1000)
-            delay = 10 * 1000 * 1000;
+        if (delay > SYSMON_MAXDELAY_NS)
+            delay = SYSMON_MAXDELAY_NS;
         if (sysmon_sleep(delay))
             break;
         int64_t now = gort_nanotime();
@@ -2988,8 +3056,8 @@ static void *sysmon(void *arg) {
          * M is blocked in it (every P busy). */
         int64_t lastpoll = atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed);
         if (gort__netpoll_waiters() > 0 &&
-            atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0 &&
-            lastpoll + 10 * 1000 * 1000 < now) {
+            atomic_load_explicit(&poller_until, memory_order_relaxed) == 0 &&
+            lastpoll + SYSMON_MAXDELAY_NS < now) {
             struct g *list = gort__netpoll(0);
             injectglist(NULL, list);
         }
@@ -3014,6 +3082,7 @@ static void *sysmon(void *arg) {
             gort__stack_scavenge();
         }
     }
+    san_ignore_end();
     return NULL;
 }
 
@@ -3073,7 +3142,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
 }
 
 /* exitsyscall0's body on g0: 1 = got an idle P, run gp; 0 = gp queued. */
-static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool exitsyscall0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gp->m = NULL;
     gort__lock(&gort__sched.lock);
@@ -3096,7 +3165,7 @@ static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void exitsyscall0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (exitsyscall1(gp, mp))
+    if (exitsyscall0_body(gp, mp))
         execute(mp, gp, false);
     schedule(mp);
 }
@@ -3137,7 +3206,6 @@ GORT_API void gort_syscall_exit(void) {
 
 /* ------------------------------------------------------------------ stats */
 
-extern uint64_t gort__stack_resident_bytes(void);
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
@@ -3166,6 +3234,8 @@ void gort_read_stats(gort_stats *s) {
 }
 
 /* ------------------------------------------------------------------ gort_main */
+
+static void sudog_fini(void);
 
 static void shutdown_runtime(void) {
     /* exiting is set: wait for foreign gort_go calls already past the check. */
@@ -3224,6 +3294,9 @@ static void shutdown_runtime(void) {
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
+        uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
+        if (gst != G_DEAD && gst != G_IDLE)
+            groot(gp, false); /* abandoned while blocked */
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -3238,11 +3311,8 @@ static void shutdown_runtime(void) {
         }
     }
     free(gs);
-    extern void gort__panic_fini(void) __attribute__((weak));
-    if (gort__panic_fini)
-        gort__panic_fini();
-    extern void gort__sudog_fini(void);
-    gort__sudog_fini();
+    gort__panic_fini();
+    sudog_fini();
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         free(gort__allp[i]);
         gort__allp[i] = NULL;
@@ -3258,6 +3328,20 @@ static void shutdown_runtime(void) {
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
 }
 
+/* Go's schedinit: the scheduler's state for one run of gort_main, before
+ * anything else is made (sched is zeroed by the previous run's shutdown
+ * too, and its locks must get their ranks again). */
+static void schedinit(void) {
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__lockinit(&gort__sched.lock, LOCKRANK_SCHED);
+    gort__lockinit(&gort__sched.gflock, LOCKRANK_GFREE);
+    gort__lockinit(&gort__sched.sudoglock, LOCKRANK_SUDOG);
+    gort__lockinit(&gort__sched.deferlock, LOCKRANK_DEFER);
+    gort__sched.starttime = gort_nanotime();
+    atomic_store(&coarse_now, gort__sched.starttime);
+    gort__debug_init();
+}
+
 int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (main_fn == NULL)
         return -EINVAL;
@@ -3268,48 +3352,35 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         atomic_store(&main_busy, 0);
         return -EBUSY;
     }
+    san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
-    memset(&gort__sched, 0, sizeof gort__sched);
-    gort__sched.starttime = gort_nanotime();
-    atomic_store(&coarse_now, gort__sched.starttime);
-    gort__debug_init();
+    schedinit();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();
-    if (err == 0)
-        err = gort__signal_init();
-    if (err == 0) {
-        err = gort__netpoll_init();
-        if (err != 0)
-            gort__signal_fini();
-    }
-    if (err != 0) {
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (err != 0)
+        goto out;
+    err = gort__signal_init();
+    if (err != 0)
+        goto out_stack;
+    err = gort__netpoll_init();
+    if (err != 0)
+        goto out_signal;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
-        atomic_store_explicit(&rt_running, 0, memory_order_release);
-        gort__netpoll_fini();
-        gort__signal_fini();
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        return -ENOMEM;
+        err = -ENOMEM;
+        goto out_netpoll;
     }
     m0->is_m0 = true;
-    gort__sched.m0 = m0;
     m0->thread = pthread_self();
-    /* gort_main reports running out here; later, procresize throws. */
+    /* From here on shutdown_runtime undoes everything.  gort_main reports
+     * running out of memory here; later, procresize throws. */
     err = allocp(procs);
-    if (err != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (err != 0)
+        goto out_shutdown;
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
@@ -3321,13 +3392,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__throw("gort_main: no p0");
     m0->nextp = p0;
 
-    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
+    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY,
                                gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
-    if (gmain == NULL) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return err;
-    }
+    if (gmain == NULL)
+        goto out_shutdown;
     gmain->is_main = true;
     gmain->createdby = NULL;
     gort__sched.gmain = gmain;
@@ -3335,39 +3403,50 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    int serr = gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
-    if (serr != 0) {
+    err = -gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    if (err != 0) {
         /* Without sysmon nothing retakes a P from a blocking call: fail
          * rather than risk a hang (Go throws in newosproc). */
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return -serr;
+        goto out_shutdown;
     }
     gort__sched.sysmon_started = true;
     /* m0's signal stack, here where failing can still be reported. */
-    serr = gort__minit_signals(m0);
-    if (serr != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        return serr;
-    }
+    err = gort__minit_signals(m0);
+    if (err != 0)
+        goto out_shutdown;
     /* Threads that are not ours but exist from the start (the caller, and
      * e.g. ThreadSanitizer's background thread, which appears at the first
      * pthread_create) don't count as foreign for checkdead. */
     gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
-    mstart_native(m0); /* runs the main goroutine; returns at exit */
+    san_ignore_end();
+    mstart_native(m0);  /* runs the main goroutine; returns at exit */
+    san_ignore_begin(); /* and the tear-down */
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
-     * the joins above order the rest. */
+     * the joins in shutdown_runtime order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
-    int ret = gort__sched.main_ret;
-    shutdown_runtime();
-    atomic_store(&main_busy, 0);
-    return ret;
-}
+    san_acquire(&gort__sched.main_ret);
+    err = gort__sched.main_ret;
 
+    /* The unwinding ladder: each label undoes one step and falls through to
+     * the ones before it (libdill's style). */
+out_shutdown:
+    shutdown_runtime();
+    goto out;
+out_netpoll:
+    atomic_store_explicit(&rt_running, 0, memory_order_release);
+    gort__netpoll_fini();
+out_signal:
+    gort__signal_fini();
+out_stack:
+    gort__stack_fini();
+out:
+    atomic_store(&main_busy, 0);
+    san_ignore_end();
+    return err;
+}
 
 /* ------------------------------------------------------------------ sudogs */
 
@@ -3454,7 +3533,7 @@ void gort__release_sudog(struct sudog *s) {
     pp->sudogcache[pp->nsudog++] = s;
 }
 
-void gort__sudog_fini(void) {
+static void sudog_fini(void) {
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)

@@ -38,10 +38,13 @@
  * ------------------------------------------------------------------------ */
 
 /* A runtime mutex: never parks a goroutine, blocks the thread on a futex
- * after brief spinning.  Zero value is unlocked.  Hold it only briefly and
- * never across a park. */
+ * after brief spinning.  Zero value is unlocked (and unranked).  Hold it
+ * only briefly and never across a park. */
 typedef struct gort__rtlock {
-    _Atomic uint32_t key; /* 0 unlocked, 1 locked, 2 locked with sleepers */
+    _Atomic uint32_t key; /* [atomic] 0 unlocked, 1 locked, 2 locked with sleepers */
+#ifdef GORT_LOCKRANK
+    uint32_t rank; /* [immutable] LOCKRANK_* (lockrank.h), set where the lock is made */
+#endif
 } gort__rtlock;
 
 /* A one-shot wakeup (Go's note): sleep blocks the thread until wakeup.
@@ -106,6 +109,12 @@ enum {
     WAIT_SYSCALL,              /* "syscall" (shown for G_SYSCALL) */
     WAIT_FOREVER,              /* "wait forever" */
     WAIT_GOEXIT_MAIN,          /* main goroutine after Goexit */
+    /* synctest (synctest.c): Go's waitReasonSynctest* */
+    WAIT_SYNCTEST_CHAN_RECV, /* "chan receive (durable)": on a channel of the g's bubble */
+    WAIT_SYNCTEST_CHAN_SEND, /* "chan send (durable)" */
+    WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
+    WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
+    WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
@@ -130,7 +139,11 @@ enum { STACK_SLAB = 1, STACK_OWN_MAP = 2 };
 enum { GUARD_MADVISE = 1, GUARD_MPROTECT = 2, GUARD_CANARY = 3 };
 
 #define GORT__PAGE 4096u
-#define GORT__GUARD GORT__PAGE
+/* 64 KiB of guard: a frame (or alloca) of up to that much that skips the
+ * pages below it still faults in the guard.  MADV_GUARD_INSTALL and
+ * PROT_NONE guards cost address space only; larger frames are caught by
+ * -fstack-clash-protection's page probes (gort.pc, gortConfig.cmake). */
+#define GORT__GUARD (16 * GORT__PAGE)
 #define GORT__STACK_CANARY 0x9e3779b97f4a7c15ull
 
 /* ------------------------------------------------------------------------
@@ -174,12 +187,10 @@ struct g {
     gort__stack stack;           /* [immutable] */
     struct m *lockedm;           /* [owner G] M it is locked to (LockOSThread), or NULL */
     uint32_t lockedext;          /* [owner G] gort_lock_os_thread nesting count */
-    uint32_t lockedint;          /* [owner G] runtime-internal lock count */
     _Atomic bool preempt;        /* [atomic] sysmon/STW request: yield at next check */
     uint8_t waitreason;          /* [owner G] WAIT_* */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
                                  * once (gort_wait_fd): wakers race on selectdone */
-    _Atomic bool parkingonchan;  /* [atomic] set while parking on a channel */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
@@ -201,13 +212,21 @@ struct g {
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park; /* [owner G, waker] */
 
-    /* allgs bookkeeping */
-    int64_t allgidx; /* [allglock] index in allgs, -1 if none */
-
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
     unsigned valgrind_id;  /* [immutable] */
+
+    /* synctest (synctest.c).  bubble is set when the g is created by a
+     * goroutine of a bubble (or by gort_synctest_run) and cleared when it
+     * exits; bubble_blocked says that the bubble counts it as durably
+     * blocked (not in its `running` count). */
+    struct gort__bubble *bubble; /* [owner G] */
+    bool bubble_blocked;         /* [bubble->lock] */
+
+    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
+     * Not in line 0: only go_copy spawns write it (one more line). */
+    _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
@@ -231,7 +250,6 @@ struct m {
     struct m *schedlink;      /* [sched.lock] idle list link */
     struct m *alllink;        /* [sched.lock] allm list link */
     struct g *lockedg;        /* [owner M] g locked to this M */
-    uint32_t lockedext;       /* mirror of lockedg's counts for handoff checks */
     uint64_t fastrand;        /* [owner M] random state */
     pthread_t thread;         /* [immutable after start] */
     bool thread_started;      /* [sched.lock] pthread_create succeeded */
@@ -241,21 +259,17 @@ struct m {
     void *sigaltstack;        /* [owner M] alternate signal stack */
     size_t sigaltstack_size;
     void *native_tsan_fiber; /* [owner M] TSan fiber of the native thread */
-    void *mcall_fn_arg;      /* [owner M] scratch for mcall */
     /* per-M scratch used by gopark through mcall: */
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */
     void *waitlock;                          /* [owner M] */
-    int64_t syscallwhen;                     /* [atomic] nanotime when the g entered a syscall */
     struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
     struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
     struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
     bool lockedidle;           /* [sched.lock] sleeping in stoplockedm / wedged */
-    bool wedged;               /* [owner M] m0 whose locked g exited: parked until shutdown */
     void *g0_top;              /* [immutable] top of g0's stack (mcall target) */
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;
-    void *native_fake;  /* [owner M] native context's ASan fake stack */
-    struct m *freelink; /* [sched.lock] */
+    void *native_fake; /* [owner M] native context's ASan fake stack */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
@@ -383,29 +397,22 @@ struct schedt {
 
     /* Lifecycle. */
     _Atomic uint32_t exiting;         /* [atomic] main returned: Ms leave at next schedule */
-    struct m *m0;                     /* [immutable] M of the gort_main thread */
     struct g *gmain;                  /* [immutable] goroutine 1 */
     int main_ret;                     /* [written by main g before exiting] */
-    _Atomic int32_t ngsys;            /* [atomic] system goroutines (not counted by NumGoroutine) */
-    _Atomic int64_t ngoroutines;      /* [atomic] live user goroutines */
     _Atomic uint64_t ngcreated_ext;   /* [atomic] created by foreign threads */
     _Atomic int32_t nforeign_blocked; /* [atomic] foreign threads blocked in gort calls */
-    _Atomic uint32_t main_goexited;   /* [atomic] main called gort_goexit */
 
     /* sysmon */
     pthread_t sysmon_thread; /* [immutable] */
     bool sysmon_started;
-    gort__note sysmonnote;       /* sysmon sleeps here when all Ps idle */
-    _Atomic uint32_t sysmonwait; /* [atomic] 1 while sysmon sleeps on sysmonnote */
-    _Atomic int64_t lastpoll;    /* [atomic] netpoll: last poll time (issue 4) */
-    int64_t starttime;           /* [immutable] */
-    int baseline_threads;        /* [immutable] process threads when gort_main started */
+    _Atomic int64_t lastpoll; /* [atomic] netpoll: last poll time (issue 4) */
+    int64_t starttime;        /* [immutable] */
+    int baseline_threads;     /* [immutable] process threads when gort_main started */
 };
 
 extern struct schedt gort__sched;
-/* Tests only (white-box): while true, sysmon makes no preemption request
- * (retake), so that a test can rely on the interleaving that cooperative
- * scheduling alone fixes on one P.  Set before gort_main. */
+/* While true, sysmon makes no preemption request (retake).  Only tests set
+ * it (export_test.c: gort__export_sysmon_nopreempt); false in programs. */
 extern _Atomic bool gort__sysmon_nopreempt;
 /* allp: the Ps.  [STW only] for the array; each P's fields as documented. */
 /* allp: the Ps.  Entries are created during STW (procresize) and read
@@ -424,12 +431,9 @@ struct sudog {
     struct sudog *prev; /* [c->lock] */
     void *elem;         /* [c->lock] data element (may point into g's stack) */
 
-    int64_t acquiretime; /* [owner G] */
-    int64_t releasetime; /* [owner G] */
-    uint32_t ticket;     /* [semaRoot lock] sema: handoff / cond ticket */
-    bool isselect;       /* [owner G] g is in a select: selectdone decides */
-    bool success;        /* [c->lock] true: woken by a value, false: by close */
-    int16_t casi;        /* [owner G] select case index */
+    uint32_t ticket; /* [semaRoot lock] sema: handoff / cond ticket */
+    bool isselect;   /* [owner G] g is in a select: selectdone decides */
+    bool success;    /* [c->lock] true: woken by a value, false: by close */
 
     struct sudog *parent;   /* [semaRoot lock] semaRoot binary tree */
     struct sudog *waitlink; /* [owner G] g.waiting list or semaRoot */

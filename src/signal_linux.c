@@ -95,8 +95,10 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
                     (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
                      sp < onstack->stack.lo + 4096))) {
         gort__print_lock();
+        /* The usable bytes exceed the requested (page-multiple) size by
+         * less than a page of rounding: the limit is the size asked for. */
         gort__printf("runtime: goroutine stack exceeds %zu-byte limit\n",
-                     (size_t)(onstack->stack.hi - onstack->stack.lo));
+                     (size_t)(onstack->stack.hi - onstack->stack.lo) & ~(size_t)(GORT__PAGE - 1));
         gort__printf("runtime: sp=%#lx stack=[%#lx, %#lx]\n", (unsigned long)sp,
                      (unsigned long)onstack->stack.lo, (unsigned long)onstack->stack.hi);
         gort__print_unlock();

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lockrank.h"
 
 #ifdef GORT_HAVE_LIBDW
 #include <dwarf.h>
@@ -95,7 +96,7 @@ static size_t srcdir_len(void) {
 }
 
 #ifdef GORT_HAVE_LIBDW
-static gort__rtlock dwlock;
+static gort__rtlock dwlock = GORT__RTLOCK_INIT(LOCKRANK_DWARF);
 static Dwfl *dwfl;       /* [dwlock] */
 static bool dwfl_failed; /* [dwlock] */
 
@@ -697,7 +698,7 @@ void gort__dump_goroutines(struct g *cur, bool all) {
     if (all && gort__runtime_running()) {
         tbout o = {0};
         dumpctx dc = {cur, &o, gort__traceback_level(), false};
-        gort__forEachG(dump_one, &dc);
+        gort__forallg(dump_one, &dc);
     }
 }
 
@@ -722,7 +723,7 @@ size_t gort_stack(char *buf, size_t len, bool all) {
         dumpctx dc = {gp, &o, level, gp != NULL};
         if (gp == NULL)
             dc.sep = false;
-        gort__forEachG(dump_one, &dc);
+        gort__forallg(dump_one, &dc);
     }
     if (stw)
         gort__start_the_world();

@@ -838,10 +838,7 @@ TEST(recover_at_goroutine_top_level) {
 }
 
 /* The same in the main goroutine: gort_main returns 0 (Go: main returned
- * normally).  Needs proc.c's gort__goroutine_return. */
-#pragma weak gort__goroutine_return
-void gort__goroutine_return(void *gp);
-
+ * normally). */
 static int main_top_recover(void *arg) {
     (void)arg;
     gort_defer(d_tr, "main-d1");
@@ -850,8 +847,6 @@ static int main_top_recover(void *arg) {
 }
 
 TEST(recover_at_main_top_level) {
-    if (gort__goroutine_return == NULL)
-        GT_SKIP("proc.c has no gort__goroutine_return yet");
     trace[0] = '\0';
     ASSERT_EQ(gort_main(main_top_recover, NULL), 0);
     ASSERT_STREQ(trace, "main-rec main-d1");
