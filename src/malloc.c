@@ -113,7 +113,8 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     if (nop)
         gort__lock(&gort__mcache_nop_lock);
     mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
-    s->freeindex = 1;
+    /* Relaxed atomic: a concurrent marker may already see the span. */
+    __atomic_store_n(&s->freeindex, 1, __ATOMIC_RELAXED);
     s->alloccount = 1;
     s->alloccache = 0;
     uintptr_t bytes = npages * GORT__HEAP_PAGE;

@@ -89,7 +89,11 @@ static inline uint32_t gort__span_objindex(const mspan *s, uintptr_t p) {
 }
 
 static inline bool gort__span_isfree(const mspan *s, uint32_t i) {
-    return i >= s->freeindex && !(s->allocbits[i / 64] >> (i % 64) & 1);
+    /* Relaxed atomic: a concurrent marker reads freeindex while the owner
+     * allocates (a stale value only makes a just-allocated object look
+     * free, and that one is allocated black). */
+    return i >= __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) &&
+           !(s->allocbits[i / 64] >> (i % 64) & 1);
 }
 
 /* ------------------------------------------------------------------ mcentral */
@@ -145,7 +149,8 @@ static inline mspan *gort__spanof(uintptr_t p) {
     uintptr_t off = p - h->arena;
     if (off >= atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT)
         return NULL;
-    return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_relaxed);
+    /* Acquire: pairs with mheap_alloc's release; the span is initialised. */
+    return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
 }
 
 /* mheap.c */
