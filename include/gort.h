@@ -1173,14 +1173,21 @@ GORT_API void gort_flight_recorder_stop(void);
  * A word that merely looks like a pointer keeps its object alive too (the
  * collector is conservative): false retention, never a premature free.
  *
- * Collections stop the world (every goroutine stops at its next gort call;
- * see gort_gc) and mark with the world stopped; sweeping is lazy, span by
- * span, by the allocating goroutines.  Code between gort_syscall_enter and
- * gort_syscall_exit keeps running during a collection: it must not store
- * heap pointers into heap objects or globals there (as cgo code may not),
- * and its stack is scanned whole.  A collection starts when the heap has
- * grown to its goal: live heap after the last collection x (1 + GOGC/100),
- * at least 4 MiB x GOGC/100, lowered to stay under GOMEMLIMIT.
+ * A collection marks while the goroutines run, with the kernel as its
+ * write barrier (Linux 6.7+: the heap is write-protected through a
+ * userfaultfd in asynchronous mode, and the pages written while marking are
+ * rescanned); it stops the world twice, briefly at the start and at the end
+ * to rescan the written pages, the stacks and the globals.  Where the kernel
+ * cannot track writes (or with GORTDEBUG=gcstw=1) it marks with the world
+ * stopped.  "Stops the world": every goroutine stops at its next gort call.
+ * Sweeping is lazy, span by span, by the allocating goroutines.  Code
+ * between gort_syscall_enter and gort_syscall_exit keeps running during a
+ * collection: it must not store heap pointers into heap objects or globals
+ * there (as cgo code may not), and its stack is scanned whole.  A
+ * collection starts before the heap reaches its goal: live heap after the
+ * last collection x (1 + GOGC/100), at least 4 MiB x GOGC/100, lowered to
+ * stay under GOMEMLIMIT; an allocation that finds the heap past its goal
+ * while marking runs waits for the collection to end.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):
