@@ -31,7 +31,7 @@
  * released on g0 only after the goroutine's stack is no longer in use
  * (ARCHITECTURE.md, decision 2), so a waker, which needs c->lock to find the
  * sudog, can never resume or write into a stack that is still running.
- * That is also why gort needs no parkingOnChan flag: Go uses it to keep
+ * That is also why gort has no parkingOnChan flag: Go uses it to keep
  * stack shrinking away from a goroutine between "queued" and "parked";
  * gort's stacks never move.
  *
@@ -62,6 +62,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 /* Go's limit: elem.size >= 1<<16 is invalid. */
 #define MAX_ELEMSIZE (1u << 16)
@@ -90,15 +91,23 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     struct gort_chan *c = mem;
     memset(c, 0, sizeof *c);
     atomic_init(&c->lock.key, 0);
+    gort__lockinit(&c->lock, LOCKRANK_HCHAN);
     atomic_init(&c->closed, 0);
     atomic_init(&c->qcount, 0);
     atomic_init(&c->recvq.first, NULL);
     atomic_init(&c->sendq.first, NULL);
     c->dataqsiz = cap;
     c->elemsize = elem_size;
+    c->bubble = gort__synctest_bubble();
+    atomic_init(&c->refs, 1);
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
+    /* Its buffer and blocked senders are roots of the collector (mgc.c). */
+    if (gort__gc_chan_add(c) != 0) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -145,7 +154,29 @@ GORT_API void gort_chan_free(gort_chan *c) {
     /* Our last gort__lock/unlock pair saw both queues empty: every goroutine
      * that will ever lock c has unlocked it (acquire in gort__lock pairs
      * with their release), so nobody touches c after this point. */
+    if (c->autofree)
+        atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
+    gort__gc_chan_del(c);
     free(c);
+}
+
+/* Reference counts (gort.h, "Channel lifetime").  retain: relaxed, the
+ * caller holds a reference already, so the count cannot reach 0 meanwhile.
+ * release: acq_rel, so that every party's operations on c happen before
+ * the free by whichever release is last. */
+_Atomic int32_t gort__chan_nautofree;
+
+GORT_API gort_chan *gort_chan_retain(gort_chan *c) {
+    if (c != NULL)
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+GORT_API void gort_chan_release(gort_chan *c) {
+    if (c == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        gort_chan_free(c);
 }
 
 /* len(c).  Relaxed: a snapshot, as Go's chanlen. */
@@ -172,6 +203,7 @@ static void unlock_chan(void *c) {
  * sg is dequeued and its selectdone won, so nobody else touches it or gp
  * until goready. */
 static inline void wake_waiter(struct sudog *sg, bool success) {
+    san_release(sg); /* our side of the hand-off -> the woken goroutine */
     struct g *gp = sg->g;
     gp->param = sg;
     sg->success = success;
@@ -182,6 +214,17 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
                                     void (*unlockf)(void *), void *ularg) {
+    if (c->dataqsiz == 0) {
+        san_acquire(sg); /* unbuffered: the receive completes before the send */
+    } else if (san_tsan_on()) {
+        /* Race mode, as Go's send: pretend the value goes through the
+         * buffer (empty: recvx == sendx), so the slot's edges stay those of
+         * the k-th send and receive; the indices move only in race mode. */
+        san_acqrel(gort__chanbuf(c, c->recvx));
+        if (++c->recvx == c->dataqsiz)
+            c->recvx = 0;
+        c->sendx = c->recvx;
+    }
     if (sg->elem != NULL) {
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;
@@ -196,6 +239,7 @@ static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const
  * the buffer is full.  Then unlock, wake. */
 static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void *ep,
                                     void (*unlockf)(void *), void *ularg) {
+    san_acquire(sg); /* what the sender did before it parked */
     if (c->dataqsiz == 0) {
         if (ep != NULL)
             gort__elemcopy(ep, sg->elem, c->elemsize);
@@ -204,6 +248,7 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
         if (ep != NULL)
             gort__elemcopy(ep, qp, c->elemsize);
         gort__elemcopy(qp, sg->elem, c->elemsize);
+        san_acqrel(qp); /* our receive and the sender's send, one slot */
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         c->sendx = c->recvx; /* c->sendx = (c->sendx+1) % c->dataqsiz */
@@ -289,8 +334,10 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
      * reordered: "not ready" then "not closed" implies it was not closed at
      * the first observation either.  So both loads are relaxed.
      */
+    gort__chan_bubble_check(c, "send on");
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
         return CHAN_WOULDBLOCK;
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
 
     gort__lock(&c->lock);
 
@@ -310,7 +357,9 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     size_t qcount = atomic_load_explicit(&c->qcount, memory_order_relaxed);
     if (qcount < c->dataqsiz) {
         /* Room in the buffer: enqueue the element. */
-        gort__elemcopy(gort__chanbuf(c, c->sendx), ep, c->elemsize);
+        unsigned char *qp = gort__chanbuf(c, c->sendx);
+        gort__elemcopy(qp, ep, c->elemsize);
+        san_acqrel(qp);
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, qcount + 1);
@@ -335,8 +384,10 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     mysg->c = c;
     gp->waiting = mysg;
     gp->param = NULL;
+    san_release(mysg); /* -> the receiver that dequeues it (chan_recv_direct) */
     gort__waitq_enqueue(&c->sendq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
+    san_acquire(mysg); /* <- the receiver (or close) that woke us */
 
     /* Someone woke us up: goready made their writes to mysg visible. */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -375,12 +426,15 @@ GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
 GORT_API void gort_chan_close(gort_chan *c) {
     if (c == NULL)
         gort_panic("close of nil channel");
+    gort__chan_bubble_check(c, "close of");
 
     gort__lock(&c->lock);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
         gort__unlock(&c->lock);
         gort_panic("close of closed channel");
     }
+    san_write(gort__chan_raceaddr(c), __builtin_return_address(0));
+    san_release(c); /* -> every receive that sees the close */
     /* Release: pairs with the acquire load of closed in chanrecv's fast
      * path, which may return "closed" without taking the lock, so that
      * everything before the close happens before that receive returns. */
@@ -393,7 +447,7 @@ GORT_API void gort_chan_close(gort_chan *c) {
     /* Release all readers: zero value, success = false. */
     while ((sg = gort__waitq_dequeue(&c->recvq)) != NULL) {
         if (sg->elem != NULL) {
-            memset(sg->elem, 0, c->elemsize);
+            gort__elemclear(sg->elem, c->elemsize);
             sg->elem = NULL;
         }
         *tail = sg;
@@ -449,6 +503,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
      * acquire: the load of closed cannot move before it, and it sees any
      * close that preceded the state chan_empty observed.
      */
+    gort__chan_bubble_check(c, "receive on");
     if (!block && chan_empty(c)) {
         /* Acquire: pairs with closechan's release store.  "Closed" is
          * returned below without the lock, so what preceded the close must
@@ -461,8 +516,9 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
          * is also required here, when racing with such a send: the acquire
          * above orders this load after it. */
         if (chan_empty(c)) {
+            san_acquire(c); /* <- the close */
             if (ep != NULL)
-                memset(ep, 0, c->elemsize);
+                gort__elemclear(ep, c->elemsize);
             *received = false;
             return CHAN_DONE;
         }
@@ -473,8 +529,9 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
         if (atomic_load_explicit(&c->qcount, memory_order_relaxed) == 0) {
             gort__unlock(&c->lock);
+            san_acquire(c); /* <- the close */
             if (ep != NULL)
-                memset(ep, 0, c->elemsize);
+                gort__elemclear(ep, c->elemsize);
             *received = false;
             return CHAN_DONE;
         }
@@ -495,8 +552,10 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (qcount > 0) {
         /* Receive directly from the buffer.  (Go clears the slot for the GC;
          * gort has no GC and leaves it.) */
+        unsigned char *qp = gort__chanbuf(c, c->recvx);
         if (ep != NULL)
-            gort__elemcopy(ep, gort__chanbuf(c, c->recvx), c->elemsize);
+            gort__elemcopy(ep, qp, c->elemsize);
+        san_acqrel(qp);
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, qcount - 1);
@@ -521,8 +580,11 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     mysg->success = false;
     mysg->c = c;
     gp->param = NULL;
+    if (c->dataqsiz == 0)
+        san_release(mysg); /* unbuffered: -> the sender that dequeues it */
     gort__waitq_enqueue(&c->recvq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
+    san_acquire(mysg); /* <- the sender (or close) that woke us */
 
     /* Someone woke us up: a sender (success) or close (zeroed *ep). */
     if (GORT_UNLIKELY(mysg != gp->waiting))
@@ -540,6 +602,8 @@ GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
     gort__preempt_check(gort__getg()); /* on entry, as gort_chan_send */
     (void)chanrecv(c, elem, true, &received);
+    if (received)
+        gort__chan_autofree_recv(c);
     return received;
 }
 
@@ -549,5 +613,7 @@ GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
         return false;
     if (ok != NULL)
         *ok = received;
+    if (received)
+        gort__chan_autofree_recv(c);
     return true;
 }

@@ -30,6 +30,8 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 
+#include "san.h"
+
 enum {
     GORT__FAULT_MMAP,
     GORT__FAULT_PTHREAD_CREATE,
@@ -92,7 +94,10 @@ static inline void *gort__malloc(size_t n) {
         errno = ENOMEM;
         return NULL;
     }
-    return malloc(n);
+    san_ignore_begin();
+    void *p = malloc(n);
+    san_ignore_end();
+    return p;
 }
 
 static inline void *gort__calloc(size_t n, size_t size) {
@@ -100,7 +105,10 @@ static inline void *gort__calloc(size_t n, size_t size) {
         errno = ENOMEM;
         return NULL;
     }
-    return calloc(n, size);
+    san_ignore_begin();
+    void *p = calloc(n, size);
+    san_ignore_end();
+    return p;
 }
 
 static inline void *gort__realloc(void *p, size_t n) {
@@ -108,13 +116,19 @@ static inline void *gort__realloc(void *p, size_t n) {
         errno = ENOMEM;
         return NULL;
     }
-    return realloc(p, n);
+    san_ignore_begin();
+    void *q = realloc(p, n);
+    san_ignore_end();
+    return q;
 }
 
 static inline int gort__posix_memalign(void **p, size_t align, size_t n) {
     if (gort__fault(GORT__FAULT_MALLOC))
         return ENOMEM;
-    return posix_memalign(p, align, n);
+    san_ignore_begin();
+    int err = posix_memalign(p, align, n);
+    san_ignore_end();
+    return err;
 }
 
 #endif /* GORT_FAULT_H */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lockrank.h"
 
 enum { MUTEX_UNLOCKED = 0, MUTEX_LOCKED = 1, MUTEX_SLEEPING = 2 };
 enum { ACTIVE_SPIN = 4, ACTIVE_SPIN_CNT = 30, PASSIVE_SPIN = 1 };
@@ -74,15 +75,21 @@ bool gort__trylock(gort__rtlock *l) {
     uint32_t exp = MUTEX_UNLOCKED;
     locks_inc();
     /* Acquire: pairs with the release exchange in gort__unlock. */
-    if (atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED, memory_order_acquire,
-                                                memory_order_relaxed))
-        return true;
-    locks_dec();
-    return false;
+    bool ok = atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed);
+    if (!ok) {
+        locks_dec();
+        return false;
+    }
+#ifdef GORT_LOCKRANK
+    /* Not checked (a trylock cannot deadlock), but held. */
+    gort__lockrank_held(l);
+#endif
+    return true;
 }
 
-void gort__lock(gort__rtlock *l) {
-    locks_inc();
+/* Go's lock2: takes l. */
+static inline void lock2(gort__rtlock *l) {
     /* Speculative grab for the uncontended case (acquire, pairs with unlock). */
     uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_LOCKED, memory_order_acquire);
     if (GORT_LIKELY(v == MUTEX_UNLOCKED))
@@ -119,7 +126,23 @@ void gort__lock(gort__rtlock *l) {
     }
 }
 
+/* Go's lockWithRank: with GORT_LOCKRANK, the lock order is checked before
+ * l is taken (lockrank.c). */
+void gort__lock(gort__rtlock *l) {
+    locks_inc();
+#ifdef GORT_LOCKRANK
+    gort__lockrank_check(l);
+#endif
+    lock2(l);
+#ifdef GORT_LOCKRANK
+    gort__lockrank_held(l);
+#endif
+}
+
 void gort__unlock(gort__rtlock *l) {
+#ifdef GORT_LOCKRANK
+    gort__lockrank_released(l);
+#endif
     /* Release: publishes the critical section to the next acquirer. */
     uint32_t v = atomic_exchange_explicit(&l->key, MUTEX_UNLOCKED, memory_order_release);
     if (GORT_UNLIKELY(v == MUTEX_UNLOCKED))

@@ -202,6 +202,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         }
         if (cas->chan == NULL)
             continue;
+        gort__chan_bubble_check(cas->chan, "select on");
         uint32_t j = norder == 0 ? 0 : gort__fastrandn((uint32_t)norder + 1);
         pollorder[norder] = pollorder[j];
         pollorder[j] = i;
@@ -269,10 +270,11 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         s->g = gp;
         s->isselect = true;
         s->success = false;
-        s->casi = (int16_t)ci; /* informational (dumps); may truncate */
         s->elem = k->elem;
         s->c = k->chan;
         s->waitlink = NULL;
+        if (k->dir == GORT_SEND || k->chan->dataqsiz == 0)
+            san_release(s); /* -> the goroutine that dequeues it (chan.c) */
         /* Construct the waiting list in lock order. */
         *nextp = s;
         nextp = &s->waitlink;
@@ -282,9 +284,17 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             gort__waitq_enqueue(&k->chan->sendq, s);
     }
 
-    /* Wait for someone to wake us up. */
+    /* Wait for someone to wake us up.  In a synctest bubble the wait is
+     * durable only if every channel is the bubble's (Go's selectgo). */
     gp->param = NULL;
-    gort__gopark(selparkcommit, NULL, WAIT_SELECT);
+    uint8_t reason = WAIT_SELECT;
+    if (GORT_UNLIKELY(gp->bubble != NULL)) {
+        reason = WAIT_SYNCTEST_SELECT;
+        for (int i = 0; i < norder; i++)
+            if (cases[pollorder[i]].chan->bubble != gp->bubble)
+                reason = WAIT_SELECT;
+    }
+    gort__gopark(selparkcommit, NULL, reason);
 
     /* Pass 3.  The waker dequeued the winning sudog, wrote gp->param (and
      * the element and success) before goready, which published them.  Find
@@ -295,6 +305,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gp->param = NULL;
     if (GORT_UNLIKELY(win == NULL))
         gort__throw("selectgo: bad wakeup");
+    san_acquire(win); /* <- the goroutine (or close) that woke us */
     int32_t wincasi = -1;
     {
         struct sudog *s = gp->waiting;
@@ -313,7 +324,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
      * we now hold, so the flag can be reset (relaxed: see chan.h). */
     atomic_store_explicit(&gp->selectdone, 0, memory_order_relaxed);
 
-    bool caseSuccess = false;
+    bool casesuccess = false;
     struct sudog *sglist = gp->waiting;
     gp->waiting = NULL;
     for (int i = 0; i < norder; i++) {
@@ -322,7 +333,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         struct sudog *next = sglist->waitlink;
         if (sglist == win) {
             /* Already dequeued by the goroutine that woke us up. */
-            caseSuccess = sglist->success;
+            casesuccess = sglist->success;
         } else if (k->dir == GORT_SEND) {
             gort__waitq_remove(&k->chan->sendq, sglist);
         } else {
@@ -340,11 +351,11 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
-        if (!caseSuccess)
+        if (!casesuccess)
             goto sclose_unlocked; /* woken by close */
         cas->ok = true;
     } else {
-        cas->ok = caseSuccess; /* false: woken by close, elem was zeroed */
+        cas->ok = casesuccess; /* false: woken by close, elem was zeroed */
     }
     goto retc;
 
@@ -352,8 +363,10 @@ bufrecv:
     /* Can receive from the buffer. */
     {
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+        unsigned char *qp = gort__chanbuf(c, c->recvx);
         if (cas->elem != NULL)
-            gort__elemcopy(cas->elem, gort__chanbuf(c, c->recvx), c->elemsize);
+            gort__elemcopy(cas->elem, qp, c->elemsize);
+        san_acqrel(qp);
         if (++c->recvx == c->dataqsiz)
             c->recvx = 0;
         gort__chan_set_qcount(c, q - 1);
@@ -364,9 +377,12 @@ bufrecv:
 
 bufsend:
     /* Can send to the buffer. */
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
     {
         size_t q = atomic_load_explicit(&c->qcount, memory_order_relaxed);
-        gort__elemcopy(gort__chanbuf(c, c->sendx), cas->elem, c->elemsize);
+        unsigned char *qp = gort__chanbuf(c, c->sendx);
+        gort__elemcopy(qp, cas->elem, c->elemsize);
+        san_acqrel(qp);
         if (++c->sendx == c->dataqsiz)
             c->sendx = 0;
         gort__chan_set_qcount(c, q + 1);
@@ -384,13 +400,15 @@ recv:
 rclose:
     /* Read at the end of a closed channel. */
     selunlock(cases, lockorder, norder, -1);
+    san_acquire(c); /* <- the close */
     if (cas->elem != NULL)
-        memset(cas->elem, 0, c->elemsize);
+        gort__elemclear(cas->elem, c->elemsize);
     cas->ok = false;
     goto retc;
 
 send:
     /* Can send to a sleeping receiver (sg). */
+    san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
     gort__chan_send_to_waiter(c, sg, cas->elem, selunlock_cb, &ua);
     cas->ok = true;
     goto retc;
@@ -398,6 +416,9 @@ send:
 retc:
     if (order != stackorder)
         free(order);
+    /* A value received from a self-freeing channel (gort_after). */
+    if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
+        gort__chan_autofree_recv(cases[casi].chan);
     return casi;
 
 sclose:

@@ -26,6 +26,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "trace.h"
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
  * runs on it); only touched pages are committed. */
@@ -95,8 +96,10 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
                     (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
                      sp < onstack->stack.lo + 4096))) {
         gort__print_lock();
+        /* The usable bytes exceed the requested (page-multiple) size by
+         * less than a page of rounding: the limit is the size asked for. */
         gort__printf("runtime: goroutine stack exceeds %zu-byte limit\n",
-                     (size_t)(onstack->stack.hi - onstack->stack.lo));
+                     (size_t)(onstack->stack.hi - onstack->stack.lo) & ~(size_t)(GORT__PAGE - 1));
         gort__printf("runtime: sp=%#lx stack=[%#lx, %#lx]\n", (unsigned long)sp,
                      (unsigned long)onstack->stack.lo, (unsigned long)onstack->stack.hi);
         gort__print_unlock();
@@ -112,13 +115,15 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
     else
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
-    gort__printf("[signal %s: %s code=%#x addr=%#lx pc=%#lx]\n\n",
+    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
+    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
                  (unsigned long)addr, (unsigned long)ctx_pc(uctx));
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, gort__traceback_level() >= 2);
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();
@@ -149,6 +154,7 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
             gort__dump_goroutines(NULL, true);
     }
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();

@@ -6,7 +6,7 @@
  * Region layout (addresses grow upward):
  *
  *   base            lo                                     hi        base+size
- *   | guard (1 page) | usable stack ..................... | struct g |
+ *   | guard (16 pages) | usable stack ..................... | struct g |
  *
  * Default-size regions are carved from slabs of SLAB_STACKS regions (one
  * mmap each, MAP_NORESERVE), so a million goroutines need only a few
@@ -32,6 +32,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -59,7 +60,7 @@ static struct {
     slab *slabs;          /* [lock] newest first; slabs->used < SLAB_STACKS means room */
     int guard_mode;       /* [lock] GUARD_* chosen at init */
     long mprotect_guards; /* [lock] mappings split by mprotect guards so far */
-} stk;
+} stk = {.lock = GORT__RTLOCK_INIT(LOCKRANK_STACK)};
 
 static size_t region_size(size_t usable) {
     size_t need = GORT__GUARD + usable + sizeof(struct g) + 64;
@@ -193,7 +194,8 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid) {
 uint64_t gort__stack_resident_bytes(void) {
     uint64_t total = 0;
     static unsigned char
-        vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + 3 * GORT__PAGE)) / GORT__PAGE + 16];
+        vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + GORT__GUARD + 2 * GORT__PAGE)) / GORT__PAGE +
+            16];
     gort__lock(&stk.lock);
     for (slab *s = stk.slabs; s; s = s->next) {
         size_t pages = s->size / GORT__PAGE;

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "san.h"
 
 /* An atomic view of a plain public field (gort.h cannot use _Atomic). */
 #define SYNC_ATOMIC(T, p) ((_Atomic T *)(p))
@@ -201,10 +202,10 @@ GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
  * of the previous unlock. */
 GORT_API void gort_mutex_lock(gort_mutex *m) {
     int32_t zero = 0;
-    if (GORT_LIKELY(atomic_compare_exchange_strong_explicit(
+    if (GORT_UNLIKELY(!atomic_compare_exchange_strong_explicit(
             MSTATE(m), &zero, MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
-        return;
-    gort__mutex_lock_slow(m);
+        gort__mutex_lock_slow(m);
+    san_acquire(m); /* <- the previous unlock (race mode; gort.h calls us then) */
 }
 
 /* TryLock: never blocks.  There may be a goroutine waiting for the mutex,
@@ -213,8 +214,11 @@ GORT_API bool gort_mutex_trylock(gort_mutex *m) {
     int32_t old = atomic_load_explicit(MSTATE(m), memory_order_relaxed);
     if ((old & (MUTEX_LOCKED | MUTEX_STARVING)) != 0)
         return false;
-    return atomic_compare_exchange_strong_explicit(MSTATE(m), &old, old | MUTEX_LOCKED,
-                                                   memory_order_acquire, memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(MSTATE(m), &old, old | MUTEX_LOCKED,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return false;
+    san_acquire(m);
+    return true;
 }
 
 GORT_NOINLINE GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstate) {
@@ -257,6 +261,7 @@ GORT_NOINLINE GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstat
  * lock (its CAS, or, in starvation mode, the semaphore hand-off that
  * follows in mutex_unlock_slow). */
 GORT_API void gort_mutex_unlock(gort_mutex *m) {
+    san_release(m); /* -> the next lock */
     int32_t nstate =
         atomic_fetch_sub_explicit(MSTATE(m), MUTEX_LOCKED, memory_order_release) - MUTEX_LOCKED;
     if (GORT_UNLIKELY(nstate != 0))
@@ -294,6 +299,9 @@ GORT_NOINLINE GORT_API void gort__rwmutex_rlock_slow(gort_rwmutex *rw) {
 GORT_API void gort_rwmutex_rlock(gort_rwmutex *rw) {
     if (GORT_UNLIKELY(atomic_fetch_add_explicit(RW_COUNT(rw), 1, memory_order_acquire) + 1 < 0))
         gort__rwmutex_rlock_slow(rw);
+    /* Race mode, as Go's RWMutex: writers' Unlock releases readerSem,
+     * RLock acquires it; RUnlock releases writerSem, Lock acquires both. */
+    san_acquire(RW_RSEM(rw));
 }
 
 GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
@@ -302,8 +310,10 @@ GORT_API bool gort_rwmutex_tryrlock(gort_rwmutex *rw) {
         if (c < 0)
             return false;
         if (atomic_compare_exchange_weak_explicit(RW_COUNT(rw), &c, c + 1, memory_order_acquire,
-                                                  memory_order_relaxed))
+                                                  memory_order_relaxed)) {
+            san_acquire(RW_RSEM(rw));
             return true;
+        }
     }
 }
 
@@ -321,6 +331,7 @@ GORT_NOINLINE GORT_API void gort__rwmutex_runlock_slow(gort_rwmutex *rw, int32_t
 
 /* RUnlock.  Release: pairs with the writer's acquire in Lock. */
 GORT_API void gort_rwmutex_runlock(gort_rwmutex *rw) {
+    san_release(RW_WSEM(rw));
     int32_t r = atomic_fetch_sub_explicit(RW_COUNT(rw), 1, memory_order_release) - 1;
     if (GORT_UNLIKELY(r < 0))
         gort__rwmutex_runlock_slow(rw, r);
@@ -338,6 +349,8 @@ GORT_API void gort_rwmutex_lock(gort_rwmutex *rw) {
      * that leave before we add (they decremented it below zero). */
     if (r != 0 && atomic_fetch_add_explicit(RW_WAIT(rw), r, memory_order_acq_rel) + r != 0)
         gort__semacquire(RW_WSEM(rw), false, WAIT_SYNC_RWMUTEX_W);
+    san_acquire(RW_RSEM(rw));
+    san_acquire(RW_WSEM(rw));
 }
 
 GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw) {
@@ -349,11 +362,14 @@ GORT_API bool gort_rwmutex_trylock(gort_rwmutex *rw) {
         gort_mutex_unlock(&rw->_w);
         return false;
     }
+    san_acquire(RW_RSEM(rw));
+    san_acquire(RW_WSEM(rw));
     return true;
 }
 
 /* Unlock. */
 GORT_API void gort_rwmutex_unlock(gort_rwmutex *rw) {
+    san_release(RW_RSEM(rw));
     /* Announce to readers that there is no active writer.  Release: pairs
      * with the acquire of the readers' increments (RLock). */
     int32_t r = atomic_fetch_add_explicit(RW_COUNT(rw), RWMUTEX_MAX_READERS, memory_order_release) +
@@ -388,6 +404,7 @@ static void once_finish(void *p) {
     if (oc->finished)
         return;
     oc->finished = true;
+    san_release(oc->o); /* fn -> every Do that returns after it */
     atomic_store_explicit(ONCE_DONE(oc->o), 1, memory_order_release);
     gort_mutex_unlock(&oc->o->_m);
 }
@@ -418,9 +435,9 @@ static GORT_NOINLINE void once_do_slow(gort_once *o, void (*fn)(void *), void *a
 /* Do.  Fast path: an acquire load that pairs with once_finish.  Callers
  * that arrive while fn runs block on the mutex until it has returned. */
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
-    if (GORT_LIKELY(atomic_load_explicit(ONCE_DONE(o), memory_order_acquire) != 0))
-        return;
-    once_do_slow(o, fn, arg);
+    if (GORT_UNLIKELY(atomic_load_explicit(ONCE_DONE(o), memory_order_acquire) == 0))
+        once_do_slow(o, fn, arg);
+    san_acquire(o);
 }
 
 /* ------------------------------------------------------------------------
@@ -462,6 +479,8 @@ static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_
  * takes the counter to zero (Done -> Wait), the acquire lets that RMW carry
  * every earlier Done's release on to the waiters it wakes. */
 static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
+    if (delta < 0)
+        san_release(WG_SEMA(wg)); /* Done -> Wait's return (Go: ReleaseMerge) */
     uint64_t state =
         atomic_fetch_add_explicit(WG_STATE(wg), (uint64_t)delta << 32, memory_order_acq_rel) +
         ((uint64_t)delta << 32);
@@ -474,6 +493,11 @@ static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
 
 GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
     wg_add(wg, delta);
+    /* Race mode, as Go: the first increment must be synchronised with
+     * Wait; a read of the semaphore that races with Wait's write. */
+    if (delta > 0 && san_tsan_on() &&
+        (int32_t)(atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) >> 32) == delta)
+        san_read(WG_SEMA(wg), __builtin_return_address(0));
 }
 
 GORT_API void gort_wg_done(gort_waitgroup *wg) {
@@ -489,6 +513,8 @@ static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
          * allow a failure order stronger than the success order). */
         if (atomic_compare_exchange_weak_explicit(WG_STATE(wg), &state, state + 1,
                                                   memory_order_acquire, memory_order_acquire)) {
+            if ((uint32_t)state == 0) /* the first waiter: see gort_wg_add */
+                san_write(WG_SEMA(wg), __builtin_return_address(0));
             gort__semacquire(WG_SEMA(wg), false, WAIT_SYNC_WAITGROUP);
             if (atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) != 0)
                 gort_panic("sync: WaitGroup is reused before previous Wait has returned");
@@ -502,9 +528,9 @@ static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
  * release of the Add/Done that zeroed it. */
 GORT_API void gort_wg_wait(gort_waitgroup *wg) {
     uint64_t state = atomic_load_explicit(WG_STATE(wg), memory_order_acquire);
-    if (GORT_LIKELY((int32_t)(state >> 32) == 0))
-        return;
-    wg_wait_slow(wg, state);
+    if (GORT_UNLIKELY((int32_t)(state >> 32) != 0))
+        wg_wait_slow(wg, state);
+    san_acquire(WG_SEMA(wg));
 }
 
 /* ------------------------------------------------------------------------
@@ -525,14 +551,17 @@ GORT_API void gort_cond_wait(gort_cond *c) {
     uint32_t t = gort__notifylist_add(c);
     gort_mutex_unlock(c->_l);
     gort__notifylist_wait(c, t);
+    san_acquire(c); /* <- the Signal or Broadcast that woke us */
     gort_mutex_lock(c->_l);
 }
 
 /* Signal wakes the goroutine that has waited longest, if any. */
 GORT_API void gort_cond_signal(gort_cond *c) {
+    san_release(c);
     gort__notifylist_notify_one(c);
 }
 
 GORT_API void gort_cond_broadcast(gort_cond *c) {
+    san_release(c);
     gort__notifylist_notify_all(c);
 }

@@ -1,0 +1,113 @@
+#!/bin/sh
+# sanitizers.sh [BUILD_DIR] - users' programs under the race detector, built
+# the way a user builds them: installs gort from BUILD_DIR (default
+# build/release) into a scratch prefix, compiles tests/sanitizers/race_*.c
+# with `cc -fsanitize=thread ... $(pkg-config --cflags --libs gort)` and runs
+# every case SAN_REPS times (default 20): a NoRace case must exit 0 without
+# a report, a Race case must be reported.  At most SAN_JOBS (default 2)
+# runs at a time, each bounded by SAN_TIMEOUT seconds (default 60); the
+# whole script by SAN_TOTAL seconds (default 1200).
+set -eu
+
+dir=${1:-build/release}
+root=$(cd "$(dirname "$0")/.." && pwd)
+reps=${SAN_REPS:-20}
+jobs=${SAN_JOBS:-2}
+per=${SAN_TIMEOUT:-60}
+total=${SAN_TOTAL:-1200}
+if [ ! -f "$dir/CMakeCache.txt" ]; then
+    echo "sanitizers: $dir is not a configured build directory" >&2
+    exit 2
+fi
+if ! echo 'int main(void){return 0;}' | cc -fsanitize=thread -x c -o /dev/null - 2>/dev/null; then
+    echo "sanitizers: SKIP: cc cannot build with -fsanitize=thread (libtsan missing)"
+    exit 0
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/gort-san.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cmake --install "$dir" --prefix "$work/prefix" >"$work/install.log" 2>&1 ||
+    { cat "$work/install.log" >&2; exit 1; }
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$dir/CMakeCache.txt")
+export PKG_CONFIG_PATH="$work/prefix/${libdir:-lib}/pkgconfig"
+export LD_LIBRARY_PATH="$work/prefix/${libdir:-lib}"
+# ThreadSanitizer needs the classic address-space layout here.
+run=""
+if setarch "$(uname -m)" -R true 2>/dev/null; then
+    run="setarch $(uname -m) -R"
+fi
+
+: >"$work/runs"
+for src in "$root"/tests/sanitizers/race_*.c; do
+    exe="$work/$(basename "$src" .c)"
+    # shellcheck disable=SC2046
+    cc -g -O1 -fsanitize=thread -Wall -Wextra -o "$exe" "$src" $(pkg-config --cflags --libs gort)
+    "$exe" -list | while read -r kind name; do
+        i=0
+        while [ "$i" -lt "$reps" ]; do
+            echo "$kind $exe $name $i" >>"$work/runs"
+            i=$((i + 1))
+        done
+    done
+done
+
+# One run: prints "ok" or "FAIL <why>" with the case.
+cat >"$work/one.sh" <<SH
+#!/bin/sh
+kind=\$1 exe=\$2 name=\$3 i=\$4
+out="$work/out.\$name.\$i"
+TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
+rc=\$?
+if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
+if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
+if [ "\$kind" = race ]; then
+    if [ \$raced -eq 1 ] && [ \$rc -eq 66 ]; then echo "ok \$name"; rm -f "\$out"; else echo "FAIL \$name#\$i: race not reported (rc \$rc)"; fi
+else
+    if [ \$raced -eq 0 ] && [ \$rc -eq 0 ]; then echo "ok \$name"; rm -f "\$out"; else echo "FAIL \$name#\$i: rc \$rc, see below"; sed -n 1,40p "\$out"; fi
+fi
+SH
+chmod +x "$work/one.sh"
+timeout "$total" xargs -P "$jobs" -L 1 "$work/one.sh" <"$work/runs" >"$work/results" || true
+n=$(wc -l <"$work/runs")
+okn=$(grep -c '^ok ' "$work/results" || true)
+bad=$(grep -c '^FAIL ' "$work/results" || true)
+grep -v '^ok ' "$work/results" || true
+missing=$((n - okn - bad))
+ncases=$(cut -d' ' -f3 "$work/runs" | sort -u | wc -l)
+echo "sanitizers: race: $ncases cases x $reps runs: $okn passed, $((bad + missing)) failed"
+
+# ASan, LSan and the stack guard, built the same way.
+extra_ok=0
+extra_fail=0
+check() { # name, then a command that must succeed
+    name=$1
+    shift
+    if "$@"; then
+        extra_ok=$((extra_ok + 1))
+    else
+        echo "FAIL $name"
+        extra_fail=$((extra_fail + 1))
+    fi
+}
+build() { # exe, source, flags...
+    exe=$1 src=$2
+    shift 2
+    # shellcheck disable=SC2046
+    cc -g -O1 "$@" -o "$work/$exe" "$root/$src" $(pkg-config --cflags --libs gort)
+}
+if build asan_goexit tests/sanitizers/asan_goexit.c -fsanitize=address 2>"$work/cc.log"; then
+    check asan_goexit sh -c "$run '$work/asan_goexit' >'$work/asan.out' 2>&1 &&
+        grep -q 'asan_goexit: ok' '$work/asan.out' && ! grep -q 'ERROR: AddressSanitizer' '$work/asan.out'"
+    build lsan_leaks tests/sanitizers/lsan_leaks.c -fsanitize=address
+    check lsan_leaks sh -c "ASAN_OPTIONS=detect_leaks=1 $run '$work/lsan_leaks' >'$work/lsan.out' 2>&1;
+        grep -q 'in leak_in_main ' '$work/lsan.out' && grep -q 'in leak_in_goroutine ' '$work/lsan.out' &&
+        ! grep -q 'in kept_alive ' '$work/lsan.out'"
+else
+    echo "sanitizers: SKIP asan/lsan: cc cannot build with -fsanitize=address"
+fi
+# A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
+build stack_frame tests/crash/stack_overflow_frame.c
+check stack_overflow_frame sh -c "'$work/stack_frame' >'$work/stack.out' 2>&1; rc=\$?;
+    [ \$rc -eq 2 ] && grep -q 'goroutine stack exceeds 262144-byte limit' '$work/stack.out'"
+echo "sanitizers: asan/lsan/stack: $extra_ok passed, $extra_fail failed"
+echo "sanitizers: $((okn + extra_ok)) passed, $((bad + missing + extra_fail)) failed"
+[ "$okn" -eq "$n" ] && [ "$extra_fail" -eq 0 ]
