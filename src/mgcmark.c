@@ -289,7 +289,7 @@ void gort__gc_mark_concurrent(void) {
     struct g *self = gort__getg();
     dl_iterate_phdr(scan_phdr, NULL);
     stackscan ss = {self};
-    gort__forEachG(scan_g_concurrent, &ss);
+    gort__forallg(scan_g_concurrent, &ss);
     drain_yields = true;
     gort__gc_drain();
     gort__gc_scan_registered();
