@@ -496,6 +496,9 @@ void gort__heap_read_stats(gort_stats *s);
  * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
 int gort__gc_chan_add(struct gort_chan *c);
 void gort__gc_chan_del(struct gort_chan *c);
+/* 1 while the finalizer goroutine exists and is not running a finalizer:
+ * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
+extern _Atomic int gort__fing_system;
 /* GORTDEBUG=gctrace=1 (debug.c sets it). */
 extern int32_t gort__debug_gctrace;
 

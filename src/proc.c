@@ -2708,6 +2708,9 @@ int gort_numgoroutine(void) {
         n += (int64_t)atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
         n -= (int64_t)atomic_load_explicit(&pp->ngexited, memory_order_relaxed);
     }
+    /* The finalizer goroutine is a system goroutine except while it runs a
+     * finalizer (Go's isSystemGoroutine). */
+    n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
     return n < 1 ? 1 : (int)n;
 }
 
