@@ -127,7 +127,7 @@ enum {
     WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
     WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
     WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
-    WAIT_FINALIZER_WAIT,       /* "finalizer wait" (the finalizer goroutine) */
+    WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
