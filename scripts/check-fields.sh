@@ -106,7 +106,7 @@ total=0
 while read -r st field; do
     total=$((total + 1))
     acc="(\\.|->)[[:space:]]*$field\\b(\\[[^];]*\\])?"
-    all=$(grep -oE "((atomic_[a-z_]+|[A-Z][A-Z0-9_]+)\\([[:space:]]*)?(&|\\+\\+|--)?[[:space:]]*[])A-Za-z_0-9]*$acc[[:space:]]*(\\+\\+|--|[-+*/|&^]?=[^=]|[^=]|$)" \
+    all=$(grep -oE "((atomic_[a-z_]+|[A-Z][A-Z0-9_]+|mem(cpy|set|move)|strn?cpy|snprintf)\\([[:space:]]*)?(&|\\+\\+|--)?[[:space:]]*[])A-Za-z_0-9]*$acc[[:space:]]*(\\+\\+|--|[-+*/|&^]?=[^=]|[^=]|$)" \
         "$corpus" || true)
     [[ -n $all ]] || {
         echo "check-fields: struct $st: field '$field' is never used in $src/"
@@ -119,6 +119,9 @@ while read -r st field; do
     # else reads.
     # A field passed to a macro (GORT_COUNTER_INC) counts as read and set.
     all=$(sed -E 's/^[A-Z][A-Z0-9_]+\([[:space:]]*/\&/' <<<"$all")
+    # The destination of memcpy, memset, strcpy or snprintf is set.
+    copies=$(grep -cE "^(mem(cpy|set|move)|strn?cpy|snprintf)\\(" <<<"$all" || true)
+    all=$(grep -vE "^(mem(cpy|set|move)|strn?cpy|snprintf)\\(" <<<"$all" || true)
     loads=$(grep -cE "^atomic_load" <<<"$all" || true)
     stores=$(grep -cE "^atomic_(store|init)" <<<"$all" || true)
     rest=$(grep -vE "^atomic_(load|store|init)" <<<"$all" | sed -E 's/^atomic_[a-z_]+\([[:space:]]*/\&/' || true)
@@ -130,6 +133,7 @@ while read -r st field; do
     [[ -n $rest ]] || reads=0
     # The destination of memcpy, memmove, memset and the string copies sets.
     copies=$(grep -cE "(memcpy|memmove|memset|strncpy|strcpy|snprintf)\\([[:space:]]*[A-Za-z_0-9]*$acc" "$corpus" || true)
+    [[ -n $all ]] || { reads=0; loads=0; }
     sets=$((sets - zsets + both + stores + copies))
     reads=$((reads + both + loads))
     if ((reads == 0)); then

@@ -29,6 +29,7 @@ regex=$(IFS='|'; echo "${patterns[*]}")
 # A path starts after a quote, space, '(' or '=' or at the line's start, so
 # that a URL (https://example.com/home/...) or a relative path
 # (../work/...) does not count.
+# (This script names the patterns, so it is not scanned itself.)
 hits=$(git ls-files -z -- . ':!scripts/check-paths.sh' | xargs -0 grep -nIE "(^|[[:space:]\"'(=\`<:,])($regex)" -- 2>/dev/null || true)
 if [[ -n $hits ]]; then
     echo "$hits"

@@ -115,7 +115,8 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
     else
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
-    gort__printf("[signal %s: %s code=%#x addr=%#lx pc=%#lx]\n\n",
+    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
+    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
                  (unsigned long)addr, (unsigned long)ctx_pc(uctx));
