@@ -502,14 +502,14 @@ static void drain_locked(void) {
 
 /* Per P, as sysmon last saw it. */
 static struct {
-    uint32_t tick;       /* schedtick */
+    uint64_t tick;       /* nswitch */
     int64_t since;       /* when tick last changed */
     bool reported;       /* this run of the goroutine was reported */
 } stall[GORT_MAX_PROCS]; /* [sysmon] */
 
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
-    (void)arg, (void)i, (void)inlined;
+    (void)i, (void)inlined;
     /* As a dump shows it: without the runtime's own frames (gort__*
      * functions, static functions of the runtime's sources). */
     const char *slash = strrchr(__FILE__, '/');
@@ -519,6 +519,7 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
         return;
     size_t n = name ? strcspn(name, ".") : 1;
     gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
+    (*(int *)arg)++;
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
@@ -560,7 +561,16 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
 static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     struct m *mp = gp->m;
-    int n = mp != NULL ? stack_of_thread(mp, pcs) : 0;
+    /* A stack of one frame was caught on a signal stack (the thread was
+     * handling a preemption signal, say): look again, a few times. */
+    int n = 0;
+    for (int try = 0; mp != NULL && n <= 1 && try < 20; try++) {
+        if (try > 0) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        n = stack_of_thread(mp, pcs);
+    }
     /* Acquire: pairs with execute's release of runningg. */
     if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
         return; /* it moved on meanwhile: no stall after all */
@@ -575,7 +585,10 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         uintptr_t look[GORT__PROF_MAXSTACK];
         for (int i = 0; i < n; i++)
             look[i] = pcs[i] - 1;
-        gort__symbolize(look, n, print_frame_cb, NULL);
+        int shown = 0;
+        gort__symbolize(look, n, print_frame_cb, &shown);
+        if (shown == 0) /* caught inside the runtime (a preemption signal) */
+            gort__printf("\t(in the runtime; started at %s)\n", fname ? fname : "?");
     } else {
         gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
     }
@@ -593,7 +606,9 @@ static void stall_check(int64_t now) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
         if (pp == NULL)
             continue;
-        uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+        /* Switches, not scheduling rounds: an asynchronous preemption with
+         * nothing else to run starts a new round without a switch. */
+        uint64_t tick = atomic_load_explicit(&pp->nswitch, memory_order_relaxed);
         /* Acquire: pairs with execute's release; gp's fields were written
          * before it started. */
         struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);

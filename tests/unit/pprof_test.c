@@ -317,7 +317,6 @@ TEST(heap_allocs_threadcreate) {
 
 /* ------------------------------------------------------------------ stall detector */
 
-static _Atomic int stall_done;
 static _Atomic int64_t staller_id;
 
 /* Runs 400 ms without a gort call. */
@@ -331,16 +330,19 @@ __attribute__((noinline)) static void stalling_loop(void) {
 }
 
 static void staller(void *arg) {
-    (void)arg;
     atomic_store(&staller_id, gort_goid());
     stalling_loop();
-    atomic_store(&stall_done, 1);
+    gort_chan_close(arg);
 }
 
+/* Parked while the staller runs (WAIT_UNTIL's polling would hold a P
+ * without a gort call too). */
 static int stall_main(void *arg) {
     (void)arg;
-    go(staller, NULL);
-    WAIT_UNTIL(atomic_load(&stall_done), 20, "the stalling goroutine ends");
+    gort_chan *done = gort_chan_make(0, 0);
+    go(staller, done);
+    gort_chan_recv(done, NULL);
+    gort_chan_free(done);
     return 0;
 }
 
