@@ -321,6 +321,10 @@ static __thread profthread *tls_prof __attribute__((tls_model("initial-exec")));
 
 static void sigprof_handler(int sig, siginfo_t *info, void *uctx);
 static int install_handler_locked(void);
+/* The entry of SIGURG's handler (the preemption signal), written when a
+ * profile starts, before the release store of cpu.on that the handler
+ * acquires: see sigprof_handler. */
+static uintptr_t urg_entry;
 
 /* The stall detector's request for the stack of one thread: sysmon sets
  * tid, then state 1 (release), and sends that thread SIGPROF with tgkill;
@@ -443,6 +447,21 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
     uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
     struct m *mp = gort__getm();
     struct g *gp = mp ? mp->curg : NULL;
+#if defined(__x86_64__)
+    /* A tick that became pending with another signal (a preemption
+     * signal, which the same timer tick delivers) interrupts that
+     * signal's handler at its first instruction: the time belongs to what
+     * the other signal interrupted, whose context is in the kernel's frame
+     * at sp (rt_sigframe: the return address, then the ucontext). */
+    if (mp != NULL && mp->sigaltstack != NULL && pc == urg_entry &&
+        sp >= (uintptr_t)mp->sigaltstack &&
+        sp + 8 + sizeof(ucontext_t) <= (uintptr_t)mp->sigaltstack + mp->sigaltstack_size) {
+        const ucontext_t *outer = (const ucontext_t *)(sp + 8);
+        pc = UC_PC(outer);
+        fp = UC_FP(outer);
+        sp = UC_SP(outer);
+    }
+#endif
     uintptr_t lo = 0, hi = 0;
     const gort__labelset *labels = NULL;
     if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi) {
@@ -678,6 +697,9 @@ int gort_pprof_start_cpu(int fd) {
         gort__unlock(&cpu.lock);
         return herr;
     }
+    struct sigaction urg;
+    if (sigaction(SIGURG, NULL, &urg) == 0 && (urg.sa_flags & SA_SIGINFO))
+        urg_entry = (uintptr_t)urg.sa_sigaction;
     /* Slots from an earlier profile are stale: start with the ring empty. */
     for (uint32_t i = 0; i < RING; i++)
         atomic_store_explicit(&cpu.ring[i].seq, 0, memory_order_relaxed);
