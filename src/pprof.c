@@ -542,7 +542,7 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
- * handler (tgkill): the count, 0 if it did not answer within 100 ms. */
+ * handler (tgkill): the count, 0 if it did not answer within 1 s. */
 static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     pid_t tid = 0;
     gort__lock(&cpu.lock);
@@ -559,7 +559,9 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     atomic_store_explicit(&stackreq.state, 1, memory_order_release);
     int n = 0;
     if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0) {
-        for (int i = 0; i < 100; i++) {
+        /* Up to 1 s: on a loaded machine the thread may wait that long
+         * for a CPU (sysmon waits too; this is a debugging mode). */
+        for (int i = 0; i < 1000; i++) {
             /* Acquire: pairs with the handler's release of state 2. */
             if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 2) {
                 n = stackreq.n;
@@ -583,7 +585,7 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
     /* A stack of one frame was caught on a signal stack (the thread was
      * handling a preemption signal, say): look again, a few times. */
     int n = 0;
-    for (int try = 0; mp != NULL && n <= 1 && try < 20; try++) {
+    for (int try = 0; mp != NULL && n <= 1 && try < 10; try++) {
         if (try > 0) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
