@@ -479,8 +479,10 @@ static inline bool gort__blockprof_reason(uint8_t r) {
  * is recorded for the sampled ones: one per gort__memprof_rate bytes on
  * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
  * true when p was sampled: then call gort__mprof_free(p) when p is freed
- * (for other blocks it is a harmless lookup).  Until the heap lands
- * nothing in the runtime calls them; the profiles are valid and empty. */
+ * (for other blocks it is a harmless lookup).  TODO(heap): mallocgc does
+ * not call them yet (it needs a mark on sampled objects, Go's profile
+ * special, so that the sweeper reports only their frees); until then the
+ * heap and allocs profiles are valid and empty. */
 bool gort__mprof_malloc(void *p, size_t size);
 void gort__mprof_free(void *p);
 extern int64_t gort__memprof_rate;
