@@ -104,6 +104,12 @@ if build asan_goexit tests/sanitizers/asan_goexit.c -fsanitize=address 2>"$work/
 else
     echo "sanitizers: SKIP asan/lsan: cc cannot build with -fsanitize=address"
 fi
+for san in thread address; do
+    if build "recover_$san" tests/sanitizers/recover_many.c -fsanitize=$san 2>>"$work/cc.log"; then
+        check "recover_many ($san)" sh -c "$run '$work/recover_$san' >'$work/rec.out' 2>&1 &&
+            grep -q 'recover_many: done' '$work/rec.out'"
+    fi
+done
 # A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
 build stack_frame tests/crash/stack_overflow_frame.c
 check stack_overflow_frame sh -c "'$work/stack_frame' >'$work/stack.out' 2>&1; rc=\$?;
