@@ -2225,6 +2225,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
      * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
+    san_stack_reset((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     if (pp)
@@ -2388,9 +2389,6 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
-    /* The next goroutine on this stack acquires it in goentry: its frames
-     * reuse our addresses (Go: racemalloc on a reused stack). */
-    san_release((void *)gp->stack.lo);
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2458,7 +2456,6 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
-    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
