@@ -4,8 +4,9 @@
  * gort gives C programs goroutines scheduled M:N over OS threads by Go's
  * M:P:G work-stealing scheduler, channels and select, the sync package,
  * timers, an epoll netpoller, defer/panic/recover and the runtime package's
- * introspection.  This header is the whole public API; docs/API.md of the
- * project's design fixes every signature in it.
+ * introspection.  This header is the whole public API; its signatures are
+ * fixed by the project's design (API.md, beside the repository in
+ * ../shared/design/), and later versions only add to it.
  *
  * Conventions (read these once, they hold for every call below):
  *   - Fallible calls return 0 (or a count) on success and a negative errno
@@ -538,7 +539,8 @@ typedef struct gort_stats {
     uint64_t goroutines;         /* live goroutines */
     uint64_t threads;            /* OS threads (Ms) the runtime created and still holds */
     uint64_t procs;              /* GOMAXPROCS */
-    uint64_t stack_inuse_bytes;  /* committed stack memory of live goroutines */
+    uint64_t stack_inuse_bytes;  /* resident stack memory: live goroutines' stacks and the
+                                  * pooled stacks of dead ones, kept for reuse */
     uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
     uint64_t goroutines_created; /* since gort_main started */
     uint64_t context_switches;
@@ -547,11 +549,701 @@ typedef struct gort_stats {
     uint64_t idle_threads;     /* Ms parked with no work */
     uint64_t spinning_threads; /* Ms looking for work */
     uint64_t global_runq;      /* goroutines in the global run queue */
+    /* The collected heap (gort_new), as Go's runtime.MemStats; filled even
+     * when the runtime is not running, once the heap has been used. */
+    uint64_t heap_alloc_bytes;    /* HeapAlloc: bytes of allocated objects (not yet swept
+                                   * garbage included, as Go's) */
+    uint64_t heap_sys_bytes;      /* HeapSys: heap memory obtained from the OS */
+    uint64_t heap_idle_bytes;     /* HeapIdle: heap pages in no span */
+    uint64_t heap_released_bytes; /* HeapReleased: idle pages returned to the OS */
+    uint64_t heap_objects;        /* HeapObjects: mallocs - frees */
+    uint64_t mallocs;             /* Mallocs: objects allocated, cumulative */
+    uint64_t frees;               /* Frees: objects freed, cumulative */
+    uint64_t total_alloc_bytes;   /* TotalAlloc: bytes allocated, cumulative */
+    uint64_t num_gc;              /* NumGC: completed cycles */
+    uint64_t pause_total_ns;      /* PauseTotalNs: stop-the-world time, cumulative */
+    uint64_t pause_ns[256];       /* PauseNs: recent pauses, latest at (num_gc + 255) % 256 */
+    uint64_t last_gc_unix_ns;     /* LastGC: end of the last cycle, ns since 1970 */
+    uint64_t next_gc_bytes;       /* NextGC: the heap goal of the next cycle */
+    double gc_cpu_fraction;       /* GCCPUFraction: the collector's share of the CPU
+                                   * time available since the heap was first used */
+    uint64_t heap_inuse_bytes;    /* HeapInuse: bytes in spans holding objects */
 } gort_stats;
 
 /* Fills *s with a snapshot of the runtime's counters (zeros when the
  * runtime is not running).  Never blocks for long. */
 GORT_API void gort_read_stats(gort_stats *s);
+
+/* ------------------------------------------------------------------------
+ * Toolkit (issue 15): spawning with arguments, context, synctest
+ * ------------------------------------------------------------------------ */
+
+/* The largest argument block gort_go_copy copies. */
+#define GORT_GO_COPY_MAX 256u
+
+/*
+ * go fn(*arg): as gort_go, but copies the size bytes at arg into storage the
+ * new goroutine owns (its g: no malloc, nothing to free) and calls fn with a
+ * pointer to the copy, aligned for max_align_t and valid until fn returns.
+ * size 0 is allowed (fn gets a non-NULL pointer to no bytes; arg may then
+ * be NULL).  Returns 0, -EINVAL (size > GORT_GO_COPY_MAX, or arg NULL with
+ * size > 0), or gort_go's errors.
+ */
+GORT_API int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
+
+/*
+ * Go's context.Context.  A context is cancelled by gort_ctx_cancel, by the
+ * cancellation of its parent (propagated to every descendant), by its
+ * deadline, or by gort_ctx_free.  Once cancelled its done channel (element
+ * size 0, Go's chan struct{}) is closed, so a receive or a select case on
+ * it proceeds, and gort_ctx_err says why: -ECANCELED (context.Canceled) or
+ * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  Deadlines are absolute
+ * gort_nanotime() values; a deadline later than the parent's is the
+ * parent's (Go).  The with_* calls return NULL when out of memory (a NULL
+ * parent panics "cannot create context from nil parent").
+ *
+ * Lifetime: every context made by a with_* call is freed by exactly one
+ * gort_ctx_free, which cancels it (and so its descendants) first.  A
+ * context's children stay valid until they are freed themselves, in any
+ * order: the memory of a freed parent lasts until its last child is freed.
+ * The done channel is valid until the context is freed.  A cancelled tree
+ * holds no timer and no goroutine: cancelling removes a deadline's timer
+ * at once; no context ever starts a goroutine.  The background context is
+ * never cancelled and never freed (free and cancel ignore it); its done
+ * channel is NULL (a select case on NULL never proceeds).
+ */
+typedef struct gort_ctx gort_ctx;
+GORT_API gort_ctx *gort_ctx_background(void);
+GORT_API gort_ctx *gort_ctx_with_cancel(gort_ctx *parent);
+GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline);
+/* with_deadline(parent, gort_nanotime() + ns). */
+GORT_API gort_ctx *gort_ctx_with_timeout(gort_ctx *parent, int64_t ns);
+/* Cancels ctx and its descendants with -ECANCELED; idempotent (an earlier
+ * cause stays). */
+GORT_API void gort_ctx_cancel(gort_ctx *ctx);
+GORT_API gort_chan *gort_ctx_done(gort_ctx *ctx);
+GORT_API int gort_ctx_err(gort_ctx *ctx);
+GORT_API void gort_ctx_free(gort_ctx *ctx);
+/* context.WithValue: a child of parent carrying key -> val (compared by
+ * address, as Go compares keys by identity), cancelled with its parent. */
+GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *val);
+/* ctx.Value(key): the value of the nearest context up the chain whose key
+ * is key, or NULL. */
+GORT_API void *gort_ctx_value(gort_ctx *ctx, const void *key);
+/* ctx.Deadline(): the deadline (own or inherited), or 0 for none. */
+GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
+
+/*
+ * testing/synctest (Go 1.25).  gort_synctest_run runs fn(arg) in a new
+ * goroutine inside a new bubble and returns 0 when every goroutine of the
+ * bubble has exited (-EINVAL when not called from a goroutine, -EAGAIN
+ * when the runtime is not running, -ENOMEM).  Goroutines, channels and
+ * timers made inside the bubble belong to it.  Inside, gort_nanotime() is
+ * the bubble's fake clock, which starts at 946684800000000000 (Go's
+ * 2000-01-01 00:00:00 UTC) and advances only when every goroutine of the
+ * bubble is durably blocked: on a channel of the bubble (a select whose
+ * channels are all the bubble's), a nil channel, an empty select, in
+ * gort_sleep, gort_cond_wait, gort_wg_wait or gort_synctest_wait - not on a
+ * mutex, I/O, or a channel from outside.  Then it jumps to the next timer
+ * of the bubble (sleeps, timers, tickers, after_func, context deadlines).
+ * fd deadlines (gort_set_deadline, gort_dial) stay on the real clock.
+ *
+ * A deadlock (every goroutine of the bubble durably blocked and no timer
+ * left, or goroutines left blocked once the main one has exited) prints
+ * the goroutines left behind and panics in the caller with Go's text,
+ * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
+ * bubble goroutine has exited but blocked goroutines remain"; those
+ * goroutines stay blocked for good.  Using a bubble's channel from outside
+ * it is a fatal error ("send on synctest channel from outside bubble"...),
+ * checked while any bubble runs (a channel that outlives its bubble is not
+ * checked once no bubble runs).
+ * Calling it from inside a bubble panics
+ * "synctest.Run called from within a synctest bubble".
+ */
+GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg);
+/* synctest.Wait: blocks until every other goroutine of the caller's bubble
+ * is durably blocked; does not advance the clock.  Outside a bubble panics
+ * "goroutine is not in a bubble"; two at once "wait already in progress". */
+GORT_API void gort_synctest_wait(void);
+
+/* ------------------------------------------------------------------------
+ * Toolkit (issue 15): channel lifetime, typed channels, select with a
+ * deadline, self-freeing After channels, errgroup, WaitGroup.Go
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Channel lifetime by reference counts (chosen over a deferred free: the
+ * count says who may still touch the channel, which no wait queue can).
+ * gort_chan_make gives its caller one reference.  Every other party that
+ * will use the channel after the maker may have let go takes one of its own
+ * with gort_chan_retain - the maker retains for a goroutine before it
+ * starts it - and each party calls gort_chan_release after its last
+ * operation on the channel.  The release that drops the last reference
+ * frees the channel, as gort_chan_free would, so nobody polls for the
+ * others to finish.  A goroutine blocked on the channel is still using it
+ * (it has not released), so the last release never finds one blocked.
+ * gort_chan_free ignores the count: use one scheme or the other for a
+ * given channel.  retain returns c; both accept NULL (no-op).
+ */
+GORT_API gort_chan *gort_chan_retain(gort_chan *c);
+GORT_API void gort_chan_release(gort_chan *c);
+
+/*
+ * GORT_CHAN_DECLARE(name, T) declares `name`, a channel of T: a struct
+ * holding the gort_chan (field `chan`, for gort_select and the untyped
+ * calls), and static inline calls whose element arguments are T or T *:
+ * passing a channel declared for another type, or a pointer to another
+ * element type, does not compile (the latter is a constraint violation of
+ * C11: an error under -pedantic-errors and by default in newer compilers).
+ *
+ *     GORT_CHAN_DECLARE(intchan, int)
+ *     intchan c = intchan_make(16);      // make(chan int, 16); .chan NULL: no memory
+ *     intchan_send(c, 42);               // c <- 42
+ *     int v; bool ok = intchan_recv(c, &v);            // v, ok := <-c
+ *     intchan_trysend(c, 1); intchan_tryrecv(c, &v, &ok);
+ *     gort_select_case cs[] = {intchan_recv_case(c, &v), ...};
+ *     GORT_CHAN_RANGE(intchan, c, x) { use(x); }      // for x := range c
+ *     intchan_close(c); intchan_release(c);           // or intchan_free(c)
+ *
+ * name_recv_case and name_send_case build gort_select cases (elem points
+ * at the T to fill or to send).  name_elem is T.
+ */
+/* The typed calls are static inline; a program uses few of them (clang
+ * warns of unused static functions in the including file). */
+#if defined(__GNUC__)
+#define GORT__CHAN_FN static inline __attribute__((unused))
+#else
+#define GORT__CHAN_FN static inline
+#endif
+#define GORT_CHAN_DECLARE(name, T)                                                             \
+    typedef T name##_elem;                                                                     \
+    typedef struct name {                                                                      \
+        gort_chan *chan;                                                                       \
+    } name;                                                                                    \
+    GORT__CHAN_FN name name##_make(size_t cap) {                                               \
+        name ch = {gort_chan_make(sizeof(T), cap)};                                            \
+        return ch;                                                                             \
+    }                                                                                          \
+    GORT__CHAN_FN name name##_retain(name ch) {                                                \
+        gort_chan_retain(ch.chan);                                                             \
+        return ch;                                                                             \
+    }                                                                                          \
+    GORT__CHAN_FN void name##_release(name ch) {                                               \
+        gort_chan_release(ch.chan);                                                            \
+    }                                                                                          \
+    GORT__CHAN_FN void name##_free(name ch) {                                                  \
+        gort_chan_free(ch.chan);                                                               \
+    }                                                                                          \
+    GORT__CHAN_FN void name##_send(name ch, T v) {                                             \
+        gort_chan_send(ch.chan, &v);                                                           \
+    }                                                                                          \
+    GORT__CHAN_FN bool name##_recv(name ch, T *v) {                                            \
+        return gort_chan_recv(ch.chan, v);                                                     \
+    }                                                                                          \
+    GORT__CHAN_FN bool name##_trysend(name ch, T v) {                                          \
+        return gort_chan_trysend(ch.chan, &v);                                                 \
+    }                                                                                          \
+    GORT__CHAN_FN bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
+        return gort_chan_tryrecv(ch.chan, v, ok);                                              \
+    }                                                                                          \
+    GORT__CHAN_FN void name##_close(name ch) {                                                 \
+        gort_chan_close(ch.chan);                                                              \
+    }                                                                                          \
+    GORT__CHAN_FN size_t name##_len(name ch) {                                                 \
+        return gort_chan_len(ch.chan);                                                         \
+    }                                                                                          \
+    GORT__CHAN_FN size_t name##_cap(name ch) {                                                 \
+        return gort_chan_cap(ch.chan);                                                         \
+    }                                                                                          \
+    GORT__CHAN_FN gort_select_case name##_recv_case(name ch, T *v) {                           \
+        gort_select_case sc = {ch.chan, GORT_RECV, (void *)v, false};                          \
+        return sc;                                                                             \
+    }                                                                                          \
+    GORT__CHAN_FN gort_select_case name##_send_case(name ch, const T *v) {                     \
+        gort_select_case sc = {ch.chan, GORT_SEND, (void *)(uintptr_t)(const void *)v, false}; \
+        return sc;                                                                             \
+    }                                                                                          \
+    typedef int name##_declared_ /* so that the macro's use ends with ';' */
+
+/* for v := range ch { body }: receives into a fresh `name_elem v` until ch
+ * is closed and drained.  break and continue work as in any for loop. */
+#define GORT_CHAN_RANGE(name, ch, v) for (name##_elem v; name##_recv((ch), &v);)
+
+/*
+ * select with a deadline in one call: as gort_select(cases, ncases, true),
+ * but gives up after ns nanoseconds and then returns GORT_SELECT_TIMEOUT.
+ * ns <= 0 polls once (Go's select with a default).  Cases are as for
+ * gort_select (NULL channels never proceed); ncases may be 0 (then it
+ * sleeps ns).  Nothing is left behind: the timer is gone on return.
+ */
+#define GORT_SELECT_TIMEOUT (-2)
+GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns);
+
+/*
+ * time.After(ns): a channel (int64_t, capacity 1) on which gort_nanotime()
+ * is sent once, ns from now, and that frees itself: the receive that takes
+ * its value (gort_chan_recv, gort_chan_tryrecv, or a gort_select case)
+ * drops the receiver's reference and the timer drops its own after
+ * sending, so after that receive the channel must not be used again.  A
+ * caller that will not receive (a select chose another case) releases it
+ * with gort_chan_release: it is then freed when it fires.  NULL when out
+ * of memory.  Never received and never released, it stays allocated after
+ * firing (Go's garbage collector would reclaim it).
+ */
+GORT_API gort_chan *gort_after(int64_t ns);
+
+/*
+ * golang.org/x/sync/errgroup.  A group runs functions in goroutines of
+ * their own and waits for them; the first non-zero value one returns is
+ * the group's error (use negative errnos, or any non-zero code).
+ *   new: errgroup.Group{} (NULL when out of memory).
+ *   with_context: errgroup.WithContext(parent): also makes *ctx, a child
+ *     of parent that is cancelled when a function first returns non-zero
+ *     or when wait returns.  The group owns *ctx: free frees it.
+ *   set_limit: at most n functions run at once (n < 0: no limit); a go
+ *     that would exceed it blocks until one returns.  Changing the limit
+ *     while functions run panics "errgroup: modify limit while N goroutines
+ *     in the group are still active" (Go's text).
+ *   go: runs fn(arg) in a new goroutine (after waiting for a free slot).
+ *     Returns 0 or gort_go's -errno (fn then does not run).
+ *   go_copy: as go, with fn getting a copy of the size bytes at arg, as
+ *     gort_go_copy (size <= GORT_ERRGROUP_COPY_MAX, else -EINVAL).
+ *   try_go: as go, but returns -EAGAIN instead of waiting for a slot.
+ *   wait: waits for every function started; returns the first error or 0.
+ *   free: frees the group (after wait).
+ */
+typedef struct gort_errgroup gort_errgroup;
+#define GORT_ERRGROUP_COPY_MAX (GORT_GO_COPY_MAX - 32u)
+GORT_API gort_errgroup *gort_errgroup_new(void);
+GORT_API gort_errgroup *gort_errgroup_with_context(gort_ctx *parent, gort_ctx **ctx);
+GORT_API void gort_errgroup_set_limit(gort_errgroup *g, int n);
+GORT_API int gort_errgroup_go(gort_errgroup *g, int (*fn)(void *arg), void *arg);
+GORT_API int gort_errgroup_go_copy(gort_errgroup *g, int (*fn)(void *arg), const void *arg,
+                                   size_t size);
+GORT_API int gort_errgroup_try_go(gort_errgroup *g, int (*fn)(void *arg), void *arg);
+GORT_API int gort_errgroup_wait(gort_errgroup *g);
+GORT_API void gort_errgroup_free(gort_errgroup *g);
+
+/* sync.WaitGroup.Go (Go 1.25): wg.Add(1), then runs fn(arg) in a new
+ * goroutine that calls wg.Done when fn returns.  Returns 0 or gort_go's
+ * -errno (then the count is back where it was). */
+GORT_API int gort_wg_go(gort_waitgroup *wg, void (*fn)(void *arg), void *arg);
+
+/* ------------------------------------------------------------------------
+ * Connections (net.Conn, net.Listener, net.PacketConn, os.Pipe)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A connection handle: an fd number paired with the generation of its
+ * slot, so that it cannot be confused with a later connection that reuses
+ * the number.  Once gort_conn_close(c) has begun, every call with c (and
+ * every copy of it) fails with -EBADF, even after the fd number has been
+ * reused by a new connection; the number is not reused (close(2) is not
+ * called) until every call in progress with c has returned.  Copy handles
+ * freely; the all-zero handle is never valid.  Use a connection's fd only
+ * through these calls (closing it with close(2) or gort_close behind the
+ * handle's back is a programming error).
+ *
+ * Networks (Go's names): "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6" take
+ * "host:port" addresses as gort_listen and gort_dial do; "unix" (stream)
+ * takes a filesystem path, or "@name" for Linux's abstract namespace.  An
+ * unknown network is -EINVAL (Go's "unknown network").
+ */
+typedef struct gort_conn {
+    uint64_t _id; /* generation << 32 | fd; private */
+} gort_conn;
+
+/* A socket address (net.Addr): len == 0 means none. */
+typedef struct gort_addr {
+    struct sockaddr_storage sa;
+    socklen_t len;
+} gort_addr;
+
+/* Longest string gort_addr_string writes, with its NUL (a Unix path). */
+#define GORT_ADDR_STRLEN 128
+
+/* net.Addr.String(): "1.2.3.4:80", "[::1]:80" (an IPv4-mapped IPv6
+ * address prints as IPv4, as Go's), "[fe80::1%eth0]:80", a Unix path
+ * ("@name" for an abstract one, "" for an unnamed socket), "<nil>" for
+ * none.  Returns the length written (NUL-terminated), or -ENOSPC when it
+ * does not fit in n bytes (buf then holds as much as fits), -EAFNOSUPPORT
+ * for another family. */
+GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
+/* net.ResolveTCPAddr/ResolveUDPAddr/ResolveUnixAddr: the first address of
+ * addr on network (a name is looked up as gort_dial does; an empty host
+ * is the loopback).  0, -EINVAL, -ENOENT (an unknown name). */
+GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
+
+/* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
+ * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none; a
+ * name resolving to several addresses is tried in order.  0 and *c, or
+ * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
+ * not exist, -EINVAL, -EMFILE...). */
+GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);
+/* net.Listen ("tcp*", "unix": a listening socket; backlog SOMAXCONN) or
+ * net.ListenPacket ("udp*": a bound UDP socket for read_from/write_to).
+ * An empty host listens on every address.  A Unix socket file that this
+ * call made is removed by gort_conn_close, as Go does.  0 and *c, or
+ * -errno (-EADDRINUSE, -EACCES, -EINVAL...). */
+GORT_API int gort_conn_listen(gort_conn *c, const char *network, const char *addr);
+/* Listener.Accept: blocks until a connection arrives on the listener l.
+ * 0 and *c, or -errno: -EBADF once l is closed (also by a close while we
+ * wait), -ETIMEDOUT at l's read deadline, -EMFILE/-ENFILE (l stays
+ * usable). */
+GORT_API int gort_conn_accept(gort_conn l, gort_conn *c);
+/* Makes a connection handle of an open fd the program made (a pipe end,
+ * a socketpair, a tty, a socket...): it becomes nonblocking and is polled
+ * as gort_read describes.  0 and *c, -EBADF (not open), -EEXIST (already
+ * a live connection's fd).  The handle owns fd from now on. */
+GORT_API int gort_conn_adopt(gort_conn *c, int fd);
+/* os.Pipe: *r reads what *w writes.  0 or -errno. */
+GORT_API int gort_conn_pipe(gort_conn *r, gort_conn *w);
+
+/* Read, Write, SetDeadline, Close: as gort_read, gort_write,
+ * gort_set_deadline and gort_close on the connection's fd, with the
+ * handle checked: -EBADF for a closed (stale) handle.  A call blocked in
+ * c when gort_conn_close(c) runs returns -EBADF. */
+GORT_API ssize_t gort_conn_read(gort_conn c, void *buf, size_t n);
+GORT_API ssize_t gort_conn_write(gort_conn c, const void *buf, size_t n);
+GORT_API int gort_conn_set_deadline(gort_conn c, int64_t read_deadline, int64_t write_deadline);
+GORT_API int gort_conn_close(gort_conn c);
+/* TCPConn.CloseWrite / UnixConn.CloseWrite: shuts down the writing side
+ * (the peer reads EOF); 0 or -errno (-ENOTSOCK for a pipe). */
+GORT_API int gort_conn_close_write(gort_conn c);
+/* PacketConn.ReadFrom: one datagram (truncated to n bytes, as Go's),
+ * blocking until one arrives; *from (may be NULL) gets the sender.  The
+ * count, or -errno: -ETIMEDOUT once the read deadline has passed (even if
+ * a datagram is waiting, as Go), -EBADF. */
+GORT_API ssize_t gort_conn_read_from(gort_conn c, void *buf, size_t n, gort_addr *from);
+/* PacketConn.WriteTo: sends one datagram to *to, blocking while the
+ * socket buffer is full.  n, or -errno (-ETIMEDOUT at the write deadline,
+ * -EMSGSIZE, -EBADF, -EINVAL for a NULL or empty address). */
+GORT_API ssize_t gort_conn_write_to(gort_conn c, const void *buf, size_t n, const gort_addr *to);
+/* LocalAddr and RemoteAddr, recorded when the connection was made (so
+ * RemoteAddr still answers after the peer has gone): 0, or -EBADF.  A
+ * connection without one (an unconnected UDP socket's peer, a pipe) gets
+ * len == 0. */
+GORT_API int gort_conn_local_addr(gort_conn c, gort_addr *a);
+GORT_API int gort_conn_remote_addr(gort_conn c, gort_addr *a);
+/* The connection's fd (for calls gort does not wrap), or -EBADF for a
+ * closed handle.  The fd is only good while the connection is open. */
+GORT_API int gort_conn_fd(gort_conn c);
+
+/* ------------------------------------------------------------------------
+ * Buffered I/O (bufio.Reader, bufio.Scanner, bufio.Writer)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A buffered reader or writer over an fd (gort_read/gort_write), a
+ * connection (gort_conn_read/gort_conn_write) or a function of the
+ * program's that reads or writes like them (a count, 0 at EOF, or -errno).
+ * One goroutine at a time per reader or writer, as Go's (they are not
+ * safe for concurrent use).  The *_new calls return NULL when out of
+ * memory; free does not close the fd or connection, nor flush a writer.
+ */
+typedef struct gort_bufreader gort_bufreader;
+typedef struct gort_bufwriter gort_bufwriter;
+typedef ssize_t (*gort_read_fn)(void *ctx, void *buf, size_t n);
+typedef ssize_t (*gort_write_fn)(void *ctx, const void *buf, size_t n);
+
+/* size: the first buffer size (0: 4096, Go's defaultBufSize); max: the
+ * longest line or delimited token (its delimiter counted) the reader
+ * holds, up to which the buffer grows (0: 65536, bufio.MaxScanTokenSize;
+ * less than size: size). */
+GORT_API gort_bufreader *gort_bufreader_new(int fd, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_conn(gort_conn c, size_t size, size_t max);
+GORT_API gort_bufreader *gort_bufreader_new_fn(gort_read_fn read, void *ctx, size_t size,
+                                               size_t max);
+GORT_API void gort_bufreader_free(gort_bufreader *r);
+/* Reader.Read: up to n bytes, from the buffer if it holds any (else with
+ * at most one read of the source).  The count, 0 at EOF, or -errno. */
+GORT_API ssize_t gort_bufreader_read(gort_bufreader *r, void *buf, size_t n);
+/* Reader.ReadSlice(delim), with the limit: the bytes up to and including
+ * the next delim; *p points into the buffer, valid until the next call on
+ * r.  Returns the length; at EOF the bytes left without a delim (so a
+ * result not ending in delim is the last), then 0.  -EMSGSIZE when max
+ * bytes hold no delim (bufio.ErrTooLong: from then on every read of r
+ * returns -EMSGSIZE, as a Scanner stops); -errno of a failed read (returned
+ * once, the buffered bytes kept: a call after a -ETIMEDOUT goes on). */
+GORT_API ssize_t gort_bufreader_read_slice(gort_bufreader *r, int delim, const char **p);
+/* Reader.ReadString(delim): as read_slice, into a malloc'd NUL-terminated
+ * copy *s that the caller frees (*s is NULL for 0 and errors). */
+GORT_API ssize_t gort_bufreader_read_string(gort_bufreader *r, int delim, char **s);
+/* Scanner.Scan with ScanLines: the next line without its "\n" or "\r\n"
+ * (a last line without "\n" too), NUL-terminated, in *line (inside the
+ * buffer, valid until the next call) with its length in *len (may be
+ * NULL).  1 for a line, 0 at EOF, -EMSGSIZE for a line longer than max
+ * (sticky), -errno as read_slice. */
+GORT_API int gort_bufreader_scan_line(gort_bufreader *r, char **line, size_t *len);
+/* Reader.Buffered: bytes that can be read without touching the source. */
+GORT_API size_t gort_bufreader_buffered(const gort_bufreader *r);
+
+/* size: the buffer (0: 4096).  Writes that do not fit are flushed; a write
+ * of at least size bytes to an empty buffer goes to the sink directly. */
+GORT_API gort_bufwriter *gort_bufwriter_new(int fd, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_conn(gort_conn c, size_t size);
+GORT_API gort_bufwriter *gort_bufwriter_new_fn(gort_write_fn write, void *ctx, size_t size);
+GORT_API void gort_bufwriter_free(gort_bufwriter *w);
+/* Writer.Write / WriteString / fmt.Fprintf: n (the length) or -errno.  As
+ * Go's Writer, the first error is sticky: every later write and flush
+ * returns it.  A sink that writes 0 bytes is -EIO (io.ErrShortWrite). */
+GORT_API ssize_t gort_bufwriter_write(gort_bufwriter *w, const void *p, size_t n);
+GORT_API ssize_t gort_bufwriter_write_string(gort_bufwriter *w, const char *s);
+GORT_API ssize_t gort_bufwriter_printf(gort_bufwriter *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Writer.Flush: writes the buffer out.  0 or the sticky -errno. */
+GORT_API int gort_bufwriter_flush(gort_bufwriter *w);
+/* Writer.Buffered: bytes waiting for a flush. */
+GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
+
+/* ------------------------------------------------------------------------
+ * Signals (os/signal: Notify, Stop)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * signal.Notify: from now on, each arrival of one of sigs[0..n) is sent
+ * to c as an int (the signal number; c's element size must be sizeof(int))
+ * without blocking: if c is not ready to receive (full, or unbuffered
+ * with no receiver waiting) the signal is dropped for c, as Go's.  n == 0
+ * means every signal that may be caught.  Signals of one kind that arrive
+ * while an earlier one is still being delivered are delivered once
+ * (coalesced, as Go's).  A signal may be notified on several channels;
+ * calling Notify again for c adds signals to it.  Delivery runs in a
+ * goroutine named "os/signal.loop" that the first Notify of a gort_main
+ * run starts (it counts in gort_numgoroutine, as Go's).  The registrations
+ * end with the run: when gort_main returns the signals' earlier actions
+ * are back.
+ * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
+ * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
+ * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
+ * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
+ * two internal real-time signals - or for a wrong element size; -EAGAIN
+ * outside gort_main.  c == NULL panics "os/signal: Notify using nil
+ * channel".
+ */
+GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
+/* signal.Stop: c receives no more signals once this returns; a signal no
+ * channel wants any more gets back the action it had before its first
+ * Notify.  No-op for a channel never notified. */
+GORT_API void gort_signal_stop(gort_chan *c);
+
+/* ------------------------------------------------------------------------
+ * Processes (os.StartProcess, Process.Wait)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * exec.Cmd.Start, reduced: starts path (looked up in PATH when it has no
+ * '/') with argv (argv[0] first, NULL-terminated) and envp (NULL: this
+ * process's environment) by posix_spawn.  fds[0..2] become the child's
+ * stdin, stdout and stderr (-1, or fds == NULL: inherited); they are put
+ * in blocking mode first, as Go's File.Fd does, so pass the child's ends
+ * (for a gort_conn_pipe end, gort_conn_fd), and close them in the parent
+ * afterwards.  0 and *pid, or -errno (-ENOENT: no such program).
+ */
+GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[],
+                                char *const envp[], const int fds[3]);
+/*
+ * Process.Wait: blocks the calling goroutine - not its thread - until the
+ * child pid exits, reaps it and stores its waitpid(2) status in *status
+ * (may be NULL).  The wait is a pidfd (pidfd_open, Linux 5.3) in the
+ * netpoller; where the kernel has no pidfd_open, the goroutine polls
+ * waitpid(WNOHANG) instead, sleeping 1 ms doubling up to 50 ms between
+ * polls (still no thread blocked, but up to 50 ms late).  0, or -errno:
+ * -ECHILD (not a child of this process, or already reaped).
+ */
+GORT_API int gort_process_wait(pid_t pid, int *status);
+
+/* ------------------------------------------------------------------------
+ * Profiles and the execution tracer (runtime/pprof, runtime/trace)
+ *
+ * Profiles are gzipped profile.proto, symbolised inside (function names,
+ * file:line from the program's DWARF: build with -g and frame pointers),
+ * so `go tool pprof FILE` reads them without the binary.  Traces are in
+ * Go 1.19's format: `go tool trace FILE`.
+ * ------------------------------------------------------------------------ */
+
+/* pprof.StartCPUProfile: samples every thread's CPU time at 100 Hz
+ * (SIGPROF from per-thread CPU-time timers) until gort_pprof_stop_cpu,
+ * which writes the profile to fd.  0, -EBUSY if one is running, -EINVAL
+ * (fd < 0), -ENOMEM, or -errno of timer_create/sigaction. */
+GORT_API int gort_pprof_start_cpu(int fd);
+/* pprof.StopCPUProfile: stops sampling and writes the profile to the fd
+ * given to gort_pprof_start_cpu (which the caller still owns).  No-op if
+ * none is running. */
+GORT_API void gort_pprof_stop_cpu(void);
+/* pprof.Lookup(name).WriteTo(fd, debug).  name: "goroutine",
+ * "threadcreate", "block", "mutex", "heap", "allocs".  debug 0: gzipped
+ * profile.proto; 1: Go's legacy text format (counts, "@ pcs", "#" frame
+ * lines); 2 with "goroutine": every goroutine's stack as a dump (as a
+ * panic prints).  0, -EINVAL for an unknown name or fd < 0, -errno of
+ * write(2), -ENOMEM. */
+GORT_API int gort_pprof_write(const char *name, int fd, int debug);
+/* runtime.SetBlockProfileRate: rate <= 0 turns the block profile off;
+ * otherwise one blocking event per rate nanoseconds spent blocked is
+ * sampled (1: every event).  Recorded: channel operations, select,
+ * sync.Mutex/RWMutex/WaitGroup/Cond/Once waits (not sleeps or I/O). */
+GORT_API void gort_set_block_profile_rate(int rate);
+/* runtime.SetMutexProfileFraction: on average 1/rate of the contention
+ * events on gort_mutex/gort_rwmutex are recorded, with the stack of the
+ * unlocker (0: off; < 0: only read).  Returns the previous rate. */
+GORT_API int gort_set_mutex_profile_fraction(int rate);
+/* A profiler label on the calling goroutine (pprof.SetGoroutineLabels of
+ * its labels plus key=value; value NULL removes key).  key and value are
+ * copied; goroutines it starts afterwards inherit its labels; every
+ * profile sample taken on it (CPU, goroutine) carries them (go tool pprof
+ * -tagfocus key=value).  Each distinct label set is kept for the life of
+ * the process.  From outside a goroutine: no effect. */
+GORT_API void gort_set_label(const char *key, const char *value);
+/* The value of the calling goroutine's label key (pprof.Label), or NULL.
+ * Valid for the life of the process. */
+GORT_API const char *gort_get_label(const char *key);
+
+/* runtime/trace.Start: records the execution trace to fd until
+ * gort_trace_stop.  0, -EBUSY if tracing already, -EINVAL (fd < 0),
+ * -ENOMEM. */
+GORT_API int gort_trace_start(int fd);
+/* runtime/trace.Stop: flushes everything to fd and stops (fd stays the
+ * caller's).  No-op if not tracing. */
+GORT_API void gort_trace_stop(void);
+/* runtime/trace user annotations.  A task (trace.NewTask): an id > 0 (0
+ * when not tracing), parent 0 for none; end it with gort_trace_task_end.
+ * Regions (trace.StartRegion/End) nest on the calling goroutine; a log
+ * (trace.Log) is a key=value message in a task (0: none). */
+GORT_API uint64_t gort_trace_task_new(uint64_t parent, const char *name);
+GORT_API void gort_trace_task_end(uint64_t task);
+GORT_API void gort_trace_region_start(uint64_t task, const char *name);
+GORT_API void gort_trace_region_end(uint64_t task, const char *name);
+GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
+/* true while a trace (or the flight recorder) is recording
+ * (trace.IsEnabled). */
+GORT_API bool gort_trace_enabled(void);
+
+/* The flight recorder (Go 1.25's trace.FlightRecorder): the execution
+ * trace of the last window_ns nanoseconds (0: 10 s) or a little more, kept
+ * in memory.  Start: 0, -EBUSY while a trace or recorder runs, -EINVAL
+ * outside a goroutine, -ENOMEM.  It runs one goroutine of its own and
+ * stops the world about once a second to start a new generation.  Write:
+ * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
+ * not recording, -errno).  With GORTDEBUG=flightrecorder=1 it starts with
+ * the main goroutine, and a fatal error or SIGQUIT writes what it holds
+ * (up to its last generation, at most a second before) to
+ * gort-flightrecorder-PID.trace in the working directory. */
+GORT_API int gort_flight_recorder_start(int64_t window_ns);
+GORT_API int gort_flight_recorder_write(int fd);
+GORT_API void gort_flight_recorder_stop(void);
+
+/* ------------------------------------------------------------------------
+ * The collected heap (runtime.GC, SetFinalizer, KeepAlive, MemStats,
+ * debug.SetGCPercent, SetMemoryLimit, FreeOSMemory)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * gort_new returns zeroed memory that the garbage collector frees once
+ * nothing refers to it any more: no free call exists.  The allocator is
+ * Go's (size classes up to 32 KiB, a per-processor cache that allocates
+ * without a lock, spans of 8 KiB pages, large objects in spans of their
+ * own), and so is the collector's contract, with C's conservative twist:
+ *
+ * What keeps an object alive: any aligned pointer-sized word holding an
+ * address inside the object (interior pointers count, as in Go) found in
+ *   - the data and bss segments of the executable and of every loaded
+ *     shared object (global and static variables);
+ *   - the stack of every goroutine, from its current stack pointer to its
+ *     top, and its saved registers;
+ *   - objects from gort_new that are themselves alive (gort_new_noscan
+ *     objects are never looked into);
+ *   - ranges registered with gort_gc_add_roots;
+ *   - what the runtime holds for you: values in channel buffers (until
+ *     received: a received slot no longer counts, as Go clears it), values
+ *     blocked senders offer, gort_go arguments, gort_defer arguments,
+ *     gort_after_func arguments (until gort_timer_free), objects with a
+ *     finalizer and what they reach, queued finalizers' objects.
+ * What is NOT scanned, so must not be the only place a pointer lives:
+ *   - memory from malloc, calloc, realloc, mmap (register it with
+ *     gort_gc_add_roots if it holds heap pointers);
+ *   - thread-local variables (__thread, _Thread_local);
+ *   - stacks of threads that are not running goroutines: a thread outside
+ *     the runtime may call gort_new, but what it holds only in its own
+ *     locals may be freed by a collection another thread starts, and it
+ *     must not store heap pointers into scanned memory while a collection
+ *     runs (nothing stops it);
+ *   - channels whose elements are smaller than a pointer;
+ *   - pointers hidden (xor'ed, tagged in their low bits beyond the object,
+ *     stored misaligned, or written to disk).
+ * A word that merely looks like a pointer keeps its object alive too (the
+ * collector is conservative): false retention, never a premature free.
+ *
+ * A collection marks while the goroutines run, with the kernel as its
+ * write barrier (Linux 6.7+: the heap is write-protected through a
+ * userfaultfd in asynchronous mode, and the pages written while marking are
+ * rescanned); it stops the world twice, briefly at the start and at the end
+ * to rescan the written pages, the stacks and the globals.  Where the kernel
+ * cannot track writes (or with GORTDEBUG=gcstw=1) it marks with the world
+ * stopped.  "Stops the world": every goroutine stops at its next gort call.
+ * Sweeping is lazy, span by span, by the allocating goroutines.  Code
+ * between gort_syscall_enter and gort_syscall_exit keeps running during a
+ * collection: it must not store heap pointers into heap objects or globals
+ * there (as cgo code may not), and its stack is scanned whole.  A
+ * collection starts before the heap reaches its goal: live heap after the
+ * last collection x (1 + GOGC/100), at least 4 MiB x GOGC/100, lowered to
+ * stay under GOMEMLIMIT; an allocation that finds the heap past its goal
+ * while marking runs waits for the collection to end.
+ *
+ * Running out of memory is Go's fatal error "fatal error: runtime: out of
+ * memory" (after "runtime: out of memory: cannot allocate N-byte block"):
+ * neither allocator returns NULL.
+ */
+
+/* Zeroed, collected memory of size bytes, scanned for pointers.  size 0
+ * gives a distinct 8-byte object.  Works on any thread, before and after
+ * gort_main too.  Aligned to 8 bytes; sizes that are multiples of 16 are
+ * 16-aligned. */
+GORT_API void *gort_new(size_t size);
+/* As gort_new, for memory that holds no heap pointers (byte buffers,
+ * strings): never scanned, which is cheaper and avoids false retention. */
+GORT_API void *gort_new_noscan(size_t size);
+/* runtime.GC: a full collection, including the sweep: when it returns,
+ * every object unreachable when it started has been freed (or, if it has
+ * a finalizer, queued to the finalizer goroutine).  Stops the world. */
+GORT_API void gort_gc(void);
+/* runtime.KeepAlive: p stays reachable at least until this call. */
+GORT_API void gort_keep_alive(const void *p);
+/*
+ * runtime.SetFinalizer: fn(obj) runs on the finalizer goroutine (one for
+ * the program, created when first needed, shown as "[finalizer wait]" in
+ * dumps while idle) after a collection finds obj unreachable; obj, and
+ * everything it reaches, survive that collection, and are freed by a later
+ * one if still unreachable then (fn may make obj reachable again).
+ * Finalizers run one at a time, in the order their objects were found.
+ * An object reachable from a finalized object runs its finalizer only once
+ * that one has run; cycles through finalized objects are never collected.
+ * fn NULL removes obj's finalizer.  obj must be the start of a gort_new
+ * object, else panic: "runtime.SetFinalizer: pointer not at beginning of
+ * allocated block" (inside an object), "runtime.SetFinalizer: pointer not
+ * in allocated block" (not in the heap), "runtime.SetFinalizer: first
+ * argument is nil", "runtime.SetFinalizer: finalizer already set".
+ */
+GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
+/* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the
+ * collector off (except under a memory limit).  GOGC ("off" or a number,
+ * default 100) is read when gort_main starts. */
+GORT_API int gort_set_gc_percent(int percent);
+/* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap, stacks,
+ * metadata) that the pacer keeps the heap goal under; returns the previous
+ * limit (INT64_MAX: none).  bytes < 0 only reads.  GOMEMLIMIT (bytes, with
+ * an optional B, KiB, MiB, GiB or TiB suffix, or "off") is read when
+ * gort_main starts; a malformed value is a fatal error, as in Go. */
+GORT_API int64_t gort_set_memory_limit(int64_t bytes);
+/* debug.FreeOSMemory: a collection, then every free heap page goes back to
+ * the OS.  (In the background, a scavenger in sysmon keeps the heap's
+ * resident free pages to about 10% above the heap goal.) */
+GORT_API void gort_free_os_memory(void);
+/* Registers [start, start + len) as a root: the collector scans it for heap
+ * pointers (memory from malloc that holds gort_new pointers).  0 or
+ * -ENOMEM.  remove takes back a range registered with the same start and
+ * len: 0, or -ENOENT. */
+GORT_API int gort_gc_add_roots(const void *start, size_t len);
+GORT_API int gort_gc_remove_roots(const void *start, size_t len);
 
 #ifdef __cplusplus
 }

@@ -23,8 +23,8 @@
 #
 # Prints "leakcheck: N passed, M failed" last; exits 1 on any failure.
 # Environment: GORT_WERROR, JOBS, LSAN_TESTS, VALGRIND_TESTS (ctest -R
-# regexes), GORT_ASAN_BUILD, GORT_VALGRIND_BUILD, GORT_TEST_SETARCH=1
-# (run the sanitizer binaries under setarch -R, as test.sh decides).
+# regexes), GORT_ASAN_BUILD, GORT_VALGRIND_BUILD.  The ASan binaries run
+# under setarch -R, as in test.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,12 +33,12 @@ jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 werror=${GORT_WERROR:-OFF}
 asan_build=${GORT_ASAN_BUILD:-build/asan}
 vg_build=${GORT_VALGRIND_BUILD:-build/valgrind}
-lsan_tests=${LSAN_TESTS:-^(chan|select|sync|time|panic|sched|stack|net|fault)\.}
-vg_tests=${VALGRIND_TESTS:-^(chan|select|sync|time|panic|net)\.}
+lsan_tests=${LSAN_TESTS:-^(chan|select|sync|time|panic|sched|stack|net|fault|heap)\.}
+vg_tests=${VALGRIND_TESTS:-^(chan|select|sync|time|panic|net|heap)\.}
 canary_bytes=4242
 
 setarch=()
-if [[ ${GORT_TEST_SETARCH:-} == 1 ]] || (($(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 0) > 28)); then
+if command -v setarch >/dev/null 2>&1; then
     setarch=(setarch "$(uname -m)" -R)
 fi
 

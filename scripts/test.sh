@@ -3,8 +3,8 @@
 #
 # For each preset (default: dev release asan-ubsan tsan): configure, build, run
 # `ctest --preset`; stop at the first failure.  After the dev suite also
-# check the exported symbols (check-symbols.sh) and the installed package
-# (check-install.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
+# check the exported symbols (check-symbols.sh), the installed package
+# (check-install.sh) and the Debian packages (check-package.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
 # on the asan-ubsan build, valgrind memcheck on a subset of the unit tests;
 # each check counts as one test).  The last line is the total:
 #     N passed, M failed
@@ -19,12 +19,16 @@
 #   GORT_TEST_LEAKCHECK  0 skips the leak checks
 #   GORT_TEST_SANITIZERS=0     skip scripts/sanitizers.sh (after the dev suite)
 #
+# Before the presets, the static checks of the tree, one test each:
+# check-fields.sh (no dead field in src/runtime.h) and check-paths.sh (no
+# absolute path of a build machine in a tracked file).
+#
 # Sanitizers and ASLR: TSan (and ASan) of gcc 12 / clang 14 predate the
 # support for the high mmap randomisation of recent kernels and die with
 # "FATAL: ThreadSanitizer: unexpected memory mapping" when
-# vm.mmap_rnd_bits > 28.  When that is so, this script lowers it to 28 if it
-# may (root, writable sysctl) and otherwise runs those suites under
-# `setarch -R` (no address randomisation for the tests' processes).
+# vm.mmap_rnd_bits > 28.  So the sanitizer suites always run under
+# `setarch -R` (no address randomisation for the tests' processes alone);
+# this script never changes a system setting.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -42,24 +46,26 @@ summary() {
     echo "$total_pass passed, $total_fail failed"
 }
 
-# Prints the command prefix the sanitizer suites need (possibly empty).
+# Prints the command prefix the sanitizer suites need: setarch -R (util-linux),
+# or nothing, with a warning, where there is no setarch.
 aslr_wrapper() {
-    local bits
-    bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 0)
-    if [[ ${GORT_TEST_SETARCH:-} == 1 ]]; then
+    if command -v setarch >/dev/null 2>&1; then
         echo "setarch $(uname -m) -R"
-        return
+    else
+        echo "test.sh: no setarch (util-linux): sanitizer suites run with full ASLR" >&2
     fi
-    if ((bits <= 28)); then
-        return
-    fi
-    if [[ $(id -u) == 0 ]] && sysctl -w vm.mmap_rnd_bits=28 >/dev/null 2>&1; then
-        echo "test.sh: lowered vm.mmap_rnd_bits from $bits to 28 for the sanitizers" >&2
-        return
-    fi
-    echo "test.sh: vm.mmap_rnd_bits=$bits; running the sanitizer suite under setarch -R" >&2
-    echo "setarch $(uname -m) -R"
 }
+
+for check in check-fields.sh check-paths.sh; do
+    echo "== $check"
+    if scripts/$check; then
+        total_pass=$((total_pass + 1))
+    else
+        total_fail=$((total_fail + 1))
+        summary
+        exit 1
+    fi
+done
 
 for preset in $presets; do
     echo "== [$preset] configure"
@@ -116,6 +122,8 @@ for preset in $presets; do
         scripts/check-symbols.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
         echo "== [dev] check-install"
         scripts/check-install.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
+        echo "== [dev] check-package"
+        scripts/check-package.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
         # Users' programs under TSan/ASan/LSan, built against the installed
         # library (tests/sanitizers/); GORT_TEST_SANITIZERS=0 skips it.
         if [[ ${GORT_TEST_SANITIZERS:-1} != 0 ]]; then

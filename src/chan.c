@@ -31,7 +31,7 @@
  * released on g0 only after the goroutine's stack is no longer in use
  * (ARCHITECTURE.md, decision 2), so a waker, which needs c->lock to find the
  * sudog, can never resume or write into a stack that is still running.
- * That is also why gort needs no parkingOnChan flag: Go uses it to keep
+ * That is also why gort has no parkingOnChan flag: Go uses it to keep
  * stack shrinking away from a goroutine between "queued" and "parked";
  * gort's stacks never move.
  *
@@ -62,6 +62,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 /* Go's limit: elem.size >= 1<<16 is invalid. */
 #define MAX_ELEMSIZE (1u << 16)
@@ -90,15 +91,23 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     struct gort_chan *c = mem;
     memset(c, 0, sizeof *c);
     atomic_init(&c->lock.key, 0);
+    gort__lockinit(&c->lock, LOCKRANK_HCHAN);
     atomic_init(&c->closed, 0);
     atomic_init(&c->qcount, 0);
     atomic_init(&c->recvq.first, NULL);
     atomic_init(&c->sendq.first, NULL);
     c->dataqsiz = cap;
     c->elemsize = elem_size;
+    c->bubble = gort__synctest_bubble();
+    atomic_init(&c->refs, 1);
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
+    /* Its buffer and blocked senders are roots of the collector (mgc.c). */
+    if (gort__gc_chan_add(c) != 0) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -145,7 +154,29 @@ GORT_API void gort_chan_free(gort_chan *c) {
     /* Our last gort__lock/unlock pair saw both queues empty: every goroutine
      * that will ever lock c has unlocked it (acquire in gort__lock pairs
      * with their release), so nobody touches c after this point. */
+    if (c->autofree)
+        atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
+    gort__gc_chan_del(c);
     free(c);
+}
+
+/* Reference counts (gort.h, "Channel lifetime").  retain: relaxed, the
+ * caller holds a reference already, so the count cannot reach 0 meanwhile.
+ * release: acq_rel, so that every party's operations on c happen before
+ * the free by whichever release is last. */
+_Atomic int32_t gort__chan_nautofree;
+
+GORT_API gort_chan *gort_chan_retain(gort_chan *c) {
+    if (c != NULL)
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return c;
+}
+
+GORT_API void gort_chan_release(gort_chan *c) {
+    if (c == NULL)
+        return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        gort_chan_free(c);
 }
 
 /* len(c).  Relaxed: a snapshot, as Go's chanlen. */
@@ -303,6 +334,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
      * reordered: "not ready" then "not closed" implies it was not closed at
      * the first observation either.  So both loads are relaxed.
      */
+    gort__chan_bubble_check(c, "send on");
     if (!block && atomic_load_explicit(&c->closed, memory_order_relaxed) == 0 && chan_full(c))
         return CHAN_WOULDBLOCK;
     san_read(gort__chan_raceaddr(c), __builtin_return_address(0));
@@ -354,7 +386,7 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     gp->param = NULL;
     san_release(mysg); /* -> the receiver that dequeues it (chan_recv_direct) */
     gort__waitq_enqueue(&c->sendq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_SEND);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
     san_acquire(mysg); /* <- the receiver (or close) that woke us */
 
     /* Someone woke us up: goready made their writes to mysg visible. */
@@ -371,10 +403,11 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
 }
 
 GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
-    /* A send is a preemption point even when it did not block (after a
-     * park the scheduler has just run us: nothing to check). */
-    if (chansend(c, elem, true) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    /* A send is a preemption point, checked on entry as Go's prologue
+     * does: before the send readies a receiver into runnext, where it
+     * would inherit the expired time slice (TestPingPongHog). */
+    gort__preempt_check(gort__getg());
+    (void)chansend(c, elem, true);
 }
 
 /* select { case c <- *elem: return true; default: return false }.  A closed
@@ -393,6 +426,7 @@ GORT_API bool gort_chan_trysend(gort_chan *c, const void *elem) {
 GORT_API void gort_chan_close(gort_chan *c) {
     if (c == NULL)
         gort_panic("close of nil channel");
+    gort__chan_bubble_check(c, "close of");
 
     gort__lock(&c->lock);
     if (atomic_load_explicit(&c->closed, memory_order_relaxed) != 0) {
@@ -469,6 +503,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
      * acquire: the load of closed cannot move before it, and it sees any
      * close that preceded the state chan_empty observed.
      */
+    gort__chan_bubble_check(c, "receive on");
     if (!block && chan_empty(c)) {
         /* Acquire: pairs with closechan's release store.  "Closed" is
          * returned below without the lock, so what preceded the close must
@@ -548,7 +583,7 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     if (c->dataqsiz == 0)
         san_release(mysg); /* unbuffered: -> the sender that dequeues it */
     gort__waitq_enqueue(&c->recvq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, WAIT_CHAN_RECV);
+    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
     san_acquire(mysg); /* <- the sender (or close) that woke us */
 
     /* Someone woke us up: a sender (success) or close (zeroed *ep). */
@@ -565,8 +600,10 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
 
 GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    if (chanrecv(c, elem, true, &received) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    gort__preempt_check(gort__getg()); /* on entry, as gort_chan_send */
+    (void)chanrecv(c, elem, true, &received);
+    if (received)
+        gort__chan_autofree_recv(c);
     return received;
 }
 
@@ -576,5 +613,7 @@ GORT_API bool gort_chan_tryrecv(gort_chan *c, void *elem, bool *ok) {
         return false;
     if (ok != NULL)
         *ok = received;
+    if (received)
+        gort__chan_autofree_recv(c);
     return true;
 }

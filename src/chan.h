@@ -55,7 +55,31 @@ struct gort_chan {
     size_t recvx;             /* [lock] next slot to drain */
     struct gort__waitq recvq; /* [lock] blocked receivers */
     struct gort__waitq sendq; /* [lock] blocked senders */
+    /* Toolkit (issue 15): */
+    struct gort__bubble *bubble; /* [immutable] synctest bubble that made it, or NULL */
+    _Atomic uint32_t refs;       /* [atomic] references (gort_chan_retain/release) */
+    bool autofree;               /* [immutable] gort_after: a received value drops a reference */
 };
+
+/* Channels with autofree set (gates gort__chan_autofree_recv). */
+extern _Atomic int32_t gort__chan_nautofree;
+
+/* After a value was received from c: a gort_after channel drops the
+ * receiver's reference.  Relaxed gate: c was made (and counted) before
+ * the receiver could learn of it, through whatever published c. */
+static inline void gort__chan_autofree_recv(struct gort_chan *c) {
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__chan_nautofree, memory_order_relaxed) != 0) &&
+        c->autofree)
+        gort_chan_release(c);
+}
+
+/* Bubble check of an operation on c (op: Go's "send on", ...): only when
+ * some bubble exists (relaxed gate, see gort__goready) and c is a bubble's. */
+static inline void gort__chan_bubble_check(struct gort_chan *c, const char *op) {
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
+        c->bubble != NULL)
+        gort__synctest_chan_check(c->bubble, op);
+}
 
 /* The address at which sends (reads) and close (a write) of c are shown to
  * the race detector (Go's c.raceaddr()): a field no user code touches. */

@@ -1,5 +1,8 @@
 /*
- * internal.h - every gort__ prototype, grouped by the file that defines it.
+ * internal.h - the gort__ prototypes shared across the runtime, grouped by
+ * the file that defines it.  A subsystem's own shared types and prototypes
+ * are in its header instead: chan.h, panic.h, fault.h, netpoll.h,
+ * lockrank.h, san.h (and export_test.h, for tests).
  * Internal non-static names start with gort__ (libgort.a exposes them to the
  * user's link; hidden visibility only protects libgort.so).
  */
@@ -46,6 +49,7 @@
                           memory_order_relaxed)
 
 /* --------------------------------------------------------------- lock_futex.c */
+/* Runtime locks; with GORT_LOCKRANK, ranked (lockrank.h). */
 void gort__lock(gort__rtlock *l);
 void gort__unlock(gort__rtlock *l);
 bool gort__trylock(gort__rtlock *l);
@@ -65,6 +69,8 @@ void gort__procyield(int cycles);
  * Not inlined and opaque to the optimiser: a goroutine may resume on another
  * thread, so the TLS read must happen at each call (ARCHITECTURE.md, 6). */
 struct m *gort__getm(void);
+/* The same, uninstrumented, for the preemption signal handler. */
+struct m *gort__getm_signal(void);
 /* The current user goroutine (m->curg), or NULL on g0 and on foreign
  * threads. */
 struct g *gort__getg(void);
@@ -100,7 +106,7 @@ _Noreturn void gort__goexit1(void);
  * top level recovered a panic (panic.c), and its deferred calls have run.
  * Does what the goroutine entry does after fn returns: for the main
  * goroutine, gort_main returns (main_ret, set by the caller); otherwise
- * goexit1.  (TODO(lead): proc.c; panic.c references it weakly.) */
+ * goexit1. */
 _Noreturn void gort__goroutine_return(struct g *gp);
 /* Sudogs from the per-P cache (runtime acquireSudog/releaseSudog). */
 struct sudog *gort__acquire_sudog(void);
@@ -114,14 +120,34 @@ static inline uint32_t gort__fastrandn(uint32_t n) {
  * checkdead does not report a deadlock while it may still wake someone. */
 void gort__foreign_block(int delta);
 /* Iterate every goroutine (for dumps); fn is called with allglock held. */
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg);
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
-/* Stop/start the world (for GOMAXPROCS changes). */
-void gort__stop_the_world(const char *reason);
-void gort__start_the_world(void);
+/* The last attempt to start an M's thread failed (relaxed): an
+ * asynchronously preempted goroutine, which waits for its own M, then does
+ * not yield, since its P might find no thread to run on. */
+extern _Atomic bool gort__newm_failing;
+/* Nothing but the running goroutine for pp (owner) to run now: its run
+ * queue and the global one are empty, no timer of it is due, no stop is
+ * waiting.  A preempted goroutine with nothing else to give way to keeps
+ * its P. */
+bool gort__p_nothing_else(struct p *pp);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
+
+/* The runtime's clock (CLOCK_MONOTONIC ns).  Inside the library the name
+ * gort_nanotime stands for it: the scheduler, the poller and the per-P
+ * timers always mean real time.  The public gort_nanotime() (synctest.c)
+ * is gort__now(): a synctest bubble's fake clock inside one. */
+int64_t gort__nanotime(void);
+#define gort_nanotime gort__nanotime
+
+/* --------------------------------------------------------- cgroup_linux.c */
+/* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
+ * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */
+double gort__cgroup_cpu_limit(void);
+/* The same from other files than /proc/self/cgroup and mountinfo (tests). */
+double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo);
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -137,6 +163,9 @@ bool gort__stack_in_guard(const gort__stack *s, uintptr_t addr);
 void gort__stack_check_canary(const gort__stack *s, int64_t goid);
 /* Returns pages of stacks on the global free list to the OS (sysmon). */
 void gort__stack_scavenge(void);
+/* The resident bytes of every stack mapping: live goroutines' stacks and
+ * the pooled stacks of dead ones alike (gort_read_stats). */
+uint64_t gort__stack_resident_bytes(void);
 extern size_t gort__default_stack_size;
 extern _Atomic uint64_t gort__stack_sys_bytes;
 
@@ -153,6 +182,8 @@ _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 _Noreturn void gort__fatal(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
+/* True once a fatal error has begun (its dump takes locks out of order). */
+bool gort__dying(void);
 /* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
@@ -172,8 +203,11 @@ void gort__schedtrace_tick(int64_t now);
 /* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
  * of the run starts. */
 void gort__debug_init(void);
-/* GORTDEBUG=pollspin, in ns (see proc.c's tsleep); read-only in a run. */
+/* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
+/* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */
+extern int64_t gort__stalldetect_ns;
+extern bool gort__flightrecorder;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -181,6 +215,76 @@ void gort__signal_fini(void);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);
+
+/* --------------------------------------------------------------- preempt.c */
+/* The preemption signal (SIGURG): asynchronous preemption, the
+ * stop-the-world by signal and blocking calls made without
+ * gort_syscall_enter.  See preempt.c's header for the safe-point rules. */
+
+/* Stops the world: returns when every other P is stopped.  Each M that was
+ * running a goroutine is then either at a cooperative safe point (its
+ * goroutine parked or runnable with a saved context: ctx.sp, below which
+ * nothing of it lives; an asynchronously preempted goroutine's registers
+ * are in the trampoline's frame on its own stack, above ctx.sp) or
+ * suspended inside the SIGURG handler with its interrupted registers saved
+ * (gort__stw_interrupted_regs).  Bounded in time even when goroutines spin
+ * in C loops that never call gort, or block in restartable system calls
+ * without gort_syscall_enter.  One stop at a time: a second caller waits
+ * (parks) until the first has started the world again; calls do not nest.
+ * Call it from a goroutine or a thread outside the runtime, never from g0.
+ * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
+void gort__stop_the_world(const char *reason);
+/* Restarts the world stopped by gort__stop_the_world (same caller). */
+void gort__start_the_world(void);
+/* During a stop, for a goroutine gp that was interrupted while running
+ * (its M suspended in the handler): sp receives the lowest stack address
+ * that may hold its data (the interrupted sp less the x86-64 red zone:
+ * scan from it to gp->stack.hi), regs and regs_len the saved general registers
+ * (x86-64: the 23 greg_t of mcontext_t; arm64: x0-x30), to scan as words.
+ * Valid until gort__start_the_world.  Returns false if gp was not
+ * interrupted running: then its saved context is authoritative. */
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+
+/* gort_main: sets up the handler and the user-text table (0 or -errno);
+ * shutdown removes the handler. */
+int gort__preempt_init(void);
+void gort__preempt_fini(void);
+/* Each M's thread, when it starts: its tid and usual signal mask. */
+void gort__preempt_minit(struct m *mp);
+/* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
+ * unknown (built without the gort_text section). */
+bool gort__async_preempt_enabled(void);
+/* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
+bool gort__preempt_m(struct m *mp);
+/* The stop in progress may suspend threads in the handler. */
+void gort__stw_allow_suspend(bool ok);
+/* The world restarts (Ps given back): wakes the threads suspended in the
+ * handler. */
+void gort__stw_wake_suspended(void);
+/* Signals the M of every P still P_RUNNING (the stop's wait loop). */
+void gort__stw_signal(void);
+/* sysmon: pp's goroutine gp has run since `since` without a scheduling
+ * point; signal its thread or, blocked in a call a signal would break,
+ * report it once after a second. */
+void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now, int64_t since);
+/* Asynchronous preemptions and blocking calls wrapped, since the process
+ * started (relaxed counters). */
+extern _Atomic uint64_t gort__npreempt_async;
+extern _Atomic uint64_t gort__npreempt_syscall;
+/* GORTDEBUG=asyncpreemptoff (debug.c). */
+extern bool gort__asyncpreemptoff;
+/* Runtime locks held by this thread (lock_futex.c; Go's m.locks). */
+extern __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
+
+/* ------------------------------------------------------------- sigqueue.c */
+/* At the end of gort_main, after every M has stopped: gives the notified
+ * signals back their earlier actions and forgets the registrations. */
+void gort__sigqueue_fini(void);
+
+/* ----------------------------------------------------------------- exec.c */
+/* White-box (tests): gort_process_wait takes its fallback path (polling
+ * waitpid) as if the kernel had no pidfd_open. */
+extern _Atomic bool gort__pidfd_off;
 
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */
@@ -246,9 +350,8 @@ void gort__waitfiring(timer *t);
 bool gort__deltimer_sync(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
- * needed.  Returns the earliest deadline left on pp, or 0; sets *ran if a
- * timer ran. */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran);
+ * needed.  Sets *ran if a timer ran. */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran);
 /* Go's nobarrierWakeTime: pp's earliest deadline, or 0 (seq_cst load). */
 int64_t gort__timers_next(struct p *pp);
 /* The earliest deadline over all Ps, or 0. */
@@ -264,8 +367,52 @@ bool gort__timers_pending(void);
  * has_p: the caller runs on a P that will look at its timers itself. */
 void gort__timer_wake(int64_t when, bool has_p);
 
+/* Toolkit timers (time.c) for synctest bubbles.  A timer that a goroutine
+ * of a bubble makes (sleep, timer, ticker, after_func, a context's
+ * deadline) goes into its bubble's heap, keyed by the fake clock; only the
+ * bubble's root runs that heap (gort__timers_run). */
+struct ptimers *gort__timers_heap_new(void);
+/* Frees a bubble's heap; its timers are left in no heap (never fire). */
+void gort__timers_heap_free(struct ptimers *pt);
+/* Runs pt's timers due at now (on a goroutine: the bubble's root).
+ * Returns the earliest deadline left, or 0. */
+int64_t gort__timers_run(struct ptimers *pt, int64_t now);
+/* The earliest deadline of pt, or 0. */
+int64_t gort__timers_heap_next(struct ptimers *pt);
+/* Adds t (in no heap) with deadline when to heap pt, or, pt == NULL, to the
+ * current P's heap (gort__addtimer). */
+void gort__addtimer_to(timer *t, int64_t when, struct ptimers *pt);
+
+/* ------------------------------------------------------------ synctest.c */
+struct gort__bubble;
+/* Bubbles in existence (gates the hooks in goready). */
+extern _Atomic int32_t gort__synctest_nbubbles;
+/* The calling goroutine's clock: its bubble's fake time, else real time. */
+int64_t gort__now(void);
+/* The heap the calling goroutine's new timers belong in (its bubble's), or
+ * NULL for the per-P heaps. */
+struct ptimers *gort__synctest_timers(void);
+/* Hooks (proc.c): newg, made by a goroutine of b, joins b. */
+void gort__synctest_newg(struct gort__bubble *b, struct g *newg);
+/* gp (in a bubble) exits: leaves it; clears gp->bubble.  On g0 or a
+ * finishing switch. */
+void gort__synctest_exit(struct g *gp);
+/* gp (in a bubble) is about to park for reason (gopark).  park_end(ok)
+ * follows once the unlock function has run (ok: it parked). */
+void gort__synctest_park_begin(struct g *gp, uint8_t reason);
+void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok);
+/* gp (in a bubble, G_WAITING) is being readied. */
+void gort__synctest_ready(struct g *gp);
+/* The calling goroutine's bubble, or NULL (a channel made now is its). */
+struct gort__bubble *gort__synctest_bubble(void);
+/* Channel checks (chan.c, select.c): c belongs to the bubble that made it;
+ * an operation from outside it is a fatal error with Go's text (op: "send
+ * on", "receive on", "close of", "select on"). */
+void gort__synctest_chan_check(struct gort__bubble *cb, const char *op);
+
 /* -------------------------------------------------------------- netpoll.c */
-/* epoll instance and eventfd: made by gort_main, closed at its end. */
+/* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The
+ * backend (netpoll_epoll.c): made by gort_main, closed at its end. */
 int gort__netpoll_init(void);
 void gort__netpoll_fini(void);
 /* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
@@ -275,7 +422,8 @@ void gort__netpoll_fini(void);
 struct g *gort__netpoll(int64_t delay);
 /* As gort__netpoll; *broke set when the poll saw a break (netpoll_break). */
 struct g *gort__netpoll_ex(int64_t delay, bool *broke);
-/* Go's netpollBreak: makes a blocked gort__netpoll return. */
+/* Go's netpollBreak: makes a blocked gort__netpoll return (defined by the
+ * backend, netpoll_epoll.c). */
 void gort__netpoll_break(void);
 /* Goroutines parked on an fd (Go's netpollWaiters), seq_cst load. */
 int32_t gort__netpoll_waiters(void);
@@ -285,5 +433,73 @@ void gort__netpoll_kick(void);
 /* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
  * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+
+/* ----------------------------------------------------------------- pprof.c */
+/* The block profile's rate (ns; 0 off) and the mutex profile's fraction
+ * (0 off): read relaxed on the parking paths. */
+extern _Atomic int64_t gort__blockprof_rate;
+extern _Atomic int32_t gort__mutexprof_rate;
+/* Registers / unregisters the calling M's thread for CPU profiling (on
+ * that thread, at its start and end). */
+void gort__prof_minit(struct m *mp);
+void gort__prof_unminit(struct m *mp);
+/* The threadcreate profile: a new M is being created (the creator's stack). */
+void gort__prof_newm(void);
+/* Sysmon, every round: drains CPU samples, runs the stall detector. */
+void gort__prof_sysmon(int64_t now);
+/* gort_main's end, with only the calling thread left: a CPU profile or an
+ * execution trace still recording is finished (written to its fd), the
+ * flight recorder dropped. */
+void gort__prof_shutdown(void);
+/* The block profile: a goroutine that parked at t0 (nanotime) for reason
+ * is running again (called by gort__gopark). */
+void gort__blockevent(int64_t t0, uint8_t reason);
+/* The mutex profile: an unlock woke a waiter that queued at t0 (sema.c). */
+void gort__mutexevent(int64_t t0);
+static inline bool gort__blockprof_reason(uint8_t r) {
+    return (r >= WAIT_CHAN_RECV && r <= WAIT_SELECT_NO_CASES) ||
+           (r >= WAIT_SEMACQUIRE && r <= WAIT_SYNC_ONCE);
+}
+/* t0 for gort__blockevent: nanotime when the block profile is on and
+ * reason is one it records, else 0 (one predictable branch when off). */
+#define GORT_BLOCKPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed) > 0) && \
+             gort__blockprof_reason(reason)                                                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* t0 for a sudog's acquiretime: nanotime when the mutex profile is on and
+ * reason is a sync.Mutex/RWMutex wait, else 0. */
+#define GORT_MUTEXPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed) > 0) && \
+             (reason) >= WAIT_SYNC_MUTEX && (reason) <= WAIT_SYNC_RWMUTEX_W                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* The heap profile, for the collected heap (malloc.c) to call: every
+ * allocation of size bytes at p, from the allocating goroutine (its stack
+ * is recorded for the sampled ones: one per gort__memprof_rate bytes on
+ * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
+ * true when p was sampled: then call gort__mprof_free(p) when p is freed
+ * (for other blocks it is a harmless lookup).  Until the heap lands
+ * nothing in the runtime calls them; the profiles are valid and empty. */
+bool gort__mprof_malloc(void *p, size_t size);
+void gort__mprof_free(void *p);
+extern int64_t gort__memprof_rate;
+/* ------------------------------------------- malloc.c, mgc.c (the heap) */
+/* gort_main starts: reads GOGC and GOMEMLIMIT, forgets the previous run's
+ * finalizer goroutine. */
+void gort__heap_init_run(void);
+/* sysmon: returns free heap pages to the OS (the background scavenger). */
+void gort__heap_scavenge_tick(int64_t now);
+/* gort_read_stats: the heap and collector fields. */
+void gort__heap_read_stats(gort_stats *s);
+/* Channels whose elements may hold pointers are collector roots:
+ * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
+int gort__gc_chan_add(struct gort_chan *c);
+void gort__gc_chan_del(struct gort_chan *c);
+/* 1 while the finalizer goroutine exists and is not running a finalizer:
+ * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
+extern _Atomic int gort__fing_system;
+/* GORTDEBUG=gctrace=1 (debug.c sets it). */
+extern int32_t gort__debug_gctrace;
 
 #endif /* GORT_INTERNAL_H */

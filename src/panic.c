@@ -420,11 +420,8 @@ static _Noreturn void fatalpanic(struct g *gp, const struct gort__panic *p) {
  * ------------------------------------------------------------------------ */
 
 /* The goroutine's function is over because a call it deferred at its top
- * level recovered.  proc.c provides gort__goroutine_return (the tail of
- * its goroutine entry); until it does, only non-main goroutines can take
- * this path. */
-#pragma weak gort__goroutine_return
-
+ * level recovered: it ends as if fn had returned (proc.c's
+ * gort__goroutine_return). */
 static _Noreturn void base_return(struct g *gp) {
     gp->callframe = NULL;
     if (is_foreign(gp))
@@ -433,12 +430,7 @@ static _Noreturn void base_return(struct g *gp) {
     gort__run_exit_defers(gp);
     if (gp->is_main)
         gort__sched.main_ret = 0; /* Go: main returned normally, exit status 0 */
-    if (gort__goroutine_return != NULL)
-        gort__goroutine_return(gp);
-    if (gp->is_main)
-        gort__fatal("recovered at the top level of the main goroutine (proc.c lacks "
-                    "gort__goroutine_return)");
-    gort__goexit1();
+    gort__goroutine_return(gp);
 }
 
 /*

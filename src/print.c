@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lockrank.h"
+#include "trace.h"
 
 static __thread int printdepth;
-static gort__rtlock printlk;
+static gort__rtlock printlk = GORT__RTLOCK_INIT(LOCKRANK_PRINT);
 
 void gort__print_lock(void) {
     if (printdepth++ > 0)
@@ -97,6 +99,7 @@ _Noreturn void gort__die(int status) {
 }
 
 static _Noreturn void fatal_exit(void) {
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();
@@ -105,6 +108,10 @@ static _Noreturn void fatal_exit(void) {
 }
 
 static _Atomic int dying;
+
+bool gort__dying(void) {
+    return atomic_load_explicit(&dying, memory_order_relaxed) != 0;
+}
 
 static _Noreturn void fatal_common(const char *msg, const char *file, int line, bool runtime_bug) {
     if (atomic_fetch_add(&dying, 1) > 0) {

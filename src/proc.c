@@ -66,6 +66,8 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
+#include "trace.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -91,7 +93,7 @@ static int gomaxprocs_next;
 
 /* allgs: every user goroutine that has a struct g (live or dead on a free
  * list).  Appended under allglock; read under allglock. */
-static gort__rtlock allglock;
+static gort__rtlock allglock = GORT__RTLOCK_INIT(LOCKRANK_ALLG);
 static struct g **allgs;
 static int64_t allglen, allgcap;
 
@@ -105,8 +107,24 @@ static _Atomic int32_t nforeign_alive;
 static pthread_key_t foreign_key;
 static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 
-static const int kG0StackSize = 64 * 1024;
-static const int kPreemptNs = 10 * 1000 * 1000; /* forcePreemptNS */
+#define G0_STACK_SIZE (64 * 1024)
+/* sysmon asks a goroutine that has run this long to yield (forcePreemptNS). */
+#define FORCE_PREEMPT_NS (10 * 1000 * 1000)
+/* sysmon's sleep: 20 us while it finds work, doubled after 50 idle rounds
+ * up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
+ * poll may get before sysmon polls itself, and how long a P may sit in a
+ * blocking call, with nothing queued while other Ms idle, before it is
+ * retaken (proc.go uses the same 10 ms in all three places). */
+#define SYSMON_MINDELAY_NS (20 * 1000)
+#define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
+/* Every GLOBRUNQ_TICK-th schedule on a P takes from the global run queue
+ * first, so that the local queue cannot starve it (Go's schedule():
+ * schedtick%61; a prime, so it does not fall into step with a program's
+ * periodic patterns). */
+#define GLOBRUNQ_TICK 61
+
+/* The last attempt to start a thread failed (see internal.h). */
+_Atomic bool gort__newm_failing;
 
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
@@ -134,6 +152,12 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYSCALL] = "syscall",
     [WAIT_FOREVER] = "wait forever",
     [WAIT_GOEXIT_MAIN] = "wait forever",
+    [WAIT_SYNCTEST_CHAN_RECV] = "chan receive (durable)",
+    [WAIT_SYNCTEST_CHAN_SEND] = "chan send (durable)",
+    [WAIT_SYNCTEST_SELECT] = "select (durable)",
+    [WAIT_SYNCTEST_RUN] = "synctest.Run",
+    [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -160,6 +184,13 @@ static void acquirep(struct m *mp, struct p *pp);
 GORT_NOINLINE struct m *gort__getm(void) {
     struct m *mp = tls_m;
     /* Opaque to the optimiser: calls are never merged or hoisted. */
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
+/* gort__getm for the preemption signal handler: never instrumented. */
+GORT_NO_TSAN_FRAME GORT_NOINLINE struct m *gort__getm_signal(void) {
+    struct m *mp = tls_m;
     __asm__ volatile("" : "+r"(mp));
     return mp;
 }
@@ -213,7 +244,6 @@ struct g *gort__getg_or_foreign(void) {
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
-    gp->allgidx = -1;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     tls_foreign_g = gp;
     atomic_fetch_add_explicit(&nforeign_alive, 1, memory_order_seq_cst);
@@ -246,7 +276,10 @@ uint32_t gort__fastrand(void) {
 
 /* ------------------------------------------------------------------ time */
 
-int64_t gort_nanotime(void) {
+/* The runtime's clock, CLOCK_MONOTONIC.  Inside the library the name
+ * gort_nanotime means this function (internal.h); the public
+ * gort_nanotime() is synctest.c's, which reads a bubble's fake clock. */
+int64_t gort__nanotime(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -258,6 +291,8 @@ int64_t gort_nanotime(void) {
  * sanitizer switch and runs the action the previous goroutine left for us
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
+static void runqput_tail(struct p *pp, struct g *gp);
+static void globrunqput_wake(struct g *gp);
 static void finish_exit(struct m *mp);
 static inline void lsan_switched_out(struct g *gp);
 
@@ -272,13 +307,21 @@ static inline void lsan_resumed(struct g *gp) {
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     lsan_resumed(self);
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread. */
+    errno = self->errno_;
     struct m *mp = self->m;
     struct g *put = mp->pending_put;
     if (put != NULL) {
         lsan_switched_out(put);
         mp->pending_put = NULL;
-        extern void gort__runqput_tail(struct p * pp, struct g * gp);
-        gort__runqput_tail(mp->p, put);
+        if (mp->pending_global) {
+            mp->pending_global = false;
+            globrunqput_wake(put);
+        } else {
+            runqput_tail(mp->p, put);
+        }
     }
     if (mp->pending_park != NULL) {
         lsan_switched_out(mp->pending_park);
@@ -352,13 +395,12 @@ static int allgadd(struct g *gp) {
         allgs = n;
         allgcap = ncap;
     }
-    gp->allgidx = allglen;
     allgs[allglen++] = gp;
     gort__unlock(&allglock);
     return 0;
 }
 
-void gort__forEachG(void (*fn)(struct g *gp, void *arg), void *arg) {
+void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__lock(&allglock);
     for (int64_t i = 0; i < allglen; i++)
         fn(allgs[i], arg);
@@ -385,7 +427,6 @@ static struct g *malg(size_t stacksize, bool user) {
             if (gp == NULL)
                 return NULL;
             gp->heapg = true;
-            gp->allgidx = -1;
             if (allgadd(gp) != 0) {
                 san_fiber_destroy(gp->tsan_fiber);
                 free(gp);
@@ -412,7 +453,6 @@ static struct g *malg(size_t stacksize, bool user) {
     memset(gp, 0, sizeof *gp);
     gp->stack = st;
     gp->stack.hi = gaddr & ~(uintptr_t)15;
-    gp->allgidx = -1;
     gp->tsan_fiber = user ? NULL : san_fiber_create(); /* users: at start */
     gp->valgrind_id = san_valgrind_register((void *)gp->stack.lo, (void *)gp->stack.hi);
     atomic_store_explicit(&gp->status, G_IDLE, memory_order_relaxed);
@@ -550,7 +590,7 @@ static bool runqput(struct p *pp, struct g *gp, bool next) {
     }
 }
 
-void gort__runqput_tail(struct p *pp, struct g *gp) {
+static void runqput_tail(struct p *pp, struct g *gp) {
     runqput(pp, gp, false);
 }
 
@@ -609,6 +649,14 @@ static bool runqempty(struct p *pp) {
         if (tail == atomic_load_explicit(&pp->runqtail, memory_order_seq_cst))
             return head == tail && runnext == NULL;
     }
+}
+
+bool gort__p_nothing_else(struct p *pp) {
+    int64_t tw = gort__timers_next(pp);
+    return runqempty(pp) &&
+           atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0 &&
+           !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+           (tw == 0 || tw > gort_nanotime());
 }
 
 /* Grabs a batch of goroutines from pp's runnable queue into batch (a ring
@@ -716,6 +764,16 @@ static void globrunqput(struct g *gp) {
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
+/* A yielder on the global queue (Go's goschedImpl), then an idle P woken
+ * to look at it or at the goroutines queued behind busy Ps (Go 1.21's
+ * goschedImpl wakep). */
+static void globrunqput_wake(struct g *gp) {
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    gort__wakep();
+}
+
 static void globrunqputhead(struct g *gp) {
     globrunq_reserve(1);
     gort__sched.runqhd = (gort__sched.runqhd - 1) &
@@ -806,7 +864,7 @@ static struct m *allocm(void) {
     struct m *mp = gort__calloc(1, sizeof *mp);
     if (mp == NULL)
         return NULL;
-    mp->g0 = malg((size_t)kG0StackSize, false);
+    mp->g0 = malg((size_t)G0_STACK_SIZE, false);
     if (mp->g0 == NULL) {
         free(mp);
         return NULL;
@@ -827,6 +885,7 @@ static struct m *allocm(void) {
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
     tls_m = mp;
+    gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
     if (serr != 0) {
@@ -836,6 +895,7 @@ static void mstart_native(struct m *mp) {
                      (long long)mp->id, -serr);
         gort__throw("out of memory allocating signal stack");
     }
+    gort__prof_minit(mp);
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -843,6 +903,7 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    gort__prof_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
@@ -862,7 +923,7 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) gotonative(struct m *mp
     gort__ctx_jump(mp->native_sp);
 }
 
-static TSAN_OUTLINE void mstart1(struct m *mp) {
+static TSAN_OUTLINE void mstart0_body(struct m *mp) {
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
@@ -874,7 +935,7 @@ GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     struct m *mp = arg;
     san_switch_end(NULL, &mp->native_bottom, &mp->native_size);
     san_ignore_begin(); /* g0 runs only the runtime: for good (san.h) */
-    mstart1(mp);
+    mstart0_body(mp);
     if (mp->is_m0) /* m0 starts by running the main goroutine directly. */
         execute(mp, gort__sched.gmain, false);
     schedule(mp);
@@ -888,6 +949,7 @@ static int newm(struct p *pp, bool spinning) {
         return -ENOMEM;
     mp->nextp = pp;
     mp->spinning = spinning;
+    gort__prof_newm();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* The native stack only runs mstart_native and the thread exit path;
@@ -904,6 +966,7 @@ static int newm(struct p *pp, bool spinning) {
     } else {
         mp->thread_started = true;
     }
+    atomic_store_explicit(&gort__newm_failing, r != 0, memory_order_relaxed);
     gort__unlock(&gort__sched.lock);
     return r == 0 ? 0 : -r;
 }
@@ -1023,7 +1086,7 @@ void gort__wakep(void) {
 }
 
 /* Stops execution of the current m until new work is available, or for at
- * most ns (ns < 0: no limit; a finite ns is the nap, see tsleep).  Returns
+ * most ns (ns < 0: no limit; a finite ns is the nap, see become_poller).  Returns
  * true with an acquired P (or none when the runtime is exiting); false if
  * the time ran out with nobody starting us (then mp has no P and is off the
  * idle list). */
@@ -1080,6 +1143,7 @@ static struct p *releasep(struct m *mp) {
     struct p *pp = mp->p;
     if (pp == NULL || pp->m != mp)
         gort__throw("releasep: invalid p state");
+    GORT_TRACE(gort__trace_procstop(mp));
     pp->m = NULL;
     mp->p = NULL;
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
@@ -1188,7 +1252,7 @@ static void reset_order(uint32_t procs) {
 /* ------------------------------------------------------------------ the poller */
 
 /*
- * The poller (the "timer sleeper"): Go's M blocked in netpoll(delay).  An
+ * The poller: Go's M blocked in netpoll(delay).  An
  * M that finds no work while timers are pending or goroutines wait for I/O
  * becomes the one poller: it blocks in epoll_wait (netpoll.c), holding no
  * P and not on the idle M list, until the earliest deadline of all Ps or
@@ -1200,51 +1264,56 @@ static void reset_order(uint32_t procs) {
  * for timers that are overdue (a backstop, as Go's sysmon does with
  * timeSleepUntil) and polls the network itself when nobody has for 10 ms.
  *
- * Lost-wakeup argument (Dekker, seq_cst on both sides): the sleeper stores
- * tsleep_until (MAXWHEN: "about to sleep") and then loads every P's
+ * Lost-wakeup argument (Dekker, seq_cst on both sides): the poller stores
+ * poller_until (MAXWHEN: "about to sleep") and then loads every P's
  * earliest deadline; an adder stores its P's earliest deadline (time.c
- * update_when0) and then loads tsleep_until.  Either the sleeper sees the
- * new timer, or the adder sees the sleeper and wakes it.  An adder that
- * sees no sleeper and runs on a P leaves the timer to that P: its M runs it
+ * update_when0) and then loads poller_until.  Either the poller sees the
+ * new timer, or the adder sees the poller and wakes it.  An adder that
+ * sees no poller and runs on a P leaves the timer to that P: its M runs it
  * in schedule(), or sees it here when it goes idle.
  *
- * tsleep_note is woken at most once per sleep: wakers set tsleep_woken
- * under tsleep_lock, and the note is cleared under the lock when the next
- * sleeper registers (notewakeup must never be doubled).
+ * The poll is broken at most once per poller: wakers break it only if
+ * poller_woken is clear and set it, under poller_lock; the next poller
+ * clears it when it registers.  (A second break would cost the next poll
+ * a spurious return.)
  */
-static gort__rtlock tsleep_lock;
-static struct m *tsleep_m;           /* [tsleep_lock] the polling M, or NULL */
-static bool tsleep_woken;            /* [tsleep_lock] the poll was broken */
-static _Atomic int64_t tsleep_until; /* [atomic; write under tsleep_lock] 0: no poller */
+static gort__rtlock poller_lock = GORT__RTLOCK_INIT(LOCKRANK_POLLER);
+static struct m *poller_m;           /* [poller_lock] the polling M, or NULL */
+static bool poller_woken;            /* [poller_lock] the poll was broken */
+static _Atomic int64_t poller_until; /* [atomic; write under poller_lock] 0: no poller */
 
-#define TSLEEP_MAXWHEN INT64_MAX
+#define POLLER_MAXWHEN INT64_MAX
 
-/* Wakes the timer sleeper if it sleeps past when.  tsleep_lock held. */
-static void tsleep_wake_locked(int64_t when) {
-    if (tsleep_m != NULL && !tsleep_woken &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) > when) {
-        tsleep_woken = true;
+/* Wakes the poller if it sleeps past when.  poller_lock held. */
+static void poller_wake_locked(int64_t when) {
+    if (poller_m != NULL && !poller_woken &&
+        atomic_load_explicit(&poller_until, memory_order_relaxed) > when) {
+        poller_woken = true;
         /* The eventfd write (a syscall) orders our earlier stores before
          * the poller's return from epoll_wait. */
         gort__netpoll_break();
     }
 }
 
+static void sysmon_timer_kick(void);
+
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
-    int64_t u = atomic_load_explicit(&tsleep_until, memory_order_seq_cst);
+    int64_t u = atomic_load_explicit(&poller_until, memory_order_seq_cst);
     if (u == 0) {
         /* Nobody sleeps on timers: get an M to look, unless our own P will
          * (Go's wakeNetPoller calls wakep). */
         if (!has_p)
             gort__wakep();
+        else if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0)
+            sysmon_timer_kick(); /* our P may be busy for long: see sysmon */
         return;
     }
     if (when >= u)
         return;
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(when);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_wake_locked(when);
+    gort__unlock(&poller_lock);
 }
 
 static void injectglist(struct m *mp, struct g *list);
@@ -1258,15 +1327,15 @@ static void injectglist(struct m *mp, struct g *list);
  * pending (the poller is then only the I/O poller), an M that goes idle
  * while some P is P_RUNNING does not poll: it naps on its note, on the
  * idle M list like any stopped M (startm takes it), for at most
- * TSLEEP_NAP, and then naps again only if the network was polled in the
- * last TSLEEP_NAP (sched.lastpoll); else it polls.  The last M to go idle
+ * NAP_NS, and then naps again only if the network was polled in the
+ * last NAP_NS (sched.lastpoll); else it polls.  The last M to go idle
  * finds no P running and polls, as before.  The cost: a goroutine made
  * ready by I/O while every running M is busy in long goroutines waits up
- * to about 2 * TSLEEP_NAP for an idle P (Go's blocked poller would take
+ * to about 2 * NAP_NS for an idle P (Go's blocked poller would take
  * one at once; sysmon's backstop alone would be 10 to 20 ms).  A P in a
  * blocking call (P_SYSCALL) does not count as running.
  */
-#define TSLEEP_NAP (1000 * 1000) /* ns */
+#define NAP_NS (1000 * 1000) /* ns */
 
 /* True if a P is running goroutines (its M will poll when it runs out). */
 static bool others_running(void) {
@@ -1325,10 +1394,10 @@ static struct g *pollspin(int64_t until, int64_t *delay) {
  * nap; *nap is true on entry after a nap that ran out); false: the caller
  * stops as usual
  * (the readied goroutines, if any, went to the global queue). */
-static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
+static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
     /* seq_cst loads, after our seq_cst decrement of nmspinning: see the
      * argument above; no timers and no I/O waiters: nothing to wait for.
-     * An I/O waiter that parks after our load finds no poller (tsleep_m
+     * An I/O waiter that parks after our load finds no poller (poller_m
      * is set only below) and wakes an M itself (netpoll.c). */
     int64_t w = gort__timers_earliest();
     if (w == 0 && gort__netpoll_waiters() == 0)
@@ -1336,29 +1405,29 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
     if (w == 0 && others_running() &&
         (!*nap ||
          gort_nanotime() - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) <
-             TSLEEP_NAP)) {
+             NAP_NS)) {
         *nap = true; /* see the nap, above */
         return false;
     }
     *nap = false;
-    gort__lock(&tsleep_lock);
-    if (tsleep_m != NULL) {
+    gort__lock(&poller_lock);
+    if (poller_m != NULL) {
         /* Someone polls already: make sure it wakes for our timers. */
         if (w != 0)
-            tsleep_wake_locked(w);
-        gort__unlock(&tsleep_lock);
+            poller_wake_locked(w);
+        gort__unlock(&poller_lock);
         return false;
     }
-    tsleep_m = mp;
-    tsleep_woken = false;
-    /* seq_cst: the sleeper's side of the Dekker pair. */
-    atomic_store_explicit(&tsleep_until, TSLEEP_MAXWHEN, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    poller_m = mp;
+    poller_woken = false;
+    /* seq_cst: the poller's side of the Dekker pair. */
+    atomic_store_explicit(&poller_until, POLLER_MAXWHEN, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     int64_t until = gort__timers_earliest();
     struct g *list = NULL;
     if (until != 0 || gort__netpoll_waiters() != 0) {
         if (until != 0)
-            atomic_store_explicit(&tsleep_until, until, memory_order_seq_cst);
+            atomic_store_explicit(&poller_until, until, memory_order_seq_cst);
         int64_t delay = -1; /* no timer: until an fd is ready or a break */
         if (until != 0) {
             delay = until - gort_nanotime();
@@ -1372,10 +1441,10 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
                 list = gort__netpoll(delay);
         }
     }
-    gort__lock(&tsleep_lock);
-    tsleep_m = NULL;
-    atomic_store_explicit(&tsleep_until, 0, memory_order_seq_cst);
-    gort__unlock(&tsleep_lock);
+    gort__lock(&poller_lock);
+    poller_m = NULL;
+    atomic_store_explicit(&poller_until, 0, memory_order_seq_cst);
+    gort__unlock(&poller_lock);
     /* Take an idle P to run the timers and the readied goroutines (Go:
      * pidleget after netpoll), even when the poll brought nothing (a break,
      * EINTR): as Go's findRunnable goes back to top then, so that an M
@@ -1411,6 +1480,7 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
          * goroutine this M then ran. */
         *gpp = list;
         list = list->schedlink;
+        GORT_TRACE(gort__trace_gounblock(*gpp));
         atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
@@ -1420,8 +1490,8 @@ static bool tsleep(struct m *mp, struct g **gpp, bool *nap) {
 void gort__netpoll_kick(void) {
     /* seq_cst: after the waiter count's seq_cst increment; a poller that
      * registered after our load read the count after its seq_cst store of
-     * tsleep_until, and so sees the waiter. */
-    if (atomic_load_explicit(&tsleep_until, memory_order_seq_cst) == 0)
+     * poller_until, and so sees the waiter. */
+    if (atomic_load_explicit(&poller_until, memory_order_seq_cst) == 0)
         gort__wakep();
 }
 
@@ -1435,6 +1505,7 @@ static void injectglist(struct m *mp, struct g *list) {
         return;
     int32_t n = 0;
     for (struct g *gp = list; gp; gp = gp->schedlink) {
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
@@ -1463,22 +1534,21 @@ static void injectglist(struct m *mp, struct g *list) {
     }
 }
 
-/* At exit: wake the timer sleeper so that it leaves. */
-static void tsleep_break(void) {
-    gort__lock(&tsleep_lock);
-    tsleep_wake_locked(INT64_MIN);
-    gort__unlock(&tsleep_lock);
+/* At exit: wake the poller so that it leaves. */
+static void poller_break(void) {
+    gort__lock(&poller_lock);
+    poller_wake_locked(INT64_MIN);
+    gort__unlock(&poller_lock);
 }
 
 /* Steals a goroutine from another P; in the last round, also runs the due
- * timers of every other P, idle ones included (Go's stealWork), keeping
- * the earliest deadline left in *pollUntil. */
-static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *now,
-                           int64_t *pollUntil) {
-    const int stealTries = 4;
+ * timers of every other P, idle ones included (Go's stealWork).  The poller
+ * finds the earliest deadline left by itself (gort__timers_earliest). */
+static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
+    const int stealtries = 4;
     uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-    for (int i = 0; i < stealTries; i++) {
-        bool stealrunnext = i == stealTries - 1;
+    for (int i = 0; i < stealtries; i++) {
+        bool stealrunnext = i == stealtries - 1;
         uint32_t pos = gort__fastrandn(procs);
         uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
         for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
@@ -1490,9 +1560,7 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             if (stealrunnext) {
                 /* Run p2's due timers (Go: checkTimers(p2, now)). */
                 bool ran = false;
-                int64_t w = gort__checktimers(p2, now, &ran);
-                if (w != 0 && (*pollUntil == 0 || w < *pollUntil))
-                    *pollUntil = w;
+                gort__checktimers(p2, now, &ran);
                 if (ran) {
                     /* Running the timers may have made goroutines ready on
                      * our local run queue. */
@@ -1511,7 +1579,6 @@ static struct g *stealwork(struct m *mp, struct p *pp, bool *inherit, int64_t *n
             }
         }
     }
-    (void)mp;
     return NULL;
 }
 
@@ -1530,7 +1597,7 @@ top:;
     /* Run this P's due timers (Go: checkTimers(pp, 0)). */
     int64_t now = 0;
     bool ran = false;
-    int64_t pollUntil = gort__checktimers(pp, &now, &ran);
+    gort__checktimers(pp, &now, &ran);
 
     /* local runq */
     struct g *gp = runqget(pp, inherit);
@@ -1550,11 +1617,12 @@ top:;
     /* Poll network (Go: netpoll(0) before stealing), unless an M is
      * blocked in it already (it gets the events). */
     if (gort__netpoll_waiters() > 0 &&
-        atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0) {
+        atomic_load_explicit(&poller_until, memory_order_relaxed) == 0) {
         struct g *list = gort__netpoll(0);
         if (list) {
             gp = list;
             injectglist(mp, list->schedlink);
+            GORT_TRACE(gort__trace_gounblock(gp));
             atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
@@ -1572,19 +1640,22 @@ top:;
             mp->spinning = true;
             atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
         }
-        gp = stealwork(mp, pp, inherit, &now, &pollUntil);
+        gp = stealwork(pp, inherit, &now);
         if (gp)
             return gp;
         if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed))
-            goto top_gc;
+            return NULL;
     }
 
-    /* Before we drop our P, make a snapshot of the allp slice. */
+    /* Give our P back: under sched.lock, unless a stop or the exit needs
+     * this M, or the global queue got work meanwhile (Go also snapshots
+     * allp here; gort's allp only changes while the world is stopped, and
+     * a stop is checked first). */
     gort__lock(&gort__sched.lock);
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
         gort__unlock(&gort__sched.lock);
-        goto top_gc;
+        return NULL;
     }
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
         gp = globrunqget(pp, 0);
@@ -1603,7 +1674,6 @@ top:;
      * fence in between).  If we do it the other way around, another thread
      * can submit work after we've checked all sources but before we drop
      * nmspinning; as a result nobody will unpark a thread to run the work. */
-    bool wasspinning = mp->spinning;
     if (mp->spinning) {
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
@@ -1644,14 +1714,12 @@ top:;
             }
         }
     }
-    (void)wasspinning;
-    (void)pollUntil;
     /* No work: poll until the earliest timer or I/O if nobody else does
      * (Go blocks in netpoll(pollUntil - now) here). */
     bool nap = false;
     for (;;) {
         struct g *polled = NULL;
-        if (tsleep(mp, &polled, &nap)) {
+        if (become_poller(mp, &polled, &nap)) {
             if (polled != NULL) {
                 *inherit = false;
                 return polled;
@@ -1662,18 +1730,16 @@ top:;
             stopm(mp);
             goto top;
         }
-        if (stopm_for(mp, TSLEEP_NAP))
+        if (stopm_for(mp, NAP_NS))
             goto top;
         /* Nobody started us: poll unless somebody did lately. */
     }
-
-top_gc:
-    return NULL;
 }
 
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
-static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
+static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1687,7 +1753,7 @@ static TSAN_OUTLINE void execute1(struct m *mp, struct g *gp, bool inherit) {
 }
 
 GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
-    execute1(mp, gp, inherit);
+    execute_body(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
     if (gp->ctx.sp != NULL)
         gort__ctx_jump(gp->ctx.sp);
@@ -1695,7 +1761,7 @@ GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit)
 }
 
 /* Stops this M for good when the runtime is exiting.  Runs on g0. */
-static TSAN_OUTLINE void exit_m1(struct m *mp) {
+static TSAN_OUTLINE void exit_m_body(struct m *mp) {
     if (mp->spinning) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
@@ -1703,16 +1769,14 @@ static TSAN_OUTLINE void exit_m1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
-    exit_m1(mp);
+    exit_m_body(mp);
     gotonative(mp);
 }
 
-/* One round of scheduler: find a runnable goroutine and execute it.
- * Never returns.  Runs on g0. */
 enum { SCHED_RUN, SCHED_EXIT };
 
 /* The body of schedule(): picks the next g (or decides the M must leave). */
-static TSAN_OUTLINE int schedule1(struct m *mp, struct g **gpp, bool *inheritp) {
+static TSAN_OUTLINE int schedule_body(struct m *mp, struct g **gpp, bool *inheritp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
 top:
@@ -1741,13 +1805,14 @@ top:
         /* Go's schedule: checkTimers(pp, 0). */
         int64_t now = 0;
         bool ran = false;
-        (void)gort__checktimers(pp, &now, &ran);
+        gort__checktimers(pp, &now, &ran);
     }
     /* Check the global runnable queue once in a while to ensure fairness.
      * Otherwise two goroutines can completely occupy the local runqueue by
      * constantly respawning each other. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-    if (tick % 61 == 0 && atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
+    if (tick % GLOBRUNQ_TICK == 0 &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) {
         gort__lock(&gort__sched.lock);
         gp = globrunqget(pp, 1);
         gort__unlock(&gort__sched.lock);
@@ -1774,36 +1839,40 @@ top:
     return SCHED_RUN;
 }
 
+/* One round of scheduler: find a runnable goroutine and execute it.
+ * Never returns.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
-    if (schedule1(mp, &gp, &inherit) == SCHED_EXIT)
+    if (schedule_body(mp, &gp, &inherit) == SCHED_EXIT)
         exit_m(mp);
     execute(mp, gp, inherit);
 }
 
 /* ------------------------------------------------------------------ park / ready */
 
-typedef struct parkargs {
-    bool (*unlockf)(struct g *, void *);
-    void *arg;
-} parkargs;
-
 /* park continuation on g0 (proc.go park_m). */
 /* Returns false if gp must run again at once (unlockf said so). */
-static TSAN_OUTLINE bool park1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
     bool (*fn)(struct g *, void *) = mp->waitunlockf;
     void *lock = mp->waitlock;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    return fn == NULL || fn(gp, lock);
+    /* Read before fn publishes gp: after it, gp may run (and exit) anywhere. */
+    struct gort__bubble *bubble = gp->bubble;
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok)
+        GORT_TRACE(gort__trace_gounblock(gp));
+    return ok;
 }
 
 GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (!park1(gp, mp))
+    if (!park_m_body(gp, mp))
         execute(mp, gp, true); /* not parking after all: run it again */
     schedule(mp);
 }
@@ -1818,8 +1887,13 @@ static void finish_park(struct m *mp) {
     mp->pending_park = NULL;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    if (fn != NULL && !fn(gp, lock)) {
+    struct gort__bubble *bubble = gp->bubble; /* before fn: see park1 */
+    bool ok = fn == NULL || fn(gp, lock);
+    if (GORT_UNLIKELY(bubble != NULL))
+        gort__synctest_park_end(bubble, gp, ok);
+    if (!ok) {
         /* Not parking after all: it runs next. */
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
     }
@@ -1832,6 +1906,7 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
+    GORT_TRACE(gort__trace_gostart(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
@@ -1863,7 +1938,7 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
         return NULL;
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
     if (GORT_LIKELY(next->lockedm == NULL &&
-                    (*inherit || (tick + 1) % 61 != 0 ||
+                    (*inherit || (tick + 1) % GLOBRUNQ_TICK != 0 ||
                      atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)))
         return next;
     runqput(pp, next, true); /* back in front; schedule() decides */
@@ -1888,11 +1963,26 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
         return;
     }
+    gp->errno_ = errno; /* restored by finish_switch */
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
+        /* A preemption request raised while gp ran is honoured by this
+         * park, and ends the time slice: whoever runs next (runnext
+         * included) starts a new one, as if gp had been preempted on entry
+         * (Go checks the request in every function prologue).  Otherwise
+         * the buddy it readied inherits the expired slice and the request
+         * is lost when gp resumes (TestPingPongHog). */
+        atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+        GORT_COUNTER_INC(mp->p->schedtick);
+    }
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1906,9 +1996,11 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
         mp->pending_park = gp;
         switch_direct(gp, mp, pp, next, inherit, false);
-        return;
+    } else {
+        mcall(gp, park_m);
     }
-    mcall(gp, park_m);
+    if (GORT_UNLIKELY(bt0 != 0))
+        gort__blockevent(bt0, reason);
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */
@@ -1929,7 +2021,14 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
+    /* Relaxed gate: a g of a bubble was made after the bubble was counted,
+     * and whoever readies it learned of it through a lock or channel that
+     * orders that count before this load. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
+        gp->bubble != NULL)
+        gort__synctest_ready(gp);
     struct m *mp = getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
@@ -1945,28 +2044,30 @@ void gort__foreign_block(int delta) {
     atomic_fetch_add_explicit(&gort__sched.nforeign_blocked, delta, memory_order_seq_cst);
 }
 
-/* Gosched continuation on g0: put gp on the global queue (preemption) or
- * local tail (yield), then schedule. */
-static TSAN_OUTLINE void gosched1(struct g *gp, struct m *mp) {
+/* Gosched continuation on g0: put gp on the global queue, as Go's
+ * goschedImpl does (so that any P may take it, and a P with nothing else
+ * takes the goroutines queued before it first), then schedule. */
+static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
+    (void)mp;
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    if (mp->p == NULL || gp->lockedm) {
-        gort__lock(&gort__sched.lock);
-        globrunqput(gp);
-        gort__unlock(&gort__sched.lock);
-    } else {
-        runqput(mp->p, gp, false);
-    }
+    globrunqput_wake(gp);
 }
 
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    gosched1(gp, mp);
+    gosched_m_body(gp, mp);
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt1(struct g *gp) {
+/* A preempted goroutine ends its P's time slice: the next one, even from
+ * runnext, starts a new slice (schedtick moves, so sysmon's 10 ms clock
+ * restarts for it rather than preempting it at once or never). */
+static TSAN_OUTLINE void preempt_m_body(struct g *gp, struct m *mp) {
+    GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    GORT_COUNTER_INC(mp->p->schedtick);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
     gort__unlock(&gort__sched.lock);
@@ -1975,7 +2076,7 @@ static TSAN_OUTLINE void preempt1(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt1(gp);
+    preempt_m_body(gp, mp);
     schedule(mp);
 }
 
@@ -1985,6 +2086,7 @@ void gort__gosched(void) {
         sched_yield();
         return;
     }
+    gp->errno_ = errno;
     mcall(gp, gosched_m);
 }
 
@@ -1992,7 +2094,28 @@ void gort__preempt_check_slow(struct g *gp) {
     if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno;
     mcall(gp, preempt_m);
+}
+
+/* One pass over the other Ps' run queues (runnext included) for a
+ * yielder with nothing else to run.  Runs on pp's owner. */
+static struct g *yield_steal(struct p *pp) {
+    uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    uint32_t pos = gort__fastrandn(procs);
+    uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
+    for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
+        struct p *p2 = gort__allp[pos];
+        if (p2 == pp || atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE ||
+            runqempty(p2))
+            continue;
+        struct g *gp = runqsteal(pp, p2, true);
+        if (gp != NULL) {
+            GORT_COUNTER_INC(pp->nsteal);
+            return gp;
+        }
+    }
+    return NULL;
 }
 
 void gort_yield(void) {
@@ -2004,6 +2127,7 @@ void gort_yield(void) {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st
@@ -2011,18 +2135,26 @@ void gort_yield(void) {
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
-                      (tick % 61 == 0 &&
+                      (tick % GLOBRUNQ_TICK == 0 &&
                        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
         mcall(gp, gosched_m);
         return;
     }
+    /* Timers due on this P: schedule() runs them (Go's Gosched goes through
+     * schedule's checkTimers; a yield loop must not hold them back). */
+    int64_t tw = gort__timers_next(pp);
+    if (GORT_UNLIKELY(tw != 0) && tw <= gort_nanotime())
+        goto slow;
     if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: nobody else can take from this run queue (stealing needs a
          * P), so the yielder can be queued before the switch, rotating the
          * queue in place: next comes from runnext or the head, we go to the
-         * tail. */
+         * tail.  Go's Gosched queues the yielder on the global queue
+         * instead; with one P that queue is served by this P alone, when
+         * the local one is empty, so the order of turns is the same round
+         * robin. */
         uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
         struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
@@ -2041,28 +2173,38 @@ void gort_yield(void) {
                 goto slow;
             atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
         }
+        GORT_TRACE(gort__trace_gosched(gp, false));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
         atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
         switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
         return;
     }
+    /* Several Ps: the yielder goes to the global queue, as with Go's
+     * Gosched, where any P may take it, and an idle P is woken
+     * (globrunqput_wake, run by next once our stack is idle). */
     bool inherit;
     struct g *next = runqget(pp, &inherit);
     if (next == NULL) {
-        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-            return; /* nothing else to run here: keep going */
-        mcall(gp, gosched_m);
-        return;
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0)
+            goto slow;
+        /* Nothing queued here or globally: a goroutine queued behind one
+         * that never yields on another P would wait there for good (no P
+         * is idle to steal it), so this P steals it (not in Go, whose
+         * asynchronous preemption would end the spinner's turn). */
+        next = yield_steal(pp);
+        if (next == NULL)
+            return; /* nothing else to run: keep going */
     }
     if (GORT_UNLIKELY(next->lockedm != NULL)) {
         /* It must run on its own M: put it back in front and go the slow way. */
         runqput(pp, next, true);
-        mcall(gp, gosched_m);
-        return;
+        goto slow;
     }
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
+    mp->pending_global = true;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
     return;
 slow:
@@ -2183,10 +2325,15 @@ static int64_t newgoid(struct p *pp) {
     return (int64_t)pp->goidcache++;
 }
 
+/* copysize for newproc1 and newproc: arg is passed as it is. */
+#define NO_COPY SIZE_MAX
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
- * but not queued, or NULL with *err set. */
-static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                          struct g *callergp, void *callerpc, struct p *pp, int *err) {
+ * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
+ * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
+static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                          const char *name, struct g *callergp, void *callerpc, struct p *pp,
+                          int *err) {
     struct g *newg = NULL;
     if (stacksize == gort__default_stack_size)
         newg = gfget(pp);
@@ -2203,7 +2350,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
          * leave ASan redzones behind: clear them. */
         san_unpoison((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     }
-    /* A recycled g comes back reset by goexit1_g0 (on the P where it died,
+    /* A recycled g comes back reset by gdestroy (on the P where it died,
      * while its lines were in that core's cache): ctx.sp is NULL, so its
      * first switch starts fn on the untouched stack, and everything outside
      * line 0 is as a new g has it.  Write line 0 only. */
@@ -2211,10 +2358,19 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
                 newg->defer_ == NULL && newg->panic_ == NULL && newg->callframe == NULL);
     newg->fn = fn;
     newg->arg = arg;
+    if (copysize != NO_COPY) {
+        /* gort_go_copy: the block goes into the g, which only the new
+         * goroutine uses from now on (published by runqput's release). */
+        if (copysize != 0) /* arg may be NULL then */
+            memcpy(newg->argbuf, arg, copysize);
+        newg->arg = newg->argbuf;
+    }
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
+    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
+        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -2228,6 +2384,10 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
     san_stack_reset((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
+    /* A goroutine started inside a synctest bubble is in the bubble. */
+    if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
+        gort__synctest_newg(callergp->bubble, newg);
+    GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2249,13 +2409,19 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t stacksize, const
  */
 #define SPAWN_BACKLOG GORT__RUNQ
 
-static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *name,
-                   void *callerpc, bool may_yield) {
+static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
+                   const char *name, void *callerpc, bool may_yield) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
         return -EAGAIN;
-    struct m *mp = getm_entry(); /* no switch before it here */
+    /* A preemption request is honoured on entry, as Go's prologue check
+     * does, before the child takes runnext: checked after, the child
+     * inherited the expired slice and a goroutine that starts a copy of
+     * itself and returns held the P for good (TestStopTheWorldDeadlock). */
+    if (may_yield)
+        gort__preempt_check(gort__getg());
+    struct m *mp = gort__getm(); /* after a possible switch: out of line */
     struct g *callergp = mp ? mp->curg : NULL;
     struct p *pp = mp ? mp->p : NULL;
     int err = 0;
@@ -2270,7 +2436,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
-        struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, NULL, &err);
+        struct g *newg =
+            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, &err);
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);
@@ -2282,16 +2449,15 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
-    struct g *newg = newproc1(fn, arg, stacksize, name, callergp, callerpc, pp, &err);
+    struct g *newg = newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, &err);
     if (newg == NULL)
         return err;
     bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp) {
-        if (overflowed && may_yield && callergp->lockedm == NULL &&
-            atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
-                SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed))
-            atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
+    if (callergp && overflowed && may_yield && callergp->lockedm == NULL &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
+            SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) {
+        atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
         gort__preempt_check(callergp);
     }
     return 0;
@@ -2300,11 +2466,20 @@ static int newproc(void (*fn)(void *), void *arg, size_t stacksize, const char *
 /* gort_go without the spawn backpressure, for runtime paths that must not
  * yield (time.c's after_func timers). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), false);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   false);
 }
 
 int gort_go(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, gort__default_stack_size, NULL, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   true);
+}
+
+int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size) {
+    if (size > GORT_GO_COPY_MAX || (arg == NULL && size != 0))
+        return -EINVAL;
+    return newproc(fn, (void *)arg, size, gort__default_stack_size, NULL,
+                   __builtin_return_address(0), true);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2318,15 +2493,17 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, size, name, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
 }
 
 /* goexit continuation on g0 (proc.go goexit0). */
 /* Returns true if the goroutine was locked to its thread. */
-static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     GORT_COUNTER_INC(pp->ngexited);
+    if (GORT_UNLIKELY(gp->bubble != NULL))
+        gort__synctest_exit(gp); /* leaves its bubble; clears gp->bubble */
     bool locked = gp->lockedm != NULL;
     /* Reset everything newproc1 does not write (see there). */
     gp->m = NULL;
@@ -2339,6 +2516,8 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->errno_ = 0;
+    gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
     if (gp->named) {
@@ -2367,7 +2546,7 @@ static TSAN_OUTLINE bool goexit1_g0(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (goexit1_g0(gp, mp)) {
+    if (gdestroy(gp, mp)) {
         /* The goroutine may have locked this thread because it put it in an
          * unusual kernel state.  Kill it rather than returning it to the
          * thread pool (proc.go goexit0). */
@@ -2381,7 +2560,7 @@ GORT_NO_TSAN_FRAME static void goexit0(void *arg) {
 static void finish_exit(struct m *mp) {
     struct g *gp = mp->pending_exit;
     mp->pending_exit = NULL;
-    if (goexit1_g0(gp, mp))
+    if (gdestroy(gp, mp))
         gort__throw("finish_exit: locked goroutine");
 }
 
@@ -2389,6 +2568,7 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
+    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2403,7 +2583,7 @@ _Noreturn void gort__goexit1(void) {
 }
 
 /* Main goroutine finished: start the shutdown.  On g0. */
-static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE void main_exit0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
     groot(gp, false);
     GORT_COUNTER_INC(mp->p->ngexited);
@@ -2414,7 +2594,7 @@ static TSAN_OUTLINE void main_exit1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    main_exit1(gp, mp);
+    main_exit0_body(gp, mp);
     exit_m(mp);
 }
 
@@ -2437,7 +2617,7 @@ static void begin_exit(void) {
         }
     }
     gort__unlock(&gort__sched.lock);
-    tsleep_break();
+    poller_break();
     preemptall();
 }
 
@@ -2457,6 +2637,8 @@ static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
     if (gp->is_main) {
+        if (GORT_UNLIKELY(gort__flightrecorder))
+            gort__trace_flight_autostart();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
@@ -2475,14 +2657,12 @@ _Noreturn void gort_goexit(void) {
     if (gp == NULL)
         gort__fatal("runtime.Goexit called outside a goroutine");
     gort__run_exit_defers(gp);
-    if (gp->is_main)
-        atomic_store_explicit(&gort__sched.main_goexited, 1, memory_order_relaxed);
     gort__goexit1();
 }
 
 /* An M whose locked goroutine exited: its thread goes away (m0 cannot: it
  * must return from gort_main, so it is wedged until shutdown).  On g0. */
-static TSAN_OUTLINE void mexit1(struct m *mp) {
+static TSAN_OUTLINE void mexit_body(struct m *mp) {
     struct p *pp = releasep(mp);
     handoffp(pp);
     if (mp->is_m0) {
@@ -2491,7 +2671,6 @@ static TSAN_OUTLINE void mexit1(struct m *mp) {
             gort__unlock(&gort__sched.lock);
             return;
         }
-        mp->wedged = true;
         mp->lockedidle = true;
         gort__sched.nmidlelocked++;
         checkdead();
@@ -2511,7 +2690,7 @@ static TSAN_OUTLINE void mexit1(struct m *mp) {
 }
 
 GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
-    mexit1(mp);
+    mexit_body(mp);
     exit_m(mp);
 }
 
@@ -2526,6 +2705,9 @@ int gort_numgoroutine(void) {
         n += (int64_t)atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
         n -= (int64_t)atomic_load_explicit(&pp->ngexited, memory_order_relaxed);
     }
+    /* The finalizer goroutine is a system goroutine except while it runs a
+     * finalizer (Go's isSystemGoroutine). */
+    n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
     return n < 1 ? 1 : (int)n;
 }
 
@@ -2653,7 +2835,7 @@ static void checkdead(void) {
     if (nthreads > gort__sched.baseline_threads + runtime_threads())
         return;
     deadcount dc = {0, NULL};
-    gort__forEachG(count_g, &dc);
+    gort__forallg(count_g, &dc);
     if (dc.bad) {
         /* A runnable g with every M idle: only possible while a goroutine is
          * being handed between Ms; not a deadlock. */
@@ -2663,7 +2845,7 @@ static void checkdead(void) {
         gort__unlock(&gort__sched.lock);
         gort__fatal("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    /* A pending timer will wake someone (the timer sleeper waits for it). */
+    /* A pending timer will wake someone (the poller waits for it). */
     if (gort__timers_pending())
         return;
     gort__unlock(&gort__sched.lock);
@@ -2708,9 +2890,12 @@ static void stop_syscallps(void) {
  * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
-void gort__stop_the_world(const char *reason) {
-    (void)reason;
+/* suspend_ok: threads that cannot be preempted at once may stop inside
+ * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
+ * whose procresize may take those Ps away. */
+static void stop_the_world(bool suspend_ok) {
     gort_mutex_lock(&worldsema);
+    gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -2733,15 +2918,26 @@ void gort__stop_the_world(const char *reason) {
     bool wait = gort__sched.stopwait > 0;
     gort__unlock(&gort__sched.lock);
     if (wait) {
+        /* Goroutines that make no gort call are reached by the signal
+         * (Go's preemptall preempts asynchronously at once too). */
+        gort__stw_signal();
         for (;;) {
-            /* Wait for 100us, then try to re-preempt in case of any races. */
+            /* Wait for 100us, then try to re-preempt in case of any races
+             * (a signal that found the thread in runtime code). */
             if (gort__notetsleep(&gort__sched.stopnote, 100 * 1000))
                 break;
             preemptall();
+            gort__stw_signal();
         }
     }
     gort__noteclear(&gort__sched.stopnote);
 }
+
+void gort__stop_the_world(const char *reason) {
+    (void)reason;
+    stop_the_world(true);
+}
+
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
  * Returns the list of Ps with local work (linked through link). */
@@ -2761,6 +2957,8 @@ static int allocp(int32_t nprocs) {
     return 0;
 }
 
+/* Change number of processors.  The world is stopped; sched.lock is held.
+ * Returns the list of Ps with local work (linked through link). */
 static struct p *procresize(int32_t nprocs) {
     int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     if (allocp(nprocs) != 0)
@@ -2769,6 +2967,8 @@ static struct p *procresize(int32_t nprocs) {
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
         struct p *pp = gort__allp[i];
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed))
+            gort__throw("procresize: P of a suspended M"); /* stop_the_world(false) */
         bool inh;
         struct g *gs[GORT__RUNQ + 1];
         int n = 0;
@@ -2794,12 +2994,15 @@ static struct p *procresize(int32_t nprocs) {
     } else if (mp && mp->curg) {
         /* release the current P and acquire allp[0] */
         if (mp->p) {
+            GORT_TRACE(gort__trace_gosched(mp->curg, false));
+            GORT_TRACE(gort__trace_procstop(mp));
             mp->p->m = NULL;
             mp->p = NULL;
         }
         struct p *p0 = gort__allp[0];
         p0->m = NULL;
         acquirep(mp, p0);
+        GORT_TRACE(gort__trace_gostart(mp, mp->curg));
         if (mp->curg)
             atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
     }
@@ -2812,6 +3015,11 @@ static struct p *procresize(int32_t nprocs) {
         struct p *pp = gort__allp[i];
         if (mp && mp->p == pp)
             continue;
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed)) {
+            /* Its M stopped in the signal handler keeping it (preempt.c). */
+            atomic_store_explicit(&pp->status, P_RUNNING, memory_order_relaxed);
+            continue;
+        }
         pp->m = NULL;
         atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
         if (runqempty(pp)) {
@@ -2830,6 +3038,7 @@ void gort__start_the_world(void) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2847,7 +3056,19 @@ static int32_t gomaxprocs_from_env(void) {
         if (*end == '\0' && v > 0)
             return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
     }
+    /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
+     * cgroup CPU limit rounded up, but not below 2 for a limit. */
     int n = gort_numcpu();
+    double limit = gort__cgroup_cpu_limit();
+    if (limit > 0) {
+        int l = (int)limit;
+        if ((double)l < limit)
+            l++;
+        if (l < 2)
+            l = 2;
+        if (l < n)
+            n = l;
+    }
     return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
 }
 
@@ -2863,12 +3084,13 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    gort__stop_the_world("GOMAXPROCS"); /* takes worldsema */
+    stop_the_world(false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2959,6 +3181,14 @@ static void sysmon_wake(void) {
         gort__futexwakeup(&sysmon_kick, 1);
 }
 
+/* A timer became the earliest of a busy P while no P is idle: sysmon, if
+ * in a long sleep, wakes to sleep until that timer instead, and preempts
+ * the P then (a goroutine that never yields would hold the timer back). */
+static void sysmon_timer_kick(void) {
+    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+        sysmon_wake();
+}
+
 /* Returns the number of Ps taken back from blocking calls; *insyscall
  * counts the Ps found in one.  Preemption requests are not counted. */
 static uint32_t retake(int64_t now, uint32_t *insyscall) {
@@ -2987,7 +3217,7 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
                 atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) +
                         atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) >
                     0 &&
-                pp->syscallseen + 10 * 1000 * 1000 > now)
+                pp->syscallseen + SYSMON_MAXDELAY_NS > now)
                 continue;
             /* Acquire: pairs with gort_syscall_enter's store; the P's state
              * is ours after a successful CAS (its M, when it returns, finds
@@ -3007,11 +3237,19 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + kPreemptNs <= now &&
-                   !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
-            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-            if (gp)
-                atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+        } else if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
+            /* The slice is over, or a timer of this P is overdue (it runs
+             * only when the P schedules: the goroutine must yield for it;
+             * not in Go, whose timers wait for the slice's end). */
+            int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+            int64_t tw = gort__timers_next(pp);
+            if (since + FORCE_PREEMPT_NS <= now || (tw != 0 && tw <= now)) {
+                struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+                if (gp) {
+                    atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+                    gort__sysmon_preempt(pp, gp, now, since);
+                }
+            }
         }
     }
     return n;
@@ -3020,17 +3258,29 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
 static void *sysmon(void *arg) {
     san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
-    int64_t delay = 20 * 1000; /* ns */
+    int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
     for (;;) {
         if (idle == 0)
-            delay = 20 * 1000;
+            delay = SYSMON_MINDELAY_NS;
         else if (idle > 50)
             delay *= 2;
-        if (delay > 10 * 1000 * 1000)
-            delay = 10 * 1000 * 1000;
-        if (sysmon_sleep(delay))
+        if (delay > SYSMON_MAXDELAY_NS)
+            delay = SYSMON_MAXDELAY_NS;
+        /* Every P busy: no idle M polls for the timers, which wait for
+         * their P's next schedule(); wake when the earliest is due, to
+         * preempt its P (retake). */
+        int64_t sleep = delay;
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0) {
+            int64_t next = gort__timers_earliest();
+            if (next != 0) {
+                int64_t d = next - gort_nanotime();
+                if (d < sleep)
+                    sleep = d < 20 * 1000 ? 20 * 1000 : d;
+            }
+        }
+        if (sysmon_sleep(sleep))
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
@@ -3038,8 +3288,8 @@ static void *sysmon(void *arg) {
          * M is blocked in it (every P busy). */
         int64_t lastpoll = atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed);
         if (gort__netpoll_waiters() > 0 &&
-            atomic_load_explicit(&tsleep_until, memory_order_relaxed) == 0 &&
-            lastpoll + 10 * 1000 * 1000 < now) {
+            atomic_load_explicit(&poller_until, memory_order_relaxed) == 0 &&
+            lastpoll + SYSMON_MAXDELAY_NS < now) {
             struct g *list = gort__netpoll(0);
             injectglist(NULL, list);
         }
@@ -3053,6 +3303,7 @@ static void *sysmon(void *arg) {
         else
             idle++;
         gort__schedtrace_tick(now);
+        gort__prof_sysmon(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
          * has passed). */
@@ -3063,6 +3314,7 @@ static void *sysmon(void *arg) {
             lastscavenge = now;
             gort__stack_scavenge();
         }
+        gort__heap_scavenge_tick(now);
     }
     san_ignore_end();
     return NULL;
@@ -3101,6 +3353,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gosyscall(gp));
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
@@ -3124,7 +3377,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
 }
 
 /* exitsyscall0's body on g0: 1 = got an idle P, run gp; 0 = gp queued. */
-static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
+static TSAN_OUTLINE bool exitsyscall0_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     gp->m = NULL;
     gort__lock(&gort__sched.lock);
@@ -3147,7 +3400,7 @@ static TSAN_OUTLINE bool exitsyscall1(struct g *gp, struct m *mp) {
 GORT_NO_TSAN_FRAME static void exitsyscall0(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    if (exitsyscall1(gp, mp))
+    if (exitsyscall0_body(gp, mp))
         execute(mp, gp, false);
     schedule(mp);
 }
@@ -3157,8 +3410,10 @@ GORT_API void gort_syscall_exit(void) {
     if (mp == NULL || mp->oldp == NULL)
         return;
     struct g *gp = mp->curg;
+    gp->errno_ = errno; /* the call's errno, restored if we switch */
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
+    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -3181,17 +3436,19 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
+    errno = gp->errno_; /* pidleget's lock may have slept on a futex */
 }
 
 /* ------------------------------------------------------------------ stats */
 
-extern uint64_t gort__stack_resident_bytes(void);
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    gort__heap_read_stats(s);
     if (!gort__runtime_running())
         return;
     s->goroutines = (uint64_t)gort_numgoroutine();
@@ -3217,6 +3474,8 @@ void gort_read_stats(gort_stats *s) {
 }
 
 /* ------------------------------------------------------------------ gort_main */
+
+static void sudog_fini(void);
 
 static void shutdown_runtime(void) {
     /* exiting is set: wait for foreign gort_go calls already past the check. */
@@ -3245,6 +3504,9 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
+    /* Only this thread is left: finish a CPU profile or trace still
+     * recording (written to its fd), drop the flight recorder. */
+    gort__prof_shutdown();
     /* Dekker with newproc's foreign path (seq_cst both sides): a caller
      * either sees running == 0, or we see it in flight and wait for it. */
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
@@ -3292,11 +3554,8 @@ static void shutdown_runtime(void) {
         }
     }
     free(gs);
-    extern void gort__panic_fini(void) __attribute__((weak));
-    if (gort__panic_fini)
-        gort__panic_fini();
-    extern void gort__sudog_fini(void);
-    gort__sudog_fini();
+    gort__panic_fini();
+    sudog_fini();
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         free(gort__allp[i]);
         gort__allp[i] = NULL;
@@ -3305,10 +3564,26 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__preempt_fini();
+    gort__sigqueue_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
+}
+
+/* Go's schedinit: the scheduler's state for one run of gort_main, before
+ * anything else is made (sched is zeroed by the previous run's shutdown
+ * too, and its locks must get their ranks again). */
+static void schedinit(void) {
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__lockinit(&gort__sched.lock, LOCKRANK_SCHED);
+    gort__lockinit(&gort__sched.gflock, LOCKRANK_GFREE);
+    gort__lockinit(&gort__sched.sudoglock, LOCKRANK_SUDOG);
+    gort__lockinit(&gort__sched.deferlock, LOCKRANK_DEFER);
+    gort__sched.starttime = gort_nanotime();
+    atomic_store(&coarse_now, gort__sched.starttime);
+    gort__debug_init();
 }
 
 int gort_main(int (*main_fn)(void *arg), void *arg) {
@@ -3323,50 +3598,37 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     }
     san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
-    memset(&gort__sched, 0, sizeof gort__sched);
-    gort__sched.starttime = gort_nanotime();
-    atomic_store(&coarse_now, gort__sched.starttime);
-    gort__debug_init();
+    schedinit();
+    gort__heap_init_run();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();
-    if (err == 0)
-        err = gort__signal_init();
-    if (err == 0) {
-        err = gort__netpoll_init();
-        if (err != 0)
-            gort__signal_fini();
-    }
-    if (err != 0) {
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return err;
-    }
+    if (err != 0)
+        goto out;
+    err = gort__signal_init();
+    if (err != 0)
+        goto out_stack;
+    err = gort__preempt_init();
+    if (err != 0)
+        goto out_signal;
+    err = gort__netpoll_init();
+    if (err != 0)
+        goto out_preempt;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
-        atomic_store_explicit(&rt_running, 0, memory_order_release);
-        gort__netpoll_fini();
-        gort__signal_fini();
-        gort__stack_fini();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return -ENOMEM;
+        err = -ENOMEM;
+        goto out_netpoll;
     }
     m0->is_m0 = true;
-    gort__sched.m0 = m0;
     m0->thread = pthread_self();
-    /* gort_main reports running out here; later, procresize throws. */
+    /* From here on shutdown_runtime undoes everything.  gort_main reports
+     * running out of memory here; later, procresize throws. */
     err = allocp(procs);
-    if (err != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return err;
-    }
+    if (err != 0)
+        goto out_shutdown;
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
@@ -3378,14 +3640,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__throw("gort_main: no p0");
     m0->nextp = p0;
 
-    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg,
+    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY,
                                gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
-    if (gmain == NULL) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return err;
-    }
+    if (gmain == NULL)
+        goto out_shutdown;
     gmain->is_main = true;
     gmain->createdby = NULL;
     gort__sched.gmain = gmain;
@@ -3393,24 +3651,17 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    int serr = gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
-    if (serr != 0) {
+    err = -gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    if (err != 0) {
         /* Without sysmon nothing retakes a P from a blocking call: fail
          * rather than risk a hang (Go throws in newosproc). */
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return -serr;
+        goto out_shutdown;
     }
     gort__sched.sysmon_started = true;
     /* m0's signal stack, here where failing can still be reported. */
-    serr = gort__minit_signals(m0);
-    if (serr != 0) {
-        shutdown_runtime();
-        atomic_store(&main_busy, 0);
-        san_ignore_end();
-        return serr;
-    }
+    err = gort__minit_signals(m0);
+    if (err != 0)
+        goto out_shutdown;
     /* Threads that are not ours but exist from the start (the caller, and
      * e.g. ThreadSanitizer's background thread, which appears at the first
      * pthread_create) don't count as foreign for checkdead. */
@@ -3422,16 +3673,30 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;
-     * the joins above order the rest. */
+     * the joins in shutdown_runtime order the rest. */
     (void)atomic_load_explicit(&gort__sched.exiting, memory_order_acquire);
     san_acquire(&gort__sched.main_ret);
-    int ret = gort__sched.main_ret;
+    err = gort__sched.main_ret;
+
+    /* The unwinding ladder: each label undoes one step and falls through to
+     * the ones before it (libdill's style). */
+out_shutdown:
     shutdown_runtime();
+    goto out;
+out_netpoll:
+    atomic_store_explicit(&rt_running, 0, memory_order_release);
+    gort__netpoll_fini();
+out_preempt:
+    gort__preempt_fini();
+out_signal:
+    gort__signal_fini();
+out_stack:
+    gort__stack_fini();
+out:
     atomic_store(&main_busy, 0);
     san_ignore_end();
-    return ret;
+    return err;
 }
-
 
 /* ------------------------------------------------------------------ sudogs */
 
@@ -3518,7 +3783,7 @@ void gort__release_sudog(struct sudog *s) {
     pp->sudogcache[pp->nsudog++] = s;
 }
 
-void gort__sudog_fini(void) {
+static void sudog_fini(void) {
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)

@@ -178,6 +178,8 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             return -1;
         block_forever(WAIT_SELECT_NO_CASES);
     }
+    /* A preemption point, checked on entry (see gort_chan_send). */
+    gort__preempt_check(gort__getg());
 
     int32_t stackorder[2 * STACK_CASES];
     int32_t *order = stackorder;
@@ -200,6 +202,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         }
         if (cas->chan == NULL)
             continue;
+        gort__chan_bubble_check(cas->chan, "select on");
         uint32_t j = norder == 0 ? 0 : gort__fastrandn((uint32_t)norder + 1);
         pollorder[norder] = pollorder[j];
         pollorder[j] = i;
@@ -224,7 +227,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gort_select_case *cas = NULL;
     gort_chan *c = NULL;
     struct sudog *sg = NULL;
-    bool parked = false; /* the scheduler just ran us: no preemption check */
 
     /* Pass 1: look for something already waiting, in poll order. */
     for (int i = 0; i < norder; i++) {
@@ -268,7 +270,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         s->g = gp;
         s->isselect = true;
         s->success = false;
-        s->casi = (int16_t)ci; /* informational (dumps); may truncate */
         s->elem = k->elem;
         s->c = k->chan;
         s->waitlink = NULL;
@@ -283,9 +284,17 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             gort__waitq_enqueue(&k->chan->sendq, s);
     }
 
-    /* Wait for someone to wake us up. */
+    /* Wait for someone to wake us up.  In a synctest bubble the wait is
+     * durable only if every channel is the bubble's (Go's selectgo). */
     gp->param = NULL;
-    gort__gopark(selparkcommit, NULL, WAIT_SELECT);
+    uint8_t reason = WAIT_SELECT;
+    if (GORT_UNLIKELY(gp->bubble != NULL)) {
+        reason = WAIT_SYNCTEST_SELECT;
+        for (int i = 0; i < norder; i++)
+            if (cases[pollorder[i]].chan->bubble != gp->bubble)
+                reason = WAIT_SELECT;
+    }
+    gort__gopark(selparkcommit, NULL, reason);
 
     /* Pass 3.  The waker dequeued the winning sudog, wrote gp->param (and
      * the element and success) before goready, which published them.  Find
@@ -315,7 +324,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
      * we now hold, so the flag can be reset (relaxed: see chan.h). */
     atomic_store_explicit(&gp->selectdone, 0, memory_order_relaxed);
 
-    bool caseSuccess = false;
+    bool casesuccess = false;
     struct sudog *sglist = gp->waiting;
     gp->waiting = NULL;
     for (int i = 0; i < norder; i++) {
@@ -324,7 +333,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         struct sudog *next = sglist->waitlink;
         if (sglist == win) {
             /* Already dequeued by the goroutine that woke us up. */
-            caseSuccess = sglist->success;
+            casesuccess = sglist->success;
         } else if (k->dir == GORT_SEND) {
             gort__waitq_remove(&k->chan->sendq, sglist);
         } else {
@@ -339,15 +348,14 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     }
     selunlock(cases, lockorder, norder, wincasi);
 
-    parked = true;
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
-        if (!caseSuccess)
+        if (!casesuccess)
             goto sclose_unlocked; /* woken by close */
         cas->ok = true;
     } else {
-        cas->ok = caseSuccess; /* false: woken by close, elem was zeroed */
+        cas->ok = casesuccess; /* false: woken by close, elem was zeroed */
     }
     goto retc;
 
@@ -408,8 +416,9 @@ send:
 retc:
     if (order != stackorder)
         free(order);
-    if (!parked)
-        gort__preempt_check(gort__getg());
+    /* A value received from a self-freeing channel (gort_after). */
+    if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
+        gort__chan_autofree_recv(cases[casi].chan);
     return casi;
 
 sclose:

@@ -43,6 +43,7 @@
 #include <stddef.h>
 
 #include "internal.h"
+#include "lockrank.h"
 #include "san.h"
 
 /* ------------------------------------------------------------------------
@@ -58,7 +59,10 @@ struct semaroot {
     _Atomic uint32_t nwait; /* [atomic; write under lock] waiters in this root */
 };
 
-static struct { _Alignas(64) struct semaroot root; } semtable[SEMTABSIZE];
+static struct {
+    _Alignas(64) struct semaroot root;
+} semtable[SEMTABSIZE] = {
+    [0 ... SEMTABSIZE - 1] = {.root = {.lock = GORT__RTLOCK_INIT(LOCKRANK_SEMAROOT)}}};
 
 static inline struct semaroot *semroot(_Atomic uint32_t *addr) {
     return &semtable[((uintptr_t)addr >> 3) % SEMTABSIZE].root;
@@ -145,7 +149,6 @@ static void semroot_queue(struct semaroot *root, _Atomic uint32_t *addr, struct 
                 /* Substitute s in t's place in the treap, t first in s's list. */
                 *pt = s;
                 s->ticket = t->ticket;
-                s->acquiretime = t->acquiretime; /* the head keeps the oldest time */
                 s->parent = t->parent;
                 s->prev = t->prev;
                 s->next = t->next;
@@ -276,8 +279,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     struct g *gp = gort__getg_or_foreign();
     struct sudog *s = gort__acquire_sudog();
     struct semaroot *root = semroot(addr);
-    s->releasetime = 0;
-    s->acquiretime = 0;
+    s->acquiretime = GORT_MUTEXPROF_T0(reason);
     s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
@@ -339,6 +341,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
      * goready: its goroutine is parked and only we dequeued it. */
     if (s->ticket != 0)
         gort__throw("corrupted semaphore ticket");
+    if (GORT_UNLIKELY(s->acquiretime != 0))
+        gort__mutexevent(s->acquiretime);
     bool handed = false;
     if (handoff && cansemacquire(addr)) {
         s->ticket = 1;
@@ -373,13 +377,23 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
  * the lock in notifyListWait and not sleep.  So the atomics are relaxed.
  */
 
+#define NL_WAIT(c) ((_Atomic uint32_t *)&(c)->_wait)
+#define NL_NOTIFY(c) ((_Atomic uint32_t *)&(c)->_notify)
+#ifdef GORT_LOCKRANK
+/* A ranked gort__rtlock does not fit in the cond's public lock word: with
+ * lock ranking (the dev preset) the conds share NLSTRIPES ranked locks,
+ * picked by address (mutual exclusion as before, only coarser).  A thread
+ * never holds two notifyList locks. */
+#define NLSTRIPES 61
+static gort__rtlock nlstripes[NLSTRIPES] = {[0 ... NLSTRIPES - 1] =
+                                                GORT__RTLOCK_INIT(LOCKRANK_NOTIFYLIST)};
+#define NL_LOCK(c) (&nlstripes[((uintptr_t)(c) >> 4) % NLSTRIPES])
+#else
 _Static_assert(sizeof(gort__rtlock) == sizeof(uint32_t) &&
                    _Alignof(gort__rtlock) <= _Alignof(uint32_t),
                "gort_cond._lock must be able to hold a gort__rtlock");
-
-#define NL_WAIT(c) ((_Atomic uint32_t *)&(c)->_wait)
-#define NL_NOTIFY(c) ((_Atomic uint32_t *)&(c)->_notify)
 #define NL_LOCK(c) ((gort__rtlock *)(void *)&(c)->_lock)
+#endif
 
 /* less(a, b): a < b for running counts that may wrap. */
 static inline bool less(uint32_t a, uint32_t b) {
@@ -424,7 +438,6 @@ void gort__notifylist_wait(gort_cond *c, uint32_t t) {
     s->g = gp;
     s->ticket = t;
     s->next = NULL;
-    s->releasetime = 0;
     struct sudog *tail = c->_tail;
     if (tail == NULL)
         c->_head = s;

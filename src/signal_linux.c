@@ -26,6 +26,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "trace.h"
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
  * runs on it); only touched pages are committed. */
@@ -122,6 +123,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, gort__traceback_level() >= 2);
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();
@@ -152,6 +154,7 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
             gort__dump_goroutines(NULL, true);
     }
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();

@@ -32,6 +32,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -59,7 +60,7 @@ static struct {
     slab *slabs;          /* [lock] newest first; slabs->used < SLAB_STACKS means room */
     int guard_mode;       /* [lock] GUARD_* chosen at init */
     long mprotect_guards; /* [lock] mappings split by mprotect guards so far */
-} stk;
+} stk = {.lock = GORT__RTLOCK_INIT(LOCKRANK_STACK)};
 
 static size_t region_size(size_t usable) {
     size_t need = GORT__GUARD + usable + sizeof(struct g) + 64;

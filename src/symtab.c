@@ -33,6 +33,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 typedef struct sym {
     uintptr_t start;
@@ -57,7 +58,7 @@ typedef struct mappedfile {
     struct mappedfile *next;
 } mappedfile;
 
-static gort__rtlock buildlock;
+static gort__rtlock buildlock = GORT__RTLOCK_INIT(LOCKRANK_SYMTAB);
 static _Atomic(symtable *) current; /* [atomic; write under buildlock] */
 static symtable *alltables;         /* [buildlock] */
 static mappedfile *files;           /* [buildlock] */

@@ -8,7 +8,7 @@
  * schedule() and findrunnable() (gort__checktimers); a spinning M also runs
  * the due timers of other Ps, idle ones included (stealwork in proc.c); the
  * M that finds no work sleeps until the earliest deadline of all heaps
- * (proc.c, "timer sleeper"), and adding an earlier timer wakes it
+ * (proc.c, "the poller"), and adding an earlier timer wakes it
  * (gort__timer_wake, Go's wakeNetPoller).  There is no goroutine per timer
  * and every operation is O(log n) in the heap size.
  *
@@ -48,6 +48,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "san.h"
 
 /* ------------------------------------------------------------------ types */
@@ -89,16 +90,16 @@ struct gort_ticker {
 /* The heap of pp, allocated on first use.  p->timers is published with a
  * release CAS; readers acquire it (pairs with that CAS). */
 static ptimers *ptimers_of(struct p *pp) {
-    _Atomic(void *) *slot = (_Atomic(void *) *)&pp->timers;
-    ptimers *pt = atomic_load_explicit(slot, memory_order_acquire);
+    ptimers *pt = atomic_load_explicit(&pp->timers, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
     ptimers *n = gort__calloc(1, sizeof *n);
     if (n == NULL)
         gort__throw("timers: out of memory");
     n->pp = pp;
-    void *exp = NULL;
-    if (atomic_compare_exchange_strong_explicit(slot, &exp, n, memory_order_acq_rel,
+    gort__lockinit(&n->lock, LOCKRANK_TIMERS);
+    ptimers *exp = NULL;
+    if (atomic_compare_exchange_strong_explicit(&pp->timers, &exp, n, memory_order_acq_rel,
                                                 memory_order_acquire))
         return n;
     free(n);
@@ -109,7 +110,7 @@ static inline ptimers *ptimers_peek(struct p *pp) {
     if (pp == NULL)
         return NULL;
     /* Acquire: pairs with the release CAS in ptimers_of. */
-    return atomic_load_explicit((_Atomic(void *) *)&pp->timers, memory_order_acquire);
+    return atomic_load_explicit(&pp->timers, memory_order_acquire);
 }
 
 static inline void hset(ptimers *pt, uint32_t i, hent e) {
@@ -162,9 +163,9 @@ static GORT_UNUSED bool heap_valid(ptimers *pt) {
 }
 
 /* Publishes h[0]'s deadline.  pt->lock held.  seq_cst: the store is one
- * side of the Dekker pair with the timer sleeper (proc.c tsleep), which
+ * side of the Dekker pair with the poller (proc.c become_poller), which
  * stores its deadline and then loads every when0; adders store when0 and
- * then load the sleeper's deadline (gort__timer_wake). */
+ * then load the poller's deadline (gort__timer_wake). */
 static inline void update_when0(ptimers *pt) {
     atomic_store_explicit(&pt->when0, pt->len ? pt->h[0].when : 0, memory_order_seq_cst);
 }
@@ -251,6 +252,71 @@ void gort__addtimer(timer *t, int64_t when) {
         gort__timer_wake(when, has_p);
 }
 
+static void runone(ptimers *pt, timer *t, int64_t now);
+
+/* ------------------------------------------------------------- bubble heaps */
+
+/*
+ * A synctest bubble (synctest.c) has a heap of its own, keyed by its fake
+ * clock: the same struct ptimers with no P (pp == NULL), so that deltimer,
+ * Stop, Reset and free work on its timers unchanged.  The scheduler never
+ * looks at it (it is on no P): the bubble's root runs it when the bubble
+ * is idle (gort__timers_run), on the root's goroutine.  Timers the user
+ * makes from a goroutine of a bubble go there (addtimer_user below);
+ * runtime timers (fd deadlines) stay on the per-P heaps and real time.
+ */
+struct ptimers *gort__timers_heap_new(void) {
+    return gort__calloc(1, sizeof(ptimers));
+}
+
+void gort__timers_heap_free(ptimers *pt) {
+    if (pt == NULL)
+        return;
+    gort__lock(&pt->lock);
+    for (uint32_t i = 0; i < pt->len; i++) {
+        /* Release: pairs with deltimer's acquire (as heap_del's store). */
+        pt->h[i].t->idx = -1;
+        atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_release);
+    }
+    pt->len = 0;
+    gort__unlock(&pt->lock);
+    free(pt->h);
+    free(pt);
+}
+
+int64_t gort__timers_run(ptimers *pt, int64_t now) {
+    gort__lock(&pt->lock);
+    while (pt->len > 0 && pt->h[0].when <= now)
+        runone(pt, pt->h[0].t, now);
+    int64_t next = pt->len ? pt->h[0].when : 0;
+    gort__unlock(&pt->lock);
+    return next;
+}
+
+int64_t gort__timers_heap_next(ptimers *pt) {
+    /* seq_cst as every when0 access (update_when0). */
+    return atomic_load_explicit(&pt->when0, memory_order_seq_cst);
+}
+
+void gort__addtimer_to(timer *t, int64_t when, ptimers *pt) {
+    if (pt == NULL) {
+        gort__addtimer(t, when);
+        return;
+    }
+    if (when < 0)
+        when = MAXWHEN;
+    gort__lock(&pt->lock);
+    t->when = when;
+    (void)heap_add(pt, t); /* nobody sleeps on a bubble's heap: no wake */
+    gort__unlock(&pt->lock);
+}
+
+/* Adds a timer the user made, with a deadline in the caller's clock, to
+ * the caller's bubble's heap or the P's. */
+static inline void addtimer_user(timer *t, int64_t when) {
+    gort__addtimer_to(t, when, gort__synctest_timers());
+}
+
 /* Go's deltimer: removes t from whatever heap it is in.  Returns true if it
  * was in one (it had not fired yet). */
 bool gort__deltimer(timer *t) {
@@ -317,21 +383,22 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
 }
 
 /* Go's checkTimers: runs pp's due timers.  *now is 0 or a recent
- * gort_nanotime() (filled in when needed).  Returns the deadline of the
- * earliest timer left, or 0.  *ran is set if any timer ran.  Runs on g0 of
- * an M holding a P (not necessarily pp). */
-int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
+ * gort_nanotime() (filled in when needed).  *ran is set if any timer ran.
+ * Runs on g0 of an M holding a P (not necessarily pp).  (Go returns the
+ * earliest deadline left for findRunnable's pollUntil; the poller here
+ * asks gort__timers_earliest instead.) */
+void gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
     ptimers *pt = ptimers_peek(pp);
     if (pt == NULL)
-        return 0;
+        return;
     /* Relaxed: a stale value only delays the check to the next round. */
     int64_t next = atomic_load_explicit(&pt->when0, memory_order_relaxed);
     if (next == 0)
-        return 0;
+        return;
     if (*now == 0)
         *now = gort_nanotime();
     if (*now < next)
-        return next;
+        return;
     gort__lock(&pt->lock);
     while (pt->len > 0) {
         if (pt->h[0].when > *now)
@@ -339,9 +406,7 @@ int64_t gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
         runone(pt, pt->h[0].t, *now);
         *ran = true;
     }
-    next = pt->len ? pt->h[0].when : 0;
     gort__unlock(&pt->lock);
-    return next;
 }
 
 /* Go's nobarrierWakeTime: the earliest deadline of pp's timers, or 0.
@@ -381,7 +446,7 @@ void gort__timers_pfree(struct p *pp) {
         atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_relaxed);
     free(pt->h);
     free(pt);
-    atomic_store_explicit((_Atomic(void *) *)&pp->timers, NULL, memory_order_relaxed);
+    atomic_store_explicit(&pp->timers, NULL, memory_order_relaxed);
 }
 
 /* For checkdead: true if any P has a timer.  sched.lock held. */
@@ -413,12 +478,19 @@ static void goready_timer(timer *t, int64_t now, uintptr_t seq) {
     gort__goready((struct g *)t->arg);
 }
 
+/* A sleeping goroutine's timer and the heap it goes in (its bubble's, or
+ * NULL: the P's), chosen while the goroutine runs. */
+typedef struct sleeper {
+    timer t;
+    ptimers *heap;
+} sleeper;
+
 /* gopark's unlock function: the goroutine is parked (its stack idle), now
  * its timer may fire.  Go's resetForSleep. */
 static bool sleep_commit(struct g *gp, void *arg) {
     (void)gp;
-    timer *t = arg;
-    gort__addtimer(t, t->when);
+    sleeper *s = arg;
+    gort__addtimer_to(&s->t, s->t.when, s->heap);
     return true;
 }
 
@@ -433,11 +505,14 @@ GORT_API void gort_sleep(int64_t ns) {
         }
         return;
     }
-    int64_t when = gort_nanotime() + ns;
+    int64_t when = gort__now() + ns;
     /* The timer lives on this stack: after it fires (goready) nobody
      * touches it again (untracked), and the goroutine returns only then. */
-    timer t = {.idx = -1, .when = when < 0 ? MAXWHEN : when, .f = goready_timer, .arg = gp};
-    gort__gopark(sleep_commit, &t, WAIT_SLEEP);
+    sleeper s = {
+        .t = {.idx = -1, .when = when < 0 ? MAXWHEN : when, .f = goready_timer, .arg = gp},
+        .heap = gort__synctest_timers(),
+    };
+    gort__gopark(sleep_commit, &s, WAIT_SLEEP);
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -460,8 +535,9 @@ static void gofunc(timer *t, int64_t now, uintptr_t seq) {
         gort__throw("after_func: cannot start goroutine");
 }
 
+/* now + ns in the caller's clock (its bubble's inside a synctest bubble). */
 static inline int64_t when_after(int64_t ns) {
-    int64_t now = gort_nanotime();
+    int64_t now = gort__now();
     if (ns <= 0)
         return now;
     int64_t w = now + ns;
@@ -481,7 +557,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
     tm->fnarg = NULL;
     tm->t = (timer){.idx = -1, .f = sendtime, .arg = tm->c, .track = true};
     san_release(&tm->t);
-    gort__addtimer(&tm->t, when_after(ns));
+    addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
 
@@ -494,9 +570,15 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->c = NULL;
     tm->fn = fn;
     tm->fnarg = arg;
+    /* The argument stays alive for the collector while the timer exists
+     * (Go: the Timer's closure), until gort_timer_free. */
+    if (gort_gc_add_roots(&tm->fnarg, sizeof tm->fnarg) != 0) {
+        free(tm);
+        return NULL;
+    }
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
     san_release(&tm->t);
-    gort__addtimer(&tm->t, when_after(ns));
+    addtimer_user(&tm->t, when_after(ns));
     return tm;
 }
 
@@ -526,7 +608,7 @@ GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns) {
         gort_panic("time: Reset called on uninitialized Timer");
     bool active = gort__deltimer_sync(&t->t);
     san_release(&t->t);
-    gort__addtimer(&t->t, when_after(ns));
+    addtimer_user(&t->t, when_after(ns));
     return active;
 }
 
@@ -534,6 +616,8 @@ GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
     (void)gort__deltimer_sync(&t->t);
+    if (t->c == NULL)
+        (void)gort_gc_remove_roots(&t->fnarg, sizeof t->fnarg);
     gort_chan_free(t->c);
     free(t);
 }
@@ -553,7 +637,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
     }
     tk->t = (timer){.idx = -1, .period = period, .f = sendtime, .arg = tk->c, .track = true};
     san_release(&tk->t);
-    gort__addtimer(&tk->t, when_after(period));
+    addtimer_user(&tk->t, when_after(period));
     return tk;
 }
 
@@ -573,7 +657,7 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
      * it under a heap lock. */
     t->t.period = period;
     san_release(&t->t);
-    gort__addtimer(&t->t, when_after(period));
+    addtimer_user(&t->t, when_after(period));
 }
 
 GORT_API void gort_ticker_stop(gort_ticker *t) {

@@ -3,8 +3,8 @@
  *
  * Wraps Debian's http-parser (nodejs/http-parser 2.9.4, libhttp-parser-dev)
  * and produces the responses of Go's net/http "hello" server
- * (/work/shared/reference/go/httphello): GET of any path answers
- * "Hello, World!\n" as text/plain, any other method 405, a malformed
+ * (../shared/reference/go/httphello, relative to the repository): GET of
+ * any path answers "Hello, World!\n" as text/plain, any other method 405, a malformed
  * request "400 Bad Request" and the end of the connection.  No allocation
  * and no gort calls: httpd's connections, the unit tests and the fuzzer
  * drive it the same way:

@@ -1,7 +1,8 @@
 /*
  * httpd.c - an HTTP/1.1 keep-alive server on gort, one goroutine per
  * connection, answering as Go's net/http hello server does
- * (/work/shared/reference/go/httphello): "Hello, World!\n" for GET.
+ * (../shared/reference/go/httphello, relative to the repository):
+ * "Hello, World!\n" for GET.
  *
  *     httpd [-addr HOST] [-port N]        (default 127.0.0.1:8080)
  *     wrk -t2 -c100 -d10s --latency http://127.0.0.1:8080/

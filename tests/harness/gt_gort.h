@@ -1,7 +1,7 @@
 /*
  * gt_gort.h - helpers shared by the tests that drive goroutines (channels,
- * select, sync, stress).  Include after gt.h and gort.h; include
- * "chan.h" first to get qlen() (white-box: queued sudogs of a channel).
+ * select, sync, stress).  Include after gt.h and gort.h.  qlen() is
+ * white-box (export_test.c): the goroutines queued on a channel.
  */
 #ifndef GT_GORT_H
 #define GT_GORT_H
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "export_test.h"
 #include "gort.h"
 #include "gt.h"
 
@@ -52,17 +53,9 @@ static inline void run(int (*fn)(void *), void *arg) {
     ASSERT_EQ(r, 0);
 }
 
-#ifdef GORT_CHAN_H
 /* Sudogs queued on c's receive (send == false) or send queue. */
 static inline int qlen(gort_chan *c, bool send) {
-    gort__lock(&c->lock);
-    int n = 0;
-    for (struct sudog *s = atomic_load(send ? &c->sendq.first : &c->recvq.first); s != NULL;
-         s = s->next)
-        n++;
-    gort__unlock(&c->lock);
-    return n;
+    return gort__export_chan_qlen(c, send);
 }
-#endif
 
 #endif /* GT_GORT_H */

@@ -15,7 +15,6 @@
 #include "gt.h"
 #include "gort.h"
 
-#include "chan.h" /* white-box: struct gort_chan, to count queued sudogs */
 #include "gt_gort.h"
 
 #include <pthread.h>

@@ -15,7 +15,6 @@
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
-#include "runtime.h" /* white-box: gort__sysmon_nopreempt */
 
 #include <pthread.h>
 #include <sched.h>
@@ -218,7 +217,7 @@ static int mutex_starvation_main(void *arg) {
 
 TEST(mutex_starvation) {
     gort_gomaxprocs(1);
-    atomic_store(&gort__sysmon_nopreempt, true);
+    gort__export_sysmon_nopreempt(true); /* white-box (export_test.c) */
     run(mutex_starvation_main, NULL);
 }
 

@@ -1,0 +1,70 @@
+/*
+ * export_test.c - white-box hooks for the tests (Go's export_test.go):
+ * each exposes one internal the tests need, so that they include
+ * export_test.h instead of the runtime's private headers.  Compiled only
+ * into test programs (CMake: gort_export_test), never into libgort.
+ */
+#include "export_test.h"
+
+#include <stdlib.h>
+
+#include "chan.h"
+#include "internal.h"
+#include "lockrank.h"
+
+int gort__export_chan_qlen(gort_chan *c, bool send) {
+    gort__lock(&c->lock);
+    int n = 0;
+    /* Relaxed: c->lock orders every write of the queue before us. */
+    for (struct sudog *s =
+             atomic_load_explicit(send ? &c->sendq.first : &c->recvq.first, memory_order_relaxed);
+         s != NULL; s = s->next)
+        n++;
+    gort__unlock(&c->lock);
+    return n;
+}
+
+void gort__export_sysmon_nopreempt(bool on) {
+    /* Relaxed: set before gort_main starts sysmon (pthread_create orders it). */
+    atomic_store_explicit(&gort__sysmon_nopreempt, on, memory_order_relaxed);
+}
+
+int64_t gort__export_timers_earliest(void) {
+    return gort__timers_earliest();
+}
+
+int gort__export_netpoll_waiters(void) {
+    return gort__netpoll_waiters();
+}
+
+bool gort__export_lockrank_enabled(void) {
+#ifdef GORT_LOCKRANK
+    return true;
+#else
+    return false;
+#endif
+}
+
+void gort__export_lockrank_pair(bool reversed) {
+    static gort__rtlock outer = GORT__RTLOCK_INIT(LOCKRANK_SCHED);
+    static gort__rtlock inner = GORT__RTLOCK_INIT(LOCKRANK_ALLG);
+    gort__rtlock *first = reversed ? &inner : &outer;
+    gort__rtlock *second = reversed ? &outer : &inner;
+    gort__lock(first);
+    gort__lock(second);
+    gort__unlock(second);
+    gort__unlock(first);
+}
+
+void gort__export_lockrank_nested(int n) {
+    gort__rtlock *ls = calloc((size_t)n, sizeof *ls);
+    if (ls == NULL)
+        gort__throw("out of memory");
+    for (int i = 0; i < n; i++) {
+        gort__lockinit(&ls[i], LOCKRANK_HCHAN);
+        gort__lock(&ls[i]);
+    }
+    for (int i = 0; i < n; i++)
+        gort__unlock(&ls[i]);
+    free(ls);
+}

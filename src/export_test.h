@@ -1,0 +1,33 @@
+/*
+ * export_test.h - the white-box hooks of export_test.c, for tests only
+ * (Go's export_test.go).  export_test.c is compiled into every test program
+ * (CMake: gort_export_test) and never into libgort.
+ */
+#ifndef GORT_EXPORT_TEST_H
+#define GORT_EXPORT_TEST_H
+
+#include <stdbool.h>
+
+#include "gort.h"
+
+/* The goroutines queued on c's receive (send == false) or send queue. */
+int gort__export_chan_qlen(gort_chan *c, bool send);
+/* While on, sysmon makes no preemption request (retake), so that a test
+ * can rely on the interleaving that cooperative scheduling alone fixes on
+ * one P.  Set before gort_main. */
+void gort__export_sysmon_nopreempt(bool on);
+/* The earliest timer deadline over all Ps, or 0 if no timer is pending. */
+int64_t gort__export_timers_earliest(void);
+/* Goroutines parked on an fd (Go's netpollWaiters). */
+int gort__export_netpoll_waiters(void);
+/* True if the lock ranks are checked (GORT_LOCKRANK: the dev preset). */
+bool gort__export_lockrank_enabled(void);
+/* Takes and releases two runtime locks of their own, ranked as sched.lock
+ * and allglock, in the allowed order (sched first) or reversed; reversed
+ * is a lock ordering problem (fatal with GORT_LOCKRANK). */
+void gort__export_lockrank_pair(bool reversed);
+/* Holds n runtime locks ranked as channel locks at once (a select's), then
+ * releases them in the order taken. */
+void gort__export_lockrank_nested(int n);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * lockrank.c - the lock order and its check (GORT_LOCKRANK, the dev
+ * preset).  Mirrors runtime/lockrank.go and lockrank_on.go.
+ *
+ * The order is a partial order given, as in Go's lockPartialOrder, by the
+ * ranks that may be held when a lock of each rank is taken.  Each thread
+ * keeps the locks it holds in a small array (thread-local: a runtime lock
+ * is never held across a goroutine switch to another thread; a parking
+ * goroutine's lock is released by the commit on the same thread's g0).
+ * gort__lock checks before it takes the lock, so a violation throws
+ * instead of deadlocking.  Nothing is checked once the process is dying
+ * (a crash dump takes the locks it needs with whatever was held).
+ *
+ * The graph: "a -> b" means b may be taken while a is held.  Every edge
+ * was seen in the test suite (dev preset); none closes a cycle.
+ *   print    -> sched, allg, symtab, dwarf  (dumps hold the print lock
+ *                                            throughout: schedtrace, SIGQUIT)
+ *   sched    -> allg (dumps, census), gfree (gfput/gfget), timers
+ *               (checkdead asks for pending timers)
+ *   polldesc -> timers (deadlines), poller (a deadline earlier than the
+ *               poller's wakes it: gort__timer_wake)
+ *   timers   -> timers (a dead P's heap moves to another)
+ *   hchan    -> hchan (a select locks its channels in address order),
+ *               sudog (a blocked send, receive or select gets its sudogs
+ *               with the channels locked)
+ *   notifylist -> sudog
+ *   dwarf    -> symtab
+ * Not ranked: the locks of other subsystems until they are given a rank
+ * (gort__lockinit).  The print lock is never taken under another ranked
+ * lock except while dying, when nothing is checked.
+ */
+#include "lockrank.h"
+
+#include "internal.h"
+
+#ifdef GORT_LOCKRANK
+
+#define R(x) (1u << LOCKRANK_##x)
+
+static const char *const names[LOCKRANK_N] = {
+    [LOCKRANK_NONE] = "none",
+    [LOCKRANK_SCHED] = "sched",
+    [LOCKRANK_ALLG] = "allg",
+    [LOCKRANK_POLLER] = "poller",
+    [LOCKRANK_HCHAN] = "hchan",
+    [LOCKRANK_SEMAROOT] = "semaroot",
+    [LOCKRANK_NOTIFYLIST] = "notifylist",
+    [LOCKRANK_POLLDESC] = "polldesc",
+    [LOCKRANK_TIMERS] = "timers",
+    [LOCKRANK_GFREE] = "gfree",
+    [LOCKRANK_SUDOG] = "sudog",
+    [LOCKRANK_DEFER] = "defer",
+    [LOCKRANK_STACK] = "stack",
+    [LOCKRANK_SYMTAB] = "symtab",
+    [LOCKRANK_DWARF] = "dwarf",
+    [LOCKRANK_PRINT] = "print",
+};
+
+/* after[r]: the ranks that may be held when a lock of rank r is taken. */
+static const uint32_t after[LOCKRANK_N] = {
+    [LOCKRANK_SCHED] = R(PRINT),
+    [LOCKRANK_ALLG] = R(PRINT) | R(SCHED),
+    [LOCKRANK_POLLER] = R(POLLDESC),
+    [LOCKRANK_HCHAN] = R(HCHAN),
+    [LOCKRANK_SEMAROOT] = 0,
+    [LOCKRANK_NOTIFYLIST] = 0,
+    [LOCKRANK_POLLDESC] = 0,
+    [LOCKRANK_TIMERS] = R(SCHED) | R(POLLDESC) | R(TIMERS),
+    [LOCKRANK_GFREE] = R(SCHED),
+    [LOCKRANK_SUDOG] = R(HCHAN) | R(NOTIFYLIST),
+    [LOCKRANK_DEFER] = 0,
+    [LOCKRANK_STACK] = 0,
+    [LOCKRANK_SYMTAB] = R(PRINT) | R(ALLG) | R(DWARF),
+    [LOCKRANK_DWARF] = R(PRINT) | R(ALLG),
+    [LOCKRANK_PRINT] = 0,
+};
+
+enum { MAXHELD = 16 };
+/* The locks this thread holds.  Ranks that may nest in themselves (a
+ * select locks every channel of its cases) take one entry, with a count:
+ * there may be thousands of them. */
+static _Thread_local struct {
+    gort__rtlock *l; /* the lock (the first one, for a nesting rank) */
+    uint32_t rank;
+    uint32_t n; /* locks of a nesting rank held */
+} held[MAXHELD];
+static _Thread_local int nheld;
+
+static inline bool nests(uint32_t rank) {
+    return (after[rank] & (1u << rank)) != 0;
+}
+
+/* Set while a violation is reported: printing takes the print lock, which
+ * the locks held may not allow. */
+static _Thread_local bool reporting;
+
+static void report(gort__rtlock *l, const char *what) {
+    reporting = true;
+    gort__print_lock();
+    gort__printf("runtime: lock ordering problem: taking %s (rank %u) while holding:\n",
+                 names[l->rank], l->rank);
+    for (int i = 0; i < nheld; i++)
+        gort__printf("\t%s (rank %u) %p x%u\n", names[held[i].rank], held[i].rank,
+                     (void *)held[i].l, held[i].n);
+    gort__print_unlock();
+    gort__throw(what);
+}
+
+void gort__lockrank_check(gort__rtlock *l) {
+    uint32_t r = l->rank;
+    if (r == LOCKRANK_NONE || reporting || gort__dying())
+        return;
+    if (GORT_UNLIKELY(r >= LOCKRANK_N))
+        gort__throw("lock with a bad rank");
+    for (int i = 0; i < nheld; i++) {
+        if (held[i].l == l && !nests(r))
+            report(l, "lock ordering problem: lock taken twice");
+        if (!(after[r] & (1u << held[i].rank)))
+            report(l, "lock ordering problem");
+    }
+}
+
+void gort__lockrank_held(gort__rtlock *l) {
+    uint32_t r = l->rank;
+    if (r == LOCKRANK_NONE)
+        return;
+    if (nests(r)) {
+        for (int i = 0; i < nheld; i++) {
+            if (held[i].rank == r) {
+                held[i].n++;
+                return;
+            }
+        }
+    }
+    if (GORT_UNLIKELY(nheld == MAXHELD))
+        gort__throw("lockrank: too many locks held");
+    held[nheld].l = l;
+    held[nheld].rank = r;
+    held[nheld].n = 1;
+    nheld++;
+}
+
+void gort__lockrank_released(gort__rtlock *l) {
+    uint32_t r = l->rank;
+    if (r == LOCKRANK_NONE)
+        return;
+    /* Usually the last one taken; Go allows any order of release too. */
+    for (int i = nheld - 1; i >= 0; i--) {
+        if (nests(r) ? held[i].rank == r : held[i].l == l) {
+            if (--held[i].n > 0)
+                return;
+            for (int j = i; j < nheld - 1; j++)
+                held[j] = held[j + 1];
+            nheld--;
+            return;
+        }
+    }
+    if (!gort__dying())
+        gort__throw("lockrank: unlock of a lock this thread does not hold");
+}
+
+#endif

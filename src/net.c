@@ -1,0 +1,283 @@
+/*
+ * net.c - TCP listen, accept and dial over the fd layer (fd.c).  Mirrors
+ * the parts of Go's net package (ipsock.go, dial.go, tcpsock_posix.go)
+ * that a C API needs; addresses are split by addr.c.
+ *
+ * Sockets gort makes are non-blocking and close-on-exec, registered with
+ * the poller at once (gort__pd_open); accepted and dialled connections get
+ * TCP_NODELAY, as in Go, and the drained hint (see fd.c).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netpoll.h"
+
+/* A numeric host (or "" for the wildcard/loopback) -> sockaddr; 1 if host
+ * is numeric, 0 if it is a name. */
+static int numeric_addr(const char *host, int port, bool listen, struct sockaddr_storage *ss,
+                        socklen_t *len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    if (host[0] == '\0') {
+        if (listen) {
+            s6->sin6_family = AF_INET6; /* dual stack [::], see gort_listen */
+            s6->sin6_addr = in6addr_any;
+            s6->sin6_port = htons((uint16_t)port);
+            *len = sizeof *s6;
+        } else {
+            s4->sin_family = AF_INET; /* Go dials the local system */
+            s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            s4->sin_port = htons((uint16_t)port);
+            *len = sizeof *s4;
+        }
+        return 1;
+    }
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *len = sizeof *s4;
+        return 1;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *s6;
+        return 1;
+    }
+    return 0;
+}
+
+/* Resolves a name (getaddrinfo may block on DNS: the P is handed off). */
+static int resolve(const char *host, int port, bool passive, struct addrinfo **res) {
+    char ps[8];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
+    gort_syscall_enter();
+    int r = getaddrinfo(host, ps, &hints, res);
+    int e = errno;
+    gort_syscall_exit();
+    if (r == 0)
+        return 0;
+    switch (r) {
+    case EAI_NONAME:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+        return -ENOENT;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return -e;
+    default:
+        return -EINVAL;
+    }
+}
+
+static void set_nodelay(int fd) {
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Splits addr into host (hostlen bytes) and *port, and fills *ss and *len
+ * if the host is numeric: 1 then, 0 for a name to resolve, -EINVAL if addr
+ * is malformed. */
+static int parse_addr(const char *addr, bool listen, char *host, size_t hostlen, int *port,
+                      struct sockaddr_storage *ss, socklen_t *len) {
+    if (gort__split_hostport(addr, host, hostlen, port) != 0)
+        return -EINVAL;
+    *len = 0;
+    return numeric_addr(host, *port, listen, ss, len);
+}
+
+GORT_API int gort_listen(const char *addr, int backlog) {
+    char host[256];
+    int port;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct addrinfo *res = NULL;
+    int num = parse_addr(addr, true, host, sizeof host, &port, &ss, &len);
+    if (num < 0)
+        return num;
+    if (num == 0) {
+        int err = resolve(host, port, true, &res);
+        if (err)
+            return err;
+        memcpy(&ss, res->ai_addr, res->ai_addrlen);
+        len = res->ai_addrlen;
+        freeaddrinfo(res);
+    }
+    bool wildcard = host[0] == '\0';
+    if (backlog <= 0)
+        backlog = SOMAXCONN;
+    for (;;) {
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            if (wildcard && ss.ss_family == AF_INET6 && errno == EAFNOSUPPORT) {
+                /* No IPv6 here: the wildcard is 0.0.0.0. */
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+                memset(&ss, 0, sizeof ss);
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons((uint16_t)port);
+                len = sizeof *s4;
+                continue;
+            }
+            return -errno;
+        }
+        int one = 1, zero = 0;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (wildcard && ss.ss_family == AF_INET6)
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, backlog) != 0) {
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+        int err = 0;
+        if (gort__pd_open(fd, false, true, false, &err) == NULL) {
+            close(fd);
+            return err;
+        }
+        return fd;
+    }
+}
+
+GORT_API int gort_local_port(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -errno;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -EAFNOSUPPORT;
+}
+
+GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
+    polldesc *pd;
+    int err = gort__pd_acquire(lfd, true, &pd);
+    if (err)
+        return err;
+    gort_mutex_lock(&pd->rmu);
+    int fd;
+    for (;;) {
+        fd = pd_checkerr(pd, MODE_R);
+        if (fd)
+            break;
+        fd = accept4(lfd, sa, salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0)
+            break;
+        if (errno == ECONNABORTED)
+            continue; /* Go retries a connection reset before accept */
+        fd = gort__pd_retry(pd, MODE_R);
+        if (fd)
+            break;
+    }
+    gort_mutex_unlock(&pd->rmu);
+    pd_decref(pd);
+    if (fd < 0)
+        return fd;
+    set_nodelay(fd);
+    if (gort__pd_open(fd, false, true, true, &err) == NULL) {
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+/* One connect attempt; the fd or -errno. */
+static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) {
+    if (deadline > 0 && deadline <= gort_nanotime())
+        return -ETIMEDOUT;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int err = 0;
+    polldesc *pd = gort__pd_open(fd, false, true, true, &err);
+    if (pd == NULL) {
+        close(fd);
+        return err;
+    }
+    int r;
+    do
+        r = connect(fd, sa, len);
+    while (r != 0 && errno == EINTR);
+    if (r != 0 && errno != EINPROGRESS) {
+        err = -errno;
+        gort_close(fd);
+        return err;
+    }
+    if (r != 0) {
+        /* Wait for the connection with the deadline as a write deadline
+         * (Go's connect in fd_unix.go), then clear it. */
+        if (deadline > 0)
+            gort__pd_setdeadline(pd, MODE_W, deadline);
+        for (;;) {
+            if (!pd_incref(pd)) {
+                err = -EBADF;
+                break;
+            }
+            err = gort__pd_block(pd, MODE_W);
+            pd_decref(pd);
+            if (err)
+                break;
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+                soerr = errno;
+            if (soerr == 0)
+                break;
+            if (soerr != EINPROGRESS && soerr != EALREADY && soerr != EINTR) {
+                err = -soerr;
+                break;
+            }
+        }
+        if (err) {
+            gort_close(fd);
+            return err;
+        }
+        if (deadline > 0)
+            gort__pd_setdeadline(pd, MODE_W, 0);
+    }
+    set_nodelay(fd);
+    return fd;
+}
+
+GORT_API int gort_dial(const char *addr, int64_t deadline) {
+    char host[256];
+    int port;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int num = parse_addr(addr, false, host, sizeof host, &port, &ss, &len);
+    if (num < 0)
+        return num;
+    if (num == 1)
+        return dial_one((struct sockaddr *)&ss, len, deadline);
+    struct addrinfo *res = NULL;
+    int err = resolve(host, port, false, &res);
+    if (err)
+        return err;
+    err = -ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        err = dial_one(ai->ai_addr, ai->ai_addrlen, deadline);
+        if (err >= 0 || err == -ETIMEDOUT)
+            break;
+    }
+    freeaddrinfo(res);
+    return err;
+}

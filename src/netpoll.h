@@ -1,0 +1,187 @@
+/*
+ * netpoll.h - the pollDesc and the poller backend contract, shared by
+ *   netpoll.c        pollDesc, its rg/wg semaphores and deadlines (Go's
+ *                    runtime/netpoll.go);
+ *   netpoll_epoll.c  the backend: epoll and an eventfd (netpoll_epoll.go);
+ *   fd.c             read, write, close, wait_fd and set_deadline on an fd
+ *                    (internal/poll's fd_unix.go, fd_mutex.go);
+ *   net.c            listen, accept and dial (net's ipsock.go, dial.go).
+ * Nothing outside these four files includes it; the scheduler's side of
+ * the poller is in internal.h (gort__netpoll, gort__netpoll_break, ...).
+ */
+#ifndef GORT_NETPOLL_H
+#define GORT_NETPOLL_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* pollDesc states: not registered, registered with the backend, or in
+ * use without it (no runtime, or a file the backend cannot poll: the calls
+ * block their thread in poll(2)). */
+enum { PDS_FREE = 0, PDS_POLLED, PDS_PLAIN };
+/* Which side of an fd: read, write (the bits of GORT_POLL_READ/WRITE).
+ * MODE_URGENT comes only from the backend: TCP urgent data is pending. */
+enum { MODE_R = 1, MODE_W = 2, MODE_URGENT = 4 };
+
+/* The bit of polldesc.refs that gort_close sets. */
+#define FDREF_CLOSED (1u << 31)
+
+/*
+ * Go's pollDesc, one per fd number, in a table of chunks that live until
+ * gort_main returns (type-stable: a racy reader of a stale pollDesc reads
+ * some pollDesc; see netpoll.c).  The fields the fd layer (fd.c, net.c)
+ * owns are those under rmu and the flags set by gort__pd_open.
+ */
+typedef struct polldesc {
+    gort__rtlock lock;      /* deadlines, timers, open and close */
+    _Atomic uint32_t seq;   /* [atomic; write under lock] +1 at open and at close */
+    _Atomic uint32_t state; /* [atomic; write under lock] PDS_* */
+    _Atomic uint32_t refs;  /* [atomic] calls in progress | FDREF_CLOSED */
+    _Atomic uint32_t csema; /* [atomic] close sleeps here for refs to drain */
+    _Atomic bool closing;   /* [atomic; write under lock] gort_close started */
+    bool lazy;              /* [lock] registered on first use, not made by gort */
+    bool sock;              /* [lock] a socket (send with MSG_NOSIGNAL) */
+    bool stream;            /* [lock] a TCP socket gort made (accept, dial): drained hint */
+    bool rdrained;          /* [rmu; reset by pd_open] the last read came back short */
+    _Atomic bool urgent;    /* [atomic] EPOLLPRI seen (TCP urgent data): no drained hint */
+    _Atomic uintptr_t rg;   /* [atomic] read semaphore: PD_* or a g (netpoll.c) */
+    _Atomic uintptr_t wg;   /* [atomic] write semaphore */
+    _Atomic int64_t rd;     /* [atomic; write under lock] 0 none, -1 expired, else when */
+    _Atomic int64_t wd;     /* [atomic; write under lock] as rd, for writes */
+    uint32_t rseq, wseq;    /* [lock] deadline generations */
+    timer rt, wt;           /* [lock] deadline timers */
+    int fd;                 /* [immutable] set when the chunk is made */
+    /* One reader and one writer at a time (Go's fdMutex read and write
+     * locks): a second caller parks here, not on the semaphore. */
+    gort_mutex rmu, wmu;
+} polldesc;
+
+/* ------------------------------------------------------------ netpoll.c */
+
+/* The pollDesc of fd, or NULL if fd is out of range (or, with !create, has
+ * none; with create, when memory is exhausted). */
+polldesc *gort__pd_lookup(int fd, bool create);
+/* Go's poll_runtime_pollOpen: registers fd (a new pollDesc generation).
+ * lazy: an fd gort did not make, seen first by one of our calls.  stream: a
+ * connected TCP socket gort made (the drained hint; registered for urgent
+ * data too).  Returns the pollDesc or NULL with *err set. */
+polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err);
+/* A lazily registered fd may have been closed with close(2) behind our
+ * back and its number reused: then the backend forgot it.  Re-registers it
+ * before parking (a syscall, for fds gort did not make only). */
+void gort__pd_recheck(polldesc *pd);
+/* Go's poll_runtime_pollUnblock: marks pd closing, stops its deadlines and
+ * wakes every goroutine parked on it (they return -EBADF). */
+void gort__pd_unblock(polldesc *pd);
+/* Go's poll_runtime_pollClose: removes pd's fd from the backend and frees
+ * the pollDesc for the fd number's next generation.  After
+ * gort__pd_unblock, once no call is in progress on pd. */
+void gort__pd_close(polldesc *pd);
+/* Go's poll_runtime_pollWait: 0 when the fd may be ready for mode, or the
+ * reason it never will be (-EBADF, -ETIMEDOUT).  May park. */
+int gort__pd_wait(polldesc *pd, int mode);
+/* Go's netpollblock: parks until mode is ready (true) or woken for another
+ * reason (deadline, close, gort__pd_wake: false). */
+bool gort__netpollblock(polldesc *pd, int mode);
+/* Parks gp once on both semaphores of pd (gort_wait_fd for read and
+ * write), unless one is ready, pd is closing or *expired; returns with
+ * both semaphores NIL.  The caller re-checks why it woke. */
+void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired);
+/* Wakes the goroutines parked on the semaphores of modes without readiness
+ * (they re-check why: gort_wait_fd's own deadline). */
+void gort__pd_wake(polldesc *pd, int modes);
+/* Go's poll_runtime_pollSetDeadline for one side.  d: absolute nanotime,
+ * 0 for none; a deadline in the past expires at once. */
+void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d);
+/* Clears a pending read readiness before a read(2) on a stream socket (the
+ * drained hint, fd.c).  rmu held. */
+void gort__pd_clearready(polldesc *pd);
+/* Called by the backend's poll for each event (Go's netpollready): tag is
+ * what gort__netpollopen registered, modes the MODE_* bits that are ready.
+ * Appends the goroutines to run at **tail and advances *tail. */
+void gort__netpollready(struct g ***tail, uint64_t tag, int modes);
+
+/* The error a call on pd's side mode must return before touching the fd:
+ * -EBADF when closing, -ETIMEDOUT past the deadline, else 0. */
+static inline int pd_checkerr(polldesc *pd, int mode) {
+    if (atomic_load_explicit(&pd->closing, memory_order_seq_cst))
+        return -EBADF;
+    int64_t d = atomic_load_explicit(mode == MODE_R ? &pd->rd : &pd->wd, memory_order_seq_cst);
+    if (d < 0)
+        return -ETIMEDOUT;
+    return 0;
+}
+
+/* Go's fdMutex incref: false if the fd is being closed.  Acquire, also
+ * when it fails: a call that finds FDREF_CLOSED returns -EBADF after what
+ * the closer did before gort_close (pairs with its acq_rel fetch_or; Go's
+ * atomics are sequentially consistent). */
+static inline bool pd_incref(polldesc *pd) {
+    uint32_t r = atomic_load_explicit(&pd->refs, memory_order_acquire);
+    do {
+        if (r & FDREF_CLOSED)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&pd->refs, &r, r + 1, memory_order_acquire,
+                                                    memory_order_acquire));
+    return true;
+}
+
+static inline void pd_decref(polldesc *pd) {
+    /* Release: our use of the fd happens before the closer's close(2). */
+    uint32_t r = atomic_fetch_sub_explicit(&pd->refs, 1, memory_order_release) - 1;
+    if (r == FDREF_CLOSED)
+        gort__semrelease(&pd->csema, false); /* the last one out wakes the closer */
+}
+
+/* ------------------------------------------------------------ fd.c */
+
+/* The pollDesc for a call on fd, with a reference held (release with
+ * pd_decref), opening it lazily for an fd gort did not make.  nonblock:
+ * make such an fd nonblocking (read/write; gort_wait_fd leaves it as is).
+ * 0 or -errno (-EBADF while the fd is being closed). */
+int gort__pd_acquire(int fd, bool nonblock, polldesc **out);
+/* Waits for mode on pd after an EAGAIN: parks when the poller runs, else
+ * blocks the thread in poll(2).  0 or -errno. */
+int gort__pd_block(polldesc *pd, int mode);
+/* After a call on pd's fd failed with errno: 0 to try it again (EINTR, or
+ * EAGAIN and the fd may be ready now), or the error to return. */
+int gort__pd_retry(polldesc *pd, int mode);
+
+/* ------------------------------------------------------------ the backend
+ *
+ * What a poller backend provides (netpoll_epoll.c; Go's netpollinit,
+ * netpollopen, netpollclose, netpollBreak and netpoll).  netpoll.c alone
+ * calls these, except gort__netpoll_break (internal.h), which the
+ * scheduler calls too.  Registrations are edge-triggered: an fd is
+ * announced ready once per change, through gort__netpollready.
+ */
+
+/* Flags of gort__netpollopen. */
+enum {
+    NETPOLL_URGENT = 1, /* also announce urgent data (MODE_URGENT with MODE_R) */
+    NETPOLL_REARM = 2,  /* fd is most likely registered already: refresh its tag */
+};
+
+/* Makes the poller and its break channel; 0 or -errno (nothing to undo).
+ * Called by gort_main before any M starts. */
+int gort__netpollinit(void);
+/* Undoes gort__netpollinit, after every M has left. */
+void gort__netpollfini(void);
+/* Registers fd for read, write and hang-up readiness, announced with tag
+ * (never UINT64_MAX).  An fd registered already (a stale registration, or
+ * NETPOLL_REARM) gets the new tag.  0; -EPERM if fd cannot be polled (a
+ * regular file: always ready); else -errno. */
+int gort__netpollopen(int fd, uint64_t tag, int flags);
+/* Unregisters fd; 0 or -errno. */
+int gort__netpollclose(int fd);
+/* Go's netpoll(delay): waits up to delay ns (< 0: until an event or a
+ * break; 0: not at all) and calls gort__netpollready for every event.
+ * Returns the goroutines to run (linked by schedlink); *broke, if given,
+ * is set when the wait saw a break.  Throws on failure, after printing it. */
+struct g *gort__netpollwait(int64_t delay, bool *broke);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * sigqueue.c - signals into channels (os/signal's Notify and Stop).
+ * Mirrors runtime/sigqueue.go (the signal-safe queue: one pending bit per
+ * signal, so arrivals of one kind coalesce until they are taken) and
+ * os/signal/signal.go (the handlers table and the loop goroutine that
+ * delivers without blocking).
+ *
+ * The handler runs on whatever thread the kernel picks, in any state, so
+ * it only does what is async-signal-safe: an atomic OR of the signal's bit
+ * into pending and, when it set the bit (0 -> 1), a one-byte write to a
+ * nonblocking pipe.  The loop goroutine ("os/signal.loop", started by the
+ * first Notify of a run) blocks in gort_read on the pipe's read end - in
+ * the netpoller, so it holds no thread and does not count as a deadlock,
+ * as Go's signal_recv - then takes the pending bits with an exchange and
+ * sends each signal to every channel that wants it with gort_chan_trysend:
+ * a channel that is not ready misses it (Go's non-blocking delivery).
+ *
+ * Why the bit before the byte: the loop reads (at least) one byte, then
+ * exchanges pending to 0.  A handler whose fetch_or comes before the
+ * exchange in pending's modification order has its signal taken by it; one
+ * whose fetch_or comes after finds the bit clear, sets it and writes a new
+ * byte, which wakes the loop again.  No signal is lost, and the pipe holds
+ * at most one byte per signal number between two exchanges, so it never
+ * fills (a full pipe would only drop a wake-up byte for bits that a
+ * pending byte already covers).
+ *
+ * regmu (a gort_mutex: Notify and Stop run in goroutines or foreign
+ * threads) guards the registrations, the per-signal counts, the saved
+ * actions and the loop's start; the loop holds it while it delivers, so
+ * once Stop returns, the channel receives nothing more (Go's guarantee).
+ * When gort_main ends (gort__sigqueue_fini, after every M has stopped),
+ * the saved actions come back and the registrations are forgotten.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "internal.h"
+
+#define NWORDS ((NSIG + 63) / 64)
+
+/* One channel's signals. */
+typedef struct sigreg {
+    gort_chan *c;
+    uint64_t want[NWORDS]; /* bit s: signal s */
+} sigreg;
+
+static gort_mutex regmu;
+static sigreg *regs;                     /* [regmu] */
+static int nregs, capregs;               /* [regmu] */
+static int nwant[NSIG];                  /* [regmu] channels that want signal s */
+static struct sigaction saved[NSIG];     /* [regmu] the action before the first Notify */
+static bool loop_started;                /* [regmu] this run's loop goroutine exists */
+static _Atomic uint64_t pending[NWORDS]; /* [atomic] arrived, not yet taken */
+/* The wake-up pipe, made once per process (the handler may run at any
+ * time after a Notify, even between runs). */
+static _Atomic int wake_r = -1, wake_w = -1;
+
+static void notify_handler(int sig) {
+    int e = errno;
+    uint64_t bit = UINT64_C(1) << (sig % 64);
+    /* seq_cst: against the loop's exchange (see the file comment). */
+    uint64_t old = atomic_fetch_or_explicit(&pending[sig / 64], bit, memory_order_seq_cst);
+    if (!(old & bit)) {
+        ssize_t r = write(atomic_load_explicit(&wake_w, memory_order_relaxed), "", 1);
+        (void)r; /* EAGAIN: bytes are waiting already, the loop will look */
+    }
+    errno = e;
+}
+
+/* Sends sig to every channel that wants it, without blocking. */
+static void deliver(int sig) {
+    gort_mutex_lock(&regmu);
+    for (int i = 0; i < nregs; i++)
+        if (regs[i].want[sig / 64] & (UINT64_C(1) << (sig % 64)))
+            (void)gort_chan_trysend(regs[i].c, &sig);
+    gort_mutex_unlock(&regmu);
+}
+
+static void signal_loop(void *arg) {
+    int rfd = (int)(intptr_t)arg;
+    char buf[64];
+    for (;;) {
+        ssize_t n = gort_read(rfd, buf, sizeof buf);
+        if (n < 0 && n != -EINTR && n != -EAGAIN) {
+            gort__printf("os/signal: read of the wake-up pipe: errno %d\n", (int)-n);
+            gort__throw("os/signal: signal loop failed");
+        }
+        for (int w = 0; w < NWORDS; w++) {
+            /* seq_cst exchange: takes every bit set by a fetch_or before
+             * it; acquire for nothing else (the bits are the message). */
+            uint64_t bits = atomic_exchange_explicit(&pending[w], 0, memory_order_seq_cst);
+            while (bits) {
+                int b = __builtin_ctzll(bits);
+                bits &= bits - 1;
+                deliver(w * 64 + b);
+            }
+        }
+    }
+}
+
+static bool notifiable(int s) {
+    if (s <= 0 || s >= NSIG)
+        return false;
+    switch (s) {
+    case SIGKILL:
+    case SIGSTOP:
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGILL:
+    case SIGTRAP:
+    case SIGPIPE:
+    case SIGQUIT:
+    case SIGURG:
+    case SIGPROF:
+        return false;
+    default:
+        /* 32 and 33: glibc's SIGCANCEL and SIGSETXID. */
+        return s < 32 || s >= SIGRTMIN;
+    }
+}
+
+/* regmu held.  The wake-up pipe and this run's loop goroutine. */
+static int start_loop(void) {
+    if (atomic_load_explicit(&wake_r, memory_order_relaxed) < 0) {
+        int p[2];
+        if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+            return -errno;
+        atomic_store_explicit(&wake_r, p[0], memory_order_relaxed);
+        /* The handler reads wake_w only after a sigaction we make below,
+         * a system call after this store on this thread. */
+        atomic_store_explicit(&wake_w, p[1], memory_order_relaxed);
+    }
+    if (loop_started)
+        return 0;
+    gort_go_attr attr = {.name = "os/signal.loop"};
+    int err = gort_go_attr_spawn(
+        signal_loop, (void *)(intptr_t)atomic_load_explicit(&wake_r, memory_order_relaxed), &attr);
+    if (err == 0)
+        loop_started = true;
+    return err;
+}
+
+GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n) {
+    if (c == NULL)
+        gort_panic("os/signal: Notify using nil channel");
+    if (c->elemsize != sizeof(int) || n < 0 || (n > 0 && sigs == NULL))
+        return -EINVAL;
+    uint64_t add[NWORDS] = {0};
+    if (n == 0) {
+        for (int s = 1; s < NSIG; s++)
+            if (notifiable(s))
+                add[s / 64] |= UINT64_C(1) << (s % 64);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!notifiable(sigs[i]))
+            return -EINVAL;
+        add[sigs[i] / 64] |= UINT64_C(1) << (sigs[i] % 64);
+    }
+    if (!gort__runtime_running())
+        return -EAGAIN;
+    gort_mutex_lock(&regmu);
+    int err = start_loop();
+    sigreg *r = NULL;
+    for (int i = 0; err == 0 && i < nregs && r == NULL; i++)
+        if (regs[i].c == c)
+            r = &regs[i];
+    if (err == 0 && r == NULL) {
+        if (nregs == capregs) {
+            int ncap = capregs ? capregs * 2 : 8;
+            sigreg *nr = realloc(regs, (size_t)ncap * sizeof *nr);
+            if (nr == NULL)
+                err = -ENOMEM;
+            else {
+                regs = nr;
+                capregs = ncap;
+            }
+        }
+        if (err == 0) {
+            r = &regs[nregs++];
+            memset(r, 0, sizeof *r);
+            r->c = c;
+        }
+    }
+    for (int s = 1; err == 0 && s < NSIG; s++) {
+        uint64_t bit = UINT64_C(1) << (s % 64);
+        if (!(add[s / 64] & bit) || (r->want[s / 64] & bit))
+            continue;
+        if (nwant[s] == 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = notify_handler;
+            sa.sa_flags = SA_RESTART | SA_ONSTACK;
+            sigfillset(&sa.sa_mask);
+            if (sigaction(s, &sa, &saved[s]) != 0) {
+                err = -errno;
+                break;
+            }
+        }
+        nwant[s]++;
+        r->want[s / 64] |= bit;
+    }
+    gort_mutex_unlock(&regmu);
+    return err;
+}
+
+GORT_API void gort_signal_stop(gort_chan *c) {
+    gort_mutex_lock(&regmu);
+    for (int i = 0; i < nregs; i++) {
+        if (regs[i].c != c)
+            continue;
+        for (int s = 1; s < NSIG; s++) {
+            if (!(regs[i].want[s / 64] & (UINT64_C(1) << (s % 64))))
+                continue;
+            if (--nwant[s] == 0)
+                (void)sigaction(s, &saved[s], NULL);
+        }
+        regs[i] = regs[--nregs];
+        break;
+    }
+    gort_mutex_unlock(&regmu);
+}
+
+void gort__sigqueue_fini(void) {
+    /* Every M has stopped: nothing else touches the registrations. */
+    for (int s = 1; s < NSIG; s++) {
+        if (nwant[s] > 0)
+            (void)sigaction(s, &saved[s], NULL);
+        nwant[s] = 0;
+    }
+    free(regs);
+    regs = NULL;
+    nregs = capregs = 0;
+    loop_started = false;
+    memset(&regmu, 0, sizeof regmu);
+    int r = atomic_load_explicit(&wake_r, memory_order_relaxed);
+    char buf[64];
+    while (r >= 0 && read(r, buf, sizeof buf) > 0) {
+    }
+    for (int w = 0; w < NWORDS; w++)
+        atomic_store_explicit(&pending[w], 0, memory_order_relaxed);
+}

@@ -1,0 +1,400 @@
+/*
+ * synctest.c - testing/synctest: bubbles with a fake clock.  Mirrors
+ * runtime/synctest.go (Go 1.25).
+ *
+ * gort_synctest_run(fn, arg) makes a bubble, starts fn(arg) in a new
+ * goroutine inside it (the bubble's main goroutine) and, as the bubble's
+ * root, advances the bubble's clock whenever every goroutine of the bubble
+ * is durably blocked, until they have all exited.  A goroutine started by a
+ * goroutine of a bubble is in that bubble; so are the channels and timers
+ * (sleeps, timers, tickers, after_func, context deadlines) it makes.
+ *
+ * Durably blocked (Go's isIdleInSynctest): parked on a channel of its own
+ * bubble (send, receive, or a select whose channels are all the bubble's),
+ * on a nil channel or an empty select, in gort_sleep, gort_cond_wait,
+ * gort_wg_wait or gort_synctest_wait.  A goroutine blocked on a mutex, on
+ * I/O, on a channel from outside the bubble or in a foreign call is not
+ * durably blocked, so the clock waits for it.  (Go 1.25 counts a
+ * WaitGroup.Wait as durable only for a WaitGroup whose Add ran in the
+ * bubble; gort's WaitGroup has no room to record that, so every Wait inside
+ * a bubble is durable: a Done from outside the bubble is legal but may find
+ * the clock already moved on.)
+ *
+ * Counting, as Go's: total is the bubble's live goroutines, running those
+ * not durably blocked, and active counts the transient reasons not to call
+ * the bubble idle: a park between gopark and the end of its unlock
+ * function (the sleep's timer is only added there), and a wakeup in flight
+ * (the root or a Wait caller chosen to run but not yet running).  The
+ * bubble is idle when running == 0 and active == 0; whoever makes it so
+ * (park_end, exit, a decrement of active) wakes, under the bubble's lock
+ * and at most once (active stays raised until the woken goroutine runs):
+ *   - the root, if a timer is due at the current fake time;
+ *   - else the goroutine in gort_synctest_wait, if any (Wait does not move
+ *     the clock);
+ *   - else the root, which moves the clock to the next timer and runs it,
+ *     or, with no timer left, ends the bubble: done when no goroutine is
+ *     left, else a deadlock, reported as Go reports it (a panic in the
+ *     caller of gort_synctest_run).
+ *
+ * The root is not counted: it is not a goroutine of the bubble (its
+ * g->bubble is NULL except while it starts the main goroutine and runs the
+ * bubble's timers, so that what they make and send is the bubble's), and
+ * it parks with WAIT_SYNCTEST_RUN through a commit of its own.
+ *
+ * Memory order: every count, flag and the waiter/root fields live under
+ * b->lock (a runtime lock: these paths run on g0 and never park while
+ * holding it).  The fake clock `now` is written by the root under the lock
+ * while the bubble is idle and read without it by the bubble's goroutines
+ * (gort_nanotime), which were readied after the write: relaxed atomics
+ * keep the sanitizers quiet, the wakeup (goready) orders them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "chan.h"
+#include "fault.h"
+#include "internal.h"
+
+/* gort_nanotime inside the library is the runtime's clock (internal.h);
+ * the public one, defined here, reads the caller's bubble. */
+#undef gort_nanotime
+
+/* Go's synctestBaseTime: midnight UTC 2000-01-01. */
+#define SYNCTEST_BASE_TIME INT64_C(946684800000000000)
+
+/* A bubble.  Made on the heap by gort_synctest_run and freed by it at the
+ * end, unless a deadlock leaves goroutines behind: they keep pointing at
+ * it, so it is then never freed. */
+struct gort__bubble {
+    gort__rtlock lock;
+    _Atomic int64_t now;                 /* [atomic; write under lock, while idle] fake clock */
+    struct ptimers *heap;                /* [immutable] the bubble's timers (time.c) */
+    struct g *root;                      /* [immutable] caller of gort_synctest_run */
+    struct g *main;                      /* [lock] goroutine started by gort_synctest_run */
+    struct g *waiter;                    /* [lock] goroutine parked in gort_synctest_wait */
+    bool waiting;                        /* [lock] a gort_synctest_wait is in progress */
+    bool root_waiting;                   /* [lock] the root is parked, waiting for idle */
+    bool done;                           /* [lock] main has exited */
+    int64_t total;                       /* [lock] live goroutines of the bubble */
+    int64_t running;                     /* [lock] of those, not durably blocked */
+    int64_t active;                      /* [lock] other activity (see the top) */
+    struct gort__bubble *next_abandoned; /* [abandoned_lock] */
+};
+
+/* Bubbles a deadlock left goroutines in: never freed, and kept on this
+ * list so that they stay reachable (leak checkers do not scan goroutine
+ * stacks, where the only other pointers to them live). */
+static gort__rtlock abandoned_lock;
+static struct gort__bubble *abandoned;
+
+_Atomic int32_t gort__synctest_nbubbles;
+
+static inline struct gort__bubble *cur_bubble(void) {
+    /* Relaxed gate: see gort__goready; a goroutine in a bubble was made
+     * after the count went up, in its own history. */
+    if (GORT_LIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) == 0))
+        return NULL;
+    struct g *gp = gort__getg();
+    return gp ? gp->bubble : NULL;
+}
+
+int64_t gort__now(void) {
+    struct gort__bubble *b = cur_bubble();
+    if (b != NULL)
+        return atomic_load_explicit(&b->now, memory_order_relaxed);
+    return gort__nanotime();
+}
+
+GORT_API int64_t gort_nanotime(void) {
+    return gort__now();
+}
+
+struct ptimers *gort__synctest_timers(void) {
+    struct gort__bubble *b = cur_bubble();
+    return b ? b->heap : NULL;
+}
+
+/* The g to wake if the bubble is idle, or NULL (Go's maybeWakeLocked).
+ * b->lock held.  Raises active for the woken one, which lowers it. */
+static struct g *maybe_wake_locked(struct gort__bubble *b) {
+    if (b->running > 0 || b->active > 0)
+        return NULL;
+    int64_t next = gort__timers_heap_next(b->heap);
+    bool due = next != 0 && next <= atomic_load_explicit(&b->now, memory_order_relaxed);
+    if (!due && b->waiter != NULL) {
+        struct g *w = b->waiter;
+        b->waiter = NULL;
+        b->active++;
+        return w;
+    }
+    if (b->root_waiting) {
+        b->root_waiting = false;
+        b->active++;
+        return b->root;
+    }
+    return NULL;
+}
+
+static void check_counts(struct gort__bubble *b) {
+    if (b->total < 0 || b->running < 0 || b->active < 0 || b->running > b->total)
+        gort__throw("synctest: bubble counts out of range");
+}
+
+void gort__synctest_newg(struct gort__bubble *b, struct g *newg) {
+    gort__lock(&b->lock);
+    newg->bubble = b;
+    newg->bubble_blocked = false;
+    b->total++;
+    b->running++; /* runnable counts as running */
+    if (b->main == NULL)
+        b->main = newg;
+    gort__unlock(&b->lock);
+}
+
+void gort__synctest_exit(struct g *gp) {
+    struct gort__bubble *b = gp->bubble;
+    gort__lock(&b->lock);
+    b->total--;
+    if (!gp->bubble_blocked)
+        b->running--;
+    gp->bubble_blocked = false;
+    if (gp == b->main)
+        b->done = true;
+    check_counts(b);
+    struct g *w = maybe_wake_locked(b);
+    gort__unlock(&b->lock);
+    gp->bubble = NULL;
+    if (w != NULL)
+        gort__goready(w);
+}
+
+/* Go's waitReason.isIdleInSynctest. */
+static bool durable(uint8_t reason) {
+    switch (reason) {
+    case WAIT_CHAN_RECV_NIL:
+    case WAIT_CHAN_SEND_NIL:
+    case WAIT_SELECT_NO_CASES:
+    case WAIT_SLEEP:
+    case WAIT_SYNC_COND:
+    case WAIT_SYNC_WAITGROUP:
+    case WAIT_SYNCTEST_CHAN_RECV:
+    case WAIT_SYNCTEST_CHAN_SEND:
+    case WAIT_SYNCTEST_SELECT:
+    case WAIT_SYNCTEST_WAIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void gort__synctest_park_begin(struct g *gp, uint8_t reason) {
+    struct gort__bubble *b = gp->bubble;
+    gort__lock(&b->lock);
+    b->active++; /* until park_end: the unlock function has not run yet */
+    if (durable(reason)) {
+        gp->bubble_blocked = true;
+        b->running--;
+    }
+    gort__unlock(&b->lock);
+}
+
+void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok) {
+    gort__lock(&b->lock);
+    /* !ok: gp did not park and is still ours.  ok: gp may already have
+     * been readied (and counted as running again): do not touch it. */
+    if (!ok && gp->bubble_blocked) {
+        gp->bubble_blocked = false;
+        b->running++;
+    }
+    b->active--;
+    check_counts(b);
+    struct g *w = maybe_wake_locked(b);
+    gort__unlock(&b->lock);
+    if (w != NULL)
+        gort__goready(w);
+}
+
+void gort__synctest_ready(struct g *gp) {
+    struct gort__bubble *b = gp->bubble;
+    gort__lock(&b->lock);
+    if (gp->bubble_blocked) {
+        gp->bubble_blocked = false;
+        b->running++;
+    }
+    gort__unlock(&b->lock);
+}
+
+struct gort__bubble *gort__synctest_bubble(void) {
+    return cur_bubble();
+}
+
+void gort__synctest_chan_check(struct gort__bubble *cb, const char *op) {
+    struct g *gp = gort__getg();
+    if (cb != NULL && (gp == NULL || gp->bubble != cb)) {
+        /* Go: fatal("send on synctest channel from outside bubble"). */
+        char msg[80];
+        snprintf(msg, sizeof msg, "%s synctest channel from outside bubble", op);
+        gort__fatal(msg);
+    }
+}
+
+/* The root's commit (Go's synctestidle_c): parks unless the bubble is
+ * already idle, in which case the root goes on at once. */
+static bool root_commit(struct g *gp, void *arg) {
+    (void)gp;
+    struct gort__bubble *b = arg;
+    gort__lock(&b->lock);
+    bool park = !(b->running == 0 && b->active == 0);
+    b->root_waiting = park;
+    if (!park)
+        b->active++; /* as maybe_wake_locked does for the root it wakes */
+    gort__unlock(&b->lock);
+    return park;
+}
+
+/* Runs the bubble's due timers as the bubble (see the top). */
+static void run_timers(struct gort__bubble *b, struct g *root) {
+    if (root != NULL)
+        root->bubble = b;
+    (void)gort__timers_run(b->heap, atomic_load_explicit(&b->now, memory_order_relaxed));
+    if (root != NULL)
+        root->bubble = NULL;
+}
+
+/* Prints the goroutines a deadlock leaves in b (Go lists them in the
+ * panic's traceback, "goroutine N [chan receive (durable), synctest]"). */
+static void print_left(struct g *gp, void *arg) {
+    if (gp->bubble == arg && atomic_load_explicit(&gp->status, memory_order_relaxed) == G_WAITING) {
+        gort__print_goroutine(gp, false);
+        gort__printf("\n");
+    }
+}
+
+GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
+    if (fn == NULL)
+        gort__fatal("go of nil func value");
+    if (!gort__runtime_running())
+        return -EAGAIN;
+    struct g *root = gort__getg();
+    if (root == NULL)
+        return -EINVAL; /* the root must be a goroutine (it starts the bubble's) */
+    if (root->bubble != NULL)
+        gort_panic("synctest.Run called from within a synctest bubble");
+    struct gort__bubble *b = gort__calloc(1, sizeof *b);
+    if (b == NULL)
+        return -ENOMEM;
+    b->heap = gort__timers_heap_new();
+    if (b->heap == NULL) {
+        free(b);
+        return -ENOMEM;
+    }
+    atomic_init(&b->now, SYNCTEST_BASE_TIME);
+    b->root = root;
+    /* Before any goroutine of the bubble exists (see cur_bubble). */
+    atomic_fetch_add_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
+
+    /* gort_go from the root as a goroutine of the bubble: newproc1's hook
+     * makes the new g the bubble's first, its main. */
+    root->bubble = b;
+    int err = gort_go(fn, arg);
+    root->bubble = NULL;
+    if (err != 0) {
+        atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
+        gort__timers_heap_free(b->heap);
+        free(b);
+        return err;
+    }
+
+    gort__lock(&b->lock);
+    b->active++; /* the root itself, while it runs timers */
+    for (;;) {
+        gort__unlock(&b->lock);
+        run_timers(b, root);
+        /* Lower our own activity (waking a Wait caller if that makes the
+         * bubble idle) and wait for the bubble to idle. */
+        gort__lock(&b->lock);
+        b->active--;
+        struct g *w = maybe_wake_locked(b);
+        gort__unlock(&b->lock);
+        if (w != NULL)
+            gort__goready(w);
+        gort__gopark(root_commit, b, WAIT_SYNCTEST_RUN);
+        gort__lock(&b->lock);
+        /* We hold one count of active again (root_commit or the waker
+         * raised it).  running is 0, unless something outside the bubble
+         * readied one of its goroutines meanwhile: then wait again. */
+        if (b->running != 0)
+            continue;
+        int64_t next = gort__timers_heap_next(b->heap);
+        int64_t now = atomic_load_explicit(&b->now, memory_order_relaxed);
+        if (b->total == 0 || b->done || next == 0)
+            break; /* time stops once main has exited, as in Go */
+        if (next < now)
+            gort__throw("synctest: time went backwards");
+        atomic_store_explicit(&b->now, next, memory_order_relaxed);
+    }
+    int64_t total = b->total;
+    bool done = b->done;
+    b->active--;
+    gort__unlock(&b->lock);
+
+    if (total != 0) {
+        /* Go: panic(synctestDeadlockError{reason}).  The goroutines left
+         * behind stay blocked and keep pointing at b: b is not freed. */
+        const char *reason =
+            done ? "deadlock: main bubble goroutine has exited but blocked goroutines remain"
+                 : "deadlock: all goroutines in bubble are blocked";
+        gort__print_lock();
+        gort__printf("synctest: %s; goroutines in the bubble:\n\n", reason);
+        gort__forallg(print_left, b);
+        gort__print_unlock();
+        gort__lock(&abandoned_lock);
+        b->next_abandoned = abandoned;
+        abandoned = b;
+        gort__unlock(&abandoned_lock);
+        atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
+        gort_panic(reason);
+    }
+    /* Every goroutine of the bubble has exited (their exits, under
+     * b->lock, happen before our last lock).  Timers left running never
+     * fire: they are left in no heap. */
+    gort__timers_heap_free(b->heap);
+    free(b);
+    atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* The Wait caller's commit (Go's synctestwait_c). */
+static bool wait_commit(struct g *gp, void *arg) {
+    struct gort__bubble *b = arg;
+    gort__lock(&b->lock);
+    b->waiter = gp;
+    gort__unlock(&b->lock);
+    return true;
+}
+
+GORT_API void gort_synctest_wait(void) {
+    struct g *gp = gort__getg();
+    struct gort__bubble *b = gp ? gp->bubble : NULL;
+    if (b == NULL)
+        gort_panic("goroutine is not in a bubble");
+    gort__lock(&b->lock);
+    if (b->waiting) {
+        gort__unlock(&b->lock);
+        gort_panic("wait already in progress");
+    }
+    b->waiting = true;
+    gort__unlock(&b->lock);
+    /* Durable: once the others are idle, park_end's (or their) wakeup
+     * picks us, raising active for us. */
+    gort__gopark(wait_commit, b, WAIT_SYNCTEST_WAIT);
+    gort__lock(&b->lock);
+    b->active--;
+    b->waiting = false;
+    check_counts(b);
+    struct g *w = maybe_wake_locked(b);
+    gort__unlock(&b->lock);
+    if (w != NULL)
+        gort__goready(w);
+}

@@ -1,0 +1,309 @@
+/*
+ * ctx_test.c - gort_ctx (issue 15): background, cancel propagating down a
+ * tree and not up, deadlines and timeouts (-ETIMEDOUT), inherited
+ * deadlines, children born cancelled, values, freeing parents before
+ * children, and a cancelled tree leaving no timer and no node behind.
+ */
+#include "gt.h"
+#include "gort.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define MS GT_MS
+
+/* White-box (context.c, time.c): live context nodes, earliest timer. */
+extern _Atomic int64_t gort__ctx_live;
+int64_t gort__timers_earliest(void);
+
+static void run(int (*fn)(void *)) {
+    ASSERT_EQ(gort_main(fn, NULL), 0);
+}
+
+/* true if ctx's done channel is closed (a receive proceeds with !ok). */
+static bool done_closed(gort_ctx *ctx) {
+    bool ok = true;
+    if (!gort_chan_tryrecv(gort_ctx_done(ctx), NULL, &ok))
+        return false;
+    ASSERT_FALSE(ok);
+    return true;
+}
+
+static int background_main(void *arg) {
+    (void)arg;
+    gort_ctx *bg = gort_ctx_background();
+    ASSERT_TRUE(bg != NULL);
+    ASSERT_EQ(gort_ctx_background(), bg);
+    ASSERT_TRUE(gort_ctx_done(bg) == NULL);
+    ASSERT_EQ(gort_ctx_err(bg), 0);
+    ASSERT_EQ(gort_ctx_deadline(bg), 0);
+    gort_ctx_cancel(bg);
+    gort_ctx_free(bg);
+    ASSERT_EQ(gort_ctx_err(bg), 0);
+    ASSERT_TRUE(gort_ctx_value(bg, "k") == NULL);
+    return 0;
+}
+TEST(background) {
+    run(background_main);
+}
+
+static int tree_main(void *arg) {
+    (void)arg;
+    gort_ctx *root = gort_ctx_with_cancel(gort_ctx_background());
+    gort_ctx *a = gort_ctx_with_cancel(root);
+    gort_ctx *b = gort_ctx_with_cancel(a);
+    gort_ctx *c = gort_ctx_with_cancel(root);
+    ASSERT_TRUE(root && a && b && c);
+    ASSERT_EQ(gort_chan_cap(gort_ctx_done(a)), 0);
+    ASSERT_FALSE(done_closed(b));
+    /* Cancelling a cancels b, not root or c. */
+    gort_ctx_cancel(a);
+    ASSERT_EQ(gort_ctx_err(a), -ECANCELED);
+    ASSERT_EQ(gort_ctx_err(b), -ECANCELED);
+    ASSERT_TRUE(done_closed(a));
+    ASSERT_TRUE(done_closed(b));
+    ASSERT_EQ(gort_ctx_err(root), 0);
+    ASSERT_EQ(gort_ctx_err(c), 0);
+    ASSERT_FALSE(done_closed(c));
+    gort_ctx_cancel(a); /* idempotent */
+    ASSERT_EQ(gort_ctx_err(a), -ECANCELED);
+    /* Cancelling root reaches c. */
+    gort_ctx_cancel(root);
+    ASSERT_EQ(gort_ctx_err(c), -ECANCELED);
+    ASSERT_TRUE(done_closed(c));
+    /* A child of a cancelled context is born cancelled. */
+    gort_ctx *d = gort_ctx_with_cancel(c);
+    ASSERT_EQ(gort_ctx_err(d), -ECANCELED);
+    ASSERT_TRUE(done_closed(d));
+    gort_ctx_free(d);
+    gort_ctx_free(b);
+    gort_ctx_free(a);
+    gort_ctx_free(c);
+    gort_ctx_free(root);
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    return 0;
+}
+TEST(cancel_tree) {
+    run(tree_main);
+}
+
+/* Goroutines blocked on a done channel (recv and select) are all woken. */
+enum { NWAITERS = 50 };
+static gort_waitgroup waiters_wg;
+static atomic_int woken;
+
+static void waiter(void *arg) {
+    gort_ctx *ctx = arg;
+    if (atomic_load(&woken) % 2 == 0) {
+        ASSERT_FALSE(gort_chan_recv(gort_ctx_done(ctx), NULL));
+    } else {
+        gort_chan *never = gort_chan_make(sizeof(int), 0);
+        gort_select_case cs[2] = {{never, GORT_RECV, NULL, false},
+                                  {gort_ctx_done(ctx), GORT_RECV, NULL, false}};
+        ASSERT_EQ(gort_select(cs, 2, true), 1);
+        ASSERT_FALSE(cs[1].ok);
+        gort_chan_free(never);
+    }
+    ASSERT_EQ(gort_ctx_err(ctx), -ECANCELED);
+    atomic_fetch_add(&woken, 1);
+    gort_wg_done(&waiters_wg);
+}
+
+static int wake_main(void *arg) {
+    (void)arg;
+    gort_ctx *root = gort_ctx_with_cancel(gort_ctx_background());
+    gort_ctx *child = gort_ctx_with_cancel(root);
+    gort_wg_add(&waiters_wg, NWAITERS);
+    for (int i = 0; i < NWAITERS; i++)
+        ASSERT_EQ(gort_go(waiter, i % 2 ? root : child), 0);
+    gort_sleep(10 * MS);
+    ASSERT_EQ(atomic_load(&woken), 0);
+    gort_ctx_cancel(root);
+    gort_wg_wait(&waiters_wg);
+    ASSERT_EQ(atomic_load(&woken), NWAITERS);
+    gort_ctx_free(child);
+    gort_ctx_free(root);
+    return 0;
+}
+TEST(cancel_wakes_waiters) {
+    run(wake_main);
+}
+
+static int timeout_main(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    gort_ctx *ctx = gort_ctx_with_timeout(gort_ctx_background(), 30 * MS);
+    ASSERT_TRUE(ctx != NULL);
+    int64_t dl = gort_ctx_deadline(ctx);
+    ASSERT_TRUE(dl >= t0 + 30 * MS);
+    gort_ctx *child = gort_ctx_with_cancel(ctx);
+    ASSERT_EQ(gort_ctx_deadline(child), dl);
+    ASSERT_EQ(gort_ctx_err(ctx), 0);
+    /* Blocks until the deadline. */
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(child), NULL));
+    ASSERT_TRUE(gort_nanotime() >= dl);
+    ASSERT_EQ(gort_ctx_err(ctx), -ETIMEDOUT);
+    ASSERT_EQ(gort_ctx_err(child), -ETIMEDOUT);
+    /* A later cancel keeps the first cause. */
+    gort_ctx_cancel(ctx);
+    ASSERT_EQ(gort_ctx_err(ctx), -ETIMEDOUT);
+    gort_ctx_free(child);
+    gort_ctx_free(ctx);
+
+    /* A deadline already passed: cancelled at once. */
+    ctx = gort_ctx_with_deadline(gort_ctx_background(), gort_nanotime() - 1);
+    ASSERT_EQ(gort_ctx_err(ctx), -ETIMEDOUT);
+    ASSERT_TRUE(done_closed(ctx));
+    gort_ctx_free(ctx);
+
+    /* A child's later deadline is its parent's; an earlier one its own. */
+    int64_t now = gort_nanotime();
+    gort_ctx *p = gort_ctx_with_deadline(gort_ctx_background(), now + 3600 * GT_SEC);
+    gort_ctx *later = gort_ctx_with_deadline(p, now + 7200 * GT_SEC);
+    gort_ctx *sooner = gort_ctx_with_timeout(p, 20 * MS);
+    ASSERT_EQ(gort_ctx_deadline(later), now + 3600 * GT_SEC);
+    ASSERT_TRUE(gort_ctx_deadline(sooner) < now + 3600 * GT_SEC);
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(sooner), NULL));
+    ASSERT_EQ(gort_ctx_err(sooner), -ETIMEDOUT);
+    ASSERT_EQ(gort_ctx_err(p), 0);
+    ASSERT_EQ(gort_ctx_err(later), 0);
+    gort_ctx_free(p); /* cancels later too */
+    ASSERT_EQ(gort_ctx_err(later), -ECANCELED);
+    gort_ctx_free(later);
+    gort_ctx_free(sooner);
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    return 0;
+}
+TEST(deadline) {
+    run(timeout_main);
+}
+
+static int value_main(void *arg) {
+    (void)arg;
+    static const char k1, k2, k3;
+    int v1 = 1, v2 = 2, v1b = 11;
+    gort_ctx *a = gort_ctx_with_value(gort_ctx_background(), &k1, &v1);
+    gort_ctx *b = gort_ctx_with_cancel(a);
+    gort_ctx *c = gort_ctx_with_value(b, &k2, &v2);
+    gort_ctx *d = gort_ctx_with_value(c, &k1, &v1b); /* shadows k1 */
+    ASSERT_EQ(gort_ctx_value(c, &k1), &v1);
+    ASSERT_EQ(gort_ctx_value(c, &k2), &v2);
+    ASSERT_TRUE(gort_ctx_value(c, &k3) == NULL);
+    ASSERT_EQ(gort_ctx_value(d, &k1), &v1b);
+    ASSERT_TRUE(gort_ctx_value(a, &k2) == NULL);
+    /* A value context is cancelled with its parent. */
+    gort_ctx_cancel(b);
+    ASSERT_EQ(gort_ctx_err(d), -ECANCELED);
+    ASSERT_EQ(gort_ctx_err(a), 0);
+    /* Parents freed first: the children and their values stay valid. */
+    gort_ctx_free(a);
+    gort_ctx_free(b);
+    gort_ctx_free(c);
+    ASSERT_EQ(gort_ctx_value(d, &k2), &v2);
+    ASSERT_EQ(gort_ctx_err(d), -ECANCELED);
+    ASSERT_TRUE(done_closed(d));
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 4);
+    gort_ctx_free(d);
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    return 0;
+}
+TEST(values_and_free_order) {
+    run(value_main);
+}
+
+/* A tree of contexts with hour-long deadlines: cancelling its root removes
+ * every timer from the heaps (no leak while the nodes are still held), and
+ * freeing the nodes leaves none (ASan/LSan check the memory). */
+static int leak_main(void *arg) {
+    (void)arg;
+    enum { N = 200 };
+    static gort_ctx *nodes[N];
+    ASSERT_EQ(gort__timers_earliest(), 0);
+    nodes[0] = gort_ctx_with_timeout(gort_ctx_background(), 3600 * GT_SEC);
+    for (int i = 1; i < N; i++) {
+        gort_ctx *parent = nodes[(i - 1) / 3];
+        nodes[i] =
+            i % 2 ? gort_ctx_with_timeout(parent, 3600 * GT_SEC - i) : gort_ctx_with_cancel(parent);
+        ASSERT_TRUE(nodes[i] != NULL);
+    }
+    ASSERT_EQ(atomic_load(&gort__ctx_live), N);
+    ASSERT_TRUE(gort__timers_earliest() != 0);
+    gort_ctx_cancel(nodes[0]);
+    ASSERT_EQ(gort__timers_earliest(), 0);
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(gort_ctx_err(nodes[i]), -ECANCELED);
+        ASSERT_TRUE(done_closed(nodes[i]));
+    }
+    /* Free in a scrambled order, parents before children included. */
+    for (int i = 0; i < N; i++)
+        gort_ctx_free(nodes[(i * 7) % N]);
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort_numgoroutine(), 1);
+    return 0;
+}
+TEST(cancelled_tree_frees_everything) {
+    run(leak_main);
+}
+
+/* Cancels racing from many goroutines with deadlines firing and frees. */
+static gort_waitgroup race_wg;
+static void racer(void *arg) {
+    gort_ctx *parent = arg;
+    for (int i = 0; i < 200; i++) {
+        gort_ctx *c = gort_ctx_with_timeout(parent, (i % 5) * 100 * GT_US);
+        gort_ctx *cc = gort_ctx_with_cancel(c);
+        if (i % 3 == 0)
+            gort_ctx_cancel(c);
+        if (i % 2)
+            gort_yield();
+        gort_ctx_free(c);
+        ASSERT_TRUE(gort_ctx_err(cc) != 0);
+        gort_ctx_free(cc);
+    }
+    gort_wg_done(&race_wg);
+}
+
+static int race_main(void *arg) {
+    (void)arg;
+    gort_ctx *root = gort_ctx_with_cancel(gort_ctx_background());
+    gort_wg_add(&race_wg, 8);
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ(gort_go(racer, root), 0);
+    gort_sleep(MS);
+    gort_ctx_cancel(root);
+    gort_wg_wait(&race_wg);
+    gort_ctx_free(root);
+    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort__timers_earliest(), 0);
+    return 0;
+}
+TEST(concurrent_cancel_and_free) {
+    run(race_main);
+}
+
+static void nil_parent(void *arg) {
+    (void)arg;
+    (void)gort_ctx_with_cancel(NULL);
+}
+static char recovered[128];
+static void rec(void *arg) {
+    (void)arg;
+    const char *m = gort_recover(); /* valid until we return: copy it */
+    snprintf(recovered, sizeof recovered, "%s", m ? m : "(nil)");
+}
+static void call_nil_parent(void *arg) {
+    gort_defer(rec, NULL);
+    nil_parent(arg);
+}
+static int nil_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_call(call_nil_parent, NULL), 1);
+    ASSERT_STREQ(recovered, "cannot create context from nil parent");
+    return 0;
+}
+TEST(nil_parent_panics) {
+    run(nil_main);
+}
+
+GT_MAIN()

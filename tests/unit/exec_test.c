@@ -1,0 +1,178 @@
+/*
+ * exec_test.c - child processes (issue 15): exit statuses and signals
+ * through gort_process_wait; 40 goroutines waiting for 40 children at once
+ * hold no thread each (the runtime's thread count stays small, a ticker
+ * keeps ticking); a child's stdout through a pipe and the buffered reader;
+ * -ECHILD and -ENOENT; the fallback without pidfd_open; the child's empty
+ * signal mask.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gt.h"
+#include "gort.h"
+#include "gt_gort.h"
+
+#include "internal.h" /* white-box: gort__pidfd_off */
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MS GT_MS
+
+static pid_t sh(const char *script) {
+    char *argv[] = {"sh", "-c", (char *)script, NULL};
+    pid_t pid = -1;
+    ASSERT_EQ(gort_process_spawn(&pid, "sh", argv, NULL, NULL), 0);
+    ASSERT_GT(pid, 0);
+    return pid;
+}
+
+static int status_main(void *arg) {
+    (void)arg;
+    int st = -1;
+    ASSERT_EQ(gort_process_wait(sh("exit 7"), &st), 0);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 7);
+    pid_t p = sh("sleep 30");
+    ASSERT_EQ(kill(p, SIGKILL), 0);
+    ASSERT_EQ(gort_process_wait(p, &st), 0);
+    ASSERT_TRUE(WIFSIGNALED(st));
+    ASSERT_EQ(WTERMSIG(st), SIGKILL);
+    /* Reaped: a second wait, or a process that is not our child. */
+    ASSERT_EQ(gort_process_wait(p, &st), -ECHILD);
+    ASSERT_EQ(gort_process_wait(getppid(), &st), -ECHILD);
+    ASSERT_EQ(gort_process_wait(0, NULL), -ECHILD);
+    ASSERT_EQ(gort_process_wait(sh("true"), NULL), 0);
+    char *argv[] = {"no-such-program-gort", NULL};
+    pid_t q;
+    ASSERT_EQ(gort_process_spawn(&q, "no-such-program-gort", argv, NULL, NULL), -ENOENT);
+    ASSERT_EQ(gort_process_spawn(&q, "/no/such/program", argv, NULL, NULL), -ENOENT);
+    return 0;
+}
+
+TEST(exit_status_and_signals) {
+    run(status_main, NULL);
+}
+
+TEST(fallback_without_pidfd) {
+    atomic_store(&gort__pidfd_off, true);
+    run(status_main, NULL);
+}
+
+/* ------------------------------------------------------------------ no thread each */
+
+enum { NCHILD = 40 };
+
+static _Atomic int waited;
+static gort_waitgroup wg;
+
+static void waiter(void *arg) {
+    pid_t pid = (pid_t)(intptr_t)arg;
+    int st = -1;
+    ASSERT_EQ(gort_process_wait(pid, &st), 0);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 3);
+    atomic_fetch_add(&waited, 1);
+    gort_wg_done(&wg);
+}
+
+static int many_main(void *arg) {
+    (void)arg;
+    /* The children wait for a line on their stdin: they exit when we
+     * close the pipe, after we have looked at the threads. */
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {gort_conn_fd(r), -1, -1};
+    char *argv[] = {"sh", "-c", "read x; exit 3", NULL};
+    gort_wg_add(&wg, NCHILD);
+    for (int i = 0; i < NCHILD; i++) {
+        pid_t pid;
+        ASSERT_EQ(gort_process_spawn(&pid, "sh", argv, NULL, fds), 0);
+        go(waiter, (void *)(intptr_t)pid);
+    }
+    ASSERT_EQ(gort_conn_close(r), 0);
+    gort_ticker *t = gort_ticker_new(2 * MS);
+    for (int i = 0; i < 20; i++) /* the waiters park; ticks go on */
+        ASSERT_TRUE(gort_chan_recv(gort_ticker_chan(t), NULL));
+    gort_ticker_free(t);
+    gort_stats s;
+    gort_read_stats(&s);
+    /* One thread per waiter would be NCHILD more. */
+    ASSERT_LT(s.threads, (uint64_t)gort_gomaxprocs(0) + 8);
+    ASSERT_EQ(atomic_load(&waited), 0);
+    ASSERT_EQ(gort_conn_close(w), 0); /* EOF on their stdin: they exit */
+    gort_wg_wait(&wg);
+    ASSERT_EQ(atomic_load(&waited), NCHILD);
+    return 0;
+}
+
+TEST(waiters_hold_no_thread) {
+    run(many_main, NULL);
+}
+
+/* ------------------------------------------------------------------ pipes */
+
+static int pipe_main(void *arg) {
+    (void)arg;
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {-1, gort_conn_fd(w), -1};
+    char *argv[] = {"sh", "-c", "echo hello; echo from the child", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "/bin/sh", argv, NULL, fds), 0);
+    ASSERT_EQ(gort_conn_close(w), 0); /* the child's end lives in the child */
+    gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
+    char *line;
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    ASSERT_STREQ(line, "hello");
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    ASSERT_STREQ(line, "from the child");
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 0);
+    gort_bufreader_free(br);
+    int st;
+    ASSERT_EQ(gort_process_wait(pid, &st), 0);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ASSERT_EQ(gort_conn_close(r), 0);
+    return 0;
+}
+
+TEST(child_stdout_through_a_pipe) {
+    run(pipe_main, NULL);
+}
+
+/* The child starts with no signal blocked, whatever our threads block. */
+static int mask_main(void *arg) {
+    (void)arg;
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {-1, gort_conn_fd(w), -1};
+    char *argv[] = {"grep", "SigBlk", "/proc/self/status", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "grep", argv, NULL, fds), 0);
+    ASSERT_EQ(gort_conn_close(w), 0);
+    gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
+    char *line;
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    ASSERT_STREQ(line, "SigBlk:\t0000000000000000");
+    gort_bufreader_free(br);
+    ASSERT_EQ(gort_process_wait(pid, NULL), 0);
+    ASSERT_EQ(gort_conn_close(r), 0);
+    return 0;
+}
+
+TEST(child_signal_mask_empty) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &s, NULL); /* the runtime's threads inherit it */
+    run(mask_main, NULL);
+}
+
+GT_MAIN()

@@ -1,0 +1,319 @@
+/*
+ * signal_test.c - signals into channels (issue 15): every one of 2,000
+ * signals, each awaited, delivered while 8 goroutines load the Ps; a storm
+ * from another thread coalesces but the last signal always arrives; Go's
+ * non-blocking delivery (a full or unready channel misses the signal, a
+ * second channel still gets it); Stop (no more deliveries, the earlier
+ * action back when no channel wants the signal); refused signals; the
+ * registrations end with gort_main.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gt.h"
+#include "gort.h"
+#include "gt_gort.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS GT_MS
+
+/* Receives one signal from c within secs (scaled); -1 if none came. */
+static int recv_within(gort_chan *c, double secs) {
+    gort_timer *t = gort_timer_new(tmo(secs));
+    int sig = -1;
+    gort_select_case cs[2] = {{c, GORT_RECV, &sig, false},
+                              {gort_timer_chan(t), GORT_RECV, NULL, false}};
+    int i = gort_select(cs, 2, true);
+    gort_timer_free(t);
+    return i == 0 ? sig : -1;
+}
+
+/* TSan runs a handler only once the thread the kernel picked makes an
+ * intercepted call, and kill(2) picks the main thread first: an idle M
+ * asleep there in a raw futex would hold the signal indefinitely.  So, as
+ * programs that dedicate a thread to signals do, the runtime's threads
+ * (which inherit the main thread's mask) block the test's signals, and a
+ * thread outside the runtime, parked in poll(2), takes them. */
+static void *catcher(void *arg) {
+    sigset_t *set = arg;
+    pthread_sigmask(SIG_UNBLOCK, set, NULL);
+    for (;;)
+        poll(NULL, 0, -1);
+    return NULL;
+}
+
+static void catcher_setup(void) {
+    static sigset_t set;
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, catcher, &set), 0);
+}
+
+static void ignore(int sig) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(sig, &sa, NULL);
+}
+
+/* ------------------------------------------------------------------ load */
+
+enum { NSIGNALS = 2000, NLOAD = 8 };
+
+static _Atomic int load_stop;
+static _Atomic unsigned load_sink;
+
+static void loader(void *arg) {
+    (void)arg;
+    unsigned x = 0;
+    while (!atomic_load(&load_stop)) {
+        for (int i = 0; i < 10000; i++)
+            x = x * 31 + (unsigned)i;
+        atomic_store_explicit(&load_sink, x, memory_order_relaxed);
+        gort_yield();
+    }
+}
+
+static int load_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    int sigs[] = {SIGUSR1, SIGUSR2};
+    ASSERT_EQ(gort_signal_notify(c, sigs, 2), 0);
+    for (int i = 0; i < NLOAD; i++)
+        go(loader, NULL);
+    int got[2] = {0, 0};
+    for (int i = 0; i < NSIGNALS; i++) {
+        int s = i % 2 ? SIGUSR2 : SIGUSR1;
+        ASSERT_EQ(kill(getpid(), s), 0);
+        int r = recv_within(c, 10);
+        ASSERT_EQ(r, s);
+        got[i % 2]++;
+    }
+    ASSERT_EQ(got[0] + got[1], NSIGNALS);
+    atomic_store(&load_stop, 1);
+    gort_signal_stop(c);
+    WAIT_UNTIL(gort_numgoroutine() == 2, 10, "the loaders to stop"); /* main, the loop */
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(delivery_under_load_counted) {
+    catcher_setup();
+    ignore(SIGUSR1);
+    ignore(SIGUSR2);
+    run(load_main, NULL);
+}
+
+/* A thread outside the runtime sends as fast as it can: arrivals coalesce
+ * (fewer received than sent), but none is lost for good: the last one,
+ * sent after the receiver drained, arrives. */
+static _Atomic int storm_stop;
+static _Atomic long storm_sent;
+
+static void *stormer(void *arg) {
+    (void)arg;
+    while (!atomic_load(&storm_stop)) {
+        kill(getpid(), SIGUSR1);
+        atomic_fetch_add(&storm_sent, 1);
+    }
+    return NULL;
+}
+
+static int storm_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 16);
+    int s = SIGUSR1;
+    ASSERT_EQ(gort_signal_notify(c, &s, 1), 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, stormer, NULL), 0);
+    long got = 0;
+    while (atomic_load(&storm_sent) < 20000 && got < 1000)
+        if (recv_within(c, 10) == SIGUSR1)
+            got++;
+    atomic_store(&storm_stop, 1);
+    pthread_join(t, NULL);
+    ASSERT_GT(got, 0);
+    ASSERT_LE(got, atomic_load(&storm_sent));
+    /* Drain what the storm left, then one more: it must arrive.  (Under
+     * TSan a signal the kernel gives to a thread asleep in a raw futex
+     * waits until that thread wakes: send again if it is slow.) */
+    while (recv_within(c, 0.05) == SIGUSR1)
+        ;
+    int64_t dl = now_ns() + tmo(10);
+    int r = -1;
+    while (r != SIGUSR1 && now_ns() < dl) {
+        ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+        r = recv_within(c, 0.5);
+    }
+    ASSERT_EQ(r, SIGUSR1);
+    gort_signal_stop(c);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(storm_coalesces_last_arrives) {
+    catcher_setup();
+    ignore(SIGUSR1);
+    run(storm_main, NULL);
+}
+
+/* ------------------------------------------------------------------ non-blocking */
+
+static int nonblock_main(void *arg) {
+    (void)arg;
+    gort_chan *full = gort_chan_make(sizeof(int), 1);
+    gort_chan *unbuf = gort_chan_make(sizeof(int), 0);
+    gort_chan *probe = gort_chan_make(sizeof(int), 1);
+    int both[] = {SIGUSR1, SIGUSR2}, u2 = SIGUSR2;
+    ASSERT_EQ(gort_signal_notify(full, both, 2), 0);
+    ASSERT_EQ(gort_signal_notify(unbuf, both, 2), 0);
+    ASSERT_EQ(gort_signal_notify(probe, &u2, 1), 0);
+    /* Fill full with SIGUSR1 (unbuf has no receiver: it misses it). */
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+    WAIT_UNTIL(gort_chan_len(full) == 1, 10, "SIGUSR1 in the buffer");
+    /* SIGUSR2: the loop offers it to every channel in one pass; the probe
+     * takes it, so by then full and unbuf have been offered it too. */
+    ASSERT_EQ(kill(getpid(), SIGUSR2), 0);
+    ASSERT_EQ(recv_within(probe, 10), SIGUSR2);
+    int v = 0;
+    bool ok;
+    ASSERT_TRUE(gort_chan_tryrecv(full, &v, &ok));
+    ASSERT_EQ(v, SIGUSR1); /* the buffered one; SIGUSR2 was dropped */
+    ASSERT_FALSE(gort_chan_tryrecv(full, &v, &ok));
+    ASSERT_FALSE(gort_chan_tryrecv(unbuf, &v, &ok)); /* nothing queued for later */
+    /* A receiver waiting on an unbuffered channel gets the signal (one
+     * sent before it waits may be missed: send until one arrives). */
+    int64_t dl = now_ns() + tmo(10);
+    int r = -1;
+    while (r != SIGUSR1 && now_ns() < dl) {
+        ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+        r = recv_within(unbuf, 0.05);
+    }
+    ASSERT_EQ(r, SIGUSR1);
+    gort_signal_stop(full);
+    gort_signal_stop(unbuf);
+    gort_signal_stop(probe);
+    gort_chan_free(full);
+    gort_chan_free(unbuf);
+    gort_chan_free(probe);
+    return 0;
+}
+
+TEST(nonblocking_delivery_drops) {
+    catcher_setup();
+    ignore(SIGUSR1);
+    ignore(SIGUSR2);
+    run(nonblock_main, NULL);
+}
+
+/* ------------------------------------------------------------------ Stop */
+
+static _Atomic int own_handler_ran;
+
+static void own_handler(int sig) {
+    (void)sig;
+    atomic_fetch_add(&own_handler_ran, 1);
+}
+
+static int stop_main(void *arg) {
+    (void)arg;
+    gort_chan *a = gort_chan_make(sizeof(int), 4);
+    gort_chan *b = gort_chan_make(sizeof(int), 4);
+    int s = SIGUSR1;
+    ASSERT_EQ(gort_signal_notify(a, &s, 1), 0);
+    ASSERT_EQ(gort_signal_notify(b, &s, 1), 0);
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+    ASSERT_EQ(recv_within(a, 10), SIGUSR1);
+    ASSERT_EQ(recv_within(b, 10), SIGUSR1);
+    gort_signal_stop(a);
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+    ASSERT_EQ(recv_within(b, 10), SIGUSR1); /* b still gets it, a not */
+    ASSERT_EQ(gort_chan_len(a), 0);
+    ASSERT_EQ(atomic_load(&own_handler_ran), 0);
+    gort_signal_stop(b);
+    /* No channel wants it: the program's own handler is back. */
+    ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+    WAIT_UNTIL(atomic_load(&own_handler_ran) == 1, 10, "the earlier handler");
+    ASSERT_EQ(gort_chan_len(b), 0);
+    gort_signal_stop(b); /* not registered: no-op */
+    gort_chan_free(a);
+    gort_chan_free(b);
+    return 0;
+}
+
+TEST(stop_restores_earlier_action) {
+    catcher_setup();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = own_handler;
+    sigaction(SIGUSR1, &sa, NULL);
+    run(stop_main, NULL);
+}
+
+/* ------------------------------------------------------------------ misuse, runs */
+
+static gort_chan *refuse_c;
+
+static int refuse_main(void *arg) {
+    (void)arg;
+    gort_chan *c = refuse_c = gort_chan_make(sizeof(int), 1);
+    int bad[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGPIPE, SIGQUIT, SIGURG, SIGPROF, 0, 65, 32};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(gort_signal_notify(c, &bad[i], 1), -EINVAL);
+    gort_chan *wrong = gort_chan_make(sizeof(long), 1);
+    int s = SIGUSR1;
+    ASSERT_EQ(gort_signal_notify(wrong, &s, 1), -EINVAL);
+    /* All signals: SIGHUP among them. */
+    ASSERT_EQ(gort_signal_notify(c, NULL, 0), 0);
+    ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+    ASSERT_EQ(recv_within(c, 10), SIGHUP);
+    gort_chan_free(wrong);
+    return 0; /* c stays notified: the run's end takes the handlers back */
+}
+
+static int rerun_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    int s = SIGHUP;
+    ASSERT_EQ(gort_signal_notify(c, &s, 1), 0);
+    ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+    ASSERT_EQ(recv_within(c, 10), SIGHUP);
+    gort_signal_stop(c);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(refused_signals_and_runs) {
+    catcher_setup();
+    ignore(SIGHUP);
+    int s = SIGUSR1;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    ASSERT_EQ(gort_signal_notify(c, &s, 1), -EAGAIN); /* no runtime */
+    gort_chan_free(c);
+    run(refuse_main, NULL);
+    /* After the run: SIGHUP is ignored again (we would die otherwise). */
+    struct sigaction old;
+    sigaction(SIGHUP, NULL, &old);
+    ASSERT_TRUE(old.sa_handler == SIG_IGN);
+    ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+    gort_chan_free(refuse_c);
+    /* A new run starts its own loop. */
+    run(rerun_main, NULL);
+}
+
+GT_MAIN()
