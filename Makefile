@@ -10,11 +10,16 @@
 #                        (redis-benchmark), memory per idle connection
 #   make fuzz            build the libFuzzer targets (fuzz preset, clang) and run each
 #                        for FUZZ_SECONDS (default 60): scripts/fuzz.sh
-#   make stress          build release, run the torture test for DURATION seconds (default 60;
+#   make stress          build release, run the torture tests (scheduler, then heap) for
+#                        DURATION seconds each (default 60;
 #                        SEED=N repeats a run) and print its totals
+#   make bench-race      race mode's cost: gort-bench -fsanitize=thread vs plain, next to Go's -race
 #   make limits          build release, measure goroutines/timers gort and Go sustain here
 #                        (scripts/limits.sh; capped at ~4 GiB RSS); not part of make test
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
+#   make package         build release, make the Debian packages libgort0 and libgort-dev
+#                        (cpack) in build/release/packages, and check them in a scratch
+#                        root (scripts/check-package.sh)
 #   make format          clang-format -i over src include tests bench examples limits
 #   make check-format    the same, as a check (fails on any difference)
 #   make check-symbols   libgort.so exports only gort_*, libgort.a defines only gort_*
@@ -42,8 +47,8 @@ FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o
 MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
-.PHONY: all build release run test bench bench-net stress limits install clean format \
-	check-format check-symbols check-install deps need-cmake fuzz
+.PHONY: all build release run test bench bench-race bench-net stress limits install clean format \
+	check-format check-symbols check-install deps need-cmake fuzz package
 
 all: build
 
@@ -71,6 +76,13 @@ bench:
 	@$(MAKE) --no-print-directory build
 	GORT_BUILD_DIR=build/release scripts/bench.sh
 
+# Race mode's cost (gort-bench built with -fsanitize=thread against the
+# installed library) next to Go's -race: scripts/bench-race.sh.
+bench-race:
+	@GORT_DEPS_BENCH=1 scripts/deps.sh
+	@$(MAKE) --no-print-directory build
+	GORT_BUILD_DIR=build/release scripts/bench-race.sh
+
 # The example servers against Go net/http and redis-server (wrk,
 # redis-benchmark) and memory per idle connection: scripts/bench-net.sh.
 bench-net:
@@ -85,13 +97,19 @@ DURATION ?= 60
 SEED ?=
 stress: build
 	GORT_TORTURE_SECONDS=$(DURATION) $(if $(SEED),GORT_TORTURE_SEED=$(SEED)) \
-	  ./build/release/tests/stress_torture mixed
+	  ./build/release/tests/stress_torture mixed && \
+	GORT_TORTURE_SECONDS=$(DURATION) $(if $(SEED),GORT_TORTURE_SEED=$(SEED)) \
+	  ./build/release/tests/stress_heap_torture graphs
 
 limits: build
 	GORT_BUILD_DIR=build/release scripts/limits.sh
 
 install: build
 	cmake --install build/release --prefix "$(PREFIX)"
+
+package: build
+	scripts/check-package.sh build/release
+	@ls build/release/packages/*.deb
 
 check-symbols: build
 	scripts/check-symbols.sh build/release

@@ -23,7 +23,7 @@ typedef struct bench_result {
     const char *unit; /* "ns/op", "ms", "bytes/op", "rt/s", ... */
 } bench_result;
 
-#define BENCH_MAX_RESULTS 4
+#define BENCH_MAX_RESULTS 6
 
 /*
  * Workload sizes.  Every number is part of the workload definition (the
@@ -67,6 +67,12 @@ typedef struct bench_sizes {
     int64_t panic_recover_n; /* panic+recover cycles in panic_recover */
     int64_t spawn_args_n;    /* goroutines spawned by spawn_args */
     int64_t ctx_select_n;    /* iterations of ctx_select */
+    /* The collected heap (wl_heap.c). */
+    int bintrees_max_depth;     /* binary_trees: n */
+    int64_t alloc_small_n;      /* allocations in alloc_small */
+    int64_t alloc_small_window; /* live objects in alloc_small's ring */
+    int gc_pause_g;             /* goroutines (trees) in gc_pause */
+    int64_t gc_pause_dur;       /* ns of mutation in gc_pause */
 } bench_sizes;
 
 /* The sizes in force (full, or smoke with -smoke).  Set before gort_main. */

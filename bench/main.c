@@ -22,11 +22,16 @@
  * process.  A GOMAXPROCS-1 workload sets gort_gomaxprocs(1) and restores the
  * previous value afterwards, as runOne does.  There is no runtime.GC() to
  * call before a repetition.
+ *
+ * Profiling overhead (scripts/bench_profile.sh): with GORT_BENCH_CPUPROFILE=
+ * FILE a CPU profile, with GORT_BENCH_TRACE=FILE an execution trace, is
+ * recorded over the workloads of the process.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +83,11 @@ static const bench_sizes bench_full_sizes = {
     .panic_recover_n = 1000000,
     .spawn_args_n = 1000000,
     .ctx_select_n = 1000000,
+    .bintrees_max_depth = 18,
+    .alloc_small_n = 20000000,
+    .alloc_small_window = 100000,
+    .gc_pause_g = 10000,
+    .gc_pause_dur = 10000000000,
 };
 
 /* -smoke: about N/1000 (same shapes, same checks), so that every workload
@@ -117,6 +127,11 @@ static const bench_sizes bench_smoke_sizes = {
     .panic_recover_n = 1000,
     .spawn_args_n = 1000,
     .ctx_select_n = 1000,
+    .bintrees_max_depth = 10,
+    .alloc_small_n = 20000,
+    .alloc_small_window = 1000,
+    .gc_pause_g = 20,
+    .gc_pause_dur = 100000000,
 };
 
 const bench_sizes *bench_sz = &bench_full_sizes;
@@ -242,8 +257,28 @@ static int driver_main(void *arg) {
     default_procs = gort_gomaxprocs(0);
     if (a->header)
         print_header();
+    const char *cpu = getenv("GORT_BENCH_CPUPROFILE"), *trace = getenv("GORT_BENCH_TRACE");
+    int cfd = -1, tfd = -1;
+    if (cpu != NULL && *cpu != '\0') {
+        cfd = open(cpu, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (cfd < 0 || gort_pprof_start_cpu(cfd) != 0)
+            bench_fail("GORT_BENCH_CPUPROFILE=%s: cannot profile", cpu);
+    }
+    if (trace != NULL && *trace != '\0') {
+        tfd = open(trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (tfd < 0 || gort_trace_start(tfd) != 0)
+            bench_fail("GORT_BENCH_TRACE=%s: cannot trace", trace);
+    }
     for (size_t i = 0; i < a->n; i++)
         run_one(a->list[i], a->reps);
+    if (tfd >= 0) {
+        gort_trace_stop();
+        close(tfd);
+    }
+    if (cfd >= 0) {
+        gort_pprof_stop_cpu();
+        close(cfd);
+    }
     return 0;
 }
 

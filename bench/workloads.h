@@ -17,10 +17,8 @@
  *   single_rep     run once regardless of -reps.
  *
  * Adding a workload = one line here plus its wl_<name> function.  The
- * commented-out lines are the reference workloads that later issues add
- * (timers, netpoller); uncomment them when their functions exist.  The
- * last lines are workloads the reference does not have (defer, panic); our
- * own Go program, bench/go/main.go, times them in Go.
+ * last two lines are workloads the reference does not have (defer, panic);
+ * our own Go program, bench/go/main.go, times them in Go.
  *
  * This file is included several times on purpose (no include guard).
  */
@@ -45,6 +43,12 @@ BENCH_WORKLOAD(park_1m_rss, 0, false, true)
 BENCH_WORKLOAD(tcp_echo, 0, true, false)
 BENCH_WORKLOAD(spawn_args, 0, false, false)
 BENCH_WORKLOAD(ctx_select, 0, false, false)
-/* Not in the reference: bench/go/main.go times these two in Go (issue 5). */
+BENCH_WORKLOAD(binary_trees, 0, false, false)
+BENCH_WORKLOAD(alloc_small, 0, false, false)
+BENCH_WORKLOAD(gc_pause, 0, false, true)
+BENCH_WORKLOAD(preempt_latency, 0, false, true)
+/* Not in the reference: bench/go/main.go times these two in Go. */
 BENCH_WORKLOAD(defer_call, 0, false, false)
 BENCH_WORKLOAD(panic_recover, 0, false, false)
+/* Not in the reference and gort's own (issue 12): preemption on vs off. */
+BENCH_WORKLOAD(spin_overhead, 0, false, false)

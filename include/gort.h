@@ -4,8 +4,9 @@
  * gort gives C programs goroutines scheduled M:N over OS threads by Go's
  * M:P:G work-stealing scheduler, channels and select, the sync package,
  * timers, an epoll netpoller, defer/panic/recover and the runtime package's
- * introspection.  This header is the whole public API; docs/API.md of the
- * project's design fixes every signature in it.
+ * introspection.  This header is the whole public API; its signatures are
+ * fixed by the project's design (API.md, beside the repository in
+ * ../shared/design/), and later versions only add to it.
  *
  * Conventions (read these once, they hold for every call below):
  *   - Fallible calls return 0 (or a count) on success and a negative errno
@@ -538,7 +539,8 @@ typedef struct gort_stats {
     uint64_t goroutines;         /* live goroutines */
     uint64_t threads;            /* OS threads (Ms) the runtime created and still holds */
     uint64_t procs;              /* GOMAXPROCS */
-    uint64_t stack_inuse_bytes;  /* committed stack memory of live goroutines */
+    uint64_t stack_inuse_bytes;  /* resident stack memory: live goroutines' stacks and the
+                                  * pooled stacks of dead ones, kept for reuse */
     uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
     uint64_t goroutines_created; /* since gort_main started */
     uint64_t context_switches;
@@ -547,6 +549,25 @@ typedef struct gort_stats {
     uint64_t idle_threads;     /* Ms parked with no work */
     uint64_t spinning_threads; /* Ms looking for work */
     uint64_t global_runq;      /* goroutines in the global run queue */
+    /* The collected heap (gort_new), as Go's runtime.MemStats; filled even
+     * when the runtime is not running, once the heap has been used. */
+    uint64_t heap_alloc_bytes;    /* HeapAlloc: bytes of allocated objects (not yet swept
+                                   * garbage included, as Go's) */
+    uint64_t heap_sys_bytes;      /* HeapSys: heap memory obtained from the OS */
+    uint64_t heap_idle_bytes;     /* HeapIdle: heap pages in no span */
+    uint64_t heap_released_bytes; /* HeapReleased: idle pages returned to the OS */
+    uint64_t heap_objects;        /* HeapObjects: mallocs - frees */
+    uint64_t mallocs;             /* Mallocs: objects allocated, cumulative */
+    uint64_t frees;               /* Frees: objects freed, cumulative */
+    uint64_t total_alloc_bytes;   /* TotalAlloc: bytes allocated, cumulative */
+    uint64_t num_gc;              /* NumGC: completed cycles */
+    uint64_t pause_total_ns;      /* PauseTotalNs: stop-the-world time, cumulative */
+    uint64_t pause_ns[256];       /* PauseNs: recent pauses, latest at (num_gc + 255) % 256 */
+    uint64_t last_gc_unix_ns;     /* LastGC: end of the last cycle, ns since 1970 */
+    uint64_t next_gc_bytes;       /* NextGC: the heap goal of the next cycle */
+    double gc_cpu_fraction;       /* GCCPUFraction: the collector's share of the CPU
+                                   * time available since the heap was first used */
+    uint64_t heap_inuse_bytes;    /* HeapInuse: bytes in spans holding objects */
 } gort_stats;
 
 /* Fills *s with a snapshot of the runtime's counters (zeros when the
@@ -633,7 +654,9 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
  * bubble goroutine has exited but blocked goroutines remain"; those
  * goroutines stay blocked for good.  Using a bubble's channel from outside
- * it is a fatal error ("send on synctest channel from outside bubble"...).
+ * it is a fatal error ("send on synctest channel from outside bubble"...),
+ * checked while any bubble runs (a channel that outlives its bubble is not
+ * checked once no bubble runs).
  * Calling it from inside a bubble panics
  * "synctest.Run called from within a synctest bubble".
  */
@@ -685,51 +708,58 @@ GORT_API void gort_chan_release(gort_chan *c);
  * name_recv_case and name_send_case build gort_select cases (elem points
  * at the T to fill or to send).  name_elem is T.
  */
+/* The typed calls are static inline; a program uses few of them (clang
+ * warns of unused static functions in the including file). */
+#if defined(__GNUC__)
+#define GORT__CHAN_FN static inline __attribute__((unused))
+#else
+#define GORT__CHAN_FN static inline
+#endif
 #define GORT_CHAN_DECLARE(name, T)                                                             \
     typedef T name##_elem;                                                                     \
     typedef struct name {                                                                      \
         gort_chan *chan;                                                                       \
     } name;                                                                                    \
-    static inline name name##_make(size_t cap) {                                               \
+    GORT__CHAN_FN name name##_make(size_t cap) {                                               \
         name ch = {gort_chan_make(sizeof(T), cap)};                                            \
         return ch;                                                                             \
     }                                                                                          \
-    static inline name name##_retain(name ch) {                                                \
+    GORT__CHAN_FN name name##_retain(name ch) {                                                \
         gort_chan_retain(ch.chan);                                                             \
         return ch;                                                                             \
     }                                                                                          \
-    static inline void name##_release(name ch) {                                               \
+    GORT__CHAN_FN void name##_release(name ch) {                                               \
         gort_chan_release(ch.chan);                                                            \
     }                                                                                          \
-    static inline void name##_free(name ch) {                                                  \
+    GORT__CHAN_FN void name##_free(name ch) {                                                  \
         gort_chan_free(ch.chan);                                                               \
     }                                                                                          \
-    static inline void name##_send(name ch, T v) {                                             \
+    GORT__CHAN_FN void name##_send(name ch, T v) {                                             \
         gort_chan_send(ch.chan, &v);                                                           \
     }                                                                                          \
-    static inline bool name##_recv(name ch, T *v) {                                            \
+    GORT__CHAN_FN bool name##_recv(name ch, T *v) {                                            \
         return gort_chan_recv(ch.chan, v);                                                     \
     }                                                                                          \
-    static inline bool name##_trysend(name ch, T v) {                                          \
+    GORT__CHAN_FN bool name##_trysend(name ch, T v) {                                          \
         return gort_chan_trysend(ch.chan, &v);                                                 \
     }                                                                                          \
-    static inline bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
+    GORT__CHAN_FN bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
         return gort_chan_tryrecv(ch.chan, v, ok);                                              \
     }                                                                                          \
-    static inline void name##_close(name ch) {                                                 \
+    GORT__CHAN_FN void name##_close(name ch) {                                                 \
         gort_chan_close(ch.chan);                                                              \
     }                                                                                          \
-    static inline size_t name##_len(name ch) {                                                 \
+    GORT__CHAN_FN size_t name##_len(name ch) {                                                 \
         return gort_chan_len(ch.chan);                                                         \
     }                                                                                          \
-    static inline size_t name##_cap(name ch) {                                                 \
+    GORT__CHAN_FN size_t name##_cap(name ch) {                                                 \
         return gort_chan_cap(ch.chan);                                                         \
     }                                                                                          \
-    static inline gort_select_case name##_recv_case(name ch, T *v) {                           \
+    GORT__CHAN_FN gort_select_case name##_recv_case(name ch, T *v) {                           \
         gort_select_case sc = {ch.chan, GORT_RECV, (void *)v, false};                          \
         return sc;                                                                             \
     }                                                                                          \
-    static inline gort_select_case name##_send_case(name ch, const T *v) {                     \
+    GORT__CHAN_FN gort_select_case name##_send_case(name ch, const T *v) {                     \
         gort_select_case sc = {ch.chan, GORT_SEND, (void *)(uintptr_t)(const void *)v, false}; \
         return sc;                                                                             \
     }                                                                                          \
@@ -1022,6 +1052,198 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
  * -ECHILD (not a child of this process, or already reaped).
  */
 GORT_API int gort_process_wait(pid_t pid, int *status);
+
+/* ------------------------------------------------------------------------
+ * Profiles and the execution tracer (runtime/pprof, runtime/trace)
+ *
+ * Profiles are gzipped profile.proto, symbolised inside (function names,
+ * file:line from the program's DWARF: build with -g and frame pointers),
+ * so `go tool pprof FILE` reads them without the binary.  Traces are in
+ * Go 1.19's format: `go tool trace FILE`.
+ * ------------------------------------------------------------------------ */
+
+/* pprof.StartCPUProfile: samples every thread's CPU time at 100 Hz
+ * (SIGPROF from per-thread CPU-time timers) until gort_pprof_stop_cpu,
+ * which writes the profile to fd.  0, -EBUSY if one is running, -EINVAL
+ * (fd < 0), -ENOMEM, or -errno of timer_create/sigaction. */
+GORT_API int gort_pprof_start_cpu(int fd);
+/* pprof.StopCPUProfile: stops sampling and writes the profile to the fd
+ * given to gort_pprof_start_cpu (which the caller still owns).  No-op if
+ * none is running. */
+GORT_API void gort_pprof_stop_cpu(void);
+/* pprof.Lookup(name).WriteTo(fd, debug).  name: "goroutine",
+ * "threadcreate", "block", "mutex", "heap", "allocs".  debug 0: gzipped
+ * profile.proto; 1: Go's legacy text format (counts, "@ pcs", "#" frame
+ * lines); 2 with "goroutine": every goroutine's stack as a dump (as a
+ * panic prints).  0, -EINVAL for an unknown name or fd < 0, -errno of
+ * write(2), -ENOMEM. */
+GORT_API int gort_pprof_write(const char *name, int fd, int debug);
+/* runtime.SetBlockProfileRate: rate <= 0 turns the block profile off;
+ * otherwise one blocking event per rate nanoseconds spent blocked is
+ * sampled (1: every event).  Recorded: channel operations, select,
+ * sync.Mutex/RWMutex/WaitGroup/Cond/Once waits (not sleeps or I/O). */
+GORT_API void gort_set_block_profile_rate(int rate);
+/* runtime.SetMutexProfileFraction: on average 1/rate of the contention
+ * events on gort_mutex/gort_rwmutex are recorded, with the stack of the
+ * unlocker (0: off; < 0: only read).  Returns the previous rate. */
+GORT_API int gort_set_mutex_profile_fraction(int rate);
+/* A profiler label on the calling goroutine (pprof.SetGoroutineLabels of
+ * its labels plus key=value; value NULL removes key).  key and value are
+ * copied; goroutines it starts afterwards inherit its labels; every
+ * profile sample taken on it (CPU, goroutine) carries them (go tool pprof
+ * -tagfocus key=value).  Each distinct label set is kept for the life of
+ * the process.  From outside a goroutine: no effect. */
+GORT_API void gort_set_label(const char *key, const char *value);
+/* The value of the calling goroutine's label key (pprof.Label), or NULL.
+ * Valid for the life of the process. */
+GORT_API const char *gort_get_label(const char *key);
+
+/* runtime/trace.Start: records the execution trace to fd until
+ * gort_trace_stop.  0, -EBUSY if tracing already, -EINVAL (fd < 0),
+ * -ENOMEM. */
+GORT_API int gort_trace_start(int fd);
+/* runtime/trace.Stop: flushes everything to fd and stops (fd stays the
+ * caller's).  No-op if not tracing. */
+GORT_API void gort_trace_stop(void);
+/* runtime/trace user annotations.  A task (trace.NewTask): an id > 0 (0
+ * when not tracing), parent 0 for none; end it with gort_trace_task_end.
+ * Regions (trace.StartRegion/End) nest on the calling goroutine; a log
+ * (trace.Log) is a key=value message in a task (0: none). */
+GORT_API uint64_t gort_trace_task_new(uint64_t parent, const char *name);
+GORT_API void gort_trace_task_end(uint64_t task);
+GORT_API void gort_trace_region_start(uint64_t task, const char *name);
+GORT_API void gort_trace_region_end(uint64_t task, const char *name);
+GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
+/* true while a trace (or the flight recorder) is recording
+ * (trace.IsEnabled). */
+GORT_API bool gort_trace_enabled(void);
+
+/* The flight recorder (Go 1.25's trace.FlightRecorder): the execution
+ * trace of the last window_ns nanoseconds (0: 10 s) or a little more, kept
+ * in memory.  Start: 0, -EBUSY while a trace or recorder runs, -EINVAL
+ * outside a goroutine, -ENOMEM.  It runs one goroutine of its own and
+ * stops the world about once a second to start a new generation.  Write:
+ * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
+ * not recording, -errno).  With GORTDEBUG=flightrecorder=1 it starts with
+ * the main goroutine, and a fatal error or SIGQUIT writes what it holds
+ * (up to its last generation, at most a second before) to
+ * gort-flightrecorder-PID.trace in the working directory. */
+GORT_API int gort_flight_recorder_start(int64_t window_ns);
+GORT_API int gort_flight_recorder_write(int fd);
+GORT_API void gort_flight_recorder_stop(void);
+
+/* ------------------------------------------------------------------------
+ * The collected heap (runtime.GC, SetFinalizer, KeepAlive, MemStats,
+ * debug.SetGCPercent, SetMemoryLimit, FreeOSMemory)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * gort_new returns zeroed memory that the garbage collector frees once
+ * nothing refers to it any more: no free call exists.  The allocator is
+ * Go's (size classes up to 32 KiB, a per-processor cache that allocates
+ * without a lock, spans of 8 KiB pages, large objects in spans of their
+ * own), and so is the collector's contract, with C's conservative twist:
+ *
+ * What keeps an object alive: any aligned pointer-sized word holding an
+ * address inside the object (interior pointers count, as in Go) found in
+ *   - the data and bss segments of the executable and of every loaded
+ *     shared object (global and static variables);
+ *   - the stack of every goroutine, from its current stack pointer to its
+ *     top, and its saved registers;
+ *   - objects from gort_new that are themselves alive (gort_new_noscan
+ *     objects are never looked into);
+ *   - ranges registered with gort_gc_add_roots;
+ *   - what the runtime holds for you: values in channel buffers (until
+ *     received: a received slot no longer counts, as Go clears it), values
+ *     blocked senders offer, gort_go arguments, gort_defer arguments,
+ *     gort_after_func arguments (until gort_timer_free), objects with a
+ *     finalizer and what they reach, queued finalizers' objects.
+ * What is NOT scanned, so must not be the only place a pointer lives:
+ *   - memory from malloc, calloc, realloc, mmap (register it with
+ *     gort_gc_add_roots if it holds heap pointers);
+ *   - thread-local variables (__thread, _Thread_local);
+ *   - stacks of threads that are not running goroutines: a thread outside
+ *     the runtime may call gort_new, but what it holds only in its own
+ *     locals may be freed by a collection another thread starts, and it
+ *     must not store heap pointers into scanned memory while a collection
+ *     runs (nothing stops it);
+ *   - channels whose elements are smaller than a pointer;
+ *   - pointers hidden (xor'ed, tagged in their low bits beyond the object,
+ *     stored misaligned, or written to disk).
+ * A word that merely looks like a pointer keeps its object alive too (the
+ * collector is conservative): false retention, never a premature free.
+ *
+ * A collection marks while the goroutines run, with the kernel as its
+ * write barrier (Linux 6.7+: the heap is write-protected through a
+ * userfaultfd in asynchronous mode, and the pages written while marking are
+ * rescanned); it stops the world twice, briefly at the start and at the end
+ * to rescan the written pages, the stacks and the globals.  Where the kernel
+ * cannot track writes (or with GORTDEBUG=gcstw=1) it marks with the world
+ * stopped.  "Stops the world": every goroutine stops at its next gort call.
+ * Sweeping is lazy, span by span, by the allocating goroutines.  Code
+ * between gort_syscall_enter and gort_syscall_exit keeps running during a
+ * collection: it must not store heap pointers into heap objects or globals
+ * there (as cgo code may not), and its stack is scanned whole.  A
+ * collection starts before the heap reaches its goal: live heap after the
+ * last collection x (1 + GOGC/100), at least 4 MiB x GOGC/100, lowered to
+ * stay under GOMEMLIMIT; an allocation that finds the heap past its goal
+ * while marking runs waits for the collection to end.
+ *
+ * Running out of memory is Go's fatal error "fatal error: runtime: out of
+ * memory" (after "runtime: out of memory: cannot allocate N-byte block"):
+ * neither allocator returns NULL.
+ */
+
+/* Zeroed, collected memory of size bytes, scanned for pointers.  size 0
+ * gives a distinct 8-byte object.  Works on any thread, before and after
+ * gort_main too.  Aligned to 8 bytes; sizes that are multiples of 16 are
+ * 16-aligned. */
+GORT_API void *gort_new(size_t size);
+/* As gort_new, for memory that holds no heap pointers (byte buffers,
+ * strings): never scanned, which is cheaper and avoids false retention. */
+GORT_API void *gort_new_noscan(size_t size);
+/* runtime.GC: a full collection, including the sweep: when it returns,
+ * every object unreachable when it started has been freed (or, if it has
+ * a finalizer, queued to the finalizer goroutine).  Stops the world. */
+GORT_API void gort_gc(void);
+/* runtime.KeepAlive: p stays reachable at least until this call. */
+GORT_API void gort_keep_alive(const void *p);
+/*
+ * runtime.SetFinalizer: fn(obj) runs on the finalizer goroutine (one for
+ * the program, created when first needed, shown as "[finalizer wait]" in
+ * dumps while idle) after a collection finds obj unreachable; obj, and
+ * everything it reaches, survive that collection, and are freed by a later
+ * one if still unreachable then (fn may make obj reachable again).
+ * Finalizers run one at a time, in the order their objects were found.
+ * An object reachable from a finalized object runs its finalizer only once
+ * that one has run; cycles through finalized objects are never collected.
+ * fn NULL removes obj's finalizer.  obj must be the start of a gort_new
+ * object, else panic: "runtime.SetFinalizer: pointer not at beginning of
+ * allocated block" (inside an object), "runtime.SetFinalizer: pointer not
+ * in allocated block" (not in the heap), "runtime.SetFinalizer: first
+ * argument is nil", "runtime.SetFinalizer: finalizer already set".
+ */
+GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
+/* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the
+ * collector off (except under a memory limit).  GOGC ("off" or a number,
+ * default 100) is read when gort_main starts. */
+GORT_API int gort_set_gc_percent(int percent);
+/* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap, stacks,
+ * metadata) that the pacer keeps the heap goal under; returns the previous
+ * limit (INT64_MAX: none).  bytes < 0 only reads.  GOMEMLIMIT (bytes, with
+ * an optional B, KiB, MiB, GiB or TiB suffix, or "off") is read when
+ * gort_main starts; a malformed value is a fatal error, as in Go. */
+GORT_API int64_t gort_set_memory_limit(int64_t bytes);
+/* debug.FreeOSMemory: a collection, then every free heap page goes back to
+ * the OS.  (In the background, a scavenger in sysmon keeps the heap's
+ * resident free pages to about 10% above the heap goal.) */
+GORT_API void gort_free_os_memory(void);
+/* Registers [start, start + len) as a root: the collector scans it for heap
+ * pointers (memory from malloc that holds gort_new pointers).  0 or
+ * -ENOMEM.  remove takes back a range registered with the same start and
+ * len: 0, or -ENOENT. */
+GORT_API int gort_gc_add_roots(const void *start, size_t len);
+GORT_API int gort_gc_remove_roots(const void *start, size_t len);
 
 #ifdef __cplusplus
 }

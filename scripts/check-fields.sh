@@ -5,6 +5,9 @@
 # name, or its address taken for an atomic or a call).  Fails listing the
 # fields that are not.
 #
+# Also checks that every field is tagged with its discipline from the
+# vocabulary at the top of runtime.h (STYLE.md section 3).
+#
 # The check is textual: a set is `.name`/`->name` followed by `=` or
 # `op=` (designated initialisers included); `&x->name` and `++`/`--` both
 # read and set; every other `.name`/`->name` reads.  A field name shared with another struct
@@ -103,7 +106,7 @@ total=0
 while read -r st field; do
     total=$((total + 1))
     acc="(\\.|->)[[:space:]]*$field\\b(\\[[^];]*\\])?"
-    all=$(grep -oE "((atomic_[a-z_]+|[A-Z][A-Z0-9_]+)\\([[:space:]]*)?(&|\\+\\+|--)?[[:space:]]*[])A-Za-z_0-9]*$acc[[:space:]]*(\\+\\+|--|[-+*/|&^]?=[^=]|[^=]|$)" \
+    all=$(grep -oE "((atomic_[a-z_]+|[A-Z][A-Z0-9_]+|mem(cpy|set|move)|strn?cpy|snprintf)\\([[:space:]]*)?(&|\\+\\+|--)?[[:space:]]*[])A-Za-z_0-9]*$acc[[:space:]]*(\\+\\+|--|[-+*/|&^]?=[^=]|[^=]|$)" \
         "$corpus" || true)
     [[ -n $all ]] || {
         echo "check-fields: struct $st: field '$field' is never used in $src/"
@@ -116,6 +119,9 @@ while read -r st field; do
     # else reads.
     # A field passed to a macro (GORT_COUNTER_INC) counts as read and set.
     all=$(sed -E 's/^[A-Z][A-Z0-9_]+\([[:space:]]*/\&/' <<<"$all")
+    # The destination of memcpy, memset, strcpy or snprintf is set.
+    copies=$(grep -cE "^(mem(cpy|set|move)|strn?cpy|snprintf)\\(" <<<"$all" || true)
+    all=$(grep -vE "^(mem(cpy|set|move)|strn?cpy|snprintf)\\(" <<<"$all" || true)
     loads=$(grep -cE "^atomic_load" <<<"$all" || true)
     stores=$(grep -cE "^atomic_(store|init)" <<<"$all" || true)
     rest=$(grep -vE "^atomic_(load|store|init)" <<<"$all" | sed -E 's/^atomic_[a-z_]+\([[:space:]]*/\&/' || true)
@@ -125,7 +131,10 @@ while read -r st field; do
     zsets=$(grep -oE "(\\.|->)[[:space:]]*$field\\b(\\[[^];]*\\])?[[:space:]]*=[[:space:]]*(0|NULL|false)[[:space:]]*[;,)}]" "$corpus" | wc -l || true)
     reads=$(grep -cvE "^(&|\\+\\+|--)|(\\+\\+|--|[-+*/|&^]?=[^=])$" <<<"$rest" || true)
     [[ -n $rest ]] || reads=0
-    sets=$((sets - zsets + both + stores))
+    # The destination of memcpy, memmove, memset and the string copies sets.
+    copies=$(grep -cE "(memcpy|memmove|memset|strncpy|strcpy|snprintf)\\([[:space:]]*[A-Za-z_0-9]*$acc" "$corpus" || true)
+    [[ -n $all ]] || { reads=0; loads=0; }
+    sets=$((sets - zsets + both + stores + copies))
     reads=$((reads + both + loads))
     if ((reads == 0)); then
         echo "check-fields: struct $st: field '$field' is set but never read"
@@ -136,8 +145,30 @@ while read -r st field; do
     fi
 done <<<"$fields"
 
+# Every field carries a tag of the vocabulary documented at the top of
+# runtime.h, on its own line: /* [tag] ... */.
+tags='immutable|owner (G|M|P|sysmon)|g0 only|atomic|atomic; write under [^]]+|atomic; write by owner P'
+tags="$tags|handoff|sync|STW only|wait lock|[A-Za-z_.>-]*lock"
+untagged=$(awk -v tags="^\\[($tags)\\]" '
+    /^[ \t]*(typedef[ \t]+)?struct[ \t]+[A-Za-z_0-9]+[ \t]*\{/ { d = 1; next }
+    d && /^\}/ { d = 0; next }
+    d {
+        code = $0
+        sub(/\/\*.*/, "", code)
+        if (code !~ /;/ || code ~ /^[ \t]*\*/)
+            next
+        c = $0
+        if (!sub(/.*\/\*[ \t]*/, "", c) || c !~ tags)
+            printf "%d: %s\n", NR, $0
+    }' "$header")
+if [[ -n $untagged ]]; then
+    echo "$untagged"
+    echo "check-fields: fields of $header above lack a tag of the documented vocabulary"
+    bad=$((bad + 1))
+fi
+
 if ((bad != 0)); then
-    echo "check-fields: $bad of $total fields of $header are dead (see above)"
+    echo "check-fields: $bad problem(s) with the $total fields of $header (see above)"
     exit 1
 fi
 echo "check-fields: ok ($total fields of $header read and set)"

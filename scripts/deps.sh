@@ -72,6 +72,9 @@ check_all() {
     # drives the server with the real redis-cli.
     need_file /usr/include/http_parser.h libhttp-parser-dev
     need redis-cli redis-tools
+    # The profile and trace tests read gort's output with the real
+    # `go tool pprof` and `go tool trace`.
+    need go golang-go
     # `make bench` / `make bench-net` (GORT_DEPS_BENCH=1): the Go reference,
     # wrk and redis-server to compare against.
     if [ "${GORT_DEPS_BENCH:-0}" = 1 ]; then

@@ -33,8 +33,8 @@ jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 werror=${GORT_WERROR:-OFF}
 asan_build=${GORT_ASAN_BUILD:-build/asan}
 vg_build=${GORT_VALGRIND_BUILD:-build/valgrind}
-lsan_tests=${LSAN_TESTS:-^(chan|select|sync|time|panic|sched|stack|net|fault)\.}
-vg_tests=${VALGRIND_TESTS:-^(chan|select|sync|time|panic|net)\.}
+lsan_tests=${LSAN_TESTS:-^(chan|select|sync|time|panic|sched|stack|net|fault|heap)\.}
+vg_tests=${VALGRIND_TESTS:-^(chan|select|sync|time|panic|net|heap)\.}
 canary_bytes=4242
 
 setarch=()

@@ -3,8 +3,8 @@
 #
 # For each preset (default: dev release asan-ubsan tsan): configure, build, run
 # `ctest --preset`; stop at the first failure.  After the dev suite also
-# check the exported symbols (check-symbols.sh) and the installed package
-# (check-install.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
+# check the exported symbols (check-symbols.sh), the installed package
+# (check-install.sh) and the Debian packages (check-package.sh).  Then the leak checks (leakcheck.sh: LeakSanitizer
 # on the asan-ubsan build, valgrind memcheck on a subset of the unit tests;
 # each check counts as one test).  The last line is the total:
 #     N passed, M failed
@@ -121,6 +121,8 @@ for preset in $presets; do
         scripts/check-symbols.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
         echo "== [dev] check-install"
         scripts/check-install.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
+        echo "== [dev] check-package"
+        scripts/check-package.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
     fi
 done
 

@@ -31,7 +31,7 @@
  * released on g0 only after the goroutine's stack is no longer in use
  * (ARCHITECTURE.md, decision 2), so a waker, which needs c->lock to find the
  * sudog, can never resume or write into a stack that is still running.
- * That is also why gort needs no parkingOnChan flag: Go uses it to keep
+ * That is also why gort has no parkingOnChan flag: Go uses it to keep
  * stack shrinking away from a goroutine between "queued" and "parked";
  * gort's stacks never move.
  *
@@ -103,6 +103,11 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
+    /* Its buffer and blocked senders are roots of the collector (mgc.c). */
+    if (gort__gc_chan_add(c) != 0) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -151,6 +156,7 @@ GORT_API void gort_chan_free(gort_chan *c) {
      * with their release), so nobody touches c after this point. */
     if (c->autofree)
         atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
+    gort__gc_chan_del(c);
     free(c);
 }
 
@@ -208,10 +214,17 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
                                     void (*unlockf)(void *), void *ularg) {
-    if (c->dataqsiz == 0)
+    if (c->dataqsiz == 0) {
         san_acquire(sg); /* unbuffered: the receive completes before the send */
-    else
-        san_acqrel(gort__chanbuf(c, c->recvx)); /* as if through the slot */
+    } else if (san_tsan_on()) {
+        /* Race mode, as Go's send: pretend the value goes through the
+         * buffer (empty: recvx == sendx), so the slot's edges stay those of
+         * the k-th send and receive; the indices move only in race mode. */
+        san_acqrel(gort__chanbuf(c, c->recvx));
+        if (++c->recvx == c->dataqsiz)
+            c->recvx = 0;
+        c->sendx = c->recvx;
+    }
     if (sg->elem != NULL) {
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;
@@ -390,10 +403,11 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
 }
 
 GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
-    /* A send is a preemption point even when it did not block (after a
-     * park the scheduler has just run us: nothing to check). */
-    if (chansend(c, elem, true) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    /* A send is a preemption point, checked on entry as Go's prologue
+     * does: before the send readies a receiver into runnext, where it
+     * would inherit the expired time slice (TestPingPongHog). */
+    gort__preempt_check(gort__getg());
+    (void)chansend(c, elem, true);
 }
 
 /* select { case c <- *elem: return true; default: return false }.  A closed
@@ -586,8 +600,8 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
 
 GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    if (chanrecv(c, elem, true, &received) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    gort__preempt_check(gort__getg()); /* on entry, as gort_chan_send */
+    (void)chanrecv(c, elem, true, &received);
     if (received)
         gort__chan_autofree_recv(c);
     return received;

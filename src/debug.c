@@ -6,9 +6,17 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   asyncpreemptoff=1  no asynchronous (signal) preemption, as Go's
+ *                  GODEBUG=asyncpreemptoff=1 (preempt.c)
+ *   gctrace=1      the collector prints one line per cycle (mgc.c), as Go's
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
  *                  see proc.c's become_poller (not in Go)
+ *   stalldetect=MS sysmon reports, once, a goroutine that has run MS ms
+ *                  without rescheduling (pprof.c; not in Go)
+ *   flightrecorder=1  the execution tracer's flight recorder runs from the
+ *                  start and is written out on a fatal error or SIGQUIT
+ *                  (trace.c; Go 1.25's FlightRecorder)
  * Unknown names are ignored, as Go ignores them.  The variable is read by
  * gort_main before any other thread of the run exists (gort__debug_init);
  * the threads it creates later see the values through pthread_create.
@@ -33,11 +41,17 @@ static struct {
     int32_t schedtrace;  /* ms; 0 off */
     int32_t scheddetail; /* 1: per-P/M/G lines */
     int32_t pollspin;    /* us */
+    int32_t asyncpreemptoff;
+    int32_t stalldetect; /* ms; 0 off */
+    int32_t flightrecorder;
 } debug;
 
 #define POLLSPIN_DEFAULT_US 10
 
 int64_t gort__pollspin_ns;
+bool gort__asyncpreemptoff;
+int64_t gort__stalldetect_ns;
+bool gort__flightrecorder;
 
 typedef struct dbgvar {
     const char *name;
@@ -45,9 +59,10 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},
-    {"schedtrace", &debug.schedtrace},
+    {"asyncpreemptoff", &debug.asyncpreemptoff}, {"flightrecorder", &debug.flightrecorder},
+    {"gctrace", &gort__debug_gctrace},           {"pollspin", &debug.pollspin},
+    {"scheddetail", &debug.scheddetail},         {"schedtrace", &debug.schedtrace},
+    {"stalldetect", &debug.stalldetect},
 };
 
 static int64_t lasttrace; /* [sysmon] */
@@ -212,7 +227,14 @@ void gort__debug_init(void) {
     debug.schedtrace = 0;
     debug.scheddetail = 0;
     debug.pollspin = POLLSPIN_DEFAULT_US;
+    debug.asyncpreemptoff = 0;
+    debug.stalldetect = 0;
+    debug.flightrecorder = 0;
+    gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
+    gort__asyncpreemptoff = debug.asyncpreemptoff != 0;
+    gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;
+    gort__flightrecorder = debug.flightrecorder > 0;
     int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;
     gort__pollspin_ns = (int64_t)us * 1000;
     lasttrace = gort__sched.starttime;

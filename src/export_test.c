@@ -29,6 +29,14 @@ void gort__export_sysmon_nopreempt(bool on) {
     atomic_store_explicit(&gort__sysmon_nopreempt, on, memory_order_relaxed);
 }
 
+int64_t gort__export_timers_earliest(void) {
+    return gort__timers_earliest();
+}
+
+int gort__export_netpoll_waiters(void) {
+    return gort__netpoll_waiters();
+}
+
 bool gort__export_lockrank_enabled(void) {
 #ifdef GORT_LOCKRANK
     return true;

@@ -16,6 +16,10 @@ int gort__export_chan_qlen(gort_chan *c, bool send);
  * can rely on the interleaving that cooperative scheduling alone fixes on
  * one P.  Set before gort_main. */
 void gort__export_sysmon_nopreempt(bool on);
+/* The earliest timer deadline over all Ps, or 0 if no timer is pending. */
+int64_t gort__export_timers_earliest(void);
+/* Goroutines parked on an fd (Go's netpollWaiters). */
+int gort__export_netpoll_waiters(void);
 /* True if the lock ranks are checked (GORT_LOCKRANK: the dev preset). */
 bool gort__export_lockrank_enabled(void);
 /* Takes and releases two runtime locks of their own, ranked as sched.lock

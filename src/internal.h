@@ -1,5 +1,8 @@
 /*
- * internal.h - every gort__ prototype, grouped by the file that defines it.
+ * internal.h - the gort__ prototypes shared across the runtime, grouped by
+ * the file that defines it.  A subsystem's own shared types and prototypes
+ * are in its header instead: chan.h, panic.h, fault.h, netpoll.h,
+ * lockrank.h, san.h (and export_test.h, for tests).
  * Internal non-static names start with gort__ (libgort.a exposes them to the
  * user's link; hidden visibility only protects libgort.so).
  */
@@ -66,6 +69,8 @@ void gort__procyield(int cycles);
  * Not inlined and opaque to the optimiser: a goroutine may resume on another
  * thread, so the TLS read must happen at each call (ARCHITECTURE.md, 6). */
 struct m *gort__getm(void);
+/* The same, uninstrumented, for the preemption signal handler. */
+struct m *gort__getm_signal(void);
 /* The current user goroutine (m->curg), or NULL on g0 and on foreign
  * threads. */
 struct g *gort__getg(void);
@@ -118,9 +123,15 @@ void gort__foreign_block(int delta);
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
-/* Stop/start the world (for GOMAXPROCS changes). */
-void gort__stop_the_world(const char *reason);
-void gort__start_the_world(void);
+/* The last attempt to start an M's thread failed (relaxed): an
+ * asynchronously preempted goroutine, which waits for its own M, then does
+ * not yield, since its P might find no thread to run on. */
+extern _Atomic bool gort__newm_failing;
+/* Nothing but the running goroutine for pp (owner) to run now: its run
+ * queue and the global one are empty, no timer of it is due, no stop is
+ * waiting.  A preempted goroutine with nothing else to give way to keeps
+ * its P. */
+bool gort__p_nothing_else(struct p *pp);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
 
@@ -130,6 +141,13 @@ void gort__wakep(void);
  * is gort__now(): a synctest bubble's fake clock inside one. */
 int64_t gort__nanotime(void);
 #define gort_nanotime gort__nanotime
+
+/* --------------------------------------------------------- cgroup_linux.c */
+/* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
+ * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */
+double gort__cgroup_cpu_limit(void);
+/* The same from other files than /proc/self/cgroup and mountinfo (tests). */
+double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo);
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -187,6 +205,9 @@ void gort__schedtrace_tick(int64_t now);
 void gort__debug_init(void);
 /* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
+/* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */
+extern int64_t gort__stalldetect_ns;
+extern bool gort__flightrecorder;
 
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
@@ -194,6 +215,66 @@ void gort__signal_fini(void);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);
+
+/* --------------------------------------------------------------- preempt.c */
+/* The preemption signal (SIGURG): asynchronous preemption, the
+ * stop-the-world by signal and blocking calls made without
+ * gort_syscall_enter.  See preempt.c's header for the safe-point rules. */
+
+/* Stops the world: returns when every other P is stopped.  Each M that was
+ * running a goroutine is then either at a cooperative safe point (its
+ * goroutine parked or runnable with a saved context: ctx.sp, below which
+ * nothing of it lives; an asynchronously preempted goroutine's registers
+ * are in the trampoline's frame on its own stack, above ctx.sp) or
+ * suspended inside the SIGURG handler with its interrupted registers saved
+ * (gort__stw_interrupted_regs).  Bounded in time even when goroutines spin
+ * in C loops that never call gort, or block in restartable system calls
+ * without gort_syscall_enter.  One stop at a time: a second caller waits
+ * (parks) until the first has started the world again; calls do not nest.
+ * Call it from a goroutine or a thread outside the runtime, never from g0.
+ * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
+void gort__stop_the_world(const char *reason);
+/* Restarts the world stopped by gort__stop_the_world (same caller). */
+void gort__start_the_world(void);
+/* During a stop, for a goroutine gp that was interrupted while running
+ * (its M suspended in the handler): sp receives the lowest stack address
+ * that may hold its data (the interrupted sp less the x86-64 red zone:
+ * scan from it to gp->stack.hi), regs and regs_len the saved general registers
+ * (x86-64: the 23 greg_t of mcontext_t; arm64: x0-x30), to scan as words.
+ * Valid until gort__start_the_world.  Returns false if gp was not
+ * interrupted running: then its saved context is authoritative. */
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+
+/* gort_main: sets up the handler and the user-text table (0 or -errno);
+ * shutdown removes the handler. */
+int gort__preempt_init(void);
+void gort__preempt_fini(void);
+/* Each M's thread, when it starts: its tid and usual signal mask. */
+void gort__preempt_minit(struct m *mp);
+/* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
+ * unknown (built without the gort_text section). */
+bool gort__async_preempt_enabled(void);
+/* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
+bool gort__preempt_m(struct m *mp);
+/* The stop in progress may suspend threads in the handler. */
+void gort__stw_allow_suspend(bool ok);
+/* The world restarts (Ps given back): wakes the threads suspended in the
+ * handler. */
+void gort__stw_wake_suspended(void);
+/* Signals the M of every P still P_RUNNING (the stop's wait loop). */
+void gort__stw_signal(void);
+/* sysmon: pp's goroutine gp has run since `since` without a scheduling
+ * point; signal its thread or, blocked in a call a signal would break,
+ * report it once after a second. */
+void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now, int64_t since);
+/* Asynchronous preemptions and blocking calls wrapped, since the process
+ * started (relaxed counters). */
+extern _Atomic uint64_t gort__npreempt_async;
+extern _Atomic uint64_t gort__npreempt_syscall;
+/* GORTDEBUG=asyncpreemptoff (debug.c). */
+extern bool gort__asyncpreemptoff;
+/* Runtime locks held by this thread (lock_futex.c; Go's m.locks). */
+extern __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- sigqueue.c */
 /* At the end of gort_main, after every M has stopped: gives the notified
@@ -352,5 +433,70 @@ void gort__netpoll_kick(void);
 /* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
  * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+
+/* ----------------------------------------------------------------- pprof.c */
+/* The block profile's rate (ns; 0 off) and the mutex profile's fraction
+ * (0 off): read relaxed on the parking paths. */
+extern _Atomic int64_t gort__blockprof_rate;
+extern _Atomic int32_t gort__mutexprof_rate;
+/* Registers / unregisters the calling M's thread for CPU profiling (on
+ * that thread, at its start and end). */
+void gort__prof_minit(struct m *mp);
+void gort__prof_unminit(struct m *mp);
+/* The threadcreate profile: a new M is being created (the creator's stack). */
+void gort__prof_newm(void);
+/* Sysmon, every round: drains CPU samples, runs the stall detector. */
+void gort__prof_sysmon(int64_t now);
+/* gort_main's end, with only the calling thread left: a CPU profile or an
+ * execution trace still recording is finished (written to its fd), the
+ * flight recorder dropped. */
+void gort__prof_shutdown(void);
+/* The block profile: a goroutine that parked at t0 (nanotime) for reason
+ * is running again (called by gort__gopark). */
+void gort__blockevent(int64_t t0, uint8_t reason);
+/* The mutex profile: an unlock woke a waiter that queued at t0 (sema.c). */
+void gort__mutexevent(int64_t t0);
+static inline bool gort__blockprof_reason(uint8_t r) {
+    return (r >= WAIT_CHAN_RECV && r <= WAIT_SELECT_NO_CASES) ||
+           (r >= WAIT_SEMACQUIRE && r <= WAIT_SYNC_ONCE);
+}
+/* t0 for gort__blockevent: nanotime when the block profile is on and
+ * reason is one it records, else 0 (one predictable branch when off). */
+#define GORT_BLOCKPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed) > 0) && \
+             gort__blockprof_reason(reason)                                                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* t0 for a sudog's acquiretime: nanotime when the mutex profile is on and
+ * reason is a sync.Mutex/RWMutex wait, else 0. */
+#define GORT_MUTEXPROF_T0(reason)                                                            \
+    (GORT_UNLIKELY(atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed) > 0) && \
+             (reason) >= WAIT_SYNC_MUTEX && (reason) <= WAIT_SYNC_RWMUTEX_W                  \
+         ? gort_nanotime()                                                                   \
+         : 0)
+/* The heap profile, for the collected heap (malloc.c) to call: every
+ * allocation of size bytes at p, from the allocating goroutine (its stack
+ * is recorded for the sampled ones: one per gort__memprof_rate bytes on
+ * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
+ * true when p was sampled: then call gort__mprof_free(p) when p is freed
+ * (for other blocks it is a harmless lookup).  Until the heap lands
+ * nothing in the runtime calls them; the profiles are valid and empty. */
+bool gort__mprof_malloc(void *p, size_t size);
+void gort__mprof_free(void *p);
+extern int64_t gort__memprof_rate;
+/* ------------------------------------------- malloc.c, mgc.c (the heap) */
+/* gort_main starts: reads GOGC and GOMEMLIMIT, forgets the previous run's
+ * finalizer goroutine. */
+void gort__heap_init_run(void);
+/* sysmon: returns free heap pages to the OS (the background scavenger). */
+void gort__heap_scavenge_tick(int64_t now);
+/* gort_read_stats: the heap and collector fields. */
+void gort__heap_read_stats(gort_stats *s);
+/* Channels whose elements may hold pointers are collector roots:
+ * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
+int gort__gc_chan_add(struct gort_chan *c);
+void gort__gc_chan_del(struct gort_chan *c);
+/* GORTDEBUG=gctrace=1 (debug.c sets it). */
+extern int32_t gort__debug_gctrace;
 
 #endif /* GORT_INTERNAL_H */

@@ -23,7 +23,7 @@
 #include "netpoll.h"
 
 /* A numeric host (or "" for the wildcard/loopback) -> sockaddr; 1 if host
- * is numeric, 0 if it is a name, -EINVAL if malformed. */
+ * is numeric, 0 if it is a name. */
 static int numeric_addr(const char *host, int port, bool listen, struct sockaddr_storage *ss,
                         socklen_t *len) {
     memset(ss, 0, sizeof *ss);
@@ -93,15 +93,26 @@ static void set_nodelay(int fd) {
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* Splits addr into host (hostlen bytes) and *port, and fills *ss and *len
+ * if the host is numeric: 1 then, 0 for a name to resolve, -EINVAL if addr
+ * is malformed. */
+static int parse_addr(const char *addr, bool listen, char *host, size_t hostlen, int *port,
+                      struct sockaddr_storage *ss, socklen_t *len) {
+    if (gort__split_hostport(addr, host, hostlen, port) != 0)
+        return -EINVAL;
+    *len = 0;
+    return numeric_addr(host, *port, listen, ss, len);
+}
+
 GORT_API int gort_listen(const char *addr, int backlog) {
     char host[256];
     int port;
-    if (gort__split_hostport(addr, host, sizeof host, &port) != 0)
-        return -EINVAL;
     struct sockaddr_storage ss;
-    socklen_t len = 0;
+    socklen_t len;
     struct addrinfo *res = NULL;
-    int num = numeric_addr(host, port, true, &ss, &len);
+    int num = parse_addr(addr, true, host, sizeof host, &port, &ss, &len);
+    if (num < 0)
+        return num;
     if (num == 0) {
         int err = resolve(host, port, true, &res);
         if (err)
@@ -250,11 +261,11 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
 GORT_API int gort_dial(const char *addr, int64_t deadline) {
     char host[256];
     int port;
-    if (gort__split_hostport(addr, host, sizeof host, &port) != 0)
-        return -EINVAL;
     struct sockaddr_storage ss;
-    socklen_t len = 0;
-    int num = numeric_addr(host, port, false, &ss, &len);
+    socklen_t len;
+    int num = parse_addr(addr, false, host, sizeof host, &port, &ss, &len);
+    if (num < 0)
+        return num;
     if (num == 1)
         return dial_one((struct sockaddr *)&ss, len, deadline);
     struct addrinfo *res = NULL;

@@ -116,14 +116,17 @@ static inline int pd_checkerr(polldesc *pd, int mode) {
     return 0;
 }
 
-/* Go's fdMutex incref: false if the fd is being closed. */
+/* Go's fdMutex incref: false if the fd is being closed.  Acquire, also
+ * when it fails: a call that finds FDREF_CLOSED returns -EBADF after what
+ * the closer did before gort_close (pairs with its acq_rel fetch_or; Go's
+ * atomics are sequentially consistent). */
 static inline bool pd_incref(polldesc *pd) {
-    uint32_t r = atomic_load_explicit(&pd->refs, memory_order_relaxed);
+    uint32_t r = atomic_load_explicit(&pd->refs, memory_order_acquire);
     do {
         if (r & FDREF_CLOSED)
             return false;
     } while (!atomic_compare_exchange_weak_explicit(&pd->refs, &r, r + 1, memory_order_acquire,
-                                                    memory_order_relaxed));
+                                                    memory_order_acquire));
     return true;
 }
 

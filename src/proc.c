@@ -67,6 +67,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "lockrank.h"
+#include "trace.h"
 #include "san.h"
 
 struct schedt gort__sched;
@@ -122,6 +123,9 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
  * periodic patterns). */
 #define GLOBRUNQ_TICK 61
 
+/* The last attempt to start a thread failed (see internal.h). */
+_Atomic bool gort__newm_failing;
+
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
 
@@ -153,6 +157,7 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_SELECT] = "select (durable)",
     [WAIT_SYNCTEST_RUN] = "synctest.Run",
     [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells
@@ -179,6 +184,13 @@ static void acquirep(struct m *mp, struct p *pp);
 GORT_NOINLINE struct m *gort__getm(void) {
     struct m *mp = tls_m;
     /* Opaque to the optimiser: calls are never merged or hoisted. */
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
+/* gort__getm for the preemption signal handler: never instrumented. */
+GORT_NO_TSAN_FRAME GORT_NOINLINE struct m *gort__getm_signal(void) {
+    struct m *mp = tls_m;
     __asm__ volatile("" : "+r"(mp));
     return mp;
 }
@@ -280,18 +292,41 @@ int64_t gort__nanotime(void) {
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
 static void runqput_tail(struct p *pp, struct g *gp);
+static void globrunqput_wake(struct g *gp);
 static void finish_exit(struct m *mp);
+static inline void lsan_switched_out(struct g *gp);
+
+/* gp runs again (or is dead): its stack is the thread's again. */
+static inline void lsan_resumed(struct g *gp) {
+    if (GORT_UNLIKELY(gp->lsan_sp != 0)) {
+        san_root_del((void *)gp->lsan_sp, gp->stack.hi - gp->lsan_sp);
+        gp->lsan_sp = 0;
+    }
+}
 
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
+    lsan_resumed(self);
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread. */
+    errno = self->errno_;
     struct m *mp = self->m;
     struct g *put = mp->pending_put;
     if (put != NULL) {
+        lsan_switched_out(put);
         mp->pending_put = NULL;
-        runqput_tail(mp->p, put);
+        if (mp->pending_global) {
+            mp->pending_global = false;
+            globrunqput_wake(put);
+        } else {
+            runqput_tail(mp->p, put);
+        }
     }
-    if (mp->pending_park != NULL)
+    if (mp->pending_park != NULL) {
+        lsan_switched_out(mp->pending_park);
         finish_park(mp);
+    }
     if (mp->pending_exit != NULL)
         finish_exit(mp);
 }
@@ -311,6 +346,7 @@ static void mcall(struct g *gp, void (*fn)(void *)) {
 static inline struct m *g0_enter(struct g *gp) {
     struct m *mp = gp->m;
     san_switch_end(NULL, NULL, NULL);
+    lsan_switched_out(gp);
     mp->curg = NULL;
     if (mp->p)
         atomic_store_explicit(&mp->p->runningg, NULL, memory_order_relaxed);
@@ -429,16 +465,33 @@ static struct g *malg(size_t stacksize, bool user) {
     return gp;
 }
 
-/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
- * of the region for slab stacks) while it is live, from newproc1 to its
- * exit, so that leaks are reported with the stale pointers of dead
- * goroutines' stacks ignored. */
+/*
+ * LeakSanitizer's roots.  It scans each thread's current stack from its sp
+ * up (ASan's fiber switches tell it which stack that is), globals, and the
+ * root regions registered here: a slab goroutine's struct g (its fn's arg)
+ * from newproc1 to its exit, and the live part of its stack, [sp, hi),
+ * while it is switched out.  Stale pointers below a goroutine's sp and in
+ * dead goroutines' stacks do not hide leaks.
+ */
 static void groot(struct g *gp, bool live) {
-    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (!live)
+        lsan_resumed(gp);
+    if (gp->heapg)
+        return; /* calloc'd: found through allgs */
+    uintptr_t end = gp->stack.base + gp->stack.size;
     if (live)
-        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+        san_root_add((void *)gp->stack.hi, end - gp->stack.hi);
     else
-        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
+        san_root_del((void *)gp->stack.hi, end - gp->stack.hi);
+}
+
+/* gp has just been switched out (its ctx.sp is saved). */
+static inline void lsan_switched_out(struct g *gp) {
+    if (GORT_UNLIKELY(gort__san_mode & GORT_SAN_MODE_LSAN) && gp->ctx.sp != NULL &&
+        gp->lsan_sp == 0) {
+        gp->lsan_sp = (uintptr_t)gp->ctx.sp;
+        san_root_add(gp->ctx.sp, gp->stack.hi - gp->lsan_sp);
+    }
 }
 
 /* Releases the stack of a dead goroutine with a stack of its own; the g
@@ -598,6 +651,14 @@ static bool runqempty(struct p *pp) {
     }
 }
 
+bool gort__p_nothing_else(struct p *pp) {
+    int64_t tw = gort__timers_next(pp);
+    return runqempty(pp) &&
+           atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0 &&
+           !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+           (tw == 0 || tw > gort_nanotime());
+}
+
 /* Grabs a batch of goroutines from pp's runnable queue into batch (a ring
  * of GORT__RUNQ starting at batchhead).  Returns the number grabbed.  Can be
  * executed by any P. */
@@ -701,6 +762,16 @@ static void globrunqput(struct g *gp) {
     globrunq_reserve(1);
     globrunq_push(gp, (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+}
+
+/* A yielder on the global queue (Go's goschedImpl), then an idle P woken
+ * to look at it or at the goroutines queued behind busy Ps (Go 1.21's
+ * goschedImpl wakep). */
+static void globrunqput_wake(struct g *gp) {
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    gort__wakep();
 }
 
 static void globrunqputhead(struct g *gp) {
@@ -814,6 +885,7 @@ static struct m *allocm(void) {
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
     tls_m = mp;
+    gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
     if (serr != 0) {
@@ -823,6 +895,7 @@ static void mstart_native(struct m *mp) {
                      (long long)mp->id, -serr);
         gort__throw("out of memory allocating signal stack");
     }
+    gort__prof_minit(mp);
     mp->native_tsan_fiber = san_fiber_current();
     struct g *g0 = mp->g0;
     san_switch_begin(&mp->native_fake, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -830,6 +903,7 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    gort__prof_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
@@ -875,6 +949,7 @@ static int newm(struct p *pp, bool spinning) {
         return -ENOMEM;
     mp->nextp = pp;
     mp->spinning = spinning;
+    gort__prof_newm();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     /* The native stack only runs mstart_native and the thread exit path;
@@ -891,6 +966,7 @@ static int newm(struct p *pp, bool spinning) {
     } else {
         mp->thread_started = true;
     }
+    atomic_store_explicit(&gort__newm_failing, r != 0, memory_order_relaxed);
     gort__unlock(&gort__sched.lock);
     return r == 0 ? 0 : -r;
 }
@@ -1067,6 +1143,7 @@ static struct p *releasep(struct m *mp) {
     struct p *pp = mp->p;
     if (pp == NULL || pp->m != mp)
         gort__throw("releasep: invalid p state");
+    GORT_TRACE(gort__trace_procstop(mp));
     pp->m = NULL;
     mp->p = NULL;
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
@@ -1218,6 +1295,8 @@ static void poller_wake_locked(int64_t when) {
     }
 }
 
+static void sysmon_timer_kick(void);
+
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
     int64_t u = atomic_load_explicit(&poller_until, memory_order_seq_cst);
@@ -1226,6 +1305,8 @@ void gort__timer_wake(int64_t when, bool has_p) {
          * (Go's wakeNetPoller calls wakep). */
         if (!has_p)
             gort__wakep();
+        else if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0)
+            sysmon_timer_kick(); /* our P may be busy for long: see sysmon */
         return;
     }
     if (when >= u)
@@ -1399,6 +1480,7 @@ static bool become_poller(struct m *mp, struct g **gpp, bool *nap) {
          * goroutine this M then ran. */
         *gpp = list;
         list = list->schedlink;
+        GORT_TRACE(gort__trace_gounblock(*gpp));
         atomic_store_explicit(&(*gpp)->status, G_RUNNABLE, memory_order_relaxed);
     }
     injectglist(mp, list);
@@ -1423,6 +1505,7 @@ static void injectglist(struct m *mp, struct g *list) {
         return;
     int32_t n = 0;
     for (struct g *gp = list; gp; gp = gp->schedlink) {
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
@@ -1539,6 +1622,7 @@ top:;
         if (list) {
             gp = list;
             injectglist(mp, list->schedlink);
+            GORT_TRACE(gort__trace_gounblock(gp));
             atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             *inherit = false;
             return gp;
@@ -1563,7 +1647,10 @@ top:;
             return NULL;
     }
 
-    /* Before we drop our P, make a snapshot of the allp slice. */
+    /* Give our P back: under sched.lock, unless a stop or the exit needs
+     * this M, or the global queue got work meanwhile (Go also snapshots
+     * allp here; gort's allp only changes while the world is stopped, and
+     * a stop is checked first). */
     gort__lock(&gort__sched.lock);
     if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
         atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
@@ -1652,6 +1739,7 @@ top:;
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     mp->curg = gp;
     gp->m = mp;
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
@@ -1685,8 +1773,6 @@ GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
     gotonative(mp);
 }
 
-/* One round of scheduler: find a runnable goroutine and execute it.
- * Never returns.  Runs on g0. */
 enum { SCHED_RUN, SCHED_EXIT };
 
 /* The body of schedule(): picks the next g (or decides the M must leave). */
@@ -1753,6 +1839,8 @@ top:
     return SCHED_RUN;
 }
 
+/* One round of scheduler: find a runnable goroutine and execute it.
+ * Never returns.  Runs on g0. */
 GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
@@ -1776,6 +1864,8 @@ static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     bool ok = fn == NULL || fn(gp, lock);
     if (GORT_UNLIKELY(bubble != NULL))
         gort__synctest_park_end(bubble, gp, ok);
+    if (!ok)
+        GORT_TRACE(gort__trace_gounblock(gp));
     return ok;
 }
 
@@ -1803,6 +1893,7 @@ static void finish_park(struct m *mp) {
         gort__synctest_park_end(bubble, gp, ok);
     if (!ok) {
         /* Not parking after all: it runs next. */
+        GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         runqput(mp->p, gp, true);
     }
@@ -1815,6 +1906,7 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
+    GORT_TRACE(gort__trace_gostart(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
@@ -1871,13 +1963,26 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
         return;
     }
+    gp->errno_ = errno; /* restored by finish_switch */
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
+        /* A preemption request raised while gp ran is honoured by this
+         * park, and ends the time slice: whoever runs next (runnext
+         * included) starts a new one, as if gp had been preempted on entry
+         * (Go checks the request in every function prologue).  Otherwise
+         * the buddy it readied inherits the expired slice and the request
+         * is lost when gp resumes (TestPingPongHog). */
+        atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+        GORT_COUNTER_INC(mp->p->schedtick);
+    }
     if (GORT_UNLIKELY(gp->bubble != NULL))
         gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
+    int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     mp->waitunlockf = unlockf;
@@ -1891,9 +1996,11 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
         mp->pending_park = gp;
         switch_direct(gp, mp, pp, next, inherit, false);
-        return;
+    } else {
+        mcall(gp, park_m);
     }
-    mcall(gp, park_m);
+    if (GORT_UNLIKELY(bt0 != 0))
+        gort__blockevent(bt0, reason);
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */
@@ -1914,6 +2021,7 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
     /* Relaxed gate: a g of a bubble was made after the bubble was counted,
      * and whoever readies it learned of it through a lock or channel that
@@ -1936,17 +2044,14 @@ void gort__foreign_block(int delta) {
     atomic_fetch_add_explicit(&gort__sched.nforeign_blocked, delta, memory_order_seq_cst);
 }
 
-/* Gosched continuation on g0: put gp on the global queue (preemption) or
- * local tail (yield), then schedule. */
+/* Gosched continuation on g0: put gp on the global queue, as Go's
+ * goschedImpl does (so that any P may take it, and a P with nothing else
+ * takes the goroutines queued before it first), then schedule. */
 static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
+    (void)mp;
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    if (mp->p == NULL || gp->lockedm) {
-        gort__lock(&gort__sched.lock);
-        globrunqput(gp);
-        gort__unlock(&gort__sched.lock);
-    } else {
-        runqput(mp->p, gp, false);
-    }
+    globrunqput_wake(gp);
 }
 
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
@@ -1956,8 +2061,13 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
+/* A preempted goroutine ends its P's time slice: the next one, even from
+ * runnext, starts a new slice (schedtick moves, so sysmon's 10 ms clock
+ * restarts for it rather than preempting it at once or never). */
+static TSAN_OUTLINE void preempt_m_body(struct g *gp, struct m *mp) {
+    GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    GORT_COUNTER_INC(mp->p->schedtick);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
     gort__unlock(&gort__sched.lock);
@@ -1966,7 +2076,7 @@ static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt_m_body(gp);
+    preempt_m_body(gp, mp);
     schedule(mp);
 }
 
@@ -1976,6 +2086,7 @@ void gort__gosched(void) {
         sched_yield();
         return;
     }
+    gp->errno_ = errno;
     mcall(gp, gosched_m);
 }
 
@@ -1983,7 +2094,28 @@ void gort__preempt_check_slow(struct g *gp) {
     if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno;
     mcall(gp, preempt_m);
+}
+
+/* One pass over the other Ps' run queues (runnext included) for a
+ * yielder with nothing else to run.  Runs on pp's owner. */
+static struct g *yield_steal(struct p *pp) {
+    uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    uint32_t pos = gort__fastrandn(procs);
+    uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
+    for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
+        struct p *p2 = gort__allp[pos];
+        if (p2 == pp || atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE ||
+            runqempty(p2))
+            continue;
+        struct g *gp = runqsteal(pp, p2, true);
+        if (gp != NULL) {
+            GORT_COUNTER_INC(pp->nsteal);
+            return gp;
+        }
+    }
+    return NULL;
 }
 
 void gort_yield(void) {
@@ -1995,6 +2127,7 @@ void gort_yield(void) {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st
@@ -2009,11 +2142,19 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    /* Timers due on this P: schedule() runs them (Go's Gosched goes through
+     * schedule's checkTimers; a yield loop must not hold them back). */
+    int64_t tw = gort__timers_next(pp);
+    if (GORT_UNLIKELY(tw != 0) && tw <= gort_nanotime())
+        goto slow;
     if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: nobody else can take from this run queue (stealing needs a
          * P), so the yielder can be queued before the switch, rotating the
          * queue in place: next comes from runnext or the head, we go to the
-         * tail. */
+         * tail.  Go's Gosched queues the yielder on the global queue
+         * instead; with one P that queue is served by this P alone, when
+         * the local one is empty, so the order of turns is the same round
+         * robin. */
         uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
         struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
@@ -2032,28 +2173,38 @@ void gort_yield(void) {
                 goto slow;
             atomic_store_explicit(&pp->runqhead, h + 1, memory_order_release);
         }
+        GORT_TRACE(gort__trace_gosched(gp, false));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         atomic_store_explicit(&pp->runq[t % GORT__RUNQ], gp, memory_order_relaxed);
         atomic_store_explicit(&pp->runqtail, t + 1, memory_order_release);
         switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
         return;
     }
+    /* Several Ps: the yielder goes to the global queue, as with Go's
+     * Gosched, where any P may take it, and an idle P is woken
+     * (globrunqput_wake, run by next once our stack is idle). */
     bool inherit;
     struct g *next = runqget(pp, &inherit);
     if (next == NULL) {
-        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-            return; /* nothing else to run here: keep going */
-        mcall(gp, gosched_m);
-        return;
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0)
+            goto slow;
+        /* Nothing queued here or globally: a goroutine queued behind one
+         * that never yields on another P would wait there for good (no P
+         * is idle to steal it), so this P steals it (not in Go, whose
+         * asynchronous preemption would end the spinner's turn). */
+        next = yield_steal(pp);
+        if (next == NULL)
+            return; /* nothing else to run: keep going */
     }
     if (GORT_UNLIKELY(next->lockedm != NULL)) {
         /* It must run on its own M: put it back in front and go the slow way. */
         runqput(pp, next, true);
-        mcall(gp, gosched_m);
-        return;
+        goto slow;
     }
+    GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
+    mp->pending_global = true;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
     return;
 slow:
@@ -2218,6 +2369,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
+    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
+        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -2233,6 +2386,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     /* A goroutine started inside a synctest bubble is in the bubble. */
     if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
         gort__synctest_newg(callergp->bubble, newg);
+    GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
     else
@@ -2260,7 +2414,13 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
         return -EAGAIN;
-    struct m *mp = getm_entry(); /* no switch before it here */
+    /* A preemption request is honoured on entry, as Go's prologue check
+     * does, before the child takes runnext: checked after, the child
+     * inherited the expired slice and a goroutine that starts a copy of
+     * itself and returns held the P for good (TestStopTheWorldDeadlock). */
+    if (may_yield)
+        gort__preempt_check(gort__getg());
+    struct m *mp = gort__getm(); /* after a possible switch: out of line */
     struct g *callergp = mp ? mp->curg : NULL;
     struct p *pp = mp ? mp->p : NULL;
     int err = 0;
@@ -2293,11 +2453,10 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         return err;
     bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp) {
-        if (overflowed && may_yield && callergp->lockedm == NULL &&
-            atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
-                SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed))
-            atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
+    if (callergp && overflowed && may_yield && callergp->lockedm == NULL &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
+            SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) {
+        atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
         gort__preempt_check(callergp);
     }
     return 0;
@@ -2349,12 +2508,15 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->m = NULL;
     gp->lockedm = NULL;
     gp->lockedext = 0;
+    gp->lockedint = 0;
     mp->lockedg = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->errno_ = 0;
+    gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
     if (gp->named) {
@@ -2408,6 +2570,7 @@ _Noreturn void gort__goexit1(void) {
     /* The next goroutine on this stack acquires it in goentry: its frames
      * reuse our addresses (Go: racemalloc on a reused stack). */
     san_release((void *)gp->stack.lo);
+    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     bool inherit;
@@ -2477,6 +2640,8 @@ static void goentry(void *arg) {
     finish_switch(gp);
     san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
+        if (GORT_UNLIKELY(gort__flightrecorder))
+            gort__trace_flight_autostart();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
@@ -2580,7 +2745,7 @@ void gort_unlock_os_thread(void) {
     if (gp == NULL || gp->lockedext == 0)
         return;
     gp->lockedext--;
-    if (gp->lockedext == 0) {
+    if (gp->lockedext == 0 && gp->lockedint == 0) {
         gp->m->lockedg = NULL;
         gp->lockedm = NULL;
     }
@@ -2725,9 +2890,12 @@ static void stop_syscallps(void) {
  * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
-void gort__stop_the_world(const char *reason) {
-    (void)reason;
+/* suspend_ok: threads that cannot be preempted at once may stop inside
+ * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
+ * whose procresize may take those Ps away. */
+static void stop_the_world(bool suspend_ok) {
     gort_mutex_lock(&worldsema);
+    gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -2750,15 +2918,26 @@ void gort__stop_the_world(const char *reason) {
     bool wait = gort__sched.stopwait > 0;
     gort__unlock(&gort__sched.lock);
     if (wait) {
+        /* Goroutines that make no gort call are reached by the signal
+         * (Go's preemptall preempts asynchronously at once too). */
+        gort__stw_signal();
         for (;;) {
-            /* Wait for 100us, then try to re-preempt in case of any races. */
+            /* Wait for 100us, then try to re-preempt in case of any races
+             * (a signal that found the thread in runtime code). */
             if (gort__notetsleep(&gort__sched.stopnote, 100 * 1000))
                 break;
             preemptall();
+            gort__stw_signal();
         }
     }
     gort__noteclear(&gort__sched.stopnote);
 }
+
+void gort__stop_the_world(const char *reason) {
+    (void)reason;
+    stop_the_world(true);
+}
+
 
 /* Change number of processors.  The world is stopped; sched.lock is held.
  * Returns the list of Ps with local work (linked through link). */
@@ -2778,6 +2957,8 @@ static int allocp(int32_t nprocs) {
     return 0;
 }
 
+/* Change number of processors.  The world is stopped; sched.lock is held.
+ * Returns the list of Ps with local work (linked through link). */
 static struct p *procresize(int32_t nprocs) {
     int32_t old = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     if (allocp(nprocs) != 0)
@@ -2786,6 +2967,8 @@ static struct p *procresize(int32_t nprocs) {
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
         struct p *pp = gort__allp[i];
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed))
+            gort__throw("procresize: P of a suspended M"); /* stop_the_world(false) */
         bool inh;
         struct g *gs[GORT__RUNQ + 1];
         int n = 0;
@@ -2811,12 +2994,15 @@ static struct p *procresize(int32_t nprocs) {
     } else if (mp && mp->curg) {
         /* release the current P and acquire allp[0] */
         if (mp->p) {
+            GORT_TRACE(gort__trace_gosched(mp->curg, false));
+            GORT_TRACE(gort__trace_procstop(mp));
             mp->p->m = NULL;
             mp->p = NULL;
         }
         struct p *p0 = gort__allp[0];
         p0->m = NULL;
         acquirep(mp, p0);
+        GORT_TRACE(gort__trace_gostart(mp, mp->curg));
         if (mp->curg)
             atomic_store_explicit(&p0->runningg, mp->curg, memory_order_relaxed);
     }
@@ -2829,6 +3015,11 @@ static struct p *procresize(int32_t nprocs) {
         struct p *pp = gort__allp[i];
         if (mp && mp->p == pp)
             continue;
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed)) {
+            /* Its M stopped in the signal handler keeping it (preempt.c). */
+            atomic_store_explicit(&pp->status, P_RUNNING, memory_order_relaxed);
+            continue;
+        }
         pp->m = NULL;
         atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
         if (runqempty(pp)) {
@@ -2847,6 +3038,7 @@ void gort__start_the_world(void) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2864,7 +3056,19 @@ static int32_t gomaxprocs_from_env(void) {
         if (*end == '\0' && v > 0)
             return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
     }
+    /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
+     * cgroup CPU limit rounded up, but not below 2 for a limit. */
     int n = gort_numcpu();
+    double limit = gort__cgroup_cpu_limit();
+    if (limit > 0) {
+        int l = (int)limit;
+        if ((double)l < limit)
+            l++;
+        if (l < 2)
+            l = 2;
+        if (l < n)
+            n = l;
+    }
     return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
 }
 
@@ -2880,12 +3084,13 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    gort__stop_the_world("GOMAXPROCS"); /* takes worldsema */
+    stop_the_world(false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2976,6 +3181,14 @@ static void sysmon_wake(void) {
         gort__futexwakeup(&sysmon_kick, 1);
 }
 
+/* A timer became the earliest of a busy P while no P is idle: sysmon, if
+ * in a long sleep, wakes to sleep until that timer instead, and preempts
+ * the P then (a goroutine that never yields would hold the timer back). */
+static void sysmon_timer_kick(void) {
+    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+        sysmon_wake();
+}
+
 /* Returns the number of Ps taken back from blocking calls; *insyscall
  * counts the Ps found in one.  Preemption requests are not counted. */
 static uint32_t retake(int64_t now, uint32_t *insyscall) {
@@ -3024,12 +3237,19 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + FORCE_PREEMPT_NS <=
-                       now &&
-                   !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
-            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-            if (gp)
-                atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+        } else if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
+            /* The slice is over, or a timer of this P is overdue (it runs
+             * only when the P schedules: the goroutine must yield for it;
+             * not in Go, whose timers wait for the slice's end). */
+            int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+            int64_t tw = gort__timers_next(pp);
+            if (since + FORCE_PREEMPT_NS <= now || (tw != 0 && tw <= now)) {
+                struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+                if (gp) {
+                    atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+                    gort__sysmon_preempt(pp, gp, now, since);
+                }
+            }
         }
     }
     return n;
@@ -3048,7 +3268,19 @@ static void *sysmon(void *arg) {
             delay *= 2;
         if (delay > SYSMON_MAXDELAY_NS)
             delay = SYSMON_MAXDELAY_NS;
-        if (sysmon_sleep(delay))
+        /* Every P busy: no idle M polls for the timers, which wait for
+         * their P's next schedule(); wake when the earliest is due, to
+         * preempt its P (retake). */
+        int64_t sleep = delay;
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0) {
+            int64_t next = gort__timers_earliest();
+            if (next != 0) {
+                int64_t d = next - gort_nanotime();
+                if (d < sleep)
+                    sleep = d < 20 * 1000 ? 20 * 1000 : d;
+            }
+        }
+        if (sysmon_sleep(sleep))
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
@@ -3071,6 +3303,7 @@ static void *sysmon(void *arg) {
         else
             idle++;
         gort__schedtrace_tick(now);
+        gort__prof_sysmon(now);
         /* Backstop for timers: one overdue and nobody sleeping on it (or
          * sleeping past it): wake an M (Go: startm when timeSleepUntil()
          * has passed). */
@@ -3081,6 +3314,7 @@ static void *sysmon(void *arg) {
             lastscavenge = now;
             gort__stack_scavenge();
         }
+        gort__heap_scavenge_tick(now);
     }
     san_ignore_end();
     return NULL;
@@ -3119,6 +3353,7 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
         gort__throw("entersyscall: already in a blocking call");
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
+    GORT_TRACE(gort__trace_gosyscall(gp));
     GORT_COUNTER_INC(pp->syscalltick);
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     /* Where a dump unwinds from while we are away (Go's syscallpc/sp): our
@@ -3175,8 +3410,10 @@ GORT_API void gort_syscall_exit(void) {
     if (mp == NULL || mp->oldp == NULL)
         return;
     struct g *gp = mp->curg;
+    gp->errno_ = errno; /* the call's errno, restored if we switch */
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
+    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -3199,9 +3436,11 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
+    errno = gp->errno_; /* pidleget's lock may have slept on a futex */
 }
 
 /* ------------------------------------------------------------------ stats */
@@ -3209,6 +3448,7 @@ GORT_API void gort_syscall_exit(void) {
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    gort__heap_read_stats(s);
     if (!gort__runtime_running())
         return;
     s->goroutines = (uint64_t)gort_numgoroutine();
@@ -3264,6 +3504,9 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
+    /* Only this thread is left: finish a CPU profile or trace still
+     * recording (written to its fd), drop the flight recorder. */
+    gort__prof_shutdown();
     /* Dekker with newproc's foreign path (seq_cst both sides): a caller
      * either sees running == 0, or we see it in flight and wait for it. */
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
@@ -3321,6 +3564,7 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__preempt_fini();
     gort__sigqueue_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
@@ -3355,6 +3599,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     gort__fault_init_env();
     schedinit();
+    gort__heap_init_run();
     int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
     gomaxprocs_next = 0;
     int err = gort__stack_init();
@@ -3363,9 +3608,12 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     err = gort__signal_init();
     if (err != 0)
         goto out_stack;
-    err = gort__netpoll_init();
+    err = gort__preempt_init();
     if (err != 0)
         goto out_signal;
+    err = gort__netpoll_init();
+    if (err != 0)
+        goto out_preempt;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
@@ -3438,6 +3686,8 @@ out_shutdown:
 out_netpoll:
     atomic_store_explicit(&rt_running, 0, memory_order_release);
     gort__netpoll_fini();
+out_preempt:
+    gort__preempt_fini();
 out_signal:
     gort__signal_fini();
 out_stack:

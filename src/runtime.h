@@ -7,15 +7,27 @@
  *   sched  the one global scheduler state (struct schedt)
  *   sudog  a goroutine waiting on something (struct sudog)
  *
- * Field disciplines (STYLE.md section 3):
+ * Field disciplines (STYLE.md section 3).  Every field is tagged with one:
  *   [immutable]           set before the object is published, never changed
  *   [owner P] [owner M]   only the P's / M's own thread reads and writes
  *   [owner G]             only code running on the goroutine (or on g0 for it
  *                         while it is stopped) touches it
+ *   [owner sysmon]        only the sysmon thread reads and writes
  *   [g0 only]             only the scheduler on g0 touches it
- *   [sched.lock]          guarded by sched.lock
+ *   [<lock>]              guarded by the named lock: [sched.lock],
+ *                         [sched.gflock], [c->lock], [root->lock] (a
+ *                         semaRoot), [allglock], ...; [wait lock] (sudog):
+ *                         the lock of the channel or semaRoot it is queued on
  *   [atomic]              read and written with explicit atomics
+ *   [atomic; write under <lock>]  atomic reads anywhere; writers hold <lock>
+ *   [atomic; write by owner P]    atomic reads anywhere; only the owner writes
+ *   [handoff]             written before a wake-up (goready, notewakeup) and
+ *                         read by the woken side after it; the wake-up orders
+ *                         the two (docs/MEMORY_MODEL.md)
+ *   [sync]                itself a synchronisation object (a lock, a note)
  *   [STW only]            written only while the world is stopped
+ * scripts/check-fields.sh (make test) fails on a field that is never read
+ * or never set.
  *
  * g, m and p are type-stable while the runtime runs: a g of the default stack
  * size is never freed before gort_main returns (dead gs go to free lists with
@@ -50,7 +62,7 @@ typedef struct gort__rtlock {
 /* A one-shot wakeup (Go's note): sleep blocks the thread until wakeup.
  * noteclear re-arms it; it must not race with sleep or wakeup. */
 typedef struct gort__note {
-    _Atomic uint32_t key; /* 0 clear, 1 woken */
+    _Atomic uint32_t key; /* [atomic] 0 clear, 1 woken */
 } gort__note;
 
 /* ------------------------------------------------------------------------
@@ -115,6 +127,7 @@ enum {
     WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
     WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
     WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
+    WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
@@ -159,8 +172,8 @@ struct gort__panic;
 struct gort__frame;
 
 /*
- * g: one goroutine.  Allocated at the top of its own stack region by
- * gort__malg; lives until gort_main returns (default-size stacks) or until it
+ * g: one goroutine.  Allocated at the top of its own stack region by malg
+ * (proc.c); lives until gort_main returns (default-size stacks) or until it
  * is freed at exit (own-map stacks, removed from allgs first).  Reused through
  * the per-P and global free lists (gfput/gfget).
  */
@@ -187,6 +200,8 @@ struct g {
     gort__stack stack;           /* [immutable] */
     struct m *lockedm;           /* [owner G] M it is locked to (LockOSThread), or NULL */
     uint32_t lockedext;          /* [owner G] gort_lock_os_thread nesting count */
+    uint32_t lockedint;          /* [owner G] runtime-internal locks: the preemption
+                                  * trampoline keeps gp on its M (preempt.c) */
     _Atomic bool preempt;        /* [atomic] sysmon/STW request: yield at next check */
     uint8_t waitreason;          /* [owner G] WAIT_* */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
@@ -194,10 +209,10 @@ struct g {
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Waiting state, written by the g before it parks, read by dumps: */
-    struct g *schedlink;   /* [run queue / free list owner] link */
+    struct g *schedlink;   /* [sched.lock] global lists; [owner P] a P's lists */
     int64_t waitsince;     /* [owner G] gort_nanotime() when it parked */
     struct sudog *waiting; /* [owner G] sudogs of a blocked select/chan op */
-    void *param;           /* [waker] passed by the waker (chan: the sudog) */
+    void *param;           /* [handoff] passed by the waker (chan: the sudog) */
     uintptr_t syscallpc;   /* [owner G] in a blocking call: the caller's pc ... */
     uintptr_t syscallfp;   /* [owner G] ... and frame (tracebacks from other threads) */
 
@@ -210,7 +225,15 @@ struct g {
     char name[32]; /* [owner G] gort_go_attr.name, NUL-terminated (if named) */
 
     /* Fake gs of foreign threads park on this note instead of a run queue. */
-    gort__note park; /* [owner G, waker] */
+    gort__note park; /* [sync] */
+
+    /* errno of the goroutine while it is switched out (saved and restored
+     * at every switch, so that errno survives a migration between Ms). */
+    int errno_; /* [owner G] */
+    /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
+     * goroutine's M is suspended in the SIGURG handler and stwctx is the
+     * interrupted context (a ucontext_t on its signal stack). */
+    _Atomic(void *) stwctx; /* [atomic; written by its M's handler] */
 
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
@@ -227,6 +250,13 @@ struct g {
     /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
      * Not in line 0: only go_copy spawns write it (one more line). */
     _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
+    /* Profiler labels (pprof.c): interned, never freed; inherited from the
+     * creator (newproc1), cleared at exit.  Read by this thread's SIGPROF
+     * handler and, with the world stopped, by the goroutine profile. */
+    const struct gort__labelset *labels; /* [owner G] */
+    /* Execution tracer (trace.c): the goroutine's event sequence number. */
+    uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
+    uintptr_t lsan_sp; /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
@@ -240,36 +270,47 @@ struct m {
     struct g *g0;             /* [immutable] scheduler goroutine */
     struct g *curg;           /* [owner M] user g running, or NULL */
     struct p *p;              /* [owner M] attached P, or NULL */
-    struct p *nextp;          /* [sched.lock / waker] P to take on wakeup */
+    struct p *nextp;          /* [handoff] P to take on wakeup (set by startm) */
     struct p *oldp;           /* [owner M] P before a syscall */
     bool spinning;            /* [owner M] looking for work (counted in nmspinning) */
     bool blocked;             /* [owner M] sleeping on park */
     bool exiting;             /* [owner M] thread is going away */
     bool is_m0;               /* [immutable] the thread that called gort_main */
-    gort__note park;          /* [owner M, waker] sleep here when idle */
+    gort__note park;          /* [sync] sleep here when idle */
     struct m *schedlink;      /* [sched.lock] idle list link */
     struct m *alllink;        /* [sched.lock] allm list link */
     struct g *lockedg;        /* [owner M] g locked to this M */
     uint64_t fastrand;        /* [owner M] random state */
-    pthread_t thread;         /* [immutable after start] */
+    pthread_t thread;         /* [immutable] set by newm before the thread runs */
     bool thread_started;      /* [sched.lock] pthread_create succeeded */
     bool detached;            /* [sched.lock] thread detached (exited mid-run) */
     _Atomic bool thread_done; /* [atomic] the thread has left mstart */
     void *native_sp;          /* [owner M] native thread context (switch back to exit) */
     void *sigaltstack;        /* [owner M] alternate signal stack */
-    size_t sigaltstack_size;
-    void *native_tsan_fiber; /* [owner M] TSan fiber of the native thread */
+    size_t sigaltstack_size;  /* [owner M] */
+    void *native_tsan_fiber;  /* [owner M] TSan fiber of the native thread */
     /* per-M scratch used by gopark through mcall: */
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */
     void *waitlock;                          /* [owner M] */
     struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
+    bool pending_global;       /* [owner M] pending_put goes to the global queue (yield) */
     struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
     struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
-    bool lockedidle;           /* [sched.lock] sleeping in stoplockedm / wedged */
+    bool lockedidle;           /* [sched.lock] sleeping in stoplockedm, or m0 whose
+                                * locked g exited (parked until shutdown) */
     void *g0_top;              /* [immutable] top of g0's stack (mcall target) */
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
-    size_t native_size;
-    void *native_fake; /* [owner M] native context's ASan fake stack */
+    size_t native_size;        /* [owner M] */
+    void *native_fake;         /* [owner M] native context's ASan fake stack */
+    /* Signals (preempt.c). */
+    int32_t tid;                    /* [immutable after start] kernel thread id */
+    _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
+    _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
+    _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
+    uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
+    uint64_t basemask;              /* [owner M] signal mask outside handlers (first word) */
+    struct g *syscall_reported;     /* [sysmon] last g reported for a blocking call */
+    int64_t syscall_reported_goid;  /* [sysmon] and its goid */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
@@ -278,26 +319,28 @@ struct m {
 /* Free gs a P keeps (gfput moves half of them to the global pool when full). */
 #define GORT__GFREE_LOCAL 64
 
+/* Keeps a group of fields on cache lines of its own (see struct schedt). */
+#define GORT__LINE _Alignas(64)
+
+struct ptimers;
+
 /*
  * p: one logical processor.  Allocated by procresize, never freed while the
  * runtime runs (a shrunk P goes P_DEAD and may come back).
  */
-/* Keeps a group of fields on cache lines of its own (see struct schedt). */
-#define GORT__LINE _Alignas(64)
-
 struct p {
     int32_t id;                   /* [immutable] */
     _Atomic uint32_t status;      /* [atomic] P_* */
     struct p *link;               /* [sched.lock] idle list link */
-    _Atomic uint32_t schedtick;   /* [owner P; read by sysmon] +1 on every schedule() */
-    _Atomic(struct g *) runningg; /* [owner P; read by sysmon] user g running on it */
+    _Atomic uint32_t schedtick;   /* [atomic; write by owner P] +1 on every schedule() */
+    _Atomic(struct g *) runningg; /* [atomic; write by owner P] user g running on it */
     uint64_t goidcache;           /* [owner P] next goid of a batch from sched.goidgen */
     uint64_t goidcacheend;        /* [owner P] end of that batch */
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
     _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime of last observed schedtick */
-    uint32_t sysmontick;          /* [sysmon] last observed schedtick */
-    uint32_t sysmonsyscalltick;   /* [sysmon] last observed syscalltick */
-    int64_t syscallseen;          /* [sysmon] nanotime syscalltick was last seen to change */
+    uint32_t sysmontick;          /* [owner sysmon] last observed schedtick */
+    uint32_t sysmonsyscalltick;   /* [owner sysmon] last observed syscalltick */
+    int64_t syscallseen;          /* [owner sysmon] nanotime syscalltick last changed */
     struct m *m;                  /* [owner P] M it is attached to, NULL if idle */
 
     /* Local run queue: a lock-free ring.  The owner P puts at tail and takes
@@ -305,11 +348,11 @@ struct p {
      * a thief's speculative read of a slot the owner rewrites is not a data
      * race (its CAS on head fails then). */
     GORT__LINE _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
-    _Atomic uint32_t runqtail;            /* [atomic; written only by owner] (release) */
+    _Atomic uint32_t runqtail;            /* [atomic; write by owner P] (release) */
     /* runnext: a g readied by the current g, run next (inherits the time
      * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
-    _Atomic(struct g *) runnext;
-    GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ];
+    _Atomic(struct g *) runnext;                     /* [atomic] */
+    GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ]; /* [atomic; write by owner P] */
 
     /* Free gs with default-size stacks (gfput/gfget): a stack of
      * pointers, the most recently freed (cache-warm) on top. */
@@ -324,24 +367,27 @@ struct p {
     struct gort__defer *deferpool; /* [owner P] */
     int32_t ndeferpool;            /* [owner P] */
 
-    /* Timers (time.c, issue 4). */
-    void *timers; /* [atomic] time.c's struct ptimers (heap and its
-                                 * lock), made on first use, published by CAS */
+    /* Timers (time.c): the heap and its lock, made on first use and
+     * published by CAS. */
+    _Atomic(struct ptimers *) timers; /* [atomic] */
 
     /* Counters: single writer (the owner) with relaxed load+store, read
      * racily (relaxed) by gort_read_stats. */
-    _Atomic uint64_t nswitch;   /* context switches into user gs */
-    _Atomic uint64_t nsteal;    /* successful steals by this P */
-    _Atomic uint64_t ngcreated; /* goroutines created on this P */
-    _Atomic uint64_t ngexited;  /* goroutines that exited on this P */
+    _Atomic uint64_t nswitch;   /* [atomic; write by owner P] switches into user gs */
+    _Atomic uint64_t nsteal;    /* [atomic; write by owner P] successful steals */
+    _Atomic uint64_t ngcreated; /* [atomic; write by owner P] goroutines created here */
+    _Atomic uint64_t ngexited;  /* [atomic; write by owner P] goroutines exited here */
 };
 
-/* The one global. */
-/* Groups of fields that different threads write are kept on cache lines
- * of their own (GORT__LINE), so that the read-mostly flags every fast path
- * checks do not bounce with sched.lock. */
+/*
+ * sched: the one global scheduler state (gort__sched), zeroed by
+ * schedinit at each gort_main and by its shutdown.  Groups of fields that
+ * different threads write are kept on cache lines of their own
+ * (GORT__LINE), so that the read-mostly flags every fast path checks do
+ * not bounce with sched.lock.
+ */
 struct schedt {
-    GORT__LINE gort__rtlock lock;
+    GORT__LINE gort__rtlock lock; /* [sync] */
 
     GORT__LINE _Atomic uint64_t goidgen; /* [atomic] last goid handed out */
 
@@ -372,40 +418,40 @@ struct schedt {
      * last scavenge: the slots below it sat unused for a whole period.
      * While the scavenger works on slots [gfcold, gfresv) unlocked, nobody
      * pops below gfresv. */
-    GORT__LINE gort__rtlock gflock;
-    struct g **gfa;         /* [gflock] gfcap slots, gfcap >= gs in allgs */
-    _Atomic uint32_t gfcap; /* [atomic; write under gflock] only grows */
-    _Atomic uint32_t gfn;   /* [atomic; write under gflock] gs in gfa */
-    uint32_t gfcold;        /* [gflock] */
-    uint32_t gflow;         /* [gflock] */
-    uint32_t gfresv;        /* [gflock] */
-    struct g *gfree_custom; /* [gflock] dead heap gs (own-size stacks), no stack */
+    GORT__LINE gort__rtlock gflock; /* [sync] */
+    struct g **gfa;                 /* [sched.gflock] gfcap slots, gfcap >= gs in allgs */
+    _Atomic uint32_t gfcap;         /* [atomic; write under sched.gflock] only grows */
+    _Atomic uint32_t gfn;           /* [atomic; write under sched.gflock] gs in gfa */
+    uint32_t gfcold;                /* [sched.gflock] */
+    uint32_t gflow;                 /* [sched.gflock] */
+    uint32_t gfresv;                /* [sched.gflock] */
+    struct g *gfree_custom;         /* [sched.gflock] dead heap gs (own-size stacks), no stack */
 
     /* Global sudog cache. */
-    GORT__LINE gort__rtlock sudoglock;
-    struct sudog *sudogcache; /* [sudoglock] linked through next */
+    GORT__LINE gort__rtlock sudoglock; /* [sync] */
+    struct sudog *sudogcache;          /* [sched.sudoglock] linked through next */
 
     /* Global defer record cache (panic.c). */
-    gort__rtlock deferlock;
-    struct gort__defer *deferpool; /* [deferlock] */
+    gort__rtlock deferlock;        /* [sync] */
+    struct gort__defer *deferpool; /* [sched.deferlock] */
 
     /* Stop the world (GOMAXPROCS changes). */
     GORT__LINE _Atomic uint32_t gcwaiting; /* [atomic] 1 while STW is requested */
     int32_t stopwait;                      /* [sched.lock] Ps still to stop */
-    gort__note stopnote;                   /* STW initiator sleeps here */
-    _Atomic int32_t gomaxprocs;            /* [atomic; write during STW] */
+    gort__note stopnote;                   /* [sync] STW initiator sleeps here */
+    _Atomic int32_t gomaxprocs;            /* [atomic; write under sched.lock] during STW */
 
     /* Lifecycle. */
     _Atomic uint32_t exiting;         /* [atomic] main returned: Ms leave at next schedule */
     struct g *gmain;                  /* [immutable] goroutine 1 */
-    int main_ret;                     /* [written by main g before exiting] */
+    int main_ret;                     /* [handoff] main g's result, read after exiting */
     _Atomic uint64_t ngcreated_ext;   /* [atomic] created by foreign threads */
     _Atomic int32_t nforeign_blocked; /* [atomic] foreign threads blocked in gort calls */
 
-    /* sysmon */
-    pthread_t sysmon_thread; /* [immutable] */
-    bool sysmon_started;
-    _Atomic int64_t lastpoll; /* [atomic] netpoll: last poll time (issue 4) */
+    /* sysmon and the poller */
+    pthread_t sysmon_thread;  /* [immutable] */
+    bool sysmon_started;      /* [immutable] */
+    _Atomic int64_t lastpoll; /* [atomic] when the network was last polled */
     int64_t starttime;        /* [immutable] */
     int baseline_threads;     /* [immutable] process threads when gort_main started */
 };
@@ -414,32 +460,36 @@ extern struct schedt gort__sched;
 /* While true, sysmon makes no preemption request (retake).  Only tests set
  * it (export_test.c: gort__export_sysmon_nopreempt); false in programs. */
 extern _Atomic bool gort__sysmon_nopreempt;
-/* allp: the Ps.  [STW only] for the array; each P's fields as documented. */
-/* allp: the Ps.  Entries are created during STW (procresize) and read
- * racily by sysmon and the stats, hence atomic. */
+/* allp: the Ps, indexed by id.  Entries are stored only during STW
+ * (procresize) and read without a lock by sysmon, the stats and stealing,
+ * hence atomic; a P once stored is never freed while the runtime runs. */
 extern _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 /*
  * sudog: a g waiting on a channel, a select case or a semaphore
- * (runtime2.go sudog).  Allocated from the per-P cache; a sudog is on at most
- * one wait queue at a time.  The fields next..c are protected by the lock of
- * the object the sudog waits on (the channel's lock or the semaRoot lock).
+ * (runtime2.go sudog).  Allocated from the per-P cache (acquire_sudog); a
+ * sudog is on at most one wait queue at a time, and goes back to the cache
+ * when its goroutine has woken.
  */
 struct sudog {
-    struct g *g;        /* [immutable while queued] */
-    struct sudog *next; /* [c->lock] */
-    struct sudog *prev; /* [c->lock] */
-    void *elem;         /* [c->lock] data element (may point into g's stack) */
+    /* Protected by the lock of what the sudog is queued on: c->lock for a
+     * channel (chan.c, select.c), root->lock for a semaphore or a Cond
+     * (sema.c, where next and prev are the treap's children). */
+    struct g *g;            /* [wait lock] the waiting goroutine */
+    struct sudog *next;     /* [wait lock] */
+    struct sudog *prev;     /* [wait lock] */
+    void *elem;             /* [c->lock] data element (may point into g's stack) */
+    bool success;           /* [c->lock] true: woken by a value, false: by close */
+    uint32_t ticket;        /* [root->lock] sema: handoff / cond ticket */
+    struct sudog *parent;   /* [root->lock] the treap */
+    struct sudog *waittail; /* [root->lock] last of the waitlink list of one address */
+    void *addr;             /* [root->lock] semaphore address */
 
-    uint32_t ticket; /* [semaRoot lock] sema: handoff / cond ticket */
-    bool isselect;   /* [owner G] g is in a select: selectdone decides */
-    bool success;    /* [c->lock] true: woken by a value, false: by close */
-
-    struct sudog *parent;   /* [semaRoot lock] semaRoot binary tree */
-    struct sudog *waitlink; /* [owner G] g.waiting list or semaRoot */
-    struct sudog *waittail; /* [semaRoot lock] semaRoot */
+    /* Owned by the waiting goroutine, which sets them before queueing: */
+    bool isselect;          /* [owner G] g is in a select: selectdone decides */
+    struct sudog *waitlink; /* [owner G] g.waiting list; in sema.c [root->lock] */
+    int64_t acquiretime;    /* [owner G] mutex profile: when the wait began (0: not sampled) */
     struct gort_chan *c;    /* [owner G] channel */
-    void *addr;             /* [semaRoot lock] semaphore address */
 };
 
 #endif /* GORT_RUNTIME_H */

@@ -14,12 +14,14 @@
  *
  * Every switch in proc.c is bracketed:
  *
- *   san_switch_begin(from, to_bottom, to_size, to_fiber)
+ *   san_switch_begin(fake_save, to_bottom, to_size, to_fiber)
  *   <switch>
- *   san_switch_end(now)            -- first thing on the destination stack
+ *   san_switch_end(fake, old_bottom, old_size)  -- first thing on the new stack
  *
- * ASan: __sanitizer_start_switch_fiber before, __sanitizer_finish_switch_fiber
- * after (a dying context passes NULL so its fake stack is released).
+ * ASan: __sanitizer_start_switch_fiber before (a dying context passes a
+ * NULL fake_save, so that its fake stack is released),
+ * __sanitizer_finish_switch_fiber after, with the fake stack the
+ * destination saved when it last left.
  * TSan: __tsan_switch_to_fiber just before the switch; each live g owns a
  * fiber made by __tsan_create_fiber.  When the library is not instrumented
  * the switch does not synchronise (__tsan_switch_to_fiber_no_sync): the
@@ -198,6 +200,12 @@ static inline __attribute__((always_inline)) void san_acqrel(const void *addr) {
 /* A read or write of the object at addr by the user's code at pc (Go's
  * racereadpc on c.raceaddr() in chansend, racewritepc in closechan): an
  * unsynchronised close and send on one channel are a race. */
+#ifdef GORT_TSAN
+/* The instrumented library (tsan preset) accesses these words itself,
+ * atomically: a pretended plain access would race with them. */
+#define san_read(addr, pc) ((void)(addr), (void)(pc))
+#define san_write(addr, pc) ((void)(addr), (void)(pc))
+#else
 static inline __attribute__((always_inline)) void san_read(const void *addr, void *pc) {
     if (san_tsan_on())
         gort__san_access(addr, pc, false);
@@ -206,6 +214,7 @@ static inline __attribute__((always_inline)) void san_write(const void *addr, vo
     if (san_tsan_on())
         gort__san_access(addr, pc, true);
 }
+#endif
 
 /*
  * The library is not instrumented, but the calls it makes to malloc, free,

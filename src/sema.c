@@ -279,6 +279,7 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
     struct g *gp = gort__getg_or_foreign();
     struct sudog *s = gort__acquire_sudog();
     struct semaroot *root = semroot(addr);
+    s->acquiretime = GORT_MUTEXPROF_T0(reason);
     s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
@@ -340,6 +341,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
      * goready: its goroutine is parked and only we dequeued it. */
     if (s->ticket != 0)
         gort__throw("corrupted semaphore ticket");
+    if (GORT_UNLIKELY(s->acquiretime != 0))
+        gort__mutexevent(s->acquiretime);
     bool handed = false;
     if (handoff && cansemacquire(addr)) {
         s->ticket = 1;

@@ -194,7 +194,8 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid) {
 uint64_t gort__stack_resident_bytes(void) {
     uint64_t total = 0;
     static unsigned char
-        vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + GORT__GUARD + 2 * GORT__PAGE)) / GORT__PAGE + 16];
+        vec[(SLAB_STACKS * (GORT_DEFAULT_STACK_SIZE + GORT__GUARD + 2 * GORT__PAGE)) / GORT__PAGE +
+            16];
     gort__lock(&stk.lock);
     for (slab *s = stk.slabs; s; s = s->next) {
         size_t pages = s->size / GORT__PAGE;

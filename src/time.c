@@ -90,8 +90,7 @@ struct gort_ticker {
 /* The heap of pp, allocated on first use.  p->timers is published with a
  * release CAS; readers acquire it (pairs with that CAS). */
 static ptimers *ptimers_of(struct p *pp) {
-    _Atomic(void *) *slot = (_Atomic(void *) *)&pp->timers;
-    ptimers *pt = atomic_load_explicit(slot, memory_order_acquire);
+    ptimers *pt = atomic_load_explicit(&pp->timers, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
     ptimers *n = gort__calloc(1, sizeof *n);
@@ -99,8 +98,8 @@ static ptimers *ptimers_of(struct p *pp) {
         gort__throw("timers: out of memory");
     n->pp = pp;
     gort__lockinit(&n->lock, LOCKRANK_TIMERS);
-    void *exp = NULL;
-    if (atomic_compare_exchange_strong_explicit(slot, &exp, n, memory_order_acq_rel,
+    ptimers *exp = NULL;
+    if (atomic_compare_exchange_strong_explicit(&pp->timers, &exp, n, memory_order_acq_rel,
                                                 memory_order_acquire))
         return n;
     free(n);
@@ -111,7 +110,7 @@ static inline ptimers *ptimers_peek(struct p *pp) {
     if (pp == NULL)
         return NULL;
     /* Acquire: pairs with the release CAS in ptimers_of. */
-    return atomic_load_explicit((_Atomic(void *) *)&pp->timers, memory_order_acquire);
+    return atomic_load_explicit(&pp->timers, memory_order_acquire);
 }
 
 static inline void hset(ptimers *pt, uint32_t i, hent e) {
@@ -447,7 +446,7 @@ void gort__timers_pfree(struct p *pp) {
         atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_relaxed);
     free(pt->h);
     free(pt);
-    atomic_store_explicit((_Atomic(void *) *)&pp->timers, NULL, memory_order_relaxed);
+    atomic_store_explicit(&pp->timers, NULL, memory_order_relaxed);
 }
 
 /* For checkdead: true if any P has a timer.  sched.lock held. */
@@ -571,6 +570,12 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->c = NULL;
     tm->fn = fn;
     tm->fnarg = arg;
+    /* The argument stays alive for the collector while the timer exists
+     * (Go: the Timer's closure), until gort_timer_free. */
+    if (gort_gc_add_roots(&tm->fnarg, sizeof tm->fnarg) != 0) {
+        free(tm);
+        return NULL;
+    }
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
     san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
@@ -611,6 +616,8 @@ GORT_API void gort_timer_free(gort_timer *t) {
     if (t == NULL)
         return;
     (void)gort__deltimer_sync(&t->t);
+    if (t->c == NULL)
+        (void)gort_gc_remove_roots(&t->fnarg, sizeof t->fnarg);
     gort_chan_free(t->c);
     free(t);
 }

@@ -729,3 +729,77 @@ size_t gort_stack(char *buf, size_t len, bool all) {
         gort__start_the_world();
     return o.n;
 }
+
+/* ------------------------------------------------------------------------
+ * For the profilers (pprof.c, trace.c)
+ * ------------------------------------------------------------------------ */
+
+/* The stack of gp, which is not running on any thread (waiting, runnable,
+ * in a blocking call, or not started), as traceback_g finds it; the
+ * world is stopped or gp's owner is the caller.  pcs[i] are return
+ * addresses (a not-started goroutine: its function + 1).  Returns n. */
+TB_RACY int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max) {
+    bool more = false;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
+    if (gp->foreign || max <= 0)
+        return 0;
+    if (st == G_RUNNABLE && gp->ctx.sp == NULL) {
+        pcs[0] = (uintptr_t)gp->fn + 1;
+        return 1;
+    }
+    if (st == G_WAITING || st == G_RUNNABLE) {
+        const uintptr_t *sp = gp->ctx.sp;
+        if ((uintptr_t)sp >= lo && (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 <= hi) {
+#if defined(__x86_64__)
+            uintptr_t fp = sp[6], ret = sp[7];
+#else
+            uintptr_t fp = sp[11], ret = sp[12];
+#endif
+            return unwind(ret, fp, lo, hi, pcs, max, &more);
+        }
+        return 0;
+    }
+    if (st == G_SYSCALL && gp->syscallpc != 0)
+        return unwind(gp->syscallpc + 1, gp->syscallfp, lo, hi, pcs, max, &more);
+    return 0;
+}
+
+/* Return addresses from the frame fp up, within [lo, hi) (the caller's
+ * own stack): frame-pointer walk only, no symbol lookups, no locks. */
+int gort__traceback_fp(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int max) {
+    bool more = false;
+    return unwind(0, fp, lo, hi, pcs, max, &more);
+}
+
+/* Symbolises pcs[0..n) (each the address of the instruction itself: pass
+ * a return address minus one): for each, fn(arg, i, name, file, line,
+ * inlined) once per frame, innermost inlined call first and the
+ * function's own frame last (inlined false).  name and file may be NULL;
+ * they live only during the call (copy them).  May take the DWARF lock:
+ * not from a signal handler. */
+void gort__symbolize(const uintptr_t *pcs, int n,
+                     void (*fn)(void *arg, int i, const char *name, const char *file, int line,
+                                bool inlined),
+                     void *arg) {
+    const char *files[TB_MAXFRAMES + 1];
+    int lines[TB_MAXFRAMES + 1];
+    for (int base = 0; base < n; base += TB_MAXFRAMES) {
+        int k = n - base < TB_MAXFRAMES ? n - base : TB_MAXFRAMES;
+        bool locked = dwlock_try();
+        if (locked)
+            resolve_lines(pcs + base, k, files, lines);
+        for (int i = 0; i < k; i++) {
+            const char *name = NULL;
+            if (gort__symtab_lookup(pcs[base + i], NULL, NULL, &name) != 0)
+                name = NULL;
+            const char *file = locked ? files[i] : NULL;
+            int ni = locked && file ? inl[i].n : 0;
+            for (int j = 0; j < ni; j++)
+                fn(arg, base + i, inl[i].name[j], inl[i].file[j], inl[i].line[j], true);
+            fn(arg, base + i, name, file, file ? lines[i] : 0, false);
+        }
+        if (locked)
+            dwlock_release();
+    }
+}

@@ -10,6 +10,7 @@
 #define GORT_EXAMPLES_SERVER_H
 
 #include "gort.h"
+#include "gort_pprof_http.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -85,23 +86,31 @@ static inline void ex_raise_nofile(void) {
     }
 }
 
-/* A server's flags: [-addr HOST] [-port N] [-graceful] (also --addr,
- * --port, --graceful).  Returns 0, or 2 after printing the usage. */
+/* -pprof ADDR: /debug/pprof/ served on a listener of its own at ADDR
+ * (contrib/pprof_http), or NULL. */
+static const char *ex_pprof_addr;
+
+/* A server's flags: [-addr HOST] [-port N] [-graceful] [-pprof ADDR] (also
+ * --addr, --port, --graceful, --pprof).  Returns 0, or 2 after printing
+ * the usage. */
 static inline int ex_server_flags(int argc, char **argv, const char **host, int *port,
                                   bool *graceful) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-graceful") || !strcmp(argv[i], "--graceful")) {
             *graceful = true;
+        } else if ((!strcmp(argv[i], "-pprof") || !strcmp(argv[i], "--pprof")) && i + 1 < argc) {
+            ex_pprof_addr = argv[++i];
         } else if ((!strcmp(argv[i], "-port") || !strcmp(argv[i], "--port")) && i + 1 < argc) {
             *port = atoi(argv[++i]);
         } else if ((!strcmp(argv[i], "-addr") || !strcmp(argv[i], "--addr")) && i + 1 < argc) {
             *host = argv[++i];
         } else {
             fprintf(stderr,
-                    "usage: %s [-addr HOST] [-port N] [-graceful]   (default %s:%d;\n"
-                    "       -port 0 picks a free port, printed at start; -graceful:\n"
-                    "       SIGINT/SIGTERM stop accepting, let the connections\n"
-                    "       finish (at most 5 s) and exit 0)\n",
+                    "usage: %s [-addr HOST] [-port N] [-graceful] [-pprof ADDR]\n"
+                    "       (default %s:%d; -port 0 picks a free port, printed at start;\n"
+                    "       -graceful: SIGINT/SIGTERM stop accepting, let the connections\n"
+                    "       finish (at most 5 s) and exit 0;\n"
+                    "       -pprof 127.0.0.1:6060 serves /debug/pprof/ there)\n",
                     argv[0], *host, *port);
             return 2;
         }
@@ -159,6 +168,16 @@ static inline int ex_server_run(void *arg) {
     s->lfd = ex_listen(s->name, addr, 1024);
     if (s->lfd < 0)
         return 1;
+    if (ex_pprof_addr != NULL) {
+        /* After the server's own line, which scripts read for its port. */
+        int pport = gort_pprof_http_start(ex_pprof_addr);
+        if (pport < 0) {
+            fprintf(stderr, "%s: pprof listen %s: %s\n", s->name, ex_pprof_addr, strerror(-pport));
+            return 1;
+        }
+        printf("%s: /debug/pprof/ on %s (port %d)\n", s->name, ex_pprof_addr, pport);
+        fflush(stdout);
+    }
     if (!s->graceful)
         return ex_accept_loop(s->name, s->lfd, s->serve);
     ex_the_server = s;

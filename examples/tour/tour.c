@@ -225,6 +225,26 @@ static void section_net(const struct tour *t) {
 }
 
 /* ------------------------------------------------------------------------
+ * Profiles and the execution tracer (tour_prof.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_profiles(int smoke);
+
+static void section_profiles(const struct tour *t) {
+    tour_profiles(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
+ * Messages nobody frees: the collected heap (tour_heap.c)
+ * ------------------------------------------------------------------------ */
+
+void tour_heap(int smoke);
+
+static void section_heap(const struct tour *t) {
+    tour_heap(t->smoke);
+}
+
+/* ------------------------------------------------------------------------
  * Panics, recover and goroutine dumps
  * ------------------------------------------------------------------------ */
 
@@ -344,7 +364,9 @@ static const struct section {
     {"The scheduler spreads work over every core", section_parallel},
     {"Channels, select and a worker pool", section_channels},
     {"Timers, the network and blocking calls", section_net},
+    {"Messages nobody frees: the collected heap", section_heap},
     {"Panics, recover and goroutine dumps", section_panics},
+    {"Profiles and traces for go tool pprof and go tool trace", section_profiles},
     /* Keep the statistics last. */
     {"What the runtime counted", section_stats},
 };

@@ -213,3 +213,114 @@ TEST(many_clients) {
 }
 
 GT_MAIN()
+
+/* ------------------------------------------------------------------------
+ * -pprof ADDR: /debug/pprof/ (contrib/pprof_http), read by go tool pprof
+ * ------------------------------------------------------------------------ */
+
+#include <pthread.h>
+
+#include "pprof_tools.h"
+
+/* A free loopback port: bound, then released for the server to bind. */
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_TRUE(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    ASSERT_EQ(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ASSERT_EQ(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* GET path from 127.0.0.1:port into buf (headers and body); returns the
+ * body. */
+static const char *http_get(int port, const char *path, char *buf, size_t cap) {
+    int fd = e2e_connect(port);
+    char req[512];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+    e2e_sends(fd, req);
+    size_t n = e2e_recv_eof(fd, buf, cap);
+    close(fd);
+    const char *body = strstr(buf, "\r\n\r\n");
+    if (n == 0 || body == NULL || strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+        GT_FAIL("GET %s: \"%.200s\"", path, buf);
+    return body + 4;
+}
+
+typedef struct load {
+    int port;
+    int64_t until;
+} load;
+
+/* PINGs the server until l->until, so that the CPU profile has samples. */
+static void *pinger(void *arg) {
+    load *l = arg;
+    int fd = e2e_connect(l->port);
+    char buf[8];
+    while (gt_now_ns() < l->until) {
+        e2e_sends(fd, "PING\r\n");
+        e2e_recv_n(fd, buf, 7);
+    }
+    close(fd);
+    return NULL;
+}
+
+TEST(pprof_http) {
+    NEED_GO();
+    int pport = free_port();
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", pport);
+    const char *args[] = {"-pprof", addr, NULL};
+    e2e_server s = e2e_start(E2E_SERVER, args);
+    /* The pprof listener comes up right after the server's. */
+    int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pport)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+        close(fd);
+        if (r == 0)
+            break;
+        if (gt_now_ns() > deadline)
+            GT_FAIL("no /debug/pprof/ listener on %s", addr);
+        usleep(10 * 1000);
+    }
+    load l = {s.port, gt_now_ns() + 3 * GT_SEC};
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, pinger, &l), 0);
+    static char out[1 << 16];
+    (void)tmp_path("x"); /* go_tool's private pprof directory */
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top http://%s/debug/pprof/profile?seconds=2", addr),
+              0);
+    pthread_join(t, NULL);
+    if (strstr(out, "Type: cpu") == NULL || strstr(out, "Duration: 2") == NULL)
+        GT_FAIL("go tool pprof of /debug/pprof/profile:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum http://%s/debug/pprof/goroutine", addr), 0);
+    if (strstr(out, "Type: goroutine") == NULL || strstr(out, "ex_accept_loop") == NULL)
+        GT_FAIL("go tool pprof of /debug/pprof/goroutine:\n%s", out);
+    static char buf[1 << 20];
+    const char *body = http_get(pport, "/debug/pprof/goroutine?debug=2", buf, sizeof buf);
+    if (strstr(body, "goroutine 1 [IO wait]:") == NULL || strstr(body, "gort_accept(") == NULL)
+        GT_FAIL("goroutine?debug=2:\n%s", body);
+    body = http_get(pport, "/debug/pprof/", buf, sizeof buf);
+    if (strstr(body, "threadcreate") == NULL)
+        GT_FAIL("index:\n%s", body);
+    /* A trace over HTTP parses. */
+    body = http_get(pport, "/debug/pprof/trace?seconds=1", buf, sizeof buf);
+    if (memcmp(body, "go 1.19 trace", 13) != 0)
+        GT_FAIL("trace?seconds=1 is no Go 1.19 trace");
+    const char *path = tmp_path("http.trace");
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    /* The body's length from Content-Length (it is binary). */
+    const char *cl = strstr(buf, "Content-Length: ");
+    ASSERT_NOT_NULL(cl);
+    ASSERT_EQ(fwrite(body, 1, (size_t)atol(cl + 16), f), (size_t)atol(cl + 16));
+    fclose(f);
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=net %s > /dev/null", path), 0);
+    e2e_stop(&s);
+}

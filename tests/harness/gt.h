@@ -252,6 +252,36 @@ GT_UNUSED_ static void gt_cmp_fail_(const char *file, int line, const char *op, 
 /* Fails unconditionally with a printf-style message. */
 #define GT_FAIL(...) gt_fail_(__FILE__, __LINE__, __VA_ARGS__)
 
+/* Runs fn(arg) in a forked child whose stderr goes into out (len bytes,
+ * NUL-terminated); the child exits with fn's result.  Returns the child's
+ * wait status.  For cases that check a fatal error's text and status. */
+static inline int gt_run_child(int (*fn)(void *), void *arg, char *out, size_t len) {
+    int fds[2];
+    if (pipe(fds) != 0)
+        gt_fail_(__FILE__, __LINE__, "pipe failed");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        gt_fail_(__FILE__, __LINE__, "fork failed");
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        _exit(fn(arg));
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < len && (r = read(fds[0], out + n, len - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    int ws = 0;
+    if (waitpid(pid, &ws, 0) != pid)
+        gt_fail_(__FILE__, __LINE__, "waitpid failed");
+    return ws;
+}
+
 /* Ends the current case as skipped.  Only in the case body itself. */
 #define GT_SKIP(why)          \
     do {                      \

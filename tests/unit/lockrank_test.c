@@ -33,32 +33,16 @@ TEST(nesting_rank_many_held) {
     gort__export_lockrank_pair(false); /* the count went back to zero */
 }
 
+static int reversed_pair(void *arg) {
+    (void)arg;
+    gort__export_lockrank_pair(true);
+    return 0; /* not reached with the checker on */
+}
+
 TEST(out_of_order_is_fatal) {
     NEED_LOCKRANK();
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        gort__export_lockrank_pair(true);
-        _exit(0); /* not reached with the checker on */
-    }
-    close(fds[1]);
     static char err[8192];
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], err + n, sizeof err - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    err[n] = '\0';
-    close(fds[0]);
-    int ws;
-    ASSERT_EQ(waitpid(pid, &ws, 0), pid);
+    int ws = gt_run_child(reversed_pair, NULL, err, sizeof err);
     ASSERT_TRUE(WIFEXITED(ws));
     ASSERT_EQ(WEXITSTATUS(ws), 2);
     ASSERT_NOT_NULL(strstr(err, "runtime: lock ordering problem: taking sched"));

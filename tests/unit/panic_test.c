@@ -906,34 +906,21 @@ TEST(foreign_thread_no_runtime) {
 /* Runs body as the main goroutine of a forked child with stderr captured;
  * returns the child's stderr (static) and its exit status in *status. */
 static char child_err[8192];
+static int (*child_main)(void *);
+static const char *child_env;
+
+static int child_body(void *arg) {
+    (void)arg;
+    if (child_env)
+        putenv((char *)child_env);
+    gort_main(child_main, NULL);
+    return 0;
+}
 
 static const char *run_child(int (*main_fn)(void *), const char *env, int *status) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        if (env)
-            putenv((char *)env);
-        gort_main(main_fn, NULL);
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], child_err + n, sizeof child_err - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    child_err[n] = '\0';
-    close(fds[0]);
-    int ws;
-    ASSERT_EQ(waitpid(pid, &ws, 0), pid);
+    child_main = main_fn;
+    child_env = env;
+    int ws = gt_run_child(child_body, NULL, child_err, sizeof child_err);
     *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     return child_err;
 }

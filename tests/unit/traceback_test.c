@@ -325,28 +325,21 @@ static int sleepy_main(void *arg) {
 
 /* Runs main_fn in a forked child with env NAME=value set; its stderr goes
  * to out; returns its wait status. */
+static const char *child_name, *child_value;
+static int (*child_main)(void *);
+
+static int child_body(void *arg) {
+    (void)arg;
+    setenv(child_name, child_value, 1);
+    return gort_main(child_main, NULL);
+}
+
 static int run_child_fn(const char *name, const char *env, int (*main_fn)(void *), char *out,
                         size_t len) {
-    int pfd[2];
-    ASSERT_EQ(pipe(pfd), 0);
-    pid_t pid = fork();
-    ASSERT_TRUE(pid >= 0);
-    if (pid == 0) {
-        dup2(pfd[1], 2);
-        close(pfd[0]);
-        setenv(name, env, 1);
-        _exit(gort_main(main_fn, NULL));
-    }
-    close(pfd[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < len && (r = read(pfd[0], out + n, len - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(pfd[0]);
-    int st = 0;
-    ASSERT_EQ(waitpid(pid, &st, 0), pid);
-    return st;
+    child_name = name;
+    child_value = env;
+    child_main = main_fn;
+    return gt_run_child(child_body, NULL, out, len);
 }
 
 static void run_child(const char *env, char *out, size_t len) {

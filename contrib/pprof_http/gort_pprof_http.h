@@ -1,0 +1,45 @@
+/*
+ * gort_pprof_http.h - /debug/pprof/ over HTTP for gort programs, as Go's
+ * net/http/pprof: `go tool pprof http://HOST:PORT/debug/pprof/profile`,
+ * `.../goroutine?debug=2`, `curl .../trace?seconds=5 > trace.out`.
+ *
+ * A companion library (libgort_pprof.a, pkg-config gort-pprof): the core
+ * library does not depend on it.  It speaks just enough HTTP/1.1 for the
+ * Go toolchain, curl and browsers: GET, one request per connection.
+ *
+ *   /debug/pprof/                     index
+ *   /debug/pprof/profile?seconds=N    CPU profile over N s (default 30)
+ *   /debug/pprof/trace?seconds=N      execution trace over N s (default 1)
+ *   /debug/pprof/NAME?debug=N         goroutine, heap, allocs, block, mutex,
+ *                                     threadcreate (debug 0: proto; 1, 2: text)
+ *   /debug/pprof/cmdline              the command line, NUL-separated
+ *
+ * Expose it on loopback or behind access control: a profile shows the
+ * program's code and data.
+ */
+#ifndef GORT_PPROF_HTTP_H
+#define GORT_PPROF_HTTP_H
+
+#include "gort.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Serves one connection fd (from gort_accept: gort's non-blocking socket)
+ * and closes it.  For servers that route requests themselves: hand over
+ * a connection whose first request is for /debug/pprof/. */
+GORT_API void gort_pprof_http_conn(int fd);
+/* Accepts on the listening socket lfd and serves each connection in a
+ * goroutine of its own, until accepting fails (lfd closed: returns 0;
+ * another error: -errno).  Blocks: run it in a goroutine. */
+GORT_API int gort_pprof_http_serve(int lfd);
+/* gort_listen(addr) and a goroutine running gort_pprof_http_serve on it.
+ * Returns the bound port (addr may say port 0) or -errno.  From a
+ * goroutine (inside gort_main). */
+GORT_API int gort_pprof_http_start(const char *addr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GORT_PPROF_HTTP_H */

@@ -1,0 +1,251 @@
+/*
+ * pprof_http.c - net/http/pprof for gort programs (gort_pprof_http.h).
+ *
+ * Each profile is written by the core library (gort_pprof_write,
+ * gort_pprof_start_cpu, gort_trace_start) into an anonymous memory file
+ * (memfd_create), then copied to the connection with gort_write, so that
+ * neither the profilers nor their fds ever block on a slow client.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "gort_pprof_http.h"
+
+#define REQ_MAX 8192
+
+/* Writes all of s; false if the client has gone. */
+static bool send_all(int fd, const void *p, size_t n) {
+    return n == 0 || gort_write(fd, p, n) == (ssize_t)n;
+}
+
+static void respond(int fd, int code, const char *reason, const char *ctype,
+                    const char *extra_headers, const void *body, size_t len) {
+    char hdr[512];
+    int k = snprintf(hdr, sizeof hdr,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "X-Content-Type-Options: nosniff\r\n%sConnection: close\r\n\r\n",
+                     code, reason, ctype, len, extra_headers ? extra_headers : "");
+    if (send_all(fd, hdr, (size_t)k))
+        (void)send_all(fd, body, len);
+}
+
+static void respond_text(int fd, int code, const char *reason, const char *msg) {
+    respond(fd, code, reason, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
+}
+
+/* Sends the contents of the memory file m (then closes it). */
+static void respond_file(int fd, int m, bool binary, const char *name) {
+    off_t len = lseek(m, 0, SEEK_END);
+    if (len < 0) {
+        close(m);
+        respond_text(fd, 500, "Internal Server Error", "cannot read the profile\n");
+        return;
+    }
+    void *p = len > 0 ? mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, m, 0) : NULL;
+    close(m);
+    if (len > 0 && p == MAP_FAILED) {
+        respond_text(fd, 500, "Internal Server Error", "cannot map the profile\n");
+        return;
+    }
+    char disp[128] = "";
+    if (binary)
+        snprintf(disp, sizeof disp, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
+    respond(fd, 200, "OK", binary ? "application/octet-stream" : "text/plain; charset=utf-8", disp,
+            p, (size_t)len);
+    if (len > 0)
+        munmap(p, (size_t)len);
+}
+
+/* The integer value of name=... in the query q (or def). */
+static long query_int(const char *q, const char *name, long def) {
+    size_t n = strlen(name);
+    for (const char *s = q; s != NULL && *s; s = strchr(s, '&') ? strchr(s, '&') + 1 : NULL) {
+        if (strncmp(s, name, n) == 0 && s[n] == '=')
+            return strtol(s + n + 1, NULL, 10);
+    }
+    return def;
+}
+
+static const char *const profiles[][2] = {
+    {"allocs", "A sampling of all past memory allocations"},
+    {"block", "Stack traces that led to blocking on synchronization primitives"},
+    {"goroutine", "Stack traces of all current goroutines"},
+    {"heap", "A sampling of memory allocations of live objects"},
+    {"mutex", "Stack traces of holders of contended mutexes"},
+    {"threadcreate", "Stack traces that led to the creation of new OS threads"},
+};
+
+static void index_page(int fd) {
+    char body[4096];
+    int k = snprintf(body, sizeof body,
+                     "<html><head><title>/debug/pprof/</title></head><body>\n"
+                     "/debug/pprof/<br><br>Types of profiles available:\n<table>\n");
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
+        k += snprintf(body + k, sizeof body - (size_t)k,
+                      "<tr><td><a href=\"%s?debug=1\">%s</a></td><td>%s</td></tr>\n",
+                      profiles[i][0], profiles[i][0], profiles[i][1]);
+    k += snprintf(body + k, sizeof body - (size_t)k,
+                  "<tr><td><a href=\"profile\">profile</a></td><td>CPU profile (?seconds=N, "
+                  "default 30)</td></tr>\n"
+                  "<tr><td><a href=\"trace?seconds=1\">trace</a></td><td>execution trace "
+                  "(?seconds=N)</td></tr>\n"
+                  "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n"
+                  "</body></html>\n");
+    respond(fd, 200, "OK", "text/html; charset=utf-8", NULL, body, (size_t)k);
+}
+
+static int memfile(void) {
+    return memfd_create("gort-pprof", MFD_CLOEXEC);
+}
+
+static void serve_path(int fd, const char *path, const char *query) {
+    const char *pre = "/debug/pprof";
+    size_t pl = strlen(pre);
+    if (strncmp(path, pre, pl) != 0) {
+        respond_text(fd, 404, "Not Found", "404 page not found\n");
+        return;
+    }
+    const char *name = path + pl;
+    if (*name == '/')
+        name++;
+    if (*name == '\0') {
+        index_page(fd);
+        return;
+    }
+    if (strcmp(name, "cmdline") == 0) {
+        char buf[4096];
+        int c = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        ssize_t n = c >= 0 ? read(c, buf, sizeof buf) : -1;
+        if (c >= 0)
+            close(c);
+        respond(fd, 200, "OK", "text/plain; charset=utf-8", NULL, buf, n > 0 ? (size_t)n : 0);
+        return;
+    }
+    bool cpu = strcmp(name, "profile") == 0, trace = strcmp(name, "trace") == 0;
+    long debug = query_int(query, "debug", 0);
+    if (!cpu && !trace) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
+            known |= strcmp(name, profiles[i][0]) == 0;
+        if (!known) {
+            respond_text(fd, 404, "Not Found", "Unknown profile\n");
+            return;
+        }
+    }
+    int m = memfile();
+    if (m < 0) {
+        respond_text(fd, 500, "Internal Server Error", "memfd_create failed\n");
+        return;
+    }
+    if (cpu || trace) {
+        long sec = query_int(query, "seconds", cpu ? 30 : 1);
+        if (sec <= 0)
+            sec = cpu ? 30 : 1;
+        int r = cpu ? gort_pprof_start_cpu(m) : gort_trace_start(m);
+        if (r != 0) {
+            close(m);
+            char msg[160];
+            snprintf(
+                msg, sizeof msg, "Could not enable %s: %s\n", cpu ? "CPU profiling" : "tracing",
+                r == -EBUSY ? (cpu ? "cpu profiling already in use" : "tracing already enabled")
+                            : strerror(-r));
+            respond_text(fd, 500, "Internal Server Error", msg);
+            return;
+        }
+        gort_sleep((int64_t)sec * 1000000000);
+        if (cpu)
+            gort_pprof_stop_cpu();
+        else
+            gort_trace_stop();
+        respond_file(fd, m, true, cpu ? "profile" : "trace");
+        return;
+    }
+    int r = gort_pprof_write(name, m, (int)debug);
+    if (r != 0) {
+        close(m);
+        respond_text(fd, 500, "Internal Server Error", strerror(-r));
+        return;
+    }
+    respond_file(fd, m, debug == 0, name);
+}
+
+void gort_pprof_http_conn(int fd) {
+    char req[REQ_MAX + 1];
+    size_t n = 0;
+    while (n < REQ_MAX) {
+        ssize_t r = gort_read(fd, req + n, REQ_MAX - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        req[n] = '\0';
+        if (strstr(req, "\r\n\r\n") != NULL || strstr(req, "\n\n") != NULL)
+            break;
+    }
+    req[n] = '\0';
+    char method[16], target[2048];
+    if (n == 0 || sscanf(req, "%15s %2047s", method, target) != 2) {
+        if (n > 0)
+            respond_text(fd, 400, "Bad Request", "400 Bad Request\n");
+        gort_close(fd);
+        return;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        respond_text(fd, 405, "Method Not Allowed", "405 method not allowed\n");
+        gort_close(fd);
+        return;
+    }
+    char *query = strchr(target, '?');
+    if (query != NULL)
+        *query++ = '\0';
+    serve_path(fd, target, query ? query : "");
+    gort_close(fd);
+}
+
+static void conn_g(void *arg) {
+    gort_pprof_http_conn((int)(intptr_t)arg);
+}
+
+int gort_pprof_http_serve(int lfd) {
+    for (;;) {
+        int fd = gort_accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (fd == -EBADF)
+                return 0;
+            if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOBUFS) {
+                gort_sleep(10 * 1000 * 1000); /* as net/http: back off, retry */
+                continue;
+            }
+            if (fd == -ECONNABORTED || fd == -EINTR)
+                continue;
+            return fd;
+        }
+        if (gort_go(conn_g, (void *)(intptr_t)fd) < 0)
+            gort_close(fd);
+    }
+}
+
+static void serve_g(void *arg) {
+    (void)gort_pprof_http_serve((int)(intptr_t)arg);
+}
+
+int gort_pprof_http_start(const char *addr) {
+    int lfd = gort_listen(addr, 64);
+    if (lfd < 0)
+        return lfd;
+    int port = gort_local_port(lfd);
+    int r = gort_go(serve_g, (void *)(intptr_t)lfd);
+    if (r < 0) {
+        gort_close(lfd);
+        return r;
+    }
+    return port;
+}

@@ -1,0 +1,179 @@
+/*
+ * malloc.c - gort_new, gort_new_noscan, gort_keep_alive.  Mirrors
+ * runtime/malloc.go's mallocgc.
+ *
+ * Small objects (up to 32 KiB) come from the P's mcache: the span of the
+ * object's span class (size class, scan or noscan) hands out its next free
+ * slot (nextFreeFast: one count-trailing-zeros on the cached alloc bits);
+ * when it is full, the mcache refills from the mcentral (mcache.c), and
+ * that is where a collection may start (Go checks its trigger there too).
+ * Large objects get a span of their own from the page heap.
+ *
+ * Zeroing: pages fresh from the OS (or scavenged) read as zeros; a span
+ * whose objects may hold old bytes has needzero set and its objects are
+ * cleared when handed out.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <string.h>
+
+#include "malloc.h"
+
+void gort__mcache_init_nop(void);
+
+static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
+static _Atomic bool malloc_ready;
+
+static void malloc_init(void) {
+    gort__mheap_init();
+    gort__mcache_init_nop();
+    gort__gc_dirty_init();
+    atomic_store_explicit(&malloc_ready, true, memory_order_release);
+}
+
+static inline void ensure_init(void) {
+    /* Acquire: pairs with the release above; after it the heap is ready. */
+    if (GORT_UNLIKELY(!atomic_load_explicit(&malloc_ready, memory_order_acquire)))
+        pthread_once(&malloc_once, malloc_init);
+}
+
+void gort__malloc_init(void) {
+    ensure_init();
+}
+
+/* Go's nextFreeFast: the next free slot of s within its cached alloc bits,
+ * or 0. */
+static inline uintptr_t next_free_fast(mspan *s) {
+    uint64_t cache = s->alloccache;
+    if (cache == 0)
+        return 0;
+    uint32_t bit = (uint32_t)__builtin_ctzll(cache);
+    uint32_t result = s->freeindex + bit;
+    if (result >= s->nelems)
+        return 0;
+    uint32_t freeidx = result + 1;
+    if (freeidx % 64 == 0 && freeidx != s->nelems)
+        return 0;
+    s->alloccache = (cache >> bit) >> 1;
+    /* Relaxed atomic: read by gort_set_finalizer on other threads. */
+    __atomic_store_n(&s->freeindex, freeidx, __ATOMIC_RELAXED);
+    s->alloccount++;
+    return s->base + (uintptr_t)result * s->elemsize;
+}
+
+/* An object of span class spc from cache c.  *refilled is set when the
+ * slow path ran (where a collection may be due). */
+static inline uintptr_t cache_alloc(mcache *c, uint8_t spc, bool *refilled) {
+    mspan *s = c->alloc[spc];
+    uintptr_t v = next_free_fast(s);
+    if (GORT_LIKELY(v != 0))
+        return v;
+    v = gort__span_nextfree(s);
+    if (v != 0)
+        return v;
+    gort__mcache_refill(c, spc);
+    *refilled = true;
+    v = gort__span_nextfree(c->alloc[spc]);
+    GORT_CHECK(v != 0, "mallocgc: refilled span has no free object");
+    return v;
+}
+
+static inline void finish_object(mspan *s, uintptr_t v, uintptr_t size) {
+    gort__heap_san_alloc((void *)v, size);
+    if (s->needzero)
+        memset((void *)v, 0, size);
+    /* Relaxed: the flag changes only with the world stopped (and under the
+     * nop lock), which orders it for every allocator. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))
+        gort__gc_mark_black(s, v);
+}
+
+/* Allocation from a thread without a P: the shared cache, under its lock
+ * (which the collector holds while it runs: no allocate-black needed). */
+static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
+    gort__lock(&gort__mcache_nop_lock);
+    bool refilled = false;
+    uintptr_t v = cache_alloc(gort__mcache_nop, spc, &refilled);
+    mspan *s = gort__mcache_nop->alloc[spc];
+    *size = s->elemsize;
+    finish_object(s, v, s->elemsize);
+    gort__unlock(&gort__mcache_nop_lock);
+    return v;
+}
+
+static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
+    if (size > ((uintptr_t)1 << 46)) {
+        gort__printf("runtime: out of memory: cannot allocate %zu-byte block\n", size);
+        gort__fatal("runtime: out of memory");
+    }
+    uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
+    uint8_t spc = noscan ? 1 : 0;
+    bool nop = gort__mcache_get() == NULL;
+    if (nop)
+        gort__lock(&gort__mcache_nop_lock);
+    mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
+    /* Relaxed atomic: a concurrent marker may already see the span. */
+    __atomic_store_n(&s->freeindex, 1, __ATOMIC_RELAXED);
+    s->alloccount = 1;
+    s->alloccache = 0;
+    uintptr_t bytes = npages * GORT__HEAP_PAGE;
+    atomic_fetch_add_explicit(&gort__gcstats.mallocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.total_alloc, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.heap_live, bytes, memory_order_relaxed);
+    void *v = (void *)s->base;
+    gort__heap_san_alloc(v, bytes);
+    if (s->needzero)
+        memset(v, 0, size);
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+        gort__gc_mark_black(s, s->base);
+        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, bytes, memory_order_relaxed);
+    }
+    gort__mcentral_put_swept(&gort__mheap->central[spc], s);
+    if (nop)
+        gort__unlock(&gort__mcache_nop_lock);
+    else
+        gort__gc_maybe_trigger_keep(v);
+    return v;
+}
+
+static inline void *mallocgc(size_t size, bool noscan) {
+    ensure_init();
+    if (GORT_UNLIKELY(size > GORT__MAX_SMALL_SIZE))
+        return alloc_large(size, noscan);
+    if (size == 0)
+        size = 1; /* a distinct object for each call (Go returns &zerobase) */
+    uint8_t spc = (uint8_t)(gort__size_to_class(size) << 1 | (noscan ? 1 : 0));
+    mcache *c = gort__mcache_get();
+    if (GORT_UNLIKELY(c == NULL)) {
+        uintptr_t sz;
+        return (void *)alloc_nop(spc, &sz);
+    }
+    bool refilled = false;
+    uintptr_t v = cache_alloc(c, spc, &refilled);
+    mspan *s = c->alloc[spc];
+    finish_object(s, v, s->elemsize);
+    if (GORT_UNLIKELY(refilled)) {
+        gort__gc_maybe_trigger_keep((void *)v);
+        /* A goroutine that only allocates still stops for a collection
+         * another one started (Go's mallocgc is a preemption point too). */
+        gort__preempt_check(gort__getg());
+    }
+    return (void *)v;
+}
+
+GORT_API void *gort_new(size_t size) {
+    return mallocgc(size, false);
+}
+
+GORT_API void *gort_new_noscan(size_t size) {
+    return mallocgc(size, true);
+}
+
+/* runtime.KeepAlive: the call itself is the use.  Not inlined, and the
+ * pointer goes through an empty asm statement the compiler must assume
+ * reads it, so p stays live (in a register or a scanned stack slot) up to
+ * here. */
+GORT_API GORT_NOINLINE void gort_keep_alive(const void *p) {
+    __asm__ volatile("" : : "r"(p) : "memory");
+}

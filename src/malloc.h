@@ -1,0 +1,313 @@
+/*
+ * malloc.h - the collected heap's internal objects, shared by malloc.c,
+ * mheap.c, mcentral.c, mcache.c, mgc.c, mgcmark.c, mgcsweep.c, mfinal.c.
+ * Mirrors the types of runtime/malloc.go, mheap.go, mcentral.go, mcache.go
+ * and mgc.go.
+ *
+ *   arena     one big reservation of address space (PROT_NONE), committed
+ *             (made read-write) from the bottom up in chunks as the heap
+ *             grows; the heap's pages are 8 KiB (Go's _PageSize)
+ *   mspan     a run of pages: either one large object or objects of one size
+ *             class; alloc and mark bitmaps (one bit per object) follow it
+ *   mcentral  the spans of one span class (size class x scan/noscan): swept
+ *             and unswept, partial and full (Go's spanSets, as lists)
+ *   mcache    per P: the span each class allocates from, without a lock
+ *   mheap     the page allocator (a bitmap, first fit from the lowest free
+ *             page), the page->span map and the scavenged bits
+ *
+ * The metadata (span structures, bitmaps, page map, mheap and mcaches) lives
+ * in memory of its own (mmap), never in the arena and never in the
+ * program's data segments: the collector scans those conservatively, and a
+ * pointer into the arena kept there would keep some object alive.
+ */
+#ifndef GORT_MALLOC_H
+#define GORT_MALLOC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "san.h"
+#include "sizeclasses.h"
+
+#ifdef GORT_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#if defined(GORT_HAVE_VALGRIND) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define GORT_HAVE_MEMCHECK 1
+#endif
+
+/* Scanning reads other goroutines' stacks, poisoned redzones and memory
+ * other threads may be writing (conservatively, as any word might be a
+ * pointer): the scanners are not instrumented. */
+#if defined(__clang__)
+#define GORT_NOSAN_SCAN __attribute__((no_sanitize("address", "thread")))
+#else
+#define GORT_NOSAN_SCAN __attribute__((no_sanitize_address, no_sanitize_thread))
+#endif
+
+/* ------------------------------------------------------------------ spans */
+
+enum { MS_FREE = 0, MS_INUSE = 1 };
+
+typedef struct mspan {
+    struct mspan *next; /* [list owner's lock] mcentral list / free-struct link */
+    struct mspan *prev; /* [list owner's lock] */
+    uintptr_t base;     /* [immutable while in use] first byte */
+    uintptr_t npages;   /* [immutable while in use] */
+    uintptr_t limit;    /* [immutable while in use] base + nelems * elemsize */
+    uintptr_t elemsize; /* [immutable while in use] object size (large: npages * page) */
+    uint32_t nelems;    /* [immutable while in use] objects (large: 1) */
+    uint32_t divmagic;  /* [immutable while in use] (off * divmagic) >> 32 == off / elemsize */
+    uint16_t nwords;    /* [immutable] 64-bit words in each bitmap */
+    uint8_t spc;        /* [immutable while in use] span class: sizeclass << 1 | noscan */
+    uint8_t state;      /* [heap lock] MS_* */
+    uint8_t onlist;     /* [central lock] which mcentral list holds it (see mcentral.c) */
+    bool needzero;      /* [owner] freed objects may hold old bytes: zero on allocation */
+    /* sweepgen, as Go's mspan.sweepgen against mheap.sweepgen (sg):
+     *   sg - 2  needs sweeping;  sg - 1  being swept;  sg  swept.
+     * A sweeper claims a span with a CAS from sg - 2 to sg - 1. */
+    _Atomic uint32_t sweepgen;
+    /* Allocation state (Go's freeindex/allocCache/allocCount): the owner
+     * (the mcache that caches the span, or the holder of the central lock,
+     * or the sweeper that claimed it) writes it; the collector reads it with
+     * the world stopped.  Object i is allocated iff i < freeindex or bit i
+     * of allocbits is set. */
+    uint32_t freeindex;
+    uint32_t alloccount;
+    uint64_t alloccache; /* ~allocbits from the word of freeindex, shifted */
+    uint64_t *allocbits; /* -> bits[0..nwords) or bits[nwords..2*nwords) */
+    uint64_t *markbits;  /* the other half; set by the collector */
+    uint64_t bits[];
+} mspan;
+
+static inline uint32_t gort__span_objindex(const mspan *s, uintptr_t p) {
+    return (uint32_t)(((uint64_t)(p - s->base) * s->divmagic) >> 32);
+}
+
+static inline bool gort__span_isfree(const mspan *s, uint32_t i) {
+    /* Relaxed atomic: a concurrent marker reads freeindex while the owner
+     * allocates (a stale value only makes a just-allocated object look
+     * free, and that one is allocated black). */
+    return i >= __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) &&
+           !(s->allocbits[i / 64] >> (i % 64) & 1);
+}
+
+/* ------------------------------------------------------------------ mcentral */
+
+typedef struct mcentral {
+    gort__rtlock lock;
+    uint8_t spc;
+    /* [lock] Go's partial/full spanSets, indexed by sweepgen/2 % 2: the
+     * swept ones of this cycle are [sg/2 % 2], the unswept [1 - sg/2 % 2]. */
+    mspan *partial[2];
+    mspan *full[2];
+} mcentral;
+
+/* ------------------------------------------------------------------ mcache */
+
+typedef struct mcache {
+    mspan *alloc[GORT__NUM_SPANCLASSES]; /* [owner P] */
+} mcache;
+
+/* ------------------------------------------------------------------ mheap */
+
+#define GORT__HEAP_PAGE_SHIFT 13
+#define GORT__HEAP_PAGE ((uintptr_t)1 << GORT__HEAP_PAGE_SHIFT)
+/* Committed (made read-write) in chunks of this much. */
+#define GORT__HEAP_CHUNK ((uintptr_t)64 << 20)
+
+typedef struct mheap {
+    gort__rtlock lock;
+    uintptr_t arena;         /* [immutable] first byte of the reservation */
+    uintptr_t arena_pages;   /* [immutable] pages reserved */
+    _Atomic uintptr_t used;  /* [lock; atomic for readers] committed pages */
+    uint64_t *allocmap;      /* [lock] page in use by a span */
+    uint64_t *scavmap;       /* [lock] free page returned to the OS (reads as zero) */
+    uintptr_t searchpage;    /* [lock] no free page below it */
+    _Atomic(mspan *) *spans; /* page -> span, for pages of in-use spans */
+    mspan *freestructs[17];  /* [lock] free span structs by nwords (1..16) */
+    uintptr_t metapos;       /* [lock] bump allocator of span structs */
+    uintptr_t metaend;
+    /* Counters in bytes [lock; atomic for readers]. */
+    _Atomic uint64_t inuse;    /* pages of in-use spans */
+    _Atomic uint64_t released; /* free pages returned to the OS */
+    _Atomic uint64_t metasys;  /* metadata mapped */
+    _Atomic uint32_t sweepgen; /* [STW write] Go's mheap.sweepgen */
+    bool tracking;             /* [lock] writes to the arena are tracked: grow protects */
+    mcentral central[GORT__NUM_SPANCLASSES];
+} mheap;
+
+extern mheap *gort__mheap;
+
+/* The span holding address p, or NULL (not in the arena / not in use). */
+static inline mspan *gort__spanof(uintptr_t p) {
+    mheap *h = gort__mheap;
+    uintptr_t off = p - h->arena;
+    if (off >= atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT)
+        return NULL;
+    /* Acquire: pairs with mheap_alloc's release; the span is initialised. */
+    return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
+}
+
+/* mheap.c */
+/* Makes the heap (once per process): reservation, page map, metadata.
+ * Throws "runtime: out of memory" when it cannot. */
+void gort__mheap_init(void);
+/* A span of npages from the page heap, initialised for span class spc
+ * (nelems objects of elemsize; the bitmaps cleared).  sweepgen = current.
+ * Throws out of memory. */
+mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint32_t nelems);
+/* Returns s's pages to the page heap and s's struct to the free lists. */
+void gort__mheap_free(mspan *s);
+/* Returns free pages to the OS until at most `retain` bytes of the heap are
+ * resident-or-reusable (heap_sys - released); at most `max` bytes per call
+ * (0: no cap).  Returns the bytes released. */
+uint64_t gort__mheap_scavenge(uint64_t retain, uint64_t max);
+/* Committed bytes (HeapSys). */
+static inline uint64_t gort__mheap_sys(void) {
+    return (uint64_t)atomic_load_explicit(&gort__mheap->used, memory_order_relaxed)
+           << GORT__HEAP_PAGE_SHIFT;
+}
+
+/* mcentral.c */
+/* A span of class spc with at least one free object (Go's cacheSpan). */
+mspan *gort__mcentral_cache(mcentral *c);
+/* Gives back a span an mcache held (Go's uncacheSpan). */
+void gort__mcentral_uncache(mcentral *c, mspan *s);
+/* Puts a swept span on the swept list it belongs to (partial or full). */
+void gort__mcentral_put_swept(mcentral *c, mspan *s);
+/* Takes one unswept span of c off its lists, claimed for sweeping (its
+ * sweepgen is sg - 1), or NULL. */
+mspan *gort__mcentral_take_unswept(mcentral *c);
+
+/* mcache.c */
+extern mspan gort__emptyspan;
+/* The calling P's cache, or NULL (no P: a thread outside the runtime). */
+mcache *gort__mcache_get(void);
+/* Replaces c->alloc[spc] with a span with room (Go's refill). */
+void gort__mcache_refill(mcache *c, uint8_t spc);
+/* Gives every cached span back to its mcentral (world stopped). */
+void gort__mcache_flush_all(void);
+/* The cache for threads without a P, and its lock. */
+extern mcache *gort__mcache_nop;
+extern gort__rtlock gort__mcache_nop_lock;
+/* Allocation from a span: the next free object or 0 (Go's nextFreeFast +
+ * nextFreeIndex). */
+uintptr_t gort__span_nextfree(mspan *s);
+void gort__span_refill_alloccache(mspan *s, uint32_t word);
+
+/* mgcsweep.c */
+/* Sweeps a span claimed for sweeping (sweepgen sg - 1).  Unless preserve,
+ * frees it to the page heap when no object is left (returns false); else
+ * (returns true) leaves it swept and on no list: the caller uses it or
+ * hands it to gort__mcentral_put_swept. */
+bool gort__sweep_span(mspan *s, bool preserve);
+/* Sweeps one unswept span anywhere; false when none is left. */
+bool gort__sweepone(void);
+/* Sweeps everything left (Go's finishsweep / sweep done). */
+void gort__sweep_all(void);
+
+/* mgc.c: counters and the pacer */
+typedef struct gcstats {
+    _Atomic uint64_t heap_live;   /* bytes of objects allocated or cached for allocation */
+    _Atomic uint64_t mallocs;     /* objects allocated (cached slots count) */
+    _Atomic uint64_t frees;       /* objects freed */
+    _Atomic uint64_t total_alloc; /* bytes allocated, cumulative */
+    _Atomic uint64_t freed_bytes; /* bytes freed, cumulative */
+    _Atomic uint64_t trigger;     /* heap_live at which a cycle starts */
+    _Atomic uint64_t goal;        /* heap goal of the cycle in progress / next */
+    _Atomic uint32_t marking;     /* 1 while the collector marks concurrently (allocate black) */
+    _Atomic uint64_t black_bytes; /* bytes allocated black in this cycle (cached slots count) */
+} gcstats;
+extern gcstats gort__gcstats;
+
+/* Called by the allocator's slow paths: starts a cycle when heap_live has
+ * reached the trigger (and the caller is a goroutine).  keep: the object
+ * just allocated, held in this frame (scanned) across the cycle. */
+void gort__gc_maybe_trigger_keep(void *keep);
+/* An object handed out (allocator) or freed (sweeper), for the tools:
+ * AddressSanitizer poisons free objects; under Valgrind a free object is
+ * no-access memory.  (Objects are not announced to Valgrind as malloc-like
+ * blocks: its leak check would then report every object the collector has
+ * not yet reclaimed at exit.) */
+static inline void gort__heap_san_alloc(void *p, size_t n) {
+#ifdef GORT_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef GORT_HAVE_MEMCHECK
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+static inline void gort__heap_san_free(void *p, size_t n) {
+#ifdef GORT_HAVE_MEMCHECK
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+#ifdef GORT_ASAN
+    ASAN_POISON_MEMORY_REGION(p, n);
+#endif
+    (void)p;
+    (void)n;
+}
+/* True when freed objects must be enumerated for the tools. */
+static inline bool gort__heap_san_active(void) {
+#if defined(GORT_ASAN)
+    return true;
+#elif defined(GORT_HAVE_MEMCHECK)
+    return RUNNING_ON_VALGRIND;
+#else
+    return false;
+#endif
+}
+
+/* mgcmark.c */
+/* Marks everything reachable from the roots; world stopped.  scan_sp: the
+ * collecting goroutine's (or thread's) stack pointer to scan from. */
+void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi);
+/* Marks obj's contents (not obj) as roots: objects with finalizers. */
+void gort__gc_mark_range(uintptr_t lo, uintptr_t hi);
+/* Marks the object at p (if any) and what it reaches. */
+void gort__gc_mark_ptr(uintptr_t p);
+/* Drains the mark stack. */
+void gort__gc_drain(void);
+/* Concurrent marking (mgcmark.c, mgcdirty.c). */
+void gort__gc_mark_reset(void);
+void gort__gc_mark_concurrent(void);
+void gort__gc_mark_concurrent_rounds(int rounds);
+uint64_t gort__gc_rescan_dirty(bool reprotect);
+extern int gort__gc_concurrent;
+void gort__gc_dirty_init(void);
+const char *gort__gc_mode(void);
+void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi);
+void gort__gc_dirty_scan(uintptr_t lo, uintptr_t hi, bool reprotect,
+                         void (*fn)(uintptr_t lo, uintptr_t hi));
+/* An object allocated while marking runs is marked at once (Go's
+ * allocate-black): the collector never sees it white. */
+static inline void gort__gc_mark_black(mspan *s, uintptr_t v) {
+    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, v) : 0;
+    atomic_fetch_or_explicit((_Atomic uint64_t *)&s->markbits[i / 64], (uint64_t)1 << (i % 64),
+                             memory_order_relaxed);
+}
+/* Bytes scanned by the last mark, by kind. */
+extern uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
+
+/* Registered roots and channels (mgc.c). */
+void gort__gc_scan_registered(void);
+
+/* mfinal.c */
+/* During mark: the contents of every object with a finalizer, and every
+ * queued object, as roots. */
+void gort__fin_markroots(void);
+/* After mark: queues the finalizers of unmarked objects (marking them). */
+int gort__fin_queue_unmarked(void);
+/* After the world restarts: wakes (or starts) the finalizer goroutine. */
+void gort__fin_wake(void);
+/* gort_main starts: the old run's finalizer goroutine is gone. */
+void gort__fin_reset_run(void);
+
+#endif /* GORT_MALLOC_H */

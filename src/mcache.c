@@ -1,0 +1,159 @@
+/*
+ * mcache.c - per-P caches of spans.  Mirrors runtime/mcache.go.
+ *
+ * Each P owns one mcache holding, per span class, the span it allocates
+ * from; only the goroutine running on that P touches it, so allocation
+ * takes no lock (gort's goroutines are not preempted inside the allocator:
+ * it makes no call that yields).  When a span is full, refill gives it back
+ * to its mcentral and takes one with room.  Slots of a cached span count as
+ * allocated from the moment it is cached (Go's accounting: heapLive,
+ * mallocs and total_alloc are bumped at refill; the slots still free are
+ * taken back when the span is released).
+ *
+ * Threads that are not running goroutines (no P) share one more cache
+ * under gort__mcache_nop_lock, which the collector holds while it works.
+ */
+#include <sys/mman.h>
+
+#include "fault.h"
+#include "malloc.h"
+
+/* The span of an empty cache slot: no free object, so every allocation
+ * from it takes the slow path (Go's emptymspan). */
+mspan gort__emptyspan;
+
+/* [owner P; the collector with the world stopped] */
+static _Atomic(mcache *) mcaches[GORT_MAX_PROCS];
+mcache *gort__mcache_nop;
+gort__rtlock gort__mcache_nop_lock;
+
+static mcache *mcache_new(void) {
+    mcache *c =
+        gort__mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED) {
+        gort__printf("runtime: cannot allocate an mcache\n");
+        gort__fatal("runtime: out of memory");
+    }
+    atomic_fetch_add_explicit(&gort__mheap->metasys, sizeof *c, memory_order_relaxed);
+    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)
+        c->alloc[i] = &gort__emptyspan;
+    return c;
+}
+
+mcache *gort__mcache_get(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->p == NULL || mp->curg == NULL)
+        return NULL;
+    int id = mp->p->id;
+    mcache *c = atomic_load_explicit(&mcaches[id], memory_order_relaxed);
+    if (GORT_UNLIKELY(c == NULL)) {
+        c = mcache_new();
+        /* Release: the collector (world stopped, so ordered anyway) and a
+         * later owner of this P on another thread see an initialised cache. */
+        atomic_store_explicit(&mcaches[id], c, memory_order_release);
+    }
+    return c;
+}
+
+void gort__span_refill_alloccache(mspan *s, uint32_t word) {
+    s->alloccache = word < s->nwords ? ~s->allocbits[word] : 0;
+}
+
+/* Go's nextFreeIndex: the index of the next free object at or after
+ * freeindex, or nelems. */
+static uint32_t next_free_index(mspan *s) {
+    uint32_t sfreeindex = s->freeindex, snelems = s->nelems;
+    if (sfreeindex == snelems)
+        return snelems;
+    uint64_t cache = s->alloccache;
+    while (cache == 0) {
+        sfreeindex = (sfreeindex + 64) & ~(uint32_t)63;
+        if (sfreeindex >= snelems) {
+            __atomic_store_n(&s->freeindex, snelems, __ATOMIC_RELAXED);
+            return snelems;
+        }
+        gort__span_refill_alloccache(s, sfreeindex / 64);
+        cache = s->alloccache;
+    }
+    uint32_t bit = (uint32_t)__builtin_ctzll(cache);
+    uint32_t result = sfreeindex + bit;
+    if (result >= snelems) {
+        __atomic_store_n(&s->freeindex, snelems, __ATOMIC_RELAXED);
+        return snelems;
+    }
+    s->alloccache = (cache >> bit) >> 1;
+    sfreeindex = result + 1;
+    if (sfreeindex % 64 == 0 && sfreeindex != snelems)
+        gort__span_refill_alloccache(s, sfreeindex / 64);
+    /* Relaxed atomic store: gort_set_finalizer and the collector read it
+     * from other threads (their own ordering comes from elsewhere). */
+    __atomic_store_n(&s->freeindex, sfreeindex, __ATOMIC_RELAXED);
+    return result;
+}
+
+uintptr_t gort__span_nextfree(mspan *s) {
+    uint32_t i = next_free_index(s);
+    if (i == s->nelems)
+        return 0;
+    s->alloccount++;
+    return s->base + (uintptr_t)i * s->elemsize;
+}
+
+/* Slots of s still free no longer count as allocated. */
+static void release_unused(mspan *s) {
+    uint64_t n = s->nelems - s->alloccount;
+    if (n == 0)
+        return;
+    atomic_fetch_sub_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        atomic_fetch_sub_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
+                                  memory_order_relaxed);
+}
+
+void gort__mcache_refill(mcache *c, uint8_t spc) {
+    mcentral *central = &gort__mheap->central[spc];
+    mspan *s = c->alloc[spc];
+    if (s != &gort__emptyspan) {
+        release_unused(s);
+        gort__mcentral_uncache(central, s);
+    }
+    c->alloc[spc] = &gort__emptyspan;
+    s = gort__mcentral_cache(central);
+    uint64_t n = s->nelems - s->alloccount;
+    atomic_fetch_add_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
+    /* While marking, every slot handed out is allocated black. */
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
+                                  memory_order_relaxed);
+    c->alloc[spc] = s;
+}
+
+static void flush(mcache *c) {
+    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
+        mspan *s = c->alloc[i];
+        if (s == &gort__emptyspan)
+            continue;
+        release_unused(s);
+        gort__mcentral_uncache(&gort__mheap->central[i], s);
+        c->alloc[i] = &gort__emptyspan;
+    }
+}
+
+void gort__mcache_flush_all(void) {
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        mcache *c = atomic_load_explicit(&mcaches[i], memory_order_acquire);
+        if (c != NULL)
+            flush(c);
+    }
+    if (gort__mcache_nop != NULL)
+        flush(gort__mcache_nop);
+}
+
+/* The nop cache, made with the heap (malloc.c's init). */
+void gort__mcache_init_nop(void) {
+    gort__mcache_nop = mcache_new();
+}

@@ -1,0 +1,672 @@
+/*
+ * mgc.c - the collector's cycle, its pacer and its statistics.  Mirrors
+ * runtime/mgc.go (gcStart, gcMarkTermination, runtime.GC), mgcpacer.go
+ * (the heap goal, GOGC, GOMEMLIMIT), mstats.go (the MemStats fields) and
+ * debug.SetGCPercent / SetMemoryLimit / FreeOSMemory.
+ *
+ * A cycle (gc_cycle) here is:
+ *   1. finish sweeping the previous cycle's spans (outside the pause);
+ *   2. stop the world (gort__stop_the_world), hand every mcache's spans
+ *      back to their mcentrals (Go's sweep termination);
+ *   3. mark everything reachable from the roots (mgcmark.c), with the
+ *      world stopped; queue the finalizers of unreachable objects that
+ *      have one (mfinal.c);
+ *   4. flip sweepgen: every span becomes unswept at once; set the next
+ *      heap goal; restart the world (mark termination);
+ *   5. the spans are swept lazily, span by span, by the allocators that
+ *      need one (mcentral.c) and by the next cycle's step 1; runtime.GC
+ *      (gort_gc) sweeps them all before it returns, as Go's does.
+ * Marking is not concurrent (the issue's kernel-assisted concurrent mark is
+ * not built): a cycle's pause is the whole mark.
+ *
+ * The pacer is Go's: heap goal = live heap after marking x (1 + GOGC/100),
+ * at least 4 MiB x GOGC/100, and, under GOMEMLIMIT, no more than the limit
+ * minus the runtime's other memory.  A cycle starts when heap_live (bytes
+ * of objects allocated since the last mark plus the marked ones; slots of
+ * spans cached in mcaches count as allocated) reaches the goal; the check
+ * is made by goroutines in the allocator's slow paths.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chan.h"
+#include "fault.h"
+#include "malloc.h"
+#include "trace.h"
+
+void gort__malloc_init(void);
+
+gcstats gort__gcstats;
+
+/* Settings: [atomic] (read by allocators, written by the setters). */
+static _Atomic int32_t gcpercent = 100;
+static _Atomic int64_t memlimit = INT64_MAX;
+#define HEAP_MINIMUM ((uint64_t)4 << 20)
+
+/* Cycle statistics, [statlock]. */
+static gort__rtlock statlock;
+static struct {
+    uint32_t numgc;
+    uint64_t pause_total;
+    uint64_t pause[256];
+    uint64_t last_gc_unix;
+    uint64_t gc_cpu_ns; /* pauses x procs, plus sweeping by gort_gc */
+    uint64_t marked;    /* live heap after the last mark */
+} st;
+static _Atomic int64_t start_ns; /* first use of the heap (Go: program start) */
+static _Atomic uint32_t numgc_atomic;
+
+/* ------------------------------------------------------------------ pacer */
+
+/* The heap goal for a live heap of `marked` bytes under the settings. */
+static uint64_t heap_goal(uint64_t marked) {
+    int32_t pct = atomic_load_explicit(&gcpercent, memory_order_relaxed);
+    int64_t lim = atomic_load_explicit(&memlimit, memory_order_relaxed);
+    uint64_t goal = UINT64_MAX;
+    if (pct >= 0) {
+        goal = marked + marked * (uint64_t)pct / 100;
+        uint64_t min = HEAP_MINIMUM * (uint64_t)pct / 100;
+        if (goal < min)
+            goal = min;
+    }
+    if (lim != INT64_MAX) {
+        /* Go's memoryLimitHeapGoal: the limit less what is not heap
+         * (stacks, metadata), less a little headroom (Go keeps 5%). */
+        uint64_t other = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed) +
+                         atomic_load_explicit(&gort__mheap->metasys, memory_order_relaxed);
+        uint64_t l = (uint64_t)lim;
+        uint64_t lgoal = l > other ? (l - other) / 100 * 95 : 0;
+        /* Never below the live heap plus a little: a limit the live heap
+         * exceeds would otherwise collect at every allocation. */
+        uint64_t floor = marked + marked / 16 + (64u << 10);
+        if (lgoal < floor)
+            lgoal = floor;
+        if (lgoal < goal)
+            goal = lgoal;
+    }
+    return goal;
+}
+
+/* The heap size at which the next cycle starts.  Marking with the world
+ * stopped can start at the goal; concurrent marking must start earlier,
+ * since the goroutines keep allocating while it runs: at 70% of the way
+ * from the live heap to the goal (Go's trigger ratio is of that order). */
+static uint64_t trigger_for(uint64_t marked, uint64_t goal) {
+    if (!gort__gc_concurrent || goal == UINT64_MAX || goal <= marked)
+        return goal;
+    return marked + (goal - marked) / 10 * 7;
+}
+
+static void commit_goal(void) {
+    gort__lock(&statlock);
+    uint64_t marked = st.marked;
+    gort__unlock(&statlock);
+    uint64_t goal = heap_goal(marked);
+    atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, goal), memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ gctrace */
+
+int32_t gort__debug_gctrace;
+
+/* Go's itoaDiv: val with a decimal point dec digits from the right. */
+static const char *itoa_div(char *end, uint64_t val, int dec) {
+    char *i = end - 1;
+    char *idec = i - dec;
+    *end = '\0';
+    while (val >= 10 || i >= idec) {
+        *i-- = (char)('0' + val % 10);
+        if (i == idec)
+            *i-- = '.';
+        val /= 10;
+    }
+    *i = (char)('0' + val);
+    return i;
+}
+
+/* Go's fmtNSAsMS: whole ms from 10 ms up, else 3 significant digits. */
+static const char *fmt_ms(char *buf, size_t len, uint64_t ns) {
+    char *end = buf + len - 1;
+    if (ns >= 10000000)
+        return itoa_div(end, ns / 1000000, 0);
+    uint64_t x = ns / 1000;
+    if (x == 0) {
+        buf[0] = '0';
+        buf[1] = '\0';
+        return buf;
+    }
+    int dec = 3;
+    while (x >= 100) {
+        x /= 10;
+        dec--;
+    }
+    return itoa_div(end, x, dec);
+}
+
+typedef struct cycle_times {
+    int64_t start, mark, markterm, end; /* Go's tSweepTerm, tMark, tMarkTerm, tEnd */
+    uint64_t heap0, heap1, heap2, goal;
+    int32_t procs;
+    bool forced;
+    uint32_t n;
+} cycle_times;
+
+static void gctrace(const cycle_times *t, bool conc) {
+    static bool said;
+    if (!said) {
+        said = true;
+        gort__printf("gc: %s\n", gort__gc_mode());
+    }
+    char b[9][32];
+    int64_t since = t->start - atomic_load_explicit(&start_ns, memory_order_relaxed);
+    gort__lock(&statlock);
+    uint64_t cpu = st.gc_cpu_ns;
+    gort__unlock(&statlock);
+    int64_t total = (t->end - atomic_load_explicit(&start_ns, memory_order_relaxed)) * t->procs;
+    int util = total > 0 ? (int)(cpu * 100 / (uint64_t)total) : 0;
+    uint64_t stw1 = (uint64_t)(t->mark - t->start), mark = (uint64_t)(t->markterm - t->mark),
+             stw2 = (uint64_t)(t->end - t->markterm);
+    /* Marking with the world stopped is all "mark termination" CPU on
+     * one P; concurrent marking is a dedicated worker's. */
+    (void)conc;
+    gort__printf("gc %u @%ss %d%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
+                 "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
+                 t->n, itoa_div(b[0] + 31, (uint64_t)(since > 0 ? since : 0) / 1000000, 3), util,
+                 fmt_ms(b[1], 32, stw1), fmt_ms(b[2], 32, mark), fmt_ms(b[3], 32, stw2),
+                 fmt_ms(b[4], 32, stw1 * (uint64_t)t->procs), fmt_ms(b[5], 32, 0),
+                 fmt_ms(b[6], 32, mark), fmt_ms(b[7], 32, 0),
+                 fmt_ms(b[8], 32, stw2 * (uint64_t)t->procs), (unsigned long long)(t->heap0 >> 20),
+                 (unsigned long long)(t->heap1 >> 20), (unsigned long long)(t->heap2 >> 20),
+                 (unsigned long long)(t->goal >> 20),
+                 (unsigned long long)(gort__gc_scanned_stacks >> 20),
+                 (unsigned long long)(gort__gc_scanned_globals >> 20), t->procs,
+                 t->forced ? " (forced)" : "");
+}
+
+/* ------------------------------------------------------------------ the cycle */
+
+static int64_t unix_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The bounds of the calling thread's stack, for a collection started by a
+ * thread that is not running a goroutine. */
+static uintptr_t thread_stack_hi(void) {
+    pthread_attr_t a;
+    void *lo;
+    size_t sz;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return 0;
+    int r = pthread_attr_getstack(&a, &lo, &sz);
+    pthread_attr_destroy(&a);
+    return r == 0 ? (uintptr_t)lo + sz : 0;
+}
+
+/* One cycle at a time (Go's work.startSema): a goroutine that starts one
+ * holds this from its start to the restart of the world at its end. */
+static gort_mutex gcsema;
+
+/* Makes writes to the arena visible from now on (concurrent mode): later
+ * heap growth is protected by grow itself. */
+static void track_writes(bool on) {
+    mheap *h = gort__mheap;
+    gort__lock(&h->lock);
+    h->tracking = on;
+    uintptr_t end =
+        h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
+    gort__unlock(&h->lock);
+    if (on)
+        gort__gc_dirty_protect(h->arena, end);
+}
+
+/* Mark termination, common to both modes; the world is stopped and the
+ * nop lock held.  Returns the live heap. */
+static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi) {
+    gort__gc_mark(sp, hi);
+    gort__fin_queue_unmarked();
+    uint64_t marked = gort__gc_marked_bytes +
+                      atomic_load_explicit(&gort__gcstats.black_bytes, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.marking, 0, memory_order_relaxed);
+    t->heap1 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    t->heap2 = marked;
+    atomic_store_explicit(&gort__gcstats.heap_live, marked, memory_order_relaxed);
+    /* Release: a sweeper that acquires the new sweepgen (mcentral.c) sees
+     * the mark bits set above. */
+    atomic_store_explicit(&gort__mheap->sweepgen,
+                          atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) + 2,
+                          memory_order_release);
+    t->goal = heap_goal(marked);
+    atomic_store_explicit(&gort__gcstats.goal, t->goal, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, t->goal),
+                          memory_order_relaxed);
+    GORT_TRACE(gort__trace_heap(marked, t->goal));
+    GORT_TRACE(gort__trace_gc_done());
+    return marked;
+}
+
+/* One cycle.  sp: where the caller's stack is to be scanned from (every
+ * frame above it and the registers saved below it).  gcsema held. */
+static void gc_cycle(bool forced, uintptr_t sp) {
+    struct g *gp = gort__getg();
+    uintptr_t hi = gp != NULL ? gp->stack.hi : thread_stack_hi();
+    bool running = gort__runtime_running();
+    bool conc = running && gort__gc_concurrent;
+
+    /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
+    gort__sweep_all();
+    if (conc)
+        track_writes(true);
+
+    cycle_times t = {.forced = forced};
+    t.start = gort_nanotime();
+    if (running)
+        gort__stop_the_world("GC");
+    /* Threads without a P allocate under this lock: holding it keeps them
+     * out of the heap while the world is stopped. */
+    gort__lock(&gort__mcache_nop_lock);
+    t.procs = running ? gort_gomaxprocs(0) : 1;
+    /* 2. Sweep termination: a span allocated from while we waited for the
+     * world to stop may have been left unswept; then the caches. */
+    gort__sweep_all();
+    gort__mcache_flush_all();
+    t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    GORT_TRACE(gort__trace_gc_start());
+    gort__gc_mark_reset();
+    atomic_store_explicit(&gort__gcstats.black_bytes, 0, memory_order_relaxed);
+    int64_t pause1 = 0;
+    if (conc) {
+        /* 3a. Concurrent mark: allocate black from now on, restart the
+         * world, mark from the roots, rescan what was written meanwhile. */
+        atomic_store_explicit(&gort__gcstats.marking, 1, memory_order_relaxed);
+        gort__unlock(&gort__mcache_nop_lock);
+        t.mark = gort_nanotime();
+        pause1 = t.mark - t.start;
+        gort__start_the_world();
+        gort__gc_mark_concurrent();
+        gort__gc_mark_concurrent_rounds(4);
+        t.markterm = gort_nanotime();
+        gort__stop_the_world("GC mark termination");
+        gort__lock(&gort__mcache_nop_lock);
+        gort__mcache_flush_all();
+        gort__gc_rescan_dirty(false);
+        track_writes(false);
+    } else {
+        /* 3b. Mark with the world stopped. */
+        t.mark = gort_nanotime();
+    }
+    mark_termination(&t, sp, hi);
+    if (!conc)
+        t.markterm = gort_nanotime();
+    gort__unlock(&gort__mcache_nop_lock);
+    t.end = gort_nanotime();
+    uint64_t pause = (uint64_t)(pause1 + (conc ? t.end - t.markterm : t.end - t.start));
+    gort__lock(&statlock);
+    st.marked = t.heap2;
+    st.pause[st.numgc % 256] = pause;
+    st.numgc++;
+    st.pause_total += pause;
+    st.last_gc_unix = (uint64_t)unix_ns();
+    /* The pauses stop every P; concurrent marking takes one. */
+    st.gc_cpu_ns += pause * (uint64_t)t.procs + (conc ? (uint64_t)(t.markterm - t.mark) : 0);
+    t.n = st.numgc;
+    gort__unlock(&statlock);
+    /* Release: pairs with the acquire load of numgc by a goroutine that
+     * was about to start a cycle meanwhile. */
+    atomic_store_explicit(&numgc_atomic, t.n, memory_order_release);
+    if (running)
+        gort__start_the_world();
+    if (gort__debug_gctrace > 0)
+        gctrace(&t, conc);
+    gort__fin_wake();
+}
+
+/* Runs a cycle with this frame's registers saved below everything the
+ * caller's frames hold (setjmp spills the callee-saved registers into jb,
+ * which is the lowest address scanned). */
+static GORT_NOINLINE void gc_run(bool forced) {
+    uint32_t n0 = atomic_load_explicit(&numgc_atomic, memory_order_acquire);
+    if (forced) {
+        gort_mutex_lock(&gcsema);
+    } else if (!gort_mutex_trylock(&gcsema)) {
+        return; /* a cycle is running */
+    }
+    if (!forced && (atomic_load_explicit(&numgc_atomic, memory_order_acquire) != n0 ||
+                    atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
+                        atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed))) {
+        gort_mutex_unlock(&gcsema); /* someone else's cycle ran meanwhile */
+        return;
+    }
+    jmp_buf jb;
+    setjmp(jb);
+    gc_cycle(forced, (uintptr_t)&jb);
+    gort_mutex_unlock(&gcsema);
+    /* jb must stay live (and below every scanned frame) until here. */
+    __asm__ volatile("" : : "r"(&jb) : "memory");
+}
+
+static bool gc_enabled(void) {
+    return atomic_load_explicit(&gcpercent, memory_order_relaxed) >= 0 ||
+           atomic_load_explicit(&memlimit, memory_order_relaxed) != INT64_MAX;
+}
+
+void gort__gc_maybe_trigger_keep(void *keep) {
+    uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    if (GORT_LIKELY(live < atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
+        return;
+    struct g *gp = gort__getg();
+    /* Only a goroutine starts a cycle: a thread outside the runtime has a
+     * stack nobody else scans, and g0 has none worth scanning. */
+    if (gp == NULL || gp->foreign || !gort__runtime_running() || !gc_enabled())
+        return;
+    void *volatile held = keep; /* in this frame, above gc_run's */
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+        /* A concurrent cycle is marking and the heap has passed its goal:
+         * the marker is not keeping up, so this allocator waits for the
+         * cycle to end (Go parks an assist that finds no work to do the
+         * same way: gcParkAssist).  The cycle holds gcsema throughout. */
+        if (live >= atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
+            gort_mutex_lock(&gcsema);
+            gort_mutex_unlock(&gcsema);
+        }
+    } else {
+        gc_run(false);
+    }
+    (void)held;
+}
+
+GORT_API void gort_gc(void) {
+    gort__malloc_init();
+    if (atomic_load_explicit(&start_ns, memory_order_relaxed) == 0)
+        atomic_store_explicit(&start_ns, gort_nanotime(), memory_order_relaxed);
+    gc_run(true);
+    int64_t t0 = gort_nanotime();
+    gort__sweep_all();
+    int64_t el = gort_nanotime() - t0;
+    gort__lock(&statlock);
+    st.gc_cpu_ns += (uint64_t)el;
+    gort__unlock(&statlock);
+}
+
+/* ------------------------------------------------------------------ settings */
+
+GORT_API int gort_set_gc_percent(int percent) {
+    gort__malloc_init();
+    int old =
+        atomic_exchange_explicit(&gcpercent, percent < 0 ? -1 : percent, memory_order_relaxed);
+    commit_goal();
+    return old;
+}
+
+GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
+    gort__malloc_init();
+    if (bytes < 0)
+        return atomic_load_explicit(&memlimit, memory_order_relaxed);
+    int64_t old = atomic_exchange_explicit(&memlimit, bytes, memory_order_relaxed);
+    commit_goal();
+    return old;
+}
+
+GORT_API void gort_free_os_memory(void) {
+    gort_gc();
+    gort__mheap_scavenge(0, 0);
+}
+
+/* Go's parseByteCount: digits, then nothing or B, KiB, MiB, GiB, TiB. */
+static bool parse_byte_count(const char *s, int64_t *out) {
+    if (*s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return false;
+    static const struct {
+        const char *sfx;
+        int shift;
+    } sfx[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        if (strcmp(end, sfx[i].sfx) == 0) {
+            if (v > ((unsigned long long)INT64_MAX >> sfx[i].shift))
+                return false;
+            *out = (int64_t)(v << sfx[i].shift);
+            return true;
+        }
+    }
+    return false;
+}
+
+void gort__heap_init_run(void) {
+    gort__malloc_init();
+    int64_t zero = 0;
+    atomic_compare_exchange_strong(&start_ns, &zero, gort_nanotime());
+    /* Go's readGOGC: "off" is -1, a number is taken, anything else is 100. */
+    const char *s = getenv("GOGC");
+    int32_t pct = 100;
+    if (s != NULL && strcmp(s, "off") == 0) {
+        pct = -1;
+    } else if (s != NULL && *s != '\0') {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (*end == '\0' && v >= INT32_MIN && v <= INT32_MAX)
+            pct = v < 0 ? -1 : (int32_t)v;
+    }
+    atomic_store_explicit(&gcpercent, pct, memory_order_relaxed);
+    /* Go's readGOMEMLIMIT. */
+    s = getenv("GOMEMLIMIT");
+    int64_t lim = INT64_MAX;
+    if (s != NULL && *s != '\0' && strcmp(s, "off") != 0 && !parse_byte_count(s, &lim)) {
+        gort__printf("GOMEMLIMIT=%s\n", s);
+        gort__fatal("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`");
+    }
+    atomic_store_explicit(&memlimit, lim, memory_order_relaxed);
+    commit_goal();
+    gort__fin_reset_run();
+}
+
+/* sysmon, every round: the background scavenger (Go's bgscavenge).  Keeps
+ * the memory the heap holds (not returned to the OS) at most 10% above the
+ * heap goal (Go's retainExtraPercent), returning at most 1 MiB per call so
+ * that sysmon's round stays short. */
+void gort__heap_scavenge_tick(int64_t now) {
+    static int64_t last;
+    if (gort__mheap == NULL || now - last < 1000000)
+        return;
+    last = now;
+    uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
+    uint64_t retain = goal + goal / 10;
+    if (retain < goal)
+        retain = UINT64_MAX;
+    int64_t lim = atomic_load_explicit(&memlimit, memory_order_relaxed);
+    if (lim != INT64_MAX && (uint64_t)lim / 100 * 95 < retain)
+        retain = (uint64_t)lim / 100 * 95;
+    gort__mheap_scavenge(retain, 1u << 20);
+}
+
+/* ------------------------------------------------------------------ stats */
+
+void gort__heap_read_stats(gort_stats *s) {
+    if (gort__mheap == NULL)
+        return;
+    mheap *h = gort__mheap;
+    uint64_t total = atomic_load_explicit(&gort__gcstats.total_alloc, memory_order_relaxed);
+    uint64_t freed = atomic_load_explicit(&gort__gcstats.freed_bytes, memory_order_relaxed);
+    uint64_t mallocs = atomic_load_explicit(&gort__gcstats.mallocs, memory_order_relaxed);
+    uint64_t frees = atomic_load_explicit(&gort__gcstats.frees, memory_order_relaxed);
+    uint64_t sys = gort__mheap_sys();
+    uint64_t inuse = atomic_load_explicit(&h->inuse, memory_order_relaxed);
+    s->heap_alloc_bytes = total > freed ? total - freed : 0;
+    s->heap_sys_bytes = sys;
+    s->heap_idle_bytes = sys > inuse ? sys - inuse : 0;
+    s->heap_inuse_bytes = inuse;
+    s->heap_released_bytes = atomic_load_explicit(&h->released, memory_order_relaxed);
+    s->heap_objects = mallocs > frees ? mallocs - frees : 0;
+    s->mallocs = mallocs;
+    s->frees = frees;
+    s->total_alloc_bytes = total;
+    s->next_gc_bytes = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
+    gort__lock(&statlock);
+    s->num_gc = st.numgc;
+    s->pause_total_ns = st.pause_total;
+    memcpy(s->pause_ns, st.pause, sizeof s->pause_ns);
+    s->last_gc_unix_ns = st.last_gc_unix;
+    uint64_t cpu = st.gc_cpu_ns;
+    gort__unlock(&statlock);
+    int64_t el = gort_nanotime() - atomic_load_explicit(&start_ns, memory_order_relaxed);
+    int procs = gort_gomaxprocs(0);
+    s->gc_cpu_fraction = el > 0 && procs > 0 ? (double)cpu / ((double)el * procs) : 0;
+}
+
+/* ------------------------------------------------------------------ roots */
+
+/* Registered roots (gort_gc_add_roots): ranges of memory the collector
+ * scans.  A malloc'd array under rootlock; not itself scanned. */
+typedef struct rootrange {
+    uintptr_t lo, len;
+} rootrange;
+static gort__rtlock rootlock;
+static rootrange *roots; /* [rootlock] */
+static size_t nroots, caproots;
+
+GORT_API int gort_gc_add_roots(const void *start, size_t len) {
+    gort__lock(&rootlock);
+    if (nroots == caproots) {
+        size_t ncap = caproots ? caproots * 2 : 16;
+        rootrange *r = gort__realloc(roots, ncap * sizeof *r);
+        if (r == NULL) {
+            gort__unlock(&rootlock);
+            return -ENOMEM;
+        }
+        roots = r;
+        caproots = ncap;
+    }
+    roots[nroots++] = (rootrange){(uintptr_t)start, len};
+    gort__unlock(&rootlock);
+    return 0;
+}
+
+GORT_API int gort_gc_remove_roots(const void *start, size_t len) {
+    gort__lock(&rootlock);
+    for (size_t i = nroots; i-- > 0;) {
+        if (roots[i].lo == (uintptr_t)start && roots[i].len == len) {
+            roots[i] = roots[--nroots];
+            gort__unlock(&rootlock);
+            return 0;
+        }
+    }
+    gort__unlock(&rootlock);
+    return -ENOENT;
+}
+
+/* Channels whose elements can hold a pointer: their buffers and their
+ * blocked senders' elements are roots.  An open-addressing set of
+ * pointers (0 empty, 1 deleted) under chanlock. */
+static gort__rtlock chanlock;
+static uintptr_t *chanset; /* [chanlock] */
+static size_t chancap, chanused, chanlive;
+
+static size_t hashp(uintptr_t p, size_t cap) {
+    return (size_t)((p >> 6) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1);
+}
+
+static int chanset_grow(void) {
+    size_t ncap = chancap ? chancap * 2 : 64;
+    if (chanlive * 4 < chancap)
+        ncap = chancap; /* mostly tombstones: rehash in place size */
+    uintptr_t *n = gort__calloc(ncap, sizeof *n);
+    if (n == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < chancap; i++) {
+        uintptr_t p = chanset[i];
+        if (p > 1) {
+            size_t j = hashp(p, ncap);
+            while (n[j] != 0)
+                j = (j + 1) & (ncap - 1);
+            n[j] = p;
+        }
+    }
+    free(chanset);
+    chanset = n;
+    chancap = ncap;
+    chanused = chanlive;
+    return 0;
+}
+
+int gort__gc_chan_add(struct gort_chan *c) {
+    if (c->elemsize < sizeof(void *))
+        return 0;
+    gort__lock(&chanlock);
+    if ((chanused + 1) * 4 > chancap * 3 && chanset_grow() != 0) {
+        gort__unlock(&chanlock);
+        return -ENOMEM;
+    }
+    size_t j = hashp((uintptr_t)c, chancap);
+    while (chanset[j] > 1)
+        j = (j + 1) & (chancap - 1);
+    if (chanset[j] == 0)
+        chanused++;
+    chanset[j] = (uintptr_t)c;
+    chanlive++;
+    gort__unlock(&chanlock);
+    return 0;
+}
+
+void gort__gc_chan_del(struct gort_chan *c) {
+    if (c->elemsize < sizeof(void *))
+        return;
+    gort__lock(&chanlock);
+    if (chancap != 0) {
+        size_t j = hashp((uintptr_t)c, chancap);
+        while (chanset[j] != 0) {
+            if (chanset[j] == (uintptr_t)c) {
+                chanset[j] = 1;
+                chanlive--;
+                break;
+            }
+            j = (j + 1) & (chancap - 1);
+        }
+    }
+    gort__unlock(&chanlock);
+}
+
+/* A channel's roots: the elements in its buffer (from recvx, qcount of
+ * them: a slot already received from holds nothing, as Go clears it) and
+ * the elements its blocked senders offer. */
+static void scan_chan(struct gort_chan *c) {
+    gort__lock(&c->lock);
+    size_t n = atomic_load_explicit(&c->qcount, memory_order_relaxed);
+    for (size_t k = 0, i = c->recvx; k < n; k++) {
+        uintptr_t slot = (uintptr_t)gort__chanbuf(c, i);
+        gort__gc_mark_range(slot, slot + c->elemsize);
+        if (++i == c->dataqsiz)
+            i = 0;
+    }
+    for (struct sudog *sg = atomic_load_explicit(&c->sendq.first, memory_order_relaxed); sg != NULL;
+         sg = sg->next) {
+        if (sg->elem != NULL)
+            gort__gc_mark_range((uintptr_t)sg->elem, (uintptr_t)sg->elem + c->elemsize);
+    }
+    gort__unlock(&c->lock);
+}
+
+void gort__gc_scan_registered(void) {
+    gort__lock(&rootlock);
+    for (size_t i = 0; i < nroots; i++)
+        gort__gc_mark_range(roots[i].lo, roots[i].lo + roots[i].len);
+    gort__unlock(&rootlock);
+    gort__lock(&chanlock);
+    for (size_t i = 0; i < chancap; i++)
+        if (chanset[i] > 1)
+            scan_chan((struct gort_chan *)chanset[i]);
+    gort__unlock(&chanlock);
+}

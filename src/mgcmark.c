@@ -1,0 +1,326 @@
+/*
+ * mgcmark.c - marking.  Mirrors runtime/mgcmark.go (markroot, scanblock,
+ * scanobject, greyobject, gcDrain), conservatively: C has no pointer maps,
+ * so every aligned word of a root or of a scanned object that points into
+ * an allocated object (anywhere inside it: interior pointers count, as in
+ * Go) keeps that object alive.  Objects from gort_new_noscan are marked but
+ * never scanned.
+ *
+ * Roots (the world is stopped):
+ *   - the writable PT_LOAD segments (data, bss) of the executable and of
+ *     every loaded shared object (dl_iterate_phdr);
+ *   - the stack of the goroutine (or thread) running the collection, from
+ *     its sp (registers saved just below, see mgc.c gc_run) to its top;
+ *   - every other goroutine's stack from its saved stack pointer to its
+ *     top (the switch pushed its callee-saved registers there); a goroutine
+ *     interrupted while running (gort__stw_interrupted_regs) from its sp,
+ *     plus its saved registers; one in a blocking call (gort_syscall_enter)
+ *     keeps running, so its whole stack is scanned;
+ *   - what the runtime keeps for goroutines: start arguments (g->arg),
+ *     deferred calls' arguments;
+ *   - registered roots, channel buffers and blocked senders' elements
+ *     (mgc.c), after-func arguments (registered by time.c);
+ *   - objects with finalizers (their contents) and queued finalizers
+ *     (mfinal.c).
+ * Not scanned: memory from malloc/mmap (unless registered), thread-local
+ * storage, and the stacks of threads that are not running goroutines.
+ *
+ * The grey set is a stack of (base, size) pairs in memory of its own.
+ * Marking runs on one thread (the collecting goroutine's), so mark bits
+ * are plain stores.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fault.h"
+#include "malloc.h"
+#include "panic.h"
+
+uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
+
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+
+typedef struct wentry {
+    uintptr_t base, size;
+} wentry;
+
+/* The mark stack: [collector only]. */
+static wentry *wbuf;
+static size_t wlen, wcap;
+
+static GORT_NOINLINE void wgrow(void) {
+    size_t ncap = wcap ? wcap * 2 : 65536;
+    void *n = gort__mmap(NULL, ncap * sizeof(wentry), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (n == MAP_FAILED) {
+        gort__printf("runtime: cannot grow the mark stack to %zu entries\n", ncap);
+        gort__fatal("runtime: out of memory");
+    }
+    if (wbuf != NULL) {
+        memcpy(n, wbuf, wlen * sizeof(wentry));
+        munmap(wbuf, wcap * sizeof(wentry));
+    }
+    wbuf = n;
+    wcap = ncap;
+}
+
+static inline void wpush(uintptr_t base, uintptr_t size) {
+    if (GORT_UNLIKELY(wlen == wcap))
+        wgrow();
+    wbuf[wlen++] = (wentry){base, size};
+}
+
+/* Go's greyobject: p points into an in-use span s. */
+static inline void grey(mspan *s, uintptr_t p) {
+    if (p >= s->limit)
+        return; /* the span's tail, past its last object */
+    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, p) : 0;
+    if (gort__span_isfree(s, i))
+        return;
+    _Atomic uint64_t *w = (_Atomic uint64_t *)&s->markbits[i / 64];
+    uint64_t bit = (uint64_t)1 << (i % 64);
+    /* Relaxed: allocators marking black (concurrent mode) set bits of the
+     * same words with fetch_or; the bits are read after the final stop,
+     * which orders everything. */
+    if (atomic_load_explicit(w, memory_order_relaxed) & bit)
+        return;
+    if (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit)
+        return;
+    gort__gc_marked_bytes += s->elemsize;
+    if (!(s->spc & 1))
+        wpush(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
+}
+
+/* Go's scanblock, conservative: every aligned word in [lo, hi). */
+GORT_NOSAN_SCAN static void scanblock(uintptr_t lo, uintptr_t hi) {
+    mheap *h = gort__mheap;
+    uintptr_t arena = h->arena;
+    uintptr_t limit = atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT;
+    _Atomic(mspan *) *spans = h->spans;
+    lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    for (uintptr_t a = lo; a + sizeof(uintptr_t) <= hi; a += sizeof(uintptr_t)) {
+        uintptr_t v = *(const volatile uintptr_t *)a;
+#ifdef GORT_HAVE_MEMCHECK
+        /* Stack slots and padding may be undefined to Valgrind: a guess at
+         * a pointer is not a use of the value. */
+        VALGRIND_MAKE_MEM_DEFINED(&v, sizeof v);
+#endif
+        uintptr_t off = v - arena;
+        if (off >= limit)
+            continue;
+        /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
+        mspan *s = atomic_load_explicit(&spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
+        if (s != NULL)
+            grey(s, v);
+    }
+}
+
+void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
+    if (lo < hi)
+        scanblock(lo, hi);
+}
+
+void gort__gc_mark_ptr(uintptr_t p) {
+    mspan *s = gort__spanof(p);
+    if (s != NULL)
+        grey(s, p);
+}
+
+/* Set while marking runs concurrently with the goroutines.  With more
+ * than one P the marking goroutine is a dedicated worker (Go's
+ * gcMarkWorkerDedicatedMode) and never yields; with GOMAXPROCS=1 it yields
+ * every 10 ms or so, so that the others run (Go's fractional worker). */
+static bool drain_yields;
+
+void gort__gc_drain(void) {
+    uint32_t n = 0;
+    int64_t last = 0;
+    bool yields = drain_yields && gort_gomaxprocs(0) == 1;
+    if (yields)
+        last = gort_nanotime();
+    while (wlen > 0) {
+        wentry e = wbuf[--wlen];
+        scanblock(e.base, e.base + e.size);
+        if (yields && ++n % 1024 == 0 && gort_nanotime() - last > 10000000) {
+            gort_yield();
+            last = gort_nanotime();
+        }
+    }
+}
+
+/* Rescans the marked objects on the arena pages [lo, hi), which were
+ * written while marking ran: only their part inside the range. */
+static void rescan_pages(uintptr_t lo, uintptr_t hi) {
+    for (uintptr_t pg = lo & ~(GORT__HEAP_PAGE - 1); pg < hi;) {
+        mspan *s = gort__spanof(pg);
+        if (s == NULL || (s->spc & 1)) {
+            pg += GORT__HEAP_PAGE;
+            continue;
+        }
+        uintptr_t a = pg < lo ? lo : pg, b = s->base + s->npages * GORT__HEAP_PAGE;
+        if (b > hi)
+            b = hi;
+        if (a >= s->limit) {
+            pg = b;
+            continue;
+        }
+        uint32_t i = s->nelems > 1 ? gort__span_objindex(s, a) : 0;
+        for (uintptr_t obj = s->base + (uintptr_t)i * s->elemsize; obj < b && obj < s->limit;
+             obj += s->elemsize, i++) {
+            if (!(atomic_load_explicit((_Atomic uint64_t *)&s->markbits[i / 64],
+                                       memory_order_relaxed) >>
+                      (i % 64) &
+                  1))
+                continue;
+            uintptr_t x = obj < a ? a : obj, y = obj + s->elemsize < b ? obj + s->elemsize : b;
+            scanblock(x, y);
+        }
+        pg = (b + GORT__HEAP_PAGE - 1) & ~(GORT__HEAP_PAGE - 1);
+    }
+}
+
+static uint64_t rescanned_bytes;
+
+static void rescan_cb(uintptr_t lo, uintptr_t hi) {
+    rescanned_bytes += hi - lo;
+    rescan_pages(lo, hi);
+}
+
+uint64_t gort__gc_rescan_dirty(bool reprotect) {
+    mheap *h = gort__mheap;
+    uintptr_t end =
+        h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
+    rescanned_bytes = 0;
+    gort__gc_dirty_scan(h->arena, end, reprotect, rescan_cb);
+    gort__gc_drain();
+    return rescanned_bytes;
+}
+
+/* ------------------------------------------------------------------ roots */
+
+static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    (void)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        scanblock(lo, lo + ph->p_memsz);
+        gort__gc_scanned_globals += ph->p_memsz;
+        gort__gc_drain();
+    }
+    return 0;
+}
+
+typedef struct stackscan {
+    struct g *self;
+} stackscan;
+
+static void scan_stack(uintptr_t lo, uintptr_t hi) {
+    if (lo >= hi)
+        return;
+    scanblock(lo, hi);
+    gort__gc_scanned_stacks += hi - lo;
+}
+
+/* What the runtime keeps for gp: its start argument and its deferred
+ * calls' arguments. */
+static void scan_g_runtime(struct g *gp) {
+    gort__gc_mark_ptr((uintptr_t)gp->arg);
+    for (struct gort__defer *d = gp->defer_; d != NULL; d = d->link)
+        gort__gc_mark_ptr((uintptr_t)d->arg);
+}
+
+static void scan_g(struct g *gp, void *arg) {
+    stackscan *ss = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE)
+        return;
+    scan_g_runtime(gp);
+    if (gp == ss->self)
+        return; /* scanned from the collector's own sp */
+    uintptr_t hi = gp->stack.hi;
+    uintptr_t sp;
+    const void *regs;
+    size_t nregs;
+    if (st == G_RUNNING && gort__stw_interrupted_regs(gp, &sp, &regs, &nregs)) {
+        scanblock((uintptr_t)regs, (uintptr_t)regs + nregs);
+        scan_stack(sp, hi);
+    } else if (st == G_RUNNING || st == G_SYSCALL) {
+        /* Still running (a blocking call; or stopped somewhere we were not
+         * told): all of its stack, conservatively. */
+        scan_stack(gp->stack.lo, hi);
+    } else if (gp->ctx.sp != NULL) {
+        scan_stack((uintptr_t)gp->ctx.sp, hi);
+    }
+    gort__gc_drain();
+}
+
+void gort__gc_mark_reset(void) {
+    gort__gc_scanned_stacks = 0;
+    gort__gc_scanned_globals = 0;
+    gort__gc_marked_bytes = 0;
+    wlen = 0;
+}
+
+/* Concurrent phase: every default-size goroutine stack from its last saved
+ * sp (racy: the stacks are rescanned with the world stopped), without
+ * draining (allglock is held). */
+static void scan_g_concurrent(struct g *gp, void *arg) {
+    stackscan *ss = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (gp == ss->self || st == G_DEAD || st == G_IDLE || gp->stack.kind != STACK_SLAB)
+        return;
+    uintptr_t sp = (uintptr_t)__atomic_load_n(&gp->ctx.sp, __ATOMIC_RELAXED);
+    uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
+    /* No saved context: not started (nothing on its stack yet), or
+     * running (its stack is rescanned with the world stopped anyway). */
+    if (sp == 0 || sp < lo || sp >= hi)
+        return;
+    scan_stack(sp, hi);
+}
+
+void gort__gc_mark_concurrent(void) {
+    struct g *self = gort__getg();
+    dl_iterate_phdr(scan_phdr, NULL);
+    stackscan ss = {self};
+    gort__forallg(scan_g_concurrent, &ss);
+    drain_yields = true;
+    gort__gc_drain();
+    gort__gc_scan_registered();
+    gort__gc_drain();
+    drain_yields = false;
+}
+
+/* Concurrent phase, after the roots: rounds of rescanning written pages. */
+void gort__gc_mark_concurrent_rounds(int rounds) {
+    drain_yields = true;
+    for (int r = 0; r < rounds; r++)
+        if (gort__gc_rescan_dirty(true) < (256u << 10))
+            break;
+    drain_yields = false;
+}
+
+void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
+    /* Our own stack first, then our own runtime-held pointers. */
+    if (scan_hi > scan_sp)
+        scan_stack(scan_sp, scan_hi);
+    struct g *self = gort__getg();
+    if (self != NULL)
+        scan_g_runtime(self);
+    gort__gc_drain();
+    dl_iterate_phdr(scan_phdr, NULL);
+    if (gort__runtime_running()) {
+        stackscan ss = {self};
+        gort__forallg(scan_g, &ss);
+    }
+    gort__gc_scan_registered();
+    gort__gc_drain();
+    gort__fin_markroots();
+    gort__gc_drain();
+}

@@ -1,0 +1,103 @@
+/*
+ * mgcsweep.c - sweeping.  Mirrors runtime/mgcsweep.go (mspan.sweep,
+ * sweepone).
+ *
+ * After a mark, every span is unswept (mgc.c advanced sweepgen by 2).  A
+ * span is swept once, by whoever claims it first (CAS of its sweepgen from
+ * sg - 2 to sg - 1): an allocator that needs a span of its class
+ * (mcentral.c), the collector finishing the previous cycle's sweep before
+ * it stops the world, or gort_gc.  Sweeping a span makes its mark bits its
+ * alloc bits (objects not marked are free from now on) and clears the mark
+ * bits for the next cycle; a span left with no object goes back to the page
+ * heap.
+ */
+#include <string.h>
+
+#include "malloc.h"
+
+static uint32_t sweep_cursor; /* [racy hint] next mcentral sweepone looks at */
+
+/* Tells the tools about the objects of s that were allocated and are not
+ * marked: they are free now. */
+static void san_freed(mspan *s) {
+    uint32_t fi = s->freeindex;
+    for (uint32_t w = 0; w < s->nwords; w++) {
+        uint64_t was = s->allocbits[w];
+        if (fi >= (w + 1) * 64)
+            was = ~(uint64_t)0;
+        else if (fi > w * 64)
+            was |= ((uint64_t)1 << (fi - w * 64)) - 1;
+        uint64_t freed = was & ~s->markbits[w];
+        while (freed != 0) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(freed);
+            freed &= freed - 1;
+            if (i >= s->nelems)
+                break;
+            gort__heap_san_free((void *)(s->base + (uintptr_t)i * s->elemsize), s->elemsize);
+        }
+    }
+}
+
+bool gort__sweep_span(mspan *s, bool preserve) {
+    uint32_t sg = atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed);
+    uint32_t nalloc = 0;
+    for (uint32_t w = 0; w < s->nwords; w++)
+        nalloc += (uint32_t)__builtin_popcountll(s->markbits[w]);
+    uint32_t nfreed = s->alloccount - nalloc;
+    if (nfreed != 0 && gort__heap_san_active())
+        san_freed(s);
+    if (nfreed != 0) {
+        atomic_fetch_add_explicit(&gort__gcstats.frees, nfreed, memory_order_relaxed);
+        atomic_fetch_add_explicit(&gort__gcstats.freed_bytes, (uint64_t)nfreed * s->elemsize,
+                                  memory_order_relaxed);
+    }
+    if (nalloc == 0 && !preserve) {
+        /* Nothing left: the pages go back (mheap_free poisons them). */
+        gort__mheap_free(s);
+        return false;
+    }
+    uint64_t *t = s->allocbits;
+    s->allocbits = s->markbits;
+    s->markbits = t;
+    memset(s->markbits, 0, s->nwords * sizeof(uint64_t));
+    s->alloccount = nalloc;
+    __atomic_store_n(&s->freeindex, 0, __ATOMIC_RELAXED);
+    gort__span_refill_alloccache(s, 0);
+    if (nfreed != 0)
+        s->needzero = true;
+    /* Release: whoever acquires the swept span (through a list lock or by
+     * seeing sg) sees the swapped bitmaps. */
+    atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
+    return true;
+}
+
+bool gort__sweepone(void) {
+    mheap *h = gort__mheap;
+    if (h == NULL)
+        return false;
+    uint32_t start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
+    for (uint32_t k = 0; k < GORT__NUM_SPANCLASSES; k++) {
+        uint32_t i = (start + k) % GORT__NUM_SPANCLASSES;
+        mspan *s = gort__mcentral_take_unswept(&h->central[i]);
+        if (s == NULL)
+            continue;
+        __atomic_store_n(&sweep_cursor, i, __ATOMIC_RELAXED);
+        if (gort__sweep_span(s, false))
+            gort__mcentral_put_swept(&h->central[i], s);
+        return true;
+    }
+    return false;
+}
+
+void gort__sweep_all(void) {
+    mheap *h = gort__mheap;
+    if (h == NULL)
+        return;
+    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
+        mspan *s;
+        while ((s = gort__mcentral_take_unswept(&h->central[i])) != NULL) {
+            if (gort__sweep_span(s, false))
+                gort__mcentral_put_swept(&h->central[i], s);
+        }
+    }
+}

@@ -1,0 +1,1207 @@
+/*
+ * pprof.c - the profiles of runtime/pprof: CPU (cpuprof.go, the SIGPROF
+ * handler of signal_unix.go), goroutine, threadcreate, block, mutex, heap
+ * and allocs (mprof.go), profiler labels (runtime/pprof/label.go).
+ *
+ * CPU.  Every M registers its thread when it starts (gort__prof_minit):
+ * its tid and CPU-time clock.  gort_pprof_start_cpu arms, for each, a
+ * timer_create timer on that thread's CLOCK_THREAD_CPUTIME_ID clock that
+ * sends SIGPROF to the thread itself (SIGEV_THREAD_ID) every 10 ms of its
+ * CPU time, as Go 1.18+ does; Ms that start later arm their own.  The
+ * handler walks the frame pointers of what it interrupted (the goroutine,
+ * or g0 for scheduler time; bounded by that stack's limits, no symbol
+ * lookups, no locks, no allocation) into a slot of a lock-free ring.
+ * Sysmon drains the ring into a table of stacks every round; the stop
+ * call drains the rest and writes the profile.
+ *
+ * Ring protocol (multi-producer, one consumer at a time under cpu.lock):
+ *   producer: h = head (acquire); full when h - tail >= RING; CAS head
+ *     h -> h+1 (claims slot h % RING); fill it; store slot.seq = h + 1
+ *     (release: publishes the contents).
+ *   consumer: for t = tail; slot.seq (acquire) == t + 1: read it, then
+ *     tail = t + 1 (release: the producer's acquire of tail sees the slot
+ *     free only after we are done reading it).
+ *   A producer that finds the ring full counts a lost sample (written as
+ *   one sample of the pseudo-frame "gort_lost_samples", as Go writes
+ *   runtime._LostExternalCode).
+ *
+ * Block and mutex events are recorded under a runtime lock into tables of
+ * stacks as they happen (they are already rare: sampled).  The heap
+ * profile is fed by gort__mprof_malloc/gort__mprof_free, which the
+ * collected heap calls (see internal.h).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "internal.h"
+#include "pprof.h"
+#include "trace.h"
+
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+#define CPU_HZ 100
+#define CPU_PERIOD_NS (1000000000 / CPU_HZ)
+
+/* ------------------------------------------------------------------------
+ * Stacks and their tables
+ * ------------------------------------------------------------------------ */
+
+/* One distinct (stack, labels) with its values. */
+typedef struct bucket {
+    struct bucket *next;
+    uint64_t hash;
+    const gort__labelset *labels;
+    int64_t v[4];
+    int n;
+    uintptr_t pcs[];
+} bucket;
+
+typedef struct btable {
+    bucket **tab;
+    uint32_t cap, n;
+} btable;
+
+static uint64_t stackhash(const uintptr_t *pcs, int n, const void *labels) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)labels;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* The bucket of (pcs, labels), made if missing; NULL when out of memory. */
+static bucket *bt_get(btable *t, const uintptr_t *pcs, int n, const gort__labelset *labels) {
+    uint64_t h = stackhash(pcs, n, labels);
+    if (t->cap != 0) {
+        for (bucket *b = t->tab[h & (t->cap - 1)]; b != NULL; b = b->next)
+            if (b->hash == h && b->n == n && b->labels == labels &&
+                memcmp(b->pcs, pcs, (size_t)n * sizeof *pcs) == 0)
+                return b;
+    }
+    if (t->n >= t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        bucket **nt = gort__calloc(cap, sizeof *nt);
+        if (nt == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < t->cap; i++) {
+            for (bucket *b = t->tab[i], *next; b != NULL; b = next) {
+                next = b->next;
+                b->next = nt[b->hash & (cap - 1)];
+                nt[b->hash & (cap - 1)] = b;
+            }
+        }
+        free(t->tab);
+        t->tab = nt;
+        t->cap = cap;
+    }
+    bucket *b = gort__calloc(1, sizeof *b + (size_t)n * sizeof *pcs);
+    if (b == NULL)
+        return NULL;
+    b->hash = h;
+    b->n = n;
+    b->labels = labels;
+    memcpy(b->pcs, pcs, (size_t)n * sizeof *pcs);
+    b->next = t->tab[h & (t->cap - 1)];
+    t->tab[h & (t->cap - 1)] = b;
+    t->n++;
+    return b;
+}
+
+static void bt_free(btable *t) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (bucket *b = t->tab[i], *next; b != NULL; b = next) {
+            next = b->next;
+            free(b);
+        }
+    }
+    free(t->tab);
+    memset(t, 0, sizeof *t);
+}
+
+#define BT_FOREACH(t, b)                       \
+    for (uint32_t _i = 0; _i < (t)->cap; _i++) \
+        for (bucket *b = (t)->tab[_i]; b != NULL; b = b->next)
+
+/* The calling goroutine's (or g0's) return addresses above our caller's
+ * frame, skipping skip more. */
+GORT_NOINLINE int gort__prof_callers(int skip, uintptr_t *pcs, int max) {
+    struct m *mp = gort__getm();
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t lo = 0, hi = 0;
+    struct g *gp = mp ? mp->curg : NULL;
+    if (gp != NULL && fp >= gp->stack.lo && fp < gp->stack.hi) {
+        lo = gp->stack.lo;
+        hi = gp->stack.hi;
+    } else if (mp != NULL && fp >= mp->g0->stack.lo && fp < mp->g0->stack.hi) {
+        lo = mp->g0->stack.lo;
+        hi = mp->g0->stack.hi;
+    } else {
+        /* A thread's own stack (sysmon, a thread outside the runtime):
+         * its bounds are unknown here, and libc's frames keep no frame
+         * pointers, so a walk could leave the stack.  No frames. */
+        return 0;
+    }
+    uintptr_t tmp[GORT__PROF_MAXSTACK + 8];
+    int n = gort__traceback_fp(fp, lo, hi, tmp, GORT__PROF_MAXSTACK + 8);
+    int k = 0;
+    for (int i = skip + 1; i < n && k < max; i++) /* +1: our caller's own frame */
+        pcs[k++] = tmp[i];
+    return k;
+}
+
+/* ------------------------------------------------------------------------
+ * Labels
+ * ------------------------------------------------------------------------ */
+
+static gort__rtlock labellock;
+typedef struct lsnode {
+    struct lsnode *next;
+    uint64_t hash;
+    gort__labelset set;
+} lsnode;
+static lsnode *labeltab[256]; /* [labellock] interned sets, never freed */
+
+static uint64_t lshash(const char *const *kv, int n) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < 2 * n; i++) {
+        for (const char *s = kv[i]; *s; s++)
+            h = (h ^ (uint8_t)*s) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The interned set equal to kv[0..2n) (sorted by key): made (copied) if
+ * new.  NULL for the empty set or when out of memory. */
+static const gort__labelset *label_intern(const char *const *kv, int n) {
+    if (n == 0)
+        return NULL;
+    uint64_t h = lshash(kv, n);
+    gort__lock(&labellock);
+    for (lsnode *l = labeltab[h & 255]; l != NULL; l = l->next) {
+        if (l->hash != h || l->set.n != n)
+            continue;
+        bool eq = true;
+        for (int i = 0; i < 2 * n && eq; i++)
+            eq = strcmp(l->set.kv[i], kv[i]) == 0;
+        if (eq) {
+            gort__unlock(&labellock);
+            return &l->set;
+        }
+    }
+    size_t bytes = sizeof(lsnode) + 2 * (size_t)n * sizeof(char *);
+    for (int i = 0; i < 2 * n; i++)
+        bytes += strlen(kv[i]) + 1;
+    lsnode *l = gort__malloc(bytes);
+    if (l == NULL) {
+        gort__unlock(&labellock);
+        return NULL;
+    }
+    const char **arr = (const char **)(l + 1);
+    char *str = (char *)(arr + 2 * n);
+    for (int i = 0; i < 2 * n; i++) {
+        size_t len = strlen(kv[i]) + 1;
+        memcpy(str, kv[i], len);
+        arr[i] = str;
+        str += len;
+    }
+    l->hash = h;
+    l->set.n = n;
+    l->set.kv = arr;
+    l->next = labeltab[h & 255];
+    labeltab[h & 255] = l;
+    gort__unlock(&labellock);
+    return &l->set;
+}
+
+void gort_set_label(const char *key, const char *value) {
+    struct g *gp = gort__getg();
+    if (gp == NULL || key == NULL)
+        return;
+    const gort__labelset *cur = gp->labels;
+    int n = cur ? cur->n : 0;
+    const char **kv = gort__malloc((size_t)(2 * n + 2) * sizeof *kv);
+    if (kv == NULL)
+        return;
+    int k = 0;
+    bool placed = false;
+    for (int i = 0; i < n; i++) {
+        int c = strcmp(cur->kv[2 * i], key);
+        if (c == 0)
+            continue; /* replaced (or removed) below */
+        if (c > 0 && !placed && value != NULL) {
+            kv[2 * k] = key;
+            kv[2 * k + 1] = value;
+            k++;
+            placed = true;
+        }
+        kv[2 * k] = cur->kv[2 * i];
+        kv[2 * k + 1] = cur->kv[2 * i + 1];
+        k++;
+    }
+    if (!placed && value != NULL) {
+        kv[2 * k] = key;
+        kv[2 * k + 1] = value;
+        k++;
+    }
+    const gort__labelset *set = label_intern(kv, k);
+    free(kv);
+    if (set == NULL && k > 0)
+        return; /* out of memory: the labels stay as they were */
+    /* [owner G]: only this goroutine writes it; the SIGPROF handler of its
+     * own thread reads it (a pointer store is atomic on our targets, and
+     * both sets stay valid for ever). */
+    gp->labels = set;
+}
+
+const char *gort_get_label(const char *key) {
+    struct g *gp = gort__getg();
+    const gort__labelset *s = gp ? gp->labels : NULL;
+    for (int i = 0; s != NULL && key != NULL && i < s->n; i++)
+        if (strcmp(s->kv[2 * i], key) == 0)
+            return s->kv[2 * i + 1];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * CPU profile
+ * ------------------------------------------------------------------------ */
+
+typedef struct cpuslot {
+    _Atomic uint64_t seq; /* h + 1 once slot h is filled */
+    const gort__labelset *labels;
+    uint32_t n;
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+} cpuslot;
+
+#define RING 2048
+
+/* A thread of an M (one per M while its thread runs). */
+typedef struct profthread {
+    struct profthread *next;
+    struct m *m;
+    pid_t tid;
+    clockid_t clock;
+    timer_t timer;
+    bool armed;
+} profthread;
+
+static struct {
+    gort__rtlock lock;         /* the fields below but on/head/tail/lost/ring slots */
+    _Atomic bool on;           /* [atomic] the handler records */
+    bool running;              /* [lock] a profile is being taken */
+    bool handler;              /* [lock] SIGPROF handler installed (for good) */
+    int fd;                    /* [lock] */
+    int64_t start_wall, start; /* [lock] */
+    profthread *threads;       /* [lock] registered M threads */
+    cpuslot *ring;             /* [lock] RING slots, mapped once, never unmapped */
+    _Atomic uint64_t head;     /* [atomic] next slot to claim */
+    _Atomic uint64_t tail;     /* [atomic; written by the drainer under lock] */
+    _Atomic uint64_t lost;     /* [atomic] samples dropped, ring full */
+    btable tab;                /* [lock] drained samples: v[0] count */
+} cpu;
+
+static __thread profthread *tls_prof __attribute__((tls_model("initial-exec")));
+
+static void sigprof_handler(int sig, siginfo_t *info, void *uctx);
+static int install_handler_locked(void);
+
+/* The stall detector's request for the stack of one thread: sysmon sets
+ * tid, then state 1 (release), and sends that thread SIGPROF with tgkill;
+ * its handler walks what it interrupted into pcs and sets state 2
+ * (release; sysmon's acquire load then reads pcs). */
+static struct {
+    pid_t tid;
+    _Atomic int32_t state;
+    int n;
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+} stackreq;
+
+/* cpu.lock held. */
+static int arm(profthread *t) {
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGPROF;
+    sev.sigev_notify_thread_id = t->tid;
+    if (timer_create(t->clock, &sev, &t->timer) != 0)
+        return -errno;
+    /* The first tick at a random point of the period, as Go does, so that
+     * threads started together do not tick in step. */
+    struct itimerspec its = {{0, CPU_PERIOD_NS}, {0, 1 + (long)gort__fastrandn(CPU_PERIOD_NS)}};
+    if (timer_settime(t->timer, 0, &its, NULL) != 0) {
+        int e = -errno;
+        timer_delete(t->timer);
+        return e;
+    }
+    t->armed = true;
+    return 0;
+}
+
+static void disarm(profthread *t) {
+    if (t->armed) {
+        timer_delete(t->timer);
+        t->armed = false;
+    }
+}
+
+void gort__prof_minit(struct m *mp) {
+    profthread *t = gort__calloc(1, sizeof *t);
+    if (t == NULL)
+        return; /* this thread goes unprofiled */
+    t->m = mp;
+    t->tid = (pid_t)syscall(SYS_gettid);
+    if (pthread_getcpuclockid(pthread_self(), &t->clock) != 0) {
+        free(t);
+        return;
+    }
+    gort__lock(&cpu.lock);
+    t->next = cpu.threads;
+    cpu.threads = t;
+    if (cpu.running)
+        (void)arm(t);
+    gort__unlock(&cpu.lock);
+    tls_prof = t;
+}
+
+void gort__prof_unminit(struct m *mp) {
+    (void)mp;
+    profthread *t = tls_prof;
+    if (t == NULL)
+        return;
+    gort__lock(&cpu.lock);
+    disarm(t);
+    for (profthread **pp = &cpu.threads; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    gort__unlock(&cpu.lock);
+    tls_prof = NULL;
+    free(t);
+}
+
+#if defined(__x86_64__)
+#define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.gregs[REG_RIP])
+#define UC_FP(uc) ((uintptr_t)(uc)->uc_mcontext.gregs[REG_RBP])
+#define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.gregs[REG_RSP])
+#elif defined(__aarch64__)
+#define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.pc)
+#define UC_FP(uc) ((uintptr_t)(uc)->uc_mcontext.regs[29])
+#define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.sp)
+#endif
+
+/* Async-signal-safe: atomics, reads of this thread's own M and the stack
+ * it interrupted, nothing else.  Reads of the interrupted goroutine's
+ * frames are racy only in the sense that it is stopped mid-instruction. */
+__attribute__((no_sanitize("address", "thread"))) static void
+sigprof_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig, (void)info;
+    int saved = errno;
+    if (info->si_code == SI_TKILL) {
+        /* Acquire: pairs with sysmon's release of state 1 (tid). */
+        if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 1 &&
+            stackreq.tid == (pid_t)syscall(SYS_gettid)) {
+            ucontext_t *uc = uctx;
+            uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
+            struct m *mp = gort__getm();
+            struct g *gp = mp ? mp->curg : NULL;
+            int n = 0;
+            stackreq.pcs[n++] = pc + 1;
+            if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi)
+                n += gort__traceback_fp(fp, gp->stack.lo, gp->stack.hi, stackreq.pcs + 1,
+                                        GORT__PROF_MAXSTACK - 1);
+            stackreq.n = n;
+            atomic_store_explicit(&stackreq.state, 2, memory_order_release);
+        }
+        errno = saved;
+        return; /* not a profiling tick */
+    }
+    /* Acquire: pairs with start's release store; the ring is mapped. */
+    if (!atomic_load_explicit(&cpu.on, memory_order_acquire)) {
+        errno = saved;
+        return;
+    }
+    ucontext_t *uc = uctx;
+    uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    uintptr_t lo = 0, hi = 0;
+    const gort__labelset *labels = NULL;
+    if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi) {
+        lo = gp->stack.lo;
+        hi = gp->stack.hi;
+        labels = gp->labels;
+    } else if (mp != NULL && sp >= mp->g0->stack.lo && sp < mp->g0->stack.hi) {
+        lo = mp->g0->stack.lo;
+        hi = mp->g0->stack.hi;
+    }
+    uint64_t h = atomic_load_explicit(&cpu.head, memory_order_relaxed);
+    for (;;) {
+        /* Acquire: pairs with the drainer's release of tail. */
+        if (h - atomic_load_explicit(&cpu.tail, memory_order_acquire) >= RING) {
+            atomic_fetch_add_explicit(&cpu.lost, 1, memory_order_relaxed);
+            errno = saved;
+            return;
+        }
+        if (atomic_compare_exchange_weak_explicit(&cpu.head, &h, h + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            break;
+    }
+    cpuslot *s = &cpu.ring[h % RING];
+    s->labels = labels;
+    s->pcs[0] = pc + 1; /* as a return address: the profile looks up pc - 1 */
+    uint32_t n = 1;
+    if (hi > lo)
+        n += (uint32_t)gort__traceback_fp(fp, lo, hi, s->pcs + 1, GORT__PROF_MAXSTACK - 1);
+    s->n = n;
+    /* Release: publishes the slot to the drainer. */
+    atomic_store_explicit(&s->seq, h + 1, memory_order_release);
+    errno = saved;
+}
+
+/* cpu.lock held. */
+static void drain_locked(void) {
+    if (cpu.ring == NULL)
+        return;
+    uint64_t t = atomic_load_explicit(&cpu.tail, memory_order_relaxed);
+    for (;;) {
+        cpuslot *s = &cpu.ring[t % RING];
+        /* Acquire: pairs with the handler's release of seq. */
+        if (atomic_load_explicit(&s->seq, memory_order_acquire) != t + 1)
+            break;
+        bucket *b = bt_get(&cpu.tab, s->pcs, (int)s->n, s->labels);
+        if (b != NULL)
+            b->v[0]++;
+        t++;
+        /* Release: the slot may be reused only after we read it. */
+        atomic_store_explicit(&cpu.tail, t, memory_order_release);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Stall detector (GORTDEBUG=stalldetect=MS), run by sysmon
+ * ------------------------------------------------------------------------ */
+
+/* Per P, as sysmon last saw it. */
+static struct {
+    uint32_t tick;       /* schedtick */
+    int64_t since;       /* when tick last changed */
+    bool reported;       /* this run of the goroutine was reported */
+} stall[GORT_MAX_PROCS]; /* [sysmon] */
+
+static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
+                           bool inlined) {
+    (void)arg, (void)i, (void)inlined;
+    /* As a dump shows it: without the runtime's own frames (gort__*
+     * functions, static functions of the runtime's sources). */
+    const char *slash = strrchr(__FILE__, '/');
+    size_t dl = slash ? (size_t)(slash - __FILE__ + 1) : 0;
+    if ((name != NULL && strncmp(name, "gort__", 6) == 0) ||
+        (file != NULL && dl > 0 && strncmp(file, __FILE__, dl) == 0))
+        return;
+    size_t n = name ? strcspn(name, ".") : 1;
+    gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
+}
+
+/* The stack of the goroutine running on mp's thread, from its SIGPROF
+ * handler (tgkill): the count, 0 if it did not answer within 100 ms. */
+static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
+    pid_t tid = 0;
+    gort__lock(&cpu.lock);
+    for (profthread *t = cpu.threads; t != NULL; t = t->next)
+        if (t->m == mp)
+            tid = t->tid;
+    int herr = tid != 0 ? install_handler_locked() : -ESRCH;
+    gort__unlock(&cpu.lock);
+    if (herr != 0)
+        return 0;
+    stackreq.tid = tid;
+    stackreq.n = 0;
+    /* Release: tid is written before the handler can see the request. */
+    atomic_store_explicit(&stackreq.state, 1, memory_order_release);
+    int n = 0;
+    if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0) {
+        for (int i = 0; i < 100; i++) {
+            /* Acquire: pairs with the handler's release of state 2. */
+            if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 2) {
+                n = stackreq.n;
+                memcpy(pcs, stackreq.pcs, (size_t)n * sizeof *pcs);
+                break;
+            }
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* A handler that answers later finds no request (state 0). */
+    atomic_store_explicit(&stackreq.state, 0, memory_order_relaxed);
+    return n;
+}
+
+/* Reports gp, which has run ms ms on pp without rescheduling.  Racy reads
+ * of a running goroutine, as a dump's. */
+static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    struct m *mp = gp->m;
+    int n = mp != NULL ? stack_of_thread(mp, pcs) : 0;
+    /* Acquire: pairs with execute's release of runningg. */
+    if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
+        return; /* it moved on meanwhile: no stall after all */
+    const char *fname = NULL;
+    gort__symtab_lookup((uintptr_t)gp->fn, NULL, NULL, &fname);
+    gort__print_lock();
+    gort__printf("gort: stall: goroutine %lld has run for %lld ms without a gort call "
+                 "(GORTDEBUG=stalldetect=%lld)\n",
+                 (long long)gp->goid, (long long)ms, (long long)(gort__stalldetect_ns / 1000000));
+    gort__printf("goroutine %lld [running]:\n", (long long)gp->goid);
+    if (n > 0) {
+        uintptr_t look[GORT__PROF_MAXSTACK];
+        for (int i = 0; i < n; i++)
+            look[i] = pcs[i] - 1;
+        gort__symbolize(look, n, print_frame_cb, NULL);
+    } else {
+        gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
+    }
+    const char *cname = NULL;
+    if (gp->createdby != NULL && !gp->is_main &&
+        gort__symtab_lookup((uintptr_t)gp->createdby - 1, NULL, NULL, &cname) == 0)
+        gort__printf("created by %s in goroutine %lld\n", cname, (long long)gp->parentgoid);
+    gort__printf("\n");
+    gort__print_unlock();
+}
+
+static void stall_check(int64_t now) {
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
+        struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
+        if (pp == NULL)
+            continue;
+        uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+        /* Acquire: pairs with execute's release; gp's fields were written
+         * before it started. */
+        struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+        if (tick != stall[i].tick || gp == NULL ||
+            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING) {
+            stall[i].tick = tick;
+            stall[i].since = now;
+            stall[i].reported = false;
+            continue;
+        }
+        if (!stall[i].reported && now - stall[i].since >= gort__stalldetect_ns) {
+            stall[i].reported = true;
+            report_stall(pp, gp, (now - stall[i].since) / 1000000);
+        }
+    }
+}
+
+void gort__prof_shutdown(void) {
+    gort_pprof_stop_cpu();
+    gort__trace_shutdown();
+}
+
+void gort__prof_sysmon(int64_t now) {
+    if (atomic_load_explicit(&cpu.on, memory_order_relaxed) && gort__trylock(&cpu.lock)) {
+        drain_locked();
+        gort__unlock(&cpu.lock);
+    }
+    if (gort__stalldetect_ns > 0)
+        stall_check(now);
+    gort__trace_sysmon(now);
+}
+
+/* cpu.lock held.  For good: a tick in flight must never kill us. */
+static int install_handler_locked(void) {
+    if (cpu.handler)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigprof_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGPROF, &sa, NULL) != 0)
+        return -errno;
+    cpu.handler = true;
+    return 0;
+}
+
+int gort_pprof_start_cpu(int fd) {
+    if (fd < 0)
+        return -EINVAL;
+    gort__lock(&cpu.lock);
+    if (cpu.running) {
+        gort__unlock(&cpu.lock);
+        return -EBUSY;
+    }
+    if (cpu.ring == NULL) {
+        void *r = gort__mmap(NULL, RING * sizeof(cpuslot), PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (r == MAP_FAILED) {
+            gort__unlock(&cpu.lock);
+            return -ENOMEM;
+        }
+        cpu.ring = r;
+    }
+    int herr = install_handler_locked();
+    if (herr != 0) {
+        gort__unlock(&cpu.lock);
+        return herr;
+    }
+    /* Slots from an earlier profile are stale: start with the ring empty. */
+    for (uint32_t i = 0; i < RING; i++)
+        atomic_store_explicit(&cpu.ring[i].seq, 0, memory_order_relaxed);
+    atomic_store_explicit(&cpu.head, 0, memory_order_relaxed);
+    atomic_store_explicit(&cpu.tail, 0, memory_order_relaxed);
+    atomic_store_explicit(&cpu.lost, 0, memory_order_relaxed);
+    cpu.fd = fd;
+    cpu.running = true;
+    cpu.start = gort_nanotime();
+    cpu.start_wall = gort__walltime_ns();
+    /* Release: the ring's reset is visible to a handler that sees on. */
+    atomic_store_explicit(&cpu.on, true, memory_order_release);
+    int err = 0;
+    for (profthread *t = cpu.threads; t != NULL && err == 0; t = t->next)
+        err = arm(t);
+    if (err != 0) {
+        for (profthread *t = cpu.threads; t != NULL; t = t->next)
+            disarm(t);
+        atomic_store_explicit(&cpu.on, false, memory_order_relaxed);
+        cpu.running = false;
+    }
+    gort__unlock(&cpu.lock);
+    return err;
+}
+
+void gort_pprof_stop_cpu(void) {
+    gort__lock(&cpu.lock);
+    if (!cpu.running) {
+        gort__unlock(&cpu.lock);
+        return;
+    }
+    for (profthread *t = cpu.threads; t != NULL; t = t->next)
+        disarm(t);
+    /* A tick already delivered may still be filling a slot: it finishes
+     * (seq) before we stop looking; later ones see on false. */
+    atomic_store_explicit(&cpu.on, false, memory_order_relaxed);
+    drain_locked();
+    btable tab = cpu.tab;
+    memset(&cpu.tab, 0, sizeof cpu.tab);
+    int fd = cpu.fd;
+    int64_t dur = gort_nanotime() - cpu.start, wall = cpu.start_wall;
+    uint64_t lost = atomic_load_explicit(&cpu.lost, memory_order_relaxed);
+    cpu.running = false;
+    gort__unlock(&cpu.lock);
+
+    gort__prof *p = gort__prof_new();
+    if (p == NULL) {
+        bt_free(&tab);
+        return;
+    }
+    gort__prof_valuetype(p, 1, "samples", "count");
+    gort__prof_valuetype(p, 1, "cpu", "nanoseconds");
+    BT_FOREACH(&tab, b) {
+        int64_t v[2] = {b->v[0], b->v[0] * CPU_PERIOD_NS};
+        gort__prof_sample(p, b->pcs, b->n, v, 2, b->labels, NULL, 0);
+    }
+    if (lost > 0) {
+        uintptr_t pc = (uintptr_t)gort_pprof_stop_cpu + 1;
+        int64_t v[2] = {(int64_t)lost, (int64_t)lost * CPU_PERIOD_NS};
+        gort__prof_sample(p, &pc, 1, v, 2, NULL, NULL, 0);
+    }
+    bt_free(&tab);
+    gort__prof_valuetype(p, 11, "cpu", "nanoseconds");
+    gort__prof_int(p, 12, CPU_PERIOD_NS);
+    gort__pbuf out = {0};
+    if (gort__prof_finish(p, wall, dur, &out) == 0)
+        (void)gort__write_all(fd, out.b, out.n);
+    gort__pb_free(&out);
+    gort__prof_free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Block and mutex profiles
+ * ------------------------------------------------------------------------ */
+
+_Atomic int64_t gort__blockprof_rate;
+_Atomic int32_t gort__mutexprof_rate;
+static gort__rtlock blocklock;
+static btable blocktab; /* [blocklock] v[0] count, v[1] ns */
+static btable mutextab; /* [blocklock] v[0] count, v[1] ns */
+
+void gort_set_block_profile_rate(int rate) {
+    atomic_store_explicit(&gort__blockprof_rate, rate <= 0 ? 0 : rate, memory_order_relaxed);
+}
+
+int gort_set_mutex_profile_fraction(int rate) {
+    if (rate < 0)
+        return atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed);
+    return atomic_exchange_explicit(&gort__mutexprof_rate, rate, memory_order_relaxed);
+}
+
+static uint64_t fastrand64(void) {
+    return (uint64_t)gort__fastrand() << 32 | gort__fastrand();
+}
+
+static GORT_NOINLINE void record(btable *t, int64_t ns, int skip) {
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    int n = gort__prof_callers(skip + 1, pcs, GORT__PROF_MAXSTACK);
+    gort__lock(&blocklock);
+    bucket *b = bt_get(t, pcs, n, NULL);
+    if (b != NULL) {
+        b->v[0]++;
+        b->v[1] += ns;
+    }
+    gort__unlock(&blocklock);
+}
+
+/* Go's blockevent/blocksampled: an event of ns nanoseconds is kept if
+ * ns >= rate, else with probability ns/rate. */
+GORT_NOINLINE void gort__blockevent(int64_t t0, uint8_t reason) {
+    (void)reason;
+    int64_t rate = atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed);
+    int64_t ns = gort_nanotime() - t0;
+    if (ns <= 0)
+        ns = 1;
+    if (rate <= 0 || (rate > ns && (int64_t)(fastrand64() % (uint64_t)rate) > ns))
+        return;
+    record(&blocktab, ns, 1); /* skip gort__gopark */
+}
+
+/* Go's mutexevent: one in rate contention events, at the unlock, with the
+ * unlocker's stack; the profile scales by the rate. */
+GORT_NOINLINE void gort__mutexevent(int64_t t0) {
+    int32_t rate = atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed);
+    int64_t ns = gort_nanotime() - t0;
+    if (rate <= 0 || gort__fastrand() % (uint32_t)rate != 0)
+        return;
+    record(&mutextab, ns < 0 ? 0 : ns, 1); /* skip gort__semrelease */
+}
+
+/* ------------------------------------------------------------------------
+ * Heap profile (the recording side; the collected heap calls it)
+ * ------------------------------------------------------------------------ */
+
+/* MemProfileRate: one sample per this many bytes allocated, on average. */
+int64_t gort__memprof_rate = 512 * 1024;
+static gort__rtlock heaplock;
+static btable heaptab; /* [heaplock] v: alloc objects, alloc bytes, free objects, free bytes */
+typedef struct hrec {
+    struct hrec *next;
+    void *p;
+    size_t size;
+    bucket *b;
+} hrec;
+static hrec *heaprec[1024]; /* [heaplock] sampled live blocks by address */
+static __thread int64_t heap_next __attribute__((tls_model("initial-exec")));
+
+/* An exponentially distributed gap of mean `mean` bytes (Go's
+ * fastexprand), from a uniform 32-bit draw: -ln(u) * mean. */
+static int64_t exprand(int64_t mean) {
+    uint32_t r = gort__fastrand() | 1;
+    /* -ln(r / 2^32) by ln(2) * (32 - log2 r), log2 from the exponent and a
+     * short series for the mantissa. */
+    int e = 31 - __builtin_clz(r);
+    double m = (double)r / (double)(1u << e) - 1.0; /* [0, 1) */
+    double l2 = e + m * (1.4426950408889634 - m * (0.7213475204444817 - m * 0.4808983469629878));
+    double x = (32.0 - l2) * 0.6931471805599453;
+    return (int64_t)(x * (double)mean) + 1;
+}
+
+bool gort__mprof_malloc(void *p, size_t size) {
+    int64_t rate = gort__memprof_rate;
+    if (rate <= 0 || p == NULL)
+        return false;
+    if (rate > 1) {
+        if (heap_next == 0)
+            heap_next = exprand(rate);
+        heap_next -= (int64_t)size;
+        if (heap_next > 0)
+            return false;
+        heap_next = exprand(rate);
+    }
+    hrec *r = gort__malloc(sizeof *r);
+    if (r == NULL)
+        return false;
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);
+    gort__lock(&heaplock);
+    bucket *b = bt_get(&heaptab, pcs, n, NULL);
+    if (b == NULL) {
+        gort__unlock(&heaplock);
+        free(r);
+        return false;
+    }
+    b->v[0]++;
+    b->v[1] += (int64_t)size;
+    r->p = p;
+    r->size = size;
+    r->b = b;
+    size_t h = ((uintptr_t)p >> 4) % 1024;
+    r->next = heaprec[h];
+    heaprec[h] = r;
+    gort__unlock(&heaplock);
+    return true;
+}
+
+void gort__mprof_free(void *p) {
+    size_t h = ((uintptr_t)p >> 4) % 1024;
+    gort__lock(&heaplock);
+    for (hrec **pr = &heaprec[h]; *pr != NULL; pr = &(*pr)->next) {
+        hrec *r = *pr;
+        if (r->p == p) {
+            *pr = r->next;
+            r->b->v[2]++;
+            r->b->v[3] += (int64_t)r->size;
+            gort__unlock(&heaplock);
+            free(r);
+            return;
+        }
+    }
+    gort__unlock(&heaplock);
+}
+
+/* exp(x) for x <= 0 without libm: x / 2^k into [-1/16, 0], a Taylor
+ * polynomial, then k squarings. */
+static double expneg(double x) {
+    if (x < -700)
+        return 0;
+    int k = 0;
+    while (x < -0.0625) {
+        x /= 2;
+        k++;
+    }
+    double r = 1 + x * (1 + x / 2 * (1 + x / 3 * (1 + x / 4 * (1 + x / 5))));
+    while (k-- > 0)
+        r *= r;
+    return r;
+}
+
+/* Go's scaleHeapSample: unsample count objects of size bytes in all. */
+static void scaleheap(int64_t count, int64_t size, int64_t rate, int64_t *c, int64_t *s) {
+    if (count == 0 || size == 0) {
+        *c = *s = 0;
+        return;
+    }
+    if (rate <= 1) {
+        *c = count;
+        *s = size;
+        return;
+    }
+    double avg = (double)size / (double)count;
+    double scale = 1 / (1 - expneg(-avg / (double)rate));
+    *c = (int64_t)((double)count * scale);
+    *s = (int64_t)((double)size * scale);
+}
+
+/* ------------------------------------------------------------------------
+ * threadcreate
+ * ------------------------------------------------------------------------ */
+
+static gort__rtlock tclock;
+static btable tctab; /* [tclock] v[0]: threads created from that stack */
+
+void gort__prof_newm(void) {
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);
+    gort__lock(&tclock);
+    bucket *b = bt_get(&tctab, pcs, n, NULL);
+    if (b != NULL)
+        b->v[0]++;
+    gort__unlock(&tclock);
+}
+
+/* ------------------------------------------------------------------------
+ * gort_pprof_write
+ * ------------------------------------------------------------------------ */
+
+/* A copy of a table taken under its lock, so that symbolising (slow) runs
+ * without it. */
+static int bt_copy(btable *dst, btable *src, gort__rtlock *l) {
+    int err = 0;
+    gort__lock(l);
+    BT_FOREACH(src, b) {
+        bucket *c = bt_get(dst, b->pcs, b->n, b->labels);
+        if (c == NULL) {
+            err = -ENOMEM;
+            break;
+        }
+        memcpy(c->v, b->v, sizeof c->v);
+    }
+    gort__unlock(l);
+    return err;
+}
+
+typedef struct gstacks {
+    btable tab;
+    struct g *self;
+    int64_t total;
+    bool oom;
+} gstacks;
+
+static void collect_g(struct g *gp, void *arg) {
+    gstacks *gs = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE || gp->foreign || gp == gs->self)
+        return;
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    int n = gort__traceback_pcs(gp, pcs, GORT__PROF_MAXSTACK);
+    /* A parked goroutine's stack starts in the switch machinery, whose
+     * frames differ between the park paths (switch_direct, mcall): start
+     * it at the runtime call that switched, as Go's start at gopark, so
+     * that goroutines waiting in the same place share one stack. */
+    int skip = 0;
+    for (int i = 0; i < n && i < 4; i++) {
+        const char *name = NULL;
+        uintptr_t start = 0;
+        if (gort__symtab_lookup(pcs[i] - 1, &start, NULL, &name) == 0 && name != NULL &&
+            strncmp(name, "gort", 4) == 0) {
+            /* Each park path returns to a call of its own in that
+             * function (gort__gopark's direct switch or mcall): one pc
+             * for all, the function's entry, as Go's stacks share
+             * gopark's single call of mcall. */
+            skip = i;
+            pcs[i] = start + 1;
+            break;
+        }
+    }
+    bucket *b = bt_get(&gs->tab, pcs + skip, n - skip, gp->labels);
+    if (b == NULL) {
+        gs->oom = true;
+        return;
+    }
+    b->v[0]++;
+    gs->total++;
+}
+
+static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
+    struct g *self = gort__getg();
+    gs->self = self;
+    if (self != NULL) {
+        uintptr_t pcs[GORT__PROF_MAXSTACK];
+        int n = gort__prof_callers(1, pcs, GORT__PROF_MAXSTACK); /* skip gort_pprof_write */
+        bucket *b = bt_get(&gs->tab, pcs, n, self->labels);
+        if (b == NULL)
+            return -ENOMEM;
+        b->v[0]++;
+        gs->total++;
+    }
+    if (gort__runtime_running()) {
+        bool stw = self != NULL;
+        if (stw)
+            gort__stop_the_world("goroutine profile");
+        gort__forallg(collect_g, gs);
+        if (stw)
+            gort__start_the_world();
+    }
+    return gs->oom ? -ENOMEM : 0;
+}
+
+static void text_labels(gort__pbuf *o, const gort__labelset *l) {
+    if (l == NULL)
+        return;
+    gort__pb_printf(o, "# labels: {");
+    for (int i = 0; i < l->n; i++)
+        gort__pb_printf(o, "%s\"%s\":\"%s\"", i ? ", " : "", l->kv[2 * i], l->kv[2 * i + 1]);
+    gort__pb_printf(o, "}\n");
+}
+
+/* The text of a count profile (goroutine, threadcreate): Go's
+ * printCountProfile, most frequent stacks first. */
+static int cmp_bucket_desc(const void *a, const void *b) {
+    const bucket *x = *(bucket *const *)a, *y = *(bucket *const *)b;
+    return x->v[0] < y->v[0] ? 1 : x->v[0] > y->v[0] ? -1 : 0;
+}
+
+static bucket **sorted(btable *t) {
+    bucket **arr = gort__malloc((t->n + 1) * sizeof *arr);
+    if (arr == NULL)
+        return NULL;
+    uint32_t k = 0;
+    BT_FOREACH(t, b) arr[k++] = b;
+    qsort(arr, k, sizeof *arr, cmp_bucket_desc);
+    return arr;
+}
+
+static int write_count(btable *t, const char *name, int debug, gort__pbuf *out) {
+    if (debug > 0) {
+        int64_t total = 0;
+        BT_FOREACH(t, b) total += b->v[0];
+        bucket **arr = sorted(t);
+        if (arr == NULL)
+            return -ENOMEM;
+        gort__pb_printf(out, "%s profile: total %lld\n", name, (long long)total);
+        for (uint32_t i = 0; i < t->n; i++) {
+            bucket *b = arr[i];
+            gort__pb_printf(out, "%lld", (long long)b->v[0]);
+            gort__prof_text_pcs(out, b->pcs, b->n);
+            text_labels(out, b->labels);
+            gort__prof_text_stack(out, b->pcs, b->n);
+            gort__pb_printf(out, "\n");
+        }
+        free(arr);
+        return out->oom ? -ENOMEM : 0;
+    }
+    gort__prof *p = gort__prof_new();
+    if (p == NULL)
+        return -ENOMEM;
+    gort__prof_valuetype(p, 1, name, "count");
+    BT_FOREACH(t, b) gort__prof_sample(p, b->pcs, b->n, b->v, 1, b->labels, NULL, 0);
+    gort__prof_valuetype(p, 11, name, "count");
+    gort__prof_int(p, 12, 1);
+    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
+    gort__prof_free(p);
+    return err;
+}
+
+/* block and mutex: contentions/count, delay/nanoseconds (Go's
+ * printCountCycleProfile).  scale: the mutex profile's sampling rate. */
+static int write_contention(btable *t, const char *name, int64_t scale, int debug,
+                            gort__pbuf *out) {
+    if (debug > 0) {
+        gort__pb_printf(out, "--- %s:\ncycles/second=1000000000\n", name);
+        if (scale > 0)
+            gort__pb_printf(out, "sampling period=%lld\n", (long long)scale);
+        bucket **arr = sorted(t);
+        if (arr == NULL)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < t->n; i++) {
+            bucket *b = arr[i];
+            gort__pb_printf(out, "%lld %lld", (long long)b->v[1], (long long)b->v[0]);
+            gort__prof_text_pcs(out, b->pcs, b->n);
+            gort__prof_text_stack(out, b->pcs, b->n);
+        }
+        free(arr);
+        return out->oom ? -ENOMEM : 0;
+    }
+    gort__prof *p = gort__prof_new();
+    if (p == NULL)
+        return -ENOMEM;
+    gort__prof_valuetype(p, 1, "contentions", "count");
+    gort__prof_valuetype(p, 1, "delay", "nanoseconds");
+    int64_t k = scale > 0 ? scale : 1;
+    BT_FOREACH(t, b) {
+        int64_t v[2] = {b->v[0] * k, b->v[1] * k};
+        gort__prof_sample(p, b->pcs, b->n, v, 2, NULL, NULL, 0);
+    }
+    gort__prof_valuetype(p, 11, "contentions", "count");
+    gort__prof_int(p, 12, 1);
+    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
+    gort__prof_free(p);
+    return err;
+}
+
+/* heap and allocs: Go's writeHeapProto / the legacy "heap profile:" text. */
+static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
+    int64_t rate = gort__memprof_rate;
+    if (debug > 0) {
+        int64_t tot[4] = {0};
+        BT_FOREACH(t, b) for (int i = 0; i < 4; i++) tot[i] += b->v[i];
+        gort__pb_printf(out, "heap profile: %lld: %lld [%lld: %lld] @ heap/%lld\n",
+                        (long long)(tot[0] - tot[2]), (long long)(tot[1] - tot[3]),
+                        (long long)tot[0], (long long)tot[1], (long long)(2 * rate));
+        BT_FOREACH(t, b) {
+            gort__pb_printf(out, "%lld: %lld [%lld: %lld]", (long long)(b->v[0] - b->v[2]),
+                            (long long)(b->v[1] - b->v[3]), (long long)b->v[0], (long long)b->v[1]);
+            gort__prof_text_pcs(out, b->pcs, b->n);
+            gort__prof_text_stack(out, b->pcs, b->n);
+        }
+        return out->oom ? -ENOMEM : 0;
+    }
+    gort__prof *p = gort__prof_new();
+    if (p == NULL)
+        return -ENOMEM;
+    gort__prof_valuetype(p, 1, "alloc_objects", "count");
+    gort__prof_valuetype(p, 1, "alloc_space", "bytes");
+    gort__prof_valuetype(p, 1, "inuse_objects", "count");
+    gort__prof_valuetype(p, 1, "inuse_space", "bytes");
+    BT_FOREACH(t, b) {
+        int64_t v[4];
+        scaleheap(b->v[0], b->v[1], rate, &v[0], &v[1]);
+        scaleheap(b->v[0] - b->v[2], b->v[1] - b->v[3], rate, &v[2], &v[3]);
+        int64_t blocksize = b->v[0] > 0 ? b->v[1] / b->v[0] : 0;
+        gort__prof_sample(p, b->pcs, b->n, v, 4, NULL, "bytes", blocksize);
+    }
+    gort__prof_valuetype(p, 11, "space", "bytes");
+    gort__prof_int(p, 12, rate);
+    if (allocs)
+        gort__prof_int(p, 14, gort__prof_str(p, "alloc_space"));
+    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
+    gort__prof_free(p);
+    return err;
+}
+
+/* debug=2 goroutine: every goroutine's dump (runtime.Stack(all)). */
+static int write_dump(gort__pbuf *out) {
+    size_t len = 1 << 16;
+    for (;;) {
+        gort__pb_grow(out, len);
+        if (out->oom)
+            return -ENOMEM;
+        size_t n = gort_stack((char *)out->b + out->n, len, true);
+        if (n + 1 < len) {
+            out->n += n;
+            return 0;
+        }
+        len *= 2;
+    }
+}
+
+GORT_NOINLINE int gort_pprof_write(const char *name, int fd, int debug) {
+    if (name == NULL || fd < 0)
+        return -EINVAL;
+    gort__pbuf out = {0};
+    btable t = {0};
+    int err;
+    if (strcmp(name, "goroutine") == 0) {
+        if (debug >= 2) {
+            err = write_dump(&out);
+        } else {
+            gstacks gs = {0};
+            err = goroutine_stacks(&gs);
+            t = gs.tab;
+            if (err == 0)
+                err = write_count(&t, "goroutine", debug, &out);
+        }
+    } else if (strcmp(name, "threadcreate") == 0) {
+        err = bt_copy(&t, &tctab, &tclock);
+        if (err == 0)
+            err = write_count(&t, "threadcreate", debug, &out);
+    } else if (strcmp(name, "block") == 0) {
+        err = bt_copy(&t, &blocktab, &blocklock);
+        if (err == 0)
+            err = write_contention(&t, "contention", 0, debug, &out);
+    } else if (strcmp(name, "mutex") == 0) {
+        err = bt_copy(&t, &mutextab, &blocklock);
+        if (err == 0)
+            err = write_contention(
+                &t, "mutex", atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed),
+                debug, &out);
+    } else if (strcmp(name, "heap") == 0 || strcmp(name, "allocs") == 0) {
+        err = bt_copy(&t, &heaptab, &heaplock);
+        if (err == 0)
+            err = write_heap(&t, name[0] == 'a', debug, &out);
+    } else {
+        return -EINVAL;
+    }
+    bt_free(&t);
+    if (err == 0)
+        err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n);
+    gort__pb_free(&out);
+    return err;
+}

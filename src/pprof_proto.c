@@ -1,0 +1,571 @@
+/*
+ * pprof_proto.c - profile.proto by hand (runtime/pprof/proto.go,
+ * protobuf.go), gzip with stored deflate blocks, and Go's legacy text
+ * formats.  Everything a profile needs to be read by `go tool pprof`
+ * without the binary: the samples, their locations with the function
+ * names and file:line of every frame (inlined calls included, from
+ * gort__symbolize), and the string table.
+ *
+ * The core library needs only libc: gzip here is RFC 1952 around RFC 1951
+ * stored (uncompressed) blocks, with a table-driven CRC-32.  Profiles are
+ * small (a few hundred KiB at most), so compressing them is not worth a
+ * deflate coder of our own.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "internal.h"
+#include "pprof.h"
+
+/* ------------------------------------------------------------------------
+ * Byte buffers and the protobuf wire format
+ * ------------------------------------------------------------------------ */
+
+void gort__pb_grow(gort__pbuf *b, size_t more) {
+    if (b->oom || b->n + more <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + more)
+        cap *= 2;
+    uint8_t *nb = gort__realloc(b->b, cap);
+    if (nb == NULL) {
+        b->oom = true;
+        return;
+    }
+    b->b = nb;
+    b->cap = cap;
+}
+
+void gort__pb_put(gort__pbuf *b, const void *p, size_t n) {
+    gort__pb_grow(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->b + b->n, p, n);
+    b->n += n;
+}
+
+void gort__pb_printf(gort__pbuf *b, const char *fmt, ...) {
+    va_list ap;
+    char tmp[512];
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0)
+        return;
+    if ((size_t)k < sizeof tmp) {
+        gort__pb_put(b, tmp, (size_t)k);
+        return;
+    }
+    gort__pb_grow(b, (size_t)k + 1);
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->b + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+void gort__pb_free(gort__pbuf *b) {
+    free(b->b);
+    memset(b, 0, sizeof *b);
+}
+
+void gort__pb_varint(gort__pbuf *b, uint64_t v) {
+    uint8_t tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (uint8_t)v;
+    gort__pb_put(b, tmp, n);
+}
+
+/* Wire types: 0 varint, 2 length-delimited. */
+static void pb_key(gort__pbuf *b, int field, int wt) {
+    gort__pb_varint(b, (uint64_t)field << 3 | (uint64_t)wt);
+}
+
+static void pb_uint(gort__pbuf *b, int field, uint64_t v) {
+    pb_key(b, field, 0);
+    gort__pb_varint(b, v);
+}
+
+/* An optional field: omitted when zero, as proto3 does. */
+static void pb_uint_opt(gort__pbuf *b, int field, uint64_t v) {
+    if (v != 0)
+        pb_uint(b, field, v);
+}
+
+static void pb_bytes(gort__pbuf *b, int field, const void *p, size_t n) {
+    pb_key(b, field, 2);
+    gort__pb_varint(b, n);
+    gort__pb_put(b, p, n);
+}
+
+/* A packed repeated varint field. */
+static void pb_packed(gort__pbuf *b, int field, const uint64_t *v, int n) {
+    gort__pbuf tmp = {0};
+    for (int i = 0; i < n; i++)
+        gort__pb_varint(&tmp, v[i]);
+    pb_bytes(b, field, tmp.b, tmp.n);
+    if (tmp.oom)
+        b->oom = true;
+    gort__pb_free(&tmp);
+}
+
+/* An embedded message from the bytes of sub (freed). */
+static void pb_msg(gort__pbuf *b, int field, gort__pbuf *sub) {
+    pb_bytes(b, field, sub->b, sub->n);
+    if (sub->oom)
+        b->oom = true;
+    gort__pb_free(sub);
+}
+
+/* ------------------------------------------------------------------------
+ * gzip (RFC 1952) of stored deflate blocks (RFC 1951 3.2.4)
+ * ------------------------------------------------------------------------ */
+
+static uint32_t crctab[256];
+static pthread_once_t crconce = PTHREAD_ONCE_INIT;
+
+static void crcinit(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crctab[i] = c;
+    }
+}
+
+static uint32_t crc32(const uint8_t *p, size_t n) {
+    pthread_once(&crconce, crcinit);
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++)
+        c = crctab[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    return c ^ 0xffffffffu;
+}
+
+static void put32le(gort__pbuf *b, uint32_t v) {
+    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    gort__pb_put(b, t, 4);
+}
+
+void gort__gzip(gort__pbuf *out, const uint8_t *p, size_t n) {
+    /* ID1 ID2 CM=8 FLG=0 MTIME=0 XFL=0 OS=255 (unknown) */
+    static const uint8_t hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+    gort__pb_put(out, hdr, sizeof hdr);
+    size_t off = 0;
+    do {
+        size_t k = n - off > 65535 ? 65535 : n - off;
+        bool last = off + k == n;
+        /* BFINAL, BTYPE 00 (stored), then LEN and NLEN, little-endian. */
+        uint8_t bh[5] = {last ? 1 : 0, (uint8_t)k, (uint8_t)(k >> 8), (uint8_t)~k,
+                         (uint8_t)(~k >> 8)};
+        gort__pb_put(out, bh, sizeof bh);
+        gort__pb_put(out, p + off, k);
+        off += k;
+    } while (off < n);
+    put32le(out, crc32(p, n));
+    put32le(out, (uint32_t)n);
+}
+
+int gort__write_all(int fd, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The profile builder
+ * ------------------------------------------------------------------------ */
+
+/* Open-addressing hash from a 64-bit key to an index (+1; 0 = empty). */
+typedef struct idxmap {
+    uint64_t *keys;
+    uint32_t *vals;
+    uint32_t cap, n;
+} idxmap;
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t strhash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool idxmap_grow(idxmap *m) {
+    uint32_t cap = m->cap ? m->cap * 2 : 256;
+    uint64_t *k = gort__calloc(cap, sizeof *k);
+    uint32_t *v = gort__calloc(cap, sizeof *v);
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        return false;
+    }
+    for (uint32_t i = 0; i < m->cap; i++) {
+        if (m->vals[i] == 0)
+            continue;
+        uint32_t j = (uint32_t)mix64(m->keys[i]) & (cap - 1);
+        while (v[j] != 0)
+            j = (j + 1) & (cap - 1);
+        k[j] = m->keys[i];
+        v[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = k;
+    m->vals = v;
+    m->cap = cap;
+    return true;
+}
+
+/* The slot for key: *found tells whether it holds key already. */
+static uint32_t *idxmap_slot(idxmap *m, uint64_t key, bool (*eq)(void *, uint64_t, uint32_t),
+                             void *ctx) {
+    if ((m->n + 1) * 2 > m->cap && !idxmap_grow(m))
+        return NULL;
+    uint32_t j = (uint32_t)mix64(key) & (m->cap - 1);
+    for (;;) {
+        if (m->vals[j] == 0) {
+            m->keys[j] = key;
+            return &m->vals[j];
+        }
+        if (m->keys[j] == key && (eq == NULL || eq(ctx, key, m->vals[j])))
+            return &m->vals[j];
+        j = (j + 1) & (m->cap - 1);
+    }
+}
+
+typedef struct pline {
+    uint64_t func; /* function id */
+    int64_t line;
+} pline;
+
+typedef struct ploc {
+    uintptr_t pc; /* a return address (or the exact pc + 1) */
+    int nline;
+    pline lines[9]; /* innermost first (traceback.c keeps up to 8 inlined) */
+} ploc;
+
+struct gort__prof {
+    gort__pbuf body; /* Profile fields written so far (samples) */
+    char **strs;
+    uint32_t nstrs, capstrs;
+    idxmap strmap;
+    ploc *locs;
+    uint32_t nlocs, caplocs;
+    idxmap locmap;
+    uint64_t *funcs; /* pairs (name, file) string indices; id = index/2 + 1 */
+    uint32_t nfuncs, capfuncs;
+    idxmap funcmap;
+    bool oom;
+};
+
+static bool streq(void *ctx, uint64_t key, uint32_t v) {
+    (void)key;
+    gort__prof *p = ((void **)ctx)[0];
+    const char *s = ((void **)ctx)[1];
+    return strcmp(p->strs[v - 1], s) == 0;
+}
+
+int64_t gort__prof_str(gort__prof *p, const char *s) {
+    if (s == NULL)
+        s = "";
+    void *ctx[2] = {p, (void *)s};
+    uint32_t *slot = idxmap_slot(&p->strmap, strhash(s), streq, ctx);
+    if (slot == NULL) {
+        p->oom = true;
+        return 0;
+    }
+    if (*slot != 0)
+        return *slot - 1;
+    if (p->nstrs == p->capstrs) {
+        uint32_t cap = p->capstrs ? p->capstrs * 2 : 64;
+        char **ns = gort__realloc(p->strs, cap * sizeof *ns);
+        if (ns == NULL) {
+            p->oom = true;
+            return 0;
+        }
+        p->strs = ns;
+        p->capstrs = cap;
+    }
+    size_t sl = strlen(s);
+    char *c = gort__malloc(sl + 1);
+    if (c != NULL)
+        memcpy(c, s, sl + 1);
+    if (c == NULL) {
+        p->oom = true;
+        return 0;
+    }
+    p->strs[p->nstrs++] = c;
+    p->strmap.n++;
+    *slot = p->nstrs;
+    return p->nstrs - 1;
+}
+
+gort__prof *gort__prof_new(void) {
+    gort__prof *p = gort__calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    gort__prof_str(p, ""); /* string_table[0] must be "" */
+    return p;
+}
+
+void gort__prof_free(gort__prof *p) {
+    if (p == NULL)
+        return;
+    for (uint32_t i = 0; i < p->nstrs; i++)
+        free(p->strs[i]);
+    free(p->strs);
+    free(p->strmap.keys);
+    free(p->strmap.vals);
+    free(p->locs);
+    free(p->locmap.keys);
+    free(p->locmap.vals);
+    free(p->funcs);
+    free(p->funcmap.keys);
+    free(p->funcmap.vals);
+    gort__pb_free(&p->body);
+    free(p);
+}
+
+/* ValueType {type = 1, unit = 2} as field `field` of Profile. */
+void gort__prof_valuetype(gort__prof *p, int field, const char *type, const char *unit) {
+    gort__pbuf vt = {0};
+    pb_uint(&vt, 1, (uint64_t)gort__prof_str(p, type));
+    pb_uint(&vt, 2, (uint64_t)gort__prof_str(p, unit));
+    pb_msg(&p->body, field, &vt);
+}
+
+void gort__prof_int(gort__prof *p, int field, int64_t v) {
+    pb_uint_opt(&p->body, field, (uint64_t)v);
+}
+
+static uint64_t loc_id(gort__prof *p, uintptr_t pc) {
+    uint32_t *slot = idxmap_slot(&p->locmap, pc, NULL, NULL);
+    if (slot == NULL) {
+        p->oom = true;
+        return 0;
+    }
+    if (*slot != 0)
+        return *slot;
+    if (p->nlocs == p->caplocs) {
+        uint32_t cap = p->caplocs ? p->caplocs * 2 : 256;
+        ploc *nl = gort__realloc(p->locs, cap * sizeof *nl);
+        if (nl == NULL) {
+            p->oom = true;
+            return 0;
+        }
+        p->locs = nl;
+        p->caplocs = cap;
+    }
+    p->locs[p->nlocs] = (ploc){.pc = pc};
+    p->nlocs++;
+    p->locmap.n++;
+    *slot = p->nlocs;
+    return p->nlocs;
+}
+
+void gort__prof_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t *vals, int nvals,
+                       const gort__labelset *labels, const char *numkey, int64_t num) {
+    gort__pbuf s = {0};
+    uint64_t ids[GORT__PROF_MAXSTACK];
+    int k = 0;
+    for (int i = 0; i < n && k < GORT__PROF_MAXSTACK; i++)
+        if (pcs[i] != 0)
+            ids[k++] = loc_id(p, pcs[i]);
+    pb_packed(&s, 1, ids, k);
+    uint64_t v[8];
+    for (int i = 0; i < nvals && i < 8; i++)
+        v[i] = (uint64_t)vals[i];
+    pb_packed(&s, 2, v, nvals);
+    for (int i = 0; labels != NULL && i < labels->n; i++) {
+        gort__pbuf l = {0};
+        pb_uint(&l, 1, (uint64_t)gort__prof_str(p, labels->kv[2 * i]));
+        pb_uint(&l, 2, (uint64_t)gort__prof_str(p, labels->kv[2 * i + 1]));
+        pb_msg(&s, 3, &l);
+    }
+    if (numkey != NULL) {
+        gort__pbuf l = {0};
+        pb_uint(&l, 1, (uint64_t)gort__prof_str(p, numkey));
+        pb_uint(&l, 3, (uint64_t)num);
+        pb_msg(&s, 3, &l);
+    }
+    pb_msg(&p->body, 2, &s);
+}
+
+static bool funceq(void *ctx, uint64_t key, uint32_t v) {
+    (void)key;
+    gort__prof *p = ((void **)ctx)[0];
+    const uint64_t *nf = ((void **)ctx)[1];
+    return p->funcs[2 * (v - 1)] == nf[0] && p->funcs[2 * (v - 1) + 1] == nf[1];
+}
+
+static uint64_t func_id(gort__prof *p, const char *name, const char *file) {
+    uint64_t nf[2] = {(uint64_t)gort__prof_str(p, name), (uint64_t)gort__prof_str(p, file)};
+    void *ctx[2] = {p, nf};
+    uint32_t *slot = idxmap_slot(&p->funcmap, nf[0] * 1000003u ^ nf[1], funceq, ctx);
+    if (slot == NULL) {
+        p->oom = true;
+        return 0;
+    }
+    if (*slot != 0)
+        return *slot;
+    if (p->nfuncs == p->capfuncs) {
+        uint32_t cap = p->capfuncs ? p->capfuncs * 2 : 256;
+        uint64_t *nfs = gort__realloc(p->funcs, cap * 2 * sizeof *nfs);
+        if (nfs == NULL) {
+            p->oom = true;
+            return 0;
+        }
+        p->funcs = nfs;
+        p->capfuncs = cap;
+    }
+    p->funcs[2 * p->nfuncs] = nf[0];
+    p->funcs[2 * p->nfuncs + 1] = nf[1];
+    p->nfuncs++;
+    p->funcmap.n++;
+    *slot = p->nfuncs;
+    return p->nfuncs;
+}
+
+/* The name a frame shows: the symbol without the suffix of a piece GCC
+ * split off (f.constprop.0, f.part.0, f.cold), as the dumps print it;
+ * unknown code as its address. */
+static void frame_name(char *buf, size_t len, const char *name, uintptr_t pc) {
+    if (name == NULL) {
+        snprintf(buf, len, "%#lx", (unsigned long)pc);
+        return;
+    }
+    size_t n = strcspn(name, ".");
+    if (n == 0)
+        n = strlen(name);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, name, n);
+    buf[n] = '\0';
+}
+
+static void symcb(void *arg, int i, const char *name, const char *file, int line, bool inlined) {
+    (void)inlined;
+    gort__prof *p = arg;
+    ploc *l = &p->locs[i];
+    if (l->nline == (int)(sizeof l->lines / sizeof l->lines[0]))
+        return;
+    char nb[256];
+    frame_name(nb, sizeof nb, name, l->pc - 1);
+    l->lines[l->nline].func = func_id(p, nb, file ? file : "");
+    l->lines[l->nline].line = line;
+    l->nline++;
+}
+
+int gort__prof_finish(gort__prof *p, int64_t time_nanos, int64_t duration_nanos, gort__pbuf *out) {
+    uintptr_t *look = gort__malloc((p->nlocs + 1) * sizeof *look);
+    if (look == NULL)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < p->nlocs; i++)
+        look[i] = p->locs[i].pc - 1; /* the call, not the return */
+    gort__symbolize(look, (int)p->nlocs, symcb, p);
+    free(look);
+    gort__pbuf *b = &p->body;
+    for (uint32_t i = 0; i < p->nlocs; i++) {
+        gort__pbuf l = {0};
+        pb_uint(&l, 1, i + 1);
+        pb_uint(&l, 3, p->locs[i].pc - 1);
+        for (int j = 0; j < p->locs[i].nline; j++) {
+            gort__pbuf ln = {0};
+            pb_uint(&ln, 1, p->locs[i].lines[j].func);
+            pb_uint_opt(&ln, 2, (uint64_t)p->locs[i].lines[j].line);
+            pb_msg(&l, 4, &ln);
+        }
+        pb_msg(b, 4, &l);
+    }
+    for (uint32_t i = 0; i < p->nfuncs; i++) {
+        gort__pbuf f = {0};
+        pb_uint(&f, 1, i + 1);
+        pb_uint_opt(&f, 2, p->funcs[2 * i]);
+        pb_uint_opt(&f, 3, p->funcs[2 * i]);
+        pb_uint_opt(&f, 4, p->funcs[2 * i + 1]);
+        pb_msg(b, 5, &f);
+    }
+    pb_uint_opt(b, 9, (uint64_t)time_nanos);
+    pb_uint_opt(b, 10, (uint64_t)duration_nanos);
+    /* The string table last: everything above has interned its strings. */
+    for (uint32_t i = 0; i < p->nstrs; i++)
+        pb_bytes(b, 6, p->strs[i], strlen(p->strs[i]));
+    if (b->oom || p->oom)
+        return -ENOMEM;
+    gort__gzip(out, b->b, b->n);
+    return out->oom ? -ENOMEM : 0;
+}
+
+int64_t gort__walltime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------------
+ * Go's legacy text format: "#\t0xpc\tfunc+0xoff\tfile:line" per frame
+ * ------------------------------------------------------------------------ */
+
+typedef struct textctx {
+    gort__pbuf *out;
+    const uintptr_t *pcs;
+} textctx;
+
+static void textcb(void *arg, int i, const char *name, const char *file, int line, bool inlined) {
+    textctx *t = arg;
+    uintptr_t pc = t->pcs[i] - 1;
+    uintptr_t start = 0;
+    char nb[256];
+    frame_name(nb, sizeof nb, name, pc);
+    if (inlined || gort__symtab_lookup(pc, &start, NULL, NULL) != 0)
+        start = pc;
+    gort__pb_printf(t->out, "#\t%#lx\t%s+%#lx\t%s:%d\n", (unsigned long)pc, nb,
+                    (unsigned long)(pc - start), file ? file : "?", line);
+}
+
+void gort__prof_text_stack(gort__pbuf *out, const uintptr_t *pcs, int n) {
+    textctx t = {out, pcs};
+    uintptr_t look[GORT__PROF_MAXSTACK];
+    int k = n < GORT__PROF_MAXSTACK ? n : GORT__PROF_MAXSTACK;
+    for (int i = 0; i < k; i++)
+        look[i] = pcs[i] - 1;
+    gort__symbolize(look, k, textcb, &t);
+}
+
+void gort__prof_text_pcs(gort__pbuf *out, const uintptr_t *pcs, int n) {
+    gort__pb_printf(out, " @");
+    for (int i = 0; i < n; i++)
+        gort__pb_printf(out, " %#lx", (unsigned long)pcs[i]);
+    gort__pb_printf(out, "\n");
+}

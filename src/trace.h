@@ -1,0 +1,63 @@
+/*
+ * trace.h - the execution tracer's hooks (trace.c), called from the
+ * scheduler.  Each is one line at its call site, GORT_TRACE(call): a
+ * relaxed load of gort__trace_enabled and a branch predicted not taken
+ * when tracing is off.
+ */
+#ifndef GORT_TRACE_H
+#define GORT_TRACE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct g;
+struct m;
+
+/* Nonzero while a trace records (written under stop-the-world). */
+extern _Atomic uint32_t gort__trace_enabled;
+
+#define GORT_TRACE(call)                                                                           \
+    do {                                                                                           \
+        if (__builtin_expect(atomic_load_explicit(&gort__trace_enabled, memory_order_relaxed), 0)) \
+            call;                                                                                  \
+    } while (0)
+
+/* newg was made runnable by the caller (GoCreate, before it is queued). */
+void gort__trace_gocreate(struct g *newg);
+/* mp starts running gp (GoStart). */
+void gort__trace_gostart(struct m *mp, struct g *gp);
+/* The running gp parks for reason (GoBlock*, GoSleep), before its unlock
+ * function can let anyone ready it. */
+void gort__trace_goblock(struct g *gp, uint8_t reason);
+/* gp yields (GoSched) or is preempted (GoPreempt), before it is queued. */
+void gort__trace_gosched(struct g *gp, bool preempted);
+/* gp exits (GoEnd). */
+void gort__trace_goend(struct g *gp);
+/* gp, parked, is made runnable by the caller (GoUnblock), before it is
+ * queued. */
+void gort__trace_gounblock(struct g *gp);
+/* gp enters a blocking call (GoSysCall, GoSysBlock) while it still holds
+ * its P, and leaves it (GoSysExit) before it looks for one. */
+void gort__trace_gosyscall(struct g *gp);
+void gort__trace_gosysexit(struct g *gp);
+/* mp is about to release its P (ProcStop). */
+void gort__trace_procstop(struct m *mp);
+/* For the collected heap (mgc.c), each one line GORT_TRACE(...): a GC
+ * cycle starts (GCStart, with the caller's stack) and ends (GCDone); the
+ * live heap and the goal changed (HeapAlloc, HeapGoal; goal 0: unchanged). */
+void gort__trace_gc_start(void);
+void gort__trace_gc_done(void);
+void gort__trace_heap(uint64_t live, uint64_t goal);
+/* Sysmon, every round: wakes the flight recorder's goroutine when a new
+ * generation is due. */
+void gort__trace_sysmon(int64_t now);
+/* GORTDEBUG=flightrecorder=1: the main goroutine starts the recorder
+ * (proc.c goentry); a fatal error or SIGQUIT writes it out. */
+void gort__trace_flight_autostart(void);
+void gort__trace_flight_crash(void);
+/* gort_main's end, only the calling thread left: a trace still recording
+ * is finished (written to its fd); the flight recorder is dropped. */
+void gort__trace_shutdown(void);
+
+#endif /* GORT_TRACE_H */

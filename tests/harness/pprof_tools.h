@@ -1,0 +1,116 @@
+/*
+ * pprof_tools.h - driving the Go toolchain's `go tool pprof` and `go tool
+ * trace` from the profile and trace tests (header-only, with gt.h).
+ */
+#ifndef GT_PPROF_TOOLS_H
+#define GT_PPROF_TOOLS_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The calling thread's CPU time. */
+static inline int64_t gt_thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline bool have_go(void) {
+    return system("command -v go >/dev/null 2>&1") == 0;
+}
+
+/* Skips the case when the Go toolchain is absent. */
+#define NEED_GO()                                                                        \
+    do {                                                                                 \
+        if (!have_go())                                                                  \
+            GT_SKIP("no go command on PATH (apt-get install golang-go; scripts/deps.sh " \
+                    "installs it for make test)");                                       \
+    } while (0)
+
+/* A file name in this process's own temporary directory (removed at exit). */
+static char gt_tmpdir_[64];
+static void gt_rmtmp_(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", gt_tmpdir_);
+    if (getenv("GT_KEEP_TMP") == NULL && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", gt_tmpdir_);
+}
+static inline const char *tmp_path(const char *name) {
+    static char bufs[8][256];
+    static int next;
+    if (gt_tmpdir_[0] == '\0') {
+        snprintf(gt_tmpdir_, sizeof gt_tmpdir_, "%s/gort-pprof.XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (mkdtemp(gt_tmpdir_) == NULL) {
+            perror("mkdtemp");
+            exit(1);
+        }
+        atexit(gt_rmtmp_);
+    }
+    char *b = bufs[next++ % 8];
+    snprintf(b, 256, "%s/%s", gt_tmpdir_, name);
+    return b;
+}
+
+/* Runs `go tool ARGS` (a printf format) with stdout and stderr into out;
+ * returns its exit status (or -1). */
+__attribute__((format(printf, 3, 4))) static inline int go_tool(char *out, size_t len,
+                                                                const char *fmt, ...) {
+    char args[1024], cmd[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    /* No network, no browser, no symbol server; a private pprof home. */
+    snprintf(cmd, sizeof cmd,
+             "GOFLAGS=-mod=mod GOPROXY=off PPROF_TMPDIR='%s' PPROF_BINARY_PATH=/nonexistent "
+             "go tool %s 2>&1",
+             gt_tmpdir_[0] ? gt_tmpdir_ : "/tmp", args);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    /* Drain what did not fit so the tool is not killed by SIGPIPE. */
+    char sinkbuf[4096];
+    while (fread(sinkbuf, 1, sizeof sinkbuf, f) > 0) {
+    }
+    int st = pclose(f);
+    if (st != 0)
+        fprintf(stderr, "go tool %s: status %d\n%s\n", args, st, out);
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* In `go tool pprof -top` output, the flat% of the line whose name is
+ * fn, or -1 when no line names it. */
+static inline double top_flat_pct(const char *out, const char *fn) {
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[512];
+        if (len >= sizeof line)
+            continue;
+        memcpy(line, l, len);
+        line[len] = '\0';
+        char flat[64], pct[64], name[256];
+        if (sscanf(line, " %63s %63s %*s %*s %*s %255s", flat, pct, name) == 3 &&
+            strcmp(name, fn) == 0 && strchr(pct, '%'))
+            return atof(pct);
+    }
+    return -1;
+}
+
+static inline ssize_t read_file(const char *path, char *out, size_t len) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    return (ssize_t)n;
+}
+
+#endif /* GT_PPROF_TOOLS_H */

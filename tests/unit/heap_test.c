@@ -1,0 +1,802 @@
+/*
+ * heap_test.c - the collected heap (issue 11): gort_new/gort_new_noscan,
+ * each kind of root keeping an object alive (a parked goroutine's stack, a
+ * global, a channel buffer, a blocked sender's element, an after-func
+ * argument, a registered root, a goroutine's start argument), unreachable
+ * objects freed, interior pointers, gort_keep_alive, finalizer rules and
+ * panic texts, the MemStats fields, GOGC/GOMEMLIMIT, gort_free_os_memory.
+ *
+ * Pointers the tests must not keep alive by accident are made and dropped
+ * in goroutines that have exited before the collection (their stacks are
+ * not scanned): the main goroutine never holds them.  Finalizers report
+ * through flags; "still alive" checks also verify the object's contents
+ * after other allocations have reused whatever was freed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "gt.h"
+#include "gort.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS GT_MS
+
+static void run(int (*fn)(void *), void *arg) {
+    int r = gort_main(fn, arg);
+    ASSERT_EQ(r, 0);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+enum { NTAGS = 64 };
+static _Atomic int finalized[NTAGS];
+
+typedef struct tobj {
+    uint64_t tag;
+    uint64_t sum; /* checksum of payload */
+    struct tobj *next;
+    uint64_t payload[5];
+} tobj;
+
+static uint64_t payload_sum(const tobj *o) {
+    uint64_t s = o->tag * 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 5; i++)
+        s = s * 31 + o->payload[i];
+    return s;
+}
+
+static void fin_mark(void *p) {
+    tobj *o = p;
+    ASSERT_EQ(o->sum, payload_sum(o)); /* still intact while finalized */
+    atomic_fetch_add(&finalized[o->tag], 1);
+}
+
+static tobj *new_tobj(int tag, bool fin) {
+    tobj *o = gort_new(sizeof *o);
+    ASSERT_EQ(o->tag, 0);
+    o->tag = (uint64_t)tag;
+    for (int i = 0; i < 5; i++)
+        o->payload[i] = (uint64_t)rand();
+    o->sum = payload_sum(o);
+    if (fin)
+        gort_set_finalizer(o, fin_mark);
+    return o;
+}
+
+static void check_tobj(const tobj *o, int tag) {
+    ASSERT_EQ(o->tag, (uint64_t)tag);
+    ASSERT_EQ(o->sum, payload_sum(o));
+}
+
+/* Runs fn(arg) in a goroutine and waits until it has returned and exited
+ * (so nothing it held stays on a live stack). */
+typedef struct inner {
+    void (*fn)(void *);
+    void *arg;
+    gort_chan *done;
+} inner;
+
+static void inner_body(void *p) {
+    inner *in = p;
+    in->fn(in->arg);
+    int one = 1;
+    gort_chan_send(in->done, &one);
+}
+
+static void in_goroutine(void (*fn)(void *), void *arg) {
+    inner in = {fn, arg, gort_chan_make(sizeof(int), 1)};
+    ASSERT_EQ(gort_go(inner_body, &in), 0);
+    int v;
+    ASSERT_TRUE(gort_chan_recv(in.done, &v));
+    gort_chan_free(in.done);
+    /* Let the goroutine finish exiting (status G_DEAD). */
+    for (int i = 0; i < 10; i++)
+        gort_yield();
+}
+
+/* Some garbage, so that whatever was freed gets reused. */
+static void churn(void) {
+    for (int i = 0; i < 20000; i++) {
+        tobj *o = gort_new(sizeof *o);
+        memset(o->payload, 0xab, sizeof o->payload);
+    }
+}
+
+/* Collects until tag's finalizer ran, for at most 10 s (scaled). */
+static void wait_finalized(int tag) {
+    int64_t dl = gort_nanotime() + 10 * GT_SEC * gt_scale();
+    while (atomic_load(&finalized[tag]) == 0) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("finalizer of tag %d did not run", tag);
+        gort_gc();
+        gort_sleep(MS);
+    }
+}
+
+/* Collects a few times and gives the finalizer goroutine time to run:
+ * tag's finalizer must not have run. */
+static void assert_alive(int tag) {
+    for (int i = 0; i < 3; i++) {
+        gort_gc();
+        churn();
+    }
+    gort_gc();
+    gort_sleep(20 * MS);
+    ASSERT_EQ(atomic_load(&finalized[tag]), 0);
+}
+
+/* ------------------------------------------------------------------ basics */
+
+static int basic_main(void *arg) {
+    (void)arg;
+    size_t sizes[] = {0, 1, 8, 15, 16, 100, 1024, 4000, 32768, 32769, 100000, 3 << 20};
+    void *prev = NULL;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (int scan = 0; scan < 2; scan++) {
+            unsigned char *p = scan ? gort_new(sizes[k]) : gort_new_noscan(sizes[k]);
+            ASSERT_TRUE(p != NULL);
+            ASSERT_TRUE(p != prev);
+            ASSERT_EQ((uintptr_t)p % 8, 0);
+            if (sizes[k] % 16 == 0 && sizes[k] > 0)
+                ASSERT_EQ((uintptr_t)p % 16, 0);
+            for (size_t i = 0; i < sizes[k]; i++)
+                ASSERT_EQ(p[i], 0);
+            memset(p, 0x5a, sizes[k]);
+            prev = p;
+        }
+    }
+    /* Recycled memory comes back zeroed. */
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 10000; i++) {
+            uint64_t *q = gort_new(48);
+            for (int j = 0; j < 6; j++) {
+                ASSERT_EQ(q[j], 0);
+                q[j] = ~(uint64_t)0;
+            }
+        }
+        gort_gc();
+    }
+    return 0;
+}
+
+TEST(new_zeroed_sizes) {
+    run(basic_main, NULL);
+}
+
+/* gort_new before gort_main and from a thread outside the runtime. */
+static void *thread_alloc(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 1000; i++) {
+        uint64_t *p = gort_new(64);
+        ASSERT_EQ(p[7], 0);
+        p[7] = 1;
+    }
+    return NULL;
+}
+
+static int foreign_main(void *arg) {
+    (void)arg;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, thread_alloc, NULL), 0);
+    for (int i = 0; i < 1000; i++)
+        (void)gort_new(64);
+    gort_syscall_enter();
+    pthread_join(t, NULL);
+    gort_syscall_exit();
+    gort_gc();
+    return 0;
+}
+
+TEST(new_outside_runtime) {
+    uint64_t *p = gort_new(24);
+    ASSERT_EQ(p[2], 0);
+    gort_gc();
+    thread_alloc(NULL);
+    run(foreign_main, NULL);
+}
+
+/* ------------------------------------------------------------------ freed */
+
+static void drop_one(void *arg) {
+    (void)arg;
+    (void)new_tobj(1, true);
+}
+
+static int unreachable_main(void *arg) {
+    (void)arg;
+    gort_stats s0, s1;
+    gort_read_stats(&s0);
+    in_goroutine(drop_one, NULL);
+    wait_finalized(1);
+    /* Finalized objects are freed by a later cycle. */
+    gort_gc();
+    gort_gc();
+    gort_read_stats(&s1);
+    ASSERT_TRUE(s1.frees > s0.frees);
+    ASSERT_TRUE(s1.num_gc >= s0.num_gc + 3);
+    ASSERT_EQ(atomic_load(&finalized[1]), 1);
+    return 0;
+}
+
+TEST(unreachable_object_freed) {
+    run(unreachable_main, NULL);
+}
+
+/* Garbage without finalizers: the heap stays bounded and frees counts it. */
+static int bounded_main(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2000000; i++) {
+        uint64_t *p = gort_new(64);
+        p[0] = (uint64_t)i;
+    }
+    for (int i = 0; i < 200; i++)
+        (void)gort_new_noscan(1 << 20); /* 200 MiB of large objects */
+    gort_gc();
+    gort_stats s;
+    gort_read_stats(&s);
+    ASSERT_TRUE(s.num_gc >= 2);
+    ASSERT_TRUE(s.frees > 1900000);
+    ASSERT_TRUE(s.heap_sys_bytes < (uint64_t)128 << 20);
+    ASSERT_TRUE(s.heap_alloc_bytes < (uint64_t)16 << 20);
+    ASSERT_EQ(s.heap_objects, s.mallocs - s.frees);
+    return 0;
+}
+
+TEST(garbage_collected_heap_bounded) {
+    run(bounded_main, NULL);
+}
+
+/* ------------------------------------------------------------------ roots */
+
+static tobj *global_root;
+
+static void set_global(void *arg) {
+    (void)arg;
+    global_root = new_tobj(2, true);
+    global_root->next = new_tobj(3, false); /* reached through it */
+}
+
+static void check_global(void *arg) {
+    (void)arg;
+    check_tobj(global_root, 2);
+    check_tobj(global_root->next, 3);
+}
+
+static int global_main(void *arg) {
+    (void)arg;
+    in_goroutine(set_global, NULL);
+    assert_alive(2);
+    in_goroutine(check_global, NULL);
+    global_root = NULL;
+    wait_finalized(2);
+    return 0;
+}
+
+TEST(global_keeps_alive) {
+    run(global_main, NULL);
+}
+
+/* A parked goroutine's stack. */
+typedef struct parked {
+    gort_chan *ready, *release;
+} parked;
+
+static __attribute__((noinline)) void parked_body(void *arg) {
+    parked *pk = arg;
+    tobj *volatile local = new_tobj(4, true);
+    local->next = new_tobj(5, false);
+    int one = 1;
+    gort_chan_send(pk->ready, &one);
+    int v;
+    gort_chan_recv(pk->release, &v); /* parked here while main collects */
+    check_tobj(local, 4);
+    check_tobj(local->next, 5);
+    gort_chan_send(pk->ready, &one);
+}
+
+static int parked_main(void *arg) {
+    (void)arg;
+    parked pk = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0)};
+    ASSERT_EQ(gort_go(parked_body, &pk), 0);
+    int v = 1;
+    gort_chan_recv(pk.ready, &v);
+    assert_alive(4);
+    gort_chan_send(pk.release, &v);
+    gort_chan_recv(pk.ready, &v);
+    for (int i = 0; i < 10; i++)
+        gort_yield();
+    wait_finalized(4);
+    gort_chan_free(pk.ready);
+    gort_chan_free(pk.release);
+    return 0;
+}
+
+TEST(parked_stack_keeps_alive) {
+    run(parked_main, NULL);
+}
+
+/* A channel buffer; once received, the slot no longer counts. */
+static gort_chan *bufchan;
+
+static void send_buffered(void *arg) {
+    (void)arg;
+    tobj *o = new_tobj(6, true);
+    gort_chan_send(bufchan, &o);
+}
+
+static void recv_and_check(void *arg) {
+    (void)arg;
+    tobj *o = NULL;
+    ASSERT_TRUE(gort_chan_recv(bufchan, &o));
+    check_tobj(o, 6);
+}
+
+static int chanbuf_main(void *arg) {
+    (void)arg;
+    bufchan = gort_chan_make(sizeof(tobj *), 4);
+    in_goroutine(send_buffered, NULL);
+    assert_alive(6);
+    in_goroutine(recv_and_check, NULL);
+    wait_finalized(6); /* the received slot still holds the bytes */
+    gort_chan_free(bufchan);
+    return 0;
+}
+
+TEST(chan_buffer_keeps_alive) {
+    run(chanbuf_main, NULL);
+}
+
+/* A blocked sender's element, which lives in malloc'd memory (not scanned):
+ * only the channel's send queue knows it. */
+static gort_chan *unbuf;
+
+static __attribute__((noinline)) void fill_cell(tobj **cell) {
+    *cell = new_tobj(7, true);
+}
+
+static void blocked_sender(void *arg) {
+    gort_chan *sent = arg;
+    tobj **cell = malloc(sizeof *cell);
+    fill_cell(cell);
+    gort_chan_send(unbuf, cell); /* blocks until main receives */
+    free(cell);
+    int one = 1;
+    gort_chan_send(sent, &one);
+}
+
+static void recv_unbuf(void *arg) {
+    (void)arg;
+    tobj *o = NULL;
+    ASSERT_TRUE(gort_chan_recv(unbuf, &o));
+    check_tobj(o, 7);
+}
+
+static int sender_main(void *arg) {
+    (void)arg;
+    unbuf = gort_chan_make(sizeof(tobj *), 0);
+    gort_chan *sent = gort_chan_make(sizeof(int), 1);
+    ASSERT_EQ(gort_go(blocked_sender, sent), 0);
+    /* Let it block in the send. */
+    gort_sleep(20 * MS);
+    assert_alive(7);
+    in_goroutine(recv_unbuf, NULL);
+    int v;
+    ASSERT_TRUE(gort_chan_recv(sent, &v));
+    wait_finalized(7);
+    gort_chan_free(unbuf);
+    gort_chan_free(sent);
+    return 0;
+}
+
+TEST(blocked_sender_keeps_alive) {
+    run(sender_main, NULL);
+}
+
+/* An after-func's argument, until gort_timer_free. */
+static gort_timer *tm;
+
+static void never(void *arg) {
+    (void)arg;
+    GT_FAIL("the after-func ran");
+}
+
+static void start_timer(void *arg) {
+    (void)arg;
+    tm = gort_after_func(3600 * GT_SEC, never, new_tobj(8, true));
+    ASSERT_TRUE(tm != NULL);
+}
+
+static int timer_main(void *arg) {
+    (void)arg;
+    in_goroutine(start_timer, NULL);
+    assert_alive(8);
+    ASSERT_TRUE(gort_timer_stop(tm));
+    gort_timer_free(tm);
+    wait_finalized(8);
+    return 0;
+}
+
+TEST(timer_arg_keeps_alive) {
+    run(timer_main, NULL);
+}
+
+/* A registered root in malloc'd memory. */
+static tobj **rootcell;
+
+static void fill_root(void *arg) {
+    (void)arg;
+    *rootcell = new_tobj(9, true);
+}
+
+static void check_root(void *arg) {
+    (void)arg;
+    check_tobj(*rootcell, 9);
+}
+
+static int roots_main(void *arg) {
+    (void)arg;
+    rootcell = calloc(4, sizeof *rootcell);
+    ASSERT_EQ(gort_gc_add_roots(rootcell, 4 * sizeof *rootcell), 0);
+    in_goroutine(fill_root, NULL);
+    assert_alive(9);
+    in_goroutine(check_root, NULL);
+    ASSERT_EQ(gort_gc_remove_roots(rootcell, 4 * sizeof *rootcell), 0);
+    ASSERT_EQ(gort_gc_remove_roots(rootcell, 4 * sizeof *rootcell), -ENOENT);
+    wait_finalized(9); /* the malloc'd cell alone does not keep it */
+    free(rootcell);
+    return 0;
+}
+
+TEST(registered_root_keeps_alive) {
+    run(roots_main, NULL);
+}
+
+/* A goroutine's start argument, before it runs (GOMAXPROCS 1, the starter
+ * collects before yielding). */
+static _Atomic int arg_ran;
+
+static void arg_body(void *arg) {
+    check_tobj(arg, 10);
+    atomic_store(&arg_ran, 1);
+}
+
+static __attribute__((noinline)) void spawn_with_arg(void) {
+    ASSERT_EQ(gort_go(arg_body, new_tobj(10, true)), 0);
+}
+
+static int goarg_main(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(1);
+    spawn_with_arg();
+    gort_gc();
+    churn();
+    gort_gc();
+    /* A concurrent collection may let the goroutine run (and finish, after
+     * which its argument is garbage); while it has not finished, the
+     * argument must not have been finalized.  (arg_body checks the
+     * object's contents: a premature free fails there too.) */
+    if (!atomic_load(&arg_ran))
+        ASSERT_EQ(atomic_load(&finalized[10]), 0);
+    while (!atomic_load(&arg_ran))
+        gort_yield();
+    return 0;
+}
+
+TEST(go_arg_keeps_alive) {
+    run(goarg_main, NULL);
+}
+
+/* ------------------------------------------------------------------ interior, keep_alive */
+
+static uintptr_t interior;
+static uint8_t *noscan_interior;
+
+static void make_interior(void *arg) {
+    (void)arg;
+    tobj *o = new_tobj(11, true);
+    interior = (uintptr_t)&o->payload[3]; /* only a pointer into the middle */
+    uint8_t *b = gort_new_noscan(100000); /* large noscan object */
+    memset(b, 7, 100000);
+    noscan_interior = b + 77777;
+    gort_set_finalizer(b, NULL);
+}
+
+static void check_interior(void *arg) {
+    (void)arg;
+    tobj *o = (tobj *)(interior - offsetof(tobj, payload[3]));
+    check_tobj(o, 11);
+    for (int i = -77777; i < 100000 - 77777; i += 997)
+        ASSERT_EQ(noscan_interior[i], 7);
+}
+
+static int interior_main(void *arg) {
+    (void)arg;
+    in_goroutine(make_interior, NULL);
+    assert_alive(11);
+    in_goroutine(check_interior, NULL);
+    interior = 0;
+    wait_finalized(11);
+    return 0;
+}
+
+TEST(interior_pointer_keeps_alive) {
+    run(interior_main, NULL);
+}
+
+/* KeepAlive: as Go's runtime.KeepAlive example, the object (reachable only
+ * through this frame) is not finalized before the call. */
+static int keepalive_main(void *arg) {
+    (void)arg;
+    tobj *o = new_tobj(12, true);
+    for (int i = 0; i < 3; i++)
+        gort_gc();
+    gort_sleep(20 * MS);
+    ASSERT_EQ(atomic_load(&finalized[12]), 0);
+    gort_keep_alive(o);
+    return 0;
+}
+
+TEST(keep_alive) {
+    run(keepalive_main, NULL);
+}
+
+/* ------------------------------------------------------------------ finalizers */
+
+typedef struct panicarg {
+    void *obj;
+    void (*fn)(void *);
+    const char *msg;
+} panicarg;
+
+static void recover_into(void *arg) {
+    panicarg *pa = arg;
+    const char *m = gort_recover();
+    pa->msg = m ? strdup(m) : NULL;
+}
+
+static void setfin_call(void *arg) {
+    panicarg *pa = arg;
+    gort_defer(recover_into, pa);
+    gort_set_finalizer(pa->obj, pa->fn);
+}
+
+/* The panic message of gort_set_finalizer(obj, fn), or NULL (kept until
+ * the next call). */
+static const char *setfin_panic(void *obj, void (*fn)(void *)) {
+    static char *last;
+    free(last);
+    panicarg pa = {obj, fn, NULL};
+    gort_call(setfin_call, &pa);
+    last = (char *)pa.msg;
+    return pa.msg;
+}
+
+static void fin_nop(void *p) {
+    (void)p;
+}
+
+static int finrules_main(void *arg) {
+    (void)arg;
+    char *o = gort_new(64);
+    const char *m = setfin_panic(o + 8, fin_nop);
+    ASSERT_TRUE(m != NULL);
+    ASSERT_STREQ(m, "runtime.SetFinalizer: pointer not at beginning of allocated block");
+    char *big = gort_new(200000);
+    m = setfin_panic(big + 4096, fin_nop);
+    ASSERT_STREQ(m, "runtime.SetFinalizer: pointer not at beginning of allocated block");
+    void *mal = malloc(16);
+    m = setfin_panic(mal, fin_nop);
+    ASSERT_STREQ(m, "runtime.SetFinalizer: pointer not in allocated block");
+    free(mal);
+    m = setfin_panic(NULL, fin_nop);
+    ASSERT_STREQ(m, "runtime.SetFinalizer: first argument is nil");
+    ASSERT_TRUE(setfin_panic(o, fin_nop) == NULL);
+    m = setfin_panic(o, fin_nop);
+    ASSERT_STREQ(m, "runtime.SetFinalizer: finalizer already set");
+    ASSERT_TRUE(setfin_panic(o, NULL) == NULL); /* clears */
+    ASSERT_TRUE(setfin_panic(o, fin_nop) == NULL);
+    ASSERT_TRUE(setfin_panic(big, fin_nop) == NULL);
+    gort_keep_alive(o);
+    gort_keep_alive(big);
+    return 0;
+}
+
+TEST(finalizer_rules_and_texts) {
+    run(finrules_main, NULL);
+}
+
+/* A cleared finalizer does not run. */
+static void drop_cleared(void *arg) {
+    (void)arg;
+    tobj *o = new_tobj(13, true);
+    gort_set_finalizer(o, NULL);
+    (void)new_tobj(14, true);
+}
+
+static int cleared_main(void *arg) {
+    (void)arg;
+    in_goroutine(drop_cleared, NULL);
+    wait_finalized(14);
+    gort_gc();
+    gort_sleep(20 * MS);
+    ASSERT_EQ(atomic_load(&finalized[13]), 0);
+    return 0;
+}
+
+TEST(finalizer_cleared) {
+    run(cleared_main, NULL);
+}
+
+/* Order: A -> B, both finalized: A's runs first, B's only in a later cycle
+ * (B is reachable from A until A is finalized).  A cycle A <-> B of
+ * finalized objects is never collected. */
+static void make_chain(void *arg) {
+    (void)arg;
+    tobj *a = new_tobj(15, true);
+    a->next = new_tobj(16, true);
+    tobj *c = new_tobj(17, true);
+    tobj *d = new_tobj(18, true);
+    c->next = d;
+    d->next = c;
+}
+
+static int order_main(void *arg) {
+    (void)arg;
+    in_goroutine(make_chain, NULL);
+    gort_gc();
+    /* A was queued by this cycle; B cannot have been: wait for A's
+     * finalizer without collecting again. */
+    int64_t dl = gort_nanotime() + 10 * GT_SEC * gt_scale();
+    while (atomic_load(&finalized[15]) == 0) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("finalizer of A did not run");
+        gort_sleep(MS);
+    }
+    ASSERT_EQ(atomic_load(&finalized[16]), 0);
+    wait_finalized(16);
+    for (int i = 0; i < 4; i++)
+        gort_gc();
+    gort_sleep(20 * MS);
+    ASSERT_EQ(atomic_load(&finalized[17]), 0);
+    ASSERT_EQ(atomic_load(&finalized[18]), 0);
+    return 0;
+}
+
+TEST(finalizer_order_and_cycles) {
+    run(order_main, NULL);
+}
+
+/* The finalizer goroutine shows as [finalizer wait] while idle; a
+ * finalizer may resurrect its object, which is then kept. */
+static tobj *resurrected;
+
+static void fin_resurrect(void *p) {
+    resurrected = p;
+    atomic_fetch_add(&finalized[19], 1);
+}
+
+static void make_resurrect(void *arg) {
+    (void)arg;
+    tobj *o = new_tobj(19, false);
+    o->next = new_tobj(20, false);
+    gort_set_finalizer(o, fin_resurrect);
+}
+
+static int fing_main(void *arg) {
+    (void)arg;
+    in_goroutine(make_resurrect, NULL);
+    wait_finalized(19);
+    churn();
+    gort_gc();
+    churn();
+    check_tobj(resurrected, 19);
+    check_tobj(resurrected->next, 20);
+    static char buf[1 << 16];
+    int64_t dl = gort_nanotime() + 10 * GT_SEC * gt_scale();
+    for (;;) {
+        size_t n = gort_stack(buf, sizeof buf, true);
+        if (strstr(buf, "[finalizer wait]") != NULL)
+            break;
+        ASSERT_TRUE(n > 0);
+        if (gort_nanotime() > dl)
+            GT_FAIL("no [finalizer wait] goroutine in:\n%s", buf);
+        gort_sleep(MS);
+    }
+    resurrected = NULL;
+    return 0;
+}
+
+TEST(finalizer_goroutine_and_resurrection) {
+    run(fing_main, NULL);
+}
+
+/* ------------------------------------------------------------------ stats, settings */
+
+static int stats_main(void *arg) {
+    (void)arg;
+    gort_stats s0, s1;
+    gort_read_stats(&s0);
+    for (int i = 0; i < 1000; i++)
+        (void)gort_new(100);
+    gort_gc();
+    gort_read_stats(&s1);
+    ASSERT_EQ(s1.num_gc, s0.num_gc + 1);
+    ASSERT_TRUE(s1.mallocs >= s0.mallocs + 1000);
+    ASSERT_TRUE(s1.total_alloc_bytes >= s0.total_alloc_bytes + 1000 * 100);
+    ASSERT_TRUE(s1.pause_ns[(s1.num_gc + 255) % 256] > 0);
+    ASSERT_TRUE(s1.pause_total_ns >= s1.pause_ns[(s1.num_gc + 255) % 256]);
+    ASSERT_TRUE(s1.last_gc_unix_ns > (uint64_t)1600000000 * 1000000000);
+    ASSERT_TRUE(s1.next_gc_bytes >= (uint64_t)4 << 20);
+    ASSERT_TRUE(s1.heap_sys_bytes >= s1.heap_idle_bytes);
+    ASSERT_TRUE(s1.heap_idle_bytes >= s1.heap_released_bytes);
+    ASSERT_TRUE(s1.gc_cpu_fraction >= 0 && s1.gc_cpu_fraction < 1);
+    /* FreeOSMemory returns the idle pages. */
+    for (int i = 0; i < 64; i++)
+        (void)gort_new_noscan(1 << 20);
+    gort_free_os_memory();
+    gort_read_stats(&s1);
+    ASSERT_TRUE(s1.heap_released_bytes >= (uint64_t)60 << 20);
+    ASSERT_EQ(s1.heap_idle_bytes, s1.heap_released_bytes);
+    return 0;
+}
+
+TEST(memstats) {
+    run(stats_main, NULL);
+}
+
+static int gcpercent_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_set_gc_percent(100), 50);                 /* GOGC=50 */
+    ASSERT_EQ(gort_set_memory_limit(-1), (int64_t)64 << 20); /* GOMEMLIMIT=64MiB */
+    ASSERT_EQ(gort_set_memory_limit(INT64_MAX), (int64_t)64 << 20);
+    ASSERT_EQ(gort_set_memory_limit(-1), INT64_MAX);
+    ASSERT_EQ(gort_set_gc_percent(-1), 100);
+    /* Off: no cycle, whatever we allocate. */
+    gort_stats s0, s1;
+    gort_read_stats(&s0);
+    for (int i = 0; i < 100; i++)
+        (void)gort_new_noscan(1 << 20);
+    gort_read_stats(&s1);
+    ASSERT_EQ(s1.num_gc, s0.num_gc);
+    ASSERT_EQ(gort_set_gc_percent(100), -1);
+    /* A memory limit lowers the goal. */
+    gort_set_gc_percent(1000);
+    gort_set_memory_limit((int64_t)32 << 20);
+    gort_read_stats(&s0);
+    for (int i = 0; i < 300; i++)
+        (void)gort_new_noscan(1 << 20);
+    gort_read_stats(&s1);
+    ASSERT_TRUE(s1.num_gc >= s0.num_gc + 5);
+    ASSERT_TRUE(s1.heap_alloc_bytes < (uint64_t)40 << 20);
+    return 0;
+}
+
+TEST(gc_percent_and_memory_limit) {
+    setenv("GOGC", "50", 1);
+    setenv("GOMEMLIMIT", "64MiB", 1);
+    run(gcpercent_main, NULL);
+    unsetenv("GOGC");
+    unsetenv("GOMEMLIMIT");
+}
+
+/* The same roots with the stop-the-world collector (the fallback where
+ * the kernel cannot track writes; GORTDEBUG=gcstw=1 forces it).  The mode
+ * is chosen when the heap is first used. */
+TEST(stw_mode_roots) {
+    setenv("GORTDEBUG", "gcstw=1", 1);
+    run(global_main, NULL);
+    run(parked_main, NULL);
+    run(chanbuf_main, NULL);
+    run(sender_main, NULL);
+    run(unreachable_main, NULL);
+    unsetenv("GORTDEBUG");
+}
+
+GT_MAIN()

@@ -1,0 +1,365 @@
+/*
+ * pprof_test.c - the profiles of runtime/pprof, read back by the real
+ * `go tool pprof` (Debian's golang-go; scripts/deps.sh installs it).  A
+ * case is skipped, saying so, only when no go command is on PATH.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+#include "gt.h"
+#include "chan.h"
+#include "gt_gort.h"
+#include "gort.h"
+#include "internal.h"
+#include "pprof_tools.h"
+
+/* ------------------------------------------------------------------ CPU */
+
+static volatile uint64_t sink;
+
+/* Two hot functions, hot_a doing twice hot_b's work. */
+__attribute__((noinline)) static void hot_a(int64_t ns) {
+    int64_t end = gt_thread_cpu_ns() + ns;
+    uint64_t x = 1;
+    while (gt_thread_cpu_ns() < end)
+        for (int i = 0; i < 10000; i++)
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+    sink = x;
+}
+
+__attribute__((noinline)) static void hot_b(int64_t ns) {
+    int64_t end = gt_thread_cpu_ns() + ns;
+    uint64_t x = 7;
+    while (gt_thread_cpu_ns() < end)
+        for (int i = 0; i < 10000; i++)
+            x = x * 2862933555777941757ull + 3037000493ull;
+    sink = x;
+}
+
+static int cpu_main(void *arg) {
+    (void)arg;
+    const char *path = tmp_path("cpu.pb.gz");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
+    ASSERT_EQ(gort_pprof_start_cpu(fd), -EBUSY);
+    for (int i = 0; i < 4; i++) {
+        hot_a(200 * GT_MS);
+        hot_b(100 * GT_MS);
+    }
+    gort_pprof_stop_cpu();
+    gort_pprof_stop_cpu(); /* no-op */
+    close(fd);
+    char out[1 << 16];
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -nodecount=40 %s", path), 0);
+    double a = top_flat_pct(out, "hot_a"), b = top_flat_pct(out, "hot_b");
+    if (a < 0 || b < 0)
+        GT_FAIL("go tool pprof -top does not name hot_a and hot_b:\n%s", out);
+    /* 2:1 of the CPU time; generous bounds for a loaded machine. */
+    if (!(a > 40 && a < 85 && b > 15 && b < 50 && a > b))
+        GT_FAIL("implausible shares hot_a %.1f%% hot_b %.1f%%:\n%s", a, b, out);
+    /* file:line made it into the profile (no binary needed). */
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -lines -top -nodecount=40 %s", path), 0);
+    if (strstr(out, "pprof_test.c:") == NULL)
+        GT_FAIL("no file:line in:\n%s", out);
+    return 0;
+}
+
+TEST(cpu_two_hot_functions) {
+    NEED_GO();
+    run(cpu_main, NULL);
+}
+
+/* ------------------------------------------------------------------ labels */
+
+static void labelled(void *arg) {
+    gort_chan *done = arg;
+    gort_set_label("worker", "a");
+    ASSERT_STREQ(gort_get_label("worker"), "a");
+    hot_a(300 * GT_MS);
+    gort_set_label("worker", "b");
+    gort_set_label("other", "x");
+    ASSERT_STREQ(gort_get_label("worker"), "b");
+    hot_b(300 * GT_MS);
+    gort_set_label("other", NULL);
+    ASSERT_NULL(gort_get_label("other"));
+    gort_chan_close(done);
+}
+
+static int labels_main(void *arg) {
+    (void)arg;
+    const char *path = tmp_path("labels.pb.gz");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
+    gort_chan *done = gort_chan_make(0, 0);
+    go(labelled, done);
+    ASSERT_FALSE(gort_chan_recv(done, NULL));
+    gort_pprof_stop_cpu();
+    close(fd);
+    gort_chan_free(done);
+    char out[1 << 16];
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -tagfocus=worker=a %s", path), 0);
+    if (top_flat_pct(out, "hot_a") < 20 || top_flat_pct(out, "hot_b") >= 0)
+        GT_FAIL("-tagfocus=worker=a should show hot_a only:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -tagfocus=worker=b %s", path), 0);
+    if (top_flat_pct(out, "hot_b") < 20 || top_flat_pct(out, "hot_a") >= 0)
+        GT_FAIL("-tagfocus=worker=b should show hot_b only:\n%s", out);
+    return 0;
+}
+
+TEST(labels_tagfocus) {
+    NEED_GO();
+    run(labels_main, NULL);
+}
+
+/* Labels are inherited by the goroutines a goroutine starts, and appear on
+ * the goroutine profile. */
+static void child_checks(void *arg) {
+    ASSERT_STREQ(gort_get_label("req"), "r42");
+    gort_chan_recv(arg, NULL);
+}
+
+__attribute__((noinline)) static void blocked_in_recv(gort_chan *c) {
+    gort_chan_recv(c, NULL);
+}
+
+static void parked(void *arg) {
+    blocked_in_recv(arg);
+}
+
+static int goroutine_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(0, 0);
+    for (int i = 0; i < 5; i++)
+        go(parked, c);
+    gort_set_label("req", "r42");
+    go(child_checks, c);
+    gort_set_label("req", NULL);
+    WAIT_UNTIL(gort_numgoroutine() == 7 && qlen(c, false) == 6, 10, "goroutines parked");
+    const char *path = tmp_path("goroutine.pb.gz");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("goroutine", fd, 0), 0);
+    close(fd);
+    char out[1 << 16];
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", path), 0);
+    if (strstr(out, "blocked_in_recv") == NULL || strstr(out, "goroutine_main") == NULL)
+        GT_FAIL("goroutine profile does not name blocked_in_recv and goroutine_main:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -traces -tagfocus=req=r42 %s", path), 0);
+    if (strstr(out, "child_checks") == NULL || strstr(out, "blocked_in_recv") != NULL)
+        GT_FAIL("the child's inherited label is not on its sample:\n%s", out);
+
+    /* debug=1: Go's grouped counts. */
+    const char *tpath = tmp_path("goroutine.txt");
+    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("goroutine", fd, 1), 0);
+    close(fd);
+    ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
+    if (strstr(out, "goroutine profile: total 7\n") == NULL || strstr(out, "\n5 @ 0x") == NULL ||
+        strstr(out, "#\t0x") == NULL || strstr(out, "blocked_in_recv+0x") == NULL ||
+        strstr(out, "# labels: {\"req\":\"r42\"}") == NULL)
+        GT_FAIL("goroutine debug=1:\n%s", out);
+    /* debug=2: the dump. */
+    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("goroutine", fd, 2), 0);
+    close(fd);
+    ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
+    if (strstr(out, "[chan receive]:") == NULL || strstr(out, "blocked_in_recv(") == NULL)
+        GT_FAIL("goroutine debug=2:\n%s", out);
+    gort_chan_close(c);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "goroutines gone");
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(goroutine_profile) {
+    NEED_GO();
+    run(goroutine_main, NULL);
+}
+
+/* ------------------------------------------------------------------ block, mutex */
+
+__attribute__((noinline)) static void block_waiter(gort_chan *c) {
+    gort_chan_recv(c, NULL);
+}
+
+static void block_g(void *arg) {
+    block_waiter(arg);
+}
+
+static gort_mutex mu;
+
+__attribute__((noinline)) static void mutex_holder(void) {
+    gort_mutex_lock(&mu);
+    gort_sleep(30 * GT_MS);
+    gort_mutex_unlock(&mu); /* wakes the waiter: the contention is charged here */
+}
+
+static void mutex_waiter(void *arg) {
+    gort_mutex_lock(&mu);
+    gort_mutex_unlock(&mu);
+    gort_chan_send(arg, NULL);
+}
+
+static int contention_main(void *arg) {
+    (void)arg;
+    gort_set_block_profile_rate(1);
+    ASSERT_EQ(gort_set_mutex_profile_fraction(1), 0);
+    ASSERT_EQ(gort_set_mutex_profile_fraction(-1), 1);
+    gort_chan *c = gort_chan_make(0, 0);
+    go(block_g, c);
+    gort_sleep(30 * GT_MS);
+    gort_chan_send(c, NULL);
+    for (int i = 0; i < 3; i++) {
+        gort_mutex_lock(&mu);
+        go(mutex_waiter, c);
+        gort_sleep(5 * GT_MS); /* let the waiter queue */
+        gort_mutex_unlock(&mu);
+        mutex_holder();
+        gort_chan_recv(c, NULL);
+    }
+    gort_set_block_profile_rate(0);
+    ASSERT_EQ(gort_set_mutex_profile_fraction(0), 1);
+    char out[1 << 16];
+    const char *bpath = tmp_path("block.pb.gz"), *mpath = tmp_path("mutex.pb.gz");
+    int fd = open(bpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("block", fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", bpath), 0);
+    if (strstr(out, "block_waiter") == NULL || strstr(out, "delay") == NULL)
+        GT_FAIL("block profile does not name block_waiter:\n%s", out);
+    fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("mutex", fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", mpath), 0);
+    if (strstr(out, "mutex_holder") == NULL)
+        GT_FAIL("mutex profile does not name the unlocker mutex_holder:\n%s", out);
+    /* Text forms. */
+    const char *tpath = tmp_path("block.txt");
+    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("block", fd, 1), 0);
+    close(fd);
+    ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
+    if (strstr(out, "--- contention:\ncycles/second=") == NULL ||
+        strstr(out, "block_waiter+0x") == NULL)
+        GT_FAIL("block debug=1:\n%s", out);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(block_and_mutex_profiles) {
+    NEED_GO();
+    run(contention_main, NULL);
+}
+
+/* ------------------------------------------------------------------ heap, threadcreate */
+
+static char heapblocks[64][4096];
+
+__attribute__((noinline)) static void heap_alloc_site(int i) {
+    ASSERT_TRUE(gort__mprof_malloc(heapblocks[i], sizeof heapblocks[i]));
+}
+
+static int heap_main(void *arg) {
+    (void)arg;
+    int64_t old = gort__memprof_rate;
+    gort__memprof_rate = 1; /* every allocation */
+    for (int i = 0; i < 64; i++)
+        heap_alloc_site(i);
+    for (int i = 0; i < 16; i++)
+        gort__mprof_free(heapblocks[i]);
+    char out[1 << 16];
+    const char *path = tmp_path("heap.pb.gz");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("heap", fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    if (strstr(out, "heap_alloc_site") == NULL ||
+        strstr(out, "accounting for 48, 100% of 48 total") == NULL)
+        GT_FAIL("heap profile: 48 objects in use at heap_alloc_site expected:\n%s", out);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("allocs", fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
+    if (strstr(out, "alloc_space") == NULL || strstr(out, "of 256kB total") == NULL)
+        GT_FAIL("allocs profile: 256kB allocated at heap_alloc_site expected:\n%s", out);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_pprof_write("threadcreate", fd, 0), 0);
+    close(fd);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
+    if (strstr(out, "Type: threadcreate") == NULL)
+        GT_FAIL("threadcreate profile:\n%s", out);
+    gort__memprof_rate = old;
+    ASSERT_EQ(gort_pprof_write("nonesuch", fd, 0), -EINVAL);
+    ASSERT_EQ(gort_pprof_write("heap", -1, 0), -EINVAL);
+    return 0;
+}
+
+TEST(heap_allocs_threadcreate) {
+    NEED_GO();
+    run(heap_main, NULL);
+}
+
+/* ------------------------------------------------------------------ stall detector */
+
+static _Atomic int stall_done;
+static _Atomic int64_t staller_id;
+
+/* Runs 400 ms without a gort call. */
+__attribute__((noinline)) static void stalling_loop(void) {
+    int64_t end = now_ns() + 400 * GT_MS;
+    uint64_t x = 3;
+    while (now_ns() < end)
+        for (int i = 0; i < 1000; i++)
+            x = x * 6364136223846793005ull + 1;
+    sink = x;
+}
+
+static void staller(void *arg) {
+    (void)arg;
+    atomic_store(&staller_id, gort_goid());
+    stalling_loop();
+    atomic_store(&stall_done, 1);
+}
+
+static int stall_main(void *arg) {
+    (void)arg;
+    go(staller, NULL);
+    WAIT_UNTIL(atomic_load(&stall_done), 20, "the stalling goroutine ends");
+    return 0;
+}
+
+TEST(stall_detector) {
+    setenv("GORTDEBUG", "stalldetect=100", 1);
+    const char *path = tmp_path("stall.txt");
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+    run(stall_main, NULL);
+    dup2(saved, 2);
+    close(saved);
+    unsetenv("GORTDEBUG");
+    char out[1 << 14];
+    ASSERT_TRUE(read_file(path, out, sizeof out) > 0);
+    const char *at = strstr(out, "gort: stall: goroutine ");
+    if (at == NULL || strstr(out, "without a gort call (GORTDEBUG=stalldetect=100)") == NULL ||
+        strstr(out, "stalling_loop(...)") == NULL || strstr(out, "staller(...)") == NULL ||
+        strstr(out, "goentry") != NULL || strstr(out, " in goroutine 1\n") == NULL)
+        GT_FAIL("stall report:\n%s", out);
+    /* The staller is reported once.  Another goroutine may be reported
+     * too: on a loaded machine its thread can go unscheduled for longer
+     * than the threshold (the detector measures wall time, as sysmon). */
+    char mine[64];
+    snprintf(mine, sizeof mine, "gort: stall: goroutine %lld ",
+             (long long)atomic_load(&staller_id));
+    const char *first = strstr(out, mine);
+    if (first == NULL || strstr(first + 1, mine) != NULL)
+        GT_FAIL("the staller is not reported exactly once:\n%s", out);
+}
+
+GT_MAIN()
