@@ -13,6 +13,7 @@
 #   make stress          build release, run the torture tests (scheduler, then heap) for
 #                        DURATION seconds each (default 60;
 #                        SEED=N repeats a run) and print its totals
+#   make bench-race      race mode's cost: gort-bench -fsanitize=thread vs plain, next to Go's -race
 #   make limits          build release, measure goroutines/timers gort and Go sustain here
 #                        (scripts/limits.sh; capped at ~4 GiB RSS); not part of make test
 #   make install         PREFIX=/usr/local (DESTDIR is honoured)
@@ -46,7 +47,7 @@ FORMAT_FILES = $(shell find $(wildcard $(FORMAT_DIRS)) -type f \( -name '*.c' -o
 MAKEFLAGS += --no-print-directory
 export GORT_WERROR JOBS CTEST_ARGS
 
-.PHONY: all build release run test bench bench-net stress limits install clean format \
+.PHONY: all build release run test bench bench-race bench-net stress limits install clean format \
 	check-format check-symbols check-install deps need-cmake fuzz package
 
 all: build
@@ -74,6 +75,13 @@ bench:
 	@GORT_DEPS_BENCH=1 scripts/deps.sh
 	@$(MAKE) --no-print-directory build
 	GORT_BUILD_DIR=build/release scripts/bench.sh
+
+# Race mode's cost (gort-bench built with -fsanitize=thread against the
+# installed library) next to Go's -race: scripts/bench-race.sh.
+bench-race:
+	@GORT_DEPS_BENCH=1 scripts/deps.sh
+	@$(MAKE) --no-print-directory build
+	GORT_BUILD_DIR=build/release scripts/bench-race.sh
 
 # The example servers against Go net/http and redis-server (wrk,
 # redis-benchmark) and memory per idle connection: scripts/bench-net.sh.

@@ -654,7 +654,9 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * "deadlock: all goroutines in bubble are blocked" or "deadlock: main
  * bubble goroutine has exited but blocked goroutines remain"; those
  * goroutines stay blocked for good.  Using a bubble's channel from outside
- * it is a fatal error ("send on synctest channel from outside bubble"...).
+ * it is a fatal error ("send on synctest channel from outside bubble"...),
+ * checked while any bubble runs (a channel that outlives its bubble is not
+ * checked once no bubble runs).
  * Calling it from inside a bubble panics
  * "synctest.Run called from within a synctest bubble".
  */
@@ -706,51 +708,58 @@ GORT_API void gort_chan_release(gort_chan *c);
  * name_recv_case and name_send_case build gort_select cases (elem points
  * at the T to fill or to send).  name_elem is T.
  */
+/* The typed calls are static inline; a program uses few of them (clang
+ * warns of unused static functions in the including file). */
+#if defined(__GNUC__)
+#define GORT__CHAN_FN static inline __attribute__((unused))
+#else
+#define GORT__CHAN_FN static inline
+#endif
 #define GORT_CHAN_DECLARE(name, T)                                                             \
     typedef T name##_elem;                                                                     \
     typedef struct name {                                                                      \
         gort_chan *chan;                                                                       \
     } name;                                                                                    \
-    static inline name name##_make(size_t cap) {                                               \
+    GORT__CHAN_FN name name##_make(size_t cap) {                                               \
         name ch = {gort_chan_make(sizeof(T), cap)};                                            \
         return ch;                                                                             \
     }                                                                                          \
-    static inline name name##_retain(name ch) {                                                \
+    GORT__CHAN_FN name name##_retain(name ch) {                                                \
         gort_chan_retain(ch.chan);                                                             \
         return ch;                                                                             \
     }                                                                                          \
-    static inline void name##_release(name ch) {                                               \
+    GORT__CHAN_FN void name##_release(name ch) {                                               \
         gort_chan_release(ch.chan);                                                            \
     }                                                                                          \
-    static inline void name##_free(name ch) {                                                  \
+    GORT__CHAN_FN void name##_free(name ch) {                                                  \
         gort_chan_free(ch.chan);                                                               \
     }                                                                                          \
-    static inline void name##_send(name ch, T v) {                                             \
+    GORT__CHAN_FN void name##_send(name ch, T v) {                                             \
         gort_chan_send(ch.chan, &v);                                                           \
     }                                                                                          \
-    static inline bool name##_recv(name ch, T *v) {                                            \
+    GORT__CHAN_FN bool name##_recv(name ch, T *v) {                                            \
         return gort_chan_recv(ch.chan, v);                                                     \
     }                                                                                          \
-    static inline bool name##_trysend(name ch, T v) {                                          \
+    GORT__CHAN_FN bool name##_trysend(name ch, T v) {                                          \
         return gort_chan_trysend(ch.chan, &v);                                                 \
     }                                                                                          \
-    static inline bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
+    GORT__CHAN_FN bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
         return gort_chan_tryrecv(ch.chan, v, ok);                                              \
     }                                                                                          \
-    static inline void name##_close(name ch) {                                                 \
+    GORT__CHAN_FN void name##_close(name ch) {                                                 \
         gort_chan_close(ch.chan);                                                              \
     }                                                                                          \
-    static inline size_t name##_len(name ch) {                                                 \
+    GORT__CHAN_FN size_t name##_len(name ch) {                                                 \
         return gort_chan_len(ch.chan);                                                         \
     }                                                                                          \
-    static inline size_t name##_cap(name ch) {                                                 \
+    GORT__CHAN_FN size_t name##_cap(name ch) {                                                 \
         return gort_chan_cap(ch.chan);                                                         \
     }                                                                                          \
-    static inline gort_select_case name##_recv_case(name ch, T *v) {                           \
+    GORT__CHAN_FN gort_select_case name##_recv_case(name ch, T *v) {                           \
         gort_select_case sc = {ch.chan, GORT_RECV, (void *)v, false};                          \
         return sc;                                                                             \
     }                                                                                          \
-    static inline gort_select_case name##_send_case(name ch, const T *v) {                     \
+    GORT__CHAN_FN gort_select_case name##_send_case(name ch, const T *v) {                     \
         gort_select_case sc = {ch.chan, GORT_SEND, (void *)(uintptr_t)(const void *)v, false}; \
         return sc;                                                                             \
     }                                                                                          \
@@ -1109,6 +1118,20 @@ GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
  * (trace.IsEnabled). */
 GORT_API bool gort_trace_enabled(void);
 
+/* The flight recorder (Go 1.25's trace.FlightRecorder): the execution
+ * trace of the last window_ns nanoseconds (0: 10 s) or a little more, kept
+ * in memory.  Start: 0, -EBUSY while a trace or recorder runs, -EINVAL
+ * outside a goroutine, -ENOMEM.  It runs one goroutine of its own and
+ * stops the world about once a second to start a new generation.  Write:
+ * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
+ * not recording, -errno).  With GORTDEBUG=flightrecorder=1 it starts with
+ * the main goroutine, and a fatal error or SIGQUIT writes what it holds
+ * (up to its last generation, at most a second before) to
+ * gort-flightrecorder-PID.trace in the working directory. */
+GORT_API int gort_flight_recorder_start(int64_t window_ns);
+GORT_API int gort_flight_recorder_write(int fd);
+GORT_API void gort_flight_recorder_stop(void);
+
 /* ------------------------------------------------------------------------
  * The collected heap (runtime.GC, SetFinalizer, KeepAlive, MemStats,
  * debug.SetGCPercent, SetMemoryLimit, FreeOSMemory)
@@ -1150,14 +1173,21 @@ GORT_API bool gort_trace_enabled(void);
  * A word that merely looks like a pointer keeps its object alive too (the
  * collector is conservative): false retention, never a premature free.
  *
- * Collections stop the world (every goroutine stops at its next gort call;
- * see gort_gc) and mark with the world stopped; sweeping is lazy, span by
- * span, by the allocating goroutines.  Code between gort_syscall_enter and
- * gort_syscall_exit keeps running during a collection: it must not store
- * heap pointers into heap objects or globals there (as cgo code may not),
- * and its stack is scanned whole.  A collection starts when the heap has
- * grown to its goal: live heap after the last collection x (1 + GOGC/100),
- * at least 4 MiB x GOGC/100, lowered to stay under GOMEMLIMIT.
+ * A collection marks while the goroutines run, with the kernel as its
+ * write barrier (Linux 6.7+: the heap is write-protected through a
+ * userfaultfd in asynchronous mode, and the pages written while marking are
+ * rescanned); it stops the world twice, briefly at the start and at the end
+ * to rescan the written pages, the stacks and the globals.  Where the kernel
+ * cannot track writes (or with GORTDEBUG=gcstw=1) it marks with the world
+ * stopped.  "Stops the world": every goroutine stops at its next gort call.
+ * Sweeping is lazy, span by span, by the allocating goroutines.  Code
+ * between gort_syscall_enter and gort_syscall_exit keeps running during a
+ * collection: it must not store heap pointers into heap objects or globals
+ * there (as cgo code may not), and its stack is scanned whole.  A
+ * collection starts before the heap reaches its goal: live heap after the
+ * last collection x (1 + GOGC/100), at least 4 MiB x GOGC/100, lowered to
+ * stay under GOMEMLIMIT; an allocation that finds the heap past its goal
+ * while marking runs waits for the collection to end.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):

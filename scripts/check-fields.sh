@@ -131,6 +131,8 @@ while read -r st field; do
     zsets=$(grep -oE "(\\.|->)[[:space:]]*$field\\b(\\[[^];]*\\])?[[:space:]]*=[[:space:]]*(0|NULL|false)[[:space:]]*[;,)}]" "$corpus" | wc -l || true)
     reads=$(grep -cvE "^(&|\\+\\+|--)|(\\+\\+|--|[-+*/|&^]?=[^=])$" <<<"$rest" || true)
     [[ -n $rest ]] || reads=0
+    # The destination of memcpy, memmove, memset and the string copies sets.
+    copies=$(grep -cE "(memcpy|memmove|memset|strncpy|strcpy|snprintf)\\([[:space:]]*[A-Za-z_0-9]*$acc" "$corpus" || true)
     [[ -n $all ]] || { reads=0; loads=0; }
     sets=$((sets - zsets + both + stores + copies))
     reads=$((reads + both + loads))

@@ -73,5 +73,41 @@ bad=$(grep -c '^FAIL ' "$work/results" || true)
 grep -v '^ok ' "$work/results" || true
 missing=$((n - okn - bad))
 ncases=$(cut -d' ' -f3 "$work/runs" | sort -u | wc -l)
-echo "sanitizers: $ncases cases x $reps runs: $okn passed, $((bad + missing)) failed"
-[ "$okn" -eq "$n" ]
+echo "sanitizers: race: $ncases cases x $reps runs: $okn passed, $((bad + missing)) failed"
+
+# ASan, LSan and the stack guard, built the same way.
+extra_ok=0
+extra_fail=0
+check() { # name, then a command that must succeed
+    name=$1
+    shift
+    if "$@"; then
+        extra_ok=$((extra_ok + 1))
+    else
+        echo "FAIL $name"
+        extra_fail=$((extra_fail + 1))
+    fi
+}
+build() { # exe, source, flags...
+    exe=$1 src=$2
+    shift 2
+    # shellcheck disable=SC2046
+    cc -g -O1 "$@" -o "$work/$exe" "$root/$src" $(pkg-config --cflags --libs gort)
+}
+if build asan_goexit tests/sanitizers/asan_goexit.c -fsanitize=address 2>"$work/cc.log"; then
+    check asan_goexit sh -c "$run '$work/asan_goexit' >'$work/asan.out' 2>&1 &&
+        grep -q 'asan_goexit: ok' '$work/asan.out' && ! grep -q 'ERROR: AddressSanitizer' '$work/asan.out'"
+    build lsan_leaks tests/sanitizers/lsan_leaks.c -fsanitize=address
+    check lsan_leaks sh -c "ASAN_OPTIONS=detect_leaks=1 $run '$work/lsan_leaks' >'$work/lsan.out' 2>&1;
+        grep -q 'in leak_in_main ' '$work/lsan.out' && grep -q 'in leak_in_goroutine ' '$work/lsan.out' &&
+        ! grep -q 'in kept_alive ' '$work/lsan.out'"
+else
+    echo "sanitizers: SKIP asan/lsan: cc cannot build with -fsanitize=address"
+fi
+# A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
+build stack_frame tests/crash/stack_overflow_frame.c
+check stack_overflow_frame sh -c "'$work/stack_frame' >'$work/stack.out' 2>&1; rc=\$?;
+    [ \$rc -eq 2 ] && grep -q 'goroutine stack exceeds 262144-byte limit' '$work/stack.out'"
+echo "sanitizers: asan/lsan/stack: $extra_ok passed, $extra_fail failed"
+echo "sanitizers: $((okn + extra_ok)) passed, $((bad + missing + extra_fail)) failed"
+[ "$okn" -eq "$n" ] && [ "$extra_fail" -eq 0 ]

@@ -214,10 +214,17 @@ static inline void wake_waiter(struct sudog *sg, bool success) {
  * element goes straight to the receiver's destination; then unlock, wake. */
 static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const void *ep,
                                     void (*unlockf)(void *), void *ularg) {
-    if (c->dataqsiz == 0)
+    if (c->dataqsiz == 0) {
         san_acquire(sg); /* unbuffered: the receive completes before the send */
-    else
-        san_acqrel(gort__chanbuf(c, c->recvx)); /* as if through the slot */
+    } else if (san_tsan_on()) {
+        /* Race mode, as Go's send: pretend the value goes through the
+         * buffer (empty: recvx == sendx), so the slot's edges stay those of
+         * the k-th send and receive; the indices move only in race mode. */
+        san_acqrel(gort__chanbuf(c, c->recvx));
+        if (++c->recvx == c->dataqsiz)
+            c->recvx = 0;
+        c->sendx = c->recvx;
+    }
     if (sg->elem != NULL) {
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;

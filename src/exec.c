@@ -15,6 +15,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -35,6 +36,19 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
     int err = posix_spawn_file_actions_init(&fa);
     if (err)
         return -err;
+    /* The child starts with no signal blocked (as Go's forkExec restores
+     * the mask), whatever the calling thread blocks; glibc gives it the
+     * default action for every signal this process catches. */
+    posix_spawnattr_t at;
+    err = posix_spawnattr_init(&at);
+    if (err) {
+        posix_spawn_file_actions_destroy(&fa);
+        return -err;
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)posix_spawnattr_setsigmask(&at, &none);
+    (void)posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
     for (int i = 0; fds && i < 3 && err == 0; i++) {
         if (fds[i] < 0)
             continue;
@@ -55,11 +69,12 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
          * touch the disk: hand the P off meanwhile. */
         gort_syscall_enter();
         if (strchr(path, '/'))
-            err = posix_spawn(pid, path, &fa, NULL, argv, envp ? envp : environ);
+            err = posix_spawn(pid, path, &fa, &at, argv, envp ? envp : environ);
         else
-            err = posix_spawnp(pid, path, &fa, NULL, argv, envp ? envp : environ);
+            err = posix_spawnp(pid, path, &fa, &at, argv, envp ? envp : environ);
         gort_syscall_exit();
     }
+    posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     return -err;
 }

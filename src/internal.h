@@ -375,6 +375,10 @@ void gort__prof_unminit(struct m *mp);
 void gort__prof_newm(void);
 /* Sysmon, every round: drains CPU samples, runs the stall detector. */
 void gort__prof_sysmon(int64_t now);
+/* gort_main's end, with only the calling thread left: a CPU profile or an
+ * execution trace still recording is finished (written to its fd), the
+ * flight recorder dropped. */
+void gort__prof_shutdown(void);
 /* The block profile: a goroutine that parked at t0 (nanotime) for reason
  * is running again (called by gort__gopark). */
 void gort__blockevent(int64_t t0, uint8_t reason);

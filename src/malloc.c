@@ -28,6 +28,7 @@ static _Atomic bool malloc_ready;
 static void malloc_init(void) {
     gort__mheap_init();
     gort__mcache_init_nop();
+    gort__gc_dirty_init();
     atomic_store_explicit(&malloc_ready, true, memory_order_release);
 }
 
@@ -82,6 +83,10 @@ static inline void finish_object(mspan *s, uintptr_t v, uintptr_t size) {
     gort__heap_san_alloc((void *)v, size);
     if (s->needzero)
         memset((void *)v, 0, size);
+    /* Relaxed: the flag changes only with the world stopped (and under the
+     * nop lock), which orders it for every allocator. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))
+        gort__gc_mark_black(s, v);
 }
 
 /* Allocation from a thread without a P: the shared cache, under its lock
@@ -108,7 +113,8 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     if (nop)
         gort__lock(&gort__mcache_nop_lock);
     mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
-    s->freeindex = 1;
+    /* Relaxed atomic: a concurrent marker may already see the span. */
+    __atomic_store_n(&s->freeindex, 1, __ATOMIC_RELAXED);
     s->alloccount = 1;
     s->alloccache = 0;
     uintptr_t bytes = npages * GORT__HEAP_PAGE;
@@ -119,6 +125,10 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     gort__heap_san_alloc(v, bytes);
     if (s->needzero)
         memset(v, 0, size);
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+        gort__gc_mark_black(s, s->base);
+        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, bytes, memory_order_relaxed);
+    }
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
     if (nop)
         gort__unlock(&gort__mcache_nop_lock);

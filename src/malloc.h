@@ -89,7 +89,11 @@ static inline uint32_t gort__span_objindex(const mspan *s, uintptr_t p) {
 }
 
 static inline bool gort__span_isfree(const mspan *s, uint32_t i) {
-    return i >= s->freeindex && !(s->allocbits[i / 64] >> (i % 64) & 1);
+    /* Relaxed atomic: a concurrent marker reads freeindex while the owner
+     * allocates (a stale value only makes a just-allocated object look
+     * free, and that one is allocated black). */
+    return i >= __atomic_load_n(&s->freeindex, __ATOMIC_RELAXED) &&
+           !(s->allocbits[i / 64] >> (i % 64) & 1);
 }
 
 /* ------------------------------------------------------------------ mcentral */
@@ -133,6 +137,7 @@ typedef struct mheap {
     _Atomic uint64_t released; /* free pages returned to the OS */
     _Atomic uint64_t metasys;  /* metadata mapped */
     _Atomic uint32_t sweepgen; /* [STW write] Go's mheap.sweepgen */
+    bool tracking;             /* [lock] writes to the arena are tracked: grow protects */
     mcentral central[GORT__NUM_SPANCLASSES];
 } mheap;
 
@@ -144,7 +149,8 @@ static inline mspan *gort__spanof(uintptr_t p) {
     uintptr_t off = p - h->arena;
     if (off >= atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT)
         return NULL;
-    return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_relaxed);
+    /* Acquire: pairs with mheap_alloc's release; the span is initialised. */
+    return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
 }
 
 /* mheap.c */
@@ -214,7 +220,8 @@ typedef struct gcstats {
     _Atomic uint64_t freed_bytes; /* bytes freed, cumulative */
     _Atomic uint64_t trigger;     /* heap_live at which a cycle starts */
     _Atomic uint64_t goal;        /* heap goal of the cycle in progress / next */
-    _Atomic uint32_t marking;     /* 1 while the collector marks (allocate black) */
+    _Atomic uint32_t marking;     /* 1 while the collector marks concurrently (allocate black) */
+    _Atomic uint64_t black_bytes; /* bytes allocated black in this cycle (cached slots count) */
 } gcstats;
 extern gcstats gort__gcstats;
 
@@ -268,6 +275,24 @@ void gort__gc_mark_range(uintptr_t lo, uintptr_t hi);
 void gort__gc_mark_ptr(uintptr_t p);
 /* Drains the mark stack. */
 void gort__gc_drain(void);
+/* Concurrent marking (mgcmark.c, mgcdirty.c). */
+void gort__gc_mark_reset(void);
+void gort__gc_mark_concurrent(void);
+void gort__gc_mark_concurrent_rounds(int rounds);
+uint64_t gort__gc_rescan_dirty(bool reprotect);
+extern int gort__gc_concurrent;
+void gort__gc_dirty_init(void);
+const char *gort__gc_mode(void);
+void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi);
+void gort__gc_dirty_scan(uintptr_t lo, uintptr_t hi, bool reprotect,
+                         void (*fn)(uintptr_t lo, uintptr_t hi));
+/* An object allocated while marking runs is marked at once (Go's
+ * allocate-black): the collector never sees it white. */
+static inline void gort__gc_mark_black(mspan *s, uintptr_t v) {
+    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, v) : 0;
+    atomic_fetch_or_explicit((_Atomic uint64_t *)&s->markbits[i / 64], (uint64_t)1 << (i % 64),
+                             memory_order_relaxed);
+}
 /* Bytes scanned by the last mark, by kind. */
 extern uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
 

@@ -107,6 +107,9 @@ static void release_unused(mspan *s) {
     atomic_fetch_sub_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
     atomic_fetch_sub_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        atomic_fetch_sub_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
+                                  memory_order_relaxed);
 }
 
 void gort__mcache_refill(mcache *c, uint8_t spc) {
@@ -122,6 +125,10 @@ void gort__mcache_refill(mcache *c, uint8_t spc) {
     atomic_fetch_add_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
     atomic_fetch_add_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
+    /* While marking, every slot handed out is allocated black. */
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
+                                  memory_order_relaxed);
     c->alloc[spc] = s;
 }
 

@@ -40,6 +40,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "malloc.h"
+#include "trace.h"
 
 void gort__malloc_init(void);
 
@@ -94,12 +95,23 @@ static uint64_t heap_goal(uint64_t marked) {
     return goal;
 }
 
+/* The heap size at which the next cycle starts.  Marking with the world
+ * stopped can start at the goal; concurrent marking must start earlier,
+ * since the goroutines keep allocating while it runs: at 70% of the way
+ * from the live heap to the goal (Go's trigger ratio is of that order). */
+static uint64_t trigger_for(uint64_t marked, uint64_t goal) {
+    if (!gort__gc_concurrent || goal == UINT64_MAX || goal <= marked)
+        return goal;
+    return marked + (goal - marked) / 10 * 7;
+}
+
 static void commit_goal(void) {
     gort__lock(&statlock);
-    uint64_t goal = heap_goal(st.marked);
+    uint64_t marked = st.marked;
     gort__unlock(&statlock);
+    uint64_t goal = heap_goal(marked);
     atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
-    atomic_store_explicit(&gort__gcstats.trigger, goal, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, goal), memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ gctrace */
@@ -148,7 +160,12 @@ typedef struct cycle_times {
     uint32_t n;
 } cycle_times;
 
-static void gctrace(const cycle_times *t) {
+static void gctrace(const cycle_times *t, bool conc) {
+    static bool said;
+    if (!said) {
+        said = true;
+        gort__printf("gc: %s\n", gort__gc_mode());
+    }
     char b[9][32];
     int64_t since = t->start - atomic_load_explicit(&start_ns, memory_order_relaxed);
     gort__lock(&statlock);
@@ -158,6 +175,9 @@ static void gctrace(const cycle_times *t) {
     int util = total > 0 ? (int)(cpu * 100 / (uint64_t)total) : 0;
     uint64_t stw1 = (uint64_t)(t->mark - t->start), mark = (uint64_t)(t->markterm - t->mark),
              stw2 = (uint64_t)(t->end - t->markterm);
+    /* Marking with the world stopped is all "mark termination" CPU on
+     * one P; concurrent marking is a dedicated worker's. */
+    (void)conc;
     gort__printf("gc %u @%ss %d%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
                  "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
                  t->n, itoa_div(b[0] + 31, (uint64_t)(since > 0 ? since : 0) / 1000000, 3), util,
@@ -193,81 +213,121 @@ static uintptr_t thread_stack_hi(void) {
     return r == 0 ? (uintptr_t)lo + sz : 0;
 }
 
-/* One cycle.  sp: where the caller's stack is to be scanned from (every
- * frame above it and the registers saved below it). */
-static void gc_cycle(bool forced, uintptr_t sp) {
-    struct g *gp = gort__getg();
-    uintptr_t hi = gp != NULL ? gp->stack.hi : thread_stack_hi();
-    uint32_t n0 = atomic_load_explicit(&numgc_atomic, memory_order_acquire);
-    bool running = gort__runtime_running();
+/* One cycle at a time (Go's work.startSema): a goroutine that starts one
+ * holds this from its start to the restart of the world at its end. */
+static gort_mutex gcsema;
 
-    /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
-    gort__sweep_all();
+/* Makes writes to the arena visible from now on (concurrent mode): later
+ * heap growth is protected by grow itself. */
+static void track_writes(bool on) {
+    mheap *h = gort__mheap;
+    gort__lock(&h->lock);
+    h->tracking = on;
+    uintptr_t end =
+        h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
+    gort__unlock(&h->lock);
+    if (on)
+        gort__gc_dirty_protect(h->arena, end);
+}
 
-    cycle_times t = {.forced = forced};
-    t.start = gort_nanotime();
-    if (running)
-        gort__stop_the_world("GC");
-    /* Threads without a P allocate under this lock: holding it keeps them
-     * out of the heap while we work. */
-    gort__lock(&gort__mcache_nop_lock);
-    if (!forced && (atomic_load_explicit(&numgc_atomic, memory_order_relaxed) != n0 ||
-                    atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
-                        atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed))) {
-        /* Someone else's cycle ran meanwhile. */
-        gort__unlock(&gort__mcache_nop_lock);
-        if (running)
-            gort__start_the_world();
-        return;
-    }
-    t.procs = running ? gort_gomaxprocs(0) : 1;
-    /* 2. Sweep termination: a span allocated from while we waited for the
-     * world to stop may have been left unswept; then the caches. */
-    gort__sweep_all();
-    gort__mcache_flush_all();
-    t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
-
-    /* 3. Mark. */
-    t.mark = gort_nanotime();
-    atomic_store_explicit(&gort__gcstats.marking, 1, memory_order_relaxed);
+/* Mark termination, common to both modes; the world is stopped and the
+ * nop lock held.  Returns the live heap. */
+static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi) {
     gort__gc_mark(sp, hi);
     gort__fin_queue_unmarked();
+    uint64_t marked = gort__gc_marked_bytes +
+                      atomic_load_explicit(&gort__gcstats.black_bytes, memory_order_relaxed);
     atomic_store_explicit(&gort__gcstats.marking, 0, memory_order_relaxed);
-    t.markterm = gort_nanotime();
-
-    /* 4. Mark termination. */
-    uint64_t marked = gort__gc_marked_bytes;
-    t.heap1 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
-    t.heap2 = marked;
+    t->heap1 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    t->heap2 = marked;
     atomic_store_explicit(&gort__gcstats.heap_live, marked, memory_order_relaxed);
     /* Release: a sweeper that acquires the new sweepgen (mcentral.c) sees
      * the mark bits set above. */
     atomic_store_explicit(&gort__mheap->sweepgen,
                           atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) + 2,
                           memory_order_release);
-    uint64_t goal = heap_goal(marked);
-    t.goal = goal;
-    atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
-    atomic_store_explicit(&gort__gcstats.trigger, goal, memory_order_relaxed);
+    t->goal = heap_goal(marked);
+    atomic_store_explicit(&gort__gcstats.goal, t->goal, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, t->goal),
+                          memory_order_relaxed);
+    GORT_TRACE(gort__trace_heap(marked, t->goal));
+    GORT_TRACE(gort__trace_gc_done());
+    return marked;
+}
+
+/* One cycle.  sp: where the caller's stack is to be scanned from (every
+ * frame above it and the registers saved below it).  gcsema held. */
+static void gc_cycle(bool forced, uintptr_t sp) {
+    struct g *gp = gort__getg();
+    uintptr_t hi = gp != NULL ? gp->stack.hi : thread_stack_hi();
+    bool running = gort__runtime_running();
+    bool conc = running && gort__gc_concurrent;
+
+    /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
+    gort__sweep_all();
+    if (conc)
+        track_writes(true);
+
+    cycle_times t = {.forced = forced};
+    t.start = gort_nanotime();
+    if (running)
+        gort__stop_the_world("GC");
+    /* Threads without a P allocate under this lock: holding it keeps them
+     * out of the heap while the world is stopped. */
+    gort__lock(&gort__mcache_nop_lock);
+    t.procs = running ? gort_gomaxprocs(0) : 1;
+    /* 2. Sweep termination: a span allocated from while we waited for the
+     * world to stop may have been left unswept; then the caches. */
+    gort__sweep_all();
+    gort__mcache_flush_all();
+    t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    GORT_TRACE(gort__trace_gc_start());
+    gort__gc_mark_reset();
+    atomic_store_explicit(&gort__gcstats.black_bytes, 0, memory_order_relaxed);
+    int64_t pause1 = 0;
+    if (conc) {
+        /* 3a. Concurrent mark: allocate black from now on, restart the
+         * world, mark from the roots, rescan what was written meanwhile. */
+        atomic_store_explicit(&gort__gcstats.marking, 1, memory_order_relaxed);
+        gort__unlock(&gort__mcache_nop_lock);
+        t.mark = gort_nanotime();
+        pause1 = t.mark - t.start;
+        gort__start_the_world();
+        gort__gc_mark_concurrent();
+        gort__gc_mark_concurrent_rounds(4);
+        t.markterm = gort_nanotime();
+        gort__stop_the_world("GC mark termination");
+        gort__lock(&gort__mcache_nop_lock);
+        gort__mcache_flush_all();
+        gort__gc_rescan_dirty(false);
+        track_writes(false);
+    } else {
+        /* 3b. Mark with the world stopped. */
+        t.mark = gort_nanotime();
+    }
+    mark_termination(&t, sp, hi);
+    if (!conc)
+        t.markterm = gort_nanotime();
     gort__unlock(&gort__mcache_nop_lock);
     t.end = gort_nanotime();
-    uint64_t pause = (uint64_t)(t.end - t.start);
+    uint64_t pause = (uint64_t)(pause1 + (conc ? t.end - t.markterm : t.end - t.start));
     gort__lock(&statlock);
-    st.marked = marked;
+    st.marked = t.heap2;
     st.pause[st.numgc % 256] = pause;
     st.numgc++;
     st.pause_total += pause;
     st.last_gc_unix = (uint64_t)unix_ns();
-    st.gc_cpu_ns += pause * (uint64_t)t.procs;
+    /* The pauses stop every P; concurrent marking takes one. */
+    st.gc_cpu_ns += pause * (uint64_t)t.procs + (conc ? (uint64_t)(t.markterm - t.mark) : 0);
     t.n = st.numgc;
     gort__unlock(&statlock);
-    /* Release: pairs with the acquire load of numgc at the top of a cycle
-     * another goroutine was starting meanwhile. */
+    /* Release: pairs with the acquire load of numgc by a goroutine that
+     * was about to start a cycle meanwhile. */
     atomic_store_explicit(&numgc_atomic, t.n, memory_order_release);
     if (running)
         gort__start_the_world();
     if (gort__debug_gctrace > 0)
-        gctrace(&t);
+        gctrace(&t, conc);
     gort__fin_wake();
 }
 
@@ -275,9 +335,22 @@ static void gc_cycle(bool forced, uintptr_t sp) {
  * caller's frames hold (setjmp spills the callee-saved registers into jb,
  * which is the lowest address scanned). */
 static GORT_NOINLINE void gc_run(bool forced) {
+    uint32_t n0 = atomic_load_explicit(&numgc_atomic, memory_order_acquire);
+    if (forced) {
+        gort_mutex_lock(&gcsema);
+    } else if (!gort_mutex_trylock(&gcsema)) {
+        return; /* a cycle is running */
+    }
+    if (!forced && (atomic_load_explicit(&numgc_atomic, memory_order_acquire) != n0 ||
+                    atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
+                        atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed))) {
+        gort_mutex_unlock(&gcsema); /* someone else's cycle ran meanwhile */
+        return;
+    }
     jmp_buf jb;
     setjmp(jb);
     gc_cycle(forced, (uintptr_t)&jb);
+    gort_mutex_unlock(&gcsema);
     /* jb must stay live (and below every scanned frame) until here. */
     __asm__ volatile("" : : "r"(&jb) : "memory");
 }
@@ -288,8 +361,8 @@ static bool gc_enabled(void) {
 }
 
 void gort__gc_maybe_trigger_keep(void *keep) {
-    if (GORT_LIKELY(atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
-                    atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
+    uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    if (GORT_LIKELY(live < atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
         return;
     struct g *gp = gort__getg();
     /* Only a goroutine starts a cycle: a thread outside the runtime has a
@@ -297,7 +370,18 @@ void gort__gc_maybe_trigger_keep(void *keep) {
     if (gp == NULL || gp->foreign || !gort__runtime_running() || !gc_enabled())
         return;
     void *volatile held = keep; /* in this frame, above gc_run's */
-    gc_run(false);
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+        /* A concurrent cycle is marking and the heap has passed its goal:
+         * the marker is not keeping up, so this allocator waits for the
+         * cycle to end (Go parks an assist that finds no work to do the
+         * same way: gcParkAssist).  The cycle holds gcsema throughout. */
+        if (live >= atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
+            gort_mutex_lock(&gcsema);
+            gort_mutex_unlock(&gcsema);
+        }
+    } else {
+        gc_run(false);
+    }
     (void)held;
 }
 

@@ -81,11 +81,15 @@ static inline void grey(mspan *s, uintptr_t p) {
     uint32_t i = s->nelems > 1 ? gort__span_objindex(s, p) : 0;
     if (gort__span_isfree(s, i))
         return;
-    uint64_t *w = &s->markbits[i / 64];
+    _Atomic uint64_t *w = (_Atomic uint64_t *)&s->markbits[i / 64];
     uint64_t bit = (uint64_t)1 << (i % 64);
-    if (*w & bit)
+    /* Relaxed: allocators marking black (concurrent mode) set bits of the
+     * same words with fetch_or; the bits are read after the final stop,
+     * which orders everything. */
+    if (atomic_load_explicit(w, memory_order_relaxed) & bit)
         return;
-    *w |= bit;
+    if (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit)
+        return;
     gort__gc_marked_bytes += s->elemsize;
     if (!(s->spc & 1))
         wpush(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
@@ -108,7 +112,8 @@ GORT_NOSAN_SCAN static void scanblock(uintptr_t lo, uintptr_t hi) {
         uintptr_t off = v - arena;
         if (off >= limit)
             continue;
-        mspan *s = atomic_load_explicit(&spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_relaxed);
+        /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
+        mspan *s = atomic_load_explicit(&spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
         if (s != NULL)
             grey(s, v);
     }
@@ -125,11 +130,74 @@ void gort__gc_mark_ptr(uintptr_t p) {
         grey(s, p);
 }
 
+/* Set while marking runs concurrently with the goroutines.  With more
+ * than one P the marking goroutine is a dedicated worker (Go's
+ * gcMarkWorkerDedicatedMode) and never yields; with GOMAXPROCS=1 it yields
+ * every 10 ms or so, so that the others run (Go's fractional worker). */
+static bool drain_yields;
+
 void gort__gc_drain(void) {
+    uint32_t n = 0;
+    int64_t last = 0;
+    bool yields = drain_yields && gort_gomaxprocs(0) == 1;
+    if (yields)
+        last = gort_nanotime();
     while (wlen > 0) {
         wentry e = wbuf[--wlen];
         scanblock(e.base, e.base + e.size);
+        if (yields && ++n % 1024 == 0 && gort_nanotime() - last > 10000000) {
+            gort_yield();
+            last = gort_nanotime();
+        }
     }
+}
+
+/* Rescans the marked objects on the arena pages [lo, hi), which were
+ * written while marking ran: only their part inside the range. */
+static void rescan_pages(uintptr_t lo, uintptr_t hi) {
+    for (uintptr_t pg = lo & ~(GORT__HEAP_PAGE - 1); pg < hi;) {
+        mspan *s = gort__spanof(pg);
+        if (s == NULL || (s->spc & 1)) {
+            pg += GORT__HEAP_PAGE;
+            continue;
+        }
+        uintptr_t a = pg < lo ? lo : pg, b = s->base + s->npages * GORT__HEAP_PAGE;
+        if (b > hi)
+            b = hi;
+        if (a >= s->limit) {
+            pg = b;
+            continue;
+        }
+        uint32_t i = s->nelems > 1 ? gort__span_objindex(s, a) : 0;
+        for (uintptr_t obj = s->base + (uintptr_t)i * s->elemsize; obj < b && obj < s->limit;
+             obj += s->elemsize, i++) {
+            if (!(atomic_load_explicit((_Atomic uint64_t *)&s->markbits[i / 64],
+                                       memory_order_relaxed) >>
+                      (i % 64) &
+                  1))
+                continue;
+            uintptr_t x = obj < a ? a : obj, y = obj + s->elemsize < b ? obj + s->elemsize : b;
+            scanblock(x, y);
+        }
+        pg = (b + GORT__HEAP_PAGE - 1) & ~(GORT__HEAP_PAGE - 1);
+    }
+}
+
+static uint64_t rescanned_bytes;
+
+static void rescan_cb(uintptr_t lo, uintptr_t hi) {
+    rescanned_bytes += hi - lo;
+    rescan_pages(lo, hi);
+}
+
+uint64_t gort__gc_rescan_dirty(bool reprotect) {
+    mheap *h = gort__mheap;
+    uintptr_t end =
+        h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
+    rescanned_bytes = 0;
+    gort__gc_dirty_scan(h->arena, end, reprotect, rescan_cb);
+    gort__gc_drain();
+    return rescanned_bytes;
 }
 
 /* ------------------------------------------------------------------ roots */
@@ -193,11 +261,52 @@ static void scan_g(struct g *gp, void *arg) {
     gort__gc_drain();
 }
 
-void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
+void gort__gc_mark_reset(void) {
     gort__gc_scanned_stacks = 0;
     gort__gc_scanned_globals = 0;
     gort__gc_marked_bytes = 0;
     wlen = 0;
+}
+
+/* Concurrent phase: every default-size goroutine stack from its last saved
+ * sp (racy: the stacks are rescanned with the world stopped), without
+ * draining (allglock is held). */
+static void scan_g_concurrent(struct g *gp, void *arg) {
+    stackscan *ss = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (gp == ss->self || st == G_DEAD || st == G_IDLE || gp->stack.kind != STACK_SLAB)
+        return;
+    uintptr_t sp = (uintptr_t)__atomic_load_n(&gp->ctx.sp, __ATOMIC_RELAXED);
+    uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
+    /* No saved context: not started (nothing on its stack yet), or
+     * running (its stack is rescanned with the world stopped anyway). */
+    if (sp == 0 || sp < lo || sp >= hi)
+        return;
+    scan_stack(sp, hi);
+}
+
+void gort__gc_mark_concurrent(void) {
+    struct g *self = gort__getg();
+    dl_iterate_phdr(scan_phdr, NULL);
+    stackscan ss = {self};
+    gort__forallg(scan_g_concurrent, &ss);
+    drain_yields = true;
+    gort__gc_drain();
+    gort__gc_scan_registered();
+    gort__gc_drain();
+    drain_yields = false;
+}
+
+/* Concurrent phase, after the roots: rounds of rescanning written pages. */
+void gort__gc_mark_concurrent_rounds(int rounds) {
+    drain_yields = true;
+    for (int r = 0; r < rounds; r++)
+        if (gort__gc_rescan_dirty(true) < (256u << 10))
+            break;
+    drain_yields = false;
+}
+
+void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
     /* Our own stack first, then our own runtime-held pointers. */
     if (scan_hi > scan_sp)
         scan_stack(scan_sp, scan_hi);

@@ -178,6 +178,9 @@ static void grow(mheap *h, uintptr_t n) {
      * a grown heap as released too, until it is used). */
     bits_set(h->scavmap, used, want - used, true);
     atomic_fetch_add_explicit(&h->released, (uint64_t)(want - used) * PAGE, memory_order_relaxed);
+    /* A collection is tracking writes: the new pages are tracked too. */
+    if (h->tracking)
+        gort__gc_dirty_protect(h->arena + used * PAGE, h->arena + want * PAGE);
     /* Relaxed: readers of used (spanof) only look at pages of spans they
      * got pointers into, which were published after this store under the
      * lock or through the collector's stop-the-world. */
@@ -244,11 +247,11 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     memset(s->bits, 0, 2u * nwords * sizeof(uint64_t));
     atomic_store_explicit(&s->sweepgen, atomic_load_explicit(&h->sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
-    /* Relaxed: a page's entry is read by the collector with the world
-     * stopped (ordered by the stop) and by spanof on pointers the caller got
-     * from an allocation (ordered by that allocation's own synchronisation). */
+    /* Release: a concurrent marker that loads the entry (acquire) sees the
+     * span initialised; spanof on a pointer the caller got from an
+     * allocation is ordered by that allocation's own synchronisation. */
     for (uintptr_t k = 0; k < npages; k++)
-        atomic_store_explicit(&h->spans[i + k], s, memory_order_relaxed);
+        atomic_store_explicit(&h->spans[i + k], s, memory_order_release);
     atomic_fetch_add_explicit(&h->inuse, (uint64_t)npages * PAGE, memory_order_relaxed);
     gort__unlock(&h->lock);
     return s;

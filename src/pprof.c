@@ -47,6 +47,7 @@
 #include "fault.h"
 #include "internal.h"
 #include "pprof.h"
+#include "trace.h"
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id _sigev_un._tid
@@ -151,9 +152,10 @@ GORT_NOINLINE int gort__prof_callers(int skip, uintptr_t *pcs, int max) {
         lo = mp->g0->stack.lo;
         hi = mp->g0->stack.hi;
     } else {
-        /* A native stack: bound the walk to 1 MiB above the frame. */
-        lo = fp;
-        hi = fp + (1u << 20);
+        /* A thread's own stack (sysmon, a thread outside the runtime):
+         * its bounds are unknown here, and libc's frames keep no frame
+         * pointers, so a walk could leave the stack.  No frames. */
+        return 0;
     }
     uintptr_t tmp[GORT__PROF_MAXSTACK + 8];
     int n = gort__traceback_fp(fp, lo, hi, tmp, GORT__PROF_MAXSTACK + 8);
@@ -609,6 +611,11 @@ static void stall_check(int64_t now) {
     }
 }
 
+void gort__prof_shutdown(void) {
+    gort_pprof_stop_cpu();
+    gort__trace_shutdown();
+}
+
 void gort__prof_sysmon(int64_t now) {
     if (atomic_load_explicit(&cpu.on, memory_order_relaxed) && gort__trylock(&cpu.lock)) {
         drain_locked();
@@ -616,6 +623,7 @@ void gort__prof_sysmon(int64_t now) {
     }
     if (gort__stalldetect_ns > 0)
         stall_check(now);
+    gort__trace_sysmon(now);
 }
 
 /* cpu.lock held.  For good: a tick in flight must never kill us. */

@@ -68,7 +68,8 @@ void gort__symbolize(const uintptr_t *pcs, int n,
                                 bool inlined),
                      void *arg);
 
-/* pprof.c: the calling goroutine's stack (return addresses), skipping
+/* pprof.c: the calling goroutine's (or g0's) stack (return addresses; none on
+ * a thread of its own, sysmon's or one outside the runtime), skipping
  * skip frames above the caller's caller. */
 int gort__prof_callers(int skip, uintptr_t *pcs, int max);
 

@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "lockrank.h"
+#include "trace.h"
 
 static __thread int printdepth;
 static gort__rtlock printlk = GORT__RTLOCK_INIT(LOCKRANK_PRINT);
@@ -98,6 +99,7 @@ _Noreturn void gort__die(int status) {
 }
 
 static _Noreturn void fatal_exit(void) {
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();

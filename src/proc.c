@@ -283,17 +283,30 @@ int64_t gort__nanotime(void) {
 static void finish_park(struct m *mp);
 static void runqput_tail(struct p *pp, struct g *gp);
 static void finish_exit(struct m *mp);
+static inline void lsan_switched_out(struct g *gp);
+
+/* gp runs again (or is dead): its stack is the thread's again. */
+static inline void lsan_resumed(struct g *gp) {
+    if (GORT_UNLIKELY(gp->lsan_sp != 0)) {
+        san_root_del((void *)gp->lsan_sp, gp->stack.hi - gp->lsan_sp);
+        gp->lsan_sp = 0;
+    }
+}
 
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
+    lsan_resumed(self);
     struct m *mp = self->m;
     struct g *put = mp->pending_put;
     if (put != NULL) {
+        lsan_switched_out(put);
         mp->pending_put = NULL;
         runqput_tail(mp->p, put);
     }
-    if (mp->pending_park != NULL)
+    if (mp->pending_park != NULL) {
+        lsan_switched_out(mp->pending_park);
         finish_park(mp);
+    }
     if (mp->pending_exit != NULL)
         finish_exit(mp);
 }
@@ -313,6 +326,7 @@ static void mcall(struct g *gp, void (*fn)(void *)) {
 static inline struct m *g0_enter(struct g *gp) {
     struct m *mp = gp->m;
     san_switch_end(NULL, NULL, NULL);
+    lsan_switched_out(gp);
     mp->curg = NULL;
     if (mp->p)
         atomic_store_explicit(&mp->p->runningg, NULL, memory_order_relaxed);
@@ -431,16 +445,33 @@ static struct g *malg(size_t stacksize, bool user) {
     return gp;
 }
 
-/* LeakSanitizer's roots: a goroutine's stack (and its struct g, at the top
- * of the region for slab stacks) while it is live, from newproc1 to its
- * exit, so that leaks are reported with the stale pointers of dead
- * goroutines' stacks ignored. */
+/*
+ * LeakSanitizer's roots.  It scans each thread's current stack from its sp
+ * up (ASan's fiber switches tell it which stack that is), globals, and the
+ * root regions registered here: a slab goroutine's struct g (its fn's arg)
+ * from newproc1 to its exit, and the live part of its stack, [sp, hi),
+ * while it is switched out.  Stale pointers below a goroutine's sp and in
+ * dead goroutines' stacks do not hide leaks.
+ */
 static void groot(struct g *gp, bool live) {
-    uintptr_t end = gp->heapg ? gp->stack.hi : gp->stack.base + gp->stack.size;
+    if (!live)
+        lsan_resumed(gp);
+    if (gp->heapg)
+        return; /* calloc'd: found through allgs */
+    uintptr_t end = gp->stack.base + gp->stack.size;
     if (live)
-        san_root_add((void *)gp->stack.lo, end - gp->stack.lo);
+        san_root_add((void *)gp->stack.hi, end - gp->stack.hi);
     else
-        san_root_del((void *)gp->stack.lo, end - gp->stack.lo);
+        san_root_del((void *)gp->stack.hi, end - gp->stack.hi);
+}
+
+/* gp has just been switched out (its ctx.sp is saved). */
+static inline void lsan_switched_out(struct g *gp) {
+    if (GORT_UNLIKELY(gort__san_mode & GORT_SAN_MODE_LSAN) && gp->ctx.sp != NULL &&
+        gp->lsan_sp == 0) {
+        gp->lsan_sp = (uintptr_t)gp->ctx.sp;
+        san_root_add(gp->ctx.sp, gp->stack.hi - gp->lsan_sp);
+    }
 }
 
 /* Releases the stack of a dead goroutine with a stack of its own; the g
@@ -2508,6 +2539,8 @@ static void goentry(void *arg) {
     finish_switch(gp);
     san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
+        if (GORT_UNLIKELY(gort__flightrecorder))
+            gort__trace_flight_autostart();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
@@ -3304,6 +3337,9 @@ static void shutdown_runtime(void) {
             break;
         usleep(50);
     }
+    /* Only this thread is left: finish a CPU profile or trace still
+     * recording (written to its fd), drop the flight recorder. */
+    gort__prof_shutdown();
     /* Dekker with newproc's foreign path (seq_cst both sides): a caller
      * either sees running == 0, or we see it in flight and wait for it. */
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);

@@ -12,16 +12,27 @@ unsigned char gort__san_mode;
 
 __attribute__((constructor)) static void san_mode_init(void) {
     unsigned char mode = 0;
+#ifdef GORT_TSAN
+    mode |= GORT_SAN_MODE_TSAN; /* instrumented: the references are strong */
+#else
     if (__tsan_acquire != NULL && __tsan_switch_to_fiber != NULL && __tsan_create_fiber != NULL)
         mode |= GORT_SAN_MODE_TSAN;
+#endif
+#ifdef GORT_ASAN
+    mode |= GORT_SAN_MODE_ASAN;
+#else
     if (__sanitizer_start_switch_fiber != NULL && __sanitizer_finish_switch_fiber != NULL)
         mode |= GORT_SAN_MODE_ASAN;
+#endif
     if (__lsan_register_root_region != NULL && __lsan_unregister_root_region != NULL)
         mode |= GORT_SAN_MODE_LSAN;
     gort__san_mode = mode;
 }
 
-void gort__san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
+/* None of these is instrumented (GORT_NO_TSAN_FRAME): in the tsan preset a
+ * function that switches fibers must not record its own exit on the
+ * fiber it switched to. */
+GORT_NO_TSAN_FRAME void gort__san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
                             void *to_fiber) {
     if (san_asan_on())
         __sanitizer_start_switch_fiber(fake_save, to_bottom, to_size);
@@ -29,43 +40,39 @@ void gort__san_switch_begin(void **fake_save, const void *to_bottom, size_t to_s
         __tsan_switch_to_fiber(to_fiber, GORT_SAN_SWITCH_FLAGS);
 }
 
-void gort__san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
+GORT_NO_TSAN_FRAME void gort__san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
     __sanitizer_finish_switch_fiber(fake, old_bottom, old_size);
 }
 
-void *gort__san_fiber_create(void) {
+GORT_NO_TSAN_FRAME void *gort__san_fiber_create(void) {
     return __tsan_create_fiber(0);
 }
 
-void gort__san_fiber_destroy(void *fiber) {
-    __tsan_destroy_fiber(fiber);
-}
-
-void *gort__san_fiber_current(void) {
+GORT_NO_TSAN_FRAME void *gort__san_fiber_current(void) {
     return __tsan_get_current_fiber();
 }
 
-void gort__san_acquire(const void *addr) {
+GORT_NO_TSAN_FRAME void gort__san_acquire(const void *addr) {
     __tsan_acquire((void *)addr);
 }
 
-void gort__san_release(const void *addr) {
+GORT_NO_TSAN_FRAME void gort__san_release(const void *addr) {
     __tsan_release((void *)addr);
 }
 
-void gort__san_acqrel(const void *addr) {
+GORT_NO_TSAN_FRAME void gort__san_acqrel(const void *addr) {
     __tsan_acquire((void *)addr);
     __tsan_release((void *)addr);
 }
 
-void gort__san_access(const void *addr, void *pc, bool write) {
+GORT_NO_TSAN_FRAME void gort__san_access(const void *addr, void *pc, bool write) {
     if (write)
         __tsan_write1_pc((void *)addr, pc);
     else
         __tsan_read1_pc((void *)addr, pc);
 }
 
-void gort__san_ignore(bool begin) {
+GORT_NO_TSAN_FRAME void gort__san_ignore(bool begin) {
     if (AnnotateIgnoreWritesBegin == NULL || AnnotateIgnoreWritesEnd == NULL)
         return;
     if (begin) {
@@ -77,17 +84,33 @@ void gort__san_ignore(bool begin) {
     }
 }
 
-void gort__san_unpoison(const void *addr, size_t size) {
+GORT_NO_TSAN_FRAME void gort__san_unpoison(const void *addr, size_t size) {
     __asan_unpoison_memory_region(addr, size);
 }
 
-void gort__san_no_return(void) {
+GORT_NO_TSAN_FRAME void gort__san_no_return(void) {
     __asan_handle_no_return();
 }
 
-void gort__san_root(const void *p, size_t size, bool add) {
+GORT_NO_TSAN_FRAME void gort__san_root(const void *p, size_t size, bool add) {
     if (add)
         __lsan_register_root_region(p, size);
     else
         __lsan_unregister_root_region(p, size);
 }
+
+GORT_NO_TSAN_FRAME void gort__san_fiber_destroy(void *fiber) {
+    __tsan_destroy_fiber(fiber);
+}
+
+/* gdb support (gdb/gort-gdb.py): embedded in a .debug_gdb_scripts section,
+ * so gdb loads it with libgort (shared or static) where its auto-load
+ * safe-path allows; also installed in gdb's auto-load directory. */
+#if defined(GORT_GDB_SCRIPT) && defined(__ELF__)
+__asm__(".pushsection .debug_gdb_scripts, \"MS\",@progbits,1\n"
+        ".byte 4\n"
+        ".ascii \"gdb.inlined-script.gort\\n\"\n"
+        ".incbin \"" GORT_GDB_SCRIPT "\"\n"
+        ".byte 0\n"
+        ".popsection\n");
+#endif

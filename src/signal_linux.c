@@ -26,6 +26,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "trace.h"
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
  * runs on it); only touched pages are committed. */
@@ -114,13 +115,15 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
     else
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
-    gort__printf("[signal %s: %s code=%#x addr=%#lx pc=%#lx]\n\n",
+    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
+    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
                  (unsigned long)addr, (unsigned long)ctx_pc(uctx));
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, gort__traceback_level() >= 2);
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();
@@ -151,6 +154,7 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
             gort__dump_goroutines(NULL, true);
     }
     gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
         abort();

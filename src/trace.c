@@ -25,11 +25,25 @@
  * Start and stop stop the world, as Go's do: start records every existing
  * goroutine (GoCreate, and GoWaiting/GoInSyscall for the parked and those
  * in blocking calls); stop collects every buffer.
+ *
+ * The flight recorder (Go 1.25's FlightRecorder) records the same events
+ * into memory instead of the fd, in generations: every window/2 (sysmon
+ * wakes a recorder goroutine for it) the world is stopped, every buffer
+ * is closed into the ending generation, and the new generation starts with
+ * a snapshot of every goroutine's state and sequence number (not written
+ * as events).  Generations older than the window are dropped.  Writing
+ * makes a complete trace from the oldest generation kept: the snapshot
+ * becomes the GoCreate/GoWaiting/GoInSyscall/GoStart events of a trace
+ * start, and the sequence numbers of the events after it are rebased on
+ * it (decoding and re-encoding GoStart, GoUnblock and GoSysExit).  At a
+ * generation boundary every P but the recorder's is stopped (ProcStop),
+ * so that consecutive generations join without a seam.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +61,8 @@ enum {
     EvGomaxprocs = 4,
     EvProcStart = 5,
     EvProcStop = 6,
+    EvGCStart = 7,
+    EvGCDone = 8,
     EvGoCreate = 13,
     EvGoStart = 14,
     EvGoEnd = 15,
@@ -66,6 +82,8 @@ enum {
     EvGoSysBlock = 30,
     EvGoWaiting = 31,
     EvGoInSyscall = 32,
+    EvHeapAlloc = 33,
+    EvHeapGoal = 34,
     EvString = 37,
     EvUserTaskCreate = 45,
     EvUserTaskEnd = 46,
@@ -76,21 +94,84 @@ enum {
 #define TBUF_SIZE (64 << 10)
 #define TRACE_MAXSTACK 64
 #define NOSTACK UINT64_MAX
+#define STACK_CACHE 64
+/* The flight recorder's memory: the generations kept hold at most this
+ * much (the oldest go first, whatever the window), and a generation that
+ * reaches a quarter of it ends early. */
+#define FLIGHT_MAX_BYTES ((size_t)64 << 20)
+
+/* Timestamps: the CPU's invariant time-stamp counter / 16 (Go uses its
+ * cputicks / 64), a few ns per tick and a few ns to read, where
+ * clock_gettime takes ~20; the frequency written at the end is measured
+ * against gort_nanotime over the recording.  Like Go on amd64, this
+ * trusts the counter to agree across CPUs (constant_tsc). */
+static inline int64_t ticks(void) {
+#if defined(__x86_64__)
+    return (int64_t)(__builtin_ia32_rdtsc() >> 4);
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return (int64_t)v;
+#else
+    return gort_nanotime();
+#endif
+}
 
 typedef struct tbuf {
     int64_t pid;    /* P id, -1 for the global buffer */
     int64_t lastts; /* timestamp of the last event (or the batch) */
     bool running;   /* the parser sees the P started (ProcStart) */
-    uint64_t g;     /* goroutine the parser sees running on the P, 0: none */
-    size_t pos;     /* bytes used; 0: no batch header yet */
+    bool synth;     /* a flight recorder's snapshot: each event 1 tick after the last */
+    /* Stacks this buffer's events used lately: hash -> id, so that a
+     * repeated stack takes no lock (a 64-bit hash stands for the stack). */
+    uint64_t sc_hash[STACK_CACHE];
+    uint64_t sc_id[STACK_CACHE];
+    uint64_t g; /* goroutine the parser sees running on the P, 0: none */
+    size_t pos; /* bytes used; 0: no batch header yet */
     uint8_t data[TBUF_SIZE];
 } tbuf;
 
 _Atomic uint32_t gort__trace_enabled;
 
+/* Flight recorder: a closed buffer's bytes, in a generation. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t n;
+    uint8_t data[];
+} chunk;
+
+/* A goroutine at a generation's start. */
+typedef struct snapg {
+    uint64_t goid;
+    uint64_t seq; /* its traceseq */
+    uintptr_t fn;
+    uint8_t st; /* G_RUNNABLE, G_WAITING, G_SYSCALL, or G_RUNNING (the recorder) */
+} snapg;
+
+/* Bytes in the current generation (a copy of tr.cur->bytes for sysmon). */
+static _Atomic size_t flight_curbytes;
+
+typedef struct gen {
+    struct gen *next; /* newer */
+    int64_t start;    /* ticks() of the snapshot, before any of its events */
+    int64_t start_ns; /* the same as nanotime */
+    int64_t curp;     /* the P running the recorder goroutine */
+    uint64_t mid;     /* its M */
+    uint64_t gcseq;   /* GC cycles recorded before it */
+    bool gcrunning;   /* one of them had not ended */
+    snapg *gs;
+    size_t ngs;
+    chunk *chunks, *tail;
+    size_t bytes;
+} gen;
+
 static struct {
     gort__rtlock lock;       /* fd writes, the global buffer, start/stop */
     bool on;                 /* [lock] */
+    bool flight;             /* [lock] recording to memory (flight recorder) */
+    int64_t tick0, ns0;      /* [lock] ticks() and nanotime at the start */
+    int64_t window;          /* [lock] flight: how far back to keep */
+    gen *oldest, *cur;       /* [lock] flight: generations, oldest first */
     int fd;                  /* [lock] */
     int err;                 /* [lock] first write error */
     tbuf *global;            /* [lock] */
@@ -121,7 +202,7 @@ static size_t putvarint(uint8_t *p, uint64_t v) {
 static void flush(tbuf *b);
 
 static void batch_header(tbuf *b) {
-    int64_t ts = gort_nanotime();
+    int64_t ts = b->synth ? b->lastts + 1 : ticks();
     if (ts <= b->lastts)
         ts = b->lastts + 1;
     b->lastts = ts;
@@ -138,7 +219,7 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
         flush(b);
     if (b->pos == 0)
         batch_header(b);
-    int64_t ts = gort_nanotime();
+    int64_t ts = b->synth ? b->lastts + 1 : ticks();
     if (ts <= b->lastts)
         ts = b->lastts + 1;
     uint64_t diff = (uint64_t)(ts - b->lastts);
@@ -146,20 +227,21 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
     int narg = nargs + (stk != NOSTACK);
     if (narg > 3)
         narg = 3;
-    size_t start = b->pos;
-    b->data[b->pos++] = (uint8_t)(ev | narg << 6);
-    size_t lenpos = 0;
-    if (narg == 3) {
-        lenpos = b->pos;
-        b->data[b->pos++] = 0; /* the length, filled in below (< 128) */
-    }
-    b->pos += putvarint(b->data + b->pos, diff);
-    for (int i = 0; i < nargs; i++)
-        b->pos += putvarint(b->data + b->pos, args[i]);
-    if (stk != NOSTACK)
-        b->pos += putvarint(b->data + b->pos, stk);
+    /* Through a local pointer: stores through uint8_t * may alias b->pos,
+     * which the compiler would otherwise reload and store at every byte. */
+    uint8_t *start = b->data + b->pos, *p = start;
+    *p++ = (uint8_t)(ev | narg << 6);
+    uint8_t *lenp = NULL;
     if (narg == 3)
-        b->data[lenpos] = (uint8_t)(b->pos - start - 2);
+        lenp = p++; /* the length, filled in below (< 128) */
+    p += putvarint(p, diff);
+    for (int i = 0; i < nargs; i++)
+        p += putvarint(p, args[i]);
+    if (stk != NOSTACK)
+        p += putvarint(p, stk);
+    if (lenp != NULL)
+        *lenp = (uint8_t)(p - start - 2);
+    b->pos += (size_t)(p - start);
 }
 
 /* Writes b out (trace.lock taken here unless b is the global buffer,
@@ -167,8 +249,26 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
 static void flush_locked(tbuf *b) {
     if (b->pos == 0)
         return;
-    if (tr.err == 0 && tr.fd >= 0)
+    if (tr.flight) {
+        chunk *c = gort__malloc(sizeof *c + b->pos);
+        if (c != NULL && tr.cur != NULL) {
+            c->next = NULL;
+            c->n = b->pos;
+            memcpy(c->data, b->data, b->pos);
+            if (tr.cur->tail)
+                tr.cur->tail->next = c;
+            else
+                tr.cur->chunks = c;
+            tr.cur->tail = c;
+            tr.cur->bytes += b->pos;
+            /* Relaxed: sysmon only reads it as a hint to rotate early. */
+            atomic_store_explicit(&flight_curbytes, tr.cur->bytes, memory_order_relaxed);
+        } else {
+            free(c); /* out of memory: the generation loses this buffer */
+        }
+    } else if (tr.err == 0 && tr.fd >= 0) {
         tr.err = gort__write_all(tr.fd, b->data, b->pos);
+    }
     b->pos = 0;
 }
 
@@ -189,6 +289,9 @@ static tbuf *tbuf_new(int64_t pid) {
     b->pid = pid;
     b->lastts = 0;
     b->running = false;
+    b->synth = false;
+    memset(b->sc_hash, 0, sizeof b->sc_hash);
+    memset(b->sc_id, 0, sizeof b->sc_id);
     b->g = 0;
     b->pos = 0;
     return b;
@@ -240,16 +343,8 @@ typedef struct tstack {
     uintptr_t pcs[];
 } tstack;
 
-/* The id of the stack pcs[0..n) (0: empty). */
-static uint64_t stack_id(const uintptr_t *pcs, int n) {
-    if (n <= 0)
-        return 0;
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < n; i++) {
-        h ^= pcs[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 29;
-    }
+/* stack_id's table: the id of pcs (hash h), added if new. */
+static uint64_t stack_id_locked(const uintptr_t *pcs, int n, uint64_t h) {
     gort__lock(&tr.stacklock);
     if (tr.stackcap != 0) {
         for (tstack *s = tr.stacks[h & (tr.stackcap - 1)]; s != NULL; s = s->next) {
@@ -294,13 +389,35 @@ static uint64_t stack_id(const uintptr_t *pcs, int n) {
     return id;
 }
 
+/* The id of the stack pcs[0..n) (0: empty).  cache: the recording
+ * buffer, whose owner alone uses its stack cache, or NULL. */
+static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
+    if (n <= 0)
+        return 0;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= pcs[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    unsigned slot = (unsigned)(h >> 58) % STACK_CACHE;
+    if (cache != NULL && cache->sc_hash[slot] == h && cache->sc_id[slot] != 0)
+        return cache->sc_id[slot];
+    uint64_t id = stack_id_locked(pcs, n, h);
+    if (cache != NULL && id != 0) {
+        cache->sc_hash[slot] = h;
+        cache->sc_id[slot] = id;
+    }
+    return id;
+}
+
 /* The stack of the calling goroutine (or g0) from the frame skip + 1
  * levels above our caller: callers_id(0) in a hook starts at the runtime
  * function that called the hook. */
-static GORT_NOINLINE uint64_t callers_id(int skip) {
+static GORT_NOINLINE uint64_t callers_id(int skip, tbuf *cache) {
     uintptr_t pcs[TRACE_MAXSTACK];
     int n = gort__prof_callers(skip + 1, pcs, TRACE_MAXSTACK);
-    return stack_id(pcs, n);
+    return stack_id(pcs, n, cache);
 }
 
 typedef struct tstr {
@@ -383,8 +500,8 @@ void gort__trace_gocreate(struct g *newg) {
         return;
     newg->traceseq = 0;
     uintptr_t start = (uintptr_t)newg->fn + 1;
-    uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1)};
-    event(b, EvGoCreate, args, 2, callers_id(0), 0);
+    uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1, b)};
+    event(b, EvGoCreate, args, 2, callers_id(0, b), 0);
     tb_release(locked);
 }
 
@@ -443,10 +560,10 @@ static GORT_NOINLINE void gostop(struct g *gp, int ev) {
     if (ev == EvGoEnd) {
         event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
     } else if (ev == EvGoSysCall) {
-        event(b, EvGoSysCall, NULL, 0, callers_id(1), 0);
+        event(b, EvGoSysCall, NULL, 0, callers_id(1, b), 0);
         event(b, EvGoSysBlock, NULL, 0, NOSTACK, 0);
     } else {
-        event(b, ev, NULL, 0, callers_id(1), 0);
+        event(b, ev, NULL, 0, callers_id(1, b), 0);
     }
     b->g = 0;
     tb_release(locked);
@@ -478,7 +595,7 @@ void gort__trace_gounblock(struct g *gp) {
         return;
     gp->traceseq++;
     uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event(b, EvGoUnblock, args, 2, callers_id(0), 0);
+    event(b, EvGoUnblock, args, 2, callers_id(0, b), 0);
     tb_release(locked);
 }
 
@@ -492,6 +609,49 @@ void gort__trace_gosysexit(struct g *gp) {
         uint64_t args[3] = {(uint64_t)gp->goid, gp->traceseq, 0};
         event(tr.global, EvGoSysExit, args, 3, NOSTACK, 0);
     }
+    tb_release(locked);
+}
+
+/* The GC's events, for the collected heap (Go's traceGCStart/Done,
+ * traceHeapAlloc/HeapGoal).  GCStart carries the cycle's sequence number
+ * in the trace, which the parser orders GCs by. */
+static _Atomic uint64_t gcseq; /* [atomic] GCStart events since the start */
+static _Atomic bool gcrunning; /* [atomic] between GCStart and GCDone */
+
+void gort__trace_gc_start(void) {
+    if (!tracing())
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    uint64_t seq = atomic_fetch_add_explicit(&gcseq, 1, memory_order_relaxed);
+    atomic_store_explicit(&gcrunning, true, memory_order_relaxed);
+    event(b, EvGCStart, &seq, 1, callers_id(0, b), 0);
+    tb_release(locked);
+}
+
+void gort__trace_gc_done(void) {
+    if (!tracing() || !atomic_exchange_explicit(&gcrunning, false, memory_order_relaxed))
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    event(b, EvGCDone, NULL, 0, NOSTACK, 0);
+    tb_release(locked);
+}
+
+void gort__trace_heap(uint64_t live, uint64_t goal) {
+    if (!tracing())
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    event(b, EvHeapAlloc, &live, 1, NOSTACK, 0);
+    if (goal != 0)
+        event(b, EvHeapGoal, &goal, 1, NOSTACK, 0);
     tb_release(locked);
 }
 
@@ -523,7 +683,7 @@ static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, co
     size_t vlen = value ? strlen(value) : 0;
     if (vlen > TBUF_SIZE / 4)
         vlen = TBUF_SIZE / 4;
-    event(b, ev, args, nargs, callers_id(0), value ? vlen + 10 : 0);
+    event(b, ev, args, nargs, callers_id(0, b), value ? vlen + 10 : 0);
     if (value != NULL) {
         b->pos += putvarint(b->data + b->pos, vlen);
         memcpy(b->data + b->pos, value, vlen);
@@ -572,6 +732,22 @@ GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *va
  * Start and stop
  * ------------------------------------------------------------------------ */
 
+/* The events of a trace start for goroutine gp (its seq restarting at 0):
+ * GoCreate, then GoWaiting or GoInSyscall for a parked one or one in a
+ * blocking call; the caller starts itself. */
+static void start_events(tbuf *b, uint64_t goid, uintptr_t fn, uint32_t st, bool self,
+                         uint64_t creator) {
+    uintptr_t start = fn + 1;
+    uint64_t args[2] = {goid, stack_id(&start, 1, NULL)};
+    event(b, EvGoCreate, args, 2, creator, 0);
+    if (self)
+        return;
+    if (st == G_WAITING)
+        event(b, EvGoWaiting, &goid, 1, NOSTACK, 0);
+    else if (st == G_SYSCALL)
+        event(b, EvGoInSyscall, &goid, 1, NOSTACK, 0);
+}
+
 typedef struct startctx {
     tbuf *b;
     struct g *self;
@@ -583,26 +759,114 @@ static void start_g(struct g *gp, void *arg) {
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     if (st == G_DEAD || st == G_IDLE || gp->foreign)
         return;
-    gp->traceseq = 0;
-    uintptr_t start = (uintptr_t)gp->fn + 1;
-    uint64_t args[2] = {(uint64_t)gp->goid, stack_id(&start, 1)};
-    event(sc->b, EvGoCreate, args, 2, sc->stk, 0);
-    if (gp == sc->self)
-        return;
-    if (st == G_WAITING) {
-        gp->traceseq++;
-        uint64_t a = (uint64_t)gp->goid;
-        event(sc->b, EvGoWaiting, &a, 1, NOSTACK, 0);
-    } else if (st == G_SYSCALL) {
-        gp->traceseq++;
-        uint64_t a = (uint64_t)gp->goid;
-        event(sc->b, EvGoInSyscall, &a, 1, NOSTACK, 0);
-    }
+    gp->traceseq = st == G_WAITING || st == G_SYSCALL ? 1 : 0;
+    start_events(sc->b, (uint64_t)gp->goid, (uintptr_t)gp->fn, st, gp == sc->self, sc->stk);
 }
 
-GORT_NOINLINE int gort_trace_start(int fd) {
-    if (fd < 0)
-        return -EINVAL;
+static void free_gen(gen *g) {
+    for (chunk *c = g->chunks, *next; c != NULL; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(g->gs);
+    free(g);
+}
+
+typedef struct snapctx {
+    gen *g;
+    size_t cap;
+    struct g *self;
+    bool oom;
+} snapctx;
+
+static void snap_g(struct g *gp, void *arg) {
+    snapctx *sc = arg;
+    uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
+    if (st == G_DEAD || st == G_IDLE || gp->foreign || sc->oom)
+        return;
+    if (sc->g->ngs == sc->cap) {
+        size_t cap = sc->cap ? sc->cap * 2 : 64;
+        snapg *n = gort__realloc(sc->g->gs, cap * sizeof *n);
+        if (n == NULL) {
+            sc->oom = true;
+            return;
+        }
+        sc->g->gs = n;
+        sc->cap = cap;
+    }
+    sc->g->gs[sc->g->ngs++] = (snapg){(uint64_t)gp->goid, gp->traceseq, (uintptr_t)gp->fn,
+                                      gp == sc->self ? G_RUNNING : (uint8_t)st};
+}
+
+/* Flight recorder, world stopped, tr.lock held: closes the current
+ * generation and starts the next one with a snapshot taken on self's P.
+ * Returns false when out of memory (recording goes on in the current
+ * generation). */
+static bool rotate_locked(struct g *self) {
+    gen *g = gort__calloc(1, sizeof *g);
+    if (g == NULL)
+        return false;
+    struct p *curp = self->m->p;
+    snapctx sc = {g, 0, self, false};
+    gort__forallg(snap_g, &sc);
+    if (sc.oom) {
+        free_gen(g);
+        return false;
+    }
+    /* Every P but ours stops here, in the trace as in fact; then each
+     * buffer is closed into the ending generation. */
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        tbuf *b = tr.p[i];
+        if (b == NULL)
+            continue;
+        if (b->running && i != curp->id) {
+            b->g = 0;
+            event(b, EvProcStop, NULL, 0, NOSTACK, 0);
+            b->running = false;
+        }
+        flush_locked(b);
+    }
+    flush_locked(tr.global);
+    g->start = ticks();
+    g->start_ns = gort_nanotime();
+    g->curp = curp->id;
+    g->mid = (uint64_t)self->m->id;
+    g->gcseq = atomic_load_explicit(&gcseq, memory_order_relaxed);
+    g->gcrunning = atomic_load_explicit(&gcrunning, memory_order_relaxed);
+    if (tr.cur != NULL)
+        tr.cur->next = g;
+    else
+        tr.oldest = g;
+    tr.cur = g;
+    /* Keep the generations that reach back to window: drop the oldest
+     * while the one after it starts early enough. */
+    while (tr.oldest != tr.cur && tr.oldest->next->start_ns <= g->start_ns - tr.window) {
+        gen *old = tr.oldest;
+        tr.oldest = old->next;
+        free_gen(old);
+    }
+    size_t total = 0;
+    for (gen *k = tr.oldest; k != NULL; k = k->next)
+        total += k->bytes;
+    while (tr.oldest != tr.cur && total > FLIGHT_MAX_BYTES) {
+        gen *old = tr.oldest;
+        total -= old->bytes;
+        tr.oldest = old->next;
+        free_gen(old);
+    }
+    atomic_store_explicit(&flight_curbytes, 0, memory_order_relaxed);
+    return true;
+}
+
+static _Atomic uint32_t flight_sema; /* sysmon -> recorder goroutine */
+static _Atomic bool flight_quit;     /* [atomic] the recorder goroutine must exit */
+static _Atomic int64_t flight_next;  /* [atomic] when sysmon next wakes it */
+static _Atomic int64_t flight_period;
+static _Atomic bool flight_woken; /* [atomic] a wakeup is pending */
+
+/* Allocates the buffers and records the start: to fd, or (fd < 0) into
+ * memory as the flight recorder's first generation. */
+static int trace_begin(int fd, int64_t window) {
     struct g *self = gort__getg();
     if (self == NULL || !gort__runtime_running())
         return -EINVAL; /* from a goroutine, as runtime/trace.Start */
@@ -617,6 +881,9 @@ GORT_NOINLINE int gort_trace_start(int fd) {
     bool oom = (tr.global = tbuf_new(-1)) == NULL;
     for (int32_t i = 0; i < procs && !oom; i++)
         oom = (tr.p[i] = tbuf_new(i)) == NULL;
+    gen *g = NULL;
+    if (!oom && fd < 0)
+        oom = (g = gort__calloc(1, sizeof *g)) == NULL;
     if (oom) {
         for (int i = 0; i < GORT_MAX_PROCS; i++) {
             free(tr.p[i]);
@@ -624,14 +891,23 @@ GORT_NOINLINE int gort_trace_start(int fd) {
         }
         free(tr.global);
         tr.global = NULL;
+        free(g);
         gort__unlock(&tr.lock);
         gort__start_the_world();
         return -ENOMEM;
     }
     tr.fd = fd;
     tr.err = 0;
-    static const char hdr[16] = "go 1.19 trace\0\0";
-    tr.err = gort__write_all(fd, (const uint8_t *)hdr, 16);
+    tr.flight = fd < 0;
+    tr.ns0 = gort_nanotime();
+    tr.tick0 = ticks();
+    atomic_store_explicit(&gcseq, 0, memory_order_relaxed);
+    atomic_store_explicit(&gcrunning, false, memory_order_relaxed);
+    tr.window = window;
+    if (fd >= 0) {
+        static const char hdr[16] = "go 1.19 trace\0\0";
+        tr.err = gort__write_all(fd, (const uint8_t *)hdr, 16);
+    }
     tr.on = true;
     gort__unlock(&tr.lock);
 
@@ -640,7 +916,7 @@ GORT_NOINLINE int gort_trace_start(int fd) {
     tbuf *b = tb_acquire(mp, &locked); /* our P's; its ProcStart */
     if (b != NULL) {
         uint64_t procsarg = (uint64_t)procs;
-        startctx sc = {b, self, callers_id(0)};
+        startctx sc = {b, self, callers_id(1, NULL)};
         event(b, EvGomaxprocs, &procsarg, 1, sc.stk, 0);
         gort__forallg(start_g, &sc);
         self->traceseq++;
@@ -648,12 +924,25 @@ GORT_NOINLINE int gort_trace_start(int fd) {
         event(b, EvGoStart, args, 2, NOSTACK, 0);
         b->g = (uint64_t)self->goid;
     }
+    if (g != NULL) {
+        /* The first generation: the start events above are its first
+         * chunk, so it needs no snapshot. */
+        g->start = 0;
+        g->curp = -1;
+        tr.oldest = tr.cur = g;
+    }
     /* Relaxed: the other Ms see it after start_the_world, whose locks
      * order it; an M in a blocking call that reads it early finds the
      * global buffer under trace.lock, which checks tr.on. */
     atomic_store_explicit(&gort__trace_enabled, 1, memory_order_relaxed);
     gort__start_the_world();
     return 0;
+}
+
+GORT_NOINLINE int gort_trace_start(int fd) {
+    if (fd < 0)
+        return -EINVAL;
+    return trace_begin(fd, 0);
 }
 
 /* The stacks, symbolised: EvStack records (and the strings they use). */
@@ -726,6 +1015,26 @@ static void dump_strings(gort__pbuf *out) {
     }
 }
 
+/* ticks() per second, measured since the start (at least 1 ms of it). */
+static uint64_t tick_freq(void) {
+    int64_t ns, t;
+    do {
+        ns = gort_nanotime() - tr.ns0;
+        t = ticks() - tr.tick0;
+    } while (ns < 1000000);
+    double f = (double)t * 1e9 / (double)ns;
+    return f >= 1 ? (uint64_t)f : 1;
+}
+
+/* The end of a trace: stacks, strings, frequency. */
+static void dump_tables(gort__pbuf *out) {
+    dump_stacks(out);
+    dump_strings(out);
+    uint8_t ev = EvFrequency;
+    gort__pb_put(out, &ev, 1);
+    gort__pb_varint(out, tick_freq());
+}
+
 static void tables_free(void) {
     for (uint32_t i = 0; i < tr.stackcap; i++) {
         for (tstack *s = tr.stacks[i], *next; s != NULL; s = next) {
@@ -747,17 +1056,10 @@ static void tables_free(void) {
     tr.strcap = tr.nstrs = 0;
 }
 
-void gort_trace_stop(void) {
-    struct g *self = gort__getg();
-    if (self == NULL)
-        return;
-    gort__stop_the_world("stop tracing");
-    gort__lock(&tr.lock);
-    if (!tr.on) {
-        gort__unlock(&tr.lock);
-        gort__start_the_world();
-        return;
-    }
+/* Stops recording (world stopped by the caller, tr.lock held): the
+ * buffers are closed (written, or into the current generation) and
+ * freed. */
+static void end_locked(void) {
     atomic_store_explicit(&gort__trace_enabled, 0, memory_order_relaxed);
     tr.on = false;
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
@@ -770,6 +1072,20 @@ void gort_trace_stop(void) {
     flush_locked(tr.global);
     free(tr.global);
     tr.global = NULL;
+}
+
+void gort_trace_stop(void) {
+    struct g *self = gort__getg();
+    if (self == NULL)
+        return;
+    gort__stop_the_world("stop tracing");
+    gort__lock(&tr.lock);
+    if (!tr.on || tr.flight) {
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return;
+    }
+    end_locked();
     int fd = tr.fd;
     gort__unlock(&tr.lock);
     gort__start_the_world();
@@ -777,16 +1093,365 @@ void gort_trace_stop(void) {
     /* The world runs again: nothing records any more (tracing is off and
      * every buffer is gone), so the tables are ours. */
     gort__pbuf out = {0};
-    dump_stacks(&out);
-    dump_strings(&out);
-    uint8_t ev = EvFrequency;
-    gort__pb_put(&out, &ev, 1);
-    gort__pb_varint(&out, 1000000000);
+    dump_tables(&out);
     gort__lock(&tr.lock);
     if (tr.err == 0)
         tr.err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n);
     tr.fd = -1;
     gort__unlock(&tr.lock);
     gort__pb_free(&out);
+    tables_free();
+}
+
+/* ------------------------------------------------------------------------
+ * The flight recorder
+ * ------------------------------------------------------------------------ */
+
+static size_t getvarint(const uint8_t *p, size_t n, uint64_t *v) {
+    uint64_t x = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0; /* truncated */
+}
+
+/* goid -> the amount to take off its sequence numbers. */
+typedef struct basemap {
+    uint64_t *goid, *base;
+    size_t cap;
+    uint64_t gcbase; /* GC cycles before the first generation written */
+} basemap;
+
+static uint64_t base_of(const basemap *m, uint64_t goid) {
+    if (m->cap == 0)
+        return 0;
+    for (size_t i = (size_t)(goid * 0x9e3779b97f4a7c15ull) & (m->cap - 1); m->goid[i] != 0;
+         i = (i + 1) & (m->cap - 1))
+        if (m->goid[i] == goid)
+            return m->base[i];
+    return 0;
+}
+
+static bool base_build(basemap *m, const gen *g) {
+    size_t cap = 16;
+    while (cap < 2 * g->ngs + 2)
+        cap *= 2;
+    m->goid = gort__calloc(cap, sizeof *m->goid);
+    m->base = gort__calloc(cap, sizeof *m->base);
+    if (m->goid == NULL || m->base == NULL)
+        return false;
+    m->cap = cap;
+    for (size_t k = 0; k < g->ngs; k++) {
+        const snapg *sg = &g->gs[k];
+        /* Written state after the start events: seq 1 runnable (GoCreate),
+         * 2 waiting (GoWaiting/GoInSyscall) or running (GoStart 1); the
+         * recorded state is traceseq + 1. */
+        uint64_t written = sg->st == G_RUNNABLE ? 1 : 2;
+        size_t i = (size_t)(sg->goid * 0x9e3779b97f4a7c15ull) & (cap - 1);
+        while (m->goid[i] != 0)
+            i = (i + 1) & (cap - 1);
+        m->goid[i] = sg->goid;
+        m->base[i] = sg->seq + 1 - written;
+    }
+    return true;
+}
+
+/* Appends chunk bytes p[0..n) to out with every sequence number rebased:
+ * returns false on bytes it cannot decode. */
+static bool rebase(gort__pbuf *out, const uint8_t *p, size_t n, const basemap *m) {
+    size_t off = 0;
+    while (off < n) {
+        uint8_t h = p[off];
+        int type = h & 0x3f, narg = h >> 6;
+        uint64_t v[16];
+        int nv = 0;
+        size_t start = off++;
+        if (type == EvBatch || narg < 3) {
+            for (int k = 0; k < narg + 1; k++) {
+                size_t l = getvarint(p + off, n - off, &v[nv++]);
+                if (l == 0)
+                    return false;
+                off += l;
+            }
+        } else {
+            uint64_t len;
+            size_t l = getvarint(p + off, n - off, &len);
+            if (l == 0 || off + l + len > n)
+                return false;
+            off += l;
+            size_t end = off + len;
+            while (off < end && nv < 16) {
+                l = getvarint(p + off, end - off, &v[nv++]);
+                if (l == 0)
+                    return false;
+                off += l;
+            }
+            if (off != end)
+                return false;
+        }
+        if (type == EvUserLog) { /* the value string follows */
+            uint64_t slen;
+            size_t l = getvarint(p + off, n - off, &slen);
+            if (l == 0 || off + l + slen > n)
+                return false;
+            off += l + (size_t)slen;
+        }
+        int seqidx = type == EvGoStart || type == EvGoUnblock || type == EvGoSysExit ? 2
+                     : type == EvGCStart                                             ? 1
+                                                                                     : -1;
+        if (seqidx < 0 || nv <= seqidx) {
+            gort__pb_put(out, p + start, off - start);
+            continue;
+        }
+        v[seqidx] -= type == EvGCStart ? m->gcbase : base_of(m, v[1]);
+        gort__pbuf ev = {0};
+        for (int k = 0; k < nv; k++)
+            gort__pb_varint(&ev, v[k]);
+        gort__pb_put(out, &h, 1);
+        if (narg == 3)
+            gort__pb_varint(out, ev.n);
+        gort__pb_put(out, ev.b, ev.n);
+        gort__pb_free(&ev);
+    }
+    return true;
+}
+
+/* The whole trace of the generations kept, into out.  tr.lock held. */
+static int flight_dump_locked(gort__pbuf *out) {
+    static const char hdr[16] = "go 1.19 trace\0\0";
+    gort__pb_put(out, hdr, 16);
+    gen *first = tr.oldest;
+    if (first == NULL)
+        return -EINVAL;
+    basemap m = {0};
+    if (first->curp >= 0) {
+        /* A later generation: its snapshot as the events of a trace start,
+         * in a batch of the recorder's P. */
+        /* A GC cycle in progress becomes the written trace's first. */
+        m.gcbase = first->gcseq - (first->gcrunning ? 1 : 0);
+        if (!base_build(&m, first)) {
+            free(m.goid);
+            free(m.base);
+            return -ENOMEM;
+        }
+        tbuf *b = tbuf_new(first->curp);
+        if (b == NULL) {
+            free(m.goid);
+            free(m.base);
+            return -ENOMEM;
+        }
+        /* Timestamps just before the generation's first event. */
+        b->synth = true;
+        b->lastts = first->start - 16 - (int64_t)first->ngs * 4;
+        event(b, EvProcStart, &first->mid, 1, NOSTACK, 0);
+        uint64_t self = 0;
+        for (size_t k = 0; k < first->ngs; k++) {
+            if (b->pos + 256 > TBUF_SIZE) {
+                gort__pb_put(out, b->data, b->pos);
+                b->pos = 0; /* the next event starts a new batch */
+            }
+            const snapg *sg = &first->gs[k];
+            start_events(b, sg->goid, sg->fn, sg->st, sg->st == G_RUNNING, 0);
+            if (sg->st == G_RUNNING)
+                self = sg->goid;
+        }
+        uint64_t args[2] = {self, 1};
+        if (self != 0)
+            event(b, EvGoStart, args, 2, NOSTACK, 0);
+        uint64_t gc0 = 0;
+        if (first->gcrunning)
+            event(b, EvGCStart, &gc0, 1, 0, 0);
+        gort__pb_put(out, b->data, b->pos);
+        free(b);
+    }
+    bool ok = true;
+    for (gen *g = first; g != NULL && ok; g = g->next)
+        for (chunk *c = g->chunks; c != NULL && ok; c = c->next)
+            ok = rebase(out, c->data, c->n, &m);
+    free(m.goid);
+    free(m.base);
+    if (!ok)
+        return -EINVAL;
+    dump_tables(out);
+    return out->oom ? -ENOMEM : 0;
+}
+
+static void flight_g(void *arg) {
+    (void)arg;
+    for (;;) {
+        gort__semacquire(&flight_sema, false, WAIT_SLEEP);
+        atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
+        if (atomic_load_explicit(&flight_quit, memory_order_acquire))
+            return;
+        struct g *self = gort__getg();
+        gort__stop_the_world("flight recorder");
+        gort__lock(&tr.lock);
+        if (tr.on && tr.flight)
+            (void)rotate_locked(self);
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+    }
+}
+
+void gort__trace_sysmon(int64_t now) {
+    /* Relaxed: a stale value only moves a rotation by one sysmon round. */
+    int64_t next = atomic_load_explicit(&flight_next, memory_order_relaxed);
+    if (next == 0)
+        return;
+    if (now < next &&
+        atomic_load_explicit(&flight_curbytes, memory_order_relaxed) < FLIGHT_MAX_BYTES / 4)
+        return;
+    atomic_store_explicit(&flight_next,
+                          now + atomic_load_explicit(&flight_period, memory_order_relaxed),
+                          memory_order_relaxed);
+    /* One wakeup at a time (the recorder clears it when it wakes). */
+    if (!atomic_exchange_explicit(&flight_woken, true, memory_order_relaxed))
+        gort__semrelease(&flight_sema, false);
+}
+
+GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
+    if (window_ns <= 0)
+        window_ns = 10LL * 1000000000;
+    atomic_store_explicit(&flight_quit, false, memory_order_relaxed);
+    atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
+    atomic_store_explicit(&flight_sema, 0, memory_order_relaxed);
+    int r = trace_begin(-1, window_ns);
+    if (r != 0)
+        return r;
+    r = gort__go_noyield(flight_g, NULL);
+    if (r != 0) {
+        gort_flight_recorder_stop();
+        return r;
+    }
+    /* A generation a second at most: a crash dump (which cannot close the
+     * open buffers) ends at most that long before the crash. */
+    int64_t period = window_ns / 2 < 1000000000 ? window_ns / 2 : 1000000000;
+    atomic_store_explicit(&flight_period, period, memory_order_relaxed);
+    atomic_store_explicit(&flight_next, gort_nanotime() + period, memory_order_relaxed);
+    return 0;
+}
+
+GORT_NOINLINE int gort_flight_recorder_write(int fd) {
+    struct g *self = gort__getg();
+    if (fd < 0 || self == NULL)
+        return -EINVAL;
+    /* Close the buffers into a generation, so that the trace reaches up to
+     * now. */
+    gort__stop_the_world("flight recorder");
+    gort__lock(&tr.lock);
+    if (!tr.on || !tr.flight) {
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return -EINVAL;
+    }
+    bool rotated = rotate_locked(self);
+    gort__unlock(&tr.lock);
+    gort__start_the_world();
+    if (!rotated)
+        return -ENOMEM;
+    gort__pbuf out = {0};
+    gort__lock(&tr.lock);
+    int r = tr.on && tr.flight ? flight_dump_locked(&out) : -EINVAL;
+    gort__unlock(&tr.lock);
+    if (r == 0)
+        r = gort__write_all(fd, out.b, out.n);
+    gort__pb_free(&out);
+    return r;
+}
+
+void gort_flight_recorder_stop(void) {
+    struct g *self = gort__getg();
+    if (self == NULL)
+        return;
+    atomic_store_explicit(&flight_next, 0, memory_order_relaxed);
+    gort__stop_the_world("stop flight recorder");
+    gort__lock(&tr.lock);
+    if (!tr.on || !tr.flight) {
+        gort__unlock(&tr.lock);
+        gort__start_the_world();
+        return;
+    }
+    end_locked();
+    tr.flight = false;
+    for (gen *g = tr.oldest, *next; g != NULL; g = next) {
+        next = g->next;
+        free_gen(g);
+    }
+    tr.oldest = tr.cur = NULL;
+    gort__unlock(&tr.lock);
+    gort__start_the_world();
+    tables_free();
+    /* Release: the recorder goroutine's acquire sees quit, and exits. */
+    atomic_store_explicit(&flight_quit, true, memory_order_release);
+    gort__semrelease(&flight_sema, false);
+}
+
+/* On a fatal error or SIGQUIT with GORTDEBUG=flightrecorder=1: the
+ * generations closed so far (the world cannot be stopped here, so the
+ * current generation's open buffers are left out) into
+ * gort-flightrecorder-PID.trace in the working directory.  Best effort:
+ * skipped if the tracer's lock is held. */
+void gort__trace_flight_crash(void) {
+    if (!gort__flightrecorder || !gort__trylock(&tr.lock))
+        return;
+    if (tr.on && tr.flight && tr.oldest != NULL && tr.oldest->next != NULL) {
+        /* The current generation has no closed buffers yet to rely on:
+         * write up to its start. */
+        gen *cur = tr.cur, *prev = tr.oldest;
+        while (prev->next != cur)
+            prev = prev->next;
+        prev->next = NULL;
+        gort__pbuf out = {0};
+        if (flight_dump_locked(&out) == 0) {
+            char path[64];
+            snprintf(path, sizeof path, "gort-flightrecorder-%d.trace", (int)getpid());
+            int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd >= 0) {
+                (void)gort__write_all(fd, out.b, out.n);
+                close(fd);
+                gort__printf("flight recorder: the last %lld ms before this are in %s\n",
+                             (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
+            }
+        }
+        prev->next = cur;
+        gort__pb_free(&out);
+    }
+    gort__unlock(&tr.lock);
+}
+
+/* GORTDEBUG=flightrecorder=1: started by the main goroutine (proc.c). */
+void gort__trace_flight_autostart(void) {
+    if (gort__flightrecorder)
+        (void)gort_flight_recorder_start(0);
+}
+
+void gort__trace_shutdown(void) {
+    atomic_store_explicit(&flight_next, 0, memory_order_relaxed);
+    gort__lock(&tr.lock);
+    if (!tr.on) {
+        gort__unlock(&tr.lock);
+        return;
+    }
+    end_locked();
+    if (tr.flight) {
+        tr.flight = false;
+        for (gen *g = tr.oldest, *next; g != NULL; g = next) {
+            next = g->next;
+            free_gen(g);
+        }
+        tr.oldest = tr.cur = NULL;
+    } else {
+        gort__pbuf out = {0};
+        dump_tables(&out);
+        if (tr.err == 0 && !out.oom)
+            tr.err = gort__write_all(tr.fd, out.b, out.n);
+        gort__pb_free(&out);
+        tr.fd = -1;
+    }
+    gort__unlock(&tr.lock);
     tables_free();
 }

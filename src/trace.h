@@ -43,5 +43,21 @@ void gort__trace_gosyscall(struct g *gp);
 void gort__trace_gosysexit(struct g *gp);
 /* mp is about to release its P (ProcStop). */
 void gort__trace_procstop(struct m *mp);
+/* For the collected heap (mgc.c), each one line GORT_TRACE(...): a GC
+ * cycle starts (GCStart, with the caller's stack) and ends (GCDone); the
+ * live heap and the goal changed (HeapAlloc, HeapGoal; goal 0: unchanged). */
+void gort__trace_gc_start(void);
+void gort__trace_gc_done(void);
+void gort__trace_heap(uint64_t live, uint64_t goal);
+/* Sysmon, every round: wakes the flight recorder's goroutine when a new
+ * generation is due. */
+void gort__trace_sysmon(int64_t now);
+/* GORTDEBUG=flightrecorder=1: the main goroutine starts the recorder
+ * (proc.c goentry); a fatal error or SIGQUIT writes it out. */
+void gort__trace_flight_autostart(void);
+void gort__trace_flight_crash(void);
+/* gort_main's end, only the calling thread left: a trace still recording
+ * is finished (written to its fd); the flight recorder is dropped. */
+void gort__trace_shutdown(void);
 
 #endif /* GORT_TRACE_H */

@@ -155,4 +155,56 @@ TEST(slow_client_blocks_no_one) {
     e2e_stop(&s);
 }
 
+/* -graceful: SIGTERM closes the listener (new connections are refused),
+ * the connection in flight is still served, and the server exits 0 once
+ * it is done; SIGINT does the same. */
+static void graceful(int sig) {
+    const char *args[] = {"-graceful", NULL};
+    e2e_server s = e2e_start(E2E_SERVER, args);
+    int fd = e2e_connect(s.port);
+    char buf[4096];
+    e2e_sends(fd, "GET / HTTP/1.1\r\n\r\n");
+    e2e_recv_n(fd, buf, HELLO_LEN);
+    check_hello(buf);
+    ASSERT_EQ(kill(s.pid, sig), 0);
+    int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
+    for (int tries = 1;; tries++) {
+        /* Under TSan a signal the kernel gives to a thread asleep in a raw
+         * futex waits until that thread wakes: send again now and then. */
+        if (tries % 100 == 0)
+            ASSERT_EQ(kill(s.pid, sig), 0);
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int r = connect(c, (struct sockaddr *)&sa, sizeof sa);
+        int e = errno;
+        close(c);
+        if (r != 0 && e == ECONNREFUSED)
+            break;
+        ASSERT_LT(gt_now_ns(), deadline); /* the listener never closed */
+        usleep(1000);
+    }
+    e2e_sends(fd, "GET /after HTTP/1.1\r\n\r\n");
+    e2e_recv_n(fd, buf, HELLO_LEN);
+    check_hello(buf);
+    close(fd);
+    int st = 0;
+    pid_t r;
+    while ((r = waitpid(s.pid, &st, WNOHANG)) == 0) {
+        ASSERT_LT(gt_now_ns(), deadline); /* it did not exit */
+        usleep(1000);
+    }
+    ASSERT_EQ(r, s.pid);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST(graceful_shutdown_sigterm) {
+    graceful(SIGTERM);
+}
+
+TEST(graceful_shutdown_sigint) {
+    graceful(SIGINT);
+}
+
 GT_MAIN()

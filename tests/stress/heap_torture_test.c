@@ -342,4 +342,13 @@ TEST(graphs) {
     ASSERT_EQ(gort_main(torture_main, NULL), 0);
 }
 
+/* The same with the stop-the-world collector (GORTDEBUG=gcstw=1). */
+TEST(graphs_stw) {
+    setenv("GORTDEBUG", "gcstw=1", 1);
+    const char *s = getenv("GORT_TORTURE_SEED");
+    seed = s && *s ? strtoull(s, NULL, 10) : (uint64_t)gort_nanotime();
+    fprintf(stderr, "heap_torture: seed=%" PRIu64 " (stop-the-world mark)\n", seed);
+    ASSERT_EQ(gort_main(torture_main, NULL), 0);
+}
+
 GT_MAIN()

@@ -155,20 +155,28 @@ static int deadline_main(void *arg) {
     ASSERT_EQ(gort_conn_dial(&a, "tcp", addr, 0), 0);
     ASSERT_EQ(gort_conn_accept(l, &b), 0);
     gort_bufreader *r = gort_bufreader_new_conn(b, 0, 0);
-    ASSERT_EQ(gort_conn_write(a, "hel", 3), 3);
+    gort_bufwriter *w = gort_bufwriter_new_conn(a, 0);
+    ASSERT_EQ(gort_bufwriter_write_string(w, "hel"), 3);
+    ASSERT_EQ(gort_bufwriter_flush(w), 0);
     ASSERT_EQ(gort_conn_set_deadline(b, gort_nanotime() + 20 * MS, 0), 0);
     char *line;
     ASSERT_EQ(gort_bufreader_scan_line(r, &line, NULL), -ETIMEDOUT);
     ASSERT_EQ(gort_bufreader_buffered(r), 3);
     ASSERT_EQ(gort_conn_set_deadline(b, 0, 0), 0);
-    ASSERT_EQ(gort_conn_write(a, "lo\n", 3), 3);
+    ASSERT_EQ(gort_bufwriter_printf(w, "lo\n"), 3);
+    ASSERT_EQ(gort_bufwriter_flush(w), 0);
     ASSERT_EQ(gort_bufreader_scan_line(r, &line, NULL), 1);
     ASSERT_STREQ(line, "hello");
+    /* The writer over a closed connection: -EBADF, sticky. */
+    ASSERT_EQ(gort_conn_close(a), 0);
+    ASSERT_EQ(gort_bufwriter_write_string(w, "x"), 1);
+    ASSERT_EQ(gort_bufwriter_flush(w), -EBADF);
+    ASSERT_EQ(gort_bufwriter_write_string(w, "y"), -EBADF);
+    gort_bufwriter_free(w);
     /* A closed connection: -EBADF. */
     ASSERT_EQ(gort_conn_close(b), 0);
     ASSERT_EQ(gort_bufreader_scan_line(r, &line, NULL), -EBADF);
     gort_bufreader_free(r);
-    ASSERT_EQ(gort_conn_close(a), 0);
     ASSERT_EQ(gort_conn_close(l), 0);
     return 0;
 }

@@ -3,7 +3,8 @@
  * through gort_process_wait; 40 goroutines waiting for 40 children at once
  * hold no thread each (the runtime's thread count stays small, a ticker
  * keeps ticking); a child's stdout through a pipe and the buffered reader;
- * -ECHILD and -ENOENT; the fallback without pidfd_open.
+ * -ECHILD and -ENOENT; the fallback without pidfd_open; the child's empty
+ * signal mask.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include "internal.h" /* white-box: gort__pidfd_off */
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -142,6 +144,35 @@ static int pipe_main(void *arg) {
 
 TEST(child_stdout_through_a_pipe) {
     run(pipe_main, NULL);
+}
+
+/* The child starts with no signal blocked, whatever our threads block. */
+static int mask_main(void *arg) {
+    (void)arg;
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {-1, gort_conn_fd(w), -1};
+    char *argv[] = {"grep", "SigBlk", "/proc/self/status", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "grep", argv, NULL, fds), 0);
+    ASSERT_EQ(gort_conn_close(w), 0);
+    gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
+    char *line;
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    ASSERT_STREQ(line, "SigBlk:\t0000000000000000");
+    gort_bufreader_free(br);
+    ASSERT_EQ(gort_process_wait(pid, NULL), 0);
+    ASSERT_EQ(gort_conn_close(r), 0);
+    return 0;
+}
+
+TEST(child_signal_mask_empty) {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigaddset(&s, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &s, NULL); /* the runtime's threads inherit it */
+    run(mask_main, NULL);
 }
 
 GT_MAIN()

@@ -309,6 +309,7 @@ TEST(heap_allocs_threadcreate) {
 /* ------------------------------------------------------------------ stall detector */
 
 static _Atomic int stall_done;
+static _Atomic int64_t staller_id;
 
 /* Runs 400 ms without a gort call. */
 __attribute__((noinline)) static void stalling_loop(void) {
@@ -322,6 +323,7 @@ __attribute__((noinline)) static void stalling_loop(void) {
 
 static void staller(void *arg) {
     (void)arg;
+    atomic_store(&staller_id, gort_goid());
     stalling_loop();
     atomic_store(&stall_done, 1);
 }
@@ -353,8 +355,15 @@ TEST(stall_detector) {
         strstr(out, "stalling_loop(...)") == NULL || strstr(out, "staller(...)") == NULL ||
         strstr(out, "goentry") != NULL || strstr(out, " in goroutine 1\n") == NULL)
         GT_FAIL("stall report:\n%s", out);
-    if (strstr(at + 1, "gort: stall:") != NULL)
-        GT_FAIL("reported more than once:\n%s", out);
+    /* The staller is reported once.  Another goroutine may be reported
+     * too: on a loaded machine its thread can go unscheduled for longer
+     * than the threshold (the detector measures wall time, as sysmon). */
+    char mine[64];
+    snprintf(mine, sizeof mine, "gort: stall: goroutine %lld ",
+             (long long)atomic_load(&staller_id));
+    const char *first = strstr(out, mine);
+    if (first == NULL || strstr(first + 1, mine) != NULL)
+        GT_FAIL("the staller is not reported exactly once:\n%s", out);
 }
 
 GT_MAIN()

@@ -158,6 +158,48 @@ TEST(context_deadline) {
     run(ctx_main);
 }
 
+/* A select of bubble channels (here gort_select_timeout's timer and a
+ * channel) and a sync.Cond wait are durable: the clock moves past them. */
+static gort_mutex cmu;
+static gort_cond cv;
+static bool cready;
+static void signaller(void *arg) {
+    (void)arg;
+    gort_sleep(5 * SEC);
+    gort_mutex_lock(&cmu);
+    cready = true;
+    gort_cond_signal(&cv);
+    gort_mutex_unlock(&cmu);
+}
+static void durable_body(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    gort_chan *c = gort_chan_make(sizeof(int), 0);
+    gort_select_case cs[] = {{c, GORT_RECV, NULL, false}};
+    ASSERT_EQ(gort_select_timeout(cs, 1, 90 * SEC), GORT_SELECT_TIMEOUT);
+    ASSERT_EQ(gort_nanotime(), t0 + 90 * SEC);
+    gort_chan *a = gort_after(10 * SEC);
+    int64_t when = 0;
+    ASSERT_TRUE(gort_chan_recv(a, &when));
+    ASSERT_EQ(when, t0 + 100 * SEC);
+    gort_cond_init(&cv, &cmu);
+    ASSERT_EQ(gort_go(signaller, NULL), 0);
+    gort_mutex_lock(&cmu);
+    while (!cready)
+        gort_cond_wait(&cv);
+    gort_mutex_unlock(&cmu);
+    ASSERT_EQ(gort_nanotime(), t0 + 105 * SEC);
+    gort_chan_free(c);
+}
+static int durable_main(void *arg) {
+    (void)arg;
+    bubble(durable_body, NULL);
+    return 0;
+}
+TEST(select_after_cond_durable) {
+    run(durable_main);
+}
+
 /* ------------------------------------------------------------------ wait */
 
 static atomic_int stage;
@@ -225,6 +267,65 @@ static int holdclock_main(void *arg) {
 }
 TEST(outside_channel_not_durable) {
     run(holdclock_main);
+}
+
+/* Many goroutines sleeping, sending and selecting on bubble channels: the
+ * clock ends exactly at the latest sleeper's total, every value arrives. */
+enum { NPROD = 40, NMSG = 25 };
+static gort_chan *many_c;
+static int64_t prod_total[NPROD];
+static void producer(void *arg) {
+    int id = (int)(intptr_t)arg;
+    int64_t slept = 0;
+    for (int i = 0; i < NMSG; i++) {
+        int64_t d = ((id * 7919 + i * 104729) % 1000 + 1) * MS;
+        gort_sleep(d);
+        slept += d;
+        int64_t v = id;
+        gort_select_case cs[] = {{many_c, GORT_SEND, &v, false}};
+        ASSERT_EQ(gort_select_timeout(cs, 1, 3600 * SEC), 0);
+    }
+    prod_total[id] = slept;
+}
+static void many_body(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    many_c = gort_chan_make(sizeof(int64_t), 3);
+    for (int i = 0; i < NPROD; i++)
+        ASSERT_EQ(gort_go(producer, (void *)(intptr_t)i), 0);
+    int counts[NPROD] = {0};
+    gort_ticker *tk = gort_ticker_new(100 * MS);
+    int got = 0, ticks = 0;
+    while (got < NPROD * NMSG) {
+        int64_t v;
+        gort_select_case cs[] = {{many_c, GORT_RECV, &v, false},
+                                 {gort_ticker_chan(tk), GORT_RECV, NULL, false}};
+        if (gort_select(cs, 2, true) == 0) {
+            counts[v]++;
+            got++;
+        } else {
+            ticks++;
+        }
+    }
+    gort_ticker_free(tk);
+    gort_synctest_wait(); /* the producers have exited */
+    int64_t latest = 0;
+    for (int i = 0; i < NPROD; i++) {
+        ASSERT_EQ(counts[i], NMSG);
+        if (prod_total[i] > latest)
+            latest = prod_total[i];
+    }
+    ASSERT_EQ(gort_nanotime() - t0, latest);
+    ASSERT_TRUE(ticks >= latest / (100 * MS) - 1);
+    gort_chan_free(many_c);
+}
+static int many_main(void *arg) {
+    (void)arg;
+    bubble(many_body, NULL);
+    return 0;
+}
+TEST(many_goroutines) {
+    run(many_main);
 }
 
 /* ------------------------------------------------------------------ deadlock */

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 
@@ -15,6 +16,7 @@
 #include "gt_gort.h"
 #include "gort.h"
 #include "pprof_tools.h"
+#include "trace.h"
 
 static gort_mutex mu;
 
@@ -106,6 +108,12 @@ static void expect_pprof(const char *path, const char *kind, const char *fn) {
               0);
     if (strstr(out, fn) == NULL)
         GT_FAIL("go tool trace -pprof=%s does not name %s:\n%s", kind, fn, out);
+}
+
+/* go tool trace's parser accepts path (every consistency check passes). */
+static void expect_parses(const char *path) {
+    char out[1 << 14];
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > /dev/null", path), 0);
 }
 
 static int trace_main(void *arg) {
@@ -217,6 +225,167 @@ static int busy_main(void *arg) {
 TEST(busy_program_parses) {
     NEED_GO();
     run(busy_main, NULL);
+}
+
+/* ------------------------------------------------------------------ flight recorder */
+
+__attribute__((noinline)) static void early_waiter(void *arg) {
+    gort_chan_recv(arg, NULL); /* blocks long before the window */
+}
+
+__attribute__((noinline)) static void late_waiter(void *arg) {
+    gort_chan_recv(arg, NULL);
+}
+
+/* Keeps a ping-pong going until *stop (several generations). */
+static _Atomic bool fr_stop;
+
+static void fr_pinger(void *arg) {
+    gort_chan **cs = arg;
+    int v = 0;
+    while (!atomic_load(&fr_stop)) {
+        gort_chan_send(cs[0], &v);
+        gort_chan_recv(cs[1], &v);
+        gort_sleep(100 * GT_US);
+    }
+    gort_chan_close(cs[0]);
+}
+
+static int flight_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_flight_recorder_start(2 * GT_SEC), 0);
+    ASSERT_EQ(gort_flight_recorder_start(GT_SEC), -EBUSY);
+    ASSERT_EQ(gort_trace_start(1), -EBUSY);
+    ASSERT_TRUE(gort_trace_enabled());
+    /* Blocked from the start, woken after the window: its block is older
+     * than what the recorder keeps, its wakeup is not. */
+    gort_chan *early = gort_chan_make(0, 0);
+    go(early_waiter, early);
+    gort_sleep(10 * GT_MS);
+    gort_chan_send(early, NULL);
+    gort_chan *cs[3] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0), NULL};
+    gort_chan *done = gort_chan_make(0, 0);
+    cs[2] = done;
+    go(fr_pinger, cs);
+    go(ponger, cs);
+    gort_sleep(4000 * GT_MS); /* 4 generations of 1 s */
+    gort_chan *late = gort_chan_make(0, 0);
+    go(late_waiter, late); /* blocks inside the window */
+    gort_sleep(300 * GT_MS);
+    gort_chan_send(late, NULL);
+    atomic_store(&fr_stop, true);
+    gort_chan_recv(done, NULL);
+    const char *path = tmp_path("flight.trace");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    close(fd);
+    gort_flight_recorder_stop();
+    ASSERT_FALSE(gort_trace_enabled());
+    ASSERT_EQ(gort_flight_recorder_write(2), -EINVAL);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "goroutines exit");
+    gort_chan_free(early);
+    gort_chan_free(late);
+    gort_chan_free(cs[0]);
+    gort_chan_free(cs[1]);
+    gort_chan_free(done);
+    expect_pprof(path, "sync", "late_waiter");
+    expect_pprof(path, "sync", "ponger");
+    expect_pprof(path, "sched", "fr_pinger");
+    char out[1 << 16];
+    const char *prof = tmp_path("early.pprof");
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sync %s > %s", path, prof), 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -nodefraction=0 %s", prof), 0);
+    if (strstr(out, "early_waiter") != NULL)
+        GT_FAIL("a block from before the window is in the flight recording:\n%s", out);
+    return 0;
+}
+
+TEST(flight_recorder) {
+    NEED_GO();
+    run(flight_main, NULL);
+}
+
+/* GORTDEBUG=flightrecorder=1: SIGQUIT writes gort-flightrecorder-PID.trace. */
+static int sigquit_main(void *arg) {
+    (void)arg;
+    gort_chan *cs[3] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0),
+                        gort_chan_make(0, 0)};
+    go(fr_pinger, cs);
+    go(ponger, cs);
+    gort_sleep(2500 * GT_MS);
+    raise(SIGQUIT);
+    return 0;
+}
+
+TEST(flight_recorder_on_sigquit) {
+    NEED_GO();
+    const char *dir = tmp_path("");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(3);
+        setenv("GORTDEBUG", "flightrecorder=1", 1);
+        setenv("GORTRACEBACK", "none", 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        gort_main(sigquit_main, NULL);
+        _exit(4);
+    }
+    int st;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    char path[512];
+    snprintf(path, sizeof path, "%sgort-flightrecorder-%d.trace", dir, (int)pid);
+    expect_pprof(path, "sched", "fr_pinger");
+}
+
+/* The GC hooks the collected heap will call (white-box until it lands): a
+ * trace with GC cycles and heap sizes parses, and so does a flight
+ * recording whose first generation starts inside a cycle. */
+__attribute__((noinline)) static void gc_cycle(uint64_t live) {
+    gort__trace_gc_start();
+    gort__trace_heap(live, 2 * live);
+    gort_sleep(GT_MS);
+    gort__trace_gc_done();
+}
+
+static int gc_main(void *arg) {
+    (void)arg;
+    const char *path = tmp_path("gc.trace");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    gort__trace_gc_done(); /* not tracing: nothing */
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort__trace_gc_done(); /* no cycle started in the trace: nothing */
+    for (int i = 1; i <= 3; i++)
+        gc_cycle((uint64_t)i << 20);
+    for (int i = 0; i < 1000; i++)
+        (void)gort_new(64);
+    gort_gc(); /* a real collection: the heap's own hooks (mgc.c) */
+    gort_trace_stop();
+    close(fd);
+    expect_parses(path);
+
+    ASSERT_EQ(gort_flight_recorder_start(GT_SEC), 0);
+    gort__trace_gc_start(); /* in progress across the generation boundaries */
+    gort_sleep(1600 * GT_MS);
+    gort__trace_gc_done();
+    gc_cycle(1 << 20);
+    const char *fpath = tmp_path("gcflight.trace");
+    fd = open(fpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    close(fd);
+    gort_flight_recorder_stop();
+    expect_parses(fpath);
+    return 0;
+}
+
+TEST(gc_hooks) {
+    NEED_GO();
+    run(gc_main, NULL);
 }
 
 GT_MAIN()

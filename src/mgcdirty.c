@@ -1,0 +1,158 @@
+/*
+ * mgcdirty.c - the kernel as the collector's write barrier.
+ *
+ * Go marks while goroutines run because its compiler puts a write barrier
+ * on every pointer store into the heap.  C has none, so gort asks the
+ * kernel which pages were written while it marked: the heap's arena is
+ * registered with a userfaultfd in write-protect mode with
+ * UFFD_FEATURE_WP_ASYNC (Linux 6.7): a write to a write-protected page is
+ * resolved by the kernel itself (no fault reaches user space) and leaves
+ * the page "written", which the PAGEMAP_SCAN ioctl of /proc/self/pagemap
+ * reports (and, with PM_SCAN_WP_MATCHING, write-protects again in the same
+ * walk).  A cycle then is:
+ *
+ *   write-protect the arena (UFFDIO_WRITEPROTECT);
+ *   stop the world briefly: allocate black from now on;
+ *   mark concurrently from the roots;
+ *   a few rounds of: take the pages written meanwhile (and protect them
+ *   again), rescan the marked objects on them;
+ *   stop the world: rescan the pages written since the last round, the
+ *   stacks, globals and the runtime's roots; finish marking.
+ *
+ * An object a goroutine moved from an unscanned place to a scanned one
+ * left the scanned one's page written, so the rescan finds it; one only in
+ * a register or on a stack is found by the final scan of the stacks.
+ *
+ * Soft-dirty bits (/proc/self/clear_refs) would serve the same purpose on
+ * older kernels, but this kernel has none (CONFIG_MEM_SOFT_DIRTY off here);
+ * without userfaultfd (or with GORTDEBUG=gcstw=1, or under Valgrind, which
+ * does not know the ioctls) the collector marks with the world stopped.
+ * The mode is chosen once, when the heap is made, and gctrace shows it.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "malloc.h"
+
+/* From Linux 6.7's uapi headers, which the build machine's may predate. */
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1ull << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1ull << 15)
+#endif
+struct gort_page_region {
+    uint64_t start, end, categories;
+};
+struct gort_pm_scan_arg {
+    uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+};
+#define GORT_PM_SCAN_WP_MATCHING (1ull << 0)
+#define GORT_PM_SCAN_CHECK_WPASYNC (1ull << 1)
+#define GORT_PAGE_IS_WRITTEN (1ull << 1)
+#define GORT_PAGEMAP_SCAN _IOWR('f', 16, struct gort_pm_scan_arg)
+
+static int uffd = -1;    /* [immutable after init] */
+static int pagemap = -1; /* [immutable after init] */
+int gort__gc_concurrent; /* [immutable after init] 1: uffd-wp concurrent marking */
+
+void gort__gc_dirty_init(void) {
+    const char *dbg = getenv("GORTDEBUG");
+    if (dbg != NULL && strstr(dbg, "gcstw=1") != NULL)
+        return;
+#ifdef GORT_HAVE_MEMCHECK
+    if (RUNNING_ON_VALGRIND)
+        return;
+#endif
+    mheap *h = gort__mheap;
+    int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct uffdio_api api = {.api = UFFD_API,
+                             .features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED};
+    struct uffdio_register reg = {
+        .range = {.start = h->arena, .len = h->arena_pages * GORT__HEAP_PAGE},
+        .mode = UFFDIO_REGISTER_MODE_WP};
+    if (ioctl(fd, UFFDIO_API, &api) != 0 || ioctl(fd, UFFDIO_REGISTER, &reg) != 0) {
+        close(fd);
+        return;
+    }
+    int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (pm < 0) {
+        close(fd);
+        return;
+    }
+    /* Probe PAGEMAP_SCAN on an empty range of the arena. */
+    struct gort_page_region vec[1];
+    struct gort_pm_scan_arg a = {.size = sizeof a,
+                                 .flags = GORT_PM_SCAN_CHECK_WPASYNC,
+                                 .start = h->arena,
+                                 .end = h->arena + GORT__HEAP_PAGE,
+                                 .vec = (uintptr_t)vec,
+                                 .vec_len = 1,
+                                 .category_mask = GORT_PAGE_IS_WRITTEN,
+                                 .return_mask = GORT_PAGE_IS_WRITTEN};
+    if (ioctl(pm, GORT_PAGEMAP_SCAN, &a) < 0) {
+        close(pm);
+        close(fd);
+        return;
+    }
+    uffd = fd;
+    pagemap = pm;
+    gort__gc_concurrent = 1;
+}
+
+const char *gort__gc_mode(void) {
+    return gort__gc_concurrent ? "concurrent mark, userfaultfd write-protect (PAGEMAP_SCAN)"
+                               : "stop-the-world mark";
+}
+
+/* Write-protects [lo, hi) of the arena: writes from now on are seen. */
+void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi) {
+    if (uffd < 0 || lo >= hi)
+        return;
+    struct uffdio_writeprotect wp = {.range = {.start = lo, .len = hi - lo},
+                                     .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+    if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) != 0)
+        gort__throw("gc: UFFDIO_WRITEPROTECT failed");
+}
+
+/* Calls fn on every run of pages of [lo, hi) written since they were last
+ * protected; reprotect: protect them again in the same walk. */
+void gort__gc_dirty_scan(uintptr_t lo, uintptr_t hi, bool reprotect,
+                         void (*fn)(uintptr_t lo, uintptr_t hi)) {
+    enum { NVEC = 512 };
+    struct gort_page_region vec[NVEC];
+    while (lo < hi) {
+        struct gort_pm_scan_arg a = {
+            .size = sizeof a,
+            .flags = reprotect ? GORT_PM_SCAN_WP_MATCHING | GORT_PM_SCAN_CHECK_WPASYNC : 0,
+            .start = lo,
+            .end = hi,
+            .vec = (uintptr_t)vec,
+            .vec_len = NVEC,
+            .category_mask = GORT_PAGE_IS_WRITTEN,
+            .return_mask = GORT_PAGE_IS_WRITTEN};
+        long n = ioctl(pagemap, GORT_PAGEMAP_SCAN, &a);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            gort__throw("gc: PAGEMAP_SCAN failed");
+        }
+        for (long i = 0; i < n; i++)
+            fn(vec[i].start, vec[i].end);
+        if (a.walk_end <= lo)
+            break;
+        lo = a.walk_end;
+    }
+}

@@ -1,0 +1,25 @@
+// ENV: TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0
+// EXPECT-EXIT: 2
+// EXPECT-STDERR: panic: runtime error: invalid memory address or nil pointer dereference
+// EXPECT-STDERR: [signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x
+/*
+ * A store through a NULL pointer: the signal line shows addr=0x0, as Go
+ * prints it (printf's %#lx would print a bare 0).
+ */
+#include "gort.h"
+
+#include <stdlib.h>
+
+__attribute__((noinline)) static void store(volatile int *p) {
+    *p = 1;
+}
+
+static int main_fn(void *arg) {
+    (void)arg;
+    store((volatile int *)(uintptr_t)(getenv("GORT_NEVER_SET_THIS") != NULL));
+    return 0;
+}
+
+int main(void) {
+    return gort_main(main_fn, NULL);
+}

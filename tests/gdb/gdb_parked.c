@@ -1,0 +1,67 @@
+/*
+ * For tests/gdb/gdb_test.sh: goroutines parked on a channel, a mutex, a
+ * WaitGroup, a sleep and the network, then the main goroutine stops the
+ * program with SIGTRAP so that gdb can look at it (live and in a core).
+ */
+#include <gort.h>
+
+#include <signal.h>
+#include <stdio.h>
+
+gort_chan *park_chan;
+gort_mutex park_mutex;
+gort_waitgroup park_wg;
+static int lfd;
+
+__attribute__((noinline)) static void parked_on_chan(void *arg) {
+    (void)arg;
+    int v;
+    gort_chan_recv(park_chan, &v);
+}
+
+__attribute__((noinline)) static void parked_on_mutex(void *arg) {
+    (void)arg;
+    gort_mutex_lock(&park_mutex);
+    gort_mutex_unlock(&park_mutex);
+}
+
+__attribute__((noinline)) static void parked_on_wg(void *arg) {
+    (void)arg;
+    gort_wg_wait(&park_wg);
+}
+
+__attribute__((noinline)) static void parked_on_sleep(void *arg) {
+    (void)arg;
+    gort_sleep(3600LL * 1000000000LL);
+}
+
+__attribute__((noinline)) static void parked_on_net(void *arg) {
+    (void)arg;
+    (void)gort_accept(lfd, NULL, NULL);
+}
+
+static int main_fn(void *arg) {
+    (void)arg;
+    park_chan = gort_chan_make(sizeof(int), 3);
+    int one = 1;
+    gort_chan_send(park_chan, &one);
+    gort_chan_recv(park_chan, &one);
+    gort_mutex_lock(&park_mutex);
+    gort_wg_add(&park_wg, 2);
+    lfd = gort_listen("127.0.0.1:0", 16);
+    if (lfd < 0)
+        return 1;
+    gort_go(parked_on_chan, NULL);
+    gort_go(parked_on_mutex, NULL);
+    gort_go(parked_on_wg, NULL);
+    gort_go(parked_on_sleep, NULL);
+    gort_go(parked_on_net, NULL);
+    gort_sleep(100 * 1000 * 1000); /* let them all park */
+    fprintf(stderr, "gdb_parked: ready\n");
+    raise(SIGTRAP);
+    return 0;
+}
+
+int main(void) {
+    return gort_main(main_fn, NULL);
+}
