@@ -246,7 +246,7 @@ struct g {
     const struct gort__labelset *labels; /* [owner G] */
     /* Execution tracer (trace.c): the goroutine's event sequence number. */
     uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
-    uintptr_t lsan_sp;     /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
+    uintptr_t lsan_sp; /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
