@@ -46,6 +46,9 @@ BENCH_WORKLOAD(ctx_select, 0, false, false)
 BENCH_WORKLOAD(binary_trees, 0, false, false)
 BENCH_WORKLOAD(alloc_small, 0, false, false)
 BENCH_WORKLOAD(gc_pause, 0, false, true)
+BENCH_WORKLOAD(preempt_latency, 0, false, true)
 /* Not in the reference: bench/go/main.go times these two in Go. */
 BENCH_WORKLOAD(defer_call, 0, false, false)
 BENCH_WORKLOAD(panic_recover, 0, false, false)
+/* Not in the reference and gort's own (issue 12): preemption on vs off. */
+BENCH_WORKLOAD(spin_overhead, 0, false, false)

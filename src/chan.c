@@ -403,10 +403,11 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
 }
 
 GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
-    /* A send is a preemption point even when it did not block (after a
-     * park the scheduler has just run us: nothing to check). */
-    if (chansend(c, elem, true) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    /* A send is a preemption point, checked on entry as Go's prologue
+     * does: before the send readies a receiver into runnext, where it
+     * would inherit the expired time slice (TestPingPongHog). */
+    gort__preempt_check(gort__getg());
+    (void)chansend(c, elem, true);
 }
 
 /* select { case c <- *elem: return true; default: return false }.  A closed
@@ -599,8 +600,8 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
 
 GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    if (chanrecv(c, elem, true, &received) == CHAN_DONE)
-        gort__preempt_check(gort__getg());
+    gort__preempt_check(gort__getg()); /* on entry, as gort_chan_send */
+    (void)chanrecv(c, elem, true, &received);
     if (received)
         gort__chan_autofree_recv(c);
     return received;

@@ -6,6 +6,8 @@
  * GORTDEBUG is a comma-separated list of name=value, like GODEBUG:
  *   schedtrace=N   every N ms, sysmon prints one "SCHED" line
  *   scheddetail=1  with schedtrace: the state of every P, M and G as well
+ *   asyncpreemptoff=1  no asynchronous (signal) preemption, as Go's
+ *                  GODEBUG=asyncpreemptoff=1 (preempt.c)
  *   gctrace=1      the collector prints one line per cycle (mgc.c), as Go's
  *   pollspin=N     an M about to block in the network poller first polls
  *                  without blocking for up to N us (default 10; 0: never),
@@ -39,6 +41,7 @@ static struct {
     int32_t schedtrace;  /* ms; 0 off */
     int32_t scheddetail; /* 1: per-P/M/G lines */
     int32_t pollspin;    /* us */
+    int32_t asyncpreemptoff;
     int32_t stalldetect; /* ms; 0 off */
     int32_t flightrecorder;
 } debug;
@@ -46,6 +49,7 @@ static struct {
 #define POLLSPIN_DEFAULT_US 10
 
 int64_t gort__pollspin_ns;
+bool gort__asyncpreemptoff;
 int64_t gort__stalldetect_ns;
 bool gort__flightrecorder;
 
@@ -55,11 +59,9 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"flightrecorder", &debug.flightrecorder},
-    {"gctrace", &gort__debug_gctrace},
-    {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},
-    {"schedtrace", &debug.schedtrace},
+    {"asyncpreemptoff", &debug.asyncpreemptoff}, {"flightrecorder", &debug.flightrecorder},
+    {"gctrace", &gort__debug_gctrace},           {"pollspin", &debug.pollspin},
+    {"scheddetail", &debug.scheddetail},         {"schedtrace", &debug.schedtrace},
     {"stalldetect", &debug.stalldetect},
 };
 
@@ -225,10 +227,12 @@ void gort__debug_init(void) {
     debug.schedtrace = 0;
     debug.scheddetail = 0;
     debug.pollspin = POLLSPIN_DEFAULT_US;
+    debug.asyncpreemptoff = 0;
     debug.stalldetect = 0;
     debug.flightrecorder = 0;
     gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
+    gort__asyncpreemptoff = debug.asyncpreemptoff != 0;
     gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;
     gort__flightrecorder = debug.flightrecorder > 0;
     int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;

@@ -69,6 +69,8 @@ void gort__procyield(int cycles);
  * Not inlined and opaque to the optimiser: a goroutine may resume on another
  * thread, so the TLS read must happen at each call (ARCHITECTURE.md, 6). */
 struct m *gort__getm(void);
+/* The same, uninstrumented, for the preemption signal handler. */
+struct m *gort__getm_signal(void);
 /* The current user goroutine (m->curg), or NULL on g0 and on foreign
  * threads. */
 struct g *gort__getg(void);
@@ -121,12 +123,15 @@ void gort__foreign_block(int delta);
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
-/* Stop/start the world (for GOMAXPROCS changes and the collector). */
-void gort__stop_the_world(const char *reason);
-void gort__start_the_world(void);
-/* During a stop: true if gp was interrupted while running; gives its sp
- * and the saved register block to scan (preempt.c; stw_tmp.c until then). */
-bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+/* The last attempt to start an M's thread failed (relaxed): an
+ * asynchronously preempted goroutine, which waits for its own M, then does
+ * not yield, since its P might find no thread to run on. */
+extern _Atomic bool gort__newm_failing;
+/* Nothing but the running goroutine for pp (owner) to run now: its run
+ * queue and the global one are empty, no timer of it is due, no stop is
+ * waiting.  A preempted goroutine with nothing else to give way to keeps
+ * its P. */
+bool gort__p_nothing_else(struct p *pp);
 /* Wake an idle P if there is work and nobody spinning (Go's wakep). */
 void gort__wakep(void);
 
@@ -136,6 +141,13 @@ void gort__wakep(void);
  * is gort__now(): a synctest bubble's fake clock inside one. */
 int64_t gort__nanotime(void);
 #define gort_nanotime gort__nanotime
+
+/* --------------------------------------------------------- cgroup_linux.c */
+/* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
+ * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */
+double gort__cgroup_cpu_limit(void);
+/* The same from other files than /proc/self/cgroup and mountinfo (tests). */
+double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo);
 
 /* ------------------------------------------------------------------ stack.c */
 int gort__stack_init(void);
@@ -203,6 +215,66 @@ void gort__signal_fini(void);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);
+
+/* --------------------------------------------------------------- preempt.c */
+/* The preemption signal (SIGURG): asynchronous preemption, the
+ * stop-the-world by signal and blocking calls made without
+ * gort_syscall_enter.  See preempt.c's header for the safe-point rules. */
+
+/* Stops the world: returns when every other P is stopped.  Each M that was
+ * running a goroutine is then either at a cooperative safe point (its
+ * goroutine parked or runnable with a saved context: ctx.sp, below which
+ * nothing of it lives; an asynchronously preempted goroutine's registers
+ * are in the trampoline's frame on its own stack, above ctx.sp) or
+ * suspended inside the SIGURG handler with its interrupted registers saved
+ * (gort__stw_interrupted_regs).  Bounded in time even when goroutines spin
+ * in C loops that never call gort, or block in restartable system calls
+ * without gort_syscall_enter.  One stop at a time: a second caller waits
+ * (parks) until the first has started the world again; calls do not nest.
+ * Call it from a goroutine or a thread outside the runtime, never from g0.
+ * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
+void gort__stop_the_world(const char *reason);
+/* Restarts the world stopped by gort__stop_the_world (same caller). */
+void gort__start_the_world(void);
+/* During a stop, for a goroutine gp that was interrupted while running
+ * (its M suspended in the handler): sp receives the lowest stack address
+ * that may hold its data (the interrupted sp less the x86-64 red zone:
+ * scan from it to gp->stack.hi), regs and regs_len the saved general registers
+ * (x86-64: the 23 greg_t of mcontext_t; arm64: x0-x30), to scan as words.
+ * Valid until gort__start_the_world.  Returns false if gp was not
+ * interrupted running: then its saved context is authoritative. */
+bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+
+/* gort_main: sets up the handler and the user-text table (0 or -errno);
+ * shutdown removes the handler. */
+int gort__preempt_init(void);
+void gort__preempt_fini(void);
+/* Each M's thread, when it starts: its tid and usual signal mask. */
+void gort__preempt_minit(struct m *mp);
+/* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
+ * unknown (built without the gort_text section). */
+bool gort__async_preempt_enabled(void);
+/* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
+bool gort__preempt_m(struct m *mp);
+/* The stop in progress may suspend threads in the handler. */
+void gort__stw_allow_suspend(bool ok);
+/* The world restarts (Ps given back): wakes the threads suspended in the
+ * handler. */
+void gort__stw_wake_suspended(void);
+/* Signals the M of every P still P_RUNNING (the stop's wait loop). */
+void gort__stw_signal(void);
+/* sysmon: pp's goroutine gp has run since `since` without a scheduling
+ * point; signal its thread or, blocked in a call a signal would break,
+ * report it once after a second. */
+void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now, int64_t since);
+/* Asynchronous preemptions and blocking calls wrapped, since the process
+ * started (relaxed counters). */
+extern _Atomic uint64_t gort__npreempt_async;
+extern _Atomic uint64_t gort__npreempt_syscall;
+/* GORTDEBUG=asyncpreemptoff (debug.c). */
+extern bool gort__asyncpreemptoff;
+/* Runtime locks held by this thread (lock_futex.c; Go's m.locks). */
+extern __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
 
 /* ------------------------------------------------------------- sigqueue.c */
 /* At the end of gort_main, after every M has stopped: gives the notified
@@ -407,8 +479,10 @@ static inline bool gort__blockprof_reason(uint8_t r) {
  * is recorded for the sampled ones: one per gort__memprof_rate bytes on
  * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
  * true when p was sampled: then call gort__mprof_free(p) when p is freed
- * (for other blocks it is a harmless lookup).  Until the heap lands
- * nothing in the runtime calls them; the profiles are valid and empty. */
+ * (for other blocks it is a harmless lookup).  TODO(heap): mallocgc does
+ * not call them yet (it needs a mark on sampled objects, Go's profile
+ * special, so that the sweeper reports only their frees); until then the
+ * heap and allocs profiles are valid and empty. */
 bool gort__mprof_malloc(void *p, size_t size);
 void gort__mprof_free(void *p);
 extern int64_t gort__memprof_rate;
@@ -424,6 +498,9 @@ void gort__heap_read_stats(gort_stats *s);
  * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
 int gort__gc_chan_add(struct gort_chan *c);
 void gort__gc_chan_del(struct gort_chan *c);
+/* 1 while the finalizer goroutine exists and is not running a finalizer:
+ * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
+extern _Atomic int gort__fing_system;
 /* GORTDEBUG=gctrace=1 (debug.c sets it). */
 extern int32_t gort__debug_gctrace;
 

@@ -54,17 +54,38 @@ void gort__procyield(int cycles) {
         gort__cpu_relax();
 }
 
+/* Runtime locks this thread holds or is acquiring (Go's m.locks): the
+ * preemption signal handler (preempt.c) never preempts or suspends a
+ * thread that holds one.  Only this thread writes it and only its own
+ * signal handler reads it, so a compiler fence orders it against the lock
+ * word: it is raised before the acquire and lowered after the release. */
+__thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
+
+static inline void locks_inc(void) {
+    gort__tls_locks++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline void locks_dec(void) {
+    atomic_signal_fence(memory_order_seq_cst);
+    gort__tls_locks--;
+}
+
 bool gort__trylock(gort__rtlock *l) {
     uint32_t exp = MUTEX_UNLOCKED;
+    locks_inc();
     /* Acquire: pairs with the release exchange in gort__unlock. */
     bool ok = atomic_compare_exchange_strong_explicit(&l->key, &exp, MUTEX_LOCKED,
                                                       memory_order_acquire, memory_order_relaxed);
+    if (!ok) {
+        locks_dec();
+        return false;
+    }
 #ifdef GORT_LOCKRANK
     /* Not checked (a trylock cannot deadlock), but held. */
-    if (ok)
-        gort__lockrank_held(l);
+    gort__lockrank_held(l);
 #endif
-    return ok;
+    return true;
 }
 
 /* Go's lock2: takes l. */
@@ -108,6 +129,7 @@ static inline void lock2(gort__rtlock *l) {
 /* Go's lockWithRank: with GORT_LOCKRANK, the lock order is checked before
  * l is taken (lockrank.c). */
 void gort__lock(gort__rtlock *l) {
+    locks_inc();
 #ifdef GORT_LOCKRANK
     gort__lockrank_check(l);
 #endif
@@ -127,6 +149,7 @@ void gort__unlock(gort__rtlock *l) {
         gort__throw("unlock of unlocked lock");
     if (v == MUTEX_SLEEPING)
         gort__futexwakeup(&l->key, 1);
+    locks_dec();
 }
 
 void gort__noteclear(gort__note *n) {

@@ -123,6 +123,9 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
  * periodic patterns). */
 #define GLOBRUNQ_TICK 61
 
+/* The last attempt to start a thread failed (see internal.h). */
+_Atomic bool gort__newm_failing;
+
 /* See runtime.h: a test hook, false in every program. */
 _Atomic bool gort__sysmon_nopreempt;
 
@@ -181,6 +184,13 @@ static void acquirep(struct m *mp, struct p *pp);
 GORT_NOINLINE struct m *gort__getm(void) {
     struct m *mp = tls_m;
     /* Opaque to the optimiser: calls are never merged or hoisted. */
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
+/* gort__getm for the preemption signal handler: never instrumented. */
+GORT_NO_TSAN_FRAME GORT_NOINLINE struct m *gort__getm_signal(void) {
+    struct m *mp = tls_m;
     __asm__ volatile("" : "+r"(mp));
     return mp;
 }
@@ -282,6 +292,7 @@ int64_t gort__nanotime(void) {
  * (publishing the yielder once its stack is idle). */
 static void finish_park(struct m *mp);
 static void runqput_tail(struct p *pp, struct g *gp);
+static void globrunqput_wake(struct g *gp);
 static void finish_exit(struct m *mp);
 static inline void lsan_switched_out(struct g *gp);
 
@@ -296,12 +307,21 @@ static inline void lsan_resumed(struct g *gp) {
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     lsan_resumed(self);
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread. */
+    errno = self->errno_;
     struct m *mp = self->m;
     struct g *put = mp->pending_put;
     if (put != NULL) {
         lsan_switched_out(put);
         mp->pending_put = NULL;
-        runqput_tail(mp->p, put);
+        if (mp->pending_global) {
+            mp->pending_global = false;
+            globrunqput_wake(put);
+        } else {
+            runqput_tail(mp->p, put);
+        }
     }
     if (mp->pending_park != NULL) {
         lsan_switched_out(mp->pending_park);
@@ -631,6 +651,14 @@ static bool runqempty(struct p *pp) {
     }
 }
 
+bool gort__p_nothing_else(struct p *pp) {
+    int64_t tw = gort__timers_next(pp);
+    return runqempty(pp) &&
+           atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0 &&
+           !atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+           (tw == 0 || tw > gort_nanotime());
+}
+
 /* Grabs a batch of goroutines from pp's runnable queue into batch (a ring
  * of GORT__RUNQ starting at batchhead).  Returns the number grabbed.  Can be
  * executed by any P. */
@@ -734,6 +762,16 @@ static void globrunqput(struct g *gp) {
     globrunq_reserve(1);
     globrunq_push(gp, (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
+}
+
+/* A yielder on the global queue (Go's goschedImpl), then an idle P woken
+ * to look at it or at the goroutines queued behind busy Ps (Go 1.21's
+ * goschedImpl wakep). */
+static void globrunqput_wake(struct g *gp) {
+    gort__lock(&gort__sched.lock);
+    globrunqput(gp);
+    gort__unlock(&gort__sched.lock);
+    gort__wakep();
 }
 
 static void globrunqputhead(struct g *gp) {
@@ -847,6 +885,7 @@ static struct m *allocm(void) {
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
     tls_m = mp;
+    gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
     if (serr != 0) {
@@ -927,6 +966,7 @@ static int newm(struct p *pp, bool spinning) {
     } else {
         mp->thread_started = true;
     }
+    atomic_store_explicit(&gort__newm_failing, r != 0, memory_order_relaxed);
     gort__unlock(&gort__sched.lock);
     return r == 0 ? 0 : -r;
 }
@@ -1255,6 +1295,8 @@ static void poller_wake_locked(int64_t when) {
     }
 }
 
+static void sysmon_timer_kick(void);
+
 void gort__timer_wake(int64_t when, bool has_p) {
     /* seq_cst: the adder's side of the Dekker pair described above. */
     int64_t u = atomic_load_explicit(&poller_until, memory_order_seq_cst);
@@ -1263,6 +1305,8 @@ void gort__timer_wake(int64_t when, bool has_p) {
          * (Go's wakeNetPoller calls wakep). */
         if (!has_p)
             gort__wakep();
+        else if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0)
+            sysmon_timer_kick(); /* our P may be busy for long: see sysmon */
         return;
     }
     if (when >= u)
@@ -1919,9 +1963,20 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
         return;
     }
+    gp->errno_ = errno; /* restored by finish_switch */
     struct m *mp = gp->m;
     if (mp->p == NULL)
         gort__throw("gopark: no p");
+    if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
+        /* A preemption request raised while gp ran is honoured by this
+         * park, and ends the time slice: whoever runs next (runnext
+         * included) starts a new one, as if gp had been preempted on entry
+         * (Go checks the request in every function prologue).  Otherwise
+         * the buddy it readied inherits the expired slice and the request
+         * is lost when gp resumes (TestPingPongHog). */
+        atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+        GORT_COUNTER_INC(mp->p->schedtick);
+    }
     if (GORT_UNLIKELY(gp->bubble != NULL))
         gort__synctest_park_begin(gp, reason); /* park_end runs after unlockf */
     gp->waitreason = reason;
@@ -1989,18 +2044,14 @@ void gort__foreign_block(int delta) {
     atomic_fetch_add_explicit(&gort__sched.nforeign_blocked, delta, memory_order_seq_cst);
 }
 
-/* Gosched continuation on g0: put gp on the global queue (preemption) or
- * local tail (yield), then schedule. */
+/* Gosched continuation on g0: put gp on the global queue, as Go's
+ * goschedImpl does (so that any P may take it, and a P with nothing else
+ * takes the goroutines queued before it first), then schedule. */
 static TSAN_OUTLINE void gosched_m_body(struct g *gp, struct m *mp) {
+    (void)mp;
     GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
-    if (mp->p == NULL || gp->lockedm) {
-        gort__lock(&gort__sched.lock);
-        globrunqput(gp);
-        gort__unlock(&gort__sched.lock);
-    } else {
-        runqput(mp->p, gp, false);
-    }
+    globrunqput_wake(gp);
 }
 
 GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
@@ -2010,9 +2061,13 @@ GORT_NO_TSAN_FRAME static void gosched_m(void *arg) {
     schedule(mp);
 }
 
-static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
+/* A preempted goroutine ends its P's time slice: the next one, even from
+ * runnext, starts a new slice (schedtick moves, so sysmon's 10 ms clock
+ * restarts for it rather than preempting it at once or never). */
+static TSAN_OUTLINE void preempt_m_body(struct g *gp, struct m *mp) {
     GORT_TRACE(gort__trace_gosched(gp, true));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
+    GORT_COUNTER_INC(mp->p->schedtick);
     gort__lock(&gort__sched.lock);
     globrunqput(gp);
     gort__unlock(&gort__sched.lock);
@@ -2021,7 +2076,7 @@ static TSAN_OUTLINE void preempt_m_body(struct g *gp) {
 GORT_NO_TSAN_FRAME static void preempt_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
-    preempt_m_body(gp);
+    preempt_m_body(gp, mp);
     schedule(mp);
 }
 
@@ -2031,6 +2086,7 @@ void gort__gosched(void) {
         sched_yield();
         return;
     }
+    gp->errno_ = errno;
     mcall(gp, gosched_m);
 }
 
@@ -2038,7 +2094,28 @@ void gort__preempt_check_slow(struct g *gp) {
     if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno;
     mcall(gp, preempt_m);
+}
+
+/* One pass over the other Ps' run queues (runnext included) for a
+ * yielder with nothing else to run.  Runs on pp's owner. */
+static struct g *yield_steal(struct p *pp) {
+    uint32_t procs = (uint32_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    uint32_t pos = gort__fastrandn(procs);
+    uint32_t inc = coprimes[gort__fastrandn(ncoprimes)];
+    for (uint32_t c = 0; c < procs; c++, pos = (pos + inc) % procs) {
+        struct p *p2 = gort__allp[pos];
+        if (p2 == pp || atomic_load_explicit(&p2->status, memory_order_relaxed) == P_IDLE ||
+            runqempty(p2))
+            continue;
+        struct g *gp = runqsteal(pp, p2, true);
+        if (gp != NULL) {
+            GORT_COUNTER_INC(pp->nsteal);
+            return gp;
+        }
+    }
+    return NULL;
 }
 
 void gort_yield(void) {
@@ -2050,6 +2127,7 @@ void gort_yield(void) {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    gp->errno_ = errno; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st
@@ -2064,11 +2142,19 @@ void gort_yield(void) {
         mcall(gp, gosched_m);
         return;
     }
+    /* Timers due on this P: schedule() runs them (Go's Gosched goes through
+     * schedule's checkTimers; a yield loop must not hold them back). */
+    int64_t tw = gort__timers_next(pp);
+    if (GORT_UNLIKELY(tw != 0) && tw <= gort_nanotime())
+        goto slow;
     if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: nobody else can take from this run queue (stealing needs a
          * P), so the yielder can be queued before the switch, rotating the
          * queue in place: next comes from runnext or the head, we go to the
-         * tail. */
+         * tail.  Go's Gosched queues the yielder on the global queue
+         * instead; with one P that queue is served by this P alone, when
+         * the local one is empty, so the order of turns is the same round
+         * robin. */
         uint32_t h = atomic_load_explicit(&pp->runqhead, memory_order_relaxed);
         uint32_t t = atomic_load_explicit(&pp->runqtail, memory_order_relaxed);
         struct g *next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
@@ -2094,23 +2180,31 @@ void gort_yield(void) {
         switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
         return;
     }
+    /* Several Ps: the yielder goes to the global queue, as with Go's
+     * Gosched, where any P may take it, and an idle P is woken
+     * (globrunqput_wake, run by next once our stack is idle). */
     bool inherit;
     struct g *next = runqget(pp, &inherit);
     if (next == NULL) {
-        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-            return; /* nothing else to run here: keep going */
-        mcall(gp, gosched_m);
-        return;
+        if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0)
+            goto slow;
+        /* Nothing queued here or globally: a goroutine queued behind one
+         * that never yields on another P would wait there for good (no P
+         * is idle to steal it), so this P steals it (not in Go, whose
+         * asynchronous preemption would end the spinner's turn). */
+        next = yield_steal(pp);
+        if (next == NULL)
+            return; /* nothing else to run: keep going */
     }
     if (GORT_UNLIKELY(next->lockedm != NULL)) {
         /* It must run on its own M: put it back in front and go the slow way. */
         runqput(pp, next, true);
-        mcall(gp, gosched_m);
-        return;
+        goto slow;
     }
     GORT_TRACE(gort__trace_gosched(gp, false));
     atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
     mp->pending_put = gp;
+    mp->pending_global = true;
     switch_direct(gp, mp, pp, next, true, false); /* schedtick already counted */
     return;
 slow:
@@ -2287,6 +2381,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
      * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
+    san_stack_reset((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     /* A goroutine started inside a synctest bubble is in the bubble. */
@@ -2320,7 +2415,13 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
         return -EAGAIN;
-    struct m *mp = getm_entry(); /* no switch before it here */
+    /* A preemption request is honoured on entry, as Go's prologue check
+     * does, before the child takes runnext: checked after, the child
+     * inherited the expired slice and a goroutine that starts a copy of
+     * itself and returns held the P for good (TestStopTheWorldDeadlock). */
+    if (may_yield)
+        gort__preempt_check(gort__getg());
+    struct m *mp = gort__getm(); /* after a possible switch: out of line */
     struct g *callergp = mp ? mp->curg : NULL;
     struct p *pp = mp ? mp->p : NULL;
     int err = 0;
@@ -2353,11 +2454,10 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         return err;
     bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp) {
-        if (overflowed && may_yield && callergp->lockedm == NULL &&
-            atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
-                SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed))
-            atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
+    if (callergp && overflowed && may_yield && callergp->lockedm == NULL &&
+        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
+            SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) {
+        atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
         gort__preempt_check(callergp);
     }
     return 0;
@@ -2409,12 +2509,14 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->m = NULL;
     gp->lockedm = NULL;
     gp->lockedext = 0;
+    gp->lockedint = 0;
     mp->lockedg = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;
+    gp->errno_ = 0;
     gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
@@ -2466,9 +2568,6 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
-    /* The next goroutine on this stack acquires it in goentry: its frames
-     * reuse our addresses (Go: racemalloc on a reused stack). */
-    san_release((void *)gp->stack.lo);
     GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
@@ -2537,7 +2636,6 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
-    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         if (GORT_UNLIKELY(gort__flightrecorder))
             gort__trace_flight_autostart();
@@ -2607,6 +2705,9 @@ int gort_numgoroutine(void) {
         n += (int64_t)atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
         n -= (int64_t)atomic_load_explicit(&pp->ngexited, memory_order_relaxed);
     }
+    /* The finalizer goroutine is a system goroutine except while it runs a
+     * finalizer (Go's isSystemGoroutine). */
+    n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
     return n < 1 ? 1 : (int)n;
 }
 
@@ -2644,7 +2745,7 @@ void gort_unlock_os_thread(void) {
     if (gp == NULL || gp->lockedext == 0)
         return;
     gp->lockedext--;
-    if (gp->lockedext == 0) {
+    if (gp->lockedext == 0 && gp->lockedint == 0) {
         gp->m->lockedg = NULL;
         gp->lockedm = NULL;
     }
@@ -2789,9 +2890,12 @@ static void stop_syscallps(void) {
  * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
-void gort__stop_the_world(const char *reason) {
-    (void)reason;
+/* suspend_ok: threads that cannot be preempted at once may stop inside
+ * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
+ * whose procresize may take those Ps away. */
+static void stop_the_world(bool suspend_ok) {
     gort_mutex_lock(&worldsema);
+    gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -2814,16 +2918,29 @@ void gort__stop_the_world(const char *reason) {
     bool wait = gort__sched.stopwait > 0;
     gort__unlock(&gort__sched.lock);
     if (wait) {
+        /* Goroutines that make no gort call are reached by the signal
+         * (Go's preemptall preempts asynchronously at once too). */
+        gort__stw_signal();
         for (;;) {
-            /* Wait for 100us, then try to re-preempt in case of any races. */
+            /* Wait for 100us, then try to re-preempt in case of any races
+             * (a signal that found the thread in runtime code). */
             if (gort__notetsleep(&gort__sched.stopnote, 100 * 1000))
                 break;
             preemptall();
+            gort__stw_signal();
         }
     }
     gort__noteclear(&gort__sched.stopnote);
 }
 
+void gort__stop_the_world(const char *reason) {
+    (void)reason;
+    stop_the_world(true);
+}
+
+
+/* Change number of processors.  The world is stopped; sched.lock is held.
+ * Returns the list of Ps with local work (linked through link). */
 /* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
  * far stay, freed at shutdown). */
 static int allocp(int32_t nprocs) {
@@ -2850,6 +2967,8 @@ static struct p *procresize(int32_t nprocs) {
      * order (runnext first), and their free gs to the global free list. */
     for (int32_t i = nprocs; i < old; i++) {
         struct p *pp = gort__allp[i];
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed))
+            gort__throw("procresize: P of a suspended M"); /* stop_the_world(false) */
         bool inh;
         struct g *gs[GORT__RUNQ + 1];
         int n = 0;
@@ -2896,6 +3015,11 @@ static struct p *procresize(int32_t nprocs) {
         struct p *pp = gort__allp[i];
         if (mp && mp->p == pp)
             continue;
+        if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed)) {
+            /* Its M stopped in the signal handler keeping it (preempt.c). */
+            atomic_store_explicit(&pp->status, P_RUNNING, memory_order_relaxed);
+            continue;
+        }
         pp->m = NULL;
         atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
         if (runqempty(pp)) {
@@ -2914,6 +3038,7 @@ void gort__start_the_world(void) {
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -2931,7 +3056,19 @@ static int32_t gomaxprocs_from_env(void) {
         if (*end == '\0' && v > 0)
             return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
     }
+    /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
+     * cgroup CPU limit rounded up, but not below 2 for a limit. */
     int n = gort_numcpu();
+    double limit = gort__cgroup_cpu_limit();
+    if (limit > 0) {
+        int l = (int)limit;
+        if ((double)l < limit)
+            l++;
+        if (l < 2)
+            l = 2;
+        if (l < n)
+            n = l;
+    }
     return n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
 }
 
@@ -2947,12 +3084,13 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    gort__stop_the_world("GOMAXPROCS"); /* takes worldsema */
+    stop_the_world(false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
+    gort__stw_wake_suspended();
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -3043,6 +3181,14 @@ static void sysmon_wake(void) {
         gort__futexwakeup(&sysmon_kick, 1);
 }
 
+/* A timer became the earliest of a busy P while no P is idle: sysmon, if
+ * in a long sleep, wakes to sleep until that timer instead, and preempts
+ * the P then (a goroutine that never yields would hold the timer back). */
+static void sysmon_timer_kick(void) {
+    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+        sysmon_wake();
+}
+
 /* Returns the number of Ps taken back from blocking calls; *insyscall
  * counts the Ps found in one.  Preemption requests are not counted. */
 static uint32_t retake(int64_t now, uint32_t *insyscall) {
@@ -3091,12 +3237,19 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
         if (pp->sysmontick != t) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (atomic_load_explicit(&pp->schedwhen, memory_order_relaxed) + FORCE_PREEMPT_NS <=
-                       now &&
-                   !atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
-            struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-            if (gp)
-                atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+        } else if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
+            /* The slice is over, or a timer of this P is overdue (it runs
+             * only when the P schedules: the goroutine must yield for it;
+             * not in Go, whose timers wait for the slice's end). */
+            int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+            int64_t tw = gort__timers_next(pp);
+            if (since + FORCE_PREEMPT_NS <= now || (tw != 0 && tw <= now)) {
+                struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
+                if (gp) {
+                    atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+                    gort__sysmon_preempt(pp, gp, now, since);
+                }
+            }
         }
     }
     return n;
@@ -3115,7 +3268,19 @@ static void *sysmon(void *arg) {
             delay *= 2;
         if (delay > SYSMON_MAXDELAY_NS)
             delay = SYSMON_MAXDELAY_NS;
-        if (sysmon_sleep(delay))
+        /* Every P busy: no idle M polls for the timers, which wait for
+         * their P's next schedule(); wake when the earliest is due, to
+         * preempt its P (retake). */
+        int64_t sleep = delay;
+        if (atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) == 0) {
+            int64_t next = gort__timers_earliest();
+            if (next != 0) {
+                int64_t d = next - gort_nanotime();
+                if (d < sleep)
+                    sleep = d < 20 * 1000 ? 20 * 1000 : d;
+            }
+        }
+        if (sysmon_sleep(sleep))
             break;
         int64_t now = gort_nanotime();
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
@@ -3245,6 +3410,7 @@ GORT_API void gort_syscall_exit(void) {
     if (mp == NULL || mp->oldp == NULL)
         return;
     struct g *gp = mp->curg;
+    gp->errno_ = errno; /* the call's errno, restored if we switch */
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
     GORT_TRACE(gort__trace_gosysexit(gp));
@@ -3274,6 +3440,7 @@ GORT_API void gort_syscall_exit(void) {
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
+    errno = gp->errno_; /* pidleget's lock may have slept on a futex */
 }
 
 /* ------------------------------------------------------------------ stats */
@@ -3397,6 +3564,7 @@ static void shutdown_runtime(void) {
     free(gort__sched.gfa);
     gort__netpoll_fini();
     gort__stack_fini();
+    gort__preempt_fini();
     gort__sigqueue_fini();
     gort__signal_fini();
     memset(&gort__sched, 0, sizeof gort__sched);
@@ -3440,9 +3608,12 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     err = gort__signal_init();
     if (err != 0)
         goto out_stack;
-    err = gort__netpoll_init();
+    err = gort__preempt_init();
     if (err != 0)
         goto out_signal;
+    err = gort__netpoll_init();
+    if (err != 0)
+        goto out_preempt;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
@@ -3515,6 +3686,8 @@ out_shutdown:
 out_netpoll:
     atomic_store_explicit(&rt_running, 0, memory_order_release);
     gort__netpoll_fini();
+out_preempt:
+    gort__preempt_fini();
 out_signal:
     gort__signal_fini();
 out_stack:

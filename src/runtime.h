@@ -200,6 +200,8 @@ struct g {
     gort__stack stack;           /* [immutable] */
     struct m *lockedm;           /* [owner G] M it is locked to (LockOSThread), or NULL */
     uint32_t lockedext;          /* [owner G] gort_lock_os_thread nesting count */
+    uint32_t lockedint;          /* [owner G] runtime-internal locks: the preemption
+                                  * trampoline keeps gp on its M (preempt.c) */
     _Atomic bool preempt;        /* [atomic] sysmon/STW request: yield at next check */
     uint8_t waitreason;          /* [owner G] WAIT_* */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
@@ -224,6 +226,14 @@ struct g {
 
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park; /* [sync] */
+
+    /* errno of the goroutine while it is switched out (saved and restored
+     * at every switch, so that errno survives a migration between Ms). */
+    int errno_; /* [owner G] */
+    /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
+     * goroutine's M is suspended in the SIGURG handler and stwctx is the
+     * interrupted context (a ucontext_t on its signal stack). */
+    _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
 
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
@@ -283,6 +293,7 @@ struct m {
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */
     void *waitlock;                          /* [owner M] */
     struct g *pending_put;     /* [owner M] g to put on the runq after a direct switch */
+    bool pending_global;       /* [owner M] pending_put goes to the global queue (yield) */
     struct g *pending_park;    /* [owner M] g whose unlockf runs after a direct switch */
     struct g *pending_exit;    /* [owner M] dead g to recycle after a direct switch */
     bool lockedidle;           /* [sched.lock] sleeping in stoplockedm, or m0 whose
@@ -291,6 +302,15 @@ struct m {
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;        /* [owner M] */
     void *native_fake;         /* [owner M] native context's ASan fake stack */
+    /* Signals (preempt.c). */
+    int32_t tid;                    /* [immutable] kernel thread id, from its start */
+    _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
+    _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
+    _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
+    uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
+    uint64_t basemask;              /* [owner M] signal mask outside handlers (first word) */
+    struct g *syscall_reported;     /* [owner sysmon] last g reported for a blocking call */
+    int64_t syscall_reported_goid;  /* [owner sysmon] and its goid */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */

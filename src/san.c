@@ -115,3 +115,12 @@ __asm__(".pushsection .debug_gdb_scripts, \"MS\",@progbits,1\n"
         ".byte 0\n"
         ".popsection\n");
 #endif
+
+GORT_NO_TSAN_FRAME void gort__san_stack_reset(const void *lo, size_t size) {
+    if (__tsan_java_free == NULL || __tsan_java_alloc == NULL)
+        return;
+    uintptr_t p = ((uintptr_t)lo + 7) & ~(uintptr_t)7;
+    size_t n = (size - (p - (uintptr_t)lo)) & ~(size_t)7;
+    __tsan_java_free(p, n);
+    __tsan_java_alloc(p, n);
+}

@@ -178,6 +178,8 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
             return -1;
         block_forever(WAIT_SELECT_NO_CASES);
     }
+    /* A preemption point, checked on entry (see gort_chan_send). */
+    gort__preempt_check(gort__getg());
 
     int32_t stackorder[2 * STACK_CASES];
     int32_t *order = stackorder;
@@ -225,7 +227,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     gort_select_case *cas = NULL;
     gort_chan *c = NULL;
     struct sudog *sg = NULL;
-    bool parked = false; /* the scheduler just ran us: no preemption check */
 
     /* Pass 1: look for something already waiting, in poll order. */
     for (int i = 0; i < norder; i++) {
@@ -347,7 +348,6 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     }
     selunlock(cases, lockorder, norder, wincasi);
 
-    parked = true;
     casi = wincasi;
     cas = &cases[casi];
     if (cas->dir == GORT_SEND) {
@@ -419,8 +419,6 @@ retc:
     /* A value received from a self-freeing channel (gort_after). */
     if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
         gort__chan_autofree_recv(cases[casi].chan);
-    if (!parked)
-        gort__preempt_check(gort__getg());
     return casi;
 
 sclose:
