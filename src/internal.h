@@ -142,6 +142,12 @@ void gort__wakep(void);
 int64_t gort__nanotime(void);
 #define gort_nanotime gort__nanotime
 
+/* ------------------------------------------------------------- vmaname.c */
+/* Names the anonymous mapping [p, p + len) "[anon:<name>]" in
+ * /proc/self/maps (PR_SET_VMA_ANON_NAME); silently nothing on kernels
+ * without it.  errno is left as it was. */
+void gort__vma_name(void *p, size_t len, const char *name);
+
 /* --------------------------------------------------------- cgroup_linux.c */
 /* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
  * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */

@@ -254,7 +254,10 @@ static int install_handler(void) {
      * found at its `syscall` instruction, see at_syscall) rather than
      * failing with EINTR, where the kernel allows it. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    /* Every signal blocked while it runs (as Go's setsig): a profiling or
+     * stack request (SIGPROF) sent together with it then finds the thread
+     * back in its own code, not in this handler on the signal stack. */
+    sigfillset(&sa.sa_mask);
     if (sigaction(SIGPREEMPT, &sa, &old_urg) != 0)
         return -errno;
     urg_installed = true;
@@ -355,12 +358,15 @@ static inline __attribute__((always_inline)) uintptr_t uc_sp(ucontext_t *uc) {
 }
 
 /* Points the thread at the trampoline, entered as if called from retpc
- * with the red zone below sp left alone. */
+ * with the red zone below sp left alone, and with its rbp frame made. */
 HANDLER_NOSAN static void redirect(struct m *mp, ucontext_t *uc, uintptr_t retpc, int kind) {
 #if defined(__x86_64__)
     uintptr_t sp = uc_sp(uc) - 128 - 8;
     *(uintptr_t *)sp = retpc;
+    sp -= 8;
+    *(uintptr_t *)sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RBP] = (greg_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)gort__sigtramp;
     mp->tramp = (uint8_t)kind;
 #else
@@ -509,11 +515,13 @@ static void tramp_preempt(struct g *gp) {
     if (atomic_load_explicit(&gort__newm_failing, memory_order_relaxed))
         return;
     /* Nothing else to run: a new time slice instead of a round trip
-     * through another thread (schedtick moves, so sysmon waits 10 ms
-     * again before the next signal). */
+     * through another thread.  sysmon's clock of the slice restarts (it
+     * waits 10 ms again before the next signal); schedtick does not move,
+     * since the goroutine passed no scheduling point (the stall detector,
+     * GORTDEBUG=stalldetect, still sees it running without a gort call). */
     if (gort__p_nothing_else(mp->p)) {
         atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-        GORT_COUNTER_INC(mp->p->schedtick);
+        atomic_store_explicit(&mp->p->schedwhen, gort_nanotime(), memory_order_relaxed);
         return;
     }
     gp->lockedint++;
