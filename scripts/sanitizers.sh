@@ -4,9 +4,14 @@
 # build/release) into a scratch prefix, compiles tests/sanitizers/race_*.c
 # with `cc -fsanitize=thread ... $(pkg-config --cflags --libs gort)` and runs
 # every case SAN_REPS times (default 20): a NoRace case must exit 0 without
-# a report, a Race case must be reported.  At most SAN_JOBS (default 2)
-# runs at a time, each bounded by SAN_TIMEOUT seconds (default 60); the
-# whole script by SAN_TOTAL seconds (default 1200).
+# a report, a Race case must be reported (SAN_RACE_RETRY: how many times a
+# missed Race run is run again before it fails; default 0).  At most
+# SAN_JOBS (default 2) runs at a time, each bounded by SAN_TIMEOUT seconds
+# (default 60); the whole script by SAN_TOTAL seconds (default 1200).
+# Then, built the same way: the ASan/LSan repros (asan_goexit, lsan_leaks),
+# 20,000 recovered panics under TSan and ASan (recover_many) and a 300 KiB
+# frame on a 256 KiB stack (tests/crash/stack_overflow_frame.c).
+# The last line: "sanitizers: N passed, M failed".
 set -eu
 
 dir=${1:-build/release}
@@ -50,17 +55,32 @@ for src in "$root"/tests/sanitizers/race_*.c; do
     done
 done
 
-# One run: prints "ok" or "FAIL <why>" with the case.
+# One run: prints "ok" or "FAIL <why>" with the case.  A Race run that
+# went unreported is run again up to SAN_RACE_RETRY times (default 0) and
+# then printed as "ok-retried": ThreadSanitizer occasionally misses a race
+# between goroutines (docs/HACKING.md, "Race mode"); a crash, a hang or a
+# report in a NoRace case is never retried.
 cat >"$work/one.sh" <<SH
 #!/bin/sh
 kind=\$1 exe=\$2 name=\$3 i=\$4
 out="$work/out.\$name.\$i"
-TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
-rc=\$?
-if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
-if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
+try=0
+while :; do
+    TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
+    rc=\$?
+    if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
+    if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
+    if [ "\$kind" != race ] || [ \$raced -eq 1 ] || [ \$try -ge ${SAN_RACE_RETRY:-0} ] ||
+        [ \$rc -ne 0 ]; then
+        break
+    fi
+    try=\$((try + 1))
+done
 if [ "\$kind" = race ]; then
-    if [ \$raced -eq 1 ] && [ \$rc -eq 66 ]; then echo "ok \$name"; rm -f "\$out"; else echo "FAIL \$name#\$i: race not reported (rc \$rc)"; fi
+    if [ \$raced -eq 1 ] && [ \$rc -eq 66 ]; then
+        if [ \$try -eq 0 ]; then echo "ok \$name"; else echo "ok-retried \$name#\$i (\$try)"; fi
+        rm -f "\$out"
+    else echo "FAIL \$name#\$i: race not reported (rc \$rc)"; fi
 else
     if [ \$raced -eq 0 ] && [ \$rc -eq 0 ]; then echo "ok \$name"; rm -f "\$out"; else echo "FAIL \$name#\$i: rc \$rc, see below"; sed -n 1,40p "\$out"; fi
 fi
@@ -68,9 +88,11 @@ SH
 chmod +x "$work/one.sh"
 timeout "$total" xargs -P "$jobs" -L 1 "$work/one.sh" <"$work/runs" >"$work/results" || true
 n=$(wc -l <"$work/runs")
-okn=$(grep -c '^ok ' "$work/results" || true)
+okn=$(grep -c '^ok' "$work/results" || true)
 bad=$(grep -c '^FAIL ' "$work/results" || true)
+retried=$(grep -c '^ok-retried ' "$work/results" || true)
 grep -v '^ok ' "$work/results" || true
+[ "$retried" -eq 0 ] || echo "sanitizers: $retried Race runs reported only on a retry"
 missing=$((n - okn - bad))
 ncases=$(cut -d' ' -f3 "$work/runs" | sort -u | wc -l)
 echo "sanitizers: race: $ncases cases x $reps runs: $okn passed, $((bad + missing)) failed"
@@ -104,6 +126,12 @@ if build asan_goexit tests/sanitizers/asan_goexit.c -fsanitize=address 2>"$work/
 else
     echo "sanitizers: SKIP asan/lsan: cc cannot build with -fsanitize=address"
 fi
+for san in thread address; do
+    if build "recover_$san" tests/sanitizers/recover_many.c -fsanitize=$san 2>>"$work/cc.log"; then
+        check "recover_many ($san)" sh -c "$run '$work/recover_$san' >'$work/rec.out' 2>&1 &&
+            grep -q 'recover_many: done' '$work/rec.out'"
+    fi
+done
 # A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
 build stack_frame tests/crash/stack_overflow_frame.c
 check stack_overflow_frame sh -c "'$work/stack_frame' >'$work/stack.out' 2>&1; rc=\$?;

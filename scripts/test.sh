@@ -17,6 +17,7 @@
 #   GORT_TEST_LEAKCHECK=0      skip the LeakSanitizer and valgrind steps
 #   GORT_TEST_FUZZ_SECONDS=N   seconds per fuzz target (default 20; 0 skips)
 #   GORT_TEST_LEAKCHECK  0 skips the leak checks
+#   GORT_TEST_SANITIZERS=0     skip scripts/sanitizers.sh (after the dev suite)
 #
 # Before the presets, the static checks of the tree, one test each:
 # check-fields.sh (no dead field in src/runtime.h) and check-paths.sh (no
@@ -123,6 +124,25 @@ for preset in $presets; do
         scripts/check-install.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
         echo "== [dev] check-package"
         scripts/check-package.sh build/dev || { total_fail=$((total_fail + 1)); summary; exit 1; }
+        # Users' programs under TSan/ASan/LSan, built against the installed
+        # library (tests/sanitizers/); GORT_TEST_SANITIZERS=0 skips it.
+        if [[ ${GORT_TEST_SANITIZERS:-1} != 0 ]]; then
+            echo "== [dev] sanitizers (users' programs: race detector, ASan, LSan)"
+            slog=$(mktemp "${TMPDIR:-/tmp}/gort-san.XXXXXX")
+            src=0
+            SAN_RACE_RETRY=${SAN_RACE_RETRY:-2} scripts/sanitizers.sh build/dev 2>&1 | tee "$slog" || src=$?
+            sline=$(grep -E '^sanitizers: [0-9]+ passed, [0-9]+ failed' "$slog" | tail -n1 || true)
+            rm -f "$slog"
+            if [[ $sline =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+                total_pass=$((total_pass + BASH_REMATCH[1]))
+                total_fail=$((total_fail + BASH_REMATCH[2]))
+            fi
+            if ((src != 0)); then
+                [[ $sline =~ \ 0\ failed ]] && total_fail=$((total_fail + 1))
+                summary
+                exit 1
+            fi
+        fi
     fi
 done
 

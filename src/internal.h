@@ -485,8 +485,10 @@ static inline bool gort__blockprof_reason(uint8_t r) {
  * is recorded for the sampled ones: one per gort__memprof_rate bytes on
  * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
  * true when p was sampled: then call gort__mprof_free(p) when p is freed
- * (for other blocks it is a harmless lookup).  Until the heap lands
- * nothing in the runtime calls them; the profiles are valid and empty. */
+ * (for other blocks it is a harmless lookup).  TODO(heap): mallocgc does
+ * not call them yet (it needs a mark on sampled objects, Go's profile
+ * special, so that the sweeper reports only their frees); until then the
+ * heap and allocs profiles are valid and empty. */
 bool gort__mprof_malloc(void *p, size_t size);
 void gort__mprof_free(void *p);
 extern int64_t gort__memprof_rate;
@@ -502,6 +504,9 @@ void gort__heap_read_stats(gort_stats *s);
  * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
 int gort__gc_chan_add(struct gort_chan *c);
 void gort__gc_chan_del(struct gort_chan *c);
+/* 1 while the finalizer goroutine exists and is not running a finalizer:
+ * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
+extern _Atomic int gort__fing_system;
 /* GORTDEBUG=gctrace=1 (debug.c sets it). */
 extern int32_t gort__debug_gctrace;
 

@@ -40,6 +40,8 @@ static size_t finqcap, finqhead, finqlen;
 static struct g *fing_parked; /* [finlock] the finalizer goroutine, parked */
 static bool fing_started;     /* [finlock] created in this gort_main run */
 
+_Atomic int gort__fing_system;
+
 static size_t finhash(uintptr_t p, size_t cap) {
     return (size_t)((p >> 3) * 0x9e3779b97f4a7c15ull >> 20) & (cap - 1);
 }
@@ -190,7 +192,10 @@ static GORT_NOINLINE bool run_one(void) {
     finqhead = (finqhead + 1) % finqcap;
     finqlen--;
     gort__unlock(&finlock);
+    /* Relaxed: a count for gort_numgoroutine, racy by nature there. */
+    atomic_store_explicit(&gort__fing_system, 0, memory_order_relaxed);
     r.fn((void *)r.obj);
+    atomic_store_explicit(&gort__fing_system, 1, memory_order_relaxed);
     return true;
 }
 
@@ -228,16 +233,21 @@ void gort__fin_wake(void) {
     bool start = !fing_started;
     fing_started = true;
     gort__unlock(&finlock);
-    if (gp != NULL)
+    if (gp != NULL) {
         gort__goready(gp);
-    else if (start && gort__go_noyield(runfinq, NULL) != 0) {
-        gort__lock(&finlock);
-        fing_started = false; /* the next cycle tries again */
-        gort__unlock(&finlock);
+    } else if (start) {
+        atomic_store_explicit(&gort__fing_system, 1, memory_order_relaxed);
+        if (gort__go_noyield(runfinq, NULL) != 0) {
+            atomic_store_explicit(&gort__fing_system, 0, memory_order_relaxed);
+            gort__lock(&finlock);
+            fing_started = false; /* the next cycle tries again */
+            gort__unlock(&finlock);
+        }
     }
 }
 
 void gort__fin_reset_run(void) {
+    atomic_store_explicit(&gort__fing_system, 0, memory_order_relaxed);
     gort__lock(&finlock);
     fing_parked = NULL;
     fing_started = false;

@@ -80,8 +80,9 @@ static uint64_t heap_goal(uint64_t marked) {
     if (lim != INT64_MAX) {
         /* Go's memoryLimitHeapGoal: the limit less what is not heap
          * (stacks, metadata), less a little headroom (Go keeps 5%). */
-        uint64_t other = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed) +
-                         atomic_load_explicit(&gort__mheap->metasys, memory_order_relaxed);
+        uint64_t other = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
+        if (gort__mheap != NULL)
+            other += atomic_load_explicit(&gort__mheap->metasys, memory_order_relaxed);
         uint64_t l = (uint64_t)lim;
         uint64_t lgoal = l > other ? (l - other) / 100 * 95 : 0;
         /* Never below the live heap plus a little: a limit the live heap
@@ -401,7 +402,6 @@ GORT_API void gort_gc(void) {
 /* ------------------------------------------------------------------ settings */
 
 GORT_API int gort_set_gc_percent(int percent) {
-    gort__malloc_init();
     int old =
         atomic_exchange_explicit(&gcpercent, percent < 0 ? -1 : percent, memory_order_relaxed);
     commit_goal();
@@ -409,7 +409,6 @@ GORT_API int gort_set_gc_percent(int percent) {
 }
 
 GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
-    gort__malloc_init();
     if (bytes < 0)
         return atomic_load_explicit(&memlimit, memory_order_relaxed);
     int64_t old = atomic_exchange_explicit(&memlimit, bytes, memory_order_relaxed);
@@ -446,8 +445,9 @@ static bool parse_byte_count(const char *s, int64_t *out) {
     return false;
 }
 
+/* Reads the settings only: the heap itself (and the descriptors the
+ * concurrent collector keeps open) is made at the first allocation. */
 void gort__heap_init_run(void) {
-    gort__malloc_init();
     int64_t zero = 0;
     atomic_compare_exchange_strong(&start_ns, &zero, gort_nanotime());
     /* Go's readGOGC: "off" is -1, a number is taken, anything else is 100. */

@@ -145,9 +145,15 @@ void gort__gc_drain(void) {
     while (wlen > 0) {
         wentry e = wbuf[--wlen];
         scanblock(e.base, e.base + e.size);
-        if (yields && ++n % 1024 == 0 && gort_nanotime() - last > 10000000) {
+        if (!drain_yields || ++n % 1024 != 0)
+            continue;
+        if (yields && gort_nanotime() - last > 10000000) {
             gort_yield();
             last = gort_nanotime();
+        } else if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
+            /* Someone stops the world (GOMAXPROCS, a dump): stop for it
+             * (relaxed: a late look only delays the stop by 1024 objects). */
+            gort__preempt_check(gort__getg());
         }
     }
 }

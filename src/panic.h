@@ -34,9 +34,24 @@
 #if !defined(GORT_ASAN) && !defined(GORT_TSAN) && (!defined(__clang__) || defined(__x86_64__)) && \
     defined(__GNUC__)
 #define GORT__BUILTIN_SJLJ 1
-typedef void *gort__jmpbuf[5];
-#define GORT__SETJMP(jb) __builtin_setjmp(jb)
-#define GORT__LONGJMP(jb) __builtin_longjmp(jb, 1)
+/* A user's program under ThreadSanitizer or AddressSanitizer (race mode,
+ * san.h) takes the sigsetjmp variant at run time: TSan must unwind the
+ * shadow call stack of the frames a recovery abandons (else it grows with
+ * every recovered panic until it overflows), ASan unpoison them. */
+typedef union gort__jmpbuf {
+    void *b[5];
+    sigjmp_buf s;
+} gort__jmpbuf;
+#define GORT__SETJMP(jb)                                                       \
+    (GORT_UNLIKELY(gort__san_mode & (GORT_SAN_MODE_TSAN | GORT_SAN_MODE_ASAN)) \
+         ? sigsetjmp((jb).s, 0)                                                \
+         : __builtin_setjmp((jb).b))
+#define GORT__LONGJMP(jb)                                                              \
+    do {                                                                               \
+        if (GORT_UNLIKELY(gort__san_mode & (GORT_SAN_MODE_TSAN | GORT_SAN_MODE_ASAN))) \
+            siglongjmp((jb).s, 1);                                                     \
+        __builtin_longjmp((jb).b, 1);                                                  \
+    } while (0)
 #else
 typedef sigjmp_buf gort__jmpbuf;
 #define GORT__SETJMP(jb) sigsetjmp(jb, 0)

@@ -321,6 +321,10 @@ static __thread profthread *tls_prof __attribute__((tls_model("initial-exec")));
 
 static void sigprof_handler(int sig, siginfo_t *info, void *uctx);
 static int install_handler_locked(void);
+/* The entry of SIGURG's handler (the preemption signal), written when a
+ * profile starts, before the release store of cpu.on that the handler
+ * acquires: see sigprof_handler. */
+static uintptr_t urg_entry;
 
 /* The stall detector's request for the stack of one thread: sysmon sets
  * tid, then state 1 (release), and sends that thread SIGPROF with tgkill;
@@ -443,6 +447,21 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
     uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
     struct m *mp = gort__getm();
     struct g *gp = mp ? mp->curg : NULL;
+#if defined(__x86_64__)
+    /* A tick that became pending with another signal (a preemption
+     * signal, which the same timer tick delivers) interrupts that
+     * signal's handler at its first instruction: the time belongs to what
+     * the other signal interrupted, whose context is in the kernel's frame
+     * at sp (rt_sigframe: the return address, then the ucontext). */
+    if (mp != NULL && mp->sigaltstack != NULL && pc == urg_entry &&
+        sp >= (uintptr_t)mp->sigaltstack &&
+        sp + 8 + sizeof(ucontext_t) <= (uintptr_t)mp->sigaltstack + mp->sigaltstack_size) {
+        const ucontext_t *outer = (const ucontext_t *)(sp + 8);
+        pc = UC_PC(outer);
+        fp = UC_FP(outer);
+        sp = UC_SP(outer);
+    }
+#endif
     uintptr_t lo = 0, hi = 0;
     const gort__labelset *labels = NULL;
     if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi) {
@@ -502,14 +521,14 @@ static void drain_locked(void) {
 
 /* Per P, as sysmon last saw it. */
 static struct {
-    uint32_t tick;       /* schedtick */
+    uint64_t tick;       /* nswitch */
     int64_t since;       /* when tick last changed */
     bool reported;       /* this run of the goroutine was reported */
 } stall[GORT_MAX_PROCS]; /* [sysmon] */
 
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
-    (void)arg, (void)i, (void)inlined;
+    (void)i, (void)inlined;
     /* As a dump shows it: without the runtime's own frames (gort__*
      * functions, static functions of the runtime's sources). */
     const char *slash = strrchr(__FILE__, '/');
@@ -519,10 +538,11 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
         return;
     size_t n = name ? strcspn(name, ".") : 1;
     gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
+    (*(int *)arg)++;
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
- * handler (tgkill): the count, 0 if it did not answer within 100 ms. */
+ * handler (tgkill): the count, 0 if it did not answer within 1 s. */
 static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     pid_t tid = 0;
     gort__lock(&cpu.lock);
@@ -539,7 +559,9 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     atomic_store_explicit(&stackreq.state, 1, memory_order_release);
     int n = 0;
     if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0) {
-        for (int i = 0; i < 100; i++) {
+        /* Up to 1 s: on a loaded machine the thread may wait that long
+         * for a CPU (sysmon waits too; this is a debugging mode). */
+        for (int i = 0; i < 1000; i++) {
             /* Acquire: pairs with the handler's release of state 2. */
             if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 2) {
                 n = stackreq.n;
@@ -560,7 +582,16 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
 static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     struct m *mp = gp->m;
-    int n = mp != NULL ? stack_of_thread(mp, pcs) : 0;
+    /* A stack of one frame was caught on a signal stack (the thread was
+     * handling a preemption signal, say): look again, a few times. */
+    int n = 0;
+    for (int try = 0; mp != NULL && n <= 1 && try < 10; try++) {
+        if (try > 0) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        n = stack_of_thread(mp, pcs);
+    }
     /* Acquire: pairs with execute's release of runningg. */
     if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
         return; /* it moved on meanwhile: no stall after all */
@@ -575,7 +606,10 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         uintptr_t look[GORT__PROF_MAXSTACK];
         for (int i = 0; i < n; i++)
             look[i] = pcs[i] - 1;
-        gort__symbolize(look, n, print_frame_cb, NULL);
+        int shown = 0;
+        gort__symbolize(look, n, print_frame_cb, &shown);
+        if (shown == 0) /* caught inside the runtime (a preemption signal) */
+            gort__printf("\t(in the runtime; started at %s)\n", fname ? fname : "?");
     } else {
         gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
     }
@@ -593,7 +627,9 @@ static void stall_check(int64_t now) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
         if (pp == NULL)
             continue;
-        uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
+        /* Switches, not scheduling rounds: an asynchronous preemption with
+         * nothing else to run starts a new round without a switch. */
+        uint64_t tick = atomic_load_explicit(&pp->nswitch, memory_order_relaxed);
         /* Acquire: pairs with execute's release; gp's fields were written
          * before it started. */
         struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
@@ -663,6 +699,9 @@ int gort_pprof_start_cpu(int fd) {
         gort__unlock(&cpu.lock);
         return herr;
     }
+    struct sigaction urg;
+    if (sigaction(SIGURG, NULL, &urg) == 0 && (urg.sa_flags & SA_SIGINFO))
+        urg_entry = (uintptr_t)urg.sa_sigaction;
     /* Slots from an earlier profile are stale: start with the ring empty. */
     for (uint32_t i = 0; i < RING; i++)
         atomic_store_explicit(&cpu.ring[i].seq, 0, memory_order_relaxed);

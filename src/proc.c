@@ -2383,6 +2383,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
      * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
+    san_stack_reset((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     /* A goroutine started inside a synctest bubble is in the bubble. */
@@ -2569,9 +2570,6 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
-    /* The next goroutine on this stack acquires it in goentry: its frames
-     * reuse our addresses (Go: racemalloc on a reused stack). */
-    san_release((void *)gp->stack.lo);
     GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
@@ -2640,7 +2638,6 @@ _Noreturn void gort__goroutine_return(struct g *gp) {
 static void goentry(void *arg) {
     struct g *gp = arg;
     finish_switch(gp);
-    san_acquire((void *)gp->stack.lo); /* from the last goroutine on this stack */
     if (gp->is_main) {
         if (GORT_UNLIKELY(gort__flightrecorder))
             gort__trace_flight_autostart();
@@ -2710,6 +2707,9 @@ int gort_numgoroutine(void) {
         n += (int64_t)atomic_load_explicit(&pp->ngcreated, memory_order_relaxed);
         n -= (int64_t)atomic_load_explicit(&pp->ngexited, memory_order_relaxed);
     }
+    /* The finalizer goroutine is a system goroutine except while it runs a
+     * finalizer (Go's isSystemGoroutine). */
+    n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
     return n < 1 ? 1 : (int)n;
 }
 

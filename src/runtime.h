@@ -233,7 +233,7 @@ struct g {
     /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
      * goroutine's M is suspended in the SIGURG handler and stwctx is the
      * interrupted context (a ucontext_t on its signal stack). */
-    _Atomic(void *) stwctx; /* [atomic; written by its M's handler] */
+    _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
 
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
@@ -304,14 +304,14 @@ struct m {
     void *native_fake;         /* [owner M] native context's ASan fake stack */
     int *errnop;               /* [immutable after start] this thread's errno */
     /* Signals (preempt.c). */
-    int32_t tid;                    /* [immutable after start] kernel thread id */
+    int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
     _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
     _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
     uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
     uint64_t basemask;              /* [owner M] signal mask outside handlers (first word) */
-    struct g *syscall_reported;     /* [sysmon] last g reported for a blocking call */
-    int64_t syscall_reported_goid;  /* [sysmon] and its goid */
+    struct g *syscall_reported;     /* [owner sysmon] last g reported for a blocking call */
+    int64_t syscall_reported_goid;  /* [owner sysmon] and its goid */
 };
 
 /* Local run queue size (runtime2.go: runq [256]guintptr). */

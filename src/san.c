@@ -32,15 +32,16 @@ __attribute__((constructor)) static void san_mode_init(void) {
 /* None of these is instrumented (GORT_NO_TSAN_FRAME): in the tsan preset a
  * function that switches fibers must not record its own exit on the
  * fiber it switched to. */
-GORT_NO_TSAN_FRAME void gort__san_switch_begin(void **fake_save, const void *to_bottom, size_t to_size,
-                            void *to_fiber) {
+GORT_NO_TSAN_FRAME void gort__san_switch_begin(void **fake_save, const void *to_bottom,
+                                               size_t to_size, void *to_fiber) {
     if (san_asan_on())
         __sanitizer_start_switch_fiber(fake_save, to_bottom, to_size);
     if (san_tsan_on() && to_fiber != NULL)
         __tsan_switch_to_fiber(to_fiber, GORT_SAN_SWITCH_FLAGS);
 }
 
-GORT_NO_TSAN_FRAME void gort__san_switch_end(void *fake, const void **old_bottom, size_t *old_size) {
+GORT_NO_TSAN_FRAME void gort__san_switch_end(void *fake, const void **old_bottom,
+                                             size_t *old_size) {
     __sanitizer_finish_switch_fiber(fake, old_bottom, old_size);
 }
 
@@ -114,3 +115,12 @@ __asm__(".pushsection .debug_gdb_scripts, \"MS\",@progbits,1\n"
         ".byte 0\n"
         ".popsection\n");
 #endif
+
+GORT_NO_TSAN_FRAME void gort__san_stack_reset(const void *lo, size_t size) {
+    if (__tsan_java_free == NULL || __tsan_java_alloc == NULL)
+        return;
+    uintptr_t p = ((uintptr_t)lo + 7) & ~(uintptr_t)7;
+    size_t n = (size - (p - (uintptr_t)lo)) & ~(size_t)7;
+    __tsan_java_free(p, n);
+    __tsan_java_alloc(p, n);
+}

@@ -86,6 +86,10 @@ GORT_SAN_TSAN_REF void __tsan_acquire(void *addr);
 GORT_SAN_TSAN_REF void __tsan_release(void *addr);
 GORT_SAN_TSAN_REF void __tsan_read1_pc(void *addr, void *pc);
 GORT_SAN_TSAN_REF void __tsan_write1_pc(void *addr, void *pc);
+/* The Java interface's allocation hooks: the C-callable way to forget the
+ * accesses recorded for a range (shadow, sync objects). */
+__attribute__((weak)) void __tsan_java_alloc(unsigned long ptr, unsigned long size);
+__attribute__((weak)) void __tsan_java_free(unsigned long ptr, unsigned long size);
 __attribute__((weak)) void AnnotateIgnoreReadsBegin(const char *file, int line);
 __attribute__((weak)) void AnnotateIgnoreReadsEnd(const char *file, int line);
 __attribute__((weak)) void AnnotateIgnoreWritesBegin(const char *file, int line);
@@ -148,6 +152,7 @@ GORT_SAN_COLD void gort__san_ignore(bool begin);
 GORT_SAN_COLD void gort__san_unpoison(const void *addr, size_t size);
 GORT_SAN_COLD void gort__san_no_return(void);
 GORT_SAN_COLD void gort__san_root(const void *p, size_t size, bool add);
+GORT_SAN_COLD void gort__san_stack_reset(const void *lo, size_t size);
 
 /* Called on the old stack, right before switching. */
 static inline __attribute__((always_inline)) void
@@ -233,6 +238,14 @@ static inline __attribute__((always_inline)) void san_ignore_begin(void) {
 static inline __attribute__((always_inline)) void san_ignore_end(void) {
     if (san_tsan_on())
         gort__san_ignore(false);
+}
+
+/* A stack about to be reused by a new goroutine: TSan forgets the accesses
+ * of the goroutines that used it before, as Go's race runtime does for a
+ * new stack (racemalloc), instead of ordering them before the new one. */
+static inline __attribute__((always_inline)) void san_stack_reset(const void *lo, size_t size) {
+    if (san_tsan_on())
+        gort__san_stack_reset(lo, size);
 }
 
 static inline __attribute__((always_inline)) void san_unpoison(const void *addr, size_t size) {

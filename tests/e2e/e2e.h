@@ -14,12 +14,14 @@
 #include "gt.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 
@@ -74,6 +76,23 @@ GT_UNUSED_ static e2e_server e2e_start(const char *bin, const char *const *args)
     e2e_server s = {pid, atoi(at + 6)};
     ASSERT_GT(s.port, 0);
     return s;
+}
+
+/* Sends sig to every thread of process pid.  A test that waits for a
+ * server to act on a signal resends it this way: under TSan a signal the
+ * kernel gives to a thread asleep in a raw futex (kill(2) picks the main
+ * thread first) waits until that thread makes an intercepted call, which
+ * an idle M may never do; one of the threads that run takes its own. */
+GT_UNUSED_ static void e2e_signal_threads(pid_t pid, int sig) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            syscall(SYS_tgkill, (int)pid, atoi(e->d_name), sig);
+    if (d != NULL)
+        closedir(d);
 }
 
 /* Stops the server: it must still be running (no crash), then SIGTERM. */

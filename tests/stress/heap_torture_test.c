@@ -10,8 +10,9 @@
  * reachable; either fails the test with the seed.
  *
  * Meanwhile collections start on their own (the pacer) and explicitly
- * (gort_gc from some workers), GOGC changes, and gort_free_os_memory
- * returns pages to the OS under the workers' feet.
+ * (gort_gc from some workers), GOGC and GOMAXPROCS change (the latter
+ * stops the world, also while a collection marks concurrently), and
+ * gort_free_os_memory returns pages to the OS under the workers' feet.
  *
  * GORT_TORTURE_SECONDS (default 20 s, 10 s in sanitizer builds) sets the
  * duration; GORT_TORTURE_SEED repeats a program shape.  `make stress` runs
@@ -268,6 +269,8 @@ static void work(void *arg) {
                 gort_free_os_memory();
             else if ((r >> 16) % 200 == 2)
                 gort_set_gc_percent(25 + (int)((r >> 24) % 200));
+            else if ((r >> 16) % 300 == 3)
+                gort_gomaxprocs(1 + (int)((r >> 24) % 4)); /* stops the world, maybe mid-mark */
             else
                 gort_yield();
             break;

@@ -710,6 +710,14 @@ static int fing_main(void *arg) {
         gort_sleep(MS);
     }
     resurrected = NULL;
+    /* The finalizer goroutine is not counted (Go's NumGoroutine); the
+     * helper goroutines may still be on their way out. */
+    dl = gort_nanotime() + 10 * GT_SEC * gt_scale();
+    while (gort_numgoroutine() != 1) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("gort_numgoroutine() = %d, want 1", gort_numgoroutine());
+        gort_sleep(MS);
+    }
     return 0;
 }
 

@@ -181,7 +181,12 @@ TEST(goroutine_profile) {
 
 /* ------------------------------------------------------------------ block, mutex */
 
+/* A side effect of its own, or -O2 folds it into blocked_in_recv, which
+ * compiles to the same code (-fipa-icf), and the profile names that. */
+static volatile int block_waits;
+
 __attribute__((noinline)) static void block_waiter(gort_chan *c) {
+    block_waits++;
     gort_chan_recv(c, NULL);
 }
 
@@ -191,16 +196,23 @@ static void block_g(void *arg) {
 
 static gort_mutex mu;
 
-__attribute__((noinline)) static void mutex_holder(void) {
+/* Holds mu while the waiter (which said it is about to lock) blocks on
+ * it, then unlocks: the contention is charged here, at the unlock. */
+__attribute__((noinline)) static void mutex_holder(gort_chan *ready) {
     gort_mutex_lock(&mu);
+    gort_chan_recv(ready, NULL);
     gort_sleep(30 * GT_MS);
-    gort_mutex_unlock(&mu); /* wakes the waiter: the contention is charged here */
+    gort_mutex_unlock(&mu);
 }
 
+static gort_chan *mutex_ready, *mutex_done;
+
 static void mutex_waiter(void *arg) {
+    (void)arg;
+    gort_chan_send(mutex_ready, NULL);
     gort_mutex_lock(&mu);
     gort_mutex_unlock(&mu);
-    gort_chan_send(arg, NULL);
+    gort_chan_send(mutex_done, NULL);
 }
 
 static int contention_main(void *arg) {
@@ -212,14 +224,15 @@ static int contention_main(void *arg) {
     go(block_g, c);
     gort_sleep(30 * GT_MS);
     gort_chan_send(c, NULL);
+    mutex_ready = gort_chan_make(0, 0);
+    mutex_done = gort_chan_make(0, 0);
     for (int i = 0; i < 3; i++) {
-        gort_mutex_lock(&mu);
-        go(mutex_waiter, c);
-        gort_sleep(5 * GT_MS); /* let the waiter queue */
-        gort_mutex_unlock(&mu);
-        mutex_holder();
-        gort_chan_recv(c, NULL);
+        go(mutex_waiter, NULL);
+        mutex_holder(mutex_ready);
+        gort_chan_recv(mutex_done, NULL);
     }
+    gort_chan_free(mutex_ready);
+    gort_chan_free(mutex_done);
     gort_set_block_profile_rate(0);
     ASSERT_EQ(gort_set_mutex_profile_fraction(0), 1);
     char out[1 << 16];
@@ -304,7 +317,6 @@ TEST(heap_allocs_threadcreate) {
 
 /* ------------------------------------------------------------------ stall detector */
 
-static _Atomic int stall_done;
 static _Atomic int64_t staller_id;
 
 /* Runs 400 ms without a gort call. */
@@ -318,16 +330,19 @@ __attribute__((noinline)) static void stalling_loop(void) {
 }
 
 static void staller(void *arg) {
-    (void)arg;
     atomic_store(&staller_id, gort_goid());
     stalling_loop();
-    atomic_store(&stall_done, 1);
+    gort_chan_close(arg);
 }
 
+/* Parked while the staller runs (WAIT_UNTIL's polling would hold a P
+ * without a gort call too). */
 static int stall_main(void *arg) {
     (void)arg;
-    go(staller, NULL);
-    WAIT_UNTIL(atomic_load(&stall_done), 20, "the stalling goroutine ends");
+    gort_chan *done = gort_chan_make(0, 0);
+    go(staller, done);
+    gort_chan_recv(done, NULL);
+    gort_chan_free(done);
     return 0;
 }
 
