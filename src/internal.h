@@ -246,7 +246,7 @@ void gort__start_the_world(void);
  * (its M suspended in the handler): sp receives the lowest stack address
  * that may hold its data (the interrupted sp less the x86-64 red zone:
  * scan from it to gp->stack.hi), regs and regs_len the saved general registers
- * (x86-64: the 23 greg_t of mcontext_t; arm64: x0-x30), to scan as words.
+ * (x86-64: the 23 greg_t of mcontext_t, then xmm0-15 as 32 words; arm64: x0-x30), to scan as words.
  * Valid until gort__start_the_world.  Returns false if gp was not
  * interrupted running: then its saved context is authoritative. */
 bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);

@@ -387,6 +387,15 @@ PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc
         return;
     }
     uint32_t gen = atomic_load_explicit(&stwgen, memory_order_relaxed);
+#if defined(__x86_64__)
+    /* The registers to scan: the general ones, then xmm0-15 (libc's
+     * memcpy and friends carry pointers there). */
+    memcpy(mp->stwregs, uc->uc_mcontext.gregs, sizeof uc->uc_mcontext.gregs);
+    if (uc->uc_mcontext.fpregs != NULL)
+        memcpy(mp->stwregs + 23, uc->uc_mcontext.fpregs->_xmm, 32 * sizeof(uintptr_t));
+    else
+        memset(mp->stwregs + 23, 0, 32 * sizeof(uintptr_t));
+#endif
     /* Release: the collector's acquire load in gort__stw_interrupted_regs
      * sees the context complete. */
     atomic_store_explicit(&gp->stwctx, (void *)uc, memory_order_release);
@@ -589,8 +598,8 @@ bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, 
     uintptr_t s = uc_sp(uc);
 #if defined(__x86_64__)
     s = s - 128 > gp->stack.lo ? s - 128 : gp->stack.lo; /* the red zone */
-    *regs = uc->uc_mcontext.gregs;
-    *regs_len = sizeof uc->uc_mcontext.gregs;
+    *regs = gp->m->stwregs;
+    *regs_len = sizeof gp->m->stwregs;
 #else
     *regs = uc->uc_mcontext.regs;
     *regs_len = sizeof uc->uc_mcontext.regs;

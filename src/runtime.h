@@ -309,6 +309,7 @@ struct m {
     _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
     _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
     uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
+    uintptr_t stwregs[23 + 32];     /* [owner M] suspended: gregs, then xmm0-15 (preempt.c) */
     uint64_t basemask;              /* [owner M] signal mask outside handlers (first word) */
     struct g *syscall_reported;     /* [owner sysmon] last g reported for a blocking call */
     int64_t syscall_reported_goid;  /* [owner sysmon] and its goid */
