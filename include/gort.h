@@ -1245,6 +1245,46 @@ GORT_API void gort_free_os_memory(void);
 GORT_API int gort_gc_add_roots(const void *start, size_t len);
 GORT_API int gort_gc_remove_roots(const void *start, size_t len);
 
+/* ------------------------------------------------------------------------
+ * Preemption, threads and blocking calls (caveats; no functions)
+ * ------------------------------------------------------------------------
+ *
+ * - Every gort call is a preemption point.  A goroutine that runs 10 ms
+ *   without one is interrupted by SIGURG (Go's asynchronous preemption)
+ *   at a safe point: its pc in the executable, or in a library named in
+ *   GORTPREEMPTLIBS (comma-separated file-name prefixes, read when
+ *   gort_main starts), never in libc, the dynamic loader, the vDSO, the
+ *   runtime or any other library; no runtime lock held; not inside a
+ *   signal handler.  Every register (general, vector, x87/MXCSR) is saved
+ *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  The
+ *   ThreadSanitizer build of the library has no preemption signal.
+ * - The same-thread rule: a goroutine preempted that way resumes on the
+ *   same OS thread, which runs no other goroutine meanwhile (its P goes to
+ *   another thread), so thread-local addresses held in registers and locks
+ *   its thread owns stay valid.  At a gort call that may block or yield,
+ *   a goroutine may move to another thread as before (unless locked with
+ *   gort_lock_os_thread): errno's value is kept per goroutine across the
+ *   call, but read it through a fresh errno expression after the call, not
+ *   through an address or value computed before it.
+ * - A blocking system call made without gort_syscall_enter holds its P
+ *   until sysmon notices (about 10 ms): if the kernel restarts the call
+ *   after a signal handler (read, write, accept, recv, send, wait4, futex
+ *   waits without a timeout), the thread is interrupted and the call made
+ *   again between gort_syscall_enter and gort_syscall_exit, its result
+ *   unchanged; for the others (poll, nanosleep, epoll_wait, timed waits)
+ *   the P stays held, and after a second sysmon prints once per goroutine
+ *   "goroutine N has held P M for Xs in a blocking call without
+ *   gort_syscall_enter" with where it is.  Bracket such calls yourself.
+ * - SIGURG belongs to the runtime; a handler the program installed before
+ *   gort_main is still called for each one (as Go lets it through).  A call
+ *   the kernel does not restart can fail with EINTR when the signal lands
+ *   while it blocks (as in Go since 1.14).
+ * - The default GOMAXPROCS is the number of CPUs in the affinity mask
+ *   (gort_numcpu), lowered to the cgroup CPU limit (v2 cpu.max, v1 CFS
+ *   quota; the tightest of the cgroup and its ancestors) rounded up, but
+ *   not below 2 for a limit, as Go 1.25.
+ */
+
 #ifdef __cplusplus
 }
 #endif

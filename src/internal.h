@@ -142,6 +142,12 @@ void gort__wakep(void);
 int64_t gort__nanotime(void);
 #define gort_nanotime gort__nanotime
 
+/* ------------------------------------------------------------- vmaname.c */
+/* Names the anonymous mapping [p, p + len) "[anon:<name>]" in
+ * /proc/self/maps (PR_SET_VMA_ANON_NAME); silently nothing on kernels
+ * without it.  errno is left as it was. */
+void gort__vma_name(void *p, size_t len, const char *name);
+
 /* --------------------------------------------------------- cgroup_linux.c */
 /* The tightest CPU limit (quota / period, in CPUs) of the process's cgroup
  * and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us), or 0 if none. */
@@ -240,7 +246,7 @@ void gort__start_the_world(void);
  * (its M suspended in the handler): sp receives the lowest stack address
  * that may hold its data (the interrupted sp less the x86-64 red zone:
  * scan from it to gp->stack.hi), regs and regs_len the saved general registers
- * (x86-64: the 23 greg_t of mcontext_t; arm64: x0-x30), to scan as words.
+ * (x86-64: the 23 greg_t of mcontext_t, then xmm0-15 as 32 words; arm64: x0-x30), to scan as words.
  * Valid until gort__start_the_world.  Returns false if gp was not
  * interrupted running: then its saved context is authoritative. */
 bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);

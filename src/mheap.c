@@ -53,6 +53,7 @@ static void *meta_map(size_t n, bool noreserve) {
                          MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0), -1, 0);
     if (p == MAP_FAILED)
         heap_oom(n);
+    gort__vma_name(p, n, "gort heap metadata");
     return p;
 }
 
@@ -68,6 +69,7 @@ static void heap_init(void) {
     }
     if (base == MAP_FAILED)
         heap_oom(size);
+    gort__vma_name(base, size + PAGE, "gort heap");
     mheap *h = meta_map(sizeof *h, false);
     h->arena = ((uintptr_t)base + PAGE - 1) & ~(PAGE - 1);
     h->arena_pages = size / PAGE;

@@ -254,7 +254,10 @@ static int install_handler(void) {
      * found at its `syscall` instruction, see at_syscall) rather than
      * failing with EINTR, where the kernel allows it. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    /* Every signal blocked while it runs (as Go's setsig): a profiling or
+     * stack request (SIGPROF) sent together with it then finds the thread
+     * back in its own code, not in this handler on the signal stack. */
+    sigfillset(&sa.sa_mask);
     if (sigaction(SIGPREEMPT, &sa, &old_urg) != 0)
         return -errno;
     urg_installed = true;
@@ -355,12 +358,15 @@ static inline __attribute__((always_inline)) uintptr_t uc_sp(ucontext_t *uc) {
 }
 
 /* Points the thread at the trampoline, entered as if called from retpc
- * with the red zone below sp left alone. */
+ * with the red zone below sp left alone, and with its rbp frame made. */
 HANDLER_NOSAN static void redirect(struct m *mp, ucontext_t *uc, uintptr_t retpc, int kind) {
 #if defined(__x86_64__)
     uintptr_t sp = uc_sp(uc) - 128 - 8;
     *(uintptr_t *)sp = retpc;
+    sp -= 8;
+    *(uintptr_t *)sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
     uc->uc_mcontext.gregs[REG_RSP] = (greg_t)sp;
+    uc->uc_mcontext.gregs[REG_RBP] = (greg_t)sp;
     uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)gort__sigtramp;
     mp->tramp = (uint8_t)kind;
 #else
@@ -381,6 +387,15 @@ PREEMPT_NOSAN static void stw_suspend(struct m *mp, struct g *gp, ucontext_t *uc
         return;
     }
     uint32_t gen = atomic_load_explicit(&stwgen, memory_order_relaxed);
+#if defined(__x86_64__)
+    /* The registers to scan: the general ones, then xmm0-15 (libc's
+     * memcpy and friends carry pointers there). */
+    memcpy(mp->stwregs, uc->uc_mcontext.gregs, sizeof uc->uc_mcontext.gregs);
+    if (uc->uc_mcontext.fpregs != NULL)
+        memcpy(mp->stwregs + 23, uc->uc_mcontext.fpregs->_xmm, 32 * sizeof(uintptr_t));
+    else
+        memset(mp->stwregs + 23, 0, 32 * sizeof(uintptr_t));
+#endif
     /* Release: the collector's acquire load in gort__stw_interrupted_regs
      * sees the context complete. */
     atomic_store_explicit(&gp->stwctx, (void *)uc, memory_order_release);
@@ -509,11 +524,13 @@ static void tramp_preempt(struct g *gp) {
     if (atomic_load_explicit(&gort__newm_failing, memory_order_relaxed))
         return;
     /* Nothing else to run: a new time slice instead of a round trip
-     * through another thread (schedtick moves, so sysmon waits 10 ms
-     * again before the next signal). */
+     * through another thread.  sysmon's clock of the slice restarts (it
+     * waits 10 ms again before the next signal); schedtick does not move,
+     * since the goroutine passed no scheduling point (the stall detector,
+     * GORTDEBUG=stalldetect, still sees it running without a gort call). */
     if (gort__p_nothing_else(mp->p)) {
         atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-        GORT_COUNTER_INC(mp->p->schedtick);
+        atomic_store_explicit(&mp->p->schedwhen, gort_nanotime(), memory_order_relaxed);
         return;
     }
     gp->lockedint++;
@@ -581,8 +598,8 @@ bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, 
     uintptr_t s = uc_sp(uc);
 #if defined(__x86_64__)
     s = s - 128 > gp->stack.lo ? s - 128 : gp->stack.lo; /* the red zone */
-    *regs = uc->uc_mcontext.gregs;
-    *regs_len = sizeof uc->uc_mcontext.gregs;
+    *regs = gp->m->stwregs;
+    *regs_len = sizeof gp->m->stwregs;
 #else
     *regs = uc->uc_mcontext.regs;
     *regs_len = sizeof uc->uc_mcontext.regs;

@@ -307,11 +307,12 @@ static inline void lsan_resumed(struct g *gp) {
 static inline void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     lsan_resumed(self);
+    struct m *mp = self->m;
     /* errno is per goroutine: it was saved on entry to the call that
      * switched self out (gort__gopark, gort_yield, ...: before any runtime
-     * code could change it), maybe on another thread. */
-    errno = self->errno_;
-    struct m *mp = self->m;
+     * code could change it), maybe on another thread.  Through the M's
+     * cached address of its thread's errno: no call on the switch path. */
+    *mp->errnop = self->errno_;
     struct g *put = mp->pending_put;
     if (put != NULL) {
         lsan_switched_out(put);
@@ -885,6 +886,7 @@ static struct m *allocm(void) {
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
     tls_m = mp;
+    mp->errnop = &errno;
     gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
@@ -1963,8 +1965,8 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
         return;
     }
-    gp->errno_ = errno; /* restored by finish_switch */
     struct m *mp = gp->m;
+    gp->errno_ = *mp->errnop; /* restored by finish_switch */
     if (mp->p == NULL)
         gort__throw("gopark: no p");
     if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
@@ -2127,7 +2129,7 @@ void gort_yield(void) {
     struct m *mp = gp->m;
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
-    gp->errno_ = errno; /* restored by finish_switch */
+    gp->errno_ = *mp->errnop; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st

@@ -302,12 +302,14 @@ struct m {
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;        /* [owner M] */
     void *native_fake;         /* [owner M] native context's ASan fake stack */
+    int *errnop;               /* [immutable after start] this thread's errno */
     /* Signals (preempt.c). */
     int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
     _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
     _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
     uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
+    uintptr_t stwregs[23 + 32];     /* [owner M] suspended: gregs, then xmm0-15 (preempt.c) */
     uint64_t basemask;              /* [owner M] signal mask outside handlers (first word) */
     struct g *syscall_reported;     /* [owner sysmon] last g reported for a blocking call */
     int64_t syscall_reported_goid;  /* [owner sysmon] and its goid */

@@ -200,6 +200,7 @@ int gort__minit_signals(struct m *mp) {
         gort__mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM;
+    gort__vma_name(p, ALTSTACK_SIZE, "gort signal stack");
     stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
     stack_t old;
     if (sigaltstack(&ss, &old) != 0) {

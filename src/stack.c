@@ -124,6 +124,7 @@ int gort__stackalloc(size_t size, gort__stack *out) {
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -ENOMEM;
+        gort__vma_name(p, rsize, "gort stack");
         gort__lock(&stk.lock);
         int guard = install_guard((uintptr_t)p);
         gort__unlock(&stk.lock);
@@ -140,6 +141,7 @@ int gort__stackalloc(size_t size, gort__stack *out) {
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
         if (p == MAP_FAILED)
             return -ENOMEM;
+        gort__vma_name(p, ssize, "gort stacks");
         slab *ns = gort__malloc(sizeof *ns);
         if (ns == NULL) {
             munmap(p, ssize);

@@ -4,9 +4,12 @@
  *
  * The handler (preempt.c) leaves the interrupted stack pointer S untouched
  * for 128 bytes (the System V red zone, where a leaf function may keep
- * data below its sp), stores the address to return to at S - 136 and
- * points rsp there and rip here: the trampoline is entered as if called
- * from the interrupted instruction.  It saves every general register and
+ * data below its sp), stores the address to return to at S - 136 and the
+ * interrupted rbp at S - 144, and points rsp and rbp there and rip here:
+ * the trampoline is entered as if called from the interrupted instruction,
+ * with its frame already made, so that a frame-pointer walk from any of
+ * its instructions (a profiling signal right after the handler returns)
+ * passes through the interrupted function.  It saves every general register and
  * rflags, then the whole extended state (x87, SSE/AVX/AVX-512, MXCSR) with
  * xsave, or fxsave on a CPU without it, and calls gort__sigtramp_go with a
  * pointer to the saved general registers (layout in preempt.c, TR_*).
@@ -23,11 +26,9 @@
     .p2align 4
 gort__sigtramp:
     .cfi_startproc
-    pushq %rbp                  /* a frame: [rbp] old rbp, [rbp+8] interrupted pc */
-    .cfi_def_cfa_offset 16
+    /* The frame: [rbp] the interrupted rbp, [rbp+8] the interrupted pc. */
+    .cfi_def_cfa rbp, 16
     .cfi_offset rbp, -16
-    movq %rsp, %rbp
-    .cfi_def_cfa_register rbp
     pushfq
     pushq %rax
     pushq %rcx
