@@ -302,7 +302,7 @@ struct m {
     const void *native_bottom; /* [owner M] native stack bounds (ASan) */
     size_t native_size;        /* [owner M] */
     void *native_fake;         /* [owner M] native context's ASan fake stack */
-    int *errnop;               /* [immutable after start] this thread's errno */
+    int *errnop;               /* [immutable] this thread's errno, from its start */
     /* Signals (preempt.c). */
     int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
