@@ -519,13 +519,6 @@ static void drain_locked(void) {
  * Stall detector (GORTDEBUG=stalldetect=MS), run by sysmon
  * ------------------------------------------------------------------------ */
 
-/* Per P, as sysmon last saw it. */
-static struct {
-    uint64_t tick;       /* nswitch */
-    int64_t since;       /* when tick last changed */
-    bool reported;       /* this run of the goroutine was reported */
-} stall[GORT_MAX_PROCS]; /* [sysmon] */
-
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
     (void)i, (void)inlined;
@@ -621,28 +614,34 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
     gort__print_unlock();
 }
 
+/* The clock of each running goroutine is its last cooperative scheduling
+ * point (struct g: coopticks), which asynchronous preemption does not
+ * move, whether the goroutine had its P to itself or gave way to others
+ * (the P's schedtick and nswitch move then).  The record is in the g, so a
+ * goroutine that resumes on another P (an asynchronous preemption hands
+ * its P on) keeps its clock and is reported once. */
 static void stall_check(int64_t now) {
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
-        if (pp == NULL)
+        if (pp == NULL || atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
             continue;
-        /* Switches, not scheduling rounds: an asynchronous preemption with
-         * nothing else to run starts a new round without a switch. */
-        uint64_t tick = atomic_load_explicit(&pp->nswitch, memory_order_relaxed);
         /* Acquire: pairs with execute's release; gp's fields were written
-         * before it started. */
+         * before it started.  gs are never freed: a racy read of one that
+         * moved on is harmless (report_stall checks again). */
         struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-        if (tick != stall[i].tick || gp == NULL ||
-            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING) {
-            stall[i].tick = tick;
-            stall[i].since = now;
-            stall[i].reported = false;
+        if (gp == NULL)
+            continue;
+        uint32_t tick = atomic_load_explicit(&gp->coopticks, memory_order_relaxed);
+        if (tick != gp->stall_ticks || gp->stall_since == 0) {
+            gp->stall_ticks = tick;
+            gp->stall_since = now;
+            gp->stall_reported = false;
             continue;
         }
-        if (!stall[i].reported && now - stall[i].since >= gort__stalldetect_ns) {
-            stall[i].reported = true;
-            report_stall(pp, gp, (now - stall[i].since) / 1000000);
+        if (!gp->stall_reported && now - gp->stall_since >= gort__stalldetect_ns) {
+            gp->stall_reported = true;
+            report_stall(pp, gp, (now - gp->stall_since) / 1000000);
         }
     }
 }

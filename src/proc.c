@@ -1738,6 +1738,17 @@ top:;
     }
 }
 
+/* gp reaches a cooperative scheduling point (the stall detector's clock,
+ * see struct g): not when it resumes from an asynchronous preemption.
+ * Relaxed: only gp's M writes it; sysmon's racy read is at worst one of
+ * its rounds late. */
+static inline void coop_tick(struct g *gp) {
+    if (GORT_LIKELY(!gp->asyncresume))
+        atomic_store_explicit(&gp->coopticks,
+                              atomic_load_explicit(&gp->coopticks, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
@@ -1748,6 +1759,7 @@ static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) 
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
+    coop_tick(gp);
     /* Release: pairs with sysmon's acquire load (retake), which then
      * writes gp->preempt. */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
@@ -1913,6 +1925,7 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
+    coop_tick(next);
     atomic_store_explicit(&pp->runningg, next, memory_order_release);
     san_switch_begin(dying ? NULL : &gp->asan_fake_stack, (void *)next->stack.lo,
                      next->stack.hi - next->stack.lo, next->tsan_fiber);
@@ -2136,6 +2149,7 @@ void gort_yield(void) {
      * check of the global queue also happens when we take the slow path. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
+    coop_tick(gp); /* a gort call, even when nothing else runs */
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
                       (tick % GLOBRUNQ_TICK == 0 &&
                        atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
