@@ -1536,6 +1536,31 @@ static void injectglist(struct m *mp, struct g *list) {
     }
 }
 
+/*
+ * The busy poll (not in Go).  A P whose run queues never run dry never
+ * reaches findrunnable's netpoll(0), and with every P busy no M blocks in
+ * the poll (the poller that finds no idle P queues what it got and
+ * stops): a goroutine readied by I/O then waits for sysmon's poll, every
+ * 10 to 20 ms, each time.  The os/signal loop reads its wake-up pipe in
+ * the netpoller: 2,000 signals to a program whose goroutines compute and
+ * gort_yield on every P took 40 to 60 s (signal.delivery_under_load_counted,
+ * past its timeout under a loaded test run).  So every GLOBRUNQ_TICK-th
+ * round of schedule() also polls without blocking, if nobody polled in the
+ * last NAP_NS and no M is blocked in the poll (it gets the events).  The
+ * cost: a clock read per 61 rounds while goroutines wait for I/O, an
+ * epoll_wait(0) at most once per NAP_NS per P.  Concurrent polls are safe
+ * (findrunnable's, sysmon's): each event is taken once.
+ */
+static void poll_busy(struct m *mp) {
+    if (gort__netpoll_waiters() == 0 ||
+        atomic_load_explicit(&poller_until, memory_order_relaxed) != 0)
+        return;
+    int64_t now = gort_nanotime();
+    if (now - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) < NAP_NS)
+        return;
+    injectglist(mp, gort__netpoll(0));
+}
+
 /* At exit: wake the poller so that it leaves. */
 static void poller_break(void) {
     gort__lock(&poller_lock);
@@ -1831,6 +1856,8 @@ top:
         gp = globrunqget(pp, 1);
         gort__unlock(&gort__sched.lock);
     }
+    if (tick % GLOBRUNQ_TICK == 0)
+        poll_busy(mp);
     if (gp == NULL)
         gp = runqget(pp, &inherit);
     if (gp == NULL) {
