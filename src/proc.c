@@ -1545,20 +1545,23 @@ static void injectglist(struct m *mp, struct g *list) {
  * the netpoller: 2,000 signals to a program whose goroutines compute and
  * gort_yield on every P took 40 to 60 s (signal.delivery_under_load_counted,
  * past its timeout under a loaded test run).  So every GLOBRUNQ_TICK-th
- * round of schedule() also polls without blocking, if nobody polled in the
+ * round of schedule() also polls without blocking (gort_yield takes the
+ * slow way for it: its fast path skips schedule()), if nobody polled in the
  * last NAP_NS and no M is blocked in the poll (it gets the events).  The
  * cost: a clock read per 61 rounds while goroutines wait for I/O, an
  * epoll_wait(0) at most once per NAP_NS per P.  Concurrent polls are safe
  * (findrunnable's, sysmon's): each event is taken once.
  */
+static bool poll_due(void) {
+    return gort__netpoll_waiters() != 0 &&
+           atomic_load_explicit(&poller_until, memory_order_relaxed) == 0 &&
+           gort_nanotime() - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) >=
+               NAP_NS;
+}
+
 static void poll_busy(struct m *mp) {
-    if (gort__netpoll_waiters() == 0 ||
-        atomic_load_explicit(&poller_until, memory_order_relaxed) != 0)
-        return;
-    int64_t now = gort_nanotime();
-    if (now - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) < NAP_NS)
-        return;
-    injectglist(mp, gort__netpoll(0));
+    if (poll_due())
+        injectglist(mp, gort__netpoll(0));
 }
 
 /* At exit: wake the poller so that it leaves. */
@@ -2179,7 +2182,8 @@ void gort_yield(void) {
     coop_tick(gp); /* a gort call, even when nothing else runs */
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
                       (tick % GLOBRUNQ_TICK == 0 &&
-                       atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
+                       (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0 ||
+                        poll_due())) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
         mcall(gp, gosched_m);
