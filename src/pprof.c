@@ -519,6 +519,13 @@ static void drain_locked(void) {
  * Stall detector (GORTDEBUG=stalldetect=MS), run by sysmon
  * ------------------------------------------------------------------------ */
 
+/* print_frame_cb's count of the frames it showed (or, with print false,
+ * would show). */
+struct frames {
+    int shown;
+    bool print;
+};
+
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
     (void)i, (void)inlined;
@@ -529,9 +536,12 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
     if ((name != NULL && strncmp(name, "gort__", 6) == 0) ||
         (file != NULL && dl > 0 && strncmp(file, __FILE__, dl) == 0))
         return;
+    struct frames *f = arg;
+    f->shown++;
+    if (!f->print)
+        return;
     size_t n = name ? strcspn(name, ".") : 1;
     gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
-    (*(int *)arg)++;
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
@@ -570,9 +580,10 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     return n;
 }
 
-/* Reports gp, which has run ms ms on pp without rescheduling.  Racy reads
- * of a running goroutine, as a dump's. */
-static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
+/* Reports gp, running on pp ms ms after its last cooperative scheduling
+ * point.  Racy reads of a running goroutine, as a dump's.  False if it was
+ * not to be reported this round. */
+static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     struct m *mp = gp->m;
     /* A stack of one frame was caught on a signal stack (the thread was
@@ -585,9 +596,22 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         }
         n = stack_of_thread(mp, pcs);
     }
-    /* Acquire: pairs with execute's release of runningg. */
+    /* Acquire: pairs with execute's release of runningg.  Switched out
+     * meanwhile (a gort call, or an asynchronous preemption: then the
+     * stack may be the trampoline's): the next round looks again. */
     if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
-        return; /* it moved on meanwhile: no stall after all */
+        return false;
+    uintptr_t look[GORT__PROF_MAXSTACK];
+    for (int i = 0; i < n; i++)
+        look[i] = pcs[i] - 1;
+    if (n > 1) {
+        /* Caught inside the runtime (the trampoline of an asynchronous
+         * preemption about to switch it out): look again next round. */
+        struct frames probe = {0, false};
+        gort__symbolize(look, n, print_frame_cb, &probe);
+        if (probe.shown == 0)
+            return false;
+    }
     const char *fname = NULL;
     gort__symtab_lookup((uintptr_t)gp->fn, NULL, NULL, &fname);
     gort__print_lock();
@@ -596,12 +620,9 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
                  (long long)gp->goid, (long long)ms, (long long)(gort__stalldetect_ns / 1000000));
     gort__printf("goroutine %lld [running]:\n", (long long)gp->goid);
     if (n > 0) {
-        uintptr_t look[GORT__PROF_MAXSTACK];
-        for (int i = 0; i < n; i++)
-            look[i] = pcs[i] - 1;
-        int shown = 0;
+        struct frames shown = {0, true};
         gort__symbolize(look, n, print_frame_cb, &shown);
-        if (shown == 0) /* caught inside the runtime (a preemption signal) */
+        if (shown.shown == 0) /* caught inside the runtime (a preemption signal) */
             gort__printf("\t(in the runtime; started at %s)\n", fname ? fname : "?");
     } else {
         gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
@@ -612,6 +633,7 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         gort__printf("created by %s in goroutine %lld\n", cname, (long long)gp->parentgoid);
     gort__printf("\n");
     gort__print_unlock();
+    return true;
 }
 
 /* The clock of each running goroutine is its last cooperative scheduling
@@ -640,8 +662,7 @@ static void stall_check(int64_t now) {
             continue;
         }
         if (!gp->stall_reported && now - gp->stall_since >= gort__stalldetect_ns) {
-            gp->stall_reported = true;
-            report_stall(pp, gp, (now - gp->stall_since) / 1000000);
+            gp->stall_reported = report_stall(pp, gp, (now - gp->stall_since) / 1000000);
         }
     }
 }
