@@ -519,12 +519,12 @@ static void drain_locked(void) {
  * Stall detector (GORTDEBUG=stalldetect=MS), run by sysmon
  * ------------------------------------------------------------------------ */
 
-/* Per P, as sysmon last saw it. */
-static struct {
-    uint64_t tick;       /* nswitch */
-    int64_t since;       /* when tick last changed */
-    bool reported;       /* this run of the goroutine was reported */
-} stall[GORT_MAX_PROCS]; /* [sysmon] */
+/* print_frame_cb's count of the frames it showed (or, with print false,
+ * would show). */
+struct frames {
+    int shown;
+    bool print;
+};
 
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
@@ -536,9 +536,12 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
     if ((name != NULL && strncmp(name, "gort__", 6) == 0) ||
         (file != NULL && dl > 0 && strncmp(file, __FILE__, dl) == 0))
         return;
+    struct frames *f = arg;
+    f->shown++;
+    if (!f->print)
+        return;
     size_t n = name ? strcspn(name, ".") : 1;
     gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
-    (*(int *)arg)++;
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
@@ -577,9 +580,10 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     return n;
 }
 
-/* Reports gp, which has run ms ms on pp without rescheduling.  Racy reads
- * of a running goroutine, as a dump's. */
-static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
+/* Reports gp, running on pp ms ms after its last cooperative scheduling
+ * point.  Racy reads of a running goroutine, as a dump's.  False if it was
+ * not to be reported this round. */
+static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     struct m *mp = gp->m;
     /* A stack of one frame was caught on a signal stack (the thread was
@@ -592,9 +596,22 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         }
         n = stack_of_thread(mp, pcs);
     }
-    /* Acquire: pairs with execute's release of runningg. */
+    /* Acquire: pairs with execute's release of runningg.  Switched out
+     * meanwhile (a gort call, or an asynchronous preemption: then the
+     * stack may be the trampoline's): the next round looks again. */
     if (atomic_load_explicit(&pp->runningg, memory_order_acquire) != gp)
-        return; /* it moved on meanwhile: no stall after all */
+        return false;
+    uintptr_t look[GORT__PROF_MAXSTACK];
+    for (int i = 0; i < n; i++)
+        look[i] = pcs[i] - 1;
+    if (n > 1) {
+        /* Caught inside the runtime (the trampoline of an asynchronous
+         * preemption about to switch it out): look again next round. */
+        struct frames probe = {0, false};
+        gort__symbolize(look, n, print_frame_cb, &probe);
+        if (probe.shown == 0)
+            return false;
+    }
     const char *fname = NULL;
     gort__symtab_lookup((uintptr_t)gp->fn, NULL, NULL, &fname);
     gort__print_lock();
@@ -603,12 +620,9 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
                  (long long)gp->goid, (long long)ms, (long long)(gort__stalldetect_ns / 1000000));
     gort__printf("goroutine %lld [running]:\n", (long long)gp->goid);
     if (n > 0) {
-        uintptr_t look[GORT__PROF_MAXSTACK];
-        for (int i = 0; i < n; i++)
-            look[i] = pcs[i] - 1;
-        int shown = 0;
+        struct frames shown = {0, true};
         gort__symbolize(look, n, print_frame_cb, &shown);
-        if (shown == 0) /* caught inside the runtime (a preemption signal) */
+        if (shown.shown == 0) /* caught inside the runtime (a preemption signal) */
             gort__printf("\t(in the runtime; started at %s)\n", fname ? fname : "?");
     } else {
         gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
@@ -619,30 +633,36 @@ static void report_stall(struct p *pp, struct g *gp, int64_t ms) {
         gort__printf("created by %s in goroutine %lld\n", cname, (long long)gp->parentgoid);
     gort__printf("\n");
     gort__print_unlock();
+    return true;
 }
 
+/* The clock of each running goroutine is its last cooperative scheduling
+ * point (struct g: coopticks), which asynchronous preemption does not
+ * move, whether the goroutine had its P to itself or gave way to others
+ * (the P's schedtick and nswitch move then).  The record is in the g, so a
+ * goroutine that resumes on another P (an asynchronous preemption hands
+ * its P on) keeps its clock and is reported once. */
 static void stall_check(int64_t now) {
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
         struct p *pp = atomic_load_explicit(&gort__allp[i], memory_order_acquire);
-        if (pp == NULL)
+        if (pp == NULL || atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
             continue;
-        /* Switches, not scheduling rounds: an asynchronous preemption with
-         * nothing else to run starts a new round without a switch. */
-        uint64_t tick = atomic_load_explicit(&pp->nswitch, memory_order_relaxed);
         /* Acquire: pairs with execute's release; gp's fields were written
-         * before it started. */
+         * before it started.  gs are never freed: a racy read of one that
+         * moved on is harmless (report_stall checks again). */
         struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
-        if (tick != stall[i].tick || gp == NULL ||
-            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING) {
-            stall[i].tick = tick;
-            stall[i].since = now;
-            stall[i].reported = false;
+        if (gp == NULL)
+            continue;
+        uint32_t tick = atomic_load_explicit(&gp->coopticks, memory_order_relaxed);
+        if (tick != gp->stall_ticks || gp->stall_since == 0) {
+            gp->stall_ticks = tick;
+            gp->stall_since = now;
+            gp->stall_reported = false;
             continue;
         }
-        if (!stall[i].reported && now - stall[i].since >= gort__stalldetect_ns) {
-            stall[i].reported = true;
-            report_stall(pp, gp, (now - stall[i].since) / 1000000);
+        if (!gp->stall_reported && now - gp->stall_since >= gort__stalldetect_ns) {
+            gp->stall_reported = report_stall(pp, gp, (now - gp->stall_since) / 1000000);
         }
     }
 }

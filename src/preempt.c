@@ -537,7 +537,9 @@ static void tramp_preempt(struct g *gp) {
     gp->lockedm = mp;
     mp->lockedg = gp;
     atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
+    gp->asyncresume = true; /* not a gort call: the stall detector's clock runs on */
     gort__preempt_check_slow(gp);
+    gp->asyncresume = false;
     if (gp->m != mp)
         gort__throw("asynchronous preemption: goroutine resumed on another thread");
     if (--gp->lockedint == 0 && gp->lockedext == 0) {

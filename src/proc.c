@@ -1536,6 +1536,34 @@ static void injectglist(struct m *mp, struct g *list) {
     }
 }
 
+/*
+ * The busy poll (not in Go).  A P whose run queues never run dry never
+ * reaches findrunnable's netpoll(0), and with every P busy no M blocks in
+ * the poll (the poller that finds no idle P queues what it got and
+ * stops): a goroutine readied by I/O then waits for sysmon's poll, every
+ * 10 to 20 ms, each time.  The os/signal loop reads its wake-up pipe in
+ * the netpoller: 2,000 signals to a program whose goroutines compute and
+ * gort_yield on every P took 40 to 60 s (signal.delivery_under_load_counted,
+ * past its timeout under a loaded test run).  So every GLOBRUNQ_TICK-th
+ * round of schedule() also polls without blocking (gort_yield takes the
+ * slow way for it: its fast path skips schedule()), if nobody polled in the
+ * last NAP_NS and no M is blocked in the poll (it gets the events).  The
+ * cost: a clock read per 61 rounds while goroutines wait for I/O, an
+ * epoll_wait(0) at most once per NAP_NS per P.  Concurrent polls are safe
+ * (findrunnable's, sysmon's): each event is taken once.
+ */
+static bool poll_due(void) {
+    return gort__netpoll_waiters() != 0 &&
+           atomic_load_explicit(&poller_until, memory_order_relaxed) == 0 &&
+           gort_nanotime() - atomic_load_explicit(&gort__sched.lastpoll, memory_order_relaxed) >=
+               NAP_NS;
+}
+
+static void poll_busy(struct m *mp) {
+    if (poll_due())
+        injectglist(mp, gort__netpoll(0));
+}
+
 /* At exit: wake the poller so that it leaves. */
 static void poller_break(void) {
     gort__lock(&poller_lock);
@@ -1738,6 +1766,17 @@ top:;
     }
 }
 
+/* gp reaches a cooperative scheduling point (the stall detector's clock,
+ * see struct g): not when it resumes from an asynchronous preemption.
+ * Relaxed: only gp's M writes it; sysmon's racy read is at worst one of
+ * its rounds late. */
+static inline void coop_tick(struct g *gp) {
+    if (GORT_LIKELY(!gp->asyncresume))
+        atomic_store_explicit(&gp->coopticks,
+                              atomic_load_explicit(&gp->coopticks, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+}
+
 /* Schedules gp to run on the current M.  Never returns.  Runs on g0. */
 static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) {
     struct p *pp = mp->p;
@@ -1748,6 +1787,7 @@ static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) 
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
+    coop_tick(gp);
     /* Release: pairs with sysmon's acquire load (retake), which then
      * writes gp->preempt. */
     atomic_store_explicit(&pp->runningg, gp, memory_order_release);
@@ -1819,6 +1859,8 @@ top:
         gp = globrunqget(pp, 1);
         gort__unlock(&gort__sched.lock);
     }
+    if (tick % GLOBRUNQ_TICK == 0)
+        poll_busy(mp);
     if (gp == NULL)
         gp = runqget(pp, &inherit);
     if (gp == NULL) {
@@ -1913,6 +1955,7 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);
     atomic_store_explicit(&next->preempt, false, memory_order_relaxed);
+    coop_tick(next);
     atomic_store_explicit(&pp->runningg, next, memory_order_release);
     san_switch_begin(dying ? NULL : &gp->asan_fake_stack, (void *)next->stack.lo,
                      next->stack.hi - next->stack.lo, next->tsan_fiber);
@@ -2136,9 +2179,11 @@ void gort_yield(void) {
      * check of the global queue also happens when we take the slow path. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
+    coop_tick(gp); /* a gort call, even when nothing else runs */
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
                       (tick % GLOBRUNQ_TICK == 0 &&
-                       atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0) ||
+                       (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0 ||
+                        poll_due())) ||
                       atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) ||
                       atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))) {
         mcall(gp, gosched_m);

@@ -257,6 +257,18 @@ struct g {
     /* Execution tracer (trace.c): the goroutine's event sequence number. */
     uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
     uintptr_t lsan_sp; /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
+    /* Stall detector (pprof.c).  coopticks counts the g's cooperative
+     * scheduling points: every start on a P by the scheduler or a direct
+     * switch, and every gort_yield, but not its resumption after an
+     * asynchronous preemption (asyncresume, set by the preemption
+     * trampoline around its yield), which is not a gort call.  Never reset:
+     * a recycled g's first start moves it.  The stall_* fields are sysmon's
+     * record of it. */
+    _Atomic uint32_t coopticks; /* [atomic] written by its M, read by sysmon */
+    bool asyncresume;           /* [owner G] */
+    bool stall_reported;        /* [owner sysmon] this stall was reported */
+    uint32_t stall_ticks;       /* [owner sysmon] coopticks when last seen */
+    int64_t stall_since;        /* [owner sysmon] when coopticks was first seen at stall_ticks */
 };
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
