@@ -547,6 +547,7 @@ typedef struct busy {
     _Atomic int stop;
     _Atomic int64_t wrote, got;
     gort_chan *done;
+    gort_waitgroup spun; /* the spinner is done with bz */
 } busy;
 
 static void busy_spinner(void *arg) {
@@ -554,6 +555,7 @@ static void busy_spinner(void *arg) {
     int64_t end = gort_nanotime() + tmo(2.0);
     while (!atomic_load(&bz->stop) && gort_nanotime() < end) {
     }
+    gort_wg_done(&bz->spun);
 }
 
 static void busy_reader(void *arg) {
@@ -585,6 +587,7 @@ static int64_t busy_try(void) {
     bz->done = gort_chan_make(sizeof(int), 1);
     go(busy_reader, bz);
     pause_ms(10); /* the reader parks */
+    gort_wg_add(&bz->spun, 1);
     go(busy_spinner, bz);
     wz->fd = b;
     pthread_t th;
@@ -602,10 +605,9 @@ static int64_t busy_try(void) {
     ASSERT_GT(got, 0);
     int64_t took = got - atomic_load(&wz->wrote);
     /* The spinner may still be between its last load of stop and its
-     * return: let it go first. */
-    int64_t deadline = gort_nanotime() + tmo(5.0);
-    while (gort_numgoroutine() > 1 && gort_nanotime() < deadline)
-        gort_sleep(1000 * 1000);
+     * return: bz is freed only after its gort_wg_done (a happens-before
+     * edge; gort_numgoroutine is none, as in Go). */
+    gort_wg_wait(&bz->spun);
     gort_chan_free(bz->done);
     gort_close(a);
     gort_close(b);
