@@ -143,6 +143,15 @@ typedef struct mheap {
 
 extern mheap *gort__mheap;
 
+/* The heap, or NULL before the first allocation made it: for the readers
+ * that do not make it (stats, the pacer, sysmon's scavenger, SetFinalizer).
+ * Acquire: pairs with heap_init's release store, so that the fields it
+ * wrote are seen.  Callers that made the heap (pthread_once) read
+ * gort__mheap directly. */
+static inline mheap *gort__mheap_made(void) {
+    return __atomic_load_n(&gort__mheap, __ATOMIC_ACQUIRE);
+}
+
 /* The span holding address p, or NULL (not in the arena / not in use). */
 static inline mspan *gort__spanof(uintptr_t p) {
     mheap *h = gort__mheap;

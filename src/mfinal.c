@@ -81,7 +81,7 @@ static finrec *fintab_find(uintptr_t obj) {
 GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj)) {
     if (obj == NULL)
         gort_panic("runtime.SetFinalizer: first argument is nil");
-    mspan *s = gort__mheap != NULL ? gort__spanof((uintptr_t)obj) : NULL;
+    mspan *s = gort__mheap_made() != NULL ? gort__spanof((uintptr_t)obj) : NULL;
     if (s == NULL || (uintptr_t)obj >= s->limit)
         gort_panic("runtime.SetFinalizer: pointer not in allocated block");
     /* base, elemsize, divmagic are fixed while the span is in use, and the

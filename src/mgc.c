@@ -81,8 +81,9 @@ static uint64_t heap_goal(uint64_t marked) {
         /* Go's memoryLimitHeapGoal: the limit less what is not heap
          * (stacks, metadata), less a little headroom (Go keeps 5%). */
         uint64_t other = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
-        if (gort__mheap != NULL)
-            other += atomic_load_explicit(&gort__mheap->metasys, memory_order_relaxed);
+        mheap *h = gort__mheap_made();
+        if (h != NULL)
+            other += atomic_load_explicit(&h->metasys, memory_order_relaxed);
         uint64_t l = (uint64_t)lim;
         uint64_t lgoal = l > other ? (l - other) / 100 * 95 : 0;
         /* Never below the live heap plus a little: a limit the live heap
@@ -480,7 +481,7 @@ void gort__heap_init_run(void) {
  * that sysmon's round stays short. */
 void gort__heap_scavenge_tick(int64_t now) {
     static int64_t last;
-    if (gort__mheap == NULL || now - last < 1000000)
+    if (gort__mheap_made() == NULL || now - last < 1000000)
         return;
     last = now;
     uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
@@ -496,9 +497,9 @@ void gort__heap_scavenge_tick(int64_t now) {
 /* ------------------------------------------------------------------ stats */
 
 void gort__heap_read_stats(gort_stats *s) {
-    if (gort__mheap == NULL)
+    mheap *h = gort__mheap_made();
+    if (h == NULL)
         return;
-    mheap *h = gort__mheap;
     uint64_t total = atomic_load_explicit(&gort__gcstats.total_alloc, memory_order_relaxed);
     uint64_t freed = atomic_load_explicit(&gort__gcstats.freed_bytes, memory_order_relaxed);
     uint64_t mallocs = atomic_load_explicit(&gort__gcstats.mallocs, memory_order_relaxed);

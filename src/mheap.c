@@ -84,8 +84,9 @@ static void heap_init(void) {
     for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)
         h->central[i].spc = (uint8_t)i;
     /* Published by pthread_once (its return orders these writes before
-     * any caller's use of gort__mheap). */
-    gort__mheap = h;
+     * any caller's use of gort__mheap) and, for gort__mheap_made's readers,
+     * by this release store. */
+    __atomic_store_n(&gort__mheap, h, __ATOMIC_RELEASE);
 }
 
 void gort__mheap_init(void) {
