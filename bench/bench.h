@@ -94,6 +94,11 @@ double bench_ms(int64_t el);
  * prints "gort-bench: <message>" on stderr and exits with status 1. */
 _Noreturn void bench_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A workload that cannot run in this build calls bench_skip(reason) and
+ * returns 0 results: the driver prints "# <name> skipped: <reason>" and no
+ * BENCH line, so the comparison shows it as missing rather than a number. */
+void bench_skip(const char *reason);
+
 /* gort_go that fails the benchmark (bench_fail) instead of returning an error. */
 void bench_go(void (*fn)(void *arg), void *arg);
 /* gort_chan_make that fails the benchmark on NULL. */

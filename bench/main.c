@@ -215,6 +215,12 @@ static void print_result(const bench_result *r) {
 
 static int default_procs; /* gort_gomaxprocs(0) when gort_main started */
 
+static const char *skip_reason; /* set by bench_skip during a run */
+
+void bench_skip(const char *reason) {
+    skip_reason = reason;
+}
+
 /* Go's runOne: set GOMAXPROCS, run the repetitions, print the best. */
 static void run_one(const workload *w, int reps) {
     int procs = w->procs == 1 ? 1 : default_procs;
@@ -224,7 +230,12 @@ static void run_one(const workload *w, int reps) {
     bench_result best[BENCH_MAX_RESULTS], res[BENCH_MAX_RESULTS];
     int nbest = 0;
     for (int r = 0; r < reps; r++) {
+        skip_reason = NULL;
         int n = w->run(res);
+        if (n == 0 && skip_reason != NULL) {
+            printf("# %s skipped: %s\n", w->name, skip_reason);
+            break;
+        }
         if (n < 1 || n > BENCH_MAX_RESULTS)
             bench_fail("%s: returned %d results", w->name, n);
         if (nbest == 0 || (w->higher_better && res[0].value > best[0].value) ||
