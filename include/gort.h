@@ -1078,6 +1078,18 @@ GORT_API void gort_pprof_stop_cpu(void);
  * panic prints).  0, -EINVAL for an unknown name or fd < 0, -errno of
  * write(2), -ENOMEM. */
 GORT_API int gort_pprof_write(const char *name, int fd, int debug);
+/* runtime.MemProfileRate: the heap and allocs profiles sample one
+ * allocation (gort_new, gort_new_noscan) per rate bytes allocated on
+ * average, each P drawing exponentially distributed distances between
+ * samples (default 512 KiB; 1: every allocation; <= 0: none).  Profiles
+ * scale the samples back up (Go's scaling) and show the heap as of the
+ * last completed collection: allocations up to its mark, frees its sweep
+ * found (call gort_gc before writing one, as Go's docs advise).  Set it as
+ * early as possible: takes effect at once on every P (it stops the world
+ * while the runtime runs), but objects sampled before keep counting.
+ * GORTDEBUG=memprofilerate=N sets it when gort_main starts (Go's
+ * GODEBUG=memprofilerate).  Returns the previous rate. */
+GORT_API int gort_set_mem_profile_rate(int rate);
 /* runtime.SetBlockProfileRate: rate <= 0 turns the block profile off;
  * otherwise one blocking event per rate nanoseconds spent blocked is
  * sampled (1: every event).  Recorded: channel operations, select,

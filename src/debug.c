@@ -14,6 +14,8 @@
  *                  see proc.c's become_poller (not in Go)
  *   stalldetect=MS sysmon reports, once, a goroutine that has run MS ms
  *                  without rescheduling (pprof.c; not in Go)
+ *   memprofilerate=N  the heap profile's sampling rate
+ *                  (gort_set_mem_profile_rate; Go's GODEBUG=memprofilerate)
  *   flightrecorder=1  the execution tracer's flight recorder runs from the
  *                  start and is written out on a fatal error or SIGQUIT
  *                  (trace.c; Go 1.25's FlightRecorder)
@@ -44,6 +46,7 @@ static struct {
     int32_t asyncpreemptoff;
     int32_t stalldetect; /* ms; 0 off */
     int32_t flightrecorder;
+    int32_t memprofilerate; /* -1: not set */
 } debug;
 
 #define POLLSPIN_DEFAULT_US 10
@@ -59,9 +62,13 @@ typedef struct dbgvar {
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"asyncpreemptoff", &debug.asyncpreemptoff}, {"flightrecorder", &debug.flightrecorder},
-    {"gctrace", &gort__debug_gctrace},           {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},         {"schedtrace", &debug.schedtrace},
+    {"asyncpreemptoff", &debug.asyncpreemptoff},
+    {"flightrecorder", &debug.flightrecorder},
+    {"gctrace", &gort__debug_gctrace},
+    {"memprofilerate", &debug.memprofilerate},
+    {"pollspin", &debug.pollspin},
+    {"scheddetail", &debug.scheddetail},
+    {"schedtrace", &debug.schedtrace},
     {"stalldetect", &debug.stalldetect},
 };
 
@@ -230,8 +237,12 @@ void gort__debug_init(void) {
     debug.asyncpreemptoff = 0;
     debug.stalldetect = 0;
     debug.flightrecorder = 0;
+    debug.memprofilerate = -1;
     gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"));
+    /* Before any goroutine runs: sets the rate without a stop. */
+    if (debug.memprofilerate >= 0)
+        gort_set_mem_profile_rate(debug.memprofilerate);
     gort__asyncpreemptoff = debug.asyncpreemptoff != 0;
     gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;
     gort__flightrecorder = debug.flightrecorder > 0;

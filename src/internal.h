@@ -480,18 +480,9 @@ static inline bool gort__blockprof_reason(uint8_t r) {
              (reason) >= WAIT_SYNC_MUTEX && (reason) <= WAIT_SYNC_RWMUTEX_W                  \
          ? gort_nanotime()                                                                   \
          : 0)
-/* The heap profile, for the collected heap (malloc.c) to call: every
- * allocation of size bytes at p, from the allocating goroutine (its stack
- * is recorded for the sampled ones: one per gort__memprof_rate bytes on
- * average, Go's MemProfileRate, 512 KiB; 1 records all; 0 none).  Returns
- * true when p was sampled: then call gort__mprof_free(p) when p is freed
- * (for other blocks it is a harmless lookup).  TODO(heap): mallocgc does
- * not call them yet (it needs a mark on sampled objects, Go's profile
- * special, so that the sweeper reports only their frees); until then the
- * heap and allocs profiles are valid and empty. */
-bool gort__mprof_malloc(void *p, size_t size);
-void gort__mprof_free(void *p);
-extern int64_t gort__memprof_rate;
+/* MemProfileRate (pprof.c): bytes between heap profile samples on
+ * average; 1 every object; <= 0 none.  The recording side is in malloc.h. */
+extern _Atomic int64_t gort__memprof_rate;
 /* ------------------------------------------- malloc.c, mgc.c (the heap) */
 /* gort_main starts: reads GOGC and GOMEMLIMIT, forgets the previous run's
  * finalizer goroutine. */

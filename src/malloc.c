@@ -9,6 +9,11 @@
  * that is where a collection may start (Go checks its trigger there too).
  * Large objects get a span of their own from the page heap.
  *
+ * Heap profile sampling (Go's mallocgc + profilealloc): each cache counts
+ * down the bytes to its next sample (next_sample); the common path is one
+ * compare and one subtract, and the object that reaches the sample is
+ * recorded (pprof.c) with a new distance drawn.
+ *
  * Zeroing: pages fresh from the OS (or scavenged) read as zeros; a span
  * whose objects may hold old bytes has needzero set and its objects are
  * cleared when handed out.
@@ -89,6 +94,20 @@ static inline void finish_object(mspan *s, uintptr_t v, uintptr_t size) {
         gort__gc_mark_black(s, v);
 }
 
+/* Go's profilealloc: v (size bytes in s) reached c's sample point. */
+static GORT_NOINLINE void profilealloc(mcache *c, mspan *s, uintptr_t v, uintptr_t size) {
+    c->next_sample = gort__mprof_next_sample();
+    gort__mprof_malloc(s, v, size);
+}
+
+/* Counts size bytes against c's next heap profile sample. */
+static inline void maybe_profile(mcache *c, mspan *s, uintptr_t v, uintptr_t size) {
+    if (GORT_UNLIKELY(size >= c->next_sample))
+        profilealloc(c, s, v, size);
+    else
+        c->next_sample -= size;
+}
+
 /* Allocation from a thread without a P: the shared cache, under its lock
  * (which the collector holds while it runs: no allocate-black needed). */
 static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
@@ -98,6 +117,7 @@ static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
     mspan *s = gort__mcache_nop->alloc[spc];
     *size = s->elemsize;
     finish_object(s, v, s->elemsize);
+    maybe_profile(gort__mcache_nop, s, v, s->elemsize);
     gort__unlock(&gort__mcache_nop_lock);
     return v;
 }
@@ -109,7 +129,8 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     }
     uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
     uint8_t spc = noscan ? 1 : 0;
-    bool nop = gort__mcache_get() == NULL;
+    mcache *c = gort__mcache_get();
+    bool nop = c == NULL;
     if (nop)
         gort__lock(&gort__mcache_nop_lock);
     mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
@@ -129,6 +150,8 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
         gort__gc_mark_black(s, s->base);
         atomic_fetch_add_explicit(&gort__gcstats.black_bytes, bytes, memory_order_relaxed);
     }
+    /* Before the span is on a list: until then no sweeper can claim it. */
+    maybe_profile(nop ? gort__mcache_nop : c, s, s->base, bytes);
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
     if (nop)
         gort__unlock(&gort__mcache_nop_lock);
@@ -153,6 +176,7 @@ static inline void *mallocgc(size_t size, bool noscan) {
     uintptr_t v = cache_alloc(c, spc, &refilled);
     mspan *s = c->alloc[spc];
     finish_object(s, v, s->elemsize);
+    maybe_profile(c, s, v, s->elemsize);
     if (GORT_UNLIKELY(refilled)) {
         gort__gc_maybe_trigger_keep((void *)v);
         /* A goroutine that only allocates still stops for a collection

@@ -81,6 +81,11 @@ typedef struct mspan {
     uint64_t alloccache; /* ~allocbits from the word of freeindex, shifted */
     uint64_t *allocbits; /* -> bits[0..nwords) or bits[nwords..2*nwords) */
     uint64_t *markbits;  /* the other half; set by the collector */
+    /* Go's profile specials: the objects of this span sampled by the heap
+     * profile (pprof.c), each with its stack's bucket.  Pushed by the
+     * allocator that owns the span, walked and pruned by the sweeper that
+     * claimed it (the same ownership as the allocation state). */
+    struct gort__mprof_special *specials;
     uint64_t bits[];
 } mspan;
 
@@ -111,6 +116,11 @@ typedef struct mcentral {
 
 typedef struct mcache {
     mspan *alloc[GORT__NUM_SPANCLASSES]; /* [owner P] */
+    /* [owner P; gort_set_mem_profile_rate with the world stopped] Go's
+     * mcache.nextSample: bytes still to allocate before the next heap
+     * profile sample (0 with rate 1: every object; UINTPTR_MAX with rate 0:
+     * none), so that mallocgc's test is one compare and one subtract. */
+    uintptr_t next_sample;
 } mcache;
 
 /* ------------------------------------------------------------------ mheap */
@@ -208,6 +218,27 @@ extern gort__rtlock gort__mcache_nop_lock;
  * nextFreeIndex). */
 uintptr_t gort__span_nextfree(mspan *s);
 void gort__span_refill_alloccache(mspan *s, uint32_t word);
+
+/* pprof.c: the heap profile (Go's mprof.go) */
+/* Go's nextSample: the distance in bytes to the next sample, exponentially
+ * distributed with mean MemProfileRate (0 for rate 1, UINTPTR_MAX when
+ * off). */
+uintptr_t gort__mprof_next_sample(void);
+/* Records the sampled object v (size bytes, in span s, which the caller
+ * owns): the allocating goroutine's stack, and a special on s so that the
+ * sweeper reports its free.  Go's mProf_Malloc + setprofilebucket. */
+void gort__mprof_malloc(mspan *s, uintptr_t v, uintptr_t size);
+/* The sweeper of s (claimed, mark bits final): the sampled objects of s
+ * not marked are freed; records their frees and drops their specials. */
+void gort__mprof_sweep(mspan *s);
+/* The profile's cycle (Go's mProf_NextCycle at mark termination, world
+ * stopped; mProf_Flush after the world restarts; mProf_PostSweep when a
+ * cycle's sweep is complete). */
+void gort__mprof_next_cycle(void);
+void gort__mprof_flush(void);
+void gort__mprof_postsweep(void);
+/* Sets every mcache's next_sample from the current rate. */
+void gort__mcache_reset_samples(void);
 
 /* mgcsweep.c */
 /* Sweeps a span claimed for sweeping (sweepgen sg - 1).  Unless preserve,

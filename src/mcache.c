@@ -37,6 +37,7 @@ static mcache *mcache_new(void) {
     atomic_fetch_add_explicit(&gort__mheap->metasys, sizeof *c, memory_order_relaxed);
     for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)
         c->alloc[i] = &gort__emptyspan;
+    c->next_sample = gort__mprof_next_sample();
     return c;
 }
 
@@ -151,6 +152,30 @@ void gort__mcache_flush_all(void) {
     }
     if (gort__mcache_nop != NULL)
         flush(gort__mcache_nop);
+}
+
+/* gort_set_mem_profile_rate: every cache draws its next sample from the
+ * new rate now (Go reads MemProfileRate on every allocation; here the rate
+ * lives in next_sample).  Each P's cache is written by its owner only, so
+ * the world is stopped meanwhile: the stop orders these writes with the
+ * owners' next allocations.  Outside a running runtime no P allocates.
+ * The nop cache is under its lock. */
+void gort__mcache_reset_samples(void) {
+    bool stw = gort__runtime_running();
+    if (stw)
+        gort__stop_the_world("memprofilerate");
+    gort__lock(&gort__mcache_nop_lock);
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        /* Acquire: pairs with mcache_get's release of a new cache. */
+        mcache *c = atomic_load_explicit(&mcaches[i], memory_order_acquire);
+        if (c != NULL)
+            c->next_sample = gort__mprof_next_sample();
+    }
+    if (gort__mcache_nop != NULL)
+        gort__mcache_nop->next_sample = gort__mprof_next_sample();
+    gort__unlock(&gort__mcache_nop_lock);
+    if (stw)
+        gort__start_the_world();
 }
 
 /* The nop cache, made with the heap (malloc.c's init). */

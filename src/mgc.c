@@ -237,6 +237,7 @@ static void track_writes(bool on) {
 static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi) {
     gort__gc_mark(sp, hi);
     gort__fin_queue_unmarked();
+    gort__mprof_next_cycle();
     uint64_t marked = gort__gc_marked_bytes +
                       atomic_load_explicit(&gort__gcstats.black_bytes, memory_order_relaxed);
     atomic_store_explicit(&gort__gcstats.marking, 0, memory_order_relaxed);
@@ -282,6 +283,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
      * world to stop may have been left unswept; then the caches. */
     gort__sweep_all();
     gort__mcache_flush_all();
+    /* The last cycle's sweep is complete: its heap profile is final. */
+    gort__mprof_postsweep();
     t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
     GORT_TRACE(gort__trace_gc_start());
     gort__gc_mark_reset();
@@ -328,6 +331,9 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     atomic_store_explicit(&numgc_atomic, t.n, memory_order_release);
     if (running)
         gort__start_the_world();
+    /* Go flushes the heap profile after the world restarts: it walks
+     * every bucket. */
+    gort__mprof_flush();
     if (gort__debug_gctrace > 0)
         gctrace(&t, conc);
     gort__fin_wake();
@@ -394,6 +400,8 @@ GORT_API void gort_gc(void) {
     gc_run(true);
     int64_t t0 = gort_nanotime();
     gort__sweep_all();
+    /* The heap profile now shows this cycle (Go's mProf_PostSweep). */
+    gort__mprof_postsweep();
     int64_t el = gort_nanotime() - t0;
     gort__lock(&statlock);
     st.gc_cpu_ns += (uint64_t)el;

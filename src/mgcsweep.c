@@ -44,6 +44,9 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     for (uint32_t w = 0; w < s->nwords; w++)
         nalloc += (uint32_t)__builtin_popcountll(s->markbits[w]);
     uint32_t nfreed = s->alloccount - nalloc;
+    /* Go's sweep frees the profile specials of dead objects first. */
+    if (GORT_UNLIKELY(s->specials != NULL))
+        gort__mprof_sweep(s);
     if (nfreed != 0 && gort__heap_san_active())
         san_freed(s);
     if (nfreed != 0) {

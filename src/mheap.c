@@ -247,6 +247,7 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     s->alloccache = ~(uint64_t)0;
     s->allocbits = s->bits;
     s->markbits = s->bits + nwords;
+    s->specials = NULL;
     memset(s->bits, 0, 2u * nwords * sizeof(uint64_t));
     atomic_store_explicit(&s->sweepgen, atomic_load_explicit(&h->sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
@@ -264,6 +265,7 @@ void gort__mheap_free(mspan *s) {
     mheap *h = gort__mheap;
     uintptr_t i = (s->base - h->arena) / PAGE;
     uintptr_t n = s->npages;
+    GORT_CHECK(s->specials == NULL, "mheap_free: span has profile specials");
 #ifdef GORT_ASAN
     ASAN_POISON_MEMORY_REGION((void *)s->base, n * PAGE);
 #endif

@@ -27,8 +27,11 @@
  *
  * Block and mutex events are recorded under a runtime lock into tables of
  * stacks as they happen (they are already rare: sampled).  The heap
- * profile is fed by gort__mprof_malloc/gort__mprof_free, which the
- * collected heap calls (see internal.h).
+ * profile is fed by the collected heap: mallocgc samples one object per
+ * MemProfileRate bytes on average (gort__mprof_malloc, which marks the
+ * object with a special on its span), the sweeper reports the sampled
+ * objects it frees (gort__mprof_sweep), and the collector's cycle
+ * publishes them (Go's mProf_NextCycle/Flush/PostSweep; see malloc.h).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -46,6 +49,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "malloc.h"
 #include "pprof.h"
 #include "trace.h"
 
@@ -66,6 +70,7 @@ typedef struct bucket {
     uint64_t hash;
     const gort__labelset *labels;
     int64_t v[4];
+    struct memrec *mr; /* heap profile only: the cycles in progress (NULL elsewhere) */
     int n;
     uintptr_t pcs[];
 } bucket;
@@ -127,6 +132,7 @@ static void bt_free(btable *t) {
     for (uint32_t i = 0; i < t->cap; i++) {
         for (bucket *b = t->tab[i], *next; b != NULL; b = next) {
             next = b->next;
+            free(b->mr);
             free(b);
         }
     }
@@ -856,82 +862,180 @@ GORT_NOINLINE void gort__mutexevent(int64_t t0) {
  * Heap profile (the recording side; the collected heap calls it)
  * ------------------------------------------------------------------------ */
 
-/* MemProfileRate: one sample per this many bytes allocated, on average. */
-int64_t gort__memprof_rate = 512 * 1024;
+/* MemProfileRate: one sample per this many bytes allocated, on average
+ * (1: every object; <= 0: none).  [atomic] */
+_Atomic int64_t gort__memprof_rate = 512 * 1024;
+
+/* Go's memRecord cycles.  A sampled allocation made during profile cycle
+ * c counts in future[(c+2) % 3], a free found by the sweep that follows
+ * mark termination c in future[(c+1) % 3]; mark termination makes c+1
+ * (next_cycle), after it future[c % 3] is published into the bucket's v
+ * (flush), and once that cycle's sweep is done, future[(c+1) % 3] as well
+ * (postsweep).  So the profile shows every allocation up to the last mark
+ * termination and the frees that cycle found: the heap as of the last
+ * completed collection, never half a cycle. */
+typedef struct memrec {
+    int64_t future[3][4]; /* as v: alloc objects, alloc bytes, free objects, free bytes */
+} memrec;
+
+/* Go's profile special: a sampled object of a span (mspan.specials). */
+typedef struct gort__mprof_special {
+    struct gort__mprof_special *next;
+    bucket *b;         /* its stack's bucket in heaptab */
+    uintptr_t size;    /* bytes sampled (the object's size class) */
+    uint32_t objindex; /* the object's index in its span */
+} mspecial;
+
 static gort__rtlock heaplock;
-static btable heaptab; /* [heaplock] v: alloc objects, alloc bytes, free objects, free bytes */
-typedef struct hrec {
-    struct hrec *next;
-    void *p;
-    size_t size;
-    bucket *b;
-} hrec;
-static hrec *heaprec[1024]; /* [heaplock] sampled live blocks by address */
-static __thread int64_t heap_next __attribute__((tls_model("initial-exec")));
+/* [heaplock] v: the published counts (Go's memRecord.active); mr: the
+ * counts of the cycles still in progress. */
+static btable heaptab;
+static uint32_t mprof_cycle;          /* [heaplock] Go's mProfCycle */
+static bool mprof_flushed;            /* [heaplock] future[cycle % 3] already published */
+static mspecial *specialfree;         /* [heaplock] free specials */
+static char *specialpos, *specialend; /* [heaplock] carving area (mmap'd, never unmapped) */
+
+/* A special, or NULL when no memory is left.  From memory of its own (not
+ * libc's: the sweeper frees them, and it may run with the world stopped). */
+static mspecial *special_alloc(void) {
+    mspecial *sp = specialfree;
+    if (sp != NULL) {
+        specialfree = sp->next;
+        return sp;
+    }
+    if (specialpos == specialend) {
+        size_t len = (size_t)64 << 10;
+        void *m = gort__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return NULL;
+        specialpos = m;
+        specialend = specialpos + len / sizeof(mspecial) * sizeof(mspecial);
+    }
+    sp = (mspecial *)specialpos;
+    specialpos += sizeof(mspecial);
+    return sp;
+}
 
 /* An exponentially distributed gap of mean `mean` bytes (Go's
- * fastexprand), from a uniform 32-bit draw: -ln(u) * mean. */
+ * fastexprand, whose mean is capped at 0x7000000), from a uniform 32-bit
+ * draw u: -ln(u / 2^32) * mean, at least 1. */
 static int64_t exprand(int64_t mean) {
+    if (mean > 0x7000000)
+        mean = 0x7000000;
     uint32_t r = gort__fastrand() | 1;
-    /* -ln(r / 2^32) by ln(2) * (32 - log2 r), log2 from the exponent and a
-     * short series for the mantissa. */
+    /* r = 2^e (1 + m), m in [0, 1): ln r = e ln 2 + ln(1 + m), and
+     * ln(1 + m) = 2 atanh(z) with z = m / (2 + m) in [0, 1/3), whose series
+     * to z^9 is within 2e-6. */
     int e = 31 - __builtin_clz(r);
-    double m = (double)r / (double)(1u << e) - 1.0; /* [0, 1) */
-    double l2 = e + m * (1.4426950408889634 - m * (0.7213475204444817 - m * 0.4808983469629878));
-    double x = (32.0 - l2) * 0.6931471805599453;
+    double m = (double)r / (double)(1u << e) - 1.0;
+    double z = m / (2.0 + m), z2 = z * z;
+    double ln1m = 2 * z * (1 + z2 * (1.0 / 3 + z2 * (1.0 / 5 + z2 * (1.0 / 7 + z2 / 9))));
+    double x = (32 - e) * 0.6931471805599453 - ln1m; /* -ln(r / 2^32) >= 0 */
+    if (x < 0)
+        x = 0;
     return (int64_t)(x * (double)mean) + 1;
 }
 
-bool gort__mprof_malloc(void *p, size_t size) {
-    int64_t rate = gort__memprof_rate;
-    if (rate <= 0 || p == NULL)
-        return false;
-    if (rate > 1) {
-        if (heap_next == 0)
-            heap_next = exprand(rate);
-        heap_next -= (int64_t)size;
-        if (heap_next > 0)
-            return false;
-        heap_next = exprand(rate);
-    }
-    hrec *r = gort__malloc(sizeof *r);
-    if (r == NULL)
-        return false;
-    uintptr_t pcs[GORT__PROF_MAXSTACK];
-    int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);
-    gort__lock(&heaplock);
-    bucket *b = bt_get(&heaptab, pcs, n, NULL);
-    if (b == NULL) {
-        gort__unlock(&heaplock);
-        free(r);
-        return false;
-    }
-    b->v[0]++;
-    b->v[1] += (int64_t)size;
-    r->p = p;
-    r->size = size;
-    r->b = b;
-    size_t h = ((uintptr_t)p >> 4) % 1024;
-    r->next = heaprec[h];
-    heaprec[h] = r;
-    gort__unlock(&heaplock);
-    return true;
+uintptr_t gort__mprof_next_sample(void) {
+    int64_t rate = atomic_load_explicit(&gort__memprof_rate, memory_order_relaxed);
+    if (rate <= 0)
+        return UINTPTR_MAX;
+    if (rate == 1)
+        return 0;
+    return (uintptr_t)exprand(rate);
 }
 
-void gort__mprof_free(void *p) {
-    size_t h = ((uintptr_t)p >> 4) % 1024;
+GORT_API int gort_set_mem_profile_rate(int rate) {
+    int old = (int)atomic_exchange_explicit(&gort__memprof_rate, rate, memory_order_relaxed);
+    gort__mcache_reset_samples();
+    return old;
+}
+
+/* Start and end of the runtime's own code (see preempt.c): the frames a
+ * heap sample's stack starts with inside it are cut, as Go's heap profile
+ * hides runtime.mallocgc and its callers down to the user's. */
+extern char __start_gort_text[] __attribute__((weak, visibility("hidden")));
+extern char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
+
+GORT_NOINLINE void gort__mprof_malloc(mspan *s, uintptr_t v, uintptr_t size) {
+    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);
+    uintptr_t lo = (uintptr_t)__start_gort_text, hi = (uintptr_t)__stop_gort_text;
+    int k = 0;
+    while (k < n && pcs[k] > lo && pcs[k] <= hi) /* return addresses: after the call */
+        k++;
     gort__lock(&heaplock);
-    for (hrec **pr = &heaprec[h]; *pr != NULL; pr = &(*pr)->next) {
-        hrec *r = *pr;
-        if (r->p == p) {
-            *pr = r->next;
-            r->b->v[2]++;
-            r->b->v[3] += (int64_t)r->size;
-            gort__unlock(&heaplock);
-            free(r);
-            return;
+    /* Out of memory for the record: the sample is lost (as the other
+     * profiles lose theirs); the object itself is fine. */
+    bucket *b = bt_get(&heaptab, pcs + k, n - k, NULL);
+    if (b != NULL && b->mr == NULL)
+        b->mr = gort__calloc(1, sizeof *b->mr);
+    mspecial *sp = b != NULL && b->mr != NULL ? special_alloc() : NULL;
+    if (sp == NULL) {
+        gort__unlock(&heaplock);
+        return;
+    }
+    int64_t *f = b->mr->future[(mprof_cycle + 2) % 3];
+    f[0]++;
+    f[1] += (int64_t)size;
+    sp->b = b;
+    sp->size = size;
+    sp->objindex = s->nelems > 1 ? gort__span_objindex(s, v) : 0;
+    /* The caller owns s: nobody else reads or writes its specials now. */
+    sp->next = s->specials;
+    s->specials = sp;
+    gort__unlock(&heaplock);
+}
+
+void gort__mprof_sweep(mspan *s) {
+    gort__lock(&heaplock);
+    uint32_t c = (mprof_cycle + 1) % 3;
+    for (mspecial **pp = &s->specials; *pp != NULL;) {
+        mspecial *sp = *pp;
+        if (s->markbits[sp->objindex / 64] >> (sp->objindex % 64) & 1) {
+            pp = &sp->next;
+            continue;
+        }
+        int64_t *f = sp->b->mr->future[c];
+        f[2]++;
+        f[3] += (int64_t)sp->size;
+        *pp = sp->next;
+        sp->next = specialfree;
+        specialfree = sp;
+    }
+    gort__unlock(&heaplock);
+}
+
+/* Adds future[i] of every bucket into its published counts. */
+static void publish_locked(uint32_t i) {
+    BT_FOREACH(&heaptab, b) {
+        if (b->mr == NULL)
+            continue;
+        for (int j = 0; j < 4; j++) {
+            b->v[j] += b->mr->future[i][j];
+            b->mr->future[i][j] = 0;
         }
     }
+}
+
+void gort__mprof_next_cycle(void) {
+    gort__lock(&heaplock);
+    mprof_cycle++;
+    mprof_flushed = false;
+    gort__unlock(&heaplock);
+}
+
+void gort__mprof_flush(void) {
+    gort__lock(&heaplock);
+    if (!mprof_flushed)
+        publish_locked(mprof_cycle % 3);
+    mprof_flushed = true;
+    gort__unlock(&heaplock);
+}
+
+void gort__mprof_postsweep(void) {
+    gort__lock(&heaplock);
+    publish_locked((mprof_cycle + 1) % 3);
     gort__unlock(&heaplock);
 }
 
@@ -1167,7 +1271,7 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
 
 /* heap and allocs: Go's writeHeapProto / the legacy "heap profile:" text. */
 static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
-    int64_t rate = gort__memprof_rate;
+    int64_t rate = atomic_load_explicit(&gort__memprof_rate, memory_order_relaxed);
     if (debug > 0) {
         int64_t tot[4] = {0};
         BT_FOREACH(t, b) for (int i = 0; i < 4; i++) tot[i] += b->v[i];

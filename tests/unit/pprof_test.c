@@ -267,52 +267,213 @@ TEST(block_and_mutex_profiles) {
     run(contention_main, NULL);
 }
 
-/* ------------------------------------------------------------------ heap, threadcreate */
+/* ------------------------------------------------------------------ heap, allocs, threadcreate */
 
-static char heapblocks[64][4096];
+/* A list of gort_new objects; the global head keeps it alive (the
+ * program's data segment is a root). */
+typedef struct hnode {
+    struct hnode *next;
+    char payload[1016]; /* 1024 bytes: a size class of its own */
+} hnode;
 
-__attribute__((noinline)) static void heap_alloc_site(int i) {
-    ASSERT_TRUE(gort__mprof_malloc(heapblocks[i], sizeof heapblocks[i]));
+static hnode *kept;
+
+/* Allocates n objects and keeps them all. */
+__attribute__((noinline)) static void keep_site(int n) {
+    for (int i = 0; i < n; i++) {
+        hnode *h = gort_new(sizeof *h);
+        h->next = kept;
+        kept = h;
+    }
 }
 
-static int heap_main(void *arg) {
+/* Allocates n objects and drops each at once. */
+__attribute__((noinline)) static void drop_site(int n) {
+    for (int i = 0; i < n; i++) {
+        hnode *h = gort_new(sizeof *h);
+        h->payload[0] = (char)i;
+        gort_keep_alive(h);
+    }
+}
+
+typedef struct site_job {
+    void (*fn)(int);
+    int n;
+    gort_chan *done;
+} site_job;
+
+static void site_g(void *arg) {
+    site_job *j = arg;
+    j->fn(j->n);
+    gort_chan_close(j->done);
+}
+
+/* Runs fn(n) on a goroutine of its own and waits for it to exit, so that
+ * no stale pointer to a dropped object stays in this goroutine's stack or
+ * registers for the conservative scan to find. */
+static void on_own_goroutine(void (*fn)(int), int n) {
+    site_job j = {fn, n, gort_chan_make(0, 0)};
+    go(site_g, &j);
+    gort_chan_recv(j.done, NULL);
+    gort_chan_free(j.done);
+}
+
+/* The flat value (first column) of fn's line in `go tool pprof -top`
+ * output, as printed, or "" when no line names it. */
+static const char *top_flat(const char *out, const char *fn) {
+    static char flat[64];
+    flat[0] = '\0';
+    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        char line[512], f[64], name[256];
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len >= sizeof line)
+            continue;
+        memcpy(line, l, len);
+        line[len] = '\0';
+        if (sscanf(line, " %63s %*s %*s %*s %*s %255s", f, name) == 2 && strcmp(name, fn) == 0)
+            snprintf(flat, sizeof flat, "%s", f);
+    }
+    return flat;
+}
+
+static void write_profile(const char *name, const char *path, int debug) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(gort_pprof_write(name, fd, debug), 0);
+    close(fd);
+}
+
+/* The default rate (512 KiB): keep_site keeps 32 MiB, drop_site allocates
+ * 96 MiB and drops it.  After a collection, inuse_space is keep_site's;
+ * alloc_space is shared about 1:3 (about 250 samples in all, so the
+ * shares are within a few percent). */
+static int heap_sampled_main(void *arg) {
     (void)arg;
-    int64_t old = gort__memprof_rate;
-    gort__memprof_rate = 1; /* every allocation */
-    for (int i = 0; i < 64; i++)
-        heap_alloc_site(i);
-    for (int i = 0; i < 16; i++)
-        gort__mprof_free(heapblocks[i]);
+    on_own_goroutine(keep_site, 32 << 10);
+    on_own_goroutine(drop_site, 96 << 10);
+    gort_gc();
     char out[1 << 16];
     const char *path = tmp_path("heap.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("heap", fd, 0), 0);
-    close(fd);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
-    if (strstr(out, "heap_alloc_site") == NULL ||
-        strstr(out, "accounting for 48, 100% of 48 total") == NULL)
-        GT_FAIL("heap profile: 48 objects in use at heap_alloc_site expected:\n%s", out);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("allocs", fd, 0), 0);
-    close(fd);
+    write_profile("heap", path, 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_space -top %s", path), 0);
+    double keep = top_flat_pct(out, "keep_site"), drop = top_flat_pct(out, "drop_site");
+    if (keep < 90 || drop > 5)
+        GT_FAIL("inuse_space: keep_site ~100%% and drop_site ~0%% expected (%.1f, %.1f):\n%s", keep,
+                drop, out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_space -top %s", path), 0);
+    keep = top_flat_pct(out, "keep_site");
+    drop = top_flat_pct(out, "drop_site");
+    if (keep < 12 || keep > 40 || drop < 60 || drop > 88)
+        GT_FAIL("alloc_space: keep_site ~25%% and drop_site ~75%% expected (%.1f, %.1f):\n%s", keep,
+                drop, out);
+    /* allocs: the same data, alloc_space by default. */
+    write_profile("allocs", path, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
-    if (strstr(out, "alloc_space") == NULL || strstr(out, "of 256kB total") == NULL)
-        GT_FAIL("allocs profile: 256kB allocated at heap_alloc_site expected:\n%s", out);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("threadcreate", fd, 0), 0);
-    close(fd);
+    if (strstr(out, "Type: alloc_space") == NULL || top_flat_pct(out, "drop_site") < 60)
+        GT_FAIL("allocs profile: alloc_space, mostly drop_site expected:\n%s", out);
+    gort_keep_alive(kept);
+    return 0;
+}
+
+TEST(heap_profile_sampled) {
+    NEED_GO();
+    run(heap_sampled_main, NULL);
+}
+
+typedef struct small {
+    struct small *next;
+    char pad[40]; /* 48 bytes: a size class of its own */
+} small;
+
+static small *kept_small;
+
+__attribute__((noinline)) static void exact_keep(int n) {
+    for (int i = 0; i < n; i++) {
+        small *o = gort_new(sizeof *o);
+        o->next = kept_small;
+        kept_small = o;
+    }
+}
+
+__attribute__((noinline)) static void exact_drop(int n) {
+    for (int i = 0; i < n; i++)
+        gort_keep_alive(gort_new_noscan(sizeof(small)));
+}
+
+/* Rate 1: every allocation is in the profile, unscaled. */
+static int heap_exact_main(void *arg) {
+    (void)arg;
+    int old = gort_set_mem_profile_rate(1);
+    ASSERT_EQ(old, 512 * 1024);
+    on_own_goroutine(exact_keep, 300);
+    on_own_goroutine(exact_drop, 700);
+    char out[1 << 16];
+    const char *path = tmp_path("heap.pb.gz");
+    /* Before any collection the profile shows none of it (the heap as of
+     * the last completed cycle). */
+    write_profile("heap", path, 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_objects -top %s", path), 0);
+    if (top_flat(out, "exact_keep")[0] != '\0')
+        GT_FAIL("no sample before the first collection expected:\n%s", out);
+    gort_gc();
+    write_profile("heap", path, 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    if (strcmp(top_flat(out, "exact_keep"), "300") != 0 || top_flat(out, "exact_drop")[0] != '\0')
+        GT_FAIL("inuse_objects: 300 at exact_keep, none at exact_drop expected:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_objects -top %s", path), 0);
+    if (strcmp(top_flat(out, "exact_keep"), "300") != 0 ||
+        strcmp(top_flat(out, "exact_drop"), "700") != 0)
+        GT_FAIL("alloc_objects: 300 at exact_keep, 700 at exact_drop expected:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_space -top %s", path), 0);
+    if (strcmp(top_flat(out, "exact_drop"), "32.81kB") != 0) /* 700 x 48 bytes */
+        GT_FAIL("alloc_space: 33600 bytes at exact_drop expected:\n%s", out);
+    /* debug=1: Go's text, "inuse: bytes [allocs: bytes] @ pcs". */
+    const char *txt = tmp_path("heap.txt");
+    write_profile("heap", txt, 1);
+    ASSERT_TRUE(read_file(txt, out, sizeof out) > 0);
+    if (strncmp(out, "heap profile: ", 14) != 0 || strstr(out, "@ heap/2\n") == NULL ||
+        strstr(out, "300: 14400 [300: 14400] @ ") == NULL ||
+        strstr(out, "0: 0 [700: 33600] @ ") == NULL || strstr(out, "exact_keep") == NULL)
+        GT_FAIL("debug=1 heap profile:\n%s", out);
+    /* A second cycle with nothing new changes nothing. */
+    gort_gc();
+    write_profile("heap", path, 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    if (strcmp(top_flat(out, "exact_keep"), "300") != 0)
+        GT_FAIL("inuse_objects after a second cycle: 300 at exact_keep expected:\n%s", out);
+    /* Dropping the kept ones: the next cycle frees them. */
+    kept_small = NULL;
+    gort_gc();
+    write_profile("heap", path, 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    if (top_flat(out, "exact_keep")[0] != '\0')
+        GT_FAIL("inuse_objects: nothing at exact_keep after dropping it expected:\n%s", out);
+    ASSERT_EQ(gort_set_mem_profile_rate(old), 1);
+    return 0;
+}
+
+TEST(heap_profile_exact) {
+    NEED_GO();
+    run(heap_exact_main, NULL);
+}
+
+static int threadcreate_main(void *arg) {
+    (void)arg;
+    char out[1 << 16];
+    const char *path = tmp_path("tc.pb.gz");
+    write_profile("threadcreate", path, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
     if (strstr(out, "Type: threadcreate") == NULL)
         GT_FAIL("threadcreate profile:\n%s", out);
-    gort__memprof_rate = old;
-    ASSERT_EQ(gort_pprof_write("nonesuch", fd, 0), -EINVAL);
+    ASSERT_EQ(gort_pprof_write("nonesuch", 1, 0), -EINVAL);
     ASSERT_EQ(gort_pprof_write("heap", -1, 0), -EINVAL);
     return 0;
 }
 
-TEST(heap_allocs_threadcreate) {
+TEST(threadcreate_and_errors) {
     NEED_GO();
-    run(heap_main, NULL);
+    run(threadcreate_main, NULL);
 }
 
 /* ------------------------------------------------------------------ stall detector */
