@@ -937,6 +937,8 @@ static int64_t exprand(int64_t mean) {
 }
 
 uintptr_t gort__mprof_next_sample(void) {
+    /* Relaxed: a setting with nothing to publish; the caches' distances
+     * are redrawn by the setter with the world stopped, which orders them. */
     int64_t rate = atomic_load_explicit(&gort__memprof_rate, memory_order_relaxed);
     if (rate <= 0)
         return UINTPTR_MAX;
@@ -946,6 +948,7 @@ uintptr_t gort__mprof_next_sample(void) {
 }
 
 GORT_API int gort_set_mem_profile_rate(int rate) {
+    /* Relaxed: see gort__mprof_next_sample. */
     int old = (int)atomic_exchange_explicit(&gort__memprof_rate, rate, memory_order_relaxed);
     gort__mcache_reset_samples();
     return old;
@@ -1271,6 +1274,7 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
 
 /* heap and allocs: Go's writeHeapProto / the legacy "heap profile:" text. */
 static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
+    /* Relaxed: a setting (see gort__mprof_next_sample). */
     int64_t rate = atomic_load_explicit(&gort__memprof_rate, memory_order_relaxed);
     if (debug > 0) {
         int64_t tot[4] = {0};

@@ -12,6 +12,7 @@
  *   /debug/pprof/trace?seconds=N      execution trace over N s (default 1)
  *   /debug/pprof/NAME?debug=N         goroutine, heap, allocs, block, mutex,
  *                                     threadcreate (debug 0: proto; 1, 2: text)
+ *   /debug/pprof/heap?gc=1            gort_gc() first, as net/http/pprof
  *   /debug/pprof/cmdline              the command line, NUL-separated
  *
  * Expose it on loopback or behind access control: a profile shows the

@@ -169,6 +169,10 @@ static void serve_path(int fd, const char *path, const char *query) {
         respond_file(fd, m, true, cpu ? "profile" : "trace");
         return;
     }
+    /* net/http/pprof: heap?gc=1 runs a collection first, so the profile
+     * is as of now rather than the last cycle. */
+    if (strcmp(name, "heap") == 0 && query_int(query, "gc", 0) > 0)
+        gort_gc();
     int r = gort_pprof_write(name, m, (int)debug);
     if (r != 0) {
         close(m);

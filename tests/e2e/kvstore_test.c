@@ -302,6 +302,13 @@ TEST(pprof_http) {
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum http://%s/debug/pprof/goroutine", addr), 0);
     if (strstr(out, "Type: goroutine") == NULL || strstr(out, "ex_accept_loop") == NULL)
         GT_FAIL("go tool pprof of /debug/pprof/goroutine:\n%s", out);
+    /* heap (?gc=1: a collection first, as net/http/pprof) and allocs. */
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top http://%s/debug/pprof/heap?gc=1", addr), 0);
+    if (strstr(out, "Type: inuse_space") == NULL)
+        GT_FAIL("go tool pprof of /debug/pprof/heap?gc=1:\n%s", out);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top http://%s/debug/pprof/allocs", addr), 0);
+    if (strstr(out, "Type: alloc_space") == NULL)
+        GT_FAIL("go tool pprof of /debug/pprof/allocs:\n%s", out);
     static char buf[1 << 20];
     const char *body = http_get(pport, "/debug/pprof/goroutine?debug=2", buf, sizeof buf);
     if (strstr(body, "goroutine 1 [IO wait]:") == NULL || strstr(body, "gort_accept(") == NULL)

@@ -401,6 +401,17 @@ __attribute__((noinline)) static void exact_drop(int n) {
         gort_keep_alive(gort_new_noscan(sizeof(small)));
 }
 
+static void *kept_large;
+
+/* n large objects (a span each, 5 pages: 40960 bytes); keeps the first. */
+__attribute__((noinline)) static void exact_large(int n) {
+    for (int i = 0; i < n; i++) {
+        void *p = gort_new_noscan(40000);
+        if (i == 0)
+            kept_large = p;
+    }
+}
+
 /* Rate 1: every allocation is in the profile, unscaled. */
 static int heap_exact_main(void *arg) {
     (void)arg;
@@ -408,24 +419,40 @@ static int heap_exact_main(void *arg) {
     ASSERT_EQ(old, 512 * 1024);
     on_own_goroutine(exact_keep, 300);
     on_own_goroutine(exact_drop, 700);
+    on_own_goroutine(exact_large, 4);
     char out[1 << 16];
     const char *path = tmp_path("heap.pb.gz");
     /* Before any collection the profile shows none of it (the heap as of
      * the last completed cycle). */
     write_profile("heap", path, 0);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_objects -top %s", path), 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=alloc_objects -top %s", path),
+        0);
     if (top_flat(out, "exact_keep")[0] != '\0')
         GT_FAIL("no sample before the first collection expected:\n%s", out);
     gort_gc();
     write_profile("heap", path, 0);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=inuse_objects -top %s", path),
+        0);
     if (strcmp(top_flat(out, "exact_keep"), "300") != 0 || top_flat(out, "exact_drop")[0] != '\0')
         GT_FAIL("inuse_objects: 300 at exact_keep, none at exact_drop expected:\n%s", out);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_objects -top %s", path), 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=alloc_objects -top %s", path),
+        0);
     if (strcmp(top_flat(out, "exact_keep"), "300") != 0 ||
         strcmp(top_flat(out, "exact_drop"), "700") != 0)
         GT_FAIL("alloc_objects: 300 at exact_keep, 700 at exact_drop expected:\n%s", out);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=alloc_space -top %s", path), 0);
+    if (strcmp(top_flat(out, "exact_large"), "4") != 0)
+        GT_FAIL("alloc_objects: 4 at exact_large expected:\n%s", out);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=inuse_space -top %s", path),
+        0);
+    if (strcmp(top_flat(out, "exact_large"), "40kB") != 0) /* one span of 5 pages */
+        GT_FAIL("inuse_space: 40kB at exact_large expected:\n%s", out);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=alloc_space -top %s", path),
+        0);
     if (strcmp(top_flat(out, "exact_drop"), "32.81kB") != 0) /* 700 x 48 bytes */
         GT_FAIL("alloc_space: 33600 bytes at exact_drop expected:\n%s", out);
     /* debug=1: Go's text, "inuse: bytes [allocs: bytes] @ pcs". */
@@ -439,16 +466,21 @@ static int heap_exact_main(void *arg) {
     /* A second cycle with nothing new changes nothing. */
     gort_gc();
     write_profile("heap", path, 0);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=inuse_objects -top %s", path),
+        0);
     if (strcmp(top_flat(out, "exact_keep"), "300") != 0)
         GT_FAIL("inuse_objects after a second cycle: 300 at exact_keep expected:\n%s", out);
     /* Dropping the kept ones: the next cycle frees them. */
     kept_small = NULL;
     gort_gc();
     write_profile("heap", path, 0);
-    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=inuse_objects -top %s", path),
+        0);
     if (top_flat(out, "exact_keep")[0] != '\0')
         GT_FAIL("inuse_objects: nothing at exact_keep after dropping it expected:\n%s", out);
+    gort_keep_alive(kept_large);
     ASSERT_EQ(gort_set_mem_profile_rate(old), 1);
     return 0;
 }
