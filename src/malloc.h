@@ -232,11 +232,13 @@ void gort__mprof_malloc(mspan *s, uintptr_t v, uintptr_t size);
  * not marked are freed; records their frees and drops their specials. */
 void gort__mprof_sweep(mspan *s);
 /* The profile's cycle (Go's mProf_NextCycle at mark termination, world
- * stopped; mProf_Flush after the world restarts; mProf_PostSweep when a
- * cycle's sweep is complete). */
+ * stopped; mProf_Flush after the world restarts; mProf_PostSweep when the
+ * sweep of profile cycle `cycle` (read by gort__mprof_cycle before it)
+ * is complete: a no-op if another cycle has begun meanwhile). */
 void gort__mprof_next_cycle(void);
 void gort__mprof_flush(void);
-void gort__mprof_postsweep(void);
+uint32_t gort__mprof_cycle(void);
+void gort__mprof_postsweep(uint32_t cycle);
 /* Sets every mcache's next_sample from the current rate. */
 void gort__mcache_reset_samples(void);
 

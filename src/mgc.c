@@ -284,7 +284,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     gort__sweep_all();
     gort__mcache_flush_all();
     /* The last cycle's sweep is complete: its heap profile is final. */
-    gort__mprof_postsweep();
+    gort__mprof_postsweep(gort__mprof_cycle());
     t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
     GORT_TRACE(gort__trace_gc_start());
     gort__gc_mark_reset();
@@ -398,10 +398,11 @@ GORT_API void gort_gc(void) {
     if (atomic_load_explicit(&start_ns, memory_order_relaxed) == 0)
         atomic_store_explicit(&start_ns, gort_nanotime(), memory_order_relaxed);
     gc_run(true);
+    uint32_t cycle = gort__mprof_cycle();
     int64_t t0 = gort_nanotime();
     gort__sweep_all();
     /* The heap profile now shows this cycle (Go's mProf_PostSweep). */
-    gort__mprof_postsweep();
+    gort__mprof_postsweep(cycle);
     int64_t el = gort_nanotime() - t0;
     gort__lock(&statlock);
     st.gc_cpu_ns += (uint64_t)el;

@@ -1036,9 +1036,18 @@ void gort__mprof_flush(void) {
     gort__unlock(&heaplock);
 }
 
-void gort__mprof_postsweep(void) {
+uint32_t gort__mprof_cycle(void) {
     gort__lock(&heaplock);
-    publish_locked((mprof_cycle + 1) % 3);
+    uint32_t c = mprof_cycle;
+    gort__unlock(&heaplock);
+    return c;
+}
+
+void gort__mprof_postsweep(uint32_t cycle) {
+    gort__lock(&heaplock);
+    /* A cycle that has begun since would have its sweep half done. */
+    if (mprof_cycle == cycle)
+        publish_locked((mprof_cycle + 1) % 3);
     gort__unlock(&heaplock);
 }
 
