@@ -119,8 +119,7 @@ static void expect_parses(const char *path) {
 static int trace_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("trace.out");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_FALSE(gort_trace_enabled());
     ASSERT_EQ(gort_trace_start(fd), 0);
     ASSERT_EQ(gort_trace_start(fd), -EBUSY);
@@ -188,8 +187,7 @@ __attribute__((noinline)) static void ponger(void *arg) {
 static int busy_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("busy.out");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     gort_gomaxprocs(4);
     go(spinner, NULL);
     gort_chan *done = gort_chan_make(0, 0);
@@ -276,8 +274,7 @@ static int flight_main(void *arg) {
     atomic_store(&fr_stop, true);
     gort_chan_recv(done, NULL);
     const char *path = tmp_path("flight.trace");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_flight_recorder_write(fd), 0);
     close(fd);
     gort_flight_recorder_stop();
@@ -355,8 +352,7 @@ __attribute__((noinline)) static void gc_cycle(uint64_t live) {
 static int gc_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("gc.trace");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     gort__trace_gc_done(); /* not tracing: nothing */
     ASSERT_EQ(gort_trace_start(fd), 0);
     gort__trace_gc_done(); /* no cycle started in the trace: nothing */
@@ -375,7 +371,7 @@ static int gc_main(void *arg) {
     gort__trace_gc_done();
     gc_cycle(1 << 20);
     const char *fpath = tmp_path("gcflight.trace");
-    fd = open(fpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fd = create_file(fpath);
     ASSERT_EQ(gort_flight_recorder_write(fd), 0);
     close(fd);
     gort_flight_recorder_stop();
