@@ -74,20 +74,13 @@ static void workload(void) {
     gort_trace_region_end(task, "sync");
 
     gort_trace_region_start(task, "net");
-    int lfd = gort_listen("127.0.0.1:0", 16);
-    ASSERT_GE(lfd, 0);
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(lfd));
-    int cfd = gort_dial(addr, 0);
-    ASSERT_GE(cfd, 0);
-    int sfd = gort_accept(lfd, NULL, NULL);
-    ASSERT_GE(sfd, 0);
+    int cfd, sfd;
+    gt_tcp_pair(&cfd, &sfd);
     go(net_reader, &sfd);
     gort_sleep(20 * GT_MS);
     ASSERT_EQ(gort_write(cfd, "hello", 5), 5);
     gort_sleep(10 * GT_MS);
     gort_close(cfd);
-    gort_close(lfd);
     gort_trace_region_end(task, "net");
 
     syscall_sleeper();
