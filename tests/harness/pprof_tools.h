@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "gort.h"
+#include "gt.h"
 
 /* The calling thread's CPU time. */
 static inline int64_t gt_thread_cpu_ns(void) {
@@ -84,9 +89,10 @@ __attribute__((format(printf, 3, 4))) static inline int go_tool(char *out, size_
     return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-/* In `go tool pprof -top` output, the flat% of the line whose name is
- * fn, or -1 when no line names it. */
-static inline double top_flat_pct(const char *out, const char *fn) {
+/* In `go tool pprof -top` output, the line whose name is fn: its flat
+ * value as printed ("300", "40kB") into flat and its flat% into *pct;
+ * false when no line names it. */
+static inline bool top_line(const char *out, const char *fn, char flat[64], double *pct) {
     for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         const char *e = strchr(l, '\n');
         size_t len = e ? (size_t)(e - l) : strlen(l);
@@ -95,12 +101,31 @@ static inline double top_flat_pct(const char *out, const char *fn) {
             continue;
         memcpy(line, l, len);
         line[len] = '\0';
-        char flat[64], pct[64], name[256];
-        if (sscanf(line, " %63s %63s %*s %*s %*s %255s", flat, pct, name) == 3 &&
-            strcmp(name, fn) == 0 && strchr(pct, '%'))
-            return atof(pct);
+        char p[64], name[256];
+        if (sscanf(line, " %63s %63s %*s %*s %*s %255s", flat, p, name) == 3 &&
+            strcmp(name, fn) == 0 && strchr(p, '%')) {
+            *pct = atof(p);
+            return true;
+        }
     }
-    return -1;
+    return false;
+}
+
+/* The flat% of fn's line in `go tool pprof -top` output, or -1 when no
+ * line names it. */
+static inline double top_flat_pct(const char *out, const char *fn) {
+    char flat[64];
+    double pct;
+    return top_line(out, fn, flat, &pct) ? pct : -1;
+}
+
+/* The flat value of fn's line as printed, or "" when no line names it. */
+static inline const char *top_flat(const char *out, const char *fn) {
+    static char flat[64];
+    double pct;
+    if (!top_line(out, fn, flat, &pct))
+        flat[0] = '\0';
+    return flat;
 }
 
 static inline ssize_t read_file(const char *path, char *out, size_t len) {
@@ -111,6 +136,21 @@ static inline ssize_t read_file(const char *path, char *out, size_t len) {
     out[n] = '\0';
     fclose(f);
     return (ssize_t)n;
+}
+
+/* Creates (or truncates) path for writing: the fd, or the test fails. */
+static inline int create_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        GT_FAIL("cannot create %s", path);
+    return fd;
+}
+
+/* gort_pprof_write(name, ..., debug) into the file path (created). */
+static inline void write_profile(const char *name, const char *path, int debug) {
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write(name, fd, debug), 0);
+    close(fd);
 }
 
 #endif /* GT_PPROF_TOOLS_H */

@@ -41,8 +41,7 @@ __attribute__((noinline)) static void hot_b(int64_t ns) {
 static int cpu_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("cpu.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
     ASSERT_EQ(gort_pprof_start_cpu(fd), -EBUSY);
     for (int i = 0; i < 4; i++) {
@@ -91,8 +90,7 @@ static void labelled(void *arg) {
 static int labels_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("labels.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
     gort_chan *done = gort_chan_make(0, 0);
     go(labelled, done);
@@ -140,9 +138,7 @@ static int goroutine_main(void *arg) {
     gort_set_label("req", NULL);
     WAIT_UNTIL(gort_numgoroutine() == 7 && qlen(c, false) == 6, 10, "goroutines parked");
     const char *path = tmp_path("goroutine.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 0), 0);
-    close(fd);
+    write_profile("goroutine", path, 0);
     char out[1 << 16];
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", path), 0);
     if (strstr(out, "blocked_in_recv") == NULL || strstr(out, "goroutine_main") == NULL)
@@ -153,18 +149,14 @@ static int goroutine_main(void *arg) {
 
     /* debug=1: Go's grouped counts. */
     const char *tpath = tmp_path("goroutine.txt");
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 1), 0);
-    close(fd);
+    write_profile("goroutine", tpath, 1);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "goroutine profile: total 7\n") == NULL || strstr(out, "\n5 @ 0x") == NULL ||
         strstr(out, "#\t0x") == NULL || strstr(out, "blocked_in_recv+0x") == NULL ||
         strstr(out, "# labels: {\"req\":\"r42\"}") == NULL)
         GT_FAIL("goroutine debug=1:\n%s", out);
     /* debug=2: the dump. */
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 2), 0);
-    close(fd);
+    write_profile("goroutine", tpath, 2);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "[chan receive]:") == NULL || strstr(out, "blocked_in_recv(") == NULL)
         GT_FAIL("goroutine debug=2:\n%s", out);
@@ -237,23 +229,17 @@ static int contention_main(void *arg) {
     ASSERT_EQ(gort_set_mutex_profile_fraction(0), 1);
     char out[1 << 16];
     const char *bpath = tmp_path("block.pb.gz"), *mpath = tmp_path("mutex.pb.gz");
-    int fd = open(bpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("block", fd, 0), 0);
-    close(fd);
+    write_profile("block", bpath, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", bpath), 0);
     if (strstr(out, "block_waiter") == NULL || strstr(out, "delay") == NULL)
         GT_FAIL("block profile does not name block_waiter:\n%s", out);
-    fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("mutex", fd, 0), 0);
-    close(fd);
+    write_profile("mutex", mpath, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", mpath), 0);
     if (strstr(out, "mutex_holder") == NULL)
         GT_FAIL("mutex profile does not name the unlocker mutex_holder:\n%s", out);
     /* Text forms. */
     const char *tpath = tmp_path("block.txt");
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("block", fd, 1), 0);
-    close(fd);
+    write_profile("block", tpath, 1);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "--- contention:\ncycles/second=") == NULL ||
         strstr(out, "block_waiter+0x") == NULL)
@@ -316,32 +302,6 @@ static void on_own_goroutine(void (*fn)(int), int n) {
     go(site_g, &j);
     gort_chan_recv(j.done, NULL);
     gort_chan_free(j.done);
-}
-
-/* The flat value (first column) of fn's line in `go tool pprof -top`
- * output, as printed, or "" when no line names it. */
-static const char *top_flat(const char *out, const char *fn) {
-    static char flat[64];
-    flat[0] = '\0';
-    for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        char line[512], f[64], name[256];
-        const char *e = strchr(l, '\n');
-        size_t len = e ? (size_t)(e - l) : strlen(l);
-        if (len >= sizeof line)
-            continue;
-        memcpy(line, l, len);
-        line[len] = '\0';
-        if (sscanf(line, " %63s %*s %*s %*s %*s %255s", f, name) == 2 && strcmp(name, fn) == 0)
-            snprintf(flat, sizeof flat, "%s", f);
-    }
-    return flat;
-}
-
-static void write_profile(const char *name, const char *path, int debug) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_TRUE(fd >= 0);
-    ASSERT_EQ(gort_pprof_write(name, fd, debug), 0);
-    close(fd);
 }
 
 /* The default rate (512 KiB): keep_site keeps 32 MiB, drop_site allocates
@@ -503,7 +463,9 @@ static int threadcreate_main(void *arg) {
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
     if (strstr(out, "Type: threadcreate") == NULL)
         GT_FAIL("threadcreate profile:\n%s", out);
-    ASSERT_EQ(gort_pprof_write("nonesuch", 1, 0), -EINVAL);
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write("nonesuch", fd, 0), -EINVAL);
+    close(fd);
     ASSERT_EQ(gort_pprof_write("heap", -1, 0), -EINVAL);
     return 0;
 }
@@ -576,8 +538,7 @@ static void check_stall_report(int (*fn)(void *)) {
     const char *path = tmp_path("stall.txt");
     fflush(stderr);
     int saved = dup(2);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     dup2(fd, 2);
     close(fd);
     run(fn, NULL);
