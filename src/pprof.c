@@ -1281,6 +1281,31 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
     return err;
 }
 
+/* The MemStats trailer of Go's debug=1 heap profile (pprof ignores it),
+ * with the fields gort keeps. */
+static void text_memstats(gort__pbuf *out) {
+    gort_stats st;
+    gort_read_stats(&st);
+    gort__pb_printf(
+        out,
+        "\n# runtime.MemStats\n# Alloc = %llu\n# TotalAlloc = %llu\n"
+        "# Mallocs = %llu\n# Frees = %llu\n# HeapAlloc = %llu\n# HeapSys = %llu\n"
+        "# HeapIdle = %llu\n# HeapInuse = %llu\n# HeapReleased = %llu\n"
+        "# HeapObjects = %llu\n\n# Stack = %llu / %llu\n# NextGC = %llu\n"
+        "# LastGC = %llu\n# PauseNs = [",
+        (unsigned long long)st.heap_alloc_bytes, (unsigned long long)st.total_alloc_bytes,
+        (unsigned long long)st.mallocs, (unsigned long long)st.frees,
+        (unsigned long long)st.heap_alloc_bytes, (unsigned long long)st.heap_sys_bytes,
+        (unsigned long long)st.heap_idle_bytes, (unsigned long long)st.heap_inuse_bytes,
+        (unsigned long long)st.heap_released_bytes, (unsigned long long)st.heap_objects,
+        (unsigned long long)st.stack_inuse_bytes, (unsigned long long)st.stack_sys_bytes,
+        (unsigned long long)st.next_gc_bytes, (unsigned long long)st.last_gc_unix_ns);
+    for (int i = 0; i < 256; i++)
+        gort__pb_printf(out, i ? " %llu" : "%llu", (unsigned long long)st.pause_ns[i]);
+    gort__pb_printf(out, "]\n# NumGC = %llu\n# GCCPUFraction = %g\n", (unsigned long long)st.num_gc,
+                    st.gc_cpu_fraction);
+}
+
 /* heap and allocs: Go's writeHeapProto / the legacy "heap profile:" text. */
 static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
     /* Relaxed: a setting (see gort__mprof_next_sample). */
@@ -1297,6 +1322,7 @@ static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
             gort__prof_text_pcs(out, b->pcs, b->n);
             gort__prof_text_stack(out, b->pcs, b->n);
         }
+        text_memstats(out);
         return out->oom ? -ENOMEM : 0;
     }
     gort__prof *p = gort__prof_new();

@@ -423,7 +423,8 @@ static int heap_exact_main(void *arg) {
     ASSERT_TRUE(read_file(txt, out, sizeof out) > 0);
     if (strncmp(out, "heap profile: ", 14) != 0 || strstr(out, "@ heap/2\n") == NULL ||
         strstr(out, "300: 14400 [300: 14400] @ ") == NULL ||
-        strstr(out, " [700: 33600] @ ") == NULL || strstr(out, "exact_keep") == NULL)
+        strstr(out, " [700: 33600] @ ") == NULL || strstr(out, "exact_keep") == NULL ||
+        strstr(out, "\n# runtime.MemStats\n") == NULL || strstr(out, "# NumGC = 1\n") == NULL)
         GT_FAIL("debug=1 heap profile:\n%s", out);
     /* A second cycle with nothing new changes nothing. */
     gort_gc();
