@@ -372,6 +372,11 @@ __attribute__((noinline)) static void exact_large(int n) {
     }
 }
 
+__attribute__((noinline)) static void unsampled_site(int n) {
+    for (int i = 0; i < n; i++)
+        gort_keep_alive(gort_new(64));
+}
+
 /* Rate 1: every allocation is in the profile, unscaled. */
 static int heap_exact_main(void *arg) {
     (void)arg;
@@ -446,14 +451,53 @@ static int heap_exact_main(void *arg) {
     if (atoi(top_flat(out, "exact_keep")) > 10)
         GT_FAIL("inuse_objects: (almost) nothing at exact_keep after dropping it expected:\n%s",
                 out);
+    /* Rate 0: nothing is sampled. */
+    ASSERT_EQ(gort_set_mem_profile_rate(0), 1);
+    on_own_goroutine(unsampled_site, 1000);
+    gort_gc();
+    write_profile("allocs", path, 0);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=alloc_objects -top %s", path),
+        0);
+    if (top_flat(out, "unsampled_site")[0] != '\0' || strcmp(top_flat(out, "exact_drop"), "700"))
+        GT_FAIL("rate 0: no sample of unsampled_site, exact_drop's kept expected:\n%s", out);
     gort_keep_alive(kept_large);
-    ASSERT_EQ(gort_set_mem_profile_rate(old), 1);
+    ASSERT_EQ(gort_set_mem_profile_rate(old), 0);
     return 0;
 }
 
 TEST(heap_profile_exact) {
     NEED_GO();
     run(heap_exact_main, NULL);
+}
+
+static void *env_kept;
+
+__attribute__((noinline)) static void env_site(int n) {
+    (void)n;
+    env_kept = gort_new(64);
+}
+
+/* GORTDEBUG=memprofilerate=1 (Go's GODEBUG=memprofilerate) sets the rate
+ * when gort_main starts: a single allocation is in the profile. */
+static int memprofilerate_env_main(void *arg) {
+    (void)arg;
+    on_own_goroutine(env_site, 1);
+    gort_gc();
+    char out[1 << 16];
+    const char *txt = tmp_path("heap.txt");
+    write_profile("heap", txt, 1);
+    ASSERT_TRUE(read_file(txt, out, sizeof out) > 0);
+    if (strstr(out, "1: 64 [1: 64] @ ") == NULL || strstr(out, "env_site") == NULL)
+        GT_FAIL("GORTDEBUG=memprofilerate=1: env_site's one object expected:\n%s", out);
+    ASSERT_EQ(gort_set_mem_profile_rate(512 * 1024), 1);
+    gort_keep_alive(env_kept);
+    return 0;
+}
+
+TEST(memprofilerate_env) {
+    setenv("GORTDEBUG", "memprofilerate=1", 1);
+    run(memprofilerate_env_main, NULL);
 }
 
 static int threadcreate_main(void *arg) {
