@@ -227,6 +227,10 @@ void gort__unminit_signals(struct m *mp);
  * stop-the-world by signal and blocking calls made without
  * gort_syscall_enter.  See preempt.c's header for the safe-point rules. */
 
+/* The trampoline the SIGURG handler redirects a thread into
+ * (arch/preempt_amd64.S; not a C function: never call it). */
+void gort__sigtramp(void);
+
 /* Stops the world: returns when every other P is stopped.  Each M that was
  * running a goroutine is then either at a cooperative safe point (its
  * goroutine parked or runnable with a saved context: ctx.sp, below which
