@@ -25,9 +25,20 @@ __attribute__((noinline)) static void parked_on_mutex(void *arg) {
     gort_mutex_unlock(&park_mutex);
 }
 
+/* Code built without frame pointers (a library built with the compiler's
+ * defaults) between the user's function and the runtime: gdb must unwind
+ * through it by its CFI, or parked_on_wg would be lost. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("omit-frame-pointer")))
+#endif
+__attribute__((noinline)) static void
+wait_no_fp(gort_waitgroup *wg) {
+    gort_wg_wait(wg);
+}
+
 __attribute__((noinline)) static void parked_on_wg(void *arg) {
     (void)arg;
-    gort_wg_wait(&park_wg);
+    wait_no_fp(&park_wg);
 }
 
 __attribute__((noinline)) static void parked_on_sleep(void *arg) {

@@ -29,7 +29,8 @@ gdbrun() { # first command ("run" or "echo"), then gdb's file arguments
 check() { # what, file
     for want in "\\[chan receive\\] gort_chan_recv" "\\[sync.Mutex.Lock\\] parked_on_mutex" \
         "\\[sync.WaitGroup.Wait\\] gort_wg_wait" "\\[sleep\\] gort_sleep" "\\[IO wait\\] gort_accept" \
-        "in parked_on_chan () at .*gdb_parked.c:[0-9]" "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
+        "in parked_on_chan () at .*gdb_parked.c:[0-9]" "in wait_no_fp () at .*gdb_parked.c:[0-9]" \
+        "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
         "in parked_on_sleep () at .*gdb_parked.c:[0-9]" "in parked_on_net () at .*gdb_parked.c:[0-9]" \
         "in main_fn () at .*gdb_parked.c:[0-9]" \
         "gort_chan len=0 cap=3 closed=false elemsize=4 recv_waiting=1 send_waiting=0" \
