@@ -14,11 +14,14 @@
 # Works on a live process and on a core file (GORTRACEBACK=crash writes
 # one).  Needs the library's debug information (it reads struct g).
 #
-# Frames are found by walking the frame-pointer chain (gort builds with
-# -fno-omit-frame-pointer and gives users that flag through pkg-config).
+# Frames are unwound by gdb's own unwinders (DWARF CFI first), so code
+# built without frame pointers and inlined functions unwind as in `bt`.
 # A parked goroutine's saved context (gort__ctx_switch, src/arch/
-# switch_amd64.S) is: [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp,
-# return address.  Only x86-64 is supported here.
+# switch_amd64.S: [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp, return
+# address) is handed to them by GoroutineUnwinder as the caller of the
+# selected thread's innermost frame.  A call in tail position (-O2) leaves
+# its caller no frame, for gdb as for any unwinder:
+# -fno-optimize-sibling-calls keeps them.  Only x86-64 is supported here.
 
 import os
 
