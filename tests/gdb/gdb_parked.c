@@ -6,21 +6,27 @@
 #include <gort.h>
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 gort_chan *park_chan;
 gort_mutex park_mutex;
 gort_waitgroup park_wg;
 static int lfd;
+/* Goroutines about to make their parking call (a count: it publishes
+ * nothing, the default seq_cst is more than enough). */
+static atomic_int nparking;
 
 __attribute__((noinline)) static void parked_on_chan(void *arg) {
     (void)arg;
     int v;
+    atomic_fetch_add(&nparking, 1);
     gort_chan_recv(park_chan, &v);
 }
 
 __attribute__((noinline)) static void parked_on_mutex(void *arg) {
     (void)arg;
+    atomic_fetch_add(&nparking, 1);
     gort_mutex_lock(&park_mutex);
     gort_mutex_unlock(&park_mutex);
 }
@@ -38,16 +44,19 @@ wait_no_fp(gort_waitgroup *wg) {
 
 __attribute__((noinline)) static void parked_on_wg(void *arg) {
     (void)arg;
+    atomic_fetch_add(&nparking, 1);
     wait_no_fp(&park_wg);
 }
 
 __attribute__((noinline)) static void parked_on_sleep(void *arg) {
     (void)arg;
+    atomic_fetch_add(&nparking, 1);
     gort_sleep(3600LL * 1000000000LL);
 }
 
 __attribute__((noinline)) static void parked_on_net(void *arg) {
     (void)arg;
+    atomic_fetch_add(&nparking, 1);
     (void)gort_accept(lfd, NULL, NULL);
 }
 
@@ -67,7 +76,10 @@ static int main_fn(void *arg) {
     gort_go(parked_on_wg, NULL);
     gort_go(parked_on_sleep, NULL);
     gort_go(parked_on_net, NULL);
-    gort_sleep(100 * 1000 * 1000); /* let them all park */
+    /* Every one at its call (bounded: 60 s), then time to park in it. */
+    for (int i = 0; i < 6000 && atomic_load(&nparking) < 5; i++)
+        gort_sleep(10 * 1000 * 1000);
+    gort_sleep(100 * 1000 * 1000);
     fprintf(stderr, "gdb_parked: ready\n");
     raise(SIGTRAP);
     return 0;
