@@ -1,12 +1,14 @@
 /*
  * For tests/gdb/gdb_test.sh: goroutines parked on a channel, a mutex, a
- * WaitGroup, a sleep and the network, then the main goroutine stops the
- * program with SIGTRAP so that gdb can look at it (live and in a core).
+ * WaitGroup, a sleep and the network, and two preempted while spinning;
+ * then the main goroutine stops the program with SIGTRAP so that gdb can
+ * look at it (live and in a core).
  */
 #include <gort.h>
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 gort_chan *park_chan;
@@ -60,6 +62,27 @@ __attribute__((noinline)) static void parked_on_net(void *arg) {
     (void)gort_accept(lfd, NULL, NULL);
 }
 
+/* Two goroutines that never make a gort call, on the one P (GOMAXPROCS
+ * 1): asynchronous preemption takes turns between them, so each is
+ * runnable, stopped in the preemption trampoline (src/arch/
+ * preempt_amd64.S), when the program stops. */
+static atomic_int spin_stop;
+static atomic_long spin_sink;
+
+__attribute__((noinline)) static long spin_loop(long n) {
+    long s = 0;
+    while (!atomic_load_explicit(&spin_stop, memory_order_relaxed)) {
+        s += n; /* relaxed: a counter no one waits for */
+        atomic_store_explicit(&spin_sink, s, memory_order_relaxed);
+    }
+    return s;
+}
+
+__attribute__((noinline)) static void spinning(void *arg) {
+    atomic_fetch_add(&nparking, 1);
+    atomic_fetch_add(&spin_sink, spin_loop((long)(intptr_t)arg));
+}
+
 static int main_fn(void *arg) {
     (void)arg;
     park_chan = gort_chan_make(sizeof(int), 3);
@@ -76,8 +99,10 @@ static int main_fn(void *arg) {
     gort_go(parked_on_wg, NULL);
     gort_go(parked_on_sleep, NULL);
     gort_go(parked_on_net, NULL);
+    gort_go(spinning, (void *)1);
+    gort_go(spinning, (void *)2);
     /* Every one at its call (bounded: 60 s), then time to park in it. */
-    for (int i = 0; i < 6000 && atomic_load(&nparking) < 5; i++)
+    for (int i = 0; i < 6000 && atomic_load(&nparking) < 7; i++)
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
     fprintf(stderr, "gdb_parked: ready\n");
@@ -86,5 +111,6 @@ static int main_fn(void *arg) {
 }
 
 int main(void) {
+    gort_gomaxprocs(1);
     return gort_main(main_fn, NULL);
 }
