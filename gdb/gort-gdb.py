@@ -183,13 +183,28 @@ def _running_frames(gp, lo, hi):
     return []
 
 
+def _entry_frame(gp):
+    """A goroutine not started yet: its function at its first line (as
+    gort's dumps and Go show it)."""
+    fn = int(gp["fn"])
+    try:
+        sym = gdb.block_for_pc(fn).function
+    except (RuntimeError, AttributeError):
+        sym = None
+    if sym is None:
+        return []
+    return [(fn, sym.print_name, sym.symtab.fullname() if sym.symtab else None, sym.line)]
+
+
 def all_frames(gp):
     """(pc, function, file, line) of every frame of gp, innermost first."""
     lo, hi = int(gp["stack"]["lo"]), int(gp["stack"]["hi"])
     sp = int(gp["ctx"]["sp"])
     st = int(gp["status"])
+    if st == G_RUNNABLE and sp == 0:
+        return _entry_frame(gp)
     if st in (G_RUNNING, G_SYSCALL) or sp == 0:
-        return _running_frames(gp, lo, hi)  # empty: not started, or no thread found
+        return _running_frames(gp, lo, hi)  # empty: no thread found
     if not (lo <= sp < hi):
         return []
     return _parked_frames(gp, lo, hi, sp)

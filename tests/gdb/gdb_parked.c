@@ -1,8 +1,8 @@
 /*
  * For tests/gdb/gdb_test.sh: goroutines parked on a channel, a mutex, a
- * WaitGroup, a sleep and the network, and two preempted while spinning;
- * then the main goroutine stops the program with SIGTRAP so that gdb can
- * look at it (live and in a core).
+ * WaitGroup, a sleep and the network, two preempted while spinning and one
+ * not started; then the main goroutine stops the program with SIGTRAP so
+ * that gdb can look at it (live and in a core).
  */
 #include <gort.h>
 
@@ -83,6 +83,11 @@ __attribute__((noinline)) static void spinning(void *arg) {
     atomic_fetch_add(&spin_sink, spin_loop((long)(intptr_t)arg));
 }
 
+/* Created just before the program stops: runnable, not started. */
+static void never_started(void *arg) {
+    (void)arg;
+}
+
 static int main_fn(void *arg) {
     (void)arg;
     park_chan = gort_chan_make(sizeof(int), 3);
@@ -105,6 +110,7 @@ static int main_fn(void *arg) {
     for (int i = 0; i < 6000 && atomic_load(&nparking) < 7; i++)
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
+    gort_go(never_started, NULL); /* the one P stays with this goroutine */
     fprintf(stderr, "gdb_parked: ready\n");
     raise(SIGTRAP);
     return 0;
