@@ -152,6 +152,7 @@ def _parked_frames(gp, lo, hi, sp):
             "rip": w[7], "rsp": sp + 64}
     if gdb.selected_thread() is None:
         raise gdb.GdbError("gort: no thread selected")
+    level = gdb.selected_frame().level()
     _parked_regs = regs
     gdb.invalidate_cached_frames()
     try:
@@ -159,12 +160,24 @@ def _parked_frames(gp, lo, hi, sp):
     finally:
         _parked_regs = None
         gdb.invalidate_cached_frames()
+        _select_level(level)
+
+
+def _select_level(level):
+    """Selects the frame at level again (the frame cache was flushed)."""
+    frame = gdb.newest_frame()
+    while frame is not None and level > 0:
+        frame = frame.older()
+        level -= 1
+    if frame is not None:
+        frame.select()
 
 
 def _running_frames(gp, lo, hi):
     """Frames of a running goroutine: from the thread whose sp is on its
     stack, by gdb's own unwinder."""
     cur = gdb.selected_thread()
+    level = gdb.selected_frame().level() if cur is not None else 0
     try:
         for t in gdb.selected_inferior().threads():
             t.switch()
@@ -180,6 +193,7 @@ def _running_frames(gp, lo, hi):
     finally:
         if cur is not None:
             cur.switch()
+            _select_level(level)
     return []
 
 
