@@ -763,10 +763,24 @@ static int main_stopped(void *arg) {
     int64_t end = h_now() + 50 * GT_MS;
     while (h_now() < end) {
     }
-    raise(SIGSTOP); /* the helper process continues us 3 s after its start */
+    raise(SIGSTOP); /* the helper process continues us 3 s later */
     struct timespec ts = {1, 600 * 1000 * 1000};
     nanosleep(&ts, NULL); /* not restartable: reported after 1 s */
     return 0;
+}
+
+/* The state letter of process pid (/proc/PID/stat), or 0. */
+static char proc_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
 }
 
 static int run_stopped(void *arg) {
@@ -776,6 +790,10 @@ static int run_stopped(void *arg) {
     if (helper < 0)
         return 2;
     if (helper == 0) {
+        /* Once the program has stopped itself (bounded), 3 s later. */
+        int64_t deadline = h_now() + 60 * 1000 * GT_MS * gt_scale();
+        while (proc_state(self) != 'T' && h_now() < deadline)
+            usleep(1000);
         struct timespec ts = {3, 0};
         nanosleep(&ts, NULL);
         kill(self, SIGCONT);
