@@ -351,7 +351,7 @@ struct p {
     uint64_t goidcache;           /* [owner P] next goid of a batch from sched.goidgen */
     uint64_t goidcacheend;        /* [owner P] end of that batch */
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
-    _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime of last observed schedtick */
+    _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime schedtick last seen; 0: none */
     uint32_t sysmontick;          /* [owner sysmon] last observed schedtick */
     uint32_t sysmonsyscalltick;   /* [owner sysmon] last observed syscalltick */
     int64_t syscallseen;          /* [owner sysmon] nanotime syscalltick last changed */
