@@ -157,6 +157,8 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_SELECT] = "select (durable)",
     [WAIT_SYNCTEST_RUN] = "synctest.Run",
     [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_SYNCTEST_WAITGROUP] = "sync.WaitGroup.Wait (durable)",
+    [WAIT_SYNCTEST_IO] = "IO wait (durable)",
     [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
