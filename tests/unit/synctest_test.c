@@ -236,27 +236,40 @@ TEST(wait_for_idle) {
     run(wait_main);
 }
 
-/* A goroutine blocked on a channel from outside the bubble is not durably
- * blocked: the clock waits until it proceeds. */
+/* Not durably blocked (Go): a goroutine of the bubble blocks in blocked(),
+ * which a goroutine outside the bubble ends after 50 ms of real time; the
+ * clock waits for it, so a sleep of one fake second ends after it passed. */
+typedef struct hold {
+    void (*blocked)(void);
+    atomic_int passed;
+} hold;
+static void hold_blocked(void *arg) {
+    hold *h = arg;
+    h->blocked();
+    atomic_store(&h->passed, 1);
+}
+static void hold_body(void *arg) {
+    hold *h = arg;
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_go(hold_blocked, h), 0);
+    gort_sleep(SEC); /* cannot fire before blocked() returned */
+    ASSERT_EQ(atomic_load(&h->passed), 1);
+    ASSERT_EQ(gort_nanotime(), t0 + SEC);
+}
+static void hold_clock(void (*blocked)(void)) {
+    hold h = {.blocked = blocked};
+    bubble(hold_body, &h);
+}
+
+/* A channel from outside the bubble. */
 static gort_chan *outside;
-static atomic_int outer_sent;
-static void outside_receiver(void *arg) {
-    (void)arg;
+static void recv_outside(void) {
     int v;
     ASSERT_TRUE(gort_chan_recv(outside, &v));
-}
-static void holdclock_body(void *arg) {
-    (void)arg;
-    int64_t t0 = gort_nanotime();
-    ASSERT_EQ(gort_go(outside_receiver, NULL), 0);
-    gort_sleep(SEC); /* cannot fire before the receiver got its value */
-    ASSERT_EQ(atomic_load(&outer_sent), 1);
-    ASSERT_EQ(gort_nanotime(), t0 + SEC);
 }
 static void outer_sender(void *arg) {
     (void)arg;
     gort_sleep(50 * MS);
-    atomic_store(&outer_sent, 1);
     int v = 1;
     gort_chan_send(outside, &v);
 }
@@ -264,7 +277,7 @@ static int holdclock_main(void *arg) {
     (void)arg;
     outside = gort_chan_make(sizeof(int), 0);
     ASSERT_EQ(gort_go(outer_sender, NULL), 0);
-    bubble(holdclock_body, NULL);
+    hold_clock(recv_outside);
     gort_chan_free(outside);
     return 0;
 }
@@ -392,34 +405,22 @@ TEST(fd_deadline_on_bubble_clock) {
     run(fdl_main);
 }
 
-/* A read without a deadline is not durably blocked (Go): the clock waits
- * for the data a goroutine outside the bubble writes. */
+/* A read without a deadline is not durably blocked (Go). */
 static int fdo_p[2];
-static atomic_int fdo_written;
-static void fdo_reader(void *arg) {
-    (void)arg;
+static void read_pipe(void) {
     char c;
     ASSERT_EQ(gort_read(fdo_p[0], &c, 1), 1);
-}
-static void fdo_body(void *arg) {
-    (void)arg;
-    int64_t t0 = gort_nanotime();
-    ASSERT_EQ(gort_go(fdo_reader, NULL), 0);
-    gort_sleep(SEC); /* cannot fire before the reader got its byte */
-    ASSERT_EQ(atomic_load(&fdo_written), 1);
-    ASSERT_EQ(gort_nanotime(), t0 + SEC);
 }
 static void fdo_writer(void *arg) {
     (void)arg;
     gort_sleep(50 * MS);
-    atomic_store(&fdo_written, 1);
     ASSERT_EQ(gort_write(fdo_p[1], "z", 1), 1);
 }
 static int fdo_main(void *arg) {
     (void)arg;
     ASSERT_EQ(pipe(fdo_p), 0);
     ASSERT_EQ(gort_go(fdo_writer, NULL), 0);
-    bubble(fdo_body, NULL);
+    hold_clock(read_pipe);
     ASSERT_EQ(gort_close(fdo_p[0]), 0);
     ASSERT_EQ(gort_close(fdo_p[1]), 0);
     return 0;
@@ -475,66 +476,39 @@ TEST(waitgroup_of_bubble_durable) {
     run(wg_in_main);
 }
 
-/* A WaitGroup whose Add ran outside: Wait on it inside is not durable; the
- * clock waits for the Done from outside. */
+/* A WaitGroup whose Add ran outside: Wait on it inside is not durable. */
 static gort_waitgroup wg_out;
-static atomic_int wg_out_done, wg_out_passed;
-static void wg_out_waiter(void *arg) {
-    (void)arg;
+static void wait_wg_out(void) {
     gort_wg_wait(&wg_out);
-    ASSERT_EQ(atomic_load(&wg_out_done), 1);
-    atomic_store(&wg_out_passed, 1);
-}
-static void wg_out_body(void *arg) {
-    (void)arg;
-    int64_t t0 = gort_nanotime();
-    ASSERT_EQ(gort_go(wg_out_waiter, NULL), 0);
-    gort_sleep(SEC); /* cannot fire before the waiter passed */
-    ASSERT_EQ(atomic_load(&wg_out_passed), 1);
-    ASSERT_EQ(gort_nanotime(), t0 + SEC);
 }
 static void wg_out_doner(void *arg) {
     (void)arg;
     gort_sleep(50 * MS);
-    atomic_store(&wg_out_done, 1);
     gort_wg_done(&wg_out);
 }
 static int wg_out_main(void *arg) {
     (void)arg;
     gort_wg_add(&wg_out, 1);
     ASSERT_EQ(gort_go(wg_out_doner, NULL), 0);
-    bubble(wg_out_body, NULL);
+    hold_clock(wait_wg_out);
     return 0;
 }
 TEST(waitgroup_from_outside_not_durable) {
     run(wg_out_main);
 }
 
-/* A goroutine blocked on a Mutex is never durably blocked (Go): the clock
- * waits for the unlock from outside. */
+/* A goroutine blocked on a Mutex is never durably blocked (Go). */
 static gort_mutex mu_out = GORT_MUTEX_INIT;
-static atomic_int mu_locked, mu_released, mu_got;
-static void mu_locker(void *arg) {
-    (void)arg;
+static atomic_int mu_locked;
+static void lock_mu_out(void) {
     gort_mutex_lock(&mu_out);
-    ASSERT_EQ(atomic_load(&mu_released), 1);
-    atomic_store(&mu_got, 1);
     gort_mutex_unlock(&mu_out);
-}
-static void mu_body(void *arg) {
-    (void)arg;
-    int64_t t0 = gort_nanotime();
-    ASSERT_EQ(gort_go(mu_locker, NULL), 0);
-    gort_sleep(SEC); /* cannot fire before the locker got the mutex */
-    ASSERT_EQ(atomic_load(&mu_got), 1);
-    ASSERT_EQ(gort_nanotime(), t0 + SEC);
 }
 static void mu_holder(void *arg) {
     (void)arg;
     gort_mutex_lock(&mu_out);
     atomic_store(&mu_locked, 1);
     gort_sleep(50 * MS);
-    atomic_store(&mu_released, 1);
     gort_mutex_unlock(&mu_out);
 }
 static int mu_main(void *arg) {
@@ -542,7 +516,7 @@ static int mu_main(void *arg) {
     ASSERT_EQ(gort_go(mu_holder, NULL), 0);
     while (!atomic_load(&mu_locked))
         gort_sleep(MS);
-    bubble(mu_body, NULL);
+    hold_clock(lock_mu_out);
     return 0;
 }
 TEST(mutex_not_durable) {
