@@ -2377,25 +2377,26 @@ static int64_t newgoid(struct p *pp) {
 /* copysize for newproc1 and newproc: arg is passed as it is. */
 #define NO_COPY SIZE_MAX
 
-/* gort_go_copy's block into the g: inline, without a call, by two
- * overlapping moves of 32, 16 or 8 bytes (each within the n bytes at src);
- * 32..64 bytes (spawn_args' 64) first, memcpy above 64.  src may be NULL
- * when n == 0. */
-static inline void copy_argblock(unsigned char *dst, const unsigned char *src, size_t n) {
+/* gort_go_copy's block of n bytes at src into gp->argbuf: inline, without
+ * a call, by two overlapping moves of 32, 16 or 8 bytes (each within the n
+ * bytes at src); 32..64 bytes (spawn_args' 64) first, memcpy above 64.
+ * src may be NULL when n == 0. */
+static inline void copy_argblock(struct g *gp, const unsigned char *src, size_t n) {
+    unsigned char *tail = gp->argbuf + n;
     if (GORT_LIKELY(n >= 32 && n <= 64)) {
-        __builtin_memcpy(dst, src, 32);
-        __builtin_memcpy(dst + n - 32, src + n - 32, 32);
+        __builtin_memcpy(gp->argbuf, src, 32);
+        __builtin_memcpy(tail - 32, src + n - 32, 32);
     } else if (n > 64) {
-        memcpy(dst, src, n);
+        memcpy(gp->argbuf, src, n);
     } else if (n >= 16) {
-        __builtin_memcpy(dst, src, 16);
-        __builtin_memcpy(dst + n - 16, src + n - 16, 16);
+        __builtin_memcpy(gp->argbuf, src, 16);
+        __builtin_memcpy(tail - 16, src + n - 16, 16);
     } else if (n >= 8) {
-        __builtin_memcpy(dst, src, 8);
-        __builtin_memcpy(dst + n - 8, src + n - 8, 8);
+        __builtin_memcpy(gp->argbuf, src, 8);
+        __builtin_memcpy(tail - 8, src + n - 8, 8);
     } else {
         for (size_t i = 0; i < n; i++)
-            dst[i] = src[i];
+            gp->argbuf[i] = src[i];
     }
 }
 
@@ -2432,7 +2433,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     if (copysize != NO_COPY) {
         /* gort_go_copy: the block goes into the g, which only the new
          * goroutine uses from now on (published by runqput's release). */
-        copy_argblock(newg->argbuf, arg, copysize);
+        copy_argblock(newg, arg, copysize);
         newg->arg = newg->argbuf;
     }
     newg->goid = newgoid(pp);
