@@ -164,6 +164,8 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_SELECT] = "select (durable)",
     [WAIT_SYNCTEST_RUN] = "synctest.Run",
     [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_SYNCTEST_WAITGROUP] = "sync.WaitGroup.Wait (durable)",
+    [WAIT_SYNCTEST_IO] = "IO wait (durable)",
     [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
@@ -2382,6 +2384,29 @@ static int64_t newgoid(struct p *pp) {
 /* copysize for newproc1 and newproc: arg is passed as it is. */
 #define NO_COPY SIZE_MAX
 
+/* gort_go_copy's block of n bytes at src into gp->argbuf: inline, without
+ * a call, by two overlapping moves of 32, 16 or 8 bytes (each within the n
+ * bytes at src); 32..64 bytes (spawn_args' 64) first, memcpy above 64.
+ * src may be NULL when n == 0. */
+static inline void copy_argblock(struct g *gp, const unsigned char *src, size_t n) {
+    unsigned char *tail = gp->argbuf + n;
+    if (GORT_LIKELY(n >= 32 && n <= 64)) {
+        __builtin_memcpy(gp->argbuf, src, 32);
+        __builtin_memcpy(tail - 32, src + n - 32, 32);
+    } else if (n > 64) {
+        memcpy(gp->argbuf, src, n);
+    } else if (n >= 16) {
+        __builtin_memcpy(gp->argbuf, src, 16);
+        __builtin_memcpy(tail - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        __builtin_memcpy(gp->argbuf, src, 8);
+        __builtin_memcpy(tail - 8, src + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            gp->argbuf[i] = src[i];
+    }
+}
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
  * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
  * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
@@ -2415,8 +2440,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     if (copysize != NO_COPY) {
         /* gort_go_copy: the block goes into the g, which only the new
          * goroutine uses from now on (published by runqput's release). */
-        if (copysize != 0) /* arg may be NULL then */
-            memcpy(newg->argbuf, arg, copysize);
+        copy_argblock(newg, arg, copysize);
         newg->arg = newg->argbuf;
     }
     newg->goid = newgoid(pp);

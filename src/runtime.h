@@ -127,6 +127,8 @@ enum {
     WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
     WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
     WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
+    WAIT_SYNCTEST_WAITGROUP, /* "sync.WaitGroup.Wait (durable)": a WaitGroup of the g's bubble */
+    WAIT_SYNCTEST_IO,        /* "IO wait (durable)": until a deadline on the bubble's clock */
     WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
