@@ -14,15 +14,19 @@
 # Works on a live process and on a core file (GORTRACEBACK=crash writes
 # one).  Needs the library's debug information (it reads struct g).
 #
-# Frames are found by walking the frame-pointer chain (gort builds with
-# -fno-omit-frame-pointer and gives users that flag through pkg-config).
+# Frames are unwound by gdb's own unwinders (DWARF CFI first), so code
+# built without frame pointers and inlined functions unwind as in `bt`.
 # A parked goroutine's saved context (gort__ctx_switch, src/arch/
-# switch_amd64.S) is: [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp,
-# return address.  Only x86-64 is supported here.
+# switch_amd64.S: [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp, return
+# address) is handed to them by GoroutineUnwinder as the caller of the
+# selected thread's innermost frame.  A call in tail position (-O2) leaves
+# its caller no frame, for gdb as for any unwinder:
+# -fno-optimize-sibling-calls keeps them.  Only x86-64 is supported here.
 
 import os
 
 import gdb
+from gdb.unwinder import Unwinder, register_unwinder
 
 G_IDLE, G_RUNNABLE, G_RUNNING, G_SYSCALL, G_WAITING, G_DEAD = range(6)
 STATUS = {G_IDLE: "idle", G_RUNNABLE: "runnable", G_RUNNING: "running",
@@ -46,11 +50,6 @@ def _runtime_dir():
     if sym is None or sym.symtab is None:
         return None
     return os.path.dirname(sym.symtab.fullname())
-
-
-def _u64(addr):
-    inf = gdb.selected_inferior()
-    return int.from_bytes(bytes(inf.read_memory(addr, 8)), "little")
 
 
 def goroutines():
@@ -80,11 +79,105 @@ def status(gp):
     return STATUS.get(st, "?")
 
 
-def _thread_regs(gp):
-    """(pc, fp) of the thread running gp: the one whose sp is on gp's stack."""
-    lo, hi = int(gp["stack"]["lo"]), int(gp["stack"]["hi"])
+def _u64s(addr, n):
+    data = bytes(gdb.selected_inferior().read_memory(addr, 8 * n))
+    return [int.from_bytes(data[8 * i:8 * i + 8], "little") for i in range(n)]
+
+
+# The registers a parked goroutine resumes with, while its frames are being
+# unwound (_parked_frames), else None.  Read by GoroutineUnwinder.
+_parked_regs = None
+
+
+class _FrameId:
+    """A frame id for create_unwind_info (gdb.unwinder.FrameId is gdb 14's):
+    gdb.Values, as gdb 13 requires."""
+
+    def __init__(self, sp, pc):
+        self.sp = gdb.Value(sp)
+        self.pc = gdb.Value(pc)
+
+
+class GoroutineUnwinder(Unwinder):
+    """Makes a parked goroutine's saved context the caller of the selected
+    thread's innermost frame, so that gdb's own unwinders (DWARF CFI, then
+    its prologue analysers) continue from the function that called
+    gort__ctx_switch: frames without frame pointers (user code built without
+    them, libc) and inlined functions unwind as in any backtrace.  Go's
+    runtime-gdb.py gets the same by writing $pc/$sp; an unwinder also works
+    on a core file, whose registers cannot be written."""
+
+    def __init__(self):
+        super().__init__("gort-goroutine")
+
+    def __call__(self, pending_frame):
+        if _parked_regs is None or pending_frame.level() != 0:
+            return None
+        # Frame 0 stands for gort__ctx_switch on the goroutine's stack: its
+        # id's stack address is that frame's CFA (the sp it returns with),
+        # inner to the frames it resumes (gdb stops at an id that is not).
+        fid = _FrameId(_parked_regs["rsp"], int(pending_frame.read_register("rip")))
+        info = pending_frame.create_unwind_info(fid)
+        for name, val in _parked_regs.items():
+            reg = pending_frame.read_register(name)
+            info.add_saved_register(name, gdb.Value(val).cast(reg.type))
+        return info
+
+
+def _describe_frames(frame, lo, hi):
+    """(pc, function, file, line) of frame and its callers, innermost first,
+    while their sp is on the stack [lo, hi)."""
+    out = []
+    while frame is not None and len(out) < MAXFRAMES:
+        sp = int(frame.read_register("rsp"))
+        if not (lo <= sp <= hi):
+            break
+        sal = frame.find_sal()
+        name = frame.name() or "?"
+        fname = sal.symtab.fullname() if sal.symtab else None
+        out.append((int(frame.pc()), name, fname, sal.line))
+        try:
+            frame = frame.older()
+        except gdb.error:
+            break
+    return out
+
+
+def _parked_frames(gp, lo, hi, sp):
+    """Frames of a goroutine parked with saved sp (src/arch/switch_amd64.S:
+    [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp, return address)."""
+    global _parked_regs
+    w = _u64s(sp, 8)
+    regs = {"r15": w[1], "r14": w[2], "r13": w[3], "r12": w[4], "rbx": w[5], "rbp": w[6],
+            "rip": w[7], "rsp": sp + 64}
+    if gdb.selected_thread() is None:
+        raise gdb.GdbError("gort: no thread selected")
+    level = gdb.selected_frame().level()
+    _parked_regs = regs
+    gdb.invalidate_cached_frames()
+    try:
+        return _describe_frames(gdb.newest_frame().older(), lo, hi)
+    finally:
+        _parked_regs = None
+        gdb.invalidate_cached_frames()
+        _select_level(level)
+
+
+def _select_level(level):
+    """Selects the frame at level again (the frame cache was flushed)."""
+    frame = gdb.newest_frame()
+    while frame is not None and level > 0:
+        frame = frame.older()
+        level -= 1
+    if frame is not None:
+        frame.select()
+
+
+def _running_frames(gp, lo, hi):
+    """Frames of a running goroutine: from the thread whose sp is on its
+    stack, by gdb's own unwinder."""
     cur = gdb.selected_thread()
-    found = None
+    level = gdb.selected_frame().level() if cur is not None else 0
     try:
         for t in gdb.selected_inferior().threads():
             t.switch()
@@ -92,80 +185,43 @@ def _thread_regs(gp):
             while frame is not None:
                 sp = int(frame.read_register("rsp"))
                 if lo <= sp < hi:
-                    found = (int(frame.pc()), int(frame.read_register("rbp")), frame)
+                    return _describe_frames(frame, lo, hi)
+                try:
+                    frame = frame.older()
+                except gdb.error:
                     break
-                frame = frame.older()
-            if found:
-                break
     finally:
         if cur is not None:
             cur.switch()
-    return found
+            _select_level(level)
+    return []
 
 
-def pcs(gp):
-    """Return addresses of gp's frames, innermost first."""
+def _entry_frame(gp):
+    """A goroutine not started yet: its function at its first line (as
+    gort's dumps and Go show it)."""
+    fn = int(gp["fn"])
+    try:
+        sym = gdb.block_for_pc(fn).function
+    except (RuntimeError, AttributeError):
+        sym = None
+    if sym is None:
+        return []
+    return [(fn, sym.print_name, sym.symtab.fullname() if sym.symtab else None, sym.line)]
+
+
+def all_frames(gp):
+    """(pc, function, file, line) of every frame of gp, innermost first."""
     lo, hi = int(gp["stack"]["lo"]), int(gp["stack"]["hi"])
     sp = int(gp["ctx"]["sp"])
     st = int(gp["status"])
-    out = []
+    if st == G_RUNNABLE and sp == 0:
+        return _entry_frame(gp)
     if st in (G_RUNNING, G_SYSCALL) or sp == 0:
-        regs = _thread_regs(gp)
-        if regs is None:
-            return out  # not started, or its thread is not found
-        # gdb's own unwinder (DWARF CFI: libc has no frame pointers) while
-        # the frames stay on gp's stack.
-        frame = regs[2]
-        while frame is not None and len(out) < MAXFRAMES:
-            fsp = int(frame.read_register("rsp"))
-            if not (lo <= fsp < hi):
-                break
-            out.append(int(frame.pc()))
-            frame = frame.older()
-        return out
-    else:
-        if not (lo <= sp < hi):
-            return out
-        fp = _u64(sp + 48)
-        out.append(_u64(sp + 56))
-    while lo <= fp <= hi - 16 and fp % 8 == 0 and len(out) < MAXFRAMES:
-        ret = _u64(fp + 8)
-        if ret == 0:
-            break
-        out.append(ret)
-        nxt = _u64(fp)
-        if nxt <= fp:
-            break
-        fp = nxt
-    return out
-
-
-def describe(pc, first):
-    """[(function, file, line)] at return address pc: the functions inlined
-    at the call, innermost first, then the function the code belongs to.
-    The innermost gets the call's line; an outer function (whose call-site
-    line gdb's Python API does not give) its own first line."""
-    look = pc if first else pc - 1
-    sal = gdb.find_pc_line(look)
-    out = []
-    try:
-        block = gdb.block_for_pc(look)
-    except RuntimeError:
-        block = None
-    while block is not None:
-        fn = block.function
-        if fn is not None:
-            if not out:
-                out.append((fn.print_name, sal.symtab.fullname() if sal.symtab else None,
-                            sal.line))
-            else:
-                out.append((fn.print_name, fn.symtab.fullname() if fn.symtab else None, fn.line))
-        block = block.superblock
-    if not out:
-        name = gdb.execute("info symbol %#x" % look, to_string=True).split(" ")[0]
-        out.append(("?" if name.startswith("No") else name,
-                    sal.symtab.fullname() if sal.symtab else None, sal.line))
-    return out
+        return _running_frames(gp, lo, hi)  # empty: no thread found
+    if not (lo <= sp < hi):
+        return []
+    return _parked_frames(gp, lo, hi, sp)
 
 
 def visible(name, fname, rtdir):
@@ -183,13 +239,9 @@ def visible(name, fname, rtdir):
 
 
 def frames(gp):
+    """gp's frames as gort's dumps show them: runtime-internal ones hidden."""
     rtdir = _runtime_dir()
-    out = []
-    for i, pc in enumerate(pcs(gp)):
-        for name, fname, line in describe(pc, i == 0):
-            if visible(name, fname, rtdir):
-                out.append((pc, name, fname, line))
-    return out
+    return [f for f in all_frames(gp) if visible(f[1], f[2], rtdir)]
 
 
 class ShowSystem(gdb.Parameter):
@@ -331,6 +383,7 @@ def _lookup(val):
 
 InfoGoroutines()
 GoroutineCmd()
+register_unwinder(None, GoroutineUnwinder(), replace=True)
 # Loaded once per objfile that embeds it and from the auto-load directory:
 # one printer is enough.
 gdb.pretty_printers[:] = [p for p in gdb.pretty_printers

@@ -226,8 +226,9 @@ typedef struct gort_once {
 } gort_once;
 
 typedef struct gort_waitgroup {
-    uint64_t _state; /* high 32 bits: counter; low 32 bits: waiters */
+    uint64_t _state; /* high 32 bits: counter; bit 31: synctest; low 31 bits: waiters */
     uint32_t _sema;
+    uint32_t _bubble; /* synctest: the id of the bubble its Add ran in, 0 none */
 } gort_waitgroup;
 
 typedef struct gort_cond {
@@ -319,7 +320,14 @@ static inline __attribute__((always_inline)) void gort__rwmutex_runlock_inl(gort
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
 
 /* sync.WaitGroup.  add panics "sync: negative WaitGroup counter"; wait
- * blocks until the counter is zero.  Reusable once the counter is zero. */
+ * blocks until the counter is zero.  Reusable once the counter is zero.
+ * synctest (Go 1.25): an add (or done) from inside a bubble associates the
+ * WaitGroup with that bubble until its counter is back to zero with no
+ * waiter, and a wait on it there is durably blocking; a wait on a
+ * WaitGroup whose adds ran outside is not.  An add from a second bubble is
+ * a fatal error "sync: WaitGroup.Add called from multiple synctest
+ * bubbles", one from both inside and outside "sync: WaitGroup.Add called
+ * from inside and outside synctest bubble". */
 GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta);
 GORT_API void gort_wg_done(gort_waitgroup *wg);
 GORT_API void gort_wg_wait(gort_waitgroup *wg);
@@ -643,10 +651,19 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * 2000-01-01 00:00:00 UTC) and advances only when every goroutine of the
  * bubble is durably blocked: on a channel of the bubble (a select whose
  * channels are all the bubble's), a nil channel, an empty select, in
- * gort_sleep, gort_cond_wait, gort_wg_wait or gort_synctest_wait - not on a
- * mutex, I/O, or a channel from outside.  Then it jumps to the next timer
- * of the bubble (sleeps, timers, tickers, after_func, context deadlines).
- * fd deadlines (gort_set_deadline, gort_dial) stay on the real clock.
+ * gort_sleep, gort_cond_wait, gort_synctest_wait, or gort_wg_wait on a
+ * WaitGroup whose add ran in the bubble - not on a mutex, a WaitGroup or a
+ * channel from outside, or I/O.  Then it jumps to the next timer of the
+ * bubble (sleeps, timers, tickers, after_func, context deadlines, fd
+ * deadlines).  fd deadlines set inside a bubble (gort_set_deadline,
+ * gort_conn_set_deadline, the dial and gort_wait_fd deadlines) are on its
+ * clock too, and - unlike Go 1.25, which keeps them on the real clock and
+ * never counts I/O as durable - a wait on an fd that ends at such a
+ * deadline is durably blocked, so an hour's read deadline expires in
+ * microseconds of real time; before moving the clock the bubble polls the
+ * network, so that data already written (by a goroutine of the bubble)
+ * wins over the deadline.  I/O without a deadline of the bubble is not
+ * durable, as in Go.  Such a deadline never fires once its bubble ended.
  *
  * A deadlock (every goroutine of the bubble durably blocked and no timer
  * left, or goroutines left blocked once the main one has exited) prints

@@ -75,6 +75,8 @@ check_all() {
     # The profile and trace tests read gort's output with the real
     # `go tool pprof` and `go tool trace`.
     need go golang-go
+    # The gdb tests (tests/gdb: gort-gdb.py on a live process and a core).
+    need gdb gdb
     # `make bench` / `make bench-net` (GORT_DEPS_BENCH=1): the Go reference,
     # wrk and redis-server to compare against.
     if [ "${GORT_DEPS_BENCH:-0}" = 1 ]; then

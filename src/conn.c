@@ -227,7 +227,7 @@ static void set_nodelay(int fd, const gort__net *net) {
 
 /* One connect attempt to a: the fd, or -errno. */
 static int dial_one(const gort__net *net, const gort_addr *a, int64_t deadline) {
-    if (deadline > 0 && deadline <= gort_nanotime())
+    if (deadline > 0 && deadline <= gort__now())
         return -ETIMEDOUT;
     int fd = socket(a->sa.ss_family, net->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -354,7 +354,7 @@ GORT_API int gort_conn_listen(gort_conn *c, const char *network, const char *add
 /* Go's prepareRead/prepareWrite: -ETIMEDOUT once the deadline has passed. */
 static inline int deadline_passed(_Atomic int64_t *d) {
     int64_t v = atomic_load_explicit(d, memory_order_relaxed);
-    return v != 0 && v <= gort_nanotime() ? -ETIMEDOUT : 0;
+    return v != 0 && v <= gort__now() ? -ETIMEDOUT : 0; /* the caller's clock */
 }
 
 /* Go's fd.Read loop, for the calls the fd API has no wrapper of (accept4,

@@ -101,7 +101,7 @@ static int poll_thread(int fd, short events, int64_t deadline) {
     for (;;) {
         int ms = -1;
         if (deadline > 0) {
-            int64_t left = deadline - gort_nanotime();
+            int64_t left = deadline - gort__now(); /* the caller's clock */
             if (left <= 0)
                 return -ETIMEDOUT;
             ms = (int)((left + 999999) / 1000000);
@@ -332,7 +332,7 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         if (err)
             break;
         if (atomic_load_explicit(&w.expired, memory_order_seq_cst) ||
-            (deadline > 0 && deadline <= gort_nanotime())) {
+            (deadline > 0 && deadline <= gort__now())) {
             err = -ETIMEDOUT;
             break;
         }
@@ -345,14 +345,15 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         }
         if (deadline > 0 && !armed) {
             armed = true;
-            gort__addtimer(&t, deadline);
+            /* On the caller's clock: a synctest bubble's heap inside one. */
+            gort__addtimer_to(&t, deadline, gort__synctest_timers());
         }
         if (modes != (MODE_R | MODE_W)) {
-            (void)gort__netpollblock(pd, modes);
+            (void)gort__netpollblock(pd, modes, armed ? &t : NULL);
             continue; /* re-check: closed, expired, or ready */
         }
         /* Both sides: announce on each, then park once. */
-        gort__netpollblock_both(pd, gp, &w.expired);
+        gort__netpollblock_both(pd, gp, &w.expired, armed ? &t : NULL);
     }
     if (armed) {
         (void)gort__deltimer_sync(&t); /* t and w live on this stack */

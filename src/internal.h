@@ -227,6 +227,10 @@ void gort__unminit_signals(struct m *mp);
  * stop-the-world by signal and blocking calls made without
  * gort_syscall_enter.  See preempt.c's header for the safe-point rules. */
 
+/* The trampoline the SIGURG handler redirects a thread into
+ * (arch/preempt_amd64.S; not a C function: never call it). */
+void gort__sigtramp(void);
+
 /* Stops the world: returns when every other P is stopped.  Each M that was
  * running a goroutine is then either at a cooperative safe point (its
  * goroutine parked or runnable with a saved context: ctx.sp, below which
@@ -415,6 +419,15 @@ struct gort__bubble *gort__synctest_bubble(void);
  * an operation from outside it is a fatal error with Go's text (op: "send
  * on", "receive on", "close of", "select on"). */
 void gort__synctest_chan_check(struct gort__bubble *cb, const char *op);
+/* Go's internal/synctest association of an object (a WaitGroup) with a
+ * bubble, kept in a word of the object (*slot: the bubble's id, 0 none).
+ * associate: in no bubble SYNCTEST_UNBUBBLED; else associates an
+ * unassociated object with the caller's bubble and says whether the object
+ * is now the caller's bubble's or another's. */
+enum { SYNCTEST_UNBUBBLED, SYNCTEST_CURRENT, SYNCTEST_OTHER };
+int gort__synctest_associate(_Atomic uint32_t *slot);
+/* The object is associated with the caller's bubble. */
+bool gort__synctest_is_associated(_Atomic uint32_t *slot);
 
 /* -------------------------------------------------------------- netpoll.c */
 /* The scheduler's side of the poller (netpoll.h has the pollDesc's).  The

@@ -172,7 +172,7 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
 
 /* One connect attempt; the fd or -errno. */
 static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) {
-    if (deadline > 0 && deadline <= gort_nanotime())
+    if (deadline > 0 && deadline <= gort__now())
         return -ETIMEDOUT;
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -23,7 +23,10 @@
  *
  * Deadlines are timers in the P heaps (time.c) carrying a sequence number:
  * a timer armed for an older deadline (or for an fd since closed) finds
- * its number stale and does nothing (Go's rseq/wseq).
+ * its number stale and does nothing (Go's rseq/wseq).  A deadline set from
+ * a goroutine of a synctest bubble is on the bubble's clock, its timer in
+ * the bubble's heap, and a goroutine of that bubble parked until it is
+ * durably blocked (WAIT_SYNCTEST_IO; synctest.c says why).
  *
  * Open and close make generations: seq is bumped by both, and the backend
  * announces an fd with its number and the seq it was registered under.  An
@@ -173,10 +176,27 @@ static bool wait_commit(struct g *gp, void *arg) {
     return true;
 }
 
+/* The wait reason of a goroutine about to park on pd for modes: durable
+ * (WAIT_SYNCTEST_IO) in a synctest bubble if the wait ends at a deadline
+ * on the bubble's clock - the fd's deadline of one of modes, or own (the
+ * caller's own deadline timer, or NULL).  Read when it parks, as Go fixes
+ * a wait's reason then: the deadline timers' heaps are read as hints (a
+ * timer that fired or moved meanwhile has woken or will wake us anyway). */
+static uint8_t io_reason(polldesc *pd, int modes, timer *own) {
+    struct ptimers *bh = gort__synctest_timers();
+    if (GORT_LIKELY(bh == NULL))
+        return WAIT_IO;
+    if (((modes & MODE_R) && atomic_load_explicit(&pd->rt.pt, memory_order_relaxed) == bh) ||
+        ((modes & MODE_W) && atomic_load_explicit(&pd->wt.pt, memory_order_relaxed) == bh) ||
+        (own != NULL && atomic_load_explicit(&own->pt, memory_order_relaxed) == bh))
+        return WAIT_SYNCTEST_IO;
+    return WAIT_IO;
+}
+
 /* Go's netpollblock: returns true if I/O is ready, false if woken for
  * another reason (deadline, close) or if the check after announcing the
  * wait found one. */
-bool gort__netpollblock(polldesc *pd, int mode) {
+bool gort__netpollblock(polldesc *pd, int mode, timer *own) {
     _Atomic uintptr_t *gpp = pd_sem(pd, mode);
     for (;;) {
         uintptr_t old = PD_READY;
@@ -195,7 +215,7 @@ bool gort__netpollblock(polldesc *pd, int mode) {
      * deadlineimpl do the opposite: store to closing/rd/wd, publishInfo,
      * load of rg/wg. */
     if (pd_checkerr(pd, mode) == 0)
-        gort__gopark(wait_commit, (void *)gpp, WAIT_IO);
+        gort__gopark(wait_commit, (void *)gpp, io_reason(pd, mode, own));
     uintptr_t old = atomic_exchange_explicit(gpp, PD_NIL, memory_order_seq_cst);
     if (old > PD_WAIT)
         gort__throw("runtime: corrupted polldesc");
@@ -208,7 +228,7 @@ int gort__pd_wait(polldesc *pd, int mode) {
     int err = pd_checkerr(pd, mode);
     if (err)
         return err;
-    while (!gort__netpollblock(pd, mode)) {
+    while (!gort__netpollblock(pd, mode, NULL)) {
         err = pd_checkerr(pd, mode);
         if (err)
             return err;
@@ -241,6 +261,12 @@ void gort__netpollready(struct g ***tail, uint64_t tag, int modes) {
             gort__goready(gp); /* wakes its thread; never queued */
             continue;
         }
+        /* A goroutine of a bubble durably blocked on I/O (WAIT_SYNCTEST_IO)
+         * counts as running again (as gort__goready does). */
+        if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) !=
+                          0) &&
+            gp->bubble != NULL)
+            gort__synctest_ready(gp);
         gp->schedlink = NULL;
         **tail = gp;
         *tail = &gp->schedlink;
@@ -342,7 +368,8 @@ void gort__pd_close(polldesc *pd) {
 
 /* ------------------------------------------------------------------ deadlines */
 
-/* A deadline timer fired (Go's netpolldeadlineimpl).  On g0 with a P. */
+/* A deadline timer fired (Go's netpolldeadlineimpl).  On g0 with a P, or
+ * on a synctest bubble's root (a deadline on the bubble's clock). */
 static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq) {
     (void)now;
     polldesc *pd = t->arg;
@@ -362,9 +389,9 @@ static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq) {
     pd_ready(gp);
 }
 
-/* Go's poll_runtime_pollSetDeadline for one side.  d: absolute nanotime,
- * 0 for none; a deadline in the past expires at once. */
-
+/* Go's poll_runtime_pollSetDeadline for one side.  d: absolute time on the
+ * caller's clock (its bubble's inside a synctest bubble), 0 for none; a
+ * deadline in the past expires at once. */
 void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
     timer *t = mode == MODE_R ? &pd->rt : &pd->wt;
     _Atomic int64_t *dp = mode == MODE_R ? &pd->rd : &pd->wd;
@@ -377,12 +404,12 @@ void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
     (*sp)++; /* a timer already firing for the old deadline is stale now */
     gort__deltimer(t);
     struct g *gp = NULL;
-    if (d > 0 && d <= gort_nanotime())
+    if (d > 0 && d <= gort__now())
         d = -1;
     atomic_store_explicit(dp, d, memory_order_seq_cst);
     if (d > 0) {
         t->seq = *sp;
-        gort__addtimer(t, d);
+        gort__addtimer_to(t, d, gort__synctest_timers());
     } else if (d < 0) {
         gp = netpollunblock(pd, mode, false);
     }
@@ -463,7 +490,7 @@ static bool waitboth_take(_Atomic uintptr_t *gpp, struct g *gp) {
     }
 }
 
-void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired) {
+void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired, timer *own) {
     uintptr_t exp = PD_NIL;
     if (!atomic_compare_exchange_strong_explicit(&pd->rg, &exp, PD_WAIT, memory_order_seq_cst,
                                                  memory_order_seq_cst)) {
@@ -484,7 +511,7 @@ void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired) 
     gp->pollboth = true;
     atomic_store_explicit(&gp->selectdone, 0, memory_order_relaxed);
     if (pd_checkerr(pd, MODE_R) != -EBADF && !atomic_load(expired))
-        gort__gopark(wait_commit_both, pd, WAIT_IO);
+        gort__gopark(wait_commit_both, pd, io_reason(pd, MODE_R | MODE_W, own));
     bool rr = waitboth_take(&pd->rg, gp);
     bool wr = waitboth_take(&pd->wg, gp);
     gp->pollboth = false;

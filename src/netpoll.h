@@ -85,17 +85,23 @@ void gort__pd_close(polldesc *pd);
  * reason it never will be (-EBADF, -ETIMEDOUT).  May park. */
 int gort__pd_wait(polldesc *pd, int mode);
 /* Go's netpollblock: parks until mode is ready (true) or woken for another
- * reason (deadline, close, gort__pd_wake: false). */
-bool gort__netpollblock(polldesc *pd, int mode);
+ * reason (deadline, close, gort__pd_wake: false).  own: a deadline timer
+ * of the caller's that ends the wait too (gort_wait_fd's), or NULL; in a
+ * synctest bubble the wait is durable if it ends at a deadline on the
+ * bubble's clock. */
+bool gort__netpollblock(polldesc *pd, int mode, timer *own);
 /* Parks gp once on both semaphores of pd (gort_wait_fd for read and
  * write), unless one is ready, pd is closing or *expired; returns with
- * both semaphores NIL.  The caller re-checks why it woke. */
-void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired);
+ * both semaphores NIL.  The caller re-checks why it woke.  own: as for
+ * gort__netpollblock. */
+void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired, timer *own);
 /* Wakes the goroutines parked on the semaphores of modes without readiness
  * (they re-check why: gort_wait_fd's own deadline). */
 void gort__pd_wake(polldesc *pd, int modes);
-/* Go's poll_runtime_pollSetDeadline for one side.  d: absolute nanotime,
- * 0 for none; a deadline in the past expires at once. */
+/* Go's poll_runtime_pollSetDeadline for one side.  d: absolute time on the
+ * caller's clock (gort__now: a synctest bubble's fake clock inside one,
+ * and then the deadline's timer is in the bubble's heap), 0 for none; a
+ * deadline in the past expires at once. */
 void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d);
 /* Clears a pending read readiness before a read(2) on a stream socket (the
  * drained hint, fd.c).  rmu held. */

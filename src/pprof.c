@@ -467,6 +467,19 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
         fp = UC_FP(outer);
         sp = UC_SP(outer);
     }
+    /* A tick that came while SIGURG's handler ran (its sa_mask blocks every
+     * signal) is delivered as that handler returns into the trampoline it
+     * redirected to, at the trampoline's first instruction: that time too
+     * belongs to the interrupted function, whose pc and frame pointer the
+     * frame the handler made for the trampoline holds ([rbp + 8], [rbp];
+     * arch/preempt_amd64.S).  On a loaded machine, where sysmon's signal
+     * waits with the tick for the thread to get a CPU, this is most ticks. */
+    if (pc == (uintptr_t)gort__sigtramp && gp != NULL && fp >= sp && fp + 16 <= gp->stack.hi &&
+        sp >= gp->stack.lo) {
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        pc = frame[1];
+        fp = frame[0];
+    }
 #endif
     uintptr_t lo = 0, hi = 0;
     const gort__labelset *labels = NULL;

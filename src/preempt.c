@@ -120,7 +120,6 @@ enum {
 uint64_t gort__xsave_size = 512; /* bytes of the xsave area, a multiple of 64 */
 uint8_t gort__xsave_ok;          /* 1: xsave/xrstor; 0: fxsave/fxrstor */
 
-void gort__sigtramp(void);
 long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 
 /* Start and end of the runtime's own code (the linker makes them for the

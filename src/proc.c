@@ -117,6 +117,13 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
  * retaken (proc.go uses the same 10 ms in all three places). */
 #define SYSMON_MINDELAY_NS (20 * 1000)
 #define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
+/* sysmon woke this much later than it asked: the process was stopped
+ * (SIGSTOP, or a debugger's ptrace stop at a breakpoint), during which no
+ * goroutine ran.  That time is not counted in a running P's slice, nor in
+ * the time a goroutine is reported to have held its P in a blocking call
+ * (CLOCK_MONOTONIC runs on while the process is stopped).  100 ms: far
+ * above sysmon's own wake-up latency on a loaded machine. */
+#define SYSMON_AWAY_NS (100 * 1000 * 1000)
 /* Every GLOBRUNQ_TICK-th schedule on a P takes from the global run queue
  * first, so that the local queue cannot starve it (Go's schedule():
  * schedtick%61; a prime, so it does not fall into step with a program's
@@ -157,6 +164,8 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_SELECT] = "select (durable)",
     [WAIT_SYNCTEST_RUN] = "synctest.Run",
     [WAIT_SYNCTEST_WAIT] = "synctest.Wait",
+    [WAIT_SYNCTEST_WAITGROUP] = "sync.WaitGroup.Wait (durable)",
+    [WAIT_SYNCTEST_IO] = "IO wait (durable)",
     [WAIT_FINALIZER_WAIT] = "finalizer wait",
 };
 
@@ -2375,6 +2384,29 @@ static int64_t newgoid(struct p *pp) {
 /* copysize for newproc1 and newproc: arg is passed as it is. */
 #define NO_COPY SIZE_MAX
 
+/* gort_go_copy's block of n bytes at src into gp->argbuf: inline, without
+ * a call, by two overlapping moves of 32, 16 or 8 bytes (each within the n
+ * bytes at src); 32..64 bytes (spawn_args' 64) first, memcpy above 64.
+ * src may be NULL when n == 0. */
+static inline void copy_argblock(struct g *gp, const unsigned char *src, size_t n) {
+    unsigned char *tail = gp->argbuf + n;
+    if (GORT_LIKELY(n >= 32 && n <= 64)) {
+        __builtin_memcpy(gp->argbuf, src, 32);
+        __builtin_memcpy(tail - 32, src + n - 32, 32);
+    } else if (n > 64) {
+        memcpy(gp->argbuf, src, n);
+    } else if (n >= 16) {
+        __builtin_memcpy(gp->argbuf, src, 16);
+        __builtin_memcpy(tail - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        __builtin_memcpy(gp->argbuf, src, 8);
+        __builtin_memcpy(tail - 8, src + n - 8, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            gp->argbuf[i] = src[i];
+    }
+}
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
  * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
  * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
@@ -2408,8 +2440,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     if (copysize != NO_COPY) {
         /* gort_go_copy: the block goes into the g, which only the new
          * goroutine uses from now on (published by runqput's release). */
-        if (copysize != 0) /* arg may be NULL then */
-            memcpy(newg->argbuf, arg, copysize);
+        copy_argblock(newg, arg, copysize);
         newg->arg = newg->argbuf;
     }
     newg->goid = newgoid(pp);
@@ -3237,14 +3268,23 @@ static void sysmon_timer_kick(void) {
 }
 
 /* Returns the number of Ps taken back from blocking calls; *insyscall
- * counts the Ps found in one.  Preemption requests are not counted. */
-static uint32_t retake(int64_t now, uint32_t *insyscall) {
+ * counts the Ps found in one.  Preemption requests are not counted.
+ * away: how long sysmon overslept (SYSMON_AWAY_NS), time no goroutine
+ * ran for, which a P's slice does not count. */
+static uint32_t retake(int64_t now, int64_t away, uint32_t *insyscall) {
     uint32_t n = 0;
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs; i++) {
         struct p *pp = gort__allp[i];
         if (pp == NULL)
             continue;
+        /* The process was stopped: the slice's clock stops with it (the
+         * blocking-call report of a program continued under gdb counted
+         * the time it sat at a breakpoint).  Relaxed, as every access to
+         * schedwhen: a clock reading that publishes nothing. */
+        int64_t when = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+        if (away != 0 && when != 0)
+            atomic_store_explicit(&pp->schedwhen, when + away, memory_order_relaxed);
         uint32_t st = atomic_load_explicit(&pp->status, memory_order_relaxed);
         if (st == P_SYSCALL) {
             (*insyscall)++;
@@ -3277,18 +3317,29 @@ static uint32_t retake(int64_t now, uint32_t *insyscall) {
             }
             continue;
         }
-        if (st != P_RUNNING)
+        if (st != P_RUNNING) {
+            /* Idle or stopped: the observation is forgotten (schedwhen 0).
+             * A goroutine leaving a blocking call may take this P from the
+             * idle list and run on without a schedule(), so schedtick
+             * would not tell sysmon a new slice began: its start would be
+             * this P's last one, any time ago.  tramp_preempt's store may
+             * race with this one only while the P runs: either value
+             * restarts the clock within a sysmon period. */
+            atomic_store_explicit(&pp->schedwhen, 0, memory_order_relaxed);
             continue;
+        }
         /* Preempt G if it's running for too long. */
         uint32_t t = atomic_load_explicit(&pp->schedtick, memory_order_relaxed);
-        if (pp->sysmontick != t) {
+        int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
+        if (pp->sysmontick != t || since == 0) {
             pp->sysmontick = t;
             atomic_store_explicit(&pp->schedwhen, now, memory_order_relaxed);
-        } else if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
+            continue;
+        }
+        if (!atomic_load_explicit(&gort__sysmon_nopreempt, memory_order_relaxed)) {
             /* The slice is over, or a timer of this P is overdue (it runs
              * only when the P schedules: the goroutine must yield for it;
              * not in Go, whose timers wait for the slice's end). */
-            int64_t since = atomic_load_explicit(&pp->schedwhen, memory_order_relaxed);
             int64_t tw = gort__timers_next(pp);
             if (since + FORCE_PREEMPT_NS <= now || (tw != 0 && tw <= now)) {
                 struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
@@ -3327,9 +3378,11 @@ static void *sysmon(void *arg) {
                     sleep = d < 20 * 1000 ? 20 * 1000 : d;
             }
         }
+        int64_t due = gort_nanotime() + sleep;
         if (sysmon_sleep(sleep))
             break;
         int64_t now = gort_nanotime();
+        int64_t away = now - due >= SYSMON_AWAY_NS ? now - due : 0;
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);
         /* Poll the network if it was not polled for more than 10ms, and no
          * M is blocked in it (every P busy). */
@@ -3345,7 +3398,7 @@ static void *sysmon(void *arg) {
          * alone don't count, so a busy but healthy program is not polled
          * every 20 us. */
         uint32_t insyscall = 0;
-        if (retake(now, &insyscall) != 0 || insyscall != 0)
+        if (retake(now, away, &insyscall) != 0 || insyscall != 0)
             idle = 0;
         else
             idle++;

@@ -127,6 +127,8 @@ enum {
     WAIT_SYNCTEST_SELECT,    /* "select (durable)": every channel of the select is the bubble's */
     WAIT_SYNCTEST_RUN,       /* "synctest.Run": the root, waiting for its bubble to idle */
     WAIT_SYNCTEST_WAIT,      /* "synctest.Wait" */
+    WAIT_SYNCTEST_WAITGROUP, /* "sync.WaitGroup.Wait (durable)": a WaitGroup of the g's bubble */
+    WAIT_SYNCTEST_IO,        /* "IO wait (durable)": until a deadline on the bubble's clock */
     WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
     WAIT_NREASONS
 };
@@ -351,7 +353,7 @@ struct p {
     uint64_t goidcache;           /* [owner P] next goid of a batch from sched.goidgen */
     uint64_t goidcacheend;        /* [owner P] end of that batch */
     _Atomic uint32_t syscalltick; /* [atomic] incremented on every syscall */
-    _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime of last observed schedtick */
+    _Atomic int64_t schedwhen;    /* [atomic] sysmon: nanotime schedtick last seen; 0: none */
     uint32_t sysmontick;          /* [owner sysmon] last observed schedtick */
     uint32_t sysmonsyscalltick;   /* [owner sysmon] last observed syscalltick */
     int64_t syscallseen;          /* [owner sysmon] nanotime syscalltick last changed */

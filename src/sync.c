@@ -445,17 +445,29 @@ GORT_API void gort_once_do(gort_once *o, void (*fn)(void *), void *arg) {
  * ------------------------------------------------------------------------
  *
  * state: the counter in the high 32 bits, the number of waiters in the low
- * 32 bits.  Wait increments the waiters with a CAS that fails if the
+ * 31 bits.  Wait increments the waiters with a CAS that fails if the
  * counter changed; the Add that takes the counter to zero with waiters
  * resets the word to 0 and releases the semaphore once per waiter.
+ *
+ * synctest (Go 1.25's waitGroupBubbleFlag): bit 31 says an Add ran inside
+ * a bubble, whose id _bubble holds (the association, Go's
+ * synctest.Associate).  A Wait in that bubble on it is durably blocking.
+ * The association ends when an Add of the bubble takes the counter to zero
+ * with waiters, or a Wait finds the counter zero with none.
  */
 
 #define WG_STATE(wg) SYNC_ATOMIC(uint64_t, &(wg)->_state)
 #define WG_SEMA(wg) SYNC_ATOMIC(uint32_t, &(wg)->_sema)
+#define WG_BUBBLE(wg) SYNC_ATOMIC(uint32_t, &(wg)->_bubble)
+#define WG_BUBBLE_FLAG UINT64_C(0x80000000)
+#define WG_WAITERS(state) ((uint32_t)(state)&UINT32_C(0x7fffffff))
 
-static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_t state) {
+static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_t state,
+                                      bool bubbled) {
+    if ((state & WG_BUBBLE_FLAG) && !bubbled)
+        gort__fatal("sync: WaitGroup.Add called from inside and outside synctest bubble");
     int32_t v = (int32_t)(state >> 32);
-    uint32_t w = (uint32_t)state;
+    uint32_t w = WG_WAITERS(state);
     if (v < 0)
         gort_panic("sync: negative WaitGroup counter");
     if (w != 0 && delta > 0 && (int64_t)v == delta)
@@ -468,11 +480,32 @@ static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_
      * zero counter.  Still do a cheap misuse check. */
     if (atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) != state)
         gort_panic("sync: WaitGroup misuse: Add called concurrently with Wait");
-    /* Reset the waiters count to 0.  Relaxed: the semrelease below is a
-     * release that the waiters' semacquire acquires before they check it. */
+    /* Reset the waiters count (and the bubble flag) to 0.  Relaxed: the
+     * semrelease below is a release that the waiters' semacquire acquires
+     * before they check it. */
     atomic_store_explicit(WG_STATE(wg), 0, memory_order_relaxed);
+    if (bubbled) /* no Add can run now (above): end the association */
+        atomic_store_explicit(WG_BUBBLE(wg), 0, memory_order_relaxed);
     for (; w != 0; w--)
         gort__semrelease(WG_SEMA(wg), false);
+}
+
+/* An Add from a goroutine of a bubble (Go's synctest.Associate in Add):
+ * true if the WaitGroup is (now) the caller's bubble's. */
+static GORT_NOINLINE bool wg_associate(gort_waitgroup *wg) {
+    switch (gort__synctest_associate(WG_BUBBLE(wg))) {
+    case SYNCTEST_UNBUBBLED:
+        return false;
+    case SYNCTEST_OTHER:
+        gort__fatal("sync: WaitGroup.Add called from multiple synctest bubbles");
+    default:
+        break;
+    }
+    /* Relaxed: the flag is a mark; the Add's own RMW orders the work. */
+    uint64_t old = atomic_fetch_or_explicit(WG_STATE(wg), WG_BUBBLE_FLAG, memory_order_relaxed);
+    if (old != 0 && !(old & WG_BUBBLE_FLAG))
+        gort__fatal("sync: WaitGroup.Add called from inside and outside synctest bubble");
+    return true;
 }
 
 /* Add.  acq_rel: the release publishes the caller's work to the RMW that
@@ -481,14 +514,19 @@ static GORT_NOINLINE void wg_add_slow(gort_waitgroup *wg, int64_t delta, uint64_
 static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
     if (delta < 0)
         san_release(WG_SEMA(wg)); /* Done -> Wait's return (Go: ReleaseMerge) */
+    /* Relaxed gate, as gort__goready's: a goroutine of a bubble was made
+     * after the count went up. */
+    bool bubbled = false;
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0))
+        bubbled = wg_associate(wg);
     uint64_t state =
         atomic_fetch_add_explicit(WG_STATE(wg), (uint64_t)delta << 32, memory_order_acq_rel) +
         ((uint64_t)delta << 32);
     /* Fast path: counter still positive and no waiters, or counter zero
-     * and no waiters. */
+     * and no waiters (and no bubble flag). */
     if (GORT_LIKELY((int32_t)(state >> 32) > 0 && (uint32_t)state == 0) || state == 0)
         return;
-    wg_add_slow(wg, delta, state);
+    wg_add_slow(wg, delta, state, bubbled);
 }
 
 GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
@@ -506,16 +544,27 @@ GORT_API void gort_wg_done(gort_waitgroup *wg) {
 
 static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
     for (;;) {
-        if ((int32_t)(state >> 32) == 0)
-            return; /* counter is 0: no need to wait (acquire load below) */
+        if ((int32_t)(state >> 32) == 0) {
+            /* Counter is 0: no need to wait (acquire load below).  No Add
+             * can run concurrently now: end a bubble's association. */
+            if (WG_WAITERS(state) == 0 && (state & WG_BUBBLE_FLAG) &&
+                gort__synctest_is_associated(WG_BUBBLE(wg)) &&
+                atomic_compare_exchange_strong_explicit(WG_STATE(wg), &state, 0,
+                                                        memory_order_relaxed, memory_order_relaxed))
+                atomic_store_explicit(WG_BUBBLE(wg), 0, memory_order_relaxed);
+            return;
+        }
         /* Increment the waiters count.  The wakeup itself is synchronised by
          * the semaphore; the acquire is for the failure case (C11 does not
          * allow a failure order stronger than the success order). */
         if (atomic_compare_exchange_weak_explicit(WG_STATE(wg), &state, state + 1,
                                                   memory_order_acquire, memory_order_acquire)) {
-            if ((uint32_t)state == 0) /* the first waiter: see gort_wg_add */
+            if (WG_WAITERS(state) == 0) /* the first waiter: see gort_wg_add */
                 san_write(WG_SEMA(wg), __builtin_return_address(0));
-            gort__semacquire(WG_SEMA(wg), false, WAIT_SYNC_WAITGROUP);
+            /* Durable in a bubble only if an Add of this bubble ran. */
+            bool durable = (state & WG_BUBBLE_FLAG) && gort__synctest_is_associated(WG_BUBBLE(wg));
+            gort__semacquire(WG_SEMA(wg), false,
+                             durable ? WAIT_SYNCTEST_WAITGROUP : WAIT_SYNC_WAITGROUP);
             if (atomic_load_explicit(WG_STATE(wg), memory_order_relaxed) != 0)
                 gort_panic("sync: WaitGroup is reused before previous Wait has returned");
             return;
@@ -528,7 +577,7 @@ static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
  * release of the Add/Done that zeroed it. */
 GORT_API void gort_wg_wait(gort_waitgroup *wg) {
     uint64_t state = atomic_load_explicit(WG_STATE(wg), memory_order_acquire);
-    if (GORT_UNLIKELY((int32_t)(state >> 32) != 0))
+    if (GORT_UNLIKELY(state != 0)) /* a count, or waiters, or the bubble flag */
         wg_wait_slow(wg, state);
     san_acquire(WG_SEMA(wg));
 }

@@ -12,13 +12,27 @@
  * Durably blocked (Go's isIdleInSynctest): parked on a channel of its own
  * bubble (send, receive, or a select whose channels are all the bubble's),
  * on a nil channel or an empty select, in gort_sleep, gort_cond_wait,
- * gort_wg_wait or gort_synctest_wait.  A goroutine blocked on a mutex, on
- * I/O, on a channel from outside the bubble or in a foreign call is not
- * durably blocked, so the clock waits for it.  (Go 1.25 counts a
- * WaitGroup.Wait as durable only for a WaitGroup whose Add ran in the
- * bubble; gort's WaitGroup has no room to record that, so every Wait inside
- * a bubble is durable: a Done from outside the bubble is legal but may find
- * the clock already moved on.)
+ * gort_synctest_wait, or gort_wg_wait on a WaitGroup associated with the
+ * bubble (Go 1.25: its Add ran in the bubble; the association is the
+ * bubble's id in the WaitGroup, see gort__synctest_associate and sync.c).
+ * A goroutine blocked on a mutex, on a WaitGroup or a channel from outside
+ * the bubble, in a foreign call or on I/O is not durably blocked, so the
+ * clock waits for it - with one exception of gort's, below.
+ *
+ * fd deadlines.  A deadline set from a goroutine of a bubble (gort_set_
+ * deadline and the conn/dial/wait_fd deadlines) is on the bubble's clock:
+ * its timer goes into the bubble's heap.  Go 1.25 has no such thing (its
+ * poller adds the fake time left to the real clock, and I/O is never
+ * durable there: a read with an hour's deadline takes a real hour).  In
+ * gort a goroutine parked on an fd whose deadline on that side is on its
+ * bubble's clock is durably blocked (WAIT_SYNCTEST_IO): in fake time the
+ * deadline is the event it waits for, so the clock may jump to it.  I/O
+ * without such a deadline stays non-durable, as in Go.  So that readiness
+ * already in the kernel (data another goroutine of the bubble wrote to a
+ * pipe or a loopback socket) wins over a deadline, the root polls the
+ * network without blocking before it moves the clock, and waits again if
+ * that readied anything.  Readiness from outside the bubble that arrives
+ * later in real time loses: the deadline passes first in fake time.
  *
  * Counting, as Go's: total is the bubble's live goroutines, running those
  * not durably blocked, and active counts the transient reasons not to call
@@ -71,6 +85,7 @@ struct gort__bubble {
     _Atomic int64_t now;                 /* [atomic; write under lock, while idle] fake clock */
     struct ptimers *heap;                /* [immutable] the bubble's timers (time.c) */
     struct g *root;                      /* [immutable] caller of gort_synctest_run */
+    uint32_t id;                         /* [immutable] nonzero; WaitGroup associations */
     struct g *main;                      /* [lock] goroutine started by gort_synctest_run */
     struct g *waiter;                    /* [lock] goroutine parked in gort_synctest_wait */
     bool waiting;                        /* [lock] a gort_synctest_wait is in progress */
@@ -89,6 +104,10 @@ static gort__rtlock abandoned_lock;
 static struct gort__bubble *abandoned;
 
 _Atomic int32_t gort__synctest_nbubbles;
+
+/* The last bubble id handed out (0 is "no bubble"; wraps after 2^32-1
+ * bubbles). */
+static _Atomic uint32_t last_id;
 
 static inline struct gort__bubble *cur_bubble(void) {
     /* Relaxed gate: see gort__goready; a goroutine in a bubble was made
@@ -177,7 +196,8 @@ static bool durable(uint8_t reason) {
     case WAIT_SELECT_NO_CASES:
     case WAIT_SLEEP:
     case WAIT_SYNC_COND:
-    case WAIT_SYNC_WAITGROUP:
+    case WAIT_SYNCTEST_WAITGROUP:
+    case WAIT_SYNCTEST_IO:
     case WAIT_SYNCTEST_CHAN_RECV:
     case WAIT_SYNCTEST_CHAN_SEND:
     case WAIT_SYNCTEST_SELECT:
@@ -239,6 +259,25 @@ void gort__synctest_chan_check(struct gort__bubble *cb, const char *op) {
     }
 }
 
+int gort__synctest_associate(_Atomic uint32_t *slot) {
+    struct gort__bubble *b = cur_bubble();
+    if (b == NULL)
+        return SYNCTEST_UNBUBBLED;
+    /* Relaxed: the id is only compared; the object's own synchronisation
+     * (a WaitGroup's state word) orders the uses around it. */
+    uint32_t cur = 0;
+    if (atomic_compare_exchange_strong_explicit(slot, &cur, b->id, memory_order_relaxed,
+                                                memory_order_relaxed) ||
+        cur == b->id)
+        return SYNCTEST_CURRENT;
+    return SYNCTEST_OTHER;
+}
+
+bool gort__synctest_is_associated(_Atomic uint32_t *slot) {
+    struct gort__bubble *b = cur_bubble();
+    return b != NULL && atomic_load_explicit(slot, memory_order_relaxed) == b->id;
+}
+
 /* The root's commit (Go's synctestidle_c): parks unless the bubble is
  * already idle, in which case the root goes on at once. */
 static bool root_commit(struct g *gp, void *arg) {
@@ -260,6 +299,20 @@ static void run_timers(struct gort__bubble *b, struct g *root) {
     (void)gort__timers_run(b->heap, atomic_load_explicit(&b->now, memory_order_relaxed));
     if (root != NULL)
         root->bubble = NULL;
+}
+
+/* Polls the network without blocking and readies what it finds (any
+ * goroutine's, not only the bubble's: they are due anyway).  True if it
+ * readied one. */
+static bool poll_network(void) {
+    struct g *list = gort__netpoll(0);
+    bool any = list != NULL;
+    while (list != NULL) {
+        struct g *gp = list;
+        list = gp->schedlink;
+        gort__goready(gp);
+    }
+    return any;
 }
 
 /* Prints the goroutines a deadlock leaves in b (Go lists them in the
@@ -291,6 +344,9 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     }
     atomic_init(&b->now, SYNCTEST_BASE_TIME);
     b->root = root;
+    do /* relaxed: ids need only be distinct */
+        b->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
+    while (b->id == 0);
     /* Before any goroutine of the bubble exists (see cur_bubble). */
     atomic_fetch_add_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
 
@@ -327,9 +383,22 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
         if (b->running != 0)
             continue;
         int64_t next = gort__timers_heap_next(b->heap);
-        int64_t now = atomic_load_explicit(&b->now, memory_order_relaxed);
         if (b->total == 0 || b->done || next == 0)
             break; /* time stops once main has exited, as in Go */
+        /* Readiness already in the kernel wins over a deadline on our
+         * clock (see the top): poll once; if that readied anyone, the
+         * bubble is no longer idle (or was not idle for long): wait again. */
+        if (gort__netpoll_waiters() > 0) {
+            gort__unlock(&b->lock);
+            bool readied = poll_network();
+            gort__lock(&b->lock);
+            /* Anything changed meanwhile (a close from outside the bubble
+             * may have readied one of ours or removed a timer): look again
+             * from the top. */
+            if (readied || b->running != 0 || gort__timers_heap_next(b->heap) != next)
+                continue;
+        }
+        int64_t now = atomic_load_explicit(&b->now, memory_order_relaxed);
         if (next < now)
             gort__throw("synctest: time went backwards");
         atomic_store_explicit(&b->now, next, memory_order_relaxed);

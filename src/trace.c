@@ -514,12 +514,14 @@ static int block_event(uint8_t reason) {
     case WAIT_SLEEP:
         return EvGoSleep;
     case WAIT_IO:
+    case WAIT_SYNCTEST_IO:
         return EvGoBlockNet;
     case WAIT_SEMACQUIRE:
     case WAIT_SYNC_MUTEX:
     case WAIT_SYNC_RWMUTEX_R:
     case WAIT_SYNC_RWMUTEX_W:
     case WAIT_SYNC_WAITGROUP:
+    case WAIT_SYNCTEST_WAITGROUP:
     case WAIT_SYNC_ONCE:
         return EvGoBlockSync;
     case WAIT_SYNC_COND:

@@ -26,9 +26,13 @@
     .p2align 4
 gort__sigtramp:
     .cfi_startproc
-    /* The frame: [rbp] the interrupted rbp, [rbp+8] the interrupted pc. */
-    .cfi_def_cfa rbp, 16
-    .cfi_offset rbp, -16
+    /* The frame: [rbp] the interrupted rbp, [rbp+8] the interrupted pc,
+     * then the 128-byte red zone: the interrupted sp S (the CFA, what a
+     * DWARF unwinder such as gdb's gives the interrupted function) is
+     * rbp + 144. */
+    .cfi_def_cfa rbp, 144
+    .cfi_offset rbp, -144
+    .cfi_offset rip, -136
     pushfq
     pushq %rax
     pushq %rcx
@@ -44,6 +48,12 @@ gort__sigtramp:
     pushq %r13
     pushq %r14
     pushq %r15
+    /* The interrupted function's callee-saved registers, for unwinders. */
+    .cfi_offset rbx, -184
+    .cfi_offset r12, -240
+    .cfi_offset r13, -248
+    .cfi_offset r14, -256
+    .cfi_offset r15, -264
     movq %rsp, %rbx             /* the saved registers; rbx survives the call */
     andq $-64, %rsp
     subq gort__xsave_size(%rip), %rsp
@@ -90,7 +100,8 @@ gort__sigtramp:
     popq %rax
     popfq
     popq %rbp
-    .cfi_def_cfa rsp, 8
+    .cfi_def_cfa rsp, 136
+    .cfi_same_value rbp
     ret $128
     .cfi_endproc
     .size gort__sigtramp, .-gort__sigtramp

@@ -2,9 +2,10 @@
 # gdb_test.sh EXE - gort's gdb support (gdb/gort-gdb.py, auto-loaded from
 # the library's .debug_gdb_scripts section) on tests/gdb/gdb_parked.c:
 # goroutines parked on a channel, a mutex, a WaitGroup, a sleep and the
-# network.  `info goroutines` must list each with its wait reason and
-# `goroutine N bt` show the user's function and file:line, on the live
-# process and on its core file (GORTRACEBACK=crash).  Exit 77: skipped.
+# network, two preempted while spinning and one not started.  `info
+# goroutines` must list each with its wait reason and `goroutine N bt` show
+# the user's function and file:line, on the live process and on its core
+# file (GORTRACEBACK=crash).  Exit 77: skipped.
 set -u
 exe=$1
 if ! command -v gdb >/dev/null 2>&1; then
@@ -29,9 +30,11 @@ gdbrun() { # first command ("run" or "echo"), then gdb's file arguments
 check() { # what, file
     for want in "\\[chan receive\\] gort_chan_recv" "\\[sync.Mutex.Lock\\] parked_on_mutex" \
         "\\[sync.WaitGroup.Wait\\] gort_wg_wait" "\\[sleep\\] gort_sleep" "\\[IO wait\\] gort_accept" \
-        "in parked_on_chan () at .*gdb_parked.c:[0-9]" "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
+        "in parked_on_chan () at .*gdb_parked.c:[0-9]" "in wait_no_fp () at .*gdb_parked.c:[0-9]" \
+        "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
         "in parked_on_sleep () at .*gdb_parked.c:[0-9]" "in parked_on_net () at .*gdb_parked.c:[0-9]" \
-        "in main_fn () at .*gdb_parked.c:[0-9]" \
+        "in main_fn () at .*gdb_parked.c:[0-9]" "\\[runnable\\] spin_loop .*gdb_parked.c:[0-9]" \
+        "in spinning () at .*gdb_parked.c:[0-9]" "\\[runnable\\] never_started .*gdb_parked.c:[0-9]" \
         "gort_chan len=0 cap=3 closed=false elemsize=4 recv_waiting=1 send_waiting=0" \
         "gort_mutex locked waiters=1" "gort_waitgroup counter=2 waiters=1"; do
         if ! grep -q "$want" "$2"; then

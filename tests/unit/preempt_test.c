@@ -750,6 +750,77 @@ TEST(bare_read_does_not_stall_p2) {
     watchdog_stop();
 }
 
+/* The report of a blocking call made without gort_syscall_enter gives the
+ * time the goroutine has held its P, not counting time the process sat
+ * stopped (SIGSTOP here; a debugger's ptrace stop at a breakpoint alike):
+ * a goroutine that was running before a 3 s stop and makes a bare
+ * nanosleep(2) right after it is reported at about 1 s, not 3 or more. */
+static int main_stopped(void *arg) {
+    (void)arg;
+    gort_sleep(GT_MS);
+    /* Run without a scheduling point long enough for sysmon to see the
+     * P's slice start: its clock then spans the stop. */
+    int64_t end = h_now() + 50 * GT_MS;
+    while (h_now() < end) {
+    }
+    raise(SIGSTOP); /* the helper process continues us 3 s later */
+    struct timespec ts = {1, 600 * 1000 * 1000};
+    nanosleep(&ts, NULL); /* not restartable: reported after 1 s */
+    return 0;
+}
+
+/* The state letter of process pid (/proc/PID/stat), or 0. */
+static char proc_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static int run_stopped(void *arg) {
+    (void)arg;
+    pid_t self = getpid();
+    pid_t helper = fork();
+    if (helper < 0)
+        return 2;
+    if (helper == 0) {
+        /* Once the program has stopped itself (bounded), 3 s later. */
+        int64_t deadline = h_now() + 60 * 1000 * GT_MS * gt_scale();
+        while (proc_state(self) != 'T' && h_now() < deadline)
+            usleep(1000);
+        struct timespec ts = {3, 0};
+        nanosleep(&ts, NULL);
+        kill(self, SIGCONT);
+        _exit(0);
+    }
+    int r = gort_main(main_stopped, NULL);
+    waitpid(helper, NULL, 0);
+    return r;
+}
+
+TEST(blocking_report_excludes_stop) {
+    NEEDS_SIGNAL();
+    char out[4096];
+    int ws = gt_run_child(run_stopped, NULL, out, sizeof out);
+    ASSERT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    const char *rep = strstr(out, "in a blocking call without gort_syscall_enter");
+    if (rep == NULL)
+        GT_FAIL("no blocking-call report; stderr:\n%s", out);
+    const char *held = strstr(out, " for ");
+    long secs = -1, tenths = -1;
+    if (held == NULL || held > rep || sscanf(held, " for %ld.%lds", &secs, &tenths) != 2)
+        GT_FAIL("no duration in the report:\n%s", out);
+    /* At least the 1 s threshold; under 2 s: the stop (~3 s) is not counted. */
+    if (secs != 1)
+        GT_FAIL("held for %ld.%lds, want 1.x s (the stop counted?):\n%s", secs, tenths, out);
+}
+
 /* ------------------------------------------------------------------------
  * Stop the world by signal (white-box: the heap's interface)
  * ------------------------------------------------------------------------ */

@@ -4,7 +4,9 @@
  * in milliseconds of real time, timers, tickers, after_func and context
  * deadlines on the bubble's clock, Wait without moving the clock, a
  * goroutine blocked outside the bubble's durability holding the clock,
- * deadlocks reported as Go reports them (recovered), and misuse panics.
+ * fd deadlines on the bubble's clock, WaitGroup durability by association
+ * (Go 1.25), a mutex never durable, deadlocks reported as Go reports them
+ * (recovered), and misuse panics.
  */
 #include "gt.h"
 #include "gort.h"
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MS GT_MS
 #define SEC GT_SEC
@@ -233,27 +236,40 @@ TEST(wait_for_idle) {
     run(wait_main);
 }
 
-/* A goroutine blocked on a channel from outside the bubble is not durably
- * blocked: the clock waits until it proceeds. */
+/* Not durably blocked (Go): a goroutine of the bubble blocks in blocked(),
+ * which a goroutine outside the bubble ends after 50 ms of real time; the
+ * clock waits for it, so a sleep of one fake second ends after it passed. */
+typedef struct hold {
+    void (*blocked)(void);
+    atomic_int passed;
+} hold;
+static void hold_blocked(void *arg) {
+    hold *h = arg;
+    h->blocked();
+    atomic_store(&h->passed, 1);
+}
+static void hold_body(void *arg) {
+    hold *h = arg;
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_go(hold_blocked, h), 0);
+    gort_sleep(SEC); /* cannot fire before blocked() returned */
+    ASSERT_EQ(atomic_load(&h->passed), 1);
+    ASSERT_EQ(gort_nanotime(), t0 + SEC);
+}
+static void hold_clock(void (*blocked)(void)) {
+    hold h = {.blocked = blocked};
+    bubble(hold_body, &h);
+}
+
+/* A channel from outside the bubble. */
 static gort_chan *outside;
-static atomic_int outer_sent;
-static void outside_receiver(void *arg) {
-    (void)arg;
+static void recv_outside(void) {
     int v;
     ASSERT_TRUE(gort_chan_recv(outside, &v));
-}
-static void holdclock_body(void *arg) {
-    (void)arg;
-    int64_t t0 = gort_nanotime();
-    ASSERT_EQ(gort_go(outside_receiver, NULL), 0);
-    gort_sleep(SEC); /* cannot fire before the receiver got its value */
-    ASSERT_EQ(atomic_load(&outer_sent), 1);
-    ASSERT_EQ(gort_nanotime(), t0 + SEC);
 }
 static void outer_sender(void *arg) {
     (void)arg;
     gort_sleep(50 * MS);
-    atomic_store(&outer_sent, 1);
     int v = 1;
     gort_chan_send(outside, &v);
 }
@@ -261,7 +277,7 @@ static int holdclock_main(void *arg) {
     (void)arg;
     outside = gort_chan_make(sizeof(int), 0);
     ASSERT_EQ(gort_go(outer_sender, NULL), 0);
-    bubble(holdclock_body, NULL);
+    hold_clock(recv_outside);
     gort_chan_free(outside);
     return 0;
 }
@@ -326,6 +342,185 @@ static int many_main(void *arg) {
 }
 TEST(many_goroutines) {
     run(many_main);
+}
+
+/* ------------------------------------------------------------------ fd deadlines */
+
+/* A deadline set inside a bubble is on its clock: a read on a pipe with an
+ * hour's deadline times out after an hour of fake time, in ms of real
+ * time, and so do a write deadline and gort_wait_fd's own deadline; data
+ * another goroutine of the bubble writes before the deadline wins. */
+static int fdl_p[2];
+static void fdl_writer(void *arg) {
+    (void)arg;
+    gort_sleep(10 * SEC);
+    ASSERT_EQ(gort_write(fdl_p[1], "x", 1), 1);
+}
+static void fdl_body(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    char buf[4096];
+    ASSERT_EQ(gort_set_deadline(fdl_p[0], t0 + 3600 * SEC, 0), 0);
+    ASSERT_EQ(gort_read(fdl_p[0], buf, 1), -ETIMEDOUT);
+    ASSERT_EQ(gort_nanotime(), t0 + 3600 * SEC);
+    /* Expired: at once, without moving the clock. */
+    ASSERT_EQ(gort_read(fdl_p[0], buf, 1), -ETIMEDOUT);
+    ASSERT_EQ(gort_nanotime(), t0 + 3600 * SEC);
+
+    /* A writer of the bubble beats a later deadline. */
+    int64_t t1 = gort_nanotime();
+    ASSERT_EQ(gort_set_deadline(fdl_p[0], t1 + 3600 * SEC, 0), 0);
+    ASSERT_EQ(gort_go(fdl_writer, NULL), 0);
+    ASSERT_EQ(gort_read(fdl_p[0], buf, sizeof buf), 1);
+    ASSERT_EQ(buf[0], 'x');
+    ASSERT_EQ(gort_nanotime(), t1 + 10 * SEC);
+
+    /* gort_wait_fd's own deadline. */
+    ASSERT_EQ(gort_wait_fd(fdl_p[0], GORT_POLL_READ, t1 + 70 * SEC), -ETIMEDOUT);
+    ASSERT_EQ(gort_nanotime(), t1 + 70 * SEC);
+    ASSERT_EQ(gort_set_deadline(fdl_p[0], 0, 0), 0);
+
+    /* A write deadline, on a full pipe. */
+    memset(buf, 'y', sizeof buf);
+    ASSERT_EQ(gort_set_deadline(fdl_p[1], 0, t1 + 130 * SEC), 0);
+    ssize_t n;
+    while ((n = gort_write(fdl_p[1], buf, sizeof buf)) == (ssize_t)sizeof buf) {
+    }
+    ASSERT_EQ(n, -ETIMEDOUT);
+    ASSERT_EQ(gort_nanotime(), t1 + 130 * SEC);
+}
+static int fdl_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(pipe(fdl_p), 0);
+    int64_t real0 = gort_nanotime();
+    bubble(fdl_body, NULL);
+    int64_t real = gort_nanotime() - real0;
+    ASSERT_TRUE(real < 60 * SEC);
+    fprintf(stderr, "fd deadlines over an hour of fake time took %.1f ms\n", real / 1e6);
+    ASSERT_EQ(gort_close(fdl_p[0]), 0);
+    ASSERT_EQ(gort_close(fdl_p[1]), 0);
+    return 0;
+}
+TEST(fd_deadline_on_bubble_clock) {
+    run(fdl_main);
+}
+
+/* A read without a deadline is not durably blocked (Go). */
+static int fdo_p[2];
+static void read_pipe(void) {
+    char c;
+    ASSERT_EQ(gort_read(fdo_p[0], &c, 1), 1);
+}
+static void fdo_writer(void *arg) {
+    (void)arg;
+    gort_sleep(50 * MS);
+    ASSERT_EQ(gort_write(fdo_p[1], "z", 1), 1);
+}
+static int fdo_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(pipe(fdo_p), 0);
+    ASSERT_EQ(gort_go(fdo_writer, NULL), 0);
+    hold_clock(read_pipe);
+    ASSERT_EQ(gort_close(fdo_p[0]), 0);
+    ASSERT_EQ(gort_close(fdo_p[1]), 0);
+    return 0;
+}
+TEST(fd_read_without_deadline_not_durable) {
+    run(fdo_main);
+}
+
+/* ------------------------------------------------------------------ WaitGroup, Mutex */
+
+/* A WaitGroup whose Add ran inside the bubble: Wait on it is durable (the
+ * bubble goes idle while it waits); back at zero with its waiter, it
+ * leaves the bubble and another bubble may use it. */
+static gort_waitgroup wg_in;
+static atomic_int wg_in_passed;
+static void wg_in_waiter(void *arg) {
+    (void)arg;
+    gort_wg_wait(&wg_in);
+    atomic_store(&wg_in_passed, 1);
+}
+static void wg_in_body(void *arg) {
+    (void)arg;
+    gort_wg_add(&wg_in, 1);
+    ASSERT_EQ(gort_go(wg_in_waiter, NULL), 0);
+    gort_synctest_wait(); /* returns: the waiter is durably blocked */
+    ASSERT_EQ(atomic_load(&wg_in_passed), 0);
+    gort_wg_done(&wg_in);
+    gort_synctest_wait();
+    ASSERT_EQ(atomic_load(&wg_in_passed), 1);
+}
+static void wg_in_again(void *arg) {
+    (void)arg;
+    atomic_store(&wg_in_passed, 0);
+    wg_in_body(NULL);
+    /* Wait at zero with no waiter also ends the association. */
+    gort_wg_add(&wg_in, 2);
+    gort_wg_done(&wg_in);
+    gort_wg_done(&wg_in);
+    gort_wg_wait(&wg_in);
+}
+static int wg_in_main(void *arg) {
+    (void)arg;
+    bubble(wg_in_body, NULL);
+    bubble(wg_in_again, NULL);
+    bubble(wg_in_again, NULL); /* would be a fatal error if still associated */
+    /* Unassociated: usable outside too. */
+    gort_wg_add(&wg_in, 1);
+    gort_wg_done(&wg_in);
+    gort_wg_wait(&wg_in);
+    return 0;
+}
+TEST(waitgroup_of_bubble_durable) {
+    run(wg_in_main);
+}
+
+/* A WaitGroup whose Add ran outside: Wait on it inside is not durable. */
+static gort_waitgroup wg_out;
+static void wait_wg_out(void) {
+    gort_wg_wait(&wg_out);
+}
+static void wg_out_doner(void *arg) {
+    (void)arg;
+    gort_sleep(50 * MS);
+    gort_wg_done(&wg_out);
+}
+static int wg_out_main(void *arg) {
+    (void)arg;
+    gort_wg_add(&wg_out, 1);
+    ASSERT_EQ(gort_go(wg_out_doner, NULL), 0);
+    hold_clock(wait_wg_out);
+    return 0;
+}
+TEST(waitgroup_from_outside_not_durable) {
+    run(wg_out_main);
+}
+
+/* A goroutine blocked on a Mutex is never durably blocked (Go). */
+static gort_mutex mu_out = GORT_MUTEX_INIT;
+static atomic_int mu_locked;
+static void lock_mu_out(void) {
+    gort_mutex_lock(&mu_out);
+    gort_mutex_unlock(&mu_out);
+}
+static void mu_holder(void *arg) {
+    (void)arg;
+    gort_mutex_lock(&mu_out);
+    atomic_store(&mu_locked, 1);
+    gort_sleep(50 * MS);
+    gort_mutex_unlock(&mu_out);
+}
+static int mu_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(mu_holder, NULL), 0);
+    while (!atomic_load(&mu_locked))
+        gort_sleep(MS);
+    hold_clock(lock_mu_out);
+    return 0;
+}
+TEST(mutex_not_durable) {
+    run(mu_main);
 }
 
 /* ------------------------------------------------------------------ deadlock */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define MS GT_MS
 
@@ -103,6 +104,36 @@ static int sizes_main(void *arg) {
 }
 TEST(copy_sizes) {
     run(sizes_main);
+}
+
+/* Every size from 0 to GORT_GO_COPY_MAX (each of the copy's paths and their
+ * edges): the goroutine gets exactly the n bytes, read only within the
+ * source (an exact-size heap block, freed as soon as gort_go_copy returns:
+ * ASan reports a read beyond it or after the free). */
+static size_t each_n;
+static void check_each(void *arg) {
+    const unsigned char *p = arg;
+    for (size_t i = 0; i < each_n; i++)
+        ASSERT_EQ(p[i], (unsigned char)(i * 13 + each_n));
+    gort_wg_done(&wg);
+}
+static int each_main(void *arg) {
+    (void)arg;
+    for (size_t n = 0; n <= GORT_GO_COPY_MAX; n++) {
+        unsigned char *src = malloc(n ? n : 1);
+        ASSERT_TRUE(src != NULL);
+        for (size_t i = 0; i < n; i++)
+            src[i] = (unsigned char)(i * 13 + n);
+        each_n = n;
+        gort_wg_add(&wg, 1);
+        ASSERT_EQ(gort_go_copy(check_each, src, n), 0);
+        free(src);
+        gort_wg_wait(&wg);
+    }
+    return 0;
+}
+TEST(copy_each_size) {
+    run(each_main);
 }
 
 /* From a thread outside the runtime (the global queue path). */
