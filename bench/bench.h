@@ -67,6 +67,8 @@ typedef struct bench_sizes {
     int64_t panic_recover_n; /* panic+recover cycles in panic_recover */
     int64_t spawn_args_n;    /* goroutines spawned by spawn_args */
     int64_t ctx_select_n;    /* iterations of ctx_select */
+    int64_t spin_iters;      /* LCG steps per goroutine per round of spin_overhead */
+    int spin_rounds;         /* spin_overhead's rounds with preemption on (and as many off) */
     /* The collected heap (wl_heap.c). */
     int bintrees_max_depth;     /* binary_trees: n */
     int64_t alloc_small_n;      /* allocations in alloc_small */

@@ -51,4 +51,4 @@ BENCH_WORKLOAD(preempt_latency, 0, false, true)
 BENCH_WORKLOAD(defer_call, 0, false, false)
 BENCH_WORKLOAD(panic_recover, 0, false, false)
 /* Not in the reference and gort's own (issue 12): preemption on vs off. */
-BENCH_WORKLOAD(spin_overhead, 0, false, false)
+BENCH_WORKLOAD(spin_overhead, 0, false, true)

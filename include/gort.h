@@ -1286,7 +1286,9 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   runtime or any other library; no runtime lock held; not inside a
  *   signal handler.  Every register (general, vector, x87/MXCSR) is saved
  *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  The
- *   ThreadSanitizer build of the library has no preemption signal.
+ *   ThreadSanitizer build of the library has no preemption signal: there
+ *   a goroutine that spins with no gort call holds its P until it makes
+ *   one (see docs/HACKING.md).
  * - The same-thread rule: a goroutine preempted that way resumes on the
  *   same OS thread, which runs no other goroutine meanwhile (its P goes to
  *   another thread), so thread-local addresses held in registers and locks

@@ -194,6 +194,7 @@ declare -A TARGET=(
     [timer_churn]="<=1.0" [tcp_echo]=">=1.0"
     [defer_call]="<20ns/op" [panic_recover]="<2000ns/op"
     [spawn_args]="<=0.5" [ctx_select]="<=1.0"
+    [spin_overhead]="<=1%" [spin_overhead_cpu]="<=1%"
     [binary_trees]="<=1.0" [alloc_small]="<=1.0" [gc_pause_max]="<=1000us"
     [gc_pause_p99]="<=1.0" [heap_overhead]="<=1.0"
 )

@@ -44,14 +44,40 @@
  *   - GORTDEBUG=asyncpreemptoff=1 is not set.
  *
  * ThreadSanitizer builds have no preemption signal (no handler, nothing
- * sent): clang links the TSan runtime into the executable, so a pc in the
- * executable may be inside that runtime, where running the trampoline's
- * instrumented code (or any TSan call from the handler) deadlocks it; and
- * TSan's sigaction interceptor defers asynchronous signals to the thread's
- * next intercepted call, which a spinning loop never makes.  Under TSan
- * the scheduler is cooperative, as before issue 12, and a stop waits for
- * every goroutine to reach a gort call; the tests that need the signal
- * skip there.
+ * sent).  Installed through sigaction, TSan's interceptor defers an
+ * asynchronous signal to the thread's next intercepted call, which a
+ * spinning loop never makes.  Installing it with the raw rt_sigaction
+ * system call (bypassing the interceptor; the handler is already
+ * HANDLER_NOSAN and calls nothing instrumented) gets it delivered at once,
+ * anywhere, including inside the TSan runtime while it holds its own
+ * mutexes or is half-way through updating shadow or trace state.  The
+ * redirection is then safe only if "pc in user text" excludes that
+ * runtime, so that the trampoline's call into the instrumented scheduler
+ * (__tsan_func_entry, access hooks, __tsan_switch_to_fiber) is like a
+ * call inserted between two instrumented accesses.  It does not here:
+ * clang (the tsan preset, and clang's default for -fsanitize=thread)
+ * links libclang_rt.tsan statically, with --whole-archive, into the
+ * executable, whose text is exactly what counts as user text.  Telling
+ * the runtime's functions apart inside it needs the symbol table
+ * (missing from stripped programs, which keep only the exported
+ * interceptors), and ranges built from symbol names miss the runtime's
+ * static and anonymous-namespace helpers, while the linker's grouping of
+ * .text.unlikely/.text.hot input sections interleaves runtime and user
+ * code.  Redirecting a thread caught in one of those deadlocks the
+ * runtime or corrupts it: unsafe, so not done.  Even outside the runtime,
+ * user code can run with TSan frames below it (a qsort comparator or
+ * pthread_once routine called from an interceptor, a user signal handler
+ * run from TSan's deferred-signal queue); yielding there switches fibers
+ * in the middle of an interceptor, which TSan does not document as
+ * supported.  What would make it sound: the runtime in a DSO of its own
+ * (gcc's libtsan.so, or clang -shared-libsan: libclang_rt.tsan-x86_64.so),
+ * which the user-text check excludes like libc, with preemption kept off
+ * when __tsan_init's address is found in the executable, and the
+ * interceptor-callback case excluded (e.g. by walking the frame pointers
+ * for a pc outside user text).  Until then, under TSan the scheduler is
+ * cooperative, as before issue 12: a goroutine spinning with no gort call
+ * holds its P, and a stop waits for every goroutine to reach a gort call;
+ * the tests and the bench workload that need the signal skip there.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

@@ -313,15 +313,10 @@ static inline void lsan_resumed(struct g *gp) {
     }
 }
 
-static inline void finish_switch(struct g *self) {
-    san_switch_end(self->asan_fake_stack, NULL, NULL);
-    lsan_resumed(self);
-    struct m *mp = self->m;
-    /* errno is per goroutine: it was saved on entry to the call that
-     * switched self out (gort__gopark, gort_yield, ...: before any runtime
-     * code could change it), maybe on another thread.  Through the M's
-     * cached address of its thread's errno: no call on the switch path. */
-    *mp->errnop = self->errno_;
+/* The actions the previous goroutine left for the one switched to (see
+ * finish_switch): out of line, so that a switch that left none (a yield
+ * on one P, a resume by execute) costs no call. */
+static GORT_NOINLINE void finish_switch_pending(struct m *mp) {
     struct g *put = mp->pending_put;
     if (put != NULL) {
         lsan_switched_out(put);
@@ -339,6 +334,19 @@ static inline void finish_switch(struct g *self) {
     }
     if (mp->pending_exit != NULL)
         finish_exit(mp);
+}
+
+static inline __attribute__((always_inline)) void finish_switch(struct g *self) {
+    san_switch_end(self->asan_fake_stack, NULL, NULL);
+    lsan_resumed(self);
+    struct m *mp = self->m;
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread.  Through the M's
+     * cached address of its thread's errno: no call on the switch path. */
+    *mp->errnop = self->errno_;
+    if (mp->pending_put != NULL || mp->pending_park != NULL || mp->pending_exit != NULL)
+        finish_switch_pending(mp);
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
@@ -2172,15 +2180,22 @@ static struct g *yield_steal(struct p *pp) {
     return NULL;
 }
 
+/* gort_yield found nothing else to run: gp goes on, and this call counts
+ * as its scheduling point (a switch does the same when gp resumes:
+ * switch_direct and execute clear the request and tick for it). */
+static inline void yield_keep_going(struct g *gp) {
+    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
+    coop_tick(gp);
+}
+
 void gort_yield(void) {
-    struct g *gp = getg_entry();
+    struct m *mp = getm_entry(); /* no switch before it here */
+    struct g *gp = mp != NULL ? mp->curg : NULL;
     if (gp == NULL) {
         sched_yield();
         return;
     }
-    struct m *mp = gp->m;
     struct p *pp = mp->p;
-    atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->errno_ = *mp->errnop; /* restored by finish_switch */
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
@@ -2188,7 +2203,6 @@ void gort_yield(void) {
      * check of the global queue also happens when we take the slow path. */
     uint32_t tick = atomic_load_explicit(&pp->schedtick, memory_order_relaxed) + 1;
     atomic_store_explicit(&pp->schedtick, tick, memory_order_relaxed);
-    coop_tick(gp); /* a gort call, even when nothing else runs */
     if (GORT_UNLIKELY(gp->lockedm != NULL ||
                       (tick % GLOBRUNQ_TICK == 0 &&
                        (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0 ||
@@ -2220,8 +2234,10 @@ void gort_yield(void) {
             atomic_store_explicit(&pp->runnext, NULL, memory_order_relaxed);
         } else {
             if (h == t) {
-                if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0)
-                    return; /* nothing else to run here: keep going */
+                if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) == 0) {
+                    yield_keep_going(gp); /* nothing else to run here */
+                    return;
+                }
                 goto slow;
             }
             next = atomic_load_explicit(&pp->runq[h % GORT__RUNQ], memory_order_relaxed);
@@ -2249,8 +2265,10 @@ void gort_yield(void) {
          * is idle to steal it), so this P steals it (not in Go, whose
          * asynchronous preemption would end the spinner's turn). */
         next = yield_steal(pp);
-        if (next == NULL)
-            return; /* nothing else to run: keep going */
+        if (next == NULL) {
+            yield_keep_going(gp); /* nothing else to run */
+            return;
+        }
     }
     if (GORT_UNLIKELY(next->lockedm != NULL)) {
         /* It must run on its own M: put it back in front and go the slow way. */
