@@ -301,9 +301,11 @@ static inline void lsan_switched_out(struct g *gp);
  * other), from the record, never recomputed from ctx.sp or the stack
  * bounds.  The record is cleared before the call: on this thread the
  * record then never names a region LSan no longer holds, even if the call
- * is interrupted by a preemption signal whose trampoline switches gp out
- * and back (lsan_switched_out then registers the deeper region afresh and
- * lsan_resumed drops it, nested inside this call).  The signal fence keeps
+ * is interrupted and gp switched out and back inside it (a blocking call
+ * the sanitizer makes through libc is one the preemption signal wraps in
+ * its trampoline, which may yield: lsan_switched_out then registers the
+ * deeper region afresh and lsan_resumed drops it, nested inside this
+ * call; seen with a libc mutex there).  The signal fence keeps
  * the compiler from sinking the clearing store below the call; other
  * threads see the record only through the hand-off that published gp
  * (run queue release, unlock function, execute's jump). */
