@@ -186,12 +186,17 @@ _Noreturn void gort__throw(const char *msg);
 _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 /* fatal error: msg + dump; exit 2 (user error, e.g. deadlock, unlock of unlocked). */
 _Noreturn void gort__fatal(const char *msg);
+/* The same, found on a stack of the runtime's own (a fault handler's): Go's
+ * "runtime stack:" section (gort__print_runtime_stack) before the dump. */
+_Noreturn void gort__fatal_sysstack(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
 /* True once a fatal error has begun (its dump takes locks out of order). */
 bool gort__dying(void);
 /* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
 void gort__dump_goroutines(struct g *cur, bool all);
+/* "runtime stack:" and the frames of the calling thread's current stack. */
+void gort__print_runtime_stack(void);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
 int gort__traceback_level(void);
 

@@ -113,7 +113,11 @@ bool gort__dying(void) {
     return atomic_load_explicit(&dying, memory_order_relaxed) != 0;
 }
 
-static _Noreturn void fatal_common(const char *msg, const char *file, int line, bool runtime_bug) {
+/* sysstack: the error was found on a stack of the runtime's own (a fault
+ * handler's signal stack): Go's "runtime stack:" section comes before the
+ * goroutines, as dopanic_m prints it for a throw on the system stack. */
+static _Noreturn void fatal_common(const char *msg, const char *file, int line, bool runtime_bug,
+                                   bool sysstack) {
     if (atomic_fetch_add(&dying, 1) > 0) {
         /* A second fatal error while dying: don't recurse. */
         gort__printf("fatal error: %s\n", msg);
@@ -126,6 +130,10 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
     else
         gort__printf("fatal error: %s\n", msg);
     int level = gort__traceback_level();
+    if (level > 0 && sysstack) {
+        gort__printf("\n");
+        gort__print_runtime_stack();
+    }
     if (level > 0) {
         gort__printf("\n");
         /* Go: a fatal error shows every goroutine (GORTRACEBACK>=1); the
@@ -137,11 +145,14 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
 }
 
 void gort__throw(const char *msg) {
-    fatal_common(msg, NULL, 0, true);
+    fatal_common(msg, NULL, 0, true, false);
 }
 void gort__throw_at(const char *msg, const char *file, int line) {
-    fatal_common(msg, file, line, true);
+    fatal_common(msg, file, line, true, false);
 }
 void gort__fatal(const char *msg) {
-    fatal_common(msg, NULL, 0, false);
+    fatal_common(msg, NULL, 0, false, false);
+}
+void gort__fatal_sysstack(const char *msg) {
+    fatal_common(msg, NULL, 0, false, true);
 }

@@ -305,11 +305,26 @@ static void globrunqput_wake(struct g *gp);
 static void finish_exit(struct m *mp);
 static inline void lsan_switched_out(struct g *gp);
 
-/* gp runs again (or is dead): its stack is the thread's again. */
+/* gp runs again (or is dead): its stack is the thread's again.  Exactly
+ * the region lsan_switched_out registered is unregistered (LSan dies on any
+ * other), from the record, never recomputed from ctx.sp or the stack
+ * bounds.  The record is cleared before the call: on this thread the
+ * record then never names a region LSan no longer holds, even if the call
+ * is interrupted and gp switched out and back inside it (a blocking call
+ * the sanitizer makes through libc is one the preemption signal wraps in
+ * its trampoline, which may yield: lsan_switched_out then registers the
+ * deeper region afresh and lsan_resumed drops it, nested inside this
+ * call; seen with a libc mutex there).  The signal fence keeps
+ * the compiler from sinking the clearing store below the call; other
+ * threads see the record only through the hand-off that published gp
+ * (run queue release, unlock function, execute's jump). */
 static inline void lsan_resumed(struct g *gp) {
-    if (GORT_UNLIKELY(gp->lsan_sp != 0)) {
-        san_root_del((void *)gp->lsan_sp, gp->stack.hi - gp->lsan_sp);
-        gp->lsan_sp = 0;
+    uintptr_t lo = gp->lsan_lo;
+    if (GORT_UNLIKELY(lo != 0)) {
+        size_t len = gp->lsan_len;
+        gp->lsan_lo = 0;
+        atomic_signal_fence(memory_order_seq_cst);
+        san_root_del((void *)lo, len);
     }
 }
 
@@ -503,12 +518,20 @@ static void groot(struct g *gp, bool live) {
         san_root_del((void *)gp->stack.hi, end - gp->stack.hi);
 }
 
-/* gp has just been switched out (its ctx.sp is saved). */
+/* gp has just been switched out (its ctx.sp is saved) and is not yet
+ * published: only this thread touches its record until the hand-off that
+ * lets another M resume it, which orders these writes before that M's
+ * lsan_resumed.  The record is written after the region is registered (it
+ * names only a region LSan holds) and keeps the exact (lo, len) passed. */
 static inline void lsan_switched_out(struct g *gp) {
     if (GORT_UNLIKELY(gort__san_mode & GORT_SAN_MODE_LSAN) && gp->ctx.sp != NULL &&
-        gp->lsan_sp == 0) {
-        gp->lsan_sp = (uintptr_t)gp->ctx.sp;
-        san_root_add(gp->ctx.sp, gp->stack.hi - gp->lsan_sp);
+        gp->lsan_lo == 0) {
+        uintptr_t lo = (uintptr_t)gp->ctx.sp;
+        size_t len = gp->stack.hi - lo;
+        san_root_add((void *)lo, len);
+        gp->lsan_len = len;
+        atomic_signal_fence(memory_order_seq_cst);
+        gp->lsan_lo = lo;
     }
 }
 

@@ -258,7 +258,11 @@ struct g {
     const struct gort__labelset *labels; /* [owner G] */
     /* Execution tracer (trace.c): the goroutine's event sequence number. */
     uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
-    uintptr_t lsan_sp; /* [owner G] switched out: [lsan_sp, stack.hi) is an LSan root */
+    /* Switched out: [lsan_lo, lsan_lo + lsan_len), its live stack
+     * [ctx.sp, stack.hi) when it stopped, is an LSan root region; 0: none
+     * (proc.c lsan_switched_out/lsan_resumed). */
+    uintptr_t lsan_lo; /* [handoff] written by the M that switched it out */
+    size_t lsan_len;   /* [handoff] */
     /* Stall detector (pprof.c).  coopticks counts the g's cooperative
      * scheduling points: every start on a P by the scheduler or a direct
      * switch, and every gort_yield, but not its resumption after an

@@ -103,7 +103,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("runtime: sp=%#lx stack=[%#lx, %#lx]\n", (unsigned long)sp,
                      (unsigned long)onstack->stack.lo, (unsigned long)onstack->stack.hi);
         gort__print_unlock();
-        gort__fatal("stack overflow");
+        gort__fatal_sysstack("stack overflow"); /* on the signal stack */
     }
     if (gp == NULL && onstack == NULL) {
         chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);

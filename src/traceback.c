@@ -459,7 +459,8 @@ static void printline(tbout *o, const char *file, int line, const char *fname, u
         outf(o, " pc=%#lx\n", (unsigned long)pc);
 }
 
-/* Prints the frames pcs[0..n) and the creator line of gp (if any).
+/* Prints the frames pcs[0..n) and the creator line of gp (if any; NULL:
+ * a stack of no goroutine).
  * exact0: pcs[0] is the faulting pc itself, not a return address. */
 TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, int n, bool exact0,
                                 bool more, int level) {
@@ -468,9 +469,7 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
     int lines[TB_MAXFRAMES + 1];
     for (int i = 0; i < n; i++)
         look[i] = (i == 0 && exact0) ? pcs[i] : pcs[i] - 1; /* the call, not the return */
-    uintptr_t cpc = (uintptr_t)gp->createdby;
-    if (gp->is_main)
-        cpc = 0;
+    uintptr_t cpc = gp != NULL && !gp->is_main ? (uintptr_t)gp->createdby : 0;
     look[n] = cpc ? cpc - 1 : 0;
     bool locked = dwlock_try();
     if (locked)
@@ -664,6 +663,35 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
         outf(o, "\tgoroutine running on other thread; stack unavailable\n");
     }
     printframes(o, gp, pcs, n, exact0, more, level);
+}
+
+/* Go's "runtime stack:" section (dopanic_m, for a throw on the system
+ * stack): the frames of the stack the calling thread is on - the signal
+ * stack of a fault handler, g0's, or a goroutine's - from the caller of
+ * the fatal path up, the runtime's own frames included (Go shows
+ * runtime.throw, runtime.newstack ... there at any GOTRACEBACK). */
+void gort__print_runtime_stack(void) {
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t lo = 0, hi = 0;
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    if (mp != NULL && mp->sigaltstack != NULL && fp >= (uintptr_t)mp->sigaltstack &&
+        fp < (uintptr_t)mp->sigaltstack + mp->sigaltstack_size) {
+        lo = (uintptr_t)mp->sigaltstack;
+        hi = lo + mp->sigaltstack_size;
+    } else if (mp != NULL && fp >= mp->g0->stack.lo && fp < mp->g0->stack.hi) {
+        lo = mp->g0->stack.lo;
+        hi = mp->g0->stack.hi;
+    } else if (gp != NULL && fp >= gp->stack.lo && fp < gp->stack.hi) {
+        lo = gp->stack.lo;
+        hi = gp->stack.hi;
+    }
+    tbout o = {0};
+    outf(&o, "runtime stack:\n");
+    uintptr_t pcs[TB_MAXFRAMES];
+    bool more = false;
+    int n = unwind(0, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+    printframes(&o, NULL, pcs, n, false, more, 3);
 }
 
 static struct g *current_g(void) {

@@ -3,12 +3,16 @@
 // EXPECT-STDERR: runtime: goroutine stack exceeds
 // EXPECT-STDERR: runtime: sp=
 // EXPECT-STDERR: fatal error: stack overflow
-// EXPECT-STDERR: goroutine
+// EXPECT-STDERR: runtime stack:
+// EXPECT-STDERR: fault_handler(
+// EXPECT-STDERR: goroutine 2 [running]:
+// EXPECT-STDERR: recurse(
 /*
  * Unbounded recursion with 1 KiB frames in a goroutine on the default
  * stack hits the guard page: Go's stack overflow report (the limit, sp and
- * stack bounds, the fatal error, then the goroutine dump), never a bare
- * SIGSEGV.
+ * stack bounds, the fatal error, the "runtime stack:" section with the
+ * runtime's frames on the signal stack, then the goroutine dump), never a
+ * bare SIGSEGV.
  */
 #include "gort.h"
 

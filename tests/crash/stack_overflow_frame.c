@@ -2,6 +2,7 @@
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: runtime: goroutine stack exceeds 262144-byte limit
 // EXPECT-STDERR: fatal error: stack overflow
+// EXPECT-STDERR: runtime stack:
 /*
  * One 300 KiB local array in a goroutine on the default 256 KiB stack:
  * larger than the stack and its guard together.  Built with

@@ -2,6 +2,7 @@
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: runtime: goroutine stack exceeds
 // EXPECT-STDERR: fatal error: stack overflow
+// EXPECT-STDERR: runtime stack:
 // EXPECT-STDERR: goroutine 1
 /*
  * The same unbounded recursion in the main goroutine, which runs on the

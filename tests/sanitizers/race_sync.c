@@ -2,6 +2,8 @@
  * waitgroup_test.go and (Once, Cond) sync_test.go (racecase.h). */
 #include "racecase.h"
 
+#include <stdatomic.h>
+
 int x, y; /* external: the stores must stay */
 static gort_mutex mu, mu1, mu2;
 static gort_rwmutex rw;
@@ -63,16 +65,25 @@ RACE(RaceMutex2) {
 }
 
 /* TestNoRaceMutexPureHappensBefore */
+static atomic_int phb_unlocked;
 static void phb_1(void *a) {
     (void)a;
     x = 1;
     gort_mutex_lock(&mu);
     gort_mutex_unlock(&mu);
+    atomic_store_explicit(&phb_unlocked, 1, memory_order_relaxed);
     csend(ch, 1);
 }
+/* Go's test relies on the first goroutine locking first (main's sleep
+ * before starting the second): on a loaded machine it may not, and the
+ * writes are then unordered.  The second waits for the first's Unlock
+ * through a relaxed flag (no happens-before edge of its own: the order
+ * comes from the mutex, as in Go's test). */
 static void phb_2(void *a) {
     (void)a;
     msleep(1);
+    while (!atomic_load_explicit(&phb_unlocked, memory_order_relaxed))
+        msleep(1);
     gort_mutex_lock(&mu);
     gort_mutex_unlock(&mu);
     x = 1;
@@ -201,9 +212,17 @@ RACE(RaceWaitGroup2) {
     gort_wg_wait(&wg);
 }
 
-/* TestRaceWaitGroupAsMutex */
+/* TestRaceWaitGroupAsMutex.  Go's test relies on both goroutines passing
+ * Wait within the 100 ms sleep: one that starts later acquires the other's
+ * Add(-1) in its Wait and the race is gone.  Here each also waits until
+ * both have passed Wait, counted with relaxed atomics (no happens-before
+ * edge, so nothing orders the two writes of x). */
+static atomic_int wg_waited;
 static void wg_as_mutex(void *a) {
     gort_wg_wait(&wg);
+    atomic_fetch_add_explicit(&wg_waited, 1, memory_order_relaxed);
+    while (atomic_load_explicit(&wg_waited, memory_order_relaxed) < 2)
+        msleep(1);
     msleep(100);
     gort_wg_add(&wg, 1);
     x = (int)(long)a;
@@ -218,10 +237,21 @@ RACE(RaceWaitGroupAsMutex) {
     crecv(ch);
 }
 
-/* TestRaceWaitGroupWrongAdd: Add too late, detected as Add racing Wait. */
+/* TestRaceWaitGroupWrongAdd: Add too late, detected as Add racing Wait
+ * (the Add from zero reads, a Wait that blocks writes).  Go's test relies
+ * on the Adds coming within main's 50 ms sleep and main's Wait within the
+ * goroutines' 100 ms: on a loaded machine either may not, and a Wait that
+ * finds the counter at zero is no race.  Here main waits until both Adds
+ * are done, and the goroutines until main is about to Wait, through
+ * relaxed atomics (no happens-before edge: nothing orders the Add before
+ * the Wait). */
+static atomic_int wg_added, wg_waiting;
 static void wrong_add(void *a) {
     (void)a;
     gort_wg_add(&wg, 1);
+    atomic_fetch_add_explicit(&wg_added, 1, memory_order_relaxed);
+    while (!atomic_load_explicit(&wg_waiting, memory_order_relaxed))
+        msleep(1);
     msleep(100);
     gort_wg_done(&wg);
     csend(ch, 1);
@@ -231,6 +261,9 @@ RACE(RaceWaitGroupWrongAdd) {
     GO(wrong_add, 0);
     GO(wrong_add, 0);
     msleep(50);
+    while (atomic_load_explicit(&wg_added, memory_order_relaxed) < 2)
+        msleep(1);
+    atomic_store_explicit(&wg_waiting, 1, memory_order_relaxed);
     gort_wg_wait(&wg);
     crecv(ch);
     crecv(ch);
@@ -330,11 +363,16 @@ NORACE(NoRaceSelect) {
     x = 2;
 }
 
-/* The same with the write after the send: a race. */
+/* The same with the write after the send: a race.  Main must not return
+ * before the sender's write (then there is no second access to report):
+ * it waits for it through a relaxed flag, no happens-before edge (a 20 ms
+ * sleep left it to timing: a sender running late was never reported). */
+static atomic_int sel_wrote;
 static void sel_w_after(void *a) {
     (void)a;
     csend(sc1, 1);
     x = 1;
+    atomic_store_explicit(&sel_wrote, 1, memory_order_relaxed);
 }
 RACE(RaceSelect) {
     sc1 = mkchan(10);
@@ -345,5 +383,6 @@ RACE(RaceSelect) {
                               {.chan = sc2, .dir = GORT_RECV, .elem = &v2}};
     (void)gort_select(cs, 2, true);
     x = 2;
-    msleep(20); /* no synchronisation: lets the sender's write happen before exit */
+    while (!atomic_load_explicit(&sel_wrote, memory_order_relaxed))
+        msleep(1);
 }
