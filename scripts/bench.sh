@@ -201,6 +201,16 @@ TARGETS=
 for k in "${!TARGET[@]}"; do TARGETS+="$k=${TARGET[$k]} "; done
 ORDER="${WORKLOADS[*]}"
 
+# A gc_pause round in which no collection cycle ended during the 10 s (a
+# loaded machine mutates too slowly to reach the next goal) printed pauses of
+# 0: those are no measurement, so its pause values become "none", left out of
+# the medians (the range column then says "(k/N runs)") and counted below the
+# table.
+NOCYCLE=$(awk -F'\t' '$4 == "gc_pause_cycles" && $5 + 0 == 0 { n[$2]++ }
+    END { if (n["gort"] + n["go"]) printf "gort %d, Go %d", n["gort"], n["go"] }' "$TSV")
+awk -F'\t' 'NR == FNR { if ($4 == "gc_pause_cycles" && $5 + 0 == 0) skip[$1 "," $2] = 1; next }
+    { if ($4 ~ /^gc_pause_(p50|p99|max)$/ && (($1 "," $2) in skip)) $5 = "none"; print }' OFS='\t' "$TSV" "$TSV" > "$TSV.table"
+
 TABLE=$OUT/table.md
 {
     echo "gort: ${GORT_HDR:-?} ($GORT)"
@@ -227,6 +237,7 @@ TABLE=$OUT/table.md
     {
         key = $4
         if (!(key in wof)) { wof[key] = $3; unit[key] = $6; names[$3] = names[$3] " " key }
+        if ($5 == "none") next
         vals[$2 "," key] = vals[$2 "," key] " " $5
         cnt[$2 "," key]++
     }
@@ -276,7 +287,11 @@ TABLE=$OUT/table.md
                 printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key, gs, os, u, ratio, t, st, gr, orr
             }
         }
-    }' "$TSV"
+    }' "$TSV.table"
+    if [ -n "$NOCYCLE" ]; then
+        echo
+        echo "gc_pause: rounds with no collection cycle in the 10 s, left out of the pause rows: $NOCYCLE"
+    fi
     if grep -q 'park_1m_rss' "$TSV"; then
         echo
         awk -F'\t' '$4 == "park_1m_rss" { v[$2] = v[$2] " " $5 }

@@ -20,8 +20,9 @@
 #   GORT_TEST_SANITIZERS=0     skip scripts/sanitizers.sh (after the dev suite)
 #
 # Before the presets, the static checks of the tree, one test each:
-# check-fields.sh (no dead field in src/runtime.h) and check-paths.sh (no
-# absolute path of a build machine in a tracked file).
+# check-fields.sh (no dead field in src/runtime.h), check-paths.sh (no
+# absolute path of a build machine in a tracked file) and check-sources.sh
+# (every tracked .c file is named in a CMake list).
 #
 # Sanitizers and ASLR: TSan (and ASan) of gcc 12 / clang 14 predate the
 # support for the high mmap randomisation of recent kernels and die with
@@ -56,7 +57,7 @@ aslr_wrapper() {
     fi
 }
 
-for check in check-fields.sh check-paths.sh; do
+for check in check-fields.sh check-paths.sh check-sources.sh; do
     echo "== $check"
     if scripts/$check; then
         total_pass=$((total_pass + 1))

@@ -276,6 +276,41 @@ static bool chanparkcommit(struct g *gp, void *lock) {
     return true;
 }
 
+/* chansend's and chanrecv's blocking half (c->lock held, released by the
+ * park): parks the calling goroutine on q (&c->sendq or &c->recvq) with
+ * elem ep, until a peer completes the operation (true: sudog.success) or
+ * close wakes it (false).  release: publish our writes to the peer that
+ * dequeues us (san_release; the race detector's edge).  Always inlined:
+ * a parked goroutine's traceback names chansend/chanrecv, as Go's. */
+static inline __attribute__((always_inline)) bool
+chan_block(struct gort_chan *c, struct gort__waitq *q, void *ep, bool release, uint8_t reason) {
+    struct g *gp = gort__getg_or_foreign();
+    struct sudog *mysg = gort__acquire_sudog();
+    mysg->elem = ep;
+    mysg->waitlink = NULL;
+    mysg->g = gp;
+    mysg->isselect = false;
+    mysg->success = false;
+    mysg->c = c;
+    gp->waiting = mysg;
+    gp->param = NULL;
+    if (release)
+        san_release(mysg);
+    gort__waitq_enqueue(q, mysg);
+    gort__gopark(chanparkcommit, &c->lock, reason);
+    san_acquire(mysg); /* <- the peer (or close) that woke us */
+
+    /* Someone woke us up: goready made their writes to mysg visible. */
+    if (GORT_UNLIKELY(mysg != gp->waiting))
+        gort__throw("G waiting list is corrupted");
+    gp->waiting = NULL;
+    bool success = mysg->success;
+    gp->param = NULL;
+    mysg->c = NULL;
+    gort__release_sudog(mysg);
+    return success;
+}
+
 /* ------------------------------------------------------------------------
  * Lock-free "would block" checks (chan.go's full and empty)
  * ------------------------------------------------------------------------ */
@@ -373,31 +408,12 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     }
 
     /* Block on the channel.  Some receiver will complete the operation for
-     * us (or close will wake us to panic). */
-    struct g *gp = gort__getg_or_foreign();
-    struct sudog *mysg = gort__acquire_sudog();
-    mysg->elem = (void *)ep; /* only read through (copied from) */
-    mysg->waitlink = NULL;
-    mysg->g = gp;
-    mysg->isselect = false;
-    mysg->success = false;
-    mysg->c = c;
-    gp->waiting = mysg;
-    gp->param = NULL;
-    san_release(mysg); /* -> the receiver that dequeues it (chan_recv_direct) */
-    gort__waitq_enqueue(&c->sendq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
-    san_acquire(mysg); /* <- the receiver (or close) that woke us */
-
-    /* Someone woke us up: goready made their writes to mysg visible. */
-    if (GORT_UNLIKELY(mysg != gp->waiting))
-        gort__throw("G waiting list is corrupted");
-    gp->waiting = NULL;
-    bool closed = !mysg->success;
-    gp->param = NULL;
-    mysg->c = NULL;
-    gort__release_sudog(mysg);
-    if (closed)
+     * us (or close will wake us to panic).  ep is only read through (copied
+     * from); san_release: -> the receiver that dequeues us
+     * (chan_recv_direct). */
+    bool sent = chan_block(c, &c->sendq, (void *)ep, true,
+                           c->bubble ? WAIT_SYNCTEST_CHAN_SEND : WAIT_CHAN_SEND);
+    if (!sent)
         gort_panic("send on closed channel");
     return CHAN_PARKED;
 }
@@ -569,32 +585,11 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
         return CHAN_WOULDBLOCK;
     }
 
-    /* No sender available: block on this channel. */
-    struct g *gp = gort__getg_or_foreign();
-    struct sudog *mysg = gort__acquire_sudog();
-    mysg->elem = ep;
-    mysg->waitlink = NULL;
-    gp->waiting = mysg;
-    mysg->g = gp;
-    mysg->isselect = false;
-    mysg->success = false;
-    mysg->c = c;
-    gp->param = NULL;
-    if (c->dataqsiz == 0)
-        san_release(mysg); /* unbuffered: -> the sender that dequeues it */
-    gort__waitq_enqueue(&c->recvq, mysg);
-    gort__gopark(chanparkcommit, &c->lock, c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
-    san_acquire(mysg); /* <- the sender (or close) that woke us */
-
-    /* Someone woke us up: a sender (success) or close (zeroed *ep). */
-    if (GORT_UNLIKELY(mysg != gp->waiting))
-        gort__throw("G waiting list is corrupted");
-    gp->waiting = NULL;
-    bool success = mysg->success;
-    gp->param = NULL;
-    mysg->c = NULL;
-    gort__release_sudog(mysg);
-    *received = success;
+    /* No sender available: block on this channel.  A sender completes us
+     * (success), or close does (zeroed *ep).  Unbuffered, san_release: ->
+     * the sender that dequeues us. */
+    *received = chan_block(c, &c->recvq, ep, c->dataqsiz == 0,
+                           c->bubble ? WAIT_SYNCTEST_CHAN_RECV : WAIT_CHAN_RECV);
     return CHAN_PARKED;
 }
 

@@ -357,6 +357,39 @@ static inline int deadline_passed(_Atomic int64_t *d) {
     return v != 0 && v <= gort_nanotime() ? -ETIMEDOUT : 0;
 }
 
+/* Go's fd.Read loop, for the calls the fd API has no wrapper of (accept4,
+ * recvfrom, sendto): op(fd, arg) until it does not fail with EAGAIN,
+ * parking in the poller for mode (GORT_POLL_READ or GORT_POLL_WRITE) in
+ * between.  op returns >= 0 or -errno (-EINTR: call again).  -ETIMEDOUT
+ * once the connection's deadline for mode has passed. */
+static ssize_t conn_io(cslot *s, int fd, int mode, ssize_t (*op)(int fd, void *arg), void *arg) {
+    _Atomic int64_t *deadline = mode == GORT_POLL_READ ? &s->rd : &s->wd;
+    for (;;) {
+        ssize_t r = deadline_passed(deadline);
+        if (r)
+            return r;
+        r = op(fd, arg);
+        if (r == -EINTR)
+            continue;
+        if (r != -EAGAIN)
+            return r;
+        r = gort_wait_fd(fd, mode, 0); /* also the fd's own deadline */
+        if (r)
+            return r;
+    }
+}
+
+/* accept4 for conn_io: arg is the peer's gort_addr.  A connection aborted
+ * before we took it is skipped (Go's accept does the same). */
+static ssize_t accept_op(int lfd, void *arg) {
+    gort_addr *ra = arg;
+    ra->len = sizeof ra->sa;
+    int fd = accept4(lfd, (struct sockaddr *)&ra->sa, &ra->len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0)
+        return fd;
+    return errno == ECONNABORTED ? -EINTR : -errno;
+}
+
 GORT_API int gort_conn_accept(gort_conn l, gort_conn *c) {
     cslot *s = conn_get(l);
     if (s == NULL)
@@ -369,24 +402,7 @@ GORT_API int gort_conn_accept(gort_conn l, gort_conn *c) {
     if (s->kind == CK_TCPL) {
         fd = gort_accept(lfd, (struct sockaddr *)&ra.sa, &ra.len);
     } else if (s->kind == CK_LISTEN) {
-        for (;;) {
-            fd = deadline_passed(&s->rd);
-            if (fd)
-                break;
-            ra.len = sizeof ra.sa;
-            fd = accept4(lfd, (struct sockaddr *)&ra.sa, &ra.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd >= 0)
-                break;
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN) {
-                fd = -errno;
-                break;
-            }
-            fd = gort_wait_fd(lfd, GORT_POLL_READ, 0);
-            if (fd)
-                break;
-        }
+        fd = (int)conn_io(s, lfd, GORT_POLL_READ, accept_op, &ra);
         if (fd >= 0 && s->la.sa.ss_family != AF_UNIX) {
             int one = 1;
             (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -451,40 +467,48 @@ GORT_API ssize_t gort_conn_write(gort_conn c, const void *buf, size_t n) {
     return r;
 }
 
+/* recvfrom for conn_io. */
+struct recvfrom_args {
+    void *buf;
+    size_t n;
+    gort_addr a; /* the sender */
+};
+
+static ssize_t recvfrom_op(int fd, void *arg) {
+    struct recvfrom_args *x = arg;
+    x->a.len = sizeof x->a.sa;
+    ssize_t r = recvfrom(fd, x->buf, x->n, MSG_DONTWAIT, (struct sockaddr *)&x->a.sa, &x->a.len);
+    return r >= 0 ? r : -errno;
+}
+
 GORT_API ssize_t gort_conn_read_from(gort_conn c, void *buf, size_t n, gort_addr *from) {
     cslot *s = conn_get(c);
     if (s == NULL)
         return -EBADF;
-    int fd = handle_fd(c);
-    ssize_t r;
-    for (;;) {
-        r = deadline_passed(&s->rd);
-        if (r)
-            break;
-        gort_addr a;
-        a.len = sizeof a.sa;
-        r = recvfrom(fd, buf, n, MSG_DONTWAIT, (struct sockaddr *)&a.sa, &a.len);
-        if (r >= 0) {
-            if (from) {
-                if (a.len > sizeof a.sa)
-                    a.len = sizeof a.sa;
-                *from = a;
-            }
-            break;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN) {
-            r = -errno;
-            break;
-        }
-        r = gort_wait_fd(fd, GORT_POLL_READ, 0); /* also the fd's own deadline */
-        if (r)
-            break;
+    struct recvfrom_args x = {.buf = buf, .n = n};
+    ssize_t r = conn_io(s, handle_fd(c), GORT_POLL_READ, recvfrom_op, &x);
+    if (r >= 0 && from) {
+        if (x.a.len > sizeof x.a.sa)
+            x.a.len = sizeof x.a.sa;
+        *from = x.a;
     }
     r = conn_err(s, r);
     conn_put(s);
     return r;
+}
+
+/* sendto for conn_io. */
+struct sendto_args {
+    const void *buf;
+    size_t n;
+    const gort_addr *to;
+};
+
+static ssize_t sendto_op(int fd, void *arg) {
+    const struct sendto_args *x = arg;
+    ssize_t r = sendto(fd, x->buf, x->n, MSG_DONTWAIT | MSG_NOSIGNAL,
+                       (const struct sockaddr *)&x->to->sa, x->to->len);
+    return r >= 0 ? r : -errno;
 }
 
 GORT_API ssize_t gort_conn_write_to(gort_conn c, const void *buf, size_t n, const gort_addr *to) {
@@ -493,26 +517,8 @@ GORT_API ssize_t gort_conn_write_to(gort_conn c, const void *buf, size_t n, cons
     cslot *s = conn_get(c);
     if (s == NULL)
         return -EBADF;
-    int fd = handle_fd(c);
-    ssize_t r;
-    for (;;) {
-        r = deadline_passed(&s->wd);
-        if (r)
-            break;
-        r = sendto(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&to->sa,
-                   to->len);
-        if (r >= 0)
-            break;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN) {
-            r = -errno;
-            break;
-        }
-        r = gort_wait_fd(fd, GORT_POLL_WRITE, 0);
-        if (r)
-            break;
-    }
+    struct sendto_args x = {.buf = buf, .n = n, .to = to};
+    ssize_t r = conn_io(s, handle_fd(c), GORT_POLL_WRITE, sendto_op, &x);
     r = conn_err(s, r);
     conn_put(s);
     return r;

@@ -439,6 +439,14 @@ void gort__netpoll_kick(void);
 /* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
  * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+/* (netaddr.c) getaddrinfo of host and the numeric port for family and
+ * socktype (passive: AI_PASSIVE), inside gort_syscall_enter/exit: DNS may
+ * block, the P is handed off meanwhile.  0 (*res for freeaddrinfo), or
+ * -ENOENT (no such host, or none in family), -EAGAIN, -ENOMEM, -errno,
+ * -EINVAL. */
+struct addrinfo;
+int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool passive,
+                      struct addrinfo **res);
 
 /* ----------------------------------------------------------------- pprof.c */
 /* The block profile's rate (ns; 0 off) and the mutex profile's fraction

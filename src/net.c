@@ -58,36 +58,6 @@ static int numeric_addr(const char *host, int port, bool listen, struct sockaddr
     return 0;
 }
 
-/* Resolves a name (getaddrinfo may block on DNS: the P is handed off). */
-static int resolve(const char *host, int port, bool passive, struct addrinfo **res) {
-    char ps[8];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
-    gort_syscall_enter();
-    int r = getaddrinfo(host, ps, &hints, res);
-    int e = errno;
-    gort_syscall_exit();
-    if (r == 0)
-        return 0;
-    switch (r) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-        return -ENOENT;
-    case EAI_AGAIN:
-        return -EAGAIN;
-    case EAI_MEMORY:
-        return -ENOMEM;
-    case EAI_SYSTEM:
-        return -e;
-    default:
-        return -EINVAL;
-    }
-}
-
 static void set_nodelay(int fd) {
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -114,7 +84,7 @@ GORT_API int gort_listen(const char *addr, int backlog) {
     if (num < 0)
         return num;
     if (num == 0) {
-        int err = resolve(host, port, true, &res);
+        int err = gort__getaddrinfo(host, port, AF_UNSPEC, SOCK_STREAM, true, &res);
         if (err)
             return err;
         memcpy(&ss, res->ai_addr, res->ai_addrlen);
@@ -269,7 +239,7 @@ GORT_API int gort_dial(const char *addr, int64_t deadline) {
     if (num == 1)
         return dial_one((struct sockaddr *)&ss, len, deadline);
     struct addrinfo *res = NULL;
-    int err = resolve(host, port, false, &res);
+    int err = gort__getaddrinfo(host, port, AF_UNSPEC, SOCK_STREAM, false, &res);
     if (err)
         return err;
     err = -ECONNREFUSED;

@@ -122,6 +122,39 @@ static int literal(int family, const char *host, int port, gort_addr *a) {
     return 0;
 }
 
+int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool passive,
+                      struct addrinfo **res) {
+    char ps[8];
+    snprintf(ps, sizeof ps, "%d", port);
+    struct addrinfo hints = {.ai_family = family,
+                             .ai_socktype = socktype,
+                             .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
+    gort_syscall_enter();
+    int r = getaddrinfo(host, ps, &hints, res);
+    int e = errno;
+    gort_syscall_exit();
+    switch (r) {
+    case 0:
+        return 0;
+    case EAI_NONAME:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+#endif
+        return -ENOENT;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return -e;
+    default:
+        return -EINVAL;
+    }
+}
+
 int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_addr *out,
                       int max) {
     if (addr == NULL || max < 1)
@@ -141,35 +174,10 @@ int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_
     int lit = literal(net->family, host, port, &out[0]);
     if (lit != 0)
         return lit;
-    char ps[8];
-    snprintf(ps, sizeof ps, "%d", port);
-    struct addrinfo hints = {.ai_family = net->family,
-                             .ai_socktype = net->socktype,
-                             .ai_flags = AI_NUMERICSERV | (listen ? AI_PASSIVE : 0)};
     struct addrinfo *res = NULL;
-    /* getaddrinfo may block on DNS: hand the P off meanwhile. */
-    gort_syscall_enter();
-    int r = getaddrinfo(host, ps, &hints, &res);
-    int e = errno;
-    gort_syscall_exit();
-    switch (r) {
-    case 0:
-        break;
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-    case EAI_ADDRFAMILY:
-        return -ENOENT;
-    case EAI_AGAIN:
-        return -EAGAIN;
-    case EAI_MEMORY:
-        return -ENOMEM;
-    case EAI_SYSTEM:
-        return -e;
-    default:
-        return -EINVAL;
-    }
+    int err = gort__getaddrinfo(host, port, net->family, net->socktype, listen, &res);
+    if (err)
+        return err;
     int n = 0;
     for (struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
         if (ai->ai_addrlen > sizeof out[n].sa)

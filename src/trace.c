@@ -174,6 +174,31 @@ typedef struct gen {
     size_t bytes;
 } gen;
 
+/* An interned value: its bytes (a stack's pcs, a string with its NUL) and
+ * the id the trace names it by, from 1. */
+typedef struct tentry {
+    struct tentry *next;
+    uint64_t hash, id;
+    size_t len; /* bytes of data */
+    unsigned char data[];
+} tentry;
+_Static_assert(offsetof(tentry, data) % _Alignof(uintptr_t) == 0,
+               "a stack's pcs are read in place");
+
+/* An interning table (the stacks' and the strings'): chained by hash, grown
+ * by doubling from mincap, under its own lock.  dump_stacks, dump_strings
+ * and tables_free walk it without the lock.  That is sound at the end of a
+ * trace (nothing records any more), not in gort_flight_recorder_write,
+ * which dumps while recording goes on: an insert or a grow then races with
+ * the walk (known, open; the crash-time dump must not take a lock that the
+ * signalled thread may hold). */
+typedef struct ttable {
+    gort__rtlock lock;
+    tentry **buckets; /* [lock] cap of them */
+    uint32_t cap, n;  /* [lock] n entries, ids 1..n */
+    uint32_t mincap;  /* the first size */
+} ttable;
+
 static struct {
     gort__rtlock lock;       /* fd writes, the global buffer, start/stop */
     bool on;                 /* [lock] */
@@ -185,14 +210,10 @@ static struct {
     int err;                 /* [lock] first write error */
     tbuf *global;            /* [lock] */
     tbuf *p[GORT_MAX_PROCS]; /* [owner P] (allocated at start or on first use) */
-    gort__rtlock stacklock;
-    struct tstack **stacks; /* [stacklock] hash of stacks */
-    uint32_t stackcap, nstacks;
-    gort__rtlock strlock;
-    struct tstr **strs; /* [strlock] hash of strings */
-    uint32_t strcap, nstrs;
+    ttable stacks;           /* [own lock] stacks: pcs (EvStack) */
+    ttable strs;             /* [own lock] strings, with their NUL (EvString) */
     _Atomic uint64_t taskid; /* [atomic] last task id */
-} tr;
+} tr = {.stacks.mincap = 1024, .strs.mincap = 256};
 
 /* ------------------------------------------------------------------------
  * Encoding
@@ -354,57 +375,64 @@ static void tb_release(bool locked) {
  * Stacks and strings
  * ------------------------------------------------------------------------ */
 
-typedef struct tstack {
-    struct tstack *next;
-    uint64_t hash, id;
-    int n;
-    uintptr_t pcs[];
-} tstack;
+/* Rehashes t into cap buckets; false when out of memory (t unchanged). */
+static bool ttable_grow(ttable *t, uint32_t cap) {
+    tentry **nb = gort__calloc(cap, sizeof *nb);
+    if (nb == NULL)
+        return false;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (tentry *e = t->buckets[i], *next; e != NULL; e = next) {
+            next = e->next;
+            e->next = nb[e->hash & (cap - 1)];
+            nb[e->hash & (cap - 1)] = e;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nb;
+    t->cap = cap;
+    return true;
+}
 
-/* stack_id's table: the id of pcs (hash h), added if new. */
-static uint64_t stack_id_locked(const uintptr_t *pcs, int n, uint64_t h) {
-    gort__lock(&tr.stacklock);
-    if (tr.stackcap != 0) {
-        for (tstack *s = tr.stacks[h & (tr.stackcap - 1)]; s != NULL; s = s->next) {
-            if (s->hash == h && s->n == n && memcmp(s->pcs, pcs, (size_t)n * sizeof *pcs) == 0) {
-                uint64_t id = s->id;
-                gort__unlock(&tr.stacklock);
-                return id;
+/* The id of the len bytes at data (hash h) in t, added if new; 0 when out
+ * of memory (the trace then names no stack or string there). */
+static uint64_t ttable_id(ttable *t, const void *data, size_t len, uint64_t h) {
+    uint64_t id = 0;
+    gort__lock(&t->lock);
+    if (t->cap != 0) {
+        for (tentry *e = t->buckets[h & (t->cap - 1)]; e != NULL; e = e->next) {
+            if (e->hash == h && e->len == len && memcmp(e->data, data, len) == 0) {
+                id = e->id;
+                goto out;
             }
         }
     }
-    if (tr.nstacks >= tr.stackcap) {
-        uint32_t cap = tr.stackcap ? tr.stackcap * 2 : 1024;
-        tstack **nt = gort__calloc(cap, sizeof *nt);
-        if (nt == NULL) {
-            gort__unlock(&tr.stacklock);
-            return 0;
-        }
-        for (uint32_t i = 0; i < tr.stackcap; i++) {
-            for (tstack *s = tr.stacks[i], *next; s != NULL; s = next) {
-                next = s->next;
-                s->next = nt[s->hash & (cap - 1)];
-                nt[s->hash & (cap - 1)] = s;
-            }
-        }
-        free(tr.stacks);
-        tr.stacks = nt;
-        tr.stackcap = cap;
-    }
-    tstack *s = gort__malloc(sizeof *s + (size_t)n * sizeof *pcs);
-    if (s == NULL) {
-        gort__unlock(&tr.stacklock);
-        return 0;
-    }
-    s->hash = h;
-    s->n = n;
-    s->id = ++tr.nstacks;
-    memcpy(s->pcs, pcs, (size_t)n * sizeof *pcs);
-    s->next = tr.stacks[h & (tr.stackcap - 1)];
-    tr.stacks[h & (tr.stackcap - 1)] = s;
-    uint64_t id = s->id;
-    gort__unlock(&tr.stacklock);
+    if (t->n >= t->cap && !ttable_grow(t, t->cap ? t->cap * 2 : t->mincap))
+        goto out;
+    tentry *e = gort__malloc(sizeof *e + len);
+    if (e == NULL)
+        goto out;
+    e->hash = h;
+    e->len = len;
+    e->id = id = ++t->n;
+    memcpy(e->data, data, len);
+    e->next = t->buckets[h & (t->cap - 1)];
+    t->buckets[h & (t->cap - 1)] = e;
+out:
+    gort__unlock(&t->lock);
     return id;
+}
+
+/* Frees t's entries and buckets (recording stopped): empty again. */
+static void ttable_free(ttable *t) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (tentry *e = t->buckets[i], *next; e != NULL; e = next) {
+            next = e->next;
+            free(e);
+        }
+    }
+    free(t->buckets);
+    t->buckets = NULL;
+    t->cap = t->n = 0;
 }
 
 /* The shared table's hash of pcs[0..n). */
@@ -440,7 +468,7 @@ static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
                 return e->id;
         }
     }
-    uint64_t id = stack_id_locked(pcs, n, stack_hash(pcs, n));
+    uint64_t id = ttable_id(&tr.stacks, pcs, (size_t)n * sizeof *pcs, stack_hash(pcs, n));
     if (e != NULL && id != 0) {
         e->id = id;
         e->n = n;
@@ -458,12 +486,6 @@ static GORT_NOINLINE uint64_t callers_id(int skip, tbuf *cache) {
     return stack_id(pcs, n, cache);
 }
 
-typedef struct tstr {
-    struct tstr *next;
-    uint64_t hash, id;
-    char s[];
-} tstr;
-
 /* The id of string s (0 for ""). */
 static uint64_t string_id(const char *s) {
     if (s == NULL || *s == '\0')
@@ -476,48 +498,7 @@ static uint64_t string_id(const char *s) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    gort__lock(&tr.strlock);
-    if (tr.strcap != 0) {
-        for (tstr *t = tr.strs[h & (tr.strcap - 1)]; t != NULL; t = t->next) {
-            if (t->hash == h && strcmp(t->s, s) == 0) {
-                uint64_t id = t->id;
-                gort__unlock(&tr.strlock);
-                return id;
-            }
-        }
-    }
-    if (tr.nstrs >= tr.strcap) {
-        uint32_t cap = tr.strcap ? tr.strcap * 2 : 256;
-        tstr **nt = gort__calloc(cap, sizeof *nt);
-        if (nt == NULL) {
-            gort__unlock(&tr.strlock);
-            return 0;
-        }
-        for (uint32_t i = 0; i < tr.strcap; i++) {
-            for (tstr *t = tr.strs[i], *next; t != NULL; t = next) {
-                next = t->next;
-                t->next = nt[t->hash & (cap - 1)];
-                nt[t->hash & (cap - 1)] = t;
-            }
-        }
-        free(tr.strs);
-        tr.strs = nt;
-        tr.strcap = cap;
-    }
-    tstr *t = gort__malloc(sizeof *t + len + 1);
-    if (t == NULL) {
-        gort__unlock(&tr.strlock);
-        return 0;
-    }
-    t->hash = h;
-    t->id = ++tr.nstrs;
-    memcpy(t->s, s, len);
-    t->s[len] = '\0';
-    t->next = tr.strs[h & (tr.strcap - 1)];
-    tr.strs[h & (tr.strcap - 1)] = t;
-    uint64_t id = t->id;
-    gort__unlock(&tr.strlock);
-    return id;
+    return ttable_id(&tr.strs, s, len + 1, h);
 }
 
 /* ------------------------------------------------------------------------
@@ -1028,13 +1009,15 @@ static void frame_cb(void *arg, int i, const char *name, const char *file, int l
 }
 
 static void dump_stacks(gort__pbuf *out) {
-    for (uint32_t i = 0; i < tr.stackcap; i++) {
-        for (tstack *s = tr.stacks[i]; s != NULL; s = s->next) {
+    for (uint32_t i = 0; i < tr.stacks.cap; i++) {
+        for (tentry *s = tr.stacks.buckets[i]; s != NULL; s = s->next) {
+            const uintptr_t *pcs = (const uintptr_t *)(const void *)s->data;
+            int n = (int)(s->len / sizeof *pcs);
             uintptr_t look[TRACE_MAXSTACK];
-            for (int k = 0; k < s->n; k++)
-                look[k] = s->pcs[k] - 1;
+            for (int k = 0; k < n; k++)
+                look[k] = pcs[k] - 1;
             dumpctx d = {.out = out, .pcs = look};
-            gort__symbolize(look, s->n, frame_cb, &d);
+            gort__symbolize(look, n, frame_cb, &d);
             gort__pbuf payload = {0};
             gort__pb_varint(&payload, s->id);
             gort__pb_varint(&payload, (uint64_t)d.nframes);
@@ -1050,13 +1033,13 @@ static void dump_stacks(gort__pbuf *out) {
 }
 
 static void dump_strings(gort__pbuf *out) {
-    for (uint32_t i = 0; i < tr.strcap; i++) {
-        for (tstr *t = tr.strs[i]; t != NULL; t = t->next) {
+    for (uint32_t i = 0; i < tr.strs.cap; i++) {
+        for (tentry *t = tr.strs.buckets[i]; t != NULL; t = t->next) {
             uint8_t ev = EvString;
             gort__pb_put(out, &ev, 1);
             gort__pb_varint(out, t->id);
-            gort__pb_varint(out, strlen(t->s));
-            gort__pb_put(out, t->s, strlen(t->s));
+            gort__pb_varint(out, t->len - 1);
+            gort__pb_put(out, t->data, t->len - 1);
         }
     }
 }
@@ -1082,24 +1065,8 @@ static void dump_tables(gort__pbuf *out) {
 }
 
 static void tables_free(void) {
-    for (uint32_t i = 0; i < tr.stackcap; i++) {
-        for (tstack *s = tr.stacks[i], *next; s != NULL; s = next) {
-            next = s->next;
-            free(s);
-        }
-    }
-    free(tr.stacks);
-    tr.stacks = NULL;
-    tr.stackcap = tr.nstacks = 0;
-    for (uint32_t i = 0; i < tr.strcap; i++) {
-        for (tstr *t = tr.strs[i], *next; t != NULL; t = next) {
-            next = t->next;
-            free(t);
-        }
-    }
-    free(tr.strs);
-    tr.strs = NULL;
-    tr.strcap = tr.nstrs = 0;
+    ttable_free(&tr.stacks);
+    ttable_free(&tr.strs);
 }
 
 /* Stops recording (world stopped by the caller, tr.lock held): the

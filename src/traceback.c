@@ -418,6 +418,23 @@ TB_RACY static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, uintptr_t h
     return n;
 }
 
+/* Unwinds a switched-out goroutine from the frame its context switch saved
+ * at sp (arch.h, switch_*.S): the caller's frame pointer and the return
+ * address are words 6 and 7 of it on x86-64 (above the FP control words
+ * and r15..rbx), 11 and 12 on arm64.  0 frames if the frame is not inside
+ * [lo, hi). */
+TB_RACY static int unwind_switched(const uintptr_t *sp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
+                                   int max, bool *more) {
+    if ((uintptr_t)sp < lo || (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 > hi)
+        return 0;
+#if defined(__x86_64__)
+    uintptr_t fp = sp[6], ret = sp[7];
+#else
+    uintptr_t fp = sp[11], ret = sp[12];
+#endif
+    return unwind(ret, fp, lo, hi, pcs, max, more);
+}
+
 /* The length of a symbol's name without the suffix of a piece the
  * compiler made of a function (f.constprop.0, f.isra.0, f.part.0, f.cold):
  * C names have no dots, and Go-style dumps show the function's own name. */
@@ -638,15 +655,7 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
         pcs[n++] = (uintptr_t)gp->fn;
         exact0 = true;
     } else if (st == G_WAITING || st == G_RUNNABLE) {
-        const uintptr_t *sp = gp->ctx.sp;
-        if ((uintptr_t)sp >= lo && (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 <= hi) {
-#if defined(__x86_64__)
-            uintptr_t fp = sp[6], ret = sp[7];
-#else
-            uintptr_t fp = sp[11], ret = sp[12];
-#endif
-            n = unwind(ret, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
-        }
+        n = unwind_switched(gp->ctx.sp, lo, hi, pcs, TB_MAXFRAMES, &more);
     } else if (st == G_SYSCALL && gp->syscallpc != 0) {
         /* In a blocking call on another thread: from the frame that made
          * it (racy but stable: that frame waits for the call). */
@@ -748,18 +757,8 @@ TB_RACY int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max) {
         pcs[0] = (uintptr_t)gp->fn + 1;
         return 1;
     }
-    if (st == G_WAITING || st == G_RUNNABLE) {
-        const uintptr_t *sp = gp->ctx.sp;
-        if ((uintptr_t)sp >= lo && (uintptr_t)sp + GORT__CTX_FRAME_WORDS * 8 <= hi) {
-#if defined(__x86_64__)
-            uintptr_t fp = sp[6], ret = sp[7];
-#else
-            uintptr_t fp = sp[11], ret = sp[12];
-#endif
-            return unwind(ret, fp, lo, hi, pcs, max, &more);
-        }
-        return 0;
-    }
+    if (st == G_WAITING || st == G_RUNNABLE)
+        return unwind_switched(gp->ctx.sp, lo, hi, pcs, max, &more);
     if (st == G_SYSCALL && gp->syscallpc != 0)
         return unwind(gp->syscallpc + 1, gp->syscallfp, lo, hi, pcs, max, &more);
     return 0;

@@ -19,16 +19,9 @@
     fnstcw 4(%rsp)
     movq %rsp, (%rdi)
 .endm
-
-/* void gort__ctx_switch(void **save_sp [rdi], void *new_sp [rsi]) */
-    .globl gort__ctx_switch
-    .hidden gort__ctx_switch
-    .type gort__ctx_switch, @function
-    .p2align 4
-gort__ctx_switch:
-    .cfi_startproc
-    SAVE_CTX
-    movq %rsi, %rsp
+/* Pops the frame SAVE_CTX pushed, from %rsp, and returns into the context
+ * that saved it. */
+.macro RESTORE_CTX
     ldmxcsr (%rsp)
     fldcw 4(%rsp)
     addq $8, %rsp
@@ -39,6 +32,18 @@ gort__ctx_switch:
     popq %rbx
     popq %rbp
     ret
+.endm
+
+/* void gort__ctx_switch(void **save_sp [rdi], void *new_sp [rsi]) */
+    .globl gort__ctx_switch
+    .hidden gort__ctx_switch
+    .type gort__ctx_switch, @function
+    .p2align 4
+gort__ctx_switch:
+    .cfi_startproc
+    SAVE_CTX
+    movq %rsi, %rsp
+    RESTORE_CTX
     .cfi_endproc
     .size gort__ctx_switch, .-gort__ctx_switch
 
@@ -67,16 +72,7 @@ gort__ctx_mcall:
 gort__ctx_jump:
     .cfi_startproc
     movq %rdi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %rbx
-    popq %rbp
-    ret
+    RESTORE_CTX
     .cfi_endproc
     .size gort__ctx_jump, .-gort__ctx_jump
 

@@ -1,13 +1,16 @@
 /*
  * gt_gort.h - helpers shared by the tests that drive goroutines (channels,
- * select, sync, stress).  Include after gt.h and gort.h.  qlen() is
- * white-box (export_test.c): the goroutines queued on a channel.
+ * select, sync, stress, sockets).  Include after gt.h and gort.h.  qlen()
+ * is white-box (export_test.c): the goroutines queued on a channel.
  */
 #ifndef GT_GORT_H
 #define GT_GORT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "export_test.h"
 #include "gort.h"
@@ -51,6 +54,32 @@ static inline void go(void (*fn)(void *), void *arg) {
 static inline void run(int (*fn)(void *), void *arg) {
     int r = gort_main(fn, arg);
     ASSERT_EQ(r, 0);
+}
+
+/* A connected TCP pair over 127.0.0.1 made with the fd API (gort_listen,
+ * gort_dial, gort_accept; the listener is closed again).  In a goroutine. */
+static inline void gt_tcp_pair(int *a, int *b) {
+    int lfd = gort_listen("127.0.0.1:0", 16);
+    ASSERT_GE(lfd, 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(lfd));
+    *a = gort_dial(addr, 0);
+    ASSERT_GE(*a, 0);
+    *b = gort_accept(lfd, NULL, NULL);
+    ASSERT_GE(*b, 0);
+    ASSERT_EQ(gort_close(lfd), 0);
+}
+
+/* io.ReadFull with gort_read: 0, or the error (EOF before n bytes: -EPIPE). */
+static inline ssize_t gt_read_full(int fd, void *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = gort_read(fd, (char *)buf + got, n - got);
+        if (r <= 0)
+            return r == 0 ? -EPIPE : r;
+        got += (size_t)r;
+    }
+    return 0;
 }
 
 /* Sudogs queued on c's receive (send == false) or send queue. */

@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "gort.h"
+#include "gt.h"
 
 /* The calling thread's CPU time. */
 static inline int64_t gt_thread_cpu_ns(void) {
@@ -111,6 +116,21 @@ static inline ssize_t read_file(const char *path, char *out, size_t len) {
     out[n] = '\0';
     fclose(f);
     return (ssize_t)n;
+}
+
+/* Creates (or truncates) path for writing: the fd, or the test fails. */
+static inline int create_file(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        GT_FAIL("cannot create %s", path);
+    return fd;
+}
+
+/* gort_pprof_write(name, ..., debug) into the file path (created). */
+static inline void write_profile(const char *name, const char *path, int debug) {
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write(name, fd, debug), 0);
+    close(fd);
 }
 
 #endif /* GT_PPROF_TOOLS_H */

@@ -157,12 +157,7 @@ static void healthy(void) {
         char msg[32], got[32];
         int n = snprintf(msg, sizeof msg, "ping %d", i);
         ASSERT_EQ(gort_write(cfd, msg, (size_t)n), n);
-        ssize_t r = 0;
-        while (r < n) {
-            ssize_t k = gort_read(cfd, got + r, (size_t)(n - r));
-            ASSERT_GT(k, 0);
-            r += k;
-        }
+        ASSERT_EQ(gt_read_full(cfd, got, (size_t)n), 0);
         ASSERT_EQ(memcmp(msg, got, (size_t)n), 0);
     }
     ASSERT_EQ(gort_close(cfd), 0);

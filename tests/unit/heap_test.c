@@ -12,11 +12,9 @@
  * through flags; "still alive" checks also verify the object's contents
  * after other allocations have reused whatever was freed.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "gt.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,11 +25,6 @@
 #include <string.h>
 
 #define MS GT_MS
-
-static void run(int (*fn)(void *), void *arg) {
-    int r = gort_main(fn, arg);
-    ASSERT_EQ(r, 0);
-}
 
 /* ------------------------------------------------------------------ helpers */
 

@@ -36,17 +36,6 @@ static char addr_of(int port, char *buf, size_t n) {
     return 0;
 }
 
-/* Reads exactly n bytes; 0 or the error. */
-static ssize_t read_full(int fd, void *buf, size_t n) {
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = gort_read(fd, (char *)buf + got, n - got);
-        if (r <= 0)
-            return r == 0 ? -EPIPE : r;
-        got += (size_t)r;
-    }
-    return 0;
-}
 
 static void raise_nofile(rlim_t want) {
     struct rlimit rl;
@@ -72,7 +61,7 @@ static int echo_nconns(void) {
 static void echo_conn(void *arg) {
     int fd = (int)(intptr_t)arg;
     char buf[ECHO_MSG];
-    while (read_full(fd, buf, sizeof buf) == 0)
+    while (gt_read_full(fd, buf, sizeof buf) == 0)
         if (gort_write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
             break;
     gort_close(fd);
@@ -120,7 +109,7 @@ static void echo_client(void *arg) {
         for (int i = 0; i < ECHO_MSG; i++)
             out[i] = (char)(id * 31 + r * 7 + i);
         if (gort_write(fd, out, sizeof out) != (ssize_t)sizeof out ||
-            read_full(fd, in, sizeof in) != 0 || memcmp(in, out, sizeof in) != 0) {
+            gt_read_full(fd, in, sizeof in) != 0 || memcmp(in, out, sizeof in) != 0) {
             atomic_fetch_add(&c->errors, 1);
             break;
         }
@@ -159,25 +148,12 @@ TEST(echo_1000_conns) {
     run(echo_main, NULL);
 }
 
-/* ------------------------------------------------------------------ pairs */
-
-/* A connected loopback pair made with the fd API. */
-static void tcp_pair(int *a, int *b) {
-    int lfd = gort_listen("127.0.0.1:0", 16);
-    ASSERT_GE(lfd, 0);
-    char addr[64];
-    addr_of(gort_local_port(lfd), addr, sizeof addr);
-    *a = gort_dial(addr, 0);
-    ASSERT_GE(*a, 0);
-    *b = gort_accept(lfd, NULL, NULL);
-    ASSERT_GE(*b, 0);
-    ASSERT_EQ(gort_close(lfd), 0);
-}
+/* ------------------------------------------------------------------ deadlines */
 
 static int deadline_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     char buf[8];
     int64_t t0 = gort_nanotime();
     ASSERT_EQ(gort_set_deadline(a, t0 + 50 * MS, 0), 0);
@@ -233,7 +209,7 @@ static void blocked_acceptor(void *arg) {
 static int close_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     blocked bl = {.fd = a, .result = 1};
     go(blocked_reader, &bl);
     WAIT_UNTIL(atomic_load(&bl.started), 5, "reader start");
@@ -388,7 +364,7 @@ TEST(addresses) {
 static int peer_gone_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     gort_close(b);
     static char big[1 << 16];
     ssize_t r = 0;
@@ -434,7 +410,7 @@ static void turn_reader(void *arg) {
 static int turns_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     turns t = {.fd = b};
     gort_wg_add(&t.wg, 2);
     go(turn_reader, &t);
@@ -464,7 +440,7 @@ TEST(two_readers_take_turns) {
 static int drained_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     char buf[64];
     for (int i = 0; i < 200; i++) {
         ASSERT_EQ(gort_write(b, "ab", 2), 2);
@@ -506,7 +482,7 @@ static void urgent_poller(void *arg) {
 static int urgent_main(void *arg) {
     (void)arg;
     int a, b, c, d;
-    tcp_pair(&c, &d);
+    gt_tcp_pair(&c, &d);
     for (int round = 0; round < 2; round++) {
         /* Round 1: a goroutine parked on c keeps an M in epoll_wait, which
          * sees the EPOLLPRI event before our first read; round 0: nobody
@@ -515,7 +491,7 @@ static int urgent_main(void *arg) {
             go(urgent_poller, (void *)(intptr_t)c);
             pause_ms(20);
         }
-        tcp_pair(&a, &b);
+        gt_tcp_pair(&a, &b);
         char buf[16];
         ASSERT_EQ(send(b, "ab", 2, 0), 2);
         ASSERT_EQ(send(b, "U", 1, MSG_OOB), 1);
@@ -577,7 +553,7 @@ static void *busy_writer(void *arg) {
 /* One try: how long the reader took to see the byte (ns). */
 static int64_t busy_try(void) {
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     /* On the heap, not on this goroutine's stack: valgrind takes the stack
      * of a parked goroutine for popped frames while the spinner reads. */
     busy *bz = calloc(1, sizeof *bz), *wz = calloc(1, sizeof *wz);
@@ -647,7 +623,7 @@ static void *foreign_reader(void *arg) {
 static int foreign_main(void *arg) {
     (void)arg;
     int a, b;
-    tcp_pair(&a, &b);
+    gt_tcp_pair(&a, &b);
     pthread_t th;
     ASSERT_EQ(pthread_create(&th, NULL, foreign_reader, (void *)(intptr_t)b), 0);
     pause_ms(30);

@@ -41,8 +41,7 @@ __attribute__((noinline)) static void hot_b(int64_t ns) {
 static int cpu_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("cpu.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
     ASSERT_EQ(gort_pprof_start_cpu(fd), -EBUSY);
     for (int i = 0; i < 4; i++) {
@@ -91,8 +90,7 @@ static void labelled(void *arg) {
 static int labels_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("labels.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
     gort_chan *done = gort_chan_make(0, 0);
     go(labelled, done);
@@ -140,9 +138,7 @@ static int goroutine_main(void *arg) {
     gort_set_label("req", NULL);
     WAIT_UNTIL(gort_numgoroutine() == 7 && qlen(c, false) == 6, 10, "goroutines parked");
     const char *path = tmp_path("goroutine.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 0), 0);
-    close(fd);
+    write_profile("goroutine", path, 0);
     char out[1 << 16];
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", path), 0);
     if (strstr(out, "blocked_in_recv") == NULL || strstr(out, "goroutine_main") == NULL)
@@ -153,18 +149,14 @@ static int goroutine_main(void *arg) {
 
     /* debug=1: Go's grouped counts. */
     const char *tpath = tmp_path("goroutine.txt");
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 1), 0);
-    close(fd);
+    write_profile("goroutine", tpath, 1);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "goroutine profile: total 7\n") == NULL || strstr(out, "\n5 @ 0x") == NULL ||
         strstr(out, "#\t0x") == NULL || strstr(out, "blocked_in_recv+0x") == NULL ||
         strstr(out, "# labels: {\"req\":\"r42\"}") == NULL)
         GT_FAIL("goroutine debug=1:\n%s", out);
     /* debug=2: the dump. */
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("goroutine", fd, 2), 0);
-    close(fd);
+    write_profile("goroutine", tpath, 2);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "[chan receive]:") == NULL || strstr(out, "blocked_in_recv(") == NULL)
         GT_FAIL("goroutine debug=2:\n%s", out);
@@ -237,23 +229,17 @@ static int contention_main(void *arg) {
     ASSERT_EQ(gort_set_mutex_profile_fraction(0), 1);
     char out[1 << 16];
     const char *bpath = tmp_path("block.pb.gz"), *mpath = tmp_path("mutex.pb.gz");
-    int fd = open(bpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("block", fd, 0), 0);
-    close(fd);
+    write_profile("block", bpath, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", bpath), 0);
     if (strstr(out, "block_waiter") == NULL || strstr(out, "delay") == NULL)
         GT_FAIL("block profile does not name block_waiter:\n%s", out);
-    fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("mutex", fd, 0), 0);
-    close(fd);
+    write_profile("mutex", mpath, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -cum %s", mpath), 0);
     if (strstr(out, "mutex_holder") == NULL)
         GT_FAIL("mutex profile does not name the unlocker mutex_holder:\n%s", out);
     /* Text forms. */
     const char *tpath = tmp_path("block.txt");
-    fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("block", fd, 1), 0);
-    close(fd);
+    write_profile("block", tpath, 1);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "--- contention:\ncycles/second=") == NULL ||
         strstr(out, "block_waiter+0x") == NULL)
@@ -285,27 +271,23 @@ static int heap_main(void *arg) {
         gort__mprof_free(heapblocks[i]);
     char out[1 << 16];
     const char *path = tmp_path("heap.pb.gz");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("heap", fd, 0), 0);
-    close(fd);
+    write_profile("heap", path, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=inuse_objects -top %s", path), 0);
     if (strstr(out, "heap_alloc_site") == NULL ||
         strstr(out, "accounting for 48, 100% of 48 total") == NULL)
         GT_FAIL("heap profile: 48 objects in use at heap_alloc_site expected:\n%s", out);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("allocs", fd, 0), 0);
-    close(fd);
+    write_profile("allocs", path, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
     if (strstr(out, "alloc_space") == NULL || strstr(out, "of 256kB total") == NULL)
         GT_FAIL("allocs profile: 256kB allocated at heap_alloc_site expected:\n%s", out);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(gort_pprof_write("threadcreate", fd, 0), 0);
-    close(fd);
+    write_profile("threadcreate", path, 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
     if (strstr(out, "Type: threadcreate") == NULL)
         GT_FAIL("threadcreate profile:\n%s", out);
     gort__memprof_rate = old;
+    int fd = create_file(path);
     ASSERT_EQ(gort_pprof_write("nonesuch", fd, 0), -EINVAL);
+    close(fd);
     ASSERT_EQ(gort_pprof_write("heap", -1, 0), -EINVAL);
     return 0;
 }
@@ -378,8 +360,7 @@ static void check_stall_report(int (*fn)(void *)) {
     const char *path = tmp_path("stall.txt");
     fflush(stderr);
     int saved = dup(2);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     dup2(fd, 2);
     close(fd);
     run(fn, NULL);

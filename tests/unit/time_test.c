@@ -7,11 +7,9 @@
  *
  * Timing checks are lower bounds plus generous upper bounds (gt_scale()).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "gt.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,11 +19,6 @@
 #include <time.h>
 
 #define MS GT_MS
-
-static void run(int (*fn)(void *), void *arg) {
-    int r = gort_main(fn, arg);
-    ASSERT_EQ(r, 0);
-}
 
 /* Receives one int64_t from c within secs (scaled), else fails. */
 static int64_t recv_within(gort_chan *c, double secs) {

@@ -74,20 +74,13 @@ static void workload(void) {
     gort_trace_region_end(task, "sync");
 
     gort_trace_region_start(task, "net");
-    int lfd = gort_listen("127.0.0.1:0", 16);
-    ASSERT_GE(lfd, 0);
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(lfd));
-    int cfd = gort_dial(addr, 0);
-    ASSERT_GE(cfd, 0);
-    int sfd = gort_accept(lfd, NULL, NULL);
-    ASSERT_GE(sfd, 0);
+    int cfd, sfd;
+    gt_tcp_pair(&cfd, &sfd);
     go(net_reader, &sfd);
     gort_sleep(20 * GT_MS);
     ASSERT_EQ(gort_write(cfd, "hello", 5), 5);
     gort_sleep(10 * GT_MS);
     gort_close(cfd);
-    gort_close(lfd);
     gort_trace_region_end(task, "net");
 
     syscall_sleeper();
@@ -119,8 +112,7 @@ static void expect_parses(const char *path) {
 static int trace_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("trace.out");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_FALSE(gort_trace_enabled());
     ASSERT_EQ(gort_trace_start(fd), 0);
     ASSERT_EQ(gort_trace_start(fd), -EBUSY);
@@ -188,8 +180,7 @@ __attribute__((noinline)) static void ponger(void *arg) {
 static int busy_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("busy.out");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     gort_gomaxprocs(4);
     go(spinner, NULL);
     gort_chan *done = gort_chan_make(0, 0);
@@ -276,8 +267,7 @@ static int flight_main(void *arg) {
     atomic_store(&fr_stop, true);
     gort_chan_recv(done, NULL);
     const char *path = tmp_path("flight.trace");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     ASSERT_EQ(gort_flight_recorder_write(fd), 0);
     close(fd);
     gort_flight_recorder_stop();
@@ -355,8 +345,7 @@ __attribute__((noinline)) static void gc_cycle(uint64_t live) {
 static int gc_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("gc.trace");
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_GE(fd, 0);
+    int fd = create_file(path);
     gort__trace_gc_done(); /* not tracing: nothing */
     ASSERT_EQ(gort_trace_start(fd), 0);
     gort__trace_gc_done(); /* no cycle started in the trace: nothing */
@@ -375,7 +364,7 @@ static int gc_main(void *arg) {
     gort__trace_gc_done();
     gc_cycle(1 << 20);
     const char *fpath = tmp_path("gcflight.trace");
-    fd = open(fpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fd = create_file(fpath);
     ASSERT_EQ(gort_flight_recorder_write(fd), 0);
     close(fd);
     gort_flight_recorder_stop();
