@@ -13,8 +13,9 @@
  * event takes no lock.  Events from a thread without a P (a blocking call's
  * exit, a thread outside the runtime, sysmon's network poll) go to a global
  * buffer, as P -1, under trace.lock.  A full buffer is written to the fd
- * under trace.lock.  Timestamps are gort_nanotime (frequency 1e9), so the
- * buffers of different Ps agree on time.
+ * under trace.lock.  Timestamps are ticks() (the time-stamp counter, which
+ * the buffers of different Ps agree on), one read per event except for an
+ * event stamped right after the buffer's last one (event_at's now).
  *
  * The parser orders the Ps' events by per-goroutine sequence numbers
  * (g->traceseq, as Go's): GoCreate makes a goroutine runnable at seq 1,
