@@ -163,12 +163,18 @@ GORT_NOINLINE int gort__prof_callers(int skip, uintptr_t *pcs, int max) {
          * pointers, so a walk could leave the stack.  No frames. */
         return 0;
     }
-    uintptr_t tmp[GORT__PROF_MAXSTACK + 8];
-    int n = gort__traceback_fp(fp, lo, hi, tmp, GORT__PROF_MAXSTACK + 8);
-    int k = 0;
-    for (int i = skip + 1; i < n && k < max; i++) /* +1: our caller's own frame */
-        pcs[k++] = tmp[i];
-    return k;
+    /* Step over skip + 1 frames (+1: our caller's own) with the checks
+     * the walk makes, then walk straight into pcs: no copy (the tracer
+     * takes a stack at most of its events). */
+    for (int i = 0; i <= skip; i++) {
+        if (fp < lo || fp > hi - 2 * sizeof(uintptr_t) || (fp & (sizeof(uintptr_t) - 1)) != 0)
+            return 0;
+        const uintptr_t *f = (const uintptr_t *)fp;
+        if (f[1] == 0 || f[0] <= fp)
+            return 0;
+        fp = f[0];
+    }
+    return gort__traceback_fp(fp, lo, hi, pcs, max);
 }
 
 /* ------------------------------------------------------------------------

@@ -1990,7 +1990,8 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     if (!inherit)
         GORT_COUNTER_INC(pp->schedtick);
     GORT_COUNTER_INC(pp->nswitch);
-    GORT_TRACE(gort__trace_gostart(mp, next));
+    /* Every caller has just recorded gp's stop on this P. */
+    GORT_TRACE(gort__trace_gostart_direct(mp, next));
     mp->curg = next;
     next->m = mp;
     atomic_store_explicit(&next->status, G_RUNNING, memory_order_relaxed);

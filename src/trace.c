@@ -13,8 +13,9 @@
  * event takes no lock.  Events from a thread without a P (a blocking call's
  * exit, a thread outside the runtime, sysmon's network poll) go to a global
  * buffer, as P -1, under trace.lock.  A full buffer is written to the fd
- * under trace.lock.  Timestamps are gort_nanotime (frequency 1e9), so the
- * buffers of different Ps agree on time.
+ * under trace.lock.  Timestamps are ticks() (the time-stamp counter, which
+ * the buffers of different Ps agree on), one read per event except for an
+ * event stamped right after the buffer's last one (event_at's now).
  *
  * The parser orders the Ps' events by per-goroutine sequence numbers
  * (g->traceseq, as Go's): GoCreate makes a goroutine runnable at seq 1,
@@ -94,7 +95,9 @@ enum {
 #define TBUF_SIZE (64 << 10)
 #define TRACE_MAXSTACK 64
 #define NOSTACK UINT64_MAX
-#define STACK_CACHE 64
+/* Each buffer's stack cache: STACK_CACHE direct-mapped entries, each
+ * holding a whole stack (at most TRACE_MAXSTACK frames) and its id. */
+#define STACK_CACHE 32
 /* The flight recorder's memory: the generations kept hold at most this
  * much (the oldest go first, whatever the window), and a generation that
  * reaches a quarter of it ends early. */
@@ -117,15 +120,22 @@ static inline int64_t ticks(void) {
 #endif
 }
 
+/* A stack cache entry: the frames themselves, compared in full on a hit,
+ * so a cheap hash only picks the slot (id 0: empty). */
+typedef struct scent {
+    uint64_t id;
+    int n;
+    uintptr_t pcs[TRACE_MAXSTACK];
+} scent;
+
 typedef struct tbuf {
     int64_t pid;    /* P id, -1 for the global buffer */
     int64_t lastts; /* timestamp of the last event (or the batch) */
     bool running;   /* the parser sees the P started (ProcStart) */
     bool synth;     /* a flight recorder's snapshot: each event 1 tick after the last */
-    /* Stacks this buffer's events used lately: hash -> id, so that a
-     * repeated stack takes no lock (a 64-bit hash stands for the stack). */
-    uint64_t sc_hash[STACK_CACHE];
-    uint64_t sc_id[STACK_CACHE];
+    /* Stacks this buffer's events used lately, so that a repeated stack
+     * takes neither the table's lock nor its hash. */
+    scent sc[STACK_CACHE];
     uint64_t g; /* goroutine the parser sees running on the P, 0: none */
     size_t pos; /* bytes used; 0: no batch header yet */
     uint8_t data[TBUF_SIZE];
@@ -233,14 +243,18 @@ static void batch_header(tbuf *b) {
 }
 
 /* One event: type, args, and (stk != NOSTACK) a stack id; extra bytes of
- * room kept after it (a log's value).  Returns false if it did not fit. */
-static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk, size_t extra) {
+ * room kept after it (a log's value).  now: read the clock; false for an
+ * event that follows the buffer's last one with no time between worth a
+ * clock read (~30 cycles, the largest part of an event): it is stamped
+ * one tick after it. */
+static void event_at(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk, size_t extra,
+                     bool now) {
     size_t max = 2 + 6 * 10 + extra;
     if (b->pos + max > TBUF_SIZE)
         flush(b);
     if (b->pos == 0)
         batch_header(b);
-    int64_t ts = b->synth ? b->lastts + 1 : ticks();
+    int64_t ts = b->synth || !now ? b->lastts + 1 : ticks();
     if (ts <= b->lastts)
         ts = b->lastts + 1;
     uint64_t diff = (uint64_t)(ts - b->lastts);
@@ -267,6 +281,11 @@ static void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk
 
 /* Writes b out (trace.lock taken here unless b is the global buffer,
  * whose users hold it). */
+static inline void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint64_t stk,
+                         size_t extra) {
+    event_at(b, ev, args, nargs, stk, extra, true);
+}
+
 static void flush_locked(tbuf *b) {
     if (b->pos == 0)
         return;
@@ -311,8 +330,8 @@ static tbuf *tbuf_new(int64_t pid) {
     b->lastts = 0;
     b->running = false;
     b->synth = false;
-    memset(b->sc_hash, 0, sizeof b->sc_hash);
-    memset(b->sc_id, 0, sizeof b->sc_id);
+    for (int i = 0; i < STACK_CACHE; i++)
+        b->sc[i].id = 0;
     b->g = 0;
     b->pos = 0;
     return b;
@@ -417,24 +436,44 @@ static void ttable_free(ttable *t) {
     t->cap = t->n = 0;
 }
 
-/* The id of the stack pcs[0..n) (0: empty).  cache: the recording
- * buffer, whose owner alone uses its stack cache, or NULL. */
-static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
-    if (n <= 0)
-        return 0;
+/* The shared table's hash of pcs[0..n). */
+static uint64_t stack_hash(const uintptr_t *pcs, int n) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
     for (int i = 0; i < n; i++) {
         h ^= pcs[i];
         h *= 0xff51afd7ed558ccdull;
         h ^= h >> 29;
     }
-    unsigned slot = (unsigned)(h >> 58) % STACK_CACHE;
-    if (cache != NULL && cache->sc_hash[slot] == h && cache->sc_id[slot] != 0)
-        return cache->sc_id[slot];
-    uint64_t id = ttable_id(&tr.stacks, pcs, (size_t)n * sizeof *pcs, h);
-    if (cache != NULL && id != 0) {
-        cache->sc_hash[slot] = h;
-        cache->sc_id[slot] = id;
+    return h;
+}
+
+/* The id of the stack pcs[0..n) (0: empty).  cache: the recording
+ * buffer, whose owner alone uses its stack cache, or NULL.  The cache's
+ * slot comes from a hash of one rotate and xor per frame (the shared
+ * table's multiply per frame was most of an event's cost), mixed once;
+ * a hit is checked against the frames themselves. */
+static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
+    if (n <= 0)
+        return 0;
+    scent *e = NULL;
+    if (cache != NULL) {
+        uint64_t h = (uint64_t)n;
+        for (int i = 0; i < n; i++)
+            h = (h << 7 | h >> 57) ^ pcs[i];
+        e = &cache->sc[(unsigned)((h * 0x9e3779b97f4a7c15ull) >> 58) % STACK_CACHE];
+        if (e->id != 0 && e->n == n) {
+            int i = 0;
+            while (i < n && e->pcs[i] == pcs[i])
+                i++;
+            if (i == n)
+                return e->id;
+        }
+    }
+    uint64_t id = ttable_id(&tr.stacks, pcs, (size_t)n * sizeof *pcs, stack_hash(pcs, n));
+    if (e != NULL && id != 0) {
+        e->id = id;
+        e->n = n;
+        memcpy(e->pcs, pcs, (size_t)n * sizeof *pcs);
     }
     return id;
 }
@@ -486,7 +525,7 @@ void gort__trace_gocreate(struct g *newg) {
     tb_release(locked);
 }
 
-void gort__trace_gostart(struct m *mp, struct g *gp) {
+static inline void gostart(struct m *mp, struct g *gp, bool now) {
     if (!tracing() || gp->foreign)
         return;
     bool locked;
@@ -495,9 +534,17 @@ void gort__trace_gostart(struct m *mp, struct g *gp) {
         return;
     gp->traceseq++;
     uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event(b, EvGoStart, args, 2, NOSTACK, 0);
+    event_at(b, EvGoStart, args, 2, NOSTACK, 0, now);
     b->g = (uint64_t)gp->goid;
     tb_release(locked);
+}
+
+void gort__trace_gostart(struct m *mp, struct g *gp) {
+    gostart(mp, gp, true);
+}
+
+void gort__trace_gostart_direct(struct m *mp, struct g *gp) {
+    gostart(mp, gp, false);
 }
 
 static int block_event(uint8_t reason) {
@@ -544,7 +591,7 @@ static GORT_NOINLINE void gostop(struct g *gp, int ev) {
         event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
     } else if (ev == EvGoSysCall) {
         event(b, EvGoSysCall, NULL, 0, callers_id(1, b), 0);
-        event(b, EvGoSysBlock, NULL, 0, NOSTACK, 0);
+        event_at(b, EvGoSysBlock, NULL, 0, NOSTACK, 0, false);
     } else {
         event(b, ev, NULL, 0, callers_id(1, b), 0);
     }
@@ -634,7 +681,7 @@ void gort__trace_heap(uint64_t live, uint64_t goal) {
         return;
     event(b, EvHeapAlloc, &live, 1, NOSTACK, 0);
     if (goal != 0)
-        event(b, EvHeapGoal, &goal, 1, NOSTACK, 0);
+        event_at(b, EvHeapGoal, &goal, 1, NOSTACK, 0, false);
     tb_release(locked);
 }
 

@@ -27,6 +27,9 @@ extern _Atomic uint32_t gort__trace_enabled;
 void gort__trace_gocreate(struct g *newg);
 /* mp starts running gp (GoStart). */
 void gort__trace_gostart(struct m *mp, struct g *gp);
+/* The same for a direct switch (switch_direct), right after the stop
+ * event of the goroutine it switches from: stamped without a clock read. */
+void gort__trace_gostart_direct(struct m *mp, struct g *gp);
 /* The running gp parks for reason (GoBlock*, GoSleep), before its unlock
  * function can let anyone ready it. */
 void gort__trace_goblock(struct g *gp, uint8_t reason);
