@@ -78,8 +78,9 @@
 
 /* makechan.  Returns NULL when out of memory or elem_size >= 64 KiB, or when
  * the buffer size overflows (Go panics "makechan: size out of range"; the
- * contract here is a NULL return). */
-GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
+ * contract here is a NULL return).  noscan: the elements never hold a
+ * pointer, so the collector need not know the channel (gort__gc_chan_add). */
+static gort_chan *makechan(size_t elem_size, size_t cap, bool noscan) {
     if (elem_size >= MAX_ELEMSIZE)
         return NULL;
     if (elem_size > 0 && cap > (SIZE_MAX - HCHAN_SIZE) / elem_size)
@@ -100,6 +101,7 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
     c->elemsize = elem_size;
     c->bubble = gort__synctest_bubble();
     atomic_init(&c->refs, 1);
+    c->noscan = noscan;
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
@@ -109,6 +111,14 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
         return NULL;
     }
     return c;
+}
+
+GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap) {
+    return makechan(elem_size, cap, false);
+}
+
+gort_chan *gort__chan_make_noscan(size_t elem_size, size_t cap) {
+    return makechan(elem_size, cap, true);
 }
 
 /* true if q holds a sudog whose goroutine is blocked (not a dead select

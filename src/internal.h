@@ -420,6 +420,11 @@ void gort__synctest_park_end(struct gort__bubble *b, struct g *gp, bool ok);
 void gort__synctest_ready(struct g *gp);
 /* The calling goroutine's bubble, or NULL (a channel made now is its). */
 struct gort__bubble *gort__synctest_bubble(void);
+/* gort_chan_make for the runtime's own channels whose elements are never
+ * pointers (the times of timers, tickers and gort_after): the collector
+ * does not scan them, and making one takes no global lock. */
+gort_chan *gort__chan_make_noscan(size_t elem_size, size_t cap);
+
 /* Channel checks (chan.c, select.c): c belongs to the bubble that made it;
  * an operation from outside it is a fatal error with Go's text (op: "send
  * on", "receive on", "close of", "select on"). */
@@ -518,7 +523,8 @@ void gort__heap_scavenge_tick(int64_t now);
 /* gort_read_stats: the heap and collector fields. */
 void gort__heap_read_stats(gort_stats *s);
 /* Channels whose elements may hold pointers are collector roots:
- * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets. */
+ * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets.
+ * Not a channel made noscan (gort__chan_make_noscan). */
 int gort__gc_chan_add(struct gort_chan *c);
 void gort__gc_chan_del(struct gort_chan *c);
 /* 1 while the finalizer goroutine exists and is not running a finalizer:

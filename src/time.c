@@ -548,7 +548,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
     gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
-    tm->c = gort_chan_make(sizeof(int64_t), 1);
+    tm->c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (tm->c == NULL) {
         free(tm);
         return NULL;
@@ -630,7 +630,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
     gort_ticker *tk = gort__malloc(sizeof *tk);
     if (tk == NULL)
         return NULL;
-    tk->c = gort_chan_make(sizeof(int64_t), 1);
+    tk->c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (tk->c == NULL) {
         free(tk);
         return NULL;

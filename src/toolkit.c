@@ -71,7 +71,7 @@ GORT_API gort_chan *gort_after(int64_t ns) {
     after *a = gort__malloc(sizeof *a);
     if (a == NULL)
         return NULL;
-    gort_chan *c = gort_chan_make(sizeof(int64_t), 1);
+    gort_chan *c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (c == NULL) {
         free(a);
         return NULL;
