@@ -266,6 +266,9 @@ int gort__preempt_init(void);
 void gort__preempt_fini(void);
 /* Each M's thread, when it starts: its tid and usual signal mask. */
 void gort__preempt_minit(struct m *mp);
+/* Each M's thread, as it leaves the scheduler and before its signal stack
+ * goes: no preemption signal reaches it after this returns. */
+void gort__preempt_unminit(struct m *mp);
 /* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
  * unknown (built without the gort_text section). */
 bool gort__async_preempt_enabled(void);

@@ -78,6 +78,14 @@
  * cooperative, as before issue 12: a goroutine spinning with no gort call
  * holds its P, and a stop waits for every goroutine to reach a gort call;
  * the tests and the bench workload that need the signal skip there.
+ *
+ * Under Valgrind there is no preemption signal either (gort__preempt_init
+ * asks RUNNING_ON_VALGRIND, when built with valgrind.h): the handler writes
+ * the trampoline's frame below the interrupted stack pointer and moves it,
+ * which Memcheck, tracking the stack pointer itself, reports as invalid
+ * writes; and Valgrind runs one thread at a time, so sysmon sees threads
+ * waiting for Valgrind's lock as blocked in system calls and redirects
+ * them.  The scheduler is cooperative there too.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -85,6 +93,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,6 +321,11 @@ int gort__preempt_init(void) {
     /* See the header: no preemption signal under ThreadSanitizer. */
     return 0;
 #endif
+#ifdef GORT_HAVE_VALGRIND
+    /* Nor under Valgrind (the header). */
+    if (RUNNING_ON_VALGRIND)
+        return 0;
+#endif
     int r = install_handler();
     if (r != 0)
         return r;
@@ -340,6 +354,19 @@ void gort__preempt_minit(struct m *mp) {
     uint64_t w = 0;
     memcpy(&w, &cur, sizeof w);
     mp->basemask = w;
+    atomic_store_explicit(&mp->signalpending, 0, memory_order_relaxed);
+}
+
+/* Once the exchange below returns 0, this thread holds signalpending at 1,
+ * so every later gort__preempt_m skips it; a signal already on its way
+ * (the exchange returned 1) is delivered at the next return from the
+ * kernel and its handler stores 0 (relaxed; the exchange's acq_rel orders
+ * nothing else here), so the loop ends.  Without this, sysmon could send
+ * SIGURG to a thread whose signal stack is unmapped (m0 leaves the
+ * scheduler before shutdown stops sysmon). */
+void gort__preempt_unminit(struct m *mp) {
+    while (atomic_exchange_explicit(&mp->signalpending, 1, memory_order_acq_rel) != 0)
+        sched_yield();
 }
 
 /* ------------------------------------------------------------------------

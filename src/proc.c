@@ -946,6 +946,7 @@ static void mstart_native(struct m *mp) {
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
     gort__prof_unminit(mp);
+    gort__preempt_unminit(mp);
     gort__unminit_signals(mp);
     tls_m = NULL;
 }
