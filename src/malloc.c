@@ -25,7 +25,14 @@ void gort__mcache_init_nop(void);
 static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
 static _Atomic bool malloc_ready;
 
+#ifdef GORT_HAVE_MEMCHECK
+bool gort__heap_on_valgrind; /* [immutable after malloc_init] */
+#endif
+
 static void malloc_init(void) {
+#ifdef GORT_HAVE_MEMCHECK
+    gort__heap_on_valgrind = RUNNING_ON_VALGRIND != 0;
+#endif
     gort__mheap_init();
     gort__mcache_init_nop();
     gort__gc_dirty_init();

@@ -40,6 +40,18 @@
 #define GORT_HAVE_MEMCHECK 1
 #endif
 
+/* Whether the process runs under Valgrind: RUNNING_ON_VALGRIND, asked once
+ * when the heap is made (malloc.c), so that the allocator's fast path and
+ * the scanner's loop do not execute a client request (a few stores and a
+ * magic instruction sequence each) natively.  Written before the heap is
+ * published (malloc_ready's release store), read after its acquire. */
+#ifdef GORT_HAVE_MEMCHECK
+extern bool gort__heap_on_valgrind;
+#define GORT__ON_VALGRIND() GORT_UNLIKELY(gort__heap_on_valgrind)
+#else
+#define GORT__ON_VALGRIND() false
+#endif
+
 /* Scanning reads other goroutines' stacks, poisoned redzones and memory
  * other threads may be writing (conservatively, as any word might be a
  * pointer): the scanners are not instrumented. */
@@ -270,14 +282,16 @@ static inline void gort__heap_san_alloc(void *p, size_t n) {
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 #ifdef GORT_HAVE_MEMCHECK
-    VALGRIND_MAKE_MEM_DEFINED(p, n);
+    if (GORT__ON_VALGRIND())
+        VALGRIND_MAKE_MEM_DEFINED(p, n);
 #endif
     (void)p;
     (void)n;
 }
 static inline void gort__heap_san_free(void *p, size_t n) {
 #ifdef GORT_HAVE_MEMCHECK
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    if (GORT__ON_VALGRIND())
+        VALGRIND_MAKE_MEM_NOACCESS(p, n);
 #endif
 #ifdef GORT_ASAN
     ASAN_POISON_MEMORY_REGION(p, n);
@@ -290,7 +304,7 @@ static inline bool gort__heap_san_active(void) {
 #if defined(GORT_ASAN)
     return true;
 #elif defined(GORT_HAVE_MEMCHECK)
-    return RUNNING_ON_VALGRIND;
+    return GORT__ON_VALGRIND();
 #else
     return false;
 #endif
