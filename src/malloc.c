@@ -88,10 +88,24 @@ static inline uintptr_t cache_alloc(mcache *c, uint8_t spc, bool *refilled) {
     return v;
 }
 
+/* Clears a small object in place of a call to memset: up to 128 bytes,
+ * word stores (the empty asm keeps the compiler from turning the loop back
+ * into that call). */
+static inline void zero_object(uintptr_t v, uintptr_t size) {
+    if (size > 128) {
+        memset((void *)v, 0, size);
+        return;
+    }
+    for (uintptr_t a = v; a < v + size; a += sizeof(uint64_t)) {
+        *(uint64_t *)a = 0;
+        __asm__ volatile("" : : "r"(a));
+    }
+}
+
 static inline void finish_object(mspan *s, uintptr_t v, uintptr_t size) {
     gort__heap_san_alloc((void *)v, size);
     if (s->needzero)
-        memset((void *)v, 0, size);
+        zero_object(v, size);
     /* Relaxed: the flag changes only with the world stopped (and under the
      * nop lock), which orders it for every allocator. */
     if (GORT_UNLIKELY(atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))

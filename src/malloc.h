@@ -229,8 +229,24 @@ mspan *gort__mcentral_take_unswept(mcentral *c);
 
 /* mcache.c */
 extern mspan gort__emptyspan;
-/* The calling P's cache, or NULL (no P: a thread outside the runtime). */
-mcache *gort__mcache_get(void);
+/* The mcache of each P, made at its first allocation. */
+extern _Atomic(mcache *) gort__mcaches[GORT_MAX_PROCS];
+/* Makes P id's cache (its first allocation). */
+mcache *gort__mcache_make(int id);
+/* The calling P's cache, or NULL (no P: a thread outside the runtime).
+ * Inline for mallocgc's fast path (Go's getMCache: mp.p.mcache).  Relaxed:
+ * only this P's owner stores its cache (mcache_make, release), and the
+ * collector that flushes it runs with the world stopped. */
+static inline mcache *gort__mcache_get(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->p == NULL || mp->curg == NULL)
+        return NULL;
+    int id = mp->p->id;
+    mcache *c = atomic_load_explicit(&gort__mcaches[id], memory_order_relaxed);
+    if (GORT_UNLIKELY(c == NULL))
+        c = gort__mcache_make(id);
+    return c;
+}
 /* Replaces c->alloc[spc] with a span with room (Go's refill). */
 void gort__mcache_refill(mcache *c, uint8_t spc);
 /* Gives every cached span back to its mcentral (world stopped). */
