@@ -79,9 +79,9 @@ static inline uintptr_t cache_alloc(mcache *c, uint8_t spc, bool *refilled) {
     v = gort__span_nextfree(s);
     if (v != 0)
         return v;
-    gort__heap_acquirem();
+    gort__acquirem();
     gort__mcache_refill(c, spc);
-    gort__heap_releasem();
+    gort__releasem();
     *refilled = true;
     v = gort__span_nextfree(c->alloc[spc]);
     GORT_CHECK(v != 0, "mallocgc: refilled span has no free object");
@@ -137,7 +137,7 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
         gort__lock(&gort__mcache_nop_lock);
     /* From the page heap to the mcentral's swept list, the span is on no
      * list: no collection meanwhile (the zeroing below included). */
-    gort__heap_acquirem();
+    gort__acquirem();
     mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
     /* Relaxed atomic: a concurrent marker may already see the span. */
     __atomic_store_n(&s->freeindex, 1, __ATOMIC_RELAXED);
@@ -156,7 +156,7 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
         atomic_fetch_add_explicit(&gort__gcstats.black_bytes, bytes, memory_order_relaxed);
     }
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
-    gort__heap_releasem();
+    gort__releasem();
     if (nop)
         gort__unlock(&gort__mcache_nop_lock);
     else

@@ -174,27 +174,16 @@ static inline mspan *gort__spanof(uintptr_t p) {
     return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
 }
 
-/* Go's acquirem/releasem around the heap's critical sections: while a
- * thread has claimed a span (for sweeping, from the page heap, or between
- * an mcache and its mcentral) the span is on no list and in no mcache, so
- * a collection must not mark and flip sweepgen meanwhile (the span would
- * come back with a stale sweepgen, never be swept again, and keep a stale
- * mark bit: the objects it points to would not be scanned in later
- * cycles).  The preemption handler neither preempts nor suspends a thread
- * whose gort__tls_locks is raised (preempt.c), so a stop-the-world waits
- * until the section is over, as Go's waits for an M with m.locks set.  The
- * section never parks.  A signal fence orders the count against the
- * section's memory accesses for this thread's own handler, the only other
- * reader. */
-static inline void gort__heap_acquirem(void) {
-    gort__tls_locks++;
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-static inline void gort__heap_releasem(void) {
-    atomic_signal_fence(memory_order_seq_cst);
-    gort__tls_locks--;
-}
+/* Critical sections of the heap (gort__acquirem, Go's acquirem in mallocgc
+ * and the sweeper): while a thread has claimed a span (for sweeping, from
+ * the page heap, or between an mcache and its mcentral) the span is on no
+ * list and in no mcache, so a collection must not mark and flip sweepgen
+ * meanwhile (the span would come back with a stale sweepgen, never be
+ * swept again, and keep a stale mark bit: the objects it points to would
+ * not be scanned in later cycles).  The preemption handler neither
+ * preempts nor suspends a thread in such a section (preempt.c), so a
+ * stop-the-world waits until it is over, as Go's waits for an M with
+ * m.locks set. */
 
 /* mheap.c */
 /* Makes the heap (once per process): reservation, page map, metadata.

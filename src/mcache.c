@@ -8,7 +8,7 @@
  * code alone).  A stop-the-world may suspend a thread zeroing an object in
  * libc's memset, after the object was taken (the collector flushes the
  * cache meanwhile), but never inside refill, a critical section
- * (gort__heap_acquirem).  When a span is full, refill gives it back
+ * (gort__acquirem).  When a span is full, refill gives it back
  * to its mcentral and takes one with room.  Slots of a cached span count as
  * allocated from the moment it is cached (Go's accounting: heapLive,
  * mallocs and total_alloc are bumped at refill; the slots still free are

@@ -58,7 +58,7 @@ void gort__mcentral_put_swept(mcentral *c, mspan *s) {
     uint32_t sg = sweepgen_now();
     /* A span with an older sweepgen would never be claimed for sweeping
      * again (its mark bits would stay set): the callers' critical sections
-     * (gort__heap_acquirem) keep a cycle from flipping sweepgen while they
+     * (gort__acquirem) keep a cycle from flipping sweepgen while they
      * hold a span off the lists. */
     GORT_CHECK(atomic_load_explicit(&s->sweepgen, memory_order_relaxed) == sg,
                "mcentral: span put on a swept list with a stale sweepgen");

@@ -66,7 +66,7 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     if (nfreed != 0)
         s->needzero = true;
     /* A span claimed for sweeping is in a critical section (see
-     * gort__heap_acquirem): no cycle can have marked meanwhile. */
+     * gort__acquirem): no cycle can have marked meanwhile. */
     GORT_CHECK(atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) == sg,
                "sweep: a collection marked while a span was being swept");
     /* Release: whoever acquires the swept span (through a list lock or by
@@ -82,17 +82,17 @@ bool gort__sweepone(void) {
     uint32_t start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
     for (uint32_t k = 0; k < GORT__NUM_SPANCLASSES; k++) {
         uint32_t i = (start + k) % GORT__NUM_SPANCLASSES;
-        /* From the claim to the swept list: see gort__heap_acquirem. */
-        gort__heap_acquirem();
+        /* From the claim to the swept list: see gort__acquirem. */
+        gort__acquirem();
         mspan *s = gort__mcentral_take_unswept(&h->central[i]);
         if (s == NULL) {
-            gort__heap_releasem();
+            gort__releasem();
             continue;
         }
         __atomic_store_n(&sweep_cursor, i, __ATOMIC_RELAXED);
         if (gort__sweep_span(s, false))
             gort__mcentral_put_swept(&h->central[i], s);
-        gort__heap_releasem();
+        gort__releasem();
         return true;
     }
     return false;
@@ -105,12 +105,12 @@ void gort__sweep_all(void) {
     for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
         for (;;) {
             /* One span at a time, from the claim to the swept list: see
-             * gort__heap_acquirem (a stop-the-world may come in between). */
-            gort__heap_acquirem();
+             * gort__acquirem (a stop-the-world may come in between). */
+            gort__acquirem();
             mspan *s = gort__mcentral_take_unswept(&h->central[i]);
             if (s != NULL && gort__sweep_span(s, false))
                 gort__mcentral_put_swept(&h->central[i], s);
-            gort__heap_releasem();
+            gort__releasem();
             if (s == NULL)
                 break;
         }
