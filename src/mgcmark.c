@@ -155,13 +155,28 @@ void gort__gc_drain(void) {
     bool yields = drain_yields && gort_gomaxprocs(0) == 1;
     if (yields)
         last = gort_nanotime();
-    while (wlen > 0) {
-        wentry e = wbuf[--wlen];
-        /* The grey objects are scattered: start loading one that is a
-         * few pops away (unless pushes come first) while this one is
-         * scanned; the loads of objects dominate the mark. */
-        if (wlen >= 4)
-            __builtin_prefetch((const void *)wbuf[wlen - 4].base);
+    /* The grey objects are scattered and loading them is most of the
+     * mark: each popped object is prefetched and goes through a small FIFO,
+     * so that it is scanned PF pops later, once its memory has arrived. */
+    enum { PF = 8 };
+    wentry fifo[PF];
+    uint32_t fhead = 0, flen = 0;
+    while (wlen > 0 || flen > 0) {
+        wentry e;
+        if (wlen > 0) {
+            wentry x = wbuf[--wlen];
+            __builtin_prefetch((const void *)x.base);
+            if (flen < PF) {
+                fifo[(fhead + flen++) % PF] = x;
+                continue;
+            }
+            e = fifo[fhead];
+            fifo[fhead] = x;
+        } else {
+            e = fifo[fhead];
+            flen--;
+        }
+        fhead = (fhead + 1) % PF;
         scanblock(e.base, e.base + e.size);
         if (!drain_yields || ++n % 1024 != 0)
             continue;
