@@ -293,6 +293,19 @@ extern _Atomic uint64_t gort__npreempt_syscall;
 extern bool gort__asyncpreemptoff;
 /* Runtime locks held by this thread (lock_futex.c; Go's m.locks). */
 extern __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
+/* Go's acquirem/releasem: raise and lower gort__tls_locks around a section
+ * the preemption signal must neither preempt nor suspend (a runtime lock's
+ * hold, the heap's span hand-offs).  Only this thread writes the count and
+ * only its own signal handler reads it, so a signal fence orders it
+ * against the section's accesses.  The section must not park. */
+static inline void gort__acquirem(void) {
+    gort__tls_locks++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+static inline void gort__releasem(void) {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    gort__tls_locks--;
+}
 
 /* ------------------------------------------------------------- sigqueue.c */
 /* At the end of gort_main, after every M has stopped: gives the notified

@@ -62,13 +62,11 @@ void gort__procyield(int cycles) {
 __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
 
 static inline void locks_inc(void) {
-    gort__tls_locks++;
-    atomic_signal_fence(memory_order_seq_cst);
+    gort__acquirem();
 }
 
 static inline void locks_dec(void) {
-    atomic_signal_fence(memory_order_seq_cst);
-    gort__tls_locks--;
+    gort__releasem();
 }
 
 bool gort__trylock(gort__rtlock *l) {

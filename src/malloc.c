@@ -30,7 +30,14 @@ void gort__mcache_init_nop(void);
 static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
 static _Atomic bool malloc_ready;
 
+#ifdef GORT_HAVE_MEMCHECK
+bool gort__heap_on_valgrind; /* [immutable after malloc_init] */
+#endif
+
 static void malloc_init(void) {
+#ifdef GORT_HAVE_MEMCHECK
+    gort__heap_on_valgrind = RUNNING_ON_VALGRIND != 0;
+#endif
     gort__mheap_init();
     gort__mcache_init_nop();
     gort__gc_dirty_init();
@@ -77,17 +84,33 @@ static inline uintptr_t cache_alloc(mcache *c, uint8_t spc, bool *refilled) {
     v = gort__span_nextfree(s);
     if (v != 0)
         return v;
+    gort__acquirem();
     gort__mcache_refill(c, spc);
+    gort__releasem();
     *refilled = true;
     v = gort__span_nextfree(c->alloc[spc]);
     GORT_CHECK(v != 0, "mallocgc: refilled span has no free object");
     return v;
 }
 
+/* Clears a small object in place of a call to memset: up to 128 bytes,
+ * word stores (the empty asm keeps the compiler from turning the loop back
+ * into that call). */
+static inline void zero_object(uintptr_t v, uintptr_t size) {
+    if (size > 128) {
+        memset((void *)v, 0, size);
+        return;
+    }
+    for (uintptr_t a = v; a < v + size; a += sizeof(uint64_t)) {
+        *(uint64_t *)a = 0;
+        __asm__ volatile("" : : "r"(a));
+    }
+}
+
 static inline void finish_object(mspan *s, uintptr_t v, uintptr_t size) {
     gort__heap_san_alloc((void *)v, size);
     if (s->needzero)
-        memset((void *)v, 0, size);
+        zero_object(v, size);
     /* Relaxed: the flag changes only with the world stopped (and under the
      * nop lock), which orders it for every allocator. */
     if (GORT_UNLIKELY(atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))
@@ -133,6 +156,9 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     bool nop = c == NULL;
     if (nop)
         gort__lock(&gort__mcache_nop_lock);
+    /* From the page heap to the mcentral's swept list, the span is on no
+     * list: no collection meanwhile (the zeroing below included). */
+    gort__acquirem();
     mspan *s = gort__mheap_alloc(npages, spc, npages * GORT__HEAP_PAGE, 1);
     /* Relaxed atomic: a concurrent marker may already see the span. */
     __atomic_store_n(&s->freeindex, 1, __ATOMIC_RELAXED);
@@ -153,6 +179,7 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     /* Before the span is on a list: until then no sweeper can claim it. */
     maybe_profile(nop ? gort__mcache_nop : c, s, s->base, bytes);
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
+    gort__releasem();
     if (nop)
         gort__unlock(&gort__mcache_nop_lock);
     else

@@ -40,6 +40,18 @@
 #define GORT_HAVE_MEMCHECK 1
 #endif
 
+/* Whether the process runs under Valgrind: RUNNING_ON_VALGRIND, asked once
+ * when the heap is made (malloc.c), so that the allocator's fast path and
+ * the scanner's loop do not execute a client request (a few stores and a
+ * magic instruction sequence each) natively.  Written before the heap is
+ * published (malloc_ready's release store), read after its acquire. */
+#ifdef GORT_HAVE_MEMCHECK
+extern bool gort__heap_on_valgrind;
+#define GORT__ON_VALGRIND() GORT_UNLIKELY(gort__heap_on_valgrind)
+#else
+#define GORT__ON_VALGRIND() false
+#endif
+
 /* Scanning reads other goroutines' stacks, poisoned redzones and memory
  * other threads may be writing (conservatively, as any word might be a
  * pointer): the scanners are not instrumented. */
@@ -172,6 +184,17 @@ static inline mspan *gort__spanof(uintptr_t p) {
     return atomic_load_explicit(&h->spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
 }
 
+/* Critical sections of the heap (gort__acquirem, Go's acquirem in mallocgc
+ * and the sweeper): while a thread has claimed a span (for sweeping, from
+ * the page heap, or between an mcache and its mcentral) the span is on no
+ * list and in no mcache, so a collection must not mark and flip sweepgen
+ * meanwhile (the span would come back with a stale sweepgen, never be
+ * swept again, and keep a stale mark bit: the objects it points to would
+ * not be scanned in later cycles).  The preemption handler neither
+ * preempts nor suspends a thread in such a section (preempt.c), so a
+ * stop-the-world waits until it is over, as Go's waits for an M with
+ * m.locks set. */
+
 /* mheap.c */
 /* Makes the heap (once per process): reservation, page map, metadata.
  * Throws "runtime: out of memory" when it cannot. */
@@ -205,8 +228,24 @@ mspan *gort__mcentral_take_unswept(mcentral *c);
 
 /* mcache.c */
 extern mspan gort__emptyspan;
-/* The calling P's cache, or NULL (no P: a thread outside the runtime). */
-mcache *gort__mcache_get(void);
+/* The mcache of each P, made at its first allocation. */
+extern _Atomic(mcache *) gort__mcaches[GORT_MAX_PROCS];
+/* Makes P id's cache (its first allocation). */
+mcache *gort__mcache_make(int id);
+/* The calling P's cache, or NULL (no P: a thread outside the runtime).
+ * Inline for mallocgc's fast path (Go's getMCache: mp.p.mcache).  Relaxed:
+ * only this P's owner stores its cache (mcache_make, release), and the
+ * collector that flushes it runs with the world stopped. */
+static inline mcache *gort__mcache_get(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->p == NULL || mp->curg == NULL)
+        return NULL;
+    int id = mp->p->id;
+    mcache *c = atomic_load_explicit(&gort__mcaches[id], memory_order_relaxed);
+    if (GORT_UNLIKELY(c == NULL))
+        c = gort__mcache_make(id);
+    return c;
+}
 /* Replaces c->alloc[spc] with a span with room (Go's refill). */
 void gort__mcache_refill(mcache *c, uint8_t spc);
 /* Gives every cached span back to its mcentral (world stopped). */
@@ -281,14 +320,16 @@ static inline void gort__heap_san_alloc(void *p, size_t n) {
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif
 #ifdef GORT_HAVE_MEMCHECK
-    VALGRIND_MAKE_MEM_DEFINED(p, n);
+    if (GORT__ON_VALGRIND())
+        VALGRIND_MAKE_MEM_DEFINED(p, n);
 #endif
     (void)p;
     (void)n;
 }
 static inline void gort__heap_san_free(void *p, size_t n) {
 #ifdef GORT_HAVE_MEMCHECK
-    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+    if (GORT__ON_VALGRIND())
+        VALGRIND_MAKE_MEM_NOACCESS(p, n);
 #endif
 #ifdef GORT_ASAN
     ASAN_POISON_MEMORY_REGION(p, n);
@@ -301,7 +342,7 @@ static inline bool gort__heap_san_active(void) {
 #if defined(GORT_ASAN)
     return true;
 #elif defined(GORT_HAVE_MEMCHECK)
-    return RUNNING_ON_VALGRIND;
+    return GORT__ON_VALGRIND();
 #else
     return false;
 #endif

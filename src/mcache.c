@@ -4,7 +4,11 @@
  * Each P owns one mcache holding, per span class, the span it allocates
  * from; only the goroutine running on that P touches it, so allocation
  * takes no lock (gort's goroutines are not preempted inside the allocator:
- * it makes no call that yields).  When a span is full, refill gives it back
+ * it makes no call that yields, and the preemption signal leaves runtime
+ * code alone).  A stop-the-world may suspend a thread zeroing an object in
+ * libc's memset, after the object was taken (the collector flushes the
+ * cache meanwhile), but never inside refill, a critical section
+ * (gort__acquirem).  When a span is full, refill gives it back
  * to its mcentral and takes one with room.  Slots of a cached span count as
  * allocated from the moment it is cached (Go's accounting: heapLive,
  * mallocs and total_alloc are bumped at refill; the slots still free are
@@ -23,7 +27,7 @@
 mspan gort__emptyspan;
 
 /* [owner P; the collector with the world stopped] */
-static _Atomic(mcache *) mcaches[GORT_MAX_PROCS];
+_Atomic(mcache *) gort__mcaches[GORT_MAX_PROCS];
 mcache *gort__mcache_nop;
 gort__rtlock gort__mcache_nop_lock;
 
@@ -41,18 +45,11 @@ static mcache *mcache_new(void) {
     return c;
 }
 
-mcache *gort__mcache_get(void) {
-    struct m *mp = gort__getm();
-    if (mp == NULL || mp->p == NULL || mp->curg == NULL)
-        return NULL;
-    int id = mp->p->id;
-    mcache *c = atomic_load_explicit(&mcaches[id], memory_order_relaxed);
-    if (GORT_UNLIKELY(c == NULL)) {
-        c = mcache_new();
-        /* Release: the collector (world stopped, so ordered anyway) and a
-         * later owner of this P on another thread see an initialised cache. */
-        atomic_store_explicit(&mcaches[id], c, memory_order_release);
-    }
+mcache *gort__mcache_make(int id) {
+    mcache *c = mcache_new();
+    /* Release: the collector (world stopped, so ordered anyway) and a
+     * later owner of this P on another thread see an initialised cache. */
+    atomic_store_explicit(&gort__mcaches[id], c, memory_order_release);
     return c;
 }
 
@@ -146,7 +143,7 @@ static void flush(mcache *c) {
 
 void gort__mcache_flush_all(void) {
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
-        mcache *c = atomic_load_explicit(&mcaches[i], memory_order_acquire);
+        mcache *c = atomic_load_explicit(&gort__mcaches[i], memory_order_acquire);
         if (c != NULL)
             flush(c);
     }

@@ -55,7 +55,14 @@ static inline bool claim(mspan *s, uint32_t sg) {
 }
 
 void gort__mcentral_put_swept(mcentral *c, mspan *s) {
-    int sw = (int)(sweepgen_now() / 2 % 2);
+    uint32_t sg = sweepgen_now();
+    /* A span with an older sweepgen would never be claimed for sweeping
+     * again (its mark bits would stay set): the callers' critical sections
+     * (gort__acquirem) keep a cycle from flipping sweepgen while they
+     * hold a span off the lists. */
+    GORT_CHECK(atomic_load_explicit(&s->sweepgen, memory_order_relaxed) == sg,
+               "mcentral: span put on a swept list with a stale sweepgen");
+    int sw = (int)(sg / 2 % 2);
     gort__lock(&c->lock);
     push(c, s->alloccount == s->nelems ? 2 + sw : sw, s);
     gort__unlock(&c->lock);

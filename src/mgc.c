@@ -400,9 +400,17 @@ GORT_API void gort_gc(void) {
     gc_run(true);
     uint32_t cycle = gort__mprof_cycle();
     int64_t t0 = gort_nanotime();
+    /* A thread outside the runtime is not stopped by a stop-the-world, so
+     * its sweeping could span the next cycle's mark (see gort__acquirem):
+     * it sweeps holding gcsema, as a cycle's own sweeps do. */
+    bool outside = gort__getg() == NULL;
+    if (outside)
+        gort_mutex_lock(&gcsema);
     gort__sweep_all();
     /* The heap profile now shows this cycle (Go's mProf_PostSweep). */
     gort__mprof_postsweep(cycle);
+    if (outside)
+        gort_mutex_unlock(&gcsema);
     int64_t el = gort_nanotime() - t0;
     gort__lock(&statlock);
     st.gc_cpu_ns += (uint64_t)el;

@@ -68,6 +68,10 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     gort__span_refill_alloccache(s, 0);
     if (nfreed != 0)
         s->needzero = true;
+    /* A span claimed for sweeping is in a critical section (see
+     * gort__acquirem): no cycle can have marked meanwhile. */
+    GORT_CHECK(atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) == sg,
+               "sweep: a collection marked while a span was being swept");
     /* Release: whoever acquires the swept span (through a list lock or by
      * seeing sg) sees the swapped bitmaps. */
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
@@ -81,12 +85,17 @@ bool gort__sweepone(void) {
     uint32_t start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
     for (uint32_t k = 0; k < GORT__NUM_SPANCLASSES; k++) {
         uint32_t i = (start + k) % GORT__NUM_SPANCLASSES;
+        /* From the claim to the swept list: see gort__acquirem. */
+        gort__acquirem();
         mspan *s = gort__mcentral_take_unswept(&h->central[i]);
-        if (s == NULL)
+        if (s == NULL) {
+            gort__releasem();
             continue;
+        }
         __atomic_store_n(&sweep_cursor, i, __ATOMIC_RELAXED);
         if (gort__sweep_span(s, false))
             gort__mcentral_put_swept(&h->central[i], s);
+        gort__releasem();
         return true;
     }
     return false;
@@ -97,10 +106,16 @@ void gort__sweep_all(void) {
     if (h == NULL)
         return;
     for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
-        mspan *s;
-        while ((s = gort__mcentral_take_unswept(&h->central[i])) != NULL) {
-            if (gort__sweep_span(s, false))
+        for (;;) {
+            /* One span at a time, from the claim to the swept list: see
+             * gort__acquirem (a stop-the-world may come in between). */
+            gort__acquirem();
+            mspan *s = gort__mcentral_take_unswept(&h->central[i]);
+            if (s != NULL && gort__sweep_span(s, false))
                 gort__mcentral_put_swept(&h->central[i], s);
+            gort__releasem();
+            if (s == NULL)
+                break;
         }
     }
 }

@@ -800,4 +800,75 @@ TEST(stw_mode_roots) {
     unsetenv("GORTDEBUG");
 }
 
+/* Stop-the-world collections (GORTDEBUG=gcstw=1) while goroutines
+ * allocate large objects and sweep spans.  A large object's zeroing is
+ * libc's memset, where a stop suspends the thread in the signal handler;
+ * each large object holds the only pointer to a small one, checked when
+ * the ring comes round to it again.  A span held off the mcentral lists
+ * across a collection used to come back with a stale sweepgen: never swept
+ * again, its mark bit stuck, its object no longer scanned, and the small
+ * one freed under it (the premature free of issue 11's stress case
+ * heap_torture graphs_stw).  Also run with the concurrent collector. */
+enum { LRING = 8, LWORKERS = 8, LSIZE = 40 << 10 };
+
+typedef struct lobj {
+    tobj *child;
+    uint64_t tag;
+    uint64_t pad[LSIZE / 8 - 2];
+} lobj;
+
+static lobj *large_rings[LWORKERS][LRING]; /* a global: scanned */
+static _Atomic int large_stop;
+static gort_waitgroup large_wg;
+
+static void large_alloc_body(void *arg) {
+    lobj **ring = arg;
+    uint64_t n = 0;
+    while (!atomic_load(&large_stop)) {
+        int k = (int)(n % LRING);
+        lobj *old = ring[k];
+        if (old != NULL)
+            check_tobj(old->child, (int)old->tag);
+        lobj *o = gort_new(sizeof *o);
+        ASSERT_TRUE(o->child == NULL && o->tag == 0);
+        o->tag = (n++ * LWORKERS + (uint64_t)(ring - large_rings[0]) / LRING) & 0x3fffffff;
+        o->child = new_tobj((int)o->tag, false);
+        ring[k] = o;
+    }
+    gort_wg_done(&large_wg);
+}
+
+static int large_stw_main(void *arg) {
+    (void)arg;
+    gort_wg_add(&large_wg, LWORKERS);
+    for (int i = 0; i < LWORKERS; i++)
+        ASSERT_EQ(gort_go(large_alloc_body, large_rings[i]), 0);
+    int64_t end = gort_nanotime() + 2 * GT_SEC;
+    uint32_t cycles = 0;
+    while (gort_nanotime() < end) {
+        gort_gc();
+        cycles++;
+    }
+    atomic_store(&large_stop, 1);
+    gort_wg_wait(&large_wg);
+    for (int i = 0; i < LWORKERS; i++)
+        for (int k = 0; k < LRING; k++)
+            if (large_rings[i][k] != NULL)
+                check_tobj(large_rings[i][k]->child, (int)large_rings[i][k]->tag);
+    ASSERT_TRUE(cycles > 0);
+    return 0;
+}
+
+/* The same with the default (concurrent) collector: its stops suspend
+ * threads the same way. */
+TEST(large_alloc_during_stop) {
+    run(large_stw_main, NULL);
+}
+
+TEST(stw_mode_large_alloc_during_stop) {
+    setenv("GORTDEBUG", "gcstw=1", 1);
+    run(large_stw_main, NULL);
+    unsetenv("GORTDEBUG");
+}
+
 GT_MAIN()
