@@ -11,6 +11,7 @@
 #include "chan.h"
 #include "internal.h"
 #include "lockrank.h"
+#include "malloc.h"
 
 int gort__export_chan_qlen(gort_chan *c, bool send) {
     gort__lock(&c->lock);
@@ -67,4 +68,9 @@ void gort__export_lockrank_nested(int n) {
     for (int i = 0; i < n; i++)
         gort__unlock(&ls[i]);
     free(ls);
+}
+
+uintptr_t gort__export_heap_arena(void) {
+    gort__mheap_init();
+    return gort__mheap->arena;
 }

@@ -7,6 +7,7 @@
 #define GORT_EXPORT_TEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "gort.h"
 
@@ -29,5 +30,7 @@ void gort__export_lockrank_pair(bool reversed);
 /* Holds n runtime locks ranked as channel locks at once (a select's), then
  * releases them in the order taken. */
 void gort__export_lockrank_nested(int n);
+/* The address of the collected heap's first page (made if need be). */
+uintptr_t gort__export_heap_arena(void);
 
 #endif

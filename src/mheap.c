@@ -71,7 +71,13 @@ static void heap_init(void) {
         heap_oom(size);
     gort__vma_name(base, size + PAGE, "gort heap");
     mheap *h = meta_map(sizeof *h, false);
-    h->arena = ((uintptr_t)base + PAGE - 1) & ~(PAGE - 1);
+    /* The first page boundary strictly above base: at least 4 KiB of the
+     * reservation stays below the arena, never used.  Whatever mapping
+     * lies below ends at base at most, so a pointer just past its end (an
+     * `end` kept in a scanned global, such as pprof.c's specialend) is not
+     * the address of the heap's first object; were it, the conservative
+     * scan would keep that object alive for as long as the pointer stays. */
+    h->arena = ((uintptr_t)base + PAGE) & ~(PAGE - 1);
     h->arena_pages = size / PAGE;
     h->spans = meta_map(h->arena_pages * sizeof(mspan *), true);
     h->allocmap = meta_map(h->arena_pages / 8, true);

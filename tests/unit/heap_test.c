@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -484,6 +485,32 @@ static int goarg_main(void *arg) {
 
 TEST(go_arg_keeps_alive) {
     run(goarg_main, NULL);
+}
+
+/* No mapping ends where the heap starts: the memory just below its first
+ * page is the heap's own reservation, inaccessible and never used.  A
+ * pointer just past the end of a mapping there (an `end` kept in a
+ * global, as the heap profile's record area had) would be the address of
+ * the heap's first object and keep it alive for ever (this test's
+ * finalizers then never ran, when the kernel placed that area there). */
+TEST(nothing_ends_at_heap_start) {
+    gort_keep_alive(gort_new(16)); /* the heap's first pages made read-write */
+    uintptr_t arena = gort__export_heap_arena();
+    FILE *f = fopen("/proc/self/maps", "r");
+    ASSERT_TRUE(f != NULL);
+    char line[512], below[512] = "";
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi == arena)
+            snprintf(below, sizeof below, "%s", line);
+    }
+    fclose(f);
+    if (below[0] == '\0')
+        GT_FAIL("no mapping ends at the heap's start %#lx (a hole below it)", (unsigned long)arena);
+    char perms[8];
+    ASSERT_EQ(sscanf(below, "%*s %7s", perms), 1);
+    if (strcmp(perms, "---p") != 0)
+        GT_FAIL("the mapping below the heap is not its reserved guard: %s", below);
 }
 
 /* ------------------------------------------------------------------ interior, keep_alive */
