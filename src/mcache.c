@@ -164,7 +164,7 @@ void gort__mcache_reset_samples(void) {
     gort__lock(&gort__mcache_nop_lock);
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         /* Acquire: pairs with mcache_get's release of a new cache. */
-        mcache *c = atomic_load_explicit(&mcaches[i], memory_order_acquire);
+        mcache *c = atomic_load_explicit(&gort__mcaches[i], memory_order_acquire);
         if (c != NULL)
             c->next_sample = gort__mprof_next_sample();
     }
