@@ -131,7 +131,7 @@ for preset in $presets; do
             echo "== [dev] sanitizers (users' programs: race detector, ASan, LSan)"
             slog=$(mktemp "${TMPDIR:-/tmp}/gort-san.XXXXXX")
             src=0
-            SAN_RACE_RETRY=${SAN_RACE_RETRY:-2} scripts/sanitizers.sh build/dev 2>&1 | tee "$slog" || src=$?
+            scripts/sanitizers.sh build/dev 2>&1 | tee "$slog" || src=$?
             sline=$(grep -E '^sanitizers: [0-9]+ passed, [0-9]+ failed' "$slog" | tail -n1 || true)
             rm -f "$slog"
             if [[ $sline =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
