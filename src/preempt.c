@@ -358,15 +358,22 @@ void gort__preempt_minit(struct m *mp) {
 }
 
 /* Once the exchange below returns 0, this thread holds signalpending at 1,
- * so every later gort__preempt_m skips it; a signal already on its way
- * (the exchange returned 1) is delivered at the next return from the
- * kernel and its handler stores 0 (relaxed; the exchange's acq_rel orders
- * nothing else here), so the loop ends.  Without this, sysmon could send
- * SIGURG to a thread whose signal stack is unmapped (m0 leaves the
- * scheduler before shutdown stops sysmon). */
+ * so every later gort__preempt_m skips it.  A signal already on its way
+ * (the exchange returned 1) is normally delivered at the next return from
+ * the kernel, and its handler stores 0 (relaxed; the exchange's acq_rel
+ * orders nothing else here), which ends the loop.  Bounded: in a program
+ * built with -fsanitize=thread, TSan holds the signal back until the
+ * thread's next intercepted call, which sched_yield is not; TSan then runs
+ * the handler on the thread's own stack, so the signal stack's going does
+ * not matter there.  Without this, sysmon could send SIGURG to a thread
+ * whose signal stack is unmapped (m0 leaves the scheduler before shutdown
+ * stops sysmon; Valgrind then killed the process). */
 void gort__preempt_unminit(struct m *mp) {
-    while (atomic_exchange_explicit(&mp->signalpending, 1, memory_order_acq_rel) != 0)
+    for (int i = 0; i < 1000; i++) {
+        if (atomic_exchange_explicit(&mp->signalpending, 1, memory_order_acq_rel) == 0)
+            return;
         sched_yield();
+    }
 }
 
 /* ------------------------------------------------------------------------
