@@ -55,7 +55,9 @@ for src in "$root"/tests/sanitizers/race_*.c; do
     done
 done
 
-# One run: prints "ok" or "FAIL <why>" with the case.  A Race run that
+# One run: prints "ok" or "FAIL <why>" with the case.  halt_on_error=1: a
+# Race case ends at its first report (see docs/HACKING.md, "Race mode",
+# on a second report hanging in TSan's symbolizer).  A Race run that
 # went unreported is run again up to SAN_RACE_RETRY times (default 0) and
 # then printed as "ok-retried": ThreadSanitizer occasionally misses a race
 # between goroutines (docs/HACKING.md, "Race mode"); a crash, a hang or a
@@ -66,7 +68,7 @@ kind=\$1 exe=\$2 name=\$3 i=\$4
 out="$work/out.\$name.\$i"
 try=0
 while :; do
-    TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
+    TSAN_OPTIONS="exitcode=66 halt_on_error=1 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
     rc=\$?
     if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
     if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
