@@ -28,8 +28,10 @@ static int main_fn(void *arg) {
         gort_yield();
     }
     gort_go(receiver, NULL);
-    for (int i = 0; i < 1000; i++) /* let it block */
-        gort_yield();
+    /* Let it block: while main sleeps, this P (or another, woken for it)
+     * runs the receiver, which parks at once.  Yields alone were not
+     * enough under TSan with two Ps (the receiver had not run after 1000). */
+    gort_sleep(100 * 1000 * 1000);
     gort_chan_free(c);
     fprintf(stderr, "chan_free_blocked: free returned\n");
     return 0;
