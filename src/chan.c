@@ -101,7 +101,8 @@ static gort_chan *makechan(size_t elem_size, size_t cap, bool noscan) {
     c->elemsize = elem_size;
     c->bubble = gort__synctest_bubble();
     atomic_init(&c->refs, 1);
-    c->noscan = noscan;
+    /* An element smaller than a pointer cannot hold one either. */
+    c->noscan = noscan || elem_size < sizeof(void *);
     /* Like Go, buf points at the channel itself when there is no buffer
      * memory, so that chanbuf never forms an out-of-bounds pointer. */
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;

@@ -59,7 +59,7 @@ struct gort_chan {
     struct gort__bubble *bubble; /* [immutable] synctest bubble that made it, or NULL */
     _Atomic uint32_t refs;       /* [atomic] references (gort_chan_retain/release) */
     bool autofree;               /* [immutable] gort_after: a received value drops a reference */
-    bool noscan; /* [immutable] its elements never hold a pointer: no collector root (mgc.c) */
+    bool noscan; /* [immutable] its elements cannot hold a pointer: no collector root (mgc.c) */
 };
 
 /* Channels with autofree set (gates gort__chan_autofree_recv). */

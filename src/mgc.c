@@ -621,7 +621,7 @@ static int chanset_grow(void) {
 }
 
 int gort__gc_chan_add(struct gort_chan *c) {
-    if (c->noscan || c->elemsize < sizeof(void *))
+    if (c->noscan)
         return 0;
     gort__lock(&chanlock);
     if ((chanused + 1) * 4 > chancap * 3 && chanset_grow() != 0) {
@@ -640,7 +640,7 @@ int gort__gc_chan_add(struct gort_chan *c) {
 }
 
 void gort__gc_chan_del(struct gort_chan *c) {
-    if (c->noscan || c->elemsize < sizeof(void *))
+    if (c->noscan)
         return;
     gort__lock(&chanlock);
     if (chancap != 0) {
