@@ -8,23 +8,32 @@
  *   1. finish sweeping the previous cycle's spans (outside the pause);
  *   2. stop the world (gort__stop_the_world), hand every mcache's spans
  *      back to their mcentrals (Go's sweep termination);
- *   3. mark everything reachable from the roots (mgcmark.c), with the
- *      world stopped; queue the finalizers of unreachable objects that
- *      have one (mfinal.c);
- *   4. flip sweepgen: every span becomes unswept at once; set the next
- *      heap goal; restart the world (mark termination);
+ *   3. in concurrent mode (mgcdirty.c: the kernel's write-protection is the
+ *      write barrier): restart the world, allocating black, and mark from
+ *      the roots while the goroutines run; rescan the pages written
+ *      meanwhile in a few rounds; stop the world again.  In stop-the-world
+ *      mode (no userfaultfd, Valgrind, GORTDEBUG=gcstw=1) the world stays
+ *      stopped and everything below is the mark;
+ *   4. mark termination (mark_termination): rescan the pages written since
+ *      the last round, the stacks, globals and the runtime's roots, and
+ *      finish marking (mgcmark.c); queue the finalizers of unreachable
+ *      objects that have one (mfinal.c); flip sweepgen, so every span
+ *      becomes unswept at once; set the next heap goal; restart the world;
  *   5. the spans are swept lazily, span by span, by the allocators that
  *      need one (mcentral.c) and by the next cycle's step 1; runtime.GC
  *      (gort_gc) sweeps them all before it returns, as Go's does.
- * Marking is not concurrent (the issue's kernel-assisted concurrent mark is
- * not built): a cycle's pause is the whole mark.
+ * The goroutine that starts a cycle does its marking (with more than one P
+ * a dedicated worker, with one P a fractional one: mgcmark.c
+ * gort__gc_drain); there are no mark assists.
  *
  * The pacer is Go's: heap goal = live heap after marking x (1 + GOGC/100),
  * at least 4 MiB x GOGC/100, and, under GOMEMLIMIT, no more than the limit
  * minus the runtime's other memory.  A cycle starts when heap_live (bytes
  * of objects allocated since the last mark plus the marked ones; slots of
- * spans cached in mcaches count as allocated) reaches the goal; the check
- * is made by goroutines in the allocator's slow paths.
+ * spans cached in mcaches count as allocated) reaches the trigger (the
+ * goal when marking stops the world, earlier when it runs concurrently:
+ * trigger_for); the check is made by goroutines in the allocator's slow
+ * paths.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

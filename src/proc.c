@@ -1936,8 +1936,8 @@ GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
 
 /* ------------------------------------------------------------------ park / ready */
 
-/* park continuation on g0 (proc.go park_m). */
-/* Returns false if gp must run again at once (unlockf said so). */
+/* park continuation on g0 (proc.go park_m).  Returns false if gp must run
+ * again at once (unlockf said so). */
 static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     atomic_store_explicit(&gp->status, G_WAITING, memory_order_relaxed);
     bool (*fn)(struct g *, void *) = mp->waitunlockf;
@@ -2617,8 +2617,8 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
     return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
 }
 
-/* goexit continuation on g0 (proc.go goexit0). */
-/* Returns true if the goroutine was locked to its thread. */
+/* goexit continuation on g0 (proc.go goexit0).  Returns true if the
+ * goroutine was locked to its thread. */
 static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     struct p *pp = mp->p;
     atomic_store_explicit(&gp->status, G_DEAD, memory_order_relaxed);
@@ -3059,9 +3059,6 @@ void gort__stop_the_world(const char *reason) {
     stop_the_world(true);
 }
 
-
-/* Change number of processors.  The world is stopped; sched.lock is held.
- * Returns the list of Ps with local work (linked through link). */
 /* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
  * far stay, freed at shutdown). */
 static int allocp(int32_t nprocs) {

@@ -210,72 +210,81 @@ struct g {
                                  * once (gort_wait_fd): wakers race on selectdone */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
-    /* Waiting state, written by the g before it parks, read by dumps: */
+    /* Line 2: what every switch, park and wake-up reads or writes besides
+     * lines 0 and 1.  With tens of thousands of goroutines each one's g
+     * is cold when its turn comes: every line here is a cache miss per
+     * switch, so the cold fields are kept below line 3.
+     * Waiting state, written by the g before it parks, read by dumps: */
     struct g *schedlink;   /* [sched.lock] global lists; [owner P] a P's lists */
     int64_t waitsince;     /* [owner G] gort_nanotime() when it parked */
     struct sudog *waiting; /* [owner G] sudogs of a blocked select/chan op */
     void *param;           /* [handoff] passed by the waker (chan: the sudog) */
-    uintptr_t syscallpc;   /* [owner G] in a blocking call: the caller's pc ... */
-    uintptr_t syscallfp;   /* [owner G] ... and frame (tracebacks from other threads) */
-
-    /* defer/panic (panic.c): */
-    struct gort__defer *defer_;    /* [owner G] innermost deferred call */
-    struct gort__panic *panic_;    /* [owner G] innermost active panic */
-    struct gort__frame *callframe; /* [owner G] innermost gort_call frame (panic.c) */
-
-    /* Identity for dumps: */
-    char name[32]; /* [owner G] gort_go_attr.name, NUL-terminated (if named) */
-
-    /* Fake gs of foreign threads park on this note instead of a run queue. */
-    gort__note park; /* [sync] */
-
+    /* Switched out: [lsan_lo, lsan_lo + lsan_len), its live stack
+     * [ctx.sp, stack.hi) when it stopped, is an LSan root region; 0: none
+     * (proc.c lsan_switched_out/lsan_resumed).  lsan_lo is read at every
+     * resume. */
+    uintptr_t lsan_lo; /* [handoff] written by the M that switched it out */
     /* errno of the goroutine while it is switched out (saved and restored
      * at every switch, so that errno survives a migration between Ms). */
     int errno_; /* [owner G] */
-    /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
-     * goroutine's M is suspended in the SIGURG handler and stwctx is the
-     * interrupted context (a ucontext_t on its signal stack). */
-    _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
-
-    /* Sanitizer fiber state (arch/san). */
-    void *asan_fake_stack; /* [owner G] */
-    void *tsan_fiber;      /* [owner G] */
-    unsigned valgrind_id;  /* [immutable] */
-
+    /* Stall detector (pprof.c).  coopticks counts the g's cooperative
+     * scheduling points: every start on a P by the scheduler or a direct
+     * switch, and every gort_yield, but not its resumption after an
+     * asynchronous preemption (asyncresume, set by the preemption
+     * trampoline around its yield), which is not a gort call.  Never reset:
+     * a recycled g's first start moves it.  The stall_* fields below are
+     * sysmon's record of it. */
+    _Atomic uint32_t coopticks; /* [atomic] written by its M, read by sysmon */
+    bool asyncresume;           /* [owner G] */
     /* synctest (synctest.c).  bubble is set when the g is created by a
      * goroutine of a bubble (or by gort_synctest_run) and cleared when it
      * exits; bubble_blocked says that the bubble counts it as durably
-     * blocked (not in its `running` count). */
-    struct gort__bubble *bubble; /* [owner G] */
+     * blocked (not in its `running` count).  Read at every park. */
     bool bubble_blocked;         /* [bubble->lock] */
+    struct gort__bubble *bubble; /* [owner G] */
 
-    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
-     * Not in line 0: only go_copy spawns write it (one more line). */
-    _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
+    /* Line 3: defer/panic (panic.c), and what spawning, exiting, tracing
+     * and the sanitizers' switches touch. */
+    struct gort__defer *defer_;    /* [owner G] innermost deferred call */
+    struct gort__panic *panic_;    /* [owner G] innermost active panic */
+    struct gort__frame *callframe; /* [owner G] innermost gort_call frame (panic.c) */
     /* Profiler labels (pprof.c): interned, never freed; inherited from the
      * creator (newproc1), cleared at exit.  Read by this thread's SIGPROF
      * handler and, with the world stopped, by the goroutine profile. */
     const struct gort__labelset *labels; /* [owner G] */
     /* Execution tracer (trace.c): the goroutine's event sequence number. */
     uint64_t traceseq; /* [handoff] the g's, and its waker's while it is parked */
-    /* Switched out: [lsan_lo, lsan_lo + lsan_len), its live stack
-     * [ctx.sp, stack.hi) when it stopped, is an LSan root region; 0: none
-     * (proc.c lsan_switched_out/lsan_resumed). */
-    uintptr_t lsan_lo; /* [handoff] written by the M that switched it out */
-    size_t lsan_len;   /* [handoff] */
-    /* Stall detector (pprof.c).  coopticks counts the g's cooperative
-     * scheduling points: every start on a P by the scheduler or a direct
-     * switch, and every gort_yield, but not its resumption after an
-     * asynchronous preemption (asyncresume, set by the preemption
-     * trampoline around its yield), which is not a gort call.  Never reset:
-     * a recycled g's first start moves it.  The stall_* fields are sysmon's
-     * record of it. */
-    _Atomic uint32_t coopticks; /* [atomic] written by its M, read by sysmon */
-    bool asyncresume;           /* [owner G] */
-    bool stall_reported;        /* [owner sysmon] this stall was reported */
-    uint32_t stall_ticks;       /* [owner sysmon] coopticks when last seen */
-    int64_t stall_since;        /* [owner sysmon] when coopticks was first seen at stall_ticks */
+    /* Sanitizer fiber state (arch/san). */
+    void *asan_fake_stack; /* [owner G] */
+    void *tsan_fiber;      /* [owner G] */
+    size_t lsan_len;       /* [handoff] see lsan_lo */
+
+    /* Cold: blocking calls, stop-the-world, dumps, foreign threads. */
+    uintptr_t syscallpc; /* [owner G] in a blocking call: the caller's pc ... */
+    uintptr_t syscallfp; /* [owner G] ... and frame (tracebacks from other threads) */
+    /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
+     * goroutine's M is suspended in the SIGURG handler and stwctx is the
+     * interrupted context (a ucontext_t on its signal stack). */
+    _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
+    /* Fake gs of foreign threads park on this note instead of a run queue. */
+    gort__note park;      /* [sync] */
+    unsigned valgrind_id; /* [immutable] */
+    /* Identity for dumps: */
+    char name[32];        /* [owner G] gort_go_attr.name, NUL-terminated (if named) */
+    bool stall_reported;  /* [owner sysmon] this stall was reported */
+    uint32_t stall_ticks; /* [owner sysmon] coopticks when last seen */
+    int64_t stall_since;  /* [owner sysmon] when coopticks was first seen at stall_ticks */
+    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
+     * Last: only go_copy spawns write it. */
+    _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
 };
+/* The lines above, kept as their comments say (a default-size g is 64-byte
+ * aligned at the top of its stack region: malg). */
+_Static_assert(offsetof(struct g, schedlink) == 128 &&
+                   offsetof(struct g, bubble) + sizeof(void *) <= 192 &&
+                   offsetof(struct g, defer_) == 192 &&
+                   offsetof(struct g, lsan_len) + sizeof(size_t) <= 256,
+               "struct g: the hot fields left lines 0-3");
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
 
