@@ -74,11 +74,8 @@ static inline void wpush(uintptr_t base, uintptr_t size) {
     wbuf[wlen++] = (wentry){base, size};
 }
 
-/* Go's greyobject: p points into an in-use span s. */
-static inline void grey(mspan *s, uintptr_t p) {
-    if (p >= s->limit)
-        return; /* the span's tail, past its last object */
-    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, p) : 0;
+/* Go's greyobject for object i of the in-use span s. */
+static inline void grey_at(mspan *s, uint32_t i) {
     if (gort__span_isfree(s, i))
         return;
     _Atomic uint64_t *w = (_Atomic uint64_t *)&s->markbits[i / 64];
@@ -95,11 +92,100 @@ static inline void grey(mspan *s, uintptr_t p) {
         wpush(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
 }
 
+/* p points into the in-use span s. */
+static inline void grey(mspan *s, uintptr_t p) {
+    if (p >= s->limit)
+        return; /* the span's tail, past its last object */
+    grey_at(s, s->nelems > 1 ? gort__span_objindex(s, p) : 0);
+}
+
+/* The candidates' pipeline.  A word that points into the arena costs up to
+ * four cold loads before its mark bit is known (its entry of the span map,
+ * the span's two header lines, its allocation and mark bits), and the
+ * stacks and objects being scanned point all over the heap: done one
+ * candidate at a time, marking waits on memory.  So a candidate goes
+ * through stages PD candidates apart, each stage prefetching what the
+ * next needs: B loads its span (and prefetches the span), C computes its
+ * index (and prefetches its bits), D greys it.  The ring holds at most
+ * 3 * PD + 1 candidates; pflush completes every stage of every candidate
+ * in order (callers flush before they look at the mark stack's end:
+ * gort__gc_drain). */
+enum { PD = 8, PR = 32 };
+typedef struct pent {
+    uintptr_t v;
+    mspan *s;
+    uint32_t i;
+} pent;
+static pent pring[PR];                         /* [collector only] */
+static uint64_t ppush, pnextb, pnextc, pnextd; /* [collector only] */
+
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_b(pent *e) {
+    mheap *h = gort__mheap;
+    /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
+    mspan *s = atomic_load_explicit(&h->spans[(e->v - h->arena) >> GORT__HEAP_PAGE_SHIFT],
+                                    memory_order_acquire);
+    e->s = s;
+    if (s != NULL) {
+        __builtin_prefetch(s);
+        __builtin_prefetch((const char *)s + 64);
+    }
+}
+
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_c(pent *e) {
+    mspan *s = e->s;
+    if (s == NULL)
+        return;
+    if (e->v >= s->limit) {
+        e->s = NULL; /* the span's tail, past its last object */
+        return;
+    }
+    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, e->v) : 0;
+    e->i = i;
+    __builtin_prefetch(&s->markbits[i / 64]);
+    __builtin_prefetch(&s->allocbits[i / 64]);
+}
+
+/* The entry is cleared once done: the ring is in the library's .bss, which
+ * the collector scans as a root, and a stale candidate there would keep
+ * its object alive. */
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_d(pent *e) {
+    if (e->s != NULL)
+        grey_at(e->s, e->i);
+    e->v = 0;
+    e->s = NULL;
+}
+
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void ppush1(uintptr_t v) {
+    pent *e = &pring[ppush % PR];
+    mheap *h = gort__mheap;
+    e->v = v;
+    __builtin_prefetch(&h->spans[(v - h->arena) >> GORT__HEAP_PAGE_SHIFT]);
+    ppush++;
+    if (ppush - pnextb > PD)
+        pstage_b(&pring[pnextb++ % PR]);
+    if (pnextb - pnextc > PD)
+        pstage_c(&pring[pnextc++ % PR]);
+    if (pnextc - pnextd > PD)
+        pstage_d(&pring[pnextd++ % PR]);
+}
+
+GORT_NOSAN_SCAN static GORT_NOINLINE void pflush(void) {
+    while (pnextb < ppush)
+        pstage_b(&pring[pnextb++ % PR]);
+    while (pnextc < ppush)
+        pstage_c(&pring[pnextc++ % PR]);
+    while (pnextd < ppush)
+        pstage_d(&pring[pnextd++ % PR]);
+}
+
 /* Go's scanblock, conservative: every aligned word in [lo, hi).  vg: under
- * Valgrind (a constant in each of scanblock's two calls, so the loop is
- * compiled twice and the native one has no client request). */
-GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void scanwords(uintptr_t lo,
-                                                                            uintptr_t hi, bool vg) {
+ * Valgrind; pipe: through the candidates' pipeline (roots: stacks and
+ * globals point all over the heap) or greyed at once (heap objects: what
+ * one points to was mostly allocated beside it, and is in cache).  Both
+ * are constants in each call, so each variant is a loop of its own and
+ * the native ones have no client request. */
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void
+scanwords(uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
     mheap *h = gort__mheap;
     uintptr_t arena = h->arena;
     uintptr_t limit = atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT;
@@ -118,6 +204,10 @@ GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void scanwords(uint
         uintptr_t off = v - arena;
         if (off >= limit)
             continue;
+        if (pipe) {
+            ppush1(v);
+            continue;
+        }
         /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
         mspan *s = atomic_load_explicit(&spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
         if (s != NULL)
@@ -127,9 +217,17 @@ GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void scanwords(uint
 
 GORT_NOSAN_SCAN static void scanblock(uintptr_t lo, uintptr_t hi) {
     if (GORT__ON_VALGRIND())
-        scanwords(lo, hi, true);
+        scanwords(lo, hi, true, false);
     else
-        scanwords(lo, hi, false);
+        scanwords(lo, hi, false, false);
+}
+
+/* A root: through the pipeline (flushed by the next gort__gc_drain). */
+GORT_NOSAN_SCAN static void scanroot(uintptr_t lo, uintptr_t hi) {
+    if (GORT__ON_VALGRIND())
+        scanwords(lo, hi, true, true);
+    else
+        scanwords(lo, hi, false, true);
 }
 
 void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
@@ -161,7 +259,12 @@ void gort__gc_drain(void) {
     enum { PF = 8 };
     wentry fifo[PF];
     uint32_t fhead = 0, flen = 0;
-    while (wlen > 0 || flen > 0) {
+    for (;;) {
+        if (wlen == 0 && flen == 0) {
+            pflush(); /* its greys may push more */
+            if (wlen == 0)
+                break;
+        }
         wentry e;
         if (wlen > 0) {
             wentry x = wbuf[--wlen];
@@ -249,7 +352,7 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        scanblock(lo, lo + ph->p_memsz);
+        scanroot(lo, lo + ph->p_memsz);
         gort__gc_scanned_globals += ph->p_memsz;
         gort__gc_drain();
     }
@@ -263,7 +366,7 @@ typedef struct stackscan {
 static void scan_stack(uintptr_t lo, uintptr_t hi) {
     if (lo >= hi)
         return;
-    scanblock(lo, hi);
+    scanroot(lo, hi);
     gort__gc_scanned_stacks += hi - lo;
 }
 
@@ -288,7 +391,7 @@ static void scan_g(struct g *gp, void *arg) {
     const void *regs;
     size_t nregs;
     if (st == G_RUNNING && gort__stw_interrupted_regs(gp, &sp, &regs, &nregs)) {
-        scanblock((uintptr_t)regs, (uintptr_t)regs + nregs);
+        scanroot((uintptr_t)regs, (uintptr_t)regs + nregs);
         scan_stack(sp, hi);
     } else if (st == G_RUNNING || st == G_SYSCALL) {
         /* Still running (a blocking call; or stopped somewhere we were not
@@ -297,7 +400,8 @@ static void scan_g(struct g *gp, void *arg) {
     } else if (gp->ctx.sp != NULL) {
         scan_stack((uintptr_t)gp->ctx.sp, hi);
     }
-    gort__gc_drain();
+    /* Not drained here: the candidates of one stack are too few to keep
+     * the pipeline busy (gort__gc_mark drains once after every stack). */
 }
 
 void gort__gc_mark_reset(void) {
@@ -305,6 +409,7 @@ void gort__gc_mark_reset(void) {
     gort__gc_scanned_globals = 0;
     gort__gc_marked_bytes = 0;
     wlen = 0;
+    ppush = pnextb = pnextc = pnextd = 0;
 }
 
 /* Concurrent phase: every default-size goroutine stack from its last saved

@@ -524,12 +524,14 @@ TEST(threadcreate_and_errors) {
 
 static _Atomic int64_t staller_id;
 
-/* Runs 400 ms without a gort call. */
+/* Runs 400 ms without a gort call.  It reads the clock rarely (every
+ * ~100 us): a report taken inside clock_gettime (libc and the vDSO have no
+ * frame pointers) would unwind past this frame, and the check wants it. */
 __attribute__((noinline)) static void stalling_loop(void) {
     int64_t end = now_ns() + 400 * GT_MS;
     uint64_t x = 3;
     while (now_ns() < end)
-        for (int i = 0; i < 1000; i++)
+        for (int i = 0; i < 100000; i++)
             x = x * 6364136223846793005ull + 1;
     sink = x;
 }
