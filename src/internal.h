@@ -121,6 +121,9 @@ static inline uint32_t gort__fastrandn(uint32_t n) {
 void gort__foreign_block(int delta);
 /* Iterate every goroutine (for dumps); fn is called with allglock held. */
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
+/* The same, prefetching each g and the top of its stack ahead of fn (the
+ * collector's final scan of the stacks). */
+void gort__forallg_stacks(void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
 /* The last attempt to start an M's thread failed (relaxed): an

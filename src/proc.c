@@ -440,6 +440,28 @@ void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg) {
     gort__unlock(&allglock);
 }
 
+void gort__forallg_stacks(void (*fn)(struct g *gp, void *arg), void *arg) {
+    gort__lock(&allglock);
+    for (int64_t i = 0; i < allglen; i++) {
+        /* The gs are scattered (each at the top of its own stack region)
+         * and cold: start loading the g four ahead, and the top of the
+         * stack of the one two ahead (its ctx.sp was loaded two rounds
+         * ago): fn scans it from there, typically a few hundred bytes.
+         * In gc_pause (10,000 goroutines) this took the final pause's p50
+         * from 6.4-7.7 to 4.8-6.8 ms. */
+        if (i + 4 < allglen)
+            __builtin_prefetch(allgs[i + 4]);
+        if (i + 2 < allglen) {
+            const char *sp = __atomic_load_n(&allgs[i + 2]->ctx.sp, __ATOMIC_RELAXED);
+            if (sp != NULL)
+                for (int k = 0; k < 12; k++)
+                    __builtin_prefetch(sp + 64 * k);
+        }
+        fn(allgs[i], arg);
+    }
+    gort__unlock(&allglock);
+}
+
 /* Allocates a g with its stack.  Default-size stacks (and g0s) hold their g
  * at the top of the region.  Goroutines with a stack size of their own get
  * a g from the heap instead, because their stack is unmapped when they exit
