@@ -143,8 +143,12 @@ static GORT_NOINLINE struct gort__defer *newdefer_slow(struct p *pp) {
 }
 
 static inline struct gort__defer *newdefer(struct g *gp) {
+    struct gort__defer *d = gp->dspare;
+    if (GORT_LIKELY(d != NULL)) {
+        gp->dspare = NULL;
+        return d;
+    }
     struct p *pp = curp(gp);
-    struct gort__defer *d;
     if (GORT_LIKELY(pp != NULL && (d = pp->deferpool) != NULL)) {
         pp->deferpool = d->link;
         pp->ndeferpool--;
@@ -175,10 +179,8 @@ static GORT_NOINLINE void freedefer_slow(struct p *pp, struct gort__defer *d) {
     gort__unlock(&gort__sched.deferlock);
 }
 
-static inline void freedefer(struct g *gp, struct gort__defer *d) {
-    d->fn = NULL;
-    d->arg = NULL;
-    d->frame = NULL;
+/* To the P's pool (or the global one). */
+static inline void freedefer_pool(struct g *gp, struct gort__defer *d) {
     struct p *pp = curp(gp);
     if (GORT_LIKELY(pp != NULL && pp->ndeferpool < DEFERPOOL_MAX)) {
         d->link = pp->deferpool;
@@ -187,6 +189,27 @@ static inline void freedefer(struct g *gp, struct gort__defer *d) {
         return;
     }
     freedefer_slow(pp, d);
+}
+
+static inline void freedefer(struct g *gp, struct gort__defer *d) {
+    d->fn = NULL;
+    d->arg = NULL;
+    d->frame = NULL;
+    /* A foreign thread's g is freed with its thread: no spare there. */
+    if (GORT_LIKELY(gp->dspare == NULL && !is_foreign(gp) && !gp->foreign)) {
+        gp->dspare = d;
+        return;
+    }
+    freedefer_pool(gp, d);
+}
+
+/* The exiting goroutine's spare record goes back to the pool. */
+static inline void release_spare(struct g *gp) {
+    struct gort__defer *d = gp->dspare;
+    if (d != NULL) {
+        gp->dspare = NULL;
+        freedefer_pool(gp, d);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -468,12 +491,18 @@ static _Noreturn void recovery(struct g *gp, struct gort__frame *target) {
 /* panic.go gopanic: runs the deferred calls, newest first, until one
  * recovers (then recovery) or none is left (then fatalpanic). */
 static _Noreturn GORT_NOINLINE void dopanic(struct g *gp, const char *msg, bool owned) {
+    /* Field by field: zeroing the whole record (its jmp_buf is 200 bytes,
+     * used by Goexit's record only) was a third of a panic's cost. */
     struct gort__panic p;
-    memset(&p, 0, sizeof p);
     p.link = gp->panic_;
     p.msg = msg;
     p.msg_owned = owned;
+    p.recovered = false;
+    p.goexit = false;
     p.startdepth = gp->callframe != NULL ? gp->callframe->depth : 0;
+    p.argfn = NULL;
+    p.dframe = NULL;
+    p.gframe = NULL;
     gp->panic_ = &p;
     struct gort__defer *d;
     while ((d = gp->defer_) != NULL) {
@@ -585,6 +614,7 @@ void gort__run_exit_defers(struct g *gp) {
     GORT_ASSERT(gp == gort__getg());
     if (GORT_LIKELY(gp->defer_ == NULL && gp->panic_ == NULL)) {
         gp->callframe = NULL;
+        release_spare(gp);
         return;
     }
     struct gort__panic ge;
@@ -607,6 +637,7 @@ void gort__run_exit_defers(struct g *gp) {
     }
     gp->panic_ = NULL;
     gp->callframe = NULL;
+    release_spare(gp);
 }
 
 /* At shutdown (proc.c shutdown_runtime, before the Ps are freed): returns
@@ -645,4 +676,6 @@ void gort__panic_reset_g(struct g *gp) {
     gp->defer_ = NULL;
     gp->panic_ = NULL;
     gp->callframe = NULL;
+    free(gp->dspare);
+    gp->dspare = NULL;
 }

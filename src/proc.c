@@ -2667,7 +2667,8 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
         gp->named = false;
         gp->name[0] = '\0';
     }
-    GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL);
+    GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL &&
+                gp->dspare == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     /* Frames from goentry down to mcall never returned, nor did those a

@@ -257,9 +257,13 @@ struct g {
     /* Sanitizer fiber state (arch/san). */
     void *asan_fake_stack; /* [owner G] */
     void *tsan_fiber;      /* [owner G] */
-    size_t lsan_len;       /* [handoff] see lsan_lo */
+    /* One freed defer record kept for the goroutine's next gort_defer
+     * (panic.c): no walk to the P's pool for a defer in a loop.  Back to
+     * the pool when the goroutine exits; never on a foreign thread's g. */
+    struct gort__defer *dspare; /* [owner G] */
 
     /* Cold: blocking calls, stop-the-world, dumps, foreign threads. */
+    size_t lsan_len;     /* [handoff] see lsan_lo */
     uintptr_t syscallpc; /* [owner G] in a blocking call: the caller's pc ... */
     uintptr_t syscallfp; /* [owner G] ... and frame (tracebacks from other threads) */
     /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
@@ -283,7 +287,7 @@ struct g {
 _Static_assert(offsetof(struct g, schedlink) == 128 &&
                    offsetof(struct g, bubble) + sizeof(void *) <= 192 &&
                    offsetof(struct g, defer_) == 192 &&
-                   offsetof(struct g, lsan_len) + sizeof(size_t) <= 256,
+                   offsetof(struct g, dspare) + sizeof(void *) <= 256,
                "struct g: the hot fields left lines 0-3");
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
