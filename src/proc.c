@@ -528,7 +528,11 @@ static struct g *malg(size_t stacksize, bool user) {
  * while it is switched out.  Stale pointers below a goroutine's sp and in
  * dead goroutines' stacks do not hide leaks.
  */
-static void groot(struct g *gp, bool live) {
+static inline void groot(struct g *gp, bool live) {
+    /* Only LSan registers regions (lsan_lo is set only then, too): one
+     * test of the mode on every spawn and exit otherwise. */
+    if (GORT_LIKELY(!(gort__san_mode & GORT_SAN_MODE_LSAN)))
+        return;
     if (!live)
         lsan_resumed(gp);
     if (gp->heapg)
