@@ -429,11 +429,12 @@ static int chansend(struct gort_chan *c, const void *ep, bool block) {
     return CHAN_PARKED;
 }
 
-GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
+GORT_NOINLINE GORT_API void gort_chan_send(gort_chan *c, const void *elem) {
     /* A send is a preemption point, checked on entry as Go's prologue
      * does: before the send readies a receiver into runnext, where it
-     * would inherit the expired time slice (TestPingPongHog). */
-    gort__preempt_check(gort__getg());
+     * would inherit the expired time slice (TestPingPongHog).  Never
+     * inlined: the inline TLS read is this function's first. */
+    gort__preempt_check(gort__getg_entry());
     (void)chansend(c, elem, true);
 }
 
@@ -604,9 +605,9 @@ static int chanrecv(struct gort_chan *c, void *ep, bool block, bool *received) {
     return CHAN_PARKED;
 }
 
-GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
+GORT_NOINLINE GORT_API bool gort_chan_recv(gort_chan *c, void *elem) {
     bool received = false;
-    gort__preempt_check(gort__getg()); /* on entry, as gort_chan_send */
+    gort__preempt_check(gort__getg_entry()); /* on entry, as gort_chan_send */
     (void)chanrecv(c, elem, true, &received);
     if (received)
         gort__chan_autofree_recv(c);

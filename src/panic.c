@@ -95,6 +95,13 @@ static inline struct g *getstate(void) {
     return GORT_LIKELY(gp != NULL) ? gp : &foreign_state;
 }
 
+/* getstate for the first TLS read of a never-inlined entry point, before
+ * any switch in it (runtime.h gort__getg_entry). */
+static inline struct g *getstate_entry(void) {
+    struct g *gp = gort__getg_entry();
+    return GORT_LIKELY(gp != NULL) ? gp : &foreign_state;
+}
+
 static inline bool is_foreign(const struct g *gp) {
     return gp == &foreign_state;
 }
@@ -290,8 +297,8 @@ static void deferreturn(struct g *gp, struct gort__frame *fr) {
  * Public: gort_defer, gort_call
  * ------------------------------------------------------------------------ */
 
-void gort_defer(void (*fn)(void *arg), void *arg) {
-    struct g *gp = getstate();
+GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
+    struct g *gp = getstate_entry();
     struct gort__frame *fr = gp->callframe;
     if (GORT_UNLIKELY(fr == NULL && is_foreign(gp)))
         gort__fatal("gort_defer outside gort_call on a thread outside the runtime");
@@ -310,8 +317,8 @@ void gort_defer(void (*fn)(void *arg), void *arg) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
 #endif
-int gort_call(void (*fn)(void *arg), void *arg) {
-    struct g *gp = getstate();
+GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
+    struct g *gp = getstate_entry();
     struct gort__frame fr;
     pushframe(gp, &fr);
     if (GORT__SETJMP(fr.jb) == 0) {

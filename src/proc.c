@@ -73,7 +73,7 @@
 struct schedt gort__sched;
 _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
-static __thread struct m *tls_m __attribute__((tls_model("initial-exec")));
+__thread struct m *gort__tls_m __attribute__((tls_model("initial-exec")));
 static __thread struct g *tls_foreign_g __attribute__((tls_model("initial-exec")));
 static __thread uint64_t tls_rand __attribute__((tls_model("initial-exec")));
 
@@ -191,7 +191,7 @@ static void acquirep(struct m *mp, struct p *pp);
 /* ------------------------------------------------------------------ TLS */
 
 GORT_NOINLINE struct m *gort__getm(void) {
-    struct m *mp = tls_m;
+    struct m *mp = gort__tls_m;
     /* Opaque to the optimiser: calls are never merged or hoisted. */
     __asm__ volatile("" : "+r"(mp));
     return mp;
@@ -199,29 +199,13 @@ GORT_NOINLINE struct m *gort__getm(void) {
 
 /* gort__getm for the preemption signal handler: never instrumented. */
 GORT_NO_TSAN_FRAME GORT_NOINLINE struct m *gort__getm_signal(void) {
-    struct m *mp = tls_m;
-    __asm__ volatile("" : "+r"(mp));
-    return mp;
-}
-
-/* Inline form for the first TLS read of a public entry point, before any
- * switch in the same function (the compiler cannot carry a TLS address into
- * the function from elsewhere).  After a switch, use gp->m. */
-static inline struct g *getg_entry(void) {
-    struct m *mp = tls_m;
-    __asm__ volatile("" : "+r"(mp));
-    return mp ? mp->curg : NULL;
-}
-
-/* Same for the M: only before any switch in the calling function. */
-static inline struct m *getm_entry(void) {
-    struct m *mp = tls_m;
+    struct m *mp = gort__tls_m;
     __asm__ volatile("" : "+r"(mp));
     return mp;
 }
 
 GORT_NOINLINE struct g *gort__getg(void) {
-    struct m *mp = tls_m;
+    struct m *mp = gort__tls_m;
     __asm__ volatile("" : "+r"(mp));
     return mp ? mp->curg : NULL;
 }
@@ -273,7 +257,7 @@ static inline uint64_t wyrand(uint64_t *state) {
 }
 
 uint32_t gort__fastrand(void) {
-    struct m *mp = getm_entry(); /* no switch before it here */
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
     uint64_t *st = mp ? &mp->fastrand : &tls_rand;
     if (GORT_UNLIKELY(*st == 0)) {
         struct timespec ts;
@@ -951,7 +935,7 @@ static struct m *allocm(void) {
 /* Runs on the native stack of a new thread (or of gort_main's thread for
  * m0): installs the thread state and switches to g0. */
 static void mstart_native(struct m *mp) {
-    tls_m = mp;
+    gort__tls_m = mp;
     mp->errnop = &errno;
     gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
@@ -974,7 +958,7 @@ static void mstart_native(struct m *mp) {
     gort__prof_unminit(mp);
     gort__preempt_unminit(mp);
     gort__unminit_signals(mp);
-    tls_m = NULL;
+    gort__tls_m = NULL;
 }
 
 static void *mstart_thread(void *arg) {
@@ -2059,7 +2043,7 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
 }
 
 void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason) {
-    struct g *gp = getg_entry();
+    struct g *gp = gort__getg_entry();
     if (gp == NULL) {
         /* A thread outside the runtime (or g0): sleep on the fake g's note. */
         gp = gort__getg_or_foreign();
@@ -2142,7 +2126,7 @@ void gort__goready(struct g *gp) {
     if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
         gp->bubble != NULL)
         gort__synctest_ready(gp);
-    struct m *mp = getm_entry(); /* no switch before it here */
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         runqput(mp->p, gp, true);
     } else {
@@ -2240,7 +2224,7 @@ static inline void yield_keep_going(struct g *gp) {
 }
 
 void gort_yield(void) {
-    struct m *mp = getm_entry(); /* no switch before it here */
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
     struct g *gp = mp != NULL ? mp->curg : NULL;
     if (gp == NULL) {
         sched_yield();
@@ -3894,7 +3878,7 @@ static struct sudog *sudog_alloc(void) {
 }
 
 struct sudog *gort__acquire_sudog(void) {
-    struct m *mp = getm_entry(); /* no switch before it here */
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
     struct p *pp = mp ? mp->p : NULL;
     struct sudog *s = NULL;
     if (pp) {
@@ -3922,7 +3906,7 @@ void gort__release_sudog(struct sudog *s) {
     if (s->elem != NULL || s->next != NULL || s->prev != NULL || s->waitlink != NULL ||
         s->c != NULL)
         gort__throw("runtime: sudog with non-nil fields");
-    struct m *mp = getm_entry(); /* no switch before it here */
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
     struct p *pp = mp ? mp->p : NULL;
     if (pp == NULL) {
         gort__lock(&gort__sched.sudoglock);

@@ -346,6 +346,28 @@ struct m {
     int64_t syscall_reported_goid;  /* [owner sysmon] and its goid */
 };
 
+/* The current M (proc.c; NULL on a thread that is not the runtime's). */
+extern __thread struct m *gort__tls_m __attribute__((tls_model("initial-exec")));
+
+/* Inline forms of gort__getm and gort__getg, for the first TLS read of a
+ * function that is never inlined into another (an entry point marked
+ * GORT_NOINLINE, or a static one called only from such entry points),
+ * before any switch in it.  A goroutine may resume on another thread after
+ * any switch, and within one function the compiler may keep what it read
+ * from TLS (ARCHITECTURE.md, 6); it cannot carry that into the function
+ * from elsewhere.  After a switch, use gort__getm/gort__getg (out of line)
+ * or gp->m. */
+static inline struct m *gort__getm_entry(void) {
+    struct m *mp = gort__tls_m;
+    __asm__ volatile("" : "+r"(mp));
+    return mp;
+}
+
+static inline struct g *gort__getg_entry(void) {
+    struct m *mp = gort__getm_entry();
+    return mp ? mp->curg : NULL;
+}
+
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
 #define GORT__RUNQ 256
 #define GORT__SUDOG_CACHE 128
