@@ -99,10 +99,10 @@ static inline void grey(mspan *s, uintptr_t p) {
     grey_at(s, s->nelems > 1 ? gort__span_objindex(s, p) : 0);
 }
 
-/* The candidates' pipeline.  A word that points into the arena costs up to
- * four cold loads before its mark bit is known (its entry of the span map,
- * the span's two header lines, its allocation and mark bits), and the
- * stacks and objects being scanned point all over the heap: done one
+/* The candidates' pipeline (for stacks: scanroot).  A word that points into
+ * the arena costs up to four cold loads before its mark bit is known (its
+ * entry of the span map, the span's two header lines, its allocation and
+ * mark bits), and thousands of stacks point all over the heap: done one
  * candidate at a time, marking waits on memory.  So a candidate goes
  * through stages PD candidates apart, each stage prefetching what the
  * next needs: B loads its span (and prefetches the span), C computes its
