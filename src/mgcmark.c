@@ -92,11 +92,20 @@ static inline void grey_at(mspan *s, uint32_t i) {
         wpush(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
 }
 
+/* The index of the object that p, inside the in-use span s, points into;
+ * false for the span's tail, past its last object. */
+static inline bool objindex(const mspan *s, uintptr_t p, uint32_t *i) {
+    if (p >= s->limit)
+        return false;
+    *i = s->nelems > 1 ? gort__span_objindex(s, p) : 0;
+    return true;
+}
+
 /* p points into the in-use span s. */
 static inline void grey(mspan *s, uintptr_t p) {
-    if (p >= s->limit)
-        return; /* the span's tail, past its last object */
-    grey_at(s, s->nelems > 1 ? gort__span_objindex(s, p) : 0);
+    uint32_t i;
+    if (objindex(s, p, &i))
+        grey_at(s, i);
 }
 
 /* The candidates' pipeline (for stacks: scanroot).  A word that points into
@@ -120,10 +129,7 @@ static pent pring[PR];                         /* [collector only] */
 static uint64_t ppush, pnextb, pnextc, pnextd; /* [collector only] */
 
 GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_b(pent *e) {
-    mheap *h = gort__mheap;
-    /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
-    mspan *s = atomic_load_explicit(&h->spans[(e->v - h->arena) >> GORT__HEAP_PAGE_SHIFT],
-                                    memory_order_acquire);
+    mspan *s = gort__spanof(e->v);
     e->s = s;
     if (s != NULL) {
         __builtin_prefetch(s);
@@ -135,14 +141,12 @@ GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_c(pent 
     mspan *s = e->s;
     if (s == NULL)
         return;
-    if (e->v >= s->limit) {
-        e->s = NULL; /* the span's tail, past its last object */
+    if (!objindex(s, e->v, &e->i)) {
+        e->s = NULL;
         return;
     }
-    uint32_t i = s->nelems > 1 ? gort__span_objindex(s, e->v) : 0;
-    e->i = i;
-    __builtin_prefetch(&s->markbits[i / 64]);
-    __builtin_prefetch(&s->allocbits[i / 64]);
+    __builtin_prefetch(&s->markbits[e->i / 64]);
+    __builtin_prefetch(&s->allocbits[e->i / 64]);
 }
 
 /* The entry is cleared once done: the ring is in the library's .bss, which
