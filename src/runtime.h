@@ -266,6 +266,10 @@ struct g {
     size_t lsan_len;     /* [handoff] see lsan_lo */
     uintptr_t syscallpc; /* [owner G] in a blocking call: the caller's pc ... */
     uintptr_t syscallfp; /* [owner G] ... and frame (tracebacks from other threads) */
+    /* The trace has the goroutine in a blocking call (GoSysCall, or
+     * GoInSyscall at the trace's start): its GoSysExit is still due, even
+     * if the call's exit ran before tracing was on (trace.c). */
+    bool tracesys; /* [handoff] as traceseq (also the trace start, world stopped) */
     /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
      * goroutine's M is suspended in the SIGURG handler and stwctx is the
      * interrupted context (a ucontext_t on its signal stack). */

@@ -155,7 +155,7 @@ typedef struct snapg {
     uint64_t goid;
     uint64_t seq; /* its traceseq */
     uintptr_t fn;
-    uint8_t st; /* G_RUNNABLE, G_WAITING, G_SYSCALL, or G_RUNNING (the recorder) */
+    uint8_t st; /* G_RUNNABLE, G_WAITING, G_SYSCALL, or G_RUNNING (the recorder only) */
 } snapg;
 
 /* Bytes in the current generation (a copy of tr.cur->bytes for sysmon). */
@@ -519,15 +519,20 @@ void gort__trace_gocreate(struct g *newg) {
     if (b == NULL)
         return;
     newg->traceseq = 0;
+    newg->tracesys = false; /* a reused g may keep it from an earlier trace */
     uintptr_t start = (uintptr_t)newg->fn + 1;
     uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1, b)};
     event(b, EvGoCreate, args, 2, callers_id(0, b), 0);
     tb_release(locked);
 }
 
+static void sysexit(struct g *gp);
+
 static inline void gostart(struct m *mp, struct g *gp, bool now) {
     if (!tracing() || gp->foreign)
         return;
+    if (GORT_UNLIKELY(gp->tracesys))
+        sysexit(gp); /* the call's exit ran before the trace started */
     bool locked;
     tbuf *b = tb_acquire(mp, &locked);
     if (b == NULL)
@@ -590,6 +595,7 @@ static GORT_NOINLINE void gostop(struct g *gp, int ev) {
     if (ev == EvGoEnd) {
         event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
     } else if (ev == EvGoSysCall) {
+        gp->tracesys = true;
         event(b, EvGoSysCall, NULL, 0, callers_id(1, b), 0);
         event_at(b, EvGoSysBlock, NULL, 0, NOSTACK, 0, false);
     } else {
@@ -629,17 +635,23 @@ void gort__trace_gounblock(struct g *gp) {
     tb_release(locked);
 }
 
-void gort__trace_gosysexit(struct g *gp) {
-    if (!tracing() || gp->foreign)
-        return;
-    bool locked = true;
+/* gp's GoSysExit (due: gp->tracesys), on the global buffer: the thread
+ * may have no P yet. */
+static void sysexit(struct g *gp) {
+    gp->tracesys = false;
     gort__lock(&tr.lock);
     if (tr.on && tr.global != NULL) {
         gp->traceseq++;
         uint64_t args[3] = {(uint64_t)gp->goid, gp->traceseq, 0};
         event(tr.global, EvGoSysExit, args, 3, NOSTACK, 0);
     }
-    tb_release(locked);
+    gort__unlock(&tr.lock);
+}
+
+void gort__trace_gosysexit(struct g *gp) {
+    if (!tracing() || gp->foreign || !gp->tracesys)
+        return;
+    sysexit(gp);
 }
 
 /* The GC's events, for the collected heap (Go's traceGCStart/Done,
@@ -784,13 +796,49 @@ typedef struct startctx {
     uint64_t stk;
 } startctx;
 
+/* With the world stopped, the P of a goroutine other than self that is
+ * still G_RUNNING, or NULL.  Such a goroutine was interrupted where it
+ * could not be redirected (in libc, say) and waits inside the preemption
+ * handler (preempt.c stw_suspend) with its P, which it goes on running on
+ * once the world restarts: no scheduler event will say so, so the trace
+ * treats it as preempted by the stop and started again on that P.  The
+ * stop-the-world orders the handler's stores before our loads. */
+static struct p *suspended_p(struct g *gp, uint32_t st, struct g *self) {
+    if (st != G_RUNNING || gp == self || gp->m == NULL || gp->m->p == NULL ||
+        !atomic_load_explicit(&gp->m->stwsuspended, memory_order_relaxed))
+        return NULL;
+    return gp->m->p;
+}
+
+/* gp, suspended (suspended_p), runs again on pp once the world restarts:
+ * its P's ProcStart (by gp's M) and gp's GoStart with the next seq, on that
+ * P's buffer, whose M is stopped.  World stopped, tr.lock not needed. */
+static void restart_suspended(struct g *gp, struct p *pp) {
+    tbuf *b = tr.p[pp->id];
+    if (b == NULL)
+        return;
+    if (!b->running) {
+        uint64_t a = (uint64_t)gp->m->id;
+        event(b, EvProcStart, &a, 1, NOSTACK, 0);
+        b->running = true;
+    }
+    gp->traceseq++;
+    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
+    event(b, EvGoStart, args, 2, NOSTACK, 0);
+    b->g = (uint64_t)gp->goid;
+}
+
 static void start_g(struct g *gp, void *arg) {
     startctx *sc = arg;
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     if (st == G_DEAD || st == G_IDLE || gp->foreign)
         return;
     gp->traceseq = st == G_WAITING || st == G_SYSCALL ? 1 : 0;
+    gp->tracesys = st == G_SYSCALL;
     start_events(sc->b, (uint64_t)gp->goid, (uintptr_t)gp->fn, st, gp == sc->self, sc->stk);
+    struct p *pp = suspended_p(gp, st, sc->self);
+    if (pp != NULL)
+        restart_suspended(gp, pp); /* after its GoCreate, on its own P */
 }
 
 static void free_gen(gen *g) {
@@ -807,6 +855,10 @@ typedef struct snapctx {
     size_t cap;
     struct g *self;
     bool oom;
+    /* The goroutines suspended in the preemption handler (suspended_p):
+     * at most one per P. */
+    struct g *susp[GORT_MAX_PROCS];
+    int nsusp;
 } snapctx;
 
 static void snap_g(struct g *gp, void *arg) {
@@ -824,6 +876,14 @@ static void snap_g(struct g *gp, void *arg) {
         sc->g->gs = n;
         sc->cap = cap;
     }
+    struct p *pp = suspended_p(gp, st, sc->self);
+    if (pp != NULL) {
+        /* Runnable at the generation's start: rotate_locked preempts it
+         * at the end of the last one and starts it again after. */
+        if (sc->nsusp < GORT_MAX_PROCS)
+            sc->susp[sc->nsusp++] = gp;
+        st = G_RUNNABLE;
+    }
     sc->g->gs[sc->g->ngs++] = (snapg){(uint64_t)gp->goid, gp->traceseq, (uintptr_t)gp->fn,
                                       gp == sc->self ? G_RUNNING : (uint8_t)st};
 }
@@ -837,7 +897,7 @@ static bool rotate_locked(struct g *self) {
     if (g == NULL)
         return false;
     struct p *curp = self->m->p;
-    snapctx sc = {g, 0, self, false};
+    snapctx sc = {.g = g, .self = self};
     gort__forallg(snap_g, &sc);
     if (sc.oom) {
         free_gen(g);
@@ -850,6 +910,10 @@ static bool rotate_locked(struct g *self) {
         if (b == NULL)
             continue;
         if (b->running && i != curp->id) {
+            /* A goroutine still on it is one suspended in the handler:
+             * preempted here, started again below. */
+            if (b->g != 0)
+                event(b, EvGoPreempt, NULL, 0, 0, 0);
             b->g = 0;
             event(b, EvProcStop, NULL, 0, NOSTACK, 0);
             b->running = false;
@@ -859,6 +923,8 @@ static bool rotate_locked(struct g *self) {
     flush_locked(tr.global);
     g->start = ticks();
     g->start_ns = gort_nanotime();
+    for (int i = 0; i < sc.nsusp; i++)
+        restart_suspended(sc.susp[i], sc.susp[i]->m->p);
     g->curp = curp->id;
     g->mid = (uint64_t)self->m->id;
     g->gcseq = atomic_load_explicit(&gcseq, memory_order_relaxed);

@@ -61,7 +61,9 @@ static inline const char *tmp_path(const char *name) {
 }
 
 /* Runs `go tool ARGS` (a printf format) with stdout and stderr into out;
- * returns its exit status (or -1). */
+ * returns its exit status (or -1). ARGS may redirect the tool's stdout to a
+ * file: its stderr still reaches out (the braces apply the 2>&1 to the
+ * whole command, after ARGS' own redirection). */
 __attribute__((format(printf, 3, 4))) static inline int go_tool(char *out, size_t len,
                                                                 const char *fmt, ...) {
     char args[1024], cmd[1200];
@@ -71,8 +73,8 @@ __attribute__((format(printf, 3, 4))) static inline int go_tool(char *out, size_
     va_end(ap);
     /* No network, no browser, no symbol server; a private pprof home. */
     snprintf(cmd, sizeof cmd,
-             "GOFLAGS=-mod=mod GOPROXY=off PPROF_TMPDIR='%s' PPROF_BINARY_PATH=/nonexistent "
-             "go tool %s 2>&1",
+             "{ GOFLAGS=-mod=mod GOPROXY=off PPROF_TMPDIR='%s' PPROF_BINARY_PATH=/nonexistent "
+             "go tool %s; } 2>&1",
              gt_tmpdir_[0] ? gt_tmpdir_ : "/tmp", args);
     FILE *f = popen(cmd, "r");
     if (f == NULL)

@@ -218,6 +218,71 @@ TEST(busy_program_parses) {
     run(busy_main, NULL);
 }
 
+/* A goroutine spinning inside libc when a trace starts, and at a flight
+ * recorder's generation boundaries: the stop-the-world finds it where it
+ * cannot be preempted and suspends it in the preemption handler, still
+ * holding its P; it runs on after the stop without passing through the
+ * scheduler.  The trace must start it on that P, or its next event on it
+ * leaves the parser with "no consistent ordering of events possible" (as
+ * a trace taken over HTTP from a busy server once did). */
+static _Atomic bool lc_stop;
+static _Atomic long lc_count;
+static char lc_buf[1 << 16];
+
+__attribute__((noinline)) static void libc_spinner(void *arg) {
+    while (!atomic_load(&lc_stop)) {
+        memset(lc_buf, (int)atomic_load(&lc_count), sizeof lc_buf);
+        atomic_fetch_add(&lc_count, 1);
+    }
+    gort_chan_send(arg, NULL); /* an event of its own on that P */
+}
+
+static int libc_main(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    gort_chan *done = gort_chan_make(0, 0);
+    const char *path = tmp_path("libc.trace");
+
+    /* A trace that starts while it spins. */
+    atomic_store(&lc_stop, false);
+    go(libc_spinner, done);
+    WAIT_UNTIL(atomic_load(&lc_count) > 0, 10, "the spinner runs");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort_sleep(20 * GT_MS);
+    atomic_store(&lc_stop, true);
+    gort_chan_recv(done, NULL);
+    gort_trace_stop();
+    close(fd);
+    expect_parses(path);
+
+    /* Generation boundaries (every 100 ms) while it spins. */
+    const char *fpath = tmp_path("libcflight.trace");
+    ASSERT_EQ(gort_flight_recorder_start(200 * GT_MS), 0);
+    atomic_store(&lc_stop, false);
+    go(libc_spinner, done);
+    gort_sleep(450 * GT_MS);
+    atomic_store(&lc_stop, true);
+    gort_chan_recv(done, NULL);
+    fd = create_file(fpath);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    close(fd);
+    gort_flight_recorder_stop();
+    expect_parses(fpath);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "goroutines exit");
+    gort_chan_free(done);
+    return 0;
+}
+
+TEST(goroutine_suspended_in_libc_at_start) {
+#ifdef GORT_TSAN
+    GT_SKIP("no preemption signal under ThreadSanitizer (preempt.c): the start would wait for "
+            "the spinner");
+#endif
+    NEED_GO();
+    run(libc_main, NULL);
+}
+
 /* ------------------------------------------------------------------ flight recorder */
 
 __attribute__((noinline)) static void early_waiter(void *arg) {
