@@ -159,7 +159,6 @@ typedef struct mheap {
     _Atomic uint64_t released; /* free pages returned to the OS */
     _Atomic uint64_t metasys;  /* metadata mapped */
     _Atomic uint32_t sweepgen; /* [STW write] Go's mheap.sweepgen */
-    bool tracking;             /* [lock] writes to the arena are tracked: grow protects */
     mcentral central[GORT__NUM_SPANCLASSES];
 } mheap;
 
@@ -205,6 +204,13 @@ void gort__mheap_init(void);
 mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint32_t nelems);
 /* Returns s's pages to the page heap and s's struct to the free lists. */
 void gort__mheap_free(mspan *s);
+/* The runs of pages in use by spans, [runs[i][0], runs[i][1]) in page
+ * indexes, for the collector's write tracking (mgc.c): free gaps shorter
+ * than mingap pages are merged into the runs around them, and the last of
+ * at most max runs extends to the end of the committed heap.  Returns the
+ * number of runs.  A snapshot: spans allocated or freed right after it
+ * are the caller's concern. */
+size_t gort__mheap_inuse_runs(uintptr_t mingap, uintptr_t (*runs)[2], size_t max);
 /* Returns free pages to the OS until at most `retain` bytes of the heap are
  * resident-or-reusable (heap_sys - released); at most `max` bytes per call
  * (0: no cap).  Returns the bytes released. */
@@ -366,7 +372,7 @@ uint64_t gort__gc_rescan_dirty(bool reprotect);
 extern int gort__gc_concurrent;
 void gort__gc_dirty_init(void);
 const char *gort__gc_mode(void);
-void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi);
+void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi, bool on);
 void gort__gc_dirty_scan(uintptr_t lo, uintptr_t hi, bool reprotect,
                          void (*fn)(uintptr_t lo, uintptr_t hi));
 /* An object allocated while marking runs is marked at once (Go's

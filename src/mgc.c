@@ -228,17 +228,36 @@ static uintptr_t thread_stack_hi(void) {
  * holds this from its start to the restart of the world at its end. */
 static gort_mutex gcsema;
 
-/* Makes writes to the arena visible from now on (concurrent mode): later
- * heap growth is protected by grow itself. */
-static void track_writes(bool on) {
+/* Makes writes to the arena's pages in use visible from now on
+ * (concurrent mode).  A page left unprotected counts as written: the
+ * rescans (PAGEMAP_SCAN reports every present page without the
+ * write-protect bit as written) visit it, and protect it again.  So
+ * protecting less is always safe, and free pages are left out: what is
+ * allocated on them before the first rescan round (most of what the
+ * mutator allocates during the mark) then costs no write-protect fault,
+ * and they hold no marked object to rescan until then.  Free gaps shorter
+ * than TRACK_GAP pages are protected with their neighbours, and the runs
+ * are at most TRACK_RUNS ioctls (each flushes the TLB of every CPU
+ * running the process). */
+enum { TRACK_GAP = 8, TRACK_RUNS = 64 };
+
+static void track_writes(void) {
     mheap *h = gort__mheap;
-    gort__lock(&h->lock);
-    h->tracking = on;
-    uintptr_t end =
-        h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
-    gort__unlock(&h->lock);
-    if (on)
-        gort__gc_dirty_protect(h->arena, end);
+    uintptr_t runs[TRACK_RUNS][2];
+    size_t n = gort__mheap_inuse_runs(TRACK_GAP, runs, TRACK_RUNS);
+    for (size_t i = 0; i < n; i++)
+        gort__gc_dirty_protect(h->arena + (runs[i][0] << GORT__HEAP_PAGE_SHIFT),
+                               h->arena + (runs[i][1] << GORT__HEAP_PAGE_SHIFT), true);
+}
+
+/* After the cycle, with the world running again: the protection the
+ * cycle left on pages not written since (the start's, and the rounds'
+ * re-protection) is lifted, so that the mutator's first write to each of
+ * them until the next cycle costs no fault.  One ioctl over the
+ * committed arena. */
+static void untrack_writes(void) {
+    mheap *h = gort__mheap;
+    gort__gc_dirty_protect(h->arena, h->arena + gort__mheap_sys(), false);
 }
 
 /* Mark termination, common to both modes; the world is stopped and the
@@ -278,7 +297,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
     gort__sweep_all();
     if (conc)
-        track_writes(true);
+        track_writes();
 
     cycle_times t = {.forced = forced};
     t.start = gort_nanotime();
@@ -314,7 +333,6 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         gort__lock(&gort__mcache_nop_lock);
         gort__mcache_flush_all();
         gort__gc_rescan_dirty(false);
-        track_writes(false);
     } else {
         /* 3b. Mark with the world stopped. */
         t.mark = gort_nanotime();
@@ -340,6 +358,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     atomic_store_explicit(&numgc_atomic, t.n, memory_order_release);
     if (running)
         gort__start_the_world();
+    if (conc)
+        untrack_writes();
     /* Go flushes the heap profile after the world restarts: it walks
      * every bucket. */
     gort__mprof_flush();

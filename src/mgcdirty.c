@@ -11,13 +11,16 @@
  * reports (and, with PM_SCAN_WP_MATCHING, write-protects again in the same
  * walk).  A cycle then is:
  *
- *   write-protect the arena (UFFDIO_WRITEPROTECT);
+ *   write-protect the arena's pages in use (UFFDIO_WRITEPROTECT; free
+ *   pages are left unprotected, which the scan reports as written);
  *   stop the world briefly: allocate black from now on;
  *   mark concurrently from the roots;
  *   a few rounds of: take the pages written meanwhile (and protect them
  *   again), rescan the marked objects on them;
  *   stop the world: rescan the pages written since the last round, the
- *   stacks, globals and the runtime's roots; finish marking.
+ *   stacks, globals and the runtime's roots; finish marking;
+ *   with the world running again, lift the protection (the mutator's
+ *   first write to a page between cycles then costs no fault).
  *
  * An object a goroutine moved from an unscanned place to a scanned one
  * left the scanned one's page written, so the rescan finds it; one only in
@@ -117,12 +120,13 @@ const char *gort__gc_mode(void) {
                                : "stop-the-world mark";
 }
 
-/* Write-protects [lo, hi) of the arena: writes from now on are seen. */
-void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi) {
+/* Write-protects [lo, hi) of the arena (on: writes from now on are seen),
+ * or lifts the protection (writes cost no fault again). */
+void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi, bool on) {
     if (uffd < 0 || lo >= hi)
         return;
     struct uffdio_writeprotect wp = {.range = {.start = lo, .len = hi - lo},
-                                     .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+                                     .mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
     if (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) != 0)
         gort__throw("gc: UFFDIO_WRITEPROTECT failed");
 }

@@ -187,13 +187,39 @@ static void grow(mheap *h, uintptr_t n) {
      * a grown heap as released too, until it is used). */
     bits_set(h->scavmap, used, want - used, true);
     atomic_fetch_add_explicit(&h->released, (uint64_t)(want - used) * PAGE, memory_order_relaxed);
-    /* A collection is tracking writes: the new pages are tracked too. */
-    if (h->tracking)
-        gort__gc_dirty_protect(h->arena + used * PAGE, h->arena + want * PAGE);
+    /* Not write-protected even while a collection tracks writes: free
+     * pages need no tracking (see gort__mheap_inuse_runs). */
     /* Relaxed: readers of used (spanof) only look at pages of spans they
      * got pointers into, which were published after this store under the
      * lock or through the collector's stop-the-world. */
     atomic_store_explicit(&h->used, want, memory_order_relaxed);
+}
+
+size_t gort__mheap_inuse_runs(uintptr_t mingap, uintptr_t (*runs)[2], size_t max) {
+    mheap *h = gort__mheap;
+    size_t n = 0;
+    gort__lock(&h->lock);
+    uintptr_t used = atomic_load_explicit(&h->used, memory_order_relaxed);
+    for (uintptr_t i = 0; n < max;) {
+        uintptr_t lo = bit_next(h->allocmap, i, used, true);
+        if (lo == used)
+            break;
+        uintptr_t hi = bit_next(h->allocmap, lo, used, false);
+        while (hi < used) {
+            uintptr_t next = bit_next(h->allocmap, hi, used, true);
+            if (next == used || next - hi >= mingap)
+                break;
+            hi = bit_next(h->allocmap, next, used, false);
+        }
+        if (n == max - 1)
+            hi = used;
+        runs[n][0] = lo;
+        runs[n][1] = hi;
+        n++;
+        i = hi;
+    }
+    gort__unlock(&h->lock);
+    return n;
 }
 
 /* A span struct with bitmaps of nwords words each.  h->lock. */
