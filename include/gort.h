@@ -1213,9 +1213,11 @@ GORT_API void gort_flight_recorder_stop(void);
  * between gort_syscall_enter and gort_syscall_exit keeps running during a
  * collection: it must not store heap pointers into heap objects or globals
  * there (as cgo code may not), and its stack is scanned whole.  A
- * collection starts before the heap reaches its goal: live heap after the
- * last collection x (1 + GOGC/100), at least 4 MiB x GOGC/100, lowered to
- * stay under GOMEMLIMIT; an allocation that finds the heap past its goal
+ * collection starts before the heap reaches its goal (as early as the
+ * last collection needed to finish on time): live heap after the last
+ * collection + (that + the stacks and globals it scanned) x GOGC/100, as
+ * Go 1.18 on, at least 4 MiB x GOGC/100, lowered to stay under
+ * GOMEMLIMIT; an allocation that finds the heap past its goal
  * while marking runs waits for the collection to end.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of

@@ -26,14 +26,15 @@
  * a dedicated worker, with one P a fractional one: mgcmark.c
  * gort__gc_drain); there are no mark assists.
  *
- * The pacer is Go's: heap goal = live heap after marking x (1 + GOGC/100),
- * at least 4 MiB x GOGC/100, and, under GOMEMLIMIT, no more than the limit
+ * The pacer is Go's (1.18 on): heap goal = live heap after marking + (live
+ * heap + the stacks and globals the collector scanned) x GOGC/100, at
+ * least 4 MiB x GOGC/100, and, under GOMEMLIMIT, no more than the limit
  * minus the runtime's other memory.  A cycle starts when heap_live (bytes
  * of objects allocated since the last mark plus the marked ones; slots of
  * spans cached in mcaches count as allocated) reaches the trigger (the
  * goal when marking stops the world, earlier when it runs concurrently:
- * trigger_for); the check is made by goroutines in the allocator's slow
- * paths.
+ * trigger_for, from what the last mark let the goroutines allocate); the
+ * check is made by goroutines in the allocator's slow paths.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -69,19 +70,22 @@ static struct {
     uint64_t last_gc_unix;
     uint64_t gc_cpu_ns; /* pauses x procs, plus sweeping by gort_gc */
     uint64_t marked;    /* live heap after the last mark */
+    uint64_t roots;     /* stacks and globals its final scan read */
+    uint64_t runway;    /* bytes allocated while it marked concurrently */
 } st;
 static _Atomic int64_t start_ns; /* first use of the heap (Go: program start) */
 static _Atomic uint32_t numgc_atomic;
 
 /* ------------------------------------------------------------------ pacer */
 
-/* The heap goal for a live heap of `marked` bytes under the settings. */
-static uint64_t heap_goal(uint64_t marked) {
+/* The heap goal for a live heap of `marked` bytes, whose collection also
+ * scanned `roots` bytes of stacks and globals, under the settings. */
+static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
     int32_t pct = atomic_load_explicit(&gcpercent, memory_order_relaxed);
     int64_t lim = atomic_load_explicit(&memlimit, memory_order_relaxed);
     uint64_t goal = UINT64_MAX;
     if (pct >= 0) {
-        goal = marked + marked * (uint64_t)pct / 100;
+        goal = marked + (marked + roots) * (uint64_t)pct / 100;
         uint64_t min = HEAP_MINIMUM * (uint64_t)pct / 100;
         if (goal < min)
             goal = min;
@@ -108,21 +112,32 @@ static uint64_t heap_goal(uint64_t marked) {
 
 /* The heap size at which the next cycle starts.  Marking with the world
  * stopped can start at the goal; concurrent marking must start earlier,
- * since the goroutines keep allocating while it runs: at 70% of the way
- * from the live heap to the goal (Go's trigger ratio is of that order). */
-static uint64_t trigger_for(uint64_t marked, uint64_t goal) {
+ * since the goroutines keep allocating while it runs: the goal less the
+ * runway (what they allocated during the last concurrent mark) and a
+ * tenth more, kept between 70% and 95% of the way from the live heap to
+ * the goal (Go 1.18's pacer: its runway estimate, its minimum and maximum
+ * trigger). */
+static uint64_t trigger_for(uint64_t marked, uint64_t goal, uint64_t runway) {
     if (!gort__gc_concurrent || goal == UINT64_MAX || goal <= marked)
         return goal;
-    return marked + (goal - marked) / 10 * 7;
+    uint64_t lo = marked + (goal - marked) / 100 * 70, hi = marked + (goal - marked) / 100 * 95;
+    /* A large heap with little to mark may start as late as the minimum
+     * heap's size before the goal (Go's maxTrigger). */
+    if (goal > HEAP_MINIMUM && goal - HEAP_MINIMUM > hi)
+        hi = goal - HEAP_MINIMUM;
+    uint64_t need = runway + runway / 10;
+    uint64_t trig = goal > need ? goal - need : 0;
+    return trig < lo ? lo : trig > hi ? hi : trig;
 }
 
 static void commit_goal(void) {
     gort__lock(&statlock);
-    uint64_t marked = st.marked;
+    uint64_t marked = st.marked, roots = st.roots, runway = st.runway;
     gort__unlock(&statlock);
-    uint64_t goal = heap_goal(marked);
+    uint64_t goal = heap_goal(marked, roots);
     atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
-    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, goal), memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, goal, runway),
+                          memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------ gctrace */
@@ -166,6 +181,8 @@ static const char *fmt_ms(char *buf, size_t len, uint64_t ns) {
 typedef struct cycle_times {
     int64_t start, mark, markterm, end; /* Go's tSweepTerm, tMark, tMarkTerm, tEnd */
     uint64_t heap0, heap1, heap2, goal;
+    uint64_t roots;  /* stacks and globals read by the final scan */
+    uint64_t runway; /* allocated during a concurrent mark (heap1 - heap0) */
     int32_t procs;
     bool forced;
     uint32_t n;
@@ -262,8 +279,12 @@ static void untrack_writes(void) {
 
 /* Mark termination, common to both modes; the world is stopped and the
  * nop lock held.  Returns the live heap. */
-static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi) {
+static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, bool conc) {
+    /* The final scan reads every stack and the globals once: their sizes
+     * for the goal (the counters also hold the concurrent passes'). */
+    uint64_t s0 = gort__gc_scanned_stacks, g0 = gort__gc_scanned_globals;
     gort__gc_mark(sp, hi);
+    t->roots = gort__gc_scanned_stacks - s0 + gort__gc_scanned_globals - g0;
     gort__fin_queue_unmarked();
     gort__mprof_next_cycle();
     uint64_t marked = gort__gc_marked_bytes +
@@ -277,9 +298,10 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi) {
     atomic_store_explicit(&gort__mheap->sweepgen,
                           atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) + 2,
                           memory_order_release);
-    t->goal = heap_goal(marked);
+    t->goal = heap_goal(marked, t->roots);
+    t->runway = conc && t->heap1 > t->heap0 ? t->heap1 - t->heap0 : 0;
     atomic_store_explicit(&gort__gcstats.goal, t->goal, memory_order_relaxed);
-    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, t->goal),
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, t->goal, t->runway),
                           memory_order_relaxed);
     GORT_TRACE(gort__trace_heap(marked, t->goal));
     GORT_TRACE(gort__trace_gc_done());
@@ -337,7 +359,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         /* 3b. Mark with the world stopped. */
         t.mark = gort_nanotime();
     }
-    mark_termination(&t, sp, hi);
+    mark_termination(&t, sp, hi, conc);
     if (!conc)
         t.markterm = gort_nanotime();
     gort__unlock(&gort__mcache_nop_lock);
@@ -345,6 +367,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     uint64_t pause = (uint64_t)(pause1 + (conc ? t.end - t.markterm : t.end - t.start));
     gort__lock(&statlock);
     st.marked = t.heap2;
+    st.roots = t.roots;
+    st.runway = t.runway;
     st.pause[st.numgc % 256] = pause;
     st.numgc++;
     st.pause_total += pause;
