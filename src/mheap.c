@@ -188,7 +188,7 @@ static void grow(mheap *h, uintptr_t n) {
     bits_set(h->scavmap, used, want - used, true);
     atomic_fetch_add_explicit(&h->released, (uint64_t)(want - used) * PAGE, memory_order_relaxed);
     /* Not write-protected even while a collection tracks writes: free
-     * pages need no tracking (see gort__mheap_inuse_runs). */
+     * pages need no tracking (mgc.c track_writes). */
     /* Relaxed: readers of used (spanof) only look at pages of spans they
      * got pointers into, which were published after this store under the
      * lock or through the collector's stop-the-world. */

@@ -526,6 +526,15 @@ void gort__trace_gocreate(struct g *newg) {
     tb_release(locked);
 }
 
+/* gp's GoStart on b, with its next seq (now: see event_at); b's P runs
+ * it from here. */
+static void record_gostart(tbuf *b, struct g *gp, bool now) {
+    gp->traceseq++;
+    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
+    event_at(b, EvGoStart, args, 2, NOSTACK, 0, now);
+    b->g = (uint64_t)gp->goid;
+}
+
 static void sysexit(struct g *gp);
 
 static inline void gostart(struct m *mp, struct g *gp, bool now) {
@@ -537,10 +546,7 @@ static inline void gostart(struct m *mp, struct g *gp, bool now) {
     tbuf *b = tb_acquire(mp, &locked);
     if (b == NULL)
         return;
-    gp->traceseq++;
-    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event_at(b, EvGoStart, args, 2, NOSTACK, 0, now);
-    b->g = (uint64_t)gp->goid;
+    record_gostart(b, gp, now);
     tb_release(locked);
 }
 
@@ -796,36 +802,28 @@ typedef struct startctx {
     uint64_t stk;
 } startctx;
 
-/* With the world stopped, the P of a goroutine other than self that is
- * still G_RUNNING, or NULL.  Such a goroutine was interrupted where it
+/* With the world stopped: gp, not self, is still G_RUNNING.  Such a
+ * goroutine was interrupted where it
  * could not be redirected (in libc, say) and waits inside the preemption
  * handler (preempt.c stw_suspend) with its P, which it goes on running on
  * once the world restarts: no scheduler event will say so, so the trace
  * treats it as preempted by the stop and started again on that P.  The
  * stop-the-world orders the handler's stores before our loads. */
-static struct p *suspended_p(struct g *gp, uint32_t st, struct g *self) {
-    if (st != G_RUNNING || gp == self || gp->m == NULL || gp->m->p == NULL ||
-        !atomic_load_explicit(&gp->m->stwsuspended, memory_order_relaxed))
-        return NULL;
-    return gp->m->p;
+static bool suspended(struct g *gp, uint32_t st, struct g *self) {
+    return st == G_RUNNING && gp != self && gp->m != NULL && gp->m->p != NULL &&
+           atomic_load_explicit(&gp->m->stwsuspended, memory_order_relaxed);
 }
 
-/* gp, suspended (suspended_p), runs again on pp once the world restarts:
- * its P's ProcStart (by gp's M) and gp's GoStart with the next seq, on that
- * P's buffer, whose M is stopped.  World stopped, tr.lock not needed. */
-static void restart_suspended(struct g *gp, struct p *pp) {
-    tbuf *b = tr.p[pp->id];
+/* gp, suspended, runs again on its P once the world restarts: that P's
+ * buffer (whose M is stopped) gets the P's ProcStart by gp's M
+ * (tb_acquire) and gp's GoStart. */
+static void restart_suspended(struct g *gp) {
+    bool locked;
+    tbuf *b = tb_acquire(gp->m, &locked);
     if (b == NULL)
         return;
-    if (!b->running) {
-        uint64_t a = (uint64_t)gp->m->id;
-        event(b, EvProcStart, &a, 1, NOSTACK, 0);
-        b->running = true;
-    }
-    gp->traceseq++;
-    uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event(b, EvGoStart, args, 2, NOSTACK, 0);
-    b->g = (uint64_t)gp->goid;
+    record_gostart(b, gp, true);
+    tb_release(locked);
 }
 
 static void start_g(struct g *gp, void *arg) {
@@ -836,9 +834,8 @@ static void start_g(struct g *gp, void *arg) {
     gp->traceseq = st == G_WAITING || st == G_SYSCALL ? 1 : 0;
     gp->tracesys = st == G_SYSCALL;
     start_events(sc->b, (uint64_t)gp->goid, (uintptr_t)gp->fn, st, gp == sc->self, sc->stk);
-    struct p *pp = suspended_p(gp, st, sc->self);
-    if (pp != NULL)
-        restart_suspended(gp, pp); /* after its GoCreate, on its own P */
+    if (suspended(gp, st, sc->self))
+        restart_suspended(gp); /* after its GoCreate, on its own P */
 }
 
 static void free_gen(gen *g) {
@@ -855,8 +852,8 @@ typedef struct snapctx {
     size_t cap;
     struct g *self;
     bool oom;
-    /* The goroutines suspended in the preemption handler (suspended_p):
-     * at most one per P. */
+    /* The goroutines suspended in the preemption handler (suspended): at
+     * most one per P. */
     struct g *susp[GORT_MAX_PROCS];
     int nsusp;
 } snapctx;
@@ -876,8 +873,7 @@ static void snap_g(struct g *gp, void *arg) {
         sc->g->gs = n;
         sc->cap = cap;
     }
-    struct p *pp = suspended_p(gp, st, sc->self);
-    if (pp != NULL) {
+    if (suspended(gp, st, sc->self)) {
         /* Runnable at the generation's start: rotate_locked preempts it
          * at the end of the last one and starts it again after. */
         if (sc->nsusp < GORT_MAX_PROCS)
@@ -924,7 +920,7 @@ static bool rotate_locked(struct g *self) {
     g->start = ticks();
     g->start_ns = gort_nanotime();
     for (int i = 0; i < sc.nsusp; i++)
-        restart_suspended(sc.susp[i], sc.susp[i]->m->p);
+        restart_suspended(sc.susp[i]);
     g->curp = curp->id;
     g->mid = (uint64_t)self->m->id;
     g->gcseq = atomic_load_explicit(&gcseq, memory_order_relaxed);
@@ -1015,10 +1011,7 @@ static int trace_begin(int fd, int64_t window) {
         startctx sc = {b, self, callers_id(1, NULL)};
         event(b, EvGomaxprocs, &procsarg, 1, sc.stk, 0);
         gort__forallg(start_g, &sc);
-        self->traceseq++;
-        uint64_t args[2] = {(uint64_t)self->goid, self->traceseq};
-        event(b, EvGoStart, args, 2, NOSTACK, 0);
-        b->g = (uint64_t)self->goid;
+        record_gostart(b, self, true);
     }
     if (g != NULL) {
         /* The first generation: the start events above are its first
