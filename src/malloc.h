@@ -293,8 +293,6 @@ void gort__mcache_reset_samples(void);
  * (returns true) leaves it swept and on no list: the caller uses it or
  * hands it to gort__mcentral_put_swept. */
 bool gort__sweep_span(mspan *s, bool preserve);
-/* Sweeps one unswept span anywhere; false when none is left. */
-bool gort__sweepone(void);
 /* Sweeps everything left (Go's finishsweep / sweep done). */
 void gort__sweep_all(void);
 

@@ -1,6 +1,6 @@
 /*
  * mgcsweep.c - sweeping.  Mirrors runtime/mgcsweep.go (mspan.sweep,
- * sweepone).
+ * finishsweep_m).
  *
  * After a mark, every span is unswept (mgc.c advanced sweepgen by 2).  A
  * span is swept once, by whoever claims it first (CAS of its sweepgen from
@@ -14,8 +14,6 @@
 #include <string.h>
 
 #include "malloc.h"
-
-static uint32_t sweep_cursor; /* [racy hint] next mcentral sweepone looks at */
 
 /* Tells the tools about the objects of s that were allocated and are not
  * marked: they are free now. */
@@ -76,29 +74,6 @@ bool gort__sweep_span(mspan *s, bool preserve) {
      * seeing sg) sees the swapped bitmaps. */
     atomic_store_explicit(&s->sweepgen, sg, memory_order_release);
     return true;
-}
-
-bool gort__sweepone(void) {
-    mheap *h = gort__mheap;
-    if (h == NULL)
-        return false;
-    uint32_t start = __atomic_load_n(&sweep_cursor, __ATOMIC_RELAXED);
-    for (uint32_t k = 0; k < GORT__NUM_SPANCLASSES; k++) {
-        uint32_t i = (start + k) % GORT__NUM_SPANCLASSES;
-        /* From the claim to the swept list: see gort__acquirem. */
-        gort__acquirem();
-        mspan *s = gort__mcentral_take_unswept(&h->central[i]);
-        if (s == NULL) {
-            gort__releasem();
-            continue;
-        }
-        __atomic_store_n(&sweep_cursor, i, __ATOMIC_RELAXED);
-        if (gort__sweep_span(s, false))
-            gort__mcentral_put_swept(&h->central[i], s);
-        gort__releasem();
-        return true;
-    }
-    return false;
 }
 
 void gort__sweep_all(void) {
