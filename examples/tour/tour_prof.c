@@ -72,11 +72,17 @@ static void prof_worker(void *arg) {
     gort_wg_done(j->wg);
 }
 
+struct pong_args {
+    gort_chan *in, *out;
+    gort_waitgroup *done;
+};
+
 static void pong(void *arg) {
-    gort_chan **c = arg;
+    struct pong_args *a = arg;
     int v;
-    while (gort_chan_recv(c[0], &v))
-        gort_chan_send(c[1], &v);
+    while (gort_chan_recv(a->in, &v))
+        gort_chan_send(a->out, &v);
+    gort_wg_done(a->done);
 }
 
 static int tmpfile_named(char *path, size_t n, const char *name) {
@@ -119,7 +125,10 @@ void tour_profiles(int smoke) {
     uint64_t task = gort_trace_task_new(0, "pingpong");
     gort_trace_region_start(task, "exchange");
     gort_chan *c[2] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0)};
-    gort_go(pong, c);
+    gort_waitgroup pong_done = GORT_WAITGROUP_INIT;
+    struct pong_args pa = {c[0], c[1], &pong_done};
+    gort_wg_add(&pong_done, 1);
+    gort_go(pong, &pa);
     int n = smoke ? 100 : 10000;
     for (int i = 0; i < n; i++) {
         gort_chan_send(c[0], &i);
@@ -129,7 +138,9 @@ void tour_profiles(int smoke) {
     gort_trace_region_end(task, "exchange");
     gort_trace_log(task, "round trips", smoke ? "100" : "10000");
     gort_trace_task_end(task);
-    gort_sleep(1000000); /* let pong see the close */
+    /* pong sees the close and returns; only then may the channels be freed
+     * (nothing else orders pong's last touch of c[0] before the free) */
+    gort_wg_wait(&pong_done);
     gort_trace_stop();
     size = lseek(fd, 0, SEEK_END);
     close(fd);
