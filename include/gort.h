@@ -1287,9 +1287,10 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   gort_main starts), never in libc, the dynamic loader, the vDSO, the
  *   runtime or any other library; no runtime lock held; not inside a
  *   signal handler.  Every register (general, vector, x87/MXCSR) is saved
- *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  The
- *   ThreadSanitizer build of the library has no preemption signal: there
- *   a goroutine that spins with no gort call holds its P until it makes
+ *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  Under
+ *   ThreadSanitizer (a program built with -fsanitize=thread, or the
+ *   library's own tsan build) there is no preemption signal: there a
+ *   goroutine that spins with no gort call holds its P until it makes
  *   one (see docs/HACKING.md).
  * - The same-thread rule: a goroutine preempted that way resumes on the
  *   same OS thread, which runs no other goroutine meanwhile (its P goes to

@@ -9,8 +9,9 @@
 # SAN_JOBS (default 2) runs at a time, each bounded by SAN_TIMEOUT seconds
 # (default 60); the whole script by SAN_TOTAL seconds (default 1200).
 # Then, built the same way: the ASan/LSan repros (asan_goexit, lsan_leaks),
-# 20,000 recovered panics under TSan and ASan (recover_many) and a 300 KiB
-# frame on a 256 KiB stack (tests/crash/stack_overflow_frame.c).
+# 20,000 recovered panics under TSan and ASan (recover_many), a program
+# with three races run SAN_REPS times under TSan's defaults (tsan_reports)
+# and a 300 KiB frame on a 256 KiB stack (tests/crash/stack_overflow_frame.c).
 # The last line: "sanitizers: N passed, M failed".
 set -eu
 
@@ -55,9 +56,8 @@ for src in "$root"/tests/sanitizers/race_*.c; do
     done
 done
 
-# One run: prints "ok" or "FAIL <why>" with the case.  halt_on_error=1: a
-# Race case ends at its first report (see docs/HACKING.md, "Race mode",
-# on a second report hanging in TSan's symbolizer).  A Race run that
+# One run: prints "ok" or "FAIL <why>" with the case, under TSan's
+# defaults (a Race case runs to its end after its reports).  A Race run that
 # went unreported is run again up to SAN_RACE_RETRY times (default 0) and
 # then printed as "ok-retried": ThreadSanitizer occasionally misses a race
 # between goroutines (docs/HACKING.md, "Race mode"); a crash, a hang or a
@@ -68,7 +68,7 @@ kind=\$1 exe=\$2 name=\$3 i=\$4
 out="$work/out.\$name.\$i"
 try=0
 while :; do
-    TSAN_OPTIONS="exitcode=66 halt_on_error=1 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
+    TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
     rc=\$?
     if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
     if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
@@ -134,6 +134,17 @@ for san in thread address; do
             grep -q 'recover_many: done' '$work/rec.out'"
     fi
 done
+# Three races in one program under TSan's defaults (halt_on_error=0):
+# every run reports all three and ends (a preemption signal that TSan
+# delivered late once corrupted such a run; src/preempt.c).
+if build tsan_reports tests/sanitizers/tsan_reports.c -fsanitize=thread 2>>"$work/cc.log"; then
+    check "tsan_reports x$reps" sh -c "i=0; while [ \$i -lt $reps ]; do
+        TSAN_OPTIONS='exitcode=66 halt_on_error=0' timeout $per $run '$work/tsan_reports' >'$work/rep.out' 2>&1
+        rc=\$?; n=\$(grep -c 'WARNING: ThreadSanitizer: data race' '$work/rep.out')
+        if [ \$rc -ne 66 ] || [ \$n -ne 3 ] || ! grep -q 'tsan_reports: done' '$work/rep.out'; then
+            echo \"tsan_reports run \$i: rc \$rc, \$n reports\"; sed -n 1,60p '$work/rep.out'; exit 1; fi
+        i=\$((i + 1)); done"
+fi
 # A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
 build stack_frame tests/crash/stack_overflow_frame.c
 check stack_overflow_frame sh -c "'$work/stack_frame' >'$work/stack.out' 2>&1; rc=\$?;

@@ -43,10 +43,19 @@
  *     frame (registers and the xsave area) and the yield.
  *   - GORTDEBUG=asyncpreemptoff=1 is not set.
  *
- * ThreadSanitizer builds have no preemption signal (no handler, nothing
- * sent).  Installed through sigaction, TSan's interceptor defers an
+ * Under ThreadSanitizer there is no preemption signal (no handler,
+ * nothing sent): in the tsan preset, and in a user's program built with
+ * -fsanitize=thread against the plain library (TSan found at run time,
+ * san.h).  Installed through sigaction, TSan's interceptor defers an
  * asynchronous signal to the thread's next intercepted call, which a
- * spinning loop never makes.  Installing it with the raw rt_sigaction
+ * spinning loop never makes, and then runs the handler from that call
+ * with a copy of the context the signal interrupted: redirecting it (or
+ * suspending with its registers for the collector) would act on a stale
+ * stack pointer and stale registers.  A redirection wrote its trampoline
+ * frame below the stale stack pointer, over the live frames of TSan's
+ * delivery: tests/sanitizers/tsan_reports.c failed about one run in 200
+ * (a strlen interceptor returned a stack address, and copymsg asked
+ * malloc for that many bytes).  Installing it with the raw rt_sigaction
  * system call (bypassing the interceptor; the handler is already
  * HANDLER_NOSAN and calls nothing instrumented) gets it delivered at once,
  * anywhere, including inside the TSan runtime while it holds its own
@@ -317,10 +326,12 @@ int gort__preempt_init(void) {
     dl_iterate_phdr(text_cb, &idx);
     rt_lo = (uintptr_t)__start_gort_text;
     rt_hi = (uintptr_t)__stop_gort_text;
-#ifdef GORT_TSAN
-    /* See the header: no preemption signal under ThreadSanitizer. */
-    return 0;
-#endif
+    /* See the header: no preemption signal under ThreadSanitizer, whether
+     * the library is instrumented (the tsan preset) or a user's program
+     * built with -fsanitize=thread links it (san_tsan_on() is then true at
+     * run time). */
+    if (san_tsan_on())
+        return 0;
 #ifdef GORT_HAVE_VALGRIND
     /* Nor under Valgrind (the header). */
     if (RUNNING_ON_VALGRIND)
