@@ -91,12 +91,15 @@ int wl_preempt_latency(bench_result *res) {
 
 /* A white-box switch of the runtime (GORTDEBUG=asyncpreemptoff, which
  * gort_main reads once): the one thing here outside gort.h, so that both
- * halves run in one process under the same conditions. */
-extern bool gort__asyncpreemptoff;
+ * halves run in one process under the same conditions.  Weak: gort-bench
+ * links the static library, which has it; a build against the installed
+ * shared library (scripts/bench-race.sh) does not see the runtime's
+ * internal symbols, and this workload then fails with a message. */
+extern bool gort__asyncpreemptoff __attribute__((weak));
 /* Its count of asynchronous preemptions (preempt.c): the rounds with
  * preemption on must have been preempted for the comparison to mean
  * anything. */
-extern _Atomic uint64_t gort__npreempt_async;
+extern _Atomic uint64_t gort__npreempt_async __attribute__((weak));
 
 static atomic_ulong spin_sink;
 
@@ -145,6 +148,9 @@ static int64_t spin_round(int procs, bool preempt, int64_t *cpu) {
  * each), which the other processes of a loaded machine disturb less;
  * and the asynchronous preemptions per round with it on. */
 int wl_spin_overhead(bench_result *res) {
+    if (&gort__asyncpreemptoff == NULL || &gort__npreempt_async == NULL)
+        bench_fail("spin_overhead: needs the runtime's internal switch "
+                   "(gort-bench linked with the static library)");
     int procs = gort_gomaxprocs(0);
     bool was = gort__asyncpreemptoff;
     int64_t on = INT64_MAX, off = INT64_MAX, cpu_on = INT64_MAX, cpu_off = INT64_MAX;
