@@ -421,6 +421,8 @@ void gort__addtimer_to(timer *t, int64_t when, struct ptimers *pt);
 struct gort__bubble;
 /* Bubbles in existence (gates the hooks in goready). */
 extern _Atomic int32_t gort__synctest_nbubbles;
+/* Goroutines parked durably on an fd (their g.syncio set; netpoll.c). */
+extern _Atomic int32_t gort__synctest_iowait;
 /* The calling goroutine's clock: its bubble's fake time, else real time. */
 int64_t gort__now(void);
 /* The heap the calling goroutine's new timers belong in (its bubble's), or

@@ -33,6 +33,7 @@
  * event for an fd number already closed (and perhaps reused) carries the
  * old seq and is dropped.
  */
+#include <poll.h>
 #include <stdlib.h>
 
 #include "fault.h"
@@ -214,8 +215,24 @@ bool gort__netpollblock(polldesc *pd, int mode, timer *own) {
      * necessary because runtime_pollUnblock/runtime_pollSetDeadline/
      * deadlineimpl do the opposite: store to closing/rd/wd, publishInfo,
      * load of rg/wg. */
-    if (pd_checkerr(pd, mode) == 0)
-        gort__gopark(wait_commit, (void *)gpp, io_reason(pd, mode, own));
+    if (pd_checkerr(pd, mode) == 0) {
+        uint8_t reason = io_reason(pd, mode, own);
+        if (GORT_LIKELY(reason != WAIT_SYNCTEST_IO)) {
+            gort__gopark(wait_commit, (void *)gpp, reason);
+        } else {
+            /* Durable: the bubble's root asks the kernel about this fd
+             * before it moves the clock (synctest.c: io_pending).
+             * Relaxed: the bubble's lock, taken as we park, publishes both
+             * to the root. */
+            struct g *gp = gort__getg();
+            int64_t io = ((int64_t)pd->fd + 1) << 16 | (mode == MODE_R ? POLLIN : POLLOUT);
+            atomic_store_explicit(&gp->syncio, io, memory_order_relaxed);
+            atomic_fetch_add_explicit(&gort__synctest_iowait, 1, memory_order_relaxed);
+            gort__gopark(wait_commit, (void *)gpp, reason);
+            atomic_fetch_sub_explicit(&gort__synctest_iowait, 1, memory_order_relaxed);
+            atomic_store_explicit(&gp->syncio, 0, memory_order_relaxed);
+        }
+    }
     uintptr_t old = atomic_exchange_explicit(gpp, PD_NIL, memory_order_seq_cst);
     if (old > PD_WAIT)
         gort__throw("runtime: corrupted polldesc");

@@ -282,6 +282,12 @@ struct g {
     bool stall_reported;  /* [owner sysmon] this stall was reported */
     uint32_t stall_ticks; /* [owner sysmon] coopticks when last seen */
     int64_t stall_since;  /* [owner sysmon] when coopticks was first seen at stall_ticks */
+    /* Parked durably on an fd in a synctest bubble (WAIT_SYNCTEST_IO,
+     * netpoll.c): (fd + 1) << 16 | the poll(2) events awaited, 0
+     * otherwise.  Written by the goroutine around its park (the bubble's
+     * lock, taken as it parks, publishes it), read by the bubble's root
+     * before it moves the clock (synctest.c: io_pending). */
+    _Atomic int64_t syncio; /* [atomic] */
     /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
      * Last: only go_copy spawns write it. */
     _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */

@@ -63,6 +63,7 @@
  * keep the sanitizers quiet, the wakeup (goready) orders them.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -104,6 +105,7 @@ static gort__rtlock abandoned_lock;
 static struct gort__bubble *abandoned;
 
 _Atomic int32_t gort__synctest_nbubbles;
+_Atomic int32_t gort__synctest_iowait;
 
 /* The last bubble id handed out (0 is "no bubble"; wraps after 2^32-1
  * bubbles). */
@@ -315,6 +317,35 @@ static bool poll_network(void) {
     return any;
 }
 
+/* Whether a goroutine parked durably on an fd (g.syncio) has that fd
+ * ready in the kernel.  The root's non-blocking poll finds nothing when
+ * another M has already taken the fd's event from epoll and not yet
+ * readied the goroutine: netpollready claims the goroutine (the poller's
+ * waiter count drops to 0) before gort__synctest_ready counts it as
+ * running again, and a root that looked in between moved the clock to a
+ * read's deadline with the data in the pipe (synctest.fd_deadline_on_
+ * bubble_clock under tsan: 10 of 160 runs beside a second copy).  The
+ * kernel's level-triggered answer covers that window: the event is then
+ * in flight, and the root waits for it rather than move the clock.
+ * Every bubble's durable I/O waiters are asked (a g's bubble field is
+ * its own to read), and gs that may be running again: a stale or foreign
+ * answer costs the root one more look. */
+static void io_check_g(struct g *gp, void *arg) {
+    bool *ready = arg;
+    int64_t io = atomic_load_explicit(&gp->syncio, memory_order_relaxed);
+    if (*ready || io == 0)
+        return;
+    struct pollfd p = {.fd = (int)(io >> 16) - 1, .events = (short)(io & 0xffff)};
+    if (poll(&p, 1, 0) == 1 && !(p.revents & POLLNVAL))
+        *ready = true;
+}
+
+static bool io_pending(void) {
+    bool ready = false;
+    gort__forallg(io_check_g, &ready);
+    return ready;
+}
+
 /* Prints the goroutines a deadlock leaves in b (Go lists them in the
  * panic's traceback, "goroutine N [chan receive (durable), synctest]"). */
 static void print_left(struct g *gp, void *arg) {
@@ -363,7 +394,8 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     }
 
     gort__lock(&b->lock);
-    b->active++; /* the root itself, while it runs timers */
+    b->active++;          /* the root itself, while it runs timers */
+    int64_t io_since = 0; /* when io_pending began to hold the clock, or 0 */
     for (;;) {
         gort__unlock(&b->lock);
         run_timers(b, root);
@@ -388,9 +420,25 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
         /* Readiness already in the kernel wins over a deadline on our
          * clock (see the top): poll once; if that readied anyone, the
          * bubble is no longer idle (or was not idle for long): wait again. */
-        if (gort__netpoll_waiters() > 0) {
+        if (gort__netpoll_waiters() > 0 ||
+            atomic_load_explicit(&gort__synctest_iowait, memory_order_relaxed) > 0) {
             gort__unlock(&b->lock);
             bool readied = poll_network();
+            /* An event in flight on another M (io_pending): let that M
+             * run, and look again.  Bounded: after a second of real time
+             * the clock moves as if nothing were pending. */
+            if (!readied &&
+                atomic_load_explicit(&gort__synctest_iowait, memory_order_relaxed) > 0 &&
+                io_pending()) {
+                if (io_since == 0)
+                    io_since = gort_nanotime();
+                if (gort_nanotime() - io_since < 1000000000) {
+                    gort__osyield();
+                    readied = true;
+                }
+            } else {
+                io_since = 0;
+            }
             gort__lock(&b->lock);
             /* Anything changed meanwhile (a close from outside the bubble
              * may have readied one of ours or removed a timer): look again
