@@ -2664,7 +2664,11 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
      * stack for the next goroutine that runs on it. */
     san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
     groot(gp, false);
-    gp->ctx.sp = NULL; /* not started: the next spawn starts it afresh */
+    /* Not started: the next spawn starts it afresh.  Atomic (relaxed): the
+     * collector reads ctx.sp of every g racily (forallg_stacks' prefetch,
+     * scan_g_concurrent), and TSan reports a plain store beside those
+     * atomic loads (stress.heap_torture.graphs in the tsan CI). */
+    __atomic_store_n(&gp->ctx.sp, NULL, __ATOMIC_RELAXED);
     /* Only live goroutines hold a TSan fiber: ThreadSanitizer cannot hold
      * more than some tens of thousands (Go's race detector stops at 8128
      * live goroutines), and this one still holds the frames that never
