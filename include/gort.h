@@ -1284,7 +1284,7 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   without one is interrupted by SIGURG (Go's asynchronous preemption)
  *   at a safe point: its pc in the executable, or in a library named in
  *   GORTPREEMPTLIBS (comma-separated file-name prefixes, read when
- *   gort_main starts), never in libc, the dynamic loader, the vDSO, the
+ *   gort_main starts), but not in their PLT stubs, never in libc, the dynamic loader, the vDSO, the
  *   runtime or any other library; no runtime lock held; not inside a
  *   signal handler.  Every register (general, vector, x87/MXCSR) is saved
  *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  Under

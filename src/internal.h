@@ -275,6 +275,10 @@ void gort__preempt_unminit(struct m *mp);
 /* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
  * unknown (built without the gort_text section). */
 bool gort__async_preempt_enabled(void);
+/* pc is at an async-safe place as far as its address goes: user text,
+ * outside the runtime and the PLT stubs (preempt.c; after
+ * gort__preempt_init). */
+bool gort__preempt_pc_is_user(uintptr_t pc);
 /* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
 bool gort__preempt_m(struct m *mp);
 /* The stop in progress may suspend threads in the handler. */

@@ -33,7 +33,8 @@
  *   - the interrupted pc is in user code: the executable's text, or that of
  *     a library named in GORTPREEMPTLIBS (a comma-separated list of
  *     file-name prefixes, e.g. "libfoo.so,libbar"), but not the runtime's
- *     own text (the gort_text section, see CMakeLists.txt), libc, the
+ *     own text (the gort_text section, see CMakeLists.txt), the PLT
+ *     stubs of those objects (plt_text below), libc, the
  *     dynamic loader, the vDSO or any other library;
  *   - the thread holds no runtime lock, runs a user goroutine on that
  *     goroutine's own stack (not g0, not a signal stack) with a P;
@@ -114,6 +115,7 @@
 #include <cpuid.h>
 #endif
 
+#include "fault.h"
 #include "internal.h"
 #include "san.h"
 
@@ -184,6 +186,15 @@ static int nuser_text;
 static struct { uintptr_t lo, hi; } libc_text[4];
 static int nlibc_text;
 static uintptr_t rt_lo, rt_hi;
+/* Procedure linkage tables inside user text (.plt, .plt.sec, .plt.got,
+ * .iplt): the stubs through which the runtime linked statically into the
+ * executable calls libc and the sanitizers.  A pc there is the runtime's
+ * (it may be half-way through a goroutine switch: ASan's
+ * __sanitizer_finish_switch_fiber is called through one), never a safe
+ * point. */
+#define MAX_PLT_TEXT 16
+static struct { uintptr_t lo, hi; } plt_text[MAX_PLT_TEXT];
+static int nplt_text;
 
 /* Set by gort_main (debug.c) before any thread of the run exists. */
 static bool preempt_ready;
@@ -225,6 +236,53 @@ static bool named_lib(const char *path) {
     return false;
 }
 
+/* Adds the PLT sections of the object at path, loaded with bias, to
+ * plt_text, from the section headers of its file (they are not mapped;
+ * strip keeps them).  false if the file cannot be read as the ELF object
+ * it is in memory: its text then does not count as user text. */
+static bool find_plts(const char *path, uintptr_t bias) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    ElfW(Shdr) *sh = NULL;
+    char *names = NULL;
+    ElfW(Ehdr) eh;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_shentsize != sizeof(ElfW(Shdr)) ||
+        eh.e_shnum == 0 || eh.e_shstrndx >= eh.e_shnum)
+        goto out;
+    size_t shlen = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
+    sh = gort__calloc(eh.e_shnum, sizeof(ElfW(Shdr)));
+    if (sh == NULL || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
+        goto out;
+    const ElfW(Shdr) *strs = &sh[eh.e_shstrndx];
+    names = gort__calloc(1, strs->sh_size + 1);
+    if (names == NULL ||
+        pread(fd, names, strs->sh_size, (off_t)strs->sh_offset) != (ssize_t)strs->sh_size)
+        goto out;
+    ok = true;
+    for (int i = 0; i < eh.e_shnum; i++) {
+        if (!(sh[i].sh_flags & SHF_EXECINSTR) || sh[i].sh_name >= strs->sh_size)
+            continue;
+        const char *name = names + sh[i].sh_name;
+        if (strncmp(name, ".plt", 4) != 0 && strcmp(name, ".iplt") != 0)
+            continue;
+        if (nplt_text == MAX_PLT_TEXT) {
+            ok = false; /* a stub we could not exclude: no user text here */
+            break;
+        }
+        plt_text[nplt_text].lo = bias + sh[i].sh_addr;
+        plt_text[nplt_text].hi = plt_text[nplt_text].lo + sh[i].sh_size;
+        nplt_text++;
+    }
+out:
+    free(names);
+    free(sh);
+    close(fd);
+    return ok;
+}
+
 static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     int *idx = arg;
@@ -244,6 +302,8 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     }
     if (!exe && !named_lib(info->dlpi_name))
         return 0;
+    if (!find_plts(exe ? "/proc/self/exe" : info->dlpi_name, info->dlpi_addr))
+        return 0;
     for (int i = 0; i < info->dlpi_phnum && nuser_text < MAX_USER_TEXT; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
@@ -261,6 +321,9 @@ enum { PC_OTHER, PC_USER, PC_RUNTIME, PC_LIBC };
 HANDLER_NOSAN static int pc_class(uintptr_t pc) {
     if (pc >= rt_lo && pc < rt_hi)
         return PC_RUNTIME;
+    for (int i = 0; i < nplt_text; i++)
+        if (pc >= plt_text[i].lo && pc < plt_text[i].hi)
+            return PC_RUNTIME;
     for (int i = 0; i < nuser_text; i++)
         if (pc >= user_text[i].lo && pc < user_text[i].hi)
             return PC_USER;
@@ -268,6 +331,10 @@ HANDLER_NOSAN static int pc_class(uintptr_t pc) {
         if (pc >= libc_text[i].lo && pc < libc_text[i].hi)
             return PC_LIBC;
     return PC_OTHER;
+}
+
+bool gort__preempt_pc_is_user(uintptr_t pc) {
+    return pc_class(pc) == PC_USER;
 }
 
 /* The pc is at a `syscall` instruction: the kernel rewound it there to
@@ -322,6 +389,7 @@ int gort__preempt_init(void) {
 #endif
     nuser_text = 0;
     nlibc_text = 0;
+    nplt_text = 0;
     int idx = 0;
     dl_iterate_phdr(text_cb, &idx);
     rt_lo = (uintptr_t)__start_gort_text;

@@ -20,7 +20,9 @@
 #include "san.h"
 
 #include <errno.h>
+#include <elf.h>
 #include <fenv.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -1027,6 +1029,63 @@ static int main_maps(void *arg) {
     }
     fclose(f);
     return 0;
+}
+
+/* The executable's PLT sections, from its section headers: [lo, hi)
+ * at most 8, with the load bias of the executable. */
+static int exe_plts(uintptr_t lo[8], uintptr_t hi[8]) {
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (f == NULL)
+        return -1;
+    ElfW(Ehdr) eh;
+    int n = 0;
+    if (fread(&eh, sizeof eh, 1, f) == 1) {
+        ElfW(Shdr) *sh = calloc(eh.e_shnum, sizeof *sh);
+        fseek(f, (long)eh.e_shoff, SEEK_SET);
+        if (sh != NULL && fread(sh, sizeof *sh, eh.e_shnum, f) == eh.e_shnum) {
+            char *names = calloc(1, sh[eh.e_shstrndx].sh_size + 1);
+            fseek(f, (long)sh[eh.e_shstrndx].sh_offset, SEEK_SET);
+            if (names != NULL &&
+                fread(names, 1, sh[eh.e_shstrndx].sh_size, f) == sh[eh.e_shstrndx].sh_size) {
+                /* the main program's bias: its entry in the link map */
+                uintptr_t bias = (uintptr_t)_r_debug.r_map->l_addr;
+                for (int i = 0; i < eh.e_shnum && n < 8; i++)
+                    if (strncmp(names + sh[i].sh_name, ".plt", 4) == 0 &&
+                        (sh[i].sh_flags & SHF_EXECINSTR) && sh[i].sh_size > 0) {
+                        lo[n] = bias + sh[i].sh_addr;
+                        hi[n] = lo[n] + sh[i].sh_size;
+                        n++;
+                    }
+            }
+            free(names);
+        }
+        free(sh);
+    }
+    fclose(f);
+    return n;
+}
+
+static void plt_case_fn(void) {}
+
+static int main_plt(void *arg) {
+    (void)arg;
+    uintptr_t lo[8], hi[8];
+    int n = exe_plts(lo, hi);
+    ASSERT_GT(n, 0);
+    /* The user's own code is user text, the stubs through which the
+     * runtime (linked statically into this test) calls libc and the
+     * sanitizers are not: a pc there may be half-way through a goroutine
+     * switch (ASan's __sanitizer_finish_switch_fiber, called through one,
+     * was preempted there: "starting fiber switch while in fiber switch"). */
+    ASSERT_TRUE(gort__preempt_pc_is_user((uintptr_t)(void *)plt_case_fn));
+    for (int i = 0; i < n; i++)
+        for (uintptr_t pc = lo[i]; pc < hi[i]; pc += 4)
+            ASSERT_FALSE(gort__preempt_pc_is_user(pc));
+    return 0;
+}
+
+TEST(plt_is_not_a_safe_point) {
+    ASSERT_EQ(gort_main(main_plt, NULL), 0);
 }
 
 /* [anon:gort stacks] and [anon:gort signal stack] in /proc/self/maps, on
