@@ -508,17 +508,12 @@ static GORT_NOINLINE bool wg_associate(gort_waitgroup *wg) {
     return true;
 }
 
-/* Add.  acq_rel: the release publishes the caller's work to the RMW that
- * takes the counter to zero (Done -> Wait), the acquire lets that RMW carry
- * every earlier Done's release on to the waiters it wakes. */
-static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
-    if (delta < 0)
-        san_release(WG_SEMA(wg)); /* Done -> Wait's return (Go: ReleaseMerge) */
-    /* Relaxed gate, as gort__goready's: a goroutine of a bubble was made
-     * after the count went up. */
-    bool bubbled = false;
-    if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0))
-        bubbled = wg_associate(wg);
+/* Add's counter.  acq_rel: the release publishes the caller's work to the
+ * RMW that takes the counter to zero (Done -> Wait), the acquire lets that
+ * RMW carry every earlier Done's release on to the waiters it wakes.
+ * bubbled: the Add associated the WaitGroup with its bubble. */
+static inline __attribute__((always_inline)) void wg_count(gort_waitgroup *wg, int64_t delta,
+                                                           bool bubbled) {
     uint64_t state =
         atomic_fetch_add_explicit(WG_STATE(wg), (uint64_t)delta << 32, memory_order_acq_rel) +
         ((uint64_t)delta << 32);
@@ -529,8 +524,17 @@ static inline void wg_add(gort_waitgroup *wg, int64_t delta) {
     wg_add_slow(wg, delta, state, bubbled);
 }
 
-GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
-    wg_add(wg, delta);
+/* Add with a bubble or the race detector in play.  Tail-called by
+ * gort_wg_add and gort_wg_done: its return address is their caller's. */
+static GORT_NOINLINE void wg_add_full(gort_waitgroup *wg, int64_t delta) {
+    if (delta < 0)
+        san_release(WG_SEMA(wg)); /* Done -> Wait's return (Go: ReleaseMerge) */
+    /* Relaxed gate, as gort__goready's: a goroutine of a bubble was made
+     * after the count went up. */
+    bool bubbled = false;
+    if (atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0)
+        bubbled = wg_associate(wg);
+    wg_count(wg, delta, bubbled);
     /* Race mode, as Go: the first increment must be synchronised with
      * Wait; a read of the semaphore that races with Wait's write. */
     if (delta > 0 && san_tsan_on() &&
@@ -538,11 +542,30 @@ GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
         san_read(WG_SEMA(wg), __builtin_return_address(0));
 }
 
-GORT_API void gort_wg_done(gort_waitgroup *wg) {
-    wg_add(wg, -1);
+/* Add and Done.  Plain (neither a synctest bubble nor the race detector
+ * has any business with the WaitGroup, the program's usual case: a byte
+ * and a word that stay in cache): the counter's RMW and its check.  Every
+ * other path is a tail call, so the fast path needs no frame.  The gate is
+ * relaxed, as gort__goready's: a goroutine of a bubble was made after
+ * nbubbles went up. */
+static inline __attribute__((always_inline)) void wg_add_entry(gort_waitgroup *wg, int64_t delta) {
+    if (GORT_UNLIKELY(san_tsan_on() ||
+                      atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0)) {
+        wg_add_full(wg, delta);
+        return;
+    }
+    wg_count(wg, delta, false);
 }
 
-static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
+GORT_API void gort_wg_add(gort_waitgroup *wg, int64_t delta) {
+    wg_add_entry(wg, delta);
+}
+
+GORT_API void gort_wg_done(gort_waitgroup *wg) {
+    wg_add_entry(wg, -1);
+}
+
+static GORT_NOINLINE void wg_wait_block(gort_waitgroup *wg, uint64_t state) {
     for (;;) {
         if ((int32_t)(state >> 32) == 0) {
             /* Counter is 0: no need to wait (acquire load below).  No Add
@@ -573,13 +596,22 @@ static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
     }
 }
 
+/* Wait's every path but the fast one; the acquire annotation pairs with
+ * the Done that zeroed the counter (Go: ReleaseMerge/Acquire). */
+static GORT_NOINLINE void wg_wait_slow(gort_waitgroup *wg, uint64_t state) {
+    wg_wait_block(wg, state);
+    san_acquire(WG_SEMA(wg));
+}
+
 /* Wait.  Fast path: the counter is zero; the acquire load pairs with the
  * release of the Add/Done that zeroed it. */
 GORT_API void gort_wg_wait(gort_waitgroup *wg) {
     uint64_t state = atomic_load_explicit(WG_STATE(wg), memory_order_acquire);
-    if (GORT_UNLIKELY(state != 0)) /* a count, or waiters, or the bubble flag */
-        wg_wait_slow(wg, state);
-    san_acquire(WG_SEMA(wg));
+    /* Anything else (a count, waiters, the bubble flag, the race
+     * detector's annotation) is a tail call: no frame on the fast path. */
+    if (GORT_LIKELY(state == 0 && !san_tsan_on()))
+        return;
+    wg_wait_slow(wg, state);
 }
 
 /* ------------------------------------------------------------------------
