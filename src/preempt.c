@@ -236,11 +236,12 @@ static bool named_lib(const char *path) {
     return false;
 }
 
-/* Adds the PLT sections of the object at path, loaded with bias, to
- * plt_text, from the section headers of its file (they are not mapped;
- * strip keeps them).  false if the file cannot be read as the ELF object
- * it is in memory: its text then does not count as user text. */
-static bool find_plts(const char *path, uintptr_t bias) {
+/* Adds the PLT sections of the object info describes, whose file is at
+ * path, to plt_text, from the section headers of that file (they are not
+ * mapped; strip keeps them).  false if the file cannot be read as the ELF
+ * object it is in memory: its text then does not count as user text. */
+static bool find_plts(const char *path, const struct dl_phdr_info *info) {
+    uintptr_t bias = info->dlpi_addr;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
@@ -250,8 +251,20 @@ static bool find_plts(const char *path, uintptr_t bias) {
     ElfW(Ehdr) eh;
     if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
         memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_shentsize != sizeof(ElfW(Shdr)) ||
-        eh.e_shnum == 0 || eh.e_shstrndx >= eh.e_shnum)
+        eh.e_shnum == 0 || eh.e_shstrndx >= eh.e_shnum || eh.e_phentsize != sizeof(ElfW(Phdr)) ||
+        eh.e_phnum != info->dlpi_phnum)
         goto out;
+    /* The file is the object in memory (not, say, the dynamic loader that
+     * /proc/self/exe names when a program is started as `ld.so prog`):
+     * the same program headers. */
+    for (int i = 0; i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        const ElfW(Phdr) *mem = &info->dlpi_phdr[i];
+        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (size_t)i * sizeof ph)) !=
+                (ssize_t)sizeof ph ||
+            ph.p_type != mem->p_type || ph.p_vaddr != mem->p_vaddr || ph.p_memsz != mem->p_memsz)
+            goto out;
+    }
     size_t shlen = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
     sh = gort__calloc(eh.e_shnum, sizeof(ElfW(Shdr)));
     if (sh == NULL || pread(fd, sh, shlen, (off_t)eh.e_shoff) != (ssize_t)shlen)
@@ -302,7 +315,7 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     }
     if (!exe && !named_lib(info->dlpi_name))
         return 0;
-    if (!find_plts(exe ? "/proc/self/exe" : info->dlpi_name, info->dlpi_addr))
+    if (!find_plts(exe ? "/proc/self/exe" : info->dlpi_name, info))
         return 0;
     for (int i = 0; i < info->dlpi_phnum && nuser_text < MAX_USER_TEXT; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
