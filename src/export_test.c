@@ -74,3 +74,7 @@ uintptr_t gort__export_heap_arena(void) {
     gort__mheap_init();
     return gort__mheap->arena;
 }
+
+bool gort__export_preempt_pc_is_user(uintptr_t pc) {
+    return gort__preempt_pc_class(pc) == GORT__PC_USER;
+}

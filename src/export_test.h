@@ -32,5 +32,9 @@ void gort__export_lockrank_pair(bool reversed);
 void gort__export_lockrank_nested(int n);
 /* The address of the collected heap's first page (made if need be). */
 uintptr_t gort__export_heap_arena(void);
+/* pc counts as user text for the preemption signal: an async-safe place
+ * as far as its address goes (not the runtime, nor a PLT stub).  After
+ * gort_main started. */
+bool gort__export_preempt_pc_is_user(uintptr_t pc);
 
 #endif

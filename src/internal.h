@@ -275,10 +275,12 @@ void gort__preempt_unminit(struct m *mp);
 /* true unless GORTDEBUG=asyncpreemptoff=1 or the runtime's text range is
  * unknown (built without the gort_text section). */
 bool gort__async_preempt_enabled(void);
-/* pc is at an async-safe place as far as its address goes: user text,
- * outside the runtime and the PLT stubs (preempt.c; after
- * gort__preempt_init). */
-bool gort__preempt_pc_is_user(uintptr_t pc);
+/* Where a pc is, for the preemption signal (preempt.c; after
+ * gort__preempt_init): user text (an async-safe place as far as its
+ * address goes), the runtime's own text or a PLT stub of user text, libc,
+ * or elsewhere. */
+enum { GORT__PC_OTHER, GORT__PC_USER, GORT__PC_RUNTIME, GORT__PC_LIBC };
+int gort__preempt_pc_class(uintptr_t pc);
 /* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
 bool gort__preempt_m(struct m *mp);
 /* The stop in progress may suspend threads in the handler. */

@@ -329,25 +329,19 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
 }
 
-enum { PC_OTHER, PC_USER, PC_RUNTIME, PC_LIBC };
-
-HANDLER_NOSAN static int pc_class(uintptr_t pc) {
+HANDLER_NOSAN int gort__preempt_pc_class(uintptr_t pc) {
     if (pc >= rt_lo && pc < rt_hi)
-        return PC_RUNTIME;
+        return GORT__PC_RUNTIME;
     for (int i = 0; i < nplt_text; i++)
         if (pc >= plt_text[i].lo && pc < plt_text[i].hi)
-            return PC_RUNTIME;
+            return GORT__PC_RUNTIME;
     for (int i = 0; i < nuser_text; i++)
         if (pc >= user_text[i].lo && pc < user_text[i].hi)
-            return PC_USER;
+            return GORT__PC_USER;
     for (int i = 0; i < nlibc_text; i++)
         if (pc >= libc_text[i].lo && pc < libc_text[i].hi)
-            return PC_LIBC;
-    return PC_OTHER;
-}
-
-bool gort__preempt_pc_is_user(uintptr_t pc) {
-    return pc_class(pc) == PC_USER;
+            return GORT__PC_LIBC;
+    return GORT__PC_OTHER;
 }
 
 /* The pc is at a `syscall` instruction: the kernel rewound it there to
@@ -581,8 +575,8 @@ HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
     bool stw = atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) != 0;
     if (!stw && !atomic_load_explicit(&gp->preempt, memory_order_relaxed))
         return; /* nobody asked (a stale or foreign SIGURG) */
-    int cls = pc_class(pc);
-    if (cls == PC_RUNTIME)
+    int cls = gort__preempt_pc_class(pc);
+    if (cls == GORT__PC_RUNTIME)
         return;
     /* Not inside a signal handler: the interrupted mask is the usual one
      * (its first word: signals 1-64). */
@@ -593,12 +587,12 @@ HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
      * to be run by another (see tramp_preempt). */
     bool threads = !atomic_load_explicit(&gort__newm_failing, memory_order_relaxed);
     if (!inhandler && room && threads) {
-        if ((cls == PC_USER || cls == PC_LIBC) && at_syscall(pc)) {
+        if ((cls == GORT__PC_USER || cls == GORT__PC_LIBC) && at_syscall(pc)) {
             atomic_fetch_add_explicit(&gort__npreempt_syscall, 1, memory_order_relaxed);
             redirect(mp, uc, pc + 2, TR_SYSCALL);
             return;
         }
-        if (cls == PC_USER && gort__async_preempt_enabled()) {
+        if (cls == GORT__PC_USER && gort__async_preempt_enabled()) {
             atomic_fetch_add_explicit(&gort__npreempt_async, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&mp->preemptgen, 1, memory_order_relaxed);
             redirect(mp, uc, pc, TR_PREEMPT);

@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "export_test.h"
 #include "gt.h"
 #include "gort.h"
 #include "internal.h" /* white-box: preemption counters, stop-the-world */
@@ -1082,10 +1083,10 @@ static int main_plt(void *arg) {
      * sanitizers are not: a pc there may be half-way through a goroutine
      * switch (ASan's __sanitizer_finish_switch_fiber, called through one,
      * was preempted there: "starting fiber switch while in fiber switch"). */
-    ASSERT_TRUE(gort__preempt_pc_is_user((uintptr_t)(void *)plt_case_fn));
+    ASSERT_TRUE(gort__export_preempt_pc_is_user((uintptr_t)(void *)plt_case_fn));
     for (int i = 0; i < n; i++)
         for (uintptr_t pc = lo[i]; pc < hi[i]; pc += 4)
-            ASSERT_FALSE(gort__preempt_pc_is_user(pc));
+            ASSERT_FALSE(gort__export_preempt_pc_is_user(pc));
     return 0;
 }
 
