@@ -246,6 +246,7 @@ static bool find_plts(const char *path, const struct dl_phdr_info *info) {
     if (fd < 0)
         return false;
     bool ok = false;
+    ElfW(Phdr) *ph = NULL;
     ElfW(Shdr) *sh = NULL;
     char *names = NULL;
     ElfW(Ehdr) eh;
@@ -257,12 +258,14 @@ static bool find_plts(const char *path, const struct dl_phdr_info *info) {
     /* The file is the object in memory (not, say, the dynamic loader that
      * /proc/self/exe names when a program is started as `ld.so prog`):
      * the same program headers. */
+    size_t phlen = (size_t)eh.e_phnum * sizeof(ElfW(Phdr));
+    ph = gort__calloc(eh.e_phnum, sizeof(ElfW(Phdr)));
+    if (ph == NULL || pread(fd, ph, phlen, (off_t)eh.e_phoff) != (ssize_t)phlen)
+        goto out;
     for (int i = 0; i < eh.e_phnum; i++) {
-        ElfW(Phdr) ph;
         const ElfW(Phdr) *mem = &info->dlpi_phdr[i];
-        if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (size_t)i * sizeof ph)) !=
-                (ssize_t)sizeof ph ||
-            ph.p_type != mem->p_type || ph.p_vaddr != mem->p_vaddr || ph.p_memsz != mem->p_memsz)
+        if (ph[i].p_type != mem->p_type || ph[i].p_vaddr != mem->p_vaddr ||
+            ph[i].p_memsz != mem->p_memsz)
             goto out;
     }
     size_t shlen = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
@@ -292,6 +295,7 @@ static bool find_plts(const char *path, const struct dl_phdr_info *info) {
 out:
     free(names);
     free(sh);
+    free(ph);
     close(fd);
     return ok;
 }
