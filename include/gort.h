@@ -1217,8 +1217,12 @@ GORT_API void gort_flight_recorder_stop(void);
  * last collection needed to finish on time): live heap after the last
  * collection + (that + the stacks and globals it scanned) x GOGC/100, as
  * Go 1.18 on, at least 4 MiB x GOGC/100, lowered to stay under
- * GOMEMLIMIT; an allocation that finds the heap past its goal
- * while marking runs waits for the collection to end.
+ * GOMEMLIMIT.  While it marks, goroutines that allocate help it (Go's
+ * mark assists): each new span of the heap a goroutine takes costs it
+ * marking work in proportion to the room left before the goal, paid from
+ * the collector's progress, by marking, or by waiting for the collector
+ * (shown as "[GC assist wait]" in dumps); one that finds the heap past
+ * its goal marks what it can and then waits for the collection to end.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):

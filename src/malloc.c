@@ -74,23 +74,37 @@ static inline uintptr_t next_free_fast(mspan *s) {
     return s->base + (uintptr_t)result * s->elemsize;
 }
 
-/* An object of span class spc from cache c.  *refilled is set when the
- * slow path ran (where a collection may be due). */
-static inline uintptr_t cache_alloc(mcache *c, uint8_t spc, bool *refilled) {
+/* An object of span class spc from the span c caches, or 0 when that
+ * span is full. */
+static inline uintptr_t cache_take(mcache *c, uint8_t spc) {
     mspan *s = c->alloc[spc];
     uintptr_t v = next_free_fast(s);
     if (GORT_LIKELY(v != 0))
         return v;
-    v = gort__span_nextfree(s);
-    if (v != 0)
-        return v;
+    return gort__span_nextfree(s);
+}
+
+/* An object of span class spc from a new span, which c caches from now on. */
+static uintptr_t cache_refill(mcache *c, uint8_t spc) {
     gort__acquirem();
     gort__mcache_refill(c, spc);
     gort__releasem();
-    *refilled = true;
-    v = gort__span_nextfree(c->alloc[spc]);
+    uintptr_t v = gort__span_nextfree(c->alloc[spc]);
     GORT_CHECK(v != 0, "mallocgc: refilled span has no free object");
     return v;
+}
+
+/* mallocgc's slow path for a goroutine whose span of class spc is full:
+ * first the pacer (which may have it mark, or park it until the marking
+ * cycle ends: mgc.c gort__gc_pace), then a new span, from the cache of
+ * the P it runs on afterwards (*cp: a parked goroutine may resume on
+ * another P, and that P's span may have room again). */
+static GORT_NOINLINE uintptr_t malloc_refill(mcache **cp, uint8_t spc) {
+    gort__gc_pace((uint64_t)gort__class_to_allocnpages[spc >> 1] << GORT__HEAP_PAGE_SHIFT);
+    mcache *c = gort__mcache_get();
+    *cp = c;
+    uintptr_t v = cache_take(c, spc);
+    return v != 0 ? v : cache_refill(c, spc);
 }
 
 /* Clears a small object in place of a call to memset: up to 128 bytes,
@@ -135,8 +149,9 @@ static inline void maybe_profile(mcache *c, mspan *s, uintptr_t v, uintptr_t siz
  * (which the collector holds while it runs: no allocate-black needed). */
 static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
     gort__lock(&gort__mcache_nop_lock);
-    bool refilled = false;
-    uintptr_t v = cache_alloc(gort__mcache_nop, spc, &refilled);
+    uintptr_t v = cache_take(gort__mcache_nop, spc);
+    if (v == 0)
+        v = cache_refill(gort__mcache_nop, spc);
     mspan *s = gort__mcache_nop->alloc[spc];
     *size = s->elemsize;
     finish_object(s, v, s->elemsize);
@@ -152,6 +167,7 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     }
     uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
     uint8_t spc = noscan ? 1 : 0;
+    gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
     mcache *c = gort__mcache_get();
     bool nop = c == NULL;
     if (nop)
@@ -199,8 +215,12 @@ static inline void *mallocgc(size_t size, bool noscan) {
         uintptr_t sz;
         return (void *)alloc_nop(spc, &sz);
     }
+    uintptr_t v = cache_take(c, spc);
     bool refilled = false;
-    uintptr_t v = cache_alloc(c, spc, &refilled);
+    if (GORT_UNLIKELY(v == 0)) {
+        v = malloc_refill(&c, spc);
+        refilled = true;
+    }
     mspan *s = c->alloc[spc];
     finish_object(s, v, s->elemsize);
     maybe_profile(c, s, v, s->elemsize);

@@ -314,6 +314,11 @@ extern gcstats gort__gcstats;
  * reached the trigger (and the caller is a goroutine).  keep: the object
  * just allocated, held in this frame (scanned) across the cycle. */
 void gort__gc_maybe_trigger_keep(void *keep);
+/* Called by a goroutine before it takes bytes more of the heap (a span for
+ * its mcache, or a large object) while a concurrent cycle marks: it
+ * assists the marking in proportion, and once the heap has reached its
+ * goal it helps while there is work and then waits for the cycle to end. */
+void gort__gc_pace(uint64_t bytes);
 /* An object handed out (allocator) or freed (sweeper), for the tools:
  * AddressSanitizer poisons free objects; under Valgrind a free object is
  * no-access memory.  (Objects are not announced to Valgrind as malloc-like
@@ -362,6 +367,21 @@ void gort__gc_mark_range(uintptr_t lo, uintptr_t hi);
 void gort__gc_mark_ptr(uintptr_t p);
 /* Drains the mark stack. */
 void gort__gc_drain(void);
+/* A mark assist: scans up to work bytes of grey objects from the shared
+ * pool; returns what it scanned (non-zero if the pool had work). */
+uint64_t gort__gc_assist(uint64_t work);
+/* Go's gcAssistAlloc: pays debt bytes of scan work, from the collector's
+ * credit, by marking, or by waiting for the collector's work to pay it
+ * (then returns true). */
+bool gort__gc_assist_alloc(uint64_t debt);
+/* Nanoseconds assists spent marking in this cycle. */
+uint64_t gort__gc_assist_ns(void);
+/* Opens the assists' wait queue at the start of a concurrent mark, or
+ * closes it (readying every waiter) when no more credit will come. */
+void gort__gc_assist_queue(bool open);
+/* Bytes greyed so far in this cycle's mark, by the collector and the
+ * assists (a relaxed estimate, for the assists' pace). */
+uint64_t gort__gc_mark_progress(void);
 /* Concurrent marking (mgcmark.c, mgcdirty.c). */
 void gort__gc_mark_reset(void);
 void gort__gc_mark_concurrent(void);
@@ -382,6 +402,9 @@ static inline void gort__gc_mark_black(mspan *s, uintptr_t v) {
 }
 /* Bytes scanned by the last mark, by kind. */
 extern uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
+/* The last mark's scan work: bytes greyed, and of written pages rescanned
+ * (the assists' pace for the next). */
+extern uint64_t gort__gc_scan_work;
 
 /* Registered roots and channels (mgc.c). */
 void gort__gc_scan_registered(void);

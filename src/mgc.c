@@ -24,7 +24,9 @@
  *      (gort_gc) sweeps them all before it returns, as Go's does.
  * The goroutine that starts a cycle does its marking (with more than one P
  * a dedicated worker, with one P a fractional one: mgcmark.c
- * gort__gc_drain); there are no mark assists.
+ * gort__gc_drain); goroutines that allocate meanwhile assist it in
+ * proportion to what they allocate (gort__gc_pace), and wait for the
+ * cycle's end at the heap goal.
  *
  * The pacer is Go's (1.18 on): heap goal = live heap after marking + (live
  * heap + the stacks and globals the collector scanned) x GOGC/100, at
@@ -74,6 +76,13 @@ static struct {
     uint64_t runway;    /* bytes allocated while it marked concurrently */
 } st;
 static _Atomic int64_t start_ns; /* first use of the heap (Go: program start) */
+/* The scan work this cycle's mark is expected to do (Go's heapScanWork
+ * estimate: the last mark's), for the assists' pace: [atomic], written
+ * with the world stopped. */
+static _Atomic uint64_t pace_expected;
+/* Set when an allocation waited during this cycle's mark (for credit, or
+ * at the goal): [atomic], cleared with the world stopped. */
+static _Atomic bool throttled;
 static _Atomic uint32_t numgc_atomic;
 
 /* ------------------------------------------------------------------ pacer */
@@ -180,10 +189,12 @@ static const char *fmt_ms(char *buf, size_t len, uint64_t ns) {
 
 typedef struct cycle_times {
     int64_t start, mark, markterm, end; /* Go's tSweepTerm, tMark, tMarkTerm, tEnd */
-    uint64_t heap0, heap1, heap2, goal;
+    uint64_t heap0, heap1, heap2;
+    uint64_t goal;   /* the heap goal in effect while this cycle ran (Go's work.heapGoal) */
     uint64_t roots;  /* stacks and globals read by the final scan */
     uint64_t runway; /* allocated during a concurrent mark (heap1 - heap0) */
     int32_t procs;
+    uint64_t assist; /* ns goroutines spent in mark assists */
     bool forced;
     uint32_t n;
 } cycle_times;
@@ -204,13 +215,14 @@ static void gctrace(const cycle_times *t, bool conc) {
     uint64_t stw1 = (uint64_t)(t->mark - t->start), mark = (uint64_t)(t->markterm - t->mark),
              stw2 = (uint64_t)(t->end - t->markterm);
     /* Marking with the world stopped is all "mark termination" CPU on
-     * one P; concurrent marking is a dedicated worker's. */
+     * one P; concurrent marking is a dedicated worker's, and the
+     * assists'. */
     (void)conc;
     gort__printf("gc %u @%ss %d%%: %s+%s+%s ms clock, %s+%s/%s/%s+%s ms cpu, "
                  "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
                  t->n, itoa_div(b[0] + 31, (uint64_t)(since > 0 ? since : 0) / 1000000, 3), util,
                  fmt_ms(b[1], 32, stw1), fmt_ms(b[2], 32, mark), fmt_ms(b[3], 32, stw2),
-                 fmt_ms(b[4], 32, stw1 * (uint64_t)t->procs), fmt_ms(b[5], 32, 0),
+                 fmt_ms(b[4], 32, stw1 * (uint64_t)t->procs), fmt_ms(b[5], 32, t->assist),
                  fmt_ms(b[6], 32, mark), fmt_ms(b[7], 32, 0),
                  fmt_ms(b[8], 32, stw2 * (uint64_t)t->procs), (unsigned long long)(t->heap0 >> 20),
                  (unsigned long long)(t->heap1 >> 20), (unsigned long long)(t->heap2 >> 20),
@@ -277,6 +289,28 @@ static void untrack_writes(void) {
     gort__gc_dirty_protect(h->arena, h->arena + gort__mheap_sys(), false);
 }
 
+/* The end of the last cycle and the live heap it left: [gcsema]. */
+static int64_t last_end;
+static uint64_t last_marked;
+
+/* What the goroutines will allocate during the next concurrent mark
+ * (the trigger's runway): what they allocated during this one.  But if an
+ * allocation had to wait during it (for credit, or at the goal), that
+ * understates what they would have allocated, and measured alone a late
+ * start would make the next start later still: then it is at least what
+ * they allocate in the time this mark took, at the rate they allocated
+ * before it began, on the Ps the dedicated worker left them. */
+static uint64_t runway_for(const cycle_times *t) {
+    uint64_t during = t->heap1 > t->heap0 ? t->heap1 - t->heap0 : 0;
+    if (!atomic_load_explicit(&throttled, memory_order_relaxed) || last_end == 0 ||
+        t->start <= last_end || t->heap0 <= last_marked)
+        return during;
+    double rate = (double)(t->heap0 - last_marked) / (double)(t->start - last_end);
+    double share = t->procs > 1 ? (double)(t->procs - 1) / t->procs : 0.5;
+    uint64_t est = (uint64_t)(rate * (double)(t->markterm - t->mark) * share);
+    return est > during ? est : during;
+}
+
 /* Mark termination, common to both modes; the world is stopped and the
  * nop lock held.  Returns the live heap. */
 static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, bool conc) {
@@ -298,12 +332,13 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
     atomic_store_explicit(&gort__mheap->sweepgen,
                           atomic_load_explicit(&gort__mheap->sweepgen, memory_order_relaxed) + 2,
                           memory_order_release);
-    t->goal = heap_goal(marked, t->roots);
-    t->runway = conc && t->heap1 > t->heap0 ? t->heap1 - t->heap0 : 0;
-    atomic_store_explicit(&gort__gcstats.goal, t->goal, memory_order_relaxed);
-    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, t->goal, t->runway),
+    uint64_t goal = heap_goal(marked, t->roots);
+    t->runway = conc ? runway_for(t) : 0;
+    t->assist = gort__gc_assist_ns();
+    atomic_store_explicit(&gort__gcstats.goal, goal, memory_order_relaxed);
+    atomic_store_explicit(&gort__gcstats.trigger, trigger_for(marked, goal, t->runway),
                           memory_order_relaxed);
-    GORT_TRACE(gort__trace_heap(marked, t->goal));
+    GORT_TRACE(gort__trace_heap(marked, goal));
     GORT_TRACE(gort__trace_gc_done());
     return marked;
 }
@@ -336,8 +371,14 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     /* The last cycle's sweep is complete: its heap profile is final. */
     gort__mprof_postsweep(gort__mprof_cycle());
     t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    t.goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
     GORT_TRACE(gort__trace_gc_start());
+    /* The assists' estimate of this mark's work: what the last one
+     * greyed, or for the first the whole heap. */
+    atomic_store_explicit(&pace_expected, gort__gc_scan_work != 0 ? gort__gc_scan_work : t.heap0,
+                          memory_order_relaxed);
     gort__gc_mark_reset();
+    atomic_store_explicit(&throttled, false, memory_order_relaxed);
     atomic_store_explicit(&gort__gcstats.black_bytes, 0, memory_order_relaxed);
     int64_t pause1 = 0;
     if (conc) {
@@ -347,9 +388,11 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         gort__unlock(&gort__mcache_nop_lock);
         t.mark = gort_nanotime();
         pause1 = t.mark - t.start;
+        gort__gc_assist_queue(true);
         gort__start_the_world();
         gort__gc_mark_concurrent();
-        gort__gc_mark_concurrent_rounds(4);
+        gort__gc_mark_concurrent_rounds(8);
+        gort__gc_assist_queue(false);
         t.markterm = gort_nanotime();
         gort__stop_the_world("GC mark termination");
         gort__lock(&gort__mcache_nop_lock);
@@ -364,6 +407,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         t.markterm = gort_nanotime();
     gort__unlock(&gort__mcache_nop_lock);
     t.end = gort_nanotime();
+    last_end = t.end;
+    last_marked = t.heap2;
     uint64_t pause = (uint64_t)(pause1 + (conc ? t.end - t.markterm : t.end - t.start));
     gort__lock(&statlock);
     st.marked = t.heap2;
@@ -373,8 +418,10 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     st.numgc++;
     st.pause_total += pause;
     st.last_gc_unix = (uint64_t)unix_ns();
-    /* The pauses stop every P; concurrent marking takes one. */
-    st.gc_cpu_ns += pause * (uint64_t)t.procs + (conc ? (uint64_t)(t.markterm - t.mark) : 0);
+    /* The pauses stop every P; concurrent marking takes one, and the
+     * assists their time. */
+    st.gc_cpu_ns +=
+        pause * (uint64_t)t.procs + (conc ? (uint64_t)(t.markterm - t.mark) + t.assist : 0);
     t.n = st.numgc;
     gort__unlock(&statlock);
     /* Release: pairs with the acquire load of numgc by a goroutine that
@@ -431,19 +478,64 @@ void gort__gc_maybe_trigger_keep(void *keep) {
     if (gp == NULL || gp->foreign || !gort__runtime_running() || !gc_enabled())
         return;
     void *volatile held = keep; /* in this frame, above gc_run's */
-    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
-        /* A concurrent cycle is marking and the heap has passed its goal:
-         * the marker is not keeping up, so this allocator waits for the
-         * cycle to end (Go parks an assist that finds no work to do the
-         * same way: gcParkAssist).  The cycle holds gcsema throughout. */
-        if (live >= atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
+    /* While a cycle marks, gort__gc_pace holds allocators back instead. */
+    if (!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        gc_run(false);
+    (void)held;
+}
+
+/* Go's assistWorkPerByte: the scan work still expected over the heap
+ * still allowed before the goal, for bytes about to be allocated.  Work
+ * already past the estimate keeps a floor of an eighth of it (Go's
+ * hard goal: the estimate may be short). */
+static uint64_t assist_debt(uint64_t bytes, uint64_t live, uint64_t goal) {
+    uint64_t expected = atomic_load_explicit(&pace_expected, memory_order_relaxed);
+    uint64_t done = gort__gc_mark_progress();
+    uint64_t remaining = expected > done ? expected - done : 0;
+    if (remaining < expected / 8)
+        remaining = expected / 8;
+    return (uint64_t)((double)bytes * (double)remaining / (double)(goal - live));
+}
+
+enum { ASSIST_MAX = 1 << 20 };
+
+void gort__gc_pace(uint64_t bytes) {
+    /* Relaxed: the flag and the goal change with the world stopped. */
+    if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))
+        return;
+    struct g *gp = gort__getg();
+    if (gp == NULL || gp->foreign)
+        return;
+    uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
+    uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+    if (live < goal) {
+        /* Go's gcAssistAlloc: scan in proportion to what this allocation
+         * takes of the room left before the goal (at most ASSIST_MAX at a
+         * time, so that a stop of the world never waits long for it). */
+        uint64_t debt = assist_debt(bytes, live, goal);
+        if (debt > ASSIST_MAX)
+            debt = ASSIST_MAX;
+        if (debt != 0 && gort__gc_assist_alloc(debt))
+            atomic_store_explicit(&throttled, true, memory_order_relaxed);
+        return;
+    }
+    /* The heap has reached its goal while the cycle marks: the marking is
+     * not keeping up, so this goroutine marks while there is work in the
+     * pool, and then waits for the cycle to end before it takes more
+     * memory (Go parks an assist that finds no work to do the same way:
+     * gcParkAssist).  The cycle holds gcsema from its start to the
+     * restart of the world at its end. */
+    while (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+        atomic_store_explicit(&throttled, true, memory_order_relaxed);
+        if (gort__gc_assist(64u << 10) == 0) {
             gort_mutex_lock(&gcsema);
             gort_mutex_unlock(&gcsema);
+            return;
         }
-    } else {
-        gc_run(false);
+        /* A stop of the world (mark termination's among them) need not
+         * wait for the pool to empty. */
+        gort__preempt_check(gp);
     }
-    (void)held;
 }
 
 GORT_API void gort_gc(void) {

@@ -25,14 +25,18 @@
  * Not scanned: memory from malloc/mmap (unless registered), thread-local
  * storage, and the stacks of threads that are not running goroutines.
  *
- * The grey set is a stack of (base, size) pairs in memory of its own.
- * Marking runs on one thread (the collecting goroutine's), so mark bits
- * are plain stores.
+ * The grey set is the collector's stack of (base, size) pairs in memory of
+ * its own, and a pool of blocks of them that it shares with mark assists:
+ * goroutines that allocate while the collector marks concurrently scan
+ * some grey objects in proportion (gort__gc_assist; the pace is mgc.c's
+ * gort__gc_pace).  Mark bits are set with an atomic or, by whoever greys
+ * the object first, which then scans it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <link.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -41,6 +45,7 @@
 #include "panic.h"
 
 uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
+uint64_t gort__gc_scan_work;
 
 bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
 
@@ -48,48 +53,150 @@ typedef struct wentry {
     uintptr_t base, size;
 } wentry;
 
-/* The mark stack: [collector only]. */
-static wentry *wbuf;
-static size_t wlen, wcap;
+/* Grey objects shared between markers (Go's work.full and work.empty):
+ * blocks of WBLOCK entries in memory of their own (never scanned), full
+ * or partly full ones on wfull, spare ones on wempty.  The collector
+ * hands a block of its own stack over when the pool is empty and it has
+ * plenty (balance); mark assists (gort__gc_assist) take blocks from here
+ * and put back what their scanning greys.  A block moves between lists
+ * under wlock, whose release orders the entries written into it before
+ * the next owner's reads. */
+enum { WBLOCK = 256 };
+typedef struct wblock {
+    struct wblock *next;
+    uint32_t n;
+    wentry e[WBLOCK];
+} wblock;
+static gort__rtlock wlock;
+static wblock *wfull, *wempty; /* [wlock] */
+/* Blocks on wfull: [wlock] for writes, read without it as a hint. */
+static _Atomic uint32_t nfull;
+/* Assists holding a block, which they will put back (its greys, and what
+ * scanning them greyed): [wlock].  The collector's drain is finished only
+ * when the pool is empty and no assist holds one. */
+static uint32_t nassist;
+/* Bytes greyed by assists (their part of gort__gc_marked_bytes) and, for
+ * the assists' pacing, by the collector so far: [atomic], relaxed (the
+ * collector reads the first with the world stopped; the second is only a
+ * pace). */
+static _Atomic uint64_t assist_marked, collector_marked;
 
-static GORT_NOINLINE void wgrow(void) {
-    size_t ncap = wcap ? wcap * 2 : 65536;
+/* A marker's grey stack: the collector's (blk NULL) grows in memory of
+ * its own; an assist's is the pool block it holds.  The entries are
+ * [head, len): the collector pops from the top and hands the bottom
+ * (in a depth-first mark, the largest subtrees) to the pool. */
+typedef struct gcwork {
+    wentry *buf;
+    size_t head, len, cap;
+    uint64_t marked; /* bytes greyed */
+    wblock *blk;
+} gcwork;
+
+/* The collector's: [collector only].  Its marked bytes are
+ * gort__gc_marked_bytes. */
+static gcwork cw;
+
+static wblock *wblock_new(void) {
+    enum { CHUNK = 64 };
+    wblock *b = gort__mmap(NULL, CHUNK * sizeof(wblock), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (b == MAP_FAILED) {
+        gort__printf("runtime: cannot allocate mark work buffers\n");
+        gort__fatal("runtime: out of memory");
+    }
+    /* All but the first go to the spare list; wlock held. */
+    for (int i = 1; i < CHUNK; i++) {
+        b[i].next = wempty;
+        wempty = &b[i];
+    }
+    return b;
+}
+
+/* A spare block; wlock held. */
+static wblock *wblock_get(void) {
+    wblock *b = wempty;
+    if (b == NULL)
+        return wblock_new();
+    wempty = b->next;
+    b->n = 0;
+    return b;
+}
+
+/* b onto the full list (or the spare one if it is empty); wlock held. */
+static void wblock_put(wblock *b) {
+    if (b->n == 0) {
+        b->next = wempty;
+        wempty = b;
+        return;
+    }
+    b->next = wfull;
+    wfull = b;
+    atomic_store_explicit(&nfull, atomic_load_explicit(&nfull, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+/* A full block, or NULL; wlock held. */
+static wblock *wblock_take(void) {
+    wblock *b = wfull;
+    if (b == NULL)
+        return NULL;
+    wfull = b->next;
+    atomic_store_explicit(&nfull, atomic_load_explicit(&nfull, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
+    return b;
+}
+
+static GORT_NOINLINE void wgrow(gcwork *w) {
+    if (w->blk != NULL) {
+        /* An assist's block is full: it goes to the pool, and the assist
+         * goes on with a spare one. */
+        gort__lock(&wlock);
+        w->blk->n = (uint32_t)w->len;
+        wblock_put(w->blk);
+        w->blk = wblock_get();
+        gort__unlock(&wlock);
+        w->buf = w->blk->e;
+        w->len = 0;
+        return;
+    }
+    size_t ncap = w->cap ? w->cap * 2 : 65536;
     void *n = gort__mmap(NULL, ncap * sizeof(wentry), PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (n == MAP_FAILED) {
         gort__printf("runtime: cannot grow the mark stack to %zu entries\n", ncap);
         gort__fatal("runtime: out of memory");
     }
-    if (wbuf != NULL) {
-        memcpy(n, wbuf, wlen * sizeof(wentry));
-        munmap(wbuf, wcap * sizeof(wentry));
+    if (w->buf != NULL) {
+        memcpy(n, w->buf, w->len * sizeof(wentry));
+        munmap(w->buf, w->cap * sizeof(wentry));
     }
-    wbuf = n;
-    wcap = ncap;
+    w->buf = n;
+    w->cap = ncap;
 }
 
-static inline void wpush(uintptr_t base, uintptr_t size) {
-    if (GORT_UNLIKELY(wlen == wcap))
-        wgrow();
-    wbuf[wlen++] = (wentry){base, size};
+static inline __attribute__((always_inline)) void wpush(gcwork *w, uintptr_t base, uintptr_t size) {
+    if (GORT_UNLIKELY(w->len == w->cap))
+        wgrow(w);
+    w->buf[w->len++] = (wentry){base, size};
 }
 
 /* Go's greyobject for object i of the in-use span s. */
-static inline void grey_at(mspan *s, uint32_t i) {
+static inline __attribute__((always_inline)) void grey_at(gcwork *w, mspan *s, uint32_t i) {
     if (gort__span_isfree(s, i))
         return;
-    _Atomic uint64_t *w = (_Atomic uint64_t *)&s->markbits[i / 64];
+    _Atomic uint64_t *mw = (_Atomic uint64_t *)&s->markbits[i / 64];
     uint64_t bit = (uint64_t)1 << (i % 64);
-    /* Relaxed: allocators marking black (concurrent mode) set bits of the
-     * same words with fetch_or; the bits are read after the final stop,
-     * which orders everything. */
-    if (atomic_load_explicit(w, memory_order_relaxed) & bit)
+    /* Relaxed: allocators marking black (concurrent mode) and assists set
+     * bits of the same words with fetch_or, and whoever sets a bit pushes
+     * the object; the bits are read after the final stop, which orders
+     * everything. */
+    if (atomic_load_explicit(mw, memory_order_relaxed) & bit)
         return;
-    if (atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit)
+    if (atomic_fetch_or_explicit(mw, bit, memory_order_relaxed) & bit)
         return;
-    gort__gc_marked_bytes += s->elemsize;
+    w->marked += s->elemsize;
     if (!(s->spc & 1))
-        wpush(s->base + (uintptr_t)i * s->elemsize, s->elemsize);
+        wpush(w, s->base + (uintptr_t)i * s->elemsize, s->elemsize);
 }
 
 /* The index of the object that p, inside the in-use span s, points into;
@@ -102,10 +209,13 @@ static inline bool objindex(const mspan *s, uintptr_t p, uint32_t *i) {
 }
 
 /* p points into the in-use span s. */
-static inline void grey(mspan *s, uintptr_t p) {
-    uint32_t i;
-    if (objindex(s, p, &i))
-        grey_at(s, i);
+static inline __attribute__((always_inline)) void grey(gcwork *w, mspan *s, uintptr_t p) {
+    /* Not objindex: a local whose address is taken, inlined into the
+     * uninstrumented scanners, still gets GCC's use-after-scope poisoning
+     * there, and no epilogue of theirs clears it: a later frame at the
+     * same place (the drain's FIFO) read as out of scope. */
+    if (p < s->limit)
+        grey_at(w, s, s->nelems > 1 ? gort__span_objindex(s, p) : 0);
 }
 
 /* The candidates' pipeline (for stacks: scanroot).  A word that points into
@@ -154,7 +264,7 @@ GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_c(pent 
  * its object alive. */
 GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_d(pent *e) {
     if (e->s != NULL)
-        grey_at(e->s, e->i);
+        grey_at(&cw, e->s, e->i);
     e->v = 0;
     e->s = NULL;
 }
@@ -191,7 +301,7 @@ GORT_NOSAN_SCAN static GORT_NOINLINE void pflush(void) {
  * are constants in each call, so each variant is a loop of its own and
  * the native ones have no client request. */
 GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void
-scanwords(uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
+scanwords(gcwork *w, uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
     mheap *h = gort__mheap;
     uintptr_t arena = h->arena;
     uintptr_t limit = atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT;
@@ -217,35 +327,35 @@ scanwords(uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
         /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
         mspan *s = atomic_load_explicit(&spans[off >> GORT__HEAP_PAGE_SHIFT], memory_order_acquire);
         if (s != NULL)
-            grey(s, v);
+            grey(w, s, v);
     }
 }
 
-GORT_NOSAN_SCAN static void scanblock(uintptr_t lo, uintptr_t hi) {
+GORT_NOSAN_SCAN static void scanblock(gcwork *w, uintptr_t lo, uintptr_t hi) {
     if (GORT__ON_VALGRIND())
-        scanwords(lo, hi, true, false);
+        scanwords(w, lo, hi, true, false);
     else
-        scanwords(lo, hi, false, false);
+        scanwords(w, lo, hi, false, false);
 }
 
 /* A stack (or a goroutine's saved registers): through the pipeline
  * (flushed by the next gort__gc_drain). */
 GORT_NOSAN_SCAN static void scanroot(uintptr_t lo, uintptr_t hi) {
     if (GORT__ON_VALGRIND())
-        scanwords(lo, hi, true, true);
+        scanwords(&cw, lo, hi, true, true);
     else
-        scanwords(lo, hi, false, true);
+        scanwords(&cw, lo, hi, false, true);
 }
 
 void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
     if (lo < hi)
-        scanblock(lo, hi);
+        scanblock(&cw, lo, hi);
 }
 
 void gort__gc_mark_ptr(uintptr_t p) {
     mspan *s = gort__spanof(p);
     if (s != NULL)
-        grey(s, p);
+        grey(&cw, s, p);
 }
 
 /* Set while marking runs concurrently with the goroutines.  With more
@@ -253,6 +363,68 @@ void gort__gc_mark_ptr(uintptr_t p) {
  * gcMarkWorkerDedicatedMode) and never yields; with GOMAXPROCS=1 it yields
  * every 10 ms or so, so that the others run (Go's fractional worker). */
 static bool drain_yields;
+
+/* The collector's stack is empty: refills it with a block from the pool.
+ * False when the pool is empty and no assist holds a block (marking is
+ * done for now); while an assist holds one, waits for it to put back what
+ * it greys. */
+static bool drain_refill(void) {
+    for (;;) {
+        gort__lock(&wlock);
+        wblock *b = wblock_take();
+        uint32_t busy = nassist;
+        if (b != NULL) {
+            if (cw.cap < WBLOCK)
+                wgrow(&cw);
+            memcpy(cw.buf, b->e, b->n * sizeof(wentry));
+            cw.head = 0;
+            cw.len = b->n;
+            b->n = 0;
+            wblock_put(b);
+        }
+        gort__unlock(&wlock);
+        if (b != NULL)
+            return true;
+        if (busy == 0)
+            return false;
+        /* An assist scans a bounded amount on a thread that holds its P:
+         * it puts its block back soon. */
+        sched_yield();
+    }
+}
+
+/* Go's gcWork.balance: the pool is running dry and the collector has
+ * work to spare, so up to WBLOCK entries from the bottom of its stack go
+ * to the pool for assists. */
+static void drain_balance(void) {
+    size_t have = cw.len - cw.head;
+    if (atomic_load_explicit(&nfull, memory_order_relaxed) >= 2 || have < 8)
+        return;
+    size_t k = have / 2 < WBLOCK ? have / 2 : WBLOCK;
+    gort__lock(&wlock);
+    wblock *b = wblock_get();
+    memcpy(b->e, cw.buf + cw.head, k * sizeof(wentry));
+    b->n = (uint32_t)k;
+    wblock_put(b);
+    gort__unlock(&wlock);
+    cw.head += k;
+}
+
+static void flush_credit(int64_t work);
+
+/* The collector's progress, for the assists' pace, and its work since
+ * the last flush, as their credit. */
+/* [collector only]: bytes of written pages rescanned in this cycle's
+ * concurrent rounds; the collector's scan work (these and cw.marked) at
+ * its last flush. */
+static uint64_t rescan_total, credit_flushed;
+
+static void drain_flush(void) {
+    uint64_t work = cw.marked + rescan_total;
+    atomic_store_explicit(&collector_marked, work, memory_order_relaxed);
+    flush_credit((int64_t)(work - credit_flushed));
+    credit_flushed = work;
+}
 
 void gort__gc_drain(void) {
     uint32_t n = 0;
@@ -267,14 +439,15 @@ void gort__gc_drain(void) {
     wentry fifo[PF];
     uint32_t fhead = 0, flen = 0;
     for (;;) {
-        if (wlen == 0 && flen == 0) {
+        if (cw.len == cw.head && flen == 0) {
+            cw.len = cw.head = 0;
             pflush(); /* its greys may push more */
-            if (wlen == 0)
+            if (cw.len == 0 && !drain_refill())
                 break;
         }
         wentry e;
-        if (wlen > 0) {
-            wentry x = wbuf[--wlen];
+        if (cw.len > cw.head) {
+            wentry x = cw.buf[--cw.len];
             __builtin_prefetch((const void *)x.base);
             if (flen < PF) {
                 fifo[(fhead + flen++) % PF] = x;
@@ -287,8 +460,12 @@ void gort__gc_drain(void) {
             flen--;
         }
         fhead = (fhead + 1) % PF;
-        scanblock(e.base, e.base + e.size);
-        if (!drain_yields || ++n % 1024 != 0)
+        scanblock(&cw, e.base, e.base + e.size);
+        if (!drain_yields || ++n % 256 != 0)
+            continue;
+        drain_flush();
+        drain_balance();
+        if (n % 1024 != 0)
             continue;
         if (yields && gort_nanotime() - last > 10000000) {
             gort_yield();
@@ -299,11 +476,178 @@ void gort__gc_drain(void) {
             gort__preempt_check(gort__getg());
         }
     }
+    if (drain_yields)
+        drain_flush();
+}
+
+/* Go's gcAssistAlloc, its scanning: up to work bytes of grey objects
+ * from one block of the pool, on the calling goroutine's thread (which
+ * holds its P and calls nothing that could yield, so a stop of the world
+ * waits for it to put its block back).  Returns the bytes scanned, or
+ * false in *took when the pool had nothing. */
+GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
+    *took = false;
+    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0)
+        return 0;
+    gort__lock(&wlock);
+    wblock *b = wblock_take();
+    if (b != NULL)
+        nassist++;
+    gort__unlock(&wlock);
+    if (b == NULL)
+        return 0;
+    *took = true;
+    gcwork w = {.buf = b->e, .len = b->n, .cap = WBLOCK, .blk = b};
+    uint64_t done = 0;
+    while (w.len > 0 && done < work) {
+        wentry e = w.buf[--w.len];
+        scanblock(&w, e.base, e.base + e.size);
+        done += e.size;
+    }
+    gort__lock(&wlock);
+    w.blk->n = (uint32_t)w.len;
+    wblock_put(w.blk);
+    nassist--;
+    gort__unlock(&wlock);
+    atomic_fetch_add_explicit(&assist_marked, w.marked, memory_order_relaxed);
+    return done;
+}
+
+/* Time spent in assists' scanning this cycle (Go's assistTime): [atomic],
+ * relaxed (read with the world stopped). */
+static _Atomic uint64_t assist_ns;
+
+uint64_t gort__gc_assist(uint64_t work) {
+    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0)
+        return 0;
+    int64_t t0 = gort_nanotime();
+    uint64_t done = 0;
+    bool took = true;
+    while (done < work && took)
+        done += assist_block(work - done, &took);
+    atomic_fetch_add_explicit(&assist_ns, (uint64_t)(gort_nanotime() - t0), memory_order_relaxed);
+    return done;
+}
+
+uint64_t gort__gc_assist_ns(void) {
+    return atomic_load_explicit(&assist_ns, memory_order_relaxed);
+}
+
+/* The collector's scan work not yet claimed by assists (Go's bgScanCredit):
+ * [atomic], relaxed (a pace; it may dip below zero when two assists take
+ * the same credit, as Go's may). */
+static _Atomic int64_t bg_credit;
+
+/* Assists waiting for credit (Go's work.assistQueue), in order, each with
+ * the debt it still has: [aqlock].  aq_open: goroutines may still join
+ * (the collector has work left that will pay them). */
+typedef struct assistwait {
+    struct g *gp;
+    int64_t debt;
+    struct assistwait *next;
+} assistwait;
+static gort__rtlock aqlock;
+static assistwait *aq_head, *aq_tail; /* [aqlock] */
+static bool aq_open;                  /* [aqlock] */
+static _Atomic uint32_t aq_len;       /* [aqlock] for writes; read without it as a hint */
+
+/* Go's gcFlushBgCredit: the collector's work since its last flush pays
+ * the queued assists first, in order; what is left is credit. */
+static void flush_credit(int64_t work) {
+    if (atomic_load_explicit(&aq_len, memory_order_relaxed) == 0) {
+        atomic_fetch_add_explicit(&bg_credit, work, memory_order_relaxed);
+        return;
+    }
+    gort__lock(&aqlock);
+    while (aq_head != NULL && work > 0) {
+        assistwait *w = aq_head;
+        if (w->debt > work) {
+            w->debt -= work;
+            work = 0;
+            break;
+        }
+        work -= w->debt;
+        aq_head = w->next;
+        if (aq_head == NULL)
+            aq_tail = NULL;
+        atomic_store_explicit(&aq_len, atomic_load_explicit(&aq_len, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
+        /* w lives on gp's stack: not touched after this. */
+        gort__goready(w->gp);
+    }
+    gort__unlock(&aqlock);
+    if (work > 0)
+        atomic_fetch_add_explicit(&bg_credit, work, memory_order_relaxed);
+}
+
+/* Opens (at the start of a concurrent mark) or closes (when the
+ * collector has no more work that would pay them) the assist queue; a
+ * close readies every queued assist (Go's gcWakeAllAssists). */
+void gort__gc_assist_queue(bool open) {
+    gort__lock(&aqlock);
+    aq_open = open;
+    if (open)
+        atomic_store_explicit(&bg_credit, 0, memory_order_relaxed);
+    while (aq_head != NULL) {
+        assistwait *w = aq_head;
+        aq_head = w->next;
+        gort__goready(w->gp);
+    }
+    aq_tail = NULL;
+    atomic_store_explicit(&aq_len, 0, memory_order_relaxed);
+    gort__unlock(&aqlock);
+}
+
+static bool park_assist(struct g *gp, void *arg) {
+    (void)gp;
+    gort__unlock(arg);
+    return true;
+}
+
+bool gort__gc_assist_alloc(uint64_t debt) {
+    /* Credit first (Go's "steal as much credit as we can"). */
+    int64_t credit = atomic_load_explicit(&bg_credit, memory_order_relaxed);
+    if (credit > 0) {
+        int64_t take = credit < (int64_t)debt ? credit : (int64_t)debt;
+        atomic_fetch_sub_explicit(&bg_credit, take, memory_order_relaxed);
+        debt -= (uint64_t)take;
+    }
+    if (debt == 0)
+        return false;
+    uint64_t done = gort__gc_assist(debt);
+    if (done >= debt)
+        return false;
+    /* No work in the pool: wait for the collector's work to pay the rest
+     * (Go's gcParkAssist). */
+    assistwait w = {.gp = gort__getg(), .debt = (int64_t)(debt - done)};
+    gort__lock(&aqlock);
+    if (!aq_open) {
+        gort__unlock(&aqlock);
+        return false;
+    }
+    if (aq_tail != NULL)
+        aq_tail->next = &w;
+    else
+        aq_head = &w;
+    aq_tail = &w;
+    atomic_store_explicit(&aq_len, atomic_load_explicit(&aq_len, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* aqlock is released once this goroutine is off its stack: whoever
+     * readies it takes it off the queue under aqlock first. */
+    gort__gopark(park_assist, &aqlock, WAIT_GC_ASSIST_WAIT);
+    return true;
+}
+
+uint64_t gort__gc_mark_progress(void) {
+    return atomic_load_explicit(&collector_marked, memory_order_relaxed) +
+           atomic_load_explicit(&assist_marked, memory_order_relaxed);
 }
 
 /* Rescans the marked objects on the arena pages [lo, hi), which were
- * written while marking ran: only their part inside the range. */
-static void rescan_pages(uintptr_t lo, uintptr_t hi) {
+ * written while marking ran: only their part inside the range.  Returns
+ * the bytes scanned. */
+static uint64_t rescan_pages(uintptr_t lo, uintptr_t hi) {
+    uint64_t scanned = 0;
     for (uintptr_t pg = lo & ~(GORT__HEAP_PAGE - 1); pg < hi;) {
         mspan *s = gort__spanof(pg);
         if (s == NULL || (s->spc & 1)) {
@@ -326,17 +670,22 @@ static void rescan_pages(uintptr_t lo, uintptr_t hi) {
                   1))
                 continue;
             uintptr_t x = obj < a ? a : obj, y = obj + s->elemsize < b ? obj + s->elemsize : b;
-            scanblock(x, y);
+            scanblock(&cw, x, y);
+            scanned += y - x;
         }
         pg = (b + GORT__HEAP_PAGE - 1) & ~(GORT__HEAP_PAGE - 1);
     }
+    return scanned;
 }
 
 static uint64_t rescanned_bytes;
 
 static void rescan_cb(uintptr_t lo, uintptr_t hi) {
     rescanned_bytes += hi - lo;
-    rescan_pages(lo, hi);
+    /* Rescanning is the concurrent rounds' work: it pays the assists. */
+    rescan_total += rescan_pages(lo, hi);
+    if (drain_yields && rescan_total + cw.marked - credit_flushed >= (64u << 10))
+        drain_flush();
 }
 
 uint64_t gort__gc_rescan_dirty(bool reprotect) {
@@ -359,7 +708,7 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        scanblock(lo, lo + ph->p_memsz);
+        scanblock(&cw, lo, lo + ph->p_memsz);
         gort__gc_scanned_globals += ph->p_memsz;
         gort__gc_drain();
     }
@@ -415,7 +764,13 @@ void gort__gc_mark_reset(void) {
     gort__gc_scanned_stacks = 0;
     gort__gc_scanned_globals = 0;
     gort__gc_marked_bytes = 0;
-    wlen = 0;
+    cw.head = cw.len = 0;
+    cw.marked = 0;
+    rescan_total = 0;
+    credit_flushed = 0;
+    atomic_store_explicit(&collector_marked, 0, memory_order_relaxed);
+    atomic_store_explicit(&assist_marked, 0, memory_order_relaxed);
+    atomic_store_explicit(&assist_ns, 0, memory_order_relaxed);
     ppush = pnextb = pnextc = pnextd = 0;
 }
 
@@ -481,4 +836,7 @@ void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
     gort__gc_drain();
     gort__fin_markroots();
     gort__gc_drain();
+    /* The world is stopped: no assist runs, and all have added theirs. */
+    gort__gc_marked_bytes = cw.marked + atomic_load_explicit(&assist_marked, memory_order_relaxed);
+    gort__gc_scan_work = gort__gc_marked_bytes + rescan_total;
 }

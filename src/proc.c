@@ -167,6 +167,7 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SYNCTEST_WAITGROUP] = "sync.WaitGroup.Wait (durable)",
     [WAIT_SYNCTEST_IO] = "IO wait (durable)",
     [WAIT_FINALIZER_WAIT] = "finalizer wait",
+    [WAIT_GC_ASSIST_WAIT] = "GC assist wait",
 };
 
 /* Under TSan the functions that never return are uninstrumented shells

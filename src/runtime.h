@@ -130,6 +130,7 @@ enum {
     WAIT_SYNCTEST_WAITGROUP, /* "sync.WaitGroup.Wait (durable)": a WaitGroup of the g's bubble */
     WAIT_SYNCTEST_IO,        /* "IO wait (durable)": until a deadline on the bubble's clock */
     WAIT_FINALIZER_WAIT,     /* "finalizer wait" (the finalizer goroutine) */
+    WAIT_GC_ASSIST_WAIT,     /* "GC assist wait": an allocation's mark assist waits for credit */
     WAIT_NREASONS
 };
 extern const char *const gort__waitreason_str[WAIT_NREASONS];
