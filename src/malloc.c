@@ -97,12 +97,12 @@ static uintptr_t cache_refill(mcache *c, uint8_t spc) {
 /* mallocgc's slow path for a goroutine whose span of class spc is full:
  * first the pacer (which may have it mark, or park it until the marking
  * cycle ends: mgc.c gort__gc_pace), then a new span, from the cache of
- * the P it runs on afterwards (*cp: a parked goroutine may resume on
- * another P, and that P's span may have room again). */
-static GORT_NOINLINE uintptr_t malloc_refill(mcache **cp, uint8_t spc) {
+ * the P it runs on afterwards (a parked goroutine may resume on another
+ * P, and that P's span may have room again; the caller reads the cache
+ * again too). */
+static GORT_NOINLINE uintptr_t malloc_refill(uint8_t spc) {
     gort__gc_pace((uint64_t)gort__class_to_allocnpages[spc >> 1] << GORT__HEAP_PAGE_SHIFT);
     mcache *c = gort__mcache_get();
-    *cp = c;
     uintptr_t v = cache_take(c, spc);
     return v != 0 ? v : cache_refill(c, spc);
 }
@@ -218,7 +218,8 @@ static inline void *mallocgc(size_t size, bool noscan) {
     uintptr_t v = cache_take(c, spc);
     bool refilled = false;
     if (GORT_UNLIKELY(v == 0)) {
-        v = malloc_refill(&c, spc);
+        v = malloc_refill(spc);
+        c = gort__mcache_get();
         refilled = true;
     }
     mspan *s = c->alloc[spc];

@@ -71,6 +71,27 @@ static gort__rtlock wlock;
 static wblock *wfull, *wempty; /* [wlock] */
 /* Blocks on wfull: [wlock] for writes, read without it as a hint. */
 static _Atomic uint32_t nfull;
+/* An assist found the pool empty since the collector last fed it:
+ * [atomic], relaxed (a hint). */
+static _Atomic bool pool_hungry;
+
+/* The collector's scan work not yet claimed by assists (Go's bgScanCredit):
+ * [atomic], relaxed (a pace; it may dip below zero when two assists take
+ * the same credit, as Go's may). */
+static _Atomic int64_t bg_credit;
+
+/* Assists waiting for credit (Go's work.assistQueue), in order, each with
+ * the debt it still has: [aqlock].  aq_open: goroutines may still join
+ * (the collector has work left that will pay them). */
+typedef struct assistwait {
+    struct g *gp;
+    int64_t debt;
+    struct assistwait *next;
+} assistwait;
+static gort__rtlock aqlock;
+static assistwait *aq_head, *aq_tail; /* [aqlock] */
+static bool aq_open;                  /* [aqlock] */
+static _Atomic uint32_t aq_len;       /* [aqlock] for writes; read without it as a hint */
 /* Assists holding a block, which they will put back (its greys, and what
  * scanning them greyed): [wlock].  The collector's drain is finished only
  * when the pool is empty and no assist holds one. */
@@ -92,8 +113,8 @@ typedef struct gcwork {
     wblock *blk;
 } gcwork;
 
-/* The collector's: [collector only].  Its marked bytes are
- * gort__gc_marked_bytes. */
+/* The collector's: [collector only].  Its marked bytes and the assists'
+ * make gort__gc_marked_bytes at mark termination. */
 static gcwork cw;
 
 static wblock *wblock_new(void) {
@@ -393,13 +414,18 @@ static bool drain_refill(void) {
     }
 }
 
-/* Go's gcWork.balance: the pool is running dry and the collector has
- * work to spare, so up to WBLOCK entries from the bottom of its stack go
- * to the pool for assists. */
+/* Go's gcWork.balance: an assist found the pool empty (or waits for
+ * credit) and the collector has work to spare, so up to WBLOCK entries
+ * from the bottom of its stack go to the pool.  Not otherwise: a block
+ * nobody takes comes back to the collector, a lock and two copies for
+ * nothing (alloc_small's marks, with no assist, took 10% longer). */
 static void drain_balance(void) {
     size_t have = cw.len - cw.head;
-    if (atomic_load_explicit(&nfull, memory_order_relaxed) >= 2 || have < 8)
+    if (have < 8 || atomic_load_explicit(&nfull, memory_order_relaxed) >= 2 ||
+        (!atomic_load_explicit(&pool_hungry, memory_order_relaxed) &&
+         atomic_load_explicit(&aq_len, memory_order_relaxed) == 0))
         return;
+    atomic_store_explicit(&pool_hungry, false, memory_order_relaxed);
     size_t k = have / 2 < WBLOCK ? have / 2 : WBLOCK;
     gort__lock(&wlock);
     wblock *b = wblock_get();
@@ -487,8 +513,10 @@ void gort__gc_drain(void) {
  * false in *took when the pool had nothing. */
 GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
     *took = false;
-    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0) {
+        atomic_store_explicit(&pool_hungry, true, memory_order_relaxed);
         return 0;
+    }
     gort__lock(&wlock);
     wblock *b = wblock_take();
     if (b != NULL)
@@ -518,8 +546,10 @@ GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
 static _Atomic uint64_t assist_ns;
 
 uint64_t gort__gc_assist(uint64_t work) {
-    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0)
+    if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0) {
+        atomic_store_explicit(&pool_hungry, true, memory_order_relaxed);
         return 0;
+    }
     int64_t t0 = gort_nanotime();
     uint64_t done = 0;
     bool took = true;
@@ -532,24 +562,6 @@ uint64_t gort__gc_assist(uint64_t work) {
 uint64_t gort__gc_assist_ns(void) {
     return atomic_load_explicit(&assist_ns, memory_order_relaxed);
 }
-
-/* The collector's scan work not yet claimed by assists (Go's bgScanCredit):
- * [atomic], relaxed (a pace; it may dip below zero when two assists take
- * the same credit, as Go's may). */
-static _Atomic int64_t bg_credit;
-
-/* Assists waiting for credit (Go's work.assistQueue), in order, each with
- * the debt it still has: [aqlock].  aq_open: goroutines may still join
- * (the collector has work left that will pay them). */
-typedef struct assistwait {
-    struct g *gp;
-    int64_t debt;
-    struct assistwait *next;
-} assistwait;
-static gort__rtlock aqlock;
-static assistwait *aq_head, *aq_tail; /* [aqlock] */
-static bool aq_open;                  /* [aqlock] */
-static _Atomic uint32_t aq_len;       /* [aqlock] for writes; read without it as a hint */
 
 /* Go's gcFlushBgCredit: the collector's work since its last flush pays
  * the queued assists first, in order; what is left is credit. */
@@ -771,6 +783,7 @@ void gort__gc_mark_reset(void) {
     atomic_store_explicit(&collector_marked, 0, memory_order_relaxed);
     atomic_store_explicit(&assist_marked, 0, memory_order_relaxed);
     atomic_store_explicit(&assist_ns, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool_hungry, false, memory_order_relaxed);
     ppush = pnextb = pnextc = pnextd = 0;
 }
 
