@@ -576,6 +576,15 @@ HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
         return;
     if (atomic_load_explicit(&gp->status, memory_order_relaxed) != G_RUNNING)
         return;
+    /* A thread whose P is not running a goroutine's slice is stopping the
+     * world (its P already P_GCSTOP) or being stopped: its system calls
+     * are the runtime's, not blocking calls of the program's.  A signal
+     * sent before the stop began once found the stopper at the `syscall`
+     * of the getpid in its own tgkill; wrapped in gort_syscall_enter/exit,
+     * that left it waiting for a P that only the restart of the world it
+     * was stopping would give back. */
+    if (atomic_load_explicit(&mp->p->status, memory_order_relaxed) != P_RUNNING)
+        return;
     bool stw = atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) != 0;
     if (!stw && !atomic_load_explicit(&gp->preempt, memory_order_relaxed))
         return; /* nobody asked (a stale or foreign SIGURG) */

@@ -909,6 +909,71 @@ TEST(stop_the_world_stops_spinners) {
     watchdog_stop();
 }
 
+/* A goroutine stopping the world is no program's blocking call.  Here a
+ * GOMAXPROCS change waits for a spinner in C (which such a stop does not
+ * suspend, and which may not be preempted: asyncpreemptoff=1), and the
+ * stopper's own thread gets preemption signals meanwhile, as from a
+ * sysmon request sent just before the stop began.  The handler once took
+ * the system call it found (the stop's futex wait, or the getpid of its
+ * tgkill) for a blocking call of the program's and wrapped it in
+ * gort_syscall_enter/exit: on return the stopper waited for a P that only
+ * the restart of the world it was stopping would give back
+ * (stress.torture.mixed hung in CI so, once).  A stopped P's thread is
+ * now left alone. */
+static atomic_bool ss_started, ss_spun;
+static _Atomic long ss_tid;
+
+static void ss_spinner(void *arg) {
+    (void)arg;
+    atomic_store(&ss_started, true);
+    int64_t end = h_now() + 300 * GT_MS;
+    volatile uint64_t x = 0;
+    while (h_now() < end)
+        for (int i = 0; i < 100000; i++)
+            x++;
+    atomic_store(&ss_spun, true);
+    gort_yield(); /* stops here for the world */
+}
+
+/* A thread outside the runtime: signals the stopper while it waits. */
+static void *ss_signaller(void *arg) {
+    (void)arg;
+    while (!atomic_load(&gort__sched.gcwaiting))
+        usleep(100);
+    while (!atomic_load(&ss_spun)) {
+        syscall(SYS_tgkill, getpid(), (pid_t)atomic_load(&ss_tid), SIGURG);
+        usleep(500);
+    }
+    return NULL;
+}
+
+static int main_stopper(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(ss_spinner, NULL), 0);
+    while (!atomic_load(&ss_started))
+        gort_sleep(GT_MS);
+    atomic_store(&ss_tid, (long)syscall(SYS_gettid));
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, ss_signaller, NULL), 0);
+    long n0 = (long)atomic_load(&gort__npreempt_syscall);
+    ASSERT_EQ(gort_gomaxprocs(3), 2);
+    ASSERT_EQ(gort_gomaxprocs(0), 3);
+    pthread_join(t, NULL);
+    /* None of the stopper's calls was taken for a blocking call. */
+    ASSERT_EQ((long)atomic_load(&gort__npreempt_syscall), n0);
+    return 0;
+}
+
+TEST(stopper_is_not_a_blocking_call) {
+    NEEDS_SIGNAL();
+    coop_only();
+    gort_gomaxprocs(2);
+    watchdog_start(30, "a GOMAXPROCS change waiting for a spinner in C, signalled");
+    ASSERT_EQ(gort_main(main_stopper, NULL), 0);
+    watchdog_stop();
+    unsetenv("GORTDEBUG");
+}
+
 /* ------------------------------------------------------------------------
  * GOMAXPROCS from the affinity mask and the cgroup CPU limit
  * ------------------------------------------------------------------------ */
