@@ -167,7 +167,10 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     }
     uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
     uint8_t spc = noscan ? 1 : 0;
-    gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
+    /* Only a goroutine with a P paces (one without allocates as a thread
+     * outside the runtime does); it may resume on another P. */
+    if (gort__mcache_get() != NULL)
+        gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
     mcache *c = gort__mcache_get();
     bool nop = c == NULL;
     if (nop)

@@ -785,6 +785,10 @@ void gort__gc_mark_reset(void) {
     atomic_store_explicit(&assist_ns, 0, memory_order_relaxed);
     atomic_store_explicit(&pool_hungry, false, memory_order_relaxed);
     ppush = pnextb = pnextc = pnextd = 0;
+    /* The last mark drained the pool, and no assist outlives its cycle. */
+    gort__lock(&wlock);
+    GORT_CHECK(wfull == NULL && nassist == 0, "gc: mark work left in the pool by the last cycle");
+    gort__unlock(&wlock);
 }
 
 /* Concurrent phase: every default-size goroutine stack from its last saved
