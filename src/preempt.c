@@ -10,7 +10,8 @@
  * interrupted thread, looks at what that thread was doing:
  *
  *   - Runtime code, a runtime lock held (gort__tls_locks), g0, a signal
- *     stack, no P, a goroutine not in G_RUNNING: nothing (the thread will
+ *     stack, no P or one not running (the thread is stopping the world, or
+ *     stopped), a goroutine not in G_RUNNING: nothing (the thread will
  *     reach a scheduling point of its own; the sender tries again later).
  *   - A blocking system call that the kernel restarts after the handler
  *     (the pc is at the `syscall` instruction): the thread is redirected
