@@ -506,31 +506,46 @@ void gort__gc_pace(uint64_t bytes) {
     struct g *gp = gort__getg();
     if (gp == NULL || gp->foreign)
         return;
-    uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
-    uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
-    if (live < goal) {
-        /* Go's gcAssistAlloc: scan in proportion to what this allocation
-         * takes of the room left before the goal (at most ASSIST_MAX at a
-         * time, so that a stop of the world never waits long for it). */
-        uint64_t debt = assist_debt(bytes, live, goal);
-        if (debt > ASSIST_MAX)
-            debt = ASSIST_MAX;
-        if (debt != 0 && gort__gc_assist_alloc(debt))
+    bool paid = false;
+    for (;;) {
+        if (!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+            return;
+        uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
+        uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+        if (live < goal) {
+            if (paid)
+                return;
+            /* Go's gcAssistAlloc: scan in proportion to what this
+             * allocation takes of the room left before the goal (at most
+             * ASSIST_MAX at a time, so that a stop of the world never
+             * waits long for it). */
+            uint64_t debt = assist_debt(bytes, live, goal);
+            if (debt > ASSIST_MAX)
+                debt = ASSIST_MAX;
+            if (debt == 0 || !gort__gc_assist_alloc(debt))
+                return;
+            /* It waited for credit, and so did others, readied by the
+             * same flush: their spans may have taken the heap to its goal
+             * since, so look again (without a new debt). */
             atomic_store_explicit(&throttled, true, memory_order_relaxed);
-        return;
-    }
-    /* The heap has reached its goal while the cycle marks: the marking is
-     * not keeping up, so this goroutine marks while there is work in the
-     * pool, and then waits for the cycle to end before it takes more
-     * memory (Go parks an assist that finds no work to do the same way:
-     * gcParkAssist).  The cycle holds gcsema from its start to the
-     * restart of the world at its end. */
-    while (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+            paid = true;
+            continue;
+        }
+        /* The heap has reached its goal while the cycle marks: the marking
+         * is not keeping up, so this goroutine marks while there is work
+         * in the pool, and then waits for the cycle to end before it takes
+         * more memory (Go parks an assist that finds no work to do the
+         * same way: gcParkAssist).  The cycle holds gcsema from its start
+         * to the restart of the world at its end. */
         atomic_store_explicit(&throttled, true, memory_order_relaxed);
         if (gort__gc_assist(64u << 10) == 0) {
             gort_mutex_lock(&gcsema);
             gort_mutex_unlock(&gcsema);
-            return;
+            /* The next cycle may be marking already, with the heap past
+             * its goal: thousands of goroutines woken here, each taking a
+             * span, took gc_pause's early cycles 5-20 MB past it. */
+            paid = true;
+            continue;
         }
         /* A stop of the world (mark termination's among them) need not
          * wait for the pool to empty. */

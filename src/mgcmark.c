@@ -509,8 +509,10 @@ void gort__gc_drain(void) {
 /* Go's gcAssistAlloc, its scanning: up to work bytes of grey objects
  * from one block of the pool, on the calling goroutine's thread (which
  * holds its P and calls nothing that could yield, so a stop of the world
- * waits for it to put its block back).  Returns the bytes scanned, or
- * false in *took when the pool had nothing. */
+ * waits for it to put its block back: it stops early when one is asked
+ * for, as Go's gcDrainN checks for preemption).  Returns the bytes
+ * scanned; *took is false when the pool had nothing, or when it stopped
+ * early (the caller then takes no other block). */
 GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
     *took = false;
     if (atomic_load_explicit(&nfull, memory_order_relaxed) == 0) {
@@ -527,10 +529,17 @@ GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
     *took = true;
     gcwork w = {.buf = b->e, .len = b->n, .cap = WBLOCK, .blk = b};
     uint64_t done = 0;
-    while (w.len > 0 && done < work) {
+    for (uint32_t k = 1; w.len > 0 && done < work; k++) {
         wentry e = w.buf[--w.len];
         scanblock(&w, e.base, e.base + e.size);
         done += e.size;
+        /* A stop of the world (mark termination's) waits for this thread:
+         * what is left goes back to the pool (relaxed: a late look costs
+         * 64 objects more of the pause). */
+        if (k % 64 == 0 && atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
+            *took = false;
+            break;
+        }
     }
     gort__lock(&wlock);
     w.blk->n = (uint32_t)w.len;
