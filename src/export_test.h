@@ -32,6 +32,9 @@ void gort__export_lockrank_pair(bool reversed);
 void gort__export_lockrank_nested(int n);
 /* The address of the collected heap's first page (made if need be). */
 uintptr_t gort__export_heap_arena(void);
+/* How many allocations the pacer has held back (an assist that marked or
+ * waited, a wait at the goal) since the program started. */
+uint64_t gort__export_gc_throttled(void);
 /* pc counts as user text for the preemption signal: an async-safe place
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */

@@ -376,6 +376,11 @@ uint64_t gort__gc_assist(uint64_t work);
 bool gort__gc_assist_alloc(uint64_t debt);
 /* Nanoseconds assists spent marking in this cycle. */
 uint64_t gort__gc_assist_ns(void);
+/* Counts an allocation the collector's credit did not pay for (it marked,
+ * or waited for credit or for the cycle's end); gort__gc_throttled reads
+ * the total since the program started. */
+void gort__gc_throttle_count(void);
+uint64_t gort__gc_throttled(void);
 /* Opens the assists' wait queue at the start of a concurrent mark, or
  * closes it (readying every waiter) when no more credit will come. */
 void gort__gc_assist_queue(bool open);

@@ -538,6 +538,7 @@ void gort__gc_pace(uint64_t bytes) {
          * same way: gcParkAssist).  The cycle holds gcsema from its start
          * to the restart of the world at its end. */
         atomic_store_explicit(&throttled, true, memory_order_relaxed);
+        gort__gc_throttle_count();
         if (gort__gc_assist(64u << 10) == 0) {
             gort_mutex_lock(&gcsema);
             gort_mutex_unlock(&gcsema);

@@ -572,6 +572,18 @@ uint64_t gort__gc_assist_ns(void) {
     return atomic_load_explicit(&assist_ns, memory_order_relaxed);
 }
 
+/* Allocations held back by the pacer since the start: [atomic], relaxed
+ * (a count read by tests, ordering nothing). */
+static _Atomic uint64_t throttled_total;
+
+void gort__gc_throttle_count(void) {
+    atomic_fetch_add_explicit(&throttled_total, 1, memory_order_relaxed);
+}
+
+uint64_t gort__gc_throttled(void) {
+    return atomic_load_explicit(&throttled_total, memory_order_relaxed);
+}
+
 /* Go's gcFlushBgCredit: the collector's work since its last flush pays
  * the queued assists first, in order; what is left is credit. */
 static void flush_credit(int64_t work) {
@@ -635,6 +647,7 @@ bool gort__gc_assist_alloc(uint64_t debt) {
     }
     if (debt == 0)
         return false;
+    gort__gc_throttle_count();
     uint64_t done = gort__gc_assist(debt);
     if (done >= debt)
         return false;

@@ -910,7 +910,10 @@ GT_MAIN()
  * wait came before the span, each of them took one span past the goal on
  * its way to it (gc_pause's 10,000 goroutines: 80 MB).  So no cycle's
  * heap at mark termination is past its goal by more than a little (the
- * spans of the two Ps' refills); and every list is whole when checked. */
+ * spans of the Ps' refills); and every list is whole when checked.
+ * Whether an assist finds grey objects to mark, or only waits for the
+ * collector's credit, depends on timing (gctrace's assist time was 0 in a
+ * loaded run): what must happen is that the pacer held allocations back. */
 enum { AG = 4000, ANODES = 128 };
 
 static tobj *alists[AG]; /* a global: scanned */
@@ -947,15 +950,20 @@ static void assist_body(void *arg) {
     gort_wg_done(&awg);
 }
 
+static uint64_t athrottled;
+
 static int assist_main(void *arg) {
     (void)arg;
-    gort_gomaxprocs(2);
+    /* Three Ps of allocators against one dedicated mark worker: they
+     * outrun it on any machine, so assists must do part of the marking. */
+    gort_gomaxprocs(4);
     for (int i = 0; i < AG; i++)
         alists[i] = alist_build(i % NTAGS);
     gort_wg_add(&awg, AG);
     for (int i = 0; i < AG; i++)
         ASSERT_EQ(gort_go(assist_body, (void *)(intptr_t)i), 0);
     gort_sleep(2 * GT_SEC);
+    athrottled = gort__export_gc_throttled();
     atomic_store(&astop, 1);
     gort_wg_wait(&awg);
     return 0;
@@ -981,26 +989,21 @@ TEST(assists_hold_the_goal) {
     char line[512];
     bool concurrent = false;
     int cycles = 0;
-    double assist_ms = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         fputs(line, stderr);
         if (strncmp(line, "gc: concurrent", 14) == 0)
             concurrent = true;
-        const char *clock = strstr(line, " ms clock, ");
         const char *cpu = strstr(line, " ms cpu, ");
-        if (strncmp(line, "gc ", 3) != 0 || clock == NULL || cpu == NULL)
+        if (strncmp(line, "gc ", 3) != 0 || cpu == NULL)
             continue;
-        double stw1, assist;
-        ASSERT_EQ(sscanf(clock + 11, "%lf+%lf/", &stw1, &assist), 2);
         unsigned long long h0, h1, h2, goal;
         ASSERT_EQ(sscanf(cpu + 9, "%llu->%llu->%llu MB, %llu MB goal", &h0, &h1, &h2, &goal), 4);
         /* MB are whole MiB, rounded down. */
         ASSERT_TRUE(h1 <= goal + 2);
-        assist_ms += assist;
         cycles++;
     }
     fclose(f);
     ASSERT_TRUE(cycles >= 4);
     if (concurrent)
-        ASSERT_TRUE(assist_ms > 0);
+        ASSERT_TRUE(athrottled > 0);
 }
