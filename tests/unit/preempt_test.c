@@ -194,7 +194,11 @@ TEST(spawn_chain_does_not_starve_p1) {
 
 /* Go's TestPingPongHog: a hog pair and a light pair ping-pong on one P while
  * main sleeps.  Both pairs hand the P to their buddy within a time slice,
- * so the counts stay within a factor (Go: ratio about 1.3; broken: 1000x). */
+ * so the counts stay within a factor (Go: ratio about 1.3; broken: 1000x).
+ * main sleeps 500 ms, not Go's 100: that is about 50 slices of 10 ms
+ * instead of 10, so that a loaded machine's late sysmon, which lengthens
+ * whichever slice it falls in, cannot tip the ratio alone (with 100 ms, 2
+ * of 30 loaded runs ended at 8-13). */
 static gort_chan *pp_done;
 static atomic_long pp_hog, pp_light;
 
@@ -239,7 +243,7 @@ static int main_pingpong(void *arg) {
     bool v = true;
     gort_chan_send(hogc, &v);
     gort_chan_send(lightc, &v);
-    gort_sleep(100 * GT_MS);
+    gort_sleep(500 * GT_MS);
     gort_chan_close(pp_done);
     gort_chan_recv(hogc, &v);
     gort_chan_recv(lightc, &v);
