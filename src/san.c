@@ -8,6 +8,8 @@
  */
 #include "san.h"
 
+#include "internal.h"
+
 unsigned char gort__san_mode;
 
 __attribute__((constructor)) static void san_mode_init(void) {
@@ -93,11 +95,20 @@ GORT_NO_TSAN_FRAME void gort__san_no_return(void) {
     __asan_handle_no_return();
 }
 
+/* LSan's root registry is under its global mutex: a stop of the world that
+ * suspended this thread while it holds it would wait forever for a thread
+ * that needs it before it can stop (a goroutine's exit unregisters its
+ * stack on g0, holding its P).  So the preemption signal neither preempts
+ * nor suspends the thread in here (gort__acquirem), as for a runtime
+ * lock: it stops at the section's end.  asan-ubsan's
+ * heap.assists_hold_the_goal hung that way under load. */
 GORT_NO_TSAN_FRAME void gort__san_root(const void *p, size_t size, bool add) {
+    gort__acquirem();
     if (add)
         __lsan_register_root_region(p, size);
     else
         __lsan_unregister_root_region(p, size);
+    gort__releasem();
 }
 
 GORT_NO_TSAN_FRAME void gort__san_fiber_destroy(void *fiber) {
