@@ -122,8 +122,16 @@ void gort__foreign_block(int delta);
 /* Iterate every goroutine (for dumps); fn is called with allglock held. */
 void gort__forallg(void (*fn)(struct g *gp, void *arg), void *arg);
 /* The same, prefetching each g and the top of its stack ahead of fn (the
- * collector's final scan of the stacks). */
+ * collector's scans of the stacks). */
 void gort__forallg_stacks(void (*fn)(struct g *gp, void *arg), void *arg);
+/* The same in parts: gort__allgs_hold takes allglock and returns every g
+ * (*n of them), which stay put until gort__allgs_release; gort__gs_stacks
+ * calls fn on n of them, prefetching as gort__forallg_stacks does, on any
+ * thread while the lock is held (the final pause splits the gs between
+ * the collector and its helper thread). */
+struct g **gort__allgs_hold(int64_t *n);
+void gort__allgs_release(void);
+void gort__gs_stacks(struct g **gs, int64_t n, void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
 /* The last attempt to start an M's thread failed (relaxed): an

@@ -374,6 +374,11 @@ uint64_t gort__gc_assist(uint64_t work);
  * credit, by marking, or by waiting for the collector's work to pay it
  * (then returns true). */
 bool gort__gc_assist_alloc(uint64_t debt);
+/* Makes the final pause's helper thread (mgcmark.c stw_stacks) if there
+ * are goroutines enough to share their stacks with it and this process
+ * has none yet; the collector calls it before it stops the world (making
+ * a thread takes libc's locks, which a stopped thread may hold). */
+void gort__gc_helper_start(void);
 /* Nanoseconds assists spent marking in this cycle. */
 uint64_t gort__gc_assist_ns(void);
 /* Counts an allocation the collector's credit did not pay for (it marked,

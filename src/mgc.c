@@ -357,6 +357,8 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         track_writes();
 
     cycle_times t = {.forced = forced};
+    if (running)
+        gort__gc_helper_start();
     t.start = gort_nanotime();
     if (running)
         gort__stop_the_world("GC");

@@ -30,15 +30,19 @@
  * goroutines that allocate while the collector marks concurrently scan
  * some grey objects in proportion (gort__gc_assist; the pace is mgc.c's
  * gort__gc_pace).  Mark bits are set with an atomic or, by whoever greys
- * the object first, which then scans it.
+ * the object first, which then scans it.  With the world stopped, a
+ * helper thread scans half of the goroutines' stacks (stw_stacks).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <link.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "fault.h"
 #include "malloc.h"
@@ -256,8 +260,18 @@ typedef struct pent {
     mspan *s;
     uint32_t i;
 } pent;
-static pent pring[PR];                         /* [collector only] */
-static uint64_t ppush, pnextb, pnextc, pnextd; /* [collector only] */
+/* A stack scanner: its pipeline, the grey stack its stage D pushes to,
+ * and the stack bytes it read.  The collector's is cm; the final pause's
+ * helper thread has hm (stw_stacks).  Each is used by one thread at a time:
+ * cm by the collector, hm by the helper between its job's start and its
+ * end, which the job's handshake orders. */
+typedef struct marker {
+    gcwork *w;
+    pent ring[PR];
+    uint64_t push, nb, nc, nd;
+    uint64_t stack_bytes;
+} marker;
+static marker cm = {.w = &cw};
 
 GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_b(pent *e) {
     mspan *s = gort__spanof(e->v);
@@ -283,34 +297,34 @@ GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_c(pent 
 /* The entry is cleared once done: the ring is in the library's .bss, which
  * the collector scans as a root, and a stale candidate there would keep
  * its object alive. */
-GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_d(pent *e) {
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void pstage_d(gcwork *w, pent *e) {
     if (e->s != NULL)
-        grey_at(&cw, e->s, e->i);
+        grey_at(w, e->s, e->i);
     e->v = 0;
     e->s = NULL;
 }
 
-GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void ppush1(uintptr_t v) {
-    pent *e = &pring[ppush % PR];
+GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void ppush1(marker *m, uintptr_t v) {
+    pent *e = &m->ring[m->push % PR];
     mheap *h = gort__mheap;
     e->v = v;
     __builtin_prefetch(&h->spans[(v - h->arena) >> GORT__HEAP_PAGE_SHIFT]);
-    ppush++;
-    if (ppush - pnextb > PD)
-        pstage_b(&pring[pnextb++ % PR]);
-    if (pnextb - pnextc > PD)
-        pstage_c(&pring[pnextc++ % PR]);
-    if (pnextc - pnextd > PD)
-        pstage_d(&pring[pnextd++ % PR]);
+    m->push++;
+    if (m->push - m->nb > PD)
+        pstage_b(&m->ring[m->nb++ % PR]);
+    if (m->nb - m->nc > PD)
+        pstage_c(&m->ring[m->nc++ % PR]);
+    if (m->nc - m->nd > PD)
+        pstage_d(m->w, &m->ring[m->nd++ % PR]);
 }
 
-GORT_NOSAN_SCAN static GORT_NOINLINE void pflush(void) {
-    while (pnextb < ppush)
-        pstage_b(&pring[pnextb++ % PR]);
-    while (pnextc < ppush)
-        pstage_c(&pring[pnextc++ % PR]);
-    while (pnextd < ppush)
-        pstage_d(&pring[pnextd++ % PR]);
+GORT_NOSAN_SCAN static GORT_NOINLINE void pflush(marker *m) {
+    while (m->nb < m->push)
+        pstage_b(&m->ring[m->nb++ % PR]);
+    while (m->nc < m->push)
+        pstage_c(&m->ring[m->nc++ % PR]);
+    while (m->nd < m->push)
+        pstage_d(m->w, &m->ring[m->nd++ % PR]);
 }
 
 /* Go's scanblock, conservative: every aligned word in [lo, hi).  vg: under
@@ -322,7 +336,7 @@ GORT_NOSAN_SCAN static GORT_NOINLINE void pflush(void) {
  * are constants in each call, so each variant is a loop of its own and
  * the native ones have no client request. */
 GORT_NOSAN_SCAN static inline __attribute__((always_inline)) void
-scanwords(gcwork *w, uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
+scanwords(gcwork *w, marker *m, uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
     mheap *h = gort__mheap;
     uintptr_t arena = h->arena;
     uintptr_t limit = atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT;
@@ -342,7 +356,7 @@ scanwords(gcwork *w, uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
         if (off >= limit)
             continue;
         if (pipe) {
-            ppush1(v);
+            ppush1(m, v);
             continue;
         }
         /* Acquire: pairs with mheap_alloc's release (concurrent marking). */
@@ -354,18 +368,18 @@ scanwords(gcwork *w, uintptr_t lo, uintptr_t hi, bool vg, bool pipe) {
 
 GORT_NOSAN_SCAN static void scanblock(gcwork *w, uintptr_t lo, uintptr_t hi) {
     if (GORT__ON_VALGRIND())
-        scanwords(w, lo, hi, true, false);
+        scanwords(w, NULL, lo, hi, true, false);
     else
-        scanwords(w, lo, hi, false, false);
+        scanwords(w, NULL, lo, hi, false, false);
 }
 
-/* A stack (or a goroutine's saved registers): through the pipeline
- * (flushed by the next gort__gc_drain). */
-GORT_NOSAN_SCAN static void scanroot(uintptr_t lo, uintptr_t hi) {
+/* A stack (or a goroutine's saved registers): through m's pipeline
+ * (flushed by pflush: the collector's by the next gort__gc_drain). */
+GORT_NOSAN_SCAN static void scanroot(marker *m, uintptr_t lo, uintptr_t hi) {
     if (GORT__ON_VALGRIND())
-        scanwords(&cw, lo, hi, true, true);
+        scanwords(m->w, m, lo, hi, true, true);
     else
-        scanwords(&cw, lo, hi, false, true);
+        scanwords(m->w, m, lo, hi, false, true);
 }
 
 void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
@@ -373,10 +387,10 @@ void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
         scanblock(&cw, lo, hi);
 }
 
+static void grey_ptr(gcwork *w, uintptr_t p);
+
 void gort__gc_mark_ptr(uintptr_t p) {
-    mspan *s = gort__spanof(p);
-    if (s != NULL)
-        grey(&cw, s, p);
+    grey_ptr(&cw, p);
 }
 
 /* Set while marking runs concurrently with the goroutines.  With more
@@ -467,7 +481,7 @@ void gort__gc_drain(void) {
     for (;;) {
         if (cw.len == cw.head && flen == 0) {
             cw.len = cw.head = 0;
-            pflush(); /* its greys may push more */
+            pflush(&cm); /* its greys may push more */
             if (cw.len == 0 && !drain_refill())
                 break;
         }
@@ -751,29 +765,38 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
 
 typedef struct stackscan {
     struct g *self;
+    marker *m;
 } stackscan;
 
-static void scan_stack(uintptr_t lo, uintptr_t hi) {
+static void scan_stack(marker *m, uintptr_t lo, uintptr_t hi) {
     if (lo >= hi)
         return;
-    scanroot(lo, hi);
-    gort__gc_scanned_stacks += hi - lo;
+    scanroot(m, lo, hi);
+    m->stack_bytes += hi - lo;
+}
+
+/* p, if it points into an object, greyed onto w. */
+static void grey_ptr(gcwork *w, uintptr_t p) {
+    mspan *s = gort__spanof(p);
+    if (s != NULL)
+        grey(w, s, p);
 }
 
 /* What the runtime keeps for gp: its start argument and its deferred
  * calls' arguments. */
-static void scan_g_runtime(struct g *gp) {
-    gort__gc_mark_ptr((uintptr_t)gp->arg);
+static void scan_g_runtime(gcwork *w, struct g *gp) {
+    grey_ptr(w, (uintptr_t)gp->arg);
     for (struct gort__defer *d = gp->defer_; d != NULL; d = d->link)
-        gort__gc_mark_ptr((uintptr_t)d->arg);
+        grey_ptr(w, (uintptr_t)d->arg);
 }
 
 static void scan_g(struct g *gp, void *arg) {
     stackscan *ss = arg;
+    marker *m = ss->m;
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     if (st == G_DEAD || st == G_IDLE)
         return;
-    scan_g_runtime(gp);
+    scan_g_runtime(m->w, gp);
     if (gp == ss->self)
         return; /* scanned from the collector's own sp */
     uintptr_t hi = gp->stack.hi;
@@ -781,14 +804,14 @@ static void scan_g(struct g *gp, void *arg) {
     const void *regs;
     size_t nregs;
     if (st == G_RUNNING && gort__stw_interrupted_regs(gp, &sp, &regs, &nregs)) {
-        scanroot((uintptr_t)regs, (uintptr_t)regs + nregs);
-        scan_stack(sp, hi);
+        scanroot(m, (uintptr_t)regs, (uintptr_t)regs + nregs);
+        scan_stack(m, sp, hi);
     } else if (st == G_RUNNING || st == G_SYSCALL) {
         /* Still running (a blocking call; or stopped somewhere we were not
          * told): all of its stack, conservatively. */
-        scan_stack(gp->stack.lo, hi);
+        scan_stack(m, gp->stack.lo, hi);
     } else if (gp->ctx.sp != NULL) {
-        scan_stack((uintptr_t)gp->ctx.sp, hi);
+        scan_stack(m, (uintptr_t)gp->ctx.sp, hi);
     }
     /* Not drained here: the candidates of one stack are too few to keep
      * the pipeline busy (gort__gc_mark drains once after every stack). */
@@ -796,6 +819,7 @@ static void scan_g(struct g *gp, void *arg) {
 
 void gort__gc_mark_reset(void) {
     gort__gc_scanned_stacks = 0;
+    cm.stack_bytes = 0;
     gort__gc_scanned_globals = 0;
     gort__gc_marked_bytes = 0;
     cw.head = cw.len = 0;
@@ -806,7 +830,7 @@ void gort__gc_mark_reset(void) {
     atomic_store_explicit(&assist_marked, 0, memory_order_relaxed);
     atomic_store_explicit(&assist_ns, 0, memory_order_relaxed);
     atomic_store_explicit(&pool_hungry, false, memory_order_relaxed);
-    ppush = pnextb = pnextc = pnextd = 0;
+    cm.push = cm.nb = cm.nc = cm.nd = 0;
     /* The last mark drained the pool, and no assist outlives its cycle. */
     gort__lock(&wlock);
     GORT_CHECK(wfull == NULL && nassist == 0, "gc: mark work left in the pool by the last cycle");
@@ -827,14 +851,21 @@ static void scan_g_concurrent(struct g *gp, void *arg) {
      * running (its stack is rescanned with the world stopped anyway). */
     if (sp == 0 || sp < lo || sp >= hi)
         return;
-    scan_stack(sp, hi);
+    scan_stack(ss->m, sp, hi);
+}
+
+/* The stack bytes m read go into gort__gc_scanned_stacks. */
+static void fold_stack_bytes(marker *m) {
+    gort__gc_scanned_stacks += m->stack_bytes;
+    m->stack_bytes = 0;
 }
 
 void gort__gc_mark_concurrent(void) {
     struct g *self = gort__getg();
     dl_iterate_phdr(scan_phdr, NULL);
-    stackscan ss = {self};
+    stackscan ss = {self, &cm};
     gort__forallg(scan_g_concurrent, &ss);
+    fold_stack_bytes(&cm);
     drain_yields = true;
     gort__gc_drain();
     gort__gc_scan_registered();
@@ -852,25 +883,146 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
      * mostly parked now): the final pause rescans them all anyway, but
      * then finds what they reach already marked and has little to drain
      * (in gc_pause its drain took 0.4-2.5 ms before this). */
-    stackscan ss = {gort__getg()};
+    stackscan ss = {gort__getg(), &cm};
     gort__forallg_stacks(scan_g_concurrent, &ss);
+    fold_stack_bytes(&cm);
     gort__gc_drain();
     drain_yields = false;
+}
+
+/* ------------------------------------------------ the final pause's helper */
+
+/* With the world stopped, the final pause reads every goroutine's stack:
+ * in gc_pause, 10,000 stack tops scattered over their own pages, cold,
+ * 2.9-5.3 ms on one thread.  Memory latency, not work, bounds it, so a
+ * second thread halves it (1.5-2.8 ms): stw_stacks has the first half
+ * of the gs scanned on a helper thread of the collector's own
+ * while the collector scans the rest, as Go's mark termination once had
+ * gchelper threads.  The helper is a plain thread with every signal
+ * blocked, made before the first cycle that has enough gs to share and a
+ * second CPU (gort__gc_helper_start, before the world stops); it runs no
+ * goroutine and takes no runtime lock.  It greys
+ * onto a stack of its own (hw) and drains it itself: mark bits are set
+ * with an atomic or, so each object is pushed by one marker only.
+ *
+ * The handshake: the collector writes the job (hjob) and then stores the
+ * next generation into hgen with release; the helper's acquire load of
+ * hgen sees the job (and, through the collector, everything the stopped
+ * goroutines wrote).  The helper's release store of that generation into
+ * hdone publishes its marks, its hw.marked and hm.stack_bytes to the
+ * collector's acquire load.  The collector holds allglock from before the
+ * job until after the helper is done, so the gs array the job names is
+ * not reallocated meanwhile. */
+enum { HELP_MIN_GS = 512 };
+static gcwork hw;
+static marker hm = {.w = &hw};
+static struct {
+    struct g **gs;
+    int64_t n;
+    struct g *self;
+} hjob;
+static _Atomic uint32_t hgen, hdone;
+static _Atomic pid_t helper_pid; /* the process the helper runs in */
+
+GORT_NOSAN_SCAN static void helper_drain(void) {
+    while (hw.len > 0) {
+        wentry e = hw.buf[--hw.len];
+        scanblock(&hw, e.base, e.base + e.size);
+    }
+}
+
+static void *helper_main(void *arg) {
+    (void)arg;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t g;
+        while ((g = atomic_load_explicit(&hgen, memory_order_acquire)) == seen)
+            gort__futexsleep(&hgen, seen, -1);
+        seen = g;
+        stackscan ss = {hjob.self, &hm};
+        gort__gs_stacks(hjob.gs, hjob.n, scan_g, &ss);
+        pflush(&hm);
+        helper_drain();
+        atomic_store_explicit(&hdone, g, memory_order_release);
+    }
+    return NULL;
+}
+
+/* Whether the gs are many enough to share with a helper. */
+static bool helper_wanted(int64_t n) {
+    return n >= HELP_MIN_GS && !GORT__ON_VALGRIND() && gort_numcpu() > 1;
+}
+
+void gort__gc_helper_start(void) {
+    int64_t n;
+    gort__allgs_hold(&n);
+    gort__allgs_release();
+    if (!helper_wanted(n))
+        return;
+    pid_t pid = getpid();
+    if (atomic_load_explicit(&helper_pid, memory_order_relaxed) == pid)
+        return;
+    /* None yet, or the parent's (a fork keeps no thread but the caller):
+     * the new one starts from generation 0, with nothing to do. */
+    atomic_store_explicit(&hgen, 0, memory_order_relaxed);
+    atomic_store_explicit(&hdone, 0, memory_order_relaxed);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int err = gort__pthread_create(&t, NULL, helper_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        return; /* the pause scans every stack on its own */
+    pthread_setname_np(t, "gort gc helper");
+    pthread_detach(t);
+    atomic_store_explicit(&helper_pid, pid, memory_order_relaxed);
+}
+
+/* Every goroutine's stack, with the world stopped: split with the helper
+ * when there are enough of them and a second CPU to run it. */
+static void stw_stacks(struct g *self) {
+    int64_t n;
+    struct g **gs = gort__allgs_hold(&n);
+    int64_t nh = 0; /* the helper's part */
+    uint32_t gen = 0;
+    if (helper_wanted(n) && atomic_load_explicit(&helper_pid, memory_order_relaxed) == getpid()) {
+        nh = n / 2;
+        hjob.gs = gs;
+        hjob.n = nh;
+        hjob.self = self;
+        gen = atomic_load_explicit(&hgen, memory_order_relaxed) + 1;
+        if (gen == 0)
+            gen = 1; /* 0 is the helper's "nothing seen yet" */
+        atomic_store_explicit(&hgen, gen, memory_order_release);
+        gort__futexwakeup(&hgen, 1);
+    }
+    stackscan ss = {self, &cm};
+    gort__gs_stacks(gs + nh, n - nh, scan_g, &ss);
+    if (gen != 0) {
+        /* Our part's greys are drained after allglock is released, as
+         * before there was a helper (the drain takes wlock). */
+        while (atomic_load_explicit(&hdone, memory_order_acquire) != gen)
+            sched_yield();
+        cw.marked += hw.marked;
+        hw.marked = 0;
+        fold_stack_bytes(&hm);
+    }
+    gort__allgs_release();
 }
 
 void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
     /* Our own stack first, then our own runtime-held pointers. */
     if (scan_hi > scan_sp)
-        scan_stack(scan_sp, scan_hi);
+        scan_stack(&cm, scan_sp, scan_hi);
     struct g *self = gort__getg();
     if (self != NULL)
-        scan_g_runtime(self);
+        scan_g_runtime(&cw, self);
     gort__gc_drain();
     dl_iterate_phdr(scan_phdr, NULL);
-    if (gort__runtime_running()) {
-        stackscan ss = {self};
-        gort__forallg_stacks(scan_g, &ss);
-    }
+    if (gort__runtime_running())
+        stw_stacks(self);
+    fold_stack_bytes(&cm);
     gort__gc_scan_registered();
     gort__gc_drain();
     gort__fin_markroots();

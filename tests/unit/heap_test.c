@@ -16,6 +16,7 @@
 #include "gort.h"
 #include "gt_gort.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #define MS GT_MS
 
@@ -315,6 +321,80 @@ static int parked_main(void *arg) {
 
 TEST(parked_stack_keeps_alive) {
     run(parked_main, NULL);
+}
+
+/* Many parked goroutines: with two CPUs or more, the final pause shares
+ * their stacks with the collector's helper thread (mgcmark.c stw_stacks:
+ * the first half of the gs is the helper's), which must keep what each
+ * stack alone holds alive as the collector does. */
+enum { MANYG = 2000 };
+static gort_chan *many_ready, *many_release;
+static gort_waitgroup many_wg;
+
+static __attribute__((noinline)) void many_body(void *arg) {
+    (void)arg;
+    tobj *volatile local = new_tobj(7, true);
+    int one = 1;
+    gort_chan_send(many_ready, &one);
+    int v;
+    gort_chan_recv(many_release, &v);
+    check_tobj(local, 7);
+    gort_wg_done(&many_wg);
+}
+
+/* Whether this process has a thread named name (/proc/self/task). */
+static bool have_thread(const char *name) {
+    DIR *d = opendir("/proc/self/task");
+    ASSERT_TRUE(d != NULL);
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[300], comm[64] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        if (fgets(comm, sizeof comm, f) != NULL)
+            found = strncmp(comm, name, strlen(name)) == 0;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static int many_main(void *arg) {
+    (void)arg;
+    many_ready = gort_chan_make(sizeof(int), 0);
+    many_release = gort_chan_make(sizeof(int), 0);
+    gort_wg_add(&many_wg, MANYG);
+    for (int i = 0; i < MANYG; i++)
+        ASSERT_EQ(gort_go(many_body, NULL), 0);
+    int v;
+    for (int i = 0; i < MANYG; i++)
+        gort_chan_recv(many_ready, &v);
+    assert_alive(7);
+    /* The collector made its helper. */
+    if (gort_numcpu() > 1 && !RUNNING_ON_VALGRIND)
+        ASSERT_TRUE(have_thread("gort gc helper"));
+    for (int i = 0; i < MANYG; i++)
+        gort_chan_send(many_release, &v);
+    gort_wg_wait(&many_wg);
+    wait_finalized(7);
+    gort_chan_free(many_ready);
+    gort_chan_free(many_release);
+    return 0;
+}
+
+TEST(many_parked_stacks_keep_alive) {
+    run(many_main, NULL);
+}
+
+/* The same when every mark is in the pause: there the stacks' scan is the
+ * only one, and the helper's half of it must be whole. */
+TEST(stw_mode_many_parked_stacks) {
+    setenv("GORTDEBUG", "gcstw=1", 1);
+    run(many_main, NULL);
+    unsetenv("GORTDEBUG");
 }
 
 /* A channel buffer; once received, the slot no longer counts. */
