@@ -121,6 +121,15 @@ static void wait_finalized(int tag) {
     }
 }
 
+/* fn(NULL) run as run() does, by a runtime whose collector marks only with
+ * the world stopped (GORTDEBUG=gcstw=1: the fallback where the kernel
+ * cannot track writes; the mode is chosen when the heap is first used). */
+static void run_stw(int (*fn)(void *)) {
+    setenv("GORTDEBUG", "gcstw=1", 1);
+    run(fn, NULL);
+    unsetenv("GORTDEBUG");
+}
+
 /* Collects a few times and gives the finalizer goroutine time to run:
  * tag's finalizer must not have run. */
 static void assert_alive(int tag) {
@@ -392,9 +401,7 @@ TEST(many_parked_stacks_keep_alive) {
 /* The same when every mark is in the pause: there the stacks' scan is the
  * only one, and the helper's half of it must be whole. */
 TEST(stw_mode_many_parked_stacks) {
-    setenv("GORTDEBUG", "gcstw=1", 1);
-    run(many_main, NULL);
-    unsetenv("GORTDEBUG");
+    run_stw(many_main);
 }
 
 /* A channel buffer; once received, the slot no longer counts. */
@@ -895,17 +902,13 @@ TEST(gc_percent_and_memory_limit) {
     unsetenv("GOMEMLIMIT");
 }
 
-/* The same roots with the stop-the-world collector (the fallback where
- * the kernel cannot track writes; GORTDEBUG=gcstw=1 forces it).  The mode
- * is chosen when the heap is first used. */
+/* The same roots with the stop-the-world collector. */
 TEST(stw_mode_roots) {
-    setenv("GORTDEBUG", "gcstw=1", 1);
-    run(global_main, NULL);
-    run(parked_main, NULL);
-    run(chanbuf_main, NULL);
-    run(sender_main, NULL);
-    run(unreachable_main, NULL);
-    unsetenv("GORTDEBUG");
+    run_stw(global_main);
+    run_stw(parked_main);
+    run_stw(chanbuf_main);
+    run_stw(sender_main);
+    run_stw(unreachable_main);
 }
 
 /* Stop-the-world collections (GORTDEBUG=gcstw=1) while goroutines
@@ -974,9 +977,7 @@ TEST(large_alloc_during_stop) {
 }
 
 TEST(stw_mode_large_alloc_during_stop) {
-    setenv("GORTDEBUG", "gcstw=1", 1);
-    run(large_stw_main, NULL);
-    unsetenv("GORTDEBUG");
+    run_stw(large_stw_main);
 }
 
 GT_MAIN()
