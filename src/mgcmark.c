@@ -736,12 +736,27 @@ static void rescan_cb(uintptr_t lo, uintptr_t hi) {
         drain_flush();
 }
 
+static uint32_t helper_walk(uintptr_t lo, uintptr_t hi);
+static void helper_walk_done(uint32_t gen);
+
 uint64_t gort__gc_rescan_dirty(bool reprotect) {
     mheap *h = gort__mheap;
     uintptr_t end =
         h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
     rescanned_bytes = 0;
-    gort__gc_dirty_scan(h->arena, end, reprotect, rescan_cb);
+    /* With the world stopped, the helper walks the upper half (the walk
+     * itself is most of this when little was written). */
+    uintptr_t mid = end;
+    uint32_t gen = 0;
+    if (!reprotect) {
+        mid = h->arena + (((end - h->arena) / 2) & ~(uintptr_t)(GORT__HEAP_PAGE - 1));
+        gen = helper_walk(mid, end);
+        if (gen == 0)
+            mid = end;
+    }
+    gort__gc_dirty_scan(h->arena, mid, reprotect, rescan_cb);
+    if (gen != 0)
+        helper_walk_done(gen);
     gort__gc_drain();
     return rescanned_bytes;
 }
@@ -901,7 +916,11 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
  * gchelper threads.  The helper is a plain thread with every signal
  * blocked, made before the first cycle that has enough gs to share and a
  * second CPU (gort__gc_helper_start, before the world stops); it runs no
- * goroutine and takes no runtime lock.  It greys
+ * goroutine and takes no runtime lock.  The same pause's walk of the
+ * written pages (gort__gc_rescan_dirty) is split with it too, in arenas
+ * of 32 MiB or more: it walks the upper half and hands back the ranges
+ * it found, which the collector rescans (the walk is ~0.7 ms of a 1.5
+ * GB arena even when nothing was written).  It greys
  * onto a stack of its own (hw) and drains it itself: mark bits are set
  * with an atomic or, so each object is pushed by one marker only.
  *
@@ -909,25 +928,45 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
  * next generation into hgen with release; the helper's acquire load of
  * hgen sees the job (and, through the collector, everything the stopped
  * goroutines wrote).  The helper's release store of that generation into
- * hdone publishes its marks, its hw.marked and hm.stack_bytes to the
- * collector's acquire load.  The collector holds allglock from before the
+ * hdone publishes its marks, its hw.marked, hm.stack_bytes and the
+ * ranges it found (hr) to the collector's acquire load.  The collector holds allglock from before the
  * job until after the helper is done, so the gs array the job names is
  * not reallocated meanwhile. */
-enum { HELP_MIN_GS = 512 };
+enum { HELP_MIN_GS = 512, HELP_MIN_WALK = 32 << 20 };
 static gcwork hw;
 static marker hm = {.w = &hw};
 static struct {
-    struct g **gs;
+    bool walk;     /* a walk of written pages, else stacks */
+    struct g **gs; /* stacks: gs[0, n), the collector's own g self */
     int64_t n;
     struct g *self;
+    uintptr_t lo, hi; /* walk: [lo, hi) of the arena */
 } hjob;
 static _Atomic uint32_t hgen, hdone;
+/* The written ranges a walk found, in order: the collector rescans them
+ * after the walk (rescanning is its own work; the helper only walks).
+ * Past HRANGES, the last grows to cover the rest: rescanning more pages
+ * than were written is safe.  The helper's between the job's start and
+ * end, the collector's after. */
+enum { HRANGES = 4096 };
+static struct { uintptr_t lo, hi; } hr[HRANGES];
+static size_t nhr;
 static _Atomic pid_t helper_pid; /* the process the helper runs in */
 
 GORT_NOSAN_SCAN static void helper_drain(void) {
     while (hw.len > 0) {
         wentry e = hw.buf[--hw.len];
         scanblock(&hw, e.base, e.base + e.size);
+    }
+}
+
+static void helper_collect(uintptr_t lo, uintptr_t hi) {
+    if (nhr < HRANGES) {
+        hr[nhr].lo = lo;
+        hr[nhr].hi = hi;
+        nhr++;
+    } else {
+        hr[HRANGES - 1].hi = hi;
     }
 }
 
@@ -939,10 +978,15 @@ static void *helper_main(void *arg) {
         while ((g = atomic_load_explicit(&hgen, memory_order_acquire)) == seen)
             gort__futexsleep(&hgen, seen, -1);
         seen = g;
-        stackscan ss = {hjob.self, &hm};
-        gort__gs_stacks(hjob.gs, hjob.n, scan_g, &ss);
-        pflush(&hm);
-        helper_drain();
+        if (hjob.walk) {
+            nhr = 0;
+            gort__gc_dirty_scan(hjob.lo, hjob.hi, false, helper_collect);
+        } else {
+            stackscan ss = {hjob.self, &hm};
+            gort__gs_stacks(hjob.gs, hjob.n, scan_g, &ss);
+            pflush(&hm);
+            helper_drain();
+        }
         atomic_store_explicit(&hdone, g, memory_order_release);
     }
     return NULL;
@@ -979,6 +1023,44 @@ void gort__gc_helper_start(void) {
     atomic_store_explicit(&helper_pid, pid, memory_order_relaxed);
 }
 
+static bool helper_running(void) {
+    return atomic_load_explicit(&helper_pid, memory_order_relaxed) == getpid();
+}
+
+/* Hands the helper the job written into hjob; returns its generation. */
+static uint32_t helper_post(void) {
+    uint32_t gen = atomic_load_explicit(&hgen, memory_order_relaxed) + 1;
+    if (gen == 0)
+        gen = 1; /* 0 is the helper's "nothing seen yet" */
+    atomic_store_explicit(&hgen, gen, memory_order_release);
+    gort__futexwakeup(&hgen, 1);
+    return gen;
+}
+
+static void helper_wait(uint32_t gen) {
+    while (atomic_load_explicit(&hdone, memory_order_acquire) != gen)
+        sched_yield();
+}
+
+/* With the world stopped: the helper walks [lo, hi) of the arena for
+ * written pages, if it runs and the range is long enough to be worth the
+ * hand-over; returns the job's generation, or 0 (the caller walks it). */
+static uint32_t helper_walk(uintptr_t lo, uintptr_t hi) {
+    if (hi - lo < HELP_MIN_WALK / 2 || GORT__ON_VALGRIND() || !helper_running())
+        return 0;
+    hjob.walk = true;
+    hjob.lo = lo;
+    hjob.hi = hi;
+    return helper_post();
+}
+
+/* Waits for the walk of generation gen and rescans what it found. */
+static void helper_walk_done(uint32_t gen) {
+    helper_wait(gen);
+    for (size_t i = 0; i < nhr; i++)
+        rescan_cb(hr[i].lo, hr[i].hi);
+}
+
 /* Every goroutine's stack, with the world stopped: split with the helper
  * when there are enough of them and a second CPU to run it. */
 static void stw_stacks(struct g *self) {
@@ -986,24 +1068,20 @@ static void stw_stacks(struct g *self) {
     struct g **gs = gort__allgs_hold(&n);
     int64_t nh = 0; /* the helper's part */
     uint32_t gen = 0;
-    if (helper_wanted(n) && atomic_load_explicit(&helper_pid, memory_order_relaxed) == getpid()) {
+    if (helper_wanted(n) && helper_running()) {
         nh = n / 2;
+        hjob.walk = false;
         hjob.gs = gs;
         hjob.n = nh;
         hjob.self = self;
-        gen = atomic_load_explicit(&hgen, memory_order_relaxed) + 1;
-        if (gen == 0)
-            gen = 1; /* 0 is the helper's "nothing seen yet" */
-        atomic_store_explicit(&hgen, gen, memory_order_release);
-        gort__futexwakeup(&hgen, 1);
+        gen = helper_post();
     }
     stackscan ss = {self, &cm};
     gort__gs_stacks(gs + nh, n - nh, scan_g, &ss);
     if (gen != 0) {
         /* Our part's greys are drained after allglock is released, as
          * before there was a helper (the drain takes wlock). */
-        while (atomic_load_explicit(&hdone, memory_order_acquire) != gen)
-            sched_yield();
+        helper_wait(gen);
         cw.marked += hw.marked;
         hw.marked = 0;
         fold_stack_bytes(&hm);
