@@ -1219,10 +1219,15 @@ GORT_API void gort_flight_recorder_stop(void);
  * Go 1.18 on, at least 4 MiB x GOGC/100, lowered to stay under
  * GOMEMLIMIT.  While it marks, goroutines that allocate help it (Go's
  * mark assists): each new span of the heap a goroutine takes costs it
- * marking work in proportion to the room left before the goal, paid from
- * the collector's progress, by marking, or by waiting for the collector
- * (shown as "[GC assist wait]" in dumps); one that finds the heap past
- * its goal marks what it can and then waits for the collection to end.
+ * marking work in proportion to the room left before the goal (paced to
+ * use half of it, so that a collection ends well before the goal, as
+ * Go's do), paid from the collector's progress, by marking, or by
+ * waiting for the collector (shown as "[GC assist wait]" in dumps); one
+ * that finds the heap past its goal marks what it can and then waits for
+ * the collection to end.  In a program with 512 goroutines or more, on
+ * two CPUs or more, the runtime starts one more thread ("gort gc helper"
+ * in /proc/PID/task/TID/comm), which runs no goroutine: it shares the
+ * end-of-collection pause's scan of the stacks and written pages.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):
