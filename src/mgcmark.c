@@ -387,7 +387,12 @@ void gort__gc_mark_range(uintptr_t lo, uintptr_t hi) {
         scanblock(&cw, lo, hi);
 }
 
-static void grey_ptr(gcwork *w, uintptr_t p);
+/* p, if it points into an object, greyed onto w. */
+static void grey_ptr(gcwork *w, uintptr_t p) {
+    mspan *s = gort__spanof(p);
+    if (s != NULL)
+        grey(w, s, p);
+}
 
 void gort__gc_mark_ptr(uintptr_t p) {
     grey_ptr(&cw, p);
@@ -790,13 +795,6 @@ static void scan_stack(marker *m, uintptr_t lo, uintptr_t hi) {
     m->stack_bytes += hi - lo;
 }
 
-/* p, if it points into an object, greyed onto w. */
-static void grey_ptr(gcwork *w, uintptr_t p) {
-    mspan *s = gort__spanof(p);
-    if (s != NULL)
-        grey(w, s, p);
-}
-
 /* What the runtime keeps for gp: its start argument and its deferred
  * calls' arguments. */
 static void scan_g_runtime(gcwork *w, struct g *gp) {
@@ -916,13 +914,13 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
  * gchelper threads.  The helper is a plain thread with every signal
  * blocked, made before the first cycle that has enough gs to share and a
  * second CPU (gort__gc_helper_start, before the world stops); it runs no
- * goroutine and takes no runtime lock.  The same pause's walk of the
+ * goroutine and takes no runtime lock.  It greys onto a stack of its own
+ * (hw) and drains it itself: mark bits are set with an atomic or, so each
+ * object is pushed by one marker only.  The same pause's walk of the
  * written pages (gort__gc_rescan_dirty) is split with it too, in arenas
  * of 32 MiB or more: it walks the upper half and hands back the ranges
  * it found, which the collector rescans (the walk is ~0.7 ms of a 1.5
- * GB arena even when nothing was written).  It greys
- * onto a stack of its own (hw) and drains it itself: mark bits are set
- * with an atomic or, so each object is pushed by one marker only.
+ * GB arena even when nothing was written).
  *
  * The handshake: the collector writes the job (hjob) and then stores the
  * next generation into hgen with release; the helper's acquire load of
@@ -1023,6 +1021,7 @@ void gort__gc_helper_start(void) {
     atomic_store_explicit(&helper_pid, pid, memory_order_relaxed);
 }
 
+/* Whether this process has a helper (made only where it was wanted). */
 static bool helper_running(void) {
     return atomic_load_explicit(&helper_pid, memory_order_relaxed) == getpid();
 }
@@ -1046,7 +1045,7 @@ static void helper_wait(uint32_t gen) {
  * written pages, if it runs and the range is long enough to be worth the
  * hand-over; returns the job's generation, or 0 (the caller walks it). */
 static uint32_t helper_walk(uintptr_t lo, uintptr_t hi) {
-    if (hi - lo < HELP_MIN_WALK / 2 || GORT__ON_VALGRIND() || !helper_running())
+    if (hi - lo < HELP_MIN_WALK / 2 || !helper_running())
         return 0;
     hjob.walk = true;
     hjob.lo = lo;
@@ -1068,7 +1067,7 @@ static void stw_stacks(struct g *self) {
     struct g **gs = gort__allgs_hold(&n);
     int64_t nh = 0; /* the helper's part */
     uint32_t gen = 0;
-    if (helper_wanted(n) && helper_running()) {
+    if (n >= HELP_MIN_GS && helper_running()) {
         nh = n / 2;
         hjob.walk = false;
         hjob.gs = gs;
