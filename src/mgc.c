@@ -73,15 +73,17 @@ static struct {
     uint64_t gc_cpu_ns; /* pauses x procs, plus sweeping by gort_gc */
     uint64_t marked;    /* live heap after the last mark */
     uint64_t roots;     /* stacks and globals its final scan read */
-    uint64_t runway;    /* bytes allocated while it marked concurrently */
+    uint64_t runway;    /* bytes allocated from its start to its mark's end */
 } st;
 static _Atomic int64_t start_ns; /* first use of the heap (Go: program start) */
 /* The scan work this cycle's mark is expected to do (Go's heapScanWork
  * estimate: the last mark's), for the assists' pace: [atomic], written
  * with the world stopped. */
 static _Atomic uint64_t pace_expected;
-/* Set when an allocation waited during this cycle's mark (for credit, or
- * at the goal): [atomic], cleared with the world stopped. */
+/* Set when an allocation waited during this cycle (for credit, or at the
+ * goal): [atomic], cleared as the cycle begins; a hint for the runway,
+ * read at mark termination, whose stop of the world orders the sets
+ * before it. */
 static _Atomic bool throttled;
 static _Atomic uint32_t numgc_atomic;
 
@@ -189,10 +191,12 @@ static const char *fmt_ms(char *buf, size_t len, uint64_t ns) {
 
 typedef struct cycle_times {
     int64_t start, mark, markterm, end; /* Go's tSweepTerm, tMark, tMarkTerm, tEnd */
+    int64_t req;                        /* when a goroutine took gcsema to run it */
+    uint64_t heapreq;                   /* heap_live then */
     uint64_t heap0, heap1, heap2;
     uint64_t goal;   /* the heap goal in effect while this cycle ran (Go's work.heapGoal) */
     uint64_t roots;  /* stacks and globals read by the final scan */
-    uint64_t runway; /* allocated during a concurrent mark (heap1 - heap0) */
+    uint64_t runway; /* allocated from req to mark termination (concurrent) */
     int32_t procs;
     uint64_t assist; /* ns goroutines spent in mark assists */
     bool forced;
@@ -256,6 +260,11 @@ static uintptr_t thread_stack_hi(void) {
 /* One cycle at a time (Go's work.startSema): a goroutine that starts one
  * holds this from its start to the restart of the world at its end. */
 static gort_mutex gcsema;
+/* A cycle is under way, from before its first sweep to its end: for
+ * gort__gc_pace, which waits for its end (on gcsema) when the heap has
+ * reached the goal before the cycle has begun to mark.  [atomic]: a hint
+ * only; read stale, one more span is taken, or the wait is for nothing. */
+static _Atomic bool cycling;
 
 /* Makes writes to the arena's pages in use visible from now on
  * (concurrent mode).  A page left unprotected counts as written: the
@@ -293,21 +302,26 @@ static void untrack_writes(void) {
 static int64_t last_end;
 static uint64_t last_marked;
 
-/* What the goroutines will allocate during the next concurrent mark
- * (the trigger's runway): what they allocated during this one.  But if an
- * allocation had to wait during it (for credit, or at the goal), that
- * understates what they would have allocated, and measured alone a late
- * start would make the next start later still: then it is at least what
- * they allocate in the time this mark took, at the rate they allocated
- * before it began, on the Ps the dedicated worker left them. */
+/* What the goroutines will allocate from the next cycle's trigger to the
+ * end of its concurrent mark (the trigger's runway): what they allocated
+ * over the same span of this one.  The span begins when the cycle took
+ * gcsema, not when its mark began: the sweep of what the last cycle left,
+ * the write tracking's ioctl and the stop of the world come first, and
+ * the goroutines allocate through them (assists_hold_the_goal's heap grew
+ * 7 MB in them, past the goal, with the runway counted from the mark's
+ * start).  But if an allocation had to wait (for credit, or at the goal),
+ * that understates what they would have allocated, and measured alone a
+ * late start would make the next start later still: then it is at least
+ * what they allocate in that time, at the rate they allocated before the
+ * cycle was asked for, on the Ps the dedicated worker left them. */
 static uint64_t runway_for(const cycle_times *t) {
-    uint64_t during = t->heap1 > t->heap0 ? t->heap1 - t->heap0 : 0;
+    uint64_t during = t->heap1 > t->heapreq ? t->heap1 - t->heapreq : 0;
     if (!atomic_load_explicit(&throttled, memory_order_relaxed) || last_end == 0 ||
-        t->start <= last_end || t->heap0 <= last_marked)
+        t->req <= last_end || t->heapreq <= last_marked)
         return during;
-    double rate = (double)(t->heap0 - last_marked) / (double)(t->start - last_end);
+    double rate = (double)(t->heapreq - last_marked) / (double)(t->req - last_end);
     double share = t->procs > 1 ? (double)(t->procs - 1) / t->procs : 0.5;
-    uint64_t est = (uint64_t)(rate * (double)(t->markterm - t->mark) * share);
+    uint64_t est = (uint64_t)(rate * (double)(t->markterm - t->req) * share);
     return est > during ? est : during;
 }
 
@@ -346,6 +360,13 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
 /* One cycle.  sp: where the caller's stack is to be scanned from (every
  * frame above it and the registers saved below it).  gcsema held. */
 static void gc_cycle(bool forced, uintptr_t sp) {
+    cycle_times t = {.forced = forced,
+                     .req = gort_nanotime(),
+                     .heapreq =
+                         atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed)};
+    /* Hints (relaxed): see their declarations. */
+    atomic_store_explicit(&cycling, true, memory_order_relaxed);
+    atomic_store_explicit(&throttled, false, memory_order_relaxed);
     struct g *gp = gort__getg();
     uintptr_t hi = gp != NULL ? gp->stack.hi : thread_stack_hi();
     bool running = gort__runtime_running();
@@ -356,7 +377,6 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     if (conc)
         track_writes();
 
-    cycle_times t = {.forced = forced};
     if (running)
         gort__gc_helper_start();
     t.start = gort_nanotime();
@@ -380,7 +400,6 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     atomic_store_explicit(&pace_expected, gort__gc_scan_work != 0 ? gort__gc_scan_work : t.heap0,
                           memory_order_relaxed);
     gort__gc_mark_reset();
-    atomic_store_explicit(&throttled, false, memory_order_relaxed);
     atomic_store_explicit(&gort__gcstats.black_bytes, 0, memory_order_relaxed);
     int64_t pause1 = 0;
     if (conc) {
@@ -433,6 +452,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         gort__start_the_world();
     if (conc)
         untrack_writes();
+    atomic_store_explicit(&cycling, false, memory_order_relaxed);
     /* Go flushes the heap profile after the world restarts: it walks
      * every bucket. */
     gort__mprof_flush();
@@ -516,17 +536,28 @@ enum { ASSIST_MAX = 1 << 20 };
 
 void gort__gc_pace(uint64_t bytes) {
     /* Relaxed: the flag and the goal change with the world stopped. */
-    if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)))
+    if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed) &&
+                    !atomic_load_explicit(&cycling, memory_order_relaxed)))
         return;
     struct g *gp = gort__getg();
     if (gp == NULL || gp->foreign)
         return;
     bool paid = false;
     for (;;) {
-        if (!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
-            return;
         uint64_t goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
         uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
+        if (!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed)) {
+            /* A cycle has been asked for but does not mark yet (it
+             * sweeps, or stops the world), or marks with the world
+             * stopped: past the goal, wait for its end, as below. */
+            if (live < goal || !atomic_load_explicit(&cycling, memory_order_relaxed))
+                return;
+            atomic_store_explicit(&throttled, true, memory_order_relaxed);
+            gort_mutex_lock(&gcsema);
+            gort_mutex_unlock(&gcsema);
+            paid = true;
+            continue;
+        }
         if (live < goal) {
             if (paid)
                 return;
