@@ -900,6 +900,9 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
     gort__forallg_stacks(scan_g_concurrent, &ss);
     fold_stack_bytes(&cm);
     gort__gc_drain();
+    /* And the pages written while that pass ran, so that the final pause
+     * rescans only what was written after it. */
+    gort__gc_rescan_dirty(true);
     drain_yields = false;
 }
 
