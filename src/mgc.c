@@ -534,8 +534,16 @@ static uint64_t assist_debt(uint64_t bytes, uint64_t live, uint64_t goal) {
 
 enum { ASSIST_MAX = 1 << 20 };
 
+/* Waits for the cycle under way to end: it holds gcsema from its start to
+ * the restart of the world at its end. */
+static void wait_cycle_end(void) {
+    gort_mutex_lock(&gcsema);
+    gort_mutex_unlock(&gcsema);
+}
+
 void gort__gc_pace(uint64_t bytes) {
-    /* Relaxed: the flag and the goal change with the world stopped. */
+    /* Relaxed: marking and the goal change with the world stopped;
+     * cycling is a hint (see it). */
     if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed) &&
                     !atomic_load_explicit(&cycling, memory_order_relaxed)))
         return;
@@ -553,8 +561,7 @@ void gort__gc_pace(uint64_t bytes) {
             if (live < goal || !atomic_load_explicit(&cycling, memory_order_relaxed))
                 return;
             atomic_store_explicit(&throttled, true, memory_order_relaxed);
-            gort_mutex_lock(&gcsema);
-            gort_mutex_unlock(&gcsema);
+            wait_cycle_end();
             paid = true;
             continue;
         }
@@ -581,13 +588,11 @@ void gort__gc_pace(uint64_t bytes) {
          * is not keeping up, so this goroutine marks while there is work
          * in the pool, and then waits for the cycle to end before it takes
          * more memory (Go parks an assist that finds no work to do the
-         * same way: gcParkAssist).  The cycle holds gcsema from its start
-         * to the restart of the world at its end. */
+         * same way: gcParkAssist). */
         atomic_store_explicit(&throttled, true, memory_order_relaxed);
         gort__gc_throttle_count();
         if (gort__gc_assist(64u << 10) == 0) {
-            gort_mutex_lock(&gcsema);
-            gort_mutex_unlock(&gcsema);
+            wait_cycle_end();
             /* The next cycle may be marking already, with the heap past
              * its goal: thousands of goroutines woken here, each taking a
              * span, took gc_pause's early cycles 5-20 MB past it. */

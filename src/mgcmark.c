@@ -31,7 +31,7 @@
  * some grey objects in proportion (gort__gc_assist; the pace is mgc.c's
  * gort__gc_pace).  Mark bits are set with an atomic or, by whoever greys
  * the object first, which then scans it.  With the world stopped, a
- * helper thread scans half of the goroutines' stacks (stw_stacks).
+ * helper thread shares the scan of the goroutines' stacks (stw_stacks).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -930,9 +930,9 @@ void gort__gc_mark_concurrent_rounds(int rounds) {
  * hgen sees the job (and, through the collector, everything the stopped
  * goroutines wrote).  The helper's release store of that generation into
  * hdone publishes its marks, its hw.marked, hm.stack_bytes and the
- * ranges it found (hr) to the collector's acquire load.  The collector holds allglock from before the
- * job until after the helper is done, so the gs array the job names is
- * not reallocated meanwhile. */
+ * ranges it found (hr) to the collector's acquire load.  The collector
+ * holds allglock from before the job until after the helper is done, so
+ * the gs array the job names is not reallocated meanwhile. */
 enum { HELP_MIN_GS = 512, HELP_MIN_WALK = 32 << 20 };
 static gcwork hw;
 static marker hm = {.w = &hw};

@@ -334,8 +334,8 @@ TEST(parked_stack_keeps_alive) {
 
 /* Many parked goroutines: with two CPUs or more, the final pause shares
  * their stacks with the collector's helper thread (mgcmark.c stw_stacks:
- * the first half of the gs is the helper's), which must keep what each
- * stack alone holds alive as the collector does. */
+ * both claim chunks of the gs), which must keep what each stack alone
+ * holds alive as the collector does. */
 enum { MANYG = 2000 };
 static gort_chan *many_ready, *many_release;
 static gort_waitgroup many_wg;
@@ -399,7 +399,7 @@ TEST(many_parked_stacks_keep_alive) {
 }
 
 /* The same when every mark is in the pause: there the stacks' scan is the
- * only one, and the helper's half of it must be whole. */
+ * only one, and the helper's part of it must be whole. */
 TEST(stw_mode_many_parked_stacks) {
     run_stw(many_main);
 }
