@@ -1184,9 +1184,12 @@ GORT_API void gort_flight_recorder_stop(void);
  *   - ranges registered with gort_gc_add_roots;
  *   - what the runtime holds for you: values in channel buffers (until
  *     received: a received slot no longer counts, as Go clears it), values
- *     blocked senders offer, gort_go arguments, gort_defer arguments,
- *     gort_after_func arguments (until gort_timer_free), objects with a
- *     finalizer and what they reach, queued finalizers' objects.
+ *     blocked senders offer, gort_go arguments, gort_go_copy argument
+ *     blocks (until the goroutine exits), gort_defer arguments,
+ *     gort_after_func arguments (until gort_timer_free), gort_ctx_with_value
+ *     keys and values (until the context and every child made under it
+ *     are freed), objects with a finalizer and what they reach, queued
+ *     finalizers' objects.
  * What is NOT scanned, so must not be the only place a pointer lives:
  *   - memory from malloc, calloc, realloc, mmap (register it with
  *     gort_gc_add_roots if it holds heap pointers);

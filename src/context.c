@@ -53,11 +53,13 @@ struct gort_ctx {
     _Atomic int err;           /* [atomic; write under lock] 0, -ECANCELED, -ETIMEDOUT */
     gort_chan *done;           /* [immutable] closed by cancel; NULL for the background */
     int64_t deadline;          /* [immutable] own or inherited, 0: none */
-    const void *key;           /* [immutable] */
+    const void *key;           /* [immutable] with val, a collector root (with_value) */
     void *val;                 /* [immutable] */
     _Atomic uint32_t refs;     /* [atomic] the handle + one per child not yet freed */
     timer t;                   /* deadline timer (has_timer) */
 };
+_Static_assert(offsetof(struct gort_ctx, val) == offsetof(struct gort_ctx, key) + sizeof(void *),
+               "gort_ctx: key and val are one root range");
 
 static struct gort_ctx background;
 
@@ -128,6 +130,8 @@ static void release(gort_ctx *ctx) {
         if (ctx->has_timer)
             (void)gort__deltimer_sync(&ctx->t); /* also waits for a fire in progress */
         gort_chan_free(ctx->done);
+        if (ctx->has_value)
+            (void)gort_gc_remove_roots(&ctx->key, 2 * sizeof(void *));
         gort_ctx *parent = ctx->parent;
         free(ctx);
         atomic_fetch_sub_explicit(&gort__ctx_live, 1, memory_order_relaxed);
@@ -211,11 +215,17 @@ GORT_API gort_ctx *gort_ctx_with_timeout(gort_ctx *parent, int64_t ns) {
 
 GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *val) {
     gort_ctx *ctx = newctx(parent, 0);
-    if (ctx != NULL) {
-        ctx->key = key;
-        ctx->val = val;
-        ctx->has_value = true;
+    if (ctx == NULL)
+        return NULL;
+    ctx->key = key;
+    ctx->val = val;
+    /* The key and the value stay alive for the collector while the node
+     * exists (Go: the valueCtx holds them), until release frees it. */
+    if (gort_gc_add_roots(&ctx->key, 2 * sizeof(void *)) != 0) {
+        gort_ctx_free(ctx);
+        return NULL;
     }
+    ctx->has_value = true;
     return ctx;
 }
 

@@ -795,10 +795,13 @@ static void scan_stack(marker *m, uintptr_t lo, uintptr_t hi) {
     m->stack_bytes += hi - lo;
 }
 
-/* What the runtime keeps for gp: its start argument and its deferred
- * calls' arguments. */
+/* What the runtime keeps for gp: its start argument (or gort_go_copy's
+ * block, in the g) and its deferred calls' arguments. */
 static void scan_g_runtime(gcwork *w, struct g *gp) {
     grey_ptr(w, (uintptr_t)gp->arg);
+    if (GORT_UNLIKELY(gp->argwords != 0))
+        scanblock(w, (uintptr_t)gp->argbuf,
+                  (uintptr_t)gp->argbuf + (uintptr_t)gp->argwords * sizeof(void *));
     for (struct gort__defer *d = gp->defer_; d != NULL; d = d->link)
         grey_ptr(w, (uintptr_t)d->arg);
 }

@@ -2513,6 +2513,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
          * goroutine uses from now on (published by runqput's release). */
         copy_argblock(newg, arg, copysize);
         newg->arg = newg->argbuf;
+        newg->argwords = (uint8_t)((copysize + sizeof(void *) - 1) / sizeof(void *));
     }
     newg->goid = newgoid(pp);
     newg->parentgoid = callergp ? callergp->goid : 0;
@@ -2662,6 +2663,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     mp->lockedg = NULL;
     gp->fn = NULL;
     gp->arg = NULL;
+    gp->argwords = 0;
     gp->waitreason = WAIT_ZERO;
     gp->param = NULL;
     gp->waiting = NULL;

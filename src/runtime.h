@@ -209,6 +209,9 @@ struct g {
     uint8_t waitreason;          /* [owner G] WAIT_* */
     bool pollboth;               /* [owner G] parked on an fd's read and write sides at
                                  * once (gort_wait_fd): wakers race on selectdone */
+    uint8_t argwords;            /* [owner G] words of argbuf in use (gort_go_copy): the
+                                  * collector scans them as a root, here beside the
+                                  * stack bounds it reads anyway */
     _Atomic uint32_t selectdone; /* [atomic] 1 once a select case won */
 
     /* Line 2: what every switch, park and wake-up reads or writes besides
@@ -289,8 +292,9 @@ struct g {
      * lock, taken as it parks, publishes it), read by the bubble's root
      * before it moves the clock (synctest.c: io_pending). */
     _Atomic int64_t syncio; /* [atomic] */
-    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf.
-     * Last: only go_copy spawns write it. */
+    /* gort_go_copy's copy of the argument block: fn gets arg == argbuf;
+     * its first argwords words are a collector root.  Last: only go_copy
+     * spawns write it. */
     _Alignas(max_align_t) unsigned char argbuf[GORT_GO_COPY_MAX]; /* [owner G] */
 };
 /* The lines above, kept as their comments say (a default-size g is 64-byte
@@ -302,6 +306,8 @@ _Static_assert(offsetof(struct g, schedlink) == 128 &&
                "struct g: the hot fields left lines 0-3");
 _Static_assert(offsetof(struct g, m) + sizeof(struct m *) == 64,
                "struct g: line 0 holds what newproc1 writes");
+_Static_assert(GORT_GO_COPY_MAX / sizeof(void *) <= UINT8_MAX,
+               "struct g: argwords counts argbuf's words");
 
 /*
  * m: one OS thread.  Created by newm, lives in allm until gort_main returns.

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define MS GT_MS
@@ -210,6 +211,62 @@ static int value_main(void *arg) {
 }
 TEST(values_and_free_order) {
     run(value_main);
+}
+
+/* A value on the collected heap that only a context holds stays alive
+ * while the context exists, also after its handle was freed while a
+ * child still looks values up through it (Go: the valueCtx holds it).
+ * Before the node was a collector root, the value was finalized here. */
+static _Atomic int gcval_finalized;
+static const int gcval_key = 0;
+
+static void gcval_fin(void *p) {
+    (void)p;
+    atomic_store(&gcval_finalized, 1);
+}
+
+static __attribute__((noinline)) gort_ctx *gcval_make(void) {
+    uint64_t *v = gort_new(8 * sizeof *v);
+    for (int i = 0; i < 8; i++)
+        v[i] = 0x5eed0000u + (uint64_t)i;
+    gort_set_finalizer(v, gcval_fin);
+    gort_ctx *parent = gort_ctx_with_value(gort_ctx_background(), &gcval_key, v);
+    ASSERT_TRUE(parent != NULL);
+    gort_ctx *child = gort_ctx_with_cancel(parent);
+    ASSERT_TRUE(child != NULL);
+    gort_ctx_free(parent); /* the child keeps the node */
+    return child;
+}
+
+/* Overwrites the stack below us, where gcval_make's frame was. */
+static __attribute__((noinline)) void clear_below(void) {
+    volatile char buf[4096];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = 0;
+}
+
+static int gcval_main(void *arg) {
+    (void)arg;
+    gort_ctx *child = gcval_make();
+    clear_below();
+    /* Several cycles: a stale copy of the pointer (in a register the
+     * runtime saved, a dead frame) may keep it for the first few. */
+    for (int i = 0; i < 20; i++) {
+        gort_gc();
+        for (int j = 0; j < 2000; j++)
+            gort_keep_alive(gort_new(8 * sizeof(uint64_t)));
+        gort_sleep(5 * MS); /* the finalizer goroutine's turn */
+        ASSERT_EQ(atomic_load(&gcval_finalized), 0);
+    }
+    const uint64_t *v = gort_ctx_value(child, &gcval_key);
+    ASSERT_TRUE(v != NULL);
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ(v[i], 0x5eed0000u + (uint64_t)i);
+    gort_ctx_free(child);
+    return 0;
+}
+TEST(value_on_heap_kept_alive) {
+    run(gcval_main);
 }
 
 /* A tree of contexts with hour-long deadlines: cancelling its root removes

@@ -575,6 +575,62 @@ TEST(go_arg_keeps_alive) {
     run(goarg_main, NULL);
 }
 
+/* A gort_go_copy argument block (kept in the new goroutine's g, not on
+ * any stack) holding the only pointer to an object, while the goroutine
+ * is parked: the object stays alive until the goroutine is done with it.
+ * (Before the g's block was scanned, the object was finalized here and
+ * its memory reused by churn.) */
+typedef struct copyarg {
+    uint64_t before;
+    tobj *o;
+    gort_chan *go;
+} copyarg;
+
+static _Atomic int copy_checked;
+
+static void copyarg_body(void *arg) {
+    copyarg *a = arg;
+    int v;
+    ASSERT_TRUE(gort_chan_recv(a->go, &v));
+    check_tobj(a->o, 21);
+    atomic_store(&copy_checked, 1);
+}
+
+static __attribute__((noinline)) void spawn_with_copy(gort_chan *go) {
+    copyarg a = {7, new_tobj(21, true), go};
+    ASSERT_EQ(gort_go_copy(copyarg_body, &a, sizeof a), 0);
+    memset(&a, 0, sizeof a);
+}
+
+/* Overwrites the stack below us, where spawn_with_copy's frame was. */
+static __attribute__((noinline)) void clear_below(void) {
+    volatile char buf[4096];
+    memset((char *)buf, 0, sizeof buf);
+}
+
+static int gocopy_main(void *arg) {
+    (void)arg;
+    gort_chan *go = gort_chan_make(sizeof(int), 0);
+    spawn_with_copy(go);
+    clear_below();
+    gort_sleep(10 * MS); /* it parks in its receive */
+    assert_alive(21);
+    int one = 1;
+    gort_chan_send(go, &one);
+    while (!atomic_load(&copy_checked))
+        gort_yield();
+    gort_chan_free(go);
+    return 0;
+}
+
+TEST(go_copy_arg_keeps_alive) {
+    run(gocopy_main, NULL);
+}
+
+TEST(go_copy_arg_keeps_alive_stw) {
+    run_stw(gocopy_main);
+}
+
 /* No mapping ends where the heap starts: the memory just below its first
  * page is the heap's own reservation, inaccessible and never used.  A
  * pointer just past the end of a mapping there (an `end` kept in a
