@@ -57,6 +57,12 @@
  * SIGQUIT cannot stop the world first.  Those readers are not TSan-
  * instrumented. */
 #define TB_RACY __attribute__((no_sanitize("thread")))
+/* The fp-chain walk follows frame pointers that code built without them
+ * may have left as any value (rbp used as a data register).  The words it
+ * reads are within the goroutine's stack and checked, not trusted, but may
+ * be AddressSanitizer redzones: the walk is not ASan-instrumented, or a
+ * library built with ASan would report the user's frame as its error. */
+#define TB_ANYWORD __attribute__((no_sanitize("address")))
 
 /* ------------------------------------------------------------------------
  * Output: fd 2 (dumps) or a caller's buffer (gort_stack).
@@ -392,8 +398,8 @@ static bool showframe(const char *name, const char *file, int level) {
 /* Collects return addresses by walking the fp chain from fp within
  * [lo, hi).  pcs[0] = pc0 when pc0 != 0.  Returns the count; *more is set
  * when the chain went on past max. */
-TB_RACY static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
-                          int max, bool *more) {
+TB_RACY TB_ANYWORD static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, uintptr_t hi,
+                                     uintptr_t *pcs, int max, bool *more) {
     int n = 0;
     *more = false;
     if (pc0 != 0 && max > 0)

@@ -10,6 +10,7 @@
 #include "gort.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,51 @@ static int current_main(void *arg) {
 TEST(stack_current_only) {
     ASSERT_EQ(gort_main(current_main, NULL), 0);
 }
+
+/* A caller built without frame pointers may have rbp pointing anywhere
+ * in its stack; here it points into a local's left redzone (the
+ * AddressSanitizer build poisons it).  A traceback taken below it walks
+ * into that word: the walk must neither fault nor report, and still
+ * show the frame that took it. */
+#if defined(__x86_64__)
+__attribute__((noinline)) static void bad_rbp_dump(void) {
+    (void)gort_stack(dump, sizeof dump, false);
+}
+
+/* Calls fn with rbp set to bad, on a 16-byte aligned stack below the
+ * red zone. */
+__attribute__((noinline)) static void call_with_rbp(uintptr_t bad, void (*fn)(void)) {
+    __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                     "sub $128, %%rsp\n\t"
+                     "and $-16, %%rsp\n\t"
+                     "push %%rbp\n\t"
+                     "push %%rbp\n\t"
+                     "mov %[bad], %%rbp\n\t"
+                     "call *%[fn]\n\t"
+                     "pop %%rbp\n\t"
+                     "pop %%rbp\n\t"
+                     "mov %%rbx, %%rsp\n\t"
+                     :
+                     : [bad] "r"(bad), [fn] "r"(fn)
+                     : "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0",
+                       "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+}
+
+static int bad_rbp_main(void *arg) {
+    (void)arg;
+    volatile char local[64];
+    local[0] = 1;
+    call_with_rbp((uintptr_t)local - 16, bad_rbp_dump);
+    const char *prefix = "goroutine 1 [running]:\nbad_rbp_dump(";
+    ASSERT_TRUE(strncmp(dump, prefix, strlen(prefix)) == 0);
+    return local[0] - 1;
+}
+
+TEST(stack_walk_bad_frame_pointer) {
+    ASSERT_EQ(gort_main(bad_rbp_main, NULL), 0);
+}
+#endif
 
 /* Calls the compiler inlined are frames of their own (as in Go), the inner
  * one at the line inside the inlined body, without +0xoff; the function
