@@ -44,7 +44,7 @@ static int main_scavenge(void *arg) {
         ASSERT_GT(s0.stack_inuse_bytes, touched / 2);
     uint64_t now = s0.stack_inuse_bytes;
     for (int i = 0; i < 100 * gt_scale() && now > touched / 4; i++) {
-        usleep(100 * 1000); /* blocks this thread; sysmon runs on its own */
+        gort_sleep(100 * 1000 * 1000); /* the exiting goroutines need a P (GOMAXPROCS=1) */
         gort_stats s;
         gort_read_stats(&s);
         now = s.stack_inuse_bytes;
