@@ -55,6 +55,7 @@ struct gort_ctx {
     int64_t deadline;          /* [immutable] own or inherited, 0: none */
     const void *key;           /* [immutable] with val, a collector root (with_value) */
     void *val;                 /* [immutable] */
+    gort__gcroot root;         /* [rootlock] key and val as a root (has_value) */
     _Atomic uint32_t refs;     /* [atomic] the handle + one per child not yet freed */
     timer t;                   /* deadline timer (has_timer) */
 };
@@ -131,7 +132,7 @@ static void release(gort_ctx *ctx) {
             (void)gort__deltimer_sync(&ctx->t); /* also waits for a fire in progress */
         gort_chan_free(ctx->done);
         if (ctx->has_value)
-            (void)gort_gc_remove_roots(&ctx->key, 2 * sizeof(void *));
+            gort__gc_root_del(&ctx->root);
         gort_ctx *parent = ctx->parent;
         free(ctx);
         atomic_fetch_sub_explicit(&gort__ctx_live, 1, memory_order_relaxed);
@@ -221,10 +222,7 @@ GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *
     ctx->val = val;
     /* The key and the value stay alive for the collector while the node
      * exists (Go: the valueCtx holds them), until release frees it. */
-    if (gort_gc_add_roots(&ctx->key, 2 * sizeof(void *)) != 0) {
-        gort_ctx_free(ctx);
-        return NULL;
-    }
+    gort__gc_root_add(&ctx->root, &ctx->key, 2 * sizeof(void *));
     ctx->has_value = true;
     return ctx;
 }

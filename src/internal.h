@@ -562,6 +562,17 @@ void gort__heap_read_stats(gort_stats *s);
  * Not a channel made noscan (gort__chan_make_noscan). */
 int gort__gc_chan_add(struct gort_chan *c);
 void gort__gc_chan_del(struct gort_chan *c);
+/* A collector root the runtime embeds in memory it mallocs for a user's
+ * pointers (a value context's key and value, an after-func's argument):
+ * linked into a list under the registry's lock, so adding and removing
+ * are O(1) and cannot fail (gort_gc_add_roots's array is searched on
+ * removal: 18 us per free with 100,000 value contexts live). */
+typedef struct gort__gcroot {
+    struct gort__gcroot *next, *prev; /* [rootlock] */
+    uintptr_t lo, len;                /* [rootlock] the range scanned */
+} gort__gcroot;
+void gort__gc_root_add(gort__gcroot *r, const void *lo, size_t len);
+void gort__gc_root_del(gort__gcroot *r);
 /* 1 while the finalizer goroutine exists and is not running a finalizer:
  * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
 extern _Atomic int gort__fing_system;

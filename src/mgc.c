@@ -760,13 +760,35 @@ void gort__heap_read_stats(gort_stats *s) {
 /* ------------------------------------------------------------------ roots */
 
 /* Registered roots (gort_gc_add_roots): ranges of memory the collector
- * scans.  A malloc'd array under rootlock; not itself scanned. */
+ * scans.  A malloc'd array under rootlock; not itself scanned.  The
+ * runtime's own (gort__gc_root_add) are a circular list under the same
+ * lock, rootlist its head. */
 typedef struct rootrange {
     uintptr_t lo, len;
 } rootrange;
 static gort__rtlock rootlock;
 static rootrange *roots; /* [rootlock] */
 static size_t nroots, caproots;
+static gort__gcroot rootlist = {&rootlist, &rootlist, 0, 0}; /* [rootlock] */
+
+void gort__gc_root_add(gort__gcroot *r, const void *lo, size_t len) {
+    gort__lock(&rootlock);
+    r->lo = (uintptr_t)lo;
+    r->len = len;
+    r->next = rootlist.next;
+    r->prev = &rootlist;
+    rootlist.next->prev = r;
+    rootlist.next = r;
+    gort__unlock(&rootlock);
+}
+
+void gort__gc_root_del(gort__gcroot *r) {
+    gort__lock(&rootlock);
+    r->prev->next = r->next;
+    r->next->prev = r->prev;
+    r->next = r->prev = NULL;
+    gort__unlock(&rootlock);
+}
 
 GORT_API int gort_gc_add_roots(const void *start, size_t len) {
     gort__lock(&rootlock);
@@ -893,6 +915,8 @@ void gort__gc_scan_registered(void) {
     gort__lock(&rootlock);
     for (size_t i = 0; i < nroots; i++)
         gort__gc_mark_range(roots[i].lo, roots[i].lo + roots[i].len);
+    for (gort__gcroot *r = rootlist.next; r != &rootlist; r = r->next)
+        gort__gc_mark_range(r->lo, r->lo + r->len);
     gort__unlock(&rootlock);
     gort__lock(&chanlock);
     for (size_t i = 0; i < chancap; i++)

@@ -75,6 +75,7 @@ struct gort_timer {
     gort_chan *c;       /* [immutable] NULL for after_func */
     void (*fn)(void *); /* [immutable] after_func */
     void *fnarg;        /* [immutable] */
+    gort__gcroot root;  /* [rootlock] fnarg as a root (after_func) */
 };
 
 struct gort_ticker {
@@ -572,10 +573,7 @@ GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *ar
     tm->fnarg = arg;
     /* The argument stays alive for the collector while the timer exists
      * (Go: the Timer's closure), until gort_timer_free. */
-    if (gort_gc_add_roots(&tm->fnarg, sizeof tm->fnarg) != 0) {
-        free(tm);
-        return NULL;
-    }
+    gort__gc_root_add(&tm->root, &tm->fnarg, sizeof tm->fnarg);
     tm->t = (timer){.idx = -1, .f = gofunc, .arg = tm, .track = true};
     san_release(&tm->t);
     addtimer_user(&tm->t, when_after(ns));
@@ -617,7 +615,7 @@ GORT_API void gort_timer_free(gort_timer *t) {
         return;
     (void)gort__deltimer_sync(&t->t);
     if (t->c == NULL)
-        (void)gort_gc_remove_roots(&t->fnarg, sizeof t->fnarg);
+        gort__gc_root_del(&t->root);
     gort_chan_free(t->c);
     free(t);
 }
