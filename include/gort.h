@@ -957,6 +957,8 @@ GORT_API int gort_conn_fd(gort_conn c);
  * One goroutine at a time per reader or writer, as Go's (they are not
  * safe for concurrent use).  The *_new calls return NULL when out of
  * memory; free does not close the fd or connection, nor flush a writer.
+ * The ctx of the _fn variants is kept alive for the collector until free
+ * (it may be the only pointer to a gort_new object).
  */
 typedef struct gort_bufreader gort_bufreader;
 typedef struct gort_bufwriter gort_bufwriter;
@@ -1188,8 +1190,9 @@ GORT_API void gort_flight_recorder_stop(void);
  *     blocks (until the goroutine exits), gort_defer arguments,
  *     gort_after_func arguments (until gort_timer_free), gort_ctx_with_value
  *     keys and values (until the context and every child made under it
- *     are freed), objects with a finalizer and what they reach, queued
- *     finalizers' objects.
+ *     are freed), the ctx of a gort_bufreader_new_fn reader or
+ *     gort_bufwriter_new_fn writer (until it is freed), objects with a
+ *     finalizer and what they reach, queued finalizers' objects.
  * What is NOT scanned, so must not be the only place a pointer lives:
  *   - memory from malloc, calloc, realloc, mmap (register it with
  *     gort_gc_add_roots if it holds heap pointers);

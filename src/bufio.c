@@ -12,6 +12,11 @@
  *
  * Neither type is safe for concurrent use (as Go's); they need no
  * synchronisation of their own.
+ *
+ * A reader or writer over the program's own function keeps its ctx alive
+ * for the collector until it is freed, as Go's keeps its io.Reader: ctx
+ * may be the only pointer to a gort_new object, and the reader itself is
+ * malloc'd (unscanned), so ctx is a runtime root (gort__gc_root_add).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -23,6 +28,7 @@
 #include <string.h>
 
 #include "gort.h"
+#include "internal.h"
 
 #define DEFAULT_SIZE 4096       /* bufio.defaultBufSize */
 #define DEFAULT_MAX (64 * 1024) /* bufio.MaxScanTokenSize */
@@ -33,13 +39,14 @@ struct gort_bufreader {
     union {
         int fd;
         gort_conn conn;
-    } src;       /* what ctx points at for the fd and conn readers */
-    char *buf;   /* cap + 1 bytes */
-    size_t cap;  /* current buffer size */
-    size_t max;  /* longest token; the buffer never grows past it */
-    size_t r, w; /* unread bytes: buf[r:w] */
-    int sticky;  /* -EMSGSIZE once a token was too long, else 0 */
-    bool eof;    /* the source returned 0 */
+    } src;             /* what ctx points at for the fd and conn readers */
+    gort__gcroot root; /* [rootlock] ctx as a collector root (the _fn reader; else unlinked) */
+    char *buf;         /* cap + 1 bytes */
+    size_t cap;        /* current buffer size */
+    size_t max;        /* longest token; the buffer never grows past it */
+    size_t r, w;       /* unread bytes: buf[r:w] */
+    int sticky;        /* -EMSGSIZE once a token was too long, else 0 */
+    bool eof;          /* the source returned 0 */
 };
 
 struct gort_bufwriter {
@@ -49,6 +56,7 @@ struct gort_bufwriter {
         int fd;
         gort_conn conn;
     } dst;
+    gort__gcroot root; /* [rootlock] ctx as a collector root (the _fn writer; else unlinked) */
     char *buf;
     size_t cap, n; /* buffered: buf[0:n] */
     int err;       /* the first error, sticky (Go's Writer.err) */
@@ -122,12 +130,15 @@ GORT_API gort_bufreader *gort_bufreader_new_fn(gort_read_fn read, void *ctx, siz
     if (r) {
         r->rd = read;
         r->ctx = ctx;
+        gort__gc_root_add(&r->root, &r->ctx, sizeof r->ctx);
     }
     return r;
 }
 
 GORT_API void gort_bufreader_free(gort_bufreader *r) {
     if (r) {
+        if (r->root.next != NULL)
+            gort__gc_root_del(&r->root);
         free(r->buf);
         free(r);
     }
@@ -308,12 +319,15 @@ GORT_API gort_bufwriter *gort_bufwriter_new_fn(gort_write_fn write, void *ctx, s
     if (w) {
         w->wr = write;
         w->ctx = ctx;
+        gort__gc_root_add(&w->root, &w->ctx, sizeof w->ctx);
     }
     return w;
 }
 
 GORT_API void gort_bufwriter_free(gort_bufwriter *w) {
     if (w) {
+        if (w->root.next != NULL)
+            gort__gc_root_del(&w->root);
         free(w->buf);
         free(w);
     }

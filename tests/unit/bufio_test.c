@@ -4,14 +4,17 @@
  * and buffer growth, the token limit (-EMSGSIZE, sticky) at and past max,
  * ReadString copies, an error returned once with the buffered bytes kept
  * (a read deadline), Reader.Read, the writer's buffering, direct large
- * writes, printf, its sticky error and short writes, and 20,000 lines
- * between goroutines over a pipe, each one checked.
+ * writes, printf, its sticky error and short writes, 20,000 lines
+ * between goroutines over a pipe, each one checked, and a reader's and a
+ * writer's ctx on the collected heap kept alive until they are freed.
  */
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +314,97 @@ static int pipe_main(void *arg) {
 
 TEST(lines_over_a_pipe) {
     run(pipe_main, NULL);
+}
+
+/* A reader and a writer over the program's own functions, each with a ctx
+ * from gort_new that only they point to (they are malloc'd, which the
+ * collector does not scan): it stays alive until they are freed, as a Go
+ * bufio.Reader keeps its io.Reader; then it is collected. */
+static _Atomic int heapctx_fin;
+static gort_bufreader *heapctx_r; /* globals: malloc'd, not the ctx */
+static gort_bufwriter *heapctx_w;
+
+static void heapctx_finalizer(void *obj) {
+    (void)obj;
+    atomic_fetch_add(&heapctx_fin, 1);
+}
+
+typedef struct hsink {
+    uint64_t magic; /* 0x5eed while the object is ours */
+    size_t n;
+    char out[64];
+} hsink;
+
+static ssize_t hsink_write(void *ctx, const void *buf, size_t n) {
+    hsink *k = ctx;
+    ASSERT_EQ(k->magic, 0x5eed);
+    ASSERT_TRUE(k->n + n <= sizeof k->out);
+    memcpy(k->out + k->n, buf, n);
+    k->n += n;
+    ASSERT_EQ(k->n, 5);
+    ASSERT_EQ(memcmp(k->out, "hello", 5), 0);
+    return (ssize_t)n;
+}
+
+static __attribute__((noinline)) void heapctx_make(void) {
+    src *s = gort_new(sizeof *s);
+    s->s = "one\ntwo\n";
+    s->chunk = 3;
+    gort_set_finalizer(s, heapctx_finalizer);
+    heapctx_r = gort_bufreader_new_fn(src_read, s, 0, 0);
+    ASSERT_NOT_NULL(heapctx_r);
+    hsink *k = gort_new(sizeof *k);
+    k->magic = 0x5eed;
+    gort_set_finalizer(k, heapctx_finalizer);
+    heapctx_w = gort_bufwriter_new_fn(hsink_write, k, 0);
+    ASSERT_NOT_NULL(heapctx_w);
+}
+
+/* Overwrites the stack below us, where heapctx_make's and the readers'
+ * frames were (volatile: a dead local's memset may be dropped). */
+static __attribute__((noinline)) void clear_below(void) {
+    volatile char buf[4096];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = 0;
+}
+
+/* Collects a few times, with garbage in between and the finalizer
+ * goroutine given its turn. */
+static void collect(void) {
+    gort_gc();
+    for (int j = 0; j < 2000; j++)
+        gort_keep_alive(gort_new(64));
+    gort_sleep(5 * MS);
+}
+
+static int heapctx_main(void *arg) {
+    (void)arg;
+    heapctx_make();
+    clear_below();
+    for (int i = 0; i < 20; i++) {
+        collect();
+        ASSERT_EQ(atomic_load(&heapctx_fin), 0);
+    }
+    char *line;
+    ASSERT_EQ(gort_bufreader_scan_line(heapctx_r, &line, NULL), 1);
+    ASSERT_STREQ(line, "one");
+    ASSERT_EQ(gort_bufreader_scan_line(heapctx_r, &line, NULL), 1);
+    ASSERT_STREQ(line, "two");
+    ASSERT_EQ(gort_bufreader_scan_line(heapctx_r, &line, NULL), 0);
+    ASSERT_EQ(gort_bufwriter_write_string(heapctx_w, "hello"), 5);
+    ASSERT_EQ(gort_bufwriter_flush(heapctx_w), 0);
+    gort_bufreader_free(heapctx_r);
+    gort_bufwriter_free(heapctx_w);
+    clear_below();
+    /* Freed: both objects go (a stale copy may hold one a cycle or two). */
+    for (int i = 0; i < 50 && atomic_load(&heapctx_fin) < 2; i++)
+        collect();
+    ASSERT_EQ(atomic_load(&heapctx_fin), 2);
+    return 0;
+}
+
+TEST(fn_ctx_on_heap_kept_alive) {
+    run(heapctx_main, NULL);
 }
 
 GT_MAIN()
