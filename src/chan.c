@@ -310,6 +310,12 @@ chan_block(struct gort_chan *c, struct gort__waitq *q, void *ep, bool release, u
     gort__waitq_enqueue(q, mysg);
     gort__gopark(chanparkcommit, &c->lock, reason);
     san_acquire(mysg); /* <- the peer (or close) that woke us */
+    /* ep stays live (in a register or a stack slot, both scanned) until
+     * the peer has copied from or into it, as Go's chansend KeepAlive(ep):
+     * the collector does not read sudogs, and ep may be the only pointer
+     * to a gort_new buffer (a sender's value, a receiver's destination
+     * that close zeroes). */
+    __asm__ volatile("" : : "r"(ep));
 
     /* Someone woke us up: goready made their writes to mysg visible. */
     if (GORT_UNLIKELY(mysg != gp->waiting))
