@@ -7,7 +7,9 @@
  *   - Every goroutine has three chains, all [owner G] (panic.h):
  *       g.callframe  the gort_call frames, innermost first.  Each running
  *                    deferred call gets an implicit frame too, so that a
- *                    gort_defer made inside it belongs to it.
+ *                    gort_defer made inside it belongs to it (a light one,
+ *                    without a setjmp of its own, for the calls a
+ *                    gort_call runs at its normal end: runlight).
  *       g.defer_     the deferred calls not yet started, innermost first,
  *                    each tagged with the frame it belongs to (NULL: the
  *                    goroutine itself, i.e. outside any gort_call).
@@ -248,9 +250,11 @@ static uintptr_t calldefer_ret(void) {
     return r;
 }
 
-static inline void pushframe(struct g *gp, struct gort__frame *fr) {
+static inline void pushframe(struct g *gp, struct gort__frame *fr, bool light) {
     fr->link = gp->callframe;
     fr->depth = (fr->link != NULL ? fr->link->depth : 0) + 1;
+    fr->light = light;
+    fr->resumed = false;
     gp->callframe = fr;
 }
 
@@ -266,7 +270,7 @@ static GORT_NOINLINE void rundefer(struct g *gp, struct gort__defer *d, struct g
     void *arg = d->arg;
     freedefer(gp, d);
     struct gort__frame fr;
-    pushframe(gp, &fr);
+    pushframe(gp, &fr, false);
     if (p != NULL) {
         p->argfn = fn;
         p->dframe = &fr;
@@ -290,6 +294,33 @@ static void deferreturn(struct g *gp, struct gort__frame *fr) {
     while ((d = gp->defer_) != NULL && d->frame == fr) {
         gp->defer_ = d->link;
         rundefer(gp, d, NULL);
+    }
+}
+
+/*
+ * deferreturn for the normal end of gort_call's frame fr: each deferred
+ * call runs in a light frame, with no setjmp and no call of its own
+ * (rundefer's took defer_call from 16.7 to 20.5 ns).  A recovery into a light frame (a call
+ * deferred inside d recovered a panic raised inside d) resumes fr's
+ * gort_call instead, with fr->resumed set, which goes on here as if d
+ * had returned.  Calls deferred inside d run in rundefer's full frames.
+ * Inlined into gort_call: lf lives in its frame.
+ */
+static inline __attribute__((always_inline)) void runlight(struct g *gp, struct gort__frame *fr) {
+    struct gort__defer *d;
+    while ((d = gp->defer_) != NULL && d->frame == fr) {
+        gp->defer_ = d->link;
+        void (*fn)(void *) = d->fn;
+        void *arg = d->arg;
+        freedefer(gp, d);
+        struct gort__frame lf;
+        pushframe(gp, &lf, true);
+        if (GORT_UNLIKELY(fn == NULL))
+            dopanic(gp, nil_func_msg, false); /* Go: a nil deferred func panics when run */
+        calldefer(fn, arg);
+        if (gp->defer_ != NULL && gp->defer_->frame == &lf)
+            deferreturn(gp, &lf);
+        gp->callframe = fr;
     }
 }
 
@@ -320,21 +351,32 @@ GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
 GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
     struct g *gp = getstate_entry();
     struct gort__frame fr;
-    pushframe(gp, &fr);
+    pushframe(gp, &fr, false);
     if (GORT__SETJMP(fr.jb) == 0) {
         if (GORT_UNLIKELY(fn == NULL))
             dopanic(gp, nil_func_msg, false);
         fn(arg);
         if (gp->defer_ != NULL && gp->defer_->frame == &fr)
-            deferreturn(gp, &fr);
+            runlight(gp, &fr);
         gp->callframe = fr.link;
+        return 0;
+    }
+    /* After the jump only memory is trusted: gp is read again. */
+    struct g *self = getstate();
+    if (fr.resumed) {
+        /* A recovery into the light frame of one of our deferred calls
+         * (recovery() ran that frame's deferred calls): it returned, and
+         * our normal end goes on. */
+        fr.resumed = false;
+        self->callframe = &fr;
+        runlight(self, &fr);
+        self->callframe = fr.link;
         return 0;
     }
     /* A call deferred in this frame recovered: recovery() has ended the
      * panic, run the frame's other deferred calls and made this frame the
-     * innermost again.  (gp is not used on this path: after the jump only
-     * memory is trusted.) */
-    getstate()->callframe = fr.link;
+     * innermost again. */
+    self->callframe = fr.link;
     return 1;
 }
 #if !defined(__clang__)
@@ -492,6 +534,12 @@ static _Noreturn void recovery(struct g *gp, struct gort__frame *target) {
     gp->callframe = target;
     if (gp->defer_ != NULL && gp->defer_->frame == target)
         deferreturn(gp, target);
+    if (target->light) {
+        /* A light frame has no jb: its gort_call resumes its normal end
+         * (runlight), past the deferred call that recovered into it. */
+        target->link->resumed = true;
+        GORT__LONGJMP(target->link->jb);
+    }
     GORT__LONGJMP(target->jb);
 }
 

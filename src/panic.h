@@ -68,7 +68,14 @@ typedef sigjmp_buf gort__jmpbuf;
 struct gort__frame {
     struct gort__frame *link; /* [owner G] the enclosing frame; NULL: the goroutine itself */
     uintptr_t depth;          /* [immutable] link ? link->depth + 1 : 1; the goroutine is 0 */
-    gort__jmpbuf jb;          /* [owner G] where a recovery into this frame resumes */
+    /* [immutable] the implicit frame of a deferred call that its gort_call
+     * frame (link) runs at its normal end: it has no jb of its own, and a
+     * recovery into it resumes link's gort_call (panic.c runlight). */
+    bool light;
+    /* [owner G] a gort_call frame resumed by a recovery into one of its
+     * light frames: its deferred call returned, the others go on. */
+    bool resumed;
+    gort__jmpbuf jb; /* [owner G] where a recovery into this frame resumes */
 };
 
 /*

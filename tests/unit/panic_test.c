@@ -622,6 +622,82 @@ TEST(recover_into_deferred_call_frame) {
     run(b_recover_into_deferred);
 }
 
+/* At a frame's normal end (no panic running), deferred call D defers E
+ * and panics; E recovers.  D counts as having returned: the frame's other
+ * deferred calls run after it and gort_call returns 0 (Go: the function
+ * returns normally).  Twice in one frame, the second time in a gort_call
+ * nested inside a deferred call, and the caller's locals intact after. */
+static void d_panics_recovers(void *arg) {
+    gort_defer(d_recover, arg);
+    gort_panic("p");
+}
+
+static void f_normal_end_recovered(void *arg) {
+    (void)arg;
+    gort_defer(d_tr, "x1");
+    gort_defer(d_panics_recovers, "E1");
+    gort_defer(d_tr, "x2");
+    gort_defer(d_panics_recovers, "E2");
+    tr("body");
+}
+
+static void d_nested_call(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_call(f_normal_end_recovered, NULL), 0);
+    tr("nested-done");
+}
+
+static void f_outer_normal_end(void *arg) {
+    (void)arg;
+    gort_defer(d_tr, "outer-x");
+    gort_defer(d_nested_call, NULL);
+    tr("outer-body");
+}
+
+static void b_recover_at_normal_end(void) {
+    volatile int before = 42;
+    ASSERT_EQ(gort_call(f_normal_end_recovered, NULL), 0);
+    ASSERT_STREQ(recovered_copy, "p");
+    ASSERT_STREQ(trace, "body E2 x2 E1 x1");
+    trace[0] = '\0';
+    ASSERT_EQ(gort_call(f_outer_normal_end, NULL), 0);
+    ASSERT_STREQ(trace, "outer-body body E2 x2 E1 x1 nested-done outer-x");
+    ASSERT_EQ(before, 42);
+}
+
+TEST(recover_into_deferred_call_at_normal_end) {
+    run(b_recover_at_normal_end);
+}
+
+/* At a frame's normal end, deferred call D panics and nothing inside D
+ * recovers; R, deferred earlier in the same frame, does: the frame ends
+ * (gort_call returns 1, as for a panic of its function), R's later
+ * siblings are not run twice. */
+static void d_panics(void *arg) {
+    (void)arg;
+    tr("D");
+    gort_panic("q");
+}
+
+static void f_normal_end_frame_recovers(void *arg) {
+    (void)arg;
+    gort_defer(d_tr, "x0");
+    gort_defer(d_recover, "R");
+    gort_defer(d_tr, "x1");
+    gort_defer(d_panics, NULL);
+    tr("body");
+}
+
+static void b_frame_recovers_at_normal_end(void) {
+    ASSERT_EQ(gort_call(f_normal_end_frame_recovers, NULL), 1);
+    ASSERT_STREQ(recovered_copy, "q");
+    ASSERT_STREQ(trace, "body D x1 R x0");
+}
+
+TEST(deferred_call_panics_at_normal_end) {
+    run(b_frame_recovers_at_normal_end);
+}
+
 /* The runtime's own panics are recoverable. */
 static void f_send_closed(void *arg) {
     gort_chan *c = arg;
@@ -775,6 +851,35 @@ static void b_goexit_in_panic(void) {
 
 TEST(goexit_during_panic) {
     run(b_goexit_in_panic);
+}
+
+/* At a frame's normal end, a deferred call calls Goexit: the frame's
+ * other deferred calls and the goroutine's run, and it ends. */
+static void f_goexit_at_normal_end(void *arg) {
+    (void)arg;
+    gort_defer(d_gtrace, "d1");
+    gort_defer(d_goexit, NULL);
+    d_gtrace("body");
+}
+
+static void g_goexit_at_normal_end(void *arg) {
+    (void)arg;
+    gort_defer(d_done, NULL);
+    gort_defer(d_gtrace, "top-d");
+    gort_call(f_goexit_at_normal_end, NULL);
+    d_gtrace("not-reached");
+}
+
+static void b_goexit_at_normal_end(void) {
+    atomic_store(&g_done, 0);
+    gtrace[0] = '\0';
+    ASSERT_EQ(gort_go(g_goexit_at_normal_end, NULL), 0);
+    wait_for(&g_done, 1);
+    ASSERT_STREQ(gtrace, "body goexit d1 top-d");
+}
+
+TEST(goexit_at_normal_end) {
+    run(b_goexit_at_normal_end);
 }
 
 /* A deferred call run by Goexit panics and a call deferred further out
