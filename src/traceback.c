@@ -261,20 +261,12 @@ static void inline_frames(Dwarf_Die *cu, Dwarf_Addr addr, const char **file, int
 
 /* file:line of pc, or false, and in *out the frames inlined there.  *file
  * and the names point into libdw's data (kept until the next report;
- * dwlock is held by the caller while they are used). */
+ * dwlock is held by the caller while they are used).  dwfl reported. */
 static bool srcline(uintptr_t pc, const char **file, int *line, tbinl *out) {
     out->n = 0;
-    if (dwfl == NULL && !dwfl_report())
-        return false;
     Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
-    if (mod == NULL) {
-        /* Maybe an object loaded since: report again once. */
-        if (!dwfl_report())
-            return false;
-        mod = dwfl_addrmodule(dwfl, pc);
-        if (mod == NULL)
-            return false;
-    }
+    if (mod == NULL)
+        return false;
     Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
     if (ln != NULL) {
         int l = 0;
@@ -321,6 +313,20 @@ typedef struct lines_req {
 
 static void *lines_thread(void *arg) {
     lines_req *r = arg;
+    if (dwfl == NULL && !dwfl_report())
+        return NULL;
+    /* A pc in no module may be in an object loaded since: report again,
+     * once and before the first lookup.  Never between two: a report
+     * frees the DWARF of a module gone from the maps (dwarf_end), and
+     * the files and names found for the earlier pcs may point there (a
+     * CPU profile's symbolisation read a freed file name under TSan). */
+    for (int i = 0; i < r->n; i++) {
+        if (r->pcs[i] != 0 && dwfl_addrmodule(dwfl, r->pcs[i]) == NULL) {
+            if (!dwfl_report())
+                return NULL;
+            break;
+        }
+    }
     for (int i = 0; i < r->n; i++)
         if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i], &inl[i]))
             r->files[i] = NULL;
