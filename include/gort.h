@@ -1306,7 +1306,11 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   ThreadSanitizer (a program built with -fsanitize=thread, or the
  *   library's own tsan build) there is no preemption signal: there a
  *   goroutine that spins with no gort call holds its P until it makes
- *   one (see docs/HACKING.md).
+ *   one (see docs/HACKING.md), and a stop of the world (a collection, a
+ *   goroutine profile, the tracer's start) waits for it.  A stop that
+ *   has waited a second for such a goroutine (there, or where a thread
+ *   blocks the signal) prints once "runtime: stop the world (REASON) has
+ *   waited N ms for goroutine G on P P, which makes no gort call".
  * - The same-thread rule: a goroutine preempted that way resumes on the
  *   same OS thread, which runs no other goroutine meanwhile (its P goes to
  *   another thread), so thread-local addresses held in registers and locks

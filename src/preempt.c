@@ -736,18 +736,43 @@ void gort__stw_allow_suspend(bool ok) {
     atomic_store_explicit(&stw_suspend_ok, ok, memory_order_relaxed);
 }
 
-/* Signals the M of every P still running (racy reads of pp->m: Ms are
- * type-stable, a stale one gets a signal it ignores). */
+/* The M of P i if that P is still running and the M is not ours, else
+ * NULL (racy reads of pp->m: Ms are type-stable, a stale one gets a
+ * signal it ignores or a message names its goroutine). */
+PREEMPT_NOSAN static struct m *running_m(int32_t i, struct m *self) {
+    struct p *pp = gort__allp[i];
+    if (pp == NULL || atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
+        return NULL;
+    struct m *mp = pp->m;
+    return mp != self ? mp : NULL;
+}
+
+/* Signals the M of every P still running. */
 PREEMPT_NOSAN void gort__stw_signal(void) {
     struct m *self = gort__getm();
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     for (int32_t i = 0; i < procs; i++) {
-        struct p *pp = gort__allp[i];
-        if (pp == NULL || atomic_load_explicit(&pp->status, memory_order_relaxed) != P_RUNNING)
-            continue;
-        struct m *mp = pp->m;
-        if (mp != NULL && mp != self)
+        struct m *mp = running_m(i, self);
+        if (mp != NULL)
             gort__preempt_m(mp);
+    }
+}
+
+/* Racy reads, as gort__stw_signal's (gs are type-stable too): a name
+ * that changed meanwhile only makes the message stale. */
+PREEMPT_NOSAN void gort__stw_report_wait(const char *reason, int64_t waited) {
+    struct m *self = gort__getm();
+    int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < procs; i++) {
+        struct m *mp = running_m(i, self);
+        struct g *gp = mp != NULL ? mp->curg : NULL;
+        if (gp == NULL)
+            continue;
+        gort__printf("runtime: stop the world (%s) has waited %lld ms for goroutine %lld on P %d, "
+                     "which makes no gort call%s\n",
+                     reason, (long long)(waited / 1000000), (long long)gp->goid, (int)i,
+                     san_tsan_on() ? " (under ThreadSanitizer no preemption signal can stop it)"
+                                   : "");
     }
 }
 

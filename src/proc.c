@@ -3049,7 +3049,7 @@ static gort_mutex worldsema;
 /* suspend_ok: threads that cannot be preempted at once may stop inside
  * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
  * whose procresize may take those Ps away. */
-static void stop_the_world(bool suspend_ok) {
+static void stop_the_world(const char *reason, bool suspend_ok) {
     gort_mutex_lock(&worldsema);
     gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
@@ -3077,6 +3077,8 @@ static void stop_the_world(bool suspend_ok) {
         /* Goroutines that make no gort call are reached by the signal
          * (Go's preemptall preempts asynchronously at once too). */
         gort__stw_signal();
+        int64_t start = gort_nanotime();
+        bool told = false;
         for (;;) {
             /* Wait for 100us, then try to re-preempt in case of any races
              * (a signal that found the thread in runtime code). */
@@ -3084,14 +3086,22 @@ static void stop_the_world(bool suspend_ok) {
                 break;
             preemptall();
             gort__stw_signal();
+            /* A goroutine no signal stops (under ThreadSanitizer, or with
+             * the signal blocked) holds the world until its next gort
+             * call: after a second, say so once instead of hanging
+             * silently. */
+            int64_t waited = gort_nanotime() - start;
+            if (!told && waited >= STW_REPORT_NS) {
+                told = true;
+                gort__stw_report_wait(reason, waited);
+            }
         }
     }
     gort__noteclear(&gort__sched.stopnote);
 }
 
 void gort__stop_the_world(const char *reason) {
-    (void)reason;
-    stop_the_world(true);
+    stop_the_world(reason, true);
 }
 
 /* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
@@ -3237,7 +3247,7 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    stop_the_world(false); /* takes worldsema */
+    stop_the_world("GOMAXPROCS", false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     gort__lock(&gort__sched.lock);
     struct p *runnable = procresize(n);

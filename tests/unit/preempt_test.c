@@ -833,6 +833,58 @@ TEST(blocking_report_excludes_stop) {
         GT_FAIL("held for %ld.%lds, want 1.x s (the stop counted?):\n%s", secs, tenths, out);
 }
 
+/* A goroutine that no signal can stop (here it blocks the preemption
+ * signal on its locked thread; under ThreadSanitizer there is none at
+ * all) holds a stop of the world until it makes a gort call.  It spins
+ * 1.5 s while another goroutine collects: after a second the runtime
+ * names it on stderr instead of hanging silently, and the collection
+ * completes once it unblocks the signal. */
+static atomic_int unstop_state;
+
+static void unstoppable(void *arg) {
+    (void)arg;
+    gort_lock_os_thread();
+    sigset_t urg, old;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    pthread_sigmask(SIG_BLOCK, &urg, &old);
+    atomic_store(&unstop_state, 1);
+    int64_t end = h_now() + 1500 * GT_MS;
+    while (h_now() < end) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    gort_unlock_os_thread();
+    atomic_store(&unstop_state, 2);
+}
+
+static int unstop_main(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    if (gort_go(unstoppable, NULL) != 0)
+        return 2;
+    while (atomic_load(&unstop_state) == 0)
+        gort_sleep(GT_MS);
+    gort_gc();
+    while (atomic_load(&unstop_state) != 2)
+        gort_sleep(GT_MS);
+    return 0;
+}
+
+static int run_unstop(void *arg) {
+    (void)arg;
+    return gort_main(unstop_main, NULL);
+}
+
+TEST(stw_wait_names_unstoppable_goroutine) {
+    char out[4096];
+    int ws = gt_run_child(run_unstop, NULL, out, sizeof out);
+    if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+        GT_FAIL("child status %#x; stderr:\n%s", ws, out);
+    if (strstr(out, "runtime: stop the world (GC) has waited ") == NULL ||
+        strstr(out, " which makes no gort call") == NULL)
+        GT_FAIL("no report of the goroutine the stop waited for; stderr:\n%s", out);
+}
+
 /* ------------------------------------------------------------------------
  * Stop the world by signal (white-box: the heap's interface)
  * ------------------------------------------------------------------------ */
