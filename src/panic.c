@@ -341,9 +341,9 @@ GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
     gp->defer_ = d;
 }
 
-/* gp is live across the setjmp but never modified after it, so the
- * register longjmp restores holds the right value; GCC's -Wclobbered
- * cannot see that. */
+/* gp is live across the setjmp; after a longjmp it is read again before
+ * any use, so no clobbered value is used; GCC's -Wclobbered cannot see
+ * that. */
 #if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wclobbered"
@@ -356,28 +356,26 @@ GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
         if (GORT_UNLIKELY(fn == NULL))
             dopanic(gp, nil_func_msg, false);
         fn(arg);
-        if (gp->defer_ != NULL && gp->defer_->frame == &fr)
-            runlight(gp, &fr);
-        gp->callframe = fr.link;
-        return 0;
-    }
-    /* After the jump only memory is trusted: gp is read again. */
-    struct g *self = getstate();
-    if (fr.resumed) {
+    } else {
+        /* After the jump only memory is trusted: gp is read again. */
+        gp = getstate();
+        if (!fr.resumed) {
+            /* A call deferred in this frame recovered: recovery() has
+             * ended the panic, run the frame's other deferred calls and
+             * made this frame the innermost again. */
+            gp->callframe = fr.link;
+            return 1;
+        }
         /* A recovery into the light frame of one of our deferred calls
          * (recovery() ran that frame's deferred calls): it returned, and
          * our normal end goes on. */
         fr.resumed = false;
-        self->callframe = &fr;
-        runlight(self, &fr);
-        self->callframe = fr.link;
-        return 0;
+        gp->callframe = &fr;
     }
-    /* A call deferred in this frame recovered: recovery() has ended the
-     * panic, run the frame's other deferred calls and made this frame the
-     * innermost again. */
-    self->callframe = fr.link;
-    return 1;
+    if (gp->defer_ != NULL && gp->defer_->frame == &fr)
+        runlight(gp, &fr);
+    gp->callframe = fr.link;
+    return 0;
 }
 #if !defined(__clang__)
 #pragma GCC diagnostic pop
