@@ -299,9 +299,8 @@ void gort__stw_wake_suspended(void);
 /* Signals the M of every P still P_RUNNING (the stop's wait loop). */
 void gort__stw_signal(void);
 /* The stop of the world for reason has waited `waited` ns: prints, for
- * every P still P_RUNNING, the goroutine it waits for (once per stop,
- * after STW_REPORT_NS). */
-#define STW_REPORT_NS (1000 * 1000 * 1000)
+ * every P still P_RUNNING, the goroutine it waits for (proc.c's
+ * stop_the_world calls it once per stop, after STW_REPORT_NS). */
 void gort__stw_report_wait(const char *reason, int64_t waited);
 /* sysmon: pp's goroutine gp has run since `since` without a scheduling
  * point; signal its thread or, blocked in a call a signal would break,

@@ -3046,6 +3046,10 @@ static void stop_syscallps(void) {
  * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
+/* How long a stop of the world waits before it names the goroutines it
+ * waits for (gort__stw_report_wait). */
+#define STW_REPORT_NS (1000 * 1000 * 1000)
+
 /* suspend_ok: threads that cannot be preempted at once may stop inside
  * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
  * whose procresize may take those Ps away. */
