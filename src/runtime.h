@@ -231,6 +231,11 @@ struct g {
     /* errno of the goroutine while it is switched out (saved and restored
      * at every switch, so that errno survives a migration between Ms). */
     int errno_; /* [owner G] */
+    /* Its P's nswitch (low half) when it last left that P by a direct
+     * switch (switch_direct: a park, a yield): whoever readies it guesses
+     * from it whether its stack is still in this CPU's cache (proc.c
+     * ready_prefetch). */
+    uint32_t outswitch; /* [handoff] written by the M that switched it out */
     /* Stall detector (pprof.c).  coopticks counts the g's cooperative
      * scheduling points: every start on a P by the scheduler or a direct
      * switch, and every gort_yield, but not its resumption after an
