@@ -161,10 +161,8 @@ static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
 }
 
 static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
-    if (size > ((uintptr_t)1 << 46)) {
-        gort__printf("runtime: out of memory: cannot allocate %zu-byte block\n", size);
-        gort__fatal("runtime: out of memory");
-    }
+    if (size > ((uintptr_t)1 << 46))
+        gort__heap_oom(size);
     uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
     uint8_t spc = noscan ? 1 : 0;
     /* Only a goroutine with a P paces (one without allocates as a thread

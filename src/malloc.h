@@ -198,6 +198,10 @@ static inline mspan *gort__spanof(uintptr_t p) {
 /* Makes the heap (once per process): reservation, page map, metadata.
  * Throws "runtime: out of memory" when it cannot. */
 void gort__mheap_init(void);
+/* Go's out-of-memory fatal error for a request of `bytes`: "runtime: out
+ * of memory: cannot allocate N-byte block (M in use)", then the fatal
+ * error "runtime: out of memory". */
+_Noreturn void gort__heap_oom(uintptr_t bytes);
 /* A span of npages from the page heap, initialised for span class spc
  * (nelems objects of elemsize; the bitmaps cleared).  sweepgen = current.
  * Throws out of memory. */

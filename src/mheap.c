@@ -40,7 +40,7 @@ static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
 #define SHIFT GORT__HEAP_PAGE_SHIFT
 #define META_CHUNK ((uintptr_t)1 << 20)
 
-_Noreturn static void heap_oom(uintptr_t bytes) {
+_Noreturn void gort__heap_oom(uintptr_t bytes) {
     uint64_t inuse = gort__mheap ? atomic_load(&gort__mheap->inuse) : 0;
     gort__printf("runtime: out of memory: cannot allocate %llu-byte block (%llu in use)\n",
                  (unsigned long long)bytes, (unsigned long long)inuse);
@@ -52,7 +52,7 @@ static void *meta_map(size_t n, bool noreserve) {
     void *p = gort__mmap(NULL, n, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0), -1, 0);
     if (p == MAP_FAILED)
-        heap_oom(n);
+        gort__heap_oom(n);
     gort__vma_name(p, n, "gort heap metadata");
     return p;
 }
@@ -68,7 +68,7 @@ static void heap_init(void) {
             break;
     }
     if (base == MAP_FAILED)
-        heap_oom(size);
+        gort__heap_oom(size);
     gort__vma_name(base, size + PAGE, "gort heap");
     mheap *h = meta_map(sizeof *h, false);
     /* The first page boundary strictly above base: at least 4 KiB of the
@@ -176,12 +176,12 @@ static void grow(mheap *h, uintptr_t n) {
         want = h->arena_pages;
     if (want < used + n) {
         gort__unlock(&h->lock);
-        heap_oom(n * PAGE);
+        gort__heap_oom(n * PAGE);
     }
     if (mprotect((void *)(h->arena + used * PAGE), (want - used) * PAGE, PROT_READ | PROT_WRITE) !=
         0) {
         gort__unlock(&h->lock);
-        heap_oom(n * PAGE);
+        gort__heap_oom(n * PAGE);
     }
     /* Fresh pages read as zeros and are not resident: "scavenged" (Go counts
      * a grown heap as released too, until it is used). */
@@ -244,7 +244,7 @@ static mspan *span_struct(mheap *h, uint16_t nwords) {
 mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint32_t nelems) {
     mheap *h = gort__mheap;
     if (npages == 0 || npages > h->arena_pages)
-        heap_oom(npages * PAGE);
+        gort__heap_oom(npages * PAGE);
     uint16_t nwords = (uint16_t)((nelems + 63) / 64);
     gort__lock(&h->lock);
     uintptr_t i = find_run(h, npages);
@@ -253,7 +253,7 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
         i = find_run(h, npages);
         if (i == UINTPTR_MAX) {
             gort__unlock(&h->lock);
-            heap_oom(npages * PAGE);
+            gort__heap_oom(npages * PAGE);
         }
     }
     bits_set(h->allocmap, i, npages, true);

@@ -1,5 +1,6 @@
 // EXPECT-EXIT: 2
-// EXPECT-STDERR: runtime: out of memory: cannot allocate
+// EXPECT-STDERR: runtime: out of memory: cannot allocate 1125899906842624-byte block (
+// EXPECT-STDERR: in use)
 // EXPECT-STDERR: fatal error: runtime: out of memory
 // EXPECT-STDERR: goroutine 1 [running]:
 /* An allocation the heap cannot hold is Go's fatal error, never NULL. */
