@@ -64,7 +64,7 @@ _Static_assert(offsetof(struct gort_ctx, val) == offsetof(struct gort_ctx, key) 
 
 static struct gort_ctx background;
 
-/* Live nodes (white-box: tests check that a freed tree leaves none). */
+/* Live nodes (internal.h). */
 _Atomic int64_t gort__ctx_live;
 
 GORT_API gort_ctx *gort_ctx_background(void) {

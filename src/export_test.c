@@ -34,6 +34,10 @@ int64_t gort__export_timers_earliest(void) {
     return gort__timers_earliest();
 }
 
+int64_t gort__export_ctx_live(void) {
+    return atomic_load_explicit(&gort__ctx_live, memory_order_relaxed);
+}
+
 int gort__export_netpoll_waiters(void) {
     return gort__netpoll_waiters();
 }

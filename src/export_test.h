@@ -19,6 +19,9 @@ int gort__export_chan_qlen(gort_chan *c, bool send);
 void gort__export_sysmon_nopreempt(bool on);
 /* The earliest timer deadline over all Ps, or 0 if no timer is pending. */
 int64_t gort__export_timers_earliest(void);
+/* Context nodes made and not yet freed (gort_ctx_*; the background
+ * context is not one). */
+int64_t gort__export_ctx_live(void);
 /* Goroutines parked on an fd (Go's netpollWaiters). */
 int gort__export_netpoll_waiters(void);
 /* True if the lock ranks are checked (GORT_LOCKRANK: the dev preset). */

@@ -338,6 +338,10 @@ void gort__sigqueue_fini(void);
  * waitpid) as if the kernel had no pidfd_open. */
 extern _Atomic bool gort__pidfd_off;
 
+/* -------------------------------------------------------------- context.c */
+/* Live context nodes (export_test.c: a freed tree must leave none). */
+extern _Atomic int64_t gort__ctx_live;
+
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */
 void gort__run_exit_defers(struct g *gp);

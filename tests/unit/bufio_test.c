@@ -360,14 +360,6 @@ static __attribute__((noinline)) void heapctx_make(void) {
     ASSERT_NOT_NULL(heapctx_w);
 }
 
-/* Overwrites the stack below us, where heapctx_make's and the readers'
- * frames were (volatile: a dead local's memset may be dropped). */
-static __attribute__((noinline)) void clear_below(void) {
-    volatile char buf[4096];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0;
-}
-
 /* Collects a few times, with garbage in between and the finalizer
  * goroutine given its turn. */
 static void collect(void) {
@@ -380,7 +372,7 @@ static void collect(void) {
 static int heapctx_main(void *arg) {
     (void)arg;
     heapctx_make();
-    clear_below();
+    gt_clear_stack_below();
     for (int i = 0; i < 20; i++) {
         collect();
         ASSERT_EQ(atomic_load(&heapctx_fin), 0);
@@ -395,7 +387,7 @@ static int heapctx_main(void *arg) {
     ASSERT_EQ(gort_bufwriter_flush(heapctx_w), 0);
     gort_bufreader_free(heapctx_r);
     gort_bufwriter_free(heapctx_w);
-    clear_below();
+    gt_clear_stack_below();
     /* Freed: both objects go (a stale copy may hold one a cycle or two). */
     for (int i = 0; i < 50 && atomic_load(&heapctx_fin) < 2; i++)
         collect();

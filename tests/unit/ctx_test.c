@@ -6,6 +6,7 @@
  */
 #include "gt.h"
 #include "gort.h"
+#include "export_test.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -14,9 +15,6 @@
 
 #define MS GT_MS
 
-/* White-box (context.c, time.c): live context nodes, earliest timer. */
-extern _Atomic int64_t gort__ctx_live;
-int64_t gort__timers_earliest(void);
 
 static void run(int (*fn)(void *)) {
     ASSERT_EQ(gort_main(fn, NULL), 0);
@@ -82,7 +80,7 @@ static int tree_main(void *arg) {
     gort_ctx_free(a);
     gort_ctx_free(c);
     gort_ctx_free(root);
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort__export_ctx_live(), 0);
     return 0;
 }
 TEST(cancel_tree) {
@@ -173,7 +171,7 @@ static int timeout_main(void *arg) {
     ASSERT_EQ(gort_ctx_err(later), -ECANCELED);
     gort_ctx_free(later);
     gort_ctx_free(sooner);
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort__export_ctx_live(), 0);
     return 0;
 }
 TEST(deadline) {
@@ -204,9 +202,9 @@ static int value_main(void *arg) {
     ASSERT_EQ(gort_ctx_value(d, &k2), &v2);
     ASSERT_EQ(gort_ctx_err(d), -ECANCELED);
     ASSERT_TRUE(done_closed(d));
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 4);
+    ASSERT_EQ(gort__export_ctx_live(), 4);
     gort_ctx_free(d);
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort__export_ctx_live(), 0);
     return 0;
 }
 TEST(values_and_free_order) {
@@ -238,17 +236,10 @@ static __attribute__((noinline)) gort_ctx *gcval_make(void) {
     return child;
 }
 
-/* Overwrites the stack below us, where gcval_make's frame was. */
-static __attribute__((noinline)) void clear_below(void) {
-    volatile char buf[4096];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0;
-}
-
 static int gcval_main(void *arg) {
     (void)arg;
     gort_ctx *child = gcval_make();
-    clear_below();
+    gt_clear_stack_below();
     /* Several cycles: a stale copy of the pointer (in a register the
      * runtime saved, a dead frame) may keep it for the first few. */
     for (int i = 0; i < 20; i++) {
@@ -276,7 +267,7 @@ static int leak_main(void *arg) {
     (void)arg;
     enum { N = 200 };
     static gort_ctx *nodes[N];
-    ASSERT_EQ(gort__timers_earliest(), 0);
+    ASSERT_EQ(gort__export_timers_earliest(), 0);
     nodes[0] = gort_ctx_with_timeout(gort_ctx_background(), 3600 * GT_SEC);
     for (int i = 1; i < N; i++) {
         gort_ctx *parent = nodes[(i - 1) / 3];
@@ -284,10 +275,10 @@ static int leak_main(void *arg) {
             i % 2 ? gort_ctx_with_timeout(parent, 3600 * GT_SEC - i) : gort_ctx_with_cancel(parent);
         ASSERT_TRUE(nodes[i] != NULL);
     }
-    ASSERT_EQ(atomic_load(&gort__ctx_live), N);
-    ASSERT_TRUE(gort__timers_earliest() != 0);
+    ASSERT_EQ(gort__export_ctx_live(), N);
+    ASSERT_TRUE(gort__export_timers_earliest() != 0);
     gort_ctx_cancel(nodes[0]);
-    ASSERT_EQ(gort__timers_earliest(), 0);
+    ASSERT_EQ(gort__export_timers_earliest(), 0);
     for (int i = 0; i < N; i++) {
         ASSERT_EQ(gort_ctx_err(nodes[i]), -ECANCELED);
         ASSERT_TRUE(done_closed(nodes[i]));
@@ -295,7 +286,7 @@ static int leak_main(void *arg) {
     /* Free in a scrambled order, parents before children included. */
     for (int i = 0; i < N; i++)
         gort_ctx_free(nodes[(i * 7) % N]);
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
+    ASSERT_EQ(gort__export_ctx_live(), 0);
     ASSERT_EQ(gort_numgoroutine(), 1);
     return 0;
 }
@@ -331,8 +322,8 @@ static int race_main(void *arg) {
     gort_ctx_cancel(root);
     gort_wg_wait(&race_wg);
     gort_ctx_free(root);
-    ASSERT_EQ(atomic_load(&gort__ctx_live), 0);
-    ASSERT_EQ(gort__timers_earliest(), 0);
+    ASSERT_EQ(gort__export_ctx_live(), 0);
+    ASSERT_EQ(gort__export_timers_earliest(), 0);
     return 0;
 }
 TEST(concurrent_cancel_and_free) {

@@ -604,19 +604,12 @@ static __attribute__((noinline)) void spawn_with_copy(gort_chan *go) {
     memset(&a, 0, sizeof a);
 }
 
-/* Overwrites the stack below us, where spawn_with_copy's frame was. */
-static __attribute__((noinline)) void clear_below(void) {
-    volatile char buf[4096];
-    for (size_t i = 0; i < sizeof buf; i++)
-        buf[i] = 0; /* volatile stores: a memset of a dead local may be dropped */
-}
-
 static int gocopy_main(void *arg) {
     (void)arg;
     atomic_store(&copy_checked, 0);
     gort_chan *go = gort_chan_make(sizeof(int), 0);
     spawn_with_copy(go);
-    clear_below();
+    gt_clear_stack_below();
     gort_sleep(10 * MS); /* it parks in its receive */
     assert_alive(copy_tag);
     int one = 1;
