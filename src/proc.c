@@ -2135,9 +2135,10 @@ static inline void ready_status(struct g *gp) {
  * READY_COLD_SWITCHES: each switch touches about 1 KB, a stack's top, a
  * g, a channel, and 32 fill an L1), its stack has left this CPU's cache
  * by its turn: fetch the lines its switch pops and its first calls
- * write, 512 bytes from its saved sp (the park path's frames are 320-416
- * bytes in ring), while this goroutine still runs to its own park.
- * ring: 106 -> 82 ns per hop.  Not for a goroutine that just left
+ * write, 512 bytes from its saved sp (the park path's frames, a sudog
+ * among them, are 416-496 bytes in ring and sieve), while this goroutine
+ * still runs to its own park.  ring: 106 -> 82 ns per hop (ae73eb5; 9
+ * lines were slower).  Not for a goroutine that just left
  * (pingpong): 8 prefetches of lines already in L1 cost 2.5 ns a wake-up
  * there.  A g that left another P or through g0 (park_m) gives a
  * meaningless distance, so a prefetch at worst.  Only a hint: the relaxed
@@ -3965,8 +3966,8 @@ struct sudog *gort__acquire_sudog(void) {
         s = sudog_alloc();
     /* A copy of a zero sudog: GCC turns it into a few vector stores,
      * where a memset of the 96 bytes (or a compound literal) became `rep
-     * stos`, whose start-up cost was half of this function's time in
-     * pingpong_unbuf_p1. */
+     * stos`, whose start-up cost was half of this function's time (measured in
+     * pingpong_unbuf_p1, when channel operations still took their sudog here). */
     static const struct sudog zero;
     *s = zero;
     return s;

@@ -544,9 +544,10 @@ extern _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 /*
  * sudog: a g waiting on a channel, a select case or a semaphore
- * (runtime2.go sudog).  Allocated from the per-P cache (acquire_sudog); a
- * sudog is on at most one wait queue at a time, and goes back to the cache
- * when its goroutine has woken.
+ * (runtime2.go sudog).  A select's and a semaphore's come from the per-P
+ * cache (acquire_sudog) and go back to it when their goroutine has woken;
+ * a plain channel operation's lives in its chan_block frame (chan.c).  A
+ * sudog is on at most one wait queue at a time.
  */
 struct sudog {
     /* Protected by the lock of what the sudog is queued on: c->lock for a
