@@ -495,7 +495,9 @@ GORT_API void gort_chan_close(gort_chan *c) {
     gort__unlock(&c->lock);
 
     /* Ready all gs now that we've dropped the channel lock.  Read next
-     * before waking: the woken goroutine releases its sudog. */
+     * before waking: once the woken goroutine runs its sudog is gone
+     * (its chan_block frame returned, or a select's went back to the
+     * cache). */
     while (list != NULL) {
         sg = list;
         list = sg->next;

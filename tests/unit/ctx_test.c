@@ -15,7 +15,6 @@
 
 #define MS GT_MS
 
-
 static void run(int (*fn)(void *)) {
     ASSERT_EQ(gort_main(fn, NULL), 0);
 }
