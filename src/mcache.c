@@ -97,36 +97,32 @@ uintptr_t gort__span_nextfree(mspan *s) {
     return s->base + (uintptr_t)i * s->elemsize;
 }
 
-/* Slots of s still free no longer count as allocated. */
-static void release_unused(mspan *s) {
+/* Counts the slots of s still free as allocated (give: cached for this P,
+ * Go's mcache refill) or, taking them back, as no longer allocated.
+ * Wrapping unsigned arithmetic makes the take-back a subtraction. */
+static void account_free_slots(mspan *s, bool give) {
     uint64_t n = s->nelems - s->alloccount;
     if (n == 0)
         return;
-    atomic_fetch_sub_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
+    uint64_t k = give ? n : -n, bytes = k * s->elemsize;
+    atomic_fetch_add_explicit(&gort__gcstats.mallocs, k, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.total_alloc, bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&gort__gcstats.heap_live, bytes, memory_order_relaxed);
+    /* While marking, every slot handed out is allocated black. */
     if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
-        atomic_fetch_sub_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, bytes, memory_order_relaxed);
 }
 
 void gort__mcache_refill(mcache *c, uint8_t spc) {
     mcentral *central = &gort__mheap->central[spc];
     mspan *s = c->alloc[spc];
     if (s != &gort__emptyspan) {
-        release_unused(s);
+        account_free_slots(s, false);
         gort__mcentral_uncache(central, s);
     }
     c->alloc[spc] = &gort__emptyspan;
     s = gort__mcentral_cache(central);
-    uint64_t n = s->nelems - s->alloccount;
-    atomic_fetch_add_explicit(&gort__gcstats.mallocs, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&gort__gcstats.total_alloc, n * s->elemsize, memory_order_relaxed);
-    atomic_fetch_add_explicit(&gort__gcstats.heap_live, n * s->elemsize, memory_order_relaxed);
-    /* While marking, every slot handed out is allocated black. */
-    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
-        atomic_fetch_add_explicit(&gort__gcstats.black_bytes, n * s->elemsize,
-                                  memory_order_relaxed);
+    account_free_slots(s, true);
     c->alloc[spc] = s;
 }
 
@@ -135,7 +131,7 @@ static void flush(mcache *c) {
         mspan *s = c->alloc[i];
         if (s == &gort__emptyspan)
             continue;
-        release_unused(s);
+        account_free_slots(s, false);
         gort__mcentral_uncache(&gort__mheap->central[i], s);
         c->alloc[i] = &gort__emptyspan;
     }

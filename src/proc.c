@@ -3227,9 +3227,10 @@ static struct p *procresize(int32_t nprocs) {
     return runnable;
 }
 
-void gort__start_the_world(void) {
+/* Restarts the world stopped by stop_the_world with n Ps (procresize),
+ * releasing worldsema. */
+static void start_the_world_with(int32_t n) {
     gort__lock(&gort__sched.lock);
-    int32_t n = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     struct p *runnable = procresize(n);
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
@@ -3241,6 +3242,10 @@ void gort__start_the_world(void) {
     }
     gort_mutex_unlock(&worldsema);
     gort__wakep();
+}
+
+void gort__start_the_world(void) {
+    start_the_world_with(atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed));
 }
 
 static int32_t gomaxprocs_from_env(void) {
@@ -3281,18 +3286,7 @@ int gort_gomaxprocs(int n) {
         n = GORT_MAX_PROCS;
     stop_the_world("GOMAXPROCS", false); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
-    gort__lock(&gort__sched.lock);
-    struct p *runnable = procresize(n);
-    atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
-    gort__unlock(&gort__sched.lock);
-    gort__stw_wake_suspended();
-    while (runnable) {
-        struct p *pp = runnable;
-        runnable = pp->link;
-        startm(pp, false);
-    }
-    gort_mutex_unlock(&worldsema);
-    gort__wakep();
+    start_the_world_with(n);
     return prev;
 }
 
