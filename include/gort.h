@@ -14,8 +14,9 @@
  *     reports through the thread-local errno: goroutines move between threads.
  *   - Programmer errors are panics carrying Go's message text (recoverable
  *     with gort_call/gort_defer/gort_recover) or fatal errors (not
- *     recoverable: "fatal error: <msg>", a goroutine dump, exit status 2),
- *     exactly where Go panics or throws.
+ *     recoverable: "fatal error: <msg>", a goroutine dump, exit status 2,
+ *     after flushing the stdout and stderr buffers unless another thread
+ *     holds their lock), exactly where Go panics or throws.
  *   - Times are int64_t nanoseconds.  Deadlines are absolute values of
  *     gort_nanotime().
  *   - The sync types are plain structs whose all-zero value is ready to use

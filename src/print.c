@@ -109,6 +109,23 @@ static _Noreturn void fatal_exit(void) {
 
 static _Atomic int dying;
 
+/* A fatal error flushes the program's stdout and stderr buffers first, as
+ * a fatal panic does (so what the program printed earlier is not lost and
+ * comes before the error when both streams share a file), but only when
+ * the stream's lock is free: the error may be found by a thread holding a
+ * runtime lock that the stream lock's holder waits for, and a fatal error
+ * must end the process, never hang it.  Streams the program opened itself
+ * are left to it (fflush(NULL) would wait on each one's lock). */
+static void flush_std_streams(void) {
+    FILE *streams[2] = {stdout, stderr};
+    for (int i = 0; i < 2; i++) {
+        if (ftrylockfile(streams[i]) == 0) {
+            fflush_unlocked(streams[i]);
+            funlockfile(streams[i]);
+        }
+    }
+}
+
 bool gort__dying(void) {
     return atomic_load_explicit(&dying, memory_order_relaxed) != 0;
 }
@@ -124,6 +141,8 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
         for (;;)
             pause();
     }
+    if (!sysstack)
+        flush_std_streams(); /* not from a signal handler: it may have cut into stdio */
     gort__print_lock();
     if (file && runtime_bug)
         gort__printf("fatal error: %s [%s:%d]\n", msg, file, line);

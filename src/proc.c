@@ -3558,10 +3558,12 @@ static void entersyscall_gcwait(struct p *pp) {
 
 GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
     struct m *mp = gort__getm();
-    if (mp == NULL || mp->curg == NULL || mp->p == NULL)
-        return; /* a thread outside the runtime, or g0: nothing to hand off */
-    if (mp->oldp != NULL)
+    if (mp == NULL || mp->curg == NULL)
+        return;           /* a thread outside the runtime, or g0: nothing to hand off */
+    if (mp->oldp != NULL) /* before the test of p, which the first enter cleared */
         gort__throw("entersyscall: already in a blocking call");
+    if (mp->p == NULL)
+        return;
     struct g *gp = mp->curg;
     struct p *pp = mp->p;
     GORT_TRACE(gort__trace_gosyscall(gp));
