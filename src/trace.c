@@ -722,6 +722,11 @@ bool gort_trace_enabled(void) {
     return tracing();
 }
 
+/* The event of a public annotation call, whose stack starts at its caller
+ * (Go's trace.StartRegion and the rest record their caller's stack): the
+ * public function is skipped, and is always there to skip, since each
+ * passes user_event the address of a local of its own frame and so cannot
+ * make it a tail call. */
 static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, const char *value) {
     struct m *mp = gort__getm();
     bool locked;
@@ -731,7 +736,7 @@ static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, co
     size_t vlen = value ? strlen(value) : 0;
     if (vlen > TBUF_SIZE / 4)
         vlen = TBUF_SIZE / 4;
-    event(b, ev, args, nargs, callers_id(0, b), value ? vlen + 10 : 0);
+    event(b, ev, args, nargs, callers_id(1, b), value ? vlen + 10 : 0);
     if (value != NULL) {
         b->pos += putvarint(b->data + b->pos, vlen);
         memcpy(b->data + b->pos, value, vlen);
@@ -1017,6 +1022,7 @@ static int trace_begin(int fd, int64_t window) {
         /* The first generation: the start events above are its first
          * chunk, so it needs no snapshot. */
         g->start = 0;
+        g->start_ns = gort_nanotime(); /* what the crash-time dump reports from */
         g->curp = -1;
         tr.oldest = tr.cur = g;
     }
@@ -1134,6 +1140,26 @@ static void tables_free(void) {
 /* Stops recording (world stopped by the caller, tr.lock held): the
  * buffers are closed (written, or into the current generation) and
  * freed. */
+/* World stopped, tr.lock held, the trace about to end: no goroutine may
+ * be left running in it (Go 1.19's viewer makes a goroutine's run a slice
+ * from its GoStart to the event that ends it, and dies on a start with
+ * none).  self stops as Go's StopTrace stops it (GoSched, with its
+ * stack); one still on another P is one suspended in the handler, shown
+ * preempted there, as rotate_locked does. */
+static void stop_running_locked(struct g *self) {
+    struct p *curp = self->m != NULL ? self->m->p : NULL;
+    for (int i = 0; i < GORT_MAX_PROCS; i++) {
+        tbuf *b = tr.p[i];
+        if (b == NULL || !b->running || b->g == 0)
+            continue;
+        if (curp != NULL && i == curp->id)
+            event(b, EvGoSched, NULL, 0, callers_id(1, b), 0);
+        else
+            event(b, EvGoPreempt, NULL, 0, 0, 0);
+        b->g = 0;
+    }
+}
+
 static void end_locked(void) {
     atomic_store_explicit(&gort__trace_enabled, 0, memory_order_relaxed);
     tr.on = false;
@@ -1160,6 +1186,7 @@ void gort_trace_stop(void) {
         gort__start_the_world();
         return;
     }
+    stop_running_locked(self);
     end_locked();
     int fd = tr.fd;
     gort__unlock(&tr.lock);
@@ -1295,8 +1322,12 @@ static bool rebase(gort__pbuf *out, const uint8_t *p, size_t n, const basemap *m
     return true;
 }
 
-/* The whole trace of the generations kept, into out.  tr.lock held. */
-static int flight_dump_locked(gort__pbuf *out) {
+/* The whole trace of the generations kept, into out.  tr.lock held.
+ * end: the generation after the last one written (whose rotation ended
+ * the written events; NULL: all of them): the goroutine that rotated it was
+ * still running on its P there, and is shown stopping (GoSched, without
+ * a stack) at that moment, so that its run ends (see stop_running_locked). */
+static int flight_dump_locked(gort__pbuf *out, const gen *end) {
     static const char hdr[16] = "go 1.19 trace\0\0";
     gort__pb_put(out, hdr, 16);
     gen *first = tr.oldest;
@@ -1344,13 +1375,23 @@ static int flight_dump_locked(gort__pbuf *out) {
         free(b);
     }
     bool ok = true;
-    for (gen *g = first; g != NULL && ok; g = g->next)
+    for (gen *g = first; g != NULL && g != end && ok; g = g->next)
         for (chunk *c = g->chunks; c != NULL && ok; c = c->next)
             ok = rebase(out, c->data, c->n, &m);
     free(m.goid);
     free(m.base);
     if (!ok)
         return -EINVAL;
+    if (end != NULL && end->curp >= 0) {
+        uint8_t ev[2 + 2 * 10 + 2], *q = ev;
+        *q++ = EvBatch | 1 << 6;
+        q += putvarint(q, (uint64_t)end->curp);
+        q += putvarint(q, (uint64_t)end->start);
+        *q++ = EvGoSched | 1 << 6;
+        *q++ = 0; /* 0 ticks after the batch */
+        *q++ = 0; /* no stack */
+        gort__pb_put(out, ev, (size_t)(q - ev));
+    }
     dump_tables(out);
     return out->oom ? -ENOMEM : 0;
 }
@@ -1430,7 +1471,7 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
         return -ENOMEM;
     gort__pbuf out = {0};
     gort__lock(&tr.lock);
-    int r = tr.on && tr.flight ? flight_dump_locked(&out) : -EINVAL;
+    int r = tr.on && tr.flight ? flight_dump_locked(&out, tr.cur) : -EINVAL;
     gort__unlock(&tr.lock);
     if (r == 0)
         r = gort__write_all(fd, out.b, out.n);
@@ -1481,7 +1522,7 @@ void gort__trace_flight_crash(void) {
             prev = prev->next;
         prev->next = NULL;
         gort__pbuf out = {0};
-        if (flight_dump_locked(&out) == 0) {
+        if (flight_dump_locked(&out, cur) == 0) {
             char path[64];
             snprintf(path, sizeof path, "gort-flightrecorder-%d.trace", (int)getpid());
             int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

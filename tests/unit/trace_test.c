@@ -103,10 +103,42 @@ static void expect_pprof(const char *path, const char *kind, const char *fn) {
         GT_FAIL("go tool trace -pprof=%s does not name %s:\n%s", kind, fn, out);
 }
 
-/* go tool trace's parser accepts path (every consistency check passes). */
+/* Starts go tool trace's viewer on path, waits until it listens (at
+ * start-up it cuts the whole trace into the slices it draws, each
+ * goroutine run from its start to what ends it), then, page != NULL,
+ * fetches that page over bash's /dev/tcp; stops it.  out: its log, then
+ * the page.  No browser is opened (BROWSER names a command that does
+ * nothing). */
+static void viewer(const char *path, const char *page, char *out, size_t len) {
+    const char *log = tmp_path("viewer.log");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "bash -c 'BROWSER=true go tool trace -http=127.0.0.1:0 \"%s\" > \"%s\" 2>&1 & pid=$!; "
+             "i=0; while [ $i -lt 1200 ] && kill -0 $pid 2>/dev/null && "
+             "! grep -q \"listening on\" \"%s\"; do sleep 0.05; i=$((i+1)); done; cat \"%s\"; "
+             "port=$(sed -n \"s/.*listening on http:..127.0.0.1:\\([0-9]*\\).*/\\1/p\" \"%s\"); "
+             "if [ -n \"%s\" ] && [ -n \"$port\" ]; then exec 3<>/dev/tcp/127.0.0.1/$port; "
+             "printf \"GET /%s HTTP/1.0\\r\\n\\r\\n\" >&3; timeout 30 cat <&3; fi; "
+             "kill $pid 2>/dev/null; wait $pid'",
+             path, log, log, log, log, page ? page : "", page ? page : "");
+    FILE *f = popen(cmd, "r");
+    ASSERT_TRUE(f != NULL);
+    size_t n = fread(out, 1, len - 1, f);
+    out[n] = '\0';
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, f) > 0) {
+    }
+    pclose(f);
+    if (strstr(out, "listening on") == NULL || strstr(out, "panic") != NULL)
+        GT_FAIL("go tool trace's viewer did not start on %s:\n%s", path, out);
+}
+
+/* go tool trace's parser accepts path (every consistency check passes),
+ * and so does its viewer. */
 static void expect_parses(const char *path) {
     char out[1 << 14];
     ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > /dev/null", path), 0);
+    viewer(path, NULL, out, sizeof out);
 }
 
 static int trace_main(void *arg) {
@@ -122,6 +154,13 @@ static int trace_main(void *arg) {
     gort_trace_stop(); /* no-op */
     ASSERT_FALSE(gort_trace_enabled());
     close(fd);
+    expect_parses(path);
+    /* A region is shown where the program started it (Go: the caller of
+     * trace.StartRegion), not in the runtime's function. */
+    static char page[1 << 17];
+    viewer(path, "userregions", page, sizeof page);
+    if (strstr(page, "workload") == NULL || strstr(page, "gort_trace_region_start") != NULL)
+        GT_FAIL("the viewer's regions page does not put them in workload:\n%s", page);
     expect_pprof(path, "sync", "sync_waiter");
     expect_pprof(path, "sync", "chan_receiver");
     expect_pprof(path, "net", "net_reader");
@@ -208,6 +247,7 @@ static int busy_main(void *arg) {
         gort_chan_free(cs[k][1]);
     }
     gort_chan_free(done);
+    expect_parses(path);
     expect_pprof(path, "sched", "pinger");
     expect_pprof(path, "sync", "ponger");
     return 0;
@@ -344,6 +384,7 @@ static int flight_main(void *arg) {
     gort_chan_free(cs[0]);
     gort_chan_free(cs[1]);
     gort_chan_free(done);
+    expect_parses(path);
     expect_pprof(path, "sync", "late_waiter");
     expect_pprof(path, "sync", "ponger");
     expect_pprof(path, "sched", "fr_pinger");
@@ -383,8 +424,8 @@ TEST(flight_recorder_on_sigquit) {
             _exit(3);
         setenv("GORTDEBUG", "flightrecorder=1", 1);
         setenv("GORTRACEBACK", "none", 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
+        int errfd = open("stderr.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(errfd, 2);
         gort_main(sigquit_main, NULL);
         _exit(4);
     }
@@ -394,7 +435,23 @@ TEST(flight_recorder_on_sigquit) {
     ASSERT_EQ(WEXITSTATUS(st), 2);
     char path[512];
     snprintf(path, sizeof path, "%sgort-flightrecorder-%d.trace", dir, (int)pid);
+    expect_parses(path);
     expect_pprof(path, "sched", "fr_pinger");
+    /* Its line on stderr says how far back the file reaches: about the
+     * 2.5 s the program ran, in whole generations (not the time since the
+     * machine booted). */
+    char log[512], text[4096];
+    snprintf(log, sizeof log, "%sstderr.log", dir);
+    FILE *f = fopen(log, "r");
+    ASSERT_TRUE(f != NULL);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    const char *line = strstr(text, "flight recorder: the last ");
+    long long ms = -1;
+    if (line == NULL || sscanf(line, "flight recorder: the last %lld ms", &ms) != 1 || ms < 500 ||
+        ms > 3000)
+        GT_FAIL("the flight recorder's line on stderr (%lld ms):\n%s", ms, text);
 }
 
 /* The GC hooks the collected heap will call (white-box until it lands): a
