@@ -1181,7 +1181,12 @@ GORT_API void gort_flight_recorder_stop(void);
  *   - the data and bss segments of the executable and of every loaded
  *     shared object (global and static variables);
  *   - the stack of every goroutine, from its current stack pointer to its
- *     top, and its saved registers;
+ *     top, and its saved registers (for one between gort_syscall_enter and
+ *     gort_syscall_exit: its whole stack, and the registers its caller
+ *     kept across gort_syscall_enter);
+ *   - while gort_main runs, the stack of the thread that called it, from
+ *     gort_main's frame up (so main's locals may hold heap pointers, and
+ *     &local may be passed as gort_main's argument);
  *   - objects from gort_new that are themselves alive (gort_new_noscan
  *     objects are never looked into);
  *   - ranges registered with gort_gc_add_roots;
@@ -1219,7 +1224,9 @@ GORT_API void gort_flight_recorder_stop(void);
  * Sweeping is lazy, span by span, by the allocating goroutines.  Code
  * between gort_syscall_enter and gort_syscall_exit keeps running during a
  * collection: it must not store heap pointers into heap objects or globals
- * there (as cgo code may not), and its stack is scanned whole.  A
+ * there (as cgo code may not), and its stack is scanned whole, with the
+ * registers its caller had at gort_syscall_enter (a pointer that code there
+ * loads only into a register, from memory it then clears, is not seen).  A
  * collection starts before the heap reaches its goal (as early as the
  * last collection needed to finish on time): live heap after the last
  * collection + (that + the stacks and globals it scanned) x GOGC/100, as

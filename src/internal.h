@@ -71,6 +71,9 @@ void gort__procyield(int cycles);
 struct m *gort__getm(void);
 /* The same, uninstrumented, for the preemption signal handler. */
 struct m *gort__getm_signal(void);
+/* gort_syscall_enter's body, entered by a jump from its assembly entry
+ * (switch_<arch>.S) once that has stored the caller's registers. */
+void gort__syscall_enter(void);
 /* The current user goroutine (m->curg), or NULL on g0 and on foreign
  * threads. */
 struct g *gort__getg(void);
@@ -581,6 +584,8 @@ typedef struct gort__gcroot {
 } gort__gcroot;
 void gort__gc_root_add(gort__gcroot *r, const void *lo, size_t len);
 void gort__gc_root_del(gort__gcroot *r);
+/* The top of the calling thread's stack (0 if unknown). */
+uintptr_t gort__thread_stack_hi(void);
 /* 1 while the finalizer goroutine exists and is not running a finalizer:
  * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
 extern _Atomic int gort__fing_system;

@@ -244,9 +244,9 @@ static int64_t unix_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The bounds of the calling thread's stack, for a collection started by a
- * thread that is not running a goroutine. */
-static uintptr_t thread_stack_hi(void) {
+/* For a collection started by a thread that is not running a goroutine,
+ * and for gort_main's caller's frames (proc.c). */
+uintptr_t gort__thread_stack_hi(void) {
     pthread_attr_t a;
     void *lo;
     size_t sz;
@@ -368,7 +368,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     atomic_store_explicit(&cycling, true, memory_order_relaxed);
     atomic_store_explicit(&throttled, false, memory_order_relaxed);
     struct g *gp = gort__getg();
-    uintptr_t hi = gp != NULL ? gp->stack.hi : thread_stack_hi();
+    uintptr_t hi = gp != NULL ? gp->stack.hi : gort__thread_stack_hi();
     bool running = gort__runtime_running();
     bool conc = running && gort__gc_concurrent;
 

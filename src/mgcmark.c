@@ -15,7 +15,8 @@
  *     top (the switch pushed its callee-saved registers there); a goroutine
  *     interrupted while running (gort__stw_interrupted_regs) from its sp,
  *     plus its saved registers; one in a blocking call (gort_syscall_enter)
- *     keeps running, so its whole stack is scanned;
+ *     keeps running, so its whole stack is scanned, with the callee-saved
+ *     registers its caller had at gort_syscall_enter (g->sysregs);
  *   - what the runtime keeps for goroutines: start arguments (g->arg),
  *     deferred calls' arguments;
  *   - registered roots, channel buffers and blocked senders' elements
@@ -824,7 +825,10 @@ static void scan_g(struct g *gp, void *arg) {
         scan_stack(m, sp, hi);
     } else if (st == G_RUNNING || st == G_SYSCALL) {
         /* Still running (a blocking call; or stopped somewhere we were not
-         * told): all of its stack, conservatively. */
+         * told): all of its stack, conservatively, and in a blocking call
+         * the registers its caller kept across it. */
+        if (st == G_SYSCALL)
+            scanroot(m, (uintptr_t)gp->sysregs, (uintptr_t)(gp->sysregs + GORT__SYSREGS));
         scan_stack(m, gp->stack.lo, hi);
     } else if (gp->ctx.sp != NULL) {
         scan_stack(m, (uintptr_t)gp->ctx.sp, hi);

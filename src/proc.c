@@ -1877,6 +1877,28 @@ static TSAN_OUTLINE void exit_m_body(struct m *mp) {
         mp->spinning = false;
         atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
     }
+    /* Its P must not leave with it: a goroutine still running when main
+     * returned (one collecting, say) may stop the world, which waits for
+     * every P.  Under sched.lock, as stop_the_world counts: a stop under
+     * way counts it stopped here (as gcstopm); a later one takes it from
+     * the idle list.  Its run queue is left as it is (nothing runs after
+     * exit: an M that takes the P leaves at its next schedule). */
+    if (mp->p != NULL) {
+        struct p *pp = releasep(mp);
+        gort__lock(&gort__sched.lock);
+        if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed) &&
+            gort__sched.stopwait > 0) {
+            atomic_store_explicit(&pp->status, P_GCSTOP, memory_order_relaxed);
+            if (--gort__sched.stopwait == 0)
+                gort__notewakeup(&gort__sched.stopnote);
+        } else {
+            atomic_store_explicit(&pp->status, P_IDLE, memory_order_relaxed);
+            pp->link = gort__sched.pidle;
+            gort__sched.pidle = pp;
+            atomic_fetch_add_explicit(&gort__sched.npidle, 1, memory_order_seq_cst);
+        }
+        gort__unlock(&gort__sched.lock);
+    }
 }
 
 GORT_NO_TSAN_FRAME static void __attribute__((noreturn)) exit_m(struct m *mp) {
@@ -3556,7 +3578,12 @@ static void entersyscall_gcwait(struct p *pp) {
     gort__unlock(&gort__sched.lock);
 }
 
-GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
+/* The registers gort_syscall_enter's assembly entry stores (arch.h). */
+__thread uintptr_t gort__sysregs[GORT__SYSREGS] __attribute__((tls_model("initial-exec")));
+
+/* gort_syscall_enter's body: its assembly entry (switch_<arch>.S) jumps
+ * here with no frame of its own, so our caller is the user's. */
+GORT_NOINLINE void gort__syscall_enter(void) {
     struct m *mp = gort__getm();
     if (mp == NULL || mp->curg == NULL)
         return;           /* a thread outside the runtime, or g0: nothing to hand off */
@@ -3573,6 +3600,12 @@ GORT_NOINLINE GORT_API void gort_syscall_enter(void) {
      * caller's frame outlives this call until the matching exit. */
     gp->syscallpc = (uintptr_t)__builtin_return_address(0);
     gp->syscallfp = *(const uintptr_t *)__builtin_frame_address(0);
+    /* The collector reads them while the call runs: in the final pause
+     * after taking our P from P_SYSCALL with an acquire CAS, which pairs
+     * with the seq_cst store of P_SYSCALL below (so it sees these); a
+     * concurrent scan that reads them half-written is made good by that
+     * rescan. */
+    memcpy(gp->sysregs, gort__sysregs, sizeof gp->sysregs);
     atomic_store_explicit(&gp->status, G_SYSCALL, memory_order_relaxed);
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
     pp->m = NULL;
@@ -3880,9 +3913,21 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * pthread_create) don't count as foreign for checkdead. */
     gort__sched.baseline_threads = process_threads() - (gort__sched.sysmon_started ? 1 : 0);
 
+    /* The calling thread's stack from this frame up is a collector root
+     * while the runtime runs: main's locals may hold heap pointers (a
+     * program passes &local as arg), and nothing else scans them (m0 runs
+     * the goroutines on stacks of their own, and g0 below this frame). */
+    gort__gcroot callerroot;
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t stackhi = gort__thread_stack_hi();
+    if (stackhi > frame)
+        gort__gc_root_add(&callerroot, (const void *)frame, stackhi - frame);
+
     san_ignore_end();
     mstart_native(m0);  /* runs the main goroutine; returns at exit */
     san_ignore_begin(); /* and the tear-down */
+    if (stackhi > frame)
+        gort__gc_root_del(&callerroot);
 
     /* main_ret was written before begin_exit's seq_cst store of exiting,
      * which every M (and so m0, before returning here) loads with acquire;

@@ -275,6 +275,9 @@ struct g {
     size_t lsan_len;     /* [handoff] see lsan_lo */
     uintptr_t syscallpc; /* [owner G] in a blocking call: the caller's pc ... */
     uintptr_t syscallfp; /* [owner G] ... and frame (tracebacks from other threads) */
+    /* In a blocking call: the callee-saved registers its caller had at
+     * gort_syscall_enter (a root: mgcmark.c scan_g). */
+    uintptr_t sysregs[GORT__SYSREGS]; /* [owner G] */
     /* The trace has the goroutine in a blocking call (GoSysCall, or
      * GoInSyscall at the trace's start): its GoSysExit is still due, even
      * if the call's exit ran before tracing was on (trace.c). */

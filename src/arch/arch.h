@@ -49,6 +49,16 @@ static inline uintptr_t gort__getsp(void) {
     return (uintptr_t)__builtin_frame_address(0);
 }
 
+/* gort_syscall_enter (switch_<arch>.S) stores its caller's callee-saved
+ * registers here (x86-64: rbx, rbp, r12-r15; arm64: x19-x29), for proc.c
+ * to keep in the goroutine while it is in the blocking call. */
+#if defined(__x86_64__)
+#define GORT__SYSREGS 6
+#elif defined(__aarch64__)
+#define GORT__SYSREGS 11
+#endif
+extern __thread uintptr_t gort__sysregs[GORT__SYSREGS] __attribute__((tls_model("initial-exec")));
+
 #if defined(__x86_64__)
 #define GORT__CTX_FRAME_WORDS 8
 static inline void gort__cpu_relax(void) {

@@ -149,4 +149,28 @@ gort__ctx_start:
     .cfi_endproc
     .size gort__ctx_start, .-gort__ctx_start
 
+/* void gort_syscall_enter(void): the public entry of proc.c's
+ * gort__syscall_enter.  Stores the caller's callee-saved registers (rbx,
+ * rbp, r12-r15) in this thread's gort__sysregs, for the collector (a
+ * pointer the caller keeps in one of them across the blocking call is on
+ * no stack), and jumps there: no frame of its own, so that function sees
+ * the user's frame as its caller, as if called directly.  rax is free
+ * (caller-saved, not an argument). */
+    .globl gort_syscall_enter
+    .type gort_syscall_enter, @function
+    .p2align 4
+gort_syscall_enter:
+    .cfi_startproc
+    movq gort__sysregs@gottpoff(%rip), %rax
+    movq %rbx, %fs:0(%rax)
+    movq %rbp, %fs:8(%rax)
+    movq %r12, %fs:16(%rax)
+    movq %r13, %fs:24(%rax)
+    movq %r14, %fs:32(%rax)
+    movq %r15, %fs:40(%rax)
+    jmp gort__syscall_enter
+    .cfi_endproc
+    .size gort_syscall_enter, .-gort_syscall_enter
+
     .section .note.GNU-stack,"",@progbits
+

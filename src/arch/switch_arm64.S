@@ -125,4 +125,25 @@ gort__ctx_start:
     brk #0
     .size gort__ctx_start, .-gort__ctx_start
 
+/* void gort_syscall_enter(void): as in switch_amd64.S, the caller's
+ * callee-saved registers x19-x29 into this thread's gort__sysregs, then
+ * on to proc.c's gort__syscall_enter with no frame of its own.  x16 and
+ * x17 (the intra-procedure-call scratch registers) are free. */
+    .globl gort_syscall_enter
+    .type gort_syscall_enter, %function
+    .p2align 4
+gort_syscall_enter:
+    mrs x16, tpidr_el0
+    adrp x17, :gottprel:gort__sysregs
+    ldr x17, [x17, #:gottprel_lo12:gort__sysregs]
+    add x16, x16, x17
+    stp x19, x20, [x16, #0]
+    stp x21, x22, [x16, #16]
+    stp x23, x24, [x16, #32]
+    stp x25, x26, [x16, #48]
+    stp x27, x28, [x16, #64]
+    str x29, [x16, #80]
+    b gort__syscall_enter
+    .size gort_syscall_enter, .-gort_syscall_enter
+
     .section .note.GNU-stack,"",%progbits

@@ -693,6 +693,124 @@ TEST(interior_pointer_keeps_alive) {
     run(interior_main, NULL);
 }
 
+/* ------------------------------------------------------------ blocking calls */
+
+/* A pointer that the code around a blocking call keeps in a callee-saved
+ * register, and nowhere else, while another goroutine collects: the
+ * registers its caller had at gort_syscall_enter are a root. */
+#if defined(__x86_64__)
+#define HIDE 0x5a5a5a5a5a5a5a5aull
+/* void *hold_across_call(uintptr_t hidden, void (*blocking)(void)): the
+ * object hidden ^ HIDE, unmasked into rbx alone, across
+ * gort_syscall_enter(); blocking(); gort_syscall_exit(); returned after.
+ * In C the compiler may keep a copy on the stack (at -O0 it always does),
+ * and a blocking call's stack is scanned whole. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type hold_across_call, @function\n"
+        "hold_across_call:\n"
+        "  pushq %rbx\n"
+        "  pushq %r12\n"
+        "  subq $8, %rsp\n"
+        "  movabsq $0x5a5a5a5a5a5a5a5a, %rbx\n"
+        "  xorq %rdi, %rbx\n"
+        "  movq %rsi, %r12\n"
+        "  call gort_syscall_enter@PLT\n"
+        "  call *%r12\n"
+        "  call gort_syscall_exit@PLT\n"
+        "  movq %rbx, %rax\n"
+        "  addq $8, %rsp\n"
+        "  popq %r12\n"
+        "  popq %rbx\n"
+        "  ret\n"
+        ".size hold_across_call, .-hold_across_call\n");
+void *hold_across_call(uintptr_t hidden, void (*blocking)(void));
+
+static _Atomic bool sys_stop;
+
+static void sys_collector(void *arg) {
+    (void)arg;
+    while (!atomic_load(&sys_stop)) {
+        gort_gc();
+        churn();
+        gort_sleep(MS);
+    }
+}
+
+/* 40 ms in the kernel, time for a few collections. */
+static __attribute__((noinline)) void sys_blocking(void) {
+    struct timespec ts = {0, 40 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+static __attribute__((noinline)) uintptr_t new_hidden(int tag) {
+    return (uintptr_t)new_tobj(tag, true) ^ HIDE;
+}
+
+static int sysregs_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(sys_collector, NULL), 0);
+    for (int tag = 23; tag < 28; tag++) { /* one tag each: the last one's goes meanwhile */
+        uintptr_t h = new_hidden(tag);
+        gt_clear_stack_below();
+        tobj *o = hold_across_call(h, sys_blocking);
+        check_tobj(o, tag);
+        gort_keep_alive(o);
+        ASSERT_EQ(atomic_load(&finalized[tag]), 0);
+    }
+    atomic_store(&sys_stop, true);
+    wait_finalized(23); /* dropped, it goes */
+    return 0;
+}
+#endif
+
+/* The frames of gort_main's caller: a heap pointer kept only in main's
+ * local variables, handed to the main goroutine as &local. */
+static int callerframe_main(void *arg) {
+    tobj **cell = arg;
+    assert_alive(28);
+    check_tobj(*cell, 28);
+    return 0;
+}
+
+TEST(gort_main_callers_frame_keeps_alive) {
+    tobj *volatile cell[1];
+    cell[0] = new_tobj(28, true); /* before gort_main, on this thread */
+    run(callerframe_main, (void *)cell);
+    check_tobj(cell[0], 28);
+}
+
+/* main returns while another goroutine is in a collection: the shutdown
+ * must not wait forever for the P that main's M took with it (the
+ * collection's stop of the world waited for it). */
+static void endless_collector(void *arg) {
+    (void)arg;
+    for (;;) {
+        gort_gc();
+        churn();
+    }
+}
+
+static int collecting_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(endless_collector, NULL), 0);
+    gort_sleep(15 * MS);
+    return 0;
+}
+
+TEST(main_returns_while_collecting) {
+    for (int i = 0; i < 20; i++)
+        run(collecting_main, NULL);
+}
+
+TEST(syscall_caller_registers_keep_alive) {
+#if defined(__x86_64__)
+    run(sysregs_main, NULL);
+#else
+    GT_SKIP("the register-only holder is x86-64 assembly");
+#endif
+}
+
 /* KeepAlive: as Go's runtime.KeepAlive example, the object (reachable only
  * through this frame) is not finalized before the call. */
 static int keepalive_main(void *arg) {
