@@ -1213,6 +1213,12 @@ GORT_API void gort_flight_recorder_stop(void);
  *     stored misaligned, or written to disk).
  * A word that merely looks like a pointer keeps its object alive too (the
  * collector is conservative): false retention, never a premature free.
+ * fork(): a child forked outside gort_main (before it, or after it
+ * returned) keeps the heap and may call gort_main and collect; from its
+ * first collection it tracks its own writes (the parent's userfaultfd it
+ * inherited is closed, never used).  Inside gort_main only the forking
+ * thread survives in the child, so the runtime cannot go on there: fork
+ * only to exec (or use gort_process_spawn).
  *
  * A collection marks while the goroutines run, with the kernel as its
  * write barrier (Linux 6.7+: the heap is write-protected through a

@@ -403,6 +403,7 @@ void gort__gc_mark_concurrent_rounds(int rounds);
 uint64_t gort__gc_rescan_dirty(bool reprotect);
 extern int gort__gc_concurrent;
 void gort__gc_dirty_init(void);
+void gort__gc_dirty_forked(void);
 const char *gort__gc_mode(void);
 void gort__gc_dirty_protect(uintptr_t lo, uintptr_t hi, bool on);
 void gort__gc_dirty_scan(uintptr_t lo, uintptr_t hi, bool reprotect,

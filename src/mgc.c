@@ -370,6 +370,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     struct g *gp = gort__getg();
     uintptr_t hi = gp != NULL ? gp->stack.hi : gort__thread_stack_hi();
     bool running = gort__runtime_running();
+    gort__gc_dirty_forked();
     bool conc = running && gort__gc_concurrent;
 
     /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */

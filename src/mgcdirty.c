@@ -30,7 +30,8 @@
  * older kernels, but this kernel has none (CONFIG_MEM_SOFT_DIRTY off here);
  * without userfaultfd (or with GORTDEBUG=gcstw=1, or under Valgrind, which
  * does not know the ioctls) the collector marks with the world stopped.
- * The mode is chosen once, when the heap is made, and gctrace shows it.
+ * The mode is chosen once, when the heap is made (again in a forked
+ * child: gort__gc_dirty_forked), and gctrace shows it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -65,9 +66,12 @@ struct gort_pm_scan_arg {
 #define GORT_PAGE_IS_WRITTEN (1ull << 1)
 #define GORT_PAGEMAP_SCAN _IOWR('f', 16, struct gort_pm_scan_arg)
 
-static int uffd = -1;    /* [immutable after init] */
-static int pagemap = -1; /* [immutable after init] */
-int gort__gc_concurrent; /* [immutable after init] 1: uffd-wp concurrent marking */
+/* The three below are set at init, and again only by the first cycle of a
+ * forked child (gort__gc_dirty_forked, under the cycle's lock). */
+static int uffd = -1;    /* [init] */
+static int pagemap = -1; /* [init] */
+static pid_t owner;      /* [init] the process whose memory uffd and pagemap are */
+int gort__gc_concurrent; /* [init] 1: uffd-wp concurrent marking */
 
 void gort__gc_dirty_init(void) {
     const char *dbg = getenv("GORTDEBUG");
@@ -112,7 +116,25 @@ void gort__gc_dirty_init(void) {
     }
     uffd = fd;
     pagemap = pm;
+    owner = getpid();
     gort__gc_concurrent = 1;
+}
+
+/* A forked child inherits the parent's userfaultfd and pagemap fds, which
+ * still act on the parent's memory: protecting through them would change
+ * the parent's pages and miss the child's writes (its arena is no longer
+ * registered: no UFFD_FEATURE_EVENT_FORK), corrupting both processes'
+ * heaps.  At each cycle's start (gcsema held; getpid is a syscall, once a
+ * cycle), a child closes them and tracks its own arena from then on, or
+ * marks with the world stopped if it cannot. */
+void gort__gc_dirty_forked(void) {
+    if (uffd < 0 || getpid() == owner)
+        return;
+    close(uffd);
+    close(pagemap);
+    uffd = pagemap = -1;
+    gort__gc_concurrent = 0;
+    gort__gc_dirty_init();
 }
 
 const char *gort__gc_mode(void) {
