@@ -51,6 +51,13 @@ extern "C" {
 #define GORT_API
 #endif
 
+/* C11's _Noreturn, or C++'s [[noreturn]]: the header compiles as C++ too. */
+#ifdef __cplusplus
+#define GORT_NORETURN [[noreturn]]
+#else
+#define GORT_NORETURN _Noreturn
+#endif
+
 #define GORT_VERSION_MAJOR 0
 #define GORT_VERSION_MINOR 1
 #define GORT_VERSION_PATCH 0
@@ -85,7 +92,7 @@ GORT_API int gort_main(int (*main_fn)(void *arg), void *arg);
 
 typedef struct gort_go_attr {
     size_t stack_size; /* 0: the runtime's default (GORT_DEFAULT_STACK_SIZE) */
-    const char *name;  /* shown in stack dumps; may be NULL; copied */
+    const char *name;  /* in dumps at GORTRACEBACK=system; may be NULL; copied */
 } gort_go_attr;
 
 /* The default usable stack of a goroutine: 256 KiB of virtual memory,
@@ -126,7 +133,7 @@ GORT_API void gort_yield(void);
  * the main goroutine the others run on; when none is left the runtime
  * reports "fatal error: no goroutines (main called runtime.Goexit) -
  * deadlock!".  Outside a goroutine: fatal error. */
-GORT_API _Noreturn void gort_goexit(void);
+GORT_API GORT_NORETURN void gort_goexit(void);
 
 /* The calling goroutine's id (1 for the main goroutine); 0 outside one. */
 GORT_API int64_t gort_goid(void);
@@ -520,9 +527,9 @@ GORT_API int gort_call(void (*fn)(void *arg), void *arg);
  * the stdio buffers (fflush(NULL), so that the program's own printf output
  * is not lost) and exits with status 2 without running atexit handlers,
  * like Go's exit(2) (GORTRACEBACK=crash: SIGABRT instead).  Never returns. */
-GORT_API _Noreturn void gort_panic(const char *msg);
+GORT_API GORT_NORETURN void gort_panic(const char *msg);
 /* panic(fmt.Sprintf(fmt, ...)): as gort_panic with a formatted message. */
-GORT_API _Noreturn void gort_panicf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+GORT_API GORT_NORETURN void gort_panicf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* recover(): the panic message when called directly by a deferred function
  * that a panic is running (which stops the panic), else NULL. */
 GORT_API const char *gort_recover(void);
