@@ -400,7 +400,10 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * it nonblocking (gort_wait_fd leaves its flags alone).  A regular file
  * cannot be polled: its reads and writes run inside gort_syscall_enter/exit.
  * Close such fds with gort_close: one closed behind gort's back with
- * close(2) is noticed (at a cost) before its next wait.
+ * close(2) is noticed before its next wait, and a new file that gets its
+ * number has none of the old one's deadlines (and is made nonblocking by
+ * gort_read and gort_write, which check the flags of fds gort did not
+ * make: one fcntl a call).
  *
  * Concurrent gort_read calls on one fd take turns (one reader at a time,
  * as Go's net.Conn), and so do concurrent gort_write calls, whose n bytes

@@ -85,6 +85,18 @@ int gort__pd_acquire(int fd, bool nonblock, polldesc **out) {
         pd = gort__pd_open(fd, true, sock, false, &err);
         if (pd == NULL)
             return err;
+    } else if (nonblock && pd->lazy) {
+        /* The number may name another file than the one we registered
+         * (closed with close(2), the number reused), which is then most
+         * likely blocking: if so and epoll does not know it, it is new
+         * (made nonblocking, the old deadlines dropped).  One the program
+         * (or gort_process_spawn) made blocking stays so.  A syscall per
+         * call on fds gort did not make, two on blocking ones. */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0)
+            return -errno;
+        if (!(fl & O_NONBLOCK) && gort__pd_recheck(pd) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+            return -errno;
     }
     if (!pd_incref(pd))
         return -EBADF;
@@ -94,6 +106,17 @@ int gort__pd_acquire(int fd, bool nonblock, polldesc **out) {
 
 
 /* ------------------------------------------------------------------ I/O */
+
+/* Go's prepareRead/prepareWrite: the fd's error, or -ETIMEDOUT past its
+ * deadline.  An expired deadline on an fd gort did not make may be that of
+ * a file closed with close(2) whose number a new one has now: checked
+ * here (a syscall on this path only), and dropped if so. */
+static int pd_prepare(polldesc *pd, int mode) {
+    int err = pd_checkerr(pd, mode);
+    if (err == -ETIMEDOUT && gort__pd_recheck(pd))
+        err = pd_checkerr(pd, mode);
+    return err;
+}
 
 /* Blocks the thread (no runtime, or a file) until fd is ready for events
  * or the deadline; 0, -ETIMEDOUT or -errno. */
@@ -149,7 +172,7 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
     pd->rdrained = false;
     ssize_t r;
     for (;;) {
-        r = pd_checkerr(pd, MODE_R); /* Go's prepareRead */
+        r = pd_prepare(pd, MODE_R);
         if (r)
             break;
         if (skip) {
@@ -215,7 +238,7 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
     size_t done = 0;
     ssize_t r = 0;
     for (;;) {
-        r = pd_checkerr(pd, MODE_W); /* Go's prepareWrite */
+        r = pd_prepare(pd, MODE_W);
         if (r)
             break;
         size_t left = n - done;
@@ -270,6 +293,9 @@ GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_dead
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
         return err;
+    /* A new file behind a reused number: forget the old one's first, not
+     * this deadline at the next wait. */
+    gort__pd_recheck(pd);
     gort__pd_setdeadline(pd, MODE_R, read_deadline);
     gort__pd_setdeadline(pd, MODE_W, write_deadline);
     pd_decref(pd);

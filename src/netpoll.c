@@ -349,13 +349,24 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     return pd;
 }
 
-void gort__pd_recheck(polldesc *pd) {
+bool gort__pd_recheck(polldesc *pd) {
     if (!pd->lazy || !inited)
-        return;
+        return false;
     gort__lock(&pd->lock);
     uint32_t seq = atomic_load_explicit(&pd->seq, memory_order_relaxed);
-    (void)gort__netpollopen(pd->fd, pd_tag(pd, seq), NETPOLL_REARM);
+    bool replaced = gort__netpollopen(pd->fd, pd_tag(pd, seq), NETPOLL_REARM) == 1;
+    if (replaced) {
+        /* The deadlines were set on the file that had the number (as
+         * gort__pd_setdeadline(pd, mode, 0) for both sides). */
+        pd->rseq++;
+        pd->wseq++;
+        gort__deltimer(&pd->rt);
+        gort__deltimer(&pd->wt);
+        atomic_store_explicit(&pd->rd, 0, memory_order_seq_cst);
+        atomic_store_explicit(&pd->wd, 0, memory_order_seq_cst);
+    }
     gort__unlock(&pd->lock);
+    return replaced;
 }
 
 void gort__pd_unblock(polldesc *pd) {

@@ -72,8 +72,10 @@ polldesc *gort__pd_lookup(int fd, bool create);
 polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err);
 /* A lazily registered fd may have been closed with close(2) behind our
  * back and its number reused: then the backend forgot it.  Re-registers it
- * before parking (a syscall, for fds gort did not make only). */
-void gort__pd_recheck(polldesc *pd);
+ * before parking (a syscall, for fds gort did not make only), and, when
+ * the number now names another file, drops the old one's deadlines; true
+ * then. */
+bool gort__pd_recheck(polldesc *pd);
 /* Go's poll_runtime_pollUnblock: marks pd closing, stops its deadlines and
  * wakes every goroutine parked on it (they return -EBADF). */
 void gort__pd_unblock(polldesc *pd);
@@ -179,7 +181,8 @@ int gort__netpollinit(void);
 void gort__netpollfini(void);
 /* Registers fd for read, write and hang-up readiness, announced with tag
  * (never UINT64_MAX).  An fd registered already (a stale registration, or
- * NETPOLL_REARM) gets the new tag.  0; -EPERM if fd cannot be polled (a
+ * NETPOLL_REARM) gets the new tag.  0 (with NETPOLL_REARM, 1 when fd was
+ * not registered: its number now names another file); -EPERM if fd cannot be polled (a
  * regular file: always ready); else -errno. */
 int gort__netpollopen(int fd, uint64_t tag, int flags);
 /* Unregisters fd; 0 or -errno. */

@@ -79,6 +79,9 @@ int gort__netpollopen(int fd, uint64_t tag, int flags) {
             return 0;
         if (errno != ENOENT)
             return -errno;
+        /* Unknown to epoll, which drops a file's registration when it is
+         * closed: the number names another file now. */
+        return gort__epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 1 : -errno;
     }
     if (gort__epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) == 0)
         return 0;

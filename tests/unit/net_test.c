@@ -299,6 +299,49 @@ TEST(wait_fd_pipe) {
     run(waitfd_main, NULL);
 }
 
+/* A pipe closed with close(2) behind gort's back, its numbers reused by a
+ * new pipe: the new one has none of the old one's deadlines (an expired
+ * one, or one still to come), and a deadline set on the new one holds. */
+static int reused_main(void *arg) {
+    (void)arg;
+    int p[2], q[2];
+    char b[8];
+    ASSERT_EQ(pipe(p), 0);
+    ASSERT_EQ(gort_set_deadline(p[0], gort_nanotime() + 10 * MS, 0), 0);
+    ASSERT_EQ(gort_read(p[0], b, sizeof b), -ETIMEDOUT);
+    close(p[0]);
+    close(p[1]);
+    ASSERT_EQ(pipe(q), 0);
+    ASSERT_EQ(q[0], p[0]); /* the lowest numbers are free again */
+    ASSERT_EQ(write(q[1], "data", 4), 4);
+    ASSERT_EQ(gort_read(q[0], b, sizeof b), 4); /* -ETIMEDOUT before */
+    /* A deadline still to come, on a reused number: gone with its file. */
+    ASSERT_EQ(gort_set_deadline(q[0], gort_nanotime() + 20 * MS, 0), 0);
+    close(q[0]);
+    close(q[1]);
+    /* Nonblocking: gort_wait_fd, its first user, leaves the flags alone. */
+    ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+    ASSERT_EQ(p[0], q[0]);
+    piper w = {.fd = p[0], .events = GORT_POLL_READ, .result = 1};
+    go(waiter, &w);
+    pause_ms(60);
+    ASSERT_EQ(atomic_load(&w.result), 1); /* still waiting: no deadline */
+    ASSERT_EQ(write(p[1], "x", 1), 1);
+    WAIT_UNTIL(atomic_load(&w.result) != 1, 5, "wait_fd wake-up");
+    ASSERT_EQ(atomic_load(&w.result), 0);
+    /* Set on the new file, kept through its waits. */
+    ASSERT_EQ(gort_read(p[0], b, sizeof b), 1);
+    ASSERT_EQ(gort_set_deadline(p[0], gort_nanotime() + 20 * MS, 0), 0);
+    ASSERT_EQ(gort_read(p[0], b, sizeof b), -ETIMEDOUT);
+    gort_close(p[0]);
+    gort_close(p[1]);
+    return 0;
+}
+
+TEST(deadline_not_inherited_by_reused_fd) {
+    run(reused_main, NULL);
+}
+
 /* ------------------------------------------------------------------ addresses */
 
 static int addr_main(void *arg) {
