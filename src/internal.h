@@ -358,6 +358,9 @@ void gort__panic_fini(void);
  * that contains pc: 0 and its start, size and name (any out-pointer may be
  * NULL), or -ENOENT.  The name stays valid for the life of the process. */
 int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char **name);
+/* The same from the table built so far (none built or refreshed here):
+ * async-signal-safe. */
+int gort__symtab_lookup_built(uintptr_t pc, uintptr_t *start, size_t *size);
 /* The lowest start of a known symbol above addr, or UINTPTR_MAX. */
 uintptr_t gort__symtab_next_start(uintptr_t addr);
 

@@ -442,8 +442,8 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
             int n = 0;
             stackreq.pcs[n++] = pc + 1;
             if (gp != NULL && sp >= gp->stack.lo && sp < gp->stack.hi)
-                n += gort__traceback_fp(fp, gp->stack.lo, gp->stack.hi, stackreq.pcs + 1,
-                                        GORT__PROF_MAXSTACK - 1);
+                n += gort__traceback_sig(pc, fp, sp, gp->stack.lo, gp->stack.hi, stackreq.pcs + 1,
+                                         GORT__PROF_MAXSTACK - 1);
             stackreq.n = n;
             atomic_store_explicit(&stackreq.state, 2, memory_order_release);
         }
@@ -484,6 +484,7 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
         sp >= gp->stack.lo) {
         const uintptr_t *frame = (const uintptr_t *)fp;
         pc = frame[1];
+        sp = fp + 144; /* past the red zone the handler left (preempt_amd64.S) */
         fp = frame[0];
     }
 #endif
@@ -514,7 +515,7 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
     s->pcs[0] = pc + 1; /* as a return address: the profile looks up pc - 1 */
     uint32_t n = 1;
     if (hi > lo)
-        n += (uint32_t)gort__traceback_fp(fp, lo, hi, s->pcs + 1, GORT__PROF_MAXSTACK - 1);
+        n += (uint32_t)gort__traceback_sig(pc, fp, sp, lo, hi, s->pcs + 1, GORT__PROF_MAXSTACK - 1);
     s->n = n;
     /* Release: publishes the slot to the drainer. */
     atomic_store_explicit(&s->seq, h + 1, memory_order_release);
@@ -573,6 +574,9 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
  * handler (tgkill): the count, 0 if it did not answer within 1 s. */
 static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     pid_t tid = 0;
+    /* The handler finds a frameless leaf's caller in the symbol table,
+     * which it cannot build itself. */
+    (void)gort__symtab_lookup((uintptr_t)&stack_of_thread, NULL, NULL, NULL);
     gort__lock(&cpu.lock);
     for (profthread *t = cpu.threads; t != NULL; t = t->next)
         if (t->m == mp)
@@ -725,6 +729,8 @@ static int install_handler_locked(void) {
 int gort_pprof_start_cpu(int fd) {
     if (fd < 0)
         return -EINVAL;
+    /* Built here for the handler (see stack_of_thread). */
+    (void)gort__symtab_lookup((uintptr_t)&gort_pprof_start_cpu, NULL, NULL, NULL);
     gort__lock(&cpu.lock);
     if (cpu.running) {
         gort__unlock(&cpu.lock);

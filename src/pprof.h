@@ -63,6 +63,13 @@ void gort__prof_text_stack(gort__pbuf *out, const uintptr_t *pcs, int n);
 /* traceback.c */
 int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max);
 int gort__traceback_fp(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int max);
+/* The return addresses above an interrupted pc (sp, fp: the interrupted
+ * context's), within [lo, hi): as gort__traceback_fp, led by the return
+ * address into the caller when pc's function has built no frame (a leaf,
+ * which GCC builds without one even with frame pointers).  Async-signal-
+ * safe, for the profiling signal's handler. */
+int gort__traceback_sig(uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t lo, uintptr_t hi,
+                        uintptr_t *pcs, int max);
 void gort__symbolize(const uintptr_t *pcs, int n,
                      void (*fn)(void *arg, int i, const char *name, const char *file, int line,
                                 bool inlined),

@@ -334,6 +334,18 @@ int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char
     return 0;
 }
 
+int gort__symtab_lookup_built(uintptr_t pc, uintptr_t *start, size_t *size) {
+    /* Acquire: pairs with the release store in build(); tables are never
+     * freed while the process runs (alltables). */
+    symtable *t = atomic_load_explicit(&current, memory_order_acquire);
+    const sym *s = NULL;
+    if (t == NULL || !find(t, pc, &s))
+        return -ENOENT;
+    *start = s->start;
+    *size = s->size;
+    return 0;
+}
+
 uintptr_t gort__symtab_next_start(uintptr_t addr) {
     symtable *t = gettable(false);
     if (t == NULL)

@@ -546,20 +546,26 @@ void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintpt
  * whose own pc the walk would skip.  Recognised by the call instruction
  * just before that word being a direct call to pc's function (x86-64 call
  * rel32), which a saved register or a local practically never imitates.
- * Returns the return address, or 0. */
-TB_RACY static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr_t lo, uintptr_t hi) {
+ * Returns the return address, or 0.  sigsafe: from a signal handler that
+ * may have interrupted anything (symbols from the table built so far). */
+TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr_t lo, uintptr_t hi,
+                                             bool sigsafe) {
 #if defined(__x86_64__)
     uintptr_t fstart = 0;
+    size_t fsize = 0;
     if (pc == 0 || sp < lo || sp + 8 > hi || (sp & 7) != 0 ||
-        gort__symtab_lookup(pc, &fstart, NULL, NULL) != 0)
+        (sigsafe ? gort__symtab_lookup_built(pc, &fstart, &fsize)
+                 : gort__symtab_lookup(pc, &fstart, NULL, NULL)) != 0)
         return 0;
     uintptr_t ret = *(const volatile uintptr_t *)sp;
     uintptr_t cstart = 0;
     size_t csize = 0;
     /* The call (5 bytes) lies wholly inside a known function's text, so
      * reading it cannot fault. */
-    if (ret < 5 || gort__symtab_lookup(ret - 5, &cstart, &csize, NULL) != 0 || ret - 5 < cstart ||
-        ret > cstart + csize)
+    if (ret < 5 ||
+        (sigsafe ? gort__symtab_lookup_built(ret - 5, &cstart, &csize)
+                 : gort__symtab_lookup(ret - 5, &cstart, &csize, NULL)) != 0 ||
+        ret - 5 < cstart || ret > cstart + csize)
         return 0;
     const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
     if (call[0] != 0xe8)
@@ -569,7 +575,7 @@ TB_RACY static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr_t lo, uint
     memcpy(&rel, b, sizeof rel);
     return ret + (uintptr_t)(intptr_t)rel == fstart ? ret : 0;
 #else
-    (void)pc, (void)sp, (void)lo, (void)hi;
+    (void)pc, (void)sp, (void)lo, (void)hi, (void)sigsafe;
     return 0; /* arm64: the return address is in x30, not kept here */
 #endif
 }
@@ -640,7 +646,7 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
     if (gp->foreign) {
         outf(o, "\t(thread outside the runtime)\n");
     } else if (current && sig_g == gp) {
-        uintptr_t ret = leaf_ret(sig_pc, sig_sp, lo, hi);
+        uintptr_t ret = leaf_ret(sig_pc, sig_sp, lo, hi, false);
         if (ret != 0) {
             /* The caller's frame is the fp chain's first. */
             pcs[n++] = sig_pc;
@@ -809,6 +815,13 @@ TB_RACY int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max) {
 int gort__traceback_fp(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int max) {
     bool more = false;
     return unwind(0, fp, lo, hi, pcs, max, &more);
+}
+
+/* See pprof.h. */
+int gort__traceback_sig(uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t lo, uintptr_t hi,
+                        uintptr_t *pcs, int max) {
+    bool more = false;
+    return unwind(leaf_ret(pc, sp, lo, hi, true), fp, lo, hi, pcs, max, &more);
 }
 
 /* Symbolises pcs[0..n) (each the address of the instruction itself: pass

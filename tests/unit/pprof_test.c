@@ -71,6 +71,65 @@ TEST(cpu_two_hot_functions) {
     run(cpu_main, NULL);
 }
 
+/* A hot function that builds no frame (GCC builds leaves so, even with
+ * frame pointers; in assembly here, so also at -O0): its samples still
+ * name its caller, whose frame the fp chain starts at. */
+#if defined(__x86_64__) && !defined(GORT_TSAN)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type frameless_spin, @function\n"
+        "frameless_spin:\n"
+        "1: decq %rdi\n"
+        "  jnz 1b\n"
+        "  ret\n"
+        ".size frameless_spin, .-frameless_spin\n");
+void frameless_spin(uint64_t iters);
+
+__attribute__((noinline)) static void leaf_caller(int64_t ns) {
+    int64_t end = gt_thread_cpu_ns() + ns;
+    while (gt_thread_cpu_ns() < end)
+        frameless_spin(1000000);
+}
+
+static int leaf_main(void *arg) {
+    (void)arg;
+    const char *path = tmp_path("leaf.pb.gz");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_start_cpu(fd), 0);
+    leaf_caller(400 * GT_MS);
+    gort_pprof_stop_cpu();
+    close(fd);
+    static char out[1 << 16];
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -traces %s", path), 0);
+    /* Every stack with frameless_spin on top goes on in leaf_caller. */
+    int leaf = 0, with_caller = 0;
+    for (const char *p = strstr(out, "frameless_spin\n"); p != NULL;
+         p = strstr(p + 1, "frameless_spin\n")) {
+        const char *q = p + strlen("frameless_spin\n");
+        while (*q == ' ')
+            q++;
+        leaf++;
+        with_caller += strncmp(q, "leaf_caller", 11) == 0;
+    }
+    if (leaf == 0 || with_caller != leaf)
+        GT_FAIL("frameless_spin's caller is missing from %d of its %d stacks:\n%s",
+                leaf - with_caller, leaf, out);
+    return 0;
+}
+#endif
+
+TEST(cpu_frameless_leaf_keeps_caller) {
+#if defined(GORT_TSAN)
+    GT_SKIP("ThreadSanitizer delivers the profiling signal at its next interceptor, not where "
+            "the tick came: the interrupted sp is no longer the leaf's");
+#elif defined(__x86_64__)
+    NEED_GO();
+    run(leaf_main, NULL);
+#else
+    GT_SKIP("the frameless leaf is x86-64 assembly");
+#endif
+}
+
 /* ------------------------------------------------------------------ labels */
 
 static void labelled(void *arg) {
