@@ -252,8 +252,11 @@ GORT_NOINLINE GORT_API void gort__mutex_unlock_slow(gort_mutex *m, int32_t nstat
         /* Starving mode: hand ownership to the next waiter and yield our
          * time slice so that it can start running at once.  mutexLocked is
          * not set; the waiter sets it after waking.  The mutex still counts
-         * as locked while mutexStarving is set, so newcomers won't take it. */
+         * as locked while mutexStarving is set, so newcomers won't take it.
+         * The empty asm keeps this from being a tail call: the mutex
+         * profile skips a fixed number of frames to reach the unlocker. */
         gort__semrelease(MSEMA(m), true);
+        __asm__ volatile("" ::: "memory");
     }
 }
 

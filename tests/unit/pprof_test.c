@@ -130,6 +130,68 @@ TEST(cpu_frameless_leaf_keeps_caller) {
 #endif
 }
 
+/* Contention a starving mutex hands over (a waiter waited over 1 ms) is
+ * charged to the unlocker too, not to its caller: that unlock's path was
+ * a tail call in the optimised library, one frame short for the skip. */
+static gort_mutex starve_mu;
+static gort_waitgroup starve_wg;
+
+__attribute__((noinline)) static void starve_hold(void) {
+    int64_t end = gt_thread_cpu_ns() + 2 * GT_MS; /* over starvation's 1 ms */
+    while (gt_thread_cpu_ns() < end)
+        sink++;
+}
+
+__attribute__((noinline)) static void starve_unlock_site(void) {
+    gort_mutex_unlock(&starve_mu);
+}
+
+static void starve_worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 30; i++) {
+        gort_mutex_lock(&starve_mu);
+        starve_hold();
+        starve_unlock_site();
+    }
+    gort_wg_done(&starve_wg);
+}
+
+static int starve_main(void *arg) {
+    (void)arg;
+    gort_set_mutex_profile_fraction(1);
+    gort_wg_add(&starve_wg, 4);
+    for (int i = 0; i < 4; i++)
+        go(starve_worker, NULL);
+    gort_wg_wait(&starve_wg);
+    gort_set_mutex_profile_fraction(0);
+    const char *path = tmp_path("starve.pb.gz");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write("mutex", fd, 0), 0);
+    close(fd);
+    static char out[1 << 16];
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=delay -traces %s", path), 0);
+    /* Every stack goes through the unlock site. */
+    int stacks = 0, through = 0;
+    for (const char *p = strstr(out, "-----------+"); p != NULL;
+         p = strstr(p + 1, "-----------+")) {
+        const char *next = strstr(p + 1, "-----------+");
+        const char *site = strstr(p, "starve_unlock_site");
+        if (next == NULL)
+            break;
+        stacks++;
+        through += site != NULL && site < next;
+    }
+    if (stacks == 0 || through != stacks)
+        GT_FAIL("%d of %d mutex profile stacks miss starve_unlock_site:\n%s", stacks - through,
+                stacks, out);
+    return 0;
+}
+
+TEST(mutex_profile_starving_unlock) {
+    NEED_GO();
+    run(starve_main, NULL);
+}
+
 /* ------------------------------------------------------------------ labels */
 
 static void labelled(void *arg) {
