@@ -269,6 +269,30 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
     wake_waiter(sg, true);
 }
 
+/* See internal.h.  A select's sudog a waker already dequeued (the case that
+ * woke it, as the goroutine was being readied) is on no queue: found on
+ * neither, left alone. */
+void gort__chan_abandon(struct g *gp) {
+    for (struct sudog *sg = gp->waiting; sg != NULL; sg = sg->waitlink) {
+        struct gort_chan *c = sg->c;
+        if (c == NULL)
+            continue;
+        gort__lock(&c->lock);
+        struct gort__waitq *qs[2] = {&c->recvq, &c->sendq};
+        for (int i = 0; i < 2; i++) {
+            for (struct sudog *x = atomic_load_explicit(&qs[i]->first, memory_order_relaxed);
+                 x != NULL; x = x->next) {
+                if (x == sg) {
+                    gort__waitq_remove(qs[i], sg);
+                    break;
+                }
+            }
+        }
+        gort__unlock(&c->lock);
+    }
+    gp->waiting = NULL;
+}
+
 void gort__chan_send_to_waiter(struct gort_chan *c, struct sudog *sg, const void *ep,
                                void (*unlockf)(void *), void *ularg) {
     chan_send_direct(c, sg, ep, unlockf, ularg);

@@ -71,6 +71,12 @@ void gort__procyield(int cycles);
 struct m *gort__getm(void);
 /* The same, uninstrumented, for the preemption signal handler. */
 struct m *gort__getm_signal(void);
+/* chan.c, at shutdown (proc.c; only the calling thread is left): gp, abandoned
+ * while parked in a channel operation or a select, leaves every queue its
+ * sudogs are on, since they are about to be freed with its stack or the
+ * sudog cache; a channel used after gort_main returned (or by the next
+ * gort_main) then has no dangling waiter. */
+void gort__chan_abandon(struct g *gp);
 /* gort_syscall_enter's body, entered by a jump from its assembly entry
  * (switch_<arch>.S) once that has stored the caller's registers. */
 void gort__syscall_enter(void);

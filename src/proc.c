@@ -3786,6 +3786,10 @@ static void shutdown_runtime(void) {
         uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
         if (gst != G_DEAD && gst != G_IDLE)
             groot(gp, false); /* abandoned while blocked */
+        /* Parked on channels: still queued there.  (A readied one was
+         * dequeued by its waker, and that channel may be freed since.) */
+        if (gst == G_WAITING)
+            gort__chan_abandon(gp);
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {

@@ -909,3 +909,61 @@ TEST(recover_chan_panics) {
 }
 
 GT_MAIN()
+
+/* Goroutines left blocked on channels (a receive, a send, a select) when
+ * gort_main returns are abandoned, their stacks freed: the channels keep
+ * no waiter of theirs, so the next gort_main, or a plain thread after it,
+ * may use and free them.  (Before, their queues held sudogs in freed
+ * stacks: trysend and close crashed, free and send died of SIGSEGV.) */
+static gort_chan *ab_r, *ab_s;
+
+static void ab_recv(void *arg) {
+    (void)arg;
+    int v;
+    gort_chan_recv(ab_r, &v);
+}
+
+static void ab_send(void *arg) {
+    (void)arg;
+    int v = 1;
+    gort_chan_send(ab_s, &v);
+}
+
+static void ab_select(void *arg) {
+    (void)arg;
+    int v = 2, w;
+    gort_select_case cs[2] = {{ab_r, GORT_RECV, &w, false}, {ab_s, GORT_SEND, &v, false}};
+    gort_select(cs, 2, true);
+}
+
+static int ab_block_main(void *arg) {
+    (void)arg;
+    go(ab_recv, NULL);
+    go(ab_send, NULL);
+    go(ab_select, NULL);
+    WAIT_UNTIL(gort_chan_len(ab_r) == 0 && gort_numgoroutine() == 4, 10, "blockers started");
+    pause_ms(20); /* all three parked */
+    return 0;
+}
+
+static int ab_use_main(void *arg) {
+    (void)arg;
+    int v = 3;
+    bool ok;
+    ASSERT_FALSE(gort_chan_trysend(ab_r, &v));      /* no receiver left */
+    ASSERT_FALSE(gort_chan_tryrecv(ab_s, &v, &ok)); /* no sender left */
+    gort_chan_close(ab_r);
+    return 0;
+}
+
+TEST(abandoned_waiters_leave_channels) {
+    ab_r = gort_chan_make(sizeof(int), 0);
+    ab_s = gort_chan_make(sizeof(int), 0);
+    run(ab_block_main, NULL);
+    run(ab_use_main, NULL);
+    int v = 4;
+    bool ok;
+    ASSERT_FALSE(gort_chan_tryrecv(ab_s, &v, &ok)); /* a plain thread, no runtime */
+    gort_chan_free(ab_r);
+    gort_chan_free(ab_s);
+}
