@@ -77,6 +77,16 @@ struct m *gort__getm_signal(void);
  * sudog cache; a channel used after gort_main returned (or by the next
  * gort_main) then has no dangling waiter. */
 void gort__chan_abandon(struct g *gp);
+/* sema.c, at shutdown, likewise: gp, abandoned while parked on a semaphore
+ * (a mutex, an RWMutex, a WaitGroup) or a Cond, leaves its root's treap or
+ * the Cond's list. */
+void gort__sema_abandon(struct g *gp);
+/* sync.c: a goroutine parked for reason on the semaphore sema was
+ * abandoned (gort__sema_abandon took it out): a mutex's or a WaitGroup's
+ * state stops counting it as a waiter, so that the object works on
+ * without it.  (An RWMutex's reader or writer cannot be taken back: like a
+ * lock an abandoned goroutine holds, that RWMutex stays as it was.) */
+void gort__sync_abandon(_Atomic uint32_t *sema, uint8_t reason);
 /* gort_syscall_enter's body, entered by a jump from its assembly entry
  * (switch_<arch>.S) once that has stored the caller's registers. */
 void gort__syscall_enter(void);

@@ -3786,10 +3786,13 @@ static void shutdown_runtime(void) {
         uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
         if (gst != G_DEAD && gst != G_IDLE)
             groot(gp, false); /* abandoned while blocked */
-        /* Parked on channels: still queued there.  (A readied one was
-         * dequeued by its waker, and that channel may be freed since.) */
-        if (gst == G_WAITING)
+        /* Parked on channels or semaphores: still queued there.  (A
+         * readied one was dequeued by its waker, and that channel may be
+         * freed since.) */
+        if (gst == G_WAITING) {
             gort__chan_abandon(gp);
+            gort__sema_abandon(gp);
+        }
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);
         if (gp->heapg) {
@@ -3962,8 +3965,10 @@ out:
 
 /* ------------------------------------------------------------------ sudogs */
 
-/* Sudogs are carved from chunks that live until shutdown, so the sudogs of
- * goroutines abandoned while blocked (gort_main returned) are freed too. */
+/* A goroutine's sudogs are carved from chunks that live until shutdown, so
+ * the sudogs of goroutines abandoned while blocked (gort_main returned) are
+ * freed too.  A plain thread's are malloc'd and freed one by one: one
+ * blocked in a select across gort_main's return keeps them. */
 typedef struct sudogchunk {
     struct sudogchunk *next;
     int used;
@@ -3990,7 +3995,13 @@ static struct sudog *sudog_alloc(void) {
 
 struct sudog *gort__acquire_sudog(void) {
     struct m *mp = gort__getm_entry(); /* no switch before it here */
-    struct p *pp = mp ? mp->p : NULL;
+    if (mp == NULL) {
+        struct sudog *s = gort__calloc(1, sizeof *s);
+        if (s == NULL)
+            gort__throw("out of memory allocating sudog");
+        return s;
+    }
+    struct p *pp = mp->p;
     struct sudog *s = NULL;
     if (pp) {
         if (pp->nsudog == 0) {
@@ -4023,7 +4034,11 @@ void gort__release_sudog(struct sudog *s) {
         s->c != NULL)
         gort__throw("runtime: sudog with non-nil fields");
     struct m *mp = gort__getm_entry(); /* no switch before it here */
-    struct p *pp = mp ? mp->p : NULL;
+    if (mp == NULL) {
+        free(s); /* a plain thread's (acquired on this thread) */
+        return;
+    }
+    struct p *pp = mp->p;
     if (pp == NULL) {
         gort__lock(&gort__sched.sudoglock);
         s->next = gort__sched.sudogcache;

@@ -286,6 +286,9 @@ struct g {
      * goroutine's M is suspended in the SIGURG handler and stwctx is the
      * interrupted context (a ucontext_t on its signal stack). */
     _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
+    /* Its sudog while it is parked in a semaphore's root or a Cond's list
+     * (sema.c): shutdown takes it out (gort__sema_abandon). */
+    struct sudog *semawait; /* [owner G] */
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park;      /* [sync] */
     unsigned valgrind_id; /* [immutable] */
@@ -547,9 +550,10 @@ extern _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 /*
  * sudog: a g waiting on a channel, a select case or a semaphore
- * (runtime2.go sudog).  A select's and a semaphore's come from the per-P
- * cache (acquire_sudog) and go back to it when their goroutine has woken;
- * a plain channel operation's lives in its chan_block frame (chan.c).  A
+ * (runtime2.go sudog).  A select's come from the per-P cache
+ * (acquire_sudog) and go back to it when their goroutine has woken; a
+ * plain channel operation's lives in its chan_block frame (chan.c), a
+ * semaphore's or a Cond's in the waiting function's frame (sema.c).  A
  * sudog is on at most one wait queue at a time.
  */
 struct sudog {
@@ -564,7 +568,7 @@ struct sudog {
     uint32_t ticket;        /* [root->lock] sema: handoff / cond ticket */
     struct sudog *parent;   /* [root->lock] the treap */
     struct sudog *waittail; /* [root->lock] last of the waitlink list of one address */
-    void *addr;             /* [root->lock] semaphore address */
+    void *addr;             /* [root->lock] semaphore address; a Cond waiter's gort_cond */
 
     /* Owned by the waiting goroutine, which sets them before queueing: */
     bool isselect;          /* [owner G] g is in a select: selectdone decides */

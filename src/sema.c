@@ -277,10 +277,14 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
      * time and return if it succeeded, else enqueue ourselves and sleep (the
      * waiter descriptor is dequeued by the signaler). */
     struct g *gp = gort__getg_or_foreign();
-    struct sudog *s = gort__acquire_sudog();
+    /* The sudog lives in this frame, as a channel operation's (chan.c
+     * chan_block): whoever dequeues it is done with it before the goready
+     * that lets this frame go on.  (Not from the sudog cache: a plain
+     * thread waiting here across gort_main's return would keep a sudog the
+     * runtime's shutdown frees.) */
+    struct sudog sg = {.acquiretime = GORT_MUTEXPROF_T0(reason)};
+    struct sudog *s = &sg;
     struct semaroot *root = semroot(addr);
-    s->acquiretime = GORT_MUTEXPROF_T0(reason);
-    s->ticket = 0;
     for (;;) {
         gort__lock(&root->lock);
         /* Add ourselves to nwait to disable the easy case in semrelease
@@ -295,15 +299,14 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
         /* Any semrelease after the cansemacquire knows we're waiting (we
          * set nwait above), so go to sleep. */
         semroot_queue(root, addr, s, gp, lifo);
+        gp->semawait = s;
         gort__gopark(semparkcommit, &root->lock, reason);
+        gp->semawait = NULL;
         /* goready published the releaser's writes (ticket).  ticket != 0:
          * the count was handed to us; else compete for it. */
         if (s->ticket != 0 || cansemacquire(addr))
             break;
     }
-    s->ticket = 0;
-    s->g = NULL;
-    gort__release_sudog(s);
     san_acquire(addr);
 }
 
@@ -434,20 +437,19 @@ void gort__notifylist_wait(gort_cond *c, uint32_t t) {
     }
     /* Enqueue ourselves at the tail and park. */
     struct g *gp = gort__getg_or_foreign();
-    struct sudog *s = gort__acquire_sudog();
-    s->g = gp;
-    s->ticket = t;
-    s->next = NULL;
+    /* In this frame, as semacquire's: the notifier is done with it before
+     * its goready. */
+    struct sudog sg = {.g = gp, .ticket = t, .addr = c};
+    struct sudog *s = &sg;
     struct sudog *tail = c->_tail;
     if (tail == NULL)
         c->_head = s;
     else
         tail->next = s;
     c->_tail = s;
+    gp->semawait = s;
     gort__gopark(nlparkcommit, l, WAIT_SYNC_COND);
-    s->ticket = 0;
-    s->g = NULL;
-    gort__release_sudog(s);
+    gp->semawait = NULL;
 }
 
 /* Notifies every waiter on the list. */
@@ -518,4 +520,69 @@ void gort__notifylist_notify_one(gort_cond *c) {
         }
     }
     gort__unlock(l);
+}
+
+/* ------------------------------------------------------------------------
+ * Shutdown
+ * ------------------------------------------------------------------------ */
+
+/* See internal.h.  Under the root's (or the Cond's) lock, as a plain
+ * thread may use the semaphore meanwhile.  A sudog a waker already
+ * dequeued (addr cleared, for a semaphore, or off the Cond's list) is
+ * left alone. */
+void gort__sema_abandon(struct g *gp) {
+    struct sudog *s = gp->semawait;
+    if (s == NULL)
+        return;
+    gp->semawait = NULL;
+    if (gp->waitreason == WAIT_SYNC_COND) {
+        gort_cond *c = s->addr;
+        gort__rtlock *l = NL_LOCK(c);
+        gort__lock(l);
+        for (struct sudog *p = NULL, *x = c->_head; x != NULL; p = x, x = x->next) {
+            if (x == s) {
+                if (p != NULL)
+                    p->next = x->next;
+                else
+                    c->_head = x->next;
+                if (x->next == NULL)
+                    c->_tail = p;
+                break;
+            }
+        }
+        gort__unlock(l);
+        return;
+    }
+    _Atomic uint32_t *addr = s->addr;
+    if (addr == NULL)
+        return;
+    struct semaroot *root = semroot(addr);
+    gort__lock(&root->lock);
+    struct sudog *t = root->treap;
+    while (t != NULL && t->addr != (void *)addr)
+        t = (uintptr_t)addr < (uintptr_t)t->addr ? t->prev : t->next;
+    bool found = false;
+    if (t == s) {
+        /* The first waiter on addr: the tree node. */
+        semroot_dequeue(root, addr);
+        found = true;
+    } else if (t != NULL) {
+        for (struct sudog *p = t, *x = t->waitlink; x != NULL; p = x, x = x->waitlink) {
+            if (x == s) {
+                p->waitlink = x->waitlink;
+                if (t->waittail == x)
+                    t->waittail = p == t ? NULL : p;
+                x->waitlink = NULL;
+                found = true;
+                break;
+            }
+        }
+    }
+    if (found)
+        atomic_fetch_sub_explicit(&root->nwait, 1, memory_order_relaxed);
+    gort__unlock(&root->lock);
+    /* Still counted as a waiter by its mutex or WaitGroup (a waker that
+     * dequeued it would have uncounted it). */
+    if (found)
+        gort__sync_abandon(addr, gp->waitreason);
 }

@@ -649,3 +649,21 @@ GORT_API void gort_cond_broadcast(gort_cond *c) {
     san_release(c);
     gort__notifylist_notify_all(c);
 }
+
+/* ------------------------------------------------------------------------
+ * Shutdown
+ * ------------------------------------------------------------------------ */
+
+/* See internal.h.  Atomic subtractions: a plain thread may be in the same
+ * object's CAS loops meanwhile, and retries with the new state (relaxed:
+ * no data is handed over). */
+void gort__sync_abandon(_Atomic uint32_t *sema, uint8_t reason) {
+    if (reason == WAIT_SYNC_MUTEX) {
+        gort_mutex *m = (gort_mutex *)(void *)((char *)sema - offsetof(gort_mutex, _sema));
+        atomic_fetch_sub_explicit(MSTATE(m), 1 << MUTEX_WAITER_SHIFT, memory_order_relaxed);
+    } else if (reason == WAIT_SYNC_WAITGROUP || reason == WAIT_SYNCTEST_WAITGROUP) {
+        gort_waitgroup *wg =
+            (gort_waitgroup *)(void *)((char *)sema - offsetof(gort_waitgroup, _sema));
+        atomic_fetch_sub_explicit(WG_STATE(wg), 1, memory_order_relaxed);
+    }
+}

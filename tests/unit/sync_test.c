@@ -830,4 +830,108 @@ TEST(foreign_mutex) {
     run(foreign_mutex_main, NULL);
 }
 
+/* Goroutines left blocked on a mutex (two on each, the first in its
+ * semaphore's tree and the second in that node's list), a Cond or a
+ * WaitGroup when gort_main returns are abandoned: those objects keep no
+ * waiter of theirs, so the next gort_main may use them, and a plain
+ * thread queued between two of them on the same mutex still gets it.
+ * (Before, their sudogs stayed queued in memory then freed: an unlock,
+ * signal or Done readied a freed goroutine.) */
+#define AB_MU 4
+static gort_mutex abm[AB_MU], abcm;
+static gort_cond abc;
+static gort_waitgroup abwg;
+static atomic_int ab_thread_stage, ab_cond_woken;
+
+static void ab_lock(void *arg) {
+    gort_mutex_lock(arg);
+    gort_mutex_unlock(arg);
+}
+
+static void ab_cond(void *arg) {
+    (void)arg;
+    gort_mutex_lock(&abcm);
+    gort_cond_wait(&abc);
+    atomic_fetch_add(&ab_cond_woken, 1);
+    gort_mutex_unlock(&abcm);
+}
+
+static void ab_wg(void *arg) {
+    (void)arg;
+    gort_wg_wait(&abwg);
+}
+
+static void *ab_thread(void *arg) {
+    (void)arg;
+    atomic_store(&ab_thread_stage, 1);
+    gort_mutex_lock(&abm[0]);
+    atomic_store(&ab_thread_stage, 2);
+    gort_mutex_unlock(&abm[0]);
+    return NULL;
+}
+
+static int ab_block_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < AB_MU; i++)
+        gort_mutex_lock(&abm[i]);
+    for (int i = 0; i < AB_MU; i++) {
+        go(ab_lock, &abm[i]);
+        WAIT_UNTIL((ld32(&abm[i]._state) >> 3) == 1, 5, "the first waiter");
+        if (i == 0) {
+            ASSERT_EQ(pthread_create(t, NULL, ab_thread, NULL), 0);
+            WAIT_UNTIL((ld32(&abm[i]._state) >> 3) == 2, 5, "the thread to wait");
+        }
+        go(ab_lock, &abm[i]);
+        WAIT_UNTIL((ld32(&abm[i]._state) >> 3) == (i == 0 ? 3 : 2), 5, "the second waiter");
+    }
+    gort_cond_init(&abc, &abcm);
+    go(ab_cond, NULL);
+    go(ab_cond, NULL);
+    gort_wg_add(&abwg, 1);
+    go(ab_wg, NULL);
+    WAIT_UNTIL(gort_numgoroutine() == 1 + 2 * AB_MU + 3 && (ldwaiters(&abwg) & 0xffffffffu) == 1, 5,
+               "the waiters to start");
+    pause_ms(20); /* all of them parked */
+    ASSERT_EQ(atomic_load(&ab_cond_woken), 0);
+    return 0;
+}
+
+static int ab_use_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 1; i < AB_MU; i++) {
+        gort_mutex_unlock(&abm[i]);
+        gort_mutex_lock(&abm[i]);
+        gort_mutex_unlock(&abm[i]);
+    }
+    gort_cond_signal(&abc);
+    gort_cond_broadcast(&abc);
+    gort_wg_done(&abwg);
+    ASSERT_EQ(atomic_load(&ab_thread_stage), 1);
+    gort_mutex_unlock(&abm[0]); /* the thread's turn */
+    WAIT_UNTIL(atomic_load(&ab_thread_stage) == 2, 5, "the thread to get the mutex");
+    pthread_join(*t, NULL);
+    /* The same objects serve new waiters. */
+    go(ab_cond, NULL);
+    WAIT_UNTIL(gort_numgoroutine() == 2, 5, "a new Cond waiter");
+    pause_ms(10);
+    gort_mutex_lock(&abcm);
+    gort_cond_signal(&abc);
+    gort_mutex_unlock(&abcm);
+    WAIT_UNTIL(atomic_load(&ab_cond_woken) == 1, 5, "the new Cond waiter to wake");
+    gort_wg_add(&abwg, 1);
+    go(ab_wg, NULL);
+    pause_ms(10);
+    gort_wg_done(&abwg);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 5, "the new WaitGroup waiter to return");
+    gort_mutex_lock(&abm[0]);
+    gort_mutex_unlock(&abm[0]);
+    return 0;
+}
+
+TEST(abandoned_waiters_leave_semaphores) {
+    pthread_t t;
+    run(ab_block_main, &t);
+    run(ab_use_main, &t);
+}
+
 GT_MAIN()
