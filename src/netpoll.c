@@ -349,6 +349,27 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     return pd;
 }
 
+/* Sets mode's deadline d (as gort__pd_setdeadline) with pd->lock held;
+ * returns the goroutine an expired one unblocked, to be readied after the
+ * unlock. */
+static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
+    timer *t = mode == MODE_R ? &pd->rt : &pd->wt;
+    _Atomic int64_t *dp = mode == MODE_R ? &pd->rd : &pd->wd;
+    uint32_t *sp = mode == MODE_R ? &pd->rseq : &pd->wseq;
+    (*sp)++; /* a timer already firing for the old deadline is stale now */
+    gort__deltimer(t);
+    if (d > 0 && d <= gort__now())
+        d = -1;
+    atomic_store_explicit(dp, d, memory_order_seq_cst);
+    if (d > 0) {
+        t->seq = *sp;
+        gort__addtimer_to(t, d, gort__synctest_timers());
+    } else if (d < 0) {
+        return netpollunblock(pd, mode, false);
+    }
+    return NULL;
+}
+
 bool gort__pd_recheck(polldesc *pd) {
     if (!pd->lazy || !inited)
         return false;
@@ -356,14 +377,10 @@ bool gort__pd_recheck(polldesc *pd) {
     uint32_t seq = atomic_load_explicit(&pd->seq, memory_order_relaxed);
     bool replaced = gort__netpollopen(pd->fd, pd_tag(pd, seq), NETPOLL_REARM) == 1;
     if (replaced) {
-        /* The deadlines were set on the file that had the number (as
-         * gort__pd_setdeadline(pd, mode, 0) for both sides). */
-        pd->rseq++;
-        pd->wseq++;
-        gort__deltimer(&pd->rt);
-        gort__deltimer(&pd->wt);
-        atomic_store_explicit(&pd->rd, 0, memory_order_seq_cst);
-        atomic_store_explicit(&pd->wd, 0, memory_order_seq_cst);
+        /* The deadlines were set on the file that had the number: none
+         * now (no goroutine to ready for a cleared one). */
+        (void)setdeadline_locked(pd, MODE_R, 0);
+        (void)setdeadline_locked(pd, MODE_W, 0);
     }
     gort__unlock(&pd->lock);
     return replaced;
@@ -421,26 +438,12 @@ static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq) {
  * caller's clock (its bubble's inside a synctest bubble), 0 for none; a
  * deadline in the past expires at once. */
 void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
-    timer *t = mode == MODE_R ? &pd->rt : &pd->wt;
-    _Atomic int64_t *dp = mode == MODE_R ? &pd->rd : &pd->wd;
-    uint32_t *sp = mode == MODE_R ? &pd->rseq : &pd->wseq;
     gort__lock(&pd->lock);
     if (atomic_load_explicit(&pd->closing, memory_order_relaxed)) {
         gort__unlock(&pd->lock);
         return;
     }
-    (*sp)++; /* a timer already firing for the old deadline is stale now */
-    gort__deltimer(t);
-    struct g *gp = NULL;
-    if (d > 0 && d <= gort__now())
-        d = -1;
-    atomic_store_explicit(dp, d, memory_order_seq_cst);
-    if (d > 0) {
-        t->seq = *sp;
-        gort__addtimer_to(t, d, gort__synctest_timers());
-    } else if (d < 0) {
-        gp = netpollunblock(pd, mode, false);
-    }
+    struct g *gp = setdeadline_locked(pd, mode, d);
     gort__unlock(&pd->lock);
     pd_ready(gp);
 }
