@@ -1170,7 +1170,8 @@ GORT_API bool gort_trace_enabled(void);
  * stops the world about once a second to start a new generation.  Write:
  * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
  * not recording, -errno).  With GORTDEBUG=flightrecorder=1 it starts with
- * the main goroutine, and a fatal error or SIGQUIT writes what it holds
+ * the main goroutine, and a fatal error, an unrecovered panic or SIGQUIT
+ * writes what it holds
  * (up to its last generation, at most a second before) to
  * gort-flightrecorder-PID.trace in the working directory. */
 GORT_API int gort_flight_recorder_start(int64_t window_ns);

@@ -56,7 +56,8 @@ void gort__trace_heap(uint64_t live, uint64_t goal);
  * generation is due. */
 void gort__trace_sysmon(int64_t now);
 /* GORTDEBUG=flightrecorder=1: the main goroutine starts the recorder
- * (proc.c goentry); a fatal error or SIGQUIT writes it out. */
+ * (proc.c goentry); a fatal error, an unrecovered panic or SIGQUIT writes
+ * it out. */
 void gort__trace_flight_autostart(void);
 void gort__trace_flight_crash(void);
 /* gort_main's end, only the calling thread left: a trace still recording

@@ -402,20 +402,21 @@ TEST(flight_recorder) {
     run(flight_main, NULL);
 }
 
-/* GORTDEBUG=flightrecorder=1: SIGQUIT writes gort-flightrecorder-PID.trace. */
-static int sigquit_main(void *arg) {
-    (void)arg;
+/* GORTDEBUG=flightrecorder=1: SIGQUIT, or an unrecovered panic, writes
+ * gort-flightrecorder-PID.trace. */
+static int flight_crash_main(void *arg) {
     gort_chan *cs[3] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0),
                         gort_chan_make(0, 0)};
     go(fr_pinger, cs);
     go(ponger, cs);
     gort_sleep(2500 * GT_MS);
+    if (arg != NULL)
+        gort_panic(arg);
     raise(SIGQUIT);
     return 0;
 }
 
-TEST(flight_recorder_on_sigquit) {
-    NEED_GO();
+static void flight_recorder_crash(const char *panic_msg) {
     const char *dir = tmp_path("");
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
@@ -426,7 +427,7 @@ TEST(flight_recorder_on_sigquit) {
         setenv("GORTRACEBACK", "none", 1);
         int errfd = open("stderr.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(errfd, 2);
-        gort_main(sigquit_main, NULL);
+        gort_main(flight_crash_main, (void *)panic_msg);
         _exit(4);
     }
     int st;
@@ -455,7 +456,19 @@ TEST(flight_recorder_on_sigquit) {
     if (line == NULL || sscanf(line, "flight recorder: the last %lld ms", &ms) != 1 || ms < 500 ||
         ms > 3000)
         GT_FAIL("the flight recorder's line on stderr (%lld ms):\n%s", ms, text);
+    if (panic_msg != NULL && strstr(text, "panic: ") == NULL)
+        GT_FAIL("no panic message on stderr:\n%s", text);
 #endif
+}
+
+TEST(flight_recorder_on_sigquit) {
+    NEED_GO();
+    flight_recorder_crash(NULL);
+}
+
+TEST(flight_recorder_on_panic) {
+    NEED_GO();
+    flight_recorder_crash("the flight recorder has it");
 }
 
 /* The GC hooks the collected heap will call (white-box until it lands): a
