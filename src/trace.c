@@ -889,6 +889,15 @@ static void snap_g(struct g *gp, void *arg) {
                                       gp == sc->self ? G_RUNNING : (uint8_t)st};
 }
 
+/* World stopped, tr.lock held: a goroutine still on b's running P (not
+ * the caller's) is one suspended in the preemption handler, and is shown
+ * preempted there. */
+static void preempt_suspended_locked(tbuf *b) {
+    if (b->g != 0)
+        event(b, EvGoPreempt, NULL, 0, 0, 0);
+    b->g = 0;
+}
+
 /* Flight recorder, world stopped, tr.lock held: closes the current
  * generation and starts the next one with a snapshot taken on self's P.
  * Returns false when out of memory (recording goes on in the current
@@ -911,11 +920,8 @@ static bool rotate_locked(struct g *self) {
         if (b == NULL)
             continue;
         if (b->running && i != curp->id) {
-            /* A goroutine still on it is one suspended in the handler:
-             * preempted here, started again below. */
-            if (b->g != 0)
-                event(b, EvGoPreempt, NULL, 0, 0, 0);
-            b->g = 0;
+            /* Its goroutine is started again below. */
+            preempt_suspended_locked(b);
             event(b, EvProcStop, NULL, 0, NOSTACK, 0);
             b->running = false;
         }
@@ -1137,9 +1143,6 @@ static void tables_free(void) {
     ttable_free(&tr.strs);
 }
 
-/* Stops recording (world stopped by the caller, tr.lock held): the
- * buffers are closed (written, or into the current generation) and
- * freed. */
 /* World stopped, tr.lock held, the trace about to end: no goroutine may
  * be left running in it (Go 1.19's viewer makes a goroutine's run a slice
  * from its GoStart to the event that ends it, and dies on a start with
@@ -1150,16 +1153,20 @@ static void stop_running_locked(struct g *self) {
     struct p *curp = self->m != NULL ? self->m->p : NULL;
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         tbuf *b = tr.p[i];
-        if (b == NULL || !b->running || b->g == 0)
+        if (b == NULL || !b->running)
             continue;
-        if (curp != NULL && i == curp->id)
+        if (curp != NULL && i == curp->id && b->g != 0) {
             event(b, EvGoSched, NULL, 0, callers_id(1, b), 0);
-        else
-            event(b, EvGoPreempt, NULL, 0, 0, 0);
-        b->g = 0;
+            b->g = 0;
+        } else {
+            preempt_suspended_locked(b);
+        }
     }
 }
 
+/* Stops recording (world stopped by the caller, tr.lock held): the
+ * buffers are closed (written, or into the current generation) and
+ * freed. */
 static void end_locked(void) {
     atomic_store_explicit(&gort__trace_enabled, 0, memory_order_relaxed);
     tr.on = false;
@@ -1517,10 +1524,7 @@ void gort__trace_flight_crash(void) {
     if (tr.on && tr.flight && tr.oldest != NULL && tr.oldest->next != NULL) {
         /* The current generation has no closed buffers yet to rely on:
          * write up to its start. */
-        gen *cur = tr.cur, *prev = tr.oldest;
-        while (prev->next != cur)
-            prev = prev->next;
-        prev->next = NULL;
+        gen *cur = tr.cur;
         gort__pbuf out = {0};
         if (flight_dump_locked(&out, cur) == 0) {
             char path[64];
@@ -1533,7 +1537,6 @@ void gort__trace_flight_crash(void) {
                              (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
             }
         }
-        prev->next = cur;
         gort__pb_free(&out);
     }
     gort__unlock(&tr.lock);
