@@ -17,6 +17,28 @@
 
 /* ------------------------------------------------------------------ CPU */
 
+/* In `go tool pprof -traces` output (each sample's stack after a
+ * "-----------+" line, and one such line after the last): the number of
+ * stacks that hold frame (NULL: every stack), and in *with how many of
+ * those hold later below it. */
+static int count_stacks(const char *out, const char *frame, const char *later, int *with) {
+    static const char sep[] = "-----------+";
+    int n = 0;
+    *with = 0;
+    for (const char *p = strstr(out, sep), *next; p != NULL; p = next) {
+        next = strstr(p + 1, sep);
+        if (next == NULL)
+            break;
+        const char *f = frame != NULL ? strstr(p, frame) : p;
+        if (f == NULL || f >= next)
+            continue;
+        n++;
+        const char *l = strstr(f, later);
+        *with += l != NULL && l < next;
+    }
+    return n;
+}
+
 static volatile uint64_t sink;
 
 /* Two hot functions, hot_a doing twice hot_b's work. */
@@ -101,16 +123,9 @@ static int leaf_main(void *arg) {
     close(fd);
     static char out[1 << 16];
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -traces %s", path), 0);
-    /* Every stack with frameless_spin on top goes on in leaf_caller. */
-    int leaf = 0, with_caller = 0;
-    for (const char *p = strstr(out, "frameless_spin\n"); p != NULL;
-         p = strstr(p + 1, "frameless_spin\n")) {
-        const char *q = p + strlen("frameless_spin\n");
-        while (*q == ' ')
-            q++;
-        leaf++;
-        with_caller += strncmp(q, "leaf_caller", 11) == 0;
-    }
+    /* Every stack with frameless_spin goes on in leaf_caller. */
+    int with_caller = 0;
+    int leaf = count_stacks(out, "frameless_spin\n", "leaf_caller", &with_caller);
     if (leaf == 0 || with_caller != leaf)
         GT_FAIL("frameless_spin's caller is missing from %d of its %d stacks:\n%s",
                 leaf - with_caller, leaf, out);
@@ -171,16 +186,8 @@ static int starve_main(void *arg) {
     static char out[1 << 16];
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -sample_index=delay -traces %s", path), 0);
     /* Every stack goes through the unlock site. */
-    int stacks = 0, through = 0;
-    for (const char *p = strstr(out, "-----------+"); p != NULL;
-         p = strstr(p + 1, "-----------+")) {
-        const char *next = strstr(p + 1, "-----------+");
-        const char *site = strstr(p, "starve_unlock_site");
-        if (next == NULL)
-            break;
-        stacks++;
-        through += site != NULL && site < next;
-    }
+    int through = 0;
+    int stacks = count_stacks(out, NULL, "starve_unlock_site", &through);
     if (stacks == 0 || through != stacks)
         GT_FAIL("%d of %d mutex profile stacks miss starve_unlock_site:\n%s", stacks - through,
                 stacks, out);
