@@ -142,7 +142,10 @@ GORT_API GORT_NORETURN void gort_goexit(void);
 GORT_API int64_t gort_goid(void);
 
 /* runtime.NumGoroutine: goroutines that exist now (running, runnable,
- * blocked), including the caller.  0 when the runtime is not running. */
+ * blocked), including the caller.  0 when the runtime is not running.  As
+ * in Go, the runtime's own goroutines are not counted (the finalizer
+ * goroutine while it runs no finalizer, the flight recorder's); dumps show
+ * the flight recorder's only at GORTRACEBACK=system. */
 GORT_API int gort_numgoroutine(void);
 
 /* runtime.NumCPU: CPUs usable by the process (sched_getaffinity). */

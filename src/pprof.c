@@ -1157,7 +1157,7 @@ typedef struct gstacks {
 static void collect_g(struct g *gp, void *arg) {
     gstacks *gs = arg;
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-    if (st == G_DEAD || st == G_IDLE || gp->foreign || gp == gs->self)
+    if (st == G_DEAD || st == G_IDLE || gp->foreign || gp == gs->self || gort__trace_is_sysg(gp))
         return;
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     int n = gort__traceback_pcs(gp, pcs, GORT__PROF_MAXSTACK);

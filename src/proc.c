@@ -2914,6 +2914,7 @@ int gort_numgoroutine(void) {
     /* The finalizer goroutine is a system goroutine except while it runs a
      * finalizer (Go's isSystemGoroutine). */
     n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
+    n -= atomic_load_explicit(&gort__trace_sysgs, memory_order_relaxed);
     return n < 1 ? 1 : (int)n;
 }
 

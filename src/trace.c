@@ -1403,13 +1403,17 @@ static int flight_dump_locked(gort__pbuf *out, const gen *end) {
     return out->oom ? -ENOMEM : 0;
 }
 
+_Atomic int gort__trace_sysgs;
+
 static void flight_g(void *arg) {
     (void)arg;
     for (;;) {
         gort__semacquire(&flight_sema, false, WAIT_SLEEP);
         atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
-        if (atomic_load_explicit(&flight_quit, memory_order_acquire))
+        if (atomic_load_explicit(&flight_quit, memory_order_acquire)) {
+            atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
             return;
+        }
         struct g *self = gort__getg();
         gort__stop_the_world("flight recorder");
         gort__lock(&tr.lock);
@@ -1445,8 +1449,12 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     int r = trace_begin(-1, window_ns);
     if (r != 0)
         return r;
+    /* Counted as the runtime's before it exists (relaxed: a count for
+     * gort_numgoroutine, which may be off by one for an instant anyway). */
+    atomic_fetch_add_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
     r = gort__go_noyield(flight_g, NULL);
     if (r != 0) {
+        atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
         gort_flight_recorder_stop();
         return r;
     }
@@ -1573,4 +1581,8 @@ void gort__trace_shutdown(void) {
     }
     gort__unlock(&tr.lock);
     tables_free();
+}
+
+bool gort__trace_is_sysg(const struct g *gp) {
+    return gp->fn == flight_g;
 }

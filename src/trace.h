@@ -60,6 +60,13 @@ void gort__trace_sysmon(int64_t now);
  * it out. */
 void gort__trace_flight_autostart(void);
 void gort__trace_flight_crash(void);
+/* The flight recorder's goroutine is the runtime's own (Go's
+ * isSystemGoroutine): gort_numgoroutine does not count it (it subtracts
+ * gort__trace_sysgs, 1 while it exists), and dumps below
+ * GORTRACEBACK=system and the goroutine profile leave it out
+ * (gort__trace_is_sysg). */
+extern _Atomic int gort__trace_sysgs;
+bool gort__trace_is_sysg(const struct g *gp);
 /* gort_main's end, only the calling thread left: a trace still recording
  * is finished (written to its fd); the flight recorder is dropped. */
 void gort__trace_shutdown(void);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "trace.h"
 #include "lockrank.h"
 
 #ifdef GORT_HAVE_LIBDW
@@ -738,7 +739,7 @@ TB_RACY static void dump_one(struct g *gp, void *arg) {
     if (gp == dc->skip)
         return;
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
-    if (st == G_DEAD || st == G_IDLE)
+    if (st == G_DEAD || st == G_IDLE || (dc->level < 3 && gort__trace_is_sysg(gp)))
         return;
     if (dc->sep)
         outf(dc->o, "\n");

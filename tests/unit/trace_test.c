@@ -402,6 +402,54 @@ TEST(flight_recorder) {
     run(flight_main, NULL);
 }
 
+/* The flight recorder's goroutine is the runtime's: not counted by
+ * gort_numgoroutine, not in gort_stack(all) or the goroutine profile
+ * unless GORTRACEBACK=system (arg non-NULL) for the stack, and not counted
+ * any more once the recorder stops. */
+static void sysg_waiter(void *arg) {
+    gort_chan_recv(arg, NULL);
+}
+
+static int flight_sysg_main(void *arg) {
+    bool system = arg != NULL;
+    static char buf[1 << 16];
+    ASSERT_EQ(gort_numgoroutine(), 1);
+    ASSERT_EQ(gort_flight_recorder_start(GT_SEC), 0);
+    gort_sleep(10 * GT_MS); /* the recorder's goroutine parked */
+    ASSERT_EQ(gort_numgoroutine(), 1);
+    size_t n = gort_stack(buf, sizeof buf, true);
+    buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+    if ((strstr(buf, "gort_flight_recorder_start") != NULL) != system)
+        GT_FAIL("the recorder's goroutine %s in gort_stack(all) at GORTRACEBACK=%s:\n%s",
+                system ? "missing" : "shown", system ? "system" : "single", buf);
+    const char *path = tmp_path("sysg.goroutine.txt");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write("goroutine", fd, 1), 0);
+    close(fd);
+    FILE *f = fopen(path, "r");
+    ASSERT_TRUE(f != NULL);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    if (strstr(buf, "goroutine profile: total 1\n") == NULL)
+        GT_FAIL("the goroutine profile counts the recorder's goroutine:\n%s", buf);
+    gort_chan *c = gort_chan_make(0, 0);
+    go(sysg_waiter, c);
+    ASSERT_EQ(gort_numgoroutine(), 2);
+    gort_flight_recorder_stop();
+    pause_ms(50); /* the recorder's goroutine exits */
+    ASSERT_EQ(gort_numgoroutine(), 2);
+    gort_chan_send(c, NULL);
+    return 0;
+}
+
+TEST(flight_recorder_goroutine_is_the_runtimes) {
+    run(flight_sysg_main, NULL);
+    setenv("GORTRACEBACK", "system", 1);
+    run(flight_sysg_main, "system");
+    unsetenv("GORTRACEBACK");
+}
+
 /* GORTDEBUG=flightrecorder=1: SIGQUIT, or an unrecovered panic, writes
  * gort-flightrecorder-PID.trace. */
 static int flight_crash_main(void *arg) {
