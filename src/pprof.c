@@ -570,6 +570,26 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
     gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
 }
 
+/* A stall report's last line, as a dump's: the function that started the
+ * goroutine (the innermost one at its gort_go call, which
+ * gort__symbolize gives first), its file and line. */
+struct createdby {
+    int64_t parent;
+    bool done;
+};
+
+static void createdby_cb(void *arg, int i, const char *name, const char *file, int line,
+                         bool inlined) {
+    (void)i, (void)inlined;
+    struct createdby *c = arg;
+    if (c->done)
+        return;
+    c->done = true;
+    size_t n = name ? strcspn(name, ".") : 1;
+    gort__printf("created by %.*s in goroutine %lld\n\t%s:%d\n", (int)n, name ? name : "?",
+                 (long long)c->parent, file ? file : "?", line);
+}
+
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
  * handler (tgkill): the count, 0 if it did not answer within 1 s. */
 static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
@@ -656,10 +676,11 @@ static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
     } else {
         gort__printf("\t(stack unavailable; started at %s)\n", fname ? fname : "?");
     }
-    const char *cname = NULL;
-    if (gp->createdby != NULL && !gp->is_main &&
-        gort__symtab_lookup((uintptr_t)gp->createdby - 1, NULL, NULL, &cname) == 0)
-        gort__printf("created by %s in goroutine %lld\n", cname, (long long)gp->parentgoid);
+    if (gp->createdby != NULL && !gp->is_main) {
+        uintptr_t at = (uintptr_t)gp->createdby - 1;
+        struct createdby c = {gp->parentgoid, false};
+        gort__symbolize(&at, 1, createdby_cb, &c);
+    }
     gort__printf("\n");
     gort__print_unlock();
     return true;

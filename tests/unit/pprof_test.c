@@ -725,7 +725,8 @@ static void check_stall_report(int (*fn)(void *)) {
     const char *at = strstr(out, "gort: stall: goroutine ");
     if (at == NULL || strstr(out, "without a gort call (GORTDEBUG=stalldetect=100)") == NULL ||
         strstr(out, "stalling_loop(...)") == NULL || strstr(out, "staller(...)") == NULL ||
-        strstr(out, "goentry") != NULL || strstr(out, " in goroutine 1\n") == NULL)
+        strstr(out, "goentry") != NULL || strstr(out, "created by go in goroutine 1\n\t") == NULL ||
+        strstr(out, "gt_gort.h:") == NULL)
         GT_FAIL("stall report:\n%s", out);
     /* The staller is reported once.  Another goroutine may be reported
      * too: on a loaded machine its thread can go unscheduled for longer
