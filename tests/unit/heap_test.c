@@ -791,7 +791,7 @@ typedef struct fnode {
     tobj *p;
 } fnode;
 static fnode *fk_head, *fk_a; /* the list's head marked first, its tail last */
-static _Atomic bool fk_stop;
+static _Atomic bool fk_stop, fk_done; /* fk_done: the mover's last writes are published */
 
 static void fk_mover(void *arg) {
     fnode *tail = arg;
@@ -808,6 +808,7 @@ static void fk_mover(void *arg) {
         }
         gort_yield(); /* a stop of the world needs a gort call under TSan */
     }
+    atomic_store(&fk_done, true);
 }
 
 static void fk_fill(void *arg) {
@@ -831,7 +832,7 @@ static int forked_main(void *arg) {
         gort_sleep(MS);
     }
     atomic_store(&fk_stop, true);
-    gort_sleep(5 * MS);
+    WAIT_UNTIL(atomic_load(&fk_done), 10, "the mover to stop");
     tobj *b = fk_a->p != NULL ? fk_a->p : n->p;
     int len = 0;
     for (fnode *k = fk_head; k != n; k = k->next)
