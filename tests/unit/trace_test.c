@@ -440,6 +440,8 @@ static int flight_sysg_main(void *arg) {
     pause_ms(50); /* the recorder's goroutine exits */
     ASSERT_EQ(gort_numgoroutine(), 2);
     gort_chan_send(c, NULL);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 5, "the waiter to exit");
+    gort_chan_free(c);
     return 0;
 }
 
