@@ -1220,6 +1220,11 @@ GORT_API void gort_flight_recorder_stop(void);
  *   - memory from malloc, calloc, realloc, mmap (register it with
  *     gort_gc_add_roots if it holds heap pointers);
  *   - thread-local variables (__thread, _Thread_local);
+ *   - pages of the program's own data it made unreadable (mprotect
+ *     PROT_NONE): the collector probes each page and skips those (while
+ *     gort's fault handler is installed; a SIGSEGV handler the program
+ *     installs over it makes the collector read every page, as if all
+ *     were readable);
  *   - stacks of threads that are not running goroutines: a thread outside
  *     the runtime may call gort_new, but what it holds only in its own
  *     locals may be freed by a collection another thread starts, and it

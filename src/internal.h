@@ -253,6 +253,15 @@ extern bool gort__flightrecorder;
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
 void gort__signal_fini(void);
+/* Readability probes, for the collector's scan of the writable segments
+ * (a program may make a page of its own data unreadable).
+ * gort__probe_ok: gort's fault handler is the one installed (a handler
+ * the program installed since would get the probes' faults).
+ * gort__probe_readable: reads one byte of each page of [lo, hi) in turn
+ * (lo's own first); returns where the first page that faults starts
+ * (lo if it is lo's), or hi.  Only while gort__probe_ok. */
+bool gort__probe_ok(void);
+uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 void gort__unminit_signals(struct m *mp);

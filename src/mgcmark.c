@@ -8,7 +8,8 @@
  *
  * Roots (the world is stopped):
  *   - the writable PT_LOAD segments (data, bss) of the executable and of
- *     every loaded shared object (dl_iterate_phdr);
+ *     every loaded shared object (dl_iterate_phdr), but for pages the
+ *     program made unreadable (scan_readable);
  *   - the stack of the goroutine (or thread) running the collection, from
  *     its sp (registers saved just below, see mgc.c gc_run) to its top;
  *   - every other goroutine's stack from its saved stack pointer to its
@@ -769,19 +770,44 @@ uint64_t gort__gc_rescan_dirty(bool reprotect) {
 
 /* ------------------------------------------------------------------ roots */
 
+/* Scans [lo, hi), a writable segment, but for the pages the program made
+ * unreadable (mprotect PROT_NONE: a guard page in a static array, say),
+ * which a read would die on: each page is probed first
+ * (gort__probe_readable: one load a page, which the scan makes anyway),
+ * when probe says gort's fault handler would catch the probe's fault.
+ * Without it (a handler the program installed over gort's), the whole
+ * segment is read, as if every page were readable. */
+static void scan_readable(uintptr_t lo, uintptr_t hi, bool probe) {
+    uintptr_t run = lo;
+    while (probe && run < hi) {
+        uintptr_t bad = gort__probe_readable(run, hi);
+        if (bad > run)
+            scanblock(&cw, run, bad);
+        run = (bad & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
+    }
+    if (!probe)
+        scanblock(&cw, lo, hi);
+}
+
+/* dl_iterate_phdr's callback; arg: the bool probe of scan_readable. */
 static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
-    (void)arg;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
             continue;
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        scanblock(&cw, lo, lo + ph->p_memsz);
+        scan_readable(lo, lo + ph->p_memsz, *(const bool *)arg);
         gort__gc_scanned_globals += ph->p_memsz;
         gort__gc_drain();
     }
     return 0;
+}
+
+/* The writable segments of the executable and of the loaded objects. */
+static void scan_globals(void) {
+    bool probe = gort__probe_ok();
+    dl_iterate_phdr(scan_phdr, &probe);
 }
 
 typedef struct stackscan {
@@ -882,7 +908,7 @@ static void fold_stack_bytes(marker *m) {
 
 void gort__gc_mark_concurrent(void) {
     struct g *self = gort__getg();
-    dl_iterate_phdr(scan_phdr, NULL);
+    scan_globals();
     stackscan ss = {self, &cm};
     gort__forallg(scan_g_concurrent, &ss);
     fold_stack_bytes(&cm);
@@ -1123,7 +1149,7 @@ void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
     if (self != NULL)
         scan_g_runtime(&cw, self);
     gort__gc_drain();
-    dl_iterate_phdr(scan_phdr, NULL);
+    scan_globals();
     if (gort__runtime_running())
         stw_stacks(self);
     fold_stack_bytes(&cm);

@@ -16,8 +16,11 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <stdio.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,6 +29,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "malloc.h"
 #include "trace.h"
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
@@ -76,7 +80,19 @@ static uintptr_t ctx_sp(void *uctx) {
 #endif
 }
 
+/* A readability probe under way on this thread (gort__probe_readable):
+ * where a fault on probe_page returns to.  Thread-local, initial-exec (the
+ * handler reads it). */
+static __thread sigjmp_buf *probe_jb __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t probe_page __attribute__((tls_model("initial-exec")));
+
 static void fault_handler(int sig, siginfo_t *info, void *uctx) {
+    uintptr_t pa = (uintptr_t)info->si_addr & ~(uintptr_t)(GORT__PAGE - 1);
+    if (probe_jb != NULL && pa == probe_page) {
+        sigjmp_buf *jb = probe_jb;
+        probe_jb = NULL;
+        siglongjmp(*jb, 1);
+    }
     struct m *mp = gort__getm();
     struct g *gp = mp ? mp->curg : NULL;
     uintptr_t addr = (uintptr_t)info->si_addr;
@@ -160,6 +176,46 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
         abort();
     }
     gort__die(2);
+}
+
+bool gort__probe_ok(void) {
+    struct sigaction cur;
+    return installed && sigaction(SIGSEGV, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_sigaction == fault_handler;
+}
+
+/* See internal.h.  The jump out of the handler leaves SIGSEGV and SIGBUS
+ * blocked (the handler's mask; sigsetjmp does not save the mask, which
+ * would cost a system call per probe): unblocked again here, on the
+ * rare path.  Not instrumented: the bytes read may be a global's redzone
+ * (AddressSanitizer) or another thread's data. */
+GORT_NOSAN_SCAN uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi) {
+    sigjmp_buf jb;
+    /* Volatile: live across the jump back. */
+    volatile uintptr_t page = lo & ~(uintptr_t)(GORT__PAGE - 1), first = lo, end = hi;
+    volatile char sink __attribute__((unused));
+    if (sigsetjmp(jb, 0) != 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGSEGV);
+        sigaddset(&set, SIGBUS);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return page < first ? first : page;
+    }
+    for (; page < end; page += GORT__PAGE) {
+        probe_page = page;
+        /* Before the read, after probe_page: the handler may run at the
+         * read (a signal on this thread sees its program order). */
+        atomic_signal_fence(memory_order_seq_cst);
+        probe_jb = &jb;
+        atomic_signal_fence(memory_order_seq_cst);
+        /* Stored, not dropped: Valgrind's translation removes a load
+         * whose value nobody uses, and its fault with it. */
+        sink = *(volatile const char *)(page < first ? first : page);
+        atomic_signal_fence(memory_order_seq_cst);
+        probe_jb = NULL;
+    }
+    return end;
 }
 
 int gort__signal_init(void) {

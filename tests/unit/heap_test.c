@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -291,6 +292,37 @@ static int global_main(void *arg) {
 
 TEST(global_keeps_alive) {
     run(global_main, NULL);
+}
+
+/* A program may make a page of its own data unreadable (a guard page in
+ * a static array, mprotect PROT_NONE): the collector scans the rest of
+ * that segment and never reads the page (it died of SIGSEGV there
+ * before).  The roots after the guard keep their objects. */
+static struct {
+    char before[4096];
+    char guard[4096];
+    tobj *after;
+} guarded __attribute__((aligned(4096)));
+
+static void set_guarded(void *arg) {
+    (void)arg;
+    guarded.after = new_tobj(30, true);
+}
+
+static int guarded_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(mprotect(guarded.guard, sizeof guarded.guard, PROT_NONE), 0);
+    in_goroutine(set_guarded, NULL);
+    assert_alive(30);
+    check_tobj(guarded.after, 30);
+    guarded.after = NULL;
+    wait_finalized(30);
+    ASSERT_EQ(mprotect(guarded.guard, sizeof guarded.guard, PROT_READ | PROT_WRITE), 0);
+    return 0;
+}
+
+TEST(unreadable_page_in_globals) {
+    run(guarded_main, NULL);
 }
 
 /* A parked goroutine's stack. */
@@ -790,7 +822,7 @@ typedef struct fnode {
     struct fnode *next;
     tobj *p;
 } fnode;
-static fnode *fk_head, *fk_a; /* the list's head marked first, its tail last */
+static fnode *fk_head, *fk_a;         /* the list's head marked first, its tail last */
 static _Atomic bool fk_stop, fk_done; /* fk_done: the mover's last writes are published */
 
 static void fk_mover(void *arg) {
