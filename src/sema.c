@@ -529,7 +529,9 @@ void gort__notifylist_notify_one(gort_cond *c) {
 /* See internal.h.  Under the root's (or the Cond's) lock, as a plain
  * thread may use the semaphore meanwhile.  A sudog a waker already
  * dequeued (addr cleared, for a semaphore, or off the Cond's list) is
- * left alone. */
+ * left alone.  s->addr is read before the lock it is written under: only
+ * a plain thread's semrelease can dequeue s now (every M is joined), and
+ * if it does, the search under the lock does not find s either. */
 void gort__sema_abandon(struct g *gp) {
     struct sudog *s = gp->semawait;
     if (s == NULL)
