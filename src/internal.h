@@ -236,6 +236,10 @@ void gort__print_goroutine(struct g *gp, bool current);
 /* A fault handler tells the traceback of gp (the goroutine it interrupted,
  * on this thread) to start at the interrupted pc, frame pointer and sp. */
 void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp);
+/* The same for a dump another thread makes (the SIGQUIT hand-off), while
+ * the interrupted thread waits in the handler: async-signal-safe (four
+ * stores); a dump with gp as its current goroutine starts there. */
+void gort__traceback_capture_sig(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp);
 
 /* ------------------------------------------------------------------ debug.c */
 /* GORTDEBUG=schedtrace=N,scheddetail=1: called by sysmon on every round;
@@ -253,6 +257,17 @@ extern bool gort__flightrecorder;
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
 void gort__signal_fini(void);
+/* SIGQUIT's dump, handed off by its handler: true when one is pending
+ * (acquire), and the dump itself, which exits (run by sysmon). */
+bool gort__quit_pending(void);
+/* print.c: flushes stdout and stderr where their locks are free (never
+ * from a signal handler, which may have cut into stdio on its own
+ * thread). */
+void gort__flush_stdio(void);
+GORT_NORETURN void gort__quit_dump(void);
+/* proc.c: asks sysmon to run gort__quit_dump; false when sysmon is not
+ * running or this thread is sysmon's (async-signal-safe). */
+bool gort__sysmon_quit_request(void);
 /* Readability probes, for the collector's scan of the writable segments
  * (a program may make a page of its own data unreadable).
  * gort__probe_ok: gort's fault handler is the one installed (a handler

@@ -116,7 +116,7 @@ static _Atomic int dying;
  * runtime lock that the stream lock's holder waits for, and a fatal error
  * must end the process, never hang it.  Streams the program opened itself
  * are left to it (fflush(NULL) would wait on each one's lock). */
-static void flush_std_streams(void) {
+void gort__flush_stdio(void) {
     FILE *streams[2] = {stdout, stderr};
     for (int i = 0; i < 2; i++) {
         if (ftrylockfile(streams[i]) == 0) {
@@ -142,7 +142,7 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
             pause();
     }
     if (!sysstack)
-        flush_std_streams(); /* not from a signal handler: it may have cut into stdio */
+        gort__flush_stdio(); /* not from a signal handler: it may have cut into stdio */
     gort__print_lock();
     if (file && runtime_bug)
         gort__printf("fatal error: %s [%s:%d]\n", msg, file, line);

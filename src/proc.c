@@ -3393,6 +3393,17 @@ static void sysmon_wake(void) {
         gort__futexwakeup(&sysmon_kick, 1);
 }
 
+/* Set on sysmon's thread (the SIGQUIT hand-off must not wait for itself). */
+static __thread bool tls_is_sysmon __attribute__((tls_model("initial-exec")));
+
+bool gort__sysmon_quit_request(void) {
+    if (tls_is_sysmon || !gort__sched.sysmon_started ||
+        atomic_load_explicit(&sysmon_quit, memory_order_relaxed) != 0)
+        return false;
+    sysmon_wake(); /* an atomic exchange and a futex wake: async-signal-safe */
+    return true;
+}
+
 /* A timer became the earliest of a busy P while no P is idle: sysmon, if
  * in a long sleep, wakes to sleep until that timer instead, and preempts
  * the P then (a goroutine that never yields would hold the timer back). */
@@ -3490,6 +3501,7 @@ static uint32_t retake(int64_t now, int64_t away, uint32_t *insyscall) {
 static void *sysmon(void *arg) {
     san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
+    tls_is_sysmon = true;
     int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
@@ -3515,6 +3527,8 @@ static void *sysmon(void *arg) {
         int64_t due = gort_nanotime() + sleep;
         if (sysmon_sleep(sleep))
             break;
+        if (GORT_UNLIKELY(gort__quit_pending()))
+            gort__quit_dump(); /* SIGQUIT's, handed off by its handler; exits */
         int64_t now = gort_nanotime();
         int64_t away = now - due >= SYSMON_AWAY_NS ? now - due : 0;
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -150,25 +151,34 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
 /* SIGQUIT (signal_unix.go sighandler with _SigKill|_SigThrow): "SIGQUIT:
  * quit", the PC line, every goroutine (the interrupted one first), exit 2
  * (GORTRACEBACK=crash: SIGABRT). */
-static void quit_handler(int sig, siginfo_t *info, void *uctx) {
-    (void)sig;
-    struct m *mp = gort__getm();
-    struct g *gp = mp ? mp->curg : NULL;
-    uintptr_t sp = ctx_sp(uctx);
-    if (gp != NULL && !(sp >= gp->stack.lo && sp < gp->stack.hi))
-        gp = NULL; /* on g0 or the signal stack: no goroutine interrupted */
-    if (gp != NULL)
-        gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
-    fflush(NULL);
+/* SIGQUIT's dump, handed from the handler to sysmon: the handler may have
+ * interrupted a thread inside malloc, the dynamic loader or stdio, holding
+ * their locks, and the dump's symbolisation takes them (a dump made in the
+ * handler hung forever that way).  The handler takes the interrupted
+ * goroutine's frames (no locks, no allocation), publishes what the dump's
+ * first line shows, wakes sysmon and waits; sysmon prints the dump and
+ * exits.  Where sysmon cannot (it is not running, or the signal came to
+ * its own thread), the handler dumps in place as before. */
+static _Atomic int quit_state; /* 0, 1 taken (one dump only), 2 published */
+static uintptr_t quit_pc;
+static long long quit_mid;
+static int quit_code;
+static struct g *quit_g;
+
+bool gort__quit_pending(void) {
+    /* Acquire: pairs with the handler's release store of 2. */
+    return atomic_load_explicit(&quit_state, memory_order_acquire) == 2;
+}
+
+/* stdio: flushed by sysmon, not by the handler (see gort__flush_stdio). */
+static GORT_NORETURN void quit_dump(uintptr_t pc, long long mid, int code, struct g *gp,
+                                    bool flush) {
+    if (flush)
+        gort__flush_stdio();
     gort__print_lock();
-    gort__printf("SIGQUIT: quit\nPC=%#lx m=%lld sigcode=%d\n\n", (unsigned long)ctx_pc(uctx),
-                 mp ? (long long)mp->id : -1LL, info->si_code);
-    if (gort__traceback_level() > 0) {
-        if (gp != NULL)
-            gort__dump_goroutines(gp, true);
-        else
-            gort__dump_goroutines(NULL, true);
-    }
+    gort__printf("SIGQUIT: quit\nPC=%#lx m=%lld sigcode=%d\n\n", (unsigned long)pc, mid, code);
+    if (gort__traceback_level() > 0)
+        gort__dump_goroutines(gp, true);
     gort__print_unlock();
     gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
@@ -176,6 +186,47 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
         abort();
     }
     gort__die(2);
+}
+
+void gort__quit_dump(void) {
+    quit_dump(quit_pc, quit_mid, quit_code, quit_g, true);
+}
+
+static void quit_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig;
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    uintptr_t sp = ctx_sp(uctx);
+    if (gp != NULL && !(sp >= gp->stack.lo && sp < gp->stack.hi))
+        gp = NULL; /* on g0 or the signal stack: no goroutine interrupted */
+    int expect = 0;
+    if (!atomic_compare_exchange_strong_explicit(&quit_state, &expect, 1, memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return; /* a dump is under way */
+    quit_pc = ctx_pc(uctx);
+    quit_mid = mp ? (long long)mp->id : -1LL;
+    quit_code = info->si_code;
+    quit_g = gp;
+    if (gp != NULL)
+        gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
+    /* Release: the fields above (and the captured frames) before sysmon
+     * sees the request. */
+    atomic_store_explicit(&quit_state, 2, memory_order_release);
+    if (gort__sysmon_quit_request()) {
+        /* Sysmon's dump ends the process: this thread waits for it, so
+         * the program goes no further (as in Go), but not for ever.  If
+         * the dump needs a lock this thread holds (it may have been
+         * interrupted inside malloc), returning after a second lets the
+         * thread release it and the dump go on. */
+        for (int i = 0; i < 100; i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        return;
+    }
+    if (gp != NULL)
+        gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
+    quit_dump(quit_pc, quit_mid, quit_code, gp, false);
 }
 
 bool gort__probe_ok(void) {

@@ -528,16 +528,25 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
         dwlock_release();
 }
 
-/* A fault handler's interrupted context, for the current goroutine's
- * traceback from inside the handler (per thread). */
-static __thread struct g *sig_g;
-static __thread uintptr_t sig_pc, sig_fp, sig_sp;
+/* An interrupted context, for the traceback of the goroutine a signal
+ * interrupted: a fault handler's, for its own dump (per thread), and the
+ * one SIGQUIT's handler hands to sysmon's dump (cap_ctx: written by the
+ * handler before the hand-off's release store, read after its acquire;
+ * the interrupted thread waits in the handler, on its signal stack,
+ * while the dump reads the goroutine's stack). */
+typedef struct sigctx {
+    struct g *g;
+    uintptr_t pc, fp, sp;
+} sigctx;
+static __thread sigctx sig_ctx;
+static sigctx cap_ctx;
 
 void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
-    sig_g = gp;
-    sig_pc = pc;
-    sig_fp = fp;
-    sig_sp = sp;
+    sig_ctx = (sigctx){gp, pc, fp, sp};
+}
+
+void gort__traceback_capture_sig(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
+    cap_ctx = (sigctx){gp, pc, fp, sp};
 }
 
 /* The interrupted pc is in a function that has not built a frame (a leaf,
@@ -646,18 +655,19 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
     uintptr_t lo = gp->stack.lo, hi = gp->stack.hi;
     if (gp->foreign) {
         outf(o, "\t(thread outside the runtime)\n");
-    } else if (current && sig_g == gp) {
-        uintptr_t ret = leaf_ret(sig_pc, sig_sp, lo, hi, false);
+    } else if (current && (sig_ctx.g == gp || cap_ctx.g == gp)) {
+        const sigctx *sc = sig_ctx.g == gp ? &sig_ctx : &cap_ctx;
+        uintptr_t ret = leaf_ret(sc->pc, sc->sp, lo, hi, false);
         if (ret != 0) {
             /* The caller's frame is the fp chain's first. */
-            pcs[n++] = sig_pc;
-            n += unwind(ret, sig_fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
+            pcs[n++] = sc->pc;
+            n += unwind(ret, sc->fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
         } else {
-            n = unwind(sig_pc, sig_fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+            n = unwind(sc->pc, sc->fp, lo, hi, pcs, TB_MAXFRAMES, &more);
         }
-        exact0 = sig_pc != 0;
+        exact0 = sc->pc != 0;
         if (n <= 1) {
-            uintptr_t fp = scan_fp(sig_sp, lo, hi);
+            uintptr_t fp = scan_fp(sc->sp, lo, hi);
             if (fp != 0) {
                 bool more2 = false;
                 int k = unwind(0, fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more2);

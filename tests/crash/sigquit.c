@@ -9,9 +9,10 @@
 // ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0
 /*
  * SIGQUIT dumps every goroutine, the interrupted one first, and exits 2,
- * as Go does.  (Under TSan: the dump allocates inside the handler - symbol
- * tables, libdw - which TSan reports as signal-unsafe; best effort, so
- * report_signal_unsafe=0.)
+ * as Go does.  (Under TSan: sysmon makes the dump while the handler waits,
+ * but where sysmon cannot, the handler dumps in place and allocates -
+ * symbol tables, libdw - which TSan reports as signal-unsafe; best effort,
+ * so report_signal_unsafe=0.)
  */
 #include "gort.h"
 
