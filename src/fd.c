@@ -41,15 +41,19 @@
  * hint.  Deadlines and close are checked before parking, as before.
  *
  * TCP urgent data (MSG_OOB) makes a read stop at the urgent mark with
- * bytes still queued and no further event.  Stream sockets are registered
- * for EPOLLPRI too, and an event with EPOLLPRI sets the sticky urgent
- * flag: the hint is off for that socket from then on.  The flag is checked
- * after the clear and the short read, and either the event with EPOLLPRI
- * was harvested after the clear (then it set READY after the clear, and
- * the park returns at once) or its seq_cst store of urgent precedes, in
- * the seq_cst order, the netpoller's access to rg, which precedes our clear
- * (or the consuming CAS before it), which precedes our seq_cst load of
- * urgent.  A user's SO_RCVLOWAT makes a short read wait for the low-water
+ * bytes still queued and no further event.  And the peer's FIN or a reset
+ * may arrive with the data, announced by the same event (edge-triggered
+ * epoll reports them together when both came before the harvest): the
+ * short read then leaves the EOF or the error to a next read that no
+ * event will ever wake (it hung until its deadline, or for ever).  Stream
+ * sockets are registered for EPOLLPRI too, and an event with EPOLLPRI,
+ * EPOLLRDHUP, EPOLLHUP or EPOLLERR sets the sticky nohint flag: the hint is
+ * off for that socket from then on.  The flag is checked after the clear
+ * and the short read, and either the event was harvested after the clear
+ * (then it set READY after the clear, and the park returns at once) or its
+ * seq_cst store of nohint precedes, in the seq_cst order, the netpoller's
+ * access to rg, which precedes our clear (or the consuming CAS before it),
+ * which precedes our seq_cst load of nohint.  A user's SO_RCVLOWAT makes a short read wait for the low-water
  * mark before the next read, which is what an EAGAIN would have led to.
  * Other fds (lazily registered: pipes, ttys, fds of unknown type) always
  * read until EAGAIN.
@@ -185,8 +189,8 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
         if (pd->stream) {
             gort__pd_clearready(pd);
             r = read(fd, buf, n);
-            /* seq_cst load of urgent: after the clear (see the hint). */
-            if (r > 0 && (size_t)r < n && !atomic_load_explicit(&pd->urgent, memory_order_seq_cst))
+            /* seq_cst load of nohint: after the clear (see the hint). */
+            if (r > 0 && (size_t)r < n && !atomic_load_explicit(&pd->nohint, memory_order_seq_cst))
                 pd->rdrained = true;
         } else if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN) {
             /* A file: the read may block its thread (entersyscall). */

@@ -263,10 +263,12 @@ void gort__netpollready(struct g ***tail, uint64_t tag, int modes) {
     /* A stale event (the fd closed since, perhaps reused) is dropped. */
     if (pd == NULL || atomic_load_explicit(&pd->seq, memory_order_acquire) != (uint32_t)tag)
         return;
-    if (modes & MODE_URGENT) {
-        /* Urgent data: reads stop at its mark (see fd.c, the drained hint).
-         * seq_cst: before netpollunblock's access to rg below. */
-        atomic_store_explicit(&pd->urgent, true, memory_order_seq_cst);
+    if (modes & MODE_NOHINT) {
+        /* Urgent data (reads stop at its mark), or the peer's FIN or a
+         * reset, which the data read before it may have announced
+         * already (see fd.c, the drained hint).  seq_cst: before
+         * netpollunblock's access to rg below. */
+        atomic_store_explicit(&pd->nohint, true, memory_order_seq_cst);
     }
     for (int m = MODE_R; m <= MODE_W; m <<= 1) {
         if (!(modes & m))
@@ -322,7 +324,7 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     atomic_store_explicit(&pd->refs, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->csema, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->closing, false, memory_order_relaxed);
-    atomic_store_explicit(&pd->urgent, false, memory_order_relaxed);
+    atomic_store_explicit(&pd->nohint, false, memory_order_relaxed);
     pd->rseq++;
     pd->wseq++;
     pd->lazy = lazy;
@@ -452,7 +454,7 @@ void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
 
 void gort__pd_clearready(polldesc *pd) {
     /* seq_cst CAS: reads from the netpoller's CAS to READY (so what the
-     * netpoller stored before it, urgent, is visible), and orders the clear
+     * netpoller stored before it, nohint, is visible), and orders the clear
      * before our read(2): a READY set for data that arrives after that read
      * comes later in rg's modification order and survives. */
     uintptr_t exp = PD_READY;

@@ -24,8 +24,10 @@
  * block their thread in poll(2)). */
 enum { PDS_FREE = 0, PDS_POLLED, PDS_PLAIN };
 /* Which side of an fd: read, write (the bits of GORT_POLL_READ/WRITE).
- * MODE_URGENT comes only from the backend: TCP urgent data is pending. */
-enum { MODE_R = 1, MODE_W = 2, MODE_URGENT = 4 };
+ * MODE_NOHINT comes only from the backend: TCP urgent data is pending, or
+ * the peer shut its side down or the connection failed (EPOLLRDHUP,
+ * EPOLLHUP, EPOLLERR): a read may stop short with no further event. */
+enum { MODE_R = 1, MODE_W = 2, MODE_NOHINT = 4 };
 
 /* The bit of polldesc.refs that gort_close sets. */
 #define FDREF_CLOSED (1u << 31)
@@ -47,7 +49,7 @@ typedef struct polldesc {
     bool sock;              /* [lock] a socket (send with MSG_NOSIGNAL) */
     bool stream;            /* [lock] a TCP socket gort made (accept, dial): drained hint */
     bool rdrained;          /* [rmu; reset by pd_open] the last read came back short */
-    _Atomic bool urgent;    /* [atomic] EPOLLPRI seen (TCP urgent data): no drained hint */
+    _Atomic bool nohint;    /* [atomic] MODE_NOHINT seen: no drained hint from then on */
     _Atomic uintptr_t rg;   /* [atomic] read semaphore: PD_* or a g (netpoll.c) */
     _Atomic uintptr_t wg;   /* [atomic] write semaphore */
     _Atomic int64_t rd;     /* [atomic; write under lock] 0 none, -1 expired, else when */
@@ -170,7 +172,7 @@ int gort__pd_retry(polldesc *pd, int mode);
 
 /* Flags of gort__netpollopen. */
 enum {
-    NETPOLL_URGENT = 1, /* also announce urgent data (MODE_URGENT with MODE_R) */
+    NETPOLL_URGENT = 1, /* also announce urgent data (MODE_NOHINT with MODE_R) */
     NETPOLL_REARM = 2,  /* fd is most likely registered already: refresh its tag */
 };
 

@@ -156,8 +156,8 @@ struct g *gort__netpollwait(int64_t delay, bool *broke) {
             continue;
         }
         int modes = 0;
-        if (ev->events & EPOLLPRI)
-            modes |= MODE_URGENT;
+        if (ev->events & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            modes |= MODE_NOHINT;
         if (ev->events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             modes |= MODE_R;
         if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))

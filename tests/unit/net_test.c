@@ -557,6 +557,54 @@ TEST(urgent_data_after_short_read) {
     run(urgent_main, NULL);
 }
 
+/* The peer's FIN or a reset that arrives with its last bytes, before the
+ * reader reads them: the short read must not make the next read wait for
+ * an event (the drained hint), since none comes; that read returns 0 or
+ * -ECONNRESET at once.  (It waited for its deadline before, or for ever.)
+ * Each end of the connection reads in turn; the peer closes, shuts its
+ * write side down, or resets. */
+static int eof_after_short_read_main(void *arg) {
+    (void)arg;
+    for (int how = 0; how < 3; how++) {
+        for (int side = 0; side < 2; side++) {
+            int a, b;
+            gt_tcp_pair(&a, &b);
+            int rd = side ? b : a, peer = side ? a : b;
+            char buf[16];
+            ASSERT_EQ(gort_write(peer, "bye", 3), 3);
+            if (how == 0) {
+                gort_close(peer);
+            } else if (how == 1) {
+                ASSERT_EQ(shutdown(peer, SHUT_WR), 0);
+            } else {
+                struct linger lg = {1, 0};
+                ASSERT_EQ(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+                gort_close(peer);
+            }
+            gort_sleep(50 * MS); /* the poller sees the data and the FIN or RST */
+            ASSERT_EQ(gort_set_deadline(rd, gort_nanotime() + tmo(2.0), 0), 0);
+            ASSERT_EQ(gort_read(rd, buf, sizeof buf), 3);
+            int64_t t0 = gort_nanotime();
+            ssize_t r = gort_read(rd, buf, sizeof buf);
+            if (r != (how == 2 ? -ECONNRESET : 0))
+                GT_FAIL("peer %s, %s end: second read %zd after %lld ms",
+                        how == 0   ? "closed"
+                        : how == 1 ? "shut down"
+                                   : "reset",
+                        side ? "accepted" : "dialed", r,
+                        (long long)((gort_nanotime() - t0) / 1000000));
+            gort_close(rd);
+            if (how == 1)
+                gort_close(peer);
+        }
+    }
+    return 0;
+}
+
+TEST(eof_after_short_read) {
+    run(eof_after_short_read_main, NULL);
+}
+
 /* I/O readiness reaches an idle P while the other P runs a goroutine that
  * never yields (proc.c, the nap: an idle M naps instead of polling while
  * a P runs, and polls once nobody has for a millisecond).  Sysmon's
