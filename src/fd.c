@@ -89,18 +89,26 @@ int gort__pd_acquire(int fd, bool nonblock, polldesc **out) {
         pd = gort__pd_open(fd, true, sock, false, &err);
         if (pd == NULL)
             return err;
+        if (nonblock)
+            atomic_store_explicit(&pd->nbset, true, memory_order_relaxed);
     } else if (nonblock && pd->lazy) {
-        /* The number may name another file than the one we registered
-         * (closed with close(2), the number reused), which is then most
-         * likely blocking: if so and epoll does not know it, it is new
-         * (made nonblocking, the old deadlines dropped).  One the program
-         * (or gort_process_spawn) made blocking stays so.  A syscall per
-         * call on fds gort did not make, two on blocking ones. */
+        /* Blocking: registered by gort_wait_fd, which left the flags
+         * alone (made nonblocking now); or the number names another file
+         * than the one we registered (closed with close(2), the number
+         * reused), then most likely blocking: if so and epoll does not
+         * know it, it is new (made nonblocking, the old deadlines
+         * dropped).  One the program (or gort_process_spawn) made blocking
+         * again after gort made it nonblocking stays so.  A syscall per
+         * call on fds gort did not make, two on blocking ones.  (Relaxed
+         * nbset: a flag each caller sets to the same value.) */
         int fl = fcntl(fd, F_GETFL);
         if (fl < 0)
             return -errno;
-        if (!(fl & O_NONBLOCK) && gort__pd_recheck(pd) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        if (!(fl & O_NONBLOCK) &&
+            (!atomic_load_explicit(&pd->nbset, memory_order_relaxed) || gort__pd_recheck(pd)) &&
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
             return -errno;
+        atomic_store_explicit(&pd->nbset, true, memory_order_relaxed);
     }
     if (!pd_incref(pd))
         return -EBADF;

@@ -325,6 +325,7 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     atomic_store_explicit(&pd->csema, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->closing, false, memory_order_relaxed);
     atomic_store_explicit(&pd->nohint, false, memory_order_relaxed);
+    atomic_store_explicit(&pd->nbset, !lazy, memory_order_relaxed);
     pd->rseq++;
     pd->wseq++;
     pd->lazy = lazy;
@@ -353,7 +354,9 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
 
 /* Sets mode's deadline d (as gort__pd_setdeadline) with pd->lock held;
  * returns the goroutine an expired one unblocked, to be readied after the
- * unlock. */
+ * unlock.  Without the runtime (before gort_main, or after it returns)
+ * there are no timers: the calls block in poll(2) up to the deadline
+ * (fd.c poll_thread), and a timer here crashed for want of a P. */
 static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
     timer *t = mode == MODE_R ? &pd->rt : &pd->wt;
     _Atomic int64_t *dp = mode == MODE_R ? &pd->rd : &pd->wd;
@@ -363,7 +366,7 @@ static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
     if (d > 0 && d <= gort__now())
         d = -1;
     atomic_store_explicit(dp, d, memory_order_seq_cst);
-    if (d > 0) {
+    if (d > 0 && gort__runtime_running()) {
         t->seq = *sp;
         gort__addtimer_to(t, d, gort__synctest_timers());
     } else if (d < 0) {

@@ -50,13 +50,18 @@ typedef struct polldesc {
     bool stream;            /* [lock] a TCP socket gort made (accept, dial): drained hint */
     bool rdrained;          /* [rmu; reset by pd_open] the last read came back short */
     _Atomic bool nohint;    /* [atomic] MODE_NOHINT seen: no drained hint from then on */
-    _Atomic uintptr_t rg;   /* [atomic] read semaphore: PD_* or a g (netpoll.c) */
-    _Atomic uintptr_t wg;   /* [atomic] write semaphore */
-    _Atomic int64_t rd;     /* [atomic; write under lock] 0 none, -1 expired, else when */
-    _Atomic int64_t wd;     /* [atomic; write under lock] as rd, for writes */
-    uint32_t rseq, wseq;    /* [lock] deadline generations */
-    timer rt, wt;           /* [lock] deadline timers */
-    int fd;                 /* [immutable] set when the chunk is made */
+    /* gort made this registration's fd nonblocking, or found it so, for a
+     * gort_read, gort_write or gort_set_deadline (fd.c gort__pd_acquire);
+     * false after a lazy registration by gort_wait_fd, which leaves the
+     * flags alone. */
+    _Atomic bool nbset;   /* [atomic; reset by pd_open] */
+    _Atomic uintptr_t rg; /* [atomic] read semaphore: PD_* or a g (netpoll.c) */
+    _Atomic uintptr_t wg; /* [atomic] write semaphore */
+    _Atomic int64_t rd;   /* [atomic; write under lock] 0 none, -1 expired, else when */
+    _Atomic int64_t wd;   /* [atomic; write under lock] as rd, for writes */
+    uint32_t rseq, wseq;  /* [lock] deadline generations */
+    timer rt, wt;         /* [lock] deadline timers */
+    int fd;               /* [immutable] set when the chunk is made */
     /* One reader and one writer at a time (Go's fdMutex read and write
      * locks): a second caller parks here, not on the semaphore. */
     gort_mutex rmu, wmu;

@@ -605,6 +605,73 @@ TEST(eof_after_short_read) {
     run(eof_after_short_read_main, NULL);
 }
 
+/* Deadlines work outside gort_main, before it and after it returns: the
+ * calls block their thread in poll(2) up to the deadline (setting one
+ * crashed: the deadline's timer wanted a P). */
+static void deadline_outside_runtime(void) {
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    char b[4];
+    ASSERT_EQ(gort_set_deadline(p[0], gort_nanotime() + 100 * MS, 0), 0);
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_read(p[0], b, sizeof b), -ETIMEDOUT);
+    ASSERT_GE(gort_nanotime() - t0, 90 * MS);
+    ASSERT_EQ(gort_close(p[0]), 0);
+    ASSERT_EQ(gort_close(p[1]), 0);
+    int lfd = gort_listen("127.0.0.1:0", 1);
+    ASSERT_GE(lfd, 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", gort_local_port(lfd));
+    ASSERT_EQ(gort_close(lfd), 0); /* nobody listens there now */
+    ASSERT_EQ(gort_dial(addr, gort_nanotime() + tmo(2.0)), -ECONNREFUSED);
+}
+
+static int nothing_main(void *arg) {
+    (void)arg;
+    return 0;
+}
+
+TEST(deadline_outside_gort_main) {
+    deadline_outside_runtime();
+    run(nothing_main, NULL);
+    deadline_outside_runtime();
+}
+
+/* An fd gort did not make, registered first by gort_wait_fd (which leaves
+ * its flags alone): gort_read then makes it nonblocking as documented, so
+ * a deadline reaches a read with no data (it stayed blocking, and the read
+ * sat in read(2) on its thread until the data came). */
+static int wf_pipe[2];
+
+static void wf_writer(void *arg) {
+    (void)arg;
+    gort_sleep(tmo(1.0));
+    ASSERT_EQ(write(wf_pipe[1], "x", 1), 1);
+}
+
+static int wait_fd_then_read_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(pipe2(wf_pipe, O_CLOEXEC), 0);
+    ASSERT_EQ(write(wf_pipe[1], "a", 1), 1);
+    ASSERT_EQ(gort_wait_fd(wf_pipe[0], GORT_POLL_READ, 0), 0);
+    ASSERT_FALSE(fcntl(wf_pipe[0], F_GETFL) & O_NONBLOCK); /* left alone */
+    char b[4];
+    ASSERT_EQ(gort_read(wf_pipe[0], b, sizeof b), 1);
+    ASSERT_TRUE(fcntl(wf_pipe[0], F_GETFL) & O_NONBLOCK);
+    ASSERT_EQ(gort_set_deadline(wf_pipe[0], gort_nanotime() + 100 * MS, 0), 0);
+    go(wf_writer, NULL);
+    ASSERT_EQ(gort_read(wf_pipe[0], b, sizeof b), -ETIMEDOUT);
+    ASSERT_EQ(gort_set_deadline(wf_pipe[0], 0, 0), 0);
+    ASSERT_EQ(gort_read(wf_pipe[0], b, sizeof b), 1); /* the writer's */
+    gort_close(wf_pipe[0]);
+    gort_close(wf_pipe[1]);
+    return 0;
+}
+
+TEST(wait_fd_then_read_is_nonblocking) {
+    run(wait_fd_then_read_main, NULL);
+}
+
 /* I/O readiness reaches an idle P while the other P runs a goroutine that
  * never yields (proc.c, the nap: an idle M naps instead of polling while
  * a P runs, and polls once nobody has for a millisecond).  Sysmon's
