@@ -217,11 +217,13 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
          * the program goes no further (as in Go), but not for ever.  If
          * the dump needs a lock this thread holds (it may have been
          * interrupted inside malloc), returning after a second lets the
-         * thread release it and the dump go on. */
+         * thread release it and the dump go on.  errno as it was. */
+        int saved = errno;
         for (int i = 0; i < 100; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
+        errno = saved;
         return;
     }
     if (gp != NULL)

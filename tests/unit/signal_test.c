@@ -325,15 +325,14 @@ TEST(refused_signals_and_runs) {
  * still be printed and the process exit 2.  (The handler dumped in place
  * and hung forever in such tries: its malloc waited for the lock its own
  * thread held.)  Ten children, each killed at a different moment. */
-static volatile uintptr_t qm_sink;
-
 __attribute__((noinline)) static void qm_churn(void) {
+    volatile uintptr_t sink __attribute__((unused)) = 0; /* each goroutine its own */
     void *p[64] = {0};
     for (unsigned long i = 0;; i++) {
         unsigned k = i % 64;
         free(p[k]);
         p[k] = malloc(16 + (i * 2654435761u) % 4000);
-        qm_sink += (uintptr_t)p[k];
+        sink += (uintptr_t)p[k];
     }
 }
 
