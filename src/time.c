@@ -225,9 +225,38 @@ static struct p *timer_p(void) {
     return atomic_load_explicit(&gort__allp[0], memory_order_acquire);
 }
 
-/* Go's addtimer/modtimer (the adding half): puts t, which is in no heap, in
- * the current P's heap with deadline when. */
-void gort__addtimer(timer *t, int64_t when) {
+/* Puts t in pt (pt->lock held) with deadline when and, if period > 0,
+ * that period (a ticker's Reset).  Normally t is in no heap.  But two
+ * Resets of one timer may run at once: each takes it out, then each puts
+ * it in, and the second must not add it twice (that corrupted the heap).
+ * So a t already in pt is moved, and false is returned for a t in another
+ * heap, whose lock the caller must take (deltimer) before it tries again;
+ * the last Reset to put it in wins, as in Go.  *earliest: t became pt's
+ * earliest. */
+static bool heap_put(ptimers *pt, timer *t, int64_t when, int64_t period, bool *earliest) {
+    /* t is claimed for pt by this CAS from NULL, under pt->lock: of two
+     * puts in different heaps, one wins and the other sees its heap (a
+     * plain load under our own lock could miss a store made under
+     * another).  Acquire on failure: the winner's heap, whose lock orders
+     * the rest; a deltimer that reads the new value waits on pt->lock
+     * until t is in the array. */
+    ptimers *cur = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&t->pt, &cur, pt, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        if (cur != pt)
+            return false;
+        heap_del(pt, t);
+    }
+    t->when = when;
+    if (period > 0)
+        t->period = period;
+    *earliest = heap_add(pt, t);
+    return true;
+}
+
+/* Go's addtimer/modtimer (the adding half): puts t in the current P's heap
+ * with deadline when (period: see heap_put). */
+static void addtimer_p(timer *t, int64_t when, int64_t period) {
     if (when < 0)
         when = MAXWHEN; /* overflow of now + d */
     struct p *pp = timer_p();
@@ -244,13 +273,18 @@ void gort__addtimer(timer *t, int64_t when) {
             has_p = false;
             continue;
         }
-        t->when = when;
-        earliest = heap_add(pt, t);
+        bool put = heap_put(pt, t, when, period, &earliest);
         gort__unlock(&pt->lock);
-        break;
+        if (put)
+            break;
+        (void)gort__deltimer(t);
     }
     if (earliest)
         gort__timer_wake(when, has_p);
+}
+
+void gort__addtimer(timer *t, int64_t when) {
+    addtimer_p(t, when, 0);
 }
 
 static void runone(ptimers *pt, timer *t, int64_t now);
@@ -299,23 +333,33 @@ int64_t gort__timers_heap_next(ptimers *pt) {
     return atomic_load_explicit(&pt->when0, memory_order_seq_cst);
 }
 
-void gort__addtimer_to(timer *t, int64_t when, ptimers *pt) {
+/* gort__addtimer_to with a period (see heap_put). */
+static void addtimer_in(timer *t, int64_t when, int64_t period, ptimers *pt) {
     if (pt == NULL) {
-        gort__addtimer(t, when);
+        addtimer_p(t, when, period);
         return;
     }
     if (when < 0)
         when = MAXWHEN;
-    gort__lock(&pt->lock);
-    t->when = when;
-    (void)heap_add(pt, t); /* nobody sleeps on a bubble's heap: no wake */
-    gort__unlock(&pt->lock);
+    for (;;) {
+        bool earliest; /* nobody sleeps on a bubble's heap: no wake */
+        gort__lock(&pt->lock);
+        bool put = heap_put(pt, t, when, period, &earliest);
+        gort__unlock(&pt->lock);
+        if (put)
+            return;
+        (void)gort__deltimer(t);
+    }
+}
+
+void gort__addtimer_to(timer *t, int64_t when, ptimers *pt) {
+    addtimer_in(t, when, 0, pt);
 }
 
 /* Adds a timer the user made, with a deadline in the caller's clock, to
  * the caller's bubble's heap or the P's. */
 static inline void addtimer_user(timer *t, int64_t when) {
-    gort__addtimer_to(t, when, gort__synctest_timers());
+    addtimer_in(t, when, 0, gort__synctest_timers());
 }
 
 /* Go's deltimer: removes t from whatever heap it is in.  Returns true if it
@@ -651,11 +695,10 @@ GORT_API void gort_ticker_reset(gort_ticker *t, int64_t period) {
     if (t == NULL)
         gort_panic("time: Reset called on uninitialized Ticker");
     gort__deltimer_sync(&t->t);
-    /* t is in no heap: nobody else reads period until addtimer publishes
-     * it under a heap lock. */
-    t->t.period = period;
     san_release(&t->t);
-    addtimer_user(&t->t, when_after(period));
+    /* The new period is stored under the heap's lock, as runone reads it
+     * (another Reset may have put the ticker back in a heap already). */
+    addtimer_in(&t->t, when_after(period), period, gort__synctest_timers());
 }
 
 GORT_API void gort_ticker_stop(gort_ticker *t) {

@@ -672,4 +672,64 @@ TEST(earlier_timer_wakes_sleeper_p1) {
     run(early_main, NULL);
 }
 
+/* Two goroutines reset one timer, or one ticker, at the same time, as Go
+ * allows: each Reset takes the timer out and puts it back, and the second
+ * put found it in a heap already and added it twice (the heap corrupted:
+ * a crash in the timer code, or a lost sleep and a hang).  Afterwards the
+ * timer still fires once and sleeps still end. */
+static gort_timer *rr_timer;
+static gort_ticker *rr_ticker;
+static atomic_int rr_hits;
+static gort_waitgroup rr_wg = GORT_WAITGROUP_INIT;
+
+static void rr_hit(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&rr_hits, 1);
+}
+
+static void rr_resetter(void *arg) {
+    bool ticker = arg != NULL;
+    for (int i = 0; i < 2000; i++) {
+        if (ticker)
+            gort_ticker_reset(rr_ticker, 10 * 1000 + (i % 3) * 20 * 1000);
+        else
+            (void)gort_timer_reset(rr_timer, (i % 3) * 20 * 1000);
+        if (i % 10 == 0)
+            gort_sleep(30 * 1000);
+    }
+    gort_wg_done(&rr_wg);
+}
+
+static int reset_race_main(void *arg) {
+    (void)arg;
+    for (int round = 0; round < 10; round++) {
+        rr_timer = gort_after_func(50 * 1000, rr_hit, NULL);
+        rr_ticker = gort_ticker_new(50 * 1000);
+        ASSERT_TRUE(rr_timer != NULL && rr_ticker != NULL);
+        gort_wg_add(&rr_wg, 4);
+        for (int k = 0; k < 4; k++)
+            go(rr_resetter, k < 2 ? NULL : (void *)1);
+        gort_wg_wait(&rr_wg);
+        /* Stopped, then one more Reset: exactly one more fire (the calls
+         * already started run in goroutines of their own: let them). */
+        (void)gort_timer_stop(rr_timer);
+        gort_sleep(20 * GT_MS);
+        int before = atomic_load(&rr_hits);
+        (void)gort_timer_reset(rr_timer, GT_MS);
+        gort_sleep(20 * GT_MS);
+        WAIT_UNTIL(atomic_load(&rr_hits) == before + 1, 5, "the timer to fire once");
+        gort_sleep(5 * GT_MS);
+        ASSERT_EQ(atomic_load(&rr_hits), before + 1);
+        gort_timer_free(rr_timer);
+        gort_ticker_free(rr_ticker);
+    }
+    return 0;
+}
+
+TEST(concurrent_resets) {
+    setenv("GOMAXPROCS", "2", 1);
+    run(reset_race_main, NULL);
+    unsetenv("GOMAXPROCS");
+}
+
 GT_MAIN()
