@@ -596,7 +596,9 @@ typedef struct gort_stats {
 } gort_stats;
 
 /* Fills *s with a snapshot of the runtime's counters (zeros when the
- * runtime is not running).  Never blocks for long. */
+ * runtime is not running).  Stops the world for a moment, as Go's
+ * ReadMemStats does, so that the heap figures are exact: objects
+ * allocated so far, not the slots a P's cache holds for later. */
 GORT_API void gort_read_stats(gort_stats *s);
 
 /* ------------------------------------------------------------------------

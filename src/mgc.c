@@ -730,12 +730,26 @@ void gort__heap_read_stats(gort_stats *s) {
     mheap *h = gort__mheap_made();
     if (h == NULL)
         return;
+    /* As Go's ReadMemStats: the caches' spans go back to their mcentrals,
+     * with the world stopped, so that the slots a cache holds but has not
+     * handed out yet (counted as allocated while cached, mcache.c) are not
+     * counted: mallocs, total_alloc and heap_alloc are exact, and the
+     * cumulative ones never go back (they counted whole cached spans and
+     * fell after a collection took the unused slots back). */
+    bool stw = gort__runtime_running();
+    if (stw)
+        gort__stop_the_world("read mem stats");
+    gort__lock(&gort__mcache_nop_lock);
+    gort__mcache_flush_all();
+    gort__unlock(&gort__mcache_nop_lock);
     uint64_t total = atomic_load_explicit(&gort__gcstats.total_alloc, memory_order_relaxed);
     uint64_t freed = atomic_load_explicit(&gort__gcstats.freed_bytes, memory_order_relaxed);
     uint64_t mallocs = atomic_load_explicit(&gort__gcstats.mallocs, memory_order_relaxed);
     uint64_t frees = atomic_load_explicit(&gort__gcstats.frees, memory_order_relaxed);
     uint64_t sys = gort__mheap_sys();
     uint64_t inuse = atomic_load_explicit(&h->inuse, memory_order_relaxed);
+    if (stw)
+        gort__start_the_world();
     s->heap_alloc_bytes = total > freed ? total - freed : 0;
     s->heap_sys_bytes = sys;
     s->heap_idle_bytes = sys > inuse ? sys - inuse : 0;

@@ -1153,6 +1153,34 @@ TEST(memstats) {
     run(stats_main, NULL);
 }
 
+/* Mallocs and TotalAlloc count objects, not the slots of a P's cached
+ * span, and never go back (they counted the whole span at the first
+ * allocation, 128 objects for one, and fell after a collection took the
+ * unused slots back).  As Go's ReadMemStats. */
+static int stats_exact_main(void *arg) {
+    (void)arg;
+    gort_stats s0, s1, s2;
+    gort_read_stats(&s0);
+    (void)gort_new(64);
+    gort_read_stats(&s1);
+    ASSERT_EQ(s1.mallocs - s0.mallocs, 1);
+    ASSERT_EQ(s1.total_alloc_bytes - s0.total_alloc_bytes, 64);
+    for (int i = 0; i < 1000; i++)
+        (void)gort_new(48);
+    gort_read_stats(&s2);
+    ASSERT_EQ(s2.mallocs - s1.mallocs, 1000);
+    ASSERT_EQ(s2.total_alloc_bytes - s1.total_alloc_bytes, 48000);
+    gort_gc();
+    gort_read_stats(&s1);
+    ASSERT_TRUE(s1.mallocs >= s2.mallocs && s1.total_alloc_bytes >= s2.total_alloc_bytes);
+    ASSERT_EQ(s1.heap_objects, s1.mallocs - s1.frees);
+    return 0;
+}
+
+TEST(memstats_count_objects) {
+    run(stats_exact_main, NULL);
+}
+
 static int gcpercent_main(void *arg) {
     (void)arg;
     ASSERT_EQ(gort_set_gc_percent(100), 50);                 /* GOGC=50 */
