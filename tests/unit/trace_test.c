@@ -119,18 +119,34 @@ static void viewer(const char *path, const char *page, char *out, size_t len) {
              "port=$(sed -n \"s/.*listening on http:..127.0.0.1:\\([0-9]*\\).*/\\1/p\" \"%s\"); "
              "if [ -n \"%s\" ] && [ -n \"$port\" ]; then exec 3<>/dev/tcp/127.0.0.1/$port; "
              "printf \"GET /%s HTTP/1.0\\r\\n\\r\\n\" >&3; timeout 30 cat <&3; fi; "
-             "kill $pid 2>/dev/null; wait $pid'",
-             path, log, log, log, log, page ? page : "", page ? page : "");
+             "if ! grep -q \"listening on\" \"%s\" 2>/dev/null; then wait $pid; "
+             "echo \"(viewer exited: $?)\"; fi; kill $pid 2>/dev/null; wait $pid'",
+             path, log, log, log, log, page ? page : "", page ? page : "", log);
     FILE *f = popen(cmd, "r");
     ASSERT_TRUE(f != NULL);
-    size_t n = fread(out, 1, len - 1, f);
-    out[n] = '\0';
+    size_t n = 0;
+    int eintr = 0;
     char sink[4096];
-    while (fread(sink, 1, sizeof sink, f) > 0) {
+    for (;;) {
+        /* Past len, the rest is read and dropped. */
+        size_t k = n < len - 1 ? fread(out + n, 1, len - 1 - n, f) : fread(sink, 1, sizeof sink, f);
+        if (n < len - 1)
+            n += k;
+        if (feof(f))
+            break;
+        if (ferror(f)) {
+            if (errno != EINTR || ++eintr > 100)
+                break;
+            clearerr(f); /* a signal of the runtime's cut the read(2) short */
+        }
     }
-    pclose(f);
+    out[n] = '\0';
+    bool eof = feof(f) != 0;
+    int st = pclose(f);
     if (strstr(out, "listening on") == NULL || strstr(out, "panic") != NULL)
-        GT_FAIL("go tool trace's viewer did not start on %s:\n%s", path, out);
+        GT_FAIL("go tool trace's viewer did not start on %s (output read to eof %d, %d "
+                "interrupted reads, status %#x):\n%s",
+                path, eof, eintr, (unsigned)st, out);
 }
 
 /* go tool trace's parser accepts path (every consistency check passes),
