@@ -106,21 +106,26 @@ static void expect_pprof(const char *path, const char *kind, const char *fn) {
 /* Starts go tool trace's viewer on path, waits until it listens (at
  * start-up it cuts the whole trace into the slices it draws, each
  * goroutine run from its start to what ends it), then, page != NULL,
- * fetches that page over bash's /dev/tcp; stops it.  out: its log, then
- * the page.  No browser is opened (BROWSER names a command that does
- * nothing). */
-static void viewer(const char *path, const char *page, char *out, size_t len) {
-    const char *log = tmp_path("viewer.log");
+ * fetches that page over bash's /dev/tcp; stops it and the tool the go
+ * command started.  out: its log, then the page.  No browser is opened
+ * (BROWSER names a command that does nothing).  False if it did not
+ * start (or panicked), with what is known of why at the end of out. */
+static bool viewer_try(const char *path, const char *page, char *out, size_t len, int attempt) {
+    char logname[32];
+    snprintf(logname, sizeof logname, "viewer%d.log", attempt);
+    const char *log = tmp_path(logname);
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
              "bash -c 'BROWSER=true go tool trace -http=127.0.0.1:0 \"%s\" > \"%s\" 2>&1 & pid=$!; "
-             "i=0; while [ $i -lt 1200 ] && kill -0 $pid 2>/dev/null && "
+             "i=0; while [ $i -lt 500 ] && kill -0 $pid 2>/dev/null && "
              "! grep -q \"listening on\" \"%s\"; do sleep 0.05; i=$((i+1)); done; cat \"%s\"; "
              "port=$(sed -n \"s/.*listening on http:..127.0.0.1:\\([0-9]*\\).*/\\1/p\" \"%s\"); "
              "if [ -n \"%s\" ] && [ -n \"$port\" ]; then exec 3<>/dev/tcp/127.0.0.1/$port; "
              "printf \"GET /%s HTTP/1.0\\r\\n\\r\\n\" >&3; timeout 30 cat <&3; fi; "
-             "if ! grep -q \"listening on\" \"%s\" 2>/dev/null; then wait $pid; "
-             "echo \"(viewer exited: $?)\"; fi; kill $pid 2>/dev/null; wait $pid'",
+             "if ! grep -q \"listening on\" \"%s\" 2>/dev/null; then "
+             "if kill -0 $pid 2>/dev/null; then echo \"(viewer still running)\"; "
+             "else wait $pid; echo \"(viewer exited: $?)\"; fi; fi; "
+             "pkill -P $pid 2>/dev/null; kill $pid 2>/dev/null; wait $pid'",
              path, log, log, log, log, page ? page : "", page ? page : "", log);
     FILE *f = popen(cmd, "r");
     ASSERT_TRUE(f != NULL);
@@ -143,10 +148,23 @@ static void viewer(const char *path, const char *page, char *out, size_t len) {
     out[n] = '\0';
     bool eof = feof(f) != 0;
     int st = pclose(f);
-    if (strstr(out, "listening on") == NULL || strstr(out, "panic") != NULL)
-        GT_FAIL("go tool trace's viewer did not start on %s (output read to eof %d, %d "
-                "interrupted reads, status %#x):\n%s",
-                path, eof, eintr, (unsigned)st, out);
+    if (strstr(out, "listening on") != NULL && strstr(out, "panic") == NULL)
+        return true;
+    snprintf(out + n, len - n, "\n(output read to eof %d, %d interrupted reads, status %#x)\n", eof,
+             eintr, (unsigned)st);
+    return false;
+}
+
+/* viewer_try, once more if the viewer did not start: CI saw it print
+ * nothing at all, twice in many runs, never reproduced here.  A trace it
+ * cannot read fails both tries. */
+static void viewer(const char *path, const char *page, char *out, size_t len) {
+    if (viewer_try(path, page, out, len, 1))
+        return;
+    fprintf(stderr, "go tool trace's viewer did not start on %s, trying again; it said:\n%s\n",
+            path, out);
+    if (!viewer_try(path, page, out, len, 2))
+        GT_FAIL("go tool trace's viewer did not start on %s:\n%s", path, out);
 }
 
 /* go tool trace's parser accepts path (every consistency check passes),
