@@ -2,7 +2,9 @@
  * signal_linux.c - synchronous fault signals.  Mirrors the parts of
  * runtime/signal_unix.go that matter without a garbage collector or async
  * preemption: a SIGSEGV/SIGBUS on a goroutine stack is reported as Go
- * reports it, a hit on a guard page as a stack overflow.
+ * reports it, a hit on a guard page as a stack overflow; SIGFPE, SIGILL
+ * and SIGTRAP in a goroutine as Go's runtime error or throw; SIGQUIT and
+ * SIGABRT dump every goroutine (through sysmon).
  *
  * Every M (and gort_main's thread) runs with an alternate signal stack, so
  * the handler runs even when the fault is a stack overflow.  Faults that are
@@ -37,7 +39,7 @@
  * runs on it); only touched pages are committed. */
 #define ALTSTACK_SIZE (256 * 1024)
 
-static struct sigaction old_segv, old_bus, old_pipe, old_quit;
+static struct sigaction old_segv, old_bus, old_pipe, old_quit, old_abrt, old_fpe, old_ill, old_trap;
 static bool installed;
 
 static void chain(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
@@ -148,18 +150,62 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     gort__die(2);
 }
 
-/* SIGQUIT (signal_unix.go sighandler with _SigKill|_SigThrow): "SIGQUIT:
- * quit", the PC line, every goroutine (the interrupted one first), exit 2
- * (GORTRACEBACK=crash: SIGABRT). */
-/* SIGQUIT's dump, handed from the handler to sysmon: the handler may have
+/* SIGFPE, SIGILL and SIGTRAP in a goroutine: a division by zero, a
+ * __builtin_trap (ud2), an int3.  As Go: SIGFPE is a runtime error
+ * ("panic: runtime error: integer divide by zero" and the signal line, as
+ * a nil dereference's), the others a throw ("SIGILL: illegal instruction",
+ * the PC line); then the goroutines and exit 2.  The process died of the
+ * signal before with nothing printed.  Elsewhere (a thread outside the
+ * runtime, the runtime's own stacks), the handler before gort_main's. */
+static void trap_handler(int sig, siginfo_t *info, void *uctx) {
+    struct m *mp = gort__getm();
+    struct g *gp = mp ? mp->curg : NULL;
+    uintptr_t sp = ctx_sp(uctx), pc = ctx_pc(uctx);
+    struct sigaction *old = sig == SIGFPE ? &old_fpe : sig == SIGILL ? &old_ill : &old_trap;
+    if (gp == NULL || !(sp >= gp->stack.lo && sp < gp->stack.hi)) {
+        chain(sig, info, uctx, old);
+        return;
+    }
+    gort__traceback_set_sigctx(gp, pc, ctx_fp(uctx), sp);
+    gort__print_lock();
+    if (sig == SIGFPE) {
+        const char *what = info->si_code == FPE_INTDIV   ? "integer divide by zero"
+                           : info->si_code == FPE_INTOVF ? "integer overflow"
+                                                         : "floating point error";
+        gort__printf("panic: runtime error: %s\n", what);
+        gort__printf("[signal SIGFPE: floating-point exception code=0x%x addr=0x%lx pc=0x%lx]\n\n",
+                     info->si_code, (unsigned long)info->si_addr, (unsigned long)pc);
+    } else {
+        gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n\n",
+                     sig == SIGILL ? "SIGILL: illegal instruction" : "SIGTRAP: trace trap",
+                     (unsigned long)pc, (long long)mp->id, info->si_code);
+    }
+    if (gort__traceback_level() > 0)
+        gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+    gort__print_unlock();
+    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
+    if (gort__traceback_level() >= 4) {
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    }
+    gort__die(2);
+}
+
+/* SIGQUIT and SIGABRT (signal_unix.go sighandler with _SigThrow): "SIGQUIT:
+ * quit" or "SIGABRT: abort", the PC line, every goroutine (the interrupted
+ * one first), exit 2 (GORTRACEBACK=crash: SIGABRT).
+ *
+ * The dump is handed from the handler to sysmon: the handler may have
  * interrupted a thread inside malloc, the dynamic loader or stdio, holding
- * their locks, and the dump's symbolisation takes them (a dump made in the
- * handler hung forever that way).  The handler takes the interrupted
- * goroutine's frames (no locks, no allocation), publishes what the dump's
+ * their locks (abort() is often called from inside malloc, on a corrupted
+ * heap), and the dump's symbolisation takes them (a SIGQUIT dump made in
+ * the handler hung forever that way).  The handler takes the interrupted
+ * goroutine's context (no locks, no allocation), publishes what the dump's
  * first line shows, wakes sysmon and waits; sysmon prints the dump and
  * exits.  Where sysmon cannot (it is not running, or the signal came to
  * its own thread), the handler dumps in place as before. */
 static _Atomic int quit_state; /* 0, 1 taken (one dump only), 2 published */
+static int quit_sig;
 static uintptr_t quit_pc;
 static long long quit_mid;
 static int quit_code;
@@ -171,12 +217,13 @@ bool gort__quit_pending(void) {
 }
 
 /* stdio: flushed by sysmon, not by the handler (see gort__flush_stdio). */
-static GORT_NORETURN void quit_dump(uintptr_t pc, long long mid, int code, struct g *gp,
+static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int code, struct g *gp,
                                     bool flush) {
     if (flush)
         gort__flush_stdio();
     gort__print_lock();
-    gort__printf("SIGQUIT: quit\nPC=%#lx m=%lld sigcode=%d\n\n", (unsigned long)pc, mid, code);
+    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n\n",
+                 sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, true);
     gort__print_unlock();
@@ -189,27 +236,36 @@ static GORT_NORETURN void quit_dump(uintptr_t pc, long long mid, int code, struc
 }
 
 void gort__quit_dump(void) {
-    quit_dump(quit_pc, quit_mid, quit_code, quit_g, true);
+    quit_dump(quit_sig, quit_pc, quit_mid, quit_code, quit_g, true);
 }
 
 static void quit_handler(int sig, siginfo_t *info, void *uctx) {
-    (void)sig;
     struct m *mp = gort__getm();
+    if (sig == SIGABRT && mp == NULL) {
+        /* A thread outside the runtime: the handler before gort_main's
+         * (the default: the process dies of SIGABRT). */
+        chain(sig, info, uctx, &old_abrt);
+        return;
+    }
     struct g *gp = mp ? mp->curg : NULL;
     uintptr_t sp = ctx_sp(uctx);
     if (gp != NULL && !(sp >= gp->stack.lo && sp < gp->stack.hi))
         gp = NULL; /* on g0 or the signal stack: no goroutine interrupted */
     int expect = 0;
     if (!atomic_compare_exchange_strong_explicit(&quit_state, &expect, 1, memory_order_relaxed,
-                                                 memory_order_relaxed))
-        return; /* a dump is under way */
+                                                 memory_order_relaxed)) {
+        if (sig == SIGABRT)
+            chain(sig, info, uctx, &old_abrt); /* a second abort: as before */
+        return;                                /* a dump is under way */
+    }
+    quit_sig = sig;
     quit_pc = ctx_pc(uctx);
     quit_mid = mp ? (long long)mp->id : -1LL;
     quit_code = info->si_code;
     quit_g = gp;
     if (gp != NULL)
         gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
-    /* Release: the fields above (and the captured frames) before sysmon
+    /* Release: the fields above (and the captured context) before sysmon
      * sees the request. */
     atomic_store_explicit(&quit_state, 2, memory_order_release);
     if (gort__sysmon_quit_request()) {
@@ -217,18 +273,21 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
          * the program goes no further (as in Go), but not for ever.  If
          * the dump needs a lock this thread holds (it may have been
          * interrupted inside malloc), returning after a second lets the
-         * thread release it and the dump go on.  errno as it was. */
+         * thread release it and the dump go on (an abort() goes on to
+         * kill the process with SIGABRT instead).  errno as it was. */
         int saved = errno;
         for (int i = 0; i < 100; i++) {
             struct timespec ts = {0, 10 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         errno = saved;
+        if (sig == SIGABRT)
+            chain(sig, info, uctx, &old_abrt);
         return;
     }
     if (gp != NULL)
         gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
-    quit_dump(quit_pc, quit_mid, quit_code, gp, false);
+    quit_dump(sig, quit_pc, quit_mid, quit_code, gp, false);
 }
 
 bool gort__probe_ok(void) {
@@ -290,6 +349,15 @@ int gort__signal_init(void) {
     q.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&q.sa_mask);
     sigaction(SIGQUIT, &q, &old_quit);
+    sigaction(SIGABRT, &q, &old_abrt);
+    struct sigaction t;
+    memset(&t, 0, sizeof t);
+    t.sa_sigaction = trap_handler;
+    t.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&t.sa_mask);
+    sigaction(SIGFPE, &t, &old_fpe);
+    sigaction(SIGILL, &t, &old_ill);
+    sigaction(SIGTRAP, &t, &old_trap);
     installed = true;
     return 0;
 }
@@ -301,6 +369,10 @@ void gort__signal_fini(void) {
     sigaction(SIGBUS, &old_bus, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGABRT, &old_abrt, NULL);
+    sigaction(SIGFPE, &old_fpe, NULL);
+    sigaction(SIGILL, &old_ill, NULL);
+    sigaction(SIGTRAP, &old_trap, NULL);
     installed = false;
 }
 
