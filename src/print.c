@@ -67,20 +67,29 @@ void gort__printf(const char *fmt, ...) {
     va_end(ap);
 }
 
-/* GORTRACEBACK: none=0 single=1 (default) all=2 system=3 crash=4. */
+/* GORTRACEBACK: none=0 single=1 (default) all=2 system=3 crash=4.  As
+ * Go's setTraceback: a number N is Go's level N with every goroutine (0:
+ * none, 1: all, 2 and up: system), and any other value is level 0 (only
+ * the panic's message). */
 int gort__traceback_level(void) {
     const char *s = getenv("GORTRACEBACK");
     if (s == NULL || *s == '\0' || strcmp(s, "single") == 0)
         return 1;
-    if (strcmp(s, "none") == 0 || strcmp(s, "0") == 0)
+    if (strcmp(s, "none") == 0)
         return 0;
-    if (strcmp(s, "all") == 0 || strcmp(s, "1") == 0)
+    if (strcmp(s, "all") == 0)
         return 2;
-    if (strcmp(s, "system") == 0 || strcmp(s, "2") == 0)
+    if (strcmp(s, "system") == 0)
         return 3;
     if (strcmp(s, "crash") == 0)
         return 4;
-    return 1;
+    const char *p = s;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p != '\0')
+        return 0;
+    long n = strtol(s, NULL, 10);
+    return n == 0 ? 0 : n == 1 ? 2 : 3;
 }
 
 /* Ends the process at once with status, as Go's exit(2) after a fatal

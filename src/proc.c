@@ -3273,7 +3273,9 @@ void gort__start_the_world(void) {
 
 static int32_t gomaxprocs_from_env(void) {
     const char *s = getenv("GOMAXPROCS");
-    if (s && *s) {
+    /* A number as Go's atoi reads it: digits only (strtol would take
+     * leading blanks and a sign). */
+    if (s && *s >= '0' && *s <= '9') {
         char *end;
         long v = strtol(s, &end, 10);
         if (*end == '\0' && v > 0)

@@ -465,7 +465,7 @@ static void printline(tbout *o, const char *file, int line, const char *fname, u
     else
         outf(o, "\t?:0");
     if (fname)
-        outf(o, " +%#lx\n", (unsigned long)off);
+        outf(o, " +0x%lx\n", (unsigned long)off); /* Go: +0x0 for 0, not %#lx's +0 */
     else if (pc == 0)
         outf(o, "\n");
     else

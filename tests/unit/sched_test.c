@@ -844,6 +844,19 @@ TEST(gomaxprocs_env) {
     ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)3), 0);
 }
 
+/* A value Go's atoi does not read (a blank, a sign) is ignored, as in Go:
+ * the default (it gave 3 for " 3"). */
+TEST(gomaxprocs_env_not_a_number) {
+    unsetenv("GOMAXPROCS");
+    int def = gort_gomaxprocs(0);
+    const char *bad[] = {" 3", "+3", "3 ", "x"};
+    for (int i = 0; i < 4; i++) {
+        ASSERT_EQ(setenv("GOMAXPROCS", bad[i], 1), 0);
+        ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)def), 0);
+    }
+    unsetenv("GOMAXPROCS");
+}
+
 TEST(gomaxprocs_set_outside_runtime) {
     unsetenv("GOMAXPROCS");
     int def = gort_gomaxprocs(0); /* the value the next gort_main starts with */

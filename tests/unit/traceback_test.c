@@ -453,6 +453,23 @@ TEST(gorttraceback_none) {
     ASSERT_NULL(strstr(dump, "goroutine "));
 }
 
+/* Values Go's setTraceback does not know are level 0, as "none" (they
+ * showed one goroutine, as "single"); numbers are Go's levels with every
+ * goroutine: 0 none, 1 all. */
+TEST(gorttraceback_unknown_and_numbers) {
+    const char *none[] = {"bogus", "ALL", " all", "0"};
+    for (int i = 0; i < 4; i++) {
+        int st = run_child_fn("GORTRACEBACK", none[i], deadlock_main, dump, sizeof dump);
+        ASSERT_TRUE(WIFEXITED(st));
+        ASSERT_EQ(WEXITSTATUS(st), 2);
+        if (strstr(dump, "goroutine ") != NULL)
+            GT_FAIL("GORTRACEBACK=\"%s\" showed goroutines:\n%s", none[i], dump);
+    }
+    int st = run_child_fn("GORTRACEBACK", "1", deadlock_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_NOT_NULL(strstr(dump, "goroutine 1 [chan receive (nil chan)]:\n"));
+}
+
 /* The default (single): a fatal error still shows every goroutine. */
 TEST(gorttraceback_default_fatal) {
     int st = run_child_fn("GORTRACEBACK", "single", deadlock_main, dump, sizeof dump);
