@@ -523,7 +523,10 @@ GORT_API void gort_defer(void (*fn)(void *arg), void *arg);
  * cleanup in deferred calls, or hold no resources.  The caller of gort_call
  * needs no volatile locals and no special care: it never sees the jump
  * (gort_call returns to it normally, with 1); only gort_call itself is
- * resumed by it, and the abandoned frames are never resumed at all. */
+ * resumed by it, and the abandoned frames are never resumed at all.
+ * A C++ exception must not leave fn (catch it inside): unwinding past
+ * gort_call skips its deferred calls and leaves its frame registered, so
+ * they run later, when the goroutine ends, with the frame gone. */
 GORT_API int gort_call(void (*fn)(void *arg), void *arg);
 /* panic(msg): runs the deferred calls of the innermost frames outward, LIFO,
  * until one recovers (gort_recover); then that frame ends normally and its
@@ -557,7 +560,9 @@ GORT_API const char *gort_recover(void);
  * Frames are found by frame pointers: code built without them
  * (-fomit-frame-pointer) ends a trace early, and a function that ended in
  * a tail call (-O2; -fno-optimize-sibling-calls keeps it) has no frame to
- * show.  all stops the world while it reads the other goroutines' stacks. */
+ * show.  all stops the world while it reads the other goroutines' stacks.
+ * From a thread outside the runtime there is no calling goroutine: all ==
+ * false gives an empty string, all == true the goroutines only. */
 GORT_API size_t gort_stack(char *buf, size_t len, bool all);
 
 typedef struct gort_stats {
