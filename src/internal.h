@@ -313,6 +313,9 @@ void gort__start_the_world(void);
  * Valid until gort__start_the_world.  Returns false if gp was not
  * interrupted running: then its saved context is authoritative. */
 bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
+/* The same goroutine's interrupted pc, frame pointer and sp (its frames,
+ * for the goroutine profile); false if it is not suspended so. */
+bool gort__stw_interrupted_ctx(struct g *gp, uintptr_t *pc, uintptr_t *fp, uintptr_t *sp);
 
 /* gort_main: sets up the handler and the user-text table (0 or -errno);
  * shutdown removes the handler. */

@@ -1185,9 +1185,10 @@ static void collect_g(struct g *gp, void *arg) {
     /* A parked goroutine's stack starts in the switch machinery, whose
      * frames differ between the park paths (switch_direct, mcall): start
      * it at the runtime call that switched, as Go's start at gopark, so
-     * that goroutines waiting in the same place share one stack. */
+     * that goroutines waiting in the same place share one stack.  (One
+     * running, suspended by the stop, starts where it was.) */
     int skip = 0;
-    for (int i = 0; i < n && i < 4; i++) {
+    for (int i = 0; i < n && i < 4 && st != G_RUNNING; i++) {
         const char *name = NULL;
         uintptr_t start = 0;
         if (gort__symtab_lookup(pcs[i] - 1, &start, NULL, &name) == 0 && name != NULL &&

@@ -47,6 +47,8 @@ void gort__pb_grow(gort__pbuf *b, size_t more) {
 }
 
 void gort__pb_put(gort__pbuf *b, const void *p, size_t n) {
+    if (n == 0)
+        return; /* p may be NULL (an empty field): memcpy must not see it */
     gort__pb_grow(b, n);
     if (b->oom)
         return;

@@ -776,6 +776,21 @@ PREEMPT_NOSAN void gort__stw_report_wait(const char *reason, int64_t waited) {
     }
 }
 
+bool gort__stw_interrupted_ctx(struct g *gp, uintptr_t *pc, uintptr_t *fp, uintptr_t *sp) {
+    /* Acquire: pairs with the handler's release store. */
+    ucontext_t *uc = atomic_load_explicit(&gp->stwctx, memory_order_acquire);
+    if (uc == NULL)
+        return false;
+    *pc = uc_pc(uc);
+#if defined(__x86_64__)
+    *fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+#else
+    *fp = (uintptr_t)uc->uc_mcontext.regs[29];
+#endif
+    *sp = uc_sp(uc);
+    return true;
+}
+
 bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len) {
     /* Acquire: pairs with the handler's release store. */
     ucontext_t *uc = atomic_load_explicit(&gp->stwctx, memory_order_acquire);

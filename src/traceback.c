@@ -818,6 +818,14 @@ TB_RACY int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max) {
         return unwind_switched(gp->ctx.sp, lo, hi, pcs, max, &more);
     if (st == G_SYSCALL && gp->syscallpc != 0)
         return unwind(gp->syscallpc + 1, gp->syscallfp, lo, hi, pcs, max, &more);
+    /* Running C code when the world stopped, suspended in the preemption
+     * handler: from the interrupted context (it had no frame at all in
+     * the goroutine profile). */
+    uintptr_t ipc, ifp, isp;
+    if (st == G_RUNNING && gort__stw_interrupted_ctx(gp, &ipc, &ifp, &isp)) {
+        pcs[0] = ipc + 1;
+        return 1 + unwind(leaf_ret(ipc, isp, lo, hi, false), ifp, lo, hi, pcs + 1, max - 1, &more);
+    }
     return 0;
 }
 
