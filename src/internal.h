@@ -221,6 +221,10 @@ _Noreturn void gort__fatal(const char *msg);
 _Noreturn void gort__fatal_sysstack(const char *msg);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
+/* The end of every fatal report (fatal errors, unrecovered panics, fault
+ * and dump signals): GORTDEBUG=flightrecorder=1's file, then abort() at
+ * GORTRACEBACK=crash (a core file), else exit status 2. */
+_Noreturn void gort__fatal_exit(void);
 /* True once a fatal error has begun (its dump takes locks out of order). */
 bool gort__dying(void);
 /* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */

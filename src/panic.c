@@ -71,7 +71,6 @@
 #include "fault.h"
 #include "internal.h"
 #include "panic.h"
-#include "trace.h"
 
 /* No inlining and no interprocedural specialisation: calldefer's single
  * indirect call site must stay the only one (see calldefer_ret). */
@@ -479,12 +478,7 @@ static _Noreturn void fatalpanic(struct g *gp, const struct gort__panic *p) {
                 gort__dump_goroutines(NULL, true);
         }
     }
-    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
-    if (level >= 4) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    gort__die(2);
+    gort__fatal_exit();
 }
 
 /* ------------------------------------------------------------------------

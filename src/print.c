@@ -107,7 +107,8 @@ _Noreturn void gort__die(int status) {
     _exit(status);
 }
 
-static _Noreturn void fatal_exit(void) {
+/* See internal.h. */
+_Noreturn void gort__fatal_exit(void) {
     gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
     if (gort__traceback_level() >= 4) {
         signal(SIGABRT, SIG_DFL);
@@ -169,7 +170,7 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
         gort__dump_goroutines(gort__getm() ? gort__getg() : NULL, true);
     }
     gort__print_unlock();
-    fatal_exit();
+    gort__fatal_exit();
 }
 
 void gort__throw(const char *msg) {

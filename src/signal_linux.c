@@ -33,7 +33,6 @@
 #include "fault.h"
 #include "internal.h"
 #include "malloc.h"
-#include "trace.h"
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
  * runs on it); only touched pages are committed. */
@@ -142,12 +141,7 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, gort__traceback_level() >= 2);
     gort__print_unlock();
-    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
-    if (gort__traceback_level() >= 4) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    gort__die(2);
+    gort__fatal_exit();
 }
 
 /* SIGFPE, SIGILL and SIGTRAP in a goroutine: a division by zero, a
@@ -183,12 +177,7 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, gort__traceback_level() >= 2);
     gort__print_unlock();
-    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
-    if (gort__traceback_level() >= 4) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    gort__die(2);
+    gort__fatal_exit();
 }
 
 /* SIGQUIT and SIGABRT (signal_unix.go sighandler with _SigThrow): "SIGQUIT:
@@ -227,12 +216,7 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, true);
     gort__print_unlock();
-    gort__trace_flight_crash(); /* GORTDEBUG=flightrecorder=1 */
-    if (gort__traceback_level() >= 4) {
-        signal(SIGABRT, SIG_DFL);
-        abort();
-    }
-    gort__die(2);
+    gort__fatal_exit();
 }
 
 void gort__quit_dump(void) {
