@@ -314,34 +314,29 @@ GORT_NOSAN_SCAN uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi) {
     return end;
 }
 
-int gort__signal_init(void) {
+/* Installs h for sig (on the signal stack), the earlier action in *old. */
+static int install(int sig, void (*h)(int, siginfo_t *, void *), struct sigaction *old) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = fault_handler;
+    sa.sa_sigaction = h;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &old_segv) != 0)
+    return sigaction(sig, &sa, old);
+}
+
+int gort__signal_init(void) {
+    if (install(SIGSEGV, fault_handler, &old_segv) != 0)
         return -errno;
-    sigaction(SIGBUS, &sa, &old_bus);
+    install(SIGBUS, fault_handler, &old_bus);
     struct sigaction ign;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old_pipe);
-    struct sigaction q;
-    memset(&q, 0, sizeof q);
-    q.sa_sigaction = quit_handler;
-    q.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&q.sa_mask);
-    sigaction(SIGQUIT, &q, &old_quit);
-    sigaction(SIGABRT, &q, &old_abrt);
-    struct sigaction t;
-    memset(&t, 0, sizeof t);
-    t.sa_sigaction = trap_handler;
-    t.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&t.sa_mask);
-    sigaction(SIGFPE, &t, &old_fpe);
-    sigaction(SIGILL, &t, &old_ill);
-    sigaction(SIGTRAP, &t, &old_trap);
+    install(SIGQUIT, quit_handler, &old_quit);
+    install(SIGABRT, quit_handler, &old_abrt);
+    install(SIGFPE, trap_handler, &old_fpe);
+    install(SIGILL, trap_handler, &old_ill);
+    install(SIGTRAP, trap_handler, &old_trap);
     installed = true;
     return 0;
 }
