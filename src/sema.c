@@ -481,6 +481,17 @@ void gort__notifylist_notify_all(gort_cond *c) {
     }
 }
 
+/* Takes s, which follows p (NULL: s is the head), out of c's list.  The
+ * list's lock held; s->next is left for the caller. */
+static void nl_unlink(gort_cond *c, struct sudog *p, struct sudog *s) {
+    if (p != NULL)
+        p->next = s->next;
+    else
+        c->_head = s->next;
+    if (s->next == NULL)
+        c->_tail = p;
+}
+
 /* Notifies the waiter with the oldest unnotified ticket. */
 void gort__notifylist_notify_one(gort_cond *c) {
     /* Fast path: no new waiters since the last notification. */
@@ -506,13 +517,7 @@ void gort__notifylist_notify_one(gort_cond *c) {
      * between taking a ticket and queueing. */
     for (struct sudog *p = NULL, *s = c->_head; s != NULL; p = s, s = s->next) {
         if (s->ticket == t) {
-            struct sudog *n = s->next;
-            if (p != NULL)
-                p->next = n;
-            else
-                c->_head = n;
-            if (n == NULL)
-                c->_tail = p;
+            nl_unlink(c, p, s);
             gort__unlock(l);
             s->next = NULL;
             gort__goready(s->g);
@@ -543,12 +548,7 @@ void gort__sema_abandon(struct g *gp) {
         gort__lock(l);
         for (struct sudog *p = NULL, *x = c->_head; x != NULL; p = x, x = x->next) {
             if (x == s) {
-                if (p != NULL)
-                    p->next = x->next;
-                else
-                    c->_head = x->next;
-                if (x->next == NULL)
-                    c->_tail = p;
+                nl_unlink(c, p, s);
                 break;
             }
         }
