@@ -53,8 +53,9 @@
  * (then it set READY after the clear, and the park returns at once) or its
  * seq_cst store of nohint precedes, in the seq_cst order, the netpoller's
  * access to rg, which precedes our clear (or the consuming CAS before it),
- * which precedes our seq_cst load of nohint.  A user's SO_RCVLOWAT makes a short read wait for the low-water
- * mark before the next read, which is what an EAGAIN would have led to.
+ * which precedes our seq_cst load of nohint.  A user's SO_RCVLOWAT makes
+ * a short read wait for the low-water mark before the next read, which is
+ * what an EAGAIN would have led to.
  * Other fds (lazily registered: pipes, ttys, fds of unknown type) always
  * read until EAGAIN.
  */
