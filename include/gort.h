@@ -20,9 +20,9 @@
  *   - Times are int64_t nanoseconds.  Deadlines are absolute values of
  *     gort_nanotime().
  *   - The sync types are plain structs whose all-zero value is ready to use
- *     (GORT_MUTEX_INIT etc. expand to {0}); they need no destroy call and must
- *     not be copied after first use.  gort_cond is the exception: it needs
- *     gort_cond_init.
+ *     (GORT_MUTEX_INIT etc. expand to {0}, {} in C++); they need no destroy
+ *     call and must not be copied after first use.  gort_cond is the
+ *     exception: it needs gort_cond_init.
  *   - "Blocks" means: parks the calling goroutine (its thread runs other
  *     goroutines meanwhile).  Called from a plain thread that is not running
  *     a goroutine, the same call blocks that OS thread instead, and still
@@ -254,6 +254,18 @@ typedef struct gort_cond {
     void *_tail;
 } gort_cond;
 
+/* In C++ the same zero value is written {}, which -Wextra's
+ * -Wmissing-field-initializers accepts there (it warns on {0} in C++). */
+#ifdef __cplusplus
+#define GORT_MUTEX_INIT \
+    {}
+#define GORT_RWMUTEX_INIT \
+    {}
+#define GORT_ONCE_INIT \
+    {}
+#define GORT_WAITGROUP_INIT \
+    {}
+#else
 #define GORT_MUTEX_INIT \
     { 0 }
 #define GORT_RWMUTEX_INIT \
@@ -262,6 +274,7 @@ typedef struct gort_cond {
     { 0 }
 #define GORT_WAITGROUP_INIT \
     { 0 }
+#endif
 
 /* sync.Mutex.  lock blocks until acquired; trylock never blocks.
  * Unlocking an unlocked mutex is "fatal error: sync: unlock of unlocked mutex". */
