@@ -227,15 +227,18 @@ _Noreturn void gort__die(int status);
 _Noreturn void gort__fatal_exit(void);
 /* True once a fatal error has begun (its dump takes locks out of order). */
 bool gort__dying(void);
-/* Dumps cur (as running) and, if all, every other goroutine (traceback.c). */
-void gort__dump_goroutines(struct g *cur, bool all);
+/* Dumps cur (as running) and, if all, every other goroutine (traceback.c),
+ * with a blank line between two; blank_first: one before the first too
+ * (after a message), none when there is no goroutine to show. */
+void gort__dump_goroutines(struct g *cur, bool all, bool blank_first);
 /* "runtime stack:" and the frames of the calling thread's current stack. */
 void gort__print_runtime_stack(void);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
 int gort__traceback_level(void);
 
 /* -------------------------------------------------------------- traceback.c */
-/* Prints "goroutine N [status]:", frames and creator of gp to fd 2. */
+/* Prints "goroutine N [status]:", frames and creator of gp to fd 2 (no
+ * blank line after: the caller separates goroutines). */
 void gort__print_goroutine(struct g *gp, bool current);
 /* A fault handler tells the traceback of gp (the goroutine it interrupted,
  * on this thread) to start at the interrupted pc, frame pointer and sp. */

@@ -468,14 +468,13 @@ static _Noreturn void fatalpanic(struct g *gp, const struct gort__panic *p) {
     printpanics(p);
     int level = gort__traceback_level();
     if (level > 0) {
-        printstr("\n");
         if (!is_foreign(gp)) {
-            gort__dump_goroutines(gp, level >= 2);
+            gort__dump_goroutines(gp, level >= 2, true);
         } else {
             /* A thread outside the runtime has no goroutine. */
-            printstr("goroutine 0 [running]:\n\t(thread outside the runtime)\n\n");
-            if (level >= 2 && gort__runtime_running())
-                gort__dump_goroutines(NULL, true);
+            printstr("\ngoroutine 0 [running]:\n\t(thread outside the runtime)\n");
+            if (level >= 2)
+                gort__dump_goroutines(NULL, true, true);
         }
     }
     gort__fatal_exit();

@@ -163,12 +163,11 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
         gort__printf("\n");
         gort__print_runtime_stack();
     }
-    if (level > 0) {
-        gort__printf("\n");
-        /* Go: a fatal error shows every goroutine (GORTRACEBACK>=1); the
-         * current one first.  On g0 (checkdead) there is none. */
-        gort__dump_goroutines(gort__getm() ? gort__getg() : NULL, true);
-    }
+    /* Go: a fatal error shows every goroutine (GORTRACEBACK>=1); the
+     * current one first.  On g0 (checkdead) there is none, and where no
+     * goroutine is left (main called Goexit) the message is all. */
+    if (level > 0)
+        gort__dump_goroutines(gort__getm() ? gort__getg() : NULL, true, true);
     gort__print_unlock();
     gort__fatal_exit();
 }

@@ -134,12 +134,12 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     else
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
     /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
-    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n\n",
+    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
                  (unsigned long)addr, (unsigned long)ctx_pc(uctx));
     if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
     gort__print_unlock();
     gort__fatal_exit();
 }
@@ -167,15 +167,15 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
                            : info->si_code == FPE_INTOVF ? "integer overflow"
                                                          : "floating point error";
         gort__printf("panic: runtime error: %s\n", what);
-        gort__printf("[signal SIGFPE: floating-point exception code=0x%x addr=0x%lx pc=0x%lx]\n\n",
+        gort__printf("[signal SIGFPE: floating-point exception code=0x%x addr=0x%lx pc=0x%lx]\n",
                      info->si_code, (unsigned long)info->si_addr, (unsigned long)pc);
     } else {
-        gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n\n",
+        gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                      sig == SIGILL ? "SIGILL: illegal instruction" : "SIGTRAP: trace trap",
                      (unsigned long)pc, (long long)mp->id, info->si_code);
     }
     if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, gort__traceback_level() >= 2);
+        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
     gort__print_unlock();
     gort__fatal_exit();
 }
@@ -211,10 +211,10 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
     if (flush)
         gort__flush_stdio();
     gort__print_lock();
-    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n\n",
+    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                  sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
     if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, true);
+        gort__dump_goroutines(gp, true, true);
     gort__print_unlock();
     gort__fatal_exit();
 }

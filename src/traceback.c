@@ -727,21 +727,22 @@ static struct g *current_g(void) {
     return gort__getm() ? gort__getg() : NULL;
 }
 
-/* Prints gp to fd 2 ("goroutine N [...]:", frames, creator, blank line). */
+/* Prints gp to fd 2 ("goroutine N [...]:", frames, creator).  As in Go's
+ * dumps, a blank line goes between two goroutines, not after the last:
+ * the callers print it. */
 void gort__print_goroutine(struct g *gp, bool current) {
     tbout o = {0};
     uintptr_t fp = 0;
     if (current && gp == current_g())
         fp = (uintptr_t)__builtin_frame_address(0);
     traceback_g(&o, gp, current, fp, gort__traceback_level());
-    outf(&o, "\n");
 }
 
 typedef struct dumpctx {
     struct g *skip;
     tbout *o;
     int level;
-    bool sep; /* gort_stack: blank line before each */
+    bool sep; /* a blank line goes before the next one */
 } dumpctx;
 
 TB_RACY static void dump_one(struct g *gp, void *arg) {
@@ -753,17 +754,19 @@ TB_RACY static void dump_one(struct g *gp, void *arg) {
         return;
     if (dc->sep)
         outf(dc->o, "\n");
+    dc->sep = true;
     traceback_g(dc->o, gp, false, 0, dc->level);
-    if (!dc->sep)
-        outf(dc->o, "\n");
 }
 
-void gort__dump_goroutines(struct g *cur, bool all) {
-    if (cur)
+void gort__dump_goroutines(struct g *cur, bool all, bool blank_first) {
+    tbout o = {0};
+    if (cur) {
+        if (blank_first)
+            outf(&o, "\n");
         gort__print_goroutine(cur, true);
+    }
     if (all && gort__runtime_running()) {
-        tbout o = {0};
-        dumpctx dc = {cur, &o, gort__traceback_level(), false};
+        dumpctx dc = {cur, &o, gort__traceback_level(), cur != NULL || blank_first};
         gort__forallg(dump_one, &dc);
     }
 }
@@ -787,8 +790,6 @@ size_t gort_stack(char *buf, size_t len, bool all) {
         traceback_g(&o, gp, true, (uintptr_t)__builtin_frame_address(0), level);
     if (all && gort__runtime_running()) {
         dumpctx dc = {gp, &o, level, gp != NULL};
-        if (gp == NULL)
-            dc.sep = false;
         gort__forallg(dump_one, &dc);
     }
     if (stw)

@@ -14,6 +14,9 @@
  *                                         in the order given, each after the previous match
  *     // ENV: GORTRACEBACK=all            set in the program's environment (repeatable)
  *
+ * Whatever the directives, stderr must not end with a blank line (Go's
+ * dumps put one between goroutines, not after the last).
+ *
  * PROGRAM runs with stdin from /dev/null, stdout inherited, stderr captured,
  * core dumps off, in its own process group (killed as a group when the
  * timeout expires).  Exit status 0 when everything matched; otherwise 1,
@@ -267,6 +270,13 @@ int main(int argc, char **argv) {
             break;
         }
         at = m + strlen(stderr_want[i]);
+    }
+
+    /* Go's reports end with their last line: a blank line goes between two
+     * goroutines of a dump, never after the last one. */
+    if (ok && len >= 2 && out[len - 1] == '\n' && out[len - 2] == '\n') {
+        printf("FAIL: stderr ends with a blank line\n");
+        ok = 0;
     }
 
     if (!ok) {
