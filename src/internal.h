@@ -210,6 +210,9 @@ extern _Atomic uint64_t gort__stack_sys_bytes;
 void gort__printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void gort__vprintf(const char *fmt, va_list ap);
 void gort__print_lock(void);
+/* How many writes gort__printf and the dumps have made to fd 2: a dump's
+ * progress, for a fault handler that waits for sysmon's (signal_linux.c). */
+extern _Atomic uint64_t gort__print_writes;
 void gort__print_unlock(void);
 /* fatal error: msg + dump per GORTRACEBACK; exit 2 (runtime bug). */
 _Noreturn void gort__throw(const char *msg);
@@ -264,8 +267,9 @@ extern bool gort__flightrecorder;
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
 void gort__signal_fini(void);
-/* SIGQUIT's dump, handed off by its handler: true when one is pending
- * (acquire), and the dump itself, which exits (run by sysmon). */
+/* A fatal signal's dump (SIGQUIT, SIGABRT, SIGSEGV, SIGBUS), handed off by
+ * its handler: true when one is pending (acquire), and the dump itself,
+ * which exits (run by sysmon). */
 bool gort__quit_pending(void);
 /* print.c: flushes stdout and stderr where their locks are free (never
  * from a signal handler, which may have cut into stdio on its own

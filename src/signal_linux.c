@@ -88,6 +88,139 @@ static uintptr_t ctx_sp(void *uctx) {
 static __thread sigjmp_buf *probe_jb __attribute__((tls_model("initial-exec")));
 static __thread uintptr_t probe_page __attribute__((tls_model("initial-exec")));
 
+/* The report of a fault in a goroutine (SIGSEGV, SIGBUS), as Go's
+ * sigpanic and dieFromSignal print it: a nil dereference is a runtime
+ * error, any other address "unexpected fault address" and a throw; the
+ * signal line; the goroutines per GORTRACEBACK; exit 2.  stdio: flushed
+ * by the caller. */
+static GORT_NORETURN void fault_report(int sig, int code, uintptr_t addr, uintptr_t pc,
+                                       struct g *gp) {
+    gort__print_lock();
+    if (addr < 4096)
+        gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
+    else
+        gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
+    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
+    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n",
+                 sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
+                 sig == SIGSEGV ? "segmentation violation" : "bus error", code, (unsigned long)addr,
+                 (unsigned long)pc);
+    if (gort__traceback_level() > 0)
+        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
+    gort__print_unlock();
+    gort__fatal_exit();
+}
+
+/* SIGQUIT and SIGABRT (signal_unix.go sighandler with _SigThrow): "SIGQUIT:
+ * quit" or "SIGABRT: abort", the PC line, every goroutine (the interrupted
+ * one first), exit 2 (GORTRACEBACK=crash: SIGABRT).
+ *
+ * The dump is handed from the handler to sysmon: the handler may have
+ * interrupted a thread inside malloc, the dynamic loader or stdio, holding
+ * their locks (abort() is often called from inside malloc, on a corrupted
+ * heap), and the dump's symbolisation takes them (a SIGQUIT dump made in
+ * the handler hung forever that way).  The handler takes the interrupted
+ * goroutine's context (no locks, no allocation), publishes what the dump's
+ * first line shows, wakes sysmon and waits; sysmon prints the dump and
+ * exits.  Where sysmon cannot (it is not running, or the signal came to
+ * its own thread), the handler dumps in place as before.
+ *
+ * A fault in a goroutine goes the same way, for the same reason: a
+ * corrupted heap makes malloc itself fault with its arena locked, and the
+ * symbolisation (libdw, the symbol table, the thread it starts) mallocs
+ * from that arena (the fault's report hung for good).  The faulting
+ * thread cannot go on: it waits for sysmon's dump to end the process.  If
+ * sysmon in turn waits for that thread's lock (sysmon's thread may share
+ * its malloc arena), the dump stops printing, and after FAULT_STALL_NS
+ * without a write the faulting thread ends the process itself with a
+ * last line that says so. */
+static _Atomic int quit_state; /* 0, 1 taken (one dump only), 2 published */
+static int quit_sig;
+static uintptr_t quit_pc;
+static long long quit_mid;
+static int quit_code;
+static uintptr_t quit_addr; /* a fault's address */
+static struct g *quit_g;
+
+bool gort__quit_pending(void) {
+    /* Acquire: pairs with the handler's release store of 2. */
+    return atomic_load_explicit(&quit_state, memory_order_acquire) == 2;
+}
+
+/* stdio: flushed by sysmon, not by the handler (see gort__flush_stdio). */
+static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int code, struct g *gp,
+                                    bool flush) {
+    if (flush)
+        gort__flush_stdio();
+    gort__print_lock();
+    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
+                 sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
+    if (gort__traceback_level() > 0)
+        gort__dump_goroutines(gp, true, true);
+    gort__print_unlock();
+    gort__fatal_exit();
+}
+
+void gort__quit_dump(void) {
+    if (quit_sig == SIGSEGV || quit_sig == SIGBUS) {
+        gort__flush_stdio();
+        fault_report(quit_sig, quit_code, quit_addr, quit_pc, quit_g);
+    }
+    quit_dump(quit_sig, quit_pc, quit_mid, quit_code, quit_g, true);
+}
+
+/* Claims the one report of a fatal signal the process makes: false when
+ * another is under way (it ends the process). */
+static bool claim(void) {
+    int expect = 0;
+    return atomic_compare_exchange_strong_explicit(&quit_state, &expect, 1, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
+/* Publishes the claimed report of sig (gp: the goroutine it interrupted,
+ * or NULL) and asks sysmon to print it: true when sysmon will.  No locks,
+ * no allocation. */
+static bool publish(int sig, siginfo_t *info, void *uctx, struct m *mp, struct g *gp) {
+    quit_sig = sig;
+    quit_pc = ctx_pc(uctx);
+    quit_mid = mp ? (long long)mp->id : -1LL;
+    quit_code = info->si_code;
+    quit_addr = (uintptr_t)info->si_addr;
+    quit_g = gp;
+    if (gp != NULL)
+        gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), ctx_sp(uctx));
+    /* Release: the fields above (and the captured context) before sysmon
+     * sees the request. */
+    atomic_store_explicit(&quit_state, 2, memory_order_release);
+    return gort__sysmon_quit_request();
+}
+
+#define FAULT_STALL_NS (10 * 1000 * 1000 * 1000LL)
+
+/* A faulting thread waits here while another ends the process with its
+ * report (sysmon's dump of this fault, or a report already under way):
+ * for good while the report prints, and until FAULT_STALL_NS pass without
+ * a write to fd 2, then it ends the process itself (see above). */
+static GORT_NORETURN void fault_wait(void) {
+    uint64_t seen = atomic_load_explicit(&gort__print_writes, memory_order_relaxed);
+    int64_t still = 0;
+    for (;;) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        uint64_t now = atomic_load_explicit(&gort__print_writes, memory_order_relaxed);
+        if (now != seen) {
+            seen = now;
+            still = 0;
+        } else if ((still += ts.tv_nsec) >= FAULT_STALL_NS) {
+            static const char msg[] = "\nfatal error: fault: the goroutine dump stalled for 10 s "
+                                      "(it waits for a lock that the faulting thread holds)\n";
+            ssize_t w = write(2, msg, sizeof msg - 1);
+            (void)w;
+            _exit(2);
+        }
+    }
+}
+
 static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     uintptr_t pa = (uintptr_t)info->si_addr & ~(uintptr_t)(GORT__PAGE - 1);
     if (probe_jb != NULL && pa == probe_page) {
@@ -127,21 +260,12 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
         return;
     }
+    if (onstack == gp) {
+        if (!claim() || publish(sig, info, uctx, mp, gp))
+            fault_wait(); /* sysmon reports the fault, or another report ends the process */
+    }
     fflush(NULL);
-    gort__print_lock();
-    if (addr < 4096)
-        gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
-    else
-        gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
-    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
-    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n",
-                 sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
-                 sig == SIGSEGV ? "segmentation violation" : "bus error", info->si_code,
-                 (unsigned long)addr, (unsigned long)ctx_pc(uctx));
-    if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
-    gort__print_unlock();
-    gort__fatal_exit();
+    fault_report(sig, info->si_code, addr, ctx_pc(uctx), gp);
 }
 
 /* SIGFPE, SIGILL and SIGTRAP in a goroutine: a division by zero, a
@@ -180,49 +304,6 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
     gort__fatal_exit();
 }
 
-/* SIGQUIT and SIGABRT (signal_unix.go sighandler with _SigThrow): "SIGQUIT:
- * quit" or "SIGABRT: abort", the PC line, every goroutine (the interrupted
- * one first), exit 2 (GORTRACEBACK=crash: SIGABRT).
- *
- * The dump is handed from the handler to sysmon: the handler may have
- * interrupted a thread inside malloc, the dynamic loader or stdio, holding
- * their locks (abort() is often called from inside malloc, on a corrupted
- * heap), and the dump's symbolisation takes them (a SIGQUIT dump made in
- * the handler hung forever that way).  The handler takes the interrupted
- * goroutine's context (no locks, no allocation), publishes what the dump's
- * first line shows, wakes sysmon and waits; sysmon prints the dump and
- * exits.  Where sysmon cannot (it is not running, or the signal came to
- * its own thread), the handler dumps in place as before. */
-static _Atomic int quit_state; /* 0, 1 taken (one dump only), 2 published */
-static int quit_sig;
-static uintptr_t quit_pc;
-static long long quit_mid;
-static int quit_code;
-static struct g *quit_g;
-
-bool gort__quit_pending(void) {
-    /* Acquire: pairs with the handler's release store of 2. */
-    return atomic_load_explicit(&quit_state, memory_order_acquire) == 2;
-}
-
-/* stdio: flushed by sysmon, not by the handler (see gort__flush_stdio). */
-static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int code, struct g *gp,
-                                    bool flush) {
-    if (flush)
-        gort__flush_stdio();
-    gort__print_lock();
-    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
-                 sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
-    if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, true, true);
-    gort__print_unlock();
-    gort__fatal_exit();
-}
-
-void gort__quit_dump(void) {
-    quit_dump(quit_sig, quit_pc, quit_mid, quit_code, quit_g, true);
-}
-
 static void quit_handler(int sig, siginfo_t *info, void *uctx) {
     struct m *mp = gort__getm();
     if (sig == SIGABRT && mp == NULL) {
@@ -235,24 +316,12 @@ static void quit_handler(int sig, siginfo_t *info, void *uctx) {
     uintptr_t sp = ctx_sp(uctx);
     if (gp != NULL && !(sp >= gp->stack.lo && sp < gp->stack.hi))
         gp = NULL; /* on g0 or the signal stack: no goroutine interrupted */
-    int expect = 0;
-    if (!atomic_compare_exchange_strong_explicit(&quit_state, &expect, 1, memory_order_relaxed,
-                                                 memory_order_relaxed)) {
+    if (!claim()) {
         if (sig == SIGABRT)
             chain(sig, info, uctx, &old_abrt); /* a second abort: as before */
         return;                                /* a dump is under way */
     }
-    quit_sig = sig;
-    quit_pc = ctx_pc(uctx);
-    quit_mid = mp ? (long long)mp->id : -1LL;
-    quit_code = info->si_code;
-    quit_g = gp;
-    if (gp != NULL)
-        gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
-    /* Release: the fields above (and the captured context) before sysmon
-     * sees the request. */
-    atomic_store_explicit(&quit_state, 2, memory_order_release);
-    if (gort__sysmon_quit_request()) {
+    if (publish(sig, info, uctx, mp, gp)) {
         /* Sysmon's dump ends the process: this thread waits for it, so
          * the program goes no further (as in Go), but not for ever.  If
          * the dump needs a lock this thread holds (it may have been
