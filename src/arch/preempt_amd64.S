@@ -9,10 +9,11 @@
  * the trampoline is entered as if called from the interrupted instruction,
  * with its frame already made, so that a frame-pointer walk from any of
  * its instructions (a profiling signal right after the handler returns)
- * passes through the interrupted function.  It saves every general register and
- * rflags, then the whole extended state (x87, SSE/AVX/AVX-512, MXCSR) with
- * xsave, or fxsave on a CPU without it, and calls gort__sigtramp_go with a
- * pointer to the saved general registers (layout in preempt.c, TR_*).
+ * passes through the interrupted function.  It saves every general
+ * register and rflags, then the whole extended state (x87, SSE/AVX/AVX-512,
+ * MXCSR) with xsave, or fxsave on a CPU without it, empties the x87
+ * register stack, and calls gort__sigtramp_go with a pointer to the saved
+ * general registers (layout in preempt.c, TR_*).
  * That may yield the goroutine (which resumes on this same thread) or run
  * a system call on its behalf, writing the result into the saved rax.
  * Then everything is restored and `ret $128` returns to the interrupted pc
@@ -74,7 +75,16 @@ gort__sigtramp:
     xsave64 (%rsp)
     jmp 2f
 1:  fxsave64 (%rsp)
-2:  movq %rbx, %rdi
+    /* The x87 register stack is the interrupted code's, maybe not empty
+     * (a long double loop): emptied, as the ABI has it at every call, for
+     * the runtime code this calls, the other goroutines it switches to
+     * and the threads it starts (clone copies the FPU state), whose long
+     * double arithmetic would otherwise overflow the stack into NaNs.
+     * fninit also clears the status word's flags and sets the default
+     * control word; each goroutine loads its own at its switch, and the
+     * restore below brings back all of this one's. */
+2:  fninit
+    movq %rbx, %rdi
     callq gort__sigtramp_go
     cmpb $0, gort__xsave_ok(%rip)
     je 3f

@@ -588,6 +588,79 @@ TEST(fp_registers_survive_preemption) {
                     fp_want[i]);
 }
 
+/* A goroutine preempted with values on the x87 register stack keeps them
+ * to itself: every other goroutine starts with the stack empty, as the
+ * ABI has it at every call (its values leaked to the threads started
+ * while it waited, through clone's copy of the FPU state, and made other
+ * goroutines' long double arithmetic NaN). */
+#if defined(__x86_64__)
+static uint16_t x87_tagword(void) {
+    unsigned char env[28];
+    __asm__ volatile("fnstenv %0\n fldenv %0" : "=m"(env));
+    return (uint16_t)(env[8] | env[9] << 8);
+}
+
+static void x87_spinner(void *arg) {
+    gort_waitgroup *wg = arg;
+    long double a = 1.5L, b = 2.5L, c = 0.999999L;
+    uint64_t n = 300000000ull;
+    __asm__ volatile("fldt %[a]\n fldt %[b]\n fldt %[c]\n"
+                     "1:\n fmul %%st(0), %%st(1)\n dec %[n]\n jnz 1b\n"
+                     "fstp %%st(0)\n fstpt %[b]\n fstp %%st(0)\n"
+                     : [n] "+r"(n), [b] "+m"(b)
+                     : [a] "m"(a), [c] "m"(c)
+                     : "cc", "memory");
+    gort_wg_done(wg);
+}
+#endif
+
+static atomic_int x87_dirty, x87_checked;
+
+static void x87_checker(void *arg) {
+    (void)arg;
+#if defined(__x86_64__)
+    uint16_t tag = x87_tagword();
+    if (tag != 0xffff) {
+        fprintf(stderr, "goroutine %lld starts with x87 tag word %#x\n", (long long)gort_goid(),
+                tag);
+        atomic_fetch_add(&x87_dirty, 1);
+    }
+#endif
+    atomic_fetch_add(&x87_checked, 1);
+}
+
+static int main_x87(void *arg) {
+    (void)arg;
+#if defined(__x86_64__)
+    static gort_waitgroup wg;
+    uint64_t before = atomic_load(&gort__npreempt_async);
+    gort_wg_add(&wg, 3);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(gort_go(x87_spinner, &wg), 0);
+    for (int i = 0; i < 20; i++) {
+        ASSERT_EQ(gort_go(x87_checker, NULL), 0);
+        gort_sleep(5 * GT_MS);
+    }
+    gort_wg_wait(&wg);
+    while (atomic_load(&x87_checked) < 20)
+        gort_sleep(GT_MS);
+    ASSERT_EQ(atomic_load(&x87_dirty), 0);
+    ASSERT_GT(atomic_load(&gort__npreempt_async) - before, 3);
+#endif
+    return 0;
+}
+
+TEST(x87_stack_stays_with_preempted) {
+#if !defined(__x86_64__)
+    GT_SKIP("x86-64 only");
+#endif
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    watchdog_start(120, "the x87 spinners");
+    ASSERT_EQ(gort_main(main_x87, NULL), 0);
+    watchdog_stop();
+}
+
 /* A goroutine preempted asynchronously resumes on the same thread: the
  * thread pointer (%fs:0, glibc's TCB self pointer) is read at every
  * iteration of a loop that another goroutine keeps preempting. */
