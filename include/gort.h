@@ -583,7 +583,8 @@ typedef struct gort_stats {
     uint64_t threads;            /* OS threads (Ms) the runtime created and still holds */
     uint64_t procs;              /* GOMAXPROCS */
     uint64_t stack_inuse_bytes;  /* resident stack memory: live goroutines' stacks and the
-                                  * pooled stacks of dead ones, kept for reuse */
+                                  * pooled stacks of dead ones, kept for reuse; stacks of a
+                                  * size of their own count whole */
     uint64_t stack_sys_bytes;    /* stack memory obtained from the OS */
     uint64_t goroutines_created; /* since gort_main started */
     uint64_t context_switches;
@@ -1330,11 +1331,12 @@ GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
  * collector off (except under a memory limit).  GOGC ("off" or a number,
  * default 100) is read when gort_main starts. */
 GORT_API int gort_set_gc_percent(int percent);
-/* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap, stacks,
- * metadata) that the pacer keeps the heap goal under; returns the previous
- * limit (INT64_MAX: none).  bytes < 0 only reads.  GOMEMLIMIT (bytes, with
- * an optional B, KiB, MiB, GiB or TiB suffix, or "off") is read when
- * gort_main starts; a malformed value is a fatal error, as in Go. */
+/* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap,
+ * stacks' resident pages, metadata) that the pacer keeps the heap goal
+ * under; returns the previous limit (INT64_MAX: none).  bytes < 0 only
+ * reads.  GOMEMLIMIT (bytes, with an optional B, KiB, MiB, GiB or TiB
+ * suffix, or "off") is read when gort_main starts; a malformed value is a
+ * fatal error, as in Go. */
 GORT_API int64_t gort_set_memory_limit(int64_t bytes);
 /* debug.FreeOSMemory: a collection, then every free heap page goes back to
  * the OS.  (In the background, a scavenger in sysmon keeps the heap's

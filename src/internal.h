@@ -200,7 +200,8 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid);
 /* Returns pages of stacks on the global free list to the OS (sysmon). */
 void gort__stack_scavenge(void);
 /* The resident bytes of every stack mapping: live goroutines' stacks and
- * the pooled stacks of dead ones alike (gort_read_stats). */
+ * the pooled stacks of dead ones alike; stacks of a size of their own
+ * count whole (gort_read_stats, the memory limit's heap goal). */
 uint64_t gort__stack_resident_bytes(void);
 extern size_t gort__default_stack_size;
 extern _Atomic uint64_t gort__stack_sys_bytes;

@@ -91,6 +91,20 @@ static _Atomic uint32_t numgc_atomic;
 
 /* The heap goal for a live heap of `marked` bytes, whose collection also
  * scanned `roots` bytes of stacks and globals, under the settings. */
+/* The stacks' resident bytes, for the memory limit's goal: Go counts the
+ * memory its stacks use, and gort's stack slabs reserve address space 256
+ * regions at a time (85 MB of it for a program of two goroutines, whose
+ * goal under GOMEMLIMIT=20MiB fell to 64 KiB and collected every 60 KB).
+ * Read (mincore, one call per slab) only while a limit is set, and never
+ * with the world stopped: when a cycle starts, before it stops the world,
+ * and when the limit or GOGC changes. */
+static _Atomic uint64_t stack_resident;
+
+static void note_stack_resident(void) {
+    if (atomic_load_explicit(&memlimit, memory_order_relaxed) != INT64_MAX)
+        atomic_store_explicit(&stack_resident, gort__stack_resident_bytes(), memory_order_relaxed);
+}
+
 static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
     int32_t pct = atomic_load_explicit(&gcpercent, memory_order_relaxed);
     int64_t lim = atomic_load_explicit(&memlimit, memory_order_relaxed);
@@ -104,7 +118,7 @@ static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
     if (lim != INT64_MAX) {
         /* Go's memoryLimitHeapGoal: the limit less what is not heap
          * (stacks, metadata), less a little headroom (Go keeps 5%). */
-        uint64_t other = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
+        uint64_t other = atomic_load_explicit(&stack_resident, memory_order_relaxed);
         mheap *h = gort__mheap_made();
         if (h != NULL)
             other += atomic_load_explicit(&h->metasys, memory_order_relaxed);
@@ -142,6 +156,7 @@ static uint64_t trigger_for(uint64_t marked, uint64_t goal, uint64_t runway) {
 }
 
 static void commit_goal(void) {
+    note_stack_resident();
     gort__lock(&statlock);
     uint64_t marked = st.marked, roots = st.roots, runway = st.runway;
     gort__unlock(&statlock);
@@ -375,6 +390,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
 
     /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
     gort__sweep_all();
+    note_stack_resident();
     if (conc)
         track_writes();
 

@@ -60,6 +60,7 @@ static struct {
     slab *slabs;          /* [lock] newest first; slabs->used < SLAB_STACKS means room */
     int guard_mode;       /* [lock] GUARD_* chosen at init */
     long mprotect_guards; /* [lock] mappings split by mprotect guards so far */
+    uint64_t own_bytes;   /* [lock] the mappings of stacks of their own size */
 } stk = {.lock = GORT__RTLOCK_INIT(LOCKRANK_STACK)};
 
 static size_t region_size(size_t usable) {
@@ -127,6 +128,7 @@ int gort__stackalloc(size_t size, gort__stack *out) {
         gort__vma_name(p, rsize, "gort stack");
         gort__lock(&stk.lock);
         int guard = install_guard((uintptr_t)p);
+        stk.own_bytes += rsize;
         gort__unlock(&stk.lock);
         atomic_fetch_add_explicit(&gort__stack_sys_bytes, rsize, memory_order_relaxed);
         fill(out, (uintptr_t)p, rsize, STACK_OWN_MAP, guard);
@@ -168,11 +170,11 @@ int gort__stackalloc(size_t size, gort__stack *out) {
 void gort__stackfree(gort__stack *s) {
     if (s->kind != STACK_OWN_MAP)
         return; /* slab regions live until gort__stack_fini */
-    if (s->guard == GUARD_MPROTECT) {
-        gort__lock(&stk.lock);
+    gort__lock(&stk.lock);
+    if (s->guard == GUARD_MPROTECT)
         stk.mprotect_guards--;
-        gort__unlock(&stk.lock);
-    }
+    stk.own_bytes -= s->size;
+    gort__unlock(&stk.lock);
     atomic_fetch_sub_explicit(&gort__stack_sys_bytes, s->size, memory_order_relaxed);
     munmap((void *)s->base, s->size);
 }
@@ -191,8 +193,9 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid) {
     }
 }
 
-/* Sums the resident pages of all stack mappings (mincore over whole
- * slabs: one call per slab). */
+/* Sums the resident pages of all slabs (mincore over whole slabs: one
+ * call per slab), and counts the stacks of their own size whole (not
+ * walked: few, and sized by their users). */
 uint64_t gort__stack_resident_bytes(void) {
     uint64_t total = 0;
     static unsigned char
@@ -208,6 +211,7 @@ uint64_t gort__stack_resident_bytes(void) {
         for (size_t i = 0; i < pages; i++)
             total += (vec[i] & 1) ? GORT__PAGE : 0;
     }
+    total += stk.own_bytes;
     gort__unlock(&stk.lock);
     return total;
 }
