@@ -498,7 +498,8 @@ GORT_API int gort_close(int fd);
  * case), else any idle one, else queues the goroutine and parks the thread
  * until a processor is free: the goroutine may continue on another thread
  * (unless it called gort_lock_os_thread).  Between enter and exit make no
- * other gort call; enter twice without exit is a fatal error.  Outside a
+ * other gort call; enter twice without exit, a blocking call or the
+ * goroutine's end in between are fatal errors.  Outside a
  * goroutine (a thread outside the runtime, or no runtime), and exit without
  * enter, do nothing.  Neither blocks. */
 GORT_API void gort_syscall_enter(void);

@@ -2060,6 +2060,15 @@ switch_direct(struct g *gp, struct m *mp, struct p *pp, struct g *next, bool inh
     finish_switch(gp);
 }
 
+/* A goroutine without a P where it needs one.  Between gort_syscall_enter
+ * and gort_syscall_exit its P is away (the header forbids any other gort
+ * call there): a fatal error that names the misuse (a goroutine that
+ * returned there crashed in the scheduler, one that slept there was
+ * "gopark: no p").  Otherwise the runtime's own error, bug. */
+static GORT_NOINLINE _Noreturn void no_p(struct m *mp, const char *bug, const char *misuse) {
+    gort__throw(mp->oldp != NULL ? misuse : bug);
+}
+
 /* The next local goroutine to switch to directly from gp (park, yield
  * and exit fast paths), or NULL when the scheduler must decide (global
  * queue due, stop-the-world, exit, locked goroutines). */
@@ -2105,7 +2114,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     struct m *mp = gp->m;
     gp->errno_ = *mp->errnop; /* restored by finish_switch */
     if (mp->p == NULL)
-        gort__throw("gopark: no p");
+        no_p(mp, "gopark: no p", "blocking call between gort_syscall_enter and gort_syscall_exit");
     if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
         /* A preemption request raised while gp ran is honoured by this
          * park, and ends the time slice: whoever runs next (runnext
@@ -2774,9 +2783,11 @@ _Noreturn void gort__goexit1(void) {
     struct g *gp = gort__getg();
     if (gp == NULL)
         gort__throw("goexit outside a goroutine");
-    GORT_TRACE(gort__trace_goend(gp));
     struct m *mp = gp->m;
     struct p *pp = mp->p;
+    if (pp == NULL)
+        no_p(mp, "goexit: no p", "goroutine exit between gort_syscall_enter and gort_syscall_exit");
+    GORT_TRACE(gort__trace_goend(gp));
     bool inherit;
     struct g *next = direct_next(gp, pp, &inherit);
     if (next != NULL) {
@@ -2849,6 +2860,9 @@ static void goentry(void *arg) {
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */
         gort__run_exit_defers(gp);
+        if (gp->m->p == NULL)
+            no_p(gp->m, "main exit: no p",
+                 "goroutine exit between gort_syscall_enter and gort_syscall_exit");
         begin_exit();
         mcall(gp, main_exit0);
         GORT_UNREACHABLE();
