@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-install.sh [BUILD_DIR] - installs gort into a scratch prefix and
-# builds small consumers against it, the three ways a user would:
-#   pkg-config (shared), find_package -> gort::gort, find_package -> gort::gort_static.
+# builds small consumers against it, the four ways a user would:
+#   pkg-config (shared), pkg-config --static (a fully static program),
+#   find_package -> gort::gort, find_package -> gort::gort_static.
 #
 # BUILD_DIR defaults to build/release.  GORT_INSTALL_PREFIX overrides the
 # scratch prefix (kept afterwards then; a mktemp one is removed).
@@ -64,6 +65,33 @@ cc -o "$work/pc" "$work/consumer.c" $(pkg-config --cflags --libs gort) ||
 LD_LIBRARY_PATH="$prefix/$libdir" "$work/pc" >/dev/null || fail "pkg-config consumer did not run"
 readelf -d "$work/pc" | grep -q 'NEEDED.*libgort\.so\.0' || fail "pkg-config consumer is not linked to libgort.so.0"
 
+# 1b. pkg-config --static: a fully static program (libdw's own libraries
+# come through libdw.pc; -ldw alone left the link 339 symbols short).
+cat >"$work/consumer_tb.c" <<'C'
+#include <gort.h>
+#include <stdio.h>
+#include <string.h>
+
+static char buf[4096];
+
+static int real_main(void *arg) {
+    (void)arg;
+    gort_stack(buf, sizeof buf, false); /* the traceback, which links libdw */
+    return strstr(buf, "real_main") == NULL;
+}
+
+int main(void) {
+    return gort_main(real_main, NULL);
+}
+C
+# shellcheck disable=SC2046
+cc -static -o "$work/pc_static" "$work/consumer_tb.c" $(pkg-config --static --cflags --libs gort) \
+    2>"$work/static.log" || { cat "$work/static.log" >&2; fail "a static link with pkg-config --static gort"; }
+"$work/pc_static" >/dev/null || fail "the static pkg-config consumer did not run"
+if readelf -d "$work/pc_static" 2>/dev/null | grep -q NEEDED; then
+    fail "the static pkg-config consumer needs shared libraries"
+fi
+
 # 2. and 3. find_package, shared and static.
 cat >"$work/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.25)
@@ -86,4 +114,4 @@ if readelf -d "$work/build/consumer_static" | grep -q 'NEEDED.*libgort'; then
     fail "gort::gort_static consumer depends on libgort.so"
 fi
 
-echo "check-install: ok (gort $pc_version: pkg-config, gort::gort, gort::gort_static)"
+echo "check-install: ok (gort $pc_version: pkg-config, pkg-config --static, gort::gort, gort::gort_static)"

@@ -64,6 +64,9 @@ check_all() {
     # file:line in tracebacks (optional to CMake, installed here).
     need_file /usr/include/elfutils/libdwfl.h libdw-dev
     need_file /usr/include/libelf.h libelf-dev
+    # A fully static link through `pkg-config --static gort` (check-install):
+    # libdw.a needs bzip2's archive, which libdw-dev does not pull in.
+    need_file /usr/include/bzlib.h libbz2-dev
     # The sanitizer presets: gcc's ASan/UBSan (libasan, libubsan come with
     # gcc), clang's TSan (libclang-rt-N-dev).
     need_link cc "-fsanitize=address,undefined" build-essential
