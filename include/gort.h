@@ -1344,7 +1344,9 @@ GORT_API int64_t gort_set_memory_limit(int64_t bytes);
  * resident free pages to about 10% above the heap goal.) */
 GORT_API void gort_free_os_memory(void);
 /* Registers [start, start + len) as a root: the collector scans it for heap
- * pointers (memory from malloc that holds gort_new pointers).  0 or
+ * pointers (memory from malloc that holds gort_new pointers) until it is
+ * removed, so it must stay readable until then.  0, -EINVAL (start NULL
+ * with len > 0, or a range that wraps around the address space) or
  * -ENOMEM.  remove takes back a range registered with the same start and
  * len: 0, or -ENOENT. */
 GORT_API int gort_gc_add_roots(const void *start, size_t len);

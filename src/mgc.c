@@ -822,6 +822,10 @@ void gort__gc_root_del(gort__gcroot *r) {
 }
 
 GORT_API int gort_gc_add_roots(const void *start, size_t len) {
+    /* A range at NULL or past the end of the address space is no memory:
+     * the next collection's scan would fault on it. */
+    if ((start == NULL && len != 0) || (uintptr_t)start + len < (uintptr_t)start)
+        return -EINVAL;
     gort__lock(&rootlock);
     if (nroots == caproots) {
         size_t ncap = caproots ? caproots * 2 : 16;

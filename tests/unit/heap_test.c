@@ -565,6 +565,11 @@ static int roots_main(void *arg) {
     ASSERT_EQ(gort_gc_remove_roots(rootcell, 4 * sizeof *rootcell), -ENOENT);
     wait_finalized(9); /* the malloc'd cell alone does not keep it */
     free(rootcell);
+    /* No memory there: refused, not scanned (the next collection died on
+     * NULL's page). */
+    ASSERT_EQ(gort_gc_add_roots(NULL, 16), -EINVAL);
+    ASSERT_EQ(gort_gc_add_roots((void *)(UINTPTR_MAX - 7), 16), -EINVAL);
+    gort_gc();
     return 0;
 }
 
