@@ -647,6 +647,10 @@ uintptr_t gort__thread_stack_hi(void);
 /* 1 while the finalizer goroutine exists and is not running a finalizer:
  * gort_numgoroutine leaves it out, as Go's NumGoroutine does. */
 extern _Atomic int gort__fing_system;
+/* mfinal.c: wakes (or starts) the finalizer goroutine if finalizers are
+ * queued: after a collection restarts the world, and when the main
+ * goroutine starts (a collection before gort_main may have queued some). */
+void gort__fin_wake(void);
 /* GORTDEBUG=gctrace=1 (debug.c sets it). */
 extern int32_t gort__debug_gctrace;
 

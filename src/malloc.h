@@ -430,8 +430,6 @@ void gort__gc_scan_registered(void);
 void gort__fin_markroots(void);
 /* After mark: queues the finalizers of unmarked objects (marking them). */
 int gort__fin_queue_unmarked(void);
-/* After the world restarts: wakes (or starts) the finalizer goroutine. */
-void gort__fin_wake(void);
 /* gort_main starts: the old run's finalizer goroutine is gone. */
 void gort__fin_reset_run(void);
 

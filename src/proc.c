@@ -2856,6 +2856,9 @@ static void goentry(void *arg) {
     if (gp->is_main) {
         if (GORT_UNLIKELY(gort__flightrecorder))
             gort__trace_flight_autostart();
+        /* Finalizers that a collection before gort_main queued (with no
+         * runtime to run them) start now, not at the next collection. */
+        gort__fin_wake();
         int (*main_fn)(void *) = (int (*)(void *))(void (*)(void))gp->fn;
         gort__sched.main_ret = main_fn(gp->arg);
         san_release(&gort__sched.main_ret); /* main's return -> gort_main's */

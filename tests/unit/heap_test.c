@@ -577,6 +577,34 @@ TEST(registered_root_keeps_alive) {
     run(roots_main, NULL);
 }
 
+/* A finalizer that a collection outside gort_main queued runs once
+ * gort_main starts, without waiting for a collection there (it waited). */
+static void *make_finalized_40(void *arg) {
+    (void)arg;
+    (void)new_tobj(40, true); /* unreachable once this thread is gone */
+    return NULL;
+}
+
+static int queued_before_main(void *arg) {
+    (void)arg;
+    int64_t dl = gort_nanotime() + 5 * GT_SEC * gt_scale();
+    while (atomic_load(&finalized[40]) == 0) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("the finalizer queued before gort_main did not run");
+        gort_sleep(MS);
+    }
+    return 0;
+}
+
+TEST(finalizer_queued_before_gort_main_runs) {
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, make_finalized_40, NULL), 0);
+    pthread_join(t, NULL);
+    gort_gc(); /* no runtime: queued, not run */
+    ASSERT_EQ(atomic_load(&finalized[40]), 0);
+    run(queued_before_main, NULL);
+}
+
 /* A goroutine's start argument, before it runs (GOMAXPROCS 1, the starter
  * collects before yielding). */
 static _Atomic int arg_ran;
