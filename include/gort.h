@@ -1329,7 +1329,9 @@ GORT_API void gort_keep_alive(const void *p);
  */
 GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
 /* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the
- * collector off (except under a memory limit).  GOGC ("off" or a number,
+ * collector off (except under a memory limit); 0 collects continuously,
+ * leaving the goroutines 1 MiB to allocate in while a cycle runs (as Go
+ * does).  GOGC ("off" or a number,
  * default 100) is read when gort_main starts. */
 GORT_API int gort_set_gc_percent(int percent);
 /* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap,

@@ -62,6 +62,8 @@ gcstats gort__gcstats;
 static _Atomic int32_t gcpercent = 100;
 static _Atomic int64_t memlimit = INT64_MAX;
 #define HEAP_MINIMUM ((uint64_t)4 << 20)
+/* The least room between the live heap and the goal (see heap_goal). */
+#define MIN_RUNWAY ((uint64_t)1 << 20)
 
 /* Cycle statistics, [statlock]. */
 static gort__rtlock statlock;
@@ -114,6 +116,13 @@ static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
         uint64_t min = HEAP_MINIMUM * (uint64_t)pct / 100;
         if (goal < min)
             goal = min;
+        /* Some room past the live heap whatever GOGC says: at GOGC=0 the
+         * goal was the live heap itself, and every allocation waited for
+         * a whole cycle (one per allocation, a thousand times Go's time).
+         * Go lets the goroutines allocate while a cycle marks, about a
+         * MiB a cycle at GOGC=0. */
+        if (goal < marked + MIN_RUNWAY)
+            goal = marked + MIN_RUNWAY;
     }
     if (lim != INT64_MAX) {
         /* Go's memoryLimitHeapGoal: the limit less what is not heap

@@ -1249,6 +1249,29 @@ TEST(gc_percent_and_memory_limit) {
     unsetenv("GOMEMLIMIT");
 }
 
+/* GOGC=0 collects continuously, but lets the goroutines allocate while a
+ * cycle marks, as Go does (about a MiB a cycle): every gort_new(1024)
+ * waited for a whole cycle of its own (3000 cycles here, 3 s). */
+static int gogc0_main(void *arg) {
+    (void)arg;
+    int old = gort_set_gc_percent(0);
+    gort_stats s0, s1;
+    gort_read_stats(&s0);
+    for (int i = 0; i < 3000; i++)
+        (void)gort_new(1024);
+    gort_read_stats(&s1);
+    gort_set_gc_percent(old);
+    if (s1.num_gc - s0.num_gc > 30)
+        GT_FAIL("%llu collections for 3000 KiB at GOGC=0",
+                (unsigned long long)(s1.num_gc - s0.num_gc));
+    ASSERT_GT(s1.num_gc - s0.num_gc, 0); /* it does collect */
+    return 0;
+}
+
+TEST(gogc_zero_collects_without_stalling) {
+    run(gogc0_main, NULL);
+}
+
 /* A memory limit counts the stacks' resident memory, not the address
  * space their slabs reserve (256 regions at a time: more than the limit
  * here).  Under GOMEMLIMIT=20MiB, 4 MiB of garbage took 75 collections:
