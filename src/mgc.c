@@ -41,6 +41,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -711,10 +712,14 @@ void gort__heap_init_run(void) {
     int32_t pct = 100;
     if (s != NULL && strcmp(s, "off") == 0) {
         pct = -1;
-    } else if (s != NULL && *s != '\0') {
+    } else if (s != NULL &&
+               (isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1])))) {
+        /* Go's atoi32: an optional '-' and digits (strtol would also take
+         * leading blanks and '+'), within int32; anything else is 100. */
         char *end;
+        errno = 0;
         long v = strtol(s, &end, 10);
-        if (*end == '\0' && v >= INT32_MIN && v <= INT32_MAX)
+        if (*end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX)
             pct = v < 0 ? -1 : (int32_t)v;
     }
     atomic_store_explicit(&gcpercent, pct, memory_order_relaxed);

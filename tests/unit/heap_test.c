@@ -1249,6 +1249,26 @@ TEST(gc_percent_and_memory_limit) {
     unsetenv("GOMEMLIMIT");
 }
 
+/* GOGC as Go's readGOGC reads it: "off", or an optional '-' and digits
+ * within int32 (negative: off); anything else is 100 (" 50" was 50). */
+static int gogc_read_main(void *arg) {
+    ASSERT_EQ(gort_set_gc_percent(100), (int)(intptr_t)arg);
+    return 0;
+}
+
+TEST(gogc_env_as_go_reads_it) {
+    const struct {
+        const char *env;
+        int want;
+    } cases[] = {{"50", 50},   {"-5", -1},  {"off", -1},          {" 50", 100}, {"+50", 100},
+                 {"50 ", 100}, {"5x", 100}, {"99999999999", 100}, {"", 100}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("GOGC", cases[i].env, 1);
+        run(gogc_read_main, (void *)(intptr_t)cases[i].want);
+    }
+    unsetenv("GOGC");
+}
+
 /* GOGC=0 collects continuously, but lets the goroutines allocate while a
  * cycle marks, as Go does (about a MiB a cycle): every gort_new(1024)
  * waited for a whole cycle of its own (3000 cycles here, 3 s). */

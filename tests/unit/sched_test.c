@@ -844,13 +844,14 @@ TEST(gomaxprocs_env) {
     ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)3), 0);
 }
 
-/* A value Go's atoi does not read (a blank, a sign) is ignored, as in Go:
- * the default (it gave 3 for " 3"). */
+/* A value Go's atoi32 does not read (a blank, a sign, past int32) is
+ * ignored, as in Go: the default (it gave 3 for " 3", and 256 for numbers
+ * past int32). */
 TEST(gomaxprocs_env_not_a_number) {
     unsetenv("GOMAXPROCS");
     int def = gort_gomaxprocs(0);
-    const char *bad[] = {" 3", "+3", "3 ", "x"};
-    for (int i = 0; i < 4; i++) {
+    const char *bad[] = {" 3", "+3", "3 ", "x", "4294967297", "99999999999999999999"};
+    for (int i = 0; i < 6; i++) {
         ASSERT_EQ(setenv("GOMAXPROCS", bad[i], 1), 0);
         ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)def), 0);
     }
