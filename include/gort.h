@@ -99,9 +99,18 @@ typedef struct gort_go_attr {
 } gort_go_attr;
 
 /* The default usable stack of a goroutine: 256 KiB of virtual memory,
- * committed page by page as it is touched, below a guard page.  At least
+ * committed page by page as it is touched, above a 64 KiB guard.  At least
  * 64 KiB of C frames always fit.  A goroutine that overflows its stack is a
- * fatal error ("fatal error: stack overflow"), never a silent corruption. */
+ * fatal error ("fatal error: stack overflow"), never a silent corruption,
+ * in code built with -fstack-clash-protection (pkg-config's Cflags add it:
+ * the compiler then touches each page of a frame larger than a page, so
+ * no frame steps over the guard).  Without it, one frame of more than
+ * 64 KiB can step over the guard into the stack below.  Kernels before
+ * 6.13 can place guards inside a mapping only by splitting it, which
+ * gort does for the first 30,000 stacks; past those, the guard is a canary
+ * word checked when the goroutine parks and exits, so an overflow is
+ * caught there, after it wrote below its stack (over other goroutines'
+ * stacks, or other memory), if it gets that far. */
 #define GORT_DEFAULT_STACK_SIZE (256u * 1024u)
 /* Smallest and largest stack_size accepted by gort_go_attr_spawn. */
 #define GORT_MIN_STACK_SIZE (16u * 1024u)
