@@ -138,7 +138,9 @@ SCHED_RACY static void detail_g(struct g *gp, void *arg) {
     (void)arg;
     uint32_t st = atomic_load_explicit(&gp->status, memory_order_relaxed);
     uint8_t wr = gp->waitreason;
-    struct m *mp = gp->m;
+    /* Go clears a goroutine's m when it stops running; gort keeps the
+     * last one, which means nothing once the goroutine is off its M. */
+    struct m *mp = st == G_RUNNING || st == G_SYSCALL ? gp->m : NULL;
     struct m *lm = gp->lockedm;
     linebuf l = {.n = 0};
     add(&l, "  G%lld: status=%d(%s) m=", (long long)gp->goid, gostatus(st),
@@ -170,7 +172,8 @@ SCHED_RACY static void schedtrace(bool detailed, int64_t now) {
         atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed), gort__sched.nmidle,
         atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed));
     if (detailed)
-        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d\n",
+        /* sysmonwait: sysmon prints this, so it is not waiting. */
+        add(&l, " gcwaiting=%u nmidlelocked=%d stopwait=%d sysmonwait=0\n",
             atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed),
             gort__sched.nmidlelocked, gort__sched.stopwait);
     for (int32_t i = 0; i < procs && i < GORT_MAX_PROCS; i++) {
@@ -248,13 +251,13 @@ void gort__debug_init(void) {
     gort__flightrecorder = debug.flightrecorder > 0;
     int32_t us = debug.pollspin < 0 ? 0 : debug.pollspin > 1000000 ? 1000000 : debug.pollspin;
     gort__pollspin_ns = (int64_t)us * 1000;
-    lasttrace = gort__sched.starttime;
+    lasttrace = 0; /* the first sysmon round prints "SCHED 0ms", as Go's */
 }
 
 void gort__schedtrace_tick(int64_t now) {
     if (debug.schedtrace <= 0)
         return;
-    if (now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
+    if (lasttrace == 0 || now - lasttrace >= (int64_t)debug.schedtrace * 1000000) {
         lasttrace = now;
         schedtrace(debug.scheddetail > 0, now);
     }

@@ -398,6 +398,12 @@ static void run_child(const char *env, char *out, size_t len) {
 
 TEST(schedtrace) {
     run_child("schedtrace=100", dump, sizeof dump);
+    /* The first line comes at sysmon's first round, "SCHED 0ms", as Go's
+     * (it came a period later). */
+    int first = -1;
+    ASSERT_EQ(sscanf(dump, "SCHED %dms:", &first), 1);
+    if (first >= 100)
+        GT_FAIL("the first SCHED line came at %d ms", first);
     int lines = 0;
     for (const char *p = dump; (p = strstr(p, "SCHED ")) != NULL; p++) {
         lines++;
@@ -422,10 +428,25 @@ TEST(schedtrace) {
     }
 }
 
+static int parked_main(void *arg) {
+    (void)arg;
+    if (gort_go(park_nil_recv, NULL) != 0)
+        return 1;
+    gort_sleep(450 * GT_MS);
+    return 0;
+}
+
 TEST(scheddetail) {
-    run_child("schedtrace=100,scheddetail=1", dump, sizeof dump);
+    int st =
+        run_child_fn("GORTDEBUG", "schedtrace=100,scheddetail=1", parked_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 0);
     ASSERT_NOT_NULL(strstr(dump, "SCHED "));
     ASSERT_NOT_NULL(strstr(dump, " gcwaiting="));
+    ASSERT_NOT_NULL(strstr(dump, " stopwait=0 sysmonwait=0\n"));
+    /* A parked goroutine is on no M (it showed the last one it ran on). */
+    ASSERT_NOT_NULL(strstr(dump, "\n  G1: status=4(sleep) m=nil lockedm=nil\n"));
+    ASSERT_NOT_NULL(strstr(dump, "\n  G2: status=4(chan receive (nil chan)) m=nil lockedm=nil\n"));
     ASSERT_NOT_NULL(strstr(dump, "\n  P0: status="));
     ASSERT_NOT_NULL(strstr(dump, "\n  M0: p="));
     ASSERT_NOT_NULL(strstr(dump, "\n  G1: status="));
