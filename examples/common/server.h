@@ -29,16 +29,19 @@ static inline void ex_hostport(char *buf, size_t n, const char *host, int port) 
         snprintf(buf, n, "%s:%d", host, port);
 }
 
-/* Listens on addr and says so on stdout ("NAME: listening on ADDR (port
- * N)": port 0 picks a free one).  Returns the fd, or -1 after printing
- * why not. */
+/* Listens on addr and says so on stdout ("NAME: listening on HOST:PORT
+ * (port PORT)", the port bound: port 0 picks a free one).  Returns the fd,
+ * or -1 after printing why not. */
 static inline int ex_listen(const char *name, const char *addr, int backlog) {
     int lfd = gort_listen(addr, backlog);
     if (lfd < 0) {
         fprintf(stderr, "%s: listen %s: %s\n", name, addr, strerror(-lfd));
         return -1;
     }
-    printf("%s: listening on %s (port %d)\n", name, addr, gort_local_port(lfd));
+    int port = gort_local_port(lfd);
+    const char *colon = strrchr(addr, ':');
+    int hostlen = colon ? (int)(colon - addr) : (int)strlen(addr);
+    printf("%s: listening on %.*s:%d (port %d)\n", name, hostlen, addr, port, port);
     fflush(stdout);
     return lfd;
 }
