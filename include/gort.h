@@ -1371,18 +1371,21 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   without one is interrupted by SIGURG (Go's asynchronous preemption)
  *   at a safe point: its pc in the executable, or in a library named in
  *   GORTPREEMPTLIBS (comma-separated file-name prefixes, read when
- *   gort_main starts), but not in their PLT stubs, never in libc, the dynamic loader, the vDSO, the
- *   runtime or any other library; no runtime lock held; not inside a
- *   signal handler.  Every register (general, vector, x87/MXCSR) is saved
- *   and restored.  GORTDEBUG=asyncpreemptoff=1 turns it off.  Under
+ *   gort_main starts), but not in their PLT stubs, never in libc, the
+ *   dynamic loader, the vDSO, the runtime or any other library; no
+ *   runtime lock held; not inside a signal handler.  Every register
+ *   (general, vector, x87/MXCSR) is saved and restored, and the x87
+ *   register stack is empty for other goroutines meanwhile.
+ *   GORTDEBUG=asyncpreemptoff=1 turns it off.  Under
  *   ThreadSanitizer (a program built with -fsanitize=thread, or the
  *   library's own tsan build) there is no preemption signal: there a
  *   goroutine that spins with no gort call holds its P until it makes
  *   one (see docs/HACKING.md), and a stop of the world (a collection, a
  *   goroutine profile, the tracer's start) waits for it.  A stop that
- *   has waited a second for such a goroutine (there, or where a thread
- *   blocks the signal) prints once "runtime: stop the world (REASON) has
- *   waited N ms for goroutine G on P P, which makes no gort call".
+ *   has waited a second for such a goroutine (there, under
+ *   asyncpreemptoff=1, or where a thread blocks the signal) prints once
+ *   "runtime: stop the world (REASON) has waited N ms for goroutine G on
+ *   P P, which makes no gort call".
  * - The same-thread rule: a goroutine preempted that way resumes on the
  *   same OS thread, which runs no other goroutine meanwhile (its P goes to
  *   another thread), so thread-local addresses held in registers and locks
