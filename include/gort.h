@@ -1334,7 +1334,9 @@ GORT_API void gort_keep_alive(const void *p);
  * object, else panic: "runtime.SetFinalizer: pointer not at beginning of
  * allocated block" (inside an object), "runtime.SetFinalizer: pointer not
  * in allocated block" (not in the heap), "runtime.SetFinalizer: first
- * argument is nil", "runtime.SetFinalizer: finalizer already set".
+ * argument is nil", "runtime.SetFinalizer: finalizer already set".  A
+ * global or static variable is let be (no finalizer, no panic), as Go
+ * lets be one that its linker allocated.
  */
 GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
 /* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the

@@ -21,6 +21,7 @@
  * table in malloc'd memory (not scanned: it must not keep objects alive);
  * the queue is scanned as a root.  Both under finlock.
  */
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,12 +79,38 @@ static finrec *fintab_find(uintptr_t obj) {
     return NULL;
 }
 
+/* dl_iterate_phdr's callback: *arg (an address) lies in a writable
+ * PT_LOAD segment of this object?  Then *arg becomes 0. */
+static int writable_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    uintptr_t *p = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && *p >= lo && *p - lo < ph->p_memsz) {
+            *p = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static bool in_writable_segment(uintptr_t p) {
+    dl_iterate_phdr(writable_cb, &p);
+    return p == 0;
+}
+
 GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj)) {
     if (obj == NULL)
         gort_panic("runtime.SetFinalizer: first argument is nil");
     mspan *s = gort__mheap_made() != NULL ? gort__spanof((uintptr_t)obj) : NULL;
-    if (s == NULL || (uintptr_t)obj >= s->limit)
+    if (s == NULL || (uintptr_t)obj >= s->limit) {
+        /* Go's "global initializers might be linker-allocated": a pointer
+         * into the data or bss of a loaded object is let be. */
+        if (in_writable_segment((uintptr_t)obj))
+            return;
         gort_panic("runtime.SetFinalizer: pointer not in allocated block");
+    }
     /* base, elemsize, divmagic are fixed while the span is in use, and the
      * caller's own allocation of obj ordered their stores before this. */
     uint32_t i = s->nelems > 1 ? gort__span_objindex(s, (uintptr_t)obj) : 0;

@@ -1018,6 +1018,11 @@ static int finrules_main(void *arg) {
     m = setfin_panic(mal, fin_nop);
     ASSERT_STREQ(m, "runtime.SetFinalizer: pointer not in allocated block");
     free(mal);
+    /* A global: ignored, as Go ignores a variable the linker allocated
+     * (it panicked "not in allocated block"). */
+    static char global_obj[16];
+    ASSERT_TRUE(setfin_panic(global_obj, fin_nop) == NULL);
+    ASSERT_TRUE(setfin_panic(&finalized[0], fin_nop) == NULL);
     m = setfin_panic(NULL, fin_nop);
     ASSERT_STREQ(m, "runtime.SetFinalizer: first argument is nil");
     ASSERT_TRUE(setfin_panic(o, fin_nop) == NULL);
