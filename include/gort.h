@@ -566,7 +566,9 @@ GORT_API GORT_NORETURN void gort_panic(const char *msg);
 /* panic(fmt.Sprintf(fmt, ...)): as gort_panic with a formatted message. */
 GORT_API GORT_NORETURN void gort_panicf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* recover(): the panic message when called directly by a deferred function
- * that a panic is running (which stops the panic), else NULL. */
+ * that a panic is running (which stops the panic), else NULL.  The string
+ * stays valid until the deferred function that recovered returns: copy it
+ * to keep it. */
 GORT_API const char *gort_recover(void);
 
 /* ------------------------------------------------------------------------
