@@ -550,7 +550,17 @@ static void drain_locked(void) {
 struct frames {
     int shown;
     bool print;
+    const uintptr_t *pcs; /* the pcs symbolised less one: for the +0x offsets */
 };
+
+/* A frame's "+0x..." from its function's start, as a dump prints it; an
+ * inlined frame has none (Go's). */
+static void print_offset(uintptr_t pc, bool inlined) {
+    uintptr_t start = 0;
+    if (!inlined && gort__symtab_lookup(pc - 1, &start, NULL, NULL) == 0)
+        gort__printf(" +0x%lx", (unsigned long)(pc - start));
+    gort__printf("\n");
+}
 
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
@@ -567,7 +577,8 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
     if (!f->print)
         return;
     size_t n = name ? strcspn(name, ".") : 1;
-    gort__printf("%.*s(...)\n\t%s:%d\n", (int)n, name ? name : "?", file ? file : "?", line);
+    gort__printf("%.*s(...)\n\t%s:%d", (int)n, name ? name : "?", file ? file : "?", line);
+    print_offset(f->pcs[i] + 1, inlined);
 }
 
 /* A stall report's last line, as a dump's: the function that started the
@@ -575,6 +586,7 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
  * gort__symbolize gives first), its file and line. */
 struct createdby {
     int64_t parent;
+    uintptr_t pc; /* the return address of the gort_go call */
     bool done;
 };
 
@@ -586,8 +598,9 @@ static void createdby_cb(void *arg, int i, const char *name, const char *file, i
         return;
     c->done = true;
     size_t n = name ? strcspn(name, ".") : 1;
-    gort__printf("created by %.*s in goroutine %lld\n\t%s:%d\n", (int)n, name ? name : "?",
+    gort__printf("created by %.*s in goroutine %lld\n\t%s:%d", (int)n, name ? name : "?",
                  (long long)c->parent, file ? file : "?", line);
+    print_offset(c->pc, inlined);
 }
 
 /* The stack of the goroutine running on mp's thread, from its SIGPROF
@@ -656,7 +669,7 @@ static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
     if (n > 1) {
         /* Caught inside the runtime (the trampoline of an asynchronous
          * preemption about to switch it out): look again next round. */
-        struct frames probe = {0, false};
+        struct frames probe = {0, false, look};
         gort__symbolize(look, n, print_frame_cb, &probe);
         if (probe.shown == 0)
             return false;
@@ -669,7 +682,7 @@ static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
                  (long long)gp->goid, (long long)ms, (long long)(gort__stalldetect_ns / 1000000));
     gort__printf("goroutine %lld [running]:\n", (long long)gp->goid);
     if (n > 0) {
-        struct frames shown = {0, true};
+        struct frames shown = {0, true, look};
         gort__symbolize(look, n, print_frame_cb, &shown);
         if (shown.shown == 0) /* caught inside the runtime (a preemption signal) */
             gort__printf("\t(in the runtime; started at %s)\n", fname ? fname : "?");
@@ -678,7 +691,7 @@ static bool report_stall(struct p *pp, struct g *gp, int64_t ms) {
     }
     if (gp->createdby != NULL && !gp->is_main) {
         uintptr_t at = (uintptr_t)gp->createdby - 1;
-        struct createdby c = {gp->parentgoid, false};
+        struct createdby c = {gp->parentgoid, (uintptr_t)gp->createdby, false};
         gort__symbolize(&at, 1, createdby_cb, &c);
     }
     gort__printf("\n");
