@@ -643,7 +643,10 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
         if (mins >= 1)
             snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
     }
-    const char *locked = gp->lockedm ? ", locked to thread" : "";
+    /* Locked by gort_lock_os_thread: the preemption trampoline's own lock
+     * (lockedint) keeps a goroutine on its thread too, but Go shows an
+     * asynchronously preempted goroutine as plain "runnable". */
+    const char *locked = gp->lockedm && gp->lockedext > 0 ? ", locked to thread" : "";
     outf(o, "goroutine %lld [%s%s%s]:\n", (long long)gp->goid,
          current ? "running" : status_string(gp, st), wait, locked);
     if (level >= 3 && gp->name[0])

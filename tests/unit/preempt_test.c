@@ -392,6 +392,38 @@ TEST(spin_on_flag_p1) {
     ASSERT_GT(atomic_load(&gort__npreempt_async), 0);
 }
 
+/* A goroutine preempted asynchronously shows in a dump as Go's does,
+ * "[runnable]": the runtime keeps it on its thread (an internal lock), but
+ * it is not locked to that thread the way gort_lock_os_thread locks one
+ * (it showed "[runnable, locked to thread]"). */
+static char pd_buf[1 << 16];
+
+static int main_preempted_dump(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(sf_spinner, NULL), 0);
+    gort_sleep(50 * GT_MS); /* main runs again: the spinner was preempted */
+    gort_stack(pd_buf, sizeof pd_buf, true);
+    atomic_store(&sf_flag, true);
+    char want[64];
+    snprintf(want, sizeof want, "goroutine %d [runnable]:\n", 2);
+    if (strstr(pd_buf, want) == NULL || strstr(pd_buf, "locked to thread") != NULL)
+        GT_FAIL("the preempted spinner in a dump:\n%s", pd_buf);
+    gort_lock_os_thread(); /* this one is locked to its thread */
+    gort_stack(pd_buf, sizeof pd_buf, false);
+    gort_unlock_os_thread();
+    if (strstr(pd_buf, "goroutine 1 [running, locked to thread]:\n") == NULL)
+        GT_FAIL("a goroutine locked to its thread in a dump:\n%s", pd_buf);
+    return 0;
+}
+
+TEST(preempted_goroutine_in_dump) {
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    watchdog_start(30, "the dump of a preempted goroutine");
+    ASSERT_EQ(gort_main(main_preempted_dump, NULL), 0);
+    watchdog_stop();
+}
+
 /* GORTDEBUG=asyncpreemptoff=1 restores the cooperative scheduler: the same
  * program does not finish (checked for a bounded time in a child, which is
  * then killed), and finishes without the setting. */
