@@ -92,8 +92,6 @@ static _Atomic uint32_t numgc_atomic;
 
 /* ------------------------------------------------------------------ pacer */
 
-/* The heap goal for a live heap of `marked` bytes, whose collection also
- * scanned `roots` bytes of stacks and globals, under the settings. */
 /* The stacks' resident bytes, for the memory limit's goal: Go counts the
  * memory its stacks use, and gort's stack slabs reserve address space 256
  * regions at a time (85 MB of it for a program of two goroutines, whose
@@ -108,6 +106,8 @@ static void note_stack_resident(void) {
         atomic_store_explicit(&stack_resident, gort__stack_resident_bytes(), memory_order_relaxed);
 }
 
+/* The heap goal for a live heap of `marked` bytes, whose collection also
+ * scanned `roots` bytes of stacks and globals, under the settings. */
 static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
     int32_t pct = atomic_load_explicit(&gcpercent, memory_order_relaxed);
     int64_t lim = atomic_load_explicit(&memlimit, memory_order_relaxed);

@@ -564,7 +564,6 @@ static void print_offset(uintptr_t pc, bool inlined) {
 
 static void print_frame_cb(void *arg, int i, const char *name, const char *file, int line,
                            bool inlined) {
-    (void)i, (void)inlined;
     /* As a dump shows it: without the runtime's own frames (gort__*
      * functions, static functions of the runtime's sources). */
     const char *slash = strrchr(__FILE__, '/');
@@ -592,7 +591,7 @@ struct createdby {
 
 static void createdby_cb(void *arg, int i, const char *name, const char *file, int line,
                          bool inlined) {
-    (void)i, (void)inlined;
+    (void)i;
     struct createdby *c = arg;
     if (c->done)
         return;
