@@ -387,9 +387,14 @@ GORT_API void gort_sleep(int64_t ns);
 
 typedef struct gort_timer gort_timer;
 /* time.NewTimer: after ns, sends gort_nanotime() (int64_t) on its channel
- * (cap 1).  NULL when out of memory. */
+ * (cap 1).  NULL when out of memory, or when no gort_main is running (a
+ * timer needs the runtime to fire; plain threads may make timers while it
+ * runs).  A timer left pending when gort_main returns never fires: Stop
+ * then returns false, and Reset and a ticker's Reset only stop it until a
+ * later gort_main, where they work again. */
 GORT_API gort_timer *gort_timer_new(int64_t ns);
-/* time.AfterFunc: after ns runs fn(arg) in its own goroutine. */
+/* time.AfterFunc: after ns runs fn(arg) in its own goroutine.  NULL as
+ * gort_timer_new. */
 GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg);
 /* The timer's channel; NULL for after_func timers. */
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);
@@ -401,7 +406,8 @@ GORT_API bool gort_timer_reset(gort_timer *t, int64_t ns);
 GORT_API void gort_timer_free(gort_timer *t);
 
 typedef struct gort_ticker gort_ticker;
-/* time.NewTicker; NULL if period <= 0 or out of memory. */
+/* time.NewTicker; NULL if period <= 0, out of memory, or no gort_main is
+ * running (see gort_timer_new). */
 GORT_API gort_ticker *gort_ticker_new(int64_t period);
 /* Cap-1 channel of int64_t ticks: ticks a slow receiver misses are dropped. */
 GORT_API gort_chan *gort_ticker_chan(gort_ticker *t);

@@ -260,7 +260,9 @@ static void addtimer_p(timer *t, int64_t when, int64_t period) {
     if (when < 0)
         when = MAXWHEN; /* overflow of now + d */
     struct p *pp = timer_p();
-    bool has_p = pp != NULL && gort__getm() != NULL && gort__getm()->p == pp;
+    if (GORT_UNLIKELY(pp == NULL))
+        return; /* no runtime (before or after gort_main): it stays stopped */
+    bool has_p = gort__getm() != NULL && gort__getm()->p == pp;
     bool earliest;
     for (;;) {
         ptimers *pt = ptimers_of(pp);
@@ -590,6 +592,8 @@ static inline int64_t when_after(int64_t ns) {
 }
 
 GORT_API gort_timer *gort_timer_new(int64_t ns) {
+    if (!gort__runtime_running())
+        return NULL; /* nothing would ever fire it (it crashed) */
     gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
@@ -609,6 +613,8 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
 GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
+    if (!gort__runtime_running())
+        return NULL;
     gort_timer *tm = gort__malloc(sizeof *tm);
     if (tm == NULL)
         return NULL;
@@ -667,7 +673,7 @@ GORT_API void gort_timer_free(gort_timer *t) {
 /* ------------------------------------------------------------------ tickers */
 
 GORT_API gort_ticker *gort_ticker_new(int64_t period) {
-    if (period <= 0)
+    if (period <= 0 || !gort__runtime_running())
         return NULL;
     gort_ticker *tk = gort__malloc(sizeof *tk);
     if (tk == NULL)

@@ -433,6 +433,50 @@ TEST(sleep_outside_runtime) {
     ASSERT_GE(gort_nanotime() - t0, 5 * MS);
 }
 
+/* Timers with no runtime to fire them: made outside gort_main, NULL (they
+ * crashed); one left pending when gort_main returned is stopped, its Stop
+ * and Reset harmless (they crashed), and a Reset in a later gort_main
+ * arms it again. */
+static gort_timer *left_timer;
+static gort_ticker *left_ticker;
+
+static void never_fn(void *arg) {
+    (void)arg;
+}
+
+static int leave_timers_main(void *arg) {
+    (void)arg;
+    left_timer = gort_timer_new(3600 * 1000 * MS);
+    left_ticker = gort_ticker_new(3600 * 1000 * MS);
+    ASSERT_NOT_NULL(left_timer);
+    ASSERT_NOT_NULL(left_ticker);
+    return 0;
+}
+
+static int rearm_main(void *arg) {
+    (void)arg;
+    ASSERT_FALSE(gort_timer_reset(left_timer, MS));
+    int64_t v = 0;
+    ASSERT_TRUE(gort_chan_recv(gort_timer_chan(left_timer), &v));
+    ASSERT_GT(v, 0);
+    return 0;
+}
+
+TEST(timers_outside_gort_main) {
+    ASSERT_NULL(gort_timer_new(MS));
+    ASSERT_NULL(gort_after_func(MS, never_fn, NULL));
+    ASSERT_NULL(gort_ticker_new(MS));
+    run(leave_timers_main, NULL);
+    ASSERT_FALSE(gort_timer_stop(left_timer));
+    ASSERT_FALSE(gort_timer_reset(left_timer, MS));
+    gort_ticker_reset(left_ticker, MS);
+    gort_ticker_stop(left_ticker);
+    gort_ticker_free(left_ticker);
+    ASSERT_NULL(gort_timer_new(MS)); /* after it too */
+    run(rearm_main, NULL);
+    gort_timer_free(left_timer);
+}
+
 /* ------------------------------------------------------------------ GOMAXPROCS */
 
 typedef struct gmp_state {
