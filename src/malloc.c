@@ -160,6 +160,34 @@ static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
     return v;
 }
 
+/* Go's mheap.reclaim: before a large object takes new pages, large spans
+ * the last cycle left unswept are swept until npages pages have gone back
+ * to the page heap, or none is left.  Nothing else sweeps them before the
+ * next cycle starts (small spans are swept by the allocators of their
+ * class): the dead large objects of a whole cycle stayed allocated beside
+ * the goal, and a heap under a 32 MiB memory limit reached 56 MB. */
+static void reclaim_large(uintptr_t npages) {
+    mheap *h = gort__mheap;
+    uintptr_t freed = 0;
+    for (int spc = 0; spc < 2 && freed < npages; spc++) {
+        while (freed < npages) {
+            /* One span at a time, as gort__sweep_all. */
+            gort__acquirem();
+            mspan *s = gort__mcentral_take_unswept(&h->central[spc]);
+            if (s != NULL) {
+                uintptr_t n = s->npages;
+                if (gort__sweep_span(s, false))
+                    gort__mcentral_put_swept(&h->central[spc], s);
+                else
+                    freed += n;
+            }
+            gort__releasem();
+            if (s == NULL)
+                break;
+        }
+    }
+}
+
 static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     if (size > ((uintptr_t)1 << 46))
         gort__heap_oom(size);
@@ -169,6 +197,7 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
      * outside the runtime does); it may resume on another P. */
     if (gort__mcache_get() != NULL)
         gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
+    reclaim_large(npages);
     mcache *c = gort__mcache_get();
     bool nop = c == NULL;
     if (nop)
