@@ -12,11 +12,12 @@
  * its first line; sysmon makes it now (signal_linux.c).  The corruption:
  * a freed chunk in the unsorted bin gets a wild back link, and the next
  * malloc that walks the bin reads through it.  The sanitizers' allocators
- * keep no such links: under them the goroutine dereferences nil instead,
- * and only the report is checked.
+ * keep no such links: under them the goroutine reads page 0 instead, and
+ * only the report is checked.
  */
 #include "gort.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,7 +57,8 @@ __attribute__((noinline)) static void corrupt(void *arg) {
     ((void *volatile *)chunk)[1] = (void *)0x4242424242424242ULL; /* its back link */
     sink = malloc(0x600); /* walks the unsorted bin with the arena locked */
 #else
-    sink = *(void *volatile *)sink; /* sink is NULL */
+    /* 16, not NULL: UBSan reports a load through a null pointer itself. */
+    sink = *(void *volatile *)((uintptr_t)sink + 16); /* sink is NULL */
 #endif
     fprintf(stderr, "sigsegv_in_malloc: malloc did not fault\n");
 }
