@@ -110,6 +110,8 @@ enum {
     WAIT_IO,                   /* "IO wait" */
     WAIT_SEMACQUIRE,           /* "semacquire" */
     WAIT_SYNC_MUTEX,           /* "sync.Mutex.Lock" */
+    WAIT_SEMA_MUTEX,           /* "semacquire": the runtime's own locks that Go takes with
+                                * semacquire (an fd's read and write locks, worldsema, gcsema) */
     WAIT_SYNC_RWMUTEX_R,       /* "sync.RWMutex.RLock" */
     WAIT_SYNC_RWMUTEX_W,       /* "sync.RWMutex.Lock" */
     WAIT_SYNC_WAITGROUP,       /* "sync.WaitGroup.Wait" */

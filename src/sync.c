@@ -118,7 +118,9 @@ static bool can_spin(int iter) {
     return true;
 }
 
-GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
+/* reason: what a waiter shows in dumps (sync.Mutex.Lock; semacquire for
+ * the runtime's own locks: gort__mutex_lock_sema). */
+static inline __attribute__((always_inline)) void mutex_lock_slow(gort_mutex *m, uint8_t reason) {
     _Atomic int32_t *state = MSTATE(m);
     int64_t wait_start = 0;
     bool starving = false, awoke = false;
@@ -169,7 +171,7 @@ GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
             bool lifo = wait_start != 0;
             if (wait_start == 0)
                 wait_start = gort_nanotime();
-            gort__semacquire(MSEMA(m), lifo, WAIT_SYNC_MUTEX);
+            gort__semacquire(MSEMA(m), lifo, reason);
             starving = starving || gort_nanotime() - wait_start > STARVATION_THRESHOLD_NS;
             old = atomic_load_explicit(state, memory_order_relaxed);
             if ((old & MUTEX_STARVING) != 0) {
@@ -196,6 +198,19 @@ GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
         }
         /* On failure the CAS reloaded old. */
     }
+}
+
+GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
+    mutex_lock_slow(m, WAIT_SYNC_MUTEX);
+}
+
+GORT_NOINLINE void gort__mutex_lock_sema(gort_mutex *m) {
+    int32_t zero = 0;
+    /* Acquire: as gort_mutex_lock's. */
+    if (GORT_UNLIKELY(!atomic_compare_exchange_strong_explicit(
+            MSTATE(m), &zero, MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
+        mutex_lock_slow(m, WAIT_SEMA_MUTEX);
+    san_acquire(m);
 }
 
 /* Lock: fast path, grab an unlocked mutex.  Acquire pairs with the release
@@ -658,7 +673,7 @@ GORT_API void gort_cond_broadcast(gort_cond *c) {
  * object's CAS loops meanwhile, and retries with the new state (relaxed:
  * no data is handed over). */
 void gort__sync_abandon(_Atomic uint32_t *sema, uint8_t reason) {
-    if (reason == WAIT_SYNC_MUTEX) {
+    if (reason == WAIT_SYNC_MUTEX || reason == WAIT_SEMA_MUTEX) {
         gort_mutex *m = (gort_mutex *)(void *)((char *)sema - offsetof(gort_mutex, _sema));
         atomic_fetch_sub_explicit(MSTATE(m), 1 << MUTEX_WAITER_SHIFT, memory_order_relaxed);
     } else if (reason == WAIT_SYNC_WAITGROUP || reason == WAIT_SYNCTEST_WAITGROUP) {

@@ -66,6 +66,13 @@ __attribute__((noinline)) static void park_io(void *arg) {
     char c;
     (void)gort_read(io_pipe[0], &c, 1); /* until the write at the end */
 }
+/* A second reader of the same fd waits for the first's read lock: Go's
+ * fdMutex, whose waiter shows as "semacquire" (it showed sync.Mutex.Lock). */
+__attribute__((noinline)) static void park_io2(void *arg) {
+    (void)arg;
+    char c;
+    (void)gort_read(io_pipe[0], &c, 1); /* EOF, after park_io's byte */
+}
 static _Atomic int syscall_release;
 __attribute__((noinline)) static void park_syscall(void *arg) {
     (void)arg;
@@ -107,6 +114,7 @@ static const want wants[] = {
     {"chan receive (nil chan)", "park_nil_recv"},
     {"sleep", "park_sleep"},
     {"IO wait", "park_io"},
+    {"semacquire", "park_io2"},
     {"syscall", "park_syscall"},
 };
 #define NWANT (sizeof wants / sizeof wants[0])
@@ -135,6 +143,16 @@ static int dump_main(void *arg) {
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
         if (gort_go(fns[i], NULL) != 0)
             return 1;
+    /* After park_io holds the fd's read lock. */
+    for (int64_t end = gt_now_ns() + 10 * GT_SEC * gt_scale(); gt_now_ns() < end;) {
+        gort_stack(dump, sizeof dump, true);
+        char blk[4096];
+        if (block_for(dump, "IO wait", blk, sizeof blk))
+            break;
+        gort_sleep(GT_MS);
+    }
+    if (gort_go(park_io2, NULL) != 0)
+        return 1;
     int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
     while (!all_parked()) {
         if (gt_now_ns() > deadline) {
