@@ -23,6 +23,11 @@
 #define GORT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GORT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define GORT_NOINLINE __attribute__((noinline))
+/* After a call that must keep its caller's frame: the call is then not the
+ * last thing the caller does, so the compiler makes no tail call (a jump
+ * that drops the caller's frame, which a profile counting frames to skip
+ * depends on). */
+#define GORT_NO_TAILCALL() __asm__ volatile("")
 #define GORT_UNUSED __attribute__((unused))
 
 /* Always-on invariant check (runtime bugs): prints and throws. */

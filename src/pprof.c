@@ -904,6 +904,7 @@ GORT_NOINLINE void gort__blockevent(int64_t t0, uint8_t reason) {
     if (rate <= 0 || (rate > ns && (int64_t)(fastrand64() % (uint64_t)rate) > ns))
         return;
     record(&blocktab, ns, 1); /* skip gort__gopark */
+    GORT_NO_TAILCALL();       /* record skips our frame too */
 }
 
 /* Go's mutexevent: one in rate contention events, at the unlock, with the
@@ -914,6 +915,7 @@ GORT_NOINLINE void gort__mutexevent(int64_t t0) {
     if (rate <= 0 || gort__fastrand() % (uint32_t)rate != 0)
         return;
     record(&mutextab, ns < 0 ? 0 : ns, 1); /* skip gort__semrelease */
+    GORT_NO_TAILCALL();                    /* record skips our frame too */
 }
 
 /* ------------------------------------------------------------------------

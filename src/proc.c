@@ -2148,8 +2148,10 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     } else {
         mcall(gp, park_m);
     }
-    if (GORT_UNLIKELY(bt0 != 0))
-        gort__blockevent(bt0, reason);
+    if (GORT_UNLIKELY(bt0 != 0)) {
+        gort__blockevent(bt0, reason); /* skips our frame: we must keep it */
+        GORT_NO_TAILCALL();
+    }
 }
 
 /* A parked g becomes runnable (ready's status change and its check). */

@@ -370,6 +370,45 @@ static void block_g(void *arg) {
     block_waiter(arg);
 }
 
+/* Blocked in a send, a select and an RWMutex read lock: each sample keeps
+ * its caller (an optimised runtime's tail calls dropped one frame more
+ * than the profile skipped, and these lost theirs).  The asm keeps the
+ * call out of tail position here too. */
+static gort_rwmutex block_rw;
+
+__attribute__((noinline)) static void send_waiter(gort_chan *c) {
+    block_waits++;
+    gort_chan_send(c, NULL);
+    __asm__ volatile("");
+}
+
+__attribute__((noinline)) static void select_waiter(gort_chan *c) {
+    block_waits++;
+    gort_select_case cs[2] = {{c, GORT_RECV, NULL, false}, {NULL, GORT_RECV, NULL, false}};
+    (void)gort_select(cs, 2, true);
+    __asm__ volatile("");
+}
+
+__attribute__((noinline)) static void rlock_waiter(void) {
+    block_waits++;
+    gort_rwmutex_rlock(&block_rw);
+    gort_rwmutex_runlock(&block_rw);
+    __asm__ volatile("");
+}
+
+static void block_send_g(void *arg) {
+    send_waiter(arg);
+}
+
+static void block_select_g(void *arg) {
+    select_waiter(arg);
+}
+
+static void block_rlock_g(void *arg) {
+    (void)arg;
+    rlock_waiter();
+}
+
 static gort_mutex mu;
 
 /* Holds mu while the waiter (which said it is about to lock) blocks on
@@ -400,6 +439,17 @@ static int contention_main(void *arg) {
     go(block_g, c);
     gort_sleep(30 * GT_MS);
     gort_chan_send(c, NULL);
+    go(block_send_g, c);
+    gort_sleep(30 * GT_MS);
+    gort_chan_recv(c, NULL);
+    go(block_select_g, c);
+    gort_sleep(30 * GT_MS);
+    gort_chan_send(c, NULL);
+    gort_rwmutex_lock(&block_rw);
+    go(block_rlock_g, NULL);
+    gort_sleep(30 * GT_MS);
+    gort_rwmutex_unlock(&block_rw);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "the blocked goroutines finish");
     mutex_ready = gort_chan_make(0, 0);
     mutex_done = gort_chan_make(0, 0);
     for (int i = 0; i < 3; i++) {
@@ -426,7 +476,8 @@ static int contention_main(void *arg) {
     write_profile("block", tpath, 1);
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "--- contention:\ncycles/second=") == NULL ||
-        strstr(out, "block_waiter+0x") == NULL)
+        strstr(out, "block_waiter+0x") == NULL || strstr(out, "send_waiter+0x") == NULL ||
+        strstr(out, "select_waiter+0x") == NULL || strstr(out, "rlock_waiter+0x") == NULL)
         GT_FAIL("block debug=1:\n%s", out);
     gort_chan_free(c);
     return 0;
