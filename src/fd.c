@@ -179,7 +179,7 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
         return err;
-    gort__mutex_lock_sema(&pd->rmu);
+    gort__mutex_lock_sema(&pd->rmu, true);
     /* The last read came back short: wait for readiness before reading. */
     bool skip = pd->rdrained;
     pd->rdrained = false;
@@ -247,7 +247,7 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
         return err;
-    gort__mutex_lock_sema(&pd->wmu);
+    gort__mutex_lock_sema(&pd->wmu, true);
     size_t done = 0;
     ssize_t r = 0;
     for (;;) {
@@ -352,12 +352,12 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         return err;
     }
     if (modes & MODE_R) {
-        gort__mutex_lock_sema(&pd->rmu);
+        gort__mutex_lock_sema(&pd->rmu, true);
         /* We may consume READY without reading: the drained hint is off. */
         pd->rdrained = false;
     }
     if (modes & MODE_W)
-        gort__mutex_lock_sema(&pd->wmu);
+        gort__mutex_lock_sema(&pd->wmu, true);
     struct g *gp = gort__getg_or_foreign();
     waitfd w = {.pd = pd, .modes = modes};
     timer t = {.idx = -1, .f = waitfd_expire, .arg = &w, .track = true};

@@ -93,9 +93,11 @@ void gort__sema_abandon(struct g *gp);
  * lock an abandoned goroutine holds, that RWMutex stays as it was.) */
 void gort__sync_abandon(_Atomic uint32_t *sema, uint8_t reason);
 /* gort_mutex_lock for the runtime's own locks that Go takes with
- * semacquire (an fd's read and write locks, Go's fdMutex; worldsema;
- * gcsema): a waiter shows as "semacquire" in dumps, not "sync.Mutex.Lock". */
-void gort__mutex_lock_sema(gort_mutex *m);
+ * semacquire: a waiter shows as "semacquire" in dumps, not
+ * "sync.Mutex.Lock".  profiled: its waits go to the block profile, as an
+ * fd's read and write locks' do in Go (fdMutex); worldsema's and gcsema's
+ * do not. */
+void gort__mutex_lock_sema(gort_mutex *m, bool profiled);
 /* gort_syscall_enter's body, entered by a jump from its assembly entry
  * (switch_<arch>.S) once that has stored the caller's registers. */
 void gort__syscall_enter(void);

@@ -494,7 +494,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
 static GORT_NOINLINE void gc_run(bool forced) {
     uint32_t n0 = atomic_load_explicit(&numgc_atomic, memory_order_acquire);
     if (forced) {
-        gort__mutex_lock_sema(&gcsema);
+        gort__mutex_lock_sema(&gcsema, false);
     } else if (!gort_mutex_trylock(&gcsema)) {
         return; /* a cycle is running */
     }
@@ -564,7 +564,7 @@ enum { ASSIST_MAX = 1 << 20 };
 /* Waits for the cycle under way to end: it holds gcsema from its start to
  * the restart of the world at its end. */
 static void wait_cycle_end(void) {
-    gort__mutex_lock_sema(&gcsema);
+    gort__mutex_lock_sema(&gcsema, false);
     gort_mutex_unlock(&gcsema);
 }
 
@@ -644,7 +644,7 @@ GORT_API void gort_gc(void) {
      * it sweeps holding gcsema, as a cycle's own sweeps do. */
     bool outside = gort__getg() == NULL;
     if (outside)
-        gort__mutex_lock_sema(&gcsema);
+        gort__mutex_lock_sema(&gcsema, false);
     gort__sweep_all();
     /* The heap profile now shows this cycle (Go's mProf_PostSweep). */
     gort__mprof_postsweep(cycle);

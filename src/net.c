@@ -143,7 +143,7 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
     int err = gort__pd_acquire(lfd, true, &pd);
     if (err)
         return err;
-    gort__mutex_lock_sema(&pd->rmu);
+    gort__mutex_lock_sema(&pd->rmu, true);
     int fd;
     for (;;) {
         fd = pd_checkerr(pd, MODE_R);

@@ -149,6 +149,7 @@ const char *const gort__waitreason_str[WAIT_NREASONS] = {
     [WAIT_SEMACQUIRE] = "semacquire",
     [WAIT_SYNC_MUTEX] = "sync.Mutex.Lock",
     [WAIT_SEMA_MUTEX] = "semacquire",
+    [WAIT_RUNTIME_MUTEX] = "semacquire",
     [WAIT_SYNC_RWMUTEX_R] = "sync.RWMutex.RLock",
     [WAIT_SYNC_RWMUTEX_W] = "sync.RWMutex.Lock",
     [WAIT_SYNC_WAITGROUP] = "sync.WaitGroup.Wait",
@@ -3125,7 +3126,7 @@ static gort_mutex worldsema;
  * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
  * whose procresize may take those Ps away. */
 static void stop_the_world(const char *reason, bool suspend_ok) {
-    gort__mutex_lock_sema(&worldsema);
+    gort__mutex_lock_sema(&worldsema, false);
     gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;

@@ -110,13 +110,14 @@ enum {
     WAIT_IO,                   /* "IO wait" */
     WAIT_SEMACQUIRE,           /* "semacquire" */
     WAIT_SYNC_MUTEX,           /* "sync.Mutex.Lock" */
-    WAIT_SEMA_MUTEX,           /* "semacquire": the runtime's own locks that Go takes with
-                                * semacquire (an fd's read and write locks, worldsema, gcsema) */
+    WAIT_SEMA_MUTEX,           /* "semacquire": an fd's read and write locks (Go's fdMutex) */
     WAIT_SYNC_RWMUTEX_R,       /* "sync.RWMutex.RLock" */
     WAIT_SYNC_RWMUTEX_W,       /* "sync.RWMutex.Lock" */
     WAIT_SYNC_WAITGROUP,       /* "sync.WaitGroup.Wait" */
     WAIT_SYNC_COND,            /* "sync.Cond.Wait" */
     WAIT_SYNC_ONCE,            /* "sync.Once.Do" (Go shows sync.Mutex.Lock) */
+    WAIT_RUNTIME_MUTEX,        /* "semacquire": worldsema, gcsema (not in the block profile,
+                                * whose reasons end with WAIT_SYNC_ONCE) */
     WAIT_TIMER_GOROUTINE_IDLE, /* "timer goroutine (idle)" */
     WAIT_PREEMPTED,            /* "preempted" */
     WAIT_LOCKED_THREAD,        /* "locked to thread" (not a Go reason; for dumps) */

@@ -119,7 +119,8 @@ static bool can_spin(int iter) {
 }
 
 /* reason: what a waiter shows in dumps (sync.Mutex.Lock; semacquire for
- * the runtime's own locks: gort__mutex_lock_sema). */
+ * the runtime's own locks: gort__mutex_lock_sema), and whether the block
+ * profile records it (gort__blockprof_reason). */
 static inline __attribute__((always_inline)) void mutex_lock_slow(gort_mutex *m, uint8_t reason) {
     _Atomic int32_t *state = MSTATE(m);
     int64_t wait_start = 0;
@@ -204,12 +205,12 @@ GORT_NOINLINE GORT_API void gort__mutex_lock_slow(gort_mutex *m) {
     mutex_lock_slow(m, WAIT_SYNC_MUTEX);
 }
 
-GORT_NOINLINE void gort__mutex_lock_sema(gort_mutex *m) {
+GORT_NOINLINE void gort__mutex_lock_sema(gort_mutex *m, bool profiled) {
     int32_t zero = 0;
     /* Acquire: as gort_mutex_lock's. */
     if (GORT_UNLIKELY(!atomic_compare_exchange_strong_explicit(
             MSTATE(m), &zero, MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
-        mutex_lock_slow(m, WAIT_SEMA_MUTEX);
+        mutex_lock_slow(m, profiled ? WAIT_SEMA_MUTEX : WAIT_RUNTIME_MUTEX);
     san_acquire(m);
 }
 
@@ -673,7 +674,7 @@ GORT_API void gort_cond_broadcast(gort_cond *c) {
  * object's CAS loops meanwhile, and retries with the new state (relaxed:
  * no data is handed over). */
 void gort__sync_abandon(_Atomic uint32_t *sema, uint8_t reason) {
-    if (reason == WAIT_SYNC_MUTEX || reason == WAIT_SEMA_MUTEX) {
+    if (reason == WAIT_SYNC_MUTEX || reason == WAIT_SEMA_MUTEX || reason == WAIT_RUNTIME_MUTEX) {
         gort_mutex *m = (gort_mutex *)(void *)((char *)sema - offsetof(gort_mutex, _sema));
         atomic_fetch_sub_explicit(MSTATE(m), 1 << MUTEX_WAITER_SHIFT, memory_order_relaxed);
     } else if (reason == WAIT_SYNC_WAITGROUP || reason == WAIT_SYNCTEST_WAITGROUP) {

@@ -577,6 +577,7 @@ static int block_event(uint8_t reason) {
     case WAIT_SEMACQUIRE:
     case WAIT_SYNC_MUTEX:
     case WAIT_SEMA_MUTEX:
+    case WAIT_RUNTIME_MUTEX:
     case WAIT_SYNC_RWMUTEX_R:
     case WAIT_SYNC_RWMUTEX_W:
     case WAIT_SYNC_WAITGROUP:

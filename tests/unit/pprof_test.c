@@ -409,6 +409,15 @@ static void block_rlock_g(void *arg) {
     rlock_waiter();
 }
 
+/* Collections from two goroutines at once: one waits for the other's (on
+ * gcsema), a wait of the runtime's own that Go does not profile. */
+static void gc_twice_g(void *arg) {
+    gort_waitgroup *wg = arg;
+    for (int i = 0; i < 5; i++)
+        gort_gc();
+    gort_wg_done(wg);
+}
+
 static gort_mutex mu;
 
 /* Holds mu while the waiter (which said it is about to lock) blocks on
@@ -450,6 +459,11 @@ static int contention_main(void *arg) {
     gort_sleep(30 * GT_MS);
     gort_rwmutex_unlock(&block_rw);
     WAIT_UNTIL(gort_numgoroutine() == 1, 10, "the blocked goroutines finish");
+    static gort_waitgroup gcwg;
+    gort_wg_add(&gcwg, 2);
+    go(gc_twice_g, &gcwg);
+    go(gc_twice_g, &gcwg);
+    gort_wg_wait(&gcwg);
     mutex_ready = gort_chan_make(0, 0);
     mutex_done = gort_chan_make(0, 0);
     for (int i = 0; i < 3; i++) {
@@ -477,7 +491,8 @@ static int contention_main(void *arg) {
     ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
     if (strstr(out, "--- contention:\ncycles/second=") == NULL ||
         strstr(out, "block_waiter+0x") == NULL || strstr(out, "send_waiter+0x") == NULL ||
-        strstr(out, "select_waiter+0x") == NULL || strstr(out, "rlock_waiter+0x") == NULL)
+        strstr(out, "select_waiter+0x") == NULL || strstr(out, "rlock_waiter+0x") == NULL ||
+        strstr(out, "gc_twice_g") != NULL)
         GT_FAIL("block debug=1:\n%s", out);
     gort_chan_free(c);
     return 0;
