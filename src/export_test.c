@@ -86,3 +86,23 @@ uint64_t gort__export_gc_throttled(void) {
 bool gort__export_preempt_pc_is_user(uintptr_t pc) {
     return gort__preempt_pc_class(pc) == GORT__PC_USER;
 }
+
+struct age_arg {
+    int64_t goid, ns;
+    bool found;
+};
+
+static void age_one(struct g *gp, void *arg) {
+    struct age_arg *a = arg;
+    if (gp->goid == a->goid &&
+        atomic_load_explicit(&gp->status, memory_order_relaxed) == G_WAITING) {
+        gp->waitsince -= a->ns;
+        a->found = true;
+    }
+}
+
+bool gort__export_age_wait(int64_t goid, int64_t ns) {
+    struct age_arg a = {goid, ns, false};
+    gort__forallg(age_one, &a);
+    return a.found;
+}

@@ -22,6 +22,10 @@ int64_t gort__export_timers_earliest(void);
 /* Context nodes made and not yet freed (gort_ctx_*; the background
  * context is not one). */
 int64_t gort__export_ctx_live(void);
+/* Moves the start of goroutine goid's current wait ns earlier (a dump's
+ * ", N minutes" without waiting minutes).  False if there is no such
+ * waiting goroutine. */
+bool gort__export_age_wait(int64_t goid, int64_t ns);
 /* Goroutines parked on an fd (Go's netpollWaiters). */
 int gort__export_netpoll_waiters(void);
 /* True if the lock ranks are checked (GORT_LOCKRANK: the dev preset). */

@@ -641,7 +641,7 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
     if (!current && (st == G_WAITING || st == G_SYSCALL) && gp->waitsince > 0) {
         int64_t mins = (gort_nanotime() - gp->waitsince) / (60LL * 1000000000LL);
         if (mins >= 1)
-            snprintf(wait, sizeof wait, ", %lld minute%s", (long long)mins, mins == 1 ? "" : "s");
+            snprintf(wait, sizeof wait, ", %lld minutes", (long long)mins); /* Go's: "1 minutes" */
     }
     /* Locked by gort_lock_os_thread: the preemption trampoline's own lock
      * (lockedint) keeps a goroutine on its thread too, but Go shows an

@@ -7,6 +7,7 @@
  */
 #include "gt.h"
 
+#include "export_test.h"
 #include "gort.h"
 
 #include <dlfcn.h>
@@ -201,6 +202,24 @@ static int dump_main(void *arg) {
     ASSERT_EQ(gort_write(io_pipe[1], "x", 1), 1);
     gort_close(io_pipe[1]);
     return 0;
+}
+
+/* A wait of a minute or more shows in the header as Go's does: ", 1
+ * minutes" (Go's plural is fixed; gort said "1 minute"). */
+static int minutes_main(void *arg) {
+    (void)arg;
+    if (gort_go(park_nil_recv, NULL) != 0)
+        return 1;
+    gort_sleep(20 * GT_MS);
+    ASSERT_TRUE(gort__export_age_wait(2, 61 * GT_SEC));
+    gort_stack(dump, sizeof dump, true);
+    if (strstr(dump, "goroutine 2 [chan receive (nil chan), 1 minutes]:\n") == NULL)
+        GT_FAIL("a wait of 61 s in a dump:\n%s", dump);
+    return 0;
+}
+
+TEST(dump_wait_minutes) {
+    ASSERT_EQ(gort_main(minutes_main, NULL), 0);
 }
 
 TEST(dump_wait_reasons) {
