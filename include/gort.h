@@ -1192,8 +1192,9 @@ GORT_API int gort_trace_start(int fd);
 /* runtime/trace.Stop: flushes everything to fd and stops (fd stays the
  * caller's).  No-op if not tracing. */
 GORT_API void gort_trace_stop(void);
-/* runtime/trace user annotations.  A task (trace.NewTask): an id > 0 (0
- * when not tracing), parent 0 for none; end it with gort_trace_task_end.
+/* runtime/trace user annotations.  A task (trace.NewTask): a fresh id > 0,
+ * tracing or not (as Go's), parent 0 for none; end it with
+ * gort_trace_task_end.
  * Regions (trace.StartRegion/End) nest on the calling goroutine; a log
  * (trace.Log) is a key=value message in a task (0: none). */
 GORT_API uint64_t gort_trace_task_new(uint64_t parent, const char *name);
