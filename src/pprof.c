@@ -1151,6 +1151,21 @@ static void scaleheap(int64_t count, int64_t size, int64_t rate, int64_t *c, int
 static gort__rtlock tclock;
 static btable tctab; /* [tclock] v[0]: threads created from that stack */
 
+/* The thread that called gort_main, Go's m0: one sample with no stack, as
+ * Go's profile has, counted once a process (the total was 0 with only the
+ * main thread).  Threads the runtime makes count at their creation. */
+void gort__prof_m0(void) {
+    static bool counted; /* [tclock] */
+    uintptr_t none[1] = {0};
+    gort__lock(&tclock);
+    bucket *b = counted ? NULL : bt_get(&tctab, none, 0, NULL);
+    if (b != NULL) {
+        b->v[0]++;
+        counted = true;
+    }
+    gort__unlock(&tclock);
+}
+
 void gort__prof_newm(void) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);

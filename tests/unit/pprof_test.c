@@ -758,6 +758,19 @@ static int threadcreate_main(void *arg) {
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top %s", path), 0);
     if (strstr(out, "Type: threadcreate") == NULL)
         GT_FAIL("threadcreate profile:\n%s", out);
+    /* The text form counts every thread the runtime has, the one that
+     * called gort_main included, as Go counts its m0 (the total was 0 on
+     * one thread). */
+    const char *tpath = tmp_path("tc.txt");
+    write_profile("threadcreate", tpath, 1);
+    ASSERT_TRUE(read_file(tpath, out, sizeof out) > 0);
+    int total = -1;
+    ASSERT_EQ(sscanf(out, "threadcreate profile: total %d", &total), 1);
+    gort_stats st;
+    gort_read_stats(&st);
+    if (total < 1 || (uint64_t)total < st.threads)
+        GT_FAIL("threadcreate total %d with %llu threads:\n%s", total,
+                (unsigned long long)st.threads, out);
     int fd = create_file(path);
     ASSERT_EQ(gort_pprof_write("nonesuch", fd, 0), -EINVAL);
     close(fd);
