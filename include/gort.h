@@ -78,10 +78,11 @@ GORT_API const char *gort_version(void);
  * Like Go's program exit, goroutines still running then are abandoned
  * (never resumed, their stacks freed), and the runtime's threads are
  * stopped and joined: a thread busy in a goroutine that makes no gort call
- * is waited for until that goroutine reaches one.  A channel, mutex, Cond
- * or WaitGroup that an abandoned goroutine was blocked on no longer counts
- * it and may be used on; an RWMutex it was blocked on, and any lock it
- * held, stay as it left them.
+ * is waited for until that goroutine reaches one.  A channel, mutex, Cond,
+ * WaitGroup, fd or gort_conn that an abandoned goroutine was blocked on no
+ * longer counts it and may be used on and closed; an RWMutex it was
+ * blocked on, and any lock it held, stay as it left them.  Timers and
+ * context deadlines still pending never fire (see gort_timer_new).
  *
  * May be called again, sequentially, in the same process.
  * Returns -EBUSY if another gort_main is running, -ENOMEM/-EAGAIN if the

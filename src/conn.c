@@ -137,15 +137,40 @@ static cslot *conn_get(gort_conn c) {
         /* Acquire: pairs with conn_open's release (the fields). */
     } while (!atomic_compare_exchange_weak_explicit(&s->word, &w, w + 1, memory_order_acquire,
                                                     memory_order_relaxed));
+    /* The goroutine notes the reference its call holds (the outermost, if
+     * a call gets another: accept closing a conn it failed to set up),
+     * for gort__conn_abandon. */
+    struct g *gp = gort__getg();
+    if (gp != NULL && !gp->foreign && gp->connref == NULL)
+        gp->connref = s;
     return s;
 }
 
-static void conn_put(cslot *s) {
+/* The reference noted by conn_get is dropped (conn_put, or the closer's). */
+static inline void conn_unnote(cslot *s) {
+    struct g *gp = gort__getg();
+    if (gp != NULL && gp->connref == s)
+        gp->connref = NULL;
+}
+
+static void conn_drop(cslot *s) {
     /* Release: our use of the fd and the fields happens before the
      * closer's close(2) and the next conn_open. */
     uint64_t w = atomic_fetch_sub_explicit(&s->word, 1, memory_order_release) - 1;
     if ((w & (CW_CLOSED | CW_REFS)) == CW_CLOSED)
         gort__semrelease(&s->csema, false); /* the last one out wakes the closer */
+}
+
+static void conn_put(cslot *s) {
+    conn_unnote(s);
+    conn_drop(s);
+}
+
+void gort__conn_abandon(struct g *gp) {
+    cslot *s = gp->connref;
+    gp->connref = NULL;
+    if (s != NULL)
+        conn_drop(s);
 }
 
 static inline bool conn_closed(cslot *s) {
@@ -570,6 +595,7 @@ GORT_API int gort_conn_close(gort_conn c) {
     /* Drop our reference; wait for the others.  Release: as conn_put;
      * acquire (through csema when we wait): their uses happen before the
      * close(2) below. */
+    conn_unnote(s);
     uint64_t left = atomic_fetch_sub_explicit(&s->word, 1, memory_order_acq_rel) - 1;
     if ((left & CW_REFS) != 0)
         gort__semacquire(&s->csema, false, WAIT_SEMACQUIRE);

@@ -82,6 +82,10 @@ struct m *gort__getm_signal(void);
  * sudog cache; a channel used after gort_main returned (or by the next
  * gort_main) then has no dangling waiter. */
 void gort__chan_abandon(struct g *gp);
+/* conn.c, at shutdown, likewise: gp, abandoned inside a gort_conn call,
+ * drops the reference that call holds on its connection, so that a later
+ * gort_conn_close (which waits for the calls in progress) returns. */
+void gort__conn_abandon(struct g *gp);
 /* sema.c, at shutdown, likewise: gp, abandoned while parked on a semaphore
  * (a mutex, an RWMutex, a WaitGroup) or a Cond, leaves its root's treap or
  * the Cond's list. */

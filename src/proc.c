@@ -2739,7 +2739,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
         gp->name[0] = '\0';
     }
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL &&
-                gp->dspare == NULL);
+                gp->dspare == NULL && gp->connref == NULL);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     /* Frames from goentry down to mcall never returned, nor did those a
@@ -3824,8 +3824,10 @@ static void shutdown_runtime(void) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
         uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
-        if (gst != G_DEAD && gst != G_IDLE)
+        if (gst != G_DEAD && gst != G_IDLE) {
             groot(gp, false); /* abandoned while blocked */
+            gort__conn_abandon(gp);
+        }
         /* Parked on channels or semaphores: still queued there.  (A
          * readied one was dequeued by its waker, and that channel may be
          * freed since.) */

@@ -292,6 +292,10 @@ struct g {
     /* Its sudog while it is parked in a semaphore's root or a Cond's list
      * (sema.c): shutdown takes it out (gort__sema_abandon). */
     struct sudog *semawait; /* [owner G] */
+    /* The connection a gort_conn call of the goroutine holds a reference
+     * to (conn.c): shutdown drops it if the goroutine is abandoned in the
+     * call (gort__conn_abandon). */
+    void *connref; /* [owner G] */
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park;      /* [sync] */
     unsigned valgrind_id; /* [immutable] */

@@ -241,6 +241,47 @@ TEST(close_wakes_blocked_calls) {
     run(close_main, NULL);
 }
 
+/* A goroutine left blocked in a conn call when gort_main returns is
+ * abandoned: its call's reference is dropped, so that closing the
+ * connection afterwards, or in the next gort_main, returns (it waited
+ * for the call for ever, and in a later gort_main was a deadlock). */
+static gort_conn ab_l, ab_a, ab_b;
+
+static void ab_accept(void *arg) {
+    (void)arg;
+    gort_conn c;
+    (void)gort_conn_accept(ab_l, &c);
+}
+
+static void ab_read(void *arg) {
+    (void)arg;
+    char b[8];
+    (void)gort_conn_read(ab_a, b, sizeof b);
+}
+
+static int abandon_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_conn_listen(&ab_l, "tcp", "127.0.0.1:0"), 0);
+    ASSERT_EQ(gort_conn_pipe(&ab_a, &ab_b), 0);
+    go(ab_accept, NULL);
+    go(ab_read, NULL);
+    gort_sleep(20 * MS); /* both block */
+    return 0;
+}
+
+static int close_later_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_conn_close(ab_a), 0);
+    return 0;
+}
+
+TEST(close_after_abandoned_call) {
+    run(abandon_main, NULL);
+    ASSERT_EQ(gort_conn_close(ab_l), 0); /* after gort_main */
+    run(close_later_main, NULL);         /* in the next one */
+    ASSERT_EQ(gort_conn_close(ab_b), 0);
+}
+
 /* ------------------------------------------------------------------ addresses */
 
 static int addr_main(void *arg) {
