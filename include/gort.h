@@ -690,7 +690,10 @@ GORT_API gort_chan *gort_ctx_done(gort_ctx *ctx);
 GORT_API int gort_ctx_err(gort_ctx *ctx);
 GORT_API void gort_ctx_free(gort_ctx *ctx);
 /* context.WithValue: a child of parent carrying key -> val (compared by
- * address, as Go compares keys by identity), cancelled with its parent. */
+ * address, as Go compares keys by identity), cancelled with its parent.
+ * Unlike Go's, whose Done is its parent's, it is a context of its own, as
+ * every with_* one: a done channel of its own (also under the background
+ * context), cancelled by gort_ctx_cancel and gort_ctx_free. */
 GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *val);
 /* ctx.Value(key): the value of the nearest context up the chain whose key
  * is key, or NULL. */
@@ -1088,7 +1091,9 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
  * goroutine named "os/signal.loop" that the first Notify of a gort_main
  * run starts (it counts in gort_numgoroutine, as Go's).  The registrations
  * end with the run: when gort_main returns the signals' earlier actions
- * are back.
+ * are back.  Under ThreadSanitizer (-fsanitize=thread) a signal may be
+ * held, or lost, while the thread it came to sleeps in the runtime: TSan
+ * delivers it only at that thread's next intercepted call (docs/HACKING.md).
  * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
  * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
  * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
