@@ -106,6 +106,12 @@ GORT_API int gort_process_wait(pid_t pid, int *status) {
         /* ENOSYS (an old kernel), EPERM (a seccomp filter): poll instead. */
     }
     if (pfd >= 0) {
+        /* Noted for shutdown: an abandoned wait's pidfd was never closed. */
+        struct g *gp = gort__getg();
+        if (gp != NULL && gp->foreign)
+            gp = NULL;
+        if (gp != NULL)
+            gp->waitfd = pfd + 1;
         int r;
         for (;;) {
             r = reap(pid, status);
@@ -115,6 +121,8 @@ GORT_API int gort_process_wait(pid_t pid, int *status) {
             if (r < 0)
                 break;
         }
+        if (gp != NULL)
+            gp->waitfd = 0;
         (void)gort_close(pfd);
         return r < 0 ? r : 0;
     }

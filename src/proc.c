@@ -2739,7 +2739,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
         gp->name[0] = '\0';
     }
     GORT_ASSERT(gp->defer_ == NULL && gp->panic_ == NULL && gp->callframe == NULL &&
-                gp->dspare == NULL && gp->connref == NULL);
+                gp->dspare == NULL && gp->connref == NULL && gp->waitfd == 0);
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
     /* Frames from goentry down to mcall never returned, nor did those a
@@ -3827,6 +3827,8 @@ static void shutdown_runtime(void) {
         if (gst != G_DEAD && gst != G_IDLE) {
             groot(gp, false); /* abandoned while blocked */
             gort__conn_abandon(gp);
+            if (gp->waitfd != 0) /* its pidfd (exec.c); the poller forgets it below */
+                close(gp->waitfd - 1);
         }
         /* Parked on channels or semaphores: still queued there.  (A
          * readied one was dequeued by its waker, and that channel may be

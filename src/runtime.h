@@ -296,6 +296,9 @@ struct g {
      * to (conn.c): shutdown drops it if the goroutine is abandoned in the
      * call (gort__conn_abandon). */
     void *connref; /* [owner G] */
+    /* The pidfd gort_process_wait made and waits on, plus one (exec.c):
+     * shutdown closes it if the goroutine is abandoned in the wait. */
+    int waitfd; /* [owner G] */
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park;      /* [sync] */
     unsigned valgrind_id; /* [immutable] */

@@ -16,6 +16,7 @@
 #include "internal.h" /* white-box: gort__pidfd_off */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -58,6 +59,46 @@ static int status_main(void *arg) {
 
 TEST(exit_status_and_signals) {
     run(status_main, NULL);
+}
+
+
+/* A goroutine abandoned inside gort_process_wait (gort_main returned)
+ * leaves no fd behind: its pidfd is closed at shutdown (one leaked per
+ * such goroutine and gort_main run). */
+static pid_t ab_pid;
+
+static void ab_waiter(void *arg) {
+    (void)arg;
+    (void)gort_process_wait(ab_pid, NULL);
+}
+
+static int abandon_wait_main(void *arg) {
+    (void)arg;
+    ab_pid = sh("sleep 30");
+    go(ab_waiter, NULL);
+    gort_sleep(30 * MS); /* it waits on the pidfd */
+    return 0;
+}
+
+static int open_fds(void) {
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1)
+            n++;
+    return n;
+}
+
+TEST(abandoned_wait_closes_its_pidfd) {
+    run(abandon_wait_main, NULL); /* the first run's own fds (the poller's, ...) settle */
+    kill(ab_pid, SIGKILL);
+    waitpid(ab_pid, NULL, 0);
+    int before = open_fds();
+    for (int i = 0; i < 3; i++) {
+        run(abandon_wait_main, NULL);
+        kill(ab_pid, SIGKILL);
+        waitpid(ab_pid, NULL, 0);
+    }
+    ASSERT_EQ(open_fds(), before);
 }
 
 TEST(fallback_without_pidfd) {
