@@ -34,13 +34,23 @@ static pid_t sh(const char *script) {
     return pid;
 }
 
+/* sleep 30 itself, no shell: a SIGKILL ends it (a shell's child could
+ * outlive its shell and hold the test's output open for 30 s). */
+static pid_t sleeper(void) {
+    char *argv[] = {"sleep", "30", NULL};
+    pid_t pid = -1;
+    ASSERT_EQ(gort_process_spawn(&pid, "sleep", argv, NULL, NULL), 0);
+    ASSERT_GT(pid, 0);
+    return pid;
+}
+
 static int status_main(void *arg) {
     (void)arg;
     int st = -1;
     ASSERT_EQ(gort_process_wait(sh("exit 7"), &st), 0);
     ASSERT_TRUE(WIFEXITED(st));
     ASSERT_EQ(WEXITSTATUS(st), 7);
-    pid_t p = sh("sleep 30");
+    pid_t p = sleeper();
     ASSERT_EQ(kill(p, SIGKILL), 0);
     ASSERT_EQ(gort_process_wait(p, &st), 0);
     ASSERT_TRUE(WIFSIGNALED(st));
@@ -74,7 +84,7 @@ static void ab_waiter(void *arg) {
 
 static int abandon_wait_main(void *arg) {
     (void)arg;
-    ab_pid = sh("sleep 30");
+    ab_pid = sleeper();
     go(ab_waiter, NULL);
     gort_sleep(30 * MS); /* it waits on the pidfd */
     return 0;
