@@ -451,6 +451,10 @@ static void printpanics(const struct gort__panic *p) {
     if (p->recovered)
         printstr(" [recovered]");
     printstr("\n");
+    /* A nil deferred function: Go's call of it faults at pc 0, and its
+     * report has the signal's line. */
+    if (p->msg == nil_func_msg)
+        printstr("[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x0]\n");
 }
 
 /*
