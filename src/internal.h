@@ -601,9 +601,6 @@ void gort__prof_minit(struct m *mp);
 void gort__prof_unminit(struct m *mp);
 /* The threadcreate profile: a new M is being created (the creator's stack). */
 void gort__prof_newm(void);
-/* The threadcreate profile's sample for the thread that calls gort_main
- * (Go's m0), once a process. */
-void gort__prof_m0(void);
 /* Sysmon, every round: drains CPU samples, runs the stall detector. */
 void gort__prof_sysmon(int64_t now);
 /* gort_main's end, with only the calling thread left: a CPU profile or an

@@ -3881,7 +3881,6 @@ static void schedinit(void) {
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
     gort__debug_init();
-    gort__prof_m0();
 }
 
 int gort_main(int (*main_fn)(void *arg), void *arg) {
