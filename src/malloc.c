@@ -167,24 +167,10 @@ static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
  * class): the dead large objects of a whole cycle stayed allocated beside
  * the goal, and a heap under a 32 MiB memory limit reached 56 MB. */
 static void reclaim_large(uintptr_t npages) {
-    mheap *h = gort__mheap;
     uintptr_t freed = 0;
     for (int spc = 0; spc < 2 && freed < npages; spc++) {
-        while (freed < npages) {
-            /* One span at a time, as gort__sweep_all. */
-            gort__acquirem();
-            mspan *s = gort__mcentral_take_unswept(&h->central[spc]);
-            if (s != NULL) {
-                uintptr_t n = s->npages;
-                if (gort__sweep_span(s, false))
-                    gort__mcentral_put_swept(&h->central[spc], s);
-                else
-                    freed += n;
-            }
-            gort__releasem();
-            if (s == NULL)
-                break;
-        }
+        for (intptr_t n; freed < npages && (n = gort__sweep_one(spc)) >= 0;)
+            freed += (uintptr_t)n;
     }
 }
 

@@ -299,6 +299,9 @@ void gort__mcache_reset_samples(void);
 bool gort__sweep_span(mspan *s, bool preserve);
 /* Sweeps everything left (Go's finishsweep / sweep done). */
 void gort__sweep_all(void);
+/* Sweeps one unswept span of span class spc: the pages it freed (0: it
+ * kept objects), or -1 when none was left. */
+intptr_t gort__sweep_one(int spc);
 
 /* mgc.c: counters and the pacer */
 typedef struct gcstats {

@@ -76,21 +76,28 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     return true;
 }
 
-void gort__sweep_all(void) {
+intptr_t gort__sweep_one(int spc) {
     mheap *h = gort__mheap;
-    if (h == NULL)
-        return;
-    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
-        for (;;) {
-            /* One span at a time, from the claim to the swept list: see
-             * gort__acquirem (a stop-the-world may come in between). */
-            gort__acquirem();
-            mspan *s = gort__mcentral_take_unswept(&h->central[i]);
-            if (s != NULL && gort__sweep_span(s, false))
-                gort__mcentral_put_swept(&h->central[i], s);
-            gort__releasem();
-            if (s == NULL)
-                break;
-        }
+    /* One span at a time, from the claim to the swept list: see
+     * gort__acquirem (a stop-the-world may come in between). */
+    gort__acquirem();
+    mspan *s = gort__mcentral_take_unswept(&h->central[spc]);
+    intptr_t freed = s != NULL ? 0 : -1;
+    if (s != NULL) {
+        uintptr_t n = s->npages;
+        if (gort__sweep_span(s, false))
+            gort__mcentral_put_swept(&h->central[spc], s);
+        else
+            freed = (intptr_t)n;
     }
+    gort__releasem();
+    return freed;
+}
+
+void gort__sweep_all(void) {
+    if (gort__mheap == NULL)
+        return;
+    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)
+        while (gort__sweep_one(i) >= 0) {
+        }
 }
