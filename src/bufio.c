@@ -85,6 +85,12 @@ static gort_bufreader *reader_new(size_t size, size_t max) {
         size = DEFAULT_SIZE;
     if (max == 0)
         max = DEFAULT_MAX;
+    /* No buffer this large can exist; the cap keeps the buffer's size + 1
+     * (the terminator's byte) and the doubling in fill from wrapping. */
+    if (max > SIZE_MAX / 2)
+        max = SIZE_MAX / 2;
+    if (size > SIZE_MAX / 2)
+        return NULL;
     if (max < size)
         max = size;
     if (size > max)

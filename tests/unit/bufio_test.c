@@ -79,6 +79,31 @@ TEST(read_slice_grows_to_max) {
     gort_bufreader_free(r);
 }
 
+/* A size whose buffer cannot be allocated is NULL, as out of memory:
+ * SIZE_MAX once wrapped the buffer's size + 1 to a 1-byte malloc that the
+ * first fill overran.  A max of SIZE_MAX is no limit, and still works. */
+TEST(huge_size_is_null_not_overflow) {
+    src s = {.s = "0123456789abcdef\nrest", .chunk = 3};
+    ASSERT_NULL(gort_bufreader_new_fn(src_read, &s, SIZE_MAX, 0));
+    ASSERT_NULL(gort_bufreader_new_fn(src_read, &s, SIZE_MAX, SIZE_MAX));
+    ASSERT_NULL(gort_bufreader_new_fn(src_read, &s, SIZE_MAX - 1, SIZE_MAX));
+    ASSERT_EQ(s.reads, 0);
+    gort_bufreader *r = gort_bufreader_new_fn(src_read, &s, 4, SIZE_MAX);
+    ASSERT_NOT_NULL(r);
+    const char *p;
+    ASSERT_EQ(gort_bufreader_read_slice(r, '\n', &p), 17);
+    ASSERT_EQ(memcmp(p, "0123456789abcdef\n", 17), 0);
+    char b[8];
+    size_t got = 0;
+    ssize_t n;
+    while ((n = gort_bufreader_read(r, b + got, sizeof b - got)) > 0)
+        got += (size_t)n;
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(got, 4);
+    ASSERT_EQ(memcmp(b, "rest", 4), 0);
+    gort_bufreader_free(r);
+}
+
 TEST(too_long_is_emsgsize_and_sticky) {
     src s = {.s = "short\nthis line is far too long for the limit\nnext\n", .chunk = 100};
     gort_bufreader *r = gort_bufreader_new_fn(src_read, &s, 8, 16);
