@@ -470,7 +470,8 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
 /* net.Dial("tcp", addr): connects, blocking the goroutine until the
  * connection is made, refused or timed out.  A name resolving to several
  * addresses is tried in order.  deadline: absolute gort_nanotime(), 0 for
- * none.  Returns the fd, or -errno (-ECONNREFUSED, -ETIMEDOUT at the
+ * none; one in the past (any negative value too) times out at once.
+ * Returns the fd, or -errno (-ECONNREFUSED, -ETIMEDOUT at the
  * deadline, -ENETUNREACH, -ENOENT for an unknown name, -EINVAL). */
 GORT_API int gort_dial(const char *addr, int64_t deadline);
 /* Reads up to n bytes, blocking the goroutine until at least one byte (or
@@ -491,8 +492,8 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
 GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline);
 /* Blocks the goroutine until the nonblocking fd (of any kind) is ready for
  * any of events (GORT_POLL_READ | GORT_POLL_WRITE), as poll(2) would say.
- * Returns 0 when ready, -ETIMEDOUT at deadline (absolute, 0: none) or at
- * the fd's own deadline, -EBADF when gort_close closes fd meanwhile,
+ * Returns 0 when ready, -ETIMEDOUT at deadline (absolute, 0: none; one in
+ * the past, any negative value too, at once) or at the fd's own deadline, -EBADF when gort_close closes fd meanwhile,
  * -EINVAL for no events. */
 GORT_API int gort_wait_fd(int fd, int events, int64_t deadline);
 /* Closes fd: every goroutine blocked on it wakes with -EBADF, the close
@@ -952,8 +953,8 @@ GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
 GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
 
 /* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
- * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none; a
- * name resolving to several addresses is tried in order.  0 and *c, or
+ * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none (one
+ * in the past, any negative value too, times out at once); a name resolving to several addresses is tried in order.  0 and *c, or
  * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
  * not exist, -EINVAL, -EMFILE...). */
 GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);

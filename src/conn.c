@@ -252,7 +252,7 @@ static void set_nodelay(int fd, const gort__net *net) {
 
 /* One connect attempt to a: the fd, or -errno. */
 static int dial_one(const gort__net *net, const gort_addr *a, int64_t deadline) {
-    if (deadline > 0 && deadline <= gort__now())
+    if (deadline != 0 && deadline <= gort__now())
         return -ETIMEDOUT;
     int fd = socket(a->sa.ss_family, net->socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)

@@ -63,6 +63,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -136,11 +137,13 @@ static int pd_prepare(polldesc *pd, int mode) {
 static int poll_thread(int fd, short events, int64_t deadline) {
     for (;;) {
         int ms = -1;
-        if (deadline > 0) {
-            int64_t left = deadline - gort__now(); /* the caller's clock */
-            if (left <= 0)
+        if (deadline != 0) {
+            int64_t now = gort__now(); /* the caller's clock */
+            if (deadline <= now)       /* first: a negative deadline - now may overflow */
                 return -ETIMEDOUT;
-            ms = (int)((left + 999999) / 1000000);
+            int64_t left = deadline - now;
+            int64_t lms = left / 1000000 + (left % 1000000 != 0); /* rounded up */
+            ms = lms > INT_MAX ? INT_MAX : (int)lms;              /* then poll again */
         }
         struct pollfd p = {.fd = fd, .events = events};
         int r = poll(&p, 1, ms);
@@ -371,7 +374,7 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         if (err)
             break;
         if (atomic_load_explicit(&w.expired, memory_order_seq_cst) ||
-            (deadline > 0 && deadline <= gort__now())) {
+            (deadline != 0 && deadline <= gort__now())) {
             err = -ETIMEDOUT;
             break;
         }
@@ -382,7 +385,7 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
             err = (p.revents & POLLNVAL) ? -EBADF : 0;
             break;
         }
-        if (deadline > 0 && !armed) {
+        if (deadline != 0 && !armed) {
             armed = true;
             /* On the caller's clock: a synctest bubble's heap inside one. */
             gort__addtimer_to(&t, deadline, gort__synctest_timers());

@@ -172,7 +172,7 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
 
 /* One connect attempt; the fd or -errno. */
 static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) {
-    if (deadline > 0 && deadline <= gort__now())
+    if (deadline != 0 && deadline <= gort__now())
         return -ETIMEDOUT;
     int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -195,7 +195,7 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
     if (r != 0) {
         /* Wait for the connection with the deadline as a write deadline
          * (Go's connect in fd_unix.go), then clear it. */
-        if (deadline > 0)
+        if (deadline != 0)
             gort__pd_setdeadline(pd, MODE_W, deadline);
         for (;;) {
             if (!pd_incref(pd)) {
@@ -221,7 +221,7 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
             gort_close(fd);
             return err;
         }
-        if (deadline > 0)
+        if (deadline != 0)
             gort__pd_setdeadline(pd, MODE_W, 0);
     }
     set_nodelay(fd);

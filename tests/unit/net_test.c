@@ -342,6 +342,75 @@ TEST(deadline_not_inherited_by_reused_fd) {
     run(reused_main, NULL);
 }
 
+/* A negative deadline is in the past, as for gort_set_deadline: the wait
+ * and the dial time out at once (they took it for "none" and waited for
+ * the writer, or connected).  Inside a goroutine and on a plain thread. */
+typedef struct late {
+    int fd;
+    _Atomic int done;
+} late;
+
+static void late_write(void *arg) {
+    late *l = arg;
+    gort_sleep(tmo(1.0));
+    ASSERT_EQ(write(l->fd, "x", 1), 1);
+    atomic_store(&l->done, 1);
+}
+
+static void *late_write_thread(void *arg) {
+    late *l = arg;
+    pause_ms(1000);
+    ASSERT_EQ(write(l->fd, "x", 1), 1);
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static void negative_deadline_waits(int rfd, const char *addr) {
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_wait_fd(rfd, GORT_POLL_READ, -1), -ETIMEDOUT);
+    ASSERT_EQ(gort_wait_fd(rfd, GORT_POLL_READ, INT64_MIN), -ETIMEDOUT);
+    ASSERT_EQ(gort_wait_fd(rfd, GORT_POLL_READ | GORT_POLL_WRITE, -1), -ETIMEDOUT);
+    if (addr != NULL) {
+        ASSERT_EQ(gort_dial(addr, -1), -ETIMEDOUT);
+        gort_conn c;
+        ASSERT_EQ(gort_conn_dial(&c, "tcp", addr, INT64_MIN), -ETIMEDOUT);
+        ASSERT_EQ(gort_conn_dial(&c, "udp", addr, -1), -ETIMEDOUT);
+    }
+    ASSERT_LT(gort_nanotime() - t0, 500 * MS);
+}
+
+static int negdl_main(void *arg) {
+    (void)arg;
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    int lfd = gort_listen("127.0.0.1:0", 8);
+    ASSERT_GE(lfd, 0);
+    char addr[64];
+    addr_of(gort_local_port(lfd), addr, sizeof addr);
+    late l = {.fd = p[1]};
+    go(late_write, &l);
+    negative_deadline_waits(p[0], addr);
+    WAIT_UNTIL(atomic_load(&l.done), 10, "the late writer");
+    gort_close(lfd);
+    gort_close(p[0]);
+    gort_close(p[1]);
+    return 0;
+}
+
+TEST(negative_deadline_is_past) {
+    run(negdl_main, NULL);
+    /* A thread outside the runtime polls on its own. */
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    late l = {.fd = p[1]};
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, late_write_thread, &l), 0);
+    negative_deadline_waits(p[0], NULL);
+    pthread_join(th, NULL);
+    close(p[0]);
+    close(p[1]);
+}
+
 /* ------------------------------------------------------------------ addresses */
 
 static int addr_main(void *arg) {
