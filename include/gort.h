@@ -853,6 +853,8 @@ GORT_API void gort_chan_release(gort_chan *c);
  * ns <= 0 polls once (Go's select with a default).  Cases are as for
  * gort_select (NULL channels never proceed); ncases may be 0 (then it
  * sleeps ns).  Nothing is left behind: the timer is gone on return.
+ * Outside gort_main, where no timer fires, it polls the cases instead,
+ * sleeping between polls (20 us at first, up to 1 ms).
  */
 #define GORT_SELECT_TIMEOUT (-2)
 GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns);
@@ -865,7 +867,8 @@ GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns
  * sending, so after that receive the channel must not be used again.  A
  * caller that will not receive (a select chose another case) releases it
  * with gort_chan_release: it is then freed when it fires.  NULL when out
- * of memory.  Never received and never released, it stays allocated after
+ * of memory, or when no gort_main is running (as gort_timer_new).  Never
+ * received and never released, it stays allocated after
  * firing (Go's garbage collector would reclaim it).
  */
 GORT_API gort_chan *gort_after(int64_t ns);

@@ -4,6 +4,7 @@
  * themselves, errgroup (golang.org/x/sync/errgroup) and WaitGroup.Go.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,25 @@
 /* Cases up to this many (plus the timer's) live on the stack. */
 #define SELECT_STACK_CASES 16
 
+/* Outside gort_main no timer fires, but channels still work between
+ * threads: poll the cases, sleeping between polls from 20 us up to 1 ms. */
+static int select_poll(gort_select_case *cases, int ncases, int64_t ns) {
+    int64_t now = gort_nanotime();
+    int64_t deadline = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+    int64_t nap = 20000;
+    for (;;) {
+        int r = gort_select(cases, ncases, false);
+        if (r >= 0)
+            return r;
+        now = gort_nanotime();
+        if (now >= deadline)
+            return GORT_SELECT_TIMEOUT;
+        gort_sleep(deadline - now < nap ? deadline - now : nap); /* nanosleep here */
+        if (nap < 1000000)
+            nap *= 2;
+    }
+}
+
 GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns) {
     if (ncases < 0)
         gort_panic("gort_select: negative ncases");
@@ -23,6 +43,8 @@ GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns
         int r = gort_select(cases, ncases, false);
         return r < 0 ? GORT_SELECT_TIMEOUT : r;
     }
+    if (!gort__runtime_running())
+        return select_poll(cases, ncases, ns);
     gort_select_case stackcases[SELECT_STACK_CASES + 1];
     gort_select_case *all = stackcases;
     if (ncases > SELECT_STACK_CASES) {
@@ -68,6 +90,8 @@ static void after_fire(timer *t, int64_t now, uintptr_t seq) {
 }
 
 GORT_API gort_chan *gort_after(int64_t ns) {
+    if (!gort__runtime_running())
+        return NULL; /* nothing would ever fire it, as gort_timer_new */
     after *a = gort__malloc(sizeof *a);
     if (a == NULL)
         return NULL;

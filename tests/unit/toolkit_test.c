@@ -12,12 +12,14 @@
 #include "export_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define MS GT_MS
 
@@ -318,6 +320,45 @@ static int selto_main(void *arg) {
 }
 TEST(select_timeout) {
     run(selto_main);
+}
+
+/* Before gort_main, no timer would fire: the select polls its cases
+ * between naps (it was a fatal error that said "out of memory"), and
+ * gort_after is NULL, as gort_timer_new (its channel never fired). */
+typedef struct late_send {
+    gort_chan *c;
+    int v;
+} late_send;
+
+static void *late_sender(void *arg) {
+    late_send *l = arg;
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    gort_chan_send(l->c, &l->v);
+    return NULL;
+}
+
+TEST(select_timeout_outside_gort_main) {
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    ASSERT_NOT_NULL(c);
+    int v = 0;
+    gort_select_case cs[] = {{c, GORT_RECV, &v, false}};
+    int64_t t0 = gort_nanotime();
+    ASSERT_EQ(gort_select_timeout(cs, 1, 3 * MS), GORT_SELECT_TIMEOUT);
+    ASSERT_TRUE(gort_nanotime() - t0 >= 3 * MS);
+    t0 = gort_nanotime();
+    ASSERT_EQ(gort_select_timeout(NULL, 0, 2 * MS), GORT_SELECT_TIMEOUT);
+    ASSERT_TRUE(gort_nanotime() - t0 >= 2 * MS);
+    late_send l = {c, 7};
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, late_sender, &l), 0);
+    ASSERT_EQ(gort_select_timeout(cs, 1, 60 * GT_SEC), 0);
+    ASSERT_TRUE(cs[0].ok);
+    ASSERT_EQ(v, 7);
+    pthread_join(th, NULL);
+    ASSERT_NULL(gort_after(MS));
+    gort_chan_free(c);
+    run(selto_main); /* and inside it, as before */
 }
 
 /* ------------------------------------------------------------------ after */
