@@ -1044,10 +1044,61 @@ static int newm(struct p *pp, bool spinning) {
     return r == 0 ? 0 : -r;
 }
 
+/* Is a P other than pp running goroutines on an M of its own?  sched.lock
+ * held; a snapshot (a P may block just after), good for newm_failed. */
+static bool other_p_running(const struct p *pp) {
+    int32_t n = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int32_t i = 0; i < n; i++) {
+        struct p *q = gort__allp[i];
+        if (q != pp && atomic_load_explicit(&q->status, memory_order_relaxed) == P_RUNNING)
+            return true;
+    }
+    return false;
+}
+
+/* startm could not make a thread for pp (errno err).  Go throws; gort
+ * goes on with the Ms it has where it can: pp's queued goroutines move to
+ * the global queue (head, in order), where running Ms look, and pp goes
+ * idle.  A P handed off (from a blocking call or a locked M) with work
+ * queued while no other P runs is the exception: nobody would run that
+ * work until some blocking call returns, which may be never, so it is
+ * Go's fatal error (newosproc) rather than a silent hang.  A P whose M
+ * blocks later comes back here through sysmon's retake. */
+static void newm_failed(struct p *pp, bool handoff, bool spinning, int err) {
+    gort__lock(&gort__sched.lock);
+    bool work =
+        !runqempty(pp) || atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) > 0;
+    if (handoff && work && !other_p_running(pp)) {
+        int64_t mcount = gort__sched.mnext - gort__sched.nmfreed;
+        gort__unlock(&gort__sched.lock);
+        gort__printf("runtime: failed to create new OS thread (have %lld already; errno=%d)\n",
+                     (long long)mcount, err);
+        if (err == EAGAIN)
+            gort__printf("runtime: may need to increase max user processes (ulimit -u)\n");
+        gort__throw("newosproc");
+    }
+    bool inh;
+    struct g *gs[GORT__RUNQ + 1];
+    int n = 0;
+    struct g *gp;
+    while ((gp = runqget(pp, &inh)) != NULL)
+        gs[n++] = gp;
+    for (int k = n - 1; k >= 0; k--)
+        globrunqputhead(gs[k]);
+    pidleput(pp);
+    gort__unlock(&gort__sched.lock);
+    static _Atomic int warned;
+    if (!atomic_exchange(&warned, 1))
+        gort__printf("runtime: failed to create new OS thread (continuing with fewer)\n");
+    if (spinning)
+        atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+}
+
 /* Schedules some M to run pp (creates an M if necessary).  If pp == NULL,
  * tries to get an idle P; if none, does nothing.  spinning: the caller
  * incremented nmspinning and the new M starts spinning. */
 static void startm(struct p *pp, bool spinning) {
+    bool handoff = pp != NULL;
     gort__lock(&gort__sched.lock);
     if (pp == NULL) {
         pp = pidleget();
@@ -1066,18 +1117,9 @@ static void startm(struct p *pp, bool spinning) {
     struct m *nmp = mget();
     if (nmp == NULL) {
         gort__unlock(&gort__sched.lock);
-        if (newm(pp, spinning) != 0) {
-            /* No thread: give the P back.  The work it would have run is
-             * still queued and is picked up by the running Ms. */
-            static _Atomic int warned;
-            if (!atomic_exchange(&warned, 1))
-                gort__printf("runtime: failed to create new OS thread (continuing with fewer)\n");
-            gort__lock(&gort__sched.lock);
-            pidleput(pp);
-            gort__unlock(&gort__sched.lock);
-            if (spinning)
-                atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
-        }
+        int err = newm(pp, spinning);
+        if (err != 0)
+            newm_failed(pp, handoff, spinning, -err);
         return;
     }
     gort__unlock(&gort__sched.lock);
