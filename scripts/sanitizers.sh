@@ -10,7 +10,8 @@
 # (default 60); the whole script by SAN_TOTAL seconds (default 1200).
 # Then, built the same way: the ASan/LSan repros (asan_goexit, lsan_leaks),
 # 20,000 recovered panics under TSan and ASan (recover_many), a program
-# with three races run SAN_REPS times under TSan's defaults (tsan_reports)
+# with three races run SAN_REPS times under TSan's defaults (tsan_reports),
+# a deadlock's fatal error in race mode (exit 2)
 # and a 300 KiB frame on a 256 KiB stack (tests/crash/stack_overflow_frame.c).
 # The last line: "sanitizers: N passed, M failed".
 set -eu
@@ -144,6 +145,14 @@ if build tsan_reports tests/sanitizers/tsan_reports.c -fsanitize=thread 2>>"$wor
         if [ \$rc -ne 66 ] || [ \$n -ne 3 ] || ! grep -q 'tsan_reports: done' '$work/rep.out'; then
             echo \"tsan_reports run \$i: rc \$rc, \$n reports\"; sed -n 1,60p '$work/rep.out'; exit 1; fi
         i=\$((i + 1)); done"
+fi
+# A fatal error in race mode exits 2, as without TSan (TSan's exit hooks
+# made it 66: the runtime's threads keep TSan's ignores on for good).
+if build race_deadlock tests/crash/deadlock.c -fsanitize=thread 2>>"$work/cc.log"; then
+    check "race_deadlock exit 2" sh -c "TSAN_OPTIONS=exitcode=66 timeout $per $run '$work/race_deadlock' \
+        >'$work/dl.out' 2>&1; rc=\$?; [ \$rc -eq 2 ] &&
+        grep -q 'fatal error: all goroutines are asleep - deadlock!' '$work/dl.out' ||
+        { echo \"race_deadlock: rc \$rc\"; sed -n 1,20p '$work/dl.out'; exit 1; }"
 fi
 # A 300 KiB frame on a 256 KiB stack, with gort.pc's flags only.
 build stack_frame tests/crash/stack_overflow_frame.c

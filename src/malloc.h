@@ -328,10 +328,11 @@ void gort__gc_maybe_trigger_keep(void *keep);
 void gort__gc_pace(uint64_t bytes);
 /* An object handed out (allocator) or freed (sweeper), for the tools:
  * AddressSanitizer poisons free objects; under Valgrind a free object is
- * no-access memory.  (Objects are not announced to Valgrind as malloc-like
+ * no-access memory; ThreadSanitizer forgets a new object's earlier owners.  (Objects are not announced to Valgrind as malloc-like
  * blocks: its leak check would then report every object the collector has
  * not yet reclaimed at exit.) */
 static inline void gort__heap_san_alloc(void *p, size_t n) {
+    san_forget(p, n);
 #ifdef GORT_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
 #endif

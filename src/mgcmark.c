@@ -194,7 +194,9 @@ static GORT_NOINLINE void wgrow(gcwork *w) {
         gort__fatal("runtime: out of memory");
     }
     if (w->buf != NULL) {
+        san_ignore_begin(); /* the collector's own buffers (san.h) */
         memcpy(n, w->buf, w->len * sizeof(wentry));
+        san_ignore_end();
         munmap(w->buf, w->cap * sizeof(wentry));
     }
     w->buf = n;
@@ -418,7 +420,9 @@ static bool drain_refill(void) {
         if (b != NULL) {
             if (cw.cap < WBLOCK)
                 wgrow(&cw);
+            san_ignore_begin(); /* the collector's own buffers (san.h) */
             memcpy(cw.buf, b->e, b->n * sizeof(wentry));
+            san_ignore_end();
             cw.head = 0;
             cw.len = b->n;
             b->n = 0;
@@ -450,7 +454,9 @@ static void drain_balance(void) {
     size_t k = have / 2 < WBLOCK ? have / 2 : WBLOCK;
     gort__lock(&wlock);
     wblock *b = wblock_get();
+    san_ignore_begin(); /* the collector's own buffers (san.h) */
     memcpy(b->e, cw.buf + cw.head, k * sizeof(wentry));
+    san_ignore_end();
     b->n = (uint32_t)k;
     wblock_put(b);
     gort__unlock(&wlock);

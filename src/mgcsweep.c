@@ -60,7 +60,9 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     uint64_t *t = s->allocbits;
     s->allocbits = s->markbits;
     s->markbits = t;
+    san_ignore_begin(); /* the heap's metadata, ordered by its locks (san.h) */
     memset(s->markbits, 0, s->nwords * sizeof(uint64_t));
+    san_ignore_end();
     s->alloccount = nalloc;
     __atomic_store_n(&s->freeindex, 0, __ATOMIC_RELAXED);
     gort__span_refill_alloccache(s, 0);

@@ -280,7 +280,9 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     s->allocbits = s->bits;
     s->markbits = s->bits + nwords;
     s->specials = NULL;
+    san_ignore_begin(); /* the heap's metadata, ordered by its locks (san.h) */
     memset(s->bits, 0, 2u * nwords * sizeof(uint64_t));
+    san_ignore_end();
     atomic_store_explicit(&s->sweepgen, atomic_load_explicit(&h->sweepgen, memory_order_relaxed),
                           memory_order_relaxed);
     /* Release: a concurrent marker that loads the entry (acquire) sees the

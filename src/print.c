@@ -20,6 +20,7 @@
 
 #include "internal.h"
 #include "lockrank.h"
+#include "san.h"
 #include "trace.h"
 
 static __thread int printdepth;
@@ -97,17 +98,14 @@ int gort__traceback_level(void) {
 }
 
 /* Ends the process at once with status, as Go's exit(2) after a fatal
- * error: no atexit handlers, no thread joins.  Under ThreadSanitizer the
- * exit_group syscall is made directly, because TSan's _exit interceptor
- * would first report the runtime's unjoined threads and change the status. */
+ * error: no atexit handlers, no thread joins.  Under ThreadSanitizer (the
+ * library instrumented, or the user's program in race mode) the
+ * exit_group syscall is made directly: TSan's _exit interceptor would
+ * first report the runtime's unjoined threads, or the ignores that g0 and
+ * sysmon keep on for good (san.h), and exit 66 instead. */
 _Noreturn void gort__die(int status) {
-#if defined(__SANITIZE_THREAD__)
-    syscall(SYS_exit_group, status);
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-    syscall(SYS_exit_group, status);
-#endif
-#endif
+    if (san_tsan_on())
+        syscall(SYS_exit_group, status);
     _exit(status);
 }
 

@@ -2636,7 +2636,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
      * the goroutine runs (Go's racectx inheritance in newproc1). */
     if (newg->tsan_fiber == NULL)
         newg->tsan_fiber = san_fiber_create();
-    san_stack_reset((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
+    san_forget((void *)newg->stack.lo, newg->stack.hi - newg->stack.lo);
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     /* A goroutine started inside a synctest bubble is in the bubble. */

@@ -127,7 +127,7 @@ __asm__(".pushsection .debug_gdb_scripts, \"MS\",@progbits,1\n"
         ".popsection\n");
 #endif
 
-GORT_NO_TSAN_FRAME void gort__san_stack_reset(const void *lo, size_t size) {
+GORT_NO_TSAN_FRAME void gort__san_forget(const void *lo, size_t size) {
     if (__tsan_java_free == NULL || __tsan_java_alloc == NULL)
         return;
     uintptr_t p = ((uintptr_t)lo + 7) & ~(uintptr_t)7;

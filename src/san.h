@@ -152,7 +152,7 @@ GORT_SAN_COLD void gort__san_ignore(bool begin);
 GORT_SAN_COLD void gort__san_unpoison(const void *addr, size_t size);
 GORT_SAN_COLD void gort__san_no_return(void);
 GORT_SAN_COLD void gort__san_root(const void *p, size_t size, bool add);
-GORT_SAN_COLD void gort__san_stack_reset(const void *lo, size_t size);
+GORT_SAN_COLD void gort__san_forget(const void *lo, size_t size);
 
 /* Called on the old stack, right before switching. */
 static inline __attribute__((always_inline)) void
@@ -240,12 +240,13 @@ static inline __attribute__((always_inline)) void san_ignore_end(void) {
         gort__san_ignore(false);
 }
 
-/* A stack about to be reused by a new goroutine: TSan forgets the accesses
- * of the goroutines that used it before, as Go's race runtime does for a
- * new stack (racemalloc), instead of ordering them before the new one. */
-static inline __attribute__((always_inline)) void san_stack_reset(const void *lo, size_t size) {
+/* Memory about to have a new owner (a stack for a new goroutine, a heap
+ * object the collector freed and the allocator hands out again): TSan
+ * forgets the accesses of its earlier owners, as Go's race runtime does
+ * (racemalloc), instead of reporting them as races with the new one. */
+static inline __attribute__((always_inline)) void san_forget(const void *lo, size_t size) {
     if (san_tsan_on())
-        gort__san_stack_reset(lo, size);
+        gort__san_forget(lo, size);
 }
 
 static inline __attribute__((always_inline)) void san_unpoison(const void *addr, size_t size) {
