@@ -1372,8 +1372,13 @@ GORT_API int gort_set_gc_percent(int percent);
  * fatal error, as in Go. */
 GORT_API int64_t gort_set_memory_limit(int64_t bytes);
 /* debug.FreeOSMemory: a collection, then every free heap page goes back to
- * the OS.  (In the background, a scavenger in sysmon keeps the heap's
- * resident free pages to about 10% above the heap goal.) */
+ * the OS, and so do the stack pages of dead goroutines' pooled stacks, all
+ * but the page of each one's struct g (about 4 KiB each, kept for reuse;
+ * the few dozen on each P's own free list stay warm).  (In the
+ * background, a scavenger in sysmon keeps the heap's resident free pages
+ * to about 10% above the heap goal, and trims a pooled stack idle for
+ * about a second to its top 16 KiB: so a burst of goroutines leaves up to
+ * 16 KiB resident per goroutine of the peak until this call.) */
 GORT_API void gort_free_os_memory(void);
 /* Registers [start, start + len) as a root: the collector scans it for heap
  * pointers (memory from malloc that holds gort_new pointers) until it is

@@ -212,8 +212,11 @@ void gort__stackfree(gort__stack *s);
 bool gort__stack_in_guard(const gort__stack *s, uintptr_t addr);
 /* Canary-guarded stacks: check the canary; throws on corruption. */
 void gort__stack_check_canary(const gort__stack *s, int64_t goid);
-/* Returns pages of stacks on the global free list to the OS (sysmon). */
+/* Returns pages of stacks on the global free list to the OS: those idle
+ * for a period, down to their top 16 KiB (sysmon); all of them, down to
+ * their struct g (gort_free_os_memory). */
 void gort__stack_scavenge(void);
+void gort__stack_scavenge_all(void);
 /* The resident bytes of every stack mapping: live goroutines' stacks and
  * the pooled stacks of dead ones alike; stacks of a size of their own
  * count whole (gort_read_stats, the memory limit's heap goal). */

@@ -676,6 +676,7 @@ GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
 GORT_API void gort_free_os_memory(void) {
     gort_gc();
     gort__mheap_scavenge(0, 0);
+    gort__stack_scavenge_all();
 }
 
 /* Go's parseByteCount: digits, then nothing or B, KiB, MiB, GiB, TiB. */

@@ -3386,25 +3386,19 @@ int gort_gomaxprocs(int n) {
  * first frames live there, and they are touched again at once on reuse. */
 #define SCAVENGE_KEEP (16 * 1024)
 
-/* Returns the stack pages of dead goroutines that sat unused in the global
- * free pool for a whole period (ARCHITECTURE.md decision 3).  Called by
- * sysmon about once a second.  The slots below the pool's low-water mark
- * since the last call were not taken during that period: the warm ones
- * among them (above gfcold) are scavenged and become cold.  gfget takes
- * from the top, so a busy pool is never scavenged.  The madvise calls run
- * unlocked, with those slots reserved (gfresv) so that nobody takes them
- * meanwhile; the pool's array may move (allgadd), so the pointers are
- * read under the lock, a batch at a time. */
-void gort__stack_scavenge(void) {
-    gort__lock(&gort__sched.gflock);
-    uint32_t lo = gort__sched.gfcold, hi = gort__sched.gflow;
-    if (hi <= lo) {
-        gort__sched.gflow = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
-        gort__unlock(&gort__sched.gflock);
-        return;
-    }
-    gort__sched.gfresv = hi;
-    gort__unlock(&gort__sched.gflock);
+/* One scavenger at a time: sysmon's periodic one skips a turn while
+ * gort_free_os_memory's runs, which waits for sysmon's.  Acquire/release:
+ * the second sees the first's updates of the pool's marks (which the
+ * gflock orders anyway) and its madvise calls done. */
+static _Atomic int scavenging;
+
+/* Returns the stack pages of the pool's slots [lo, hi): all but the top
+ * SCAVENGE_KEEP bytes, or (deep) all but the page(s) of the struct g.
+ * The slots are reserved (gfresv) so that nobody takes them while the
+ * madvise calls run unlocked; the pool's array may move (allgadd), so the
+ * pointers are read under the lock, a batch at a time.  Then the slots
+ * below hi are cold, and the low-water mark starts again at gfn. */
+static void scavenge_slots(uint32_t lo, uint32_t hi, bool deep) {
     for (uint32_t i = lo; i < hi;) {
         struct g *batch[64];
         uint32_t n = hi - i < 64 ? hi - i : 64;
@@ -3413,7 +3407,8 @@ void gort__stack_scavenge(void) {
         gort__unlock(&gort__sched.gflock);
         for (uint32_t k = 0; k < n; k++) {
             struct g *c = batch[k];
-            uintptr_t top = (c->stack.hi - SCAVENGE_KEEP) & ~(uintptr_t)(GORT__PAGE - 1);
+            uintptr_t top = deep ? (uintptr_t)c : c->stack.hi - SCAVENGE_KEEP;
+            top &= ~(uintptr_t)(GORT__PAGE - 1);
             if (top > c->stack.lo) {
                 san_unpoison((void *)c->stack.lo, top - c->stack.lo);
                 madvise((void *)c->stack.lo, top - c->stack.lo, MADV_DONTNEED);
@@ -3424,10 +3419,50 @@ void gort__stack_scavenge(void) {
         i += n;
     }
     gort__lock(&gort__sched.gflock);
-    gort__sched.gfcold = hi;
+    if (gort__sched.gfcold < hi)
+        gort__sched.gfcold = hi;
     gort__sched.gfresv = 0;
     gort__sched.gflow = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
     gort__unlock(&gort__sched.gflock);
+}
+
+/* Returns the stack pages of dead goroutines that sat unused in the global
+ * free pool for a whole period (ARCHITECTURE.md decision 3).  Called by
+ * sysmon about once a second.  The slots below the pool's low-water mark
+ * since the last call were not taken during that period: the warm ones
+ * among them (above gfcold) are scavenged and become cold.  gfget takes
+ * from the top, so a busy pool is never scavenged. */
+void gort__stack_scavenge(void) {
+    if (atomic_exchange_explicit(&scavenging, 1, memory_order_acquire) != 0)
+        return;
+    gort__lock(&gort__sched.gflock);
+    uint32_t lo = gort__sched.gfcold, hi = gort__sched.gflow;
+    if (hi <= lo) {
+        gort__sched.gflow = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
+        gort__unlock(&gort__sched.gflock);
+    } else {
+        gort__sched.gfresv = hi;
+        gort__unlock(&gort__sched.gflock);
+        scavenge_slots(lo, hi, false);
+    }
+    atomic_store_explicit(&scavenging, 0, memory_order_release);
+}
+
+/* gort_free_os_memory's part (Go frees dead goroutines' stacks at every
+ * collection): every stack in the global pool keeps only the page(s) of
+ * its struct g, which the pool needs.  The gs on the Ps' own free lists
+ * (a few dozen each) are left warm. */
+void gort__stack_scavenge_all(void) {
+    while (atomic_exchange_explicit(&scavenging, 1, memory_order_acquire) != 0) {
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL); /* sysmon's turn is short */
+    }
+    gort__lock(&gort__sched.gflock);
+    uint32_t hi = atomic_load_explicit(&gort__sched.gfn, memory_order_relaxed);
+    gort__sched.gfresv = hi;
+    gort__unlock(&gort__sched.gflock);
+    scavenge_slots(0, hi, true);
+    atomic_store_explicit(&scavenging, 0, memory_order_release);
 }
 
 /* ------------------------------------------------------------------ sysmon */
