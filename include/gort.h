@@ -1246,7 +1246,8 @@ GORT_API void gort_flight_recorder_stop(void);
  * What keeps an object alive: any aligned pointer-sized word holding an
  * address inside the object (interior pointers count, as in Go) found in
  *   - the data and bss segments of the executable and of every loaded
- *     shared object (global and static variables);
+ *     shared object (global and static variables), but the sanitizers'
+ *     runtimes (libtsan, libasan: their own tables, 47 MiB for TSan's);
  *   - the stack of every goroutine, from its current stack pointer to its
  *     top, and its saved registers (for one between gort_syscall_enter and
  *     gort_syscall_exit: its whole stack, and the registers its caller
