@@ -276,11 +276,13 @@ TEST(ping_pong_hog_p1) {
 static atomic_int gy_started;
 static atomic_bool gy_stop;
 
+/* Spins, with no gort call, until every spinner has started (then main
+ * can have a P again and see it) or main gives up. */
 static void gy_spinner(void *arg) {
-    (void)arg;
+    int procs = (int)(intptr_t)arg;
     atomic_fetch_add(&gy_started, 1);
     int64_t deadline = h_now() + h_timeout(20);
-    while (!atomic_load(&gy_stop) && h_now() < deadline) {
+    while (!atomic_load(&gy_stop) && atomic_load(&gy_started) < procs && h_now() < deadline) {
     }
 }
 
@@ -288,7 +290,7 @@ static int main_yield_global(void *arg) {
     int procs = (int)(intptr_t)arg;
     ASSERT_EQ(gort_gomaxprocs(0), procs);
     for (int i = 0; i < procs; i++)
-        ASSERT_EQ(gort_go(gy_spinner, NULL), 0);
+        ASSERT_EQ(gort_go(gy_spinner, (void *)(intptr_t)procs), 0);
     int64_t deadline = h_now() + h_timeout(10);
     while (atomic_load(&gy_started) < procs && h_now() < deadline)
         gort_yield();
