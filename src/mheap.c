@@ -183,6 +183,9 @@ static void grow(mheap *h, uintptr_t n) {
         gort__unlock(&h->lock);
         gort__heap_oom(n * PAGE);
     }
+    /* New memory for the race detector: whatever its mapping left in TSan's
+     * shadow is no access of the objects it will hold. */
+    san_forget((void *)(h->arena + used * PAGE), (want - used) * PAGE);
     /* Fresh pages read as zeros and are not resident: "scavenged" (Go counts
      * a grown heap as released too, until it is used). */
     bits_set(h->scavmap, used, want - used, true);
