@@ -853,6 +853,19 @@ static void globrunqputhead(struct g *gp) {
     atomic_fetch_add_explicit(&gort__sched.runqsize, 1, memory_order_seq_cst);
 }
 
+/* Moves pp's local run queue (runnext first) to the head of the global
+ * queue, in order, for a P that goes idle or away.  sched.lock held. */
+static void runq_to_global(struct p *pp) {
+    bool inh;
+    struct g *gs[GORT__RUNQ + 1];
+    int n = 0;
+    struct g *gp;
+    while ((gp = runqget(pp, &inh)) != NULL)
+        gs[n++] = gp;
+    for (int k = n - 1; k >= 0; k--)
+        globrunqputhead(gs[k]);
+}
+
 /* Try to get a batch of G's from the global runnable queue.  sched.lock held. */
 static struct g *globrunqget(struct p *pp, int32_t max) {
     int32_t size = atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
@@ -1077,14 +1090,7 @@ static void newm_failed(struct p *pp, bool handoff, bool spinning, int err) {
             gort__printf("runtime: may need to increase max user processes (ulimit -u)\n");
         gort__throw("newosproc");
     }
-    bool inh;
-    struct g *gs[GORT__RUNQ + 1];
-    int n = 0;
-    struct g *gp;
-    while ((gp = runqget(pp, &inh)) != NULL)
-        gs[n++] = gp;
-    for (int k = n - 1; k >= 0; k--)
-        globrunqputhead(gs[k]);
+    runq_to_global(pp);
     pidleput(pp);
     gort__unlock(&gort__sched.lock);
     static _Atomic int warned;
@@ -3250,14 +3256,7 @@ static struct p *procresize(int32_t nprocs) {
         struct p *pp = gort__allp[i];
         if (pp->m != NULL && atomic_load_explicit(&pp->m->stwsuspended, memory_order_relaxed))
             gort__throw("procresize: P of a suspended M"); /* stop_the_world(false) */
-        bool inh;
-        struct g *gs[GORT__RUNQ + 1];
-        int n = 0;
-        struct g *gp;
-        while ((gp = runqget(pp, &inh)) != NULL)
-            gs[n++] = gp;
-        for (int k = n - 1; k >= 0; k--)
-            globrunqputhead(gs[k]);
+        runq_to_global(pp);
         gort__lock(&gort__sched.gflock);
         gfpush_global(pp->gfree, (uint32_t)pp->gfreecnt);
         gort__unlock(&gort__sched.gflock);
