@@ -330,9 +330,10 @@ void gort__gc_pace(uint64_t bytes);
  * AddressSanitizer poisons free objects; under Valgrind a free object is
  * no-access memory; ThreadSanitizer forgets a freed object's accesses, so
  * that its next owner's are no race with them (Go's racefree; not at the
- * allocation, as Go's racemalloc, where its test cost alloc_small 8%).  (Objects are not announced to Valgrind as malloc-like
- * blocks: its leak check would then report every object the collector has
- * not yet reclaimed at exit.) */
+ * allocation, as Go's racemalloc, where its test cost alloc_small 8%).
+ * (Objects are not announced to Valgrind as malloc-like blocks: its leak
+ * check would then report every object the collector has not yet
+ * reclaimed at exit.) */
 static inline void gort__heap_san_alloc(void *p, size_t n) {
 #ifdef GORT_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);

@@ -240,10 +240,10 @@ static inline __attribute__((always_inline)) void san_ignore_end(void) {
         gort__san_ignore(false);
 }
 
-/* Memory about to have a new owner (a stack for a new goroutine, a heap
- * object the collector freed and the allocator hands out again): TSan
- * forgets the accesses of its earlier owners, as Go's race runtime does
- * (racemalloc), instead of reporting them as races with the new one. */
+/* Memory that will have a new owner (a stack for a new goroutine, a heap
+ * object the collector frees, a page the heap commits): TSan forgets the
+ * accesses of its earlier owners, as Go's race runtime does (racemalloc,
+ * racefree), instead of reporting them as races with the new one. */
 static inline __attribute__((always_inline)) void san_forget(const void *lo, size_t size) {
     if (san_tsan_on())
         gort__san_forget(lo, size);
