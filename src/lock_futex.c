@@ -33,8 +33,13 @@ void gort__futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns) {
         tsp = &ts;
     }
     /* EAGAIN (value changed), EINTR and ETIMEDOUT are all normal wakeups:
-     * callers re-check their condition. */
+     * callers re-check their condition.  errno is left as it was: a
+     * goroutine takes runtime locks on its own stack after its errno is
+     * restored (finishing a park, a wakeup), and gort calls keep its value
+     * (gort.h). */
+    int saved = errno;
     syscall(SYS_futex, (void *)addr, FUTEX_WAIT_PRIVATE, val, tsp, NULL, 0);
+    errno = saved;
 }
 
 void gort__futexwakeup(_Atomic uint32_t *addr, int cnt) {

@@ -342,13 +342,15 @@ static inline __attribute__((always_inline)) void finish_switch(struct g *self) 
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     lsan_resumed(self);
     struct m *mp = self->m;
-    /* errno is per goroutine: it was saved on entry to the call that
-     * switched self out (gort__gopark, gort_yield, ...: before any runtime
-     * code could change it), maybe on another thread.  Through the M's
-     * cached address of its thread's errno: no call on the switch path. */
-    *mp->errnop = self->errno_;
     if (mp->pending_put != NULL || mp->pending_park != NULL || mp->pending_exit != NULL)
         finish_switch_pending(mp);
+    /* errno is per goroutine: it was saved on entry to the call that
+     * switched self out (gort__gopark, gort_yield, ...: before any runtime
+     * code could change it), maybe on another thread.  Restored last: the
+     * pending work above may take a contended lock, whose futex wait sets
+     * errno (EAGAIN).  Through the M's cached address of its thread's
+     * errno: no call on the switch path. */
+    *mp->errnop = self->errno_;
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */

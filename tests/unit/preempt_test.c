@@ -797,6 +797,21 @@ TEST(errno_survives_blocking_calls) {
     ASSERT_EQ(gort_main(main_errno, NULL), 0);
 }
 
+/* A runtime lock's futex wait leaves errno alone: goroutines take runtime
+ * locks after their errno is restored (a contended lock under a parked
+ * goroutine's wakeup), and CI saw errno EAGAIN after gort_yield in
+ * errno_survives_blocking_calls under TSan.  The wait returns at once,
+ * with EAGAIN from the kernel, since the value differs. */
+TEST(futex_wait_keeps_errno) {
+    _Atomic uint32_t word = 1;
+    er_set(4242);
+    gort__futexsleep(&word, 0, -1);
+    ASSERT_EQ(er_get(), 4242);
+    er_set(4343);
+    gort__futexsleep(&word, 1, 1000); /* times out: ETIMEDOUT */
+    ASSERT_EQ(er_get(), 4343);
+}
+
 /* ------------------------------------------------------------------------
  * Blocking calls made without gort_syscall_enter
  * ------------------------------------------------------------------------ */
