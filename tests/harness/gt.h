@@ -58,6 +58,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* RUNNING_ON_VALGRIND: non-zero under valgrind (0 without its headers),
+ * for the cases that valgrind changes (one thread at a time, the
+ * stop-the-world mark). */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 #ifndef GT_DEFAULT_TIMEOUT_SCALE
 #define GT_DEFAULT_TIMEOUT_SCALE 1
 #endif
