@@ -21,8 +21,14 @@
 #include "export_test.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { ROUNDS = 300, WORDS = 8 };
@@ -246,6 +252,64 @@ static int select_main(void *arg) {
 
 TEST(select_send_before_select_recv) {
     run_main(select_main);
+}
+
+/* ---- the non-blocking forms: a gort_chan_trysend that succeeds is a send
+ * and a gort_chan_tryrecv that succeeds a receive, with their edges.  Odd
+ * rounds go through a buffered channel, try forms on both sides; even
+ * rounds through an unbuffered one, where the trysend succeeds once the
+ * receiver is blocked in gort_chan_recv. */
+
+typedef struct tryset {
+    gort_chan *buf, *unbuf, *ack;
+    gort_waitgroup done; /* the sender's calls are over: the channels may go */
+} tryset;
+
+static void trysend_side(void *arg) {
+    tryset *t = arg;
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k);
+        while (!gort_chan_trysend(k % 2 ? t->buf : t->unbuf, &k))
+            gort_yield();
+        long a;
+        bool ok = false;
+        while (!gort_chan_tryrecv(t->ack, &a, &ok)) /* the receiver is done reading */
+            gort_yield();
+        ASSERT_TRUE(ok);
+    }
+    gort_wg_done(&t->done);
+}
+
+static int try_main(void *arg) {
+    (void)arg;
+    tryset t = {gort_chan_make(sizeof(long), 1), gort_chan_make(sizeof(long), 0),
+                gort_chan_make(sizeof(long), 1), GORT_WAITGROUP_INIT};
+    gort_wg_add(&t.done, 1);
+    ASSERT_EQ(gort_go(trysend_side, &t), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        long v = 0;
+        bool ok = false;
+        if (k % 2) {
+            while (!gort_chan_tryrecv(t.buf, &v, &ok))
+                gort_yield();
+            ASSERT_TRUE(ok);
+        } else {
+            ASSERT_TRUE(gort_chan_recv(t.unbuf, &v));
+        }
+        ASSERT_EQ(v, k);
+        check(k);
+        /* Empty: the sender took the last ack before it sent k. */
+        ASSERT_TRUE(gort_chan_trysend(t.ack, &k));
+    }
+    gort_wg_wait(&t.done);
+    gort_chan_free(t.buf);
+    gort_chan_free(t.unbuf);
+    gort_chan_free(t.ack);
+    return 0;
+}
+
+TEST(chan_trysend_before_tryrecv) {
+    run_main(try_main);
 }
 
 /* ---- Mutex: the n-th unlock happens before the (n+1)-th lock returns;
@@ -482,6 +546,46 @@ TEST(after_func_before_fn) {
     run_main(after_func_main);
 }
 
+/* ---- a timer's channel: gort_timer_reset happens before the send of the
+ * time it arms, and that send before the receive.  The timer and its
+ * reader exist before the rounds; each round's payload is written after
+ * the reader has the timer, and reaches it only through the reset. */
+
+static gort_timer *tc_timer;
+static gort_chan *tc_ack;
+
+static void tc_reader(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS; k++) {
+        int64_t when;
+        ASSERT_TRUE(gort_chan_recv(gort_timer_chan(tc_timer), &when));
+        check(k);
+        gort_chan_send(tc_ack, &k);
+    }
+}
+
+static int timer_chan_main(void *arg) {
+    (void)arg;
+    tc_timer = gort_timer_new(tmo(3600));
+    ASSERT_NOT_NULL(tc_timer);
+    ASSERT_TRUE(gort_timer_stop(tc_timer));
+    tc_ack = gort_chan_make(sizeof(long), 0);
+    ASSERT_EQ(gort_go(tc_reader, NULL), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k);
+        ASSERT_FALSE(gort_timer_reset(tc_timer, 50 * 1000)); /* stopped, or fired and drained */
+        long a;
+        ASSERT_TRUE(gort_chan_recv(tc_ack, &a));
+    }
+    gort_timer_free(tc_timer);
+    gort_chan_free(tc_ack);
+    return 0;
+}
+
+TEST(timer_reset_before_chan_recv) {
+    run_main(timer_chan_main);
+}
+
 /* ---- The poller: a gort_write of data happens before the gort_read that
  * returns it; gort_close happens before a call in progress on the fd
  * returns -EBADF; an expiring deadline (gort_set_deadline) happens before
@@ -570,6 +674,583 @@ static int poller_unblock_main(void *arg) {
 
 TEST(poller_close_and_deadline_before_wakeup) {
     run_main(poller_unblock_main);
+}
+
+/* ---- a thread outside the runtime has the edges of a goroutine: its
+ * channel send before a goroutine's receive and back, and a gort_mutex
+ * that it and a goroutine take in turns. */
+
+static gort_chan *ft_c, *ft_ack;
+static gort_mutex ft_mu = GORT_MUTEX_INIT;
+static long ft_count = 2L * ROUNDS; /* plain, under ft_mu; the payload's k when it starts */
+static gort_waitgroup ft_wg = GORT_WAITGROUP_INIT;
+
+/* One side of the mutex phase: either side's unlock before the other's lock. */
+static void ft_mutex_rounds(void) {
+    for (int i = 0; i < ROUNDS; i++) {
+        gort_mutex_lock(&ft_mu);
+        check(ft_count);
+        ft_count++;
+        fill(ft_count);
+        gort_mutex_unlock(&ft_mu);
+    }
+}
+
+static void *ft_thread(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS; k++) { /* thread -> goroutine */
+        fill(k);
+        gort_chan_send(ft_c, &k);
+        long a;
+        ASSERT_TRUE(gort_chan_recv(ft_ack, &a));
+    }
+    for (long k = 1; k <= ROUNDS; k++) { /* goroutine -> thread */
+        long v;
+        ASSERT_TRUE(gort_chan_recv(ft_c, &v));
+        ASSERT_EQ(v, k);
+        check(k + ROUNDS);
+        gort_chan_send(ft_ack, &v);
+    }
+    ft_mutex_rounds();
+    gort_wg_done(&ft_wg);
+    return NULL;
+}
+
+static int foreign_main(void *arg) {
+    (void)arg;
+    ft_c = gort_chan_make(sizeof(long), 0);
+    ft_ack = gort_chan_make(sizeof(long), 0);
+    gort_wg_add(&ft_wg, 1);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, ft_thread, NULL), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        long v;
+        ASSERT_TRUE(gort_chan_recv(ft_c, &v));
+        ASSERT_EQ(v, k);
+        check(k);
+        gort_chan_send(ft_ack, &v);
+    }
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k + ROUNDS);
+        gort_chan_send(ft_c, &k);
+        long a;
+        ASSERT_TRUE(gort_chan_recv(ft_ack, &a));
+    }
+    ft_mutex_rounds();
+    gort_wg_wait(&ft_wg); /* the thread's Done: its last unlock is over */
+    ASSERT_EQ(ft_count, 4L * ROUNDS);
+    check(ft_count);
+    gort_syscall_enter(); /* the thread is exiting: a short block */
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    gort_syscall_exit();
+    gort_chan_free(ft_c);
+    gort_chan_free(ft_ack);
+    return 0;
+}
+
+TEST(foreign_thread_edges) {
+    run_main(foreign_main);
+}
+
+/* ---- gort_go_copy: the copy is made before gort_go_copy returns (the
+ * caller may overwrite its block at once), and the call happens before
+ * the goroutine begins. */
+
+typedef struct copyblk {
+    long k;
+    long words[WORDS];
+} copyblk;
+
+static gort_waitgroup copy_wg = GORT_WAITGROUP_INIT;
+
+static void copy_child(void *arg) {
+    const copyblk *b = arg;
+    for (int i = 0; i < WORDS; i++)
+        ASSERT_EQ(b->words[i], b->k * WORDS + i);
+    check(b->k);
+    gort_wg_done(&copy_wg);
+}
+
+static int go_copy_main(void *arg) {
+    (void)arg;
+    copyblk blk;
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k);
+        blk.k = k;
+        for (int i = 0; i < WORDS; i++)
+            blk.words[i] = k * WORDS + i;
+        gort_wg_add(&copy_wg, 1);
+        ASSERT_EQ(gort_go_copy(copy_child, &blk, sizeof blk), 0);
+        memset(&blk, 0xff, sizeof blk); /* the child reads its copy */
+        gort_wg_wait(&copy_wg);
+    }
+    return 0;
+}
+
+TEST(go_copy_copies_before_return) {
+    run_main(go_copy_main);
+}
+
+/* ---- errgroup: gort_errgroup_go (go_copy, try_go) happens before the
+ * function begins, and every function's return before gort_errgroup_wait
+ * returns; with a context, the first function to fail returns before the
+ * group's context is cancelled.  gort_wg_go: the call before fn begins,
+ * fn's return before the gort_wg_wait it releases returns. */
+
+enum { EG_N = 6 };
+static long eg_k;           /* plain: written before the group's calls */
+static long eg_slots[EG_N]; /* plain: one per function, read after wait */
+static long eg_failed;      /* plain: written by the failing function */
+static gort_ctx *eg_ctx;    /* the group's context, set before the calls */
+static gort_waitgroup eg_wg = GORT_WAITGROUP_INIT;
+
+static int eg_fill(intptr_t i) {
+    check(eg_k);
+    eg_slots[i] = eg_k * EG_N + i;
+    return 0;
+}
+
+static int eg_fn(void *arg) {
+    return eg_fill((intptr_t)arg);
+}
+
+static int eg_fn_copy(void *arg) {
+    return eg_fill(*(const intptr_t *)arg);
+}
+
+static int eg_fail(void *arg) {
+    eg_failed = (long)(intptr_t)arg;
+    return -EIO;
+}
+
+/* Waits for the group's context: eg_fail's error cancels it (wait would
+ * too, but only once this function has returned). */
+static int eg_watch(void *arg) {
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(eg_ctx), NULL));
+    ASSERT_EQ(eg_failed, (long)(intptr_t)arg);
+    return 0;
+}
+
+static void wg_go_fn(void *arg) {
+    (void)eg_fill((intptr_t)arg);
+}
+
+static void eg_check_slots(long k) {
+    for (int i = 0; i < EG_N; i++) {
+        ASSERT_EQ(eg_slots[i], k * EG_N + i);
+        eg_slots[i] = 0;
+    }
+}
+
+static int errgroup_main(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS / 10; k++) {
+        eg_k = k;
+        fill(k);
+        gort_errgroup *g = gort_errgroup_with_context(gort_ctx_background(), &eg_ctx);
+        ASSERT_NOT_NULL(g);
+        if (k % 2 == 0)
+            gort_errgroup_set_limit(g, 3); /* go waits for a slot now and then */
+        ASSERT_EQ(gort_errgroup_go(g, eg_watch, (void *)(intptr_t)k), 0);
+        for (intptr_t i = 0; i < EG_N; i++) {
+            if (i % 3 == 0)
+                ASSERT_EQ(gort_errgroup_go(g, eg_fn, (void *)i), 0);
+            else if (i % 3 == 1)
+                ASSERT_EQ(gort_errgroup_go_copy(g, eg_fn_copy, &i, sizeof i), 0);
+            else {
+                int r;
+                while ((r = gort_errgroup_try_go(g, eg_fn, (void *)i)) == -EAGAIN)
+                    gort_yield(); /* no free slot yet */
+                ASSERT_EQ(r, 0);
+            }
+        }
+        ASSERT_EQ(gort_errgroup_go(g, eg_fail, (void *)(intptr_t)k), 0);
+        ASSERT_EQ(gort_errgroup_wait(g), -EIO);
+        eg_check_slots(k);
+        ASSERT_EQ(eg_failed, k);
+        gort_errgroup_free(g);
+
+        eg_k = k + ROUNDS;
+        fill(k + ROUNDS);
+        for (intptr_t i = 0; i < EG_N; i++)
+            ASSERT_EQ(gort_wg_go(&eg_wg, wg_go_fn, (void *)i), 0);
+        gort_wg_wait(&eg_wg);
+        eg_check_slots(k + ROUNDS);
+    }
+    return 0;
+}
+
+TEST(errgroup_go_before_fn_before_wait) {
+    run_main(errgroup_main);
+}
+
+/* ---- context: the cancel of a context (gort_ctx_cancel, its parent's
+ * cancel, or gort_ctx_free of the parent) happens before a receive from its
+ * done channel that returns because the channel is closed, and before a
+ * gort_ctx_err that returns non-zero.  The watcher gets each round's
+ * context before the payload is written. */
+
+static gort_chan *ctx_pass, *ctx_ack;
+
+static void ctx_watcher(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS; k++) {
+        gort_ctx *c;
+        ASSERT_TRUE(gort_chan_recv(ctx_pass, &c));
+        if (k % 4 == 3) {
+            while (gort_ctx_err(c) == 0)
+                gort_yield();
+            ASSERT_EQ(gort_ctx_err(c), -ECANCELED);
+        } else {
+            ASSERT_FALSE(gort_chan_recv(gort_ctx_done(c), NULL));
+        }
+        check(k);
+        gort_chan_send(ctx_ack, &k);
+    }
+}
+
+static int ctx_main(void *arg) {
+    (void)arg;
+    ctx_pass = gort_chan_make(sizeof(gort_ctx *), 0);
+    ctx_ack = gort_chan_make(sizeof(long), 0);
+    ASSERT_EQ(gort_go(ctx_watcher, NULL), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        gort_ctx *parent = gort_ctx_with_cancel(gort_ctx_background());
+        ASSERT_NOT_NULL(parent);
+        gort_ctx *c = gort_ctx_with_cancel(parent);
+        ASSERT_NOT_NULL(c);
+        gort_chan_send(ctx_pass, &c); /* before the payload: not the edge checked */
+        fill(k);
+        if (k % 4 == 1) {
+            gort_ctx_cancel(parent); /* propagated to c */
+        } else if (k % 4 == 2) {
+            gort_ctx_free(parent); /* cancels; c stays valid until freed */
+            parent = NULL;
+        } else {
+            gort_ctx_cancel(c); /* seen through done (0) or gort_ctx_err (3) */
+        }
+        long a;
+        ASSERT_TRUE(gort_chan_recv(ctx_ack, &a));
+        gort_ctx_free(c);
+        gort_ctx_free(parent);
+    }
+    gort_chan_free(ctx_pass);
+    gort_chan_free(ctx_ack);
+    return 0;
+}
+
+TEST(ctx_cancel_before_done_recv) {
+    run_main(ctx_main);
+}
+
+/* ---- finalizers: gort_set_finalizer(obj, fn) happens before fn(obj).
+ * Each round's object is made, filled and given its finalizer by a
+ * goroutine that then exits, and the finalizer checks the object and the
+ * payload.  The runtime's own synchronisation (the maker's exit, the
+ * collector's stop of the world) orders the maker before the finalizer
+ * too, so ThreadSanitizer would hardly report a missing edge here: this
+ * case checks mostly by value. */
+
+typedef struct finobj {
+    long k;
+    long words[WORDS];
+} finobj;
+
+static gort_chan *fin_done;
+
+static void fin_fn(void *p) {
+    const finobj *o = p;
+    for (int i = 0; i < WORDS; i++)
+        ASSERT_EQ(o->words[i], o->k * WORDS + i);
+    check(o->k);
+    long k = o->k;
+    gort_chan_send(fin_done, &k);
+}
+
+static void fin_maker(void *arg) {
+    long k = (long)(intptr_t)arg;
+    finobj *o = gort_new(sizeof *o);
+    o->k = k;
+    for (int i = 0; i < WORDS; i++)
+        o->words[i] = k * WORDS + i;
+    fill(k);
+    gort_set_finalizer(o, fin_fn);
+}
+
+static int finalizer_main(void *arg) {
+    (void)arg;
+    fin_done = gort_chan_make(sizeof(long), 1);
+    for (long k = 1; k <= ROUNDS / 10; k++) {
+        ASSERT_EQ(gort_go(fin_maker, (void *)(intptr_t)k), 0);
+        /* Collect until the finalizer has run (the maker may not have run
+         * yet, and a stale copy of the pointer may keep the object a while). */
+        int64_t dl = gort_nanotime() + tmo(10);
+        long got = 0;
+        for (;;) {
+            gort_select_case cs[1] = {{fin_done, GORT_RECV, &got, false}};
+            if (gort_select_timeout(cs, 1, 2 * GT_MS) == 0)
+                break;
+            ASSERT_TRUE(gort_nanotime() < dl);
+            gort_gc();
+        }
+        ASSERT_EQ(got, k);
+    }
+    gort_chan_free(fin_done);
+    return 0;
+}
+
+TEST(set_finalizer_before_fn) {
+    run_main(finalizer_main);
+}
+
+/* ---- synctest: what each other goroutine of the bubble did before it
+ * became durably blocked (or exited) happens before gort_synctest_wait
+ * returns; every goroutine of the bubble exits before gort_synctest_run
+ * returns. */
+
+enum { ST_BUBBLES = 10, ST_FINAL = 1000000 };
+static gort_chan *st_release; /* the bubble's: a receive on it blocks durably */
+
+static void st_worker(void *arg) {
+    long k = (long)(intptr_t)arg;
+    fill(k);
+    if (k % 2) /* odd: blocked until released; even: exits */
+        ASSERT_TRUE(gort_chan_recv(st_release, NULL));
+}
+
+static void st_last(void *arg) {
+    fill((long)(intptr_t)arg);
+}
+
+static void st_body(void *arg) {
+    long b = (long)(intptr_t)arg;
+    st_release = gort_chan_make(0, 0);
+    for (long k = 1; k <= ROUNDS / ST_BUBBLES; k++) {
+        ASSERT_EQ(gort_go(st_worker, (void *)(intptr_t)k), 0);
+        gort_synctest_wait();
+        check(k);
+        char z = 0;
+        if (k % 2)
+            gort_chan_send(st_release, &z);
+    }
+    gort_chan_free(st_release);
+    /* May still run once this goroutine, the bubble's main, has returned:
+     * gort_synctest_run waits for it. */
+    ASSERT_EQ(gort_go(st_last, (void *)(intptr_t)(ST_FINAL + b)), 0);
+}
+
+static int synctest_main(void *arg) {
+    (void)arg;
+    for (long b = 0; b < ST_BUBBLES; b++) {
+        ASSERT_EQ(gort_synctest_run(st_body, (void *)(intptr_t)b), 0);
+        check(ST_FINAL + b);
+    }
+    return 0;
+}
+
+TEST(synctest_wait_and_run_return) {
+    run_main(synctest_main);
+}
+
+/* ---- connections: the edges of the fd calls they wrap.  A
+ * gort_conn_write happens before the gort_conn_read that returns its
+ * bytes; gort_conn_close happens before a call blocked on the connection
+ * returns -EBADF; an expiring gort_conn_set_deadline before it returns
+ * -ETIMEDOUT. */
+
+static gort_conn conns[2];
+static gort_waitgroup conn_wg = GORT_WAITGROUP_INIT;
+
+/* Both ends of a socketpair as connections. */
+static void conn_pair(gort_conn c[2]) {
+    int p[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+    ASSERT_EQ(gort_conn_adopt(&c[0], p[0]), 0);
+    ASSERT_EQ(gort_conn_adopt(&c[1], p[1]), 0);
+}
+
+static void conn_writer(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k);
+        char b = (char)k;
+        ASSERT_EQ(gort_conn_write(conns[0], &b, 1), 1);
+        ASSERT_EQ(gort_conn_read(conns[0], &b, 1), 1); /* the ack: the reader is done */
+    }
+    gort_wg_done(&conn_wg);
+}
+
+static int conn_rw_main(void *arg) {
+    (void)arg;
+    conn_pair(conns);
+    gort_wg_add(&conn_wg, 1);
+    ASSERT_EQ(gort_go(conn_writer, NULL), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        char b;
+        ASSERT_EQ(gort_conn_read(conns[1], &b, 1), 1);
+        ASSERT_EQ(b, (char)k);
+        check(k);
+        ASSERT_EQ(gort_conn_write(conns[1], &b, 1), 1);
+    }
+    gort_wg_wait(&conn_wg);
+    ASSERT_EQ(gort_conn_close(conns[0]), 0);
+    ASSERT_EQ(gort_conn_close(conns[1]), 0);
+    return 0;
+}
+
+TEST(conn_write_before_read) {
+    run_main(conn_rw_main);
+}
+
+typedef struct conn_unblock {
+    gort_conn c;
+    gort_chan *done;
+    long k;
+    bool deadline; /* expire a deadline instead of closing */
+} conn_unblock;
+
+static void conn_blocked_reader(void *arg) {
+    conn_unblock *u = arg;
+    char b;
+    ssize_t r = gort_conn_read(u->c, &b, 1);
+    ASSERT_EQ(r, u->deadline ? -ETIMEDOUT : -EBADF);
+    check(u->k);
+    gort_chan_send(u->done, &r);
+}
+
+static int conn_unblock_main(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS / 10; k++) {
+        gort_conn c[2];
+        conn_pair(c);
+        conn_unblock u = {c[0], gort_chan_make(sizeof(ssize_t), 0), k, k % 2 == 0};
+        ASSERT_EQ(gort_go(conn_blocked_reader, &u), 0);
+        /* Until the reader is parked on the fd (the edge runs the other way). */
+        int64_t dl = gort_nanotime() + tmo(10);
+        while (gort__export_netpoll_waiters() == 0) {
+            ASSERT_TRUE(gort_nanotime() < dl);
+            gort_yield();
+        }
+        fill(k);
+        if (u.deadline)
+            ASSERT_EQ(gort_conn_set_deadline(c[0], gort_nanotime() - 1, 0), 0);
+        else
+            ASSERT_EQ(gort_conn_close(c[0]), 0);
+        ssize_t r;
+        ASSERT_TRUE(gort_chan_recv(u.done, &r));
+        gort_chan_free(u.done);
+        if (u.deadline)
+            ASSERT_EQ(gort_conn_close(c[0]), 0);
+        ASSERT_EQ(gort_conn_close(c[1]), 0);
+    }
+    return 0;
+}
+
+TEST(conn_close_and_deadline_before_wakeup) {
+    run_main(conn_unblock_main);
+}
+
+/* ---- signals: raise(3) of a notified signal (its handler runs on the
+ * raising thread before raise returns) happens before the receive of the
+ * delivery that carries it; every delivery to a channel happens before
+ * gort_signal_stop of that channel returns, so that it may then be freed.
+ * The raiser is a thread outside the runtime: no goroutine switch on its
+ * thread orders it before the signal loop or the receiver. */
+
+static gort_chan *sig_c, *sig_ack;
+
+static void *sig_raiser(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS; k++) {
+        fill(k);
+        ASSERT_EQ(raise(SIGUSR1), 0);
+        long a;
+        ASSERT_TRUE(gort_chan_recv(sig_ack, &a)); /* the receiver is done reading */
+    }
+    return NULL;
+}
+
+static int signal_main(void *arg) {
+    (void)arg;
+    int s = SIGUSR1;
+    /* Capacity 1, drained every round: no delivery is dropped. */
+    sig_c = gort_chan_make(sizeof(int), 1);
+    sig_ack = gort_chan_make(sizeof(long), 0);
+    ASSERT_EQ(gort_signal_notify(sig_c, &s, 1), 0);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, sig_raiser, NULL), 0);
+    for (long k = 1; k <= ROUNDS; k++) {
+        int got = 0;
+        ASSERT_TRUE(gort_chan_recv(sig_c, &got));
+        ASSERT_EQ(got, SIGUSR1);
+        check(k);
+        gort_chan_send(sig_ack, &k);
+    }
+    gort_syscall_enter(); /* the thread is exiting: a short block */
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    gort_syscall_exit();
+    gort_signal_stop(sig_c);
+    gort_chan_free(sig_c);
+    gort_chan_free(sig_ack);
+    /* A full channel: the signal loop's delivery fails without the
+     * channel's lock, and only the stop orders it before the free. */
+    for (int i = 0; i < ROUNDS / 10; i++) {
+        gort_chan *c = gort_chan_make(sizeof(int), 1);
+        int v = 0;
+        gort_chan_send(c, &v);
+        ASSERT_EQ(gort_signal_notify(c, &s, 1), 0);
+        ASSERT_EQ(raise(SIGUSR1), 0);
+        if (i % 2)
+            gort_yield(); /* now and then, let the loop run first */
+        gort_signal_stop(c);
+        ASSERT_TRUE(gort_chan_recv(c, &v));
+        ASSERT_EQ(v, 0);
+        gort_chan_free(c);
+    }
+    return 0;
+}
+
+TEST(signal_raise_before_recv_and_stop) {
+    run_main(signal_main);
+}
+
+/* ---- processes: what the parent wrote to a file before
+ * gort_process_spawn is there for the child; argv is the child's before
+ * the spawn returns; what the child wrote before it exited is there once
+ * gort_process_wait returns.  (Kernel objects: the check is by value.) */
+
+static int process_main(void *arg) {
+    (void)arg;
+    for (long k = 1; k <= ROUNDS / 10; k++) {
+        int in = memfd_create("memmodel-in", MFD_CLOEXEC);
+        int out = memfd_create("memmodel-out", MFD_CLOEXEC);
+        ASSERT_GE(in, 0);
+        ASSERT_GE(out, 0);
+        char text[32], argk[32], want[64], got[64];
+        int n = snprintf(text, sizeof text, "in %ld\n", k);
+        ASSERT_EQ(pwrite(in, text, (size_t)n, 0), n);
+        snprintf(argk, sizeof argk, "arg %ld\n", k);
+        int m = snprintf(want, sizeof want, "%s%s", argk, text);
+        char *argv[] = {"sh", "-c", "printf %s \"$1\"; cat", "sh", argk, NULL};
+        int fds[3] = {in, out, -1};
+        pid_t pid;
+        ASSERT_EQ(gort_process_spawn(&pid, "/bin/sh", argv, NULL, fds), 0);
+        memset(argk, 'x', sizeof argk - 1); /* the child has its argv */
+        int st = 0;
+        ASSERT_EQ(gort_process_wait(pid, &st), 0);
+        ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        ssize_t r = pread(out, got, sizeof got - 1, 0);
+        ASSERT_EQ(r, m);
+        got[r] = '\0';
+        ASSERT_STREQ(got, want);
+        close(in);
+        close(out);
+    }
+    return 0;
+}
+
+TEST(process_spawn_and_wait) {
+    run_main(process_main);
 }
 
 /* ---- gort_main: the main goroutine's writes happen before gort_main
