@@ -900,17 +900,22 @@ static void preempt_suspended_locked(tbuf *b) {
     b->g = 0;
 }
 
-/* Flight recorder, world stopped, tr.lock held: closes the current
- * generation and starts the next one with a snapshot taken on self's P.
- * Returns false when out of memory (recording goes on in the current
- * generation). */
-static bool rotate_locked(struct g *self) {
+/* Flight recorder, world stopped, allglock (gs, n: gort__allgs_hold) and
+ * then tr.lock held: closes the current generation and starts the next
+ * one with a snapshot taken on self's P.  Returns false when out of
+ * memory (recording goes on in the current generation).  The snapshot
+ * needs tr.lock (a thread without a P moves a g's sequence number under
+ * it, world stopped or not: sysexit) and allglock, which is taken first:
+ * a trace's start records its goroutines under allglock and may flush a
+ * full buffer under tr.lock (Go's order too: allg before trace). */
+static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
     gen *g = gort__calloc(1, sizeof *g);
     if (g == NULL)
         return false;
     struct p *curp = self->m->p;
     snapctx sc = {.g = g, .self = self};
-    gort__forallg(snap_g, &sc);
+    for (int64_t i = 0; i < n; i++)
+        snap_g(gs[i], &sc);
     if (sc.oom) {
         free_gen(g);
         return false;
@@ -1418,10 +1423,13 @@ static void flight_g(void *arg) {
         }
         struct g *self = gort__getg();
         gort__stop_the_world("flight recorder");
+        int64_t n;
+        struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
         gort__lock(&tr.lock);
         if (tr.on && tr.flight)
-            (void)rotate_locked(self);
+            (void)rotate_locked(self, gs, n);
         gort__unlock(&tr.lock);
+        gort__allgs_release();
         gort__start_the_world();
     }
 }
@@ -1475,15 +1483,16 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     /* Close the buffers into a generation, so that the trace reaches up to
      * now. */
     gort__stop_the_world("flight recorder");
+    int64_t n;
+    struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
     gort__lock(&tr.lock);
-    if (!tr.on || !tr.flight) {
-        gort__unlock(&tr.lock);
-        gort__start_the_world();
-        return -EINVAL;
-    }
-    bool rotated = rotate_locked(self);
+    bool on = tr.on && tr.flight;
+    bool rotated = on && rotate_locked(self, gs, n);
     gort__unlock(&tr.lock);
+    gort__allgs_release();
     gort__start_the_world();
+    if (!on)
+        return -EINVAL;
     if (!rotated)
         return -ENOMEM;
     gort__pbuf out = {0};
