@@ -40,6 +40,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 struct gort_ctx {
     gort__rtlock lock;
@@ -62,7 +63,7 @@ struct gort_ctx {
 _Static_assert(offsetof(struct gort_ctx, val) == offsetof(struct gort_ctx, key) + sizeof(void *),
                "gort_ctx: key and val are one root range");
 
-static struct gort_ctx background;
+static struct gort_ctx background = {.lock = GORT__RTLOCK_INIT(LOCKRANK_CTX)};
 
 /* Live nodes (internal.h). */
 _Atomic int64_t gort__ctx_live;
@@ -148,6 +149,7 @@ static gort_ctx *newctx(gort_ctx *parent, int64_t deadline) {
     gort_ctx *ctx = gort__calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return NULL;
+    gort__lockinit(&ctx->lock, LOCKRANK_CTX);
     ctx->done = gort_chan_make(0, 0);
     if (ctx->done == NULL) {
         free(ctx);

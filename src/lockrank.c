@@ -12,22 +12,46 @@
  * (a crash dump takes the locks it needs with whatever was held).
  *
  * The graph: "a -> b" means b may be taken while a is held.  Every edge
- * was seen in the test suite (dev preset); none closes a cycle.
- *   print    -> sched, allg, symtab, dwarf  (dumps hold the print lock
- *                                            throughout: schedtrace, SIGQUIT)
- *   sched    -> allg (dumps, census), gfree (gfput/gfget), timers
- *               (checkdead asks for pending timers)
- *   polldesc -> timers (deadlines), poller (a deadline earlier than the
+ * is a path in the code, named here; those marked * were also seen in the
+ * test suite (dev preset).  None closes a cycle, and where Go has the same
+ * locks the direction is Go's (lockrank.go).
+ *   print    -> sched*, allg*, symtab*, dwarf  (dumps hold the print lock
+ *                                            throughout: schedtrace, SIGQUIT),
+ *               trace, tracestrings* (a fatal panic's flight recorder dump)
+ *   sched    -> allg* (dumps, census), gfree* (gfput/gfget), timers*
+ *               (checkdead asks for pending timers), trace, tracestacks
+ *               (procresize and releasep record events; a full buffer is
+ *               written under tr.lock)
+ *   polldesc -> timers* (deadlines), poller (a deadline earlier than the
  *               poller's wakes it: gort__timer_wake)
- *   timers   -> timers (a dead P's heap moves to another)
- *   hchan    -> hchan (a select locks its channels in address order),
- *               sudog (a blocked send, receive or select gets its sudogs
+ *   timers   -> timers* (a dead P's heap moves to another)
+ *   hchan    -> hchan* (a select locks its channels in address order),
+ *               sudog* (a blocked send, receive or select gets its sudogs
  *               with the channels locked)
  *   notifylist -> sudog
- *   dwarf    -> symtab
- * Not ranked: the locks of other subsystems until they are given a rank
- * (gort__lockinit).  The print lock is never taken under another ranked
- * lock except while dying, when nothing is checked.
+ *   dwarf    -> symtab*, tracestrings* (the trace's stack dump symbolises)
+ *   ctx      -> ctx* (a cancel cancels the children), hchan* (it closes
+ *               done), timers* (its deadline timer), poller (adding it),
+ *               and what readying takes (READY below)
+ *   READY (ctx, assistq: held across gort__goready) -> sched*, stack and
+ *               threadprof (a new M), bubble* (gort__synctest_ready),
+ *               trace, tracestacks (GoUnblock)
+ *   PARK (hchan, semaroot, notifylist, fin, assistq: held across
+ *               gort__gopark until its commit) -> bubble* (park_begin),
+ *               trace*, tracestacks* (GoBlock)
+ *   nopcache -> mcentral*, mheap*, heapprof* (an allocation without a P;
+ *               the collector's sweep with the world stopped), fin*,
+ *               gcwork*, gcroots*, gcchans*, allg* (its mark), trace,
+ *               tracestacks* (its GC events)
+ *   gcchans  -> hchan* (the channels' buffers are roots)
+ *   allg     -> symtab*, dwarf (each g's stack, symbolised), trace*,
+ *               tracestacks* (a trace's start records every g); a flight
+ *               recorder's rotation takes allglock before tr.lock
+ *   trace    -> tracestacks*, tracestrings*, symtab* (the global buffer's
+ *               events; the flight recorder's dump symbolises)
+ * The print lock is never taken under another ranked lock except while
+ * dying, when nothing is checked.  trylock is not checked (it cannot
+ * deadlock), but what it takes is held: dwlock, tr.lock in a crash dump.
  */
 #include "lockrank.h"
 
@@ -35,10 +59,14 @@
 
 #ifdef GORT_LOCKRANK
 
-#define R(x) (1u << LOCKRANK_##x)
+#define R(x) ((uint64_t)1 << LOCKRANK_##x)
 
 static const char *const names[LOCKRANK_N] = {
     [LOCKRANK_NONE] = "none",
+    [LOCKRANK_CTX] = "ctx",
+    [LOCKRANK_NOPCACHE] = "nopcache",
+    [LOCKRANK_GCCHANS] = "gcchans",
+    [LOCKRANK_ASSISTQ] = "assistq",
     [LOCKRANK_SCHED] = "sched",
     [LOCKRANK_ALLG] = "allg",
     [LOCKRANK_POLLER] = "poller",
@@ -51,26 +79,73 @@ static const char *const names[LOCKRANK_N] = {
     [LOCKRANK_SUDOG] = "sudog",
     [LOCKRANK_DEFER] = "defer",
     [LOCKRANK_STACK] = "stack",
+    [LOCKRANK_BUBBLE] = "bubble",
+    [LOCKRANK_ABANDONED] = "abandoned",
+    [LOCKRANK_TRACE] = "trace",
+    [LOCKRANK_TRACESTACKS] = "tracestacks",
+    [LOCKRANK_TRACESTRINGS] = "tracestrings",
+    [LOCKRANK_MCENTRAL] = "mcentral",
+    [LOCKRANK_MHEAP] = "mheap",
+    [LOCKRANK_FIN] = "fin",
+    [LOCKRANK_HEAPPROF] = "heapprof",
+    [LOCKRANK_BLOCKPROF] = "blockprof",
+    [LOCKRANK_THREADPROF] = "threadprof",
+    [LOCKRANK_CPUPROF] = "cpuprof",
+    [LOCKRANK_LABELS] = "labels",
+    [LOCKRANK_GCWORK] = "gcwork",
+    [LOCKRANK_GCROOTS] = "gcroots",
+    [LOCKRANK_GCSTATS] = "gcstats",
     [LOCKRANK_SYMTAB] = "symtab",
     [LOCKRANK_DWARF] = "dwarf",
     [LOCKRANK_PRINT] = "print",
 };
 
+/* Locks held across gort__goready (Go's SCHED pseudo-rank: they "can call
+ * into the scheduler"): readying takes the bubble's lock
+ * (gort__synctest_ready), the trace's (GoUnblock), sched.lock, and, for a
+ * new M (wakep -> startm -> newm), the stack lock and the threadcreate
+ * profile's. */
+#define READY (R(CTX) | R(ASSISTQ))
+/* Locks held across gort__gopark until its commit releases them on g0:
+ * parking takes the bubble's lock (gort__synctest_park_begin) and the
+ * trace's (GoBlock) under them. */
+#define PARK (R(HCHAN) | R(SEMAROOT) | R(NOTIFYLIST) | R(FIN) | R(ASSISTQ))
+
 /* after[r]: the ranks that may be held when a lock of rank r is taken. */
-static const uint32_t after[LOCKRANK_N] = {
-    [LOCKRANK_SCHED] = R(PRINT),
-    [LOCKRANK_ALLG] = R(PRINT) | R(SCHED),
-    [LOCKRANK_POLLER] = R(POLLDESC),
-    [LOCKRANK_HCHAN] = R(HCHAN),
+static const uint64_t after[LOCKRANK_N] = {
+    [LOCKRANK_CTX] = R(CTX),
+    [LOCKRANK_NOPCACHE] = 0,
+    [LOCKRANK_GCCHANS] = R(NOPCACHE),
+    [LOCKRANK_ASSISTQ] = 0,
+    [LOCKRANK_SCHED] = R(PRINT) | READY,
+    [LOCKRANK_ALLG] = R(PRINT) | R(SCHED) | R(NOPCACHE),
+    [LOCKRANK_POLLER] = R(POLLDESC) | R(CTX),
+    [LOCKRANK_HCHAN] = R(HCHAN) | R(CTX) | R(NOPCACHE) | R(GCCHANS),
     [LOCKRANK_SEMAROOT] = 0,
     [LOCKRANK_NOTIFYLIST] = 0,
     [LOCKRANK_POLLDESC] = 0,
-    [LOCKRANK_TIMERS] = R(SCHED) | R(POLLDESC) | R(TIMERS),
+    [LOCKRANK_TIMERS] = R(SCHED) | R(POLLDESC) | R(TIMERS) | R(CTX),
     [LOCKRANK_GFREE] = R(SCHED),
     [LOCKRANK_SUDOG] = R(HCHAN) | R(NOTIFYLIST),
     [LOCKRANK_DEFER] = 0,
-    [LOCKRANK_STACK] = 0,
-    [LOCKRANK_SYMTAB] = R(PRINT) | R(ALLG) | R(DWARF),
+    [LOCKRANK_STACK] = READY,
+    [LOCKRANK_BUBBLE] = READY | PARK,
+    [LOCKRANK_ABANDONED] = 0,
+    [LOCKRANK_TRACE] = READY | PARK | R(PRINT) | R(NOPCACHE) | R(SCHED) | R(ALLG),
+    [LOCKRANK_TRACESTACKS] = READY | PARK | R(NOPCACHE) | R(SCHED) | R(ALLG) | R(TRACE),
+    [LOCKRANK_TRACESTRINGS] = R(PRINT) | R(TRACE) | R(DWARF),
+    [LOCKRANK_MCENTRAL] = R(NOPCACHE),
+    [LOCKRANK_MHEAP] = R(NOPCACHE),
+    [LOCKRANK_FIN] = R(NOPCACHE),
+    [LOCKRANK_HEAPPROF] = R(NOPCACHE),
+    [LOCKRANK_BLOCKPROF] = 0,
+    [LOCKRANK_THREADPROF] = READY,
+    [LOCKRANK_CPUPROF] = 0,
+    [LOCKRANK_LABELS] = 0,
+    [LOCKRANK_GCWORK] = R(NOPCACHE),
+    [LOCKRANK_GCROOTS] = R(NOPCACHE),
+    [LOCKRANK_GCSTATS] = 0,
+    [LOCKRANK_SYMTAB] = R(PRINT) | R(ALLG) | R(TRACE) | R(DWARF),
     [LOCKRANK_DWARF] = R(PRINT) | R(ALLG),
     [LOCKRANK_PRINT] = 0,
 };
@@ -87,7 +162,7 @@ static _Thread_local struct {
 static _Thread_local int nheld;
 
 static inline bool nests(uint32_t rank) {
-    return (after[rank] & (1u << rank)) != 0;
+    return (after[rank] & ((uint64_t)1 << rank)) != 0;
 }
 
 /* Set while a violation is reported: printing takes the print lock, which
@@ -115,7 +190,7 @@ void gort__lockrank_check(gort__rtlock *l) {
     for (int i = 0; i < nheld; i++) {
         if (held[i].l == l && !nests(r))
             report(l, "lock ordering problem: lock taken twice");
-        if (!(after[r] & (1u << held[i].rank)))
+        if (!(after[r] & ((uint64_t)1 << held[i].rank)))
             report(l, "lock ordering problem");
     }
 }

@@ -19,23 +19,44 @@
 
 enum {
     LOCKRANK_NONE = 0,
-    LOCKRANK_SCHED,      /* sched.lock */
-    LOCKRANK_ALLG,       /* allglock (proc.c): allgs */
-    LOCKRANK_POLLER,     /* poller_lock (proc.c): the M blocked in the poller */
-    LOCKRANK_HCHAN,      /* a channel's lock (chan.h) */
-    LOCKRANK_SEMAROOT,   /* a semaphore root (sema.c) */
-    LOCKRANK_NOTIFYLIST, /* a gort_cond's notifyList (sema.c) */
-    LOCKRANK_POLLDESC,   /* a pollDesc (netpoll.h) */
-    LOCKRANK_TIMERS,     /* a P's timer heap (time.c) */
-    LOCKRANK_GFREE,      /* sched.gflock: the global free gs */
-    LOCKRANK_SUDOG,      /* sched.sudoglock */
-    LOCKRANK_DEFER,      /* sched.deferlock */
-    LOCKRANK_STACK,      /* stk.lock (stack.c): slabs and the stack pool */
-    LOCKRANK_SYMTAB,     /* buildlock (symtab.c) */
-    LOCKRANK_DWARF,      /* dwlock (traceback.c) */
-    LOCKRANK_PRINT,      /* printlk (print.c): taken with anything held */
+    LOCKRANK_CTX,          /* a gort_ctx's lock (context.c): parent before child */
+    LOCKRANK_NOPCACHE,     /* gort__mcache_nop_lock (mcache.c): held through a collection */
+    LOCKRANK_GCCHANS,      /* chanlock (mgc.c): the channels the collector scans */
+    LOCKRANK_ASSISTQ,      /* aqlock (mgcmark.c): the mark assists' queue */
+    LOCKRANK_SCHED,        /* sched.lock */
+    LOCKRANK_ALLG,         /* allglock (proc.c): allgs */
+    LOCKRANK_POLLER,       /* poller_lock (proc.c): the M blocked in the poller */
+    LOCKRANK_HCHAN,        /* a channel's lock (chan.h) */
+    LOCKRANK_SEMAROOT,     /* a semaphore root (sema.c) */
+    LOCKRANK_NOTIFYLIST,   /* a gort_cond's notifyList (sema.c) */
+    LOCKRANK_POLLDESC,     /* a pollDesc (netpoll.h) */
+    LOCKRANK_TIMERS,       /* a P's or a synctest bubble's timer heap (time.c) */
+    LOCKRANK_GFREE,        /* sched.gflock: the global free gs */
+    LOCKRANK_SUDOG,        /* sched.sudoglock */
+    LOCKRANK_DEFER,        /* sched.deferlock */
+    LOCKRANK_STACK,        /* stk.lock (stack.c): slabs and the stack pool */
+    LOCKRANK_BUBBLE,       /* a synctest bubble's lock (synctest.c) */
+    LOCKRANK_ABANDONED,    /* abandoned_lock (synctest.c): bubbles a deadlock left */
+    LOCKRANK_TRACE,        /* tr.lock (trace.c): the global buffer, the fd, start/stop */
+    LOCKRANK_TRACESTACKS,  /* tr.stacks.lock (trace.c): the stack table */
+    LOCKRANK_TRACESTRINGS, /* tr.strs.lock (trace.c): the string table */
+    LOCKRANK_MCENTRAL,     /* a span class's mcentral (malloc.h) */
+    LOCKRANK_MHEAP,        /* the page heap's lock (malloc.h) */
+    LOCKRANK_FIN,          /* finlock (mfinal.c): finalizers and their queue */
+    LOCKRANK_HEAPPROF,     /* heaplock (pprof.c): the heap profile */
+    LOCKRANK_BLOCKPROF,    /* blocklock (pprof.c): the block and mutex profiles */
+    LOCKRANK_THREADPROF,   /* tclock (pprof.c): the threadcreate profile */
+    LOCKRANK_CPUPROF,      /* cpu.lock (pprof.c): the CPU profile and its threads */
+    LOCKRANK_LABELS,       /* labellock (pprof.c): interned profiler label sets */
+    LOCKRANK_GCWORK,       /* wlock (mgcmark.c): the shared blocks of grey objects */
+    LOCKRANK_GCROOTS,      /* rootlock (mgc.c): registered roots */
+    LOCKRANK_GCSTATS,      /* statlock (mgc.c): the cycles' statistics */
+    LOCKRANK_SYMTAB,       /* buildlock (symtab.c) */
+    LOCKRANK_DWARF,        /* dwlock (traceback.c) */
+    LOCKRANK_PRINT,        /* printlk (print.c): dumps take the others under it */
     LOCKRANK_N
 };
+_Static_assert(LOCKRANK_N <= 64, "lockrank.c keeps a set of ranks in a uint64_t");
 
 #ifdef GORT_LOCKRANK
 #define GORT__RTLOCK_INIT(r) \

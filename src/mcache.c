@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include "fault.h"
+#include "lockrank.h"
 #include "malloc.h"
 
 /* The span of an empty cache slot: no free object, so every allocation
@@ -29,7 +30,7 @@ mspan gort__emptyspan;
 /* [owner P; the collector with the world stopped] */
 _Atomic(mcache *) gort__mcaches[GORT_MAX_PROCS];
 mcache *gort__mcache_nop;
-gort__rtlock gort__mcache_nop_lock;
+gort__rtlock gort__mcache_nop_lock = GORT__RTLOCK_INIT(LOCKRANK_NOPCACHE);
 
 static mcache *mcache_new(void) {
     mcache *c =

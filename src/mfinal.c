@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "lockrank.h"
 #include "malloc.h"
 
 typedef struct finrec {
@@ -33,7 +34,7 @@ typedef struct finrec {
     void (*fn)(void *);
 } finrec;
 
-static gort__rtlock finlock;
+static gort__rtlock finlock = GORT__RTLOCK_INIT(LOCKRANK_FIN);
 static finrec *fintab; /* [finlock] */
 static size_t fincap, finused, finlive;
 static finrec *finq; /* [finlock] queued, FIFO ring */

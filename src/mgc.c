@@ -52,6 +52,7 @@
 
 #include "chan.h"
 #include "fault.h"
+#include "lockrank.h"
 #include "malloc.h"
 #include "trace.h"
 
@@ -67,7 +68,7 @@ static _Atomic int64_t memlimit = INT64_MAX;
 #define MIN_RUNWAY ((uint64_t)1 << 20)
 
 /* Cycle statistics, [statlock]. */
-static gort__rtlock statlock;
+static gort__rtlock statlock = GORT__RTLOCK_INIT(LOCKRANK_GCSTATS);
 static struct {
     uint32_t numgc;
     uint64_t pause_total;
@@ -812,7 +813,7 @@ void gort__heap_read_stats(gort_stats *s) {
 typedef struct rootrange {
     uintptr_t lo, len;
 } rootrange;
-static gort__rtlock rootlock;
+static gort__rtlock rootlock = GORT__RTLOCK_INIT(LOCKRANK_GCROOTS);
 static rootrange *roots; /* [rootlock] */
 static size_t nroots, caproots;
 static gort__gcroot rootlist = {&rootlist, &rootlist, 0, 0}; /* [rootlock] */
@@ -873,7 +874,7 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len) {
 /* Channels whose elements can hold a pointer: their buffers and their
  * blocked senders' elements are roots.  An open-addressing set of
  * pointers (0 empty, 1 deleted) under chanlock. */
-static gort__rtlock chanlock;
+static gort__rtlock chanlock = GORT__RTLOCK_INIT(LOCKRANK_GCCHANS);
 static uintptr_t *chanset; /* [chanlock] */
 static size_t chancap, chanused, chanlive;
 

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "lockrank.h"
 #include "malloc.h"
 #include "panic.h"
 
@@ -74,7 +75,7 @@ typedef struct wblock {
     uint32_t n;
     wentry e[WBLOCK];
 } wblock;
-static gort__rtlock wlock;
+static gort__rtlock wlock = GORT__RTLOCK_INIT(LOCKRANK_GCWORK);
 static wblock *wfull, *wempty; /* [wlock] */
 /* Blocks on wfull: [wlock] for writes, read without it as a hint. */
 static _Atomic uint32_t nfull;
@@ -95,7 +96,7 @@ typedef struct assistwait {
     int64_t debt;
     struct assistwait *next;
 } assistwait;
-static gort__rtlock aqlock;
+static gort__rtlock aqlock = GORT__RTLOCK_INIT(LOCKRANK_ASSISTQ);
 static assistwait *aq_head, *aq_tail; /* [aqlock] */
 static bool aq_open;                  /* [aqlock] */
 static _Atomic uint32_t aq_len;       /* [aqlock] for writes; read without it as a hint */

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 
 #include "fault.h"
+#include "lockrank.h"
 #include "malloc.h"
 
 mheap *gort__mheap;
@@ -87,8 +88,12 @@ static void heap_init(void) {
     atomic_store_explicit(&h->metasys, sizeof *h, memory_order_relaxed);
     /* Go starts sweepgen at 0 too; spans made now are "swept" (== sg). */
     atomic_store_explicit(&h->sweepgen, 0, memory_order_relaxed);
-    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)
+    /* meta_map's memory is zeroed: the locks get their ranks here. */
+    gort__lockinit(&h->lock, LOCKRANK_MHEAP);
+    for (int i = 0; i < GORT__NUM_SPANCLASSES; i++) {
+        gort__lockinit(&h->central[i].lock, LOCKRANK_MCENTRAL);
         h->central[i].spc = (uint8_t)i;
+    }
     /* Published by pthread_once (its return orders these writes before
      * any caller's use of gort__mheap) and, for gort__mheap_made's readers,
      * by this release store. */

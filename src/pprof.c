@@ -49,6 +49,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "malloc.h"
 #include "pprof.h"
 #include "trace.h"
@@ -191,7 +192,7 @@ GORT_NOINLINE int gort__prof_callers(int skip, uintptr_t *pcs, int max) {
  * Labels
  * ------------------------------------------------------------------------ */
 
-static gort__rtlock labellock;
+static gort__rtlock labellock = GORT__RTLOCK_INIT(LOCKRANK_LABELS);
 typedef struct lsnode {
     struct lsnode *next;
     uint64_t hash;
@@ -337,7 +338,7 @@ static struct {
     _Atomic uint64_t tail;     /* [atomic; written by the drainer under lock] */
     _Atomic uint64_t lost;     /* [atomic] samples dropped, ring full */
     btable tab;                /* [lock] drained samples: v[0] count */
-} cpu;
+} cpu = {.lock = GORT__RTLOCK_INIT(LOCKRANK_CPUPROF)};
 
 static __thread profthread *tls_prof __attribute__((tls_model("initial-exec")));
 
@@ -873,7 +874,7 @@ void gort_pprof_stop_cpu(void) {
 
 _Atomic int64_t gort__blockprof_rate;
 _Atomic int32_t gort__mutexprof_rate;
-static gort__rtlock blocklock;
+static gort__rtlock blocklock = GORT__RTLOCK_INIT(LOCKRANK_BLOCKPROF);
 static btable blocktab; /* [blocklock] v[0] count, v[1] ns */
 static btable mutextab; /* [blocklock] v[0] count, v[1] ns */
 
@@ -956,7 +957,7 @@ typedef struct gort__mprof_special {
     uint32_t objindex; /* the object's index in its span */
 } mspecial;
 
-static gort__rtlock heaplock;
+static gort__rtlock heaplock = GORT__RTLOCK_INIT(LOCKRANK_HEAPPROF);
 /* [heaplock] v: the published counts (Go's memRecord.active); mr: the
  * counts of the cycles still in progress. */
 static btable heaptab;
@@ -1158,7 +1159,7 @@ static void scaleheap(int64_t count, int64_t size, int64_t rate, int64_t *c, int
  * threadcreate
  * ------------------------------------------------------------------------ */
 
-static gort__rtlock tclock;
+static gort__rtlock tclock = GORT__RTLOCK_INIT(LOCKRANK_THREADPROF);
 static btable tctab; /* [tclock] v[0]: threads created from that stack */
 
 void gort__prof_newm(void) {

@@ -70,6 +70,7 @@
 #include "chan.h"
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 
 /* gort_nanotime inside the library is the runtime's clock (internal.h);
  * the public one, defined here, reads the caller's bubble. */
@@ -101,7 +102,7 @@ struct gort__bubble {
 /* Bubbles a deadlock left goroutines in: never freed, and kept on this
  * list so that they stay reachable (leak checkers do not scan goroutine
  * stacks, where the only other pointers to them live). */
-static gort__rtlock abandoned_lock;
+static gort__rtlock abandoned_lock = GORT__RTLOCK_INIT(LOCKRANK_ABANDONED);
 static struct gort__bubble *abandoned;
 
 _Atomic int32_t gort__synctest_nbubbles;
@@ -368,6 +369,7 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     struct gort__bubble *b = gort__calloc(1, sizeof *b);
     if (b == NULL)
         return -ENOMEM;
+    gort__lockinit(&b->lock, LOCKRANK_BUBBLE);
     b->heap = gort__timers_heap_new();
     if (b->heap == NULL) {
         free(b);

@@ -303,7 +303,10 @@ static void runone(ptimers *pt, timer *t, int64_t now);
  * runtime timers (fd deadlines) stay on the per-P heaps and real time.
  */
 struct ptimers *gort__timers_heap_new(void) {
-    return gort__calloc(1, sizeof(ptimers));
+    ptimers *pt = gort__calloc(1, sizeof(ptimers));
+    if (pt != NULL)
+        gort__lockinit(&pt->lock, LOCKRANK_TIMERS);
+    return pt;
 }
 
 void gort__timers_heap_free(ptimers *pt) {

@@ -52,6 +52,7 @@
 
 #include "fault.h"
 #include "internal.h"
+#include "lockrank.h"
 #include "pprof.h"
 #include "trace.h"
 
@@ -214,7 +215,9 @@ static struct {
     ttable stacks;           /* [own lock] stacks: pcs (EvStack) */
     ttable strs;             /* [own lock] strings, with their NUL (EvString) */
     _Atomic uint64_t taskid; /* [atomic] last task id */
-} tr = {.stacks.mincap = 1024, .strs.mincap = 256};
+} tr = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACE),
+        .stacks = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTACKS), .mincap = 1024},
+        .strs = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTRINGS), .mincap = 256}};
 
 /* ------------------------------------------------------------------------
  * Encoding
