@@ -74,6 +74,17 @@ void gort__export_lockrank_nested(int n) {
     free(ls);
 }
 
+void gort__export_lockrank_unranked(bool try) {
+    static gort__rtlock unranked; /* zero: no GORT__RTLOCK_INIT */
+    if (try) {
+        if (!gort__trylock(&unranked))
+            gort__throw("trylock of a free lock failed");
+    } else {
+        gort__lock(&unranked);
+    }
+    gort__unlock(&unranked);
+}
+
 uintptr_t gort__export_heap_arena(void) {
     gort__mheap_init();
     return gort__mheap->arena;

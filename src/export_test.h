@@ -37,6 +37,9 @@ void gort__export_lockrank_pair(bool reversed);
 /* Holds n runtime locks ranked as channel locks at once (a select's), then
  * releases them in the order taken. */
 void gort__export_lockrank_nested(int n);
+/* Takes (with gort__lock, or with gort__trylock if try) and releases a
+ * runtime lock that was never given a rank: fatal with GORT_LOCKRANK. */
+void gort__export_lockrank_unranked(bool try);
 /* The address of the collected heap's first page (made if need be). */
 uintptr_t gort__export_heap_arena(void);
 /* How many allocations the pacer has held back (an assist that marked or

@@ -181,10 +181,23 @@ static void report(gort__rtlock *l, const char *what) {
     gort__throw(what);
 }
 
+/* l was never given a rank (gort__lockinit, GORT__RTLOCK_INIT): a lock in
+ * memory that was zeroed and not initialised.  Every runtime lock has a
+ * rank, so this is a runtime bug, which would otherwise go unchecked. */
+static _Noreturn void unranked(gort__rtlock *l) {
+    reporting = true;
+    gort__print_lock();
+    gort__printf("runtime: lock ordering problem: lock %p has no rank\n", (void *)l);
+    gort__print_unlock();
+    gort__throw("lock ordering problem: lock without a rank");
+}
+
 void gort__lockrank_check(gort__rtlock *l) {
     uint32_t r = l->rank;
-    if (r == LOCKRANK_NONE || reporting || gort__dying())
+    if (reporting || gort__dying())
         return;
+    if (GORT_UNLIKELY(r == LOCKRANK_NONE))
+        unranked(l);
     if (GORT_UNLIKELY(r >= LOCKRANK_N))
         gort__throw("lock with a bad rank");
     for (int i = 0; i < nheld; i++) {
@@ -197,8 +210,12 @@ void gort__lockrank_check(gort__rtlock *l) {
 
 void gort__lockrank_held(gort__rtlock *l) {
     uint32_t r = l->rank;
-    if (r == LOCKRANK_NONE)
+    if (GORT_UNLIKELY(r == LOCKRANK_NONE)) {
+        /* Taken by gort__trylock, which checks nothing else. */
+        if (!reporting && !gort__dying())
+            unranked(l);
         return;
+    }
     if (nests(r)) {
         for (int i = 0; i < nheld; i++) {
             if (held[i].rank == r) {
@@ -217,6 +234,7 @@ void gort__lockrank_held(gort__rtlock *l) {
 
 void gort__lockrank_released(gort__rtlock *l) {
     uint32_t r = l->rank;
+    /* Taken while reporting or dying (not held): see gort__lockrank_held. */
     if (r == LOCKRANK_NONE)
         return;
     /* Usually the last one taken; Go allows any order of release too. */

@@ -3,14 +3,18 @@
  * they may be taken in.  Mirrors runtime/lockrank.go (generated there by
  * mklockrank.go); lockrank.c has the table and the checks.
  *
- * A lock is given its rank where it is made (gort__lockinit, or
- * GORT__RTLOCK_INIT for a static).  With GORT_LOCKRANK (the dev preset)
- * every gort__lock checks the ranks of the locks its thread already holds
- * against the table and throws "lock ordering problem" on a violation,
- * before it can deadlock; without it the ranks and the checks compile to
- * nothing.  A lock of rank LOCKRANK_NONE (never given one: a zeroed lock)
- * is not checked.  Ranks are listed roughly outermost first, but the
- * order is the table in lockrank.c, not the numbering.
+ * A lock is given its rank where it is made: GORT__RTLOCK_INIT for a
+ * static, gort__lockinit for one in memory that was zeroed (calloc'd or
+ * mmap'd structures: a channel, a context, a bubble and its timer heap,
+ * the page heap and its mcentrals, a P's timer heap; sched's locks at
+ * every schedinit).  With GORT_LOCKRANK (the dev preset) every gort__lock
+ * checks the ranks of the locks its thread already holds against the
+ * table and throws "lock ordering problem" on a violation, before it can
+ * deadlock; taking a lock that has no rank (LOCKRANK_NONE: zeroed and
+ * never given one), by gort__lock or gort__trylock, throws "lock ordering
+ * problem: lock without a rank".  Without GORT_LOCKRANK the ranks and the
+ * checks compile to nothing.  Ranks are listed roughly outermost first,
+ * but the order is the table in lockrank.c, not the numbering.
  */
 #ifndef GORT_LOCKRANK_H
 #define GORT_LOCKRANK_H

@@ -70,7 +70,13 @@
 #include "trace.h"
 #include "san.h"
 
-struct schedt gort__sched;
+/* Its locks are ranked here for use before the first gort_main (a thread
+ * outside the runtime defers, and panics: the defer pool's deferlock) and
+ * again by sched_reset. */
+struct schedt gort__sched = {.lock = GORT__RTLOCK_INIT(LOCKRANK_SCHED),
+                             .gflock = GORT__RTLOCK_INIT(LOCKRANK_GFREE),
+                             .sudoglock = GORT__RTLOCK_INIT(LOCKRANK_SUDOG),
+                             .deferlock = GORT__RTLOCK_INIT(LOCKRANK_DEFER)};
 _Atomic(struct p *) gort__allp[GORT_MAX_PROCS];
 
 __thread struct m *gort__tls_m __attribute__((tls_model("initial-exec")));
@@ -3839,6 +3845,16 @@ void gort_read_stats(gort_stats *s) {
 
 /* ------------------------------------------------------------------ gort_main */
 
+/* Zeroes the scheduler's state, whose locks get their ranks again: a
+ * thread outside the runtime may take deferlock between two runs. */
+static void sched_reset(void) {
+    memset(&gort__sched, 0, sizeof gort__sched);
+    gort__lockinit(&gort__sched.lock, LOCKRANK_SCHED);
+    gort__lockinit(&gort__sched.gflock, LOCKRANK_GFREE);
+    gort__lockinit(&gort__sched.sudoglock, LOCKRANK_SUDOG);
+    gort__lockinit(&gort__sched.deferlock, LOCKRANK_DEFER);
+}
+
 static void sudog_fini(void);
 
 static void shutdown_runtime(void) {
@@ -3942,20 +3958,16 @@ static void shutdown_runtime(void) {
     gort__preempt_fini();
     gort__sigqueue_fini();
     gort__signal_fini();
-    memset(&gort__sched, 0, sizeof gort__sched);
+    sched_reset();
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
 }
 
 /* Go's schedinit: the scheduler's state for one run of gort_main, before
- * anything else is made (sched is zeroed by the previous run's shutdown
- * too, and its locks must get their ranks again). */
+ * anything else is made (sched is reset by the previous run's shutdown
+ * too). */
 static void schedinit(void) {
-    memset(&gort__sched, 0, sizeof gort__sched);
-    gort__lockinit(&gort__sched.lock, LOCKRANK_SCHED);
-    gort__lockinit(&gort__sched.gflock, LOCKRANK_GFREE);
-    gort__lockinit(&gort__sched.sudoglock, LOCKRANK_SUDOG);
-    gort__lockinit(&gort__sched.deferlock, LOCKRANK_DEFER);
+    sched_reset();
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
     gort__debug_init();
