@@ -1298,7 +1298,10 @@ static void gcstopm(struct m *mp) {
 }
 
 /* Stops execution of the current m that is locked to a g until the g is
- * runnable again.  Returns with an acquired P. */
+ * runnable again.  Returns with an acquired P.  As Go's, the M counts
+ * itself idle-locked here and startlockedm, which hands it a P, takes it
+ * off that count, before the M is even awake: checkdead, run by the Ms
+ * going idle meanwhile, must not count it asleep then. */
 static void stoplockedm(struct m *mp) {
     if (mp->p) {
         struct p *pp = releasep(mp);
@@ -1310,15 +1313,13 @@ static void stoplockedm(struct m *mp) {
         return;
     }
     gort__sched.nmidlelocked++;
-    mp->lockedidle = true;
+    /* Still false if startlockedm came first (it will not be asleep
+     * long): only a sleeper is left for begin_exit to wake. */
+    mp->lockedidle = mp->nextp == NULL;
     checkdead();
     gort__unlock(&gort__sched.lock);
     gort__notesleep(&mp->park);
     gort__noteclear(&mp->park);
-    gort__lock(&gort__sched.lock);
-    gort__sched.nmidlelocked--;
-    mp->lockedidle = false;
-    gort__unlock(&gort__sched.lock);
     if (mp->nextp) {
         struct p *pp = mp->nextp;
         mp->nextp = NULL;
@@ -1336,13 +1337,26 @@ static void startlockedm(struct m *mp, struct g *gp) {
         gort__throw("startlockedm: m has p");
     /* Directly hand off the current P to the locked m. */
     struct p *pp = releasep(mp);
-    lm->nextp = pp;
-    /* lm may not be asleep yet (it is between handing off its P and
-     * notesleep): the note is one-shot, so the wakeup is not lost. */
     gort__lock(&gort__sched.lock);
+    /* sched.lock orders nextp before stoplockedm's look at it. */
+    lm->nextp = pp;
+    /* lm runs from now on (Go's incidlelocked(-1)); the count dips below
+     * zero for a moment when lm has not counted itself yet. */
+    gort__sched.nmidlelocked--;
     lm->lockedidle = false;
-    gort__unlock(&gort__sched.lock);
-    gort__notewakeup(&lm->park);
+    /* Once exiting is set, begin_exit may have woken lm already (it wakes
+     * every idle locked M, without a P): then a second wakeup is no error.
+     * Otherwise lm may not be asleep yet (it is between handing off its P
+     * and notesleep): the note is one-shot, so the wakeup is not lost.
+     * Release (the exchange, as notewakeup's): nextp is visible to lm. */
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
+        if (atomic_exchange_explicit(&lm->park.key, 1, memory_order_release) == 0)
+            gort__futexwakeup(&lm->park.key, 1);
+        gort__unlock(&gort__sched.lock);
+    } else {
+        gort__unlock(&gort__sched.lock);
+        gort__notewakeup(&lm->park);
+    }
     stopm(mp);
 }
 

@@ -1023,6 +1023,48 @@ TEST(lock_os_thread_nesting) {
     ASSERT_EQ(gort_main(main_lock_nesting, NULL), 0);
 }
 
+/* A locked goroutine ping-pongs with main, which returns right after its
+ * last send: the locked M is handed a P (startlockedm) while the program
+ * exits, and while the other Ms go idle.  Before, about one run in 100
+ * died with "notewakeup - double wakeup" (begin_exit had woken the
+ * locked M first), and the M handed a P still counted as idle-locked, so
+ * an M going idle could see none running. */
+static gort_chan *lx_c, *lx_ack;
+
+static void lx_side(void *arg) {
+    (void)arg;
+    gort_lock_os_thread();
+    for (long k = 1; k <= 50; k++) {
+        gort_chan_send(lx_c, &k);
+        long x;
+        gort_chan_recv(lx_ack, &x);
+    }
+}
+
+static int main_lock_pingpong_exit(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    ASSERT_EQ(gort_go(lx_side, NULL), 0);
+    for (long k = 1; k <= 50; k++) {
+        long v;
+        ASSERT_TRUE(gort_chan_recv(lx_c, &v));
+        ASSERT_EQ(v, k);
+        gort_chan_send(lx_ack, &k);
+    }
+    return 0; /* lx_side is being handed its P, or leaving */
+}
+
+TEST(lock_os_thread_pingpong_at_exit) {
+    int runs = RUNNING_ON_VALGRIND ? 10 : 400;
+    for (int i = 0; i < runs; i++) {
+        lx_c = gort_chan_make(sizeof(long), 1);
+        lx_ack = gort_chan_make(sizeof(long), 0);
+        ASSERT_EQ(gort_main(main_lock_pingpong_exit, NULL), 0);
+        gort_chan_free(lx_c);
+        gort_chan_free(lx_ack);
+    }
+}
+
 /* Locked goroutines parked on a waitgroup wake on their own thread. */
 static gort_waitgroup lock_wg_gate;
 static gort_waitgroup lock_wg_done;
