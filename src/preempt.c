@@ -608,7 +608,6 @@ HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
         }
         if (cls == GORT__PC_USER && gort__async_preempt_enabled()) {
             atomic_fetch_add_explicit(&gort__npreempt_async, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&mp->preemptgen, 1, memory_order_relaxed);
             redirect(mp, uc, pc, TR_PREEMPT);
             return;
         }

@@ -375,7 +375,6 @@ struct m {
     /* Signals (preempt.c). */
     int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */
-    _Atomic uint32_t preemptgen;    /* [atomic] asynchronous preemptions, +1 each */
     _Atomic bool stwsuspended;      /* [atomic] suspended in the handler for a STW */
     uint8_t tramp;                  /* [owner M] what the trampoline the handler set up does */
     uintptr_t stwregs[23 + 32];     /* [owner M] suspended: gregs, then xmm0-15 (preempt.c) */
@@ -579,10 +578,12 @@ struct sudog {
     struct sudog *parent;   /* [root->lock] the treap */
     struct sudog *waittail; /* [root->lock] last of the waitlink list of one address */
     void *addr;             /* [root->lock] semaphore address; a Cond waiter's gort_cond */
+    struct sudog *waitlink; /* [root->lock] in sema.c, the waiters of one address; in a
+                             * select, the g.waiting list its goroutine builds before
+                             * queueing and walks after (as Go's, one field for both) */
 
     /* Owned by the waiting goroutine, which sets them before queueing: */
     bool isselect;          /* [owner G] g is in a select: selectdone decides */
-    struct sudog *waitlink; /* [owner G] g.waiting list; in sema.c [root->lock] */
     int64_t acquiretime;    /* [owner G] mutex profile: when the wait began (0: not sampled) */
     struct gort_chan *c;    /* [owner G] channel */
 };
