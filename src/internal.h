@@ -1,8 +1,9 @@
 /*
  * internal.h - the gort__ prototypes shared across the runtime, grouped by
  * the file that defines it.  A subsystem's own shared types and prototypes
- * are in its header instead: chan.h, panic.h, fault.h, netpoll.h,
- * lockrank.h, san.h (and export_test.h, for tests).
+ * are in its header instead: chan.h, conn.h, panic.h, fault.h, netpoll.h,
+ * lockrank.h, san.h, malloc.h (the collected heap), sizeclasses.h,
+ * pprof.h, trace.h, arch/arch.h (and export_test.h, for tests).
  * Internal non-static names start with gort__ (libgort.a exposes them to the
  * user's link; hidden visibility only protects libgort.so).
  */
@@ -319,6 +320,16 @@ void gort__unminit_signals(struct m *mp);
 /* The trampoline the SIGURG handler redirects a thread into
  * (arch/preempt_amd64.S; not a C function: never call it). */
 void gort__sigtramp(void);
+/* Start and end of the runtime's own code (the linker makes them for the
+ * gort_text section; weak: without the section, no pc counts as user
+ * code, asynchronous preemption is off and heap samples keep the
+ * runtime's frames). */
+extern char __start_gort_text[] __attribute__((weak, visibility("hidden")));
+extern char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
+/* The system call nr with six arguments, made from the trampoline
+ * (arch/preempt_amd64.S): the kernel's result (a negative errno on
+ * failure), errno untouched. */
+long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 
 /* Stops the world: returns when every other P is stopped.  Each M that was
  * running a goroutine is then either at a cooperative safe point (its

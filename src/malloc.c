@@ -25,8 +25,6 @@
 
 #include "malloc.h"
 
-void gort__mcache_init_nop(void);
-
 static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
 static _Atomic bool malloc_ready;
 

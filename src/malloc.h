@@ -194,6 +194,11 @@ static inline mspan *gort__spanof(uintptr_t p) {
  * stop-the-world waits until it is over, as Go's waits for an M with
  * m.locks set. */
 
+/* malloc.c */
+/* Makes the heap, its nop cache and its write tracking, once per process
+ * (the first allocation does it too). */
+void gort__malloc_init(void);
+
 /* mheap.c */
 /* Makes the heap (once per process): reservation, page map, metadata.
  * Throws "runtime: out of memory" when it cannot. */
@@ -263,6 +268,8 @@ void gort__mcache_flush_all(void);
 /* The cache for threads without a P, and its lock. */
 extern mcache *gort__mcache_nop;
 extern gort__rtlock gort__mcache_nop_lock;
+/* Makes gort__mcache_nop (once, from malloc.c's init). */
+void gort__mcache_init_nop(void);
 /* Allocation from a span: the next free object or 0 (Go's nextFreeFast +
  * nextFreeIndex). */
 uintptr_t gort__span_nextfree(mspan *s);

@@ -56,8 +56,6 @@
 #include "malloc.h"
 #include "trace.h"
 
-void gort__malloc_init(void);
-
 gcstats gort__gcstats;
 
 /* Settings: [atomic] (read by allocators, written by the setters). */

@@ -55,8 +55,6 @@
 uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
 uint64_t gort__gc_scan_work;
 
-bool gort__stw_interrupted_regs(struct g *gp, uintptr_t *sp, const void **regs, size_t *regs_len);
-
 typedef struct wentry {
     uintptr_t base, size;
 } wentry;

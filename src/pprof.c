@@ -1025,12 +1025,9 @@ GORT_API int gort_set_mem_profile_rate(int rate) {
     return old;
 }
 
-/* Start and end of the runtime's own code (see preempt.c): the frames a
- * heap sample's stack starts with inside it are cut, as Go's heap profile
- * hides runtime.mallocgc and its callers down to the user's. */
-extern char __start_gort_text[] __attribute__((weak, visibility("hidden")));
-extern char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
-
+/* The frames a heap sample's stack starts with inside the runtime's own
+ * code (__start_gort_text, internal.h) are cut, as Go's heap profile hides
+ * runtime.mallocgc and its callers down to the user's. */
 GORT_NOINLINE void gort__mprof_malloc(mspan *s, uintptr_t v, uintptr_t size) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     int n = gort__prof_callers(0, pcs, GORT__PROF_MAXSTACK);

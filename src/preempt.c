@@ -167,14 +167,6 @@ enum {
 uint64_t gort__xsave_size = 512; /* bytes of the xsave area, a multiple of 64 */
 uint8_t gort__xsave_ok;          /* 1: xsave/xrstor; 0: fxsave/fxrstor */
 
-long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
-
-/* Start and end of the runtime's own code (the linker makes them for the
- * gort_text section; weak: without the section, no pc counts as user
- * code and asynchronous preemption is off). */
-extern char __start_gort_text[] __attribute__((weak, visibility("hidden")));
-extern char __stop_gort_text[] __attribute__((weak, visibility("hidden")));
-
 /* User text: the executable's executable segments and those of the
  * libraries named in GORTPREEMPTLIBS, found when gort_main starts. */
 #define MAX_USER_TEXT 32
