@@ -496,8 +496,8 @@ void gort__waitfiring(timer *t);
 bool gort__deltimer_sync(timer *t);
 /* Go's checkTimers: runs pp's due timers (on g0 of an M holding a P, not
  * necessarily pp).  *now: 0 or a recent gort_nanotime(), filled in when
- * needed.  Sets *ran if a timer ran. */
-void gort__checktimers(struct p *pp, int64_t *now, bool *ran);
+ * needed.  True if a timer ran. */
+bool gort__checktimers(struct p *pp, int64_t *now);
 /* Go's nobarrierWakeTime: pp's earliest deadline, or 0 (seq_cst load). */
 int64_t gort__timers_next(struct p *pp);
 /* The earliest deadline over all Ps, or 0. */

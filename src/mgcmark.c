@@ -405,8 +405,10 @@ void gort__gc_mark_ptr(uintptr_t p) {
 /* Set while marking runs concurrently with the goroutines.  With more
  * than one P the marking goroutine is a dedicated worker (Go's
  * gcMarkWorkerDedicatedMode) and never yields; with GOMAXPROCS=1 it yields
- * every 10 ms or so, so that the others run (Go's fractional worker). */
+ * every DRAIN_SLICE_NS or so, so that the others run (Go's fractional
+ * worker). */
 static bool drain_yields;
+#define DRAIN_SLICE_NS (10 * 1000 * 1000)
 
 /* The collector's stack is empty: refills it with a block from the pool.
  * False when the pool is empty and no assist holds a block (marking is
@@ -520,7 +522,7 @@ void gort__gc_drain(void) {
         drain_balance();
         if (n % 1024 != 0)
             continue;
-        if (yields && gort_nanotime() - last > 10000000) {
+        if (yields && gort_nanotime() - last > DRAIN_SLICE_NS) {
             gort_yield();
             last = gort_nanotime();
         } else if (atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {

@@ -116,13 +116,14 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 #define G0_STACK_SIZE (64 * 1024)
 /* sysmon asks a goroutine that has run this long to yield (forcePreemptNS). */
 #define FORCE_PREEMPT_NS (10 * 1000 * 1000)
-/* sysmon's sleep: 20 us while it finds work, doubled after 50 idle rounds
- * up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
+/* sysmon's sleep: 20 us while it finds work, doubled after
+ * SYSMON_IDLE_ROUNDS idle rounds up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
  * poll may get before sysmon polls itself, and how long a P may sit in a
  * blocking call, with nothing queued while other Ms idle, before it is
  * retaken (proc.go uses the same 10 ms in all three places). */
 #define SYSMON_MINDELAY_NS (20 * 1000)
 #define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
+#define SYSMON_IDLE_ROUNDS 50
 /* sysmon woke this much later than it asked: the process was stopped
  * (SIGSTOP, or a debugger's ptrace stop at a breakpoint), during which no
  * goroutine ran.  That time is not counted in a running P's slice, nor in
@@ -1397,7 +1398,7 @@ static void reset_order(uint32_t procs) {
 /*
  * The poller: Go's M blocked in netpoll(delay).  An
  * M that finds no work while timers are pending or goroutines wait for I/O
- * becomes the one poller: it blocks in epoll_wait (netpoll.c), holding no
+ * becomes the one poller: it blocks in epoll_wait (netpoll_epoll.c), holding no
  * P and not on the idle M list, until the earliest deadline of all Ps or
  * until an fd is ready; then it takes an idle P, puts the goroutines the
  * poll readied on it and spins (which runs the due timers of every P, see
@@ -1730,9 +1731,7 @@ static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
                 continue;
             if (stealrunnext) {
                 /* Run p2's due timers (Go: checkTimers(p2, now)). */
-                bool ran = false;
-                gort__checktimers(p2, now, &ran);
-                if (ran) {
+                if (gort__checktimers(p2, now)) {
                     /* Running the timers may have made goroutines ready on
                      * our local run queue. */
                     struct g *gp = runqget(pp, inherit);
@@ -1767,8 +1766,7 @@ top:;
 
     /* Run this P's due timers (Go: checkTimers(pp, 0)). */
     int64_t now = 0;
-    bool ran = false;
-    gort__checktimers(pp, &now, &ran);
+    gort__checktimers(pp, &now);
 
     /* local runq */
     struct g *gp = runqget(pp, inherit);
@@ -2009,8 +2007,7 @@ top:
     {
         /* Go's schedule: checkTimers(pp, 0). */
         int64_t now = 0;
-        bool ran = false;
-        gort__checktimers(pp, &now, &ran);
+        gort__checktimers(pp, &now);
     }
     /* Check the global runnable queue once in a while to ensure fairness.
      * Otherwise two goroutines can completely occupy the local runqueue by
@@ -2653,7 +2650,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     newg->createdby = callerpc;
     newg->is_main = false;
     if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
-        newg->labels = callergp->labels; /* goexit1_g0 left it NULL */
+        newg->labels = callergp->labels; /* gdestroy left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -3631,7 +3628,7 @@ static void *sysmon(void *arg) {
     for (;;) {
         if (idle == 0)
             delay = SYSMON_MINDELAY_NS;
-        else if (idle > 50)
+        else if (idle > SYSMON_IDLE_ROUNDS)
             delay *= 2;
         if (delay > SYSMON_MAXDELAY_NS)
             delay = SYSMON_MAXDELAY_NS;
@@ -3644,7 +3641,7 @@ static void *sysmon(void *arg) {
             if (next != 0) {
                 int64_t d = next - gort_nanotime();
                 if (d < sleep)
-                    sleep = d < 20 * 1000 ? 20 * 1000 : d;
+                    sleep = d < SYSMON_MINDELAY_NS ? SYSMON_MINDELAY_NS : d;
             }
         }
         int64_t due = gort_nanotime() + sleep;
@@ -3871,6 +3868,10 @@ static void sched_reset(void) {
 
 static void sudog_fini(void);
 
+/* gort_main's last rung but the subsystems': stops sysmon and every M and
+ * frees what gort_main made from m0 on (Ms, Ps, goroutines, timers,
+ * sudogs, signal registrations, the scheduler's state).  The ladder's
+ * labels below it close the poller, the signal handlers and the stacks. */
 static void shutdown_runtime(void) {
     /* exiting is set: wait for foreign gort_go calls already past the check. */
     atomic_store_explicit(&gort__sched.exiting, 1, memory_order_seq_cst);
@@ -3967,11 +3968,7 @@ static void shutdown_runtime(void) {
     }
     free(gort__sched.runq);
     free(gort__sched.gfa);
-    gort__netpoll_fini();
-    gort__stack_fini();
-    gort__preempt_fini();
     gort__sigqueue_fini();
-    gort__signal_fini();
     sched_reset();
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
@@ -4025,7 +4022,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     }
     m0->is_m0 = true;
     m0->thread = pthread_self();
-    /* From here on shutdown_runtime undoes everything.  gort_main reports
+    /* From here on shutdown_runtime undoes what is made.  gort_main reports
      * running out of memory here; later, procresize throws. */
     err = allocp(procs);
     if (err != 0)
@@ -4033,8 +4030,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
 
     gort__lock(&gort__sched.lock);
     atomic_store_explicit(&gort__sched.gomaxprocs, 0, memory_order_relaxed);
-    struct p *runnable = procresize(procs);
-    (void)runnable;
+    /* No P can have work yet (Go's schedinit throws the same). */
+    if (procresize(procs) != NULL)
+        gort__throw("unknown runnable goroutine during bootstrap");
     struct p *p0 = pidleget(); /* allp[0]: procresize pushes in reverse */
     gort__unlock(&gort__sched.lock);
     if (p0 == NULL || p0->id != 0)
@@ -4095,7 +4093,6 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
      * the ones before it (libdill's style). */
 out_shutdown:
     shutdown_runtime();
-    goto out;
 out_netpoll:
     atomic_store_explicit(&rt_running, 0, memory_order_release);
     gort__netpoll_fini();

@@ -433,30 +433,32 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
 }
 
 /* Go's checkTimers: runs pp's due timers.  *now is 0 or a recent
- * gort_nanotime() (filled in when needed).  *ran is set if any timer ran.
+ * gort_nanotime() (filled in when needed).  True if any timer ran.
  * Runs on g0 of an M holding a P (not necessarily pp).  (Go returns the
  * earliest deadline left for findRunnable's pollUntil; the poller here
  * asks gort__timers_earliest instead.) */
-void gort__checktimers(struct p *pp, int64_t *now, bool *ran) {
+bool gort__checktimers(struct p *pp, int64_t *now) {
     ptimers *pt = ptimers_peek(pp);
     if (pt == NULL)
-        return;
+        return false;
     /* Relaxed: a stale value only delays the check to the next round. */
     int64_t next = atomic_load_explicit(&pt->when0, memory_order_relaxed);
     if (next == 0)
-        return;
+        return false;
     if (*now == 0)
         *now = gort_nanotime();
     if (*now < next)
-        return;
+        return false;
+    bool ran = false;
     gort__lock(&pt->lock);
     while (pt->len > 0) {
         if (pt->h[0].when > *now)
             break;
         runone(pt, pt->h[0].t, *now);
-        *ran = true;
+        ran = true;
     }
     gort__unlock(&pt->lock);
+    return ran;
 }
 
 /* Go's nobarrierWakeTime: the earliest deadline of pp's timers, or 0.
