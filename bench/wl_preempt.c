@@ -90,16 +90,26 @@ int wl_preempt_latency(bench_result *res) {
 /* ---------------------------------------------------------------- spin_overhead */
 
 /* A white-box switch of the runtime (GORTDEBUG=asyncpreemptoff, which
- * gort_main reads once): the one thing here outside gort.h, so that both
- * halves run in one process under the same conditions.  Weak: gort-bench
- * links the static library, which has it; a build against the installed
- * shared library (scripts/bench-race.sh) does not see the runtime's
- * internal symbols, and this workload then fails with a message. */
-extern bool gort__asyncpreemptoff __attribute__((weak));
-/* Its count of asynchronous preemptions (preempt.c): the rounds with
- * preemption on must have been preempted for the comparison to mean
- * anything. */
-extern _Atomic uint64_t gort__npreempt_async __attribute__((weak));
+ * gort_main reads once), so that both halves run in one process under the
+ * same conditions, and its count of asynchronous preemptions (the rounds
+ * with preemption on must have been preempted for the comparison to mean
+ * anything): the one thing here outside gort.h, from the test builds'
+ * white-box hooks (src/export_test.h), which CMake links into gort-bench
+ * (GORT_BENCH_EXPORT).  A build against the installed library
+ * (scripts/bench-race.sh) has no hooks, and this workload then fails with
+ * a message. */
+#ifdef GORT_BENCH_EXPORT
+#include "export_test.h"
+#else
+static bool gort__export_set_asyncpreemptoff(bool off) {
+    (void)off;
+    bench_fail("spin_overhead: needs the runtime's internal switch "
+               "(gort-bench as CMake builds it, with src/export_test.c)");
+}
+static uint64_t gort__export_npreempt_async(void) {
+    return 0;
+}
+#endif
 
 static atomic_ulong spin_sink;
 
@@ -123,7 +133,7 @@ static int64_t process_cpu(void) {
 /* One round: GOMAXPROCS spinners, asynchronous preemption on or off;
  * its elapsed time, and in *cpu the process's CPU time. */
 static int64_t spin_round(int procs, bool preempt, int64_t *cpu) {
-    gort__asyncpreemptoff = !preempt;
+    gort__export_set_asyncpreemptoff(!preempt);
     gort_waitgroup wg = GORT_WAITGROUP_INIT;
     int64_t start = bench_now(), cpu0 = process_cpu();
     gort_wg_add(&wg, procs);
@@ -148,20 +158,17 @@ static int64_t spin_round(int procs, bool preempt, int64_t *cpu) {
  * each), which the other processes of a loaded machine disturb less;
  * and the asynchronous preemptions per round with it on. */
 int wl_spin_overhead(bench_result *res) {
-    if (&gort__asyncpreemptoff == NULL || &gort__npreempt_async == NULL)
-        bench_fail("spin_overhead: needs the runtime's internal switch "
-                   "(gort-bench linked with the static library)");
     int procs = gort_gomaxprocs(0);
-    bool was = gort__asyncpreemptoff;
+    bool was = gort__export_set_asyncpreemptoff(false);
     int64_t on = INT64_MAX, off = INT64_MAX, cpu_on = INT64_MAX, cpu_off = INT64_MAX;
     uint64_t npreempt = 0;
     for (int r = 0; r < bench_sz->spin_rounds; r++) {
         for (int half = 0; half < 2; half++) {
             bool preempt = (half == 0) == (r % 2 == 0);
-            uint64_t n0 = atomic_load(&gort__npreempt_async);
+            uint64_t n0 = gort__export_npreempt_async();
             int64_t cpu, t = spin_round(procs, preempt, &cpu);
             if (preempt)
-                npreempt += atomic_load(&gort__npreempt_async) - n0;
+                npreempt += gort__export_npreempt_async() - n0;
             int64_t *best = preempt ? &on : &off, *cbest = preempt ? &cpu_on : &cpu_off;
             if (t < *best)
                 *best = t;
@@ -169,7 +176,7 @@ int wl_spin_overhead(bench_result *res) {
                 *cbest = cpu;
         }
     }
-    gort__asyncpreemptoff = was;
+    gort__export_set_asyncpreemptoff(was);
     const int64_t n = bench_sz->spin_iters;
     res[0] = (bench_result){"spin_overhead_on", bench_ns_per(on, n), "ns/op"};
     res[1] = (bench_result){"spin_overhead_off", bench_ns_per(off, n), "ns/op"};

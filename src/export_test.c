@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "lockrank.h"
 #include "malloc.h"
+#include "trace.h"
 
 int gort__export_chan_qlen(gort_chan *c, bool send) {
     gort__lock(&c->lock);
@@ -116,4 +117,86 @@ bool gort__export_age_wait(int64_t goid, int64_t ns) {
     struct age_arg a = {goid, ns, false};
     gort__forallg(age_one, &a);
     return a.found;
+}
+
+void gort__export_pidfd_off(bool on) {
+    atomic_store_explicit(&gort__pidfd_off, on, memory_order_relaxed);
+}
+
+void gort__export_trace_gc_start(void) {
+    gort__trace_gc_start();
+}
+
+void gort__export_trace_heap(uint64_t live, uint64_t goal) {
+    gort__trace_heap(live, goal);
+}
+
+void gort__export_trace_gc_done(void) {
+    gort__trace_gc_done();
+}
+
+uint64_t gort__export_npreempt_async(void) {
+    return atomic_load_explicit(&gort__npreempt_async, memory_order_relaxed);
+}
+
+uint64_t gort__export_npreempt_syscall(void) {
+    return atomic_load_explicit(&gort__npreempt_syscall, memory_order_relaxed);
+}
+
+bool gort__export_set_asyncpreemptoff(bool off) {
+    bool was = gort__asyncpreemptoff;
+    gort__asyncpreemptoff = off;
+    return was;
+}
+
+void gort__export_futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns) {
+    gort__futexsleep(addr, val, ns);
+}
+
+double gort__export_cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) {
+    return gort__cgroup_cpu_limit_from(procfile, mountinfo);
+}
+
+void *gort__export_getg(void) {
+    return gort__getg();
+}
+
+void gort__export_stop_the_world(void) {
+    gort__stop_the_world("test");
+}
+
+void gort__export_start_the_world(void) {
+    gort__start_the_world();
+}
+
+bool gort__export_gcwaiting(void) {
+    /* Relaxed: the caller polls it. */
+    return atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed);
+}
+
+bool gort__export_others_stopped(void) {
+    struct m *self = gort__getm();
+    int procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
+    for (int i = 0; i < procs; i++) {
+        struct p *pp = gort__allp[i];
+        /* Relaxed: the world is stopped, and the stop ordered the writes. */
+        if (pp != self->p &&
+            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_GCSTOP)
+            return false;
+    }
+    return true;
+}
+
+int gort__export_stw_interrupted(void *g) {
+    struct g *gp = g;
+    uintptr_t sp;
+    const void *regs;
+    size_t len;
+    if (gort__stw_interrupted_regs(gp, &sp, &regs, &len))
+        return sp >= gp->stack.lo && sp < gp->stack.hi && regs != NULL &&
+                       len >= 16 * sizeof(uintptr_t)
+                   ? 1
+                   : -1;
+    /* Relaxed: the world is stopped. */
+    return atomic_load_explicit(&gp->status, memory_order_relaxed) != G_RUNNING ? 0 : -1;
 }

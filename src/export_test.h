@@ -49,5 +49,45 @@ uint64_t gort__export_gc_throttled(void);
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */
 bool gort__export_preempt_pc_is_user(uintptr_t pc);
+/* While on, gort_process_wait polls waitpid with a backoff, as where
+ * pidfd_open is missing (exec.c). */
+void gort__export_pidfd_off(bool on);
+/* The collector's trace hooks, called as a cycle calls them (mgc.c):
+ * GCStart, HeapAlloc/HeapGoal and GCDone in a trace being recorded. */
+void gort__export_trace_gc_start(void);
+void gort__export_trace_heap(uint64_t live, uint64_t goal);
+void gort__export_trace_gc_done(void);
+/* Asynchronous preemptions (a goroutine redirected at a safe point) and
+ * blocking calls made again between enter and exit by the preemption
+ * signal (preempt.c), since the program started. */
+uint64_t gort__export_npreempt_async(void);
+uint64_t gort__export_npreempt_syscall(void);
+/* Turns asynchronous preemption off (GORTDEBUG=asyncpreemptoff=1, which
+ * gort_main reads once) or back on while the program runs; returns the
+ * previous setting. */
+bool gort__export_set_asyncpreemptoff(bool off);
+/* A runtime lock's futex wait (lock_futex.c): sleeps while *addr == val,
+ * at most ns (-1: no limit). */
+void gort__export_futexsleep(_Atomic uint32_t *addr, uint32_t val, int64_t ns);
+/* The CPU limit (cores) the cgroup files procfile (a /proc/self/cgroup)
+ * and mountinfo set, or 0 if none (cgroup_linux.c). */
+double gort__export_cgroup_cpu_limit_from(const char *procfile, const char *mountinfo);
+/* The calling goroutine, as an opaque handle for the calls below. */
+void *gort__export_getg(void);
+/* Stops the world as the collector does (by signal where it must), and
+ * restarts it; from a goroutine. */
+void gort__export_stop_the_world(void);
+void gort__export_start_the_world(void);
+/* A stop of the world is in progress or pending (sched.gcwaiting). */
+bool gort__export_gcwaiting(void);
+/* With the world stopped by the caller: true if every P but the caller's
+ * is stopped (P_GCSTOP). */
+bool gort__export_others_stopped(void);
+/* With the world stopped: for goroutine g, 1 if its thread was suspended
+ * in the signal handler with its sp inside g's stack and at least 16
+ * saved registers, 0 if it is not running (its saved context is what
+ * counts), -1 otherwise (suspended with a bad sp or registers, or
+ * running yet not suspended). */
+int gort__export_stw_interrupted(void *g);
 
 #endif

@@ -13,7 +13,6 @@
 #include "gort.h"
 #include "gt_gort.h"
 
-#include "internal.h" /* white-box: gort__pidfd_off */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,7 +111,7 @@ TEST(abandoned_wait_closes_its_pidfd) {
 }
 
 TEST(fallback_without_pidfd) {
-    atomic_store(&gort__pidfd_off, true);
+    gort__export_pidfd_off(true);
     run(status_main, NULL);
 }
 

@@ -9,10 +9,8 @@
 #include <sys/stat.h>
 
 #include "gt.h"
-#include "chan.h"
 #include "gt_gort.h"
 #include "gort.h"
-#include "internal.h"
 #include "pprof_tools.h"
 
 /* ------------------------------------------------------------------ CPU */

@@ -17,8 +17,6 @@
 #include "export_test.h"
 #include "gt.h"
 #include "gort.h"
-#include "internal.h" /* white-box: preemption counters, stop-the-world */
-#include "san.h"
 
 #include <errno.h>
 #include <elf.h>
@@ -391,7 +389,7 @@ TEST(spin_on_flag_p1) {
     watchdog_start(30, "main never ran again while a goroutine spun on a flag at GOMAXPROCS=1");
     ASSERT_EQ(gort_main(main_spin_flag, NULL), 0);
     watchdog_stop();
-    ASSERT_GT(atomic_load(&gort__npreempt_async), 0);
+    ASSERT_GT(gort__export_npreempt_async(), 0);
 }
 
 /* A goroutine preempted asynchronously shows in a dump as Go's does,
@@ -592,13 +590,13 @@ static void fp_goroutine(void *arg) {
 static int main_fp(void *arg) {
     (void)arg;
     static atomic_bool done;
-    uint64_t before = atomic_load(&gort__npreempt_async);
+    uint64_t before = gort__export_npreempt_async();
     ASSERT_EQ(gort_go(fp_competitor, NULL), 0);
     ASSERT_EQ(gort_go(fp_goroutine, &done), 0);
     while (!atomic_load(&done))
         gort_sleep(5 * GT_MS);
     atomic_store(&fp_stop, true);
-    uint64_t n = atomic_load(&gort__npreempt_async) - before;
+    uint64_t n = gort__export_npreempt_async() - before;
     if (n < 5)
         GT_FAIL("only %llu asynchronous preemptions during the computation", (unsigned long long)n);
     return 0;
@@ -667,7 +665,7 @@ static int main_x87(void *arg) {
     (void)arg;
 #if defined(__x86_64__)
     static gort_waitgroup wg;
-    uint64_t before = atomic_load(&gort__npreempt_async);
+    uint64_t before = gort__export_npreempt_async();
     gort_wg_add(&wg, 3);
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(gort_go(x87_spinner, &wg), 0);
@@ -679,7 +677,7 @@ static int main_x87(void *arg) {
     while (atomic_load(&x87_checked) < 20)
         gort_sleep(GT_MS);
     ASSERT_EQ(atomic_load(&x87_dirty), 0);
-    ASSERT_GT(atomic_load(&gort__npreempt_async) - before, 3);
+    ASSERT_GT(gort__export_npreempt_async() - before, 3);
 #endif
     return 0;
 }
@@ -729,14 +727,14 @@ static void st_checker(void *arg) {
 static int main_same_thread(void *arg) {
     (void)arg;
     static atomic_bool done;
-    uint64_t before = atomic_load(&gort__npreempt_async);
+    uint64_t before = gort__export_npreempt_async();
     ASSERT_EQ(gort_go(fp_competitor, NULL), 0);
     ASSERT_EQ(gort_go(st_checker, &done), 0);
     while (!atomic_load(&done))
         gort_sleep(5 * GT_MS);
     atomic_store(&fp_stop, true);
     ASSERT_EQ(atomic_load(&st_moves), 0);
-    ASSERT_GT(atomic_load(&gort__npreempt_async) - before, 3);
+    ASSERT_GT(gort__export_npreempt_async() - before, 3);
     return 0;
 }
 
@@ -805,10 +803,10 @@ TEST(errno_survives_blocking_calls) {
 TEST(futex_wait_keeps_errno) {
     _Atomic uint32_t word = 1;
     er_set(4242);
-    gort__futexsleep(&word, 0, -1);
+    gort__export_futexsleep(&word, 0, -1);
     ASSERT_EQ(er_get(), 4242);
     er_set(4343);
-    gort__futexsleep(&word, 1, 1000); /* times out: ETIMEDOUT */
+    gort__export_futexsleep(&word, 1, 1000); /* times out: ETIMEDOUT */
     ASSERT_EQ(er_get(), 4343);
 }
 
@@ -844,7 +842,7 @@ static void br_worker(void *arg) {
 static int main_bare_read(void *arg) {
     (void)arg;
     ASSERT_EQ(gort_gomaxprocs(0), 2);
-    uint64_t before = atomic_load(&gort__npreempt_syscall);
+    uint64_t before = gort__export_npreempt_syscall();
     for (int i = 0; i < 2; i++) {
         ASSERT_EQ(pipe(br_pipes[i]), 0);
         ASSERT_EQ(gort_go(br_reader, (void *)(intptr_t)i), 0);
@@ -863,7 +861,7 @@ static int main_bare_read(void *arg) {
     while (atomic_load(&br_read) < 2 && h_now() < deadline)
         gort_sleep(GT_MS);
     ASSERT_EQ(atomic_load(&br_read), 2);
-    ASSERT_GT(atomic_load(&gort__npreempt_syscall) - before, 0);
+    ASSERT_GT(gort__export_npreempt_syscall() - before, 0);
     for (int i = 0; i < 2; i++) {
         close(br_pipes[i][0]);
         close(br_pipes[i][1]);
@@ -1014,7 +1012,7 @@ TEST(stw_wait_names_unstoppable_goroutine) {
 #define SW_N 2
 static atomic_long sw_count[SW_N];
 static atomic_bool sw_stop;
-static struct g *sw_g[SW_N];
+static void *sw_g[SW_N];
 static char sw_buf[SW_N][1 << 16];
 
 /* Spins in C without a call (i even) or mostly inside libc (i odd: the
@@ -1022,7 +1020,7 @@ static char sw_buf[SW_N][1 << 16];
  * handler). */
 static void sw_spinner(void *arg) {
     int i = (int)(intptr_t)arg;
-    sw_g[i] = gort__getg();
+    sw_g[i] = gort__export_getg();
     while (!atomic_load_explicit(&sw_stop, memory_order_relaxed)) {
         if (i & 1)
             memset(sw_buf[i], (int)atomic_load_explicit(&sw_count[i], memory_order_relaxed),
@@ -1041,31 +1039,18 @@ static int main_stw(void *arg) {
         while (atomic_load(&sw_count[i]) == 0 && h_now() < deadline)
             gort_sleep(GT_MS);
     for (int round = 0; round < 20; round++) {
-        gort__stop_the_world("test");
-        for (int i = 0; i < procs; i++) {
-            struct p *pp = gort__allp[i];
-            struct m *self = gort__getm();
-            if (pp != self->p)
-                ASSERT_EQ(atomic_load(&pp->status), P_GCSTOP);
-        }
+        gort__export_stop_the_world();
+        ASSERT_TRUE(gort__export_others_stopped());
         long c0[SW_N];
         for (int i = 0; i < SW_N; i++) {
             c0[i] = atomic_load(&sw_count[i]);
-            uintptr_t sp;
-            const void *regs;
-            size_t len;
-            if (gort__stw_interrupted_regs(sw_g[i], &sp, &regs, &len)) {
-                ASSERT_TRUE(sp >= sw_g[i]->stack.lo && sp < sw_g[i]->stack.hi);
-                ASSERT_NOT_NULL(regs);
-                ASSERT_GE(len, 16 * sizeof(uintptr_t));
-            } else {
-                ASSERT_NE(atomic_load(&sw_g[i]->status), G_RUNNING);
-            }
+            /* Suspended with its registers, or stopped at a safe point. */
+            ASSERT_GE(gort__export_stw_interrupted(sw_g[i]), 0);
         }
         usleep(2000);
         for (int i = 0; i < SW_N; i++)
             ASSERT_EQ(atomic_load(&sw_count[i]), c0[i]); /* stopped means stopped */
-        gort__start_the_world();
+        gort__export_start_the_world();
         gort_sleep(2 * GT_MS);
     }
     /* GOMAXPROCS changes stop the world too (without suspending). */
@@ -1116,7 +1101,7 @@ static void ss_spinner(void *arg) {
 /* A thread outside the runtime: signals the stopper while it waits. */
 static void *ss_signaller(void *arg) {
     (void)arg;
-    while (!atomic_load(&gort__sched.gcwaiting))
+    while (!gort__export_gcwaiting())
         usleep(100);
     while (!atomic_load(&ss_spun)) {
         syscall(SYS_tgkill, getpid(), (pid_t)atomic_load(&ss_tid), SIGURG);
@@ -1133,12 +1118,12 @@ static int main_stopper(void *arg) {
     atomic_store(&ss_tid, (long)syscall(SYS_gettid));
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, ss_signaller, NULL), 0);
-    long n0 = (long)atomic_load(&gort__npreempt_syscall);
+    long n0 = (long)gort__export_npreempt_syscall();
     ASSERT_EQ(gort_gomaxprocs(3), 2);
     ASSERT_EQ(gort_gomaxprocs(0), 3);
     pthread_join(t, NULL);
     /* None of the stopper's calls was taken for a blocking call. */
-    ASSERT_EQ((long)atomic_load(&gort__npreempt_syscall), n0);
+    ASSERT_EQ((long)gort__export_npreempt_syscall(), n0);
     return 0;
 }
 
@@ -1215,7 +1200,7 @@ static double cg_limit(void) {
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/cgroup", cg_dir);
     snprintf(b, sizeof b, "%s/mountinfo", cg_dir);
-    return gort__cgroup_cpu_limit_from(a, b);
+    return gort__export_cgroup_cpu_limit_from(a, b);
 }
 
 TEST(cgroup_cpu_limit) {

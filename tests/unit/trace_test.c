@@ -16,7 +16,6 @@
 #include "gt_gort.h"
 #include "gort.h"
 #include "pprof_tools.h"
-#include "trace.h"
 
 static gort_mutex mu;
 
@@ -559,19 +558,19 @@ TEST(flight_recorder_on_panic) {
  * trace with GC cycles and heap sizes parses, and so does a flight
  * recording whose first generation starts inside a cycle. */
 __attribute__((noinline)) static void gc_cycle(uint64_t live) {
-    gort__trace_gc_start();
-    gort__trace_heap(live, 2 * live);
+    gort__export_trace_gc_start();
+    gort__export_trace_heap(live, 2 * live);
     gort_sleep(GT_MS);
-    gort__trace_gc_done();
+    gort__export_trace_gc_done();
 }
 
 static int gc_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("gc.trace");
     int fd = create_file(path);
-    gort__trace_gc_done(); /* not tracing: nothing */
+    gort__export_trace_gc_done(); /* not tracing: nothing */
     ASSERT_EQ(gort_trace_start(fd), 0);
-    gort__trace_gc_done(); /* no cycle started in the trace: nothing */
+    gort__export_trace_gc_done(); /* no cycle started in the trace: nothing */
     for (int i = 1; i <= 3; i++)
         gc_cycle((uint64_t)i << 20);
     for (int i = 0; i < 1000; i++)
@@ -582,9 +581,9 @@ static int gc_main(void *arg) {
     expect_parses(path);
 
     ASSERT_EQ(gort_flight_recorder_start(GT_SEC), 0);
-    gort__trace_gc_start(); /* in progress across the generation boundaries */
+    gort__export_trace_gc_start(); /* in progress across the generation boundaries */
     gort_sleep(1600 * GT_MS);
-    gort__trace_gc_done();
+    gort__export_trace_gc_done();
     gc_cycle(1 << 20);
     const char *fpath = tmp_path("gcflight.trace");
     fd = create_file(fpath);
