@@ -60,6 +60,11 @@ done
 if grep -q '/libgort\.so\.0' "$work/dev.files"; then
     fail "libgort-dev carries the shared library itself"
 fi
+# gdb finds the extension under auto-load/ plus the library's own absolute
+# directory (the package's, not the configured prefix's).
+so=$(grep '/libgort\.so\.'"$version"'$' "$work/rt.files" | head -n1)
+gdbpy="./usr/share/gdb/auto-load${so#.}-gdb.py"
+grep -qxF "$gdbpy" "$work/rt.files" || fail "libgort0 lacks $gdbpy (gdb's auto-load path of ${so#.})"
 
 # Unpack both into the scratch root (dpkg-deb -x: no dpkg database, no
 # maintainer scripts, nothing outside $root).
