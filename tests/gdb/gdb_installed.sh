@@ -7,7 +7,8 @@
 # the installed library's .debug_gdb_scripts section).  Exit 77: skipped.
 #
 # -fno-optimize-sibling-calls: a call in tail position leaves its caller no
-# frame at -O2, for gdb as for any unwinder (README.md, "gdb").
+# frame at -O2, for gdb as for any unwinder (README.md, "Race detector,
+# sanitizers, valgrind", on gdb).
 set -u
 dir=$1
 here=$(cd "$(dirname "$0")" && pwd)
