@@ -180,8 +180,7 @@ bool gort__export_others_stopped(void) {
     for (int i = 0; i < procs; i++) {
         struct p *pp = gort__allp[i];
         /* Relaxed: the world is stopped, and the stop ordered the writes. */
-        if (pp != self->p &&
-            atomic_load_explicit(&pp->status, memory_order_relaxed) != P_GCSTOP)
+        if (pp != self->p && atomic_load_explicit(&pp->status, memory_order_relaxed) != P_GCSTOP)
             return false;
     }
     return true;

@@ -583,9 +583,9 @@ struct sudog {
                              * queueing and walks after (as Go's, one field for both) */
 
     /* Owned by the waiting goroutine, which sets them before queueing: */
-    bool isselect;          /* [owner G] g is in a select: selectdone decides */
-    int64_t acquiretime;    /* [owner G] mutex profile: when the wait began (0: not sampled) */
-    struct gort_chan *c;    /* [owner G] channel */
+    bool isselect;       /* [owner G] g is in a select: selectdone decides */
+    int64_t acquiretime; /* [owner G] mutex profile: when the wait began (0: not sampled) */
+    struct gort_chan *c; /* [owner G] channel */
 };
 
 #endif /* GORT_RUNTIME_H */
