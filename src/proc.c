@@ -1161,6 +1161,8 @@ static bool mremove(struct m *mp) {
 }
 
 /* Hands off P from a syscall or locked M.  Always runs without a P. */
+static bool poller_missing(void);
+
 static void handoffp(struct p *pp) {
     /* If it has local work or there is global work, start it straight away. */
     if (!runqempty(pp) || atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0) {
@@ -1188,6 +1190,18 @@ static void handoffp(struct p *pp) {
         return;
     }
     if (atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) != 0) {
+        gort__unlock(&gort__sched.lock);
+        startm(pp, false);
+        return;
+    }
+    /* The last running P goes idle while goroutines wait for I/O and no M
+     * polls (Go's handoffp: "nobody is polling network"): start an M to
+     * poll.  The M going idle here does not poll (a locked M waits for its
+     * goroutine; one in a blocking call is in it), an idle M may only nap
+     * (become_poller), and checkdead would see every M idle. */
+    if (atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) ==
+            atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) - 1 &&
+        poller_missing()) {
         gort__unlock(&gort__sched.lock);
         startm(pp, false);
         return;
@@ -1427,6 +1441,15 @@ static bool poller_woken;            /* [poller_lock] the poll was broken */
 static _Atomic int64_t poller_until; /* [atomic; write under poller_lock] 0: no poller */
 
 #define POLLER_MAXWHEN INT64_MAX
+
+/* Goroutines wait for I/O and no M is in (or about to enter) the poll.
+ * seq_cst: a poller stores poller_until before it polls; a waiter that
+ * parks after our look at the count finds no poller and wakes an M
+ * itself (netpoll.c). */
+static bool poller_missing(void) {
+    return atomic_load_explicit(&poller_until, memory_order_seq_cst) == 0 &&
+           gort__netpoll_waiters() > 0;
+}
 
 /* Wakes the poller if it sleeps past when.  poller_lock held. */
 static void poller_wake_locked(int64_t when) {

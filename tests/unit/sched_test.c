@@ -17,6 +17,7 @@
 #include "gort.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fenv.h>
 #include <pthread.h>
 #include <sched.h>
@@ -1063,6 +1064,58 @@ TEST(lock_os_thread_pingpong_at_exit) {
         gort_chan_free(lx_c);
         gort_chan_free(lx_ack);
     }
+}
+
+/* A locked goroutine writes to a pipe and waits for a goroutine that
+ * reads it to answer.  The reader's M, finding the locked goroutine's P
+ * running, naps instead of polling (become_poller); when the locked
+ * goroutine parks, its M hands off the last running P and nobody polled:
+ * every M idle, "all goroutines are asleep - deadlock!" (50 of 50 runs
+ * of a program that raised a signal it had asked for with
+ * gort_signal_notify).  handoffp starts an M to poll then, as Go's. */
+static int lio_fds[2];
+static gort_chan *lio_c;
+
+static void lio_reader(void *arg) {
+    (void)arg;
+    for (int k = 0; k < 200; k++) {
+        char b;
+        ASSERT_EQ(gort_read(lio_fds[0], &b, 1), 1);
+        int v = b;
+        gort_chan_send(lio_c, &v);
+    }
+}
+
+static void lio_locked(void *arg) {
+    gort_lock_os_thread();
+    for (int k = 0; k < 200; k++) {
+        char b = (char)k;
+        ASSERT_EQ(gort_write(lio_fds[1], &b, 1), 1);
+        int v;
+        ASSERT_TRUE(gort_chan_recv(lio_c, &v));
+        ASSERT_EQ(v, (int)(char)k);
+    }
+    gort_wg_done(arg);
+}
+
+static int main_lock_waits_on_io(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    ASSERT_EQ(pipe2(lio_fds, O_NONBLOCK | O_CLOEXEC), 0);
+    lio_c = gort_chan_make(sizeof(int), 0);
+    gort_waitgroup wg = GORT_WAITGROUP_INIT;
+    gort_wg_add(&wg, 1);
+    ASSERT_EQ(gort_go(lio_reader, NULL), 0);
+    ASSERT_EQ(gort_go(lio_locked, &wg), 0);
+    gort_wg_wait(&wg);
+    gort_chan_free(lio_c);
+    gort_close(lio_fds[0]);
+    gort_close(lio_fds[1]);
+    return 0;
+}
+
+TEST(lock_os_thread_waits_on_io_goroutine) {
+    ASSERT_EQ(gort_main(main_lock_waits_on_io, NULL), 0);
 }
 
 /* Locked goroutines parked on a waitgroup wake on their own thread. */
