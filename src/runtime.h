@@ -50,8 +50,9 @@
  * ------------------------------------------------------------------------ */
 
 /* A runtime mutex: never parks a goroutine, blocks the thread on a futex
- * after brief spinning.  Zero value is unlocked (and unranked).  Hold it
- * only briefly and never across a park. */
+ * after brief spinning.  Zero value is unlocked and unranked: taking it
+ * under GORT_LOCKRANK before gort__lockinit is fatal (lockrank.h).  Hold
+ * it only briefly and never across a park. */
 typedef struct gort__rtlock {
     _Atomic uint32_t key; /* [atomic] 0 unlocked, 1 locked, 2 locked with sleepers */
 #ifdef GORT_LOCKRANK
