@@ -644,6 +644,16 @@ static void blocked_reader(void *arg) {
     gort_chan_send(u->done, &r);
 }
 
+/* Until the reader is parked on its fd (the edge under test runs the
+ * other way: from the closer or the deadline's setter to the reader). */
+static void wait_reader_parked(void) {
+    int64_t dl = gort_nanotime() + tmo(10);
+    while (gort__export_netpoll_waiters() == 0) {
+        ASSERT_TRUE(gort_nanotime() < dl);
+        gort_yield();
+    }
+}
+
 static int poller_unblock_main(void *arg) {
     (void)arg;
     for (long k = 1; k <= ROUNDS / 10; k++) {
@@ -651,12 +661,7 @@ static int poller_unblock_main(void *arg) {
         ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
         unblock_arg u = {p[0], gort_chan_make(sizeof(ssize_t), 0), k, k % 2 == 0};
         ASSERT_EQ(gort_go(blocked_reader, &u), 0);
-        /* Until the reader is parked on the fd (the edge runs the other way). */
-        int64_t dl = gort_nanotime() + tmo(10);
-        while (gort__export_netpoll_waiters() == 0) {
-            ASSERT_TRUE(gort_nanotime() < dl);
-            gort_yield();
-        }
+        wait_reader_parked();
         fill(k);
         if (u.deadline)
             ASSERT_EQ(gort_set_deadline(p[0], gort_nanotime() - 1, 0), 0);
@@ -1125,12 +1130,7 @@ static int conn_unblock_main(void *arg) {
         conn_pair(c);
         conn_unblock u = {c[0], gort_chan_make(sizeof(ssize_t), 0), k, k % 2 == 0};
         ASSERT_EQ(gort_go(conn_blocked_reader, &u), 0);
-        /* Until the reader is parked on the fd (the edge runs the other way). */
-        int64_t dl = gort_nanotime() + tmo(10);
-        while (gort__export_netpoll_waiters() == 0) {
-            ASSERT_TRUE(gort_nanotime() < dl);
-            gort_yield();
-        }
+        wait_reader_parked();
         fill(k);
         if (u.deadline)
             ASSERT_EQ(gort_conn_set_deadline(c[0], gort_nanotime() - 1, 0), 0);
