@@ -61,6 +61,8 @@ void gort__unlock(gort__rtlock *l);
 bool gort__trylock(gort__rtlock *l);
 void gort__noteclear(gort__note *n);
 void gort__notewakeup(gort__note *n);
+/* The same, where the note may have been woken already (no error). */
+void gort__notewakeup_idempotent(gort__note *n);
 void gort__notesleep(gort__note *n);
 /* Sleeps at most ns (ns < 0: forever).  Returns true if woken. */
 bool gort__notetsleep(gort__note *n, int64_t ns);

@@ -169,6 +169,14 @@ void gort__notewakeup(gort__note *n) {
     gort__futexwakeup(&n->key, 1);
 }
 
+/* notewakeup for a note another waker may have set already: a second
+ * wakeup is no error (begin_exit and startlockedm, at exit).  Release, as
+ * notewakeup's. */
+void gort__notewakeup_idempotent(gort__note *n) {
+    if (atomic_exchange_explicit(&n->key, 1, memory_order_release) == 0)
+        gort__futexwakeup(&n->key, 1);
+}
+
 void gort__notesleep(gort__note *n) {
     while (atomic_load_explicit(&n->key, memory_order_acquire) == 0)
         gort__futexsleep(&n->key, 0, -1);

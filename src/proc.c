@@ -117,10 +117,11 @@ static pthread_once_t foreign_once = PTHREAD_ONCE_INIT;
 /* sysmon asks a goroutine that has run this long to yield (forcePreemptNS). */
 #define FORCE_PREEMPT_NS (10 * 1000 * 1000)
 /* sysmon's sleep: 20 us while it finds work, doubled after
- * SYSMON_IDLE_ROUNDS idle rounds up to 10 ms (Go's sysmon).  The 10 ms is also how stale the last network
- * poll may get before sysmon polls itself, and how long a P may sit in a
- * blocking call, with nothing queued while other Ms idle, before it is
- * retaken (proc.go uses the same 10 ms in all three places). */
+ * SYSMON_IDLE_ROUNDS idle rounds up to 10 ms (Go's sysmon).  The 10 ms is
+ * also how stale the last network poll may get before sysmon polls
+ * itself, and how long a P may sit in a blocking call, with nothing queued
+ * while other Ms idle, before it is retaken (proc.go uses the same 10 ms
+ * in all three places). */
 #define SYSMON_MINDELAY_NS (20 * 1000)
 #define SYSMON_MAXDELAY_NS (10 * 1000 * 1000)
 #define SYSMON_IDLE_ROUNDS 50
@@ -1160,9 +1161,9 @@ static bool mremove(struct m *mp) {
     return false;
 }
 
-/* Hands off P from a syscall or locked M.  Always runs without a P. */
 static bool poller_missing(void);
 
+/* Hands off P from a syscall or locked M.  Always runs without a P. */
 static void handoffp(struct p *pp) {
     /* If it has local work or there is global work, start it straight away. */
     if (!runqempty(pp) || atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0) {
@@ -1363,10 +1364,9 @@ static void startlockedm(struct m *mp, struct g *gp) {
      * every idle locked M, without a P): then a second wakeup is no error.
      * Otherwise lm may not be asleep yet (it is between handing off its P
      * and notesleep): the note is one-shot, so the wakeup is not lost.
-     * Release (the exchange, as notewakeup's): nextp is visible to lm. */
+     * Release (in either wakeup): nextp is visible to lm. */
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed)) {
-        if (atomic_exchange_explicit(&lm->park.key, 1, memory_order_release) == 0)
-            gort__futexwakeup(&lm->park.key, 1);
+        gort__notewakeup_idempotent(&lm->park);
         gort__unlock(&gort__sched.lock);
     } else {
         gort__unlock(&gort__sched.lock);
@@ -2923,8 +2923,7 @@ static void begin_exit(void) {
             /* It may have been woken already (startlockedm racing with us);
              * at exit a second wakeup is harmless, so don't insist. */
             mp->lockedidle = false;
-            if (atomic_exchange_explicit(&mp->park.key, 1, memory_order_release) == 0)
-                gort__futexwakeup(&mp->park.key, 1);
+            gort__notewakeup_idempotent(&mp->park);
         }
     }
     gort__unlock(&gort__sched.lock);
