@@ -2631,12 +2631,18 @@ static inline void copy_argblock(struct g *gp, const unsigned char *src, size_t 
     }
 }
 
+/* newproc's flags. */
+enum {
+    NEWPROC_MAY_YIELD = 1, /* the caller may yield to the spawn backpressure */
+    NEWPROC_SYSTEM = 2,    /* a runtime goroutine: inherits no labels, no bubble */
+};
+
 /* Create a new g running fn(arg) (proc.go newproc1).  Returns it runnable
  * but not queued, or NULL with *err set.  copysize != NO_COPY: fn gets a
  * copy of the copysize bytes at arg, kept in the g (gort_go_copy). */
 static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
                           const char *name, struct g *callergp, void *callerpc, struct p *pp,
-                          int *err) {
+                          unsigned flags, int *err) {
     struct g *newg = NULL;
     if (stacksize == gort__default_stack_size)
         newg = gfget(pp);
@@ -2672,8 +2678,11 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     newg->parentgoid = callergp ? callergp->goid : 0;
     newg->createdby = callerpc;
     newg->is_main = false;
-    if (GORT_UNLIKELY(callergp != NULL && callergp->labels != NULL))
-        newg->labels = callergp->labels; /* gdestroy left it NULL */
+    /* Only a user goroutine inherits its creator's labels and bubble (Go's
+     * newproc1: a system goroutine belongs to neither). */
+    struct g *heir = (flags & NEWPROC_SYSTEM) ? NULL : callergp;
+    if (GORT_UNLIKELY(heir != NULL && heir->labels != NULL))
+        newg->labels = heir->labels; /* gdestroy left it NULL */
     if (name) {
         strncpy(newg->name, name, sizeof newg->name - 1);
         newg->name[sizeof newg->name - 1] = '\0';
@@ -2688,8 +2697,8 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
     groot(newg, true);
     atomic_store_explicit(&newg->status, G_RUNNABLE, memory_order_relaxed);
     /* A goroutine started inside a synctest bubble is in the bubble. */
-    if (GORT_UNLIKELY(callergp != NULL && callergp->bubble != NULL))
-        gort__synctest_newg(callergp->bubble, newg);
+    if (GORT_UNLIKELY(heir != NULL && heir->bubble != NULL))
+        gort__synctest_newg(heir->bubble, newg);
     GORT_TRACE(gort__trace_gocreate(newg));
     if (pp)
         GORT_COUNTER_INC(pp->ngcreated);
@@ -2713,7 +2722,7 @@ static struct g *newproc1(void (*fn)(void *), void *arg, size_t copysize, size_t
 #define SPAWN_BACKLOG GORT__RUNQ
 
 static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacksize,
-                   const char *name, void *callerpc, bool may_yield) {
+                   const char *name, void *callerpc, unsigned flags) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
     if (!gort__runtime_running())
@@ -2722,7 +2731,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
      * does, before the child takes runnext: checked after, the child
      * inherited the expired slice and a goroutine that starts a copy of
      * itself and returns held the P for good (TestStopTheWorldDeadlock). */
-    if (may_yield)
+    if (flags & NEWPROC_MAY_YIELD)
         gort__preempt_check(gort__getg());
     struct m *mp = gort__getm(); /* after a possible switch: out of line */
     struct g *callergp = mp ? mp->curg : NULL;
@@ -2740,7 +2749,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
             return -EAGAIN;
         }
         struct g *newg =
-            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, &err);
+            newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, flags, &err);
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);
@@ -2752,12 +2761,13 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
-    struct g *newg = newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, &err);
+    struct g *newg =
+        newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, flags, &err);
     if (newg == NULL)
         return err;
     bool overflowed = runqput(pp, newg, true);
     gort__wakep();
-    if (callergp && overflowed && may_yield && callergp->lockedm == NULL &&
+    if (callergp && overflowed && (flags & NEWPROC_MAY_YIELD) && callergp->lockedm == NULL &&
         atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed) >
             SPAWN_BACKLOG * atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) {
         atomic_store_explicit(&callergp->preempt, true, memory_order_relaxed);
@@ -2770,19 +2780,24 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
  * yield (time.c's after_func timers). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg) {
     return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
-                   false);
+                   0);
+}
+
+int gort__go_system(void (*fn)(void *arg), void *arg) {
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+                   NEWPROC_SYSTEM);
 }
 
 int gort_go(void (*fn)(void *arg), void *arg) {
     return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
-                   true);
+                   NEWPROC_MAY_YIELD);
 }
 
 int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size) {
     if (size > GORT_GO_COPY_MAX || (arg == NULL && size != 0))
         return -EINVAL;
     return newproc(fn, (void *)arg, size, gort__default_stack_size, NULL,
-                   __builtin_return_address(0), true);
+                   __builtin_return_address(0), NEWPROC_MAY_YIELD);
 }
 
 int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *attr) {
@@ -2796,7 +2811,7 @@ int gort_go_attr_spawn(void (*fn)(void *arg), void *arg, const gort_go_attr *att
             size = (attr->stack_size + GORT__PAGE - 1) & ~(size_t)(GORT__PAGE - 1);
         }
     }
-    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), true);
+    return newproc(fn, arg, NO_COPY, size, name, __builtin_return_address(0), NEWPROC_MAY_YIELD);
 }
 
 /* goexit continuation on g0 (proc.go goexit0).  Returns true if the
@@ -4061,8 +4076,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         gort__throw("gort_main: no p0");
     m0->nextp = p0;
 
-    struct g *gmain = newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY,
-                               gort__default_stack_size, "main", NULL, (void *)main_fn, NULL, &err);
+    struct g *gmain =
+        newproc1((void (*)(void *))(void (*)(void))main_fn, arg, NO_COPY, gort__default_stack_size,
+                 "main", NULL, (void *)main_fn, NULL, 0, &err);
     if (gmain == NULL)
         goto out_shutdown;
     gmain->is_main = true;

@@ -572,6 +572,49 @@ TEST(deadlock_detected) {
     run(deadlock_main);
 }
 
+/* ------------------------------------------------------- system goroutines */
+
+/* The runtime's own goroutines never join a bubble, whoever starts them
+ * (Go's newproc1: only user goroutines inherit the bubble). The finalizer
+ * goroutine, first started here by a collection inside a bubble, would
+ * otherwise stay in it parked in "finalizer wait" once the bubble's main
+ * returned; the flight recorder's likewise. */
+static atomic_int fin_ran;
+static void bubble_fin(void *obj) {
+    (void)obj;
+    atomic_fetch_add(&fin_ran, 1);
+}
+static __attribute__((noinline)) void bubble_fin_alloc(void) {
+    void *p = gort_new(64);
+    gort_set_finalizer(p, bubble_fin);
+}
+static void sysg_body(void *arg) {
+    (void)arg;
+    bubble_fin_alloc();
+    gt_clear_stack_below();
+    for (int i = 0; i < 20 && atomic_load(&fin_ran) == 0; i++) {
+        gort_gc();
+        gort_yield();
+    }
+    ASSERT_EQ(gort_flight_recorder_start(0), 0);
+}
+static int sysg_main(void *arg) {
+    (void)arg;
+    bubble(sysg_body, NULL);
+    /* The finalizer ran (on a goroutine outside the bubble, so the
+     * bubble could end). */
+    for (int i = 0; i < 50 && atomic_load(&fin_ran) == 0; i++) {
+        gort_gc();
+        gort_sleep(MS);
+    }
+    ASSERT_TRUE(atomic_load(&fin_ran) >= 1);
+    gort_flight_recorder_stop();
+    return 0;
+}
+TEST(runtime_goroutines_stay_outside) {
+    run(sysg_main);
+}
+
 /* ------------------------------------------------------------------ misuse */
 
 static void wait_outside(void *arg) {
