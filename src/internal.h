@@ -138,9 +138,10 @@ static inline void gort__preempt_check(struct g *gp) {
 /* gort_go for runtime paths: never yields the caller (proc.c newproc). */
 int gort__go_noyield(void (*fn)(void *arg), void *arg);
 /* gort__go_noyield for the runtime's own goroutines (the finalizer
- * goroutine, the flight recorder's): the new goroutine inherits neither
- * its creator's profiler labels nor its synctest bubble. */
-int gort__go_system(void (*fn)(void *arg), void *arg);
+ * goroutine, the flight recorder's, the os/signal loop), named name if it
+ * is not NULL: the new goroutine inherits neither its creator's profiler
+ * labels nor its synctest bubble. */
+int gort__go_system(void (*fn)(void *arg), void *arg, const char *name);
 /* Ends the current goroutine (after its deferred calls have run). */
 _Noreturn void gort__goexit1(void);
 /* gp's function is over without having returned: a call it deferred at its

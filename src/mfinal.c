@@ -265,7 +265,7 @@ void gort__fin_wake(void) {
         gort__goready(gp);
     } else if (start) {
         atomic_store_explicit(&gort__fing_system, 1, memory_order_relaxed);
-        if (gort__go_system(runfinq, NULL) != 0) {
+        if (gort__go_system(runfinq, NULL, NULL) != 0) {
             atomic_store_explicit(&gort__fing_system, 0, memory_order_relaxed);
             gort__lock(&finlock);
             fing_started = false; /* the next cycle tries again */

@@ -2783,8 +2783,8 @@ int gort__go_noyield(void (*fn)(void *arg), void *arg) {
                    0);
 }
 
-int gort__go_system(void (*fn)(void *arg), void *arg) {
-    return newproc(fn, arg, NO_COPY, gort__default_stack_size, NULL, __builtin_return_address(0),
+int gort__go_system(void (*fn)(void *arg), void *arg, const char *name) {
+    return newproc(fn, arg, NO_COPY, gort__default_stack_size, name, __builtin_return_address(0),
                    NEWPROC_SYSTEM);
 }
 

@@ -141,9 +141,11 @@ static int start_loop(void) {
     }
     if (loop_started)
         return 0;
-    gort_go_attr attr = {.name = "os/signal.loop"};
-    int err = gort_go_attr_spawn(
-        signal_loop, (void *)(intptr_t)atomic_load_explicit(&wake_r, memory_order_relaxed), &attr);
+    /* The loop serves every bubble and none: made by a goroutine of a
+     * synctest bubble, it would have kept that bubble from ever ending. */
+    int err = gort__go_system(signal_loop,
+                              (void *)(intptr_t)atomic_load_explicit(&wake_r, memory_order_relaxed),
+                              "os/signal.loop");
     if (err == 0)
         loop_started = true;
     return err;

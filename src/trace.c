@@ -1465,7 +1465,7 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     /* Counted as the runtime's before it exists (relaxed: a count for
      * gort_numgoroutine, which may be off by one for an instant anyway). */
     atomic_fetch_add_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
-    r = gort__go_system(flight_g, NULL);
+    r = gort__go_system(flight_g, NULL, NULL);
     if (r != 0) {
         atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
         gort_flight_recorder_stop();
