@@ -81,7 +81,11 @@ static void cancel(gort_ctx *ctx, int err) {
     }
     /* Release: pairs with gort_ctx_err's acquire, so that what preceded the
      * cancel is visible to whoever sees the error (as the close of done
-     * publishes it to receivers). */
+     * publishes it to receivers).  Race mode (edge 24): the same edge for
+     * ThreadSanitizer, which does not see our atomics; announced before the
+     * store, so that a gort_ctx_err that sees the error finds the release
+     * made (the close below announces the done channel's own). */
+    san_release(&ctx->err);
     atomic_store_explicit(&ctx->err, err, memory_order_release);
     gort_chan_close(ctx->done);
     if (ctx->has_timer)
@@ -254,8 +258,12 @@ GORT_API gort_chan *gort_ctx_done(gort_ctx *ctx) {
 GORT_API int gort_ctx_err(gort_ctx *ctx) {
     if (ctx == NULL)
         return 0;
-    /* Acquire: pairs with cancel's release store. */
-    return atomic_load_explicit(&ctx->err, memory_order_acquire);
+    /* Acquire: pairs with cancel's release store (and, in race mode, its
+     * san_release: only an error seen is an edge). */
+    int err = atomic_load_explicit(&ctx->err, memory_order_acquire);
+    if (err != 0)
+        san_acquire(&ctx->err);
+    return err;
 }
 
 GORT_API void gort_ctx_free(gort_ctx *ctx) {
