@@ -707,7 +707,11 @@ GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
  * goroutine inside a new bubble and returns 0 when every goroutine of the
  * bubble has exited (-EINVAL when not called from a goroutine, -EAGAIN
  * when the runtime is not running, -ENOMEM).  Goroutines, channels and
- * timers made inside the bubble belong to it.  Inside, gort_nanotime() is
+ * timers made inside the bubble belong to it; the runtime's own goroutines
+ * never do, whoever starts them (the finalizer goroutine, the flight
+ * recorder's, the os/signal loop): signals are delivered from outside
+ * every bubble, so a bubble that waits for one receives it on a channel
+ * made outside the bubble.  Inside, gort_nanotime() is
  * the bubble's fake clock, which starts at 946684800000000000 (Go's
  * 2000-01-01 00:00:00 UTC) and advances only when every goroutine of the
  * bubble is durably blocked: on a channel of the bubble (a select whose
