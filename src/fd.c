@@ -290,6 +290,10 @@ GORT_API int gort_close(int fd) {
     polldesc *pd = gort__pd_lookup(fd, false);
     if (pd == NULL || atomic_load_explicit(&pd->state, memory_order_acquire) == PDS_FREE)
         return close(fd) == 0 ? 0 : -errno;
+    /* Race mode: this call -> the calls that return -EBADF for it
+     * (netpoll.h, before pd_checkerr); before they can see the mark. */
+    san_release(&pd->rd);
+    san_release(&pd->wd);
     uint32_t r = atomic_fetch_or_explicit(&pd->refs, FDREF_CLOSED, memory_order_acq_rel);
     if (r & FDREF_CLOSED)
         return -EBADF; /* another gort_close got here first */

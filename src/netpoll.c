@@ -321,6 +321,11 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
     atomic_store_explicit(&pd->wg, PD_NIL, memory_order_relaxed);
     atomic_store_explicit(&pd->rd, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->wd, 0, memory_order_relaxed);
+    /* Race mode: the old file's close and deadlines order nothing for this
+     * one (netpoll.h, before pd_checkerr). */
+    _Static_assert(offsetof(polldesc, wd) == offsetof(polldesc, rd) + sizeof(int64_t),
+                   "polldesc: rd and wd are one range");
+    san_forget(&pd->rd, 2 * sizeof(int64_t));
     atomic_store_explicit(&pd->refs, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->csema, 0, memory_order_relaxed);
     atomic_store_explicit(&pd->closing, false, memory_order_relaxed);
@@ -365,6 +370,8 @@ static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
     gort__deltimer(t);
     if (d > 0 && d <= gort__now())
         d = -1;
+    if (d < 0)
+        san_release(dp); /* race mode: -> the call that returns -ETIMEDOUT (netpoll.h) */
     atomic_store_explicit(dp, d, memory_order_seq_cst);
     if (d > 0 && gort__runtime_running()) {
         t->seq = *sp;

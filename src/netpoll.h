@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "san.h"
 
 /* pollDesc states: not registered, registered with the backend, or in
  * use without it (no runtime, or a file the backend cannot poll: the calls
@@ -120,14 +121,37 @@ void gort__pd_clearready(polldesc *pd);
  * Appends the goroutines to run at **tail and advances *tail. */
 void gort__netpollready(struct g ***tail, uint64_t tag, int modes);
 
+/*
+ * Race mode (docs/HACKING.md): the edges of a close and of a deadline
+ * already past (MEMORY_MODEL.md 19, 20) announced to ThreadSanitizer,
+ * which sees none of the atomics below.  The sync objects are the words a
+ * woken call reads its reason from: pd->rd for the read side, pd->wd for
+ * the write side.  gort_close releases both before it sets FDREF_CLOSED
+ * (so before closing too); a setter of a past deadline releases that side
+ * before its store of -1; a call that returns -EBADF or -ETIMEDOUT for
+ * what it read there acquires.  A deadline that expires later is stored by
+ * a timer, which releases nothing: its -ETIMEDOUT acquires only what past
+ * deadlines of this registration released.  pd_open forgets both (a new
+ * file under the number owes nothing to the old one's closer).
+ */
+static inline _Atomic int64_t *pd_deadline_word(polldesc *pd, int mode) {
+    return mode == MODE_R ? &pd->rd : &pd->wd;
+}
+
 /* The error a call on pd's side mode must return before touching the fd:
- * -EBADF when closing, -ETIMEDOUT past the deadline, else 0. */
+ * -EBADF when closing, -ETIMEDOUT past the deadline, else 0.  Acquire
+ * (race mode) when it is one. */
 static inline int pd_checkerr(polldesc *pd, int mode) {
-    if (atomic_load_explicit(&pd->closing, memory_order_seq_cst))
+    _Atomic int64_t *dp = pd_deadline_word(pd, mode);
+    if (atomic_load_explicit(&pd->closing, memory_order_seq_cst)) {
+        san_acquire(dp); /* <- gort_close */
         return -EBADF;
-    int64_t d = atomic_load_explicit(mode == MODE_R ? &pd->rd : &pd->wd, memory_order_seq_cst);
-    if (d < 0)
+    }
+    int64_t d = atomic_load_explicit(dp, memory_order_seq_cst);
+    if (d < 0) {
+        san_acquire(dp); /* <- the setter of a past deadline */
         return -ETIMEDOUT;
+    }
     return 0;
 }
 
@@ -138,8 +162,10 @@ static inline int pd_checkerr(polldesc *pd, int mode) {
 static inline bool pd_incref(polldesc *pd) {
     uint32_t r = atomic_load_explicit(&pd->refs, memory_order_acquire);
     do {
-        if (r & FDREF_CLOSED)
+        if (r & FDREF_CLOSED) {
+            san_acquire(&pd->rd); /* <- gort_close (race mode, see pd_checkerr) */
             return false;
+        }
     } while (!atomic_compare_exchange_weak_explicit(&pd->refs, &r, r + 1, memory_order_acquire,
                                                     memory_order_acquire));
     return true;
