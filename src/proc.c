@@ -2896,6 +2896,10 @@ _Noreturn void gort__goexit1(void) {
     struct p *pp = mp->p;
     if (pp == NULL)
         no_p(mp, "goexit: no p", "goroutine exit between gort_syscall_enter and gort_syscall_exit");
+    /* Race mode: what gp did -> its bubble's Wait and Run (edges 26, 27),
+     * on gp's fiber: gdestroy counts it out of the bubble on g0. */
+    if (san_tsan_on() && gp->bubble != NULL)
+        san_release(gp->bubble);
     GORT_TRACE(gort__trace_goend(gp));
     bool inherit;
     struct g *next = direct_next(gp, pp, &inherit);

@@ -213,6 +213,14 @@ static bool durable(uint8_t reason) {
 
 void gort__synctest_park_begin(struct g *gp, uint8_t reason) {
     struct gort__bubble *b = gp->bubble;
+    /* Race mode (edge 26): what gp did before it blocks durably -> the
+     * Wait (or Run) that finds the bubble idle, which acquires on b.  On
+     * gp's own stack and fiber (gopark calls us before it switches), and
+     * before the counts that let anyone call the bubble idle.  Merged: the
+     * acquirer gets every goroutine's release, as Go's racereleasemergeg
+     * on the bubble. */
+    if (durable(reason))
+        san_release(b);
     gort__lock(&b->lock);
     b->active++; /* until park_end: the unlock function has not run yet */
     if (durable(reason)) {
@@ -477,7 +485,9 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     }
     /* Every goroutine of the bubble has exited (their exits, under
      * b->lock, happen before our last lock).  Timers left running never
-     * fire: they are left in no heap. */
+     * fire: they are left in no heap.  Race mode (edge 27): each exit
+     * released on b (gort__goexit1) before it counted itself out. */
+    san_acquire(b);
     gort__timers_heap_free(b->heap);
     free(b);
     atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
@@ -508,6 +518,7 @@ GORT_API void gort_synctest_wait(void) {
     /* Durable: once the others are idle, park_end's (or their) wakeup
      * picks us, raising active for us. */
     gort__gopark(wait_commit, b, WAIT_SYNCTEST_WAIT);
+    san_acquire(b); /* <- the others' durable blocks and exits (race mode) */
     gort__lock(&b->lock);
     b->active--;
     b->waiting = false;
