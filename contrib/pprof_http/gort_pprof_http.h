@@ -9,11 +9,17 @@
  *
  *   /debug/pprof/                     index
  *   /debug/pprof/profile?seconds=N    CPU profile over N s (default 30)
- *   /debug/pprof/trace?seconds=N      execution trace over N s (default 1)
+ *   /debug/pprof/trace?seconds=N      execution trace over N s (default 1;
+ *                                     N may have a fraction)
  *   /debug/pprof/NAME?debug=N         goroutine, heap, allocs, block, mutex,
  *                                     threadcreate (debug 0: proto; 1, 2: text)
  *   /debug/pprof/heap?gc=1            gort_gc() first, as net/http/pprof
  *   /debug/pprof/cmdline              the command line, NUL-separated
+ *
+ * A profile or trace ends early when its client goes away (closes or
+ * resets the connection), as net/http/pprof's does with the request's
+ * context: otherwise the profiler stays busy for the rest of N, and other
+ * clients are refused ("cpu profiling already in use").
  *
  * Expose it on loopback or behind access control: a profile shows the
  * program's code and data.

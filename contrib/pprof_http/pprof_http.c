@@ -66,11 +66,19 @@ static void respond_file(int fd, int m, bool binary, const char *name) {
 }
 
 /* The integer value of name=... in the query q (or def). */
-static long query_int(const char *q, const char *name, long def) {
+/* The number that query parameter name holds, or def when it is absent or
+ * not a number, as Go's strconv.ParseFloat (a value ends at '&'). */
+static double query_num(const char *q, const char *name, double def) {
     size_t n = strlen(name);
     for (const char *s = q; s != NULL && *s; s = strchr(s, '&') ? strchr(s, '&') + 1 : NULL) {
-        if (strncmp(s, name, n) == 0 && s[n] == '=')
-            return strtol(s + n + 1, NULL, 10);
+        if (strncmp(s, name, n) != 0 || s[n] != '=')
+            continue;
+        char *end;
+        errno = 0;
+        double v = strtod(s + n + 1, &end);
+        if (end == s + n + 1 || (*end != '\0' && *end != '&') || errno == ERANGE || v != v)
+            return def;
+        return v;
     }
     return def;
 }
@@ -103,6 +111,26 @@ static void index_page(int fd) {
     respond(fd, 200, "OK", "text/html; charset=utf-8", NULL, body, (size_t)k);
 }
 
+/* net/http/pprof's sleep: sec seconds, or less if the client goes away
+ * (Go's ends when the request's context is done, which its server does on
+ * the connection's EOF or error).  A profile whose client gave up (go tool
+ * pprof interrupted) held the profiler for the rest of its seconds, and
+ * each profile asked for meanwhile was refused.  What the client sends
+ * during the wait is read and dropped. */
+static void sleep_or_gone(int fd, double sec) {
+    /* More than a century (which overflowed the clock) waits for the
+     * client alone. */
+    int64_t ns = sec < 3.2e9 ? (int64_t)(sec * 1e9) : 0;
+    if (gort_set_deadline(fd, ns != 0 ? gort_nanotime() + ns : 0, 0) != 0) {
+        gort_sleep(ns != 0 ? ns : INT64_MAX);
+        return;
+    }
+    char drop[512];
+    while (gort_read(fd, drop, sizeof drop) > 0)
+        continue; /* until EOF, an error or the deadline (-ETIMEDOUT) */
+    (void)gort_set_deadline(fd, 0, 0);
+}
+
 static int memfile(void) {
     return memfd_create("gort-pprof", MFD_CLOEXEC);
 }
@@ -131,7 +159,12 @@ static void serve_path(int fd, const char *path, const char *query) {
         return;
     }
     bool cpu = strcmp(name, "profile") == 0, trace = strcmp(name, "trace") == 0;
-    long debug = query_int(query, "debug", 0);
+    /* An integer, as Go's Atoi: anything else is 0, and so is a negative
+     * one (Go writes the proto for those too). */
+    double dbg = query_num(query, "debug", 0);
+    int debug = 0;
+    if (dbg > 0 && dbg < 9e18 && dbg == (double)(int64_t)dbg)
+        debug = dbg > 1e6 ? 1000000 : (int)dbg;
     if (!cpu && !trace) {
         bool known = false;
         for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
@@ -147,8 +180,13 @@ static void serve_path(int fd, const char *path, const char *query) {
         return;
     }
     if (cpu || trace) {
-        long sec = query_int(query, "seconds", cpu ? 30 : 1);
-        if (sec <= 0)
+        /* net/http/pprof: whole seconds for a CPU profile (ParseInt),
+         * any number for a trace (ParseFloat); none, or not above 0, is 30
+         * or 1. */
+        double sec = query_num(query, "seconds", 0);
+        if (cpu && sec != (double)(int64_t)sec)
+            sec = 0;
+        if (!(sec > 0))
             sec = cpu ? 30 : 1;
         int r = cpu ? gort_pprof_start_cpu(m) : gort_trace_start(m);
         if (r != 0) {
@@ -161,7 +199,7 @@ static void serve_path(int fd, const char *path, const char *query) {
             respond_text(fd, 500, "Internal Server Error", msg);
             return;
         }
-        gort_sleep((int64_t)sec * 1000000000);
+        sleep_or_gone(fd, sec);
         if (cpu)
             gort_pprof_stop_cpu();
         else
@@ -171,9 +209,9 @@ static void serve_path(int fd, const char *path, const char *query) {
     }
     /* net/http/pprof: heap?gc=1 runs a collection first, so the profile
      * is as of now rather than the last cycle. */
-    if (strcmp(name, "heap") == 0 && query_int(query, "gc", 0) > 0)
+    if (strcmp(name, "heap") == 0 && query_num(query, "gc", 0) > 0)
         gort_gc();
-    int r = gort_pprof_write(name, m, (int)debug);
+    int r = gort_pprof_write(name, m, debug);
     if (r != 0) {
         close(m);
         respond_text(fd, 500, "Internal Server Error", strerror(-r));

@@ -268,18 +268,18 @@ static void *pinger(void *arg) {
     return NULL;
 }
 
-TEST(pprof_http) {
-    NEED_GO();
-    int pport = free_port();
-    char addr[64];
-    snprintf(addr, sizeof addr, "127.0.0.1:%d", pport);
+/* Starts the server with -pprof on a free port, written to addr; returns
+ * once the pprof listener accepts. */
+static e2e_server start_with_pprof(char *addr, size_t cap, int *pport) {
+    *pport = free_port();
+    snprintf(addr, cap, "127.0.0.1:%d", *pport);
     const char *args[] = {"-pprof", addr, NULL};
     e2e_server s = e2e_start(E2E_SERVER, args);
     /* The pprof listener comes up right after the server's. */
     int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
     for (;;) {
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pport)};
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*pport)};
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
         close(fd);
@@ -289,6 +289,14 @@ TEST(pprof_http) {
             GT_FAIL("no /debug/pprof/ listener on %s", addr);
         usleep(10 * 1000);
     }
+    return s;
+}
+
+TEST(pprof_http) {
+    NEED_GO();
+    int pport;
+    char addr[64];
+    e2e_server s = start_with_pprof(addr, sizeof addr, &pport);
     load l = {s.port, gt_now_ns() + 3 * GT_SEC};
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, pinger, &l), 0);
@@ -329,5 +337,38 @@ TEST(pprof_http) {
     ASSERT_EQ(fwrite(body, 1, (size_t)atol(cl + 16), f), (size_t)atol(cl + 16));
     fclose(f);
     ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=net %s > /dev/null", path), 0);
+    e2e_stop(&s);
+}
+
+/* A CPU profile whose client went away ends then, as net/http/pprof's
+ * wait ends with the request's context: it held the profiler for the rest
+ * of its 30 seconds, and every profile asked for meanwhile was refused
+ * "Could not enable CPU profiling: cpu profiling already in use". */
+TEST(pprof_http_client_gone) {
+    int pport;
+    char addr[64];
+    e2e_server s = start_with_pprof(addr, sizeof addr, &pport);
+    int fd = e2e_connect(pport);
+    e2e_sends(fd, "GET /debug/pprof/profile?seconds=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    usleep(200 * 1000); /* the profile starts; then the client gives up */
+    close(fd);
+    static char buf[1 << 20];
+    int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
+    for (;;) {
+        /* The server may see the close a little later: retried while it is
+         * refused, for far less than the 30 s the profile was asked for. */
+        fd = e2e_connect(pport);
+        e2e_sends(fd, "GET /debug/pprof/profile?seconds=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        size_t n = e2e_recv_eof(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n] = '\0';
+        if (strncmp(buf, "HTTP/1.1 200 ", 13) == 0)
+            break;
+        if (strstr(buf, "cpu profiling already in use") == NULL)
+            GT_FAIL("profile?seconds=1: \"%.200s\"", buf);
+        if (gt_now_ns() > deadline)
+            GT_FAIL("the first profile still held the profiler after its client left");
+        usleep(100 * 1000);
+    }
     e2e_stop(&s);
 }
