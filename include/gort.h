@@ -493,8 +493,8 @@ GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_dead
 /* Blocks the goroutine until the nonblocking fd (of any kind) is ready for
  * any of events (GORT_POLL_READ | GORT_POLL_WRITE), as poll(2) would say.
  * Returns 0 when ready, -ETIMEDOUT at deadline (absolute, 0: none; one in
- * the past, any negative value too, at once) or at the fd's own deadline, -EBADF when gort_close closes fd meanwhile,
- * -EINVAL for no events. */
+ * the past, any negative value too, at once) or at the fd's own deadline,
+ * -EBADF when gort_close closes fd meanwhile, -EINVAL for no events. */
 GORT_API int gort_wait_fd(int fd, int events, int64_t deadline);
 /* Closes fd: every goroutine blocked on it wakes with -EBADF, the close
  * waits until the calls in progress on fd have returned, and only then
@@ -961,7 +961,8 @@ GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr 
 
 /* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
  * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none (one
- * in the past, any negative value too, times out at once); a name resolving to several addresses is tried in order.  0 and *c, or
+ * in the past, any negative value too, times out at once); a name
+ * resolving to several addresses is tried in order.  0 and *c, or
  * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
  * not exist, -EINVAL, -EMFILE...). */
 GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);
