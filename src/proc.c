@@ -3780,8 +3780,13 @@ GORT_NOINLINE void gort__syscall_enter(void) {
      * after taking our P from P_SYSCALL with an acquire CAS, which pairs
      * with the seq_cst store of P_SYSCALL below (so it sees these); a
      * concurrent scan that reads them half-written is made good by that
-     * rescan. */
+     * rescan.  The copy is libc's memcpy, which a user's ThreadSanitizer
+     * intercepts: no access of the user's goroutine (san.h), which read
+     * the TLS of an M made by another goroutine as a race with its
+     * thread's TLS set-up. */
+    san_ignore_begin();
     memcpy(gp->sysregs, gort__sysregs, sizeof gp->sysregs);
+    san_ignore_end();
     atomic_store_explicit(&gp->status, G_SYSCALL, memory_order_relaxed);
     atomic_store_explicit(&pp->runningg, NULL, memory_order_relaxed);
     pp->m = NULL;
