@@ -42,6 +42,11 @@ total_pass=0
 total_fail=0
 start=$(date +%s)
 
+# " (at N s)": the time since the start, for the stage lines.
+at() {
+    echo " (at $(($(date +%s) - start)) s)"
+}
+
 summary() {
     echo "== make test: $(($(date +%s) - start)) s, presets: $presets"
     echo "$total_pass passed, $total_fail failed"
@@ -69,7 +74,7 @@ for check in check-fields.sh check-paths.sh check-sources.sh; do
 done
 
 for preset in $presets; do
-    echo "== [$preset] configure"
+    echo "== [$preset] configure$(at)"
     log=$(mktemp "${TMPDIR:-/tmp}/gort-configure.XXXXXX")
     if ! cmake --preset "$preset" -DGORT_WERROR="$werror" >"$log" 2>&1; then
         cat "$log"
@@ -91,7 +96,7 @@ for preset in $presets; do
 
     wrapper=""
     case $preset in asan-ubsan | tsan) wrapper=$(aslr_wrapper) ;; esac
-    echo "== [$preset] ctest --preset $preset ${ctest_args[*]}"
+    echo "== [$preset] ctest --preset $preset ${ctest_args[*]}$(at)"
     log=$(mktemp "${TMPDIR:-/tmp}/gort-ctest.XXXXXX")
     rc=0
     # shellcheck disable=SC2086
@@ -128,7 +133,7 @@ for preset in $presets; do
         # Users' programs under TSan/ASan/LSan, built against the installed
         # library (tests/sanitizers/); GORT_TEST_SANITIZERS=0 skips it.
         if [[ ${GORT_TEST_SANITIZERS:-1} != 0 ]]; then
-            echo "== [dev] sanitizers (users' programs: race detector, ASan, LSan)"
+            echo "== [dev] sanitizers (users' programs: race detector, ASan, LSan)$(at)"
             slog=$(mktemp "${TMPDIR:-/tmp}/gort-san.XXXXXX")
             src=0
             scripts/sanitizers.sh build/dev 2>&1 | tee "$slog" || src=$?
@@ -154,6 +159,7 @@ if [[ ${GORT_TEST_LEAKCHECK:-1} != 0 ]]; then
     steps=""
     [[ " $presets " == *" asan-ubsan "* ]] && steps="lsan"
     steps="$steps valgrind"
+    echo "== leak checks:$steps$(at)"
     log=$(mktemp "${TMPDIR:-/tmp}/gort-leakcheck.XXXXXX")
     rc=0
     # shellcheck disable=SC2086
@@ -178,7 +184,7 @@ fi
 # the run.  GORT_TEST_FUZZ_SECONDS=0 skips it.
 fuzz_seconds=${GORT_TEST_FUZZ_SECONDS:-20}
 if ((fuzz_seconds > 0)); then
-    echo "== fuzz: each target for ${fuzz_seconds}s"
+    echo "== fuzz: each target for ${fuzz_seconds}s$(at)"
     if FUZZ_SECONDS=$fuzz_seconds JOBS=$jobs scripts/fuzz.sh; then
         total_pass=$((total_pass + $(ls tests/fuzz/fuzz_*.c | wc -l)))
     else
