@@ -63,9 +63,24 @@ static _Atomic uint64_t pending[NWORDS]; /* [atomic] arrived, not yet taken */
  * time after a Notify, even between runs). */
 static _Atomic int wake_r = -1, wake_w = -1;
 
-static void notify_handler(int sig) {
+/* SA_SIGINFO: the race mode announcement below needs the sender. */
+static void notify_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)uctx;
     int e = errno;
     uint64_t bit = UINT64_C(1) << (sig % 64);
+    /* Race mode (edge 29): a raise(3) or a pthread_kill of the calling
+     * thread (tgkill from our own process: SI_TKILL; the handler then runs
+     * on the raising thread, with its goroutine's history) -> the receive
+     * of the delivery that carries it, which the loop's acquire on the
+     * same word orders after it (merged: a coalesced arrival adds its
+     * history to the one pending).  Before the fetch_or, so that an
+     * exchange that takes the bit finds the release made.  An arrival from
+     * kill(2) or another thread is handled on whatever thread the kernel
+     * (or TSan, which runs a deferred handler at the thread's next
+     * intercepted call) picks, whose history is no edge of the sender's:
+     * it releases nothing. */
+    if (san_tsan_on() && info != NULL && info->si_code == SI_TKILL && info->si_pid == getpid())
+        san_release(&pending[sig / 64]);
     /* seq_cst: against the loop's exchange (see the file comment). */
     uint64_t old = atomic_fetch_or_explicit(&pending[sig / 64], bit, memory_order_seq_cst);
     if (!(old & bit)) {
@@ -97,6 +112,8 @@ static void signal_loop(void *arg) {
             /* seq_cst exchange: takes every bit set by a fetch_or before
              * it; acquire for nothing else (the bits are the message). */
             uint64_t bits = atomic_exchange_explicit(&pending[w], 0, memory_order_seq_cst);
+            if (bits != 0)
+                san_acquire(&pending[w]); /* <- the raises (race mode, notify_handler) */
             while (bits) {
                 int b = __builtin_ctzll(bits);
                 bits &= bits - 1;
@@ -199,8 +216,8 @@ GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n) {
         if (nwant[s] == 0) {
             struct sigaction sa;
             memset(&sa, 0, sizeof sa);
-            sa.sa_handler = notify_handler;
-            sa.sa_flags = SA_RESTART | SA_ONSTACK;
+            sa.sa_sigaction = notify_handler;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
             sigfillset(&sa.sa_mask);
             if (sigaction(s, &sa, &saved[s]) != 0) {
                 err = -errno;
