@@ -65,7 +65,6 @@ static void respond_file(int fd, int m, bool binary, const char *name) {
         munmap(p, (size_t)len);
 }
 
-/* The integer value of name=... in the query q (or def). */
 /* The number that query parameter name holds, or def when it is absent or
  * not a number, as Go's strconv.ParseFloat (a value ends at '&'). */
 static double query_num(const char *q, const char *name, double def) {
@@ -81,6 +80,13 @@ static double query_num(const char *q, const char *name, double def) {
         return v;
     }
     return def;
+}
+
+/* query_num's number if it is an integer (Go's strconv.Atoi and
+ * ParseInt), else def. */
+static double query_int(const char *q, const char *name, double def) {
+    double v = query_num(q, name, def);
+    return v > -9e18 && v < 9e18 && v == (double)(int64_t)v ? v : def;
 }
 
 static const char *const profiles[][2] = {
@@ -159,12 +165,9 @@ static void serve_path(int fd, const char *path, const char *query) {
         return;
     }
     bool cpu = strcmp(name, "profile") == 0, trace = strcmp(name, "trace") == 0;
-    /* An integer, as Go's Atoi: anything else is 0, and so is a negative
-     * one (Go writes the proto for those too). */
-    double dbg = query_num(query, "debug", 0);
-    int debug = 0;
-    if (dbg > 0 && dbg < 9e18 && dbg == (double)(int64_t)dbg)
-        debug = dbg > 1e6 ? 1000000 : (int)dbg;
+    /* A negative debug is 0 too (Go writes the proto for those). */
+    double dbg = query_int(query, "debug", 0);
+    int debug = dbg <= 0 ? 0 : dbg > 1e6 ? 1000000 : (int)dbg;
     if (!cpu && !trace) {
         bool known = false;
         for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
@@ -183,9 +186,7 @@ static void serve_path(int fd, const char *path, const char *query) {
         /* net/http/pprof: whole seconds for a CPU profile (ParseInt),
          * any number for a trace (ParseFloat); none, or not above 0, is 30
          * or 1. */
-        double sec = query_num(query, "seconds", 0);
-        if (cpu && sec != (double)(int64_t)sec)
-            sec = 0;
+        double sec = cpu ? query_int(query, "seconds", 0) : query_num(query, "seconds", 0);
         if (!(sec > 0))
             sec = cpu ? 30 : 1;
         int r = cpu ? gort_pprof_start_cpu(m) : gort_trace_start(m);
