@@ -219,11 +219,12 @@ void gort__synctest_park_begin(struct g *gp, uint8_t reason) {
      * before the counts that let anyone call the bubble idle.  Merged: the
      * acquirer gets every goroutine's release, as Go's racereleasemergeg
      * on the bubble. */
-    if (durable(reason))
+    bool dur = durable(reason);
+    if (dur)
         san_release(b);
     gort__lock(&b->lock);
     b->active++; /* until park_end: the unlock function has not run yet */
-    if (durable(reason)) {
+    if (dur) {
         gp->bubble_blocked = true;
         b->running--;
     }
