@@ -14,6 +14,15 @@
 int gx, gy; /* external: the stores must stay */
 static gort_chan *sc, *ack;
 
+/* A channel of one slot that SIGUSR1 is delivered to. */
+static gort_chan *notify_usr1(void) {
+    int s = SIGUSR1;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    if (gort_signal_notify(c, &s, 1) != 0)
+        abort();
+    return c;
+}
+
 /* Raised by a thread outside the runtime, each round acknowledged. */
 static void *raiser(void *a) {
     (void)a;
@@ -26,11 +35,8 @@ static void *raiser(void *a) {
     return NULL;
 }
 NORACE(NoRaceSignalRaise) {
-    int s = SIGUSR1;
-    sc = gort_chan_make(sizeof(int), 1); /* drained every round: none dropped */
+    sc = notify_usr1(); /* drained every round: none dropped */
     ack = mkchan(0);
-    if (gort_signal_notify(sc, &s, 1) != 0)
-        abort();
     pthread_t th;
     if (pthread_create(&th, NULL, raiser, NULL) != 0)
         abort();
@@ -57,11 +63,8 @@ static void raise_twice(void *a) {
     raise(SIGUSR1);
 }
 NORACE(NoRaceSignalCoalesced) {
-    int s = SIGUSR1;
     gort_gomaxprocs(1);
-    sc = gort_chan_make(sizeof(int), 1);
-    if (gort_signal_notify(sc, &s, 1) != 0)
-        abort();
+    sc = notify_usr1();
     GO(raise_twice, 0);
     if (crecv(sc) != SIGUSR1 || gx != 1 || gy != 1)
         abort();
@@ -75,11 +78,8 @@ static void raise_then_write(void *a) {
     gx = 2;
 }
 RACE(RaceSignalWriteAfterRaise) {
-    int s = SIGUSR1;
     gort_gomaxprocs(1);
-    sc = gort_chan_make(sizeof(int), 1);
-    if (gort_signal_notify(sc, &s, 1) != 0)
-        abort();
+    sc = notify_usr1();
     GO(raise_then_write, 0);
     crecv(sc);
     (void)*(volatile int *)&gx;
@@ -91,11 +91,8 @@ RACE(RaceSignalWriteAfterRaise) {
  * channel may then be closed (a write of it).  Whether the loop has sent
  * when stop is called varies; now and then main lets it run first. */
 NORACE(NoRaceSignalStopThenClose) {
-    int s = SIGUSR1;
     for (int i = 0; i < 10; i++) {
-        gort_chan *c = gort_chan_make(sizeof(int), 1);
-        if (gort_signal_notify(c, &s, 1) != 0)
-            abort();
+        gort_chan *c = notify_usr1();
         raise(SIGUSR1);
         if (i % 2)
             gort_yield();
