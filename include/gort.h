@@ -72,7 +72,10 @@ GORT_API const char *gort_version(void);
 
 /*
  * Starts the runtime and runs main_fn(arg) as the main goroutine
- * (goroutine 1) on the calling thread.  GOMAXPROCS comes from the
+ * (goroutine 1) on the calling thread.  Like Go's main goroutine, it may
+ * later move to another of the runtime's threads (after a preemption, a
+ * block or a yield) unless it calls gort_lock_os_thread; gort_main
+ * returns on the calling thread either way.  GOMAXPROCS comes from the
  * GOMAXPROCS environment variable, read now (default: the number of CPUs
  * the process may use).  Returns main_fn's value when main_fn returns.
  * Like Go's program exit, goroutines still running then are abandoned
