@@ -13,6 +13,13 @@
  *
  * Read once, when gort_main starts, with plain file I/O (no runtime state
  * involved).  Not in Go 1.25: updates while the process runs.
+ *
+ * The path and line buffers (about 30 KiB) live in one heap block, not on
+ * the stack: this runs on the thread that called gort_main (or
+ * gort_gomaxprocs), whose stack may be as small as PTHREAD_STACK_MIN
+ * (16 KiB, or ulimit -s 16): on the stack, they ran past it, a bare
+ * SIGSEGV.  Without memory for them the limit is unknown (0), as for a
+ * process without a cgroup.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,9 +28,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "internal.h"
 
 #define PATHMAX 4096
+
+/* The buffers of one look-up (see the top of the file). */
+typedef struct cgbuf {
+    char cg[PATHMAX], mnt[PATHMAX], root[PATHMAX], dir[PATHMAX];
+    char line[PATHMAX], r[PATHMAX], m[PATHMAX];
+    char path[PATHMAX + 64];
+} cgbuf;
 
 /* Reads a whole small file into buf (NUL-terminated); false if unreadable. */
 static bool readfile(const char *path, char *buf, size_t len) {
@@ -37,11 +52,11 @@ static bool readfile(const char *path, char *buf, size_t len) {
 }
 
 /* The limit in CPUs of one directory, or 0 if it has none. */
-static double dir_limit(const char *dir, bool v2) {
-    char path[PATHMAX + 64], buf[128];
+static double dir_limit(cgbuf *b, const char *dir, bool v2) {
+    char *path = b->path, buf[128];
     if (v2) {
-        int n = snprintf(path, sizeof path, "%s/cpu.max", dir);
-        if (n < 0 || (size_t)n >= sizeof path || !readfile(path, buf, sizeof buf))
+        int n = snprintf(path, sizeof b->path, "%s/cpu.max", dir);
+        if (n < 0 || (size_t)n >= sizeof b->path || !readfile(path, buf, sizeof buf))
             return 0;
         long long quota, period;
         if (strncmp(buf, "max", 3) == 0 || sscanf(buf, "%lld %lld", &quota, &period) != 2 ||
@@ -49,25 +64,25 @@ static double dir_limit(const char *dir, bool v2) {
             return 0;
         return (double)quota / (double)period;
     }
-    int n = snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
-    if (n < 0 || (size_t)n >= sizeof path || !readfile(path, buf, sizeof buf))
+    int n = snprintf(path, sizeof b->path, "%s/cpu.cfs_quota_us", dir);
+    if (n < 0 || (size_t)n >= sizeof b->path || !readfile(path, buf, sizeof buf))
         return 0;
     long long quota = atoll(buf);
-    n = snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
-    if (n < 0 || (size_t)n >= sizeof path || quota <= 0 || !readfile(path, buf, sizeof buf))
+    n = snprintf(path, sizeof b->path, "%s/cpu.cfs_period_us", dir);
+    if (n < 0 || (size_t)n >= sizeof b->path || quota <= 0 || !readfile(path, buf, sizeof buf))
         return 0;
     long long period = atoll(buf);
     return period > 0 ? (double)quota / (double)period : 0;
 }
 
 /* The process's cgroup path for v2 ("0::") or for the v1 cpu controller. */
-static bool cgroup_path(const char *procfile, char *out, size_t len, bool *v2) {
+static bool cgroup_path(cgbuf *b, const char *procfile, char *out, size_t len, bool *v2) {
     FILE *f = fopen(procfile, "re");
     if (f == NULL)
         return false;
-    char line[PATHMAX];
+    char *line = b->line;
     bool found = false;
-    while (fgets(line, sizeof line, f) != NULL) {
+    while (fgets(line, sizeof b->line, f) != NULL) {
         line[strcspn(line, "\n")] = '\0';
         char *c1 = strchr(line, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -100,14 +115,14 @@ static bool cgroup_path(const char *procfile, char *out, size_t len, bool *v2) {
 
 /* The mount of the hierarchy (cgroup2, or v1 with the cpu option): its
  * mount point and the cgroup path of its root. */
-static bool cgroup_mount(const char *mountinfo, bool v2, char *mnt, size_t mlen, char *root,
-                         size_t rlen) {
+static bool cgroup_mount(cgbuf *b, const char *mountinfo, bool v2, char *mnt, size_t mlen,
+                         char *root, size_t rlen) {
     FILE *f = fopen(mountinfo, "re");
     if (f == NULL)
         return false;
-    char line[PATHMAX];
+    char *line = b->line;
     bool found = false;
-    while (!found && fgets(line, sizeof line, f) != NULL) {
+    while (!found && fgets(line, sizeof b->line, f) != NULL) {
         /* id parent maj:min root mountpoint options ... - fstype source superopts */
         char *sep = strstr(line, " - ");
         if (sep == NULL)
@@ -123,7 +138,7 @@ static bool cgroup_mount(const char *mountinfo, bool v2, char *mnt, size_t mlen,
             if (strstr(tmp, ",cpu,") == NULL)
                 continue;
         }
-        char r[PATHMAX], m[PATHMAX];
+        char *r = b->r, *m = b->m;
         if (sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) != 2)
             continue;
         snprintf(mnt, mlen, "%s", m);
@@ -134,11 +149,11 @@ static bool cgroup_mount(const char *mountinfo, bool v2, char *mnt, size_t mlen,
     return found;
 }
 
-double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) {
-    char cg[PATHMAX], mnt[PATHMAX], root[PATHMAX];
+static double cpu_limit(cgbuf *b, const char *procfile, const char *mountinfo) {
+    char *cg = b->cg, *mnt = b->mnt, *root = b->root;
     bool v2 = false;
-    if (!cgroup_path(procfile, cg, sizeof cg, &v2) ||
-        !cgroup_mount(mountinfo, v2, mnt, sizeof mnt, root, sizeof root))
+    if (!cgroup_path(b, procfile, cg, PATHMAX, &v2) ||
+        !cgroup_mount(b, mountinfo, v2, mnt, PATHMAX, root, PATHMAX))
         return 0;
     /* The cgroup path relative to the mount's root (a namespaced mount
      * shows only its own subtree). */
@@ -146,14 +161,14 @@ double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) 
     size_t rl = strlen(root);
     if (strcmp(root, "/") != 0 && strncmp(cg, root, rl) == 0)
         rel = cg + rl;
-    char dir[PATHMAX];
-    int n = snprintf(dir, sizeof dir, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
-    if (n < 0 || (size_t)n >= sizeof dir)
+    char *dir = b->dir;
+    int n = snprintf(dir, PATHMAX, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
+    if (n < 0 || (size_t)n >= PATHMAX)
         return 0;
     double best = 0;
     size_t mlen = strlen(mnt);
     for (;;) {
-        double l = dir_limit(dir, v2);
+        double l = dir_limit(b, dir, v2);
         if (l > 0 && (best == 0 || l < best))
             best = l;
         if (strlen(dir) <= mlen)
@@ -164,6 +179,15 @@ double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) 
         *slash = '\0';
     }
     return best;
+}
+
+double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) {
+    cgbuf *b = gort__malloc(sizeof *b);
+    if (b == NULL)
+        return 0;
+    double l = cpu_limit(b, procfile, mountinfo);
+    free(b);
+    return l;
 }
 
 double gort__cgroup_cpu_limit(void) {

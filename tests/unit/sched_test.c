@@ -868,6 +868,36 @@ TEST(gomaxprocs_set_outside_runtime) {
     ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)3), 0);
 }
 
+/* gort_main from a thread with a small stack (ulimit -s 32, or a pthread
+ * made with a small stack size): only gort_main's own start and tear-down
+ * run there.  The default GOMAXPROCS's cgroup look-up kept ~30 KiB of
+ * path buffers on that stack and died of a bare SIGSEGV in it. */
+static int main_small_stack(void *arg) {
+    (void)arg;
+    ASSERT_GE(gort_gomaxprocs(0), 1);
+    gort_sleep(GT_MS);
+    return 7;
+}
+
+static void *small_stack_thread(void *arg) {
+    (void)arg;
+    ASSERT_GE(gort_gomaxprocs(0), 1); /* the default, read outside gort_main */
+    return (void *)(intptr_t)gort_main(main_small_stack, NULL);
+}
+
+TEST(main_on_small_caller_stack) {
+    unsetenv("GOMAXPROCS");
+    pthread_attr_t attr;
+    ASSERT_EQ(pthread_attr_init(&attr), 0);
+    ASSERT_EQ(pthread_attr_setstacksize(&attr, 32 * 1024), 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, &attr, small_stack_thread, NULL), 0);
+    pthread_attr_destroy(&attr);
+    void *r;
+    ASSERT_EQ(pthread_join(t, &r), 0);
+    ASSERT_EQ((intptr_t)r, 7);
+}
+
 /* ------------------------------------------------------------------------
  * LockOSThread
  *
