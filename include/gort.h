@@ -453,7 +453,9 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * getaddrinfo inside gort_syscall_enter/exit, so the lookup never stalls a
  * processor), or an empty host (":8080": every address, IPv6 and IPv4, for
  * gort_listen; the loopback for gort_dial, as in Go).  A malformed address
- * is -EINVAL; a name that does not resolve, -ENOENT.
+ * is -EINVAL; a name that does not resolve, -ENOENT; a lookup that could
+ * not run for want of descriptors (it opens /etc/hosts and a socket to the
+ * DNS server), -EMFILE/-ENFILE.
  */
 enum { GORT_POLL_READ = 1, GORT_POLL_WRITE = 2 };
 
@@ -475,7 +477,9 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
  * addresses is tried in order.  deadline: absolute gort_nanotime(), 0 for
  * none; one in the past (any negative value too) times out at once.
  * Returns the fd, or -errno (-ECONNREFUSED, -ETIMEDOUT at the
- * deadline, -ENETUNREACH, -ENOENT for an unknown name, -EINVAL). */
+ * deadline, -ENETUNREACH, -ENOENT for an unknown name, -EINVAL,
+ * -EMFILE/-ENFILE when out of descriptors, for the socket or the name's
+ * lookup). */
 GORT_API int gort_dial(const char *addr, int64_t deadline);
 /* Reads up to n bytes, blocking the goroutine until at least one byte (or
  * EOF, or an error) arrives.  Returns the count, 0 at EOF (and for n == 0),
@@ -959,7 +963,8 @@ typedef struct gort_addr {
 GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
 /* net.ResolveTCPAddr/ResolveUDPAddr/ResolveUnixAddr: the first address of
  * addr on network (a name is looked up as gort_dial does; an empty host
- * is the loopback).  0, -EINVAL, -ENOENT (an unknown name). */
+ * is the loopback).  0, -EINVAL, -ENOENT (an unknown name), -EMFILE/-ENFILE
+ * (no descriptor for the lookup). */
 GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
 
 /* net.DialTimeout: connects to addr (for "udp*": sets the default peer of

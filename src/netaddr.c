@@ -130,6 +130,7 @@ int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool
                              .ai_socktype = socktype,
                              .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
     gort_syscall_enter();
+    errno = 0;
     int r = getaddrinfo(host, ps, &hints, res);
     int e = errno;
     gort_syscall_exit();
@@ -143,6 +144,12 @@ int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool
 #ifdef EAI_ADDRFAMILY
     case EAI_ADDRFAMILY:
 #endif
+        /* glibc says "no such name" when it could not look: out of
+         * descriptors, it opens neither /etc/hosts nor a socket to the DNS
+         * server, and leaves the reason in errno (cleared above).  Go
+         * reports the socket's error there, not "no such host". */
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+            return -e;
         return -ENOENT;
     case EAI_AGAIN:
         return -EAGAIN;

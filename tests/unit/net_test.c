@@ -500,6 +500,66 @@ TEST(write_to_vanished_peer) {
     run(peer_gone_main, NULL);
 }
 
+/* Out of descriptors (RLIMIT_NOFILE, every number taken): every call that
+ * needs one returns -EMFILE - a dial by name too, whose lookup could open
+ * neither /etc/hosts nor a socket (glibc's "no such name", -ENOENT,
+ * before) - the listener stays usable, and everything works again once
+ * descriptors are free: the connection waiting in the backlog is
+ * accepted, as Go's net/http accept loop does after its sleep. */
+static int out_of_fds_main(void *arg) {
+    (void)arg;
+    int lfd = gort_listen("127.0.0.1:0", 8);
+    ASSERT_GE(lfd, 0);
+    char num[64], name[64];
+    snprintf(num, sizeof num, "127.0.0.1:%d", gort_local_port(lfd));
+    snprintf(name, sizeof name, "localhost:%d", gort_local_port(lfd));
+    int c = gort_dial(num, gort_nanotime() + tmo(5)); /* waits in the backlog */
+    ASSERT_GE(c, 0);
+    struct rlimit old, rl;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = 256;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    static int hog[256];
+    int nhog = 0;
+    for (int fd; nhog < 256 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+        hog[nhog++] = fd;
+    ASSERT_LT(nhog, 256);
+    ASSERT_EQ(gort_accept(lfd, NULL, NULL), -EMFILE);
+    ASSERT_EQ(gort_dial(num, gort_nanotime() + tmo(5)), -EMFILE);
+    ASSERT_EQ(gort_dial(name, gort_nanotime() + tmo(5)), -EMFILE);
+    ASSERT_EQ(gort_listen("localhost:0", 8), -EMFILE);
+    gort_addr a;
+    ASSERT_EQ(gort_resolve_addr("tcp", name, &a), -EMFILE);
+    gort_conn conn;
+    ASSERT_EQ(gort_conn_dial(&conn, "tcp", name, gort_nanotime() + tmo(5)), -EMFILE);
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    int s = gort_accept(lfd, NULL, NULL);
+    ASSERT_GE(s, 0);
+    int c2 = gort_dial(name, gort_nanotime() + tmo(5));
+    ASSERT_GE(c2, 0);
+    int s2 = gort_accept(lfd, NULL, NULL);
+    ASSERT_GE(s2, 0);
+    ASSERT_EQ(gort_write(c, "x", 1), 1);
+    char ch;
+    ASSERT_EQ(gort_read(s, &ch, 1), 1);
+    ASSERT_EQ(gort_write(s2, "y", 1), 1);
+    ASSERT_EQ(gort_read(c2, &ch, 1), 1);
+    ASSERT_EQ(ch, 'y');
+    gort_close(c);
+    gort_close(s);
+    gort_close(c2);
+    gort_close(s2);
+    gort_close(lfd);
+    return 0;
+}
+
+TEST(out_of_fds) {
+    run(out_of_fds_main, NULL);
+}
+
 /* Two goroutines read one socket; each message reaches exactly one. */
 typedef struct turns {
     int fd;
