@@ -490,7 +490,10 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
 /* Writes all n bytes, blocking the goroutine while the socket buffer is
  * full.  Returns n, or -errno: -EPIPE/-ECONNRESET for a peer that has gone
  * (the process never dies of SIGPIPE, even on a pipe), -ETIMEDOUT at the
- * write deadline (some bytes may have been written), -EBADF when closed. */
+ * write deadline (some bytes may have been written), -EBADF when closed,
+ * -EFBIG past the file size limit (RLIMIT_FSIZE; the bytes up to it are
+ * written): while gort_main runs, SIGXFSZ is ignored unless the program
+ * set an action for it, as a Go program drops it. */
 GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
 /* SetReadDeadline + SetWriteDeadline: absolute gort_nanotime() values, 0
  * for none.  A deadline in the past expires at once; a goroutine already

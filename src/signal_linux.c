@@ -12,7 +12,9 @@
  * handler that was installed before gort_main (e.g. a sanitizer's), or get
  * the default action.
  *
- * SIGPIPE is ignored while the runtime runs (writes report -EPIPE).
+ * SIGPIPE is ignored while the runtime runs (writes report -EPIPE), and
+ * so is SIGXFSZ unless the program handles it (writes past RLIMIT_FSIZE
+ * report -EFBIG, as in Go).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -40,6 +42,10 @@
 
 static struct sigaction old_segv, old_bus, old_pipe, old_quit, old_abrt, old_fpe, old_ill, old_trap;
 static bool installed;
+/* SIGXFSZ's action before gort_main, and whether we ignore it since (see
+ * gort__signal_init).  Written while no M runs. */
+static struct sigaction old_xfsz;
+static bool xfsz_ignored;
 
 static void chain(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
     if (old->sa_flags & SA_SIGINFO) {
@@ -401,6 +407,16 @@ int gort__signal_init(void) {
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, &old_pipe);
+    /* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends
+     * the process (with a core): gort_write's loop met it at its second
+     * write, where the first had written up to the limit.  Go's handler
+     * drops it (a notifiable signal nobody asked for), so Go's writes fail
+     * with EFBIG; here it is ignored while the runtime runs, unless the
+     * program has an action of its own.  gort_signal_notify may still ask
+     * for it. */
+    struct sigaction cur;
+    xfsz_ignored = sigaction(SIGXFSZ, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+                   cur.sa_handler == SIG_DFL && sigaction(SIGXFSZ, &ign, &old_xfsz) == 0;
     install(SIGQUIT, quit_handler, &old_quit);
     install(SIGABRT, quit_handler, &old_abrt);
     install(SIGFPE, trap_handler, &old_fpe);
@@ -416,6 +432,14 @@ void gort__signal_fini(void) {
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
     sigaction(SIGPIPE, &old_pipe, NULL);
+    if (xfsz_ignored) {
+        /* Back to the default, unless the program set an action since. */
+        struct sigaction cur;
+        if (sigaction(SIGXFSZ, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+            cur.sa_handler == SIG_IGN)
+            sigaction(SIGXFSZ, &old_xfsz, NULL);
+        xfsz_ignored = false;
+    }
     sigaction(SIGQUIT, &old_quit, NULL);
     sigaction(SIGABRT, &old_abrt, NULL);
     sigaction(SIGFPE, &old_fpe, NULL);

@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -558,6 +559,36 @@ static int out_of_fds_main(void *arg) {
 
 TEST(out_of_fds) {
     run(out_of_fds_main, NULL);
+}
+
+/* A write past RLIMIT_FSIZE: -EFBIG, the bytes up to the limit written,
+ * and no SIGXFSZ (whose default action ends the process: gort_write's
+ * second write, after a first one cut at the limit, raised it).  The
+ * default action is back once gort_main returns. */
+static int file_too_big_main(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    static char buf[3 * 4096];
+    memset(buf, 'x', sizeof buf);
+    ASSERT_EQ(gort_write(fd, buf, sizeof buf), -EFBIG);
+    ASSERT_EQ(lseek(fd, 0, SEEK_END), 8192);
+    ASSERT_EQ(gort_write(fd, buf, 1), -EFBIG);
+    return 0;
+}
+
+TEST(write_past_file_size_limit) {
+    char path[] = "/tmp/gort-net-test-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    unlink(path);
+    struct rlimit rl;
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rl.rlim_cur = 8192;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    run(file_too_big_main, (void *)(intptr_t)fd);
+    struct sigaction sa;
+    ASSERT_EQ(sigaction(SIGXFSZ, NULL, &sa), 0);
+    ASSERT_TRUE(sa.sa_handler == SIG_DFL);
+    close(fd);
 }
 
 /* Two goroutines read one socket; each message reaches exactly one. */
