@@ -10,7 +10,10 @@
  *
  * Default-size regions are carved from slabs of SLAB_STACKS regions (one
  * mmap each, MAP_NORESERVE), so a million goroutines need only a few
- * thousand mappings.  The guard page of each region is installed with
+ * thousand mappings.  A slab is 82 MiB of address space: where that much
+ * is not to be had (RLIMIT_AS), the slab is halved until it fits, down to
+ * one region, so that gort_main and gort_go fail only when not even one
+ * stack fits.  The guard page of each region is installed with
  * madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which does not split the
  * mapping, so vm.max_map_count (65530) is no limit.  On older kernels the
  * guard is an mprotect(PROT_NONE) page (two mappings per stack) while a
@@ -52,12 +55,13 @@ typedef struct slab {
     uintptr_t base;    /* [immutable] */
     size_t size;       /* [immutable] */
     size_t region;     /* [immutable] bytes per stack region */
+    int cap;           /* [immutable] regions it holds: SLAB_STACKS, fewer under RLIMIT_AS */
     int used;          /* [stacklock] regions carved so far */
 } slab;
 
 static struct {
     gort__rtlock lock;
-    slab *slabs;          /* [lock] newest first; slabs->used < SLAB_STACKS means room */
+    slab *slabs;          /* [lock] newest first; slabs->used < slabs->cap means room */
     int guard_mode;       /* [lock] GUARD_* chosen at init */
     long mprotect_guards; /* [lock] mappings split by mprotect guards so far */
     uint64_t own_bytes;   /* [lock] the mappings of stacks of their own size */
@@ -136,13 +140,21 @@ int gort__stackalloc(size_t size, gort__stack *out) {
     }
     gort__lock(&stk.lock);
     slab *s = stk.slabs;
-    if (s == NULL || s->used == SLAB_STACKS) {
+    if (s == NULL || s->used == s->cap) {
         gort__unlock(&stk.lock);
-        size_t ssize = rsize * SLAB_STACKS;
-        void *p = gort__mmap(NULL, ssize, PROT_READ | PROT_WRITE,
-                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-        if (p == MAP_FAILED)
-            return -ENOMEM;
+        int cap = SLAB_STACKS;
+        size_t ssize;
+        void *p;
+        for (;;) {
+            ssize = rsize * (size_t)cap;
+            p = gort__mmap(NULL, ssize, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+            if (p != MAP_FAILED)
+                break;
+            if (errno != ENOMEM || cap == 1)
+                return -ENOMEM;
+            cap /= 2; /* RLIMIT_AS, or no hole that large: a smaller slab */
+        }
         gort__vma_name(p, ssize, "gort stacks");
         slab *ns = gort__malloc(sizeof *ns);
         if (ns == NULL) {
@@ -152,6 +164,7 @@ int gort__stackalloc(size_t size, gort__stack *out) {
         ns->base = (uintptr_t)p;
         ns->size = ssize;
         ns->region = rsize;
+        ns->cap = cap;
         ns->used = 0;
         atomic_fetch_add_explicit(&gort__stack_sys_bytes, ssize, memory_order_relaxed);
         gort__lock(&stk.lock);

@@ -1,8 +1,11 @@
 /*
  * stack_test.c - goroutine stacks: scavenging of pooled stacks, guard modes.
  */
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "gort.h"
@@ -177,6 +180,70 @@ static int main_stw(void *arg) {
 
 TEST(concurrent_stop_the_world) {
     ASSERT_EQ(gort_main(main_stw, NULL), 0);
+}
+
+/* Under RLIMIT_AS with less room than a slab of 256 stacks (82 MiB), the
+ * slab is made smaller: gort_main and gort_go work while stacks fit, and
+ * gort_go says -ENOMEM, cleanly, once none does.  Before, gort_main itself
+ * returned -ENOMEM with 64 MiB to spare (its main goroutine needed a
+ * whole slab).  Only where RLIMIT_AS means what it says: the sanitizers
+ * and valgrind reserve far more address space than they use. */
+enum { AS_ROOM = 64 << 20, AS_GOROUTINES = 40 };
+
+static gort_chan *as_release;
+
+static void as_parked(void *arg) {
+    (void)arg;
+    gort_chan_recv(as_release, NULL);
+}
+
+static int main_small_as(void *arg) {
+    (void)arg;
+    as_release = gort_chan_make(0, 0);
+    ASSERT_TRUE(as_release != NULL);
+    int n = 0;
+    for (; n < AS_GOROUTINES; n++)
+        ASSERT_EQ(gort_go(as_parked, NULL), 0);
+    /* Past the limit: -ENOMEM, never a crash. */
+    int r = 0;
+    while (n < 10000 && (r = gort_go(as_parked, NULL)) == 0)
+        n++;
+    ASSERT_EQ(r, -ENOMEM);
+    gort_chan_close(as_release);
+    for (int i = 0; i < 1000 && gort_numgoroutine() > 1; i++)
+        gort_sleep(GT_MS);
+    ASSERT_EQ(gort_numgoroutine(), 1);
+    gort_chan_free(as_release);
+    return 42;
+}
+
+static int child_small_as(void *arg) {
+    (void)arg;
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL || fscanf(f, "%ld", &pages) != 1)
+        return 3;
+    fclose(f);
+    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + AS_ROOM,
+                        .rlim_max = RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        return 4;
+    gort_gomaxprocs(1);
+    return gort_main(main_small_as, NULL) == 42 ? 0 : 5;
+}
+
+TEST(slabs_shrink_under_rlimit_as) {
+#if defined(GORT_ASAN) || defined(GORT_TSAN) || defined(__SANITIZE_ADDRESS__) || \
+    defined(__SANITIZE_THREAD__)
+    GT_SKIP("the sanitizers reserve terabytes of address space");
+#else
+    if (RUNNING_ON_VALGRIND)
+        GT_SKIP("valgrind reserves its own address space");
+    char out[4096];
+    int ws = gt_run_child(child_small_as, NULL, out, sizeof out);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        GT_FAIL("child: status %#x, stderr:\n%s", ws, out);
+#endif
 }
 
 GT_MAIN()
