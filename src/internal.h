@@ -241,14 +241,21 @@ void gort__print_lock(void);
  * progress, for a fault handler that waits for sysmon's (signal_linux.c). */
 extern _Atomic uint64_t gort__print_writes;
 void gort__print_unlock(void);
-/* fatal error: msg + dump per GORTRACEBACK; exit 2 (runtime bug). */
+/* Go's throw: fatal error: msg + every goroutine with the runtime's frames,
+ * whatever GORTRACEBACK says (gort__traceback_level); exit 2.  For runtime
+ * bugs and the runtime's own failures (out of memory, stack overflow). */
 _Noreturn void gort__throw(const char *msg);
 _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
-/* fatal error: msg + dump; exit 2 (user error, e.g. deadlock, unlock of unlocked). */
+/* Go's fatal: fatal error: msg + every goroutine per GORTRACEBACK; exit 2
+ * (the program's error, e.g. deadlock, unlock of unlocked). */
 _Noreturn void gort__fatal(const char *msg);
-/* The same, found on a stack of the runtime's own (a fault handler's): Go's
+/* A throw found on a stack of the runtime's own (a fault handler's): Go's
  * "runtime stack:" section (gort__print_runtime_stack) before the dump. */
 _Noreturn void gort__fatal_sysstack(const char *msg);
+/* The report being printed is a throw (Go's m.throwing ==
+ * throwTypeRuntime): gort__traceback_level says "system" from now on
+ * (crash stays crash). */
+void gort__set_throwing(void);
 /* Ends the process now with status (no atexit handlers, no joins). */
 _Noreturn void gort__die(int status);
 /* The end of every fatal report (fatal errors, unrecovered panics, fault

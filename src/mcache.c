@@ -37,7 +37,7 @@ static mcache *mcache_new(void) {
         gort__mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED) {
         gort__printf("runtime: cannot allocate an mcache\n");
-        gort__fatal("runtime: out of memory");
+        gort__throw("runtime: out of memory");
     }
     atomic_fetch_add_explicit(&gort__mheap->metasys, sizeof *c, memory_order_relaxed);
     for (int i = 0; i < GORT__NUM_SPANCLASSES; i++)

@@ -50,7 +50,7 @@ static size_t finhash(uintptr_t p, size_t cap) {
 
 _Noreturn static void fin_oom(void) {
     gort__printf("runtime: cannot grow the finalizer table\n");
-    gort__fatal("runtime: out of memory");
+    gort__throw("runtime: out of memory");
 }
 
 static void fintab_rehash(size_t ncap) {

@@ -728,7 +728,7 @@ void gort__heap_init_run(void) {
     int64_t lim = INT64_MAX;
     if (s != NULL && *s != '\0' && strcmp(s, "off") != 0 && !parse_byte_count(s, &lim)) {
         gort__printf("GOMEMLIMIT=%s\n", s);
-        gort__fatal("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`");
+        gort__throw("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`");
     }
     atomic_store_explicit(&memlimit, lim, memory_order_relaxed);
     commit_goal();

@@ -129,7 +129,7 @@ static wblock *wblock_new(void) {
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (b == MAP_FAILED) {
         gort__printf("runtime: cannot allocate mark work buffers\n");
-        gort__fatal("runtime: out of memory");
+        gort__throw("runtime: out of memory");
     }
     /* All but the first go to the spare list; wlock held. */
     for (int i = 1; i < CHUNK; i++) {
@@ -191,7 +191,7 @@ static GORT_NOINLINE void wgrow(gcwork *w) {
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (n == MAP_FAILED) {
         gort__printf("runtime: cannot grow the mark stack to %zu entries\n", ncap);
-        gort__fatal("runtime: out of memory");
+        gort__throw("runtime: out of memory");
     }
     if (w->buf != NULL) {
         san_ignore_begin(); /* the collector's own buffers (san.h) */

@@ -146,7 +146,7 @@ static GORT_NOINLINE struct gort__defer *newdefer_slow(struct p *pp) {
     if (d == NULL) {
         d = gort__malloc(sizeof *d);
         if (d == NULL)
-            gort__fatal("out of memory");
+            gort__throw("out of memory");
     }
     return d;
 }

@@ -72,11 +72,17 @@ void gort__printf(const char *fmt, ...) {
     va_end(ap);
 }
 
-/* GORTRACEBACK: none=0 single=1 (default) all=2 system=3 crash=4.  As
- * Go's setTraceback: a number N is Go's level N with every goroutine (0:
- * none, 1: all, 2 and up: system), and any other value is level 0 (only
- * the panic's message). */
-int gort__traceback_level(void) {
+/* Set once a throw of the runtime's (gort__throw, a fault, SIGQUIT...)
+ * has begun to print: Go's m.throwing == throwTypeRuntime.  Relaxed: read
+ * back by the thread that set it, which prints the report. */
+static _Atomic bool throwing;
+
+void gort__set_throwing(void) {
+    atomic_store_explicit(&throwing, true, memory_order_relaxed);
+}
+
+/* GORTRACEBACK as set: see gort__traceback_level. */
+static int traceback_env(void) {
     const char *s = getenv("GORTRACEBACK");
     if (s == NULL || *s == '\0' || strcmp(s, "single") == 0)
         return 1;
@@ -95,6 +101,20 @@ int gort__traceback_level(void) {
         return 0;
     long n = strtol(s, NULL, 10);
     return n == 0 ? 0 : n == 1 ? 2 : 3;
+}
+
+/* GORTRACEBACK: none=0 single=1 (default) all=2 system=3 crash=4.  As
+ * Go's setTraceback: a number N is Go's level N with every goroutine (0:
+ * none, 1: all, 2 and up: system), and any other value is level 0 (only
+ * the panic's message).  As Go's gotraceback, a throw of the runtime's
+ * (gort__set_throwing) always shows the runtime's frames and every
+ * goroutine ("system"), whatever the variable says; crash still ends in
+ * SIGABRT. */
+int gort__traceback_level(void) {
+    int level = traceback_env();
+    if (atomic_load_explicit(&throwing, memory_order_relaxed) && level < 4)
+        return 3;
+    return level;
 }
 
 /* Ends the process at once with status, as Go's exit(2) after a fatal
@@ -153,6 +173,8 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
         for (;;)
             pause();
     }
+    if (runtime_bug || sysstack)
+        gort__set_throwing(); /* Go's throw, not fatal: see gort__traceback_level */
     if (!sysstack)
         gort__flush_stdio(); /* not from a signal handler: it may have cut into stdio */
     gort__print_lock();

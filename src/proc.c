@@ -3070,7 +3070,7 @@ void gort_lock_os_thread(void) {
     if (gp == NULL)
         return;
     if (gp->lockedext == UINT32_MAX)
-        gort__fatal("LockOSThread nesting overflow");
+        gort__throw("LockOSThread nesting overflow");
     gp->lockedext++;
     gp->lockedm = gp->m;
     gp->m->lockedg = gp;

@@ -102,17 +102,20 @@ static __thread uintptr_t probe_page __attribute__((tls_model("initial-exec")));
 static GORT_NORETURN void fault_report(int sig, int code, uintptr_t addr, uintptr_t pc,
                                        struct g *gp) {
     gort__print_lock();
-    if (addr < 4096)
+    bool throw = addr >= 4096;
+    if (!throw) {
         gort__printf("panic: runtime error: invalid memory address or nil pointer dereference\n");
-    else
+    } else {
+        gort__set_throwing(); /* Go's throw("fault"): every goroutine, at any level */
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
+    }
     /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
     gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
                  sig == SIGSEGV ? "segmentation violation" : "bus error", code, (unsigned long)addr,
                  (unsigned long)pc);
     if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
+        gort__dump_goroutines(gp, throw || gort__traceback_level() >= 2, true);
     gort__print_unlock();
     gort__fatal_exit();
 }
@@ -159,6 +162,7 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
     if (flush)
         gort__flush_stdio();
     gort__print_lock();
+    gort__set_throwing(); /* Go's sighandler: m.throwing = throwTypeRuntime */
     gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                  sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
     if (gort__traceback_level() > 0)
@@ -300,12 +304,15 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("[signal SIGFPE: floating-point exception code=0x%x addr=0x%lx pc=0x%lx]\n",
                      info->si_code, (unsigned long)info->si_addr, (unsigned long)pc);
     } else {
+        /* Go's sighandler: a throw (m.throwing = throwTypeRuntime), every
+         * goroutine at any level; SIGFPE is a panic (sigpanic). */
+        gort__set_throwing();
         gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                      sig == SIGILL ? "SIGILL: illegal instruction" : "SIGTRAP: trace trap",
                      (unsigned long)pc, (long long)mp->id, info->si_code);
     }
     if (gort__traceback_level() > 0)
-        gort__dump_goroutines(gp, gort__traceback_level() >= 2, true);
+        gort__dump_goroutines(gp, sig != SIGFPE || gort__traceback_level() >= 2, true);
     gort__print_unlock();
     gort__fatal_exit();
 }

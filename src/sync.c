@@ -158,7 +158,7 @@ static inline __attribute__((always_inline)) void mutex_lock_slow(gort_mutex *m,
         if (awoke) {
             /* We have been woken from sleep, so reset the flag either way. */
             if ((nstate & MUTEX_WOKEN) == 0)
-                gort__fatal("sync: inconsistent mutex state");
+                gort__throw("sync: inconsistent mutex state");
             nstate &= ~MUTEX_WOKEN;
         }
         /* Acquire on success: when this CAS takes the lock it pairs with
@@ -182,7 +182,7 @@ static inline __attribute__((always_inline)) void mutex_lock_slow(gort_mutex *m,
                  * state is inconsistent: mutexLocked is not set and we are
                  * still counted as a waiter.  Fix that. */
                 if ((old & (MUTEX_LOCKED | MUTEX_WOKEN)) != 0 || (old >> MUTEX_WAITER_SHIFT) == 0)
-                    gort__fatal("sync: inconsistent mutex state");
+                    gort__throw("sync: inconsistent mutex state");
                 int32_t delta = MUTEX_LOCKED - (1 << MUTEX_WAITER_SHIFT);
                 if (!starving || (old >> MUTEX_WAITER_SHIFT) == 1) {
                     /* Exit starvation mode.  Critical to do it here and
