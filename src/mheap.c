@@ -59,17 +59,21 @@ static void *meta_map(size_t n, bool noreserve) {
 }
 
 static void heap_init(void) {
-    /* Reserve: as much as the system allows, 64 GiB down to 256 MiB. */
-    uintptr_t size = (uintptr_t)64 << 30;
+    /* Reserve: as much as the system allows, 64 GiB down to 8 MiB.  Under
+     * RLIMIT_AS a small heap beats none (the floor was 256 MiB: the first
+     * gort_new of a process with 200 MiB to spare was fatal); running out
+     * of it is the usual fatal error. */
+    uintptr_t size = (uintptr_t)64 << 30, tried = size;
     void *base = MAP_FAILED;
-    for (; size >= ((uintptr_t)256 << 20); size /= 2) {
+    for (; size >= ((uintptr_t)8 << 20); size /= 2) {
+        tried = size;
         base = gort__mmap(NULL, size + PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                           -1, 0);
         if (base != MAP_FAILED)
             break;
     }
     if (base == MAP_FAILED)
-        gort__heap_oom(size);
+        gort__heap_oom(tried); /* the smallest reservation, not half of it */
     gort__vma_name(base, size + PAGE, "gort heap");
     mheap *h = meta_map(sizeof *h, false);
     /* The first page boundary strictly above base: at least 4 KiB of the

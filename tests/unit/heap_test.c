@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1419,6 +1420,60 @@ TEST(large_alloc_during_stop) {
 
 TEST(stw_mode_large_alloc_during_stop) {
     run_stw(large_stw_main);
+}
+
+/* Under RLIMIT_AS with less room than 256 MiB, the heap reserves less
+ * (down to 8 MiB) rather than none: a small heap works, and running out of
+ * it is the usual fatal error.  Before, the first gort_new (or gort_gc) of
+ * a process with 100 MiB to spare died "out of memory: cannot allocate
+ * 134217728-byte block" (a size that no one asked for).  Only where
+ * RLIMIT_AS means what it says: the sanitizers and valgrind reserve far
+ * more address space than they use. */
+enum { SMALL_AS_ROOM = 100 << 20, SMALL_AS_OBJS = 64 };
+
+static void **small_as_objs;
+
+static int small_as_main(void *arg) {
+    (void)arg;
+    small_as_objs = gort_new(SMALL_AS_OBJS * sizeof *small_as_objs);
+    for (int i = 0; i < SMALL_AS_OBJS; i++) {
+        small_as_objs[i] = gort_new_noscan(64 << 10);
+        memset(small_as_objs[i], i, 64 << 10);
+    }
+    gort_gc();
+    for (int i = 0; i < SMALL_AS_OBJS; i++)
+        ASSERT_EQ(((unsigned char *)small_as_objs[i])[i * 1000], i);
+    small_as_objs = NULL;
+    return 42;
+}
+
+static int small_as_child(void *arg) {
+    (void)arg;
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL || fscanf(f, "%ld", &pages) != 1)
+        return 3;
+    fclose(f);
+    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + SMALL_AS_ROOM,
+                        .rlim_max = RLIM_INFINITY};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        return 4;
+    gort_gomaxprocs(1);
+    return gort_main(small_as_main, NULL) == 42 ? 0 : 5;
+}
+
+TEST(small_heap_under_rlimit_as) {
+#if defined(GORT_ASAN) || defined(GORT_TSAN) || defined(__SANITIZE_ADDRESS__) || \
+    defined(__SANITIZE_THREAD__)
+    GT_SKIP("the sanitizers reserve terabytes of address space");
+#else
+    if (RUNNING_ON_VALGRIND)
+        GT_SKIP("valgrind reserves its own address space");
+    char out[8192];
+    int ws = gt_run_child(small_as_child, NULL, out, sizeof out);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        GT_FAIL("child: status %#x, stderr:\n%.2000s", ws, out);
+#endif
 }
 
 GT_MAIN()
