@@ -597,9 +597,10 @@ GORT_API const char *gort_recover(void);
  * goroutine's) into buf, NUL-terminated when len > 0.  Returns the bytes
  * written (without the NUL); output that does not fit is cut off.  Go's
  * format: "goroutine N [running]:", then per frame "fn(...)" and
- * "\tfile:line +0xoff", then "created by fn in goroutine M"; goroutines are
- * separated by a blank line; calls the compiler inlined show as frames of
- * their own (from the DWARF of code built with -g), without +0xoff.
+ * "\tfile:line +0xoff", then "created by fn in goroutine M" ("created by
+ * fn" for one started outside a goroutine); goroutines are separated by
+ * a blank line; calls the compiler inlined show as frames of their own
+ * (from the DWARF of code built with -g), without +0xoff.
  * Frames are found by frame pointers: code built without them
  * (-fomit-frame-pointer) ends a trace early, and a function that ended in
  * a tail call (-O2; -fno-optimize-sibling-calls keeps it) has no frame to

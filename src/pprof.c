@@ -608,8 +608,10 @@ static void createdby_cb(void *arg, int i, const char *name, const char *file, i
         return;
     c->done = true;
     size_t n = name ? strcspn(name, ".") : 1;
-    gort__printf("created by %.*s in goroutine %lld\n\t%s:%d", (int)n, name ? name : "?",
-                 (long long)c->parent, file ? file : "?", line);
+    gort__printf("created by %.*s", (int)n, name ? name : "?");
+    if (c->parent != 0) /* none: made outside a goroutine (Go's printcreatedby1) */
+        gort__printf(" in goroutine %lld", (long long)c->parent);
+    gort__printf("\n\t%s:%d", file ? file : "?", line);
     print_offset(c->pc, inlined);
 }
 

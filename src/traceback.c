@@ -508,8 +508,12 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
             int cline = ni > 0 ? inl[i].line[0] : lines[i];
             if (!showframe(cname, cfile, level))
                 continue;
-            outf(o, "created by %.*s in goroutine %lld\n", fnlen(cname), cname ? cname : "?",
-                 (long long)gp->parentgoid);
+            /* Go's printcreatedby1: the parent only when there is one (a
+             * thread outside the runtime, a timer: none). */
+            outf(o, "created by %.*s", fnlen(cname), cname ? cname : "?");
+            if (gp->parentgoid != 0)
+                outf(o, " in goroutine %lld", (long long)gp->parentgoid);
+            outf(o, "\n");
             printline(o, cfile, cline, ni > 0 ? NULL : name, pc - start, ni > 0 ? 0 : pc);
             continue;
         }

@@ -11,6 +11,7 @@
 #include "gort.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -396,6 +397,53 @@ static int unstarted_main(void *arg) {
 
 TEST(dump_unstarted_and_names) {
     ASSERT_EQ(gort_main(unstarted_main, NULL), 0);
+}
+
+/* A goroutine started by a thread outside the runtime has no parent
+ * goroutine: its creator line is "created by fn", without " in goroutine
+ * 0" (Go's printcreatedby1 names the parent only when there is one). */
+static gort_chan *foreign_park;
+
+__attribute__((noinline)) static void foreign_child(void *arg) {
+    (void)arg;
+    gort_chan_recv(foreign_park, NULL);
+}
+
+__attribute__((noinline)) static void *foreign_starter(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(foreign_child, NULL), 0);
+    return NULL;
+}
+
+static int foreign_creator_main(void *arg) {
+    (void)arg;
+    foreign_park = gort_chan_make(0, 0);
+    ASSERT_NOT_NULL(foreign_park);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, foreign_starter, NULL), 0);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    char blk[4096];
+    int64_t deadline = gt_now_ns() + 10 * GT_SEC * gt_scale();
+    for (;;) {
+        gort_stack(dump, sizeof dump, true);
+        if (block_for(dump, "chan receive", blk, sizeof blk))
+            break;
+        if (gt_now_ns() > deadline) {
+            fprintf(stderr, "%s\n", dump);
+            GT_FAIL("the child did not park");
+        }
+        gort_sleep(GT_MS);
+    }
+    if (strstr(blk, "\ncreated by foreign_starter\n\t") == NULL) {
+        fprintf(stderr, "%s\n", blk);
+        GT_FAIL("no \"created by foreign_starter\" line (without a parent goroutine)");
+    }
+    gort_chan_close(foreign_park);
+    return 0;
+}
+
+TEST(dump_created_outside_goroutine) {
+    ASSERT_EQ(gort_main(foreign_creator_main, NULL), 0);
 }
 
 static int sleepy_main(void *arg) {
