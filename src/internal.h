@@ -116,6 +116,12 @@ struct g *gort__getg(void);
  * a futex.  Never NULL, except when memory for the fake g is exhausted
  * (then it throws). */
 struct g *gort__getg_or_foreign(void);
+/* Attributes for a thread of the runtime's own that runs C code on its
+ * native stack (sysmon, the collector's helper): glibc's default stack
+ * size, but at least 1 MiB (glibc takes its default from RLIMIT_STACK when
+ * the process starts: 16 KiB under ulimit -s 16).  Destroy with
+ * pthread_attr_destroy. */
+void gort__sys_thread_attr(pthread_attr_t *attr);
 
 /* Park the current goroutine (Go's gopark).  On g0, calls unlockf(gp, arg)
  * after gp's stack is no longer in use; if unlockf returns false, gp resumes

@@ -1088,7 +1088,10 @@ void gort__gc_helper_start(void) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t t;
-    int err = gort__pthread_create(&t, NULL, helper_main, NULL);
+    pthread_attr_t attr;
+    gort__sys_thread_attr(&attr);
+    int err = gort__pthread_create(&t, &attr, helper_main, NULL);
+    pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0)
         return; /* the pause scans every stack on its own */

@@ -1037,6 +1037,16 @@ GORT_NO_TSAN_FRAME static void mstart0(void *arg) {
     schedule(mp);
 }
 
+#define SYS_THREAD_STACK_MIN ((size_t)1 << 20)
+
+void gort__sys_thread_attr(pthread_attr_t *attr) {
+    pthread_attr_init(attr);
+    size_t size = 0;
+    /* 0 set yet: glibc reports the default a thread would get. */
+    if (pthread_attr_getstacksize(attr, &size) != 0 || size < SYS_THREAD_STACK_MIN)
+        pthread_attr_setstacksize(attr, SYS_THREAD_STACK_MIN);
+}
+
 /* Create a new M that will start with pp (may be NULL) and spinning state.
  * Returns 0 or -errno. */
 static int newm(struct p *pp, bool spinning) {
@@ -4097,7 +4107,10 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     atomic_fetch_sub_explicit(&gort__sched.ngcreated_ext, 1, memory_order_relaxed);
     GORT_COUNTER_INC(p0->ngcreated);
 
-    err = -gort__pthread_create(&gort__sched.sysmon_thread, NULL, sysmon, NULL);
+    pthread_attr_t sysattr;
+    gort__sys_thread_attr(&sysattr);
+    err = -gort__pthread_create(&gort__sched.sysmon_thread, &sysattr, sysmon, NULL);
+    pthread_attr_destroy(&sysattr);
     if (err != 0) {
         /* Without sysmon nothing retakes a P from a blocking call: fail
          * rather than risk a hang (Go throws in newosproc). */

@@ -898,6 +898,55 @@ TEST(main_on_small_caller_stack) {
     ASSERT_EQ((intptr_t)r, 7);
 }
 
+/* The runtime's own threads get a stack of their own size, not glibc's
+ * default, which comes from RLIMIT_STACK when the process starts (ulimit
+ * -s 16: 16 KiB; pthread_setattr_default_np here, the same thing): sysmon
+ * overflowed it printing its first scheddetail lines, a bare SIGSEGV. */
+static gort_waitgroup small_default_wg;
+
+static void small_default_worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2000; i++)
+        (void)gort_new(64);
+    gort_wg_done(&small_default_wg);
+}
+
+static int main_small_default(void *arg) {
+    (void)arg;
+    for (int r = 0; r < 20; r++) {
+        gort_wg_add(&small_default_wg, 4);
+        for (int i = 0; i < 4; i++)
+            ASSERT_EQ(gort_go(small_default_worker, NULL), 0);
+        gort_wg_wait(&small_default_wg);
+        gort_gc();
+        gort_sleep(5 * GT_MS);
+    }
+    return 7;
+}
+
+static int child_small_default(void *arg) {
+    (void)arg;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 16 * 1024) != 0 ||
+        pthread_setattr_default_np(&attr) != 0)
+        return 3;
+    pthread_attr_destroy(&attr);
+    /* Every 10 ms, a scheduler line with every P, M and G: stderr goes to
+     * /dev/null (a pipe the parent stops reading would block the child). */
+    if (setenv("GORTDEBUG", "schedtrace=10,scheddetail=1", 1) != 0 ||
+        freopen("/dev/null", "w", stderr) == NULL)
+        return 4;
+    gort_gomaxprocs(2);
+    return gort_main(main_small_default, NULL) == 7 ? 0 : 5;
+}
+
+TEST(runtime_threads_on_small_default_stack) {
+    char out[4096];
+    int ws = gt_run_child(child_small_default, NULL, out, sizeof out);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        GT_FAIL("child: status %#x", ws);
+}
+
 /* ------------------------------------------------------------------------
  * LockOSThread
  *
