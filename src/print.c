@@ -183,7 +183,11 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
     else
         gort__printf("fatal error: %s\n", msg);
     int level = gort__traceback_level();
-    if (level > 0 && sysstack) {
+    struct m *mp = gort__getm();
+    /* Go's dopanic_m: the stack the error was found on when it is not a
+     * goroutine's - a fault handler's signal stack, or g0's (checkdead, a
+     * throw in the scheduler) at level system (which a throw implies). */
+    if ((level > 0 && sysstack) || (level >= 3 && mp != NULL && mp->curg == NULL)) {
         gort__printf("\n");
         gort__print_runtime_stack();
     }
@@ -191,7 +195,7 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
      * current one first.  On g0 (checkdead) there is none, and where no
      * goroutine is left (main called Goexit) the message is all. */
     if (level > 0)
-        gort__dump_goroutines(gort__getm() ? gort__getg() : NULL, true, true);
+        gort__dump_goroutines(mp ? gort__getg() : NULL, true, true);
     gort__print_unlock();
     gort__fatal_exit();
 }

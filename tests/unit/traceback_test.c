@@ -559,6 +559,24 @@ TEST(gorttraceback_none) {
     ASSERT_NULL(strstr(dump, "goroutine "));
 }
 
+/* GORTRACEBACK=system: a fatal error found on g0 (checkdead) shows g0's
+ * frames first, as Go's dopanic_m prints "runtime stack:" for an error
+ * off any goroutine at level 2, then the goroutines with the runtime's
+ * frames. */
+TEST(gorttraceback_system_runtime_stack) {
+    int st = run_child_fn("GORTRACEBACK", "system", deadlock_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    const char *f = strstr(dump, "fatal error: all goroutines are asleep - deadlock!\n\n");
+    const char *rs = strstr(dump, "\nruntime stack:\n");
+    const char *g1 = strstr(dump, "\ngoroutine 1 [chan receive (nil chan)]:\n");
+    if (f == NULL || rs == NULL || g1 == NULL || !(f < rs && rs < g1) ||
+        strstr(rs, "\ngort__gopark(...)\n") == NULL) {
+        fprintf(stderr, "%s", dump);
+        GT_FAIL("no runtime stack before the goroutines at GORTRACEBACK=system");
+    }
+}
+
 /* Values Go's setTraceback does not know are level 0, as "none" (they
  * showed one goroutine, as "single"); numbers are Go's levels with every
  * goroutine: 0 none, 1 all. */
