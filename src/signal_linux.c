@@ -88,6 +88,59 @@ static uintptr_t ctx_sp(void *uctx) {
 #endif
 }
 
+/* The interrupted registers, as Go's dumpregs prints them after the
+ * goroutines of a report the signal handler makes for a throw (SIGQUIT,
+ * SIGABRT, SIGILL, SIGTRAP: sighandler with _SigThrow). */
+typedef struct sigregs {
+#if defined(__x86_64__)
+    greg_t gregs[NGREG];
+#elif defined(__aarch64__)
+    uint64_t regs[31], sp, pc, fault;
+#endif
+} sigregs;
+
+static void save_regs(sigregs *r, void *uctx) {
+    const ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+    memcpy(r->gregs, uc->uc_mcontext.gregs, sizeof r->gregs);
+#elif defined(__aarch64__)
+    memcpy(r->regs, uc->uc_mcontext.regs, sizeof r->regs);
+    r->sp = uc->uc_mcontext.sp;
+    r->pc = uc->uc_mcontext.pc;
+    r->fault = uc->uc_mcontext.fault_address;
+#endif
+}
+
+/* signal_amd64.go / signal_arm64.go dumpregs: "0x0" for zero, as Go's
+ * hex. */
+static void dumpregs(const sigregs *r) {
+#if defined(__x86_64__)
+    static const struct {
+        char name[8];
+        int reg;
+    } tab[] = {
+        {"rax", REG_RAX}, {"rbx", REG_RBX}, {"rcx", REG_RCX},    {"rdx", REG_RDX}, {"rdi", REG_RDI},
+        {"rsi", REG_RSI}, {"rbp", REG_RBP}, {"rsp", REG_RSP},    {"r8", REG_R8},   {"r9", REG_R9},
+        {"r10", REG_R10}, {"r11", REG_R11}, {"r12", REG_R12},    {"r13", REG_R13}, {"r14", REG_R14},
+        {"r15", REG_R15}, {"rip", REG_RIP}, {"rflags", REG_EFL},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        gort__printf("%-6s 0x%llx\n", tab[i].name, (unsigned long long)r->gregs[tab[i].reg]);
+    /* REG_CSGSFS packs cs, gs and fs (16 bits each, from the low end). */
+    unsigned long long csgsfs = (unsigned long long)r->gregs[REG_CSGSFS];
+    gort__printf("cs     0x%llx\n", csgsfs & 0xffff);
+    gort__printf("fs     0x%llx\n", (csgsfs >> 32) & 0xffff);
+    gort__printf("gs     0x%llx\n", (csgsfs >> 16) & 0xffff);
+#elif defined(__aarch64__)
+    for (int i = 0; i < 30; i++)
+        gort__printf("r%-6d 0x%llx\n", i, (unsigned long long)r->regs[i]);
+    gort__printf("lr      0x%llx\n", (unsigned long long)r->regs[30]);
+    gort__printf("sp      0x%llx\n", (unsigned long long)r->sp);
+    gort__printf("pc      0x%llx\n", (unsigned long long)r->pc);
+    gort__printf("fault   0x%llx\n", (unsigned long long)r->fault);
+#endif
+}
+
 /* A readability probe under way on this thread (gort__probe_readable):
  * where a fault on probe_page returns to.  Thread-local, initial-exec (the
  * handler reads it). */
@@ -150,6 +203,7 @@ static long long quit_mid;
 static int quit_code;
 static uintptr_t quit_addr; /* a fault's address */
 static struct g *quit_g;
+static sigregs quit_regs;
 
 bool gort__quit_pending(void) {
     /* Acquire: pairs with the handler's release store of 2. */
@@ -165,8 +219,11 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
     gort__set_throwing(); /* Go's sighandler: m.throwing = throwTypeRuntime */
     gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                  sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
-    if (gort__traceback_level() > 0)
+    if (gort__traceback_level() > 0) {
         gort__dump_goroutines(gp, true, true);
+        gort__printf("\n");
+        dumpregs(&quit_regs);
+    }
     gort__print_unlock();
     gort__fatal_exit();
 }
@@ -197,6 +254,7 @@ static bool publish(int sig, siginfo_t *info, void *uctx, struct m *mp, struct g
     quit_code = info->si_code;
     quit_addr = (uintptr_t)info->si_addr;
     quit_g = gp;
+    save_regs(&quit_regs, uctx);
     if (gp != NULL)
         gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), ctx_sp(uctx));
     /* Release: the fields above (and the captured context) before sysmon
@@ -310,9 +368,28 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
         gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                      sig == SIGILL ? "SIGILL: illegal instruction" : "SIGTRAP: trace trap",
                      (unsigned long)pc, (long long)mp->id, info->si_code);
+        if (sig == SIGILL) {
+            /* Go: up to 16 bytes at the pc, not past its page (the next
+             * one may be unmapped). */
+            size_t n = 16, left = GORT__PAGE - pc % GORT__PAGE;
+            if (n > left)
+                n = left;
+            gort__printf("instruction bytes:");
+            for (size_t i = 0; i < n; i++)
+                gort__printf(" 0x%x", ((const volatile unsigned char *)pc)[i]);
+            gort__printf("\n");
+        }
     }
-    if (gort__traceback_level() > 0)
+    if (gort__traceback_level() > 0) {
         gort__dump_goroutines(gp, sig != SIGFPE || gort__traceback_level() >= 2, true);
+        if (sig != SIGFPE) {
+            /* Go's sighandler: the registers after the goroutines. */
+            sigregs r;
+            save_regs(&r, uctx);
+            gort__printf("\n");
+            dumpregs(&r);
+        }
+    }
     gort__print_unlock();
     gort__fatal_exit();
 }

@@ -1,6 +1,7 @@
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: SIGILL: illegal instruction
 // EXPECT-STDERR: PC=
+// EXPECT-STDERR: instruction bytes: 0x
 // EXPECT-STDERR: goroutine
 // EXPECT-STDERR: [running]:
 // EXPECT-STDERR: trapper(...)

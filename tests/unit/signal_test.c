@@ -379,4 +379,75 @@ TEST(sigquit_inside_malloc_dumps_and_exits) {
     }
 }
 
+/* SIGQUIT's report ends as Go's sighandler ends it: after the goroutines,
+ * a blank line and the interrupted thread's registers (dumpregs), each
+ * "name" padded, then its value in hex ("0x0" for zero). */
+static gort_chan *sq_park;
+
+static void sq_parked(void *arg) {
+    (void)arg;
+    gort_chan_recv(sq_park, NULL);
+}
+
+static int sq_main(void *arg) {
+    (void)arg;
+    sq_park = gort_chan_make(0, 0);
+    go(sq_parked, NULL);
+    while (gort_numgoroutine() < 2)
+        gort_yield();
+    for (int i = 0; i < 100; i++)
+        gort_yield();
+    raise(SIGQUIT);
+    return 0;
+}
+
+static int sq_child(void *arg) {
+    (void)arg;
+    gort_main(sq_main, NULL);
+    return 4;
+}
+
+static char sq_out[1 << 16];
+
+TEST(sigquit_dumps_registers) {
+    int st = gt_run_child(sq_child, NULL, sq_out, sizeof sq_out);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+#if defined(__x86_64__)
+    static const char *const regs[] = {"rax   ", "rbx   ", "rcx   ", "rdx   ", "rdi   ", "rsi   ",
+                                       "rbp   ", "rsp   ", "r8    ", "r9    ", "r10   ", "r11   ",
+                                       "r12   ", "r13   ", "r14   ", "r15   ", "rip   ", "rflags",
+                                       "cs    ", "fs    ", "gs    "};
+#elif defined(__aarch64__)
+    static const char *const regs[] = {
+        "r0     ", "r1     ", "r2     ", "r3     ", "r4     ", "r5     ", "r6     ",
+        "r7     ", "r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ",
+        "r14    ", "r15    ", "r16    ", "r17    ", "r18    ", "r19    ", "r20    ",
+        "r21    ", "r22    ", "r23    ", "r24    ", "r25    ", "r26    ", "r27    ",
+        "r28    ", "r29    ", "lr     ", "sp     ", "pc     ", "fault  "};
+#endif
+    /* The parked goroutine is the last one: the registers follow it. */
+    char first[32];
+    snprintf(first, sizeof first, "%s 0x", regs[0]);
+    const char *p = strstr(sq_out, " [chan receive]:\n");
+    p = p ? strstr(p, "\n\n") : NULL;
+    if (p == NULL || strncmp(p + 2, first, strlen(first)) != 0) {
+        fprintf(stderr, "%s", sq_out);
+        GT_FAIL("no registers after the goroutines and a blank line");
+    }
+    p += 2;
+    for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%s 0x", regs[i]);
+        if (strncmp(p, want, strlen(want)) != 0) {
+            fprintf(stderr, "%s", sq_out);
+            GT_FAIL("register line %zu is not \"%s...\"", i, want);
+        }
+        p = strchr(p, '\n');
+        ASSERT_NOT_NULL(p);
+        p++;
+    }
+    ASSERT_STREQ(p, "");
+}
+
 GT_MAIN()
