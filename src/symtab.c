@@ -17,7 +17,11 @@
  *     process: the symbol names point into them.  A file is mapped once
  *     even across rebuilds (keyed by device and inode).
  *   - A lookup that misses rebuilds the table when objects were loaded or
- *     unloaded since it was built (dl_iterate_phdr's adds/subs counters).
+ *     unloaded since it was built (dl_iterate_phdr's adds/subs counters),
+ *     or when the build could not read some object's file for want of
+ *     descriptors or memory (EMFILE, ENFILE, ENOMEM: a partial table).  A
+ *     rebuild that reads no more files than the table it would replace is
+ *     dropped, so a process stuck at its limit makes no new tables.
  *
  * Used by gort_recover (panic.c) and meant for tracebacks (issue 5).
  */
@@ -47,6 +51,8 @@ typedef struct symtable {
     size_t n;                /* [immutable] */
     unsigned long long adds; /* [immutable] dl_iterate_phdr counters when built */
     unsigned long long subs; /* [immutable] */
+    size_t nread;            /* [immutable] objects whose file was read */
+    bool partial;            /* [immutable] some file could not be, for now (EMFILE...) */
     struct symtable *prev;   /* [buildlock] older tables, kept for readers */
 } symtable;
 
@@ -119,11 +125,16 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     return 1; /* the counters are the same in every entry: one is enough */
 }
 
-/* Maps path once (by device and inode).  buildlock held.  NULL on error. */
-static const mappedfile *mapfile(const char *path) {
+/* Maps path once (by device and inode).  buildlock held.  NULL on error,
+ * with *transient set when the error may go away (out of descriptors or
+ * memory: another build may read the file). */
+static const mappedfile *mapfile(const char *path, bool *transient) {
+    *transient = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        *transient = errno == EMFILE || errno == ENFILE || errno == ENOMEM;
         return NULL;
+    }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(ElfW(Ehdr))) {
         close(fd);
@@ -141,6 +152,7 @@ static const mappedfile *mapfile(const char *path) {
         map = gort__mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
+        *transient = true; /* ENOMEM, ours or the mmap's */
         free(f);
         return NULL;
     }
@@ -228,25 +240,38 @@ static int symcmp(const void *a, const void *b) {
     return 0;
 }
 
-/* Builds and publishes a new table.  buildlock held. */
-static symtable *build(void) {
+/* Builds and publishes a new table, in place of old (NULL: none yet).
+ * Returns old instead when the new one would be partial and read no more
+ * files than old (see the top of the file).  buildlock held. */
+static symtable *build(symtable *old) {
     collect c = {0};
     dl_iterate_phdr(collect_cb, &c);
     symvec sv = {0};
     int err = c.oom ? -ENOMEM : 0;
+    size_t nread = 0;
+    bool partial = false;
     for (size_t i = 0; i < c.n && err == 0; i++) {
-        const mappedfile *f = mapfile(c.objs[i].path);
-        if (f != NULL)
+        bool transient;
+        const mappedfile *f = mapfile(c.objs[i].path, &transient);
+        if (f != NULL) {
             err = addfile(&sv, f, c.objs[i].bias);
+            nread++;
+        }
+        partial |= transient;
     }
     for (size_t i = 0; i < c.n; i++)
         free(c.objs[i].path);
     free(c.objs);
+    if (err == 0 && partial && old != NULL && nread <= old->nread && c.adds == old->adds &&
+        c.subs == old->subs) {
+        free(sv.v);
+        return old; /* no better than what readers have */
+    }
     symtable *t = gort__calloc(1, sizeof *t);
     if (err != 0 || t == NULL) {
         free(sv.v);
         free(t);
-        return NULL;
+        return old;
     }
     if (sv.n > 0) {
         qsort(sv.v, sv.n, sizeof *sv.v, symcmp);
@@ -260,6 +285,8 @@ static symtable *build(void) {
     t->n = sv.n;
     t->adds = c.adds;
     t->subs = c.subs;
+    t->nread = nread;
+    t->partial = partial;
     t->prev = alltables;
     alltables = t;
     atomic_store_explicit(&current, t, memory_order_release);
@@ -267,6 +294,8 @@ static symtable *build(void) {
 }
 
 static bool stale(const symtable *t) {
+    if (t->partial)
+        return true; /* worth another try: the files may be readable now */
     unsigned long long ctr[2] = {t->adds, t->subs};
     dl_iterate_phdr(counters_cb, ctr);
     return ctr[0] != t->adds || ctr[1] != t->subs;
@@ -282,7 +311,7 @@ static symtable *gettable(bool refresh) {
     gort__lock(&buildlock);
     t = atomic_load_explicit(&current, memory_order_relaxed);
     if (t == NULL || (refresh && stale(t)))
-        t = build();
+        t = build(t);
     gort__unlock(&buildlock);
     return t;
 }

@@ -35,6 +35,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,8 +106,12 @@ static size_t srcdir_len(void) {
 
 #ifdef GORT_HAVE_LIBDW
 static gort__rtlock dwlock = GORT__RTLOCK_INIT(LOCKRANK_DWARF);
-static Dwfl *dwfl;       /* [dwlock] */
-static bool dwfl_failed; /* [dwlock] */
+static Dwfl *dwfl; /* [dwlock] */
+/* [dwlock] dwfl may hold a module whose file could not be opened for want
+ * of descriptors: libdw keeps that error for good, so the next lookup
+ * starts from a new dwfl (not this one: the last lookup's files and names
+ * point into it until the caller is done). */
+static bool dwfl_poisoned;
 
 static int find_debuginfo_none(Dwfl_Module *mod, void **userdata, const char *modname,
                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
@@ -120,25 +126,32 @@ static const Dwfl_Callbacks dwfl_callbacks = {
     .find_debuginfo = find_debuginfo_none,
 };
 
-/* dwlock held. */
+/* dwlock held.  A failure is not for good: the maps file may be
+ * unreadable only for now (RLIMIT_NOFILE, memory), and the next dump tries
+ * again. */
 static bool dwfl_report(void) {
     if (dwfl == NULL) {
-        if (dwfl_failed)
-            return false;
         dwfl = dwfl_begin(&dwfl_callbacks);
-        if (dwfl == NULL) {
-            dwfl_failed = true;
+        if (dwfl == NULL)
             return false;
-        }
     } else {
         dwfl_report_begin(dwfl);
     }
     if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
         dwfl_end(dwfl);
         dwfl = NULL;
-        dwfl_failed = true;
         return false;
     }
+    return true;
+}
+
+/* Is a descriptor free?  libdw opens an object's file on its first lookup
+ * and keeps a failure to. */
+static bool fd_available(void) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != EMFILE && errno != ENFILE;
+    close(fd);
     return true;
 }
 
@@ -314,6 +327,14 @@ typedef struct lines_req {
 
 static void *lines_thread(void *arg) {
     lines_req *r = arg;
+    if (dwfl_poisoned) {
+        dwfl_end(dwfl); /* the caller is done with the last lookup's names */
+        dwfl = NULL;
+        dwfl_poisoned = false;
+    }
+    /* Out of descriptors: no lines this time, and no failure kept. */
+    if (!fd_available())
+        return NULL;
     if (dwfl == NULL && !dwfl_report())
         return NULL;
     /* A pc in no module may be in an object loaded since: report again,
@@ -328,9 +349,17 @@ static void *lines_thread(void *arg) {
             break;
         }
     }
-    for (int i = 0; i < r->n; i++)
-        if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i], &inl[i]))
+    bool missed = false;
+    for (int i = 0; i < r->n; i++) {
+        if (r->pcs[i] == 0 || !srcline(r->pcs[i], &r->files[i], &r->lines[i], &inl[i])) {
             r->files[i] = NULL;
+            missed |= r->pcs[i] != 0;
+        }
+    }
+    /* The descriptors ran out meanwhile: a module may have kept the
+     * failure to open its file. */
+    if (missed && !fd_available())
+        dwfl_poisoned = true;
     return NULL;
 }
 

@@ -11,6 +11,7 @@
 #include "gort.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -642,6 +644,49 @@ TEST(symbolize_after_dlclose) {
 #else
     GT_SKIP("no libdw: no file:line to look up");
 #endif
+}
+
+/* A dump taken while the process is out of descriptors (RLIMIT_NOFILE)
+ * cannot read the objects' files for their symbols and lines; one taken
+ * after they are free again must have them all.  The symbol table built
+ * at EMFILE was kept for good (every later dump, panic and profile showed
+ * "?(...)"), and so was libdw's failure. */
+static __attribute__((noinline)) size_t emfile_dump(char *buf, size_t n) {
+    size_t r = gort_stack(buf, n, false);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: this frame stays */
+    return r;
+}
+
+static int stack_after_emfile_main(void *arg) {
+    (void)arg;
+    static char buf[16384];
+    static int hog[1024];
+    struct rlimit old, rl;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = 256;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int nhog = 0;
+    for (int fd; nhog < 1024 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+        hog[nhog++] = fd;
+    (void)emfile_dump(buf, sizeof buf); /* whatever it can */
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    size_t n = emfile_dump(buf, sizeof buf);
+    buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+    if (strstr(buf, "\nemfile_dump(...)\n") == NULL ||
+        strstr(buf, "\nstack_after_emfile_main(...)\n") == NULL)
+        GT_FAIL("no function names after the descriptors were freed:\n%s", buf);
+#ifdef GORT_HAVE_LIBDW
+    if (strstr(buf, "traceback_test.c:") == NULL)
+        GT_FAIL("no file:line after the descriptors were freed:\n%s", buf);
+#endif
+    return 0;
+}
+
+TEST(symbols_after_fd_exhaustion) {
+    ASSERT_EQ(gort_main(stack_after_emfile_main, NULL), 0);
 }
 
 GT_MAIN()
