@@ -45,7 +45,7 @@ _Noreturn void gort__heap_oom(uintptr_t bytes) {
     uint64_t inuse = gort__mheap ? atomic_load(&gort__mheap->inuse) : 0;
     gort__printf("runtime: out of memory: cannot allocate %llu-byte block (%llu in use)\n",
                  (unsigned long long)bytes, (unsigned long long)inuse);
-    gort__fatal("runtime: out of memory");
+    gort__throw("runtime: out of memory");
 }
 
 /* Metadata memory: anonymous, read-write, never in the arena. */

@@ -202,7 +202,7 @@ void gort__stack_check_canary(const gort__stack *s, int64_t goid) {
     if (*(volatile uint64_t *)s->lo != GORT__STACK_CANARY) {
         gort__printf("runtime: goroutine %lld overran its stack (canary at %p destroyed)\n",
                      (long long)goid, (void *)s->lo);
-        gort__fatal("stack overflow");
+        gort__throw("stack overflow");
     }
 }
 
