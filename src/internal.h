@@ -276,6 +276,9 @@ bool gort__dying(void);
 void gort__dump_goroutines(struct g *cur, bool all, bool blank_first);
 /* "runtime stack:" and the frames of the calling thread's current stack. */
 void gort__print_runtime_stack(void);
+/* "goroutine 0 [idle]:" and the frames of mp's thread, which a signal
+ * interrupted at pc (fp, sp) while it ran no goroutine. */
+void gort__print_idle_m(struct m *mp, uintptr_t pc, uintptr_t fp, uintptr_t sp);
 /* GORTRACEBACK level: 0 none, 1 single, 2 all, 3 system, 4 crash. */
 int gort__traceback_level(void);
 

@@ -175,7 +175,8 @@ static GORT_NORETURN void fault_report(int sig, int code, uintptr_t addr, uintpt
 
 /* SIGQUIT and SIGABRT (signal_unix.go sighandler with _SigThrow): "SIGQUIT:
  * quit" or "SIGABRT: abort", the PC line, every goroutine (the interrupted
- * one first), exit 2 (GORTRACEBACK=crash: SIGABRT).
+ * one first; a thread that ran none as "goroutine 0 [idle]:"), the
+ * registers, exit 2 (GORTRACEBACK=crash: SIGABRT).
  *
  * The dump is handed from the handler to sysmon: the handler may have
  * interrupted a thread inside malloc, the dynamic loader or stdio, holding
@@ -203,6 +204,8 @@ static long long quit_mid;
 static int quit_code;
 static uintptr_t quit_addr; /* a fault's address */
 static struct g *quit_g;
+static struct m *quit_m;           /* the thread the signal interrupted (NULL: not an M) */
+static uintptr_t quit_fp, quit_sp; /* and where, for a thread running no goroutine */
 static sigregs quit_regs;
 
 bool gort__quit_pending(void) {
@@ -220,6 +223,11 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
     gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
                  sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
     if (gort__traceback_level() > 0) {
+        if (gp == NULL && quit_m != NULL) {
+            /* Go's g0: the thread ran no goroutine (idle, sysmon). */
+            gort__printf("\n");
+            gort__print_idle_m(quit_m, pc, quit_fp, quit_sp);
+        }
         gort__dump_goroutines(gp, true, true);
         gort__printf("\n");
         dumpregs(&quit_regs);
@@ -254,6 +262,9 @@ static bool publish(int sig, siginfo_t *info, void *uctx, struct m *mp, struct g
     quit_code = info->si_code;
     quit_addr = (uintptr_t)info->si_addr;
     quit_g = gp;
+    quit_m = mp;
+    quit_fp = ctx_fp(uctx);
+    quit_sp = ctx_sp(uctx);
     save_regs(&quit_regs, uctx);
     if (gp != NULL)
         gort__traceback_capture_sig(gp, ctx_pc(uctx), ctx_fp(uctx), ctx_sp(uctx));

@@ -759,6 +759,40 @@ void gort__print_runtime_stack(void) {
     printframes(&o, NULL, pcs, n, false, more, 3);
 }
 
+/* Go's goroutineheader and tracebacktrap for a signal that interrupted a
+ * thread running no goroutine (mp on g0: idle in the scheduler, sysmon):
+ * "goroutine 0 [idle]:" and the frames from the interrupted pc, fp and sp
+ * (on g0's stack when sp is in it; else the pc alone).  The interrupted
+ * thread waits in its handler meanwhile, so its stack stays put. */
+TB_RACY void gort__print_idle_m(struct m *mp, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
+    uintptr_t lo = 0, hi = 0;
+    if (mp != NULL && mp->g0 != NULL && sp >= mp->g0->stack.lo && sp < mp->g0->stack.hi) {
+        lo = mp->g0->stack.lo;
+        hi = mp->g0->stack.hi;
+    }
+    tbout o = {0};
+    outf(&o, "goroutine 0 [idle]:\n");
+    uintptr_t pcs[TB_MAXFRAMES];
+    bool more = false;
+    int n = 0;
+    uintptr_t ret = leaf_ret(pc, sp, lo, hi, false);
+    if (ret != 0) {
+        /* A leaf without a frame of its own: its caller is at sp. */
+        pcs[n++] = pc;
+        n += unwind(ret, fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
+    } else {
+        n = unwind(pc, fp, lo, hi, pcs, TB_MAXFRAMES, &more);
+    }
+    if (n <= 1) {
+        /* libc's frames keep no frame pointer: the first frame above sp
+         * that is one. */
+        uintptr_t f = scan_fp(sp, lo, hi);
+        if (f != 0)
+            n += unwind(0, f, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
+    }
+    printframes(&o, NULL, pcs, n, pc != 0, more, gort__traceback_level());
+}
+
 static struct g *current_g(void) {
     return gort__getm() ? gort__getg() : NULL;
 }

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -448,6 +449,48 @@ TEST(sigquit_dumps_registers) {
         p++;
     }
     ASSERT_STREQ(p, "");
+}
+
+/* A SIGQUIT that lands on a thread running no goroutine (here the main
+ * goroutine's thread while that goroutine sleeps: idle in the scheduler)
+ * shows that thread first, as Go's "goroutine 0 [idle]:" with its frames,
+ * then the goroutines (it showed the goroutines alone). */
+static pid_t iq_tid;
+
+static void *iq_killer(void *arg) {
+    (void)arg;
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    syscall(SYS_tgkill, getpid(), iq_tid, SIGQUIT);
+    return NULL;
+}
+
+static int iq_main(void *arg) {
+    (void)arg;
+    gort_lock_os_thread(); /* this thread stays the goroutine's, idle while it sleeps */
+    iq_tid = (pid_t)syscall(SYS_gettid);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, iq_killer, NULL), 0);
+    gort_sleep(10 * GT_SEC);
+    return 0;
+}
+
+static int iq_child(void *arg) {
+    (void)arg;
+    gort_main(iq_main, NULL);
+    return 4;
+}
+
+TEST(sigquit_on_idle_thread) {
+    int st = gt_run_child(iq_child, NULL, sq_out, sizeof sq_out);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    const char *p = strstr(sq_out, "\n\ngoroutine 0 [idle]:\n");
+    if (p == NULL || strstr(p, "(...)\n\t") == NULL ||
+        strstr(p, "\n\ngoroutine 1 [sleep, locked to thread]:\n") == NULL) {
+        fprintf(stderr, "%s", sq_out);
+        GT_FAIL("no \"goroutine 0 [idle]:\" with frames before the goroutines");
+    }
 }
 
 GT_MAIN()
