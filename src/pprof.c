@@ -865,7 +865,7 @@ void gort_pprof_stop_cpu(void) {
     gort__prof_int(p, 12, CPU_PERIOD_NS);
     gort__pbuf out = {0};
     if (gort__prof_finish(p, wall, dur, &out) == 0)
-        (void)gort__write_all(fd, out.b, out.n);
+        (void)gort__write_all(fd, out.b, out.n, true);
     gort__pb_free(&out);
     gort__prof_free(p);
 }
@@ -1485,7 +1485,7 @@ GORT_NOINLINE int gort_pprof_write(const char *name, int fd, int debug) {
     }
     bt_free(&t);
     if (err == 0)
-        err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n);
+        err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n, true);
     gort__pb_free(&out);
     return err;
 }

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -182,13 +183,28 @@ void gort__gzip(gort__pbuf *out, const uint8_t *p, size_t n) {
     put32le(out, (uint32_t)n);
 }
 
-int gort__write_all(int fd, const uint8_t *p, size_t n) {
+int gort__write_all(int fd, const uint8_t *p, size_t n, bool park) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return -errno;
+            /* Full: it was -EAGAIN, the output cut wherever the buffer
+             * filled (a profile written to a gort_conn_pipe end or an
+             * accepted socket). */
+            int err = 0;
+            if (park) {
+                err = gort_wait_fd(fd, GORT_POLL_WRITE, 0);
+            } else {
+                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                    err = -errno;
+            }
+            if (err != 0)
+                return err;
+            continue;
         }
         p += w;
         n -= (size_t)w;

@@ -310,7 +310,7 @@ static void flush_locked(tbuf *b) {
             free(c); /* out of memory: the generation loses this buffer */
         }
     } else if (tr.err == 0 && tr.fd >= 0) {
-        tr.err = gort__write_all(tr.fd, b->data, b->pos);
+        tr.err = gort__write_all(tr.fd, b->data, b->pos, false); /* tr.lock held */
     }
     b->pos = 0;
 }
@@ -1019,7 +1019,7 @@ static int trace_begin(int fd, int64_t window) {
     tr.window = window;
     if (fd >= 0) {
         static const char hdr[16] = "go 1.19 trace\0\0";
-        tr.err = gort__write_all(fd, (const uint8_t *)hdr, 16);
+        tr.err = gort__write_all(fd, (const uint8_t *)hdr, 16, false);
     }
     tr.on = true;
     gort__unlock(&tr.lock);
@@ -1215,7 +1215,7 @@ void gort_trace_stop(void) {
     dump_tables(&out);
     gort__lock(&tr.lock);
     if (tr.err == 0)
-        tr.err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n);
+        tr.err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n, false);
     tr.fd = -1;
     gort__unlock(&tr.lock);
     gort__pb_free(&out);
@@ -1503,7 +1503,7 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     int r = tr.on && tr.flight ? flight_dump_locked(&out, tr.cur) : -EINVAL;
     gort__unlock(&tr.lock);
     if (r == 0)
-        r = gort__write_all(fd, out.b, out.n);
+        r = gort__write_all(fd, out.b, out.n, true);
     gort__pb_free(&out);
     return r;
 }
@@ -1553,7 +1553,7 @@ void gort__trace_flight_crash(void) {
             snprintf(path, sizeof path, "gort-flightrecorder-%d.trace", (int)getpid());
             int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             if (fd >= 0) {
-                (void)gort__write_all(fd, out.b, out.n);
+                (void)gort__write_all(fd, out.b, out.n, false);
                 close(fd);
                 gort__printf("flight recorder: the last %lld ms before this are in %s\n",
                              (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
@@ -1589,7 +1589,7 @@ void gort__trace_shutdown(void) {
         gort__pbuf out = {0};
         dump_tables(&out);
         if (tr.err == 0 && !out.oom)
-            tr.err = gort__write_all(tr.fd, out.b, out.n);
+            tr.err = gort__write_all(tr.fd, out.b, out.n, false);
         gort__pb_free(&out);
         tr.fd = -1;
     }

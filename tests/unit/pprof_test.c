@@ -781,6 +781,64 @@ TEST(threadcreate_and_errors) {
     run(threadcreate_main, NULL);
 }
 
+/* A profile written to a nonblocking fd whose buffer fills up (every fd
+ * gort makes is nonblocking: a gort_conn_pipe end, an accepted socket)
+ * waits for the slower reader, as Go's WriteTo(conn) does, and arrives
+ * whole.  It was -EAGAIN, the dump cut where the pipe's 64 KiB filled. */
+enum { NB_PARKED = 2000 };
+
+typedef struct nb_sink {
+    gort_conn r;
+    char *buf;
+    size_t n, cap;
+    gort_waitgroup wg;
+} nb_sink;
+
+static void nb_reader(void *arg) {
+    nb_sink *s = arg;
+    gort_sleep(50 * GT_MS); /* let the writer fill the pipe first */
+    ssize_t r;
+    while ((r = gort_conn_read(s->r, s->buf + s->n, s->cap - 1 - s->n)) > 0)
+        s->n += (size_t)r;
+    s->buf[s->n] = '\0';
+    gort_wg_done(&s->wg);
+}
+
+static void nb_parked(void *arg) {
+    gort_chan_recv(arg, NULL);
+}
+
+static int nonblocking_fd_main(void *arg) {
+    (void)arg;
+    gort_chan *release = gort_chan_make(0, 0);
+    for (int i = 0; i < NB_PARKED; i++)
+        go(nb_parked, release);
+    static nb_sink s;
+    s.cap = 8 << 20;
+    s.buf = malloc(s.cap);
+    ASSERT_NOT_NULL(s.buf);
+    gort_conn w;
+    ASSERT_EQ(gort_conn_pipe(&s.r, &w), 0);
+    gort_wg_add(&s.wg, 1);
+    go(nb_reader, &s);
+    ASSERT_EQ(gort_pprof_write("goroutine", gort_conn_fd(w), 2), 0);
+    ASSERT_EQ(gort_conn_close(w), 0);
+    gort_wg_wait(&s.wg);
+    ASSERT_GT(s.n, 64 << 10);
+    int dumped = 0;
+    for (const char *p = s.buf; (p = strstr(p, "\ngoroutine ")) != NULL; p++)
+        dumped++;
+    ASSERT_GE(dumped, NB_PARKED);
+    gort_conn_close(s.r);
+    free(s.buf);
+    gort_chan_close(release);
+    return 0;
+}
+
+TEST(write_to_full_nonblocking_fd) {
+    run(nonblocking_fd_main, NULL);
+}
+
 /* ------------------------------------------------------------------ stall detector */
 
 static _Atomic int64_t staller_id;
