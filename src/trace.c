@@ -1552,12 +1552,16 @@ void gort__trace_flight_crash(void) {
             char path[64];
             snprintf(path, sizeof path, "gort-flightrecorder-%d.trace", (int)getpid());
             int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd >= 0) {
-                (void)gort__write_all(fd, out.b, out.n, false);
+            int err = fd < 0 ? -errno : gort__write_all(fd, out.b, out.n, false);
+            if (fd >= 0)
                 close(fd);
+            /* Out of descriptors, a full disk, RLIMIT_FSIZE: said, not a
+             * silent absence or a claim of a file cut short. */
+            if (err != 0)
+                gort__printf("flight recorder: cannot write %s (errno=%d)\n", path, -err);
+            else
                 gort__printf("flight recorder: the last %lld ms before this are in %s\n",
                              (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
-            }
         }
         gort__pb_free(&out);
     }

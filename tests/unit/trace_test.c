@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "gt.h"
@@ -552,6 +553,61 @@ TEST(flight_recorder_on_sigquit) {
 TEST(flight_recorder_on_panic) {
     NEED_GO();
     flight_recorder_crash("the flight recorder has it");
+}
+
+/* The same when the file cannot be made: the panic comes from a program
+ * out of descriptors (RLIMIT_NOFILE), as a server's may.  The report says
+ * the recording is lost; it said nothing (and a write cut short by a full
+ * disk or RLIMIT_FSIZE was announced as the file holding the last N ms). */
+static int flight_nofd_main(void *arg) {
+    (void)arg;
+    gort_chan *cs[3] = {gort_chan_make(sizeof(int), 0), gort_chan_make(sizeof(int), 0),
+                        gort_chan_make(0, 0)};
+    go(fr_pinger, cs);
+    go(ponger, cs);
+    gort_sleep(2500 * GT_MS);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(5);
+    rl.rlim_cur = 64;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(6);
+    while (open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
+    }
+    gort_panic("out of descriptors");
+}
+
+TEST(flight_recorder_unwritable) {
+    const char *dir = tmp_path("");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (chdir(dir) != 0)
+            _exit(3);
+        setenv("GORTDEBUG", "flightrecorder=1", 1);
+        setenv("GORTRACEBACK", "none", 1);
+        int errfd = open("nofd-stderr.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(errfd, 2);
+        gort_main(flight_nofd_main, NULL);
+        _exit(4);
+    }
+    int st;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    char log[512], want[128];
+    static char text[1 << 20];
+    snprintf(log, sizeof log, "%snofd-stderr.log", dir);
+    FILE *f = fopen(log, "r");
+    ASSERT_TRUE(f != NULL);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    snprintf(want, sizeof want,
+             "flight recorder: cannot write gort-flightrecorder-%d.trace (errno=%d)\n", (int)pid,
+             EMFILE);
+    if (strstr(text, want) == NULL || strstr(text, "flight recorder: the last ") != NULL)
+        GT_FAIL("no line saying the recording is lost (want \"%s\"):\n%s", want, text);
 }
 
 /* The GC hooks the collected heap will call (white-box until it lands): a
