@@ -876,8 +876,11 @@ static bool restartable(long nr, const unsigned long args[6]) {
 /* Called by sysmon for a P whose goroutine gp has run since `since`
  * (nanotime) without a scheduling point, after it set gp->preempt.  Sends
  * the preemption signal to the thread unless that thread is blocked in a
- * call the signal would make fail; such a goroutine is reported once, with
- * where it is, when it has held the P for a second. */
+ * call the signal would make fail, or in one it could only restart because
+ * no thread can be made to take the P over (RLIMIT_NPROC: the handler
+ * leaves the call alone then); such a goroutine is reported once, with
+ * where it is, when it has held the P for a second.  (A program whose every
+ * thread sat in restartable calls then hung without a word.) */
 PREEMPT_NOSAN void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now, int64_t since) {
     struct m *mp = pp->m;
     if (mp == NULL || mp->curg != gp || !preempt_ready)
@@ -895,7 +898,8 @@ PREEMPT_NOSAN void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now,
         gort__preempt_m(mp); /* between calls by now */
         return;
     }
-    if (restartable(nr, args)) {
+    bool threads = !atomic_load_explicit(&gort__newm_failing, memory_order_relaxed);
+    if (threads && restartable(nr, args)) {
         gort__preempt_m(mp);
         return;
     }
@@ -924,5 +928,8 @@ PREEMPT_NOSAN void gort__sysmon_preempt(struct p *pp, struct g *gp, int64_t now,
         if (gort__symtab_lookup(ret, &start, NULL, &fn) == 0)
             gort__printf("\tcalled from %s+%#lx\n", fn, (unsigned long)(ret - start));
     }
+    if (!threads)
+        gort__printf("\tno thread can take P %d over: thread creation fails (ulimit -u?)\n",
+                     pp->id);
     gort__print_unlock();
 }

@@ -408,6 +408,61 @@ TEST(pthread_create_newm) {
     healthy_run();
 }
 
+/* A goroutine blocked, without gort_syscall_enter, in a call the
+ * preemption signal would only restart (a read of a pipe) while no thread
+ * can be made (RLIMIT_NPROC): its P cannot be handed over, and with every
+ * thread in such calls the program stood still without a word.  After a
+ * second it is reported, with the reason, as a call the signal would make
+ * fail is. */
+static int block_pipe[2];
+
+static void *late_writer(void *arg) {
+    (void)arg;
+    usleep(1500 * 1000); /* libc's pthread_create: no fault, no M */
+    ssize_t w = write(block_pipe[1], "x", 1);
+    (void)w;
+    return NULL;
+}
+
+static int blocked_without_threads_main(void *arg) {
+    (void)arg;
+    gort__fault_arm(GORT__FAULT_PTHREAD_CREATE, 1, true);
+    gort_waitgroup wg = {0};
+    gort_wg_add(&wg, 64);
+    for (int i = 0; i < 64; i++)
+        go(busy, &wg);
+    gort_wg_wait(&wg);
+    ASSERT_GE(gort__fault_fired(GORT__FAULT_PTHREAD_CREATE), 1u); /* a new M failed */
+    ASSERT_EQ(pipe(block_pipe), 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, late_writer, NULL), 0);
+    char c;
+    ASSERT_EQ(read(block_pipe[0], &c, 1), 1); /* ~1.5 s, holding P 0 */
+    pthread_join(t, NULL);
+    gort__fault_disarm();
+    return 0;
+}
+
+static int blocked_without_threads_child(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    return gort_main(blocked_without_threads_main, NULL);
+}
+
+TEST(blocked_call_reported_without_threads) {
+#ifdef GORT_TSAN
+    GT_SKIP("no preemption under ThreadSanitizer (preempt.c)");
+#else
+    char out[8192];
+    int ws = gt_run_child(blocked_without_threads_child, NULL, out, sizeof out);
+    ASSERT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    if (strstr(out, "has held P 0 for 1.") == NULL ||
+        strstr(out, "in a blocking call without gort_syscall_enter") == NULL ||
+        strstr(out, "no thread can take P 0 over") == NULL)
+        GT_FAIL("no report of the blocked call; stderr:\n%s", out);
+#endif
+}
+
 /* ------------------------------------------------------------------ epoll_ctl */
 
 static int epoll_fails(void *arg) {
