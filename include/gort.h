@@ -1120,8 +1120,9 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
  * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
  * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
  * two internal real-time signals - or for a wrong element size; -EAGAIN
- * outside gort_main.  c == NULL panics "os/signal: Notify using nil
- * channel".
+ * outside gort_main; -EMFILE/-ENFILE when the run's first Notify cannot
+ * make its wake-up pipe (out of descriptors), -ENOMEM.  c == NULL panics
+ * "os/signal: Notify using nil channel".
  */
 GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
 /* signal.Stop: c receives no more signals once this returns; a signal no

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -319,6 +320,38 @@ TEST(refused_signals_and_runs) {
     gort_chan_free(refuse_c);
     /* A new run starts its own loop. */
     run(rerun_main, NULL);
+}
+
+/* The first Notify of a run makes the loop's wake-up pipe: out of
+ * descriptors (RLIMIT_NOFILE) it is -EMFILE, as gort.h says, and a Notify
+ * once they are free works (the failed one left nothing half made). */
+static int nofd_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    int s = SIGUSR2;
+    struct rlimit old, rl;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    rl = old;
+    rl.rlim_cur = 256;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    static int hog[256];
+    int nhog = 0;
+    for (int fd; nhog < 256 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+        hog[nhog++] = fd;
+    ASSERT_EQ(gort_signal_notify(c, &s, 1), -EMFILE);
+    for (int i = 0; i < nhog; i++)
+        close(hog[i]);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_EQ(gort_signal_notify(c, &s, 1), 0);
+    ASSERT_EQ(kill(getpid(), SIGUSR2), 0);
+    ASSERT_EQ(recv_within(c, 10), SIGUSR2);
+    gort_signal_stop(c);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(notify_out_of_fds) {
+    run(nofd_main, NULL);
 }
 
 /* SIGQUIT lands on a thread inside malloc (holding its arena's lock) in
