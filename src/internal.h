@@ -367,6 +367,10 @@ long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, lon
  * Call it from a goroutine or a thread outside the runtime, never from g0.
  * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
 void gort__stop_the_world(const char *reason);
+/* Go's freezetheworld: before a fatal report, stops handing out
+ * goroutines and asks the running ones to yield (best effort, ~5 ms, no
+ * wait).  No runtime lock held; the world never restarts. */
+void gort__freeze_the_world(void);
 /* Restarts the world stopped by gort__stop_the_world (same caller). */
 void gort__start_the_world(void);
 /* During a stop, for a goroutine gp that was interrupted while running

@@ -467,6 +467,8 @@ static void printpanics(const struct gort__panic *p) {
  * program printed earlier comes first when both streams share a file).
  */
 static _Noreturn void fatalpanic(struct g *gp, const struct gort__panic *p) {
+    if (!is_foreign(gp))
+        gort__freeze_the_world(); /* Go's startpanic_m */
     fflush(NULL);
     gort__print_lock(); /* never released: a concurrent fatal panic waits here */
     printpanics(p);

@@ -175,6 +175,7 @@ static _Noreturn void fatal_common(const char *msg, const char *file, int line, 
     }
     if (runtime_bug || sysstack)
         gort__set_throwing(); /* Go's throw, not fatal: see gort__traceback_level */
+    gort__freeze_the_world(); /* Go's startpanic_m (not with a runtime lock held) */
     if (!sysstack)
         gort__flush_stdio(); /* not from a signal handler: it may have cut into stdio */
     gort__print_lock();

@@ -3298,6 +3298,36 @@ void gort__stop_the_world(const char *reason) {
     stop_the_world(reason, true);
 }
 
+/*
+ * Go's freezetheworld, for a fatal report (an unrecovered panic, a SIGQUIT
+ * dump): best effort, never waiting for an answer.  The scheduler stops
+ * handing out goroutines (gcwaiting, with a stopwait no stop can count
+ * down to zero, so no stop of the world is ever "done" and none restarts
+ * it) and the running goroutines are asked to yield, those at an
+ * async-safe point by the signal, five times a millisecond apart: the
+ * dump then finds them runnable with their frames instead of "running on
+ * other thread", as Go's does, and they print nothing more.  No thread is
+ * suspended inside the signal handler (it could hold malloc's lock, which
+ * the dump takes).  The caller holds no runtime lock (it takes sched.lock)
+ * and never runs goroutines again.
+ */
+void gort__freeze_the_world(void) {
+    if (!gort__runtime_running() || gort__tls_locks != 0)
+        return;
+    gort__stw_allow_suspend(false);
+    for (int i = 0; i < 5; i++) {
+        gort__lock(&gort__sched.lock);
+        gort__sched.stopwait = INT32_MAX; /* Go's freezeStopWait */
+        /* seq_cst, as stop_the_world's: the Dekker partner of the Ms'
+         * gcwaiting checks. */
+        atomic_store_explicit(&gort__sched.gcwaiting, 1, memory_order_seq_cst);
+        preemptall();
+        gort__unlock(&gort__sched.lock);
+        gort__stw_signal();
+        usleep(1000);
+    }
+}
+
 /* Allocates allp[0..nprocs) where missing.  0 or -ENOMEM (the Ps made so
  * far stay, freed at shutdown). */
 static int allocp(int32_t nprocs) {

@@ -154,6 +154,7 @@ static __thread uintptr_t probe_page __attribute__((tls_model("initial-exec")));
  * by the caller. */
 static GORT_NORETURN void fault_report(int sig, int code, uintptr_t addr, uintptr_t pc,
                                        struct g *gp) {
+    gort__freeze_the_world(); /* Go's startpanic_m */
     gort__print_lock();
     bool throw = addr >= 4096;
     if (!throw) {
@@ -216,6 +217,7 @@ bool gort__quit_pending(void) {
 /* stdio: flushed by sysmon, not by the handler (see gort__flush_stdio). */
 static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int code, struct g *gp,
                                     bool flush) {
+    gort__freeze_the_world(); /* Go's startpanic_m */
     if (flush)
         gort__flush_stdio();
     gort__print_lock();
@@ -364,6 +366,7 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
         return;
     }
     gort__traceback_set_sigctx(gp, pc, ctx_fp(uctx), sp);
+    gort__freeze_the_world(); /* Go's startpanic_m */
     gort__print_lock();
     if (sig == SIGFPE) {
         const char *what = info->si_code == FPE_INTDIV   ? "integer divide by zero"
