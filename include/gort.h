@@ -1141,7 +1141,11 @@ GORT_API void gort_signal_stop(gort_chan *c);
  * stdin, stdout and stderr (-1, or fds == NULL: inherited); they are put
  * in blocking mode first, as Go's File.Fd does, so pass the child's ends
  * (for a gort_conn_pipe end, gort_conn_fd), and close them in the parent
- * afterwards.  0 and *pid, or -errno (-ENOENT: no such program).
+ * afterwards.  The child starts with no signal blocked and with the
+ * default action for every signal this process catches, and for SIGPIPE
+ * and SIGXFSZ, which the runtime ignores while it runs (one the program
+ * ignored before gort_main stays ignored, posix_spawn's rule).  0 and
+ * *pid, or -errno (-ENOENT: no such program).
  */
 GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[],
                                 char *const envp[], const int fds[3]);

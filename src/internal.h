@@ -10,6 +10,7 @@
 #ifndef GORT_INTERNAL_H
 #define GORT_INTERNAL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -310,6 +311,11 @@ extern bool gort__flightrecorder;
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
 void gort__signal_fini(void);
+/* Adds to set the signals the runtime ignores while it runs that the
+ * program did not ignore before it (SIGPIPE, SIGXFSZ): a child made by
+ * gort_process_spawn gets their default actions, as a Go program's child
+ * does (exec.c). */
+void gort__signal_spawn_defaults(sigset_t *set);
 /* A fatal signal's dump (SIGQUIT, SIGABRT, SIGSEGV, SIGBUS), handed off by
  * its handler: true when one is pending (acquire), and the dump itself,
  * which exits (run by sysmon). */

@@ -546,6 +546,17 @@ void gort__signal_fini(void) {
     installed = false;
 }
 
+void gort__signal_spawn_defaults(sigset_t *set) {
+    /* installed, old_pipe and xfsz_ignored are written while no M runs
+     * (gort_main's start and end); the run's threads were made after. */
+    if (!installed)
+        return;
+    if (!(old_pipe.sa_flags & SA_SIGINFO) && old_pipe.sa_handler != SIG_IGN)
+        sigaddset(set, SIGPIPE);
+    if (xfsz_ignored)
+        sigaddset(set, SIGXFSZ);
+}
+
 int gort__minit_signals(struct m *mp) {
     void *p =
         gort__mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

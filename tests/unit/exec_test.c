@@ -4,7 +4,7 @@
  * hold no thread each (the runtime's thread count stays small, a ticker
  * keeps ticking); a child's stdout through a pipe and the buffered reader;
  * -ECHILD and -ENOENT; the fallback without pidfd_open; the child's empty
- * signal mask.
+ * signal mask, and SIGPIPE and SIGXFSZ at their defaults in the child.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,6 +224,51 @@ TEST(child_signal_mask_empty) {
     sigaddset(&s, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &s, NULL); /* the runtime's threads inherit it */
     run(mask_main, NULL);
+}
+
+/* The bits of SIGPIPE and SIGXFSZ in a child's SigIgn line. */
+static unsigned long long child_sigign(void) {
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {-1, gort_conn_fd(w), -1};
+    char *argv[] = {"grep", "SigIgn", "/proc/self/status", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "grep", argv, NULL, fds), 0);
+    ASSERT_EQ(gort_conn_close(w), 0);
+    gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
+    char *line;
+    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    ASSERT_EQ(strncmp(line, "SigIgn:\t", 8), 0);
+    unsigned long long ign = strtoull(line + 8, NULL, 16);
+    gort_bufreader_free(br);
+    ASSERT_EQ(gort_process_wait(pid, NULL), 0);
+    ASSERT_EQ(gort_conn_close(r), 0);
+    return ign & ((1ULL << (SIGPIPE - 1)) | (1ULL << (SIGXFSZ - 1)));
+}
+
+static int sigign_default_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(child_sigign(), 0);
+    return 0;
+}
+
+static int sigign_kept_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(child_sigign(), 1ULL << (SIGPIPE - 1));
+    return 0;
+}
+
+/* The runtime ignores SIGPIPE and SIGXFSZ while it runs (writes report
+ * -EPIPE and -EFBIG); a child gets their default actions back, as a Go
+ * program's child does (Go catches them).  A signal the program itself
+ * ignored before gort_main stays ignored in the child, posix_spawn's rule. */
+TEST(child_pipe_and_xfsz_default) {
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    run(sigign_default_main, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    run(sigign_kept_main, NULL);
+    signal(SIGPIPE, SIG_DFL);
 }
 
 GT_MAIN()
