@@ -30,9 +30,9 @@ void gort__pb_free(gort__pbuf *b);
 void gort__gzip(gort__pbuf *out, const uint8_t *p, size_t n);
 /* write(2) all of p, retrying on EINTR: 0 or -errno.  A nonblocking fd
  * (every fd gort makes is one) whose buffer is full - a pipe or socket
- * with a slower reader - is waited for, as a blocking fd's write waits:
- * the calling goroutine parks in gort_wait_fd when park (no runtime lock
- * held), else the thread waits in poll(2). */
+ * with a slower reader - is waited for when park (no runtime lock held:
+ * the calling goroutine parks in gort_wait_fd, as a blocking fd's write
+ * waits); without park it is -EAGAIN. */
 int gort__write_all(int fd, const uint8_t *p, size_t n, bool park);
 int64_t gort__walltime_ns(void);
 

@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -193,15 +192,13 @@ int gort__write_all(int fd, const uint8_t *p, size_t n, bool park) {
                 return -errno;
             /* Full: it was -EAGAIN, the output cut wherever the buffer
              * filled (a profile written to a gort_conn_pipe end or an
-             * accepted socket). */
-            int err = 0;
-            if (park) {
-                err = gort_wait_fd(fd, GORT_POLL_WRITE, 0);
-            } else {
-                struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-                    err = -errno;
-            }
+             * accepted socket).  Not while a runtime lock is held (the
+             * tracer's): a wait there, in poll(2), held up every thread
+             * that records an event, the reader too when it is one of
+             * the program's goroutines - a hang. */
+            if (!park)
+                return -EAGAIN;
+            int err = gort_wait_fd(fd, GORT_POLL_WRITE, 0);
             if (err != 0)
                 return err;
             continue;

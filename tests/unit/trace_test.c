@@ -555,6 +555,69 @@ TEST(flight_recorder_on_panic) {
     flight_recorder_crash("the flight recorder has it");
 }
 
+/* A trace written to a nonblocking pipe that one of the program's own
+ * goroutines reads, slowly: the tracer writes with its lock held, so it
+ * cannot wait for the reader (which needs a thread that may be waiting
+ * for that lock); the trace is cut where the pipe fills, as gort.h says,
+ * and gort_trace_stop returns.  (Waiting in poll(2) there, as 3abce7b
+ * did, hung the program.) */
+static gort_conn own_r;
+static long own_got;
+
+static void own_reader(void *arg) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = gort_conn_read(own_r, buf, sizeof buf)) > 0) {
+        own_got += n;
+        gort_sleep(GT_MS);
+    }
+    gort_wg_done(arg);
+}
+
+static void own_ping(void *arg) {
+    gort_chan **cs = arg;
+    for (int i = 0; i < 20000; i++)
+        gort_chan_send(cs[0], &i);
+    gort_wg_done((gort_waitgroup *)cs[1]);
+}
+
+static void own_pong(void *arg) {
+    gort_chan **cs = arg;
+    int v;
+    for (int i = 0; i < 20000; i++)
+        gort_chan_recv(cs[0], &v);
+    gort_wg_done((gort_waitgroup *)cs[1]);
+}
+
+static int own_pipe_main(void *arg) {
+    (void)arg;
+    gort_conn w;
+    ASSERT_EQ(gort_conn_pipe(&own_r, &w), 0);
+    static gort_waitgroup rwg, wg;
+    gort_wg_add(&rwg, 1);
+    go(own_reader, &rwg);
+    ASSERT_EQ(gort_trace_start(gort_conn_fd(w)), 0);
+    static gort_chan *cs[4][2];
+    for (int k = 0; k < 4; k++) {
+        cs[k][0] = gort_chan_make(sizeof(int), 0);
+        cs[k][1] = (gort_chan *)&wg;
+        gort_wg_add(&wg, 2);
+        go(own_ping, cs[k]);
+        go(own_pong, cs[k]);
+    }
+    gort_wg_wait(&wg);
+    gort_trace_stop();
+    ASSERT_EQ(gort_conn_close(w), 0);
+    gort_wg_wait(&rwg);
+    ASSERT_GT(own_got, 0);
+    gort_conn_close(own_r);
+    return 0;
+}
+
+TEST(trace_to_own_nonblocking_pipe) {
+    run(own_pipe_main, NULL);
+}
+
 /* The same when the file cannot be made: the panic comes from a program
  * out of descriptors (RLIMIT_NOFILE), as a server's may.  The report says
  * the recording is lost; it said nothing (and a write cut short by a full
