@@ -1153,7 +1153,8 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
  * Process.Wait: blocks the calling goroutine - not its thread - until the
  * child pid exits, reaps it and stores its waitpid(2) status in *status
  * (may be NULL).  The wait is a pidfd (pidfd_open, Linux 5.3) in the
- * netpoller; where the kernel has no pidfd_open, the goroutine polls
+ * netpoller; where the kernel has no pidfd_open (or the poller cannot take
+ * the pidfd: out of memory or epoll watches), the goroutine polls
  * waitpid(WNOHANG) instead, sleeping 1 ms doubling up to 50 ms between
  * polls (still no thread blocked, but up to 50 ms late).  0, or -errno:
  * -ECHILD (not a child of this process, or already reaped).

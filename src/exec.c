@@ -132,7 +132,11 @@ GORT_API int gort_process_wait(pid_t pid, int *status) {
         if (gp != NULL)
             gp->waitfd = 0;
         (void)gort_close(pfd);
-        return r < 0 ? r : 0;
+        /* The poller could not take the pidfd (epoll_ctl: out of memory,
+         * or fs.epoll.max_user_watches reached): poll instead, as without
+         * a pidfd, rather than fail with the child still to reap. */
+        if (r != -ENOMEM && r != -ENOSPC)
+            return r < 0 ? r : 0;
     }
     int64_t nap = 1000000; /* 1 ms, doubling up to 50 ms */
     for (;;) {

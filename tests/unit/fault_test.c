@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -513,6 +514,29 @@ static int epoll_fails(void *arg) {
 TEST(epoll_ctl_fd_calls) {
     run(epoll_fails, NULL);
     healthy_run();
+}
+
+/* gort_process_wait whose pidfd the poller cannot take (epoll_ctl fails:
+ * out of memory, fs.epoll.max_user_watches): it polls the child as
+ * without a pidfd, instead of -ENOMEM with the child left to reap. */
+static int process_wait_main(void *arg) {
+    (void)arg;
+    char *argv[] = {"sh", "-c", "exit 3", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "/bin/sh", argv, NULL, NULL), 0);
+    uint64_t fired = gort__fault_fired(GORT__FAULT_EPOLL_CTL);
+    gort__fault_arm(GORT__FAULT_EPOLL_CTL, 1, false);
+    int st = 0;
+    ASSERT_EQ(gort_process_wait(pid, &st), 0);
+    gort__fault_disarm();
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 3);
+    ASSERT_EQ(gort__fault_fired(GORT__FAULT_EPOLL_CTL), fired + 1);
+    return 0;
+}
+
+TEST(epoll_ctl_process_wait) {
+    run(process_wait_main, NULL);
 }
 
 /* The pollDesc table grows by chunks of 1024 fds (calloc). */
