@@ -375,25 +375,42 @@ static void qm_worker(void *arg) {
     qm_churn();
 }
 
+static int qm_ready_fd = -1;
+
 static int qm_main(void *arg) {
     (void)arg;
     go(qm_worker, NULL);
+    /* The handlers are in place now: the parent kills only after this
+     * byte (before it, a loaded machine once let SIGQUIT's default action
+     * end a child still starting, with nothing printed). */
+    ssize_t w = write(qm_ready_fd, "r", 1);
+    (void)w;
     qm_churn();
     return 0;
 }
 
 TEST(sigquit_inside_malloc_dumps_and_exits) {
     for (int i = 0; i < 10; i++) {
+        int ready[2];
+        ASSERT_EQ(pipe(ready), 0);
         fflush(NULL);
         pid_t pid = fork();
         ASSERT_GE(pid, 0);
         if (pid == 0) {
             int devnull = open("/dev/null", O_WRONLY);
             dup2(devnull, 2);
+            close(ready[0]);
+            qm_ready_fd = ready[1];
             gort_main(qm_main, NULL);
             _exit(4);
         }
-        struct timespec ts = {0, (100 + 13 * i) * 1000000L};
+        close(ready[1]);
+        struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+        char c;
+        ASSERT_EQ(poll(&pfd, 1, 10000), 1);
+        ASSERT_EQ(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        struct timespec ts = {0, (20 + 13 * i) * 1000000L};
         nanosleep(&ts, NULL);
         ASSERT_EQ(kill(pid, SIGQUIT), 0);
         int st = 0;
