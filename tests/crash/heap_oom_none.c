@@ -8,19 +8,7 @@
  * Out of memory is a throw of the runtime's (Go's throw("out of memory")):
  * the goroutines are shown with the runtime's frames whatever
  * GORTRACEBACK says, none included, as Go 1.19's gotraceback does (gort
- * printed the two lines alone at GORTRACEBACK=none).
+ * printed the two lines alone at GORTRACEBACK=none).  The program is
+ * heap_oom.c's.
  */
-#include "gort.h"
-
-#include <stdio.h>
-
-static int main_fn(void *arg) {
-    (void)arg;
-    char *p = gort_new((size_t)1 << 50);
-    fprintf(stderr, "heap_oom_none: gort_new returned %p\n", (void *)p);
-    return 0;
-}
-
-int main(void) {
-    return gort_main(main_fn, NULL);
-}
+#include "heap_oom.c"

@@ -12,40 +12,6 @@
  * SIGQUIT is a throw of the runtime's: Go 1.19's gotraceback shows every
  * goroutine with the runtime's frames (level "system") whatever
  * GOTRACEBACK says, none included (gort printed the two signal lines
- * alone at GORTRACEBACK=none).
+ * alone at GORTRACEBACK=none).  The program is sigquit.c's.
  */
-#include "gort.h"
-
-#include <signal.h>
-#include <stdio.h>
-
-static gort_chan *c;
-
-__attribute__((noinline)) static void parked(void *arg) {
-    (void)arg;
-    gort_chan_recv(c, NULL);
-}
-
-__attribute__((noinline)) static void quitter(void) {
-    raise(SIGQUIT);
-    fprintf(stderr, "sigquit_none: raise returned\n");
-}
-
-static int main_fn(void *arg) {
-    (void)arg;
-    c = gort_chan_make(sizeof(int), 0);
-    if (gort_go(parked, NULL) != 0)
-        return 1;
-    while (gort_numgoroutine() < 2)
-        gort_yield();
-    for (int i = 0; i < 100; i++)
-        gort_yield();
-    quitter();
-    return 0;
-}
-
-int main(void) {
-    int r = gort_main(main_fn, NULL);
-    fprintf(stderr, "sigquit_none: gort_main returned %d\n", r);
-    return 0;
-}
+#include "sigquit.c"

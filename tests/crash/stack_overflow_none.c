@@ -13,39 +13,6 @@
  * A stack overflow is a throw of the runtime's: Go 1.19's gotraceback
  * shows the runtime stack and every goroutine whatever GOTRACEBACK says,
  * none included (gort printed the limit, sp and fatal error lines alone
- * at GORTRACEBACK=none).  Otherwise as stack_overflow.c.
+ * at GORTRACEBACK=none).  The program is stack_overflow.c's.
  */
-#include "gort.h"
-
-#include <stdio.h>
-
-static volatile int never; /* a way out the compiler cannot see through */
-
-__attribute__((noinline)) static int recurse(int depth) {
-    volatile char buf[1024];
-    buf[0] = (char)depth;
-    buf[sizeof buf - 1] = (char)depth;
-    if (never)
-        return 0;
-    return recurse(depth + 1) + buf[0] + buf[sizeof buf - 1]; /* not a tail call */
-}
-
-static void overflow(void *arg) {
-    (void)arg;
-    int r = recurse(0);
-    fprintf(stderr, "stack_overflow_none: recursion returned %d\n", r);
-}
-
-static int main_fn(void *arg) {
-    (void)arg;
-    if (gort_go(overflow, NULL) != 0)
-        return 1;
-    for (;;)
-        gort_yield();
-}
-
-int main(void) {
-    int r = gort_main(main_fn, NULL);
-    fprintf(stderr, "stack_overflow_none: gort_main returned %d\n", r);
-    return 0;
-}
+#include "stack_overflow.c"

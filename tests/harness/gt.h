@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -289,6 +290,23 @@ static inline int gt_run_child(int (*fn)(void *), void *arg, char *out, size_t l
     if (waitpid(pid, &ws, 0) != pid)
         gt_fail_(__FILE__, __LINE__, "waitpid failed");
     return ws;
+}
+
+/* Limits the address space (RLIMIT_AS) to what the process maps now plus
+ * room bytes, for a child of gt_run_child that checks what the runtime
+ * does without room.  0, or -1 if it could not. */
+static inline int gt_limit_address_space(unsigned long long room) {
+    long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return -1;
+    int n = fscanf(f, "%ld", &pages);
+    fclose(f);
+    if (n != 1)
+        return -1;
+    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + room,
+                        .rlim_max = RLIM_INFINITY};
+    return setrlimit(RLIMIT_AS, &rl);
 }
 
 /* Overwrites 4 KiB of the stack below the caller, where the frames of the

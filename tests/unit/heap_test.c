@@ -21,7 +21,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1449,14 +1448,7 @@ static int small_as_main(void *arg) {
 
 static int small_as_child(void *arg) {
     (void)arg;
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL || fscanf(f, "%ld", &pages) != 1)
-        return 3;
-    fclose(f);
-    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + SMALL_AS_ROOM,
-                        .rlim_max = RLIM_INFINITY};
-    if (setrlimit(RLIMIT_AS, &rl) != 0)
+    if (gt_limit_address_space(SMALL_AS_ROOM) != 0)
         return 4;
     gort_gomaxprocs(1);
     return gort_main(small_as_main, NULL) == 42 ? 0 : 5;

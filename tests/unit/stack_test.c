@@ -5,7 +5,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "gort.h"
@@ -219,14 +218,7 @@ static int main_small_as(void *arg) {
 
 static int child_small_as(void *arg) {
     (void)arg;
-    long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL || fscanf(f, "%ld", &pages) != 1)
-        return 3;
-    fclose(f);
-    struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + AS_ROOM,
-                        .rlim_max = RLIM_INFINITY};
-    if (setrlimit(RLIMIT_AS, &rl) != 0)
+    if (gt_limit_address_space(AS_ROOM) != 0)
         return 4;
     gort_gomaxprocs(1);
     return gort_main(main_small_as, NULL) == 42 ? 0 : 5;
