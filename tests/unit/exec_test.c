@@ -197,23 +197,31 @@ TEST(child_stdout_through_a_pipe) {
     run(pipe_main, NULL);
 }
 
-/* The child starts with no signal blocked, whatever our threads block. */
-static int mask_main(void *arg) {
-    (void)arg;
+/* The child's line of /proc/self/status for field ("SigBlk"), copied to
+ * buf (len bytes), read from its stdout through a pipe. */
+static void child_status(const char *field, char *buf, size_t len) {
     gort_conn r, w;
     ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
     int fds[3] = {-1, gort_conn_fd(w), -1};
-    char *argv[] = {"grep", "SigBlk", "/proc/self/status", NULL};
+    char *argv[] = {"grep", (char *)field, "/proc/self/status", NULL};
     pid_t pid;
     ASSERT_EQ(gort_process_spawn(&pid, "grep", argv, NULL, fds), 0);
     ASSERT_EQ(gort_conn_close(w), 0);
     gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
     char *line;
     ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
-    ASSERT_STREQ(line, "SigBlk:\t0000000000000000");
+    snprintf(buf, len, "%s", line);
     gort_bufreader_free(br);
     ASSERT_EQ(gort_process_wait(pid, NULL), 0);
     ASSERT_EQ(gort_conn_close(r), 0);
+}
+
+/* The child starts with no signal blocked, whatever our threads block. */
+static int mask_main(void *arg) {
+    (void)arg;
+    char line[128];
+    child_status("SigBlk", line, sizeof line);
+    ASSERT_STREQ(line, "SigBlk:\t0000000000000000");
     return 0;
 }
 
@@ -228,21 +236,10 @@ TEST(child_signal_mask_empty) {
 
 /* The bits of SIGPIPE and SIGXFSZ in a child's SigIgn line. */
 static unsigned long long child_sigign(void) {
-    gort_conn r, w;
-    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
-    int fds[3] = {-1, gort_conn_fd(w), -1};
-    char *argv[] = {"grep", "SigIgn", "/proc/self/status", NULL};
-    pid_t pid;
-    ASSERT_EQ(gort_process_spawn(&pid, "grep", argv, NULL, fds), 0);
-    ASSERT_EQ(gort_conn_close(w), 0);
-    gort_bufreader *br = gort_bufreader_new_conn(r, 0, 0);
-    char *line;
-    ASSERT_EQ(gort_bufreader_scan_line(br, &line, NULL), 1);
+    char line[128];
+    child_status("SigIgn", line, sizeof line);
     ASSERT_EQ(strncmp(line, "SigIgn:\t", 8), 0);
     unsigned long long ign = strtoull(line + 8, NULL, 16);
-    gort_bufreader_free(br);
-    ASSERT_EQ(gort_process_wait(pid, NULL), 0);
-    ASSERT_EQ(gort_conn_close(r), 0);
     return ign & ((1ULL << (SIGPIPE - 1)) | (1ULL << (SIGXFSZ - 1)));
 }
 

@@ -500,8 +500,10 @@ static int flight_crash_main(void *arg) {
     return 0;
 }
 
-static void flight_recorder_crash(const char *panic_msg) {
-    const char *dir = tmp_path("");
+/* Runs main_fn(arg) under GORTDEBUG=flightrecorder=1 in a child working
+ * in dir, its stderr in dir's file log, and expects the child's fatal exit
+ * (status 2).  Returns its pid (the recording's file is named after it). */
+static pid_t flight_child(const char *dir, int (*main_fn)(void *), void *arg, const char *log) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -509,15 +511,32 @@ static void flight_recorder_crash(const char *panic_msg) {
             _exit(3);
         setenv("GORTDEBUG", "flightrecorder=1", 1);
         setenv("GORTRACEBACK", "none", 1);
-        int errfd = open("stderr.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int errfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(errfd, 2);
-        gort_main(flight_crash_main, (void *)panic_msg);
+        gort_main(main_fn, arg);
         _exit(4);
     }
     int st;
     ASSERT_EQ(waitpid(pid, &st, 0), pid);
     ASSERT_TRUE(WIFEXITED(st));
     ASSERT_EQ(WEXITSTATUS(st), 2);
+    return pid;
+}
+
+/* The whole of dir's file log, NUL-terminated, in text (len bytes). */
+static void read_log(const char *dir, const char *log, char *text, size_t len) {
+    char path[512];
+    snprintf(path, sizeof path, "%s%s", dir, log);
+    FILE *f = fopen(path, "r");
+    ASSERT_TRUE(f != NULL);
+    size_t n = fread(text, 1, len - 1, f);
+    text[n] = '\0';
+    fclose(f);
+}
+
+static void flight_recorder_crash(const char *panic_msg) {
+    const char *dir = tmp_path("");
+    pid_t pid = flight_child(dir, flight_crash_main, (void *)panic_msg, "stderr.log");
     char path[512];
     snprintf(path, sizeof path, "%sgort-flightrecorder-%d.trace", dir, (int)pid);
     expect_parses(path);
@@ -527,14 +546,8 @@ static void flight_recorder_crash(const char *panic_msg) {
      * 2.5 s the program ran, in whole generations (not the time since the
      * machine booted).  (Not under ThreadSanitizer: its reports of the
      * dump's allocations in the signal handler cut the log short.) */
-    char log[512];
     static char text[1 << 20]; /* under ThreadSanitizer its reports come first */
-    snprintf(log, sizeof log, "%sstderr.log", dir);
-    FILE *f = fopen(log, "r");
-    ASSERT_TRUE(f != NULL);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
+    read_log(dir, "stderr.log", text, sizeof text);
     const char *line = strstr(text, "flight recorder: the last ");
     long long ms = -1;
     if (line == NULL || sscanf(line, "flight recorder: the last %lld ms", &ms) != 1 || ms < 500 ||
@@ -642,30 +655,10 @@ static int flight_nofd_main(void *arg) {
 
 TEST(flight_recorder_unwritable) {
     const char *dir = tmp_path("");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        if (chdir(dir) != 0)
-            _exit(3);
-        setenv("GORTDEBUG", "flightrecorder=1", 1);
-        setenv("GORTRACEBACK", "none", 1);
-        int errfd = open("nofd-stderr.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(errfd, 2);
-        gort_main(flight_nofd_main, NULL);
-        _exit(4);
-    }
-    int st;
-    ASSERT_EQ(waitpid(pid, &st, 0), pid);
-    ASSERT_TRUE(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 2);
-    char log[512], want[128];
+    pid_t pid = flight_child(dir, flight_nofd_main, NULL, "nofd-stderr.log");
+    char want[128];
     static char text[1 << 20];
-    snprintf(log, sizeof log, "%snofd-stderr.log", dir);
-    FILE *f = fopen(log, "r");
-    ASSERT_TRUE(f != NULL);
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    text[n] = '\0';
-    fclose(f);
+    read_log(dir, "nofd-stderr.log", text, sizeof text);
     snprintf(want, sizeof want,
              "flight recorder: cannot write gort-flightrecorder-%d.trace (errno=%d)\n", (int)pid,
              EMFILE);
