@@ -47,6 +47,7 @@
 #ifndef GT_H
 #define GT_H
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -307,6 +308,37 @@ static inline int gt_limit_address_space(unsigned long long room) {
     struct rlimit rl = {.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + room,
                         .rlim_max = RLIM_INFINITY};
     return setrlimit(RLIMIT_AS, &rl);
+}
+
+/* The process's descriptors used up: RLIMIT_NOFILE's soft limit lowered
+ * to 256 (the old limit kept) and /dev/null opened until that fails. */
+typedef struct gt_fd_hog {
+    struct rlimit old;
+    int n;
+    int fd[256];
+} gt_fd_hog;
+
+static inline void gt_fds_exhaust(gt_fd_hog *h) {
+    if (getrlimit(RLIMIT_NOFILE, &h->old) != 0)
+        gt_fail_(__FILE__, __LINE__, "getrlimit failed");
+    struct rlimit rl = h->old;
+    rl.rlim_cur = 256;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        gt_fail_(__FILE__, __LINE__, "setrlimit failed");
+    h->n = 0;
+    for (int fd; h->n < 256 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+        h->fd[h->n++] = fd;
+    if (h->n == 256)
+        gt_fail_(__FILE__, __LINE__, "256 descriptors opened under a limit of 256");
+}
+
+/* Closes what gt_fds_exhaust opened and puts the old limit back. */
+static inline void gt_fds_release(gt_fd_hog *h) {
+    for (int i = 0; i < h->n; i++)
+        close(h->fd[i]);
+    h->n = 0;
+    if (setrlimit(RLIMIT_NOFILE, &h->old) != 0)
+        gt_fail_(__FILE__, __LINE__, "setrlimit failed");
 }
 
 /* Overwrites 4 KiB of the stack below the caller, where the frames of the

@@ -516,16 +516,8 @@ static int out_of_fds_main(void *arg) {
     snprintf(name, sizeof name, "localhost:%d", gort_local_port(lfd));
     int c = gort_dial(num, gort_nanotime() + tmo(5)); /* waits in the backlog */
     ASSERT_GE(c, 0);
-    struct rlimit old, rl;
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
-    rl = old;
-    rl.rlim_cur = 256;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    static int hog[256];
-    int nhog = 0;
-    for (int fd; nhog < 256 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
-        hog[nhog++] = fd;
-    ASSERT_LT(nhog, 256);
+    static gt_fd_hog hog;
+    gt_fds_exhaust(&hog);
     ASSERT_EQ(gort_accept(lfd, NULL, NULL), -EMFILE);
     ASSERT_EQ(gort_dial(num, gort_nanotime() + tmo(5)), -EMFILE);
     ASSERT_EQ(gort_dial(name, gort_nanotime() + tmo(5)), -EMFILE);
@@ -534,9 +526,7 @@ static int out_of_fds_main(void *arg) {
     ASSERT_EQ(gort_resolve_addr("tcp", name, &a), -EMFILE);
     gort_conn conn;
     ASSERT_EQ(gort_conn_dial(&conn, "tcp", name, gort_nanotime() + tmo(5)), -EMFILE);
-    for (int i = 0; i < nhog; i++)
-        close(hog[i]);
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    gt_fds_release(&hog);
     int s = gort_accept(lfd, NULL, NULL);
     ASSERT_GE(s, 0);
     int c2 = gort_dial(name, gort_nanotime() + tmo(5));

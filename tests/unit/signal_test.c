@@ -22,7 +22,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -329,19 +328,10 @@ static int nofd_main(void *arg) {
     (void)arg;
     gort_chan *c = gort_chan_make(sizeof(int), 1);
     int s = SIGUSR2;
-    struct rlimit old, rl;
-    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
-    rl = old;
-    rl.rlim_cur = 256;
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    static int hog[256];
-    int nhog = 0;
-    for (int fd; nhog < 256 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
-        hog[nhog++] = fd;
+    static gt_fd_hog hog;
+    gt_fds_exhaust(&hog);
     ASSERT_EQ(gort_signal_notify(c, &s, 1), -EMFILE);
-    for (int i = 0; i < nhog; i++)
-        close(hog[i]);
-    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    gt_fds_release(&hog);
     ASSERT_EQ(gort_signal_notify(c, &s, 1), 0);
     ASSERT_EQ(kill(getpid(), SIGUSR2), 0);
     ASSERT_EQ(recv_within(c, 10), SIGUSR2);
