@@ -293,6 +293,15 @@ static inline int gt_run_child(int (*fn)(void *), void *arg, char *out, size_t l
     return ws;
 }
 
+/* Whether RLIMIT_AS means nothing useful in this build: the sanitizers
+ * reserve terabytes of address space (valgrind is asked at run time). */
+#if defined(GORT_ASAN) || defined(GORT_TSAN) || defined(__SANITIZE_ADDRESS__) || \
+    defined(__SANITIZE_THREAD__)
+#define GT_SANITIZER_ADDRESS_SPACE 1
+#else
+#define GT_SANITIZER_ADDRESS_SPACE 0
+#endif
+
 /* Limits the address space (RLIMIT_AS) to what the process maps now plus
  * room bytes, for a child of gt_run_child that checks what the runtime
  * does without room.  0, or -1 if it could not. */

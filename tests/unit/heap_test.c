@@ -1455,17 +1455,14 @@ static int small_as_child(void *arg) {
 }
 
 TEST(small_heap_under_rlimit_as) {
-#if defined(GORT_ASAN) || defined(GORT_TSAN) || defined(__SANITIZE_ADDRESS__) || \
-    defined(__SANITIZE_THREAD__)
-    GT_SKIP("the sanitizers reserve terabytes of address space");
-#else
+    if (GT_SANITIZER_ADDRESS_SPACE)
+        GT_SKIP("the sanitizers reserve terabytes of address space");
     if (RUNNING_ON_VALGRIND)
         GT_SKIP("valgrind reserves its own address space");
     char out[8192];
     int ws = gt_run_child(small_as_child, NULL, out, sizeof out);
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
         GT_FAIL("child: status %#x, stderr:\n%.2000s", ws, out);
-#endif
 }
 
 GT_MAIN()

@@ -225,17 +225,14 @@ static int child_small_as(void *arg) {
 }
 
 TEST(slabs_shrink_under_rlimit_as) {
-#if defined(GORT_ASAN) || defined(GORT_TSAN) || defined(__SANITIZE_ADDRESS__) || \
-    defined(__SANITIZE_THREAD__)
-    GT_SKIP("the sanitizers reserve terabytes of address space");
-#else
+    if (GT_SANITIZER_ADDRESS_SPACE)
+        GT_SKIP("the sanitizers reserve terabytes of address space");
     if (RUNNING_ON_VALGRIND)
         GT_SKIP("valgrind reserves its own address space");
     char out[4096];
     int ws = gt_run_child(child_small_as, NULL, out, sizeof out);
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
         GT_FAIL("child: status %#x, stderr:\n%s", ws, out);
-#endif
 }
 
 GT_MAIN()
