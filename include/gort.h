@@ -1250,7 +1250,10 @@ GORT_API bool gort_trace_enabled(void);
  * outside a goroutine, -ENOMEM.  It runs one goroutine of its own and
  * stops the world about once a second to start a new generation.  Write:
  * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
- * not recording, -errno).  With GORTDEBUG=flightrecorder=1 it starts with
+ * not recording, -errno).  A generation (about a second) that lost a buffer
+ * while memory ran out is left out, with those before it; when the newest
+ * did, write returns -ENOMEM (and a fatal error's dump says it cannot
+ * write).  With GORTDEBUG=flightrecorder=1 it starts with
  * the main goroutine, and a fatal error, an unrecovered panic or SIGQUIT
  * writes what it holds
  * (up to its last generation, at most a second before) to

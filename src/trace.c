@@ -174,6 +174,7 @@ typedef struct gen {
     size_t ngs;
     chunk *chunks, *tail;
     size_t bytes;
+    bool lost; /* a buffer of it was dropped (out of memory): not written */
 } gen;
 
 /* An interned value: its bytes (a stack's pcs, a string with its NUL) and
@@ -307,7 +308,11 @@ static void flush_locked(tbuf *b) {
             /* Relaxed: sysmon only reads it as a hint to rotate early. */
             atomic_store_explicit(&flight_curbytes, tr.cur->bytes, memory_order_relaxed);
         } else {
-            free(c); /* out of memory: the generation loses this buffer */
+            /* Out of memory: the generation loses this buffer, so the
+             * written trace leaves it out (first_whole_locked). */
+            free(c);
+            if (tr.cur != NULL)
+                tr.cur->lost = true;
         }
     } else if (tr.err == 0 && tr.fd >= 0) {
         tr.err = gort__write_all(tr.fd, b->data, b->pos, false); /* tr.lock held */
@@ -1339,17 +1344,32 @@ static bool rebase(gort__pbuf *out, const uint8_t *p, size_t n, const basemap *m
     return true;
 }
 
-/* The whole trace of the generations kept, into out.  tr.lock held.
- * end: the generation after the last one written (whose rotation ended
+/* The oldest generation from which every one up to end (exclusive; NULL:
+ * all) is whole: each generation starts from a snapshot of its own, so the
+ * trace can begin after the newest one that lost a buffer.  NULL when the
+ * last of them lost one.  tr.lock held. */
+static gen *first_whole_locked(const gen *end) {
+    gen *first = tr.oldest;
+    for (gen *g = tr.oldest; g != NULL && g != end; g = g->next)
+        if (g->lost)
+            first = g->next;
+    return first != end ? first : NULL;
+}
+
+/* The trace of the generations kept, from the oldest of the whole ones
+ * (first_whole_locked; -ENOMEM when there is none), into out.  tr.lock
+ * held.  end: the generation after the last one written (whose rotation ended
  * the written events; NULL: all of them): the goroutine that rotated it was
  * still running on its P there, and is shown stopping (GoSched, without
  * a stack) at that moment, so that its run ends (see stop_running_locked). */
 static int flight_dump_locked(gort__pbuf *out, const gen *end) {
     static const char hdr[16] = "go 1.19 trace\0\0";
     gort__pb_put(out, hdr, 16);
-    gen *first = tr.oldest;
-    if (first == NULL)
+    if (tr.oldest == NULL)
         return -EINVAL;
+    gen *first = first_whole_locked(end);
+    if (first == NULL)
+        return -ENOMEM;
     basemap m = {0};
     if (first->curp >= 0) {
         /* A later generation: its snapshot as the events of a trace start,
@@ -1548,11 +1568,15 @@ void gort__trace_flight_crash(void) {
          * write up to its start. */
         gen *cur = tr.cur;
         gort__pbuf out = {0};
-        if (flight_dump_locked(&out, cur) == 0) {
+        int err = flight_dump_locked(&out, cur);
+        if (err != 0) {
+            /* Out of memory now or when it recorded: said, not skipped. */
+            gort__printf("flight recorder: cannot write its trace (errno=%d)\n", -err);
+        } else {
             char path[64];
             snprintf(path, sizeof path, "gort-flightrecorder-%d.trace", (int)getpid());
             int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            int err = fd < 0 ? -errno : gort__write_all(fd, out.b, out.n, false);
+            err = fd < 0 ? -errno : gort__write_all(fd, out.b, out.n, false);
             if (fd >= 0)
                 close(fd);
             /* Out of descriptors, a full disk, RLIMIT_FSIZE: said, not a
@@ -1560,8 +1584,10 @@ void gort__trace_flight_crash(void) {
             if (err != 0)
                 gort__printf("flight recorder: cannot write %s (errno=%d)\n", path, -err);
             else
-                gort__printf("flight recorder: the last %lld ms before this are in %s\n",
-                             (long long)((cur->start_ns - tr.oldest->start_ns) / 1000000), path);
+                gort__printf(
+                    "flight recorder: the last %lld ms before this are in %s\n",
+                    (long long)((cur->start_ns - first_whole_locked(cur)->start_ns) / 1000000),
+                    path);
         }
         gort__pb_free(&out);
     }

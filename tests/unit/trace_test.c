@@ -18,6 +18,8 @@
 #include "gort.h"
 #include "pprof_tools.h"
 
+#include "fault.h"
+
 static gort_mutex mu;
 
 __attribute__((noinline)) static void sync_waiter(void *arg) {
@@ -484,6 +486,43 @@ TEST(flight_recorder_goroutine_is_the_runtimes) {
     setenv("GORTRACEBACK", "system", 1);
     run(flight_sysg_main, "system");
     unsetenv("GORTRACEBACK");
+}
+
+/* Logs n events of 100 bytes (about 1,000 fill a buffer of the tracer). */
+static void fr_log(int n) {
+    static const char v[] = "0123456789012345678901234567890123456789012345678901234567890123456789"
+                            "012345678901234567890123456";
+    for (int i = 0; i < n; i++)
+        gort_trace_log(0, "k", v);
+}
+
+/* A generation that lost a buffer while memory ran out is left out of the
+ * recording: the write says -ENOMEM while it is the newest, and once a
+ * whole one follows, the trace starts there and parses. */
+static int flight_lost_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_flight_recorder_start(10 * GT_SEC), 0);
+    fr_log(1); /* interns the key and the stack */
+    uint64_t fired = gort__fault_fired(GORT__FAULT_MALLOC);
+    gort__fault_arm(GORT__FAULT_MALLOC, 1, true);
+    fr_log(2000); /* fills the buffer: its chunk cannot be allocated */
+    gort__fault_disarm();
+    ASSERT_TRUE(gort__fault_fired(GORT__FAULT_MALLOC) > fired);
+    const char *path = tmp_path("lost.trace");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_flight_recorder_write(fd), -ENOMEM);
+    fr_log(10);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    close(fd);
+    gort_flight_recorder_stop();
+    char out[1 << 14];
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > /dev/null", path), 0);
+    return 0;
+}
+
+TEST(flight_recorder_lost_buffer) {
+    NEED_GO();
+    run(flight_lost_main, NULL);
 }
 
 /* GORTDEBUG=flightrecorder=1: SIGQUIT, or an unrecovered panic, writes
