@@ -54,7 +54,6 @@ typedef struct slab {
     struct slab *next; /* [stacklock] */
     uintptr_t base;    /* [immutable] */
     size_t size;       /* [immutable] */
-    size_t region;     /* [immutable] bytes per stack region */
     int cap;           /* [immutable] regions it holds: SLAB_STACKS, fewer under RLIMIT_AS */
     int used;          /* [stacklock] regions carved so far */
 } slab;
@@ -163,7 +162,6 @@ int gort__stackalloc(size_t size, gort__stack *out) {
         }
         ns->base = (uintptr_t)p;
         ns->size = ssize;
-        ns->region = rsize;
         ns->cap = cap;
         ns->used = 0;
         atomic_fetch_add_explicit(&gort__stack_sys_bytes, ssize, memory_order_relaxed);
