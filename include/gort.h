@@ -80,11 +80,15 @@ GORT_API const char *gort_version(void);
  * the process may use).  Returns main_fn's value when main_fn returns.
  * Like Go's program exit, goroutines still running then are abandoned
  * (never resumed, their stacks freed), and the runtime's threads are
- * stopped and joined: a thread busy in a goroutine that makes no gort call
- * is waited for until that goroutine reaches one.  A channel, mutex, Cond,
- * WaitGroup, fd or gort_conn that an abandoned goroutine was blocked on no
- * longer counts it and may be used on and closed; an RWMutex it was
- * blocked on, and any lock it held, stay as it left them.  Timers and
+ * stopped and joined: a goroutine busy in a loop that makes no gort call
+ * is stopped where it is by the preemption signal, where asynchronous
+ * preemption could stop it (in the executable's code: see "Preemption"
+ * below); elsewhere (in libc, under ThreadSanitizer, at
+ * asyncpreemptoff=1) its thread is waited for until the goroutine
+ * reaches a gort call.  A channel, mutex, Cond, WaitGroup, fd or
+ * gort_conn that an abandoned goroutine was blocked on no longer counts
+ * it and may be used on and closed; an RWMutex it was blocked on, and any
+ * lock it held, stay as it left them.  Timers and
  * context deadlines still pending never fire (see gort_timer_new).
  *
  * May be called again, sequentially, in the same process.
@@ -452,10 +456,13 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * literal in brackets ("[::1]:0"), a name ("localhost:80": resolved with
  * getaddrinfo inside gort_syscall_enter/exit, so the lookup never stalls a
  * processor), or an empty host (":8080": every address, IPv6 and IPv4, for
- * gort_listen; the loopback for gort_dial, as in Go).  A malformed address
- * is -EINVAL; a name that does not resolve, -ENOENT; a lookup that could
- * not run for want of descriptors (it opens /etc/hosts and a socket to the
- * DNS server), -EMFILE/-ENFILE.
+ * gort_listen; the loopback for gort_dial, as in Go).  An empty address
+ * ("") is ":0" for gort_listen, gort_conn_listen and gort_resolve_addr, as
+ * Go's Listen, ListenPacket and Resolve*Addr take it; gort_dial and
+ * gort_conn_dial reject it (-EINVAL, Go's "missing address").  A
+ * malformed address is -EINVAL; a name that does not resolve, -ENOENT; a
+ * lookup that could not run for want of descriptors (it opens /etc/hosts
+ * and a socket to the DNS server), -EMFILE/-ENFILE.
  */
 enum { GORT_POLL_READ = 1, GORT_POLL_WRITE = 2 };
 

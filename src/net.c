@@ -80,6 +80,8 @@ GORT_API int gort_listen(const char *addr, int backlog) {
     struct sockaddr_storage ss;
     socklen_t len;
     struct addrinfo *res = NULL;
+    if (addr != NULL && addr[0] == '\0')
+        addr = ":0"; /* Go's net.Listen("tcp", ""): every address, any port */
     int num = parse_addr(addr, true, host, sizeof host, &port, &ss, &len);
     if (num < 0)
         return num;

@@ -170,6 +170,8 @@ int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_
         int err = unix_addr(addr, &out[0]);
         return err ? err : 1;
     }
+    if (addr[0] == '\0' && listen)
+        addr = ":0"; /* Go's net.Listen and ListenPacket: every address, any port */
     char host[256];
     int port;
     if (gort__split_hostport(addr, host, sizeof host, &port) != 0)
@@ -203,6 +205,10 @@ GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr 
     int err = gort__net_parse(network, &net);
     if (err)
         return err;
+    /* Go's ResolveTCPAddr("tcp", "") is ":0" (only a dial of "" is
+     * "missing address"): here the empty host's loopback, port 0. */
+    if (addr != NULL && addr[0] == '\0' && net.family != AF_UNIX)
+        addr = ":0";
     int n = gort__net_resolve(&net, addr, false, out, 1);
     return n < 0 ? n : 0;
 }

@@ -496,6 +496,47 @@ TEST(tcp4_tcp6) {
     run(tcp46_main, NULL);
 }
 
+/* ------------------------------------------------------------------ empty address */
+
+/* Go's net.Listen("tcp", ""), ListenPacket("udp", "") and
+ * ResolveTCPAddr("tcp", "") take "" as ":0"; only a dial of "" fails
+ * ("missing address"). */
+static int empty_addr_main(void *arg) {
+    (void)arg;
+    int lfd = gort_listen("", 0);
+    ASSERT_GE(lfd, 0);
+    int port = gort_local_port(lfd);
+    ASSERT_GT(port, 0);
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    int c = gort_dial(addr, gort_nanotime() + tmo(10));
+    ASSERT_GE(c, 0);
+    gort_close(c);
+    gort_close(lfd);
+    ASSERT_EQ(gort_dial("", 0), -EINVAL);
+
+    gort_conn l, u;
+    ASSERT_EQ(gort_conn_listen(&l, "tcp", ""), 0);
+    ASSERT_GT(port_of(l), 0);
+    ASSERT_EQ(gort_conn_close(l), 0);
+    ASSERT_EQ(gort_conn_listen(&u, "udp", ""), 0);
+    ASSERT_GT(port_of(u), 0);
+    ASSERT_EQ(gort_conn_close(u), 0);
+    ASSERT_EQ(gort_conn_dial(&u, "udp", "", 0), -EINVAL);
+
+    gort_addr a;
+    char buf[GORT_ADDR_STRLEN];
+    ASSERT_EQ(gort_resolve_addr("tcp", "", &a), 0);
+    ASSERT_GT(gort_addr_string(&a, buf, sizeof buf), 0);
+    ASSERT_STREQ(buf, "127.0.0.1:0");
+    ASSERT_EQ(gort_resolve_addr("unix", "", &a), -EINVAL);
+    return 0;
+}
+
+TEST(empty_address_listens_on_any_port) {
+    run(empty_addr_main, NULL);
+}
+
 /* ------------------------------------------------------------------ pipes, adopt */
 
 static void pipe_writer(void *arg) {
