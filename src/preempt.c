@@ -677,8 +677,16 @@ static void tramp_preempt(struct g *gp) {
      * through another thread.  sysmon's clock of the slice restarts (it
      * waits 10 ms again before the next signal); schedtick does not move,
      * since the goroutine passed no scheduling point (the stall detector,
-     * GORTDEBUG=stalldetect, still sees it running without a gort call). */
-    if (gort__p_nothing_else(mp->p)) {
+     * GORTDEBUG=stalldetect, still sees it running without a gort call).
+     * Not once the program is exiting (begin_exit signals every running
+     * M): the goroutine then goes to the scheduler, which stops this M
+     * for good, and gort_main's shutdown does not wait for a loop that
+     * makes no gort call.  Relaxed: begin_exit's seq_cst store of exiting
+     * came before its signal, and the signal's delivery orders it; a
+     * late sight of 0 only makes this slice one more, ended by the next
+     * signal. */
+    if (!atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed) &&
+        gort__p_nothing_else(mp->p)) {
         atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
         atomic_store_explicit(&mp->p->schedwhen, gort_nanotime(), memory_order_relaxed);
         return;

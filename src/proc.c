@@ -2958,6 +2958,13 @@ static void begin_exit(void) {
     gort__unlock(&gort__sched.lock);
     poller_break();
     preemptall();
+    /* And the preemption signal to the thread of every P still running:
+     * a goroutine looping without a gort call reaches no scheduling point
+     * of its own; stopped at an async-safe point, it is abandoned there
+     * (tramp_preempt) and its M leaves.  shutdown_runtime calls this
+     * again until every M has left (sysmon, whose slices' signals would
+     * repeat it, is stopped by then). */
+    gort__stw_signal();
 }
 
 /* A deferred call at the goroutine's top level recovered a panic: the

@@ -1337,4 +1337,38 @@ TEST(mappings_named) {
     ASSERT_TRUE(named[1]);
 }
 
+/* gort_main returns while goroutines loop without a gort call on the
+ * other Ps (one of them locked to its thread): the exit's preemption
+ * signal stops them where they are, abandoned as Go's exit abandons them.
+ * gort_main used to wait for them for ever (nothing signalled them). */
+static atomic_int sx_running;
+
+static void sx_spinner(void *arg) {
+    if (arg != NULL)
+        gort_lock_os_thread();
+    atomic_fetch_add(&sx_running, 1);
+    volatile unsigned long x = 0;
+    for (;;)
+        x++;
+}
+
+static int main_spin_exit(void *arg) {
+    (void)arg;
+    atomic_store(&sx_running, 0);
+    ASSERT_EQ(gort_go(sx_spinner, NULL), 0);
+    ASSERT_EQ(gort_go(sx_spinner, &sx_running), 0);
+    while (atomic_load(&sx_running) < 2)
+        gort_sleep(GT_MS);
+    return 5;
+}
+
+TEST(exit_stops_spinning_goroutines) {
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(3);
+    watchdog_start(10, "gort_main waited for goroutines looping without a gort call");
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(gort_main(main_spin_exit, NULL), 5);
+    watchdog_stop();
+}
+
 GT_MAIN()
