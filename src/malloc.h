@@ -67,7 +67,6 @@ enum { MS_FREE = 0, MS_INUSE = 1 };
 
 typedef struct mspan {
     struct mspan *next; /* [list owner's lock] mcentral list / free-struct link */
-    struct mspan *prev; /* [list owner's lock] */
     uintptr_t base;     /* [immutable while in use] first byte */
     uintptr_t npages;   /* [immutable while in use] */
     uintptr_t limit;    /* [immutable while in use] base + nelems * elemsize */
@@ -77,7 +76,6 @@ typedef struct mspan {
     uint16_t nwords;    /* [immutable] 64-bit words in each bitmap */
     uint8_t spc;        /* [immutable while in use] span class: sizeclass << 1 | noscan */
     uint8_t state;      /* [heap lock] MS_* */
-    uint8_t onlist;     /* [central lock] which mcentral list holds it (see mcentral.c) */
     bool needzero;      /* [owner] freed objects may hold old bytes: zero on allocation */
     /* sweepgen, as Go's mspan.sweepgen against mheap.sweepgen (sg):
      *   sg - 2  needs sweeping;  sg - 1  being swept;  sg  swept.

@@ -4,11 +4,9 @@
  * Go keeps four spanSets per class: partial and full, each swept and
  * unswept, indexed by sweepgen/2 % 2 so that advancing sweepgen by 2 at the
  * end of a cycle turns every swept set into an unswept one at no cost.
- * Here they are doubly linked lists under the central's lock.  A span is on
- * at most one list; a span in an mcache or being swept is on none.
- *
- * onlist: 0 none; else 1 + list index (partial[0], partial[1], full[0],
- * full[1]) so that a span can be unlinked in O(1).
+ * Here they are singly linked stacks under the central's lock (a span
+ * leaves one only from its head).  A span is on at most one list; a span
+ * in an mcache or being swept is on none.
  */
 #include "malloc.h"
 
@@ -18,12 +16,8 @@ static mspan **list_of(mcentral *c, int which) {
 
 static void push(mcentral *c, int which, mspan *s) {
     mspan **head = list_of(c, which);
-    s->prev = NULL;
     s->next = *head;
-    if (*head)
-        (*head)->prev = s;
     *head = s;
-    s->onlist = (uint8_t)(which + 1);
 }
 
 static mspan *pop(mcentral *c, int which) {
@@ -32,10 +26,7 @@ static mspan *pop(mcentral *c, int which) {
     if (s == NULL)
         return NULL;
     *head = s->next;
-    if (s->next)
-        s->next->prev = NULL;
-    s->next = s->prev = NULL;
-    s->onlist = 0;
+    s->next = NULL;
     return s;
 }
 

@@ -275,7 +275,7 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
         atomic_fetch_sub_explicit(&h->released, (uint64_t)nscav * PAGE, memory_order_relaxed);
     }
     mspan *s = span_struct(h, nwords);
-    s->next = s->prev = NULL;
+    s->next = NULL;
     s->base = h->arena + i * PAGE;
     s->npages = npages;
     s->elemsize = elemsize;
@@ -284,7 +284,6 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     s->divmagic = nelems > 1 ? (uint32_t)(UINT32_MAX / elemsize + 1) : 0;
     s->spc = spc;
     s->state = MS_INUSE;
-    s->onlist = 0;
     s->needzero = nscav != npages;
     s->freeindex = 0;
     s->alloccount = 0;

@@ -67,7 +67,6 @@ typedef struct ptimers {
     hent *h;               /* [lock] 4-ary min-heap on when */
     uint32_t len, cap;     /* [lock] */
     _Atomic int64_t when0; /* [atomic; write under lock] h[0]->when or 0 */
-    struct p *pp;          /* [immutable] owner */
 } ptimers;
 
 struct gort_timer {
@@ -97,7 +96,6 @@ static ptimers *ptimers_of(struct p *pp) {
     ptimers *n = gort__calloc(1, sizeof *n);
     if (n == NULL)
         gort__throw("timers: out of memory");
-    n->pp = pp;
     gort__lockinit(&n->lock, LOCKRANK_TIMERS);
     ptimers *exp = NULL;
     if (atomic_compare_exchange_strong_explicit(&pp->timers, &exp, n, memory_order_acq_rel,
