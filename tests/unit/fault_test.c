@@ -377,15 +377,21 @@ static void busy(void *arg) {
     gort_wg_done(wg);
 }
 
-static int pthread_fails(void *arg) {
-    (void)arg;
-    /* No new M can start: the work runs on the Ms there are (m0). */
-    gort__fault_arm(GORT__FAULT_PTHREAD_CREATE, 1, true);
+/* Runs 64 busy goroutines to their end: more runnable work than the Ms
+ * there are, so the scheduler asks for new ones. */
+static void run_busy64(void) {
     gort_waitgroup wg = {0};
     gort_wg_add(&wg, 64);
     for (int i = 0; i < 64; i++)
         go(busy, &wg);
     gort_wg_wait(&wg);
+}
+
+static int pthread_fails(void *arg) {
+    (void)arg;
+    /* No new M can start: the work runs on the Ms there are (m0). */
+    gort__fault_arm(GORT__FAULT_PTHREAD_CREATE, 1, true);
+    run_busy64();
     ASSERT_EQ(atomic_load(&work_sum), 64);
     ASSERT_GE(gort__fault_fired(GORT__FAULT_PTHREAD_CREATE), 1u);
     /* Timers and the netpoller still fire without extra threads. */
@@ -393,10 +399,7 @@ static int pthread_fails(void *arg) {
     gort__fault_disarm();
     /* Ms can be made again. */
     atomic_store(&work_sum, 0);
-    gort_wg_add(&wg, 64);
-    for (int i = 0; i < 64; i++)
-        go(busy, &wg);
-    gort_wg_wait(&wg);
+    run_busy64();
     ASSERT_EQ(atomic_load(&work_sum), 64);
     healthy();
     return 0;
@@ -428,11 +431,7 @@ static void *late_writer(void *arg) {
 static int blocked_without_threads_main(void *arg) {
     (void)arg;
     gort__fault_arm(GORT__FAULT_PTHREAD_CREATE, 1, true);
-    gort_waitgroup wg = {0};
-    gort_wg_add(&wg, 64);
-    for (int i = 0; i < 64; i++)
-        go(busy, &wg);
-    gort_wg_wait(&wg);
+    run_busy64();
     ASSERT_GE(gort__fault_fired(GORT__FAULT_PTHREAD_CREATE), 1u); /* a new M failed */
     ASSERT_EQ(pipe(block_pipe), 0);
     pthread_t t;
