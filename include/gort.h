@@ -1401,14 +1401,17 @@ GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
  * collector off (except under a memory limit); 0 collects continuously,
  * leaving the goroutines 1 MiB to allocate in while a cycle runs (as Go
  * does).  GOGC ("off" or a number,
- * default 100) is read when gort_main starts. */
+ * default 100) is read when gort_main starts; a value set outside
+ * gort_main (before it, or after it returned) is the one the next
+ * gort_main starts with instead, as for gort_gomaxprocs. */
 GORT_API int gort_set_gc_percent(int percent);
 /* debug.SetMemoryLimit: a soft limit on the runtime's memory (heap,
  * stacks' resident pages, metadata) that the pacer keeps the heap goal
  * under; returns the previous limit (INT64_MAX: none).  bytes < 0 only
  * reads.  GOMEMLIMIT (bytes, with an optional B, KiB, MiB, GiB or TiB
  * suffix, or "off") is read when gort_main starts; a malformed value is a
- * fatal error, as in Go. */
+ * fatal error, as in Go.  A limit set outside gort_main (bytes >= 0) is
+ * the one the next gort_main starts with instead of GOMEMLIMIT's. */
 GORT_API int64_t gort_set_memory_limit(int64_t bytes);
 /* debug.FreeOSMemory: a collection, then every free heap page goes back to
  * the OS, and so do the stack pages of dead goroutines' pooled stacks, all

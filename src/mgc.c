@@ -61,6 +61,13 @@ gcstats gort__gcstats;
 /* Settings: [atomic] (read by allocators, written by the setters). */
 static _Atomic int32_t gcpercent = 100;
 static _Atomic int64_t memlimit = INT64_MAX;
+/* Set by gort_set_gc_percent / gort_set_memory_limit outside gort_main:
+ * the next gort_main starts with the value set instead of GOGC's or
+ * GOMEMLIMIT's, as with gort_gomaxprocs.  [atomic] Relaxed: they order
+ * nothing but themselves; a setter outside gort_main comes before the
+ * gort_main that reads them by the program's own order (the same thread,
+ * or whatever made it start gort_main after the call). */
+static _Atomic bool gcpercent_kept, memlimit_kept;
 #define HEAP_MINIMUM ((uint64_t)4 << 20)
 /* The least room between the live heap and the goal (see heap_goal). */
 #define MIN_RUNWAY ((uint64_t)1 << 20)
@@ -660,6 +667,8 @@ GORT_API void gort_gc(void) {
 GORT_API int gort_set_gc_percent(int percent) {
     int old =
         atomic_exchange_explicit(&gcpercent, percent < 0 ? -1 : percent, memory_order_relaxed);
+    if (!gort__runtime_running())
+        atomic_store_explicit(&gcpercent_kept, true, memory_order_relaxed);
     commit_goal();
     return old;
 }
@@ -668,6 +677,8 @@ GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
     if (bytes < 0)
         return atomic_load_explicit(&memlimit, memory_order_relaxed);
     int64_t old = atomic_exchange_explicit(&memlimit, bytes, memory_order_relaxed);
+    if (!gort__runtime_running())
+        atomic_store_explicit(&memlimit_kept, true, memory_order_relaxed);
     commit_goal();
     return old;
 }
@@ -722,7 +733,10 @@ void gort__heap_init_run(void) {
         if (*end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX)
             pct = v < 0 ? -1 : (int32_t)v;
     }
-    atomic_store_explicit(&gcpercent, pct, memory_order_relaxed);
+    /* A value set outside gort_main wins (once), as a SetGCPercent made
+     * after Go's runtime read GOGC. */
+    if (!atomic_exchange_explicit(&gcpercent_kept, false, memory_order_relaxed))
+        atomic_store_explicit(&gcpercent, pct, memory_order_relaxed);
     /* Go's readGOMEMLIMIT. */
     s = getenv("GOMEMLIMIT");
     int64_t lim = INT64_MAX;
@@ -730,7 +744,8 @@ void gort__heap_init_run(void) {
         gort__printf("GOMEMLIMIT=%s\n", s);
         gort__throw("malformed GOMEMLIMIT; see `go doc runtime/debug.SetMemoryLimit`");
     }
-    atomic_store_explicit(&memlimit, lim, memory_order_relaxed);
+    if (!atomic_exchange_explicit(&memlimit_kept, false, memory_order_relaxed))
+        atomic_store_explicit(&memlimit, lim, memory_order_relaxed);
     commit_goal();
     gort__fin_reset_run();
 }

@@ -1250,6 +1250,36 @@ TEST(gc_percent_and_memory_limit) {
     unsetenv("GOMEMLIMIT");
 }
 
+/* A setting made outside gort_main is the one the next gort_main starts
+ * with, as gort_gomaxprocs's: GOGC and GOMEMLIMIT replaced it (a program
+ * that turned the collector off before gort_main had it on again). */
+static int settings_kept_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_set_gc_percent(100), -1);
+    ASSERT_EQ(gort_set_memory_limit(INT64_MAX), (int64_t)48 << 20);
+    return 0;
+}
+
+static int settings_env_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_set_gc_percent(100), 50);
+    ASSERT_EQ(gort_set_memory_limit(-1), (int64_t)64 << 20);
+    ASSERT_EQ(gort_set_memory_limit(INT64_MAX), (int64_t)64 << 20);
+    return 0;
+}
+
+TEST(settings_outside_gort_main_kept) {
+    setenv("GOGC", "50", 1);
+    setenv("GOMEMLIMIT", "64MiB", 1);
+    gort_set_gc_percent(-1);
+    gort_set_memory_limit((int64_t)48 << 20);
+    run(settings_kept_main, NULL);
+    /* Once: the run after reads the environment again. */
+    run(settings_env_main, NULL);
+    unsetenv("GOGC");
+    unsetenv("GOMEMLIMIT");
+}
+
 /* Dead large objects are swept before new ones take pages (Go's
  * reclaim): what is allocated, the garbage not yet freed included, stays
  * near the goal under a memory limit (it reached 56 MB, a cycle's dead
