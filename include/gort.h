@@ -94,6 +94,17 @@ GORT_API const char *gort_version(void);
  * May be called again, sequentially, in the same process.
  * Returns -EBUSY if another gort_main is running, -ENOMEM/-EAGAIN if the
  * runtime could not get memory or its first threads.
+ *
+ * fork() while gort_main runs (from any thread): only the forking thread
+ * lives on in the child, so the runtime cannot go on there - fork only to
+ * exec (or use gort_process_spawn).  In such a child, a call that would
+ * run another goroutine or wait for one (a block, a sleep, a yield, a
+ * collection) is the fatal error "gort: a child forked inside gort_main
+ * cannot run goroutines (fork only to exec: see gort_process_spawn)"
+ * (the parent's goroutines are never run there), gort_go returns
+ * -EAGAIN, gort_main -EBUSY, and main_fn's return ends the child with
+ * exit(main_fn's value) (gort_main cannot return there).  A child forked
+ * outside gort_main may call it (see gort_new).
  */
 GORT_API int gort_main(int (*main_fn)(void *arg), void *arg);
 
@@ -1329,7 +1340,7 @@ GORT_API void gort_flight_recorder_stop(void);
  * first collection it tracks its own writes (the parent's userfaultfd it
  * inherited is closed, never used).  Inside gort_main only the forking
  * thread survives in the child, so the runtime cannot go on there: fork
- * only to exec (or use gort_process_spawn).
+ * only to exec (or use gort_process_spawn; see gort_main).
  *
  * A collection marks while the goroutines run, with the kernel as its
  * write barrier (Linux 6.7+: the heap is write-protected through a

@@ -94,6 +94,15 @@ static _Atomic int32_t foreign_inflight;
 
 /* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
 static _Atomic uint32_t main_busy;
+/* Set in a child that fork() made while a gort_main ran (atfork_child).
+ * Only the forking thread lives on there: the other Ms, sysmon and the
+ * goroutines they ran are gone, but the goroutines queued, sleeping or
+ * parked are still in the copied scheduler, and the child's thread would
+ * run them (the parent's work done twice) or wait for ever for the Ps
+ * and threads that are gone.  Written once, in the child while it has
+ * one thread; read there only (relaxed: nothing else to order). */
+static _Atomic bool forked_child;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 /* GOMAXPROCS override set by gort_gomaxprocs outside gort_main. */
 static int gomaxprocs_next;
 
@@ -253,6 +262,31 @@ struct g *gort__getg_or_foreign(void) {
     atomic_fetch_add_explicit(&nforeign_alive, 1, memory_order_seq_cst);
     pthread_setspecific(foreign_key, gp);
     return gp;
+}
+
+/* pthread_atfork's child handler, on the forking thread in the child,
+ * which is then the process's only thread.  main_busy is set from the
+ * start of gort_main to its return: the runtime's state, made or half
+ * made, is the parent's. */
+static void atfork_child(void) {
+    if (atomic_load_explicit(&main_busy, memory_order_relaxed) != 0)
+        atomic_store_explicit(&forked_child, true, memory_order_relaxed);
+}
+
+static void atfork_init(void) {
+    /* Fails only for want of memory: then a forked child is not told
+     * (as before this handler existed). */
+    (void)pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* A child forked inside gort_main cannot go on with the runtime: a call
+ * that would run another goroutine, wait for one or stop the world ends
+ * it with a fatal error instead of running the parent's goroutines or
+ * hanging. */
+static void forked_child_check(void) {
+    if (GORT_UNLIKELY(atomic_load_explicit(&forked_child, memory_order_relaxed)))
+        gort__fatal("gort: a child forked inside gort_main cannot run goroutines (fork only to "
+                    "exec: see gort_process_spawn)");
 }
 
 bool gort__runtime_running(void) {
@@ -2015,6 +2049,7 @@ enum { SCHED_RUN, SCHED_EXIT };
 static TSAN_OUTLINE int schedule_body(struct m *mp, struct g **gpp, bool *inheritp) {
     if (mp->curg != NULL)
         gort__throw("schedule: in cgo / curg set");
+    forked_child_check();
 top:
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_acquire))
         return SCHED_EXIT;
@@ -2754,7 +2789,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
             (void)gort__getg_or_foreign();
         atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         if (!gort__runtime_running() ||
-            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
+            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst) ||
+            atomic_load_explicit(&forked_child, memory_order_relaxed)) {
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
@@ -2769,7 +2805,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         return newg == NULL ? err : 0;
     }
-    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed) ||
+        atomic_load_explicit(&forked_child, memory_order_relaxed))
         return -EAGAIN;
     struct g *newg =
         newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, flags, &err);
@@ -2941,6 +2978,12 @@ GORT_NO_TSAN_FRAME static void main_exit0(void *arg) {
 static void preemptall(void);
 
 static void begin_exit(void) {
+    /* main_fn returned in a child forked inside gort_main: gort_main
+     * cannot return there (its caller's thread, and the threads that
+     * shutdown would join, are the parent's), so the child exits with
+     * main_fn's value, as a C main returning it would. */
+    if (atomic_load_explicit(&forked_child, memory_order_relaxed))
+        exit(gort__sched.main_ret);
     atomic_store_explicit(&gort__sched.exiting, 1, memory_order_seq_cst);
     /* Wake every sleeping M; they leave at their next schedule(). */
     gort__lock(&gort__sched.lock);
@@ -3251,6 +3294,7 @@ static gort_mutex worldsema;
  * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
  * whose procresize may take those Ps away. */
 static void stop_the_world(const char *reason, bool suspend_ok) {
+    forked_child_check(); /* the other Ps' threads are gone */
     gort__mutex_lock_sema(&worldsema, false);
     gort__stw_allow_suspend(suspend_ok);
     struct m *mp = gort__getm();
@@ -4080,6 +4124,7 @@ static void schedinit(void) {
 int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (main_fn == NULL)
         return -EINVAL;
+    pthread_once(&atfork_once, atfork_init);
     uint32_t zero = 0;
     if (!atomic_compare_exchange_strong(&main_busy, &zero, 1))
         return -EBUSY;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <fenv.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -421,6 +423,99 @@ TEST(concurrent_gort_main_ebusy) {
     /* The runtime is free again. */
     ASSERT_EQ(gort_main(second_main_fn, NULL), 1);
     ASSERT_EQ(ld(&second_ran), 1);
+}
+
+/* fork() inside gort_main: only the forking thread lives on in the child,
+ * so the runtime cannot go on there.  The child's first call that would
+ * run another goroutine (here a sleep: the parent's ticker was due) is a
+ * fatal error, not the parent's goroutines run a second time by the
+ * child's thread; gort_go there is -EAGAIN; main_fn's return ends the
+ * child with its value (shutdown waited for the parent's threads for
+ * ever).  The child's stderr comes back through a pipe. */
+static atomic_long fk_ticks;
+
+static void fk_ticker(void *arg) {
+    (void)arg;
+    for (;;) {
+        atomic_fetch_add(&fk_ticks, 1);
+        gort_sleep(GT_MS);
+    }
+}
+
+static void fk_noop(void *arg) {
+    (void)arg;
+}
+
+/* Waits (bounded) for the child; kills it on timeout.  Returns its
+ * status, or -1 on timeout. */
+static int fk_wait(pid_t pid) {
+    int ws = 0;
+    int64_t deadline = h_now() + h_timeout(5);
+    gort_syscall_enter();
+    while (waitpid(pid, &ws, WNOHANG) == 0) {
+        if (h_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            ws = -1;
+            break;
+        }
+        h_sleep_ms(1);
+    }
+    gort_syscall_exit();
+    return ws;
+}
+
+static int main_fork(void *arg) {
+    int mode = (int)(intptr_t)arg;
+    ASSERT_EQ(gort_go(fk_ticker, NULL), 0);
+    wait_ge(&fk_ticks, 2, 10, "the ticker to run");
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        if (mode == 0) {
+            ASSERT_EQ(gort_go(fk_noop, NULL), -EAGAIN);
+            gort_sleep(5 * GT_MS); /* the fatal error */
+            fprintf(stderr, "child slept: ticks %ld\n", ld(&fk_ticks));
+            _exit(0);
+        }
+        return 42; /* gort_main cannot return in the child: exit(42) */
+    }
+    close(fds[1]);
+    /* Waited for first (a hung child would keep the pipe open); what it
+     * wrote fits in the pipe. */
+    int ws = fk_wait(pid);
+    ASSERT_NE(ws, -1); /* the child hung */
+    char out[4096];
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < sizeof out && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    ASSERT_TRUE(WIFEXITED(ws));
+    if (mode == 0) {
+        ASSERT_EQ(WEXITSTATUS(ws), 2);
+        ASSERT_NOT_NULL(strstr(out, "fatal error: gort: a child forked inside gort_main cannot "
+                                    "run goroutines (fork only to exec: see gort_process_spawn)"));
+        ASSERT_NOT_NULL(strstr(out, "goroutine 1 [sleep]:"));
+    } else {
+        ASSERT_EQ(WEXITSTATUS(ws), 42);
+    }
+    return 7;
+}
+
+TEST(fork_child_cannot_schedule) {
+    ASSERT_EQ(gort_main(main_fork, (void *)(intptr_t)0), 7);
+}
+
+TEST(fork_child_main_return_exits) {
+    ASSERT_EQ(gort_main(main_fork, (void *)(intptr_t)1), 7);
 }
 
 /* ------------------------------------------------------------------------
