@@ -694,8 +694,11 @@ GORT_API int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
  * it proceeds, and gort_ctx_err says why: -ECANCELED (context.Canceled) or
  * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  Deadlines are absolute
  * gort_nanotime() values; a deadline later than the parent's is the
- * parent's (Go).  The with_* calls return NULL when out of memory (a NULL
- * parent panics "cannot create context from nil parent").
+ * parent's (Go).  A deadline set while no gort_main runs (before it, or
+ * after it returned) has no timer until the next gort_main starts, which
+ * arms it (one already past then expires at once); until then
+ * gort_ctx_err stays 0.  The with_* calls return NULL when out of memory
+ * (a NULL parent panics "cannot create context from nil parent").
  *
  * Lifetime: every context made by a with_* call is freed by exactly one
  * gort_ctx_free, which cancels it (and so its descendants) first.  A

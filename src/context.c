@@ -49,6 +49,9 @@ struct gort_ctx {
     struct gort_ctx *next;     /* [parent->lock] sibling links in parent->children */
     struct gort_ctx *prev;     /* [parent->lock] */
     bool linked;               /* [parent->lock] on parent->children */
+    struct gort_ctx *pnext;    /* [background.lock] links on the pending list */
+    struct gort_ctx *pprev;    /* [background.lock] */
+    bool pending;              /* [background.lock] on the pending list */
     bool has_timer;            /* [immutable] t is this node's deadline timer */
     bool has_value;            /* [immutable] key/val are set */
     _Atomic int err;           /* [atomic; write under lock] 0, -ECANCELED, -ETIMEDOUT */
@@ -64,6 +67,28 @@ _Static_assert(offsetof(struct gort_ctx, val) == offsetof(struct gort_ctx, key) 
                "gort_ctx: key and val are one root range");
 
 static struct gort_ctx background = {.lock = GORT__RTLOCK_INIT(LOCKRANK_CTX)};
+
+/* Contexts with a deadline timer made while no gort_main ran (before it,
+ * or after it returned), when time.c has no P to keep a timer on: they
+ * wait here for the next gort_main to arm their timers
+ * (gort__ctx_arm_pending).  Guarded by background.lock, which nothing
+ * else takes (the background context is never cancelled and keeps no
+ * children); it is taken with no other lock held. */
+static gort_ctx *pending;
+
+/* Takes ctx off the pending list.  background.lock held. */
+static void unpend_locked(gort_ctx *ctx) {
+    if (!ctx->pending)
+        return;
+    if (ctx->pprev != NULL)
+        ctx->pprev->pnext = ctx->pnext;
+    else
+        pending = ctx->pnext;
+    if (ctx->pnext != NULL)
+        ctx->pnext->pprev = ctx->pprev;
+    ctx->pnext = ctx->pprev = NULL;
+    ctx->pending = false;
+}
 
 /* Live nodes (internal.h). */
 _Atomic int64_t gort__ctx_live;
@@ -133,8 +158,12 @@ static void release(gort_ctx *ctx) {
         /* acq_rel: every user's accesses happen before the free. */
         if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
             return;
-        if (ctx->has_timer)
+        if (ctx->has_timer) {
+            gort__lock(&background.lock);
+            unpend_locked(ctx);
+            gort__unlock(&background.lock);
             (void)gort__deltimer_sync(&ctx->t); /* also waits for a fire in progress */
+        }
         gort_chan_free(ctx->done);
         if (ctx->has_value)
             gort__gc_root_del(&ctx->root);
@@ -205,6 +234,21 @@ GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline) {
     ctx->t.f = deadline_fire;
     ctx->t.arg = ctx;
     ctx->t.track = true;
+    /* Outside gort_main the timer waits for the next one.  The check is
+     * made under background.lock, which gort__ctx_arm_pending takes after
+     * gort_main has set the runtime running: either it sees ctx on the
+     * list, or we see the runtime running and arm the timer ourselves. */
+    gort__lock(&background.lock);
+    if (!gort__runtime_running()) {
+        ctx->pnext = pending;
+        if (pending != NULL)
+            pending->pprev = ctx;
+        pending = ctx;
+        ctx->pending = true;
+        gort__unlock(&background.lock);
+        return ctx;
+    }
+    gort__unlock(&background.lock);
     /* Under the lock, after checking err: a cancel that ran before us (the
      * parent's) must not leave the timer behind in a heap. */
     gort__lock(&ctx->lock);
@@ -212,6 +256,39 @@ GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline) {
         gort__addtimer_to(&ctx->t, deadline, gort__synctest_timers());
     gort__unlock(&ctx->lock);
     return ctx;
+}
+
+void gort__ctx_arm_pending(void) {
+    for (;;) {
+        gort__lock(&background.lock);
+        gort_ctx *ctx = pending;
+        if (ctx == NULL) {
+            gort__unlock(&background.lock);
+            return;
+        }
+        unpend_locked(ctx);
+        /* A reference of our own while we arm it, unless its last one is
+         * already being dropped (that release waits for our unlock to look
+         * for it on the list, finds it gone, and frees it).  Relaxed: the
+         * lock orders us with that release's unpend, and the node stays
+         * ours to read until our own release below. */
+        uint32_t refs = atomic_load_explicit(&ctx->refs, memory_order_relaxed);
+        while (refs != 0 &&
+               !atomic_compare_exchange_weak_explicit(&ctx->refs, &refs, refs + 1,
+                                                      memory_order_relaxed, memory_order_relaxed)) {
+        }
+        gort__unlock(&background.lock);
+        if (refs == 0)
+            continue;
+        /* Under its lock, after checking err, as gort_ctx_with_deadline
+         * (a cancel made meanwhile leaves no timer behind).  A deadline
+         * already past fires at once. */
+        gort__lock(&ctx->lock);
+        if (atomic_load_explicit(&ctx->err, memory_order_relaxed) == 0)
+            gort__addtimer_to(&ctx->t, ctx->deadline, NULL);
+        gort__unlock(&ctx->lock);
+        release(ctx);
+    }
 }
 
 GORT_API gort_ctx *gort_ctx_with_timeout(gort_ctx *parent, int64_t ns) {

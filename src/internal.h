@@ -461,6 +461,9 @@ extern _Atomic bool gort__pidfd_off;
 /* -------------------------------------------------------------- context.c */
 /* Live context nodes (export_test.c: a freed tree must leave none). */
 extern _Atomic int64_t gort__ctx_live;
+/* gort_main, once its Ps exist: arms the deadline timers of the contexts
+ * made while no gort_main ran (they wait for it on a list). */
+void gort__ctx_arm_pending(void);
 
 /* ---------------------------------------------------------------- panic.c */
 /* Runs the deferred calls of a goroutine that is exiting (goexit path). */

@@ -4218,6 +4218,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (stackhi > frame)
         gort__gc_root_add(&callerroot, (const void *)frame, stackhi - frame);
 
+    /* Context deadlines set while no gort_main ran get their timers now
+     * that allp[0] can hold them. */
+    gort__ctx_arm_pending();
     san_ignore_end();
     mstart_native(m0);  /* runs the main goroutine; returns at exit */
     san_ignore_begin(); /* and the tear-down */

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define MS GT_MS
 
@@ -208,6 +209,47 @@ static int value_main(void *arg) {
 }
 TEST(values_and_free_order) {
     run(value_main);
+}
+
+/* A deadline set outside gort_main (before it, or between two runs) fires
+ * in the next gort_main: its timer waits for that run.  It never fired
+ * (the timer had no P to go on), and a receive on its done channel was
+ * "all goroutines are asleep - deadlock!". */
+static gort_ctx *early, *early_child, *early_cancelled, *early_past;
+
+static int early_deadline_main(void *arg) {
+    (void)arg;
+    int64_t t0 = gort_nanotime();
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(early), NULL));
+    ASSERT_EQ(gort_ctx_err(early), -ETIMEDOUT);
+    ASSERT_LT(gort_nanotime() - t0, (int64_t)5000 * MS);
+    ASSERT_EQ(gort_ctx_err(early_child), -ETIMEDOUT);
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(early_past), NULL));
+    ASSERT_EQ(gort_ctx_err(early_past), -ETIMEDOUT);
+    ASSERT_EQ(gort_ctx_err(early_cancelled), -ECANCELED);
+    return 0;
+}
+
+TEST(deadline_set_outside_gort_main) {
+    for (int round = 0; round < 2; round++) { /* before the first run, then between runs */
+        early = gort_ctx_with_timeout(gort_ctx_background(), 20 * MS);
+        ASSERT_TRUE(early != NULL);
+        early_child = gort_ctx_with_cancel(early);
+        early_cancelled = gort_ctx_with_timeout(gort_ctx_background(), 20 * MS);
+        gort_ctx_cancel(early_cancelled);
+        /* Freed before the run: off the list, nothing left to fire. */
+        gort_ctx_free(gort_ctx_with_timeout(gort_ctx_background(), 10 * MS));
+        /* Past by the time the run starts. */
+        early_past = gort_ctx_with_timeout(gort_ctx_background(), 1 * MS);
+        usleep(5000);
+        ASSERT_EQ(gort_ctx_err(early), 0);
+        run(early_deadline_main);
+        gort_ctx_free(early_child);
+        gort_ctx_free(early);
+        gort_ctx_free(early_cancelled);
+        gort_ctx_free(early_past);
+        ASSERT_EQ(gort__export_ctx_live(), 0);
+    }
 }
 
 /* A value on the collected heap that only a context holds stays alive
