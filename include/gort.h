@@ -1351,7 +1351,13 @@ GORT_API void gort_flight_recorder_stop(void);
  * rescanned); it stops the world twice, briefly at the start and at the end
  * to rescan the written pages, the stacks and the globals.  Where the kernel
  * cannot track writes (or with GORTDEBUG=gcstw=1) it marks with the world
- * stopped.  "Stops the world": every goroutine stops at its next gort call.
+ * stopped.  "Stops the world": every goroutine stops at its next gort call,
+ * and the thread of one that does not call gort is signalled: at an
+ * async-safe point it is preempted at once, elsewhere (inside libc, say)
+ * the collector's stop suspends the thread in the signal handler with its
+ * registers saved (other stops wait for it to leave libc).  Under
+ * ThreadSanitizer, or where the program blocks the signal, a stop waits for
+ * the next gort call.
  * Sweeping is lazy, span by span, by the allocating goroutines.  Code
  * between gort_syscall_enter and gort_syscall_exit keeps running during a
  * collection: it must not store heap pointers into heap objects or globals

@@ -51,9 +51,11 @@
  *   - The current M is read through gort__getm(), a call the optimiser
  *     cannot hoist or merge, because a goroutine can resume on another thread
  *     after any switch.  After a switch, code uses gp->m, never a cached m.
- *   - Preemption is cooperative: sysmon sets g->preempt on a goroutine that
- *     has run 10 ms without passing through the scheduler, and every runtime
- *     call checks it.
+ *   - Preemption: sysmon sets g->preempt on a goroutine that has run 10 ms
+ *     without passing through the scheduler, every runtime call checks it,
+ *     and sysmon also signals its thread (SIGURG), whose handler preempts it
+ *     at once at an async-safe point (preempt.c).  Under ThreadSanitizer or
+ *     with GORTDEBUG=asyncpreemptoff=1 only the cooperative check remains.
  */
 #include <errno.h>
 #include <sched.h>
@@ -2159,7 +2161,7 @@ static void finish_park(struct m *mp) {
     mp->pending_park = NULL;
     mp->waitunlockf = NULL;
     mp->waitlock = NULL;
-    struct gort__bubble *bubble = gp->bubble; /* before fn: see park1 */
+    struct gort__bubble *bubble = gp->bubble; /* before fn: see park_m_body */
     bool ok = fn == NULL || fn(gp, lock);
     if (GORT_UNLIKELY(bubble != NULL))
         gort__synctest_park_end(bubble, gp, ok);
@@ -2944,7 +2946,8 @@ _Noreturn void gort__goexit1(void) {
     if (pp == NULL)
         no_p(mp, "goexit: no p", "goroutine exit between gort_syscall_enter and gort_syscall_exit");
     /* Race mode: what gp did -> its bubble's Wait and Run (edges 26, 27),
-     * on gp's fiber: gdestroy counts it out of the bubble on g0. */
+     * on gp's fiber: gdestroy counts it out of the bubble later, on g0
+     * (goexit0) or on the next goroutine's stack (finish_exit). */
     if (san_tsan_on() && gp->bubble != NULL)
         san_release(gp->bubble);
     GORT_TRACE(gort__trace_goend(gp));

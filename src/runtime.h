@@ -179,10 +179,12 @@ struct gort__panic;
 struct gort__frame;
 
 /*
- * g: one goroutine.  Allocated at the top of its own stack region by malg
- * (proc.c); lives until gort_main returns (default-size stacks) or until it
- * is freed at exit (own-map stacks, removed from allgs first).  Reused through
- * the per-P and global free lists (gfput/gfget).
+ * g: one goroutine.  A g with a default-size stack, and every g0, sits at
+ * the top of its stack region (malg, proc.c); a goroutine's is reused
+ * through the per-P and global free lists (gfput/gfget) and lives until
+ * gort_main returns.  A g with a stack of its own size is calloc'd (heapg):
+ * its stack is unmapped when it exits, and the g stays in allgs and is
+ * reused through sched.gfree_custom.
  */
 struct g {
     /* Line 0: all that spawning a recycled g writes (newproc1) and that

@@ -10,13 +10,13 @@
  *
  * Default-size regions are carved from slabs of SLAB_STACKS regions (one
  * mmap each, MAP_NORESERVE), so a million goroutines need only a few
- * thousand mappings.  A slab is 82 MiB of address space: where that much
+ * thousand mappings.  A slab is 81 MiB of address space: where that much
  * is not to be had (RLIMIT_AS), the slab is halved until it fits, down to
  * one region, so that gort_main and gort_go fail only when not even one
- * stack fits.  The guard page of each region is installed with
+ * stack fits.  The guard pages of each region are installed with
  * madvise(MADV_GUARD_INSTALL) (Linux 6.13+), which does not split the
  * mapping, so vm.max_map_count (65530) is no limit.  On older kernels the
- * guard is an mprotect(PROT_NONE) page (two mappings per stack) while a
+ * guard is an mprotect(PROT_NONE) range (two mappings per stack) while a
  * mapping budget lasts, then a canary word checked when the goroutine parks
  * and exits.  Slab regions are never unmapped before gort_main returns:
  * their gs are type-stable and reused through the free lists in proc.c.
