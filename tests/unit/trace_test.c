@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
@@ -748,6 +749,32 @@ static int gc_main(void *arg) {
 TEST(gc_hooks) {
     NEED_GO();
     run(gc_main, NULL);
+}
+
+/* runtime/trace.Start is a goroutine's call here: from a thread outside the
+ * runtime, and with no gort_main running, it is -EINVAL, as gort.h says
+ * (it was not documented). */
+static void *trace_from_thread(void *arg) {
+    *(int *)arg = gort_trace_start(2);
+    return NULL;
+}
+
+static int outside_main(void *arg) {
+    (void)arg;
+    int r = 0;
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, trace_from_thread, &r), 0);
+    pthread_join(th, NULL);
+    ASSERT_EQ(r, -EINVAL);
+    ASSERT_FALSE(gort_trace_enabled());
+    return 0;
+}
+
+TEST(start_outside_a_goroutine) {
+    ASSERT_EQ(gort_trace_start(2), -EINVAL);
+    ASSERT_EQ(gort_flight_recorder_start(0), -EINVAL);
+    run(outside_main, NULL);
+    gort_trace_stop(); /* no-op */
 }
 
 GT_MAIN()
