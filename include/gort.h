@@ -1242,12 +1242,13 @@ GORT_API const char *gort_get_label(const char *key);
 /* runtime/trace.Start: records the execution trace to fd until
  * gort_trace_stop.  0, -EBUSY if tracing already, -EINVAL (fd < 0, or
  * not called from a goroutine: from a thread outside the runtime, or with
- * no gort_main running), -ENOMEM.  The trace is written as it is recorded, by whichever thread
- * fills a buffer, with the tracer's lock held: give it a file (a memfd to
- * copy out, as contrib/pprof_http does), or a blocking pipe or socket that
- * another process reads.  On a nonblocking fd (every fd gort makes) whose
- * buffer fills, the trace ends there, cut short: it does not wait, since
- * the reader may be one of this program's goroutines. */
+ * no gort_main running), -ENOMEM.  The trace is written as it is
+ * recorded, by whichever thread fills a buffer, with the tracer's lock
+ * held: give it a file (a memfd to copy out, as contrib/pprof_http does),
+ * or a blocking pipe or socket that another process reads.  On a
+ * nonblocking fd (every fd gort makes) whose buffer fills, the trace ends
+ * there, cut short: it does not wait, since the reader may be one of this
+ * program's goroutines. */
 GORT_API int gort_trace_start(int fd);
 /* runtime/trace.Stop: flushes everything to fd and stops (fd stays the
  * caller's).  No-op if not tracing. */
