@@ -163,11 +163,13 @@ static GORT_NORETURN void fault_report(int sig, int code, uintptr_t addr, uintpt
         gort__set_throwing(); /* Go's throw("fault"): every goroutine, at any level */
         gort__printf("unexpected fault address %#lx\nfatal error: fault\n", (unsigned long)addr);
     }
-    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros. */
-    gort__printf("[signal %s: %s code=0x%x addr=0x%lx pc=0x%lx]\n",
+    /* 0x%lx, not %#lx: Go prints addr=0x0 (and code=0x0) for zeros.  The
+     * code as Go's sigcode(), a uint64: a negative si_code (a signal sent
+     * with tgkill, SI_TKILL) is 0xfffffffffffffffa there. */
+    gort__printf("[signal %s: %s code=0x%llx addr=0x%lx pc=0x%lx]\n",
                  sig == SIGSEGV ? "SIGSEGV" : "SIGBUS",
-                 sig == SIGSEGV ? "segmentation violation" : "bus error", code, (unsigned long)addr,
-                 (unsigned long)pc);
+                 sig == SIGSEGV ? "segmentation violation" : "bus error",
+                 (unsigned long long)(long long)code, (unsigned long)addr, (unsigned long)pc);
     if (gort__traceback_level() > 0)
         gort__dump_goroutines(gp, throw || gort__traceback_level() >= 2, true);
     gort__print_unlock();
@@ -222,8 +224,11 @@ static GORT_NORETURN void quit_dump(int sig, uintptr_t pc, long long mid, int co
         gort__flush_stdio();
     gort__print_lock();
     gort__set_throwing(); /* Go's sighandler: m.throwing = throwTypeRuntime */
-    gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
-                 sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid, code);
+    /* sigcode as Go prints it, a uint64: abort()'s SI_TKILL (-6) is
+     * 18446744073709551610. */
+    gort__printf("%s\nPC=%#lx m=%lld sigcode=%llu\n",
+                 sig == SIGABRT ? "SIGABRT: abort" : "SIGQUIT: quit", (unsigned long)pc, mid,
+                 (unsigned long long)(long long)code);
     if (gort__traceback_level() > 0) {
         if (gp == NULL && quit_m != NULL) {
             /* Go's g0: the thread ran no goroutine (idle, sysmon). */
@@ -373,15 +378,17 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
                            : info->si_code == FPE_INTOVF ? "integer overflow"
                                                          : "floating point error";
         gort__printf("panic: runtime error: %s\n", what);
-        gort__printf("[signal SIGFPE: floating-point exception code=0x%x addr=0x%lx pc=0x%lx]\n",
-                     info->si_code, (unsigned long)info->si_addr, (unsigned long)pc);
+        gort__printf("[signal SIGFPE: floating-point exception code=0x%llx addr=0x%lx pc=0x%lx]\n",
+                     (unsigned long long)(long long)info->si_code, (unsigned long)info->si_addr,
+                     (unsigned long)pc);
     } else {
         /* Go's sighandler: a throw (m.throwing = throwTypeRuntime), every
          * goroutine at any level; SIGFPE is a panic (sigpanic). */
         gort__set_throwing();
-        gort__printf("%s\nPC=%#lx m=%lld sigcode=%d\n",
+        gort__printf("%s\nPC=%#lx m=%lld sigcode=%llu\n",
                      sig == SIGILL ? "SIGILL: illegal instruction" : "SIGTRAP: trace trap",
-                     (unsigned long)pc, (long long)mp->id, info->si_code);
+                     (unsigned long)pc, (long long)mp->id,
+                     (unsigned long long)(long long)info->si_code);
         if (sig == SIGILL) {
             /* Go: up to 16 bytes at the pc, not past its page (the next
              * one may be unmapped). */

@@ -1,6 +1,7 @@
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: SIGABRT: abort
 // EXPECT-STDERR: PC=
+// EXPECT-STDERR: sigcode=18446744073709551610
 // EXPECT-STDERR: goroutine
 // EXPECT-STDERR: [running]:
 // EXPECT-STDERR: created by main_fn in goroutine 1
