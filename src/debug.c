@@ -19,6 +19,9 @@
  *   flightrecorder=1  the execution tracer's flight recorder runs from the
  *                  start and is written out on a fatal error or SIGQUIT
  *                  (trace.c; Go 1.25's FlightRecorder)
+ *   gcstw=1        the collector marks with the world stopped (mgcdirty.c;
+ *                  not in Go).  Read when the heap is first used, once per
+ *                  process, through gort__debug_getenv
  * Unknown names are ignored, as Go ignores them.  The variable is read by
  * gort_main before any other thread of the run exists (gort__debug_init);
  * the threads it creates later see the values through pthread_create.
@@ -74,28 +77,35 @@ static const dbgvar dbgvars[] = {
 
 static int64_t lasttrace; /* [sysmon] */
 
-/* parsedebugvars: name=value pairs separated by commas. */
-static void parsedebugvars(const char *s) {
+/* parsedebugvars: name=value pairs separated by commas, into the n vars. */
+static void parsedebugvars(const char *s, const dbgvar *vars, size_t n) {
     while (s != NULL && *s != '\0') {
         const char *end = strchr(s, ',');
         size_t len = end ? (size_t)(end - s) : strlen(s);
         const char *eq = memchr(s, '=', len);
         if (eq != NULL) {
             size_t nlen = (size_t)(eq - s);
-            for (size_t i = 0; i < sizeof dbgvars / sizeof dbgvars[0]; i++) {
-                if (strlen(dbgvars[i].name) == nlen && memcmp(dbgvars[i].name, s, nlen) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (strlen(vars[i].name) == nlen && memcmp(vars[i].name, s, nlen) == 0) {
                     char num[32];
                     size_t vlen = len - nlen - 1;
                     if (vlen >= sizeof num)
                         vlen = sizeof num - 1;
                     memcpy(num, eq + 1, vlen);
                     num[vlen] = '\0';
-                    *dbgvars[i].value = (int32_t)strtol(num, NULL, 10);
+                    *vars[i].value = (int32_t)strtol(num, NULL, 10);
                 }
             }
         }
         s = end ? end + 1 : NULL;
     }
+}
+
+int32_t gort__debug_getenv(const char *name) {
+    int32_t v = 0;
+    const dbgvar one = {name, &v};
+    parsedebugvars(getenv("GORTDEBUG"), &one, 1);
+    return v;
 }
 
 /* A line being built in a stack buffer, written in one piece. */
@@ -242,7 +252,7 @@ void gort__debug_init(void) {
     debug.flightrecorder = 0;
     debug.memprofilerate = -1;
     gort__debug_gctrace = 0;
-    parsedebugvars(getenv("GORTDEBUG"));
+    parsedebugvars(getenv("GORTDEBUG"), dbgvars, sizeof dbgvars / sizeof dbgvars[0]);
     /* Before any goroutine runs: sets the rate without a stop. */
     if (debug.memprofilerate >= 0)
         gort_set_mem_profile_rate(debug.memprofilerate);

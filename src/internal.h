@@ -302,6 +302,9 @@ void gort__schedtrace_tick(int64_t now);
 /* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
  * of the run starts. */
 void gort__debug_init(void);
+/* The value of name=N in GORTDEBUG as it is now (0 when absent), parsed as
+ * gort__debug_init parses its settings: for one read outside gort_main. */
+int32_t gort__debug_getenv(const char *name);
 /* GORTDEBUG=pollspin, in ns (see proc.c's become_poller); read-only in a run. */
 extern int64_t gort__pollspin_ns;
 /* GORTDEBUG=stalldetect (ns, 0 off) and flightrecorder; read-only in a run. */

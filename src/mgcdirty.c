@@ -74,8 +74,7 @@ static pid_t owner;      /* [init] the process whose memory uffd and pagemap are
 int gort__gc_concurrent; /* [init] 1: uffd-wp concurrent marking */
 
 void gort__gc_dirty_init(void) {
-    const char *dbg = getenv("GORTDEBUG");
-    if (dbg != NULL && strstr(dbg, "gcstw=1") != NULL)
+    if (gort__debug_getenv("gcstw") != 0)
         return;
 #ifdef GORT_HAVE_MEMCHECK
     if (RUNNING_ON_VALGRIND)

@@ -15,6 +15,7 @@
 #endif
 #include "gt.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1040,6 +1041,38 @@ TEST(runtime_threads_on_small_default_stack) {
     int ws = gt_run_child(child_small_default, NULL, out, sizeof out);
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
         GT_FAIL("child: status %#x", ws);
+}
+
+/* GORTDEBUG's settings are whole items of its list, with a number, as
+ * Go's GODEBUG: gcstw (read when the heap is first used, outside
+ * gort_main's parse) was found by a search for "gcstw=1" anywhere, so
+ * xgcstw=1 (or nogcstw=1) turned concurrent marking off, and gcstw=2 did
+ * not.  The child reports whether the collector marks concurrently. */
+static int child_gc_mode(void *arg) {
+    if (arg != NULL && setenv("GORTDEBUG", arg, 1) != 0)
+        return 3;
+    (void)gort_new(8); /* the heap, and its mode */
+    return gort__export_gc_concurrent() ? 1 : 0;
+}
+
+static int gc_mode(const char *gortdebug) {
+    char out[4096];
+    int ws = gt_run_child(child_gc_mode, (void *)gortdebug, out, sizeof out);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) > 1)
+        GT_FAIL("child under GORTDEBUG=%s: status %#x\n%s", gortdebug ? gortdebug : "(unset)", ws,
+                out);
+    return WEXITSTATUS(ws);
+}
+
+TEST(gortdebug_gcstw_is_a_whole_item) {
+    unsetenv("GORTDEBUG");
+    int deflt = gc_mode(NULL); /* 0 where the kernel cannot track writes */
+    ASSERT_EQ(gc_mode("gcstw=1"), 0);
+    ASSERT_EQ(gc_mode("gctrace=0,gcstw=2"), 0);
+    ASSERT_EQ(gc_mode("xgcstw=1"), deflt);
+    ASSERT_EQ(gc_mode("nogcstw=1,gctrace=0"), deflt);
+    ASSERT_EQ(gc_mode("gcstw=0"), deflt);
+    ASSERT_EQ(gc_mode("gcstw=1,gcstw=0"), deflt); /* the last one counts */
 }
 
 /* ------------------------------------------------------------------------
