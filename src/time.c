@@ -414,8 +414,14 @@ static void runone(ptimers *pt, timer *t, int64_t now) {
     if (t->period > 0) {
         /* Leave in heap but adjust next time to fire. */
         int64_t delta = t->when - now;
-        int64_t w = t->when + t->period * (1 + -delta / t->period);
-        t->when = w < 0 ? MAXWHEN : w;
+        /* Go's when += period * (1 + -delta/period), capped at maxWhen
+         * where it wraps: checked here, as C's signed overflow is
+         * undefined (a tick of a huge period on a bubble's clock). */
+        int64_t w;
+        if (__builtin_mul_overflow(t->period, 1 + -delta / t->period, &w) ||
+            __builtin_add_overflow(t->when, w, &w) || w < 0)
+            w = MAXWHEN;
+        t->when = w;
         pt->h[0].when = t->when; /* t is h[0] */
         siftdown(pt, 0);
     } else {
@@ -555,7 +561,9 @@ GORT_API void gort_sleep(int64_t ns) {
         }
         return;
     }
-    int64_t when = gort__now() + ns;
+    int64_t when;
+    if (__builtin_add_overflow(gort__now(), ns, &when))
+        when = MAXWHEN; /* Go's when(): an overflow is maxWhen */
     /* The timer lives on this stack: after it fires (goready) nobody
      * touches it again (untracked), and the goroutine returns only then. */
     sleeper s = {
@@ -590,8 +598,10 @@ static inline int64_t when_after(int64_t ns) {
     int64_t now = gort__now();
     if (ns <= 0)
         return now;
-    int64_t w = now + ns;
-    return w < 0 ? MAXWHEN : w;
+    int64_t w;
+    if (__builtin_add_overflow(now, ns, &w) || w < 0)
+        return MAXWHEN; /* Go's when(): an overflow is maxWhen */
+    return w;
 }
 
 GORT_API gort_timer *gort_timer_new(int64_t ns) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define MS GT_MS
@@ -774,6 +775,60 @@ TEST(concurrent_resets) {
     setenv("GOMAXPROCS", "2", 1);
     run(reset_race_main, NULL);
     unsetenv("GOMAXPROCS");
+}
+
+/* Go's durations up to math.MaxInt64 are legal (time.Sleep(math.MaxInt64),
+ * NewTimer, a Ticker's period): a deadline past the clock's range is
+ * maxWhen.  gort computed now + ns (and a ticker's next tick) with C's
+ * signed overflow, undefined behaviour that UBSan reported ("signed
+ * integer overflow" in when_after, gort_sleep and runone) in the
+ * asan-ubsan build; the child's stderr must be empty of it. */
+static void sleep_max(void *arg) {
+    (void)arg;
+    gort_sleep(INT64_MAX);
+}
+
+static int64_t max_ticks[2];
+
+static void bubble_max_ticker(void *arg) {
+    (void)arg;
+    /* On the fake clock the second tick's time overflows: maxWhen. */
+    gort_ticker *t = gort_ticker_new(INT64_MAX / 2);
+    ASSERT_TRUE(gort_chan_recv(gort_ticker_chan(t), &max_ticks[0]));
+    ASSERT_TRUE(gort_chan_recv(gort_ticker_chan(t), &max_ticks[1]));
+    gort_ticker_free(t);
+    gort_sleep(1); /* now + 1 overflows too: at once */
+}
+
+static int max_durations_main(void *arg) {
+    (void)arg;
+    go(sleep_max, NULL);
+    gort_timer *t = gort_timer_new(INT64_MAX);
+    ASSERT_TRUE(gort_timer_reset(t, INT64_MAX));
+    ASSERT_TRUE(gort_timer_stop(t));
+    gort_timer_free(t);
+    gort_ticker *tk = gort_ticker_new(INT64_MAX);
+    gort_ticker_reset(tk, INT64_MAX);
+    gort_ticker_free(tk);
+    gort_timer_free(gort_after_func(INT64_MAX, sleep_max, NULL));
+    ASSERT_EQ(gort_synctest_run(bubble_max_ticker, NULL), 0);
+    ASSERT_EQ(max_ticks[0], 946684800000000000LL + INT64_MAX / 2);
+    ASSERT_EQ(max_ticks[1], INT64_MAX);
+    return 0;
+}
+
+static int max_durations_child(void *arg) {
+    (void)arg;
+    return gort_main(max_durations_main, NULL);
+}
+
+TEST(max_durations_no_overflow) {
+    char out[4096];
+    int ws = gt_run_child(max_durations_child, NULL, out, sizeof out);
+    if (strstr(out, "runtime error") != NULL)
+        GT_FAIL("undefined behaviour reported:\n%s", out);
+    ASSERT_TRUE(WIFEXITED(ws));
+    ASSERT_EQ(WEXITSTATUS(ws), 0);
 }
 
 GT_MAIN()
