@@ -1138,7 +1138,9 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
  * delivers it only at that thread's next intercepted call (docs/HACKING.md).
  * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
  * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
- * SIGPIPE (the runtime ignores it: writes return -EPIPE), SIGQUIT (the
+ * SIGPIPE (the runtime ignores it while it runs: writes return -EPIPE;
+ * a handler the program installed before gort_main stays in place and is
+ * called instead, except for gort_write's own calls), SIGQUIT (the
  * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
  * two internal real-time signals - or for a wrong element size; -EAGAIN
  * outside gort_main; -EMFILE/-ENFILE when the run's first Notify cannot

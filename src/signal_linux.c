@@ -13,8 +13,8 @@
  * the default action.
  *
  * SIGPIPE is ignored while the runtime runs (writes report -EPIPE), and
- * so is SIGXFSZ unless the program handles it (writes past RLIMIT_FSIZE
- * report -EFBIG, as in Go).
+ * so is SIGXFSZ (writes past RLIMIT_FSIZE report -EFBIG, as in Go), each
+ * unless the program handles it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -46,6 +46,26 @@ static bool installed;
  * gort__signal_init).  Written while no M runs. */
 static struct sigaction old_xfsz;
 static bool xfsz_ignored;
+/* The same for SIGPIPE (old_pipe above). */
+static bool pipe_ignored;
+
+/* Whether sig's current action is the default one; if so, sets it to
+ * SIG_IGN and keeps the default in *old. */
+static bool ignore_if_default(int sig, struct sigaction *old) {
+    struct sigaction cur, ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_handler == SIG_DFL && sigaction(sig, &ign, old) == 0;
+}
+
+/* Undoes ignore_if_default, unless the program set an action since. */
+static void unignore(int sig, const struct sigaction *old) {
+    struct sigaction cur;
+    if (sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+        cur.sa_handler == SIG_IGN)
+        sigaction(sig, old, NULL);
+}
 
 static void chain(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
     if (old->sa_flags & SA_SIGINFO) {
@@ -508,10 +528,13 @@ int gort__signal_init(void) {
     if (install(SIGSEGV, fault_handler, &old_segv) != 0)
         return -errno;
     install(SIGBUS, fault_handler, &old_bus);
-    struct sigaction ign;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ign, &old_pipe);
+    /* SIGPIPE's default action would end the process at a write to a
+     * closed pipe or socket made outside gort_write (printf, a library's
+     * write).  A handler the program installed before gort_main stays in
+     * place, as Go leaves a C program's SIGPIPE handler to non-Go code (it
+     * was replaced by SIG_IGN and never called while gort_main ran);
+     * gort_write blocks the signal for its own calls either way. */
+    pipe_ignored = ignore_if_default(SIGPIPE, &old_pipe);
     /* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends
      * the process (with a core): gort_write's loop met it at its second
      * write, where the first had written up to the limit.  Go's handler
@@ -519,9 +542,7 @@ int gort__signal_init(void) {
      * with EFBIG; here it is ignored while the runtime runs, unless the
      * program has an action of its own.  gort_signal_notify may still ask
      * for it. */
-    struct sigaction cur;
-    xfsz_ignored = sigaction(SIGXFSZ, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
-                   cur.sa_handler == SIG_DFL && sigaction(SIGXFSZ, &ign, &old_xfsz) == 0;
+    xfsz_ignored = ignore_if_default(SIGXFSZ, &old_xfsz);
     install(SIGQUIT, quit_handler, &old_quit);
     install(SIGABRT, quit_handler, &old_abrt);
     install(SIGFPE, trap_handler, &old_fpe);
@@ -536,15 +557,12 @@ void gort__signal_fini(void) {
         return;
     sigaction(SIGSEGV, &old_segv, NULL);
     sigaction(SIGBUS, &old_bus, NULL);
-    sigaction(SIGPIPE, &old_pipe, NULL);
-    if (xfsz_ignored) {
-        /* Back to the default, unless the program set an action since. */
-        struct sigaction cur;
-        if (sigaction(SIGXFSZ, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
-            cur.sa_handler == SIG_IGN)
-            sigaction(SIGXFSZ, &old_xfsz, NULL);
-        xfsz_ignored = false;
-    }
+    if (pipe_ignored)
+        unignore(SIGPIPE, &old_pipe);
+    pipe_ignored = false;
+    if (xfsz_ignored)
+        unignore(SIGXFSZ, &old_xfsz);
+    xfsz_ignored = false;
     sigaction(SIGQUIT, &old_quit, NULL);
     sigaction(SIGABRT, &old_abrt, NULL);
     sigaction(SIGFPE, &old_fpe, NULL);
@@ -554,11 +572,12 @@ void gort__signal_fini(void) {
 }
 
 void gort__signal_spawn_defaults(sigset_t *set) {
-    /* installed, old_pipe and xfsz_ignored are written while no M runs
-     * (gort_main's start and end); the run's threads were made after. */
+    /* installed, pipe_ignored and xfsz_ignored are written while no M runs
+     * (gort_main's start and end); the run's threads were made after.  (A
+     * handler of the program's is reset to the default by the exec.) */
     if (!installed)
         return;
-    if (!(old_pipe.sa_flags & SA_SIGINFO) && old_pipe.sa_handler != SIG_IGN)
+    if (pipe_ignored)
         sigaddset(set, SIGPIPE);
     if (xfsz_ignored)
         sigaddset(set, SIGXFSZ);

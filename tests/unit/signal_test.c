@@ -270,6 +270,40 @@ TEST(stop_restores_earlier_action) {
     run(stop_main, NULL);
 }
 
+/* A SIGPIPE handler the program installed before gort_main stays in place
+ * while it runs (Go leaves a C program's SIGPIPE handler to non-Go code):
+ * a write(2) to a pipe with no reader, made outside gort_write, calls it.
+ * The runtime put SIG_IGN over it, so it was never called. */
+static atomic_int pipe_handler_ran;
+
+static void pipe_handler(int sig) {
+    (void)sig;
+    atomic_fetch_add(&pipe_handler_ran, 1);
+}
+
+static int pipe_handler_main(void *arg) {
+    (void)arg;
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    close(fds[0]);
+    /* SIGPIPE goes to the writing thread, before write returns. */
+    ASSERT_EQ(write(fds[1], "x", 1), -1);
+    ASSERT_EQ(errno, EPIPE);
+    ASSERT_EQ(atomic_load(&pipe_handler_ran), 1);
+    close(fds[1]);
+    return 0;
+}
+
+TEST(program_sigpipe_handler_kept) {
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = pipe_handler;
+    sigaction(SIGPIPE, &sa, NULL);
+    run(pipe_handler_main, NULL);
+    ASSERT_EQ(sigaction(SIGPIPE, NULL, &cur), 0);
+    ASSERT_TRUE(cur.sa_handler == pipe_handler);
+}
+
 /* ------------------------------------------------------------------ misuse, runs */
 
 static gort_chan *refuse_c;
