@@ -95,6 +95,10 @@ uint64_t gort__export_gc_throttled(void) {
     return gort__gc_throttled();
 }
 
+bool gort__export_gc_concurrent(void) {
+    return gort__gc_concurrent != 0;
+}
+
 bool gort__export_preempt_pc_is_user(uintptr_t pc) {
     return gort__preempt_pc_class(pc) == GORT__PC_USER;
 }

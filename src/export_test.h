@@ -45,6 +45,9 @@ uintptr_t gort__export_heap_arena(void);
 /* How many allocations the pacer has held back (an assist that marked or
  * waited, a wait at the goal) since the program started. */
 uint64_t gort__export_gc_throttled(void);
+/* The collector marks concurrently (not GORTDEBUG=gcstw=1, nor a kernel
+ * without userfaultfd's write-protect); known once the heap is made. */
+bool gort__export_gc_concurrent(void);
 /* pc counts as user text for the preemption signal: an async-safe place
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */

@@ -410,7 +410,8 @@ void gort__gc_assist_queue(bool open);
 uint64_t gort__gc_mark_progress(void);
 /* Concurrent marking (mgcmark.c, mgcdirty.c). */
 void gort__gc_mark_reset(void);
-void gort__gc_mark_concurrent(void);
+/* scan_sp, scan_hi: the collector's own frames, as for gort__gc_mark. */
+void gort__gc_mark_concurrent(uintptr_t scan_sp, uintptr_t scan_hi);
 void gort__gc_mark_concurrent_rounds(int rounds);
 uint64_t gort__gc_rescan_dirty(bool reprotect);
 extern int gort__gc_concurrent;

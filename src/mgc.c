@@ -444,7 +444,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         pause1 = t.mark - t.start;
         gort__gc_assist_queue(true);
         gort__start_the_world();
-        gort__gc_mark_concurrent();
+        gort__gc_mark_concurrent(sp, hi);
         gort__gc_mark_concurrent_rounds(8);
         gort__gc_assist_queue(false);
         t.markterm = gort_nanotime();

@@ -1186,6 +1186,49 @@ TEST(memstats) {
     run(stats_main, NULL);
 }
 
+/* A large object that only the collecting goroutine's own frames hold is
+ * marked while the world runs, as any other: the collector scanned its
+ * own frames only in the final pause, so a cycle started by allocating a
+ * large pointerful object, or gort_gc called with one on the caller's
+ * stack, read all of it with the world stopped (1 GiB: every goroutine
+ * stopped for about 3 s; Go's pauses stay under a millisecond).  The
+ * cycle's pause must be well under the time a loop takes to read the
+ * object once (the pause read all of it before: 20 ms against 15 here). */
+enum { BIGSCAN = 64 << 20 };
+
+static int bigscan_main(void *arg) {
+    (void)arg;
+    for (int try = 0;; try++) {
+        uintptr_t *big = gort_new(BIGSCAN); /* only in this frame */
+        /* Reading it takes about as long as the collector's scan. */
+        int64_t t0 = gort_nanotime();
+        uintptr_t sum = 0;
+        for (size_t i = 0; i < BIGSCAN / sizeof *big; i++)
+            sum += ((volatile uintptr_t *)big)[i];
+        int64_t read = gort_nanotime() - t0;
+        ASSERT_EQ(sum, 0);
+        gort_gc();
+        gort_stats s;
+        gort_read_stats(&s);
+        uint64_t pause = s.pause_ns[(s.num_gc + 255) % 256];
+        gort_keep_alive(big);
+        if (pause * 4 < (uint64_t)read)
+            break;
+        /* A loaded machine may delay one stop of the world. */
+        if (try == 1)
+            GT_FAIL("a pause of %llu ns; reading the object took %lld ns",
+                    (unsigned long long)pause, (long long)read);
+    }
+    return 0;
+}
+
+TEST(large_object_on_collector_stack_marked_concurrently) {
+    (void)gort_new(8); /* the heap, and its mode */
+    if (!gort__export_gc_concurrent())
+        GT_SKIP("the collector marks with the world stopped here");
+    run(bigscan_main, NULL);
+}
+
 /* Mallocs and TotalAlloc count objects, not the slots of a P's cached
  * span, and never go back (they counted the whole span at the first
  * allocation, 128 objects for one, and fell after a collection took the
