@@ -516,7 +516,9 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
 /* SetReadDeadline + SetWriteDeadline: absolute gort_nanotime() values, 0
  * for none.  A deadline in the past expires at once; a goroutine already
  * blocked on that side wakes with -ETIMEDOUT; a later call replaces an
- * earlier deadline.  Returns 0 or -errno (-EBADF). */
+ * earlier deadline.  Returns 0 or -errno: -EBADF, -ENOTSUP for a regular
+ * file or a directory, whose reads and writes never wait (Go's
+ * os.ErrNoDeadline; the fd keeps no deadline). */
 GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline);
 /* Blocks the goroutine until the nonblocking fd (of any kind) is ready for
  * any of events (GORT_POLL_READ | GORT_POLL_WRITE), as poll(2) would say.
@@ -1422,7 +1424,8 @@ GORT_API void gort_keep_alive(const void *p);
  */
 GORT_API void gort_set_finalizer(void *obj, void (*fn)(void *obj));
 /* debug.SetGCPercent: GOGC; returns the previous value.  < 0 turns the
- * collector off (except under a memory limit); 0 collects continuously,
+ * collector off (except under a memory limit), and returns once a cycle
+ * under way has ended, as Go's does; 0 collects continuously,
  * leaving the goroutines 1 MiB to allocate in while a cycle runs (as Go
  * does).  GOGC ("off" or a number,
  * default 100) is read when gort_main starts; a value set outside

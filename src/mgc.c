@@ -670,6 +670,14 @@ GORT_API int gort_set_gc_percent(int percent) {
     if (!gort__runtime_running())
         atomic_store_explicit(&gcpercent_kept, true, memory_order_relaxed);
     commit_goal();
+    /* Turned off: return with no cycle running, as Go's setGCPercent
+     * waits for a mark under way (gcWaitOnMark).  The goal committed above
+     * starts no new one: a cycle that took gcsema before this wait is
+     * waited for, and one that takes it after acquires it from the
+     * unlock here, which the trigger's store precedes, so gc_run's look
+     * under gcsema finds the trigger out of reach. */
+    if (percent < 0)
+        wait_cycle_end();
     return old;
 }
 

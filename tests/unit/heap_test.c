@@ -1293,6 +1293,49 @@ TEST(gc_percent_and_memory_limit) {
     unsetenv("GOMEMLIMIT");
 }
 
+/* gort_set_gc_percent(-1) returns with no cycle running, as Go's
+ * SetGCPercent waits for a mark under way when it turns the collector
+ * off: a cycle started just before could end after it returned, and
+ * NumGC grow while the collector was off. */
+static _Atomic int off_stop;
+static gort_waitgroup off_wg;
+
+static void off_allocator(void *arg) {
+    (void)arg;
+    tobj **ring = gort_new(64 * sizeof *ring);
+    for (uint64_t n = 0; !atomic_load(&off_stop); n++)
+        ring[n % 64] = gort_new(sizeof(tobj) * 64);
+    gort_keep_alive(ring);
+    gort_wg_done(&off_wg);
+}
+
+static int gc_off_main(void *arg) {
+    (void)arg;
+    int old = gort_set_gc_percent(10);
+    gort_wg_add(&off_wg, 1);
+    ASSERT_EQ(gort_go(off_allocator, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        gort_set_gc_percent(10);
+        gort_sleep(MS);
+        gort_set_gc_percent(-1);
+        gort_stats s0, s1;
+        gort_read_stats(&s0);
+        gort_sleep(2 * MS);
+        gort_read_stats(&s1);
+        if (s1.num_gc != s0.num_gc)
+            GT_FAIL("round %d: num_gc %llu -> %llu with the collector off", i,
+                    (unsigned long long)s0.num_gc, (unsigned long long)s1.num_gc);
+    }
+    atomic_store(&off_stop, 1);
+    gort_wg_wait(&off_wg);
+    gort_set_gc_percent(old);
+    return 0;
+}
+
+TEST(gc_off_returns_with_no_cycle_running) {
+    run(gc_off_main, NULL);
+}
+
 /* A setting made outside gort_main is the one the next gort_main starts
  * with, as gort_gomaxprocs's: GOGC and GOMEMLIMIT replaced it (a program
  * that turned the collector off before gort_main had it on again). */
