@@ -68,6 +68,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,6 +317,16 @@ GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_dead
     /* A new file behind a reused number: forget the old one's first, not
      * this deadline at the next wait. */
     gort__pd_recheck(pd);
+    /* A regular file or a directory (which epoll refuses, so the fd is
+     * PDS_PLAIN; outside gort_main every fd is, and a pipe's deadlines
+     * still hold there): its reads never wait, and a deadline would only
+     * fail them.  Go's SetDeadline returns os.ErrNoDeadline for it. */
+    struct stat st;
+    if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN &&
+        fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        pd_decref(pd);
+        return -ENOTSUP;
+    }
     gort__pd_setdeadline(pd, MODE_R, read_deadline);
     gort__pd_setdeadline(pd, MODE_W, write_deadline);
     pd_decref(pd);

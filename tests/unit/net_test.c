@@ -583,6 +583,42 @@ TEST(write_past_file_size_limit) {
     close(fd);
 }
 
+/* A regular file takes no deadline (Go's SetDeadline: os.ErrNoDeadline),
+ * inside gort_main and outside it, and its reads go on: the deadline was
+ * taken (0), and the next read failed with -ETIMEDOUT although the file
+ * had the bytes.  A pipe outside gort_main still takes one. */
+static void file_no_deadline(void) {
+    char path[] = "/tmp/gort-net-test-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    unlink(path);
+    ASSERT_EQ(write(fd, "abc", 3), 3);
+    ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+    ASSERT_EQ(gort_set_deadline(fd, 1, 0), -ENOTSUP);
+    ASSERT_EQ(gort_set_deadline(fd, 0, 0), -ENOTSUP);
+    char b[4];
+    ASSERT_EQ(gort_read(fd, b, sizeof b), 3);
+    ASSERT_EQ(gort_close(fd), 0);
+}
+
+static int file_no_deadline_main(void *arg) {
+    (void)arg;
+    file_no_deadline();
+    return 0;
+}
+
+TEST(regular_file_takes_no_deadline) {
+    run(file_no_deadline_main, NULL);
+    file_no_deadline();
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    ASSERT_EQ(gort_set_deadline(p[0], 1, 0), 0);
+    char b[1];
+    ASSERT_EQ(gort_read(p[0], b, 1), -ETIMEDOUT);
+    ASSERT_EQ(gort_close(p[0]), 0);
+    ASSERT_EQ(gort_close(p[1]), 0);
+}
+
 /* Two goroutines read one socket; each message reaches exactly one. */
 typedef struct turns {
     int fd;
