@@ -1272,19 +1272,18 @@ GORT_API void gort_trace_log(uint64_t task, const char *key, const char *value);
 GORT_API bool gort_trace_enabled(void);
 
 /* The flight recorder (Go 1.25's trace.FlightRecorder): the execution
- * trace of the last window_ns nanoseconds (0: 10 s) or a little more, kept
- * in memory.  Start: 0, -EBUSY while a trace or recorder runs, -EINVAL
- * outside a goroutine, -ENOMEM.  It runs one goroutine of its own and
- * stops the world about once a second to start a new generation.  Write:
- * the recording up to now as a trace for `go tool trace` (0, -EINVAL when
- * not recording, -errno).  A generation (about a second) that lost a buffer
- * while memory ran out is left out, with those before it; when the newest
- * did, write returns -ENOMEM (and a fatal error's dump says it cannot
- * write).  With GORTDEBUG=flightrecorder=1 it starts with
+ * trace of the last window_ns nanoseconds (0 or less: 10 s) or a little
+ * more, kept in memory.  Start: 0, -EBUSY while a trace or recorder runs,
+ * -EINVAL outside a goroutine, -ENOMEM.  It runs one goroutine of its own
+ * and stops the world about once a second to start a new generation.
+ * Write: the recording up to now as a trace for `go tool trace` (0,
+ * -EINVAL when not recording, -errno).  A generation (about a second) that
+ * lost a buffer while memory ran out is left out, with those before it;
+ * when the newest did, write returns -ENOMEM (and a fatal error's dump
+ * says it cannot write).  With GORTDEBUG=flightrecorder=1 it starts with
  * the main goroutine, and a fatal error, an unrecovered panic or SIGQUIT
- * writes what it holds
- * (up to its last generation, at most a second before) to
- * gort-flightrecorder-PID.trace in the working directory. */
+ * writes what it holds (up to its last generation, at most a second
+ * before) to gort-flightrecorder-PID.trace in the working directory. */
 GORT_API int gort_flight_recorder_start(int64_t window_ns);
 GORT_API int gort_flight_recorder_write(int fd);
 GORT_API void gort_flight_recorder_stop(void);

@@ -286,6 +286,10 @@ GORT_API int gort_bufreader_scan_line(gort_bufreader *r, char **line, size_t *le
 static gort_bufwriter *writer_new(size_t size) {
     if (size == 0)
         size = DEFAULT_SIZE;
+    /* No buffer this large can exist, as for the reader: NULL without
+     * asking malloc (AddressSanitizer's malloc aborts on such a size). */
+    if (size > SIZE_MAX / 2)
+        return NULL;
     gort_bufwriter *w = calloc(1, sizeof *w);
     if (w == NULL)
         return NULL;

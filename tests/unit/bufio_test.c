@@ -264,6 +264,15 @@ TEST(writer_buffers_until_flush) {
     gort_bufwriter_free(w);
 }
 
+/* A writer's buffer that cannot exist is NULL, as the reader's, without
+ * asking malloc (whose AddressSanitizer version aborts the program). */
+TEST(writer_huge_size_is_null) {
+    sinkbuf s = {0};
+    ASSERT_NULL(gort_bufwriter_new_fn(sink_write, &s, SIZE_MAX));
+    ASSERT_NULL(gort_bufwriter_new_fn(sink_write, &s, SIZE_MAX / 2 + 1));
+    ASSERT_EQ(s.writes, 0);
+}
+
 TEST(writer_error_is_sticky) {
     sinkbuf s = {0};
     gort_bufwriter *w = gort_bufwriter_new_fn(sink_write, &s, 8);
