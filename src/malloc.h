@@ -77,6 +77,10 @@ typedef struct mspan {
     uint8_t spc;        /* [immutable while in use] span class: sizeclass << 1 | noscan */
     uint8_t state;      /* [heap lock] MS_* */
     bool needzero;      /* [owner] freed objects may hold old bytes: zero on allocation */
+    /* [immutable while in use] With needzero, a large object's bytes from
+     * base that may hold old ones: the pages between the first and the
+     * last that were not fresh from the OS (the rest read as zeros). */
+    uintptr_t zerolo, zerohi;
     /* sweepgen, as Go's mspan.sweepgen against mheap.sweepgen (sg):
      *   sg - 2  needs sweeping;  sg - 1  being swept;  sg  swept.
      * A sweeper claims a span with a CAS from sg - 2 to sg - 1. */

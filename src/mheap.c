@@ -270,6 +270,13 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     }
     bits_set(h->allocmap, i, npages, true);
     uintptr_t nscav = bits_count(h->scavmap, i, npages);
+    /* The pages that may hold old bytes (not scavenged): from the first
+     * to the last of them, for a large object's zeroing. */
+    uintptr_t zlo = bit_next(h->scavmap, i, i + npages, false), zhi = zlo;
+    for (uintptr_t k = zlo; k < i + npages;) {
+        zhi = bit_next(h->scavmap, k, i + npages, true);
+        k = bit_next(h->scavmap, zhi, i + npages, false);
+    }
     if (nscav != 0) {
         bits_set(h->scavmap, i, npages, false);
         atomic_fetch_sub_explicit(&h->released, (uint64_t)nscav * PAGE, memory_order_relaxed);
@@ -285,6 +292,8 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     s->spc = spc;
     s->state = MS_INUSE;
     s->needzero = nscav != npages;
+    s->zerolo = (zlo - i) * PAGE;
+    s->zerohi = (zhi - i) * PAGE;
     s->freeindex = 0;
     s->alloccount = 0;
     s->alloccache = ~(uint64_t)0;
