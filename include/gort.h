@@ -1500,7 +1500,11 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  * - SIGURG belongs to the runtime; a handler the program installed before
  *   gort_main is still called for each one (as Go lets it through).  A call
  *   the kernel does not restart can fail with EINTR when the signal lands
- *   while it blocks (as in Go since 1.14).
+ *   while it blocks (as in Go since 1.14).  Whatever signal mask the
+ *   program gave the thread that calls gort_main (which the runtime's
+ *   threads inherit), every thread running goroutines unblocks SIGURG,
+ *   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGPROF, as Go's threads
+ *   do; gort_main gives its caller's thread its own mask back.
  * - The default GOMAXPROCS is the number of CPUs in the affinity mask
  *   (gort_numcpu), lowered to the cgroup CPU limit (v2 cpu.max, v1 CFS
  *   quota; the tightest of the cgroup and its ancestors) rounded up, but

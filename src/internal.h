@@ -342,6 +342,9 @@ bool gort__probe_ok(void);
 uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
+/* Unblocks, on the calling thread, the signals the runtime must receive
+ * (Go's minitSignalMask); the mask before in *old. */
+void gort__minit_sigmask(sigset_t *old);
 void gort__unminit_signals(struct m *mp);
 
 /* --------------------------------------------------------------- preempt.c */

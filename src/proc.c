@@ -1016,6 +1016,10 @@ static struct m *allocm(void) {
 static void mstart_native(struct m *mp) {
     gort__tls_m = mp;
     mp->errnop = &errno;
+    /* Before preempt_minit, which takes the mask as the thread's usual
+     * one.  m0's thread is the program's: its mask is given back below. */
+    sigset_t oldmask;
+    gort__minit_sigmask(&oldmask);
     gort__preempt_minit(mp);
     mp->fastrand = (uint64_t)mp->id * 0x9e3779b97f4a7c15ull + (uint64_t)gort_nanotime();
     int serr = mp->sigaltstack == NULL ? gort__minit_signals(mp) : 0; /* m0: done */
@@ -1037,6 +1041,8 @@ static void mstart_native(struct m *mp) {
     gort__prof_unminit(mp);
     gort__preempt_unminit(mp);
     gort__unminit_signals(mp);
+    if (mp->is_m0)
+        pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     gort__tls_m = NULL;
 }
 

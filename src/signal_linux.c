@@ -571,6 +571,22 @@ void gort__signal_fini(void) {
     installed = false;
 }
 
+/* Go's minitSignalMask for a c-archive: the signals marked _SigUnblock in
+ * its sigtable (the synchronous ones, SIGPROF) and the preemption signal
+ * are unblocked on every thread that runs goroutines, whatever mask the
+ * program gave the thread that called gort_main (which the runtime's
+ * threads inherit).  Blocked, a fault in a goroutine killed the process
+ * with the bare signal (the kernel forces a blocked synchronous signal's
+ * default action), and no goroutine could be preempted. */
+void gort__minit_sigmask(sigset_t *old) {
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGPROF, SIGURG};
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&set, sigs[i]);
+    pthread_sigmask(SIG_UNBLOCK, &set, old);
+}
+
 void gort__signal_spawn_defaults(sigset_t *set) {
     /* installed, pipe_ignored and xfsz_ignored are written while no M runs
      * (gort_main's start and end); the run's threads were made after.  (A

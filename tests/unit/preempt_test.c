@@ -1371,4 +1371,23 @@ TEST(exit_stops_spinning_goroutines) {
     watchdog_stop();
 }
 
+/* A program that blocks every signal before gort_main (to take them with
+ * sigwait, say): the runtime's threads unblock the preemption signal and
+ * the synchronous ones, as Go's minitSignalMask does, so the spinner at
+ * GOMAXPROCS=1 is preempted (it held the only P for ever: the threads
+ * inherited the mask); the caller's mask is its own again afterwards. */
+TEST(blocked_signals_still_preempt) {
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    sigset_t all, before, after;
+    sigfillset(&all);
+    ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &all, &before), 0);
+    watchdog_start(10, "main never ran again with every signal blocked before gort_main");
+    ASSERT_EQ(gort_main(main_spin_flag, NULL), 0);
+    watchdog_stop();
+    ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &before, &after), 0);
+    ASSERT_TRUE(sigismember(&after, SIGURG));
+    ASSERT_TRUE(sigismember(&after, SIGSEGV));
+}
+
 GT_MAIN()
