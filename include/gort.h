@@ -145,7 +145,12 @@ typedef struct gort_go_attr {
  * number of waiting goroutines, and their stacks, stays bounded).
  * Returns 0, -ENOMEM (no memory for a goroutine or its stack), -EAGAIN (the
  * runtime is not running or is shutting down).  Never aborts on exhaustion.
- * fn == NULL is a fatal error: "go of nil func value".
+ * fn == NULL is a fatal error: "go of nil func value".  In C++, an
+ * exception that leaves fn (or gort_main's main_fn) is not propagated to
+ * the goroutine's creator nor to gort_main's caller: no handler is found
+ * above the goroutine's first frame, so std::terminate ends the process
+ * ("terminate called after throwing ...", then the SIGABRT report, exit
+ * status 2).  Catch it inside fn.
  */
 GORT_API int gort_go(void (*fn)(void *arg), void *arg);
 
