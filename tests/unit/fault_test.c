@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -516,20 +517,38 @@ TEST(epoll_ctl_fd_calls) {
 
 /* gort_process_wait whose pidfd the poller cannot take (epoll_ctl fails:
  * out of memory, fs.epoll.max_user_watches): it polls the child as
- * without a pidfd, instead of -ENOMEM with the child left to reap. */
+ * without a pidfd, instead of -ENOMEM with the child left to reap.  The
+ * child exits only once the wait has met the failure (its stdin closed
+ * then): one that had exited already was reaped without the poller. */
+static uint64_t pw_fired;
+static int pw_stdin;
+
+static void pw_release(void *arg) {
+    (void)arg;
+    WAIT_UNTIL(gort__fault_fired(GORT__FAULT_EPOLL_CTL) == pw_fired + 1, 10,
+               "gort_process_wait to meet the failed epoll_ctl");
+    close(pw_stdin);
+}
+
 static int process_wait_main(void *arg) {
     (void)arg;
-    char *argv[] = {"sh", "-c", "exit 3", NULL};
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0); /* the child holds no write end */
+    char *argv[] = {"sh", "-c", "read x; exit 3", NULL};
+    int fds[3] = {p[0], -1, -1};
     pid_t pid;
-    ASSERT_EQ(gort_process_spawn(&pid, "/bin/sh", argv, NULL, NULL), 0);
-    uint64_t fired = gort__fault_fired(GORT__FAULT_EPOLL_CTL);
+    ASSERT_EQ(gort_process_spawn(&pid, "/bin/sh", argv, NULL, fds), 0);
+    close(p[0]);
+    pw_stdin = p[1];
+    pw_fired = gort__fault_fired(GORT__FAULT_EPOLL_CTL);
     gort__fault_arm(GORT__FAULT_EPOLL_CTL, 1, false);
+    go(pw_release, NULL);
     int st = 0;
     ASSERT_EQ(gort_process_wait(pid, &st), 0);
     gort__fault_disarm();
     ASSERT_TRUE(WIFEXITED(st));
     ASSERT_EQ(WEXITSTATUS(st), 3);
-    ASSERT_EQ(gort__fault_fired(GORT__FAULT_EPOLL_CTL), fired + 1);
+    ASSERT_EQ(gort__fault_fired(GORT__FAULT_EPOLL_CTL), pw_fired + 1);
     return 0;
 }
 
