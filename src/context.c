@@ -52,6 +52,7 @@ struct gort_ctx {
     struct gort_ctx *pnext;    /* [background.lock] links on the pending list */
     struct gort_ctx *pprev;    /* [background.lock] */
     bool pending;              /* [background.lock] on the pending list */
+    bool deferred;             /* [immutable] made while no gort_main ran */
     bool has_timer;            /* [immutable] t is this node's deadline timer */
     bool has_value;            /* [immutable] key/val are set */
     _Atomic int err;           /* [atomic; write under lock] 0, -ECANCELED, -ETIMEDOUT */
@@ -159,9 +160,14 @@ static void release(gort_ctx *ctx) {
         if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
             return;
         if (ctx->has_timer) {
-            gort__lock(&background.lock);
-            unpend_locked(ctx);
-            gort__unlock(&background.lock);
+            /* Only a node made outside gort_main was ever on the pending
+             * list; the lock also waits for gort__ctx_arm_pending to be
+             * done reading our count.  Others skip the global lock. */
+            if (ctx->deferred) {
+                gort__lock(&background.lock);
+                unpend_locked(ctx);
+                gort__unlock(&background.lock);
+            }
             (void)gort__deltimer_sync(&ctx->t); /* also waits for a fire in progress */
         }
         gort_chan_free(ctx->done);
@@ -235,20 +241,25 @@ GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline) {
     ctx->t.arg = ctx;
     ctx->t.track = true;
     /* Outside gort_main the timer waits for the next one.  The check is
-     * made under background.lock, which gort__ctx_arm_pending takes after
-     * gort_main has set the runtime running: either it sees ctx on the
-     * list, or we see the runtime running and arm the timer ourselves. */
-    gort__lock(&background.lock);
+     * made again under background.lock, which gort__ctx_arm_pending takes
+     * after gort_main has set the runtime running: either it sees ctx on
+     * the list, or we see the runtime running and arm the timer ourselves.
+     * A first sight of it running (seq_cst, the store's order) needs no
+     * lock: inside a run, contexts are made without a global lock. */
     if (!gort__runtime_running()) {
-        ctx->pnext = pending;
-        if (pending != NULL)
-            pending->pprev = ctx;
-        pending = ctx;
-        ctx->pending = true;
+        gort__lock(&background.lock);
+        if (!gort__runtime_running()) {
+            ctx->pnext = pending;
+            if (pending != NULL)
+                pending->pprev = ctx;
+            pending = ctx;
+            ctx->pending = true;
+            ctx->deferred = true;
+            gort__unlock(&background.lock);
+            return ctx;
+        }
         gort__unlock(&background.lock);
-        return ctx;
     }
-    gort__unlock(&background.lock);
     /* Under the lock, after checking err: a cancel that ran before us (the
      * parent's) must not leave the timer behind in a heap. */
     gort__lock(&ctx->lock);
