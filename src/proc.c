@@ -2778,7 +2778,10 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
                    const char *name, void *callerpc, unsigned flags) {
     if (fn == NULL)
         gort__fatal("go of nil func value");
-    if (!gort__runtime_running())
+    /* In a child forked inside gort_main, before the preemption check
+     * below, which would run another goroutine there (forked_child_check's
+     * fatal error) instead of saying -EAGAIN. */
+    if (!gort__runtime_running() || atomic_load_explicit(&forked_child, memory_order_relaxed))
         return -EAGAIN;
     /* A preemption request is honoured on entry, as Go's prologue check
      * does, before the child takes runnext: checked after, the child
@@ -2797,8 +2800,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
             (void)gort__getg_or_foreign();
         atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         if (!gort__runtime_running() ||
-            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst) ||
-            atomic_load_explicit(&forked_child, memory_order_relaxed)) {
+            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return -EAGAIN;
         }
@@ -2813,8 +2815,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
         atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         return newg == NULL ? err : 0;
     }
-    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed) ||
-        atomic_load_explicit(&forked_child, memory_order_relaxed))
+    if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
         return -EAGAIN;
     struct g *newg =
         newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, pp, flags, &err);

@@ -502,27 +502,41 @@ static int main_fork(void *arg) {
     ASSERT_TRUE(WIFEXITED(ws));
     if (mode == 0) {
         ASSERT_EQ(WEXITSTATUS(ws), 2);
-        ASSERT_NOT_NULL(strstr(out, "fatal error: gort: a child forked inside gort_main cannot "
-                                    "run goroutines (fork only to exec: see gort_process_spawn)"));
-        ASSERT_NOT_NULL(strstr(out, "goroutine 1 [sleep]:"));
+        if (strstr(out, "fatal error: gort: a child forked inside gort_main cannot "
+                        "run goroutines (fork only to exec: see gort_process_spawn)") == NULL ||
+            strstr(out, "goroutine 1 [sleep]:") == NULL)
+            GT_FAIL("the child's report:\n%s", out);
     } else {
         ASSERT_EQ(WEXITSTATUS(ws), 42);
     }
     return 7;
 }
 
+/* Neither sanitizer's runtime lets such a child go on.  ASan's allocator
+ * (gcc 12) keeps the locks a parent thread held at the fork: the child's
+ * report, or LeakSanitizer's check at its exit, hung on one now and then
+ * (the child in __lsan::LockAllocator; 4 to 6 times in 30 with three
+ * copies at once).  TSan kills a child of a multi-threaded fork that
+ * starts a thread ("starting new threads after multi-threaded fork is not
+ * supported", exit 66), and the report symbolizes on a thread of its own. */
+#if defined(GORT_ASAN) || defined(__SANITIZE_ADDRESS__)
+#define SKIP_FORK_CHILD_UNDER_ASAN()                                                            \
+    GT_SKIP("AddressSanitizer: its allocator's locks stay held in a child of a multi-threaded " \
+            "fork")
+#else
+#define SKIP_FORK_CHILD_UNDER_ASAN() (void)0
+#endif
+
 TEST(fork_child_cannot_schedule) {
+    SKIP_FORK_CHILD_UNDER_ASAN();
 #ifdef GORT_TSAN
-    /* The child's fatal report symbolizes its frames on a thread of its
-     * own, and TSan kills a child of a multi-threaded fork that starts a
-     * thread ("starting new threads after multi-threaded fork is not
-     * supported", exit 66). */
     GT_SKIP("ThreadSanitizer: no new thread in a child of a multi-threaded fork");
 #endif
     ASSERT_EQ(gort_main(main_fork, (void *)(intptr_t)0), 7);
 }
 
 TEST(fork_child_main_return_exits) {
+    SKIP_FORK_CHILD_UNDER_ASAN();
     ASSERT_EQ(gort_main(main_fork, (void *)(intptr_t)1), 7);
 }
 
