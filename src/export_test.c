@@ -96,7 +96,7 @@ uint64_t gort__export_gc_throttled(void) {
 }
 
 bool gort__export_gc_concurrent(void) {
-    return gort__gc_concurrent != 0;
+    return atomic_load_explicit(&gort__gc_concurrent, memory_order_relaxed) != 0;
 }
 
 bool gort__export_preempt_pc_is_user(uintptr_t pc) {

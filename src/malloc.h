@@ -418,7 +418,7 @@ void gort__gc_mark_reset(void);
 void gort__gc_mark_concurrent(uintptr_t scan_sp, uintptr_t scan_hi);
 void gort__gc_mark_concurrent_rounds(int rounds);
 uint64_t gort__gc_rescan_dirty(bool reprotect);
-extern int gort__gc_concurrent;
+extern _Atomic int gort__gc_concurrent;
 void gort__gc_dirty_init(void);
 void gort__gc_dirty_forked(void);
 const char *gort__gc_mode(void);

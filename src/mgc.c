@@ -159,7 +159,8 @@ static uint64_t heap_goal(uint64_t marked, uint64_t roots) {
  * the goal (Go 1.18's pacer: its runway estimate, its minimum and maximum
  * trigger). */
 static uint64_t trigger_for(uint64_t marked, uint64_t goal, uint64_t runway) {
-    if (!gort__gc_concurrent || goal == UINT64_MAX || goal <= marked)
+    if (!atomic_load_explicit(&gort__gc_concurrent, memory_order_relaxed) || goal == UINT64_MAX ||
+        goal <= marked)
         return goal;
     uint64_t lo = marked + (goal - marked) / 100 * 70, hi = marked + (goal - marked) / 100 * 95;
     /* A large heap with little to mark may start as late as the minimum
@@ -402,7 +403,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     uintptr_t hi = gp != NULL ? gp->stack.hi : gort__thread_stack_hi();
     bool running = gort__runtime_running();
     gort__gc_dirty_forked();
-    bool conc = running && gort__gc_concurrent;
+    bool conc = running && atomic_load_explicit(&gort__gc_concurrent, memory_order_relaxed);
 
     /* 1. Sweep what the last cycle left (Go's gcStart: "finish sweep"). */
     gort__sweep_all();

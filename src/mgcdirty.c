@@ -71,7 +71,12 @@ struct gort_pm_scan_arg {
 static int uffd = -1;    /* [init] */
 static int pagemap = -1; /* [init] */
 static pid_t owner;      /* [init] the process whose memory uffd and pagemap are */
-int gort__gc_concurrent; /* [init] 1: uffd-wp concurrent marking */
+/* [atomic] 1: uffd-wp concurrent marking.  Set when the heap is first
+ * used (or a forked child's first cycle), which may run on one thread
+ * while another reads it in commit_goal (gort_set_gc_percent before any
+ * allocation).  Relaxed: it orders nothing else; a reader that sees 0 only
+ * computes a trigger at the goal, which the next commit_goal corrects. */
+_Atomic int gort__gc_concurrent;
 
 void gort__gc_dirty_init(void) {
     if (gort__debug_getenv("gcstw") != 0)
@@ -116,7 +121,7 @@ void gort__gc_dirty_init(void) {
     uffd = fd;
     pagemap = pm;
     owner = getpid();
-    gort__gc_concurrent = 1;
+    atomic_store_explicit(&gort__gc_concurrent, 1, memory_order_relaxed);
 }
 
 /* A forked child inherits the parent's userfaultfd and pagemap fds, which
@@ -132,13 +137,14 @@ void gort__gc_dirty_forked(void) {
     close(uffd);
     close(pagemap);
     uffd = pagemap = -1;
-    gort__gc_concurrent = 0;
+    atomic_store_explicit(&gort__gc_concurrent, 0, memory_order_relaxed);
     gort__gc_dirty_init();
 }
 
 const char *gort__gc_mode(void) {
-    return gort__gc_concurrent ? "concurrent mark, userfaultfd write-protect (PAGEMAP_SCAN)"
-                               : "stop-the-world mark";
+    return atomic_load_explicit(&gort__gc_concurrent, memory_order_relaxed)
+               ? "concurrent mark, userfaultfd write-protect (PAGEMAP_SCAN)"
+               : "stop-the-world mark";
 }
 
 /* Write-protects [lo, hi) of the arena (on: writes from now on are seen),
