@@ -271,11 +271,16 @@ mspan *gort__mheap_alloc(uintptr_t npages, uint8_t spc, uintptr_t elemsize, uint
     bits_set(h->allocmap, i, npages, true);
     uintptr_t nscav = bits_count(h->scavmap, i, npages);
     /* The pages that may hold old bytes (not scavenged): from the first
-     * to the last of them, for a large object's zeroing. */
-    uintptr_t zlo = bit_next(h->scavmap, i, i + npages, false), zhi = zlo;
-    for (uintptr_t k = zlo; k < i + npages;) {
-        zhi = bit_next(h->scavmap, k, i + npages, true);
-        k = bit_next(h->scavmap, zhi, i + npages, false);
+     * to the last of them, for a large object's zeroing.  Only a run that
+     * mixes both kinds needs the scan: with none scavenged it is the whole
+     * run, and with all of them needzero is false below. */
+    uintptr_t zlo = i, zhi = i + npages;
+    if (nscav != 0 && nscav != npages) {
+        zlo = zhi = bit_next(h->scavmap, i, i + npages, false);
+        for (uintptr_t k = zlo; k < i + npages;) {
+            zhi = bit_next(h->scavmap, k, i + npages, true);
+            k = bit_next(h->scavmap, zhi, i + npages, false);
+        }
     }
     if (nscav != 0) {
         bits_set(h->scavmap, i, npages, false);
