@@ -103,8 +103,12 @@ GORT_API const char *gort_version(void);
  * cannot run goroutines (fork only to exec: see gort_process_spawn)"
  * (the parent's goroutines are never run there), gort_go returns
  * -EAGAIN, gort_main -EBUSY, and main_fn's return ends the child with
- * exit(main_fn's value) (gort_main cannot return there).  A child forked
- * outside gort_main may call it (see gort_new).
+ * exit(main_fn's value) (gort_main cannot return there).  A call there
+ * that needs a runtime lock another thread held at the fork (gort_new's
+ * page heap, a channel's lock) is the fatal error "gort: a child forked
+ * inside gort_main needs a runtime lock that another thread held at the
+ * fork (fork only to exec: see gort_process_spawn)", not a hang.  A child
+ * forked outside gort_main may call it (see gort_new).
  */
 GORT_API int gort_main(int (*main_fn)(void *arg), void *arg);
 

@@ -91,6 +91,14 @@ uintptr_t gort__export_heap_arena(void) {
     return gort__mheap->arena;
 }
 
+void gort__export_heap_lock(bool take) {
+    gort__mheap_init();
+    if (take)
+        gort__lock(&gort__mheap->lock);
+    else
+        gort__unlock(&gort__mheap->lock);
+}
+
 uint64_t gort__export_gc_throttled(void) {
     return gort__gc_throttled();
 }

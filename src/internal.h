@@ -183,6 +183,10 @@ void gort__allgs_release(void);
 void gort__gs_stacks(struct g **gs, int64_t n, void (*fn)(struct g *gp, void *arg), void *arg);
 /* true while gort_main runs. */
 bool gort__runtime_running(void);
+/* In a child forked inside gort_main, where a runtime lock another thread
+ * held at the fork is never released: lock_futex.c's wait for one is the
+ * fatal error (proc.c), not a hang.  Returns only outside such a child. */
+void gort__forked_child_lockwait(void);
 /* The last attempt to start an M's thread failed (relaxed): an
  * asynchronously preempted goroutine, which waits for its own M, then does
  * not yield, since its P might find no thread to run on. */

@@ -125,6 +125,9 @@ static inline void lock2(gort__rtlock *l) {
         if (v == MUTEX_UNLOCKED)
             return;
         wait = MUTEX_SLEEPING;
+        /* Before sleeping (the slow path only): in a child forked inside
+         * gort_main the holder's thread is gone and no wakeup will come. */
+        gort__forked_child_lockwait();
         gort__futexsleep(&l->key, MUTEX_SLEEPING, -1);
     }
 }

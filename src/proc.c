@@ -291,6 +291,17 @@ static void forked_child_check(void) {
                     "exec: see gort_process_spawn)");
 }
 
+void gort__forked_child_lockwait(void) {
+    if (GORT_LIKELY(!atomic_load_explicit(&forked_child, memory_order_relaxed)))
+        return;
+    /* Already dying (the report itself met such a lock): it cannot go on,
+     * and a second fatal error would wait for ever for the first. */
+    if (gort__dying())
+        gort__die(2);
+    gort__fatal("gort: a child forked inside gort_main needs a runtime lock that another thread "
+                "held at the fork (fork only to exec: see gort_process_spawn)");
+}
+
 bool gort__runtime_running(void) {
     return atomic_load_explicit(&rt_running, memory_order_seq_cst) != 0;
 }

@@ -16,6 +16,7 @@
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
+#include "export_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -526,6 +527,72 @@ static int main_fork(void *arg) {
 #else
 #define SKIP_FORK_CHILD_UNDER_ASAN() (void)0
 #endif
+
+/* A runtime lock that another thread held at the fork stays held in the
+ * child for ever: the child's wait for it is the fatal error, not a hang.
+ * Here a plain thread holds the page heap's lock, as one in the middle of
+ * a large allocation does, and the child allocates a large object. */
+static atomic_int hl_state; /* 1: held; 2: release it */
+
+static void *heap_lock_holder(void *arg) {
+    (void)arg;
+    gort__export_heap_lock(true);
+    atomic_store(&hl_state, 1);
+    while (atomic_load(&hl_state) != 2)
+        h_sleep_ms(1);
+    gort__export_heap_lock(false);
+    return NULL;
+}
+
+static int main_fork_heap_lock(void *arg) {
+    (void)arg;
+    gort_keep_alive(gort_new(64)); /* the heap is made */
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, heap_lock_holder, NULL), 0);
+    while (atomic_load(&hl_state) != 1)
+        gort_sleep(GT_MS);
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        void *p = gort_new(1 << 20); /* the page heap's lock: the fatal error */
+        fprintf(stderr, "child allocated %p\n", p);
+        _exit(0);
+    }
+    atomic_store(&hl_state, 2);
+    gort_syscall_enter();
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    gort_syscall_exit();
+    close(fds[1]);
+    int ws = fk_wait(pid);
+    char out[8192];
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < sizeof out && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    ASSERT_NE(ws, -1); /* the child hung */
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 2 ||
+        strstr(out, "fatal error: gort: a child forked inside gort_main needs a runtime lock "
+                    "that another thread held at the fork (fork only to exec: see "
+                    "gort_process_spawn)") == NULL)
+        GT_FAIL("the child's status %#x and report:\n%s", ws, out);
+    return 7;
+}
+
+TEST(fork_child_lock_held_at_fork) {
+    SKIP_FORK_CHILD_UNDER_ASAN();
+#ifdef GORT_TSAN
+    GT_SKIP("ThreadSanitizer: no new thread in a child of a multi-threaded fork");
+#endif
+    ASSERT_EQ(gort_main(main_fork_heap_lock, NULL), 7);
+}
 
 TEST(fork_child_cannot_schedule) {
     SKIP_FORK_CHILD_UNDER_ASAN();
