@@ -41,8 +41,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <ctype.h>
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -698,28 +696,57 @@ GORT_API void gort_free_os_memory(void) {
     gort__stack_scavenge_all();
 }
 
-/* Go's parseByteCount: digits, then nothing or B, KiB, MiB, GiB, TiB. */
-static bool parse_byte_count(const char *s, int64_t *out) {
-    if (*s < '0' || *s > '9')
+/* Go's runtime atoi64 on s[0..n): an optional '-', then decimal digits
+ * (none at all reads as 0: Go takes GOGC=- as 0), within int64; nothing
+ * else (strtol would also take blanks and '+'). */
+static bool go_atoi64(const char *s, size_t n, int64_t *out) {
+    if (n == 0)
         return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0)
-        return false;
-    static const struct {
-        const char *sfx;
-        int shift;
-    } sfx[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
-    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-        if (strcmp(end, sfx[i].sfx) == 0) {
-            if (v > ((unsigned long long)INT64_MAX >> sfx[i].shift))
-                return false;
-            *out = (int64_t)(v << sfx[i].shift);
-            return true;
-        }
+    bool neg = s[0] == '-';
+    uint64_t un = 0;
+    for (size_t i = neg ? 1 : 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || un > UINT64_MAX / 10)
+            return false;
+        uint64_t un1 = un * 10 + (uint64_t)(s[i] - '0');
+        if (un1 < un)
+            return false;
+        un = un1;
     }
-    return false;
+    if (un > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return false;
+    *out = neg ? (int64_t)(0 - un) : (int64_t)un;
+    return true;
+}
+
+/* Go's parseByteCount, case by case: a count read by atoi64 that is not
+ * negative ("-0" is 0), ending in a digit, or in B after a digit, or in
+ * KiB, MiB, GiB or TiB (after which atoi64 takes "-" as 0, as Go's). */
+static bool parse_byte_count(const char *s, int64_t *out) {
+    size_t n = strlen(s);
+    int64_t v;
+    if (n == 0)
+        return false;
+    size_t digits; /* the count's length */
+    int shift = 0;
+    char last = s[n - 1];
+    if (last >= '0' && last <= '9') {
+        digits = n;
+    } else if (last != 'B' || n < 2) {
+        return false;
+    } else if (s[n - 2] >= '0' && s[n - 2] <= '9') {
+        digits = n - 1;
+    } else {
+        const char *units = "KMGT";
+        const char *u = n >= 4 && s[n - 2] == 'i' ? strchr(units, s[n - 3]) : NULL;
+        if (u == NULL)
+            return false;
+        digits = n - 3;
+        shift = 10 * (int)(u - units + 1);
+    }
+    if (!go_atoi64(s, digits, &v) || v < 0 || v > (INT64_MAX >> shift))
+        return false;
+    *out = (int64_t)((uint64_t)v << shift);
+    return true;
 }
 
 /* Reads the settings only: the heap itself (and the descriptors the
@@ -727,21 +754,15 @@ static bool parse_byte_count(const char *s, int64_t *out) {
 void gort__heap_init_run(void) {
     int64_t zero = 0;
     atomic_compare_exchange_strong(&start_ns, &zero, gort_nanotime());
-    /* Go's readGOGC: "off" is -1, a number is taken, anything else is 100. */
+    /* Go's readGOGC: "off" is -1, a number (Go's atoi32: atoi64 within
+     * int32) is taken, anything else is 100. */
     const char *s = getenv("GOGC");
     int32_t pct = 100;
-    if (s != NULL && strcmp(s, "off") == 0) {
+    int64_t v;
+    if (s != NULL && strcmp(s, "off") == 0)
         pct = -1;
-    } else if (s != NULL &&
-               (isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1])))) {
-        /* Go's atoi32: an optional '-' and digits (strtol would also take
-         * leading blanks and '+'), within int32; anything else is 100. */
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (*end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX)
-            pct = v < 0 ? -1 : (int32_t)v;
-    }
+    else if (s != NULL && go_atoi64(s, strlen(s), &v) && v >= INT32_MIN && v <= INT32_MAX)
+        pct = v < 0 ? -1 : (int32_t)v;
     /* A value set outside gort_main wins (once), as a SetGCPercent made
      * after Go's runtime read GOGC. */
     if (!atomic_exchange_explicit(&gcpercent_kept, false, memory_order_relaxed))

@@ -1432,7 +1432,8 @@ TEST(large_garbage_reclaimed_under_limit) {
 }
 
 /* GOGC as Go's readGOGC reads it: "off", or an optional '-' and digits
- * within int32 (negative: off); anything else is 100 (" 50" was 50). */
+ * within int32 (negative: off; Go's atoi reads "-" alone as 0); anything
+ * else is 100 (" 50" was 50, "-" was 100). */
 static int gogc_read_main(void *arg) {
     ASSERT_EQ(gort_set_gc_percent(100), (int)(intptr_t)arg);
     return 0;
@@ -1442,13 +1443,47 @@ TEST(gogc_env_as_go_reads_it) {
     const struct {
         const char *env;
         int want;
-    } cases[] = {{"50", 50},   {"-5", -1},  {"off", -1},          {" 50", 100}, {"+50", 100},
-                 {"50 ", 100}, {"5x", 100}, {"99999999999", 100}, {"", 100}};
+    } cases[] = {{"50", 50},   {"-5", -1},   {"off", -1}, {" 50", 100},
+                 {"+50", 100}, {"50 ", 100}, {"5x", 100}, {"99999999999", 100},
+                 {"", 100},    {"-", 0},     {"-0", 0},   {"--5", 100}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         setenv("GOGC", cases[i].env, 1);
         run(gogc_read_main, (void *)(intptr_t)cases[i].want);
     }
     unsetenv("GOGC");
+}
+
+/* GOMEMLIMIT as Go 1.19's parseByteCount reads it, for the values it
+ * takes (the malformed ones are fatal: crash/heap_gomemlimit_*.c).  Its
+ * atoi64 reads a sign, so "-0" is 0 (it was fatal), and "-" before a
+ * unit reads as 0 too. */
+static int gomemlimit_read_main(void *arg) {
+    ASSERT_EQ(gort_set_memory_limit(-1), *(const int64_t *)arg);
+    return 0;
+}
+
+TEST(gomemlimit_env_as_go_reads_it) {
+    const struct {
+        const char *env;
+        int64_t want;
+    } cases[] = {{"0", 0},
+                 {"-0", 0},
+                 {"-0B", 0},
+                 {"-KiB", 0},
+                 {"10B", 10},
+                 {"1KiB", 1024},
+                 {"3MiB", (int64_t)3 << 20},
+                 {"2GiB", (int64_t)2 << 30},
+                 {"1TiB", (int64_t)1 << 40},
+                 {"8388607TiB", (int64_t)8388607 << 40},
+                 {"9223372036854775807", INT64_MAX},
+                 {"off", INT64_MAX},
+                 {"", INT64_MAX}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setenv("GOMEMLIMIT", cases[i].env, 1);
+        run(gomemlimit_read_main, (void *)&cases[i].want);
+    }
+    unsetenv("GOMEMLIMIT");
 }
 
 /* GOGC=0 collects continuously, but lets the goroutines allocate while a
