@@ -54,7 +54,12 @@
 #include "malloc.h"
 #include "trace.h"
 
-gcstats gort__gcstats;
+/* Go's heapMinimum at GOGC=100 (heap_goal scales it with GOGC). */
+#define HEAP_MINIMUM ((uint64_t)4 << 20)
+
+/* The goal starts as the minimum heap, as Go's NextGC before its first
+ * cycle; commit_goal sets it from then on. */
+gcstats gort__gcstats = {.goal = HEAP_MINIMUM};
 
 /* Settings: [atomic] (read by allocators, written by the setters). */
 static _Atomic int32_t gcpercent = 100;
@@ -66,7 +71,6 @@ static _Atomic int64_t memlimit = INT64_MAX;
  * gort_main that reads them by the program's own order (the same thread,
  * or whatever made it start gort_main after the call). */
 static _Atomic bool gcpercent_kept, memlimit_kept;
-#define HEAP_MINIMUM ((uint64_t)4 << 20)
 /* The least room between the live heap and the goal (see heap_goal). */
 #define MIN_RUNWAY ((uint64_t)1 << 20)
 
@@ -803,8 +807,12 @@ void gort__heap_scavenge_tick(int64_t now) {
 
 void gort__heap_read_stats(gort_stats *s) {
     mheap *h = gort__mheap_made();
-    if (h == NULL)
+    if (h == NULL) {
+        /* No heap yet: nothing allocated, and the first goal (Go's NextGC
+         * before any collection: the minimum heap). */
+        s->next_gc_bytes = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
         return;
+    }
     /* As Go's ReadMemStats: the caches' spans go back to their mcentrals,
      * with the world stopped, so that the slots a cache holds but has not
      * handed out yet (counted as allocated while cached, mcache.c) are not

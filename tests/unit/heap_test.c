@@ -1407,6 +1407,17 @@ TEST(settings_outside_gort_main_kept) {
     unsetenv("GOMEMLIMIT");
 }
 
+/* NextGC before the first gort_main and before any allocation is the
+ * first goal, the minimum heap, as Go's before its first cycle (it was
+ * 0).  Each case runs in a process of its own: nothing made the heap. */
+TEST(next_gc_before_any_run) {
+    gort_stats s;
+    gort_read_stats(&s);
+    ASSERT_EQ(s.next_gc_bytes, (uint64_t)4 << 20);
+    ASSERT_EQ(s.heap_alloc_bytes, 0);
+    ASSERT_EQ(s.num_gc, 0);
+}
+
 /* Dead large objects are swept before new ones take pages (Go's
  * reclaim): what is allocated, the garbage not yet freed included, stays
  * near the goal under a memory limit (it reached 56 MB, a cycle's dead
