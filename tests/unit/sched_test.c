@@ -467,10 +467,9 @@ static int fk_wait(pid_t pid) {
     return ws;
 }
 
-static int main_fork(void *arg) {
-    int mode = (int)(intptr_t)arg;
-    ASSERT_EQ(gort_go(fk_ticker, NULL), 0);
-    wait_ge(&fk_ticks, 2, 10, "the ticker to run");
+/* fork() with the child's stderr on a pipe: returns the pid, 0 in the
+ * child (whose stderr is then the pipe); *rfd is the parent's read end. */
+static pid_t fk_fork(int *rfd) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
     fflush(NULL);
@@ -480,6 +479,35 @@ static int main_fork(void *arg) {
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
+        return 0;
+    }
+    close(fds[1]);
+    *rfd = fds[0];
+    return pid;
+}
+
+/* Waits for the child (fk_wait) and reads what it wrote into out
+ * (NUL-terminated).  Waited for first: a hung child would keep the pipe
+ * open, and what it wrote fits in the pipe.  Returns its status, -1 if
+ * it hung. */
+static int fk_collect(pid_t pid, int rfd, char *out, size_t len) {
+    int ws = fk_wait(pid);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < len && (r = read(rfd, out + n, len - 1 - n)) > 0)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(rfd);
+    return ws;
+}
+
+static int main_fork(void *arg) {
+    int mode = (int)(intptr_t)arg;
+    ASSERT_EQ(gort_go(fk_ticker, NULL), 0);
+    wait_ge(&fk_ticks, 2, 10, "the ticker to run");
+    int rfd;
+    pid_t pid = fk_fork(&rfd);
+    if (pid == 0) {
         if (mode == 0) {
             ASSERT_EQ(gort_go(fk_noop, NULL), -EAGAIN);
             gort_sleep(5 * GT_MS); /* the fatal error */
@@ -488,18 +516,9 @@ static int main_fork(void *arg) {
         }
         return 42; /* gort_main cannot return in the child: exit(42) */
     }
-    close(fds[1]);
-    /* Waited for first (a hung child would keep the pipe open); what it
-     * wrote fits in the pipe. */
-    int ws = fk_wait(pid);
-    ASSERT_NE(ws, -1); /* the child hung */
     char out[4096];
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof out && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(fds[0]);
+    int ws = fk_collect(pid, rfd, out, sizeof out);
+    ASSERT_NE(ws, -1); /* the child hung */
     ASSERT_TRUE(WIFEXITED(ws));
     if (mode == 0) {
         ASSERT_EQ(WEXITSTATUS(ws), 2);
@@ -551,15 +570,9 @@ static int main_fork_heap_lock(void *arg) {
     ASSERT_EQ(pthread_create(&th, NULL, heap_lock_holder, NULL), 0);
     while (atomic_load(&hl_state) != 1)
         gort_sleep(GT_MS);
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
+    int rfd;
+    pid_t pid = fk_fork(&rfd);
     if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
         void *p = gort_new(1 << 20); /* the page heap's lock: the fatal error */
         fprintf(stderr, "child allocated %p\n", p);
         _exit(0);
@@ -568,15 +581,8 @@ static int main_fork_heap_lock(void *arg) {
     gort_syscall_enter();
     ASSERT_EQ(pthread_join(th, NULL), 0);
     gort_syscall_exit();
-    close(fds[1]);
-    int ws = fk_wait(pid);
     char out[8192];
-    size_t n = 0;
-    ssize_t r;
-    while (n + 1 < sizeof out && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0)
-        n += (size_t)r;
-    out[n] = '\0';
-    close(fds[0]);
+    int ws = fk_collect(pid, rfd, out, sizeof out);
     ASSERT_NE(ws, -1); /* the child hung */
     if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 2 ||
         strstr(out, "fatal error: gort: a child forked inside gort_main needs a runtime lock "
