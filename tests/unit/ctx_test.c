@@ -223,6 +223,10 @@ static int early_deadline_main(void *arg) {
     ASSERT_FALSE(gort_chan_recv(gort_ctx_done(early), NULL));
     ASSERT_EQ(gort_ctx_err(early), -ETIMEDOUT);
     ASSERT_LT(gort_nanotime() - t0, (int64_t)5000 * MS);
+    /* The child is cancelled after the parent's done channel is closed,
+     * as in Go (cancelCtx.cancel closes done, then cancels the children):
+     * its own done channel says when. */
+    ASSERT_FALSE(gort_chan_recv(gort_ctx_done(early_child), NULL));
     ASSERT_EQ(gort_ctx_err(early_child), -ETIMEDOUT);
     ASSERT_FALSE(gort_chan_recv(gort_ctx_done(early_past), NULL));
     ASSERT_EQ(gort_ctx_err(early_past), -ETIMEDOUT);
