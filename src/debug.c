@@ -77,7 +77,36 @@ static const dbgvar dbgvars[] = {
 
 static int64_t lasttrace; /* [sysmon] */
 
-/* parsedebugvars: name=value pairs separated by commas, into the n vars. */
+bool gort__atoi64(const char *s, size_t n, int64_t *out) {
+    if (n == 0)
+        return false;
+    bool neg = s[0] == '-';
+    uint64_t un = 0;
+    for (size_t i = neg ? 1 : 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || un > UINT64_MAX / 10)
+            return false;
+        uint64_t un1 = un * 10 + (uint64_t)(s[i] - '0');
+        if (un1 < un)
+            return false;
+        un = un1;
+    }
+    if (un > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return false;
+    *out = neg ? (int64_t)(0 - un) : (int64_t)un;
+    return true;
+}
+
+bool gort__atoi32(const char *s, size_t n, int32_t *out) {
+    int64_t v;
+    if (!gort__atoi64(s, n, &v) || v < INT32_MIN || v > INT32_MAX)
+        return false;
+    *out = (int32_t)v;
+    return true;
+}
+
+/* parsedebugvars: name=value pairs separated by commas, into the n vars.
+ * A value Go's atoi32 does not read ("100ms", " 1", "+1") leaves the
+ * variable as it was, as in Go. */
 static void parsedebugvars(const char *s, const dbgvar *vars, size_t n) {
     while (s != NULL && *s != '\0') {
         const char *end = strchr(s, ',');
@@ -86,15 +115,10 @@ static void parsedebugvars(const char *s, const dbgvar *vars, size_t n) {
         if (eq != NULL) {
             size_t nlen = (size_t)(eq - s);
             for (size_t i = 0; i < n; i++) {
-                if (strlen(vars[i].name) == nlen && memcmp(vars[i].name, s, nlen) == 0) {
-                    char num[32];
-                    size_t vlen = len - nlen - 1;
-                    if (vlen >= sizeof num)
-                        vlen = sizeof num - 1;
-                    memcpy(num, eq + 1, vlen);
-                    num[vlen] = '\0';
-                    *vars[i].value = (int32_t)strtol(num, NULL, 10);
-                }
+                int32_t v;
+                if (strlen(vars[i].name) == nlen && memcmp(vars[i].name, s, nlen) == 0 &&
+                    gort__atoi32(eq + 1, len - nlen - 1, &v))
+                    *vars[i].value = v;
             }
         }
         s = end ? end + 1 : NULL;

@@ -306,6 +306,15 @@ void gort__schedtrace_tick(int64_t now);
 /* Parses GORTDEBUG (debug.c); gort_main calls it before any other thread
  * of the run starts. */
 void gort__debug_init(void);
+/* Go's runtime atoi64 (string.go) on s[0..n): an optional '-', then
+ * decimal digits (none at all reads as 0: Go takes GOGC=- as 0), within
+ * int64; nothing else (strtol would also take blanks and '+').  False,
+ * and *out untouched, for anything else.  The environment's numbers
+ * (GOGC, GOMEMLIMIT, GOMAXPROCS, GORTDEBUG, GORTRACEBACK) are read with
+ * it, as Go reads its own. */
+bool gort__atoi64(const char *s, size_t n, int64_t *out);
+/* Go's atoi32: gort__atoi64 within int32. */
+bool gort__atoi32(const char *s, size_t n, int32_t *out);
 /* The value of name=N in GORTDEBUG as it is now (0 when absent), parsed as
  * gort__debug_init parses its settings: for one read outside gort_main. */
 int32_t gort__debug_getenv(const char *name);

@@ -700,28 +700,6 @@ GORT_API void gort_free_os_memory(void) {
     gort__stack_scavenge_all();
 }
 
-/* Go's runtime atoi64 on s[0..n): an optional '-', then decimal digits
- * (none at all reads as 0: Go takes GOGC=- as 0), within int64; nothing
- * else (strtol would also take blanks and '+'). */
-static bool go_atoi64(const char *s, size_t n, int64_t *out) {
-    if (n == 0)
-        return false;
-    bool neg = s[0] == '-';
-    uint64_t un = 0;
-    for (size_t i = neg ? 1 : 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || un > UINT64_MAX / 10)
-            return false;
-        uint64_t un1 = un * 10 + (uint64_t)(s[i] - '0');
-        if (un1 < un)
-            return false;
-        un = un1;
-    }
-    if (un > (uint64_t)INT64_MAX + (neg ? 1 : 0))
-        return false;
-    *out = neg ? (int64_t)(0 - un) : (int64_t)un;
-    return true;
-}
-
 /* Go's parseByteCount, case by case: a count read by atoi64 that is not
  * negative ("-0" is 0), ending in a digit, or in B after a digit, or in
  * KiB, MiB, GiB or TiB (after which atoi64 takes "-" as 0, as Go's). */
@@ -747,7 +725,7 @@ static bool parse_byte_count(const char *s, int64_t *out) {
         digits = n - 3;
         shift = 10 * (int)(u - units + 1);
     }
-    if (!go_atoi64(s, digits, &v) || v < 0 || v > (INT64_MAX >> shift))
+    if (!gort__atoi64(s, digits, &v) || v < 0 || v > (INT64_MAX >> shift))
         return false;
     *out = (int64_t)((uint64_t)v << shift);
     return true;
@@ -758,15 +736,15 @@ static bool parse_byte_count(const char *s, int64_t *out) {
 void gort__heap_init_run(void) {
     int64_t zero = 0;
     atomic_compare_exchange_strong(&start_ns, &zero, gort_nanotime());
-    /* Go's readGOGC: "off" is -1, a number (Go's atoi32: atoi64 within
-     * int32) is taken, anything else is 100. */
+    /* Go's readGOGC: "off" is -1, a number (Go's atoi32) is taken,
+     * anything else is 100. */
     const char *s = getenv("GOGC");
     int32_t pct = 100;
-    int64_t v;
+    int32_t v;
     if (s != NULL && strcmp(s, "off") == 0)
         pct = -1;
-    else if (s != NULL && go_atoi64(s, strlen(s), &v) && v >= INT32_MIN && v <= INT32_MAX)
-        pct = v < 0 ? -1 : (int32_t)v;
+    else if (s != NULL && gort__atoi32(s, strlen(s), &v))
+        pct = v < 0 ? -1 : v;
     /* A value set outside gort_main wins (once), as a SetGCPercent made
      * after Go's runtime read GOGC. */
     if (!atomic_exchange_explicit(&gcpercent_kept, false, memory_order_relaxed))

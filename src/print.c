@@ -94,12 +94,11 @@ static int traceback_env(void) {
         return 3;
     if (strcmp(s, "crash") == 0)
         return 4;
-    const char *p = s;
-    while (*p >= '0' && *p <= '9')
-        p++;
-    if (*p != '\0')
+    /* Go's setTraceback: a number Go's atoi reads that fits a uint32 is
+     * that level; anything else is level 0. */
+    int64_t n;
+    if (!gort__atoi64(s, strlen(s), &n) || n < 0 || n > UINT32_MAX)
         return 0;
-    long n = strtol(s, NULL, 10);
     return n == 0 ? 0 : n == 1 ? 2 : 3;
 }
 

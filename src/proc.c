@@ -3507,16 +3507,11 @@ void gort__start_the_world(void) {
 
 static int32_t gomaxprocs_from_env(void) {
     const char *s = getenv("GOMAXPROCS");
-    /* A number as Go's atoi32 reads it: digits only (strtol would take
-     * leading blanks and a sign), and within int32 (Go ignores a larger
-     * one, where it was capped to GORT_MAX_PROCS). */
-    if (s && *s >= '0' && *s <= '9') {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (*end == '\0' && errno == 0 && v > 0 && v <= INT32_MAX)
-            return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : (int32_t)v;
-    }
+    /* As Go's schedinit: a number Go's atoi32 reads, above 0 (a blank, a
+     * sign or a number past int32 is ignored), capped to GORT_MAX_PROCS. */
+    int32_t v;
+    if (s != NULL && gort__atoi32(s, strlen(s), &v) && v > 0)
+        return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : v;
     /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
      * cgroup CPU limit rounded up, but not below 2 for a limit. */
     int n = gort_numcpu();

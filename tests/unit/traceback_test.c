@@ -546,6 +546,18 @@ TEST(schedtrace_off) {
     ASSERT_NULL(strstr(dump, "SCHED "));
 }
 
+/* A value Go's atoi32 does not read leaves the setting as it was, as Go's
+ * parsedebugvars (strtol read "100ms" as 100 and traced). */
+TEST(schedtrace_not_a_number) {
+    const char *bad[] = {"schedtrace=100ms", "schedtrace= 100", "schedtrace=+100",
+                         "schedtrace=4294967396"};
+    for (int i = 0; i < 4; i++) {
+        run_child(bad[i], dump, sizeof dump);
+        if (strstr(dump, "SCHED ") != NULL)
+            GT_FAIL("GORTDEBUG=%s traced:\n%s", bad[i], dump);
+    }
+}
+
 static int deadlock_main(void *arg) {
     (void)arg;
     if (gort_go(park_nil_recv, NULL) != 0)
@@ -583,10 +595,11 @@ TEST(gorttraceback_system_runtime_stack) {
 
 /* Values Go's setTraceback does not know are level 0, as "none" (they
  * showed one goroutine, as "single"); numbers are Go's levels with every
- * goroutine: 0 none, 1 all. */
+ * goroutine: 0 none, 1 all.  A number past uint32 is level 0, as in Go
+ * (it was "system"). */
 TEST(gorttraceback_unknown_and_numbers) {
-    const char *none[] = {"bogus", "ALL", " all", "0"};
-    for (int i = 0; i < 4; i++) {
+    const char *none[] = {"bogus", "ALL", " all", "0", "-1", "4294967298", "99999999999999999999"};
+    for (int i = 0; i < 7; i++) {
         int st = run_child_fn("GORTRACEBACK", none[i], deadlock_main, dump, sizeof dump);
         ASSERT_TRUE(WIFEXITED(st));
         ASSERT_EQ(WEXITSTATUS(st), 2);
