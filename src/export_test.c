@@ -107,6 +107,10 @@ bool gort__export_gc_concurrent(void) {
     return atomic_load_explicit(&gort__gc_concurrent, memory_order_relaxed) != 0;
 }
 
+void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uint64_t *largest) {
+    gort__gc_scan_steps((uintptr_t)p, size, steps, largest);
+}
+
 bool gort__export_preempt_pc_is_user(uintptr_t pc) {
     return gort__preempt_pc_class(pc) == GORT__PC_USER;
 }

@@ -51,6 +51,9 @@ uint64_t gort__export_gc_throttled(void);
 /* The collector marks concurrently (not GORTDEBUG=gcstw=1, nor a kernel
  * without userfaultfd's write-protect); known once the heap is made. */
 bool gort__export_gc_concurrent(void);
+/* How the marker scans a grey object of size bytes at p (one that holds
+ * no heap pointers): the scans it takes, and the largest in bytes. */
+void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uint64_t *largest);
 /* pc counts as user text for the preemption signal: an async-safe place
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */

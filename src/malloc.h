@@ -409,6 +409,11 @@ uint64_t gort__gc_throttled(void);
 /* Opens the assists' wait queue at the start of a concurrent mark, or
  * closes it (readying every waiter) when no more credit will come. */
 void gort__gc_assist_queue(bool open);
+/* export_test.c: scans the grey entry (base, size) as a marker pops it,
+ * on a grey stack of its own, until nothing is left of it: the scans that
+ * took (oblets) and the largest, in bytes.  What the range points to is
+ * greyed: for a range that holds no heap pointers. */
+void gort__gc_scan_steps(uintptr_t base, uintptr_t size, uint64_t *steps, uint64_t *largest);
 /* Bytes greyed so far in this cycle's mark, by the collector and the
  * assists (a relaxed estimate, for the assists' pace). */
 uint64_t gort__gc_mark_progress(void);

@@ -377,6 +377,36 @@ GORT_NOSAN_SCAN static void scanblock(gcwork *w, uintptr_t lo, uintptr_t hi) {
         scanwords(w, NULL, lo, hi, false, false);
 }
 
+/* Go's oblets (scanobject's maxObletBytes): an object larger than OBLET
+ * is scanned OBLET bytes at a time, the rest pushed back onto w as an
+ * entry of its own.  So no marker takes on a large object whole: an
+ * assist's work stays near its debt (it scanned a 1 GiB object in one
+ * allocation), and the collector and the assists look for a stop of the
+ * world, and the collector yields, between oblets.  Returns the bytes
+ * scanned. */
+enum { OBLET = 128 << 10 };
+GORT_NOSAN_SCAN static uintptr_t scan_entry(gcwork *w, wentry e) {
+    if (e.size > OBLET) {
+        wpush(w, e.base + OBLET, e.size - OBLET);
+        e.size = OBLET;
+    }
+    scanblock(w, e.base, e.base + e.size);
+    return e.size;
+}
+
+void gort__gc_scan_steps(uintptr_t base, uintptr_t size, uint64_t *steps, uint64_t *largest) {
+    gcwork w = {0};
+    *steps = *largest = 0;
+    wpush(&w, base, size);
+    while (w.len > 0) {
+        uintptr_t n = scan_entry(&w, w.buf[--w.len]);
+        ++*steps;
+        if (n > *largest)
+            *largest = n;
+    }
+    munmap(w.buf, w.cap * sizeof(wentry));
+}
+
 /* A stack (or a goroutine's saved registers): through m's pipeline
  * (flushed by pflush: the collector's by the next gort__gc_drain). */
 GORT_NOSAN_SCAN static void scanroot(marker *m, uintptr_t lo, uintptr_t hi) {
@@ -515,7 +545,7 @@ void gort__gc_drain(void) {
             flen--;
         }
         fhead = (fhead + 1) % PF;
-        scanblock(&cw, e.base, e.base + e.size);
+        scan_entry(&cw, e);
         if (!drain_yields || ++n % 256 != 0)
             continue;
         drain_flush();
@@ -560,8 +590,7 @@ GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
     uint64_t done = 0;
     for (uint32_t k = 1; w.len > 0 && done < work; k++) {
         wentry e = w.buf[--w.len];
-        scanblock(&w, e.base, e.base + e.size);
-        done += e.size;
+        done += scan_entry(&w, e);
         /* A stop of the world (mark termination's) waits for this thread:
          * what is left goes back to the pool (relaxed: a late look costs
          * 64 objects more of the pause). */
@@ -1027,7 +1056,7 @@ static _Atomic pid_t helper_pid; /* the process the helper runs in */
 GORT_NOSAN_SCAN static void helper_drain(void) {
     while (hw.len > 0) {
         wentry e = hw.buf[--hw.len];
-        scanblock(&hw, e.base, e.base + e.size);
+        scan_entry(&hw, e);
     }
 }
 

@@ -1270,6 +1270,97 @@ TEST(large_object_clears_only_reused_pages) {
     run(lazyzero_main, NULL);
 }
 
+/* A marker scans a large object 128 KiB at a time (Go's oblets), the
+ * rest pushed back as grey work of its own: an assist that took a grey
+ * 1 GiB object scanned all of it in one allocation, and a stop of the
+ * world waited for it.  The oblets cover the object exactly. */
+static int oblet_steps_main(void *arg) {
+    (void)arg;
+    const size_t sizes[] = {64 << 10, 128 << 10, (128 << 10) + 8, 1 << 20, (1 << 20) + 40};
+    const uint64_t want[] = {1, 1, 2, 8, 9};
+    for (int i = 0; i < 5; i++) {
+        void *p = gort_new_noscan(sizes[i]);
+        uint64_t steps, largest;
+        gort__export_gc_scan_steps(p, sizes[i], &steps, &largest);
+        if (steps != want[i] || largest != (sizes[i] < (128 << 10) ? sizes[i] : 128 << 10))
+            GT_FAIL("%zu bytes: %llu scans, the largest %llu bytes", sizes[i],
+                    (unsigned long long)steps, (unsigned long long)largest);
+        gort_keep_alive(p);
+    }
+    return 0;
+}
+
+TEST(large_object_scanned_in_oblets) {
+    run(oblet_steps_main, NULL);
+}
+
+/* Pointers on both sides of every oblet's edge in a large object, and in
+ * its last word, keep what they point to alive; once the object is
+ * dropped, they go. */
+enum { OB_SIZE = (1 << 20) + 40, OB_N = 2 * 9 };
+static _Atomic int ob_freed;
+
+static void ob_fin(void *p) {
+    (void)p;
+    atomic_fetch_add(&ob_freed, 1);
+}
+
+static void ob_fill(void *arg) {
+    void ***cell = arg;
+    void **big = gort_new(OB_SIZE);
+    size_t words = OB_SIZE / sizeof(void *), k = 0;
+    for (size_t edge = 128 << 10; edge < OB_SIZE; edge += 128 << 10) {
+        big[edge / sizeof(void *) - 1] = gort_new(32);
+        big[edge / sizeof(void *)] = gort_new(32);
+        gort_set_finalizer(big[edge / sizeof(void *) - 1], ob_fin);
+        gort_set_finalizer(big[edge / sizeof(void *)], ob_fin);
+        k += 2;
+    }
+    big[0] = gort_new(32);
+    big[words - 1] = gort_new(32);
+    gort_set_finalizer(big[0], ob_fin);
+    gort_set_finalizer(big[words - 1], ob_fin);
+    ASSERT_EQ(k + 2, OB_N);
+    *cell = big;
+}
+
+static void ob_drop(void *arg) {
+    *(void ***)arg = NULL;
+}
+
+static int oblet_edges_main(void *arg) {
+    (void)arg;
+    void ***cell = gort_new(sizeof *cell); /* on the heap: no stale copy on a stack */
+    gort_gc_add_roots(cell, sizeof *cell);
+    in_goroutine(ob_fill, cell);
+    for (int i = 0; i < 3; i++) {
+        gort_gc();
+        churn();
+    }
+    gort_gc();
+    gort_sleep(20 * MS);
+    ASSERT_EQ(atomic_load(&ob_freed), 0);
+    in_goroutine(ob_drop, cell);
+    int64_t dl = gort_nanotime() + 10 * GT_SEC * gt_scale();
+    while (atomic_load(&ob_freed) < OB_N) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("%d of the %d objects freed after the large object went",
+                    atomic_load(&ob_freed), OB_N);
+        gort_gc();
+        gort_sleep(MS);
+    }
+    gort_gc_remove_roots(cell, sizeof *cell);
+    return 0;
+}
+
+TEST(large_object_oblet_edges_keep_alive) {
+    run(oblet_edges_main, NULL);
+}
+
+TEST(stw_mode_large_object_oblet_edges_keep_alive) {
+    run_stw(oblet_edges_main);
+}
+
 /* Mallocs and TotalAlloc count objects, not the slots of a P's cached
  * span, and never go back (they counted the whole span at the first
  * allocation, 128 objects for one, and fell after a collection took the
