@@ -742,7 +742,8 @@ GORT_API gort_ctx *gort_ctx_with_value(gort_ctx *parent, const void *key, void *
 /* ctx.Value(key): the value of the nearest context up the chain whose key
  * is key, or NULL. */
 GORT_API void *gort_ctx_value(gort_ctx *ctx, const void *key);
-/* ctx.Deadline(): the deadline (own or inherited), or 0 for none. */
+/* ctx.Deadline(): the deadline (own or inherited), or 0 for none.  A
+ * deadline given as 0 (long past, as any) reads as -1. */
 GORT_API int64_t gort_ctx_deadline(gort_ctx *ctx);
 
 /*

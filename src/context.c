@@ -227,6 +227,12 @@ GORT_API gort_ctx *gort_ctx_with_cancel(gort_ctx *parent) {
 }
 
 GORT_API gort_ctx *gort_ctx_with_deadline(gort_ctx *parent, int64_t deadline) {
+    /* 0 is "no deadline" to gort_ctx_deadline and to a child's
+     * inheritance; a deadline at 0 is long past on either clock (the
+     * monotonic one counts from boot, a bubble's from 2000), as is -1, so
+     * it is kept as -1 (it read as no deadline at all). */
+    if (deadline == 0)
+        deadline = -1;
     if (parent != NULL && parent->deadline != 0 && parent->deadline <= deadline)
         return newctx(parent, 0); /* the parent's deadline comes first (Go) */
     gort_ctx *ctx = newctx(parent, deadline);

@@ -155,6 +155,16 @@ static int timeout_main(void *arg) {
     ASSERT_EQ(gort_ctx_err(ctx), -ETIMEDOUT);
     ASSERT_TRUE(done_closed(ctx));
     gort_ctx_free(ctx);
+    /* One at 0 too: it has a deadline, passed, which its children
+     * inherit (gort_ctx_deadline said 0, "none", for both). */
+    ctx = gort_ctx_with_deadline(gort_ctx_background(), 0);
+    ASSERT_EQ(gort_ctx_err(ctx), -ETIMEDOUT);
+    ASSERT_TRUE(gort_ctx_deadline(ctx) < 0);
+    gort_ctx *c0 = gort_ctx_with_timeout(ctx, 3600 * GT_SEC);
+    ASSERT_EQ(gort_ctx_deadline(c0), gort_ctx_deadline(ctx));
+    ASSERT_EQ(gort_ctx_err(c0), -ETIMEDOUT);
+    gort_ctx_free(c0);
+    gort_ctx_free(ctx);
 
     /* A child's later deadline is its parent's; an earlier one its own. */
     int64_t now = gort_nanotime();
