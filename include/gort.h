@@ -398,7 +398,9 @@ GORT_API void gort_wg_wait(gort_waitgroup *wg);
 
 /* sync.Cond over mutex m (init before first use; not ready at zero).
  * wait: unlocks m, blocks until signalled, relocks m.  signal wakes the
- * longest waiter; broadcast wakes all.  signal/broadcast never block. */
+ * longest waiter; broadcast wakes all.  signal/broadcast never block.
+ * wait on a Cond without a mutex (never initialised, or m NULL) panics,
+ * as Go's Wait with a nil L. */
 GORT_API void gort_cond_init(gort_cond *c, gort_mutex *m);
 GORT_API void gort_cond_wait(gort_cond *c);
 GORT_API void gort_cond_signal(gort_cond *c);

@@ -646,8 +646,10 @@ GORT_API void gort_cond_init(gort_cond *c, gort_mutex *m) {
  * Taking the ticket before unlocking means a Signal that follows our
  * Unlock cannot be missed, even if it runs before we park. */
 GORT_API void gort_cond_wait(gort_cond *c) {
+    /* Go's c.L.Unlock() on a nil L: a panic the program can recover. */
     if (GORT_UNLIKELY(c->_l == NULL))
-        gort__fatal("sync: gort_cond_wait on a Cond without gort_cond_init");
+        gort_panic("sync: gort_cond_wait on a Cond without a mutex (no gort_cond_init, or one "
+                   "given NULL)");
     uint32_t t = gort__notifylist_add(c);
     gort_mutex_unlock(c->_l);
     gort__notifylist_wait(c, t);

@@ -554,7 +554,7 @@ TEST(waitgroup_waiters) {
 }
 
 /* Recovering from "sync: negative WaitGroup counter" (needs panic.c). */
-static char wg_recovered[64];
+static char wg_recovered[128];
 
 static void wg_recover(void *p) {
     (void)p;
@@ -582,6 +582,32 @@ TEST(waitgroup_negative) {
 /* ------------------------------------------------------------------------
  * Cond
  * ------------------------------------------------------------------------ */
+
+/* A Cond without a mutex (never initialised, or given NULL) panics in
+ * Wait, and the program can recover, as Go's c.L.Unlock() on a nil L (it
+ * was a fatal error). */
+static void cond_nil_wait_body(void *p) {
+    gort_defer(wg_recover, NULL);
+    gort_cond_wait(p);
+}
+
+static int cond_without_mutex_main(void *arg) {
+    (void)arg;
+    gort_cond zero = {0}, nil;
+    gort_cond_init(&nil, NULL);
+    gort_cond *cs[] = {&zero, &nil};
+    for (int i = 0; i < 2; i++) {
+        wg_recovered[0] = '\0';
+        ASSERT_EQ(gort_call(cond_nil_wait_body, cs[i]), 1);
+        ASSERT_STREQ(wg_recovered, "sync: gort_cond_wait on a Cond without a mutex (no "
+                                   "gort_cond_init, or one given NULL)");
+    }
+    return 0;
+}
+
+TEST(cond_without_mutex_panics) {
+    run(cond_without_mutex_main, NULL);
+}
 
 enum { COND_N = 12 };
 
