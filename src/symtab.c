@@ -23,8 +23,16 @@
  *     rebuild that reads no more files than the table it would replace is
  *     dropped, so a process stuck at its limit makes no new tables.
  *
- * Used by gort_recover (panic.c) and meant for tracebacks (issue 5).
+ * C++ names (_Z...) are demangled when the table is built, by the
+ * program's own libstdc++ (__cxa_demangle, found with dlsym: a C++
+ * program has it loaded, and a C program has no mangled names), and
+ * shortened to what Go prints of a function: "app::Worker::run" for
+ * _ZN3app6Worker3runEPv (see shorten).  Each name is demangled once per
+ * process (dmcache), rebuilds included.
+ *
+ * Used by gort_recover (panic.c), the tracebacks and the profilers.
  */
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -229,6 +237,108 @@ static int addfile(symvec *sv, const mappedfile *f, uintptr_t bias) {
     return 0;
 }
 
+/* A demangled C++ name shortened in place to scope and name, template
+ * arguments included, as Go prints a function: without the parameters,
+ * the qualifiers after them (const, &, noexcept), a function template's
+ * return type, and the suffix of a piece the compiler split off
+ * ("[clone .cold]").  "int app::real_main<int>(void*)" becomes
+ * "app::real_main<int>".  A name it cannot take apart (no parameter list
+ * at its end, brackets that do not pair) stays whole. */
+static void shorten(char *d) {
+    char *clone = strstr(d, " [clone ");
+    if (clone != NULL)
+        *clone = '\0';
+    size_t n = strlen(d);
+    static const char *const quals[] = {" const", " volatile", " &&", " &", " noexcept"};
+    for (size_t q = 0; q < sizeof quals / sizeof quals[0]; q++) {
+        size_t ql = strlen(quals[q]);
+        if (n > ql && memcmp(d + n - ql, quals[q], ql) == 0) {
+            n -= ql;
+            q = (size_t)-1; /* again from the first: "() const &" */
+        }
+    }
+    if (n == 0 || d[n - 1] != ')')
+        return;
+    /* The parameters: the bracketed group at the end. */
+    size_t end = n;
+    int depth = 0;
+    while (end > 0) {
+        char ch = d[--end];
+        if (ch == ')')
+            depth++;
+        else if (ch == '(' && --depth == 0)
+            break;
+    }
+    if (depth != 0 || end == 0)
+        return;
+    /* A return type ends at the last blank outside brackets; an operator's
+     * name ("operator<", "operator new") ends the search. */
+    size_t start = 0;
+    depth = 0;
+    for (size_t k = 0; k < end && strncmp(d + k, "operator", 8) != 0; k++) {
+        char ch = d[k];
+        if (ch == '<' || ch == '(' || ch == '[' || ch == '{')
+            depth++;
+        else if (ch == '>' || ch == ')' || ch == ']' || ch == '}')
+            depth--;
+        else if (ch == ' ' && depth == 0)
+            start = k + 1;
+        if (depth < 0)
+            return;
+    }
+    memmove(d, d + start, end - start);
+    d[end - start] = '\0';
+}
+
+/* Demangled names by the address of the mangled one (in a file mapped for
+ * good: the same in every rebuild), open addressing; a name that does not
+ * demangle maps to itself.  [buildlock] */
+typedef struct dmentry {
+    const char *mangled, *name;
+} dmentry;
+static dmentry *dmcache;
+static size_t dmcap, dmlen;
+
+typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+
+/* The name to show for the mangled one; itself when it cannot be
+ * demangled (or the cache cannot grow).  buildlock held. */
+static const char *demangle(cxa_demangle_fn dm, const char *mangled) {
+    if (2 * (dmlen + 1) > dmcap) {
+        size_t ncap = dmcap ? 2 * dmcap : 4096;
+        dmentry *nc = gort__calloc(ncap, sizeof *nc);
+        if (nc == NULL)
+            return mangled;
+        for (size_t i = 0; i < dmcap; i++) {
+            if (dmcache[i].mangled == NULL)
+                continue;
+            size_t h = ((uintptr_t)dmcache[i].mangled >> 3) * 0x9e3779b97f4a7c15ull % ncap;
+            while (nc[h].mangled != NULL)
+                h = (h + 1) % ncap;
+            nc[h] = dmcache[i];
+        }
+        free(dmcache);
+        dmcache = nc;
+        dmcap = ncap;
+    }
+    size_t h = ((uintptr_t)mangled >> 3) * 0x9e3779b97f4a7c15ull % dmcap;
+    while (dmcache[h].mangled != NULL && dmcache[h].mangled != mangled)
+        h = (h + 1) % dmcap;
+    if (dmcache[h].mangled == NULL) {
+        int status = -1;
+        char *d = dm(mangled, NULL, NULL, &status);
+        if (d != NULL && status == 0)
+            shorten(d);
+        else {
+            free(d);
+            d = NULL;
+        }
+        dmcache[h] = (dmentry){mangled, d != NULL ? d : mangled};
+        dmlen++;
+    }
+    return dmcache[h].name;
+}
+
 static int symcmp(const void *a, const void *b) {
     const sym *x = a, *y = b;
     if (x->start != y->start)
@@ -280,6 +390,11 @@ static symtable *build(symtable *old) {
             if (w == 0 || sv.v[w - 1].start != sv.v[r].start)
                 sv.v[w++] = sv.v[r];
         sv.n = w;
+        /* Free for a C program: its libc has no __cxa_demangle. */
+        cxa_demangle_fn dm = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        for (size_t i = 0; dm != NULL && i < sv.n; i++)
+            if (sv.v[i].name[0] == '_' && sv.v[i].name[1] == 'Z')
+                sv.v[i].name = demangle(dm, sv.v[i].name);
     }
     t->syms = sv.v;
     t->n = sv.n;
