@@ -31,6 +31,15 @@
  * Thread-local storage caveat: a goroutine may resume on a different OS
  * thread after any gort call that can block or yield.  Do not keep the
  * address of a thread-local variable (including errno) across such a call.
+ * The compiler may keep it for you: glibc declares errno's function
+ * const, and GCC computes a thread-local's address once per function, so
+ * in a function that makes such a call, read errno and thread-locals only
+ * before it, or in a separate function (noinline), or lock the goroutine
+ * to its thread (gort_lock_os_thread).  errno's value, and a C++
+ * program's exception state (the caught exceptions, for
+ * std::current_exception and throw;, and std::uncaught_exceptions), are
+ * kept per goroutine: a goroutine may block in a catch block.  (The
+ * latter when libstdc++ is a shared library, as it is by default.)
  */
 #ifndef GORT_H
 #define GORT_H
@@ -1501,8 +1510,8 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   its thread owns stay valid.  At a gort call that may block or yield,
  *   a goroutine may move to another thread as before (unless locked with
  *   gort_lock_os_thread): errno's value is kept per goroutine across the
- *   call, but read it through a fresh errno expression after the call, not
- *   through an address or value computed before it.
+ *   call, but the compiler may reuse errno's address computed before it
+ *   (see the thread-local storage caveat at the top).
  * - A blocking system call made without gort_syscall_enter holds its P
  *   until sysmon notices (about 10 ms): if the kernel restarts the call
  *   after a signal handler (read, write, accept, recv, send, wait4, futex

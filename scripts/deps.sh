@@ -57,7 +57,7 @@ check_all() {
     need make build-essential
     need cc build-essential
     need gcc build-essential
-    # cxx.names_installed builds a C++ program against the library.
+    # cxx.installed builds C++ programs against the library.
     need c++ build-essential
     need nm binutils
     need clang clang

@@ -57,6 +57,7 @@
  *     at once at an async-safe point (preempt.c).  Under ThreadSanitizer or
  *     with GORTDEBUG=asyncpreemptoff=1 only the cooperative check remains.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -393,6 +394,19 @@ static GORT_NOINLINE void finish_switch_pending(struct m *mp) {
         finish_exit(mp);
 }
 
+/* __cxa_get_globals of the program's C++ runtime, or NULL (a C program):
+ * looked up by gort_main before the run's first M starts. */
+static void *(*cxa_get_globals)(void);
+
+/* A goroutine's C++ exception state (g->eh) is saved where its errno is,
+ * at entry to every call that switches it out, before it can be readied
+ * elsewhere, and restored by finish_switch.  The runtime itself never
+ * throws or catches, so the thread's state is the goroutine's until then. */
+static inline __attribute__((always_inline)) void eh_save(const struct m *mp, struct g *gp) {
+    if (GORT_UNLIKELY(mp->ehglobals != NULL))
+        memcpy(gp->eh, mp->ehglobals, sizeof gp->eh);
+}
+
 static inline __attribute__((always_inline)) void finish_switch(struct g *self) {
     san_switch_end(self->asan_fake_stack, NULL, NULL);
     lsan_resumed(self);
@@ -406,6 +420,8 @@ static inline __attribute__((always_inline)) void finish_switch(struct g *self) 
      * errno (EAGAIN).  Through the M's cached address of its thread's
      * errno: no call on the switch path. */
     *mp->errnop = self->errno_;
+    if (GORT_UNLIKELY(mp->ehglobals != NULL))
+        memcpy(mp->ehglobals, self->eh, sizeof self->eh);
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
@@ -1027,6 +1043,12 @@ static struct m *allocm(void) {
 static void mstart_native(struct m *mp) {
     gort__tls_m = mp;
     mp->errnop = &errno;
+    mp->ehglobals = cxa_get_globals != NULL ? cxa_get_globals() : NULL;
+    /* The C++ exception state of gort_main's caller (m0), given back when
+     * the thread returns to it. */
+    void *native_eh[2];
+    if (mp->ehglobals != NULL)
+        memcpy(native_eh, mp->ehglobals, sizeof native_eh);
     /* Before preempt_minit, which takes the mask as the thread's usual
      * one.  m0's thread is the program's: its mask is given back below. */
     sigset_t oldmask;
@@ -1049,6 +1071,8 @@ static void mstart_native(struct m *mp) {
     gort__ctx_mcall(&mp->native_sp, mp->g0_top, mstart0, mp);
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
+    if (mp->ehglobals != NULL)
+        memcpy(mp->ehglobals, native_eh, sizeof native_eh);
     gort__prof_unminit(mp);
     gort__preempt_unminit(mp);
     gort__unminit_signals(mp);
@@ -2269,6 +2293,7 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     }
     struct m *mp = gp->m;
     gp->errno_ = *mp->errnop; /* restored by finish_switch */
+    eh_save(mp, gp);
     if (mp->p == NULL)
         no_p(mp, "gopark: no p", "blocking call between gort_syscall_enter and gort_syscall_exit");
     if (GORT_UNLIKELY(atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
@@ -2419,6 +2444,7 @@ void gort__gosched(void) {
         return;
     }
     gp->errno_ = errno;
+    eh_save(gp->m, gp);
     mcall(gp, gosched_m);
 }
 
@@ -2427,6 +2453,7 @@ void gort__preempt_check_slow(struct g *gp) {
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->errno_ = errno;
+    eh_save(gp->m, gp);
     mcall(gp, preempt_m);
 }
 
@@ -2467,6 +2494,7 @@ void gort_yield(void) {
     }
     struct p *pp = mp->p;
     gp->errno_ = *mp->errnop; /* restored by finish_switch */
+    eh_save(mp, gp);
     /* Fast path: switch straight to the next local goroutine; it puts us on
      * the run queue tail once our stack is idle (finish_switch). */
     /* Count this yield as a scheduling round, so that schedule()'s every-61st
@@ -2903,6 +2931,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->param = NULL;
     gp->waiting = NULL;
     gp->errno_ = 0;
+    memset(gp->eh, 0, sizeof gp->eh);
     gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
@@ -3964,6 +3993,7 @@ GORT_API void gort_syscall_exit(void) {
             gort__unlock(&gort__sched.lock);
         }
         if (pp == NULL) {
+            eh_save(mp, gp);
             mcall(gp, exitsyscall0); /* resumes with a P, maybe on another M */
             return;
         }
@@ -4144,6 +4174,8 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     uint32_t zero = 0;
     if (!atomic_compare_exchange_strong(&main_busy, &zero, 1))
         return -EBUSY;
+    /* Before the run's Ms start (pthread_create orders it for them). */
+    cxa_get_globals = (void *(*)(void))dlsym(RTLD_DEFAULT, "__cxa_get_globals");
     if (gort__getm() != NULL) {
         atomic_store(&main_busy, 0);
         return -EBUSY;

@@ -302,6 +302,13 @@ struct g {
     /* The pidfd gort_process_wait made and waits on, plus one (exec.c):
      * shutdown closes it if the goroutine is abandoned in the wait. */
     int waitfd; /* [owner G] */
+    /* Its C++ exception state while it is switched out (the Itanium ABI's
+     * __cxa_eh_globals: the caught exceptions' stack and the uncaught
+     * count), saved and restored with errno when the program has a C++
+     * runtime (m->ehglobals): libstdc++ keeps it per thread, and a
+     * goroutine that blocked in a catch block found another's there.
+     * Cold: C programs never touch it. */
+    void *eh[2]; /* [owner G] */
     /* Fake gs of foreign threads park on this note instead of a run queue. */
     gort__note park;      /* [sync] */
     unsigned valgrind_id; /* [immutable] */
@@ -375,6 +382,7 @@ struct m {
     size_t native_size;        /* [owner M] */
     void *native_fake;         /* [owner M] native context's ASan fake stack */
     int *errnop;               /* [immutable] this thread's errno, from its start */
+    void *ehglobals;           /* [immutable] this thread's __cxa_eh_globals, or NULL */
     /* Signals (preempt.c). */
     int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */

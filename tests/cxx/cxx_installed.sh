@@ -1,10 +1,11 @@
 #!/bin/sh
-# cxx_installed.sh BUILD_DIR - a C++ program's names as a user meets them:
-# installs BUILD_DIR into a scratch prefix, builds tests/cxx/cxx_names.cc
-# with `c++ $(pkg-config --cflags --libs gort)`, runs it with
-# GORTRACEBACK=all, and checks that its goroutine profile (stdout) and
-# its panic's dump (stderr) name its frames demangled, as Go names a
-# function: "app::Worker::fail", not _ZNK3app6Worker4failEv.  Exit 77:
+# cxx_installed.sh BUILD_DIR - C++ programs as a user builds them:
+# installs BUILD_DIR into a scratch prefix and builds tests/cxx/*.cc with
+# `c++ $(pkg-config --cflags --libs gort)`.  cxx_names runs with
+# GORTRACEBACK=all: its goroutine profile (stdout) and its panic's dump
+# (stderr) must name its frames demangled, as Go names a function
+# ("app::Worker::fail", not _ZNK3app6Worker4failEv).  cxx_eh checks that
+# C++ exception state is per goroutine, at GOMAXPROCS=1 and 2.  Exit 77:
 # skipped.
 set -u
 dir=$1
@@ -25,15 +26,26 @@ fi
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$dir/CMakeCache.txt")
 libdir="$work/prefix/${libdir:-lib}"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
-# shellcheck disable=SC2046
-if ! c++ -O2 -g -fno-optimize-sibling-calls -o "$work/cxx_names" "$here/cxx_names.cc" \
-    $(pkg-config --cflags --libs gort); then
-    echo "cxx_installed: FAIL: building against the installed library (pkg-config)"
-    exit 1
-fi
+for prog in cxx_names cxx_eh; do
+    # shellcheck disable=SC2046
+    if ! c++ -O2 -g -fno-optimize-sibling-calls -o "$work/$prog" "$here/$prog.cc" \
+        $(pkg-config --cflags --libs gort); then
+        echo "cxx_installed: FAIL: building $prog against the installed library (pkg-config)"
+        exit 1
+    fi
+done
+fail=0
+for procs in 1 2; do
+    GOMAXPROCS=$procs LD_LIBRARY_PATH="$libdir" "$work/cxx_eh" >"$work/eh" 2>&1
+    st=$?
+    if [ "$st" -ne 0 ] || [ "$(grep -c '^ok: ' "$work/eh")" -ne 3 ]; then
+        echo "cxx_installed: FAIL: cxx_eh at GOMAXPROCS=$procs, exit status $st:"
+        head -40 "$work/eh"
+        fail=1
+    fi
+done
 GORTRACEBACK=all LD_LIBRARY_PATH="$libdir" "$work/cxx_names" >"$work/out" 2>"$work/err"
 st=$?
-fail=0
 if [ "$st" -ne 2 ]; then
     echo "cxx_installed: FAIL: exit status $st, want 2 (the panic)"
     fail=1
