@@ -642,8 +642,9 @@ GORT_API const char *gort_recover(void);
  * a blank line; calls the compiler inlined show as frames of their own
  * (from the DWARF of code built with -g), without +0xoff.  A C++
  * function shows as Go shows one, demangled without its parameters
- * ("app::Worker::run"), when the program has libstdc++ loaded (any that
- * uses the standard library); an inlined one by its DWARF name ("run").
+ * ("app::Worker::run"), when the program has libstdc++ (any that uses
+ * the standard library, shared or -static-libstdc++); an inlined one by
+ * its DWARF name ("run").
  * Frames are found by frame pointers: code built without them
  * (-fomit-frame-pointer) ends a trace early, and a function that ended in
  * a tail call (-O2; -fno-optimize-sibling-calls keeps it) has no frame to

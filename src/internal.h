@@ -502,6 +502,15 @@ int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char
 int gort__symtab_lookup_built(uintptr_t pc, uintptr_t *start, size_t *size);
 /* The lowest start of a known symbol above addr, or UINTPTR_MAX. */
 uintptr_t gort__symtab_next_start(uintptr_t addr);
+/* The name of the symbol that contains pc as its file has it (for a C++
+ * function, the mangled name that gort__symtab_lookup's demangles), or
+ * NULL; valid for the life of the process. */
+const char *gort__symtab_sysname(uintptr_t pc);
+/* The length of a function's name as dumps and profiles show it: without
+ * the suffix of a piece the compiler split off (f.constprop.0, f.isra.0,
+ * f.part.0, f.cold; C names have no dots); a dot of an ellipsis, as in a
+ * C++ template's arguments, stays. */
+size_t gort__symtab_namelen(const char *name);
 
 /* ----------------------------------------------------------------- sema.c */
 /* Go's semacquire1 / semrelease1 on an address-keyed table.  Blocks (parks)

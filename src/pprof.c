@@ -586,7 +586,7 @@ static void print_frame_cb(void *arg, int i, const char *name, const char *file,
     f->shown++;
     if (!f->print)
         return;
-    size_t n = name ? strcspn(name, ".") : 1;
+    size_t n = name ? gort__symtab_namelen(name) : 1;
     gort__printf("%.*s(...)\n\t%s:%d", (int)n, name ? name : "?", file ? file : "?", line);
     print_offset(f->pcs[i] + 1, inlined);
 }
@@ -607,7 +607,7 @@ static void createdby_cb(void *arg, int i, const char *name, const char *file, i
     if (c->done)
         return;
     c->done = true;
-    size_t n = name ? strcspn(name, ".") : 1;
+    size_t n = name ? gort__symtab_namelen(name) : 1;
     gort__printf("created by %.*s", (int)n, name ? name : "?");
     if (c->parent != 0) /* none: made outside a goroutine (Go's printcreatedby1) */
         gort__printf(" in goroutine %lld", (long long)c->parent);

@@ -298,7 +298,7 @@ struct gort__prof {
     ploc *locs;
     uint32_t nlocs, caplocs;
     idxmap locmap;
-    uint64_t *funcs; /* pairs (name, file) string indices; id = index/2 + 1 */
+    uint64_t *funcs; /* triples (name, system_name, file) string indices; id = index/3 + 1 */
     uint32_t nfuncs, capfuncs;
     idxmap funcmap;
     bool oom;
@@ -441,13 +441,18 @@ static bool funceq(void *ctx, uint64_t key, uint32_t v) {
     (void)key;
     gort__prof *p = ((void **)ctx)[0];
     const uint64_t *nf = ((void **)ctx)[1];
-    return p->funcs[2 * (v - 1)] == nf[0] && p->funcs[2 * (v - 1) + 1] == nf[1];
+    return p->funcs[3 * (v - 1)] == nf[0] && p->funcs[3 * (v - 1) + 2] == nf[2];
 }
 
-static uint64_t func_id(gort__prof *p, const char *name, const char *file) {
-    uint64_t nf[2] = {(uint64_t)gort__prof_str(p, name), (uint64_t)gort__prof_str(p, file)};
+/* A function by its name and file; sysname is its system_name, the
+ * symbol as the file has it (a C++ name mangled: pprof takes a
+ * system_name equal to the name as one it may demangle and simplify
+ * again, and cut "app::(anonymous namespace)::f" to "app::::f"). */
+static uint64_t func_id(gort__prof *p, const char *name, const char *sysname, const char *file) {
+    uint64_t nf[3] = {(uint64_t)gort__prof_str(p, name), (uint64_t)gort__prof_str(p, sysname),
+                      (uint64_t)gort__prof_str(p, file)};
     void *ctx[2] = {p, nf};
-    uint32_t *slot = idxmap_slot(&p->funcmap, nf[0] * 1000003u ^ nf[1], funceq, ctx);
+    uint32_t *slot = idxmap_slot(&p->funcmap, nf[0] * 1000003u ^ nf[2], funceq, ctx);
     if (slot == NULL) {
         p->oom = true;
         return 0;
@@ -456,7 +461,7 @@ static uint64_t func_id(gort__prof *p, const char *name, const char *file) {
         return *slot;
     if (p->nfuncs == p->capfuncs) {
         uint32_t cap = p->capfuncs ? p->capfuncs * 2 : 256;
-        uint64_t *nfs = gort__realloc(p->funcs, cap * 2 * sizeof *nfs);
+        uint64_t *nfs = gort__realloc(p->funcs, cap * 3 * sizeof *nfs);
         if (nfs == NULL) {
             p->oom = true;
             return 0;
@@ -464,8 +469,9 @@ static uint64_t func_id(gort__prof *p, const char *name, const char *file) {
         p->funcs = nfs;
         p->capfuncs = cap;
     }
-    p->funcs[2 * p->nfuncs] = nf[0];
-    p->funcs[2 * p->nfuncs + 1] = nf[1];
+    p->funcs[3 * p->nfuncs] = nf[0];
+    p->funcs[3 * p->nfuncs + 1] = nf[1];
+    p->funcs[3 * p->nfuncs + 2] = nf[2];
     p->nfuncs++;
     p->funcmap.n++;
     *slot = p->nfuncs;
@@ -480,9 +486,7 @@ static void frame_name(char *buf, size_t len, const char *name, uintptr_t pc) {
         snprintf(buf, len, "%#lx", (unsigned long)pc);
         return;
     }
-    size_t n = strcspn(name, ".");
-    if (n == 0)
-        n = strlen(name);
+    size_t n = gort__symtab_namelen(name);
     if (n >= len)
         n = len - 1;
     memcpy(buf, name, n);
@@ -490,14 +494,17 @@ static void frame_name(char *buf, size_t len, const char *name, uintptr_t pc) {
 }
 
 static void symcb(void *arg, int i, const char *name, const char *file, int line, bool inlined) {
-    (void)inlined;
     gort__prof *p = arg;
     ploc *l = &p->locs[i];
     if (l->nline == (int)(sizeof l->lines / sizeof l->lines[0]))
         return;
     char nb[256];
     frame_name(nb, sizeof nb, name, l->pc - 1);
-    l->lines[l->nline].func = func_id(p, nb, file ? file : "");
+    /* The function's own frame: its symbol's name in the file (an inlined
+     * call's DWARF name has none). */
+    const char *sysname = inlined || name == NULL ? NULL : gort__symtab_sysname(l->pc - 1);
+    l->lines[l->nline].func =
+        func_id(p, nb, sysname != NULL && sysname != name ? sysname : nb, file ? file : "");
     l->lines[l->nline].line = line;
     l->nline++;
 }
@@ -526,9 +533,9 @@ int gort__prof_finish(gort__prof *p, int64_t time_nanos, int64_t duration_nanos,
     for (uint32_t i = 0; i < p->nfuncs; i++) {
         gort__pbuf f = {0};
         pb_uint(&f, 1, i + 1);
-        pb_uint_opt(&f, 2, p->funcs[2 * i]);
-        pb_uint_opt(&f, 3, p->funcs[2 * i]);
-        pb_uint_opt(&f, 4, p->funcs[2 * i + 1]);
+        pb_uint_opt(&f, 2, p->funcs[3 * i]);
+        pb_uint_opt(&f, 3, p->funcs[3 * i + 1]);
+        pb_uint_opt(&f, 4, p->funcs[3 * i + 2]);
         pb_msg(b, 5, &f);
     }
     pb_uint_opt(b, 9, (uint64_t)time_nanos);

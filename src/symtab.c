@@ -50,8 +50,9 @@
 typedef struct sym {
     uintptr_t start;
     size_t size;
-    const char *name;
-    uint8_t rank; /* which of several symbols at one address to keep */
+    const char *name;    /* as shown: a C++ name demangled (see shorten) */
+    const char *sysname; /* as in the file (pprof's system_name) */
+    uint8_t rank;        /* which of several symbols at one address to keep */
 } sym;
 
 typedef struct symtable {
@@ -187,7 +188,7 @@ static int push(symvec *sv, uintptr_t start, size_t size, const char *name, uint
         sv->v = nv;
         sv->cap = ncap;
     }
-    sv->v[sv->n++] = (sym){start, size, name, rank};
+    sv->v[sv->n++] = (sym){start, size, name, name, rank};
     return 0;
 }
 
@@ -237,13 +238,40 @@ static int addfile(symvec *sv, const mappedfile *f, uintptr_t bias) {
     return 0;
 }
 
+/* The '(' that pairs with the ')' at d[close], or SIZE_MAX. */
+static size_t open_paren(const char *d, size_t close) {
+    int depth = 0;
+    for (size_t i = close + 1; i-- > 0;) {
+        if (d[i] == ')')
+            depth++;
+        else if (d[i] == '(' && --depth == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+/* Does d + k start the keyword operator ("operator<", "operator new"),
+ * not an identifier that contains it ("Cooperator", "operator_x")? */
+static bool is_operator(const char *d, size_t k) {
+    if (strncmp(d + k, "operator", 8) != 0)
+        return false;
+    char prev = k > 0 ? d[k - 1] : ':';
+    char next = d[k + 8];
+    bool ident_prev = prev == '_' || (prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z') ||
+                      (prev >= '0' && prev <= '9');
+    bool ident_next = next == '_' || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+                      (next >= '0' && next <= '9');
+    return !ident_prev && !ident_next;
+}
+
 /* A demangled C++ name shortened in place to scope and name, template
  * arguments included, as Go prints a function: without the parameters,
  * the qualifiers after them (const, &, noexcept), a function template's
- * return type, and the suffix of a piece the compiler split off
- * ("[clone .cold]").  "int app::real_main<int>(void*)" becomes
- * "app::real_main<int>".  A name it cannot take apart (no parameter list
- * at its end, brackets that do not pair) stays whole. */
+ * return type (also one that is a function pointer, "R (*f(args))(...)"),
+ * and the suffix of a piece the compiler split off ("[clone .cold]").
+ * "int app::real_main<int>(void*)" becomes "app::real_main<int>".  A
+ * name it cannot take apart (no parameter list at its end, brackets that
+ * do not pair) stays whole. */
 static void shorten(char *d) {
     char *clone = strstr(d, " [clone ");
     if (clone != NULL)
@@ -259,23 +287,29 @@ static void shorten(char *d) {
     }
     if (n == 0 || d[n - 1] != ')')
         return;
-    /* The parameters: the bracketed group at the end. */
-    size_t end = n;
-    int depth = 0;
-    while (end > 0) {
-        char ch = d[--end];
-        if (ch == ')')
-            depth++;
-        else if (ch == '(' && --depth == 0)
-            break;
-    }
-    if (depth != 0 || end == 0)
+    /* The name is d[lo, hi): first without the parameters at the end. */
+    size_t lo = 0, hi = open_paren(d, n - 1);
+    if (hi == SIZE_MAX || hi == 0)
         return;
+    /* A function returning a function pointer: "R (*f(args))(params)" left
+     * "R (*f(args))": the name is inside, without its own parameters. */
+    while (hi > lo + 1 && d[hi - 1] == ')') {
+        size_t o = open_paren(d, hi - 1);
+        if (o == SIZE_MAX || o < lo || (d[o + 1] != '*' && d[o + 1] != '&'))
+            break;
+        lo = o + 2;
+        hi--;
+        if (hi <= lo || d[hi - 1] != ')')
+            return;
+        hi = open_paren(d, hi - 1);
+        if (hi == SIZE_MAX || hi <= lo)
+            return;
+    }
     /* A return type ends at the last blank outside brackets; an operator's
      * name ("operator<", "operator new") ends the search. */
-    size_t start = 0;
-    depth = 0;
-    for (size_t k = 0; k < end && strncmp(d + k, "operator", 8) != 0; k++) {
+    size_t start = lo;
+    int depth = 0;
+    for (size_t k = lo; k < hi && !is_operator(d, k); k++) {
         char ch = d[k];
         if (ch == '<' || ch == '(' || ch == '[' || ch == '{')
             depth++;
@@ -286,8 +320,21 @@ static void shorten(char *d) {
         if (depth < 0)
             return;
     }
-    memmove(d, d + start, end - start);
-    d[end - start] = '\0';
+    memmove(d, d + start, hi - start);
+    d[hi - start] = '\0';
+}
+
+size_t gort__symtab_namelen(const char *name) {
+    /* The first dot that is not part of an ellipsis ("f<int, ...>"). */
+    for (size_t i = 0; name[i] != '\0'; i++) {
+        if (name[i] != '.')
+            continue;
+        if (name[i + 1] == '.' || (i > 0 && name[i - 1] == '.'))
+            continue;
+        if (i > 0)
+            return i;
+    }
+    return strlen(name);
 }
 
 /* Demangled names by the address of the mangled one (in a file mapped for
@@ -337,6 +384,17 @@ static const char *demangle(cxa_demangle_fn dm, const char *mangled) {
         dmlen++;
     }
     return dmcache[h].name;
+}
+
+/* The program's __cxa_demangle: its libstdc++'s (dlsym), or one linked
+ * into an object without being exported (-static-libstdc++), from the
+ * symbols just read.  NULL: none. */
+static cxa_demangle_fn find_demangler(const symvec *sv) {
+    cxa_demangle_fn dm = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    for (size_t i = 0; dm == NULL && i < sv->n; i++)
+        if (strcmp(sv->v[i].sysname, "__cxa_demangle") == 0)
+            dm = (cxa_demangle_fn)sv->v[i].start;
+    return dm;
 }
 
 static int symcmp(const void *a, const void *b) {
@@ -390,11 +448,17 @@ static symtable *build(symtable *old) {
             if (w == 0 || sv.v[w - 1].start != sv.v[r].start)
                 sv.v[w++] = sv.v[r];
         sv.n = w;
-        /* Free for a C program: its libc has no __cxa_demangle. */
-        cxa_demangle_fn dm = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
-        for (size_t i = 0; dm != NULL && i < sv.n; i++)
-            if (sv.v[i].name[0] == '_' && sv.v[i].name[1] == 'Z')
-                sv.v[i].name = demangle(dm, sv.v[i].name);
+        /* Free for a C program: it has no mangled names. */
+        cxa_demangle_fn dm = NULL;
+        for (size_t i = 0; i < sv.n; i++) {
+            if (sv.v[i].name[0] != '_' || sv.v[i].name[1] != 'Z')
+                continue;
+            if (dm == NULL)
+                dm = find_demangler(&sv);
+            if (dm == NULL)
+                break;
+            sv.v[i].name = demangle(dm, sv.v[i].sysname);
+        }
     }
     t->syms = sv.v;
     t->n = sv.n;
@@ -458,17 +522,25 @@ static bool find(const symtable *t, uintptr_t pc, const sym **out) {
     return false;
 }
 
-int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char **name) {
+/* The symbol that contains pc, or NULL. */
+static const sym *lookup(uintptr_t pc) {
     symtable *t = gettable(false);
     const sym *s = NULL;
     if (t == NULL)
-        return -ENOENT;
+        return NULL;
     if (!find(t, pc, &s)) {
         /* Maybe from an object loaded since the table was built. */
         symtable *t2 = gettable(true);
         if (t2 == NULL || t2 == t || !find(t2, pc, &s))
-            return -ENOENT;
+            return NULL;
     }
+    return s;
+}
+
+int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char **name) {
+    const sym *s = lookup(pc);
+    if (s == NULL)
+        return -ENOENT;
     if (start)
         *start = s->start;
     if (size)
@@ -476,6 +548,11 @@ int gort__symtab_lookup(uintptr_t pc, uintptr_t *start, size_t *size, const char
     if (name)
         *name = s->name;
     return 0;
+}
+
+const char *gort__symtab_sysname(uintptr_t pc) {
+    const sym *s = lookup(pc);
+    return s != NULL ? s->sysname : NULL;
 }
 
 int gort__symtab_lookup_built(uintptr_t pc, uintptr_t *start, size_t *size) {

@@ -1076,9 +1076,9 @@ static void frame_cb(void *arg, int i, const char *name, const char *file, int l
     if (name == NULL) {
         snprintf(nb, sizeof nb, "%#lx", (unsigned long)d->pcs[i]);
     } else {
-        size_t n = strcspn(name, ".");
-        if (n == 0 || n >= sizeof nb)
-            n = strlen(name) < sizeof nb ? strlen(name) : sizeof nb - 1;
+        size_t n = gort__symtab_namelen(name);
+        if (n >= sizeof nb)
+            n = sizeof nb - 1;
         memcpy(nb, name, n);
         nb[n] = '\0';
     }

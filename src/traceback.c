@@ -477,11 +477,11 @@ TB_RACY static int unwind_switched(const uintptr_t *sp, uintptr_t lo, uintptr_t 
     return unwind(ret, fp, lo, hi, pcs, max, more);
 }
 
-/* The length of a symbol's name without the suffix of a piece the
- * compiler made of a function (f.constprop.0, f.isra.0, f.part.0, f.cold):
- * C names have no dots, and Go-style dumps show the function's own name. */
+/* The length of a symbol's name as dumps show it (gort__symtab_namelen:
+ * without the suffix of a piece the compiler split off); 1 for the "?"
+ * of no name. */
 static int fnlen(const char *name) {
-    return name ? (int)strcspn(name, ".") : 1;
+    return name ? (int)gort__symtab_namelen(name) : 1;
 }
 
 /* A frame's second line: file:line, and +offset from the function's start
