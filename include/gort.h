@@ -847,7 +847,9 @@ GORT_API void gort_chan_release(gort_chan *c);
  *     intchan_close(c); intchan_release(c);           // or intchan_free(c)
  *
  * name_recv_case and name_send_case build gort_select cases (elem points
- * at the T to fill or to send).  name_elem is T.
+ * at the T to fill or to send).  name_elem is T.  A channel copies its
+ * elements' bytes: in C++, T must be trivially copyable (a static_assert
+ * says so; send a pointer to anything else).
  */
 /* The typed calls are static inline; a program uses few of them (clang
  * warns of unused static functions in the including file). */
@@ -856,54 +858,68 @@ GORT_API void gort_chan_release(gort_chan *c);
 #else
 #define GORT__CHAN_FN static inline
 #endif
-#define GORT_CHAN_DECLARE(name, T)                                                             \
-    typedef T name##_elem;                                                                     \
-    typedef struct name {                                                                      \
-        gort_chan *chan;                                                                       \
-    } name;                                                                                    \
-    GORT__CHAN_FN name name##_make(size_t cap) {                                               \
-        name ch = {gort_chan_make(sizeof(T), cap)};                                            \
-        return ch;                                                                             \
-    }                                                                                          \
-    GORT__CHAN_FN name name##_retain(name ch) {                                                \
-        gort_chan_retain(ch.chan);                                                             \
-        return ch;                                                                             \
-    }                                                                                          \
-    GORT__CHAN_FN void name##_release(name ch) {                                               \
-        gort_chan_release(ch.chan);                                                            \
-    }                                                                                          \
-    GORT__CHAN_FN void name##_free(name ch) {                                                  \
-        gort_chan_free(ch.chan);                                                               \
-    }                                                                                          \
-    GORT__CHAN_FN void name##_send(name ch, T v) {                                             \
-        gort_chan_send(ch.chan, &v);                                                           \
-    }                                                                                          \
-    GORT__CHAN_FN bool name##_recv(name ch, T *v) {                                            \
-        return gort_chan_recv(ch.chan, v);                                                     \
-    }                                                                                          \
-    GORT__CHAN_FN bool name##_trysend(name ch, T v) {                                          \
-        return gort_chan_trysend(ch.chan, &v);                                                 \
-    }                                                                                          \
-    GORT__CHAN_FN bool name##_tryrecv(name ch, T *v, bool *ok) {                               \
-        return gort_chan_tryrecv(ch.chan, v, ok);                                              \
-    }                                                                                          \
-    GORT__CHAN_FN void name##_close(name ch) {                                                 \
-        gort_chan_close(ch.chan);                                                              \
-    }                                                                                          \
-    GORT__CHAN_FN size_t name##_len(name ch) {                                                 \
-        return gort_chan_len(ch.chan);                                                         \
-    }                                                                                          \
-    GORT__CHAN_FN size_t name##_cap(name ch) {                                                 \
-        return gort_chan_cap(ch.chan);                                                         \
-    }                                                                                          \
-    GORT__CHAN_FN gort_select_case name##_recv_case(name ch, T *v) {                           \
-        gort_select_case sc = {ch.chan, GORT_RECV, (void *)v, false};                          \
-        return sc;                                                                             \
-    }                                                                                          \
-    GORT__CHAN_FN gort_select_case name##_send_case(name ch, const T *v) {                     \
-        gort_select_case sc = {ch.chan, GORT_SEND, (void *)(uintptr_t)(const void *)v, false}; \
-        return sc;                                                                             \
-    }                                                                                          \
+/* A channel moves its elements' bytes (memcpy): in C++ the element type
+ * must be trivially copyable (a std::string sent by value was freed
+ * twice).  And the macro's casts are C++'s there (-Wold-style-cast). */
+#ifdef __cplusplus
+#define GORT__CHAN_ELEM_CHECK(name)                                                            \
+    static_assert(__is_trivially_copyable(name##_elem),                                        \
+                  "GORT_CHAN_DECLARE: a channel copies its elements' bytes; the element type " \
+                  "must be trivially copyable (send a pointer to anything else)");
+#define GORT__CHAN_UNCONST(p) const_cast<void *>(static_cast<const void *>(p))
+#else
+#define GORT__CHAN_ELEM_CHECK(name)
+#define GORT__CHAN_UNCONST(p) ((void *)(uintptr_t)(const void *)(p))
+#endif
+#define GORT_CHAN_DECLARE(name, T)                                                   \
+    typedef T name##_elem;                                                           \
+    GORT__CHAN_ELEM_CHECK(name)                                                      \
+    typedef struct name {                                                            \
+        gort_chan *chan;                                                             \
+    } name;                                                                          \
+    GORT__CHAN_FN name name##_make(size_t cap) {                                     \
+        name ch = {gort_chan_make(sizeof(T), cap)};                                  \
+        return ch;                                                                   \
+    }                                                                                \
+    GORT__CHAN_FN name name##_retain(name ch) {                                      \
+        gort_chan_retain(ch.chan);                                                   \
+        return ch;                                                                   \
+    }                                                                                \
+    GORT__CHAN_FN void name##_release(name ch) {                                     \
+        gort_chan_release(ch.chan);                                                  \
+    }                                                                                \
+    GORT__CHAN_FN void name##_free(name ch) {                                        \
+        gort_chan_free(ch.chan);                                                     \
+    }                                                                                \
+    GORT__CHAN_FN void name##_send(name ch, T v) {                                   \
+        gort_chan_send(ch.chan, &v);                                                 \
+    }                                                                                \
+    GORT__CHAN_FN bool name##_recv(name ch, T *v) {                                  \
+        return gort_chan_recv(ch.chan, v);                                           \
+    }                                                                                \
+    GORT__CHAN_FN bool name##_trysend(name ch, T v) {                                \
+        return gort_chan_trysend(ch.chan, &v);                                       \
+    }                                                                                \
+    GORT__CHAN_FN bool name##_tryrecv(name ch, T *v, bool *ok) {                     \
+        return gort_chan_tryrecv(ch.chan, v, ok);                                    \
+    }                                                                                \
+    GORT__CHAN_FN void name##_close(name ch) {                                       \
+        gort_chan_close(ch.chan);                                                    \
+    }                                                                                \
+    GORT__CHAN_FN size_t name##_len(name ch) {                                       \
+        return gort_chan_len(ch.chan);                                               \
+    }                                                                                \
+    GORT__CHAN_FN size_t name##_cap(name ch) {                                       \
+        return gort_chan_cap(ch.chan);                                               \
+    }                                                                                \
+    GORT__CHAN_FN gort_select_case name##_recv_case(name ch, T *v) {                 \
+        gort_select_case sc = {ch.chan, GORT_RECV, v, false};                        \
+        return sc;                                                                   \
+    }                                                                                \
+    GORT__CHAN_FN gort_select_case name##_send_case(name ch, const name##_elem *v) { \
+        gort_select_case sc = {ch.chan, GORT_SEND, GORT__CHAN_UNCONST(v), false};    \
+        return sc;                                                                   \
+    }                                                                                \
     typedef int name##_declared_ /* so that the macro's use ends with ';' */
 
 /* for v := range ch { body }: receives into a fresh `name_elem v` until ch
