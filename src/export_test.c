@@ -111,6 +111,10 @@ void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uin
     gort__gc_scan_steps((uintptr_t)p, size, steps, largest);
 }
 
+uintptr_t gort__export_traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own) {
+    return gort__traceback_scan_fp(sp, lo, hi, own);
+}
+
 bool gort__export_preempt_pc_is_user(uintptr_t pc) {
     return gort__preempt_pc_class(pc) == GORT__PC_USER;
 }

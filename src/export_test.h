@@ -58,6 +58,10 @@ void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uin
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */
 bool gort__export_preempt_pc_is_user(uintptr_t pc);
+/* The dumps' scan for the first frame record above sp in [lo, hi) when
+ * the code at sp kept no frame pointer (traceback.c): the record, or 0,
+ * and in *own the return address into its function, or 0. */
+uintptr_t gort__export_traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own);
 /* While on, gort_process_wait polls waitpid with a backoff, as where
  * pidfd_open is missing (exec.c). */
 void gort__export_pidfd_off(bool on);

@@ -294,6 +294,11 @@ void gort__print_goroutine(struct g *gp, bool current);
 /* A fault handler tells the traceback of gp (the goroutine it interrupted,
  * on this thread) to start at the interrupted pc, frame pointer and sp. */
 void gort__traceback_set_sigctx(struct g *gp, uintptr_t pc, uintptr_t fp, uintptr_t sp);
+/* The interrupted code at sp kept no frame pointer (libc's, libstdc++'s):
+ * the first frame record above sp that a live call chain could have made,
+ * or 0; *own: the return address into that record's function (the
+ * frame-pointer walk from the record starts at its caller), or 0. */
+uintptr_t gort__traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own);
 /* The same for a dump another thread makes (the SIGQUIT hand-off), while
  * the interrupted thread waits in the handler: async-signal-safe (four
  * stores); a dump with gp as its current goroutine starts there. */

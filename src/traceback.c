@@ -623,10 +623,49 @@ TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr
 #endif
 }
 
+/* Could the record whose return address is ret (into function fstart,
+ * named fname) have been made by a call from the function ret2 returns
+ * into?  No when the call before ret2 is a direct call (x86-64 call
+ * rel32) to the start of another known function: a stale record, left in
+ * the stack by an earlier call at that depth, and the next record a live
+ * one.  A call through a pointer or a PLT stub, or to fname's own
+ * function under another symbol (f and f.cold), cannot be told apart:
+ * yes. */
+TB_RACY static bool chain_consistent(uintptr_t fstart, const char *fname, uintptr_t ret2) {
+#if defined(__x86_64__)
+    uintptr_t cstart = 0, tstart = 0;
+    size_t csize = 0;
+    const char *tname = NULL;
+    /* The call (5 bytes) lies wholly inside a known function's text, so
+     * reading it cannot fault. */
+    if (ret2 < 5 || gort__symtab_lookup(ret2 - 5, &cstart, &csize, NULL) != 0 ||
+        ret2 - 5 < cstart || ret2 > cstart + csize)
+        return true;
+    const volatile unsigned char *call = (const volatile unsigned char *)(ret2 - 5);
+    if (call[0] != 0xe8)
+        return true;
+    int32_t rel;
+    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
+    memcpy(&rel, b, sizeof rel);
+    uintptr_t target = ret2 + (uintptr_t)(intptr_t)rel;
+    if (target == fstart || gort__symtab_lookup(target, &tstart, NULL, &tname) != 0 ||
+        tstart != target || tname == NULL || fname == NULL)
+        return true;
+    size_t n = gort__symtab_namelen(fname);
+    return n == gort__symtab_namelen(tname) && strncmp(fname, tname, n) == 0;
+#else
+    (void)fstart, (void)fname, (void)ret2;
+    return true;
+#endif
+}
+
 /* The interrupted code kept no frame pointer (libc, a sanitizer's
  * interceptor): looks upward from sp for the nearest word that reads as a
  * frame record - [a] a higher fp in the stack, [a+8] a return address
- * into a known function, and the same one level up.  0 if none. */
+ * into a known function, and the same one level up, made by a call that
+ * could have called the first (chain_consistent: the stale records of
+ * earlier calls in the space below a frameless function's frame showed
+ * a frame that was never called, and hid the live ones).  0 if none. */
 __attribute__((no_sanitize_address)) /* reads across frames' redzones */
 TB_RACY static uintptr_t
 scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi) {
@@ -635,15 +674,69 @@ scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi) {
     for (uintptr_t a = sp & ~(uintptr_t)7; a + 16 <= hi && a < sp + 16384; a += 8) {
         const uintptr_t *f = (const uintptr_t *)a;
         uintptr_t next = f[0], ret = f[1];
+        uintptr_t fstart = 0;
+        const char *fname = NULL;
         if (next <= a || next + 16 > hi || (next & 7) != 0 || ret == 0)
             continue;
-        if (gort__symtab_lookup(ret - 1, NULL, NULL, NULL) != 0)
+        if (gort__symtab_lookup(ret - 1, &fstart, NULL, &fname) != 0)
             continue;
         uintptr_t ret2 = ((const uintptr_t *)next)[1];
-        if (ret2 != 0 && gort__symtab_lookup(ret2 - 1, NULL, NULL, NULL) == 0)
+        if (ret2 != 0 && gort__symtab_lookup(ret2 - 1, NULL, NULL, NULL) == 0 &&
+            chain_consistent(fstart, fname, ret2))
             return a;
     }
     return 0;
+}
+
+/* The return address into the function whose frame record scan_fp found
+ * at fp (the function its record's call went to: known when that call is
+ * direct), which the frame-pointer walk would skip: the highest word of
+ * [sp, fp) that returns into that function just after a call.  It shows
+ * the frame that called the frameless code (the throw in
+ * "parse_config -> __cxa_throw -> std::terminate -> abort").  0 if
+ * unknown. */
+__attribute__((no_sanitize_address)) /* reads across frames' redzones */
+TB_RACY static uintptr_t
+scan_own_ret(uintptr_t sp, uintptr_t fp) {
+#if defined(__x86_64__)
+    uintptr_t ret = ((const uintptr_t *)fp)[1], cstart = 0, gstart = 0;
+    size_t csize = 0, gsize = 0;
+    if (ret < 5 || gort__symtab_lookup(ret - 5, &cstart, &csize, NULL) != 0 || ret - 5 < cstart ||
+        ret > cstart + csize)
+        return 0;
+    const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
+    if (call[0] != 0xe8)
+        return 0;
+    int32_t rel;
+    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
+    memcpy(&rel, b, sizeof rel);
+    uintptr_t target = ret + (uintptr_t)(intptr_t)rel;
+    if (gort__symtab_lookup(target, &gstart, &gsize, NULL) != 0 || gstart != target)
+        return 0;
+    for (uintptr_t a = fp - 8; a >= sp && a >= 8; a -= 8) {
+        uintptr_t w = *(const volatile uintptr_t *)a;
+        if (w < gstart + 5 || w > gstart + gsize)
+            continue;
+        /* A call ends at w: call rel32, or call through a register or
+         * memory (ff /2, 2 to 7 bytes). */
+        const volatile unsigned char *c = (const volatile unsigned char *)w;
+        if (c[-5] == 0xe8)
+            return w;
+        for (int k = 2; k <= 7 && w - (uintptr_t)k >= gstart; k++)
+            if (c[-k] == 0xff && ((c[-k + 1] >> 3) & 7) == 2)
+                return w;
+    }
+    return 0;
+#else
+    (void)sp, (void)fp;
+    return 0;
+#endif
+}
+
+uintptr_t gort__traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own) {
+    uintptr_t fp = scan_fp(sp, lo, hi);
+    *own = fp != 0 ? scan_own_ret(sp, fp) : 0;
+    return fp;
 }
 
 TB_RACY static const char *status_string(struct g *gp, uint32_t st) {
@@ -703,7 +796,10 @@ TB_RACY static void traceback_g(tbout *o, struct g *gp, bool current, uintptr_t 
         }
         exact0 = sc->pc != 0;
         if (n <= 1) {
-            uintptr_t fp = scan_fp(sc->sp, lo, hi);
+            uintptr_t own;
+            uintptr_t fp = gort__traceback_scan_fp(sc->sp, lo, hi, &own);
+            if (own != 0 && n < TB_MAXFRAMES)
+                pcs[n++] = own;
             if (fp != 0) {
                 bool more2 = false;
                 int k = unwind(0, fp, lo, hi, pcs + n, TB_MAXFRAMES - n, &more2);
@@ -786,7 +882,10 @@ TB_RACY void gort__print_idle_m(struct m *mp, uintptr_t pc, uintptr_t fp, uintpt
     if (n <= 1) {
         /* libc's frames keep no frame pointer: the first frame above sp
          * that is one. */
-        uintptr_t f = scan_fp(sp, lo, hi);
+        uintptr_t own;
+        uintptr_t f = gort__traceback_scan_fp(sp, lo, hi, &own);
+        if (own != 0 && n < TB_MAXFRAMES)
+            pcs[n++] = own;
         if (f != 0)
             n += unwind(0, f, lo, hi, pcs + n, TB_MAXFRAMES - n, &more);
     }

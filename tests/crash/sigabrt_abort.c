@@ -11,9 +11,10 @@
  * abort() in a goroutine (what a failed assert() calls): as Go's SIGABRT,
  * "SIGABRT: abort", the PC line and every goroutine, the aborting one
  * first, then exit 2.  (The process died of SIGABRT before, with nothing
- * printed.)  The aborting goroutine's own frames are not expected: the
- * signal comes from inside libc, built without frame pointers, and the
- * frame-pointer walk does not get back out of it (HACKING.md, dumps).
+ * printed.)  The aborting goroutine's own frames are not checked here: the
+ * signal comes from inside libc, built without frame pointers, where the
+ * dump scans for the first frame record (HACKING.md, dumps;
+ * traceback.dump_abort_shows_its_caller checks what it finds).
  */
 #include "gort.h"
 

@@ -611,6 +611,140 @@ TEST(gorttraceback_unknown_and_numbers) {
     ASSERT_NOT_NULL(strstr(dump, "goroutine 1 [chan receive (nil chan)]:\n"));
 }
 
+/* abort() from a frame of the program's, under libc's frameless code (what
+ * a failed assert() does): the dump shows the function that called abort
+ * and its callers, each once, and nothing else after the signal's pc.
+ * Whether a stale frame record lies in the stack under libc's frames
+ * depends on the build (at -O0 a goroutine's start left one of
+ * finish_park's); scan_fp_skips_stale_record checks the scan itself. */
+static volatile int abort_for_real = 1;
+
+__attribute__((noinline)) static void check_config(void) {
+    if (abort_for_real)
+        abort();
+}
+
+__attribute__((noinline)) static void aborter(void *arg) {
+    (void)arg;
+    check_config();
+    gort_chan_recv(NULL, NULL);
+}
+
+static int abort_main(void *arg) {
+    (void)arg;
+    /* Stale frame records in the stack below: deep calls first. */
+    gort_chan *c = gort_chan_make(sizeof(int), 0);
+    for (int i = 0; i < 3; i++)
+        (void)gort_select_timeout(NULL, 0, 1000);
+    if (gort_go(aborter, NULL) != 0)
+        return 1;
+    gort_chan_recv(c, NULL);
+    return 0;
+}
+
+TEST(dump_abort_shows_its_caller) {
+    int st = run_child_fn("GORTRACEBACK", "single", abort_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    const char *g = strstr(dump, " [running]:\n");
+    ASSERT_NOT_NULL(g);
+    const char *first = strstr(g, "\n?(...)\n");
+    if (first == NULL) {
+        fprintf(stderr, "%s", dump);
+        GT_FAIL("the aborting goroutine's first frame is not the signal's pc");
+    }
+    /* The function lines after it, up to the creator line. */
+    char frames[512] = "";
+    size_t n = 0;
+    for (const char *p = strchr(first + 1, '\n') + 1;
+         *p != '\0' && strncmp(p, "created by", 10) != 0; p = strchr(p, '\n') + 1) {
+        const char *eol = strchr(p, '\n');
+        if (eol == NULL)
+            break;
+        if (*p != '\t' && n + (size_t)(eol - p) + 2 < sizeof frames) {
+            memcpy(frames + n, p, (size_t)(eol - p));
+            n += (size_t)(eol - p);
+            frames[n++] = ';';
+            frames[n] = '\0';
+        }
+    }
+#if GT_SANITIZER_ADDRESS_SPACE
+    /* A sanitizer's interceptors may add frames of their own. */
+    if (strstr(frames, "check_config(...);") == NULL || strstr(frames, "aborter(...);") == NULL)
+#else
+    if (strncmp(frames, "check_config(...);aborter(...);", 31) != 0)
+#endif
+    {
+        fprintf(stderr, "%s", dump);
+        GT_FAIL("frames after the signal's pc: %s", frames);
+    }
+}
+
+/* The scan for the first frame record above code without frame pointers
+ * (libc's abort, libstdc++'s throw) skips a stale record, which an earlier
+ * call left at that depth, whose saved fp points to a live record that no
+ * call from the stale record's function made: it showed that function as
+ * a frame (finish_park, gort__goroutine_return, under __cxa_throw) and hid
+ * the live one.  A synthetic stack of real return addresses, lowest
+ * address first: one into g_fn just after its call of h_fn (where the
+ * live record's function stands), the stale record (into p_fn, after its
+ * call of q_fn; its fp the live record), the live record (into f2_fn,
+ * after its call of g_fn) and its caller's (into f3_fn, after its call of
+ * f2_fn).  The live record is found, and the return into g_fn below it
+ * (the frame that called the frameless code). */
+#define SCAN_NOINLINE __attribute__((noinline, noclone))
+static uintptr_t r_park, r_g, r_f2, r_f3;
+SCAN_NOINLINE static void q_fn(void) {
+    r_park = (uintptr_t)__builtin_return_address(0);
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void p_fn(void) {
+    q_fn();
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void h_fn(void) {
+    r_g = (uintptr_t)__builtin_return_address(0);
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void g_fn(void) {
+    h_fn();
+    r_f2 = (uintptr_t)__builtin_return_address(0);
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void f2_fn(void) {
+    g_fn();
+    r_f3 = (uintptr_t)__builtin_return_address(0);
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void f3_fn(void) {
+    f2_fn();
+    __asm__ volatile("");
+}
+
+TEST(scan_fp_skips_stale_record) {
+#if !defined(__x86_64__)
+    GT_SKIP("the check reads x86-64 call instructions");
+#endif
+    p_fn();
+    f3_fn();
+    ASSERT_TRUE(r_park != 0 && r_g != 0 && r_f2 != 0 && r_f3 != 0);
+    _Alignas(16) uintptr_t w[10] = {0};
+    w[0] = r_g;              /* the live record's function, at its call */
+    w[2] = (uintptr_t)&w[4]; /* stale: its fp points at the live record */
+    w[3] = r_park;           /*        into p_fn, which never called g_fn */
+    w[4] = (uintptr_t)&w[6]; /* live: into f2_fn, after its call of g_fn */
+    w[5] = r_f2;
+    w[6] = (uintptr_t)&w[8]; /* its caller's: into f3_fn, after f2_fn */
+    w[7] = r_f3;
+    uintptr_t own = 0;
+    uintptr_t fp =
+        gort__export_traceback_scan_fp((uintptr_t)&w[0], (uintptr_t)&w[0], (uintptr_t)&w[10], &own);
+    if (fp != (uintptr_t)&w[4])
+        GT_FAIL("the scan took the record at word %d, not the live one at word 4",
+                fp ? (int)((fp - (uintptr_t)&w[0]) / 8) : -1);
+    ASSERT_EQ(own, r_g);
+}
+
 /* The default (single): a fatal error still shows every goroutine. */
 TEST(gorttraceback_default_fatal) {
     int st = run_child_fn("GORTRACEBACK", "single", deadlock_main, dump, sizeof dump);
