@@ -57,7 +57,6 @@
  *     at once at an async-safe point (preempt.c).  Under ThreadSanitizer or
  *     with GORTDEBUG=asyncpreemptoff=1 only the cooperative check remains.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -394,17 +393,29 @@ static GORT_NOINLINE void finish_switch_pending(struct m *mp) {
         finish_exit(mp);
 }
 
-/* __cxa_get_globals of the program's C++ runtime, or NULL (a C program):
- * looked up by gort_main before the run's first M starts. */
-static void *(*cxa_get_globals)(void);
+/* The program's C++ runtime's, or NULL (a C program, or libstdc++ linked
+ * statically and not exported): a weak reference, not dlsym, whose
+ * failure leaves a dlerror message in the thread's storage (see
+ * symtab.c). */
+extern void **__cxa_get_globals(void) __attribute__((weak));
 
 /* A goroutine's C++ exception state (g->eh) is saved where its errno is,
  * at entry to every call that switches it out, before it can be readied
  * elsewhere, and restored by finish_switch.  The runtime itself never
- * throws or catches, so the thread's state is the goroutine's until then. */
+ * throws or catches, so the thread's state is the goroutine's until then.
+ * Word by word, as errno is copied, not with memcpy: a user's
+ * ThreadSanitizer intercepts memcpy and memset even in the uninstrumented
+ * library, and took g->eh, written by the threads a goroutine ran on
+ * (ordered by the runtime's own synchronisation, which it does not see),
+ * for a race. */
+static inline __attribute__((always_inline)) void eh_copy(void **dst, void *const *src) {
+    dst[0] = src[0];
+    dst[1] = src[1];
+}
+
 static inline __attribute__((always_inline)) void eh_save(const struct m *mp, struct g *gp) {
     if (GORT_UNLIKELY(mp->ehglobals != NULL))
-        memcpy(gp->eh, mp->ehglobals, sizeof gp->eh);
+        eh_copy(gp->eh, mp->ehglobals);
 }
 
 static inline __attribute__((always_inline)) void finish_switch(struct g *self) {
@@ -421,7 +432,7 @@ static inline __attribute__((always_inline)) void finish_switch(struct g *self) 
      * errno: no call on the switch path. */
     *mp->errnop = self->errno_;
     if (GORT_UNLIKELY(mp->ehglobals != NULL))
-        memcpy(mp->ehglobals, self->eh, sizeof self->eh);
+        eh_copy(mp->ehglobals, self->eh);
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
@@ -1043,12 +1054,12 @@ static struct m *allocm(void) {
 static void mstart_native(struct m *mp) {
     gort__tls_m = mp;
     mp->errnop = &errno;
-    mp->ehglobals = cxa_get_globals != NULL ? cxa_get_globals() : NULL;
+    mp->ehglobals = __cxa_get_globals != NULL ? __cxa_get_globals() : NULL;
     /* The C++ exception state of gort_main's caller (m0), given back when
      * the thread returns to it. */
     void *native_eh[2];
     if (mp->ehglobals != NULL)
-        memcpy(native_eh, mp->ehglobals, sizeof native_eh);
+        eh_copy(native_eh, mp->ehglobals);
     /* Before preempt_minit, which takes the mask as the thread's usual
      * one.  m0's thread is the program's: its mask is given back below. */
     sigset_t oldmask;
@@ -1072,7 +1083,7 @@ static void mstart_native(struct m *mp) {
     /* Back on the native stack: the M is done (mexit, or m0 at shutdown). */
     san_switch_end(mp->native_fake, NULL, NULL);
     if (mp->ehglobals != NULL)
-        memcpy(mp->ehglobals, native_eh, sizeof native_eh);
+        eh_copy(mp->ehglobals, native_eh);
     gort__prof_unminit(mp);
     gort__preempt_unminit(mp);
     gort__unminit_signals(mp);
@@ -2931,7 +2942,7 @@ static TSAN_OUTLINE bool gdestroy(struct g *gp, struct m *mp) {
     gp->param = NULL;
     gp->waiting = NULL;
     gp->errno_ = 0;
-    memset(gp->eh, 0, sizeof gp->eh);
+    gp->eh[0] = gp->eh[1] = NULL;
     gp->labels = NULL;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->asan_fake_stack = NULL;
@@ -4174,8 +4185,6 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     uint32_t zero = 0;
     if (!atomic_compare_exchange_strong(&main_busy, &zero, 1))
         return -EBUSY;
-    /* Before the run's Ms start (pthread_create orders it for them). */
-    cxa_get_globals = (void *(*)(void))dlsym(RTLD_DEFAULT, "__cxa_get_globals");
     if (gort__getm() != NULL) {
         atomic_store(&main_busy, 0);
         return -EBUSY;

@@ -382,7 +382,7 @@ struct m {
     size_t native_size;        /* [owner M] */
     void *native_fake;         /* [owner M] native context's ASan fake stack */
     int *errnop;               /* [immutable] this thread's errno, from its start */
-    void *ehglobals;           /* [immutable] this thread's __cxa_eh_globals, or NULL */
+    void **ehglobals;          /* [immutable] this thread's __cxa_eh_globals, or NULL */
     /* Signals (preempt.c). */
     int32_t tid;                    /* [immutable] kernel thread id, from its start */
     _Atomic uint32_t signalpending; /* [atomic] a SIGURG is on its way (Go's signalPending) */

@@ -24,15 +24,15 @@
  *     dropped, so a process stuck at its limit makes no new tables.
  *
  * C++ names (_Z...) are demangled when the table is built, by the
- * program's own libstdc++ (__cxa_demangle, found with dlsym: a C++
- * program has it loaded, and a C program has no mangled names), and
+ * program's own libstdc++ (__cxa_demangle, a weak reference, or found
+ * among the symbols: a C++ program has it, and a C program has no
+ * mangled names), and
  * shortened to what Go prints of a function: "app::Worker::run" for
  * _ZN3app6Worker3runEPv (see shorten).  Each name is demangled once per
  * process (dmcache), rebuilds included.
  *
  * Used by gort_recover (panic.c), the tracebacks and the profilers.
  */
-#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -386,11 +386,18 @@ static const char *demangle(cxa_demangle_fn dm, const char *mangled) {
     return dmcache[h].name;
 }
 
-/* The program's __cxa_demangle: its libstdc++'s (dlsym), or one linked
- * into an object without being exported (-static-libstdc++), from the
- * symbols just read.  NULL: none. */
+/* A weak reference: libstdc++'s when the program has it loaded, else
+ * NULL.  Not dlsym, whose failure in a C program leaves a dlerror message
+ * in the thread's storage, allocated by one goroutine and freed by
+ * another on that thread (a user's ThreadSanitizer reported a race). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status)
+    __attribute__((weak));
+
+/* The program's __cxa_demangle: its shared libstdc++'s, or one linked into
+ * an object without being exported (-static-libstdc++), from the symbols
+ * just read.  NULL: none. */
 static cxa_demangle_fn find_demangler(const symvec *sv) {
-    cxa_demangle_fn dm = (cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    cxa_demangle_fn dm = __cxa_demangle;
     for (size_t i = 0; dm == NULL && i < sv->n; i++)
         if (strcmp(sv->v[i].sysname, "__cxa_demangle") == 0)
             dm = (cxa_demangle_fn)sv->v[i].start;
