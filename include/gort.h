@@ -605,9 +605,11 @@ GORT_API void gort_defer(void (*fn)(void *arg), void *arg);
  * needs no volatile locals and no special care: it never sees the jump
  * (gort_call returns to it normally, with 1); only gort_call itself is
  * resumed by it, and the abandoned frames are never resumed at all.
- * A C++ exception must not leave fn (catch it inside): unwinding past
- * gort_call skips its deferred calls and leaves its frame registered, so
- * they run later, when the goroutine ends, with the frame gone. */
+ * A C++ exception that leaves fn passes through gort_call to the caller's
+ * handler after running the frame's deferred calls, as Go runs a
+ * panicking function's (so gort_once_do's function that throws counts as
+ * having run, as Go's Do with a panicking f).  A deferred call must not
+ * panic (or throw) while an exception unwinds it. */
 GORT_API int gort_call(void (*fn)(void *arg), void *arg);
 /* panic(msg): runs the deferred calls of the innermost frames outward, LIFO,
  * until one recovers (gort_recover); then that frame ends normally and its

@@ -255,6 +255,7 @@ static inline void pushframe(struct g *gp, struct gort__frame *fr, bool light) {
     fr->depth = (fr->link != NULL ? fr->link->depth : 0) + 1;
     fr->light = light;
     fr->resumed = false;
+    fr->pushed = false;
     gp->callframe = fr;
 }
 
@@ -341,6 +342,27 @@ GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
     gp->defer_ = d;
 }
 
+/* A C++ exception (or a forced unwind: pthread_exit, pthread_cancel) that
+ * leaves gort_call's function passes through gort_call: the unwinder runs
+ * this cleanup of its frame (panic.c is built with -fexceptions), which
+ * runs the frame's deferred calls, as Go runs a panicking function's, and
+ * pops the frame; the exception then goes on to the program's handler.
+ * Left alone, the frame stayed on the goroutine's chain with its
+ * deferred calls (gort_once_do's unlock among them): a later gort_once_do
+ * waited for ever, and the goroutine's exit ran them on a dead frame.  A
+ * gort panic's longjmp runs no cleanup; at gort_call's normal end the
+ * frame is popped already, and this does nothing. */
+static void call_unwound(struct gort__frame *fr) {
+    if (GORT_LIKELY(!fr->pushed))
+        return;
+    struct g *gp = getstate();
+    if (gp->callframe != fr)
+        gort__throw("gort_call: an exception unwound a frame that is not the innermost");
+    if (gp->defer_ != NULL && gp->defer_->frame == fr)
+        runlight(gp, fr);
+    gp->callframe = fr->link;
+}
+
 /* gp is live across the setjmp; after a longjmp it is read again before
  * any use, so no clobbered value is used; GCC's -Wclobbered cannot see
  * that. */
@@ -350,8 +372,9 @@ GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
 #endif
 GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
     struct g *gp = getstate_entry();
-    struct gort__frame fr;
+    struct gort__frame fr __attribute__((cleanup(call_unwound)));
     pushframe(gp, &fr, false);
+    fr.pushed = true;
     if (GORT__SETJMP(fr.jb) == 0) {
         if (GORT_UNLIKELY(fn == NULL))
             dopanic(gp, nil_func_msg, false);
@@ -364,6 +387,7 @@ GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
              * ended the panic, run the frame's other deferred calls and
              * made this frame the innermost again. */
             gp->callframe = fr.link;
+            fr.pushed = false;
             return 1;
         }
         /* A recovery into the light frame of one of our deferred calls
@@ -375,6 +399,7 @@ GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
     if (gp->defer_ != NULL && gp->defer_->frame == &fr)
         runlight(gp, &fr);
     gp->callframe = fr.link;
+    fr.pushed = false;
     return 0;
 }
 #if !defined(__clang__)

@@ -75,6 +75,9 @@ struct gort__frame {
     /* [owner G] a gort_call frame resumed by a recovery into one of its
      * light frames: its deferred call returned, the others go on. */
     bool resumed;
+    /* [owner G] a gort_call frame still on g.callframe, which a C++
+     * exception unwinding through gort_call pops (panic.c call_unwound). */
+    bool pushed;
     gort__jmpbuf jb; /* [owner G] where a recovery into this frame resumes */
 };
 

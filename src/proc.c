@@ -1057,7 +1057,7 @@ static void mstart_native(struct m *mp) {
     mp->ehglobals = __cxa_get_globals != NULL ? __cxa_get_globals() : NULL;
     /* The C++ exception state of gort_main's caller (m0), given back when
      * the thread returns to it. */
-    void *native_eh[2];
+    void *native_eh[2] = {NULL, NULL};
     if (mp->ehglobals != NULL)
         eh_copy(native_eh, mp->ehglobals);
     /* Before preempt_minit, which takes the mask as the thread's usual

@@ -88,7 +88,76 @@ static void bystander(void *) {
     gort_wg_done(&wg);
 }
 
+// 3. An exception that leaves a gort_call's function runs the frame's
+// deferred calls on its way out, as a Go panic runs a function's: nested
+// frames innermost first.  gort_once_do's function throwing counts as
+// having run (Go's Do with a panicking f): the next Do returns at once.
+// (Its frame stayed on the goroutine's chain: the next Do waited for
+// ever, and the goroutine's exit ran the deferred unlock on a dead frame.)
+static char order[8];
+static int norder;
+
+static void note(void *arg) {
+    order[norder++] = *static_cast<const char *>(arg);
+}
+
+static void inner(void *) {
+    gort_defer(note, const_cast<char *>("i"));
+    throw std::runtime_error("from inner");
+}
+
+static void outer(void *) {
+    gort_defer(note, const_cast<char *>("o"));
+    gort_call(inner, nullptr);
+}
+
+static gort_once once = GORT_ONCE_INIT;
+static int once_calls;
+
+static void once_fn(void *) {
+    once_calls++;
+    throw std::runtime_error("not ready");
+}
+
+static void once_again(void *done) {
+    gort_once_do(&once, once_fn, nullptr);
+    gort_chan_send(static_cast<gort_chan *>(done), nullptr);
+}
+
+static void unwound_through_calls() {
+    try {
+        gort_call(outer, nullptr);
+        CHECK(false, "gort_call returned though its function threw");
+    } catch (const std::exception &e) {
+        CHECK(std::strcmp(e.what(), "from inner") == 0, "caught \"%s\"", e.what());
+    }
+    CHECK(norder == 2 && order[0] == 'i' && order[1] == 'o',
+          "deferred calls run on the way out: \"%.*s\", want \"io\"", norder, order);
+    // The goroutine's chain is sound again: a frame of its own works.
+    norder = 0;
+    gort_call(
+        [](void *) {
+            gort_defer(note, const_cast<char *>("n"));
+        },
+        nullptr);
+    CHECK(norder == 1 && order[0] == 'n', "a later gort_call's deferred call did not run");
+    try {
+        gort_once_do(&once, once_fn, nullptr);
+        CHECK(false, "gort_once_do returned though its function threw");
+    } catch (const std::exception &) {
+    }
+    gort_chan *done = gort_chan_make(0, 1);
+    gort_go(once_again, done);
+    gort_select_case cs[] = {{done, GORT_RECV, nullptr, false}};
+    CHECK(gort_select_timeout(cs, 1, 5LL * 1000 * 1000 * 1000) == 0,
+          "a second gort_once_do still waits after 5 s");
+    CHECK(once_calls == 1, "the once function ran %d times", once_calls);
+}
+
 static int real_main(void *) {
+    unwound_through_calls();
+    std::printf("ok: exceptions through gort_call and gort_once_do\n");
+
     const int workers = 50;
     gort_wg_add(&wg, workers);
     for (long i = 0; i < workers; i++)
@@ -109,7 +178,7 @@ static int real_main(void *) {
 }
 
 int main() {
-    // 3. gort_main called from a catch block: the caller's exception is
+    // 4. gort_main called from a catch block: the caller's exception is
     // current again when it returns.
     try {
         throw std::runtime_error("the caller's");
