@@ -181,7 +181,10 @@ GORT_API void gort_yield(void);
 /* runtime.Goexit: runs the goroutine's deferred calls and ends it.  From
  * the main goroutine the others run on; when none is left the runtime
  * reports "fatal error: no goroutines (main called runtime.Goexit) -
- * deadlock!".  Outside a goroutine: fatal error. */
+ * deadlock!".  Outside a goroutine: fatal error.  Like a recovered panic
+ * it leaves the frames in between without unwinding them: no C++
+ * destructor, no __attribute__((cleanup)) runs there (unlike
+ * pthread_exit's); keep such cleanup in deferred calls. */
 GORT_API GORT_NORETURN void gort_goexit(void);
 
 /* The calling goroutine's id (1 for the main goroutine); 0 outside one. */
@@ -1369,7 +1372,10 @@ GORT_API void gort_flight_recorder_stop(void);
  *     finalizer and what they reach, queued finalizers' objects.
  * What is NOT scanned, so must not be the only place a pointer lives:
  *   - memory from malloc, calloc, realloc, mmap (register it with
- *     gort_gc_add_roots if it holds heap pointers);
+ *     gort_gc_add_roots if it holds heap pointers); in C++ that includes
+ *     operator new, the standard containers' storage and exception
+ *     objects (a gort_new object reached only from a caught exception
+ *     may be freed while the catch block uses it);
  *   - thread-local variables (__thread, _Thread_local);
  *   - pages of the program's own data it made unreadable (mprotect
  *     PROT_NONE): the collector probes each page and skips those (while
