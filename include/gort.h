@@ -39,7 +39,9 @@
  * program's exception state (the caught exceptions, for
  * std::current_exception and throw;, and std::uncaught_exceptions), are
  * kept per goroutine: a goroutine may block in a catch block.  (The
- * latter when libstdc++ is a shared library, as it is by default.)
+ * latter when the program is linked with libstdc++, shared as by
+ * default, or static with libgort.a; not when only a library the
+ * program dlopens brings it in.)
  */
 #ifndef GORT_H
 #define GORT_H

@@ -545,12 +545,15 @@ void gort__gc_drain(void) {
             flen--;
         }
         fhead = (fhead + 1) % PF;
-        scan_entry(&cw, e);
-        if (!drain_yields || ++n % 256 != 0)
+        /* Every 256 objects, and after each oblet (a large object's
+         * 128 KiB), the credit and the pool; every 1024, and after each
+         * oblet, a stop or a yield. */
+        bool oblet = scan_entry(&cw, e) == OBLET;
+        if (!drain_yields || (++n % 256 != 0 && !oblet))
             continue;
         drain_flush();
         drain_balance();
-        if (n % 1024 != 0)
+        if (n % 1024 != 0 && !oblet)
             continue;
         if (yields && gort_nanotime() - last > DRAIN_SLICE_NS) {
             gort_yield();
@@ -590,11 +593,13 @@ GORT_NOSAN_SCAN static uint64_t assist_block(uint64_t work, bool *took) {
     uint64_t done = 0;
     for (uint32_t k = 1; w.len > 0 && done < work; k++) {
         wentry e = w.buf[--w.len];
-        done += scan_entry(&w, e);
+        uintptr_t scanned = scan_entry(&w, e);
+        done += scanned;
         /* A stop of the world (mark termination's) waits for this thread:
          * what is left goes back to the pool (relaxed: a late look costs
-         * 64 objects more of the pause). */
-        if (k % 64 == 0 && atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
+         * 64 objects, or one oblet, more of the pause). */
+        if ((k % 64 == 0 || scanned == OBLET) &&
+            atomic_load_explicit(&gort__sched.gcwaiting, memory_order_relaxed)) {
             *took = false;
             break;
         }

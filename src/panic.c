@@ -256,6 +256,7 @@ static inline void pushframe(struct g *gp, struct gort__frame *fr, bool light) {
     fr->light = light;
     fr->resumed = false;
     fr->pushed = false;
+    fr->unwinding = false;
     gp->callframe = fr;
 }
 
@@ -351,16 +352,33 @@ GORT_NOINLINE void gort_defer(void (*fn)(void *arg), void *arg) {
  * deferred calls (gort_once_do's unlock among them): a later gort_once_do
  * waited for ever, and the goroutine's exit ran them on a dead frame.  A
  * gort panic's longjmp runs no cleanup; at gort_call's normal end the
- * frame is popped already, and this does nothing. */
+ * frame is popped already, and this does nothing.
+ *
+ * The exception may come out of one of the frame's deferred calls, run
+ * at its normal end: that call's implicit frame, and any above it, are
+ * popped first, their own deferred calls run.  The deferred calls run in
+ * full frames (rundefer), so that a panic raised and recovered inside one
+ * of them ends there; one recovered into this frame itself would have to
+ * drop the exception, a fatal error (gort_call, fr.unwinding).  So is an
+ * exception out of a deferred call that a panic raised inside this frame
+ * runs: the panic could not go on. */
 static void call_unwound(struct gort__frame *fr) {
     if (GORT_LIKELY(!fr->pushed))
         return;
     struct g *gp = getstate();
-    if (gp->callframe != fr)
-        gort__throw("gort_call: an exception unwound a frame that is not the innermost");
-    if (gp->defer_ != NULL && gp->defer_->frame == fr)
-        runlight(gp, fr);
+    if (gp->panic_ != NULL && gp->panic_->startdepth >= fr->depth)
+        gort__throw("gort_call: a C++ exception left a deferred call that a panic was running");
+    fr->unwinding = true;
+    while (gp->callframe != fr) {
+        struct gort__frame *top = gp->callframe;
+        if (top == NULL || top->depth <= fr->depth)
+            gort__throw("gort_call: a C++ exception unwound a frame that is not on the chain");
+        deferreturn(gp, top);
+        gp->callframe = top->link;
+    }
+    deferreturn(gp, fr);
     gp->callframe = fr->link;
+    fr->pushed = false;
 }
 
 /* gp is live across the setjmp; after a longjmp it is read again before
@@ -382,6 +400,9 @@ GORT_NOINLINE int gort_call(void (*fn)(void *arg), void *arg) {
     } else {
         /* After the jump only memory is trusted: gp is read again. */
         gp = getstate();
+        if (GORT_UNLIKELY(fr.unwinding))
+            gort__throw("gort_call: a deferred call recovered a panic while a C++ exception "
+                        "unwound its frame");
         if (!fr.resumed) {
             /* A call deferred in this frame recovered: recovery() has
              * ended the panic, run the frame's other deferred calls and
@@ -652,6 +673,13 @@ static bool called_directly(uintptr_t fn, uintptr_t ret) {
          * fn.isra.0, fn.constprop.0 ... */
         if (gort__symtab_lookup(fn, &fstart, &fsize, &fname) != 0 || fstart != fn)
             return false;
+        /* By the names in the file: a C++ piece's shown name is its
+         * function's (demangled, its clone suffix dropped). */
+        const char *sys = gort__symtab_sysname(pc), *fsys = gort__symtab_sysname(fn);
+        if (sys != NULL && fsys != NULL) {
+            name = sys;
+            fname = fsys;
+        }
         size_t n = strlen(fname);
         return strncmp(name, fname, n) == 0 && name[n] == '.';
     }

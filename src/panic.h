@@ -78,6 +78,8 @@ struct gort__frame {
     /* [owner G] a gort_call frame still on g.callframe, which a C++
      * exception unwinding through gort_call pops (panic.c call_unwound). */
     bool pushed;
+    /* [owner G] its cleanup runs its deferred calls for an exception. */
+    bool unwinding;
     gort__jmpbuf jb; /* [owner G] where a recovery into this frame resumes */
 };
 

@@ -250,18 +250,27 @@ static size_t open_paren(const char *d, size_t close) {
     return SIZE_MAX;
 }
 
+static bool ident_char(char c) {
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 /* Does d + k start the keyword operator ("operator<", "operator new"),
  * not an identifier that contains it ("Cooperator", "operator_x")? */
 static bool is_operator(const char *d, size_t k) {
-    if (strncmp(d + k, "operator", 8) != 0)
-        return false;
-    char prev = k > 0 ? d[k - 1] : ':';
-    char next = d[k + 8];
-    bool ident_prev = prev == '_' || (prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z') ||
-                      (prev >= '0' && prev <= '9');
-    bool ident_next = next == '_' || (next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
-                      (next >= '0' && next <= '9');
-    return !ident_prev && !ident_next;
+    return strncmp(d + k, "operator", 8) == 0 && !(k > 0 && ident_char(d[k - 1])) &&
+           !ident_char(d[k + 8]);
+}
+
+/* Does s start with a qualifier of a function ("const", "volatile", "&",
+ * "&&", "noexcept"), as a whole word? */
+static bool is_qualifier(const char *s) {
+    static const char *const quals[] = {"const", "volatile", "&&", "&", "noexcept"};
+    for (size_t q = 0; q < sizeof quals / sizeof quals[0]; q++) {
+        size_t n = strlen(quals[q]);
+        if (strncmp(s, quals[q], n) == 0 && !ident_char(s[n]))
+            return true;
+    }
+    return false;
 }
 
 /* A demangled C++ name shortened in place to scope and name, template
@@ -305,8 +314,10 @@ static void shorten(char *d) {
         if (hi == SIZE_MAX || hi <= lo)
             return;
     }
-    /* A return type ends at the last blank outside brackets; an operator's
-     * name ("operator<", "operator new") ends the search. */
+    /* A return type ends at the last blank outside brackets, but for the
+     * blanks of an enclosing function's qualifiers ("f(int)
+     * const::{lambda()#1}"); an operator's name ("operator<", "operator
+     * new") ends the search. */
     size_t start = lo;
     int depth = 0;
     for (size_t k = lo; k < hi && !is_operator(d, k); k++) {
@@ -315,7 +326,7 @@ static void shorten(char *d) {
             depth++;
         else if (ch == '>' || ch == ')' || ch == ']' || ch == '}')
             depth--;
-        else if (ch == ' ' && depth == 0)
+        else if (ch == ' ' && depth == 0 && !is_qualifier(d + k + 1))
             start = k + 1;
         if (depth < 0)
             return;

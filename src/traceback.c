@@ -623,18 +623,47 @@ TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr
 #endif
 }
 
+#if defined(__x86_64__)
+/* Does the function at [tstart, tstart + tsize) jump to fstart (a tail
+ * call: jmp rel32, jmp rel8, jcc rel32)?  Reads its bytes, at most 64 KiB
+ * of them; a byte inside another instruction that reads as such a jump
+ * only makes the answer yes more often. */
+TB_RACY static bool jumps_to(uintptr_t tstart, size_t tsize, uintptr_t fstart) {
+    const volatile unsigned char *c = (const volatile unsigned char *)tstart;
+    size_t n = tsize < 65536 ? tsize : 65536;
+    for (size_t i = 0; i + 2 <= n; i++) {
+        size_t len = 0, rel = 0;
+        if (c[i] == 0xe9)
+            len = 5, rel = 1;
+        else if (c[i] == 0x0f && (c[i + 1] & 0xf0) == 0x80)
+            len = 6, rel = 2;
+        else if (c[i] == 0xeb && tstart + i + 2 + (uintptr_t)(intptr_t)(int8_t)c[i + 1] == fstart)
+            return true;
+        if (len == 0 || i + len > n)
+            continue;
+        unsigned char b[4] = {c[i + rel], c[i + rel + 1], c[i + rel + 2], c[i + rel + 3]};
+        int32_t d;
+        memcpy(&d, b, sizeof d);
+        if (tstart + i + len + (uintptr_t)(intptr_t)d == fstart)
+            return true;
+    }
+    return false;
+}
+#endif
+
 /* Could the record whose return address is ret (into function fstart,
  * named fname) have been made by a call from the function ret2 returns
  * into?  No when the call before ret2 is a direct call (x86-64 call
- * rel32) to the start of another known function: a stale record, left in
- * the stack by an earlier call at that depth, and the next record a live
- * one.  A call through a pointer or a PLT stub, or to fname's own
+ * rel32) to the start of another known function that does not jump to
+ * fstart either (a tail call): a stale record, left in the stack by an
+ * earlier call at that depth, and the next record a live one.  A call
+ * through a pointer, a PLT stub or a retpoline thunk, or to fname's own
  * function under another symbol (f and f.cold), cannot be told apart:
  * yes. */
 TB_RACY static bool chain_consistent(uintptr_t fstart, const char *fname, uintptr_t ret2) {
 #if defined(__x86_64__)
     uintptr_t cstart = 0, tstart = 0;
-    size_t csize = 0;
+    size_t csize = 0, tsize = 0;
     const char *tname = NULL;
     /* The call (5 bytes) lies wholly inside a known function's text, so
      * reading it cannot fault. */
@@ -648,11 +677,13 @@ TB_RACY static bool chain_consistent(uintptr_t fstart, const char *fname, uintpt
     unsigned char b[4] = {call[1], call[2], call[3], call[4]};
     memcpy(&rel, b, sizeof rel);
     uintptr_t target = ret2 + (uintptr_t)(intptr_t)rel;
-    if (target == fstart || gort__symtab_lookup(target, &tstart, NULL, &tname) != 0 ||
-        tstart != target || tname == NULL || fname == NULL)
+    if (target == fstart || gort__symtab_lookup(target, &tstart, &tsize, &tname) != 0 ||
+        tstart != target || tname == NULL || fname == NULL ||
+        strncmp(tname, "__x86_indirect_", 15) == 0)
         return true;
     size_t n = gort__symtab_namelen(fname);
-    return n == gort__symtab_namelen(tname) && strncmp(fname, tname, n) == 0;
+    return (n == gort__symtab_namelen(tname) && strncmp(fname, tname, n) == 0) ||
+           jumps_to(tstart, tsize, fstart);
 #else
     (void)fstart, (void)fname, (void)ret2;
     return true;

@@ -111,6 +111,37 @@ static void outer(void *) {
     gort_call(inner, nullptr);
 }
 
+// A deferred call that throws at its frame's normal end: the frame's
+// other deferred calls still run, and the exception reaches the caller
+// (it was a fatal error: "not the innermost" frame).
+static void throw_deferred(void *) {
+    throw std::runtime_error("from a deferred call");
+}
+
+static void defers_a_thrower(void *) {
+    gort_defer(note, const_cast<char *>("a"));
+    gort_defer(throw_deferred, nullptr);
+}
+
+// A panic raised and recovered inside a deferred call that the exception
+// runs stays there: the exception goes on (the recovery jumped into
+// gort_call, which returned 1 and dropped the exception).
+static const char *inner_recovered;
+
+static void recover_inner(void *) {
+    inner_recovered = gort_recover() != nullptr ? "yes" : "no";
+}
+
+static void panics_and_recovers(void *) {
+    gort_defer(recover_inner, nullptr);
+    gort_panic("contained");
+}
+
+static void throws_past_a_panicking_defer(void *) {
+    gort_defer(panics_and_recovers, nullptr);
+    throw std::runtime_error("past a panic");
+}
+
 static gort_once once = GORT_ONCE_INIT;
 static int once_calls;
 
@@ -133,6 +164,22 @@ static void unwound_through_calls() {
     }
     CHECK(norder == 2 && order[0] == 'i' && order[1] == 'o',
           "deferred calls run on the way out: \"%.*s\", want \"io\"", norder, order);
+    norder = 0;
+    try {
+        gort_call(defers_a_thrower, nullptr);
+        CHECK(false, "gort_call returned though a deferred call threw");
+    } catch (const std::exception &e) {
+        CHECK(std::strcmp(e.what(), "from a deferred call") == 0, "caught \"%s\"", e.what());
+    }
+    CHECK(norder == 1 && order[0] == 'a', "the frame's other deferred call did not run");
+    try {
+        gort_call(throws_past_a_panicking_defer, nullptr);
+        CHECK(false, "gort_call returned though its function threw (the exception was dropped)");
+    } catch (const std::exception &e) {
+        CHECK(std::strcmp(e.what(), "past a panic") == 0, "caught \"%s\"", e.what());
+    }
+    CHECK(inner_recovered != nullptr && std::strcmp(inner_recovered, "yes") == 0,
+          "the panic inside the deferred call was not recovered there");
     // The goroutine's chain is sound again: a frame of its own works.
     norder = 0;
     gort_call(
@@ -154,7 +201,39 @@ static void unwound_through_calls() {
     CHECK(once_calls == 1, "the once function ran %d times", once_calls);
 }
 
+// 4. gort_recover called from a piece GCC split off a deferred C++
+// function (app::recoverer(void*) [clone .part.0]) recovers, as from the
+// function itself: both show as "app::recoverer" since names are
+// demangled, and the piece's name was compared to "app::recoverer" + ".".
+// The piece is written here by hand, as GCC would name it.
+static char recovered[16]; // the message lives until the deferred call returns
+extern "C" const char *recoverer_piece(void) __asm__("_ZN3app9recovererEPv.part.0");
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".type _ZN3app9recovererEPv.part.0, @function\n"
+        "_ZN3app9recovererEPv.part.0:\n"
+        "  subq $8, %rsp\n"
+        "  call gort_recover@PLT\n"
+        "  addq $8, %rsp\n"
+        "  ret\n"
+        ".size _ZN3app9recovererEPv.part.0, .-_ZN3app9recovererEPv.part.0\n");
+namespace app {
+__attribute__((noinline)) void recoverer(void *) {
+    const char *m = recoverer_piece();
+    std::snprintf(recovered, sizeof recovered, "%s", m != nullptr ? m : "(none)");
+}
+} // namespace app
+
+static void panicker(void *) {
+    gort_defer(app::recoverer, nullptr);
+    gort_panic("split");
+}
+
 static int real_main(void *) {
+    CHECK(gort_call(panicker, nullptr) == 1 && std::strcmp(recovered, "split") == 0,
+          "gort_recover from a split-off piece of the deferred function gave \"%s\"",
+          recovered);
+    std::printf("ok: recover from a split-off piece\n");
     unwound_through_calls();
     std::printf("ok: exceptions through gort_call and gort_once_do\n");
 
@@ -178,7 +257,7 @@ static int real_main(void *) {
 }
 
 int main() {
-    // 4. gort_main called from a catch block: the caller's exception is
+    // 5. gort_main called from a catch block: the caller's exception is
     // current again when it returns.
     try {
         throw std::runtime_error("the caller's");

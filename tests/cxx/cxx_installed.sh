@@ -43,7 +43,7 @@ fail=0
 for procs in 1 2; do
     GOMAXPROCS=$procs LD_LIBRARY_PATH="$libdir" "$work/cxx_eh" >"$work/eh" 2>&1
     st=$?
-    if [ "$st" -ne 0 ] || [ "$(grep -c '^ok: ' "$work/eh")" -ne 4 ]; then
+    if [ "$st" -ne 0 ] || [ "$(grep -c '^ok: ' "$work/eh")" -ne 5 ]; then
         echo "cxx_installed: FAIL: cxx_eh at GOMAXPROCS=$procs, exit status $st:"
         head -40 "$work/eh"
         fail=1

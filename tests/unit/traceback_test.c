@@ -745,6 +745,53 @@ TEST(scan_fp_skips_stale_record) {
     ASSERT_EQ(own, r_g);
 }
 
+/* A live record whose caller reached its function by a tail call (the
+ * caller called tc_jump, which jumps to tc_target: -O2's sibling calls)
+ * is not taken for a stale one: it was, and the dump lost the frames
+ * below it. */
+uintptr_t gt_tc_ret_f3, gt_tc_ret_target;
+void gt_tc_target(void);
+void gt_tc_jump(void);
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl gt_tc_jump\n"
+        ".type gt_tc_jump, @function\n"
+        "gt_tc_jump:\n"
+        "  jmp gt_tc_target\n"
+        ".size gt_tc_jump, .-gt_tc_jump\n");
+SCAN_NOINLINE static void tc_leaf(void) {
+    gt_tc_ret_target = (uintptr_t)__builtin_return_address(0);
+    __asm__ volatile("");
+}
+__attribute__((noinline, used)) void gt_tc_target(void) {
+    gt_tc_ret_f3 = (uintptr_t)__builtin_return_address(0);
+    tc_leaf();
+    __asm__ volatile("");
+}
+SCAN_NOINLINE static void tc_f3(void) {
+    gt_tc_jump();
+    __asm__ volatile("");
+}
+
+TEST(scan_fp_takes_record_after_tail_call) {
+#if !defined(__x86_64__)
+    GT_SKIP("the check reads x86-64 call instructions");
+#endif
+    tc_f3();
+    ASSERT_TRUE(gt_tc_ret_f3 != 0 && gt_tc_ret_target != 0);
+    _Alignas(16) uintptr_t w[8] = {0};
+    w[2] = (uintptr_t)&w[4]; /* live: into gt_tc_target, after its call */
+    w[3] = gt_tc_ret_target;
+    w[4] = (uintptr_t)&w[6]; /* its caller's: into tc_f3, after the call of */
+    w[5] = gt_tc_ret_f3;     /* gt_tc_jump, which jumped to gt_tc_target */
+    uintptr_t own = 0;
+    uintptr_t fp =
+        gort__export_traceback_scan_fp((uintptr_t)&w[0], (uintptr_t)&w[0], (uintptr_t)&w[8], &own);
+    if (fp != (uintptr_t)&w[2])
+        GT_FAIL("the scan took the record at word %d, not the live one at word 2",
+                fp ? (int)((fp - (uintptr_t)&w[0]) / 8) : -1);
+}
+
 /* The default (single): a fatal error still shows every goroutine. */
 TEST(gorttraceback_default_fatal) {
     int st = run_child_fn("GORTRACEBACK", "single", deadlock_main, dump, sizeof dump);
