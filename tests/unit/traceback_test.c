@@ -692,7 +692,11 @@ TEST(dump_abort_shows_its_caller) {
  * after its call of g_fn) and its caller's (into f3_fn, after its call of
  * f2_fn).  The live record is found, and the return into g_fn below it
  * (the frame that called the frameless code). */
+#if defined(__clang__)
+#define SCAN_NOINLINE __attribute__((noinline))
+#else
 #define SCAN_NOINLINE __attribute__((noinline, noclone))
+#endif
 static uintptr_t r_park, r_g, r_f2, r_f3;
 SCAN_NOINLINE static void q_fn(void) {
     r_park = (uintptr_t)__builtin_return_address(0);
