@@ -582,6 +582,30 @@ void gort__traceback_capture_sig(struct g *gp, uintptr_t pc, uintptr_t fp, uintp
     cap_ctx = (sigctx){gp, pc, fp, sp};
 }
 
+#if defined(__x86_64__)
+/* The target of the direct call (x86-64 call rel32) that ends at the
+ * return address ret, or 0 if the 5 bytes before ret are not one inside a
+ * known function.  The call lies wholly inside that function's text, so
+ * reading it cannot fault.  sigsafe: symbols from the table built so far
+ * only (gort__symtab_lookup_built). */
+TB_RACY TB_ANYWORD static uintptr_t call_target(uintptr_t ret, bool sigsafe) {
+    uintptr_t cstart = 0;
+    size_t csize = 0;
+    if (ret < 5 ||
+        (sigsafe ? gort__symtab_lookup_built(ret - 5, &cstart, &csize)
+                 : gort__symtab_lookup(ret - 5, &cstart, &csize, NULL)) != 0 ||
+        ret - 5 < cstart || ret > cstart + csize)
+        return 0;
+    const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
+    if (call[0] != 0xe8)
+        return 0;
+    int32_t rel;
+    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
+    memcpy(&rel, b, sizeof rel);
+    return ret + (uintptr_t)(intptr_t)rel;
+}
+#endif
+
 /* The interrupted pc is in a function that has not built a frame (a leaf,
  * which GCC builds without one even with -fno-omit-frame-pointer, or the
  * first instruction of any function): the return address into its caller
@@ -601,22 +625,7 @@ TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr
                  : gort__symtab_lookup(pc, &fstart, NULL, NULL)) != 0)
         return 0;
     uintptr_t ret = *(const volatile uintptr_t *)sp;
-    uintptr_t cstart = 0;
-    size_t csize = 0;
-    /* The call (5 bytes) lies wholly inside a known function's text, so
-     * reading it cannot fault. */
-    if (ret < 5 ||
-        (sigsafe ? gort__symtab_lookup_built(ret - 5, &cstart, &csize)
-                 : gort__symtab_lookup(ret - 5, &cstart, &csize, NULL)) != 0 ||
-        ret - 5 < cstart || ret > cstart + csize)
-        return 0;
-    const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
-    if (call[0] != 0xe8)
-        return 0;
-    int32_t rel;
-    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
-    memcpy(&rel, b, sizeof rel);
-    return ret + (uintptr_t)(intptr_t)rel == fstart ? ret : 0;
+    return call_target(ret, sigsafe) == fstart ? ret : 0;
 #else
     (void)pc, (void)sp, (void)lo, (void)hi, (void)sigsafe;
     return 0; /* arm64: the return address is in x30, not kept here */
@@ -662,24 +671,13 @@ TB_RACY static bool jumps_to(uintptr_t tstart, size_t tsize, uintptr_t fstart) {
  * yes. */
 TB_RACY static bool chain_consistent(uintptr_t fstart, const char *fname, uintptr_t ret2) {
 #if defined(__x86_64__)
-    uintptr_t cstart = 0, tstart = 0;
-    size_t csize = 0, tsize = 0;
+    uintptr_t tstart = 0;
+    size_t tsize = 0;
     const char *tname = NULL;
-    /* The call (5 bytes) lies wholly inside a known function's text, so
-     * reading it cannot fault. */
-    if (ret2 < 5 || gort__symtab_lookup(ret2 - 5, &cstart, &csize, NULL) != 0 ||
-        ret2 - 5 < cstart || ret2 > cstart + csize)
-        return true;
-    const volatile unsigned char *call = (const volatile unsigned char *)(ret2 - 5);
-    if (call[0] != 0xe8)
-        return true;
-    int32_t rel;
-    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
-    memcpy(&rel, b, sizeof rel);
-    uintptr_t target = ret2 + (uintptr_t)(intptr_t)rel;
-    if (target == fstart || gort__symtab_lookup(target, &tstart, &tsize, &tname) != 0 ||
-        tstart != target || tname == NULL || fname == NULL ||
-        strncmp(tname, "__x86_indirect_", 15) == 0)
+    uintptr_t target = call_target(ret2, false);
+    if (target == 0 || target == fstart ||
+        gort__symtab_lookup(target, &tstart, &tsize, &tname) != 0 || tstart != target ||
+        tname == NULL || fname == NULL || strncmp(tname, "__x86_indirect_", 15) == 0)
         return true;
     size_t n = gort__symtab_namelen(fname);
     return (n == gort__symtab_namelen(tname) && strncmp(fname, tname, n) == 0) ||
@@ -730,19 +728,10 @@ __attribute__((no_sanitize_address)) /* reads across frames' redzones */
 TB_RACY static uintptr_t
 scan_own_ret(uintptr_t sp, uintptr_t fp) {
 #if defined(__x86_64__)
-    uintptr_t ret = ((const uintptr_t *)fp)[1], cstart = 0, gstart = 0;
-    size_t csize = 0, gsize = 0;
-    if (ret < 5 || gort__symtab_lookup(ret - 5, &cstart, &csize, NULL) != 0 || ret - 5 < cstart ||
-        ret > cstart + csize)
-        return 0;
-    const volatile unsigned char *call = (const volatile unsigned char *)(ret - 5);
-    if (call[0] != 0xe8)
-        return 0;
-    int32_t rel;
-    unsigned char b[4] = {call[1], call[2], call[3], call[4]};
-    memcpy(&rel, b, sizeof rel);
-    uintptr_t target = ret + (uintptr_t)(intptr_t)rel;
-    if (gort__symtab_lookup(target, &gstart, &gsize, NULL) != 0 || gstart != target)
+    uintptr_t gstart = 0;
+    size_t gsize = 0;
+    uintptr_t target = call_target(((const uintptr_t *)fp)[1], false);
+    if (target == 0 || gort__symtab_lookup(target, &gstart, &gsize, NULL) != 0 || gstart != target)
         return 0;
     for (uintptr_t a = fp - 8; a >= sp && a >= 8; a -= 8) {
         uintptr_t w = *(const volatile uintptr_t *)a;
