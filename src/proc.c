@@ -2388,6 +2388,20 @@ void gort__goready(struct g *gp) {
         gort__notewakeup(&gp->park);
         return;
     }
+    struct m *mp = gort__getm_entry(); /* no switch before it here */
+    /* A thread outside the runtime (a channel send from a plain thread)
+     * while gort_main returns: as newproc's foreign path, it counts itself
+     * in flight and leaves gp where it is once shutdown has begun (gp is
+     * abandoned with the rest; queued after the scheduler's reset, or
+     * waking an M after they were joined, it was a fatal error). */
+    if (mp == NULL) {
+        atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+        if (!gort__runtime_running() ||
+            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
+            atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+            return;
+        }
+    }
     GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
     /* Relaxed gate: a g of a bubble was made after the bubble was counted,
@@ -2396,7 +2410,6 @@ void gort__goready(struct g *gp) {
     if (GORT_UNLIKELY(atomic_load_explicit(&gort__synctest_nbubbles, memory_order_relaxed) != 0) &&
         gp->bubble != NULL)
         gort__synctest_ready(gp);
-    struct m *mp = gort__getm_entry(); /* no switch before it here */
     if (mp != NULL && mp->p != NULL) {
         ready_prefetch(gp, mp->p);
         runqput(mp->p, gp, true);
@@ -2406,6 +2419,8 @@ void gort__goready(struct g *gp) {
         gort__unlock(&gort__sched.lock);
     }
     gort__wakep();
+    if (mp == NULL)
+        atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
 }
 
 void gort__foreign_block(int delta) {

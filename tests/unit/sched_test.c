@@ -2167,3 +2167,54 @@ TEST(new_goroutine_default_fpenv) {
 }
 
 GT_MAIN()
+
+/* Plain threads sending on a channel that goroutines receive from while
+ * gort_main returns: a send that readied a receiver then queued it after
+ * the scheduler's reset ("global run queue overflow") or woke an M after
+ * they had been joined ("negative nmspinning"), 4 runs in 25. */
+static gort_chan *shut_ch;
+static atomic_int shut_stop, shut_exited;
+
+static void shut_receiver(void *arg) {
+    (void)arg;
+    int v;
+    while (gort_chan_recv(shut_ch, &v))
+        ;
+}
+
+static void *shut_sender(void *arg) {
+    (void)arg;
+    for (int v = 0; !atomic_load(&shut_stop); v++)
+        gort_chan_send(shut_ch, &v);
+    atomic_fetch_add(&shut_exited, 1);
+    return NULL;
+}
+
+static int main_shut(void *arg) {
+    pthread_t *t = arg;
+    shut_ch = gort_chan_make(sizeof(int), 0);
+    for (int i = 0; i < 4; i++)
+        gort_go(shut_receiver, NULL);
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, shut_sender, NULL), 0);
+    gort_sleep(20 * 1000 * 1000);
+    return 7;
+}
+
+TEST(foreign_send_while_main_returns) {
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[4];
+        atomic_store(&shut_stop, 0);
+        atomic_store(&shut_exited, 0);
+        ASSERT_EQ(gort_main(main_shut, t), 7);
+        /* The senders' last sends find no goroutine: receive them here. */
+        atomic_store(&shut_stop, 1);
+        int v;
+        while (atomic_load(&shut_exited) < 4)
+            if (!gort_chan_tryrecv(shut_ch, &v, NULL))
+                sched_yield();
+        for (int i = 0; i < 4; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+        gort_chan_free(shut_ch);
+    }
+}
