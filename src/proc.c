@@ -3720,7 +3720,11 @@ static void sysmon_wake(void) {
 static __thread bool tls_is_sysmon __attribute__((tls_model("initial-exec")));
 
 bool gort__sysmon_quit_request(void) {
+    /* A child forked inside gort_main has a copy of sysmon_started but no
+     * sysmon: the signal handler reports by itself there (a fault waited
+     * 10 s for it, and a SIGQUIT was lost). */
     if (tls_is_sysmon || !gort__sched.sysmon_started ||
+        atomic_load_explicit(&forked_child, memory_order_relaxed) ||
         atomic_load_explicit(&sysmon_quit, memory_order_relaxed) != 0)
         return false;
     sysmon_wake(); /* an atomic exchange and a futex wake: async-signal-safe */

@@ -613,6 +613,57 @@ TEST(fork_child_main_return_exits) {
     ASSERT_EQ(gort_main(main_fork, (void *)(intptr_t)1), 7);
 }
 
+/* A child forked inside gort_main reports a fault or a SIGQUIT by itself:
+ * it has no sysmon to hand the report to (its copy of the scheduler said
+ * it had).  A fault waited 10 s and then blamed a lock; a SIGQUIT was
+ * lost and the child went on. */
+static volatile uintptr_t fk_nil;
+
+static int main_fork_signal(void *arg) {
+    int mode = (int)(intptr_t)arg;
+    int rfd;
+    pid_t pid = fk_fork(&rfd);
+    if (pid == 0) {
+        if (mode == 0)
+            *(volatile int *)fk_nil = 1;
+        fprintf(stderr, "ready\n");
+        for (int i = 0; i < 40; i++)
+            usleep(250 * 1000);
+        _exit(0);
+    }
+    if (mode == 1) {
+        char c;
+        gort_syscall_enter();
+        ASSERT_EQ(read(rfd, &c, 1), 1); /* "ready": its handlers are set */
+        gort_syscall_exit();
+        ASSERT_EQ(kill(pid, SIGQUIT), 0);
+    }
+    char out[16384];
+    int ws = fk_collect(pid, rfd, out, sizeof out);
+    ASSERT_NE(ws, -1); /* the child hung */
+    const char *want = mode == 0 ? "[signal SIGSEGV: segmentation violation" : "SIGQUIT: quit";
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 2 || strstr(out, want) == NULL ||
+        strstr(out, "dump stalled") != NULL)
+        GT_FAIL("the child's status %#x and report:\n%s", ws, out);
+    return 7;
+}
+
+TEST(fork_child_fault_reports) {
+    SKIP_FORK_CHILD_UNDER_ASAN();
+#ifdef GORT_TSAN
+    GT_SKIP("ThreadSanitizer: no new thread in a child of a multi-threaded fork");
+#endif
+    ASSERT_EQ(gort_main(main_fork_signal, (void *)(intptr_t)0), 7);
+}
+
+TEST(fork_child_sigquit_dumps) {
+    SKIP_FORK_CHILD_UNDER_ASAN();
+#ifdef GORT_TSAN
+    GT_SKIP("ThreadSanitizer: no new thread in a child of a multi-threaded fork");
+#endif
+    ASSERT_EQ(gort_main(main_fork_signal, (void *)(intptr_t)1), 7);
+}
+
 /* ------------------------------------------------------------------------
  * Calls outside the runtime
  * ------------------------------------------------------------------------ */
