@@ -535,8 +535,8 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n);
  * (the process never dies of SIGPIPE, even on a pipe), -ETIMEDOUT at the
  * write deadline (some bytes may have been written), -EBADF when closed,
  * -EFBIG past the file size limit (RLIMIT_FSIZE; the bytes up to it are
- * written): while gort_main runs, SIGXFSZ is ignored unless the program
- * set an action for it, as a Go program drops it. */
+ * written): while gort_main runs, SIGXFSZ is caught and dropped unless
+ * the program set an action for it, as a Go program drops it. */
 GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
 /* SetReadDeadline + SetWriteDeadline: absolute gort_nanotime() values, 0
  * for none.  A deadline in the past expires at once; a goroutine already
@@ -1188,7 +1188,8 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
  * delivers it only at that thread's next intercepted call (docs/HACKING.md).
  * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
  * SIGSTOP, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGTRAP,
- * SIGPIPE (the runtime ignores it while it runs: writes return -EPIPE;
+ * SIGPIPE (the runtime catches and drops it while it runs: writes return
+ * -EPIPE, and a child gets the default action back at its exec;
  * a handler the program installed before gort_main stays in place and is
  * called instead, except for gort_write's own calls), SIGQUIT (the
  * runtime's goroutine dump), SIGURG and SIGPROF (the runtime's), glibc's
@@ -1215,9 +1216,9 @@ GORT_API void gort_signal_stop(gort_chan *c);
  * in blocking mode first, as Go's File.Fd does, so pass the child's ends
  * (for a gort_conn_pipe end, gort_conn_fd), and close them in the parent
  * afterwards.  The child starts with no signal blocked and with the
- * default action for every signal this process catches, and for SIGPIPE
- * and SIGXFSZ, which the runtime ignores while it runs (one the program
- * ignored before gort_main stays ignored, posix_spawn's rule).  0 and
+ * default action for every signal this process catches (SIGPIPE and
+ * SIGXFSZ among them while the runtime runs; one the program ignored
+ * before gort_main stays ignored, posix_spawn's rule).  0 and
  * *pid, or -errno (-ENOENT: no such program).
  */
 GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[],

@@ -37,12 +37,10 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
     if (err)
         return -err;
     /* The child starts with no signal blocked (as Go's forkExec restores
-     * the mask), whatever the calling thread blocks; glibc gives it the
-     * default action for every signal this process catches, and
-     * POSIX_SPAWN_SETSIGDEF for the ones the runtime ignores while it runs
-     * (SIGPIPE, SIGXFSZ), which a child would otherwise inherit ignored:
-     * Go catches them, so its children get the defaults too.  One the
-     * program ignored before gort_main stays ignored in the child. */
+     * the mask), whatever the calling thread blocks; the exec gives it the
+     * default action for every signal this process catches (SIGPIPE and
+     * SIGXFSZ among them while the runtime runs).  One the program ignored
+     * before gort_main stays ignored in the child. */
     posix_spawnattr_t at;
     err = posix_spawnattr_init(&at);
     if (err) {
@@ -52,11 +50,7 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
     sigset_t none;
     sigemptyset(&none);
     (void)posix_spawnattr_setsigmask(&at, &none);
-    sigset_t def;
-    sigemptyset(&def);
-    gort__signal_spawn_defaults(&def);
-    (void)posix_spawnattr_setsigdefault(&at, &def);
-    (void)posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    (void)posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
     for (int i = 0; fds && i < 3 && err == 0; i++) {
         if (fds[i] < 0)
             continue;

@@ -332,11 +332,11 @@ extern bool gort__flightrecorder;
 /* --------------------------------------------------------- signal_linux.c */
 int gort__signal_init(void);
 void gort__signal_fini(void);
-/* Adds to set the signals the runtime ignores while it runs that the
- * program did not ignore before it (SIGPIPE, SIGXFSZ): a child made by
- * gort_process_spawn gets their default actions, as a Go program's child
- * does (exec.c). */
-void gort__signal_spawn_defaults(sigset_t *set);
+/* Puts back sig's action old from before gort_main if sig still has the
+ * runtime's handler h (SA_SIGINFO), or, h NULL, the handler that drops
+ * SIGPIPE and SIGXFSZ; a handler the program installed since stays. */
+void gort__signal_restore(int sig, const struct sigaction *old,
+                          void (*h)(int, siginfo_t *, void *));
 /* A fatal signal's dump (SIGQUIT, SIGABRT, SIGSEGV, SIGBUS), handed off by
  * its handler: true when one is pending (acquire), and the dump itself,
  * which exits (run by sysmon). */

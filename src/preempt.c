@@ -421,7 +421,7 @@ void gort__preempt_fini(void) {
     preempt_ready = false;
     if (!urg_installed)
         return;
-    sigaction(SIGPREEMPT, &old_urg, NULL);
+    gort__signal_restore(SIGPREEMPT, &old_urg, sigpreempt_handler);
     urg_installed = false;
 }
 

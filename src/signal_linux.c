@@ -42,28 +42,45 @@
 
 static struct sigaction old_segv, old_bus, old_pipe, old_quit, old_abrt, old_fpe, old_ill, old_trap;
 static bool installed;
-/* SIGXFSZ's action before gort_main, and whether we ignore it since (see
+/* SIGXFSZ's action before gort_main, and whether we drop it since (see
  * gort__signal_init).  Written while no M runs. */
 static struct sigaction old_xfsz;
-static bool xfsz_ignored;
+static bool xfsz_dropped;
 /* The same for SIGPIPE (old_pipe above). */
-static bool pipe_ignored;
+static bool pipe_dropped;
 
-/* Whether sig's current action is the default one; if so, sets it to
- * SIG_IGN and keeps the default in *old. */
-static bool ignore_if_default(int sig, struct sigaction *old) {
-    struct sigaction cur, ign;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
-           cur.sa_handler == SIG_DFL && sigaction(sig, &ign, old) == 0;
+/* SIGPIPE's and SIGXFSZ's handler while the runtime runs: it drops the
+ * signal, so the write that raised it fails with EPIPE or EFBIG.  Caught
+ * rather than ignored, as Go catches them: an ignored signal stays ignored
+ * across exec, and every child a goroutine started by system(), popen()
+ * or its own fork and exec inherited SIGPIPE ignored ('yes | head -1'
+ * printed "Broken pipe"); a caught one is reset to the default there. */
+static void drop_handler(int sig) {
+    (void)sig;
 }
 
-/* Undoes ignore_if_default, unless the program set an action since. */
-static void unignore(int sig, const struct sigaction *old) {
+/* Whether sig's current action is the default one; if so, sets it to
+ * drop_handler and keeps the default in *old. */
+static bool drop_if_default(int sig, struct sigaction *old) {
+    struct sigaction cur, drop;
+    memset(&drop, 0, sizeof drop);
+    drop.sa_handler = drop_handler;
+    drop.sa_flags = SA_RESTART;
+    sigemptyset(&drop.sa_mask);
+    return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_handler == SIG_DFL && sigaction(sig, &drop, old) == 0;
+}
+
+/* Restores sig's action from before gort_main, unless the program set an
+ * action since: only while sig still has the runtime's handler (h, or
+ * drop_handler when h is NULL). */
+void gort__signal_restore(int sig, const struct sigaction *old,
+                          void (*h)(int, siginfo_t *, void *)) {
     struct sigaction cur;
-    if (sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
-        cur.sa_handler == SIG_IGN)
+    if (sigaction(sig, NULL, &cur) != 0)
+        return;
+    if (h != NULL ? (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == h
+                  : !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == drop_handler)
         sigaction(sig, old, NULL);
 }
 
@@ -530,19 +547,19 @@ int gort__signal_init(void) {
     install(SIGBUS, fault_handler, &old_bus);
     /* SIGPIPE's default action would end the process at a write to a
      * closed pipe or socket made outside gort_write (printf, a library's
-     * write).  A handler the program installed before gort_main stays in
-     * place, as Go leaves a C program's SIGPIPE handler to non-Go code (it
-     * was replaced by SIG_IGN and never called while gort_main ran);
-     * gort_write blocks the signal for its own calls either way. */
-    pipe_ignored = ignore_if_default(SIGPIPE, &old_pipe);
+     * write): dropped while the runtime runs (drop_handler).  A handler
+     * the program installed before gort_main stays in place, as Go leaves
+     * a C program's SIGPIPE handler to non-Go code; gort_write blocks the
+     * signal for its own calls either way. */
+    pipe_dropped = drop_if_default(SIGPIPE, &old_pipe);
     /* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends
      * the process (with a core): gort_write's loop met it at its second
      * write, where the first had written up to the limit.  Go's handler
      * drops it (a notifiable signal nobody asked for), so Go's writes fail
-     * with EFBIG; here it is ignored while the runtime runs, unless the
+     * with EFBIG; here it is dropped while the runtime runs, unless the
      * program has an action of its own.  gort_signal_notify may still ask
      * for it. */
-    xfsz_ignored = ignore_if_default(SIGXFSZ, &old_xfsz);
+    xfsz_dropped = drop_if_default(SIGXFSZ, &old_xfsz);
     install(SIGQUIT, quit_handler, &old_quit);
     install(SIGABRT, quit_handler, &old_abrt);
     install(SIGFPE, trap_handler, &old_fpe);
@@ -552,22 +569,24 @@ int gort__signal_init(void) {
     return 0;
 }
 
+/* Each handler goes back to the program's from before gort_main, unless
+ * the program installed one of its own since (which stays). */
 void gort__signal_fini(void) {
     if (!installed)
         return;
-    sigaction(SIGSEGV, &old_segv, NULL);
-    sigaction(SIGBUS, &old_bus, NULL);
-    if (pipe_ignored)
-        unignore(SIGPIPE, &old_pipe);
-    pipe_ignored = false;
-    if (xfsz_ignored)
-        unignore(SIGXFSZ, &old_xfsz);
-    xfsz_ignored = false;
-    sigaction(SIGQUIT, &old_quit, NULL);
-    sigaction(SIGABRT, &old_abrt, NULL);
-    sigaction(SIGFPE, &old_fpe, NULL);
-    sigaction(SIGILL, &old_ill, NULL);
-    sigaction(SIGTRAP, &old_trap, NULL);
+    gort__signal_restore(SIGSEGV, &old_segv, fault_handler);
+    gort__signal_restore(SIGBUS, &old_bus, fault_handler);
+    if (pipe_dropped)
+        gort__signal_restore(SIGPIPE, &old_pipe, NULL);
+    pipe_dropped = false;
+    if (xfsz_dropped)
+        gort__signal_restore(SIGXFSZ, &old_xfsz, NULL);
+    xfsz_dropped = false;
+    gort__signal_restore(SIGQUIT, &old_quit, quit_handler);
+    gort__signal_restore(SIGABRT, &old_abrt, quit_handler);
+    gort__signal_restore(SIGFPE, &old_fpe, trap_handler);
+    gort__signal_restore(SIGILL, &old_ill, trap_handler);
+    gort__signal_restore(SIGTRAP, &old_trap, trap_handler);
     installed = false;
 }
 
@@ -585,18 +604,6 @@ void gort__minit_sigmask(sigset_t *old) {
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaddset(&set, sigs[i]);
     pthread_sigmask(SIG_UNBLOCK, &set, old);
-}
-
-void gort__signal_spawn_defaults(sigset_t *set) {
-    /* installed, pipe_ignored and xfsz_ignored are written while no M runs
-     * (gort_main's start and end); the run's threads were made after.  (A
-     * handler of the program's is reset to the default by the exec.) */
-    if (!installed)
-        return;
-    if (pipe_ignored)
-        sigaddset(set, SIGPIPE);
-    if (xfsz_ignored)
-        sigaddset(set, SIGXFSZ);
 }
 
 int gort__minit_signals(struct m *mp) {

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -255,7 +256,7 @@ static int sigign_kept_main(void *arg) {
     return 0;
 }
 
-/* The runtime ignores SIGPIPE and SIGXFSZ while it runs (writes report
+/* The runtime drops SIGPIPE and SIGXFSZ while it runs (writes report
  * -EPIPE and -EFBIG); a child gets their default actions back, as a Go
  * program's child does (Go catches them).  A signal the program itself
  * ignored before gort_main stays ignored in the child, posix_spawn's rule. */
@@ -266,6 +267,34 @@ TEST(child_pipe_and_xfsz_default) {
     signal(SIGPIPE, SIG_IGN);
     run(sigign_kept_main, NULL);
     signal(SIGPIPE, SIG_DFL);
+}
+
+/* A child started otherwise than by gort_process_spawn (popen, system, a
+ * fork and exec of the program's own) gets SIGPIPE's and SIGXFSZ's
+ * default actions too: the runtime catches them rather than ignoring
+ * them, and an exec resets a caught signal ('yes | head -1' printed
+ * "Broken pipe" in a shell that popen started). */
+static int popen_sigign_main(void *arg) {
+    (void)arg;
+    char line[128] = "";
+    gort_syscall_enter();
+    FILE *f = popen("grep SigIgn /proc/self/status", "r");
+    ASSERT_TRUE(f != NULL);
+    char *got = fgets(line, sizeof line, f);
+    int st = pclose(f);
+    gort_syscall_exit();
+    ASSERT_TRUE(got != NULL);
+    ASSERT_EQ(st, 0);
+    ASSERT_EQ(strncmp(line, "SigIgn:\t", 8), 0);
+    unsigned long long ign = strtoull(line + 8, NULL, 16);
+    ASSERT_EQ(ign & ((1ULL << (SIGPIPE - 1)) | (1ULL << (SIGXFSZ - 1))), 0);
+    return 0;
+}
+
+TEST(popen_child_pipe_and_xfsz_default) {
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    run(popen_sigign_main, NULL);
 }
 
 GT_MAIN()

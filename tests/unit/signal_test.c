@@ -304,6 +304,41 @@ TEST(program_sigpipe_handler_kept) {
     ASSERT_TRUE(cur.sa_handler == pipe_handler);
 }
 
+/* A handler the program installs while gort_main runs, for a signal the
+ * runtime handles (a fault, SIGQUIT, the preemption signal), stays when
+ * gort_main returns: the runtime puts back the action from before it only
+ * where its own handler is still in place (each was replaced by the one
+ * from before gort_main, and a later fault took the default action). */
+static void kept_handler(int sig, siginfo_t *info, void *uctx) {
+    (void)sig, (void)info, (void)uctx;
+}
+
+static const int kept_sigs[] = {SIGSEGV, SIGBUS, SIGQUIT, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGURG};
+
+static int kept_handlers_main(void *arg) {
+    (void)arg;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = kept_handler;
+    sa.sa_flags = SA_SIGINFO;
+    for (size_t i = 0; i < sizeof kept_sigs / sizeof kept_sigs[0]; i++)
+        ASSERT_EQ(sigaction(kept_sigs[i], &sa, NULL), 0);
+    return 0;
+}
+
+TEST(program_handlers_set_during_run_kept) {
+    struct sigaction before[sizeof kept_sigs / sizeof kept_sigs[0]], cur;
+    for (size_t i = 0; i < sizeof kept_sigs / sizeof kept_sigs[0]; i++)
+        ASSERT_EQ(sigaction(kept_sigs[i], NULL, &before[i]), 0);
+    run(kept_handlers_main, NULL);
+    for (size_t i = 0; i < sizeof kept_sigs / sizeof kept_sigs[0]; i++) {
+        ASSERT_EQ(sigaction(kept_sigs[i], &before[i], &cur), 0);
+        if (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != kept_handler)
+            GT_FAIL("signal %d: the program's handler was replaced at gort_main's return",
+                    kept_sigs[i]);
+    }
+}
+
 /* ------------------------------------------------------------------ misuse, runs */
 
 static gort_chan *refuse_c;
