@@ -37,6 +37,7 @@
 #define GORT_RUNTIME_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -367,6 +368,7 @@ struct m {
     void *native_sp;          /* [owner M] native thread context (switch back to exit) */
     void *sigaltstack;        /* [owner M] alternate signal stack */
     size_t sigaltstack_size;  /* [owner M] */
+    stack_t sigaltstack_old;  /* [owner M] the thread's own before (gort_main's caller's) */
     void *native_tsan_fiber;  /* [owner M] TSan fiber of the native thread */
     /* per-M scratch used by gopark through mcall: */
     bool (*waitunlockf)(struct g *, void *); /* [owner M] */

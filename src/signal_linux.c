@@ -613,21 +613,26 @@ int gort__minit_signals(struct m *mp) {
         return -ENOMEM;
     gort__vma_name(p, ALTSTACK_SIZE, "gort signal stack");
     stack_t ss = {.ss_sp = p, .ss_size = ALTSTACK_SIZE, .ss_flags = 0};
-    stack_t old;
-    if (sigaltstack(&ss, &old) != 0) {
+    if (sigaltstack(&ss, &mp->sigaltstack_old) != 0) {
         munmap(p, ALTSTACK_SIZE);
         return -errno;
     }
     mp->sigaltstack = p;
     mp->sigaltstack_size = ALTSTACK_SIZE;
-    (void)old;
     return 0;
 }
 
+/* The thread gets back the signal stack it had before (gort_main's caller
+ * may have one of its own, for its own overflow handler: it was left with
+ * none, as Go's unminitSignals restores a cgo thread's). */
 void gort__unminit_signals(struct m *mp) {
     if (mp->sigaltstack == NULL)
         return;
-    stack_t ss = {.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    stack_t ss = mp->sigaltstack_old;
+    if (ss.ss_flags & SS_DISABLE || ss.ss_sp == NULL)
+        ss = (stack_t){.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
+    else
+        ss.ss_flags = 0;
     sigaltstack(&ss, NULL);
     munmap(mp->sigaltstack, mp->sigaltstack_size);
     mp->sigaltstack = NULL;

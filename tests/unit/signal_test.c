@@ -339,6 +339,25 @@ TEST(program_handlers_set_during_run_kept) {
     }
 }
 
+/* The thread that calls gort_main keeps its own signal stack afterwards
+ * (it was left with none: a program's stack-overflow handler then died of
+ * a bare SIGSEGV). */
+static int altstack_main(void *arg) {
+    (void)arg;
+    return 0;
+}
+
+TEST(callers_signal_stack_restored) {
+    static char mine[64 * 1024];
+    stack_t ss = {.ss_sp = mine, .ss_size = sizeof mine, .ss_flags = 0}, cur, prev;
+    ASSERT_EQ(sigaltstack(&ss, &prev), 0);
+    run(altstack_main, NULL);
+    ASSERT_EQ(sigaltstack(&prev, &cur), 0);
+    ASSERT_TRUE(!(cur.ss_flags & SS_DISABLE));
+    ASSERT_TRUE(cur.ss_sp == (void *)mine);
+    ASSERT_EQ(cur.ss_size, sizeof mine);
+}
+
 /* ------------------------------------------------------------------ misuse, runs */
 
 static gort_chan *refuse_c;
