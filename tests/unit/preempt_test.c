@@ -392,6 +392,47 @@ TEST(spin_on_flag_p1) {
     ASSERT_GT(gort__export_npreempt_async(), 0);
 }
 
+/* A goroutine spinning on the clock (while (gort_nanotime() < end)) at
+ * GOMAXPROCS=1 gives way to the one it readied: it spends most of its
+ * time inside gort_nanotime, where the preemption signal cannot stop it,
+ * so the call itself honours the request, as every gort call does.  With
+ * the signal off here (the loop's own instructions are where it would
+ * land, now and then), the spinner ran its whole 10 s before. */
+static atomic_bool cs_stop;
+
+static void clock_spinner(void *arg) {
+    gort_chan *c = arg;
+    int v = 1;
+    gort_chan_send(c, &v); /* readies main, into runnext */
+    int64_t end = gort_nanotime() + 10000 * GT_MS;
+    while (gort_nanotime() < end && !atomic_load_explicit(&cs_stop, memory_order_relaxed)) {
+    }
+}
+
+static int main_clock_spin(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_gomaxprocs(0), 1);
+    bool was = gort__export_set_asyncpreemptoff(true);
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    ASSERT_EQ(gort_go(clock_spinner, c), 0);
+    int64_t t0 = h_now();
+    int v;
+    ASSERT_TRUE(gort_chan_recv(c, &v));
+    int64_t waited = h_now() - t0;
+    atomic_store(&cs_stop, true);
+    gort__export_set_asyncpreemptoff(was);
+    if (waited > 5000 * GT_MS)
+        GT_FAIL("main ran again %lld ms after the spinner readied it", (long long)(waited / GT_MS));
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(clock_spinner_gives_way_p1) {
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    ASSERT_EQ(gort_main(main_clock_spin, NULL), 0);
+}
+
 /* A goroutine preempted asynchronously shows in a dump as Go's does,
  * "[runnable]": the runtime keeps it on its thread (an internal lock), but
  * it is not locked to that thread the way gort_lock_os_thread locks one
