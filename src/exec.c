@@ -51,20 +51,35 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
     sigemptyset(&none);
     (void)posix_spawnattr_setsigmask(&at, &none);
     (void)posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+    /* The child's dup2s run in order, so a source below its target (fds =
+     * {-1, 2, 1}: stdout and stderr swapped) would be read after an
+     * earlier dup2 replaced it: such a source is first copied above the
+     * three (close-on-exec, closed here after the spawn), as Go's
+     * forkAndExecInChild moves fd[i] < i up before its dups. */
+    int src[3] = {-1, -1, -1}, moved[3] = {-1, -1, -1};
     for (int i = 0; fds && i < 3 && err == 0; i++) {
-        if (fds[i] < 0)
+        src[i] = fds[i];
+        if (fds[i] >= 0 && fds[i] < i) {
+            moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+            if (moved[i] < 0)
+                err = errno;
+            src[i] = moved[i];
+        }
+    }
+    for (int i = 0; fds && i < 3 && err == 0; i++) {
+        if (src[i] < 0)
             continue;
-        int fl = fcntl(fds[i], F_GETFL);
+        int fl = fcntl(src[i], F_GETFL);
         if (fl < 0) {
             err = errno;
             break;
         }
-        if ((fl & O_NONBLOCK) && fcntl(fds[i], F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        if ((fl & O_NONBLOCK) && fcntl(src[i], F_SETFL, fl & ~O_NONBLOCK) != 0) {
             err = errno;
             break;
         }
         /* fds[i] == i: glibc's adddup2 clears close-on-exec (POSIX 2024). */
-        err = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+        err = posix_spawn_file_actions_adddup2(&fa, src[i], i);
     }
     if (err == 0) {
         /* posix_spawn (vfork + exec) returns quickly; the path search may
@@ -76,6 +91,9 @@ GORT_API int gort_process_spawn(pid_t *pid, const char *path, char *const argv[]
             err = posix_spawnp(pid, path, &fa, &at, argv, envp ? envp : environ);
         gort_syscall_exit();
     }
+    for (int i = 0; i < 3; i++)
+        if (moved[i] >= 0)
+            close(moved[i]);
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     return -err;

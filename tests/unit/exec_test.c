@@ -297,4 +297,33 @@ TEST(popen_child_pipe_and_xfsz_default) {
     run(popen_sigign_main, NULL);
 }
 
+/* A source below its target: fds = {-1, pipe, 1} sends the child's
+ * stderr to our stdout.  The dup2 to the child's stdout ran first and
+ * replaced the 1 that its stderr was then copied from: both streams went
+ * into the pipe. */
+static int fd_order_main(void *arg) {
+    (void)arg;
+    gort_conn r, w;
+    ASSERT_EQ(gort_conn_pipe(&r, &w), 0);
+    int fds[3] = {-1, gort_conn_fd(w), 1};
+    char *argv[] = {"sh", "-c", "echo out; echo err-to-the-tests-stdout >&2", NULL};
+    pid_t pid;
+    ASSERT_EQ(gort_process_spawn(&pid, "sh", argv, NULL, fds), 0);
+    ASSERT_EQ(gort_conn_close(w), 0);
+    char buf[256];
+    size_t n = 0;
+    ssize_t k;
+    while (n < sizeof buf - 1 && (k = gort_conn_read(r, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = '\0';
+    ASSERT_STREQ(buf, "out\n");
+    ASSERT_EQ(gort_process_wait(pid, NULL), 0);
+    ASSERT_EQ(gort_conn_close(r), 0);
+    return 0;
+}
+
+TEST(child_fds_source_below_target) {
+    run(fd_order_main, NULL);
+}
+
 GT_MAIN()
