@@ -693,8 +693,9 @@ void gort__prof_shutdown(void);
 /* The block profile: a goroutine that parked at t0 (nanotime) for reason
  * is running again (called by gort__gopark). */
 void gort__blockevent(int64_t t0, uint8_t reason);
-/* The mutex profile: an unlock woke a waiter that queued at t0 (sema.c). */
-void gort__mutexevent(int64_t t0);
+/* The mutex profile: an unlock woke a waiter, whose wait charged to this
+ * unlock lasted ns (sema.c). */
+void gort__mutexevent(int64_t ns);
 static inline bool gort__blockprof_reason(uint8_t r) {
     return (r >= WAIT_CHAN_RECV && r <= WAIT_SELECT_NO_CASES) ||
            (r >= WAIT_SEMACQUIRE && r <= WAIT_SYNC_ONCE);

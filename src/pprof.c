@@ -922,9 +922,8 @@ GORT_NOINLINE void gort__blockevent(int64_t t0, uint8_t reason) {
 
 /* Go's mutexevent: one in rate contention events, at the unlock, with the
  * unlocker's stack; the profile scales by the rate. */
-GORT_NOINLINE void gort__mutexevent(int64_t t0) {
+GORT_NOINLINE void gort__mutexevent(int64_t ns) {
     int32_t rate = atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed);
-    int64_t ns = gort_nanotime() - t0;
     if (rate <= 0 || gort__fastrand() % (uint32_t)rate != 0)
         return;
     record(&mutextab, ns < 0 ? 0 : ns, 1); /* skip gort__semrelease */

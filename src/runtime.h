@@ -594,10 +594,14 @@ struct sudog {
     struct sudog *waitlink; /* [root->lock] in sema.c, the waiters of one address; in a
                              * select, the g.waiting list its goroutine builds before
                              * queueing and walks after (as Go's, one field for both) */
+    /* Mutex profile (sema.c): when the wait the next unlock is charged for
+     * began, the waiter's queueing or the previous waiter's wake-up
+     * (semroot_dequeue); 0: not sampled.  Set by the owner before
+     * queueing, then under root->lock. */
+    int64_t acquiretime; /* [root->lock] */
 
     /* Owned by the waiting goroutine, which sets them before queueing: */
     bool isselect;       /* [owner G] g is in a select: selectdone decides */
-    int64_t acquiretime; /* [owner G] mutex profile: when the wait began (0: not sampled) */
     struct gort_chan *c; /* [owner G] channel */
 };
 

@@ -149,6 +149,9 @@ static void semroot_queue(struct semaroot *root, _Atomic uint32_t *addr, struct 
                 /* Substitute s in t's place in the treap, t first in s's list. */
                 *pt = s;
                 s->ticket = t->ticket;
+                /* s now heads the waiters: it takes over the time the
+                 * head's wait is charged from. */
+                s->acquiretime = t->acquiretime;
                 s->parent = t->parent;
                 s->prev = t->prev;
                 s->next = t->next;
@@ -199,8 +202,14 @@ static void semroot_queue(struct semaroot *root, _Atomic uint32_t *addr, struct 
     }
 }
 
-/* Finds, removes and returns the first goroutine waiting on addr, or NULL. */
-static struct sudog *semroot_dequeue(struct semaroot *root, _Atomic uint32_t *addr) {
+/* Finds, removes and returns the first goroutine waiting on addr, or NULL
+ * (Go's semaRoot.dequeue).  *now: if the mutex profile sampled that
+ * waiter (acquiretime != 0), the time it was woken (nanotime), else 0.
+ * The next waiter on addr then counts its wait from *now, so that each
+ * unlock is charged only the wait since the previous one, the contention
+ * its own holder caused. */
+static struct sudog *semroot_dequeue(struct semaroot *root, _Atomic uint32_t *addr, int64_t *now) {
+    *now = 0;
     struct sudog **ps = &root->treap;
     struct sudog *s = *ps;
     for (; s != NULL; s = *ps) {
@@ -211,6 +220,8 @@ static struct sudog *semroot_dequeue(struct semaroot *root, _Atomic uint32_t *ad
     if (s == NULL)
         return NULL;
 
+    if (GORT_UNLIKELY(s->acquiretime != 0))
+        *now = gort_nanotime();
     struct sudog *t = s->waitlink;
     if (t != NULL) {
         /* Substitute t, also waiting on addr, for s in the tree. */
@@ -224,6 +235,7 @@ static struct sudog *semroot_dequeue(struct semaroot *root, _Atomic uint32_t *ad
         if (t->next != NULL)
             t->next->parent = t;
         t->waittail = t->waitlink != NULL ? s->waittail : NULL;
+        t->acquiretime = *now;
         s->waitlink = NULL;
         s->waittail = NULL;
     } else {
@@ -333,7 +345,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
         gort__unlock(&root->lock);
         return;
     }
-    struct sudog *s = semroot_dequeue(root, addr);
+    int64_t t0;
+    struct sudog *s = semroot_dequeue(root, addr, &t0);
     if (s != NULL)
         atomic_fetch_sub_explicit(&root->nwait, 1, memory_order_relaxed);
     gort__unlock(&root->lock);
@@ -344,8 +357,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
      * goready: its goroutine is parked and only we dequeued it. */
     if (s->ticket != 0)
         gort__throw("corrupted semaphore ticket");
-    if (GORT_UNLIKELY(s->acquiretime != 0))
-        gort__mutexevent(s->acquiretime);
+    if (GORT_UNLIKELY(t0 != 0))
+        gort__mutexevent(t0 - s->acquiretime);
     bool handed = false;
     if (handoff && cansemacquire(addr)) {
         s->ticket = 1;
@@ -566,7 +579,8 @@ void gort__sema_abandon(struct g *gp) {
     bool found = false;
     if (t == s) {
         /* The first waiter on addr: the tree node. */
-        semroot_dequeue(root, addr);
+        int64_t now;
+        semroot_dequeue(root, addr, &now);
         found = true;
     } else if (t != NULL) {
         for (struct sudog *p = t, *x = t->waitlink; x != NULL; p = x, x = x->waitlink) {

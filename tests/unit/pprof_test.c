@@ -501,6 +501,90 @@ TEST(block_and_mutex_profiles) {
     run(contention_main, NULL);
 }
 
+/* Sums the records of the debug=1 text of profile name (block or mutex:
+ * "cycles count @ pcs" lines, each followed by its "#\t" frame lines)
+ * whose stack names frame (NULL: all of them). */
+static void contention_sums(const char *name, const char *frame, int64_t *count, int64_t *delay) {
+    static char out[1 << 18];
+    const char *path = tmp_path("contention.txt");
+    write_profile(name, path, 1);
+    ASSERT_TRUE(read_file(path, out, sizeof out) > 0);
+    *count = *delay = 0;
+    for (const char *l = out; l != NULL && *l != '\0';) {
+        long long cyc, cnt;
+        if (sscanf(l, "%lld %lld @", &cyc, &cnt) == 2) {
+            const char *r = strchr(l, '\n');
+            while (r != NULL && r[1] == '#')
+                r = strchr(r + 1, '\n');
+            size_t len = r != NULL ? (size_t)(r - l) : strlen(l);
+            if (frame == NULL || memmem(l, len, frame, strlen(frame)) != NULL) {
+                *count += cnt;
+                *delay += cyc;
+            }
+            l = r;
+        } else {
+            l = strchr(l, '\n');
+        }
+        if (l != NULL)
+            l++;
+    }
+}
+
+/* The mutex profile charges an unlock only the wait since the previous
+ * unlock (Go's semaRoot.dequeue resets the next waiter's acquiretime):
+ * the holder keeps the lock 100 ms while 4 goroutines queue, and the
+ * profile shows about 100 ms.  It showed 400: every waiter's whole wait,
+ * the last three charged to the waiters' own unlocks. */
+static gort_mutex queue_mu;
+static gort_chan *queue_ready;
+static gort_waitgroup queue_wg;
+
+__attribute__((noinline)) static void queue_holder_unlock(void) {
+    gort_mutex_unlock(&queue_mu);
+    __asm__ volatile("");
+}
+
+static void queue_waiter(void *arg) {
+    (void)arg;
+    gort_chan_send(queue_ready, NULL);
+    gort_mutex_lock(&queue_mu);
+    gort_mutex_unlock(&queue_mu);
+    gort_wg_done(&queue_wg);
+}
+
+static int mutex_queue_main(void *arg) {
+    (void)arg;
+    gort_set_mutex_profile_fraction(1);
+    queue_ready = gort_chan_make(0, 0);
+    gort_mutex_lock(&queue_mu);
+    gort_wg_add(&queue_wg, 4);
+    for (int i = 0; i < 4; i++) {
+        go(queue_waiter, NULL);
+        gort_chan_recv(queue_ready, NULL);
+    }
+    gort_sleep(100 * GT_MS);
+    queue_holder_unlock();
+    gort_wg_wait(&queue_wg);
+    gort_chan_free(queue_ready);
+    int64_t count, delay, hcount, hdelay;
+    contention_sums("mutex", NULL, &count, &delay);
+    contention_sums("mutex", "queue_holder_unlock", &hcount, &hdelay);
+    gort_set_mutex_profile_fraction(0);
+    /* The waiters queued during the 100 ms: the holder's unlock is
+     * charged most of them; the waiters' unlocks only the moments between
+     * one waiter's wake-up and the next. */
+    if (hcount != 1 || hdelay < 50 * GT_MS || delay >= 250 * GT_MS)
+        GT_FAIL("mutex profile: %lld ms in %lld events, %lld ms in %lld on the holder's unlock "
+                "(want about 100 ms, all but a little on the holder's)",
+                (long long)(delay / GT_MS), (long long)count, (long long)(hdelay / GT_MS),
+                (long long)hcount);
+    return 0;
+}
+
+TEST(mutex_profile_charges_wait_since_previous_unlock) {
+    run(mutex_queue_main, NULL);
+}
+
 /* ------------------------------------------------------------------ heap, allocs, threadcreate */
 
 /* A list of gort_new objects; the global head keeps it alive (the
