@@ -72,6 +72,8 @@ typedef struct bucket {
     const gort__labelset *labels;
     int64_t v[4];
     struct memrec *mr; /* heap profile only: the cycles in progress (NULL elsewhere) */
+    double count;      /* block and mutex profiles only: Go's bp.count, fractional
+                        * (record); v[0] is its integer part */
     int n;
     uintptr_t pcs[];
 } bucket;
@@ -877,8 +879,8 @@ void gort_pprof_stop_cpu(void) {
 _Atomic int64_t gort__blockprof_rate;
 _Atomic int32_t gort__mutexprof_rate;
 static gort__rtlock blocklock = GORT__RTLOCK_INIT(LOCKRANK_BLOCKPROF);
-static btable blocktab; /* [blocklock] v[0] count, v[1] ns */
-static btable mutextab; /* [blocklock] v[0] count, v[1] ns */
+static btable blocktab; /* [blocklock] count, v[0] its integer part, v[1] ns */
+static btable mutextab; /* [blocklock] count, v[0] its integer part, v[1] ns */
 
 void gort_set_block_profile_rate(int rate) {
     atomic_store_explicit(&gort__blockprof_rate, rate <= 0 ? 0 : rate, memory_order_relaxed);
@@ -894,14 +896,27 @@ static uint64_t fastrand64(void) {
     return (uint64_t)gort__fastrand() << 32 | gort__fastrand();
 }
 
-static GORT_NOINLINE void record(btable *t, int64_t ns, int skip) {
+/* Go's saveblockevent: adds an event of cycles ns to the bucket of the
+ * caller's stack (skip frames above record skipped).  rate: the block
+ * profile's rate, or 0 (the mutex profile).  A block event shorter than
+ * the rate was kept with probability cycles/rate, so it counts as
+ * rate/cycles events of rate ns each, which removes the sampling bias
+ * (golang.org/cl/299991); the count is fractional, as Go's float64, and
+ * the profile shows its integer part (Go's BlockProfile: int64(bp.count)). */
+static GORT_NOINLINE void record(btable *t, int64_t cycles, int64_t rate, int skip) {
     uintptr_t pcs[GORT__PROF_MAXSTACK];
     int n = gort__prof_callers(skip + 1, pcs, GORT__PROF_MAXSTACK);
     gort__lock(&blocklock);
     bucket *b = bt_get(t, pcs, n, NULL);
     if (b != NULL) {
-        b->v[0]++;
-        b->v[1] += ns;
+        if (cycles < rate) {
+            b->count += (double)rate / (double)cycles;
+            b->v[1] += rate;
+        } else {
+            b->count++;
+            b->v[1] += cycles;
+        }
+        b->v[0] = (int64_t)b->count;
     }
     gort__unlock(&blocklock);
 }
@@ -916,8 +931,8 @@ GORT_NOINLINE void gort__blockevent(int64_t t0, uint8_t reason) {
         ns = 1;
     if (rate <= 0 || (rate > ns && (int64_t)(fastrand64() % (uint64_t)rate) > ns))
         return;
-    record(&blocktab, ns, 1); /* skip gort__gopark */
-    GORT_NO_TAILCALL();       /* record skips our frame too */
+    record(&blocktab, ns, rate, 1); /* skip gort__gopark */
+    GORT_NO_TAILCALL();             /* record skips our frame too */
 }
 
 /* Go's mutexevent: one in rate contention events, at the unlock, with the
@@ -926,8 +941,8 @@ GORT_NOINLINE void gort__mutexevent(int64_t ns) {
     int32_t rate = atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed);
     if (rate <= 0 || gort__fastrand() % (uint32_t)rate != 0)
         return;
-    record(&mutextab, ns < 0 ? 0 : ns, 1); /* skip gort__semrelease */
-    GORT_NO_TAILCALL();                    /* record skips our frame too */
+    record(&mutextab, ns < 0 ? 0 : ns, 0, 1); /* skip gort__semrelease */
+    GORT_NO_TAILCALL();                       /* record skips our frame too */
 }
 
 /* ------------------------------------------------------------------------
