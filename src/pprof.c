@@ -1272,12 +1272,107 @@ static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
     return gs->oom ? -ENOMEM : 0;
 }
 
+/* The length of the UTF-8 sequence at s (1 to 4 bytes) and its code point
+ * in *r, or 0 if it is not valid UTF-8 (Go's utf8.DecodeRuneInString
+ * returning RuneError, 1): a continuation byte first, an overlong form, a
+ * surrogate, a code point above U+10FFFF, or a sequence cut short. */
+static int utf8_decode(const unsigned char *s, uint32_t *r) {
+    unsigned char c = s[0];
+    int n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (c < 0x80) {
+        *r = c;
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        *r = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        *r = c & 0x0f;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        *r = c & 0x07;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        unsigned char x = s[i]; /* the NUL that ends s fails the check */
+        if (x < (i == 1 ? lo : 0x80) || x > (i == 1 ? hi : 0xbf))
+            return 0;
+        *r = *r << 6 | (x & 0x3f);
+    }
+    return n;
+}
+
+/* Whether Go's strconv.IsPrint holds for the non-ASCII code point r:
+ * Unicode's letters, marks, numbers, punctuation and symbols.  Without
+ * Unicode's tables, every code point is taken as one except the common
+ * others: the C1 controls, the spaces other than U+0020, the format
+ * characters (soft hyphen, zero-width and bidirectional controls, the
+ * BOM), private use and the noncharacters U+FFFE and U+FFFF.  (Go also
+ * escapes unassigned code points.) */
+static bool rune_printable(uint32_t r) {
+    if (r <= 0xa0 || r == 0xad || r == 0x1680 || r == 0x3000 || r == 0xfeff)
+        return false;
+    if ((r >= 0x2000 && r <= 0x200f) || (r >= 0x2028 && r <= 0x202f) ||
+        (r >= 0x205f && r <= 0x206f))
+        return false;
+    if ((r >= 0xe000 && r <= 0xf8ff) || r >= 0xf0000) /* private use */
+        return false;
+    return !(r >= 0xfff9 && r <= 0xfffb) && r != 0xfffe && r != 0xffff;
+}
+
+/* s as Go's strconv.Quote (%q) writes it: in double quotes, with \" and
+ * \\, the C escapes \a \b \f \n \r \t \v, other control bytes and each
+ * byte of invalid UTF-8 as \xHH, non-printable code points as \uHHHH or
+ * \UHHHHHHHH; printable non-ASCII stays as it is. */
+static void text_quote(gort__pbuf *o, const char *str) {
+    static const char esc[] = "abtnvfr"; /* \a (7) to \r (13) */
+    const unsigned char *s = (const unsigned char *)str;
+    gort__pb_put(o, "\"", 1);
+    while (*s != '\0') {
+        uint32_t r;
+        int n = utf8_decode(s, &r);
+        if (n == 0) {
+            gort__pb_printf(o, "\\x%02x", s[0]);
+            s++;
+            continue;
+        }
+        if (r == '"' || r == '\\')
+            gort__pb_printf(o, "\\%c", (int)r);
+        else if (r >= 0x20 && r < 0x7f)
+            gort__pb_put(o, s, 1);
+        else if (r >= 7 && r <= 13)
+            gort__pb_printf(o, "\\%c", esc[r - 7]);
+        else if (r < 0x20 || r == 0x7f)
+            gort__pb_printf(o, "\\x%02x", (unsigned)r);
+        else if (rune_printable(r))
+            gort__pb_put(o, s, (size_t)n);
+        else if (r < 0x10000)
+            gort__pb_printf(o, "\\u%04x", (unsigned)r);
+        else
+            gort__pb_printf(o, "\\U%08x", (unsigned)r);
+        s += n;
+    }
+    gort__pb_put(o, "\"", 1);
+}
+
+/* Go's labelMap.String: each key and value formatted with %q. */
 static void text_labels(gort__pbuf *o, const gort__labelset *l) {
     if (l == NULL)
         return;
     gort__pb_printf(o, "# labels: {");
-    for (int i = 0; i < l->n; i++)
-        gort__pb_printf(o, "%s\"%s\":\"%s\"", i ? ", " : "", l->kv[2 * i], l->kv[2 * i + 1]);
+    for (int i = 0; i < l->n; i++) {
+        if (i > 0)
+            gort__pb_printf(o, ", ");
+        text_quote(o, l->kv[2 * i]);
+        gort__pb_put(o, ":", 1);
+        text_quote(o, l->kv[2 * i + 1]);
+    }
     gort__pb_printf(o, "}\n");
 }
 

@@ -353,6 +353,45 @@ TEST(goroutine_profile) {
     run(goroutine_main, NULL);
 }
 
+/* The goroutine profile's debug=1 text quotes label keys and values as
+ * Go's %q (strconv.Quote): a quote or a newline in a value ended the
+ * string and the line, and go tool pprof rejected the profile as
+ * malformed.  The expected lines are Go 1.19's fmt.Sprintf("%q:%q"). */
+static void quoted_labels_g(void *arg) {
+    gort_set_label("quote", "say \"hi\"\nbye");
+    gort_set_label("k\\e\ty",
+                   "\x01\x7f\a\r \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xff\xc3(\xed\xa0\x80"
+                   "\xc2\xa0\xe2\x80\x8b\xee\x80\x80\xf3\xb0\x80\x81\xf4\x90\x80\x80\xc2\xad");
+    gort_chan_recv(arg, NULL);
+}
+
+static int quoted_labels_main(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(0, 0);
+    go(quoted_labels_g, c);
+    WAIT_UNTIL(qlen(c, false) == 1, 10, "the labelled goroutine parked");
+    static char out[1 << 16];
+    const char *path = tmp_path("quoted.txt");
+    write_profile("goroutine", path, 1);
+    ASSERT_TRUE(read_file(path, out, sizeof out) > 0);
+    static const char want[] =
+        "# labels: {\"k\\\\e\\ty\":\"\\x01\\x7f\\a\\r \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 "
+        "\\xff\\xc3(\\xed\\xa0\\x80\\u00a0\\u200b\\ue000\\U000f0001\\xf4\\x90\\x80\\x80\\u00ad\", "
+        "\"quote\":\"say \\\"hi\\\"\\nbye\"}\n";
+    if (strstr(out, want) == NULL)
+        GT_FAIL("goroutine debug=1 labels, want\n%s\nin\n%s", want, out);
+    if (have_go() && go_tool(out, sizeof out, "pprof -top %s", path) != 0)
+        GT_FAIL("go tool pprof rejects the text:\n%s", out);
+    gort_chan_close(c);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "goroutine gone");
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(goroutine_profile_quotes_labels) {
+    run(quoted_labels_main, NULL);
+}
+
 /* ------------------------------------------------------------------ block, mutex */
 
 /* A side effect of its own, or -O2 folds it into blocked_in_recv, which
