@@ -690,9 +690,10 @@ void gort__prof_sysmon(int64_t now);
  * execution trace still recording is finished (written to its fd), the
  * flight recorder dropped. */
 void gort__prof_shutdown(void);
-/* The block profile: a goroutine that parked at t0 (nanotime) for reason
- * is running again (called by gort__gopark). */
-void gort__blockevent(int64_t t0, uint8_t reason);
+/* The block profile: a goroutine that parked for reason was blocked ns,
+ * from its park to its waker's goready (called by gort__gopark when it
+ * runs again). */
+void gort__blockevent(int64_t ns, uint8_t reason);
 /* The mutex profile: an unlock woke a waiter, whose wait charged to this
  * unlock lasted ns (sema.c). */
 void gort__mutexevent(int64_t ns);

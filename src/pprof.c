@@ -923,10 +923,9 @@ static GORT_NOINLINE void record(btable *t, int64_t cycles, int64_t rate, int sk
 
 /* Go's blockevent/blocksampled: an event of ns nanoseconds is kept if
  * ns >= rate, else with probability ns/rate. */
-GORT_NOINLINE void gort__blockevent(int64_t t0, uint8_t reason) {
+GORT_NOINLINE void gort__blockevent(int64_t ns, uint8_t reason) {
     (void)reason;
     int64_t rate = atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed);
-    int64_t ns = gort_nanotime() - t0;
     if (ns <= 0)
         ns = 1;
     if (rate <= 0 || (rate > ns && (int64_t)(fastrand64() % (uint64_t)rate) > ns))

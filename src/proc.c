@@ -2322,6 +2322,12 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
     gp->waitreason = reason;
     gp->waitsince = atomic_load_explicit(&coarse_now, memory_order_relaxed);
     int64_t bt0 = GORT_BLOCKPROF_T0(reason);
+    /* Ask the waker for the time it readies us (gort__goready): the delay
+     * ends there, not when we run again.  Plain store: it is published to
+     * the waker with the park itself, by unlockf's release of the lock
+     * the waker takes to find us. */
+    if (GORT_UNLIKELY(bt0 != 0))
+        gp->releasetime = -1;
     GORT_TRACE(gort__trace_goblock(gp, reason));
     if (gp->stack.guard == GUARD_CANARY)
         gort__stack_check_canary(&gp->stack, gp->goid);
@@ -2340,8 +2346,17 @@ void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t r
         mcall(gp, park_m);
     }
     if (GORT_UNLIKELY(bt0 != 0)) {
-        gort__blockevent(bt0, reason); /* skips our frame: we must keep it */
-        GORT_NO_TAILCALL();
+        /* Go's "if mysg.releasetime > 0 { blockevent(releasetime - t0) }":
+         * not stamped (the park was called off, or the rate was 0 when
+         * the waker looked) records nothing.  The waker's store is
+         * visible: its goready published gp (runqput's release, taken
+         * with an acquire by whoever scheduled us). */
+        int64_t rt = gp->releasetime;
+        gp->releasetime = 0;
+        if (rt > 0) {
+            gort__blockevent(rt - bt0, reason); /* skips our frame: we must keep it */
+            GORT_NO_TAILCALL();
+        }
     }
 }
 
@@ -2404,6 +2419,18 @@ void gort__goready(struct g *gp) {
     }
     GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
+    /* Block profile: a goroutine parked with it on (releasetime -1) gets
+     * the time it is readied, which ends its delay (Go's readyWithTime,
+     * and chan.go's stamping of sg.releasetime), so that the time it then
+     * waits for a P is not counted.  Relaxed gate on the rate, as
+     * GORT_BLOCKPROF_T0's: one predictable branch when the profile is off
+     * (a goroutine parked while it was on then records nothing, as Go's
+     * blockevent would not).  gp's -1 was published with its park (the
+     * lock or CAS through which we found it); our store is published to
+     * gp by the runqput below. */
+    if (GORT_UNLIKELY(atomic_load_explicit(&gort__blockprof_rate, memory_order_relaxed) > 0) &&
+        gp->releasetime != 0)
+        gp->releasetime = gort_nanotime();
     /* Relaxed gate: a g of a bubble was made after the bubble was counted,
      * and whoever readies it learned of it through a lock or channel that
      * orders that count before this load. */

@@ -293,6 +293,12 @@ struct g {
      * goroutine's M is suspended in the SIGURG handler and stwctx is the
      * interrupted context (a ucontext_t on its signal stack). */
     _Atomic(void *) stwctx; /* [atomic] written by its M's handler */
+    /* Block profile (Go's sudog.releasetime): -1 while it is parked with
+     * the profile on (gort__gopark), then the nanotime its waker readied
+     * it at (gort__goready); 0 otherwise.  Written by the g before its
+     * park is published and by the one waker before its goready, which
+     * publishes it (proc.c gort__goready). */
+    int64_t releasetime; /* [handoff] */
     /* Its sudog while it is parked in a semaphore's root or a Cond's list
      * (sema.c): shutdown takes it out (gort__sema_abandon). */
     struct sudog *semawait; /* [owner G] */

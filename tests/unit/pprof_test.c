@@ -671,6 +671,49 @@ TEST(block_profile_removes_sampling_bias) {
     run(block_bias_main, NULL);
 }
 
+/* A block's delay ends when the waker readies the goroutine (Go's
+ * sg.releasetime, stamped by send), not when it runs again: with one P,
+ * the receiver blocks 20 ms, and the sender then keeps the P 50 ms more.
+ * The profile showed 70 ms. */
+__attribute__((noinline)) static void ready_recv(gort_chan *c) {
+    block_waits++; /* not folded into bias_recv (see block_waits) */
+    gort_chan_recv(c, NULL);
+    __asm__ volatile("");
+}
+
+static void ready_receiver(void *arg) {
+    ready_recv(arg);
+}
+
+static int block_ready_main(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(1);
+    gort_set_block_profile_rate(1);
+    gort_chan *c = gort_chan_make(0, 0);
+    go(ready_receiver, c);
+    WAIT_UNTIL(qlen(c, false) == 1, 10, "the receiver blocked");
+    gort_sleep(20 * GT_MS);
+    gort_chan_send(c, NULL);
+    /* The P stays here: the readied receiver waits for it. */
+    int64_t end = gt_now_ns() + 50 * GT_MS;
+    while (gt_now_ns() < end)
+        sink++;
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "the receiver finished");
+    gort_set_block_profile_rate(0);
+    gort_gomaxprocs(procs);
+    int64_t count, delay;
+    contention_sums("block", "ready_recv", &count, &delay);
+    gort_chan_free(c);
+    if (count != 1 || delay < 15 * GT_MS || delay >= 45 * GT_MS)
+        GT_FAIL("block profile: %lld ms in %lld events for a 20 ms block (want about 20 ms in 1)",
+                (long long)(delay / GT_MS), (long long)count);
+    return 0;
+}
+
+TEST(block_profile_delay_ends_at_ready) {
+    run(block_ready_main, NULL);
+}
+
 /* ------------------------------------------------------------------ heap, allocs, threadcreate */
 
 /* A list of gort_new objects; the global head keeps it alive (the
