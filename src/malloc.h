@@ -222,6 +222,11 @@ void gort__mheap_free(mspan *s);
  * number of runs.  A snapshot: spans allocated or freed right after it
  * are the caller's concern. */
 size_t gort__mheap_inuse_runs(uintptr_t mingap, uintptr_t (*runs)[2], size_t max);
+/* The write tracking's runs (mgc.c, mgcmark.c): free gaps shorter than
+ * GORT__TRACK_GAP pages go with their neighbours, and there are at most
+ * GORT__TRACK_RUNS (each a protecting ioctl, which flushes the TLB of every
+ * CPU running the process). */
+enum { GORT__TRACK_GAP = 8, GORT__TRACK_RUNS = 64 };
 /* Returns free pages to the OS until at most `retain` bytes of the heap are
  * resident-or-reusable (heap_sys - released); at most `max` bytes per call
  * (0: no cap).  Returns the bytes released. */
