@@ -1557,6 +1557,14 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   threads inherit), every thread running goroutines unblocks SIGURG,
  *   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGPROF, as Go's threads
  *   do; gort_main gives its caller's thread its own mask back.
+ * - A fault (SIGSEGV, SIGBUS) or trap (SIGFPE, SIGILL, SIGTRAP) in a
+ *   goroutine ends the process with Go's report and exit status 2.  When
+ *   the program installed a handler of its own for that signal before
+ *   gort_main, a fault its own code raises goes to that handler instead,
+ *   as Go forwards a synchronous signal raised in cgo code: a guard-page
+ *   or lazy-commit scheme keeps working.  Not a fault in the runtime's
+ *   own code, nor one on a goroutine stack's guard page (the "goroutine
+ *   stack exceeds" report), nor a signal sent by kill.
  * - The default GOMAXPROCS is the number of CPUs in the affinity mask
  *   (gort_numcpu), lowered to the cgroup CPU limit (v2 cpu.max, v1 CFS
  *   quota; the tightest of the cgroup and its ancestors) rounded up, but

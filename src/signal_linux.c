@@ -344,6 +344,26 @@ static GORT_NORETURN void fault_wait(void) {
     }
 }
 
+/* Go's sigfwdgo for a synchronous signal raised in non-Go code: the
+ * handler the program had before gort_main gets it.  Every goroutine runs
+ * the program's C code, so a fault its own code makes goes to the
+ * program's handler if it has one (a guard-page or lazy-commit scheme,
+ * libsigsegv, a VM's guard region: the handler fixes the page and
+ * returns), but not one in the runtime's own text nor a signal sent by
+ * kill (si_code <= 0); the caller has dealt with a goroutine stack's guard
+ * page.  Before, gort reported the fault and exited 2. */
+static bool forward_to_program(int sig, siginfo_t *info, void *uctx, struct sigaction *old) {
+    void (*h)(int) = old->sa_handler; /* sa_sigaction shares its storage */
+    if (info->si_code <= 0 || h == SIG_DFL || h == SIG_IGN)
+        return false;
+    uintptr_t pc = ctx_pc(uctx);
+    if (__start_gort_text != NULL && pc >= (uintptr_t)__start_gort_text &&
+        pc < (uintptr_t)__stop_gort_text)
+        return false;
+    chain(sig, info, uctx, old);
+    return true;
+}
+
 static void fault_handler(int sig, siginfo_t *info, void *uctx) {
     uintptr_t pa = (uintptr_t)info->si_addr & ~(uintptr_t)(GORT__PAGE - 1);
     if (probe_jb != NULL && pa == probe_page) {
@@ -379,6 +399,8 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__print_unlock();
         gort__fatal_sysstack("stack overflow"); /* on the signal stack */
     }
+    if (forward_to_program(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus))
+        return;
     if (gp == NULL && onstack == NULL) {
         chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
         return;
@@ -407,6 +429,8 @@ static void trap_handler(int sig, siginfo_t *info, void *uctx) {
         chain(sig, info, uctx, old);
         return;
     }
+    if (forward_to_program(sig, info, uctx, old))
+        return;
     gort__traceback_set_sigctx(gp, pc, ctx_fp(uctx), sp);
     gort__freeze_the_world(); /* Go's startpanic_m */
     gort__print_lock();

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -356,6 +357,92 @@ TEST(callers_signal_stack_restored) {
     ASSERT_TRUE(!(cur.ss_flags & SS_DISABLE));
     ASSERT_TRUE(cur.ss_sp == (void *)mine);
     ASSERT_EQ(cur.ss_size, sizeof mine);
+}
+
+/* A SIGSEGV handler the program installed before gort_main (a lazy-commit
+ * scheme: it makes the faulting page writable and returns) gets the
+ * faults goroutines make in its region, as Go forwards a fault in cgo
+ * code to the handler it found.  gort reported the first one and exited
+ * 2. */
+#define LC_PAGES 16
+static char *lc_region;
+static atomic_int lc_handled;
+static struct sigaction lc_before;
+
+static void lc_handler(int sig, siginfo_t *si, void *uctx) {
+    (void)uctx;
+    char *a = si->si_addr;
+    if (a >= lc_region && a < lc_region + LC_PAGES * 4096) {
+        mprotect((void *)((uintptr_t)a & ~(uintptr_t)4095), 4096, PROT_READ | PROT_WRITE);
+        atomic_fetch_add(&lc_handled, 1);
+        return;
+    }
+    sigaction(sig, &lc_before, NULL); /* not ours: the fault again kills */
+}
+
+static void lc_touch(void *arg) {
+    int from = (int)(intptr_t)arg;
+    for (int i = from; i < LC_PAGES; i += 2)
+        lc_region[i * 4096] = 1;
+}
+
+static int lc_main(void *arg) {
+    (void)arg;
+    gort_waitgroup wg = {0};
+    gort_wg_go(&wg, lc_touch, (void *)(intptr_t)1);
+    lc_touch((void *)(intptr_t)0);
+    gort_wg_wait(&wg);
+    return 0;
+}
+
+TEST(program_fault_handler_gets_its_faults) {
+#if defined(GORT_ASAN) || defined(__SANITIZE_ADDRESS__)
+    GT_SKIP("AddressSanitizer keeps SIGSEGV to itself (allow_user_segv_handler=0)");
+#endif
+    lc_region = mmap(NULL, LC_PAGES * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_TRUE(lc_region != MAP_FAILED);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = lc_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGSEGV, &sa, &lc_before), 0);
+    run(lc_main, NULL);
+    ASSERT_EQ(sigaction(SIGSEGV, &lc_before, NULL), 0);
+    ASSERT_EQ(atomic_load(&lc_handled), LC_PAGES);
+    munmap(lc_region, LC_PAGES * 4096);
+}
+
+/* The same for a trap: an int3 in a goroutine goes to the SIGTRAP
+ * handler the program had (a debugger-like breakpoint scheme). */
+static atomic_int tr_handled;
+
+static void tr_handler(int sig, siginfo_t *si, void *uctx) {
+    (void)sig, (void)si, (void)uctx;
+    atomic_fetch_add(&tr_handled, 1); /* int3 has been passed: returning goes on */
+}
+
+static int tr_main(void *arg) {
+    (void)arg;
+#if defined(__x86_64__)
+    __asm__ volatile("int3");
+#endif
+    return 0;
+}
+
+TEST(program_trap_handler_gets_its_traps) {
+#if !defined(__x86_64__)
+    GT_SKIP("int3 is x86-64's");
+#endif
+    struct sigaction sa, before;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = tr_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGTRAP, &sa, &before), 0);
+    run(tr_main, NULL);
+    ASSERT_EQ(sigaction(SIGTRAP, &before, NULL), 0);
+    ASSERT_EQ(atomic_load(&tr_handled), 1);
 }
 
 /* ------------------------------------------------------------------ misuse, runs */
