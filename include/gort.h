@@ -1310,7 +1310,9 @@ GORT_API void gort_trace_stop(void);
  * tracing or not (as Go's), parent 0 for none; end it with
  * gort_trace_task_end.
  * Regions (trace.StartRegion/End) nest on the calling goroutine; a log
- * (trace.Log) is a key=value message in a task (0: none). */
+ * (trace.Log) is a key=value message in a task (0: none).  From a thread
+ * outside the runtime they record nothing (a task still gets its id):
+ * the trace has no goroutine to put them on, as Go's always has. */
 GORT_API uint64_t gort_trace_task_new(uint64_t parent, const char *name);
 GORT_API void gort_trace_task_end(uint64_t task);
 GORT_API void gort_trace_region_start(uint64_t task, const char *name);

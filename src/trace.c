@@ -739,6 +739,10 @@ bool gort_trace_enabled(void) {
  * make it a tail call. */
 static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, const char *value) {
     struct m *mp = gort__getm();
+    /* Not from a thread outside the runtime: the event would name g 0, on
+     * which go tool trace's goroutine analysis dies (GoroutineStats). */
+    if (mp == NULL || mp->curg == NULL)
+        return;
     bool locked;
     tbuf *b = tb_acquire(mp, &locked);
     if (b == NULL)
@@ -1607,6 +1611,12 @@ void gort__trace_shutdown(void) {
         gort__unlock(&tr.lock);
         return;
     }
+    /* The goroutines whose runs no event ended (the main goroutine, which
+     * returned) end them here, as gort_trace_stop's do: the viewer dies
+     * on a run with no end. */
+    for (int i = 0; i < GORT_MAX_PROCS; i++)
+        if (tr.p[i] != NULL && tr.p[i]->running)
+            preempt_suspended_locked(tr.p[i]);
     end_locked();
     if (tr.flight) {
         tr.flight = false;

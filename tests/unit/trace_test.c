@@ -777,4 +777,61 @@ TEST(start_outside_a_goroutine) {
     gort_trace_stop(); /* no-op */
 }
 
+/* A trace still recording when gort_main returns is finished then, and
+ * the viewer reads it: the main goroutine's last run had no event ending
+ * it, and go tool trace died cutting the trace into slices (a nil
+ * pointer in makeSlice). */
+static int unstopped_main(void *arg) {
+    int fd = create_file(arg);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort_sleep(5 * GT_MS);
+    gort_yield();
+    return 0; /* no gort_trace_stop */
+}
+
+TEST(trace_running_at_return_parses) {
+    NEED_GO();
+    const char *path = tmp_path("unstopped.trace");
+    run(unstopped_main, (void *)path);
+    expect_parses(path);
+}
+
+/* Annotations from a thread outside the runtime record nothing: they
+ * were events of goroutine 0, and go tool trace's goroutine analysis
+ * (its /goroutines page) died on them. */
+static void *outside_annotations(void *arg) {
+    (void)arg;
+    uint64_t t = gort_trace_task_new(0, "outside-task");
+    ASSERT_GT(t, 0);
+    gort_trace_region_start(t, "outside-region");
+    gort_trace_log(t, "k", "v");
+    gort_trace_region_end(t, "outside-region");
+    gort_trace_task_end(t);
+    return NULL;
+}
+
+static int outside_annot_main(void *arg) {
+    int fd = create_file(arg);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, outside_annotations, NULL), 0);
+    gort_syscall_enter();
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    gort_syscall_exit();
+    gort_trace_stop();
+    close(fd);
+    return 0;
+}
+
+TEST(annotations_outside_a_goroutine) {
+    NEED_GO();
+    const char *path = tmp_path("outside_annot.trace");
+    run(outside_annot_main, (void *)path);
+    static char page[1 << 16];
+    viewer(path, "goroutines", page, sizeof page);
+    /* A panic in the page's handler left it empty. */
+    if (strstr(page, ">outside_annot_main</a> N=1") == NULL)
+        GT_FAIL("go tool trace's goroutine analysis:\n%s", page);
+}
+
 GT_MAIN()
