@@ -985,6 +985,13 @@ static _Atomic bool flight_quit;     /* [atomic] the recorder goroutine must exi
 static _Atomic int64_t flight_next;  /* [atomic] when sysmon next wakes it */
 static _Atomic int64_t flight_period;
 static _Atomic bool flight_woken; /* [atomic] a wakeup is pending */
+/* A recorder goroutine was started and not yet waited for: stop waits on
+ * flight_exit for it to return, as Go's FlightRecorder.Stop waits for its
+ * reader.  A start right after a stop reset the quit flag and the
+ * semaphore before the old goroutine saw them, and it stayed parked for
+ * good (49 of 50 quick restarts left one). */
+static _Atomic bool flight_has_g;
+static _Atomic uint32_t flight_exit; /* recorder goroutine -> stop */
 
 /* Allocates the buffers and records the start: to fd, or (fd < 0) into
  * memory as the flight recorder's first generation. */
@@ -1446,6 +1453,7 @@ static void flight_g(void *arg) {
         atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
         if (atomic_load_explicit(&flight_quit, memory_order_acquire)) {
             atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
+            gort__semrelease(&flight_exit, false);
             return;
         }
         struct g *self = gort__getg();
@@ -1480,17 +1488,25 @@ void gort__trace_sysmon(int64_t now) {
 GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     if (window_ns <= 0)
         window_ns = 10LL * 1000000000;
+    int r = trace_begin(-1, window_ns);
+    if (r != 0)
+        return r; /* -EBUSY: a recorder or a trace runs, its state left alone */
+    /* No recorder goroutine is left (the last stop waited for it), and
+     * sysmon wakes none until flight_next is set below: the state is ours.
+     * A wakeup sysmon made after the last stop may remain: reset. */
     atomic_store_explicit(&flight_quit, false, memory_order_relaxed);
     atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
     atomic_store_explicit(&flight_sema, 0, memory_order_relaxed);
-    int r = trace_begin(-1, window_ns);
-    if (r != 0)
-        return r;
     /* Counted as the runtime's before it exists (relaxed: a count for
      * gort_numgoroutine, which may be off by one for an instant anyway). */
     atomic_fetch_add_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
+    /* Set before the goroutine exists, so that a stop from another
+     * goroutine meanwhile waits for it (relaxed: start and stop are
+     * ordered by the world stops they both make). */
+    atomic_store_explicit(&flight_has_g, true, memory_order_relaxed);
     r = gort__go_system(flight_g, NULL, NULL);
     if (r != 0) {
+        atomic_store_explicit(&flight_has_g, false, memory_order_relaxed);
         atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
         gort_flight_recorder_stop();
         return r;
@@ -1557,6 +1573,8 @@ void gort_flight_recorder_stop(void) {
     /* Release: the recorder goroutine's acquire sees quit, and exits. */
     atomic_store_explicit(&flight_quit, true, memory_order_release);
     gort__semrelease(&flight_sema, false);
+    if (atomic_exchange_explicit(&flight_has_g, false, memory_order_relaxed))
+        gort__semacquire(&flight_exit, false, WAIT_SEMACQUIRE);
 }
 
 /* On a fatal error or SIGQUIT with GORTDEBUG=flightrecorder=1: the
@@ -1606,6 +1624,8 @@ void gort__trace_flight_autostart(void) {
 
 void gort__trace_shutdown(void) {
     atomic_store_explicit(&flight_next, 0, memory_order_relaxed);
+    /* A recorder goroutine is abandoned with the rest: nobody waits. */
+    atomic_store_explicit(&flight_has_g, false, memory_order_relaxed);
     gort__lock(&tr.lock);
     if (!tr.on) {
         gort__unlock(&tr.lock);
