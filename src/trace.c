@@ -495,6 +495,28 @@ static GORT_NOINLINE uint64_t callers_id(int skip, tbuf *cache) {
     return stack_id(pcs, n, cache);
 }
 
+/* The calling goroutine's stack from the program's code: the runtime's
+ * frames on top (those whose return address is in gort_text) are left
+ * out, but for the last of them, the call the program made, when api
+ * (gort_chan_send readied the goroutine: Go's unblock stacks start at
+ * runtime.chansend1).  Go's GoCreate starts at the go statement's
+ * function; a stack of runtime frames only (a timer's wakeup) is kept
+ * whole.  The viewer grouped regions under newproc1, and the scheduler
+ * latency profile's leaves were the runtime's. */
+static GORT_NOINLINE uint64_t callers_user_id(bool api, tbuf *cache) {
+    uintptr_t pcs[TRACE_MAXSTACK];
+    int n = gort__prof_callers(1, pcs, TRACE_MAXSTACK);
+    uintptr_t lo = (uintptr_t)__start_gort_text, hi = (uintptr_t)__stop_gort_text;
+    int k = 0;
+    while (lo != 0 && k < n && pcs[k] >= lo && pcs[k] < hi)
+        k++;
+    if (k == n)
+        k = 0;
+    else if (api && k > 0)
+        k--;
+    return stack_id(pcs + k, n - k, cache);
+}
+
 /* The id of string s (0 for ""). */
 static uint64_t string_id(const char *s) {
     if (s == NULL || *s == '\0')
@@ -530,7 +552,7 @@ void gort__trace_gocreate(struct g *newg) {
     newg->tracesys = false; /* a reused g may keep it from an earlier trace */
     uintptr_t start = (uintptr_t)newg->fn + 1;
     uint64_t args[2] = {(uint64_t)newg->goid, stack_id(&start, 1, b)};
-    event(b, EvGoCreate, args, 2, callers_id(0, b), 0);
+    event(b, EvGoCreate, args, 2, callers_user_id(false, b), 0);
     tb_release(locked);
 }
 
@@ -647,7 +669,7 @@ void gort__trace_gounblock(struct g *gp) {
         return;
     gp->traceseq++;
     uint64_t args[2] = {(uint64_t)gp->goid, gp->traceseq};
-    event(b, EvGoUnblock, args, 2, callers_id(0, b), 0);
+    event(b, EvGoUnblock, args, 2, callers_user_id(true, b), 0);
     tb_release(locked);
 }
 

@@ -861,4 +861,50 @@ TEST(flight_recorder_restart_leaves_no_goroutine) {
     run(fr_restart_main, NULL);
 }
 
+/* A goroutine's creation and unblocking stacks start in the program's
+ * code (Go: the go statement's function; the call that readied it), not
+ * in the runtime's newproc1 and goready, which were the scheduler latency
+ * profile's leaves. */
+static void rs_child(void *arg) {
+    gort_chan *c = arg;
+    int v = 1;
+    gort_trace_region_start(0, "child-region");
+    gort_chan_send(c, &v);
+    gort_trace_region_end(0, "child-region");
+}
+
+static __attribute__((noinline)) void region_spawner(gort_chan *c) {
+    ASSERT_EQ(gort_go(rs_child, c), 0);
+    int v;
+    gort_chan_recv(c, &v);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+static int rs_main(void *arg) {
+    int fd = create_file(arg);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort_chan *c = gort_chan_make(sizeof(int), 0);
+    gort_trace_region_start(0, "outer");
+    region_spawner(c);
+    gort_trace_region_end(0, "outer");
+    gort_trace_stop();
+    close(fd);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(create_stacks_start_in_program) {
+    NEED_GO();
+    const char *path = tmp_path("create.trace");
+    run(rs_main, (void *)path);
+    /* The scheduler latency profile's stacks are those events'. */
+    static char out[1 << 16];
+    const char *prof = tmp_path("sched.pprof");
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > %s", path, prof), 0);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -nodecount=200 -nodefraction=0 %s", prof), 0);
+    if (strstr(out, "newproc1") != NULL || strstr(out, "gort__goready") != NULL ||
+        strstr(out, "region_spawner") == NULL || strstr(out, "gort_chan_send") == NULL)
+        GT_FAIL("go tool trace -pprof=sched:\n%s", out);
+}
+
 GT_MAIN()
