@@ -2406,13 +2406,20 @@ void gort__goready(struct g *gp) {
     struct m *mp = gort__getm_entry(); /* no switch before it here */
     /* A thread outside the runtime (a channel send from a plain thread)
      * while gort_main returns: as newproc's foreign path, it counts itself
-     * in flight and leaves gp where it is once shutdown has begun (gp is
-     * abandoned with the rest; queued after the scheduler's reset, or
-     * waking an M after they were joined, it was a fatal error). */
+     * in flight and, once shutdown has begun, leaves gp unqueued, abandoned
+     * with the rest (queued after the scheduler's reset, or waking an M
+     * after they were joined, it was a fatal error).  gp is marked
+     * runnable all the same: its waker dequeued it, and shutdown, which
+     * unlinks a waiting goroutine from its channel or Cond, must not touch
+     * that object, which its waker may free.  The status store precedes
+     * the seq_cst decrement that shutdown's wait for zero reads.  (Left:
+     * the waker's writes to gp between its unlock and this count are not
+     * covered; shutdown may free gp under them.) */
     if (mp == NULL) {
         atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         if (!gort__runtime_running() ||
             atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
+            atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
             atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
             return;
         }
