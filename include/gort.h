@@ -424,7 +424,10 @@ GORT_API void gort_cond_broadcast(gort_cond *c);
  * Time (package time)
  * ------------------------------------------------------------------------ */
 
-/* Monotonic clock (CLOCK_MONOTONIC) in nanoseconds.  Never fails. */
+/* Monotonic clock (CLOCK_MONOTONIC) in nanoseconds.  Never fails.  Like
+ * every gort call it honours a pending preemption request, so it may run
+ * other goroutines before it returns (a loop on the clock gives way): it
+ * is not async-signal-safe; a signal handler reads clock_gettime. */
 GORT_API int64_t gort_nanotime(void);
 /* time.Sleep: blocks for at least ns (ns <= 0 returns at once). */
 GORT_API void gort_sleep(int64_t ns);

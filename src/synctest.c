@@ -129,12 +129,20 @@ int64_t gort__now(void) {
 }
 
 /* A gort call, so it honours a preemption request on entry as the others
- * do: a goroutine spinning on the clock (while (gort_nanotime() < end))
+ * do (relaxed load: a hint, as gort__preempt_check's): a goroutine
+ * spinning on the clock (while (gort_nanotime() < end))
  * spends most of its time inside it, in the vDSO, where the preemption
  * signal never stops it, and at GOMAXPROCS=1 a goroutine it had readied
  * waited for the whole spin (222 ms of a 200 ms loop). */
 GORT_API int64_t gort_nanotime(void) {
-    gort__preempt_check(gort__getg());
+    struct g *gp = gort__getg();
+    /* Not on a signal stack: a handler that reads the clock anyway (gort.h
+     * says not to) must not switch goroutines from there. */
+    if (GORT_UNLIKELY(gp != NULL && atomic_load_explicit(&gp->preempt, memory_order_relaxed))) {
+        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+        if (sp >= gp->stack.lo && sp < gp->stack.hi)
+            gort__preempt_check_slow(gp);
+    }
     return gort__now();
 }
 
