@@ -214,7 +214,8 @@ static struct {
     tbuf *global;            /* [lock] */
     tbuf *p[GORT_MAX_PROCS]; /* [owner P] (allocated at start or on first use) */
     ttable stacks;           /* [own lock] stacks: pcs (EvStack) */
-    ttable strs;             /* [own lock] strings, with their NUL (EvString) */
+    ttable strs;             /* [own lock] strings and the byte after (EvString): their NUL, or
+                              * the next one of a user's string cut at USER_STR_MAX */
     _Atomic uint64_t taskid; /* [atomic] last task id */
 } tr = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACE),
         .stacks = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTACKS), .mincap = 1024},
@@ -517,19 +518,38 @@ static GORT_NOINLINE uint64_t callers_user_id(bool api, tbuf *cache) {
     return stack_id(pcs + k, n - k, cache);
 }
 
-/* The id of string s (0 for ""). */
-static uint64_t string_id(const char *s) {
+/* A user's string (a task's or region's name, a log's key or message)
+ * is kept from its start up to this many bytes, about the room of an
+ * empty buffer, which is Go's limit (traceString and trace_userLog cut
+ * at the buffer's end).  The tail was kept, as for a function's name, and
+ * a log's message was cut at 16 KiB. */
+#define USER_STR_MAX (TBUF_SIZE - 1024)
+
+/* The id of string s (0 for ""): a function's or file's name keeps its
+ * last 1024 bytes (Go's traceFrameForPC), a user's string (user) its
+ * first USER_STR_MAX. */
+static uint64_t string_id_of(const char *s, bool user) {
     if (s == NULL || *s == '\0')
         return 0;
     size_t len = strlen(s);
-    if (len > 1024) {
-        s += len - 1024; /* as Go's traceFrameForPC: keep the tail */
+    if (user && len > USER_STR_MAX) {
+        len = USER_STR_MAX;
+    } else if (!user && len > 1024) {
+        s += len - 1024;
         len = 1024;
     }
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
     return ttable_id(&tr.strs, s, len + 1, h);
+}
+
+static uint64_t string_id(const char *s) {
+    return string_id_of(s, false);
+}
+
+static uint64_t user_string_id(const char *s) {
+    return string_id_of(s, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -770,8 +790,8 @@ static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, co
     if (b == NULL)
         return;
     size_t vlen = value ? strlen(value) : 0;
-    if (vlen > TBUF_SIZE / 4)
-        vlen = TBUF_SIZE / 4;
+    if (vlen > USER_STR_MAX)
+        vlen = USER_STR_MAX;
     event(b, ev, args, nargs, callers_id(1, b), value ? vlen + 10 : 0);
     if (value != NULL) {
         b->pos += putvarint(b->data + b->pos, vlen);
@@ -785,7 +805,7 @@ GORT_NOINLINE uint64_t gort_trace_task_new(uint64_t parent, const char *name) {
     uint64_t id = atomic_fetch_add_explicit(&tr.taskid, 1, memory_order_relaxed) + 1;
     if (!tracing())
         return id;
-    uint64_t args[3] = {id, parent, string_id(name)};
+    uint64_t args[3] = {id, parent, user_string_id(name)};
     user_event(EvUserTaskCreate, args, 3, NULL);
     return id;
 }
@@ -799,21 +819,21 @@ GORT_NOINLINE void gort_trace_task_end(uint64_t task) {
 GORT_NOINLINE void gort_trace_region_start(uint64_t task, const char *name) {
     if (!tracing())
         return;
-    uint64_t args[3] = {task, 0, string_id(name)};
+    uint64_t args[3] = {task, 0, user_string_id(name)};
     user_event(EvUserRegion, args, 3, NULL);
 }
 
 GORT_NOINLINE void gort_trace_region_end(uint64_t task, const char *name) {
     if (!tracing())
         return;
-    uint64_t args[3] = {task, 1, string_id(name)};
+    uint64_t args[3] = {task, 1, user_string_id(name)};
     user_event(EvUserRegion, args, 3, NULL);
 }
 
 GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *value) {
     if (!tracing())
         return;
-    uint64_t args[2] = {task, string_id(key)};
+    uint64_t args[2] = {task, user_string_id(key)};
     user_event(EvUserLog, args, 2, value ? value : "");
 }
 
@@ -1014,6 +1034,12 @@ static _Atomic bool flight_woken; /* [atomic] a wakeup is pending */
  * good (49 of 50 quick restarts left one). */
 static _Atomic bool flight_has_g;
 static _Atomic uint32_t flight_exit; /* recorder goroutine -> stop */
+/* Held across each whole start and stop of a trace or the flight
+ * recorder: both finish after the world restarts (a stop frees the
+ * tables, waits for the recorder goroutine), and a start from another
+ * goroutine meanwhile reset the recorder's state under a stop that then
+ * waited for ever, or had its new tables freed. */
+static gort_mutex trace_mu;
 
 /* Allocates the buffers and records the start: to fd, or (fd < 0) into
  * memory as the flight recorder's first generation. */
@@ -1091,7 +1117,10 @@ static int trace_begin(int fd, int64_t window) {
 GORT_NOINLINE int gort_trace_start(int fd) {
     if (fd < 0)
         return -EINVAL;
-    return trace_begin(fd, 0);
+    gort_mutex_lock(&trace_mu);
+    int r = trace_begin(fd, 0);
+    gort_mutex_unlock(&trace_mu);
+    return r;
 }
 
 /* The stacks, symbolised: EvStack records (and the strings they use). */
@@ -1230,10 +1259,19 @@ static void end_locked(void) {
     tr.global = NULL;
 }
 
+static void trace_stop_locked(struct g *self);
+
 void gort_trace_stop(void) {
     struct g *self = gort__getg();
     if (self == NULL)
         return;
+    gort_mutex_lock(&trace_mu);
+    trace_stop_locked(self);
+    gort_mutex_unlock(&trace_mu);
+}
+
+/* gort_trace_stop, trace_mu held. */
+static void trace_stop_locked(struct g *self) {
     gort__stop_the_world("stop tracing");
     gort__lock(&tr.lock);
     if (!tr.on || tr.flight) {
@@ -1507,12 +1545,17 @@ void gort__trace_sysmon(int64_t now) {
         gort__semrelease(&flight_sema, false);
 }
 
+static void flight_stop_locked(void);
+
 GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     if (window_ns <= 0)
         window_ns = 10LL * 1000000000;
+    gort_mutex_lock(&trace_mu);
     int r = trace_begin(-1, window_ns);
-    if (r != 0)
+    if (r != 0) {
+        gort_mutex_unlock(&trace_mu);
         return r; /* -EBUSY: a recorder or a trace runs, its state left alone */
+    }
     /* No recorder goroutine is left (the last stop waited for it), and
      * sysmon wakes none until flight_next is set below: the state is ours.
      * A wakeup sysmon made after the last stop may remain: reset. */
@@ -1522,15 +1565,14 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     /* Counted as the runtime's before it exists (relaxed: a count for
      * gort_numgoroutine, which may be off by one for an instant anyway). */
     atomic_fetch_add_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
-    /* Set before the goroutine exists, so that a stop from another
-     * goroutine meanwhile waits for it (relaxed: start and stop are
-     * ordered by the world stops they both make). */
+    /* Relaxed: start and stop are ordered by trace_mu. */
     atomic_store_explicit(&flight_has_g, true, memory_order_relaxed);
     r = gort__go_system(flight_g, NULL, NULL);
     if (r != 0) {
         atomic_store_explicit(&flight_has_g, false, memory_order_relaxed);
         atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
-        gort_flight_recorder_stop();
+        flight_stop_locked();
+        gort_mutex_unlock(&trace_mu);
         return r;
     }
     /* A generation a second at most: a crash dump (which cannot close the
@@ -1538,6 +1580,7 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     int64_t period = window_ns / 2 < 1000000000 ? window_ns / 2 : 1000000000;
     atomic_store_explicit(&flight_period, period, memory_order_relaxed);
     atomic_store_explicit(&flight_next, gort_nanotime() + period, memory_order_relaxed);
+    gort_mutex_unlock(&trace_mu);
     return 0;
 }
 
@@ -1574,6 +1617,13 @@ void gort_flight_recorder_stop(void) {
     struct g *self = gort__getg();
     if (self == NULL)
         return;
+    gort_mutex_lock(&trace_mu);
+    flight_stop_locked();
+    gort_mutex_unlock(&trace_mu);
+}
+
+/* gort_flight_recorder_stop, trace_mu held. */
+static void flight_stop_locked(void) {
     atomic_store_explicit(&flight_next, 0, memory_order_relaxed);
     gort__stop_the_world("stop flight recorder");
     gort__lock(&tr.lock);

@@ -907,4 +907,32 @@ TEST(create_stacks_start_in_program) {
         GT_FAIL("go tool trace -pprof=sched:\n%s", out);
 }
 
+/* A user's long string is kept from its start, as Go's traceString keeps
+ * it up to its buffer's room: a 2002-byte region name kept only its last
+ * 1024 bytes (its "H" was lost), as a function's name does. */
+static char long_name[2003];
+
+static int long_main(void *arg) {
+    int fd = create_file(arg);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[0] = 'H';
+    long_name[sizeof long_name - 2] = 'T';
+    gort_trace_region_start(0, long_name);
+    gort_trace_region_end(0, long_name);
+    gort_trace_stop();
+    close(fd);
+    return 0;
+}
+
+TEST(long_user_string_kept_from_start) {
+    NEED_GO();
+    const char *path = tmp_path("long.trace");
+    run(long_main, (void *)path);
+    static char page[1 << 17];
+    viewer(path, "userregions", page, sizeof page);
+    if (strstr(page, long_name) == NULL)
+        GT_FAIL("the viewer's regions page has not the whole 2002-byte name:\n%.3000s", page);
+}
+
 GT_MAIN()
