@@ -12,9 +12,9 @@
  * handler that was installed before gort_main (e.g. a sanitizer's), or get
  * the default action.
  *
- * SIGPIPE is ignored while the runtime runs (writes report -EPIPE), and
- * so is SIGXFSZ (writes past RLIMIT_FSIZE report -EFBIG, as in Go), each
- * unless the program handles it.
+ * SIGPIPE is caught and dropped while the runtime runs (writes report
+ * -EPIPE), and so is SIGXFSZ (writes past RLIMIT_FSIZE report -EFBIG, as
+ * in Go), each unless the program handles it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -35,6 +35,10 @@
 #include "fault.h"
 #include "internal.h"
 #include "malloc.h"
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31) /* Linux 4.7's; glibc's headers may lack it */
+#endif
 
 /* Room for the dump a fault handler prints (libdw's line-table reading
  * runs on it); only touched pages are committed. */
@@ -65,7 +69,7 @@ static bool drop_if_default(int sig, struct sigaction *old) {
     struct sigaction cur, drop;
     memset(&drop, 0, sizeof drop);
     drop.sa_handler = drop_handler;
-    drop.sa_flags = SA_RESTART;
+    drop.sa_flags = SA_RESTART | SA_ONSTACK; /* as every handler of the runtime's */
     sigemptyset(&drop.sa_mask);
     return sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
            cur.sa_handler == SIG_DFL && sigaction(sig, &drop, old) == 0;
@@ -360,7 +364,17 @@ static bool forward_to_program(int sig, siginfo_t *info, void *uctx, struct siga
     if (__start_gort_text != NULL && pc >= (uintptr_t)__start_gort_text &&
         pc < (uintptr_t)__stop_gort_text)
         return false;
-    chain(sig, info, uctx, old);
+    /* A one-shot handler (SA_RESETHAND) is the program's only once, as the
+     * kernel would have reset it: a fault after it is gort's to report
+     * (called again at each re-fault, a handler that logs and lets the
+     * fault kill looped for ever).  A plain store: faults on two threads
+     * at once may both reach it, as they could without gort. */
+    struct sigaction once = *old;
+    if (old->sa_flags & SA_RESETHAND) {
+        old->sa_handler = SIG_DFL;
+        old->sa_flags = 0;
+    }
+    chain(sig, info, uctx, &once);
     return true;
 }
 
@@ -384,11 +398,16 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         onstack = gp;
     else if (sp >= mp->g0->stack.base && sp < mp->g0->stack.hi)
         onstack = mp->g0;
+    bool overflow = onstack && (gort__stack_in_guard(&onstack->stack, addr) ||
+                                (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
+                                 sp < onstack->stack.lo + 4096));
+    /* Forwarded, the fault is the program's: the context is not recorded
+     * for this goroutine's later tracebacks (they would start from it). */
+    if (!overflow && forward_to_program(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus))
+        return;
     if (onstack != NULL && onstack == gp)
         gort__traceback_set_sigctx(gp, ctx_pc(uctx), ctx_fp(uctx), sp);
-    if (onstack && (gort__stack_in_guard(&onstack->stack, addr) ||
-                    (addr < onstack->stack.lo && addr + 65536 >= onstack->stack.lo &&
-                     sp < onstack->stack.lo + 4096))) {
+    if (overflow) {
         gort__print_lock();
         /* The usable bytes exceed the requested (page-multiple) size by
          * less than a page of rounding: the limit is the size asked for. */
@@ -399,8 +418,6 @@ static void fault_handler(int sig, siginfo_t *info, void *uctx) {
         gort__print_unlock();
         gort__fatal_sysstack("stack overflow"); /* on the signal stack */
     }
-    if (forward_to_program(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus))
-        return;
     if (gp == NULL && onstack == NULL) {
         chain(sig, info, uctx, sig == SIGSEGV ? &old_segv : &old_bus);
         return;
@@ -656,7 +673,7 @@ void gort__unminit_signals(struct m *mp) {
     if (ss.ss_flags & SS_DISABLE || ss.ss_sp == NULL)
         ss = (stack_t){.ss_sp = NULL, .ss_size = 0, .ss_flags = SS_DISABLE};
     else
-        ss.ss_flags = 0;
+        ss.ss_flags &= (int)SS_AUTODISARM; /* the caller's flag, without SS_ONSTACK */
     sigaltstack(&ss, NULL);
     munmap(mp->sigaltstack, mp->sigaltstack_size);
     mp->sigaltstack = NULL;
