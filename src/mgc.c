@@ -323,12 +323,14 @@ static uintptr_t untrack_runs[GORT__TRACK_RUNS][2];
 static size_t untrack_n;
 
 /* In the final pause: the runs whose protection untrack_writes lifts.
- * Every page the cycle protected is in them: the start and the rounds
- * protected only runs in use then, with the same merging of short gaps,
- * and no span is freed while a cycle marks, so each of those runs lies
- * within one of these (a page outside them that the cap of GORT__TRACK_RUNS
- * once put in a last run stays protected: its first write faults, and a
- * protected page still counts as written once written). */
+ * They hold every page that can hold an object then.  The start and the
+ * rounds protected only runs in use then, with the same merging of short
+ * gaps, and the mark frees no span; but the sweep after the start's stop
+ * of the world may free some it protected, and the cap of
+ * GORT__TRACK_RUNS may have put free pages in a last run.  Such a page,
+ * outside these runs, stays protected: only its first write faults (a
+ * protected page counts as written once written, so the next cycle's
+ * rescans are not misled). */
 static void untrack_snapshot(void) {
     untrack_n = gort__mheap_inuse_runs(GORT__TRACK_GAP, untrack_runs, GORT__TRACK_RUNS);
 }

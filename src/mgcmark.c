@@ -798,9 +798,10 @@ uint64_t gort__gc_rescan_dirty(bool reprotect) {
          * start left them unprotected, and protected here for nothing, to
          * be lifted again at the cycle's end (about 1.2 us a page on a
          * paravirtualised machine, for pages that had no object to
-         * rescan).  A span taken after this snapshot lies on pages still
-         * unprotected, which the next round or the final pause's walk of
-         * the whole arena reports. */
+         * rescan).  A span taken after this snapshot lies on pages either
+         * unprotected or protected by the start (a short gap, or the tail
+         * of the last run): either way the next round or the final
+         * pause's walk of the whole arena reports them once written. */
         uintptr_t runs[GORT__TRACK_RUNS][2];
         size_t n = gort__mheap_inuse_runs(GORT__TRACK_GAP, runs, GORT__TRACK_RUNS);
         for (size_t i = 0; i < n; i++)
@@ -811,17 +812,13 @@ uint64_t gort__gc_rescan_dirty(bool reprotect) {
     }
     uintptr_t end =
         h->arena + (atomic_load_explicit(&h->used, memory_order_relaxed) << GORT__HEAP_PAGE_SHIFT);
-    /* With the world stopped, the helper walks the upper half (the walk
-     * itself is most of this when little was written). */
-    uintptr_t mid = end;
-    uint32_t gen = 0;
-    if (!reprotect) {
-        mid = h->arena + (((end - h->arena) / 2) & ~(uintptr_t)(GORT__HEAP_PAGE - 1));
-        gen = helper_walk(mid, end);
-        if (gen == 0)
-            mid = end;
-    }
-    gort__gc_dirty_scan(h->arena, mid, reprotect, rescan_cb);
+    /* The final pause, the world stopped: the helper walks the upper half
+     * (the walk itself is most of this when little was written). */
+    uintptr_t mid = h->arena + (((end - h->arena) / 2) & ~(uintptr_t)(GORT__HEAP_PAGE - 1));
+    uint32_t gen = helper_walk(mid, end);
+    if (gen == 0)
+        mid = end;
+    gort__gc_dirty_scan(h->arena, mid, false, rescan_cb);
     if (gen != 0)
         helper_walk_done(gen);
     gort__gc_drain();
