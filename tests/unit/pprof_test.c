@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#include "export_test.h"
 #include "gt.h"
 #include "gt_gort.h"
 #include "gort.h"
@@ -693,11 +694,15 @@ static int block_ready_main(void *arg) {
     go(ready_receiver, c);
     WAIT_UNTIL(qlen(c, false) == 1, 10, "the receiver blocked");
     gort_sleep(20 * GT_MS);
+    /* The P stays here: the readied receiver waits for it (no preemption
+     * signal meanwhile, which would give it the P after 10 ms, a delay the
+     * test could not tell from the right one). */
+    bool was = gort__export_set_asyncpreemptoff(true);
     gort_chan_send(c, NULL);
-    /* The P stays here: the readied receiver waits for it. */
     int64_t end = gt_now_ns() + 50 * GT_MS;
     while (gt_now_ns() < end)
         sink++;
+    gort__export_set_asyncpreemptoff(was);
     WAIT_UNTIL(gort_numgoroutine() == 1, 10, "the receiver finished");
     gort_set_block_profile_rate(0);
     gort_gomaxprocs(procs);
