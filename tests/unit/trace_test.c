@@ -902,8 +902,12 @@ TEST(create_stacks_start_in_program) {
     const char *prof = tmp_path("sched.pprof");
     ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > %s", path, prof), 0);
     ASSERT_EQ(go_tool(out, sizeof out, "pprof -top -nodecount=200 -nodefraction=0 %s", prof), 0);
+    /* The unblock's stack keeps the program's call (gort_chan_send, or,
+     * when the library's code reached chansend by a tail call, chansend
+     * and what was inlined into it) above rs_child. */
     if (strstr(out, "newproc1") != NULL || strstr(out, "gort__goready") != NULL ||
-        strstr(out, "region_spawner") == NULL || strstr(out, "gort_chan_send") == NULL)
+        strstr(out, "region_spawner") == NULL || strstr(out, "rs_child") == NULL ||
+        (strstr(out, "gort_chan_send") == NULL && strstr(out, "chansend") == NULL))
         GT_FAIL("go tool trace -pprof=sched:\n%s", out);
 }
 
