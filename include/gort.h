@@ -1569,9 +1569,10 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   as Go forwards a synchronous signal raised in cgo code: a guard-page
  *   or lazy-commit scheme keeps working.  Not a fault in the runtime's
  *   own code, nor one on a goroutine stack's guard page (the "goroutine
- *   stack exceeds" report), nor a signal sent by kill.  AddressSanitizer's
- *   handler is such a handler: under it a fault is ASan's report, as
- *   without gort (ASAN_OPTIONS=handle_segv=0 leaves it to gort's).
+ *   stack exceeds" report), nor a signal sent by kill.  A sanitizer's
+ *   handler is such a handler: under AddressSanitizer or ThreadSanitizer
+ *   a fault is the sanitizer's report, as without gort (handle_segv=0,
+ *   handle_sigfpe=0 in ASAN_OPTIONS or TSAN_OPTIONS leave it to gort's).
  * - The default GOMAXPROCS is the number of CPUs in the affinity mask
  *   (gort_numcpu), lowered to the cgroup CPU limit (v2 cpu.max, v1 CFS
  *   quota; the tightest of the cgroup and its ancestors) rounded up, but

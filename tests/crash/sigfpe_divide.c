@@ -8,7 +8,7 @@
 // EXPECT-STDERR: divider(...)
 // EXPECT-STDERR: created by main_fn in goroutine 1
 // ENV: ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:handle_sigfpe=0
-// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0
+// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:handle_sigfpe=0
 /*
  * An integer division by zero in a goroutine: Go's runtime error, the
  * signal line, then the goroutine's traceback from the faulting

@@ -10,7 +10,7 @@
 // EXPECT-STDERR: parked(...)
 // EXPECT-STDERR: created by main_fn in goroutine 1
 // ENV: ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:handle_segv=0
-// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0
+// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:handle_segv=0
 /*
  * A fault at an address that is not nil (not in the first page) is Go's
  * throw("fault"), not a panic: at the default GORTRACEBACK the report

@@ -5,6 +5,7 @@
 // EXPECT-STDERR: [running]:
 // EXPECT-STDERR: created by main_fn in goroutine 1
 // ENV: ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:handle_segv=0
+// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:handle_segv=0
 /*
  * A fault inside malloc, on a heap the program corrupted: glibc's malloc
  * faults with its arena locked, and the report's symbolisation (the symbol

@@ -9,12 +9,13 @@
 // EXPECT-STDERR: faulter(...)
 // EXPECT-STDERR: created by main_fn in goroutine 1
 // ENV: ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:handle_segv=0
-// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0
+// ENV: TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0:handle_segv=0
 /*
  * A write through a NULL struct pointer in a goroutine: Go's nil-pointer
  * report, the signal line, then the goroutine's traceback from the faulting
- * instruction.  (ASan would catch the SIGSEGV itself: handle_segv=0 leaves
- * it to gort's handler.  TSan would report the dump's allocations inside
+ * instruction.  (ASan and TSan would catch the SIGSEGV themselves: their
+ * handlers are the program's, installed before gort_main, and a fault of
+ * the program's code goes there; handle_segv=0 leaves it to gort's.  TSan would report the dump's allocations inside
  * the handler as signal-unsafe: report_signal_unsafe=0.)
  */
 #include "gort.h"

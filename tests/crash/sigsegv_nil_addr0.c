@@ -1,4 +1,4 @@
-// ENV: TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0
+// ENV: TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0:handle_segv=0
 // EXPECT-EXIT: 2
 // EXPECT-STDERR: panic: runtime error: invalid memory address or nil pointer dereference
 // EXPECT-STDERR: [signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x
