@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "malloc.h"
+#include "trace.h"
 
 static pthread_once_t malloc_once = PTHREAD_ONCE_INIT;
 static _Atomic bool malloc_ready;
@@ -167,8 +168,19 @@ static GORT_NOINLINE uintptr_t alloc_nop(uint8_t spc, uintptr_t *size) {
 static void reclaim_large(uintptr_t npages) {
     uintptr_t freed = 0;
     for (int spc = 0; spc < 2 && freed < npages; spc++) {
-        for (intptr_t n; freed < npages && (n = gort__sweep_one(spc)) >= 0;)
+        for (intptr_t n; freed < npages;) {
+            /* Each span is a sweep loop of the trace's own (Go's
+             * mheap.reclaim makes the whole loop one): gort__sweep_one
+             * lets a stop of the world in between two spans. */
+            gort__acquirem();
+            GORT_TRACE(gort__trace_sweep_start());
+            n = gort__sweep_one(spc);
+            GORT_TRACE(gort__trace_sweep_done());
+            gort__releasem();
+            if (n < 0)
+                break;
             freed += (uintptr_t)n;
+        }
     }
 }
 

@@ -22,6 +22,7 @@
 #include "fault.h"
 #include "lockrank.h"
 #include "malloc.h"
+#include "trace.h"
 
 /* The span of an empty cache slot: no free object, so every allocation
  * from it takes the slow path (Go's emptymspan). */
@@ -122,7 +123,11 @@ void gort__mcache_refill(mcache *c, uint8_t spc) {
         gort__mcentral_uncache(central, s);
     }
     c->alloc[spc] = &gort__emptyspan;
+    /* The spans it sweeps to find one are the trace's sweep loop (Go's
+     * mcentral.cacheSpan); the caller holds gort__acquirem. */
+    GORT_TRACE(gort__trace_sweep_start());
     s = gort__mcentral_cache(central);
+    GORT_TRACE(gort__trace_sweep_done());
     account_free_slots(s, true);
     c->alloc[spc] = s;
 }

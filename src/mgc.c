@@ -434,8 +434,10 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     if (running)
         gort__gc_helper_start();
     t.start = gort_nanotime();
-    if (running)
+    if (running) {
         gort__stop_the_world("GC");
+        GORT_TRACE(gort__trace_stw_start(1));
+    }
     /* Threads without a P allocate under this lock: holding it keeps them
      * out of the heap while the world is stopped. */
     gort__lock(&gort__mcache_nop_lock);
@@ -464,12 +466,14 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         t.mark = gort_nanotime();
         pause1 = t.mark - t.start;
         gort__gc_assist_queue(true);
+        GORT_TRACE(gort__trace_stw_done());
         gort__start_the_world();
         gort__gc_mark_concurrent(sp, hi);
         gort__gc_mark_concurrent_rounds(8);
         gort__gc_assist_queue(false);
         t.markterm = gort_nanotime();
         gort__stop_the_world("GC mark termination");
+        GORT_TRACE(gort__trace_stw_start(0));
         gort__lock(&gort__mcache_nop_lock);
         gort__mcache_flush_all();
         gort__gc_rescan_dirty(false);
@@ -503,8 +507,10 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     /* Release: pairs with the acquire load of numgc by a goroutine that
      * was about to start a cycle meanwhile. */
     atomic_store_explicit(&numgc_atomic, t.n, memory_order_release);
-    if (running)
+    if (running) {
+        GORT_TRACE(gort__trace_stw_done());
         gort__start_the_world();
+    }
     if (conc)
         untrack_writes();
     atomic_store_explicit(&cycling, false, memory_order_relaxed);
@@ -646,7 +652,10 @@ void gort__gc_pace(uint64_t bytes) {
          * same way: gcParkAssist). */
         atomic_store_explicit(&throttled, true, memory_order_relaxed);
         gort__gc_throttle_count();
-        if (gort__gc_assist(64u << 10) == 0) {
+        GORT_TRACE(gort__trace_assist_start());
+        uint64_t assisted = gort__gc_assist(64u << 10);
+        GORT_TRACE(gort__trace_assist_done());
+        if (assisted == 0) {
             wait_cycle_end();
             /* The next cycle may be marking already, with the heap past
              * its goal: thousands of goroutines woken here, each taking a

@@ -51,6 +51,7 @@
 #include "lockrank.h"
 #include "malloc.h"
 #include "panic.h"
+#include "trace.h"
 
 uint64_t gort__gc_scanned_stacks, gort__gc_scanned_globals, gort__gc_marked_bytes;
 uint64_t gort__gc_scan_work;
@@ -711,15 +712,21 @@ bool gort__gc_assist_alloc(uint64_t debt) {
     if (debt == 0)
         return false;
     gort__gc_throttle_count();
+    /* The trace's assist spans the work and the wait for credit (Go's
+     * gcAssistAlloc). */
+    GORT_TRACE(gort__trace_assist_start());
     uint64_t done = gort__gc_assist(debt);
-    if (done >= debt)
+    if (done >= debt) {
+        GORT_TRACE(gort__trace_assist_done());
         return false;
+    }
     /* No work in the pool: wait for the collector's work to pay the rest
      * (Go's gcParkAssist). */
     assistwait w = {.gp = gort__getg(), .debt = (int64_t)(debt - done)};
     gort__lock(&aqlock);
     if (!aq_open) {
         gort__unlock(&aqlock);
+        GORT_TRACE(gort__trace_assist_done());
         return false;
     }
     if (aq_tail != NULL)
@@ -732,6 +739,7 @@ bool gort__gc_assist_alloc(uint64_t debt) {
     /* aqlock is released once this goroutine is off its stack: whoever
      * readies it takes it off the queue under aqlock first. */
     gort__gopark(park_assist, &aqlock, WAIT_GC_ASSIST_WAIT);
+    GORT_TRACE(gort__trace_assist_done());
     return true;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "malloc.h"
+#include "trace.h"
 
 /* Tells the tools about the objects of s that were allocated and are not
  * marked: they are free now. */
@@ -42,6 +43,8 @@ bool gort__sweep_span(mspan *s, bool preserve) {
     for (uint32_t w = 0; w < s->nwords; w++)
         nalloc += (uint32_t)__builtin_popcountll(s->markbits[w]);
     uint32_t nfreed = s->alloccount - nalloc;
+    GORT_TRACE(gort__trace_sweep_span((uint64_t)s->npages * GORT__HEAP_PAGE,
+                                      (uint64_t)nfreed * s->elemsize));
     /* Go's sweep frees the profile specials of dead objects first. */
     if (GORT_UNLIKELY(s->specials != NULL))
         gort__mprof_sweep(s);

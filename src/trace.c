@@ -65,6 +65,10 @@ enum {
     EvProcStop = 6,
     EvGCStart = 7,
     EvGCDone = 8,
+    EvGCSTWStart = 9,
+    EvGCSTWDone = 10,
+    EvGCSweepStart = 11,
+    EvGCSweepDone = 12,
     EvGoCreate = 13,
     EvGoStart = 14,
     EvGoEnd = 15,
@@ -90,6 +94,9 @@ enum {
     EvUserTaskCreate = 45,
     EvUserTaskEnd = 46,
     EvUserRegion = 47,
+    EvGoBlockGC = 42,
+    EvGCMarkAssistStart = 43,
+    EvGCMarkAssistDone = 44,
     EvUserLog = 48,
 };
 
@@ -138,6 +145,12 @@ typedef struct tbuf {
      * takes neither the table's lock nor its hash. */
     scent sc[STACK_CACHE];
     uint64_t g; /* goroutine the parser sees running on the P, 0: none */
+    /* A sweep loop of the P's goroutine (gort__trace_sweep_start..done):
+     * bytes of the spans it swept and of the objects it freed so far;
+     * GCSweepStart is written at its first span, so a loop that sweeps
+     * nothing writes nothing (Go's p.traceSweep/traceSwept/traceReclaimed). */
+    bool sweep;
+    uint64_t swept, reclaimed;
     size_t pos; /* bytes used; 0: no batch header yet */
     uint8_t data[TBUF_SIZE];
 } tbuf;
@@ -342,6 +355,8 @@ static tbuf *tbuf_new(int64_t pid) {
     for (int i = 0; i < STACK_CACHE; i++)
         b->sc[i].id = 0;
     b->g = 0;
+    b->sweep = false;
+    b->swept = b->reclaimed = 0;
     b->pos = 0;
     return b;
 }
@@ -636,6 +651,8 @@ static int block_event(uint8_t reason) {
         return EvGoBlockSync;
     case WAIT_SYNC_COND:
         return EvGoBlockCond;
+    case WAIT_GC_ASSIST_WAIT:
+        return EvGoBlockGC;
     default:
         return EvGoBlock;
     }
@@ -740,6 +757,113 @@ void gort__trace_gc_done(void) {
         return;
     event(b, EvGCDone, NULL, 0, NOSTACK, 0);
     tb_release(locked);
+}
+
+/* The GC's stops of the world (Go's traceGCSTWStart/Done), kind 1 for
+ * sweep termination and 0 for mark termination, the two Go 1.19's parser
+ * knows.  Both are called with the world stopped (mgc.c), so no other P
+ * records between them and no flight recorder generation, itself a stop
+ * of the world, begins between them: the pair is never split. */
+static bool stwopen; /* [world stopped] a GCSTWStart is written */
+
+void gort__trace_stw_start(int kind) {
+    if (!tracing())
+        return;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    uint64_t k = (uint64_t)kind;
+    event(b, EvGCSTWStart, &k, 1, NOSTACK, 0);
+    stwopen = true;
+    tb_release(locked);
+}
+
+void gort__trace_stw_done(void) {
+    if (!tracing() || !stwopen)
+        return;
+    stwopen = false;
+    bool locked;
+    tbuf *b = tb_acquire(gort__getm(), &locked);
+    if (b == NULL)
+        return;
+    event(b, EvGCSTWDone, NULL, 0, NOSTACK, 0);
+    tb_release(locked);
+}
+
+/* The P's buffer of the calling goroutine, or NULL (no P: a thread
+ * outside the runtime, or one allocating from the shared cache, whose
+ * sweeps Go would not trace either). */
+static tbuf *p_buffer(void) {
+    struct m *mp = gort__getm();
+    struct g *gp = gort__getg();
+    if (mp == NULL || mp->p == NULL || gp == NULL || gp->foreign)
+        return NULL;
+    bool locked;
+    return tb_acquire(mp, &locked); /* a P's: never locked */
+}
+
+/* A sweep loop (Go's traceGCSweepStart/Span/Done).  The caller holds
+ * gort__acquirem from start to done: its goroutine keeps its P and no
+ * stop of the world (so no trace start or stop, and no flight recorder
+ * generation) comes between, so the P's buffer holds the loop's state. */
+void gort__trace_sweep_start(void) {
+    if (!tracing())
+        return;
+    tbuf *b = p_buffer();
+    if (b == NULL)
+        return;
+    b->sweep = true;
+    b->swept = b->reclaimed = 0;
+}
+
+void gort__trace_sweep_span(uint64_t swept, uint64_t reclaimed) {
+    if (!tracing())
+        return;
+    struct m *mp = gort__getm();
+    tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
+    if (b == NULL || !b->sweep)
+        return;
+    if (b->swept == 0)
+        event(b, EvGCSweepStart, NULL, 0, callers_user_id(true, b), 0);
+    b->swept += swept;
+    b->reclaimed += reclaimed;
+}
+
+void gort__trace_sweep_done(void) {
+    if (!tracing())
+        return;
+    struct m *mp = gort__getm();
+    tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
+    if (b == NULL || !b->sweep)
+        return;
+    b->sweep = false;
+    if (b->swept == 0)
+        return;
+    uint64_t args[2] = {b->swept, b->reclaimed};
+    event(b, EvGCSweepDone, args, 2, NOSTACK, 0);
+}
+
+/* A goroutine's mark assist (Go's traceGCMarkAssistStart/Done): per
+ * goroutine in the parser, so it may span a park (GoBlockGC) and end on
+ * another P; a Done whose Start was in an earlier flight recorder
+ * generation is accepted there. */
+void gort__trace_assist_start(void) {
+    if (!tracing())
+        return;
+    tbuf *b = p_buffer();
+    if (b == NULL)
+        return;
+    event(b, EvGCMarkAssistStart, NULL, 0, callers_user_id(true, b), 0);
+}
+
+void gort__trace_assist_done(void) {
+    if (!tracing())
+        return;
+    tbuf *b = p_buffer();
+    if (b == NULL)
+        return;
+    event(b, EvGCMarkAssistDone, NULL, 0, NOSTACK, 0);
 }
 
 void gort__trace_heap(uint64_t live, uint64_t goal) {

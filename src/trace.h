@@ -52,6 +52,20 @@ void gort__trace_procstop(struct m *mp);
 void gort__trace_gc_start(void);
 void gort__trace_gc_done(void);
 void gort__trace_heap(uint64_t live, uint64_t goal);
+/* The GC's stops of the world, called with the world stopped: kind 1
+ * after the stop for sweep termination, 0 for mark termination (GCSTWStart),
+ * and before the world restarts (GCSTWDone). */
+void gort__trace_stw_start(int kind);
+void gort__trace_stw_done(void);
+/* A sweep loop of an allocating goroutine (GCSweepStart at its first span,
+ * GCSweepDone), bracketed by gort__acquirem; gort__sweep_span reports each
+ * span (bytes swept, bytes freed), which counts only inside a loop. */
+void gort__trace_sweep_start(void);
+void gort__trace_sweep_span(uint64_t swept, uint64_t reclaimed);
+void gort__trace_sweep_done(void);
+/* A goroutine's mark assist (GCMarkAssistStart, GCMarkAssistDone). */
+void gort__trace_assist_start(void);
+void gort__trace_assist_done(void);
 /* Sysmon, every round: wakes the flight recorder's goroutine when a new
  * generation is due. */
 void gort__trace_sysmon(int64_t now);

@@ -751,6 +751,113 @@ TEST(gc_hooks) {
     run(gc_main, NULL);
 }
 
+/* The collector's own events, from a program whose goroutines allocate
+ * while it marks: its two stops of the world (sweep and mark termination),
+ * the allocators' sweeps and mark assists, as Go 1.19 records them.  The
+ * trace had GC cycles only, so go tool trace's MMU view (minimum mutator
+ * utilization) showed no pause at all. */
+typedef struct gcnode {
+    struct gcnode *next;
+    char pad[48];
+} gcnode;
+
+static gcnode *gc_live[2][64];
+static uint64_t gc_assists; /* mark assists the pacer counted while tracing */
+
+__attribute__((noinline)) static void gc_allocator(void *arg) {
+    gcnode **live = arg;
+    gort_chan *done = (gort_chan *)live[63];
+    /* 62 lists of 1000 nodes kept live, replaced in turn: about 4 MB live,
+     * 40 MB allocated. */
+    for (int r = 0; r < 10 * 62; r++) {
+        gcnode *head = NULL;
+        for (int i = 0; i < 1000; i++) {
+            gcnode *n = gort_new(sizeof *n);
+            n->next = head;
+            head = n;
+        }
+        live[r % 62] = head;
+    }
+    gort_chan_send(done, NULL);
+}
+
+static int gcev_main(void *arg) {
+    int fd = create_file(arg);
+    gort_chan *done = gort_chan_make(0, 0);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    uint64_t a0 = gort__export_gc_throttled();
+    for (int k = 0; k < 2; k++) {
+        gc_live[k][63] = (gcnode *)done;
+        go(gc_allocator, gc_live[k]);
+    }
+    for (int k = 0; k < 2; k++)
+        gort_chan_recv(done, NULL);
+    gc_assists = gort__export_gc_throttled() - a0;
+    gort_trace_stop();
+    close(fd);
+    memset(gc_live, 0, sizeof gc_live);
+    gort_chan_free(done);
+    return 0;
+}
+
+/* How many lines of out hold each of the two strings. */
+static int lines_with(const char *out, const char *a, const char *b) {
+    int n = 0;
+    for (const char *l = out; *l != '\0';) {
+        const char *e = strchr(l, '\n');
+        size_t len = e != NULL ? (size_t)(e - l) : strlen(l);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), l);
+        if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
+            n++;
+        l += len + (e != NULL);
+    }
+    return n;
+}
+
+TEST(gc_events) {
+    NEED_GO();
+    (void)gort_new(8); /* the heap, and its mode */
+    bool conc = gort__export_gc_concurrent();
+    const char *path = tmp_path("gcev.trace");
+    run(gcev_main, (void *)path);
+    /* go tool trace -d: every event the parser accepted, one a line; the
+     * collector's, without the rest (there are tens of thousands). */
+    static char out[1 << 20];
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -d %s | grep -E ' GC[A-Za-z]+ | GoBlockGC '", path),
+              0);
+    int cycles = lines_with(out, " GCStart ", NULL);
+    int sweepterm = lines_with(out, " GCSTWStart ", "kind=sweep termination");
+    int markterm = lines_with(out, " GCSTWStart ", "kind=mark termination");
+    int stwdone = lines_with(out, " GCSTWDone ", NULL);
+    int sweeps = lines_with(out, " GCSweepStart ", NULL);
+    int swept = lines_with(out, " GCSweepDone ", " swept=");
+    int assists = lines_with(out, " GCMarkAssistStart ", NULL);
+    int assisted = lines_with(out, " GCMarkAssistDone ", NULL);
+    if (cycles < 2 || sweepterm != cycles || markterm != (conc ? cycles : 0) ||
+        stwdone != sweepterm + markterm || sweeps == 0 || swept != sweeps ||
+        (conc && gc_assists == 0) || assists != (int)gc_assists || assisted != assists)
+        GT_FAIL("concurrent %d: %d GCStart, %d+%d GCSTWStart (sweep, mark termination), %d "
+                "GCSTWDone, %d/%d GCSweepStart/Done, %d/%d GCMarkAssistStart/Done for %d "
+                "assists; the events:\n%.4000s",
+                conc, cycles, sweepterm, markterm, stwdone, sweeps, swept, assists, assisted,
+                (int)gc_assists, out);
+    /* The MMU view counts the stops: for a window of 100 us the mutator's
+     * minimum utilization is 0 (a pause stopped every P for longer); with
+     * no STW event it was 1 at every window past a few ns. */
+    static char page[1 << 17];
+    viewer(path, "mmuPlot?flags=stw", page, sizeof page);
+    const char *c = strstr(page, "\"curve\":[");
+    double x = 0, y = -1;
+    for (c = c != NULL ? strchr(c, '[') : NULL; c != NULL && x < 100e3;) {
+        c = strchr(c + 1, '[');
+        if (c == NULL || sscanf(c, "[%lf,%lf", &x, &y) != 2)
+            c = NULL;
+    }
+    if (c == NULL || y != 0)
+        GT_FAIL("the MMU at a 100 us window is not 0 (%g at %g ns):\n%.3000s", y, x, page);
+}
+
 /* runtime/trace.Start is a goroutine's call here: from a thread outside the
  * runtime, and with no gort_main running, it is -EINVAL, as gort.h says
  * (it was not documented). */
