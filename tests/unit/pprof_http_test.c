@@ -151,15 +151,21 @@ TEST(allocs_delta) {
 typedef struct feeder {
     gort_chan *c;
     int n;
+    gort_chan *done; /* closed when feed returns */
 } feeder;
 
-/* Sends f->n values, 2 ms apart, on f->c. */
+static atomic_bool feed_stop;
+
+/* Sends f->n values, 2 ms apart, on f->c, or fewer once feed_stop is
+ * set. */
 static void feed(void *arg) {
     feeder *f = arg;
-    for (int i = 0; i < f->n; i++) {
+    /* Relaxed: a flag polled; f->done orders the end. */
+    for (int i = 0; i < f->n && !atomic_load_explicit(&feed_stop, memory_order_relaxed); i++) {
         gort_sleep(2 * GT_MS);
         gort_chan_send(f->c, NULL);
     }
+    gort_chan_close(f->done);
 }
 
 __attribute__((noinline)) static void block_before(gort_chan *c, int n) {
@@ -173,13 +179,19 @@ __attribute__((noinline)) static void block_during(gort_chan *c) {
 
 static void blocker(void *arg) {
     gort_chan *done = arg;
-    gort_chan *c = gort_chan_make(0, 0);
-    feeder f = {c, 1 << 30};
+    /* Buffered, so that the feeder's sends after the last receive do not
+     * wait: it stops at feed_stop (the receives still wait, for the
+     * feeder's next value). */
+    feeder f = {gort_chan_make(0, 1024), 1 << 30, gort_chan_make(0, 0)};
     go(feed, &f);
     /* Relaxed: a flag polled; the channel orders the end. */
     while (atomic_load_explicit(&window_open, memory_order_relaxed))
-        block_during(c);
-    gort_chan_close(done); /* feed stays parked on c: the test ends with it */
+        block_during(f.c);
+    atomic_store_explicit(&feed_stop, true, memory_order_relaxed);
+    gort_chan_recv(f.done, NULL);
+    gort_chan_free(f.c);
+    gort_chan_free(f.done);
+    gort_chan_close(done);
 }
 
 /* block?seconds=2 while a goroutine blocks in block_during: the delta
@@ -189,10 +201,12 @@ static int block_delta_main(void *arg) {
     (void)arg;
     gort_set_block_profile_rate(1);
     int port = start_server();
-    gort_chan *c = gort_chan_make(0, 0);
-    feeder f = {c, 20};
+    feeder f = {gort_chan_make(0, 0), 20, gort_chan_make(0, 0)};
     go(feed, &f);
-    block_before(c, 20);
+    block_before(f.c, 20);
+    gort_chan_recv(f.done, NULL);
+    gort_chan_free(f.c);
+    gort_chan_free(f.done);
     atomic_store_explicit(&window_open, true, memory_order_relaxed);
     gort_chan *done = gort_chan_make(0, 0);
     go(blocker, done);
