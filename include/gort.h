@@ -1263,6 +1263,28 @@ GORT_API void gort_pprof_stop_cpu(void);
  * panic prints).  0, -EINVAL for an unknown name or fd < 0, -errno of
  * write(2), -ENOMEM. */
 GORT_API int gort_pprof_write(const char *name, int fd, int debug);
+/* Delta profiles, as net/http/pprof serves NAME?seconds=N: what happened
+ * between two moments rather than since the start.
+ *   gort_pprof_snapshot_take: takes profile name ("goroutine",
+ *     "threadcreate", "block", "mutex", "heap", "allocs") as
+ *     gort_pprof_write(name, fd, 0) would write it, kept unencoded, into
+ *     *out.  0, -EINVAL (unknown name, out NULL), -ENOMEM.
+ *   gort_pprof_write_delta: takes the same profile again and writes to fd
+ *     the gzipped profile.proto of now minus base, as Go's: base's values
+ *     scaled by -1 and merged with now's per sample (the stack, the
+ *     labels, heap's "bytes" label), samples whose values all cancel out
+ *     dropped; every value is a difference (inuse_* too, so they may be
+ *     negative); time is now, duration now minus base's time.  0, -EINVAL
+ *     (base NULL, fd < 0), -ENOMEM, -errno of write(2).
+ *   gort_pprof_snapshot_free: frees s (NULL: no-op).
+ * A snapshot is read only once taken: deltas against one base may be
+ * written from several goroutines at once; free it after the last.  The
+ * heap profiles change only as collections complete (see
+ * gort_set_mem_profile_rate). */
+typedef struct gort_pprof_snapshot gort_pprof_snapshot;
+GORT_API int gort_pprof_snapshot_take(const char *name, gort_pprof_snapshot **out);
+GORT_API int gort_pprof_write_delta(const gort_pprof_snapshot *base, int fd);
+GORT_API void gort_pprof_snapshot_free(gort_pprof_snapshot *s);
 /* runtime.MemProfileRate: the heap and allocs profiles sample one
  * allocation (gort_new, gort_new_noscan) per rate bytes allocated on
  * average, each P drawing exponentially distributed distances between

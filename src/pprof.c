@@ -1253,7 +1253,9 @@ static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
     gs->self = self;
     if (self != NULL) {
         uintptr_t pcs[GORT__PROF_MAXSTACK];
-        int n = gort__prof_callers(1, pcs, GORT__PROF_MAXSTACK); /* skip gort_pprof_write */
+        /* Skips build and the API function that called it
+         * (gort_pprof_write, ..._snapshot_take, ..._write_delta). */
+        int n = gort__prof_callers(2, pcs, GORT__PROF_MAXSTACK);
         bucket *b = bt_get(&gs->tab, pcs, n, self->labels);
         if (b == NULL)
             return -ENOMEM;
@@ -1375,6 +1377,21 @@ static void text_labels(gort__pbuf *o, const gort__labelset *l) {
     gort__pb_printf(o, "}\n");
 }
 
+/* The profile.proto a writer builds: a new one, or into (a collecting
+ * snapshot's, gort_pprof_snapshot_take), which prof_close leaves as it
+ * is, for gort__prof_delta. */
+static gort__prof *prof_open(gort__prof *into) {
+    return into != NULL ? into : gort__prof_new();
+}
+
+static int prof_close(gort__prof *p, gort__prof *into, gort__pbuf *out) {
+    if (p == into)
+        return 0; /* its oom is gort__prof_delta's to report */
+    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
+    gort__prof_free(p);
+    return err;
+}
+
 /* The text of a count profile (goroutine, threadcreate): Go's
  * printCountProfile, most frequent stacks first. */
 static int cmp_bucket_desc(const void *a, const void *b) {
@@ -1392,7 +1409,7 @@ static bucket **sorted(btable *t) {
     return arr;
 }
 
-static int write_count(btable *t, const char *name, int debug, gort__pbuf *out) {
+static int write_count(btable *t, const char *name, int debug, gort__prof *into, gort__pbuf *out) {
     if (debug > 0) {
         int64_t total = 0;
         BT_FOREACH(t, b) total += b->v[0];
@@ -1411,21 +1428,19 @@ static int write_count(btable *t, const char *name, int debug, gort__pbuf *out) 
         free(arr);
         return out->oom ? -ENOMEM : 0;
     }
-    gort__prof *p = gort__prof_new();
+    gort__prof *p = prof_open(into);
     if (p == NULL)
         return -ENOMEM;
     gort__prof_valuetype(p, 1, name, "count");
     BT_FOREACH(t, b) gort__prof_sample(p, b->pcs, b->n, b->v, 1, b->labels, NULL, 0);
     gort__prof_valuetype(p, 11, name, "count");
     gort__prof_int(p, 12, 1);
-    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
-    gort__prof_free(p);
-    return err;
+    return prof_close(p, into, out);
 }
 
 /* block and mutex: contentions/count, delay/nanoseconds (Go's
  * printCountCycleProfile).  scale: the mutex profile's sampling rate. */
-static int write_contention(btable *t, const char *name, int64_t scale, int debug,
+static int write_contention(btable *t, const char *name, int64_t scale, int debug, gort__prof *into,
                             gort__pbuf *out) {
     if (debug > 0) {
         gort__pb_printf(out, "--- %s:\ncycles/second=1000000000\n", name);
@@ -1443,7 +1458,7 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
         free(arr);
         return out->oom ? -ENOMEM : 0;
     }
-    gort__prof *p = gort__prof_new();
+    gort__prof *p = prof_open(into);
     if (p == NULL)
         return -ENOMEM;
     gort__prof_valuetype(p, 1, "contentions", "count");
@@ -1455,9 +1470,7 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
     }
     gort__prof_valuetype(p, 11, "contentions", "count");
     gort__prof_int(p, 12, 1);
-    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
-    gort__prof_free(p);
-    return err;
+    return prof_close(p, into, out);
 }
 
 /* The MemStats trailer of Go's debug=1 heap profile (pprof ignores it),
@@ -1486,7 +1499,7 @@ static void text_memstats(gort__pbuf *out) {
 }
 
 /* heap and allocs: Go's writeHeapProto / the legacy "heap profile:" text. */
-static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
+static int write_heap(btable *t, bool allocs, int debug, gort__prof *into, gort__pbuf *out) {
     /* Relaxed: a setting (see gort__mprof_next_sample). */
     int64_t rate = atomic_load_explicit(&gort__memprof_rate, memory_order_relaxed);
     if (debug > 0) {
@@ -1504,7 +1517,7 @@ static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
         text_memstats(out);
         return out->oom ? -ENOMEM : 0;
     }
-    gort__prof *p = gort__prof_new();
+    gort__prof *p = prof_open(into);
     if (p == NULL)
         return -ENOMEM;
     gort__prof_valuetype(p, 1, "alloc_objects", "count");
@@ -1522,9 +1535,7 @@ static int write_heap(btable *t, bool allocs, int debug, gort__pbuf *out) {
     gort__prof_int(p, 12, rate);
     if (allocs)
         gort__prof_int(p, 14, gort__prof_str(p, "alloc_space"));
-    int err = gort__prof_finish(p, gort__walltime_ns(), 0, out);
-    gort__prof_free(p);
-    return err;
+    return prof_close(p, into, out);
 }
 
 /* debug=2 goroutine: every goroutine's dump (runtime.Stack(all)). */
@@ -1543,21 +1554,23 @@ static int write_dump(gort__pbuf *out) {
     }
 }
 
-GORT_NOINLINE int gort_pprof_write(const char *name, int fd, int debug) {
-    if (name == NULL || fd < 0)
-        return -EINVAL;
-    gort__pbuf out = {0};
+/* Profile name as gort_pprof_write writes it: its text or gzipped proto
+ * into out, or (debug 0, into a collecting profile) its samples into
+ * into.  -EINVAL for an unknown name.  Called straight from the API
+ * functions, so that the goroutine profile starts the calling goroutine's
+ * stack at their caller (goroutine_stacks skips this frame and theirs). */
+static GORT_NOINLINE int build(const char *name, int debug, gort__prof *into, gort__pbuf *out) {
     btable t = {0};
     int err;
     if (strcmp(name, "goroutine") == 0) {
         if (debug >= 2) {
-            err = write_dump(&out);
+            err = write_dump(out);
         } else {
             gstacks gs = {0};
             err = goroutine_stacks(&gs);
             t = gs.tab;
             if (err == 0)
-                err = write_count(&t, "goroutine", debug, &out);
+                err = write_count(&t, "goroutine", debug, into, out);
         }
     } else if (strcmp(name, "threadcreate") == 0) {
         err = bt_copy(&t, &tctab, &tclock);
@@ -1573,27 +1586,100 @@ GORT_NOINLINE int gort_pprof_write(const char *name, int fd, int debug) {
         if (m0 != NULL)
             m0->v[0]++;
         if (err == 0)
-            err = write_count(&t, "threadcreate", debug, &out);
+            err = write_count(&t, "threadcreate", debug, into, out);
     } else if (strcmp(name, "block") == 0) {
         err = bt_copy(&t, &blocktab, &blocklock);
         if (err == 0)
-            err = write_contention(&t, "contention", 0, debug, &out);
+            err = write_contention(&t, "contention", 0, debug, into, out);
     } else if (strcmp(name, "mutex") == 0) {
         err = bt_copy(&t, &mutextab, &blocklock);
         if (err == 0)
             err = write_contention(
                 &t, "mutex", atomic_load_explicit(&gort__mutexprof_rate, memory_order_relaxed),
-                debug, &out);
+                debug, into, out);
     } else if (strcmp(name, "heap") == 0 || strcmp(name, "allocs") == 0) {
         err = bt_copy(&t, &heaptab, &heaplock);
         if (err == 0)
-            err = write_heap(&t, name[0] == 'a', debug, &out);
+            err = write_heap(&t, name[0] == 'a', debug, into, out);
     } else {
-        return -EINVAL;
+        err = -EINVAL;
     }
     bt_free(&t);
+    return err;
+}
+
+GORT_NOINLINE int gort_pprof_write(const char *name, int fd, int debug) {
+    if (name == NULL || fd < 0)
+        return -EINVAL;
+    gort__pbuf out = {0};
+    int err = build(name, debug, NULL, &out);
     if (err == 0)
         err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n, true);
     gort__pb_free(&out);
     return err;
+}
+
+/* A snapshot owns its collecting profile; after gort_pprof_snapshot_take
+ * returns it is only read (gort__prof_delta takes it as const), so deltas
+ * against one base may run on several goroutines at once. */
+struct gort_pprof_snapshot {
+    gort__prof *p;
+    int64_t time_nanos; /* the wall clock once taken: Go's collectProfile's time.Now() */
+    char name[16];
+};
+
+GORT_NOINLINE int gort_pprof_snapshot_take(const char *name, gort_pprof_snapshot **out) {
+    if (out != NULL)
+        *out = NULL;
+    if (name == NULL || out == NULL || strlen(name) >= sizeof((gort_pprof_snapshot *)0)->name)
+        return -EINVAL;
+    gort_pprof_snapshot *s = gort__calloc(1, sizeof *s);
+    gort__prof *p = s != NULL ? gort__prof_new() : NULL;
+    if (p == NULL) {
+        free(s);
+        return -ENOMEM;
+    }
+    gort__prof_collect(p);
+    gort__pbuf unused = {0};
+    int err = build(name, 0, p, &unused);
+    gort__pb_free(&unused);
+    if (err != 0) {
+        gort__prof_free(p);
+        free(s);
+        return err;
+    }
+    s->p = p;
+    s->time_nanos = gort__walltime_ns();
+    strcpy(s->name, name);
+    *out = s;
+    return 0;
+}
+
+GORT_NOINLINE int gort_pprof_write_delta(const gort_pprof_snapshot *base, int fd) {
+    if (base == NULL || fd < 0)
+        return -EINVAL;
+    gort__prof *p = gort__prof_new();
+    if (p == NULL)
+        return -ENOMEM;
+    gort__prof_collect(p);
+    gort__pbuf out = {0};
+    int err = build(base->name, 0, p, &out);
+    /* Go: TimeNanos is p1's time, DurationNanos p1's minus p0's. */
+    int64_t now = gort__walltime_ns();
+    if (err == 0)
+        err = gort__prof_delta(p, base->p);
+    if (err == 0)
+        err = gort__prof_finish(p, now, now - base->time_nanos, &out);
+    gort__prof_free(p);
+    if (err == 0)
+        err = out.oom ? -ENOMEM : gort__write_all(fd, out.b, out.n, true);
+    gort__pb_free(&out);
+    return err;
+}
+
+void gort_pprof_snapshot_free(gort_pprof_snapshot *s) {
+    if (s == NULL)
+        return;
+    gort__prof_free(s->p);
+    free(s);
 }

@@ -57,6 +57,16 @@ void gort__prof_int(gort__prof *p, int field, int64_t v);
  * first; numkey/num an optional numeric label ("bytes"). */
 void gort__prof_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t *vals, int nvals,
                        const gort__labelset *labels, const char *numkey, int64_t num);
+/* Makes p keep its samples (summed by key: stack, labels, numeric label)
+ * and its period (field 12) instead of encoding them: a snapshot for
+ * gort__prof_delta.  Call it before any sample. */
+void gort__prof_collect(gort__prof *p);
+/* Encodes into the collecting p1 the samples of p1 - p0 (two collecting
+ * profiles of one kind), as net/http/pprof's delta: p0's values scaled by
+ * -1 and merged with p1's by key, the samples left all zero dropped, the
+ * larger period.  p1 then encodes as usual; p0 is only read.  0 or
+ * -ENOMEM. */
+int gort__prof_delta(gort__prof *p1, const gort__prof *p0);
 /* Symbolises the locations, appends functions, strings and times, and
  * the gzip of the whole to out.  0 or -ENOMEM. */
 int gort__prof_finish(gort__prof *p, int64_t time_nanos, int64_t duration_nanos, gort__pbuf *out);

@@ -290,6 +290,18 @@ typedef struct ploc {
     pline lines[9]; /* innermost first (traceback.c keeps up to 8 inlined) */
 } ploc;
 
+/* A sample kept by a collecting profile (gort__prof_collect): its key
+ * (the stack without its zero pcs, the labels, the numeric label) and the
+ * sum of the values of the samples with that key. */
+typedef struct psample {
+    const gort__labelset *labels;
+    const char *numkey;
+    int64_t num;
+    int64_t v[8];
+    int nvals, n;
+    uintptr_t pcs[];
+} psample;
+
 struct gort__prof {
     gort__pbuf body; /* Profile fields written so far (samples) */
     char **strs;
@@ -302,6 +314,15 @@ struct gort__prof {
     uint32_t nfuncs, capfuncs;
     idxmap funcmap;
     bool oom;
+    /* Collecting (gort__prof_collect): samples are kept here, summed by
+     * key, instead of being encoded; the period is kept too.  Owned by
+     * whoever builds the profile: no lock (a finished snapshot is only
+     * read). */
+    bool collect;
+    psample **samps;
+    uint32_t nsamps, capsamps;
+    idxmap sampmap;
+    int64_t period;
 };
 
 static bool streq(void *ctx, uint64_t key, uint32_t v) {
@@ -368,6 +389,11 @@ void gort__prof_free(gort__prof *p) {
     free(p->funcs);
     free(p->funcmap.keys);
     free(p->funcmap.vals);
+    for (uint32_t i = 0; i < p->nsamps; i++)
+        free(p->samps[i]);
+    free(p->samps);
+    free(p->sampmap.keys);
+    free(p->sampmap.vals);
     gort__pb_free(&p->body);
     free(p);
 }
@@ -381,6 +407,10 @@ void gort__prof_valuetype(gort__prof *p, int field, const char *type, const char
 }
 
 void gort__prof_int(gort__prof *p, int field, int64_t v) {
+    if (p->collect && field == 12) {
+        p->period = v; /* written by gort__prof_delta */
+        return;
+    }
     pb_uint_opt(&p->body, field, (uint64_t)v);
 }
 
@@ -409,8 +439,16 @@ static uint64_t loc_id(gort__prof *p, uintptr_t pc) {
     return p->nlocs;
 }
 
+static void collect_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t *vals,
+                           int nvals, const gort__labelset *labels, const char *numkey,
+                           int64_t num);
+
 void gort__prof_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t *vals, int nvals,
                        const gort__labelset *labels, const char *numkey, int64_t num) {
+    if (p->collect) {
+        collect_sample(p, pcs, n, vals, nvals, labels, numkey, num);
+        return;
+    }
     gort__pbuf s = {0};
     uint64_t ids[GORT__PROF_MAXSTACK];
     int k = 0;
@@ -435,6 +473,152 @@ void gort__prof_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t
         pb_msg(&s, 3, &l);
     }
     pb_msg(&p->body, 2, &s);
+}
+
+/* ------------------------------------------------------------------------
+ * Deltas (net/http/pprof's ?seconds=N: p1 - p0)
+ * ------------------------------------------------------------------------ */
+
+void gort__prof_collect(gort__prof *p) {
+    p->collect = true;
+}
+
+/* A sample's key as Go's profile.Merge has it (sampleKey): the locations
+ * (here the pcs, one location each), the labels (interned: one set, one
+ * pointer) and the numeric label. */
+typedef struct skey {
+    const uintptr_t *pcs;
+    int n;
+    const gort__labelset *labels;
+    const char *numkey;
+    int64_t num;
+} skey;
+
+static uint64_t skey_hash(const skey *k) {
+    uint64_t h = mix64((uint64_t)(uintptr_t)k->labels ^ (uint64_t)k->num * 0x9e3779b97f4a7c15ull);
+    if (k->numkey != NULL)
+        h ^= strhash(k->numkey);
+    for (int i = 0; i < k->n; i++)
+        h = mix64(h ^ k->pcs[i]);
+    return h;
+}
+
+static bool skey_eq(const skey *k, const psample *s) {
+    return s->n == k->n && s->labels == k->labels && s->num == k->num &&
+           (s->numkey == NULL) == (k->numkey == NULL) &&
+           (s->numkey == NULL || strcmp(s->numkey, k->numkey) == 0) &&
+           memcmp(s->pcs, k->pcs, (size_t)k->n * sizeof *k->pcs) == 0;
+}
+
+static bool sampeq(void *ctx, uint64_t key, uint32_t v) {
+    (void)key;
+    const gort__prof *p = ((void **)ctx)[0];
+    return skey_eq(((void **)ctx)[1], p->samps[v - 1]);
+}
+
+/* The index + 1 of p's sample with key k, or 0.  (p is only read.) */
+static uint32_t find_sample(const gort__prof *p, const skey *k) {
+    if (p->sampmap.cap == 0)
+        return 0;
+    uint64_t h = skey_hash(k);
+    for (uint32_t j = (uint32_t)mix64(h) & (p->sampmap.cap - 1); p->sampmap.vals[j] != 0;
+         j = (j + 1) & (p->sampmap.cap - 1))
+        if (p->sampmap.keys[j] == h && skey_eq(k, p->samps[p->sampmap.vals[j] - 1]))
+            return p->sampmap.vals[j];
+    return 0;
+}
+
+static void collect_sample(gort__prof *p, const uintptr_t *pcs, int n, const int64_t *vals,
+                           int nvals, const gort__labelset *labels, const char *numkey,
+                           int64_t num) {
+    /* The pcs the encoder keeps (it drops zeros and stops at the limit). */
+    uintptr_t kp[GORT__PROF_MAXSTACK];
+    int k = 0;
+    for (int i = 0; i < n && k < GORT__PROF_MAXSTACK; i++)
+        if (pcs[i] != 0)
+            kp[k++] = pcs[i];
+    if (nvals > 8)
+        nvals = 8;
+    skey key = {kp, k, labels, numkey, num};
+    void *ctx[2] = {p, &key};
+    uint32_t *slot = idxmap_slot(&p->sampmap, skey_hash(&key), sampeq, ctx);
+    if (slot == NULL) {
+        p->oom = true;
+        return;
+    }
+    if (*slot != 0) {
+        psample *s = p->samps[*slot - 1];
+        for (int i = 0; i < nvals; i++)
+            s->v[i] = (int64_t)((uint64_t)s->v[i] + (uint64_t)vals[i]);
+        return;
+    }
+    if (p->nsamps == p->capsamps) {
+        uint32_t cap = p->capsamps ? p->capsamps * 2 : 64;
+        psample **ns = gort__realloc(p->samps, cap * sizeof *ns);
+        if (ns == NULL) {
+            p->oom = true;
+            return;
+        }
+        p->samps = ns;
+        p->capsamps = cap;
+    }
+    psample *s = gort__calloc(1, sizeof *s + (size_t)k * sizeof *kp);
+    if (s == NULL) {
+        p->oom = true;
+        return;
+    }
+    s->labels = labels;
+    s->numkey = numkey;
+    s->num = num;
+    s->nvals = nvals;
+    s->n = k;
+    memcpy(s->pcs, kp, (size_t)k * sizeof *kp);
+    memcpy(s->v, vals, (size_t)nvals * sizeof *vals);
+    p->samps[p->nsamps++] = s;
+    p->sampmap.n++;
+    *slot = p->nsamps;
+}
+
+int gort__prof_delta(gort__prof *p1, const gort__prof *p0) {
+    if (p1->oom || p0->oom)
+        return -ENOMEM;
+    bool *done = gort__calloc(p1->nsamps + 1, sizeof *done);
+    if (done == NULL)
+        return -ENOMEM;
+    p1->collect = false; /* from here on samples are encoded */
+    /* Go: p0.Scale(-1), then profile.Merge(p0, p1), which sums the values
+     * of samples with one key, p0's first, and drops the samples whose
+     * values are all zero. */
+    for (uint32_t i = 0; i < p0->nsamps; i++) {
+        const psample *s0 = p0->samps[i];
+        skey key = {s0->pcs, s0->n, s0->labels, s0->numkey, s0->num};
+        uint32_t i1 = find_sample(p1, &key);
+        const psample *s1 = i1 != 0 ? p1->samps[i1 - 1] : NULL;
+        int64_t v[8];
+        bool zero = true;
+        for (int j = 0; j < s0->nvals; j++) {
+            uint64_t a = s1 != NULL && j < s1->nvals ? (uint64_t)s1->v[j] : 0;
+            v[j] = (int64_t)(a - (uint64_t)s0->v[j]);
+            zero &= v[j] == 0;
+        }
+        if (i1 != 0)
+            done[i1 - 1] = true;
+        if (!zero)
+            gort__prof_sample(p1, s0->pcs, s0->n, v, s0->nvals, s0->labels, s0->numkey, s0->num);
+    }
+    for (uint32_t i = 0; i < p1->nsamps; i++) {
+        const psample *s1 = p1->samps[i];
+        bool zero = true;
+        for (int j = 0; j < s1->nvals; j++)
+            zero &= s1->v[j] == 0;
+        if (!done[i] && !zero)
+            gort__prof_sample(p1, s1->pcs, s1->n, s1->v, s1->nvals, s1->labels, s1->numkey,
+                              s1->num);
+    }
+    free(done);
+    /* Go's combineHeaders: the larger period. */
+    pb_uint_opt(&p1->body, 12, (uint64_t)(p0->period > p1->period ? p0->period : p1->period));
+    return p1->oom ? -ENOMEM : 0;
 }
 
 static bool funceq(void *ctx, uint64_t key, uint32_t v) {

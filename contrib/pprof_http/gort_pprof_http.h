@@ -14,9 +14,13 @@
  *   /debug/pprof/NAME?debug=N         goroutine, heap, allocs, block, mutex,
  *                                     threadcreate (debug 0: proto; 1, 2: text)
  *   /debug/pprof/heap?gc=1            gort_gc() first, as net/http/pprof
+ *   /debug/pprof/NAME?seconds=N       a delta profile (the six above): the
+ *                                     profile N s later minus the one now
+ *                                     (gort_pprof_write_delta); N a positive
+ *                                     integer, debug 0, else 400 as Go's
  *   /debug/pprof/cmdline              the command line, NUL-separated
  *
- * A profile or trace ends early when its client goes away (closes or
+ * A profile, delta or trace ends early when its client goes away (closes or
  * resets the connection), as net/http/pprof's does with the request's
  * context: otherwise the profiler stays busy for the rest of N, and other
  * clients are refused ("cpu profiling already in use").

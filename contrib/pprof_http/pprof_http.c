@@ -21,6 +21,7 @@
 #include "gort_pprof_http.h"
 
 #define REQ_MAX 8192
+#define REQ_TARGET 2048 /* the request's target (path and query), NUL included */
 
 /* Writes all of s; false if the client has gone. */
 static bool send_all(int fd, const void *p, size_t n) {
@@ -42,8 +43,18 @@ static void respond_text(int fd, int code, const char *reason, const char *msg) 
     respond(fd, code, reason, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
 }
 
+/* net/http/pprof's serveError: the message and a newline, marked
+ * X-Go-Pprof, by which go tool pprof shows it ("server response: 400 Bad
+ * Request - ..."). */
+static void serve_error(int fd, int code, const char *reason, const char *msg) {
+    char body[256];
+    int k = snprintf(body, sizeof body, "%s\n", msg);
+    respond(fd, code, reason, "text/plain; charset=utf-8", "X-Go-Pprof: 1\r\n", body,
+            (size_t)k < sizeof body ? (size_t)k : sizeof body - 1);
+}
+
 /* Sends the contents of the memory file m (then closes it). */
-static void respond_file(int fd, int m, bool binary, const char *name) {
+static void respond_file(int fd, int m, bool binary, const char *name, const char *suffix) {
     off_t len = lseek(m, 0, SEEK_END);
     if (len < 0) {
         close(m);
@@ -58,7 +69,8 @@ static void respond_file(int fd, int m, bool binary, const char *name) {
     }
     char disp[128] = "";
     if (binary)
-        snprintf(disp, sizeof disp, "Content-Disposition: attachment; filename=\"%s\"\r\n", name);
+        snprintf(disp, sizeof disp, "Content-Disposition: attachment; filename=\"%s%s\"\r\n", name,
+                 suffix);
     respond(fd, 200, "OK", binary ? "application/octet-stream" : "text/plain; charset=utf-8", disp,
             p, (size_t)len);
     if (len > 0)
@@ -80,6 +92,57 @@ static double query_num(const char *q, const char *name, double def) {
         return v;
     }
     return def;
+}
+
+static int unhex(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* s[0..n) unescaped as url.QueryUnescape does ('+' a space, %XX a byte)
+ * into buf, NUL-terminated (buf holds n + 1 bytes); false for a bad
+ * escape. */
+static bool query_unescape(const char *s, size_t n, char *buf) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= n || unhex(s[i + 1]) < 0 || unhex(s[i + 2]) < 0)
+                return false;
+            buf[k++] = (char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]));
+            i += 2;
+        } else {
+            buf[k++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    buf[k] = '\0';
+    return true;
+}
+
+/* The value of query parameter name as Go's r.FormValue gives it: that of
+ * the first pair url.ParseQuery keeps (it skips a pair with a ';' or a bad
+ * escape), "" when none.  The value is unescaped into buf (as long as the
+ * request's target: REQ_TARGET bytes). */
+static const char *query_value(const char *q, const char *name, char *buf) {
+    char key[64];
+    for (const char *s = q; s != NULL && *s; s = strchr(s, '&') ? strchr(s, '&') + 1 : NULL) {
+        const char *end = strchr(s, '&');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        if (len >= REQ_TARGET || memchr(s, ';', len) != NULL)
+            continue;
+        const char *eq = memchr(s, '=', len);
+        size_t kl = eq ? (size_t)(eq - s) : len;
+        /* A key of more than 3 bytes per byte of name ("%XX" each) is
+         * longer than name once unescaped. */
+        if (kl >= sizeof key || kl > 3 * strlen(name) || !query_unescape(s, kl, key) ||
+            strcmp(key, name) != 0)
+            continue;
+        if (!query_unescape(eq ? eq + 1 : s + len, eq ? len - kl - 1 : 0, buf))
+            continue;
+        return buf;
+    }
+    return "";
 }
 
 /* query_num's number if it is an integer (Go's strconv.Atoi and
@@ -122,23 +185,91 @@ static void index_page(int fd) {
  * the connection's EOF or error).  A profile whose client gave up (go tool
  * pprof interrupted) held the profiler for the rest of its seconds, and
  * each profile asked for meanwhile was refused.  What the client sends
- * during the wait is read and dropped. */
-static void sleep_or_gone(int fd, double sec) {
+ * during the wait is read and dropped.  False when the client went away
+ * (a delta profile then answers as Go's does to its done context). */
+static bool sleep_or_gone(int fd, double sec) {
     /* More than a century (which overflowed the clock) waits for the
      * client alone. */
     int64_t ns = sec < 3.2e9 ? (int64_t)(sec * 1e9) : 0;
     if (gort_set_deadline(fd, ns != 0 ? gort_nanotime() + ns : 0, 0) != 0) {
         gort_sleep(ns != 0 ? ns : INT64_MAX);
-        return;
+        return true;
     }
     char drop[512];
-    while (gort_read(fd, drop, sizeof drop) > 0)
+    ssize_t r;
+    while ((r = gort_read(fd, drop, sizeof drop)) > 0)
         continue; /* until EOF, an error or the deadline (-ETIMEDOUT) */
     (void)gort_set_deadline(fd, 0, 0);
+    return r == -ETIMEDOUT;
 }
 
 static int memfile(void) {
     return memfd_create("gort-pprof", MFD_CLOEXEC);
+}
+
+/* Go's strconv.ParseInt(s, 10, 64): an optional sign, then decimal
+ * digits only, in range.  False otherwise. */
+static bool parse_int64(const char *s, int64_t *v) {
+    bool neg = *s == '-';
+    if (*s == '+' || *s == '-')
+        s++;
+    if (*s == '\0')
+        return false;
+    uint64_t x = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || x > (lim - (uint64_t)(*s - '0')) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = neg ? (int64_t)(0 - x) : (int64_t)x;
+    return true;
+}
+
+/* net/http/pprof's serveDeltaProfile (NAME?seconds=N): the profile, N
+ * seconds' wait (less if the client goes away), the profile again, and
+ * the second minus the first (gort_pprof_write_delta), in a file named
+ * NAME-delta.  The checks and their answers are Go's, in its order. */
+static void serve_delta(int fd, const char *name, const char *secstr, const char *query) {
+    int64_t sec;
+    if (!parse_int64(secstr, &sec) || sec <= 0) {
+        serve_error(fd, 400, "Bad Request",
+                    "invalid value for \"seconds\" - must be a positive integer");
+        return;
+    }
+    /* Go answers 400 "\"seconds\" parameter is not supported for this
+     * profile type" for a profile outside profileSupportsDelta: every one
+     * gort has is in it.  Nor has this server a WriteTimeout for N to
+     * exceed (Go's "profile duration exceeds server's WriteTimeout").
+     * debug is Go's strconv.Atoi(r.FormValue("debug")): not a number is
+     * 0. */
+    char dbuf[REQ_TARGET];
+    int64_t debug;
+    if (parse_int64(query_value(query, "debug", dbuf), &debug) && debug != 0) {
+        serve_error(fd, 400, "Bad Request", "seconds and debug params are incompatible");
+        return;
+    }
+    gort_pprof_snapshot *p0;
+    if (gort_pprof_snapshot_take(name, &p0) != 0) {
+        serve_error(fd, 500, "Internal Server Error", "failed to collect profile");
+        return;
+    }
+    /* The client gone: Go's answer to the request's context cancelled,
+     * which no one reads. */
+    if (!sleep_or_gone(fd, (double)sec)) {
+        gort_pprof_snapshot_free(p0);
+        serve_error(fd, 500, "Internal Server Error", "context canceled");
+        return;
+    }
+    int m = memfile();
+    int r = m < 0 ? -errno : gort_pprof_write_delta(p0, m);
+    gort_pprof_snapshot_free(p0);
+    if (r != 0) {
+        if (m >= 0)
+            close(m);
+        serve_error(fd, 500, "Internal Server Error", "failed to collect profile");
+        return;
+    }
+    respond_file(fd, m, true, name, "-delta");
 }
 
 static void serve_path(int fd, const char *path, const char *query) {
@@ -177,6 +308,14 @@ static void serve_path(int fd, const char *path, const char *query) {
             return;
         }
     }
+    /* net/http/pprof: a named profile with seconds (not empty) is a
+     * delta. */
+    char secbuf[REQ_TARGET];
+    const char *secstr = cpu || trace ? "" : query_value(query, "seconds", secbuf);
+    if (*secstr != '\0') {
+        serve_delta(fd, name, secstr, query);
+        return;
+    }
     int m = memfile();
     if (m < 0) {
         respond_text(fd, 500, "Internal Server Error", "memfd_create failed\n");
@@ -200,12 +339,12 @@ static void serve_path(int fd, const char *path, const char *query) {
             respond_text(fd, 500, "Internal Server Error", msg);
             return;
         }
-        sleep_or_gone(fd, sec);
+        (void)sleep_or_gone(fd, sec);
         if (cpu)
             gort_pprof_stop_cpu();
         else
             gort_trace_stop();
-        respond_file(fd, m, true, cpu ? "profile" : "trace");
+        respond_file(fd, m, true, cpu ? "profile" : "trace", "");
         return;
     }
     /* net/http/pprof: heap?gc=1 runs a collection first, so the profile
@@ -218,7 +357,7 @@ static void serve_path(int fd, const char *path, const char *query) {
         respond_text(fd, 500, "Internal Server Error", strerror(-r));
         return;
     }
-    respond_file(fd, m, debug == 0, name);
+    respond_file(fd, m, debug == 0, name, "");
 }
 
 void gort_pprof_http_conn(int fd) {
@@ -234,7 +373,7 @@ void gort_pprof_http_conn(int fd) {
             break;
     }
     req[n] = '\0';
-    char method[16], target[2048];
+    char method[16], target[REQ_TARGET];
     if (n == 0 || sscanf(req, "%15s %2047s", method, target) != 2) {
         if (n > 0)
             respond_text(fd, 400, "Bad Request", "400 Bad Request\n");

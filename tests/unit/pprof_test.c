@@ -966,6 +966,103 @@ TEST(memprofilerate_env) {
     run(memprofilerate_env_main, NULL);
 }
 
+/* ---------------------------------------------------------- deltas */
+
+static small *delta_kept;
+
+__attribute__((noinline)) static void delta_before(int n) {
+    for (int i = 0; i < n; i++) {
+        small *o = gort_new(sizeof *o);
+        o->next = delta_kept;
+        delta_kept = o;
+    }
+}
+
+__attribute__((noinline)) static void delta_during(int n) {
+    for (int i = 0; i < n; i++)
+        gort_keep_alive(gort_new_noscan(sizeof(small)));
+}
+
+/* The delta of net/http/pprof's ?seconds=N, without HTTP: the heap
+ * profile after minus the heap profile before, every value a difference
+ * as Go's p0.Scale(-1) and Merge make it.  At rate 1: delta_before's 300
+ * objects, kept before the snapshot and dropped after it, are -300
+ * inuse_objects and no alloc_objects; delta_during's 500, allocated and
+ * dropped after it, are +500 alloc_objects.  (Before: no such calls; the
+ * profile was only ever cumulative.) */
+static int delta_heap_main(void *arg) {
+    (void)arg;
+    int old = gort_set_mem_profile_rate(1);
+    gort_pprof_snapshot *base = (gort_pprof_snapshot *)&old;
+    ASSERT_EQ(gort_pprof_snapshot_take("nonesuch", &base), -EINVAL);
+    ASSERT_TRUE(base == NULL);
+    ASSERT_EQ(gort_pprof_snapshot_take("heap", NULL), -EINVAL);
+    ASSERT_EQ(gort_pprof_write_delta(NULL, 1), -EINVAL);
+    gort_pprof_snapshot_free(NULL);
+    on_own_goroutine(delta_before, 300);
+    gort_gc();
+    ASSERT_EQ(gort_pprof_snapshot_take("heap", &base), 0);
+    ASSERT_NOT_NULL(base);
+    int64_t t0 = gt_now_ns();
+    on_own_goroutine(delta_during, 500);
+    delta_kept = NULL;
+    gort_gc();
+    pause_ms(100); /* a duration go tool pprof prints */
+    const char *path = tmp_path("heap-delta.pb.gz");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write_delta(base, fd), 0);
+    close(fd);
+    int64_t took = gt_now_ns() - t0;
+    char out[1 << 16];
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=alloc_objects -top %s", path),
+        0);
+    if (strcmp(top_flat(out, "delta_during"), "500") != 0 ||
+        top_flat(out, "delta_before")[0] != '\0')
+        GT_FAIL("alloc_objects of the delta: 500 at delta_during, none at delta_before "
+                "expected:\n%s",
+                out);
+    /* Duration: the time between the two (Go's p1.TimeNanos - p0's). */
+    const char *d = strstr(out, "Duration: ");
+    double ms = 0;
+    char unit[3] = "";
+    if (d != NULL && sscanf(d, "Duration: %lf%2[ms]", &ms, unit) == 2)
+        ms *= strcmp(unit, "s") == 0 ? 1000 : strcmp(unit, "ms") == 0 ? 1 : 0;
+    if (ms < 100 || ms > (double)took / 1e6 + 1)
+        GT_FAIL("Duration of 100ms to %.0fms expected:\n%s", (double)took / 1e6, out);
+    ASSERT_EQ(
+        go_tool(out, sizeof out, "pprof -nodefraction=0 -sample_index=inuse_objects -top %s", path),
+        0);
+    /* All but the few a stale word may keep (the scan is conservative). */
+    if (atoi(top_flat(out, "delta_before")) > -290)
+        GT_FAIL("inuse_objects of the delta: about -300 at delta_before expected:\n%s", out);
+    /* The same base again: a delta of one base may be written twice. */
+    fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write_delta(base, fd), 0);
+    close(fd);
+    gort_pprof_snapshot_free(base);
+    /* Nothing between the two: no sample at all (samples whose values
+     * all cancel out are dropped, as Go's Merge drops them). */
+    ASSERT_EQ(gort_pprof_snapshot_take("allocs", &base), 0);
+    fd = create_file(path);
+    ASSERT_EQ(gort_pprof_write_delta(base, fd), 0);
+    close(fd);
+    gort_pprof_snapshot_free(base);
+    ASSERT_EQ(go_tool(out, sizeof out, "pprof -raw %s", path), 0);
+    const char *smp = strstr(out, "Samples:\n");
+    const char *loc = strstr(out, "Locations");
+    if (strstr(out, "alloc_objects/count") == NULL || smp == NULL || loc == NULL ||
+        strchr(strchr(smp, '\n') + 1, '\n') + 1 != loc)
+        GT_FAIL("a delta of nothing: no samples expected:\n%s", out);
+    ASSERT_EQ(gort_set_mem_profile_rate(old), 1);
+    return 0;
+}
+
+TEST(delta_heap_exact) {
+    NEED_GO();
+    run(delta_heap_main, NULL);
+}
+
 static int threadcreate_main(void *arg) {
     (void)arg;
     char out[1 << 16];
