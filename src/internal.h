@@ -476,6 +476,12 @@ static inline void gort__releasem(void) {
 /* At the end of gort_main, after every M has stopped: gives the notified
  * signals back their earlier actions and forgets the registrations. */
 void gort__sigqueue_fini(void);
+/* Sysmon, every round: its thread unblocks the signals a channel wants
+ * (base: its mask at its start, less those), so that a signal the program
+ * blocked in the thread that called gort_main, whose mask every runtime
+ * thread inherits, still reaches the channels (Go's ensureSigM).  seen:
+ * sysmon's count of the changes it applied. */
+void gort__sigqueue_sysmon(uint32_t *seen, const sigset_t *base);
 
 /* ----------------------------------------------------------------- exec.c */
 /* White-box (tests): gort_process_wait takes its fallback path (polling

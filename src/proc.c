@@ -3863,6 +3863,11 @@ static void *sysmon(void *arg) {
     san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
     tls_is_sysmon = true;
+    /* The mask it inherited from gort_main's caller, which
+     * gort__sigqueue_sysmon lifts the notified signals from. */
+    sigset_t sigbase;
+    pthread_sigmask(SIG_SETMASK, NULL, &sigbase);
+    uint32_t sigseen = 0;
     int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();
     int idle = 0;
@@ -3890,6 +3895,7 @@ static void *sysmon(void *arg) {
             break;
         if (GORT_UNLIKELY(gort__quit_pending()))
             gort__quit_dump(); /* SIGQUIT's, handed off by its handler; exits */
+        gort__sigqueue_sysmon(&sigseen, &sigbase);
         int64_t now = gort_nanotime();
         int64_t away = now - due >= SYSMON_AWAY_NS ? now - due : 0;
         atomic_store_explicit(&coarse_now, now, memory_order_relaxed);

@@ -59,6 +59,10 @@ static int nwant[NSIG];                  /* [regmu] channels that want signal s 
 static struct sigaction saved[NSIG];     /* [regmu] the action before the first Notify */
 static bool loop_started;                /* [regmu] this run's loop goroutine exists */
 static _Atomic uint64_t pending[NWORDS]; /* [atomic] arrived, not yet taken */
+/* The signals some channel wants (nwant[s] > 0), written under regmu, and
+ * a count of the changes to them, for sysmon's thread mask. */
+static _Atomic uint64_t notified[NWORDS];
+static _Atomic uint32_t notified_gen;
 /* The wake-up pipe, made once per process (the handler may run at any
  * time after a Notify, even between runs). */
 static _Atomic int wake_r = -1, wake_w = -1;
@@ -88,6 +92,43 @@ static void notify_handler(int sig, siginfo_t *info, void *uctx) {
         (void)r; /* EAGAIN: bytes are waiting already, the loop will look */
     }
     errno = e;
+}
+
+/* regmu held.  Signal s is wanted now (on) or no longer. */
+static void notified_set(int s, bool on) {
+    uint64_t bit = UINT64_C(1) << (s % 64);
+    if (on)
+        atomic_fetch_or_explicit(&notified[s / 64], bit, memory_order_relaxed);
+    else
+        atomic_fetch_and_explicit(&notified[s / 64], ~bit, memory_order_relaxed);
+    /* Release: sysmon's acquire of the count sees the bit changed above
+     * (and a later change, if any, with the count after it). */
+    atomic_fetch_add_explicit(&notified_gen, 1, memory_order_release);
+}
+
+/* Go's ensureSigM keeps a thread locked to a goroutine that unblocks every
+ * notified signal; here sysmon's thread, which runs no goroutine and whose
+ * sleeps a signal only cuts short, does: a process-directed signal goes to
+ * a thread that does not block it, and the handler (notify_handler) may
+ * run on any thread.  It applies a change within a round (10 ms at most).
+ * A signal that arrived while every thread blocked it stays pending and
+ * is delivered when sysmon unblocks it. */
+void gort__sigqueue_sysmon(uint32_t *seen, const sigset_t *base) {
+    /* Acquire: pairs with notified_set's release. */
+    uint32_t gen = atomic_load_explicit(&notified_gen, memory_order_acquire);
+    if (gen == *seen)
+        return;
+    *seen = gen;
+    sigset_t m = *base;
+    for (int w = 0; w < NWORDS; w++) {
+        uint64_t bits = atomic_load_explicit(&notified[w], memory_order_relaxed);
+        while (bits) {
+            int b = __builtin_ctzll(bits);
+            bits &= bits - 1;
+            sigdelset(&m, w * 64 + b);
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &m, NULL);
 }
 
 /* Sends sig to every channel that wants it, without blocking. */
@@ -223,6 +264,7 @@ GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n) {
                 err = -errno;
                 break;
             }
+            notified_set(s, true);
         }
         nwant[s]++;
         r->want[s / 64] |= bit;
@@ -239,8 +281,10 @@ GORT_API void gort_signal_stop(gort_chan *c) {
         for (int s = 1; s < NSIG; s++) {
             if (!(regs[i].want[s / 64] & (UINT64_C(1) << (s % 64))))
                 continue;
-            if (--nwant[s] == 0)
+            if (--nwant[s] == 0) {
+                notified_set(s, false);
                 (void)sigaction(s, &saved[s], NULL);
+            }
         }
         regs[i] = regs[--nregs];
         break;
@@ -251,8 +295,10 @@ GORT_API void gort_signal_stop(gort_chan *c) {
 void gort__sigqueue_fini(void) {
     /* Every M has stopped: nothing else touches the registrations. */
     for (int s = 1; s < NSIG; s++) {
-        if (nwant[s] > 0)
+        if (nwant[s] > 0) {
+            notified_set(s, false);
             (void)sigaction(s, &saved[s], NULL);
+        }
         nwant[s] = 0;
     }
     free(regs);
