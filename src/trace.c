@@ -1863,7 +1863,15 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     gort__unlock(&tr.lock);
     if (r == 0)
         r = gort__write_all(fd, out.b, out.n, true);
+    /* Where the preemption signal does not suspend us (gort__acquirem): a
+     * stop of the world (the recorder's next rotation) may suspend a
+     * thread inside free, holding its malloc arena's lock, and the
+     * rotation then frees a dropped generation with the world stopped,
+     * waiting for that lock for good (trace.flight_recorder_tables_bounded
+     * hung so in one of its first seven runs). */
+    gort__acquirem();
     gort__pb_free(&out);
+    gort__releasem();
     return r;
 }
 
