@@ -39,6 +39,17 @@
  * it (decoding and re-encoding GoStart, GoUnblock and GoSysExit).  At a
  * generation boundary every P but the recorder's is stopped (ProcStop),
  * so that consecutive generations join without a seam.
+ *
+ * Stacks and strings are interned into tables whose ids the events carry
+ * (EvStack, EvString at the end of the trace).  A trace to an fd keeps one
+ * table of each for the whole recording, as Go 1.19 does.  The flight
+ * recorder's generations each keep their own, as Go 1.25's do: at a
+ * rotation the live tables' entries move into the ending generation, ids
+ * go on rising from where they were (never reused, so no event needs a new
+ * id when written), and every buffer's stack cache is emptied; a write
+ * emits the tables of the generations it writes, and dropping a generation
+ * frees its tables.  One table for all of them grew without bound with a
+ * program's ever-new task names or stacks, and each write with it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -129,7 +140,9 @@ static inline int64_t ticks(void) {
 }
 
 /* A stack cache entry: the frames themselves, compared in full on a hit,
- * so a cheap hash only picks the slot (id 0: empty). */
+ * so a cheap hash only picks the slot (id 0: empty).  Its id is one of the
+ * live stack table's: a flight recorder's rotation empties every cache
+ * with that table (rotate_locked). */
 typedef struct scent {
     uint64_t id;
     int n;
@@ -157,6 +170,40 @@ typedef struct tbuf {
 
 _Atomic uint32_t gort__trace_enabled;
 
+/* An interned value: its bytes (a stack's pcs, a string with its NUL) and
+ * the id the trace names it by, from 1. */
+typedef struct tentry {
+    struct tentry *next;
+    uint64_t hash, id;
+    size_t len; /* bytes of data */
+    unsigned char data[];
+} tentry;
+_Static_assert(offsetof(tentry, data) % _Alignof(uintptr_t) == 0,
+               "a stack's pcs are read in place");
+
+/* An interning table (the stacks' and the strings'): chained by hash, grown
+ * by doubling from mincap.  The live tables (tr.stacks, tr.strs) take an
+ * insert (ttable_id) under their own lock, and only from a thread that
+ * holds a P or tr.lock, between taking the buffer that records the event
+ * naming the id and that event (tb_acquire): so a stopped world with
+ * tr.lock held excludes every insert, and a flight recorder's rotation
+ * moves the live entries into the ending generation then (ttable_move)
+ * without their locks (the stop's own locks order the inserts before it;
+ * and the string table's lock may not be taken under allglock, which a
+ * rotation holds), and no id from before the move lands in an event
+ * after it.  dump_stacks,
+ * dump_strings and ttable_free walk a table without its lock: one that
+ * nothing inserts into any more (a trace's, once it stopped; a
+ * generation's, once it ended) or a local one of the walker's own. */
+typedef struct ttable {
+    gort__rtlock lock;
+    tentry **buckets; /* [lock] cap of them */
+    uint32_t cap, n;  /* [lock] n entries */
+    uint64_t lastid;  /* [lock] the last id given: from 1 on, kept across a move, never reused */
+    size_t bytes;     /* [lock] its entries' and buckets' */
+    uint32_t mincap;  /* [immutable] the first size */
+} ttable;
+
 /* Flight recorder: a closed buffer's bytes, in a generation. */
 typedef struct chunk {
     struct chunk *next;
@@ -174,6 +221,9 @@ typedef struct snapg {
 
 /* Bytes in the current generation (a copy of tr.cur->bytes for sysmon). */
 static _Atomic size_t flight_curbytes;
+/* Bytes in the live tables (ttable_id adds, a rotation and a start
+ * reset): sysmon adds them to flight_curbytes. */
+static _Atomic size_t flight_tabbytes;
 
 typedef struct gen {
     struct gen *next; /* newer */
@@ -186,34 +236,15 @@ typedef struct gen {
     snapg *gs;
     size_t ngs;
     chunk *chunks, *tail;
-    size_t bytes;
-    bool lost; /* a buffer of it was dropped (out of memory): not written */
+    size_t bytes; /* its chunks' bytes, and its tables' once it ended */
+    bool lost;    /* a buffer of it was dropped (out of memory): not written */
+    /* The stacks and strings its events name, moved here from the live
+     * tables when it ends (rotate_locked; empty until then: the current
+     * generation's are tr.stacks and tr.strs).  Immutable from then on,
+     * read (flight_dump_locked) and freed (free_gen) under tr.lock, as
+     * the list of generations is; their locks are never taken. */
+    ttable stacks, strs;
 } gen;
-
-/* An interned value: its bytes (a stack's pcs, a string with its NUL) and
- * the id the trace names it by, from 1. */
-typedef struct tentry {
-    struct tentry *next;
-    uint64_t hash, id;
-    size_t len; /* bytes of data */
-    unsigned char data[];
-} tentry;
-_Static_assert(offsetof(tentry, data) % _Alignof(uintptr_t) == 0,
-               "a stack's pcs are read in place");
-
-/* An interning table (the stacks' and the strings'): chained by hash, grown
- * by doubling from mincap, under its own lock.  dump_stacks, dump_strings
- * and tables_free walk it without the lock.  That is sound at the end of a
- * trace (nothing records any more), not in gort_flight_recorder_write,
- * which dumps while recording goes on: an insert or a grow then races with
- * the walk (known, open; the crash-time dump must not take a lock that the
- * signalled thread may hold). */
-typedef struct ttable {
-    gort__rtlock lock;
-    tentry **buckets; /* [lock] cap of them */
-    uint32_t cap, n;  /* [lock] n entries, ids 1..n */
-    uint32_t mincap;  /* the first size */
-} ttable;
 
 static struct {
     gort__rtlock lock;       /* fd writes, the global buffer, start/stop */
@@ -226,9 +257,11 @@ static struct {
     int err;                 /* [lock] first write error */
     tbuf *global;            /* [lock] */
     tbuf *p[GORT_MAX_PROCS]; /* [owner P] (allocated at start or on first use) */
+    /* The live tables (see ttable): the whole trace's, or the flight
+     * recorder's current generation's. */
     ttable stacks;           /* [own lock] stacks: pcs (EvStack) */
     ttable strs;             /* [own lock] strings and the byte after (EvString): their NUL, or
-                              * the next one of a user's string cut at USER_STR_MAX */
+                    * the next one of a user's string cut at USER_STR_MAX */
     _Atomic uint64_t taskid; /* [atomic] last task id */
 } tr = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACE),
         .stacks = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTACKS), .mincap = 1024},
@@ -344,6 +377,14 @@ static void flush(tbuf *b) {
     gort__unlock(&tr.lock);
 }
 
+/* Empties b's stack cache: its ids were the live stack table's, which a
+ * rotation moved into the ending generation.  b's owner, or with the
+ * world stopped and tr.lock held. */
+static void forget_stacks(tbuf *b) {
+    for (int i = 0; i < STACK_CACHE; i++)
+        b->sc[i].id = 0;
+}
+
 static tbuf *tbuf_new(int64_t pid) {
     tbuf *b = gort__malloc(sizeof *b);
     if (b == NULL)
@@ -352,8 +393,7 @@ static tbuf *tbuf_new(int64_t pid) {
     b->lastts = 0;
     b->running = false;
     b->synth = false;
-    for (int i = 0; i < STACK_CACHE; i++)
-        b->sc[i].id = 0;
+    forget_stacks(b);
     b->g = 0;
     b->sweep = false;
     b->swept = b->reclaimed = 0;
@@ -414,6 +454,7 @@ static bool ttable_grow(ttable *t, uint32_t cap) {
     }
     free(t->buckets);
     t->buckets = nb;
+    t->bytes += (size_t)(cap - t->cap) * sizeof *nb;
     t->cap = cap;
     return true;
 }
@@ -423,6 +464,7 @@ static bool ttable_grow(ttable *t, uint32_t cap) {
 static uint64_t ttable_id(ttable *t, const void *data, size_t len, uint64_t h) {
     uint64_t id = 0;
     gort__lock(&t->lock);
+    size_t bytes0 = t->bytes;
     if (t->cap != 0) {
         for (tentry *e = t->buckets[h & (t->cap - 1)]; e != NULL; e = e->next) {
             if (e->hash == h && e->len == len && memcmp(e->data, data, len) == 0) {
@@ -438,16 +480,23 @@ static uint64_t ttable_id(ttable *t, const void *data, size_t len, uint64_t h) {
         goto out;
     e->hash = h;
     e->len = len;
-    e->id = id = ++t->n;
+    e->id = id = ++t->lastid;
+    t->n++;
+    t->bytes += sizeof *e + len;
     memcpy(e->data, data, len);
     e->next = t->buckets[h & (t->cap - 1)];
     t->buckets[h & (t->cap - 1)] = e;
-out:
+out:;
+    size_t added = t->bytes - bytes0;
     gort__unlock(&t->lock);
+    /* Relaxed: sysmon only reads the sum as a hint to rotate early. */
+    if (added != 0 && (t == &tr.stacks || t == &tr.strs))
+        atomic_fetch_add_explicit(&flight_tabbytes, added, memory_order_relaxed);
     return id;
 }
 
-/* Frees t's entries and buckets (recording stopped): empty again. */
+/* Frees t's entries and buckets (nothing inserts into it any more): empty
+ * again, its ids from 1 again. */
 static void ttable_free(ttable *t) {
     for (uint32_t i = 0; i < t->cap; i++) {
         for (tentry *e = t->buckets[i], *next; e != NULL; e = next) {
@@ -458,6 +507,22 @@ static void ttable_free(ttable *t) {
     free(t->buckets);
     t->buckets = NULL;
     t->cap = t->n = 0;
+    t->lastid = 0;
+    t->bytes = 0;
+}
+
+/* Moves the live table t's entries into the empty to, an ending
+ * generation's; t is left empty, its ids going on from the last one.
+ * World stopped, tr.lock held: no insert runs (see ttable). */
+static void ttable_move(ttable *t, ttable *to) {
+    to->buckets = t->buckets;
+    to->cap = t->cap;
+    to->n = t->n;
+    to->lastid = t->lastid;
+    to->bytes = t->bytes;
+    t->buckets = NULL;
+    t->cap = t->n = 0;
+    t->bytes = 0;
 }
 
 /* The shared table's hash of pcs[0..n). */
@@ -471,11 +536,16 @@ static uint64_t stack_hash(const uintptr_t *pcs, int n) {
     return h;
 }
 
-/* The id of the stack pcs[0..n) (0: empty).  cache: the recording
- * buffer, whose owner alone uses its stack cache, or NULL.  The cache's
- * slot comes from a hash of one rotate and xor per frame (the shared
- * table's multiply per frame was most of an event's cost), mixed once;
- * a hit is checked against the frames themselves. */
+/* The id of the stack pcs[0..n) in t (0: empty). */
+static uint64_t stack_id_in(ttable *t, const uintptr_t *pcs, int n) {
+    return n > 0 ? ttable_id(t, pcs, (size_t)n * sizeof *pcs, stack_hash(pcs, n)) : 0;
+}
+
+/* The id of the stack pcs[0..n) in the live table (0: empty).  cache:
+ * the recording buffer, whose owner alone uses its stack cache, or NULL.
+ * The cache's slot comes from a hash of one rotate and xor per frame (the
+ * shared table's multiply per frame was most of an event's cost), mixed
+ * once; a hit is checked against the frames themselves. */
 static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
     if (n <= 0)
         return 0;
@@ -493,7 +563,7 @@ static uint64_t stack_id(const uintptr_t *pcs, int n, tbuf *cache) {
                 return e->id;
         }
     }
-    uint64_t id = ttable_id(&tr.stacks, pcs, (size_t)n * sizeof *pcs, stack_hash(pcs, n));
+    uint64_t id = stack_id_in(&tr.stacks, pcs, n);
     if (e != NULL && id != 0) {
         e->id = id;
         e->n = n;
@@ -540,10 +610,10 @@ static GORT_NOINLINE uint64_t callers_user_id(bool api, tbuf *cache) {
  * a log's message was cut at 16 KiB. */
 #define USER_STR_MAX (TBUF_SIZE - 1024)
 
-/* The id of string s (0 for ""): a function's or file's name keeps its
- * last 1024 bytes (Go's traceFrameForPC), a user's string (user) its
+/* The id of string s in t (0 for ""): a function's or file's name keeps
+ * its last 1024 bytes (Go's traceFrameForPC), a user's string (user) its
  * first USER_STR_MAX. */
-static uint64_t string_id_of(const char *s, bool user) {
+static uint64_t string_id_of(ttable *t, const char *s, bool user) {
     if (s == NULL || *s == '\0')
         return 0;
     size_t len = strlen(s);
@@ -556,15 +626,12 @@ static uint64_t string_id_of(const char *s, bool user) {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return ttable_id(&tr.strs, s, len + 1, h);
+    return ttable_id(t, s, len + 1, h);
 }
 
-static uint64_t string_id(const char *s) {
-    return string_id_of(s, false);
-}
-
+/* A user's string's id in the live table. */
 static uint64_t user_string_id(const char *s) {
-    return string_id_of(s, true);
+    return string_id_of(&tr.strs, s, true);
 }
 
 /* ------------------------------------------------------------------------
@@ -902,8 +969,12 @@ bool gort_trace_enabled(void) {
  * (Go's trace.StartRegion and the rest record their caller's stack): the
  * public function is skipped, and is always there to skip, since each
  * passes user_event the address of a local of its own frame and so cannot
- * make it a tail call. */
-static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, const char *value) {
+ * make it a tail call.  args[sarg] (sarg >= 0) becomes the id of the
+ * string str, interned here, with the buffer taken (see ttable): before
+ * it, a flight recorder's rotation could come between, and the event name
+ * an id of the generation before, which the write may leave out. */
+static GORT_NOINLINE void user_event(int ev, uint64_t *args, int nargs, int sarg, const char *str,
+                                     const char *value) {
     struct m *mp = gort__getm();
     /* Not from a thread outside the runtime: the event would name g 0, on
      * which go tool trace's goroutine analysis dies (GoroutineStats). */
@@ -913,6 +984,8 @@ static GORT_NOINLINE void user_event(int ev, const uint64_t *args, int nargs, co
     tbuf *b = tb_acquire(mp, &locked);
     if (b == NULL)
         return;
+    if (sarg >= 0)
+        args[sarg] = user_string_id(str);
     size_t vlen = value ? strlen(value) : 0;
     if (vlen > USER_STR_MAX)
         vlen = USER_STR_MAX;
@@ -929,36 +1002,36 @@ GORT_NOINLINE uint64_t gort_trace_task_new(uint64_t parent, const char *name) {
     uint64_t id = atomic_fetch_add_explicit(&tr.taskid, 1, memory_order_relaxed) + 1;
     if (!tracing())
         return id;
-    uint64_t args[3] = {id, parent, user_string_id(name)};
-    user_event(EvUserTaskCreate, args, 3, NULL);
+    uint64_t args[3] = {id, parent, 0};
+    user_event(EvUserTaskCreate, args, 3, 2, name, NULL);
     return id;
 }
 
 GORT_NOINLINE void gort_trace_task_end(uint64_t task) {
     if (!tracing())
         return;
-    user_event(EvUserTaskEnd, &task, 1, NULL);
+    user_event(EvUserTaskEnd, &task, 1, -1, NULL, NULL);
 }
 
 GORT_NOINLINE void gort_trace_region_start(uint64_t task, const char *name) {
     if (!tracing())
         return;
-    uint64_t args[3] = {task, 0, user_string_id(name)};
-    user_event(EvUserRegion, args, 3, NULL);
+    uint64_t args[3] = {task, 0, 0};
+    user_event(EvUserRegion, args, 3, 2, name, NULL);
 }
 
 GORT_NOINLINE void gort_trace_region_end(uint64_t task, const char *name) {
     if (!tracing())
         return;
-    uint64_t args[3] = {task, 1, user_string_id(name)};
-    user_event(EvUserRegion, args, 3, NULL);
+    uint64_t args[3] = {task, 1, 0};
+    user_event(EvUserRegion, args, 3, 2, name, NULL);
 }
 
 GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *value) {
     if (!tracing())
         return;
-    uint64_t args[2] = {task, user_string_id(key)};
-    user_event(EvUserLog, args, 2, value ? value : "");
+    uint64_t args[2] = {task, 0};
+    user_event(EvUserLog, args, 2, 1, key, value ? value : "");
 }
 
 /* ------------------------------------------------------------------------
@@ -967,11 +1040,12 @@ GORT_NOINLINE void gort_trace_log(uint64_t task, const char *key, const char *va
 
 /* The events of a trace start for goroutine gp (its seq restarting at 0):
  * GoCreate, then GoWaiting or GoInSyscall for a parked one or one in a
- * blocking call; the caller starts itself. */
-static void start_events(tbuf *b, uint64_t goid, uintptr_t fn, uint32_t st, bool self,
-                         uint64_t creator) {
+ * blocking call; the caller starts itself.  stacks: the table its start
+ * function's stack goes in. */
+static void start_events(tbuf *b, ttable *stacks, uint64_t goid, uintptr_t fn, uint32_t st,
+                         bool self, uint64_t creator) {
     uintptr_t start = fn + 1;
-    uint64_t args[2] = {goid, stack_id(&start, 1, NULL)};
+    uint64_t args[2] = {goid, stack_id_in(stacks, &start, 1)};
     event(b, EvGoCreate, args, 2, creator, 0);
     if (self)
         return;
@@ -1018,7 +1092,8 @@ static void start_g(struct g *gp, void *arg) {
         return;
     gp->traceseq = st == G_WAITING || st == G_SYSCALL ? 1 : 0;
     gp->tracesys = st == G_SYSCALL;
-    start_events(sc->b, (uint64_t)gp->goid, (uintptr_t)gp->fn, st, gp == sc->self, sc->stk);
+    start_events(sc->b, &tr.stacks, (uint64_t)gp->goid, (uintptr_t)gp->fn, st, gp == sc->self,
+                 sc->stk);
     if (suspended(gp, st, sc->self))
         restart_suspended(gp); /* after its GoCreate, on its own P */
 }
@@ -1029,6 +1104,8 @@ static void free_gen(gen *g) {
         free(c);
     }
     free(g->gs);
+    ttable_free(&g->stacks);
+    ttable_free(&g->strs);
     free(g);
 }
 
@@ -1113,6 +1190,20 @@ static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
         flush_locked(b);
     }
     flush_locked(tr.global);
+    /* Every event of the ending generation is in its chunks: the stacks
+     * and strings they name end with it, and no buffer's cache hands out
+     * one of those ids again.  The world is stopped and tr.lock held, so
+     * no insert runs (see ttable) and every buffer's owner is stopped or
+     * waits for tr.lock. */
+    if (tr.cur != NULL) {
+        ttable_move(&tr.stacks, &tr.cur->stacks);
+        ttable_move(&tr.strs, &tr.cur->strs);
+        tr.cur->bytes += tr.cur->stacks.bytes + tr.cur->strs.bytes;
+    }
+    for (int i = 0; i < GORT_MAX_PROCS; i++)
+        if (tr.p[i] != NULL)
+            forget_stacks(tr.p[i]);
+    forget_stacks(tr.global);
     g->start = ticks();
     g->start_ns = gort_nanotime();
     for (int i = 0; i < sc.nsusp; i++)
@@ -1142,7 +1233,9 @@ static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
         tr.oldest = old->next;
         free_gen(old);
     }
+    /* Relaxed: hints for sysmon (ttable_id); no insert runs (see above). */
     atomic_store_explicit(&flight_curbytes, 0, memory_order_relaxed);
+    atomic_store_explicit(&flight_tabbytes, 0, memory_order_relaxed);
     return true;
 }
 
@@ -1204,6 +1297,9 @@ static int trace_begin(int fd, int64_t window) {
     tr.tick0 = ticks();
     atomic_store_explicit(&gcseq, 0, memory_order_relaxed);
     atomic_store_explicit(&gcrunning, false, memory_order_relaxed);
+    /* Relaxed: a hint for sysmon, who reads it once flight_next is set. */
+    atomic_store_explicit(&flight_curbytes, 0, memory_order_relaxed);
+    atomic_store_explicit(&flight_tabbytes, 0, memory_order_relaxed);
     tr.window = window;
     if (fd >= 0) {
         static const char hdr[16] = "go 1.19 trace\0\0";
@@ -1250,6 +1346,7 @@ GORT_NOINLINE int gort_trace_start(int fd) {
 /* The stacks, symbolised: EvStack records (and the strings they use). */
 typedef struct dumpctx {
     gort__pbuf *out;
+    ttable *names;  /* where the functions' and files' names go */
     gort__pbuf rec; /* the frames of the stack being written */
     int nframes;
     int ninl; /* inlined frames seen at the current pc */
@@ -1277,21 +1374,24 @@ static void frame_cb(void *arg, int i, const char *name, const char *file, int l
     else
         d->ninl = 0;
     gort__pb_varint(&d->rec, pc);
-    gort__pb_varint(&d->rec, string_id(nb));
-    gort__pb_varint(&d->rec, string_id(file ? file : "?"));
+    gort__pb_varint(&d->rec, string_id_of(d->names, nb, false));
+    gort__pb_varint(&d->rec, string_id_of(d->names, file ? file : "?", false));
     gort__pb_varint(&d->rec, (uint64_t)line);
     d->nframes++;
 }
 
-static void dump_stacks(gort__pbuf *out) {
-    for (uint32_t i = 0; i < tr.stacks.cap; i++) {
-        for (tentry *s = tr.stacks.buckets[i]; s != NULL; s = s->next) {
+/* The EvStack records of t's stacks, symbolised; their functions' and
+ * files' names go in names (whose ids must not be any of the trace's
+ * other strings'). */
+static void dump_stacks(gort__pbuf *out, const ttable *t, ttable *names) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (tentry *s = t->buckets[i]; s != NULL; s = s->next) {
             const uintptr_t *pcs = (const uintptr_t *)(const void *)s->data;
             int n = (int)(s->len / sizeof *pcs);
             uintptr_t look[TRACE_MAXSTACK];
             for (int k = 0; k < n; k++)
                 look[k] = pcs[k] - 1;
-            dumpctx d = {.out = out, .pcs = look};
+            dumpctx d = {.out = out, .names = names, .pcs = look};
             gort__symbolize(look, n, frame_cb, &d);
             gort__pbuf payload = {0};
             gort__pb_varint(&payload, s->id);
@@ -1307,14 +1407,15 @@ static void dump_stacks(gort__pbuf *out) {
     }
 }
 
-static void dump_strings(gort__pbuf *out) {
-    for (uint32_t i = 0; i < tr.strs.cap; i++) {
-        for (tentry *t = tr.strs.buckets[i]; t != NULL; t = t->next) {
+/* The EvString records of t's strings. */
+static void dump_strings(gort__pbuf *out, const ttable *t) {
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (tentry *e = t->buckets[i]; e != NULL; e = e->next) {
             uint8_t ev = EvString;
             gort__pb_put(out, &ev, 1);
-            gort__pb_varint(out, t->id);
-            gort__pb_varint(out, t->len - 1);
-            gort__pb_put(out, t->data, t->len - 1);
+            gort__pb_varint(out, e->id);
+            gort__pb_varint(out, e->len - 1);
+            gort__pb_put(out, e->data, e->len - 1);
         }
     }
 }
@@ -1330,13 +1431,18 @@ static uint64_t tick_freq(void) {
     return f >= 1 ? (uint64_t)f : 1;
 }
 
-/* The end of a trace: stacks, strings, frequency. */
-static void dump_tables(gort__pbuf *out) {
-    dump_stacks(out);
-    dump_strings(out);
+static void dump_frequency(gort__pbuf *out) {
     uint8_t ev = EvFrequency;
     gort__pb_put(out, &ev, 1);
     gort__pb_varint(out, tick_freq());
+}
+
+/* The end of a trace to an fd, recording stopped: stacks, strings (the
+ * stacks' names join the table's), frequency. */
+static void dump_tables(gort__pbuf *out) {
+    dump_stacks(out, &tr.stacks, &tr.strs);
+    dump_strings(out, &tr.strs);
+    dump_frequency(out);
 }
 
 static void tables_free(void) {
@@ -1553,34 +1659,45 @@ static gen *first_whole_locked(const gen *end) {
 
 /* The trace of the generations kept, from the oldest of the whole ones
  * (first_whole_locked; -ENOMEM when there is none), into out.  tr.lock
- * held.  end: the generation after the last one written (whose rotation ended
- * the written events; NULL: all of them): the goroutine that rotated it was
- * still running on its P there, and is shown stopping (GoSched, without
- * a stack) at that moment, so that its run ends (see stop_running_locked). */
+ * held.  end: the generation after the last one written (the current one
+ * or an earlier one), whose rotation ended the written events: the
+ * goroutine that rotated it was still running on its P there, and is
+ * shown stopping (GoSched, without a stack) at that moment, so that its
+ * run ends (see stop_running_locked).  The stacks and strings written are
+ * those of the generations written (immutable since they ended), and a
+ * local table each for what the write adds: the stacks of the snapshot's
+ * start events and the stacks' functions' and files' names. */
 static int flight_dump_locked(gort__pbuf *out, const gen *end) {
     static const char hdr[16] = "go 1.19 trace\0\0";
     gort__pb_put(out, hdr, 16);
-    if (tr.oldest == NULL)
+    if (tr.oldest == NULL || end == NULL)
         return -EINVAL;
     gen *first = first_whole_locked(end);
     if (first == NULL)
         return -ENOMEM;
+    /* Ids rise across generations: the newest written holds the largest
+     * the written events name, and the local tables' start above them.
+     * (The current generation's may be the same ids: it is not written.) */
+    const gen *last = first;
+    while (last->next != end)
+        last = last->next;
+    ttable xstacks = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTACKS),
+                      .mincap = 64,
+                      .lastid = last->stacks.lastid};
+    ttable names = {.lock = GORT__RTLOCK_INIT(LOCKRANK_TRACESTRINGS),
+                    .mincap = 256,
+                    .lastid = last->strs.lastid};
+    int err = 0;
     basemap m = {0};
     if (first->curp >= 0) {
         /* A later generation: its snapshot as the events of a trace start,
          * in a batch of the recorder's P. */
         /* A GC cycle in progress becomes the written trace's first. */
         m.gcbase = first->gcseq - (first->gcrunning ? 1 : 0);
-        if (!base_build(&m, first)) {
-            free(m.goid);
-            free(m.base);
-            return -ENOMEM;
-        }
-        tbuf *b = tbuf_new(first->curp);
-        if (b == NULL) {
-            free(m.goid);
-            free(m.base);
-            return -ENOMEM;
+        tbuf *b = NULL;
+        if (!base_build(&m, first) || (b = tbuf_new(first->curp)) == NULL) {
+            err = -ENOMEM;
+            goto out;
         }
         /* Timestamps just before the generation's first event. */
         b->synth = true;
@@ -1593,7 +1710,7 @@ static int flight_dump_locked(gort__pbuf *out, const gen *end) {
                 b->pos = 0; /* the next event starts a new batch */
             }
             const snapg *sg = &first->gs[k];
-            start_events(b, sg->goid, sg->fn, sg->st, sg->st == G_RUNNING, 0);
+            start_events(b, &xstacks, sg->goid, sg->fn, sg->st, sg->st == G_RUNNING, 0);
             if (sg->st == G_RUNNING)
                 self = sg->goid;
         }
@@ -1607,14 +1724,14 @@ static int flight_dump_locked(gort__pbuf *out, const gen *end) {
         free(b);
     }
     bool ok = true;
-    for (gen *g = first; g != NULL && g != end && ok; g = g->next)
+    for (gen *g = first; g != end && ok; g = g->next)
         for (chunk *c = g->chunks; c != NULL && ok; c = c->next)
             ok = rebase(out, c->data, c->n, &m);
-    free(m.goid);
-    free(m.base);
-    if (!ok)
-        return -EINVAL;
-    if (end != NULL && end->curp >= 0) {
+    if (!ok) {
+        err = -EINVAL;
+        goto out;
+    }
+    if (end->curp >= 0) {
         uint8_t ev[2 + 2 * 10 + 2], *q = ev;
         *q++ = EvBatch | 1 << 6;
         q += putvarint(q, (uint64_t)end->curp);
@@ -1624,8 +1741,20 @@ static int flight_dump_locked(gort__pbuf *out, const gen *end) {
         *q++ = 0; /* no stack */
         gort__pb_put(out, ev, (size_t)(q - ev));
     }
-    dump_tables(out);
-    return out->oom ? -ENOMEM : 0;
+    for (gen *g = first; g != end; g = g->next)
+        dump_stacks(out, &g->stacks, &names);
+    dump_stacks(out, &xstacks, &names);
+    for (gen *g = first; g != end; g = g->next)
+        dump_strings(out, &g->strs);
+    dump_strings(out, &names);
+    dump_frequency(out);
+    err = out->oom ? -ENOMEM : 0;
+out:
+    free(m.goid);
+    free(m.base);
+    ttable_free(&xstacks);
+    ttable_free(&names);
+    return err;
 }
 
 _Atomic int gort__trace_sysgs;
@@ -1658,8 +1787,9 @@ void gort__trace_sysmon(int64_t now) {
     int64_t next = atomic_load_explicit(&flight_next, memory_order_relaxed);
     if (next == 0)
         return;
-    if (now < next &&
-        atomic_load_explicit(&flight_curbytes, memory_order_relaxed) < FLIGHT_MAX_BYTES / 4)
+    size_t bytes = atomic_load_explicit(&flight_curbytes, memory_order_relaxed) +
+                   atomic_load_explicit(&flight_tabbytes, memory_order_relaxed);
+    if (now < next && bytes < FLIGHT_MAX_BYTES / 4)
         return;
     atomic_store_explicit(&flight_next,
                           now + atomic_load_explicit(&flight_period, memory_order_relaxed),
@@ -1733,7 +1863,15 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     gort__unlock(&tr.lock);
     if (r == 0)
         r = gort__write_all(fd, out.b, out.n, true);
+    /* Where the preemption signal does not suspend us (gort__acquirem): a
+     * stop of the world (the recorder's next rotation) may suspend a
+     * thread inside free, holding its malloc arena's lock, and the
+     * rotation then frees a dropped generation with the world stopped,
+     * waiting for that lock for good (trace.flight_recorder_tables_bounded
+     * hung so in one of its first seven runs). */
+    gort__acquirem();
     gort__pb_free(&out);
+    gort__releasem();
     return r;
 }
 

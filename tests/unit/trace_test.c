@@ -178,6 +178,8 @@ static void expect_parses(const char *path) {
     viewer(path, NULL, out, sizeof out);
 }
 
+static void expect_ids_resolve(const char *path);
+
 static int trace_main(void *arg) {
     (void)arg;
     const char *path = tmp_path("trace.out");
@@ -192,6 +194,7 @@ static int trace_main(void *arg) {
     ASSERT_FALSE(gort_trace_enabled());
     close(fd);
     expect_parses(path);
+    expect_ids_resolve(path);
     /* A region is shown where the program started it (Go: the caller of
      * trace.StartRegion), not in the runtime's function. */
     static char page[1 << 17];
@@ -422,6 +425,7 @@ static int flight_main(void *arg) {
     gort_chan_free(cs[1]);
     gort_chan_free(done);
     expect_parses(path);
+    expect_ids_resolve(path);
     expect_pprof(path, "sync", "late_waiter");
     expect_pprof(path, "sync", "ponger");
     expect_pprof(path, "sched", "fr_pinger");
@@ -524,6 +528,294 @@ static int flight_lost_main(void *arg) {
 TEST(flight_recorder_lost_buffer) {
     NEED_GO();
     run(flight_lost_main, NULL);
+}
+
+/* The ids of the trace at path resolve: every stack an event names (and
+ * a GoCreate's start) is an EvStack of the trace, every string a user
+ * event or a frame names an EvString, and no id is defined twice.  Go
+ * 1.19's parser lets a missing one by (the event has no stack, the task
+ * no name), so a write that left out the table of a generation whose
+ * ids its events still named (a stack cache's stale hit) went unseen. */
+typedef struct idset {
+    uint64_t *v;
+    size_t n, cap;
+} idset;
+
+static void idset_add(idset *s, uint64_t id) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 1024;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        ASSERT_TRUE(s->v != NULL);
+    }
+    s->v[s->n++] = id;
+}
+
+static int idcmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool trace_varint(const uint8_t *p, size_t n, size_t *off, uint64_t *v) {
+    uint64_t x = 0;
+    for (int i = 0; i < 10 && *off < n; i++) {
+        uint8_t c = p[(*off)++];
+        x |= (uint64_t)(c & 0x7f) << (7 * i);
+        if ((c & 0x80) == 0) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every id of refs is in defs (sorted); what: "stack" or "string". */
+static void ids_resolve(idset *defs, idset *refs, const char *what, const char *path) {
+    qsort(defs->v, defs->n, sizeof *defs->v, idcmp);
+    for (size_t i = 1; i < defs->n; i++)
+        if (defs->v[i] == defs->v[i - 1])
+            GT_FAIL("%s: %s %llu is defined twice", path, what, (unsigned long long)defs->v[i]);
+    for (size_t i = 0; i < refs->n; i++)
+        if (bsearch(&refs->v[i], defs->v, defs->n, sizeof *defs->v, idcmp) == NULL)
+            GT_FAIL("%s: %s %llu is named but not in the trace (%zu of them)", path, what,
+                    (unsigned long long)refs->v[i], defs->n);
+}
+
+/* The bytes of the file at path (malloc'd; *n of them).  Not a static
+ * buffer: the collector counts the program's globals in its heap goal,
+ * and tens of MB of them left trace.gc_events with one cycle. */
+static uint8_t *read_whole(const char *path, size_t *n) {
+    FILE *f = fopen(path, "r");
+    ASSERT_TRUE(f != NULL);
+    ASSERT_EQ(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    ASSERT_TRUE(size >= 0);
+    rewind(f);
+    uint8_t *p = malloc((size_t)size + 1);
+    ASSERT_TRUE(p != NULL);
+    *n = fread(p, 1, (size_t)size, f);
+    ASSERT_EQ((long)*n, size);
+    fclose(f);
+    return p;
+}
+
+static void expect_ids_resolve(const char *path) {
+    size_t n;
+    uint8_t *p = read_whole(path, &n);
+    ASSERT_TRUE(n > 16);
+    idset stacks = {0}, strs = {0}, stackrefs = {0}, strrefs = {0};
+    size_t off = 16;
+    while (off < n) {
+        size_t at = off;
+        uint8_t h = p[off++];
+        int type = h & 0x3f, narg = (h >> 6) + 1;
+        static uint64_t v[4 + 4 * 1000]; /* an EvStack of up to 1000 frames */
+        int nv = 0;
+        bool ok = true;
+        if (type == 37) { /* EvString: id, length, bytes */
+            uint64_t id, len;
+            ok = trace_varint(p, n, &off, &id) && trace_varint(p, n, &off, &len) && len <= n - off;
+            if (!ok)
+                GT_FAIL("%s: cut string at %zu", path, at);
+            idset_add(&strs, id);
+            off += (size_t)len;
+            continue;
+        }
+        if (narg < 4) {
+            for (int i = 0; i < narg && ok; i++)
+                ok = trace_varint(p, n, &off, &v[nv++]);
+        } else {
+            uint64_t len;
+            ok = trace_varint(p, n, &off, &len) && len <= n - off;
+            size_t end = off + (size_t)(ok ? len : 0);
+            while (ok && off < end && nv < (int)(sizeof v / sizeof *v))
+                ok = trace_varint(p, end, &off, &v[nv++]);
+            ok = ok && off == end;
+        }
+        if (ok && type == 48) { /* EvUserLog: its value follows */
+            uint64_t len;
+            ok = trace_varint(p, n, &off, &len) && len <= n - off;
+            off += (size_t)(ok ? len : 0);
+        }
+        if (!ok)
+            GT_FAIL("%s: cannot decode the event of type %d at %zu", path, type, at);
+        /* The events with a stack, the last of their values
+         * (parser.go's EventDescriptions). */
+        static const bool stk[64] = {
+            [4] = 1,  [7] = 1,  [11] = 1, [13] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1,
+            [20] = 1, [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1,
+            [28] = 1, [42] = 1, [43] = 1, [45] = 1, [46] = 1, [47] = 1, [48] = 1};
+        if (stk[type] && nv >= 2 && v[nv - 1] != 0)
+            idset_add(&stackrefs, v[nv - 1]);
+        switch (type) {
+        case 3: /* EvStack: id, frames, {pc, func, file, line}... */
+            idset_add(&stacks, v[0]);
+            for (int i = 2; i + 3 < nv; i += 4)
+                for (int k = 1; k <= 2; k++)
+                    if (v[i + k] != 0)
+                        idset_add(&strrefs, v[i + k]);
+            break;
+        case 13: /* GoCreate: ts, g, start's stack, stack */
+            if (nv >= 3 && v[2] != 0)
+                idset_add(&stackrefs, v[2]);
+            break;
+        case 45: /* UserTaskCreate: ts, id, parent, name, stack */
+        case 47: /* UserRegion: ts, task, mode, name, stack */
+        case 48: /* UserLog: ts, task, key, stack */
+            if (nv >= 3 && v[nv - 2] != 0)
+                idset_add(&strrefs, v[nv - 2]);
+            break;
+        }
+    }
+    ids_resolve(&stacks, &stackrefs, "stack", path);
+    ids_resolve(&strs, &strrefs, "string", path);
+    free(stacks.v);
+    free(strs.v);
+    free(stackrefs.v);
+    free(strrefs.v);
+    free(p);
+}
+
+/* A program that names its tasks, regions and log keys anew each time
+ * ("request 12345") and calls them from ever-new stacks: the recorder
+ * keeps the strings and stacks of the generations it keeps, not every one
+ * since it started.  Its string and stack tables were shared by all the
+ * generations and freed only at the stop, so each write carried every
+ * name and stack the program had ever used (at a 200 ms window, 0.4 MB at
+ * 0.5 s and 3 MB at 3 s here), and so did the memory. */
+static _Atomic bool frn_stop;
+static _Atomic uint64_t frn_seq;
+
+/* 200 bytes of padding, so that the names outweigh the events. */
+static const char frn_pad[] =
+    "................................................................"
+    "................................................................"
+    "........................................................................";
+
+__attribute__((noinline)) static void frn_leaf(uint64_t n) {
+    char name[300];
+    snprintf(name, sizeof name, "request %llu %s", (unsigned long long)n, frn_pad);
+    uint64_t task = gort_trace_task_new(0, name);
+    gort_trace_region_start(task, name);
+    gort_trace_log(task, name, "v");
+    gort_trace_region_end(task, name);
+    gort_trace_task_end(task);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
+/* Calls frn_leaf(n) through depth frames, each frn_a or frn_b after the
+ * bits of path: a new path, a new stack.  (Writing symbolises each
+ * stack it holds, a few ms each, so only some are new.) */
+__attribute__((noinline)) static void frn_b(uint64_t n, uint64_t path, int depth);
+
+__attribute__((noinline)) static void frn_a(uint64_t n, uint64_t path, int depth) {
+    if (depth == 0)
+        frn_leaf(n);
+    else if (path & 1)
+        frn_a(n, path >> 1, depth - 1);
+    else
+        frn_b(n, path >> 1, depth - 1);
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void frn_b(uint64_t n, uint64_t path, int depth) {
+    if (depth == 0)
+        frn_leaf(n);
+    else if (path & 1)
+        frn_a(n, path >> 1, depth - 1);
+    else
+        frn_b(n, path >> 1, depth - 1);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void frn_worker(void *arg) {
+    gort_chan *done = arg;
+    while (!atomic_load(&frn_stop)) {
+        for (int i = 0; i < 4; i++) {
+            uint64_t n = atomic_fetch_add(&frn_seq, 1);
+            frn_a(n, n / 256, 20);
+        }
+        gort_sleep(1 * GT_MS);
+    }
+    gort_chan_send(done, NULL);
+}
+
+/* The size of a flight recorder's write at path. */
+static off_t frn_write(const char *path) {
+    int fd = create_file(path);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    off_t size = lseek(fd, 0, SEEK_END);
+    close(fd);
+    return size;
+}
+
+static int frn_cmp(const void *a, const void *b) {
+    off_t x = *(const off_t *)a, y = *(const off_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int frn_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_flight_recorder_start(200 * GT_MS), 0);
+    gort_chan *done = gort_chan_make(0, 0);
+    enum { WORKERS = 2 };
+    for (int i = 0; i < WORKERS; i++)
+        go(frn_worker, done);
+    /* Writes every 100 ms or so (each takes some) for 3 s: the median of
+     * those from 0.4 s to 1.2 s (the window full) is the steady state. */
+    const char *path = tmp_path("names.trace");
+    int64_t t0 = gort_nanotime();
+    off_t early[64];
+    int nearly = 0, writes = 0;
+    while (gort_nanotime() - t0 < 3 * GT_SEC) {
+        gort_sleep(100 * GT_MS);
+        off_t size = frn_write(path);
+        writes++;
+        int64_t t = gort_nanotime() - t0;
+        if (t >= 400 * GT_MS && t <= 1200 * GT_MS && nearly < 64)
+            early[nearly++] = size;
+    }
+    atomic_store(&frn_stop, true);
+    for (int i = 0; i < WORKERS; i++)
+        gort_chan_recv(done, NULL);
+    uint64_t names = atomic_load(&frn_seq);
+    /* The last write, after the workers stopped. */
+    off_t last = frn_write(path);
+    gort_flight_recorder_stop();
+    gort_chan_free(done);
+    ASSERT_TRUE(nearly > 0);
+    qsort(early, (size_t)nearly, sizeof *early, frn_cmp);
+    off_t steady = early[nearly / 2];
+    size_t n;
+    char *buf = (char *)read_whole(path, &n);
+    ASSERT_EQ((off_t)n, last);
+    uint64_t kept = 0;
+    for (const char *p = buf; (p = memmem(p, n - (size_t)(p - buf), "request ", 8)) != NULL; p++)
+        kept++;
+    fprintf(stderr,
+            "%d writes, %llu names: steady state %lld bytes (median of %d), the last %lld bytes "
+            "with %llu names\n",
+            writes, (unsigned long long)names, (long long)steady, nearly, (long long)last,
+            (unsigned long long)kept);
+    if (last > 2 * steady)
+        GT_FAIL("the flight recorder's write grew from %lld bytes (at 0.4-1.2 s) to %lld (at 3 s)",
+                (long long)steady, (long long)last);
+    /* The window is a tenth of the run or so. */
+    if (kept > names / 2)
+        GT_FAIL("the write at 3 s names %llu of the %llu requests, for its 200 ms window",
+                (unsigned long long)kept, (unsigned long long)names);
+    static const char first[] = "request 0 ...";
+    if (memmem(buf, n, first, sizeof first - 1) != NULL)
+        GT_FAIL("the write at 3 s names the first request, 3 s before its 200 ms window");
+    free(buf);
+    expect_ids_resolve(path);
+    char out[1 << 14];
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -pprof=sched %s > /dev/null", path), 0);
+    return 0;
+}
+
+TEST(flight_recorder_tables_bounded) {
+    NEED_GO();
+    run(frn_main, NULL);
 }
 
 /* GORTDEBUG=flightrecorder=1: SIGQUIT, or an unrecovered panic, writes
