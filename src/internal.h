@@ -397,6 +397,12 @@ long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, lon
  * Call it from a goroutine or a thread outside the runtime, never from g0.
  * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
 void gort__stop_the_world(const char *reason);
+/* The same for a stopper that calls malloc or free, or takes another
+ * library's lock (the loader's), while the world is stopped: threads are
+ * suspended only in the program's own code, never inside libc or another
+ * library, so a goroutine in malloc is waited for until it returns.  The
+ * collector's stops suspend anywhere (they take no such lock). */
+void gort__stop_the_world_malloc(const char *reason);
 /* Go's freezetheworld: before a fatal report, stops handing out
  * goroutines and asks the running ones to yield (best effort, ~5 ms, no
  * wait).  No runtime lock held; the world never restarts. */
@@ -435,8 +441,15 @@ enum { GORT__PC_OTHER, GORT__PC_USER, GORT__PC_RUNTIME, GORT__PC_LIBC };
 int gort__preempt_pc_class(uintptr_t pc);
 /* Go's preemptM: one SIGURG to mp's thread unless one is on its way. */
 bool gort__preempt_m(struct m *mp);
-/* The stop in progress may suspend threads in the handler. */
-void gort__stw_allow_suspend(bool ok);
+/* Where the stop in progress may suspend threads in the handler (preempt.c
+ * stw_suspend_ok). */
+enum { GORT__STW_SUSPEND_NONE, GORT__STW_SUSPEND_ANY, GORT__STW_SUSPEND_USER };
+void gort__stw_allow_suspend(int where);
+/* A stop of the world that may suspend threads anywhere, inside malloc
+ * among other places, is under way (from its start until the restart):
+ * the caller must not call malloc or free (a suspended thread may hold
+ * their lock). */
+bool gort__stw_suspends_in_libc(void);
 /* The world restarts (Ps given back): wakes the threads suspended in the
  * handler. */
 void gort__stw_wake_suspended(void);

@@ -434,6 +434,9 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     if (running)
         gort__gc_helper_start();
     t.start = gort_nanotime();
+    /* Before the stop, as Go's gcStart: the event's stack is interned,
+     * which may take malloc, and the stop may suspend a thread inside it. */
+    GORT_TRACE(gort__trace_gc_start());
     if (running) {
         gort__stop_the_world("GC");
         GORT_TRACE(gort__trace_stw_start(1));
@@ -450,7 +453,6 @@ static void gc_cycle(bool forced, uintptr_t sp) {
     gort__mprof_postsweep(gort__mprof_cycle());
     t.heap0 = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
     t.goal = atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed);
-    GORT_TRACE(gort__trace_gc_start());
     /* The assists' estimate of this mark's work: what the last one
      * greyed, or for the first the whole heap. */
     atomic_store_explicit(&pace_expected, gort__gc_scan_work != 0 ? gort__gc_scan_work : t.heap0,

@@ -1265,7 +1265,7 @@ static GORT_NOINLINE int goroutine_stacks(gstacks *gs) {
     if (gort__runtime_running()) {
         bool stw = self != NULL;
         if (stw)
-            gort__stop_the_world("goroutine profile");
+            gort__stop_the_world_malloc("goroutine profile");
         gort__forallg(collect_g, gs);
         if (stw)
             gort__start_the_world();

@@ -194,10 +194,14 @@ static bool preempt_ready;
 static struct sigaction old_urg;
 static bool urg_installed;
 
-/* A stop-the-world may suspend threads in the handler (not GOMAXPROCS's:
- * procresize moves Ps around; set by the stopper while it holds
- * worldsema, read by the handlers of the stop it waits for). */
-static _Atomic bool stw_suspend_ok;
+/* Where a stop-the-world may suspend threads in the handler: nowhere
+ * (GOMAXPROCS's: procresize moves Ps around), anywhere (GORT__STW_SUSPEND_ANY,
+ * the collector's), or only in the program's own code, never inside libc
+ * or another library, whose locks (malloc's) a suspended thread would hold
+ * (GORT__STW_SUSPEND_USER: a stopper that calls malloc).  Set by the
+ * stopper while it holds worldsema, read by the handlers of the stop it
+ * waits for. */
+static _Atomic int stw_suspend_ok;
 
 /* Restarts of the world: a thread suspended in the handler sleeps on this
  * word until it moves (gcwaiting itself may be set again by the next stop
@@ -412,7 +416,7 @@ int gort__preempt_init(void) {
     int r = install_handler();
     if (r != 0)
         return r;
-    atomic_store_explicit(&stw_suspend_ok, false, memory_order_relaxed);
+    atomic_store_explicit(&stw_suspend_ok, GORT__STW_SUSPEND_NONE, memory_order_relaxed);
     preempt_ready = true;
     return 0;
 }
@@ -607,7 +611,9 @@ HANDLER_NOSAN static void dosigpreempt(struct m *mp, ucontext_t *uc) {
 #ifndef GORT_TSAN
     /* (Not under TSan: suspending takes runtime locks, instrumented code
      * the handler must not run there; the stop waits for a safe point.) */
-    if (stw && atomic_load_explicit(&stw_suspend_ok, memory_order_relaxed))
+    int suspend = atomic_load_explicit(&stw_suspend_ok, memory_order_relaxed);
+    if (stw && (suspend == GORT__STW_SUSPEND_ANY ||
+                (suspend == GORT__STW_SUSPEND_USER && cls == GORT__PC_USER)))
         stw_suspend(mp, gp, uc);
 #else
     (void)stw;
@@ -731,8 +737,12 @@ void gort__stw_wake_suspended(void) {
     gort__futexwakeup(&stwgen, INT32_MAX);
 }
 
-void gort__stw_allow_suspend(bool ok) {
-    atomic_store_explicit(&stw_suspend_ok, ok, memory_order_relaxed);
+void gort__stw_allow_suspend(int where) {
+    atomic_store_explicit(&stw_suspend_ok, where, memory_order_relaxed);
+}
+
+bool gort__stw_suspends_in_libc(void) {
+    return atomic_load_explicit(&stw_suspend_ok, memory_order_relaxed) == GORT__STW_SUSPEND_ANY;
 }
 
 /* The M of P i if that P is still running and the M is not ours, else

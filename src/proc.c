@@ -3400,13 +3400,13 @@ static gort_mutex worldsema;
  * waits for (gort__stw_report_wait). */
 #define STW_REPORT_NS (1000 * 1000 * 1000)
 
-/* suspend_ok: threads that cannot be preempted at once may stop inside
- * the signal handler (preempt.c), keeping their P; not for GOMAXPROCS,
- * whose procresize may take those Ps away. */
-static void stop_the_world(const char *reason, bool suspend_ok) {
+/* suspend: where threads that cannot be preempted at once may stop inside
+ * the signal handler (preempt.c), keeping their P (GORT__STW_SUSPEND_*);
+ * nowhere for GOMAXPROCS, whose procresize may take those Ps away. */
+static void stop_the_world(const char *reason, int suspend) {
     forked_child_check(); /* the other Ps' threads are gone */
     gort__mutex_lock_sema(&worldsema, false);
-    gort__stw_allow_suspend(suspend_ok);
+    gort__stw_allow_suspend(suspend);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
     gort__lock(&gort__sched.lock);
@@ -3456,7 +3456,11 @@ static void stop_the_world(const char *reason, bool suspend_ok) {
 }
 
 void gort__stop_the_world(const char *reason) {
-    stop_the_world(reason, true);
+    stop_the_world(reason, GORT__STW_SUSPEND_ANY);
+}
+
+void gort__stop_the_world_malloc(const char *reason) {
+    stop_the_world(reason, GORT__STW_SUSPEND_USER);
 }
 
 /*
@@ -3475,7 +3479,7 @@ void gort__stop_the_world(const char *reason) {
 void gort__freeze_the_world(void) {
     if (!gort__runtime_running() || gort__tls_locks != 0)
         return;
-    gort__stw_allow_suspend(false);
+    gort__stw_allow_suspend(GORT__STW_SUSPEND_NONE);
     for (int i = 0; i < 5; i++) {
         gort__lock(&gort__sched.lock);
         gort__sched.stopwait = INT32_MAX; /* Go's freezeStopWait */
@@ -3581,6 +3585,8 @@ static void start_the_world_with(int32_t n) {
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
     gort__stw_wake_suspended();
+    /* The stopper's malloc is safe again (gort__stw_suspends_in_libc). */
+    gort__stw_allow_suspend(GORT__STW_SUSPEND_NONE);
     while (runnable) {
         struct p *pp = runnable;
         runnable = pp->link;
@@ -3629,7 +3635,7 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    stop_the_world("GOMAXPROCS", false); /* takes worldsema */
+    stop_the_world("GOMAXPROCS", GORT__STW_SUSPEND_NONE); /* takes worldsema */
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     start_the_world_with(n);
     return prev;

@@ -208,6 +208,7 @@ typedef struct ttable {
 typedef struct chunk {
     struct chunk *next;
     size_t n;
+    size_t mapped; /* bytes mapped for it (chunk_new), 0: malloc's */
     uint8_t data[];
 } chunk;
 
@@ -337,11 +338,37 @@ static inline void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint6
     event_at(b, ev, args, nargs, stk, extra, true);
 }
 
+/* A chunk of n bytes.  While a stop of the world that may suspend a
+ * thread inside malloc is under way (the collector's, whose events a full
+ * buffer flushes), its pages come straight from the kernel: malloc could
+ * wait for ever for a lock the suspended thread holds. */
+static chunk *chunk_new(size_t n) {
+    if (!gort__stw_suspends_in_libc()) {
+        chunk *c = gort__malloc(sizeof *c + n);
+        if (c != NULL)
+            c->mapped = 0;
+        return c;
+    }
+    size_t len = (sizeof(chunk) + n + 4095) & ~(size_t)4095;
+    chunk *c = gort__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (c == MAP_FAILED)
+        return NULL;
+    c->mapped = len;
+    return c;
+}
+
+static void chunk_free(chunk *c) {
+    if (c != NULL && c->mapped != 0)
+        munmap(c, c->mapped);
+    else
+        free(c);
+}
+
 static void flush_locked(tbuf *b) {
     if (b->pos == 0)
         return;
     if (tr.flight) {
-        chunk *c = gort__malloc(sizeof *c + b->pos);
+        chunk *c = chunk_new(b->pos);
         if (c != NULL && tr.cur != NULL) {
             c->next = NULL;
             c->n = b->pos;
@@ -357,7 +384,7 @@ static void flush_locked(tbuf *b) {
         } else {
             /* Out of memory: the generation loses this buffer, so the
              * written trace leaves it out (first_whole_locked). */
-            free(c);
+            chunk_free(c);
             if (tr.cur != NULL)
                 tr.cur->lost = true;
         }
@@ -1101,7 +1128,7 @@ static void start_g(struct g *gp, void *arg) {
 static void free_gen(gen *g) {
     for (chunk *c = g->chunks, *next; c != NULL; c = next) {
         next = c->next;
-        free(c);
+        chunk_free(c);
     }
     free(g->gs);
     ttable_free(&g->stacks);
@@ -1264,7 +1291,7 @@ static int trace_begin(int fd, int64_t window) {
     struct g *self = gort__getg();
     if (self == NULL || !gort__runtime_running())
         return -EINVAL; /* from a goroutine, as runtime/trace.Start */
-    gort__stop_the_world("start tracing");
+    gort__stop_the_world_malloc("start tracing");
     gort__lock(&tr.lock);
     if (tr.on) {
         gort__unlock(&tr.lock);
@@ -1502,7 +1529,7 @@ void gort_trace_stop(void) {
 
 /* gort_trace_stop, trace_mu held. */
 static void trace_stop_locked(struct g *self) {
-    gort__stop_the_world("stop tracing");
+    gort__stop_the_world_malloc("stop tracing");
     gort__lock(&tr.lock);
     if (!tr.on || tr.flight) {
         gort__unlock(&tr.lock);
@@ -1770,7 +1797,7 @@ static void flight_g(void *arg) {
             return;
         }
         struct g *self = gort__getg();
-        gort__stop_the_world("flight recorder");
+        gort__stop_the_world_malloc("flight recorder");
         int64_t n;
         struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
         gort__lock(&tr.lock);
@@ -1844,7 +1871,7 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
         return -EINVAL;
     /* Close the buffers into a generation, so that the trace reaches up to
      * now. */
-    gort__stop_the_world("flight recorder");
+    gort__stop_the_world_malloc("flight recorder");
     int64_t n;
     struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
     gort__lock(&tr.lock);
@@ -1887,7 +1914,7 @@ void gort_flight_recorder_stop(void) {
 /* gort_flight_recorder_stop, trace_mu held. */
 static void flight_stop_locked(void) {
     atomic_store_explicit(&flight_next, 0, memory_order_relaxed);
-    gort__stop_the_world("stop flight recorder");
+    gort__stop_the_world_malloc("stop flight recorder");
     gort__lock(&tr.lock);
     if (!tr.on || !tr.flight) {
         gort__unlock(&tr.lock);

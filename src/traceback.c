@@ -974,7 +974,7 @@ size_t gort_stack(char *buf, size_t len, bool all) {
     struct g *gp = current_g();
     bool stw = all && gp != NULL && gort__runtime_running();
     if (stw)
-        gort__stop_the_world("stack trace"); /* one STW at a time: worldsema */
+        gort__stop_the_world_malloc("stack trace"); /* one STW at a time: worldsema */
     if (gp != NULL)
         traceback_g(&o, gp, true, (uintptr_t)__builtin_frame_address(0), level);
     if (all && gort__runtime_running()) {

@@ -1150,6 +1150,70 @@ TEST(gc_events) {
         GT_FAIL("the MMU at a 100 us window is not 0 (%g at %g ns):\n%.3000s", y, x, page);
 }
 
+/* The stops of the world that call malloc and free while the world is
+ * stopped (trace start and stop, the flight recorder's generations and
+ * writes, the goroutine profile, gort_stack of every goroutine), while
+ * goroutines spend their time in malloc and free: a stop suspended a
+ * goroutine inside free holding its arena's lock, and the stopper's own
+ * free of memory from that arena waited for ever (the flight recorder
+ * hung so in about one run in seven of a test that made many stacks). */
+static _Atomic bool mstop;
+static _Atomic uint64_t mops;
+
+__attribute__((noinline)) static void malloc_churn(void *arg) {
+    (void)arg;
+    void *keep[64] = {0};
+    uint64_t x = 88172645463325252ull, n = 0;
+    while (!atomic_load_explicit(&mstop, memory_order_relaxed)) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int i = (int)(x % 64);
+        free(keep[i]);
+        /* Up to 192 KiB: past the thread cache, so frees take the
+         * arena's lock, and some past the mmap threshold. */
+        keep[i] = malloc(16 + (size_t)(x >> 40) % (192 << 10));
+        if (++n % 32 == 0)
+            gort_yield(); /* events, which fill the trace's buffers */
+    }
+    for (int i = 0; i < 64; i++)
+        free(keep[i]);
+    atomic_fetch_add(&mops, n);
+}
+
+static int malloc_stw_main(void *arg) {
+    (void)arg;
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(null, 0);
+    for (int i = 0; i < 3; i++)
+        go(malloc_churn, NULL);
+    static char buf[1 << 16];
+    int64_t end = gort_nanotime() + 3 * GT_SEC;
+    int rounds = 0;
+    while (gort_nanotime() < end) {
+        ASSERT_EQ(gort_trace_start(null), 0);
+        gort_sleep(GT_MS);
+        gort_trace_stop();
+        ASSERT_EQ(gort_pprof_write("goroutine", null, 0), 0);
+        (void)gort_stack(buf, sizeof buf, true);
+        if (rounds % 20 == 0) {
+            ASSERT_EQ(gort_flight_recorder_start(200 * GT_MS), 0);
+            gort_sleep(300 * GT_MS); /* a generation or more */
+            ASSERT_EQ(gort_flight_recorder_write(null), 0);
+            gort_flight_recorder_stop();
+        }
+        rounds++;
+    }
+    atomic_store(&mstop, true);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 30, "the churners to stop");
+    close(null);
+    ASSERT_GT(rounds, 10);
+    ASSERT_GT(atomic_load(&mops), 1000);
+    return 0;
+}
+
+TEST(stops_with_goroutines_in_malloc) {
+    run(malloc_stw_main, NULL);
+}
+
 /* runtime/trace.Start is a goroutine's call here: from a thread outside the
  * runtime, and with no gort_main running, it is -EINVAL, as gort.h says
  * (it was not documented). */
