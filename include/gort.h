@@ -1186,7 +1186,12 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
  * goroutine named "os/signal.loop" that the first Notify of a gort_main
  * run starts (it counts in gort_numgoroutine, as Go's).  The registrations
  * end with the run: when gort_main returns the signals' earlier actions
- * are back.  Under ThreadSanitizer (-fsanitize=thread) a signal may be
+ * are back.  A signal the program blocked in the thread that calls
+ * gort_main (whose mask every runtime thread inherits: one inherited
+ * across exec, say) is unblocked on one runtime thread for as long as a
+ * channel wants it, within 10 ms, as Go's Notify unblocks it; one that
+ * arrived meanwhile is delivered then.  Under ThreadSanitizer
+ * (-fsanitize=thread) a signal may be
  * held, or lost, while the thread it came to sleeps in the runtime: TSan
  * delivers it only at that thread's next intercepted call (docs/HACKING.md).
  * Returns 0, -EINVAL for a signal that cannot be notified - SIGKILL,
@@ -1204,7 +1209,8 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
 GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
 /* signal.Stop: c receives no more signals once this returns; a signal no
  * channel wants any more gets back the action it had before its first
- * Notify.  No-op for a channel never notified. */
+ * Notify (and, if the program blocked it, is blocked again within 10 ms).
+ * No-op for a channel never notified. */
 GORT_API void gort_signal_stop(gort_chan *c);
 
 /* ------------------------------------------------------------------------
@@ -1359,7 +1365,9 @@ GORT_API bool gort_trace_enabled(void);
  * says it cannot write).  With GORTDEBUG=flightrecorder=1 it starts with
  * the main goroutine, and a fatal error, an unrecovered panic or SIGQUIT
  * writes what it holds (up to its last generation, at most a second
- * before) to gort-flightrecorder-PID.trace in the working directory. */
+ * before) to gort-flightrecorder-PID.trace in the working directory;
+ * before its first generation has ended it writes nothing and says so on
+ * stderr. */
 GORT_API int gort_flight_recorder_start(int64_t window_ns);
 GORT_API int gort_flight_recorder_write(int fd);
 GORT_API void gort_flight_recorder_stop(void);

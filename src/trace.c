@@ -1973,6 +1973,12 @@ void gort__trace_flight_crash(void) {
                     path);
         }
         gort__pb_free(&out);
+    } else if (tr.on && tr.flight) {
+        /* Said, not a silent absence: what it holds is all in the
+         * generation under way, whose buffers the crashed threads may
+         * be writing. */
+        gort__printf("flight recorder: nothing written: its first generation (about a second) "
+                     "has not ended\n");
     }
     gort__unlock(&tr.lock);
 }

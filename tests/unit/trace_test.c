@@ -900,6 +900,25 @@ TEST(flight_recorder_on_panic) {
     flight_recorder_crash("the flight recorder has it");
 }
 
+/* A crash before the recorder's first generation ends: nothing can be
+ * written, and stderr says so; it said nothing at all. */
+static int early_crash_main(void *arg) {
+    (void)arg;
+    gort_panic("early");
+}
+
+TEST(flight_recorder_crash_before_first_generation) {
+    const char *dir = tmp_path("");
+    pid_t pid = flight_child(dir, early_crash_main, NULL, "early.log");
+    static char text[1 << 16];
+    read_log(dir, "early.log", text, sizeof text);
+    if (strstr(text, "flight recorder: nothing written: its first generation") == NULL)
+        GT_FAIL("no line saying the recording has nothing to write yet:\n%s", text);
+    char path[512];
+    snprintf(path, sizeof path, "%sgort-flightrecorder-%d.trace", dir, (int)pid);
+    ASSERT_TRUE(access(path, F_OK) != 0);
+}
+
 /* A trace written to a nonblocking pipe that one of the program's own
  * goroutines reads, slowly: the tracer writes with its lock held, so it
  * cannot wait for the reader (which needs a thread that may be waiting
