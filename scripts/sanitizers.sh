@@ -58,7 +58,14 @@ for src in "$root"/tests/sanitizers/race_*.c; do
 done
 
 # One run: prints "ok" or "FAIL <why>" with the case, under TSan's
-# defaults (a Race case runs to its end after its reports).  A Race run that
+# defaults (a Race case runs to its end after its reports).  A Race case
+# runs with GOMAXPROCS=1, as Go's own race tests do (runtime/race's
+# race_test.go): ThreadSanitizer can miss a race whose two accesses happen
+# at the same moment on two threads (a logical race in its shadow update,
+# which Go's test names); one P runs one goroutine at a time, and the
+# goroutines' switches announce no happens-before edge, so the race is
+# there to see.  NoRace cases keep every P, where a false report would
+# show.  A Race run that
 # went unreported is run again up to SAN_RACE_RETRY times (default 0) and
 # then printed as "ok-retried": ThreadSanitizer occasionally misses a race
 # between goroutines (docs/HACKING.md, "Race mode"); a crash, a hang or a
@@ -69,7 +76,9 @@ kind=\$1 exe=\$2 name=\$3 i=\$4
 out="$work/out.\$name.\$i"
 try=0
 while :; do
-    TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
+    procs=\${GOMAXPROCS:-}
+    if [ "\$kind" = race ]; then procs=1; fi
+    GOMAXPROCS=\$procs TSAN_OPTIONS="exitcode=66 \${TSAN_OPTIONS:-}" timeout $per $run "\$exe" "\$name" >"\$out" 2>&1
     rc=\$?
     if [ \$rc -eq 124 ]; then echo "FAIL \$name#\$i: timed out (hang)"; exit 0; fi
     if grep -q "WARNING: ThreadSanitizer: data race" "\$out"; then raced=1; else raced=0; fi
