@@ -1366,8 +1366,8 @@ GORT_API bool gort_trace_enabled(void);
  * the main goroutine, and a fatal error, an unrecovered panic or SIGQUIT
  * writes what it holds (up to its last generation, at most a second
  * before) to gort-flightrecorder-PID.trace in the working directory;
- * before its first generation has ended it writes nothing and says so on
- * stderr. */
+ * before its first generation has ended (a generation lasts half the
+ * window, at most a second) it writes nothing and says so on stderr. */
 GORT_API int gort_flight_recorder_start(int64_t window_ns);
 GORT_API int gort_flight_recorder_write(int fd);
 GORT_API void gort_flight_recorder_stop(void);

@@ -445,11 +445,6 @@ bool gort__preempt_m(struct m *mp);
  * stw_suspend_ok). */
 enum { GORT__STW_SUSPEND_NONE, GORT__STW_SUSPEND_ANY, GORT__STW_SUSPEND_USER };
 void gort__stw_allow_suspend(int where);
-/* A stop of the world that may suspend threads anywhere, inside malloc
- * among other places, is under way (from its start until the restart):
- * the caller must not call malloc or free (a suspended thread may hold
- * their lock). */
-bool gort__stw_suspends_in_libc(void);
 /* The world restarts (Ps given back): wakes the threads suspended in the
  * handler. */
 void gort__stw_wake_suspended(void);

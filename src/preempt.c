@@ -741,10 +741,6 @@ void gort__stw_allow_suspend(int where) {
     atomic_store_explicit(&stw_suspend_ok, where, memory_order_relaxed);
 }
 
-bool gort__stw_suspends_in_libc(void) {
-    return atomic_load_explicit(&stw_suspend_ok, memory_order_relaxed) == GORT__STW_SUSPEND_ANY;
-}
-
 /* The M of P i if that P is still running and the M is not ours, else
  * NULL (racy reads of pp->m: Ms are type-stable, a stale one gets a
  * signal it ignores or a message names its goroutine). */

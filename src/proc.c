@@ -3585,7 +3585,7 @@ static void start_the_world_with(int32_t n) {
     atomic_store_explicit(&gort__sched.gcwaiting, 0, memory_order_seq_cst);
     gort__unlock(&gort__sched.lock);
     gort__stw_wake_suspended();
-    /* The stopper's malloc is safe again (gort__stw_suspends_in_libc). */
+    /* Until the next stop sets its own. */
     gort__stw_allow_suspend(GORT__STW_SUSPEND_NONE);
     while (runnable) {
         struct p *pp = runnable;

@@ -208,7 +208,7 @@ typedef struct ttable {
 typedef struct chunk {
     struct chunk *next;
     size_t n;
-    size_t mapped; /* bytes mapped for it (chunk_new), 0: malloc's */
+    size_t mapped; /* bytes mapped for it (chunk_new) */
     uint8_t data[];
 } chunk;
 
@@ -338,17 +338,13 @@ static inline void event(tbuf *b, int ev, const uint64_t *args, int nargs, uint6
     event_at(b, ev, args, nargs, stk, extra, true);
 }
 
-/* A chunk of n bytes.  While a stop of the world that may suspend a
- * thread inside malloc is under way (the collector's, whose events a full
- * buffer flushes), its pages come straight from the kernel: malloc could
- * wait for ever for a lock the suspended thread holds. */
+/* A chunk of n bytes, its pages straight from the kernel, not malloc's:
+ * a flush holds tr.lock (and may hold gort__acquirem, for a sweep's
+ * event), so its thread is never suspended by a stop of the world, and a
+ * collector's stop, which may suspend another thread inside malloc with
+ * an arena's lock held, would wait for ever for one blocked in malloc on
+ * that lock. */
 static chunk *chunk_new(size_t n) {
-    if (!gort__stw_suspends_in_libc()) {
-        chunk *c = gort__malloc(sizeof *c + n);
-        if (c != NULL)
-            c->mapped = 0;
-        return c;
-    }
     size_t len = (sizeof(chunk) + n + 4095) & ~(size_t)4095;
     chunk *c = gort__mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (c == MAP_FAILED)
@@ -358,10 +354,8 @@ static chunk *chunk_new(size_t n) {
 }
 
 static void chunk_free(chunk *c) {
-    if (c != NULL && c->mapped != 0)
+    if (c != NULL)
         munmap(c, c->mapped);
-    else
-        free(c);
 }
 
 static void flush_locked(tbuf *b) {
@@ -918,8 +912,12 @@ void gort__trace_sweep_span(uint64_t swept, uint64_t reclaimed) {
     tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
     if (b == NULL || !b->sweep)
         return;
+    /* No stack (id 0): the caller holds gort__acquirem, and interning a
+     * new stack calls malloc, which must not wait there (a collector's
+     * stop may have suspended a thread inside malloc, and it waits for
+     * every thread that holds acquirem). */
     if (b->swept == 0)
-        event(b, EvGCSweepStart, NULL, 0, callers_user_id(true, b), 0);
+        event(b, EvGCSweepStart, NULL, 0, 0, 0);
     b->swept += swept;
     b->reclaimed += reclaimed;
 }
@@ -1407,31 +1405,92 @@ static void frame_cb(void *arg, int i, const char *name, const char *file, int l
     d->nframes++;
 }
 
+/* One stack's EvStack record, from its symbolised frames in d. */
+static void put_stack(gort__pbuf *out, uint64_t id, dumpctx *d) {
+    gort__pbuf payload = {0};
+    gort__pb_varint(&payload, id);
+    gort__pb_varint(&payload, (uint64_t)d->nframes);
+    gort__pb_put(&payload, d->rec.b, d->rec.n);
+    uint8_t ev = EvStack | 3 << 6;
+    gort__pb_put(out, &ev, 1);
+    gort__pb_varint(out, payload.n);
+    gort__pb_put(out, payload.b, payload.n);
+    gort__pb_free(&payload);
+    gort__pb_free(&d->rec);
+}
+
+/* Every stack's frames in one symbolisation: pc k of the whole belongs
+ * to stack owner[k], whose first pc is base[owner[k]]. */
+typedef struct dumpall {
+    dumpctx *ds;
+    const uint32_t *owner;
+    const size_t *base;
+} dumpall;
+
+static void frame_all_cb(void *arg, int i, const char *name, const char *file, int line,
+                         bool inlined) {
+    dumpall *a = arg;
+    uint32_t k = a->owner[i];
+    frame_cb(&a->ds[k], i - (int)a->base[k], name, file, line, inlined);
+}
+
 /* The EvStack records of t's stacks, symbolised; their functions' and
  * files' names go in names (whose ids must not be any of the trace's
- * other strings'). */
+ * other strings').  All the pcs go to gort__symbolize at once: it runs
+ * libdw on a helper thread of its own for each call, and a call a stack
+ * took about a millisecond each (thousands of stacks held tr.lock for
+ * seconds).  Out of memory for that, a stack at a time. */
 static void dump_stacks(gort__pbuf *out, const ttable *t, ttable *names) {
-    for (uint32_t i = 0; i < t->cap; i++) {
+    size_t total = 0, ns = 0;
+    for (uint32_t i = 0; i < t->cap; i++)
         for (tentry *s = t->buckets[i]; s != NULL; s = s->next) {
+            total += s->len / sizeof(uintptr_t);
+            ns++;
+        }
+    if (ns == 0)
+        return;
+    uintptr_t *look = gort__malloc((total + 1) * sizeof *look);
+    uint32_t *owner = gort__malloc((total + 1) * sizeof *owner);
+    size_t *base = gort__malloc(ns * sizeof *base);
+    dumpctx *ds = gort__calloc(ns, sizeof *ds);
+    const tentry **ents = gort__malloc(ns * sizeof *ents);
+    bool all = look != NULL && owner != NULL && base != NULL && ds != NULL && ents != NULL &&
+               total <= INT32_MAX;
+    size_t k = 0, at = 0;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        for (const tentry *s = t->buckets[i]; s != NULL; s = s->next) {
             const uintptr_t *pcs = (const uintptr_t *)(const void *)s->data;
             int n = (int)(s->len / sizeof *pcs);
-            uintptr_t look[TRACE_MAXSTACK];
-            for (int k = 0; k < n; k++)
-                look[k] = pcs[k] - 1;
-            dumpctx d = {.out = out, .names = names, .pcs = look};
-            gort__symbolize(look, n, frame_cb, &d);
-            gort__pbuf payload = {0};
-            gort__pb_varint(&payload, s->id);
-            gort__pb_varint(&payload, (uint64_t)d.nframes);
-            gort__pb_put(&payload, d.rec.b, d.rec.n);
-            uint8_t ev = EvStack | 3 << 6;
-            gort__pb_put(out, &ev, 1);
-            gort__pb_varint(out, payload.n);
-            gort__pb_put(out, payload.b, payload.n);
-            gort__pb_free(&payload);
-            gort__pb_free(&d.rec);
+            if (!all) {
+                uintptr_t one[TRACE_MAXSTACK];
+                for (int j = 0; j < n; j++)
+                    one[j] = pcs[j] - 1;
+                dumpctx d = {.out = out, .names = names, .pcs = one};
+                gort__symbolize(one, n, frame_cb, &d);
+                put_stack(out, s->id, &d);
+                continue;
+            }
+            ents[k] = s;
+            base[k] = at;
+            ds[k] = (dumpctx){.out = out, .names = names, .pcs = look + at};
+            for (int j = 0; j < n; j++) {
+                look[at] = pcs[j] - 1;
+                owner[at++] = (uint32_t)k;
+            }
+            k++;
         }
     }
+    if (all) {
+        dumpall a = {ds, owner, base};
+        gort__symbolize(look, (int)total, frame_all_cb, &a);
+        for (size_t j = 0; j < ns; j++)
+            put_stack(out, ents[j]->id, &ds[j]);
+    }
+    free(look);
+    free(owner);
+    free(base);
+    free(ds);
+    free(ents);
 }
 
 /* The EvString records of t's strings. */
@@ -1890,15 +1949,12 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     gort__unlock(&tr.lock);
     if (r == 0)
         r = gort__write_all(fd, out.b, out.n, true);
-    /* Where the preemption signal does not suspend us (gort__acquirem): a
-     * stop of the world (the recorder's next rotation) may suspend a
-     * thread inside free, holding its malloc arena's lock, and the
-     * rotation then frees a dropped generation with the world stopped,
-     * waiting for that lock for good (trace.flight_recorder_tables_bounded
-     * hung so in one of its first seven runs). */
-    gort__acquirem();
+    /* Not under gort__acquirem: a thread that holds it is never suspended,
+     * so a collector's stop that suspended another inside free, holding
+     * the malloc arena's lock this free needs, would wait for us for
+     * ever.  (The recorder's own stops no longer suspend a thread inside
+     * libc: gort__stop_the_world_malloc.) */
     gort__pb_free(&out);
-    gort__releasem();
     return r;
 }
 
@@ -1977,8 +2033,8 @@ void gort__trace_flight_crash(void) {
         /* Said, not a silent absence: what it holds is all in the
          * generation under way, whose buffers the crashed threads may
          * be writing. */
-        gort__printf("flight recorder: nothing written: its first generation (about a second) "
-                     "has not ended\n");
+        gort__printf("flight recorder: nothing written: all it holds is in the generation under "
+                     "way (the first, or the one left at its memory cap)\n");
     }
     gort__unlock(&tr.lock);
 }

@@ -44,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "trace.h"
 #include "lockrank.h"
@@ -363,20 +364,60 @@ static void *lines_thread(void *arg) {
     return NULL;
 }
 
+/* Runs fn(arg) on a helper thread with a 4 MiB stack and waits for it. */
+static void on_lines_thread(void *(*fn)(void *), void *arg) {
+    pthread_t t;
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0)
+        return;
+    pthread_attr_setstacksize(&attr, 4u << 20);
+    if (pthread_create(&t, &attr, fn, arg) == 0)
+        pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+}
+
 static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *lines) {
     lines_req r = {pcs, n, files, lines};
     for (int i = 0; i < n; i++) {
         files[i] = NULL;
         inl[i].n = 0;
     }
-    pthread_t t;
-    pthread_attr_t attr;
-    if (pthread_attr_init(&attr) != 0)
-        return;
-    pthread_attr_setstacksize(&attr, 4u << 20);
-    if (pthread_create(&t, &attr, lines_thread, &r) == 0)
-        pthread_join(t, NULL);
-    pthread_attr_destroy(&attr);
+    on_lines_thread(lines_thread, &r);
+}
+
+/* Any number of pcs on one helper thread, TB_MAXFRAMES at a time, each
+ * batch's inlined frames copied out of inl[] into inls.  dwlock held. */
+typedef struct lines_all {
+    const uintptr_t *pcs;
+    int n;
+    const char **files;
+    int *lines;
+    tbinl *inls;
+} lines_all;
+
+static void *lines_all_thread(void *arg) {
+    lines_all *a = arg;
+    for (int base = 0; base < a->n; base += TB_MAXFRAMES) {
+        int k = a->n - base < TB_MAXFRAMES ? a->n - base : TB_MAXFRAMES;
+        lines_req r = {a->pcs + base, k, a->files + base, a->lines + base};
+        for (int i = 0; i < k; i++) {
+            r.files[i] = NULL;
+            inl[i].n = 0;
+        }
+        (void)lines_thread(&r);
+        memcpy(a->inls + base, inl, (size_t)k * sizeof *inl);
+    }
+    return NULL;
+}
+
+static void resolve_lines_all(const uintptr_t *pcs, int n, const char **files, int *lines,
+                              tbinl *inls) {
+    lines_all a = {pcs, n, files, lines, inls};
+    for (int i = 0; i < n; i++) {
+        files[i] = NULL;
+        inls[i].n = 0;
+    }
+    on_lines_thread(lines_all_thread, &a);
 }
 
 static bool dwlock_try(void) {
@@ -402,6 +443,14 @@ static void resolve_lines(const uintptr_t *pcs, int n, const char **files, int *
     (void)pcs, (void)lines;
     for (int i = 0; i < n; i++)
         files[i] = NULL;
+}
+static void resolve_lines_all(const uintptr_t *pcs, int n, const char **files, int *lines,
+                              tbinl *inls) {
+    (void)pcs, (void)lines;
+    for (int i = 0; i < n; i++) {
+        files[i] = NULL;
+        inls[i].n = 0;
+    }
 }
 static bool dwlock_try(void) {
     return true;
@@ -1037,12 +1086,49 @@ int gort__traceback_sig(uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t lo, 
  * a return address minus one): for each, fn(arg, i, name, file, line,
  * inlined) once per frame, innermost inlined call first and the
  * function's own frame last (inlined false).  name and file may be NULL;
- * they live only during the call (copy them).  May take the DWARF lock:
- * not from a signal handler. */
+ * they live only during the call (copy them).  May take the DWARF lock
+ * and call malloc: not from a signal handler.  Every pc is looked up on
+ * one helper thread (libdw's stack), made for the call: give it all the
+ * pcs at hand at once. */
 void gort__symbolize(const uintptr_t *pcs, int n,
                      void (*fn)(void *arg, int i, const char *name, const char *file, int line,
                                 bool inlined),
                      void *arg) {
+    /* More than a batch: one helper thread for all of them (a thread a
+     * batch cost a trace's write of thousands of stacks seconds); out of
+     * memory for their results, a thread a batch. */
+    const char **afiles = NULL;
+    int *alines = NULL;
+    tbinl *ainls = NULL;
+    if (n > TB_MAXFRAMES) {
+        afiles = gort__malloc((size_t)n * sizeof *afiles);
+        alines = gort__malloc((size_t)n * sizeof *alines);
+        ainls = gort__malloc((size_t)n * sizeof *ainls);
+    }
+    if (afiles != NULL && alines != NULL && ainls != NULL) {
+        bool locked = dwlock_try();
+        if (locked)
+            resolve_lines_all(pcs, n, afiles, alines, ainls);
+        for (int i = 0; i < n; i++) {
+            const char *name = NULL;
+            if (gort__symtab_lookup(pcs[i], NULL, NULL, &name) != 0)
+                name = NULL;
+            const char *file = locked ? afiles[i] : NULL;
+            int ni = locked && file ? ainls[i].n : 0;
+            for (int j = 0; j < ni; j++)
+                fn(arg, i, ainls[i].name[j], ainls[i].file[j], ainls[i].line[j], true);
+            fn(arg, i, name, file, file ? alines[i] : 0, false);
+        }
+        if (locked)
+            dwlock_release();
+        free(afiles);
+        free(alines);
+        free(ainls);
+        return;
+    }
+    free(afiles);
+    free(alines);
+    free(ainls);
     const char *files[TB_MAXFRAMES + 1];
     int lines[TB_MAXFRAMES + 1];
     for (int base = 0; base < n; base += TB_MAXFRAMES) {
