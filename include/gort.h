@@ -1209,7 +1209,8 @@ GORT_API size_t gort_bufwriter_buffered(const gort_bufwriter *w);
 GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n);
 /* signal.Stop: c receives no more signals once this returns; a signal no
  * channel wants any more gets back the action it had before its first
- * Notify (and, if the program blocked it, is blocked again within 10 ms).
+ * Notify (and, if the program blocked it, is blocked again first: Stop
+ * waits up to a sysmon round for that).
  * No-op for a channel never notified. */
 GORT_API void gort_signal_stop(gort_chan *c);
 

@@ -490,6 +490,9 @@ void gort__sigqueue_fini(void);
  * thread inherits, still reaches the channels (Go's ensureSigM).  seen:
  * sysmon's count of the changes it applied. */
 void gort__sigqueue_sysmon(uint32_t *seen, const sigset_t *base);
+/* Wakes sysmon for a round now; false when there is no sysmon to wake
+ * (the runtime not running, or ending). (proc.c) */
+bool gort__sysmon_kick(void);
 
 /* ----------------------------------------------------------------- exec.c */
 /* White-box (tests): gort_process_wait takes its fallback path (polling

@@ -3771,6 +3771,14 @@ bool gort__sysmon_quit_request(void) {
     return true;
 }
 
+bool gort__sysmon_kick(void) {
+    if (!gort__sched.sysmon_started || atomic_load_explicit(&forked_child, memory_order_relaxed) ||
+        atomic_load_explicit(&sysmon_quit, memory_order_relaxed) != 0)
+        return false;
+    sysmon_wake();
+    return true;
+}
+
 /* A timer became the earliest of a busy P while no P is idle: sysmon, if
  * in a long sleep, wakes to sleep until that timer instead, and preempts
  * the P then (a goroutine that never yields would hold the timer back). */

@@ -63,6 +63,8 @@ static _Atomic uint64_t pending[NWORDS]; /* [atomic] arrived, not yet taken */
  * a count of the changes to them, for sysmon's thread mask. */
 static _Atomic uint64_t notified[NWORDS];
 static _Atomic uint32_t notified_gen;
+/* The last notified_gen sysmon's mask reflects (sysmon writes it). */
+static _Atomic uint32_t applied_gen;
 /* The wake-up pipe, made once per process (the handler may run at any
  * time after a Notify, even between runs). */
 static _Atomic int wake_r = -1, wake_w = -1;
@@ -129,6 +131,29 @@ void gort__sigqueue_sysmon(uint32_t *seen, const sigset_t *base) {
         }
     }
     pthread_sigmask(SIG_SETMASK, &m, NULL);
+    /* Release: a Stop that acquires it restores the signal's earlier
+     * action only after this thread blocks it again. */
+    atomic_store_explicit(&applied_gen, gen, memory_order_release);
+}
+
+/* regmu held.  Waits (at most a second) until sysmon's mask reflects the
+ * notified set as of now, so that a signal no channel wants any more is
+ * blocked again on sysmon's thread before its earlier action comes back:
+ * SIGUSR2's default action would end the process (Go's sigdisable waits
+ * for ensureSigM the same way). */
+static void wait_sysmon_mask(void) {
+    uint32_t want = atomic_load_explicit(&notified_gen, memory_order_relaxed);
+    for (int i = 0; i < 10000; i++) {
+        /* Acquire: pairs with gort__sigqueue_sysmon's release. */
+        if ((int32_t)(atomic_load_explicit(&applied_gen, memory_order_acquire) - want) >= 0)
+            return;
+        if (!gort__sysmon_kick())
+            return; /* no sysmon: no mask of its to wait for */
+        if (gort__getg() != NULL && !gort__getg()->foreign)
+            gort_sleep(100 * 1000);
+        else
+            usleep(100);
+    }
 }
 
 /* Sends sig to every channel that wants it, without blocking. */
@@ -283,6 +308,7 @@ GORT_API void gort_signal_stop(gort_chan *c) {
                 continue;
             if (--nwant[s] == 0) {
                 notified_set(s, false);
+                wait_sysmon_mask();
                 (void)sigaction(s, &saved[s], NULL);
             }
         }
