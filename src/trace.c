@@ -836,15 +836,21 @@ void gort__trace_gc_start(void) {
     tb_release(locked);
 }
 
-void gort__trace_gc_done(void) {
-    if (!tracing() || !atomic_exchange_explicit(&gcrunning, false, memory_order_relaxed))
-        return;
+/* One event without a stack, in the calling thread's buffer (its P's, or
+ * the global one). */
+static void thread_event(int ev, const uint64_t *args, int nargs) {
     bool locked;
     tbuf *b = tb_acquire(gort__getm(), &locked);
     if (b == NULL)
         return;
-    event(b, EvGCDone, NULL, 0, NOSTACK, 0);
+    event(b, ev, args, nargs, NOSTACK, 0);
     tb_release(locked);
+}
+
+void gort__trace_gc_done(void) {
+    if (!tracing() || !atomic_exchange_explicit(&gcrunning, false, memory_order_relaxed))
+        return;
+    thread_event(EvGCDone, NULL, 0);
 }
 
 /* The GC's stops of the world (Go's traceGCSTWStart/Done), kind 1 for
@@ -857,26 +863,16 @@ static bool stwopen; /* [world stopped] a GCSTWStart is written */
 void gort__trace_stw_start(int kind) {
     if (!tracing())
         return;
-    bool locked;
-    tbuf *b = tb_acquire(gort__getm(), &locked);
-    if (b == NULL)
-        return;
     uint64_t k = (uint64_t)kind;
-    event(b, EvGCSTWStart, &k, 1, NOSTACK, 0);
+    thread_event(EvGCSTWStart, &k, 1);
     stwopen = true;
-    tb_release(locked);
 }
 
 void gort__trace_stw_done(void) {
     if (!tracing() || !stwopen)
         return;
     stwopen = false;
-    bool locked;
-    tbuf *b = tb_acquire(gort__getm(), &locked);
-    if (b == NULL)
-        return;
-    event(b, EvGCSTWDone, NULL, 0, NOSTACK, 0);
-    tb_release(locked);
+    thread_event(EvGCSTWDone, NULL, 0);
 }
 
 /* The P's buffer of the calling goroutine, or NULL (no P: a thread
@@ -905,12 +901,18 @@ void gort__trace_sweep_start(void) {
     b->swept = b->reclaimed = 0;
 }
 
+/* The P's buffer of a sweep loop under way on this thread, or NULL. */
+static tbuf *sweep_buffer(void) {
+    struct m *mp = gort__getm();
+    tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
+    return b != NULL && b->sweep ? b : NULL;
+}
+
 void gort__trace_sweep_span(uint64_t swept, uint64_t reclaimed) {
     if (!tracing())
         return;
-    struct m *mp = gort__getm();
-    tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
-    if (b == NULL || !b->sweep)
+    tbuf *b = sweep_buffer();
+    if (b == NULL)
         return;
     /* No stack (id 0): the caller holds gort__acquirem, and interning a
      * new stack calls malloc, which must not wait there (a collector's
@@ -925,9 +927,8 @@ void gort__trace_sweep_span(uint64_t swept, uint64_t reclaimed) {
 void gort__trace_sweep_done(void) {
     if (!tracing())
         return;
-    struct m *mp = gort__getm();
-    tbuf *b = mp != NULL && mp->p != NULL ? tr.p[mp->p->id] : NULL;
-    if (b == NULL || !b->sweep)
+    tbuf *b = sweep_buffer();
+    if (b == NULL)
         return;
     b->sweep = false;
     if (b->swept == 0)
