@@ -149,7 +149,7 @@ done
 # delivered late once corrupted such a run; src/preempt.c).
 if build tsan_reports tests/sanitizers/tsan_reports.c -fsanitize=thread 2>>"$work/cc.log"; then
     check "tsan_reports x$reps" sh -c "i=0; while [ \$i -lt $reps ]; do
-        TSAN_OPTIONS='exitcode=66 halt_on_error=0' timeout $per $run '$work/tsan_reports' >'$work/rep.out' 2>&1
+        GOMAXPROCS=1 TSAN_OPTIONS='exitcode=66 halt_on_error=0' timeout $per $run '$work/tsan_reports' >'$work/rep.out' 2>&1
         rc=\$?; n=\$(grep -c 'WARNING: ThreadSanitizer: data race' '$work/rep.out')
         if [ \$rc -ne 66 ] || [ \$n -ne 3 ] || ! grep -q 'tsan_reports: done' '$work/rep.out'; then
             echo \"tsan_reports run \$i: rc \$rc, \$n reports\"; sed -n 1,60p '$work/rep.out'; exit 1; fi
