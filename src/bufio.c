@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "gort.h"
 #include "internal.h"
 
@@ -100,7 +101,7 @@ static gort_bufreader *reader_new(size_t size, size_t max) {
         return NULL;
     r->buf = malloc(size + 1);
     if (r->buf == NULL) {
-        free(r);
+        gort__free(r);
         return NULL;
     }
     r->cap = size;
@@ -145,8 +146,8 @@ GORT_API void gort_bufreader_free(gort_bufreader *r) {
     if (r) {
         if (r->root.next != NULL)
             gort__gc_root_del(&r->root);
-        free(r->buf);
-        free(r);
+        gort__free(r->buf);
+        gort__free(r);
     }
 }
 
@@ -295,7 +296,7 @@ static gort_bufwriter *writer_new(size_t size) {
         return NULL;
     w->buf = malloc(size);
     if (w->buf == NULL) {
-        free(w);
+        gort__free(w);
         return NULL;
     }
     w->cap = size;
@@ -338,8 +339,8 @@ GORT_API void gort_bufwriter_free(gort_bufwriter *w) {
     if (w) {
         if (w->root.next != NULL)
             gort__gc_root_del(&w->root);
-        free(w->buf);
-        free(w);
+        gort__free(w->buf);
+        gort__free(w);
     }
 }
 
@@ -424,6 +425,6 @@ GORT_API ssize_t gort_bufwriter_printf(gort_bufwriter *w, const char *fmt, ...) 
     vsnprintf(t, (size_t)n + 1, fmt, ap);
     va_end(ap);
     ssize_t r = gort_bufwriter_write(w, t, (size_t)n);
-    free(t);
+    gort__free(t);
     return r;
 }

@@ -186,7 +186,7 @@ double gort__cgroup_cpu_limit_from(const char *procfile, const char *mountinfo) 
     if (b == NULL)
         return 0;
     double l = cpu_limit(b, procfile, mountinfo);
-    free(b);
+    gort__free(b);
     return l;
 }
 

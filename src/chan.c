@@ -108,7 +108,7 @@ static gort_chan *makechan(size_t elem_size, size_t cap, bool noscan) {
     c->buf = bufsize > 0 ? (unsigned char *)c + HCHAN_SIZE : (unsigned char *)c;
     /* Its buffer and blocked senders are roots of the collector (mgc.c). */
     if (gort__gc_chan_add(c) != 0) {
-        free(c);
+        gort__free(c);
         return NULL;
     }
     return c;
@@ -168,7 +168,7 @@ GORT_API void gort_chan_free(gort_chan *c) {
     if (c->autofree)
         atomic_fetch_sub_explicit(&gort__chan_nautofree, 1, memory_order_relaxed);
     gort__gc_chan_del(c);
-    free(c);
+    gort__free(c);
 }
 
 /* Reference counts (gort.h, "Channel lifetime").  retain: relaxed, the

@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "internal.h"
 #include "san.h"
 
@@ -109,7 +110,7 @@ static cslot *slot_lookup(int fd, bool create) {
                                                     memory_order_acquire)) {
             c = n;
         } else {
-            free(n);
+            gort__free(n);
             c = exp;
         }
     }

@@ -174,7 +174,7 @@ static void release(gort_ctx *ctx) {
         if (ctx->has_value)
             gort__gc_root_del(&ctx->root);
         gort_ctx *parent = ctx->parent;
-        free(ctx);
+        gort__free(ctx);
         atomic_fetch_sub_explicit(&gort__ctx_live, 1, memory_order_relaxed);
         ctx = parent;
     }
@@ -191,7 +191,7 @@ static gort_ctx *newctx(gort_ctx *parent, int64_t deadline) {
     gort__lockinit(&ctx->lock, LOCKRANK_CTX);
     ctx->done = gort_chan_make(0, 0);
     if (ctx->done == NULL) {
-        free(ctx);
+        gort__free(ctx);
         return NULL;
     }
     atomic_init(&ctx->refs, 1);

@@ -6,9 +6,12 @@
  */
 #include "export_test.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chan.h"
+#include "fault.h"
 #include "internal.h"
 #include "lockrank.h"
 #include "malloc.h"
@@ -72,7 +75,7 @@ void gort__export_lockrank_nested(int n) {
     }
     for (int i = 0; i < n; i++)
         gort__unlock(&ls[i]);
-    free(ls);
+    gort__free(ls);
 }
 
 void gort__export_lockrank_unranked(bool try) {
@@ -218,4 +221,73 @@ int gort__export_stw_interrupted(void *g) {
                    : -1;
     /* Relaxed: the world is stopped. */
     return atomic_load_explicit(&gp->status, memory_order_relaxed) != G_RUNNING ? 0 : -1;
+}
+
+int gort__export_fixalloc_check(void) {
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 100, 4000, 65519, 65520, 65521, 1 << 20};
+    enum { N = sizeof sizes / sizeof sizes[0] };
+    unsigned char *ps[N];
+    static gort__rtlock l = GORT__RTLOCK_INIT(LOCKRANK_GCSTATS);
+    gort__lock(&l); /* allowed under any runtime lock */
+    for (size_t i = 0; i < N; i++) {
+        ps[i] = gort__fixalloc(sizes[i]);
+        if (ps[i] == NULL || ((uintptr_t)ps[i] & 15) != 0) {
+            gort__unlock(&l);
+            return 1;
+        }
+        for (size_t k = 0; k < sizes[i]; k++)
+            if (ps[i][k] != 0) {
+                gort__unlock(&l);
+                return 2;
+            }
+        memset(ps[i], 0xa5, sizes[i]);
+    }
+    gort__unlock(&l);
+    /* Grown and shrunk, the first bytes stay. */
+    unsigned char *r = gort__fixrealloc(ps[5], 70000);
+    if (r == NULL || r[0] != 0xa5 || r[99] != 0xa5 || r[100] != 0)
+        return 3;
+    r = gort__fixrealloc(r, 50);
+    if (r == NULL || r[0] != 0xa5 || r[49] != 0xa5)
+        return 4;
+    ps[5] = r;
+    for (size_t i = 0; i < N; i++)
+        gort__fixfree(ps[i]);
+    /* Freed blocks come back zeroed. */
+    for (size_t i = 0; i < N; i++) {
+        unsigned char *p = gort__fixcalloc(1, sizes[i]);
+        if (p == NULL)
+            return 5;
+        for (size_t k = 0; k < sizes[i]; k++)
+            if (p[k] != 0)
+                return 6;
+        gort__fixfree(p);
+    }
+    if (gort__fixcalloc(SIZE_MAX / 2, 4) != NULL)
+        return 7;
+    gort__fixfree(NULL);
+    return 0;
+}
+
+void gort__export_fixfree_twice(void) {
+    void *p = gort__fixalloc(40);
+    gort__fixfree(p);
+    gort__fixfree(p);
+}
+
+bool gort__export_malloc_check_enabled(void) {
+    return GORT_DEBUG >= 1;
+}
+
+void gort__export_malloc_under_lock(bool free_only) {
+    void *p = free_only ? gort__malloc(16) : NULL;
+    static gort__rtlock l = GORT__RTLOCK_INIT(LOCKRANK_GCSTATS);
+    gort__lock(&l);
+    if (free_only)
+        gort__free(p);
+    else
+        p = gort__malloc(16);
+    gort__unlock(&l);
+    if (!free_only)
+        gort__free(p);
 }

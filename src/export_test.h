@@ -103,4 +103,17 @@ bool gort__export_others_stopped(void);
  * running yet not suspended). */
 int gort__export_stw_interrupted(void *g);
 
+/* mfixalloc.c: 0 when gort__fixalloc, gort__fixrealloc and gort__fixfree
+ * behave (zeroed blocks of every size, the contents kept across a realloc,
+ * a freed block reused zeroed, under a runtime lock too), else the number
+ * of the step that failed. */
+int gort__export_fixalloc_check(void);
+/* Frees a fixalloc block twice (a fatal error). */
+void gort__export_fixfree_twice(void);
+/* Whether debug builds check libc's malloc against runtime locks (fault.h). */
+bool gort__export_malloc_check_enabled(void);
+/* malloc (free if `free_only`) with a runtime lock held: a fatal error where
+ * the check is on. */
+void gort__export_malloc_under_lock(bool free_only);
+
 #endif

@@ -32,6 +32,34 @@
 
 #include "san.h"
 
+/* libc's malloc and free are not called with a runtime lock or
+ * gort__acquirem held (gort__tls_locks, lock_futex.c): a collector's stop
+ * may leave another thread suspended inside malloc with an arena's lock,
+ * and wait for ever for this one (mfixalloc.c, whose gort__fixalloc
+ * serves there).  The symboliser is the exception (libdw allocates
+ * inside it, and its tables are malloc's): it runs between
+ * gort__malloc_ok_begin and _end.  Debug builds (GORT_DEBUG >= 1) check
+ * every call of the wrappers below and throw. */
+extern __thread int32_t gort__tls_locks __attribute__((tls_model("initial-exec")));
+extern __thread int32_t gort__tls_mallocok __attribute__((tls_model("initial-exec")));
+static inline void gort__malloc_ok_begin(void) {
+    gort__tls_mallocok++;
+}
+static inline void gort__malloc_ok_end(void) {
+    gort__tls_mallocok--;
+}
+#if GORT_DEBUG >= 1
+/* Throws "malloc or free with a runtime lock held" (not while dying). */
+void gort__malloc_locked(void);
+#define GORT__MALLOC_CHECK()                                                      \
+    do {                                                                          \
+        if (__builtin_expect(gort__tls_locks != 0 && gort__tls_mallocok == 0, 0)) \
+            gort__malloc_locked();                                                \
+    } while (0)
+#else
+#define GORT__MALLOC_CHECK() ((void)0)
+#endif
+
 enum {
     GORT__FAULT_MMAP,
     GORT__FAULT_PTHREAD_CREATE,
@@ -90,6 +118,7 @@ static inline int gort__epoll_ctl(int epfd, int op, int fd, struct epoll_event *
 }
 
 static inline void *gort__malloc(size_t n) {
+    GORT__MALLOC_CHECK();
     if (gort__fault(GORT__FAULT_MALLOC)) {
         errno = ENOMEM;
         return NULL;
@@ -101,6 +130,7 @@ static inline void *gort__malloc(size_t n) {
 }
 
 static inline void *gort__calloc(size_t n, size_t size) {
+    GORT__MALLOC_CHECK();
     if (gort__fault(GORT__FAULT_MALLOC)) {
         errno = ENOMEM;
         return NULL;
@@ -112,6 +142,7 @@ static inline void *gort__calloc(size_t n, size_t size) {
 }
 
 static inline void *gort__realloc(void *p, size_t n) {
+    GORT__MALLOC_CHECK();
     if (gort__fault(GORT__FAULT_MALLOC)) {
         errno = ENOMEM;
         return NULL;
@@ -123,12 +154,19 @@ static inline void *gort__realloc(void *p, size_t n) {
 }
 
 static inline int gort__posix_memalign(void **p, size_t align, size_t n) {
+    GORT__MALLOC_CHECK();
     if (gort__fault(GORT__FAULT_MALLOC))
         return ENOMEM;
     san_ignore_begin();
     int err = posix_memalign(p, align, n);
     san_ignore_end();
     return err;
+}
+
+/* free(3) for what libc allocated (the wrappers above, strdup, libdw). */
+static inline void gort__free(void *p) {
+    GORT__MALLOC_CHECK();
+    free(p);
 }
 
 #endif /* GORT_FAULT_H */

@@ -49,6 +49,7 @@
  *               recorder's rotation takes allglock before tr.lock
  *   trace    -> tracestacks*, tracestrings*, symtab* (the global buffer's
  *               events; the flight recorder's dump symbolises)
+ *   any      -> fixalloc* (the runtime's own memory, mfixalloc.c: a leaf)
  * The print lock is never taken under another ranked lock except while
  * dying, when nothing is checked.  trylock is not checked (it cannot
  * deadlock), but what it takes is held: dwlock, tr.lock in a crash dump.
@@ -98,6 +99,7 @@ static const char *const names[LOCKRANK_N] = {
     [LOCKRANK_SYMTAB] = "symtab",
     [LOCKRANK_DWARF] = "dwarf",
     [LOCKRANK_PRINT] = "print",
+    [LOCKRANK_FIXALLOC] = "fixalloc",
 };
 
 /* Locks held across gort__goready (Go's SCHED pseudo-rank: they "can call
@@ -148,6 +150,8 @@ static const uint64_t after[LOCKRANK_N] = {
     [LOCKRANK_SYMTAB] = R(PRINT) | R(ALLG) | R(TRACE) | R(DWARF),
     [LOCKRANK_DWARF] = R(PRINT) | R(ALLG),
     [LOCKRANK_PRINT] = 0,
+    /* Every other rank. */
+    [LOCKRANK_FIXALLOC] = R(FIXALLOC) - R(CTX),
 };
 
 enum { MAXHELD = 16 };

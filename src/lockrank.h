@@ -58,6 +58,7 @@ enum {
     LOCKRANK_SYMTAB,       /* buildlock (symtab.c) */
     LOCKRANK_DWARF,        /* dwlock (traceback.c) */
     LOCKRANK_PRINT,        /* printlk (print.c): dumps take the others under it */
+    LOCKRANK_FIXALLOC,     /* fixlock (mfixalloc.c): a leaf, taken under any other */
     LOCKRANK_N
 };
 _Static_assert(LOCKRANK_N <= 64, "lockrank.c keeps a set of ranks in a uint64_t");

@@ -54,7 +54,7 @@ _Noreturn static void fin_oom(void) {
 }
 
 static void fintab_rehash(size_t ncap) {
-    finrec *n = gort__calloc(ncap, sizeof *n);
+    finrec *n = gort__fixcalloc(ncap, sizeof *n); /* finlock held: not malloc (mfixalloc.c) */
     if (n == NULL)
         fin_oom();
     for (size_t i = 0; i < fincap; i++) {
@@ -65,7 +65,7 @@ static void fintab_rehash(size_t ncap) {
             n[j] = fintab[i];
         }
     }
-    free(fintab);
+    gort__fixfree(fintab);
     fintab = n;
     fincap = ncap;
     finused = finlive;
@@ -169,12 +169,12 @@ void gort__fin_markroots(void) {
 static void finq_push(finrec r) {
     if (finqlen == finqcap) {
         size_t ncap = finqcap ? finqcap * 2 : 64;
-        finrec *n = gort__malloc(ncap * sizeof *n);
+        finrec *n = gort__fixcalloc(ncap, sizeof *n); /* finlock held */
         if (n == NULL)
             fin_oom();
         for (size_t k = 0; k < finqlen; k++)
             n[k] = finq[(finqhead + k) % finqcap];
-        free(finq);
+        gort__fixfree(finq);
         finq = n;
         finqcap = ncap;
         finqhead = 0;

@@ -904,7 +904,7 @@ GORT_API int gort_gc_add_roots(const void *start, size_t len) {
     gort__lock(&rootlock);
     if (nroots == caproots) {
         size_t ncap = caproots ? caproots * 2 : 16;
-        rootrange *r = gort__realloc(roots, ncap * sizeof *r);
+        rootrange *r = gort__fixrealloc(roots, ncap * sizeof *r); /* rootlock held */
         if (r == NULL) {
             gort__unlock(&rootlock);
             return -ENOMEM;
@@ -944,8 +944,8 @@ static size_t hashp(uintptr_t p, size_t cap) {
 static int chanset_grow(void) {
     size_t ncap = chancap ? chancap * 2 : 64;
     if (chanlive * 4 < chancap)
-        ncap = chancap; /* mostly tombstones: rehash in place size */
-    uintptr_t *n = gort__calloc(ncap, sizeof *n);
+        ncap = chancap;                              /* mostly tombstones: rehash in place size */
+    uintptr_t *n = gort__fixcalloc(ncap, sizeof *n); /* chanlock held: not malloc (mfixalloc.c) */
     if (n == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < chancap; i++) {
@@ -957,7 +957,7 @@ static int chanset_grow(void) {
             n[j] = p;
         }
     }
-    free(chanset);
+    gort__fixfree(chanset);
     chanset = n;
     chancap = ncap;
     chanused = chanlive;

@@ -78,7 +78,7 @@ polldesc *gort__pd_lookup(int fd, bool create) {
                                                     memory_order_acquire)) {
             c = n;
         } else {
-            free(n);
+            gort__free(n);
             c = exp;
         }
     }
@@ -110,7 +110,7 @@ void gort__netpoll_fini(void) {
         polldesc *c = atomic_load_explicit(&pdtab[i], memory_order_relaxed);
         if (c) {
             atomic_store_explicit(&pdtab[i], NULL, memory_order_relaxed);
-            free(c);
+            gort__free(c);
         }
     }
 }

@@ -457,7 +457,7 @@ static const char *copymsg(const char *msg, bool *owned) {
 
 static void freemsg(struct gort__panic *p) {
     if (p->msg_owned)
-        free((void *)p->msg);
+        gort__free((void *)p->msg);
     else if (p->msg == fallback_buf)
         atomic_store_explicit(&fallback_busy, false, memory_order_release);
     p->msg = NULL;
@@ -757,7 +757,7 @@ void gort__panic_fini(void) {
         struct gort__defer *d = pp->deferpool, *next;
         for (; d != NULL; d = next) {
             next = d->link;
-            free(d);
+            gort__free(d);
         }
         pp->deferpool = NULL;
         pp->ndeferpool = 0;
@@ -768,7 +768,7 @@ void gort__panic_fini(void) {
     gort__unlock(&gort__sched.deferlock);
     for (; d != NULL; d = next) {
         next = d->link;
-        free(d);
+        gort__free(d);
     }
 }
 
@@ -778,11 +778,11 @@ void gort__panic_reset_g(struct g *gp) {
     struct gort__defer *d = gp->defer_, *next;
     for (; d != NULL; d = next) {
         next = d->link;
-        free(d);
+        gort__free(d);
     }
     gp->defer_ = NULL;
     gp->panic_ = NULL;
     gp->callframe = NULL;
-    free(gp->dspare);
+    gort__free(gp->dspare);
     gp->dspare = NULL;
 }

@@ -107,7 +107,7 @@ static bucket *bt_find_or_make(btable *t, const uintptr_t *pcs, int n,
     }
     if (t->n >= t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 64;
-        bucket **nt = gort__calloc(cap, sizeof *nt);
+        bucket **nt = gort__fixcalloc(cap, sizeof *nt);
         if (nt == NULL)
             return NULL;
         for (uint32_t i = 0; i < t->cap; i++) {
@@ -117,11 +117,11 @@ static bucket *bt_find_or_make(btable *t, const uintptr_t *pcs, int n,
                 nt[b->hash & (cap - 1)] = b;
             }
         }
-        free(t->tab);
+        gort__fixfree(t->tab);
         t->tab = nt;
         t->cap = cap;
     }
-    bucket *b = gort__calloc(1, sizeof *b + (size_t)n * sizeof *pcs);
+    bucket *b = gort__fixalloc(sizeof *b + (size_t)n * sizeof *pcs);
     if (b == NULL)
         return NULL;
     b->hash = h;
@@ -145,11 +145,11 @@ static void bt_free(btable *t) {
     for (uint32_t i = 0; i < t->cap; i++) {
         for (bucket *b = t->tab[i], *next; b != NULL; b = next) {
             next = b->next;
-            free(b->mr);
-            free(b);
+            gort__fixfree(b->mr);
+            gort__fixfree(b);
         }
     }
-    free(t->tab);
+    gort__fixfree(t->tab);
     memset(t, 0, sizeof *t);
 }
 
@@ -233,7 +233,7 @@ static const gort__labelset *label_intern(const char *const *kv, int n) {
     size_t bytes = sizeof(lsnode) + 2 * (size_t)n * sizeof(char *);
     for (int i = 0; i < 2 * n; i++)
         bytes += strlen(kv[i]) + 1;
-    lsnode *l = gort__malloc(bytes);
+    lsnode *l = gort__fixalloc(bytes); /* labellock held: not malloc (mfixalloc.c) */
     if (l == NULL) {
         gort__unlock(&labellock);
         return NULL;
@@ -286,7 +286,7 @@ void gort_set_label(const char *key, const char *value) {
         k++;
     }
     const gort__labelset *set = label_intern(kv, k);
-    free(kv);
+    gort__free(kv);
     if (set == NULL && k > 0)
         return; /* out of memory: the labels stay as they were */
     /* [owner G]: only this goroutine writes it; the SIGPROF handler of its
@@ -397,7 +397,7 @@ void gort__prof_minit(struct m *mp) {
     t->m = mp;
     t->tid = (pid_t)syscall(SYS_gettid);
     if (pthread_getcpuclockid(pthread_self(), &t->clock) != 0) {
-        free(t);
+        gort__free(t);
         return;
     }
     gort__lock(&cpu.lock);
@@ -424,7 +424,7 @@ void gort__prof_unminit(struct m *mp) {
     }
     gort__unlock(&cpu.lock);
     tls_prof = NULL;
-    free(t);
+    gort__free(t);
 }
 
 #if defined(__x86_64__)
@@ -1055,7 +1055,7 @@ GORT_NOINLINE void gort__mprof_malloc(mspan *s, uintptr_t v, uintptr_t size) {
      * profiles lose theirs); the object itself is fine. */
     bucket *b = bt_get(&heaptab, pcs + k, n - k, NULL);
     if (b != NULL && b->mr == NULL)
-        b->mr = gort__calloc(1, sizeof *b->mr);
+        b->mr = gort__fixalloc(sizeof *b->mr);
     mspecial *sp = b != NULL && b->mr != NULL ? special_alloc() : NULL;
     if (sp == NULL) {
         gort__unlock(&heaplock);
@@ -1425,7 +1425,7 @@ static int write_count(btable *t, const char *name, int debug, gort__prof *into,
             gort__prof_text_stack(out, b->pcs, b->n);
             gort__pb_printf(out, "\n");
         }
-        free(arr);
+        gort__free(arr);
         return out->oom ? -ENOMEM : 0;
     }
     gort__prof *p = prof_open(into);
@@ -1455,7 +1455,7 @@ static int write_contention(btable *t, const char *name, int64_t scale, int debu
             gort__prof_text_pcs(out, b->pcs, b->n);
             gort__prof_text_stack(out, b->pcs, b->n);
         }
-        free(arr);
+        gort__free(arr);
         return out->oom ? -ENOMEM : 0;
     }
     gort__prof *p = prof_open(into);
@@ -1636,7 +1636,7 @@ GORT_NOINLINE int gort_pprof_snapshot_take(const char *name, gort_pprof_snapshot
     gort_pprof_snapshot *s = gort__calloc(1, sizeof *s);
     gort__prof *p = s != NULL ? gort__prof_new() : NULL;
     if (p == NULL) {
-        free(s);
+        gort__free(s);
         return -ENOMEM;
     }
     gort__prof_collect(p);
@@ -1645,7 +1645,7 @@ GORT_NOINLINE int gort_pprof_snapshot_take(const char *name, gort_pprof_snapshot
     gort__pb_free(&unused);
     if (err != 0) {
         gort__prof_free(p);
-        free(s);
+        gort__free(s);
         return err;
     }
     s->p = p;
@@ -1681,5 +1681,5 @@ void gort_pprof_snapshot_free(gort_pprof_snapshot *s) {
     if (s == NULL)
         return;
     gort__prof_free(s->p);
-    free(s);
+    gort__free(s);
 }

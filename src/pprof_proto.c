@@ -37,7 +37,7 @@ void gort__pb_grow(gort__pbuf *b, size_t more) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->n + more)
         cap *= 2;
-    uint8_t *nb = gort__realloc(b->b, cap);
+    uint8_t *nb = gort__fixrealloc(b->b, cap);
     if (nb == NULL) {
         b->oom = true;
         return;
@@ -78,7 +78,7 @@ void gort__pb_printf(gort__pbuf *b, const char *fmt, ...) {
 }
 
 void gort__pb_free(gort__pbuf *b) {
-    free(b->b);
+    gort__fixfree(b->b);
     memset(b, 0, sizeof *b);
 }
 
@@ -238,11 +238,11 @@ static uint64_t strhash(const char *s) {
 
 static bool idxmap_grow(idxmap *m) {
     uint32_t cap = m->cap ? m->cap * 2 : 256;
-    uint64_t *k = gort__calloc(cap, sizeof *k);
-    uint32_t *v = gort__calloc(cap, sizeof *v);
+    uint64_t *k = gort__fixcalloc(cap, sizeof *k);
+    uint32_t *v = gort__fixcalloc(cap, sizeof *v);
     if (k == NULL || v == NULL) {
-        free(k);
-        free(v);
+        gort__fixfree(k);
+        gort__fixfree(v);
         return false;
     }
     for (uint32_t i = 0; i < m->cap; i++) {
@@ -254,8 +254,8 @@ static bool idxmap_grow(idxmap *m) {
         k[j] = m->keys[i];
         v[j] = m->vals[i];
     }
-    free(m->keys);
-    free(m->vals);
+    gort__fixfree(m->keys);
+    gort__fixfree(m->vals);
     m->keys = k;
     m->vals = v;
     m->cap = cap;
@@ -345,7 +345,7 @@ int64_t gort__prof_str(gort__prof *p, const char *s) {
         return *slot - 1;
     if (p->nstrs == p->capstrs) {
         uint32_t cap = p->capstrs ? p->capstrs * 2 : 64;
-        char **ns = gort__realloc(p->strs, cap * sizeof *ns);
+        char **ns = gort__fixrealloc(p->strs, cap * sizeof *ns);
         if (ns == NULL) {
             p->oom = true;
             return 0;
@@ -354,7 +354,7 @@ int64_t gort__prof_str(gort__prof *p, const char *s) {
         p->capstrs = cap;
     }
     size_t sl = strlen(s);
-    char *c = gort__malloc(sl + 1);
+    char *c = gort__fixalloc(sl + 1);
     if (c != NULL)
         memcpy(c, s, sl + 1);
     if (c == NULL) {
@@ -368,7 +368,7 @@ int64_t gort__prof_str(gort__prof *p, const char *s) {
 }
 
 gort__prof *gort__prof_new(void) {
-    gort__prof *p = gort__calloc(1, sizeof *p);
+    gort__prof *p = gort__fixcalloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
     gort__prof_str(p, ""); /* string_table[0] must be "" */
@@ -379,23 +379,23 @@ void gort__prof_free(gort__prof *p) {
     if (p == NULL)
         return;
     for (uint32_t i = 0; i < p->nstrs; i++)
-        free(p->strs[i]);
-    free(p->strs);
-    free(p->strmap.keys);
-    free(p->strmap.vals);
-    free(p->locs);
-    free(p->locmap.keys);
-    free(p->locmap.vals);
-    free(p->funcs);
-    free(p->funcmap.keys);
-    free(p->funcmap.vals);
+        gort__fixfree(p->strs[i]);
+    gort__fixfree(p->strs);
+    gort__fixfree(p->strmap.keys);
+    gort__fixfree(p->strmap.vals);
+    gort__fixfree(p->locs);
+    gort__fixfree(p->locmap.keys);
+    gort__fixfree(p->locmap.vals);
+    gort__fixfree(p->funcs);
+    gort__fixfree(p->funcmap.keys);
+    gort__fixfree(p->funcmap.vals);
     for (uint32_t i = 0; i < p->nsamps; i++)
-        free(p->samps[i]);
-    free(p->samps);
-    free(p->sampmap.keys);
-    free(p->sampmap.vals);
+        gort__fixfree(p->samps[i]);
+    gort__fixfree(p->samps);
+    gort__fixfree(p->sampmap.keys);
+    gort__fixfree(p->sampmap.vals);
     gort__pb_free(&p->body);
-    free(p);
+    gort__fixfree(p);
 }
 
 /* ValueType {type = 1, unit = 2} as field `field` of Profile. */
@@ -424,7 +424,7 @@ static uint64_t loc_id(gort__prof *p, uintptr_t pc) {
         return *slot;
     if (p->nlocs == p->caplocs) {
         uint32_t cap = p->caplocs ? p->caplocs * 2 : 256;
-        ploc *nl = gort__realloc(p->locs, cap * sizeof *nl);
+        ploc *nl = gort__fixrealloc(p->locs, cap * sizeof *nl);
         if (nl == NULL) {
             p->oom = true;
             return 0;
@@ -554,7 +554,7 @@ static void collect_sample(gort__prof *p, const uintptr_t *pcs, int n, const int
     }
     if (p->nsamps == p->capsamps) {
         uint32_t cap = p->capsamps ? p->capsamps * 2 : 64;
-        psample **ns = gort__realloc(p->samps, cap * sizeof *ns);
+        psample **ns = gort__fixrealloc(p->samps, cap * sizeof *ns);
         if (ns == NULL) {
             p->oom = true;
             return;
@@ -562,7 +562,7 @@ static void collect_sample(gort__prof *p, const uintptr_t *pcs, int n, const int
         p->samps = ns;
         p->capsamps = cap;
     }
-    psample *s = gort__calloc(1, sizeof *s + (size_t)k * sizeof *kp);
+    psample *s = gort__fixcalloc(1, sizeof *s + (size_t)k * sizeof *kp);
     if (s == NULL) {
         p->oom = true;
         return;
@@ -582,7 +582,7 @@ static void collect_sample(gort__prof *p, const uintptr_t *pcs, int n, const int
 int gort__prof_delta(gort__prof *p1, const gort__prof *p0) {
     if (p1->oom || p0->oom)
         return -ENOMEM;
-    bool *done = gort__calloc(p1->nsamps + 1, sizeof *done);
+    bool *done = gort__fixcalloc(p1->nsamps + 1, sizeof *done);
     if (done == NULL)
         return -ENOMEM;
     p1->collect = false; /* from here on samples are encoded */
@@ -615,7 +615,7 @@ int gort__prof_delta(gort__prof *p1, const gort__prof *p0) {
             gort__prof_sample(p1, s1->pcs, s1->n, s1->v, s1->nvals, s1->labels, s1->numkey,
                               s1->num);
     }
-    free(done);
+    gort__fixfree(done);
     /* Go's combineHeaders: the larger period. */
     pb_uint_opt(&p1->body, 12, (uint64_t)(p0->period > p1->period ? p0->period : p1->period));
     return p1->oom ? -ENOMEM : 0;
@@ -645,7 +645,7 @@ static uint64_t func_id(gort__prof *p, const char *name, const char *sysname, co
         return *slot;
     if (p->nfuncs == p->capfuncs) {
         uint32_t cap = p->capfuncs ? p->capfuncs * 2 : 256;
-        uint64_t *nfs = gort__realloc(p->funcs, cap * 3 * sizeof *nfs);
+        uint64_t *nfs = gort__fixrealloc(p->funcs, cap * 3 * sizeof *nfs);
         if (nfs == NULL) {
             p->oom = true;
             return 0;
@@ -694,13 +694,13 @@ static void symcb(void *arg, int i, const char *name, const char *file, int line
 }
 
 int gort__prof_finish(gort__prof *p, int64_t time_nanos, int64_t duration_nanos, gort__pbuf *out) {
-    uintptr_t *look = gort__malloc((p->nlocs + 1) * sizeof *look);
+    uintptr_t *look = gort__fixalloc((p->nlocs + 1) * sizeof *look);
     if (look == NULL)
         return -ENOMEM;
     for (uint32_t i = 0; i < p->nlocs; i++)
         look[i] = p->locs[i].pc - 1; /* the call, not the return */
     gort__symbolize(look, (int)p->nlocs, symcb, p);
-    free(look);
+    gort__fixfree(look);
     gort__pbuf *b = &p->body;
     for (uint32_t i = 0; i < p->nlocs; i++) {
         gort__pbuf l = {0};

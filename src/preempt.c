@@ -290,9 +290,9 @@ static bool find_plts(const char *path, const struct dl_phdr_info *info) {
         nplt_text++;
     }
 out:
-    free(names);
-    free(sh);
-    free(ph);
+    gort__free(names);
+    gort__free(sh);
+    gort__free(ph);
     close(fd);
     return ok;
 }

@@ -235,7 +235,7 @@ GORT_NOINLINE struct g *gort__getg(void) {
 static void foreign_thread_exit(void *arg) {
     struct g *gp = arg;
     atomic_fetch_sub_explicit(&nforeign_alive, 1, memory_order_seq_cst);
-    free(gp);
+    gort__fixfree(gp);
 }
 
 static void foreign_key_init(void) {
@@ -255,7 +255,9 @@ struct g *gort__getg_or_foreign(void) {
     if (gp)
         return gp;
     pthread_once(&foreign_once, foreign_key_init);
-    gp = gort__calloc(1, sizeof *gp);
+    /* Not malloc: a channel operation asks for it under the channel's
+     * lock (mfixalloc.c). */
+    gp = gort__fixalloc(sizeof *gp);
     if (gp == NULL)
         gort__throw("out of memory allocating a thread's goroutine record");
     gp->foreign = true;
@@ -491,7 +493,7 @@ static int allgadd(struct g *gp) {
     }
     if (allglen == allgcap) {
         int64_t ncap = allgcap ? allgcap * 2 : 1024;
-        struct g **n = gort__realloc(allgs, (size_t)ncap * sizeof *n);
+        struct g **n = gort__fixrealloc(allgs, (size_t)ncap * sizeof *n);
         if (n == NULL) {
             gort__unlock(&allglock);
             return -ENOMEM;
@@ -572,7 +574,7 @@ static struct g *malg(size_t stacksize, bool user) {
             gp->heapg = true;
             if (allgadd(gp) != 0) {
                 san_fiber_destroy(gp->tsan_fiber);
-                free(gp);
+                gort__free(gp);
                 return NULL;
             }
         }
@@ -888,13 +890,13 @@ static int globrunq_grow(uint32_t want) {
     uint32_t cap = old ? old : 1024;
     while (cap < want)
         cap *= 2;
-    struct g **n = gort__malloc(cap * sizeof *n);
+    struct g **n = gort__fixalloc(cap * sizeof *n);
     if (n == NULL)
         return -ENOMEM;
     uint32_t size = (uint32_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
     for (uint32_t i = 0; i < size; i++)
         n[i] = gort__sched.runq[(gort__sched.runqhd + i) & (old - 1)];
-    free(gort__sched.runq);
+    gort__fixfree(gort__sched.runq);
     gort__sched.runq = n;
     gort__sched.runqhd = 0;
     atomic_store_explicit(&gort__sched.runqcap, cap, memory_order_relaxed);
@@ -1029,12 +1031,15 @@ static struct p *pidleget(void) {
 static void mstart0(void *arg);
 
 static struct m *allocm(void) {
-    struct m *mp = gort__calloc(1, sizeof *mp);
+    /* Not malloc: an M may be made while the caller holds a runtime lock
+     * (wakep under a lock held across goready, lockrank.c's READY;
+     * mfixalloc.c). */
+    struct m *mp = gort__fixalloc(sizeof *mp);
     if (mp == NULL)
         return NULL;
     mp->g0 = malg((size_t)G0_STACK_SIZE, false);
     if (mp->g0 == NULL) {
-        free(mp);
+        gort__fixfree(mp);
         return NULL;
     }
     mp->g0->m = mp;
@@ -2689,7 +2694,7 @@ static int gfpool_reserve(uint32_t want) {
     uint32_t cap = old ? old : 1024;
     while (cap < want)
         cap *= 2;
-    struct g **n = gort__realloc(gort__sched.gfa, cap * sizeof *n);
+    struct g **n = gort__fixrealloc(gort__sched.gfa, cap * sizeof *n);
     if (n != NULL) {
         gort__sched.gfa = n;
         /* Relaxed: allgadd's unlocked read may be stale only on the small
@@ -3498,7 +3503,7 @@ void gort__freeze_the_world(void) {
 static int allocp(int32_t nprocs) {
     for (int32_t i = 0; i < nprocs; i++) {
         if (gort__allp[i] == NULL) {
-            struct p *pp = gort__calloc(1, sizeof *pp);
+            struct p *pp = gort__fixalloc(sizeof *pp); /* sched.lock held */
             if (pp == NULL)
                 return -ENOMEM;
             pp->id = i;
@@ -4180,7 +4185,7 @@ static void shutdown_runtime(void) {
         if (mp->thread_started && !mp->is_m0 && !mp->detached)
             pthread_join(mp->thread, NULL);
         gfree_g0(mp->g0);
-        free(mp);
+        gort__fixfree(mp);
         mp = next;
     }
     /* Timer heaps, while the sleeping goroutines' stacks (which hold their
@@ -4221,20 +4226,20 @@ static void shutdown_runtime(void) {
                 san_unpoison((void *)st.lo, st.hi - st.lo);
                 gort__stackfree(&st);
             }
-            free(gp);
+            gort__free(gp);
         } else {
             san_unpoison((void *)gp->stack.lo, gp->stack.hi - gp->stack.lo);
         }
     }
-    free(gs);
+    gort__fixfree(gs);
     gort__panic_fini();
     sudog_fini();
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
-        free(gort__allp[i]);
+        gort__fixfree(gort__allp[i]);
         gort__allp[i] = NULL;
     }
-    free(gort__sched.runq);
-    free(gort__sched.gfa);
+    gort__fixfree(gort__sched.runq);
+    gort__fixfree(gort__sched.gfa);
     gort__sigqueue_fini();
     sched_reset();
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
@@ -4400,7 +4405,7 @@ static struct sudog *sudog_alloc(void) {
     gort__lock(&gort__sched.sudoglock);
     sudogchunk *c = sudogchunks;
     if (c == NULL || c->used == (int)(sizeof c->s / sizeof c->s[0])) {
-        c = gort__calloc(1, sizeof *c);
+        c = gort__fixalloc(sizeof *c);
         if (c == NULL) {
             gort__unlock(&gort__sched.sudoglock);
             gort__throw("out of memory allocating sudog");
@@ -4416,7 +4421,9 @@ static struct sudog *sudog_alloc(void) {
 struct sudog *gort__acquire_sudog(void) {
     struct m *mp = gort__getm_entry(); /* no switch before it here */
     if (mp == NULL) {
-        struct sudog *s = gort__calloc(1, sizeof *s);
+        /* Not malloc: a blocking channel operation asks with its channel
+         * locked (mfixalloc.c). */
+        struct sudog *s = gort__fixalloc(sizeof *s);
         if (s == NULL)
             gort__throw("out of memory allocating sudog");
         return s;
@@ -4455,7 +4462,7 @@ void gort__release_sudog(struct sudog *s) {
         gort__throw("runtime: sudog with non-nil fields");
     struct m *mp = gort__getm_entry(); /* no switch before it here */
     if (mp == NULL) {
-        free(s); /* a plain thread's (acquired on this thread) */
+        gort__fixfree(s); /* a plain thread's (acquired on this thread) */
         return;
     }
     struct p *pp = mp->p;
@@ -4497,7 +4504,7 @@ static void sudog_fini(void) {
     sudogchunks = NULL;
     while (c) {
         sudogchunk *n = c->next;
-        free(c);
+        gort__fixfree(c);
         c = n;
     }
 }

@@ -197,7 +197,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
         gort_select_case *cas = &cases[i];
         if (GORT_UNLIKELY(cas->dir != GORT_SEND && cas->dir != GORT_RECV)) {
             if (order != stackorder)
-                free(order);
+                gort__free(order);
             gort_panic("gort_select: invalid case direction");
         }
         if (cas->chan == NULL)
@@ -210,7 +210,7 @@ GORT_API int gort_select(gort_select_case *cases, int ncases, bool block) {
     }
     if (norder == 0) {
         if (order != stackorder)
-            free(order);
+            gort__free(order);
         if (!block)
             return -1;
         /* Only nil channels: never proceeds (Go parks with "select"). */
@@ -415,7 +415,7 @@ send:
 
 retc:
     if (order != stackorder)
-        free(order);
+        gort__free(order);
     /* A value received from a self-freeing channel (gort_after). */
     if (casi >= 0 && cases[casi].dir == GORT_RECV && cases[casi].ok)
         gort__chan_autofree_recv(cases[casi].chan);
@@ -426,6 +426,6 @@ sclose:
     selunlock(cases, lockorder, norder, -1);
 sclose_unlocked:
     if (order != stackorder)
-        free(order);
+        gort__free(order);
     gort_panic("send on closed channel");
 }

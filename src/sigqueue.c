@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "fault.h"
 #include "internal.h"
 
 #define NWORDS ((NSIG + 63) / 64)
@@ -327,7 +328,7 @@ void gort__sigqueue_fini(void) {
         }
         nwant[s] = 0;
     }
-    free(regs);
+    gort__free(regs);
     regs = NULL;
     nregs = capregs = 0;
     loop_started = false;

@@ -237,7 +237,7 @@ void gort__stack_fini(void) {
         slab *next = s->next;
         atomic_fetch_sub_explicit(&gort__stack_sys_bytes, s->size, memory_order_relaxed);
         munmap((void *)s->base, s->size);
-        free(s);
+        gort__free(s);
         s = next;
     }
 }

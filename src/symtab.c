@@ -162,7 +162,7 @@ static const mappedfile *mapfile(const char *path, bool *transient) {
     close(fd);
     if (map == MAP_FAILED) {
         *transient = true; /* ENOMEM, ours or the mmap's */
-        free(f);
+        gort__free(f);
         return NULL;
     }
     f->dev = st.st_dev;
@@ -375,7 +375,7 @@ static const char *demangle(cxa_demangle_fn dm, const char *mangled) {
                 h = (h + 1) % ncap;
             nc[h] = dmcache[i];
         }
-        free(dmcache);
+        gort__free(dmcache);
         dmcache = nc;
         dmcap = ncap;
     }
@@ -388,7 +388,7 @@ static const char *demangle(cxa_demangle_fn dm, const char *mangled) {
         if (d != NULL && status == 0)
             shorten(d);
         else {
-            free(d);
+            gort__free(d);
             d = NULL;
         }
         dmcache[h] = (dmentry){mangled, d != NULL ? d : mangled};
@@ -446,17 +446,17 @@ static symtable *build(symtable *old) {
         partial |= transient;
     }
     for (size_t i = 0; i < c.n; i++)
-        free(c.objs[i].path);
-    free(c.objs);
+        gort__free(c.objs[i].path);
+    gort__free(c.objs);
     if (err == 0 && partial && old != NULL && nread <= old->nread && c.adds == old->adds &&
         c.subs == old->subs) {
-        free(sv.v);
+        gort__free(sv.v);
         return old; /* no better than what readers have */
     }
     symtable *t = gort__calloc(1, sizeof *t);
     if (err != 0 || t == NULL) {
-        free(sv.v);
-        free(t);
+        gort__free(sv.v);
+        gort__free(t);
         return old;
     }
     if (sv.n > 0) {
@@ -506,9 +506,11 @@ static symtable *gettable(bool refresh) {
     if (GORT_LIKELY(t != NULL) && (!refresh || !stale(t)))
         return t;
     gort__lock(&buildlock);
+    gort__malloc_ok_begin(); /* the symboliser's exception (fault.h) */
     t = atomic_load_explicit(&current, memory_order_relaxed);
     if (t == NULL || (refresh && stale(t)))
         t = build(t);
+    gort__malloc_ok_end();
     gort__unlock(&buildlock);
     return t;
 }

@@ -395,7 +395,7 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     gort__lockinit(&b->lock, LOCKRANK_BUBBLE);
     b->heap = gort__timers_heap_new();
     if (b->heap == NULL) {
-        free(b);
+        gort__free(b);
         return -ENOMEM;
     }
     atomic_init(&b->now, SYNCTEST_BASE_TIME);
@@ -414,7 +414,7 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
     if (err != 0) {
         atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
         gort__timers_heap_free(b->heap);
-        free(b);
+        gort__free(b);
         return err;
     }
 
@@ -504,7 +504,7 @@ GORT_API int gort_synctest_run(void (*fn)(void *arg), void *arg) {
      * released on b (gort__goexit1) before it counted itself out. */
     san_acquire(b);
     gort__timers_heap_free(b->heap);
-    free(b);
+    gort__free(b);
     atomic_fetch_sub_explicit(&gort__synctest_nbubbles, 1, memory_order_relaxed);
     return 0;
 }

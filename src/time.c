@@ -93,7 +93,7 @@ static ptimers *ptimers_of(struct p *pp) {
     ptimers *pt = atomic_load_explicit(&pp->timers, memory_order_acquire);
     if (GORT_LIKELY(pt != NULL))
         return pt;
-    ptimers *n = gort__calloc(1, sizeof *n);
+    ptimers *n = gort__fixalloc(sizeof *n); /* not malloc: callers may hold locks (mfixalloc.c) */
     if (n == NULL)
         gort__throw("timers: out of memory");
     gort__lockinit(&n->lock, LOCKRANK_TIMERS);
@@ -101,7 +101,7 @@ static ptimers *ptimers_of(struct p *pp) {
     if (atomic_compare_exchange_strong_explicit(&pp->timers, &exp, n, memory_order_acq_rel,
                                                 memory_order_acquire))
         return n;
-    free(n);
+    gort__fixfree(n);
     return exp;
 }
 
@@ -173,7 +173,7 @@ static inline void update_when0(ptimers *pt) {
 static bool heap_add(ptimers *pt, timer *t) {
     if (pt->len == pt->cap) {
         uint32_t ncap = pt->cap ? pt->cap * 2 : 64;
-        hent *nh = gort__realloc(pt->h, ncap * sizeof *nh);
+        hent *nh = gort__fixrealloc(pt->h, ncap * sizeof *nh); /* pt->lock held */
         if (nh == NULL)
             gort__throw("timers: out of memory");
         pt->h = nh;
@@ -301,7 +301,7 @@ static void runone(ptimers *pt, timer *t, int64_t now);
  * runtime timers (fd deadlines) stay on the per-P heaps and real time.
  */
 struct ptimers *gort__timers_heap_new(void) {
-    ptimers *pt = gort__calloc(1, sizeof(ptimers));
+    ptimers *pt = gort__fixalloc(sizeof(ptimers));
     if (pt != NULL)
         gort__lockinit(&pt->lock, LOCKRANK_TIMERS);
     return pt;
@@ -318,8 +318,8 @@ void gort__timers_heap_free(ptimers *pt) {
     }
     pt->len = 0;
     gort__unlock(&pt->lock);
-    free(pt->h);
-    free(pt);
+    gort__fixfree(pt->h);
+    gort__fixfree(pt);
 }
 
 int64_t gort__timers_run(ptimers *pt, int64_t now) {
@@ -500,8 +500,8 @@ void gort__timers_pfree(struct p *pp) {
         return;
     for (uint32_t i = 0; i < pt->len; i++)
         atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_relaxed);
-    free(pt->h);
-    free(pt);
+    gort__fixfree(pt->h);
+    gort__fixfree(pt);
     atomic_store_explicit(&pp->timers, NULL, memory_order_relaxed);
 }
 
@@ -612,7 +612,7 @@ GORT_API gort_timer *gort_timer_new(int64_t ns) {
         return NULL;
     tm->c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (tm->c == NULL) {
-        free(tm);
+        gort__free(tm);
         return NULL;
     }
     tm->fn = NULL;
@@ -680,7 +680,7 @@ GORT_API void gort_timer_free(gort_timer *t) {
     if (t->c == NULL)
         gort__gc_root_del(&t->root);
     gort_chan_free(t->c);
-    free(t);
+    gort__free(t);
 }
 
 /* ------------------------------------------------------------------ tickers */
@@ -693,7 +693,7 @@ GORT_API gort_ticker *gort_ticker_new(int64_t period) {
         return NULL;
     tk->c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (tk->c == NULL) {
-        free(tk);
+        gort__free(tk);
         return NULL;
     }
     tk->t = (timer){.idx = -1, .period = period, .f = sendtime, .arg = tk->c, .track = true};
@@ -731,5 +731,5 @@ GORT_API void gort_ticker_free(gort_ticker *t) {
         return;
     (void)gort__deltimer_sync(&t->t);
     gort_chan_free(t->c);
-    free(t);
+    gort__free(t);
 }

@@ -66,7 +66,7 @@ GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns
     }
     gort_timer_free(t);
     if (all != stackcases)
-        free(all);
+        gort__free(all);
     return r;
 }
 
@@ -84,7 +84,7 @@ static void after_fire(timer *t, int64_t now, uintptr_t seq) {
     (void)seq;
     after *a = (after *)t;
     gort_chan *c = a->c;
-    free(a);
+    gort__free(a);
     (void)gort_chan_trysend(c, &now); /* cap 1, one send: never full */
     gort_chan_release(c);             /* the timer's reference */
 }
@@ -97,7 +97,7 @@ GORT_API gort_chan *gort_after(int64_t ns) {
         return NULL;
     gort_chan *c = gort__chan_make_noscan(sizeof(int64_t), 1);
     if (c == NULL) {
-        free(a);
+        gort__free(a);
         return NULL;
     }
     /* Counted before anyone can receive from c (gort__chan_autofree_recv). */
@@ -151,7 +151,7 @@ GORT_API gort_errgroup *gort_errgroup_with_context(gort_ctx *parent, gort_ctx **
         return NULL;
     g->ctx = gort_ctx_with_cancel(parent);
     if (g->ctx == NULL) {
-        free(g);
+        gort__free(g);
         return NULL;
     }
     *ctx = g->ctx;
@@ -255,7 +255,7 @@ GORT_API void gort_errgroup_free(gort_errgroup *g) {
         return;
     gort_ctx_free(g->ctx);
     gort_chan_free(g->sem);
-    free(g);
+    gort__free(g);
 }
 
 /* ------------------------------------------------------------------ wg_go */
