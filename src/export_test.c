@@ -231,7 +231,7 @@ int gort__export_fixalloc_check(void) {
     gort__lock(&l); /* allowed under any runtime lock */
     for (size_t i = 0; i < N; i++) {
         ps[i] = gort__fixalloc(sizes[i]);
-        if (ps[i] == NULL || ((uintptr_t)ps[i] & 15) != 0) {
+        if (ps[i] == NULL || ((uintptr_t)ps[i] & 63) != 0) {
             gort__unlock(&l);
             return 1;
         }

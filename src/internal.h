@@ -76,9 +76,9 @@ void gort__procyield(int cycles);
 /* -------------------------------------------------------------- mfixalloc.c */
 /* Memory of the runtime's own for what it allocates or frees while it holds
  * a runtime lock or gort__acquirem (libc's malloc must not be called there:
- * mfixalloc.c).  Zeroed; NULL with errno ENOMEM when out of memory (or
- * GORT__FAULT_MALLOC).  gort__fixfree takes only what these returned, or
- * NULL. */
+ * mfixalloc.c).  Zeroed, 64-byte aligned; NULL with errno ENOMEM when out
+ * of memory (or GORT__FAULT_MALLOC).  gort__fixfree takes only what these
+ * returned, or NULL. */
 void *gort__fixalloc(size_t n);
 void *gort__fixcalloc(size_t n, size_t size);
 /* As realloc: the first min(old, n) bytes kept; NULL (p untouched) when out

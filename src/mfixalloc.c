@@ -19,10 +19,11 @@
  * with a runtime lock held" when libc is asked all the same (fault.h);
  * the symboliser is the one exception (libdw allocates inside it).
  *
- * Blocks are powers of two from 32 bytes to 64 KiB, each with a 16-byte
- * header, carved from 256 KiB chunks of pages mapped for it and kept on a
- * free list per size when freed; a larger block is a mapping of its own,
- * unmapped when freed.  Chunks are never unmapped.  Memory comes zeroed.
+ * Blocks are powers of two from 128 bytes to 64 KiB, each with a 64-byte
+ * header (the payload is 64-byte aligned: struct p, whose fields are
+ * cache-line aligned, comes from here), carved from 256 KiB chunks of
+ * pages mapped for it and kept on a free list per size when freed; a
+ * larger block is a mapping of its own, unmapped when freed.  Chunks are never unmapped.  Memory comes zeroed.
  * fixlock orders the lists and the carving; a block's contents are ordered
  * between its free and its next allocation by the lock's release and
  * acquire.  The lock is a leaf (lockrank.c): nothing is taken under it,
@@ -45,8 +46,8 @@
 #include "lockrank.h"
 
 enum {
-    FIX_HDR = 16,      /* header bytes: the payload stays 16-byte aligned */
-    FIX_MINSHIFT = 5,  /* 32-byte blocks */
+    FIX_HDR = 64,      /* header bytes: the payload stays 64-byte aligned */
+    FIX_MINSHIFT = 7,  /* 128-byte blocks */
     FIX_MAXSHIFT = 16, /* 64 KiB blocks; larger ones are mappings of their own */
     FIX_NCLASS = FIX_MAXSHIFT - FIX_MINSHIFT + 1,
     FIX_CHUNK = 256 << 10 /* bytes mapped at a time for carving */
@@ -59,7 +60,7 @@ typedef struct fixhdr {
     size_t size;
     size_t mark;
 } fixhdr;
-_Static_assert(sizeof(fixhdr) == FIX_HDR, "fixhdr is the header");
+_Static_assert(sizeof(fixhdr) <= FIX_HDR, "fixhdr fits in the header");
 #define FIX_LIVE ((size_t)0x6669786c69766521ULL)
 #define FIX_DEAD ((size_t)0x6669786465616421ULL)
 
