@@ -23,8 +23,8 @@
  * header (the payload is 64-byte aligned: struct p, whose fields are
  * cache-line aligned, comes from here), carved from 256 KiB chunks of
  * pages mapped for it and kept on a free list per size when freed; a
- * larger block is a mapping of its own, unmapped when freed.  Chunks are never unmapped.  Memory comes zeroed.
- * fixlock orders the lists and the carving; a block's contents are ordered
+ * larger block is a mapping of its own, unmapped when freed.  Chunks are
+ * never unmapped.  Memory comes zeroed.  fixlock orders the lists and the carving; a block's contents are ordered
  * between its free and its next allocation by the lock's release and
  * acquire.  The lock is a leaf (lockrank.c): nothing is taken under it,
  * and it may be taken under any other.
@@ -33,8 +33,9 @@
  * reference to a collected object.  LeakSanitizer scans every chunk and
  * large block (registered as roots), as it scanned malloc'd runtime
  * memory reachable from the runtime's globals: a channel the runtime
- * lists is not reported as leaked.  GORT__FAULT_MALLOC fails these allocations as it fails malloc's
- * (the callers' out-of-memory paths are the same).
+ * lists is not reported as leaked.  GORT__FAULT_MALLOC fails these
+ * allocations as it fails malloc's (the callers' out-of-memory paths are
+ * the same).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -157,18 +158,18 @@ void *gort__fixcalloc(size_t n, size_t size) {
     return gort__fixalloc(n * size);
 }
 
-/* The payload bytes of the live block at p. */
-static size_t payload(void *p, const char *what) {
+/* The header of the live block at p; `what` is thrown for a freed one. */
+static fixhdr *live_header(void *p, const char *what) {
     fixhdr *h = (fixhdr *)(void *)((char *)p - FIX_HDR);
     if (h->mark != FIX_LIVE)
         gort__throw(h->mark == FIX_DEAD ? what : "runtime: fixfree of a block not from fixalloc");
-    return h->size - FIX_HDR;
+    return h;
 }
 
 void *gort__fixrealloc(void *p, size_t n) {
     if (p == NULL)
         return gort__fixalloc(n);
-    size_t old = payload(p, "runtime: fixrealloc of a freed block");
+    size_t old = live_header(p, "runtime: fixrealloc of a freed block")->size - FIX_HDR;
     if (n <= old && n > old / 2)
         return p; /* fits, and not much too large */
     void *q = gort__fixalloc(n);
@@ -182,8 +183,7 @@ void *gort__fixrealloc(void *p, size_t n) {
 void gort__fixfree(void *p) {
     if (p == NULL)
         return;
-    (void)payload(p, "runtime: fixfree of a freed block");
-    fixhdr *h = (fixhdr *)(void *)((char *)p - FIX_HDR);
+    fixhdr *h = live_header(p, "runtime: fixfree of a freed block");
     if (h->size > ((size_t)1 << FIX_MAXSHIFT)) {
         h->mark = FIX_DEAD;
         san_root_del(h, h->size);

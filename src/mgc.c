@@ -944,8 +944,9 @@ static size_t hashp(uintptr_t p, size_t cap) {
 static int chanset_grow(void) {
     size_t ncap = chancap ? chancap * 2 : 64;
     if (chanlive * 4 < chancap)
-        ncap = chancap;                              /* mostly tombstones: rehash in place size */
-    uintptr_t *n = gort__fixcalloc(ncap, sizeof *n); /* chanlock held: not malloc (mfixalloc.c) */
+        ncap = chancap; /* mostly tombstones: rehash in place size */
+    /* chanlock held: not malloc (mfixalloc.c). */
+    uintptr_t *n = gort__fixcalloc(ncap, sizeof *n);
     if (n == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < chancap; i++) {
