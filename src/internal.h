@@ -371,6 +371,11 @@ bool gort__sysmon_quit_request(void);
  * (lo if it is lo's), or hi.  Only while gort__probe_ok. */
 bool gort__probe_ok(void);
 uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi);
+/* gort__copy_readable: copies the words [src, src + 8 * words), which lie
+ * in one page, to dst; returns words, or 0 if the page faulted (unmapped
+ * meanwhile: a library unloaded while the collector copies its data).
+ * Only while gort__probe_ok. */
+size_t gort__copy_readable(uintptr_t *dst, uintptr_t src, size_t words);
 /* Sets up the calling thread's alternate signal stack (per M). */
 int gort__minit_signals(struct m *mp);
 /* Unblocks, on the calling thread, the signals the runtime must receive

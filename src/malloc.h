@@ -386,6 +386,22 @@ static inline bool gort__heap_san_active(void) {
 /* Marks everything reachable from the roots; world stopped.  scan_sp: the
  * collecting goroutine's (or thread's) stack pointer to scan from. */
 void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi);
+/* The globals of a pause (mgcmark.c, "The loader's lock and the
+ * collector"): gort__gc_globals_list lists the loaded objects' writable
+ * segments, with the world running, just before a stop whose pause scans
+ * them; gort__gc_globals_check, with the world stopped, tells whether
+ * the listing is still current (nothing loaded or unloaded since), and
+ * if so the pause's gort__gc_mark scans the listing instead of calling
+ * the loader. */
+void gort__gc_globals_list(void);
+bool gort__gc_globals_check(void);
+/* After a check that succeeded: whether the pause would scan the byte
+ * at p. */
+bool gort__gc_globals_covers(uintptr_t p);
+/* For tests: with no cycle running (gcsema held), lists, runs
+ * between(arg), checks, and returns -1 if the check failed, else whether
+ * the pause would scan the byte at *where (read after between). */
+int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where);
 /* Marks obj's contents (not obj) as roots: objects with finalizers. */
 void gort__gc_mark_range(uintptr_t lo, uintptr_t hi);
 /* Marks the object at p (if any) and what it reaches. */

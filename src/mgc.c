@@ -409,6 +409,25 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
     return marked;
 }
 
+/* Stops the world for a pause that marks (and so scans the globals):
+ * with the loaded objects listed just before, and the listing checked
+ * once every thread is stopped (mgcmark.c, "The loader's lock and the
+ * collector").  An object loaded or unloaded in between restarts the
+ * world for a new listing, three times at most; then the pause walks the
+ * loader's list itself, as it did before listings (a program that loads
+ * and unloads without pause, with another goroutine inside
+ * dl_iterate_phdr at the stop, could still hang it then). */
+enum { GLOBALS_TRIES = 4 };
+static void stop_to_mark(const char *why) {
+    for (int i = 1;; i++) {
+        gort__gc_globals_list();
+        gort__stop_the_world(why);
+        if (gort__gc_globals_check() || i == GLOBALS_TRIES)
+            return;
+        gort__start_the_world();
+    }
+}
+
 /* One cycle.  sp: where the caller's stack is to be scanned from (every
  * frame above it and the registers saved below it).  gcsema held. */
 static void gc_cycle(bool forced, uintptr_t sp) {
@@ -438,7 +457,11 @@ static void gc_cycle(bool forced, uintptr_t sp) {
      * which may take malloc, and the stop may suspend a thread inside it. */
     GORT_TRACE(gort__trace_gc_start());
     if (running) {
-        gort__stop_the_world("GC");
+        /* The concurrent mode's first pause marks nothing. */
+        if (conc)
+            gort__stop_the_world("GC");
+        else
+            stop_to_mark("GC");
         GORT_TRACE(gort__trace_stw_start(1));
     }
     /* Threads without a P allocate under this lock: holding it keeps them
@@ -474,7 +497,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         gort__gc_mark_concurrent_rounds(8);
         gort__gc_assist_queue(false);
         t.markterm = gort_nanotime();
-        gort__stop_the_world("GC mark termination");
+        stop_to_mark("GC mark termination");
         GORT_TRACE(gort__trace_stw_start(0));
         gort__lock(&gort__mcache_nop_lock);
         gort__mcache_flush_all();
@@ -546,6 +569,18 @@ static GORT_NOINLINE void gc_run(bool forced) {
     gort_mutex_unlock(&gcsema);
     /* jb must stay live (and below every scanned frame) until here. */
     __asm__ volatile("" : : "r"(&jb) : "memory");
+}
+
+int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where) {
+    gort__mutex_lock_sema(&gcsema, false);
+    gort__gc_globals_list();
+    between(arg);
+    int r = !gort__gc_globals_check() ? -1 : gort__gc_globals_covers((uintptr_t)*where);
+    /* A fresh listing, which no check has found current: a cycle without
+     * a stop (no runtime running) must not take this one's. */
+    gort__gc_globals_list();
+    gort_mutex_unlock(&gcsema);
+    return r;
 }
 
 static bool gc_enabled(void) {

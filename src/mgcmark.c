@@ -43,6 +43,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -865,7 +866,31 @@ static bool sanitizer_runtime(const char *path) {
            (strncmp(base, "libtsan.so", 10) == 0 || strncmp(base, "libasan.so", 10) == 0);
 }
 
-/* dl_iterate_phdr's callback; arg: the bool probe of scan_readable. */
+/* The loader's lock and the collector.  dl_iterate_phdr holds the
+ * loader's lock (glibc's dl_load_write_lock) while its callback runs, and
+ * the callback is the program's code, where a stop of the world may
+ * suspend its goroutine: a pause that then called dl_iterate_phdr waited
+ * for ever on the suspended holder (a goroutine walking the loaded
+ * objects, as a C++ throw or backtrace() does through libgcc's unwinder).
+ * So no pause calls the loader.  The collector lists the objects and their
+ * writable segments before it stops the world (gort__gc_globals_list),
+ * and the pause walks the loader's own list of objects through its
+ * debugger interface (_r_debug, read without the loader's lock: the
+ * threads are stopped, and an object is linked into the list once its
+ * segments are mapped, and unlinked before they are unmapped).  An object
+ * in the listing is scanned from it; one loaded since is scanned from its
+ * own program headers, found at its base (where glibc maps a library's
+ * ELF header) and checked against the loader's record of its dynamic
+ * section; one unloaded since is not scanned.  Where that cannot be done
+ * (an ELF header elsewhere, or the probes unavailable: a SIGSEGV handler
+ * of the program's over gort's), the check fails and the world restarts
+ * for a new listing.  With the world running, dl_iterate_phdr is called
+ * as a blocking call (its P handed off): with one P, the holder of the
+ * loader's lock may be the goroutine that needs it. */
+
+/* dl_iterate_phdr's callback for scan_globals; arg: the bool probe of
+ * scan_readable.  Greys only (no drain): it may run in a blocking call,
+ * without a P; the caller drains. */
 static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     if (sanitizer_runtime(info->dlpi_name))
@@ -877,15 +902,341 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
         uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
         scan_readable(lo, lo + ph->p_memsz, *(const bool *)arg);
         gort__gc_scanned_globals += ph->p_memsz;
-        gort__gc_drain();
     }
     return 0;
 }
 
-/* The writable segments of the executable and of the loaded objects. */
-static void scan_globals(void) {
+/* Brackets a call into the loader from the collector's goroutine as a
+ * blocking call, when it holds a P of its own (not when the collector
+ * runs on a thread outside the runtime, or inside a blocking call of the
+ * program's that allocated).  Without a kick to sysmon: the call is
+ * short unless the loader's lock is held, and sysmon's own period
+ * (10 ms at most) is soon enough to hand the P off then; kicked, sysmon
+ * took the P from calls of 20-40 us (the first listing's page faults)
+ * and started a thread for it, which heap.small_heap_under_rlimit_as
+ * had no address space for (1 run in 50). */
+static bool loader_call_begin(void) {
+    struct m *mp = gort__getm();
+    if (mp == NULL || mp->curg == NULL || mp->p == NULL || mp->oldp != NULL)
+        return false;
+    mp->syscall_nokick = true;
+    gort_syscall_enter();
+    mp->syscall_nokick = false;
+    return true;
+}
+
+static void loader_call_end(bool blocked) {
+    if (blocked)
+        gort_syscall_exit();
+}
+
+/* The writable segments of the executable and of the loaded objects,
+ * scanned inside dl_iterate_phdr: with the world running where
+ * scan_globals_running cannot copy (or no runtime runs), or, stopped,
+ * when a pause's check failed at every attempt (stopped: the one case
+ * left where a goroutine suspended inside dl_iterate_phdr hangs the
+ * pause). */
+static void scan_globals(bool stopped) {
     bool probe = gort__probe_ok();
+    bool blocked = !stopped && loader_call_begin();
     dl_iterate_phdr(scan_phdr, &probe);
+    loader_call_end(blocked);
+    gort__gc_drain();
+}
+
+/* The listing (gort__gc_globals_list): each loaded object as the loader
+ * names it (its base, its name's address, and a hash of the name, so that
+ * an object unloaded and another loaded at the same base, its name at the
+ * old one's address, differ), sorted by base and name, with its writable
+ * segments gl.seg[seg0, seg0 + nseg); and, after a check, the segments of
+ * the objects loaded since (gl.extra).  [collector only]: gcsema held. */
+typedef struct gobj {
+    uintptr_t addr;
+    const char *name;
+    uint64_t hash;
+    uint32_t seg0, nseg;
+    bool seen; /* found by the last check */
+} gobj;
+typedef struct gseg {
+    uintptr_t lo, hi;
+} gseg;
+enum { GL_EXTRA = 64 };
+static struct {
+    gobj *obj;
+    gseg *seg;
+    size_t nobj, capobj, nseg, capseg;
+    gseg extra[GL_EXTRA];
+    size_t nextra;
+    bool failed;  /* out of memory while listing */
+    bool current; /* the last check resolved every object the loader has */
+} gl;
+
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (; s != NULL && *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Makes room for want entries of elem bytes in *a (capacity *cap). */
+static bool gl_room(void **a, size_t *cap, size_t want, size_t elem) {
+    if (want <= *cap)
+        return true;
+    void *q = gort__fixrealloc(*a, want * elem);
+    if (q == NULL)
+        return false;
+    *a = q;
+    *cap = want;
+    return true;
+}
+
+/* dl_iterate_phdr's callback for the listing: into the room made before
+ * (no allocation inside the blocking call, which must stay short: see
+ * scan_globals_running); out of room, it stops and says so. */
+static int list_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
+    (void)size;
+    bool *full = arg;
+    if (gl.nobj == gl.capobj) {
+        *full = true;
+        return 1;
+    }
+    gobj *o = &gl.obj[gl.nobj++];
+    *o = (gobj){
+        info->dlpi_addr, info->dlpi_name, name_hash(info->dlpi_name), (uint32_t)gl.nseg, 0, false};
+    if (sanitizer_runtime(info->dlpi_name))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+            continue;
+        if (gl.nseg == gl.capseg) {
+            *full = true;
+            return 1;
+        }
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        gl.seg[gl.nseg++] = (gseg){lo, lo + ph->p_memsz};
+        o->nseg++;
+    }
+    return 0;
+}
+
+static int gobj_cmp(const void *a, const void *b) {
+    const gobj *x = a, *y = b;
+    if (x->addr != y->addr)
+        return x->addr < y->addr ? -1 : 1;
+    return (uintptr_t)x->name < (uintptr_t)y->name ? -1 : (uintptr_t)x->name > (uintptr_t)y->name;
+}
+
+/* Heapsort of the listing's objects: in place (qsort may take malloc's
+ * memory, in a thread arena of 64 MiB of address space the first time a
+ * thread does: heap.small_heap_under_rlimit_as ran out). */
+static void gobj_sift(gobj *a, size_t i, size_t n) {
+    for (size_t c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && gobj_cmp(&a[c], &a[c + 1]) < 0)
+            c++;
+        if (gobj_cmp(&a[i], &a[c]) >= 0)
+            return;
+        gobj t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+    }
+}
+
+static void gobj_sort(gobj *a, size_t n) {
+    for (size_t i = n / 2; i-- > 0;)
+        gobj_sift(a, i, n);
+    for (size_t end = n; end-- > 1;) {
+        gobj t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        gobj_sift(a, 0, end);
+    }
+}
+
+void gort__gc_globals_list(void) {
+    gl.current = false;
+    for (;;) {
+        gl.nobj = gl.nseg = 0;
+        gl.failed = false;
+        /* Room for 64 objects and 128 segments at first, or for as many
+         * as the last listing that ran out of room; written here, so that
+         * its pages are not first touched inside the blocking call (a
+         * fault is some 14 us on a paravirtualised machine: two of them
+         * there were long enough for sysmon to take the P). */
+        if (!gl_room((void **)&gl.obj, &gl.capobj, 64, sizeof *gl.obj) ||
+            !gl_room((void **)&gl.seg, &gl.capseg, 128, sizeof *gl.seg)) {
+            gl.failed = true;
+            return;
+        }
+        memset(gl.obj, 0, gl.capobj * sizeof *gl.obj);
+        memset(gl.seg, 0, gl.capseg * sizeof *gl.seg);
+        bool full = false;
+        bool blocked = loader_call_begin();
+        dl_iterate_phdr(list_phdr, &full);
+        loader_call_end(blocked);
+        if (!full)
+            break;
+        /* More objects than room: twice the room, and again. */
+        if (!gl_room((void **)&gl.obj, &gl.capobj, gl.capobj * 2, sizeof *gl.obj) ||
+            !gl_room((void **)&gl.seg, &gl.capseg, gl.capseg * 2, sizeof *gl.seg)) {
+            gl.failed = true;
+            return;
+        }
+    }
+    gobj_sort(gl.obj, gl.nobj);
+}
+
+/* The loader's object l in the listing, or NULL. */
+static gobj *listed(const struct link_map *l) {
+    gobj key = {.addr = l->l_addr, .name = l->l_name};
+    gobj *o = bsearch(&key, gl.obj, gl.nobj, sizeof *gl.obj, gobj_cmp);
+    return o != NULL && o->hash == name_hash(l->l_name) ? o : NULL;
+}
+
+/* l, loaded since the listing: its writable segments into gl.extra, from
+ * the program headers its ELF header at its base names, if that header
+ * is readable, well formed, and names l's dynamic section where the
+ * loader recorded it.  False if not, or no room is left. */
+static bool loaded_since(const struct link_map *l) {
+    uintptr_t base = l->l_addr;
+    size_t ehsz = sizeof(ElfW(Ehdr));
+    if (base == 0 || gort__probe_readable(base, base + ehsz) != base + ehsz)
+        return false;
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
+        eh->e_phnum == 0 || eh->e_phnum >= PN_XNUM)
+        return false;
+    uintptr_t phlo = base + eh->e_phoff, phhi = phlo + (size_t)eh->e_phnum * sizeof(ElfW(Phdr));
+    if (phhi < phlo || gort__probe_readable(phlo, phhi) != phhi)
+        return false;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)phlo;
+    bool dyn = false;
+    for (int i = 0; i < eh->e_phnum; i++)
+        dyn |= ph[i].p_type == PT_DYNAMIC && base + ph[i].p_vaddr == (uintptr_t)l->l_ld;
+    if (!dyn)
+        return false;
+    if (sanitizer_runtime(l->l_name))
+        return true;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W))
+            continue;
+        if (gl.nextra == GL_EXTRA)
+            return false;
+        uintptr_t lo = base + ph[i].p_vaddr;
+        gl.extra[gl.nextra++] = (gseg){lo, lo + ph[i].p_memsz};
+    }
+    return true;
+}
+
+/* With the world stopped.  The loader's list is read without its lock:
+ * every other thread of the runtime is stopped or suspended, and what it
+ * wrote before (the loader's links and records among it) is visible here
+ * through the stop's handshake, as the stacks the pause scans are. */
+bool gort__gc_globals_check(void) {
+    gl.current = false;
+    gl.nextra = 0;
+    if (gl.failed || _r_debug.r_version < 1)
+        return false;
+    for (size_t i = 0; i < gl.nobj; i++)
+        gl.obj[i].seen = false;
+    /* Without the probes, a load or unload under way (its objects' pages
+     * mapped or unmapped as the loader goes) would be read blind. */
+    bool probe = gort__probe_ok();
+    /* Every namespace's list (r_version 2: glibc 2.35's
+     * r_debug_extended). */
+    int version = _r_debug.r_version;
+    for (const struct r_debug_extended *r = (const struct r_debug_extended *)(void *)&_r_debug;
+         r != NULL; r = version >= 2 ? r->r_next : NULL) {
+        if (!probe && r->base.r_state != RT_CONSISTENT)
+            return false;
+        for (const struct link_map *l = r->base.r_map; l != NULL; l = l->l_next) {
+            gobj *o = listed(l);
+            if (o != NULL)
+                o->seen = true;
+            else if (!probe || !loaded_since(l))
+                return false;
+        }
+    }
+    gl.current = true;
+    return true;
+}
+
+bool gort__gc_globals_covers(uintptr_t p) {
+    if (!gl.current)
+        return false;
+    for (size_t i = 0; i < gl.nobj; i++)
+        for (uint32_t k = gl.obj[i].seg0; gl.obj[i].seen && k < gl.obj[i].seg0 + gl.obj[i].nseg;
+             k++)
+            if (p >= gl.seg[k].lo && p < gl.seg[k].hi)
+                return true;
+    for (size_t k = 0; k < gl.nextra; k++)
+        if (p >= gl.extra[k].lo && p < gl.extra[k].hi)
+            return true;
+    return false;
+}
+
+/* The globals with the world running (the concurrent mark): from a
+ * listing, outside the loader's lock, each page copied first through the
+ * fault probe (a library unloaded meanwhile leaves a page that faults,
+ * not read further; a page the program made unreadable likewise) and the
+ * copy scanned.  The loader is called only for the listing, which is
+ * quick: a blocking call long enough for sysmon to take the P starts
+ * another thread (Go's handoffp), where scanning inside dl_iterate_phdr
+ * started one in every cycle and heap.small_heap_under_rlimit_as ran out
+ * of address space.  Without the probes, or out of memory, through the
+ * loader as before (scan_globals). */
+static void scan_globals_running(void) {
+    static uintptr_t *copy; /* a page: the runtime's memory, not a root */
+    if (copy == NULL)
+        copy = gort__fixalloc(GORT__PAGE);
+    if (copy == NULL || !gort__probe_ok()) {
+        scan_globals(false);
+        return;
+    }
+    gort__gc_globals_list();
+    if (gl.failed) {
+        scan_globals(false);
+        return;
+    }
+    for (size_t k = 0; k < gl.nseg; k++) {
+        uintptr_t a = (gl.seg[k].lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+        while (a + sizeof(uintptr_t) <= gl.seg[k].hi) {
+            uintptr_t end = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
+            if (end > gl.seg[k].hi)
+                end = gl.seg[k].hi;
+            size_t n = gort__copy_readable(copy, a, (end - a) / sizeof(uintptr_t));
+            scanblock(&cw, (uintptr_t)copy, (uintptr_t)(copy + n));
+            a = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
+        }
+        gort__gc_scanned_globals += gl.seg[k].hi - gl.seg[k].lo;
+    }
+    gort__gc_drain();
+}
+
+/* The globals, with the world stopped: the listing's objects that the
+ * last check found, and those it found loaded since; if that check
+ * failed (and every attempt with it), or there was none (a cycle with no
+ * runtime running stops nothing), through the loader. */
+static void scan_globals_stopped(void) {
+    if (!gl.current) {
+        scan_globals(gort__runtime_running());
+        return;
+    }
+    bool probe = gort__probe_ok();
+    for (size_t i = 0; i < gl.nobj; i++) {
+        if (!gl.obj[i].seen)
+            continue;
+        for (uint32_t k = gl.obj[i].seg0; k < gl.obj[i].seg0 + gl.obj[i].nseg; k++) {
+            scan_readable(gl.seg[k].lo, gl.seg[k].hi, probe);
+            gort__gc_scanned_globals += gl.seg[k].hi - gl.seg[k].lo;
+        }
+    }
+    for (size_t k = 0; k < gl.nextra; k++) {
+        scan_readable(gl.extra[k].lo, gl.extra[k].hi, probe);
+        gort__gc_scanned_globals += gl.extra[k].hi - gl.extra[k].lo;
+    }
+    gl.current = false;
+    gort__gc_drain();
 }
 
 typedef struct stackscan {
@@ -995,7 +1346,7 @@ void gort__gc_mark_concurrent(uintptr_t scan_sp, uintptr_t scan_hi) {
      * goroutine for about 3 s. */
     if (scan_hi > scan_sp)
         scan_stack(&cm, scan_sp, scan_hi);
-    scan_globals();
+    scan_globals_running();
     stackscan ss = {self, &cm};
     gort__forallg(scan_g_concurrent, &ss);
     fold_stack_bytes(&cm);
@@ -1239,7 +1590,7 @@ void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi) {
     if (self != NULL)
         scan_g_runtime(&cw, self);
     gort__gc_drain();
-    scan_globals();
+    scan_globals_stopped();
     if (gort__runtime_running())
         stw_stacks(self);
     fold_stack_bytes(&cm);

@@ -4024,7 +4024,7 @@ GORT_NOINLINE void gort__syscall_enter(void) {
     if (GORT_UNLIKELY(atomic_load_explicit(&gort__sched.gcwaiting, memory_order_seq_cst)))
         entersyscall_gcwait(pp);
     /* Make sure sysmon looks soon, not after a 10 ms back-off. */
-    if (atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
+    if (!mp->syscall_nokick && atomic_load_explicit(&sysmon_deep, memory_order_relaxed))
         sysmon_wake();
 }
 

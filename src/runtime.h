@@ -352,12 +352,16 @@ _Static_assert(GORT_GO_COPY_MAX / sizeof(void *) <= UINT8_MAX,
  * g0 runs the scheduler on a stack of its own (allocated, with a guard).
  */
 struct m {
-    int64_t id;               /* [immutable] */
-    struct g *g0;             /* [immutable] scheduler goroutine */
-    struct g *curg;           /* [owner M] user g running, or NULL */
-    struct p *p;              /* [owner M] attached P, or NULL */
-    struct p *nextp;          /* [handoff] P to take on wakeup (set by startm) */
-    struct p *oldp;           /* [owner M] P before a syscall */
+    int64_t id;      /* [immutable] */
+    struct g *g0;    /* [immutable] scheduler goroutine */
+    struct g *curg;  /* [owner M] user g running, or NULL */
+    struct p *p;     /* [owner M] attached P, or NULL */
+    struct p *nextp; /* [handoff] P to take on wakeup (set by startm) */
+    struct p *oldp;  /* [owner M] P before a syscall */
+    /* [owner M] Set around gort_syscall_enter for a call expected to be
+     * short (the collector's into the loader, mgcmark.c): sysmon is left
+     * in its back-off, which a retake of the P would cut short. */
+    bool syscall_nokick;
     bool spinning;            /* [owner M] looking for work (counted in nmspinning) */
     bool blocked;             /* [owner M] sleeping on park */
     bool exiting;             /* [owner M] thread is going away */

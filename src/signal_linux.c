@@ -572,6 +572,28 @@ GORT_NOSAN_SCAN uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi) {
     return end;
 }
 
+/* See internal.h.  As gort__probe_readable, for one page's words. */
+GORT_NOSAN_SCAN size_t gort__copy_readable(uintptr_t *dst, uintptr_t src, size_t words) {
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 0) != 0) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGSEGV);
+        sigaddset(&set, SIGBUS);
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return 0;
+    }
+    probe_page = src & ~(uintptr_t)(GORT__PAGE - 1);
+    atomic_signal_fence(memory_order_seq_cst);
+    probe_jb = &jb;
+    atomic_signal_fence(memory_order_seq_cst);
+    for (size_t i = 0; i < words; i++)
+        dst[i] = ((volatile const uintptr_t *)src)[i];
+    atomic_signal_fence(memory_order_seq_cst);
+    probe_jb = NULL;
+    return words;
+}
+
 /* Installs h for sig (on the signal stack), the earlier action in *old. */
 static int install(int sig, void (*h)(int, siginfo_t *, void *), struct sigaction *old) {
     struct sigaction sa;
