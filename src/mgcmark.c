@@ -871,7 +871,8 @@ static bool sanitizer_runtime(const char *path) {
  * the callback is the program's code, where a stop of the world may
  * suspend its goroutine: a pause that then called dl_iterate_phdr waited
  * for ever on the suspended holder (a goroutine walking the loaded
- * objects, as a C++ throw or backtrace() does through libgcc's unwinder).
+ * objects: the program's own walk, or an unwinder's, as libunwind finds
+ * a frame's tables and libgcc did before glibc 2.35's _dl_find_object).
  * So no pause calls the loader.  The collector lists the objects and their
  * writable segments before it stops the world (gort__gc_globals_list),
  * and the pause walks the loader's own list of objects through its

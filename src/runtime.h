@@ -358,10 +358,10 @@ struct m {
     struct p *p;     /* [owner M] attached P, or NULL */
     struct p *nextp; /* [handoff] P to take on wakeup (set by startm) */
     struct p *oldp;  /* [owner M] P before a syscall */
-    /* [owner M] Set around gort_syscall_enter for a call expected to be
-     * short (the collector's into the loader, mgcmark.c): sysmon is left
-     * in its back-off, which a retake of the P would cut short. */
-    bool syscall_nokick;
+    /* Set around gort_syscall_enter for a call expected to be short (the
+     * collector's into the loader, mgcmark.c): sysmon is left in its
+     * back-off, which a retake of the P would cut short. */
+    bool syscall_nokick;      /* [owner M] */
     bool spinning;            /* [owner M] looking for work (counted in nmspinning) */
     bool blocked;             /* [owner M] sleeping on park */
     bool exiting;             /* [owner M] thread is going away */

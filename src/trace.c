@@ -1886,10 +1886,15 @@ void gort__trace_sysmon(int64_t now) {
     int64_t next = atomic_load_explicit(&flight_next, memory_order_relaxed);
     size_t bytes = atomic_load_explicit(&flight_curbytes, memory_order_relaxed) +
                    atomic_load_explicit(&flight_tabbytes, memory_order_relaxed);
-    if (next != 0 && (now >= next || bytes >= FLIGHT_MAX_BYTES / 4)) {
-        atomic_store_explicit(&flight_next,
-                              now + atomic_load_explicit(&flight_period, memory_order_relaxed),
-                              memory_order_relaxed);
+    /* The next rotation by compare and swap: a plain store here, after
+     * gort_flight_recorder_stop's store of 0, brought the schedule back
+     * (sysmon then counted itself in a gort call every round and released
+     * a semaphore nobody waited on, until the next start).  Relaxed: the
+     * schedule publishes nothing; the semaphore orders the wakeup. */
+    if (next != 0 && (now >= next || bytes >= FLIGHT_MAX_BYTES / 4) &&
+        atomic_compare_exchange_strong_explicit(
+            &flight_next, &next, now + atomic_load_explicit(&flight_period, memory_order_relaxed),
+            memory_order_relaxed, memory_order_relaxed)) {
         /* One wakeup at a time (the recorder clears it when it wakes). */
         if (!atomic_exchange_explicit(&flight_woken, true, memory_order_relaxed))
             gort__semrelease(&flight_sema, false);
