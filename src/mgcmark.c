@@ -1101,14 +1101,15 @@ static gobj *listed(const struct link_map *l) {
 static bool loaded_since(const struct link_map *l) {
     uintptr_t base = l->l_addr;
     size_t ehsz = sizeof(ElfW(Ehdr));
-    if (base == 0 || gort__probe_readable(base, base + ehsz) != base + ehsz)
+    if (base == 0 || base % _Alignof(ElfW(Ehdr)) != 0 ||
+        gort__probe_readable(base, base + ehsz) != base + ehsz)
         return false;
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
         eh->e_phnum == 0 || eh->e_phnum >= PN_XNUM)
         return false;
     uintptr_t phlo = base + eh->e_phoff, phhi = phlo + (size_t)eh->e_phnum * sizeof(ElfW(Phdr));
-    if (phhi < phlo || gort__probe_readable(phlo, phhi) != phhi)
+    if (phhi < phlo || phlo % _Alignof(ElfW(Phdr)) != 0 || gort__probe_readable(phlo, phhi) != phhi)
         return false;
     const ElfW(Phdr) *ph = (const ElfW(Phdr) *)phlo;
     bool dyn = false;
