@@ -418,12 +418,15 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
  * and unloads without pause, with another goroutine inside
  * dl_iterate_phdr at the stop, could still hang it then). */
 enum { GLOBALS_TRIES = 4 };
-static void stop_to_mark(const char *why) {
+/* Returns when the stop that held began: the pause counts from there
+ * (not the listings, made with the world running). */
+static int64_t stop_to_mark(const char *why) {
     for (int i = 1;; i++) {
         gort__gc_globals_list();
+        int64_t begun = gort_nanotime();
         gort__stop_the_world(why);
         if (gort__gc_globals_check() || i == GLOBALS_TRIES)
-            return;
+            return begun;
         gort__start_the_world();
     }
 }
@@ -461,7 +464,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         if (conc)
             gort__stop_the_world("GC");
         else
-            stop_to_mark("GC");
+            t.start = stop_to_mark("GC");
         GORT_TRACE(gort__trace_stw_start(1));
     }
     /* Threads without a P allocate under this lock: holding it keeps them
@@ -496,8 +499,7 @@ static void gc_cycle(bool forced, uintptr_t sp) {
         gort__gc_mark_concurrent(sp, hi);
         gort__gc_mark_concurrent_rounds(8);
         gort__gc_assist_queue(false);
-        t.markterm = gort_nanotime();
-        stop_to_mark("GC mark termination");
+        t.markterm = stop_to_mark("GC mark termination");
         GORT_TRACE(gort__trace_stw_start(0));
         gort__lock(&gort__mcache_nop_lock);
         gort__mcache_flush_all();

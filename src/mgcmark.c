@@ -908,17 +908,26 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
 }
 
 /* Brackets a call into the loader from the collector's goroutine as a
- * blocking call, when it holds a P of its own (not when the collector
- * runs on a thread outside the runtime, or inside a blocking call of the
- * program's that allocated).  Without a kick to sysmon: the call is
- * short unless the loader's lock is held, and sysmon's own period
- * (10 ms at most) is soon enough to hand the P off then; kicked, sysmon
- * took the P from calls of 20-40 us (the first listing's page faults)
- * and started a thread for it, which heap.small_heap_under_rlimit_as
- * had no address space for (1 run in 50). */
+ * blocking call, when the program has one P and the collector holds it
+ * (not when it runs on a thread outside the runtime, or inside a blocking
+ * call of the program's that allocated).  With one P, the lock's holder,
+ * preempted in its callback, waits for that P; with more, it runs on
+ * another (the collector is not the only one who could block them all:
+ * any goroutine that waits on a libc lock holds its P the same way).  A
+ * blocking call can cost the collector its P: sysmon retakes it from a
+ * call that spans two of its looks, 20 us apart in a busy program, and
+ * the collector then waits behind every runnable goroutine (in gc_pause,
+ * listings of 10-20 us lost it, and the wait that followed the stop's
+ * listing was counted in two pauses of 52 and 95 ms).  Nor is sysmon
+ * kicked: the call is short unless the loader's lock is held, and
+ * sysmon's own period (10 ms at most) is soon enough then; kicked, it
+ * took the P from the first listing (its page faults, 20-40 us) and
+ * started a thread, which heap.small_heap_under_rlimit_as had no address
+ * space for (1 run in 50). */
 static bool loader_call_begin(void) {
     struct m *mp = gort__getm();
-    if (mp == NULL || mp->curg == NULL || mp->p == NULL || mp->oldp != NULL)
+    if (mp == NULL || mp->curg == NULL || mp->p == NULL || mp->oldp != NULL ||
+        atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) > 1)
         return false;
     mp->syscall_nokick = true;
     gort_syscall_enter();
