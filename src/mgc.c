@@ -412,14 +412,14 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
 /* Stops the world for a pause that marks (and so scans the globals):
  * with the loaded objects listed just before, and the listing checked
  * once every thread is stopped (mgcmark.c, "The loader's lock and the
- * collector").  An object loaded or unloaded in between restarts the
- * world for a new listing, three times at most; then the pause walks the
- * loader's list itself, as it did before listings (a program that loads
- * and unloads without pause, with another goroutine inside
- * dl_iterate_phdr at the stop, could still hang it then). */
+ * collector").  An object the check cannot resolve (loaded in between,
+ * its ELF header not at its base, or no fault probes to read it with)
+ * restarts the world for a new listing, three times at most; then the
+ * pause walks the loader's list itself, as it did before listings (and
+ * a goroutine suspended inside dl_iterate_phdr at that stop would hang
+ * it).  Returns when the stop that held began: the pause counts from
+ * there, not from the listings, made with the world running. */
 enum { GLOBALS_TRIES = 4 };
-/* Returns when the stop that held began: the pause counts from there
- * (not the listings, made with the world running). */
 static int64_t stop_to_mark(const char *why) {
     for (int i = 1;; i++) {
         gort__gc_globals_list();

@@ -877,17 +877,19 @@ static bool sanitizer_runtime(const char *path) {
  * writable segments before it stops the world (gort__gc_globals_list),
  * and the pause walks the loader's own list of objects through its
  * debugger interface (_r_debug, read without the loader's lock: the
- * threads are stopped, and an object is linked into the list once its
- * segments are mapped, and unlinked before they are unmapped).  An object
+ * threads are stopped; a load or unload under way may leave an object in
+ * the list whose pages are not all mapped, and every page is read through
+ * the fault probes).  An object
  * in the listing is scanned from it; one loaded since is scanned from its
  * own program headers, found at its base (where glibc maps a library's
  * ELF header) and checked against the loader's record of its dynamic
  * section; one unloaded since is not scanned.  Where that cannot be done
  * (an ELF header elsewhere, or the probes unavailable: a SIGSEGV handler
  * of the program's over gort's), the check fails and the world restarts
- * for a new listing.  With the world running, dl_iterate_phdr is called
- * as a blocking call (its P handed off): with one P, the holder of the
- * loader's lock may be the goroutine that needs it. */
+ * for a new listing.  The concurrent mark lists too, and scans copies of
+ * the listed pages (scan_globals_running).  With one P, dl_iterate_phdr
+ * is called as a blocking call (loader_call_begin): the holder of the
+ * loader's lock may be the goroutine that needs the P. */
 
 /* dl_iterate_phdr's callback for scan_globals; arg: the bool probe of
  * scan_readable.  Greys only (no drain): it may run in a blocking call,
