@@ -891,6 +891,21 @@ static bool sanitizer_runtime(const char *path) {
  * is called as a blocking call (loader_call_begin): the holder of the
  * loader's lock may be the goroutine that needs the P. */
 
+/* A writable segment of a loaded object, [lo, hi). */
+typedef struct gseg {
+    uintptr_t lo, hi;
+} gseg;
+
+/* Whether ph, a program header of the object loaded at base, is a
+ * writable PT_LOAD segment (the object's globals); if so, its range. */
+static bool writable_segment(const ElfW(Phdr) * ph, uintptr_t base, gseg *seg) {
+    if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+        return false;
+    seg->lo = base + ph->p_vaddr;
+    seg->hi = seg->lo + ph->p_memsz;
+    return true;
+}
+
 /* dl_iterate_phdr's callback for scan_globals; arg: the bool probe of
  * scan_readable.  Greys only (no drain): it may run in a blocking call,
  * without a P; the caller drains. */
@@ -898,13 +913,12 @@ static int scan_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
     if (sanitizer_runtime(info->dlpi_name))
         return 0;
+    gseg seg;
     for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+        if (!writable_segment(&info->dlpi_phdr[i], info->dlpi_addr, &seg))
             continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        scan_readable(lo, lo + ph->p_memsz, *(const bool *)arg);
-        gort__gc_scanned_globals += ph->p_memsz;
+        scan_readable(seg.lo, seg.hi, *(const bool *)arg);
+        gort__gc_scanned_globals += seg.hi - seg.lo;
     }
     return 0;
 }
@@ -969,9 +983,6 @@ typedef struct gobj {
     uint32_t seg0, nseg;
     bool seen; /* found by the last check */
 } gobj;
-typedef struct gseg {
-    uintptr_t lo, hi;
-} gseg;
 enum { GL_EXTRA = 64 };
 static struct {
     gobj *obj;
@@ -1017,16 +1028,15 @@ static int list_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
         info->dlpi_addr, info->dlpi_name, name_hash(info->dlpi_name), (uint32_t)gl.nseg, 0, false};
     if (sanitizer_runtime(info->dlpi_name))
         return 0;
+    gseg seg;
     for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+        if (!writable_segment(&info->dlpi_phdr[i], info->dlpi_addr, &seg))
             continue;
         if (gl.nseg == gl.capseg) {
             *full = true;
             return 1;
         }
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        gl.seg[gl.nseg++] = (gseg){lo, lo + ph->p_memsz};
+        gl.seg[gl.nseg++] = seg;
         o->nseg++;
     }
     return 0;
@@ -1130,13 +1140,13 @@ static bool loaded_since(const struct link_map *l) {
         return false;
     if (sanitizer_runtime(l->l_name))
         return true;
+    gseg seg;
     for (int i = 0; i < eh->e_phnum; i++) {
-        if (ph[i].p_type != PT_LOAD || !(ph[i].p_flags & PF_W))
+        if (!writable_segment(&ph[i], base, &seg))
             continue;
         if (gl.nextra == GL_EXTRA)
             return false;
-        uintptr_t lo = base + ph[i].p_vaddr;
-        gl.extra[gl.nextra++] = (gseg){lo, lo + ph[i].p_memsz};
+        gl.extra[gl.nextra++] = seg;
     }
     return true;
 }

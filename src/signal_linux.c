@@ -538,6 +538,31 @@ bool gort__probe_ok(void) {
            cur.sa_sigaction == fault_handler;
 }
 
+/* After a probe's jump out of the fault handler: SIGSEGV and SIGBUS
+ * unblocked again (see gort__probe_readable). */
+static void probe_unblock(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGSEGV);
+    sigaddset(&set, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Arms the probe: a fault on page jumps to jb.  Before the read, after
+ * probe_page: the handler may run at the read (a signal on this thread
+ * sees its program order). */
+static inline __attribute__((always_inline)) void probe_arm(uintptr_t page, sigjmp_buf *jb) {
+    probe_page = page;
+    atomic_signal_fence(memory_order_seq_cst);
+    probe_jb = jb;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static inline __attribute__((always_inline)) void probe_disarm(void) {
+    atomic_signal_fence(memory_order_seq_cst);
+    probe_jb = NULL;
+}
+
 /* See internal.h.  The jump out of the handler leaves SIGSEGV and SIGBUS
  * blocked (the handler's mask; sigsetjmp does not save the mask, which
  * would cost a system call per probe): unblocked again here, on the
@@ -549,25 +574,15 @@ GORT_NOSAN_SCAN uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi) {
     volatile uintptr_t page = lo & ~(uintptr_t)(GORT__PAGE - 1), first = lo, end = hi;
     volatile char sink __attribute__((unused));
     if (sigsetjmp(jb, 0) != 0) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGSEGV);
-        sigaddset(&set, SIGBUS);
-        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        probe_unblock();
         return page < first ? first : page;
     }
     for (; page < end; page += GORT__PAGE) {
-        probe_page = page;
-        /* Before the read, after probe_page: the handler may run at the
-         * read (a signal on this thread sees its program order). */
-        atomic_signal_fence(memory_order_seq_cst);
-        probe_jb = &jb;
-        atomic_signal_fence(memory_order_seq_cst);
+        probe_arm(page, &jb);
         /* Stored, not dropped: Valgrind's translation removes a load
          * whose value nobody uses, and its fault with it. */
         sink = *(volatile const char *)(page < first ? first : page);
-        atomic_signal_fence(memory_order_seq_cst);
-        probe_jb = NULL;
+        probe_disarm();
     }
     return end;
 }
@@ -576,21 +591,13 @@ GORT_NOSAN_SCAN uintptr_t gort__probe_readable(uintptr_t lo, uintptr_t hi) {
 GORT_NOSAN_SCAN size_t gort__copy_readable(uintptr_t *dst, uintptr_t src, size_t words) {
     sigjmp_buf jb;
     if (sigsetjmp(jb, 0) != 0) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGSEGV);
-        sigaddset(&set, SIGBUS);
-        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        probe_unblock();
         return 0;
     }
-    probe_page = src & ~(uintptr_t)(GORT__PAGE - 1);
-    atomic_signal_fence(memory_order_seq_cst);
-    probe_jb = &jb;
-    atomic_signal_fence(memory_order_seq_cst);
+    probe_arm(src & ~(uintptr_t)(GORT__PAGE - 1), &jb);
     for (size_t i = 0; i < words; i++)
         dst[i] = ((volatile const uintptr_t *)src)[i];
-    atomic_signal_fence(memory_order_seq_cst);
-    probe_jb = NULL;
+    probe_disarm();
     return words;
 }
 
