@@ -16,7 +16,9 @@
  *
  * Threads outside the runtime use the same code: their fake g parks on a
  * futex and is woken directly.  Before gort_main (or after it returns) the
- * calls still work, blocking their thread in poll(2).
+ * calls still work, blocking their thread in poll(2); an fd first used
+ * then joins the poller at its first wait inside gort_main
+ * (gort__pd_promote).
  *
  * The drained hint (stream sockets gort made: accept, dial).  Go reads
  * until EAGAIN before it parks: a request/response connection pays one
@@ -157,8 +159,9 @@ static int poll_thread(int fd, short events, int64_t deadline) {
 
 /* See netpoll.h. */
 int gort__pd_block(polldesc *pd, int mode) {
-    if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN ||
-        !gort__runtime_running()) {
+    if (!gort__runtime_running() ||
+        (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN &&
+         !gort__pd_promote(pd))) {
         int err = pd_checkerr(pd, mode);
         if (err)
             return err;
@@ -361,8 +364,9 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
     if (err)
         return err;
     short pev = (short)(((modes & MODE_R) ? POLLIN : 0) | ((modes & MODE_W) ? POLLOUT : 0));
-    if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN ||
-        !gort__runtime_running()) {
+    if (!gort__runtime_running() ||
+        (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN &&
+         !gort__pd_promote(pd))) {
         err = atomic_load_explicit(&pd->closing, memory_order_relaxed)
                   ? -EBADF
                   : poll_thread(fd, pev, deadline);

@@ -398,6 +398,34 @@ bool gort__pd_recheck(polldesc *pd) {
     return replaced;
 }
 
+bool gort__pd_promote(polldesc *pd) {
+    if (!inited)
+        return false;
+    gort__lock(&pd->lock);
+    uint32_t st = atomic_load_explicit(&pd->state, memory_order_relaxed);
+    if (st == PDS_PLAIN && !atomic_load_explicit(&pd->closing, memory_order_relaxed)) {
+        uint32_t seq = atomic_load_explicit(&pd->seq, memory_order_relaxed);
+        if (gort__netpollopen(pd->fd, pd_tag(pd, seq), 0) == 0) {
+            /* Deadlines set while no runtime ran have no timer: arm them
+             * (one already past expires now; nobody is parked on pd). */
+            for (int mode = MODE_R; mode <= MODE_W; mode <<= 1) {
+                int64_t d = atomic_load_explicit(pd_deadline_word(pd, mode), memory_order_relaxed);
+                if (d > 0)
+                    (void)setdeadline_locked(pd, mode, d);
+            }
+            /* Release, as pd_open's store: pairs with gort__pd_acquire's
+             * acquire load (the fields it publishes are unchanged).  The
+             * readers that test for PDS_PLAIN load it relaxed: one that
+             * still sees PDS_PLAIN comes here and takes the lock, one that
+             * sees PDS_POLLED parks on a registration made before it. */
+            atomic_store_explicit(&pd->state, PDS_POLLED, memory_order_release);
+            st = PDS_POLLED;
+        }
+    }
+    gort__unlock(&pd->lock);
+    return st == PDS_POLLED;
+}
+
 void gort__pd_unblock(polldesc *pd) {
     gort__lock(&pd->lock);
     atomic_store_explicit(&pd->closing, true, memory_order_seq_cst);

@@ -84,6 +84,13 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err);
  * the number now names another file, drops the old one's deadlines; true
  * then. */
 bool gort__pd_recheck(polldesc *pd);
+/* An fd registered while no gort_main ran (PDS_PLAIN: its waits block the
+ * thread in poll(2)) and waited on now that one runs: registers it with
+ * the backend, so that a wait parks the goroutine (and gort_close wakes
+ * it), and arms the deadlines it was given.  A regular file, which the
+ * backend refuses, stays PDS_PLAIN, as does a closing pd.  True if pd is
+ * polled now. */
+bool gort__pd_promote(polldesc *pd);
 /* Go's poll_runtime_pollUnblock: marks pd closing, stops its deadlines and
  * wakes every goroutine parked on it (they return -EBADF). */
 void gort__pd_unblock(polldesc *pd);

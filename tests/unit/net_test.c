@@ -1011,6 +1011,63 @@ TEST(without_runtime) {
     ASSERT_EQ(gort_close(pfd[1]), 0);
 }
 
+/* fds used before gort_main (registered then without the poller, as the
+ * calls wait in poll(2) there) and inside it: a listener made before, a
+ * pipe read before and one given a read deadline before. */
+static int early_lfd, early_pipe[2], early_dl_pipe[2];
+static int64_t early_deadline;
+
+static void early_closer(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_close(early_pipe[0]), 0);
+}
+
+static int early_main(void *arg) {
+    (void)arg;
+    gort_gomaxprocs(2);
+    /* A blocked read parks, and gort_close wakes it with -EBADF: it sat in
+     * poll(2) on its thread, holding a P, and the close waited for it for
+     * ever.  The close runs in a goroutine of its own, so that the check
+     * below fails rather than hangs. */
+    blocked bl = {.fd = early_pipe[0], .result = 1};
+    go(blocked_reader, &bl);
+    WAIT_UNTIL(atomic_load(&bl.started), 5, "reader start");
+    pause_ms(20); /* let it block */
+    ASSERT_EQ(atomic_load(&bl.result), 1);
+    go(early_closer, NULL);
+    WAIT_UNTIL(atomic_load(&bl.result) != 1, 5, "the reader to wake at the close");
+    ASSERT_EQ(atomic_load(&bl.result), -EBADF);
+    /* A blocked accept is woken by the close too. */
+    blocked al = {.fd = early_lfd, .result = 1};
+    go(blocked_acceptor, &al);
+    WAIT_UNTIL(atomic_load(&al.started), 5, "acceptor start");
+    pause_ms(20);
+    ASSERT_EQ(atomic_load(&al.result), 1);
+    ASSERT_EQ(gort_close(early_lfd), 0);
+    WAIT_UNTIL(atomic_load(&al.result) != 1, 5, "the acceptor to wake at the close");
+    ASSERT_EQ(atomic_load(&al.result), -EBADF);
+    /* The deadline set before gort_main still ends a read. */
+    char b;
+    ASSERT_EQ(gort_read(early_dl_pipe[0], &b, 1), -ETIMEDOUT);
+    ASSERT_GE(gort_nanotime(), early_deadline);
+    return 0;
+}
+
+TEST(fd_used_before_gort_main_parks) {
+    early_lfd = gort_listen("127.0.0.1:0", 16);
+    ASSERT_GE(early_lfd, 0);
+    ASSERT_EQ(pipe2(early_pipe, O_NONBLOCK | O_CLOEXEC), 0);
+    char b;
+    ASSERT_EQ(gort_read(early_pipe[0], &b, 0), 0);
+    ASSERT_EQ(pipe2(early_dl_pipe, O_NONBLOCK | O_CLOEXEC), 0);
+    early_deadline = gort_nanotime() + tmo(0.5);
+    ASSERT_EQ(gort_set_deadline(early_dl_pipe[0], early_deadline, 0), 0);
+    run(early_main, NULL);
+    ASSERT_EQ(gort_close(early_pipe[1]), 0);
+    ASSERT_EQ(gort_close(early_dl_pipe[0]), 0);
+    ASSERT_EQ(gort_close(early_dl_pipe[1]), 0);
+}
+
 /* ------------------------------------------------------------------ blocking calls */
 
 static _Atomic int sleepers_in, sleepers_out, sleepers_timed_out;
