@@ -42,11 +42,13 @@ int gort__net_parse(const char *network, gort__net *out) {
     return -EINVAL; /* Go: "unknown network" */
 }
 
-/* A Unix path ("@name": abstract) -> sockaddr_un. */
+/* A Unix path ("@name": abstract) -> sockaddr_un.  A path needs its NUL
+ * in sun_path; an abstract name has none, so "@" and 107 bytes fit, as in
+ * Go (syscall's SockaddrUnix). */
 static int unix_addr(const char *path, gort_addr *a) {
     struct sockaddr_un *su = (struct sockaddr_un *)&a->sa;
     size_t n = strlen(path);
-    if (n == 0 || n >= sizeof su->sun_path)
+    if (n == 0 || n > sizeof su->sun_path || (n == sizeof su->sun_path && path[0] != '@'))
         return -EINVAL;
     memset(a, 0, sizeof *a);
     su->sun_family = AF_UNIX;

@@ -459,6 +459,38 @@ TEST(unix_stream_listen_dial) {
     run(unix_main, NULL);
 }
 
+/* The longest names sun_path holds, as Go takes them: a path of 107 bytes
+ * (its NUL is the 108th) and an abstract name of "@" and 107 bytes (which
+ * has no NUL: it was -EINVAL).  One byte more is -EINVAL for either. */
+static int unix_longest_main(void *arg) {
+    (void)arg;
+    char path[128];
+    gort_addr a;
+    gort_conn c;
+    int n = snprintf(path, sizeof path, "/tmp/gort-conn-test-%d-", (int)getpid());
+    memset(path + n, 'p', (size_t)(107 - n));
+    path[107] = '\0';
+    unlink(path);
+    unix_round(path);
+    path[107] = 'p';
+    path[108] = '\0';
+    ASSERT_EQ(gort_resolve_addr("unix", path, &a), -EINVAL);
+    ASSERT_EQ(gort_conn_listen(&c, "unix", path), -EINVAL);
+    n = snprintf(path, sizeof path, "@gort-conn-test-%d-", (int)getpid());
+    memset(path + n, 'a', (size_t)(108 - n));
+    path[108] = '\0';
+    unix_round(path);
+    path[108] = 'a';
+    path[109] = '\0';
+    ASSERT_EQ(gort_resolve_addr("unix", path, &a), -EINVAL);
+    ASSERT_EQ(gort_conn_listen(&c, "unix", path), -EINVAL);
+    return 0;
+}
+
+TEST(unix_longest_names) {
+    run(unix_longest_main, NULL);
+}
+
 /* ------------------------------------------------------------------ tcp4/tcp6 */
 
 static int tcp46_main(void *arg) {
