@@ -290,6 +290,17 @@ static int dial_one(const gort__net *net, const gort_addr *a, int64_t deadline) 
     return fd;
 }
 
+/* dial_one, but a TCP socket never connected to itself: closed and dialled
+ * again, twice at most, as Go does (net.c, dial_tcp). */
+static int dial_tcp(const gort__net *net, const gort_addr *a, int64_t deadline) {
+    for (int i = 0;; i++) {
+        int fd = dial_one(net, a, deadline);
+        if (fd < 0 || net->socktype != SOCK_STREAM || i == 2 || !gort__self_connected(fd))
+            return fd;
+        close_raw(fd);
+    }
+}
+
 GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline) {
     gort__net net;
     int err = gort__net_parse(network, &net);
@@ -305,7 +316,7 @@ GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr,
             return n;
         fd = -ECONNREFUSED;
         for (int i = 0; i < n; i++) {
-            fd = dial_one(&net, &as[i], deadline);
+            fd = dial_tcp(&net, &as[i], deadline);
             if (fd >= 0 || fd == -ETIMEDOUT)
                 break;
         }

@@ -707,6 +707,9 @@ int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port
 struct addrinfo;
 int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool passive,
                       struct addrinfo **res);
+/* (net.c) Go's selfConnect: true if the connected TCP socket fd has its own
+ * address as its peer's. */
+bool gort__self_connected(int fd);
 
 /* ----------------------------------------------------------------- pprof.c */
 /* The block profile's rate (ns; 0 off) and the mutex profile's fraction

@@ -230,6 +230,41 @@ static int dial_one(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
     return fd;
 }
 
+bool gort__self_connected(int fd) {
+    struct sockaddr_storage l, r;
+    socklen_t ll = sizeof l, rl = sizeof r;
+    if (getsockname(fd, (struct sockaddr *)&l, &ll) != 0 ||
+        getpeername(fd, (struct sockaddr *)&r, &rl) != 0 || l.ss_family != r.ss_family)
+        return false;
+    if (l.ss_family == AF_INET) {
+        struct sockaddr_in *l4 = (struct sockaddr_in *)&l, *r4 = (struct sockaddr_in *)&r;
+        return l4->sin_port == r4->sin_port && l4->sin_addr.s_addr == r4->sin_addr.s_addr;
+    }
+    if (l.ss_family == AF_INET6) {
+        struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&l, *r6 = (struct sockaddr_in6 *)&r;
+        return l6->sin6_port == r6->sin6_port &&
+               memcmp(&l6->sin6_addr, &r6->sin6_addr, sizeof l6->sin6_addr) == 0;
+    }
+    return false;
+}
+
+/*
+ * dial_one, but never connected to itself.  A dial of a loopback port
+ * nobody listens on connects the socket to itself when the kernel picks
+ * that very port as the local one (TCP's simultaneous open): the caller
+ * would read back what it writes, where a refusal was due.  Go closes such
+ * a connection and dials again, twice at most, then keeps what it gets
+ * (tcpsock_posix.go, doDialTCP); so do we.
+ */
+static int dial_tcp(const struct sockaddr *sa, socklen_t len, int64_t deadline) {
+    for (int i = 0;; i++) {
+        int fd = dial_one(sa, len, deadline);
+        if (fd < 0 || i == 2 || !gort__self_connected(fd))
+            return fd;
+        gort_close(fd);
+    }
+}
+
 GORT_API int gort_dial(const char *addr, int64_t deadline) {
     char host[256];
     int port;
@@ -239,14 +274,14 @@ GORT_API int gort_dial(const char *addr, int64_t deadline) {
     if (num < 0)
         return num;
     if (num == 1)
-        return dial_one((struct sockaddr *)&ss, len, deadline);
+        return dial_tcp((struct sockaddr *)&ss, len, deadline);
     struct addrinfo *res = NULL;
     int err = gort__getaddrinfo(host, port, AF_UNSPEC, SOCK_STREAM, false, &res);
     if (err)
         return err;
     err = -ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        err = dial_one(ai->ai_addr, ai->ai_addrlen, deadline);
+        err = dial_tcp(ai->ai_addr, ai->ai_addrlen, deadline);
         if (err >= 0 || err == -ETIMEDOUT)
             break;
     }

@@ -1068,6 +1068,87 @@ TEST(fd_used_before_gort_main_parks) {
     ASSERT_EQ(gort_close(early_dl_pipe[1]), 0);
 }
 
+/* ------------------------------------------------------------------ self-connect */
+
+/* A dial of a loopback port nobody listens on is refused, never connected
+ * to itself.  The kernel picks connect(2)'s local port by walking the even
+ * ports of the ephemeral range from a start that moves at each connect,
+ * past the ports in use; when it picked the very port dialled, the socket
+ * connected to itself (TCP's simultaneous open), and the dialler read back
+ * what it wrote where a refusal was due.  Go's dial closes such a
+ * connection and dials again (selfConnect).  Sockets bound to the 64 even
+ * ports below the one dialled make every walk that starts among them end
+ * on it: that happens within a sweep of the range, a few thousand dials
+ * (it took some ten thousand dials without them, and a sweep may miss). */
+static void dial_self(bool conn_api, int nth) {
+    int lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2 || hi - lo < 1024)
+            lo = 32768, hi = 60999;
+        fclose(f);
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* An even port of the range that nothing uses, above 64 others. */
+    int port = 0;
+    for (int i = 0; i < 1000 && port == 0; i++) {
+        unsigned h = (unsigned)getpid() * 7919u + (unsigned)(nth * 1000 + i) * 104729u;
+        int p = (lo + 256 + (int)(h % (unsigned)(hi - lo - 512))) & ~1;
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(s, 0);
+        sa.sin_port = htons((uint16_t)p);
+        if (bind(s, (struct sockaddr *)&sa, sizeof sa) == 0)
+            port = p;
+        close(s);
+    }
+    ASSERT_GT(port, 0);
+    int below[64];
+    for (int i = 0; i < 64; i++) {
+        below[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_GE(below[i], 0);
+        sa.sin_port = htons((uint16_t)(port - 2 * (i + 1)));
+        (void)bind(below[i], (struct sockaddr *)&sa, sizeof sa); /* if free */
+    }
+    char addr[64];
+    addr_of(port, addr, sizeof addr);
+    for (int i = 0; i < 20000; i++) {
+        gort_conn c;
+        int fd = conn_api ? gort_conn_dial(&c, "tcp4", addr, 0) : gort_dial(addr, 0);
+        if (fd == -ECONNREFUSED)
+            continue;
+        ASSERT_GE(fd, 0);
+        if (conn_api)
+            fd = gort_conn_fd(c);
+        struct sockaddr_in l, r;
+        socklen_t ll = sizeof l, rl = sizeof r;
+        ASSERT_EQ(getsockname(fd, (struct sockaddr *)&l, &ll), 0);
+        ASSERT_EQ(getpeername(fd, (struct sockaddr *)&r, &rl), 0);
+        if (l.sin_port == r.sin_port)
+            GT_FAIL("%s %s, dial %d: connected to itself",
+                    conn_api ? "gort_conn_dial" : "gort_dial", addr, i);
+        /* Somebody else listens there now: not ours to check. */
+        if (conn_api)
+            ASSERT_EQ(gort_conn_close(c), 0);
+        else
+            ASSERT_EQ(gort_close(fd), 0);
+    }
+    for (int i = 0; i < 64; i++)
+        close(below[i]);
+}
+
+static int self_connect_main(void *arg) {
+    (void)arg;
+    dial_self(false, 0);
+    /* Another port: the first is in TIME_WAIT if it was connected once. */
+    dial_self(true, 1);
+    return 0;
+}
+
+TEST(dial_never_connects_to_itself) {
+    run(self_connect_main, NULL);
+}
+
 /* ------------------------------------------------------------------ blocking calls */
 
 static _Atomic int sleepers_in, sleepers_out, sleepers_timed_out;
