@@ -189,10 +189,14 @@ static void index_page(int fd) {
  * (a delta profile then answers as Go's does to its done context). */
 static bool sleep_or_gone(int fd, double sec) {
     /* More than a century (which overflowed the clock) waits for the
-     * client alone. */
-    int64_t ns = sec < 3.2e9 ? (int64_t)(sec * 1e9) : 0;
-    if (gort_set_deadline(fd, ns != 0 ? gort_nanotime() + ns : 0, 0) != 0) {
-        gort_sleep(ns != 0 ? ns : INT64_MAX);
+     * client alone; less than a nanosecond (a trace's seconds=1e-10) is
+     * none, as Go's time.Duration makes it, not for ever. */
+    bool forever = !(sec < 3.2e9);
+    int64_t ns = forever ? 0 : (int64_t)(sec * 1e9);
+    if (!forever && ns < 1)
+        ns = 1;
+    if (gort_set_deadline(fd, forever ? 0 : gort_nanotime() + ns, 0) != 0) {
+        gort_sleep(forever ? INT64_MAX : ns);
         return true;
     }
     char drop[512];

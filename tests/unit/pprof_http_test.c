@@ -309,4 +309,31 @@ TEST(delta_client_gone) {
     run(delta_client_gone_main, NULL);
 }
 
+/* ------------------------------------------------------------ short trace */
+
+/* A trace of less than a nanosecond (seconds=1e-10) is answered at once,
+ * as Go's (time.Duration(sec * 1e9) is 0), and the tracer is free again.
+ * It waited for the client to go away instead, tracing all the while, and
+ * every other trace was refused meanwhile ("tracing already enabled"). */
+static int trace_tiny_seconds_main(void *arg) {
+    (void)arg;
+    int port = start_server();
+    static char buf[1 << 20];
+    int64_t t0 = now_ns();
+    raw_get(port, "/debug/pprof/trace?seconds=0.0000000001", false, buf, sizeof buf);
+    int64_t took = now_ns() - t0;
+    if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 || strstr(buf, "filename=\"trace\"\r\n") == NULL ||
+        took > tmo(5))
+        GT_FAIL("trace?seconds=1e-10 after %lld ms: a trace at once expected:\n%.300s",
+                (long long)(took / GT_MS), buf);
+    raw_get(port, "/debug/pprof/trace?seconds=0.01", false, buf, sizeof buf);
+    if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0)
+        GT_FAIL("trace?seconds=0.01 after it: a trace expected:\n%.300s", buf);
+    return 0;
+}
+
+TEST(trace_tiny_seconds) {
+    run(trace_tiny_seconds_main, NULL);
+}
+
 GT_MAIN()
