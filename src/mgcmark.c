@@ -836,23 +836,55 @@ uint64_t gort__gc_rescan_dirty(bool reprotect) {
 
 /* ------------------------------------------------------------------ roots */
 
-/* Scans [lo, hi), a writable segment, but for the pages the program made
- * unreadable (mprotect PROT_NONE: a guard page in a static array, say),
- * which a read would die on: each page is probed first
- * (gort__probe_readable: one load a page, which the scan makes anyway),
- * when probe says gort's fault handler would catch the probe's fault.
- * Without it (a handler the program installed over gort's), the whole
- * segment is read, as if every page were readable. */
+/* A page the collector copies the globals into, a page at a time, to
+ * scan them (globals_copy_init): the runtime's memory, not a root.
+ * [collector only]: gcsema held. */
+static uintptr_t *gcopy;
+
+/* Makes gcopy, if it can, before the scans that use it: not inside the
+ * loader's calls, nor in a pause. */
+static void globals_copy_init(void) {
+    if (gcopy == NULL)
+        gcopy = gort__fixalloc(GORT__PAGE);
+}
+
+/* Scans [lo, hi), a writable segment, but for the pages that cannot be
+ * read: those the program made unreadable (mprotect PROT_NONE: a guard
+ * page in a static array, say), and those of a library that a thread
+ * still running unmaps meanwhile (a thread outside the runtime, or a
+ * goroutine in a blocking call, whose dlclose no stop of the world
+ * stops).  When probe says gort's fault handler would catch a fault,
+ * each page is copied through the fault probe (gort__copy_readable), and
+ * the copy scanned: a page unmapped at any moment is then skipped, where
+ * a probe of each page before the scan that read it left a window in
+ * which the scan faulted.  Without gcopy (out of memory), each page is
+ * probed first, then read (that window left).  Without the probes (a
+ * handler the program installed over gort's), the whole segment is read,
+ * as if every page were readable. */
 static void scan_readable(uintptr_t lo, uintptr_t hi, bool probe) {
+    if (!probe) {
+        scanblock(&cw, lo, hi);
+        return;
+    }
+    if (gcopy != NULL) {
+        uintptr_t a = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+        while (a + sizeof(uintptr_t) <= hi) {
+            uintptr_t end = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
+            if (end > hi)
+                end = hi;
+            size_t n = gort__copy_readable(gcopy, a, (end - a) / sizeof(uintptr_t));
+            scanblock(&cw, (uintptr_t)gcopy, (uintptr_t)(gcopy + n));
+            a = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
+        }
+        return;
+    }
     uintptr_t run = lo;
-    while (probe && run < hi) {
+    while (run < hi) {
         uintptr_t bad = gort__probe_readable(run, hi);
         if (bad > run)
             scanblock(&cw, run, bad);
         run = (bad & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
     }
-    if (!probe)
-        scanblock(&cw, lo, hi);
 }
 
 /* A sanitizer's runtime (libtsan.so, libasan.so): its data holds its own
@@ -877,10 +909,11 @@ static bool sanitizer_runtime(const char *path) {
  * writable segments before it stops the world (gort__gc_globals_list),
  * and the pause walks the loader's own list of objects through its
  * debugger interface (_r_debug, read without the loader's lock: the
- * threads are stopped; a load or unload under way may leave an object in
- * the list whose pages are not all mapped, and every page is read through
- * the fault probes).  An object
- * in the listing is scanned from it; one loaded since is scanned from its
+ * goroutines are stopped, but a load or unload under way, by one of them
+ * or by a thread the stop does not stop, may leave an object in the list
+ * whose pages are not all mapped, and every page is read through copies
+ * made with the fault probe: gort__gc_globals_check, scan_readable).  An
+ * object in the listing is scanned from it; one loaded since is scanned from its
  * own program headers, found at its base (where glibc maps a library's
  * ELF header) and checked against the loader's record of its dynamic
  * section; one unloaded since is not scanned.  Where that cannot be done
@@ -963,6 +996,8 @@ static void loader_call_end(bool blocked) {
  * left where a goroutine suspended inside dl_iterate_phdr hangs the
  * pause). */
 static void scan_globals(bool stopped) {
+    if (!stopped)
+        globals_copy_init();
     bool probe = gort__probe_ok();
     bool blocked = !stopped && loader_call_begin();
     dl_iterate_phdr(scan_phdr, &probe);
@@ -1077,6 +1112,7 @@ static void gobj_sort(gobj *a, size_t n) {
 
 void gort__gc_globals_list(void) {
     gl.current = false;
+    globals_copy_init(); /* for the pause's scan */
     for (;;) {
         gl.nobj = gl.nseg = 0;
         gl.failed = false;
@@ -1115,34 +1151,60 @@ static gobj *listed(const struct link_map *l) {
     return o != NULL && o->hash == name_hash(l->l_name) ? o : NULL;
 }
 
+/* Copies the n bytes at src to dst (src and n multiples of a word)
+ * through the fault probe, a page at a time: false if a page faulted. */
+static bool copy_probed(void *dst, uintptr_t src, size_t n) {
+    uintptr_t *d = dst;
+    while (n > 0) {
+        size_t chunk = (src & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE - src;
+        if (chunk > n)
+            chunk = n;
+        size_t w = chunk / sizeof(uintptr_t);
+        if (gort__copy_readable(d, src, w) != w)
+            return false;
+        d += w;
+        src += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+_Static_assert(sizeof(ElfW(Ehdr)) % sizeof(uintptr_t) == 0 &&
+                   sizeof(ElfW(Phdr)) % sizeof(uintptr_t) == 0,
+               "ELF headers are copied a word at a time");
+
 /* l, loaded since the listing: its writable segments into gl.extra, from
  * the program headers its ELF header at its base names, if that header
  * is readable, well formed, and names l's dynamic section where the
- * loader recorded it.  False if not, or no room is left. */
+ * loader recorded it.  False if not, or no room is left.  The headers
+ * are read from copies made through the fault probe: a thread that the
+ * stop does not stop may be unloading l meanwhile. */
 static bool loaded_since(const struct link_map *l) {
     uintptr_t base = l->l_addr;
-    size_t ehsz = sizeof(ElfW(Ehdr));
-    if (base == 0 || base % _Alignof(ElfW(Ehdr)) != 0 ||
-        gort__probe_readable(base, base + ehsz) != base + ehsz)
+    ElfW(Ehdr) eh;
+    if (base == 0 || base % sizeof(uintptr_t) != 0 || !copy_probed(&eh, base, sizeof eh))
         return false;
-    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
-        eh->e_phnum == 0 || eh->e_phnum >= PN_XNUM)
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_phentsize != sizeof(ElfW(Phdr)) ||
+        eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
         return false;
-    uintptr_t phlo = base + eh->e_phoff, phhi = phlo + (size_t)eh->e_phnum * sizeof(ElfW(Phdr));
-    if (phhi < phlo || phlo % _Alignof(ElfW(Phdr)) != 0 || gort__probe_readable(phlo, phhi) != phhi)
+    uintptr_t phlo = base + eh.e_phoff, phhi = phlo + (size_t)eh.e_phnum * sizeof(ElfW(Phdr));
+    if (phhi < phlo || phlo % sizeof(uintptr_t) != 0)
         return false;
-    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)phlo;
+    ElfW(Phdr) ph;
     bool dyn = false;
-    for (int i = 0; i < eh->e_phnum; i++)
-        dyn |= ph[i].p_type == PT_DYNAMIC && base + ph[i].p_vaddr == (uintptr_t)l->l_ld;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (!copy_probed(&ph, phlo + (size_t)i * sizeof ph, sizeof ph))
+            return false;
+        dyn |= ph.p_type == PT_DYNAMIC && base + ph.p_vaddr == (uintptr_t)l->l_ld;
+    }
     if (!dyn)
         return false;
     if (sanitizer_runtime(l->l_name))
         return true;
     gseg seg;
-    for (int i = 0; i < eh->e_phnum; i++) {
-        if (!writable_segment(&ph[i], base, &seg))
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (!copy_probed(&ph, phlo + (size_t)i * sizeof ph, sizeof ph))
+            return false;
+        if (!writable_segment(&ph, base, &seg))
             continue;
         if (gl.nextra == GL_EXTRA)
             return false;
@@ -1151,10 +1213,18 @@ static bool loaded_since(const struct link_map *l) {
     return true;
 }
 
-/* With the world stopped.  The loader's list is read without its lock:
- * every other thread of the runtime is stopped or suspended, and what it
- * wrote before (the loader's links and records among it) is visible here
- * through the stop's handshake, as the stacks the pause scans are. */
+/* With the world stopped.  The loader's list is read without its lock.
+ * A goroutine stopped or suspended by the stop wrote what it wrote
+ * before (the loader's links and records among it) in time for this
+ * read, through the stop's handshake, as the stacks the pause scans.
+ * Not every thread is stopped, though: a thread outside the runtime, or
+ * a goroutine in a blocking call (whose P the stop took), runs on and
+ * may be loading or unloading meanwhile.  So the objects' own pages (ELF
+ * and program headers here, the segments in the scan) are read only
+ * through copies made with the fault probe: a page that thread unmaps is
+ * skipped, not a fault.  The loader's records themselves (the links,
+ * l_addr, l_ld, the names) are read plainly, racing with such a thread:
+ * a record it frees as we read it is not guarded against. */
 bool gort__gc_globals_check(void) {
     gl.current = false;
     gl.nextra = 0;
@@ -1209,10 +1279,8 @@ bool gort__gc_globals_covers(uintptr_t p) {
  * of address space.  Without the probes, or out of memory, through the
  * loader as before (scan_globals). */
 static void scan_globals_running(void) {
-    static uintptr_t *copy; /* a page: the runtime's memory, not a root */
-    if (copy == NULL)
-        copy = gort__fixalloc(GORT__PAGE);
-    if (copy == NULL || !gort__probe_ok()) {
+    globals_copy_init();
+    if (gcopy == NULL || !gort__probe_ok()) {
         scan_globals(false);
         return;
     }
@@ -1222,15 +1290,7 @@ static void scan_globals_running(void) {
         return;
     }
     for (size_t k = 0; k < gl.nseg; k++) {
-        uintptr_t a = (gl.seg[k].lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
-        while (a + sizeof(uintptr_t) <= gl.seg[k].hi) {
-            uintptr_t end = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
-            if (end > gl.seg[k].hi)
-                end = gl.seg[k].hi;
-            size_t n = gort__copy_readable(copy, a, (end - a) / sizeof(uintptr_t));
-            scanblock(&cw, (uintptr_t)copy, (uintptr_t)(copy + n));
-            a = (a & ~(uintptr_t)(GORT__PAGE - 1)) + GORT__PAGE;
-        }
+        scan_readable(gl.seg[k].lo, gl.seg[k].hi, true);
         gort__gc_scanned_globals += gl.seg[k].hi - gl.seg[k].lo;
     }
     gort__gc_drain();
