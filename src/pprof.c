@@ -351,15 +351,27 @@ static int install_handler_locked(void);
  * acquires: see sigprof_handler. */
 static uintptr_t urg_entry;
 
-/* The stall detector's request for the stack of one thread: sysmon sets
- * tid, then state 1 (release), and sends that thread SIGPROF with tgkill;
- * its handler walks what it interrupted into pcs and sets state 2
- * (release; sysmon's acquire load then reads pcs). */
+/* The stall detector's request for the stack of one thread.  state is a
+ * request's number times 4 plus its phase: SR_ASKED, SR_CLAIMED (the
+ * handler is writing pcs), SR_ANSWERED; 0 when no request is out.  sysmon
+ * (the only requester) sets tid, then the next number with SR_ASKED
+ * (release), and sends that thread SIGPROF with tgkill.  Its handler
+ * claims that request by compare and swap (acquire), walks what it
+ * interrupted into pcs and n, and sets SR_ANSWERED (release; sysmon's
+ * acquire load then reads pcs).  sysmon withdraws a request that was not
+ * claimed in time by a compare and swap to 0, so a handler that answers
+ * later finds its own number gone and writes nothing; one that claimed it
+ * is waited for.  (With a plain 0/1/2 state, a handler that passed the
+ * check just before a timeout wrote pcs while sysmon's next request, for
+ * another thread, reset n and read them: that thread's report showed this
+ * one's stack, or two handlers' stacks mixed.) */
+enum { SR_ASKED = 1, SR_CLAIMED = 2, SR_ANSWERED = 3 };
 static struct {
-    pid_t tid;
-    _Atomic int32_t state;
-    int n;
-    uintptr_t pcs[GORT__PROF_MAXSTACK];
+    _Atomic pid_t tid;                  /* [atomic] written by sysmon before SR_ASKED */
+    _Atomic uint32_t state;             /* [atomic] */
+    uint32_t seq;                       /* [owner sysmon] the last request's number */
+    int n;                              /* [the claimer] until SR_ANSWERED, then sysmon's */
+    uintptr_t pcs[GORT__PROF_MAXSTACK]; /* as n */
 } stackreq;
 
 /* cpu.lock held. */
@@ -445,9 +457,16 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
     (void)sig, (void)info;
     int saved = errno;
     if (info->si_code == SI_TKILL) {
-        /* Acquire: pairs with sysmon's release of state 1 (tid). */
-        if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 1 &&
-            stackreq.tid == (pid_t)syscall(SYS_gettid)) {
+        /* Acquire: pairs with sysmon's release of SR_ASKED (tid).  The
+         * claim's CAS fails if sysmon withdrew the request meanwhile, or
+         * moved on to another (a new number); acquire, as the load: our
+         * writes of pcs come after sysmon's reads of the last answer. */
+        uint32_t req = atomic_load_explicit(&stackreq.state, memory_order_acquire);
+        if ((req & 3) == SR_ASKED &&
+            atomic_load_explicit(&stackreq.tid, memory_order_relaxed) ==
+                (pid_t)syscall(SYS_gettid) &&
+            atomic_compare_exchange_strong_explicit(&stackreq.state, &req, (req & ~3u) | SR_CLAIMED,
+                                                    memory_order_acquire, memory_order_relaxed)) {
             ucontext_t *uc = uctx;
             uintptr_t pc = UC_PC(uc), fp = UC_FP(uc), sp = UC_SP(uc);
             struct m *mp = gort__getm();
@@ -458,7 +477,8 @@ sigprof_handler(int sig, siginfo_t *info, void *uctx) {
                 n += gort__traceback_sig(pc, fp, sp, gp->stack.lo, gp->stack.hi, stackreq.pcs + 1,
                                          GORT__PROF_MAXSTACK - 1);
             stackreq.n = n;
-            atomic_store_explicit(&stackreq.state, 2, memory_order_release);
+            /* Release: sysmon's acquire load of SR_ANSWERED reads pcs. */
+            atomic_store_explicit(&stackreq.state, (req & ~3u) | SR_ANSWERED, memory_order_release);
         }
         errno = saved;
         return; /* not a profiling tick */
@@ -632,27 +652,40 @@ static int stack_of_thread(struct m *mp, uintptr_t *pcs) {
     gort__unlock(&cpu.lock);
     if (herr != 0)
         return 0;
-    stackreq.tid = tid;
-    stackreq.n = 0;
+    atomic_store_explicit(&stackreq.tid, tid, memory_order_relaxed);
+    /* A number of its own (never 0 with its phase): a handler still
+     * holding the last request's number cannot claim this one. */
+    stackreq.seq++;
+    uint32_t asked = (stackreq.seq << 2) | SR_ASKED;
+    uint32_t answered = (asked & ~3u) | SR_ANSWERED;
     /* Release: tid is written before the handler can see the request. */
-    atomic_store_explicit(&stackreq.state, 1, memory_order_release);
+    atomic_store_explicit(&stackreq.state, asked, memory_order_release);
     int n = 0;
-    if (syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0) {
-        /* Up to 1 s: on a loaded machine the thread may wait that long
-         * for a CPU (sysmon waits too; this is a debugging mode). */
-        for (int i = 0; i < 1000; i++) {
-            /* Acquire: pairs with the handler's release of state 2. */
-            if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == 2) {
-                n = stackreq.n;
-                memcpy(pcs, stackreq.pcs, (size_t)n * sizeof *pcs);
-                break;
-            }
-            struct timespec ts = {0, 1000000};
+    bool sent = syscall(SYS_tgkill, getpid(), tid, SIGPROF) == 0;
+    /* Up to 1 s: on a loaded machine the thread may wait that long for a
+     * CPU (sysmon waits too; this is a debugging mode). */
+    for (int i = 0; sent && i < 1000; i++) {
+        /* Acquire: pairs with the handler's release of SR_ANSWERED. */
+        if (atomic_load_explicit(&stackreq.state, memory_order_acquire) == answered)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    /* Withdrawn if not claimed (relaxed: a handler that loads the old
+     * value fails its CAS, and writes nothing).  Claimed, it is being
+     * answered: wait for the answer (the handler does not block). */
+    uint32_t cur = asked;
+    if (!atomic_compare_exchange_strong_explicit(&stackreq.state, &cur, 0, memory_order_relaxed,
+                                                 memory_order_relaxed)) {
+        /* Acquire: pairs with the handler's release of SR_ANSWERED. */
+        while (atomic_load_explicit(&stackreq.state, memory_order_acquire) != answered) {
+            struct timespec ts = {0, 100000};
             nanosleep(&ts, NULL);
         }
+        n = stackreq.n;
+        memcpy(pcs, stackreq.pcs, (size_t)n * sizeof *pcs);
+        atomic_store_explicit(&stackreq.state, 0, memory_order_relaxed);
     }
-    /* A handler that answers later finds no request (state 0). */
-    atomic_store_explicit(&stackreq.state, 0, memory_order_relaxed);
     return n;
 }
 
