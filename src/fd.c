@@ -187,13 +187,16 @@ GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
     if (err)
         return err;
     gort__mutex_lock_sema(&pd->rmu, true);
-    /* The last read came back short: wait for readiness before reading. */
-    bool skip = pd->rdrained;
-    pd->rdrained = false;
+    /* The last read came back short: wait for readiness before reading.
+     * A read of 0 bytes reads nothing: it returns at once, as Go's, and
+     * leaves the hint and READY (which the next read needs) alone. */
+    bool skip = pd->rdrained && n > 0;
+    if (n > 0)
+        pd->rdrained = false;
     ssize_t r;
     for (;;) {
         r = pd_prepare(pd, MODE_R);
-        if (r)
+        if (r || n == 0)
             break;
         if (skip) {
             skip = false;

@@ -703,6 +703,35 @@ TEST(drained_hint) {
     run(drained_main, NULL);
 }
 
+/* A read of 0 bytes returns 0 at once, as Go's, also after a short read
+ * (which had it park, with the hint, until data came: until its deadline
+ * here), and it consumes nothing: data that arrived before it is read at
+ * once by the next read. */
+static int zero_read_main(void *arg) {
+    (void)arg;
+    int a, b;
+    gt_tcp_pair(&a, &b);
+    char buf[64];
+    ASSERT_EQ(gort_write(b, "ab", 2), 2);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 2); /* short: the hint is on */
+    ASSERT_EQ(gort_set_deadline(a, gort_nanotime() + tmo(5), 0), 0);
+    int64_t t0 = now_ns();
+    ASSERT_EQ(gort_read(a, buf, 0), 0);
+    ASSERT_LT(now_ns() - t0, tmo(2));
+    ASSERT_EQ(gort_write(b, "cde", 3), 3);
+    pause_ms(20); /* the event comes before the reads */
+    ASSERT_EQ(gort_read(a, buf, 0), 0);
+    ASSERT_EQ(gort_read(a, buf, sizeof buf), 3); /* not at the deadline */
+    ASSERT_EQ(memcmp(buf, "cde", 3), 0);
+    gort_close(a);
+    gort_close(b);
+    return 0;
+}
+
+TEST(zero_read_returns_at_once) {
+    run(zero_read_main, NULL);
+}
+
 /* TCP urgent data stops a read at the mark with bytes still queued and no
  * further event: the hint must not make the next read wait for more. */
 static void urgent_poller(void *arg) {
