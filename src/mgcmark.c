@@ -43,6 +43,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1018,7 +1019,9 @@ typedef struct gobj {
     uint32_t seg0, nseg;
     bool seen; /* found by the last check */
 } gobj;
-enum { GL_EXTRA = 64 };
+/* GL_EXTRA: the segments of objects loaded since the listing the check
+ * can take; GL_WALK: the most records its walk reads in one namespace. */
+enum { GL_EXTRA = 64, GL_WALK = 1 << 16 };
 static struct {
     gobj *obj;
     gseg *seg;
@@ -1144,13 +1147,6 @@ void gort__gc_globals_list(void) {
     gobj_sort(gl.obj, gl.nobj);
 }
 
-/* The loader's object l in the listing, or NULL. */
-static gobj *listed(const struct link_map *l) {
-    gobj key = {.addr = l->l_addr, .name = l->l_name};
-    gobj *o = bsearch(&key, gl.obj, gl.nobj, sizeof *gl.obj, gobj_cmp);
-    return o != NULL && o->hash == name_hash(l->l_name) ? o : NULL;
-}
-
 /* Copies the n bytes at src to dst (src and n multiples of a word)
  * through the fault probe, a page at a time: false if a page faulted. */
 static bool copy_probed(void *dst, uintptr_t src, size_t n) {
@@ -1172,13 +1168,79 @@ _Static_assert(sizeof(ElfW(Ehdr)) % sizeof(uintptr_t) == 0 &&
                    sizeof(ElfW(Phdr)) % sizeof(uintptr_t) == 0,
                "ELF headers are copied a word at a time");
 
+/* The head of a loader's record (the public fields of <link.h>'s struct
+ * link_map), copied through the fault probe: the pause reads the records
+ * without the loader's lock, and a thread the stop does not stop may free
+ * one as it is read (gort__gc_globals_check). */
+typedef struct lmrec {
+    ElfW(Addr) l_addr;
+    const char *l_name;
+    ElfW(Dyn) * l_ld;
+    const struct link_map *l_next, *l_prev;
+} lmrec;
+_Static_assert(sizeof(lmrec) % sizeof(uintptr_t) == 0 &&
+                   offsetof(struct link_map, l_prev) == offsetof(lmrec, l_prev),
+               "lmrec is link_map's head");
+
+/* An address a loader's record or name can be at: in user space (on
+ * x86-64 a non-canonical address faults with no address the probe could
+ * match: a general protection fault).  47 bits on x86-64, 48 on arm64:
+ * Linux maps nothing above unless asked to. */
+static bool user_addr(uintptr_t p) {
+#if defined(__x86_64__)
+    return p >= GORT__PAGE && p < (uintptr_t)1 << 47;
+#else
+    return p >= GORT__PAGE && p < (uintptr_t)1 << 48;
+#endif
+}
+
+/* Copies the record at l into *r, through the fault probe. */
+static bool read_record(const struct link_map *l, lmrec *r) {
+    uintptr_t a = (uintptr_t)l;
+    return user_addr(a) && a % sizeof(uintptr_t) == 0 && copy_probed(r, a, sizeof *r);
+}
+
+/* Copies the name at s into buf (GORT__PAGE bytes, the collector's copy
+ * page), through the fault probe: false if a page faults or the name
+ * does not end within it.  NULL reads as "". */
+static bool read_name(const char *s, char *buf) {
+    buf[0] = '\0';
+    if (s == NULL)
+        return true;
+    uintptr_t a = (uintptr_t)s, w0 = a & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+    if (!user_addr(a))
+        return false;
+    size_t skip = a - w0, n = 0;
+    uintptr_t word;
+    for (uintptr_t w = w0; n < GORT__PAGE; w += sizeof word) {
+        if (gort__copy_readable(&word, w, 1) != 1)
+            return false;
+        const char *c = (const char *)&word;
+        for (size_t i = skip; i < sizeof word && n < GORT__PAGE; i++) {
+            buf[n++] = c[i];
+            if (c[i] == '\0')
+                return true;
+        }
+        skip = 0;
+    }
+    return false;
+}
+
+/* The loader's object r (its name copied in name) in the listing, or
+ * NULL. */
+static gobj *listed(const lmrec *r, const char *name) {
+    gobj key = {.addr = r->l_addr, .name = r->l_name};
+    gobj *o = bsearch(&key, gl.obj, gl.nobj, sizeof *gl.obj, gobj_cmp);
+    return o != NULL && o->hash == name_hash(name) ? o : NULL;
+}
+
 /* l, loaded since the listing: its writable segments into gl.extra, from
  * the program headers its ELF header at its base names, if that header
  * is readable, well formed, and names l's dynamic section where the
  * loader recorded it.  False if not, or no room is left.  The headers
  * are read from copies made through the fault probe: a thread that the
  * stop does not stop may be unloading l meanwhile. */
-static bool loaded_since(const struct link_map *l) {
+static bool loaded_since(const lmrec *l, const char *name) {
     uintptr_t base = l->l_addr;
     ElfW(Ehdr) eh;
     if (base == 0 || base % sizeof(uintptr_t) != 0 || !copy_probed(&eh, base, sizeof eh))
@@ -1198,7 +1260,7 @@ static bool loaded_since(const struct link_map *l) {
     }
     if (!dyn)
         return false;
-    if (sanitizer_runtime(l->l_name))
+    if (sanitizer_runtime(name))
         return true;
     gseg seg;
     for (int i = 0; i < eh.e_phnum; i++) {
@@ -1222,9 +1284,17 @@ static bool loaded_since(const struct link_map *l) {
  * may be loading or unloading meanwhile.  So the objects' own pages (ELF
  * and program headers here, the segments in the scan) are read only
  * through copies made with the fault probe: a page that thread unmaps is
- * skipped, not a fault.  The loader's records themselves (the links,
- * l_addr, l_ld, the names) are read plainly, racing with such a thread:
- * a record it frees as we read it is not guarded against. */
+ * skipped, not a fault.  So are the loader's records themselves (their
+ * heads and names: read_record, read_name), and the walk is bounded: a
+ * record such a thread frees as it is read, its memory unmapped or taken
+ * by another allocation, gives a fault that is caught or values that
+ * resolve to no object (the check then fails, and the world restarts),
+ * not a crash or a walk without end.  What is not guarded against: a
+ * freed record whose link, overwritten, still points to a record, so
+ * that the walk skips objects still loaded (their globals not scanned);
+ * the loader's lock would, which no pause may take (above).  The reads
+ * race with that thread's writes, which ThreadSanitizer reports
+ * (heap.collections_while_a_plain_thread_unloads_a_library skips there). */
 bool gort__gc_globals_check(void) {
     gl.current = false;
     gl.nextra = 0;
@@ -1238,15 +1308,29 @@ bool gort__gc_globals_check(void) {
     /* Every namespace's list (r_version 2: glibc 2.35's
      * r_debug_extended). */
     int version = _r_debug.r_version;
+    lmrec rec;
+    const char *name;
     for (const struct r_debug_extended *r = (const struct r_debug_extended *)(void *)&_r_debug;
          r != NULL; r = version >= 2 ? r->r_next : NULL) {
         if (!probe && r->base.r_state != RT_CONSISTENT)
             return false;
-        for (const struct link_map *l = r->base.r_map; l != NULL; l = l->l_next) {
-            gobj *o = listed(l);
+        size_t steps = 0;
+        for (const struct link_map *l = ((volatile const struct r_debug *)&r->base)->r_map;
+             l != NULL; l = rec.l_next) {
+            if (!probe) {
+                /* Read plainly: as the loader left it (RT_CONSISTENT). */
+                memcpy(&rec, l, sizeof rec);
+                name = rec.l_name != NULL ? rec.l_name : "";
+            } else if (gcopy == NULL || ++steps > GL_WALK || !read_record(l, &rec) ||
+                       !read_name(rec.l_name, (char *)gcopy)) {
+                return false;
+            } else {
+                name = (const char *)gcopy;
+            }
+            gobj *o = listed(&rec, name);
             if (o != NULL)
                 o->seen = true;
-            else if (!probe || !loaded_since(l))
+            else if (!probe || !loaded_since(&rec, name))
                 return false;
         }
     }
