@@ -19,9 +19,10 @@
 # A parked goroutine's saved context (gort__ctx_switch, src/arch/
 # switch_amd64.S: [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp, return
 # address) is handed to them by GoroutineUnwinder as the caller of the
-# selected thread's innermost frame.  A call in tail position (-O2) leaves
-# its caller no frame, for gdb as for any unwinder:
-# -fno-optimize-sibling-calls keeps them.  Only x86-64 is supported here.
+# selected thread's innermost frame (past the inline frames at its pc).
+# A call in tail position (-O2) leaves its caller no frame, for gdb as for
+# any unwinder: -fno-optimize-sibling-calls keeps them.  Only x86-64 is
+# supported here.
 
 import os
 
@@ -85,8 +86,10 @@ def _u64s(addr, n):
 
 
 # The registers a parked goroutine resumes with, while its frames are being
-# unwound (_parked_frames), else None.  Read by GoroutineUnwinder.
+# unwound (_parked_frames), else None; and the level of the selected
+# thread's frame whose caller they make.  Read by GoroutineUnwinder.
 _parked_regs = None
+_parked_level = 0
 
 
 class _FrameId:
@@ -100,10 +103,11 @@ class _FrameId:
 
 class GoroutineUnwinder(Unwinder):
     """Makes a parked goroutine's saved context the caller of the selected
-    thread's innermost frame, so that gdb's own unwinders (DWARF CFI, then
-    its prologue analysers) continue from the function that called
-    gort__ctx_switch: frames without frame pointers (user code built without
-    them, libc) and inlined functions unwind as in any backtrace.  Go's
+    thread's innermost frame (past the inline frames at its pc), so that
+    gdb's own unwinders (DWARF CFI, then its prologue analysers) continue
+    from the function that called gort__ctx_switch: frames without frame
+    pointers (user code built without them, libc) and inlined functions
+    unwind as in any backtrace.  Go's
     runtime-gdb.py gets the same by writing $pc/$sp; an unwinder also works
     on a core file, whose registers cannot be written."""
 
@@ -111,11 +115,12 @@ class GoroutineUnwinder(Unwinder):
         super().__init__("gort-goroutine")
 
     def __call__(self, pending_frame):
-        if _parked_regs is None or pending_frame.level() != 0:
+        if _parked_regs is None or pending_frame.level() != _parked_level:
             return None
-        # Frame 0 stands for gort__ctx_switch on the goroutine's stack: its
-        # id's stack address is that frame's CFA (the sp it returns with),
-        # inner to the frames it resumes (gdb stops at an id that is not).
+        # This frame stands for gort__ctx_switch on the goroutine's stack:
+        # its id's stack address is that frame's CFA (the sp it returns
+        # with), inner to the frames it resumes (gdb stops at an id that is
+        # not).
         fid = _FrameId(_parked_regs["rsp"], int(pending_frame.read_register("rip")))
         info = pending_frame.create_unwind_info(fid)
         for name, val in _parked_regs.items():
@@ -146,29 +151,43 @@ def _describe_frames(frame, lo, hi):
 def _parked_frames(gp, lo, hi, sp):
     """Frames of a goroutine parked with saved sp (src/arch/switch_amd64.S:
     [sp] MXCSR/x87 cw, r15, r14, r13, r12, rbx, rbp, return address)."""
-    global _parked_regs
+    global _parked_regs, _parked_level
     w = _u64s(sp, 8)
     regs = {"r15": w[1], "r14": w[2], "r13": w[3], "r12": w[4], "rbx": w[5], "rbp": w[6],
             "rip": w[7], "rsp": sp + 64}
     if gdb.selected_thread() is None:
         raise gdb.GdbError("gort: no thread selected")
     level = gdb.selected_frame().level()
+    # The innermost frame that is not an inline frame: gdb's inline
+    # unwinder claims those (a thread stopped in code inlined into its
+    # function; libc's read, with libc's debug information) before any
+    # Python unwinder is asked, and their caller is that frame.
+    frame = gdb.newest_frame()
+    while frame.type() == gdb.INLINE_FRAME and frame.older() is not None:
+        frame = frame.older()
+    _parked_level = frame.level()
     _parked_regs = regs
     gdb.invalidate_cached_frames()
     try:
-        return _describe_frames(gdb.newest_frame().older(), lo, hi)
+        return _describe_frames(_frame_at(_parked_level).older(), lo, hi)
     finally:
         _parked_regs = None
         gdb.invalidate_cached_frames()
         _select_level(level)
 
 
-def _select_level(level):
-    """Selects the frame at level again (the frame cache was flushed)."""
+def _frame_at(level):
+    """The selected thread's frame at level, or None."""
     frame = gdb.newest_frame()
     while frame is not None and level > 0:
         frame = frame.older()
         level -= 1
+    return frame
+
+
+def _select_level(level):
+    """Selects the frame at level again (the frame cache was flushed)."""
+    frame = _frame_at(level)
     if frame is not None:
         frame.select()
 

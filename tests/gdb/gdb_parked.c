@@ -88,6 +88,15 @@ static void never_started(void *arg) {
     (void)arg;
 }
 
+/* Stops the program.  Inlined into main_fn: gdb_test.sh also stops it at
+ * a breakpoint here, where the thread's innermost frame is an inline
+ * frame (as libc's are, with its debug information, in a thread blocked
+ * in read or epoll_wait that gdb -p finds). */
+static inline __attribute__((always_inline)) void stop(void) {
+    fprintf(stderr, "gdb_parked: ready\n");
+    raise(SIGTRAP);
+}
+
 static int main_fn(void *arg) {
     (void)arg;
     park_chan = gort_chan_make(sizeof(int), 3);
@@ -111,8 +120,7 @@ static int main_fn(void *arg) {
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
     gort_go(never_started, NULL); /* the one P stays with this goroutine */
-    fprintf(stderr, "gdb_parked: ready\n");
-    raise(SIGTRAP);
+    stop();
     return 0;
 }
 

@@ -48,7 +48,23 @@ check() { # what, file
 gdbrun run "$exe" >"$work/live.txt"
 check live "$work/live.txt"
 
-# 2. Its core file: written by the kernel where core_pattern names a file.
+# 2. Stopped at a breakpoint in a function inlined into main_fn: the
+# selected thread's innermost frame is an inline frame, which gdb's inline
+# unwinder claims before any Python unwinder.
+timeout 120 gdb -nx -batch -iex "set auto-load safe-path /" -iex "set confirm off" \
+    -ex "break stop" -ex run -ex "info goroutines" -ex "goroutine all bt" -ex kill "$exe" \
+    >"$work/inline.txt" 2>&1
+for want in "Breakpoint 1, stop" "\\[chan receive\\] gort_chan_recv" \
+    "\\[sync.Mutex.Lock\\] parked_on_mutex" "in parked_on_chan () at .*gdb_parked.c:[0-9]" \
+    "in wait_no_fp () at .*gdb_parked.c:[0-9]" "in parked_on_sleep () at .*gdb_parked.c:[0-9]" \
+    "in parked_on_net () at .*gdb_parked.c:[0-9]" "in spinning () at .*gdb_parked.c:[0-9]"; do
+    if ! grep -q "$want" "$work/inline.txt"; then
+        echo "gdb_test: FAIL (inline frame 0): no line matching: $want"
+        fail=1
+    fi
+done
+
+# 3. Its core file: written by the kernel where core_pattern names a file.
 (
     cd "$work" || exit 1
     ulimit -c unlimited 2>/dev/null
@@ -68,6 +84,8 @@ fi
 if [ $fail -ne 0 ]; then
     echo "--- live:"
     cat "$work/live.txt"
+    echo "--- stopped in an inline frame:"
+    cat "$work/inline.txt"
     [ -f "$work/core.txt" ] && echo "--- core:" && cat "$work/core.txt"
     exit 1
 fi
