@@ -53,18 +53,46 @@ def _runtime_dir():
     return os.path.dirname(sym.symtab.fullname())
 
 
-def goroutines():
-    """(g value) of every goroutine that is not dead."""
+def _allgs():
+    """(gs, missing): the g value of every goroutine that is not dead, and
+    how many records of allgs the memory does not hold.  Every g there has
+    its stack bounds or, on the heap, its heapg mark (malg): one that reads
+    as neither, or not at all, is not in the core file.  gdb's gcore writes
+    such cores: the records of default-size stacks sit at the top of the
+    stack slabs, whose guard pages fail its reads."""
     allgs = _static("allgs")
     n = int(_static("allglen"))
+    gs, missing = [], 0
     for i in range(n):
         gp = allgs[i]
         if int(gp) == 0:
             continue
-        st = int(gp["status"])
+        try:
+            st = int(gp["status"])
+            if int(gp["stack"]["hi"]) == 0 and not bool(gp["heapg"]):
+                missing += 1
+                continue
+        except gdb.MemoryError:
+            missing += 1
+            continue
         if st in (G_IDLE, G_DEAD):
             continue
-        yield gp
+        gs.append(gp)
+    return gs, missing
+
+
+def goroutines():
+    """(g value) of every goroutine that is not dead."""
+    return iter(_allgs()[0])
+
+
+def _check_missing(missing):
+    """Fails the command when goroutine records were not in the memory."""
+    if missing:
+        raise gdb.GdbError(
+            "gort: %d goroutine records are not in this core file (gdb's gcore cannot read "
+            "the goroutine stacks they sit on: their guard pages fail its reads); use a core "
+            "the kernel writes: ulimit -c unlimited, GORTRACEBACK=crash" % missing)
 
 
 def status(gp):
@@ -283,7 +311,8 @@ class InfoGoroutines(gdb.Command):
         super().__init__("info goroutines", gdb.COMMAND_STACK, gdb.COMPLETE_NONE)
 
     def invoke(self, arg, from_tty):
-        for gp in goroutines():
+        gs, missing = _allgs()
+        for gp in gs:
             fr = frames(gp)
             mark = "*" if int(gp["status"]) == G_RUNNING else " "
             if fr:
@@ -292,6 +321,7 @@ class InfoGoroutines(gdb.Command):
             else:
                 where = "(no frames)"
             print("%s %d [%s] %s" % (mark, int(gp["goid"]), status(gp), where))
+        _check_missing(missing)
 
 
 class GoroutineCmd(gdb.Command):
@@ -304,7 +334,7 @@ class GoroutineCmd(gdb.Command):
         args = arg.split()
         if len(args) != 2 or args[1] != "bt":
             raise gdb.GdbError("usage: goroutine N bt | goroutine all bt")
-        gs = list(goroutines())
+        gs, missing = _allgs()
         if args[0] != "all":
             try:
                 want = int(args[0])
@@ -312,12 +342,15 @@ class GoroutineCmd(gdb.Command):
                 raise gdb.GdbError("usage: goroutine N bt | goroutine all bt")
             gs = [gp for gp in gs if int(gp["goid"]) == want]
             if not gs:
+                _check_missing(missing)
                 raise gdb.GdbError("no goroutine %d" % want)
         for gp in gs:
             print("goroutine %d [%s]:" % (int(gp["goid"]), status(gp)))
             for i, (pc, name, fname, line) in enumerate(frames(gp)):
                 print("#%-2d 0x%016x in %s () at %s:%d" % (i, pc, name, fname or "?", line))
             print("")
+        if args[0] == "all":
+            _check_missing(missing)
 
 
 # ---------------------------------------------------------------- printers
