@@ -410,11 +410,13 @@ class WaitGroupPrinter:
         self.val = val
 
     def to_string(self):
+        # High 32 bits: the counter; bit 31: the synctest bubble flag; low
+        # 31 bits: the waiters (sync.c, WG_WAITERS).
         s = int(self.val["_state"])
         counter = s >> 32
         if counter >= 1 << 31:
             counter -= 1 << 32
-        return "gort_waitgroup counter=%d waiters=%d" % (counter, s & 0xffffffff)
+        return "gort_waitgroup counter=%d waiters=%d" % (counter, s & 0x7fffffff)
 
 
 def _lookup(val):

@@ -14,6 +14,9 @@
 gort_chan *park_chan;
 gort_mutex park_mutex;
 gort_waitgroup park_wg;
+/* Added to in a synctest bubble: its state has the bubble flag (bit 31,
+ * next to the waiter count). */
+gort_waitgroup bubble_wg;
 static int lfd;
 /* Goroutines about to make their parking call (a count: it publishes
  * nothing, the default seq_cst is more than enough). */
@@ -83,6 +86,11 @@ __attribute__((noinline)) static void spinning(void *arg) {
     atomic_fetch_add(&spin_sink, spin_loop((long)(intptr_t)arg));
 }
 
+static void bubble_add(void *arg) {
+    (void)arg;
+    gort_wg_add(&bubble_wg, 1);
+}
+
 /* Created just before the program stops: runnable, not started. */
 static void never_started(void *arg) {
     (void)arg;
@@ -119,6 +127,8 @@ static int main_fn(void *arg) {
     for (int i = 0; i < 6000 && atomic_load(&nparking) < 7; i++)
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
+    if (gort_synctest_run(bubble_add, NULL) != 0)
+        return 1;
     gort_go(never_started, NULL); /* the one P stays with this goroutine */
     stop();
     return 0;

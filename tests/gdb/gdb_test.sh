@@ -2,10 +2,12 @@
 # gdb_test.sh EXE - gort's gdb support (gdb/gort-gdb.py, auto-loaded from
 # the library's .debug_gdb_scripts section) on tests/gdb/gdb_parked.c:
 # goroutines parked on a channel, a mutex, a WaitGroup, a sleep and the
-# network, two preempted while spinning and one not started.  `info
-# goroutines` must list each with its wait reason and `goroutine N bt` show
-# the user's function and file:line, on the live process and on its core
-# file (GORTRACEBACK=crash).  Exit 77: skipped.
+# network, two preempted while spinning and one not started, and a
+# WaitGroup added to in a synctest bubble.  `info goroutines` must list
+# each with its wait reason and `goroutine N bt` show the user's function
+# and file:line, on the live process (stopped by its SIGTRAP, and at a
+# breakpoint in an inlined function), on its core file (GORTRACEBACK=crash)
+# and on one gdb's gcore writes.  Exit 77: skipped.
 set -u
 exe=$1
 if ! command -v gdb >/dev/null 2>&1; then
@@ -25,7 +27,7 @@ gdbrun() { # first command ("run" or "echo"), then gdb's file arguments
     shift
     timeout 120 gdb -nx -batch -iex "set auto-load safe-path /" -iex "set confirm off" \
         -ex "$first" -ex "info goroutines" -ex "goroutine all bt" -ex "print *park_chan" \
-        -ex "print park_mutex" -ex "print park_wg" -ex "kill" "$@" 2>&1
+        -ex "print park_mutex" -ex "print park_wg" -ex "print bubble_wg" -ex "kill" "$@" 2>&1
 }
 check() { # what, file
     for want in "\\[chan receive\\] gort_chan_recv" "\\[sync.Mutex.Lock\\] parked_on_mutex" \
@@ -36,7 +38,8 @@ check() { # what, file
         "in main_fn () at .*gdb_parked.c:[0-9]" "\\[runnable\\] spin_loop .*gdb_parked.c:[0-9]" \
         "in spinning () at .*gdb_parked.c:[0-9]" "\\[runnable\\] never_started .*gdb_parked.c:[0-9]" \
         "gort_chan len=0 cap=3 closed=false elemsize=4 recv_waiting=1 send_waiting=0" \
-        "gort_mutex locked waiters=1" "gort_waitgroup counter=2 waiters=1"; do
+        "gort_mutex locked waiters=1" "gort_waitgroup counter=2 waiters=1" \
+        "gort_waitgroup counter=1 waiters=0"; do
         if ! grep -q "$want" "$2"; then
             echo "gdb_test: FAIL ($1): no line matching: $want"
             fail=1
