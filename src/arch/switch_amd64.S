@@ -57,6 +57,11 @@ gort__ctx_mcall:
     .cfi_startproc
     SAVE_CTX
     movq %rsi, %rsp
+    /* On g0's stack now: fn's caller is the outermost frame, for
+     * gdb and the CFI unwinders as for the frame-pointer chain (they
+     * read a return address above g0's stack top, and `bt` ended in
+     * "0x0000000000000000 in ?? ()"). */
+    .cfi_undefined rip
     xorl %ebp, %ebp          /* end of the frame-pointer chain */
     movq %rcx, %rdi
     callq *%rdx

@@ -27,7 +27,8 @@ gdbrun() { # first command ("run" or "echo"), then gdb's file arguments
     shift
     timeout 120 gdb -nx -batch -iex "set auto-load safe-path /" -iex "set confirm off" \
         -ex "$first" -ex "info goroutines" -ex "goroutine all bt" -ex "print *park_chan" \
-        -ex "print park_mutex" -ex "print park_wg" -ex "print bubble_wg" -ex "kill" "$@" 2>&1
+        -ex "print park_mutex" -ex "print park_wg" -ex "print bubble_wg" \
+        -ex "thread apply all bt" -ex "kill" "$@" 2>&1
 }
 check() { # what, file
     for want in "\\[chan receive\\] gort_chan_recv" "\\[sync.Mutex.Lock\\] parked_on_mutex" \
@@ -46,10 +47,20 @@ check() { # what, file
         fi
     done
 }
+# Every thread's backtrace ends at its first frame (a scheduler thread's
+# at the function gort__ctx_mcall runs on g0), not in a bogus frame.
+check_threads() { # what, file
+    if grep -q "0x0000000000000000 in ?? ()" "$2"; then
+        echo "gdb_test: FAIL ($1): a thread's backtrace goes on past its first frame:"
+        grep -B2 "0x0000000000000000 in ?? ()" "$2" | head -6
+        fail=1
+    fi
+}
 
 # 1. The live process, stopped by its own SIGTRAP.
 gdbrun run "$exe" >"$work/live.txt"
 check live "$work/live.txt"
+check_threads live "$work/live.txt"
 
 # 2. Stopped at a breakpoint in a function inlined into main_fn: the
 # selected thread's innermost frame is an inline frame, which gdb's inline
@@ -77,6 +88,7 @@ core=$(ls "$work"/core* 2>/dev/null | head -n 1)
 if [ -n "$core" ]; then
     gdbrun "echo core\\n" "$exe" "$core" >"$work/core.txt"
     check core "$work/core.txt"
+    check_threads core "$work/core.txt"
     echo "gdb_test: core file checked ($(basename "$core"))"
 else
     echo "gdb_test: core part SKIPPED: no core file written" \
