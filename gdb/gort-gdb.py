@@ -4,7 +4,8 @@
 # directory); `source` it by hand otherwise.
 #
 #   info goroutines          every live goroutine: id, status or wait
-#                            reason, current function and file:line
+#                            reason (", locked to thread" as in gort's
+#                            dumps), current function and file:line
 #   goroutine N bt           backtrace of goroutine N (parked: unwound from
 #                            its saved context; running: from its thread)
 #   goroutine all bt         the same for every goroutine
@@ -106,6 +107,16 @@ def status(gp):
         except gdb.error:
             pass
     return STATUS.get(st, "?")
+
+
+def header(gp):
+    """status(gp) as gort's dumps head a goroutine (traceback.c
+    traceback_g): ", locked to thread" after it while gort_lock_os_thread
+    holds it there (not the preemption trampoline's own lock, lockedint)."""
+    s = status(gp)
+    if int(gp["lockedm"]) != 0 and int(gp["lockedext"]) > 0:
+        s += ", locked to thread"
+    return s
 
 
 def _u64s(addr, n):
@@ -320,7 +331,7 @@ class InfoGoroutines(gdb.Command):
                 where = "%s %s:%d" % (name, fname or "?", line)
             else:
                 where = "(no frames)"
-            print("%s %d [%s] %s" % (mark, int(gp["goid"]), status(gp), where))
+            print("%s %d [%s] %s" % (mark, int(gp["goid"]), header(gp), where))
         _check_missing(missing)
 
 
@@ -345,7 +356,7 @@ class GoroutineCmd(gdb.Command):
                 _check_missing(missing)
                 raise gdb.GdbError("no goroutine %d" % want)
         for gp in gs:
-            print("goroutine %d [%s]:" % (int(gp["goid"]), status(gp)))
+            print("goroutine %d [%s]:" % (int(gp["goid"]), header(gp)))
             for i, (pc, name, fname, line) in enumerate(frames(gp)):
                 print("#%-2d 0x%016x in %s () at %s:%d" % (i, pc, name, fname or "?", line))
             print("")

@@ -1,7 +1,7 @@
 /*
- * For tests/gdb/gdb_test.sh: goroutines parked on a channel, a mutex, a
- * WaitGroup, a sleep and the network, two preempted while spinning and one
- * not started; then the main goroutine stops the program with SIGTRAP so
+ * For tests/gdb/gdb_test.sh: goroutines parked on a channel (one of them
+ * locked to its thread), a mutex, a WaitGroup, a sleep and the network, two
+ * preempted while spinning and one not started; then the main goroutine stops the program with SIGTRAP so
  * that gdb can look at it (live and in a core).
  */
 #include <gort.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 gort_chan *park_chan;
+gort_chan *locked_chan;
 gort_mutex park_mutex;
 gort_waitgroup park_wg;
 /* Added to in a synctest bubble: its state has the bubble flag (bit 31,
@@ -27,6 +28,15 @@ __attribute__((noinline)) static void parked_on_chan(void *arg) {
     int v;
     atomic_fetch_add(&nparking, 1);
     gort_chan_recv(park_chan, &v);
+}
+
+/* Locked to its thread (gort_lock_os_thread), as dumps say in its header. */
+__attribute__((noinline)) static void parked_locked(void *arg) {
+    (void)arg;
+    int v;
+    gort_lock_os_thread();
+    atomic_fetch_add(&nparking, 1);
+    gort_chan_recv(locked_chan, &v);
 }
 
 __attribute__((noinline)) static void parked_on_mutex(void *arg) {
@@ -108,6 +118,7 @@ static inline __attribute__((always_inline)) void stop(void) {
 static int main_fn(void *arg) {
     (void)arg;
     park_chan = gort_chan_make(sizeof(int), 3);
+    locked_chan = gort_chan_make(sizeof(int), 0);
     int one = 1;
     gort_chan_send(park_chan, &one);
     gort_chan_recv(park_chan, &one);
@@ -117,6 +128,7 @@ static int main_fn(void *arg) {
     if (lfd < 0)
         return 1;
     gort_go(parked_on_chan, NULL);
+    gort_go(parked_locked, NULL);
     gort_go(parked_on_mutex, NULL);
     gort_go(parked_on_wg, NULL);
     gort_go(parked_on_sleep, NULL);
@@ -124,7 +136,7 @@ static int main_fn(void *arg) {
     gort_go(spinning, (void *)1);
     gort_go(spinning, (void *)2);
     /* Every one at its call (bounded: 60 s), then time to park in it. */
-    for (int i = 0; i < 6000 && atomic_load(&nparking) < 7; i++)
+    for (int i = 0; i < 6000 && atomic_load(&nparking) < 8; i++)
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
     if (gort_synctest_run(bubble_add, NULL) != 0)

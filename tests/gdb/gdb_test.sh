@@ -1,13 +1,14 @@
 #!/bin/sh
 # gdb_test.sh EXE - gort's gdb support (gdb/gort-gdb.py, auto-loaded from
 # the library's .debug_gdb_scripts section) on tests/gdb/gdb_parked.c:
-# goroutines parked on a channel, a mutex, a WaitGroup, a sleep and the
-# network, two preempted while spinning and one not started, and a
-# WaitGroup added to in a synctest bubble.  `info goroutines` must list
-# each with its wait reason and `goroutine N bt` show the user's function
-# and file:line, on the live process (stopped by its SIGTRAP, and at a
-# breakpoint in an inlined function), on its core file (GORTRACEBACK=crash)
-# and on one gdb's gcore writes.  Exit 77: skipped.
+# goroutines parked on a channel (one locked to its thread), a mutex, a
+# WaitGroup, a sleep and the network, two preempted while spinning and one
+# not started, and a WaitGroup added to in a synctest bubble.  `info
+# goroutines` must list each with its wait reason and `goroutine N bt`
+# show the user's function and file:line, on the live process (stopped by
+# its SIGTRAP, and at a breakpoint in an inlined function), on its core
+# file (GORTRACEBACK=crash) and on one gdb's gcore writes.  Exit 77:
+# skipped.
 set -u
 exe=$1
 if ! command -v gdb >/dev/null 2>&1; then
@@ -34,6 +35,9 @@ check() { # what, file
     for want in "\\[chan receive\\] gort_chan_recv" "\\[sync.Mutex.Lock\\] parked_on_mutex" \
         "\\[sync.WaitGroup.Wait\\] gort_wg_wait" "\\[sleep\\] gort_sleep" "\\[IO wait\\] gort_accept" \
         "in parked_on_chan () at .*gdb_parked.c:[0-9]" "in wait_no_fp () at .*gdb_parked.c:[0-9]" \
+        "\\[chan receive, locked to thread\\] gort_chan_recv" \
+        "goroutine [0-9]* \\[chan receive, locked to thread\\]:" \
+        "in parked_locked () at .*gdb_parked.c:[0-9]" \
         "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
         "in parked_on_sleep () at .*gdb_parked.c:[0-9]" "in parked_on_net () at .*gdb_parked.c:[0-9]" \
         "in main_fn () at .*gdb_parked.c:[0-9]" "\\[runnable\\] spin_loop .*gdb_parked.c:[0-9]" \
