@@ -283,8 +283,9 @@ def all_frames(gp):
 
 
 def visible(name, fname, rtdir):
-    """Go's showframe: runtime-internal frames are hidden (GORTRACEBACK=system
-    in the inferior's environment, or `set gort-system on`, shows them)."""
+    """Go's showframe: runtime-internal frames are hidden unless `set
+    gort-system on` (the inferior's GORTRACEBACK is not read: a
+    GORTRACEBACK=crash core shows them hidden too)."""
     if _show_system.value:
         return True
     if name.startswith("gort__"):
