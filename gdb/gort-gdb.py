@@ -56,11 +56,13 @@ def _runtime_dir():
 
 def _allgs():
     """(gs, missing): the g value of every goroutine that is not dead, and
-    how many records of allgs the memory does not hold.  Every g there has
-    its stack bounds or, on the heap, its heapg mark (malg): one that reads
-    as neither, or not at all, is not in the core file.  gdb's gcore writes
-    such cores: the records of default-size stacks sit at the top of the
-    stack slabs, whose guard pages fail its reads."""
+    how many records of allgs, or stacks of switched-out goroutines, the
+    memory does not hold.  Every g there has its stack bounds or, on the
+    heap, its heapg mark (malg): one that reads as neither, or not at all,
+    is not in the core file; nor is a saved context whose return address
+    reads as 0 or not at all.  gdb's gcore writes such cores: the records
+    of default-size stacks sit at the top of the stack slabs, and the
+    stacks are mappings with guard pages, which fail its reads."""
     allgs = _static("allgs")
     n = int(_static("allglen"))
     gs, missing = [], 0
@@ -79,7 +81,22 @@ def _allgs():
         if st in (G_IDLE, G_DEAD):
             continue
         gs.append(gp)
+        if st in (G_WAITING, G_RUNNABLE) and _saved_ret(gp) == 0:
+            missing += 1
     return gs, missing
+
+
+def _saved_ret(gp):
+    """The return address in gp's saved context (switch_amd64.S: the
+    eighth word at ctx.sp), 0 if it cannot be read; None if gp has none
+    (not started)."""
+    sp = int(gp["ctx"]["sp"])
+    if sp == 0:
+        return None
+    try:
+        return _u64s(sp + 56, 1)[0]
+    except gdb.MemoryError:
+        return 0
 
 
 def goroutines():
@@ -91,9 +108,10 @@ def _check_missing(missing):
     """Fails the command when goroutine records were not in the memory."""
     if missing:
         raise gdb.GdbError(
-            "gort: %d goroutine records are not in this core file (gdb's gcore cannot read "
-            "the goroutine stacks they sit on: their guard pages fail its reads); use a core "
-            "the kernel writes: ulimit -c unlimited, GORTRACEBACK=crash" % missing)
+            "gort: %d goroutine records or stacks are not in this core file (gdb's gcore "
+            "cannot read the goroutine stacks, where the records sit too: their guard pages "
+            "fail its reads); use a core the kernel writes: ulimit -c unlimited, "
+            "GORTRACEBACK=crash" % missing)
 
 
 def status(gp):
@@ -277,8 +295,8 @@ def all_frames(gp):
         return _entry_frame(gp)
     if st in (G_RUNNING, G_SYSCALL) or sp == 0:
         return _running_frames(gp, lo, hi)  # empty: no thread found
-    if not (lo <= sp < hi):
-        return []
+    if not (lo <= sp < hi) or not _saved_ret(gp):
+        return []  # no saved context in the memory (_allgs counts it)
     return _parked_frames(gp, lo, hi, sp)
 
 

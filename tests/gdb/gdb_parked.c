@@ -1,7 +1,8 @@
 /*
  * For tests/gdb/gdb_test.sh: goroutines parked on a channel (one of them
- * locked to its thread), a mutex, a WaitGroup, a sleep and the network, two
- * preempted while spinning and one not started; then the main goroutine stops the program with SIGTRAP so
+ * locked to its thread), a mutex, a WaitGroup, a sleep (one with a stack
+ * size of its own) and the network, two preempted while spinning and one
+ * not started; then the main goroutine stops the program with SIGTRAP so
  * that gdb can look at it (live and in a core).
  */
 #include <gort.h>
@@ -64,6 +65,15 @@ __attribute__((noinline)) static void parked_on_wg(void *arg) {
 }
 
 __attribute__((noinline)) static void parked_on_sleep(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&nparking, 1);
+    gort_sleep(3600LL * 1000000000LL);
+}
+
+/* Started with a stack size of its own: its struct g is on the heap, its
+ * stack a mapping of its own (in a gcore core, the record without the
+ * stack). */
+__attribute__((noinline)) static void parked_own_stack(void *arg) {
     (void)arg;
     atomic_fetch_add(&nparking, 1);
     gort_sleep(3600LL * 1000000000LL);
@@ -133,10 +143,13 @@ static int main_fn(void *arg) {
     gort_go(parked_on_wg, NULL);
     gort_go(parked_on_sleep, NULL);
     gort_go(parked_on_net, NULL);
+    gort_go_attr own = {.stack_size = 1024 * 1024, .name = NULL};
+    if (gort_go_attr_spawn(parked_own_stack, NULL, &own) != 0)
+        return 1;
     gort_go(spinning, (void *)1);
     gort_go(spinning, (void *)2);
     /* Every one at its call (bounded: 60 s), then time to park in it. */
-    for (int i = 0; i < 6000 && atomic_load(&nparking) < 8; i++)
+    for (int i = 0; i < 6000 && atomic_load(&nparking) < 9; i++)
         gort_sleep(10 * 1000 * 1000);
     gort_sleep(100 * 1000 * 1000);
     if (gort_synctest_run(bubble_add, NULL) != 0)

@@ -2,13 +2,13 @@
 # gdb_test.sh EXE - gort's gdb support (gdb/gort-gdb.py, auto-loaded from
 # the library's .debug_gdb_scripts section) on tests/gdb/gdb_parked.c:
 # goroutines parked on a channel (one locked to its thread), a mutex, a
-# WaitGroup, a sleep and the network, two preempted while spinning and one
-# not started, and a WaitGroup added to in a synctest bubble.  `info
-# goroutines` must list each with its wait reason and `goroutine N bt`
-# show the user's function and file:line, on the live process (stopped by
-# its SIGTRAP, and at a breakpoint in an inlined function), on its core
-# file (GORTRACEBACK=crash) and on one gdb's gcore writes.  Exit 77:
-# skipped.
+# WaitGroup, a sleep (one with a stack size of its own) and the network,
+# two preempted while spinning and one not started, and a WaitGroup added
+# to in a synctest bubble.  `info goroutines` must list each with its wait
+# reason and `goroutine N bt` show the user's function and file:line, on
+# the live process (stopped by its SIGTRAP, and at a breakpoint in an
+# inlined function), on its core file (GORTRACEBACK=crash) and on one
+# gdb's gcore writes.  Exit 77: skipped.
 set -u
 exe=$1
 if ! command -v gdb >/dev/null 2>&1; then
@@ -38,6 +38,7 @@ check() { # what, file
         "\\[chan receive, locked to thread\\] gort_chan_recv" \
         "goroutine [0-9]* \\[chan receive, locked to thread\\]:" \
         "in parked_locked () at .*gdb_parked.c:[0-9]" \
+        "in parked_own_stack () at .*gdb_parked.c:[0-9]" \
         "in parked_on_wg () at .*gdb_parked.c:[0-9]" \
         "in parked_on_sleep () at .*gdb_parked.c:[0-9]" "in parked_on_net () at .*gdb_parked.c:[0-9]" \
         "in main_fn () at .*gdb_parked.c:[0-9]" "\\[runnable\\] spin_loop .*gdb_parked.c:[0-9]" \
@@ -107,8 +108,12 @@ timeout 120 gdb -nx -batch -iex "set confirm off" -ex run -ex "gcore $work/gcore
     "$exe" >"$work/gcore.log" 2>&1
 if [ -f "$work/gcore.core" ]; then
     gdbrun "echo gcore\\n" "$exe" "$work/gcore.core" >"$work/gcore.txt"
-    if ! grep -q "goroutine records are not in this core file" "$work/gcore.txt"; then
+    if ! grep -q "goroutine records or stacks are not in this core file" "$work/gcore.txt"; then
         check gcore "$work/gcore.txt"
+    elif grep -q "0x0000000000000000 in ? ()\\|\\] ? ?:0" "$work/gcore.txt"; then
+        # A goroutine whose record is there but not its stack (parked_own_stack).
+        echo "gdb_test: FAIL (gcore): a frame read from a stack not in the core"
+        fail=1
     fi
 else
     echo "gdb_test: gcore part SKIPPED: gcore wrote no file"
