@@ -391,6 +391,8 @@ void gort__unminit_signals(struct m *mp);
 /* The trampoline the SIGURG handler redirects a thread into
  * (arch/preempt_amd64.S; not a C function: never call it). */
 void gort__sigtramp(void);
+/* What the trampoline calls, on the goroutine's stack (preempt.c). */
+void gort__sigtramp_go(uintptr_t *regs);
 /* Start and end of the runtime's own code (the linker makes them for the
  * gort_text section; weak: without the section, no pc counts as user
  * code, asynchronous preemption is off and heap samples keep the

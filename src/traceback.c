@@ -514,6 +514,9 @@ TB_RACY TB_ANYWORD static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, 
     return n;
 }
 
+static int preempted_leaf(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int n, int max,
+                          bool *more);
+
 /* Unwinds a switched-out goroutine from the frame its context switch saved
  * at sp (arch.h, switch_*.S): the caller's frame pointer and the return
  * address are words 6 and 7 of it on x86-64 (above the FP control words
@@ -525,10 +528,12 @@ TB_RACY static int unwind_switched(const uintptr_t *sp, uintptr_t lo, uintptr_t 
         return 0;
 #if defined(__x86_64__)
     uintptr_t fp = sp[6], ret = sp[7];
+    int n = unwind(ret, fp, lo, hi, pcs, max, more);
+    return preempted_leaf(fp, lo, hi, pcs, n, max, more);
 #else
     uintptr_t fp = sp[11], ret = sp[12];
-#endif
     return unwind(ret, fp, lo, hi, pcs, max, more);
+#endif
 }
 
 /* The length of a symbol's name as dumps show it (gort__symtab_namelen:
@@ -684,6 +689,47 @@ TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr
     (void)pc, (void)sp, (void)lo, (void)hi, (void)sigsafe;
     return 0; /* arm64: the return address is in x30, not kept here */
 #endif
+}
+
+/* pcs[0..n) from unwind(ret, fp, ...) of a switched-out goroutine: if it
+ * was preempted asynchronously, the record after the return into the
+ * trampoline (the return address of its call of gort__sigtramp_go) is the
+ * one the SIGURG handler made, [interrupted rbp, interrupted pc], with the
+ * interrupted sp 144 bytes above it (arch/preempt_amd64.S).  A function
+ * interrupted before it made a frame (a leaf, which GCC builds without one
+ * even with -fno-omit-frame-pointer) left the return address into its
+ * caller at that sp, in no record: the walk skipped the caller (gdb, by
+ * the trampoline's CFI, did not).  Inserts it after the interrupted pc.
+ * pcs[k] (k >= 1) came from the record at f_k: f_1 = fp, f_k+1 = [f_k],
+ * each read by the walk already.  Returns the new n. */
+TB_RACY TB_ANYWORD static int preempted_leaf(uintptr_t fp, uintptr_t lo, uintptr_t hi,
+                                             uintptr_t *pcs, int n, int max, bool *more) {
+#if defined(__x86_64__)
+    uintptr_t f = fp;
+    for (int k = 1; k < n; k++) {
+        if (k > 1)
+            f = *(const volatile uintptr_t *)f;
+        if (call_target(pcs[k - 1], false) != (uintptr_t)gort__sigtramp_go)
+            continue;
+        uintptr_t ret = leaf_ret(pcs[k], f + 144, lo, hi, false);
+        if (ret == 0)
+            return n;
+        if (k + 1 >= max) {
+            *more = true;
+            return n;
+        }
+        if (n == max) { /* the outermost frame makes room */
+            n--;
+            *more = true;
+        }
+        memmove(pcs + k + 2, pcs + k + 1, (size_t)(n - k - 1) * sizeof *pcs);
+        pcs[k + 1] = ret;
+        return n + 1;
+    }
+#else
+    (void)fp, (void)lo, (void)hi, (void)pcs, (void)max, (void)more;
+#endif
+    return n;
 }
 
 #if defined(__x86_64__)

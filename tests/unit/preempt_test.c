@@ -465,6 +465,52 @@ TEST(preempted_goroutine_in_dump) {
     watchdog_stop();
 }
 
+/* A goroutine preempted in a function that has made no frame (a leaf,
+ * which GCC builds without one even with -fno-omit-frame-pointer; here in
+ * assembly, so that every preset builds it so) shows that function's
+ * caller in a dump, as gdb shows it: the return address into the caller is
+ * at the interrupted sp, in no frame record.  It was missing. */
+#if defined(__x86_64__)
+static atomic_int pl_flag;
+void pl_leaf(void);
+__asm__(".text\n"
+        ".type pl_leaf, @function\n"
+        "pl_leaf:\n"
+        "1:  movl pl_flag(%rip), %eax\n"
+        "    testl %eax, %eax\n"
+        "    je 1b\n"
+        "    ret\n"
+        ".size pl_leaf, .-pl_leaf\n");
+
+__attribute__((noinline)) static void pl_caller(void *arg) {
+    (void)arg;
+    pl_leaf();
+    atomic_fetch_add(&pl_flag, 1); /* not a tail call */
+}
+
+static int main_preempted_leaf(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(pl_caller, NULL), 0);
+    gort_sleep(50 * GT_MS); /* main runs again: the spinner was preempted */
+    gort_stack(pd_buf, sizeof pd_buf, true);
+    atomic_store(&pl_flag, 1);
+    const char *g2 = strstr(pd_buf, "goroutine 2 [runnable]:\n");
+    if (g2 == NULL || strstr(g2, "pl_leaf(") == NULL || strstr(g2, "pl_caller(") == NULL)
+        GT_FAIL("the preempted leaf's caller in a dump:\n%s", pd_buf);
+    return 0;
+}
+#endif
+
+TEST(preempted_leaf_caller_in_dump) {
+#if defined(__x86_64__)
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    watchdog_start(30, "the dump of a preempted leaf");
+    ASSERT_EQ(gort_main(main_preempted_leaf, NULL), 0);
+    watchdog_stop();
+#endif
+}
+
 /* GORTDEBUG=asyncpreemptoff=1 restores the cooperative scheduler: the same
  * program does not finish (checked for a bounded time in a child, which is
  * then killed), and finishes without the setting. */
