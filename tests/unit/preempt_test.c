@@ -471,7 +471,10 @@ TEST(preempted_goroutine_in_dump) {
  * caller in a dump, as gdb shows it: the return address into the caller is
  * at the interrupted sp, in no frame record.  It was missing. */
 #if defined(__x86_64__)
-static atomic_int pl_flag;
+/* Hidden, not static: the assembly's reference then binds in the link
+ * (clang's tsan build made a text relocation of it in a PIE). */
+extern atomic_int pl_flag;
+__attribute__((visibility("hidden"))) atomic_int pl_flag;
 void pl_leaf(void);
 __asm__(".text\n"
         ".type pl_leaf, @function\n"
