@@ -1471,7 +1471,12 @@ GORT_API void gort_flight_recorder_stop(void);
  * the collection to end.  In a program with 512 goroutines or more, on
  * two CPUs or more, the runtime starts one more thread ("gort gc helper"
  * in /proc/PID/task/TID/comm), which runs no goroutine: it shares the
- * end-of-collection pause's scan of the stacks and written pages.
+ * end-of-collection pause's scan of the stacks and written pages.  From
+ * the first collection on, another such thread ("gort gc lister") lists
+ * the loaded objects for each pause that scans their globals, under the
+ * dynamic loader's lock: the pause itself may not wait for that lock,
+ * which a goroutine it stopped inside dl_iterate_phdr's callback can
+ * hold.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):

@@ -114,9 +114,9 @@ void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uin
     gort__gc_scan_steps((uintptr_t)p, size, steps, largest);
 }
 
-int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg,
-                                         void *const *where) {
-    return gort__gc_globals_test(between, arg, where);
+int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg, void *const *where,
+                                         bool walk) {
+    return gort__gc_globals_test(between, arg, where, walk);
 }
 
 uintptr_t gort__export_traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own) {

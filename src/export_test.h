@@ -56,10 +56,12 @@ bool gort__export_gc_concurrent(void);
 void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uint64_t *largest);
 /* Lists the loaded objects as the collector does before a pause, runs
  * between(arg) (dlopen or dlclose, say), checks as the pause does
- * (mgcmark.c, "The loader's lock and the collector"), and returns -1 if
- * the check failed, else whether the pause would scan the byte at
- * *where (read after between). */
-int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg, void *const *where);
+ * (mgcmark.c, "The loader's lock and the collector": with the lister's
+ * listing, or by a walk of the loader's list if walk), and returns -1 if
+ * the check failed, -2 if the lister did not answer, else whether the
+ * pause would scan the byte at *where (read after between). */
+int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg, void *const *where,
+                                         bool walk);
 /* pc counts as user text for the preemption signal: an async-safe place
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */

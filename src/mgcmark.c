@@ -1009,9 +1009,10 @@ static void scan_globals(bool stopped) {
 /* The listing (gort__gc_globals_list): each loaded object as the loader
  * names it (its base, its name's address, and a hash of the name, so that
  * an object unloaded and another loaded at the same base, its name at the
- * old one's address, differ), sorted by base and name, with its writable
- * segments gl.seg[seg0, seg0 + nseg); and, after a check, the segments of
- * the objects loaded since (gl.extra).  [collector only]: gcsema held. */
+ * old one's address, differ), sorted by base and name (the lister's is
+ * not: no walk uses it), with its writable segments gl.l.seg[seg0, seg0 +
+ * nseg); and, after a check, the segments of the objects loaded since
+ * (gl.extra).  [collector only]: gcsema held. */
 typedef struct gobj {
     uintptr_t addr;
     const char *name;
@@ -1022,14 +1023,20 @@ typedef struct gobj {
 /* GL_EXTRA: the segments of objects loaded since the listing the check
  * can take; GL_WALK: the most records its walk reads in one namespace. */
 enum { GL_EXTRA = 64, GL_WALK = 1 << 16 };
-static struct {
+/* A listing: the objects, their segments, and the room made for them. */
+typedef struct glisting {
     gobj *obj;
     gseg *seg;
     size_t nobj, capobj, nseg, capseg;
+    bool full; /* the last listing ran out of room */
+} glisting;
+static struct {
+    glisting l;
     gseg extra[GL_EXTRA];
     size_t nextra;
     bool failed;  /* out of memory while listing */
     bool current; /* the last check resolved every object the loader has */
+    bool lister;  /* with the lister's listing (else a walk of the loader's) */
 } gl;
 
 static uint64_t name_hash(const char *s) {
@@ -1056,25 +1063,25 @@ static bool gl_room(void **a, size_t *cap, size_t want, size_t elem) {
  * scan_globals_running); out of room, it stops and says so. */
 static int list_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
     (void)size;
-    bool *full = arg;
-    if (gl.nobj == gl.capobj) {
-        *full = true;
+    glisting *L = arg;
+    if (L->nobj == L->capobj) {
+        L->full = true;
         return 1;
     }
-    gobj *o = &gl.obj[gl.nobj++];
+    gobj *o = &L->obj[L->nobj++];
     *o = (gobj){
-        info->dlpi_addr, info->dlpi_name, name_hash(info->dlpi_name), (uint32_t)gl.nseg, 0, false};
+        info->dlpi_addr, info->dlpi_name, name_hash(info->dlpi_name), (uint32_t)L->nseg, 0, false};
     if (sanitizer_runtime(info->dlpi_name))
         return 0;
     gseg seg;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         if (!writable_segment(&info->dlpi_phdr[i], info->dlpi_addr, &seg))
             continue;
-        if (gl.nseg == gl.capseg) {
-            *full = true;
+        if (L->nseg == L->capseg) {
+            L->full = true;
             return 1;
         }
-        gl.seg[gl.nseg++] = seg;
+        L->seg[L->nseg++] = seg;
         o->nseg++;
     }
     return 0;
@@ -1113,38 +1120,162 @@ static void gobj_sort(gobj *a, size_t n) {
     }
 }
 
+/*
+ * The lister: a plain thread (every signal blocked, no P, no runtime lock)
+ * that lists the loaded objects for the pause, under the loader's lock.
+ * No pause may call the loader (above), but a thread the stop does not
+ * stop may: if the lock is free, or held by a thread that runs on (a
+ * plain thread's dlopen or dlclose, a goroutine's in a blocking call), it
+ * gets the lock within a moment and lists what the loader has, exactly;
+ * only a holder that the stop suspended (a goroutine inside
+ * dl_iterate_phdr's callback, or inside dlopen) keeps it waiting, and then
+ * the loader's list cannot change either (every change to it is made
+ * under that lock), so the pause's own walk of it (the check below) reads
+ * a list that holds still.  So the pause asks the lister first and waits
+ * for its answer a while (GLOBALS_LISTER_WAIT_NS, mgc.c); without one it
+ * walks.  The lister lists
+ * into tl, whose room the collector makes with the world running
+ * (lister_prepare, as large as the listing just made); an answer swaps tl
+ * and gl's listing.  A request it has not answered in time is answered
+ * later into tl and dropped: no request is made while one is out.
+ *
+ * The handshake, as the stack helper's: the collector makes tl's room,
+ * then stores the next request number into lreq with release; the
+ * lister's acquire load of lreq sees that room.  The lister's release
+ * store of that number into ldone publishes what it wrote into tl (and
+ * the loader's records it read under the lock, which the pause's scan of
+ * the listed segments relies on) to the collector's acquire load.
+ */
+static glisting tl;              /* the lister's from a request to its answer */
+static _Atomic uint32_t lreq;    /* [atomic] the last request (the collector) */
+static _Atomic uint32_t ldone;   /* [atomic] the last answer (the lister) */
+static _Atomic pid_t lister_pid; /* the process the lister runs in */
+static bool tl_ready;            /* [collector only] tl has room and no request is out */
+
+static void *lister_main(void *arg) {
+    (void)arg;
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t r;
+        while ((r = atomic_load_explicit(&lreq, memory_order_acquire)) == seen)
+            gort__futexsleep(&lreq, seen, -1);
+        seen = r;
+        tl.nobj = tl.nseg = 0;
+        tl.full = false;
+        dl_iterate_phdr(list_phdr, &tl);
+        atomic_store_explicit(&ldone, r, memory_order_release);
+        gort__futexwakeup(&ldone, 1);
+    }
+    return NULL;
+}
+
+/* With the world running, after a listing into gl: starts the lister if
+ * this process has none (none yet, or the parent's: a fork keeps no
+ * thread but the caller), and makes tl's room for a listing as large,
+ * when no request is out. */
+static void lister_prepare(void) {
+    tl_ready = false;
+    pid_t pid = getpid();
+    if (atomic_load_explicit(&lister_pid, memory_order_relaxed) != pid) {
+        atomic_store_explicit(&lreq, 0, memory_order_relaxed);
+        atomic_store_explicit(&ldone, 0, memory_order_relaxed);
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_t t;
+        pthread_attr_t attr;
+        gort__sys_thread_attr(&attr);
+        int err = gort__pthread_create(&t, &attr, lister_main, NULL);
+        pthread_attr_destroy(&attr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (err != 0)
+            return; /* the pause walks the loader's list itself */
+        pthread_setname_np(t, "gort gc lister");
+        pthread_detach(t);
+        atomic_store_explicit(&lister_pid, pid, memory_order_relaxed);
+    }
+    /* Acquire: pairs with the lister's release of ldone (tl is ours). */
+    if (atomic_load_explicit(&ldone, memory_order_acquire) !=
+        atomic_load_explicit(&lreq, memory_order_relaxed))
+        return; /* still at a request the pause stopped waiting for */
+    if (!gl_room((void **)&tl.obj, &tl.capobj, gl.l.capobj, sizeof *tl.obj) ||
+        !gl_room((void **)&tl.seg, &tl.capseg, gl.l.capseg, sizeof *tl.seg))
+        return;
+    /* Written here, not first touched inside the lister's call. */
+    memset(tl.obj, 0, tl.capobj * sizeof *tl.obj);
+    memset(tl.seg, 0, tl.capseg * sizeof *tl.seg);
+    tl_ready = true;
+}
+
+/* With the world stopped: the lister's listing of the loaded objects, made
+ * under the loader's lock, into gl (every object seen), if it answers
+ * within wait ns with room enough.  False if not (the pause then walks
+ * the loader's list itself). */
+static bool lister_listed(int64_t wait) {
+    if (!tl_ready || atomic_load_explicit(&lister_pid, memory_order_relaxed) != getpid())
+        return false;
+    tl_ready = false;
+    uint32_t r = atomic_load_explicit(&lreq, memory_order_relaxed) + 1;
+    if (r == 0)
+        r = 1; /* 0 is the lister's "nothing seen yet" */
+    /* Release: the room lister_prepare made in tl, before the lister's
+     * acquire load. */
+    atomic_store_explicit(&lreq, r, memory_order_release);
+    gort__futexwakeup(&lreq, 1);
+    int64_t until = gort_nanotime() + wait;
+    for (;;) {
+        /* Acquire: pairs with the lister's release of ldone. */
+        uint32_t d = atomic_load_explicit(&ldone, memory_order_acquire);
+        if (d == r)
+            break;
+        int64_t left = until - gort_nanotime();
+        if (left <= 0)
+            return false;
+        gort__futexsleep(&ldone, d, left);
+    }
+    if (tl.full)
+        return false;
+    glisting t = gl.l;
+    gl.l = tl;
+    tl = t;
+    for (size_t i = 0; i < gl.l.nobj; i++)
+        gl.l.obj[i].seen = true;
+    return true;
+}
+
 void gort__gc_globals_list(void) {
     gl.current = false;
     globals_copy_init(); /* for the pause's scan */
     for (;;) {
-        gl.nobj = gl.nseg = 0;
+        gl.l.nobj = gl.l.nseg = 0;
         gl.failed = false;
         /* Room for 64 objects and 128 segments at first, or for as many
          * as the last listing that ran out of room; written here, so that
          * its pages are not first touched inside the blocking call (a
          * fault is some 14 us on a paravirtualised machine: two of them
          * there were long enough for sysmon to take the P). */
-        if (!gl_room((void **)&gl.obj, &gl.capobj, 64, sizeof *gl.obj) ||
-            !gl_room((void **)&gl.seg, &gl.capseg, 128, sizeof *gl.seg)) {
+        if (!gl_room((void **)&gl.l.obj, &gl.l.capobj, 64, sizeof *gl.l.obj) ||
+            !gl_room((void **)&gl.l.seg, &gl.l.capseg, 128, sizeof *gl.l.seg)) {
             gl.failed = true;
             return;
         }
-        memset(gl.obj, 0, gl.capobj * sizeof *gl.obj);
-        memset(gl.seg, 0, gl.capseg * sizeof *gl.seg);
-        bool full = false;
+        memset(gl.l.obj, 0, gl.l.capobj * sizeof *gl.l.obj);
+        memset(gl.l.seg, 0, gl.l.capseg * sizeof *gl.l.seg);
+        gl.l.full = false;
         bool blocked = loader_call_begin();
-        dl_iterate_phdr(list_phdr, &full);
+        dl_iterate_phdr(list_phdr, &gl.l);
         loader_call_end(blocked);
-        if (!full)
+        if (!gl.l.full)
             break;
         /* More objects than room: twice the room, and again. */
-        if (!gl_room((void **)&gl.obj, &gl.capobj, gl.capobj * 2, sizeof *gl.obj) ||
-            !gl_room((void **)&gl.seg, &gl.capseg, gl.capseg * 2, sizeof *gl.seg)) {
+        if (!gl_room((void **)&gl.l.obj, &gl.l.capobj, gl.l.capobj * 2, sizeof *gl.l.obj) ||
+            !gl_room((void **)&gl.l.seg, &gl.l.capseg, gl.l.capseg * 2, sizeof *gl.l.seg)) {
             gl.failed = true;
             return;
         }
     }
-    gobj_sort(gl.obj, gl.nobj);
+    gobj_sort(gl.l.obj, gl.l.nobj);
+    lister_prepare();
 }
 
 /* Copies the n bytes at src to dst (src and n multiples of a word)
@@ -1230,7 +1361,7 @@ static bool read_name(const char *s, char *buf) {
  * NULL. */
 static gobj *listed(const lmrec *r, const char *name) {
     gobj key = {.addr = r->l_addr, .name = r->l_name};
-    gobj *o = bsearch(&key, gl.obj, gl.nobj, sizeof *gl.obj, gobj_cmp);
+    gobj *o = bsearch(&key, gl.l.obj, gl.l.nobj, sizeof *gl.l.obj, gobj_cmp);
     return o != NULL && o->hash == name_hash(name) ? o : NULL;
 }
 
@@ -1275,10 +1406,12 @@ static bool loaded_since(const lmrec *l, const char *name) {
     return true;
 }
 
-/* With the world stopped.  The loader's list is read without its lock.
- * A goroutine stopped or suspended by the stop wrote what it wrote
- * before (the loader's links and records among it) in time for this
- * read, through the stop's handshake, as the stacks the pause scans.
+/* With the world stopped: the lister's listing, if it answers within
+ * wait ns (above, "The lister").  Else a walk of the loader's list,
+ * without its lock.  A goroutine stopped or suspended by the stop wrote
+ * what it wrote before (the loader's links and records among it) in time
+ * for this read, through the stop's handshake, as the stacks the pause
+ * scans.
  * Not every thread is stopped, though: a thread outside the runtime, or
  * a goroutine in a blocking call (whose P the stop took), runs on and
  * may be loading or unloading meanwhile.  So the objects' own pages (ELF
@@ -1291,17 +1424,27 @@ static bool loaded_since(const lmrec *l, const char *name) {
  * resolve to no object (the check then fails, and the world restarts),
  * not a crash or a walk without end.  What is not guarded against: a
  * freed record whose link, overwritten, still points to a record, so
- * that the walk skips objects still loaded (their globals not scanned);
- * the loader's lock would, which no pause may take (above).  The reads
- * race with that thread's writes, which ThreadSanitizer reports
+ * that the walk skips objects still loaded (their globals not scanned).
+ * That needs the lister to be late for want of a CPU while such a thread
+ * unloads: when it waits because a goroutine this stop suspended holds
+ * the loader's lock, no other thread can change the list.  The walk's
+ * reads race with such a thread's writes, which ThreadSanitizer reports
+ * when the lister is late
  * (heap.collections_while_a_plain_thread_unloads_a_library skips there). */
-bool gort__gc_globals_check(void) {
+bool gort__gc_globals_check(int64_t wait) {
     gl.current = false;
     gl.nextra = 0;
-    if (gl.failed || _r_debug.r_version < 1)
+    if (gl.failed)
         return false;
-    for (size_t i = 0; i < gl.nobj; i++)
-        gl.obj[i].seen = false;
+    gl.lister = wait > 0 && lister_listed(wait);
+    if (gl.lister) {
+        gl.current = true;
+        return true;
+    }
+    if (_r_debug.r_version < 1)
+        return false;
+    for (size_t i = 0; i < gl.l.nobj; i++)
+        gl.l.obj[i].seen = false;
     /* Without the probes, a load or unload under way (its objects' pages
      * mapped or unmapped as the loader goes) would be read blind. */
     bool probe = gort__probe_ok();
@@ -1338,13 +1481,17 @@ bool gort__gc_globals_check(void) {
     return true;
 }
 
+bool gort__gc_globals_by_lister(void) {
+    return gl.current && gl.lister;
+}
+
 bool gort__gc_globals_covers(uintptr_t p) {
     if (!gl.current)
         return false;
-    for (size_t i = 0; i < gl.nobj; i++)
-        for (uint32_t k = gl.obj[i].seg0; gl.obj[i].seen && k < gl.obj[i].seg0 + gl.obj[i].nseg;
-             k++)
-            if (p >= gl.seg[k].lo && p < gl.seg[k].hi)
+    for (size_t i = 0; i < gl.l.nobj; i++)
+        for (uint32_t k = gl.l.obj[i].seg0;
+             gl.l.obj[i].seen && k < gl.l.obj[i].seg0 + gl.l.obj[i].nseg; k++)
+            if (p >= gl.l.seg[k].lo && p < gl.l.seg[k].hi)
                 return true;
     for (size_t k = 0; k < gl.nextra; k++)
         if (p >= gl.extra[k].lo && p < gl.extra[k].hi)
@@ -1373,9 +1520,9 @@ static void scan_globals_running(void) {
         scan_globals(false);
         return;
     }
-    for (size_t k = 0; k < gl.nseg; k++) {
-        scan_readable(gl.seg[k].lo, gl.seg[k].hi, true);
-        gort__gc_scanned_globals += gl.seg[k].hi - gl.seg[k].lo;
+    for (size_t k = 0; k < gl.l.nseg; k++) {
+        scan_readable(gl.l.seg[k].lo, gl.l.seg[k].hi, true);
+        gort__gc_scanned_globals += gl.l.seg[k].hi - gl.l.seg[k].lo;
     }
     gort__gc_drain();
 }
@@ -1390,12 +1537,12 @@ static void scan_globals_stopped(void) {
         return;
     }
     bool probe = gort__probe_ok();
-    for (size_t i = 0; i < gl.nobj; i++) {
-        if (!gl.obj[i].seen)
+    for (size_t i = 0; i < gl.l.nobj; i++) {
+        if (!gl.l.obj[i].seen)
             continue;
-        for (uint32_t k = gl.obj[i].seg0; k < gl.obj[i].seg0 + gl.obj[i].nseg; k++) {
-            scan_readable(gl.seg[k].lo, gl.seg[k].hi, probe);
-            gort__gc_scanned_globals += gl.seg[k].hi - gl.seg[k].lo;
+        for (uint32_t k = gl.l.obj[i].seg0; k < gl.l.obj[i].seg0 + gl.l.obj[i].nseg; k++) {
+            scan_readable(gl.l.seg[k].lo, gl.l.seg[k].hi, probe);
+            gort__gc_scanned_globals += gl.l.seg[k].hi - gl.l.seg[k].lo;
         }
     }
     for (size_t k = 0; k < gl.nextra; k++) {
