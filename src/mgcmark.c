@@ -1133,11 +1133,11 @@ static void gobj_sort(gobj *a, size_t n) {
  * under that lock), so the pause's own walk of it (the check below) reads
  * a list that holds still.  So the pause asks the lister first and waits
  * for its answer a while (GLOBALS_LISTER_WAIT_NS, mgc.c); without one it
- * walks.  The lister lists
- * into tl, whose room the collector makes with the world running
- * (lister_prepare, as large as the listing just made); an answer swaps tl
- * and gl's listing.  A request it has not answered in time is answered
- * later into tl and dropped: no request is made while one is out.
+ * walks.  The lister lists into tl, whose room the collector makes with
+ * the world running (lister_prepare, as large as the listing just made);
+ * an answer swaps tl and gl's listing.  A request it has not answered in
+ * time is answered later into tl and dropped: no request is made while
+ * one is out.
  *
  * The handshake, as the stack helper's: the collector makes tl's room,
  * then stores the next request number into lreq with release; the
