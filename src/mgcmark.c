@@ -1152,6 +1152,26 @@ static _Atomic uint32_t ldone;   /* [atomic] the last answer (the lister) */
 static _Atomic pid_t lister_pid; /* the process the lister runs in */
 static bool tl_ready;            /* [collector only] tl has room and no request is out */
 
+/* Starts a detached thread named name that runs fn: the collector's
+ * lister and helper, which run no goroutine, with every signal blocked.
+ * False if it could not be made. */
+static bool start_plain_thread(void *(*fn)(void *), const char *name) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    pthread_attr_t attr;
+    gort__sys_thread_attr(&attr);
+    int err = gort__pthread_create(&t, &attr, fn, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0)
+        return false;
+    pthread_setname_np(t, name);
+    pthread_detach(t);
+    return true;
+}
+
 static void *lister_main(void *arg) {
     (void)arg;
     uint32_t seen = 0;
@@ -1179,19 +1199,8 @@ static void lister_prepare(void) {
     if (atomic_load_explicit(&lister_pid, memory_order_relaxed) != pid) {
         atomic_store_explicit(&lreq, 0, memory_order_relaxed);
         atomic_store_explicit(&ldone, 0, memory_order_relaxed);
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_t t;
-        pthread_attr_t attr;
-        gort__sys_thread_attr(&attr);
-        int err = gort__pthread_create(&t, &attr, lister_main, NULL);
-        pthread_attr_destroy(&attr);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (err != 0)
+        if (!start_plain_thread(lister_main, "gort gc lister"))
             return; /* the pause walks the loader's list itself */
-        pthread_setname_np(t, "gort gc lister");
-        pthread_detach(t);
         atomic_store_explicit(&lister_pid, pid, memory_order_relaxed);
     }
     /* Acquire: pairs with the lister's release of ldone (tl is ours). */
@@ -1815,19 +1824,8 @@ void gort__gc_helper_start(void) {
      * the new one starts from generation 0, with nothing to do. */
     atomic_store_explicit(&hgen, 0, memory_order_relaxed);
     atomic_store_explicit(&hdone, 0, memory_order_relaxed);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    pthread_attr_t attr;
-    gort__sys_thread_attr(&attr);
-    int err = gort__pthread_create(&t, &attr, helper_main, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0)
+    if (!start_plain_thread(helper_main, "gort gc helper"))
         return; /* the pause scans every stack on its own */
-    pthread_setname_np(t, "gort gc helper");
-    pthread_detach(t);
     atomic_store_explicit(&helper_pid, pid, memory_order_relaxed);
 }
 
