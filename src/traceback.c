@@ -514,8 +514,8 @@ TB_RACY TB_ANYWORD static int unwind(uintptr_t pc0, uintptr_t fp, uintptr_t lo, 
     return n;
 }
 
-static int preempted_leaf(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int n, int max,
-                          bool *more);
+static int preempted_leaf(uintptr_t fp, int k0, uintptr_t lo, uintptr_t hi, uintptr_t *pcs, int n,
+                          int max, bool *more, bool sigsafe);
 
 /* Unwinds a switched-out goroutine from the frame its context switch saved
  * at sp (arch.h, switch_*.S): the caller's frame pointer and the return
@@ -529,7 +529,7 @@ TB_RACY static int unwind_switched(const uintptr_t *sp, uintptr_t lo, uintptr_t 
 #if defined(__x86_64__)
     uintptr_t fp = sp[6], ret = sp[7];
     int n = unwind(ret, fp, lo, hi, pcs, max, more);
-    return preempted_leaf(fp, lo, hi, pcs, n, max, more);
+    return preempted_leaf(fp, ret != 0 && max > 0 ? 1 : 0, lo, hi, pcs, n, max, more, false);
 #else
     uintptr_t fp = sp[11], ret = sp[12];
     return unwind(ret, fp, lo, hi, pcs, max, more);
@@ -691,27 +691,30 @@ TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr
 #endif
 }
 
-/* pcs[0..n) from unwind(ret, fp, ...) of a switched-out goroutine: if it
- * was preempted asynchronously, the record after the return into the
- * trampoline (the return address of its call of gort__sigtramp_go) is the
- * one the SIGURG handler made, [interrupted rbp, interrupted pc], with the
- * interrupted sp 144 bytes above it (arch/preempt_amd64.S).  A function
- * interrupted before it made a frame (a leaf, which GCC builds without one
- * even with -fno-omit-frame-pointer) left the return address into its
- * caller at that sp, in no record: the walk skipped the caller (gdb, by
- * the trampoline's CFI, did not).  Inserts it after the interrupted pc.
- * pcs[k] (k >= 1) came from the record at f_k: f_1 = fp, f_k+1 = [f_k],
- * each read by the walk already.  Returns the new n. */
-TB_RACY TB_ANYWORD static int preempted_leaf(uintptr_t fp, uintptr_t lo, uintptr_t hi,
-                                             uintptr_t *pcs, int n, int max, bool *more) {
+/* pcs[0..n) from unwind(ret, fp, ...) of a goroutine (switched out, or
+ * interrupted by a signal): if it was preempted asynchronously, the
+ * record after the return into the trampoline (the return address of its
+ * call of gort__sigtramp_go) is the one the SIGURG handler made,
+ * [interrupted rbp, interrupted pc], with the interrupted sp 144 bytes
+ * above it (arch/preempt_amd64.S).  A function interrupted before it made
+ * a frame (a leaf, which GCC builds without one even with
+ * -fno-omit-frame-pointer) left the return address into its caller at
+ * that sp, in no record: the walk skipped the caller (gdb, by the
+ * trampoline's CFI, did not).  Inserts it after the interrupted pc.
+ * pcs[k] (k >= k0) came from the record at f_k: f_k0 = fp, f_k+1 = [f_k],
+ * each read by the walk already.  sigsafe: as for leaf_ret.  Returns the
+ * new n. */
+TB_RACY TB_ANYWORD static int preempted_leaf(uintptr_t fp, int k0, uintptr_t lo, uintptr_t hi,
+                                             uintptr_t *pcs, int n, int max, bool *more,
+                                             bool sigsafe) {
 #if defined(__x86_64__)
     uintptr_t f = fp;
-    for (int k = 1; k < n; k++) {
-        if (k > 1)
+    for (int k = k0; k < n; k++) {
+        if (k > k0)
             f = *(const volatile uintptr_t *)f;
-        if (call_target(pcs[k - 1], false) != (uintptr_t)gort__sigtramp_go)
+        if (k == 0 || call_target(pcs[k - 1], sigsafe) != (uintptr_t)gort__sigtramp_go)
             continue;
-        uintptr_t ret = leaf_ret(pcs[k], f + 144, lo, hi, false);
+        uintptr_t ret = leaf_ret(pcs[k], f + 144, lo, hi, sigsafe);
         if (ret == 0)
             return n;
         if (k + 1 >= max) {
@@ -727,7 +730,7 @@ TB_RACY TB_ANYWORD static int preempted_leaf(uintptr_t fp, uintptr_t lo, uintptr
         return n + 1;
     }
 #else
-    (void)fp, (void)lo, (void)hi, (void)pcs, (void)max, (void)more;
+    (void)fp, (void)k0, (void)lo, (void)hi, (void)pcs, (void)max, (void)more, (void)sigsafe;
 #endif
     return n;
 }
@@ -1130,7 +1133,11 @@ int gort__traceback_fp(uintptr_t fp, uintptr_t lo, uintptr_t hi, uintptr_t *pcs,
 int gort__traceback_sig(uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t lo, uintptr_t hi,
                         uintptr_t *pcs, int max) {
     bool more = false;
-    return unwind(leaf_ret(pc, sp, lo, hi, true), fp, lo, hi, pcs, max, &more);
+    uintptr_t ret = leaf_ret(pc, sp, lo, hi, true);
+    int n = unwind(ret, fp, lo, hi, pcs, max, &more);
+    /* A tick in the preemption trampoline's own work, above a leaf it
+     * interrupted (pprof.cpu_frameless_leaf_keeps_caller). */
+    return preempted_leaf(fp, ret != 0 && max > 0 ? 1 : 0, lo, hi, pcs, n, max, &more, true);
 }
 
 /* Symbolises pcs[0..n) (each the address of the instruction itself: pass
