@@ -1473,10 +1473,11 @@ GORT_API void gort_flight_recorder_stop(void);
  * in /proc/PID/task/TID/comm), which runs no goroutine: it shares the
  * end-of-collection pause's scan of the stacks and written pages.  From
  * the first collection on, another such thread ("gort gc lister") lists
- * the loaded objects for each pause that scans their globals, under the
- * dynamic loader's lock: the pause itself may not wait for that lock,
- * which a goroutine it stopped inside dl_iterate_phdr's callback can
- * hold.
+ * the loaded objects, under the dynamic loader's lock, for a pause that
+ * finds them changed since its own listing (a library unloaded, or a load
+ * under way, in a thread the stop does not stop): the pause itself may
+ * not wait for that lock, which a goroutine it stopped inside
+ * dl_iterate_phdr's callback can hold.
  *
  * Running out of memory is Go's fatal error "fatal error: runtime: out of
  * memory" (after "runtime: out of memory: cannot allocate N-byte block"):

@@ -115,8 +115,8 @@ void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uin
 }
 
 int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg, void *const *where,
-                                         bool walk) {
-    return gort__gc_globals_test(between, arg, where, walk);
+                                         bool walk, bool lister, bool *by_lister) {
+    return gort__gc_globals_test(between, arg, where, walk, lister, by_lister);
 }
 
 uintptr_t gort__export_traceback_scan_fp(uintptr_t sp, uintptr_t lo, uintptr_t hi, uintptr_t *own) {

@@ -55,13 +55,14 @@ bool gort__export_gc_concurrent(void);
  * no heap pointers): the scans it takes, and the largest in bytes. */
 void gort__export_gc_scan_steps(const void *p, size_t size, uint64_t *steps, uint64_t *largest);
 /* Lists the loaded objects as the collector does before a pause, runs
- * between(arg) (dlopen or dlclose, say), checks as the pause does
- * (mgcmark.c, "The loader's lock and the collector": with the lister's
- * listing, or by a walk of the loader's list if walk), and returns -1 if
- * the check failed, -2 if the lister did not answer, else whether the
+ * between(arg) (dlopen or dlclose, say), checks (mgcmark.c, "The loader's
+ * lock and the collector": by a walk of the loader's list if walk, with
+ * the lister's listing if lister and the walk saw a change or was not
+ * made; both as the pause), sets *by_lister to whether the check took the
+ * lister's listing, and returns -1 if the check failed, else whether the
  * pause would scan the byte at *where (read after between). */
 int gort__export_gc_globals_covers_after(void (*between)(void *arg), void *arg, void *const *where,
-                                         bool walk);
+                                         bool walk, bool lister, bool *by_lister);
 /* pc counts as user text for the preemption signal: an async-safe place
  * as far as its address goes (not the runtime, nor a PLT stub).  After
  * gort_main started. */

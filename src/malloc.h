@@ -389,25 +389,28 @@ void gort__gc_mark(uintptr_t scan_sp, uintptr_t scan_hi);
 /* The globals of a pause (mgcmark.c, "The loader's lock and the
  * collector"): gort__gc_globals_list lists the loaded objects' writable
  * segments, with the world running, just before a stop whose pause scans
- * them; gort__gc_globals_check, with the world stopped, takes the
- * lister's listing made meanwhile, or tells whether that listing still
- * covers every object the loader has, and if so the pause's gort__gc_mark
- * scans the listing instead of calling the loader. */
+ * them; gort__gc_globals_check, with the world stopped, tells whether
+ * that listing still covers every object the loader has (by a walk of
+ * the loader's list), or takes the lister's listing made meanwhile, and
+ * if either the pause's gort__gc_mark scans it instead of calling the
+ * loader. */
 void gort__gc_globals_list(void);
-/* wait: how long to wait for the lister's listing (0: do not ask it, walk
- * the loader's list). */
-bool gort__gc_globals_check(int64_t wait);
+/* walk: walk the loader's list first; wait: how long to wait for the
+ * lister's listing when that walk saw a change, or was not made (0: do
+ * not ask the lister). */
+bool gort__gc_globals_check(bool walk, int64_t wait);
 /* After a check that succeeded: whether the pause would scan the byte
  * at p. */
 bool gort__gc_globals_covers(uintptr_t p);
 /* After a check that succeeded: whether it took the lister's listing. */
 bool gort__gc_globals_by_lister(void);
 /* For tests: with no cycle running (gcsema held), lists, runs
- * between(arg), checks (by a walk of the loader's list if walk, else as
- * the pause does), and returns -1 if the check failed, -2 if it was to
- * take the lister's listing and did not, else whether the pause would
- * scan the byte at *where (read after between). */
-int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where, bool walk);
+ * between(arg), checks (walk and lister as for gort__gc_globals_check,
+ * the lister given a second), sets *by_lister to whether the check took
+ * the lister's listing, and returns -1 if the check failed, else whether
+ * the pause would scan the byte at *where (read after between). */
+int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where, bool walk,
+                          bool lister, bool *by_lister);
 /* Marks obj's contents (not obj) as roots: objects with finalizers. */
 void gort__gc_mark_range(uintptr_t lo, uintptr_t hi);
 /* Marks the object at p (if any) and what it reaches. */

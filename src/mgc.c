@@ -412,22 +412,23 @@ static uint64_t mark_termination(cycle_times *t, uintptr_t sp, uintptr_t hi, boo
 /* Stops the world for a pause that marks (and so scans the globals):
  * with the loaded objects listed just before, and the listing checked
  * once every thread is stopped (mgcmark.c, "The loader's lock and the
- * collector"): with the lister's listing, made under the loader's lock
- * during the stop, if it comes within GLOBALS_LISTER_WAIT_NS, else by a
- * walk of the loader's list against the one made before.  An object that
- * walk cannot resolve (loaded in between, its ELF header not at its base,
- * or no fault probes to read it with) restarts the world for a new
- * listing, three times at most; then the pause calls the loader itself,
- * as it did before listings (and a goroutine suspended inside
- * dl_iterate_phdr at that stop would hang it).  Returns when the stop that held began: the pause counts from
- * there, not from the listings, made with the world running. */
+ * collector"): by a walk of the loader's list against it, or, when that
+ * walk saw a change, with the lister's listing, made under the loader's
+ * lock during the stop, if it comes within GLOBALS_LISTER_WAIT_NS.  A
+ * check that resolves no listing (an object loaded in between whose ELF
+ * header is not at its base, no fault probes, the lister late) restarts
+ * the world for a new listing, three times at most; then the pause calls
+ * the loader itself, as it did before listings (and a goroutine suspended
+ * inside dl_iterate_phdr at that stop would hang it).  Returns when the
+ * stop that held began: the pause counts from there, not from the
+ * listings, made with the world running. */
 enum { GLOBALS_TRIES = 4, GLOBALS_LISTER_WAIT_NS = 1000 * 1000 };
 static int64_t stop_to_mark(const char *why) {
     for (int i = 1;; i++) {
         gort__gc_globals_list();
         int64_t begun = gort_nanotime();
         gort__stop_the_world(why);
-        if (gort__gc_globals_check(GLOBALS_LISTER_WAIT_NS) || i == GLOBALS_TRIES)
+        if (gort__gc_globals_check(true, GLOBALS_LISTER_WAIT_NS) || i == GLOBALS_TRIES)
             return begun;
         gort__start_the_world();
     }
@@ -575,14 +576,16 @@ static GORT_NOINLINE void gc_run(bool forced) {
     __asm__ volatile("" : : "r"(&jb) : "memory");
 }
 
-int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where, bool walk) {
+int gort__gc_globals_test(void (*between)(void *arg), void *arg, void *const *where, bool walk,
+                          bool lister, bool *by_lister) {
     gort__mutex_lock_sema(&gcsema, false);
     gort__gc_globals_list();
     between(arg);
     /* A second for the lister: a loaded machine may not run it sooner. */
-    int r = !gort__gc_globals_check(walk ? 0 : 1000 * 1000 * 1000) ? -1
-            : !walk && !gort__gc_globals_by_lister()               ? -2
-                                                     : gort__gc_globals_covers((uintptr_t)*where);
+    int r = !gort__gc_globals_check(walk, lister ? 1000 * 1000 * 1000 : 0)
+                ? -1
+                : gort__gc_globals_covers((uintptr_t)*where);
+    *by_lister = gort__gc_globals_by_lister();
     /* A fresh listing, which no check has found current: a cycle without
      * a stop (no runtime running) must not take this one's. */
     gort__gc_globals_list();

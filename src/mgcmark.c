@@ -913,14 +913,15 @@ static bool sanitizer_runtime(const char *path) {
  * goroutines are stopped, but a load or unload under way, by one of them
  * or by a thread the stop does not stop, may leave an object in the list
  * whose pages are not all mapped, and every page is read through copies
- * made with the fault probe: gort__gc_globals_check, scan_readable).  An
- * object in the listing is scanned from it; one loaded since is scanned from its
+ * made with the fault probe: walk_unchanged, scan_readable).  An object
+ * in the listing is scanned from it; one loaded since is scanned from its
  * own program headers, found at its base (where glibc maps a library's
  * ELF header) and checked against the loader's record of its dynamic
- * section; one unloaded since is not scanned.  Where that cannot be done
- * (an ELF header elsewhere, or the probes unavailable: a SIGSEGV handler
- * of the program's over gort's), the check fails and the world restarts
- * for a new listing.  The concurrent mark lists too, and scans copies of
+ * section.  One unloaded since, or a load or unload under way, makes the
+ * pause take the lister's listing instead (below).  Where neither can be
+ * done (an ELF header elsewhere, the probes unavailable: a SIGSEGV
+ * handler of the program's over gort's; the lister late), the check fails
+ * and the world restarts for a new listing.  The concurrent mark lists too, and scans copies of
  * the listed pages (scan_globals_running).  With one P, dl_iterate_phdr
  * is called as a blocking call (loader_call_begin): the holder of the
  * loader's lock may be the goroutine that needs the P. */
@@ -1128,16 +1129,17 @@ static void gobj_sort(gobj *a, size_t n) {
  * plain thread's dlopen or dlclose, a goroutine's in a blocking call), it
  * gets the lock within a moment and lists what the loader has, exactly;
  * only a holder that the stop suspended (a goroutine inside
- * dl_iterate_phdr's callback, or inside dlopen) keeps it waiting, and then
- * the loader's list cannot change either (every change to it is made
- * under that lock), so the pause's own walk of it (the check below) reads
- * a list that holds still.  So the pause asks the lister first and waits
- * for its answer a while (GLOBALS_LISTER_WAIT_NS, mgc.c); without one it
- * walks.  The lister lists into tl, whose room the collector makes with
- * the world running (lister_prepare, as large as the listing just made);
- * an answer swaps tl and gl's listing.  A request it has not answered in
- * time is answered later into tl and dropped: no request is made while
- * one is out.
+ * dl_iterate_phdr's callback, or inside dlopen) keeps it waiting.  The
+ * pause walks the loader's list itself first (walk_unchanged, below),
+ * which takes no other thread's turn on a CPU, and asks the lister only
+ * when that walk saw a change it cannot resolve alone (an object unloaded
+ * since the listing, a load or unload under way), waiting for the answer
+ * a while (GLOBALS_LISTER_WAIT_NS, mgc.c); without one, the world
+ * restarts for a new listing.  The lister lists into tl, whose room the
+ * collector makes with the world running (lister_prepare, as large as the
+ * listing just made); an answer swaps tl and gl's listing.  A request it
+ * has not answered in time is answered later into tl and dropped: no
+ * request is made while one is out.
  *
  * The handshake, as the stack helper's: the collector makes tl's room,
  * then stores the next request number into lreq with release; the
@@ -1151,6 +1153,8 @@ static _Atomic uint32_t lreq;    /* [atomic] the last request (the collector) */
 static _Atomic uint32_t ldone;   /* [atomic] the last answer (the lister) */
 static _Atomic pid_t lister_pid; /* the process the lister runs in */
 static bool tl_ready;            /* [collector only] tl has room and no request is out */
+/* How long lister_listed spins before it sleeps. */
+enum { LISTER_SPIN_NS = 100 * 1000 };
 
 /* Starts a detached thread named name that runs fn: the collector's
  * lister and helper, which run no goroutine, with every signal blocked.
@@ -1231,16 +1235,21 @@ static bool lister_listed(int64_t wait) {
      * acquire load. */
     atomic_store_explicit(&lreq, r, memory_order_release);
     gort__futexwakeup(&lreq, 1);
-    int64_t until = gort_nanotime() + wait;
+    /* Spins first, keeping this thread's CPU (the lister, on another,
+     * answers in tens of microseconds), then sleeps. */
+    int64_t now = gort_nanotime(), spin = now + LISTER_SPIN_NS, until = now + wait;
     for (;;) {
         /* Acquire: pairs with the lister's release of ldone. */
         uint32_t d = atomic_load_explicit(&ldone, memory_order_acquire);
         if (d == r)
             break;
-        int64_t left = until - gort_nanotime();
-        if (left <= 0)
+        now = gort_nanotime();
+        if (now >= until)
             return false;
-        gort__futexsleep(&ldone, d, left);
+        if (now < spin)
+            gort__procyield(64);
+        else
+            gort__futexsleep(&ldone, d, until - now);
     }
     if (tl.full)
         return false;
@@ -1311,7 +1320,7 @@ _Static_assert(sizeof(ElfW(Ehdr)) % sizeof(uintptr_t) == 0 &&
 /* The head of a loader's record (the public fields of <link.h>'s struct
  * link_map), copied through the fault probe: the pause reads the records
  * without the loader's lock, and a thread the stop does not stop may free
- * one as it is read (gort__gc_globals_check). */
+ * one as it is read (walk_unchanged). */
 typedef struct lmrec {
     ElfW(Addr) l_addr;
     const char *l_name;
@@ -1415,12 +1424,14 @@ static bool loaded_since(const lmrec *l, const char *name) {
     return true;
 }
 
-/* With the world stopped: the lister's listing, if it answers within
- * wait ns (above, "The lister").  Else a walk of the loader's list,
- * without its lock.  A goroutine stopped or suspended by the stop wrote
- * what it wrote before (the loader's links and records among it) in time
- * for this read, through the stop's handshake, as the stacks the pause
- * scans.
+/* With the world stopped: a walk of the loader's list, without its lock,
+ * against the listing made before the stop.  True if it resolved every
+ * object the loader has (the listing's seen, those loaded since into
+ * gl.extra) and saw no change: every listed object still there, and the
+ * loader's state consistent before and after.
+ * A goroutine stopped or suspended by the stop wrote what it wrote
+ * before (the loader's links and records among it) in time for this
+ * read, through the stop's handshake, as the stacks the pause scans.
  * Not every thread is stopped, though: a thread outside the runtime, or
  * a goroutine in a blocking call (whose P the stop took), runs on and
  * may be loading or unloading meanwhile.  So the objects' own pages (ELF
@@ -1430,26 +1441,16 @@ static bool loaded_since(const lmrec *l, const char *name) {
  * heads and names: read_record, read_name), and the walk is bounded: a
  * record such a thread frees as it is read, its memory unmapped or taken
  * by another allocation, gives a fault that is caught or values that
- * resolve to no object (the check then fails, and the world restarts),
- * not a crash or a walk without end.  What is not guarded against: a
- * freed record whose link, overwritten, still points to a record, so
- * that the walk skips objects still loaded (their globals not scanned).
- * That needs the lister to be late for want of a CPU while such a thread
- * unloads: when it waits because a goroutine this stop suspended holds
- * the loader's lock, no other thread can change the list.  The walk's
- * reads race with such a thread's writes, which ThreadSanitizer reports
- * when the lister is late
- * (heap.collections_while_a_plain_thread_unloads_a_library skips there). */
-bool gort__gc_globals_check(int64_t wait) {
-    gl.current = false;
-    gl.nextra = 0;
-    if (gl.failed)
-        return false;
-    gl.lister = wait > 0 && lister_listed(wait);
-    if (gl.lister) {
-        gl.current = true;
-        return true;
-    }
+ * resolve to no object, not a crash or a walk without end.  A freed
+ * record whose link, overwritten, still points to a record makes the
+ * walk skip objects still loaded: a listed one is then unseen, which is
+ * a change, and one loaded since the listing needs that thread to load
+ * it and unload another within the walk's few microseconds, with the
+ * loader's state found consistent at both ends.  The walk's reads race
+ * with such a thread's writes, which ThreadSanitizer reports
+ * (heap.collections_while_a_plain_thread_unloads_a_library skips
+ * there). */
+static bool walk_unchanged(void) {
     if (_r_debug.r_version < 1)
         return false;
     for (size_t i = 0; i < gl.l.nobj; i++)
@@ -1464,11 +1465,11 @@ bool gort__gc_globals_check(int64_t wait) {
     const char *name;
     for (const struct r_debug_extended *r = (const struct r_debug_extended *)(void *)&_r_debug;
          r != NULL; r = version >= 2 ? r->r_next : NULL) {
-        if (!probe && r->base.r_state != RT_CONSISTENT)
+        volatile const struct r_debug *rb = &r->base;
+        if (rb->r_state != RT_CONSISTENT)
             return false;
         size_t steps = 0;
-        for (const struct link_map *l = ((volatile const struct r_debug *)&r->base)->r_map;
-             l != NULL; l = rec.l_next) {
+        for (const struct link_map *l = rb->r_map; l != NULL; l = rec.l_next) {
             if (!probe) {
                 /* Read plainly: as the loader left it (RT_CONSISTENT). */
                 memcpy(&rec, l, sizeof rec);
@@ -1485,9 +1486,39 @@ bool gort__gc_globals_check(int64_t wait) {
             else if (!probe || !loaded_since(&rec, name))
                 return false;
         }
+        if (rb->r_state != RT_CONSISTENT)
+            return false;
     }
-    gl.current = true;
+    for (size_t i = 0; i < gl.l.nobj; i++)
+        if (!gl.l.obj[i].seen)
+            return false; /* unloaded since the listing, or skipped */
     return true;
+}
+
+/* With the world stopped: the loaded objects, found by a walk of the
+ * loader's list if walk and it saw no change (walk_unchanged), else by the
+ * lister if it answers within wait ns (above, "The lister"; 0: it is not
+ * asked).  A pause walks first: the walk takes microseconds on this
+ * thread, where a handoff to the lister costs the pause its CPU when
+ * other processes want the machine's (the pausing thread, woken, waits
+ * for a turn: pauses of 2-5 ms at the 90th percentile on a 2-CPU machine
+ * with two busy processes, against 0.3 ms).  The lister, which takes the
+ * loader's lock, answers when the walk cannot: an object unloaded since
+ * the listing, or a load or unload under way. */
+bool gort__gc_globals_check(bool walk, int64_t wait) {
+    gl.current = false;
+    gl.lister = false;
+    gl.nextra = 0;
+    if (gl.failed)
+        return false;
+    if (walk && walk_unchanged()) {
+        gl.current = true;
+        return true;
+    }
+    gl.nextra = 0;
+    gl.lister = wait > 0 && lister_listed(wait);
+    gl.current = gl.lister;
+    return gl.current;
 }
 
 bool gort__gc_globals_by_lister(void) {
