@@ -1914,8 +1914,11 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
         return r; /* -EBUSY: a recorder or a trace runs, its state left alone */
     }
     /* No recorder goroutine is left (the last stop waited for it), and
-     * sysmon wakes none until flight_next is set below: the state is ours.
-     * A wakeup sysmon made after the last stop may remain: reset. */
+     * sysmon begins no wakeup until flight_next is set below.  One it
+     * began before the last stop cleared flight_next may still be under
+     * way (gort__trace_sysmon: its flag set, its semaphore release to
+     * come), and land before this reset (which drops it) or after (the
+     * new recorder then rotates once early, which is harmless). */
     atomic_store_explicit(&flight_quit, false, memory_order_relaxed);
     atomic_store_explicit(&flight_woken, false, memory_order_relaxed);
     atomic_store_explicit(&flight_sema, 0, memory_order_relaxed);

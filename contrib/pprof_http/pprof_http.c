@@ -23,55 +23,63 @@
 #define REQ_MAX 8192
 #define REQ_TARGET 2048 /* the request's target (path and query), NUL included */
 
+/* A connection being answered: its fd, and whether the request was HEAD
+ * (answered as GET, with the headers alone: RFC 9110 9.3.2, as Go's
+ * server does). */
+typedef struct conn {
+    int fd;
+    bool head;
+} conn;
+
 /* Writes all of s; false if the client has gone. */
-static bool send_all(int fd, const void *p, size_t n) {
-    return n == 0 || gort_write(fd, p, n) == (ssize_t)n;
+static bool send_all(const conn *c, const void *p, size_t n) {
+    return n == 0 || gort_write(c->fd, p, n) == (ssize_t)n;
 }
 
-static void respond(int fd, int code, const char *reason, const char *ctype,
+static void respond(const conn *c, int code, const char *reason, const char *ctype,
                     const char *extra_headers, const void *body, size_t len) {
     char hdr[512];
     int k = snprintf(hdr, sizeof hdr,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "X-Content-Type-Options: nosniff\r\n%sConnection: close\r\n\r\n",
                      code, reason, ctype, len, extra_headers ? extra_headers : "");
-    if (send_all(fd, hdr, (size_t)k))
-        (void)send_all(fd, body, len);
+    if (send_all(c, hdr, (size_t)k) && !c->head)
+        (void)send_all(c, body, len);
 }
 
-static void respond_text(int fd, int code, const char *reason, const char *msg) {
-    respond(fd, code, reason, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
+static void respond_text(const conn *c, int code, const char *reason, const char *msg) {
+    respond(c, code, reason, "text/plain; charset=utf-8", NULL, msg, strlen(msg));
 }
 
 /* net/http/pprof's serveError: the message and a newline, marked
  * X-Go-Pprof, by which go tool pprof shows it ("server response: 400 Bad
  * Request - ..."). */
-static void serve_error(int fd, int code, const char *reason, const char *msg) {
+static void serve_error(const conn *c, int code, const char *reason, const char *msg) {
     char body[256];
     int k = snprintf(body, sizeof body, "%s\n", msg);
-    respond(fd, code, reason, "text/plain; charset=utf-8", "X-Go-Pprof: 1\r\n", body,
+    respond(c, code, reason, "text/plain; charset=utf-8", "X-Go-Pprof: 1\r\n", body,
             (size_t)k < sizeof body ? (size_t)k : sizeof body - 1);
 }
 
 /* Sends the contents of the memory file m (then closes it). */
-static void respond_file(int fd, int m, bool binary, const char *name, const char *suffix) {
+static void respond_file(const conn *c, int m, bool binary, const char *name, const char *suffix) {
     off_t len = lseek(m, 0, SEEK_END);
     if (len < 0) {
         close(m);
-        respond_text(fd, 500, "Internal Server Error", "cannot read the profile\n");
+        respond_text(c, 500, "Internal Server Error", "cannot read the profile\n");
         return;
     }
     void *p = len > 0 ? mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, m, 0) : NULL;
     close(m);
     if (len > 0 && p == MAP_FAILED) {
-        respond_text(fd, 500, "Internal Server Error", "cannot map the profile\n");
+        respond_text(c, 500, "Internal Server Error", "cannot map the profile\n");
         return;
     }
     char disp[128] = "";
     if (binary)
         snprintf(disp, sizeof disp, "Content-Disposition: attachment; filename=\"%s%s\"\r\n", name,
                  suffix);
-    respond(fd, 200, "OK", binary ? "application/octet-stream" : "text/plain; charset=utf-8", disp,
+    respond(c, 200, "OK", binary ? "application/octet-stream" : "text/plain; charset=utf-8", disp,
             p, (size_t)len);
     if (len > 0)
         munmap(p, (size_t)len);
@@ -161,7 +169,7 @@ static const char *const profiles[][2] = {
     {"threadcreate", "Stack traces that led to the creation of new OS threads"},
 };
 
-static void index_page(int fd) {
+static void index_page(const conn *c) {
     char body[4096];
     int k = snprintf(body, sizeof body,
                      "<html><head><title>/debug/pprof/</title></head><body>\n"
@@ -177,7 +185,7 @@ static void index_page(int fd) {
                   "(?seconds=N)</td></tr>\n"
                   "</table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>\n"
                   "</body></html>\n");
-    respond(fd, 200, "OK", "text/html; charset=utf-8", NULL, body, (size_t)k);
+    respond(c, 200, "OK", "text/html; charset=utf-8", NULL, body, (size_t)k);
 }
 
 /* net/http/pprof's sleep: sec seconds, or less if the client goes away
@@ -187,7 +195,7 @@ static void index_page(int fd) {
  * each profile asked for meanwhile was refused.  What the client sends
  * during the wait is read and dropped.  False when the client went away
  * (a delta profile then answers as Go's does to its done context). */
-static bool sleep_or_gone(int fd, double sec) {
+static bool sleep_or_gone(const conn *c, double sec) {
     /* More than a century (which overflowed the clock) waits for the
      * client alone; less than a nanosecond (a trace's seconds=1e-10) is
      * none, as Go's time.Duration makes it, not for ever. */
@@ -195,15 +203,15 @@ static bool sleep_or_gone(int fd, double sec) {
     int64_t ns = forever ? 0 : (int64_t)(sec * 1e9);
     if (!forever && ns < 1)
         ns = 1;
-    if (gort_set_deadline(fd, forever ? 0 : gort_nanotime() + ns, 0) != 0) {
+    if (gort_set_deadline(c->fd, forever ? 0 : gort_nanotime() + ns, 0) != 0) {
         gort_sleep(forever ? INT64_MAX : ns);
         return true;
     }
     char drop[512];
     ssize_t r;
-    while ((r = gort_read(fd, drop, sizeof drop)) > 0)
+    while ((r = gort_read(c->fd, drop, sizeof drop)) > 0)
         continue; /* until EOF, an error or the deadline (-ETIMEDOUT) */
-    (void)gort_set_deadline(fd, 0, 0);
+    (void)gort_set_deadline(c->fd, 0, 0);
     return r == -ETIMEDOUT;
 }
 
@@ -233,10 +241,10 @@ static bool parse_int64(const char *s, int64_t *v) {
  * seconds' wait (less if the client goes away), the profile again, and
  * the second minus the first (gort_pprof_write_delta), in a file named
  * NAME-delta.  The checks and their answers are Go's, in its order. */
-static void serve_delta(int fd, const char *name, const char *secstr, const char *query) {
+static void serve_delta(const conn *c, const char *name, const char *secstr, const char *query) {
     int64_t sec;
     if (!parse_int64(secstr, &sec) || sec <= 0) {
-        serve_error(fd, 400, "Bad Request",
+        serve_error(c, 400, "Bad Request",
                     "invalid value for \"seconds\" - must be a positive integer");
         return;
     }
@@ -249,19 +257,19 @@ static void serve_delta(int fd, const char *name, const char *secstr, const char
     char dbuf[REQ_TARGET];
     int64_t debug;
     if (parse_int64(query_value(query, "debug", dbuf), &debug) && debug != 0) {
-        serve_error(fd, 400, "Bad Request", "seconds and debug params are incompatible");
+        serve_error(c, 400, "Bad Request", "seconds and debug params are incompatible");
         return;
     }
     gort_pprof_snapshot *p0;
     if (gort_pprof_snapshot_take(name, &p0) != 0) {
-        serve_error(fd, 500, "Internal Server Error", "failed to collect profile");
+        serve_error(c, 500, "Internal Server Error", "failed to collect profile");
         return;
     }
     /* The client gone: Go's answer to the request's context cancelled,
      * which no one reads. */
-    if (!sleep_or_gone(fd, (double)sec)) {
+    if (!sleep_or_gone(c, (double)sec)) {
         gort_pprof_snapshot_free(p0);
-        serve_error(fd, 500, "Internal Server Error", "context canceled");
+        serve_error(c, 500, "Internal Server Error", "context canceled");
         return;
     }
     int m = memfile();
@@ -270,33 +278,33 @@ static void serve_delta(int fd, const char *name, const char *secstr, const char
     if (r != 0) {
         if (m >= 0)
             close(m);
-        serve_error(fd, 500, "Internal Server Error", "failed to collect profile");
+        serve_error(c, 500, "Internal Server Error", "failed to collect profile");
         return;
     }
-    respond_file(fd, m, true, name, "-delta");
+    respond_file(c, m, true, name, "-delta");
 }
 
-static void serve_path(int fd, const char *path, const char *query) {
+static void serve_path(const conn *c, const char *path, const char *query) {
     const char *pre = "/debug/pprof";
     size_t pl = strlen(pre);
     if (strncmp(path, pre, pl) != 0) {
-        respond_text(fd, 404, "Not Found", "404 page not found\n");
+        respond_text(c, 404, "Not Found", "404 page not found\n");
         return;
     }
     const char *name = path + pl;
     if (*name == '/')
         name++;
     if (*name == '\0') {
-        index_page(fd);
+        index_page(c);
         return;
     }
     if (strcmp(name, "cmdline") == 0) {
         char buf[4096];
-        int c = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-        ssize_t n = c >= 0 ? read(c, buf, sizeof buf) : -1;
-        if (c >= 0)
-            close(c);
-        respond(fd, 200, "OK", "text/plain; charset=utf-8", NULL, buf, n > 0 ? (size_t)n : 0);
+        int f = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+        ssize_t n = f >= 0 ? read(f, buf, sizeof buf) : -1;
+        if (f >= 0)
+            close(f);
+        respond(c, 200, "OK", "text/plain; charset=utf-8", NULL, buf, n > 0 ? (size_t)n : 0);
         return;
     }
     bool cpu = strcmp(name, "profile") == 0, trace = strcmp(name, "trace") == 0;
@@ -308,7 +316,7 @@ static void serve_path(int fd, const char *path, const char *query) {
         for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
             known |= strcmp(name, profiles[i][0]) == 0;
         if (!known) {
-            respond_text(fd, 404, "Not Found", "Unknown profile\n");
+            respond_text(c, 404, "Not Found", "Unknown profile\n");
             return;
         }
     }
@@ -317,12 +325,12 @@ static void serve_path(int fd, const char *path, const char *query) {
     char secbuf[REQ_TARGET];
     const char *secstr = cpu || trace ? "" : query_value(query, "seconds", secbuf);
     if (*secstr != '\0') {
-        serve_delta(fd, name, secstr, query);
+        serve_delta(c, name, secstr, query);
         return;
     }
     int m = memfile();
     if (m < 0) {
-        respond_text(fd, 500, "Internal Server Error", "memfd_create failed\n");
+        respond_text(c, 500, "Internal Server Error", "memfd_create failed\n");
         return;
     }
     if (cpu || trace) {
@@ -340,15 +348,15 @@ static void serve_path(int fd, const char *path, const char *query) {
                 msg, sizeof msg, "Could not enable %s: %s\n", cpu ? "CPU profiling" : "tracing",
                 r == -EBUSY ? (cpu ? "cpu profiling already in use" : "tracing already enabled")
                             : strerror(-r));
-            respond_text(fd, 500, "Internal Server Error", msg);
+            respond_text(c, 500, "Internal Server Error", msg);
             return;
         }
-        (void)sleep_or_gone(fd, sec);
+        (void)sleep_or_gone(c, sec);
         if (cpu)
             gort_pprof_stop_cpu();
         else
             gort_trace_stop();
-        respond_file(fd, m, true, cpu ? "profile" : "trace", "");
+        respond_file(c, m, true, cpu ? "profile" : "trace", "");
         return;
     }
     /* net/http/pprof: heap?gc=1 runs a collection first, so the profile
@@ -358,10 +366,10 @@ static void serve_path(int fd, const char *path, const char *query) {
     int r = gort_pprof_write(name, m, debug);
     if (r != 0) {
         close(m);
-        respond_text(fd, 500, "Internal Server Error", strerror(-r));
+        respond_text(c, 500, "Internal Server Error", strerror(-r));
         return;
     }
-    respond_file(fd, m, debug == 0, name, "");
+    respond_file(c, m, debug == 0, name, "");
 }
 
 void gort_pprof_http_conn(int fd) {
@@ -378,21 +386,23 @@ void gort_pprof_http_conn(int fd) {
     }
     req[n] = '\0';
     char method[16], target[REQ_TARGET];
+    conn c = {.fd = fd};
     if (n == 0 || sscanf(req, "%15s %2047s", method, target) != 2) {
         if (n > 0)
-            respond_text(fd, 400, "Bad Request", "400 Bad Request\n");
+            respond_text(&c, 400, "Bad Request", "400 Bad Request\n");
         gort_close(fd);
         return;
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        respond_text(fd, 405, "Method Not Allowed", "405 method not allowed\n");
+        respond_text(&c, 405, "Method Not Allowed", "405 method not allowed\n");
         gort_close(fd);
         return;
     }
+    c.head = strcmp(method, "HEAD") == 0;
     char *query = strchr(target, '?');
     if (query != NULL)
         *query++ = '\0';
-    serve_path(fd, target, query ? query : "");
+    serve_path(&c, target, query ? query : "");
     gort_close(fd);
 }
 

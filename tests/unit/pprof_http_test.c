@@ -36,15 +36,16 @@ static int start_server(void) {
         st_;                                      \
     })
 
-/* A raw GET of path (with its query) from the server on port: the whole
- * answer (headers and body) into buf, NUL-terminated; its length.  With
- * half_close, the request is followed by a shutdown of our side. */
-static size_t raw_get(int port, const char *path, bool half_close, char *buf, size_t cap) {
+/* A raw request (method, path with its query) to the server on port: the
+ * whole answer (headers and body) into buf, NUL-terminated; its length.
+ * With half_close, the request is followed by a shutdown of our side. */
+static size_t raw_request(const char *method, int port, const char *path, bool half_close,
+                          char *buf, size_t cap) {
     char addr[64], req[512];
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
     int fd = gort_dial(addr, gort_nanotime() + tmo(10));
     ASSERT_GE(fd, 0);
-    int k = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, addr);
+    int k = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: %s\r\n\r\n", method, path, addr);
     ASSERT_EQ(gort_write(fd, req, (size_t)k), k);
     if (half_close)
         ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
@@ -56,6 +57,10 @@ static size_t raw_get(int port, const char *path, bool half_close, char *buf, si
     buf[n] = '\0';
     gort_close(fd);
     return n;
+}
+
+static size_t raw_get(int port, const char *path, bool half_close, char *buf, size_t cap) {
+    return raw_request("GET", port, path, half_close, buf, cap);
 }
 
 /* The answer to path must have status, body (exactly) and the headers of
@@ -283,6 +288,44 @@ static int delta_params_main(void *arg) {
 
 TEST(delta_params) {
     run(delta_params_main, NULL);
+}
+
+/* ------------------------------------------------------------------ HEAD */
+
+/* HEAD is answered as GET with the headers alone (RFC 9110: the
+ * Content-Length a GET would have, no content), as Go's server does; the
+ * body followed them. */
+static int head_main(void *arg) {
+    (void)arg;
+    int port = start_server();
+    static const char *const paths[] = {"/debug/pprof/", "/debug/pprof/cmdline",
+                                        "/debug/pprof/goroutine?debug=1", "/debug/pprof/nonesuch"};
+    static char get[1 << 16], head[1 << 16];
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        size_t gn = raw_get(port, paths[i], false, get, sizeof get);
+        size_t n = raw_request("HEAD", port, paths[i], false, head, sizeof head);
+        const char *gb = strstr(get, "\r\n\r\n"), *hb = strstr(head, "\r\n\r\n");
+        const char *gl = strstr(get, "\r\nContent-Length: "),
+                   *hl = strstr(head, "\r\nContent-Length: ");
+        if (gb == NULL || hb == NULL || gl == NULL || hl == NULL || strncmp(get, head, 13) != 0 ||
+            hb + 4 != head + n)
+            GT_FAIL("HEAD %s: GET's status and headers, no content, expected:\n%.400s\n"
+                    "(GET:\n%.400s)",
+                    paths[i], head, get);
+        /* The goroutine profile's length may change between the two. */
+        if (i != 2 && atol(gl + 18) != atol(hl + 18))
+            GT_FAIL("HEAD %s: Content-Length %ld, GET's %ld", paths[i], atol(hl + 18),
+                    atol(gl + 18));
+        size_t body = gn - (size_t)(gb + 4 - get);
+        if (atol(hl + 18) <= 0 || (size_t)atol(gl + 18) != body)
+            GT_FAIL("HEAD %s: Content-Length %ld, GET's body %zu bytes", paths[i], atol(hl + 18),
+                    body);
+    }
+    return 0;
+}
+
+TEST(head_has_no_body) {
+    run(head_main, NULL);
 }
 
 /* ----------------------------------------------------------- client gone */
