@@ -5,7 +5,10 @@
  *
  * A companion library (libgort_pprof.a, pkg-config gort-pprof): the core
  * library does not depend on it.  It speaks just enough HTTP/1.1 for the
- * Go toolchain, curl and browsers: GET, one request per connection.
+ * Go toolchain, curl and browsers: GET, and HEAD (GET's answer without
+ * its content, the request served all the same, as Go's: a HEAD of
+ * profile?seconds=N takes N s), one request per connection; other
+ * methods are 405.
  *
  *   /debug/pprof/                     index
  *   /debug/pprof/profile?seconds=N    CPU profile over N s (default 30)
