@@ -491,7 +491,9 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * are never interleaved with another writer's.  Reads and writes may run
  * at the same time.
  *
- * Addresses are "host:port" with a numeric port: an IPv4 literal, an IPv6
+ * Addresses are "host:port" with a numeric port (decimal, 0 to 65535, read
+ * as Go reads one: an empty port is 0, a '+' or a "-0" is taken, leading
+ * zeros too; a service name such as "http" is -EINVAL): an IPv4 literal, an IPv6
  * literal in brackets ("[::1]:0"), a name ("localhost:80": resolved with
  * getaddrinfo inside gort_syscall_enter/exit, so the lookup never stalls a
  * processor), or an empty host (":8080": every address, IPv6 and IPv4, for

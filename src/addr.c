@@ -4,6 +4,7 @@
  * fuzz target tests/fuzz/fuzz_addr.c compiles it alone.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -11,7 +12,8 @@
 
 /* Accepts "host:port", "[v6 host]:port" and ":port" (empty host); the
  * host may not contain ':' unless bracketed, nor brackets anywhere else;
- * the port is 0..65535 in decimal.  -EINVAL for anything else (Go's
+ * the port is 0..65535 in decimal, as Go reads one ("" is 0, "+80" 80,
+ * "00080" 80, "-0" 0).  -EINVAL for anything else (Go's
  * "missing port in address", "too many colons in address", ...), and for
  * a host that does not fit in hostlen (with its NUL). */
 int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port) {
@@ -40,17 +42,23 @@ int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port
         return -EINVAL;
     memcpy(host, h, hl);
     host[hl] = '\0';
-    const char *ps = colon + 1;
-    if (*ps == '\0')
-        return -EINVAL;
+    /* The port as Go's parsePort reads a number: empty is 0 (Go keeps that
+     * for golang.org/issue/13610), then one sign at most and any number of
+     * digits (leading zeros too); a negative port but -0, or one above
+     * 65535, is Go's "invalid port". */
+    const char *q = colon + 1;
+    bool neg = *q == '-';
+    if (*q == '+' || *q == '-')
+        q++;
     long v = 0;
-    for (const char *q = ps; *q; q++) {
+    for (; *q; q++) {
         if (*q < '0' || *q > '9')
             return -EINVAL; /* numeric ports only */
-        v = v * 10 + (*q - '0');
-        if (v > 65535)
-            return -EINVAL;
+        if (v <= 65535)
+            v = v * 10 + (*q - '0');
     }
+    if (v > 65535 || (neg && v != 0))
+        return -EINVAL;
     *port = (int)v;
     return 0;
 }

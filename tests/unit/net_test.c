@@ -416,12 +416,51 @@ TEST(negative_deadline_is_past) {
 
 static int addr_main(void *arg) {
     (void)arg;
-    const char *bad[] = {"foo",         "1.2.3.4",    "[::1",      "::1:80", "127.0.0.1:99999",
-                         "127.0.0.1:x", "127.0.0.1:", "[::1]x:80", NULL};
+    const char *bad[] = {"foo",
+                         "1.2.3.4",
+                         "[::1",
+                         "::1:80",
+                         "127.0.0.1:99999",
+                         "127.0.0.1:65536",
+                         "127.0.0.1:-1",
+                         "127.0.0.1:x",
+                         "127.0.0.1:+-1",
+                         "127.0.0.1: 80",
+                         "127.0.0.1:http",
+                         "[::1]x:80",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         ASSERT_EQ(gort_listen(bad[i], 0), -EINVAL);
         ASSERT_EQ(gort_dial(bad[i], 0), -EINVAL);
     }
+    /* Ports as Go's parsePort reads them (Go 1.19: Listen on each is a
+     * port of the kernel's choosing, and "+" and "-0" are 0 as well);
+     * these were -EINVAL. */
+    const char *zero[] = {"127.0.0.1:",
+                          "127.0.0.1:+0",
+                          "127.0.0.1:-0",
+                          "127.0.0.1:+",
+                          "127.0.0.1:000000000000000000000000",
+                          NULL};
+    for (int i = 0; zero[i]; i++) {
+        int z = gort_listen(zero[i], 1);
+        if (z < 0 || gort_local_port(z) <= 0)
+            GT_FAIL("gort_listen(\"%s\") = %d (port %d), want a listener on a port of the "
+                    "kernel's",
+                    zero[i], z, z >= 0 ? gort_local_port(z) : 0);
+        gort_close(z);
+    }
+    int pl = gort_listen("127.0.0.1:0", 4);
+    ASSERT_GE(pl, 0);
+    char padded[64];
+    snprintf(padded, sizeof padded, "127.0.0.1:+000%d", gort_local_port(pl));
+    int pc = gort_dial(padded, 0);
+    ASSERT_GE(pc, 0); /* Go 1.19 dials such a port as the number */
+    int ps = gort_accept(pl, NULL, NULL);
+    ASSERT_GE(ps, 0);
+    gort_close(ps);
+    gort_close(pc);
+    gort_close(pl);
     ASSERT_EQ(gort_listen(NULL, 0), -EINVAL);
     /* A port nobody listens on: take one and close it. */
     int lfd = gort_listen("127.0.0.1:0", 1);
