@@ -24,10 +24,11 @@
  * cache-line aligned, comes from here), carved from 256 KiB chunks of
  * pages mapped for it and kept on a free list per size when freed; a
  * larger block is a mapping of its own, unmapped when freed.  Chunks are
- * never unmapped.  Memory comes zeroed.  fixlock orders the lists and the carving; a block's contents are ordered
- * between its free and its next allocation by the lock's release and
- * acquire.  The lock is a leaf (lockrank.c): nothing is taken under it,
- * and it may be taken under any other.
+ * never unmapped.  Memory comes zeroed.  fixlock orders the lists and
+ * the carving; a block's contents are ordered between its free and its
+ * next allocation by the lock's release and acquire.  The lock is a
+ * leaf (lockrank.c): nothing is taken under it, and it may be taken under
+ * any other.
  *
  * The collector does not scan these blocks: a block must not be the only
  * reference to a collected object.  LeakSanitizer scans every chunk and

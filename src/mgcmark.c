@@ -921,10 +921,11 @@ static bool sanitizer_runtime(const char *path) {
  * pause take the lister's listing instead (below).  Where neither can be
  * done (an ELF header elsewhere, the probes unavailable: a SIGSEGV
  * handler of the program's over gort's; the lister late), the check fails
- * and the world restarts for a new listing.  The concurrent mark lists too, and scans copies of
- * the listed pages (scan_globals_running).  With one P, dl_iterate_phdr
- * is called as a blocking call (loader_call_begin): the holder of the
- * loader's lock may be the goroutine that needs the P. */
+ * and the world restarts for a new listing.  The concurrent mark lists
+ * too, and scans copies of the listed pages (scan_globals_running).  With
+ * one P, dl_iterate_phdr is called as a blocking call
+ * (loader_call_begin): the holder of the loader's lock may be the
+ * goroutine that needs the P. */
 
 /* A writable segment of a loaded object, [lo, hi). */
 typedef struct gseg {
