@@ -441,7 +441,9 @@ typedef struct gort_timer gort_timer;
  * later gort_main, where they work again. */
 GORT_API gort_timer *gort_timer_new(int64_t ns);
 /* time.AfterFunc: after ns runs fn(arg) in its own goroutine.  NULL as
- * gort_timer_new. */
+ * gort_timer_new.  A NULL fn makes the timer (as Go's AfterFunc(d, nil)):
+ * its firing is "fatal error: go of nil func value"; stopped first, it
+ * does nothing. */
 GORT_API gort_timer *gort_after_func(int64_t ns, void (*fn)(void *arg), void *arg);
 /* The timer's channel; NULL for after_func timers. */
 GORT_API gort_chan *gort_timer_chan(gort_timer *t);

@@ -208,6 +208,25 @@ TEST(stop_reset) {
     run(stop_reset_main, NULL);
 }
 
+/* Go's AfterFunc(d, nil) makes the timer; only its firing is the fatal
+ * error "go of nil func value" (crash.after_func_nil_fires).  Stopped,
+ * reset and stopped again before it fires, it does nothing. */
+static int after_func_nil_main(void *arg) {
+    (void)arg;
+    gort_timer *t = gort_after_func(3600 * INT64_C(1000000000), NULL, NULL);
+    ASSERT_TRUE(t != NULL);
+    ASSERT_NULL(gort_timer_chan(t));
+    ASSERT_TRUE(gort_timer_stop(t));
+    ASSERT_FALSE(gort_timer_reset(t, 3600 * INT64_C(1000000000)));
+    ASSERT_TRUE(gort_timer_stop(t));
+    gort_timer_free(t);
+    return 0;
+}
+
+TEST(after_func_nil_stopped) {
+    run(after_func_nil_main, NULL);
+}
+
 /* ------------------------------------------------------------------ tickers */
 
 static void ticker_reset_zero(void *arg) {
