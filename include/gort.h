@@ -732,7 +732,9 @@ GORT_API int gort_go_copy(void (*fn)(void *arg), const void *arg, size_t size);
  * deadline, or by gort_ctx_free.  Once cancelled its done channel (element
  * size 0, Go's chan struct{}) is closed, so a receive or a select case on
  * it proceeds, and gort_ctx_err says why: -ECANCELED (context.Canceled) or
- * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  Deadlines are absolute
+ * -ETIMEDOUT (context.DeadlineExceeded); 0 before.  As Go's Err, a
+ * non-zero gort_ctx_err means the cancel has finished: done is closed and
+ * the descendants are cancelled.  Deadlines are absolute
  * gort_nanotime() values; a deadline later than the parent's is the
  * parent's (Go).  A deadline set while no gort_main runs (before it, or
  * after it returned) has no timer until the next gort_main starts, which

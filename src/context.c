@@ -56,6 +56,7 @@ struct gort_ctx {
     bool has_timer;            /* [immutable] t is this node's deadline timer */
     bool has_value;            /* [immutable] key/val are set */
     _Atomic int err;           /* [atomic; write under lock] 0, -ECANCELED, -ETIMEDOUT */
+    _Atomic bool settled;      /* [atomic; write under lock] cancel done: closed, children too */
     gort_chan *done;           /* [immutable] closed by cancel; NULL for the background */
     int64_t deadline;          /* [immutable] own or inherited, 0: none */
     const void *key;           /* [immutable] with val, a collector root (with_value) */
@@ -124,6 +125,9 @@ static void cancel(gort_ctx *ctx, int err) {
         c = next;
     }
     ctx->children = NULL;
+    /* Release: pairs with gort_ctx_err's acquire, so that whoever sees the
+     * error also sees the close of done and every child's cancel above. */
+    atomic_store_explicit(&ctx->settled, true, memory_order_release);
     gort__unlock(&ctx->lock);
 }
 
@@ -355,8 +359,20 @@ GORT_API int gort_ctx_err(gort_ctx *ctx) {
     /* Acquire: pairs with cancel's release store (and, in race mode, its
      * san_release: only an error seen is an edge). */
     int err = atomic_load_explicit(&ctx->err, memory_order_acquire);
-    if (err != 0)
-        san_acquire(&ctx->err);
+    if (err == 0)
+        return 0;
+    /* Go's Err takes the lock that cancel holds from the error's store to
+     * after the close of done and the children's cancels, so that a
+     * non-nil Err means all of that is done.  The same here: an error
+     * seen while cancel is still running waits for its unlock.  Acquire:
+     * pairs with the release store of settled at cancel's end; when it
+     * is not seen yet, our lock acquire orders us after cancel's unlock
+     * (the error we saw was stored under that lock). */
+    if (!atomic_load_explicit(&ctx->settled, memory_order_acquire)) {
+        gort__lock(&ctx->lock);
+        gort__unlock(&ctx->lock);
+    }
+    san_acquire(&ctx->err);
     return err;
 }
 

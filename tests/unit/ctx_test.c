@@ -9,6 +9,7 @@
 #include "export_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -407,6 +408,56 @@ static int nil_main(void *arg) {
 }
 TEST(nil_parent_panics) {
     run(nil_main);
+}
+
+/* Go's Err takes the lock its cancel holds until done is closed and every
+ * child is cancelled: whoever sees a parent's error sees all of that.  A
+ * thread outside the runtime polls the parent while the main goroutine
+ * cancels it; a parent's error seen before its done was closed or its
+ * children cancelled (gort_ctx_err read the error without waiting for the
+ * cancel to finish) is counted. */
+enum { ORDER_KIDS = 64, ORDER_ROUNDS = 300 };
+static gort_ctx *order_parent;
+static gort_ctx *order_kids[ORDER_KIDS];
+static _Atomic bool order_ready;
+static int order_bad; /* [observer thread until joined] */
+
+static void *order_observer(void *arg) {
+    (void)arg;
+    atomic_store(&order_ready, true);
+    while (gort_ctx_err(order_parent) == 0) {
+    }
+    bool ok = true;
+    if (!gort_chan_tryrecv(gort_ctx_done(order_parent), NULL, &ok))
+        order_bad++;
+    for (int i = 0; i < ORDER_KIDS; i++)
+        if (gort_ctx_err(order_kids[i]) != -ECANCELED)
+            order_bad++;
+    return NULL;
+}
+
+static int err_order_main(void *arg) {
+    (void)arg;
+    for (int r = 0; r < ORDER_ROUNDS; r++) {
+        order_parent = gort_ctx_with_cancel(gort_ctx_background());
+        for (int i = 0; i < ORDER_KIDS; i++)
+            order_kids[i] = gort_ctx_with_cancel(order_parent);
+        atomic_store(&order_ready, false);
+        pthread_t th;
+        ASSERT_EQ(pthread_create(&th, NULL, order_observer, NULL), 0);
+        while (!atomic_load(&order_ready))
+            gort_yield();
+        gort_ctx_cancel(order_parent);
+        ASSERT_EQ(pthread_join(th, NULL), 0);
+        for (int i = 0; i < ORDER_KIDS; i++)
+            gort_ctx_free(order_kids[i]);
+        gort_ctx_free(order_parent);
+    }
+    ASSERT_EQ(order_bad, 0);
+    return 0;
+}
+TEST(err_seen_means_cancel_finished) {
+    run(err_order_main);
 }
 
 GT_MAIN()
