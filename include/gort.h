@@ -394,7 +394,9 @@ static inline __attribute__((always_inline)) void gort__rwmutex_runlock_inl(gort
 #define gort_rwmutex_runlock(rw) gort__rwmutex_runlock_inl(rw)
 #endif
 
-/* sync.Once: runs fn(arg) once; concurrent callers block until it returned. */
+/* sync.Once: runs fn(arg) once; concurrent callers block until it returned.
+ * A NULL fn is Go's Do(nil): a panic "runtime error: invalid memory address
+ * or nil pointer dereference" that can be recovered, and o is done. */
 GORT_API void gort_once_do(gort_once *o, void (*fn)(void *arg), void *arg);
 
 /* sync.WaitGroup.  add panics "sync: negative WaitGroup counter"; wait

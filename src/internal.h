@@ -273,6 +273,10 @@ _Noreturn void gort__throw_at(const char *msg, const char *file, int line);
 /* Go's fatal: fatal error: msg + every goroutine per GORTRACEBACK; exit 2
  * (the program's error, e.g. deadlock, unlock of unlocked). */
 _Noreturn void gort__fatal(const char *msg);
+/* The panic of a call of a nil func (Go's fault at pc 0: "runtime error:
+ * invalid memory address or nil pointer dereference", recoverable), for a
+ * runtime path that finds its fn NULL before it would call it. */
+_Noreturn void gort__panic_nilfunc(void);
 /* A throw found on a stack of the runtime's own (a fault handler's): Go's
  * "runtime stack:" section (gort__print_runtime_stack) before the dump. */
 _Noreturn void gort__fatal_sysstack(const char *msg);

@@ -624,6 +624,10 @@ void gort_panic(const char *msg) {
     dopanic(gp, m, owned);
 }
 
+void gort__panic_nilfunc(void) {
+    dopanic(getstate(), nil_func_msg, false);
+}
+
 void gort_panicf(const char *fmt, ...) {
     struct g *gp = getstate();
     char small[256];

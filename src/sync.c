@@ -434,6 +434,11 @@ static void once_finish(void *p) {
 static void once_body(void *p) {
     struct once_call *oc = p;
     gort_defer(once_finish, oc);
+    /* Go's Do(nil): the call of the nil func panics (a runtime error that
+     * can be recovered), and o counts as done; a call through NULL here
+     * would be a fault, which ends the process. */
+    if (GORT_UNLIKELY(oc->fn == NULL))
+        gort__panic_nilfunc();
     oc->fn(oc->arg);
 }
 

@@ -451,7 +451,7 @@ static void panicky(void *p) {
     gort_panic("boom in once");
 }
 
-static char once_recovered[64];
+static char once_recovered[128];
 
 static void once_recover(void *p) {
     (void)p;
@@ -476,6 +476,31 @@ static int once_panic_main(void *arg) {
 
 TEST(once_panic) {
     run(once_panic_main, NULL);
+}
+
+/* Go's Do(nil): the call of the nil func is a runtime error panic that a
+ * deferred call recovers, and the Once is done (a later Do does not run its
+ * fn, and does not block).  It was a fault at pc 0, which ends the process
+ * whatever is deferred. */
+static void once_nil_body(void *p) {
+    gort_defer(once_recover, NULL);
+    gort_once_do(p, NULL, NULL);
+}
+
+static int once_nil_main(void *arg) {
+    (void)arg;
+    gort_once o = GORT_ONCE_INIT;
+    atomic_store(&panicky_calls, 0);
+    ASSERT_EQ(gort_call(once_nil_body, &o), 1);
+    ASSERT_STREQ(once_recovered,
+                 "runtime error: invalid memory address or nil pointer dereference");
+    gort_once_do(&o, panicky, NULL);
+    ASSERT_EQ(atomic_load(&panicky_calls), 0);
+    return 0;
+}
+
+TEST(once_nil_fn_panics) {
+    run(once_nil_main, NULL);
 }
 
 /* ------------------------------------------------------------------------
