@@ -18,6 +18,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 static gort_chan *c;
 
@@ -36,10 +37,17 @@ static int main_fn(void *arg) {
     c = gort_chan_make(sizeof(int), 0);
     if (gort_go(parked, NULL) != 0)
         return 1;
-    while (gort_numgoroutine() < 2)
-        gort_yield();
-    for (int i = 0; i < 100; i++)
-        gort_yield();
+    /* Until parked is parked: a hundred yields were not always enough on
+     * a loaded machine (a preemption at gort_chan_recv's entry left it
+     * runnable on a P whose thread did not run meanwhile, and the dump
+     * said [runnable]). */
+    static char buf[1 << 14];
+    for (int64_t end = gort_nanotime() + 10 * 1000 * 1000 * 1000LL;;) {
+        gort_stack(buf, sizeof buf, true);
+        if (strstr(buf, "[chan receive]") != NULL || gort_nanotime() > end)
+            break;
+        gort_sleep(1000 * 1000);
+    }
     quitter();
     return 0;
 }

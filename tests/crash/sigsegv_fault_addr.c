@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 static gort_chan *c;
 
@@ -39,10 +40,15 @@ static int main_fn(void *arg) {
     c = gort_chan_make(sizeof(int), 0);
     if (gort_go(parked, NULL) != 0)
         return 1;
-    while (gort_numgoroutine() < 2)
-        gort_yield();
-    for (int i = 0; i < 100; i++)
-        gort_yield();
+    /* Until parked is parked (as crash/sigquit.c: a hundred yields were
+     * not always enough on a loaded machine). */
+    static char buf[1 << 14];
+    for (int64_t end = gort_nanotime() + 10 * 1000 * 1000 * 1000LL;;) {
+        gort_stack(buf, sizeof buf, true);
+        if (strstr(buf, "[chan receive]") != NULL || gort_nanotime() > end)
+            break;
+        gort_sleep(1000 * 1000);
+    }
     write_far(42);
     fprintf(stderr, "sigsegv_fault_addr: write returned\n");
     return 0;
