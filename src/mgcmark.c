@@ -1205,7 +1205,7 @@ static void lister_prepare(void) {
         atomic_store_explicit(&lreq, 0, memory_order_relaxed);
         atomic_store_explicit(&ldone, 0, memory_order_relaxed);
         if (!start_plain_thread(lister_main, "gort gc lister"))
-            return; /* the pause walks the loader's list itself */
+            return; /* a walk that sees a change restarts the world */
         atomic_store_explicit(&lister_pid, pid, memory_order_relaxed);
     }
     /* Acquire: pairs with the lister's release of ldone (tl is ours). */
@@ -1223,8 +1223,8 @@ static void lister_prepare(void) {
 
 /* With the world stopped: the lister's listing of the loaded objects, made
  * under the loader's lock, into gl (every object seen), if it answers
- * within wait ns with room enough.  False if not (the pause then walks
- * the loader's list itself). */
+ * within wait ns with room enough.  False if not (the check then fails,
+ * and the world restarts for a new listing). */
 static bool lister_listed(int64_t wait) {
     if (!tl_ready || atomic_load_explicit(&lister_pid, memory_order_relaxed) != getpid())
         return false;
