@@ -1089,6 +1089,14 @@ static int list_phdr(struct dl_phdr_info *info, size_t size, void *arg) {
     return 0;
 }
 
+/* Lists the loaded objects into L, from empty, within its room (L->full
+ * says whether it ran out).  Takes the loader's lock. */
+static void list_objects(glisting *L) {
+    L->nobj = L->nseg = 0;
+    L->full = false;
+    dl_iterate_phdr(list_phdr, L);
+}
+
 static int gobj_cmp(const void *a, const void *b) {
     const gobj *x = a, *y = b;
     if (x->addr != y->addr)
@@ -1177,17 +1185,36 @@ static bool start_plain_thread(void *(*fn)(void *), const char *name) {
     return true;
 }
 
+/* The request handshake of those two threads.  post_request stores the
+ * next request number into *req with release (so the job written before
+ * it is seen by the thread's acquire load in await_request) and wakes the
+ * thread; 0 is skipped, the thread's "nothing seen yet".  Returns the
+ * number, which the thread stores into its answer word when done. */
+static uint32_t post_request(_Atomic uint32_t *req) {
+    uint32_t r = atomic_load_explicit(req, memory_order_relaxed) + 1;
+    if (r == 0)
+        r = 1;
+    atomic_store_explicit(req, r, memory_order_release);
+    gort__futexwakeup(req, 1);
+    return r;
+}
+
+/* In the thread: waits until *req is past seen and returns the new number.
+ * Acquire: pairs with post_request's release (the job is seen). */
+static uint32_t await_request(_Atomic uint32_t *req, uint32_t seen) {
+    uint32_t r;
+    while ((r = atomic_load_explicit(req, memory_order_acquire)) == seen)
+        gort__futexsleep(req, seen, -1);
+    return r;
+}
+
 static void *lister_main(void *arg) {
     (void)arg;
     uint32_t seen = 0;
     for (;;) {
-        uint32_t r;
-        while ((r = atomic_load_explicit(&lreq, memory_order_acquire)) == seen)
-            gort__futexsleep(&lreq, seen, -1);
+        uint32_t r = await_request(&lreq, seen);
         seen = r;
-        tl.nobj = tl.nseg = 0;
-        tl.full = false;
-        dl_iterate_phdr(list_phdr, &tl);
+        list_objects(&tl);
         atomic_store_explicit(&ldone, r, memory_order_release);
         gort__futexwakeup(&ldone, 1);
     }
@@ -1229,13 +1256,9 @@ static bool lister_listed(int64_t wait) {
     if (!tl_ready || atomic_load_explicit(&lister_pid, memory_order_relaxed) != getpid())
         return false;
     tl_ready = false;
-    uint32_t r = atomic_load_explicit(&lreq, memory_order_relaxed) + 1;
-    if (r == 0)
-        r = 1; /* 0 is the lister's "nothing seen yet" */
-    /* Release: the room lister_prepare made in tl, before the lister's
-     * acquire load. */
-    atomic_store_explicit(&lreq, r, memory_order_release);
-    gort__futexwakeup(&lreq, 1);
+    /* Its release: the room lister_prepare made in tl, before the
+     * lister's acquire load. */
+    uint32_t r = post_request(&lreq);
     /* Spins first, keeping this thread's CPU (the lister, on another,
      * answers in tens of microseconds), then sleeps. */
     int64_t now = gort_nanotime(), spin = now + LISTER_SPIN_NS, until = now + wait;
@@ -1266,7 +1289,6 @@ void gort__gc_globals_list(void) {
     gl.current = false;
     globals_copy_init(); /* for the pause's scan */
     for (;;) {
-        gl.l.nobj = gl.l.nseg = 0;
         gl.failed = false;
         /* Room for 64 objects and 128 segments at first, or for as many
          * as the last listing that ran out of room; written here, so that
@@ -1280,9 +1302,8 @@ void gort__gc_globals_list(void) {
         }
         memset(gl.l.obj, 0, gl.l.capobj * sizeof *gl.l.obj);
         memset(gl.l.seg, 0, gl.l.capseg * sizeof *gl.l.seg);
-        gl.l.full = false;
         bool blocked = loader_call_begin();
-        dl_iterate_phdr(list_phdr, &gl.l);
+        list_objects(&gl.l);
         loader_call_end(blocked);
         if (!gl.l.full)
             break;
@@ -1821,9 +1842,7 @@ static void *helper_main(void *arg) {
     (void)arg;
     uint32_t seen = 0;
     for (;;) {
-        uint32_t g;
-        while ((g = atomic_load_explicit(&hgen, memory_order_acquire)) == seen)
-            gort__futexsleep(&hgen, seen, -1);
+        uint32_t g = await_request(&hgen, seen);
         seen = g;
         if (hjob.walk) {
             nhr = 0;
@@ -1866,16 +1885,6 @@ static bool helper_running(void) {
     return atomic_load_explicit(&helper_pid, memory_order_relaxed) == getpid();
 }
 
-/* Hands the helper the job written into hjob; returns its generation. */
-static uint32_t helper_post(void) {
-    uint32_t gen = atomic_load_explicit(&hgen, memory_order_relaxed) + 1;
-    if (gen == 0)
-        gen = 1; /* 0 is the helper's "nothing seen yet" */
-    atomic_store_explicit(&hgen, gen, memory_order_release);
-    gort__futexwakeup(&hgen, 1);
-    return gen;
-}
-
 static void helper_wait(uint32_t gen) {
     while (atomic_load_explicit(&hdone, memory_order_acquire) != gen)
         sched_yield();
@@ -1890,7 +1899,7 @@ static uint32_t helper_walk(uintptr_t lo, uintptr_t hi) {
     hjob.walk = true;
     hjob.lo = lo;
     hjob.hi = hi;
-    return helper_post();
+    return post_request(&hgen); /* the job in hjob, to the helper */
 }
 
 /* Waits for the walk of generation gen and rescans what it found. */
@@ -1911,7 +1920,7 @@ static void stw_stacks(struct g *self) {
         hjob.n = n;
         hjob.self = self;
         atomic_store_explicit(&hnext, 0, memory_order_relaxed);
-        uint32_t gen = helper_post();
+        uint32_t gen = post_request(&hgen);
         scan_chunks(&cm);
         /* Our part's greys are drained after allglock is released, as
          * before there was a helper (the drain takes wlock). */
