@@ -63,7 +63,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -677,6 +679,104 @@ static void gfree_g0(struct g *gp) {
 
 /* ------------------------------------------------------------------ run queues */
 
+/* Runnext without a locked instruction.  Every hop of a goroutine chain
+ * (ring, spawn_seq, a send that readies a receiver) puts a g into runnext
+ * and takes it out again on the owner, and with two Ps or more both were
+ * CASes, because a thief may CAS runnext to NULL meanwhile: on an Intel
+ * machine under KVM each drained the store buffer of the hop's cold
+ * writes, and ring took 163 ns a hop at GOMAXPROCS=2 against 105 at 1
+ * (where no thief can exist and the owner used plain stores already).
+ * Thieves are rare and already slow (runqgrab sleeps 3 us before it tries
+ * runnext), so the cost moves to them, as an asymmetric Dekker handshake
+ * whose heavy side is membarrier(2):
+ *
+ *   owner (runnext_enter/leave)       thief (runnext_steal)
+ *   busy = 1                          thieves += 1 (locked: visible)
+ *   compiler barrier                  membarrier(PRIVATE_EXPEDITED)
+ *   thieves == 0 ? plain load/store   busy == 0 (acquire) ? CAS
+ *                : CAS (as before)    thieves -= 1
+ *   busy = 0 (release)
+ *
+ * membarrier returns only after every running thread of the process has
+ * passed a full memory barrier (a thread not running passed one when it
+ * was switched out).  If the owner's read of thieves came after that
+ * barrier, it sees the thief's count (made visible before the call) and
+ * takes the CAS path, which is safe against the thief's CAS.  If it came
+ * before, its busy = 1, earlier in program order, is visible when the
+ * call returns: the thief sees 1 and does not CAS, or sees the release
+ * store of 0 that ends the section, and then the section's runnext store
+ * too.  So a thief's CAS never falls inside a section of plain accesses.
+ * Every access is a C11 atomic (ThreadSanitizer sees no data race; the g
+ * is published by the release store into runnext and the thief's acquire
+ * CAS).  No signal handler touches a run queue, so a section is never
+ * re-entered on its own thread.  Without membarrier (old kernels,
+ * Valgrind, a seccomp filter) runnext_asym stays false and both sides
+ * CAS, as Go's runqput and runqget do. */
+static bool runnext_asym; /* set by schedinit, before any P runs */
+
+static void runnext_init(void) {
+    runnext_asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+/* For a spinning M that stops spinning, between its decrement of
+ * nmspinning and its last look at every run queue (findrunnable): that
+ * look must see a g that a submitter put into runnext before it found us
+ * spinning (gort__wakep's loads) and so woke nobody.  The submitter's
+ * plain store may still sit in its CPU's store buffer while its loads of
+ * npidle and nmspinning go ahead (the CAS it replaced was the StoreLoad
+ * barrier of the spinning protocol, see "Atomics rules" in HACKING.md);
+ * membarrier drains every running thread's, the same asymmetric trade as
+ * runnext_steal's.  Without it an idle P and a runnable g in runnext were
+ * left waiting for the next wakeup (preempt.runnext_stolen_from_spinner_p2
+ * lost one in about 150 rounds). */
+static inline void runnext_visible(void) {
+    if (runnext_asym)
+        (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+/* The owner's section: true if the thieves are away and runnext may be
+ * read and written with plain atomic loads and stores until
+ * runnext_leave; false (and not entered) to CAS instead. */
+static inline bool runnext_enter(struct p *pp) {
+    if (!runnext_asym)
+        return false;
+    atomic_store_explicit(&pp->runnext_busy, 1, memory_order_relaxed);
+    /* The store above must not move below the load for the compiler; the
+     * CPU's store-load reordering is the thief's membarrier's to undo. */
+    atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&pp->runnext_thieves, memory_order_relaxed) == 0)
+        return true;
+    atomic_store_explicit(&pp->runnext_busy, 0, memory_order_relaxed);
+    return false;
+}
+
+static inline void runnext_leave(struct p *pp) {
+    /* Release: the section's runnext store before a thief's acquire load
+     * of busy that reads 0. */
+    atomic_store_explicit(&pp->runnext_busy, 0, memory_order_release);
+}
+
+/* A thief's CAS of pp's runnext from next to NULL, under the handshake
+ * when the owner may use plain stores.  False if runnext is no longer
+ * next, or the owner is in a section (the caller tries again later). */
+static bool runnext_steal(struct p *pp, struct g *next) {
+    if (!runnext_asym)
+        return atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                       memory_order_acquire, memory_order_relaxed);
+    /* Most tries find another g there by now: no system call for them. */
+    if (atomic_load_explicit(&pp->runnext, memory_order_relaxed) != next)
+        return false;
+    atomic_fetch_add_explicit(&pp->runnext_thieves, 1, memory_order_seq_cst);
+    bool took = false;
+    /* Acquire on busy: pairs with runnext_leave's release. */
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 &&
+        atomic_load_explicit(&pp->runnext_busy, memory_order_acquire) == 0)
+        took = atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL,
+                                                       memory_order_acquire, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&pp->runnext_thieves, 1, memory_order_release);
+    return took;
+}
+
 /* Put gp on pp's local run queue; next: into runnext (kicking the old one to
  * the tail).  If the queue is full, moves half of it to the global queue.
  * Runs on pp's owner. */
@@ -721,11 +821,20 @@ static bool runqput(struct p *pp, struct g *gp, bool next) {
         next = false;
     }
     if (next) {
-        struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
-        /* The owner CASes because thieves may CAS runnext to NULL. */
-        while (!atomic_compare_exchange_weak_explicit(&pp->runnext, &old, gp, memory_order_release,
-                                                      memory_order_relaxed))
-            ;
+        struct g *old;
+        if (runnext_enter(pp)) {
+            /* Read inside the section: a thief may have taken it before. */
+            old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+            /* Release: gp's state to a thief's acquire CAS. */
+            atomic_store_explicit(&pp->runnext, gp, memory_order_release);
+            runnext_leave(pp);
+        } else {
+            old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+            /* The owner CASes because thieves may CAS runnext to NULL. */
+            while (!atomic_compare_exchange_weak_explicit(
+                &pp->runnext, &old, gp, memory_order_release, memory_order_relaxed))
+                ;
+        }
         if (old == NULL)
             return false;
         gp = old; /* kick the old runnext out to the regular run queue */
@@ -763,11 +872,20 @@ static struct g *runqget(struct p *pp, bool *inherit) {
     }
     /* If there's a runnext, it's the next g to run.  Only the owner sets it
      * non-NULL, so a CAS failure means a thief took it: fall through. */
-    if (next != NULL &&
-        atomic_compare_exchange_strong_explicit(&pp->runnext, &next, NULL, memory_order_acquire,
-                                                memory_order_relaxed)) {
-        *inherit = true;
-        return next;
+    if (next != NULL) {
+        if (runnext_enter(pp)) {
+            /* Read again inside the section: a thief may have taken it. */
+            next = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
+            atomic_store_explicit(&pp->runnext, NULL, memory_order_relaxed);
+            runnext_leave(pp);
+        } else if (!atomic_compare_exchange_strong_explicit(
+                       &pp->runnext, &next, NULL, memory_order_acquire, memory_order_relaxed)) {
+            next = NULL;
+        }
+        if (next != NULL) {
+            *inherit = true;
+            return next;
+        }
     }
     *inherit = false;
     if (atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
@@ -838,8 +956,7 @@ static uint32_t runqgrab(struct p *pp, _Atomic(struct g *) *batch, uint32_t batc
                          * then almost immediately blocks (proc.go). */
                         usleep(3);
                     }
-                    if (!atomic_compare_exchange_strong_explicit(
-                            &pp->runnext, &next, NULL, memory_order_acquire, memory_order_relaxed))
+                    if (!runnext_steal(pp, next))
                         continue;
                     atomic_store_explicit(&batch[batchhead % GORT__RUNQ], next,
                                           memory_order_relaxed);
@@ -1973,6 +2090,7 @@ top:;
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
             gort__throw("findrunnable: negative nmspinning");
+        runnext_visible();
         /* Check the global queue again: a submitter that saw us spinning
          * (and so did not wake anyone) may have queued there after our check
          * under the lock (proc.go, "Check global and P runqueues again"). */
@@ -4251,6 +4369,7 @@ static void shutdown_runtime(void) {
  * too). */
 static void schedinit(void) {
     sched_reset();
+    runnext_init();
     gort__sched.starttime = gort_nanotime();
     atomic_store(&coarse_now, gort__sched.starttime);
     gort__debug_init();

@@ -465,8 +465,12 @@ struct p {
     GORT__LINE _Atomic uint32_t runqhead; /* [atomic] consumers CAS it (release) */
     _Atomic uint32_t runqtail;            /* [atomic; write by owner P] (release) */
     /* runnext: a g readied by the current g, run next (inherits the time
-     * slice).  The owner sets it with CAS; thieves CAS it to NULL. */
-    _Atomic(struct g *) runnext;                     /* [atomic] */
+     * slice).  Thieves CAS it to NULL; the owner sets and takes it with
+     * CAS, or with plain atomic loads and stores inside a runnext section
+     * (proc.c, "runnext without a locked instruction"). */
+    _Atomic(struct g *) runnext;      /* [atomic] */
+    _Atomic uint32_t runnext_busy;    /* [atomic; write by owner P] in a runnext section */
+    _Atomic uint32_t runnext_thieves; /* [atomic] thieves about to CAS runnext */
     GORT__LINE _Atomic(struct g *) runq[GORT__RUNQ]; /* [atomic; write by owner P] */
 
     /* Free gs with default-size stacks (gfput/gfget): a stack of

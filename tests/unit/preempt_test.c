@@ -354,6 +354,54 @@ TEST(yield_runs_queued_behind_spinner_p2) {
     watchdog_stop();
 }
 
+/* A goroutine in its P's runnext behind a spinner that never calls gort
+ * (preemption off) runs only if the idle P steals it from runnext: the
+ * thief's side of proc.c's runnext handshake (membarrier, then CAS), while
+ * the owner puts and takes runnext with plain stores.  Main blocks, so its
+ * P goes idle and its M looks for work; A starts B (into A's P's runnext,
+ * as Go's newproc does) and spins until B has run.  200 rounds. */
+enum { RS_ROUNDS = 200 };
+static atomic_int rs_round;
+
+static void rs_b(void *arg) {
+    gort_chan *c = arg;
+    atomic_fetch_add(&rs_round, 1);
+    int v = 1;
+    gort_chan_send(c, &v);
+}
+
+static void rs_a(void *arg) {
+    int want = atomic_load(&rs_round) + 1;
+    ASSERT_EQ(gort_go(rs_b, arg), 0);
+    int64_t deadline = h_now() + h_timeout(20);
+    while (atomic_load(&rs_round) < want && h_now() < deadline) {
+    }
+    if (atomic_load(&rs_round) < want)
+        GT_FAIL("a goroutine in runnext behind a spinner was never stolen by the idle P");
+}
+
+static int main_runnext_stolen(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 0);
+    for (int i = 0; i < RS_ROUNDS; i++) {
+        ASSERT_EQ(gort_go(rs_a, c), 0);
+        int v = 0;
+        ASSERT_TRUE(gort_chan_recv(c, &v));
+        ASSERT_EQ(v, 1);
+    }
+    ASSERT_EQ(atomic_load(&rs_round), RS_ROUNDS);
+    gort_chan_free(c);
+    return 0;
+}
+
+TEST(runnext_stolen_from_spinner_p2) {
+    coop_only();
+    gort_gomaxprocs(2);
+    watchdog_start(120, "runnext behind a spinner");
+    ASSERT_EQ(gort_main(main_runnext_stolen, NULL), 0);
+    watchdog_stop();
+}
+
 /* ------------------------------------------------------------------------
  * Asynchronous preemption
  * ------------------------------------------------------------------------ */
