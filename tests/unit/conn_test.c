@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -430,6 +431,44 @@ static int conn_service_main(void *arg) {
 
 TEST(conn_service_names) {
     run(conn_service_main, NULL);
+}
+
+/* The process's first lookups race to read /etc/services and publish its
+ * table (port.c's compare-and-swap): every thread gets the same answers,
+ * the copies of those that lost are freed (ASan's leak check), and the
+ * reads of the winner's table are ordered after its writes (TSan). */
+enum { SVC_RACERS = 8 };
+static pthread_barrier_t svc_barrier;
+
+static int svc_port(const char *network, const char *addr) {
+    gort_addr a;
+    int r = gort_resolve_addr(network, addr, &a);
+    return r != 0 ? r : ntohs(((struct sockaddr_in *)&a.sa)->sin_port);
+}
+
+static void *svc_racer(void *arg) {
+    int *got = arg;
+    pthread_barrier_wait(&svc_barrier);
+    got[0] = svc_port("tcp", "127.0.0.1:www");
+    got[1] = svc_port("udp", "127.0.0.1:biff");
+    got[2] = svc_port("tcp", "127.0.0.1:Http");
+    return NULL;
+}
+
+TEST(service_first_lookups_race) {
+    bool file = access("/etc/services", R_OK) == 0;
+    const int want[3] = {file ? 80 : -ENOENT, file ? 512 : -ENOENT, 80};
+    pthread_t t[SVC_RACERS];
+    int got[SVC_RACERS][3];
+    ASSERT_EQ(pthread_barrier_init(&svc_barrier, NULL, SVC_RACERS), 0);
+    for (int i = 0; i < SVC_RACERS; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, svc_racer, got[i]), 0);
+    for (int i = 0; i < SVC_RACERS; i++)
+        ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    pthread_barrier_destroy(&svc_barrier);
+    for (int i = 0; i < SVC_RACERS; i++)
+        for (int j = 0; j < 3; j++)
+            ASSERT_EQ(got[i][j], want[j]);
 }
 
 /* ------------------------------------------------------------------ UDP */
