@@ -190,9 +190,9 @@ static int read_file(const char *path, char **buf, size_t *len) {
 /*
  * Go's readServices of path: the table of its names (an empty one if the
  * file cannot be opened, as in Go), or NULL and *err: -EMFILE/-ENFILE
- * when no descriptor was free to open it (Go then goes on without the
- * file for good, once done; we keep no such answer, so a later lookup
- * reads the file), -ENOMEM.
+ * when no descriptor was free to open it (Go's once is spent then, and
+ * Go goes on without the file for good; we keep no such answer, so a
+ * later lookup reads the file), -ENOMEM.
  */
 static services *read_services(const char *path, int *err) {
     services *s = malloc(sizeof *s);
