@@ -495,26 +495,37 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * are never interleaved with another writer's.  Reads and writes may run
  * at the same time.
  *
- * Addresses are "host:port" with a numeric port (decimal, 0 to 65535, read
- * as Go reads one: an empty port is 0, a '+' or a "-0" is taken, leading
- * zeros too; a service name such as "http" is -EINVAL): an IPv4 literal, an IPv6
- * literal in brackets ("[::1]:0"), a name ("localhost:80": resolved with
- * getaddrinfo inside gort_syscall_enter/exit, so the lookup never stalls a
- * processor), or an empty host (":8080": every address, IPv6 and IPv4, for
- * gort_listen; the loopback for gort_dial, as in Go).  An empty address
- * ("") is ":0" for gort_listen, gort_conn_listen and gort_resolve_addr, as
- * Go's Listen, ListenPacket and Resolve*Addr take it; gort_dial and
- * gort_conn_dial reject it (-EINVAL, Go's "missing address").  A
- * malformed address is -EINVAL; a name that does not resolve, -ENOENT; a
- * lookup that could not run for want of descriptors (it opens /etc/hosts
- * and a socket to the DNS server), -EMFILE/-ENFILE.
+ * Addresses are "host:port".  The port is a number (decimal, 0 to 65535,
+ * read as Go reads one: an empty port is 0, a '+' or a "-0" is taken,
+ * leading zeros too) or, if it has a byte that is not a digit (after one
+ * sign), a service name, looked up as Go 1.19's own resolver does
+ * (net.LookupPort): for TCP, or UDP for the "udp*" networks, in Go's
+ * built-in names ("http" 80, "https" 443, "ssh" 22, "ftp" 21, "smtp" 25,
+ * "telnet" 23, "imap2" 143, "imap3" 220, "imaps" 993, "pop3" 110, "pop3s"
+ * 995, "ftps" 990, "gopher" 70; "domain" 53 for UDP) and in /etc/services,
+ * read at the first lookup, whose last line for a name wins.  The name is
+ * matched in ASCII lower case ("HTTP" is 80), untrimmed and whole ("+http"
+ * and "http " are unknown), up to 25 bytes.  The host is an IPv4 literal,
+ * an IPv6 literal in brackets ("[::1]:0"), a name ("localhost:80":
+ * resolved with getaddrinfo inside gort_syscall_enter/exit, so the lookup
+ * never stalls a processor; so is /etc/services read), or empty (":8080":
+ * every address, IPv6 and IPv4, for gort_listen; the loopback for
+ * gort_dial, as in Go).  An empty address ("") is ":0" for gort_listen,
+ * gort_conn_listen and gort_resolve_addr, as Go's Listen, ListenPacket and
+ * Resolve*Addr take it; gort_dial and gort_conn_dial reject it (-EINVAL,
+ * Go's "missing address").  A malformed address, or a port number out of
+ * range, is -EINVAL; a host name that does not resolve, or a service name
+ * that is not known (Go's "unknown port", looked up before the host),
+ * -ENOENT; a lookup that could not run for want of descriptors (it opens
+ * /etc/hosts and a socket to the DNS server, or /etc/services for a name
+ * not built in), -EMFILE/-ENFILE.
  */
 enum { GORT_POLL_READ = 1, GORT_POLL_WRITE = 2 };
 
 /* net.Listen("tcp", addr): a listening TCP socket.  backlog <= 0 means
  * SOMAXCONN.  Returns the fd, or -errno (-EINVAL for a malformed address,
- * -EADDRINUSE, -EACCES, -EMFILE, ...).  Does not block (beyond a name
- * lookup). */
+ * -ENOENT for an unknown host or service name, -EADDRINUSE, -EACCES,
+ * -EMFILE, ...).  Does not block (beyond a name lookup). */
 GORT_API int gort_listen(const char *addr, int backlog);
 /* The local port fd is bound to (e.g. after ":0"), or -errno. */
 GORT_API int gort_local_port(int fd);
@@ -529,9 +540,9 @@ GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen);
  * addresses is tried in order.  deadline: absolute gort_nanotime(), 0 for
  * none; one in the past (any negative value too) times out at once.
  * Returns the fd, or -errno (-ECONNREFUSED, -ETIMEDOUT at the
- * deadline, -ENETUNREACH, -ENOENT for an unknown name, -EINVAL,
- * -EMFILE/-ENFILE when out of descriptors, for the socket or the name's
- * lookup). */
+ * deadline, -ENETUNREACH, -ENOENT for an unknown host or service name,
+ * -EINVAL, -EMFILE/-ENFILE when out of descriptors, for the socket or the
+ * name's lookup). */
 GORT_API int gort_dial(const char *addr, int64_t deadline);
 /* Reads up to n bytes, blocking the goroutine until at least one byte (or
  * EOF, or an error) arrives.  Returns the count, 0 at EOF (and for n == 0),
@@ -1023,7 +1034,8 @@ GORT_API int gort_wg_go(gort_waitgroup *wg, void (*fn)(void *arg), void *arg);
  * handle's back is a programming error).
  *
  * Networks (Go's names): "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6" take
- * "host:port" addresses as gort_listen and gort_dial do; "unix" (stream)
+ * "host:port" addresses as gort_listen and gort_dial do (a service name is
+ * looked up for UDP on the "udp*" ones: "domain" is 53); "unix" (stream)
  * takes a filesystem path, or "@name" for Linux's abstract namespace.  An
  * unknown network is -EINVAL (Go's "unknown network").
  */
@@ -1048,23 +1060,25 @@ typedef struct gort_addr {
  * for another family. */
 GORT_API int gort_addr_string(const gort_addr *a, char *buf, size_t n);
 /* net.ResolveTCPAddr/ResolveUDPAddr/ResolveUnixAddr: the first address of
- * addr on network (a name is looked up as gort_dial does; an empty host
- * is the loopback).  0, -EINVAL, -ENOENT (an unknown name), -EMFILE/-ENFILE
- * (no descriptor for the lookup). */
+ * addr on network (a name is looked up as gort_dial does, a service name
+ * for network's protocol; an empty host is the loopback).  0, -EINVAL,
+ * -ENOENT (an unknown host or service name), -EMFILE/-ENFILE (no
+ * descriptor for the lookup). */
 GORT_API int gort_resolve_addr(const char *network, const char *addr, gort_addr *out);
 
 /* net.DialTimeout: connects to addr (for "udp*": sets the default peer of
  * a new UDP socket).  deadline: absolute gort_nanotime(), 0 for none (one
  * in the past, any negative value too, times out at once); a name
  * resolving to several addresses is tried in order.  0 and *c, or
- * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path or name that does
- * not exist, -EINVAL, -EMFILE...). */
+ * -errno (-ECONNREFUSED, -ETIMEDOUT, -ENOENT for a path, host or service
+ * name that does not exist, -EINVAL, -EMFILE...). */
 GORT_API int gort_conn_dial(gort_conn *c, const char *network, const char *addr, int64_t deadline);
 /* net.Listen ("tcp*", "unix": a listening socket; backlog SOMAXCONN) or
  * net.ListenPacket ("udp*": a bound UDP socket for read_from/write_to).
  * An empty host listens on every address.  A Unix socket file that this
  * call made is removed by gort_conn_close, as Go does.  0 and *c, or
- * -errno (-EADDRINUSE, -EACCES, -EINVAL...). */
+ * -errno (-EADDRINUSE, -EACCES, -EINVAL, -ENOENT for an unknown host or
+ * service name...). */
 GORT_API int gort_conn_listen(gort_conn *c, const char *network, const char *addr);
 /* Listener.Accept: blocks until a connection arrives on the listener l.
  * 0 and *c, or -errno: -EBADF once l is closed (also by a close while we

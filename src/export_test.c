@@ -296,3 +296,7 @@ void gort__export_malloc_under_lock(bool free_only) {
     if (!free_only)
         gort__free(p);
 }
+
+int gort__export_lookup_port_in(const char *path, int socktype, const char *service, int *port) {
+    return gort__lookup_port_in(path, socktype, service, port);
+}

@@ -125,4 +125,10 @@ bool gort__export_malloc_check_enabled(void);
  * the check is on. */
 void gort__export_malloc_under_lock(bool free_only);
 
+/* port.c: Go's LookupPort of service for socktype (SOCK_STREAM, SOCK_DGRAM)
+ * against the services file at path, read now, not /etc/services (NULL:
+ * Go's built-in names alone).  0 and *port, -ENOENT (unknown), -EINVAL
+ * (the file's port above 65535), -EMFILE/-ENFILE, -ENOMEM. */
+int gort__export_lookup_port_in(const char *path, int socktype, const char *service, int *port);
+
 #endif

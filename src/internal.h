@@ -702,9 +702,30 @@ int32_t gort__netpoll_waiters(void);
 /* (proc.c) A goroutine parked on an fd while no M may be polling: make
  * sure one will (wakep if no M is blocked in netpoll). */
 void gort__netpoll_kick(void);
-/* "host:port" -> host (NUL-terminated, brackets removed) and port; Go's
- * net.SplitHostPort plus a numeric port.  0 or -EINVAL. */
-int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port);
+/* (addr.c) "host:port" -> host (NUL-terminated, brackets removed) and the
+ * port: Go's net.SplitHostPort, then parsePort.  0 and *port for a port
+ * number; 1 and *service (the port's text, inside addr) for a service
+ * name (gort__lookup_port); -EINVAL for a malformed address, a host longer
+ * than hostlen - 1 or a number out of 0..65535.  Runtime-free. */
+int gort__split_hostport(const char *addr, char *host, size_t hostlen, int *port,
+                         const char **service);
+/* (port.c) Go's LookupPort of a service name for socktype (SOCK_STREAM:
+ * "tcp", SOCK_DGRAM: "udp"): Go's built-in names and /etc/services, which
+ * the first call reads.  0 and *port; -ENOENT for an unknown name (Go's
+ * "unknown port"), -EINVAL for a port of the file above 65535 (Go's
+ * "invalid port"); -EMFILE/-ENFILE when no descriptor was free to open the
+ * file (a later call reads it) and the name is not a built-in one, -ENOMEM
+ * likewise.  Runtime-free: it may read a file, so a goroutine calls it
+ * inside gort_syscall_enter/exit. */
+int gort__lookup_port(int socktype, const char *service, int *port);
+/* (port.c) As gort__lookup_port, with the services file at path read
+ * afresh each call (NULL: Go's built-in names alone), for the tests
+ * (export_test.c) and their own files. */
+int gort__lookup_port_in(const char *path, int socktype, const char *service, int *port);
+/* (netaddr.c) gort__split_hostport, then, for a service name,
+ * gort__lookup_port for socktype inside gort_syscall_enter/exit: 0 and
+ * *port, -EINVAL, -ENOENT (unknown service), -EMFILE/-ENFILE, -ENOMEM. */
+int gort__parse_hostport(const char *addr, int socktype, char *host, size_t hostlen, int *port);
 /* (netaddr.c) getaddrinfo of host and the numeric port for family and
  * socktype (passive: AI_PASSIVE), inside gort_syscall_enter/exit: DNS may
  * block, the P is handed off meanwhile.  0 (*res for freeaddrinfo), or

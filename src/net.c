@@ -1,7 +1,8 @@
 /*
  * net.c - TCP listen, accept and dial over the fd layer (fd.c).  Mirrors
  * the parts of Go's net package (ipsock.go, dial.go, tcpsock_posix.go)
- * that a C API needs; addresses are split by addr.c.
+ * that a C API needs; addresses are split by addr.c, and a port given as
+ * a service name is looked up by port.c.
  *
  * Sockets gort makes are non-blocking and close-on-exec, registered with
  * the poller at once (gort__pd_open); accepted and dialled connections get
@@ -63,13 +64,15 @@ static void set_nodelay(int fd) {
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-/* Splits addr into host (hostlen bytes) and *port, and fills *ss and *len
- * if the host is numeric: 1 then, 0 for a name to resolve, -EINVAL if addr
- * is malformed. */
+/* Splits addr into host (hostlen bytes) and *port (a service name looked
+ * up for TCP), and fills *ss and *len if the host is numeric: 1 then, 0
+ * for a name to resolve, or gort__parse_hostport's -errno (-EINVAL if
+ * addr is malformed, -ENOENT for an unknown service). */
 static int parse_addr(const char *addr, bool listen, char *host, size_t hostlen, int *port,
                       struct sockaddr_storage *ss, socklen_t *len) {
-    if (gort__split_hostport(addr, host, hostlen, port) != 0)
-        return -EINVAL;
+    int err = gort__parse_hostport(addr, SOCK_STREAM, host, hostlen, port);
+    if (err)
+        return err;
     *len = 0;
     return numeric_addr(host, *port, listen, ss, len);
 }

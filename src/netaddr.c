@@ -2,7 +2,8 @@
  * netaddr.c - network names and socket addresses for the connection API
  * (conn.c): Go's net.Dial network strings, address resolution (ipsock.go's
  * internetAddrList, unixsock.go's ResolveUnixAddr) and Addr.String().
- * "host:port" splitting itself is addr.c's gort__split_hostport.
+ * "host:port" splitting itself is addr.c's gort__split_hostport, and a
+ * service name's port is port.c's gort__lookup_port.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -164,6 +165,18 @@ int gort__getaddrinfo(const char *host, int port, int family, int socktype, bool
     }
 }
 
+int gort__parse_hostport(const char *addr, int socktype, char *host, size_t hostlen, int *port) {
+    const char *service;
+    int r = gort__split_hostport(addr, host, hostlen, port, &service);
+    if (r != 1)
+        return r;
+    /* The first lookup reads /etc/services: a file, so not on our P. */
+    gort_syscall_enter();
+    r = gort__lookup_port(socktype, service, port);
+    gort_syscall_exit();
+    return r;
+}
+
 int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_addr *out,
                       int max) {
     if (addr == NULL || max < 1)
@@ -176,8 +189,11 @@ int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_
         addr = ":0"; /* Go's net.Listen and ListenPacket: every address, any port */
     char host[256];
     int port;
-    if (gort__split_hostport(addr, host, sizeof host, &port) != 0)
-        return -EINVAL;
+    /* The port first, as Go's internetAddrList: an unknown service is
+     * -ENOENT whatever the host. */
+    int err = gort__parse_hostport(addr, net->socktype, host, sizeof host, &port);
+    if (err)
+        return err;
     if (host[0] == '\0') {
         empty_host(net->family, port, listen, &out[0]);
         return 1;
@@ -186,7 +202,7 @@ int gort__net_resolve(const gort__net *net, const char *addr, bool listen, gort_
     if (lit != 0)
         return lit;
     struct addrinfo *res = NULL;
-    int err = gort__getaddrinfo(host, port, net->family, net->socktype, listen, &res);
+    err = gort__getaddrinfo(host, port, net->family, net->socktype, listen, &res);
     if (err)
         return err;
     int n = 0;

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -350,6 +351,124 @@ TEST(addr_string_formats) {
     ASSERT_EQ(gort_resolve_addr("tcp4", "[::1]:1", &a), -EINVAL);
     ASSERT_EQ(gort_resolve_addr("sctp", "1.2.3.4:1", &a), -EINVAL);
     ASSERT_EQ(gort_resolve_addr("unix", "", &a), -EINVAL);
+}
+
+/* Ports given as service names, looked up for the network's protocol
+ * (Go 1.19's ResolveTCPAddr/ResolveUDPAddr, checked against go1.19.8
+ * here): Go's built-in names, in any case, and /etc/services' where there
+ * is one ("www" is HTTP's alias there, "biff" UDP's only).  An unknown
+ * name is -ENOENT (Go's "unknown port"), a number out of range -EINVAL. */
+static void resolves_to(const char *network, const char *addr, const char *want) {
+    gort_addr a;
+    char buf[GORT_ADDR_STRLEN];
+    int r = gort_resolve_addr(network, addr, &a);
+    if (r != 0)
+        GT_FAIL("gort_resolve_addr(\"%s\", \"%s\") = %d, want %s", network, addr, r, want);
+    ASSERT_GT(gort_addr_string(&a, buf, sizeof buf), 0);
+    size_t bl = strlen(buf), wl = strlen(want);
+    /* want is the whole string, or its ":port" end (a name's address). */
+    if (want[0] == ':' ? bl < wl || strcmp(buf + bl - wl, want) != 0 : strcmp(buf, want) != 0)
+        GT_FAIL("gort_resolve_addr(\"%s\", \"%s\") = %s, want %s", network, addr, buf, want);
+}
+
+TEST(resolve_service_names) {
+    gort_addr a;
+    resolves_to("tcp", "127.0.0.1:http", "127.0.0.1:80");
+    resolves_to("tcp", "127.0.0.1:HTTP", "127.0.0.1:80");
+    resolves_to("tcp4", "127.0.0.1:Https", "127.0.0.1:443");
+    resolves_to("tcp6", "[::1]:ssh", "[::1]:22");
+    resolves_to("tcp", ":imap3", "127.0.0.1:220");
+    resolves_to("tcp", "localhost:https", ":443");
+    resolves_to("udp", "127.0.0.1:domain", "127.0.0.1:53");
+    resolves_to("udp4", "127.0.0.1:DOMAIN", "127.0.0.1:53");
+    resolves_to("udp6", "[::1]:domain", "[::1]:53");
+    resolves_to("udp", "localhost:domain", ":53");
+    resolves_to("tcp", "127.0.0.1:00080", "127.0.0.1:80");
+    if (access("/etc/services", R_OK) == 0) {
+        resolves_to("tcp", "127.0.0.1:www", "127.0.0.1:80");
+        resolves_to("tcp6", "[::1]:WWW", "[::1]:80");
+        resolves_to("udp", "127.0.0.1:biff", "127.0.0.1:512");
+    } else {
+        fprintf(stderr, "no /etc/services here: its names not checked\n");
+        ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:www", &a), -ENOENT);
+    }
+    /* TCP's names are not UDP's, nor UDP's TCP's. */
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:biff", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("udp", "127.0.0.1:nosuch", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:nosuch", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:+http", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:http ", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:mobility-headerxxxxxxxxxxx", &a), -ENOENT);
+    /* The port is looked up first: no DNS for this host. */
+    ASSERT_EQ(gort_resolve_addr("udp", "nosuchhost.invalid:nosuchsvc", &a), -ENOENT);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:65536", &a), -EINVAL);
+    ASSERT_EQ(gort_resolve_addr("udp", "127.0.0.1:-1", &a), -EINVAL);
+    /* "" and a bare sign are port 0, not names. */
+    resolves_to("udp", "127.0.0.1:", "127.0.0.1:0");
+    resolves_to("tcp", "127.0.0.1:+", "127.0.0.1:0");
+    resolves_to("tcp", "127.0.0.1:-", "127.0.0.1:0");
+}
+
+/* The connection calls take service names too: an unknown one fails
+ * before any socket, and a known one is the port (UDP's "domain" here: a
+ * dial of UDP sends nothing). */
+static int conn_service_main(void *arg) {
+    (void)arg;
+    gort_conn c;
+    ASSERT_EQ(gort_conn_dial(&c, "tcp", "127.0.0.1:nosuch", 0), -ENOENT);
+    ASSERT_EQ(gort_conn_dial(&c, "udp", "127.0.0.1:nosuch", 0), -ENOENT);
+    ASSERT_EQ(gort_conn_listen(&c, "tcp", "127.0.0.1:nosuch"), -ENOENT);
+    ASSERT_EQ(gort_conn_listen(&c, "udp4", "127.0.0.1:nosuch"), -ENOENT);
+    ASSERT_EQ(gort_conn_dial(&c, "udp", "127.0.0.1:Domain", 0), 0);
+    gort_addr ra;
+    char buf[GORT_ADDR_STRLEN];
+    ASSERT_EQ(gort_conn_remote_addr(c, &ra), 0);
+    ASSERT_GT(gort_addr_string(&ra, buf, sizeof buf), 0);
+    ASSERT_STREQ(buf, "127.0.0.1:53");
+    ASSERT_EQ(gort_conn_close(c), 0);
+    return 0;
+}
+
+TEST(conn_service_names) {
+    run(conn_service_main, NULL);
+}
+
+/* The process's first lookups race to read /etc/services and publish its
+ * table (port.c's compare-and-swap): every thread gets the same answers,
+ * the copies of those that lost are freed (ASan's leak check), and the
+ * reads of the winner's table are ordered after its writes (TSan). */
+enum { SVC_RACERS = 8 };
+static pthread_barrier_t svc_barrier;
+
+static int svc_port(const char *network, const char *addr) {
+    gort_addr a;
+    int r = gort_resolve_addr(network, addr, &a);
+    return r != 0 ? r : ntohs(((struct sockaddr_in *)&a.sa)->sin_port);
+}
+
+static void *svc_racer(void *arg) {
+    int *got = arg;
+    pthread_barrier_wait(&svc_barrier);
+    got[0] = svc_port("tcp", "127.0.0.1:www");
+    got[1] = svc_port("udp", "127.0.0.1:biff");
+    got[2] = svc_port("tcp", "127.0.0.1:Http");
+    return NULL;
+}
+
+TEST(service_first_lookups_race) {
+    bool file = access("/etc/services", R_OK) == 0;
+    const int want[3] = {file ? 80 : -ENOENT, file ? 512 : -ENOENT, 80};
+    pthread_t t[SVC_RACERS];
+    int got[SVC_RACERS][3];
+    ASSERT_EQ(pthread_barrier_init(&svc_barrier, NULL, SVC_RACERS), 0);
+    for (int i = 0; i < SVC_RACERS; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, svc_racer, got[i]), 0);
+    for (int i = 0; i < SVC_RACERS; i++)
+        ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    pthread_barrier_destroy(&svc_barrier);
+    for (int i = 0; i < SVC_RACERS; i++)
+        for (int j = 0; j < 3; j++)
+            ASSERT_EQ(got[i][j], want[j]);
 }
 
 /* ------------------------------------------------------------------ UDP */

@@ -16,6 +16,7 @@
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
+#include "export_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -423,15 +424,55 @@ static int addr_main(void *arg) {
                          "127.0.0.1:99999",
                          "127.0.0.1:65536",
                          "127.0.0.1:-1",
-                         "127.0.0.1:x",
-                         "127.0.0.1:+-1",
-                         "127.0.0.1: 80",
-                         "127.0.0.1:http",
                          "[::1]x:80",
+                         "127.0.0.1:http:80",
+                         "127.0.0.1:10737418240x", /* Go stops reading at 2^30: a number */
+                         "127.0.0.1:4294967376",   /* Go 1.19 wraps it to 80; gort does not */
                          NULL};
     for (int i = 0; bad[i]; i++) {
         ASSERT_EQ(gort_listen(bad[i], 0), -EINVAL);
         ASSERT_EQ(gort_dial(bad[i], 0), -EINVAL);
+    }
+    /* A port with a byte that is not a digit is a service name, looked up
+     * as Go 1.19 does (net.LookupPort; checked against go1.19.8 here):
+     * these are Go's "unknown port", -ENOENT as an unknown host is (they
+     * were -EINVAL, "http" too).  The name is not trimmed, only one sign
+     * is a number's, a name is at most 25 bytes, "biff" is UDP's only,
+     * and the port is looked up before the host, as Go does. */
+    const char *unknown[] = {"127.0.0.1:x",
+                             "127.0.0.1:+-1",
+                             "127.0.0.1: 80",
+                             "127.0.0.1:1x",
+                             "127.0.0.1:+http",
+                             "127.0.0.1:http ",
+                             "127.0.0.1:nosuch",
+                             "127.0.0.1:biff",
+                             "127.0.0.1:mobility-headerxxxxxxxxxxx",
+                             "127.0.0.1:42949673000x", /* Go's uint32 wrapped: a name */
+                             "nosuchhost.invalid:nosuch",
+                             "[::1]:nosuch",
+                             ":nosuch",
+                             NULL};
+    for (int i = 0; unknown[i]; i++) {
+        ASSERT_EQ(gort_listen(unknown[i], 0), -ENOENT);
+        ASSERT_EQ(gort_dial(unknown[i], 0), -ENOENT);
+    }
+    /* A known name: "http" is Go's built-in 80, in any case.  Binding it
+     * takes root (or the port may be taken): without it the dial by name
+     * is not tried (conn.resolve_service_names checks the numbers). */
+    int hl = gort_listen("127.0.0.1:http", 4);
+    if (hl >= 0) {
+        ASSERT_EQ(gort_local_port(hl), 80);
+        int hc = gort_dial("localhost:HTTP", gort_nanotime() + tmo(5));
+        ASSERT_GE(hc, 0);
+        int hs = gort_accept(hl, NULL, NULL);
+        ASSERT_GE(hs, 0);
+        gort_close(hs);
+        gort_close(hc);
+        gort_close(hl);
+    } else {
+        ASSERT_TRUE(hl == -EACCES || hl == -EADDRINUSE);
+        fprintf(stderr, "127.0.0.1:http not bound (%s): skipped that part\n", strerror(-hl));
     }
     /* Ports as Go's parsePort reads them (Go 1.19: Listen on each is a
      * port of the kernel's choosing, and "+" and "-0" are 0 as well);
@@ -513,6 +554,123 @@ TEST(addresses) {
     run(addr_main, NULL);
 }
 
+/* A services file of our own (port.c's reader, through export_test.c),
+ * and none: every answer is go1.19.8's net.LookupPort with this file bind-
+ * mounted over /etc/services, and with no /etc at all (Go's built-in
+ * names).  The last line for a name wins, over a built-in one too; the
+ * name asked for is lowered, the file's are not; a name is at most 25
+ * bytes; a port field that is not "digits/tcp" or "digits/udp", or is 0
+ * or 0xFFFFFF and more, is no line; 70000 is a line, and Go's "invalid
+ * port". */
+static const char services_text[] = "dup 100/tcp\n"
+                                    "dup 200/tcp # comment\n"
+                                    "http 8000/tcp\n"
+                                    "UPPER 300/tcp\n"
+                                    "zero 0/tcp\n"
+                                    "big 70000/tcp\n"
+                                    "huge 99999999/tcp\n"
+                                    "crlf 400/tcp\r\n"
+                                    "noslash 500\n"
+                                    "x12345678901234567890123 600/tcp\n"
+                                    "x123456789012345678901234 601/tcp\n"
+                                    "x1234567890123456789012345 602/tcp\n"
+                                    "hash#tag 700/tcp\n"
+                                    "lead 0800/tcp\n"
+                                    "neg -5/tcp\n"
+                                    "trail 900/tcpx\n"
+                                    "alias1 1000/tcp al2 al3#c al4\n"
+                                    " 1100/tcp spaceonly\n"
+                                    "foo 1200/udp\n"
+                                    "foo 1201/udp\n"
+                                    "tab\t1400/tcp\ttab-alias\n"
+                                    "domain 5353/udp\n"
+                                    "# http 9/tcp\n"
+                                    "ddp 1500/ddp\n"
+                                    "last 1300/tcp"; /* no '\n' at the end */
+
+typedef struct svc_case {
+    int socktype;
+    const char *name;
+    int want; /* the port, or -errno */
+} svc_case;
+
+static void check_services(const char *path, const svc_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int port = -1;
+        int r = gort__export_lookup_port_in(path, cases[i].socktype, cases[i].name, &port);
+        int got = r == 0 ? port : r;
+        if (got != cases[i].want)
+            GT_FAIL("%s: lookup of %s/\"%s\" = %d, want %d", path ? path : "(built-in)",
+                    cases[i].socktype == SOCK_STREAM ? "tcp" : "udp", cases[i].name, got,
+                    cases[i].want);
+    }
+}
+
+TEST(service_names_file) {
+    enum { T = SOCK_STREAM, U = SOCK_DGRAM };
+    char path[] = "/tmp/gort-services-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(write(fd, services_text, sizeof services_text - 1),
+              (ssize_t)(sizeof services_text - 1));
+    close(fd);
+    static const svc_case file[] = {
+        {T, "dup", 200},
+        {T, "http", 8000},
+        {T, "HTTP", 8000},
+        {T, "upper", -ENOENT},
+        {T, "UPPER", -ENOENT},
+        {T, "zero", -ENOENT},
+        {T, "big", -EINVAL},
+        {T, "huge", -ENOENT},
+        {T, "crlf", 400},
+        {T, "noslash", -ENOENT},
+        {T, "x12345678901234567890123", 600},
+        {T, "X12345678901234567890123", 600},
+        {T, "x123456789012345678901234", 601},
+        {T, "x1234567890123456789012345", -ENOENT},
+        {T, "hash", -ENOENT},
+        {T, "hash#tag", -ENOENT},
+        {T, "lead", 800},
+        {T, "neg", -ENOENT},
+        {T, "trail", -ENOENT},
+        {T, "alias1", 1000},
+        {T, "al2", 1000},
+        {T, "AL3", 1000},
+        {T, "al3#c", -ENOENT},
+        {T, "al4", -ENOENT},
+        {T, "spaceonly", -ENOENT},
+        {T, "foo", -ENOENT},
+        {T, "tab", 1400},
+        {T, "tab-alias", 1400},
+        {T, "domain", -ENOENT},
+        {T, "ddp", -ENOENT},
+        {T, "last", 1300},
+        {T, "ssh", 22},
+        {T, "imap3", 220},
+        {T, "www", -ENOENT},
+        {U, "dup", -ENOENT},
+        {U, "http", -ENOENT},
+        {U, "foo", 1201},
+        {U, "domain", 5353},
+        {U, "ssh", -ENOENT},
+        {U, "last", -ENOENT},
+    };
+    check_services(path, file, sizeof file / sizeof file[0]);
+    unlink(path);
+    /* Go's built-in names alone: a missing file, and none at all. */
+    static const svc_case builtin[] = {
+        {T, "ftp", 21},      {T, "ftps", 990},  {T, "gopher", 70},      {T, "http", 80},
+        {T, "HTTP", 80},     {T, "Https", 443}, {T, "imap2", 143},      {T, "imap3", 220},
+        {T, "imaps", 993},   {T, "pop3", 110},  {T, "pop3s", 995},      {T, "smtp", 25},
+        {T, "ssh", 22},      {T, "telnet", 23}, {T, "domain", -ENOENT}, {T, "www", -ENOENT},
+        {U, "domain", 53},   {U, "DOMAIN", 53}, {U, "http", -ENOENT},   {U, "ssh", -ENOENT},
+        {U, "www", -ENOENT},
+    };
+    check_services(path, builtin, sizeof builtin / sizeof builtin[0]);
+    check_services(NULL, builtin, sizeof builtin / sizeof builtin[0]);
+}
+
 static int peer_gone_main(void *arg) {
     (void)arg;
     int a, b;
@@ -543,7 +701,8 @@ TEST(write_to_vanished_peer) {
 /* Out of descriptors (RLIMIT_NOFILE, every number taken): every call that
  * needs one returns -EMFILE - a dial by name too, whose lookup could open
  * neither /etc/hosts nor a socket (glibc's "no such name", -ENOENT,
- * before) - the listener stays usable, and everything works again once
+ * before), and a service name's, which could not open /etc/services - the
+ * listener stays usable, and everything works again once
  * descriptors are free: the connection waiting in the backlog is
  * accepted, as Go's net/http accept loop does after its sleep. */
 static int out_of_fds_main(void *arg) {
@@ -565,7 +724,16 @@ static int out_of_fds_main(void *arg) {
     ASSERT_EQ(gort_resolve_addr("tcp", name, &a), -EMFILE);
     gort_conn conn;
     ASSERT_EQ(gort_conn_dial(&conn, "tcp", name, gort_nanotime() + tmo(5)), -EMFILE);
+    /* The case's first service name: /etc/services cannot be opened, so a
+     * name not built in is -EMFILE (Go's pure resolver would say "unknown
+     * port" for good), a built-in one is found, and the file is read once
+     * descriptors are free. */
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:www", &a), -EMFILE);
+    ASSERT_EQ(gort_dial("127.0.0.1:www", gort_nanotime() + tmo(5)), -EMFILE);
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:http", &a), 0);
     gt_fds_release(&hog);
+    bool file = access("/etc/services", R_OK) == 0;
+    ASSERT_EQ(gort_resolve_addr("tcp", "127.0.0.1:www", &a), file ? 0 : -ENOENT);
     int s = gort_accept(lfd, NULL, NULL);
     ASSERT_GE(s, 0);
     int c2 = gort_dial(name, gort_nanotime() + tmo(5));
