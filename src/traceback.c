@@ -560,8 +560,6 @@ static void printline(tbout *o, const char *file, int line, const char *fname, u
         outf(o, " pc=%#lx\n", (unsigned long)pc);
 }
 
-static bool interrupted_pc(const uintptr_t *pcs, int i);
-
 /* Prints the frames pcs[0..n) and the creator line of gp (if any; NULL:
  * a stack of no goroutine).
  * exact0: pcs[0] is the faulting pc itself, not a return address. */
@@ -571,9 +569,7 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
     const char *files[TB_MAXFRAMES + 1];
     int lines[TB_MAXFRAMES + 1];
     for (int i = 0; i < n; i++)
-        look[i] = (i == 0 && exact0) || interrupted_pc(pcs, i)
-                      ? pcs[i]
-                      : pcs[i] - 1; /* the call, not the return */
+        look[i] = (i == 0 && exact0) ? pcs[i] : pcs[i] - 1; /* the call, not the return */
     uintptr_t cpc = gp != NULL && !gp->is_main ? (uintptr_t)gp->createdby : 0;
     look[n] = cpc ? cpc - 1 : 0;
     bool locked = dwlock_try();
@@ -668,20 +664,6 @@ TB_RACY TB_ANYWORD static uintptr_t call_target(uintptr_t ret, bool sigsafe) {
     return ret + (uintptr_t)(intptr_t)rel;
 }
 #endif
-
-/* Whether pcs[i] is the pc a preemption signal interrupted (pcs[i - 1]
- * returns from the trampoline's call of gort__sigtramp_go), which is no
- * return address: it is looked up as it is.  As pc - 1, a function
- * interrupted at its first instruction was named after the one before it
- * (preempt.preempted_leaf_caller_in_dump, 5 runs in 40). */
-TB_RACY static bool interrupted_pc(const uintptr_t *pcs, int i) {
-#if defined(__x86_64__)
-    return i > 0 && call_target(pcs[i - 1], false) == (uintptr_t)gort__sigtramp_go;
-#else
-    (void)pcs, (void)i;
-    return false;
-#endif
-}
 
 /* The interrupted pc is in a function that has not built a frame (a leaf,
  * which GCC builds without one even with -fno-omit-frame-pointer, or the
