@@ -560,6 +560,28 @@ static void printline(tbout *o, const char *file, int line, const char *fname, u
         outf(o, " pc=%#lx\n", (unsigned long)pc);
 }
 
+#if defined(__x86_64__)
+static uintptr_t call_target(uintptr_t ret, bool sigsafe);
+#endif
+
+/* Is pcs[i] the pc an asynchronous preemption interrupted (the record
+ * the SIGURG handler made, right after the return into the trampoline's
+ * call of gort__sigtramp_go: see preempted_leaf)?  That pc is the
+ * instruction itself, not a return address, so it is looked up as it is,
+ * as Go's traceback takes the pc under asyncPreempt without the -1: one
+ * less is in the function before when the goroutine was interrupted at
+ * its function's first instruction (a dump showed "?" or that other
+ * function in place of a leaf spinning from its entry), and on the line
+ * before when at a line's first instruction. */
+TB_RACY static bool preempted_pc(const uintptr_t *pcs, int i) {
+#if defined(__x86_64__)
+    return i > 0 && call_target(pcs[i - 1], false) == (uintptr_t)gort__sigtramp_go;
+#else
+    (void)pcs, (void)i;
+    return false;
+#endif
+}
+
 /* Prints the frames pcs[0..n) and the creator line of gp (if any; NULL:
  * a stack of no goroutine).
  * exact0: pcs[0] is the faulting pc itself, not a return address. */
@@ -569,7 +591,9 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
     const char *files[TB_MAXFRAMES + 1];
     int lines[TB_MAXFRAMES + 1];
     for (int i = 0; i < n; i++)
-        look[i] = (i == 0 && exact0) ? pcs[i] : pcs[i] - 1; /* the call, not the return */
+        look[i] = (i == 0 && exact0) || preempted_pc(pcs, i)
+                      ? pcs[i]
+                      : pcs[i] - 1; /* the call, not the return */
     uintptr_t cpc = gp != NULL && !gp->is_main ? (uintptr_t)gp->createdby : 0;
     look[n] = cpc ? cpc - 1 : 0;
     bool locked = dwlock_try();
