@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include "export_test.h"
 #include "gt.h"
 #include "gt_gort.h"
 #include "gort.h"
@@ -1401,6 +1402,13 @@ static void rs_child(void *arg) {
     gort_chan *c = arg;
     int v = 1;
     gort_trace_region_start(0, "child-region");
+    /* The send readies main parked in its receive: main may not be there
+     * yet (preempted at gort_chan_recv's entry, or its thread not run),
+     * and then main's receive took the value from this goroutine blocked
+     * in its send, readying it: the profile had no unblock of rs_child's
+     * (tsan preset, 6 runs in 120 two at once). */
+    while (gort__export_chan_qlen(c, false) == 0)
+        gort_yield();
     gort_chan_send(c, &v);
     gort_trace_region_end(0, "child-region");
 }
