@@ -560,6 +560,40 @@ static void printline(tbout *o, const char *file, int line, const char *fname, u
         outf(o, " pc=%#lx\n", (unsigned long)pc);
 }
 
+#if defined(__x86_64__)
+static uintptr_t call_target(uintptr_t ret, bool sigsafe);
+#endif
+
+/* Is pcs[i] the pc an asynchronous preemption interrupted (the record
+ * the SIGURG handler made, right after the return into the trampoline's
+ * call of gort__sigtramp_go: see preempted_leaf)?  That pc is the
+ * instruction itself, not a return address, so it is looked up as it is,
+ * as Go's traceback takes the pc under asyncPreempt without the -1: one
+ * less is in the function before when the goroutine was interrupted at
+ * its function's first instruction (a dump showed "?" or that other
+ * function in place of a leaf spinning from its entry), and on the line
+ * before when at a line's first instruction. */
+TB_RACY static bool preempted_pc(const uintptr_t *pcs, int i, bool sigsafe) {
+#if defined(__x86_64__)
+    return i > 0 && call_target(pcs[i - 1], sigsafe) == (uintptr_t)gort__sigtramp_go;
+#else
+    (void)pcs, (void)i, (void)sigsafe;
+    return false;
+#endif
+}
+
+/* Profiles take every pc of a stack as a return address and look up
+ * pc - 1 (as pprof does): the pc a preemption interrupted goes in as
+ * pc + 1, as Go's tracebackPCs stores it.  sigsafe: as for call_target. */
+TB_RACY static void preempted_pc_as_return(uintptr_t *pcs, int n, bool sigsafe) {
+    for (int i = 1; i < n; i++) {
+        if (preempted_pc(pcs, i, sigsafe)) {
+            pcs[i]++;
+            return;
+        }
+    }
+}
+
 /* Prints the frames pcs[0..n) and the creator line of gp (if any; NULL:
  * a stack of no goroutine).
  * exact0: pcs[0] is the faulting pc itself, not a return address. */
@@ -569,7 +603,9 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
     const char *files[TB_MAXFRAMES + 1];
     int lines[TB_MAXFRAMES + 1];
     for (int i = 0; i < n; i++)
-        look[i] = (i == 0 && exact0) ? pcs[i] : pcs[i] - 1; /* the call, not the return */
+        look[i] = (i == 0 && exact0) || preempted_pc(pcs, i, false)
+                      ? pcs[i]
+                      : pcs[i] - 1; /* the call, not the return */
     uintptr_t cpc = gp != NULL && !gp->is_main ? (uintptr_t)gp->createdby : 0;
     look[n] = cpc ? cpc - 1 : 0;
     bool locked = dwlock_try();
@@ -1107,8 +1143,11 @@ TB_RACY int gort__traceback_pcs(struct g *gp, uintptr_t *pcs, int max) {
         pcs[0] = (uintptr_t)gp->fn + 1;
         return 1;
     }
-    if (st == G_WAITING || st == G_RUNNABLE)
-        return unwind_switched(gp->ctx.sp, lo, hi, pcs, max, &more);
+    if (st == G_WAITING || st == G_RUNNABLE) {
+        int n = unwind_switched(gp->ctx.sp, lo, hi, pcs, max, &more);
+        preempted_pc_as_return(pcs, n, false);
+        return n;
+    }
     if (st == G_SYSCALL && gp->syscallpc != 0)
         return unwind(gp->syscallpc + 1, gp->syscallfp, lo, hi, pcs, max, &more);
     /* Running C code when the world stopped, suspended in the preemption
@@ -1137,7 +1176,9 @@ int gort__traceback_sig(uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t lo, 
     int n = unwind(ret, fp, lo, hi, pcs, max, &more);
     /* A tick in the preemption trampoline's own work, above a leaf it
      * interrupted (pprof.cpu_frameless_leaf_keeps_caller). */
-    return preempted_leaf(fp, ret != 0 && max > 0 ? 1 : 0, lo, hi, pcs, n, max, &more, true);
+    n = preempted_leaf(fp, ret != 0 && max > 0 ? 1 : 0, lo, hi, pcs, n, max, &more, true);
+    preempted_pc_as_return(pcs, n, true);
+    return n;
 }
 
 /* Symbolises pcs[0..n) (each the address of the instruction itself: pass

@@ -1406,11 +1406,21 @@ static void sleeper(void *arg) {
     atomic_fetch_add(&sleepers_out, 1);
 }
 
+/* Set when the pinger is done with its channels: main frees them after.
+ * The close that ends its loop only orders main before the pinger's last
+ * receive, not that receive before main's free: a receive that found the
+ * channel closed on its fast path could still be reading it when main
+ * freed it (ThreadSanitizer reported chanrecv's read of dataqsiz and gort_chan_free's
+ * free in the tsan preset at -j3, and in 1 run of 80, two at once). */
+static _Atomic bool pinger_done;
+
 static void pinger(void *arg) {
     gort_chan **ch = arg;
     int v;
     while (gort_chan_recv(ch[0], &v))
         gort_chan_send(ch[1], &v);
+    /* Release: pairs with syscall_main's acquire before the frees. */
+    atomic_store_explicit(&pinger_done, true, memory_order_release);
 }
 
 static int syscall_main(void *arg) {
@@ -1439,12 +1449,15 @@ static int syscall_main(void *arg) {
     WAIT_UNTIL(atomic_load(&sleepers_out) == procs, 5, "sleepers to return");
     ASSERT_EQ(atomic_load(&sleepers_timed_out), 0);
     close(sleepers_pipe[0]);
+    /* Acquire: pairs with the pinger's release after its last receive. */
+    WAIT_UNTIL(atomic_load_explicit(&pinger_done, memory_order_acquire), 5, "the pinger to finish");
     gort_chan_free(ch[0]);
     gort_chan_free(ch[1]);
     return 0;
 }
 
 TEST(blocking_calls_hand_off) {
+    atomic_store(&pinger_done, false);
     atomic_store(&sleepers_in, 0);
     atomic_store(&sleepers_out, 0);
     atomic_store(&sleepers_timed_out, 0);

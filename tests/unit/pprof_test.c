@@ -675,9 +675,20 @@ TEST(block_profile_removes_sampling_bias) {
 /* A block's delay ends when the waker readies the goroutine (Go's
  * sg.releasetime, stamped by send), not when it runs again: with one P,
  * the receiver blocks 20 ms, and the sender then keeps the P 50 ms more.
- * The profile showed 70 ms. */
+ * The profile showed 70 ms.  The block lasts as long as the sender takes
+ * to send, which a loaded machine can make longer than the 20 ms sleep
+ * (48 and 97 ms under ThreadSanitizer beside a suite, 2 runs in 61), so
+ * the delay is checked against the block's own bounds: it starts after
+ * rr_before_recv (the receiver's clock before its receive) and before
+ * main sees it queued, and ends inside gort_chan_send.  A delay that ended
+ * when the receiver ran again would pass the upper bound by the 50 ms. */
+static _Atomic int64_t rr_before_recv;
+
 __attribute__((noinline)) static void ready_recv(gort_chan *c) {
     block_waits++; /* not folded into bias_recv (see block_waits) */
+    /* Release, paired with block_ready_main's acquire after the receiver
+     * is gone (ordered before that also by c's lock and the exit). */
+    atomic_store_explicit(&rr_before_recv, gt_now_ns(), memory_order_release);
     gort_chan_recv(c, NULL);
     __asm__ volatile("");
 }
@@ -693,13 +704,18 @@ static int block_ready_main(void *arg) {
     gort_chan *c = gort_chan_make(0, 0);
     go(ready_receiver, c);
     WAIT_UNTIL(qlen(c, false) == 1, 10, "the receiver blocked");
+    /* The receiver's delay began before this: qlen takes c's lock, which
+     * the receiver drops only once parked (its start stamped). */
+    int64_t seen_blocked = gt_now_ns();
     gort_sleep(20 * GT_MS);
     /* The P stays here: the readied receiver waits for it (no preemption
      * signal meanwhile, which would give it the P after 10 ms, a delay the
      * test could not tell from the right one). */
     bool was = gort__export_set_asyncpreemptoff(true);
+    int64_t send0 = gt_now_ns();
     gort_chan_send(c, NULL);
-    int64_t end = gt_now_ns() + 50 * GT_MS;
+    int64_t send1 = gt_now_ns();
+    int64_t end = send1 + 50 * GT_MS;
     while (gt_now_ns() < end)
         sink++;
     gort__export_set_asyncpreemptoff(was);
@@ -709,9 +725,14 @@ static int block_ready_main(void *arg) {
     int64_t count, delay;
     contention_sums("block", "ready_recv", &count, &delay);
     gort_chan_free(c);
-    if (count != 1 || delay < 15 * GT_MS || delay >= 45 * GT_MS)
-        GT_FAIL("block profile: %lld ms in %lld events for a 20 ms block (want about 20 ms in 1)",
-                (long long)(delay / GT_MS), (long long)count);
+    /* Acquire: pairs with ready_recv's release. */
+    int64_t lo = send0 - seen_blocked,
+            hi = send1 - atomic_load_explicit(&rr_before_recv, memory_order_acquire);
+    if (count != 1 || delay < lo || delay > hi)
+        GT_FAIL("block profile: %lld us in %lld events for a block of %lld to %lld us (want 1 "
+                "event in those bounds)",
+                (long long)(delay / GT_US), (long long)count, (long long)(lo / GT_US),
+                (long long)(hi / GT_US));
     return 0;
 }
 

@@ -542,15 +542,64 @@ __attribute__((noinline)) static void pl_caller(void *arg) {
 static int main_preempted_leaf(void *arg) {
     (void)arg;
     ASSERT_EQ(gort_go(pl_caller, NULL), 0);
-    gort_sleep(50 * GT_MS); /* main runs again: the spinner was preempted */
-    gort_stack(pd_buf, sizeof pd_buf, true);
+    /* Twenty preemptions, a dump each: the loop's first instruction is
+     * pl_leaf's entry, where about one interruption in six lands, and the
+     * dump must name pl_leaf there too (the pc is the instruction itself,
+     * not a return address: looked up one byte lower, it named the
+     * function before, or "?").  One dump caught that in 6 runs. */
+    for (int round = 0; round < 20; round++) {
+        gort_sleep(20 * GT_MS); /* main runs again: the spinner was preempted */
+        gort_stack(pd_buf, sizeof pd_buf, true);
+        const char *g2 = strstr(pd_buf, "goroutine 2 [runnable]:\n");
+        const char *leaf = g2 ? strstr(g2, "\npl_leaf(...)\n") : NULL;
+        if (leaf == NULL || strstr(leaf, "\npl_caller(...)\n") == NULL) {
+            atomic_store(&pl_flag, 1);
+            GT_FAIL("the preempted leaf and its caller in dump %d:\n%s", round, pd_buf);
+        }
+    }
     atomic_store(&pl_flag, 1);
-    const char *g2 = strstr(pd_buf, "goroutine 2 [runnable]:\n");
-    if (g2 == NULL || strstr(g2, "pl_leaf(") == NULL || strstr(g2, "pl_caller(") == NULL)
-        GT_FAIL("the preempted leaf's caller in a dump:\n%s", pd_buf);
+    return 0;
+}
+
+/* The goroutine profile (debug=1: its frames named) of the same, twenty
+ * times: a profile takes each pc as a return address and looks up pc - 1,
+ * so the interrupted pc goes in as pc + 1 (Go's tracebackPCs); at
+ * pl_leaf's entry it named the function before, or nothing. */
+static char gpl_buf[1 << 16];
+
+static int main_preempted_leaf_profile(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(pl_caller, NULL), 0);
+    for (int round = 0; round < 20; round++) {
+        gort_sleep(20 * GT_MS); /* main runs again: the spinner was preempted */
+        FILE *f = tmpfile();
+        ASSERT_TRUE(f != NULL);
+        ASSERT_EQ(gort_pprof_write("goroutine", fileno(f), 1), 0);
+        rewind(f);
+        size_t n = fread(gpl_buf, 1, sizeof gpl_buf - 1, f);
+        gpl_buf[n] = '\0';
+        fclose(f);
+        const char *leaf = strstr(gpl_buf, "\tpl_leaf+");
+        if (leaf == NULL || strstr(leaf, "\tpl_caller+") == NULL) {
+            atomic_store(&pl_flag, 1);
+            GT_FAIL("the preempted leaf and its caller in goroutine profile %d:\n%s", round,
+                    gpl_buf);
+        }
+    }
+    atomic_store(&pl_flag, 1);
     return 0;
 }
 #endif
+
+TEST(preempted_leaf_in_goroutine_profile) {
+#if defined(__x86_64__)
+    NEEDS_SIGNAL();
+    gort_gomaxprocs(1);
+    watchdog_start(30, "the goroutine profile of a preempted leaf");
+    ASSERT_EQ(gort_main(main_preempted_leaf_profile, NULL), 0);
+    watchdog_stop();
+#endif
+}
 
 TEST(preempted_leaf_caller_in_dump) {
 #if defined(__x86_64__)
