@@ -756,7 +756,7 @@ static void textcb(void *arg, int i, const char *name, const char *file, int lin
     frame_name(nb, sizeof nb, name, pc);
     if (inlined || gort__symtab_lookup(pc, &start, NULL, NULL) != 0)
         start = pc;
-    gort__pb_printf(t->out, "#\t%#lx\t%s+%#lx\t%s:%d\n", (unsigned long)pc, nb,
+    gort__pb_printf(t->out, "#\t0x%lx\t%s+0x%lx\t%s:%d\n", (unsigned long)pc, nb,
                     (unsigned long)(pc - start), file ? file : "?", line);
 }
 
