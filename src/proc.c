@@ -682,10 +682,12 @@ static void gfree_g0(struct g *gp) {
 /* Runnext without a locked instruction.  Every hop of a goroutine chain
  * (ring, spawn_seq, a send that readies a receiver) puts a g into runnext
  * and takes it out again on the owner, and with two Ps or more both were
- * CASes, because a thief may CAS runnext to NULL meanwhile: on an Intel
- * machine under KVM each drained the store buffer of the hop's cold
- * writes, and ring took 163 ns a hop at GOMAXPROCS=2 against 105 at 1
- * (where no thief can exist and the owner used plain stores already).
+ * CASes, because a thief may CAS runnext to NULL meanwhile (with one P no
+ * thief can exist, and the owner uses plain stores).  On an Intel machine
+ * under KVM, medians of five alternating pairs on a quiet machine:
+ * spawn_seq 200 -> 184 ns, pingpong_unbuf_pN 211 -> 196; ring unchanged
+ * (152 -> 153 ns a hop, against 105 at GOMAXPROCS=1: its cost at two Ps
+ * is elsewhere, not found).
  * Thieves are rare and already slow (runqgrab sleeps 3 us before it tries
  * runnext), so the cost moves to them, as an asymmetric Dekker handshake
  * whose heavy side is membarrier(2):
