@@ -748,7 +748,7 @@ TB_RACY TB_ANYWORD static int preempted_leaf(uintptr_t fp, int k0, uintptr_t lo,
     for (int k = k0; k < n; k++) {
         if (k > k0)
             f = *(const volatile uintptr_t *)f;
-        if (k == 0 || call_target(pcs[k - 1], sigsafe) != (uintptr_t)gort__sigtramp_go)
+        if (!preempted_pc(pcs, k, sigsafe))
             continue;
         uintptr_t ret = leaf_ret(pcs[k], f + 144, lo, hi, sigsafe);
         if (ret == 0)
