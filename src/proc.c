@@ -687,7 +687,7 @@ static void gfree_g0(struct g *gp) {
  * under KVM, medians of five alternating pairs on a quiet machine:
  * spawn_seq 200 -> 184 ns, pingpong_unbuf_pN 211 -> 196; ring unchanged
  * (152 -> 153 ns a hop, against 105 at GOMAXPROCS=1: its cost at two Ps
- * is elsewhere, not found).
+ * was runnext_visible's call, below, until the spinner's debt).
  * Thieves are rare and already slow (runqgrab sleeps 3 us before it tries
  * runnext), so the cost moves to them, as an asymmetric Dekker handshake
  * whose heavy side is membarrier(2):
@@ -721,20 +721,49 @@ static void runnext_init(void) {
 }
 
 /* For a spinning M that stops spinning, between its decrement of
- * nmspinning and its last look at every run queue (findrunnable): that
- * look must see a g that a submitter put into runnext before it found us
- * spinning (gort__wakep's loads) and so woke nobody.  The submitter's
- * plain store may still sit in its CPU's store buffer while its loads of
- * npidle and nmspinning go ahead (the CAS it replaced was the StoreLoad
- * barrier of the spinning protocol, see "Atomics rules" in HACKING.md);
- * membarrier drains every running thread's, the same asymmetric trade as
- * runnext_steal's.  Without it an idle P and a runnable g in runnext were
- * left waiting for the next wakeup (preempt.runnext_stolen_from_spinner_p2
- * lost one in about 150 rounds). */
+ * nmspinning and a look at every run queue (findrunnable): that look must
+ * see a g that a submitter put into runnext before it found us spinning
+ * (gort__wakep's loads) and so woke nobody.  The submitter's plain store
+ * may still sit in its CPU's store buffer while its loads of npidle and
+ * nmspinning go ahead (the CAS it replaced was the StoreLoad barrier of
+ * the spinning protocol, see "Atomics rules" in HACKING.md); membarrier
+ * drains every running thread's, the same asymmetric trade as
+ * runnext_steal's: a submitter's thread that passes its barrier after
+ * our decrement then sees nmspinning dropped and wakes an M itself, one
+ * that passed it before has its store visible to our look.  Without it
+ * an idle P and a runnable g in runnext were left waiting for the next
+ * wakeup (preempt.runnext_stolen_from_spinner_p2 lost one in about 150
+ * rounds).
+ *
+ * The spinner's debt.  The call interrupts every CPU running the process
+ * (an IPI), and under KVM that cost the busy CPU more than the locked
+ * instructions it saved: ring at two Ps, whose idle M stops spinning
+ * about 2,300 times in a million hops and is started again within a
+ * microsecond each time, ran 146-169 ns a hop against 119-134 with the
+ * call deferred (four alternating pairs, quiet machine; 120-128 at
+ * GOMAXPROCS=1).  So an M that stops spinning again without having run a
+ * goroutine since it last stopped (m.spun_idle: ring's idle M) does its
+ * last look without the call and owes it (m.owes_visible), settling
+ * before it runs a goroutine (visible_pay_running) and before it sleeps
+ * for long, after a first sleep of at most VISIBLE_NS that nobody cut
+ * short (visible_pay_idle: the call, then the look again).  Until then it
+ * looks at every source again whenever it is started, and a store left
+ * in a store buffer reaches memory within that time on any machine we
+ * know; the call is what makes the look certain.  A submitter's g is so
+ * seen at most VISIBLE_NS later than with the call made at once.  An M
+ * that ran a goroutine since it last stopped pays at once, as before:
+ * deferred for every M, mutex_contended went from 40 to 45-50 ns, its
+ * idle M, woken for each handoff, now missing the work that the call's
+ * microseconds had let it find before it slept.  (A stop of the world
+ * clears a debt too: it ends with a wakep, and its signals and locks
+ * drained every store.) */
 static inline void runnext_visible(void) {
     if (runnext_asym)
         (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
+
+/* How long an M that owes runnext_visible sleeps before it pays. */
+#define VISIBLE_NS (10 * 1000)
 
 /* The owner's section: true if the thieves are away and runnext may be
  * read and written with plain atomic loads and stores until
@@ -1997,6 +2026,72 @@ static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
     return NULL;
 }
 
+/* True if any P's run queue or the global queue holds a g (seq_cst
+ * loads: the spinning protocol's). */
+static bool any_runq_work(int32_t procs) {
+    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0)
+        return true;
+    for (int32_t i = 0; i < procs; i++) {
+        struct p *p2 = gort__allp[i];
+        if (p2 && !runqempty(p2))
+            return true;
+    }
+    return false;
+}
+
+/* Pays the spinner's debt (above runnext_visible) for an M with no P
+ * that is about to sleep for long: membarrier, then the look that the
+ * call makes certain.  True if there is work and the M took an idle P to
+ * look for it, spinning (as the last look of findrunnable does). */
+static bool visible_pay_idle(struct m *mp) {
+    mp->owes_visible = false;
+    runnext_visible();
+    if (!any_runq_work(atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)))
+        return false;
+    gort__lock(&gort__sched.lock);
+    struct p *pp = pidleget();
+    gort__unlock(&gort__sched.lock);
+    if (pp == NULL)
+        return false; /* every P is busy: their Ms find the work */
+    acquirep(mp, pp);
+    mp->spinning = true;
+    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+    return true;
+}
+
+/* Whether an M that owes the call may first sleep VISIBLE_NS: not when
+ * it may have to poll the network, or run a timer due within about that
+ * time, as the poller (become_poller), which the sleep would delay; such
+ * an M pays at once.  An M blocked in the poll already wakes for both.
+ * Relaxed: a stale answer costs at most one such delay. */
+static bool visible_may_wait(void) {
+    if (atomic_load_explicit(&poller_until, memory_order_relaxed) != 0)
+        return true;
+    int64_t w = gort__timers_earliest();
+    if (w != 0 && w - gort_nanotime() < 2 * VISIBLE_NS)
+        return false;
+    return gort__netpoll_waiters() == 0;
+}
+
+/* Settles the debt of an M about to run a goroutine.  It is passed on,
+ * not paid, when no P is idle or an M spins (seq_cst loads, the spinning
+ * protocol's): what the debt guards against is an idle P beside the g,
+ * and a P idled from now on is idled by an M that stops spinning (and
+ * owes the same debt, which covers every store made before its
+ * decrement of nmspinning), or that does not look because an M spins
+ * (handoffp, findrunnable), which will.  Otherwise the call (on the way
+ * to the goroutine), then any work wakes an M for the idle Ps
+ * (gort__wakep). */
+static void visible_pay_running(struct m *mp) {
+    mp->owes_visible = false;
+    if (atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst) == 0 ||
+        atomic_load_explicit(&gort__sched.nmspinning, memory_order_seq_cst) != 0)
+        return;
+    runnext_visible();
+    if (any_runq_work(atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)))
+        gort__wakep();
+}
+
 /* Finds a runnable goroutine to execute.  Tries to steal from other P's,
  * get g from local or global queue.  Blocks until one is found.  Returns
  * NULL only when the runtime is exiting or a stop-the-world needs this M. */
@@ -2092,7 +2187,15 @@ top:;
         mp->spinning = false;
         if (atomic_fetch_sub_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst) <= 0)
             gort__throw("findrunnable: negative nmspinning");
-        runnext_visible();
+        /* The spinner's debt (above runnext_visible): the looks below may
+         * miss a g in runnext still in a submitter's store buffer.  Paid
+         * at once by an M that ran a goroutine since it last stopped
+         * spinning, deferred by one that found nothing to run since. */
+        if (mp->spun_idle)
+            mp->owes_visible = runnext_asym;
+        else
+            runnext_visible();
+        mp->spun_idle = true;
         /* Check the global queue again: a submitter that saw us spinning
          * (and so did not wake anyone) may have queued there after our check
          * under the lock (proc.go, "Check global and P runqueues again"). */
@@ -2133,6 +2236,12 @@ top:;
      * (Go blocks in netpoll(pollUntil - now) here). */
     bool nap = false;
     for (;;) {
+        if (mp->owes_visible) {
+            if (visible_may_wait() && stopm_for(mp, VISIBLE_NS))
+                goto top;
+            if (visible_pay_idle(mp))
+                goto top;
+        }
         struct g *polled = NULL;
         if (become_poller(mp, &polled, &nap)) {
             if (polled != NULL) {
@@ -2280,6 +2389,9 @@ top:
      * potentially start a new spinning M. */
     if (mp->spinning)
         resetspinning(mp);
+    mp->spun_idle = false;
+    if (mp->owes_visible)
+        visible_pay_running(mp);
     if (gp->lockedm) {
         /* Hands off own p to the locked m, then blocks waiting for a new p. */
         startlockedm(mp, gp);

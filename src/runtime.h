@@ -361,8 +361,15 @@ struct m {
     /* Set around gort_syscall_enter for a call expected to be short (the
      * collector's into the loader, mgcmark.c): sysmon is left in its
      * back-off, which a retake of the P would cut short. */
-    bool syscall_nokick;      /* [owner M] */
-    bool spinning;            /* [owner M] looking for work (counted in nmspinning) */
+    bool syscall_nokick; /* [owner M] */
+    bool spinning;       /* [owner M] looking for work (counted in nmspinning) */
+    /* Stopped spinning without runnext_visible's membarrier: paid before
+     * it sleeps for long or runs a goroutine (proc.c, "the spinner's
+     * debt"). */
+    bool owes_visible; /* [owner M] */
+    /* Stopped spinning and has run no goroutine since: its next stop
+     * defers runnext_visible (proc.c, "the spinner's debt"). */
+    bool spun_idle;           /* [owner M] */
     bool blocked;             /* [owner M] sleeping on park */
     bool exiting;             /* [owner M] thread is going away */
     bool is_m0;               /* [immutable] the thread that called gort_main */
