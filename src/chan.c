@@ -240,8 +240,11 @@ static inline void chan_send_direct(struct gort_chan *c, struct sudog *sg, const
         gort__elemcopy(sg->elem, ep, c->elemsize);
         sg->elem = NULL;
     }
+    bool pinned = gort__foreign_pin();
     unlockf(ularg);
     wake_waiter(sg, true);
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* recv: c is full (or unbuffered) and locked, sg a dequeued sender.
@@ -265,8 +268,11 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
         c->sendx = c->recvx; /* c->sendx = (c->sendx+1) % c->dataqsiz */
     }
     sg->elem = NULL;
+    bool pinned = gort__foreign_pin();
     unlockf(ularg);
     wake_waiter(sg, true);
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* See internal.h.  A select's sudog a waker already dequeued (the case that
@@ -516,6 +522,7 @@ GORT_API void gort_chan_close(gort_chan *c) {
         *tail = sg;
         tail = &sg->next;
     }
+    bool pinned = list != NULL && gort__foreign_pin();
     gort__unlock(&c->lock);
 
     /* Ready all gs now that we've dropped the channel lock.  Read next
@@ -528,6 +535,8 @@ GORT_API void gort_chan_close(gort_chan *c) {
         sg->next = NULL;
         wake_waiter(sg, false);
     }
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* ------------------------------------------------------------------------

@@ -96,6 +96,20 @@ static _Atomic uint32_t rt_running;
  * the caller). */
 static _Atomic int32_t foreign_inflight;
 
+/* The pin (runtime.h): counted with the calls above, so that shutdown's
+ * waits for zero cover it.  A pin taken before the waiter's unlock
+ * happens before shutdown's unlinking of that waiter under the same lock,
+ * which comes before shutdown's last wait, which so sees it (or its
+ * unpin); a thread that takes its lock after the unlinking finds no
+ * waiter of ours. */
+void gort__foreign_pin_slow(void) {
+    atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+}
+
+void gort__foreign_unpin(void) {
+    atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+}
+
 /* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
 static _Atomic uint32_t main_busy;
 /* Set in a child that fork() made while a gort_main ran (atfork_child).
@@ -2649,9 +2663,9 @@ void gort__goready(struct g *gp) {
      * runnable all the same: its waker dequeued it, and shutdown, which
      * unlinks a waiting goroutine from its channel or Cond, must not touch
      * that object, which its waker may free.  The status store precedes
-     * the seq_cst decrement that shutdown's wait for zero reads.  (Left:
-     * the waker's writes to gp between its unlock and this count are not
-     * covered; shutdown may free gp under them.) */
+     * the seq_cst decrement that shutdown's wait for zero reads.  The
+     * waker's writes to gp between its unlock and this count are covered
+     * by its pin (gort__foreign_pin, taken before that unlock). */
     if (mp == NULL) {
         atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
         if (!gort__runtime_running() ||
@@ -4433,6 +4447,22 @@ static void shutdown_runtime(void) {
     allgs = NULL;
     allglen = allgcap = 0;
     gort__unlock(&allglock);
+    /* Parked on channels, semaphores or Conds: still queued there, and
+     * unlinked under each queue's lock.  (A readied one was dequeued by
+     * its waker, and that channel may be freed since.)  A thread outside
+     * the runtime that dequeued one before us pinned the goroutines under
+     * that lock (gort__foreign_pin) and may still be readying it: wait
+     * for its unpin before anything is freed.  The world is gone, so a
+     * waiting status read here stays waiting but for such a waker, which
+     * writes only the goroutine it dequeued. */
+    for (int64_t i = 0; i < n; i++) {
+        if (atomic_load_explicit(&gs[i]->status, memory_order_relaxed) == G_WAITING) {
+            gort__chan_abandon(gs[i]);
+            gort__sema_abandon(gs[i]);
+        }
+    }
+    while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
+        sched_yield();
     for (int64_t i = 0; i < n; i++) {
         struct g *gp = gs[i];
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
@@ -4442,13 +4472,6 @@ static void shutdown_runtime(void) {
             gort__conn_abandon(gp);
             if (gp->waitfd != 0) /* its pidfd (exec.c); the poller forgets it below */
                 close(gp->waitfd - 1);
-        }
-        /* Parked on channels or semaphores: still queued there.  (A
-         * readied one was dequeued by its waker, and that channel may be
-         * freed since.) */
-        if (gst == G_WAITING) {
-            gort__chan_abandon(gp);
-            gort__sema_abandon(gp);
         }
         san_fiber_destroy(gp->tsan_fiber);
         san_valgrind_deregister(gp->valgrind_id);

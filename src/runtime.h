@@ -435,6 +435,21 @@ static inline struct g *gort__getg_entry(void) {
     return mp ? mp->curg : NULL;
 }
 
+/* A thread outside the runtime that dequeued a waiting goroutine (a
+ * channel send or close, a semaphore release, a Cond's notify) pins the
+ * runtime's goroutines from before it drops the waiter's lock until it
+ * has readied the waiter: shutdown_runtime unlinks every waiter under its
+ * lock, then waits for the pins before it frees a goroutine (proc.c).
+ * True if the caller pinned, and must unpin. */
+void gort__foreign_pin_slow(void);
+void gort__foreign_unpin(void);
+static inline bool gort__foreign_pin(void) {
+    if (__builtin_expect(gort__getm_entry() != NULL, 1))
+        return false;
+    gort__foreign_pin_slow();
+    return true;
+}
+
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
 #define GORT__RUNQ 256
 #define GORT__SUDOG_CACHE 128

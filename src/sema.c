@@ -349,6 +349,7 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
     struct sudog *s = semroot_dequeue(root, addr, &t0);
     if (s != NULL)
         atomic_fetch_sub_explicit(&root->nwait, 1, memory_order_relaxed);
+    bool pinned = s != NULL && gort__foreign_pin();
     gort__unlock(&root->lock);
     if (s == NULL)
         return;
@@ -365,6 +366,8 @@ void gort__semrelease(_Atomic uint32_t *addr, bool handoff) {
         handed = true;
     }
     gort__goready(s->g);
+    if (pinned)
+        gort__foreign_unpin();
     if (handed && gort__getg() != NULL) {
         /* Direct G handoff: goready put the waiter in our P's runnext;
          * yield so that it runs now and inherits our time slice (Go's
@@ -484,6 +487,7 @@ void gort__notifylist_notify_all(gort_cond *c) {
      * been notified when it tries to add itself. */
     atomic_store_explicit(NL_NOTIFY(c), atomic_load_explicit(NL_WAIT(c), memory_order_relaxed),
                           memory_order_relaxed);
+    bool pinned = s != NULL && gort__foreign_pin();
     gort__unlock(l);
 
     while (s != NULL) {
@@ -492,6 +496,8 @@ void gort__notifylist_notify_all(gort_cond *c) {
         gort__goready(s->g);
         s = next;
     }
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* Takes s, which follows p (NULL: s is the head), out of c's list.  The
@@ -531,9 +537,12 @@ void gort__notifylist_notify_one(gort_cond *c) {
     for (struct sudog *p = NULL, *s = c->_head; s != NULL; p = s, s = s->next) {
         if (s->ticket == t) {
             nl_unlink(c, p, s);
+            bool pinned = gort__foreign_pin();
             gort__unlock(l);
             s->next = NULL;
             gort__goready(s->g);
+            if (pinned)
+                gort__foreign_unpin();
             return;
         }
     }

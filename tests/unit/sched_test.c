@@ -2269,3 +2269,57 @@ TEST(foreign_send_while_main_returns) {
         gort_chan_free(shut_ch);
     }
 }
+
+/* The same with a Cond: plain threads signal and broadcast it while
+ * goroutines wait on it and gort_main returns.  A thread that took a
+ * waiter off the Cond's list readied it after shutdown had freed its
+ * stack (the waiter's status store, as in the channel case above: about
+ * one run in a hundred of that case died there of SIGSEGV) unless it
+ * pinned the goroutines before it dropped the list's lock. */
+static gort_mutex shutc_mu = GORT_MUTEX_INIT;
+static gort_cond shutc_cv;
+
+static void shutc_waiter(void *arg) {
+    (void)arg;
+    for (;;) {
+        gort_mutex_lock(&shutc_mu);
+        gort_cond_wait(&shutc_cv);
+        gort_mutex_unlock(&shutc_mu);
+    }
+}
+
+static void *shutc_notifier(void *arg) {
+    (void)arg;
+    for (unsigned i = 0; !atomic_load(&shut_stop); i++) {
+        if (i % 2)
+            gort_cond_signal(&shutc_cv);
+        else
+            gort_cond_broadcast(&shutc_cv);
+    }
+    atomic_fetch_add(&shut_exited, 1);
+    return NULL;
+}
+
+static int main_shutc(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < 4; i++)
+        gort_go(shutc_waiter, NULL);
+    for (int i = 0; i < 4; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, shutc_notifier, NULL), 0);
+    gort_sleep(20 * 1000 * 1000);
+    return 7;
+}
+
+TEST(foreign_cond_notify_while_main_returns) {
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[4];
+        atomic_store(&shut_stop, 0);
+        atomic_store(&shut_exited, 0);
+        shutc_mu = (gort_mutex)GORT_MUTEX_INIT;
+        gort_cond_init(&shutc_cv, &shutc_mu);
+        ASSERT_EQ(gort_main(main_shutc, t), 7);
+        atomic_store(&shut_stop, 1);
+        for (int i = 0; i < 4; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    }
+}
