@@ -13,6 +13,7 @@
 #include "gt.h"
 #include "gort.h"
 #include "gt_gort.h"
+#include "export_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -646,7 +647,12 @@ static int sq_main(void *arg) {
     (void)arg;
     sq_park = gort_chan_make(0, 0);
     go(sq_parked, NULL);
-    while (gort_numgoroutine() < 2)
+    /* Until it is queued on the channel: a goroutine still on its way
+     * there when the report stops the world is preempted at a gort call
+     * and shown runnable (under tsan, where the other P may start it late,
+     * 100 yields of main were once not enough: one run in 133).  Queued,
+     * it parks before the stop completes. */
+    while (gort__export_chan_qlen(sq_park, false) < 1)
         gort_yield();
     for (int i = 0; i < 100; i++)
         gort_yield();
