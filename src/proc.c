@@ -2040,17 +2040,36 @@ static struct g *stealwork(struct p *pp, bool *inherit, int64_t *now) {
     return NULL;
 }
 
-/* True if any P's run queue or the global queue holds a g (seq_cst
- * loads: the spinning protocol's). */
-static bool any_runq_work(int32_t procs) {
-    if (atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0)
-        return true;
+/* True if any P's run queue holds a g (seq_cst loads: the spinning
+ * protocol's). */
+static bool any_p_runq_work(int32_t procs) {
     for (int32_t i = 0; i < procs; i++) {
         struct p *p2 = gort__allp[i];
         if (p2 && !runqempty(p2))
             return true;
     }
     return false;
+}
+
+/* The same, or the global queue. */
+static bool any_runq_work(int32_t procs) {
+    return atomic_load_explicit(&gort__sched.runqsize, memory_order_seq_cst) != 0 ||
+           any_p_runq_work(procs);
+}
+
+/* For an M with no P that saw work: takes an idle P and spins, to look
+ * for that work from findrunnable's top.  False if every P is busy (their
+ * Ms find the work). */
+static bool take_idle_p_spinning(struct m *mp) {
+    gort__lock(&gort__sched.lock);
+    struct p *pp = pidleget();
+    gort__unlock(&gort__sched.lock);
+    if (pp == NULL)
+        return false;
+    acquirep(mp, pp);
+    mp->spinning = true;
+    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
+    return true;
 }
 
 /* Pays the spinner's debt (above runnext_visible) for an M with no P
@@ -2060,17 +2079,8 @@ static bool any_runq_work(int32_t procs) {
 static bool visible_pay_idle(struct m *mp) {
     mp->owes_visible = false;
     runnext_visible();
-    if (!any_runq_work(atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)))
-        return false;
-    gort__lock(&gort__sched.lock);
-    struct p *pp = pidleget();
-    gort__unlock(&gort__sched.lock);
-    if (pp == NULL)
-        return false; /* every P is busy: their Ms find the work */
-    acquirep(mp, pp);
-    mp->spinning = true;
-    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
-    return true;
+    return any_runq_work(atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed)) &&
+           take_idle_p_spinning(mp);
 }
 
 /* Whether an M that owes the call may first sleep VISIBLE_NS: not when
@@ -2230,21 +2240,8 @@ top:;
             gort__unlock(&gort__sched.lock);
         }
         /* Check all runqueues once again. */
-        for (int32_t i = 0; i < procs; i++) {
-            struct p *p2 = gort__allp[i];
-            if (p2 && !runqempty(p2)) {
-                gort__lock(&gort__sched.lock);
-                pp = pidleget();
-                gort__unlock(&gort__sched.lock);
-                if (pp) {
-                    acquirep(mp, pp);
-                    mp->spinning = true;
-                    atomic_fetch_add_explicit(&gort__sched.nmspinning, 1, memory_order_seq_cst);
-                    goto top;
-                }
-                break;
-            }
-        }
+        if (any_p_runq_work(procs) && take_idle_p_spinning(mp))
+            goto top;
     }
     /* No work: poll until the earliest timer or I/O if nobody else does
      * (Go blocks in netpoll(pollUntil - now) here). */
