@@ -181,7 +181,7 @@ int gort__pd_retry(polldesc *pd, int mode) {
     return gort__pd_block(pd, mode);
 }
 
-GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
+static ssize_t fd_read(int fd, void *buf, size_t n) {
     polldesc *pd;
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
@@ -252,7 +252,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t n) {
     return r;
 }
 
-GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
+static ssize_t fd_write(int fd, const void *buf, size_t n) {
     polldesc *pd;
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
@@ -293,7 +293,7 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
     return r;
 }
 
-GORT_API int gort_close(int fd) {
+static int fd_close(int fd) {
     polldesc *pd = gort__pd_lookup(fd, false);
     if (pd == NULL || atomic_load_explicit(&pd->state, memory_order_acquire) == PDS_FREE)
         return close(fd) == 0 ? 0 : -errno;
@@ -315,7 +315,7 @@ GORT_API int gort_close(int fd) {
     return close(fd) == 0 || errno == EINTR ? 0 : -errno;
 }
 
-GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline) {
+static int fd_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline) {
     polldesc *pd;
     int err = gort__pd_acquire(fd, true, &pd);
     if (err)
@@ -358,7 +358,7 @@ static void waitfd_expire(timer *t, int64_t now, uintptr_t seq) {
     gort__pd_wake(w->pd, w->modes);
 }
 
-GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
+static int fd_wait_fd(int fd, int events, int64_t deadline) {
     int modes = events & (GORT_POLL_READ | GORT_POLL_WRITE); /* same bits as MODE_* */
     if (modes == 0)
         return -EINVAL;
@@ -407,6 +407,12 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
             err = (p.revents & POLLNVAL) ? -EBADF : 0;
             break;
         }
+        /* gort_main returned while a thread outside the runtime waited
+         * (the poller woke it, gort__netpoll_fini): on in poll(2). */
+        if (!gort__runtime_running()) {
+            err = poll_thread(fd, pev, deadline);
+            break;
+        }
         if (deadline != 0 && !armed) {
             armed = true;
             /* On the caller's clock: a synctest bubble's heap inside one. */
@@ -428,4 +434,45 @@ GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
         gort_mutex_unlock(&pd->rmu);
     pd_decref(pd);
     return err;
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+/* Each call is counted while it runs on a thread outside the runtime
+ * (gort__pd_enter, netpoll.h): the pollDescs it uses outlive gort_main's
+ * return until it is done. */
+
+GORT_API ssize_t gort_read(int fd, void *buf, size_t n) {
+    bool counted = gort__pd_enter();
+    ssize_t r = fd_read(fd, buf, n);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API ssize_t gort_write(int fd, const void *buf, size_t n) {
+    bool counted = gort__pd_enter();
+    ssize_t r = fd_write(fd, buf, n);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API int gort_close(int fd) {
+    bool counted = gort__pd_enter();
+    int r = fd_close(fd);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline) {
+    bool counted = gort__pd_enter();
+    int r = fd_set_deadline(fd, read_deadline, write_deadline);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API int gort_wait_fd(int fd, int events, int64_t deadline) {
+    bool counted = gort__pd_enter();
+    int r = fd_wait_fd(fd, events, deadline);
+    gort__pd_leave(counted);
+    return r;
 }

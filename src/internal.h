@@ -687,6 +687,11 @@ bool gort__synctest_is_associated(_Atomic uint32_t *slot);
  * backend (netpoll_epoll.c): made by gort_main, closed at its end. */
 int gort__netpoll_init(void);
 void gort__netpoll_fini(void);
+/* shutdown_runtime, once every M has left: unlinks the goroutines parked
+ * on a pollDesc (not the threads outside the runtime, which
+ * gort__netpoll_fini wakes), under each pollDesc's lock, before the
+ * goroutines are freed. */
+void gort__netpoll_abandon(void);
 /* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
  * until something is ready or gort__netpoll_break; 0: not at all).  Returns
  * the goroutines made ready, still G_WAITING, linked through schedlink

@@ -77,7 +77,7 @@ static int parse_addr(const char *addr, bool listen, char *host, size_t hostlen,
     return numeric_addr(host, *port, listen, ss, len);
 }
 
-GORT_API int gort_listen(const char *addr, int backlog) {
+static int net_listen(const char *addr, int backlog) {
     char host[256];
     int port;
     struct sockaddr_storage ss;
@@ -143,7 +143,7 @@ GORT_API int gort_local_port(int fd) {
     return -EAFNOSUPPORT;
 }
 
-GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
+static int net_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
     polldesc *pd;
     int err = gort__pd_acquire(lfd, true, &pd);
     if (err)
@@ -268,7 +268,7 @@ static int dial_tcp(const struct sockaddr *sa, socklen_t len, int64_t deadline) 
     }
 }
 
-GORT_API int gort_dial(const char *addr, int64_t deadline) {
+static int net_dial(const char *addr, int64_t deadline) {
     char host[256];
     int port;
     struct sockaddr_storage ss;
@@ -290,4 +290,31 @@ GORT_API int gort_dial(const char *addr, int64_t deadline) {
     }
     freeaddrinfo(res);
     return err;
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+/* Each call is counted while it runs on a thread outside the runtime
+ * (gort__pd_enter, netpoll.h): the pollDescs it uses outlive gort_main's
+ * return until it is done. */
+
+GORT_API int gort_listen(const char *addr, int backlog) {
+    bool counted = gort__pd_enter();
+    int r = net_listen(addr, backlog);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API int gort_accept(int lfd, struct sockaddr *sa, socklen_t *salen) {
+    bool counted = gort__pd_enter();
+    int r = net_accept(lfd, sa, salen);
+    gort__pd_leave(counted);
+    return r;
+}
+
+GORT_API int gort_dial(const char *addr, int64_t deadline) {
+    bool counted = gort__pd_enter();
+    int r = net_dial(addr, deadline);
+    gort__pd_leave(counted);
+    return r;
 }

@@ -5,8 +5,9 @@
  * (netpoll_epoll.c), and the calls on fds are in fd.c and net.c.
  *
  * Every fd gort polls has a pollDesc, found by fd number in a two-level
- * table of chunks that live until gort_main returns (type-stable: a racy
- * reader of a stale pollDesc reads some pollDesc).
+ * table of chunks that live until gort_main returns and no call of a
+ * thread outside the runtime is left in them (type-stable: a racy reader
+ * of a stale pollDesc reads some pollDesc).
  *
  * A pollDesc's rg (and wg, for writes) is Go's binary semaphore:
  *   PD_NIL    nothing;
@@ -50,6 +51,18 @@ static _Atomic(polldesc *) pdtab[PD_MAXCHUNKS];
  * while no M runs, read plainly. */
 static bool inited;
 static _Atomic int32_t nwaiters; /* Go's netpollWaiters */
+/* Calls of the fd layer from threads outside the runtime in flight
+ * (gort__pd_enter, netpoll.h). */
+static _Atomic int32_t pd_users;
+/* The chunks of earlier runs' tables that such a call may still have been
+ * in when gort_main returned, freed by the first gort__netpoll_fini that
+ * finds none in flight.  Only fini touches the list, and fini runs in one
+ * gort_main at a time. */
+typedef struct pdgrave {
+    struct pdgrave *next;
+    polldesc *chunk;
+} pdgrave;
+static pdgrave *graves;
 
 static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq);
 
@@ -59,8 +72,10 @@ polldesc *gort__pd_lookup(int fd, bool create) {
     if (fd < 0 || (unsigned)fd / PD_CHUNK >= PD_MAXCHUNKS)
         return NULL;
     _Atomic(polldesc *) *slot = &pdtab[fd / PD_CHUNK];
-    /* Acquire: pairs with the release CAS that published the chunk. */
-    polldesc *c = atomic_load_explicit(slot, memory_order_acquire);
+    /* Acquire: pairs with the release CAS that published the chunk.
+     * seq_cst for gort__netpoll_fini's Dekker pair with gort__pd_enter (a
+     * plain load on x86, as acquire is). */
+    polldesc *c = atomic_load_explicit(slot, memory_order_seq_cst);
     if (GORT_UNLIKELY(c == NULL)) {
         if (!create)
             return NULL;
@@ -89,6 +104,10 @@ static inline uint64_t pd_tag(polldesc *pd, uint32_t seq) {
     return (uint64_t)(uint32_t)pd->fd << 32 | seq;
 }
 
+static inline _Atomic uintptr_t *pd_sem(polldesc *pd, int mode) {
+    return mode == MODE_R ? &pd->rg : &pd->wg;
+}
+
 /* ------------------------------------------------------------------ init */
 
 int gort__netpoll_init(void) {
@@ -100,17 +119,87 @@ int gort__netpoll_init(void) {
     return 0;
 }
 
-/* After every M has left: the fds the program did not close stay open (they
- * are the program's), their pollDescs go. */
+void gort__pd_enter_slow(void) {
+    atomic_fetch_add_explicit(&pd_users, 1, memory_order_seq_cst);
+}
+
+void gort__pd_leave_slow(void) {
+    /* Release would do (our uses of the pollDesc before fini's free);
+     * seq_cst as the increment. */
+    atomic_fetch_sub_explicit(&pd_users, 1, memory_order_seq_cst);
+}
+
+/* After every M has left and the runtime stopped running: the fds the
+ * program did not close stay open (they are the program's), their
+ * pollDescs go, and threads outside the runtime parked on one wait on in
+ * poll(2).  Dekker with gort__pd_enter (seq_cst on both sides): a call
+ * counted after our load of pd_users looks the table up after our
+ * exchanges (it finds the next run's table, empty at first), and one
+ * counted before it keeps this run's chunks alive until a later fini. */
 void gort__netpoll_fini(void) {
     if (inited)
         gort__netpollfini();
     inited = false;
     for (int i = 0; i < PD_MAXCHUNKS; i++) {
-        polldesc *c = atomic_load_explicit(&pdtab[i], memory_order_relaxed);
-        if (c) {
-            atomic_store_explicit(&pdtab[i], NULL, memory_order_relaxed);
-            gort__free(c);
+        polldesc *c = atomic_exchange_explicit(&pdtab[i], NULL, memory_order_seq_cst);
+        if (c == NULL)
+            continue;
+        /* Threads outside the runtime parked on a pollDesc (every
+         * goroutine was unlinked by gort__netpoll_abandon) would sleep for
+         * ever now that no M polls: wake them, as a deadline would.  One
+         * that announced its wait (PD_WAIT) but has not parked re-checks
+         * the running flag after that announcement (netpollblock), and
+         * the runtime cleared the flag before this seq_cst load: either it
+         * sees the flag clear and does not park, or we see its PD_WAIT and
+         * clear it, which fails its commit.  Either way it goes back to
+         * its call, which then waits in poll(2). */
+        for (int k = 0; k < PD_CHUNK; k++) {
+            polldesc *pd = &c[k];
+            if (atomic_load_explicit(&pd->rg, memory_order_seq_cst) >= PD_WAIT ||
+                atomic_load_explicit(&pd->wg, memory_order_seq_cst) >= PD_WAIT)
+                gort__pd_wake(pd, MODE_R | MODE_W);
+        }
+        pdgrave *gr = gort__malloc(sizeof *gr);
+        if (gr == NULL)
+            continue; /* out of memory: the chunk stays allocated for good */
+        *gr = (pdgrave){.next = graves, .chunk = c};
+        graves = gr;
+    }
+    if (atomic_load_explicit(&pd_users, memory_order_seq_cst) != 0)
+        return;
+    while (graves) {
+        pdgrave *next = graves->next;
+        gort__free(graves->chunk);
+        gort__free(graves);
+        graves = next;
+    }
+}
+
+/* See internal.h.  A waker outside the runtime pins the goroutines before
+ * it takes one off a semaphore (gort__pd_unblock, gort__pd_setdeadline):
+ * one that took it before our seq_cst load saw it there, or before the
+ * re-load under the lock, is seen by shutdown's wait for the pins that
+ * follows. */
+void gort__netpoll_abandon(void) {
+    for (int i = 0; i < PD_MAXCHUNKS; i++) {
+        polldesc *c = atomic_load_explicit(&pdtab[i], memory_order_seq_cst);
+        if (c == NULL)
+            continue;
+        for (int k = 0; k < PD_CHUNK; k++) {
+            polldesc *pd = &c[k];
+            if (atomic_load_explicit(&pd->rg, memory_order_seq_cst) <= PD_WAIT &&
+                atomic_load_explicit(&pd->wg, memory_order_seq_cst) <= PD_WAIT)
+                continue;
+            gort__lock(&pd->lock);
+            for (int mode = MODE_R; mode <= MODE_W; mode <<= 1) {
+                _Atomic uintptr_t *gpp = pd_sem(pd, mode);
+                uintptr_t old = atomic_load_explicit(gpp, memory_order_seq_cst);
+                if (old > PD_WAIT && !((struct g *)old)->foreign &&
+                    atomic_compare_exchange_strong_explicit(gpp, &old, PD_NIL, memory_order_seq_cst,
+                                                            memory_order_seq_cst))
+                    atomic_fetch_sub_explicit(&nwaiters, 1, memory_order_seq_cst);
+            }
+            gort__unlock(&pd->lock);
         }
     }
 }
@@ -120,10 +209,6 @@ int32_t gort__netpoll_waiters(void) {
 }
 
 /* ------------------------------------------------------------------ the semaphores */
-
-static inline _Atomic uintptr_t *pd_sem(polldesc *pd, int mode) {
-    return mode == MODE_R ? &pd->rg : &pd->wg;
-}
 
 /* Go's netpollunblock: moves the semaphore of mode to READY (ioready) or
  * NIL, and returns the goroutine parked on it, if any. */
@@ -214,8 +299,10 @@ bool gort__netpollblock(polldesc *pd, int mode, timer *own) {
     /* Need to recheck error states after setting gpp to pdWait.  This is
      * necessary because runtime_pollUnblock/runtime_pollSetDeadline/
      * deadlineimpl do the opposite: store to closing/rd/wd, publishInfo,
-     * load of rg/wg. */
-    if (pd_checkerr(pd, mode) == 0) {
+     * load of rg/wg.  So does gort__netpoll_fini, for a thread outside
+     * the runtime, with the running flag (a seq_cst load): once it is
+     * clear, no M polls and the caller waits in poll(2) instead. */
+    if (pd_checkerr(pd, mode) == 0 && gort__runtime_running()) {
         uint8_t reason = io_reason(pd, mode, own);
         if (GORT_LIKELY(reason != WAIT_SYNCTEST_IO)) {
             gort__gopark(wait_commit, (void *)gpp, reason);
@@ -249,6 +336,10 @@ int gort__pd_wait(polldesc *pd, int mode) {
         err = pd_checkerr(pd, mode);
         if (err)
             return err;
+        /* gort_main returned (a thread outside the runtime): the caller
+         * tries the fd again, then waits in poll(2). */
+        if (!gort__runtime_running())
+            return 0;
         /* Can happen if timeout has fired and unblocked us, but before we
          * had a chance to run, timeout has been reset.  Pretend it has not
          * happened and retry. */
@@ -426,7 +517,13 @@ bool gort__pd_promote(polldesc *pd) {
     return st == PDS_POLLED;
 }
 
+/* The wakers below pin the goroutines when called from a thread outside
+ * the runtime (gort_close, gort_set_deadline), from before they may take
+ * a goroutine off a semaphore until they have readied it: shutdown frees
+ * the goroutines it unlinked from the semaphores (gort__netpoll_abandon)
+ * only after the pins are gone. */
 void gort__pd_unblock(polldesc *pd) {
+    bool pinned = gort__foreign_pin();
     gort__lock(&pd->lock);
     atomic_store_explicit(&pd->closing, true, memory_order_seq_cst);
     pd->rseq++;
@@ -438,6 +535,8 @@ void gort__pd_unblock(polldesc *pd) {
     gort__unlock(&pd->lock);
     pd_ready(rg);
     pd_ready(wg);
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 void gort__pd_close(polldesc *pd) {
@@ -478,14 +577,15 @@ static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq) {
  * caller's clock (its bubble's inside a synctest bubble), 0 for none; a
  * deadline in the past expires at once. */
 void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
+    bool pinned = gort__foreign_pin(); /* see gort__pd_unblock */
     gort__lock(&pd->lock);
-    if (atomic_load_explicit(&pd->closing, memory_order_relaxed)) {
-        gort__unlock(&pd->lock);
-        return;
-    }
-    struct g *gp = setdeadline_locked(pd, mode, d);
+    struct g *gp = NULL;
+    if (!atomic_load_explicit(&pd->closing, memory_order_relaxed))
+        gp = setdeadline_locked(pd, mode, d);
     gort__unlock(&pd->lock);
     pd_ready(gp);
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* ------------------------------------------------------------------ for the fd layer */
@@ -502,12 +602,15 @@ void gort__pd_clearready(polldesc *pd) {
 }
 
 void gort__pd_wake(polldesc *pd, int modes) {
+    bool pinned = gort__foreign_pin(); /* see gort__pd_unblock */
     gort__lock(&pd->lock);
     struct g *rg = (modes & MODE_R) ? netpollunblock(pd, MODE_R, false) : NULL;
     struct g *wg = (modes & MODE_W) ? netpollunblock(pd, MODE_W, false) : NULL;
     gort__unlock(&pd->lock);
     pd_ready(rg);
     pd_ready(wg);
+    if (pinned)
+        gort__foreign_unpin();
 }
 
 /* gopark's commit for a wait on both sides: publish gp on both
@@ -581,7 +684,8 @@ void gort__netpollblock_both(polldesc *pd, struct g *gp, _Atomic bool *expired, 
     }
     gp->pollboth = true;
     atomic_store_explicit(&gp->selectdone, 0, memory_order_relaxed);
-    if (pd_checkerr(pd, MODE_R) != -EBADF && !atomic_load(expired))
+    /* The running flag: as in gort__netpollblock. */
+    if (pd_checkerr(pd, MODE_R) != -EBADF && !atomic_load(expired) && gort__runtime_running())
         gort__gopark(wait_commit_both, pd, io_reason(pd, MODE_R | MODE_W, own));
     bool rr = waitboth_take(&pd->rg, gp);
     bool wr = waitboth_take(&pd->wg, gp);

@@ -35,8 +35,9 @@ enum { MODE_R = 1, MODE_W = 2, MODE_NOHINT = 4 };
 
 /*
  * Go's pollDesc, one per fd number, in a table of chunks that live until
- * gort_main returns (type-stable: a racy reader of a stale pollDesc reads
- * some pollDesc; see netpoll.c).  The fields the fd layer (fd.c, net.c)
+ * gort_main returns and no call from a thread outside the runtime is left
+ * in one (type-stable: a racy reader of a stale pollDesc reads some
+ * pollDesc; see netpoll.c).  The fields the fd layer (fd.c, net.c)
  * owns are those under rmu and the flags set by gort__pd_open.
  */
 typedef struct polldesc {
@@ -186,6 +187,29 @@ static inline void pd_decref(polldesc *pd) {
 }
 
 /* ------------------------------------------------------------ fd.c */
+
+/*
+ * Every call of the fd layer (fd.c, net.c) from a thread outside the
+ * runtime is counted from its start, before it looks a pollDesc up, to its
+ * return: gort__netpoll_fini frees the table's chunks only when no such
+ * call is in flight, and leaves them to a later fini otherwise (such a
+ * call may hold a pollDesc across gort_main's return).  A goroutine's
+ * calls are not counted: they end before shutdown.  Whether the caller has
+ * an M does not change during a call.  gort__pd_enter returns true if it
+ * counted the call, which gort__pd_leave then uncounts.
+ */
+void gort__pd_enter_slow(void);
+void gort__pd_leave_slow(void);
+static inline bool gort__pd_enter(void) {
+    if (GORT_LIKELY(gort__getm_entry() != NULL))
+        return false;
+    gort__pd_enter_slow();
+    return true;
+}
+static inline void gort__pd_leave(bool counted) {
+    if (GORT_UNLIKELY(counted))
+        gort__pd_leave_slow();
+}
 
 /* The pollDesc for a call on fd, with a reference held (release with
  * pd_decref), opening it lazily for an fd gort did not make.  nonblock:

@@ -4444,12 +4444,13 @@ static void shutdown_runtime(void) {
     allgs = NULL;
     allglen = allgcap = 0;
     gort__unlock(&allglock);
-    /* Parked on channels, semaphores or Conds: still queued there, and
-     * unlinked under each queue's lock.  (A readied one was dequeued by
-     * its waker, and that channel may be freed since.)  A thread outside
-     * the runtime that dequeued one before us pinned the goroutines under
-     * that lock (gort__foreign_pin) and may still be readying it: wait
-     * for its unpin before anything is freed.  The world is gone, so a
+    /* Parked on channels, semaphores, Conds or fds: still queued there,
+     * and unlinked under each queue's (or pollDesc's) lock.  (A readied
+     * one was dequeued by its waker, and that channel may be freed
+     * since.)  A thread outside the runtime that dequeued one before us
+     * pinned the goroutines (gort__foreign_pin; under that lock, or before
+     * it took the goroutine off a pollDesc) and may still be readying it:
+     * wait for its unpin before anything is freed.  The world is gone, so a
      * waiting status read here stays waiting but for such a waker, which
      * writes only the goroutine it dequeued. */
     for (int64_t i = 0; i < n; i++) {
@@ -4458,6 +4459,7 @@ static void shutdown_runtime(void) {
             gort__sema_abandon(gs[i]);
         }
     }
+    gort__netpoll_abandon(); /* and on fds, under each pollDesc's lock */
     while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
         sched_yield();
     for (int64_t i = 0; i < n; i++) {

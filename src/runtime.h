@@ -440,7 +440,9 @@ static inline struct g *gort__getg_entry(void) {
  * runtime's goroutines from before it drops the waiter's lock until it
  * has readied the waiter: shutdown_runtime unlinks every waiter under its
  * lock, then waits for the pins before it frees a goroutine (proc.c).
- * True if the caller pinned, and must unpin. */
+ * The poller's wakers (a close, a deadline) pin from before they take the
+ * pollDesc's lock (netpoll.c).  True if the caller pinned, and must
+ * unpin. */
 void gort__foreign_pin_slow(void);
 void gort__foreign_unpin(void);
 static inline bool gort__foreign_pin(void) {

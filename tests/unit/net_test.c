@@ -1234,6 +1234,96 @@ TEST(foreign_thread_reads) {
     run(foreign_main, NULL);
 }
 
+/* A plain thread parked in gort_read on the poller while gort_main
+ * returns: the poller closes under it, so it must go on waiting in poll(2)
+ * (as outside gort_main) and read what is written after the return.  It
+ * slept for ever on its futex, with nothing left to wake it. */
+static int across_pipe[2];
+
+static void *across_reader(void *arg) {
+    (void)arg;
+    char c = 0;
+    ssize_t r = gort_read(across_pipe[0], &c, 1);
+    return (void *)(intptr_t)(r == 1 ? c : r);
+}
+
+static int across_main(void *arg) {
+    pthread_t *th = arg;
+    ASSERT_EQ(pthread_create(th, NULL, across_reader, NULL), 0);
+    int64_t until = gort_nanotime() + 10000 * MS;
+    while (gort__export_netpoll_waiters() == 0 && gort_nanotime() < until)
+        gort_sleep(MS);
+    ASSERT_EQ(gort__export_netpoll_waiters(), 1);
+    return 7;
+}
+
+TEST(foreign_read_across_main_return) {
+    ASSERT_EQ(pipe2(across_pipe, O_CLOEXEC), 0);
+    pthread_t th;
+    ASSERT_EQ(gort_main(across_main, &th), 7);
+    ASSERT_EQ(write(across_pipe[1], "x", 1), 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    void *res = NULL;
+    ASSERT_EQ(pthread_timedjoin_np(th, &res, &ts), 0);
+    ASSERT_EQ((intptr_t)res, 'x');
+    ASSERT_EQ(gort_close(across_pipe[0]), 0);
+    ASSERT_EQ(gort_close(across_pipe[1]), 0);
+}
+
+/* Plain threads expiring the read deadlines of pipes that goroutines read
+ * while gort_main returns (each expiry readies the reader parked on the
+ * pipe, as a gort_close from a plain thread would), and on after the
+ * return.  The waker readied a goroutine that shutdown had freed, and
+ * used pollDescs that it had freed. */
+static int dlw_pipe[4][2];
+static atomic_int dlw_stop;
+
+static void dlw_reader(void *arg) {
+    int fd = dlw_pipe[(intptr_t)arg][0];
+    char c;
+    for (;;) {
+        gort_set_deadline(fd, 0, 0);
+        ssize_t r = gort_read(fd, &c, 1);
+        ASSERT_EQ(r, -ETIMEDOUT);
+    }
+}
+
+static void *dlw_expirer(void *arg) {
+    int fd = dlw_pipe[(intptr_t)arg][0];
+    while (!atomic_load(&dlw_stop))
+        ASSERT_EQ(gort_set_deadline(fd, 1, 0), 0);
+    return NULL;
+}
+
+static int dlw_main(void *arg) {
+    (void)arg;
+    for (intptr_t i = 0; i < 4; i++)
+        ASSERT_EQ(gort_go(dlw_reader, (void *)i), 0);
+    gort_sleep(20 * MS);
+    return 7;
+}
+
+TEST(foreign_deadline_wakes_while_main_returns) {
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 4; i++)
+            ASSERT_EQ(pipe2(dlw_pipe[i], O_CLOEXEC), 0);
+        atomic_store(&dlw_stop, 0);
+        pthread_t t[4];
+        for (intptr_t i = 0; i < 4; i++)
+            ASSERT_EQ(pthread_create(&t[i], NULL, dlw_expirer, (void *)i), 0);
+        ASSERT_EQ(gort_main(dlw_main, NULL), 7);
+        pause_ms(5);
+        atomic_store(&dlw_stop, 1);
+        for (int i = 0; i < 4; i++) {
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+            ASSERT_EQ(gort_close(dlw_pipe[i][0]), 0);
+            ASSERT_EQ(gort_close(dlw_pipe[i][1]), 0);
+        }
+    }
+}
+
 TEST(without_runtime) {
     /* Before gort_main: the calls block their thread in poll(2). */
     int pfd[2];
