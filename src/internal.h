@@ -692,6 +692,9 @@ void gort__netpoll_fini(void);
  * gort__netpoll_fini wakes), under each pollDesc's lock, before the
  * goroutines are freed. */
 void gort__netpoll_abandon(void);
+/* shutdown_runtime: drops the reference to a pollDesc that gp, abandoned
+ * in a call on an fd, holds (g.pdref). */
+void gort__pd_abandon(struct g *gp);
 /* Go's netpoll(delay): polls for ready fds, blocking up to delay ns (< 0:
  * until something is ready or gort__netpoll_break; 0: not at all).  Returns
  * the goroutines made ready, still G_WAITING, linked through schedlink

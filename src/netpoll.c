@@ -175,6 +175,13 @@ void gort__netpoll_fini(void) {
     }
 }
 
+void gort__pd_abandon(struct g *gp) {
+    polldesc *pd = gp->pdref;
+    gp->pdref = NULL;
+    if (pd != NULL)
+        pd_decref(pd);
+}
+
 /* See internal.h.  A waker outside the runtime pins the goroutines before
  * it takes one off a semaphore (gort__pd_unblock, gort__pd_setdeadline):
  * one that took it before our seq_cst load saw it there, or before the

@@ -176,10 +176,17 @@ static inline bool pd_incref(polldesc *pd) {
         }
     } while (!atomic_compare_exchange_weak_explicit(&pd->refs, &r, r + 1, memory_order_acquire,
                                                     memory_order_acquire));
+    /* A goroutine's call holds one reference at a time. */
+    struct g *gp = gort__getg();
+    if (gp != NULL)
+        gp->pdref = pd;
     return true;
 }
 
 static inline void pd_decref(polldesc *pd) {
+    struct g *gp = gort__getg();
+    if (gp != NULL && gp->pdref == pd)
+        gp->pdref = NULL;
     /* Release: our use of the fd happens before the closer's close(2). */
     uint32_t r = atomic_fetch_sub_explicit(&pd->refs, 1, memory_order_release) - 1;
     if (r == FDREF_CLOSED)

@@ -4469,6 +4469,7 @@ static void shutdown_runtime(void) {
         if (gst != G_DEAD && gst != G_IDLE) {
             groot(gp, false); /* abandoned while blocked */
             gort__conn_abandon(gp);
+            gort__pd_abandon(gp);
             if (gp->waitfd != 0) /* its pidfd (exec.c); the poller forgets it below */
                 close(gp->waitfd - 1);
         }

@@ -306,6 +306,11 @@ struct g {
      * to (conn.c): shutdown drops it if the goroutine is abandoned in the
      * call (gort__conn_abandon). */
     void *connref; /* [owner G] */
+    /* The pollDesc a call of the goroutine on an fd holds a reference to
+     * (netpoll.h pd_incref): shutdown drops it if the goroutine is
+     * abandoned in the call (gort__pd_abandon), so that a gort_close
+     * waiting for the calls in progress to leave is not left waiting. */
+    void *pdref; /* [owner G] */
     /* The pidfd gort_process_wait made and waits on, plus one (exec.c):
      * shutdown closes it if the goroutine is abandoned in the wait. */
     int waitfd; /* [owner G] */

@@ -1324,6 +1324,57 @@ TEST(foreign_deadline_wakes_while_main_returns) {
     }
 }
 
+/* A plain thread closes a pipe that a goroutine reads while gort_main
+ * returns: the close wakes the reader, which never runs again (abandoned
+ * with the run), and waits for the calls in progress on the fd to leave.
+ * The reader's call held its reference for ever, so the close waited for
+ * ever. */
+static int cla_pipe[2];
+static atomic_int cla_go;
+
+static void cla_reader(void *arg) {
+    (void)arg;
+    char c;
+    ssize_t r = gort_read(cla_pipe[0], &c, 1);
+    ASSERT_EQ(r, -EBADF);
+}
+
+static void *cla_closer(void *arg) {
+    int delay_us = (int)(intptr_t)arg;
+    while (!atomic_load(&cla_go))
+        sched_yield();
+    usleep((useconds_t)delay_us);
+    return (void *)(intptr_t)gort_close(cla_pipe[0]);
+}
+
+static int cla_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_go(cla_reader, NULL), 0);
+    int64_t until = gort_nanotime() + 10000 * MS;
+    while (gort__export_netpoll_waiters() == 0 && gort_nanotime() < until)
+        gort_sleep(MS);
+    ASSERT_EQ(gort__export_netpoll_waiters(), 1);
+    atomic_store(&cla_go, 1);
+    return 7;
+}
+
+TEST(foreign_close_while_main_returns) {
+    for (int round = 0; round < 40; round++) {
+        ASSERT_EQ(pipe2(cla_pipe, O_CLOEXEC), 0);
+        atomic_store(&cla_go, 0);
+        pthread_t th;
+        ASSERT_EQ(pthread_create(&th, NULL, cla_closer, (void *)(intptr_t)(round % 8 * 25)), 0);
+        ASSERT_EQ(gort_main(cla_main, NULL), 7);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 10;
+        void *res = (void *)1;
+        ASSERT_EQ(pthread_timedjoin_np(th, &res, &ts), 0);
+        ASSERT_EQ((intptr_t)res, 0);
+        ASSERT_EQ(close(cla_pipe[1]), 0);
+    }
+}
+
 TEST(without_runtime) {
     /* Before gort_main: the calls block their thread in poll(2). */
     int pfd[2];
