@@ -1185,16 +1185,39 @@ TEST(write_to_full_nonblocking_fd) {
 /* ------------------------------------------------------------------ stall detector */
 
 static _Atomic int64_t staller_id;
+/* Where check_stall_report sends stderr, and what it reads back. */
+static const char *stall_path;
+static char stall_out[1 << 14];
 
-/* Runs 400 ms without a gort call.  It reads the clock rarely (every
+/* The staller's report is in the file. */
+static bool stall_reported(void) {
+    char mine[64];
+    snprintf(mine, sizeof mine, "gort: stall: goroutine %lld ",
+             (long long)atomic_load(&staller_id));
+    return read_file(stall_path, stall_out, sizeof stall_out) > 0 &&
+           strstr(stall_out, mine) != NULL;
+}
+
+/* Runs without a gort call for 400 ms, then on until its report is out
+ * (looked for every 10 ms; 20 s at most): on a loaded machine sysmon may
+ * not see it running twice 100 ms apart in 400 ms (it failed so once,
+ * beside two other test processes).  It reads the clock rarely (every
  * ~100 us): a report taken inside clock_gettime (libc and the vDSO have no
  * frame pointers) would unwind past this frame, and the check wants it. */
 __attribute__((noinline)) static void stalling_loop(void) {
-    int64_t end = now_ns() + 400 * GT_MS;
+    int64_t start = now_ns(), looked = start;
+    int64_t most = 20000 * GT_MS * gt_scale();
     uint64_t x = 3;
-    while (now_ns() < end)
+    for (;;) {
         for (int i = 0; i < 100000; i++)
             x = x * 6364136223846793005ull + 1;
+        int64_t t = now_ns();
+        if (t - start >= 400 * GT_MS && t - looked >= 10 * GT_MS) {
+            looked = t;
+            if (t - start >= most || stall_reported())
+                break;
+        }
+    }
     sink = x;
 }
 
@@ -1245,6 +1268,7 @@ static int stall_busy_main(void *arg) {
 static void check_stall_report(int (*fn)(void *)) {
     setenv("GORTDEBUG", "stalldetect=100", 1);
     const char *path = tmp_path("stall.txt");
+    stall_path = path;
     fflush(stderr);
     int saved = dup(2);
     int fd = create_file(path);
