@@ -110,6 +110,29 @@ void gort__foreign_unpin(void) {
     atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
 }
 
+/* 1 from the start of shutdown_runtime to its end, after the timer heaps
+ * are gone (gort__runtime_stopping).  Not in gort__sched, which shutdown
+ * resets: threads outside the runtime read it at any time. */
+static _Atomic uint32_t rt_stopping;
+
+/* See runtime.h.  Dekker with shutdown_runtime, as gort__goready's
+ * foreign path (seq_cst on both sides): a caller that counted itself
+ * before shutdown's store of exiting (of the running flag) is waited for
+ * by the wait that follows that store, before the Ms are joined (before
+ * the heaps are freed); one that counted later sees the store. */
+bool gort__foreign_enter(bool waking) {
+    atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+    if (gort__runtime_running() &&
+        !(waking && atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)))
+        return true;
+    atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+    return false;
+}
+
+bool gort__runtime_stopping(void) {
+    return atomic_load_explicit(&rt_stopping, memory_order_seq_cst) != 0;
+}
+
 /* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
 static _Atomic uint32_t main_busy;
 /* Set in a child that fork() made while a gort_main ran (atfork_child).
@@ -4388,6 +4411,7 @@ static void sudog_fini(void);
  * sudogs, signal registrations, the scheduler's state).  The ladder's
  * labels below it close the poller, the signal handlers and the stacks. */
 static void shutdown_runtime(void) {
+    atomic_store_explicit(&rt_stopping, 1, memory_order_seq_cst);
     /* exiting is set: wait for foreign gort_go calls already past the check. */
     atomic_store_explicit(&gort__sched.exiting, 1, memory_order_seq_cst);
     while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
@@ -4499,6 +4523,7 @@ static void shutdown_runtime(void) {
     sched_reset();
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);
+    atomic_store_explicit(&rt_stopping, 0, memory_order_seq_cst);
 }
 
 /* Go's schedinit: the scheduler's state for one run of gort_main, before

@@ -457,6 +457,17 @@ static inline bool gort__foreign_pin(void) {
     return true;
 }
 
+/* A thread outside the runtime about to use a P's timer heap (time.c)
+ * counts itself in flight while it does, as the pin does: true if it
+ * may, false (and not counted) once the runtime stopped running, or, if
+ * waking (it may start an M), once shutdown began.  Release with
+ * gort__foreign_unpin. */
+bool gort__foreign_enter(bool waking);
+/* True from the start of gort_main's shutdown until the timer heaps are
+ * gone: a timer a thread outside the runtime finds in a heap then is
+ * taken out by shutdown (its pt cleared). */
+bool gort__runtime_stopping(void);
+
 /* Local run queue size (runtime2.go: runq [256]guintptr). */
 #define GORT__RUNQ 256
 #define GORT__SUDOG_CACHE 128

@@ -257,10 +257,20 @@ static bool heap_put(ptimers *pt, timer *t, int64_t when, int64_t period, bool *
 static void addtimer_p(timer *t, int64_t when, int64_t period) {
     if (when < 0)
         when = MAXWHEN; /* overflow of now + d */
+    /* A thread outside the runtime counts itself while it uses the heap
+     * and may wake an M: shutdown frees both (gort__foreign_enter).  No
+     * runtime (before or after gort_main, or shutting down): the timer
+     * stays stopped. */
+    bool foreign = gort__getm() == NULL;
+    if (foreign && !gort__foreign_enter(true))
+        return;
     struct p *pp = timer_p();
-    if (GORT_UNLIKELY(pp == NULL))
-        return; /* no runtime (before or after gort_main): it stays stopped */
-    bool has_p = gort__getm() != NULL && gort__getm()->p == pp;
+    if (GORT_UNLIKELY(pp == NULL)) {
+        if (foreign)
+            gort__foreign_unpin();
+        return;
+    }
+    bool has_p = !foreign && gort__getm()->p == pp;
     bool earliest;
     for (;;) {
         ptimers *pt = ptimers_of(pp);
@@ -281,6 +291,8 @@ static void addtimer_p(timer *t, int64_t when, int64_t period) {
     }
     if (earliest)
         gort__timer_wake(when, has_p);
+    if (foreign)
+        gort__foreign_unpin();
 }
 
 void gort__addtimer(timer *t, int64_t when) {
@@ -365,9 +377,27 @@ static inline void addtimer_user(timer *t, int64_t when) {
     addtimer_in(t, when, 0, gort__synctest_timers());
 }
 
+static bool deltimer_heap(timer *t);
+
 /* Go's deltimer: removes t from whatever heap it is in.  Returns true if it
- * was in one (it had not fired yet). */
+ * was in one (it had not fired yet).  A thread outside the runtime counts
+ * itself while it uses a P's heap, which shutdown frees; while shutdown
+ * runs it waits instead until shutdown has taken t out (the caller may
+ * free t next, and shutdown would write to it). */
 bool gort__deltimer(timer *t) {
+    if (GORT_LIKELY(gort__getm_entry() != NULL))
+        return deltimer_heap(t);
+    if (!gort__foreign_enter(false)) {
+        while (gort__runtime_stopping() && atomic_load_explicit(&t->pt, memory_order_acquire))
+            gort__osyield();
+        return deltimer_heap(t);
+    }
+    bool r = deltimer_heap(t);
+    gort__foreign_unpin();
+    return r;
+}
+
+static bool deltimer_heap(timer *t) {
     for (;;) {
         /* Acquire: pairs with heap_del's release store of NULL (then the
          * firing count of a run in progress is visible).  A non-NULL value
@@ -498,8 +528,10 @@ void gort__timers_pfree(struct p *pp) {
     ptimers *pt = ptimers_peek(pp);
     if (pt == NULL)
         return;
+    /* Release: pairs with gort__deltimer's acquire load of a thread
+     * outside the runtime that waits for this (it may free t next). */
     for (uint32_t i = 0; i < pt->len; i++)
-        atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_relaxed);
+        atomic_store_explicit(&pt->h[i].t->pt, NULL, memory_order_release);
     gort__fixfree(pt->h);
     gort__fixfree(pt);
     atomic_store_explicit(&pp->timers, NULL, memory_order_relaxed);

@@ -853,4 +853,45 @@ TEST(max_durations_no_overflow) {
     ASSERT_EQ(WEXITSTATUS(ws), 0);
 }
 
+/* Plain threads making, resetting, stopping and freeing timers while
+ * gort_main returns, and on after it: a call that found the runtime
+ * running must not use a P or a timer heap that shutdown frees under it,
+ * and a timer it stopped must be out of every heap before it is freed. */
+static atomic_int tsh_stop;
+
+static void *tsh_worker(void *arg) {
+    (void)arg;
+    while (!atomic_load(&tsh_stop)) {
+        gort_timer *t = gort_timer_new(1000 * MS);
+        if (t != NULL) {
+            (void)gort_timer_reset(t, 2000 * MS);
+            (void)gort_timer_stop(t);
+            gort_timer_free(t);
+        }
+        gort_timer *f = gort_after_func(1000 * MS, NULL, NULL);
+        gort_timer_free(f);
+    }
+    return NULL;
+}
+
+static int tsh_main(void *arg) {
+    (void)arg;
+    gort_sleep(20 * MS);
+    return 7;
+}
+
+TEST(foreign_timers_while_main_returns) {
+    for (int round = 0; round < 20; round++) {
+        atomic_store(&tsh_stop, 0);
+        pthread_t t[3];
+        for (int i = 0; i < 3; i++)
+            ASSERT_EQ(pthread_create(&t[i], NULL, tsh_worker, NULL), 0);
+        ASSERT_EQ(gort_main(tsh_main, NULL), 7);
+        pause_ms(5);
+        atomic_store(&tsh_stop, 1);
+        for (int i = 0; i < 3; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    }
+}
+
 GT_MAIN()
