@@ -440,7 +440,8 @@ typedef struct gort_timer gort_timer;
  * timer needs the runtime to fire; plain threads may make timers while it
  * runs).  A timer left pending when gort_main returns never fires: Stop
  * then returns false, and Reset and a ticker's Reset only stop it until a
- * later gort_main, where they work again. */
+ * later gort_main, where they work again.  So does one that a plain thread
+ * makes or resets while gort_main is returning. */
 GORT_API gort_timer *gort_timer_new(int64_t ns);
 /* time.AfterFunc: after ns runs fn(arg) in its own goroutine.  NULL as
  * gort_timer_new.  A NULL fn makes the timer (as Go's AfterFunc(d, nil)):
@@ -477,7 +478,8 @@ GORT_API void gort_ticker_free(gort_ticker *t);
  * goroutine blocked in I/O is parked, never its thread.  A thread outside
  * the runtime may call them too (it sleeps on a futex while it waits);
  * before gort_main, or after it returns, they work by blocking the calling
- * thread in poll(2).
+ * thread in poll(2), and a thread's call that is waiting when gort_main
+ * returns goes on waiting there.
  *
  * gort_read, gort_write, gort_set_deadline and gort_wait_fd also take fds
  * gort did not make (pipes, sockets, eventfds...): the fd is registered with
