@@ -106,8 +106,11 @@ static const char *const names[LOCKRANK_N] = {
  * into the scheduler"): readying takes the bubble's lock
  * (gort__synctest_ready), the trace's (GoUnblock), sched.lock, and, for a
  * new M (wakep -> startm -> newm), the stack lock and the threadcreate
- * profile's. */
-#define READY (R(CTX) | R(ASSISTQ))
+ * profile's.  A pollDesc's lock is held across the wakep of a timer that
+ * a thread without a P arms for a deadline (gort__timer_wake), as Go
+ * ranks pollDesc before sched: no lock is held when a pollDesc's is
+ * taken. */
+#define READY (R(CTX) | R(ASSISTQ) | R(POLLDESC))
 /* Locks held across gort__gopark until its commit releases them on g0:
  * parking takes the bubble's lock (gort__synctest_park_begin) and the
  * trace's (GoBlock) under them. */

@@ -457,10 +457,12 @@ polldesc *gort__pd_open(int fd, bool lazy, bool sock, bool stream, int *err) {
 
 /* Sets mode's deadline d (as gort__pd_setdeadline) with pd->lock held;
  * returns the goroutine an expired one unblocked, to be readied after the
- * unlock.  Without the runtime (before gort_main, or after it returns)
- * there are no timers: the calls block in poll(2) up to the deadline
- * (fd.c poll_thread), and a timer here crashed for want of a P. */
-static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
+ * unlock, and sets *pinned if it took the pin for that (see
+ * gort__pd_unblock; pinned is NULL where no goroutine can be parked on
+ * pd).  Without the runtime (before gort_main, or after it returns) there
+ * are no timers: the calls block in poll(2) up to the deadline (fd.c
+ * poll_thread), and a timer here crashed for want of a P. */
+static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d, bool *pinned) {
     timer *t = mode == MODE_R ? &pd->rt : &pd->wt;
     _Atomic int64_t *dp = mode == MODE_R ? &pd->rd : &pd->wd;
     uint32_t *sp = mode == MODE_R ? &pd->rseq : &pd->wseq;
@@ -475,6 +477,8 @@ static struct g *setdeadline_locked(polldesc *pd, int mode, int64_t d) {
         t->seq = *sp;
         gort__addtimer_to(t, d, gort__synctest_timers());
     } else if (d < 0) {
+        if (pinned != NULL)
+            *pinned = gort__foreign_pin();
         return netpollunblock(pd, mode, false);
     }
     return NULL;
@@ -489,8 +493,8 @@ bool gort__pd_recheck(polldesc *pd) {
     if (replaced) {
         /* The deadlines were set on the file that had the number: none
          * now (no goroutine to ready for a cleared one). */
-        (void)setdeadline_locked(pd, MODE_R, 0);
-        (void)setdeadline_locked(pd, MODE_W, 0);
+        (void)setdeadline_locked(pd, MODE_R, 0, NULL);
+        (void)setdeadline_locked(pd, MODE_W, 0, NULL);
     }
     gort__unlock(&pd->lock);
     return replaced;
@@ -509,7 +513,7 @@ bool gort__pd_promote(polldesc *pd) {
             for (int mode = MODE_R; mode <= MODE_W; mode <<= 1) {
                 int64_t d = atomic_load_explicit(pd_deadline_word(pd, mode), memory_order_relaxed);
                 if (d > 0)
-                    (void)setdeadline_locked(pd, mode, d);
+                    (void)setdeadline_locked(pd, mode, d, NULL);
             }
             /* Release, as pd_open's store: pairs with gort__pd_acquire's
              * acquire load (the fields it publishes are unchanged).  The
@@ -528,15 +532,18 @@ bool gort__pd_promote(polldesc *pd) {
  * the runtime (gort_close, gort_set_deadline), from before they may take
  * a goroutine off a semaphore until they have readied it: shutdown frees
  * the goroutines it unlinked from the semaphores (gort__netpoll_abandon)
- * only after the pins are gone. */
+ * only after the pins are gone.  The pin comes after the deadline timers'
+ * gort__deltimer, which may wait for shutdown to take a timer out of its
+ * heap (time.c), and shutdown does that only after its wait for the
+ * pins. */
 void gort__pd_unblock(polldesc *pd) {
-    bool pinned = gort__foreign_pin();
     gort__lock(&pd->lock);
     atomic_store_explicit(&pd->closing, true, memory_order_seq_cst);
     pd->rseq++;
     pd->wseq++;
     gort__deltimer(&pd->rt);
     gort__deltimer(&pd->wt);
+    bool pinned = gort__foreign_pin();
     struct g *rg = netpollunblock(pd, MODE_R, false);
     struct g *wg = netpollunblock(pd, MODE_W, false);
     gort__unlock(&pd->lock);
@@ -584,11 +591,11 @@ static void pd_deadline_fire(timer *t, int64_t now, uintptr_t seq) {
  * caller's clock (its bubble's inside a synctest bubble), 0 for none; a
  * deadline in the past expires at once. */
 void gort__pd_setdeadline(polldesc *pd, int mode, int64_t d) {
-    bool pinned = gort__foreign_pin(); /* see gort__pd_unblock */
+    bool pinned = false; /* see gort__pd_unblock */
     gort__lock(&pd->lock);
     struct g *gp = NULL;
     if (!atomic_load_explicit(&pd->closing, memory_order_relaxed))
-        gp = setdeadline_locked(pd, mode, d);
+        gp = setdeadline_locked(pd, mode, d, &pinned);
     gort__unlock(&pd->lock);
     pd_ready(gp);
     if (pinned)

@@ -1292,8 +1292,15 @@ static void dlw_reader(void *arg) {
 
 static void *dlw_expirer(void *arg) {
     int fd = dlw_pipe[(intptr_t)arg][0];
-    while (!atomic_load(&dlw_stop))
+    for (unsigned i = 0; !atomic_load(&dlw_stop); i++) {
+        /* Every other time a deadline in the future first, whose timer
+         * the expiry then takes out of its heap (gort__deltimer, which
+         * waits for shutdown to do that while it runs: it hung with the
+         * waker's pin taken before it). */
+        if (i % 2)
+            ASSERT_EQ(gort_set_deadline(fd, gort_nanotime() + 1000 * MS, 0), 0);
         ASSERT_EQ(gort_set_deadline(fd, 1, 0), 0);
+    }
     return NULL;
 }
 
