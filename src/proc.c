@@ -1946,8 +1946,20 @@ void gort__netpoll_kick(void) {
     /* seq_cst: after the waiter count's seq_cst increment; a poller that
      * registered after our load read the count after its seq_cst store of
      * poller_until, and so sees the waiter. */
-    if (atomic_load_explicit(&poller_until, memory_order_seq_cst) == 0)
+    if (atomic_load_explicit(&poller_until, memory_order_seq_cst) != 0)
+        return;
+    if (GORT_LIKELY(gort__getm_entry() != NULL)) {
         gort__wakep();
+        return;
+    }
+    /* A thread outside the runtime parking on an fd (its wait's commit):
+     * counted while its wakep may start an M, and none once shutdown has
+     * begun (a new M then outlived the joins; gort__netpoll_fini wakes the
+     * thread instead). */
+    if (gort__foreign_enter(true)) {
+        gort__wakep();
+        gort__foreign_unpin();
+    }
 }
 
 /* Go's injectglist: makes the goroutines of list (linked through
