@@ -964,7 +964,9 @@ GORT_API void gort_chan_release(gort_chan *c);
  * gort_select (NULL channels never proceed); ncases may be 0 (then it
  * sleeps ns).  Nothing is left behind: the timer is gone on return.
  * Outside gort_main, where no timer fires, it polls the cases instead,
- * sleeping between polls (20 us at first, up to 1 ms).
+ * sleeping between polls (20 us at first, up to 1 ms), and so does a
+ * thread outside the runtime inside it (a timer it waited on would never
+ * fire once gort_main returns).
  */
 #define GORT_SELECT_TIMEOUT (-2)
 GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns);

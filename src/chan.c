@@ -278,10 +278,15 @@ static inline void chan_recv_direct(struct gort_chan *c, struct sudog *sg, void 
 /* See internal.h.  A select's sudog a waker already dequeued (the case that
  * woke it, as the goroutine was being readied) is on no queue: found on
  * neither, left alone. */
-void gort__chan_abandon(struct g *gp) {
+static void chan_abandon(struct g *gp, bool readied) {
+    /* A readied goroutine: its waker dequeued the sudog it wrote to
+     * gp->param, whose channel may have been freed since; a select's
+     * other sudogs are still queued (it would have taken them off in its
+     * pass 3, which it never runs). */
+    struct sudog *win = readied ? gp->param : NULL;
     for (struct sudog *sg = gp->waiting; sg != NULL; sg = sg->waitlink) {
         struct gort_chan *c = sg->c;
-        if (c == NULL)
+        if (c == NULL || (readied && (sg == win || !sg->isselect)))
             continue;
         gort__lock(&c->lock);
         struct gort__waitq *qs[2] = {&c->recvq, &c->sendq};
@@ -297,6 +302,14 @@ void gort__chan_abandon(struct g *gp) {
         gort__unlock(&c->lock);
     }
     gp->waiting = NULL;
+}
+
+void gort__chan_abandon(struct g *gp) {
+    chan_abandon(gp, false);
+}
+
+void gort__chan_abandon_readied(struct g *gp) {
+    chan_abandon(gp, true);
 }
 
 void gort__chan_send_to_waiter(struct gort_chan *c, struct sudog *sg, const void *ep,

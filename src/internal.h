@@ -99,6 +99,10 @@ struct m *gort__getm_signal(void);
  * sudog cache; a channel used after gort_main returned (or by the next
  * gort_main) then has no dangling waiter. */
 void gort__chan_abandon(struct g *gp);
+/* The same for gp readied (not waiting) but abandoned before it ran: a
+ * select readied through one case leaves the queues of the others (its
+ * winning sudog, gp->param, is on none, and its channel is not touched). */
+void gort__chan_abandon_readied(struct g *gp);
 /* conn.c, at shutdown, likewise: gp, abandoned inside a gort_conn call,
  * drops the reference that call holds on its connection, so that a later
  * gort_conn_close (which waits for the calls in progress) returns. */
@@ -107,6 +111,11 @@ void gort__conn_abandon(struct g *gp);
  * (a mutex, an RWMutex, a WaitGroup) or a Cond, leaves its root's treap or
  * the Cond's list. */
 void gort__sema_abandon(struct g *gp);
+/* The same for gp readied by a semrelease but abandoned before it ran
+ * (gp->semawait still set): the wake-up it took (and a count handed to
+ * it) goes to the next waiter on the address, which would otherwise wait
+ * for ever (a plain thread on a mutex whose unlock woke gp). */
+void gort__sema_abandon_readied(struct g *gp);
 /* sync.c: a goroutine parked for reason on the semaphore sema was
  * abandoned (gort__sema_abandon took it out): a mutex's or a WaitGroup's
  * state stops counting it as a waiter, so that the object works on

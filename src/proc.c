@@ -4503,7 +4503,13 @@ static void shutdown_runtime(void) {
         gort__panic_reset_g(gp); /* abandoned goroutines' pending defers */
         uint32_t gst = atomic_load_explicit(&gp->status, memory_order_relaxed);
         if (gst != G_DEAD && gst != G_IDLE) {
-            groot(gp, false); /* abandoned while blocked */
+            /* Readied (by a waker now gone: the Ms are joined, the pins
+             * waited for above, whose seq_cst unpins order its writes of
+             * gp->param and the status before us) but never run. */
+            if (gst != G_WAITING && gp->waiting != NULL)
+                gort__chan_abandon_readied(gp);
+            gort__sema_abandon_readied(gp); /* semawait kept: readied */
+            groot(gp, false);               /* abandoned while blocked */
             gort__conn_abandon(gp);
             gort__pd_abandon(gp);
             if (gp->waitfd != 0) /* its pidfd (exec.c); the poller forgets it below */

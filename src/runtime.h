@@ -302,6 +302,10 @@ struct g {
     /* Its sudog while it is parked in a semaphore's root or a Cond's list
      * (sema.c): shutdown takes it out (gort__sema_abandon). */
     struct sudog *semawait; /* [owner G] */
+    /* The semaphore of semawait (its sudog's addr is cleared by the
+     * dequeue): a readied goroutine abandoned at shutdown passes the
+     * wake-up on (gort__sema_abandon_readied). */
+    _Atomic uint32_t *semaddr; /* [owner G] */
     /* The connection a gort_conn call of the goroutine holds a reference
      * to (conn.c): shutdown drops it if the goroutine is abandoned in the
      * call (gort__conn_abandon). */

@@ -312,8 +312,10 @@ void gort__semacquire(_Atomic uint32_t *addr, bool lifo, uint8_t reason) {
          * set nwait above), so go to sleep. */
         semroot_queue(root, addr, s, gp, lifo);
         gp->semawait = s;
+        gp->semaddr = addr;
         gort__gopark(semparkcommit, &root->lock, reason);
         gp->semawait = NULL;
+        gp->semaddr = NULL;
         /* goready published the releaser's writes (ticket).  ticket != 0:
          * the count was handed to us; else compete for it. */
         if (s->ticket != 0 || cansemacquire(addr))
@@ -610,4 +612,37 @@ void gort__sema_abandon(struct g *gp) {
      * dequeued it would have uncounted it). */
     if (found)
         gort__sync_abandon(addr, gp->waitreason);
+    else
+        gp->semawait = s; /* dequeued by a waker still in flight: readied */
+}
+
+void gort__sema_abandon_readied(struct g *gp) {
+    struct sudog *s = gp->semawait;
+    if (s == NULL)
+        return;
+    gp->semawait = NULL;
+    _Atomic uint32_t *addr = gp->semaddr;
+    gp->semaddr = NULL;
+    /* A Cond's notify that woke gp is spent, as if gp had returned. */
+    if (gp->waitreason == WAIT_SYNC_COND || addr == NULL)
+        return;
+    /* A count handed to gp (ticket) goes back; else the releaser's
+     * increment is still there for gp to take. */
+    if (s->ticket != 0)
+        atomic_fetch_add_explicit(addr, 1, memory_order_seq_cst);
+    struct semaroot *root = semroot(addr);
+    gort__lock(&root->lock);
+    struct sudog *w = NULL;
+    if (atomic_load_explicit(addr, memory_order_relaxed) > 0 &&
+        atomic_load_explicit(&root->nwait, memory_order_relaxed) > 0) {
+        int64_t t0;
+        w = semroot_dequeue(root, addr, &t0);
+        if (w != NULL)
+            atomic_fetch_sub_explicit(&root->nwait, 1, memory_order_relaxed);
+    }
+    gort__unlock(&root->lock);
+    /* Only plain threads are left waiting (shutdown unlinked the
+     * goroutines): its wake is a notewakeup. */
+    if (w != NULL)
+        gort__goready(w->g);
 }

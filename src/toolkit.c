@@ -43,7 +43,10 @@ GORT_API int gort_select_timeout(gort_select_case *cases, int ncases, int64_t ns
         int r = gort_select(cases, ncases, false);
         return r < 0 ? GORT_SELECT_TIMEOUT : r;
     }
-    if (!gort__runtime_running())
+    /* A thread outside the runtime polls too: a timer it parked on would
+     * never fire once gort_main returns (pending timers are dropped), and
+     * it would wait for ever. */
+    if (!gort__runtime_running() || gort__getg() == NULL)
         return select_poll(cases, ncases, ns);
     gort_select_case stackcases[SELECT_STACK_CASES + 1];
     gort_select_case *all = stackcases;

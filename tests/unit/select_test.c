@@ -685,3 +685,57 @@ TEST(recover_send_closed) {
 }
 
 GT_MAIN()
+
+/* Goroutines select on two channels while plain threads send on the first
+ * and gort_main returns.  A select readied through one case but abandoned
+ * before it ran left its sudogs queued on the other channel, pointing at
+ * a freed goroutine: the free of that channel afterwards (or any later
+ * operation on it) read the freed g (SIGSEGV in waitq_has_blocked). */
+static gort_chan *fss_a, *fss_b;
+static atomic_int fss_stop, fss_exited;
+
+static void fss_receiver(void *arg) {
+    (void)arg;
+    int v;
+    for (;;) {
+        gort_select_case c[2] = {{fss_a, GORT_RECV, &v, false}, {fss_b, GORT_RECV, &v, false}};
+        (void)gort_select(c, 2, true);
+    }
+}
+
+static void *fss_sender(void *arg) {
+    (void)arg;
+    for (int v = 0; !atomic_load(&fss_stop); v++)
+        gort_chan_send(fss_a, &v);
+    atomic_fetch_add(&fss_exited, 1);
+    return NULL;
+}
+
+static int fss_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < 4; i++)
+        gort_go(fss_receiver, NULL);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, fss_sender, NULL), 0);
+    gort_sleep(20 * 1000 * 1000);
+    return 7;
+}
+
+TEST(foreign_send_to_select_while_main_returns) {
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[2];
+        atomic_store(&fss_stop, 0);
+        atomic_store(&fss_exited, 0);
+        fss_a = gort_chan_make(sizeof(int), 0);
+        fss_b = gort_chan_make(sizeof(int), 0);
+        ASSERT_EQ(gort_main(fss_main, t), 7);
+        atomic_store(&fss_stop, 1);
+        while (atomic_load(&fss_exited) < 2)
+            if (!gort_chan_tryrecv(fss_a, NULL, NULL))
+                gort_yield();
+        for (int i = 0; i < 2; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+        gort_chan_free(fss_a);
+        gort_chan_free(fss_b);
+    }
+}

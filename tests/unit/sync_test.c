@@ -986,3 +986,62 @@ TEST(abandoned_waiters_leave_semaphores) {
 }
 
 GT_MAIN()
+
+/* Plain threads and goroutines lock one mutex while gort_main returns
+ * (no asynchronous preemption, so that no goroutine is abandoned inside
+ * its critical section, which makes no gort call).  An unlock that woke a
+ * goroutine which was then abandoned before it ran lost the wake-up: the
+ * count stayed in the semaphore, the mutex kept its woken flag, and the
+ * plain threads parked on it slept for ever. */
+static gort_mutex fml_mu;
+static atomic_int fml_stop, fml_exited;
+
+static void fml_g(void *arg) {
+    (void)arg;
+    for (;;) {
+        gort_mutex_lock(&fml_mu);
+        gort_mutex_unlock(&fml_mu);
+    }
+}
+
+static void *fml_thread(void *arg) {
+    (void)arg;
+    while (!atomic_load(&fml_stop)) {
+        gort_mutex_lock(&fml_mu);
+        gort_mutex_unlock(&fml_mu);
+    }
+    atomic_fetch_add(&fml_exited, 1);
+    return NULL;
+}
+
+static int fml_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < 4; i++)
+        gort_go(fml_g, NULL);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, fml_thread, NULL), 0);
+    gort_sleep(20 * 1000 * 1000);
+    return 7;
+}
+
+TEST(foreign_mutex_lock_while_main_returns) {
+    setenv("GORTDEBUG", "asyncpreemptoff=1", 1);
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[3];
+        atomic_store(&fml_stop, 0);
+        atomic_store(&fml_exited, 0);
+        fml_mu = (gort_mutex)GORT_MUTEX_INIT;
+        ASSERT_EQ(gort_main(fml_main, t), 7);
+        atomic_store(&fml_stop, 1);
+        int64_t dl = now_ns() + tmo(5);
+        while (atomic_load(&fml_exited) < 3) {
+            if (now_ns() > dl)
+                GT_FAIL("round %d: %d plain threads still in gort_mutex_lock", round,
+                        3 - atomic_load(&fml_exited));
+            gort_yield();
+        }
+        for (int i = 0; i < 3; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    }
+    unsetenv("GORTDEBUG");
+}

@@ -536,3 +536,49 @@ TEST(waitgroup_go) {
 }
 
 GT_MAIN()
+
+/* Plain threads in gort_select_timeout (on a channel nobody sends on)
+ * while gort_main returns: a call that parked on its timer's channel
+ * while the runtime ran waited for ever once the timer was dropped. */
+static gort_chan *fst_never;
+static atomic_int fst_stop, fst_exited;
+
+static void *fst_thread(void *arg) {
+    (void)arg;
+    while (!atomic_load(&fst_stop)) {
+        gort_select_case c[1] = {{fst_never, GORT_RECV, NULL, false}};
+        ASSERT_EQ(gort_select_timeout(c, 1, 2 * MS), GORT_SELECT_TIMEOUT);
+    }
+    atomic_fetch_add(&fst_exited, 1);
+    return NULL;
+}
+
+static int fst_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, fst_thread, NULL), 0);
+    gort_sleep(20 * MS);
+    return 7;
+}
+
+TEST(foreign_select_timeout_across_main_return) {
+    fst_never = gort_chan_make(sizeof(int), 0);
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[2];
+        atomic_store(&fst_stop, 0);
+        atomic_store(&fst_exited, 0);
+        ASSERT_EQ(gort_main(fst_main, t), 7);
+        atomic_store(&fst_stop, 1);
+        int64_t dl = gt_now_ns() + 5 * GT_SEC * gt_scale();
+        while (atomic_load(&fst_exited) < 2) {
+            if (gt_now_ns() > dl)
+                GT_FAIL("round %d: gort_select_timeout(2 ms) still blocked 5 s after gort_main "
+                        "returned",
+                        round);
+            gort_yield();
+        }
+        for (int i = 0; i < 2; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    }
+    gort_chan_free(fst_never);
+}
