@@ -54,6 +54,10 @@ typedef struct sigreg {
 } sigreg;
 
 static gort_mutex regmu;
+/* A goroutine holds regmu (set after the lock, cleared before the unlock,
+ * by the holder): one abandoned holding it when gort_main returns (Stop
+ * sleeps with it held) leaves it to gort__sigqueue_fini to unlock. */
+static bool reg_goroutine;               /* [regmu] */
 static sigreg *regs;                     /* [regmu] */
 static int nregs, capregs;               /* [regmu] */
 static int nwant[NSIG];                  /* [regmu] channels that want signal s */
@@ -157,13 +161,46 @@ static void wait_sysmon_mask(void) {
     }
 }
 
+/*
+ * Takes regmu for a Notify, a Stop or a delivery.  A thread outside the
+ * runtime counts itself in flight once it holds it (gort__foreign_enter),
+ * so that gort__sigqueue_fini, which runs after shutdown's last wait for
+ * such calls, never tears the registrations down under it; false (regmu
+ * released) once the runtime stopped running, or, for a Notify (which may
+ * start the loop goroutine), once shutdown began.  It counts only once it
+ * holds regmu: a thread counted while it waited for regmu could hold up
+ * shutdown behind a goroutine that shutdown abandons.
+ */
+static bool reg_lock(bool waking) {
+    gort_mutex_lock(&regmu);
+    struct g *gp = gort__getg();
+    if (gp != NULL && !gp->foreign) {
+        reg_goroutine = true;
+        return true;
+    }
+    if (gort__foreign_enter(waking))
+        return true;
+    gort_mutex_unlock(&regmu);
+    return false;
+}
+
+static void reg_unlock(void) {
+    struct g *gp = gort__getg();
+    bool foreign = gp == NULL || gp->foreign;
+    reg_goroutine = false;
+    gort_mutex_unlock(&regmu);
+    if (foreign)
+        gort__foreign_unpin();
+}
+
 /* Sends sig to every channel that wants it, without blocking. */
 static void deliver(int sig) {
-    gort_mutex_lock(&regmu);
+    if (!reg_lock(false))
+        return;
     for (int i = 0; i < nregs; i++)
         if (regs[i].want[sig / 64] & (UINT64_C(1) << (sig % 64)))
             (void)gort_chan_trysend(regs[i].c, &sig);
-    gort_mutex_unlock(&regmu);
+    reg_unlock();
 }
 
 static void signal_loop(void *arg) {
@@ -251,9 +288,8 @@ GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n) {
             return -EINVAL;
         add[sigs[i] / 64] |= UINT64_C(1) << (sigs[i] % 64);
     }
-    if (!gort__runtime_running())
+    if (!gort__runtime_running() || !reg_lock(true))
         return -EAGAIN;
-    gort_mutex_lock(&regmu);
     int err = start_loop();
     sigreg *r = NULL;
     for (int i = 0; err == 0 && i < nregs && r == NULL; i++)
@@ -295,12 +331,15 @@ GORT_API int gort_signal_notify(gort_chan *c, const int *sigs, int n) {
         nwant[s]++;
         r->want[s / 64] |= bit;
     }
-    gort_mutex_unlock(&regmu);
+    reg_unlock();
     return err;
 }
 
+/* Once the runtime stopped, there is nothing to stop: gort__sigqueue_fini
+ * forgets every registration and restores the actions. */
 GORT_API void gort_signal_stop(gort_chan *c) {
-    gort_mutex_lock(&regmu);
+    if (!reg_lock(false))
+        return;
     for (int i = 0; i < nregs; i++) {
         if (regs[i].c != c)
             continue;
@@ -316,11 +355,14 @@ GORT_API void gort_signal_stop(gort_chan *c) {
         regs[i] = regs[--nregs];
         break;
     }
-    gort_mutex_unlock(&regmu);
+    reg_unlock();
 }
 
 void gort__sigqueue_fini(void) {
-    /* Every M has stopped: nothing else touches the registrations. */
+    /* Every M has stopped, and every call of a thread outside the runtime
+     * that holds regmu and counted itself has left (shutdown's waits);
+     * one that takes regmu now finds the runtime stopped and touches
+     * nothing else: nothing else touches the registrations. */
     for (int s = 1; s < NSIG; s++) {
         if (nwant[s] > 0) {
             notified_set(s, false);
@@ -332,7 +374,13 @@ void gort__sigqueue_fini(void) {
     regs = NULL;
     nregs = capregs = 0;
     loop_started = false;
-    memset(&regmu, 0, sizeof regmu);
+    /* A goroutine abandoned holding regmu: released for it (the next
+     * waiter, a plain thread, then finds the runtime stopped).  A plain
+     * thread may wait on regmu: it is not zeroed under it. */
+    if (reg_goroutine) {
+        reg_goroutine = false;
+        gort_mutex_unlock(&regmu);
+    }
     int r = atomic_load_explicit(&wake_r, memory_order_relaxed);
     char buf[64];
     while (r >= 0 && read(r, buf, sizeof buf) > 0) {

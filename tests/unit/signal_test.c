@@ -752,3 +752,53 @@ TEST(sigquit_on_idle_thread) {
 }
 
 GT_MAIN()
+
+/* Plain threads notify and stop a channel for SIGUSR1 while gort_main
+ * returns: gort__sigqueue_fini freed the registrations and zeroed regmu
+ * under a call that had passed the running check (SIGSEGV in
+ * gort_signal_stop, "sync: unlock of unlocked mutex", or a thread parked on
+ * regmu for ever). */
+static atomic_int fsn_stop, fsn_exited;
+
+static void *fsn_thread(void *arg) {
+    (void)arg;
+    gort_chan *c = gort_chan_make(sizeof(int), 1);
+    int sigs[1] = {SIGUSR1};
+    while (!atomic_load(&fsn_stop)) {
+        if (gort_signal_notify(c, sigs, 1) == 0)
+            gort_signal_stop(c);
+        (void)gort_chan_tryrecv(c, NULL, NULL);
+    }
+    gort_chan_free(c);
+    atomic_fetch_add(&fsn_exited, 1);
+    return NULL;
+}
+
+static int fsn_main(void *arg) {
+    pthread_t *t = arg;
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, fsn_thread, NULL), 0);
+    gort_sleep(20 * MS);
+    return 7;
+}
+
+TEST(foreign_notify_while_main_returns) {
+    if (RUNNING_ON_VALGRIND)
+        GT_SKIP("valgrind runs one thread at a time, and the plain threads' loops starve "
+                "the run (ThreadSanitizer and AddressSanitizer run it)");
+    for (int round = 0; round < 20; round++) {
+        pthread_t t[2];
+        atomic_store(&fsn_stop, 0);
+        atomic_store(&fsn_exited, 0);
+        ASSERT_EQ(gort_main(fsn_main, t), 7);
+        atomic_store(&fsn_stop, 1);
+        int64_t dl = now_ns() + tmo(5);
+        while (atomic_load(&fsn_exited) < 2) {
+            if (now_ns() > dl)
+                GT_FAIL("round %d: a plain thread still in gort_signal_notify/stop", round);
+            gort_yield();
+        }
+        for (int i = 0; i < 2; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+    }
+}
