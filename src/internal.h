@@ -428,8 +428,15 @@ long gort__rawsyscall6(long nr, long a1, long a2, long a3, long a4, long a5, lon
  * without gort_syscall_enter.  One stop at a time: a second caller waits
  * (parks) until the first has started the world again; calls do not nest.
  * Call it from a goroutine or a thread outside the runtime, never from g0.
- * reason is for diagnostics ("GC", "GOMAXPROCS"). (proc.c) */
+ * reason is for diagnostics ("GC", "GOMAXPROCS").  The runtime must run
+ * (a thread outside it checks under gcsema, which keeps the running flag
+ * as it is; a throw otherwise). (proc.c) */
 void gort__stop_the_world(const char *reason);
+/* The same for a caller that may be a thread outside the runtime and holds
+ * neither gcsema nor worldsema: false, with nothing stopped, when the
+ * runtime does not run (a call while gort_main returns waits until the
+ * runtime is gone, and then finds it so). */
+bool gort__stop_the_world_if_running(const char *reason);
 /* The same for a stopper that calls malloc or free, or takes another
  * library's lock (the loader's), while the world is stopped: threads are
  * suspended only in the program's own code, never inside libc or another
@@ -833,6 +840,11 @@ extern _Atomic int gort__fing_system;
  * queued: after a collection restarts the world, and when the main
  * goroutine starts (a collection before gort_main may have queued some). */
 void gort__fin_wake(void);
+/* mgc.c's gcsema (no cycle runs while it is held): taken by gort_main's
+ * start until the runtime runs, and by the main goroutine's return until
+ * the runtime is gone (proc.c world_hold). */
+void gort__gc_hold(void);
+void gort__gc_release(void);
 /* GORTDEBUG=gctrace=1 (debug.c sets it). */
 extern int32_t gort__debug_gctrace;
 

@@ -160,9 +160,7 @@ void gort__mcache_flush_all(void) {
  * owners' next allocations.  Outside a running runtime no P allocates.
  * The nop cache is under its lock. */
 void gort__mcache_reset_samples(void) {
-    bool stw = gort__runtime_running();
-    if (stw)
-        gort__stop_the_world("memprofilerate");
+    bool stw = gort__stop_the_world_if_running("memprofilerate");
     gort__lock(&gort__mcache_nop_lock);
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
         /* Acquire: pairs with mcache_get's release of a new cache. */

@@ -614,6 +614,13 @@ void gort__gc_maybe_trigger_keep(void *keep) {
     (void)held;
 }
 
+/* Waits for the cycle under way to end: it holds gcsema from its start to
+ * the restart of the world at its end. */
+static void wait_cycle_end(void) {
+    gort__mutex_lock_sema(&gcsema, false);
+    gort_mutex_unlock(&gcsema);
+}
+
 /* Go's assistWorkPerByte: the scan work still expected over the heap
  * still allowed before the goal, for bytes about to be allocated.  Work
  * already past the estimate keeps a floor of an eighth of it (Go's
@@ -642,10 +649,16 @@ static uint64_t assist_debt(uint64_t bytes, uint64_t live, uint64_t goal) {
 
 enum { ASSIST_MAX = 1 << 20 };
 
-/* Waits for the cycle under way to end: it holds gcsema from its start to
- * the restart of the world at its end. */
-static void wait_cycle_end(void) {
+/* gort_main's start and exit (proc.c world_hold): no cycle may run
+ * across either.  A cycle's goroutine that parked (on worldsema, behind a
+ * goroutine's gort_read_stats) when main returned was abandoned holding
+ * gcsema with its cycle half done: the next gort_main's first collection
+ * waited for ever. */
+void gort__gc_hold(void) {
     gort__mutex_lock_sema(&gcsema, false);
+}
+
+void gort__gc_release(void) {
     gort_mutex_unlock(&gcsema);
 }
 
@@ -772,7 +785,13 @@ GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
 GORT_API void gort_free_os_memory(void) {
     gort_gc();
     gort__mheap_scavenge(0, 0);
+    /* The goroutines' stack pool is the runtime's: under gcsema it is
+     * either in use by a running runtime or gone (world_hold in proc.c),
+     * so a plain thread's call while gort_main returns scavenges after
+     * the tear-down, not during it. */
+    gort__gc_hold();
     gort__stack_scavenge_all();
+    gort__gc_release();
 }
 
 /* Go's parseByteCount, case by case: a count read by atoi64 that is not
@@ -872,9 +891,7 @@ void gort__heap_read_stats(gort_stats *s) {
      * counted: mallocs, total_alloc and heap_alloc are exact, and the
      * cumulative ones never go back (they counted whole cached spans and
      * fell after a collection took the unused slots back). */
-    bool stw = gort__runtime_running();
-    if (stw)
-        gort__stop_the_world("read mem stats");
+    bool stw = gort__stop_the_world_if_running("read mem stats");
     gort__lock(&gort__mcache_nop_lock);
     gort__mcache_flush_all();
     gort__unlock(&gort__mcache_nop_lock);

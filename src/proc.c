@@ -129,6 +129,35 @@ bool gort__foreign_enter(bool waking) {
     return false;
 }
 
+/* One stop of the world at a time (below). */
+static gort_mutex worldsema;
+
+/*
+ * The collector's lock and then worldsema, held by gort_main from just
+ * before the running flag is set until the runtime is up (before the main
+ * goroutine runs), and by the main goroutine from its return (before
+ * begin_exit) until gort_main has torn the runtime down.  Neither a cycle
+ * nor a stop of the world then spans a start or an exit, so a caller that
+ * holds either lock sees the running flag stay as it was:
+ * - a goroutine's cycle parked on worldsema mid-cycle when main returned
+ *   was abandoned holding gcsema, its cycle half done (the next
+ *   gort_main's first collection waited for ever: test
+ *   heap.main_returns_while_collections_contend); main now waits for it;
+ * - a plain thread's stop while main returned ran beside the tear-down (a
+ *   fatal error, SIGSEGV in a new M, or a hang): it now waits until the
+ *   runtime is gone and finds it not running (stop_the_world_if_running).
+ * Order as a cycle's: gcsema, then worldsema.
+ */
+static void world_hold(void) {
+    gort__gc_hold();
+    gort__mutex_lock_sema(&worldsema, false);
+}
+
+static void world_release(void) {
+    gort_mutex_unlock(&worldsema);
+    gort__gc_release();
+}
+
 bool gort__runtime_stopping(void) {
     return atomic_load_explicit(&rt_stopping, memory_order_seq_cst) != 0;
 }
@@ -1400,8 +1429,23 @@ static void newm_failed(struct p *pp, bool handoff, bool spinning, int err) {
 
 /* Schedules some M to run pp (creates an M if necessary).  If pp == NULL,
  * tries to get an idle P; if none, does nothing.  spinning: the caller
- * incremented nmspinning and the new M starts spinning. */
+ * incremented nmspinning and the new M starts spinning.
+ * As Go's startm, with preemption off (gort__acquirem): from pidleget
+ * until the M that gets pp has it, pp belongs to no M that a stop of the
+ * world waits for, and the stop counts it as neither idle nor running.
+ * A stop that suspended this thread meanwhile (in newm's mmap, inside a
+ * goroutine's wakep) waited for ever for pp (test
+ * heap.foreign_stops_while_main_returns, 2 runs of 4 hung so).  A caller
+ * that passes pp has no P of its own (it released it) or holds worldsema
+ * (start_the_world): no stop suspends it in between. */
+static void startm_body(struct p *pp, bool spinning);
 static void startm(struct p *pp, bool spinning) {
+    gort__acquirem();
+    startm_body(pp, spinning);
+    gort__releasem();
+}
+
+static void startm_body(struct p *pp, bool spinning) {
     bool handoff = pp != NULL;
     gort__lock(&gort__sched.lock);
     if (pp == NULL) {
@@ -3408,6 +3452,7 @@ static void begin_exit(void) {
  * remaining deferred calls; for main, main_ret is set). */
 _Noreturn void gort__goroutine_return(struct g *gp) {
     if (gp->is_main) {
+        world_hold();
         begin_exit();
         mcall(gp, main_exit0);
         GORT_UNREACHABLE();
@@ -3431,6 +3476,7 @@ static void goentry(void *arg) {
         if (gp->m->p == NULL)
             no_p(gp->m, "main exit: no p",
                  "goroutine exit between gort_syscall_enter and gort_syscall_exit");
+        world_hold();
         begin_exit();
         mcall(gp, main_exit0);
         GORT_UNREACHABLE();
@@ -3674,10 +3720,9 @@ static void stop_syscallps(void) {
     }
 }
 
-/* One stop-the-world at a time (Go's worldsema).  A gort_mutex, so that a
- * goroutine waiting for it parks and its P can stop for the STW in
- * progress; a thread-blocking lock here could deadlock. */
-static gort_mutex worldsema;
+/* worldsema (declared above): one stop-the-world at a time (Go's).  A
+ * gort_mutex, so that a goroutine waiting for it parks and its P can stop
+ * for the STW in progress; a thread-blocking lock here could deadlock. */
 
 /* How long a stop of the world waits before it names the goroutines it
  * waits for (gort__stw_report_wait). */
@@ -3686,9 +3731,16 @@ static gort_mutex worldsema;
 /* suspend: where threads that cannot be preempted at once may stop inside
  * the signal handler (preempt.c), keeping their P (GORT__STW_SUSPEND_*);
  * nowhere for GOMAXPROCS, whose procresize may take those Ps away. */
-static void stop_the_world(const char *reason, int suspend) {
+/* Returns false, stopping nothing, when the runtime does not run once
+ * worldsema is held: only a thread outside the runtime can find it so
+ * (world_hold keeps the flag as it is while worldsema is held). */
+static bool stop_the_world(const char *reason, int suspend) {
     forked_child_check(); /* the other Ps' threads are gone */
     gort__mutex_lock_sema(&worldsema, false);
+    if (!gort__runtime_running()) {
+        gort_mutex_unlock(&worldsema);
+        return false;
+    }
     gort__stw_allow_suspend(suspend);
     struct m *mp = gort__getm();
     struct p *mine = mp ? mp->p : NULL;
@@ -3736,14 +3788,21 @@ static void stop_the_world(const char *reason, int suspend) {
         }
     }
     gort__noteclear(&gort__sched.stopnote);
+    return true;
 }
 
 void gort__stop_the_world(const char *reason) {
-    stop_the_world(reason, GORT__STW_SUSPEND_ANY);
+    if (!stop_the_world(reason, GORT__STW_SUSPEND_ANY))
+        gort__throw("stop the world: the runtime is not running");
+}
+
+bool gort__stop_the_world_if_running(const char *reason) {
+    return gort__runtime_running() && stop_the_world(reason, GORT__STW_SUSPEND_ANY);
 }
 
 void gort__stop_the_world_malloc(const char *reason) {
-    stop_the_world(reason, GORT__STW_SUSPEND_USER);
+    if (!stop_the_world(reason, GORT__STW_SUSPEND_USER))
+        gort__throw("stop the world: the runtime is not running");
 }
 
 /*
@@ -3875,8 +3934,12 @@ static void start_the_world_with(int32_t n) {
         runnable = pp->link;
         startm(pp, false);
     }
-    gort_mutex_unlock(&worldsema);
+    /* Before worldsema goes, as Go's startTheWorldWithSema: a thread
+     * outside the runtime that woke an M after it let main's return take
+     * worldsema started that M beside the tear-down (SIGSEGV in the new
+     * thread's mstart_native). */
     gort__wakep();
+    gort_mutex_unlock(&worldsema);
 }
 
 void gort__start_the_world(void) {
@@ -3908,6 +3971,7 @@ static int32_t gomaxprocs_from_env(void) {
 
 int gort_gomaxprocs(int n) {
     if (!gort__runtime_running()) {
+not_running:;
         int prev = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
         if (n > 0)
             gomaxprocs_next = n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
@@ -3918,7 +3982,10 @@ int gort_gomaxprocs(int n) {
         return prev;
     if (n > GORT_MAX_PROCS)
         n = GORT_MAX_PROCS;
-    stop_the_world("GOMAXPROCS", GORT__STW_SUSPEND_NONE); /* takes worldsema */
+    /* Takes worldsema: a plain thread's call while gort_main returns
+     * waits for the runtime to be gone, and then sets the next run's. */
+    if (!stop_the_world("GOMAXPROCS", GORT__STW_SUSPEND_NONE))
+        goto not_running;
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     start_the_world_with(n);
     return prev;
@@ -4567,6 +4634,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
         return -EBUSY;
     }
     san_ignore_begin(); /* the set-up is the runtime's (san.h) */
+    bool held = false;  /* world_hold's locks, by this thread or the main goroutine */
     gort__fault_init_env();
     schedinit();
     gort__heap_init_run();
@@ -4585,11 +4653,16 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     if (err != 0)
         goto out_preempt;
     atomic_store_explicit(&gort__sched.lastpoll, gort__sched.starttime, memory_order_relaxed);
+    world_hold(); /* released before main runs, and from out_shutdown on at the end */
+    held = true;
     atomic_store_explicit(&rt_running, 1, memory_order_release);
 
     struct m *m0 = allocm();
     if (m0 == NULL) {
         err = -ENOMEM;
+        atomic_store_explicit(&rt_running, 0, memory_order_release);
+        world_release();
+        held = false;
         goto out_netpoll;
     }
     m0->is_m0 = true;
@@ -4655,9 +4728,11 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     /* Context deadlines set while no gort_main ran get their timers now
      * that allp[0] can hold them. */
     gort__ctx_arm_pending();
+    world_release();
     san_ignore_end();
-    mstart_native(m0);  /* runs the main goroutine; returns at exit */
+    mstart_native(m0);  /* runs the main goroutine; returns at exit (world_hold) */
     san_ignore_begin(); /* and the tear-down */
+    held = true;
     if (stackhi > frame)
         gort__gc_root_del(&callerroot);
 
@@ -4681,6 +4756,8 @@ out_signal:
     gort__signal_fini();
 out_stack:
     gort__stack_fini();
+    if (held)
+        world_release(); /* taken by the main goroutine's return, or before a failed start */
 out:
     atomic_store(&main_busy, 0);
     san_ignore_end();

@@ -2137,3 +2137,172 @@ TEST(stw_mode_collections_while_a_plain_thread_unloads_a_library) {
     BIGCHURN_TSAN_SKIP();
     run_stw(bigchurn_main);
 }
+
+/* Plain threads call gort_gc in a loop while goroutines allocate, start
+ * goroutines and block in system calls (so that Ms come and go).  Each
+ * thread's collections must finish; the goroutines' objects must stay
+ * intact. */
+static _Atomic int ptgc_stop;
+static _Atomic long ptgc_done;
+
+static void *ptgc_thread(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 40; i++)
+        gort_gc();
+    atomic_fetch_add(&ptgc_done, 1);
+    return NULL;
+}
+
+static void ptgc_short(void *arg) {
+    (void)arg;
+    (void)gort_new(128);
+}
+
+static void ptgc_mutator(void *arg) {
+    gort_waitgroup *wg = arg;
+    tobj *keep = new_tobj(7, false);
+    int n = 0;
+    while (!atomic_load(&ptgc_stop)) {
+        churn();
+        check_tobj(keep, 7);
+        ASSERT_EQ(gort_go(ptgc_short, NULL), 0);
+        if (++n % 2 == 0) {
+            gort_syscall_enter();
+            usleep(200);
+            gort_syscall_exit();
+        }
+    }
+    gort_wg_done(wg);
+}
+
+static int ptgc_main(void *arg) {
+    (void)arg;
+    atomic_store(&ptgc_stop, 0);
+    atomic_store(&ptgc_done, 0);
+    gort_waitgroup wg = {0};
+    gort_wg_add(&wg, 8);
+    for (int i = 0; i < 8; i++)
+        ASSERT_EQ(gort_go(ptgc_mutator, &wg), 0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(pthread_create(&t[i], NULL, ptgc_thread, NULL), 0);
+    int64_t dl = gort_nanotime() + 60 * GT_SEC * gt_scale();
+    while (atomic_load(&ptgc_done) < 2) {
+        if (gort_nanotime() > dl)
+            GT_FAIL("plain threads' collections did not finish in time (%ld of 2 threads done)",
+                    atomic_load(&ptgc_done));
+        gort_sleep(MS);
+    }
+    atomic_store(&ptgc_stop, 1);
+    gort_wg_wait(&wg);
+    gort_syscall_enter();
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    gort_syscall_exit();
+    return 0;
+}
+
+TEST(plain_threads_collect_while_goroutines_allocate) {
+    run(ptgc_main, NULL);
+}
+
+/* main returns while goroutines contend for the collector and for stops
+ * of the world: one abandoned while holding (or handed) the collector's
+ * lock or the stop's would hang the next run's first collection. */
+static void endless_stopper(void *arg) {
+    (void)arg;
+    gort_stats st;
+    for (;;) {
+        gort_read_stats(&st);
+        (void)gort_new(64);
+    }
+}
+
+static int contended_collecting_main(void *arg) {
+    (void)arg;
+    gort_gc(); /* hangs if the last run left the collector's lock held */
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(gort_go(endless_collector, NULL), 0);
+    ASSERT_EQ(gort_go(endless_stopper, NULL), 0);
+    gort_sleep(5 * MS);
+    return 0;
+}
+
+TEST(main_returns_while_collections_contend) {
+    for (int i = 0; i < 30; i++)
+        run(contended_collecting_main, NULL);
+}
+
+/* Plain threads call what stops the world (a collection, GOMAXPROCS, the
+ * statistics, freeing memory to the OS, the memory profile's rate) in a
+ * loop while gort_main starts and returns, 20 times, beside goroutines
+ * that allocate.  Such a stop used to run beside the tear-down: fatal
+ * errors ("negative nmspinning"), SIGSEGV in a new M, or threads that
+ * never returned.  Each call now either runs with the runtime running or
+ * waits until it is gone. */
+static atomic_int fst_stop;
+static atomic_long fst_calls;
+
+static void *fst_worker(void *arg) {
+    int kind = (int)(intptr_t)arg;
+    gort_stats st;
+    for (long i = 0; !atomic_load(&fst_stop); i++) {
+        switch (kind) {
+        case 0:
+            memset(gort_new(256), 1, 256);
+            gort_gc();
+            break;
+        case 1:
+            (void)gort_gomaxprocs(1 + (int)(i & 1));
+            break;
+        case 2:
+            gort_read_stats(&st);
+            ASSERT_TRUE(st.heap_sys_bytes >= st.heap_idle_bytes);
+            break;
+        case 3:
+            gort_free_os_memory();
+            break;
+        default:
+            (void)gort_set_mem_profile_rate((i & 1) ? 4096 : 512 * 1024);
+            break;
+        }
+        atomic_fetch_add(&fst_calls, 1);
+    }
+    return NULL;
+}
+
+static void fst_allocator(void *arg) {
+    (void)arg;
+    for (;;)
+        churn();
+}
+
+static int fst_main(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(gort_go(fst_allocator, NULL), 0);
+    gort_sleep(20 * MS);
+    return 7;
+}
+
+TEST(foreign_stops_while_main_returns) {
+    if (RUNNING_ON_VALGRIND)
+        GT_SKIP("valgrind runs one thread at a time, and the plain threads' loops starve "
+                "the run (ThreadSanitizer and AddressSanitizer run it)");
+    enum { NT = 5 };
+    for (int round = 0; round < 20; round++) {
+        atomic_store(&fst_stop, 0);
+        atomic_store(&fst_calls, 0);
+        pthread_t t[NT];
+        for (int i = 0; i < NT; i++)
+            ASSERT_EQ(pthread_create(&t[i], NULL, fst_worker, (void *)(intptr_t)i), 0);
+        ASSERT_EQ(gort_main(fst_main, NULL), 7);
+        pause_ms(5);
+        atomic_store(&fst_stop, 1);
+        for (int i = 0; i < NT; i++)
+            ASSERT_EQ(pthread_join(t[i], NULL), 0);
+        ASSERT_TRUE(atomic_load(&fst_calls) > 0);
+    }
+    (void)gort_gomaxprocs(2);
+    (void)gort_set_mem_profile_rate(512 * 1024);
+}
