@@ -193,11 +193,17 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
      * outside the runtime does); it may resume on another P. */
     if (gort__mcache_get() != NULL)
         gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
-    reclaim_large(npages);
+    else
+        gort__gc_pace_outside();
     mcache *c = gort__mcache_get();
     bool nop = c == NULL;
+    /* A thread without a P sweeps under the nop lock, which a cycle takes
+     * once the world is stopped: no stop stops such a thread, and a
+     * collection that started while it swept a span died of "a collection
+     * marked while a span was being swept" (heap.plain_threads_paced_*). */
     if (nop)
         gort__lock(&gort__mcache_nop_lock);
+    reclaim_large(npages);
     /* From the page heap to the mcentral's swept list, the span is on no
      * list: no collection meanwhile (the zeroing below included). */
     gort__acquirem();
@@ -225,10 +231,12 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     maybe_profile(nop ? gort__mcache_nop : c, s, s->base, bytes);
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
     gort__releasem();
-    if (nop)
+    if (nop) {
         gort__unlock(&gort__mcache_nop_lock);
-    else
+        gort__gc_trigger_outside(v);
+    } else {
         gort__gc_maybe_trigger_keep(v);
+    }
     return v;
 }
 
@@ -242,7 +250,10 @@ static inline void *mallocgc(size_t size, bool noscan) {
     mcache *c = gort__mcache_get();
     if (GORT_UNLIKELY(c == NULL)) {
         uintptr_t sz;
-        return (void *)alloc_nop(spc, &sz);
+        gort__gc_pace_outside();
+        void *v = (void *)alloc_nop(spc, &sz);
+        gort__gc_trigger_outside(v);
+        return v;
     }
     uintptr_t v = cache_take(c, spc);
     bool refilled = false;

@@ -335,6 +335,12 @@ extern gcstats gort__gcstats;
  * reached the trigger (and the caller is a goroutine).  keep: the object
  * just allocated, held in this frame (scanned) across the cycle. */
 void gort__gc_maybe_trigger_keep(void *keep);
+/* The same two for a thread outside the runtime, whose allocations take
+ * the nop cache (mgc.c): before, it waits for a cycle past its goal;
+ * after, it starts one past the trigger, keep held meanwhile.  Both do
+ * nothing for a goroutine (one in a blocking call allocates there too). */
+void gort__gc_pace_outside(void);
+void gort__gc_trigger_outside(void *keep);
 /* Called by a goroutine before it takes bytes more of the heap (a span for
  * its mcache, or a large object) while a concurrent cycle marks: it
  * assists the marking in proportion, and once the heap has reached its

@@ -621,6 +621,52 @@ static void wait_cycle_end(void) {
     gort_mutex_unlock(&gcsema);
 }
 
+/* A thread outside the runtime (no goroutine) that allocates, while the
+ * runtime runs: Go has no such thread.  It cannot assist (no stop stops
+ * it), so past the goal while a cycle runs it waits for the cycle's end,
+ * as an assist that finds no work does (gcParkAssist); and past the
+ * trigger with no cycle marking it starts one.  Before this, nothing held
+ * plain threads back and only a goroutine's allocation started a cycle:
+ * three plain threads allocating 40 KB objects beside a collecting
+ * goroutine ran out of memory in 2 runs of 3, and alone they grew the heap
+ * without bound (tests heap.plain_threads_paced_*). */
+static bool plain_thread(void) {
+    struct g *gp = gort__getg();
+    return gp == NULL || gp->foreign;
+}
+
+void gort__gc_pace_outside(void) {
+    /* Relaxed, as gort__gc_pace's. */
+    if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed) &&
+                    !atomic_load_explicit(&cycling, memory_order_relaxed)))
+        return;
+    if (!plain_thread() || !gort__runtime_running())
+        return;
+    while (atomic_load_explicit(&cycling, memory_order_relaxed) &&
+           atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) >=
+               atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
+        atomic_store_explicit(&throttled, true, memory_order_relaxed);
+        wait_cycle_end();
+    }
+}
+
+void gort__gc_trigger_outside(void *keep) {
+    if (GORT_LIKELY(atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
+                    atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
+        return;
+    if (!plain_thread() || !gort__runtime_running() || !gc_enabled() ||
+        atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+        return;
+    /* The new object is this thread's alone: a root for the cycle (a
+     * plain thread's cycle scans its stack from gc_run's frame up, but a
+     * foreign g's bounds are not its thread's). */
+    void *volatile held = keep;
+    gort__gcroot r;
+    gort__gc_root_add(&r, (const void *)&held, sizeof held);
+    gc_run(false);
+    gort__gc_root_del(&r);
+}
+
 /* Go's assistWorkPerByte: the scan work still expected over the heap
  * still allowed before the goal, for bytes about to be allocated.  Work
  * already past the estimate keeps a floor of an eighth of it (Go's
