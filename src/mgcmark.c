@@ -1651,8 +1651,13 @@ static void scan_stack(marker *m, uintptr_t lo, uintptr_t hi) {
 }
 
 /* What the runtime keeps for gp: its start argument (or gort_go_copy's
- * block, in the g) and its deferred calls' arguments. */
-static void scan_g_runtime(gcwork *w, struct g *gp) {
+ * block, in the g) and its deferred calls' arguments.  Not instrumented,
+ * as the scanners: a thread outside the runtime, which no stop stops, may
+ * be setting up a recycled g meanwhile (its gort_go's write of arg was a
+ * race ThreadSanitizer reported).  What such a thread passes then is its
+ * own to keep alive (gort.h: a plain thread's stores while a collection
+ * runs). */
+GORT_NOSAN_SCAN static void scan_g_runtime(gcwork *w, struct g *gp) {
     grey_ptr(w, (uintptr_t)gp->arg);
     if (GORT_UNLIKELY(gp->argwords != 0))
         scanblock(w, (uintptr_t)gp->argbuf,

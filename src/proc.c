@@ -3224,12 +3224,8 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
          * make goroutines, then queue globally. */
         if (mp == NULL)
             (void)gort__getg_or_foreign();
-        atomic_fetch_add_explicit(&foreign_inflight, 1, memory_order_seq_cst);
-        if (!gort__runtime_running() ||
-            atomic_load_explicit(&gort__sched.exiting, memory_order_seq_cst)) {
-            atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+        if (!gort__foreign_enter(true))
             return -EAGAIN;
-        }
         struct g *newg =
             newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, flags, &err);
         if (newg != NULL) {
@@ -3238,7 +3234,7 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
             gort__unlock(&gort__sched.lock);
             gort__wakep();
         }
-        atomic_fetch_sub_explicit(&foreign_inflight, 1, memory_order_seq_cst);
+        gort__foreign_unpin();
         return newg == NULL ? err : 0;
     }
     if (atomic_load_explicit(&gort__sched.exiting, memory_order_relaxed))
