@@ -435,8 +435,11 @@ void gort__stop_the_world(const char *reason);
 /* The same for a caller that may be a thread outside the runtime and holds
  * neither gcsema nor worldsema: false, with nothing stopped, when the
  * runtime does not run (a call while gort_main returns waits until the
- * runtime is gone, and then finds it so). */
+ * runtime is gone, and then finds it so).  Either way it holds worldsema
+ * until gort__start_the_world_if(its result): no gort_main starts
+ * meanwhile, so what the caller reads without a stop stays still. */
 bool gort__stop_the_world_if_running(const char *reason);
+void gort__start_the_world_if(bool stopped);
 /* The same for a stopper that calls malloc or free, or takes another
  * library's lock (the loader's), while the world is stopped: threads are
  * suspended only in the program's own code, never inside libc or another

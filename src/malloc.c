@@ -53,6 +53,10 @@ void gort__malloc_init(void) {
     ensure_init();
 }
 
+bool gort__malloc_ready(void) {
+    return atomic_load_explicit(&malloc_ready, memory_order_acquire);
+}
+
 /* Go's nextFreeFast: the next free slot of s within its cached alloc bits,
  * or 0. */
 static inline uintptr_t next_free_fast(mspan *s) {

@@ -200,6 +200,10 @@ static inline mspan *gort__spanof(uintptr_t p) {
 /* Makes the heap, its nop cache and its write tracking, once per process
  * (the first allocation does it too). */
 void gort__malloc_init(void);
+/* Whether the heap is made, its nop cache included: acquire, so that a
+ * true orders everything malloc_init wrote before the caller's reads (the
+ * heap is made at the first allocation, on any thread). */
+bool gort__malloc_ready(void);
 
 /* mheap.c */
 /* Makes the heap (once per process): reservation, page map, metadata.

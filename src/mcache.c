@@ -168,11 +168,11 @@ void gort__mcache_reset_samples(void) {
         if (c != NULL)
             c->next_sample = gort__mprof_next_sample();
     }
-    if (gort__mcache_nop != NULL)
+    /* Not yet ready: the first allocation is making it, with the new rate. */
+    if (gort__malloc_ready() && gort__mcache_nop != NULL)
         gort__mcache_nop->next_sample = gort__mprof_next_sample();
     gort__unlock(&gort__mcache_nop_lock);
-    if (stw)
-        gort__start_the_world();
+    gort__start_the_world_if(stw);
 }
 
 /* The nop cache, made with the heap (malloc.c's init). */

@@ -924,7 +924,9 @@ void gort__heap_scavenge_tick(int64_t now) {
 /* ------------------------------------------------------------------ stats */
 
 void gort__heap_read_stats(gort_stats *s) {
-    mheap *h = gort__mheap_made();
+    /* Ready, not merely made: another thread's first allocation may be
+     * making the nop cache, which the flush below reads. */
+    mheap *h = gort__malloc_ready() ? gort__mheap_made() : NULL;
     if (h == NULL) {
         /* No heap yet: nothing allocated, and the first goal (Go's NextGC
          * before any collection: the minimum heap). */
@@ -947,8 +949,7 @@ void gort__heap_read_stats(gort_stats *s) {
     uint64_t frees = atomic_load_explicit(&gort__gcstats.frees, memory_order_relaxed);
     uint64_t sys = gort__mheap_sys();
     uint64_t inuse = atomic_load_explicit(&h->inuse, memory_order_relaxed);
-    if (stw)
-        gort__start_the_world();
+    gort__start_the_world_if(stw);
     s->heap_alloc_bytes = total > freed ? total - freed : 0;
     s->heap_sys_bytes = sys;
     s->heap_idle_bytes = sys > inuse ? sys - inuse : 0;

@@ -173,8 +173,10 @@ static _Atomic uint32_t main_busy;
  * one thread; read there only (relaxed: nothing else to order). */
 static _Atomic bool forked_child;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-/* GOMAXPROCS override set by gort_gomaxprocs outside gort_main. */
-static int gomaxprocs_next;
+/* GOMAXPROCS override set by gort_gomaxprocs outside gort_main, from any
+ * thread (relaxed: a value, nothing else to order; a call that races
+ * gort_main's start may set this run's or the next). */
+static _Atomic int32_t gomaxprocs_next;
 
 /* allgs: every user goroutine that has a struct g (live or dead on a free
  * list).  Appended under allglock; read under allglock. */
@@ -3729,12 +3731,14 @@ static void stop_syscallps(void) {
  * nowhere for GOMAXPROCS, whose procresize may take those Ps away. */
 /* Returns false, stopping nothing, when the runtime does not run once
  * worldsema is held: only a thread outside the runtime can find it so
- * (world_hold keeps the flag as it is while worldsema is held). */
-static bool stop_the_world(const char *reason, int suspend) {
+ * (world_hold keeps the flag as it is while worldsema is held).  Then
+ * worldsema is released, or kept if keep (gort__stop_the_world_if_running). */
+static bool stop_the_world(const char *reason, int suspend, bool keep) {
     forked_child_check(); /* the other Ps' threads are gone */
     gort__mutex_lock_sema(&worldsema, false);
     if (!gort__runtime_running()) {
-        gort_mutex_unlock(&worldsema);
+        if (!keep)
+            gort_mutex_unlock(&worldsema);
         return false;
     }
     gort__stw_allow_suspend(suspend);
@@ -3788,16 +3792,23 @@ static bool stop_the_world(const char *reason, int suspend) {
 }
 
 void gort__stop_the_world(const char *reason) {
-    if (!stop_the_world(reason, GORT__STW_SUSPEND_ANY))
+    if (!stop_the_world(reason, GORT__STW_SUSPEND_ANY, false))
         gort__throw("stop the world: the runtime is not running");
 }
 
 bool gort__stop_the_world_if_running(const char *reason) {
-    return gort__runtime_running() && stop_the_world(reason, GORT__STW_SUSPEND_ANY);
+    return stop_the_world(reason, GORT__STW_SUSPEND_ANY, true);
+}
+
+void gort__start_the_world_if(bool stopped) {
+    if (stopped)
+        gort__start_the_world();
+    else
+        gort_mutex_unlock(&worldsema);
 }
 
 void gort__stop_the_world_malloc(const char *reason) {
-    if (!stop_the_world(reason, GORT__STW_SUSPEND_USER))
+    if (!stop_the_world(reason, GORT__STW_SUSPEND_USER, false))
         gort__throw("stop the world: the runtime is not running");
 }
 
@@ -3968,9 +3979,11 @@ static int32_t gomaxprocs_from_env(void) {
 int gort_gomaxprocs(int n) {
     if (!gort__runtime_running()) {
 not_running:;
-        int prev = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
+        int32_t next = atomic_load_explicit(&gomaxprocs_next, memory_order_relaxed);
+        int prev = next > 0 ? next : gomaxprocs_from_env();
         if (n > 0)
-            gomaxprocs_next = n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n;
+            atomic_store_explicit(&gomaxprocs_next, n > GORT_MAX_PROCS ? GORT_MAX_PROCS : n,
+                                  memory_order_relaxed);
         return prev;
     }
     int prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
@@ -3980,7 +3993,7 @@ not_running:;
         n = GORT_MAX_PROCS;
     /* Takes worldsema: a plain thread's call while gort_main returns
      * waits for the runtime to be gone, and then sets the next run's. */
-    if (!stop_the_world("GOMAXPROCS", GORT__STW_SUSPEND_NONE))
+    if (!stop_the_world("GOMAXPROCS", GORT__STW_SUSPEND_NONE, false))
         goto not_running;
     prev = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     start_the_world_with(n);
@@ -4634,8 +4647,9 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     gort__fault_init_env();
     schedinit();
     gort__heap_init_run();
-    int32_t procs = gomaxprocs_next > 0 ? gomaxprocs_next : gomaxprocs_from_env();
-    gomaxprocs_next = 0;
+    int32_t procs = atomic_exchange_explicit(&gomaxprocs_next, 0, memory_order_relaxed);
+    if (procs <= 0)
+        procs = gomaxprocs_from_env();
     int err = gort__stack_init();
     if (err != 0)
         goto out;
