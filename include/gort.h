@@ -101,6 +101,13 @@ GORT_API const char *gort_version(void);
  * it and may be used on and closed; an RWMutex it was blocked on, and any
  * lock it held, stay as it left them.  Timers and
  * context deadlines still pending never fire (see gort_timer_new).
+ * Unlike Go's exit, the return first waits for a collection under way
+ * (gort_gc, or one the heap's growth started) to finish, and for a stop of
+ * the world to end: none is abandoned half done.  A thread outside the
+ * runtime whose call stops the world (gort_gc, gort_gomaxprocs,
+ * gort_read_stats, gort_free_os_memory, gort_set_mem_profile_rate) while
+ * gort_main starts or returns waits until the runtime runs, or is gone,
+ * and then does what it does with or without a runtime.
  *
  * May be called again, sequentially, in the same process.
  * Returns -EBUSY if another gort_main is running, -ENOMEM/-EAGAIN if the
@@ -1451,7 +1458,11 @@ GORT_API void gort_flight_recorder_stop(void);
  *     the runtime may call gort_new, but what it holds only in its own
  *     locals may be freed by a collection another thread starts, and it
  *     must not store heap pointers into scanned memory while a collection
- *     runs (nothing stops it);
+ *     runs (nothing stops it).  While gort_main runs, such a thread's
+ *     gort_new is paced as a goroutine's is, as far as it can be: it does
+ *     not assist, but past the goal while a collection runs it waits for
+ *     that collection to end, and past the trigger it starts one itself
+ *     (the new object is kept through it);
  *   - channels whose elements are smaller than a pointer;
  *   - pointers hidden (xor'ed, tagged in their low bits beyond the object,
  *     stored misaligned, or written to disk).
