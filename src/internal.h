@@ -816,7 +816,8 @@ extern _Atomic int64_t gort__memprof_rate;
 void gort__heap_init_run(void);
 /* sysmon: returns free heap pages to the OS (the background scavenger). */
 void gort__heap_scavenge_tick(int64_t now);
-/* gort_read_stats: the heap and collector fields. */
+/* gort_read_stats: the heap and collector fields, with the world stopped
+ * (or worldsema held and no runtime running: gort__stop_the_world_if_running). */
 void gort__heap_read_stats(gort_stats *s);
 /* Channels whose elements may hold pointers are collector roots:
  * gort_chan_make registers them (0 or -ENOMEM), gort_chan_free forgets.

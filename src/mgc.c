@@ -938,8 +938,9 @@ void gort__heap_read_stats(gort_stats *s) {
      * handed out yet (counted as allocated while cached, mcache.c) are not
      * counted: mallocs, total_alloc and heap_alloc are exact, and the
      * cumulative ones never go back (they counted whole cached spans and
-     * fell after a collection took the unused slots back). */
-    bool stw = gort__stop_the_world_if_running("read mem stats");
+     * fell after a collection took the unused slots back).  The caller
+     * (gort_read_stats) has stopped the world, or holds worldsema with no
+     * runtime running. */
     gort__lock(&gort__mcache_nop_lock);
     gort__mcache_flush_all();
     gort__unlock(&gort__mcache_nop_lock);
@@ -949,7 +950,6 @@ void gort__heap_read_stats(gort_stats *s) {
     uint64_t frees = atomic_load_explicit(&gort__gcstats.frees, memory_order_relaxed);
     uint64_t sys = gort__mheap_sys();
     uint64_t inuse = atomic_load_explicit(&h->inuse, memory_order_relaxed);
-    gort__start_the_world_if(stw);
     s->heap_alloc_bytes = total > freed ? total - freed : 0;
     s->heap_sys_bytes = sys;
     s->heap_idle_bytes = sys > inuse ? sys - inuse : 0;

@@ -3527,7 +3527,10 @@ GORT_NO_TSAN_FRAME static void mexit(struct m *mp) {
 }
 
 int gort_numgoroutine(void) {
-    if (!gort__runtime_running())
+    /* A thread outside the runtime counts itself in flight while it reads
+     * the Ps, which shutdown frees after its wait for such calls. */
+    bool plain = gort__getm() == NULL;
+    if (plain ? !gort__foreign_enter(false) : !gort__runtime_running())
         return 0;
     int64_t n = (int64_t)atomic_load_explicit(&gort__sched.ngcreated_ext, memory_order_relaxed);
     for (int i = 0; i < GORT_MAX_PROCS; i++) {
@@ -3541,6 +3544,8 @@ int gort_numgoroutine(void) {
      * finalizer (Go's isSystemGoroutine). */
     n -= atomic_load_explicit(&gort__fing_system, memory_order_relaxed);
     n -= atomic_load_explicit(&gort__trace_sysgs, memory_order_relaxed);
+    if (plain)
+        gort__foreign_unpin();
     return n < 1 ? 1 : (int)n;
 }
 
@@ -4455,9 +4460,20 @@ GORT_API void gort_syscall_exit(void) {
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
+    /* A preemption point, as Go's ReadMemStats (a stop of the world): a
+     * goroutine that called this in a loop spent nearly all its time in
+     * runtime code, where no signal preempts it, and held every other
+     * stop up (before the heap was made this took no stop of its own). */
+    gort__preempt_check(gort__getg());
+    /* One stop for the heap's figures and the scheduler's: Ps (allp) are
+     * freed only with worldsema held (world_hold), which a plain thread's
+     * read after the running check raced. */
+    bool stw = gort__stop_the_world_if_running("read mem stats");
     gort__heap_read_stats(s);
-    if (!gort__runtime_running())
+    if (!stw) {
+        gort__start_the_world_if(false);
         return;
+    }
     s->goroutines = (uint64_t)gort_numgoroutine();
     s->procs = (uint64_t)atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     s->goroutines_created = atomic_load_explicit(&gort__sched.ngcreated_ext, memory_order_relaxed);
@@ -4477,6 +4493,8 @@ void gort_read_stats(gort_stats *s) {
         (uint64_t)atomic_load_explicit(&gort__sched.nmspinning, memory_order_relaxed);
     s->global_runq = (uint64_t)atomic_load_explicit(&gort__sched.runqsize, memory_order_relaxed);
     s->stack_sys_bytes = atomic_load_explicit(&gort__stack_sys_bytes, memory_order_relaxed);
+    gort__start_the_world_if(true);
+    /* After the restart: mincore over every slab is no pause's work. */
     s->stack_inuse_bytes = gort__stack_resident_bytes();
 }
 
@@ -4614,6 +4632,7 @@ static void shutdown_runtime(void) {
     gort__fixfree(gort__sched.runq);
     gort__fixfree(gort__sched.gfa);
     gort__sigqueue_fini();
+    gort__trace_abandon();
     sched_reset();
     atomic_store_explicit(&sysmon_quit, 0, memory_order_relaxed);
     atomic_store_explicit(&sysmon_kick, 0, memory_order_relaxed);

@@ -1283,6 +1283,31 @@ static _Atomic uint32_t flight_exit; /* recorder goroutine -> stop */
  * goroutine meanwhile reset the recorder's state under a stop that then
  * waited for ever, or had its new tables freed. */
 static gort_mutex trace_mu;
+/* The goroutine holding trace_mu (NULL: none, or a thread outside the
+ * runtime).  A holder may park (on worldsema in its stop of the world, or
+ * for the recorder goroutine's exit) and be abandoned there when main
+ * returns: gort__trace_abandon releases trace_mu for it, which the next
+ * run's gort_trace_start waited for for ever (test
+ * trace.main_returns_while_tracers_contend).  Relaxed: written under
+ * trace_mu; read without it only by shutdown, once no goroutine runs, when
+ * a goroutine's value can no longer change (a plain thread writes it only
+ * after taking trace_mu, which that goroutine holds). */
+static _Atomic(struct g *) trace_mu_g;
+
+static void trace_lock(void) {
+    gort_mutex_lock(&trace_mu);
+    atomic_store_explicit(&trace_mu_g, gort__getg(), memory_order_relaxed);
+}
+
+static void trace_unlock(void) {
+    atomic_store_explicit(&trace_mu_g, NULL, memory_order_relaxed);
+    gort_mutex_unlock(&trace_mu);
+}
+
+void gort__trace_abandon(void) {
+    if (atomic_exchange_explicit(&trace_mu_g, NULL, memory_order_relaxed) != NULL)
+        gort_mutex_unlock(&trace_mu);
+}
 
 /* Allocates the buffers and records the start: to fd, or (fd < 0) into
  * memory as the flight recorder's first generation. */
@@ -1363,9 +1388,9 @@ static int trace_begin(int fd, int64_t window) {
 GORT_NOINLINE int gort_trace_start(int fd) {
     if (fd < 0)
         return -EINVAL;
-    gort_mutex_lock(&trace_mu);
+    trace_lock();
     int r = trace_begin(fd, 0);
-    gort_mutex_unlock(&trace_mu);
+    trace_unlock();
     return r;
 }
 
@@ -1582,9 +1607,9 @@ void gort_trace_stop(void) {
     struct g *self = gort__getg();
     if (self == NULL)
         return;
-    gort_mutex_lock(&trace_mu);
+    trace_lock();
     trace_stop_locked(self);
-    gort_mutex_unlock(&trace_mu);
+    trace_unlock();
 }
 
 /* gort_trace_stop, trace_mu held. */
@@ -1907,10 +1932,10 @@ static void flight_stop_locked(void);
 GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     if (window_ns <= 0)
         window_ns = 10LL * 1000000000;
-    gort_mutex_lock(&trace_mu);
+    trace_lock();
     int r = trace_begin(-1, window_ns);
     if (r != 0) {
-        gort_mutex_unlock(&trace_mu);
+        trace_unlock();
         return r; /* -EBUSY: a recorder or a trace runs, its state left alone */
     }
     /* No recorder goroutine is left (the last stop waited for it), and
@@ -1932,7 +1957,7 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
         atomic_store_explicit(&flight_has_g, false, memory_order_relaxed);
         atomic_fetch_sub_explicit(&gort__trace_sysgs, 1, memory_order_relaxed);
         flight_stop_locked();
-        gort_mutex_unlock(&trace_mu);
+        trace_unlock();
         return r;
     }
     /* A generation a second at most: a crash dump (which cannot close the
@@ -1940,7 +1965,7 @@ GORT_NOINLINE int gort_flight_recorder_start(int64_t window_ns) {
     int64_t period = window_ns / 2 < 1000000000 ? window_ns / 2 : 1000000000;
     atomic_store_explicit(&flight_period, period, memory_order_relaxed);
     atomic_store_explicit(&flight_next, gort_nanotime() + period, memory_order_relaxed);
-    gort_mutex_unlock(&trace_mu);
+    trace_unlock();
     return 0;
 }
 
@@ -1977,9 +2002,9 @@ void gort_flight_recorder_stop(void) {
     struct g *self = gort__getg();
     if (self == NULL)
         return;
-    gort_mutex_lock(&trace_mu);
+    trace_lock();
     flight_stop_locked();
-    gort_mutex_unlock(&trace_mu);
+    trace_unlock();
 }
 
 /* gort_flight_recorder_stop, trace_mu held. */

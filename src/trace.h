@@ -84,5 +84,8 @@ bool gort__trace_is_sysg(const struct g *gp);
 /* gort_main's end, only the calling thread left: a trace still recording
  * is finished (written to its fd); the flight recorder is dropped. */
 void gort__trace_shutdown(void);
+/* At gort_main's end, after the goroutines waiting on it are unlinked:
+ * releases the tracer's lock for a goroutine abandoned holding it. */
+void gort__trace_abandon(void);
 
 #endif /* GORT_TRACE_H */

@@ -1483,4 +1483,46 @@ TEST(long_user_string_kept_from_start) {
         GT_FAIL("the viewer's regions page has not the whole 2002-byte name:\n%.3000s", page);
 }
 
+/* main returns while goroutines start and stop traces (and flight
+ * recorders) beside a goroutine that stops the world in a loop: one
+ * abandoned while it held the tracer's own lock (parked on the stop's
+ * lock inside gort_trace_stop, say) made the next run's gort_trace_start
+ * wait for ever. */
+static void tracer_loop(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    for (;;) {
+        if (gort_trace_start(fd) == 0)
+            gort_trace_stop();
+        if (gort_flight_recorder_start(0) == 0)
+            gort_flight_recorder_stop();
+    }
+}
+
+static void stats_loop(void *arg) {
+    (void)arg;
+    gort_stats st;
+    for (;;)
+        gort_read_stats(&st);
+}
+
+static int tracers_main(void *arg) {
+    int fd = (int)(intptr_t)arg;
+    /* Waits for ever if the last run left the tracer's lock held. */
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    gort_trace_stop();
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(gort_go(tracer_loop, arg), 0);
+    ASSERT_EQ(gort_go(stats_loop, NULL), 0);
+    gort_sleep(5 * GT_MS);
+    return 0;
+}
+
+TEST(main_returns_while_tracers_contend) {
+    int fd = open("/dev/null", O_WRONLY);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < 30; i++)
+        run(tracers_main, (void *)(intptr_t)fd);
+    close(fd);
+}
+
 GT_MAIN()
