@@ -102,6 +102,13 @@ void gort__export_heap_lock(bool take) {
         gort__unlock(&gort__mheap->lock);
 }
 
+void gort__export_gc_lock(bool take) {
+    if (take)
+        gort__gc_hold();
+    else
+        gort__gc_release();
+}
+
 uint64_t gort__export_gc_throttled(void) {
     return gort__gc_throttled();
 }

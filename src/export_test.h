@@ -45,6 +45,9 @@ uintptr_t gort__export_heap_arena(void);
 /* Takes (take) or releases the page heap's lock, as a thread in the
  * middle of a large allocation holds it (the same thread both times). */
 void gort__export_heap_lock(bool take);
+/* Takes (take) or releases the collector's lock (gcsema), as a collection
+ * under way holds it. */
+void gort__export_gc_lock(bool take);
 /* How many allocations the pacer has held back (an assist that marked or
  * waited, a wait at the goal) since the program started. */
 uint64_t gort__export_gc_throttled(void);

@@ -129,6 +129,22 @@ bool gort__foreign_enter(bool waking) {
     return false;
 }
 
+bool gort__runtime_stopping(void) {
+    return atomic_load_explicit(&rt_stopping, memory_order_seq_cst) != 0;
+}
+
+/* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
+static _Atomic uint32_t main_busy;
+/* Set in a child that fork() made while a gort_main ran (atfork_child).
+ * Only the forking thread lives on there: the other Ms, sysmon and the
+ * goroutines they ran are gone, but the goroutines queued, sleeping or
+ * parked are still in the copied scheduler, and the child's thread would
+ * run them (the parent's work done twice) or wait for ever for the Ps
+ * and threads that are gone.  Written once, in the child while it has
+ * one thread; read there only (relaxed: nothing else to order). */
+static _Atomic bool forked_child;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
 /* One stop of the world at a time (below). */
 static gort_mutex worldsema;
 
@@ -149,6 +165,10 @@ static gort_mutex worldsema;
  * Order as a cycle's: gcsema, then worldsema.
  */
 static void world_hold(void) {
+    /* A child forked inside gort_main exits at main's return (begin_exit):
+     * the locks may be the parent's, held by a thread that is gone. */
+    if (atomic_load_explicit(&forked_child, memory_order_relaxed))
+        return;
     gort__gc_hold();
     gort__mutex_lock_sema(&worldsema, false);
 }
@@ -158,21 +178,6 @@ static void world_release(void) {
     gort__gc_release();
 }
 
-bool gort__runtime_stopping(void) {
-    return atomic_load_explicit(&rt_stopping, memory_order_seq_cst) != 0;
-}
-
-/* gort_main is not re-entrant: a second concurrent call gets -EBUSY. */
-static _Atomic uint32_t main_busy;
-/* Set in a child that fork() made while a gort_main ran (atfork_child).
- * Only the forking thread lives on there: the other Ms, sysmon and the
- * goroutines they ran are gone, but the goroutines queued, sleeping or
- * parked are still in the copied scheduler, and the child's thread would
- * run them (the parent's work done twice) or wait for ever for the Ps
- * and threads that are gone.  Written once, in the child while it has
- * one thread; read there only (relaxed: nothing else to order). */
-static _Atomic bool forked_child;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 /* GOMAXPROCS override set by gort_gomaxprocs outside gort_main, from any
  * thread (relaxed: a value, nothing else to order; a call that races
  * gort_main's start may set this run's or the next). */
