@@ -145,7 +145,9 @@ static _Atomic uint32_t main_busy;
 static _Atomic bool forked_child;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* One stop of the world at a time (below). */
+/* One stop-the-world at a time (Go's worldsema).  A gort_mutex, so that a
+ * goroutine waiting for it parks and its P can stop for the STW in
+ * progress; a thread-blocking lock here could deadlock. */
 static gort_mutex worldsema;
 
 /*
@@ -1442,7 +1444,8 @@ static void newm_failed(struct p *pp, bool handoff, bool spinning, int err) {
  * world waits for, and the stop counts it as neither idle nor running.
  * A stop that suspended this thread meanwhile (in newm's mmap, inside a
  * goroutine's wakep) waited for ever for pp (test
- * heap.foreign_stops_while_main_returns, 2 runs of 4 hung so).  A caller
+ * heap.foreign_stops_while_main_returns, one call at a time: 4 runs of 4
+ * hung so with gort_read_stats alone, 2 of 4 with gort_gc alone).  A caller
  * that passes pp has no P of its own (it released it) or holds worldsema
  * (start_the_world): no stop suspends it in between. */
 static void startm_body(struct p *pp, bool spinning);
@@ -3727,10 +3730,6 @@ static void stop_syscallps(void) {
             gort__sched.stopwait--;
     }
 }
-
-/* worldsema (declared above): one stop-the-world at a time (Go's).  A
- * gort_mutex, so that a goroutine waiting for it parks and its P can stop
- * for the STW in progress; a thread-blocking lock here could deadlock. */
 
 /* How long a stop of the world waits before it names the goroutines it
  * waits for (gort__stw_report_wait). */
