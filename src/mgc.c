@@ -776,6 +776,11 @@ void gort__gc_pace(uint64_t bytes) {
 }
 
 GORT_API void gort_gc(void) {
+    /* A preemption point, as Go's GC (which parks its caller): a goroutine
+     * that collects in a loop runs nearly all its time in runtime code,
+     * where no signal preempts it, and its P's timers and queue waited
+     * for ever (heap.gc_in_a_loop_lets_timers_fire). */
+    gort__preempt_check(gort__getg());
     gort__malloc_init();
     if (atomic_load_explicit(&start_ns, memory_order_relaxed) == 0)
         atomic_store_explicit(&start_ns, gort_nanotime(), memory_order_relaxed);

@@ -1067,6 +1067,8 @@ uintptr_t gort__mprof_next_sample(void) {
 }
 
 GORT_API int gort_set_mem_profile_rate(int rate) {
+    /* A preemption point: it stops the world (see gort_gc). */
+    gort__preempt_check(gort__getg());
     /* Relaxed: see gort__mprof_next_sample. */
     int old = (int)atomic_exchange_explicit(&gort__memprof_rate, rate, memory_order_relaxed);
     gort__mcache_reset_samples();

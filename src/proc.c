@@ -2845,8 +2845,10 @@ void gort__gosched(void) {
     mcall(gp, gosched_m);
 }
 
+/* Go's canPreemptM: never with a runtime lock held (the request stays
+ * for the next check). */
 void gort__preempt_check_slow(struct g *gp) {
-    if (gp->foreign || gp->m == NULL || gp->m->curg != gp)
+    if (gp->foreign || gp->m == NULL || gp->m->curg != gp || gort__tls_locks != 0)
         return;
     atomic_store_explicit(&gp->preempt, false, memory_order_relaxed);
     gp->errno_ = errno;
@@ -3986,6 +3988,10 @@ static int32_t gomaxprocs_from_env(void) {
 }
 
 int gort_gomaxprocs(int n) {
+    /* A change is a preemption point: it stops the world (see gort_gc).
+     * A query is not (the collector asks, holding runtime locks). */
+    if (n > 0)
+        gort__preempt_check(gort__getg());
     if (!gort__runtime_running()) {
 not_running:;
         int32_t next = atomic_load_explicit(&gomaxprocs_next, memory_order_relaxed);
@@ -4460,7 +4466,6 @@ GORT_API void gort_syscall_exit(void) {
 }
 
 /* ------------------------------------------------------------------ stats */
-
 
 void gort_read_stats(gort_stats *s) {
     memset(s, 0, sizeof *s);
