@@ -193,12 +193,8 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
         gort__heap_oom(size);
     uintptr_t npages = (size + GORT__HEAP_PAGE - 1) >> GORT__HEAP_PAGE_SHIFT;
     uint8_t spc = noscan ? 1 : 0;
-    /* Only a goroutine with a P paces (one without allocates as a thread
-     * outside the runtime does); it may resume on another P. */
-    if (gort__mcache_get() != NULL)
-        gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
-    else
-        gort__gc_pace_outside();
+    /* The goroutine may resume on another P. */
+    gort__gc_pace(npages << GORT__HEAP_PAGE_SHIFT);
     mcache *c = gort__mcache_get();
     bool nop = c == NULL;
     /* A thread without a P sweeps under the nop lock, which a cycle takes
@@ -235,12 +231,9 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     maybe_profile(nop ? gort__mcache_nop : c, s, s->base, bytes);
     gort__mcentral_put_swept(&gort__mheap->central[spc], s);
     gort__releasem();
-    if (nop) {
+    if (nop)
         gort__unlock(&gort__mcache_nop_lock);
-        gort__gc_trigger_outside(v);
-    } else {
-        gort__gc_maybe_trigger_keep(v);
-    }
+    gort__gc_maybe_trigger_keep(v);
     return v;
 }
 
@@ -254,9 +247,9 @@ static inline void *mallocgc(size_t size, bool noscan) {
     mcache *c = gort__mcache_get();
     if (GORT_UNLIKELY(c == NULL)) {
         uintptr_t sz;
-        gort__gc_pace_outside();
+        gort__gc_pace(0);
         void *v = (void *)alloc_nop(spc, &sz);
-        gort__gc_trigger_outside(v);
+        gort__gc_maybe_trigger_keep(v);
         return v;
     }
     uintptr_t v = cache_take(c, spc);

@@ -336,19 +336,16 @@ typedef struct gcstats {
 extern gcstats gort__gcstats;
 
 /* Called by the allocator's slow paths: starts a cycle when heap_live has
- * reached the trigger (and the caller is a goroutine).  keep: the object
- * just allocated, held in this frame (scanned) across the cycle. */
+ * reached the trigger.  keep: the object just allocated, held (scanned)
+ * across the cycle.  Nothing for a goroutine without a P (in a blocking
+ * call); a thread outside the runtime starts one too (mgc.c). */
 void gort__gc_maybe_trigger_keep(void *keep);
-/* The same two for a thread outside the runtime, whose allocations take
- * the nop cache (mgc.c): before, it waits for a cycle past its goal;
- * after, it starts one past the trigger, keep held meanwhile.  Both do
- * nothing for a goroutine (one in a blocking call allocates there too). */
-void gort__gc_pace_outside(void);
-void gort__gc_trigger_outside(void *keep);
-/* Called by a goroutine before it takes bytes more of the heap (a span for
- * its mcache, or a large object) while a concurrent cycle marks: it
+/* Called before the caller takes bytes more of the heap (a span for its
+ * mcache, or a large object) while a cycle runs.  A goroutine with a P
  * assists the marking in proportion, and once the heap has reached its
- * goal it helps while there is work and then waits for the cycle to end. */
+ * goal it helps while there is work and then waits for the cycle to end;
+ * a thread outside the runtime (the nop cache's) waits for the end past
+ * the goal; a goroutine in a blocking call does neither. */
 void gort__gc_pace(uint64_t bytes);
 /* An object handed out (allocator) or freed (sweeper), for the tools:
  * AddressSanitizer poisons free objects; under Valgrind a free object is

@@ -598,69 +598,41 @@ static bool gc_enabled(void) {
            atomic_load_explicit(&memlimit, memory_order_relaxed) != INT64_MAX;
 }
 
+/* A thread outside the runtime (no goroutine, or a plain thread's
+ * foreign g) that allocates while the runtime runs: Go has no such
+ * thread.  It cannot assist (no stop stops it), so past the goal while a
+ * cycle runs it waits for the cycle's end, as an assist that finds no
+ * work does (gcParkAssist); and past the trigger with no cycle marking it
+ * starts one.  Before, nothing held plain threads back and only a
+ * goroutine's allocation started a cycle: three plain threads allocating
+ * 40 KB objects beside a collecting goroutine ran out of memory in 2 runs
+ * of 3, and alone they grew the heap without bound (tests
+ * heap.plain_threads_paced_*).  A goroutine without a P (in a blocking
+ * call) neither paces nor starts a cycle. */
+static bool plain_thread(const struct g *gp) {
+    return gp == NULL || gp->foreign;
+}
+
 void gort__gc_maybe_trigger_keep(void *keep) {
     uint64_t live = atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed);
     if (GORT_LIKELY(live < atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
         return;
     struct g *gp = gort__getg();
-    /* Only a goroutine starts a cycle: a thread outside the runtime has a
-     * stack nobody else scans, and g0 has none worth scanning. */
-    if (gp == NULL || gp->foreign || !gort__runtime_running() || !gc_enabled())
+    bool plain = plain_thread(gp);
+    if ((!plain && gort__mcache_get() == NULL) || !gort__runtime_running() || !gc_enabled())
+        return;
+    /* While a cycle marks, gort__gc_pace holds allocators back instead. */
+    if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
         return;
     void *volatile held = keep; /* in this frame, above gc_run's */
-    /* While a cycle marks, gort__gc_pace holds allocators back instead. */
-    if (!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
+    if (!plain) {
         gc_run(false);
-    (void)held;
-}
-
-/* Waits for the cycle under way to end: it holds gcsema from its start to
- * the restart of the world at its end. */
-static void wait_cycle_end(void) {
-    gort__mutex_lock_sema(&gcsema, false);
-    gort_mutex_unlock(&gcsema);
-}
-
-/* A thread outside the runtime (no goroutine) that allocates, while the
- * runtime runs: Go has no such thread.  It cannot assist (no stop stops
- * it), so past the goal while a cycle runs it waits for the cycle's end,
- * as an assist that finds no work does (gcParkAssist); and past the
- * trigger with no cycle marking it starts one.  Before this, nothing held
- * plain threads back and only a goroutine's allocation started a cycle:
- * three plain threads allocating 40 KB objects beside a collecting
- * goroutine ran out of memory in 2 runs of 3, and alone they grew the heap
- * without bound (tests heap.plain_threads_paced_*). */
-static bool plain_thread(void) {
-    struct g *gp = gort__getg();
-    return gp == NULL || gp->foreign;
-}
-
-void gort__gc_pace_outside(void) {
-    /* Relaxed, as gort__gc_pace's. */
-    if (GORT_LIKELY(!atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed) &&
-                    !atomic_load_explicit(&cycling, memory_order_relaxed)))
+        (void)held;
         return;
-    if (!plain_thread() || !gort__runtime_running())
-        return;
-    while (atomic_load_explicit(&cycling, memory_order_relaxed) &&
-           atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) >=
-               atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
-        atomic_store_explicit(&throttled, true, memory_order_relaxed);
-        wait_cycle_end();
     }
-}
-
-void gort__gc_trigger_outside(void *keep) {
-    if (GORT_LIKELY(atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) <
-                    atomic_load_explicit(&gort__gcstats.trigger, memory_order_relaxed)))
-        return;
-    if (!plain_thread() || !gort__runtime_running() || !gc_enabled() ||
-        atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
-        return;
-    /* The new object is this thread's alone: a root for the cycle (a
-     * plain thread's cycle scans its stack from gc_run's frame up, but a
-     * foreign g's bounds are not its thread's). */
-    void *volatile held = keep;
+    /* A plain thread's cycle scans its stack from gc_run's frame up, but a
+     * foreign g's bounds are not its thread's: the new object, this
+     * thread's alone, is a root for the cycle. */
     gort__gcroot r;
     gort__gc_root_add(&r, (const void *)&held, sizeof held);
     gc_run(false);
@@ -708,6 +680,13 @@ void gort__gc_release(void) {
     gort_mutex_unlock(&gcsema);
 }
 
+/* Waits for the cycle under way to end: it holds gcsema from its start to
+ * the restart of the world at its end. */
+static void wait_cycle_end(void) {
+    gort__gc_hold();
+    gort__gc_release();
+}
+
 void gort__gc_pace(uint64_t bytes) {
     /* Relaxed: marking and the goal change with the world stopped;
      * cycling is a hint (see it). */
@@ -715,7 +694,18 @@ void gort__gc_pace(uint64_t bytes) {
                     !atomic_load_explicit(&cycling, memory_order_relaxed)))
         return;
     struct g *gp = gort__getg();
-    if (gp == NULL || gp->foreign)
+    if (plain_thread(gp)) {
+        if (!gort__runtime_running())
+            return;
+        while (atomic_load_explicit(&cycling, memory_order_relaxed) &&
+               atomic_load_explicit(&gort__gcstats.heap_live, memory_order_relaxed) >=
+                   atomic_load_explicit(&gort__gcstats.goal, memory_order_relaxed)) {
+            atomic_store_explicit(&throttled, true, memory_order_relaxed);
+            wait_cycle_end();
+        }
+        return;
+    }
+    if (gort__mcache_get() == NULL)
         return;
     bool paid = false;
     for (;;) {
