@@ -699,7 +699,32 @@ TB_RACY TB_ANYWORD static uintptr_t call_target(uintptr_t ret, bool sigsafe) {
     memcpy(&rel, b, sizeof rel);
     return ret + (uintptr_t)(intptr_t)rel;
 }
+
+/* Where the PLT stub at stub jumps: the word in its GOT slot, or 0 if stub
+ * is not one (jmp *disp32(%rip), after an endbr64 and a bnd prefix in the
+ * IBT and MPX forms).  stub is the target of a real call (call_target),
+ * so it and the slot its jump names are mapped. */
+TB_RACY TB_ANYWORD static uintptr_t plt_target(uintptr_t stub) {
+    const volatile unsigned char *c = (const volatile unsigned char *)stub;
+    if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+        c += 4; /* endbr64 */
+    if (c[0] == 0xf2)
+        c++; /* bnd */
+    if (c[0] != 0xff || c[1] != 0x25)
+        return 0;
+    int32_t disp;
+    unsigned char b[4] = {c[2], c[3], c[4], c[5]};
+    memcpy(&disp, b, sizeof disp);
+    uintptr_t slot = (uintptr_t)(c + 6) + (uintptr_t)(intptr_t)disp;
+    return *(const volatile uintptr_t *)slot;
+}
 #endif
+
+/* How far into a function without a symbol (libc's IFUNC variants, such
+ * as __strlen_avx2, are in no symbol table a stripped libc keeps) a pc
+ * may lie for the call through the PLT to that function's start to count
+ * as its caller's (leaf_ret). */
+#define LEAF_UNNAMED_MAX ((uintptr_t)64 << 10)
 
 /* The interrupted pc is in a function that has not built a frame (a leaf,
  * which GCC builds without one even with -fno-omit-frame-pointer, or the
@@ -707,20 +732,35 @@ TB_RACY TB_ANYWORD static uintptr_t call_target(uintptr_t ret, bool sigsafe) {
  * is then the word at sp, and the fp chain starts at the caller's frame,
  * whose own pc the walk would skip.  Recognised by the call instruction
  * just before that word being a direct call to pc's function (x86-64 call
- * rel32), which a saved register or a local practically never imitates.
- * Returns the return address, or 0.  sigsafe: from a signal handler that
- * may have interrupted anything (symbols from the table built so far). */
+ * rel32), or to a PLT stub that jumps there, which a saved register or a
+ * local practically never imitates.  A pc in no known function (an IFUNC
+ * variant) counts as in the function the PLT's jump reaches when it lies
+ * at most LEAF_UNNAMED_MAX past its start.  Before, a fault in strlen or
+ * memcpy (reached through the PLT) or a signal in kill lost the caller,
+ * the frame the user needs.  Returns the return address, or 0.  sigsafe:
+ * from a signal handler that may have interrupted anything (symbols from
+ * the table built so far). */
 TB_RACY TB_ANYWORD static uintptr_t leaf_ret(uintptr_t pc, uintptr_t sp, uintptr_t lo, uintptr_t hi,
                                              bool sigsafe) {
 #if defined(__x86_64__)
     uintptr_t fstart = 0;
     size_t fsize = 0;
-    if (pc == 0 || sp < lo || sp + 8 > hi || (sp & 7) != 0 ||
-        (sigsafe ? gort__symtab_lookup_built(pc, &fstart, &fsize)
-                 : gort__symtab_lookup(pc, &fstart, NULL, NULL)) != 0)
+    if (pc == 0 || sp < lo || sp + 8 > hi || (sp & 7) != 0)
         return 0;
+    bool known = (sigsafe ? gort__symtab_lookup_built(pc, &fstart, &fsize)
+                          : gort__symtab_lookup(pc, &fstart, NULL, NULL)) == 0;
     uintptr_t ret = *(const volatile uintptr_t *)sp;
-    return call_target(ret, sigsafe) == fstart ? ret : 0;
+    uintptr_t target = call_target(ret, sigsafe);
+    if (target == 0)
+        return 0;
+    if (known && target == fstart)
+        return ret;
+    target = plt_target(target);
+    if (target == 0)
+        return 0;
+    if (known)
+        return target == fstart ? ret : 0;
+    return target <= pc && pc - target < LEAF_UNNAMED_MAX ? ret : 0;
 #else
     (void)pc, (void)sp, (void)lo, (void)hi, (void)sigsafe;
     return 0; /* arm64: the return address is in x30, not kept here */

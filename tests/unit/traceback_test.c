@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -794,6 +796,83 @@ TEST(scan_fp_takes_record_after_tail_call) {
     if (fp != (uintptr_t)&w[2])
         GT_FAIL("the scan took the record at word %d, not the live one at word 2",
                 fp ? (int)((fp - (uintptr_t)&w[0]) / 8) : -1);
+}
+
+/* A fault or a signal in a libc function that builds no frame, reached
+ * through the PLT, shows the function that called it, as Go's dumps show
+ * the caller: the check of the call before the return address took only a
+ * direct call of the function itself, and lost the caller of strlen,
+ * memcpy (IFUNC variants in no symbol table of a stripped libc) or kill.
+ * rawmemchr stands for strlen here: the sanitizers intercept strlen (the
+ * fault is then inside their interceptor), not rawmemchr; syscall for
+ * kill likewise. */
+static char *volatile leaf_far = (char *)0xdeadbeef;
+static volatile uintptr_t leaf_sink;
+
+SCAN_NOINLINE static void leaf_rawmemchr_caller(void) {
+    leaf_sink = (uintptr_t)rawmemchr(leaf_far, 0);
+    leaf_sink++;
+}
+
+static void leaf_fault_g(void *arg) {
+    (void)arg;
+    leaf_rawmemchr_caller();
+}
+
+static int leaf_fault_main(void *arg) {
+    (void)arg;
+    gort_go(leaf_fault_g, NULL);
+    gort_sleep(10LL * 1000 * 1000 * 1000);
+    return 0;
+}
+
+TEST(fault_in_libc_leaf_shows_caller) {
+#if !defined(__x86_64__)
+    GT_SKIP("the check reads x86-64 call instructions");
+#endif
+#if GT_SANITIZER_ADDRESS_SPACE
+    GT_SKIP("the sanitizer's own fault handler reports the fault (the crash tests turn it "
+            "off with handle_segv=0, read at its start)");
+#endif
+    int st = run_child_fn("GORTRACEBACK", "single", leaf_fault_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    ASSERT_NOT_NULL(strstr(dump, "unexpected fault address 0xdeadbeef"));
+    if (strstr(dump, "\nleaf_rawmemchr_caller(...)\n") == NULL)
+        GT_FAIL("the dump lost rawmemchr's caller:\n%s", dump);
+}
+
+SCAN_NOINLINE static void leaf_kill_caller(void) {
+    leaf_sink = (uintptr_t)syscall(SYS_kill, (long)getpid(), (long)SIGQUIT);
+    leaf_sink++;
+}
+
+static void leaf_kill_g(void *arg) {
+    (void)arg;
+    leaf_kill_caller();
+}
+
+static int leaf_kill_main(void *arg) {
+    (void)arg;
+    gort_go(leaf_kill_g, NULL);
+    gort_sleep(10LL * 1000 * 1000 * 1000);
+    return 0;
+}
+
+TEST(sigquit_in_libc_leaf_shows_caller) {
+#if !defined(__x86_64__)
+    GT_SKIP("the check reads x86-64 call instructions");
+#endif
+#if defined(GORT_TSAN) || defined(__SANITIZE_THREAD__)
+    GT_SKIP("ThreadSanitizer delivers the signal at a point of its own choosing, not at the "
+            "syscall's return");
+#endif
+    int st = run_child_fn("GORTRACEBACK", "single", leaf_kill_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    ASSERT_NOT_NULL(strstr(dump, "SIGQUIT: quit"));
+    if (strstr(dump, "\nleaf_kill_caller(...)\n") == NULL)
+        GT_FAIL("the dump lost syscall's caller:\n%s", dump);
 }
 
 /* The default (single): a fatal error still shows every goroutine. */
