@@ -464,15 +464,20 @@ static void dwlock_release(void) {}
 #endif
 
 /* Does Go's showframe say to print this frame?  level: GORTRACEBACK. */
-static bool showframe(const char *name, const char *file, int level) {
+static bool showframe(const char *name, const char *file, uintptr_t pc, int level) {
     if (level >= 3)
         return true;
+    if (name != NULL && strncmp(name, "gort__", 6) == 0)
+        return false;
+    if (name != NULL && strncmp(name, "gort_", 5) == 0)
+        return true; /* the public API, as Go shows exported runtime functions */
+    /* The runtime's own code, named or not: without debug information (a
+     * stripped library, a build without libdw) the file test below never
+     * hid its static functions. */
+    if (pc >= (uintptr_t)__start_gort_text && pc < (uintptr_t)__stop_gort_text)
+        return false;
     if (name == NULL)
         return true;
-    if (strncmp(name, "gort__", 6) == 0)
-        return false;
-    if (strncmp(name, "gort_", 5) == 0)
-        return true; /* the public API, as Go shows exported runtime functions */
     if (file != NULL) {
         size_t n = srcdir_len();
         if (n > 0 && strncmp(file, __FILE__, n) == 0)
@@ -630,7 +635,7 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
             const char *cname = ni > 0 ? inl[i].name[0] : name;
             const char *cfile = ni > 0 ? inl[i].file[0] : files[i];
             int cline = ni > 0 ? inl[i].line[0] : lines[i];
-            if (!showframe(cname, cfile, level))
+            if (!showframe(cname, cfile, look[i], level))
                 continue;
             /* Go's printcreatedby1: the parent only when there is one (a
              * thread outside the runtime, a timer: none). */
@@ -642,12 +647,12 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
             continue;
         }
         for (int j = 0; j < ni; j++) {
-            if (!showframe(inl[i].name[j], inl[i].file[j], level))
+            if (!showframe(inl[i].name[j], inl[i].file[j], look[i], level))
                 continue;
             outf(o, "%s(...)\n", inl[i].name[j] ? inl[i].name[j] : "?");
             printline(o, inl[i].file[j], inl[i].line[j], NULL, 0, 0);
         }
-        if (!showframe(name, files[i], level))
+        if (!showframe(name, files[i], look[i], level))
             continue;
         outf(o, "%.*s(...)\n", fnlen(name), name ? name : "?");
         printline(o, files[i], lines[i], name, pc - start, pc);
