@@ -88,7 +88,8 @@ GORT_API const char *gort_version(void);
  * block or a yield) unless it calls gort_lock_os_thread; gort_main
  * returns on the calling thread either way.  GOMAXPROCS comes from the
  * GOMAXPROCS environment variable, read now (default: the number of CPUs
- * the process may use).  Returns main_fn's value when main_fn returns.
+ * the process may use), capped at GORT_MAX_PROCS as gort_gomaxprocs's
+ * argument is (Go has no cap).  Returns main_fn's value when main_fn returns.
  * Like Go's program exit, goroutines still running then are abandoned
  * (never resumed, their stacks freed), and the runtime's threads are
  * stopped and joined: a goroutine busy in a loop that makes no gort call
