@@ -619,6 +619,7 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
     else
         for (int i = 0; i <= n; i++)
             files[i] = NULL;
+    bool shown = false; /* a frame printed */
     for (int i = 0; i <= n; i++) {
         if (i == n && more)
             outf(o, "...additional frames elided...\n");
@@ -649,11 +650,19 @@ TB_RACY static void printframes(tbout *o, struct g *gp, const uintptr_t *pcs, in
         for (int j = 0; j < ni; j++) {
             if (!showframe(inl[i].name[j], inl[i].file[j], look[i], level))
                 continue;
+            shown = true;
             outf(o, "%s(...)\n", inl[i].name[j] ? inl[i].name[j] : "?");
             printline(o, inl[i].file[j], inl[i].line[j], NULL, 0, 0);
         }
         if (!showframe(name, files[i], look[i], level))
             continue;
+        /* Go's panic dump starts at panic's caller; a panic further out
+         * (a deferred call's) shows, marking where the deferred code
+         * began. */
+        if (!shown && level < 3 && name != NULL &&
+            (strcmp(name, "gort_panic") == 0 || strcmp(name, "gort_panicf") == 0))
+            continue;
+        shown = true;
         outf(o, "%.*s(...)\n", fnlen(name), name ? name : "?");
         printline(o, files[i], lines[i], name, pc - start, pc);
     }

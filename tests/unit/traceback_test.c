@@ -875,6 +875,47 @@ TEST(sigquit_in_libc_leaf_shows_caller) {
         GT_FAIL("the dump lost syscall's caller:\n%s", dump);
 }
 
+/* A panic's dump starts at the function that panicked, as Go's starts at
+ * panic's caller; a panic further out (the one a deferred call's panic
+ * interrupted) shows, where the deferred code began, as Go's shows
+ * panic() there.  gort_panic was the dump's first frame. */
+SCAN_NOINLINE static void pan_inner(void) {
+    gort_panic("first");
+}
+
+SCAN_NOINLINE static void pan_deferred(void *arg) {
+    (void)arg;
+    gort_panicf("second %d", 2);
+}
+
+static int pan_main(void *arg) {
+    if (arg != NULL)
+        gort_defer(pan_deferred, NULL);
+    pan_inner();
+    return 0;
+}
+
+static int pan_main_repanic(void *arg) {
+    (void)arg;
+    return pan_main((void *)1);
+}
+
+TEST(panic_dump_starts_at_the_panicking_function) {
+    int st = run_child_fn("GORTRACEBACK", "single", pan_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    if (strstr(dump, "goroutine 1 [running]:\npan_inner(...)\n") == NULL)
+        GT_FAIL("the dump does not start at pan_inner:\n%s", dump);
+    st = run_child_fn("GORTRACEBACK", "single", pan_main_repanic, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    const char *d = strstr(dump, "goroutine 1 [running]:\npan_deferred(...)\n");
+    if (d == NULL || strstr(d, "\ngort_panic(...)\n") == NULL ||
+        strstr(d, "\npan_inner(...)\n") == NULL)
+        GT_FAIL("the dump does not go from pan_deferred through gort_panic to pan_inner:\n%s",
+                dump);
+}
+
 /* The default (single): a fatal error still shows every goroutine. */
 TEST(gorttraceback_default_fatal) {
     int st = run_child_fn("GORTRACEBACK", "single", deadlock_main, dump, sizeof dump);
