@@ -124,6 +124,9 @@ static inline int handle_fd(gort_conn c) {
 /* Takes a reference on c's slot: NULL if c is not open (stale, closed,
  * closing, or never valid). */
 static cslot *conn_get(gort_conn c) {
+    /* The gort_conn calls are preemption points, as the fd calls
+     * (gort__pd_enter). */
+    gort__preempt_check(gort__getg());
     uint32_t gen = (uint32_t)(c._id >> 32);
     if (gen == 0)
         return NULL;
@@ -472,6 +475,7 @@ GORT_API int gort_conn_adopt(gort_conn *c, int fd) {
 }
 
 GORT_API int gort_conn_pipe(gort_conn *r, gort_conn *w) {
+    gort__preempt_check(gort__getg()); /* as conn_get */
     int p[2];
     if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
         return -errno;

@@ -234,6 +234,10 @@ static GORT_NOINLINE void *alloc_large(size_t size, bool noscan) {
     if (nop)
         gort__unlock(&gort__mcache_nop_lock);
     gort__gc_maybe_trigger_keep(v);
+    /* A preemption point, as the small objects' refill: a goroutine that
+     * allocates large objects in a loop runs in runtime code (the
+     * zeroing, the page heap) nearly all its time. */
+    gort__preempt_check(gort__getg());
     return v;
 }
 

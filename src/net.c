@@ -132,6 +132,7 @@ static int net_listen(const char *addr, int backlog) {
 }
 
 GORT_API int gort_local_port(int fd) {
+    gort__preempt_check(gort__getg()); /* as gort__pd_enter */
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)

@@ -208,8 +208,13 @@ static inline void pd_decref(polldesc *pd) {
 void gort__pd_enter_slow(void);
 void gort__pd_leave_slow(void);
 static inline bool gort__pd_enter(void) {
-    if (GORT_LIKELY(gort__getm_entry() != NULL))
+    if (GORT_LIKELY(gort__getm_entry() != NULL)) {
+        /* Every fd and socket call is a preemption point: one that
+         * returns at once (past its deadline, EAGAIN) in a loop ran nearly
+         * all its time in runtime code and libc (see gort_gc). */
+        gort__preempt_check(gort__getg());
         return false;
+    }
     gort__pd_enter_slow();
     return true;
 }

@@ -1595,6 +1595,11 @@ static int write_dump(gort__pbuf *out) {
  * functions, so that the goroutine profile starts the calling goroutine's
  * stack at their caller (goroutine_stacks skips this frame and theirs). */
 static GORT_NOINLINE int build(const char *name, int debug, gort__prof *into, gort__pbuf *out) {
+    /* A preemption point (gort_pprof_write, ..._snapshot_take,
+     * ..._write_delta): the goroutine profile stops the world, and the
+     * others run nearly all their time in runtime code and libdw, where
+     * no signal preempts (see gort_gc). */
+    gort__preempt_check(gort__getg());
     btable t = {0};
     int err;
     if (strcmp(name, "goroutine") == 0) {

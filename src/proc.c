@@ -3565,6 +3565,9 @@ int64_t gort_goid(void) {
 }
 
 int gort_numcpu(void) {
+    /* A preemption point: a loop of it runs in the kernel and libc (see
+     * gort_gc). */
+    gort__preempt_check(gort__getg());
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int n = CPU_COUNT(&set);
@@ -4211,8 +4214,17 @@ static uint32_t retake(int64_t now, int64_t away, uint32_t *insyscall) {
             }
             continue;
         }
+        /* Stopped for a stop of the world: the observation stands, as in
+         * Go's retake.  The P's goroutine (the stopper's, or one suspended
+         * in the signal handler) runs on after the restart without a
+         * schedule(), and its slice with it: a goroutine that stopped the
+         * world in a loop (gort_stack of all, at one P) was never seen
+         * running for a slice, each look at the stopped world having
+         * restarted its clock, and the timers of its P waited for ever. */
+        if (st == P_GCSTOP)
+            continue;
         if (st != P_RUNNING) {
-            /* Idle or stopped: the observation is forgotten (schedwhen 0).
+            /* Idle: the observation is forgotten (schedwhen 0).
              * A goroutine leaving a blocking call may take this P from the
              * idle list and run on without a schedule(), so schedtick
              * would not tell sysmon a new slice began: its start would be

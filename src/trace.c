@@ -1973,6 +1973,14 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     struct g *self = gort__getg();
     if (fd < 0 || self == NULL)
         return -EINVAL;
+    /* A preemption point, as every call that stops the world (see
+     * gort_gc); with no recorder, no stop (it is looked at again below). */
+    gort__preempt_check(self);
+    gort__lock(&tr.lock);
+    bool running = tr.on && tr.flight;
+    gort__unlock(&tr.lock);
+    if (!running)
+        return -EINVAL;
     /* Close the buffers into a generation, so that the trace reaches up to
      * now. */
     gort__stop_the_world_malloc("flight recorder");

@@ -1159,9 +1159,10 @@ void gort__dump_goroutines(struct g *cur, bool all, bool blank_first) {
 size_t gort_stack(char *buf, size_t len, bool all) {
     if (buf == NULL || len == 0)
         return 0;
-    /* A preemption point: it stops the world for all (see gort_gc). */
-    if (all)
-        gort__preempt_check(gort__getg());
+    /* A preemption point: it stops the world for all, and a goroutine
+     * that reads its own stack in a loop runs nearly all its time in
+     * runtime code and libdw (see gort_gc). */
+    gort__preempt_check(gort__getg());
     buf[0] = '\0';
     tbout o = {buf, len, 0};
     int level = gort__traceback_level();

@@ -7,10 +7,14 @@
 #define GT_GORT_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "export_test.h"
 #include "gort.h"
@@ -85,6 +89,88 @@ static inline ssize_t gt_read_full(int fd, void *buf, size_t n) {
 /* Sudogs queued on c's receive (send == false) or send queue. */
 static inline int qlen(gort_chan *c, bool send) {
     return gort__export_chan_qlen(c, send);
+}
+
+/* gt_loop_lets_timers_fire(fn): a goroutine calls fn in a loop beside
+ * three goroutines that call malloc and free in a loop, and main's 20 ms
+ * sleep must end within a second (scaled), at two Ps and at one.  A gort
+ * call is a preemption point: a goroutine that calls one in a loop spends
+ * nearly all its time in the runtime's code (or libc's), where no signal
+ * preempts it, and without the check its P's timers waited for seconds or
+ * for ever while the malloc loops kept the other P busy.  The malloc
+ * loops make no gort call (where no signal preempts, under
+ * ThreadSanitizer, one now and then), so that only the signal moves them.
+ * Runs gort_main. */
+static atomic_int gt_lp_stop, gt_lp_late, gt_lp_live;
+
+static inline void gt_lp_malloc(void *arg) {
+    (void)arg;
+    unsigned s = 1;
+    void *keep[64] = {0};
+    for (unsigned n = 1; !atomic_load(&gt_lp_stop); n++) {
+        s = s * 1103515245u + 12345u;
+        int i = (int)((s >> 8) & 63);
+        free(keep[i]);
+        keep[i] = malloc(16 + ((s >> 16) & 1023));
+#if defined(GORT_TSAN) || defined(__SANITIZE_THREAD__)
+        if (n % 64 == 0)
+            (void)gort_nanotime(); /* honours sysmon's request only */
+#else
+        (void)n;
+#endif
+    }
+    for (int i = 0; i < 64; i++)
+        free(keep[i]);
+    atomic_fetch_sub(&gt_lp_live, 1);
+}
+
+static inline void gt_lp_caller(void *arg) {
+    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
+    while (!atomic_load(&gt_lp_stop))
+        fn();
+    atomic_fetch_sub(&gt_lp_live, 1);
+}
+
+/* Ends the loops if main has not woken in time (the test then fails). */
+static inline void *gt_lp_watch(void *arg) {
+    (void)arg;
+    int64_t dl = now_ns() + tmo(1);
+    while (!atomic_load(&gt_lp_stop) && now_ns() < dl)
+        usleep(1000);
+    if (!atomic_load(&gt_lp_stop)) {
+        atomic_store(&gt_lp_late, 1);
+        atomic_store(&gt_lp_stop, 1);
+    }
+    return NULL;
+}
+
+static inline int gt_lp_main(void *arg) {
+    atomic_store(&gt_lp_stop, 0);
+    atomic_store(&gt_lp_late, 0);
+    atomic_store(&gt_lp_live, 4);
+    pthread_t w;
+    ASSERT_EQ(pthread_create(&w, NULL, gt_lp_watch, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        go(gt_lp_malloc, NULL);
+    go(gt_lp_caller, arg);
+    gort_sleep(20 * GT_MS);
+    atomic_store(&gt_lp_stop, 1);
+    gort_syscall_enter();
+    pthread_join(w, NULL);
+    gort_syscall_exit();
+    WAIT_UNTIL(atomic_load(&gt_lp_live) == 0, 10, "the loops to end");
+    if (atomic_load(&gt_lp_late))
+        GT_FAIL("at GOMAXPROCS=%d main's 20 ms sleep had not ended after %.1f s",
+                gort_gomaxprocs(0), 1.0 * gt_scale());
+    return 0;
+}
+
+static inline void gt_loop_lets_timers_fire(void (*fn)(void)) {
+    int procs = gort_gomaxprocs(0);
+    run(gt_lp_main, (void *)(uintptr_t)fn);
+    (void)gort_gomaxprocs(1); /* the next run's */
+    run(gt_lp_main, (void *)(uintptr_t)fn);
+    (void)gort_gomaxprocs(procs);
 }
 
 #endif /* GT_GORT_H */

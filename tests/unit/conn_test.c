@@ -745,3 +745,32 @@ TEST(pipe_and_adopt) {
 }
 
 GT_MAIN()
+
+/* gort_conn calls in a loop beside busy goroutines: each is a preemption
+ * point (gt_loop_lets_timers_fire). */
+static gort_conn lp_r, lp_w;
+
+static void lp_conn_read_past_deadline(void) {
+    char b;
+    if (gort_conn_set_deadline(lp_r, 1, 0) != 0)
+        GT_FAIL("gort_conn_set_deadline");
+    ssize_t r = gort_conn_read(lp_r, &b, 1);
+    if (r != -ETIMEDOUT)
+        GT_FAIL("gort_conn_read past its deadline: %zd", r);
+}
+
+static void lp_conn_pipe_close(void) {
+    gort_conn r, w;
+    if (gort_conn_pipe(&r, &w) != 0)
+        GT_FAIL("gort_conn_pipe");
+    (void)gort_conn_close(r);
+    (void)gort_conn_close(w);
+}
+
+TEST(conn_calls_in_a_loop_let_timers_fire) {
+    ASSERT_EQ(gort_conn_pipe(&lp_r, &lp_w), 0);
+    gt_loop_lets_timers_fire(lp_conn_read_past_deadline);
+    gt_loop_lets_timers_fire(lp_conn_pipe_close);
+    ASSERT_EQ(gort_conn_close(lp_r), 0);
+    ASSERT_EQ(gort_conn_close(lp_w), 0);
+}

@@ -2362,38 +2362,8 @@ TEST(plain_threads_paced_alone) {
     run(ppace_main, NULL);
 }
 
-/* A goroutine that calls something which stops the world, in a loop,
- * spends nearly all its time in the runtime's code, where no signal
- * preempts it (and makes a gort call only there).  Each such call is a preemption point (Go's GC parks the
- * caller, ReadMemStats's stop reschedules it): before, the timers of the
- * looping goroutine's P never fired while three malloc loops kept the
- * other P's queue full, and main's 20 ms sleep slept for ever. */
-static atomic_int sloop_stop, sloop_late, sloop_live;
-
-static void sloop_malloc(void *arg) {
-    (void)arg;
-    unsigned s = 1;
-    void *keep[64] = {0};
-    for (unsigned n = 1; !atomic_load(&sloop_stop); n++) {
-        s = s * 1103515245u + 12345u;
-        int i = (int)((s >> 8) & 63);
-        free(keep[i]);
-        keep[i] = malloc(16 + ((s >> 16) & 1023));
-#if defined(GORT_TSAN) || defined(__SANITIZE_THREAD__)
-        /* No signal preempts here: a gort call now and then honours
-         * sysmon's request (it yields only then).  Elsewhere the loop
-         * makes none, so that only the signal moves it. */
-        if (n % 64 == 0)
-            (void)gort_nanotime();
-#else
-        (void)n;
-#endif
-    }
-    for (int i = 0; i < 64; i++)
-        free(keep[i]);
-    atomic_fetch_sub(&sloop_live, 1);
-}
-
+/* The calls that stop the world, each in a loop beside busy goroutines
+ * (gt_loop_lets_timers_fire): gort_read_stats was one already. */
 static void sloop_read_stats(void) {
     gort_stats st;
     gort_read_stats(&st);
@@ -2413,66 +2383,46 @@ static void sloop_stack(void) {
     (void)gort_stack(buf, sizeof buf, true);
 }
 
-static void sloop_caller(void *arg) {
-    void (*fn)(void) = (void (*)(void))(uintptr_t)arg;
-    while (!atomic_load(&sloop_stop))
-        fn();
-    atomic_fetch_sub(&sloop_live, 1);
+/* Large objects (their own path, past the small objects' checks). */
+static void sloop_new_large(void) {
+    char *p = gort_new(1 << 20);
+    p[0] = 1;
 }
 
-/* Ends the loops if main has not woken in time (the test then fails). */
-static void *sloop_watch(void *arg) {
-    (void)arg;
-    int64_t dl = now_ns() + tmo(10);
-    while (!atomic_load(&sloop_stop) && now_ns() < dl)
-        usleep(1000);
-    if (!atomic_load(&sloop_stop)) {
-        atomic_store(&sloop_late, 1);
-        atomic_store(&sloop_stop, 1);
-    }
-    return NULL;
-}
-
-static int sloop_main(void *arg) {
-    atomic_store(&sloop_stop, 0);
-    atomic_store(&sloop_late, 0);
-    atomic_store(&sloop_live, 4);
-    pthread_t w;
-    ASSERT_EQ(pthread_create(&w, NULL, sloop_watch, NULL), 0);
-    for (int i = 0; i < 3; i++)
-        go(sloop_malloc, NULL);
-    go(sloop_caller, arg);
-    gort_sleep(20 * MS);
-    atomic_store(&sloop_stop, 1);
-    gort_syscall_enter();
-    pthread_join(w, NULL);
-    gort_syscall_exit();
-    WAIT_UNTIL(atomic_load(&sloop_live) == 0, 10, "the loops to end");
-    ASSERT_FALSE(atomic_load(&sloop_late));
-    return 0;
+static void sloop_new_noscan_large(void) {
+    char *p = gort_new_noscan(1 << 20);
+    p[0] = 1;
 }
 
 TEST(gc_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)gort_gc);
+    gt_loop_lets_timers_fire(gort_gc);
 }
 
 TEST(read_stats_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)sloop_read_stats);
+    gt_loop_lets_timers_fire(sloop_read_stats);
 }
 
 TEST(free_os_memory_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)gort_free_os_memory);
+    gt_loop_lets_timers_fire(gort_free_os_memory);
 }
 
 TEST(set_mem_profile_rate_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)sloop_profile_rate);
+    gt_loop_lets_timers_fire(sloop_profile_rate);
 }
 
 TEST(gomaxprocs_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)sloop_gomaxprocs);
+    gt_loop_lets_timers_fire(sloop_gomaxprocs);
     (void)gort_gomaxprocs(2);
 }
 
 TEST(all_stacks_in_a_loop_lets_timers_fire) {
-    run(sloop_main, (void *)(uintptr_t)sloop_stack);
+    gt_loop_lets_timers_fire(sloop_stack);
+}
+
+TEST(new_large_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(sloop_new_large);
+}
+
+TEST(new_noscan_large_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(sloop_new_noscan_large);
 }

@@ -1637,3 +1637,42 @@ TEST(syscall_enter_exit_short) {
 }
 
 GT_MAIN()
+
+/* fd and socket calls that return at once, in a loop beside busy
+ * goroutines: each is a preemption point (gt_loop_lets_timers_fire).
+ * Before, main's sleep did not end in up to 4 runs of 5 at GOMAXPROCS=1. */
+static int lp_pipe[2] = {-1, -1};
+
+static void lp_read_past_deadline(void) {
+    char b;
+    /* Here: a pipe's deadline set before gort_main is not the run's. */
+    if (gort_set_deadline(lp_pipe[0], 1, 0) != 0)
+        GT_FAIL("gort_set_deadline");
+    ssize_t r = gort_read(lp_pipe[0], &b, 1);
+    if (r != -ETIMEDOUT)
+        GT_FAIL("gort_read past its deadline: %zd", r);
+}
+
+static void lp_listen_close(void) {
+    int fd = gort_listen("127.0.0.1:0", 1);
+    if (fd < 0)
+        GT_FAIL("gort_listen: %d", fd);
+    if (gort_local_port(fd) <= 0)
+        GT_FAIL("gort_local_port");
+    (void)gort_close(fd);
+}
+
+static void lp_wait_fd_past_deadline(void) {
+    int r = gort_wait_fd(lp_pipe[0], GORT_POLL_READ, gort_nanotime() - 1);
+    if (r != -ETIMEDOUT)
+        GT_FAIL("gort_wait_fd past its deadline: %d", r);
+}
+
+TEST(fd_calls_in_a_loop_let_timers_fire) {
+    ASSERT_EQ(pipe2(lp_pipe, O_CLOEXEC), 0);
+    gt_loop_lets_timers_fire(lp_read_past_deadline);
+    gt_loop_lets_timers_fire(lp_wait_fd_past_deadline);
+    gt_loop_lets_timers_fire(lp_listen_close);
+    ASSERT_EQ(gort_close(lp_pipe[0]), 0);
+    ASSERT_EQ(gort_close(lp_pipe[1]), 0);
+}

@@ -1312,3 +1312,38 @@ TEST(stall_detector_busy) {
 }
 
 GT_MAIN()
+
+/* The profiles' writes in a loop beside busy goroutines: each is a
+ * preemption point (gt_loop_lets_timers_fire).  The goroutine profile
+ * stops the world; the others run in runtime code and libdw.  Before,
+ * main's sleep did not end in 4 to 5 runs of 5 (goroutine, threadcreate)
+ * or 1 to 5 (heap, by GOMAXPROCS). */
+static int lp_fd = -1;
+
+static void lp_goroutine_snapshot(void) {
+    gort_pprof_snapshot *s = NULL;
+    if (gort_pprof_snapshot_take("goroutine", &s) == 0)
+        gort_pprof_snapshot_free(s);
+}
+
+static void lp_write_goroutine(void) {
+    (void)gort_pprof_write("goroutine", lp_fd, 0);
+}
+
+static void lp_write_threadcreate(void) {
+    (void)gort_pprof_write("threadcreate", lp_fd, 0);
+}
+
+static void lp_write_heap(void) {
+    (void)gort_pprof_write("heap", lp_fd, 0);
+}
+
+TEST(profile_writes_in_a_loop_let_timers_fire) {
+    lp_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(lp_fd, 0);
+    gt_loop_lets_timers_fire(lp_goroutine_snapshot);
+    gt_loop_lets_timers_fire(lp_write_goroutine);
+    gt_loop_lets_timers_fire(lp_write_threadcreate);
+    gt_loop_lets_timers_fire(lp_write_heap);
+    close(lp_fd);
+}

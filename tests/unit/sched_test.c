@@ -2358,3 +2358,14 @@ TEST(foreign_cond_notify_while_main_returns) {
             ASSERT_EQ(pthread_join(t[i], NULL), 0);
     }
 }
+
+/* gort_numcpu in a loop beside busy goroutines: a preemption point
+ * (gt_loop_lets_timers_fire; it runs in the kernel and libc). */
+static void lp_numcpu(void) {
+    if (gort_numcpu() < 1)
+        GT_FAIL("gort_numcpu() < 1");
+}
+
+TEST(numcpu_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(lp_numcpu);
+}

@@ -1526,3 +1526,16 @@ TEST(main_returns_while_tracers_contend) {
 }
 
 GT_MAIN()
+
+/* gort_flight_recorder_write with no recorder, in a loop beside busy
+ * goroutines: a preemption point (gt_loop_lets_timers_fire), and -EINVAL
+ * with no stop of the world (it stopped the world first). */
+static void lp_flight_write(void) {
+    int r = gort_flight_recorder_write(STDOUT_FILENO);
+    if (r != -EINVAL)
+        GT_FAIL("gort_flight_recorder_write with no recorder: %d, not -EINVAL", r);
+}
+
+TEST(flight_recorder_write_without_recorder_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(lp_flight_write);
+}

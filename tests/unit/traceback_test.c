@@ -9,6 +9,7 @@
 
 #include "export_test.h"
 #include "gort.h"
+#include "gt_gort.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -1010,3 +1011,17 @@ TEST(symbols_after_fd_exhaustion) {
 }
 
 GT_MAIN()
+
+/* gort_stack of the caller alone, in a loop beside busy goroutines: a
+ * preemption point (gt_loop_lets_timers_fire; it runs in runtime code and
+ * libdw).  Before, main's sleep did not end in 2 to 3 runs of 5 at
+ * GOMAXPROCS=1. */
+static void lp_own_stack(void) {
+    char buf[2048];
+    if (gort_stack(buf, sizeof buf, false) == 0)
+        GT_FAIL("gort_stack(false) wrote nothing");
+}
+
+TEST(own_stack_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(lp_own_stack);
+}
