@@ -7,27 +7,14 @@
 # by DWARF's file names, so a stripped library's dump showed them, as
 # "?(...)" once their names were gone too.  Exit 77: skipped.
 set -u
-dir=$1
-for tool in pkg-config cc readelf; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "stripped_installed: SKIP: $tool is not installed"
-        exit 77
-    fi
-done
-work=$(mktemp -d "${TMPDIR:-/tmp}/gort-strip.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-if ! cmake --install "$dir" --prefix "$work/prefix" --strip >"$work/install.log" 2>&1; then
-    cat "$work/install.log"
-    echo "stripped_installed: FAIL: cmake --install --strip $dir"
-    exit 1
-fi
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$dir/CMakeCache.txt")
-libdir="$work/prefix/${libdir:-lib}"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../harness/installed.sh"
+gt_need stripped_installed pkg-config cc readelf
+gt_install stripped_installed "$1" --strip
 if readelf -S "$libdir/libgort.so" | grep -q -e '\.debug_info' -e '\.symtab'; then
     echo "stripped_installed: FAIL: the installed libgort.so kept its symbols or debug information"
     exit 1
 fi
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cat >"$work/prog.c" <<'PROG'
 #include <gort.h>
 

@@ -8,24 +8,10 @@
 # C++ exception state is per goroutine, at GOMAXPROCS=1 and 2.  Exit 77:
 # skipped.
 set -u
-dir=$1
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in pkg-config c++; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "cxx_installed: SKIP: $tool is not installed"
-        exit 77
-    fi
-done
-work=$(mktemp -d "${TMPDIR:-/tmp}/gort-cxxinst.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-if ! cmake --install "$dir" --prefix "$work/prefix" >"$work/install.log" 2>&1; then
-    cat "$work/install.log"
-    echo "cxx_installed: FAIL: cmake --install $dir"
-    exit 1
-fi
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$dir/CMakeCache.txt")
-libdir="$work/prefix/${libdir:-lib}"
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
+. "$here/../harness/installed.sh"
+gt_need cxx_installed pkg-config c++
+gt_install cxx_installed "$1"
 # cxx_names_static: the same with libstdc++ linked in (-static-libstdc++),
 # its __cxa_demangle not exported.
 build() {

@@ -10,22 +10,10 @@
 # frame at -O2, for gdb as for any unwinder (README.md, "Race detector,
 # sanitizers, valgrind", on gdb).
 set -u
-dir=$1
 here=$(cd "$(dirname "$0")" && pwd)
-if ! command -v pkg-config >/dev/null 2>&1; then
-    echo "gdb_installed: SKIP: pkg-config is not installed"
-    exit 77
-fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/gort-gdbinst.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-if ! cmake --install "$dir" --prefix "$work/prefix" >"$work/install.log" 2>&1; then
-    cat "$work/install.log"
-    echo "gdb_installed: FAIL: cmake --install $dir"
-    exit 1
-fi
-libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$dir/CMakeCache.txt")
-libdir="$work/prefix/${libdir:-lib}"
-export PKG_CONFIG_PATH="$libdir/pkgconfig"
+. "$here/../harness/installed.sh"
+gt_need gdb_installed pkg-config
+gt_install gdb_installed "$1"
 # shellcheck disable=SC2046
 if ! cc -O2 -g -fno-optimize-sibling-calls -o "$work/gdb_parked" "$here/gdb_parked.c" \
     $(pkg-config --cflags --libs gort); then
