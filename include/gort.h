@@ -571,9 +571,12 @@ GORT_API ssize_t gort_write(int fd, const void *buf, size_t n);
 /* SetReadDeadline + SetWriteDeadline: absolute gort_nanotime() values, 0
  * for none.  A deadline in the past expires at once; a goroutine already
  * blocked on that side wakes with -ETIMEDOUT; a later call replaces an
- * earlier deadline.  Returns 0 or -errno: -EBADF, -ENOTSUP for a regular
- * file or a directory, whose reads and writes never wait (Go's
- * os.ErrNoDeadline; the fd keeps no deadline). */
+ * earlier deadline.  A deadline set before gort_main holds in its run
+ * (one already past expires at once); an fd's deadlines end with the run:
+ * when gort_main returns the fds stay open, with none.  Returns 0 or
+ * -errno: -EBADF, -ENOTSUP for a regular file or a directory, whose reads
+ * and writes never wait (Go's os.ErrNoDeadline; the fd keeps no
+ * deadline). */
 GORT_API int gort_set_deadline(int fd, int64_t read_deadline, int64_t write_deadline);
 /* Blocks the goroutine until the nonblocking fd (of any kind) is ready for
  * any of events (GORT_POLL_READ | GORT_POLL_WRITE), as poll(2) would say.

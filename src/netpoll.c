@@ -488,6 +488,14 @@ bool gort__pd_recheck(polldesc *pd) {
     if (!pd->lazy || !inited)
         return false;
     gort__lock(&pd->lock);
+    /* Registered while no gort_main ran (PDS_PLAIN): this run's backend
+     * never had it, so its absence says nothing of the file.  Taken for a
+     * replaced file, a deadline set outside gort_main and past (-1) was
+     * dropped at the run's first read, which then waited for ever. */
+    if (atomic_load_explicit(&pd->state, memory_order_relaxed) == PDS_PLAIN) {
+        gort__unlock(&pd->lock);
+        return false;
+    }
     uint32_t seq = atomic_load_explicit(&pd->seq, memory_order_relaxed);
     bool replaced = gort__netpollopen(pd->fd, pd_tag(pd, seq), NETPOLL_REARM) == 1;
     if (replaced) {

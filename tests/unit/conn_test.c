@@ -752,6 +752,8 @@ static gort_conn lp_r, lp_w;
 
 static void lp_conn_read_past_deadline(void) {
     char b;
+    /* Each time: an fd's deadlines end with the run (gort.h), and the
+     * loop runs twice. */
     if (gort_conn_set_deadline(lp_r, 1, 0) != 0)
         GT_FAIL("gort_conn_set_deadline");
     ssize_t r = gort_conn_read(lp_r, &b, 1);

@@ -1645,7 +1645,8 @@ static int lp_pipe[2] = {-1, -1};
 
 static void lp_read_past_deadline(void) {
     char b;
-    /* Here: a pipe's deadline set before gort_main is not the run's. */
+    /* Each time: an fd's deadlines end with the run (gort.h), and the
+     * loop runs twice. */
     if (gort_set_deadline(lp_pipe[0], 1, 0) != 0)
         GT_FAIL("gort_set_deadline");
     ssize_t r = gort_read(lp_pipe[0], &b, 1);
@@ -1675,4 +1676,34 @@ TEST(fd_calls_in_a_loop_let_timers_fire) {
     gt_loop_lets_timers_fire(lp_listen_close);
     ASSERT_EQ(gort_close(lp_pipe[0]), 0);
     ASSERT_EQ(gort_close(lp_pipe[1]), 0);
+}
+
+/* A deadline set on a pipe before gort_main, and past by then, still
+ * expires the run's reads: the run's first read took the fd's absence from
+ * the new run's poller for a file replaced behind gort's back, dropped the
+ * deadline and waited for ever. */
+static int ppd_pipe[2];
+static atomic_long ppd_got;
+
+static void ppd_reader(void *arg) {
+    (void)arg;
+    char b;
+    atomic_store(&ppd_got, (long)gort_read(ppd_pipe[0], &b, 1));
+}
+
+static int ppd_main(void *arg) {
+    (void)arg;
+    atomic_store(&ppd_got, 1);
+    go(ppd_reader, NULL);
+    WAIT_UNTIL(atomic_load(&ppd_got) != 1, 5, "the read past its deadline to return");
+    ASSERT_EQ(atomic_load(&ppd_got), -ETIMEDOUT);
+    return 0;
+}
+
+TEST(past_deadline_set_before_gort_main_expires_in_the_run) {
+    ASSERT_EQ(pipe2(ppd_pipe, O_CLOEXEC), 0);
+    ASSERT_EQ(gort_set_deadline(ppd_pipe[0], 1, 0), 0);
+    run(ppd_main, NULL);
+    ASSERT_EQ(gort_close(ppd_pipe[0]), 0);
+    ASSERT_EQ(gort_close(ppd_pipe[1]), 0);
 }
