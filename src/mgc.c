@@ -608,9 +608,10 @@ static bool gc_enabled(void) {
  * 40 KB objects beside a collecting goroutine ran out of memory in 2 runs
  * of 3, and alone they grew the heap without bound (tests
  * heap.plain_threads_paced_*).  A goroutine without a P (in a blocking
- * call) neither paces nor starts a cycle. */
+ * call) neither paces nor starts a cycle, nor does g0 (gp NULL on an M:
+ * it must not park, and has no stack worth scanning). */
 static bool plain_thread(const struct g *gp) {
-    return gp == NULL || gp->foreign;
+    return gp != NULL ? gp->foreign : gort__getm() == NULL;
 }
 
 void gort__gc_maybe_trigger_keep(void *keep) {
@@ -619,7 +620,8 @@ void gort__gc_maybe_trigger_keep(void *keep) {
         return;
     struct g *gp = gort__getg();
     bool plain = plain_thread(gp);
-    if ((!plain && gort__mcache_get() == NULL) || !gort__runtime_running() || !gc_enabled())
+    if ((!plain && (gp == NULL || gort__mcache_get() == NULL)) || !gort__runtime_running() ||
+        !gc_enabled())
         return;
     /* While a cycle marks, gort__gc_pace holds allocators back instead. */
     if (atomic_load_explicit(&gort__gcstats.marking, memory_order_relaxed))
@@ -705,7 +707,7 @@ void gort__gc_pace(uint64_t bytes) {
         }
         return;
     }
-    if (gort__mcache_get() == NULL)
+    if (gp == NULL || gort__mcache_get() == NULL)
         return;
     bool paid = false;
     for (;;) {
