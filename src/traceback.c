@@ -42,6 +42,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -714,23 +716,35 @@ TB_RACY TB_ANYWORD static uintptr_t call_target(uintptr_t ret, bool sigsafe) {
     return ret + (uintptr_t)(intptr_t)rel;
 }
 
+/* Copies n bytes at addr without faulting: process_vm_readv on this
+ * process fails with EFAULT where the memory is not mapped (and is
+ * async-signal-safe).  False then, or where a seccomp filter refuses it. */
+static bool read_nofault(void *dst, uintptr_t addr, size_t n) {
+    struct iovec l = {dst, n}, r = {(void *)addr, n};
+    return syscall(SYS_process_vm_readv, (long)getpid(), &l, 1L, &r, 1L, 0L) == (long)n;
+}
+
 /* Where the PLT stub at stub jumps: the word in its GOT slot, or 0 if stub
  * is not one (jmp *disp32(%rip), after an endbr64 and a bnd prefix in the
- * IBT and MPX forms).  stub is the target of a real call (call_target),
- * so it and the slot its jump names are mapped. */
+ * IBT and MPX forms).  stub is the target of what looks like a call
+ * (call_target), which the word at sp may only imitate: both reads are
+ * made without faulting. */
 TB_RACY TB_ANYWORD static uintptr_t plt_target(uintptr_t stub) {
-    const volatile unsigned char *c = (const volatile unsigned char *)stub;
+    unsigned char c[11];
+    if (!read_nofault(c, stub, sizeof c))
+        return 0;
+    size_t i = 0;
     if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
-        c += 4; /* endbr64 */
-    if (c[0] == 0xf2)
-        c++; /* bnd */
-    if (c[0] != 0xff || c[1] != 0x25)
+        i = 4; /* endbr64 */
+    if (c[i] == 0xf2)
+        i++; /* bnd */
+    if (c[i] != 0xff || c[i + 1] != 0x25)
         return 0;
     int32_t disp;
-    unsigned char b[4] = {c[2], c[3], c[4], c[5]};
-    memcpy(&disp, b, sizeof disp);
-    uintptr_t slot = (uintptr_t)(c + 6) + (uintptr_t)(intptr_t)disp;
-    return *(const volatile uintptr_t *)slot;
+    memcpy(&disp, &c[i + 2], sizeof disp);
+    uintptr_t slot = stub + i + 6 + (uintptr_t)(intptr_t)disp;
+    uintptr_t target = 0;
+    return read_nofault(&target, slot, sizeof target) ? target : 0;
 }
 #endif
 
