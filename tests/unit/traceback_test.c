@@ -815,16 +815,38 @@ SCAN_NOINLINE static void leaf_rawmemchr_caller(void) {
     leaf_sink++;
 }
 
-static void leaf_fault_g(void *arg) {
-    (void)arg;
-    leaf_rawmemchr_caller();
+SCAN_NOINLINE static void leaf_kill_caller(void) {
+    leaf_sink = (uintptr_t)syscall(SYS_kill, (long)getpid(), (long)SIGQUIT);
+    leaf_sink++;
 }
 
-static int leaf_fault_main(void *arg) {
+/* The caller under test, run by a goroutine of the child's main. */
+static void (*leaf_caller)(void);
+
+static void leaf_g(void *arg) {
     (void)arg;
-    gort_go(leaf_fault_g, NULL);
+    leaf_caller();
+}
+
+static int leaf_main(void *arg) {
+    (void)arg;
+    gort_go(leaf_g, NULL);
     gort_sleep(10LL * 1000 * 1000 * 1000);
     return 0;
+}
+
+/* Runs caller in a child's goroutine: its report (exit 2) must say what
+ * and name caller as a frame. */
+static void expect_leaf_caller(void (*caller)(void), const char *name, const char *what) {
+    leaf_caller = caller;
+    int st = run_child_fn("GORTRACEBACK", "single", leaf_main, dump, sizeof dump);
+    ASSERT_TRUE(WIFEXITED(st));
+    ASSERT_EQ(WEXITSTATUS(st), 2);
+    ASSERT_NOT_NULL(strstr(dump, what));
+    char frame[64];
+    snprintf(frame, sizeof frame, "\n%s(...)\n", name);
+    if (strstr(dump, frame) == NULL)
+        GT_FAIL("the dump lost %s:\n%s", name, dump);
 }
 
 TEST(fault_in_libc_leaf_shows_caller) {
@@ -835,29 +857,8 @@ TEST(fault_in_libc_leaf_shows_caller) {
     GT_SKIP("the sanitizer's own fault handler reports the fault (the crash tests turn it "
             "off with handle_segv=0, read at its start)");
 #endif
-    int st = run_child_fn("GORTRACEBACK", "single", leaf_fault_main, dump, sizeof dump);
-    ASSERT_TRUE(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 2);
-    ASSERT_NOT_NULL(strstr(dump, "unexpected fault address 0xdeadbeef"));
-    if (strstr(dump, "\nleaf_rawmemchr_caller(...)\n") == NULL)
-        GT_FAIL("the dump lost rawmemchr's caller:\n%s", dump);
-}
-
-SCAN_NOINLINE static void leaf_kill_caller(void) {
-    leaf_sink = (uintptr_t)syscall(SYS_kill, (long)getpid(), (long)SIGQUIT);
-    leaf_sink++;
-}
-
-static void leaf_kill_g(void *arg) {
-    (void)arg;
-    leaf_kill_caller();
-}
-
-static int leaf_kill_main(void *arg) {
-    (void)arg;
-    gort_go(leaf_kill_g, NULL);
-    gort_sleep(10LL * 1000 * 1000 * 1000);
-    return 0;
+    expect_leaf_caller(leaf_rawmemchr_caller, "leaf_rawmemchr_caller",
+                       "unexpected fault address 0xdeadbeef");
 }
 
 TEST(sigquit_in_libc_leaf_shows_caller) {
@@ -868,12 +869,7 @@ TEST(sigquit_in_libc_leaf_shows_caller) {
     GT_SKIP("ThreadSanitizer delivers the signal at a point of its own choosing, not at the "
             "syscall's return");
 #endif
-    int st = run_child_fn("GORTRACEBACK", "single", leaf_kill_main, dump, sizeof dump);
-    ASSERT_TRUE(WIFEXITED(st));
-    ASSERT_EQ(WEXITSTATUS(st), 2);
-    ASSERT_NOT_NULL(strstr(dump, "SIGQUIT: quit"));
-    if (strstr(dump, "\nleaf_kill_caller(...)\n") == NULL)
-        GT_FAIL("the dump lost syscall's caller:\n%s", dump);
+    expect_leaf_caller(leaf_kill_caller, "leaf_kill_caller", "SIGQUIT: quit");
 }
 
 /* A panic's dump starts at the function that panicked, as Go's starts at
