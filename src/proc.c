@@ -743,7 +743,7 @@ static void gfree_custom(struct g *gp) {
     gort__unlock(&gort__sched.gflock);
 }
 
-/* Frees a g0 and its stack (shutdown). */
+/* Frees a g0 and its stack (freem_reap, shutdown). */
 static void gfree_g0(struct g *gp) {
     san_fiber_destroy(gp->tsan_fiber);
     san_valgrind_deregister(gp->valgrind_id);
@@ -1253,7 +1253,57 @@ static struct p *pidleget(void) {
 
 static void mstart0(void *arg);
 
+/* Takes mp, whose thread is gone or going, off allm onto sched.freem,
+ * where allocm frees it and its g0 once the thread is done (Go's
+ * sched.freem).  Every goroutine that exited locked to its thread left
+ * its M and g0 on allm until shutdown: 132 KiB of address space (the g0
+ * stack and its guard) and 5 KB resident each.  sched.lock held. */
+static void mfree_later(struct m *mp) {
+    for (struct m **pm = &gort__sched.allm; *pm != NULL; pm = &(*pm)->alllink) {
+        if (*pm == mp) {
+            *pm = mp->alllink;
+            break;
+        }
+    }
+    mp->freelink = gort__sched.freem;
+    gort__sched.freem = mp;
+}
+
+/* Frees the Ms on sched.freem whose threads are done; with wait, waits
+ * for the others too (shutdown). */
+static void freem_reap(bool wait) {
+    for (;;) {
+        struct m *done = NULL;
+        bool left = false;
+        gort__lock(&gort__sched.lock);
+        for (struct m **pm = &gort__sched.freem; *pm != NULL;) {
+            struct m *mp = *pm;
+            /* Acquire: pairs with mstart_thread's release store, after
+             * which the thread touches neither mp nor its g0. */
+            if (atomic_load_explicit(&mp->thread_done, memory_order_acquire)) {
+                *pm = mp->freelink;
+                mp->freelink = done;
+                done = mp;
+            } else {
+                left = true;
+                pm = &mp->freelink;
+            }
+        }
+        gort__unlock(&gort__sched.lock);
+        while (done != NULL) {
+            struct m *next = done->freelink;
+            gfree_g0(done->g0);
+            gort__fixfree(done);
+            done = next;
+        }
+        if (!wait || !left)
+            return;
+        usleep(50);
+    }
+}
+
 static struct m *allocm(void) {
+    freem_reap(false);
     /* Not malloc: an M may be made while the caller holds a runtime lock
      * (wakep under a lock held across goready, lockrank.c's READY;
      * mfixalloc.c). */
@@ -1381,10 +1431,12 @@ static int newm(struct p *pp, bool spinning) {
     pthread_attr_destroy(&attr);
     gort__lock(&gort__sched.lock);
     if (r != 0) {
-        /* Keep the M on allm (freed at shutdown) but count it as gone. */
+        /* Counted as gone; no thread will touch it (released to the next
+         * allocm's acquire by sched.lock, which freem_reap takes). */
         gort__sched.nmfreed++;
         atomic_store_explicit(&mp->thread_done, true, memory_order_relaxed);
         mp->exiting = true;
+        mfree_later(mp);
     } else {
         mp->thread_started = true;
     }
@@ -3523,10 +3575,11 @@ static TSAN_OUTLINE void mexit_body(struct m *mp) {
     gort__lock(&gort__sched.lock);
     gort__sched.nmfreed++;
     mp->exiting = true;
-    /* Nobody joins it before shutdown: detach, and shutdown skips it (it
-     * only waits for thread_done, after which the thread touches no runtime
-     * memory). */
-    mp->detached = pthread_detach(mp->thread) == 0;
+    /* Nobody joins it: detached, it goes to freem (shutdown only waits
+     * for thread_done, after which the thread touches no runtime memory).
+     * One that cannot be detached stays on allm for shutdown's join. */
+    if (pthread_detach(mp->thread) == 0)
+        mfree_later(mp);
     checkdead();
     gort__unlock(&gort__sched.lock);
 }
@@ -4573,10 +4626,11 @@ static void shutdown_runtime(void) {
     atomic_store_explicit(&rt_running, 0, memory_order_seq_cst);
     while (atomic_load_explicit(&foreign_inflight, memory_order_seq_cst) > 0)
         sched_yield();
+    freem_reap(true);
     struct m *mp = gort__sched.allm;
     while (mp) {
         struct m *next = mp->alllink;
-        if (mp->thread_started && !mp->is_m0 && !mp->detached)
+        if (mp->thread_started && !mp->is_m0)
             pthread_join(mp->thread, NULL);
         gfree_g0(mp->g0);
         gort__fixfree(mp);

@@ -385,11 +385,11 @@ struct m {
     gort__note park;          /* [sync] sleep here when idle */
     struct m *schedlink;      /* [sched.lock] idle list link */
     struct m *alllink;        /* [sched.lock] allm list link */
+    struct m *freelink;       /* [sched.lock] sched.freem list link */
     struct g *lockedg;        /* [owner M] g locked to this M */
     uint64_t fastrand;        /* [owner M] random state */
     pthread_t thread;         /* [immutable] set by newm before the thread runs */
     bool thread_started;      /* [sched.lock] pthread_create succeeded */
-    bool detached;            /* [sched.lock] thread detached (exited mid-run) */
     _Atomic bool thread_done; /* [atomic] the thread has left mstart */
     void *native_sp;          /* [owner M] native thread context (switch back to exit) */
     void *sigaltstack;        /* [owner M] alternate signal stack */
@@ -561,6 +561,7 @@ struct schedt {
     int64_t mnext;                     /* [sched.lock] next M id; also number of Ms created */
     int32_t nmfreed;                   /* [sched.lock] Ms whose threads exited */
     struct m *allm;                    /* [sched.lock] every M, for shutdown */
+    struct m *freem;                   /* [sched.lock] Ms gone from allm (mfree_later) */
     struct p *pidle;                   /* [sched.lock] */
     GORT__LINE _Atomic int32_t npidle; /* [atomic; write under sched.lock] */
     _Atomic int32_t nmspinning;        /* [atomic] */

@@ -1608,6 +1608,42 @@ TEST(locked_goroutine_exit) {
     ASSERT_EQ(gort_main(main_plain, NULL), 10); /* and the runtime restarts */
 }
 
+/* The Ms of goroutines that exited locked are freed while the program
+ * runs, not at shutdown: each kept its M and g0 until then, 132 KiB of
+ * stack memory from the OS (the g0 stack and its guard) a goroutine. */
+static void exit_locked_quietly(void *arg) {
+    (void)arg;
+    gort_lock_os_thread();
+    atomic_fetch_add(&g_done, 1);
+}
+
+static uint64_t stack_sys_after_locked_exits(int n) {
+    for (int i = 0; i < n; i++) {
+        long want = atomic_load(&g_done) + 1;
+        ASSERT_EQ(gort_go(exit_locked_quietly, NULL), 0);
+        wait_ge(&g_done, want, 20, "the goroutine that exits locked");
+    }
+    gort_stats st;
+    gort_read_stats(&st);
+    return st.stack_sys_bytes;
+}
+
+static int main_locked_exits_freed(void *arg) {
+    (void)arg;
+    atomic_store(&g_done, 0);
+    uint64_t first = stack_sys_after_locked_exits(200);
+    uint64_t then = stack_sys_after_locked_exits(400);
+    /* Before: 400 more exits took 400 * 132 KiB (52 MiB) more. */
+    if (then > first + (8u << 20))
+        GT_FAIL("stack memory from the OS grew from %llu to %llu bytes over 400 locked exits",
+                (unsigned long long)first, (unsigned long long)then);
+    return 0;
+}
+
+TEST(locked_goroutine_exits_free_their_ms) {
+    run(main_locked_exits_freed, NULL);
+}
+
 /* ------------------------------------------------------------------------
  * gort_go from a thread outside the runtime
  * ------------------------------------------------------------------------ */
