@@ -2313,13 +2313,16 @@ TEST(foreign_stops_while_main_returns) {
  * only the plain threads' allocations can start a cycle). */
 static atomic_int ppace_stop;
 
+/* The objects are dropped at once, never written: a plain thread's
+ * stack is not scanned (gort.h, the heap section), so an object it holds
+ * only in its locals may be freed by a collection another plain thread
+ * starts, as AddressSanitizer once caught this loop's write into one
+ * (session 38's CI). */
 static void *ppace_thread(void *arg) {
     (void)arg;
     for (int i = 0; i < 20000; i++) {
-        char *big = gort_new(40 * 1024);
-        big[i % (40 * 1024)] = 1;
-        char *small = gort_new_noscan(1024);
-        small[i % 1024] = 1;
+        (void)gort_new(40 * 1024);
+        (void)gort_new_noscan(1024);
     }
     return NULL;
 }
