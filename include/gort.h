@@ -1464,7 +1464,7 @@ GORT_API void gort_flight_recorder_stop(void);
  *     must not store heap pointers into scanned memory while a collection
  *     runs (nothing stops it).  While gort_main runs, such a thread's
  *     gort_new is paced as a goroutine's is, as far as it can be: it does
- *     not assist, but past the goal while a collection runs it waits for
+ *     not assist, but past the trigger while a collection runs it waits for
  *     that collection to end, and past the trigger it starts one itself
  *     (the new object is kept through it);
  *   - channels whose elements are smaller than a pointer;
