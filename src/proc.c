@@ -4276,16 +4276,20 @@ static uint32_t retake(int64_t now, int64_t away, uint32_t *insyscall) {
             }
             continue;
         }
-        /* Stopped for a stop of the world: the observation stands, as in
-         * Go's retake.  The P's goroutine (the stopper's, or one suspended
-         * in the signal handler) runs on after the restart without a
-         * schedule(), and its slice with it: a goroutine that stopped the
-         * world in a loop (gort_stack of all, at one P) was never seen
-         * running for a slice, each look at the stopped world having
-         * restarted its clock, and the timers of its P waited for ever. */
-        if (st == P_GCSTOP)
-            continue;
-        if (st != P_RUNNING) {
+        /* Stopped for a stop of the world: the P's goroutine (the
+         * stopper, or one suspended in the signal handler) runs on after
+         * the restart without a schedule(), and its slice with it, so the
+         * slice's clock runs on through the stop (forgetting the
+         * observation restarted it at every look).  A slice that ends, or
+         * a timer that falls due, during the stop asks that goroutine to
+         * yield at its next check, without the signal: the stopper is in
+         * the runtime's code and a suspended one in the handler, where no
+         * signal preempts.  A goroutine that stops the world in a loop
+         * (gort_stack of all) has its P stopped nearly all the time: when
+         * only a running P was asked, its P's timers waited for seconds
+         * (heap.all_stacks_in_a_loop_lets_timers_fire, at one P). */
+        bool stopped = st == P_GCSTOP;
+        if (st != P_RUNNING && !stopped) {
             /* Idle: the observation is forgotten (schedwhen 0).
              * A goroutine leaving a blocking call may take this P from the
              * idle list and run on without a schedule(), so schedtick
@@ -4313,7 +4317,8 @@ static uint32_t retake(int64_t now, int64_t away, uint32_t *insyscall) {
                 struct g *gp = atomic_load_explicit(&pp->runningg, memory_order_acquire);
                 if (gp) {
                     atomic_store_explicit(&gp->preempt, true, memory_order_relaxed);
-                    gort__sysmon_preempt(pp, gp, now, since);
+                    if (!stopped)
+                        gort__sysmon_preempt(pp, gp, now, since);
                 }
             }
         }
