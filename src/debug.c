@@ -14,7 +14,7 @@
  *                  see proc.c's become_poller (not in Go)
  *   stalldetect=MS sysmon reports, once, a goroutine that has run MS ms
  *                  without rescheduling (pprof.c; not in Go)
- *   memprofilerate=N  the heap profile's sampling rate
+ *   memprofilerate=N  the heap profile's sampling rate, any N (<= 0: none)
  *                  (gort_set_mem_profile_rate; Go's GODEBUG=memprofilerate)
  *   flightrecorder=1  the execution tracer's flight recorder runs from the
  *                  start and is written out on a fatal error or SIGQUIT
@@ -49,7 +49,8 @@ static struct {
     int32_t asyncpreemptoff;
     int32_t stalldetect; /* ms; 0 off */
     int32_t flightrecorder;
-    int32_t memprofilerate; /* -1: not set */
+    int32_t memprofilerate;
+    bool memprofilerate_set; /* any value, a negative one included (Go's) */
 } debug;
 
 #define POLLSPIN_DEFAULT_US 10
@@ -62,17 +63,18 @@ bool gort__flightrecorder;
 typedef struct dbgvar {
     const char *name;
     int32_t *value;
+    bool *set; /* NULL, or set true when the variable is given */
 } dbgvar;
 
 static const dbgvar dbgvars[] = {
-    {"asyncpreemptoff", &debug.asyncpreemptoff},
-    {"flightrecorder", &debug.flightrecorder},
-    {"gctrace", &gort__debug_gctrace},
-    {"memprofilerate", &debug.memprofilerate},
-    {"pollspin", &debug.pollspin},
-    {"scheddetail", &debug.scheddetail},
-    {"schedtrace", &debug.schedtrace},
-    {"stalldetect", &debug.stalldetect},
+    {"asyncpreemptoff", &debug.asyncpreemptoff, NULL},
+    {"flightrecorder", &debug.flightrecorder, NULL},
+    {"gctrace", &gort__debug_gctrace, NULL},
+    {"memprofilerate", &debug.memprofilerate, &debug.memprofilerate_set},
+    {"pollspin", &debug.pollspin, NULL},
+    {"scheddetail", &debug.scheddetail, NULL},
+    {"schedtrace", &debug.schedtrace, NULL},
+    {"stalldetect", &debug.stalldetect, NULL},
 };
 
 static int64_t lasttrace; /* [sysmon] */
@@ -117,8 +119,11 @@ static void parsedebugvars(const char *s, const dbgvar *vars, size_t n) {
             for (size_t i = 0; i < n; i++) {
                 int32_t v;
                 if (strlen(vars[i].name) == nlen && memcmp(vars[i].name, s, nlen) == 0 &&
-                    gort__atoi32(eq + 1, len - nlen - 1, &v))
+                    gort__atoi32(eq + 1, len - nlen - 1, &v)) {
                     *vars[i].value = v;
+                    if (vars[i].set != NULL)
+                        *vars[i].set = true;
+                }
             }
         }
         s = end ? end + 1 : NULL;
@@ -127,7 +132,7 @@ static void parsedebugvars(const char *s, const dbgvar *vars, size_t n) {
 
 int32_t gort__debug_getenv(const char *name) {
     int32_t v = 0;
-    const dbgvar one = {name, &v};
+    const dbgvar one = {name, &v, NULL};
     parsedebugvars(getenv("GORTDEBUG"), &one, 1);
     return v;
 }
@@ -274,11 +279,13 @@ void gort__debug_init(void) {
     debug.asyncpreemptoff = 0;
     debug.stalldetect = 0;
     debug.flightrecorder = 0;
-    debug.memprofilerate = -1;
+    debug.memprofilerate_set = false;
     gort__debug_gctrace = 0;
     parsedebugvars(getenv("GORTDEBUG"), dbgvars, sizeof dbgvars / sizeof dbgvars[0]);
-    /* Before any goroutine runs: sets the rate without a stop. */
-    if (debug.memprofilerate >= 0)
+    /* Before any goroutine runs: sets the rate without a stop.  Any value
+     * given counts, as Go's MemProfileRate = n: a negative one turns the
+     * profile off (it was ignored, and the default rate kept). */
+    if (debug.memprofilerate_set)
         gort_set_mem_profile_rate(debug.memprofilerate);
     gort__asyncpreemptoff = debug.asyncpreemptoff != 0;
     gort__stalldetect_ns = debug.stalldetect > 0 ? (int64_t)debug.stalldetect * 1000000 : 0;

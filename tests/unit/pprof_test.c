@@ -987,6 +987,20 @@ TEST(memprofilerate_env) {
     run(memprofilerate_env_main, NULL);
 }
 
+/* A negative GORTDEBUG=memprofilerate is the rate too, as Go's
+ * MemProfileRate = n (none sampled): it was ignored, and the rate stayed
+ * 512 KiB. */
+static int memprofilerate_negative_main(void *arg) {
+    (void)arg;
+    ASSERT_EQ(gort_set_mem_profile_rate(512 * 1024), -3);
+    return 0;
+}
+
+TEST(memprofilerate_env_negative) {
+    setenv("GORTDEBUG", "memprofilerate=-3", 1);
+    run(memprofilerate_negative_main, NULL);
+}
+
 /* ---------------------------------------------------------- deltas */
 
 static small *delta_kept;
