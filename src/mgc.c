@@ -818,6 +818,7 @@ GORT_API void gort_gc(void) {
 /* ------------------------------------------------------------------ settings */
 
 GORT_API int gort_set_gc_percent(int percent) {
+    gort__preempt_check(gort__getg()); /* as gort_set_memory_limit */
     int old =
         atomic_exchange_explicit(&gcpercent, percent < 0 ? -1 : percent, memory_order_relaxed);
     if (!gort__runtime_running())
@@ -835,6 +836,11 @@ GORT_API int gort_set_gc_percent(int percent) {
 }
 
 GORT_API int64_t gort_set_memory_limit(int64_t bytes) {
+    /* A preemption point: a new goal measures the stacks' resident pages
+     * (mincore over the slabs), runtime code where no signal preempts a
+     * goroutine that sets the limit in a loop (see gort_gc); its P's
+     * timers waited for seconds (heap.memory_limit_in_a_loop_lets_timers_fire). */
+    gort__preempt_check(gort__getg());
     if (bytes < 0)
         return atomic_load_explicit(&memlimit, memory_order_relaxed);
     int64_t old = atomic_exchange_explicit(&memlimit, bytes, memory_order_relaxed);

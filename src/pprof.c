@@ -808,6 +808,10 @@ static int install_handler_locked(void) {
 }
 
 int gort_pprof_start_cpu(int fd) {
+    /* A preemption point: starting and stopping the profile arm and disarm
+     * a timer on every thread, runtime code where no signal preempts a
+     * goroutine that does it in a loop (see gort_gc). */
+    gort__preempt_check(gort__getg());
     if (fd < 0)
         return -EINVAL;
     /* Built here for the handler (see stack_of_thread). */
@@ -860,6 +864,7 @@ int gort_pprof_start_cpu(int fd) {
 }
 
 void gort_pprof_stop_cpu(void) {
+    gort__preempt_check(gort__getg()); /* as gort_pprof_start_cpu */
     gort__lock(&cpu.lock);
     if (!cpu.running) {
         gort__unlock(&cpu.lock);

@@ -1386,6 +1386,10 @@ static int trace_begin(int fd, int64_t window) {
 }
 
 GORT_NOINLINE int gort_trace_start(int fd) {
+    /* A preemption point: it stops the world, and a goroutine that starts
+     * and stops tracing in a loop runs nearly all its time in the
+     * runtime's code, where no signal preempts it (see gort_gc). */
+    gort__preempt_check(gort__getg());
     if (fd < 0)
         return -EINVAL;
     trace_lock();
@@ -1607,6 +1611,7 @@ void gort_trace_stop(void) {
     struct g *self = gort__getg();
     if (self == NULL)
         return;
+    gort__preempt_check(self); /* as gort_trace_start */
     trace_lock();
     trace_stop_locked(self);
     trace_unlock();

@@ -2424,6 +2424,18 @@ TEST(all_stacks_in_a_loop_lets_timers_fire) {
     gt_loop_lets_timers_fire(sloop_stack);
 }
 
+/* A new limit computes a new goal, which reads the stacks' resident
+ * pages (session 39: main's sleep did not end, at two Ps and at one). */
+static void sloop_memory_limit(void) {
+    static int n;
+    (void)gort_set_memory_limit(((int64_t)1 << 40) + (n++ & 1));
+}
+
+TEST(memory_limit_in_a_loop_lets_timers_fire) {
+    gt_loop_lets_timers_fire(sloop_memory_limit);
+    (void)gort_set_memory_limit(INT64_MAX);
+}
+
 TEST(new_large_in_a_loop_lets_timers_fire) {
     gt_loop_lets_timers_fire(sloop_new_large);
 }

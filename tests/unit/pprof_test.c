@@ -1361,3 +1361,18 @@ TEST(profile_writes_in_a_loop_let_timers_fire) {
     gt_loop_lets_timers_fire(lp_write_heap);
     close(lp_fd);
 }
+
+/* The CPU profile started and stopped in a loop: each arms or disarms a
+ * timer on every thread (session 39: main's sleep did not end, at two Ps
+ * and at one). */
+static void lp_cpu_start_stop(void) {
+    if (gort_pprof_start_cpu(lp_fd) == 0)
+        gort_pprof_stop_cpu();
+}
+
+TEST(cpu_profile_start_stop_in_a_loop_lets_timers_fire) {
+    lp_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(lp_fd, 0);
+    gt_loop_lets_timers_fire(lp_cpu_start_stop);
+    close(lp_fd);
+}
