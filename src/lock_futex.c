@@ -140,11 +140,10 @@ static inline void lock2(gort__rtlock *l) {
  * the same code with both aligned; the code before that change, where
  * they fell at 48 and 0, took 140-180 (alternating runs of `gort-bench
  * -w ring`). */
-#define LOCK_ALIGN __attribute__((aligned(64)))
 
 /* Go's lockWithRank: with GORT_LOCKRANK, the lock order is checked before
  * l is taken (lockrank.c). */
-LOCK_ALIGN void gort__lock(gort__rtlock *l) {
+GORT_HOT_ALIGN void gort__lock(gort__rtlock *l) {
     locks_inc();
 #ifdef GORT_LOCKRANK
     gort__lockrank_check(l);
@@ -155,7 +154,7 @@ LOCK_ALIGN void gort__lock(gort__rtlock *l) {
 #endif
 }
 
-LOCK_ALIGN void gort__unlock(gort__rtlock *l) {
+GORT_HOT_ALIGN void gort__unlock(gort__rtlock *l) {
 #ifdef GORT_LOCKRANK
     gort__lockrank_released(l);
 #endif

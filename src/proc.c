@@ -289,12 +289,11 @@ static void acquirep(struct m *mp, struct p *pp);
 
 /* The functions of a goroutine hand-off (ring, pingpong: mcall, park_m,
  * gort__gopark, gort__goready, runqput, schedule, execute) each start at
- * a cache line, as the runtime lock's do (lock_futex.c's LOCK_ALIGN):
- * where unrelated changes left them moved ring by a fifth.  Session 38's
- * other changes took it to 156-199 ns a hop at two Ps, against 132-156
- * for the code before them and 134-147 with these aligned (alternating
- * runs of `gort-bench -w ring`). */
-#define HOT_ALIGN __attribute__((aligned(64)))
+ * a cache line (GORT_HOT_ALIGN), as the runtime lock's do: where
+ * unrelated changes left them moved ring by a fifth.  Session 38's other
+ * changes took it to 156-199 ns a hop at two Ps, against 132-156 for the
+ * code before them and 134-147 with these aligned (alternating runs of
+ * `gort-bench -w ring`). */
 
 /* ------------------------------------------------------------------ TLS */
 
@@ -524,7 +523,7 @@ static inline __attribute__((always_inline)) void finish_switch(struct g *self) 
 }
 
 /* Switch from user g gp to g0 of its M and call fn(gp) there. */
-HOT_ALIGN static void mcall(struct g *gp, void (*fn)(void *)) {
+GORT_HOT_ALIGN static void mcall(struct g *gp, void (*fn)(void *)) {
     struct m *mp = gp->m;
     struct g *g0 = mp->g0;
     san_switch_begin(&gp->asan_fake_stack, (void *)g0->stack.lo, g0->stack.hi - g0->stack.lo,
@@ -925,7 +924,7 @@ static bool runqputslow(struct p *pp, struct g *gp, uint32_t h, uint32_t t) {
 
 /* Returns true if the local queue was full and half of it went to the
  * global queue. */
-HOT_ALIGN static bool runqput(struct p *pp, struct g *gp, bool next) {
+GORT_HOT_ALIGN static bool runqput(struct p *pp, struct g *gp, bool next) {
     if (next && atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed) == 1) {
         /* One P: no thief can touch runnext (see runqget), so no CAS. */
         struct g *old = atomic_load_explicit(&pp->runnext, memory_order_relaxed);
@@ -2449,7 +2448,7 @@ static TSAN_OUTLINE void execute_body(struct m *mp, struct g *gp, bool inherit) 
     GORT_COUNTER_INC(pp->nswitch);
 }
 
-HOT_ALIGN GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
+GORT_HOT_ALIGN GORT_NO_TSAN_FRAME static void execute(struct m *mp, struct g *gp, bool inherit) {
     execute_body(mp, gp, inherit);
     san_switch_begin(NULL, (void *)gp->stack.lo, gp->stack.hi - gp->stack.lo, gp->tsan_fiber);
     if (gp->ctx.sp != NULL)
@@ -2565,7 +2564,7 @@ top:
 
 /* One round of scheduler: find a runnable goroutine and execute it.
  * Never returns.  Runs on g0. */
-HOT_ALIGN GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
+GORT_HOT_ALIGN GORT_NO_TSAN_FRAME static void schedule(struct m *mp) {
     struct g *gp;
     bool inherit;
     if (schedule_body(mp, &gp, &inherit) == SCHED_EXIT)
@@ -2593,7 +2592,7 @@ static TSAN_OUTLINE bool park_m_body(struct g *gp, struct m *mp) {
     return ok;
 }
 
-HOT_ALIGN GORT_NO_TSAN_FRAME static void park_m(void *arg) {
+GORT_HOT_ALIGN GORT_NO_TSAN_FRAME static void park_m(void *arg) {
     struct g *gp = arg;
     struct m *mp = g0_enter(gp);
     if (!park_m_body(gp, mp))
@@ -2682,7 +2681,8 @@ static inline struct g *direct_next(struct g *gp, struct p *pp, bool *inherit) {
     return NULL;
 }
 
-HOT_ALIGN void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg, uint8_t reason) {
+GORT_HOT_ALIGN void gort__gopark(bool (*unlockf)(struct g *gp, void *arg), void *arg,
+                                 uint8_t reason) {
     struct g *gp = gort__getg_entry();
     if (gp == NULL) {
         /* A thread outside the runtime (or g0): sleep on the fake g's note. */
@@ -2793,7 +2793,7 @@ static inline void ready_prefetch(struct g *gp, struct p *pp) {
         gort__prefetchw(sp + 64 * k);
 }
 
-HOT_ALIGN void gort__goready(struct g *gp) {
+GORT_HOT_ALIGN void gort__goready(struct g *gp) {
     if (gp->foreign) {
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         /* Release (notewakeup): the waker's writes (the value handed over)
