@@ -4513,7 +4513,6 @@ GORT_API void gort_syscall_exit(void) {
     gp->errno_ = errno; /* the call's errno, restored if we switch */
     struct p *pp = mp->oldp;
     mp->oldp = NULL;
-    GORT_TRACE(gort__trace_gosysexit(gp));
     /* Fast path: our P is still parked in P_SYSCALL.  Acquire: pairs with
      * the seq_cst store in enter (ours) or of the last M that entered a
      * call on it, if the P was retaken and lent in between. */
@@ -4530,6 +4529,9 @@ GORT_API void gort_syscall_exit(void) {
             gort__unlock(&gort__sched.lock);
         }
         if (pp == NULL) {
+            /* The trace's GoSysExit waits for the P that runs gp next
+             * (execute's GoStart); it carries this time. */
+            GORT_TRACE(gort__trace_sysexit_stamp(gp));
             eh_save(mp, gp);
             mcall(gp, exitsyscall0); /* resumes with a P, maybe on another M */
             return;
@@ -4537,6 +4539,7 @@ GORT_API void gort_syscall_exit(void) {
     }
     acquirep(mp, pp);
     GORT_COUNTER_INC(pp->syscalltick);
+    /* GoSysExit and GoStart, now that a P is ours (see trace.h). */
     GORT_TRACE(gort__trace_gostart(mp, gp));
     atomic_store_explicit(&gp->status, G_RUNNING, memory_order_relaxed);
     /* Release: as in execute (sysmon's acquire load writes gp->preempt). */

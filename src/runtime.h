@@ -289,6 +289,10 @@ struct g {
      * GoInSyscall at the trace's start): its GoSysExit is still due, even
      * if the call's exit ran before tracing was on (trace.c). */
     bool tracesys; /* [handoff] as traceseq (also the trace start, world stopped) */
+    /* When the blocking call returned, if its exit found no P to run on
+     * and tracing was on (0: not so): the GoSysExit written once a P runs
+     * the goroutine carries it (Go's sysexitticks). */
+    int64_t sysexitticks; /* [handoff] */
     /* Stop-the-world by signal (preempt.c): while stwctx is non-NULL the
      * goroutine's M is suspended in the SIGURG handler and stwctx is the
      * interrupted context (a ucontext_t on its signal stack). */

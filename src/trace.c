@@ -252,6 +252,7 @@ static struct {
     bool on;                 /* [lock] */
     bool flight;             /* [lock] recording to memory (flight recorder) */
     int64_t tick0, ns0;      /* [lock] ticks() and nanotime at the start */
+    int64_t sysexit_min;     /* [lock] ticks() a call's return is not ours before (sysexit) */
     int64_t window;          /* [lock] flight: how far back to keep */
     gen *oldest, *cur;       /* [lock] flight: generations, oldest first */
     int fd;                  /* [lock] */
@@ -694,7 +695,7 @@ static inline void gostart(struct m *mp, struct g *gp, bool now) {
     if (!tracing() || gp->foreign)
         return;
     if (GORT_UNLIKELY(gp->tracesys))
-        sysexit(gp); /* the call's exit ran before the trace started */
+        sysexit(gp); /* its blocking call's exit, now that it has a P */
     bool locked;
     tbuf *b = tb_acquire(mp, &locked);
     if (b == NULL)
@@ -759,6 +760,7 @@ static GORT_NOINLINE void gostop(struct g *gp, int ev) {
         event(b, EvGoEnd, NULL, 0, NOSTACK, 0);
     } else if (ev == EvGoSysCall) {
         gp->tracesys = true;
+        gp->sysexitticks = 0; /* an earlier call's, not consumed: see sysexit */
         event(b, EvGoSysCall, NULL, 0, callers_id(1, b), 0);
         event_at(b, EvGoSysBlock, NULL, 0, NOSTACK, 0, false);
     } else {
@@ -798,23 +800,39 @@ void gort__trace_gounblock(struct g *gp) {
     tb_release(locked);
 }
 
-/* gp's GoSysExit (due: gp->tracesys), on the global buffer: the thread
- * may have no P yet. */
+/* gp's GoSysExit (due: gp->tracesys), written by the GoStart of the P
+ * that runs gp after its blocking call, on the global buffer.  Its time
+ * is the call's return (gort__trace_sysexit_stamp) when that was in this
+ * trace's current part, else 0, the event's own (Go's traceGoSysExit):
+ * the stamp is taken without a P, which a trace's start does not stop,
+ * and the parser refuses an exit before the GoInSyscall or GoSysBlock it
+ * ends (order1007).  A stamp not consumed here (the goroutine was not in
+ * the trace's call when it was taken) is older than the cut, or cleared
+ * by the goroutine's next call's GoSysCall.
+ *
+ * Only gp's own thread, holding a P, gets here, and the trace's start
+ * (start_g) and the flight recorder's snapshot (snap_g) write or read
+ * gp's tracesys and traceseq with the world stopped, when no thread holds
+ * a P in the runtime's code: so these are never accessed concurrently (a
+ * call's exit once read tracesys before taking a P, a race ThreadSanitizer
+ * found).  tr.lock guards the global buffer. */
 static void sysexit(struct g *gp) {
     gp->tracesys = false;
+    int64_t ts = gp->sysexitticks;
+    gp->sysexitticks = 0;
     gort__lock(&tr.lock);
     if (tr.on && tr.global != NULL) {
+        if (ts < tr.sysexit_min)
+            ts = 0;
         gp->traceseq++;
-        uint64_t args[3] = {(uint64_t)gp->goid, gp->traceseq, 0};
+        uint64_t args[3] = {(uint64_t)gp->goid, gp->traceseq, (uint64_t)ts};
         event(tr.global, EvGoSysExit, args, 3, NOSTACK, 0);
     }
     gort__unlock(&tr.lock);
 }
 
-void gort__trace_gosysexit(struct g *gp) {
-    if (!tracing() || gp->foreign || !gp->tracesys)
-        return;
-    sysexit(gp);
+void gort__trace_sysexit_stamp(struct g *gp) {
+    gp->sysexitticks = ticks();
 }
 
 /* The GC's events, for the collected heap (Go's traceGCStart/Done,
@@ -1184,11 +1202,15 @@ static void preempt_suspended_locked(tbuf *b) {
 /* Flight recorder, world stopped, allglock (gs, n: gort__allgs_hold) and
  * then tr.lock held: closes the current generation and starts the next
  * one with a snapshot taken on self's P.  Returns false when out of
- * memory (recording goes on in the current generation).  The snapshot
- * needs tr.lock (a thread without a P moves a g's sequence number under
- * it, world stopped or not: sysexit) and allglock, which is taken first:
- * a trace's start records its goroutines under allglock and may flush a
- * full buffer under tr.lock (Go's order too: allg before trace). */
+ * memory (recording goes on in the current generation).  The rotation
+ * needs tr.lock (the buffers, the tables, the generations, and the
+ * goroutines' sequence numbers, which a thread without a P, a plain
+ * thread readying a goroutine, moves under it, world stopped or not:
+ * tb_acquire) and allglock (the snapshot), which is taken first: a
+ * trace's start records its goroutines under allglock and may flush a
+ * full buffer under tr.lock (Go's order too: allg before trace).  A
+ * blocking call's exit moves its goroutine's only once it has a P again
+ * (sysexit), so never during the stop. */
 static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
     gen *g = gort__fixcalloc(1, sizeof *g);
     if (g == NULL)
@@ -1232,6 +1254,7 @@ static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
     forget_stacks(tr.global);
     g->start = ticks();
     g->start_ns = gort_nanotime();
+    tr.sysexit_min = g->start; /* the snapshot's events are written before it */
     for (int i = 0; i < sc.nsusp; i++)
         restart_suspended(sc.susp[i]);
     g->curp = curp->id;
@@ -1369,6 +1392,10 @@ static int trace_begin(int fd, int64_t window) {
         gort__forallg(start_g, &sc);
         record_gostart(b, self, true);
     }
+    /* After the GoInSyscall events (Go's ticksStart has the same place). */
+    gort__lock(&tr.lock);
+    tr.sysexit_min = ticks();
+    gort__unlock(&tr.lock);
     if (g != NULL) {
         /* The first generation: the start events above are its first
          * chunk, so it needs no snapshot. */

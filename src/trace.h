@@ -41,9 +41,14 @@ void gort__trace_goend(struct g *gp);
  * queued. */
 void gort__trace_gounblock(struct g *gp);
 /* gp enters a blocking call (GoSysCall, GoSysBlock) while it still holds
- * its P, and leaves it (GoSysExit) before it looks for one. */
+ * its P.  Its GoSysExit is written by the GoStart of the P it runs on
+ * next (gort__trace_gostart), as Go's execute writes it: only with a P is
+ * the goroutine's trace state out of reach of a trace's start, which
+ * stops the world but not the threads in blocking calls. */
 void gort__trace_gosyscall(struct g *gp);
-void gort__trace_gosysexit(struct g *gp);
+/* gp's blocking call returned and no P is at hand (the exit's slow path,
+ * no P held): notes the time for its GoSysExit. */
+void gort__trace_sysexit_stamp(struct g *gp);
 /* mp is about to release its P (ProcStop). */
 void gort__trace_procstop(struct m *mp);
 /* For the collected heap (mgc.c), each one line GORT_TRACE(...): a GC

@@ -219,6 +219,94 @@ TEST(go_tool_trace_reads_it) {
     run(trace_main, NULL);
 }
 
+/* A blocking call whose exit finds no P: its GoSysExit is written once a
+ * P runs the goroutine again (before that, a trace's start could write
+ * the goroutine's trace state beside it: ThreadSanitizer saw the race),
+ * and carries the time the call returned (Go's sysexitticks), so that the
+ * viewer's syscall time leaves out the wait for a P.  The only P is held
+ * meanwhile by a goroutine that cannot be preempted (SIGURG blocked, as
+ * in a long C call that never reaches a safe point) for 20 ms from the
+ * call's return. */
+static _Atomic int se_state; /* 1: the spinner has the P; 2: main's call returns */
+static int64_t se_goid;
+
+static int64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void se_spinner(void *arg) {
+    (void)arg;
+    sigset_t urg, old;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    pthread_sigmask(SIG_BLOCK, &urg, &old);
+    atomic_store(&se_state, 1);
+    while (atomic_load(&se_state) != 2)
+        ;
+    int64_t end = mono_ns() + 20 * GT_MS;
+    while (mono_ns() < end)
+        ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static int se_main(void *arg) {
+    int procs = gort_gomaxprocs(1);
+    int fd = create_file(arg);
+    ASSERT_EQ(gort_trace_start(fd), 0);
+    se_goid = gort_goid();
+    atomic_store(&se_state, 0);
+    go(se_spinner, NULL);
+    gort_syscall_enter();
+    while (atomic_load(&se_state) != 1)
+        usleep(100); /* until sysmon has handed our P to the spinner */
+    atomic_store(&se_state, 2);
+    gort_syscall_exit();
+    gort_trace_stop();
+    close(fd);
+    gort_gomaxprocs(procs);
+    return 0;
+}
+
+TEST(syscall_exit_waiting_for_a_p_keeps_its_time) {
+    NEED_GO();
+    const char *path = tmp_path("sysexit.trace");
+    run(se_main, (void *)path);
+    /* go tool trace -d: the parser's events, in order, times in ns. */
+    static char out[1 << 16];
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "trace -d %s | grep -E ' (GoSysCall|GoSysExit|GoStart) .* g=%lld '",
+             path, (long long)se_goid);
+    ASSERT_EQ(go_tool(out, sizeof out, "%s", cmd), 0);
+    /* The last GoSysExit of main and the GoStart after it. */
+    long long exit_ts = -1, exit_arg = -1, start_ts = -1;
+    for (const char *l = out; *l != '\0';) {
+        const char *e = strchr(l, '\n');
+        long long ts;
+        if (sscanf(l, "%lld", &ts) == 1) {
+            const char *a = strstr(l, " GoSysExit ");
+            if (a != NULL && (e == NULL || a < e)) {
+                const char *t = strstr(a, " ts=");
+                exit_ts = ts;
+                exit_arg = t != NULL && (e == NULL || t < e) ? atoll(t + 4) : -1;
+                start_ts = -1;
+            } else if (exit_ts >= 0 && start_ts < 0 && (a = strstr(l, " GoStart ")) != NULL &&
+                       (e == NULL || a < e)) {
+                start_ts = ts;
+            }
+        }
+        l = e != NULL ? e + 1 : l + strlen(l);
+    }
+    /* The exit's time is its own (ts=, not 0: the stamp), at least the
+     * spinner's 20 ms, less a margin for a slow machine, before the
+     * goroutine runs again; without the stamp they were ns apart. */
+    if (exit_ts < 0 || exit_arg <= 0 || start_ts < 0 || start_ts - exit_ts < 5 * GT_MS)
+        GT_FAIL("main (g%lld): GoSysExit at %lld ns (ts=%lld), GoStart after it at %lld ns; the "
+                "events:\n%s",
+                (long long)se_goid, exit_ts, exit_arg, start_ts, out);
+}
+
 /* A busy program on several Ps: pingpongs, yields, sleeps, a spinning
  * goroutine that sysmon preempts, GOMAXPROCS changes (stop-the-world),
  * goroutines started and ended while tracing.  The parser's consistency
@@ -1546,11 +1634,6 @@ static void lp_trace_start_stop(void) {
 }
 
 TEST(start_stop_in_a_loop_lets_timers_fire) {
-#if defined(GORT_TSAN) || defined(__SANITIZE_THREAD__)
-    GT_SKIP("a known race, found by this test: gort_syscall_exit reads g.tracesys before it has "
-            "a P again, while a trace's start writes it with the world stopped (session 39's "
-            "note; Go emits GoSysExit once the P is back)");
-#endif
     lp_trace_fd = open("/dev/null", O_WRONLY);
     ASSERT_GE(lp_trace_fd, 0);
     gt_loop_lets_timers_fire(lp_trace_start_stop);
