@@ -307,6 +307,91 @@ TEST(syscall_exit_waiting_for_a_p_keeps_its_time) {
                 (long long)se_goid, exit_ts, exit_arg, start_ts, out);
 }
 
+/* Blocking calls that return while traces start and stop, and across the
+ * flight recorder's generations, at one P kept busy by a goroutine that
+ * yields in a loop, so that many exits find no P and are stamped: an
+ * exit stamped before a trace's or generation's GoInSyscall events must
+ * not carry that time (the parser refuses an exit before the call's
+ * block), and every trace must parse.  Some exits must carry their
+ * time, or the test shows nothing. */
+static _Atomic bool sc_stop;
+
+static void sc_caller(void *arg) {
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    while (!atomic_load(&sc_stop)) {
+        gort_syscall_enter();
+        usleep(rand_r(&seed) % 2000);
+        gort_syscall_exit();
+    }
+}
+
+/* Yields rather than waits for preemption: ThreadSanitizer builds have
+ * no preemption signal (preempt.c). */
+static void sc_spinner(void *arg) {
+    (void)arg;
+    while (!atomic_load(&sc_stop))
+        gort_yield();
+}
+
+/* The GoSysExit events of the trace at path that carry a time of their
+ * own (ts= not 0), once go tool trace has parsed it all. */
+static int stamped_exits(const char *path) {
+    char out[1 << 14], dpath[512];
+    snprintf(dpath, sizeof dpath, "%s.d", path);
+    ASSERT_EQ(go_tool(out, sizeof out, "trace -d %s > %s", path, dpath), 0);
+    FILE *f = fopen(dpath, "r");
+    ASSERT_TRUE(f != NULL);
+    int n = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL) {
+        const char *t = strstr(line, " ts=");
+        if (strstr(line, " GoSysExit ") != NULL && t != NULL && t[4] != '0')
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static int sc_main(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(1);
+    atomic_store(&sc_stop, false);
+    for (uintptr_t i = 0; i < 3; i++)
+        go(sc_caller, (void *)(i + 1));
+    go(sc_spinner, NULL);
+    int stamped = 0;
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "sc%d.trace", i);
+        const char *path = tmp_path(name);
+        int fd = create_file(path);
+        ASSERT_EQ(gort_trace_start(fd), 0);
+        gort_sleep(30 * GT_MS);
+        gort_trace_stop();
+        close(fd);
+        stamped += stamped_exits(path);
+    }
+    ASSERT_EQ(gort_flight_recorder_start(GT_SEC), 0);
+    gort_sleep(2500 * GT_MS); /* past two generations' ends */
+    const char *path = tmp_path("sc-flight.trace");
+    int fd = create_file(path);
+    ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+    close(fd);
+    gort_flight_recorder_stop();
+    atomic_store(&sc_stop, true);
+    WAIT_UNTIL(gort_numgoroutine() == 1, 10, "the callers and the spinner exit");
+    gort_gomaxprocs(procs);
+    stamped += stamped_exits(path);
+    if (stamped == 0)
+        GT_FAIL("no GoSysExit carried its call's return: no exit waited for a P");
+    return 0;
+}
+
+TEST(syscall_exits_across_starts_and_generations_parse) {
+    NEED_GO();
+    run(sc_main, NULL);
+}
+
 /* A busy program on several Ps: pingpongs, yields, sleeps, a spinning
  * goroutine that sysmon preempts, GOMAXPROCS changes (stop-the-world),
  * goroutines started and ended while tracing.  The parser's consistency
