@@ -207,7 +207,10 @@ GORT_API int64_t gort_goid(void);
  * the flight recorder's only at GORTRACEBACK=system. */
 GORT_API int gort_numgoroutine(void);
 
-/* runtime.NumCPU: CPUs usable by the process (sched_getaffinity). */
+/* runtime.NumCPU: CPUs usable by the process (sched_getaffinity), read as
+ * gort_main starts, as Go reads it at the process's start: a change of the
+ * affinity during a run is not seen.  Before the first gort_main it is read
+ * at each call; between runs it is the last run's. */
 GORT_API int gort_numcpu(void);
 
 /* runtime.GOMAXPROCS: n > 0 sets the number of processors (at run time; it

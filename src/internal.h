@@ -98,6 +98,9 @@ void gort__fixfree(void *p);
 struct m *gort__getm(void);
 /* The same, uninstrumented, for the preemption signal handler. */
 struct m *gort__getm_signal(void);
+/* gort_numcpu without its preemption check (callers in the runtime's own
+ * paths: the mutex's spin, the collector's helper, the default GOMAXPROCS). */
+int gort__ncpu(void);
 /* chan.c, at shutdown (proc.c; only the calling thread is left): gp, abandoned
  * while parked in a channel operation or a select, leaves every queue its
  * sudogs are on, since they are about to be freed with its stack or the

@@ -1887,7 +1887,7 @@ static void *helper_main(void *arg) {
 
 /* Whether the gs are many enough to share with a helper. */
 static bool helper_wanted(int64_t n) {
-    return n >= HELP_MIN_GS && !GORT__ON_VALGRIND() && gort_numcpu() > 1;
+    return n >= HELP_MIN_GS && !GORT__ON_VALGRIND() && gort__ncpu() > 1;
 }
 
 void gort__gc_helper_start(void) {

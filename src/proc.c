@@ -3626,10 +3626,8 @@ int64_t gort_goid(void) {
     return gp ? gp->goid : 0;
 }
 
-int gort_numcpu(void) {
-    /* A preemption point: a loop of it runs in the kernel and libc (see
-     * gort_gc). */
-    gort__preempt_check(gort__getg());
+/* The CPUs of the affinity mask now (Go's getproccount). */
+static int ncpu_read(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int n = CPU_COUNT(&set);
@@ -3638,6 +3636,23 @@ int gort_numcpu(void) {
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+/* Go's ncpu: read as gort_main starts (ncpu_read), as Go's osinit reads it
+ * at the process's start; 0 before the first run.  Relaxed: written by
+ * gort_main's thread before it starts any other of the run, read by any
+ * thread, a plain one's read at worst the last run's value. */
+static _Atomic int ncpu;
+
+int gort__ncpu(void) {
+    int n = atomic_load_explicit(&ncpu, memory_order_relaxed);
+    return n > 0 ? n : ncpu_read();
+}
+
+int gort_numcpu(void) {
+    /* A preemption point, as every public call (see gort_gc). */
+    gort__preempt_check(gort__getg());
+    return gort__ncpu();
 }
 
 /* ------------------------------------------------------------------ LockOSThread */
@@ -4038,7 +4053,7 @@ static int32_t gomaxprocs_from_env(void) {
         return v > GORT_MAX_PROCS ? GORT_MAX_PROCS : v;
     /* Go 1.25's default: the CPUs of the affinity mask, lowered to the
      * cgroup CPU limit rounded up, but not below 2 for a limit. */
-    int n = gort_numcpu();
+    int n = gort__ncpu();
     double limit = gort__cgroup_cpu_limit();
     if (limit > 0) {
         int l = (int)limit;
@@ -4756,6 +4771,7 @@ int gort_main(int (*main_fn)(void *arg), void *arg) {
     san_ignore_begin(); /* the set-up is the runtime's (san.h) */
     bool held = false;  /* world_hold's locks, by this thread or the main goroutine */
     gort__fault_init_env();
+    atomic_store_explicit(&ncpu, ncpu_read(), memory_order_relaxed);
     schedinit();
     gort__heap_init_run();
     int32_t procs = atomic_exchange_explicit(&gomaxprocs_next, 0, memory_order_relaxed);

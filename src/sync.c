@@ -78,20 +78,6 @@ enum {
 #define MSTATE(m) SYNC_ATOMIC(int32_t, &(m)->_state)
 #define MSEMA(m) SYNC_ATOMIC(uint32_t, &(m)->_sema)
 
-/* CPUs usable by the process, read once (0 until first needed). */
-static _Atomic int ncpu_cache;
-
-static int ncpu(void) {
-    int n = atomic_load_explicit(&ncpu_cache, memory_order_relaxed);
-    if (n == 0) {
-        n = gort_numcpu();
-        if (n < 1)
-            n = 1;
-        atomic_store_explicit(&ncpu_cache, n, memory_order_relaxed);
-    }
-    return n;
-}
-
 /*
  * Go's sync_runtime_canSpin.  sync.Mutex is cooperative, so spin only a few
  * times, and only on a multicore machine with GOMAXPROCS > 1, at least one
@@ -100,7 +86,7 @@ static int ncpu(void) {
  * spinning).  All reads are relaxed: a heuristic.
  */
 static bool can_spin(int iter) {
-    if (iter >= ACTIVE_SPIN || ncpu() <= 1)
+    if (iter >= ACTIVE_SPIN || gort__ncpu() <= 1)
         return false;
     int32_t procs = atomic_load_explicit(&gort__sched.gomaxprocs, memory_order_relaxed);
     int32_t idle = atomic_load_explicit(&gort__sched.npidle, memory_order_relaxed) +

@@ -1116,6 +1116,55 @@ TEST(gomaxprocs_default_is_numcpu) {
     ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)want), 0);
 }
 
+/* gort_numcpu is read as gort_main starts, as Go's NumCPU at the
+ * process's start: a narrower affinity mask set during the run is not
+ * seen (it was: a system call each time), one set before the run is, and
+ * so is one set between runs, read at the next start. */
+static int main_numcpu_fixed(void *arg) {
+    int before = (int)(intptr_t)arg;
+    ASSERT_EQ(gort_numcpu(), before);
+    cpu_set_t all, one;
+    ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+    int during = gort_numcpu();
+    ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+    ASSERT_EQ(during, before);
+    return 0;
+}
+
+static int main_numcpu_is(void *arg) {
+    ASSERT_EQ(gort_numcpu(), (int)(intptr_t)arg);
+    return 0;
+}
+
+TEST(numcpu_read_at_start) {
+    cpu_set_t all, one;
+    ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+    int n = CPU_COUNT(&all);
+    if (n < 2)
+        GT_SKIP("one CPU: no narrower affinity mask to set");
+    ASSERT_EQ(gort_main(main_numcpu_fixed, (void *)(intptr_t)n), 0);
+    ASSERT_EQ(gort_numcpu(), n);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+    ASSERT_EQ(gort_main(main_numcpu_is, (void *)(intptr_t)1), 0);
+    ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
+    /* Between runs it is the last run's. */
+    ASSERT_EQ(gort_numcpu(), 1);
+    ASSERT_EQ(gort_main(main_numcpu_is, (void *)(intptr_t)n), 0);
+}
+
 TEST(gomaxprocs_env) {
     ASSERT_EQ(setenv("GOMAXPROCS", "3", 1), 0);
     ASSERT_EQ(gort_main(main_report_procs, (void *)(intptr_t)3), 0);
