@@ -1642,7 +1642,11 @@ GORT_API int gort_gc_remove_roots(const void *start, size_t len);
  *   program gave the thread that calls gort_main (which the runtime's
  *   threads inherit), every thread running goroutines unblocks SIGURG,
  *   SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and SIGPROF, as Go's threads
- *   do; gort_main gives its caller's thread its own mask back.
+ *   do; gort_main gives its caller's thread its own mask back.  The
+ *   runtime's monitor thread ("gort sysmon" in /proc/PID/task/TID/comm),
+ *   which runs no goroutine, blocks SIGQUIT and SIGABRT, so that a
+ *   process-directed one (kill -QUIT) is taken, and its dump headed, by a
+ *   thread that runs goroutines (a notified SIGABRT is unblocked there).
  * - A fault (SIGSEGV, SIGBUS) or trap (SIGFPE, SIGILL, SIGTRAP) in a
  *   goroutine ends the process with Go's report and exit status 2.  When
  *   the program installed a handler of its own for that signal before

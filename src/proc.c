@@ -4345,10 +4345,19 @@ static void *sysmon(void *arg) {
     san_ignore_begin(); /* runtime only, for good (san.h) */
     (void)arg;
     tls_is_sysmon = true;
+    pthread_setname_np(pthread_self(), "gort sysmon");
     /* The mask it inherited from gort_main's caller, which
-     * gort__sigqueue_sysmon lifts the notified signals from. */
+     * gort__sigqueue_sysmon lifts the notified signals from, with the
+     * dump signals blocked: a process-directed SIGQUIT or SIGABRT (kill
+     * -QUIT) goes to a thread that runs goroutines, whose dump names its
+     * M and goroutine, as Go's.  Taken here, the dump said m=-1, for
+     * sysmon is no M.  SIGQUIT cannot be notified; a notified SIGABRT is
+     * lifted again. */
     sigset_t sigbase;
     pthread_sigmask(SIG_SETMASK, NULL, &sigbase);
+    sigaddset(&sigbase, SIGQUIT);
+    sigaddset(&sigbase, SIGABRT);
+    pthread_sigmask(SIG_SETMASK, &sigbase, NULL);
     uint32_t sigseen = 0;
     int64_t delay = SYSMON_MINDELAY_NS;
     int64_t lastscavenge = gort_nanotime();

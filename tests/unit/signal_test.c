@@ -15,6 +15,7 @@
 #include "gt_gort.h"
 #include "export_test.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -749,6 +750,58 @@ TEST(sigquit_on_idle_thread) {
         fprintf(stderr, "%s", sq_out);
         GT_FAIL("no \"goroutine 0 [idle]:\" with frames before the goroutines");
     }
+}
+
+/* Sysmon's thread ("gort sysmon") blocks the dump signals, so that a
+ * process-directed SIGQUIT or SIGABRT (kill -QUIT) goes to a thread that
+ * runs goroutines: taken by sysmon, the dump's first line said m=-1.
+ * Its blocked set, from /proc, while the caller of gort_main has both
+ * unblocked. */
+static bool sysmon_sigblk(unsigned long long *blk) {
+    DIR *d = opendir("/proc/self/task");
+    ASSERT_TRUE(d != NULL);
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[320], line[256];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        bool is = fgets(line, sizeof line, f) != NULL && strcmp(line, "gort sysmon\n") == 0;
+        fclose(f);
+        if (!is)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+        f = fopen(path, "r");
+        ASSERT_TRUE(f != NULL);
+        while (fgets(line, sizeof line, f) != NULL)
+            if (sscanf(line, "SigBlk: %llx", blk) == 1)
+                found = true;
+        fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
+static int sysmon_mask_main(void *arg) {
+    (void)arg;
+    unsigned long long blk = 0;
+    WAIT_UNTIL(sysmon_sigblk(&blk), 5, "a thread named \"gort sysmon\"");
+    if (!(blk >> (SIGQUIT - 1) & 1) || !(blk >> (SIGABRT - 1) & 1))
+        GT_FAIL("sysmon's SigBlk %016llx: SIGQUIT or SIGABRT not blocked", blk);
+    return 0;
+}
+
+TEST(sysmon_blocks_dump_signals) {
+    sigset_t dump, old;
+    sigemptyset(&dump);
+    sigaddset(&dump, SIGQUIT);
+    sigaddset(&dump, SIGABRT);
+    ASSERT_EQ(pthread_sigmask(SIG_UNBLOCK, &dump, &old), 0);
+    ASSERT_EQ(gort_main(sysmon_mask_main, NULL), 0);
+    ASSERT_EQ(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
 }
 
 GT_MAIN()
