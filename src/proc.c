@@ -2085,12 +2085,16 @@ static void injectglist(struct m *mp, struct g *list) {
     if (list == NULL)
         return;
     int32_t n = 0;
+    struct p *pp = mp ? mp->p : NULL;
+    if (pp == NULL)
+        gort__trace_pless_enter(); /* not stopped by a trace's start: see trace.h */
     for (struct g *gp = list; gp; gp = gp->schedlink) {
         GORT_TRACE(gort__trace_gounblock(gp));
         atomic_store_explicit(&gp->status, G_RUNNABLE, memory_order_relaxed);
         n++;
     }
-    struct p *pp = mp ? mp->p : NULL;
+    if (pp == NULL)
+        gort__trace_pless_exit();
     int32_t nglob = n;
     if (pp != NULL) {
         int32_t npidle = atomic_load_explicit(&gort__sched.npidle, memory_order_seq_cst);
@@ -2822,8 +2826,14 @@ GORT_HOT_ALIGN void gort__goready(struct g *gp) {
             return;
         }
     }
+    /* Without a P, not stopped by a trace's start: see trace.h. */
+    bool pless = mp == NULL || mp->p == NULL;
+    if (pless)
+        gort__trace_pless_enter();
     GORT_TRACE(gort__trace_gounblock(gp));
     ready_status(gp);
+    if (pless)
+        gort__trace_pless_exit();
     /* Block profile: a goroutine parked with it on (releasetime -1) gets
      * the time it is readied, which ends its delay (Go's readyWithTime,
      * and chan.go's stamping of sg.releasetime), so that the time it then
@@ -3299,8 +3309,11 @@ static int newproc(void (*fn)(void *), void *arg, size_t copysize, size_t stacks
             (void)gort__getg_or_foreign();
         if (!gort__foreign_enter(true))
             return -EAGAIN;
+        /* Its GoCreate and its entry in allgs: see trace.h. */
+        gort__trace_pless_enter();
         struct g *newg =
             newproc1(fn, arg, copysize, stacksize, name, callergp, callerpc, NULL, flags, &err);
+        gort__trace_pless_exit();
         if (newg != NULL) {
             gort__lock(&gort__sched.lock);
             globrunqput(newg);

@@ -1343,6 +1343,49 @@ void gort__trace_abandon(void) {
         gort_mutex_unlock(&trace_mu);
 }
 
+/* The snapshot gate (trace.h).  A P-less thread made a goroutine
+ * runnable while a trace's start recorded it as waiting: its trace check
+ * had seen tracing off, so no GoUnblock said so, and its GoStart then
+ * came with no unblock before it ("no consistent ordering of events
+ * possible", trace.every_event_kind_at_random_starts_parses, in about one
+ * run in four).  Dekker, seq_cst on both sides: a thread that counts
+ * itself in (pless_n) and then finds the gate open is seen by the closer,
+ * which waits for its exit; the exit's release and the closer's acquire
+ * publish the state it wrote.  One that finds the gate closed counts
+ * itself out and waits for it to open.  The closer holds no lock a thread
+ * inside may wait for (tr.lock, allglock), and the world is stopped, so
+ * no goroutine with a P takes part. */
+static _Atomic uint32_t pless_n;
+static _Atomic bool snap_closed;
+
+void gort__trace_pless_enter(void) {
+    for (;;) {
+        atomic_fetch_add_explicit(&pless_n, 1, memory_order_seq_cst);
+        if (GORT_LIKELY(!atomic_load_explicit(&snap_closed, memory_order_seq_cst)))
+            return;
+        atomic_fetch_sub_explicit(&pless_n, 1, memory_order_seq_cst);
+        /* Acquire: pairs with snap_open's release. */
+        while (atomic_load_explicit(&snap_closed, memory_order_acquire))
+            sched_yield();
+    }
+}
+
+void gort__trace_pless_exit(void) {
+    atomic_fetch_sub_explicit(&pless_n, 1, memory_order_release);
+}
+
+/* World stopped, no lock held: from here to snap_open no thread without
+ * a P changes a goroutine's state or trace sequence. */
+static void snap_close(void) {
+    atomic_store_explicit(&snap_closed, true, memory_order_seq_cst);
+    while (atomic_load_explicit(&pless_n, memory_order_seq_cst) != 0)
+        sched_yield();
+}
+
+static void snap_open(void) {
+    atomic_store_explicit(&snap_closed, false, memory_order_release);
+}
+
 /* Allocates the buffers and records the start: to fd, or (fd < 0) into
  * memory as the flight recorder's first generation. */
 static int trace_begin(int fd, int64_t window) {
@@ -1350,9 +1393,11 @@ static int trace_begin(int fd, int64_t window) {
     if (self == NULL || !gort__runtime_running())
         return -EINVAL; /* from a goroutine, as runtime/trace.Start */
     gort__stop_the_world_malloc("start tracing");
+    snap_close();
     gort__lock(&tr.lock);
     if (tr.on) {
         gort__unlock(&tr.lock);
+        snap_open();
         gort__start_the_world();
         return -EBUSY;
     }
@@ -1372,6 +1417,7 @@ static int trace_begin(int fd, int64_t window) {
         tr.global = NULL;
         gort__fixfree(g);
         gort__unlock(&tr.lock);
+        snap_open();
         gort__start_the_world();
         return -ENOMEM;
     }
@@ -1419,6 +1465,7 @@ static int trace_begin(int fd, int64_t window) {
      * order it; an M in a blocking call that reads it early finds the
      * global buffer under trace.lock, which checks tr.on. */
     atomic_store_explicit(&gort__trace_enabled, 1, memory_order_relaxed);
+    snap_open();
     gort__start_the_world();
     return 0;
 }
@@ -1926,6 +1973,7 @@ static void flight_g(void *arg) {
         }
         struct g *self = gort__getg();
         gort__stop_the_world_malloc("flight recorder");
+        snap_close();
         int64_t n;
         struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
         gort__lock(&tr.lock);
@@ -1933,6 +1981,7 @@ static void flight_g(void *arg) {
             (void)rotate_locked(self, gs, n);
         gort__unlock(&tr.lock);
         gort__allgs_release();
+        snap_open();
         gort__start_the_world();
     }
 }
@@ -2027,6 +2076,7 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     /* Close the buffers into a generation, so that the trace reaches up to
      * now. */
     gort__stop_the_world_malloc("flight recorder");
+    snap_close();
     int64_t n;
     struct g **gs = gort__allgs_hold(&n); /* before tr.lock: see rotate_locked */
     gort__lock(&tr.lock);
@@ -2034,6 +2084,7 @@ GORT_NOINLINE int gort_flight_recorder_write(int fd) {
     bool rotated = on && rotate_locked(self, gs, n);
     gort__unlock(&tr.lock);
     gort__allgs_release();
+    snap_open();
     gort__start_the_world();
     if (!on)
         return -EINVAL;

@@ -49,6 +49,15 @@ void gort__trace_gosyscall(struct g *gp);
 /* gp's blocking call returned and no P is at hand (the exit's slow path,
  * no P held): notes the time for its GoSysExit. */
 void gort__trace_sysexit_stamp(struct g *gp);
+/* The snapshot gate.  A thread without a P (a plain thread, an M back
+ * from the poller with none) that makes a goroutine runnable or creates
+ * one runs its trace check and state change between enter and exit, not
+ * stopped by a stop of the world; a trace's start and a flight recorder's
+ * generation wait, with the world stopped, for those inside and keep new
+ * ones out while they read every goroutine's state.  Called whether or
+ * not a trace records (its check is inside). */
+void gort__trace_pless_enter(void);
+void gort__trace_pless_exit(void);
 /* mp is about to release its P (ProcStop). */
 void gort__trace_procstop(struct m *mp);
 /* For the collected heap (mgc.c), each one line GORT_TRACE(...): a GC

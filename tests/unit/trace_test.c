@@ -392,6 +392,197 @@ TEST(syscall_exits_across_starts_and_generations_parse) {
     run(sc_main, NULL);
 }
 
+/* Every kind of event at once, while traces start and stop at random
+ * moments and a flight recorder rotates and is written: channel and
+ * mutex hand-offs, blocking calls, a goroutine locked to its thread,
+ * wake-ups from a plain thread (the global buffer), goroutines made and
+ * ended, sleeps, collections, GOMAXPROCS changes.  Each recording must
+ * parse (go tool trace -d: the parser's order and state checks). */
+static _Atomic bool tt_stop;
+static gort_mutex tt_mu;
+static _Atomic int tt_live;
+
+static void tt_pingpong(void *arg) {
+    gort_chan **cs = arg;
+    int v = 0;
+    for (unsigned i = 1; !atomic_load(&tt_stop); i++) {
+        gort_chan_send(cs[0], &v);
+        gort_chan_recv(cs[1], &v);
+        if (i % 64 == 0)
+            gort_sleep(200 * 1000); /* the recordings stay a few MB */
+    }
+    gort_chan_close(cs[0]);
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_echo(void *arg) {
+    gort_chan **cs = arg;
+    int v;
+    while (gort_chan_recv(cs[0], &v))
+        gort_chan_send(cs[1], &v);
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_locker(void *arg) {
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    while (!atomic_load(&tt_stop)) {
+        gort_mutex_lock(&tt_mu);
+        for (volatile unsigned i = rand_r(&seed) % 2000; i > 0; i--)
+            ;
+        gort_mutex_unlock(&tt_mu);
+        if (rand_r(&seed) % 8 == 0)
+            gort_sleep((rand_r(&seed) % 500) * 1000);
+    }
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_caller(void *arg) {
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    while (!atomic_load(&tt_stop)) {
+        gort_syscall_enter();
+        usleep(rand_r(&seed) % 1000);
+        gort_syscall_exit();
+        if (rand_r(&seed) % 4 == 0)
+            gort_yield();
+    }
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_short(void *arg) {
+    (void)arg;
+    gort_yield();
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_spawner(void *arg) {
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    while (!atomic_load(&tt_stop)) {
+        atomic_fetch_add(&tt_live, 1);
+        go(tt_short, NULL);
+        gort_sleep((rand_r(&seed) % 300) * 1000);
+    }
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void tt_allocator(void *arg) {
+    (void)arg;
+    void *keep[256] = {0};
+    for (unsigned i = 0; !atomic_load(&tt_stop); i++) {
+        keep[i % 256] = gort_new(64 + i % 4096);
+        if (i % 64 == 0)
+            gort_yield();
+    }
+    (void)keep;
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+/* Locked to its thread, fed by a plain thread: each receive hands its M
+ * over and back, each wake-up comes from outside the runtime. */
+static void tt_locked(void *arg) {
+    gort_chan *c = arg;
+    gort_lock_os_thread();
+    int v;
+    while (gort_chan_recv(c, &v))
+        ;
+    gort_unlock_os_thread();
+    atomic_fetch_sub(&tt_live, 1);
+}
+
+static void *tt_plain(void *arg) {
+    gort_chan *c = arg;
+    int v = 0;
+    while (!atomic_load(&tt_stop)) {
+        gort_chan_send(c, &v);
+        usleep(200);
+    }
+    gort_chan_close(c);
+    return NULL;
+}
+
+/* The recordings, parsed once the run is over (the parser's seconds are
+ * no blocking call of a goroutine's). */
+static const char *tt_paths[16];
+static int tt_n;
+
+static int tt_main(void *arg) {
+    (void)arg;
+    int procs = gort_gomaxprocs(2);
+    atomic_store(&tt_stop, false);
+    unsigned seed = 7;
+    gort_chan *pp[2][2];
+    for (int k = 0; k < 2; k++) {
+        pp[k][0] = gort_chan_make(sizeof(int), 0);
+        pp[k][1] = gort_chan_make(sizeof(int), (size_t)k);
+    }
+    gort_chan *lc = gort_chan_make(sizeof(int), 0);
+    atomic_store(&tt_live, 11);
+    for (int k = 0; k < 2; k++) {
+        go(tt_pingpong, pp[k]);
+        go(tt_echo, pp[k]);
+    }
+    go(tt_locker, (void *)1);
+    go(tt_locker, (void *)2);
+    go(tt_caller, (void *)3);
+    go(tt_caller, (void *)4);
+    go(tt_spawner, (void *)5);
+    go(tt_allocator, NULL);
+    go(tt_locked, lc);
+    pthread_t plain;
+    ASSERT_EQ(pthread_create(&plain, NULL, tt_plain, lc), 0);
+    for (int i = 0; i < 12; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "tt%d.trace", i);
+        const char *path = tmp_path(name);
+        int fd = create_file(path);
+        gort_sleep((rand_r(&seed) % 10) * GT_MS);
+        ASSERT_EQ(gort_trace_start(fd), 0);
+        gort_sleep((5 + rand_r(&seed) % 30) * GT_MS);
+        if (i % 3 == 1)
+            gort_gomaxprocs(1 + (int)(rand_r(&seed) % 3));
+        if (i % 4 == 2)
+            gort_gc();
+        gort_trace_stop();
+        close(fd);
+        tt_paths[tt_n++] = path;
+    }
+    gort_gomaxprocs(2);
+    ASSERT_EQ(gort_flight_recorder_start(GT_SEC), 0);
+    for (int i = 0; i < 2; i++) {
+        gort_sleep(1100 * GT_MS); /* a generation ends about each second */
+        if (i == 0)
+            gort_gomaxprocs(3);
+        char name[32];
+        snprintf(name, sizeof name, "tt-flight%d.trace", i);
+        const char *path = tmp_path(name);
+        int fd = create_file(path);
+        ASSERT_EQ(gort_flight_recorder_write(fd), 0);
+        close(fd);
+        tt_paths[tt_n++] = path;
+    }
+    gort_flight_recorder_stop();
+    atomic_store(&tt_stop, true);
+    gort_syscall_enter();
+    ASSERT_EQ(pthread_join(plain, NULL), 0);
+    gort_syscall_exit();
+    WAIT_UNTIL(atomic_load(&tt_live) == 0, 10, "the workload's goroutines exit");
+    for (int k = 0; k < 2; k++) {
+        gort_chan_free(pp[k][0]);
+        gort_chan_free(pp[k][1]);
+    }
+    gort_chan_free(lc);
+    gort_gomaxprocs(procs);
+    return 0;
+}
+
+TEST(every_event_kind_at_random_starts_parses) {
+    NEED_GO();
+    run(tt_main, NULL);
+    for (int i = 0; i < tt_n; i++) {
+        char out[1 << 14];
+        ASSERT_EQ(go_tool(out, sizeof out, "trace -d %s > /dev/null", tt_paths[i]), 0);
+    }
+}
+
 /* A busy program on several Ps: pingpongs, yields, sleeps, a spinning
  * goroutine that sysmon preempts, GOMAXPROCS changes (stop-the-world),
  * goroutines started and ended while tracing.  The parser's consistency
