@@ -1214,14 +1214,13 @@ static void preempt_suspended_locked(tbuf *b) {
  * then tr.lock held: closes the current generation and starts the next
  * one with a snapshot taken on self's P.  Returns false when out of
  * memory (recording goes on in the current generation).  The rotation
- * needs tr.lock (the buffers, the tables, the generations, and the
- * goroutines' sequence numbers, which a thread without a P, a plain
- * thread readying a goroutine, moves under it, world stopped or not:
- * tb_acquire) and allglock (the snapshot), which is taken first: a
- * trace's start records its goroutines under allglock and may flush a
- * full buffer under tr.lock (Go's order too: allg before trace).  A
- * blocking call's exit moves its goroutine's only once it has a P again
- * (sysexit), so never during the stop. */
+ * needs tr.lock (the buffers, the tables, the generations) and allglock
+ * (the snapshot), which is taken first: a trace's start records its
+ * goroutines under allglock and may flush a full buffer under tr.lock
+ * (Go's order too: allg before trace).  No goroutine's state or sequence
+ * number moves meanwhile: the world is stopped, the snapshot gate keeps
+ * out the threads without a P (snap_close, before both locks), and a
+ * blocking call's exit moves them only once it has a P again (sysexit). */
 static bool rotate_locked(struct g *self, struct g **gs, int64_t n) {
     gen *g = gort__fixcalloc(1, sizeof *g);
     if (g == NULL)
@@ -1347,8 +1346,8 @@ void gort__trace_abandon(void) {
  * runnable while a trace's start recorded it as waiting: its trace check
  * had seen tracing off, so no GoUnblock said so, and its GoStart then
  * came with no unblock before it ("no consistent ordering of events
- * possible", trace.every_event_kind_at_random_starts_parses, in about one
- * run in four).  Dekker, seq_cst on both sides: a thread that counts
+ * possible": trace.every_event_kind_at_random_starts_parses failed so 3
+ * times in 15 runs, with more channel traffic than it has now).  Dekker, seq_cst on both sides: a thread that counts
  * itself in (pless_n) and then finds the gate open is seen by the closer,
  * which waits for its exit; the exit's release and the closer's acquire
  * publish the state it wrote.  One that finds the gate closed counts

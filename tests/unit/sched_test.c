@@ -1120,17 +1120,22 @@ TEST(gomaxprocs_default_is_numcpu) {
  * process's start: a narrower affinity mask set during the run is not
  * seen (it was: a system call each time), one set before the run is, and
  * so is one set between runs, read at the next start. */
+/* one: the first CPU of all alone. */
+static void first_cpu(const cpu_set_t *all, cpu_set_t *one) {
+    CPU_ZERO(one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, all)) {
+            CPU_SET(c, one);
+            return;
+        }
+}
+
 static int main_numcpu_fixed(void *arg) {
     int before = (int)(intptr_t)arg;
     ASSERT_EQ(gort_numcpu(), before);
     cpu_set_t all, one;
     ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
-    CPU_ZERO(&one);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &all)) {
-            CPU_SET(c, &one);
-            break;
-        }
+    first_cpu(&all, &one);
     ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
     int during = gort_numcpu();
     ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
@@ -1151,12 +1156,7 @@ TEST(numcpu_read_at_start) {
         GT_SKIP("one CPU: no narrower affinity mask to set");
     ASSERT_EQ(gort_main(main_numcpu_fixed, (void *)(intptr_t)n), 0);
     ASSERT_EQ(gort_numcpu(), n);
-    CPU_ZERO(&one);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &all)) {
-            CPU_SET(c, &one);
-            break;
-        }
+    first_cpu(&all, &one);
     ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
     ASSERT_EQ(gort_main(main_numcpu_is, (void *)(intptr_t)1), 0);
     ASSERT_EQ(sched_setaffinity(0, sizeof all, &all), 0);
