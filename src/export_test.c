@@ -34,6 +34,11 @@ void gort__export_sysmon_nopreempt(bool on) {
     atomic_store_explicit(&gort__sysmon_nopreempt, on, memory_order_relaxed);
 }
 
+void gort__export_sysmon_stall(int64_t ns) {
+    /* Relaxed: set before gort_main starts sysmon (pthread_create orders it). */
+    atomic_store_explicit(&gort__sysmon_stall_ns, ns, memory_order_relaxed);
+}
+
 int64_t gort__export_timers_earliest(void) {
     return gort__timers_earliest();
 }

@@ -17,6 +17,8 @@ int gort__export_chan_qlen(gort_chan *c, bool send);
  * can rely on the interleaving that cooperative scheduling alone fixes on
  * one P.  Set before gort_main. */
 void gort__export_sysmon_nopreempt(bool on);
+/* Sysmon sleeps ns after each round's clock reading (0: never). */
+void gort__export_sysmon_stall(int64_t ns);
 /* The earliest timer deadline over all Ps, or 0 if no timer is pending. */
 int64_t gort__export_timers_earliest(void);
 /* Context nodes made and not yet freed (gort_ctx_*; the background

@@ -628,6 +628,10 @@ extern struct schedt gort__sched;
 /* While true, sysmon makes no preemption request (retake).  Only tests set
  * it (export_test.c: gort__export_sysmon_nopreempt); false in programs. */
 extern _Atomic bool gort__sysmon_nopreempt;
+/* While positive, sysmon sleeps this long after each round's clock
+ * reading, a round whose work takes long.  Only tests set it
+ * (gort__export_sysmon_stall); 0 in programs. */
+extern _Atomic int64_t gort__sysmon_stall_ns;
 /* allp: the Ps, indexed by id.  Entries are stored only during STW
  * (procresize) and read without a lock by sysmon, the stats and stealing,
  * hence atomic; a P once stored is never freed while the runtime runs. */
