@@ -230,12 +230,6 @@ TEST(go_tool_trace_reads_it) {
 static _Atomic int se_state; /* 1: the spinner has the P; 2: main's call returns */
 static int64_t se_goid;
 
-static int64_t mono_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void se_spinner(void *arg) {
     (void)arg;
     sigset_t urg, old;
@@ -245,8 +239,8 @@ static void se_spinner(void *arg) {
     atomic_store(&se_state, 1);
     while (atomic_load(&se_state) != 2)
         ;
-    int64_t end = mono_ns() + 20 * GT_MS;
-    while (mono_ns() < end)
+    int64_t end = now_ns() + 20 * GT_MS;
+    while (now_ns() < end)
         ;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
@@ -275,10 +269,10 @@ TEST(syscall_exit_waiting_for_a_p_keeps_its_time) {
     run(se_main, (void *)path);
     /* go tool trace -d: the parser's events, in order, times in ns. */
     static char out[1 << 16];
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "trace -d %s | grep -E ' (GoSysCall|GoSysExit|GoStart) .* g=%lld '",
-             path, (long long)se_goid);
-    ASSERT_EQ(go_tool(out, sizeof out, "%s", cmd), 0);
+    ASSERT_EQ(go_tool(out, sizeof out,
+                      "trace -d %s | grep -E ' (GoSysCall|GoSysExit|GoStart) .* g=%lld '", path,
+                      (long long)se_goid),
+              0);
     /* The last GoSysExit of main and the GoStart after it. */
     long long exit_ts = -1, exit_arg = -1, start_ts = -1;
     for (const char *l = out; *l != '\0';) {
